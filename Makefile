@@ -1,0 +1,122 @@
+# nngc - build, test, install.
+#
+#   make              build/nngc, build/libnngrt.a
+#   make test         unit tests (cmocka), golden IR dumps, error catalogue, end-to-end
+#   make golden-update  rewrite tests/golden/**/*.expected from the current compiler
+#   make demo         compile an example model and run it
+#   make install PREFIX=/usr/local
+#
+# Flex/bison output is generated into build/gen at build time, never committed.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    := build
+GEN      := $(BUILD)/gen
+
+OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+WARN     := -Wall -Wextra -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN)
+CPPFLAGS += -Icompiler -Iruntime -I$(GEN)
+
+RT_SRCS  := $(wildcard runtime/*.c)
+RT_OBJS  := $(RT_SRCS:%.c=$(BUILD)/%.o)
+
+CC_SRCS  := $(filter-out compiler/main.c,$(wildcard compiler/*.c compiler/passes/*.c compiler/parser/*.c))
+CC_OBJS  := $(CC_SRCS:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o
+MAIN_OBJ := $(BUILD)/compiler/main.o
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
+
+.PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools
+
+all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h tools
+
+# ---------------------------------------------------------------- runtime
+$(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/libnngrt.a: $(RT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/include/nngrt.h: runtime/nngrt.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# ---------------------------------------------------------------- parser
+$(GEN)/parser.c $(GEN)/parser.h: compiler/parser/parser.y
+	@mkdir -p $(GEN)
+	bison -Wall -Werror -o $(GEN)/parser.c --defines=$(GEN)/parser.h $<
+
+$(GEN)/lexer.c $(GEN)/lexer.h: compiler/parser/lexer.l $(GEN)/parser.h
+	@mkdir -p $(GEN)
+	flex --header-file=$(GEN)/lexer.h -o $(GEN)/lexer.c $<
+
+# generated code: warnings of flex/bison skeletons are not ours
+$(GEN)/%.o: $(GEN)/%.c $(GEN)/parser.h $(GEN)/lexer.h compiler/nngc.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-function -Wno-sign-compare -Wno-unused-but-set-variable -c $< -o $@
+
+# ---------------------------------------------------------------- compiler
+$(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h) $(GEN)/parser.h $(GEN)/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a
+	$(CC) $(CFLAGS) -rdynamic -o $@ $(MAIN_OBJ) $(CC_OBJS) \
+	    -Wl,--whole-archive $(BUILD)/libnngrt.a -Wl,--no-whole-archive $(LIBS)
+
+# ---------------------------------------------------------------- tools (tests)
+tools: $(BUILD)/npycmp
+
+$(BUILD)/npycmp: tests/tools/npycmp.c $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnngrt.a $(LIBS)
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/tests/%: tests/unit/%.c $(CC_OBJS) $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CC_OBJS) $(BUILD)/libnngrt.a -lcmocka $(LIBS)
+
+unit-test: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+golden-test: all
+	@sh tests/golden/run.sh
+
+error-test: all
+	@sh tests/errors/run.sh
+
+e2e-test: all
+	@sh tests/e2e/run.sh
+
+test: all
+	@sh tests/run_all.sh
+
+golden-update: all
+	@UPDATE_GOLDEN=1 sh tests/golden/run.sh
+
+demo: all
+	@sh scripts/demo.sh
+
+bench: all
+	@sh bench/run.sh
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/nngc/stdlib $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/nngc $(DESTDIR)$(PREFIX)/bin/nngc
+	install -m 644 $(BUILD)/libnngrt.a $(DESTDIR)$(PREFIX)/lib/libnngrt.a
+	install -m 644 runtime/nngrt.h $(DESTDIR)$(PREFIX)/include/nngrt.h
+	install -m 644 stdlib/*.nn $(DESTDIR)$(PREFIX)/share/nngc/stdlib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@BLAS@|$(OPENBLAS_LIBS)|g' \
+	    nngrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nngrt.pc
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,475 @@
+/*
+ * nngc.h - the one internal header of the nngc compiler.
+ *
+ * The compiler is a pipeline of stages, one per file, each handing one whole
+ * data structure to the next:
+ *
+ *   source text --(parser/lexer.l, parser/parser.y)--> AST
+ *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
+ *   IR --(passes/*.c)--> IR --(emit_c.c)--> model.c + model.h
+ *
+ * One section per file below, as in chibicc's chibicc.h. Memory: everything
+ * is allocated from one per-compilation arena (util.c) and freed at once.
+ * User errors are diagnostics (diag.c) that carry a location; compiler bugs
+ * are NN_ASSERT failures that name the compiler.
+ */
+#ifndef NNGC_H
+#define NNGC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNGC_VERSION "0.1.0"
+
+/* ================================================================ util.c */
+
+/* Zeroed memory from the compilation arena; dies on OOM. */
+void *xalloc(size_t size);
+/* Grows an arena block (old contents kept, new part zeroed). */
+void *xrealloc(void *p, size_t old_size, size_t new_size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Frees everything xalloc returned. */
+void xfree_all(void);
+
+/* Appends x to a growable array (arr, n, cap), e.g. VEC_PUSH(b->nodes, b->n, b->cap, node). */
+#define VEC_PUSH(arr, n, cap, x)                                                  \
+    do {                                                                          \
+        if ((n) == (cap)) {                                                       \
+            int nc_ = (cap) ? 2 * (cap) : 8;                                      \
+            (arr) = xrealloc((arr), sizeof(*(arr)) * (size_t)(cap),               \
+                             sizeof(*(arr)) * (size_t)nc_);                       \
+            (cap) = nc_;                                                          \
+        }                                                                         \
+        (arr)[(n)++] = (x);                                                       \
+    } while (0)
+
+/* Internal invariant: a compiler bug, never a user error. */
+#define NN_ASSERT(c)                                                              \
+    do {                                                                          \
+        if (!(c))                                                                 \
+            nn_internal_error(__FILE__, __LINE__, #c);                            \
+    } while (0)
+_Noreturn void nn_internal_error(const char *file, int line, const char *what);
+
+/* Reads a whole file into the arena (NUL-terminated); NULL + errno on failure. */
+char *read_file(const char *path, size_t *len);
+
+/* ================================================================ diag.c */
+
+typedef struct SourceFile {
+    const char *path; /* as given on the command line / resolved import */
+    const char *text; /* NUL-terminated */
+    size_t len;
+} SourceFile;
+
+/* A source span: 1-based line and column of its first byte, byte offset and length. */
+typedef struct Loc {
+    int file; /* index into Diag.files; -1 for "no location" */
+    int line, col;
+    int off, len;
+} Loc;
+
+#define NO_LOC ((Loc){-1, 0, 0, 0, 0})
+
+typedef struct Diag {
+    SourceFile *files;
+    int nfiles, capfiles;
+    int nerrors;
+    int nwarnings;
+    int max_errors; /* stop reporting after this many (0 = 100) */
+    FILE *out;      /* where diagnostics go (stderr by default) */
+} Diag;
+
+void diag_init(Diag *d, FILE *out);
+/* Registers a source text; returns its file index. */
+int diag_add_file(Diag *d, const char *path, const char *text, size_t len);
+/* Reads path (rejecting binary files: NUL bytes or invalid control bytes)
+ * and registers it; -1 (with an error reported) on failure. `from` is where
+ * the file was asked for (an import), or NO_LOC. */
+int diag_load_file(Diag *d, const char *path, Loc from);
+/* "file:line:col: error: msg", the source line, and a caret under the span. */
+void diag_error(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_warning(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An indented "note:" attached to the previous diagnostic. */
+void diag_note(Diag *d, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap);
+/* Merges two spans of the same file into one that covers both. */
+Loc loc_merge(Loc a, Loc b);
+
+/* ================================================================ AST (parser/) */
+
+typedef enum {
+    /* expressions */
+    AST_NUM,    /* number literal: num, is_int (no '.', no exponent), ival */
+    AST_NAME,   /* identifier: name */
+    AST_BINOP,  /* a op b: op is '+', '-', '*', '/', '@'; a, b */
+    AST_NEG,    /* -a */
+    AST_INDEX,  /* a[b] */
+    AST_CALL,   /* name(args...) [with approx]: name, args; approx (AST_APPROX) or NULL */
+    AST_SHAPE,  /* [d1, d2, ...] shape literal (zeros([H])): args are dim exprs */
+    AST_APPROX, /* softmax method after `with`: name, args are AST_KWARG */
+    AST_KWARG,  /* name = a (name NULL for a positional argument); a is AST_NUM or AST_NAME */
+    /* statements */
+    AST_BIND,   /* name = a */
+    AST_ACCUM,  /* name += a */
+    AST_SETROW, /* name[b] = a */
+    AST_FOR,    /* for name in a..b { body } */
+    AST_RETURN, /* return a */
+    /* declarations */
+    AST_MODEL,     /* model name */
+    AST_IMPORT,    /* import "name": name is the string without quotes */
+    AST_DIM,       /* dim name = a | dim name max a: is_max tells which */
+    AST_PARAM,     /* param name : type [init a] [frozen]: type; a = init (AST_NAME/AST_CALL) or NULL; frozen */
+    AST_INPUT,     /* input name : type */
+    AST_OUTPUT,    /* output name */
+    AST_OPTIMIZER, /* optimizer name(kwargs): args are AST_KWARG */
+    AST_DEF,       /* def name(params) { body }: params are AST_NAME in args; body */
+    AST_TYPE,      /* [float|int] [ '[' dims ']' ]: is_int; has_shape; args are dim exprs */
+} AstKind;
+
+typedef struct Ast Ast;
+
+typedef struct AstList {
+    Ast **v;
+    int n, cap;
+} AstList;
+
+struct Ast {
+    AstKind kind;
+    Loc loc;          /* the whole construct; for binops, the operator token is op_loc */
+    Loc op_loc;       /* AST_BINOP, AST_ACCUM, AST_INDEX: the operator token; AST_FOR: the `for` */
+    const char *name; /* see AstKind */
+    double num;       /* AST_NUM */
+    int64_t ival;     /* AST_NUM when is_int */
+    bool is_int;      /* AST_NUM: integer literal; AST_TYPE: int tensor */
+    bool is_max;      /* AST_DIM: `max` form */
+    bool has_shape;   /* AST_TYPE: a [..] part was written */
+    bool frozen;      /* AST_PARAM */
+    int op;           /* AST_BINOP */
+    Ast *a, *b;       /* operands, see AstKind */
+    Ast *type;        /* AST_PARAM, AST_INPUT: an AST_TYPE */
+    Ast *approx;      /* AST_CALL: AST_APPROX or NULL */
+    AstList args;     /* AST_CALL, AST_SHAPE, AST_APPROX, AST_OPTIMIZER, AST_DEF (params), AST_TYPE, AST_OUTPUT (AST_NAMEs) */
+    AstList body;     /* AST_FOR, AST_DEF: statements */
+};
+
+Ast *ast_new(AstKind kind, Loc loc);
+void ast_push(AstList *l, Ast *x);
+
+/* parser/parser.y: parses one registered file. Returns the list of
+ * top-level items (declarations and statements, in source order) as an
+ * AstList in *out. Syntax errors are reported through d (all of them,
+ * with recovery at statement boundaries); returns false if any. Nesting
+ * deeper than NN_MAX_NESTING is an error, not a stack overflow. */
+#define NN_MAX_NESTING 200
+bool parse_file(Diag *d, int file, AstList *out);
+
+/* ================================================================ IR (ir.c) */
+
+#define NN_MAXRANK 4 /* == NNRT_MAXRANK */
+#define NN_MAXDYN 4  /* == NNRT_MAXDYN */
+
+/* A size: c + sum_i k[i] * dyn_i, where dyn_i is the i-th dynamic dim.
+ * Sizes are affine in the dynamic dims; a product of two dynamic dims is
+ * rejected by the front end. */
+typedef struct Size {
+    int64_t c;
+    int64_t k[NN_MAXDYN];
+} Size;
+
+typedef struct Shape {
+    int rank; /* 0 = scalar */
+    Size d[NN_MAXRANK];
+} Shape;
+
+typedef enum { DT_F32, DT_I32 } DType;
+
+/* Op flags */
+#define OPF_ELEMWISE 1u /* elementwise (unary or broadcasting binary) on floats */
+#define OPF_LEAF 2u     /* no operands */
+#define OPF_SOFTMAX 4u  /* a softmax node: carries an Approx */
+#define OPF_INT 8u      /* integer scalar arithmetic */
+#define OPF_CHECKED 16u /* may fail at run time (index range): emitter emits a check */
+
+/* The op table: X(NAME, "text", arity (-1 = variadic), flags). One line per
+ * op; the enum, the names and the flags below are all built from it. */
+#define NN_OPS(X)                                                                  \
+    X(CONST, "const", 0, OPF_LEAF)                 /* float scalar constant f */     \
+    X(ICONST, "iconst", 0, OPF_LEAF | OPF_INT)     /* int scalar constant i */       \
+    X(PARAM, "param", 0, OPF_LEAF)                 /* param g->params[index] */      \
+    X(INPUT, "input", 0, OPF_LEAF)                 /* input g->inputs[index] */      \
+    X(DIM, "dim", 0, OPF_LEAF | OPF_INT)           /* int scalar, value size */      \
+    X(INDEX, "index", 0, OPF_LEAF | OPF_INT)       /* loop index of loop */          \
+    X(CARRY, "carry", 0, OPF_LEAF)                 /* carried value index of loop, at iteration start */ \
+    X(FILL, "fill", 0, OPF_LEAF)                   /* tensor of shape filled with f */ \
+    X(IADD, "iadd", 2, OPF_INT)                    /* int scalar a + b */            \
+    X(ISUB, "isub", 2, OPF_INT)                    /* int scalar a - b */            \
+    X(IMUL, "imul", 2, OPF_INT)                    /* int scalar a * b */            \
+    X(ADD, "add", 2, OPF_ELEMWISE)                 /* a + b, broadcasting */         \
+    X(SUB, "sub", 2, OPF_ELEMWISE)                                                   \
+    X(MUL, "mul", 2, OPF_ELEMWISE)                                                   \
+    X(DIV, "div", 2, OPF_ELEMWISE)                                                   \
+    X(NEG, "neg", 1, OPF_ELEMWISE)                                                   \
+    X(TANH, "tanh", 1, OPF_ELEMWISE)                                                 \
+    X(RELU, "relu", 1, OPF_ELEMWISE)                                                 \
+    X(SIGMOID, "sigmoid", 1, OPF_ELEMWISE)                                           \
+    X(EXP, "exp", 1, OPF_ELEMWISE)                                                   \
+    X(LOG, "log", 1, OPF_ELEMWISE)                                                   \
+    X(SQRT, "sqrt", 1, OPF_ELEMWISE)                                                 \
+    X(ABS, "abs", 1, OPF_ELEMWISE)                                                   \
+    X(MATVEC, "matvec", 2, 0)    /* op(a) @ x; a [M,K] (ta: a is [K,M]), x [K] -> [M] */ \
+    X(MATMUL, "matmul", 2, 0)    /* op(a) @ op(b) -> [M,N]; ta, tb transpose flags */ \
+    X(TRANSPOSE, "transpose", 1, 0) /* [M,N] -> [N,M] */                             \
+    X(DOT, "dot", 2, 0)          /* [D].[D] -> [] */                                 \
+    X(ROW, "row", 2, OPF_CHECKED) /* a[i]: a [N,...] (f32 or i32), i int scalar -> [...] */ \
+    X(GATHER, "gather", 2, OPF_CHECKED) /* a[ids]: a [V,...], ids int [n] -> [n,...] */ \
+    X(SUM, "sum", 1, 0)          /* sum of all elements -> [] */                     \
+    X(MEAN, "mean", 1, 0)        /* mean of all elements -> [] */                    \
+    X(SUMAXIS, "sum_axis", 1, 0) /* sum over axis index */                           \
+    X(MEANAXIS, "mean_axis", 1, 0) /* mean over axis index */                        \
+    X(CONCAT, "concat", 2, 0)    /* join along axis 0 */                             \
+    X(SOFTMAX, "softmax", 1, OPF_SOFTMAX)         /* over the last axis */          \
+    X(LOGSOFTMAX, "log_softmax", 1, OPF_SOFTMAX)  /* over the last axis */          \
+    X(XENT, "cross_entropy", 2, OPF_SOFTMAX | OPF_CHECKED) /* z [...,V], y int [...] -> [...] */ \
+    X(BXENT, "binary_cross_entropy", 2, 0)        /* z [n], t [n] -> [] */          \
+    X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
+    X(LOOPOUT, "loopout", 1, 0)  /* result index of loop a (see Loop) */
+
+typedef enum {
+#define X(name, text, arity, flags) OP_##name,
+    NN_OPS(X)
+#undef X
+        OP_COUNT
+} Op;
+
+extern const char *const op_name[OP_COUNT];
+extern const int op_arity[OP_COUNT];
+extern const unsigned op_flags[OP_COUNT];
+
+/* Softmax approximation attached to softmax nodes (LANGUAGE.md `with`). */
+typedef enum {
+    APPROX_FULL, APPROX_SAMPLED, APPROX_NCE, APPROX_NEG, APPROX_CLASS,
+    APPROX_HIER, APPROX_BINARY, APPROX_EMBED
+} ApproxKind;
+
+typedef struct Approx {
+    ApproxKind kind;
+    int64_t k;        /* sampled, nce, neg: samples; class: classes; binary: ecc bits */
+    bool share_batch; /* share = batch */
+    Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
+} Approx;
+
+extern const char *const approx_name[]; /* indexed by ApproxKind */
+
+typedef enum { PLACE_HOST, PLACE_DEVICE } Place;
+
+typedef struct Node Node;
+typedef struct Block Block;
+typedef struct Loop Loop;
+typedef struct Graph Graph;
+
+struct Node {
+    Op op;
+    DType dtype;
+    Shape shape;
+    int id;           /* number for printing (%id); set by ir_number() */
+    Loc loc;          /* source location it came from */
+    const char *name; /* user variable it was bound to, for readability; may be NULL */
+    int nin;
+    Node **in;        /* operands */
+    Block *parent;    /* the block that holds this node */
+    Place place;      /* where the value lives (host until the CUDA backend) */
+    /* attributes, by op */
+    double f;         /* CONST, FILL: the value */
+    int64_t i;        /* ICONST: the value */
+    int index;        /* PARAM, INPUT: declaration number; CARRY, LOOPOUT: result number;
+                         SUMAXIS, MEANAXIS: axis */
+    Size size;        /* DIM: the value */
+    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand is used transposed */
+    Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
+    Approx approx;    /* OPF_SOFTMAX ops */
+    /* scratch for passes (reset by whoever uses it) */
+    int mark;
+    void *aux;
+};
+
+/* An ordered list of nodes; operands come before their users. */
+struct Block {
+    Node **nodes;
+    int n, cap;
+    Block *outer; /* enclosing block (NULL for the graph's top block) */
+    Loop *loop;   /* the loop whose body this is (NULL for the top block) */
+};
+
+/* A loop as a scan (docs/IR.md). The index runs lo, lo+1, ..., hi-1.
+ * Results (LOOPOUT index r of the LOOP node):
+ *   r in [0, ncarry):                 final value of carry r
+ *   r in [ncarry, ncarry+nstack):     stack s = r-ncarry: [hi-lo, ...] tensor
+ *                                     of body value stack[s], one row per iteration
+ *   r in [ncarry+nstack, +nsum):      sum of body value sum[s] over iterations
+ * A carry's initial value is node->in[r]; in the body, carry[r] (an OP_CARRY
+ * node) is its value at the start of an iteration, next[r] the value for the
+ * next one. Body nodes may use any value of the enclosing blocks directly. */
+struct Loop {
+    Node *node;        /* the OP_LOOP node in the outer block */
+    const char *var;   /* the index variable's name */
+    Size lo, hi;
+    Block body;
+    Node *index;       /* the OP_INDEX node of this loop (in body) */
+    int ncarry, capcarry;
+    Node **carry;      /* OP_CARRY nodes */
+    Node **next;       /* body values */
+    int nstack, capstack;
+    Node **stack;      /* body values */
+    int nsum, capsum;
+    Node **sum;        /* body values */
+};
+
+typedef struct DimDecl {
+    const char *name;
+    Loc loc;
+    bool dynamic;
+    int64_t value; /* the size, or the max when dynamic */
+    int dyn;       /* index among dynamic dims, -1 when static */
+} DimDecl;
+
+typedef enum { INIT_DEFAULT, INIT_ZEROS, INIT_ONES, INIT_UNIFORM, INIT_NORMAL, INIT_GLOROT } InitKind;
+
+typedef struct ParamDecl {
+    const char *name;
+    Loc loc;
+    Shape shape; /* static */
+    InitKind init; /* never INIT_DEFAULT after lowering: glorot for rank 2, zeros otherwise */
+    double a, b;   /* uniform(a, b), normal(mean a, std b) */
+    bool frozen;
+} ParamDecl;
+
+typedef struct InputDecl {
+    const char *name;
+    Loc loc;
+    DType dtype;
+    Shape shape;
+    const char *shape_text; /* "[T + 1]" as written, for headers and messages */
+} InputDecl;
+
+typedef struct OutputDecl {
+    const char *name;
+    Loc loc;
+    Node *value;
+} OutputDecl;
+
+typedef enum { OPT_NONE, OPT_SGD, OPT_ADAM, OPT_ADAGRAD } OptKind;
+
+typedef struct OptimizerDecl {
+    OptKind kind;
+    double lr, beta1, beta2, eps; /* PyTorch's defaults where not given */
+    Loc loc;
+} OptimizerDecl;
+
+struct Graph {
+    const char *model; /* model name: prefix of generated symbols */
+    const char *source_path;
+    DimDecl *dims;
+    int ndims, capdims;
+    int ndyn;
+    ParamDecl *params;
+    int nparams, capparams;
+    InputDecl *inputs;
+    int ninputs, capinputs;
+    OutputDecl *outputs;
+    int noutputs, capoutputs;
+    Node *loss; /* scalar training objective, or NULL */
+    OptimizerDecl opt;
+    Block top;
+};
+
+/* Sizes */
+Size size_const(int64_t c);
+Size size_dyn(int dyn);
+Size size_add(Size a, Size b);
+Size size_sub(Size a, Size b);
+/* a * b; false if both depend on dynamic dims (not affine). */
+bool size_mul(Size a, Size b, Size *out);
+bool size_eq(Size a, Size b);
+bool size_is_const(Size a);
+/* Value with every dynamic dim at its max (for buffer sizes); the minimum
+ * over all legal dim values (1..max) in *min if min != NULL. */
+int64_t size_max(const Graph *g, Size a, int64_t *min);
+/* Text form using dim names: "T + 1", "2*T", "10". Returns buf. */
+char *size_str(const Graph *g, Size a, char *buf, size_t n);
+bool shape_eq(const Shape *a, const Shape *b);
+/* "[T + 1, 64]" or "[]" */
+char *shape_str(const Graph *g, const Shape *s, char *buf, size_t n);
+/* Element count with dynamic dims at max. */
+int64_t shape_max_count(const Graph *g, const Shape *s);
+
+/* Building */
+Graph *ir_new_graph(void);
+/* A node with operands copied from in[0..nin); attributes zero; shape unset. */
+Node *ir_new_node(Op op, int nin, Node *const *in, Loc loc);
+/* Computes n->dtype and n->shape from its operands and attributes (the one
+ * place where each op's typing rule lives). On a mismatch returns false and
+ * writes a message naming both shapes into err (the front end turns it
+ * into a diagnostic at n->loc; the verifier into an internal error). */
+bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen);
+void ir_append(Block *b, Node *n);
+/* Inserts n before position pos of b. */
+void ir_insert(Block *b, int pos, Node *n);
+/* A new loop with its LOOP node (not yet appended) and OP_INDEX node (in body). */
+Loop *ir_new_loop(Block *outer, const char *var, Size lo, Size hi, Loc loc);
+/* Adds a carry with initial value init; returns the OP_CARRY node (in body).
+ * Set loop->next[r] before the loop is finished. */
+Node *ir_loop_add_carry(Loop *l, Node *init, const char *name);
+/* Adds a stacked/summed result for body value v; returns its result number. */
+int ir_loop_add_stack(Loop *l, Node *v);
+int ir_loop_add_sum(Loop *l, Node *v);
+/* The LOOPOUT node for result r (created, typed and appended to the block
+ * holding the loop node). */
+Node *ir_loop_result(Loop *l, int r, const char *name);
+/* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
+void ir_replace_uses(Graph *g, Node *old, Node *new_);
+
+/* Printing and checking */
+void ir_number(Graph *g);
+/* The text form of docs/IR.md, preceded by "; ---- IR dump: <header> ----". */
+void ir_print(Graph *g, FILE *out, const char *header);
+void ir_dot(Graph *g, FILE *out);
+/* Checks structure, operand order/scoping and typing; on failure prints
+ * "nngc: internal error: IR verifier (after PASS): %id ..." to err and
+ * returns false. */
+bool ir_verify(Graph *g, const char *after, FILE *err);
+
+/* ================================================================ parser/lower.c */
+
+typedef struct LowerOptions {
+    const char *const *include_dirs; /* -I paths, searched first */
+    int ninclude;
+    const char *stdlib_dir;          /* searched last */
+    Approx default_approx;           /* --softmax */
+    bool have_default_approx;
+} LowerOptions;
+
+/* Checks the program and builds its IR. Reports every error it finds
+ * through d; returns NULL if there were any. */
+Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions *opt);
+
+/* Parses a method spec like "neg:k=3" or "binary:ecc=2" (for --softmax). */
+bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
+
+/* ================================================================ emit_c.c */
+
+typedef struct EmitOptions {
+    const char *source_name; /* for #line markers */
+    bool line_markers;       /* emit #line (default on) */
+} EmitOptions;
+
+/* Writes the C source and header of g. header_name is what model.c
+ * #includes. Returns false (with a message on stderr) if it cannot. */
+bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+
+#endif /* NNGC_H */
