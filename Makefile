@@ -30,6 +30,8 @@ MAIN_OBJ := $(BUILD)/compiler/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# test_rt_*.c test the runtime alone and link only libnngrt
+RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
@@ -41,6 +43,9 @@ all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h tools
 $(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -fPIC -c $< -o $@
+
+# the runtime's private header (not installed)
+$(RT_OBJS): $(wildcard runtime/*.h)
 
 $(BUILD)/libnngrt.a: $(RT_OBJS)
 	@rm -f $@
@@ -79,6 +84,10 @@ $(BUILD)/npycmp: tests/tools/npycmp.c $(BUILD)/libnngrt.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnngrt.a $(LIBS)
 
 # ---------------------------------------------------------------- tests
+$(RT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnngrt.a -lcmocka $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(CC_OBJS) $(BUILD)/libnngrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CC_OBJS) $(BUILD)/libnngrt.a -lcmocka $(LIBS)

@@ -6,7 +6,7 @@
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
  *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
- *   IR --(passes/*.c)--> IR --(emit_c.c)--> model.c + model.h
+ *   IR --(passes/NAME.c)--> IR --(emit_c.c)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
  * is allocated from one per-compilation arena (util.c) and freed at once.
@@ -160,6 +160,9 @@ struct Ast {
 
 Ast *ast_new(AstKind kind, Loc loc);
 void ast_push(AstList *l, Ast *x);
+/* Writes the items of l to out, one S-expression a line, e.g.
+ * (bind h (call tanh (+ (@ Wx x) b))); for tests and debugging. */
+void ast_print(const AstList *l, FILE *out);
 
 /* parser/parser.y: parses one registered file. Returns the list of
  * top-level items (declarations and statements, in source order) as an
@@ -207,9 +210,10 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(INDEX, "index", 0, OPF_LEAF | OPF_INT)       /* loop index of loop */          \
     X(CARRY, "carry", 0, OPF_LEAF)                 /* carried value index of loop, at iteration start */ \
     X(FILL, "fill", 0, OPF_LEAF)                   /* tensor of shape filled with f */ \
-    X(IADD, "iadd", 2, OPF_INT)                    /* int scalar a + b */            \
-    X(ISUB, "isub", 2, OPF_INT)                    /* int scalar a - b */            \
-    X(IMUL, "imul", 2, OPF_INT)                    /* int scalar a * b */            \
+    X(RANGE, "range", 0, OPF_LEAF)                 /* i32 [n]: size, size+1, ..., size+n-1 */ \
+    X(IADD, "iadd", 2, OPF_INT)  /* int a + b: scalars, or an [n] vector and a scalar or [n] vector */ \
+    X(ISUB, "isub", 2, OPF_INT)                    /* int a - b, as iadd */          \
+    X(IMUL, "imul", 2, OPF_INT)                    /* int a * b, as iadd */          \
     X(ADD, "add", 2, OPF_ELEMWISE)                 /* a + b, broadcasting */         \
     X(SUB, "sub", 2, OPF_ELEMWISE)                                                   \
     X(MUL, "mul", 2, OPF_ELEMWISE)                                                   \
@@ -289,7 +293,7 @@ struct Node {
     int64_t i;        /* ICONST: the value */
     int index;        /* PARAM, INPUT: declaration number; CARRY, LOOPOUT: result number;
                          SUMAXIS, MEANAXIS: axis */
-    Size size;        /* DIM: the value */
+    Size size;        /* DIM: the value; RANGE: the first value */
     bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand is used transposed */
     Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
     Approx approx;    /* OPF_SOFTMAX ops */
@@ -436,7 +440,8 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
 
 /* Printing and checking */
 void ir_number(Graph *g);
-/* The text form of docs/IR.md, preceded by "; ---- IR dump: <header> ----". */
+/* The text form of docs/IR.md, preceded by "; ---- IR dump <header> ----"
+ * (header is e.g. "after lower"). */
 void ir_print(Graph *g, FILE *out, const char *header);
 void ir_dot(Graph *g, FILE *out);
 /* Checks structure, operand order/scoping and typing; on failure prints
@@ -461,6 +466,19 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
 /* Parses a method spec like "neg:k=3" or "binary:ecc=2" (for --softmax). */
 bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
 
+/* ================================================================ passes/ */
+
+/* Each pass states its preconditions at the top of its file. */
+void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
+void pass_cse(Graph *g);   /* cse.c: common subexpressions */
+void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
+void pass_fold(Graph *g);  /* fold.c: constant folding */
+void pass_batch(Graph *g); /* batch.c: batching and loop fission */
+/* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
+void pass_batch_report(Graph *g, FILE *report);
+/* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
+void ir_stats(const Graph *g, FILE *out, const char *after);
+
 /* ================================================================ emit_c.c */
 
 typedef struct EmitOptions {
@@ -471,5 +489,42 @@ typedef struct EmitOptions {
 /* Writes the C source and header of g. header_name is what model.c
  * #includes. Returns false (with a message on stderr) if it cannot. */
 bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+
+/* ================================================================ passes/pipeline.c */
+
+/* One optimization pass: `void pass_NAME(Graph *g)` in passes/NAME.c. It
+ * runs at -O<min_level> and above. */
+typedef struct Pass {
+    const char *name;
+    void (*run)(Graph *g);
+    int min_level;
+} Pass;
+
+/* What the pipeline runs and where it dumps. */
+typedef struct PipelineOptions {
+    int opt_level;               /* 0..2: a table pass runs when opt_level >= min_level */
+    const char *const *only;     /* --passes=a,b: exactly these, in this order, at any level */
+    int nonly;                   /* (only == NULL: the pass table, filtered by level) */
+    const char *const *disabled; /* --disable-pass=NAME, never run */
+    int ndisabled;
+    const char *dump;            /* NULL: no dump; "lower" (the IR as lowered), a pass
+                                    name, "all" (after every step), or "" (after the last) */
+    FILE *dump_out;              /* stdout when NULL */
+    FILE *err;                   /* verifier messages; stderr when NULL */
+} PipelineOptions;
+
+/* The pass with this name, or NULL. */
+const Pass *pass_lookup(const char *name);
+/* Comma-separated names of every pass ("none yet" when the table is empty). */
+const char *pass_names(void);
+/* Checks every name in po against the table ("lower" and "all" also valid
+ * for dump); on an unknown one writes a message listing the valid names
+ * into err and returns false. */
+bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen);
+/* Verifies the lowered graph, then runs each enabled pass in order, runs
+ * ir_verify after each (naming the pass that broke the graph), and dumps
+ * where po asks with the header "; ---- IR dump after NAME ----". Returns
+ * false if the verifier rejected the graph. */
+bool run_pipeline(Graph *g, const PipelineOptions *po);
 
 #endif /* NNGC_H */

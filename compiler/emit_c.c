@@ -1,0 +1,1495 @@
+/*
+ * emit_c.c - the C backend: writes model.c and model.h from the final IR.
+ *
+ * The generated API is the one of docs/API.md. model.c holds, in order:
+ *
+ *   struct NAME { float *params; float *arena; }
+ *   the descriptor tables (dims, params, inputs, outputs)
+ *   NAME_forward: checks (dims, negative sizes, NULL inputs), then one
+ *                 statement group per IR node, in the IR's order
+ *   NAME_create/destroy/init_params/save/load/param
+ *   the generic wrappers and NAME_desc
+ *
+ * Values. Every IR value becomes one C local named after its number, v<id>:
+ *   - int scalars (ICONST, DIM, INDEX, IADD/ISUB/IMUL, an int scalar input,
+ *     ROW of an int vector) are `int64_t`;
+ *   - int tensors (int inputs, their ROWs and GATHERs) are `const int32_t *`;
+ *   - float values of any rank, scalars included, are pointers to floats,
+ *     so every op has one code path whatever the rank.
+ * PARAM, INPUT, ROW, CARRY and LOOPOUT are views: pointers into memory that
+ * already holds the value, never copies. Every other float value gets its own
+ * region of one arena, allocated by NAME_create with every dynamic dim at its
+ * maximum, so NAME_forward never allocates. plan_memory() is the one place
+ * that assigns arena offsets (no reuse yet; a planner can replace it).
+ *
+ * Sizes are affine in the dynamic dims (Size in nngc.h). They are printed as
+ * C expressions over the locals d_<dim> that NAME_forward reads from its
+ * inputs after checking them, so extents are computed at run time and
+ * buffers are sized for the worst case.
+ *
+ * Errors. Everything the backend cannot handle is found by check_graph()
+ * before a byte is written, and reported as "nngc: error: FILE:L:C: ...";
+ * compiler bugs are NN_ASSERTs.
+ */
+#include "nngc.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Arena regions start on 64-byte boundaries (16 floats): cache lines, and
+ * what SIMD loads in BLAS like best. */
+#define ALIGN_FLOATS 16
+
+/* ================================================================ context */
+
+/* What the emitter knows about one node, kept in Node.aux while it runs. */
+typedef struct NodeInfo {
+    int uses;    /* operand, loop result, output and loss references */
+    int64_t off; /* arena offset in floats of the node's own buffer, -1 if none */
+    /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
+     * temporary per carry, -1 if the carry needs none), stack and sum */
+    int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
+} NodeInfo;
+
+typedef struct Ctx {
+    Graph *g;
+    FILE *c, *h;
+    const char *src_name;    /* the .nn file, for #line and messages */
+    const char *c_name;      /* the .c file, for the #line that ends a function */
+    const char *header_name; /* what model.c #includes */
+    bool line_markers;
+    int c_lines; /* lines written to c so far, for #line "model.c" */
+    int indent;
+    bool ok;
+    Node **all; /* every node, in emission order (loop bodies after their LOOP) */
+    int nall, capall;
+    int64_t arena_floats;   /* size of the arena */
+    int64_t *param_off;     /* offset of each param in m->params, in floats */
+    int64_t params_floats;  /* size of m->params */
+} Ctx;
+
+static NodeInfo *info(const Node *n)
+{
+    NN_ASSERT(n->aux);
+    return n->aux;
+}
+
+/* ================================================================ output */
+
+/* vsprintf into the compilation arena. */
+static char *vfmt(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    NN_ASSERT(len >= 0);
+    char *s = xalloc((size_t)len + 1);
+    vsnprintf(s, (size_t)len + 1, fmt, ap);
+    return s;
+}
+
+/* Writes s to the C file, counting lines so a #line can point back at it. */
+static void cput(Ctx *x, const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (*p == '\n')
+            x->c_lines++;
+    fputs(s, x->c);
+}
+
+/* printf to the C file, as is. */
+__attribute__((format(printf, 2, 3))) static void craw(Ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cput(x, vfmt(fmt, ap));
+    va_end(ap);
+}
+
+/* One line of C at the current indentation (the newline is added). */
+__attribute__((format(printf, 2, 3))) static void cline(Ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vfmt(fmt, ap);
+    va_end(ap);
+    craw(x, "%*s%s\n", 4 * x->indent, "", s);
+}
+
+#define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
+
+/* "nngc: error: FILE:L:C: msg" on stderr; marks the emission as failed. */
+__attribute__((format(printf, 3, 4))) static void emit_error(Ctx *x, Loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nngc: error: ");
+    if (loc.line > 0)
+        fprintf(stderr, "%s:%d:%d: ", x->src_name, loc.line, loc.col);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    x->ok = false;
+}
+
+/* s as the inside of a C string literal; with for_format, '%' is doubled
+ * so the result can be part of a printf format. */
+static char *c_escape(const char *s, bool for_format)
+{
+    size_t n = strlen(s);
+    char *out = xalloc(4 * n + 1), *p = out;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            *p++ = '\\';
+            *p++ = (char)ch;
+        } else if (ch == '%' && for_format) {
+            *p++ = '%';
+            *p++ = '%';
+        } else if (ch < 32 || ch >= 127 || ch == '?') {
+            /* '?' too: "??/" would be a trigraph in some compilers' modes */
+            p += sprintf(p, "\\%03o", ch);
+        } else {
+            *p++ = (char)ch;
+        }
+    }
+    *p = 0;
+    return out;
+}
+
+/* s, safe inside a C comment. */
+static char *comment_safe(const char *s)
+{
+    char *out = xstrdup(s);
+    for (char *p = out; *p; p++)
+        if (p[0] == '*' && p[1] == '/')
+            p[1] = '|';
+    return out;
+}
+
+/* "file.nn:12:20" as part of a printf format string in generated code. */
+static char *loc_fmt(Ctx *x, Loc loc)
+{
+    if (loc.line <= 0)
+        return c_escape(x->src_name, true);
+    return xsprintf("%s:%d:%d", c_escape(x->src_name, true), loc.line, loc.col);
+}
+
+/* ================================================================ sizes */
+
+/* Largest and smallest value of a size over all legal dims (1 <= d <= max).
+ * Kept here rather than using size_max(): a size may decrease with a dim
+ * (N - T), and buffers must fit the largest value. */
+static int64_t size_hi(const Graph *g, Size s)
+{
+    int64_t v = s.c;
+    for (int i = 0; i < g->ndims; i++) {
+        const DimDecl *d = &g->dims[i];
+        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
+            v += s.k[d->dyn] > 0 ? s.k[d->dyn] * d->value : s.k[d->dyn];
+    }
+    return v;
+}
+
+static int64_t size_lo(const Graph *g, Size s)
+{
+    int64_t v = s.c;
+    for (int i = 0; i < g->ndims; i++) {
+        const DimDecl *d = &g->dims[i];
+        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
+            v += s.k[d->dyn] > 0 ? s.k[d->dyn] : s.k[d->dyn] * d->value;
+    }
+    return v;
+}
+
+static bool size_is_one(Size s)
+{
+    return size_is_const(s) && s.c == 1;
+}
+
+static const char *dyn_name(const Graph *g, int dyn)
+{
+    for (int i = 0; i < g->ndims; i++)
+        if (g->dims[i].dynamic && g->dims[i].dyn == dyn)
+            return g->dims[i].name;
+    NN_ASSERT(!"size refers to an undeclared dynamic dim");
+    return NULL;
+}
+
+/* An int64 literal; INT64_C() where an int would not hold it. */
+static char *int_lit(int64_t v)
+{
+    if (v >= -2147483647 && v <= 2147483647)
+        return xsprintf("%" PRId64, v);
+    return xsprintf("INT64_C(%" PRId64 ")", v);
+}
+
+/* A size as a C expression over the d_<dim> locals: "128", "d_T",
+ * "(d_T + 1)", "(2 * d_T - 1)". */
+static char *size_c(Ctx *x, Size s)
+{
+    char *e = NULL;
+    int terms = 0;
+    for (int i = 0; i < NN_MAXDYN; i++) {
+        if (!s.k[i])
+            continue;
+        const char *name = dyn_name(x->g, i);
+        int64_t k = s.k[i];
+        char *t = (k == 1 || k == -1) ? xsprintf("d_%s", name)
+                                      : xsprintf("%s * d_%s", int_lit(k < 0 ? -k : k), name);
+        if (!e)
+            e = k < 0 ? xsprintf("-%s", t) : t;
+        else
+            e = xsprintf("%s %c %s", e, k < 0 ? '-' : '+', t);
+        terms++;
+    }
+    if (!e)
+        return s.c < 0 ? xsprintf("(%s)", int_lit(s.c)) : int_lit(s.c);
+    if (s.c) {
+        e = xsprintf("%s %c %s", e, s.c < 0 ? '-' : '+', int_lit(s.c < 0 ? -s.c : s.c));
+        terms++;
+    }
+    /* parenthesized unless a single name: it may follow a cast or a '/' */
+    if (terms > 1 || e[0] == '-' || strchr(e, '*'))
+        e = xsprintf("(%s)", e);
+    return e;
+}
+
+/* Product of the shape's axes [from, rank) as a C expression; constant
+ * axes are multiplied here, dynamic ones at run time. */
+static char *count_c(Ctx *x, const Shape *s, int from)
+{
+    int64_t c = 1;
+    char *dyn = NULL;
+    for (int i = from; i < s->rank; i++) {
+        if (size_is_const(s->d[i])) {
+            c *= s->d[i].c; /* fits: check_graph bounded every shape */
+        } else {
+            char *t = size_c(x, s->d[i]);
+            dyn = dyn ? xsprintf("%s * %s", dyn, t) : t;
+        }
+    }
+    if (!dyn)
+        return int_lit(c);
+    if (c != 1)
+        dyn = xsprintf("%s * %s", int_lit(c), dyn);
+    /* a product is parenthesized: it may follow a cast or a '/' */
+    return strstr(dyn, " * ") ? xsprintf("(%s)", dyn) : dyn;
+}
+
+/* Upper bound of the element count; false if it does not fit in int64. */
+static bool count_hi(const Graph *g, const Shape *s, int64_t *out)
+{
+    int64_t c = 1;
+    for (int i = 0; i < s->rank; i++) {
+        int64_t d = size_hi(g, s->d[i]);
+        if (d < 0)
+            d = 0;
+        if (__builtin_mul_overflow(c, d, &c))
+            return false;
+    }
+    *out = c;
+    return true;
+}
+
+/* A BLAS leading dimension: BLAS wants at least 1 even for an empty
+ * matrix, so a dynamic one goes through nn_ld() (defined in model.c when
+ * some product needs it, see uses_nn_ld). */
+static char *ld_c(Ctx *x, Size s)
+{
+    if (size_is_const(s))
+        return int_lit(s.c > 1 ? s.c : 1);
+    return xsprintf("nn_ld(%s)", size_c(x, s));
+}
+
+static bool uses_nn_ld(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        if (n->op == OP_MATVEC && !size_is_const(n->in[0]->shape.d[1]))
+            return true;
+        if (n->op == OP_MATMUL && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1]) ||
+                                   !size_is_const(n->shape.d[1])))
+            return true;
+    }
+    return false;
+}
+
+/* ================================================================ node kinds */
+
+static bool is_int_scalar(const Node *n)
+{
+    return n->dtype == DT_I32 && n->shape.rank == 0;
+}
+
+static bool is_int_tensor(const Node *n)
+{
+    return n->dtype == DT_I32 && n->shape.rank > 0;
+}
+
+/* Views point into memory that holds the value already; see the header. */
+static bool is_view(const Node *n)
+{
+    switch (n->op) {
+    case OP_PARAM: case OP_INPUT: case OP_ROW: case OP_CARRY: case OP_LOOPOUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Nodes that get a region of the arena. */
+static bool has_buffer(const Node *n)
+{
+    if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || is_int_scalar(n))
+        return false;
+    return !(op_flags[n->op] & OPF_INT);
+}
+
+static const char *vname(const Node *n)
+{
+    return xsprintf("v%d", n->id);
+}
+
+/* The node whose memory a view reads: follows ROW to its operand. */
+static const Node *view_root(const Node *n)
+{
+    while (n->op == OP_ROW)
+        n = n->in[0];
+    return n;
+}
+
+/* ================================================================ walking */
+
+static void collect_block(Ctx *x, Block *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        n->aux = xalloc(sizeof(NodeInfo));
+        info(n)->off = -1;
+        VEC_PUSH(x->all, x->nall, x->capall, n);
+        if (n->op == OP_LOOP) {
+            NN_ASSERT(n->loop && n->loop->node == n);
+            collect_block(x, &n->loop->body);
+        }
+    }
+}
+
+static void count_uses(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        for (int j = 0; j < n->nin; j++)
+            info(n->in[j])->uses++;
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            for (int r = 0; r < l->ncarry; r++)
+                info(l->next[r])->uses++;
+            for (int r = 0; r < l->nstack; r++)
+                info(l->stack[r])->uses++;
+            for (int r = 0; r < l->nsum; r++)
+                info(l->sum[r])->uses++;
+        }
+    }
+    for (int i = 0; i < x->g->noutputs; i++)
+        info(x->g->outputs[i].value)->uses++;
+    if (x->g->loss)
+        info(x->g->loss)->uses++;
+}
+
+/* ================================================================ checks */
+
+static const char *const c_keywords[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double",
+    "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
+    "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+    "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+    "_Static_assert", "_Thread_local", "bool", "true", "false", "asm", NULL,
+};
+
+/* The model's name is also a type name in model.c, next to these
+ * parameters, locals and library functions: it must differ from them. */
+static const char *const model_reserved[] = {
+    "m", "in", "out", "rng", "seed", "path", "name", "i", "dyn", "inputs", "outputs", "loss", "rc",
+    "calloc", "free", "memcpy", "memset", "aligned_alloc", "strcmp", "tanhf", "expf", "logf", "sqrtf",
+    "fabsf", "fabs", "exp", "log1p", "nn_ld", NULL,
+};
+
+/* Names become C identifiers (struct fields, symbols): they must be valid
+ * ones, and not keywords. */
+static void check_name(Ctx *x, const char *what, const char *name, Loc loc)
+{
+    bool ok = name && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z') ||
+                       (name[0] >= 'A' && name[0] <= 'Z'));
+    for (const char *p = name; ok && *p; p++)
+        ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+             (*p >= '0' && *p <= '9');
+    for (int i = 0; ok && c_keywords[i]; i++)
+        ok = strcmp(name, c_keywords[i]) != 0;
+    if (!ok)
+        emit_error(x, loc, "%s name '%s' cannot be used in C (a keyword or not an identifier)",
+                   what, name ? name : "(null)");
+}
+
+/* Operand positions that take an int value. */
+static bool int_operand_ok(const Node *n, int j)
+{
+    switch (n->op) {
+    case OP_IADD: case OP_ISUB: case OP_IMUL:
+        return true;
+    case OP_ROW: case OP_GATHER:
+        return true; /* rows of int tensors are int; the index is int */
+    case OP_XENT:
+        return j == 1;
+    case OP_LOOPOUT:
+        return true; /* its operand is the LOOP node */
+    default:
+        return false;
+    }
+}
+
+/* Can operand a be broadcast to shape out (NumPy rules, sizes symbolic)? */
+static bool broadcasts_to(const Shape *a, const Shape *out)
+{
+    if (a->rank > out->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++) {
+        Size d = a->d[i], o = out->d[i + out->rank - a->rank];
+        if (!size_eq(d, o) && !size_is_one(d))
+            return false;
+    }
+    return true;
+}
+
+/* Rejects, with a message, what this backend cannot compile; bounds every
+ * buffer. Runs before anything is written. */
+static void check_graph(Ctx *x)
+{
+    Graph *g = x->g;
+    check_name(x, "model", g->model, NO_LOC);
+    for (int i = 0; x->ok && model_reserved[i]; i++)
+        if (strcmp(g->model, model_reserved[i]) == 0 || strncmp(g->model, "nnrt_", 5) == 0)
+            emit_error(x, NO_LOC, "model name '%s' is reserved in the generated C; choose another", g->model);
+    for (int i = 0; i < g->ndims; i++)
+        if (g->dims[i].dynamic)
+            check_name(x, "dim", g->dims[i].name, g->dims[i].loc);
+    for (int i = 0; i < g->ninputs; i++)
+        check_name(x, "input", g->inputs[i].name, g->inputs[i].loc);
+    for (int i = 0; i < g->noutputs; i++) {
+        OutputDecl *o = &g->outputs[i];
+        check_name(x, "output", o->name, o->loc);
+        if (g->loss && o->name && strcmp(o->name, "loss") == 0)
+            emit_error(x, o->loc, "an output named 'loss' clashes with the program's loss");
+        NN_ASSERT(o->value && o->value->parent == &g->top);
+        if (o->value->dtype != DT_F32)
+            emit_error(x, o->loc, "output '%s' is an int value; the C backend returns float outputs only",
+                       o->name);
+    }
+    if (g->loss) {
+        NN_ASSERT(g->loss->parent == &g->top);
+        NN_ASSERT(g->loss->dtype == DT_F32 && g->loss->shape.rank == 0);
+    }
+    if (g->ndyn > NN_MAXDYN)
+        emit_error(x, NO_LOC, "more than %d dynamic dims", NN_MAXDYN);
+
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        NN_ASSERT(n->op != OP_PARAM || (n->index >= 0 && n->index < g->nparams));
+        NN_ASSERT(n->op != OP_INPUT || (n->index >= 0 && n->index < g->ninputs));
+        NN_ASSERT((n->op != OP_LOOP && n->op != OP_INDEX && n->op != OP_CARRY) || n->loop);
+        int64_t cnt;
+        if (n->op != OP_LOOP && !count_hi(g, &n->shape, &cnt)) {
+            emit_error(x, n->loc, "a tensor of this size does not fit in memory");
+            continue;
+        }
+        if ((op_flags[n->op] & OPF_SOFTMAX) && n->approx.kind != APPROX_FULL) {
+            emit_error(x, n->loc, "softmax approximation '%s' is not implemented by the C backend yet",
+                       approx_name[n->approx.kind]);
+            continue;
+        }
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]->dtype == DT_I32 && !int_operand_ok(n, j))
+                emit_error(x, n->loc, "%s of an int value is not supported by the C backend",
+                           op_name[n->op]);
+        if ((op_flags[n->op] & OPF_ELEMWISE) && n->nin == 2 &&
+            (!broadcasts_to(&n->in[0]->shape, &n->shape) || !broadcasts_to(&n->in[1]->shape, &n->shape)))
+            emit_error(x, n->loc, "%s: operand shapes do not broadcast to the result", op_name[n->op]);
+        if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW &&
+            n->op != OP_GATHER)
+            emit_error(x, n->loc, "%s producing an int tensor is not supported by the C backend",
+                       op_name[n->op]);
+        if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32)
+            emit_error(x, n->loc, "an int value carried or collected by a loop is not supported by the C backend");
+        if (n->op == OP_BXENT && !shape_eq(&n->in[0]->shape, &n->in[1]->shape))
+            emit_error(x, n->loc, "binary_cross_entropy of operands of different shapes");
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            for (int r = 0; r < l->nstack; r++) {
+                if (l->stack[r]->dtype != DT_F32)
+                    emit_error(x, l->stack[r]->loc, "stacking an int value is not supported by the C backend");
+                if (l->stack[r]->shape.rank >= NN_MAXRANK)
+                    emit_error(x, l->stack[r]->loc, "stacking this value would give a tensor of rank %d (at most %d)",
+                               l->stack[r]->shape.rank + 1, NN_MAXRANK);
+            }
+            for (int r = 0; r < l->nsum; r++)
+                if (l->sum[r]->dtype != DT_F32)
+                    emit_error(x, l->sum[r]->loc, "summing an int value is not supported by the C backend");
+        }
+    }
+}
+
+/* ================================================================ memory */
+
+/* Most floats the arena or the params may hold: their byte sizes must fit
+ * in a size_t and an int64 anywhere the generated code computes them. */
+#define MAX_FLOATS (INT64_MAX / 64)
+
+/* Appends a region of s's largest size to *total; returns its offset. A
+ * model too large for memory is reported (once) instead. */
+static int64_t take(Ctx *x, int64_t *total, const Shape *s, Loc loc)
+{
+    int64_t cnt = 0, off = *total;
+    if (!count_hi(x->g, s, &cnt) || cnt > MAX_FLOATS - *total - ALIGN_FLOATS) {
+        if (x->ok)
+            emit_error(x, loc, "the model needs more memory than a C program can address");
+        return 0;
+    }
+    /* round up; a scalar still takes one aligned slot */
+    int64_t len = (cnt + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    *total += len ? len : ALIGN_FLOATS;
+    return off;
+}
+
+/* Gives every buffer its arena offset: one region per non-view node, and
+ * per loop one per carry, per carry that needs a temporary, per stack and
+ * per sum. No reuse: the memory planner (a later pass) replaces this. */
+static void plan_memory(Ctx *x)
+{
+    Graph *g = x->g;
+    x->param_off = xalloc(sizeof(int64_t) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++)
+        x->param_off[i] = take(x, &x->params_floats, &g->params[i].shape, g->params[i].loc);
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        NodeInfo *ni = info(n);
+        if (has_buffer(n))
+            ni->off = take(x, &x->arena_floats, &n->shape, n->loc);
+        if (n->op != OP_LOOP)
+            continue;
+        Loop *l = n->loop;
+        ni->carry_off = xalloc(sizeof(int64_t) * (size_t)(l->ncarry + 1));
+        ni->tmp_off = xalloc(sizeof(int64_t) * (size_t)(l->ncarry + 1));
+        ni->stack_off = xalloc(sizeof(int64_t) * (size_t)(l->nstack + 1));
+        ni->sum_off = xalloc(sizeof(int64_t) * (size_t)(l->nsum + 1));
+        for (int r = 0; r < l->ncarry; r++) {
+            ni->carry_off[r] = take(x, &x->arena_floats, &l->carry[r]->shape, n->loc);
+            /* A next value that reads a carry buffer of this loop would be
+             * overwritten before it is copied: it goes through a temporary. */
+            const Node *root = view_root(l->next[r]);
+            bool aliases = root->op == OP_CARRY && root->loop == l && l->next[r] != l->carry[r];
+            ni->tmp_off[r] = aliases ? take(x, &x->arena_floats, &l->carry[r]->shape, n->loc) : -1;
+        }
+        for (int r = 0; r < l->nstack; r++) {
+            Shape s = l->stack[r]->shape;
+            NN_ASSERT(s.rank < NN_MAXRANK);
+            memmove(&s.d[1], &s.d[0], sizeof(Size) * (size_t)s.rank);
+            s.d[0] = size_sub(l->hi, l->lo);
+            s.rank++;
+            ni->stack_off[r] = take(x, &x->arena_floats, &s, n->loc);
+        }
+        for (int r = 0; r < l->nsum; r++)
+            ni->sum_off[r] = take(x, &x->arena_floats, &l->sum[r]->shape, n->loc);
+    }
+}
+
+/* ================================================================ node text */
+
+/* The node as one line of IR text (the form ir_print writes, docs/IR.md),
+ * for the comment above its code. */
+static char *node_text(Ctx *x, const Node *n)
+{
+    char buf[256];
+    char *s = xsprintf("%%%d = %s", n->id, op_name[n->op]);
+    switch (n->op) { /* leaf attributes first, like operands */
+    case OP_CONST: case OP_FILL: s = xsprintf("%s %g", s, n->f); break;
+    case OP_ICONST: s = xsprintf("%s %" PRId64, s, n->i); break;
+    case OP_PARAM: s = xsprintf("%s %s", s, x->g->params[n->index].name); break;
+    case OP_INPUT: s = xsprintf("%s %s", s, x->g->inputs[n->index].name); break;
+    case OP_DIM: s = xsprintf("%s %s", s, size_str(x->g, n->size, buf, sizeof buf)); break;
+    case OP_INDEX: s = xsprintf("%s %s", s, n->loop->var ? n->loop->var : "?"); break;
+    case OP_CARRY: s = xsprintf("%s %d", s, n->index); break;
+    default: break;
+    }
+    if (n->op == OP_LOOPOUT) {
+        s = xsprintf("%s %%%d.%d", s, n->in[0]->id, n->index);
+    } else if (n->op == OP_LOOP) {
+        Loop *l = n->loop;
+        char lo[64], hi[64];
+        s = xsprintf("%s %s in %s..%s", s, l->var ? l->var : "?", size_str(x->g, l->lo, lo, sizeof lo),
+                     size_str(x->g, l->hi, hi, sizeof hi));
+        for (int j = 0; j < n->nin; j++)
+            s = xsprintf("%s%s%%%d", s, j ? ", " : " carry(", n->in[j]->id);
+        return comment_safe(n->nin ? xsprintf("%s)", s) : s);
+    } else {
+        for (int j = 0; j < n->nin; j++)
+            s = xsprintf("%s%s%%%d", s, j ? ", " : " ", n->in[j]->id);
+    }
+    if ((n->op == OP_MATVEC || n->op == OP_MATMUL) && n->ta)
+        s = xsprintf("%s ta", s);
+    if (n->op == OP_MATMUL && n->tb)
+        s = xsprintf("%s tb", s);
+    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS)
+        s = xsprintf("%s axis=%d", s, n->index);
+    s = xsprintf("%s : %s%s", s, n->dtype == DT_I32 ? "i32" : "f32",
+                 n->shape.rank ? shape_str(x->g, &n->shape, buf, sizeof buf) : "");
+    if (n->name)
+        s = xsprintf("%s \"%s\"", s, n->name);
+    return comment_safe(s);
+}
+
+/* #line and the IR text before a node's code. */
+static void node_header(Ctx *x, const Node *n)
+{
+    if (x->line_markers && n->loc.line > 0)
+        craw(x, "#line %d \"%s\"\n", n->loc.line, c_escape(x->src_name, false));
+    cline(x, "/* %s */", node_text(x, n));
+}
+
+/* Back to model.c's own line numbers after a run of #line "model.nn". */
+static void line_reset(Ctx *x)
+{
+    if (x->line_markers)
+        craw(x, "#line %d \"%s\"\n", x->c_lines + 2, c_escape(x->c_name, false));
+}
+
+/* ================================================================ ops */
+
+/* A float constant: exact (hex) with its decimal value alongside. */
+static char *float_lit(double v)
+{
+    float f = (float)v;
+    if (isnan(f))
+        return xstrdup("NAN");
+    if (isinf(f))
+        return xstrdup(f > 0 ? "INFINITY" : "-INFINITY");
+    if (f == truncf(f) && fabsf(f) < 16777216.0f) /* an integer: exact in decimal */
+        return xsprintf("%.1ff", (double)f);
+    return xsprintf("%af /* %.9g */", (double)f, (double)f);
+}
+
+static char *elem_expr(Op op, const char *a, const char *b)
+{
+    switch (op) {
+    case OP_ADD: return xsprintf("%s + %s", a, b);
+    case OP_SUB: return xsprintf("%s - %s", a, b);
+    case OP_MUL: return xsprintf("%s * %s", a, b);
+    case OP_DIV: return xsprintf("%s / %s", a, b);
+    case OP_NEG: return xsprintf("-%s", a);
+    case OP_TANH: return xsprintf("tanhf(%s)", a);
+    case OP_RELU: return xsprintf("%s > 0.0f ? %s : 0.0f", a, a);
+    case OP_SIGMOID: return xsprintf("1.0f / (1.0f + expf(-%s))", a);
+    case OP_EXP: return xsprintf("expf(%s)", a);
+    case OP_LOG: return xsprintf("logf(%s)", a);
+    case OP_SQRT: return xsprintf("sqrtf(%s)", a);
+    case OP_ABS: return xsprintf("fabsf(%s)", a);
+    default: NN_ASSERT(!"not an elementwise op"); return NULL;
+    }
+}
+
+/* The index into operand a (broadcast to out) for the loop counters i0..:
+ * axes a lacks, or has as a 1 against a larger axis, have stride 0. */
+static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
+{
+    char *e = NULL;
+    int skip = out->rank - a->rank;
+    for (int k = skip; k < out->rank; k++) {
+        int ka = k - skip;
+        if (size_is_one(a->d[ka]) && !size_eq(a->d[ka], out->d[k]))
+            continue;
+        char *stride = count_c(x, a, ka + 1);
+        char *t = strcmp(stride, "1") == 0 ? xsprintf("i%d", k) : xsprintf("i%d * %s", k, stride);
+        e = e ? xsprintf("%s + %s", e, t) : t;
+    }
+    return e ? e : xstrdup("0");
+}
+
+static void emit_elementwise(Ctx *x, const Node *n, const char *out)
+{
+    const Shape *s = &n->shape;
+    char *cnt = count_c(x, s, 0);
+    const char *a = vname(n->in[0]);
+    if (n->nin == 1) {
+        cline(x, "for (int64_t i = 0; i < %s; i++)", cnt);
+        cline(x, "    %s[i] = %s;", out, elem_expr(n->op, xsprintf("%s[i]", a), NULL));
+        return;
+    }
+    const Node *na = n->in[0], *nb = n->in[1];
+    const char *b = vname(nb);
+    bool a_full = shape_eq(&na->shape, s), b_full = shape_eq(&nb->shape, s);
+    const char *ia = NULL, *ib = NULL;
+    if (a_full && b_full)
+        ia = ib = "i";
+    else if (a_full && nb->shape.rank == 0)
+        ia = "i", ib = "0";
+    else if (b_full && na->shape.rank == 0)
+        ia = "0", ib = "i";
+    if (ia) {
+        /* fast path: same shapes, or one side a scalar */
+        cline(x, "for (int64_t i = 0; i < %s; i++)", cnt);
+        cline(x, "    %s[i] = %s;", out,
+              elem_expr(n->op, xsprintf("%s[%s]", a, ia), xsprintf("%s[%s]", b, ib)));
+        return;
+    }
+    /* NumPy broadcasting: one loop per axis of the result, operand offsets
+     * from per-axis strides (0 along broadcast axes). */
+    cline(x, "{");
+    x->indent++;
+    cline(x, "int64_t o = 0;");
+    for (int k = 0; k < s->rank; k++)
+        cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, s->d[k]), k);
+    cline(x, "%*s%s[o++] = %s;", 4 * s->rank, "", out,
+          elem_expr(n->op, xsprintf("%s[%s]", a, bcast_index(x, &na->shape, s)),
+                    xsprintf("%s[%s]", b, bcast_index(x, &nb->shape, s))));
+    x->indent--;
+    cline(x, "}");
+}
+
+/* Is idx surely in [0, rows)? True for the counter of a loop whose range
+ * lies inside [0, rows) for every legal dim (xs[t] with t in 0..T): such a
+ * check could never fail, and would only clutter the code. */
+static bool index_in_range(const Graph *g, const Node *idx, Size rows)
+{
+    if (idx->op != OP_INDEX || !idx->loop)
+        return false;
+    Size over = size_sub(idx->loop->hi, rows); /* hi - rows <= 0 is needed */
+    return size_lo(g, idx->loop->lo) >= 0 && size_is_const(over) && over.c <= 0;
+}
+
+/* return nnrt_error(RANGE, "file:l:c: index %lld out of range [0, %lld)") if !(0 <= idx < bound) */
+static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
+{
+    cline(x, "if (%s < 0 || %s >= %s)", idx, idx, bound);
+    cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)\",",
+          loc_fmt(x, n->loc));
+    cline(x, "                      (long long)%s, (long long)%s);", idx, bound);
+}
+
+static void emit_block(Ctx *x, Block *b);
+
+static void emit_loop(Ctx *x, Node *n)
+{
+    Loop *l = n->loop;
+    NodeInfo *ni = info(n);
+    int id = n->id;
+    NN_ASSERT(l && l->index && l->index->op == OP_INDEX);
+    NN_ASSERT(n->nin == l->ncarry);
+    /* the loop's buffers live in the scope that holds the loop */
+    for (int r = 0; r < l->ncarry; r++) {
+        const Node *c = l->carry[r];
+        cline(x, "float *c%d_%d = m->arena + %" PRId64 "; /* carry #%d%s%s */", id, r, ni->carry_off[r], r,
+              c->name ? " " : "", c->name ? c->name : "");
+        cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, vname(n->in[r]),
+              count_c(x, &c->shape, 0));
+    }
+    for (int r = 0; r < l->nstack; r++)
+        cline(x, "float *s%d_%d = m->arena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
+              l->stack[r]->id);
+    for (int r = 0; r < l->nsum; r++) {
+        cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
+              l->sum[r]->id);
+        cline(x, "memset(u%d_%d, 0, (size_t)%s * sizeof(float));", id, r, count_c(x, &l->sum[r]->shape, 0));
+    }
+    const char *t = vname(l->index), *lo = size_c(x, l->lo);
+    cline(x, "for (int64_t %s = %s; %s < %s; %s++) {", t, lo, t, size_c(x, l->hi), t);
+    x->indent++;
+    emit_block(x, &l->body);
+    cline(x, "/* end of iteration: stacks, sums, then carries */");
+    char *iter = size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, lo);
+    for (int r = 0; r < l->nstack; r++) {
+        char *rowc = count_c(x, &l->stack[r]->shape, 0);
+        cline(x, "memcpy(s%d_%d + %s * %s, %s, (size_t)%s * sizeof(float));", id, r, iter, rowc,
+              vname(l->stack[r]), rowc);
+    }
+    for (int r = 0; r < l->nsum; r++) {
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &l->sum[r]->shape, 0));
+        cline(x, "    u%d_%d[i] += %s[i];", id, r, vname(l->sum[r]));
+    }
+    /* next values that read a carry buffer go through temporaries first */
+    for (int r = 0; r < l->ncarry; r++)
+        if (ni->tmp_off[r] >= 0)
+            cline(x, "float *x%d_%d = memcpy(m->arena + %" PRId64 ", %s, (size_t)%s * sizeof(float));", id, r,
+                  ni->tmp_off[r], vname(l->next[r]), count_c(x, &l->carry[r]->shape, 0));
+    for (int r = 0; r < l->ncarry; r++) {
+        if (l->next[r] == l->carry[r])
+            continue; /* unchanged */
+        const char *src = ni->tmp_off[r] >= 0 ? xsprintf("x%d_%d", id, r) : vname(l->next[r]);
+        cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, src,
+              count_c(x, &l->carry[r]->shape, 0));
+    }
+    x->indent--;
+    cline(x, "} /* end loop %%%d */", id);
+}
+
+/* One statement group: the node's variable and the code computing it. */
+static void emit_node(Ctx *x, Node *n)
+{
+    Graph *g = x->g;
+    const char *v = vname(n);
+    node_header(x, n);
+    if (has_buffer(n)) {
+        if (n->dtype == DT_I32)
+            cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
+        else
+            cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
+    }
+    const Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
+    const char *va = a ? vname(a) : NULL, *vb = b ? vname(b) : NULL;
+    if (op_flags[n->op] & OPF_ELEMWISE) {
+        emit_elementwise(x, n, v);
+        goto done;
+    }
+    switch (n->op) {
+    case OP_CONST:
+        cline(x, "%s[0] = %s;", v, float_lit(n->f));
+        break;
+    case OP_FILL:
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[i] = %s;", v, float_lit(n->f));
+        break;
+    case OP_ICONST:
+        cline(x, "const int64_t %s = %s;", v, int_lit(n->i));
+        break;
+    case OP_PARAM:
+        NN_ASSERT(n->index >= 0 && n->index < g->nparams);
+        cline(x, "const float *%s = m->params + %" PRId64 "; /* %s */", v, x->param_off[n->index],
+              g->params[n->index].name);
+        break;
+    case OP_INPUT: {
+        NN_ASSERT(n->index >= 0 && n->index < g->ninputs);
+        const char *name = g->inputs[n->index].name;
+        if (is_int_scalar(n))
+            cline(x, "const int64_t %s = in->%s;", v, name);
+        else if (n->dtype == DT_I32)
+            cline(x, "const int32_t *%s = in->%s;", v, name);
+        else if (n->shape.rank == 0)
+            cline(x, "const float *%s = &in->%s;", v, name);
+        else
+            cline(x, "const float *%s = in->%s;", v, name);
+        break;
+    }
+    case OP_DIM:
+        cline(x, "const int64_t %s = %s;", v, size_c(x, n->size));
+        break;
+    case OP_INDEX:
+        break; /* the loop's counter: declared by the for of emit_loop */
+    case OP_CARRY: {
+        Loop *l = n->loop;
+        NN_ASSERT(l && n->index >= 0 && n->index < l->ncarry);
+        cline(x, "const float *%s = c%d_%d;", v, l->node->id, n->index);
+        break;
+    }
+    case OP_IADD: cline(x, "const int64_t %s = %s + %s;", v, va, vb); break;
+    case OP_ISUB: cline(x, "const int64_t %s = %s - %s;", v, va, vb); break;
+    case OP_IMUL: cline(x, "const int64_t %s = %s * %s;", v, va, vb); break;
+    case OP_MATVEC:
+        /* a is stored [rows, cols]; with ta it is used transposed */
+        NN_ASSERT(a->shape.rank == 2);
+        cline(x, "nnrt_gemv(%d, %s, %s, 1.0f, %s, %s, %s, 0.0f, %s);", n->ta ? 1 : 0, size_c(x, a->shape.d[0]),
+              size_c(x, a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb, v);
+        break;
+    case OP_MATMUL:
+        NN_ASSERT(a->shape.rank == 2 && b->shape.rank == 2 && n->shape.rank == 2);
+        /* M, N from the result; K from a as it is used (stored [K, M] with ta) */
+        cline(x, "nnrt_gemm(%d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, 0.0f, %s, %s);", n->ta ? 1 : 0,
+              n->tb ? 1 : 0, size_c(x, n->shape.d[0]), size_c(x, n->shape.d[1]),
+              size_c(x, n->ta ? a->shape.d[0] : a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb,
+              ld_c(x, b->shape.d[1]), v, ld_c(x, n->shape.d[1]));
+        break;
+    case OP_TRANSPOSE: {
+        NN_ASSERT(a->shape.rank == 2);
+        char *rows = size_c(x, a->shape.d[0]), *cols = size_c(x, a->shape.d[1]);
+        cline(x, "for (int64_t i = 0; i < %s; i++)", rows);
+        cline(x, "    for (int64_t j = 0; j < %s; j++)", cols);
+        cline(x, "        %s[j * %s + i] = %s[i * %s + j];", v, rows, va, cols);
+        break;
+    }
+    case OP_DOT:
+        cline(x, "%s[0] = nnrt_dot(%s, %s, %s);", v, count_c(x, &a->shape, 0), va, vb);
+        break;
+    case OP_ROW: {
+        NN_ASSERT(a->shape.rank >= 1 && is_int_scalar(b));
+        if (!index_in_range(g, b, a->shape.d[0]))
+            emit_index_check(x, n, vb, size_c(x, a->shape.d[0]));
+        char *rowc = count_c(x, &a->shape, 1);
+        if (is_int_scalar(n))
+            cline(x, "const int64_t %s = %s[%s];", v, va, vb);
+        else if (n->dtype == DT_I32)
+            cline(x, "const int32_t *%s = %s + %s * %s;", v, va, vb, rowc);
+        else
+            cline(x, "const float *%s = %s + %s * %s;", v, va, vb, rowc);
+        break;
+    }
+    case OP_GATHER: {
+        NN_ASSERT(a->shape.rank >= 1 && is_int_tensor(b));
+        char *rowc = count_c(x, &a->shape, 1);
+        const char *ty = n->dtype == DT_I32 ? "int32_t" : "float";
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &b->shape, 0));
+        x->indent++;
+        cline(x, "const int64_t id = %s[r];", vb);
+        emit_index_check(x, n, "id", size_c(x, a->shape.d[0]));
+        cline(x, "memcpy(%s + r * %s, %s + id * %s, (size_t)%s * sizeof(%s));", v, rowc, va, rowc, rowc, ty);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_SUM:
+    case OP_MEAN: {
+        /* double accumulator: float sums of long vectors drift */
+        char *cnt = count_c(x, &a->shape, 0);
+        cline(x, "{");
+        x->indent++;
+        cline(x, "double acc = 0.0;");
+        cline(x, "for (int64_t i = 0; i < %s; i++)", cnt);
+        cline(x, "    acc += (double)%s[i];", va);
+        if (n->op == OP_SUM)
+            cline(x, "%s[0] = (float)acc;", v);
+        else
+            cline(x, "%s[0] = (float)(acc / (double)%s);", v, cnt);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_SUMAXIS:
+    case OP_MEANAXIS: {
+        int k = n->index;
+        NN_ASSERT(k >= 0 && k < a->shape.rank);
+        Shape outer = a->shape;
+        outer.rank = k;
+        char *no = count_c(x, &outer, 0), *len = size_c(x, a->shape.d[k]), *ni = count_c(x, &a->shape, k + 1);
+        cline(x, "for (int64_t o = 0; o < %s; o++)", no);
+        cline(x, "    for (int64_t j = 0; j < %s; j++) {", ni);
+        cline(x, "        double acc = 0.0;");
+        cline(x, "        for (int64_t l = 0; l < %s; l++)", len);
+        cline(x, "            acc += (double)%s[(o * %s + l) * %s + j];", va, len, ni);
+        if (n->op == OP_SUMAXIS)
+            cline(x, "        %s[o * %s + j] = (float)acc;", v, ni);
+        else
+            cline(x, "        %s[o * %s + j] = (float)(acc / (double)%s);", v, ni, len);
+        cline(x, "    }");
+        break;
+    }
+    case OP_CONCAT: {
+        char *na = count_c(x, &a->shape, 0);
+        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", v, va, na);
+        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(float));", v, na, vb, count_c(x, &b->shape, 0));
+        break;
+    }
+    case OP_SOFTMAX:
+    case OP_LOGSOFTMAX: {
+        /* rows are all axes but the last; a scalar is one row of one */
+        char *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
+        Shape lead = a->shape;
+        lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
+        char *rows = count_c(x, &lead, 0);
+        cline(x, "for (int64_t r = 0; r < %s; r++)", rows);
+        cline(x, "    %s(%s + r * %s, %s + r * %s, %s);", n->op == OP_SOFTMAX ? "nnrt_softmax" : "nnrt_log_softmax",
+              va, len, v, len, len);
+        break;
+    }
+    case OP_XENT: {
+        /* -log softmax(z)[y] = logsumexp(z) - z[y], one row per label */
+        NN_ASSERT(a->shape.rank >= 1 && b->dtype == DT_I32);
+        char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &n->shape, 0));
+        x->indent++;
+        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
+        emit_index_check(x, n, "y", len);
+        cline(x, "%s[r] = nnrt_logsumexp(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_BXENT:
+        /* stable form of -t log s(z) - (1-t) log(1-s(z)) */
+        cline(x, "{");
+        x->indent++;
+        cline(x, "double acc = 0.0;");
+        cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &a->shape, 0));
+        cline(x, "    const double z = (double)%s[i], t = (double)%s[i];", va, vb);
+        cline(x, "    acc += (z > 0.0 ? z : 0.0) - z * t + log1p(exp(-fabs(z)));");
+        cline(x, "}");
+        cline(x, "%s[0] = (float)acc;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    case OP_LOOP:
+        emit_loop(x, n);
+        break;
+    case OP_LOOPOUT: {
+        NN_ASSERT(a && a->op == OP_LOOP);
+        Loop *l = a->loop;
+        int r = n->index, id = a->id;
+        if (r < l->ncarry)
+            cline(x, "const float *%s = c%d_%d;", v, id, r);
+        else if (r < l->ncarry + l->nstack)
+            cline(x, "const float *%s = s%d_%d;", v, id, r - l->ncarry);
+        else {
+            NN_ASSERT(r < l->ncarry + l->nstack + l->nsum);
+            cline(x, "const float *%s = u%d_%d;", v, id, r - l->ncarry - l->nstack);
+        }
+        break;
+    }
+    default:
+        NN_ASSERT(!"op without C code");
+    }
+done:
+    /* a value nobody reads would be an unused-variable warning */
+    if (info(n)->uses == 0 && n->op != OP_LOOP && n->op != OP_INDEX && !has_buffer(n))
+        cline(x, "(void)%s;", v);
+}
+
+static void emit_block(Ctx *x, Block *b)
+{
+    for (int i = 0; i < b->n; i++)
+        emit_node(x, b->nodes[i]);
+}
+
+/* ================================================================ header */
+
+static void emit_header(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    char buf[256];
+    char *guard = xsprintf("NNGC_MODEL_%s_H", M);
+    for (char *p = guard; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    hline(x, "/*\n * %s - generated by nngc %s from %s; do not edit.\n", x->header_name, NNGC_VERSION,
+          comment_safe(x->src_name));
+    hline(x, " * The API is described in nngc's docs/API.md.\n */\n");
+    hline(x, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"nngrt.h\"\n\n", guard, guard);
+    hline(x, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    hline(x, "typedef struct %s %s; /* opaque: params, buffers */\n\n", M, M);
+
+    hline(x, "typedef struct %s_inputs {\n", M);
+    int fields = 0;
+    for (int i = 0; i < g->ndims; i++) {
+        DimDecl *d = &g->dims[i];
+        if (!d->dynamic)
+            continue;
+        hline(x, "    int64_t %s; /* 1 <= %s <= %" PRId64 " */\n", d->name, d->name, d->value);
+        fields++;
+    }
+    for (int i = 0; i < g->ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        const char *text = in->shape_text ? in->shape_text : shape_str(g, &in->shape, buf, sizeof buf);
+        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
+        if (in->shape.rank == 0)
+            hline(x, "    %s %s; /* input %s : %s */\n", ty, in->name, in->name,
+                  in->dtype == DT_I32 ? "int" : "float");
+        else
+            hline(x, "    const %s *%s; /* input %s : %s%s */\n", ty, in->name, in->name,
+                  in->dtype == DT_I32 ? "int" : "", comment_safe(text));
+        fields++;
+    }
+    if (!fields)
+        hline(x, "    char unused_; /* the model has no inputs; C has no empty structs */\n");
+    hline(x, "} %s_inputs;\n\n", M);
+
+    hline(x, "typedef struct %s_outputs {\n", M);
+    fields = 0;
+    if (g->loss) {
+        hline(x, "    float loss; /* the training objective */\n");
+        fields++;
+    }
+    for (int i = 0; i < g->noutputs; i++) {
+        OutputDecl *o = &g->outputs[i];
+        hline(x, "    const float *%s; /* output %s : %s; model-owned, valid until the next call */\n", o->name,
+              o->name, comment_safe(shape_str(g, &o->value->shape, buf, sizeof buf)));
+        fields++;
+    }
+    if (!fields)
+        hline(x, "    char unused_; /* the model has no outputs; C has no empty structs */\n");
+    hline(x, "} %s_outputs;\n\n", M);
+
+    hline(x, "%s *%s_create(uint64_t seed); /* params initialised per `init`; NULL on OOM */\n", M, M);
+    hline(x, "void %s_destroy(%s *m);\n", M, M);
+    hline(x, "int %s_init_params(%s *m, uint64_t seed);\n", M, M);
+    hline(x, "int %s_forward(%s *m, const %s_inputs *in, %s_outputs *out);\n", M, M, M, M);
+    hline(x, "int %s_save(%s *m, const char *path); /* safetensors, atomic */\n", M, M);
+    hline(x, "int %s_load(%s *m, const char *path); /* every param must be present */\n", M, M);
+    hline(x, "float *%s_param(%s *m, const char *name); /* NULL if no such param */\n", M, M);
+    hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
+    hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
+}
+
+/* ================================================================ tables */
+
+static char *nnrt_size_init(Size s)
+{
+    return xsprintf("{%" PRId64 ", {%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "}}", s.c, s.k[0], s.k[1],
+                    s.k[2], s.k[3]);
+}
+
+/* One nnrt_tensor_desc initializer, every field written out (so that
+ * -Wmissing-field-initializers stays quiet). */
+static void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text)
+{
+    char *shape = NULL;
+    for (int i = 0; i < NN_MAXRANK; i++) {
+        char *t = nnrt_size_init(i < s->rank ? s->d[i] : size_const(0));
+        shape = shape ? xsprintf("%s, %s", shape, t) : t;
+    }
+    cline(x, "{\"%s\", %s, %d, {%s}, \"%s\"},", name, dt == DT_I32 ? "NNRT_I32" : "NNRT_F32", s->rank, shape,
+          c_escape(text, false));
+}
+
+static void emit_tables(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    char buf[256];
+    if (g->nparams) {
+        craw(x, "/* Offsets of the params in m->params, in floats. */\n");
+        craw(x, "static const int64_t %s_param_off[%d] = {", M, g->nparams);
+        for (int i = 0; i < g->nparams; i++)
+            craw(x, "%s%" PRId64, i ? ", " : "", x->param_off[i]);
+        craw(x, "};\n");
+    }
+    craw(x, "#define %s_PARAMS_BYTES ((size_t)%" PRId64 " * sizeof(float))\n", M,
+         x->params_floats ? x->params_floats : ALIGN_FLOATS);
+    craw(x, "/* Every value of forward, each dynamic dim at its max; 64-byte aligned regions. */\n");
+    craw(x, "#define %s_ARENA_BYTES ((size_t)%" PRId64 " * sizeof(float))\n\n", M,
+         x->arena_floats ? x->arena_floats : ALIGN_FLOATS);
+
+    if (g->ndims) {
+        craw(x, "static const nnrt_dim_desc %s_dims[%d] = {\n", M, g->ndims);
+        x->indent++;
+        for (int i = 0; i < g->ndims; i++) {
+            DimDecl *d = &g->dims[i];
+            cline(x, "{\"%s\", %d, %" PRId64 ", %d},", c_escape(d->name, false), d->dynamic ? 1 : 0, d->value,
+                  d->dynamic ? d->dyn : -1);
+        }
+        x->indent--;
+        craw(x, "};\n\n");
+    }
+    if (g->nparams) {
+        craw(x, "static const nnrt_tensor_desc %s_params[%d] = {\n", M, g->nparams);
+        x->indent++;
+        for (int i = 0; i < g->nparams; i++)
+            emit_tensor_desc(x, g->params[i].name, DT_F32, &g->params[i].shape,
+                             shape_str(g, &g->params[i].shape, buf, sizeof buf));
+        x->indent--;
+        craw(x, "};\n\n");
+    }
+    if (g->ninputs) {
+        craw(x, "static const nnrt_tensor_desc %s_inputs_desc[%d] = {\n", M, g->ninputs);
+        x->indent++;
+        for (int i = 0; i < g->ninputs; i++) {
+            InputDecl *in = &g->inputs[i];
+            emit_tensor_desc(x, in->name, in->dtype, &in->shape,
+                             in->shape_text ? in->shape_text : shape_str(g, &in->shape, buf, sizeof buf));
+        }
+        x->indent--;
+        craw(x, "};\n\n");
+    }
+    if (g->noutputs) {
+        craw(x, "static const nnrt_tensor_desc %s_outputs_desc[%d] = {\n", M, g->noutputs);
+        x->indent++;
+        for (int i = 0; i < g->noutputs; i++) {
+            Node *v = g->outputs[i].value;
+            emit_tensor_desc(x, g->outputs[i].name, DT_F32, &v->shape, shape_str(g, &v->shape, buf, sizeof buf));
+        }
+        x->indent--;
+        craw(x, "};\n\n");
+    }
+}
+
+/* ================================================================ forward */
+
+/* Sizes that can be negative for some legal dims (T - 3 with T = 1) are
+ * checked before anything runs: a negative extent would be a huge memcpy. */
+static void emit_size_checks(Ctx *x)
+{
+    Size *seen = NULL;
+    int nseen = 0, capseen = 0;
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        Shape s = n->shape;
+        if (n->op == OP_LOOP)
+            continue;
+        for (int k = 0; k < s.rank; k++) {
+            Size d = s.d[k];
+            if (size_lo(x->g, d) >= 0)
+                continue;
+            bool dup = false;
+            for (int j = 0; j < nseen && !dup; j++)
+                dup = size_eq(seen[j], d);
+            if (dup)
+                continue;
+            VEC_PUSH(seen, nseen, capseen, d);
+            char buf[128];
+            char *e = size_c(x, d);
+            cline(x, "if (%s < 0)", e);
+            cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: size %s = %%lld is negative\", (long long)%s);",
+                  loc_fmt(x, n->loc), c_escape(size_str(x->g, d, buf, sizeof buf), true), e);
+        }
+    }
+}
+
+static void emit_forward(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    craw(x, "int %s_forward(%s *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, M, M, M);
+    x->indent = 1;
+    cline(x, "if (!m || !in || !out)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_forward: NULL argument\");", M);
+    for (int i = 0; i < g->ndims; i++) {
+        DimDecl *d = &g->dims[i];
+        if (!d->dynamic)
+            continue;
+        cline(x, "const int64_t d_%s = in->%s;", d->name, d->name);
+        cline(x, "if (d_%s < 1 || d_%s > %" PRId64 ")", d->name, d->name, d->value);
+        cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: dim %s = %%lld out of range [1, %" PRId64 "]\", (long long)d_%s);",
+              M, d->name, d->value, d->name);
+    }
+    for (int i = 0; i < g->ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        if (in->shape.rank == 0)
+            continue;
+        cline(x, "if (!in->%s)", in->name);
+        cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");", M, in->name);
+    }
+    emit_size_checks(x);
+    craw(x, "\n");
+    emit_block(x, &g->top);
+    line_reset(x);
+    craw(x, "\n");
+    if (g->loss)
+        cline(x, "out->loss = %s[0];", vname(g->loss));
+    for (int i = 0; i < g->noutputs; i++)
+        cline(x, "out->%s = %s;", g->outputs[i].name, vname(g->outputs[i].value));
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_forward */\n\n", M);
+}
+
+/* ================================================================ the rest of the API */
+
+static void emit_init_params(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    char buf[256];
+    craw(x, "int %s_init_params(%s *m, uint64_t seed)\n{\n", M, M);
+    x->indent = 1;
+    cline(x, "if (!m)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_init_params: NULL model\");", M);
+    cline(x, "nnrt_rng rng;");
+    cline(x, "nnrt_rng_seed(&rng, seed);");
+    cline(x, "/* one stream, params in declaration order */");
+    for (int i = 0; i < g->nparams; i++) {
+        ParamDecl *p = &g->params[i];
+        int64_t cnt;
+        bool ok = count_hi(g, &p->shape, &cnt);
+        NN_ASSERT(ok);
+        char *dst = xsprintf("m->params + %" PRId64, x->param_off[i]);
+        InitKind k = p->init;
+        if (k == INIT_DEFAULT) /* lowering resolves it; same rule here */
+            k = p->shape.rank == 2 ? INIT_GLOROT : INIT_ZEROS;
+        cline(x, "/* param %s : %s */", p->name, comment_safe(shape_str(g, &p->shape, buf, sizeof buf)));
+        switch (k) {
+        case INIT_ZEROS:
+        case INIT_DEFAULT:
+            cline(x, "nnrt_init_fill(%s, %s, 0.0f);", dst, int_lit(cnt));
+            break;
+        case INIT_ONES:
+            cline(x, "nnrt_init_fill(%s, %s, 1.0f);", dst, int_lit(cnt));
+            break;
+        case INIT_UNIFORM:
+            cline(x, "nnrt_init_uniform(&rng, %s, %s, %s, %s);", dst, int_lit(cnt), float_lit(p->a), float_lit(p->b));
+            break;
+        case INIT_NORMAL:
+            cline(x, "nnrt_init_normal(&rng, %s, %s, %s, %s);", dst, int_lit(cnt), float_lit(p->a), float_lit(p->b));
+            break;
+        case INIT_GLOROT: {
+            /* fan_out = shape[0], fan_in = the product of the other axes */
+            int64_t fan_out = p->shape.rank ? p->shape.d[0].c : 1, fan_in = 1;
+            for (int k2 = 1; k2 < p->shape.rank; k2++)
+                fan_in *= p->shape.d[k2].c;
+            cline(x, "nnrt_init_glorot(&rng, %s, %s, %s);", dst, int_lit(fan_out), int_lit(fan_in));
+            break;
+        }
+        }
+    }
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_init_params */\n\n", M);
+}
+
+static void emit_api(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+
+    craw(x, "%s *%s_create(uint64_t seed)\n{\n", M, M);
+    craw(x, "    %s *m = calloc(1, sizeof *m);\n", M);
+    craw(x, "    if (m) {\n");
+    craw(x, "        m->params = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
+    craw(x, "        m->arena = aligned_alloc(64, %s_ARENA_BYTES);\n", M);
+    craw(x, "    }\n");
+    craw(x, "    if (!m || !m->params || !m->arena) {\n");
+    craw(x, "        %s_destroy(m);\n", M);
+    craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_create: out of memory\");\n", M);
+    craw(x, "        return NULL;\n    }\n");
+    craw(x, "    %s_init_params(m, seed);\n    return m;\n}\n/* end function %s_create */\n\n", M, M);
+
+    craw(x, "void %s_destroy(%s *m)\n{\n    if (!m)\n        return;\n", M, M);
+    craw(x, "    free(m->params);\n    free(m->arena);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
+
+    emit_init_params(x);
+
+    craw(x, "int %s_save(%s *m, const char *path)\n{\n", M, M);
+    craw(x, "    if (!m || !path)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_save: NULL argument\");\n", M);
+    craw(x, "    return nnrt_save_params(&%s_desc, m, path);\n}\n/* end function %s_save */\n\n", M, M);
+
+    craw(x, "int %s_load(%s *m, const char *path)\n{\n", M, M);
+    craw(x, "    if (!m || !path)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_load: NULL argument\");\n", M);
+    craw(x, "    return nnrt_load_params(&%s_desc, m, path, 1, NULL);\n}\n/* end function %s_load */\n\n", M, M);
+
+    craw(x, "float *%s_param(%s *m, const char *name)\n{\n", M, M);
+    if (g->nparams) {
+        craw(x, "    if (!m || !name)\n        return NULL;\n");
+        craw(x, "    for (int i = 0; i < %d; i++)\n", g->nparams);
+        craw(x, "        if (strcmp(%s_params[i].name, name) == 0)\n", M);
+        craw(x, "            return m->params + %s_param_off[i];\n", M);
+    } else {
+        craw(x, "    (void)m;\n    (void)name;\n");
+    }
+    craw(x, "    return NULL;\n}\n/* end function %s_param */\n\n", M);
+
+    /* the descriptor's entry points: typed functions behind void * */
+    craw(x, "static void *%s_create_any(uint64_t seed)\n{\n    return %s_create(seed);\n}\n\n", M, M);
+    craw(x, "static void %s_destroy_any(void *m)\n{\n    %s_destroy(m);\n}\n\n", M, M);
+    craw(x, "static float *%s_param_data_any(void *m, int i)\n{\n", M);
+    if (g->nparams) {
+        craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);
+        craw(x, "    return ((%s *)m)->params + %s_param_off[i];\n}\n\n", M, M);
+    } else {
+        craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
+    }
+    craw(x, "static int %s_forward_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
+    craw(x, "                          const float **outputs)\n{\n");
+    craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
+    craw(x, "    memset(&in, 0, sizeof in);\n");
+    if (g->ndyn)
+        craw(x, "    if (!dyn)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL dims\");\n", M);
+    else
+        craw(x, "    (void)dyn;\n");
+    if (g->ninputs)
+        craw(x, "    if (!inputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL inputs\");\n", M);
+    else
+        craw(x, "    (void)inputs;\n");
+    if (g->noutputs)
+        craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
+    else
+        craw(x, "    (void)outputs;\n");
+    for (int i = 0; i < g->ndims; i++)
+        if (g->dims[i].dynamic)
+            craw(x, "    in.%s = dyn[%d];\n", g->dims[i].name, g->dims[i].dyn);
+    for (int i = 0; i < g->ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
+        if (in->shape.rank == 0) {
+            craw(x, "    if (!inputs[%d])\n        return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");\n", i,
+                 M, in->name);
+            craw(x, "    in.%s = *(const %s *)inputs[%d];\n", in->name, ty, i);
+        } else {
+            craw(x, "    in.%s = (const %s *)inputs[%d];\n", in->name, ty, i);
+        }
+    }
+    craw(x, "    int rc = %s_forward(m, &in, &out);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
+    if (g->loss)
+        craw(x, "    if (loss)\n        *loss = out.loss;\n");
+    else
+        craw(x, "    (void)loss;\n");
+    for (int i = 0; i < g->noutputs; i++)
+        craw(x, "    outputs[%d] = out.%s;\n", i, g->outputs[i].name);
+    craw(x, "    return NNRT_OK;\n}\n\n");
+
+    craw(x, "const nnrt_model_desc %s_desc = {\n", M);
+    craw(x, "    \"%s\",\n", M);
+    craw(x, "    %d, %s, /* dims */\n", g->ndims, g->ndims ? xsprintf("%s_dims", M) : "NULL");
+    craw(x, "    %d, /* dynamic dims */\n", g->ndyn);
+    craw(x, "    %d, %s, /* params */\n", g->nparams, g->nparams ? xsprintf("%s_params", M) : "NULL");
+    craw(x, "    %d, %s, /* inputs */\n", g->ninputs, g->ninputs ? xsprintf("%s_inputs_desc", M) : "NULL");
+    craw(x, "    %d, %s, /* outputs */\n", g->noutputs, g->noutputs ? xsprintf("%s_outputs_desc", M) : "NULL");
+    craw(x, "    %d, /* has_loss */\n", g->loss ? 1 : 0);
+    craw(x, "    %s_create_any,\n    %s_destroy_any,\n    %s_param_data_any,\n    %s_forward_any,\n};\n", M, M, M, M);
+}
+
+/* ================================================================ entry */
+
+static char *c_name_of(const char *header_name)
+{
+    size_t n = strlen(header_name);
+    if (n > 2 && strcmp(header_name + n - 2, ".h") == 0)
+        return xsprintf("%.*s.c", (int)(n - 2), header_name);
+    return xsprintf("%s.c", header_name);
+}
+
+bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt)
+{
+    NN_ASSERT(g && c_out && h_out && header_name);
+    Ctx ctx = {0}, *x = &ctx;
+    x->g = g;
+    x->c = c_out;
+    x->h = h_out;
+    x->ok = true;
+    x->header_name = header_name;
+    x->c_name = c_name_of(header_name);
+    x->src_name = opt && opt->source_name ? opt->source_name : g->source_path ? g->source_path : "model.nn";
+    x->line_markers = opt ? opt->line_markers : true;
+
+    ir_number(g);
+    collect_block(x, &g->top);
+    count_uses(x);
+    check_graph(x);
+    if (!x->ok)
+        goto out;
+    plan_memory(x);
+    if (!x->ok)
+        goto out;
+
+    emit_header(x);
+
+    craw(x, "/*\n * %s - generated by nngc %s from %s; do not edit.\n */\n", comment_safe(x->c_name), NNGC_VERSION,
+         comment_safe(x->src_name));
+    craw(x, "#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
+         c_escape(header_name, false));
+    craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
+    craw(x, "    float *arena;  /* every value of forward, at offsets fixed by nngc */\n};\n\n");
+    if (uses_nn_ld(x)) { /* an unused static function would be a warning */
+        craw(x, "/* Leading dimension for BLAS: at least 1, even for an empty matrix. */\n");
+        craw(x, "static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
+    }
+    emit_tables(x);
+    emit_forward(x);
+    emit_api(x);
+
+    fflush(c_out);
+    fflush(h_out);
+    if (ferror(c_out) || ferror(h_out)) {
+        emit_error(x, NO_LOC, "cannot write the generated C files");
+    }
+out:
+    for (int i = 0; i < x->nall; i++)
+        x->all[i]->aux = NULL;
+    return x->ok;
+}

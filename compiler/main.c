@@ -1,0 +1,263 @@
+/*
+ * main.c - the nngc command line: `nngc [options] MODEL.nn` and the
+ * dispatch to `nngc run` (run.c).
+ *
+ * The whole compilation, in order:
+ *   1. parse the command line (a bad one exits 2, before any work);
+ *   2. front end and pass pipeline (driver_compile: read, parse, lower,
+ *      optimize, with the verifier after each step and --dump-ir);
+ *   3. --dot;
+ *   4. output: model.c + model.h, or with -c / --shared the C is written to
+ *      a temporary directory and the backend C compiler turns it into
+ *      model.o / model.so, with model.h next to it.
+ * Every output file appears atomically (temporary file + rename), so a
+ * failed or interrupted run never leaves a truncated model.c behind.
+ */
+#include "driver.h"
+#include "nngrt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum { OUT_C, OUT_OBJECT, OUT_SHARED } OutKind;
+
+typedef struct Args {
+    const char *input;
+    const char *output;   /* -o, or NULL */
+    OutKind kind;         /* -c, --shared */
+    const char *dump_ir;  /* --dump-ir[=X]: "" means after the last pass */
+    bool dot;             /* --dot[=FILE] */
+    const char *dot_file; /* NULL: stdout */
+    CompileOptions co;
+} Args;
+
+static void usage(FILE *out) {
+    fputs("usage: nngc [options] MODEL.nn\n"
+          "       nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]... (see nngc run --help)\n"
+          "\n"
+          "Compiles a model to C: MODEL.c and its header MODEL.h.\n"
+          "\n"
+          "  -o FILE              output file (default MODEL.c, MODEL.o with -c, MODEL.so with --shared);\n"
+          "                       the header is written next to it (model.c -> model.h)\n"
+          "  -c                   compile to an object file with the backend C compiler\n"
+          "  --shared             build a shared library with the runtime and BLAS linked in\n"
+          "  -I DIR               add DIR to the import search path (repeatable)\n"
+          "  -O0 -O1 -O2          optimization level (default -O2)\n"
+          "  --passes=a,b         run exactly these passes, in this order\n"
+          "  --disable-pass=NAME  never run pass NAME\n"
+          "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
+          "                       is the IR as lowered; `all` after every pass), then stop unless\n"
+          "                       -o was given\n"
+          "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
+          "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
+          "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
+          "  --no-line            no #line markers in the generated C\n"
+          "  --help, --version\n"
+          "\n"
+          "See docs/CLI.md.\n",
+          out);
+}
+
+static int usage_error(void) {
+    fputs("usage: nngc [options] MODEL.nn (see nngc --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Returns 0 on success, else the exit status. */
+static int parse_args(Args *a, int argc, char **argv) {
+    compile_options_init(&a->co);
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int r;
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(s, "--version") == 0) {
+            printf("nngc %s (runtime %s, BLAS: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name());
+            exit(0);
+        }
+        if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        if (strncmp(s, "-o", 2) == 0) {
+            if (s[2])
+                a->output = s + 2;
+            else if (i + 1 < argc)
+                a->output = argv[++i];
+            else {
+                driver_error("option '-o' needs a file name");
+                return EXIT_USAGE;
+            }
+            if (!*a->output) {
+                driver_error("option '-o' needs a file name");
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(s, "-c") == 0 || strcmp(s, "--shared") == 0) {
+            OutKind k = s[1] == 'c' ? OUT_OBJECT : OUT_SHARED;
+            if (a->kind != OUT_C && a->kind != k) {
+                driver_error("-c and --shared cannot be combined");
+                return EXIT_USAGE;
+            }
+            a->kind = k;
+        } else if (strcmp(s, "--dump-ir") == 0) {
+            a->dump_ir = "";
+        } else if (strncmp(s, "--dump-ir=", 10) == 0) {
+            a->dump_ir = s + 10;
+        } else if (strcmp(s, "--dot") == 0) {
+            a->dot = true;
+        } else if (strncmp(s, "--dot=", 6) == 0) {
+            a->dot = true;
+            a->dot_file = s + 6;
+            if (!*a->dot_file) {
+                driver_error("--dot= needs a file name");
+                return EXIT_USAGE;
+            }
+        } else if (s[0] == '-' && s[1]) {
+            driver_error("unknown option '%s'", s);
+            return usage_error();
+        } else if (a->input) {
+            driver_error("more than one model file: '%s' and '%s'", a->input, s);
+            return usage_error();
+        } else {
+            a->input = s;
+        }
+    }
+    if (!a->input) {
+        driver_error("no model file");
+        return usage_error();
+    }
+    return 0;
+}
+
+/* path with its extension (the part after the last '.' of the last path
+ * component) replaced by ext, or ext appended if it has none. */
+static char *replace_ext(const char *path, const char *ext) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+    return xsprintf("%.*s%s", (int)stem, path, ext);
+}
+
+static const char *basename_of(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Would writing `out` destroy `in`? (Same name, or the same file reached
+ * another way.) */
+static bool same_file(const char *in, const char *out) {
+    struct stat a, b;
+    if (strcmp(in, out) == 0)
+        return true;
+    return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static bool write_dot(Graph *g, const char *path) {
+    if (!path) {
+        ir_dot(g, stdout);
+        fflush(stdout);
+        return true;
+    }
+    AtomicFile f;
+    if (!tmp_open(&f, path))
+        return false;
+    ir_dot(g, f.f);
+    return tmp_close(&f, true);
+}
+
+/* -c / --shared: the C source and header go to a temporary directory, the
+ * backend compiler writes its result there, and the result and the header
+ * are then copied next to each other at their final names. */
+static bool build_binary(Graph *g, const Args *a, const Paths *paths, const char *output, const char *header_path) {
+    if (!driver_tmpdir())
+        return false;
+    const char *header = basename_of(header_path);
+    const char *c_path = driver_tmp_path(replace_ext(header, ".c"));
+    const char *h_path = driver_tmp_path(header);
+    const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
+    if (!driver_emit(g, c_path, h_path, header, &a->co, a->input))
+        return false;
+
+    const char *inc = xsprintf("-I%s", paths->include_dir);
+    const char *cc = driver_backend_cc(&a->co);
+    if (a->kind == OUT_OBJECT) {
+        const char *argv[] = {cc, "-std=c11", "-O2", "-fPIC", "-c", inc, c_path, "-o", bin, NULL};
+        if (!driver_spawn((char *const *)argv))
+            return false;
+    } else {
+        if (access(paths->libnngrt, R_OK) != 0) {
+            driver_error("cannot find the runtime library '%s': %s", paths->libnngrt, strerror(errno));
+            return false;
+        }
+        /* The runtime objects are built -fPIC, so the static archive can
+         * go into a shared object; only the members the model uses come in. */
+        const char *argv[] = {cc,        "-std=c11",      "-O2",         "-fPIC", "-shared", inc, c_path,
+                              paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
+        if (!driver_spawn((char *const *)argv))
+            return false;
+    }
+    return driver_copy_file(h_path, header_path) && driver_copy_file(bin, output);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return nngc_run(argc - 1, argv + 1);
+
+    Args a = {0};
+    int rc = parse_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    PipelineOptions po;
+    if (!driver_pipeline_options(&a.co, a.dump_ir, &po))
+        return EXIT_USAGE;
+
+    /* Output names are settled before compiling, so a bad one costs no work. */
+    static const char *const ext[] = {".c", ".o", ".so"};
+    const char *output = a.output ? a.output : replace_ext(a.input, ext[a.kind]);
+    const char *header = replace_ext(output, ".h");
+    if (strcmp(output, header) == 0) {
+        driver_error("output '%s' would be overwritten by its header: give it another extension", output);
+        return EXIT_USAGE;
+    }
+    if (same_file(a.input, output) || same_file(a.input, header)) {
+        driver_error("output '%s' would overwrite the model '%s'", same_file(a.input, output) ? output : header,
+                     a.input);
+        return EXIT_USAGE;
+    }
+    if (a.dot_file && a.output && strcmp(a.dot_file, output) == 0) {
+        driver_error("--dot=%s and -o %s name the same file", a.dot_file, output);
+        return EXIT_USAGE;
+    }
+
+    Paths paths;
+    driver_locate(&paths);
+    Diag diag;
+    diag_init(&diag, stderr);
+    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po);
+    rc = EXIT_ERROR;
+    if (!g)
+        goto out;
+    fflush(stdout); /* the dumps */
+    if (a.dot && !write_dot(g, a.dot_file))
+        goto out;
+    /* --dump-ir and --dot are for looking at the compiler's work: they
+     * write no output files unless -o asks for them. */
+    if ((a.dump_ir || a.dot) && !a.output) {
+        rc = 0;
+        goto out;
+    }
+    bool ok = a.kind == OUT_C ? driver_emit(g, output, header, basename_of(header), &a.co, a.input)
+                              : build_binary(g, &a, &paths, output, header);
+    if (ok && diag.nerrors == 0)
+        rc = 0;
+out:
+    xfree_all();
+    return rc;
+}

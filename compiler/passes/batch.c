@@ -1,0 +1,409 @@
+/*
+ * batch.c - turn per-iteration work into whole-tensor work (batching and
+ * loop fission), the "vmap" rules of docs/IR.md.
+ *
+ * For a loop with index t in lo..hi (n = hi - lo iterations), a body node v
+ * gets a *batched* value B(v) of shape [n, v's shape...] whose row t - lo
+ * is v's value in iteration t. Each op has a batching rule (below), written
+ * in terms of its operands, each of which is either
+ *   - invariant: defined outside the body, the same in every iteration;
+ *   - batched: B(operand) is known.
+ * Two places to put B(v):
+ *   - before the loop, when v does not depend on a carried value: the loop
+ *     index becomes RANGE(lo, n), and v's uses inside the loop read row
+ *     t - lo of B(v) (a view, no copy). This is how the per-word W @ x_t
+ *     become one matrix product;
+ *   - after the loop (fission), when v depends on carried values but is not
+ *     needed by the recurrence itself (it only feeds stacked or summed
+ *     results): the carry-dependent values it reads are stacked by the loop
+ *     and B(v) is computed from the stacks. This moves the output layer of
+ *     an RNN out of the recurrence.
+ * A stacked result whose value has B(v) is B(v); a summed result is
+ * SUMAXIS(B(v), 0). dce then removes what the loop no longer needs; a loop
+ * left with no result disappears. Nodes with only invariant operands are
+ * hoisted on the way.
+ *
+ * With --report=batch, every body node that stays in a loop is listed with
+ * the reason (the dependence or the op without a rule).
+ *
+ * Requires: a verified graph. Inner loops are batched first. Uses
+ * Node.aux (batched value) and Node.mark (classification); both cleared.
+ */
+#include "nngc.h"
+
+#include <string.h>
+
+enum { DEP_CARRY = 1, IN_REC = 2 };
+
+typedef struct Batcher {
+    Graph *g;
+    Loop *l;
+    Block *body, *outer;
+    Size n;           /* trip count */
+    int after;        /* insertion cursor after the loop's node */
+    FILE *report;
+} Batcher;
+
+static int pos_of(Block *b, Node *n) {
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    NN_ASSERT(0);
+}
+
+/* A typed node, or NULL when its typing rule rejects the batched operands
+ * (then the original stays in the loop). */
+static Node *mk(Batcher *bt, Op op, int nin, Node **in, const Node *like) {
+    Node *n = ir_new_node(op, nin, in, like->loc);
+    n->name = like->name;
+    n->approx = like->approx;
+    char err[256];
+    if (!ir_infer(bt->g, n, err, sizeof err))
+        return NULL;
+    return n;
+}
+
+static void put_before(Batcher *bt, Node *n) {
+    ir_insert(bt->outer, pos_of(bt->outer, bt->l->node), n);
+    n->parent = bt->outer;
+    bt->after++; /* the cursor moved with the loop node */
+}
+
+static void put_after(Batcher *bt, Node *n) {
+    ir_insert(bt->outer, bt->after++, n);
+    n->parent = bt->outer;
+}
+
+/* Is x defined outside the loop body (so the same in every iteration)? */
+static bool invariant(Batcher *bt, Node *x) { return x->parent != bt->body; }
+
+/* B(x) for an operand: batched value, or NULL if x is invariant or has none. */
+static Node *bval(Node *x) { return x->aux; }
+
+/* Places a batched node: before the loop, or after it (fission). */
+static Node *place(Batcher *bt, Node *n, bool after) {
+    if (n)
+        after ? put_after(bt, n) : put_before(bt, n);
+    return n;
+}
+
+/* A node with one attribute set after creation, then typed. */
+static Node *mk_axis(Batcher *bt, Op op, Node *x, int axis, const Node *like) {
+    Node *n = ir_new_node(op, 1, (Node *[]){x}, like->loc);
+    n->index = axis;
+    n->name = like->name;
+    char err[256];
+    return ir_infer(bt->g, n, err, sizeof err) ? n : NULL;
+}
+
+/* The batching rule of v's op. Operands are invariant or batched (the
+ * caller checked). Returns B(v), placed before or after the loop, or NULL
+ * with *why set. */
+static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
+    Node *a = v->nin > 0 ? v->in[0] : NULL, *b = v->nin > 1 ? v->in[1] : NULL;
+    Node *ba = a ? bval(a) : NULL, *bb = b ? bval(b) : NULL;
+    Node *x[2] = {ba ? ba : a, bb ? bb : b};
+    *why = "no batching rule for this op";
+    if (op_flags[v->op] & OPF_ELEMWISE) {
+        /* a batched operand must have the result's rank so that its new
+         * leading axis lines up with the result's */
+        for (int i = 0; i < v->nin; i++)
+            if (bval(v->in[i]) && v->in[i]->shape.rank != v->shape.rank) {
+                *why = "a broadcast operand varies with the loop index";
+                return NULL;
+            }
+        return place(bt, mk(bt, v->op, v->nin, x, v), after);
+    }
+    switch (v->op) {
+    case OP_IADD:
+    case OP_ISUB:
+    case OP_IMUL:
+        return place(bt, mk(bt, v->op, 2, x, v), after);
+    case OP_MATVEC: {
+        if (ba) {
+            *why = "the matrix of '@' varies with the loop index";
+            return NULL;
+        }
+        /* y_t = op(W) x_t for every t: Y = X op(W)^T */
+        Node *n = ir_new_node(OP_MATMUL, 2, (Node *[]){bb, a}, v->loc);
+        n->tb = !v->ta;
+        n->name = v->name;
+        char err[256];
+        return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+    }
+    case OP_DOT:
+        if (ba && bb) { /* row-wise dots: sum over the last axis of the product */
+            Node *m = place(bt, mk(bt, OP_MUL, 2, (Node *[]){ba, bb}, v), after);
+            return m ? place(bt, mk_axis(bt, OP_SUMAXIS, m, 1, v), after) : NULL;
+        }
+        return place(bt, mk(bt, OP_MATVEC, 2, ba ? (Node *[]){ba, b} : (Node *[]){bb, a}, v), after);
+    case OP_ROW:
+        if (ba) {
+            *why = "a row of a tensor that varies with the loop index";
+            return NULL;
+        }
+        return place(bt, mk(bt, OP_GATHER, 2, (Node *[]){a, bb}, v), after);
+    case OP_SUM:
+    case OP_MEAN:
+        if (a->shape.rank == 0)
+            return ba; /* the sum of a scalar is itself */
+        if (a->shape.rank == 1)
+            return place(bt, mk_axis(bt, v->op == OP_SUM ? OP_SUMAXIS : OP_MEANAXIS, ba, 1, v), after);
+        *why = "sum/mean of a matrix in each iteration";
+        return NULL;
+    case OP_SUMAXIS:
+    case OP_MEANAXIS:
+        return place(bt, mk_axis(bt, v->op, ba, v->index + 1, v), after);
+    case OP_SOFTMAX:
+    case OP_LOGSOFTMAX:
+        return place(bt, mk(bt, v->op, 1, x, v), after);
+    case OP_XENT:
+        if (!ba || !bb) {
+            *why = "cross_entropy with only one of logits and label varying";
+            return NULL;
+        }
+        return place(bt, mk(bt, OP_XENT, 2, x, v), after);
+    default:
+        return NULL;
+    }
+}
+
+/* Marks DEP_CARRY (depends on a carry or an inner loop) and IN_REC
+ * (needed to compute a carry's next value). */
+static void classify(Batcher *bt) {
+    Loop *l = bt->l;
+    for (int i = 0; i < bt->body->n; i++) {
+        Node *v = bt->body->nodes[i];
+        v->mark = 0;
+        v->aux = NULL;
+        if (v->op == OP_CARRY || v->op == OP_LOOP || v->op == OP_LOOPOUT)
+            v->mark |= DEP_CARRY;
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k]->parent == bt->body && (v->in[k]->mark & DEP_CARRY))
+                v->mark |= DEP_CARRY;
+    }
+    for (int r = 0; r < l->ncarry; r++)
+        if (l->next[r]->parent == bt->body)
+            l->next[r]->mark |= IN_REC;
+    for (int i = bt->body->n - 1; i >= 0; i--) {
+        Node *v = bt->body->nodes[i];
+        if (!(v->mark & IN_REC))
+            continue;
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k]->parent == bt->body)
+                v->in[k]->mark |= IN_REC;
+        if (v->op == OP_LOOP) /* an inner loop reads its carries' inits */
+            for (int k = 0; k < v->nin; k++)
+                if (v->in[k]->parent == bt->body)
+                    v->in[k]->mark |= IN_REC;
+    }
+}
+
+/* Renumbers the LOOPOUTs of sums before a stack is added (stacks come
+ * before sums in the result numbering). */
+static Node *stack_of(Batcher *bt, Node *v) {
+    Loop *l = bt->l;
+    for (int s = 0; s < l->nstack; s++)
+        if (l->stack[s] == v) {
+            for (int i = 0; i < bt->outer->n; i++) {
+                Node *o = bt->outer->nodes[i];
+                if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
+                    return o;
+            }
+        }
+    for (int i = 0; i < bt->outer->n; i++) {
+        Node *o = bt->outer->nodes[i];
+        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
+            o->index++;
+    }
+    ir_loop_add_stack(l, v);
+    Node *out = ir_loop_result(l, l->ncarry + l->nstack - 1, v->name);
+    /* ir_loop_result appended it at the end: move it to the cursor */
+    NN_ASSERT(bt->outer->nodes[bt->outer->n - 1] == out);
+    bt->outer->n--;
+    put_after(bt, out);
+    return out;
+}
+
+static int batch_loop(Graph *g, Loop *l, FILE *report);
+
+static int batch_block(Graph *g, Block *b, FILE *report) {
+    int changed = 0;
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op != OP_LOOP)
+            continue;
+        int before = b->n;
+        changed += batch_loop(g, n->loop, report);
+        /* the loop may have moved (nodes inserted before it) or vanished
+         * later (dce); continue after it */
+        int p = -1;
+        for (int k = 0; k < b->n; k++)
+            if (b->nodes[k] == n)
+                p = k;
+        i = p >= 0 ? p : i + (b->n - before);
+    }
+    return changed;
+}
+
+static int batch_loop(Graph *g, Loop *l, FILE *report) {
+    int changed = batch_block(g, &l->body, report);
+    Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
+    bt.n = size_sub(l->hi, l->lo);
+    bt.after = pos_of(bt.outer, l->node) + 1;
+    while (bt.after < bt.outer->n && bt.outer->nodes[bt.after]->op == OP_LOOPOUT &&
+           bt.outer->nodes[bt.after]->in[0] == l->node)
+        bt.after++;
+    classify(&bt);
+
+    /* the index, batched: RANGE(lo, n), a leaf (dce drops it if unused) */
+    Node *range = ir_new_node(OP_RANGE, 0, NULL, l->node->loc);
+    range->size = l->lo;
+    range->shape = (Shape){.rank = 1};
+    range->shape.d[0] = bt.n;
+    range->name = l->var;
+    char err[256];
+    bool ok = ir_infer(g, range, err, sizeof err);
+    NN_ASSERT(ok);
+    ir_insert(&g->top, 0, range);
+    range->parent = &g->top;
+    if (bt.outer == &g->top)
+        bt.after++;
+
+    Node **before_list = NULL;
+    int nbefore = 0, capbefore = 0;
+    for (int i = 0; i < bt.body->n; i++) {
+        Node *v = bt.body->nodes[i];
+        if (v == l->index) {
+            v->aux = range;
+            continue;
+        }
+        bool dep = v->mark & DEP_CARRY, rec = v->mark & IN_REC;
+        const char *why = NULL;
+        if (v->op == OP_CARRY || v->op == OP_LOOP || v->op == OP_LOOPOUT) {
+            why = v->op == OP_CARRY ? "a carried value" : "an inner loop";
+            goto kept;
+        }
+        if (dep && rec) {
+            why = "part of the recurrence through a carried value";
+            goto kept;
+        }
+        /* operands: invariant, batched, or (after the loop) stacked */
+        bool all_inv = true, ready = true;
+        for (int k = 0; k < v->nin; k++) {
+            Node *o = v->in[k];
+            if (invariant(&bt, o))
+                continue;
+            all_inv = false;
+            if (!bval(o) && !(dep && (o->mark & IN_REC)))
+                ready = false;
+        }
+        if (all_inv && !(op_flags[v->op] & OPF_CHECKED)) {
+            /* the same value in every iteration: hoist it */
+            memmove(&bt.body->nodes[i], &bt.body->nodes[i + 1], sizeof(Node *) * (size_t)(bt.body->n - i - 1));
+            bt.body->n--;
+            i--;
+            put_before(&bt, v);
+            changed++;
+            continue;
+        }
+        if (!ready) {
+            why = "an operand stays in the loop";
+            goto kept;
+        }
+        {
+            /* after the loop, values of the recurrence come from stacks */
+            Node *stacked[8] = {0};
+            for (int k = 0; dep && k < v->nin && k < 8; k++) {
+                Node *o = v->in[k];
+                if (!invariant(&bt, o) && !bval(o)) {
+                    stacked[k] = o;
+                    o->aux = stack_of(&bt, o);
+                }
+            }
+            Node *bv = rule(&bt, v, dep, &why);
+            for (int k = 0; k < 8 && k < v->nin; k++)
+                if (stacked[k])
+                    stacked[k]->aux = NULL; /* the stacks serve only code after the loop */
+            if (bv) {
+                v->aux = bv;
+                if (!dep)
+                    VEC_PUSH(before_list, nbefore, capbefore, v);
+                changed++;
+                continue;
+            }
+        }
+    kept:
+        if (report)
+            fprintf(report, "batch: loop %s: kept %%%d %s in the loop: %s\n", l->var, v->id, op_name[v->op], why);
+    }
+
+    /* stacked and summed results of batched values */
+    for (int s = 0; s < l->nstack; s++) {
+        Node *v = l->stack[s];
+        if (!v->aux || v->parent != bt.body)
+            continue;
+        for (int i = 0; i < bt.outer->n; i++) {
+            Node *o = bt.outer->nodes[i];
+            if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
+                ir_replace_uses(g, o, v->aux);
+        }
+    }
+    for (int s = 0; s < l->nsum; s++) {
+        Node *v = l->sum[s];
+        if (!v->aux || v->parent != bt.body)
+            continue;
+        for (int i = 0; i < bt.outer->n; i++) {
+            Node *o = bt.outer->nodes[i];
+            if (o->op != OP_LOOPOUT || o->in[0] != l->node || o->index != l->ncarry + l->nstack + s)
+                continue;
+            Node *sum = ir_new_node(OP_SUMAXIS, 1, (Node *[]){v->aux}, o->loc);
+            sum->index = 0;
+            sum->name = o->name;
+            bool oks = ir_infer(g, sum, err, sizeof err);
+            NN_ASSERT(oks);
+            put_after(&bt, sum);
+            ir_replace_uses(g, o, sum);
+            break;
+        }
+    }
+    /* inside the loop, batched-before values are rows of B(v) */
+    Node *idx = l->index;
+    if (nbefore > 0 && !(size_is_const(l->lo) && l->lo.c == 0)) {
+        Node *lo = ir_new_node(OP_DIM, 0, NULL, l->node->loc);
+        lo->size = l->lo;
+        ok = ir_infer(g, lo, err, sizeof err);
+        NN_ASSERT(ok);
+        ir_insert(&g->top, 0, lo);
+        lo->parent = &g->top;
+        idx = ir_new_node(OP_ISUB, 2, (Node *[]){l->index, lo}, l->node->loc);
+        ok = ir_infer(g, idx, err, sizeof err);
+        NN_ASSERT(ok);
+        ir_insert(bt.body, pos_of(bt.body, l->index) + 1, idx);
+        idx->parent = bt.body;
+    }
+    for (int i = 0; i < nbefore; i++) {
+        Node *v = before_list[i];
+        Node *row = ir_new_node(OP_ROW, 2, (Node *[]){v->aux, idx}, v->loc);
+        row->name = v->name;
+        ok = ir_infer(g, row, err, sizeof err);
+        NN_ASSERT(ok);
+        ir_insert(bt.body, pos_of(bt.body, v) + 1, row);
+        row->parent = bt.body;
+        v->aux = NULL;
+        ir_replace_uses(g, v, row);
+    }
+    for (int i = 0; i < bt.body->n; i++) {
+        bt.body->nodes[i]->aux = NULL;
+        bt.body->nodes[i]->mark = 0;
+    }
+    return changed;
+}
+
+void pass_batch(Graph *g) { pass_batch_report(g, NULL); }
+
+void pass_batch_report(Graph *g, FILE *report) {
+    ir_number(g); /* ids for the report */
+    batch_block(g, &g->top, report);
+    pass_dce(g);
+}

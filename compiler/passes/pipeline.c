@@ -1,0 +1,155 @@
+/*
+ * pipeline.c - the pass manager: which optimization passes run, in what
+ * order, with the verifier and the IR dumps between them.
+ *
+ * The order of the passes is the order of the table below, read top to
+ * bottom (QBE's main.c keeps its pipeline as straight-line calls for the
+ * same reason: the order is visible at a glance). Each entry names the pass
+ * for --passes, --disable-pass and --dump-ir, and gives the lowest -O level
+ * that runs it.
+ *
+ * "lower" is not a pass: it is the name of the IR as the front end produced
+ * it, the first point where --dump-ir can look.
+ */
+#include "nngc.h"
+
+#include <string.h>
+
+/* The pass table. Empty for now: the optimization passes arrive in a later
+ * issue, each as one line such as
+ *     {"hoist", pass_hoist, 1},
+ * The {NULL} entry ends the table (C does not allow an empty array). */
+static const Pass passes[] = {
+    {NULL, NULL, 0},
+};
+
+#define NPASSES ((int)(sizeof passes / sizeof passes[0]) - 1)
+
+/* Most steps one pipeline runs (--passes may repeat a pass); a fixed cap
+ * keeps the plan off the heap. */
+#define MAX_PLAN 256
+
+static int make_plan(const PipelineOptions *po, const Pass **plan, int cap);
+
+const Pass *pass_lookup(const char *name) {
+    for (int i = 0; i < NPASSES; i++)
+        if (strcmp(passes[i].name, name) == 0)
+            return &passes[i];
+    return NULL;
+}
+
+const char *pass_names(void) {
+    if (NPASSES == 0)
+        return "none yet";
+    static char buf[1024];
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < NPASSES && len < sizeof buf; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", passes[i].name);
+    return buf;
+}
+
+bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
+    if (po->nonly > MAX_PLAN) {
+        snprintf(err, errlen, "--passes lists %d passes; at most %d can run", po->nonly, MAX_PLAN);
+        return false;
+    }
+    for (int i = 0; i < po->nonly; i++)
+        if (!pass_lookup(po->only[i])) {
+            snprintf(err, errlen, "unknown pass '%s' in --passes (valid passes: %s)", po->only[i], pass_names());
+            return false;
+        }
+    for (int i = 0; i < po->ndisabled; i++)
+        if (!pass_lookup(po->disabled[i])) {
+            snprintf(err, errlen, "unknown pass '%s' in --disable-pass (valid passes: %s)", po->disabled[i],
+                     pass_names());
+            return false;
+        }
+    const char *d = po->dump;
+    if (d && *d && strcmp(d, "lower") != 0 && strcmp(d, "all") != 0 && !pass_lookup(d)) {
+        snprintf(err, errlen, "unknown dump point '%s' in --dump-ir (valid: lower, all, or a pass: %s)", d,
+                 pass_names());
+        return false;
+    }
+    if (d && pass_lookup(d)) {
+        const Pass *plan[MAX_PLAN] = {0};
+        int n = make_plan(po, plan, MAX_PLAN);
+        bool runs = false;
+        for (int i = 0; i < n; i++)
+            runs |= strcmp(plan[i]->name, d) == 0;
+        if (!runs) {
+            snprintf(err, errlen, "--dump-ir=%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
+                     d, d, po->opt_level);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_disabled(const PipelineOptions *po, const char *name) {
+    for (int i = 0; i < po->ndisabled; i++)
+        if (strcmp(po->disabled[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The passes that will run, in order, into plan (at most cap). */
+static int make_plan(const PipelineOptions *po, const Pass **plan, int cap) {
+    int n = 0;
+    if (po->only) {
+        for (int i = 0; i < po->nonly && n < cap; i++) {
+            const Pass *p = pass_lookup(po->only[i]);
+            NN_ASSERT(p); /* pipeline_check ran first */
+            if (!is_disabled(po, p->name))
+                plan[n++] = p;
+        }
+        return n;
+    }
+    for (int i = 0; i < NPASSES && n < cap; i++)
+        if (po->opt_level >= passes[i].min_level && !is_disabled(po, passes[i].name))
+            plan[n++] = &passes[i];
+    return n;
+}
+
+static void dump(Graph *g, const PipelineOptions *po, const char *after) {
+    FILE *out = po->dump_out ? po->dump_out : stdout;
+    ir_number(g);
+    /* ir_print writes the header line itself. */
+    ir_print(g, out, xsprintf("after %s", after));
+}
+
+/* Dump after `after` (the step at position `step` of nsteps, where step 0
+ * is "lower")? */
+static bool wants_dump(const PipelineOptions *po, const char *after, int step, int nsteps) {
+    if (!po->dump)
+        return false;
+    if (strcmp(po->dump, "all") == 0)
+        return true;
+    if (po->dump[0] == 0)
+        return step == nsteps - 1;
+    return strcmp(po->dump, after) == 0;
+}
+
+bool run_pipeline(Graph *g, const PipelineOptions *po) {
+    FILE *err = po->err ? po->err : stderr;
+    const Pass *plan[MAX_PLAN] = {0};
+    int n = make_plan(po, plan, MAX_PLAN);
+
+    /* The front end's output is checked too: a lowering bug should be
+     * reported as one, not as a failure of the first pass. */
+    if (!ir_verify(g, "lower", err))
+        return false;
+    if (wants_dump(po, "lower", 0, n + 1))
+        dump(g, po, "lower");
+
+    for (int i = 0; i < n; i++) {
+        plan[i]->run(g);
+        /* --stats (a later issue) goes here: per-pass node counts and time,
+         * measured around plan[i]->run(g) and printed to err. */
+        if (!ir_verify(g, plan[i]->name, err))
+            return false;
+        if (wants_dump(po, plan[i]->name, i + 1, n + 1))
+            dump(g, po, plan[i]->name);
+    }
+    return true;
+}

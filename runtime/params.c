@@ -1,0 +1,142 @@
+/*
+ * params.c - saving and loading a model's params as safetensors, through
+ * the model's reflective descriptor (nnrt_model_desc), so it works for any
+ * model nngc generates.
+ *
+ * Params have static shapes (LANGUAGE.md), so their nnrt_size shapes are
+ * evaluated with no dynamic dims.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+/* Static shape of param p. Returns 0 if a dim comes out negative, which
+ * only a broken descriptor can produce. */
+static int param_shape(const nnrt_tensor_desc *p, int64_t shape[NNRT_MAXRANK]) {
+    for (int i = 0; i < NNRT_MAXRANK; i++) {
+        shape[i] = i < p->rank ? nnrt_size_eval(&p->shape[i], NULL) : 0;
+        if (shape[i] < 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int check_desc(const nnrt_model_desc *d, void *m, const char *path) {
+    if (!d || !m || !path)
+        return nnrt_error(NNRT_ERR_ARG, "params: NULL model, descriptor or path");
+    if (d->nparams < 0 || (d->nparams > 0 && (!d->params || !d->param_data)))
+        return nnrt_error(NNRT_ERR_ARG, "%s: model %s has a broken descriptor", path,
+                          d->name ? d->name : "?");
+    for (int i = 0; i < d->nparams; i++) {
+        const nnrt_tensor_desc *p = &d->params[i];
+        if (!p->name || p->dtype != NNRT_F32 || p->rank < 0 || p->rank > NNRT_MAXRANK)
+            return nnrt_error(NNRT_ERR_ARG, "%s: model %s: param %d is not an F32 tensor", path,
+                              d->name ? d->name : "?", i);
+    }
+    return NNRT_OK;
+}
+
+int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path) {
+    int rc = check_desc(d, m, path);
+    if (rc)
+        return rc;
+    int n = d->nparams;
+    size_t k = n ? (size_t)n : 1;
+    const char **names = malloc(k * sizeof *names);
+    int *ranks = malloc(k * sizeof *ranks);
+    int64_t (*shapes)[NNRT_MAXRANK] = malloc(k * sizeof *shapes);
+    const float **data = malloc(k * sizeof *data);
+    if (!names || !ranks || !shapes || !data) {
+        rc = nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const nnrt_tensor_desc *p = &d->params[i];
+        names[i] = p->name;
+        ranks[i] = p->rank;
+        if (!param_shape(p, shapes[i])) {
+            rc = nnrt_error(NNRT_ERR_ARG, "%s: model %s: param '%s' has a negative dim", path,
+                            d->name ? d->name : "?", p->name);
+            goto done;
+        }
+        data[i] = d->param_data(m, i);
+    }
+    rc = nnrt_st_write(path, n, names, ranks, (const int64_t(*)[NNRT_MAXRANK])shapes, data);
+done:
+    free(names);
+    free(ranks);
+    free(shapes);
+    free(data);
+    return rc;
+}
+
+/* Index of the param called name, or -1. */
+static int find_param(const nnrt_model_desc *d, const char *name) {
+    for (int i = 0; i < d->nparams; i++)
+        if (strcmp(d->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Checks every tensor of the file before copying any, so a failed load
+ * leaves the model's params exactly as they were. */
+int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int require_all,
+                     int *nloaded) {
+    if (nloaded)
+        *nloaded = 0;
+    int rc = check_desc(d, m, path);
+    if (rc)
+        return rc;
+    const char *model = d->name ? d->name : "?";
+    nnrt_safetensors st;
+    if ((rc = nnrt_st_read(path, &st)))
+        return rc;
+
+    char nbuf[80], have[96], want[96];
+    int *param_of = malloc((st.n ? (size_t)st.n : 1) * sizeof *param_of);
+    char *found = calloc(d->nparams ? (size_t)d->nparams : 1, 1);
+    if (!param_of || !found) {
+        rc = nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (int t = 0; t < st.n && !rc; t++) {
+        const nnrt_st_tensor *x = &st.t[t];
+        int i = find_param(d, x->name);
+        if (i < 0) {
+            rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor '%s' is not a param of model %s", path,
+                            nnrt_printable(nbuf, sizeof nbuf, x->name), model);
+            break;
+        }
+        const nnrt_tensor_desc *p = &d->params[i];
+        int64_t shape[NNRT_MAXRANK];
+        int same = param_shape(p, shape) && p->rank == x->rank;
+        for (int a = 0; same && a < x->rank; a++)
+            same = shape[a] == x->shape[a];
+        if (!same)
+            rc = nnrt_error(NNRT_ERR_SHAPE,
+                            "%s: tensor '%s' has shape %s but param '%s' of model %s has shape %s",
+                            path, nnrt_printable(nbuf, sizeof nbuf, x->name), nnrt_shape_str(have, sizeof have, x->rank, x->shape),
+                            p->name, model, nnrt_shape_str(want, sizeof want, p->rank, shape));
+        param_of[t] = i;
+        found[i] = 1; /* the file has no duplicate names: nnrt_st_read checks */
+    }
+    for (int i = 0; i < d->nparams && !rc && require_all; i++)
+        if (!found[i])
+            rc = nnrt_error(NNRT_ERR_ARG, "%s: param '%s' of model %s is missing from the file",
+                            path, d->params[i].name, model);
+    for (int t = 0; t < st.n && !rc; t++) {
+        float *dst = d->param_data(m, param_of[t]);
+        if (st.t[t].count > 0) {
+            NNRT_ASSERT(dst);
+            memcpy(dst, st.t[t].data, (size_t)st.t[t].count * sizeof(float));
+        }
+    }
+    if (!rc && nloaded)
+        *nloaded = st.n;
+done:
+    free(param_of);
+    free(found);
+    nnrt_st_free(&st);
+    return rc;
+}

@@ -1,0 +1,169 @@
+#!/bin/sh
+# tests/e2e/run.sh - end-to-end numeric tests of compiled models.
+#
+#   sh tests/e2e/run.sh            (from anywhere; uses build/nngc, build/npycmp)
+#
+# Each directory tests/e2e/cases/<name>/ holds a program (model.nn), its
+# params (params.safetensors), its inputs (in_<input>.npy) and the expected
+# results (expect_<output>.npy, expect_loss.npy), computed by
+# tests/e2e/gen_fixtures.py in float64 NumPy from the language's semantics:
+# an independent reference, never the compiler's own output. For every case
+# and every optimisation level we run
+#
+#   nngc run [-O0|-O2] model.nn --params params.safetensors \
+#       --input NAME=in_NAME.npy ... --out DIR
+#
+# and compare each expected array with DIR/<output>.npy using npycmp
+# (rtol 1e-4, atol 1e-5: float32 arithmetic against a float64 reference).
+# The error checks at the end feed bad inputs (an id out of range, a dynamic
+# size over its max, a missing input, a wrong dtype or shape) and expect
+# exit status 1 with a message, never a crash.
+#
+# Prints one "ok - NAME" / "not ok - NAME" line per check, then
+# "N passed, N failed"; exits 1 if any check failed.
+#
+# Environment: NNGC, NPYCMP override the tools; E2E_TIMEOUT (seconds, 30)
+# bounds each run so that a hang is a failure, not a stuck suite.
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+NPYCMP=${NPYCMP:-build/npycmp}
+TMO=${E2E_TIMEOUT:-30}
+CASES=tests/e2e/cases
+RTOL=1e-4
+ATOL=1e-5
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+notok() { fail=$((fail + 1)); echo "not ok - $1"; }
+
+for tool in "$NNGC" "$NPYCMP"; do
+    if [ ! -x "$tool" ]; then
+        echo "e2e: $tool not built (run make)" >&2
+        notok "e2e: $tool exists"
+        echo "$pass passed, $fail failed"
+        exit 1
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-e2e.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+
+# Describes an exit status for a failure line.
+status_text() {
+    if [ "$1" -eq 124 ]; then
+        echo "timed out after ${TMO}s"
+    elif [ "$1" -ge 128 ]; then
+        echo "crashed (status $1)"
+    else
+        echo "exit status $1"
+    fi
+}
+
+# run_model CASE OUTDIR [nngc options] [extra run args]: runs one case with
+# all of its inputs; stderr goes to $tmp/err. Returns nngc's status.
+run_model() {
+    # sh has no local variables: rm_ names keep the caller's apart
+    rm_dir=$CASES/$1
+    rm_out=$2
+    shift 2
+    set -- "$@" "$rm_dir/model.nn" --params "$rm_dir/params.safetensors"
+    for rm_f in "$rm_dir"/in_*.npy; do
+        [ -e "$rm_f" ] || continue
+        rm_name=${rm_f##*/in_}
+        rm_name=${rm_name%.npy}
+        set -- "$@" --input "$rm_name=$rm_f"
+    done
+    rm -rf "$rm_out"
+    mkdir -p "$rm_out"
+    timeout "$TMO" "$NNGC" run "$@" --out "$rm_out" >"$tmp/out" 2>"$tmp/err"
+}
+
+# ---------------------------------------------------------------- numeric cases
+
+for dir in "$CASES"/*/; do
+    case=${dir%/}
+    case=${case##*/}
+    for opt in "" -O0 -O2; do
+        label="e2e/$case${opt:+ $opt}"
+        out=$tmp/out-$case$opt
+        if [ -n "$opt" ]; then
+            run_model "$case" "$out" "$opt"
+        else
+            run_model "$case" "$out"
+        fi
+        st=$?
+        if [ $st -ne 0 ]; then
+            notok "$label: nngc run: $(status_text $st)"
+            sed 's/^/#   /' "$tmp/err" | head -n 5
+            continue
+        fi
+        ok "$label: nngc run"
+        for exp in "$dir"expect_*.npy; do
+            [ -e "$exp" ] || continue
+            name=${exp##*/expect_}
+            name=${name%.npy}
+            if [ ! -f "$out/$name.npy" ]; then
+                notok "$label: $name (no $name.npy written)"
+            elif "$NPYCMP" "$exp" "$out/$name.npy" --rtol $RTOL --atol $ATOL >"$tmp/cmp" 2>&1; then
+                ok "$label: $name"
+            else
+                notok "$label: $name"
+                sed 's/^/#   /' "$tmp/cmp" | head -n 5
+            fi
+        done
+    done
+done
+
+# ---------------------------------------------------------------- error cases
+
+# expect_fail LABEL SUBSTRING CMD...: CMD must exit with status 1 and, when
+# SUBSTRING is not empty, say SUBSTRING on stderr.
+expect_fail() {
+    label=$1
+    want=$2
+    shift 2
+    # (called only after the numeric loop: reusing label is safe)
+    timeout "$TMO" "$@" >"$tmp/out" 2>"$tmp/err"
+    st=$?
+    if [ $st -ne 1 ]; then
+        notok "$label: expected exit status 1, got $(status_text $st)"
+    elif [ ! -s "$tmp/err" ]; then
+        notok "$label: no message on stderr"
+    elif [ -n "$want" ] && ! grep -qF -- "$want" "$tmp/err"; then
+        notok "$label: stderr lacks \"$want\""
+        sed 's/^/#   /' "$tmp/err" | head -n 5
+    else
+        ok "$label"
+    fi
+}
+
+sg=$CASES/skipgram
+rn=$CASES/rnnlm
+sl=$CASES/slowimpl
+expect_fail "e2e/error: id out of range" "out of range" \
+    "$NNGC" run "$sg/model.nn" --params "$sg/params.safetensors" \
+    --input "sent=$sg/bad_oob_sent.npy" --out "$tmp/err-oob"
+expect_fail "e2e/error: negative id" "out of range" \
+    "$NNGC" run "$sg/model.nn" --params "$sg/params.safetensors" \
+    --input "sent=$sg/bad_neg_sent.npy" --out "$tmp/err-neg"
+expect_fail "e2e/error: dynamic size over max" "" \
+    "$NNGC" run "$sg/model.nn" --params "$sg/params.safetensors" \
+    --input "sent=$sg/bad_long_sent.npy" --out "$tmp/err-long"
+expect_fail "e2e/error: missing input" "words" \
+    "$NNGC" run "$rn/model.nn" --params "$rn/params.safetensors" \
+    --out "$tmp/err-missing"
+expect_fail "e2e/error: float data for an int input" "" \
+    "$NNGC" run "$rn/model.nn" --params "$rn/params.safetensors" \
+    --input "words=$CASES/builtins/in_tgt.npy" --out "$tmp/err-dtype"
+expect_fail "e2e/error: wrong input shape" "" \
+    "$NNGC" run "$sl/model.nn" --params "$sl/params.safetensors" \
+    --input "xs=$CASES/builtins/in_x.npy" --input "ys=$sl/in_ys.npy" \
+    --out "$tmp/err-shape"
+expect_fail "e2e/error: params file lacks a param" "" \
+    "$NNGC" run "$rn/model.nn" --params "$sg/params.safetensors" \
+    --input "words=$rn/in_words.npy" --out "$tmp/err-params"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

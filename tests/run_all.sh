@@ -1,0 +1,87 @@
+#!/bin/sh
+# tests/run_all.sh - runs every test suite and sums up (what `make test` runs,
+# after `make all`; it builds nothing itself but the unit tests).
+#
+#   sh tests/run_all.sh          VERBOSE=1 shows every "ok" line too
+#
+# Suites, in order:
+#   unit     make -s unit-test: the cmocka binaries build/tests/test_*;
+#            counted from cmocka's "[  PASSED  ] N test(s)." and
+#            "[  FAILED  ] N test(s)" lines
+#   golden   tests/golden/run.sh   IR dumps against reviewed .expected files
+#   errors   tests/errors/run.sh   the bad-input catalogue
+#   e2e      tests/e2e/run.sh      compiled models against NumPy references
+#   cli      tests/cli/run.sh      the command line (when present)
+# Each script suite ends with a line "N passed, N failed". A suite that
+# exits non-zero without reporting a failure (a crash, a missing summary) counts
+# as one more failure, so a broken suite can never look green.
+#
+# Prints each suite's failures and summary, then exactly one last line
+# "N passed, N failed"; exits 1 if anything failed.
+
+cd "$(dirname "$0")/.." || exit 1
+
+total_pass=0
+total_fail=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-tests.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+
+# show FILE: the suite's output, all of it with VERBOSE=1, else without the
+# "ok" lines (failures, their details and the summary remain).
+show() {
+    if [ -n "$VERBOSE" ]; then
+        cat "$1"
+    else
+        grep -v -e '^ok - ' -e '^\[       OK \]' -e '^\[ RUN      \]' "$1"
+    fi
+}
+
+# account NAME STATUS PASSED FAILED: adds a suite's counts to the totals.
+account() {
+    p=$3
+    f=$4
+    if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "not ok - $1: exited with status $2 without reporting a failure"
+        f=1
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    echo "== $1: $p passed, $f failed"
+}
+
+# ---------------------------------------------------------------- unit tests
+
+echo "== unit"
+make -s unit-test >"$tmp/unit" 2>&1
+st=$?
+show "$tmp/unit"
+p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
+f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
+account unit $st "$p" "$f"
+
+# ---------------------------------------------------------------- script suites
+
+for suite in golden errors e2e cli; do
+    script=tests/$suite/run.sh
+    if [ ! -f "$script" ]; then
+        echo "== $suite: skipped (no $script)"
+        continue
+    fi
+    echo "== $suite"
+    sh "$script" >"$tmp/$suite" 2>&1
+    st=$?
+    show "$tmp/$suite"
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/$suite" | tail -n 1)
+    if [ -z "$summary" ]; then
+        echo "not ok - $suite: no \"N passed, N failed\" line (status $st)"
+        account "$suite" 1 0 1
+        continue
+    fi
+    p=${summary%% passed*}
+    f=${summary#*passed, }
+    f=${f%% failed}
+    account "$suite" $st "$p" "$f"
+done
+
+echo "$total_pass passed, $total_fail failed"
+[ $total_fail -eq 0 ]

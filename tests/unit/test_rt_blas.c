@@ -1,0 +1,236 @@
+/*
+ * test_rt_blas.c - nnrt_gemm, nnrt_gemv and nnrt_dot, on both the CBLAS
+ * path and the portable loops.
+ *
+ * References: small products worked out by hand, and naive loops written
+ * here in double precision straight from the definition in nngrt.h. Output
+ * buffers are padded beyond each row (ld > N) with a sentinel that must
+ * survive, and beta == 0 runs start from NaN to check the old C is not read.
+ */
+#include "rt_testutil.h"
+
+#include <math.h>
+
+#include "nngrt.h"
+
+#define SENTINEL 12345.0f
+
+/* A small LCG, independent of nnrt_rng: values in [-1, 1). */
+static uint32_t lcg_state = 1;
+static float lcg(void) {
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return (float)(lcg_state >> 8) / (float)(1u << 23) - 1.0f;
+}
+
+/* C = alpha op(A) op(B) + beta C by the definition, in double. */
+static void naive_gemm(int ta, int tb, int M, int N, int K, double alpha, const float *A, int lda,
+                       const float *B, int ldb, double beta, const float *C0, double *C,
+                       int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) {
+                double a = ta ? A[k * lda + i] : A[i * lda + k];
+                double b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                s += a * b;
+            }
+            C[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * C0[i * ldc + j]);
+        }
+}
+
+/* Runs one gemm case on the current path and checks it against naive_gemm. */
+static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float beta) {
+    /* Row strides larger than the rows, so a stride bug shows. */
+    int arows = ta ? K : M, acols = ta ? M : K, lda = acols + 3;
+    int brows = tb ? N : K, bcols = tb ? K : N, ldb = bcols + 2;
+    int ldc = N + 5;
+    float *A = malloc(sizeof(float) * (size_t)(arows * lda + 1));
+    float *B = malloc(sizeof(float) * (size_t)(brows * ldb + 1));
+    float *C = malloc(sizeof(float) * (size_t)(M * ldc + 1));
+    float *C0 = malloc(sizeof(float) * (size_t)(M * ldc + 1));
+    double *R = malloc(sizeof(double) * (size_t)(M * ldc + 1));
+    for (int i = 0; i < arows * lda; i++)
+        A[i] = lcg();
+    for (int i = 0; i < brows * ldb; i++)
+        B[i] = lcg();
+    for (int i = 0; i < M * ldc; i++)
+        C0[i] = (i % ldc) >= N ? SENTINEL : beta == 0 ? NAN : lcg();
+    memcpy(C, C0, sizeof(float) * (size_t)(M * ldc));
+    naive_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, R, ldc);
+    nnrt_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < ldc; j++) {
+            float got = C[i * ldc + j];
+            if (j >= N) {
+                assert_true(got == SENTINEL);
+                continue;
+            }
+            double want = R[i * ldc + j];
+            /* float accumulation of K products of values below 1 */
+            if (!(fabs(got - want) <= 1e-5 * (K + 1) * (1 + fabs(want))))
+                fail_msg("%s gemm ta=%d tb=%d M=%d N=%d K=%d: C[%d,%d] = %g, want %g",
+                         nnrt_blas_name(), ta, tb, M, N, K, i, j, got, want);
+        }
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    free(R);
+}
+
+/* Ensure gemm matches the naive loops for all transposes, strides and
+ * sizes, on both paths, with alpha/beta of several kinds. */
+static void test_gemm_vs_naive(void **state) {
+    (void)state;
+    static const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 9, 33}, {64, 65, 63}, {2, 1, 40}};
+    static const float ab[][2] = {{1, 0}, {0.75f, -0.5f}, {-2, 1}};
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                    for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
+                        check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0],
+                                   ab[a][1]);
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure the four transpose combinations give the hand-computed products
+ * of A = [[1,2],[3,4]] and B = [[5,6],[7,8]]. */
+static void test_gemm_hand(void **state) {
+    (void)state;
+    const float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8};
+    static const float want[2][2][4] = {
+        {{19, 22, 43, 50}, /* A B */ {17, 23, 39, 53}},   /* A B^T */
+        {{26, 30, 38, 44}, /* A^T B */ {23, 31, 34, 46}}, /* A^T B^T */
+    };
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                float C[4] = {1, 1, 1, 1};
+                /* C = 2 op(A) op(B) - C */
+                nnrt_gemm(ta, tb, 2, 2, 2, 2.0f, A, 2, B, 2, -1.0f, C, 2);
+                for (int i = 0; i < 4; i++)
+                    assert_true(C[i] == 2 * want[ta][tb][i] - 1);
+            }
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure empty products: M or N == 0 touch nothing, K == 0 gives beta*C
+ * (zeros when beta == 0, even over NaN). */
+static void test_gemm_empty(void **state) {
+    (void)state;
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        float C[4] = {1, 2, 3, 4};
+        const float A[1] = {NAN};
+        nnrt_gemm(0, 0, 0, 2, 2, 1.0f, A, 2, A, 2, 0.0f, C, 2);
+        nnrt_gemm(0, 0, 2, 0, 2, 1.0f, A, 2, A, 2, 0.0f, C, 2);
+        assert_true(C[0] == 1 && C[3] == 4);
+        nnrt_gemm(0, 0, 2, 2, 0, 1.0f, A, 1, A, 2, 3.0f, C, 2);
+        assert_true(C[0] == 3 && C[1] == 6 && C[2] == 9 && C[3] == 12);
+        float D[4] = {NAN, NAN, NAN, NAN};
+        nnrt_gemm(1, 1, 2, 2, 0, 1.0f, A, 2, A, 1, 0.0f, D, 2);
+        for (int i = 0; i < 4; i++)
+            assert_true(D[i] == 0.0f);
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure gemv computes A x and A^T y as worked out by hand, with a row
+ * stride larger than the row. */
+static void test_gemv_hand(void **state) {
+    (void)state;
+    /* A = [[1,2,3],[4,5,6]] stored with row stride 4 (the 99s are padding). */
+    const float A[8] = {1, 2, 3, 99, 4, 5, 6, 99};
+    const float x[3] = {1, 0, -1}, x2[2] = {1, 2};
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        /* y = A x + 0.5 y = [-2, -2] + [5, 10] */
+        float y[2] = {10, 20};
+        nnrt_gemv(0, 2, 3, 1.0f, A, 4, x, 0.5f, y);
+        assert_true(y[0] == 3 && y[1] == 8);
+        /* z = 2 A^T [1, 2] = 2 [9, 12, 15]; beta 0 ignores the NaN */
+        float z[3] = {NAN, NAN, NAN};
+        nnrt_gemv(1, 2, 3, 2.0f, A, 4, x2, 0.0f, z);
+        assert_true(z[0] == 18 && z[1] == 24 && z[2] == 30);
+        /* an empty inner dim: y = beta y */
+        float w[2] = {1, 2};
+        nnrt_gemv(0, 2, 0, 1.0f, A, 4, x, 3.0f, w);
+        assert_true(w[0] == 3 && w[1] == 6);
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure gemv matches a naive double loop on larger random cases, both
+ * ways and on both paths. */
+static void test_gemv_vs_naive(void **state) {
+    (void)state;
+    enum { M = 37, N = 53, LDA = 60 };
+    static float A[M * LDA], x[N > M ? N : M], y0[N > M ? N : M], y[N > M ? N : M];
+    for (int i = 0; i < M * LDA; i++)
+        A[i] = lcg();
+    for (int i = 0; i < (N > M ? N : M); i++)
+        x[i] = lcg(), y0[i] = lcg();
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        for (int t = 0; t < 2; t++) {
+            int ny = t ? N : M, nx = t ? M : N;
+            memcpy(y, y0, sizeof y);
+            nnrt_gemv(t, M, N, 1.5f, A, LDA, x, -0.25f, y);
+            for (int i = 0; i < ny; i++) {
+                double s = 0;
+                for (int k = 0; k < nx; k++)
+                    s += (double)(t ? A[k * LDA + i] : A[i * LDA + k]) * x[k];
+                double want = 1.5 * s - 0.25 * y0[i];
+                if (!(fabs(y[i] - want) <= 1e-4 * (1 + fabs(want))))
+                    fail_msg("%s gemv t=%d: y[%d] = %g, want %g", nnrt_blas_name(), t, i, y[i],
+                             want);
+            }
+        }
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure dot gives hand-computed values, 0 for n == 0, and agrees between
+ * the paths on a long vector. */
+static void test_dot(void **state) {
+    (void)state;
+    const float a[3] = {1, 2, 3}, b[3] = {4, 5, 6};
+    static float u[1000], v[1000];
+    double want = 0;
+    for (int i = 0; i < 1000; i++) {
+        u[i] = lcg(), v[i] = lcg();
+        want += (double)u[i] * v[i];
+    }
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        assert_true(nnrt_dot(3, a, b) == 32.0f);
+        assert_true(nnrt_dot(0, a, b) == 0.0f);
+        assert_true(fabs(nnrt_dot(1000, u, v) - want) < 1e-3);
+    }
+    nnrt_blas_set_portable(0);
+}
+
+/* Ensure the path switch reports its old setting and the name follows. */
+static void test_blas_switch(void **state) {
+    (void)state;
+    assert_int_equal(nnrt_blas_set_portable(1), 0);
+    assert_string_equal(nnrt_blas_name(), "portable");
+    assert_int_equal(nnrt_blas_set_portable(0), 1);
+    /* libnngrt is built with OpenBLAS by the Makefile */
+    assert_string_equal(nnrt_blas_name(), "openblas");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_vs_naive), cmocka_unit_test(test_gemm_hand),
+        cmocka_unit_test(test_gemm_empty),    cmocka_unit_test(test_gemv_hand),
+        cmocka_unit_test(test_gemv_vs_naive), cmocka_unit_test(test_dot),
+        cmocka_unit_test(test_blas_switch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,90 @@
+/*
+ * test_rt_softmax.c - nnrt_softmax, nnrt_log_softmax and nnrt_logsumexp
+ * against values worked out by hand, including inputs (1000, 1001) whose
+ * naive exp overflows float.
+ */
+#include "rt_testutil.h"
+
+#include <math.h>
+
+#include "nngrt.h"
+
+#define assert_close(got, want, tol)                                            \
+    do {                                                                        \
+        double g_ = (got), w_ = (want);                                         \
+        if (!(fabs(g_ - w_) <= (tol)))                                          \
+            fail_msg("%s = %.9g, want %.9g", #got, g_, w_);                     \
+    } while (0)
+
+/* Ensure z = [0, ln 3] gives softmax [1/4, 3/4] and logsumexp ln 4. */
+static void test_softmax_hand(void **state) {
+    (void)state;
+    const float z[2] = {0.0f, (float)log(3.0)};
+    float p[2], lp[2];
+    nnrt_softmax(z, p, 2);
+    assert_close(p[0], 0.25, 1e-7);
+    assert_close(p[1], 0.75, 1e-7);
+    assert_close(nnrt_logsumexp(z, 2), log(4.0), 1e-6);
+    nnrt_log_softmax(z, lp, 2);
+    assert_close(lp[0], -log(4.0), 1e-6);
+    assert_close(lp[1], log(3.0) - log(4.0), 1e-6);
+}
+
+/* Ensure (1000, 1001) does not overflow: softmax is (1/(1+e), e/(1+e)) and
+ * logsumexp = 1001 + ln(1 + 1/e); likewise far below zero. */
+static void test_softmax_large(void **state) {
+    (void)state;
+    const float z[2] = {1000.0f, 1001.0f};
+    float p[2], lp[2];
+    double e = exp(1.0);
+    nnrt_softmax(z, p, 2);
+    assert_close(p[0], 1 / (1 + e), 1e-7);
+    assert_close(p[1], e / (1 + e), 1e-7);
+    assert_close(nnrt_logsumexp(z, 2), 1001 + log(1 + 1 / e), 1e-4);
+    nnrt_log_softmax(z, lp, 2);
+    assert_close(lp[0], -1 - log(1 + 1 / e), 1e-4);
+    assert_close(lp[1], -log(1 + 1 / e), 1e-4);
+
+    const float m[2] = {-1000.0f, -1000.0f};
+    nnrt_softmax(m, p, 2);
+    assert_close(p[0], 0.5, 1e-7);
+    assert_close(p[1], 0.5, 1e-7);
+    assert_close(nnrt_logsumexp(m, 2), -1000 + log(2.0), 1e-4);
+}
+
+/* Ensure edge cases: one element, -inf entries, n == 0, a long uniform row,
+ * and in-place use (out == z). */
+static void test_softmax_edges(void **state) {
+    (void)state;
+    float one[1] = {-7.5f}, p[2];
+    nnrt_softmax(one, p, 1);
+    assert_true(p[0] == 1.0f);
+    assert_true(nnrt_logsumexp(one, 1) == -7.5f);
+
+    const float masked[2] = {-INFINITY, 0.0f};
+    nnrt_softmax(masked, p, 2);
+    assert_true(p[0] == 0.0f && p[1] == 1.0f);
+    assert_true(nnrt_logsumexp(masked, 2) == 0.0f);
+
+    assert_true(isinf(nnrt_logsumexp(one, 0)) && nnrt_logsumexp(one, 0) < 0);
+
+    enum { N = 100000 };
+    static float row[N];
+    nnrt_softmax(row, row, N); /* all zeros -> 1/N each, in place */
+    for (int i = 0; i < N; i++)
+        assert_close(row[i], 1e-5, 1e-12);
+    for (int i = 0; i < N; i++)
+        row[i] = 0.0f;
+    assert_close(nnrt_logsumexp(row, N), log((double)N), 1e-5);
+    nnrt_log_softmax(row, row, N);
+    assert_close(row[N - 1], -log((double)N), 1e-5);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_softmax_hand),
+        cmocka_unit_test(test_softmax_large),
+        cmocka_unit_test(test_softmax_edges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
