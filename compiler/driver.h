@@ -50,6 +50,9 @@ typedef struct CompileOptions {
     const char *softmax;       /* --softmax=SPEC or NULL */
     const char *cc;            /* --cc=PATH or NULL */
     bool no_line;              /* --no-line */
+    bool stats;                /* --stats */
+    const char *report;        /* --report=PASS */
+    const char *dump_diff;     /* --dump-ir-diff=PASS */
 } CompileOptions;
 
 void compile_options_init(CompileOptions *o);

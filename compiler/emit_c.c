@@ -346,7 +346,8 @@ static bool has_buffer(const Node *n)
 {
     if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || is_int_scalar(n))
         return false;
-    return !(op_flags[n->op] & OPF_INT);
+    /* int scalars are C locals; int vectors (iadd of a range) need memory */
+    return !(op_flags[n->op] & OPF_INT) || n->shape.rank > 0;
 }
 
 static const char *vname(const Node *n)
@@ -444,6 +445,7 @@ static bool int_operand_ok(const Node *n, int j)
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */
     case OP_XENT:
+    case OP_PICK:
         return j == 1;
     case OP_LOOPOUT:
         return true; /* its operand is the LOOP node */
@@ -519,7 +521,7 @@ static void check_graph(Ctx *x)
             (!broadcasts_to(&n->in[0]->shape, &n->shape) || !broadcasts_to(&n->in[1]->shape, &n->shape)))
             emit_error(x, n->loc, "%s: operand shapes do not broadcast to the result", op_name[n->op]);
         if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW &&
-            n->op != OP_GATHER)
+            n->op != OP_GATHER && n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT))
             emit_error(x, n->loc, "%s producing an int tensor is not supported by the C backend",
                        op_name[n->op]);
         if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32)
@@ -892,9 +894,24 @@ static void emit_node(Ctx *x, Node *n)
         cline(x, "const float *%s = c%d_%d;", v, l->node->id, n->index);
         break;
     }
-    case OP_IADD: cline(x, "const int64_t %s = %s + %s;", v, va, vb); break;
-    case OP_ISUB: cline(x, "const int64_t %s = %s - %s;", v, va, vb); break;
-    case OP_IMUL: cline(x, "const int64_t %s = %s * %s;", v, va, vb); break;
+    case OP_IADD:
+    case OP_ISUB:
+    case OP_IMUL: {
+        const char *op = n->op == OP_IADD ? "+" : n->op == OP_ISUB ? "-" : "*";
+        if (is_int_scalar(n)) {
+            cline(x, "const int64_t %s = %s %s %s;", v, va, op, vb);
+            break;
+        }
+        /* int vectors (batched index arithmetic): a scalar operand broadcasts */
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[i] = (int32_t)((int64_t)%s%s %s (int64_t)%s%s);", v, va, is_int_scalar(a) ? "" : "[i]", op,
+              vb, is_int_scalar(b) ? "" : "[i]");
+        break;
+    }
+    case OP_RANGE:
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[i] = (int32_t)(%s + i);", v, size_c(x, n->size));
+        break;
     case OP_MATVEC:
         /* a is stored [rows, cols]; with ta it is used transposed */
         NN_ASSERT(a->shape.rank == 2);
@@ -1009,6 +1026,23 @@ static void emit_node(Ctx *x, Node *n)
         cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
         emit_index_check(x, n, "y", len);
         cline(x, "%s[r] = nnrt_logsumexp(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_LOGSUMEXP: {
+        char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
+        cline(x, "for (int64_t r = 0; r < %s; r++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[r] = nnrt_logsumexp(%s + r * %s, %s);", v, va, len, len);
+        break;
+    }
+    case OP_PICK: {
+        char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &n->shape, 0));
+        x->indent++;
+        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
+        emit_index_check(x, n, "y", len);
+        cline(x, "%s[r] = %s[r * %s + y];", v, va, len);
         x->indent--;
         cline(x, "}");
         break;

@@ -45,12 +45,16 @@ static void usage(FILE *out) {
           "  -c                   compile to an object file with the backend C compiler\n"
           "  --shared             build a shared library with the runtime and BLAS linked in\n"
           "  -I DIR               add DIR to the import search path (repeatable)\n"
-          "  -O0 -O1 -O2          optimization level (default -O2)\n"
+          "  -O0 -O1 -O2          optimization level (default -O2): -O1 fold, cse, hoist, dce;\n"
+          "                       -O2 adds batch\n"
           "  --passes=a,b         run exactly these passes, in this order\n"
           "  --disable-pass=NAME  never run pass NAME\n"
           "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
           "                       is the IR as lowered; `all` after every pass), then stop unless\n"
           "                       -o was given\n"
+          "  --dump-ir-diff=PASS  print a unified diff of the IR before and after PASS (stops like --dump-ir)\n"
+          "  --stats              per pass, print counts to stderr: nodes, loops, GEMM/GEMV, executed ops\n"
+          "  --report=batch       say what the batch pass left in loops, and why\n"
           "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
           "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
           "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
@@ -249,7 +253,7 @@ int main(int argc, char **argv) {
         goto out;
     /* --dump-ir and --dot are for looking at the compiler's work: they
      * write no output files unless -o asks for them. */
-    if ((a.dump_ir || a.dot) && !a.output) {
+    if ((a.dump_ir || a.dot || a.co.dump_diff) && !a.output) {
         rc = 0;
         goto out;
     }

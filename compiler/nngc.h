@@ -241,6 +241,8 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(LOGSOFTMAX, "log_softmax", 1, OPF_SOFTMAX)  /* over the last axis */          \
     X(XENT, "cross_entropy", 2, OPF_SOFTMAX | OPF_CHECKED) /* z [...,V], y int [...] -> [...] */ \
     X(BXENT, "binary_cross_entropy", 2, 0)        /* z [n], t [n] -> [] */          \
+    X(LOGSUMEXP, "logsumexp", 1, 0)  /* log sum exp over the last axis: [..., V] -> [...] */ \
+    X(PICK, "pick", 2, OPF_CHECKED)  /* z[..., y]: z [..., V], y int [...] -> [...] */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
     X(LOOPOUT, "loopout", 1, 0)  /* result index of loop a (see Loop) */
 
@@ -473,6 +475,7 @@ void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
 void pass_cse(Graph *g);   /* cse.c: common subexpressions */
 void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
 void pass_fold(Graph *g);  /* fold.c: constant folding */
+void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
 void pass_batch(Graph *g); /* batch.c: batching and loop fission */
 /* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
 void pass_batch_report(Graph *g, FILE *report);
@@ -498,6 +501,9 @@ typedef struct Pass {
     const char *name;
     void (*run)(Graph *g);
     int min_level;
+    /* the same pass, explaining itself to a report stream (--report=NAME);
+     * NULL when the pass has nothing to report */
+    void (*run_report)(Graph *g, FILE *report);
 } Pass;
 
 /* What the pipeline runs and where it dumps. */
@@ -510,7 +516,10 @@ typedef struct PipelineOptions {
     const char *dump;            /* NULL: no dump; "lower" (the IR as lowered), a pass
                                     name, "all" (after every step), or "" (after the last) */
     FILE *dump_out;              /* stdout when NULL */
-    FILE *err;                   /* verifier messages; stderr when NULL */
+    FILE *err;                   /* verifier messages, --stats, reports; stderr when NULL */
+    bool stats;                  /* --stats: one line of counts after lower and after each pass */
+    const char *report;          /* --report=PASS: that pass explains what it did and did not do */
+    const char *dump_diff;       /* --dump-ir-diff=PASS: unified diff of the IR around PASS */
 } PipelineOptions;
 
 /* The pass with this name, or NULL. */

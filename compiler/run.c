@@ -140,6 +140,22 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->no_line = true;
         return 1;
     }
+    if (strcmp(a, "--stats") == 0) {
+        o->stats = true;
+        return 1;
+    }
+    if ((r = match_value_option("--report", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->report = v;
+        return 1;
+    }
+    if ((r = match_value_option("--dump-ir-diff", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->dump_diff = v;
+        return 1;
+    }
     if ((r = match_value_option("--passes", argc, argv, i, &v)) != 0) {
         if (r < 0)
             return -1;
@@ -190,6 +206,9 @@ bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, Pi
     po->disabled = o->disabled;
     po->ndisabled = o->ndisabled;
     po->dump = dump_after;
+    po->stats = o->stats;
+    po->report = o->report;
+    po->dump_diff = o->dump_diff;
     char err[1024];
     if (!pipeline_check(po, err, sizeof err)) {
         driver_error("%s", err);

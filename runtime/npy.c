@@ -389,7 +389,9 @@ int nnrt_npy_write(const char *path, nnrt_dtype dtype, int rank, const int64_t *
             hdr[n++] = ' ';
     }
     /* Pad with spaces so that 10-byte prefix + header + '\n' is a multiple
-     * of 64; like NumPy, a header that is already aligned gets 64 more. */
+     * of 64. Like NumPy, an already aligned header would get 64 more; with
+     * the growth padding above that needs about 35 digits of dims, so it
+     * only happens for shapes NumPy itself cannot create. */
     int pad = 64 - (10 + n + 1) % 64;
     for (int i = 0; i < pad; i++)
         hdr[n++] = ' ';

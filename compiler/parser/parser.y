@@ -190,7 +190,9 @@ stmt_list:
 item:
     decl
 |   stmt
-|   error                       { $$ = NULL; }
+    /* Resynchronised at a statement boundary: report the next error at
+     * once, even if it comes within three tokens (bison's default wait). */
+|   error                       { $$ = NULL; yyerrok; }
 ;
 
 block:

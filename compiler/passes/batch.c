@@ -156,13 +156,15 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         return place(bt, mk_axis(bt, v->op, ba, v->index + 1, v), after);
     case OP_SOFTMAX:
     case OP_LOGSOFTMAX:
+    case OP_LOGSUMEXP:
         return place(bt, mk(bt, v->op, 1, x, v), after);
+    case OP_PICK:
     case OP_XENT:
         if (!ba || !bb) {
             *why = "cross_entropy with only one of logits and label varying";
             return NULL;
         }
-        return place(bt, mk(bt, OP_XENT, 2, x, v), after);
+        return place(bt, mk(bt, v->op, 2, x, v), after);
     default:
         return NULL;
     }

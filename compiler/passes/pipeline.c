@@ -13,14 +13,22 @@
  */
 #include "nngc.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* The pass table. Empty for now: the optimization passes arrive in a later
- * issue, each as one line such as
- *     {"hoist", pass_hoist, 1},
- * The {NULL} entry ends the table (C does not allow an empty array). */
+/* The pass table, in pipeline order. -O1 runs the cheap cleanups and
+ * hoisting; -O2 adds batching (which also splits recurrences). dce runs
+ * last so that every pass may leave dead nodes behind. The {NULL} entry
+ * ends the table. */
 static const Pass passes[] = {
-    {NULL, NULL, 0},
+    {"softmax", pass_softmax, 1, NULL},
+    {"fold", pass_fold, 1, NULL},
+    {"cse", pass_cse, 1, NULL},
+    {"hoist", pass_hoist, 1, NULL},
+    {"batch", pass_batch, 2, pass_batch_report},
+    {"dce", pass_dce, 1, NULL},
+    {NULL, NULL, 0, NULL},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof passes[0]) - 1)
@@ -71,6 +79,19 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
                  pass_names());
         return false;
     }
+    const char *r = po->report;
+    if (r && !pass_lookup(r)) {
+        snprintf(err, errlen, "unknown pass '%s' in --report (valid passes: %s)", r, pass_names());
+        return false;
+    }
+    if (r && !pass_lookup(r)->run_report) {
+        snprintf(err, errlen, "pass '%s' has no report (passes with one: batch)", r);
+        return false;
+    }
+    if (po->dump_diff && !pass_lookup(po->dump_diff)) {
+        snprintf(err, errlen, "unknown pass '%s' in --dump-ir-diff (valid passes: %s)", po->dump_diff, pass_names());
+        return false;
+    }
     if (d && pass_lookup(d)) {
         const Pass *plan[MAX_PLAN] = {0};
         int n = make_plan(po, plan, MAX_PLAN);
@@ -111,6 +132,66 @@ static int make_plan(const PipelineOptions *po, const Pass **plan, int cap) {
     return n;
 }
 
+/* The IR dump as a string (for --dump-ir-diff). */
+static char *print_to_string(Graph *g, const char *pass) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return xstrdup("");
+    ir_number(g);
+    ir_print(g, f, xsprintf("around %s", pass));
+    fclose(f);
+    char *s = xstrdup(buf ? buf : "");
+    free(buf);
+    return s;
+}
+
+/* Writes s to a temporary file; returns its name (arena) or NULL. */
+static char *temp_with(const char *s) {
+    char tmpl[] = "/tmp/nngc-diff-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmpl);
+        return NULL;
+    }
+    fputs(s, f);
+    fclose(f);
+    return xstrdup(tmpl);
+}
+
+/* A unified diff of the IR before and after a pass, by diff(1). Node
+ * numbers are assigned afresh in each dump, so renumbered lines show up as
+ * changed: read the diff for structure. */
+static void print_diff(FILE *out, const char *before, const char *after, const char *pass) {
+    char *a = temp_with(before), *b = temp_with(after);
+    fprintf(out, "; ---- IR diff around %s ----\n", pass);
+    fflush(out);
+    if (a && b) {
+        char *cmd = xsprintf("diff -u --label before-%s --label after-%s %s %s", pass, pass, a, b);
+        FILE *p = popen(cmd, "r");
+        if (p) {
+            char line[4096];
+            /* skip diff's own two-line header: ours is above */
+            int skip = 2;
+            while (fgets(line, sizeof line, p))
+                if (skip > 0)
+                    skip--;
+                else
+                    fputs(line, out);
+            pclose(p);
+        }
+    }
+    if (a)
+        unlink(a);
+    if (b)
+        unlink(b);
+}
+
 static void dump(Graph *g, const PipelineOptions *po, const char *after) {
     FILE *out = po->dump_out ? po->dump_out : stdout;
     ir_number(g);
@@ -141,13 +222,23 @@ bool run_pipeline(Graph *g, const PipelineOptions *po) {
         return false;
     if (wants_dump(po, "lower", 0, n + 1))
         dump(g, po, "lower");
+    if (po->stats)
+        ir_stats(g, err, "lower");
 
     for (int i = 0; i < n; i++) {
-        plan[i]->run(g);
-        /* --stats (a later issue) goes here: per-pass node counts and time,
-         * measured around plan[i]->run(g) and printed to err. */
-        if (!ir_verify(g, plan[i]->name, err))
+        const Pass *p = plan[i];
+        bool diff = po->dump_diff && strcmp(po->dump_diff, p->name) == 0;
+        char *before = diff ? print_to_string(g, p->name) : NULL;
+        if (po->report && strcmp(po->report, p->name) == 0 && p->run_report)
+            p->run_report(g, err);
+        else
+            p->run(g);
+        if (!ir_verify(g, p->name, err))
             return false;
+        if (po->stats)
+            ir_stats(g, err, p->name);
+        if (diff)
+            print_diff(po->dump_out ? po->dump_out : stdout, before, print_to_string(g, p->name), p->name);
         if (wants_dump(po, plan[i]->name, i + 1, n + 1))
             dump(g, po, plan[i]->name);
     }

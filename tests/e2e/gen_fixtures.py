@@ -74,16 +74,17 @@ def write_case(name, model, params, inputs, expect, bad=None):
         f.write(model.lstrip("\n"))
     write_safetensors(os.path.join(d, "params.safetensors"), params)
     # np.save keeps a transposed view in Fortran order; the runtime reads
-    # C order only, so every array is made C-contiguous first
+    # C order only, so every array is copied in C order first (np.array,
+    # not np.ascontiguousarray, which would turn a 0-d array into [1])
     for k, v in inputs.items():
-        np.save(os.path.join(d, "in_%s.npy" % k), np.ascontiguousarray(v))
+        np.save(os.path.join(d, "in_%s.npy" % k), np.array(v, order="C"))
     for k, v in expect.items():
         v = np.asarray(v, dtype=np.float64)
         assert np.all(np.isfinite(v)), (name, k)
         np.save(os.path.join(d, "expect_%s.npy" % k),
-                np.ascontiguousarray(v, dtype="<f4"))
+                np.array(v, dtype="<f4", order="C"))
     for k, v in (bad or {}).items():
-        np.save(os.path.join(d, "bad_%s.npy" % k), np.ascontiguousarray(v))
+        np.save(os.path.join(d, "bad_%s.npy" % k), np.array(v, order="C"))
     print("wrote %-10s params %s inputs %s expect %s" % (
         name, sorted(params), sorted(inputs),
         {k: list(np.shape(v)) for k, v in expect.items()}))

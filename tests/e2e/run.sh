@@ -96,7 +96,7 @@ for dir in "$CASES"/*/; do
         st=$?
         if [ $st -ne 0 ]; then
             notok "$label: nngc run: $(status_text $st)"
-            sed 's/^/#   /' "$tmp/err" | head -n 5
+            head -n 5 "$tmp/err" | cut -c 1-160 | sed 's/^/#   /'
             continue
         fi
         ok "$label: nngc run"
@@ -110,7 +110,7 @@ for dir in "$CASES"/*/; do
                 ok "$label: $name"
             else
                 notok "$label: $name"
-                sed 's/^/#   /' "$tmp/cmp" | head -n 5
+                head -n 5 "$tmp/cmp" | cut -c 1-160 | sed 's/^/#   /'
             fi
         done
     done
@@ -133,7 +133,7 @@ expect_fail() {
         notok "$label: no message on stderr"
     elif [ -n "$want" ] && ! grep -qF -- "$want" "$tmp/err"; then
         notok "$label: stderr lacks \"$want\""
-        sed 's/^/#   /' "$tmp/err" | head -n 5
+        head -n 5 "$tmp/err" | cut -c 1-160 | sed 's/^/#   /'
     else
         ok "$label"
     fi

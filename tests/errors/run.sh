@@ -26,10 +26,12 @@
 # this directory follow them). LINE and COL are 1-based, COL counts bytes.
 #   - binary operators (@ + - * /) and `+=`: the operator token;
 #   - indexing a[i]: the '[';
-#   - calls (wrong arity, argument of the wrong type, `with` on a call that
-#     is not a softmax, recursion): the callee's name;
+#   - calls (wrong arity, `with` on a call that is not a softmax,
+#     recursion): the callee's name; an argument of the wrong type: the
+#     argument;
 #   - undefined names and dims: the name; duplicates: the second
-#     declaration's name; a bad rebinding or row write: the bound name;
+#     declaration's name; a bad rebinding: the bound name; a row write
+#     hs[i] outside the loop of i: the index;
 #   - unknown init / optimizer / optimizer argument / softmax method: its name;
 #   - numbers out of range (literal overflow, `dim T max 0`): the number;
 #     a dim expression that overflows: its operator;
@@ -97,7 +99,7 @@ compile() {
 }
 
 # show: the first lines of stderr, as TAP-style comments.
-show() { sed 's/^/#   /' "$tmp/err" | head -n 8; }
+show() { head -n 8 "$tmp/err" | cut -c 1-160 | sed 's/^/#   /'; }
 
 # ---------------------------------------------------------------- the catalogue
 

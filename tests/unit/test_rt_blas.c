@@ -215,6 +215,28 @@ static void test_dot(void **state) {
     nnrt_blas_set_portable(0);
 }
 
+/* Ensure strides CBLAS would refuse (it prints an error and computes
+ * nothing) still work: a one-row A or C needs no row stride, so generated
+ * code may pass 0. */
+static void test_degenerate_strides(void **state) {
+    (void)state;
+    const float A[3] = {1, 2, 3}, B[6] = {1, 0, 0, 1, 1, 1}; /* B: 3 x 2 */
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        /* [1 2 3] B, with each stride 0 in turn */
+        float C[2] = {NAN, NAN};
+        nnrt_gemm(0, 0, 1, 2, 3, 1.0f, A, 0, B, 2, 0.0f, C, 2);
+        assert_true(C[0] == 4 && C[1] == 5);
+        C[0] = C[1] = NAN;
+        nnrt_gemm(0, 0, 1, 2, 3, 1.0f, A, 3, B, 2, 0.0f, C, 0);
+        assert_true(C[0] == 4 && C[1] == 5);
+        float y[1] = {NAN};
+        nnrt_gemv(0, 1, 3, 1.0f, A, 0, A, 0.0f, y); /* [1 2 3] . [1 2 3] */
+        assert_true(y[0] == 14);
+    }
+    nnrt_blas_set_portable(0);
+}
+
 /* Ensure the path switch reports its old setting and the name follows. */
 static void test_blas_switch(void **state) {
     (void)state;
@@ -230,7 +252,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_vs_naive), cmocka_unit_test(test_gemm_hand),
         cmocka_unit_test(test_gemm_empty),    cmocka_unit_test(test_gemv_hand),
         cmocka_unit_test(test_gemv_vs_naive), cmocka_unit_test(test_dot),
-        cmocka_unit_test(test_blas_switch),
+        cmocka_unit_test(test_degenerate_strides), cmocka_unit_test(test_blas_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
