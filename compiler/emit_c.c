@@ -760,6 +760,51 @@ static void emit_elementwise(Ctx *x, const Node *n, const char *out)
     cline(x, "}");
 }
 
+/* How element i of the result reads operand x of the same, scalar or
+ * trailing shape (checked by the fuse pass): x[i], x[0] or x[i % n]. */
+static char *suffix_index(Ctx *x, const Node *op, const Node *res)
+{
+    if (shape_eq(&op->shape, &res->shape))
+        return xstrdup("i");
+    if (op->shape.rank == 0)
+        return xstrdup("0");
+    return xsprintf("i %% %s", count_c(x, &op->shape, 0));
+}
+
+/* The third operand c of a matrix product (fuse pass): out = c, broadcast,
+ * before the BLAS call accumulates into it. */
+static void emit_addend(Ctx *x, const Node *n, const char *out)
+{
+    if (n->nin != 3)
+        return;
+    const Node *c = n->in[2];
+    cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+    cline(x, "    %s[i] = %s[%s];", out, vname(c), suffix_index(x, c, n));
+}
+
+/* An elementwise chain (fuse pass) as one loop: each body node is a scalar
+ * local of the iteration, no intermediate buffers. */
+static void emit_fused(Ctx *x, const Node *n, const char *out)
+{
+    const Block *fb = n->fused;
+    cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
+    x->indent++;
+    for (int k = 0; k < fb->n; k++) {
+        const Node *b = fb->nodes[k];
+        char *e;
+        if (b->op == OP_ARG) {
+            const Node *op = n->in[b->index];
+            e = xsprintf("%s[%s]", vname(op), suffix_index(x, op, n));
+        } else {
+            e = elem_expr(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL);
+        }
+        cline(x, "const float f%d = %s; /* %s */", b->id, e, op_name[b->op]);
+    }
+    cline(x, "%s[i] = f%d;", out, fb->nodes[fb->n - 1]->id);
+    x->indent--;
+    cline(x, "}");
+}
+
 /* Is idx surely in [0, rows)? True for the counter of a loop whose range
  * lies inside [0, rows) for every legal dim (xs[t] with t in 0..T): such a
  * check could never fail, and would only clutter the code. */
@@ -913,18 +958,22 @@ static void emit_node(Ctx *x, Node *n)
         cline(x, "    %s[i] = (int32_t)(%s + i);", v, size_c(x, n->size));
         break;
     case OP_MATVEC:
-        /* a is stored [rows, cols]; with ta it is used transposed */
+        /* a is stored [rows, cols]; with ta it is used transposed. A third
+         * operand (fuse pass) is added: the output starts as it and the
+         * product accumulates (beta = 1). */
         NN_ASSERT(a->shape.rank == 2);
-        cline(x, "nnrt_gemv(%d, %s, %s, 1.0f, %s, %s, %s, 0.0f, %s);", n->ta ? 1 : 0, size_c(x, a->shape.d[0]),
-              size_c(x, a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb, v);
+        emit_addend(x, n, v);
+        cline(x, "nnrt_gemv(%d, %s, %s, 1.0f, %s, %s, %s, %s, %s);", n->ta ? 1 : 0, size_c(x, a->shape.d[0]),
+              size_c(x, a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb, n->nin == 3 ? "1.0f" : "0.0f", v);
         break;
     case OP_MATMUL:
         NN_ASSERT(a->shape.rank == 2 && b->shape.rank == 2 && n->shape.rank == 2);
         /* M, N from the result; K from a as it is used (stored [K, M] with ta) */
-        cline(x, "nnrt_gemm(%d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, 0.0f, %s, %s);", n->ta ? 1 : 0,
+        emit_addend(x, n, v);
+        cline(x, "nnrt_gemm(%d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s);", n->ta ? 1 : 0,
               n->tb ? 1 : 0, size_c(x, n->shape.d[0]), size_c(x, n->shape.d[1]),
               size_c(x, n->ta ? a->shape.d[0] : a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb,
-              ld_c(x, b->shape.d[1]), v, ld_c(x, n->shape.d[1]));
+              ld_c(x, b->shape.d[1]), n->nin == 3 ? "1.0f" : "0.0f", v, ld_c(x, n->shape.d[1]));
         break;
     case OP_TRANSPOSE: {
         NN_ASSERT(a->shape.rank == 2);
@@ -1059,6 +1108,9 @@ static void emit_node(Ctx *x, Node *n)
         cline(x, "%s[0] = (float)acc;", v);
         x->indent--;
         cline(x, "}");
+        break;
+    case OP_FUSED:
+        emit_fused(x, n, v);
         break;
     case OP_LOOP:
         emit_loop(x, n);

@@ -707,9 +707,37 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_IMUL:
         return infer_int_arith(&I, a, b);
     case OP_MATVEC:
-        return infer_matvec(&I, a, b);
-    case OP_MATMUL:
-        return infer_matmul(&I, a, b);
+    case OP_MATMUL: {
+        if (n->nin != 2 && n->nin != 3)
+            return fail(&I, "'%s' has %d operands, expected 2 or 3", op_name[n->op], n->nin);
+        if (!(n->op == OP_MATVEC ? infer_matvec(&I, a, b) : infer_matmul(&I, a, b)))
+            return false;
+        if (n->nin == 3) { /* + c, broadcast from the right */
+            Node *c = n->in[2];
+            if (!need_f32(&I, c))
+                return false;
+            bool ok = c->shape.rank <= n->shape.rank;
+            for (int k = 0; ok && k < c->shape.rank; k++)
+                ok = size_eq(c->shape.d[k], n->shape.d[n->shape.rank - c->shape.rank + k]);
+            if (!ok)
+                return fail(&I, "the added operand %s of '%s' does not broadcast to %s", shp(&I, &c->shape),
+                            op_name[n->op], shp(&I, &n->shape));
+        }
+        return true;
+    }
+    case OP_ARG: /* like FILL: the fuse pass set the operand's type */
+        n->dtype = DT_F32;
+        return true;
+    case OP_FUSED: {
+        if (!n->fused || n->fused->n == 0)
+            return fail(&I, "'fused' has no body");
+        for (int i = 0; i < n->nin; i++)
+            if (!need_f32(&I, n->in[i]))
+                return false;
+        const Node *r = n->fused->nodes[n->fused->n - 1];
+        set(&I, r->dtype, &r->shape);
+        return true;
+    }
     case OP_TRANSPOSE: {
         if (!need_f32(&I, a) || !need_rank(&I, a, 2, 2, "a matrix"))
             return false;
@@ -831,6 +859,8 @@ static void number_block(Block *b, int *next, int depth) {
         n->id = (*next)++;
         if (n->op == OP_LOOP && n->loop)
             number_block(&n->loop->body, next, depth + 1);
+        if (n->op == OP_FUSED && n->fused)
+            number_block(n->fused, next, depth + 1);
     }
 }
 
@@ -955,6 +985,7 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " %s", n->loop && n->loop->var ? n->loop->var : "?");
         break;
     case OP_CARRY:
+    case OP_ARG:
         pr(p, " %d", n->index);
         break;
     default:
@@ -1032,6 +1063,16 @@ static void print_node(Printer *p, const Node *n, int depth) {
     pr_type(p, n->dtype, &n->shape);
     if (n->name)
         pr(p, " \"%s\"", n->name);
+    if (n->op == OP_FUSED && n->fused) {
+        pr(p, " {");
+        pr_loc(p, n->loc);
+        pr_newline(p);
+        print_block(p, n->fused, depth + 1);
+        pr_indent(p, depth);
+        pr(p, "}");
+        pr_newline(p);
+        return;
+    }
     pr_loc(p, n->loc);
     pr_newline(p);
 }
@@ -1341,6 +1382,33 @@ static bool check_node(Verifier *V, Node *n) {
         for (int r = 0; r < l->ncarry; r++)
             if (!l->carry[r])
                 return vfail(V, n, "carry %d has no CARRY node", r);
+        break;
+    }
+    case OP_FUSED: {
+        /* the body: ARG k has operand k's type; the others are elementwise
+         * ops on earlier body nodes */
+        const Block *fb = n->fused;
+        if (!fb || fb->n == 0)
+            return vfail(V, n, "has no body");
+        for (int i = 0; i < fb->n; i++) {
+            const Node *b = fb->nodes[i];
+            if (b->op == OP_ARG) {
+                if (b->index < 0 || b->index >= n->nin)
+                    return vfail(V, n, "body node %%%d reads operand %d of %d", b->id, b->index, n->nin);
+                if (!shape_eq(&b->shape, &n->in[b->index]->shape))
+                    return vfail(V, n, "body node %%%d has another shape than operand %d", b->id, b->index);
+                continue;
+            }
+            if (!(op_flags[b->op] & OPF_ELEMWISE))
+                return vfail(V, n, "body node %%%d %s is not elementwise", b->id, opname(b->op));
+            for (int k = 0; k < b->nin; k++) {
+                bool earlier = false;
+                for (int j = 0; j < i && !earlier; j++)
+                    earlier = fb->nodes[j] == b->in[k];
+                if (!earlier)
+                    return vfail(V, n, "body node %%%d reads a value defined after it or outside the body", b->id);
+            }
+        }
         break;
     }
     case OP_LOOPOUT: {

@@ -226,8 +226,8 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(LOG, "log", 1, OPF_ELEMWISE)                                                   \
     X(SQRT, "sqrt", 1, OPF_ELEMWISE)                                                 \
     X(ABS, "abs", 1, OPF_ELEMWISE)                                                   \
-    X(MATVEC, "matvec", 2, 0)    /* op(a) @ x; a [M,K] (ta: a is [K,M]), x [K] -> [M] */ \
-    X(MATMUL, "matmul", 2, 0)    /* op(a) @ op(b) -> [M,N]; ta, tb transpose flags */ \
+    X(MATVEC, "matvec", -1, 0)   /* op(a) @ x [+ c]; a [M,K] (ta: a is [K,M]), x [K] -> [M] */ \
+    X(MATMUL, "matmul", -1, 0)   /* op(a) @ op(b) [+ c] -> [M,N]; ta, tb transpose flags */ \
     X(TRANSPOSE, "transpose", 1, 0) /* [M,N] -> [N,M] */                             \
     X(DOT, "dot", 2, 0)          /* [D].[D] -> [] */                                 \
     X(ROW, "row", 2, OPF_CHECKED) /* a[i]: a [N,...] (f32 or i32), i int scalar -> [...] */ \
@@ -243,6 +243,8 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(BXENT, "binary_cross_entropy", 2, 0)        /* z [n], t [n] -> [] */          \
     X(LOGSUMEXP, "logsumexp", 1, 0)  /* log sum exp over the last axis: [..., V] -> [...] */ \
     X(PICK, "pick", 2, OPF_CHECKED)  /* z[..., y]: z [..., V], y int [...] -> [...] */ \
+    X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
+    X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
     X(LOOPOUT, "loopout", 1, 0)  /* result index of loop a (see Loop) */
 
@@ -298,6 +300,8 @@ struct Node {
     Size size;        /* DIM: the value; RANGE: the first value */
     bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand is used transposed */
     Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
+    Block *fused;     /* FUSED: elementwise body in order, its last node the result;
+                         MATVEC/MATMUL with a third operand c add c (broadcast over rows) */
     Approx approx;    /* OPF_SOFTMAX ops */
     /* scratch for passes (reset by whoever uses it) */
     int mark;
@@ -474,6 +478,7 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
 void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
 void pass_cse(Graph *g);   /* cse.c: common subexpressions */
 void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
+void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
 void pass_fold(Graph *g);  /* fold.c: constant folding */
 void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
 void pass_batch(Graph *g); /* batch.c: batching and loop fission */

@@ -177,12 +177,20 @@ program:
 stmts:
     %empty                      { $$ = (AstList){0}; }
 |   stmt_list                   { $$ = $1; }
-|   stmt_list SEP               { $$ = $1; }
+|   stmt_list sep               { $$ = $1; }
 ;
 
 stmt_list:
     item                        { $$ = list1($1); }
-|   stmt_list SEP item          { $$ = list_add($1, $3); }
+|   stmt_list sep item          { $$ = list_add($1, $3); }
+;
+
+/* A statement boundary also ends error recovery, so an error on the next
+ * line is reported even within bison's default three-token wait. (Not in
+ * `item: error` itself: that is reduced before the bad lookahead is
+ * dropped, and would report it again and again.) */
+sep:
+    SEP                         { yyerrok; }
 ;
 
 /* Declarations are accepted everywhere here; lowering says where they may
@@ -190,9 +198,7 @@ stmt_list:
 item:
     decl
 |   stmt
-    /* Resynchronised at a statement boundary: report the next error at
-     * once, even if it comes within three tokens (bison's default wait). */
-|   error                       { $$ = NULL; yyerrok; }
+|   error                       { $$ = NULL; }
 ;
 
 block:

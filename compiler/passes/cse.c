@@ -40,7 +40,8 @@ static bool same_node(const Node *a, const Node *b) {
 }
 
 static bool mergeable(const Node *n) {
-    return n->op != OP_LOOP && n->op != OP_LOOPOUT && n->op != OP_INDEX && n->op != OP_CARRY;
+    return n->op != OP_LOOP && n->op != OP_LOOPOUT && n->op != OP_INDEX && n->op != OP_CARRY &&
+           n->op != OP_FUSED && n->op != OP_ARG; /* fused bodies are not compared */
 }
 
 static int cse_block(Graph *g, Block *b, Avail *av) {

@@ -28,6 +28,7 @@ static const Pass passes[] = {
     {"hoist", pass_hoist, 1, NULL},
     {"batch", pass_batch, 2, pass_batch_report},
     {"dce", pass_dce, 1, NULL},
+    {"fuse", pass_fuse, 2, NULL},
     {NULL, NULL, 0, NULL},
 };
 

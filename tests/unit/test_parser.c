@@ -242,7 +242,9 @@ static void test_precedence(void **state) {
                "x = (a + b) * c\n"
                "x = W @ x @ y\n"
                "x = a * -b + f(c)[2]\n"
-               "x = - - a\n",
+               "x = - - a\n"
+               "x = a * b @ c\n"
+               "x = a - b * c\n",
                "(bind x (+ a (* (@ b c) d)))\n"
                "(bind x (@ (neg a) b))\n"
                "(bind x (- (- a b) c))\n"
@@ -251,7 +253,9 @@ static void test_precedence(void **state) {
                "(bind x (* (+ a b) c))\n"
                "(bind x (@ (@ W x) y))\n"
                "(bind x (+ (* a (neg b)) (index (call f c) 2)))\n"
-               "(bind x (neg (neg a)))\n");
+               "(bind x (neg (neg a)))\n"
+               "(bind x (* a (@ b c)))\n"
+               "(bind x (- a (* b c)))\n");
 }
 
 /* `with` attaches to the call it follows, even inside a larger expression. */
@@ -433,7 +437,7 @@ static void test_error_closers(void **state) {
 /* A call used as a statement, a missing operand, an empty output list. */
 static void test_error_misc(void **state) {
     (void)state;
-    check_errors("tanh(x)\n", 1, "t.nn:1:5: error: unexpected '(', expecting '=' or '+=' or '['", NULL);
+    check_errors("tanh(x)\n", 1, "t.nn:1:5: error: unexpected '(', expecting '+=' or '=' or '['", NULL);
     check_errors("x = a +\n", 1, "t.nn:2:1: error: unexpected end of file", NULL);
     check_errors("output\n", 1, "t.nn:1:7: error: unexpected end of line, expecting identifier", NULL);
     check_errors("model\n", 1, "t.nn:1:6: error: unexpected end of line, expecting identifier", NULL);

@@ -1,0 +1,281 @@
+/*
+ * fuse.c - fewer passes over memory: bias adds into matrix products, and
+ * chains of elementwise ops into one loop.
+ *
+ * 1. Bias into GEMM. add(P, c) where P is a matrix product used only here
+ *    becomes P with a third operand c: the backend starts the product's
+ *    output from c (broadcast over rows) and lets the BLAS call accumulate
+ *    (beta = 1). `Wx @ x + Wh @ h` is one GEMV accumulating into the other's
+ *    result; `X @ W^T + b` one GEMM over a pre-filled output.
+ *
+ * 2. Elementwise chains. Starting from the last op of a chain (its root:
+ *    used by a non-elementwise op, used twice, or a result), operands that
+ *    are elementwise, in the same block, used only by the chain, and of the
+ *    root's shape join it. The chain becomes one FUSED node: one loop over
+ *    the root's elements computing every op as a scalar expression, with no
+ *    intermediate buffers. The chain's outside operands are the fused
+ *    node's operands (ARG nodes in its body); each must have the root's
+ *    shape, be a scalar, or be a trailing part of it (a bias row), so that
+ *    the loop can read it as x[i], x[0] or x[i % n].
+ *
+ * Requires: a verified graph; runs after batch (which only knows the plain
+ * ops). Uses Node.mark (use counts); cleared.
+ */
+#include "nngc.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------ use counts */
+
+static void count_block(Block *b);
+
+static void use(Node *n) { n->mark++; }
+
+static void count_block(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            use(n->in[k]);
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            count_block(&l->body);
+            for (int r = 0; r < l->ncarry; r++)
+                use(l->next[r]);
+            for (int s = 0; s < l->nstack; s++)
+                use(l->stack[s]);
+            for (int s = 0; s < l->nsum; s++)
+                use(l->sum[s]);
+        }
+    }
+}
+
+static void clear_block(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        b->nodes[i]->mark = 0;
+        if (b->nodes[i]->op == OP_LOOP)
+            clear_block(&b->nodes[i]->loop->body);
+    }
+}
+
+static void count_uses(Graph *g) {
+    clear_block(&g->top);
+    count_block(&g->top);
+    for (int i = 0; i < g->noutputs; i++)
+        use(g->outputs[i].value);
+    if (g->loss)
+        use(g->loss);
+}
+
+/* Is s a trailing part of full (so s repeats every count(s) elements)? */
+static bool is_suffix(const Shape *s, const Shape *full) {
+    if (s->rank > full->rank)
+        return false;
+    for (int k = 0; k < s->rank; k++)
+        if (!size_eq(s->d[k], full->d[full->rank - s->rank + k]))
+            return false;
+    return true;
+}
+
+static int pos_of(Block *b, Node *n) {
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    return -1;
+}
+
+static void remove_at(Block *b, int i) {
+    memmove(&b->nodes[i], &b->nodes[i + 1], sizeof(Node *) * (size_t)(b->n - i - 1));
+    b->n--;
+}
+
+/* ------------------------------------------------------------ bias into GEMM */
+
+static int fuse_bias(Graph *g, Block *b) {
+    int changed = 0;
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP) {
+            changed += fuse_bias(g, &n->loop->body);
+            continue;
+        }
+        if (n->op != OP_ADD)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            Node *p = n->in[k], *c = n->in[1 - k];
+            if ((p->op != OP_MATVEC && p->op != OP_MATMUL) || p->nin != 2 || p->mark != 1 || p->parent != b ||
+                !shape_eq(&p->shape, &n->shape) || !is_suffix(&c->shape, &p->shape) || c == p)
+                continue;
+            Node **in = xalloc(sizeof(Node *) * 3);
+            in[0] = p->in[0], in[1] = p->in[1], in[2] = c;
+            p->in = in;
+            p->nin = 3;
+            char err[256];
+            bool ok = ir_infer(g, p, err, sizeof err);
+            NN_ASSERT(ok);
+            /* p now reads c, which may be defined after p: p takes n's place */
+            int pp = pos_of(b, p);
+            b->nodes[i] = p;
+            remove_at(b, pp);
+            i--;
+            if (!p->name)
+                p->name = n->name;
+            p->loc = n->loc;
+            ir_replace_uses(g, n, p);
+            p->mark = n->mark;
+            changed++;
+            break;
+        }
+    }
+    return changed;
+}
+
+/* ------------------------------------------------------------ elementwise chains */
+
+typedef struct Chain {
+    Node **nodes; /* members, collected root first */
+    int n, cap;
+    Node **args;  /* outside operands, in first-use order */
+    int nargs, capargs;
+} Chain;
+
+static bool arg_ok(const Node *x, const Node *root) {
+    return x->dtype == DT_F32 && (x->shape.rank == 0 || is_suffix(&x->shape, &root->shape));
+}
+
+static bool member(const Chain *c, const Node *x) {
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i] == x)
+            return true;
+    return false;
+}
+
+static bool can_join(const Node *x, const Node *root) {
+    if (!(op_flags[x->op] & OPF_ELEMWISE) || x->parent != root->parent || x->mark != 1 ||
+        !shape_eq(&x->shape, &root->shape) || x->aux)
+        return false;
+    for (int k = 0; k < x->nin; k++)
+        if (!(op_flags[x->in[k]->op] & OPF_ELEMWISE) && !arg_ok(x->in[k], root))
+            return false;
+    return true;
+}
+
+/* Adds x's joinable operands (recursively) to the chain. */
+static void grow(Chain *c, Node *x, Node *root) {
+    for (int k = 0; k < x->nin; k++) {
+        Node *o = x->in[k];
+        if (member(c, o))
+            continue;
+        if (can_join(o, root)) {
+            VEC_PUSH(c->nodes, c->n, c->cap, o);
+            grow(c, o, root);
+        }
+    }
+}
+
+static Node *arg_node(Chain *c, Node *x, Block *body) {
+    int k = 0;
+    while (k < c->nargs && c->args[k] != x)
+        k++;
+    if (k == c->nargs)
+        VEC_PUSH(c->args, c->nargs, c->capargs, x);
+    /* one ARG node per operand */
+    for (int i = 0; i < body->n; i++)
+        if (body->nodes[i]->op == OP_ARG && body->nodes[i]->index == k)
+            return body->nodes[i];
+    Node *a = ir_new_node(OP_ARG, 0, NULL, x->loc);
+    a->index = k;
+    a->shape = x->shape;
+    a->dtype = DT_F32;
+    a->name = x->name;
+    ir_append(body, a);
+    return a;
+}
+
+static int fuse_chains(Graph *g, Block *b) {
+    int changed = 0;
+    for (int i = b->n - 1; i >= 0; i--) {
+        Node *r = b->nodes[i];
+        if (r->op == OP_LOOP) {
+            changed += fuse_chains(g, &r->loop->body);
+            continue;
+        }
+        if (!(op_flags[r->op] & OPF_ELEMWISE) || r->aux)
+            continue;
+        bool root_ok = true;
+        for (int k = 0; k < r->nin; k++)
+            if (!(op_flags[r->in[k]->op] & OPF_ELEMWISE) && !arg_ok(r->in[k], r))
+                root_ok = false;
+        if (!root_ok)
+            continue;
+        Chain c = {0};
+        VEC_PUSH(c.nodes, c.n, c.cap, r);
+        grow(&c, r, r);
+        /* an operand that could not join must still be readable as an arg */
+        bool ok = true;
+        for (int m = 0; m < c.n && ok; m++)
+            for (int k = 0; k < c.nodes[m]->nin; k++) {
+                Node *o = c.nodes[m]->in[k];
+                if (!member(&c, o) && !arg_ok(o, r))
+                    ok = false;
+            }
+        if (!ok || c.n < 2)
+            continue;
+        /* the body, in block order; outside operands become ARGs */
+        Block *body = xalloc(sizeof *body);
+        Node **order = xalloc(sizeof(Node *) * (size_t)c.n);
+        int no = 0;
+        for (int j = 0; j <= i; j++)
+            if (member(&c, b->nodes[j]))
+                order[no++] = b->nodes[j];
+        NN_ASSERT(no == c.n);
+        for (int m = 0; m < no; m++) {
+            Node *x = order[m];
+            Node **in = xalloc(sizeof(Node *) * (size_t)(x->nin + 1));
+            for (int k = 0; k < x->nin; k++)
+                in[k] = member(&c, x->in[k]) ? x->in[k] : arg_node(&c, x->in[k], body);
+            x->in = in;
+        }
+        for (int m = 0; m < no; m++) {
+            ir_append(body, order[m]);
+            order[m]->aux = body; /* taken */
+        }
+        Node *f = ir_new_node(OP_FUSED, c.nargs, c.args, r->loc);
+        f->fused = body;
+        f->name = r->name;
+        char err[256];
+        bool okf = ir_infer(g, f, err, sizeof err);
+        NN_ASSERT(okf);
+        f->mark = r->mark;
+        /* f takes the root's place; the other members leave the block */
+        b->nodes[i] = f;
+        f->parent = b;
+        ir_replace_uses(g, r, f);
+        for (int j = i - 1; j >= 0; j--)
+            if (member(&c, b->nodes[j])) {
+                remove_at(b, j);
+                i--;
+            }
+        changed++;
+    }
+    return changed;
+}
+
+static void clear_aux(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_FUSED)
+            for (int k = 0; k < n->fused->n; k++)
+                n->fused->nodes[k]->aux = NULL;
+        if (n->op == OP_LOOP)
+            clear_aux(&n->loop->body);
+    }
+}
+
+void pass_fuse(Graph *g) {
+    count_uses(g);
+    fuse_bias(g, &g->top);
+    count_uses(g);
+    fuse_chains(g, &g->top);
+    clear_aux(&g->top);
+    clear_block(&g->top);
+}
