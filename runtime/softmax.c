@@ -4,8 +4,11 @@
  * All three subtract the row maximum m before exponentiating:
  * exp(z_i - m) <= 1 cannot overflow, and at least one term is exactly 1, so
  * the sum cannot underflow to 0 either. logsumexp(z) = m + log(sum exp(z_i - m)).
- * The sum is accumulated in double; the rows are vocabulary-sized, and
- * float accumulation would lose digits for large n.
+ * The rows are vocabulary-sized and this is the hot loop of a full
+ * softmax, so exp is a branch-free polynomial (exp_le0 below, relative
+ * error under 2e-7 on [-87, 0]) that the compiler vectorizes, and the sum
+ * runs in 8 float lanes (each sums at most n/8 terms <= 1) combined in
+ * double.
  *
  * Edge cases: n <= 0 gives logsumexp = -inf and writes nothing; a row that
  * is all -inf gives logsumexp = -inf and NaN probabilities (there is no
@@ -23,16 +26,42 @@ static float row_max(const float *z, int64_t n) {
     return m;
 }
 
+/* exp(x) for x <= 0 (anything below -87 gives 0): x = k ln2 + r with
+ * |r| <= ln2/2, exp(r) by a degree-6 Taylor polynomial, times 2^k built in
+ * the exponent bits. No branches, so loops over it vectorize. */
+static inline float exp_le0(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float kf = x * 1.44269504088896341f - 0.5f; /* round to nearest: x <= 0 */
+    int32_t k = (int32_t)kf;
+    kf = (float)k;
+    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    union { int32_t i; float f; } u = {.i = (k + 127) << 23};
+    return p * u.f;
+}
+
+/* sum of exp(z[i] - m), m the row maximum (so every term is <= 1) */
+static double sum_exp(const float *z, int64_t n, float m) {
+    float lane[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += exp_le0(z[i + j] - m);
+    double s = 0.0;
+    for (int j = 0; j < 8; j++)
+        s += lane[j];
+    for (; i < n; i++)
+        s += exp_le0(z[i] - m);
+    return s;
+}
+
 float nnrt_logsumexp(const float *z, int64_t n) {
     if (n <= 0)
         return -INFINITY;
     float m = row_max(z, n);
     if (isinf(m) || isnan(m))
         return m; /* +inf dominates; -inf means every term is exp(-inf) = 0 */
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        s += exp((double)z[i] - m);
-    return (float)(m + log(s));
+    return (float)(m + log(sum_exp(z, n, m)));
 }
 
 void nnrt_softmax(const float *z, float *out, int64_t n) {

@@ -25,6 +25,7 @@
  */
 #include "nngc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -118,6 +119,40 @@ static Loc name_loc(const Ast *a) {
         int n = (int)strlen(a->name);
         if (n < l.len || l.len == 0)
             l.len = n;
+    }
+    return l;
+}
+
+/* The location of a declaration's name: the construct starts at its
+ * keyword (`dim`, `param`, `def`, ...), the name is the first identifier
+ * of that name after it (or the string of an import). */
+static Loc decl_loc(const Diag *d, const Ast *a) {
+    Loc l = a->loc;
+    if (l.file < 0 || l.file >= d->nfiles || !a->name)
+        return l;
+    const SourceFile *f = &d->files[l.file];
+    size_t n = strlen(a->name);
+    size_t end = (size_t)l.off + (size_t)(l.len > 0 ? l.len : 0);
+    if (end > f->len)
+        end = f->len;
+    for (size_t i = (size_t)l.off + 1; i + n <= end; i++) {
+        const char *p = f->text + i;
+        bool before = !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        bool after = i + n >= f->len || !(isalnum((unsigned char)p[n]) || p[n] == '_');
+        if (a->kind == AST_IMPORT ? p[-1] == '"' : (before && after && memcmp(p, a->name, n) == 0)) {
+            if (a->kind == AST_IMPORT)
+                i--, n += 2; /* the string, quotes included */
+            Loc r = l;
+            for (size_t j = (size_t)l.off; j < i; j++) {
+                if (f->text[j] == '\n')
+                    r.line++, r.col = 1;
+                else
+                    r.col++;
+            }
+            r.off = (int)i;
+            r.len = (int)n;
+            return r;
+        }
     }
     return l;
 }
@@ -454,7 +489,7 @@ static void declare_items(Lower *L, const AstList *items, int file, bool importe
 static void do_import(Lower *L, const Ast *a, int from_file) {
     char path[2048];
     if (!resolve_import(L, a->name, from_file, path, sizeof path)) {
-        diag_error(L->d, a->loc, "cannot find import \"%s\" (searched -I dirs, the importing file's dir and the stdlib)",
+        diag_error(L->d, decl_loc(L->d, a), "cannot find import \"%s\" (searched -I dirs, the importing file's dir and the stdlib)",
                    a->name);
         return;
     }
@@ -503,7 +538,7 @@ static void declare_dim(Lower *L, const Ast *a) {
 add:
     if (dd.value == 0)
         dd.value = 1; /* keep going after an error */
-    Sym *sym = add_sym(L, a->name, SYM_DIM, name_loc(a));
+    Sym *sym = add_sym(L, a->name, SYM_DIM, decl_loc(L->d, a));
     if (!sym)
         return;
     sym->index = L->g->ndims;
@@ -545,7 +580,7 @@ static void declare_param(Lower *L, const Ast *a) {
     }
     if (p.init == INIT_DEFAULT)
         p.init = p.shape.rank >= 2 ? INIT_GLOROT : INIT_ZEROS;
-    Sym *s = add_sym(L, a->name, SYM_PARAM, name_loc(a));
+    Sym *s = add_sym(L, a->name, SYM_PARAM, decl_loc(L->d, a));
     if (!s)
         return;
     s->index = L->g->nparams;
@@ -577,7 +612,7 @@ static void declare_input(Lower *L, const Ast *a) {
     } else {
         in.shape_text = xstrdup(shape_str(L->g, &in.shape, buf, sizeof buf));
     }
-    Sym *s = add_sym(L, a->name, SYM_INPUT, name_loc(a));
+    Sym *s = add_sym(L, a->name, SYM_INPUT, decl_loc(L->d, a));
     if (!s)
         return;
     s->index = L->g->ninputs;
@@ -609,7 +644,7 @@ static void declare_optimizer(Lower *L, const Ast *a) {
         o->lr = 0.01, o->eps = 1e-10;
         slots[0] = &o->lr, slots[1] = &o->eps;
     } else {
-        diag_error(L->d, name_loc(a), "unknown optimizer '%s' (expected sgd, adam or adagrad)", a->name);
+        diag_error(L->d, decl_loc(L->d, a), "unknown optimizer '%s' (expected sgd, adam or adagrad)", a->name);
         return;
     }
     int nnames = 0;
@@ -671,7 +706,7 @@ static void declare_items(Lower *L, const AstList *items, int file, bool importe
         case AST_INPUT: declare_input(L, a); break;
         case AST_OPTIMIZER: declare_optimizer(L, a); break;
         case AST_DEF: {
-            Sym *s = add_sym(L, a->name, SYM_DEF, name_loc(a));
+            Sym *s = add_sym(L, a->name, SYM_DEF, decl_loc(L->d, a));
             if (s) {
                 s->def = a;
                 s->file = file;
@@ -871,7 +906,8 @@ static Node *lower_index(Lower *L, Ast *a) {
     Loc at = a->b->loc;
     char t[200];
     if (x->shape.rank == 0) {
-        diag_error(L->d, a->a->loc, "cannot index a scalar (%s)", type_str(L, x, t, sizeof t));
+        diag_error(L->d, a->op_loc.len > 0 ? a->op_loc : a->a->loc, "cannot index a scalar (%s)",
+                   type_str(L, x, t, sizeof t));
         return NULL;
     }
     if (i->dtype != DT_I32) {
@@ -900,7 +936,7 @@ static Node *lower_call(Lower *L, Ast *a) {
     bool softmaxy = strcmp(f, "softmax") == 0 || strcmp(f, "log_softmax") == 0 ||
                     strcmp(f, "cross_entropy") == 0;
     if (a->approx && !softmaxy) {
-        diag_error(L->d, a->approx->loc,
+        diag_error(L->d, at,
                    "'with' chooses a softmax approximation: it applies to softmax, log_softmax and "
                    "cross_entropy, not to %s", f);
         return NULL;
@@ -1513,7 +1549,7 @@ static void lower_stmts(Lower *L, AstList *body) {
             bool is_loss = strcmp(st->name, "loss") == 0;
             if (is_loss && e->shape.rank != 0) {
                 char t[200];
-                diag_error(L->d, st->a->loc, "loss must be a scalar, got %s (use sum(...))",
+                diag_error(L->d, at, "loss must be a scalar, got %s (use sum(...))",
                            type_str(L, e, t, sizeof t));
                 continue;
             }
@@ -1542,6 +1578,8 @@ static void lower_stmts(Lower *L, AstList *body) {
                 diag_error(L->d, st->b->loc,
                            "'%s[i] = e' must be written directly in the body of 'for i', with i that loop's variable",
                            st->name);
+                if (!lookup(L, st->name, NULL))
+                    bind(L->scope, st->name, NULL, st->loc); /* poisoned: later uses stay quiet */
                 continue;
             }
             if (lookup(L, st->name, NULL) || find_sym(L, st->name)) {
