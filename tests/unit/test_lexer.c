@@ -158,7 +158,7 @@ static void test_bad_numbers(void **state) {
     (void)state;
     Lexed *r = lex("x = 99999999999999999999\ny = 12abc\nz = 1.\n");
     assert_int_equal(r->nerrors, 3);
-    assert_non_null(strstr(r->diag, "t.nn:1:5: error: integer literal out of range\n"
+    assert_non_null(strstr(r->diag, "t.nn:1:5: error: integer literal overflow (it does not fit in 64 bits)\n"
                                     "x = 99999999999999999999\n"
                                     "    ^^^^^^^^^^^^^^^^^^^^\n"));
     assert_non_null(strstr(r->diag, "t.nn:2:5: error: invalid number '12abc'"));
@@ -286,7 +286,7 @@ static void test_nesting_limit(void **state) {
     strcpy(src + 100000, "1");
     Lexed *r = lex(src);
     assert_int_equal(r->nerrors, 1);
-    assert_non_null(strstr(r->diag, "t.nn:1:201: error: nesting too deep (more than 200 levels"));
+    assert_non_null(strstr(r->diag, "t.nn:1:201: error: too deeply nested (more than 200 levels"));
     assert_int_equal(r->n, NN_MAX_NESTING + 1); /* 200 '[' then the end */
     free_lexed(r);
     free(src);
