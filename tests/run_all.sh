@@ -12,6 +12,7 @@
 #   errors   tests/errors/run.sh   the bad-input catalogue
 #   e2e      tests/e2e/run.sh      compiled models against NumPy references
 #   cli      tests/cli/run.sh      the command line (when present)
+#   apps     tests/apps/run.sh     the example application, make install + pkg-config
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
@@ -61,7 +62,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli; do
+for suite in golden errors e2e cli apps; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"
