@@ -53,6 +53,13 @@ typedef struct CompileOptions {
     bool stats;                /* --stats */
     const char *report;        /* --report=PASS */
     const char *dump_diff;     /* --dump-ir-diff=PASS */
+    /* training */
+    bool have_opt;             /* --optimizer=SPEC given: opt replaces the program's */
+    OptimizerDecl opt;
+    bool no_train;             /* --no-train: no train graph, no training API */
+    bool dump_autodiff;        /* --dump-ir=autodiff: print the train graph after autodiff */
+    bool train_required;       /* a missing gradient rule is an error (nngc run --train/--grads,
+                                  or the program or command line names an optimizer) */
 } CompileOptions;
 
 void compile_options_init(CompileOptions *o);
@@ -69,16 +76,30 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i);
  * is another option, -1 after reporting a missing value. */
 int match_value_option(const char *name, int argc, char **argv, int *i, const char **val);
 
+/* Parses an optimizer spec "adam:lr=0.001,beta1=0.9" (--optimizer):
+ * sgd:lr=X (lr required), adam[:lr,beta1,beta2,eps], adagrad[:lr,eps],
+ * PyTorch's defaults for what is not given. */
+bool optimizer_parse(const char *spec, OptimizerDecl *out, char *err, size_t errlen);
+
 /* Checks the pass names of o (and dump_after, if not NULL) against the pass
  * table and fills *po. Reports a usage error and returns false on an
- * unknown name. */
+ * unknown name. dump_after "autodiff" is not a pipeline dump: the caller
+ * sets o->dump_autodiff instead (driver_compile prints the train graph). */
 bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, PipelineOptions *po);
 
 /* The front end and the pass pipeline: reads path (diag_load_file), parses,
- * lowers with -I dirs / stdlib / --softmax, and runs the pipeline po.
- * Diagnostics go through d. Returns NULL on any error. */
+ * lowers with -I dirs / stdlib / --softmax, and runs the pipeline po on the
+ * forward graph F, which it returns. Diagnostics go through d. Returns NULL
+ * on any error.
+ * With train != NULL, also the train graph T (*train, or NULL when there is
+ * none): when the program has a loss and a non-frozen param, and not
+ * o->no_train, the program is lowered again, autodiff() appends the
+ * backward graph, and the same pipeline runs (without dumps). When autodiff
+ * finds an op without a gradient rule, that is an error only with
+ * o->train_required; otherwise *train is NULL (F compiles regardless).
+ * --optimizer (o->opt) replaces the program's optimizer in both graphs. */
 Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
-                      const PipelineOptions *po);
+                      const PipelineOptions *po, Graph **train);
 
 /* The backend compiler: --cc, else $NNGC_CC, else clang if it is on PATH,
  * else cc. */
@@ -91,8 +112,9 @@ bool driver_spawn(char *const argv[]);
 
 /* Writes g's C source to c_path and its header to h_path, each through a
  * temporary file in the same directory and rename(), so a reader never sees
- * a half-written file. header_name is what the C source #includes. */
-bool driver_emit(Graph *g, const char *c_path, const char *h_path, const char *header_name,
+ * a half-written file. header_name is what the C source #includes. train
+ * (may be NULL) adds the training API (emit_c). */
+bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path, const char *header_name,
                  const CompileOptions *o, const char *source_name);
 
 /* An output file written atomically: the data goes to a temporary file

@@ -7,8 +7,17 @@
  *   the descriptor tables (dims, params, inputs, outputs)
  *   NAME_forward: checks (dims, negative sizes, NULL inputs), then one
  *                 statement group per IR node, in the IR's order
+ *   NAME_grad:    with a train graph (emit_c's `train`, the program with
+ *                 its backward pass appended by autodiff): the same walk
+ *                 over that graph, then each gradient copied to m->grads
  *   NAME_create/destroy/init_params/save/load/param
+ *   NAME_train_step/set_lr/grad_data: NAME_grad, then the optimizer's update
+ *                 per param through runtime/optim.c (state in m->opt, saved
+ *                 with the params under "__opt__/..." names)
  *   the generic wrappers and NAME_desc
+ *
+ * The two graphs are emitted each with its own context (walk, uses, memory
+ * plan) and share the params' layout and one arena, sized for the larger.
  *
  * Values. Every IR value becomes one C local named after its number, v<id>:
  *   - int scalars (ICONST, DIM, INDEX, IADD/ISUB/IMUL, an int scalar input,
@@ -51,6 +60,15 @@ typedef struct NodeInfo {
     /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
      * temporary per carry, -1 if the carry needs none), stack and sum */
     int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
+    /* SCATTERADD whose one use is a sum of its loop: its rows are added
+     * straight into the sum's buffer at the end of each iteration, and it
+     * has no buffer of its own (a [V, D] table per iteration would cost
+     * O(V D) where the rows touched cost O(n D)) */
+    bool direct;
+    /* train graph: the param whose gradient this value is, computed straight
+     * into m->grads (for LOOP nodes: per sum, -1 where none) */
+    int grad_of;
+    int *sum_grad_of;
 } NodeInfo;
 
 typedef struct Ctx {
@@ -68,6 +86,7 @@ typedef struct Ctx {
     int64_t arena_floats;   /* size of the arena */
     int64_t *param_off;     /* offset of each param in m->params, in floats */
     int64_t params_floats;  /* size of m->params */
+    struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
 } Ctx;
 
 static NodeInfo *info(const Node *n)
@@ -371,6 +390,7 @@ static void collect_block(Ctx *x, Block *b)
         Node *n = b->nodes[i];
         n->aux = xalloc(sizeof(NodeInfo));
         info(n)->off = -1;
+        info(n)->grad_of = -1;
         VEC_PUSH(x->all, x->nall, x->capall, n);
         if (n->op == OP_LOOP) {
             NN_ASSERT(n->loop && n->loop->node == n);
@@ -399,6 +419,65 @@ static void count_uses(Ctx *x)
         info(x->g->outputs[i].value)->uses++;
     if (x->g->loss)
         info(x->g->loss)->uses++;
+    for (int i = 0; x->g->grads && i < x->g->nparams; i++)
+        if (x->g->grads[i])
+            info(x->g->grads[i])->uses++;
+    /* scatter-adds summed by their loop and read by nothing else */
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        if (n->op != OP_LOOP)
+            continue;
+        Loop *l = n->loop;
+        for (int r = 0; r < l->nsum; r++) {
+            Node *v = l->sum[r];
+            if (v->op == OP_SCATTERADD && v->parent == &l->body && info(v)->uses == 1)
+                info(v)->direct = true;
+        }
+    }
+}
+
+/* Does n get its own region of the arena? */
+static bool owns_buffer(const Node *n)
+{
+    return has_buffer(n) && !info(n)->direct;
+}
+
+/* In the train graph, a gradient that has a buffer of its own (or is the
+ * sum of a loop) is computed right into the param's slot of m->grads,
+ * instead of the arena and a copy. Not when the value is also the loss or
+ * an output (those must outlive the call as they are), nor for the second
+ * param of two with the same gradient node. */
+static void place_grads(Ctx *x)
+{
+    Graph *g = x->g;
+    for (int i = 0; g->grads && i < g->nparams; i++) {
+        Node *v = g->grads[i];
+        if (!v || v == g->loss || info(v)->grad_of >= 0)
+            continue;
+        bool out = false;
+        for (int k = 0; k < g->noutputs; k++)
+            out = out || g->outputs[k].value == v;
+        if (out)
+            continue;
+        if (owns_buffer(v) && v->dtype == DT_F32) {
+            info(v)->grad_of = i;
+        } else if (v->op == OP_LOOPOUT) {
+            Loop *l = v->in[0]->loop;
+            int r = v->index - l->ncarry - l->nstack;
+            if (r < 0)
+                continue;
+            NodeInfo *li = info(v->in[0]);
+            if (!li->sum_grad_of) {
+                li->sum_grad_of = xalloc(sizeof(int) * (size_t)(l->nsum + 1));
+                for (int k = 0; k < l->nsum; k++)
+                    li->sum_grad_of[k] = -1;
+            }
+            if (li->sum_grad_of[r] < 0) {
+                li->sum_grad_of[r] = i;
+                info(v)->grad_of = i;
+            }
+        }
+    }
 }
 
 /* ================================================================ checks */
@@ -446,6 +525,8 @@ static bool int_operand_ok(const Node *n, int j)
         return true; /* rows of int tensors are int; the index is int */
     case OP_XENT:
     case OP_PICK:
+    case OP_SCATTERADD:
+    case OP_PICKGRAD:
         return j == 1;
     case OP_LOOPOUT:
         return true; /* its operand is the LOOP node */
@@ -526,6 +607,10 @@ static void check_graph(Ctx *x)
                        op_name[n->op]);
         if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32)
             emit_error(x, n->loc, "an int value carried or collected by a loop is not supported by the C backend");
+        if (n->op == OP_BROADCAST && !broadcasts_to(&n->in[0]->shape, &n->shape))
+            emit_error(x, n->loc, "broadcast: the operand does not broadcast to the result");
+        if (n->op == OP_SUMTO && !broadcasts_to(&n->shape, &n->in[0]->shape))
+            emit_error(x, n->loc, "sum_to: the result does not broadcast to the operand");
         if (n->op == OP_BXENT && !shape_eq(&n->in[0]->shape, &n->in[1]->shape))
             emit_error(x, n->loc, "binary_cross_entropy of operands of different shapes");
         if (n->op == OP_LOOP) {
@@ -578,7 +663,7 @@ static void plan_memory(Ctx *x)
     for (int i = 0; i < x->nall; i++) {
         Node *n = x->all[i];
         NodeInfo *ni = info(n);
-        if (has_buffer(n))
+        if (owns_buffer(n))
             ni->off = take(x, &x->arena_floats, &n->shape, n->loc);
         if (n->op != OP_LOOP)
             continue;
@@ -644,8 +729,10 @@ static char *node_text(Ctx *x, const Node *n)
         s = xsprintf("%s ta", s);
     if (n->op == OP_MATMUL && n->tb)
         s = xsprintf("%s tb", s);
-    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS)
+    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND)
         s = xsprintf("%s axis=%d", s, n->index);
+    if (n->op == OP_SLICE)
+        s = xsprintf("%s from=%s", s, size_str(x->g, n->size, buf, sizeof buf));
     s = xsprintf("%s : %s%s", s, n->dtype == DT_I32 ? "i32" : "f32",
                  n->shape.rank ? shape_str(x->g, &n->shape, buf, sizeof buf) : "");
     if (n->name)
@@ -698,6 +785,8 @@ static char *elem_expr(Op op, const char *a, const char *b)
     case OP_LOG: return xsprintf("logf(%s)", a);
     case OP_SQRT: return xsprintf("sqrtf(%s)", a);
     case OP_ABS: return xsprintf("fabsf(%s)", a);
+    case OP_SIGN: return xsprintf("(float)((%s > 0.0f) - (%s < 0.0f))", a, a);
+    case OP_STEP: return xsprintf("%s > 0.0f ? 1.0f : 0.0f", a);
     default: NN_ASSERT(!"not an elementwise op"); return NULL;
     }
 }
@@ -825,6 +914,37 @@ static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char 
     cline(x, "                      (long long)%s, (long long)%s);", idx, bound);
 }
 
+/* SCATTERADD n's rows added into dst (n's shape [V, ...]): row r of
+ * operand a goes to row ids[r], each id checked. */
+static void emit_scatter_rows(Ctx *x, const Node *n, const char *dst)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    NN_ASSERT(n->shape.rank >= 1 && b->dtype == DT_I32);
+    char *rowc = count_c(x, &n->shape, 1);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
+    x->indent++;
+    cline(x, "const int64_t id = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+    cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
+    x->indent--;
+    cline(x, "}");
+}
+
+/* A loop nest over shape out whose body writes out[o++] = EXPR, where
+ * EXPR reads operand a broadcast (bcast_index) to out. */
+static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char *v)
+{
+    cline(x, "{");
+    x->indent++;
+    cline(x, "int64_t o = 0;");
+    for (int k = 0; k < out->rank; k++)
+        cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, out->d[k]), k);
+    cline(x, "%*s%s[o++] = %s[%s];", 4 * out->rank, "", v, vname(a), bcast_index(x, &a->shape, out));
+    x->indent--;
+    cline(x, "}");
+}
+
 static void emit_block(Ctx *x, Block *b);
 
 static void emit_loop(Ctx *x, Node *n)
@@ -846,12 +966,19 @@ static void emit_loop(Ctx *x, Node *n)
         cline(x, "float *s%d_%d = m->arena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
               l->stack[r]->id);
     for (int r = 0; r < l->nsum; r++) {
-        cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
-              l->sum[r]->id);
+        if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
+            cline(x, "float *u%d_%d = m->grads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
+                  x->param_off[ni->sum_grad_of[r]], l->sum[r]->id, x->g->params[ni->sum_grad_of[r]].name);
+        else
+            cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
+                  l->sum[r]->id);
         cline(x, "memset(u%d_%d, 0, (size_t)%s * sizeof(float));", id, r, count_c(x, &l->sum[r]->shape, 0));
     }
     const char *t = vname(l->index), *lo = size_c(x, l->lo);
-    cline(x, "for (int64_t %s = %s; %s < %s; %s++) {", t, lo, t, size_c(x, l->hi), t);
+    if (l->reverse) /* a backward scan: the iterations in reverse order */
+        cline(x, "for (int64_t %s = %s - 1; %s >= %s; %s--) {", t, size_c(x, l->hi), t, lo, t);
+    else
+        cline(x, "for (int64_t %s = %s; %s < %s; %s++) {", t, lo, t, size_c(x, l->hi), t);
     x->indent++;
     emit_block(x, &l->body);
     cline(x, "/* end of iteration: stacks, sums, then carries */");
@@ -862,8 +989,13 @@ static void emit_loop(Ctx *x, Node *n)
               vname(l->stack[r]), rowc);
     }
     for (int r = 0; r < l->nsum; r++) {
-        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &l->sum[r]->shape, 0));
-        cline(x, "    u%d_%d[i] += %s[i];", id, r, vname(l->sum[r]));
+        const Node *sv = l->sum[r];
+        if (info(sv)->direct) {
+            emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r));
+            continue;
+        }
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &sv->shape, 0));
+        cline(x, "    u%d_%d[i] += %s[i];", id, r, vname(sv));
     }
     /* next values that read a carry buffer go through temporaries first */
     for (int r = 0; r < l->ncarry; r++)
@@ -887,11 +1019,19 @@ static void emit_node(Ctx *x, Node *n)
     Graph *g = x->g;
     const char *v = vname(n);
     node_header(x, n);
+    if (info(n)->direct) {
+        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
+        return;
+    }
     if (has_buffer(n)) {
         if (n->dtype == DT_I32)
             cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
         else
-            cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
+            if (info(n)->grad_of >= 0)
+                cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v,
+                      x->param_off[info(n)->grad_of], g->params[info(n)->grad_of].name);
+            else
+                cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
     }
     const Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
     const char *va = a ? vname(a) : NULL, *vb = b ? vname(b) : NULL;
@@ -1109,6 +1249,95 @@ static void emit_node(Ctx *x, Node *n)
         x->indent--;
         cline(x, "}");
         break;
+    /* ---- gradient ops (autodiff) */
+    case OP_OUTER: {
+        char *cols = count_c(x, &b->shape, 0);
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &a->shape, 0));
+        cline(x, "    for (int64_t j = 0; j < %s; j++)", cols);
+        cline(x, "        %s[i * %s + j] = %s[i] * %s[j];", v, cols, va, vb);
+        break;
+    }
+    case OP_BROADCAST:
+        NN_ASSERT(broadcasts_to(&a->shape, &n->shape));
+        emit_bcast_copy(x, a, &n->shape, v);
+        break;
+    case OP_EXPAND: {
+        /* out[o, l, j] = a[o, j]: axis k of the result is the new one */
+        int k = n->index;
+        NN_ASSERT(k >= 0 && k < n->shape.rank);
+        Shape outer = n->shape;
+        outer.rank = k;
+        char *no = count_c(x, &outer, 0), *len = size_c(x, n->shape.d[k]), *ni = count_c(x, &n->shape, k + 1);
+        cline(x, "for (int64_t o = 0; o < %s; o++)", no);
+        cline(x, "    for (int64_t l = 0; l < %s; l++)", len);
+        cline(x, "        for (int64_t j = 0; j < %s; j++)", ni);
+        cline(x, "            %s[(o * %s + l) * %s + j] = %s[o * %s + j];", v, len, ni, va, ni);
+        break;
+    }
+    case OP_SUMTO: {
+        /* the result broadcasts to a: add each element of a into the
+         * element of the result it was broadcast from */
+        NN_ASSERT(broadcasts_to(&n->shape, &a->shape));
+        const Shape *s = &a->shape;
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
+        cline(x, "{");
+        x->indent++;
+        cline(x, "int64_t o = 0;");
+        for (int k = 0; k < s->rank; k++)
+            cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, s->d[k]), k);
+        cline(x, "%*s%s[%s] += %s[o++];", 4 * s->rank, "", v, bcast_index(x, &n->shape, s), va);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_SLICE: {
+        char *rowc = count_c(x, &a->shape, 1);
+        cline(x, "memcpy(%s, %s + %s * %s, (size_t)%s * sizeof(float));", v, va, size_c(x, n->size), rowc,
+              count_c(x, &n->shape, 0));
+        break;
+    }
+    case OP_SCATTERADD:
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
+        emit_scatter_rows(x, n, v);
+        break;
+    case OP_PICKGRAD: {
+        NN_ASSERT(n->shape.rank >= 1);
+        char *len = size_c(x, n->shape.d[n->shape.rank - 1]);
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &a->shape, 0));
+        x->indent++;
+        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
+        emit_index_check(x, n, "y", len);
+        cline(x, "%s[r * %s + y] = %s[r];", v, len, va);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_SOFTMAXGRAD:
+    case OP_LOGSOFTMAXGRAD: {
+        /* per row of the last axis; a = the softmax output y, b = d */
+        char *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
+        Shape lead = a->shape;
+        lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &lead, 0));
+        x->indent++;
+        cline(x, "const float *y = %s + r * %s, *d = %s + r * %s;", va, len, vb, len);
+        cline(x, "float *o = %s + r * %s;", v, len);
+        cline(x, "double acc = 0.0;");
+        cline(x, "for (int64_t j = 0; j < %s; j++)", len);
+        if (n->op == OP_SOFTMAXGRAD) {
+            cline(x, "    acc += (double)d[j] * (double)y[j];");
+            cline(x, "for (int64_t j = 0; j < %s; j++)", len);
+            cline(x, "    o[j] = y[j] * (d[j] - (float)acc);");
+        } else {
+            cline(x, "    acc += (double)d[j];");
+            cline(x, "for (int64_t j = 0; j < %s; j++)", len);
+            cline(x, "    o[j] = d[j] - expf(y[j]) * (float)acc;");
+        }
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
     case OP_FUSED:
         emit_fused(x, n, v);
         break;
@@ -1142,6 +1371,170 @@ static void emit_block(Ctx *x, Block *b)
 {
     for (int i = 0; i < b->n; i++)
         emit_node(x, b->nodes[i]);
+}
+
+/* ================================================================ training */
+
+static void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text);
+static void emit_train_wrappers(Ctx *x);
+
+/* The optimizer as text for comments: "adam(lr = 0.001, beta1 = 0.9, ...)".
+ * A program without `optimizer` trains with sgd(lr = 0.01). */
+static char *opt_text(const OptimizerDecl *o)
+{
+    switch (o->kind) {
+    case OPT_ADAM:
+        return xsprintf("adam(lr = %g, beta1 = %g, beta2 = %g, eps = %g)", o->lr, o->beta1, o->beta2, o->eps);
+    case OPT_ADAGRAD:
+        return xsprintf("adagrad(lr = %g, eps = %g)", o->lr, o->eps);
+    case OPT_SGD:
+        return xsprintf("sgd(lr = %g)", o->lr);
+    case OPT_NONE:
+        break;
+    }
+    return xstrdup("sgd(lr = 0.01), the default");
+}
+
+static double opt_lr(const OptimizerDecl *o)
+{
+    return o->kind == OPT_NONE ? 0.01 : o->lr;
+}
+
+/* Does the optimizer update param i (trainable, and the loss depends on it)? */
+static bool updated(const Graph *t, int i)
+{
+    return !t->params[i].frozen && t->grads && t->grads[i];
+}
+
+/* Is param i read by rows (E[id], E[ids]): a lookup table, whose SGD update
+ * skips the rows no id touched? */
+static bool is_table(Ctx *t, int i)
+{
+    for (int k = 0; k < t->nall; k++) {
+        Node *n = t->all[k];
+        if ((n->op == OP_ROW || n->op == OP_GATHER) && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
+            return t->g->params[i].shape.rank >= 2;
+    }
+    return false;
+}
+
+/* Optimizer state tensors: per updated param "m" and "v" (Adam) or "sum"
+ * (Adagrad) at offsets into m->opt (Adam: m in [0, P), v in [P, 2P), P the
+ * params' size), then Adam's "__opt__/step" (offset -1: the field
+ * m->opt_step). */
+typedef struct StateTensor {
+    char *name;
+    int param;   /* its param, -1 for the step */
+    int64_t off; /* in m->opt */
+} StateTensor;
+
+static int state_tensors(Ctx *x, StateTensor **out)
+{
+    Graph *t = x->train->g;
+    StateTensor *v = NULL;
+    int n = 0, cap = 0;
+    static const char *const adam[] = {"m", "v", NULL}, *const adagrad[] = {"sum", NULL};
+    const char *const *kinds = t->opt.kind == OPT_ADAM ? adam : t->opt.kind == OPT_ADAGRAD ? adagrad : NULL;
+    for (int k = 0; kinds && kinds[k]; k++)
+        for (int i = 0; i < t->nparams; i++)
+            if (updated(t, i)) {
+                StateTensor st = {xsprintf("__opt__/%s/%s", t->params[i].name, kinds[k]), i,
+                                  k * x->params_floats + x->param_off[i]};
+                VEC_PUSH(v, n, cap, st);
+            }
+    if (t->opt.kind == OPT_ADAM) {
+        StateTensor st = {xstrdup("__opt__/step"), -1, -1};
+        VEC_PUSH(v, n, cap, st);
+    }
+    *out = v;
+    return n;
+}
+
+static void emit_state_tables(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    char buf[256];
+    StateTensor *st;
+    int n = state_tensors(x, &st);
+    if (!n)
+        return;
+    craw(x, "/* Optimizer state, saved with the params under reserved names. */\n");
+    craw(x, "static const nnrt_tensor_desc %s_state[%d] = {\n", M, n);
+    x->indent++;
+    for (int i = 0; i < n; i++) {
+        Shape sc = {0};
+        const Shape *s = st[i].param >= 0 ? &g->params[st[i].param].shape : &sc;
+        emit_tensor_desc(x, st[i].name, DT_F32, s, shape_str(g, s, buf, sizeof buf));
+    }
+    x->indent--;
+    craw(x, "};\n");
+    craw(x, "static const int64_t %s_state_off[%d] = {", M, n);
+    for (int i = 0; i < n; i++)
+        craw(x, "%s%" PRId64, i ? ", " : "", st[i].off);
+    craw(x, "};\n\n");
+}
+
+/* NAME_train_step, NAME_set_lr, NAME_grad_data. */
+static void emit_train_api(Ctx *x)
+{
+    Graph *g = x->g, *t = x->train->g;
+    const char *M = g->model;
+    const OptimizerDecl *o = &t->opt;
+    craw(x, "/* One step of %s on the gradient of the loss at the current params. */\n", comment_safe(opt_text(o)));
+    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
+    x->indent = 1;
+    cline(x, "%s_outputs out;", M);
+    cline(x, "int rc = %s_grad(m, in, &out);", M);
+    cline(x, "if (rc != NNRT_OK)");
+    cline(x, "    return rc;");
+    cline(x, "if (loss)");
+    cline(x, "    *loss = out.loss;");
+    if (o->kind == OPT_ADAM)
+        cline(x, "m->opt_step += 1.0f;");
+    for (int i = 0; i < g->nparams; i++) {
+        if (!updated(t, i))
+            continue;
+        const ParamDecl *p = &g->params[i];
+        int64_t off = x->param_off[i], cnt = shape_max_count(g, &p->shape);
+        char *w = xsprintf("m->params + %" PRId64, off), *gr = xsprintf("m->grads + %" PRId64, off);
+        switch (o->kind) {
+        case OPT_ADAM:
+            cline(x, "nnrt_adam_update(%s, %s, m->opt + %" PRId64 ", m->opt + %" PRId64 ", %s, m->lr, %s, %s, %s, "
+                     "(int64_t)m->opt_step); /* %s */",
+                  w, gr, off, x->params_floats + off, int_lit(cnt), float_lit(o->beta1), float_lit(o->beta2),
+                  float_lit(o->eps), p->name);
+            break;
+        case OPT_ADAGRAD:
+            cline(x, "nnrt_adagrad_update(%s, %s, m->opt + %" PRId64 ", %s, m->lr, %s); /* %s */", w, gr, off,
+                  int_lit(cnt), float_lit(o->eps), p->name);
+            break;
+        case OPT_SGD:
+        case OPT_NONE:
+            if (is_table(x->train, i)) {
+                int64_t rows = p->shape.d[0].c;
+                cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, m->lr); /* %s: only the rows ids touched */", w, gr,
+                      int_lit(rows), int_lit(cnt / (rows ? rows : 1)), p->name);
+            } else {
+                cline(x, "nnrt_sgd_update(%s, %s, %s, m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
+            }
+            break;
+        }
+    }
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_train_step */\n\n", M);
+
+    craw(x, "void %s_set_lr(%s *m, float lr)\n{\n    if (m)\n        m->lr = lr;\n}\n/* end function %s_set_lr */\n\n",
+         M, M, M);
+    craw(x, "float *%s_grad_data(%s *m, int i)\n{\n", M, M);
+    if (g->nparams) {
+        craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);
+        craw(x, "    return m->grads + %s_param_off[i];\n}\n", M);
+    } else {
+        craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n");
+    }
+    craw(x, "/* end function %s_grad_data */\n\n", M);
 }
 
 /* ================================================================ header */
@@ -1210,6 +1603,16 @@ static void emit_header(Ctx *x)
     hline(x, "int %s_save(%s *m, const char *path); /* safetensors, atomic */\n", M, M);
     hline(x, "int %s_load(%s *m, const char *path); /* every param must be present */\n", M, M);
     hline(x, "float *%s_param(%s *m, const char *name); /* NULL if no such param */\n", M, M);
+    if (x->train) {
+        hline(x, "/* training (docs/API.md): forward + backward; d loss / d param i in %s_grad_data(m, i) */\n", M);
+        hline(x, "int %s_grad(%s *m, const %s_inputs *in, %s_outputs *out);\n", M, M, M, M);
+        hline(x, "/* %s_grad, then the optimizer's update (%s); *loss (may be NULL) before the update */\n", M,
+              opt_text(&x->train->g->opt));
+        hline(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss);\n", M, M, M);
+        hline(x, "void %s_set_lr(%s *m, float lr);\n", M, M);
+        hline(x, "float *%s_grad_data(%s *m, int i); /* param i's gradient (declaration order), NULL if no such */\n",
+              M, M);
+    }
     hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
     hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
 }
@@ -1328,14 +1731,16 @@ static void emit_size_checks(Ctx *x)
     }
 }
 
-static void emit_forward(Ctx *x)
+/* NAME_forward from the forward graph, or NAME_grad from the train graph
+ * (which ends by copying each gradient into m->grads). */
+static void emit_forward(Ctx *x, bool grad)
 {
     Graph *g = x->g;
-    const char *M = g->model;
-    craw(x, "int %s_forward(%s *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, M, M, M);
+    const char *M = g->model, *fn = grad ? "grad" : "forward";
+    craw(x, "int %s_%s(%s *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, fn, M, M, M);
     x->indent = 1;
     cline(x, "if (!m || !in || !out)");
-    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_forward: NULL argument\");", M);
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_%s: NULL argument\");", M, fn);
     for (int i = 0; i < g->ndims; i++) {
         DimDecl *d = &g->dims[i];
         if (!d->dynamic)
@@ -1361,9 +1766,23 @@ static void emit_forward(Ctx *x)
         cline(x, "out->loss = %s[0];", vname(g->loss));
     for (int i = 0; i < g->noutputs; i++)
         cline(x, "out->%s = %s;", g->outputs[i].name, vname(g->outputs[i].value));
+    if (grad) {
+        cline(x, "/* d loss / d param, one buffer per param (zeros: frozen, or not used by the loss) */");
+        for (int i = 0; i < g->nparams; i++) {
+            char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));
+            if (g->grads && g->grads[i] && info(g->grads[i])->grad_of == i)
+                cline(x, "(void)%s; /* %s: computed in place */", vname(g->grads[i]), g->params[i].name);
+            else if (g->grads && g->grads[i])
+                cline(x, "memcpy(m->grads + %" PRId64 ", %s, (size_t)%s * sizeof(float)); /* %s */", x->param_off[i],
+                      vname(g->grads[i]), cnt, g->params[i].name);
+            else
+                cline(x, "memset(m->grads + %" PRId64 ", 0, (size_t)%s * sizeof(float)); /* %s */", x->param_off[i],
+                      cnt, g->params[i].name);
+        }
+    }
     cline(x, "return NNRT_OK;");
     x->indent = 0;
-    craw(x, "}\n/* end function %s_forward */\n\n", M);
+    craw(x, "}\n/* end function %s_%s */\n\n", M, fn);
 }
 
 /* ================================================================ the rest of the API */
@@ -1414,6 +1833,12 @@ static void emit_init_params(Ctx *x)
         }
         }
     }
+    if (x->train) {
+        cline(x, "/* a fresh start for training too: no gradient, no optimizer state */");
+        cline(x, "memset(m->grads, 0, %s_PARAMS_BYTES);", M);
+        cline(x, "memset(m->opt, 0, %s_OPT_BYTES);", M);
+        cline(x, "m->opt_step = 0.0f;");
+    }
     cline(x, "return NNRT_OK;");
     x->indent = 0;
     craw(x, "}\n/* end function %s_init_params */\n\n", M);
@@ -1429,14 +1854,22 @@ static void emit_api(Ctx *x)
     craw(x, "    if (m) {\n");
     craw(x, "        m->params = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
     craw(x, "        m->arena = aligned_alloc(64, %s_ARENA_BYTES);\n", M);
+    if (x->train) {
+        craw(x, "        m->grads = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
+        craw(x, "        m->opt = aligned_alloc(64, %s_OPT_BYTES);\n", M);
+        craw(x, "        m->lr = %s; /* %s */\n", float_lit(opt_lr(&x->train->g->opt)),
+             comment_safe(opt_text(&x->train->g->opt)));
+    }
     craw(x, "    }\n");
-    craw(x, "    if (!m || !m->params || !m->arena) {\n");
+    craw(x, "    if (!m || !m->params || !m->arena%s) {\n", x->train ? " || !m->grads || !m->opt" : "");
     craw(x, "        %s_destroy(m);\n", M);
     craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_create: out of memory\");\n", M);
     craw(x, "        return NULL;\n    }\n");
     craw(x, "    %s_init_params(m, seed);\n    return m;\n}\n/* end function %s_create */\n\n", M, M);
 
     craw(x, "void %s_destroy(%s *m)\n{\n    if (!m)\n        return;\n", M, M);
+    if (x->train)
+        craw(x, "    free(m->grads);\n    free(m->opt);\n");
     craw(x, "    free(m->params);\n    free(m->arena);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
 
     emit_init_params(x);
@@ -1459,6 +1892,8 @@ static void emit_api(Ctx *x)
         craw(x, "    (void)m;\n    (void)name;\n");
     }
     craw(x, "    return NULL;\n}\n/* end function %s_param */\n\n", M);
+    if (x->train)
+        emit_train_api(x);
 
     /* the descriptor's entry points: typed functions behind void * */
     craw(x, "static void *%s_create_any(uint64_t seed)\n{\n    return %s_create(seed);\n}\n\n", M, M);
@@ -1509,6 +1944,9 @@ static void emit_api(Ctx *x)
         craw(x, "    outputs[%d] = out.%s;\n", i, g->outputs[i].name);
     craw(x, "    return NNRT_OK;\n}\n\n");
 
+    if (x->train)
+        emit_train_wrappers(x);
+
     craw(x, "const nnrt_model_desc %s_desc = {\n", M);
     craw(x, "    \"%s\",\n", M);
     craw(x, "    %d, %s, /* dims */\n", g->ndims, g->ndims ? xsprintf("%s_dims", M) : "NULL");
@@ -1517,7 +1955,81 @@ static void emit_api(Ctx *x)
     craw(x, "    %d, %s, /* inputs */\n", g->ninputs, g->ninputs ? xsprintf("%s_inputs_desc", M) : "NULL");
     craw(x, "    %d, %s, /* outputs */\n", g->noutputs, g->noutputs ? xsprintf("%s_outputs_desc", M) : "NULL");
     craw(x, "    %d, /* has_loss */\n", g->loss ? 1 : 0);
-    craw(x, "    %s_create_any,\n    %s_destroy_any,\n    %s_param_data_any,\n    %s_forward_any,\n};\n", M, M, M, M);
+    craw(x, "    %s_create_any,\n    %s_destroy_any,\n    %s_param_data_any,\n    %s_forward_any,\n", M, M, M, M);
+    if (x->train) {
+        StateTensor *st;
+        int nst = state_tensors(x, &st);
+        craw(x, "    %s_grad_any,\n    %s_train_step_any,\n    %s_grad_data_any,\n    %s_set_lr_any,\n", M, M, M, M);
+        craw(x, "    %d, %s, %s_state_data_any, /* optimizer state */\n", nst, nst ? xsprintf("%s_state", M) : "NULL", M);
+    } else {
+        craw(x, "    NULL, NULL, NULL, NULL, /* no training */\n    0, NULL, NULL,\n");
+    }
+    craw(x, "};\n");
+}
+
+/* The descriptor's training entry points. */
+static void emit_train_wrappers(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    craw(x, "/* inputs[] and dyn[] of the descriptor's calls into %s_inputs */\n", M);
+    craw(x, "static int %s_unpack(%s_inputs *in, const int64_t *dyn, const void *const *inputs)\n{\n", M, M);
+    craw(x, "    memset(in, 0, sizeof *in);\n");
+    if (g->ndyn)
+        craw(x, "    if (!dyn)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL dims\");\n", M);
+    else
+        craw(x, "    (void)dyn;\n");
+    if (g->ninputs)
+        craw(x, "    if (!inputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL inputs\");\n", M);
+    else
+        craw(x, "    (void)inputs;\n");
+    for (int i = 0; i < g->ndims; i++)
+        if (g->dims[i].dynamic)
+            craw(x, "    in->%s = dyn[%d];\n", g->dims[i].name, g->dims[i].dyn);
+    for (int i = 0; i < g->ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
+        if (in->shape.rank == 0) {
+            craw(x, "    if (!inputs[%d])\n        return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");\n", i,
+                 M, in->name);
+            craw(x, "    in->%s = *(const %s *)inputs[%d];\n", in->name, ty, i);
+        } else {
+            craw(x, "    in->%s = (const %s *)inputs[%d];\n", in->name, ty, i);
+        }
+    }
+    craw(x, "    return NNRT_OK;\n}\n\n");
+
+    craw(x, "static int %s_grad_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
+    craw(x, "                       const float **outputs)\n{\n");
+    craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
+    if (g->noutputs)
+        craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
+    else
+        craw(x, "    (void)outputs;\n");
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_grad(m, &in, &out);\n", M, M);
+    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n");
+    craw(x, "    if (loss)\n        *loss = out.loss;\n");
+    for (int i = 0; i < g->noutputs; i++)
+        craw(x, "    outputs[%d] = out.%s;\n", i, g->outputs[i].name);
+    craw(x, "    return NNRT_OK;\n}\n\n");
+
+    craw(x, "static int %s_train_step_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss)\n{\n", M);
+    craw(x, "    %s_inputs in;\n", M);
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n", M);
+    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step(m, &in, loss);\n}\n\n", M);
+    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data(m, i) : NULL;\n}\n\n", M, M);
+    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr(m, lr);\n}\n\n", M, M);
+
+    StateTensor *st;
+    int nst = state_tensors(x, &st);
+    craw(x, "static float *%s_state_data_any(void *m, int i)\n{\n", M);
+    if (nst) {
+        craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", nst);
+        craw(x, "    if (%s_state_off[i] < 0)\n        return &((%s *)m)->opt_step;\n", M, M);
+        craw(x, "    return ((%s *)m)->opt + %s_state_off[i];\n}\n\n", M, M);
+    } else {
+        craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
+    }
 }
 
 /* ================================================================ entry */
@@ -1530,10 +2042,10 @@ static char *c_name_of(const char *header_name)
     return xsprintf("%s.c", header_name);
 }
 
-bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt)
+bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt)
 {
     NN_ASSERT(g && c_out && h_out && header_name);
-    Ctx ctx = {0}, *x = &ctx;
+    Ctx ctx = {0}, tctx = {0}, *x = &ctx, *t = NULL;
     x->g = g;
     x->c = c_out;
     x->h = h_out;
@@ -1547,9 +2059,34 @@ bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const E
     collect_block(x, &g->top);
     count_uses(x);
     check_graph(x);
+    if (train) {
+        /* the train graph: its own walk and memory plan, the same params */
+        NN_ASSERT(train != g && train->nparams == g->nparams && train->grads);
+        tctx = ctx;
+        t = &tctx;
+        t->g = train;
+        t->all = NULL;
+        t->nall = t->capall = 0;
+        x->train = t;
+        ir_number(train);
+        collect_block(t, &train->top);
+        count_uses(t);
+        check_graph(t);
+        x->ok = x->ok && t->ok;
+    }
     if (!x->ok)
         goto out;
     plan_memory(x);
+    if (t) {
+        plan_memory(t);
+        place_grads(t);
+        x->ok = x->ok && t->ok;
+        for (int i = 0; i < g->nparams; i++)
+            NN_ASSERT(t->param_off[i] == x->param_off[i]);
+        /* one arena serves both entry points */
+        if (t->arena_floats > x->arena_floats)
+            x->arena_floats = t->arena_floats;
+    }
     if (!x->ok)
         goto out;
 
@@ -1560,13 +2097,32 @@ bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const E
     craw(x, "#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
          c_escape(header_name, false));
     craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
-    craw(x, "    float *arena;  /* every value of forward, at offsets fixed by nngc */\n};\n\n");
+    craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
+    if (t) {
+        craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
+        craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&train->opt)));
+        craw(x, "    float lr;      /* learning rate (NAME_set_lr) */\n");
+        craw(x, "    float opt_step; /* Adam's step count */\n");
+    }
+    craw(x, "};\n\n");
     if (uses_nn_ld(x)) { /* an unused static function would be a warning */
         craw(x, "/* Leading dimension for BLAS: at least 1, even for an empty matrix. */\n");
         craw(x, "static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
     }
     emit_tables(x);
-    emit_forward(x);
+    if (t) {
+        int kinds = train->opt.kind == OPT_ADAM ? 2 : train->opt.kind == OPT_ADAGRAD ? 1 : 0;
+        craw(x, "#define %s_OPT_BYTES ((size_t)%" PRId64 " * sizeof(float))\n\n", g->model,
+             kinds && x->params_floats ? kinds * x->params_floats : ALIGN_FLOATS);
+        emit_state_tables(x);
+    }
+    emit_forward(x, false);
+    if (t) {
+        t->c_lines = x->c_lines;
+        emit_forward(t, true);
+        x->c_lines = t->c_lines;
+        x->ok = x->ok && t->ok;
+    }
     emit_api(x);
 
     fflush(c_out);
@@ -1577,5 +2133,7 @@ bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const E
 out:
     for (int i = 0; i < x->nall; i++)
         x->all[i]->aux = NULL;
+    for (int i = 0; t && i < t->nall; i++)
+        t->all[i]->aux = NULL;
     return x->ok;
 }

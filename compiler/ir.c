@@ -402,6 +402,9 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_) {
             g->outputs[i].value = new_;
     if (g->loss == old)
         g->loss = new_;
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        if (g->grads[i] == old)
+            g->grads[i] = new_;
 }
 
 /* ================================================================ typing */
@@ -642,6 +645,90 @@ static bool infer_loopout(Infer *I, const Node *ln) {
     return true;
 }
 
+/* Can `from` broadcast to `to` (NumPy rules: aligned on the last axes, each
+ * size equal or 1 in `from`, `from` no longer than `to`)? */
+static bool broadcasts_to(const Shape *from, const Shape *to) {
+    if (from->rank > to->rank)
+        return false;
+    for (int i = 1; i <= from->rank; i++) {
+        Size f = from->d[from->rank - i], t = to->d[to->rank - i];
+        if (!size_eq(f, t) && !is_one(f))
+            return false;
+    }
+    return true;
+}
+
+/* The gradient ops whose result shape the builder presets (like FILL):
+ * the rule checks the operands against it and sets the dtype. */
+static bool infer_preset(Infer *I, const Node *a, const Node *b) {
+    Node *n = I->n;
+    const Shape *s = &n->shape;
+    if (s->rank < 0 || s->rank > NN_MAXRANK)
+        return fail(I, "'%s' has rank %d (at most %d)", op_name[n->op], s->rank, NN_MAXRANK);
+    if (!need_f32(I, a))
+        return false;
+    switch (n->op) {
+    case OP_BROADCAST:
+        if (!broadcasts_to(&a->shape, s))
+            return fail(I, "'broadcast' cannot broadcast %s to %s", shp(I, &a->shape), shp(I, s));
+        break;
+    case OP_SUMTO:
+        if (!broadcasts_to(s, &a->shape))
+            return fail(I, "'sum_to' cannot sum %s down to %s", shp(I, &a->shape), shp(I, s));
+        break;
+    case OP_EXPAND: {
+        if (n->index < 0 || n->index >= s->rank)
+            return fail(I, "'expand' axis %d out of range for %s", n->index, shp(I, s));
+        Shape want = drop_axis(s, n->index);
+        if (!shape_eq(&want, &a->shape))
+            return fail(I, "'expand' of %s at axis %d cannot give %s", shp(I, &a->shape), n->index, shp(I, s));
+        break;
+    }
+    case OP_SLICE: {
+        bool ok = s->rank >= 1 && s->rank == a->shape.rank;
+        for (int i = 1; ok && i < s->rank; i++)
+            ok = size_eq(s->d[i], a->shape.d[i]);
+        if (ok && size_is_const(s->d[0]) && size_is_const(a->shape.d[0]) && size_is_const(n->size))
+            ok = n->size.c >= 0 && n->size.c + s->d[0].c <= a->shape.d[0].c;
+        if (!ok)
+            return fail(I, "'slice' of %s rows %s.. cannot give %s", shp(I, &a->shape), sz(I, n->size), shp(I, s));
+        break;
+    }
+    case OP_SCATTERADD: {
+        /* b an int scalar: a is one row; b int [k]: a is k rows */
+        if (s->rank < 1 || b->dtype != DT_I32 || b->shape.rank > 1)
+            return fail(I, "'scatter_add' needs a result of rank >= 1 and int ids, got %s and %s", shp(I, s),
+                        typ(I, b));
+        Shape want = drop_axis(s, 0);
+        if (b->shape.rank == 1) {
+            if (want.rank + 1 > NN_MAXRANK)
+                return fail(I, "'scatter_add' result %s has too many axes", shp(I, s));
+            for (int i = want.rank; i > 0; i--)
+                want.d[i] = want.d[i - 1];
+            want.d[0] = b->shape.d[0];
+            want.rank++;
+        }
+        if (!shape_eq(&want, &a->shape))
+            return fail(I, "'scatter_add' of rows %s at ids %s cannot give %s", shp(I, &a->shape), typ(I, b),
+                        shp(I, s));
+        break;
+    }
+    case OP_PICKGRAD: {
+        if (s->rank < 1)
+            return fail(I, "'pick_grad' needs a result of rank >= 1");
+        Shape want = drop_axis(s, s->rank - 1);
+        if (!shape_eq(&want, &a->shape) || b->dtype != DT_I32 || !shape_eq(&want, &b->shape))
+            return fail(I, "'pick_grad' to %s needs values and int indices of shape %s, got %s and %s", shp(I, s),
+                        shp(I, &want), typ(I, a), typ(I, b));
+        break;
+    }
+    default:
+        NN_ASSERT(0);
+    }
+    n->dtype = DT_F32;
+    return true;
+}
+
 bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     Infer I = {g, n, err, errlen};
     if (errlen > 0)
@@ -832,6 +919,29 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
                         shp(&I, &a->shape), shp(&I, &b->shape));
         set_scalar(&I, DT_F32);
         return true;
+    case OP_OUTER:
+        if (!need_f32(&I, a) || !need_f32(&I, b))
+            return false;
+        if (a->shape.rank != 1 || b->shape.rank != 1)
+            return fail(&I, "'outer' expects two vectors, got %s and %s", typ(&I, a), typ(&I, b));
+        set(&I, DT_F32, &(Shape){.rank = 2, .d = {a->shape.d[0], b->shape.d[0]}});
+        return true;
+    case OP_BROADCAST:
+    case OP_SUMTO:
+    case OP_EXPAND:
+    case OP_SLICE:
+    case OP_SCATTERADD:
+    case OP_PICKGRAD:
+        return infer_preset(&I, a, b);
+    case OP_SOFTMAXGRAD:
+    case OP_LOGSOFTMAXGRAD:
+        if (!need_f32(&I, a) || !need_f32(&I, b) || !need_rank(&I, a, 1, NN_MAXRANK, "a tensor of rank >= 1"))
+            return false;
+        if (!shape_eq(&a->shape, &b->shape))
+            return fail(&I, "shape mismatch in '%s': %s and %s (expected one shape)", op_name[n->op],
+                        shp(&I, &a->shape), shp(&I, &b->shape));
+        set(&I, DT_F32, &a->shape);
+        return true;
     case OP_LOOP: /* no value: only LOOPOUT reads it */
         set_scalar(&I, DT_F32);
         return true;
@@ -1005,8 +1115,12 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " ta");
     if (n->op == OP_MATMUL && n->tb)
         pr(p, " tb");
-    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS)
+    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND)
         pr(p, " axis=%d", n->index);
+    if (n->op == OP_SLICE) {
+        pr(p, " from=");
+        pr_size(p, n->size);
+    }
     if (n->op >= 0 && n->op < OP_COUNT && (op_flags[n->op] & OPF_SOFTMAX))
         pr_approx(p, &n->approx);
 
@@ -1021,6 +1135,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr_size(p, l->lo);
         pr(p, "..");
         pr_size(p, l->hi);
+        if (l->reverse)
+            pr(p, " reverse");
         if (n->nin > 0) {
             pr(p, " carry(");
             for (int i = 0; i < n->nin; i++) {
@@ -1140,6 +1256,13 @@ static void print_decls(Printer *p, const Graph *g) {
         pr_ref(p, g->loss);
         pr_newline(p);
     }
+    for (int i = 0; g->grads && i < g->nparams; i++) {
+        if (!g->grads[i])
+            continue;
+        pr(p, "grad %s = ", g->params[i].name);
+        pr_ref(p, g->grads[i]);
+        pr_newline(p);
+    }
     const OptimizerDecl *o = &g->opt;
     switch (o->kind) {
     case OPT_NONE:
@@ -1198,7 +1321,8 @@ static void dot_block(FILE *out, const Graph *g, const Block *b, int depth) {
         fprintf(out, "%*ssubgraph cluster_n%d {\n", 2 * depth + 2, "", n->id);
         fprintf(out, "%*slabel=\"", 2 * depth + 4, "");
         dot_escaped(out, l->var ? l->var : "?");
-        fprintf(out, " in %s..%s\";\n", size_str(g, l->lo, lo, sizeof lo), size_str(g, l->hi, hi, sizeof hi));
+        fprintf(out, " in %s..%s%s\";\n", size_str(g, l->lo, lo, sizeof lo), size_str(g, l->hi, hi, sizeof hi),
+                l->reverse ? " reverse" : "");
         dot_block(out, g, &l->body, depth + 1);
         fprintf(out, "%*s}\n", 2 * depth + 2, "");
     }
@@ -1486,6 +1610,19 @@ static bool check_results(Verifier *V) {
             return vfail(V, v, "is output '%s' but is not in the top block", name);
         if (v->op == OP_LOOP)
             return vfail(V, v, "is output '%s' but a loop has no value", name);
+    }
+    for (int i = 0; g->grads && i < g->nparams; i++) {
+        const Node *v = g->grads[i];
+        if (!v)
+            continue;
+        if (!in_graph(V, v) || v->parent != &g->top)
+            return vfail(V, v, "is the gradient of param '%s' but is not in the top block", g->params[i].name);
+        if (v->dtype != DT_F32 || !shape_eq(&v->shape, &g->params[i].shape)) {
+            char t1[300], t2[300];
+            return vfail(V, v, "is the gradient of param '%s' %s but is %s", g->params[i].name,
+                         type_str(g, DT_F32, &g->params[i].shape, t1, sizeof t1),
+                         type_str(g, v->dtype, &v->shape, t2, sizeof t2));
+        }
     }
     if (g->loss) {
         const Node *v = g->loss;

@@ -50,13 +50,16 @@ static void usage(FILE *out) {
           "  --passes=a,b         run exactly these passes, in this order\n"
           "  --disable-pass=NAME  never run pass NAME\n"
           "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
-          "                       is the IR as lowered; `all` after every pass), then stop unless\n"
-          "                       -o was given\n"
+          "                       is the IR as lowered; `all` after every pass; `autodiff` the\n"
+          "                       train graph after autodiff), then stop unless -o was given\n"
           "  --dump-ir-diff=PASS  print a unified diff of the IR before and after PASS (stops like --dump-ir)\n"
           "  --stats              per pass, print counts to stderr: nodes, loops, GEMM/GEMV, executed ops\n"
           "  --report=batch       say what the batch pass left in loops, and why\n"
           "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
           "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
+          "  --optimizer=SPEC     replace the program's optimizer: sgd:lr=0.1, adam:lr=0.001,beta1=0.9,\n"
+          "                       adagrad:lr=0.01 (PyTorch's defaults for what is not given)\n"
+          "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
           "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
           "  --no-line            no #line markers in the generated C\n"
           "  --help, --version\n"
@@ -179,14 +182,14 @@ static bool write_dot(Graph *g, const char *path) {
 /* -c / --shared: the C source and header go to a temporary directory, the
  * backend compiler writes its result there, and the result and the header
  * are then copied next to each other at their final names. */
-static bool build_binary(Graph *g, const Args *a, const Paths *paths, const char *output, const char *header_path) {
+static bool build_binary(Graph *g, Graph *train, const Args *a, const Paths *paths, const char *output, const char *header_path) {
     if (!driver_tmpdir())
         return false;
     const char *header = basename_of(header_path);
     const char *c_path = driver_tmp_path(replace_ext(header, ".c"));
     const char *h_path = driver_tmp_path(header);
     const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
-    if (!driver_emit(g, c_path, h_path, header, &a->co, a->input))
+    if (!driver_emit(g, train, c_path, h_path, header, &a->co, a->input))
         return false;
 
     const char *inc = xsprintf("-I%s", paths->include_dir);
@@ -218,8 +221,12 @@ int main(int argc, char **argv) {
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc;
+    /* --dump-ir=autodiff shows the train graph, not a pipeline step of F */
+    if (a.dump_ir && strcmp(a.dump_ir, "autodiff") == 0)
+        a.co.dump_autodiff = true;
+    a.co.train_required = a.co.have_opt;
     PipelineOptions po;
-    if (!driver_pipeline_options(&a.co, a.dump_ir, &po))
+    if (!driver_pipeline_options(&a.co, a.co.dump_autodiff ? NULL : a.dump_ir, &po))
         return EXIT_USAGE;
 
     /* Output names are settled before compiling, so a bad one costs no work. */
@@ -244,7 +251,8 @@ int main(int argc, char **argv) {
     driver_locate(&paths);
     Diag diag;
     diag_init(&diag, stderr);
-    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po);
+    Graph *train = NULL;
+    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po, &train);
     rc = EXIT_ERROR;
     if (!g)
         goto out;
@@ -257,8 +265,8 @@ int main(int argc, char **argv) {
         rc = 0;
         goto out;
     }
-    bool ok = a.kind == OUT_C ? driver_emit(g, output, header, basename_of(header), &a.co, a.input)
-                              : build_binary(g, &a, &paths, output, header);
+    bool ok = a.kind == OUT_C ? driver_emit(g, train, output, header, basename_of(header), &a.co, a.input)
+                              : build_binary(g, train, &a, &paths, output, header);
     if (ok && diag.nerrors == 0)
         rc = 0;
 out:

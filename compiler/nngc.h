@@ -243,6 +243,20 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(BXENT, "binary_cross_entropy", 2, 0)        /* z [n], t [n] -> [] */          \
     X(LOGSUMEXP, "logsumexp", 1, 0)  /* log sum exp over the last axis: [..., V] -> [...] */ \
     X(PICK, "pick", 2, OPF_CHECKED)  /* z[..., y]: z [..., V], y int [...] -> [...] */ \
+    /* gradient ops: built by autodiff (passes/autodiff.c) */                      \
+    X(SIGN, "sign", 1, OPF_ELEMWISE)   /* -1, 0 or 1 (abs') */                       \
+    X(STEP, "step", 1, OPF_ELEMWISE)   /* x > 0 ? 1 : 0 (relu') */                   \
+    X(OUTER, "outer", 2, 0)      /* a [M], b [N] -> [M, N]: a_i b_j */               \
+    X(BROADCAST, "broadcast", 1, 0) /* a to the node's preset shape, NumPy rules */  \
+    X(EXPAND, "expand", 1, 0)    /* a with axis index inserted, to the preset shape */ \
+    X(SUMTO, "sum_to", 1, 0)     /* a summed down to the preset shape (inverse of broadcast) */ \
+    X(SLICE, "slice", 1, 0)      /* rows size .. size + shape.d[0] of a (axis 0), preset shape */ \
+    X(SCATTERADD, "scatter_add", 2, OPF_CHECKED) /* zeros of the preset shape [V, ...] plus      \
+                                    rows a at ids b (b int [] or [n]; repeats add up) */ \
+    X(PICKGRAD, "pick_grad", 2, OPF_CHECKED) /* zeros of the preset shape [..., V] with a at    \
+                                    [..., b] (b int, a's shape) */                   \
+    X(SOFTMAXGRAD, "softmax_grad", 2, 0)   /* y = softmax(z), d: y * (d - rowsum(d * y)) */ \
+    X(LOGSOFTMAXGRAD, "log_softmax_grad", 2, 0) /* y = log_softmax(z), d: d - exp(y) * rowsum(d) */ \
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
@@ -329,6 +343,7 @@ struct Loop {
     Node *node;        /* the OP_LOOP node in the outer block */
     const char *var;   /* the index variable's name */
     Size lo, hi;
+    bool reverse;      /* the index runs hi-1 down to lo (backward scans, autodiff) */
     Block body;
     Node *index;       /* the OP_INDEX node of this loop (in body) */
     int ncarry, capcarry;
@@ -394,6 +409,10 @@ struct Graph {
     OutputDecl *outputs;
     int noutputs, capoutputs;
     Node *loss; /* scalar training objective, or NULL */
+    /* after autodiff: grads[i] = d loss / d param i (param i's shape), in
+     * the top block; NULL for a frozen param or one the loss does not
+     * depend on (its gradient is zero). NULL array before autodiff. */
+    Node **grads;
     OptimizerDecl opt;
     Block top;
 };
@@ -482,6 +501,17 @@ void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains in
 void pass_fold(Graph *g);  /* fold.c: constant folding */
 void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
 void pass_batch(Graph *g); /* batch.c: batching and loop fission */
+/* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
+ * to g's top block and sets g->grads (one entry per param; NULL for frozen
+ * params and params the loss does not depend on). Run it first on the
+ * train graph T, before any other pass. Returns false, after reporting
+ * "file:line:col: error: no gradient for OP" through d (to stderr without
+ * the source line when d is NULL), when an op on the path from a param to
+ * the loss has no gradient rule; g->grads is then NULL. */
+bool autodiff(Graph *g, Diag *d);
+/* autodiff.c: the same as a pipeline pass (--passes=autodiff,
+ * --dump-ir=autodiff); errors go to stderr and leave g->grads NULL. */
+void pass_autodiff(Graph *g);
 /* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
 void pass_batch_report(Graph *g, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
@@ -496,7 +526,10 @@ typedef struct EmitOptions {
 
 /* Writes the C source and header of g. header_name is what model.c
  * #includes. Returns false (with a message on stderr) if it cannot. */
-bool emit_c(Graph *g, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+/* train: the forward + backward graph (after autodiff) of the same program,
+ * or NULL: without it no training API is emitted (NAME_grad, NAME_train_step,
+ * NAME_set_lr, NAME_grad_data; NULL in the descriptor). */
+bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
 
 /* ================================================================ passes/pipeline.c */
 

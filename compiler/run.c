@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -181,6 +182,21 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->softmax = v;
         return 1;
     }
+    if ((r = match_value_option("--optimizer", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        char err[256];
+        if (!optimizer_parse(v, &o->opt, err, sizeof err)) {
+            driver_error("--optimizer=%s: %s", v, err);
+            return -1;
+        }
+        o->have_opt = true;
+        return 1;
+    }
+    if (strcmp(a, "--no-train") == 0) {
+        o->no_train = true;
+        return 1;
+    }
     if ((r = match_value_option("--cc", argc, argv, i, &v)) != 0) {
         if (r < 0)
             return -1;
@@ -192,6 +208,65 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         return 1;
     }
     return 0;
+}
+
+bool optimizer_parse(const char *spec, OptimizerDecl *out, char *err, size_t errlen) {
+    OptimizerDecl o = {0};
+    o.loc = NO_LOC;
+    const char *colon = strchr(spec, ':');
+    size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
+    static const char *const sgd[] = {"lr", NULL}, *const adam[] = {"lr", "beta1", "beta2", "eps", NULL},
+                             *const adagrad[] = {"lr", "eps", NULL};
+    const char *const *names;
+    double *slots[4];
+    if (klen == 3 && strncmp(spec, "sgd", 3) == 0) {
+        o.kind = OPT_SGD, names = sgd, o.lr = -1;
+        slots[0] = &o.lr;
+    } else if (klen == 4 && strncmp(spec, "adam", 4) == 0) {
+        o.kind = OPT_ADAM, names = adam;
+        o.lr = 0.001, o.beta1 = 0.9, o.beta2 = 0.999, o.eps = 1e-8;
+        slots[0] = &o.lr, slots[1] = &o.beta1, slots[2] = &o.beta2, slots[3] = &o.eps;
+    } else if (klen == 7 && strncmp(spec, "adagrad", 7) == 0) {
+        o.kind = OPT_ADAGRAD, names = adagrad;
+        o.lr = 0.01, o.eps = 1e-10;
+        slots[0] = &o.lr, slots[1] = &o.eps;
+    } else {
+        snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adagrad)", (int)klen, spec);
+        return false;
+    }
+    for (const char *p = colon ? colon + 1 : NULL; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        int slot = -1;
+        for (int j = 0; eq && names[j]; j++)
+            if (strlen(names[j]) == (size_t)(eq - p) && strncmp(names[j], p, (size_t)(eq - p)) == 0)
+                slot = j;
+        if (slot < 0) {
+            snprintf(err, errlen, "expected NAME=VALUE with NAME one of the optimizer's arguments, got '%.*s'",
+                     (int)len, p);
+            return false;
+        }
+        char *num = xstrndup(eq + 1, len - (size_t)(eq + 1 - p)), *end;
+        errno = 0;
+        double v = strtod(num, &end);
+        if (!*num || *end || errno || !isfinite(v)) {
+            snprintf(err, errlen, "'%s' is not a number", num);
+            return false;
+        }
+        *slots[slot] = v;
+        p = comma ? comma + 1 : NULL;
+    }
+    if (o.kind == OPT_SGD && o.lr < 0) {
+        snprintf(err, errlen, "sgd needs a learning rate: sgd:lr=0.1");
+        return false;
+    }
+    if (!(o.lr > 0)) {
+        snprintf(err, errlen, "the learning rate must be positive");
+        return false;
+    }
+    *out = o;
+    return true;
 }
 
 bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, PipelineOptions *po) {
@@ -217,8 +292,96 @@ bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, Pi
     return true;
 }
 
+/* The autodiff pass may not be linked into every build of the driver
+ * (the unit tests link run.o alone): a weak reference is NULL then. */
+#pragma weak autodiff
+
+static bool has_trainable_param(const Graph *g) {
+    for (int i = 0; i < g->nparams; i++)
+        if (!g->params[i].frozen)
+            return true;
+    return false;
+}
+
+/* T: the program lowered again, autodiff, then the pipeline without dumps.
+ * NULL with *failed false when there is nothing to train or the gradient
+ * is not asked for; *failed after an error. */
+static Graph *build_train(Diag *d, int file, const AstList *prog, const LowerOptions *lo, const CompileOptions *o,
+                          const PipelineOptions *po, bool *failed) {
+    *failed = false;
+    /* Lowering again reports what the first lowering reported: silence it. */
+    FILE *devnull = fopen("/dev/null", "w");
+    FILE *saved = d->out;
+    int nerr = d->nerrors, nwarn = d->nwarnings;
+    if (devnull)
+        d->out = devnull;
+    Graph *t = lower_program(d, file, prog, lo);
+    d->out = saved;
+    if (devnull)
+        fclose(devnull);
+    d->nerrors = nerr, d->nwarnings = nwarn;
+    if (!t)
+        return NULL;
+    if (o->have_opt)
+        t->opt = o->opt;
+    if (!autodiff) {
+        if (o->train_required || o->dump_autodiff) {
+            driver_error("this nngc was built without the autodiff pass: it cannot train");
+            *failed = true;
+        }
+        return NULL;
+    }
+    bool ok;
+    if (o->train_required || o->dump_autodiff) {
+        ok = autodiff(t, d);
+    } else {
+        /* not asked for: a model without gradient rules still compiles */
+        devnull = fopen("/dev/null", "w");
+        if (devnull)
+            d->out = devnull;
+        ok = autodiff(t, d);
+        d->out = saved;
+        if (devnull)
+            fclose(devnull);
+        d->nerrors = nerr, d->nwarnings = nwarn;
+        if (!ok)
+            return NULL;
+    }
+    if (!ok || !t->grads) {
+        *failed = true;
+        return NULL;
+    }
+    if (o->dump_autodiff) {
+        ir_print(t, stdout, "after autodiff");
+        fflush(stdout);
+    }
+    PipelineOptions pt = *po;
+    pt.dump = NULL;
+    pt.dump_diff = NULL;
+    pt.stats = false;
+    pt.report = NULL;
+    /* --passes=autodiff,...: autodiff has run already */
+    const char **only = NULL;
+    int nonly = 0, caponly = 0;
+    for (int i = 0; i < po->nonly; i++)
+        if (strcmp(po->only[i], "autodiff") != 0)
+            VEC_PUSH(only, nonly, caponly, po->only[i]);
+    if (po->only) {
+        static const char *const none[1] = {NULL};
+        pt.only = nonly ? only : none;
+        pt.nonly = nonly;
+    }
+    if (!run_pipeline(t, &pt)) {
+        *failed = true;
+        return NULL;
+    }
+    return t;
+}
+
 Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
-                      const PipelineOptions *po) {
+                      const PipelineOptions *po, Graph **train) {
+    if (train)
+        *train = NULL;
     int file = diag_load_file(d, path, NO_LOC);
     if (file < 0)
         return NULL;
@@ -240,8 +403,30 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
     Graph *g = lower_program(d, file, &prog, &lo);
     if (!g || d->nerrors > 0)
         return NULL;
+    if (o->have_opt)
+        g->opt = o->opt;
+    /* T first: it lowers the same AST again, before F's passes run */
+    Graph *t = NULL;
+    bool want = (train || o->dump_autodiff) && !o->no_train && g->loss && has_trainable_param(g);
+    if (o->dump_autodiff && !want) {
+        driver_error("--dump-ir=autodiff: %s", o->no_train ? "--no-train was given"
+                                              : !g->loss ? "the model has no loss to differentiate"
+                                                         : "every param of the model is frozen");
+        return NULL;
+    }
+    if (want) {
+        bool failed;
+        CompileOptions oc = *o;
+        if (g->opt.kind != OPT_NONE) /* the program names an optimizer: it means to train */
+            oc.train_required = true;
+        t = build_train(d, file, &prog, &lo, &oc, po, &failed);
+        if (failed)
+            return NULL;
+    }
     if (!run_pipeline(g, po))
         return NULL;
+    if (train)
+        *train = t;
     return g;
 }
 
@@ -341,7 +526,7 @@ bool tmp_close(AtomicFile *t, bool ok) {
     return ok && !werr;
 }
 
-bool driver_emit(Graph *g, const char *c_path, const char *h_path, const char *header_name,
+bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path, const char *header_name,
                  const CompileOptions *o, const char *source_name) {
     AtomicFile c = {0}, h = {0};
     if (!tmp_open(&c, c_path))
@@ -351,7 +536,7 @@ bool driver_emit(Graph *g, const char *c_path, const char *h_path, const char *h
         return false;
     }
     EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line};
-    bool ok = emit_c(g, c.f, h.f, header_name, &eo);
+    bool ok = emit_c(g, train, c.f, h.f, header_name, &eo);
     /* Header first: a build that sees the new .c finds the new .h. */
     bool okh = tmp_close(&h, ok);
     bool okc = tmp_close(&c, ok && okh);
@@ -433,9 +618,13 @@ const char *driver_tmp_path(const char *name) {
 static void run_usage(FILE *out) {
     fputs("usage: nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]...\n"
           "                [--out DIR] [--seed N] [--repeat N] [--dim NAME=N]... [-v]\n"
+          "                [--grads DIR] [--train N] [--save FILE] [--optimizer=SPEC] [--no-train]\n"
           "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--cc=PATH]\n"
           "Compiles MODEL.nn, runs its forward pass once on the inputs and prints the\n"
           "loss and outputs (or writes DIR/NAME.npy and DIR/loss.npy with --out).\n"
+          "--grads DIR writes DIR/PARAM.npy, d loss / d PARAM at the loaded params;\n"
+          "--train N runs N train steps first (--repeat then times train steps);\n"
+          "--save FILE writes the params and optimizer state afterwards.\n"
           "See docs/CLI.md.\n",
           out);
 }
@@ -452,6 +641,9 @@ typedef struct RunArgs {
     const char *out_dir;
     uint64_t seed;
     long repeat; /* 0: no timing */
+    const char *grads_dir; /* --grads DIR */
+    long train;            /* --train N: train steps before the forward pass */
+    const char *save;      /* --save FILE: params (and optimizer state) after training */
     bool verbose;
     NamedArg *inputs;
     int ninputs, capinputs;
@@ -527,6 +719,24 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
                 return EXIT_USAGE;
             }
             ra->repeat = (long)n;
+        } else if ((r = match_value_option("--train", argc, argv, &i, &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (!parse_int(v, 0, 100000000, &n)) {
+                driver_error("--train expects a step count from 0 to 100000000, got '%s'", v);
+                return EXIT_USAGE;
+            }
+            ra->train = (long)n;
+            ra->co.train_required = true;
+        } else if ((r = match_value_option("--grads", argc, argv, &i, &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            ra->grads_dir = v;
+            ra->co.train_required = true;
+        } else if ((r = match_value_option("--save", argc, argv, &i, &v)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            ra->save = v;
         } else if ((r = match_value_option("--input", argc, argv, &i, &v)) != 0) {
             NamedArg na;
             if (r < 0 || !split_named("--input", v, &na))
@@ -831,10 +1041,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Runs forward repeat times after one warm-up call; prints the median. */
+/* One call of what --repeat times: forward, or with --train a train step. */
+static int timed_call(const nnrt_model_desc *d, void *m, const int64_t *dyn, const void *const *in, float *loss,
+                      const float **outputs, bool train) {
+    return train ? d->train_step(m, dyn, in, loss) : d->forward(m, dyn, in, loss, outputs);
+}
+
+/* Runs forward (or train steps) repeat times after one warm-up call;
+ * prints the median. */
 static bool time_forward(const nnrt_model_desc *d, void *m, const int64_t *dyn, const void *const *in, float *loss,
-                         const float **outputs, long repeat) {
-    if (d->forward(m, dyn, in, loss, outputs) != NNRT_OK) {
+                         const float **outputs, long repeat, bool train) {
+    if (timed_call(d, m, dyn, in, loss, outputs, train) != NNRT_OK) {
         driver_error("%s", nnrt_last_error());
         return false;
     }
@@ -845,7 +1062,7 @@ static bool time_forward(const nnrt_model_desc *d, void *m, const int64_t *dyn, 
     }
     for (long r = 0; r < repeat; r++) {
         double t0 = nnrt_now_us();
-        int rc = d->forward(m, dyn, in, loss, outputs);
+        int rc = timed_call(d, m, dyn, in, loss, outputs, train);
         t[r] = nnrt_now_us() - t0;
         if (rc != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
@@ -860,16 +1077,41 @@ static bool time_forward(const nnrt_model_desc *d, void *m, const int64_t *dyn, 
     return true;
 }
 
+/* --grads DIR: forward and backward at the current params, then
+ * DIR/PARAM.npy for every param (zeros for a frozen one). */
+static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, const int64_t *dyn,
+                        const void *const *in, const float **outputs) {
+    float loss = 0;
+    if (d->grad(m, dyn, in, &loss, outputs) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    if (!make_dirs(ra->grads_dir))
+        return false;
+    for (int i = 0; i < d->nparams; i++) {
+        const nnrt_tensor_desc *p = &d->params[i];
+        int64_t shape[NNRT_MAXRANK];
+        out_shape(p, dyn, shape);
+        const char *path = xsprintf("%s/%s.npy", ra->grads_dir, p->name);
+        if (nnrt_npy_write(path, NNRT_F32, p->rank, shape, d->grad_data(m, i)) != NNRT_OK) {
+            driver_error("%s", nnrt_last_error());
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Compiles g into a shared object in the temporary directory and returns
  * its descriptor, with the library handle in *handle. */
-static const nnrt_model_desc *build_and_load(Graph *g, const RunArgs *ra, const Paths *paths, void **handle) {
+static const nnrt_model_desc *build_and_load(Graph *g, Graph *train, const RunArgs *ra, const Paths *paths,
+                                             void **handle) {
     if (!driver_tmpdir())
         return NULL;
     const char *header = xsprintf("%s.h", g->model);
     const char *c_path = driver_tmp_path(xsprintf("%s.c", g->model));
     const char *h_path = driver_tmp_path(header);
     const char *so_path = driver_tmp_path(xsprintf("%s.so", g->model));
-    if (!driver_emit(g, c_path, h_path, header, &ra->co, ra->model))
+    if (!driver_emit(g, train, c_path, h_path, header, &ra->co, ra->model))
         return NULL;
 
     /* No runtime on this link line: see the comment at the top. */
@@ -908,12 +1150,25 @@ int nngc_run(int argc, char **argv) {
 
     Diag diag;
     diag_init(&diag, stderr);
-    Graph *g = driver_compile(&diag, ra.model, &ra.co, &paths, &po);
+    Graph *train = NULL;
+    Graph *g = driver_compile(&diag, ra.model, &ra.co, &paths, &po, ra.co.train_required ? &train : NULL);
     if (!g)
         return EXIT_ERROR;
+    if (ra.co.train_required && !train) {
+        driver_error("--%s: model %s cannot be trained: %s", ra.grads_dir ? "grads" : "train", g->model,
+                     ra.co.no_train ? "--no-train was given"
+                     : !g->loss     ? "it has no loss"
+                                    : "every param is frozen");
+        return EXIT_ERROR;
+    }
+    if (ra.train > 0 && g->opt.kind == OPT_NONE) {
+        driver_error("--train: model %s declares no optimizer: give one with --optimizer=SPEC "
+                     "(sgd:lr=0.1, adam, adagrad)", g->model);
+        return EXIT_USAGE;
+    }
 
     void *handle = NULL;
-    const nnrt_model_desc *d = build_and_load(g, &ra, &paths, &handle);
+    const nnrt_model_desc *d = build_and_load(g, train, &ra, &paths, &handle);
     if (!d)
         return EXIT_ERROR;
 
@@ -944,10 +1199,29 @@ int nngc_run(int argc, char **argv) {
     for (int i = 0; i < d->ninputs; i++)
         in[i] = arr[i].data;
 
-    if (ra.repeat > 0) {
-        if (!time_forward(d, m, dyn, (const void *const *)in, &loss, outputs, ra.repeat))
+    if (ra.grads_dir && !write_grads(d, m, &ra, dyn, (const void *const *)in, outputs))
+        goto out;
+    for (long s = 0; s < ra.train; s++) {
+        float step_loss = 0;
+        if (d->train_step(m, dyn, (const void *const *)in, &step_loss) != NNRT_OK) {
+            driver_error("train step %ld: %s", s + 1, nnrt_last_error());
+            goto out;
+        }
+        if (ra.verbose)
+            fprintf(stderr, "nngc: step %ld: loss %.9g\n", s + 1, step_loss);
+    }
+    if (ra.repeat > 0 && ra.train > 0) {
+        if (!time_forward(d, m, dyn, (const void *const *)in, &loss, outputs, ra.repeat, true))
+            goto out;
+    }
+    if (ra.repeat > 0 && ra.train == 0) {
+        if (!time_forward(d, m, dyn, (const void *const *)in, &loss, outputs, ra.repeat, false))
             goto out;
     } else if (d->forward(m, dyn, (const void *const *)in, &loss, outputs) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        goto out;
+    }
+    if (ra.save && nnrt_save_params(d, m, ra.save) != NNRT_OK) {
         driver_error("%s", nnrt_last_error());
         goto out;
     }

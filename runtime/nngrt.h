@@ -119,15 +119,52 @@ typedef struct nnrt_model_desc {
      * outputs[i]: set to model-owned data valid until the next call. */
     int (*forward)(void *m, const int64_t *dyn, const void *const *inputs,
                    float *loss, const float **outputs);
+    /* Training (NULL when the model was compiled without a train graph:
+     * no loss, no trainable param, or nngc --no-train). grad runs forward
+     * and backward: d loss / d param i goes to grad_data(m, i) (zeros for a
+     * frozen param or one the loss does not depend on); outputs as for
+     * forward. train_step is grad, then the optimizer update of every param
+     * with a gradient. set_lr changes the optimizer's learning rate. */
+    int (*grad)(void *m, const int64_t *dyn, const void *const *inputs,
+                float *loss, const float **outputs);
+    int (*train_step)(void *m, const int64_t *dyn, const void *const *inputs,
+                      float *loss);
+    float *(*grad_data)(void *m, int i);
+    void (*set_lr)(void *m, float lr);
+    /* Optimizer state, saved and loaded with the params under reserved
+     * names: "__opt__/<PARAM>/m" and "__opt__/<PARAM>/v" (Adam),
+     * "__opt__/<PARAM>/sum" (Adagrad), "__opt__/step" (Adam: the step
+     * count, a scalar). nstate is 0 for SGD and without training. */
+    int nstate;
+    const nnrt_tensor_desc *state;
+    float *(*state_data)(void *m, int i);
 } nnrt_model_desc;
 
-/* Writes every param of m to a safetensors file (atomically). */
+/* Writes every param of m, and its optimizer state (see nstate), to a
+ * safetensors file (atomically). */
 int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path);
 /* Reads params by name. A tensor of the wrong shape, or one the model does
  * not have, is an error; a param missing from the file is an error only if
- * require_all. *nloaded (may be NULL) counts the params read. */
+ * require_all. *nloaded (may be NULL) counts the params read. Optimizer
+ * state tensors ("__opt__/...") the model has are restored too (state
+ * missing from the file keeps its value); ones it does not have (another
+ * optimizer's) are ignored. */
 int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path,
                      int require_all, int *nloaded);
+
+/* ---------------------------------------------------------------- optimizers */
+
+/* The update rules of PyTorch's torch.optim.SGD, Adam and Adagrad (no
+ * weight decay, momentum or amsgrad), in place on n floats of w given the
+ * gradient g. Adam's step counts from 1 (bias correction); m, v and sum
+ * start at zero. */
+void nnrt_sgd_update(float *w, const float *g, int64_t n, float lr);
+/* SGD on a [rows, cols] lookup table: rows whose gradient is all zero are
+ * not touched at all (sparse update). */
+void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, float lr);
+void nnrt_adam_update(float *w, const float *g, float *m, float *v, int64_t n, float lr,
+                      float beta1, float beta2, float eps, int64_t step);
+void nnrt_adagrad_update(float *w, const float *g, float *sum, int64_t n, float lr, float eps);
 
 /* ---------------------------------------------------------------- RNG */
 

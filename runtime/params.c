@@ -41,7 +41,8 @@ int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path) {
     int rc = check_desc(d, m, path);
     if (rc)
         return rc;
-    int n = d->nparams;
+    int nstate = d->state_data && d->state ? d->nstate : 0;
+    int n = d->nparams + nstate;
     size_t k = n ? (size_t)n : 1;
     const char **names = malloc(k * sizeof *names);
     int *ranks = malloc(k * sizeof *ranks);
@@ -52,7 +53,8 @@ int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path) {
         goto done;
     }
     for (int i = 0; i < n; i++) {
-        const nnrt_tensor_desc *p = &d->params[i];
+        int is_state = i >= d->nparams;
+        const nnrt_tensor_desc *p = is_state ? &d->state[i - d->nparams] : &d->params[i];
         names[i] = p->name;
         ranks[i] = p->rank;
         if (!param_shape(p, shapes[i])) {
@@ -60,7 +62,7 @@ int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path) {
                             d->name ? d->name : "?", p->name);
             goto done;
         }
-        data[i] = d->param_data(m, i);
+        data[i] = is_state ? d->state_data(m, i - d->nparams) : d->param_data(m, i);
     }
     rc = nnrt_st_write(path, n, names, ranks, (const int64_t(*)[NNRT_MAXRANK])shapes, data);
 done:
@@ -79,8 +81,23 @@ static int find_param(const nnrt_model_desc *d, const char *name) {
     return -1;
 }
 
+/* Index of the optimizer state tensor called name, or -1. */
+static int find_state(const nnrt_model_desc *d, const char *name) {
+    if (!d->state || !d->state_data)
+        return -1;
+    for (int i = 0; i < d->nstate; i++)
+        if (strcmp(d->state[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+#define STATE_PREFIX "__opt__/"
+
 /* Checks every tensor of the file before copying any, so a failed load
- * leaves the model's params exactly as they were. */
+ * leaves the model's params exactly as they were. Tensors named
+ * "__opt__/..." are optimizer state: restored when the model has them,
+ * ignored otherwise (a file saved under another optimizer). param_of[t] is
+ * the param index, NPARAMS + the state index, or -1 to skip. */
 int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int require_all,
                      int *nloaded) {
     if (nloaded)
@@ -103,6 +120,23 @@ int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int re
     for (int t = 0; t < st.n && !rc; t++) {
         const nnrt_st_tensor *x = &st.t[t];
         int i = find_param(d, x->name);
+        if (i < 0 && strncmp(x->name, STATE_PREFIX, strlen(STATE_PREFIX)) == 0) {
+            int j = find_state(d, x->name);
+            param_of[t] = j < 0 ? -1 : d->nparams + j;
+            if (j < 0)
+                continue;
+            const nnrt_tensor_desc *p = &d->state[j];
+            int64_t shape[NNRT_MAXRANK];
+            int same = param_shape(p, shape) && p->rank == x->rank;
+            for (int a = 0; same && a < x->rank; a++)
+                same = shape[a] == x->shape[a];
+            if (!same)
+                rc = nnrt_error(NNRT_ERR_SHAPE, "%s: optimizer state '%s' has shape %s but model %s expects %s",
+                                path, nnrt_printable(nbuf, sizeof nbuf, x->name),
+                                nnrt_shape_str(have, sizeof have, x->rank, x->shape), model,
+                                nnrt_shape_str(want, sizeof want, p->rank, shape));
+            continue;
+        }
         if (i < 0) {
             rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor '%s' is not a param of model %s", path,
                             nnrt_printable(nbuf, sizeof nbuf, x->name), model);
@@ -125,15 +159,20 @@ int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int re
         if (!found[i])
             rc = nnrt_error(NNRT_ERR_ARG, "%s: param '%s' of model %s is missing from the file",
                             path, d->params[i].name, model);
+    int nparams_read = 0;
     for (int t = 0; t < st.n && !rc; t++) {
-        float *dst = d->param_data(m, param_of[t]);
+        if (param_of[t] < 0)
+            continue;
+        float *dst = param_of[t] >= d->nparams ? d->state_data(m, param_of[t] - d->nparams)
+                                               : d->param_data(m, param_of[t]);
+        nparams_read += param_of[t] < d->nparams;
         if (st.t[t].count > 0) {
             NNRT_ASSERT(dst);
             memcpy(dst, st.t[t].data, (size_t)st.t[t].count * sizeof(float));
         }
     }
     if (!rc && nloaded)
-        *nloaded = st.n;
+        *nloaded = nparams_read;
 done:
     free(param_of);
     free(found);

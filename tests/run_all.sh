@@ -12,6 +12,8 @@
 #   errors   tests/errors/run.sh   the bad-input catalogue
 #   e2e      tests/e2e/run.sh      compiled models against NumPy references
 #   cli      tests/cli/run.sh      the command line (when present)
+#   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
+#                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
@@ -62,7 +64,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli apps; do
+for suite in golden errors e2e cli opt apps train; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"

@@ -33,7 +33,11 @@
 
 #include <string.h>
 
-enum { DEP_CARRY = 1, IN_REC = 2 };
+/* Node.mark bits: DEP_CARRY and IN_REC classify body nodes (classify());
+ * SUMMED says that Node.aux is not B(v) but the sum of v over the
+ * iterations (the rules for OUTER and SCATTERADD values that are only
+ * summed: sum_t dy_t x_t^T = DY^T X, one GEMM). */
+enum { DEP_CARRY = 1, IN_REC = 2, SUMMED = 4 };
 
 typedef struct Batcher {
     Graph *g;
@@ -42,6 +46,7 @@ typedef struct Batcher {
     Size n;           /* trip count */
     int after;        /* insertion cursor after the loop's node */
     FILE *report;
+    bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
 
 static int pos_of(Block *b, Node *n) {
@@ -96,6 +101,80 @@ static Node *mk_axis(Batcher *bt, Op op, Node *x, int axis, const Node *like) {
     return ir_infer(bt->g, n, err, sizeof err) ? n : NULL;
 }
 
+/* A gradient op with a preset shape: [n, like's shape...]. */
+static Node *mk_preset(Batcher *bt, Op op, int nin, Node **in, const Node *like, int index) {
+    if (like->shape.rank + 1 > NN_MAXRANK)
+        return NULL;
+    Node *n = ir_new_node(op, nin, in, like->loc);
+    n->shape.rank = like->shape.rank + 1;
+    n->shape.d[0] = bt->n;
+    for (int i = 0; i < like->shape.rank; i++)
+        n->shape.d[i + 1] = like->shape.d[i];
+    n->index = index;
+    n->size = like->size;
+    n->name = like->name;
+    char err[256];
+    return ir_infer(bt->g, n, err, sizeof err) ? n : NULL;
+}
+
+/* B(x) for a float operand, an invariant one broadcast to [n, x's shape]. */
+static Node *lift(Batcher *bt, Node *x, bool after) {
+    if (bval(x))
+        return bval(x);
+    return place(bt, mk_preset(bt, OP_BROADCAST, 1, &x, x, 0), after);
+}
+
+/* Is i the loop's index minus lo (row t - lo of a stack)? */
+static bool is_row_index(Batcher *bt, const Node *i) {
+    Loop *l = bt->l;
+    if (i == l->index)
+        return size_is_const(l->lo) && l->lo.c == 0;
+    if (i->op != OP_ISUB || i->in[0] != l->index)
+        return false;
+    const Node *lo = i->in[1];
+    return (lo->op == OP_DIM && size_eq(lo->size, l->lo)) ||
+           (lo->op == OP_ICONST && size_is_const(l->lo) && lo->i == l->lo.c);
+}
+
+static bool used_in_block(const Block *b, const Node *v) {
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == v)
+                return true;
+        if (n->op != OP_LOOP)
+            continue;
+        const Loop *l = n->loop;
+        for (int r = 0; r < l->ncarry; r++)
+            if (l->next[r] == v)
+                return true;
+        for (int s = 0; s < l->nstack; s++)
+            if (l->stack[s] == v)
+                return true;
+        for (int s = 0; s < l->nsum; s++)
+            if (l->sum[s] == v)
+                return true;
+        if (used_in_block(&l->body, v))
+            return true;
+    }
+    return false;
+}
+
+/* Is v used only as summed results of the loop? */
+static bool only_summed(Batcher *bt, const Node *v) {
+    Loop *l = bt->l;
+    bool summed = false;
+    for (int s = 0; s < l->nsum; s++)
+        summed |= l->sum[s] == v;
+    for (int r = 0; r < l->ncarry; r++)
+        if (l->next[r] == v)
+            return false;
+    for (int s = 0; s < l->nstack; s++)
+        if (l->stack[s] == v)
+            return false;
+    return summed && !used_in_block(bt->body, v);
+}
+
 /* The batching rule of v's op. Operands are invariant or batched (the
  * caller checked). Returns B(v), placed before or after the loop, or NULL
  * with *why set. */
@@ -142,7 +221,68 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             *why = "a row of a tensor that varies with the loop index";
             return NULL;
         }
+        if (is_row_index(bt, b) && size_eq(a->shape.d[0], bt->n))
+            return a; /* row t - lo of a stack, for every t: the stack itself */
         return place(bt, mk(bt, OP_GATHER, 2, (Node *[]){a, bb}, v), after);
+    /* gradient ops (autodiff's reverse loops) */
+    case OP_OUTER:
+        /* sum_t a_t b_t^T = A^T B: only when nothing else reads the
+         * per-iteration [M, N] product */
+        if (!only_summed(bt, v) || (!ba && !bb)) {
+            *why = "an outer product per iteration (batched only when it is only summed)";
+            return NULL;
+        }
+        bt->summed = true;
+        if (ba && bb) {
+            Node *n = ir_new_node(OP_MATMUL, 2, (Node *[]){ba, bb}, v->loc);
+            n->ta = true;
+            n->name = v->name;
+            char err[256];
+            return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+        }
+        {
+            Node *s = place(bt, mk_axis(bt, OP_SUMAXIS, ba ? ba : bb, 0, v), after);
+            return s ? place(bt, mk(bt, OP_OUTER, 2, ba ? (Node *[]){s, b} : (Node *[]){a, s}, v), after) : NULL;
+        }
+    case OP_SCATTERADD: {
+        /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter */
+        if (!only_summed(bt, v) || !ba || b->shape.rank != 0) {
+            *why = "a scatter per iteration (batched only when it is only summed, with one id per iteration)";
+            return NULL;
+        }
+        bt->summed = true;
+        Node *rows = bb ? ba : place(bt, mk_axis(bt, OP_SUMAXIS, ba, 0, v), after);
+        if (!rows)
+            return NULL;
+        Node *n = ir_new_node(OP_SCATTERADD, 2, (Node *[]){rows, bb ? bb : b}, v->loc);
+        n->shape = v->shape;
+        n->name = v->name;
+        char err[256];
+        return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+    }
+    case OP_PICKGRAD:
+        if (!bb) {
+            *why = "pick_grad with ids that do not vary with the loop index";
+            return NULL;
+        }
+        {
+            Node *av = lift(bt, a, after);
+            return av ? place(bt, mk_preset(bt, OP_PICKGRAD, 2, (Node *[]){av, bb}, v, 0), after) : NULL;
+        }
+    case OP_EXPAND:
+        return place(bt, mk_preset(bt, OP_EXPAND, 1, &ba, v, v->index + 1), after);
+    case OP_SUMTO:
+    case OP_BROADCAST:
+        if (a->shape.rank != v->shape.rank) {
+            *why = "a broadcast or sum_to that changes the rank";
+            return NULL;
+        }
+        return place(bt, mk_preset(bt, v->op, 1, &ba, v, 0), after);
+    case OP_SOFTMAXGRAD:
+    case OP_LOGSOFTMAXGRAD: {
+        Node *av = lift(bt, a, after), *bv = av ? lift(bt, b, after) : NULL;
+        return bv ? place(bt, mk(bt, v->op, 2, (Node *[]){av, bv}, v), after) : NULL;
+    }
     case OP_SUM:
     case OP_MEAN:
         if (a->shape.rank == 0)
@@ -323,13 +463,16 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
                     o->aux = stack_of(&bt, o);
                 }
             }
+            bt.summed = false;
             Node *bv = rule(&bt, v, dep, &why);
             for (int k = 0; k < 8 && k < v->nin; k++)
                 if (stacked[k])
                     stacked[k]->aux = NULL; /* the stacks serve only code after the loop */
             if (bv) {
                 v->aux = bv;
-                if (!dep)
+                if (bt.summed)
+                    v->mark |= SUMMED; /* stays in the loop for its sum's LOOPOUT only */
+                else if (!dep)
                     VEC_PUSH(before_list, nbefore, capbefore, v);
                 changed++;
                 continue;
@@ -359,6 +502,10 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             Node *o = bt.outer->nodes[i];
             if (o->op != OP_LOOPOUT || o->in[0] != l->node || o->index != l->ncarry + l->nstack + s)
                 continue;
+            if (v->mark & SUMMED) { /* the rule computed the sum itself */
+                ir_replace_uses(g, o, v->aux);
+                break;
+            }
             Node *sum = ir_new_node(OP_SUMAXIS, 1, (Node *[]){v->aux}, o->loc);
             sum->index = 0;
             sum->name = o->name;

@@ -1,7 +1,7 @@
 /*
  * dce.c - dead code elimination, loops included.
  *
- * Live values are found by a worklist from the roots (outputs and loss):
+ * Live values are found by a worklist from the roots (outputs, loss, grads):
  * a live node makes its operands live; a live LOOPOUT makes its loop node
  * and the body value behind it (carry's next value, stacked or summed
  * value) live; a live CARRY node makes its carry's next value and initial
@@ -141,6 +141,8 @@ void pass_dce(Graph *g) {
     for (int i = 0; i < g->noutputs; i++)
         mark(&w, g->outputs[i].value);
     mark(&w, g->loss);
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        mark(&w, g->grads[i]); /* the train graph's gradients are results too */
     propagate(&w);
     sweep(&g->top);
     clear_marks(&g->top);

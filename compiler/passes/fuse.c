@@ -64,6 +64,9 @@ static void count_uses(Graph *g) {
         use(g->outputs[i].value);
     if (g->loss)
         use(g->loss);
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        if (g->grads[i])
+            use(g->grads[i]);
 }
 
 /* Is s a trailing part of full (so s repeats every count(s) elements)? */

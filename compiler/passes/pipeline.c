@@ -22,6 +22,9 @@
  * last so that every pass may leave dead nodes behind. The {NULL} entry
  * ends the table. */
 static const Pass passes[] = {
+    /* only on request (--passes=autodiff): the driver runs it on the train
+     * graph before this pipeline (nngc.h, autodiff) */
+    {"autodiff", pass_autodiff, 99, NULL},
     {"softmax", pass_softmax, 1, NULL},
     {"fold", pass_fold, 1, NULL},
     {"cse", pass_cse, 1, NULL},

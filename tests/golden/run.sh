@@ -10,7 +10,10 @@
 #   nngc --dump-ir=<pass> tests/golden/<pass>/<name>.nn
 #
 # (with --dump-ir and no -o, nngc writes no files, so a golden test does
-# not depend on the emitter)
+# not depend on the emitter). A case whose first line is
+#   # flags: OPTIONS
+# runs `nngc OPTIONS <name>.nn` instead (OPTIONS choose the passes and the
+# dump point: tests/golden/batch_train/ dumps the train graph after batch).
 # and compares its stdout with tests/golden/<pass>/<name>.expected
 # (diff -u, shown on failure). The directory name is the pass whose output
 # is dumped ("lower" = the IR straight from the front end). The .expected
@@ -49,7 +52,13 @@ for f in "$DIR"/*/*.nn; do
     label="golden/$passname/$name"
     expected=$passdir/$name.expected
 
-    timeout "$TMO" "$NNGC" --dump-ir="$passname" "$f" >"$tmp/dump" 2>"$tmp/err"
+    flags="--dump-ir=$passname"
+    first=$(head -n 1 "$f")
+    case $first in
+    "# flags: "*) flags=${first#"# flags: "} ;;
+    esac
+    # shellcheck disable=SC2086 # flags is a list of options
+    timeout "$TMO" "$NNGC" $flags "$f" >"$tmp/dump" 2>"$tmp/err"
     st=$?
     if [ $st -ne 0 ]; then
         notok "$label: nngc exited with status $st"

@@ -193,7 +193,7 @@ static Result build_and_run(Graph *g, const char *driver, const char *cc)
     assert_non_null(c);
     assert_non_null(h);
     EmitOptions opt = {.source_name = "t.nn", .line_markers = true};
-    bool ok = emit_c(g, c, h, "model.h", &opt);
+    bool ok = emit_c(g, NULL, c, h, "model.h", &opt);
     fclose(c);
     fclose(h);
     assert_true(ok);
@@ -701,7 +701,7 @@ static void expect_emit_error(Graph *g, const char *want)
     int saved = dup(2);
     dup2(fd, 2);
     EmitOptions opt = {.source_name = "t.nn", .line_markers = true};
-    bool ok = emit_c(g, c, h, "model.h", &opt);
+    bool ok = emit_c(g, NULL, c, h, "model.h", &opt);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);

@@ -1,0 +1,226 @@
+#!/bin/sh
+# bench/run.sh - `make bench`: time the lecture's patterns and the reference
+# programs with nngc at -O0 and -O2 and in PyTorch CPU eager, and print one
+# table. See docs/PERFORMANCE.md.
+#
+#   sh bench/run.sh [ROW...]     (no ROW: every row of bench/rows.py)
+#
+# Environment: NNGC (default build/nngc), BENCH_PYTHON (default
+# /usr/bin/python3; needs numpy, and torch for the PyTorch columns),
+# TORCH_BENCH_BUDGET (seconds of timed calls per PyTorch measurement, 2),
+# BENCH_TOL (relative tolerance of the loss checks, 1e-3).
+# Everything runs on one thread. The inputs are .npy files made by
+# bench/rows.py from fixed seeds in a temporary directory. When torch is
+# there, bench/torch_bench.py also writes each row's params as safetensors
+# and nngc runs with them (--params), so that nngc's loss can be checked
+# against PyTorch's; without torch, nngc uses its params seeded from 0.
+#
+# Exit status: 0 when every run succeeded and every loss agrees (the speed
+# targets are reported, not enforced), 1 otherwise.
+
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+NNGC=${NNGC:-build/nngc}
+PY=${BENCH_PYTHON:-/usr/bin/python3}
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Relative loss tolerance: nngc -O0 vs -O2, and nngc vs PyTorch.
+TOL=${BENCH_TOL:-1e-3}
+
+if [ ! -x "$NNGC" ]; then
+    echo "bench: $NNGC not found: run make first" >&2
+    exit 1
+fi
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+    echo "bench: $PY cannot import numpy (needed to make the inputs)" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; exit 130' INT TERM
+
+start=$(date +%s)
+"$PY" bench/rows.py "$tmp" > "$tmp/rows.txt" || exit 1
+if [ $# -gt 0 ]; then
+    for r in "$@"; do
+        grep -q "^row $r " "$tmp/rows.txt" || {
+            echo "bench: no row '$r' (rows: $(awk '{printf " %s", $2}' "$tmp/rows.txt"))" >&2
+            exit 2
+        }
+    done
+fi
+only=" $* "
+selected() {
+    [ "$only" = "  " ] && return 0
+    case $only in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
+# ---------------------------------------------------------------- runs
+# Per row: PyTorch (slow and hand-optimized), then nngc -O0 and -O2, so that
+# the numbers compared in one row are measured close together in time.
+# $tmp/torch.txt collects torch_bench.py's lines; $tmp/nngc.txt gets
+#   NAME O0_US O2_US O0_LOSS O2_LOSS   (FAIL for a run that failed)
+: > "$tmp/torch.txt"
+: > "$tmp/nngc.txt"
+: > "$tmp/errors.txt"
+have_torch=0
+torch_version="not installed"
+if "$PY" -c 'import torch' 2>/dev/null; then
+    have_torch=1
+    # the params first: nngc runs with the same numbers as PyTorch
+    if ! "$PY" bench/torch_bench.py --params-only "$tmp" "$@" 2> "$tmp/torch.err"; then
+        echo "bench: bench/torch_bench.py --params-only failed:" >&2
+        cat "$tmp/torch.err" >&2
+        have_torch=0
+        torch_version="failed"
+    fi
+fi
+
+while read -r _ name model rep0 rep2 ins; do
+    selected "$name" || continue
+    params=""
+    if [ "$have_torch" = 1 ]; then
+        echo "bench: $name: PyTorch eager, slow and hand-optimized ..." >&2
+        if "$PY" bench/torch_bench.py "$tmp" "$name" >> "$tmp/torch.txt" 2> "$tmp/torch.err"; then
+            params="--params $tmp/$name/params.safetensors"
+        else
+            { echo "$name: bench/torch_bench.py failed:"; sed 's/^/    /' "$tmp/torch.err"; } >> "$tmp/errors.txt"
+        fi
+    fi
+    args=""
+    for i in $ins; do
+        args="$args --input $i"
+    done
+    line="$name"
+    losses=""
+    for lev in O0 O2; do
+        if [ "$lev" = O0 ]; then rep=$rep0; else rep=$rep2; fi
+        echo "bench: $name: nngc run $model -$lev --repeat $rep ..." >&2
+        out="$tmp/$name.$lev.out"
+        # shellcheck disable=SC2086 # word splitting of $args and $params is intended
+        if "$NNGC" run "$model" $args $params -v --repeat "$rep" "-$lev" > "$out" 2>&1; then
+            us=$(awk '$1 == "time:" {print $3}' "$out")
+            loss=$(awk '$1 == "loss" && $2 == "=" {print $3}' "$out")
+            if [ -n "$params" ] && ! awk '/nngc: loaded/ {ok = ($3 == $5)} END {exit !ok}' "$out"; then
+                echo "$name -$lev: not every param came from the file: $(grep 'loaded' "$out")" >> "$tmp/errors.txt"
+            fi
+        else
+            us=FAIL
+            loss=FAIL
+            { echo "$name -$lev: nngc run failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+        fi
+        line="$line ${us:-FAIL}"
+        losses="$losses ${loss:-FAIL}"
+    done
+    echo "$line$losses" >> "$tmp/nngc.txt"
+done < "$tmp/rows.txt"
+if [ "$have_torch" = 1 ]; then
+    torch_version=$(awk '$1 == "torch_version" {print $2; exit}' "$tmp/torch.txt")
+    torch_blas=$(awk '$1 == "torch_blas" {$1 = ""; sub(/^ /, ""); print; exit}' "$tmp/torch.txt")
+    [ -n "$torch_version" ] || torch_version="failed"
+fi
+
+# ---------------------------------------------------------------- the table
+model_name=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
+openblas=$("$PY" - 2>/dev/null <<'EOF'
+import ctypes
+for n in ("libopenblas.so.0", "libopenblas.so"):
+    try:
+        lib = ctypes.CDLL(n)
+    except OSError:
+        continue
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    print(lib.openblas_get_config().decode())
+    break
+EOF
+)
+elapsed=$(( $(date +%s) - start ))
+
+echo
+echo "nngc benchmark: time per forward call, median, 1 thread (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1))"
+echo "machine: ${model_name:-unknown CPU}, $cores cores; $(uname -sr)"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "nngc:    $("$NNGC" --version 2>&1 | head -n 1)"
+echo "BLAS:    ${openblas:-unknown}${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
+if [ "$have_torch" = 1 ]; then
+    echo "torch:   $torch_version (${torch_blas:-?})"
+else
+    echo "torch:   $torch_version"
+fi
+echo
+
+awk -v tol="$TOL" -v have_torch="$have_torch" -v tv="$torch_version" \
+    -v tf="$tmp/torch.txt" -v nf="$tmp/nngc.txt" '
+function num(x) { return x ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
+function rel(a, b,   d, m) {
+    d = a - b; if (d < 0) d = -d
+    m = (a < 0 ? -a : a); if ((b < 0 ? -b : b) > m) m = (b < 0 ? -b : b)
+    return m == 0 ? 0 : d / m
+}
+function ratio(a, b) {
+    if (!num(a) || !num(b) || b <= 0) return "-"
+    return sprintf(a / b < 10 ? "%.2fx" : "%.1fx", a / b)
+}
+FILENAME == tf && $1 == "torch" {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); T[$2, kv[1]] = kv[2] }
+    next
+}
+FILENAME == nf {
+    n++; row[n] = $1; o0[n] = $2; o2[n] = $3; l0[n] = $4; l2[n] = $5
+}
+END {
+    fmt = "%-9s %10s %10s %8s %14s %14s %15s %14s  %s\n"
+    printf fmt, "row", "-O0 us", "-O2 us", "-O0/-O2", "torch slow us", "torch opt us", "torch slow/-O2", "torch opt/-O2", "loss check"
+    printf fmt, "---------", "------", "------", "-------", "-------------", "------------", "--------------", "-------------", "----------"
+    bad = 0
+    for (k = 1; k <= n; k++) {
+        r = row[k]
+        check = "ok"
+        if (!num(l0[k]) || !num(l2[k])) { check = "FAIL"; bad = 1 }
+        else if (rel(l0[k], l2[k]) > tol) { check = "WARNING: -O0 loss " l0[k] " != -O2 loss " l2[k]; bad = 1 }
+        if (have_torch == 1 && (r, "opt_us") in T) {
+            ts = T[r, "slow_us"]; to = T[r, "opt_us"]
+            if (check == "ok") {
+                if (rel(l2[k], T[r, "loss_opt"]) > tol || rel(l2[k], T[r, "loss_slow"]) > tol) {
+                    check = sprintf("MISMATCH: nngc %s, torch %.6g", l2[k], T[r, "loss_opt"]); bad = 1
+                } else check = sprintf("ok (%s)", l2[k])
+            }
+            tsr = ratio(ts, o2[k]); tor = ratio(to, o2[k])
+        } else {
+            ts = to = tsr = tor = (have_torch == 1 ? "missing" : "torch: " tv)
+            if (check == "ok") check = "ok (-O0 = -O2, no torch)"
+        }
+        printf fmt, r, o0[k], o2[k], ratio(o0[k], o2[k]), ts, to, tsr, tor, check
+        # targets
+        if (r == "slowimpl" && num(o0[k]) && num(o2[k]))
+            tgt[++nt] = sprintf("slowimpl: -O2 at least 5x faster than -O0: %s (%s)", o0[k] / o2[k] >= 5 ? "met" : "NOT met", ratio(o0[k], o2[k]))
+        if (have_torch == 1 && num(o2[k]) && num(to) && num(ts)) {
+            if (to / o2[k] < 1) miss1 = miss1 sprintf(" %s (%s)", r, ratio(to, o2[k]))
+            if (ts / o2[k] < 10) miss10 = miss10 sprintf(" %s (%s)", r, ratio(ts, o2[k]))
+            ntr++
+        }
+    }
+    print ""
+    print "targets:"
+    for (i = 1; i <= nt; i++) print "  " tgt[i]
+    if (ntr > 0) {
+        print "  every row: -O2 at least as fast as torch opt: " (miss1 == "" ? "met" : "NOT met on" miss1)
+        print "  every row: -O2 at least 10x faster than torch slow: " (miss10 == "" ? "met" : "NOT met on" miss10)
+    } else
+        print "  the PyTorch targets: not measured (torch: " tv ")"
+    exit bad
+}' "$tmp/torch.txt" "$tmp/nngc.txt"
+status=$?
+
+if [ -s "$tmp/errors.txt" ]; then
+    echo
+    echo "errors:"
+    cat "$tmp/errors.txt"
+    status=1
+fi
+echo
+echo "bench took ${elapsed}s"
+exit "$status"

@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""torch_bench.py - the rows of `make bench` in PyTorch CPU eager.
+
+    python3 bench/torch_bench.py [--params-only] DIR [ROW...]
+
+DIR holds the inputs that bench/rows.py wrote (DIR/ROW/*.npy). For every
+row this script
+
+  1. makes the model's params with numpy from a fixed seed (glorot uniform
+     for matrices, uniform(-0.1, 0.1) for vectors) and writes them to
+     DIR/ROW/params.safetensors, so that `nngc run --params` computes with
+     the very same numbers;
+  2. computes the row's forward pass (the loss and the outputs the .nn
+     model defines, float32, same shapes) two ways:
+       slow - written like the .nn source: Python loops, one
+              matrix-vector product per word, one cross_entropy per word;
+       opt  - hand-optimized: loop-invariant work hoisted, per-word
+              products batched into matrix products, one cross_entropy
+              (or one logsumexp) over all steps;
+     and checks that the two losses agree;
+  3. times both under torch.no_grad() with one thread: two warm-up calls,
+     then the median over repeats (about TORCH_BENCH_BUDGET seconds, 2 by
+     default, at least 5 calls) in microseconds per call.
+
+With --params-only it does step 1 only (for every ROW given, else every
+row) and prints nothing. bench/run.sh runs it that way first, then once per
+row, just before that row's nngc runs, so that both are timed under the
+same conditions.
+
+Output, one line each (bench/run.sh parses them):
+
+    torch_version 1.13.0
+    torch_blas BLAS_INFO=...
+    torch ROW slow_us=X opt_us=Y loss_slow=A loss_opt=B
+"""
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rows import ROWS  # noqa: E402
+
+
+# ---------------------------------------------------------------- params
+
+def write_safetensors(path, tensors):
+    """A minimal safetensors writer: 8-byte little-endian header length, a
+    JSON header padded with spaces to a multiple of 8, then the raw
+    little-endian float32 data of every tensor in order."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def make_params(seed, shapes):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape in shapes.items():
+        if len(shape) == 2:
+            a = np.sqrt(6.0 / (shape[0] + shape[1]))
+        else:
+            a = 0.1
+        out[name] = rng.uniform(-a, a, size=shape).astype(np.float32)
+    return out
+
+
+def param_shapes(name, d):
+    if name == "slowimpl":
+        return dict(W=(d["D"], d["D"]))
+    if name == "bow":
+        return dict(emb=(d["V"], d["D"]), W=(d["C"], d["D"]), b=(d["C"],))
+    if name == "tagger":
+        return dict(emb=(d["V"], d["E"]), W=(d["H"], d["E"]), b=(d["H"],),
+                    Wo=(d["C"], d["H"]), bo=(d["C"],))
+    if name == "hoist":
+        return dict(W1=(d["D"], d["K"]), b1=(d["D"],), W2=(d["D"], d["D"]), b2=(d["D"],))
+    if name == "skipgram":
+        return dict(Ww=(d["V"], d["D"]), Wc=(d["V"], d["D"]))
+    if name in ("rnnlm", "rnnlm256"):
+        return dict(emb=(d["V"], d["E"]), Wx=(d["H"], d["E"]), Wh=(d["H"], d["H"]),
+                    bh=(d["H"],), Wo=(d["V"], d["H"]), bo=(d["V"],))
+    raise KeyError(name)
+
+
+# ---------------------------------------------------------------- the rows
+# Each row: slow(p, x) and opt(p, x) return (loss, outputs...). p: params,
+# x: inputs as torch tensors (int inputs as int64).
+
+def slowimpl_slow(p, x):
+    W, xs, ys = p["W"], x["xs"], x["ys"]
+    loss = torch.zeros(())
+    for i in range(xs.shape[0]):
+        for j in range(ys.shape[0]):
+            loss = loss + torch.dot(torch.mv(W, xs[i]), ys[j])
+    return (loss,)
+
+
+def slowimpl_opt(p, x):
+    # hoisted and batched: H = [W @ xs[i]]_i as one matrix product, then
+    # all N*N dot products as another
+    H = torch.mm(x["xs"], p["W"].t())
+    return (torch.mm(H, x["ys"].t()).sum(),)
+
+
+def bow_slow(p, x):
+    emb = p["emb"]
+    h = torch.zeros(emb.shape[1])
+    for w in x["words"].tolist():
+        h = h + emb[w]
+    z = torch.mv(p["W"], h) + p["b"]
+    probs = torch.softmax(z, 0)
+    return F.cross_entropy(z, x["label"]), probs
+
+
+def bow_opt(p, x):
+    h = p["emb"][x["words"]].sum(0)
+    z = torch.addmv(p["b"], p["W"], h)
+    return F.cross_entropy(z, x["label"]), torch.softmax(z, 0)
+
+
+def tagger_slow(p, x):
+    emb, W, b, Wo, bo = p["emb"], p["W"], p["b"], p["Wo"], p["bo"]
+    tags = x["tags"]
+    loss = torch.zeros(())
+    for t, w in enumerate(x["words"].tolist()):
+        h = torch.tanh(torch.mv(W, emb[w]) + b)
+        loss = loss + F.cross_entropy(torch.mv(Wo, h) + bo, tags[t])
+    return (loss,)
+
+
+def tagger_opt(p, x):
+    H = torch.tanh(torch.addmm(p["b"], p["emb"][x["words"]], p["W"].t()))
+    Z = torch.addmm(p["bo"], H, p["Wo"].t())
+    return (F.cross_entropy(Z, x["tags"], reduction="sum"),)
+
+
+def hoist_slow(p, x):
+    W1, b1, W2, b2, q, xs = p["W1"], p["b1"], p["W2"], p["b2"], x["q"], x["xs"]
+    loss = torch.zeros(())
+    for t in range(xs.shape[0]):
+        c = torch.tanh(torch.mv(W2, torch.tanh(torch.mv(W1, q) + b1)) + b2)
+        loss = loss + torch.log(1 + torch.exp(torch.dot(c, xs[t])))
+    return (loss,)
+
+
+def hoist_opt(p, x):
+    c = torch.tanh(torch.addmv(p["b2"], p["W2"], torch.tanh(torch.addmv(p["b1"], p["W1"], x["q"]))))
+    return (F.softplus(torch.mv(x["xs"], c)).sum(),)
+
+
+def skipgram_slow(p, x):
+    Ww, Wc = p["Ww"], p["Wc"]
+    sent = x["sent"]
+    ids = sent.tolist()
+    loss = torch.zeros(())
+    for i in range(2, len(ids) - 2):
+        e = Ww[ids[i]]
+        loss = loss + F.cross_entropy(torch.mv(Wc, e), sent[i - 2])
+        loss = loss + F.cross_entropy(torch.mv(Wc, e), sent[i - 1])
+        loss = loss + F.cross_entropy(torch.mv(Wc, e), sent[i + 1])
+        loss = loss + F.cross_entropy(torch.mv(Wc, e), sent[i + 2])
+    return (loss,)
+
+
+def skipgram_opt(p, x):
+    sent = x["sent"]
+    n = sent.shape[0] - 4
+    Z = torch.mm(p["Ww"][sent[2:n + 2]], p["Wc"].t())             # [T, V], once per word
+    ctx = torch.stack([sent[0:n], sent[1:n + 1], sent[3:n + 3], sent[4:n + 4]], 1)
+    # each word's normalizer once for its four context words (log_softmax
+    # + gather measured faster here than 4 * logsumexp - picked logits)
+    return (-F.log_softmax(Z, 1).gather(1, ctx).sum(),)
+
+
+def rnnlm_slow(p, x):
+    emb, Wx, Wh, bh, Wo, bo = p["emb"], p["Wx"], p["Wh"], p["bh"], p["Wo"], p["bo"]
+    words = x["words"]
+    ids = words.tolist()
+    h = torch.zeros(Wh.shape[0])
+    loss = torch.zeros(())
+    for t in range(len(ids) - 1):
+        h = torch.tanh(torch.mv(Wx, emb[ids[t]]) + torch.mv(Wh, h) + bh)
+        loss = loss + F.cross_entropy(torch.mv(Wo, h) + bo, words[t + 1])
+    return (loss,)
+
+
+def rnnlm_opt(p, x):
+    Wh = p["Wh"]
+    words = x["words"]
+    n = words.shape[0] - 1
+    X = torch.addmm(p["bh"], p["emb"][words[:n]], p["Wx"].t())   # input part of all steps at once
+    hs = torch.empty(n, Wh.shape[0])
+    h = torch.zeros(Wh.shape[0])
+    for t in range(n):                                          # only the recurrence stays
+        h = torch.tanh(torch.addmv(X[t], Wh, h))
+        hs[t] = h
+    Z = torch.addmm(p["bo"], hs, p["Wo"].t())                   # output layer of all steps at once
+    return (F.cross_entropy(Z, words[1:], reduction="sum"),)
+
+
+IMPL = {
+    "slowimpl": (slowimpl_slow, slowimpl_opt),
+    "bow": (bow_slow, bow_opt),
+    "tagger": (tagger_slow, tagger_opt),
+    "hoist": (hoist_slow, hoist_opt),
+    "skipgram": (skipgram_slow, skipgram_opt),
+    "rnnlm": (rnnlm_slow, rnnlm_opt),
+    "rnnlm256": (rnnlm_slow, rnnlm_opt),
+}
+
+
+# ---------------------------------------------------------------- timing
+
+def median_us(fn, budget):
+    fn()
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t0
+    n = int(min(max(budget / max(one, 1e-7), 5), 20000))
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        fn()
+        ts.append(time.perf_counter_ns() - t0)
+    ts.sort()
+    m = ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
+    return m / 1000.0
+
+
+def main():
+    args = sys.argv[1:]
+    params_only = bool(args) and args[0] == "--params-only"
+    if params_only:
+        args = args[1:]
+    if not args:
+        sys.exit("usage: torch_bench.py [--params-only] DIR [ROW...]")
+    d = args[0]
+    only = set(args[1:])
+    unknown = only - {row["name"] for row in ROWS}
+    if unknown:
+        sys.exit("torch_bench.py: no row %s" % ", ".join(sorted(unknown)))
+    if params_only:
+        for k, row in enumerate(ROWS):
+            if not only or row["name"] in only:
+                write_safetensors(os.path.join(d, row["name"], "params.safetensors"),
+                                  make_params(2000 + k, param_shapes(row["name"], row["dims"])))
+        return
+    budget = float(os.environ.get("TORCH_BENCH_BUDGET", "2"))
+    torch.set_num_threads(1)
+    print("torch_version", torch.__version__)
+    cfg = torch.__config__.show()
+    blas = [w for w in cfg.replace(",", " ").split() if w.startswith(("BLAS_INFO=", "LAPACK_INFO="))]
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))
+    try:  # which BLAS libraries the process really loaded
+        with open("/proc/self/maps") as f:
+            libs = sorted({os.path.basename(l.split()[-1]) for l in f if "blas" in l.lower() and "/" in l})
+    except OSError:
+        libs = []
+    print("torch_blas", " ".join(blas) or "?", ("loaded: " + " ".join(libs)) if libs else "")
+    sys.stdout.flush()
+    for k, row in enumerate(ROWS):
+        name = row["name"]
+        if only and name not in only:
+            continue
+        params = make_params(2000 + k, param_shapes(name, row["dims"]))
+        write_safetensors(os.path.join(d, name, "params.safetensors"), params)
+        p = {n: torch.from_numpy(a) for n, a in params.items()}
+        x = {}
+        for iname in row["inputs"]:
+            a = np.load(os.path.join(d, name, iname + ".npy"))
+            t = torch.from_numpy(np.array(a, order="C"))  # keeps 0-d arrays 0-d
+            x[iname] = t.long() if a.dtype.kind == "i" else t
+        slow, opt = IMPL[name]
+        with torch.no_grad():
+            ls = float(slow(p, x)[0])
+            lo = float(opt(p, x)[0])
+            us_slow = median_us(lambda: slow(p, x), budget)
+            us_opt = median_us(lambda: opt(p, x), budget)
+        print("torch %s slow_us=%.1f opt_us=%.1f loss_slow=%.9g loss_opt=%.9g"
+              % (name, us_slow, us_opt, ls, lo))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""gen_fixtures.py - reference gradients and trained params for tests/train.
+
+Run with a Python that has PyTorch (tested with torch 1.13) and NumPy:
+
+    /usr/bin/python3 tests/train/gen_fixtures.py
+
+For each model of tests/train/models/ it writes tests/train/fixtures/MODEL/:
+
+    params.safetensors      the params (float32) every test starts from
+    NAME.npy                the inputs
+    grads/PARAM.npy         d loss / d PARAM at params (zeros for a frozen param)
+    sgd.safetensors         params after 3 steps of torch.optim.SGD(lr=0.1)
+    adam.safetensors        ... of torch.optim.Adam(lr=0.01), other arguments default
+    adagrad.safetensors     ... of torch.optim.Adagrad(lr=0.1), other arguments default
+    untouched.txt           (skipgram) "PARAM ROW ROW ..." rows no id touches
+
+The models below are written again in PyTorch, the plain way, and computed
+in float64; the test suite (run.sh) needs only the files, never PyTorch.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPTIMIZERS = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
+    "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.1),
+}
+STEPS = 3
+
+
+def save_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def xent(z, y):  # z [..., V], y int [...]: -log softmax(z)[y]
+    return torch.logsumexp(z, -1) - z.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+
+
+def slowimpl(p, i):
+    loss = 0
+    for a in range(i["xs"].shape[0]):
+        for b in range(i["xs"].shape[0]):
+            loss = loss + torch.dot(p["W"] @ i["xs"][a], i["ys"][b])
+    return loss
+
+
+def skipgram(p, i):
+    s = i["sent"].long()
+    T = s.shape[0] - 4
+    loss = 0
+    for k in range(2, T + 2):
+        e = p["Ww"][s[k]]
+        for d in (-2, -1, 1, 2):
+            loss = loss + xent(p["Wc"] @ e, s[k + d])
+    return loss
+
+
+def rnnlm(p, i):
+    w = i["words"].long()
+    h = torch.zeros(p["Wh"].shape[0], dtype=torch.float64)
+    loss = 0
+    for t in range(w.shape[0] - 1):
+        h = torch.tanh(p["Wx"] @ p["emb"][w[t]] + p["Wh"] @ h + p["bh"])
+        loss = loss + xent(p["Wo"] @ h + p["bo"], w[t + 1])
+    return loss
+
+
+def builtins(p, i):
+    W, A, b, c, E, F = (p[k] for k in "W A b c E F".split())
+    x, X, t = i["x"], i["X"], i["t"]
+    ids, y, ys = i["ids"].long(), i["y"].long(), i["ys"].long()
+    h = torch.tanh(W @ x + b)
+    r = torch.relu(W @ x) + torch.sigmoid(x) * torch.exp(b) / (torch.abs(x) + torch.abs(b) + 1)
+    s = torch.log(torch.exp(h) + 1) + torch.sqrt(x * x + 1) - r * F
+    Z = X @ W.T
+    G = E[ids]
+    P = Z * G + A - c
+    loss = P.sum() + (P * P).mean()
+    loss = loss + torch.dot(P.sum(0), s) + (P.mean(1) * P.sum(-1)).sum()
+    u = torch.cat([h, s])
+    loss = loss + (torch.softmax(u, -1) * u).sum() - (torch.log_softmax(P[1], -1) * h).sum()
+    loss = loss + xent(W @ h, y) + xent(P, ys).sum() / 3
+    z = h
+    loss = loss + (torch.clamp(z, min=0) - z * t + torch.log1p(torch.exp(-torch.abs(z)))).sum()
+    loss = loss + (torch.zeros_like(h) + torch.ones_like(h) * h).sum() + x @ (W @ h) + torch.dot(h @ W, -s)
+    g = torch.zeros_like(h)
+    for k in range(X.shape[0]):
+        g = torch.tanh(g + X[k] * b + E[ids[k]] / 2)
+    return loss + (g * g).sum()
+
+
+def make(rng):
+    """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
+    n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
+    models = {}
+    models["slowimpl"] = (slowimpl, {"W": n(5, 5)}, set(), {"xs": n(3, 5), "ys": n(3, 5)})
+    # ids 0..7 only: rows 8..11 of Ww are never looked up
+    sent = np.array([0, 0, 3, 5, 7, 2, 5, 1, 0, 0], np.int32)
+    models["skipgram"] = (skipgram, {"Ww": n(12, 5), "Wc": n(12, 5)}, set(), {"sent": sent})
+    models["rnnlm"] = (rnnlm, {"emb": n(11, 4), "Wx": n(6, 4), "Wh": n(6, 6), "bh": n(6), "Wo": n(11, 6),
+                               "bo": n(11)}, set(), {"words": np.array([1, 4, 9, 4, 10, 2], np.int32)})
+    x = n(4)
+    x[np.abs(x) < 0.1] = 0.3  # abs and relu away from their kinks
+    models["builtins"] = (builtins, {"W": n(4, 4), "A": n(3, 4), "b": n(4), "c": n(3, 1), "E": n(6, 4),
+                                     "F": n(4)}, {"F"},
+                          {"x": x, "X": n(3, 4), "ids": np.array([4, 1, 4], np.int32), "y": np.int32(2),
+                           "ys": np.array([3, 0, 1], np.int32), "t": rng.random(4).astype(np.float32)})
+    return models
+
+
+def tensors(params, frozen):
+    return {k: torch.tensor(v, dtype=torch.float64, requires_grad=k not in frozen) for k, v in params.items()}
+
+
+def main():
+    rng = np.random.default_rng(2024)
+    for name, (fn, params, frozen, inputs) in make(rng).items():
+        d = os.path.join(HERE, "fixtures", name)
+        os.makedirs(os.path.join(d, "grads"), exist_ok=True)
+        save_safetensors(os.path.join(d, "params.safetensors"), params)
+        tin = {}
+        for k, v in inputs.items():
+            np.save(os.path.join(d, k + ".npy"), v)
+            tin[k] = torch.tensor(v, dtype=torch.float64 if v.dtype == np.float32 else torch.int64)
+        p = tensors(params, frozen)
+        fn(p, tin).backward()
+        for k, v in p.items():
+            g = v.grad.numpy() if v.grad is not None else np.zeros(v.shape)
+            np.save(os.path.join(d, "grads", k + ".npy"), g.astype(np.float32))
+        for oname, make_opt in OPTIMIZERS.items():
+            p = tensors(params, frozen)
+            opt = make_opt([v for k, v in p.items() if k not in frozen])
+            for _ in range(STEPS):
+                opt.zero_grad()
+                fn(p, tin).backward()
+                opt.step()
+            save_safetensors(os.path.join(d, oname + ".safetensors"),
+                             {k: v.detach().numpy() for k, v in p.items()})
+        if name == "skipgram":
+            centre = set(inputs["sent"][2:-2].tolist())
+            rows = [str(r) for r in range(12) if r not in centre]
+            with open(os.path.join(d, "untouched.txt"), "w") as f:
+                f.write("Ww " + " ".join(rows) + "\n")
+        print("wrote", d)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+/*
+ * test_rt_optim.c - the optimizers' update rules (runtime/optim.c) against
+ * values printed by PyTorch 1.13 (torch.optim.SGD, Adam, Adagrad with lr 0.1,
+ * two steps on w = [1, -2, 0.5, 3] with the gradients G1 then G2 below),
+ * and optimizer state in checkpoints (nnrt_save_params/nnrt_load_params).
+ */
+#include "rt_testutil.h"
+
+#include <math.h>
+
+#include "nngrt.h"
+
+static const float W0[4] = {1.0f, -2.0f, 0.5f, 3.0f};
+static const float G1[4] = {0.1f, -0.3f, 0.0f, 2.0f};
+static const float G2[4] = {0.2f, 0.1f, 0.0f, -1.0f};
+
+static void assert_close(const float *got, const double *want, int n, double tol) {
+    for (int i = 0; i < n; i++) {
+        if (fabs((double)got[i] - want[i]) > tol * (1.0 + fabs(want[i])))
+            fail_msg("element %d: got %.9g, want %.9g", i, (double)got[i], want[i]);
+    }
+}
+
+/* Ensure SGD is w -= lr g, as torch.optim.SGD. */
+static void test_sgd(void **state) {
+    (void)state;
+    float w[4];
+    memcpy(w, W0, sizeof w);
+    nnrt_sgd_update(w, G1, 4, 0.1f);
+    nnrt_sgd_update(w, G2, 4, 0.1f);
+    const double want[4] = {0.970000029, -1.98000002, 0.5, 2.89999986};
+    assert_close(w, want, 4, 1e-6);
+}
+
+/* Ensure the sparse SGD leaves rows with an all-zero gradient bit for bit
+ * as they were (even -0.0 and NaN), and updates the others like SGD. */
+static void test_sgd_rows(void **state) {
+    (void)state;
+    float w[6] = {-0.0f, NAN, 1.0f, 2.0f, 3.0f, 4.0f};
+    const float g[6] = {0, 0, 1, 0, 0, 0};
+    float before[6];
+    memcpy(before, w, sizeof w);
+    nnrt_sgd_update_rows(w, g, 3, 2, 0.5f);
+    assert_memory_equal(w, before, 2 * sizeof(float)); /* row 0 untouched */
+    assert_true(w[2] == 0.5f && w[3] == 2.0f);
+    assert_memory_equal(w + 4, before + 4, 2 * sizeof(float));
+}
+
+/* Ensure Adam matches torch.optim.Adam (bias-corrected; a zero gradient
+ * with zero state leaves the weight alone), state included. */
+static void test_adam(void **state) {
+    (void)state;
+    float w[4], m[4] = {0}, v[4] = {0};
+    memcpy(w, W0, sizeof w);
+    nnrt_adam_update(w, G1, m, v, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 1);
+    nnrt_adam_update(w, G2, m, v, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 2);
+    const double want[4] = {0.803481758, -1.85997808, 0.5, 2.87336636};
+    const double want_m[4] = {0.029000001028180122, -0.017000000923871994, 0.0, 0.07999999076128006};
+    const double want_v[4] = {4.999000157113187e-05, 9.991001570597291e-05, 0.0, 0.004996000323444605};
+    assert_close(w, want, 4, 1e-6);
+    assert_close(m, want_m, 4, 1e-6);
+    assert_close(v, want_v, 4, 1e-6);
+}
+
+/* Ensure Adagrad matches torch.optim.Adagrad (accumulator from 0, eps
+ * added after the square root). */
+static void test_adagrad(void **state) {
+    (void)state;
+    float w[4], s[4] = {0};
+    memcpy(w, W0, sizeof w);
+    nnrt_adagrad_update(w, G1, s, 4, 0.1f, 1e-10f);
+    nnrt_adagrad_update(w, G2, s, 4, 0.1f, 1e-10f);
+    const double want[4] = {0.810557246, -1.93162274, 0.5, 2.94472146};
+    assert_close(w, want, 4, 1e-6);
+}
+
+/* A model with one param w [4] and Adam state m, v, step, the way nngc
+ * generates its descriptor. */
+typedef struct Adamish {
+    float w[4], m[4], v[4], step;
+} Adamish;
+
+static float *am_param(void *p, int i) {
+    return i == 0 ? ((Adamish *)p)->w : NULL;
+}
+static float *am_state(void *p, int i) {
+    Adamish *a = p;
+    return i == 0 ? a->m : i == 1 ? a->v : &a->step;
+}
+
+static const nnrt_tensor_desc am_params[] = {{"w", NNRT_F32, 1, {{4, {0}}}, "[4]"}};
+static const nnrt_tensor_desc am_states[] = {{"__opt__/w/m", NNRT_F32, 1, {{4, {0}}}, "[4]"},
+                                             {"__opt__/w/v", NNRT_F32, 1, {{4, {0}}}, "[4]"},
+                                             {"__opt__/step", NNRT_F32, 0, {{0, {0}}}, "[]"}};
+
+/* Ensure the state is saved under its reserved names and restored exactly;
+ * that a model without state (SGD) loads such a file and ignores it; and
+ * that a file without state leaves the state alone. */
+static void test_state_checkpoint(void **state) {
+    (void)state;
+    char dir[256], path[300], path2[300];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/adam.safetensors", dir);
+    snprintf(path2, sizeof path2, "%s/sgd.safetensors", dir);
+    nnrt_model_desc adam = {.name = "am", .nparams = 1, .params = am_params, .param_data = am_param,
+                            .nstate = 3, .state = am_states, .state_data = am_state};
+    nnrt_model_desc sgd = {.name = "am", .nparams = 1, .params = am_params, .param_data = am_param};
+    Adamish a = {{1, 2, 3, 4}, {0}, {0}, 0};
+    nnrt_adam_update(a.w, G1, a.m, a.v, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 1);
+    a.step = 1;
+    assert_int_equal(nnrt_save_params(&adam, &a, path), NNRT_OK);
+
+    nnrt_safetensors st;
+    assert_int_equal(nnrt_st_read(path, &st), NNRT_OK);
+    assert_int_equal(st.n, 4);
+    assert_non_null(nnrt_st_find(&st, "__opt__/w/v"));
+    assert_true(nnrt_st_find(&st, "__opt__/step")->data[0] == 1.0f);
+    nnrt_st_free(&st);
+
+    Adamish b = {{0}, {9, 9, 9, 9}, {9, 9, 9, 9}, 9};
+    int n = -1;
+    assert_int_equal(nnrt_load_params(&adam, &b, path, 1, &n), NNRT_OK);
+    assert_int_equal(n, 1); /* params counted, not state */
+    assert_memory_equal(&a, &b, sizeof a);
+
+    Adamish c = {{0}, {7, 7, 7, 7}, {0}, 0};
+    assert_int_equal(nnrt_load_params(&sgd, &c, path, 1, NULL), NNRT_OK);
+    assert_memory_equal(c.w, a.w, sizeof a.w);
+    assert_true(c.m[0] == 7.0f); /* not the model's: untouched */
+
+    assert_int_equal(nnrt_save_params(&sgd, &a, path2), NNRT_OK);
+    Adamish d = b;
+    d.step = 5;
+    assert_int_equal(nnrt_load_params(&adam, &d, path2, 1, NULL), NNRT_OK);
+    assert_true(d.step == 5.0f && d.m[1] == b.m[1]);
+    remove_tmpdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgd),
+        cmocka_unit_test(test_sgd_rows),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_adagrad),
+        cmocka_unit_test(test_state_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
