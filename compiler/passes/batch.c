@@ -390,6 +390,8 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
+    if (changed)
+        pass_dce(g); /* inner loops emptied by batching go before this loop is classified */
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
     bt.after = pos_of(bt.outer, l->node) + 1;
