@@ -1395,6 +1395,16 @@ static char *opt_text(const OptimizerDecl *o)
     return xstrdup("sgd(lr = 0.01), the default");
 }
 
+/* A double constant, exactly (hex), with its decimal value alongside: the
+ * optimizers' betas and eps, which PyTorch keeps as Python floats. */
+static char *double_lit(double v)
+{
+    char *dec = xsprintf("%.15g", v);
+    if (strtod(dec, NULL) != v) /* the shortest of 15 and 17 digits that reads back */
+        dec = xsprintf("%.17g", v);
+    return xsprintf("%a /* %s */", v, dec);
+}
+
 static double opt_lr(const OptimizerDecl *o)
 {
     return o->kind == OPT_NONE ? 0.01 : o->lr;
@@ -1502,21 +1512,21 @@ static void emit_train_api(Ctx *x)
         case OPT_ADAM:
             cline(x, "nnrt_adam_update(%s, %s, m->opt + %" PRId64 ", m->opt + %" PRId64 ", %s, m->lr, %s, %s, %s, "
                      "(int64_t)m->opt_step); /* %s */",
-                  w, gr, off, x->params_floats + off, int_lit(cnt), float_lit(o->beta1), float_lit(o->beta2),
-                  float_lit(o->eps), p->name);
+                  w, gr, off, x->params_floats + off, int_lit(cnt), double_lit(o->beta1), double_lit(o->beta2),
+                  double_lit(o->eps), p->name);
             break;
         case OPT_ADAGRAD:
             cline(x, "nnrt_adagrad_update(%s, %s, m->opt + %" PRId64 ", %s, m->lr, %s); /* %s */", w, gr, off,
-                  int_lit(cnt), float_lit(o->eps), p->name);
+                  int_lit(cnt), double_lit(o->eps), p->name);
             break;
         case OPT_SGD:
         case OPT_NONE:
             if (is_table(x->train, i)) {
                 int64_t rows = p->shape.d[0].c;
-                cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, m->lr); /* %s: only the rows ids touched */", w, gr,
+                cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
                       int_lit(rows), int_lit(cnt / (rows ? rows : 1)), p->name);
             } else {
-                cline(x, "nnrt_sgd_update(%s, %s, %s, m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
+                cline(x, "nnrt_sgd_update(%s, %s, %s, (float)m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
             }
             break;
         }
@@ -1857,7 +1867,7 @@ static void emit_api(Ctx *x)
     if (x->train) {
         craw(x, "        m->grads = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
         craw(x, "        m->opt = aligned_alloc(64, %s_OPT_BYTES);\n", M);
-        craw(x, "        m->lr = %s; /* %s */\n", float_lit(opt_lr(&x->train->g->opt)),
+        craw(x, "        m->lr = %s; /* %s */\n", double_lit(opt_lr(&x->train->g->opt)),
              comment_safe(opt_text(&x->train->g->opt)));
     }
     craw(x, "    }\n");
@@ -2101,7 +2111,7 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
     if (t) {
         craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
         craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&train->opt)));
-        craw(x, "    float lr;      /* learning rate (NAME_set_lr) */\n");
+        craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
         craw(x, "    float opt_step; /* Adam's step count */\n");
     }
     craw(x, "};\n\n");

@@ -251,8 +251,11 @@ int main(int argc, char **argv) {
     driver_locate(&paths);
     Diag diag;
     diag_init(&diag, stderr);
+    /* The train graph only matters for the files written: a dump of the
+     * forward graph alone neither needs it nor fails on its account. */
+    bool dump_only = (a.dump_ir || a.dot || a.co.dump_diff) && !a.output;
     Graph *train = NULL;
-    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po, &train);
+    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po, dump_only ? NULL : &train);
     rc = EXIT_ERROR;
     if (!g)
         goto out;

@@ -39,26 +39,30 @@ void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, 
 }
 
 void nnrt_adam_update(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
-                      float lr, float beta1, float beta2, float eps, int64_t step) {
-    double b1 = beta1, b2 = beta2;
-    double bc1 = 1.0 - pow(b1, (double)step);
-    double bc2 = 1.0 - pow(b2, (double)step);
-    float step_size = (float)((double)lr / bc1);
-    float bc2_sqrt = (float)sqrt(bc2);
-    float a1 = (float)(1.0 - b1), a2 = (float)(1.0 - b2);
+                      double lr, double beta1, double beta2, double eps, int64_t step) {
+    /* as torch.optim.Adam (single-tensor path): exp_avg.mul_(beta1).add_(g, alpha=1-beta1),
+     * exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1-beta2), denom = sqrt(v) / sqrt(bc2) + eps,
+     * w.addcdiv_(m, denom, value=-lr/bc1); each scalar rounded to float as the kernels do */
+    double bc1 = 1.0 - pow(beta1, (double)step);
+    double bc2 = 1.0 - pow(beta2, (double)step);
+    const float b1 = (float)beta1, b2 = (float)beta2, a1 = (float)(1.0 - beta1), a2 = (float)(1.0 - beta2);
+    const float neg_step = (float)(-(lr / bc1)), bc2_sqrt = (float)sqrt(bc2), e = (float)eps;
     for (int64_t i = 0; i < n; i++) {
-        m[i] = m[i] * beta1 + a1 * g[i];
-        v[i] = v[i] * beta2 + a2 * (g[i] * g[i]);
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        w[i] += -step_size * (m[i] / denom);
+        m[i] = m[i] * b1 + a1 * g[i];
+        v[i] = v[i] * b2 + a2 * g[i] * g[i];
+        float denom = sqrtf(v[i]) / bc2_sqrt + e;
+        w[i] = w[i] + neg_step * m[i] / denom;
     }
 }
 
-void nnrt_adagrad_update(float *restrict w, const float *restrict g, float *restrict sum, int64_t n, float lr,
-                         float eps) {
+void nnrt_adagrad_update(float *restrict w, const float *restrict g, float *restrict sum, int64_t n, double lr,
+                         double eps) {
+    /* as torch.optim.Adagrad: sum.addcmul_(g, g, value=1), std = sqrt(sum) + eps,
+     * w.addcdiv_(g, std, value=-lr) */
+    const float neg_lr = (float)-lr, e = (float)eps;
     for (int64_t i = 0; i < n; i++) {
-        sum[i] += g[i] * g[i];
-        float std = sqrtf(sum[i]) + eps;
-        w[i] += -lr * (g[i] / std);
+        sum[i] = sum[i] + g[i] * g[i];
+        float std = sqrtf(sum[i]) + e;
+        w[i] = w[i] + neg_lr * g[i] / std;
     }
 }
