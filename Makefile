@@ -7,8 +7,9 @@
 #   make install PREFIX=/usr/local
 #
 # Flex/bison output is generated into build/gen at build time, never committed.
-# The runtime is built with -O3 -fno-trapping-math so that its row loops
-# (softmax, logsumexp) vectorize; nothing in it relies on FP exceptions.
+# The runtime is built with -O3 -fno-trapping-math -fno-math-errno so that
+# its row loops (softmax, logsumexp) and optimizer updates (sqrtf)
+# vectorize; nothing in it relies on FP exceptions or errno from libm.
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -44,7 +45,7 @@ all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h tools
 # ---------------------------------------------------------------- runtime
 $(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
 
 # the runtime's private header (not installed)
 $(RT_OBJS): $(wildcard runtime/*.h)

@@ -620,6 +620,8 @@ static void run_usage(FILE *out) {
           "                [--out DIR] [--seed N] [--repeat N] [--dim NAME=N]... [-v]\n"
           "                [--grads DIR] [--train N] [--save FILE] [--optimizer=SPEC] [--no-train]\n"
           "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--cc=PATH]\n"
+          "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=PASS|all]]\n"
+          "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line]\n"
           "Compiles MODEL.nn, runs its forward pass once on the inputs and prints the\n"
           "loss and outputs (or writes DIR/NAME.npy and DIR/loss.npy with --out).\n"
           "--grads DIR writes DIR/PARAM.npy, d loss / d PARAM at the loaded params;\n"
@@ -644,6 +646,7 @@ typedef struct RunArgs {
     const char *grads_dir; /* --grads DIR */
     long train;            /* --train N: train steps before the forward pass */
     const char *save;      /* --save FILE: params (and optimizer state) after training */
+    const char *dump_ir;   /* --dump-ir[=PASS|all]: as for nngc, printed before the run */
     bool verbose;
     NamedArg *inputs;
     int ninputs, capinputs;
@@ -692,6 +695,10 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
         }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             ra->verbose = true;
+        } else if (strcmp(a, "--dump-ir") == 0) {
+            ra->dump_ir = "";
+        } else if (strncmp(a, "--dump-ir=", 10) == 0) {
+            ra->dump_ir = a + 10;
         } else if ((r = match_value_option("--params", argc, argv, &i, &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -1142,8 +1149,11 @@ int nngc_run(int argc, char **argv) {
     int rc = parse_run_args(&ra, argc, argv);
     if (rc)
         return rc;
+    /* --dump-ir=autodiff shows the train graph, not a pipeline step of F */
+    if (ra.dump_ir && strcmp(ra.dump_ir, "autodiff") == 0)
+        ra.co.dump_autodiff = true;
     PipelineOptions po;
-    if (!driver_pipeline_options(&ra.co, NULL, &po))
+    if (!driver_pipeline_options(&ra.co, ra.co.dump_autodiff ? NULL : ra.dump_ir, &po))
         return EXIT_USAGE;
     Paths paths;
     driver_locate(&paths);

@@ -6,7 +6,7 @@
  * the sum cannot underflow to 0 either. logsumexp(z) = m + log(sum exp(z_i - m)).
  * The rows are vocabulary-sized and this is the hot loop of a full
  * softmax, so exp is a branch-free polynomial (exp_le0 below, relative
- * error under 2e-7 on [-87, 0]) that the compiler vectorizes, and the sum
+ * error under 2e-7 on [-87, 0], exactly 0 below) that the compiler vectorizes, and the sum
  * runs in 8 float lanes (each sums at most n/8 terms <= 1) combined in
  * double.
  *
@@ -29,15 +29,15 @@ static float row_max(const float *z, int64_t n) {
 /* exp(x) for x <= 0 (anything below -87 gives 0): x = k ln2 + r with
  * |r| <= ln2/2, exp(r) by a degree-6 Taylor polynomial, times 2^k built in
  * the exponent bits. No branches, so loops over it vectorize. */
-static inline float exp_le0(float x) {
-    x = x < -87.0f ? -87.0f : x;
+static inline float exp_le0(float x0) {
+    float x = x0 < -87.0f ? -87.0f : x0;
     float kf = x * 1.44269504088896341f - 0.5f; /* round to nearest: x <= 0 */
     int32_t k = (int32_t)kf;
     kf = (float)k;
     float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
     union { int32_t i; float f; } u = {.i = (k + 127) << 23};
-    return p * u.f;
+    return x0 < -87.0f ? 0.0f : p * u.f; /* exp(-inf) = 0 exactly (masked logits) */
 }
 
 /* sum of exp(z[i] - m), m the row maximum (so every term is <= 1) */
@@ -68,16 +68,27 @@ void nnrt_softmax(const float *z, float *out, int64_t n) {
     if (n <= 0)
         return;
     float m = row_max(z, n);
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = exp((double)z[i] - m);
-        out[i] = (float)e;
-        s += e;
+    if (isinf(m) || isnan(m)) { /* no distribution to normalise: as exp would give */
+        for (int64_t i = 0; i < n; i++)
+            out[i] = (float)(exp((double)z[i] - m) / (double)n * NAN);
+        return;
     }
-    /* exp(z_i - m) is at most 1 and equals 1 at the max, so 1 <= s <= n. */
-    double inv = 1.0 / s;
     for (int64_t i = 0; i < n; i++)
-        out[i] = (float)(out[i] * inv);
+        out[i] = exp_le0(z[i] - m);
+    float lane[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += out[i + j];
+    double s = 0.0;
+    for (int j = 0; j < 8; j++)
+        s += lane[j];
+    for (; i < n; i++)
+        s += out[i];
+    /* exp(z_i - m) is at most 1 and equals 1 at the max, so 1 <= s <= n. */
+    float inv = (float)(1.0 / s);
+    for (i = 0; i < n; i++)
+        out[i] *= inv;
 }
 
 void nnrt_log_softmax(const float *z, float *out, int64_t n) {

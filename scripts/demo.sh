@@ -8,9 +8,13 @@
 #      that header and linked with build/libnngrt.a and OpenBLAS;
 #   3. the program scores a corpus with the (randomly initialised) model:
 #      Penn Treebank's validation set when ../shared/data/ptb/ exists next to
-#      the repository, else the small corpus shipped in examples/data/.
+#      the repository, else the small corpus shipped in examples/data/;
+#   4. it trains the model (rnnlm_train_step, Adam) for a bounded time on the
+#      training text, printing words/s and the loss as it goes, saves it, and
+#      prints the validation perplexity of the trained model.
 #
-# NNGC_DEMO_SENTENCES=N limits step 3 to the first N sentences.
+# NNGC_DEMO_SENTENCES=N (default 1000) limits the scoring to the first N
+# validation sentences; NNGC_DEMO_SECONDS=S (default 60) is the training time.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,9 +54,10 @@ else
     set --
     WHAT="shipped corpus examples/data/tiny.txt (no ../shared/data/ptb here)"
 fi
-if [ -n "${NNGC_DEMO_SENTENCES:-}" ]; then
-    set -- "$@" -n "$NNGC_DEMO_SENTENCES"
-fi
+TRAIN="$ROOT/examples/data/tiny.txt"
+if [ -n "$PTB" ] && [ -f "$PTB/train.txt" ]; then TRAIN="$PTB/train.txt"; fi
+set -- "$@" -n "${NNGC_DEMO_SENTENCES:-1000}"
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 
 step "3. score the $WHAT with random parameters (seed 1)"
 echo "$OUT/rnnlm_app${*:+ $*} $CORPUS"
@@ -60,3 +65,11 @@ echo "$OUT/rnnlm_app${*:+ $*} $CORPUS"
 echo
 echo "Untrained, the model gives every word about the same probability, so the"
 echo "perplexity is close to the vocabulary size V: that is the sanity check."
+
+SECS=${NNGC_DEMO_SECONDS:-60}
+step "4. train for $SECS s on $TRAIN, save, then score the validation text again"
+echo "$OUT/rnnlm_app -v $TRAIN -t $SECS -o $OUT/rnnlm-trained.safetensors${*:+ $*} $CORPUS"
+"$OUT/rnnlm_app" -v "$TRAIN" -t "$SECS" -o "$OUT/rnnlm-trained.safetensors" "$@" "$CORPUS"
+echo
+echo "The trained parameters (and Adam's state, to resume) are in $OUT/rnnlm-trained.safetensors;"
+echo "score other text with: $OUT/rnnlm_app -p $OUT/rnnlm-trained.safetensors -v $TRAIN FILE"

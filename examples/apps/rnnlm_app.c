@@ -14,13 +14,19 @@
  *      speed.
  *
  * Usage:
- *   rnnlm_app [-p params.safetensors] [-v vocab.txt] [-n N] [-s seed] corpus.txt
+ *   rnnlm_app [-p params.safetensors] [-v vocab.txt] [-n N] [-s seed]
+ *             [-t SECONDS [-o trained.safetensors]] corpus.txt
  *
  *   -p  load trained parameters (default: random ones from the seed)
  *   -v  build the vocabulary from this file instead of the corpus (use the
  *       training text when the parameters were trained on it)
  *   -n  score only the first N sentences
  *   -s  seed for the random parameters (default 1)
+ *   -t  first train for SECONDS on the vocabulary file (-v, the training
+ *       text) with rnnlm_train_step, one call per sentence window, printing
+ *       a progress line (words/s, loss) every few seconds; then score the
+ *       corpus (the validation text) with the trained model
+ *   -o  after training, save the params and optimizer state (rnnlm_save)
  *
  * Vocabulary: id 0 is "<s>", the sentence boundary (it starts every input
  * and is the word predicted after the last one), id 1 is "<unk>" (every word
@@ -251,12 +257,88 @@ static void score(rnnlm *m, const int32_t *ids, int64_t n, int64_t Tmax, Totals 
     }
 }
 
+/* One line as ids <s> w1 ... wk <s> into *ids (grown as needed); returns
+ * the count, 0 for a blank line. */
+static int64_t line_ids(const char *line, size_t linecap, Table *vocab, int32_t **ids, int64_t *idcap,
+                        int64_t *oov)
+{
+    if ((int64_t)linecap + 2 > *idcap) {
+        *idcap = (int64_t)linecap + 2;
+        *ids = xrealloc(*ids, (size_t)*idcap * sizeof(int32_t));
+    }
+    int64_t n = 0;
+    const char *p = line, *w;
+    size_t len;
+    (*ids)[n++] = ID_BOUNDARY;
+    while ((len = next_word(&p, &w)) > 0) {
+        Entry *e = table_find(vocab, w, len, 0);
+        int32_t id = e ? e->id : ID_UNK;
+        *oov += id == ID_UNK;
+        (*ids)[n++] = id;
+    }
+    if (n == 1)
+        return 0;
+    (*ids)[n++] = ID_BOUNDARY;
+    return n;
+}
+
+/* Trains for `seconds` on the sentences of path (starting over at its end),
+ * one rnnlm_train_step per window of at most Tmax predictions, with a
+ * progress line every 5 seconds. */
+static void train(rnnlm *m, Table *vocab, const char *path, double seconds, int64_t Tmax)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        die("cannot open %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t linecap = 0;
+    int32_t *ids = NULL;
+    int64_t idcap = 0, oov = 0, words = 0, interval_words = 0, epoch = 1;
+    double interval_loss = 0, t0 = nnrt_now_us(), last = t0;
+    printf("training for %.0f s on %s (rnnlm_train_step, one call per sentence)\n", seconds, path);
+    while ((nnrt_now_us() - t0) / 1e6 < seconds) {
+        if (getline(&line, &linecap, f) == -1) {
+            if (ferror(f))
+                die("error reading %s", path);
+            rewind(f);
+            epoch++;
+            continue;
+        }
+        int64_t n = line_ids(line, linecap, vocab, &ids, &idcap, &oov);
+        for (int64_t start = 0; start + 1 < n; start += Tmax) {
+            int64_t T = n - 1 - start < Tmax ? n - 1 - start : Tmax;
+            rnnlm_inputs in = {.T = T, .words = ids + start};
+            float loss;
+            if (rnnlm_train_step(m, &in, &loss) != NNRT_OK)
+                die("rnnlm_train_step: %s", nnrt_last_error());
+            interval_loss += loss;
+            interval_words += T;
+            words += T;
+        }
+        double now = nnrt_now_us();
+        if (now - last >= 5e6 && interval_words > 0) {
+            double l = interval_loss / (double)interval_words;
+            printf("train: %5.0f s  epoch %lld  %9lld words  %7.0f words/s  loss %.3f (perplexity %.1f)\n",
+                   (now - t0) / 1e6, (long long)epoch, (long long)words, (double)words / ((now - t0) / 1e6), l,
+                   exp(l));
+            fflush(stdout);
+            interval_loss = 0;
+            interval_words = 0;
+            last = now;
+        }
+    }
+    printf("trained: %lld words in %.1f s\n", (long long)words, (nnrt_now_us() - t0) / 1e6);
+    fclose(f);
+    free(line);
+    free(ids);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(void)
 {
     fprintf(stderr, "usage: rnnlm_app [-p params.safetensors] [-v vocab.txt] [-n N] "
-                    "[-s seed] corpus.txt\n");
+                    "[-s seed] [-t SECONDS [-o trained.safetensors]] corpus.txt\n");
     exit(2);
 }
 
@@ -272,12 +354,12 @@ static int64_t parse_count(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    const char *params = NULL, *vocab_path = NULL, *corpus = NULL;
-    int64_t max_sentences = -1;
+    const char *params = NULL, *vocab_path = NULL, *corpus = NULL, *save = NULL;
+    int64_t max_sentences = -1, train_seconds = 0;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && a[1] && !a[2] && strchr("pvns", a[1])) {
+        if (a[0] == '-' && a[1] && !a[2] && strchr("pvnsto", a[1])) {
             if (i + 1 >= argc)
                 usage();
             const char *v = argv[++i];
@@ -285,6 +367,8 @@ int main(int argc, char **argv)
             case 'p': params = v; break;
             case 'v': vocab_path = v; break;
             case 'n': max_sentences = parse_count(v, "-n value"); break;
+            case 't': train_seconds = parse_count(v, "-t value"); break;
+            case 'o': save = v; break;
             default: seed = (uint64_t)parse_count(v, "-s value"); break;
             }
         } else if (a[0] == '-' || corpus) {
@@ -323,6 +407,15 @@ int main(int argc, char **argv)
         printf("parameters: random (seed %llu)\n", (unsigned long long)seed);
     }
 
+    if (train_seconds > 0) {
+        train(m, &vocab, vocab_path, (double)train_seconds, Tmax);
+        if (save) {
+            if (rnnlm_save(m, save) != NNRT_OK)
+                die("cannot save %s: %s", save, nnrt_last_error());
+            printf("saved: %s\n", save);
+        }
+    }
+
     FILE *f = fopen(corpus, "r");
     if (!f) {
         fprintf(stderr, "rnnlm_app: cannot open %s: %s\n", corpus, strerror(errno));
@@ -337,24 +430,9 @@ int main(int argc, char **argv)
     while ((max_sentences < 0 || tot.sentences < max_sentences) &&
            getline(&line, &linecap, f) != -1) {
         lineno++;
-        int64_t n = 0;
-        const char *p = line, *w;
-        size_t len;
-        /* <s> w1 ... wk <s>: at most one id per byte of the line, plus two */
-        if ((int64_t)linecap + 2 > idcap) {
-            idcap = (int64_t)linecap + 2;
-            ids = xrealloc(ids, (size_t)idcap * sizeof(int32_t));
-        }
-        ids[n++] = ID_BOUNDARY;
-        while ((len = next_word(&p, &w)) > 0) {
-            Entry *e = table_find(&vocab, w, len, 0);
-            int32_t id = e ? e->id : ID_UNK;
-            tot.oov += id == ID_UNK;
-            ids[n++] = id;
-        }
-        if (n == 1)
+        int64_t n = line_ids(line, linecap, &vocab, &ids, &idcap, &tot.oov);
+        if (n == 0)
             continue; /* blank line: not a sentence */
-        ids[n++] = ID_BOUNDARY;
         tot.sentences++;
         tot.words += n - 2;
         score(m, ids, n, Tmax, &tot, lineno);
@@ -382,9 +460,10 @@ int main(int argc, char **argv)
            (long long)tot.sentences, (long long)tot.words, (long long)tot.oov,
            (long long)tot.predictions, (long long)tot.calls);
     printf("loss per predicted token: %.4f nats, perplexity: %.2f\n", per_word, exp(per_word));
-    printf("sanity check: with random parameters expect a loss near ln(V) = %.4f "
-           "and a perplexity near V = %lld\n",
-           log((double)V), (long long)V);
+    if (train_seconds == 0 && !params)
+        printf("sanity check: with random parameters expect a loss near ln(V) = %.4f "
+               "and a perplexity near V = %lld\n",
+               log((double)V), (long long)V);
     printf("speed: %.0f tokens/s (%.3f s in rnnlm_forward, BLAS: %s)\n",
            seconds > 0 ? (double)tot.predictions / seconds : 0.0, seconds, nnrt_blas_name());
 

@@ -57,3 +57,20 @@ int rnnlm_forward(rnnlm *m, const rnnlm_inputs *in, rnnlm_outputs *out)
     out->loss = (float)((double)in->T * log(10000.0));
     return NNRT_OK;
 }
+
+/* Training: the fake learns nothing; a step is a forward call (logged the
+ * same way), so windowing of training input is checked like scoring. */
+int rnnlm_train_step(rnnlm *m, const rnnlm_inputs *in, float *loss)
+{
+    rnnlm_outputs out;
+    int rc = rnnlm_forward(m, in, &out);
+    if (rc == NNRT_OK && loss)
+        *loss = out.loss;
+    return rc;
+}
+
+int rnnlm_save(rnnlm *m, const char *path)
+{
+    (void)m;
+    return nnrt_error(NNRT_ERR_IO, "cannot write %s (fake model)", path);
+}

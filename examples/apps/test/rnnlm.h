@@ -21,5 +21,7 @@ rnnlm *rnnlm_create(uint64_t seed);
 void rnnlm_destroy(rnnlm *m);
 int rnnlm_forward(rnnlm *m, const rnnlm_inputs *in, rnnlm_outputs *out);
 int rnnlm_load(rnnlm *m, const char *path);
+int rnnlm_train_step(rnnlm *m, const rnnlm_inputs *in, float *loss);
+int rnnlm_save(rnnlm *m, const char *path);
 extern const nnrt_model_desc rnnlm_desc;
 #endif
