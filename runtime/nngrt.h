@@ -204,6 +204,38 @@ const char *nnrt_blas_name(void);
  * setting. */
 int nnrt_blas_set_portable(int on);
 
+/* Elementwise math for generated code and the runtime's row loops: float
+ * versions without branches or libm calls, so that compilers vectorize the
+ * loops around them. Relative error below 1e-6 (tanh near 0: a few ulp).
+ * nnrt_exp_le0 is exp for x <= 0 (exactly 0 below -87); NaN gives NaN. */
+static inline float nnrt_exp_le0(float x0) {
+    float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
+    float kf = x * 1.44269504088896341f - 0.5f; /* k = round(x / ln 2), x <= 0 */
+    int32_t k = (int32_t)kf;
+    kf = (float)k;
+    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    union { int32_t i; float f; } u = {.i = (k + 127) * (1 << 23)}; /* 2^k */
+    float e = x0 < -87.0f ? 0.0f : p * u.f;
+    return x0 != x0 ? x0 : e;
+}
+
+static inline float nnrt_tanhf(float x) {
+    float ax = x < 0.0f ? -x : x, s = x * x;
+    /* |x| < 0.625: odd polynomial (Cephes tanhf); else (1 - e) / (1 + e), e = exp(-2|x|) */
+    float p = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s - 5.37397155531e-2f) * s + 1.33314422036e-1f) * s -
+               3.33332819422e-1f) * s * x + x;
+    float e = nnrt_exp_le0(-2.0f * ax);
+    float t = (1.0f - e) / (1.0f + e);
+    return ax < 0.625f ? p : (x < 0.0f ? -t : (x != x ? x : t));
+}
+
+static inline float nnrt_sigmoidf(float x) {
+    float e = nnrt_exp_le0(x < 0.0f ? x : -x); /* exp(-|x|) */
+    float r = 1.0f / (1.0f + e);
+    return x < 0.0f ? e * r : r;
+}
+
 float nnrt_logsumexp(const float *z, int64_t n);
 void nnrt_softmax(const float *z, float *out, int64_t n);
 void nnrt_log_softmax(const float *z, float *out, int64_t n);

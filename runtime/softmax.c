@@ -26,19 +26,8 @@ static float row_max(const float *z, int64_t n) {
     return m;
 }
 
-/* exp(x) for x <= 0 (anything below -87 gives 0): x = k ln2 + r with
- * |r| <= ln2/2, exp(r) by a degree-6 Taylor polynomial, times 2^k built in
- * the exponent bits. No branches, so loops over it vectorize. */
-static inline float exp_le0(float x0) {
-    float x = x0 < -87.0f ? -87.0f : x0;
-    float kf = x * 1.44269504088896341f - 0.5f; /* round to nearest: x <= 0 */
-    int32_t k = (int32_t)kf;
-    kf = (float)k;
-    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    union { int32_t i; float f; } u = {.i = (k + 127) << 23};
-    return x0 < -87.0f ? 0.0f : p * u.f; /* exp(-inf) = 0 exactly (masked logits) */
-}
+/* exp_le0 is nnrt_exp_le0 (nngrt.h), shared with the generated code. */
+#define exp_le0 nnrt_exp_le0
 
 /* sum of exp(z[i] - m), m the row maximum (so every term is <= 1) */
 static double sum_exp(const float *z, int64_t n, float m) {

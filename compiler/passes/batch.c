@@ -19,7 +19,8 @@
  *     and B(v) is computed from the stacks. This moves the output layer of
  *     an RNN out of the recurrence.
  * A stacked result whose value has B(v) is B(v); a summed result is
- * SUMAXIS(B(v), 0). dce then removes what the loop no longer needs; a loop
+ * SUMAXIS(B(v), 0). A carry that is only ever incremented (h = h + e_t) is
+ * first rewritten as init + a summed result (carries_to_sums). dce then removes what the loop no longer needs; a loop
  * left with no result disappears. Nodes with only invariant operands are
  * hoisted on the way.
  *
@@ -369,6 +370,86 @@ static Node *stack_of(Batcher *bt, Node *v) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report);
 
+/* Uses of x in block b and the blocks nested in it (operands and the
+ * results of nested loops). */
+static int uses_in(const Block *b, const Node *x) {
+    int n = 0;
+    for (int i = 0; i < b->n; i++) {
+        const Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            n += v->in[k] == x;
+        if (v->op == OP_LOOP) {
+            const Loop *l = v->loop;
+            n += uses_in(&l->body, x);
+            for (int r = 0; r < l->ncarry; r++)
+                n += l->next[r] == x;
+            for (int s = 0; s < l->nstack; s++)
+                n += l->stack[s] == x;
+            for (int s = 0; s < l->nsum; s++)
+                n += l->sum[s] == x;
+        }
+    }
+    return n;
+}
+
+static int results_using(const Loop *l, const Node *x) {
+    int n = 0;
+    for (int r = 0; r < l->ncarry; r++)
+        n += l->next[r] == x;
+    for (int s = 0; s < l->nstack; s++)
+        n += l->stack[s] == x;
+    for (int s = 0; s < l->nsum; s++)
+        n += l->sum[s] == x;
+    return n;
+}
+
+/* Moves n (the last node of b) to just after `after`. */
+static void move_after(Block *b, Node *n, Node *after) {
+    NN_ASSERT(b->n > 0 && b->nodes[b->n - 1] == n);
+    b->n--;
+    ir_insert(b, pos_of(b, after) + 1, n);
+    n->parent = b;
+}
+
+/* A carry whose only use is its own next value carry + e is a sum written
+ * as a rebinding (`h = h + emb[words[t]]`): its final value is
+ * init + sum over t of e, a summed result, which batching then turns into
+ * one reduction instead of a loop. Returns how many carries it rewrote;
+ * the carries themselves are left for dce. */
+static int carries_to_sums(Graph *g, Loop *l) {
+    int changed = 0;
+    Block *outer = l->node->parent;
+    for (int r = 0; r < l->ncarry; r++) {
+        Node *c = l->carry[r], *nx = l->next[r];
+        if (nx->op != OP_ADD || nx->parent != &l->body)
+            continue;
+        Node *e = nx->in[0] == c ? nx->in[1] : nx->in[1] == c ? nx->in[0] : NULL;
+        if (!e || e == c || uses_in(&l->body, c) != 1 || uses_in(&l->body, nx) != 0 || results_using(l, nx) != 1 ||
+            results_using(l, c) != 0)
+            continue;
+        Node *out = NULL;
+        for (int i = 0; i < outer->n && !out; i++)
+            if (outer->nodes[i]->op == OP_LOOPOUT && outer->nodes[i]->in[0] == l->node &&
+                outer->nodes[i]->index == r)
+                out = outer->nodes[i];
+        ir_loop_add_sum(l, e);
+        Node *sum = ir_loop_result(l, l->ncarry + l->nstack + l->nsum - 1, c->name);
+        move_after(outer, sum, l->node);
+        Node *fin = ir_new_node(OP_ADD, 2, (Node *[]){l->node->in[r], sum}, nx->loc);
+        fin->name = c->name;
+        char err[256];
+        bool ok = ir_infer(g, fin, err, sizeof err);
+        NN_ASSERT(ok && shape_eq(&fin->shape, &c->shape));
+        ir_append(outer, fin);
+        move_after(outer, fin, sum);
+        if (out)
+            ir_replace_uses(g, out, fin);
+        l->next[r] = c; /* the carry is now unused: dce removes it */
+        changed++;
+    }
+    return changed;
+}
+
 static int batch_block(Graph *g, Block *b, FILE *report) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
@@ -390,8 +471,9 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
+    changed += carries_to_sums(g, l);
     if (changed)
-        pass_dce(g); /* inner loops emptied by batching go before this loop is classified */
+        pass_dce(g); /* inner loops emptied by batching, carries made sums: gone before classifying */
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
     bt.after = pos_of(bt.outer, l->node) + 1;

@@ -108,12 +108,32 @@ static void test_softmax_vs_double(void **state) {
     }
 }
 
+/* Ensure the vectorizable tanh, sigmoid and exp of nngrt.h match libm in
+ * double over a sweep of [-40, 40] (and their special values). */
+static void test_fast_elementwise(void **state) {
+    (void)state;
+    for (int i = -400000; i <= 400000; i++) {
+        float x = (float)i * 1e-4f;
+        double t = tanh((double)x), s = 1.0 / (1.0 + exp(-(double)x));
+        assert_close(nnrt_tanhf(x), t, 1e-6 * fabs(t) + 1e-9);
+        assert_close(nnrt_sigmoidf(x), s, 1e-6 * s + 1e-30);
+        if (x <= 0)
+            assert_close(nnrt_exp_le0(x), exp((double)x), 1e-6 * exp((double)x) + 1e-37);
+    }
+    assert_true(nnrt_tanhf(1e-30f) == 1e-30f);
+    assert_true(nnrt_tanhf(INFINITY) == 1.0f && nnrt_tanhf(-INFINITY) == -1.0f);
+    assert_true(nnrt_sigmoidf(-INFINITY) == 0.0f && nnrt_sigmoidf(INFINITY) == 1.0f);
+    assert_true(nnrt_exp_le0(-INFINITY) == 0.0f && nnrt_exp_le0(0.0f) == 1.0f);
+    assert_true(isnan(nnrt_tanhf(NAN)) && isnan(nnrt_sigmoidf(NAN)) && isnan(nnrt_exp_le0(NAN)));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_hand),
         cmocka_unit_test(test_softmax_large),
         cmocka_unit_test(test_softmax_edges),
         cmocka_unit_test(test_softmax_vs_double),
+        cmocka_unit_test(test_fast_elementwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
