@@ -216,6 +216,32 @@ def rnnlm_opt(p, x):
     return (F.cross_entropy(Z, words[1:], reduction="sum"),)
 
 
+def rnnlm_opt_train(p, x):
+    # as rnnlm_opt, with the hidden states collected by torch.stack (an
+    # in-place hs[t] = h would make autograd copy slices)
+    Wh = p["Wh"]
+    words = x["words"]
+    n = words.shape[0] - 1
+    X = torch.addmm(p["bh"], F.embedding(words[:n], p["emb"]), p["Wx"].t())
+    hs = []
+    h = torch.zeros(Wh.shape[0])
+    for t in range(n):
+        h = torch.tanh(torch.addmv(X[t], Wh, h))
+        hs.append(h)
+    Z = torch.addmm(p["bo"], torch.stack(hs), p["Wo"].t())
+    return (F.cross_entropy(Z, words[1:], reduction="sum"),)
+
+
+def skipgram_opt_train(p, x):
+    # as skipgram_opt; the centre words' embeddings through a sparse
+    # embedding lookup, so that SGD updates only their rows (as nngc does)
+    sent = x["sent"]
+    n = sent.shape[0] - 4
+    Z = torch.mm(F.embedding(sent[2:n + 2], p["Ww"], sparse=True), p["Wc"].t())
+    ctx = torch.stack([sent[0:n], sent[1:n + 1], sent[3:n + 3], sent[4:n + 4]], 1)
+    return (-F.log_softmax(Z, 1).gather(1, ctx).sum(),)
+
+
 IMPL = {
     "slowimpl": (slowimpl_slow, slowimpl_opt),
     "bow": (bow_slow, bow_opt),
@@ -225,6 +251,108 @@ IMPL = {
     "rnnlm": (rnnlm_slow, rnnlm_opt),
     "rnnlm256": (rnnlm_slow, rnnlm_opt),
 }
+
+
+# The training rows: the same forward passes under autograd, then
+# loss.backward() and one step of the model's optimizer (torch.optim, the
+# model's lr and PyTorch's defaults otherwise, as nngc defines them).
+# row -> (slow forward, opt forward, optimizer name, lr)
+TRAIN = {
+    "slowimpl": (slowimpl_slow, slowimpl_opt, "sgd", 0.1),
+    "skipgram": (skipgram_slow, skipgram_opt_train, "sgd", 0.1),
+    "rnnlm": (rnnlm_slow, rnnlm_opt_train, "adam", 0.001),
+    "rnnlm256": (rnnlm_slow, rnnlm_opt_train, "adam", 0.001),
+}
+
+
+def make_optimizer(kind, lr, params, fast):
+    # slow: torch.optim's defaults (a Python loop over the params); fast:
+    # foreach=True (one multi-tensor kernel per operation)
+    kw = dict(foreach=True) if fast else {}
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, **kw)
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, **kw)
+
+
+def train_setup(params, kind, lr, fast):
+    p = {n: torch.from_numpy(a.copy()).requires_grad_() for n, a in params.items()}
+    return p, make_optimizer(kind, lr, list(p.values()), fast)
+
+
+def train_step_fn(fwd, p, x, opt):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = fwd(p, x)[0]
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def train_row(d, name, params, x, budget):
+    """Times one train step both ways, writes DIR/ROW/torch_step.safetensors
+    (the params after one step from the initial ones, hand-optimized
+    version), and returns the output line."""
+    slow, opt, kind, lr = TRAIN[name]
+    res = {}
+    for tag, fwd, fast in (("slow", slow, False), ("opt", opt, True)):
+        p, o = train_setup(params, kind, lr, fast)
+        step = train_step_fn(fwd, p, x, o)
+        l0 = float(step())                      # the loss before the step
+        with torch.no_grad():
+            l1 = float(fwd(p, x)[0])            # the loss after it
+        res[tag] = (l0, l1, {n: t.detach().numpy().copy() for n, t in p.items()})
+        p, o = train_setup(params, kind, lr, fast)
+        res[tag + "_us"] = median_us(train_step_fn(fwd, p, x, o), budget)
+    write_safetensors(os.path.join(d, name, "torch_step.safetensors"), res["opt"][2])
+    # slow and opt must make the same step
+    diff = max(update_diff(params[n], res["slow"][2][n], res["opt"][2][n]) for n in params)
+    return ("torch_train %s slow_us=%.1f opt_us=%.1f loss_slow=%.9g loss_opt=%.9g "
+            "loss1_slow=%.9g loss1_opt=%.9g step_diff=%.3g"
+            % (name, res["slow_us"], res["opt_us"], res["slow"][0], res["opt"][0],
+               res["slow"][1], res["opt"][1], diff))
+
+
+def update_diff(p0, a, b):
+    """How far apart two one-step updates of the same param are: the largest
+    difference of the updated params over the largest change that b made
+    (0 when neither changed it)."""
+    p0 = p0.astype(np.float64)
+    da, db = a.astype(np.float64) - p0, b.astype(np.float64) - p0
+    m = np.abs(db).max()
+    e = np.abs(da - db).max()
+    return 0.0 if e == 0 else (e / m if m > 0 else float("inf"))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        if h["dtype"] != "F32":
+            raise ValueError("%s: %s: dtype %s" % (path, name, h["dtype"]))
+        a, b = h["data_offsets"]
+        out[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(h["shape"])
+    return out
+
+
+def compare(initial, mine, ref):
+    """--compare: prints the largest update_diff over the params of
+    `initial`, and the param where it is, for bench/run.sh."""
+    p0, a, b = read_safetensors(initial), read_safetensors(mine), read_safetensors(ref)
+    worst, where = 0.0, "-"
+    for n in p0:
+        if n not in a or n not in b:
+            print("compare missing %s" % n)
+            return
+        e = update_diff(p0[n], a[n], b[n])
+        if e >= worst:
+            worst, where = e, n
+    print("compare %.3g %s" % (worst, where))
 
 
 # ---------------------------------------------------------------- timing
@@ -246,19 +374,38 @@ def median_us(fn, budget):
     return m / 1000.0
 
 
+def load_inputs(d, row):
+    x = {}
+    for iname in row["inputs"]:
+        a = np.load(os.path.join(d, row["name"], iname + ".npy"))
+        t = torch.from_numpy(np.array(a, order="C"))  # keeps 0-d arrays 0-d
+        x[iname] = t.long() if a.dtype.kind == "i" else t
+    return x
+
+
 def main():
     args = sys.argv[1:]
-    params_only = bool(args) and args[0] == "--params-only"
-    if params_only:
+    if args and args[0] == "--compare":
+        if len(args) != 4:
+            sys.exit("usage: torch_bench.py --compare INITIAL MINE REFERENCE")
+        compare(*args[1:])
+        return
+    mode = "forward"
+    if args and args[0] in ("--params-only", "--train"):
+        mode = args[0][2:]
         args = args[1:]
     if not args:
-        sys.exit("usage: torch_bench.py [--params-only] DIR [ROW...]")
+        sys.exit("usage: torch_bench.py [--params-only | --train] DIR [ROW...]")
     d = args[0]
     only = set(args[1:])
     unknown = only - {row["name"] for row in ROWS}
     if unknown:
         sys.exit("torch_bench.py: no row %s" % ", ".join(sorted(unknown)))
-    if params_only:
+    if mode == "train":
+        unknown = only - set(TRAIN)
+        if unknown:
+            sys.exit("torch_bench.py: no training row %s" % ", ".join(sorted(unknown)))
+    if mode == "params-only":
         for k, row in enumerate(ROWS):
             if not only or row["name"] in only:
                 write_safetensors(os.path.join(d, row["name"], "params.safetensors"),
@@ -281,14 +428,16 @@ def main():
         name = row["name"]
         if only and name not in only:
             continue
+        if mode == "train" and name not in TRAIN:
+            continue
         params = make_params(2000 + k, param_shapes(name, row["dims"]))
         write_safetensors(os.path.join(d, name, "params.safetensors"), params)
+        x = load_inputs(d, row)
+        if mode == "train":
+            print(train_row(d, name, params, x, budget))
+            sys.stdout.flush()
+            continue
         p = {n: torch.from_numpy(a) for n, a in params.items()}
-        x = {}
-        for iname in row["inputs"]:
-            a = np.load(os.path.join(d, name, iname + ".npy"))
-            t = torch.from_numpy(np.array(a, order="C"))  # keeps 0-d arrays 0-d
-            x[iname] = t.long() if a.dtype.kind == "i" else t
         slow, opt = IMPL[name]
         with torch.no_grad():
             ls = float(slow(p, x)[0])

@@ -1797,6 +1797,40 @@ static void emit_forward(Ctx *x, bool grad)
 
 /* ================================================================ the rest of the API */
 
+/* NAME_unpack: the descriptor's dyn[] and inputs[] into NAME_inputs, for
+ * every generic entry point (forward, grad, train step). */
+static void emit_unpack(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    craw(x, "/* inputs[] and dyn[] of the descriptor's calls into %s_inputs */\n", M);
+    craw(x, "static int %s_unpack(%s_inputs *in, const int64_t *dyn, const void *const *inputs)\n{\n", M, M);
+    craw(x, "    memset(in, 0, sizeof *in);\n");
+    if (g->ndyn)
+        craw(x, "    if (!dyn)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL dims\");\n", M);
+    else
+        craw(x, "    (void)dyn;\n");
+    if (g->ninputs)
+        craw(x, "    if (!inputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL inputs\");\n", M);
+    else
+        craw(x, "    (void)inputs;\n");
+    for (int i = 0; i < g->ndims; i++)
+        if (g->dims[i].dynamic)
+            craw(x, "    in->%s = dyn[%d];\n", g->dims[i].name, g->dims[i].dyn);
+    for (int i = 0; i < g->ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
+        if (in->shape.rank == 0) {
+            craw(x, "    if (!inputs[%d])\n        return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");\n", i,
+                 M, in->name);
+            craw(x, "    in->%s = *(const %s *)inputs[%d];\n", in->name, ty, i);
+        } else {
+            craw(x, "    in->%s = (const %s *)inputs[%d];\n", in->name, ty, i);
+        }
+    }
+    craw(x, "    return NNRT_OK;\n}\n\n");
+}
+
 static void emit_init_params(Ctx *x)
 {
     Graph *g = x->g;
@@ -1915,37 +1949,16 @@ static void emit_api(Ctx *x)
     } else {
         craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
     }
+    emit_unpack(x);
     craw(x, "static int %s_forward_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
     craw(x, "                          const float **outputs)\n{\n");
     craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
-    craw(x, "    memset(&in, 0, sizeof in);\n");
-    if (g->ndyn)
-        craw(x, "    if (!dyn)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL dims\");\n", M);
-    else
-        craw(x, "    (void)dyn;\n");
-    if (g->ninputs)
-        craw(x, "    if (!inputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL inputs\");\n", M);
-    else
-        craw(x, "    (void)inputs;\n");
     if (g->noutputs)
         craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
     else
         craw(x, "    (void)outputs;\n");
-    for (int i = 0; i < g->ndims; i++)
-        if (g->dims[i].dynamic)
-            craw(x, "    in.%s = dyn[%d];\n", g->dims[i].name, g->dims[i].dyn);
-    for (int i = 0; i < g->ninputs; i++) {
-        InputDecl *in = &g->inputs[i];
-        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
-        if (in->shape.rank == 0) {
-            craw(x, "    if (!inputs[%d])\n        return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");\n", i,
-                 M, in->name);
-            craw(x, "    in.%s = *(const %s *)inputs[%d];\n", in->name, ty, i);
-        } else {
-            craw(x, "    in.%s = (const %s *)inputs[%d];\n", in->name, ty, i);
-        }
-    }
-    craw(x, "    int rc = %s_forward(m, &in, &out);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
+    craw(x, "    rc = %s_forward(m, &in, &out);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
     if (g->loss)
         craw(x, "    if (loss)\n        *loss = out.loss;\n");
     else
@@ -1982,33 +1995,6 @@ static void emit_train_wrappers(Ctx *x)
 {
     Graph *g = x->g;
     const char *M = g->model;
-    craw(x, "/* inputs[] and dyn[] of the descriptor's calls into %s_inputs */\n", M);
-    craw(x, "static int %s_unpack(%s_inputs *in, const int64_t *dyn, const void *const *inputs)\n{\n", M, M);
-    craw(x, "    memset(in, 0, sizeof *in);\n");
-    if (g->ndyn)
-        craw(x, "    if (!dyn)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL dims\");\n", M);
-    else
-        craw(x, "    (void)dyn;\n");
-    if (g->ninputs)
-        craw(x, "    if (!inputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL inputs\");\n", M);
-    else
-        craw(x, "    (void)inputs;\n");
-    for (int i = 0; i < g->ndims; i++)
-        if (g->dims[i].dynamic)
-            craw(x, "    in->%s = dyn[%d];\n", g->dims[i].name, g->dims[i].dyn);
-    for (int i = 0; i < g->ninputs; i++) {
-        InputDecl *in = &g->inputs[i];
-        const char *ty = in->dtype == DT_I32 ? "int32_t" : "float";
-        if (in->shape.rank == 0) {
-            craw(x, "    if (!inputs[%d])\n        return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");\n", i,
-                 M, in->name);
-            craw(x, "    in->%s = *(const %s *)inputs[%d];\n", in->name, ty, i);
-        } else {
-            craw(x, "    in->%s = (const %s *)inputs[%d];\n", in->name, ty, i);
-        }
-    }
-    craw(x, "    return NNRT_OK;\n}\n\n");
-
     craw(x, "static int %s_grad_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
     craw(x, "                       const float **outputs)\n{\n");
     craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);

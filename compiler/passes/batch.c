@@ -370,28 +370,7 @@ static Node *stack_of(Batcher *bt, Node *v) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report);
 
-/* Uses of x in block b and the blocks nested in it (operands and the
- * results of nested loops). */
-static int uses_in(const Block *b, const Node *x) {
-    int n = 0;
-    for (int i = 0; i < b->n; i++) {
-        const Node *v = b->nodes[i];
-        for (int k = 0; k < v->nin; k++)
-            n += v->in[k] == x;
-        if (v->op == OP_LOOP) {
-            const Loop *l = v->loop;
-            n += uses_in(&l->body, x);
-            for (int r = 0; r < l->ncarry; r++)
-                n += l->next[r] == x;
-            for (int s = 0; s < l->nstack; s++)
-                n += l->stack[s] == x;
-            for (int s = 0; s < l->nsum; s++)
-                n += l->sum[s] == x;
-        }
-    }
-    return n;
-}
-
+/* Uses of x as a result (next, stacked or summed value) of loop l. */
 static int results_using(const Loop *l, const Node *x) {
     int n = 0;
     for (int r = 0; r < l->ncarry; r++)
@@ -400,6 +379,20 @@ static int results_using(const Loop *l, const Node *x) {
         n += l->stack[s] == x;
     for (int s = 0; s < l->nsum; s++)
         n += l->sum[s] == x;
+    return n;
+}
+
+/* Uses of x in block b and the blocks nested in it (operands and the
+ * results of nested loops). */
+static int uses_in(const Block *b, const Node *x) {
+    int n = 0;
+    for (int i = 0; i < b->n; i++) {
+        const Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            n += v->in[k] == x;
+        if (v->op == OP_LOOP)
+            n += uses_in(&v->loop->body, x) + results_using(v->loop, x);
+    }
     return n;
 }
 

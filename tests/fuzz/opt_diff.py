@@ -40,7 +40,7 @@ for it in range(N):
     lines.append('for t in %s..T {'%lo)
     names=['h']
     lines.append('  a = %s'%vexpr(2,names)); names.append('a')
-    if carried: lines.append('  h = tanh(%s)'%vexpr(2,names))
+    if carried: lines.append(random.choice(['  h = tanh(%s)','  h = h + %s','  h = %s + h'])%vexpr(2,names))
     lines.append('  loss += %s'%sexpr(names))
     if random.random()<0.3:
         lines.append('  for j in 0..T {'); lines.append('    loss += dot(%s, xs[j])'%vexpr(1,names)); lines.append('  }')
