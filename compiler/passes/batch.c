@@ -24,8 +24,10 @@
  * left with no result disappears. Nodes with only invariant operands are
  * hoisted on the way.
  *
- * With --report=batch, every body node that stays in a loop is listed with
- * the reason (the dependence or the op without a rule).
+ * With --report=batch, every body node is listed: batched (before the loop,
+ * or after it by fission) or kept in the loop, with the reason (the
+ * dependence or the op without a rule). Node numbers are those of the graph
+ * after a first dce, numbered as a dump would.
  *
  * Requires: a verified graph. Inner loops are batched first. Uses
  * Node.aux (batched value) and Node.mark (classification); both cleared.
@@ -523,6 +525,9 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             bt.body->n--;
             i--;
             put_before(&bt, v);
+            if (report)
+                fprintf(report, "batch: loop %s: hoisted %%%d %s (the same in every iteration)\n", l->var, v->id,
+                        op_name[v->op]);
             changed++;
             continue;
         }
@@ -547,6 +552,10 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
                     stacked[k]->aux = NULL; /* the stacks serve only code after the loop */
             if (bv) {
                 v->aux = bv;
+                if (report)
+                    fprintf(report, "batch: loop %s: batched %%%d %s into %s %s the loop%s\n", l->var, v->id,
+                            op_name[v->op], op_name[bv->op], dep ? "after" : "before",
+                            dep ? " (fission: reads the recurrence's stacked values)" : "");
                 if (bt.summed)
                     v->mark |= SUMMED; /* stays in the loop for its sum's LOOPOUT only */
                 else if (!dep)
@@ -629,6 +638,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
 void pass_batch(Graph *g) { pass_batch_report(g, NULL); }
 
 void pass_batch_report(Graph *g, FILE *report) {
+    pass_dce(g);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
     batch_block(g, &g->top, report);
     pass_dce(g);
