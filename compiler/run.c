@@ -1121,10 +1121,13 @@ static const nnrt_model_desc *build_and_load(Graph *g, Graph *train, const RunAr
     if (!driver_emit(g, train, c_path, h_path, header, &ra->co, ra->model))
         return NULL;
 
-    /* No runtime on this link line: see the comment at the top. */
+    /* No runtime on this link line: see the comment at the top. The model
+     * runs here and now, so it may use every instruction of this CPU
+     * (-march=native: AVX2 for the fused elementwise loops, as PyTorch's
+     * kernels pick at run time). */
     const char *inc = xsprintf("-I%s", paths->include_dir);
-    const char *argv[] = {driver_backend_cc(&ra->co), "-std=c11", "-O2", "-fPIC", "-shared", inc, c_path, "-o",
-                          so_path, NULL};
+    const char *argv[] = {driver_backend_cc(&ra->co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
+                          c_path, "-o", so_path, NULL};
     if (!driver_spawn((char *const *)argv))
         return NULL;
 

@@ -215,7 +215,7 @@ static inline float nnrt_exp_le0(float x0) {
     kf = (float)k;
     float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    union { int32_t i; float f; } u = {.i = (k + 127) * (1 << 23)}; /* 2^k */
+    union { uint32_t i; float f; } u = {.i = (uint32_t)(k + 127) << 23}; /* 2^k, k + 127 in [0, 127] */
     float e = x0 < -87.0f ? 0.0f : p * u.f;
     return x0 != x0 ? x0 : e;
 }
