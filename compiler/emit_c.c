@@ -324,6 +324,19 @@ static char *ld_c(Ctx *x, Size s)
     return xsprintf("nn_ld(%s)", size_c(x, s));
 }
 
+/* Does any node of the forward or train graph have this op? */
+static bool uses_op(Ctx *x, Op op)
+{
+    for (int i = 0; i < x->nall; i++)
+        if (x->all[i]->op == op)
+            return true;
+    if (x->train)
+        for (int i = 0; i < x->train->nall; i++)
+            if (x->train->all[i]->op == op)
+                return true;
+    return false;
+}
+
 static bool uses_nn_ld(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
@@ -496,7 +509,7 @@ static const char *const c_keywords[] = {
 static const char *const model_reserved[] = {
     "m", "in", "out", "rng", "seed", "path", "name", "i", "dyn", "inputs", "outputs", "loss", "rc",
     "calloc", "free", "memcpy", "memset", "aligned_alloc", "strcmp", "tanhf", "expf", "logf", "sqrtf",
-    "fabsf", "fabs", "exp", "log1p", "nn_ld", NULL,
+    "fabsf", "fabs", "exp", "log1p", "nn_ld", "nn_lse", NULL,
 };
 
 /* Names become C identifiers (struct fields, symbols): they must be valid
@@ -1214,7 +1227,7 @@ static void emit_node(Ctx *x, Node *n)
         x->indent++;
         cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
         emit_index_check(x, n, "y", len);
-        cline(x, "%s[r] = nnrt_logsumexp(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len);
+        cline(x, "%s[r] = nn_lse(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len);
         x->indent--;
         cline(x, "}");
         break;
@@ -1222,7 +1235,8 @@ static void emit_node(Ctx *x, Node *n)
     case OP_LOGSUMEXP: {
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         cline(x, "for (int64_t r = 0; r < %s; r++)", count_c(x, &n->shape, 0));
-        cline(x, "    %s[r] = nnrt_logsumexp(%s + r * %s, %s);", v, va, len, len);
+        /* inline (nngrt.h) rather than a call: it vectorizes for the CPU the model is compiled for */
+        cline(x, "    %s[r] = nn_lse(%s + r * %s, %s);", v, va, len, len);
         break;
     }
     case OP_PICK: {
@@ -2101,6 +2115,13 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
         craw(x, "    float opt_step; /* Adam's step count */\n");
     }
     craw(x, "};\n\n");
+    if (uses_op(x, OP_LOGSUMEXP) || uses_op(x, OP_XENT)) {
+        craw(x, "/* log sum exp of a row (finite or not), with nngrt.h's inline row loop */\n");
+        craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
+        craw(x, "    if (n <= 0)\n        return -INFINITY;\n");
+        craw(x, "    const float m = nnrt_row_max(z, n);\n");
+        craw(x, "    return m - m == 0.0f ? m + (float)log(nnrt_sum_exp(z, n, m)) : m; /* inf, NaN: m */\n}\n\n");
+    }
     if (uses_nn_ld(x)) { /* an unused static function would be a warning */
         craw(x, "/* Leading dimension for BLAS: at least 1, even for an empty matrix. */\n");
         craw(x, "static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");

@@ -236,6 +236,26 @@ static inline float nnrt_sigmoidf(float x) {
     return x < 0.0f ? e * r : r;
 }
 
+/* Largest element of z[0..n) (n >= 1); NaN if any element is NaN. */
+float nnrt_row_max(const float *z, int64_t n);
+
+/* sum of exp(z[i] - m) for a row whose maximum is m (every term <= 1), in
+ * 8 float lanes combined in double. Inline so that generated code compiled
+ * for the local CPU (nngc run: -march=native) vectorizes it with AVX. */
+static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
+    float lane[8] = {0};
+    const int64_t n8 = n > 0 ? n - n % 8 : 0;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += nnrt_exp_le0(z[i + j] - m);
+    double s = 0.0;
+    for (int j = 0; j < 8; j++)
+        s += lane[j];
+    for (int64_t i = n8; i < n; i++)
+        s += nnrt_exp_le0(z[i] - m);
+    return s;
+}
+
 float nnrt_logsumexp(const float *z, int64_t n);
 void nnrt_softmax(const float *z, float *out, int64_t n);
 void nnrt_log_softmax(const float *z, float *out, int64_t n);

@@ -18,7 +18,7 @@
 
 #include "rt_internal.h"
 
-static float row_max(const float *z, int64_t n) {
+float nnrt_row_max(const float *z, int64_t n) {
     float m = z[0];
     for (int64_t i = 1; i < n; i++)
         if (z[i] > m || isnan(z[i]))
@@ -26,23 +26,10 @@ static float row_max(const float *z, int64_t n) {
     return m;
 }
 
-/* exp_le0 is nnrt_exp_le0 (nngrt.h), shared with the generated code. */
+/* the row loops are nngrt.h's inline helpers, shared with generated code */
 #define exp_le0 nnrt_exp_le0
-
-/* sum of exp(z[i] - m), m the row maximum (so every term is <= 1) */
-static double sum_exp(const float *z, int64_t n, float m) {
-    float lane[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += exp_le0(z[i + j] - m);
-    double s = 0.0;
-    for (int j = 0; j < 8; j++)
-        s += lane[j];
-    for (; i < n; i++)
-        s += exp_le0(z[i] - m);
-    return s;
-}
+#define row_max nnrt_row_max
+#define sum_exp nnrt_sum_exp
 
 float nnrt_logsumexp(const float *z, int64_t n) {
     if (n <= 0)
