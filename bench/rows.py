@@ -9,6 +9,10 @@ line per row for bench/run.sh:
 
     row NAME MODEL REPEAT_O0 REPEAT_O2 INPUT=FILE ...
 
+then one line per training row (TRAIN_ROWS), same fields:
+
+    train NAME MODEL REPEAT_O0 REPEAT_O2 INPUT=FILE ...
+
 MODEL is relative to the repository root. Needs only numpy; torch_bench.py
 imports ROWS from here to read the same files and to know the sizes.
 """
@@ -47,6 +51,17 @@ ROWS = [
          inputs=dict(words=("ids", (T + 1,), V))),
 ]
 
+# The training rows of `make bench`: rows of ROWS whose model declares an
+# optimizer, timed as train steps (nngc run --train 1 --repeat N), with the
+# repeat counts at -O0 and -O2 (about 2 s of steps each). bench/run.sh gets
+# them as lines "train NAME MODEL REPEAT_O0 REPEAT_O2 INPUT=FILE ...";
+# torch_bench.py --train knows their optimizers.
+TRAIN_ROWS = {
+    "slowimpl": (8000, 100000),   # sgd(lr = 0.1)
+    "skipgram": (16, 120),        # sgd(lr = 0.1)
+    "rnnlm": (16, 120),           # adam(lr = 0.001)
+}
+
 
 def make_input(rng, spec):
     kind, shape = spec[0], spec[1]
@@ -74,6 +89,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: rows.py DIR")
     d = sys.argv[1]
+    lines = []
     for k, row in enumerate(ROWS):
         os.makedirs(os.path.join(d, row["name"]), exist_ok=True)
         rng = np.random.default_rng(1000 + k)
@@ -83,6 +99,10 @@ def main():
             np.save(p, make_input(rng, spec))
             args.append("%s=%s" % (name, p))
         print("row", row["name"], row["model"], row["repeat"][0], row["repeat"][1], *args)
+        if row["name"] in TRAIN_ROWS:
+            lines.append(["train", row["name"], row["model"], *TRAIN_ROWS[row["name"]], *args])
+    for line in lines:
+        print(*line)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench/run.sh - `make bench`: time the lecture's patterns and the reference
-# programs with nngc at -O0 and -O2 and in PyTorch CPU eager, and print one
-# table. See docs/PERFORMANCE.md.
+# programs with nngc at -O0 and -O2 and in PyTorch CPU eager, and print two
+# tables: time per forward call, and time per train step (forward,
+# backward, optimizer update) of the rows that train (rows.py TRAIN_ROWS).
+# See docs/PERFORMANCE.md.
 #
 #   sh bench/run.sh [ROW...]     (no ROW: every row of bench/rows.py)
 #
@@ -15,8 +17,13 @@
 # and nngc runs with them (--params), so that nngc's loss can be checked
 # against PyTorch's; without torch, nngc uses its params seeded from 0.
 #
-# Exit status: 0 when every run succeeded and every loss agrees (the speed
-# targets are reported, not enforced), 1 otherwise.
+# Training rows: one step of nngc (-O0 and -O2: nngc run --train 1 --save)
+# from PyTorch's params is checked against one step of PyTorch (losses
+# before and after the step, and the update of every param), then the
+# steps are timed (nngc run --train 1 --repeat N).
+#
+# Exit status: 0 when every run succeeded and every loss and training step
+# agrees (the speed targets are reported, not enforced), 1 otherwise.
 
 set -u
 
@@ -115,7 +122,81 @@ while read -r _ name model rep0 rep2 ins; do
         losses="$losses ${loss:-FAIL}"
     done
     echo "$line$losses" >> "$tmp/nngc.txt"
-done < "$tmp/rows.txt"
+done <<EOF
+$(grep '^row ' "$tmp/rows.txt")
+EOF
+
+# ---------------------------------------------------------------- training
+# Per training row: PyTorch (slow and hand-optimized; it also writes the
+# params after one step from the initial ones), then per level one checked
+# step (nngc run --train 1 --save, its update compared with PyTorch's) and
+# the timed steps (--train 1 --repeat N). $tmp/ntrain.txt gets
+#   NAME O0_US O2_US O0_LOSS0 O2_LOSS0 O0_LOSS1 O2_LOSS1 O0_DIFF O2_DIFF
+# (LOSS0: the loss the step computed, LOSS1: the loss after it, DIFF: how
+# far the step's update is from PyTorch's, as DIFF@PARAM, "-" without torch).
+: > "$tmp/torch_train.txt"
+: > "$tmp/ntrain.txt"
+while read -r _ name model rep0 rep2 ins; do
+    selected "$name" || continue
+    params=""
+    ref=""
+    if [ "$have_torch" = 1 ]; then
+        echo "bench: $name: train step in PyTorch eager, slow and hand-optimized ..." >&2
+        if "$PY" bench/torch_bench.py --train "$tmp" "$name" >> "$tmp/torch_train.txt" 2> "$tmp/torch.err"; then
+            params="--params $tmp/$name/params.safetensors"
+            ref="$tmp/$name/torch_step.safetensors"
+        else
+            { echo "$name (train): bench/torch_bench.py --train failed:"; sed 's/^/    /' "$tmp/torch.err"; } >> "$tmp/errors.txt"
+        fi
+    fi
+    args=""
+    for i in $ins; do
+        args="$args --input $i"
+    done
+    times=""
+    l0s=""
+    l1s=""
+    diffs=""
+    for lev in O0 O2; do
+        if [ "$lev" = O0 ]; then rep=$rep0; else rep=$rep2; fi
+        out="$tmp/$name.train.$lev.out"
+        step="$tmp/$name/step.$lev.safetensors"
+        echo "bench: $name: nngc run $model -$lev --train 1 --save, then --train 1 --repeat $rep ..." >&2
+        l0=FAIL
+        l1=FAIL
+        diff=-
+        us=FAIL
+        # shellcheck disable=SC2086 # word splitting of $args and $params is intended
+        if "$NNGC" run "$model" $args $params -v --train 1 --save "$step" "-$lev" > "$out" 2>&1; then
+            l0=$(awk '$1 == "nngc:" && $2 == "step" && $3 == "1:" {print $5}' "$out")
+            l1=$(awk '$1 == "loss" && $2 == "=" {print $3}' "$out")
+            if [ -n "$params" ] && ! awk '/nngc: loaded/ {ok = ($3 == $5)} END {exit !ok}' "$out"; then
+                echo "$name (train) -$lev: not every param came from the file: $(grep 'loaded' "$out")" >> "$tmp/errors.txt"
+            fi
+            if [ -n "$ref" ]; then
+                diff=$("$PY" bench/torch_bench.py --compare "$tmp/$name/params.safetensors" "$step" "$ref" 2>> "$tmp/errors.txt" |
+                       awk '$1 == "compare" && NF == 3 {print $2 "@" $3}')
+                [ -n "$diff" ] || diff=FAIL
+            fi
+        else
+            { echo "$name (train) -$lev: nngc run --train 1 --save failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+        fi
+        # shellcheck disable=SC2086
+        if "$NNGC" run "$model" $args $params --train 1 --repeat "$rep" "-$lev" > "$out" 2>&1; then
+            us=$(awk '$1 == "time:" {print $3}' "$out")
+        else
+            { echo "$name (train) -$lev: nngc run --train 1 --repeat failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+        fi
+        times="$times ${us:-FAIL}"
+        l0s="$l0s ${l0:-FAIL}"
+        l1s="$l1s ${l1:-FAIL}"
+        diffs="$diffs $diff"
+    done
+    echo "$name$times$l0s$l1s$diffs" >> "$tmp/ntrain.txt"
+done <<EOF
+$(grep '^train ' "$tmp/rows.txt")
+EOF
+
 if [ "$have_torch" = 1 ]; then
     torch_version=$(awk '$1 == "torch_version" {print $2; exit}' "$tmp/torch.txt")
     torch_blas=$(awk '$1 == "torch_blas" {$1 = ""; sub(/^ /, ""); print; exit}' "$tmp/torch.txt")
@@ -214,6 +295,78 @@ END {
     exit bad
 }' "$tmp/torch.txt" "$tmp/nngc.txt"
 status=$?
+
+if [ -s "$tmp/ntrain.txt" ]; then
+    echo
+    echo "training: time per train step (forward, backward, optimizer update), median; nngc run --train 1 --repeat N"
+    echo
+    awk -v tol="$TOL" -v have_torch="$have_torch" -v tv="$torch_version" \
+        -v tf="$tmp/torch_train.txt" -v nf="$tmp/ntrain.txt" '
+function num(x) { return x ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
+function rel(a, b,   d, m) {
+    d = a - b; if (d < 0) d = -d
+    m = (a < 0 ? -a : a); if ((b < 0 ? -b : b) > m) m = (b < 0 ? -b : b)
+    return m == 0 ? 0 : d / m
+}
+function ratio(a, b) {
+    if (!num(a) || !num(b) || b <= 0) return "-"
+    return sprintf(a / b < 10 ? "%.2fx" : "%.1fx", a / b)
+}
+FILENAME == tf && $1 == "torch_train" {
+    for (i = 3; i <= NF; i++) { split($i, kv, "="); T[$2, kv[1]] = kv[2] }
+    next
+}
+FILENAME == nf {
+    n++; row[n] = $1; o0[n] = $2; o2[n] = $3; a0[n] = $4; a2[n] = $5; b0[n] = $6; b2[n] = $7; d0[n] = $8; d2[n] = $9
+}
+END {
+    fmt = "%-9s %10s %10s %8s %14s %14s %15s %14s  %s\n"
+    printf fmt, "row", "-O0 us", "-O2 us", "-O0/-O2", "torch slow us", "torch opt us", "torch slow/-O2", "torch opt/-O2", "step check"
+    printf fmt, "---------", "------", "------", "-------", "-------------", "------------", "--------------", "-------------", "----------"
+    bad = 0
+    for (k = 1; k <= n; k++) {
+        r = row[k]
+        check = "ok"
+        if (!num(a0[k]) || !num(a2[k]) || !num(b0[k]) || !num(b2[k])) { check = "FAIL"; bad = 1 }
+        else if (rel(a0[k], a2[k]) > tol || rel(b0[k], b2[k]) > tol) {
+            check = "WARNING: -O0 losses " a0[k] ", " b0[k] " != -O2 losses " a2[k] ", " b2[k]; bad = 1
+        }
+        if (have_torch == 1 && (r, "opt_us") in T) {
+            ts = T[r, "slow_us"]; to = T[r, "opt_us"]
+            split(d0[k], e0, "@"); split(d2[k], e2, "@")
+            if (check == "ok") {
+                if (!num(e0[1]) || !num(e2[1])) { check = "FAIL: no update to compare"; bad = 1 }
+                else if (rel(a2[k], T[r, "loss_opt"]) > tol || rel(a2[k], T[r, "loss_slow"]) > tol) {
+                    check = sprintf("MISMATCH: loss before the step: nngc %s, torch %.6g", a2[k], T[r, "loss_opt"]); bad = 1
+                } else if (rel(b2[k], T[r, "loss1_opt"]) > tol || rel(b2[k], T[r, "loss1_slow"]) > tol) {
+                    check = sprintf("MISMATCH: loss after the step: nngc %s, torch %.6g", b2[k], T[r, "loss1_opt"]); bad = 1
+                } else if (e0[1] + 0 > tol + 0 || e2[1] + 0 > tol + 0) {
+                    check = sprintf("MISMATCH: update differs from torch by %s (-O0, %s), %s (-O2, %s)", e0[1], e0[2], e2[1], e2[2]); bad = 1
+                } else if (T[r, "step_diff"] + 0 > tol + 0) {
+                    check = sprintf("MISMATCH: torch slow and opt steps differ by %s", T[r, "step_diff"]); bad = 1
+                } else
+                    check = sprintf("ok (loss %.6g -> %s, update %.1e)", a2[k], b2[k], (e0[1] + 0 > e2[1] + 0 ? e0[1] : e2[1]))
+            }
+            tsr = ratio(ts, o2[k]); tor = ratio(to, o2[k])
+        } else {
+            ts = to = tsr = tor = (have_torch == 1 ? "missing" : "torch: " tv)
+            if (check == "ok") check = "ok (-O0 = -O2, no torch)"
+        }
+        printf fmt, r, o0[k], o2[k], ratio(o0[k], o2[k]), ts, to, tsr, tor, check
+        if (r == "rnnlm" && have_torch == 1 && num(o2[k]) && num(to) && num(ts))
+            tgt = sprintf("rnnlm (H = 128): -O2 train step at least 3x faster than PyTorch: %s against torch opt (%s), %s against torch slow (%s)",
+                          to / o2[k] >= 3 ? "met" : "NOT met", ratio(to, o2[k]), ts / o2[k] >= 3 ? "met" : "NOT met", ratio(ts, o2[k]))
+    }
+    print ""
+    print "training target:"
+    print "  " (tgt != "" ? tgt : "rnnlm (H = 128): -O2 train step at least 3x faster than PyTorch: not measured")
+    if (have_torch == 1) {
+        print "step check: one step of nngc (-O0 and -O2, --train 1 --save) and of PyTorch from the same params: the losses before and"
+        print "after it agree within " tol " relative, and |nngc update - torch update| / |torch update| (2-norms, worst param) <= " tol "."
+    }
+    exit bad
+}' "$tmp/torch_train.txt" "$tmp/ntrain.txt" || status=1
+fi
 
 if [ -s "$tmp/errors.txt" ]; then
     echo

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """torch_bench.py - the rows of `make bench` in PyTorch CPU eager.
 
-    python3 bench/torch_bench.py [--params-only] DIR [ROW...]
+    python3 bench/torch_bench.py [--params-only | --train] DIR [ROW...]
+    python3 bench/torch_bench.py --compare INITIAL MINE REFERENCE
 
 DIR holds the inputs that bench/rows.py wrote (DIR/ROW/*.npy). For every
 row this script
@@ -27,11 +28,28 @@ row) and prints nothing. bench/run.sh runs it that way first, then once per
 row, just before that row's nngc runs, so that both are timed under the
 same conditions.
 
+With --train it does the training rows (TRAIN, the rows of rows.py
+TRAIN_ROWS) instead: the same slow and opt forward passes under autograd,
+then loss.backward() and one step of the model's optimizer (torch.optim.SGD
+or Adam with the model's lr and PyTorch's defaults; the slow version with
+torch.optim's default per-param loop, the opt version with foreach=True and,
+for skip-gram, a sparse embedding gradient), each timed as above per train
+step (zero_grad + forward + backward + step). It also writes
+DIR/ROW/torch_step.safetensors: the params after one opt step from the
+initial ones, which bench/run.sh compares with nngc's one step
+(--compare INITIAL MINE REFERENCE prints "compare DIFF PARAM": the largest
+over the params of |MINE - INITIAL - (REFERENCE - INITIAL)| /
+|REFERENCE - INITIAL|, 2-norms).
+
 Output, one line each (bench/run.sh parses them):
 
     torch_version 1.13.0
     torch_blas BLAS_INFO=...
     torch ROW slow_us=X opt_us=Y loss_slow=A loss_opt=B
+    torch_train ROW slow_us=X opt_us=Y loss_slow=A loss_opt=B loss1_slow=C loss1_opt=D step_diff=E
+
+(loss: before the step; loss1: the forward pass after one step; step_diff:
+how far the slow and opt steps are apart, as for --compare.)
 """
 import json
 import os
@@ -314,13 +332,16 @@ def train_row(d, name, params, x, budget):
 
 
 def update_diff(p0, a, b):
-    """How far apart two one-step updates of the same param are: the largest
-    difference of the updated params over the largest change that b made
-    (0 when neither changed it)."""
+    """How far apart two one-step updates a - p0 and b - p0 of the same
+    param are: |(a - p0) - (b - p0)| / |b - p0|, 2-norms over the tensor
+    (0 when both are the same). A norm, not the largest element: an Adam
+    step is lr * g / (|g| + eps) elementwise, so for a gradient element
+    near eps (1e-8) the update hangs on the last bits of g, which differ
+    with the order of the sums."""
     p0 = p0.astype(np.float64)
     da, db = a.astype(np.float64) - p0, b.astype(np.float64) - p0
-    m = np.abs(db).max()
-    e = np.abs(da - db).max()
+    e = np.linalg.norm(da - db)
+    m = np.linalg.norm(db)
     return 0.0 if e == 0 else (e / m if m > 0 else float("inf"))
 
 
