@@ -1189,16 +1189,42 @@ static void emit_node(Ctx *x, Node *n)
         Shape outer = a->shape;
         outer.rank = k;
         char *no = count_c(x, &outer, 0), *len = size_c(x, a->shape.d[k]), *ni = count_c(x, &a->shape, k + 1);
-        cline(x, "for (int64_t o = 0; o < %s; o++)", no);
-        cline(x, "    for (int64_t j = 0; j < %s; j++) {", ni);
-        cline(x, "        double acc = 0.0;");
-        cline(x, "        for (int64_t l = 0; l < %s; l++)", len);
-        cline(x, "            acc += (double)%s[(o * %s + l) * %s + j];", va, len, ni);
-        if (n->op == OP_SUMAXIS)
-            cline(x, "        %s[o * %s + j] = (float)acc;", v, ni);
-        else
-            cline(x, "        %s[o * %s + j] = (float)(acc / (double)%s);", v, ni, len);
-        cline(x, "    }");
+        Shape inner = a->shape;
+        memmove(&inner.d[0], &inner.d[k + 1], sizeof(Size) * (size_t)(a->shape.rank - k - 1));
+        inner.rank = a->shape.rank - k - 1;
+        int64_t inner_count;
+        if (count_hi(x->g, &inner, &inner_count) && inner_count == 1 && shape_max_count(x->g, &inner) == 1) {
+            /* a reduction along the last axis: one double accumulator per row */
+            cline(x, "for (int64_t o = 0; o < %s; o++) {", no);
+            cline(x, "    double acc = 0.0;");
+            cline(x, "    for (int64_t l = 0; l < %s; l++)", len);
+            cline(x, "        acc += (double)%s[o * %s + l];", va, len);
+            if (n->op == OP_SUMAXIS)
+                cline(x, "    %s[o] = (float)acc;", v);
+            else
+                cline(x, "    %s[o] = (float)(acc / (double)%s);", v, len);
+            cline(x, "}");
+            break;
+        }
+        /* rows added into the output row, which vectorizes over j (the
+         * same float additions, in the same order, as a loop over l of
+         * row adds would do) */
+        cline(x, "for (int64_t o = 0; o < %s; o++) {", no);
+        x->indent++;
+        cline(x, "float *dst = %s + o * %s;", v, ni);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+        cline(x, "    dst[j] = 0.0f;");
+        cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
+        cline(x, "    const float *src = %s + (o * %s + l) * %s;", va, len, ni);
+        cline(x, "    for (int64_t j = 0; j < %s; j++)", ni);
+        cline(x, "        dst[j] += src[j];");
+        cline(x, "}");
+        if (n->op == OP_MEANAXIS) {
+            cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+            cline(x, "    dst[j] = (float)((double)dst[j] / (double)%s);", len);
+        }
+        x->indent--;
+        cline(x, "}");
         break;
     }
     case OP_CONCAT: {
