@@ -883,12 +883,14 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return false;
         set(&I, DT_F32, &a->shape);
         return true;
-    case OP_XENT: {
+    case OP_XENT:
+    case OP_PICK: {
+        /* z [..., V] and one int label per row: [...] */
         if (!need_f32(&I, a) || !need_rank(&I, a, 1, NN_MAXRANK, "logits of rank >= 1"))
             return false;
         Shape want = drop_axis(&a->shape, a->shape.rank - 1);
         if (b->dtype != DT_I32 || !shape_eq(&b->shape, &want))
-            return fail(&I, "shape mismatch in 'cross_entropy': logits %s need int targets %s, got %s",
+            return fail(&I, "shape mismatch in '%s': logits %s need int targets %s, got %s", op_name[n->op],
                         shp(&I, &a->shape), shp(&I, &want), typ(&I, b));
         set(&I, DT_F32, &b->shape);
         return true;
@@ -901,16 +903,6 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             set(&I, DT_F32, &r);
         }
         return true;
-    case OP_PICK: {
-        if (!need_f32(&I, a) || !need_rank(&I, a, 1, NN_MAXRANK, "an operand of rank >= 1"))
-            return false;
-        Shape want = drop_axis(&a->shape, a->shape.rank - 1);
-        if (b->dtype != DT_I32 || !shape_eq(&b->shape, &want))
-            return fail(&I, "shape mismatch in 'pick': %s needs int indices %s, got %s", shp(&I, &a->shape),
-                        shp(&I, &want), typ(&I, b));
-        set(&I, DT_F32, &b->shape);
-        return true;
-    }
     case OP_BXENT:
         if (!need_f32(&I, a) || !need_f32(&I, b))
             return false;
