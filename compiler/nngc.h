@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define NNGC_VERSION "0.1.0"
+#define NNGC_VERSION "0.2.0"
 
 /* ================================================================ util.c */
 

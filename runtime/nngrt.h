@@ -39,7 +39,7 @@
 extern "C" {
 #endif
 
-#define NNRT_VERSION "0.1.0"
+#define NNRT_VERSION "0.2.0"
 #define NNRT_MAXRANK 4 /* most axes a tensor has */
 #define NNRT_MAXDYN 4  /* most dynamic dims a model declares */
 

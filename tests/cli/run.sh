@@ -78,7 +78,7 @@ check() {
 
 # ---------------------------------------------------------------- options
 expect 0 "--help" "usage: nngc" "$NNGC" --help
-expect 0 "--version" "nngc 0.1.0" "$NNGC" --version
+expect 0 "--version" "nngc 0.2.0" "$NNGC" --version
 expect 2 "no arguments" "usage" "$NNGC"
 expect 2 "unknown option" "unknown option '--bogus'" "$NNGC" --bogus "$MODEL"
 expect 2 "two model files" "more than one model file" "$NNGC" "$MODEL" "$MODEL"
