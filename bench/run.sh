@@ -233,8 +233,8 @@ else
 fi
 echo
 
-awk -v tol="$TOL" -v have_torch="$have_torch" -v tv="$torch_version" \
-    -v tf="$tmp/torch.txt" -v nf="$tmp/nngc.txt" '
+# helpers shared by the forward and the training tables
+AWK_LIB='
 function num(x) { return x ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
 function rel(a, b,   d, m) {
     d = a - b; if (d < 0) d = -d
@@ -245,6 +245,10 @@ function ratio(a, b) {
     if (!num(a) || !num(b) || b <= 0) return "-"
     return sprintf(a / b < 10 ? "%.2fx" : "%.1fx", a / b)
 }
+'
+
+awk -v tol="$TOL" -v have_torch="$have_torch" -v tv="$torch_version" \
+    -v tf="$tmp/torch.txt" -v nf="$tmp/nngc.txt" "$AWK_LIB"'
 FILENAME == tf && $1 == "torch" {
     for (i = 3; i <= NF; i++) { split($i, kv, "="); T[$2, kv[1]] = kv[2] }
     next
@@ -301,17 +305,7 @@ if [ -s "$tmp/ntrain.txt" ]; then
     echo "training: time per train step (forward, backward, optimizer update), median; nngc run --train 1 --repeat N"
     echo
     awk -v tol="$TOL" -v have_torch="$have_torch" -v tv="$torch_version" \
-        -v tf="$tmp/torch_train.txt" -v nf="$tmp/ntrain.txt" '
-function num(x) { return x ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
-function rel(a, b,   d, m) {
-    d = a - b; if (d < 0) d = -d
-    m = (a < 0 ? -a : a); if ((b < 0 ? -b : b) > m) m = (b < 0 ? -b : b)
-    return m == 0 ? 0 : d / m
-}
-function ratio(a, b) {
-    if (!num(a) || !num(b) || b <= 0) return "-"
-    return sprintf(a / b < 10 ? "%.2fx" : "%.1fx", a / b)
-}
+        -v tf="$tmp/torch_train.txt" -v nf="$tmp/ntrain.txt" "$AWK_LIB"'
 FILENAME == tf && $1 == "torch_train" {
     for (i = 3; i <= NF; i++) { split($i, kv, "="); T[$2, kv[1]] = kv[2] }
     next

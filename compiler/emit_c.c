@@ -958,6 +958,20 @@ static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char 
     cline(x, "}");
 }
 
+/* for each row r of a label op: y = its int label (b[r], or b when b is a
+ * scalar), checked against [0, len), then `body` (which reads r and y) */
+static void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len,
+                            const char *body)
+{
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", rows);
+    x->indent++;
+    cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    emit_index_check(x, n, "y", len);
+    cline(x, "%s", body);
+    x->indent--;
+    cline(x, "}");
+}
+
 static void emit_block(Ctx *x, Block *b);
 
 static void emit_loop(Ctx *x, Node *n)
@@ -1249,13 +1263,8 @@ static void emit_node(Ctx *x, Node *n)
         /* -log softmax(z)[y] = logsumexp(z) - z[y], one row per label */
         NN_ASSERT(a->shape.rank >= 1 && b->dtype == DT_I32);
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
-        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &n->shape, 0));
-        x->indent++;
-        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
-        emit_index_check(x, n, "y", len);
-        cline(x, "%s[r] = nn_lse(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len);
-        x->indent--;
-        cline(x, "}");
+        emit_label_rows(x, n, count_c(x, &n->shape, 0), b, len,
+                        xsprintf("%s[r] = nn_lse(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len));
         break;
     }
     case OP_LOGSUMEXP: {
@@ -1267,13 +1276,7 @@ static void emit_node(Ctx *x, Node *n)
     }
     case OP_PICK: {
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
-        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &n->shape, 0));
-        x->indent++;
-        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
-        emit_index_check(x, n, "y", len);
-        cline(x, "%s[r] = %s[r * %s + y];", v, va, len);
-        x->indent--;
-        cline(x, "}");
+        emit_label_rows(x, n, count_c(x, &n->shape, 0), b, len, xsprintf("%s[r] = %s[r * %s + y];", v, va, len));
         break;
     }
     case OP_BXENT:
@@ -1344,13 +1347,7 @@ static void emit_node(Ctx *x, Node *n)
         NN_ASSERT(n->shape.rank >= 1);
         char *len = size_c(x, n->shape.d[n->shape.rank - 1]);
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
-        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &a->shape, 0));
-        x->indent++;
-        cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vb : xsprintf("%s[r]", vb));
-        emit_index_check(x, n, "y", len);
-        cline(x, "%s[r * %s + y] = %s[r];", v, len, va);
-        x->indent--;
-        cline(x, "}");
+        emit_label_rows(x, n, count_c(x, &a->shape, 0), b, len, xsprintf("%s[r * %s + y] = %s[r];", v, len, va));
         break;
     }
     case OP_SOFTMAXGRAD:

@@ -833,10 +833,11 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return true;
     }
     case OP_DOT:
+    case OP_BXENT: /* two float vectors of one size -> a scalar */
         if (!need_f32(&I, a) || !need_f32(&I, b))
             return false;
         if (a->shape.rank != 1 || b->shape.rank != 1 || !size_eq(a->shape.d[0], b->shape.d[0]))
-            return fail(&I, "shape mismatch in 'dot': %s and %s (expected two vectors of one size)",
+            return fail(&I, "shape mismatch in '%s': %s and %s (expected two vectors of one size)", op_name[n->op],
                         shp(&I, &a->shape), shp(&I, &b->shape));
         set_scalar(&I, DT_F32);
         return true;
@@ -903,14 +904,7 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             set(&I, DT_F32, &r);
         }
         return true;
-    case OP_BXENT:
-        if (!need_f32(&I, a) || !need_f32(&I, b))
-            return false;
-        if (a->shape.rank != 1 || b->shape.rank != 1 || !size_eq(a->shape.d[0], b->shape.d[0]))
-            return fail(&I, "shape mismatch in 'binary_cross_entropy': %s and %s (expected two vectors of one size)",
-                        shp(&I, &a->shape), shp(&I, &b->shape));
-        set_scalar(&I, DT_F32);
-        return true;
+
     case OP_OUTER:
         if (!need_f32(&I, a) || !need_f32(&I, b))
             return false;
