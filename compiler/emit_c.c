@@ -543,6 +543,8 @@ static bool int_operand_ok(const Node *n, int j)
         return j == 1;
     case OP_LOOPOUT:
         return true; /* its operand is the LOOP node */
+    case OP_FUSED:
+        return true; /* labels of pick_grad members (the verifier checks) */
     default:
         return false;
     }
@@ -794,7 +796,7 @@ static char *elem_expr(Op op, const char *a, const char *b)
     case OP_TANH: return xsprintf("nnrt_tanhf(%s)", a); /* nngrt.h: vectorizes, unlike libm */
     case OP_RELU: return xsprintf("%s > 0.0f ? %s : 0.0f", a, a);
     case OP_SIGMOID: return xsprintf("nnrt_sigmoidf(%s)", a);
-    case OP_EXP: return xsprintf("expf(%s)", a);
+    case OP_EXP: return xsprintf("nnrt_expf(%s)", a); /* nngrt.h: vectorizes */
     case OP_LOG: return xsprintf("logf(%s)", a);
     case OP_SQRT: return xsprintf("sqrtf(%s)", a);
     case OP_ABS: return xsprintf("fabsf(%s)", a);
@@ -884,25 +886,75 @@ static void emit_addend(Ctx *x, const Node *n, const char *out)
     cline(x, "    %s[i] = %s[%s];", out, vname(c), suffix_index(x, c, n));
 }
 
+static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
+
+/* The label of row r for pick_grad member b of fused node n (an int
+ * scalar is a plain variable, not an array). */
+static char *row_label(const Node *n, const Node *b)
+{
+    const Node *y = n->in[b->in[1]->index];
+    return is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
+}
+
 /* An elementwise chain (fuse pass) as one loop: each body node is a scalar
- * local of the iteration, no intermediate buffers. */
+ * local of the iteration, no intermediate buffers. With row ops (expand
+ * along the last axis, pick_grad) the loop is a nest over rows r and
+ * columns j (i = r * cols + j), and row ARGs are read at r; pick_grad's
+ * labels are checked before the loop. */
 static void emit_fused(Ctx *x, const Node *n, const char *out)
 {
     const Block *fb = n->fused;
-    cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
-    x->indent++;
+    bool rows = false;
+    for (int k = 0; k < fb->n; k++)
+        rows = rows || (fb->nodes[k]->op == OP_ARG && fb->nodes[k]->ta);
+    char *cols = NULL, *nrows = NULL;
+    if (rows) {
+        Shape rs = n->shape;
+        rs.rank--;
+        nrows = count_c(x, &rs, 0);
+        cols = size_c(x, n->shape.d[n->shape.rank - 1]);
+        for (int k = 0; k < fb->n; k++) {
+            const Node *b = fb->nodes[k];
+            if (b->op != OP_PICKGRAD)
+                continue;
+            cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
+            cline(x, "    const int64_t y = %s;", row_label(n, b));
+            x->indent++;
+            emit_index_check(x, b, "y", cols);
+            x->indent--;
+            cline(x, "}");
+        }
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
+        x->indent++;
+        cline(x, "for (int64_t j = 0; j < %s; j++) {", cols);
+        x->indent++;
+        cline(x, "const int64_t i = r * %s + j;", cols);
+    } else {
+        cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
+        x->indent++;
+    }
     for (int k = 0; k < fb->n; k++) {
         const Node *b = fb->nodes[k];
         char *e;
-        if (b->op == OP_ARG) {
+        if (b->op == OP_ARG && b->ta) {
+            continue; /* read by its row ops */
+        } else if (b->op == OP_ARG) {
             const Node *op = n->in[b->index];
             e = xsprintf("%s[%s]", vname(op), suffix_index(x, op, n));
+        } else if (b->op == OP_EXPAND) {
+            e = xsprintf("%s[r]", vname(n->in[b->in[0]->index]));
+        } else if (b->op == OP_PICKGRAD) {
+            e = xsprintf("j == %s ? %s[r] : 0.0f", row_label(n, b), vname(n->in[b->in[0]->index]));
         } else {
             e = elem_expr(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL);
         }
         cline(x, "const float f%d = %s; /* %s */", b->id, e, op_name[b->op]);
     }
     cline(x, "%s[i] = f%d;", out, fb->nodes[fb->n - 1]->id);
+    if (rows) {
+        x->indent--;
+        cline(x, "}");
+    }
     x->indent--;
     cline(x, "}");
 }

@@ -812,15 +812,13 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         }
         return true;
     }
-    case OP_ARG: /* like FILL: the fuse pass set the operand's type */
-        n->dtype = DT_F32;
+    case OP_ARG: /* like FILL: the fuse pass set the operand's type (and dtype) */
         return true;
     case OP_FUSED: {
         if (!n->fused || n->fused->n == 0)
             return fail(&I, "'fused' has no body");
-        for (int i = 0; i < n->nin; i++)
-            if (!need_f32(&I, n->in[i]))
-                return false;
+        /* f32 operands, and i32 labels of pick_grad members (the verifier
+         * checks who reads what) */
         const Node *r = n->fused->nodes[n->fused->n - 1];
         set(&I, r->dtype, &r->shape);
         return true;
@@ -1081,8 +1079,10 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " %s", n->loop && n->loop->var ? n->loop->var : "?");
         break;
     case OP_CARRY:
-    case OP_ARG:
         pr(p, " %d", n->index);
+        break;
+    case OP_ARG:
+        pr(p, " %d%s", n->index, n->ta ? " row" : "");
         break;
     default:
         break;
@@ -1505,18 +1505,35 @@ static bool check_node(Verifier *V, Node *n) {
             if (b->op == OP_ARG) {
                 if (b->index < 0 || b->index >= n->nin)
                     return vfail(V, n, "body node %%%d reads operand %d of %d", b->id, b->index, n->nin);
-                if (!shape_eq(&b->shape, &n->in[b->index]->shape))
-                    return vfail(V, n, "body node %%%d has another shape than operand %d", b->id, b->index);
+                if (!shape_eq(&b->shape, &n->in[b->index]->shape) || b->dtype != n->in[b->index]->dtype)
+                    return vfail(V, n, "body node %%%d has another type than operand %d", b->id, b->index);
+                if (!b->ta && b->dtype != DT_F32)
+                    return vfail(V, n, "body node %%%d: an element ARG must be f32", b->id);
                 continue;
             }
-            if (!(op_flags[b->op] & OPF_ELEMWISE))
+            /* row ops (fuse.c): expand along the last axis, pick_grad; both
+             * of the fused node's shape, reading row ARGs (one value per
+             * row: the shape less its last axis) */
+            bool row = b->op == OP_PICKGRAD || (b->op == OP_EXPAND && b->index == n->shape.rank - 1);
+            if (!row && !(op_flags[b->op] & OPF_ELEMWISE))
                 return vfail(V, n, "body node %%%d %s is not elementwise", b->id, opname(b->op));
+            if (row && !shape_eq(&b->shape, &n->shape))
+                return vfail(V, n, "body node %%%d %s does not have the fused shape", b->id, opname(b->op));
             for (int k = 0; k < b->nin; k++) {
                 bool earlier = false;
                 for (int j = 0; j < i && !earlier; j++)
                     earlier = fb->nodes[j] == b->in[k];
                 if (!earlier)
                     return vfail(V, n, "body node %%%d reads a value defined after it or outside the body", b->id);
+                const Node *o = b->in[k];
+                bool want_row = row;
+                if ((o->op == OP_ARG && o->ta) != want_row)
+                    return vfail(V, n, "body node %%%d: %s reads %s", b->id, opname(b->op),
+                                 row ? "a value that is not a row ARG" : "a row ARG");
+                if (row && (o->shape.rank != n->shape.rank - 1 ||
+                            o->dtype != (b->op == OP_PICKGRAD && k == 1 ? DT_I32 : DT_F32)))
+                    return vfail(V, n, "body node %%%d: operand %d of %s is not one value per row", b->id, k,
+                                 opname(b->op));
             }
         }
         break;

@@ -91,6 +91,9 @@ void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K, float al
                float *C, int64_t ldc) {
     if (M <= 0 || N <= 0)
         return;
+    if (!atomic_load(&use_portable) &&
+        nnrt_gemm_own(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+        return;
 #ifdef NNRT_HAVE_CBLAS
     /* Stored shapes: A is M x K (K x M if transposed), B is K x N (N x K). */
     int64_t acols = transa ? M : K, bcols = transb ? K : N;

@@ -220,6 +220,25 @@ static inline float nnrt_exp_le0(float x0) {
     return x0 != x0 ? x0 : e;
 }
 
+/* exp for every x, as nnrt_exp_le0 but with k = round(x / ln 2) on either
+ * side of 0: below -87 exactly 0, above 88.7228 (float's largest exp)
+ * +inf, NaN gives NaN; relative error below 1e-6. It is the `exp` of
+ * generated code (libm's expf does not vectorize). */
+static inline float nnrt_expf(float x0) {
+    float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
+    x = x <= 88.7228f ? x : 88.7228f;
+    float kf = x * 1.44269504088896341f + (x >= 0.0f ? 0.5f : -0.5f);
+    int32_t k = (int32_t)kf; /* round to nearest, in [-126, 128] */
+    kf = (float)k;
+    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    /* 2^k as a float's exponent field; 2^128 is not a float: 2^127 * 2 */
+    int32_t top = k > 127;
+    union { uint32_t i; float f; } u = {.i = (uint32_t)(k - top + 127) << 23}, inf = {.i = 0x7f800000u};
+    float e = x0 < -87.0f ? 0.0f : x0 > 88.7228f ? inf.f : p * u.f * (top ? 2.0f : 1.0f);
+    return x0 != x0 ? x0 : e;
+}
+
 static inline float nnrt_tanhf(float x) {
     float ax = x < 0.0f ? -x : x, s = x * x;
     /* |x| < 0.625: odd polynomial (Cephes tanhf); else (1 - e) / (1 + e), e = exp(-2|x|) */

@@ -63,4 +63,22 @@ int nnrt_atomic_commit(nnrt_atomic_file *af);
 /* Gives up: closes and removes the temp file. Safe to call twice. */
 void nnrt_atomic_abort(nnrt_atomic_file *af);
 
+/* Hot loops (softmax, optimizer updates) are compiled twice, plainly and
+ * for AVX2 (8 floats per instruction), and pick the copy at run time:
+ *   static inline __attribute__((always_inline)) void body(...) {...}
+ *   static AVX2_TARGET void f_avx2(...) { body(...); }
+ *   if (nnrt_have_avx2()) f_avx2(...); else f_plain(...);
+ * The AVX2 target has no FMA, so both copies round alike, bit for bit. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AVX2_COPY 1
+#define AVX2_TARGET __attribute__((target("avx2")))
+int nnrt_have_avx2(void);
+#endif
+
+/* gemm.c: the own AVX2 kernel for skinny products; returns 0, having done
+ * nothing, where it does not apply (then BLAS or the portable loops run). */
+int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc);
+
 #endif /* NNRT_INTERNAL_H */

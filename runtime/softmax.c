@@ -18,11 +18,41 @@
 
 #include "rt_internal.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* max with NaN winning (any NaN in the row gives NaN) */
+static inline float max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
+
 float nnrt_row_max(const float *z, int64_t n) {
     float m = z[0];
-    for (int64_t i = 1; i < n; i++)
-        if (z[i] > m || isnan(z[i]))
-            m = z[i];
+    int64_t i = 1;
+#ifdef __SSE2__
+    /* It reads every logit of a softmax: 8 at a time with SSE's maxps,
+     * whose NaN rule (it returns the second operand) is not ours, so NaNs
+     * are collected apart. */
+    if (n >= 8) {
+        __m128 m0 = _mm_loadu_ps(z), m1 = _mm_loadu_ps(z + 4);
+        __m128 nan = _mm_or_ps(_mm_cmpunord_ps(m0, m0), _mm_cmpunord_ps(m1, m1));
+        for (i = 8; i + 8 <= n; i += 8) {
+            __m128 v0 = _mm_loadu_ps(z + i), v1 = _mm_loadu_ps(z + i + 4);
+            nan = _mm_or_ps(nan, _mm_or_ps(_mm_cmpunord_ps(v0, v0), _mm_cmpunord_ps(v1, v1)));
+            m0 = _mm_max_ps(m0, v0);
+            m1 = _mm_max_ps(m1, v1);
+        }
+        if (_mm_movemask_ps(nan))
+            return NAN;
+        float lane[8];
+        _mm_storeu_ps(lane, m0);
+        _mm_storeu_ps(lane + 4, m1);
+        m = lane[0];
+        for (int j = 1; j < 8; j++)
+            m = max_nan(m, lane[j]);
+    }
+#endif
+    for (; i < n; i++)
+        m = max_nan(m, z[i]);
     return m;
 }
 
@@ -40,15 +70,11 @@ float nnrt_logsumexp(const float *z, int64_t n) {
     return (float)(m + log(sum_exp(z, n, m)));
 }
 
-void nnrt_softmax(const float *z, float *out, int64_t n) {
-    if (n <= 0)
-        return;
-    float m = row_max(z, n);
-    if (isinf(m) || isnan(m)) { /* no distribution to normalise: as exp would give */
-        for (int64_t i = 0; i < n; i++)
-            out[i] = (float)(exp((double)z[i] - m) / (double)n * NAN);
-        return;
-    }
+/* out = exp(z - m) / sum(exp(z - m)), m the row's (finite) max; inlined
+ * into a plain copy and an AVX2 copy (8 exps at a time), chosen at run
+ * time. The AVX2 copy has no FMA: both give the same bits. */
+static inline __attribute__((always_inline)) void softmax_body(const float *z, float *out,
+                                                               int64_t n, float m) {
     for (int64_t i = 0; i < n; i++)
         out[i] = exp_le0(z[i] - m);
     float lane[8] = {0};
@@ -65,6 +91,34 @@ void nnrt_softmax(const float *z, float *out, int64_t n) {
     float inv = (float)(1.0 / s);
     for (i = 0; i < n; i++)
         out[i] *= inv;
+}
+
+static void softmax_plain(const float *z, float *out, int64_t n, float m) {
+    softmax_body(z, out, n, m);
+}
+
+#ifdef AVX2_COPY
+static AVX2_TARGET void softmax_avx2(const float *z, float *out, int64_t n, float m) {
+    softmax_body(z, out, n, m);
+}
+#endif
+
+void nnrt_softmax(const float *z, float *out, int64_t n) {
+    if (n <= 0)
+        return;
+    float m = row_max(z, n);
+    if (isinf(m) || isnan(m)) { /* no distribution to normalise: as exp would give */
+        for (int64_t i = 0; i < n; i++)
+            out[i] = (float)(exp((double)z[i] - m) / (double)n * NAN);
+        return;
+    }
+#ifdef AVX2_COPY
+    if (nnrt_have_avx2()) {
+        softmax_avx2(z, out, n, m);
+        return;
+    }
+#endif
+    softmax_plain(z, out, n, m);
 }
 
 void nnrt_log_softmax(const float *z, float *out, int64_t n) {

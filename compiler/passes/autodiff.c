@@ -202,6 +202,14 @@ static Node *times_expanded(Scope *S, Node *x, Node *d, Loc loc) {
     return op2(S, OP_MUL, x, expand_last(S, d, &x->shape, loc), loc);
 }
 
+/* softmax(z) = exp(z - logsumexp(z)), from the normalizer lse that the
+ * forward pass computed anyway: one elementwise pass over z (which the
+ * fuse pass makes one loop with the rest of the gradient), instead of the
+ * max, sum and scaling passes of a softmax. */
+static Node *softmax_from_lse(Scope *S, Node *z, Node *lse, Loc loc) {
+    return op1(S, OP_EXP, op2(S, OP_SUB, z, expand_last(S, lse, &z->shape, loc), loc), loc);
+}
+
 /* d / (number of elements of s): a product with a constant when s is
  * static, else a division by sum(ones(s)) computed at run time. */
 static Node *count_inverse_times(Scope *S, Node *d, const Shape *s, Loc loc) {
@@ -493,13 +501,16 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
         return true;
     case OP_XENT: { /* logsumexp(z) - z[y]: (softmax(z) - onehot(y)) dy */
         Node *z = fwd(S, a);
-        Node *p = times_expanded(S, op1(S, OP_SOFTMAX, z, at), dy, at);
+        /* the softmax pass splits the forward cross_entropy into
+         * logsumexp(z) - pick(z, y), and cse merges that logsumexp with
+         * this one */
+        Node *p = times_expanded(S, softmax_from_lse(S, z, op1(S, OP_LOGSUMEXP, z, at), at), dy, at);
         Node *hot = preset(S, OP_PICKGRAD, dy, fwd(S, b), &a->shape, 0, size_const(0), at);
         add_adj(S, a, op2(S, OP_SUB, p, hot, at));
         return true;
     }
     case OP_LOGSUMEXP:
-        add_adj(S, a, times_expanded(S, op1(S, OP_SOFTMAX, fwd(S, a), at), dy, at));
+        add_adj(S, a, times_expanded(S, softmax_from_lse(S, fwd(S, a), fwd(S, x), at), dy, at));
         return true;
     case OP_PICK:
         if (da) add_adj(S, a, preset(S, OP_PICKGRAD, dy, fwd(S, b), &a->shape, 0, size_const(0), at));

@@ -29,6 +29,9 @@
  * dependence or the op without a rule). Node numbers are those of the graph
  * after a first dce, numbered as a dump would.
  *
+ * Ends with cse and dce: batching makes values computed apart in different
+ * loops neighbours, and leaves what the loops no longer need.
+ *
  * Requires: a verified graph. Inner loops are batched first. Uses
  * Node.aux (batched value) and Node.mark (classification); both cleared.
  */
@@ -641,5 +644,9 @@ void pass_batch_report(Graph *g, FILE *report) {
     pass_dce(g);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
     batch_block(g, &g->top, report);
+    /* values that were computed apart in two loops now sit side by side:
+     * a train graph's forward logsumexp(z) and the one of its reverse loop
+     * (autodiff's softmax = exp(z - lse)) become one */
+    pass_cse(g);
     pass_dce(g);
 }

@@ -16,7 +16,13 @@
  *    intermediate buffers. The chain's outside operands are the fused
  *    node's operands (ARG nodes in its body); each must have the root's
  *    shape, be a scalar, or be a trailing part of it (a bias row), so that
- *    the loop can read it as x[i], x[0] or x[i % n].
+ *    the loop can read it as x[i], x[0] or x[i % n]. Two non-elementwise
+ *    ops join too, as "row ops" whose operands hold one value per row of
+ *    the root (its shape less the last axis): expand along the last axis
+ *    (x[r] for every element of row r) and pick_grad (d[r] where the
+ *    column is y[r], else 0). The loop then runs over rows and columns, and
+ *    the gradient of a cross-entropy, exp(z - lse) * d - pick_grad(d, y),
+ *    is one pass over the logits with no [T, V] temporaries.
  *
  * Requires: a verified graph; runs after batch (which only knows the plain
  * ops). Uses Node.mark (use counts); cleared.
@@ -152,7 +158,34 @@ static bool member(const Chain *c, const Node *x) {
     return false;
 }
 
+/* Is x one value per row of root (root's shape without its last axis)? */
+static bool row_shaped(const Node *x, const Node *root) {
+    if (root->shape.rank < 1 || x->shape.rank != root->shape.rank - 1)
+        return false;
+    for (int k = 0; k < x->shape.rank; k++)
+        if (!size_eq(x->shape.d[k], root->shape.d[k]))
+            return false;
+    return true;
+}
+
+/* Row ops: expand along the last axis, and pick_grad, of root's shape, on
+ * operands with one value per row. They join a chain as members that read
+ * their operands once per row (row ARGs); pick_grad becomes a compare in
+ * the loop instead of a tensor of zeros and a scatter. */
+static bool is_row_op(const Node *x, const Node *root) {
+    if (!shape_eq(&x->shape, &root->shape) || root->shape.rank < 1)
+        return false;
+    if (x->op == OP_EXPAND)
+        return x->index == root->shape.rank - 1 && x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], root);
+    if (x->op == OP_PICKGRAD)
+        return x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], root) && x->in[1]->dtype == DT_I32 &&
+               row_shaped(x->in[1], root);
+    return false;
+}
+
 static bool can_join(const Node *x, const Node *root) {
+    if (is_row_op(x, root))
+        return x->parent == root->parent && x->mark == 1 && !x->aux;
     if (!(op_flags[x->op] & OPF_ELEMWISE) || x->parent != root->parent || x->mark != 1 ||
         !shape_eq(&x->shape, &root->shape) || x->aux)
         return false;
@@ -170,25 +203,29 @@ static void grow(Chain *c, Node *x, Node *root) {
             continue;
         if (can_join(o, root)) {
             VEC_PUSH(c->nodes, c->n, c->cap, o);
-            grow(c, o, root);
+            if (!is_row_op(o, root)) /* a row op's operands are row ARGs */
+                grow(c, o, root);
         }
     }
 }
 
-static Node *arg_node(Chain *c, Node *x, Block *body) {
+/* The ARG node for operand x: an element ARG (read at the loop's element)
+ * or, with row, a row ARG (read once per row by a row op; marked ta). */
+static Node *arg_node(Chain *c, Node *x, Block *body, bool row) {
     int k = 0;
     while (k < c->nargs && c->args[k] != x)
         k++;
     if (k == c->nargs)
         VEC_PUSH(c->args, c->nargs, c->capargs, x);
-    /* one ARG node per operand */
+    /* one ARG node per operand and kind */
     for (int i = 0; i < body->n; i++)
-        if (body->nodes[i]->op == OP_ARG && body->nodes[i]->index == k)
+        if (body->nodes[i]->op == OP_ARG && body->nodes[i]->index == k && body->nodes[i]->ta == row)
             return body->nodes[i];
     Node *a = ir_new_node(OP_ARG, 0, NULL, x->loc);
     a->index = k;
+    a->ta = row;
     a->shape = x->shape;
-    a->dtype = DT_F32;
+    a->dtype = x->dtype;
     a->name = x->name;
     ir_append(body, a);
     return a;
@@ -216,7 +253,7 @@ static int fuse_chains(Graph *g, Block *b) {
         /* an operand that could not join must still be readable as an arg */
         bool ok = true;
         for (int m = 0; m < c.n && ok; m++)
-            for (int k = 0; k < c.nodes[m]->nin; k++) {
+            for (int k = 0; k < c.nodes[m]->nin && !is_row_op(c.nodes[m], r); k++) {
                 Node *o = c.nodes[m]->in[k];
                 if (!member(&c, o) && !arg_ok(o, r))
                     ok = false;
@@ -235,7 +272,7 @@ static int fuse_chains(Graph *g, Block *b) {
             Node *x = order[m];
             Node **in = xalloc(sizeof(Node *) * (size_t)(x->nin + 1));
             for (int k = 0; k < x->nin; k++)
-                in[k] = member(&c, x->in[k]) ? x->in[k] : arg_node(&c, x->in[k], body);
+                in[k] = member(&c, x->in[k]) ? x->in[k] : arg_node(&c, x->in[k], body, is_row_op(x, r));
             x->in = in;
         }
         for (int m = 0; m < no; m++) {

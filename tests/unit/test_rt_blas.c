@@ -96,6 +96,37 @@ static void test_gemm_vs_naive(void **state) {
     nnrt_blas_set_portable(0);
 }
 
+/* runtime/gemm.c, internal (rt_internal.h): the own AVX2 kernel */
+int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc);
+
+/* Ensure the own kernel's blocking is right at every edge: row counts
+ * 1 to 6 past a multiple of the 6-row micro-tile, partial 16-column
+ * panels, inner sizes over one 256-deep block, more than one 120-row block
+ * with column blocks of 1024, and the skinny shapes of the language models
+ * (50 x 10000 x 64 and its two gradient products); and that it takes the
+ * skinny products and leaves the square ones to BLAS. */
+static void test_gemm_own_blocks(void **state) {
+    (void)state;
+    static const int sizes[][3] = {{7, 37, 530},  {12, 16, 257}, {13, 33, 256}, {130, 1040, 9},
+                                   {241, 20, 70}, {50, 2000, 64}, {50, 64, 2000}, {2000, 64, 50}};
+    static const float ab[][2] = {{1, 0}, {0.5f, 2}};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
+                    check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0], ab[a][1]);
+    static float A[300 * 300], B[300 * 300], C[300 * 300];
+    __builtin_cpu_init();
+    const char *e = getenv("NNRT_GEMM"); /* =blas turns the kernel off */
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               !(e && strcmp(e, "blas") == 0);
+    assert_int_equal(nnrt_gemm_own(0, 1, 50, 300, 64, 1.0f, A, 64, B, 64, 0.0f, C, 300), avx2);
+    assert_int_equal(nnrt_gemm_own(0, 0, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300), 0);
+    assert_int_equal(nnrt_gemm_own(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2), 0);
+}
+
 /* Ensure the four transpose combinations give the hand-computed products
  * of A = [[1,2],[3,4]] and B = [[5,6],[7,8]]. */
 static void test_gemm_hand(void **state) {
@@ -249,7 +280,8 @@ static void test_blas_switch(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gemm_vs_naive), cmocka_unit_test(test_gemm_hand),
+        cmocka_unit_test(test_gemm_vs_naive), cmocka_unit_test(test_gemm_own_blocks),
+        cmocka_unit_test(test_gemm_hand),
         cmocka_unit_test(test_gemm_empty),    cmocka_unit_test(test_gemv_hand),
         cmocka_unit_test(test_gemv_vs_naive), cmocka_unit_test(test_dot),
         cmocka_unit_test(test_degenerate_strides), cmocka_unit_test(test_blas_switch),

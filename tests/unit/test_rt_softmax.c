@@ -108,6 +108,28 @@ static void test_softmax_vs_double(void **state) {
     }
 }
 
+/* Ensure nnrt_row_max finds the max wherever it is in rows of every
+ * length around the 8-wide vector loop, that one NaN anywhere makes the
+ * result NaN, that -inf rows give -inf and +inf wins. */
+static void test_row_max(void **state) {
+    (void)state;
+    float z[40];
+    for (int n = 1; n <= 40; n++)
+        for (int at = 0; at < n; at++) {
+            for (int i = 0; i < n; i++)
+                z[i] = -(float)((i * 7) % 13) - 1.0f; /* all in [-13, -1] */
+            z[at] = 0.5f;
+            assert_true(nnrt_row_max(z, n) == 0.5f);
+            z[at] = NAN;
+            assert_true(isnan(nnrt_row_max(z, n)));
+            z[at] = INFINITY;
+            assert_true(nnrt_row_max(z, n) == INFINITY);
+        }
+    for (int i = 0; i < 40; i++)
+        z[i] = -INFINITY;
+    assert_true(nnrt_row_max(z, 40) == -INFINITY && nnrt_row_max(z, 3) == -INFINITY);
+}
+
 /* Ensure the vectorizable tanh, sigmoid and exp of nngrt.h match libm in
  * double over a sweep of [-40, 40] (and their special values). */
 static void test_fast_elementwise(void **state) {
@@ -125,6 +147,15 @@ static void test_fast_elementwise(void **state) {
     assert_true(nnrt_sigmoidf(-INFINITY) == 0.0f && nnrt_sigmoidf(INFINITY) == 1.0f);
     assert_true(nnrt_exp_le0(-INFINITY) == 0.0f && nnrt_exp_le0(0.0f) == 1.0f);
     assert_true(isnan(nnrt_tanhf(NAN)) && isnan(nnrt_sigmoidf(NAN)) && isnan(nnrt_exp_le0(NAN)));
+    /* nnrt_expf (the `exp` of generated code): every x from -87 to float's
+     * largest exp in steps of about 1e-3, and the ends */
+    for (float x = -87.0f; x <= 88.72f; x += 0.000977f) {
+        double e = exp((double)x);
+        assert_close(nnrt_expf(x), e, 1e-6 * e);
+    }
+    assert_close(nnrt_expf(88.72f), exp((double)88.72f), 1e-6 * exp((double)88.72f));
+    assert_true(nnrt_expf(0.0f) == 1.0f && nnrt_expf(-87.5f) == 0.0f && nnrt_expf(-INFINITY) == 0.0f);
+    assert_true(isinf(nnrt_expf(88.8f)) && isinf(nnrt_expf(INFINITY)) && isnan(nnrt_expf(NAN)));
 }
 
 int main(void) {
@@ -133,6 +164,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_large),
         cmocka_unit_test(test_softmax_edges),
         cmocka_unit_test(test_softmax_vs_double),
+        cmocka_unit_test(test_row_max),
         cmocka_unit_test(test_fast_elementwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

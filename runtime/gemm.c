@@ -1,0 +1,231 @@
+/*
+ * gemm.c - the runtime's own single-precision matrix product for x86-64
+ * with AVX2 and FMA: a 6 x 16 register-blocked micro-kernel under the
+ * usual three levels of cache blocking (Goto's algorithm, as in BLIS).
+ *
+ * Why not always OpenBLAS: the products of the models nngc compiles are
+ * skinny (a few dozen rows of activations times a vocabulary-sized weight
+ * matrix), where OpenBLAS spends about a third of its time repacking the
+ * big operand into its own layout before each call. Here only the panel
+ * being multiplied is repacked (into a buffer that stays in L1/L2), and
+ * operands that are already in the micro-kernel's layout (A in either
+ * orientation, B not transposed) are read in place.
+ *
+ * nnrt_gemm (blas.c) calls nnrt_gemm_own first; it returns 0 (and does
+ * nothing) where it does not apply: no AVX2/FMA on this CPU, an empty or
+ * tiny product, a product that is not skinny (both M and N over 256, where
+ * OpenBLAS's kernels are as fast or faster, and may use threads), or
+ * NNRT_GEMM=blas in the environment (for comparisons).
+ *
+ * C[M,N] = alpha * op(A) op(B) + beta * C, row-major, as nnrt_gemm.
+ * beta == 0 never reads C.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+#ifdef AVX2_COPY /* x86-64, GCC or clang (rt_internal.h) */
+#include <immintrin.h>
+
+enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 1024 };
+
+/* a(i, k) = A[i * ai + k * ak]; bp: kc rows of NR floats (row stride
+ * bs); c: the mr x nr corner of C. acc = sum_k a(i, k) b(k, j); then
+ * C = alpha * acc + beta * C (beta == 0: C not read). */
+#define TARGET __attribute__((target("avx2,fma"))) /* the kernel only: FMA */
+
+static inline TARGET __attribute__((always_inline)) void
+kernel(const int mr, int nr, int64_t kc, const float *a, int64_t ai, int64_t ak, const float *bp,
+       int64_t bs, float *c, int64_t ldc, float alpha, float beta) {
+    /* named accumulators, not arrays: compilers keep them in registers */
+    __m256 z = _mm256_setzero_ps();
+    __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z,
+           c41 = z, c50 = z, c51 = z;
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(bp + k * bs), b1 = _mm256_loadu_ps(bp + k * bs + 8);
+        const float *p = a + k * ak;
+        __m256 x;
+#define ROW(i)                                                                                     \
+    if (mr > i) {                                                                                  \
+        x = _mm256_broadcast_ss(p + i * ai);                                                       \
+        c##i##0 = _mm256_fmadd_ps(x, b0, c##i##0);                                                 \
+        c##i##1 = _mm256_fmadd_ps(x, b1, c##i##1);                                                 \
+    }
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    float t[NR];
+#define OUT(i)                                                                                     \
+    if (mr > i) {                                                                                  \
+        float *ci = c + i * ldc;                                                                   \
+        __m256 r0 = _mm256_mul_ps(va, c##i##0), r1 = _mm256_mul_ps(va, c##i##1);                   \
+        if (nr == NR) {                                                                            \
+            if (beta != 0.0f) {                                                                    \
+                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);                                 \
+                r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), r1);                             \
+            }                                                                                      \
+            _mm256_storeu_ps(ci, r0);                                                              \
+            _mm256_storeu_ps(ci + 8, r1);                                                          \
+        } else {                                                                                   \
+            _mm256_storeu_ps(t, r0);                                                               \
+            _mm256_storeu_ps(t + 8, r1);                                                           \
+            for (int j = 0; j < nr; j++)                                                           \
+                ci[j] = beta != 0.0f ? t[j] + beta * ci[j] : t[j];                                 \
+        }                                                                                          \
+    }
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
+#undef OUT
+}
+
+/* one specialisation per row count, so the loops over i unroll */
+#define KERNEL_N(n)                                                                                \
+    static TARGET void kernel##n(int nr, int64_t kc, const float *a, int64_t ai, int64_t ak,      \
+                                 const float *bp, int64_t bs, float *c, int64_t ldc, float alpha,  \
+                                 float beta) {                                                     \
+        kernel(n, nr, kc, a, ai, ak, bp, bs, c, ldc, alpha, beta);                                 \
+    }
+KERNEL_N(1)
+KERNEL_N(2)
+KERNEL_N(3)
+KERNEL_N(4)
+KERNEL_N(5)
+KERNEL_N(6)
+typedef void kernel_fn(int, int64_t, const float *, int64_t, int64_t, const float *, int64_t,
+                       float *, int64_t, float, float);
+static kernel_fn *const kernels[MR + 1] = {0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6};
+
+/* Packs columns j0 .. j0+nc of op(B), rows k0 .. k0+kc, into panels of NR
+ * columns: panel p holds kc rows of NR floats (zero-padded past nc). */
+static TARGET void pack_b(int transb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
+                          int64_t j0, int64_t nc, float *bp) {
+    for (int64_t p = 0; p < nc; p += NR) {
+        int64_t nr = nc - p < NR ? nc - p : NR;
+        float *dst = bp + p * kc;
+        if (!transb) {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = B + (k0 + k) * ldb + j0 + p;
+                float *d = dst + k * NR;
+                int64_t j = 0;
+                for (; j < nr; j++)
+                    d[j] = src[j];
+                for (; j < NR; j++)
+                    d[j] = 0.0f;
+            }
+            continue;
+        }
+        /* B stored [N, K]: column j of op(B) is row j of B. 8 x 8 blocks are
+         * transposed in registers; the rest element by element. */
+        int64_t k = 0;
+        if (nr == NR) {
+            for (; k + 8 <= kc; k += 8)
+                for (int h = 0; h < 2; h++) {
+                    const float *s = B + (j0 + p + 8 * h) * ldb + k0 + k;
+                    /* B comes from memory or L3: fetch the same rows of
+                     * the next panel early (one line per row, on every
+                     * other step of 8 floats = 32 bytes) */
+                    if (!(k & 8))
+                        for (int r = 0; r < 8; r++)
+                            _mm_prefetch((const char *)(s + (NR + r) * ldb), _MM_HINT_T0);
+                    __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb),
+                           r2 = _mm256_loadu_ps(s + 2 * ldb), r3 = _mm256_loadu_ps(s + 3 * ldb),
+                           r4 = _mm256_loadu_ps(s + 4 * ldb), r5 = _mm256_loadu_ps(s + 5 * ldb),
+                           r6 = _mm256_loadu_ps(s + 6 * ldb), r7 = _mm256_loadu_ps(s + 7 * ldb);
+                    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+                           t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+                           t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+                    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+                    float *d = dst + k * NR + 8 * h;
+                    _mm256_storeu_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+                    _mm256_storeu_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+                    _mm256_storeu_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+                    _mm256_storeu_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+                    _mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+                    _mm256_storeu_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+                    _mm256_storeu_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+                    _mm256_storeu_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+                }
+        }
+        for (; k < kc; k++) {
+            float *d = dst + k * NR;
+            int64_t j = 0;
+            for (; j < nr; j++)
+                d[j] = B[(j0 + p + j) * ldb + k0 + k];
+            for (; j < NR; j++)
+                d[j] = 0.0f;
+        }
+    }
+}
+
+int nnrt_have_avx2(void) {
+    static int cached = -1; /* benign race: every thread computes the same */
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2");
+    }
+    return cached;
+}
+
+static int use_own(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("NNRT_GEMM");
+        cached = !(e && strcmp(e, "blas") == 0) && nnrt_have_avx2() &&
+                 __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc) {
+    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || M * N * K < 4096 ||
+        (M > 256 && N > 256) || !use_own())
+        return 0;
+    /* B panels: at most KC x NC floats (1 MiB), one buffer per thread, kept
+     * for the thread's life (no mmap and page faults per call) */
+    static _Thread_local float *bp;
+    if (!bp && !(bp = aligned_alloc(64, sizeof(float) * KC * NC)))
+        return 0;
+    int64_t ai = transa ? 1 : lda, ak = transa ? lda : 1;
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        float be = k0 == 0 ? beta : 1.0f; /* later K blocks add to C */
+        /* with one block of rows, a few panels at a time: packed and used
+         * while they are in L1 */
+        int64_t ncmax = M <= MC ? 4 * NR : NC;
+        for (int64_t j0 = 0; j0 < N; j0 += ncmax) {
+            int64_t nc = N - j0 < ncmax ? N - j0 : ncmax;
+            pack_b(transb, B, ldb, k0, kc, j0, nc, bp);
+            for (int64_t i0 = 0; i0 < M; i0 += MC) {
+                int64_t mc = M - i0 < MC ? M - i0 : MC;
+                for (int64_t p = 0; p < nc; p += NR) {
+                    int nr = (int)(nc - p < NR ? nc - p : NR);
+                    for (int64_t i = i0; i < i0 + mc; i += MR) {
+                        int mr = (int)(i0 + mc - i < MR ? i0 + mc - i : MR);
+                        kernels[mr](nr, kc, A + i * ai + k0 * ak, ai, ak, bp + p * kc, NR,
+                                    C + i * ldc + j0 + p, ldc, alpha, be);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+#else
+
+int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc) {
+    (void)transa, (void)transb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda;
+    (void)B, (void)ldb, (void)beta, (void)C, (void)ldc;
+    return 0;
+}
+
+#endif
