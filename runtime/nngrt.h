@@ -208,11 +208,18 @@ int nnrt_blas_set_portable(int on);
  * versions without branches or libm calls, so that compilers vectorize the
  * loops around them. Relative error below 1e-6 (tanh near 0: a few ulp).
  * nnrt_exp_le0 is exp for x <= 0 (exactly 0 below -87); NaN gives NaN. */
+/* round(v) for |v| < 2^22, to nearest (ties to even): adding 1.5 * 2^23
+ * leaves the integer in the low bits of the float. Not a float-to-int
+ * conversion, which keeps GCC from vectorizing the loops around it. */
+static inline int32_t nnrt_round_(float v) {
+    union { float f; int32_t i; } t = {.f = v + 12582912.0f};
+    return t.i - 0x4B400000;
+}
+
 static inline float nnrt_exp_le0(float x0) {
     float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
-    float kf = x * 1.44269504088896341f - 0.5f; /* k = round(x / ln 2), x <= 0 */
-    int32_t k = (int32_t)kf;
-    kf = (float)k;
+    int32_t k = nnrt_round_(x * 1.44269504088896341f); /* k = round(x / ln 2) */
+    float kf = (float)k;
     float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
     union { uint32_t i; float f; } u = {.i = (uint32_t)(k + 127) << 23}; /* 2^k, k + 127 in [0, 127] */
@@ -227,9 +234,8 @@ static inline float nnrt_exp_le0(float x0) {
 static inline float nnrt_expf(float x0) {
     float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
     x = x <= 88.7228f ? x : 88.7228f;
-    float kf = x * 1.44269504088896341f + (x >= 0.0f ? 0.5f : -0.5f);
-    int32_t k = (int32_t)kf; /* round to nearest, in [-126, 128] */
-    kf = (float)k;
+    int32_t k = nnrt_round_(x * 1.44269504088896341f); /* round(x / ln 2), in [-126, 128] */
+    float kf = (float)k;
     float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
     /* 2^k as a float's exponent field; 2^128 is not a float: 2^127 * 2 */
