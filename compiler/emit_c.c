@@ -979,17 +979,49 @@ static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char 
     cline(x, "                      (long long)%s, (long long)%s);", idx, bound);
 }
 
+/* Is param i's gradient (in train context t) one scatter of rows at the
+ * top of the train graph, computed in place in m->grads? Then the model
+ * keeps the list of rows it touched (touchedI, ntouchedI): the next call
+ * zeroes only those, and SGD updates only those, as PyTorch's sparse
+ * embedding gradients do, instead of a pass over the whole table. */
+static bool sparse_grad(Ctx *t, int i)
+{
+    const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    return v && v->op == OP_SCATTERADD && v->parent == &t->g->top && info(v)->grad_of == i &&
+           v->in[1]->dtype == DT_I32;
+}
+
+/* The most rows sparse gradient i's scatter may touch per call. */
+static int64_t sparse_grad_cap(Ctx *t, int i)
+{
+    const Node *ids = t->g->grads[i]->in[1];
+    return is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+}
+
 /* SCATTERADD n's rows added into dst (n's shape [V, ...]): row r of
  * operand a goes to row ids[r], each id checked. */
-static void emit_scatter_rows(Ctx *x, const Node *n, const char *dst)
+static void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
 {
     const Node *a = n->in[0], *b = n->in[1];
     NN_ASSERT(n->shape.rank >= 1 && b->dtype == DT_I32);
     char *rowc = count_c(x, &n->shape, 1);
+    int sparse = info(n)->grad_of >= 0 && sparse_grad(x, info(n)->grad_of) ? info(n)->grad_of : -1;
+    if (sparse >= 0) {
+        /* d loss / d table in m->grads: zero only the rows the last call
+         * touched (the rest is zero already), and list this call's rows
+         * (after their check) for the next call and the sparse update */
+        cline(x, "for (int64_t k = 0; k < m->ntouched%d; k++)", sparse);
+        cline(x, "    memset(%s + m->touched%d[k] * %s, 0, (size_t)%s * sizeof(float));", dst, sparse, rowc, rowc);
+        cline(x, "m->ntouched%d = 0;", sparse);
+    } else if (zero_first) {
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
+    }
     cline(x, "for (int64_t r = 0; r < %s; r++) {", is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
     x->indent++;
     cline(x, "const int64_t id = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    if (sparse >= 0)
+        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", sparse, sparse);
     cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
     cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
     x->indent--;
@@ -1070,7 +1102,7 @@ static void emit_loop(Ctx *x, Node *n)
     for (int r = 0; r < l->nsum; r++) {
         const Node *sv = l->sum[r];
         if (info(sv)->direct) {
-            emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r));
+            emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r), false);
             continue;
         }
         cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &sv->shape, 0));
@@ -1392,8 +1424,7 @@ static void emit_node(Ctx *x, Node *n)
         break;
     }
     case OP_SCATTERADD:
-        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
-        emit_scatter_rows(x, n, v);
+        emit_scatter_rows(x, n, v, true);
         break;
     case OP_PICKGRAD: {
         NN_ASSERT(n->shape.rank >= 1);
@@ -1610,7 +1641,11 @@ static void emit_train_api(Ctx *x)
             break;
         case OPT_SGD:
         case OPT_NONE:
-            if (is_table(x->train, i)) {
+            if (sparse_grad(x->train, i)) {
+                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, m->touched%d, m->ntouched%d, (float)m->lr); /* %s: the "
+                         "rows this step touched */",
+                      w, gr, int_lit(cnt / (p->shape.d[0].c ? p->shape.d[0].c : 1)), i, i, p->name);
+            } else if (is_table(x->train, i)) {
                 int64_t rows = p->shape.d[0].c;
                 cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
                       int_lit(rows), int_lit(cnt / (rows ? rows : 1)), p->name);
@@ -1969,6 +2004,9 @@ static void emit_init_params(Ctx *x)
     if (x->train) {
         cline(x, "/* a fresh start for training too: no gradient, no optimizer state */");
         cline(x, "memset(m->grads, 0, %s_PARAMS_BYTES);", M);
+        for (int i = 0; i < g->nparams; i++)
+            if (sparse_grad(x->train, i))
+                cline(x, "m->ntouched%d = 0;", i);
         cline(x, "memset(m->opt, 0, %s_OPT_BYTES);", M);
         cline(x, "m->opt_step = 0.0f;");
     }
@@ -2188,6 +2226,10 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
         craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&train->opt)));
         craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
         craw(x, "    float opt_step; /* Adam's step count */\n");
+        for (int i = 0; i < g->nparams; i++)
+            if (sparse_grad(t, i))
+                craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s set by the last call */\n", i,
+                     i, int_lit(sparse_grad_cap(t, i)), g->params[i].name);
     }
     craw(x, "};\n\n");
     if (uses_op(x, OP_LOGSUMEXP) || uses_op(x, OP_XENT)) {

@@ -162,6 +162,10 @@ void nnrt_sgd_update(float *w, const float *g, int64_t n, float lr);
 /* SGD on a [rows, cols] lookup table: rows whose gradient is all zero are
  * not touched at all (sparse update). */
 void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, float lr);
+/* SGD on the rows ids[0..n) of a table with cols columns, each row once
+ * however often it is listed (ids is sorted in place); the other rows are
+ * not read. For gradients that list the rows they touched. */
+void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, int64_t n, float lr);
 void nnrt_adam_update(float *w, const float *g, float *m, float *v, int64_t n, double lr,
                       double beta1, double beta2, double eps, int64_t step);
 void nnrt_adagrad_update(float *w, const float *g, float *sum, int64_t n, double lr, double eps);

@@ -16,6 +16,7 @@
  * float, as PyTorch does for a float32 tensor.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "rt_internal.h"
 
@@ -34,6 +35,24 @@ void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, 
             continue; /* a row no id touched: left exactly as it is */
         float *wr = w + r * cols;
         for (j = 0; j < cols; j++)
+            wr[j] -= lr * gr[j];
+    }
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, int64_t n, float lr) {
+    if (n > 1)
+        qsort(ids, (size_t)n, sizeof *ids, cmp_i32);
+    for (int64_t k = 0; k < n; k++) {
+        if (k > 0 && ids[k] == ids[k - 1])
+            continue; /* one update per row */
+        float *wr = w + (int64_t)ids[k] * cols;
+        const float *gr = g + (int64_t)ids[k] * cols;
+        for (int64_t j = 0; j < cols; j++)
             wr[j] -= lr * gr[j];
     }
 }

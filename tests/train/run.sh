@@ -212,6 +212,13 @@ app() {
             "$tmp/rnnlm.c" "$RTLIB" $BLAS -lm -lpthread &&
         "$tmp/train_app" examples/data/tiny.txt "$tmp/ckpt.safetensors"
 }
+sparse() {
+    "$NNGC" "$MODELS/skipgram.nn" -O2 -o "$tmp/skipgram.c" && grep -q 'nnrt_sgd_update_ids' "$tmp/skipgram.c" &&
+        $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime -I"$tmp" -o "$tmp/sparse_check" tests/train/sparse_check.c \
+            "$tmp/skipgram.c" "$RTLIB" $BLAS -lm -lpthread &&
+        "$tmp/sparse_check"
+}
+check "sparse table gradient: no stale rows across calls, SGD updates each touched row once (sparse_check.c)" sparse
 if [ -f examples/apps/train_app.c ]; then
     check "examples/apps/train_app: train from C, save, reload, evaluate" app
 fi

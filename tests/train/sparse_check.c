@@ -1,0 +1,89 @@
+/*
+ * sparse_check.c - the sparse gradient of a lookup table (tests/train).
+ *
+ * Built against tests/train/models/skipgram.nn compiled at -O2, where the
+ * gradient of Ww is one scatter of rows: each call zeroes only the rows
+ * the previous call touched and lists its own, and SGD updates only the
+ * listed rows, once each. Checked here against references that never
+ * take that shortcut:
+ *
+ *   1. grad after a call on other words == grad of a fresh model (same
+ *      params) on the same words: no stale row survives, bit for bit;
+ *   2. every row of Ww's gradient that no word of the call touched is 0;
+ *   3. a train step (words repeated within the sentence) changes Ww by
+ *      exactly -lr * grad on the touched rows, once, and leaves every other
+ *      row bit-identical; Wc (dense) by -lr * grad everywhere.
+ *
+ * Prints "ok" and exits 0, or says what differs and exits 1.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "skipgram.h"
+
+enum { V = 12, D = 5, T = 6 };
+
+static int fail(const char *what) {
+    printf("FAIL: %s\n", what);
+    return 1;
+}
+
+int main(void) {
+    /* sentences of T + 4 ids; b repeats word 3 and shares none of a's
+     * centre words (positions 2 .. T+1) */
+    const int32_t a[T + 4] = {0, 0, 1, 2, 4, 5, 6, 7, 0, 0};
+    const int32_t b[T + 4] = {0, 0, 3, 8, 3, 9, 3, 10, 0, 0};
+    skipgram *m1 = skipgram_create(7), *m2 = skipgram_create(7);
+    if (!m1 || !m2)
+        return fail("create");
+    skipgram_inputs ia = {.T = T, .sent = a}, ib = {.T = T, .sent = b};
+    skipgram_outputs out;
+    static float g1[V * D], g2[V * D], w0[V * D], c0[V * D], gw[V * D], gc[V * D];
+
+    /* 1, 2: stale rows */
+    if (skipgram_grad(m1, &ia, &out) || skipgram_grad(m1, &ib, &out) || skipgram_grad(m2, &ib, &out))
+        return fail("grad");
+    memcpy(g1, skipgram_grad_data(m1, 0), sizeof g1);
+    memcpy(g2, skipgram_grad_data(m2, 0), sizeof g2);
+    if (memcmp(g1, g2, sizeof g1) != 0)
+        return fail("grad of Ww after a call on other words differs from a fresh model's");
+    for (int r = 0; r < V; r++) {
+        int used = 0;
+        for (int t = 2; t < T + 2; t++)
+            used |= b[t] == r;
+        for (int j = 0; j < D && !used; j++)
+            if (g1[r * D + j] != 0.0f)
+                return fail("a row no word touched has a non-zero gradient");
+    }
+
+    /* 3: one SGD step = w - lr * g on the touched rows, once each */
+    memcpy(w0, skipgram_param(m1, "Ww"), sizeof w0);
+    memcpy(c0, skipgram_param(m1, "Wc"), sizeof c0);
+    if (skipgram_grad(m1, &ib, &out))
+        return fail("grad");
+    memcpy(gw, skipgram_grad_data(m1, 0), sizeof gw);
+    memcpy(gc, skipgram_grad_data(m1, 1), sizeof gc);
+    float loss;
+    if (skipgram_train_step(m1, &ib, &loss))
+        return fail("train_step");
+    const float lr = 0.1f, *w1 = skipgram_param(m1, "Ww"), *c1 = skipgram_param(m1, "Wc");
+    for (int r = 0; r < V; r++) {
+        int used = 0;
+        for (int t = 2; t < T + 2; t++)
+            used |= b[t] == r;
+        for (int j = 0; j < D; j++) {
+            int i = r * D + j;
+            float want = used ? w0[i] - lr * gw[i] : w0[i];
+            if (w1[i] != want) {
+                printf("Ww[%d, %d] = %.9g, want %.9g (row %s)\n", r, j, w1[i], want, used ? "touched" : "untouched");
+                return fail("sparse SGD step");
+            }
+            if (c1[i] != c0[i] - lr * gc[i])
+                return fail("dense SGD step of Wc");
+        }
+    }
+    skipgram_destroy(m1);
+    skipgram_destroy(m2);
+    printf("ok\n");
+    return 0;
+}
