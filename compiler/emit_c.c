@@ -882,8 +882,16 @@ static void emit_addend(Ctx *x, const Node *n, const char *out)
     if (n->nin != 3)
         return;
     const Node *c = n->in[2];
-    cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
-    cline(x, "    %s[i] = %s[%s];", out, vname(c), suffix_index(x, c, n));
+    if (c->shape.rank == 0 || shape_eq(&c->shape, &n->shape)) {
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[i] = %s[%s];", out, vname(c), suffix_index(x, c, n));
+        return;
+    }
+    /* a bias row (a trailing part of the output): one copy per row, no
+     * division per element */
+    char *cc = count_c(x, &c->shape, 0);
+    cline(x, "for (int64_t r = 0; (%s) > 0 && r < (%s) / (%s); r++)", cc, count_c(x, &n->shape, 0), cc);
+    cline(x, "    memcpy(%s + r * (%s), %s, (size_t)(%s) * sizeof(float));", out, cc, vname(c), cc);
 }
 
 static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
@@ -926,6 +934,17 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
         }
         cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
         x->indent++;
+        /* the row ops' operands, read once per row into locals (so that
+         * the column loop has no loads that might alias its store, and
+         * vectorizes) */
+        for (int k = 0; k < fb->n; k++) {
+            const Node *b = fb->nodes[k];
+            if (b->op == OP_EXPAND)
+                cline(x, "const float f%d = %s[r]; /* expand */", b->id, vname(n->in[b->in[0]->index]));
+            else if (b->op == OP_PICKGRAD)
+                cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id, row_label(n, b), b->id,
+                      vname(n->in[b->in[0]->index]));
+        }
         cline(x, "for (int64_t j = 0; j < %s; j++) {", cols);
         x->indent++;
         cline(x, "const int64_t i = r * %s + j;", cols);
@@ -936,15 +955,13 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
     for (int k = 0; k < fb->n; k++) {
         const Node *b = fb->nodes[k];
         char *e;
-        if (b->op == OP_ARG && b->ta) {
-            continue; /* read by its row ops */
+        if ((b->op == OP_ARG && b->ta) || b->op == OP_EXPAND) {
+            continue; /* read per row, before the column loop */
         } else if (b->op == OP_ARG) {
             const Node *op = n->in[b->index];
             e = xsprintf("%s[%s]", vname(op), suffix_index(x, op, n));
-        } else if (b->op == OP_EXPAND) {
-            e = xsprintf("%s[r]", vname(n->in[b->in[0]->index]));
         } else if (b->op == OP_PICKGRAD) {
-            e = xsprintf("j == %s ? %s[r] : 0.0f", row_label(n, b), vname(n->in[b->in[0]->index]));
+            e = xsprintf("j == y%d ? d%d : 0.0f", b->id, b->id);
         } else {
             e = elem_expr(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL);
         }
