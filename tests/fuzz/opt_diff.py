@@ -4,8 +4,9 @@
 Generates COUNT random but well-typed programs (loops with carried values,
 accumulations, stacked writes, nested loops, lookups, matrix products,
 softmax nodes), runs each with `nngc run` at -O0, -O1 and -O2 on the same
-inputs and seed, and compares every output and the loss with npycmp. Prints
-each failing program. A developer tool (needs NumPy): not part of make test.
+inputs and seed, and compares every output, the loss and every gradient
+(--grads) with npycmp. Prints each failing program. A developer tool
+(needs NumPy): not part of make test.
 """
 import random, subprocess, sys, os, shutil
 import numpy as np
@@ -28,7 +29,7 @@ def vexpr(d, names):
 def sexpr(names):
     k=random.randrange(5); a=lambda: vexpr(2,names)
     return ['dot(%s, %s)'%(a(),a()),'sum(%s)'%a(),'mean(%s)'%a(),'cross_entropy(%s, ids[t])'%a(),'sum(log_softmax(%s))'%a()][k]
-bad=0
+bad=0; compared=0
 for it in range(N):
     carried=random.random()<0.6
     lines=['model fz','dim D = 4','dim T max 5','param W : [D, D]','param V : [D] init uniform(-1, 1)','param E : [7, D]',
@@ -52,15 +53,18 @@ for it in range(N):
     for O in ['-O0','-O1','-O2']:
         od=W+'/o'+O
         subprocess.run(['rm','-rf',od])
-        p=subprocess.run([NNGC,'run',W+'/m.nn','--input','xs='+W+'/xs.npy','--input','ids='+W+'/ids.npy','--out',od,O,'--seed','3'],capture_output=True,timeout=60)
+        p=subprocess.run([NNGC,'run',W+'/m.nn','--input','xs='+W+'/xs.npy','--input','ids='+W+'/ids.npy','--out',od,O,'--seed','3',
+                          '--grads',od+'/grads'],capture_output=True,timeout=60)
         if p.returncode!=0:
             print('FAIL',O,it,p.returncode,p.stderr.decode()[-400:]); print(src); bad+=1; break
         outs.append(od)
     else:
-        for f in os.listdir(outs[0]):
+        files=[f for f in os.listdir(outs[0]) if f!='grads']+['grads/'+f for f in os.listdir(outs[0]+'/grads')]
+        for f in files:
             for od in outs[1:]:
+                compared+=1
                 c=subprocess.run([CMP,os.path.join(outs[0],f),os.path.join(od,f),'--rtol','1e-4','--atol','1e-5'],capture_output=True)
                 if c.returncode!=0:
                     print('DIFF',od,f,it,c.stdout.decode()[:300]); print(src); bad+=1
-print('done', bad)
+print('done', bad, 'differences;', compared, 'files compared')
 shutil.rmtree(W, ignore_errors=True)
