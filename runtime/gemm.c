@@ -20,6 +20,7 @@
  * C[M,N] = alpha * op(A) op(B) + beta * C, row-major, as nnrt_gemm.
  * beta == 0 never reads C.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,30 @@ static TARGET void pack_b(int transb, const float *B, int64_t ldb, int64_t k0, i
     }
 }
 
+/* B panels: KC x NC floats (1 MiB), one buffer per thread, kept for the
+ * thread's life (no mmap and page faults per call) and freed when the
+ * thread exits (a pthread key's destructor). */
+static pthread_key_t panel_key;
+static pthread_once_t panel_once = PTHREAD_ONCE_INIT;
+static int panel_key_ok;
+
+static void make_panel_key(void) { panel_key_ok = pthread_key_create(&panel_key, free) == 0; }
+
+static float *panel_buffer(void) {
+    pthread_once(&panel_once, make_panel_key);
+    if (!panel_key_ok)
+        return NULL;
+    float *bp = pthread_getspecific(panel_key);
+    if (!bp) {
+        bp = aligned_alloc(64, sizeof(float) * KC * NC);
+        if (bp && pthread_setspecific(panel_key, bp) != 0) {
+            free(bp);
+            bp = NULL;
+        }
+    }
+    return bp;
+}
+
 int nnrt_have_avx2(void) {
     static int cached = -1; /* benign race: every thread computes the same */
     if (cached < 0) {
@@ -184,13 +209,11 @@ static int use_own(void) {
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc) {
-    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || M * N * K < 4096 ||
+    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || (double)M * (double)N * (double)K < 4096.0 ||
         (M > 256 && N > 256) || !use_own())
         return 0;
-    /* B panels: at most KC x NC floats (1 MiB), one buffer per thread, kept
-     * for the thread's life (no mmap and page faults per call) */
-    static _Thread_local float *bp;
-    if (!bp && !(bp = aligned_alloc(64, sizeof(float) * KC * NC)))
+    float *bp = panel_buffer();
+    if (!bp)
         return 0;
     int64_t ai = transa ? 1 : lda, ak = transa ? lda : 1;
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
