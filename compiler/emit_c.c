@@ -447,6 +447,14 @@ static void count_uses(Ctx *x)
                 info(v)->direct = true;
         }
     }
+    /* gathers read only by a sum over their rows (a bag of embeddings,
+     * sum_axis(E[ids], 0)): the sum reads the rows in place, no copy */
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i], *a = n->nin > 0 ? n->in[0] : NULL;
+        if ((n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0 && a->op == OP_GATHER &&
+            a->dtype == DT_F32 && a->parent == n->parent && info(a)->uses == 1 && info(a)->grad_of < 0)
+            info(a)->direct = true;
+    }
 }
 
 /* Does n get its own region of the arena? */
@@ -1148,7 +1156,8 @@ static void emit_node(Ctx *x, Node *n)
     const char *v = vname(n);
     node_header(x, n);
     if (info(n)->direct) {
-        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
+        cline(x, n->op == OP_GATHER ? "/* rows read in place by the sum over them */"
+                                    : "/* rows added into the loop's sum at the end of the iteration */");
         return;
     }
     if (has_buffer(n)) {
@@ -1319,6 +1328,27 @@ static void emit_node(Ctx *x, Node *n)
             else
                 cline(x, "    %s[o] = (float)(acc / (double)%s);", v, len);
             cline(x, "}");
+            break;
+        }
+        if (a->op == OP_GATHER && info(a)->direct) {
+            /* a bag of embeddings: rows of the table added in place, each
+             * id checked (the additions of the gathered version, in order) */
+            const Node *tab = a->in[0], *ids = a->in[1];
+            cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+            cline(x, "    %s[j] = 0.0f;", v);
+            cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
+            x->indent++;
+            cline(x, "const int64_t id = %s[l];", vname(ids));
+            emit_index_check(x, a, "id", size_c(x, tab->shape.d[0]));
+            cline(x, "const float *src = %s + id * %s;", vname(tab), ni);
+            cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+            cline(x, "    %s[j] += src[j];", v);
+            x->indent--;
+            cline(x, "}");
+            if (n->op == OP_MEANAXIS) {
+                cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+                cline(x, "    %s[j] = (float)((double)%s[j] / (double)%s);", v, v, len);
+            }
             break;
         }
         /* rows added into the output row, which vectorizes over j (the

@@ -223,6 +223,43 @@ def case_skipgram(rng):
                     "long_sent": bad_long})
 
 
+BAG = """
+# bag of words: h is the sum of the embeddings of the words; -O2 reads the
+# rows of E in place (no gathered copy), each id checked
+model bag
+dim V = 9
+dim D = 6
+dim T max 8
+param E : [V, D]
+input words : int[T]
+output h
+h = zeros([D])
+for t in 0..T {
+  h = h + E[words[t]]
+}
+loss += sum(h * h)
+"""
+
+
+def case_bag(rng):
+    V, D, T = 9, 6, 7
+    E = f32(rng.normal(0, 1, (V, D)))
+    words = rng.integers(0, V, T).astype("<i4")
+    words[2] = V - 1  # the last row must be reachable
+    words[5] = words[1]  # a repeated word adds twice
+    h = np.zeros(D)
+    for t in range(T):
+        h = h + E[words[t]]
+    hl = [0.0] * D
+    for t in range(T):
+        hl = [a + b for a, b in zip(hl, E.tolist()[int(words[t])])]
+    close(h, np.array(hl), "bag h")
+    bad = words.copy()
+    bad[3] = V  # one past the last row
+    write_case("bag", BAG, {"E": E}, {"words": words}, {"h": h, "loss": float(h @ h)},
+               bad={"oob_words": bad})
+
+
 def case_rnnlm(rng):
     V, E, H, T = 20, 6, 7, 6
     model = """
@@ -581,6 +618,7 @@ def main():
     case_slowimpl(np.random.default_rng(7))
     case_skipgram(np.random.default_rng(2))
     case_rnnlm(np.random.default_rng(3))
+    case_bag(np.random.default_rng(6))
     case_builtins(np.random.default_rng(4))
     if stdlib_has_nn():
         case_stdlib(np.random.default_rng(5))

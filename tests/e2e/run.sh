@@ -151,6 +151,11 @@ expect_fail "e2e/error: negative id" "out of range" \
 expect_fail "e2e/error: dynamic size over max" "" \
     "$NNGC" run "$sg/model.nn" --params "$sg/params.safetensors" \
     --input "sent=$sg/bad_long_sent.npy" --out "$tmp/err-long"
+for O in -O0 -O2; do
+    expect_fail "e2e/error: id out of range in a bag of words ($O)" "model.nn:12:11: index 9 out of range [0, 9)" \
+        "$NNGC" run "$CASES/bag/model.nn" --params "$CASES/bag/params.safetensors" $O \
+        --input "words=$CASES/bag/bad_oob_words.npy" --out "$tmp/err-bag"
+done
 expect_fail "e2e/error: missing input" "words" \
     "$NNGC" run "$rn/model.nn" --params "$rn/params.safetensors" \
     --out "$tmp/err-missing"
