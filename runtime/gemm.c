@@ -6,10 +6,12 @@
  * Why not always OpenBLAS: the products of the models nngc compiles are
  * skinny (a few dozen rows of activations times a vocabulary-sized weight
  * matrix), where OpenBLAS spends about a third of its time repacking the
- * big operand into its own layout before each call. Here only the panel
- * being multiplied is repacked (into a buffer that stays in L1/L2), and
- * operands that are already in the micro-kernel's layout (A in either
- * orientation, B not transposed) are read in place.
+ * big operand into its own layout before each call. Here A is read in
+ * place (either orientation: the kernel broadcasts single elements), and
+ * B is repacked a few 16-column panels at a time into a buffer that stays
+ * in L1/L2, right before they are used: a transpose when B is stored
+ * [N, K], a copy otherwise (reading B's rows in place was slower: with a
+ * power-of-two row stride, a panel's rows fall into few L1 sets).
  *
  * nnrt_gemm (blas.c) calls nnrt_gemm_own first; it returns 0 (and does
  * nothing) where it does not apply: no AVX2/FMA on this CPU, an empty or
