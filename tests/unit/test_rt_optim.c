@@ -46,6 +46,26 @@ static void test_sgd_rows(void **state) {
     assert_memory_equal(w + 4, before + 4, 2 * sizeof(float));
 }
 
+/* Ensure the listed-rows SGD updates each listed row once however often
+ * and in whatever order it is listed (w - 0.5 g, worked out by hand),
+ * leaves unlisted rows bit-identical (even NaN and -0), and takes an empty
+ * list. */
+static void test_sgd_ids(void **state) {
+    (void)state;
+    float w[8] = {-0.0f, NAN, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
+    const float g[8] = {9, 9, 1, 2, 9, 9, 4, -2};
+    float before[8];
+    memcpy(before, w, sizeof w);
+    int32_t ids[5] = {3, 1, 3, 1, 3}; /* rows 3 and 1 of a [4, 2] table */
+    nnrt_sgd_update_ids(w, g, 2, ids, 5, 0.5f);
+    assert_memory_equal(w, before, 2 * sizeof(float)); /* row 0 */
+    assert_true(w[2] == 0.5f && w[3] == 1.0f);         /* row 1: once */
+    assert_memory_equal(w + 4, before + 4, 2 * sizeof(float));
+    assert_true(w[6] == 3.0f && w[7] == 7.0f); /* row 3: once */
+    nnrt_sgd_update_ids(w, g, 2, ids, 0, 0.5f);
+    assert_true(w[6] == 3.0f);
+}
+
 /* Ensure Adam matches torch.optim.Adam (bias-corrected; a zero gradient
  * with zero state leaves the weight alone), state included. */
 static void test_adam(void **state) {
@@ -140,6 +160,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd),
         cmocka_unit_test(test_sgd_rows),
+        cmocka_unit_test(test_sgd_ids),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adagrad),
         cmocka_unit_test(test_state_checkpoint),
