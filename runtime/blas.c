@@ -41,6 +41,18 @@ static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 static int64_t max1(int64_t v) { return v > 1 ? v : 1; }
 #endif
 
+/* OpenBLAS's thread count (an OpenBLAS extension, looked up weakly so
+ * that another CBLAS links too: then 1). The runtime's own kernel
+ * (gemm.c) is single-threaded: when OpenBLAS may use several threads
+ * (OPENBLAS_NUM_THREADS unset on a multi-core machine, or > 1), every
+ * product goes to it. */
+#ifdef NNRT_HAVE_CBLAS
+extern int openblas_get_num_threads(void) __attribute__((weak));
+static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+#else
+static int blas_threads(void) { return 1; }
+#endif
+
 /* C[i, :] = beta * C[i, :] for every row, with beta == 0 meaning "set to
  * zero" so garbage in C never leaks into the result. */
 static void scale_rows(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
@@ -91,7 +103,7 @@ void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K, float al
                float *C, int64_t ldc) {
     if (M <= 0 || N <= 0)
         return;
-    if (!atomic_load(&use_portable) &&
+    if (!atomic_load(&use_portable) && blas_threads() <= 1 &&
         nnrt_gemm_own(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
         return;
 #ifdef NNRT_HAVE_CBLAS

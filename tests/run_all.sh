@@ -24,6 +24,12 @@
 
 cd "$(dirname "$0")/.." || exit 1
 
+# One BLAS thread unless the caller says otherwise: the suites run side by
+# side with nothing else on small machines, and the runtime multiplies
+# skinny products with its own kernel only when OpenBLAS has one thread
+# (runtime/blas.c), which is the path the suites should cover.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+
 total_pass=0
 total_fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-tests.XXXXXX") || exit 1
