@@ -1330,39 +1330,29 @@ static void emit_node(Ctx *x, Node *n)
             cline(x, "}");
             break;
         }
-        if (a->op == OP_GATHER && info(a)->direct) {
-            /* a bag of embeddings: rows of the table added in place, each
-             * id checked (the additions of the gathered version, in order) */
-            const Node *tab = a->in[0], *ids = a->in[1];
-            cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
-            cline(x, "    %s[j] = 0.0f;", v);
-            cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
-            x->indent++;
-            cline(x, "const int64_t id = %s[l];", vname(ids));
-            emit_index_check(x, a, "id", size_c(x, tab->shape.d[0]));
-            cline(x, "const float *src = %s + id * %s;", vname(tab), ni);
-            cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
-            cline(x, "    %s[j] += src[j];", v);
-            x->indent--;
-            cline(x, "}");
-            if (n->op == OP_MEANAXIS) {
-                cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
-                cline(x, "    %s[j] = (float)((double)%s[j] / (double)%s);", v, v, len);
-            }
-            break;
-        }
         /* rows added into the output row, which vectorizes over j (the
          * same float additions, in the same order, as a loop over l of
-         * row adds would do) */
-        cline(x, "for (int64_t o = 0; o < %s; o++) {", no);
+         * row adds would do). A bag of embeddings (a gather read only by
+         * this sum, not materialized) adds the table's rows in place, each
+         * id checked. */
+        bool bag = a->op == OP_GATHER && info(a)->direct;
+        cline(x, "for (int64_t o = 0; o < %s; o++) {", bag ? "1" : no);
         x->indent++;
         cline(x, "float *dst = %s + o * %s;", v, ni);
         cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
         cline(x, "    dst[j] = 0.0f;");
         cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
-        cline(x, "    const float *src = %s + (o * %s + l) * %s;", va, len, ni);
-        cline(x, "    for (int64_t j = 0; j < %s; j++)", ni);
-        cline(x, "        dst[j] += src[j];");
+        x->indent++;
+        if (bag) {
+            cline(x, "const int64_t id = %s[l];", vname(a->in[1]));
+            emit_index_check(x, a, "id", size_c(x, a->in[0]->shape.d[0]));
+            cline(x, "const float *src = %s + id * %s;", vname(a->in[0]), ni);
+        } else {
+            cline(x, "const float *src = %s + (o * %s + l) * %s;", va, len, ni);
+        }
+        cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
+        cline(x, "    dst[j] += src[j];");
+        x->indent--;
         cline(x, "}");
         if (n->op == OP_MEANAXIS) {
             cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
