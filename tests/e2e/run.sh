@@ -33,33 +33,10 @@ CASES=tests/e2e/cases
 RTOL=1e-4
 ATOL=1e-5
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-notok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 
-for tool in "$NNGC" "$NPYCMP"; do
-    if [ ! -x "$tool" ]; then
-        echo "e2e: $tool not built (run make)" >&2
-        notok "e2e: $tool exists"
-        echo "$pass passed, $fail failed"
-        exit 1
-    fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-e2e.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
-
-# Describes an exit status for a failure line.
-status_text() {
-    if [ "$1" -eq 124 ]; then
-        echo "timed out after ${TMO}s"
-    elif [ "$1" -ge 128 ]; then
-        echo "crashed (status $1)"
-    else
-        echo "exit status $1"
-    fi
-}
+need_tools e2e "$NNGC" "$NPYCMP"
+make_tmp e2e
 
 # run_model CASE OUTDIR [nngc options] [extra run args]: runs one case with
 # all of its inputs; stderr goes to $tmp/err. Returns nngc's status.

@@ -48,20 +48,10 @@ NNGC=${NNGC:-build/nngc}
 TMO=${ERRORS_TIMEOUT:-5}
 DIR=tests/errors
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-notok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 
-if [ ! -x "$NNGC" ]; then
-    echo "errors: $NNGC not built (run make)" >&2
-    notok "errors: $NNGC exists"
-    echo "$pass passed, $fail failed"
-    exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-errors.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+need_tools errors "$NNGC"
+make_tmp errors
 
 # has_diag PREFIX SUBSTRING: does $tmp/err have a line that starts with
 # PREFIX and then contains the "..."-separated parts of SUBSTRING in order?

@@ -28,20 +28,10 @@ NNGC=${NNGC:-build/nngc}
 TMO=${GOLDEN_TIMEOUT:-30}
 DIR=tests/golden
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-notok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 
-if [ ! -x "$NNGC" ]; then
-    echo "golden: $NNGC not built (run make)" >&2
-    notok "golden: $NNGC exists"
-    echo "$pass passed, $fail failed"
-    exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-golden.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+need_tools golden "$NNGC"
+make_tmp golden
 
 for f in "$DIR"/*/*.nn; do
     [ -e "$f" ] || continue

@@ -36,10 +36,7 @@ BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 FIX=tests/train/fixtures
 MODELS=tests/train/models
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-notok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 # check NAME CMD...: ok when CMD succeeds; else not ok with its output
 check() {
     name=$1
@@ -47,8 +44,7 @@ check() {
     if "$@" >"$tmp/out" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/#   /' "$tmp/out" | head -n 12; fi
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-train.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+make_tmp train
 
 for tool in "$NNGC" "$NPYCMP" "$RTLIB"; do
     if [ ! -e "$tool" ]; then
