@@ -100,4 +100,30 @@ static inline unsigned char *read_bytes(const char *path, size_t *n) {
                      (needle));                                                 \
     } while (0)
 
+/* One scratch directory per test: cmocka_unit_test_setup_teardown(test,
+ * tmp_setup, tmp_teardown) creates and removes it, tmp_dir() is its path
+ * and tmp_path(name) a file in it (static buffer). */
+static inline char *tmp_dir(void) {
+    static char dir[512];
+    return dir;
+}
+
+static inline int tmp_setup(void **state) {
+    (void)state;
+    make_tmpdir(tmp_dir(), 512);
+    return 0;
+}
+
+static inline int tmp_teardown(void **state) {
+    (void)state;
+    remove_tmpdir(tmp_dir());
+    return 0;
+}
+
+static inline const char *tmp_path(const char *name) {
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s/%s", tmp_dir(), name);
+    return buf;
+}
+
 #endif /* RT_TESTUTIL_H */

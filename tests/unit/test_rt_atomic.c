@@ -9,19 +9,6 @@
 
 #include "nngrt.h"
 
-static char tmpdir[512];
-
-static int setup(void **state) {
-    (void)state;
-    make_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    remove_tmpdir(tmpdir);
-    return 0;
-}
 
 static const float x[4] = {1, 2, 3, 4};
 static const int64_t shape4[1] = {4};
@@ -39,12 +26,12 @@ static int write_st(const char *path) {
 static void test_missing_dir(void **state) {
     (void)state;
     char path[700];
-    snprintf(path, sizeof path, "%s/nope/x.npy", tmpdir);
+    snprintf(path, sizeof path, "%s/nope/x.npy", tmp_dir());
     assert_int_equal(nnrt_npy_write(path, NNRT_F32, 1, shape4, x), NNRT_ERR_IO);
     assert_error_contains(path);
-    snprintf(path, sizeof path, "%s/nope/x.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/nope/x.safetensors", tmp_dir());
     assert_int_equal(write_st(path), NNRT_ERR_IO);
-    assert_int_equal(count_entries(tmpdir), 0);
+    assert_int_equal(count_entries(tmp_dir()), 0);
 }
 
 /* Ensure a failure after the temp file exists (rename onto a directory)
@@ -52,12 +39,12 @@ static void test_missing_dir(void **state) {
 static void test_failed_rename(void **state) {
     (void)state;
     char path[700];
-    snprintf(path, sizeof path, "%s/taken", tmpdir);
+    snprintf(path, sizeof path, "%s/taken", tmp_dir());
     assert_int_equal(mkdir(path, 0755), 0);
     assert_int_equal(nnrt_npy_write(path, NNRT_F32, 1, shape4, x), NNRT_ERR_IO);
     assert_error_contains("rename");
     assert_int_equal(write_st(path), NNRT_ERR_IO);
-    assert_int_equal(count_entries(tmpdir), 1); /* just the directory */
+    assert_int_equal(count_entries(tmp_dir()), 1); /* just the directory */
 }
 
 /* Ensure an existing, longer file is replaced whole, and new files get
@@ -70,7 +57,7 @@ static void test_replace(void **state) {
     mode_t old = umask(022);
     const char *names[2] = {"x.npy", "x.safetensors"};
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", tmp_dir(), names[i]);
         write_bytes(path, junk, sizeof junk);
         assert_int_equal(i ? write_st(path) : nnrt_npy_write(path, NNRT_F32, 1, shape4, x),
                          NNRT_OK);
@@ -81,24 +68,24 @@ static void test_replace(void **state) {
         assert_int_equal(sb.st_mode & 0777, 0644);
     }
     nnrt_array a;
-    snprintf(path, sizeof path, "%s/x.npy", tmpdir);
+    snprintf(path, sizeof path, "%s/x.npy", tmp_dir());
     assert_int_equal(nnrt_npy_read(path, &a), NNRT_OK);
     assert_memory_equal(a.data, x, sizeof x);
     nnrt_array_free(&a);
     nnrt_safetensors st;
-    snprintf(path, sizeof path, "%s/x.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/x.safetensors", tmp_dir());
     assert_int_equal(nnrt_st_read(path, &st), NNRT_OK);
     assert_memory_equal(nnrt_st_find(&st, "x")->data, x, sizeof x);
     nnrt_st_free(&st);
-    assert_int_equal(count_entries(tmpdir), 2);
+    assert_int_equal(count_entries(tmp_dir()), 2);
     umask(old);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_rename, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_dir, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_rename, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_replace, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

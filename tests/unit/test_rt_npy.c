@@ -10,25 +10,6 @@
 
 #include "nngrt.h"
 
-static char tmpdir[512];
-
-static int setup(void **state) {
-    (void)state;
-    make_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    remove_tmpdir(tmpdir);
-    return 0;
-}
-
-static const char *tmp_path(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
 
 /* Ensure NumPy's f32 2-D, 4-D, 0-d, empty, v2.0 and v3.0 files read with
  * the right shapes and exact values. */
@@ -204,7 +185,7 @@ static void test_read_hostile(void **state) {
     nnrt_array a;
     assert_int_equal(nnrt_npy_read(tmp_path("no-such-file.npy"), &a), NNRT_ERR_IO);
     assert_error_contains("no-such-file.npy");
-    assert_int_equal(nnrt_npy_read(tmpdir, &a), NNRT_ERR_IO);
+    assert_int_equal(nnrt_npy_read(tmp_dir(), &a), NNRT_ERR_IO);
     assert_int_equal(nnrt_npy_read(NULL, &a), NNRT_ERR_ARG);
 }
 
@@ -243,7 +224,7 @@ static void test_write_matches_numpy(void **state) {
         free(got);
         free(want);
     }
-    assert_int_equal(count_entries(tmpdir), 1); /* out.npy only: no temp left */
+    assert_int_equal(count_entries(tmp_dir()), 1); /* out.npy only: no temp left */
 }
 
 /* Ensure a write/read round trip keeps shape and values, and bad arguments
@@ -280,7 +261,7 @@ static void test_write_roundtrip(void **state) {
     assert_int_equal(nnrt_npy_write(tmp_path("x.npy"), NNRT_F32, 5, shape, x), NNRT_ERR_ARG);
     assert_int_equal(nnrt_npy_write(tmp_path("x.npy"), (nnrt_dtype)7, 1, shape, x), NNRT_ERR_ARG);
     assert_int_equal(nnrt_npy_write(tmp_path("x.npy"), NNRT_F32, 1, shape, NULL), NNRT_ERR_ARG);
-    assert_int_equal(count_entries(tmpdir), 1);
+    assert_int_equal(count_entries(tmp_dir()), 1);
 }
 
 int main(void) {
@@ -288,9 +269,9 @@ int main(void) {
         cmocka_unit_test(test_read_f32),
         cmocka_unit_test(test_read_int),
         cmocka_unit_test(test_read_rejects_fixtures),
-        cmocka_unit_test_setup_teardown(test_read_hostile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_matches_numpy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_hostile, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_matches_numpy, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_roundtrip, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

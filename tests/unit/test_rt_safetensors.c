@@ -12,25 +12,6 @@
 
 #include "nngrt.h"
 
-static char tmpdir[512];
-
-static int setup(void **state) {
-    (void)state;
-    make_tmpdir(tmpdir, sizeof tmpdir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    remove_tmpdir(tmpdir);
-    return 0;
-}
-
-static const char *tmp_path(const char *name) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
 
 /* Writes a safetensors file: the 8-byte length field n, then hlen bytes of
  * header, then ndata bytes of data (the floats 0, 1, 2, ... as far as they
@@ -223,7 +204,7 @@ static void test_read_bad_length(void **state) {
 
     assert_int_equal(nnrt_st_read(tmp_path("missing.safetensors"), &st), NNRT_ERR_IO);
     assert_error_contains("missing.safetensors");
-    assert_int_equal(nnrt_st_read(tmpdir, &st), NNRT_ERR_IO);
+    assert_int_equal(nnrt_st_read(tmp_dir(), &st), NNRT_ERR_IO);
     assert_int_equal(nnrt_st_read(NULL, &st), NNRT_ERR_ARG);
 }
 
@@ -286,17 +267,17 @@ static void test_write_rejects(void **state) {
     const float *nodata[2] = {x, NULL};
     assert_int_equal(nnrt_st_write(p, 2, ok, ranks, shapes, nodata), NNRT_ERR_ARG);
     assert_int_equal(nnrt_st_write(p, -1, ok, ranks, shapes, data), NNRT_ERR_ARG);
-    assert_int_equal(count_entries(tmpdir), 0);
+    assert_int_equal(count_entries(tmp_dir()), 0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_reference),
-        cmocka_unit_test_setup_teardown(test_read_json_details, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_hostile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_bad_length, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_json_details, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_read_hostile, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_read_bad_length, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_write_rejects, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
