@@ -447,6 +447,28 @@ static void count_uses(Ctx *x)
                 info(v)->direct = true;
         }
     }
+    /* logits read only by one logsumexp and by picks (inference with a
+     * cross-entropy or a log-probability): z = X W^T [+ b] is never
+     * stored; the logsumexp is nnrt_linear_lse, a block of columns at a
+     * time, and a pick is one dot product (emit_lse_pick) */
+    for (int i = 0; i < x->nall; i++) {
+        Node *z = x->all[i];
+        if (z->op != OP_MATMUL || z->ta || !z->tb || z->dtype != DT_F32 || info(z)->grad_of >= 0 ||
+            (z->nin == 3 && !(z->in[2]->shape.rank == 1 && size_eq(z->in[2]->shape.d[0], z->shape.d[1]))))
+            continue;
+        int nlse = 0, npick = 0;
+        for (int k = 0; k < x->nall; k++) {
+            Node *u = x->all[k];
+            for (int j = 0; j < u->nin; j++)
+                if (u->in[j] == z) {
+                    bool ok = j == 0 && u->parent == z->parent;
+                    nlse += ok && u->op == OP_LOGSUMEXP;
+                    npick += ok && u->op == OP_PICK;
+                }
+        }
+        if (nlse == 1 && nlse + npick == info(z)->uses)
+            info(z)->direct = true;
+    }
     /* gathers read only by a sum over their rows (a bag of embeddings,
      * sum_axis(E[ids], 0)): the sum reads the rows in place, no copy */
     for (int i = 0; i < x->nall; i++) {
@@ -1156,8 +1178,9 @@ static void emit_node(Ctx *x, Node *n)
     const char *v = vname(n);
     node_header(x, n);
     if (info(n)->direct) {
-        cline(x, n->op == OP_GATHER ? "/* rows read in place by the sum over them */"
-                                    : "/* rows added into the loop's sum at the end of the iteration */");
+        cline(x, n->op == OP_GATHER   ? "/* rows read in place by the sum over them */"
+                 : n->op == OP_MATMUL ? "/* not stored: its logsumexp and picks read the operands */"
+                                      : "/* rows added into the loop's sum at the end of the iteration */");
         return;
     }
     if (has_buffer(n)) {
@@ -1389,6 +1412,13 @@ static void emit_node(Ctx *x, Node *n)
         break;
     }
     case OP_LOGSUMEXP: {
+        if (a->op == OP_MATMUL && info(a)->direct) {
+            const Node *X = a->in[0], *W = a->in[1];
+            cline(x, "nnrt_linear_lse(%s, %s, %s, %s, %s, %s, %s, %s, %s);", size_c(x, a->shape.d[0]),
+                  size_c(x, a->shape.d[1]), size_c(x, X->shape.d[1]), vname(X), ld_c(x, X->shape.d[1]), vname(W),
+                  ld_c(x, W->shape.d[1]), a->nin == 3 ? vname(a->in[2]) : "NULL", v);
+            break;
+        }
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         cline(x, "for (int64_t r = 0; r < %s; r++)", count_c(x, &n->shape, 0));
         /* inline (nngrt.h) rather than a call: it vectorizes for the CPU the model is compiled for */
@@ -1396,6 +1426,15 @@ static void emit_node(Ctx *x, Node *n)
         break;
     }
     case OP_PICK: {
+        if (a->op == OP_MATMUL && info(a)->direct) {
+            /* the logit z[r, y] = X[r] . W[y] (+ b[y]) */
+            const Node *X = a->in[0], *W = a->in[1];
+            char *k = size_c(x, X->shape.d[1]);
+            emit_label_rows(x, n, count_c(x, &n->shape, 0), b, size_c(x, a->shape.d[1]),
+                            xsprintf("%s[r] = nnrt_dot(%s, %s + r * %s, %s + y * %s)%s;", v, k, vname(X), k,
+                                     vname(W), k, a->nin == 3 ? xsprintf(" + %s[y]", vname(a->in[2])) : ""));
+            break;
+        }
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         emit_label_rows(x, n, count_c(x, &n->shape, 0), b, len, xsprintf("%s[r] = %s[r * %s + y];", v, va, len));
         break;

@@ -288,6 +288,14 @@ static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
 float nnrt_logsumexp(const float *z, int64_t n);
 void nnrt_softmax(const float *z, float *out, int64_t n);
 void nnrt_log_softmax(const float *z, float *out, int64_t n);
+/* out[i] = logsumexp over j of (X[i, :] . W[j, :] + bias[j]) for i < M,
+ * j < N (X is M x K, W is N x K, rows ld apart; bias may be NULL), without
+ * the M x N logits: they are made a block of columns at a time into a
+ * buffer that stays in cache, and each row's normalizer is carried across
+ * the blocks (running max and sum). NaN if a logit is NaN, +inf if one is
+ * +inf, as nnrt_logsumexp of the row. */
+void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ldx, const float *W,
+                     int64_t ldw, const float *bias, float *out);
 
 /* ---------------------------------------------------------------- files */
 

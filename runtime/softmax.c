@@ -15,6 +15,8 @@
  * distribution to normalise); a NaN anywhere gives NaN. `out` may be `z`.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rt_internal.h"
 
@@ -68,6 +70,60 @@ float nnrt_logsumexp(const float *z, int64_t n) {
     if (isinf(m) || isnan(m))
         return m; /* +inf dominates; -inf means every term is exp(-inf) = 0 */
     return (float)(m + log(sum_exp(z, n, m)));
+}
+
+/* sum of exp(z - m) over a row, m >= every z (finite): a plain and an AVX2
+ * copy, as below */
+static double sum_exp_plain(const float *z, int64_t n, float m) { return sum_exp(z, n, m); }
+#ifdef AVX2_COPY
+static AVX2_TARGET double sum_exp_avx2(const float *z, int64_t n, float m) { return sum_exp(z, n, m); }
+#endif
+
+enum { LSE_MB = 64, LSE_NB = 480 }; /* a block of logits: 120 KiB, in L2 (under malloc's mmap threshold) */
+
+void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ldx, const float *W,
+                     int64_t ldw, const float *bias, float *out) {
+    float *blk = malloc(sizeof(float) * LSE_MB * LSE_NB);
+    if (!blk)
+        nnrt_internal_error(__FILE__, __LINE__, "out of memory for a block of logits");
+#ifdef AVX2_COPY
+    double (*sumexp)(const float *, int64_t, float) = nnrt_have_avx2() ? sum_exp_avx2 : sum_exp_plain;
+#else
+    double (*sumexp)(const float *, int64_t, float) = sum_exp_plain;
+#endif
+    for (int64_t i0 = 0; i0 < M; i0 += LSE_MB) {
+        int64_t mb = M - i0 < LSE_MB ? M - i0 : LSE_MB;
+        float m[LSE_MB];
+        double s[LSE_MB];
+        for (int64_t i = 0; i < mb; i++)
+            m[i] = -INFINITY, s[i] = 0.0;
+        for (int64_t j0 = 0; j0 < N; j0 += LSE_NB) {
+            int64_t nb = N - j0 < LSE_NB ? N - j0 : LSE_NB;
+            if (bias)
+                for (int64_t i = 0; i < mb; i++)
+                    memcpy(blk + i * nb, bias + j0, sizeof(float) * (size_t)nb);
+            nnrt_gemm(0, 1, mb, nb, K, 1.0f, X + i0 * ldx, ldx, W + j0 * ldw, ldw, bias ? 1.0f : 0.0f, blk, nb);
+            for (int64_t i = 0; i < mb; i++) {
+                const float *z = blk + i * nb;
+                float bm = row_max(z, nb);
+                if (m[i] != m[i] || bm != bm) { /* NaN wins */
+                    m[i] = NAN;
+                    continue;
+                }
+                if (bm > m[i]) {
+                    /* rescale what was summed against the old max (-inf
+                     * before the first block: nothing to rescale) */
+                    s[i] = m[i] == -INFINITY ? 0.0 : s[i] * exp((double)m[i] - (double)bm);
+                    m[i] = bm;
+                }
+                if (m[i] - m[i] == 0.0f) /* finite: add this block's terms */
+                    s[i] += sumexp(z, nb, m[i]);
+            }
+        }
+        for (int64_t i = 0; i < mb; i++)
+            out[i0 + i] = m[i] - m[i] == 0.0f ? (float)(m[i] + log(s[i])) : m[i];
+    }
+    free(blk);
 }
 
 /* out = exp(z - m) / sum(exp(z - m)), m the row's (finite) max; inlined

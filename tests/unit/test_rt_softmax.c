@@ -108,6 +108,53 @@ static void test_softmax_vs_double(void **state) {
     }
 }
 
+/* Ensure nnrt_linear_lse equals the logsumexp of the logits X W^T + b
+ * worked out in double, for sizes that span several row blocks (64) and
+ * column blocks (480), with and without a bias; that large logits stay
+ * finite (the running max); and that NaN, +inf and all -inf rows give
+ * what nnrt_logsumexp gives, row by row. */
+static void test_linear_lse(void **state) {
+    (void)state;
+    static const int sizes[][3] = {{1, 1, 1}, {3, 1000, 7}, {70, 50, 5}, {65, 961, 3}};
+    static float X[70 * 7], W[1000 * 7], b[1000], out[70];
+    uint32_t seed = 5;
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        int M = sizes[c][0], N = sizes[c][1], K = sizes[c][2];
+        for (int i = 0; i < M * K; i++)
+            seed = seed * 1664525u + 1013904223u, X[i] = (float)(seed >> 8) / (1 << 24) * 4 - 2;
+        for (int i = 0; i < N * K; i++)
+            seed = seed * 1664525u + 1013904223u, W[i] = (float)(seed >> 8) / (1 << 24) * 4 - 2;
+        for (int j = 0; j < N; j++)
+            b[j] = (float)j / N * 30; /* the max moves from block to block */
+        for (int withb = 0; withb < 2; withb++) {
+            nnrt_linear_lse(M, N, K, X, K, W, K, withb ? b : NULL, out);
+            for (int i = 0; i < M; i++) {
+                double mx = -INFINITY, s = 0, z[1000];
+                for (int j = 0; j < N; j++) {
+                    z[j] = withb ? b[j] : 0;
+                    for (int k = 0; k < K; k++)
+                        z[j] += (double)X[i * K + k] * W[j * K + k];
+                    mx = z[j] > mx ? z[j] : mx;
+                }
+                for (int j = 0; j < N; j++)
+                    s += exp(z[j] - mx);
+                assert_close(out[i], mx + log(s), 1e-5 * (1 + fabs(mx)));
+            }
+        }
+    }
+    /* large logits: 1000 + small, no overflow */
+    const float X1[2] = {1, 0}, W1[6] = {1000, 0, 999, 0, 998, 0};
+    nnrt_linear_lse(1, 3, 2, X1, 2, W1, 2, NULL, out);
+    assert_close(out[0], 1000 + log(1 + exp(-1.0) + exp(-2.0)), 1e-3);
+    /* row 0: a +inf logit; row 1: NaN input; row 2: every logit -inf */
+    const float X3[3] = {1, NAN, 1}, W3[2] = {1, 1};
+    const float b3a[2] = {INFINITY, 0}, b3b[2] = {-INFINITY, -INFINITY};
+    nnrt_linear_lse(2, 2, 1, X3, 1, W3, 1, b3a, out);
+    assert_true(out[0] == INFINITY && isnan(out[1]));
+    nnrt_linear_lse(1, 2, 1, X3 + 2, 1, W3, 1, b3b, out);
+    assert_true(out[0] == -INFINITY);
+}
+
 /* Ensure nnrt_row_max finds the max wherever it is in rows of every
  * length around the 8-wide vector loop, that one NaN anywhere makes the
  * result NaN, that -inf rows give -inf and +inf wins. */
@@ -165,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_edges),
         cmocka_unit_test(test_softmax_vs_double),
         cmocka_unit_test(test_row_max),
+        cmocka_unit_test(test_linear_lse),
         cmocka_unit_test(test_fast_elementwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
