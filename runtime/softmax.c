@@ -83,9 +83,11 @@ enum { LSE_MB = 64, LSE_NB = 480 }; /* a block of logits: 120 KiB, in L2 (under 
 
 void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ldx, const float *W,
                      int64_t ldw, const float *bias, float *out) {
-    float *blk = malloc(sizeof(float) * LSE_MB * LSE_NB);
-    if (!blk)
-        nnrt_internal_error(__FILE__, __LINE__, "out of memory for a block of logits");
+    /* out of memory for the block: narrower blocks on the stack, slower
+     * but the same result (no error path for generated code to handle) */
+    float small[LSE_MB * 16];
+    float *heap = malloc(sizeof(float) * LSE_MB * LSE_NB), *blk = heap ? heap : small;
+    const int64_t NB = heap ? LSE_NB : 16;
 #ifdef AVX2_COPY
     double (*sumexp)(const float *, int64_t, float) = nnrt_have_avx2() ? sum_exp_avx2 : sum_exp_plain;
 #else
@@ -97,8 +99,8 @@ void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ld
         double s[LSE_MB];
         for (int64_t i = 0; i < mb; i++)
             m[i] = -INFINITY, s[i] = 0.0;
-        for (int64_t j0 = 0; j0 < N; j0 += LSE_NB) {
-            int64_t nb = N - j0 < LSE_NB ? N - j0 : LSE_NB;
+        for (int64_t j0 = 0; j0 < N; j0 += NB) {
+            int64_t nb = N - j0 < NB ? N - j0 : NB;
             if (bias)
                 for (int64_t i = 0; i < mb; i++)
                     memcpy(blk + i * nb, bias + j0, sizeof(float) * (size_t)nb);
@@ -123,7 +125,7 @@ void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ld
         for (int64_t i = 0; i < mb; i++)
             out[i0 + i] = m[i] - m[i] == 0.0f ? (float)(m[i] + log(s[i])) : m[i];
     }
-    free(blk);
+    free(heap);
 }
 
 /* out = exp(z - m) / sum(exp(z - m)), m the row's (finite) max; inlined
