@@ -324,18 +324,19 @@ static char *ld_c(Ctx *x, Size s)
     return xsprintf("nn_ld(%s)", size_c(x, s));
 }
 
-/* Does any node of the forward or train graph have this op? */
-static bool uses_op(Ctx *x, Op op)
+/* Does some logsumexp or cross-entropy of either graph use the inline
+ * nn_lse (not nnrt_linear_lse)? An unused static function is a warning. */
+static bool ctx_uses_nn_lse(Ctx *x)
 {
-    for (int i = 0; i < x->nall; i++)
-        if (x->all[i]->op == op)
+    for (int i = 0; i < x->nall; i++) {
+        const Node *n = x->all[i];
+        if (n->op == OP_XENT || (n->op == OP_LOGSUMEXP && !(n->in[0]->op == OP_MATMUL && info(n->in[0])->direct)))
             return true;
-    if (x->train)
-        for (int i = 0; i < x->train->nall; i++)
-            if (x->train->all[i]->op == op)
-                return true;
+    }
     return false;
 }
+
+static bool uses_nn_lse(Ctx *x) { return ctx_uses_nn_lse(x) || (x->train && ctx_uses_nn_lse(x->train)); }
 
 static bool uses_nn_ld(Ctx *x)
 {
@@ -2308,7 +2309,7 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
                      i, int_lit(sparse_grad_cap(t, i)), g->params[i].name);
     }
     craw(x, "};\n\n");
-    if (uses_op(x, OP_LOGSUMEXP) || uses_op(x, OP_XENT)) {
+    if (uses_nn_lse(x)) {
         craw(x, "/* log sum exp of a row (finite or not), with nngrt.h's inline row loop */\n");
         craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
         craw(x, "    if (n <= 0)\n        return -INFINITY;\n");

@@ -98,6 +98,24 @@ expect 0 "-o writes model.c" "" "$NNGC" "$MODEL" -o "$W/m.c" &&
     check "model.c includes m.h" grep -q '#include "m.h"' "$W/m.c" &&
     check "#line markers by default" grep -q '#line' "$W/m.c" &&
     check "generated C compiles warning-free" cc -std=c11 -Wall -Wextra -Werror -Iruntime -I"$W" -c "$W/m.c" -o "$W/m_cc.o"
+# Every example and bench model, at each -O level, with and without the
+# training API, compiles warning-free under gcc and clang (an unused static
+# helper, say, is a warning only clang gives).
+warn_free() {
+    for m in examples/*.nn bench/models/*.nn; do
+        for O in -O0 -O1 -O2; do
+            for t in "" --no-train; do
+                "$NNGC" "$m" $O $t -o "$W/wf.c" || { echo "$m $O $t: nngc failed" >&2; return 1; }
+                for c in gcc clang; do
+                    command -v $c >/dev/null || continue
+                    $c -std=c11 -Wall -Wextra -Werror -Iruntime -I"$W" -c "$W/wf.c" -o "$W/wf.o" ||
+                        { echo "$m $O $t: $c warns" >&2; return 1; }
+                done
+            done
+        done
+    done
+}
+check "every example and bench model compiles warning-free (gcc, clang; -O0/-O1/-O2; with and without training)" warn_free
 expect 0 "--no-line" "" "$NNGC" "$MODEL" --no-line -o "$W/noline.c" &&
     check "--no-line: no #line" sh -c "! grep -q '#line' '$W/noline.c'"
 check "no temporary files left next to the output" sh -c "! ls '$W' | grep -q '\.tmp'"
