@@ -64,6 +64,34 @@ selected() {
     return 1
 }
 
+# torch_run FILE LABEL ARGS...: bench/torch_bench.py ARGS, its lines added
+# to $tmp/FILE; on failure its errors go to errors.txt, status 1
+torch_run() {
+    file=$1 label=$2
+    shift 2
+    "$PY" bench/torch_bench.py "$@" >> "$tmp/$file" 2> "$tmp/torch.err" && return 0
+    failed "$label" "bench/torch_bench.py $*" "$tmp/torch.err"
+    return 1
+}
+
+# input_args "NAME=FILE ...": the --input options of nngc run, into $args
+input_args() {
+    args=""
+    for i in $1; do
+        args="$args --input $i"
+    done
+}
+
+# loaded_check OUT LABEL: with --params, every param came from the file
+loaded_check() {
+    if [ -n "$params" ] && ! awk '/nngc: loaded/ {ok = ($3 == $5)} END {exit !ok}' "$1"; then
+        echo "$2: not every param came from the file: $(grep 'loaded' "$1")" >> "$tmp/errors.txt"
+    fi
+}
+
+# failed LABEL WHAT OUT: nngc's output under a failure line in errors.txt
+failed() { { echo "$1: $2 failed:"; sed 's/^/    /' "$3"; } >> "$tmp/errors.txt"; }
+
 # ---------------------------------------------------------------- runs
 # Per row: PyTorch (slow and hand-optimized), then nngc -O0 and -O2, so that
 # the numbers compared in one row are measured close together in time.
@@ -90,16 +118,9 @@ while read -r _ name model rep0 rep2 ins; do
     params=""
     if [ "$have_torch" = 1 ]; then
         echo "bench: $name: PyTorch eager, slow and hand-optimized ..." >&2
-        if "$PY" bench/torch_bench.py "$tmp" "$name" >> "$tmp/torch.txt" 2> "$tmp/torch.err"; then
-            params="--params $tmp/$name/params.safetensors"
-        else
-            { echo "$name: bench/torch_bench.py failed:"; sed 's/^/    /' "$tmp/torch.err"; } >> "$tmp/errors.txt"
-        fi
+        torch_run torch.txt "$name" "$tmp" "$name" && params="--params $tmp/$name/params.safetensors"
     fi
-    args=""
-    for i in $ins; do
-        args="$args --input $i"
-    done
+    input_args "$ins"
     line="$name"
     losses=""
     for lev in O0 O2; do
@@ -110,13 +131,11 @@ while read -r _ name model rep0 rep2 ins; do
         if "$NNGC" run "$model" $args $params -v --repeat "$rep" "-$lev" > "$out" 2>&1; then
             us=$(awk '$1 == "time:" {print $3}' "$out")
             loss=$(awk '$1 == "loss" && $2 == "=" {print $3}' "$out")
-            if [ -n "$params" ] && ! awk '/nngc: loaded/ {ok = ($3 == $5)} END {exit !ok}' "$out"; then
-                echo "$name -$lev: not every param came from the file: $(grep 'loaded' "$out")" >> "$tmp/errors.txt"
-            fi
+            loaded_check "$out" "$name -$lev"
         else
             us=FAIL
             loss=FAIL
-            { echo "$name -$lev: nngc run failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+            failed "$name -$lev" "nngc run" "$out"
         fi
         line="$line ${us:-FAIL}"
         losses="$losses ${loss:-FAIL}"
@@ -142,17 +161,12 @@ while read -r _ name model rep0 rep2 ins; do
     ref=""
     if [ "$have_torch" = 1 ]; then
         echo "bench: $name: train step in PyTorch eager, slow and hand-optimized ..." >&2
-        if "$PY" bench/torch_bench.py --train "$tmp" "$name" >> "$tmp/torch_train.txt" 2> "$tmp/torch.err"; then
+        if torch_run torch_train.txt "$name (train)" --train "$tmp" "$name"; then
             params="--params $tmp/$name/params.safetensors"
             ref="$tmp/$name/torch_step.safetensors"
-        else
-            { echo "$name (train): bench/torch_bench.py --train failed:"; sed 's/^/    /' "$tmp/torch.err"; } >> "$tmp/errors.txt"
         fi
     fi
-    args=""
-    for i in $ins; do
-        args="$args --input $i"
-    done
+    input_args "$ins"
     times=""
     l0s=""
     l1s=""
@@ -170,22 +184,20 @@ while read -r _ name model rep0 rep2 ins; do
         if "$NNGC" run "$model" $args $params -v --train 1 --save "$step" "-$lev" > "$out" 2>&1; then
             l0=$(awk '$1 == "nngc:" && $2 == "step" && $3 == "1:" {print $5}' "$out")
             l1=$(awk '$1 == "loss" && $2 == "=" {print $3}' "$out")
-            if [ -n "$params" ] && ! awk '/nngc: loaded/ {ok = ($3 == $5)} END {exit !ok}' "$out"; then
-                echo "$name (train) -$lev: not every param came from the file: $(grep 'loaded' "$out")" >> "$tmp/errors.txt"
-            fi
+            loaded_check "$out" "$name (train) -$lev"
             if [ -n "$ref" ]; then
                 diff=$("$PY" bench/torch_bench.py --compare "$tmp/$name/params.safetensors" "$step" "$ref" 2>> "$tmp/errors.txt" |
                        awk '$1 == "compare" && NF == 3 {print $2 "@" $3}')
                 [ -n "$diff" ] || diff=FAIL
             fi
         else
-            { echo "$name (train) -$lev: nngc run --train 1 --save failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+            failed "$name (train) -$lev" "nngc run --train 1 --save" "$out"
         fi
         # shellcheck disable=SC2086
         if "$NNGC" run "$model" $args $params --train 1 --repeat "$rep" "-$lev" > "$out" 2>&1; then
             us=$(awk '$1 == "time:" {print $3}' "$out")
         else
-            { echo "$name (train) -$lev: nngc run --train 1 --repeat failed:"; sed 's/^/    /' "$out"; } >> "$tmp/errors.txt"
+            failed "$name (train) -$lev" "nngc run --train 1 --repeat" "$out"
         fi
         times="$times ${us:-FAIL}"
         l0s="$l0s ${l0:-FAIL}"
