@@ -28,7 +28,7 @@
 
 #include "rt_internal.h"
 
-#ifdef AVX2_COPY /* x86-64, GCC or clang (rt_internal.h) */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 1024 };
@@ -189,20 +189,12 @@ static float *panel_buffer(void) {
     return bp;
 }
 
-int nnrt_have_avx2(void) {
+static int use_own(void) {
     static int cached = -1; /* benign race: every thread computes the same */
     if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2");
-    }
-    return cached;
-}
-
-static int use_own(void) {
-    static int cached = -1;
-    if (cached < 0) {
         const char *e = getenv("NNRT_GEMM");
-        cached = !(e && strcmp(e, "blas") == 0) && nnrt_have_avx2() &&
+        __builtin_cpu_init();
+        cached = !(e && strcmp(e, "blas") == 0) && __builtin_cpu_supports("avx2") &&
                  __builtin_cpu_supports("fma");
     }
     return cached;

@@ -220,32 +220,35 @@ static inline int32_t nnrt_round_(float v) {
     return t.i - 0x4B400000;
 }
 
+/* exp(x) for x in [-87, 88.7228] (both exp_* below clamp to it):
+ * 2^k exp(r) with k = round(x / ln 2) in [-126, 128], r = x - k ln 2
+ * (|r| <= ln2 / 2) by its Taylor polynomial, 2^k through a float's
+ * exponent field (2^128 is not a float: 2^127 * 2). */
+static inline float nnrt_exp_range_(float x) {
+    int32_t k = nnrt_round_(x * 1.44269504088896341f);
+    float kf = (float)k;
+    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t top = k > 127;
+    union { uint32_t i; float f; } u = {.i = (uint32_t)(k - top + 127) << 23};
+    return p * u.f * (top ? 2.0f : 1.0f);
+}
+
 static inline float nnrt_exp_le0(float x0) {
     float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
-    int32_t k = nnrt_round_(x * 1.44269504088896341f); /* k = round(x / ln 2) */
-    float kf = (float)k;
-    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    union { uint32_t i; float f; } u = {.i = (uint32_t)(k + 127) << 23}; /* 2^k, k + 127 in [0, 127] */
-    float e = x0 < -87.0f ? 0.0f : p * u.f;
+    float e = x0 < -87.0f ? 0.0f : nnrt_exp_range_(x);
     return x0 != x0 ? x0 : e;
 }
 
-/* exp for every x, as nnrt_exp_le0 but with k = round(x / ln 2) on either
- * side of 0: below -87 exactly 0, above 88.7228 (float's largest exp)
- * +inf, NaN gives NaN; relative error below 1e-6. It is the `exp` of
- * generated code (libm's expf does not vectorize). */
+/* exp for every x, as nnrt_exp_le0 on either side of 0: below -87 exactly
+ * 0, above 88.7228 (float's largest exp) +inf, NaN gives NaN; relative
+ * error below 1e-6. It is the `exp` of generated code (libm's expf does
+ * not vectorize). */
 static inline float nnrt_expf(float x0) {
-    float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too: no undefined conversion below */
+    float x = x0 >= -87.0f ? x0 : -87.0f; /* NaN too */
     x = x <= 88.7228f ? x : 88.7228f;
-    int32_t k = nnrt_round_(x * 1.44269504088896341f); /* round(x / ln 2), in [-126, 128] */
-    float kf = (float)k;
-    float r = x - kf * 0.693145751953125f - kf * 1.428606765330187e-06f; /* |r| <= ln2 / 2 */
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    /* 2^k as a float's exponent field; 2^128 is not a float: 2^127 * 2 */
-    int32_t top = k > 127;
-    union { uint32_t i; float f; } u = {.i = (uint32_t)(k - top + 127) << 23}, inf = {.i = 0x7f800000u};
-    float e = x0 < -87.0f ? 0.0f : x0 > 88.7228f ? inf.f : p * u.f * (top ? 2.0f : 1.0f);
+    union { uint32_t i; float f; } inf = {.i = 0x7f800000u};
+    float e = x0 < -87.0f ? 0.0f : x0 > 88.7228f ? inf.f : nnrt_exp_range_(x);
     return x0 != x0 ? x0 : e;
 }
 

@@ -57,12 +57,11 @@ void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, i
     }
 }
 
-/* The Adam loop is bound by sqrt and division: it runs 8 wide where the
- * CPU has AVX2 (rt_internal.h). */
-static inline __attribute__((always_inline)) void
-adam_loop(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
-          int64_t n, float b1, float b2, float a1, float a2, float neg_step, float bc2_sqrt,
-          float e) {
+/* The Adam loop is bound by sqrt and division: 8 wide where the CPU has
+ * AVX2 (NNRT_AVX2_CLONES, rt_internal.h). */
+static NNRT_AVX2_CLONES void adam_loop(float *restrict w, const float *restrict g, float *restrict m,
+                                       float *restrict v, int64_t n, float b1, float b2, float a1, float a2,
+                                       float neg_step, float bc2_sqrt, float e) {
     for (int64_t i = 0; i < n; i++) {
         m[i] = m[i] * b1 + a1 * g[i];
         v[i] = v[i] * b2 + a2 * g[i] * g[i];
@@ -70,20 +69,6 @@ adam_loop(float *restrict w, const float *restrict g, float *restrict m, float *
         w[i] = w[i] + neg_step * m[i] / denom;
     }
 }
-
-static void adam_plain(float *restrict w, const float *restrict g, float *restrict m,
-                       float *restrict v, int64_t n, float b1, float b2, float a1, float a2,
-                       float neg_step, float bc2_sqrt, float e) {
-    adam_loop(w, g, m, v, n, b1, b2, a1, a2, neg_step, bc2_sqrt, e);
-}
-
-#ifdef AVX2_COPY
-static AVX2_TARGET void adam_avx2(float *restrict w, const float *restrict g, float *restrict m,
-                           float *restrict v, int64_t n, float b1, float b2, float a1, float a2,
-                           float neg_step, float bc2_sqrt, float e) {
-    adam_loop(w, g, m, v, n, b1, b2, a1, a2, neg_step, bc2_sqrt, e);
-}
-#endif
 
 void nnrt_adam_update(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
                       double lr, double beta1, double beta2, double eps, int64_t step) {
@@ -94,13 +79,7 @@ void nnrt_adam_update(float *restrict w, const float *restrict g, float *restric
     double bc2 = 1.0 - pow(beta2, (double)step);
     const float b1 = (float)beta1, b2 = (float)beta2, a1 = (float)(1.0 - beta1), a2 = (float)(1.0 - beta2);
     const float neg_step = (float)(-(lr / bc1)), bc2_sqrt = (float)sqrt(bc2), e = (float)eps;
-#ifdef AVX2_COPY
-    if (nnrt_have_avx2()) {
-        adam_avx2(w, g, m, v, n, b1, b2, a1, a2, neg_step, bc2_sqrt, e);
-        return;
-    }
-#endif
-    adam_plain(w, g, m, v, n, b1, b2, a1, a2, neg_step, bc2_sqrt, e);
+    adam_loop(w, g, m, v, n, b1, b2, a1, a2, neg_step, bc2_sqrt, e);
 }
 
 void nnrt_adagrad_update(float *restrict w, const float *restrict g, float *restrict sum, int64_t n, double lr,

@@ -63,16 +63,17 @@ int nnrt_atomic_commit(nnrt_atomic_file *af);
 /* Gives up: closes and removes the temp file. Safe to call twice. */
 void nnrt_atomic_abort(nnrt_atomic_file *af);
 
-/* Hot loops (softmax, optimizer updates) are compiled twice, plainly and
- * for AVX2 (8 floats per instruction), and pick the copy at run time:
- *   static inline __attribute__((always_inline)) void body(...) {...}
- *   static AVX2_TARGET void f_avx2(...) { body(...); }
- *   if (nnrt_have_avx2()) f_avx2(...); else f_plain(...);
- * The AVX2 target has no FMA, so both copies round alike, bit for bit. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define AVX2_COPY 1
-#define AVX2_TARGET __attribute__((target("avx2")))
-int nnrt_have_avx2(void);
+/* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
+ * and for AVX2 (8 floats per instruction), and the loader picks the copy
+ * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both
+ * round alike, bit for bit. */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define NNRT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef NNRT_AVX2_CLONES
+#define NNRT_AVX2_CLONES
 #endif
 
 /* gemm.c: the own AVX2 kernel for skinny products; returns 0, having done

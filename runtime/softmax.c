@@ -63,21 +63,19 @@ float nnrt_row_max(const float *z, int64_t n) {
 #define row_max nnrt_row_max
 #define sum_exp nnrt_sum_exp
 
+/* sum of exp(z - m) over a row, m >= every z (finite), 8 exps at a time
+ * where the CPU has AVX2 (NNRT_AVX2_CLONES, rt_internal.h) */
+static NNRT_AVX2_CLONES double row_sum_exp(const float *z, int64_t n, float m) { return sum_exp(z, n, m); }
+
 float nnrt_logsumexp(const float *z, int64_t n) {
     if (n <= 0)
         return -INFINITY;
     float m = row_max(z, n);
     if (isinf(m) || isnan(m))
         return m; /* +inf dominates; -inf means every term is exp(-inf) = 0 */
-    return (float)(m + log(sum_exp(z, n, m)));
+    return (float)(m + log(row_sum_exp(z, n, m)));
 }
 
-/* sum of exp(z - m) over a row, m >= every z (finite): a plain and an AVX2
- * copy, as below */
-static double sum_exp_plain(const float *z, int64_t n, float m) { return sum_exp(z, n, m); }
-#ifdef AVX2_COPY
-static AVX2_TARGET double sum_exp_avx2(const float *z, int64_t n, float m) { return sum_exp(z, n, m); }
-#endif
 
 enum { LSE_MB = 64, LSE_NB = 480 }; /* a block of logits: 120 KiB, in L2 (under malloc's mmap threshold) */
 
@@ -88,11 +86,6 @@ void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ld
     float small[LSE_MB * 16];
     float *heap = malloc(sizeof(float) * LSE_MB * LSE_NB), *blk = heap ? heap : small;
     const int64_t NB = heap ? LSE_NB : 16;
-#ifdef AVX2_COPY
-    double (*sumexp)(const float *, int64_t, float) = nnrt_have_avx2() ? sum_exp_avx2 : sum_exp_plain;
-#else
-    double (*sumexp)(const float *, int64_t, float) = sum_exp_plain;
-#endif
     for (int64_t i0 = 0; i0 < M; i0 += LSE_MB) {
         int64_t mb = M - i0 < LSE_MB ? M - i0 : LSE_MB;
         float m[LSE_MB];
@@ -119,7 +112,7 @@ void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ld
                     m[i] = bm;
                 }
                 if (m[i] - m[i] == 0.0f) /* finite: add this block's terms */
-                    s[i] += sumexp(z, nb, m[i]);
+                    s[i] += row_sum_exp(z, nb, m[i]);
             }
         }
         for (int64_t i = 0; i < mb; i++)
@@ -128,11 +121,9 @@ void nnrt_linear_lse(int64_t M, int64_t N, int64_t K, const float *X, int64_t ld
     free(heap);
 }
 
-/* out = exp(z - m) / sum(exp(z - m)), m the row's (finite) max; inlined
- * into a plain copy and an AVX2 copy (8 exps at a time), chosen at run
- * time. The AVX2 copy has no FMA: both give the same bits. */
-static inline __attribute__((always_inline)) void softmax_body(const float *z, float *out,
-                                                               int64_t n, float m) {
+/* out = exp(z - m) / sum(exp(z - m)), m the row's (finite) max; 8 exps at
+ * a time where the CPU has AVX2 (NNRT_AVX2_CLONES) */
+static NNRT_AVX2_CLONES void softmax_row(const float *z, float *out, int64_t n, float m) {
     for (int64_t i = 0; i < n; i++)
         out[i] = exp_le0(z[i] - m);
     float lane[8] = {0};
@@ -151,16 +142,6 @@ static inline __attribute__((always_inline)) void softmax_body(const float *z, f
         out[i] *= inv;
 }
 
-static void softmax_plain(const float *z, float *out, int64_t n, float m) {
-    softmax_body(z, out, n, m);
-}
-
-#ifdef AVX2_COPY
-static AVX2_TARGET void softmax_avx2(const float *z, float *out, int64_t n, float m) {
-    softmax_body(z, out, n, m);
-}
-#endif
-
 void nnrt_softmax(const float *z, float *out, int64_t n) {
     if (n <= 0)
         return;
@@ -170,13 +151,7 @@ void nnrt_softmax(const float *z, float *out, int64_t n) {
             out[i] = (float)(exp((double)z[i] - m) / (double)n * NAN);
         return;
     }
-#ifdef AVX2_COPY
-    if (nnrt_have_avx2()) {
-        softmax_avx2(z, out, n, m);
-        return;
-    }
-#endif
-    softmax_plain(z, out, n, m);
+    softmax_row(z, out, n, m);
 }
 
 void nnrt_log_softmax(const float *z, float *out, int64_t n) {
