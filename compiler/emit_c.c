@@ -60,11 +60,15 @@ typedef struct NodeInfo {
     /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
      * temporary per carry, -1 if the carry needs none), stack and sum */
     int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
-    /* SCATTERADD whose one use is a sum of its loop: its rows are added
-     * straight into the sum's buffer at the end of each iteration, and it
-     * has no buffer of its own (a [V, D] table per iteration would cost
-     * O(V D) where the rows touched cost O(n D)) */
+    /* not stored; its one reader computes from its operands (count_uses):
+     * a SCATTERADD whose one use is a sum of its loop (its rows are added
+     * straight into the sum's buffer at the end of each iteration: a
+     * [V, D] table per iteration would cost O(V D) where the rows touched
+     * cost O(n D)); a GATHER read only by a sum over its rows (the sum
+     * reads the table in place); a MATMUL of logits read only by one
+     * logsumexp and picks (nnrt_linear_lse, one dot product per pick) */
     bool direct;
+    int lse_reads, pick_reads; /* MATMUL: logsumexps and picks reading it as logits */
     /* train graph: the param whose gradient this value is, computed straight
      * into m->grads (for LOOP nodes: per sum, -1 where none) */
     int grad_of;
@@ -324,13 +328,16 @@ static char *ld_c(Ctx *x, Size s)
     return xsprintf("nn_ld(%s)", size_c(x, s));
 }
 
+/* Is a the logits of a logsumexp/pick that are not stored (count_uses)? */
+static bool unstored_logits(const Node *a) { return a->op == OP_MATMUL && info(a)->direct; }
+
 /* Does some logsumexp or cross-entropy of either graph use the inline
  * nn_lse (not nnrt_linear_lse)? An unused static function is a warning. */
 static bool ctx_uses_nn_lse(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
         const Node *n = x->all[i];
-        if (n->op == OP_XENT || (n->op == OP_LOGSUMEXP && !(n->in[0]->op == OP_MATMUL && info(n->in[0])->direct)))
+        if (n->op == OP_XENT || (n->op == OP_LOGSUMEXP && !unstored_logits(n->in[0])))
             return true;
     }
     return false;
@@ -453,22 +460,19 @@ static void count_uses(Ctx *x)
      * stored; the logsumexp is nnrt_linear_lse, a block of columns at a
      * time, and a pick is one dot product (emit_lse_pick) */
     for (int i = 0; i < x->nall; i++) {
-        Node *z = x->all[i];
-        if (z->op != OP_MATMUL || z->ta || !z->tb || z->dtype != DT_F32 || info(z)->grad_of >= 0 ||
-            (z->nin == 3 && !(z->in[2]->shape.rank == 1 && size_eq(z->in[2]->shape.d[0], z->shape.d[1]))))
-            continue;
-        int nlse = 0, npick = 0;
-        for (int k = 0; k < x->nall; k++) {
-            Node *u = x->all[k];
-            for (int j = 0; j < u->nin; j++)
-                if (u->in[j] == z) {
-                    bool ok = j == 0 && u->parent == z->parent;
-                    nlse += ok && u->op == OP_LOGSUMEXP;
-                    npick += ok && u->op == OP_PICK;
-                }
+        Node *u = x->all[i], *z = u->nin > 0 ? u->in[0] : NULL;
+        if ((u->op == OP_LOGSUMEXP || u->op == OP_PICK) && z->op == OP_MATMUL && z->parent == u->parent) {
+            info(z)->lse_reads += u->op == OP_LOGSUMEXP;
+            info(z)->pick_reads += u->op == OP_PICK;
         }
-        if (nlse == 1 && nlse + npick == info(z)->uses)
-            info(z)->direct = true;
+    }
+    for (int i = 0; i < x->nall; i++) {
+        Node *z = x->all[i];
+        NodeInfo *zi = info(z);
+        if (z->op == OP_MATMUL && !z->ta && z->tb && zi->grad_of < 0 && zi->lse_reads == 1 &&
+            zi->lse_reads + zi->pick_reads == zi->uses &&
+            (z->nin == 2 || (z->in[2]->shape.rank == 1 && size_eq(z->in[2]->shape.d[0], z->shape.d[1]))))
+            zi->direct = true;
     }
     /* gathers read only by a sum over their rows (a bag of embeddings,
      * sum_axis(E[ids], 0)): the sum reads the rows in place, no copy */
@@ -927,13 +931,15 @@ static void emit_addend(Ctx *x, const Node *n, const char *out)
 
 static void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
 
-/* The label of row r for pick_grad member b of fused node n (an int
- * scalar is a plain variable, not an array). */
-static char *row_label(const Node *n, const Node *b)
+/* The label of row r in the int value y (an int scalar is a plain
+ * variable, not an array). */
+static char *label_c(const Node *y)
 {
-    const Node *y = n->in[b->in[1]->index];
     return is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
 }
+
+static void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len,
+                            const char *body);
 
 /* An elementwise chain (fuse pass) as one loop: each body node is a scalar
  * local of the iteration, no intermediate buffers. With row ops (expand
@@ -952,17 +958,9 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
         rs.rank--;
         nrows = count_c(x, &rs, 0);
         cols = size_c(x, n->shape.d[n->shape.rank - 1]);
-        for (int k = 0; k < fb->n; k++) {
-            const Node *b = fb->nodes[k];
-            if (b->op != OP_PICKGRAD)
-                continue;
-            cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
-            cline(x, "    const int64_t y = %s;", row_label(n, b));
-            x->indent++;
-            emit_index_check(x, b, "y", cols);
-            x->indent--;
-            cline(x, "}");
-        }
+        for (int k = 0; k < fb->n; k++)
+            if (fb->nodes[k]->op == OP_PICKGRAD)
+                emit_label_rows(x, fb->nodes[k], nrows, n->in[fb->nodes[k]->in[1]->index], cols, NULL);
         cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
         x->indent++;
         /* the row ops' operands, read once per row into locals (so that
@@ -973,8 +971,8 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
             if (b->op == OP_EXPAND)
                 cline(x, "const float f%d = %s[r]; /* expand */", b->id, vname(n->in[b->in[0]->index]));
             else if (b->op == OP_PICKGRAD)
-                cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id, row_label(n, b), b->id,
-                      vname(n->in[b->in[0]->index]));
+                cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id,
+                      label_c(n->in[b->in[1]->index]), b->id, vname(n->in[b->in[0]->index]));
         }
         cline(x, "for (int64_t j = 0; j < %s; j++) {", cols);
         x->indent++;
@@ -1091,15 +1089,17 @@ static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char 
 }
 
 /* for each row r of a label op: y = its int label (b[r], or b when b is a
- * scalar), checked against [0, len), then `body` (which reads r and y) */
+ * scalar), checked against [0, len), then `body` (which reads r and y;
+ * NULL: the check alone) */
 static void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len,
                             const char *body)
 {
     cline(x, "for (int64_t r = 0; r < %s; r++) {", rows);
     x->indent++;
-    cline(x, "const int64_t y = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    cline(x, "const int64_t y = %s;", label_c(b));
     emit_index_check(x, n, "y", len);
-    cline(x, "%s", body);
+    if (body)
+        cline(x, "%s", body);
     x->indent--;
     cline(x, "}");
 }
@@ -1413,7 +1413,7 @@ static void emit_node(Ctx *x, Node *n)
         break;
     }
     case OP_LOGSUMEXP: {
-        if (a->op == OP_MATMUL && info(a)->direct) {
+        if (unstored_logits(a)) {
             const Node *X = a->in[0], *W = a->in[1];
             cline(x, "nnrt_linear_lse(%s, %s, %s, %s, %s, %s, %s, %s, %s);", size_c(x, a->shape.d[0]),
                   size_c(x, a->shape.d[1]), size_c(x, X->shape.d[1]), vname(X), ld_c(x, X->shape.d[1]), vname(W),
@@ -1427,7 +1427,7 @@ static void emit_node(Ctx *x, Node *n)
         break;
     }
     case OP_PICK: {
-        if (a->op == OP_MATMUL && info(a)->direct) {
+        if (unstored_logits(a)) {
             /* the logit z[r, y] = X[r] . W[y] (+ b[y]) */
             const Node *X = a->in[0], *W = a->in[1];
             char *k = size_c(x, X->shape.d[1]);
@@ -1717,19 +1717,21 @@ static void emit_train_api(Ctx *x)
                   int_lit(cnt), double_lit(o->eps), p->name);
             break;
         case OPT_SGD:
-        case OPT_NONE:
+        case OPT_NONE: {
+            int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
+            char *cols = int_lit(cnt / (rows ? rows : 1));
             if (sparse_grad(x->train, i)) {
                 cline(x, "nnrt_sgd_update_ids(%s, %s, %s, m->touched%d, m->ntouched%d, (float)m->lr); /* %s: the "
                          "rows this step touched */",
-                      w, gr, int_lit(cnt / (p->shape.d[0].c ? p->shape.d[0].c : 1)), i, i, p->name);
+                      w, gr, cols, i, i, p->name);
             } else if (is_table(x->train, i)) {
-                int64_t rows = p->shape.d[0].c;
                 cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
-                      int_lit(rows), int_lit(cnt / (rows ? rows : 1)), p->name);
+                      int_lit(rows), cols, p->name);
             } else {
                 cline(x, "nnrt_sgd_update(%s, %s, %s, (float)m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
             }
             break;
+        }
         }
     }
     cline(x, "return NNRT_OK;");
