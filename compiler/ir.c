@@ -395,6 +395,27 @@ static void replace_in_block(Block *b, Node *old, Node *new_) {
     }
 }
 
+/* Does x hold one value per row of s (s less its last axis)? */
+static bool row_shaped(const Node *x, const Shape *s) {
+    if (s->rank < 1 || x->shape.rank != s->rank - 1)
+        return false;
+    for (int k = 0; k < x->shape.rank; k++)
+        if (!size_eq(x->shape.d[k], s->d[k]))
+            return false;
+    return true;
+}
+
+bool ir_row_op(const Node *x, const Shape *s) {
+    if (s->rank < 1 || !shape_eq(&x->shape, s))
+        return false;
+    if (x->op == OP_EXPAND)
+        return x->index == s->rank - 1 && x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], s);
+    if (x->op == OP_PICKGRAD)
+        return x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], s) && x->in[1]->dtype == DT_I32 &&
+               row_shaped(x->in[1], s);
+    return false;
+}
+
 void ir_replace_uses(Graph *g, Node *old, Node *new_) {
     replace_in_block(&g->top, old, new_);
     for (int i = 0; i < g->noutputs; i++)
@@ -902,7 +923,6 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             set(&I, DT_F32, &r);
         }
         return true;
-
     case OP_OUTER:
         if (!need_f32(&I, a) || !need_f32(&I, b))
             return false;
@@ -1511,29 +1531,22 @@ static bool check_node(Verifier *V, Node *n) {
                     return vfail(V, n, "body node %%%d: an element ARG must be f32", b->id);
                 continue;
             }
-            /* row ops (fuse.c): expand along the last axis, pick_grad; both
-             * of the fused node's shape, reading row ARGs (one value per
-             * row: the shape less its last axis) */
-            bool row = b->op == OP_PICKGRAD || (b->op == OP_EXPAND && b->index == n->shape.rank - 1);
+            /* row ops (expand, pick_grad) read row ARGs, elementwise ops
+             * never do */
+            bool row = b->op == OP_PICKGRAD || b->op == OP_EXPAND;
             if (!row && !(op_flags[b->op] & OPF_ELEMWISE))
                 return vfail(V, n, "body node %%%d %s is not elementwise", b->id, opname(b->op));
-            if (row && !shape_eq(&b->shape, &n->shape))
-                return vfail(V, n, "body node %%%d %s does not have the fused shape", b->id, opname(b->op));
+            if (row && !ir_row_op(b, &n->shape))
+                return vfail(V, n, "body node %%%d %s is not a row op of the fused shape", b->id, opname(b->op));
             for (int k = 0; k < b->nin; k++) {
                 bool earlier = false;
                 for (int j = 0; j < i && !earlier; j++)
                     earlier = fb->nodes[j] == b->in[k];
                 if (!earlier)
                     return vfail(V, n, "body node %%%d reads a value defined after it or outside the body", b->id);
-                const Node *o = b->in[k];
-                bool want_row = row;
-                if ((o->op == OP_ARG && o->ta) != want_row)
+                if ((b->in[k]->op == OP_ARG && b->in[k]->ta) != row)
                     return vfail(V, n, "body node %%%d: %s reads %s", b->id, opname(b->op),
                                  row ? "a value that is not a row ARG" : "a row ARG");
-                if (row && (o->shape.rank != n->shape.rank - 1 ||
-                            o->dtype != (b->op == OP_PICKGRAD && k == 1 ? DT_I32 : DT_F32)))
-                    return vfail(V, n, "body node %%%d: operand %d of %s is not one value per row", b->id, k,
-                                 opname(b->op));
             }
         }
         break;

@@ -462,6 +462,10 @@ int ir_loop_add_sum(Loop *l, Node *v);
 Node *ir_loop_result(Loop *l, int r, const char *name);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
+/* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
+ * along s's last axis, or pick_grad, of shape s, whose operands hold one
+ * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
+bool ir_row_op(const Node *x, const Shape *s);
 
 /* Printing and checking */
 void ir_number(Graph *g);

@@ -158,30 +158,11 @@ static bool member(const Chain *c, const Node *x) {
     return false;
 }
 
-/* Is x one value per row of root (root's shape without its last axis)? */
-static bool row_shaped(const Node *x, const Node *root) {
-    if (root->shape.rank < 1 || x->shape.rank != root->shape.rank - 1)
-        return false;
-    for (int k = 0; k < x->shape.rank; k++)
-        if (!size_eq(x->shape.d[k], root->shape.d[k]))
-            return false;
-    return true;
-}
-
-/* Row ops: expand along the last axis, and pick_grad, of root's shape, on
- * operands with one value per row. They join a chain as members that read
- * their operands once per row (row ARGs); pick_grad becomes a compare in
- * the loop instead of a tensor of zeros and a scatter. */
-static bool is_row_op(const Node *x, const Node *root) {
-    if (!shape_eq(&x->shape, &root->shape) || root->shape.rank < 1)
-        return false;
-    if (x->op == OP_EXPAND)
-        return x->index == root->shape.rank - 1 && x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], root);
-    if (x->op == OP_PICKGRAD)
-        return x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], root) && x->in[1]->dtype == DT_I32 &&
-               row_shaped(x->in[1], root);
-    return false;
-}
+/* Row ops (ir_row_op: expand along the last axis, pick_grad) join a chain
+ * as members that read their operands once per row (row ARGs); pick_grad
+ * becomes a compare in the loop instead of a tensor of zeros and a
+ * scatter. */
+static bool is_row_op(const Node *x, const Node *root) { return ir_row_op(x, &root->shape); }
 
 static bool can_join(const Node *x, const Node *root) {
     if (is_row_op(x, root))

@@ -73,6 +73,9 @@ static Graph *train_graph(const char *src) {
 
 static void clear_aux(Block *b);
 
+/* the graph test_verify_row_ops checks */
+static Graph *verify_graph;
+
 /* The -O2 pipeline without fuse (the interpreter has no FUSED nodes). */
 static void optimize(Graph *g) {
     clear_aux(&g->top);
@@ -964,6 +967,68 @@ static void test_pipelines_verify(void **state) {
     }
 }
 
+/* The fused node of a batched cross-entropy gradient (fuse's row ops):
+ * the verifier accepts it as fuse leaves it, and rejects an elementwise op
+ * reading a row ARG, a row op reading an element value, and an expand
+ * along an axis other than the last. */
+static Node *xent_grad_fused(void) {
+    Graph *g = train_graph("model xg\ndim V = 7\ndim D = 3\ndim T max 6\nparam W : [V, D]\n"
+                           "input x : [T, D]\ninput y : int[T]\nfor t in 0..T {\n"
+                           "  loss += cross_entropy(W @ x[t], y[t])\n}\n");
+    PipelineOptions po = {.opt_level = 2};
+    assert_true(run_pipeline(g, &po));
+    for (int i = 0; i < g->top.n; i++) {
+        Node *n = g->top.nodes[i];
+        for (int k = 0; n->op == OP_FUSED && k < n->fused->n; k++)
+            if (n->fused->nodes[k]->op == OP_PICKGRAD) {
+                verify_graph = g;
+                return n;
+            }
+    }
+    fail_msg("no fused node with a pick_grad");
+    return NULL;
+}
+
+static Node *body_op(Node *f, Op op) {
+    for (int k = 0; k < f->fused->n; k++)
+        if (f->fused->nodes[k]->op == op)
+            return f->fused->nodes[k];
+    fail_msg("no %s in the fused body", op_name[op]);
+    return NULL;
+}
+
+static void expect_verify_error(const char *what) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_false(ir_verify(verify_graph, "test", out));
+    fclose(out);
+    if (!strstr(buf, what))
+        fail_msg("verifier said \"%s\", expected \"%s\"", buf, what);
+    free(buf);
+}
+
+static void test_verify_row_ops(void **state) {
+    (void)state;
+    Node *f = xent_grad_fused();
+    assert_true(ir_verify(verify_graph, "fuse", stderr));
+    Node *ex = body_op(f, OP_EXPAND), *sub = body_op(f, OP_SUB), *row_arg = ex->in[0];
+    Node *old = sub->in[1];
+    sub->in[1] = row_arg; /* an elementwise op reading a row ARG */
+    expect_verify_error("sub reads a row ARG");
+    sub->in[1] = old;
+    f = xent_grad_fused();
+    ex = body_op(f, OP_EXPAND);
+    ex->index = 0; /* not the last axis */
+    expect_verify_error("expand is not a row op of the fused shape");
+    f = xent_grad_fused();
+    Node *pg = body_op(f, OP_PICKGRAD);
+    for (int k = 0; k < f->fused->n; k++)
+        if (f->fused->nodes[k]->op == OP_ARG && !f->fused->nodes[k]->ta && f->fused->nodes[k] != pg)
+            pg->in[0] = f->fused->nodes[k]; /* an element ARG where a row ARG belongs */
+    expect_verify_error("pick_grad is not a row op of the fused shape");
+}
+
 /* No loss: nothing to differentiate, no gradients, no error. */
 static void test_no_loss(void **state) {
     (void)state;
@@ -1072,6 +1137,7 @@ int main(void) {
         cmocka_unit_test(test_rnn_structure),
         cmocka_unit_test(test_rnn_batched_gradients),
         cmocka_unit_test(test_pipelines_verify),
+        cmocka_unit_test(test_verify_row_ops),
         cmocka_unit_test(test_no_loss),
         cmocka_unit_test(test_no_gradient_error),
         cmocka_unit_test(test_dump_of_gradient_ops),
