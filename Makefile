@@ -27,9 +27,9 @@ CPPFLAGS += -Icompiler -Iruntime -I$(GEN)
 RT_SRCS  := $(wildcard runtime/*.c)
 RT_OBJS  := $(RT_SRCS:%.c=$(BUILD)/%.o)
 
-CC_SRCS  := $(filter-out compiler/main.c,$(wildcard compiler/*.c compiler/passes/*.c compiler/parser/*.c))
+CC_SRCS  := $(filter-out compiler/driver/main.c,$(wildcard compiler/*.c compiler/*/*.c))
 CC_OBJS  := $(CC_SRCS:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o
-MAIN_OBJ := $(BUILD)/compiler/main.o
+MAIN_OBJ := $(BUILD)/compiler/driver/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -72,7 +72,7 @@ $(GEN)/%.o: $(GEN)/%.c $(GEN)/parser.h $(GEN)/lexer.h compiler/nngc.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-function -Wno-sign-compare -Wno-unused-but-set-variable -c $< -o $@
 
 # ---------------------------------------------------------------- compiler
-$(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h) $(GEN)/parser.h $(GEN)/lexer.h
+$(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h compiler/*/*.h) $(GEN)/parser.h $(GEN)/lexer.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 

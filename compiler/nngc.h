@@ -172,7 +172,7 @@ void ast_print(const AstList *l, FILE *out);
 #define NN_MAX_NESTING 200
 bool parse_file(Diag *d, int file, AstList *out);
 
-/* ================================================================ IR (ir.c) */
+/* ================================================================ IR (ir/) */
 
 #define NN_MAXRANK 4 /* == NNRT_MAXRANK */
 #define NN_MAXDYN 4  /* == NNRT_MAXDYN */
@@ -436,6 +436,10 @@ bool shape_eq(const Shape *a, const Shape *b);
 char *shape_str(const Graph *g, const Shape *s, char *buf, size_t n);
 /* Element count with dynamic dims at max. */
 int64_t shape_max_count(const Graph *g, const Shape *s);
+/* "f32[T, 64]", "i32[]" (buf of n bytes; returns buf). */
+char *ir_type_str(const Graph *g, DType dt, const Shape *s, char *buf, size_t n);
+/* op_name[op], or "?" for an out-of-range op (broken graphs are printed too). */
+const char *ir_opname(int op);
 
 /* Building */
 Graph *ir_new_graph(void);
@@ -468,6 +472,9 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
 bool ir_row_op(const Node *x, const Shape *s);
 
 /* Printing and checking */
+/* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper
+ * structure can only be a cycle in a broken graph. */
+#define MAX_LOOP_DEPTH (2 * NN_MAX_NESTING)
 void ir_number(Graph *g);
 /* The text form of docs/IR.md, preceded by "; ---- IR dump <header> ----"
  * (header is e.g. "after lower"). */

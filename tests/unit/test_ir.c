@@ -1,5 +1,5 @@
 /*
- * test_ir.c - unit tests of the IR module (compiler/ir.c): size arithmetic
+ * test_ir.c - unit tests of the IR module (compiler/ir/): size arithmetic
  * and printing, the typing rule of every op (ir_infer), the builders, the
  * text dump of a hand-built RNN graph, and the verifier on a good graph and
  * on hand-broken ones.

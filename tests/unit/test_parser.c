@@ -4,7 +4,7 @@
  * syntax errors (message, line:col, count) of malformed programs.
  *
  * Trees are compared as ast_print S-expressions written by hand from the
- * source (the form is documented at the top of compiler/ast.c).
+ * source (the form is documented at the top of compiler/parser/ast.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>

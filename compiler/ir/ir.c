@@ -1,0 +1,232 @@
+/*
+ * ir.c - the graph IR: op tables and the builders (graphs, nodes, loops and
+ * their results, use replacement). Sizes are in size.c, typing in infer.c,
+ * the dumps in print.c, the verifier in verify.c.
+ *
+ * The IR itself is described in docs/IR.md; its types are in nngc.h.
+ * Nothing in ir/ allocates except through the compilation arena (xalloc).
+ */
+#include "nngc.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ================================================================ op tables */
+
+const char *const op_name[OP_COUNT] = {
+#define X(name, text, arity, flags) text,
+    NN_OPS(X)
+#undef X
+};
+
+const int op_arity[OP_COUNT] = {
+#define X(name, text, arity, flags) arity,
+    NN_OPS(X)
+#undef X
+};
+
+const unsigned op_flags[OP_COUNT] = {
+#define X(name, text, arity, flags) flags,
+    NN_OPS(X)
+#undef X
+};
+
+/* The method names of LANGUAGE.md's `with` clause, indexed by ApproxKind. */
+const char *const approx_name[] = {
+    [APPROX_FULL] = "full",   [APPROX_SAMPLED] = "sampled", [APPROX_NCE] = "nce",
+    [APPROX_NEG] = "neg",     [APPROX_CLASS] = "class",     [APPROX_HIER] = "hier",
+    [APPROX_BINARY] = "binary", [APPROX_EMBED] = "embed",
+};
+
+const char *ir_opname(int op) {
+    return op >= 0 && op < OP_COUNT ? op_name[op] : "?";
+}
+
+/* ================================================================ building */
+
+Graph *ir_new_graph(void) {
+    Graph *g = xalloc(sizeof *g);
+    g->opt.kind = OPT_NONE;
+    g->top.outer = NULL;
+    g->top.loop = NULL;
+    return g;
+}
+
+Node *ir_new_node(Op op, int nin, Node *const *in, Loc loc) {
+    NN_ASSERT(op >= 0 && op < OP_COUNT);
+    NN_ASSERT(nin >= 0);
+    Node *n = xalloc(sizeof *n);
+    n->op = op;
+    n->loc = loc;
+    n->id = -1;
+    n->place = PLACE_HOST;
+    n->nin = nin;
+    if (nin > 0) {
+        n->in = xalloc(sizeof(Node *) * (size_t)nin);
+        for (int i = 0; i < nin; i++)
+            n->in[i] = in[i];
+    }
+    return n;
+}
+
+void ir_append(Block *b, Node *n) {
+    n->parent = b;
+    VEC_PUSH(b->nodes, b->n, b->cap, n);
+}
+
+void ir_insert(Block *b, int pos, Node *n) {
+    NN_ASSERT(pos >= 0 && pos <= b->n);
+    n->parent = b;
+    VEC_PUSH(b->nodes, b->n, b->cap, n); /* grow by one, then shift */
+    memmove(&b->nodes[pos + 1], &b->nodes[pos], sizeof(Node *) * (size_t)(b->n - 1 - pos));
+    b->nodes[pos] = n;
+}
+
+/* Types a node the builders create themselves; their inputs were typed by
+ * the caller, so a failure here is a compiler bug. */
+static void infer_or_die(const Graph *g, Node *n) {
+    char err[256];
+    bool ok = ir_infer(g, n, err, sizeof err);
+    if (!ok)
+        fprintf(stderr, "nngc: %s\n", err);
+    NN_ASSERT(ok);
+}
+
+Loop *ir_new_loop(Block *outer, const char *var, Size lo, Size hi, Loc loc) {
+    Loop *l = xalloc(sizeof *l);
+    l->var = var;
+    l->lo = lo;
+    l->hi = hi;
+    l->body.outer = outer;
+    l->body.loop = l;
+    l->node = ir_new_node(OP_LOOP, 0, NULL, loc);
+    l->node->loop = l;
+    l->node->dtype = DT_F32; /* a LOOP has no value; see ir_infer */
+    l->index = ir_new_node(OP_INDEX, 0, NULL, loc);
+    l->index->loop = l;
+    l->index->name = var;
+    l->index->dtype = DT_I32;
+    ir_append(&l->body, l->index);
+    return l;
+}
+
+Node *ir_loop_add_carry(Loop *l, Node *init, const char *name) {
+    NN_ASSERT(init != NULL);
+    int r = l->ncarry;
+    /* The LOOP node's operands are the initial values, one per carry. */
+    Node *ln = l->node;
+    NN_ASSERT(ln->nin == r);
+    ln->in = xrealloc(ln->in, sizeof(Node *) * (size_t)r, sizeof(Node *) * (size_t)(r + 1));
+    ln->in[r] = init;
+    ln->nin = r + 1;
+
+    Node *c = ir_new_node(OP_CARRY, 0, NULL, init->loc);
+    c->loop = l;
+    c->index = r;
+    c->name = name;
+    infer_or_die(NULL, c);
+
+    /* carry and next grow together (capcarry counts both) */
+    if (l->ncarry == l->capcarry) {
+        int nc = l->capcarry ? 2 * l->capcarry : 4;
+        l->carry = xrealloc(l->carry, sizeof(Node *) * (size_t)l->capcarry, sizeof(Node *) * (size_t)nc);
+        l->next = xrealloc(l->next, sizeof(Node *) * (size_t)l->capcarry, sizeof(Node *) * (size_t)nc);
+        l->capcarry = nc;
+    }
+    l->carry[r] = c;
+    l->next[r] = NULL; /* the caller sets it once the body is built */
+    l->ncarry = r + 1;
+
+    /* The CARRY node goes at the head of the body, after the INDEX node and
+     * the earlier carries, so that it precedes every body node that reads it
+     * even when the carry is found after the body was started. */
+    int pos = 0;
+    while (pos < l->body.n && (l->body.nodes[pos]->op == OP_INDEX || l->body.nodes[pos]->op == OP_CARRY) &&
+           l->body.nodes[pos]->loop == l)
+        pos++;
+    ir_insert(&l->body, pos, c);
+    return c;
+}
+
+/* Result numbers: carries, then stacks, then sums (nngc.h, Loop). A stack's
+ * number is final once every carry exists; a sum's once every stack does. */
+int ir_loop_add_stack(Loop *l, Node *v) {
+    NN_ASSERT(v != NULL);
+    VEC_PUSH(l->stack, l->nstack, l->capstack, v);
+    return l->ncarry + l->nstack - 1;
+}
+
+int ir_loop_add_sum(Loop *l, Node *v) {
+    NN_ASSERT(v != NULL);
+    VEC_PUSH(l->sum, l->nsum, l->capsum, v);
+    return l->ncarry + l->nstack + l->nsum - 1;
+}
+
+Node *ir_loop_result(Loop *l, int r, const char *name) {
+    NN_ASSERT(r >= 0 && r < l->ncarry + l->nstack + l->nsum);
+    /* The result follows the LOOP node, so that must be in its block. */
+    NN_ASSERT(l->node->parent == l->body.outer);
+    Node *n = ir_new_node(OP_LOOPOUT, 1, (Node *[]){l->node}, l->node->loc);
+    n->index = r;
+    n->name = name;
+    infer_or_die(NULL, n);
+    ir_append(l->body.outer, n);
+    return n;
+}
+
+static void replace_in_block(Block *b, Node *old, Node *new_) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == old)
+                n->in[j] = new_;
+        if (n->op != OP_LOOP)
+            continue;
+        Loop *l = n->loop;
+        for (int r = 0; r < l->ncarry; r++)
+            if (l->next[r] == old)
+                l->next[r] = new_;
+        for (int s = 0; s < l->nstack; s++)
+            if (l->stack[s] == old)
+                l->stack[s] = new_;
+        for (int s = 0; s < l->nsum; s++)
+            if (l->sum[s] == old)
+                l->sum[s] = new_;
+        replace_in_block(&l->body, old, new_);
+    }
+}
+
+/* Does x hold one value per row of s (s less its last axis)? */
+static bool row_shaped(const Node *x, const Shape *s) {
+    if (s->rank < 1 || x->shape.rank != s->rank - 1)
+        return false;
+    for (int k = 0; k < x->shape.rank; k++)
+        if (!size_eq(x->shape.d[k], s->d[k]))
+            return false;
+    return true;
+}
+
+bool ir_row_op(const Node *x, const Shape *s) {
+    if (s->rank < 1 || !shape_eq(&x->shape, s))
+        return false;
+    if (x->op == OP_EXPAND)
+        return x->index == s->rank - 1 && x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], s);
+    if (x->op == OP_PICKGRAD)
+        return x->in[0]->dtype == DT_F32 && row_shaped(x->in[0], s) && x->in[1]->dtype == DT_I32 &&
+               row_shaped(x->in[1], s);
+    return false;
+}
+
+void ir_replace_uses(Graph *g, Node *old, Node *new_) {
+    replace_in_block(&g->top, old, new_);
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i].value == old)
+            g->outputs[i].value = new_;
+    if (g->loss == old)
+        g->loss = new_;
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        if (g->grads[i] == old)
+            g->grads[i] = new_;
+}
+
