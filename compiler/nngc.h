@@ -56,7 +56,9 @@ void xfree_all(void);
     } while (0)
 _Noreturn void nn_internal_error(const char *file, int line, const char *what);
 
-/* Reads a whole file into the arena (NUL-terminated); NULL + errno on failure. */
+/* Reads a whole file into the arena (NUL-terminated); NULL + errno on
+ * failure (EFBIG past NN_MAX_SOURCE bytes: no program is that long). */
+#define NN_MAX_SOURCE ((size_t)16 << 20)
 char *read_file(const char *path, size_t *len);
 
 /* ================================================================ diag.c */
@@ -76,6 +78,8 @@ typedef struct Loc {
 
 #define NO_LOC ((Loc){-1, 0, 0, 0, 0})
 
+typedef struct DiagMsg DiagMsg; /* diag.c: one held diagnostic with its notes */
+
 typedef struct Diag {
     SourceFile *files;
     int nfiles, capfiles;
@@ -83,9 +87,20 @@ typedef struct Diag {
     int nwarnings;
     int max_errors; /* stop reporting after this many (0 = 100) */
     FILE *out;      /* where diagnostics go (stderr by default) */
+    /* hold: collect diagnostics instead of printing them; diag_flush prints
+     * them in source order (the driver holds, so that a stage that finds
+     * errors walking backwards still reports them top to bottom) */
+    bool hold;
+    DiagMsg *held;
+    int nheld, capheld;
+    int nshown; /* errors diag_flush has printed */
 } Diag;
 
 void diag_init(Diag *d, FILE *out);
+/* Prints the held diagnostics sorted by (file, offset), those without a
+ * location first, each with its notes; the error limit applies in that
+ * order. Nothing to do when none are held. */
+void diag_flush(Diag *d);
 /* Registers a source text; returns its file index. */
 int diag_add_file(Diag *d, const char *path, const char *text, size_t len);
 /* Reads path (rejecting binary files: NUL bytes or invalid control bytes)
@@ -396,6 +411,20 @@ typedef struct OptimizerDecl {
     Loc loc;
 } OptimizerDecl;
 
+/* ir/optim.c: what `optimizer NAME(...)` and --optimizer=NAME:... share.
+ * optim_start: kind and PyTorch's defaults for the optimizer called
+ * name[0..len) (sgd's lr NAN: required); false for an unknown name.
+ * optim_args: its argument names in positional order (NULL-terminated);
+ * optim_arg_index: the position of argument name[0..len), or -1;
+ * optim_arg: the value of the argument at position i.
+ * optim_check: the values as PyTorch checks them (lr >= 0, eps >= 0,
+ * 0 <= beta < 1, all finite; sgd's lr given); false with a message. */
+bool optim_start(OptimizerDecl *o, const char *name, size_t len);
+const char *const *optim_args(OptKind k);
+int optim_arg_index(OptKind k, const char *name, size_t len);
+double *optim_arg(OptimizerDecl *o, int i);
+bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
+
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
     const char *source_path;
@@ -464,6 +493,9 @@ int ir_loop_add_sum(Loop *l, Node *v);
 /* The LOOPOUT node for result r (created, typed and appended to the block
  * holding the loop node). */
 Node *ir_loop_result(Loop *l, int r, const char *name);
+/* clone.c: a deep copy of g that shares no Node, Block or Loop with it
+ * (names and shape texts are shared: they never change). */
+Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
@@ -515,14 +547,11 @@ void pass_batch(Graph *g); /* batch.c: batching and loop fission */
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
- * train graph T, before any other pass. Returns false, after reporting
- * "file:line:col: error: no gradient for OP" through d (to stderr without
- * the source line when d is NULL), when an op on the path from a param to
- * the loss has no gradient rule; g->grads is then NULL. */
+ * train graph T, before any other pass (the driver's autodiff stage).
+ * Returns false, after reporting "file:line:col: error: no gradient for
+ * OP" through d, when an op on the path from a param to the loss has no
+ * gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
-/* autodiff.c: the same as a pipeline pass (--passes=autodiff,
- * --dump-ir=autodiff); errors go to stderr and leave g->grads NULL. */
-void pass_autodiff(Graph *g);
 /* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
 void pass_batch_report(Graph *g, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
@@ -562,8 +591,11 @@ typedef struct PipelineOptions {
     int nonly;                   /* (only == NULL: the pass table, filtered by level) */
     const char *const *disabled; /* --disable-pass=NAME, never run */
     int ndisabled;
-    const char *dump;            /* NULL: no dump; "lower" (the IR as lowered), a pass
-                                    name, "all" (after every step), or "" (after the last) */
+    const char *start;           /* the graph's state before the first pass, for dumps,
+                                    --stats and the verifier: NULL means "lower" (F);
+                                    "autodiff" for the train graph T */
+    const char *dump;            /* NULL: no dump; the start name (the IR before any pass),
+                                    a pass name, "all" (after every step), or "" (after the last) */
     FILE *dump_out;              /* stdout when NULL */
     FILE *err;                   /* verifier messages, --stats, reports; stderr when NULL */
     bool stats;                  /* --stats: one line of counts after lower and after each pass */
@@ -575,9 +607,9 @@ typedef struct PipelineOptions {
 const Pass *pass_lookup(const char *name);
 /* Comma-separated names of every pass ("none yet" when the table is empty). */
 const char *pass_names(void);
-/* Checks every name in po against the table ("lower" and "all" also valid
- * for dump); on an unknown one writes a message listing the valid names
- * into err and returns false. */
+/* Checks every name in po against the table (the start name and "all"
+ * also valid for dump); on an unknown one writes a message listing the
+ * valid names into err and returns false. */
 bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen);
 /* Verifies the lowered graph, then runs each enabled pass in order, runs
  * ir_verify after each (naming the pass that broke the graph), and dumps
