@@ -504,14 +504,25 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
 
 /* ================================================================ passes/ */
 
+/* What every pass gets (Lua's FuncState is the model: one context handed
+ * down instead of a growing parameter list). */
+typedef struct PassCtx {
+    Graph *g;
+    Diag *diag;         /* user-facing diagnostics; NULL: to stderr without source lines */
+    FILE *report;       /* --report=NAME sink for the pass named; NULL when not asked */
+    const void *target; /* the backend's Target; NULL = C (unused for now) */
+} PassCtx;
+
 /* Each pass states its preconditions at the top of its file. */
-void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
-void pass_cse(Graph *g);   /* cse.c: common subexpressions */
-void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
-void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
-void pass_fold(Graph *g);  /* fold.c: constant folding */
-void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
-void pass_batch(Graph *g); /* batch.c: batching and loop fission */
+void pass_hoist(PassCtx *pc); /* hoist.c: loop-invariant code motion */
+void pass_cse(PassCtx *pc);   /* cse.c: common subexpressions */
+void pass_dce(PassCtx *pc);   /* dce.c: dead code, unused loop results */
+void pass_fuse(PassCtx *pc);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
+void pass_fold(PassCtx *pc);  /* fold.c: constant folding */
+void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
+/* batch.c: batching and loop fission; with pc->report, lists what stays in
+ * loops and why */
+void pass_batch(PassCtx *pc);
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
@@ -521,10 +532,8 @@ void pass_batch(Graph *g); /* batch.c: batching and loop fission */
  * the loss has no gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
 /* autodiff.c: the same as a pipeline pass (--passes=autodiff,
- * --dump-ir=autodiff); errors go to stderr and leave g->grads NULL. */
-void pass_autodiff(Graph *g);
-/* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
-void pass_batch_report(Graph *g, FILE *report);
+ * --dump-ir=autodiff); errors go through pc->diag and leave g->grads NULL. */
+void pass_autodiff(PassCtx *pc);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
@@ -544,15 +553,13 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
 
 /* ================================================================ passes/pipeline.c */
 
-/* One optimization pass: `void pass_NAME(Graph *g)` in passes/NAME.c. It
+/* One optimization pass: `void pass_NAME(PassCtx *pc)` in passes/NAME.c. It
  * runs at -O<min_level> and above. */
 typedef struct Pass {
     const char *name;
-    void (*run)(Graph *g);
+    void (*run)(PassCtx *pc);
     int min_level;
-    /* the same pass, explaining itself to a report stream (--report=NAME);
-     * NULL when the pass has nothing to report */
-    void (*run_report)(Graph *g, FILE *report);
+    bool reports; /* writes to pc->report (--report=NAME accepts it) */
 } Pass;
 
 /* What the pipeline runs and where it dumps. */

@@ -682,7 +682,7 @@ bool autodiff(Graph *g, Diag *d) {
         return true;
     /* merge repeated subexpressions first (skip-gram writes Wc @ e four
      * times): one value, one adjoint, one saved stack */
-    pass_cse(g);
+    pass_cse(&(PassCtx){.g = g, .diag = d});
     clear_marks(&g->top);
     while (mark_active(g, &g->top))
         ;
@@ -710,4 +710,4 @@ bool autodiff(Graph *g, Diag *d) {
     return true;
 }
 
-void pass_autodiff(Graph *g) { autodiff(g, NULL); }
+void pass_autodiff(PassCtx *pc) { autodiff(pc->g, pc->diag); }

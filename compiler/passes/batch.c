@@ -471,7 +471,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
     changed += carries_to_sums(g, l);
     if (changed)
-        pass_dce(g); /* inner loops emptied by batching, carries made sums: gone before classifying */
+        pass_dce(&(PassCtx){.g = g}); /* inner loops emptied by batching, carries made sums: gone before classifying */
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
     bt.after = pos_of(bt.outer, l->node) + 1;
@@ -638,15 +638,14 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     return changed;
 }
 
-void pass_batch(Graph *g) { pass_batch_report(g, NULL); }
-
-void pass_batch_report(Graph *g, FILE *report) {
-    pass_dce(g);  /* what earlier passes bypassed is not worth batching */
+void pass_batch(PassCtx *pc) {
+    Graph *g = pc->g;
+    pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
-    batch_block(g, &g->top, report);
+    batch_block(g, &g->top, pc->report);
     /* values that were computed apart in two loops now sit side by side:
      * a train graph's forward logsumexp(z) and the one of its reverse loop
      * (autodiff's softmax = exp(z - lse)) become one */
-    pass_cse(g);
-    pass_dce(g);
+    pass_cse(pc);
+    pass_dce(pc);
 }

@@ -135,7 +135,8 @@ static void sweep(Block *b) {
     b->n = keep;
 }
 
-void pass_dce(Graph *g) {
+void pass_dce(PassCtx *pc) {
+    Graph *g = pc->g;
     clear_marks(&g->top);
     Work w = {0};
     for (int i = 0; i < g->noutputs; i++)

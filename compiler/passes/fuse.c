@@ -292,7 +292,8 @@ static void clear_aux(Block *b) {
     }
 }
 
-void pass_fuse(Graph *g) {
+void pass_fuse(PassCtx *pc) {
+    Graph *g = pc->g;
     count_uses(g);
     fuse_bias(g, &g->top);
     count_uses(g);

@@ -48,4 +48,4 @@ static int lower_block(Graph *g, Block *b) {
     return changed;
 }
 
-void pass_softmax(Graph *g) { lower_block(g, &g->top); }
+void pass_softmax(PassCtx *pc) { lower_block(pc->g, &pc->g->top); }
