@@ -471,6 +471,76 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
 bool ir_row_op(const Node *x, const Shape *s);
 
+/* ---- builder.c: the one node builder (every stage that makes nodes) */
+
+/* What happens when ir_infer rejects a node being built. */
+typedef enum {
+    BUILD_ASSERT, /* a pass's own invariant: internal error naming the stage */
+    BUILD_DIAG,   /* the front end: a diagnostic at the given source location */
+    BUILD_TRY,    /* a pass trying a rewrite: NULL, nothing said */
+} BuildPolicy;
+
+/* An insertion point (block, position) with a typing error policy. */
+typedef struct Builder {
+    Graph *g;
+    Block *block;
+    int pos;               /* next node goes before this position (then pos++); -1: at the end */
+    BuildPolicy on_error;
+    Diag *diag;            /* BUILD_DIAG */
+    const char *stage;     /* BUILD_ASSERT: named in the internal error ("autodiff") */
+} Builder;
+
+Builder build_at(Graph *g, Block *b, int pos, BuildPolicy on_error, const char *stage);
+/* A node with operands in[0..nin), untyped and unplaced (set attributes,
+ * then build_put); NULL when an operand is NULL (an earlier error). */
+Node *build_new(Op op, int nin, Node *const *in, Loc loc);
+/* Types n by ir_infer; on a rejection applies b's policy (err_loc is
+ * where a BUILD_DIAG diagnostic points) and returns false. */
+bool build_type(Builder *b, Node *n, Loc err_loc);
+/* Puts an already typed n at b's insertion point. */
+void build_place(Builder *b, Node *n);
+/* build_type + build_place; NULL (n NULL, or rejected) or n. */
+Node *build_put(Builder *b, Node *n, Loc err_loc);
+/* build_new + build_put, the error at loc. */
+Node *build_op(Builder *b, Op op, int nin, Node *const *in, Loc loc);
+Node *build_op1(Builder *b, Op op, Node *x, Loc loc);
+Node *build_op2(Builder *b, Op op, Node *x, Node *y, Loc loc);
+/* A leaf (no operands) typed and put in the top block, at its end or at
+ * its head, where every loop can see it. */
+Node *build_leaf(Builder *b, Node *n, bool at_head);
+/* Leaves, untyped and unplaced (build_leaf them). */
+Node *ir_const(double v, Loc loc);
+Node *ir_iconst(int64_t v, Loc loc);
+Node *ir_fill(const Shape *s, double v, Loc loc);
+Node *ir_dim(Size s, Loc loc);
+/* An ICONST when s is static, else a DIM. */
+Node *ir_size_node(Size s, Loc loc);
+
+/* ---- uses.c: uses, loop results, scratch fields */
+
+/* Node.mark = 0 (Node.aux = NULL) for every node of b and the blocks in it. */
+void ir_clear_marks(Block *b);
+void ir_clear_aux(Block *b);
+/* Uses of x as a result (next, stacked or summed value) of loop l. */
+int ir_result_uses(const Loop *l, const Node *x);
+/* Uses of x in b and the blocks nested in it (operands and nested loops' results). */
+int ir_block_uses(const Block *b, const Node *x);
+/* Node.mark = the number of uses of each node (operands, loop results,
+ * outputs, loss, grads). */
+void ir_count_uses(Graph *g);
+/* The body value behind result r of l (next, stacked or summed value). */
+Node *ir_loop_value(const Loop *l, int r);
+/* The LOOPOUT of result r of l in the block holding l, or NULL. */
+Node *ir_loop_find_result(const Loop *l, int r);
+/* The position just after l's node and the LOOPOUTs that follow it. */
+int ir_loop_results_end(const Loop *l);
+/* The LOOPOUT of a stacked result of body value v, added when there is
+ * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
+ * just after l's other results); *added (if not NULL) says which. */
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
+/* Adds a summed result of v; its LOOPOUT goes right after l's node. */
+Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
+
 /* Printing and checking */
 /* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper
  * structure can only be a cycle in a broken graph. */
