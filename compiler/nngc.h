@@ -6,7 +6,7 @@
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
  *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
- *   IR --(passes/NAME.c)--> IR --(emit_c.c)--> model.c + model.h
+ *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
  * is allocated from one per-compilation arena (util.c) and freed at once.
@@ -528,7 +528,7 @@ void pass_batch_report(Graph *g, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
-/* ================================================================ emit_c.c */
+/* ================================================================ backend/emit_c.c */
 
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */

@@ -1,5 +1,5 @@
 /*
- * test_emit_c.c - tests of the C backend (compiler/backend/emit_c.c).
+ * test_emit_c.c - tests of the C backend (compiler/backend/).
  *
  * Each test builds a small IR graph by hand with ir.c's builders, emits
  * model.c and model.h into a temporary directory, compiles them together
