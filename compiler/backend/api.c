@@ -85,6 +85,26 @@ void emit_header(Ctx *x)
     hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
 }
 
+/* struct NAME: what a model owns (docs/API.md: opaque to the caller). */
+void emit_model_struct(Ctx *x)
+{
+    Graph *g = x->g;
+    Ctx *t = x->train;
+    craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
+    craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
+    if (t) {
+        craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
+        craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&x->train->g->opt)));
+        craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
+        craw(x, "    float opt_step; /* Adam's step count */\n");
+        for (int i = 0; i < g->nparams; i++)
+            if (sparse_grad(t, i))
+                craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s set by the last call */\n", i,
+                     i, int_lit(sparse_grad_cap(t, i)), g->params[i].name);
+    }
+    craw(x, "};\n\n");
+}
+
 /* ================================================================ tables */
 
 static char *nnrt_size_init(Size s)

@@ -114,6 +114,8 @@ typedef struct Ctx {
     int64_t *param_off;     /* offset of each param in m->params, in floats */
     int64_t params_floats;  /* size of m->params */
     struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
+    const struct Target *target; /* what writes each node's code */
+    Diag *diag;             /* where errors go */
 } Ctx;
 
 static inline NodeInfo *info(const Node *n)
@@ -121,6 +123,24 @@ static inline NodeInfo *info(const Node *n)
     NN_ASSERT(n->aux);
     return n->aux;
 }
+
+/* A code generation target. The shared parts of the backend (walk, checks,
+ * memory plan, API, training) call it for what differs by target: which ops
+ * it compiles, each node's code, and the helpers its code needs. A target
+ * keeps its per-op code in small files by op family (the C target's are
+ * c_*.c, reached from one table in c_target.c). */
+typedef struct Target {
+    const char *name;       /* for messages: "target 'c' does not support ..." */
+    const char *abi_header; /* the runtime header the generated code includes */
+    /* Can the target compile n? If not, a short reason in why[0..len). */
+    bool (*supports_op)(const Graph *g, const Node *n, char *why, size_t len);
+    /* The code of node n (its variable, then the statements computing it). */
+    void (*emit_node)(Ctx *x, Node *n);
+    /* Definitions the generated functions need, before the first of them. */
+    void (*emit_prelude)(Ctx *x);
+} Target;
+
+extern const Target target_c;
 
 #define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
 
@@ -136,8 +156,6 @@ typedef struct StateTensor {
 
 /* Is a the logits of a logsumexp/pick that are not stored (count_uses)? */
 bool unstored_logits(const Node *a);
-/* Does some logsumexp or cross-entropy of either graph use the inline nn_lse? */
-bool uses_nn_lse(Ctx *x);
 
 /* Emits every node of b in order. */
 void emit_block(Ctx *x, Block *b);
@@ -151,12 +169,12 @@ void c_emit_loop(Ctx *x, Node *n, const char *v);
 
 /* ---- api.c */
 void emit_header(Ctx *x);
+void emit_model_struct(Ctx *x);
 void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text);
 void emit_tables(Ctx *x);
 void emit_api(Ctx *x);
 
 /* ---- c_elem.c */
-void emit_elementwise(Ctx *x, const Node *n, const char *out);
 char *suffix_index(Ctx *x, const Node *op, const Node *res);
 
 /* ---- c_gather.c */
@@ -171,7 +189,6 @@ char *label_c(const Node *y);
 void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
 
 /* ---- c_target.c */
-bool uses_nn_ld(Ctx *x);
 
 /* ---- check.c */
 bool broadcasts_to(const Shape *a, const Shape *out);

@@ -42,7 +42,7 @@ static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
     return e ? e : xstrdup("0");
 }
 
-void emit_elementwise(Ctx *x, const Node *n, const char *out)
+static void emit_elementwise(Ctx *x, const Node *n, const char *out)
 {
     const Shape *s = &n->shape;
     char *cnt = count_c(x, s, 0);
@@ -224,6 +224,7 @@ void c_emit_elem(Ctx *x, Node *n, const char *v)
         emit_fused(x, n, v);
         break;
     default:
-        NN_ASSERT(!"not a elem op");
+        NN_ASSERT(op_flags[n->op] & OPF_ELEMWISE);
+        emit_elementwise(x, n, v);
     }
 }

@@ -39,28 +39,6 @@ static void check_name(Ctx *x, const char *what, const char *name, Loc loc)
                    what, name ? name : "(null)");
 }
 
-/* Operand positions that take an int value. */
-static bool int_operand_ok(const Node *n, int j)
-{
-    switch (n->op) {
-    case OP_IADD: case OP_ISUB: case OP_IMUL:
-        return true;
-    case OP_ROW: case OP_GATHER:
-        return true; /* rows of int tensors are int; the index is int */
-    case OP_XENT:
-    case OP_PICK:
-    case OP_SCATTERADD:
-    case OP_PICKGRAD:
-        return j == 1;
-    case OP_LOOPOUT:
-        return true; /* its operand is the LOOP node */
-    case OP_FUSED:
-        return true; /* labels of pick_grad members (the verifier checks) */
-    default:
-        return false;
-    }
-}
-
 /* Can operand a be broadcast to shape out (NumPy rules, sizes symbolic)? */
 bool broadcasts_to(const Shape *a, const Shape *out)
 {
@@ -95,8 +73,8 @@ void check_graph(Ctx *x)
             emit_error(x, o->loc, "an output named 'loss' clashes with the program's loss");
         NN_ASSERT(o->value && o->value->parent == &g->top);
         if (o->value->dtype != DT_F32)
-            emit_error(x, o->loc, "output '%s' is an int value; the C backend returns float outputs only",
-                       o->name);
+            emit_error(x, o->loc, "output '%s' is an int value; target '%s' returns float outputs only",
+                       o->name, x->target->name);
     }
     if (g->loss) {
         NN_ASSERT(g->loss->parent == &g->top);
@@ -115,24 +93,14 @@ void check_graph(Ctx *x)
             emit_error(x, n->loc, "a tensor of this size does not fit in memory");
             continue;
         }
-        if ((op_flags[n->op] & OPF_SOFTMAX) && n->approx.kind != APPROX_FULL) {
-            emit_error(x, n->loc, "softmax approximation '%s' is not implemented by the C backend yet",
-                       approx_name[n->approx.kind]);
+        char why[160];
+        if (!x->target->supports_op(g, n, why, sizeof why)) {
+            emit_error(x, n->loc, "target '%s' does not support %s (%s)", x->target->name, op_name[n->op], why);
             continue;
         }
-        for (int j = 0; j < n->nin; j++)
-            if (n->in[j]->dtype == DT_I32 && !int_operand_ok(n, j))
-                emit_error(x, n->loc, "%s of an int value is not supported by the C backend",
-                           op_name[n->op]);
         if ((op_flags[n->op] & OPF_ELEMWISE) && n->nin == 2 &&
             (!broadcasts_to(&n->in[0]->shape, &n->shape) || !broadcasts_to(&n->in[1]->shape, &n->shape)))
             emit_error(x, n->loc, "%s: operand shapes do not broadcast to the result", op_name[n->op]);
-        if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW &&
-            n->op != OP_GATHER && n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT))
-            emit_error(x, n->loc, "%s producing an int tensor is not supported by the C backend",
-                       op_name[n->op]);
-        if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32)
-            emit_error(x, n->loc, "an int value carried or collected by a loop is not supported by the C backend");
         if (n->op == OP_BROADCAST && !broadcasts_to(&n->in[0]->shape, &n->shape))
             emit_error(x, n->loc, "broadcast: the operand does not broadcast to the result");
         if (n->op == OP_SUMTO && !broadcasts_to(&n->shape, &n->in[0]->shape))
@@ -141,16 +109,10 @@ void check_graph(Ctx *x)
             emit_error(x, n->loc, "binary_cross_entropy of operands of different shapes");
         if (n->op == OP_LOOP) {
             Loop *l = n->loop;
-            for (int r = 0; r < l->nstack; r++) {
-                if (l->stack[r]->dtype != DT_F32)
-                    emit_error(x, l->stack[r]->loc, "stacking an int value is not supported by the C backend");
+            for (int r = 0; r < l->nstack; r++)
                 if (l->stack[r]->shape.rank >= NN_MAXRANK)
                     emit_error(x, l->stack[r]->loc, "stacking this value would give a tensor of rank %d (at most %d)",
                                l->stack[r]->shape.rank + 1, NN_MAXRANK);
-            }
-            for (int r = 0; r < l->nsum; r++)
-                if (l->sum[r]->dtype != DT_F32)
-                    emit_error(x, l->sum[r]->loc, "summing an int value is not supported by the C backend");
         }
     }
 }

@@ -14,11 +14,14 @@ static char *c_name_of(const char *header_name)
     return xsprintf("%s.c", header_name);
 }
 
-bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt)
+bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
+                  const EmitOptions *opt)
 {
-    NN_ASSERT(g && c_out && h_out && header_name);
+    NN_ASSERT(d && g && c_out && h_out && header_name);
     Ctx ctx = {0}, tctx = {0}, *x = &ctx, *t = NULL;
     x->g = g;
+    x->diag = d;
+    x->target = &target_c;
     x->c = c_out;
     x->h = h_out;
     x->ok = true;
@@ -43,7 +46,10 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
         ir_number(train);
         collect_block(t, &train->top);
         count_uses(t);
-        check_graph(t);
+        /* the train graph holds the forward ops too: checked only when the
+         * forward graph passed, so that each error is reported once */
+        if (x->ok)
+            check_graph(t);
         x->ok = x->ok && t->ok;
     }
     if (!x->ok)
@@ -68,30 +74,8 @@ bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header
          comment_safe(x->src_name));
     craw(x, "#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
          c_escape(header_name, false));
-    craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
-    craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
-    if (t) {
-        craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
-        craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&train->opt)));
-        craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
-        craw(x, "    float opt_step; /* Adam's step count */\n");
-        for (int i = 0; i < g->nparams; i++)
-            if (sparse_grad(t, i))
-                craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s set by the last call */\n", i,
-                     i, int_lit(sparse_grad_cap(t, i)), g->params[i].name);
-    }
-    craw(x, "};\n\n");
-    if (uses_nn_lse(x)) {
-        craw(x, "/* log sum exp of a row (finite or not), with nngrt.h's inline row loop */\n");
-        craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
-        craw(x, "    if (n <= 0)\n        return -INFINITY;\n");
-        craw(x, "    const float m = nnrt_row_max(z, n);\n");
-        craw(x, "    return m - m == 0.0f ? m + (float)log(nnrt_sum_exp(z, n, m)) : m; /* inf, NaN: m */\n}\n\n");
-    }
-    if (uses_nn_ld(x)) { /* an unused static function would be a warning */
-        craw(x, "/* Leading dimension for BLAS: at least 1, even for an empty matrix. */\n");
-        craw(x, "static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
-    }
+    emit_model_struct(x);
+    x->target->emit_prelude(x);
     emit_tables(x);
     if (t) {
         int kinds = train->opt.kind == OPT_ADAM ? 2 : train->opt.kind == OPT_ADAGRAD ? 1 : 0;

@@ -51,16 +51,13 @@ __attribute__((format(printf, 2, 3))) void cline(Ctx *x, const char *fmt, ...)
 
 #define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
 
-/* "nngc: error: FILE:L:C: msg" on stderr; marks the emission as failed. */
+/* "FILE:L:C: error: msg", the source line and a caret (diag.c); marks the
+ * emission as failed. */
 __attribute__((format(printf, 3, 4))) void emit_error(Ctx *x, Loc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "nngc: error: ");
-    if (loc.line > 0)
-        fprintf(stderr, "%s:%d:%d: ", x->src_name, loc.line, loc.col);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    diag_verror(x->diag, "error", loc, fmt, ap);
     va_end(ap);
     x->ok = false;
 }
