@@ -6,7 +6,7 @@
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
  *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
- *   IR --(passes/NAME.c)--> IR --(emit_c.c)--> model.c + model.h
+ *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
  * is allocated from one per-compilation arena (util.c) and freed at once.
@@ -607,19 +607,25 @@ void pass_autodiff(PassCtx *pc);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
-/* ================================================================ emit_c.c */
+/* ================================================================ backend/ */
 
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
+    FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;
 
 /* Writes the C source and header of g. header_name is what model.c
- * #includes. Returns false (with a message on stderr) if it cannot. */
-/* train: the forward + backward graph (after autodiff) of the same program,
+ * #includes. What the target cannot compile (an op it lacks, a name that
+ * is not C, a model too large) is reported through d ("file:line:col:
+ * error: ..." with the source line) before anything is written; returns
+ * false then, or when the files cannot be written.
+ * train: the forward + backward graph (after autodiff) of the same program,
  * or NULL: without it no training API is emitted (NAME_grad, NAME_train_step,
  * NAME_set_lr, NAME_grad_data; NULL in the descriptor). */
-bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
+                  const EmitOptions *opt);
 
 /* ================================================================ passes/pipeline.c */
 

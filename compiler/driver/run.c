@@ -378,8 +378,12 @@ static Graph *build_train(Diag *d, int file, const AstList *prog, const LowerOpt
     return t;
 }
 
+/* The Diag of the last driver_compile, whose files the backend's errors point into. */
+static Diag *compile_diag;
+
 Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
                       const PipelineOptions *po, Graph **train) {
+    compile_diag = d;
     if (train)
         *train = NULL;
     int file = diag_load_file(d, path, NO_LOC);
@@ -535,8 +539,11 @@ bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path,
         tmp_close(&c, false);
         return false;
     }
-    EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line};
-    bool ok = emit_c(g, train, c.f, h.f, header_name, &eo);
+    EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line, .stats = o->stats};
+    Diag fallback;
+    if (!compile_diag)
+        diag_init(&fallback, stderr);
+    bool ok = backend_emit(compile_diag ? compile_diag : &fallback, g, train, c.f, h.f, header_name, &eo);
     /* Header first: a build that sees the new .c finds the new .h. */
     bool okh = tmp_close(&h, ok);
     bool okc = tmp_close(&c, ok && okh);
