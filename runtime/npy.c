@@ -404,9 +404,9 @@ int nnrt_npy_write(const char *path, nnrt_dtype dtype, int rank, const int64_t *
     int rc = nnrt_atomic_open(&af, path);
     if (rc)
         return rc;
-    fwrite(pre, 1, sizeof pre, af.f);
-    fwrite(hdr, 1, (size_t)n, af.f);
+    nnrt_atomic_write(&af, pre, sizeof pre);
+    nnrt_atomic_write(&af, hdr, (size_t)n);
     if (count > 0)
-        fwrite(data, 4, (size_t)count, af.f);
-    return nnrt_atomic_commit(&af); /* checks ferror for the writes above */
+        nnrt_atomic_write(&af, data, (size_t)count * 4);
+    return nnrt_atomic_commit(&af); /* reports the first failed write */
 }

@@ -821,14 +821,14 @@ int nnrt_st_write(const char *path, int n, const char *const *names, const int *
         free(b.s);
         return rc;
     }
-    fwrite(len, 1, 8, af.f);
-    fwrite(b.s, 1, b.len, af.f);
+    nnrt_atomic_write(&af, len, 8);
+    nnrt_atomic_write(&af, b.s, b.len);
     free(b.s);
     for (int i = 0; i < n; i++) {
         int64_t count;
         nnrt_shape_count(ranks[i], shapes[i], &count); /* validated above */
         if (count > 0)
-            fwrite(data[i], sizeof(float), (size_t)count, af.f);
+            nnrt_atomic_write(&af, data[i], (size_t)count * sizeof(float));
     }
-    return nnrt_atomic_commit(&af); /* checks ferror for the writes above */
+    return nnrt_atomic_commit(&af); /* reports the first failed write */
 }
