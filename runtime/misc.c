@@ -59,13 +59,9 @@ const char *nnrt_shape_str(char *buf, size_t size, int rank, const int64_t *shap
 
 int nnrt_shape_count(int rank, const int64_t *shape, int64_t *count) {
     int64_t n = 1;
-    for (int i = 0; i < rank; i++) {
-        if (shape[i] < 0)
+    for (int i = 0; i < rank; i++)
+        if (!nnrt_mul_size(n, shape[i], &n))
             return 0;
-        if (shape[i] != 0 && n > INT64_MAX / shape[i])
-            return 0;
-        n *= shape[i];
-    }
     *count = n;
     return 1;
 }

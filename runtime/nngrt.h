@@ -312,7 +312,9 @@ typedef struct nnrt_array {
 } nnrt_array;
 
 /* Reads a NumPy .npy file (format 1.0/2.0/3.0, C order): '<f4' as F32,
- * '<i4' as I32, '<i8' converted to I32 (values outside int32 are an error).
+ * '<f8' (NumPy's default) converted to F32 (a finite value beyond float32's
+ * range is an error naming the element), '<i4' as I32, '<i8' converted to
+ * I32 (values outside int32 are an error).
  * Any other dtype, Fortran order, rank > NNRT_MAXRANK, a bad header or a
  * short file is an error naming the file and the problem. */
 int nnrt_npy_read(const char *path, nnrt_array *out);

@@ -52,6 +52,11 @@ static inline int nnrt_add_size(int64_t a, int64_t b, int64_t *out) {
     return a >= 0 && b >= 0 && !__builtin_add_overflow(a, b, out);
 }
 
+/* nnrt_npy_read on an open stream holding a .npy of size bytes from its
+ * current position (a whole file, or a member of a .npz); path names it in
+ * messages. */
+int nnrt_npy_read_stream(FILE *f, const char *path, int64_t size, nnrt_array *out);
+
 /* ------------------------------------------------------- atomic file write
  *
  * A writer creates PATH.tmp.XXXXXX in the same directory (so rename() stays
