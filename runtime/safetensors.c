@@ -429,7 +429,9 @@ static int parse_tensor(Json *j, TensorInfo *t) {
             if (!ok) {
                 char dbuf[40];
                 nnrt_error(NNRT_ERR_FORMAT,
-                           "%s: tensor '%s' has dtype '%s'; only F32 is supported", j->path,
+                           "%s: tensor '%s' has dtype '%s'; only F32 is supported "
+                           "(NumPy: .astype(np.float32))",
+                           j->path,
                            nnrt_printable(nbuf, sizeof nbuf, t->name),
                            nnrt_printable(dbuf, sizeof dbuf, dtype));
             }
