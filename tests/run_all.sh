@@ -15,6 +15,9 @@
 #   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
 #                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
+#   install  tests/install/run.sh  make install, then the README's pkg-config line as written
+#   files    tests/files/run.sh    params files as NumPy users make them (.npz,
+#                                  safetensors), missing params, a save past ulimit -f
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
@@ -70,7 +73,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train; do
+for suite in golden errors e2e cli opt apps train install files; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"

@@ -1206,10 +1206,17 @@ int nngc_run(int argc, char **argv) {
     }
     if (ra.params) {
         int nloaded = 0;
-        if (nnrt_load_params(d, m, ra.params, 0, &nloaded) != NNRT_OK) {
+        unsigned char *missing = xalloc((size_t)d->nparams + 1);
+        if (nnrt_load_params_report(d, m, ra.params, missing, &nloaded) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
             goto out;
         }
+        for (int i = 0, n = 0; i < d->nparams; i++) /* one line: the params left at their init */
+            if (missing[i])
+                fprintf(stderr, "%s%s", n++ ? ", " : "nngc: note: not in the params file, so initialised as declared: ",
+                        d->params[i].name);
+        if (nloaded < d->nparams)
+            fputc('\n', stderr);
         if (ra.verbose)
             fprintf(stderr, "nngc: loaded %d of %d params from %s (the others keep their seeded init)\n", nloaded,
                     d->nparams, ra.params);
