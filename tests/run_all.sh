@@ -15,6 +15,10 @@
 #   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
 #                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
+#   train    tests/train/run.sh    training against PyTorch fixtures
+#   docs     tests/docs/run.sh     the nn examples of README.md and docs/LANGUAGE.md
+#                                  compile; the demo trains and evaluates on
+#                                  different files and says which
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
@@ -70,7 +74,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train; do
+for suite in golden errors e2e cli opt apps train docs; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"
