@@ -24,8 +24,9 @@
 #                                  and the repository ships)
 #
 #    A marker whose block is not ```nn, or an unknown marker, is a failure.
-#    The error example of LANGUAGE.md ("## Errors": the first program with
-#    `hh` for `h`) must be what nngc prints for it.
+#    The error examples of LANGUAGE.md's "## Errors" must be what nngc
+#    prints: the first program with `hh` for `h` (the first block after the
+#    heading), and the same program run on an id of 10000 (`nngc run`).
 # 2. The demo (scripts/demo.sh, on the shipped corpus, 1 s of training, into
 #    a temporary directory): it trains on examples/data/tiny.txt and
 #    evaluates on examples/data/tiny-valid.txt, says so, passes -v once, and
@@ -196,6 +197,24 @@ else
     notok "docs/LANGUAGE.md: the error example is not what nngc prints ($(status_text $st))"
     diff "$tmp/err/want" "$tmp/err/got" >"$tmp/diff"
     detail "$tmp/diff" 10
+fi
+
+# The run-time error example: the same program on ids with 10000 in them.
+want="rnnlm.nn:16:17: index 10000 out of range [0, 10000)"
+python3 -c '
+import struct, sys
+h = "{\x27descr\x27: \x27<i4\x27, \x27fortran_order\x27: False, \x27shape\x27: (6,), }"
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+sys.stdout.buffer.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<6i", 0, 57, 10000, 9, 88, 0))
+' >"$tmp/err/bad.npy"
+cp "$tmp/blocks/$first.nn" "$tmp/err/rnnlm.nn"
+(cd "$tmp/err" && timeout "$TMO" "$NNGC" run rnnlm.nn --input words=bad.npy >out 2>&1)
+st=$?
+if grep -qF "\`$want\`" docs/LANGUAGE.md && [ $st -eq 1 ] && grep -qF "$want" "$tmp/err/out"; then
+    ok "docs/LANGUAGE.md: the run-time error example is what the model reports"
+else
+    notok "docs/LANGUAGE.md: the run-time error example '$want' ($(status_text $st))"
+    detail "$tmp/err/out"
 fi
 
 # ---------------------------------------------------------------- 2: the demo
