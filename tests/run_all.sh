@@ -70,7 +70,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train; do
+for suite in golden errors e2e cli opt apps train traincli; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"

@@ -557,8 +557,8 @@ int nngc_train(int argc, char **argv) {
                     stopped = true;
             }
         }
-        printf("%s | lr %.6g | %.0f words/s | %.1f s\n", line, end_lr, secs > 0 ? (double)(p.words - words0) / secs : 0,
-               secs);
+        double rate = secs > 0 ? (double)(t.text ? p.words - words0 : t.train.n) / secs : 0;
+        printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
         fflush(stdout);
         if (save && a.save) {
             if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st))
