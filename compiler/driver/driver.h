@@ -145,4 +145,17 @@ void driver_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* `nngc run ...`: argv[0] is "run". Returns the exit status. */
 int nngc_run(int argc, char **argv);
 
+/* Compiles g (and train, may be NULL) into a shared object in the
+ * temporary directory, loads it, and returns its descriptor (the handle in
+ * *handle); NULL after an error message. Options co, model path for
+ * messages. (run.c; used by train.c.) */
+struct nnrt_model_desc;
+const struct nnrt_model_desc *driver_build_and_load(Graph *g, Graph *train, const CompileOptions *co,
+                                                    const char *model, const Paths *paths, void **handle);
+
+/* `nngc train ...` and `nngc eval ...` (train.c, eval.c): argv[0] is the
+ * command. Return the exit status. */
+int nngc_train(int argc, char **argv);
+int nngc_eval(int argc, char **argv);
+
 #endif /* NNGC_DRIVER_H */

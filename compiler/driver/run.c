@@ -1270,3 +1270,11 @@ out:
     fflush(stdout);
     return rc;
 }
+
+/* For `nngc train` and `nngc eval` (train.c): build_and_load without a
+ * RunArgs. */
+const nnrt_model_desc *driver_build_and_load(Graph *g, Graph *train, const CompileOptions *co, const char *model,
+                                             const Paths *paths, void **handle) {
+    RunArgs ra = {.model = model, .co = *co};
+    return build_and_load(g, train, &ra, paths, handle);
+}
