@@ -172,19 +172,20 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
     if (t)
         placement_stage(t);
 
-    if (out && !driver_emit(f, t, out, o))
+    if (out && !driver_emit(d, f, t, out, o))
         return NULL;
     if (train)
         *train = t;
     return f;
 }
 
-bool driver_emit(Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o) {
+bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o) {
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;
     FILE *c = open_memstream(&c_text, &c_len), *h = open_memstream(&h_text, &h_len);
-    EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line};
-    bool ok = c && h && emit_c(g, train, c, h, out->header_name, &eo);
+    EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line, .stats = o->stats};
+    bool ok = c && h && backend_emit(d, g, train, c, h, out->header_name, &eo);
+    diag_flush(d);
     if (!c || !h)
         driver_error("out of memory");
     if (c)

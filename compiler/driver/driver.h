@@ -133,8 +133,9 @@ bool driver_spawn(char *const argv[]);
 
 /* The emit stage: g's C source to out->c_path and its header to
  * out->h_path (the header first), both written in full before either
- * replaces its file. train (may be NULL) adds the training API. */
-bool driver_emit(Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o);
+ * replaces its file. train (may be NULL) adds the training API. What the
+ * backend rejects is reported through d. */
+bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o);
 
 /* Inputs and outputs (files.c). driver_note_input records a file the run
  * reads (by device and inode); driver_check_output refuses, with a
@@ -186,5 +187,21 @@ void driver_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* `nngc run ...`: argv[0] is "run". Returns the exit status. */
 int nngc_run(int argc, char **argv);
+
+/* For `nngc run`, `nngc train` and `nngc eval` (run.c): driver_compile
+ * with the C emitted into the temporary directory (model.c, model.h;
+ * train_api as in EmitTarget); then driver_build_and_load compiles that C
+ * into a shared object there, loads it, and returns its descriptor (the
+ * handle in *handle); NULL after an error message. */
+struct nnrt_model_desc;
+Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
+                             const DriverPipelines *pl, bool train_api, Graph **train);
+const struct nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
+                                                    void **handle);
+
+/* `nngc train ...` and `nngc eval ...` (train.c, eval.c): argv[0] is the
+ * command. Return the exit status. */
+int nngc_train(int argc, char **argv);
+int nngc_eval(int argc, char **argv);
 
 #endif /* NNGC_DRIVER_H */

@@ -199,6 +199,8 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return nngc_run(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0))
+        return (argv[1][0] == 't' ? nngc_train : nngc_eval)(argc - 1, argv + 1);
 
     Args a = {0};
     int rc = parse_args(&a, argc, argv);

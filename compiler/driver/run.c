@@ -526,18 +526,26 @@ static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, co
     return true;
 }
 
-/* Compiles the model's C (c_path) into a shared object in the temporary
- * directory and returns its descriptor, with the library handle in
- * *handle. */
-static const nnrt_model_desc *build_and_load(Graph *g, const char *c_path, const RunArgs *ra, const Paths *paths,
+Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
+                             const DriverPipelines *pl, bool train_api, Graph **train) {
+    /* fixed names: the model's name is not known before it is compiled */
+    if (!driver_tmpdir())
+        return NULL;
+    EmitTarget out = {.c_path = driver_tmp_path("model.c"), .h_path = driver_tmp_path("model.h"),
+                      .header_name = "model.h", .source_name = model, .train_api = train_api};
+    return driver_compile(d, model, co, paths, pl, &out, train);
+}
+
+const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
                                              void **handle) {
+    const char *c_path = driver_tmp_path("model.c"); /* driver_compile_to_tmp's */
     const char *so_path = driver_tmp_path("model.so");
     /* No runtime on this link line: see the comment at the top. The model
      * runs here and now, so it may use every instruction of this CPU
      * (-march=native: AVX2 for the fused elementwise loops, as PyTorch's
      * kernels pick at run time). */
     const char *inc = xsprintf("-I%s", paths->include_dir);
-    const char *argv[] = {driver_backend_cc(&ra->co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
+    const char *argv[] = {driver_backend_cc(co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
                           c_path, "-o", so_path, NULL};
     if (!driver_spawn((char *const *)argv))
         return NULL;
@@ -579,17 +587,11 @@ int nngc_run(int argc, char **argv) {
     if (ra.save && !driver_check_output(ra.save))
         return EXIT_USAGE;
 
-    /* The C goes to the temporary directory, under fixed names: the
-     * model's name is not known before it is compiled. */
-    if (!driver_tmpdir())
-        return EXIT_ERROR;
-    EmitTarget out = {.c_path = driver_tmp_path("model.c"), .h_path = driver_tmp_path("model.h"),
-                      .header_name = "model.h", .source_name = ra.model, .train_api = ra.co.train_required};
     Diag diag;
     diag_init(&diag, stderr);
     diag.hold = true;
     Graph *train = NULL;
-    Graph *g = driver_compile(&diag, ra.model, &ra.co, &paths, &pl, &out, &train);
+    Graph *g = driver_compile_to_tmp(&diag, ra.model, &ra.co, &paths, &pl, ra.co.train_required, &train);
     if (!g)
         return EXIT_ERROR;
     if (ra.co.train_required && !train) {
@@ -606,7 +608,7 @@ int nngc_run(int argc, char **argv) {
     }
 
     void *handle = NULL;
-    const nnrt_model_desc *d = build_and_load(g, out.c_path, &ra, &paths, &handle);
+    const nnrt_model_desc *d = driver_build_and_load(g, &ra.co, &paths, &handle);
     if (!d)
         return EXIT_ERROR;
 
@@ -624,10 +626,17 @@ int nngc_run(int argc, char **argv) {
     }
     if (ra.params) {
         int nloaded = 0;
-        if (nnrt_load_params(d, m, ra.params, 0, &nloaded) != NNRT_OK) {
+        unsigned char *missing = xalloc((size_t)d->nparams + 1);
+        if (nnrt_load_params_report(d, m, ra.params, missing, &nloaded) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
             goto out;
         }
+        for (int i = 0, n = 0; i < d->nparams; i++) /* one line: the params left at their init */
+            if (missing[i])
+                fprintf(stderr, "%s%s", n++ ? ", " : "nngc: note: not in the params file, so initialised as declared: ",
+                        d->params[i].name);
+        if (nloaded < d->nparams)
+            fputc('\n', stderr);
         if (ra.verbose)
             fprintf(stderr, "nngc: loaded %d of %d params from %s (the others keep their seeded init)\n", nloaded,
                     d->nparams, ra.params);
@@ -686,4 +695,3 @@ out:
         rc = EXIT_ERROR;
     return rc;
 }
-
