@@ -489,6 +489,16 @@ int nngc_train(int argc, char **argv) {
     int rc = parse_train_args(&a, argc, argv);
     if (rc)
         return rc;
+    /* no output may be an input (files.c); --save may update its --params */
+    driver_note_input(a.model);
+    for (int i = 0; i < a.data.n; i++)
+        driver_note_input(a.data.items[i].file);
+    for (int i = 0; i < a.valid.n; i++)
+        driver_note_input(a.valid.items[i].file);
+    if (a.params && !(a.save && driver_same_file(a.params, a.save)))
+        driver_note_input(a.params);
+    if (a.save && (!driver_check_output(a.save) || !driver_check_output(vocab_path(a.save))))
+        return EXIT_USAGE;
     Trainer t = {.a = &a, .have_valid = a.valid.n > 0};
     t.st = (TrainState){.lr_scale = 1, .best = INFINITY, .seed = a.seed};
     nnrt_vocab_init(&t.words);

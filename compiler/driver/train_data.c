@@ -416,6 +416,8 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
     }
     char *name = xstrndup(spec, (size_t)(eq - spec));
     const char *file = eq + 1;
+    if (!driver_check_output(file))
+        return false;
     int i = 0;
     while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
         i++;

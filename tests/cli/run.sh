@@ -317,6 +317,11 @@ expect 0 "run --save onto its own --params (a checkpoint) is allowed" "loss = " 
     "$NNGC" run "$MODEL" --params "$W/id/ck.st" $IN --optimizer=sgd:lr=0.1 --train 1 --save "$W/id/ck.st" &&
     check "the checkpoint changed" sh -c "! cmp -s '$W/id/ck.st' '$DATA/params.safetensors'"
 }
+head -n 40 examples/data/tiny.txt >"$W/id/tiny.txt"
+cp "$W/id/tiny.txt" "$W/id/tiny.orig"
+expect 2 "train --save onto its --data" "is also an input" \
+    "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --save "$W/id/tiny.txt" --epochs 1
+check "the training data is unchanged" cmp "$W/id/tiny.txt" "$W/id/tiny.orig"
 check "the model, its links and the import are unchanged" sh -c \
     "cmp '$W/id/m.nn' '$W/id/orig.nn' && cmp '$W/id/sym.nn' '$W/id/orig.nn' && cmp '$W/id/lib.nn' '$W/id/lib.orig'"
 
