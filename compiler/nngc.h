@@ -6,7 +6,7 @@
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
  *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
- *   IR --(passes/NAME.c)--> IR --(emit_c.c)--> model.c + model.h
+ *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
  * is allocated from one per-compilation arena (util.c) and freed at once.
@@ -471,6 +471,76 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
 bool ir_row_op(const Node *x, const Shape *s);
 
+/* ---- builder.c: the one node builder (every stage that makes nodes) */
+
+/* What happens when ir_infer rejects a node being built. */
+typedef enum {
+    BUILD_ASSERT, /* a pass's own invariant: internal error naming the stage */
+    BUILD_DIAG,   /* the front end: a diagnostic at the given source location */
+    BUILD_TRY,    /* a pass trying a rewrite: NULL, nothing said */
+} BuildPolicy;
+
+/* An insertion point (block, position) with a typing error policy. */
+typedef struct Builder {
+    Graph *g;
+    Block *block;
+    int pos;               /* next node goes before this position (then pos++); -1: at the end */
+    BuildPolicy on_error;
+    Diag *diag;            /* BUILD_DIAG */
+    const char *stage;     /* BUILD_ASSERT: named in the internal error ("autodiff") */
+} Builder;
+
+Builder build_at(Graph *g, Block *b, int pos, BuildPolicy on_error, const char *stage);
+/* A node with operands in[0..nin), untyped and unplaced (set attributes,
+ * then build_put); NULL when an operand is NULL (an earlier error). */
+Node *build_new(Op op, int nin, Node *const *in, Loc loc);
+/* Types n by ir_infer; on a rejection applies b's policy (err_loc is
+ * where a BUILD_DIAG diagnostic points) and returns false. */
+bool build_type(Builder *b, Node *n, Loc err_loc);
+/* Puts an already typed n at b's insertion point. */
+void build_place(Builder *b, Node *n);
+/* build_type + build_place; NULL (n NULL, or rejected) or n. */
+Node *build_put(Builder *b, Node *n, Loc err_loc);
+/* build_new + build_put, the error at loc. */
+Node *build_op(Builder *b, Op op, int nin, Node *const *in, Loc loc);
+Node *build_op1(Builder *b, Op op, Node *x, Loc loc);
+Node *build_op2(Builder *b, Op op, Node *x, Node *y, Loc loc);
+/* A leaf (no operands) typed and put in the top block, at its end or at
+ * its head, where every loop can see it. */
+Node *build_leaf(Builder *b, Node *n, bool at_head);
+/* Leaves, untyped and unplaced (build_leaf them). */
+Node *ir_const(double v, Loc loc);
+Node *ir_iconst(int64_t v, Loc loc);
+Node *ir_fill(const Shape *s, double v, Loc loc);
+Node *ir_dim(Size s, Loc loc);
+/* An ICONST when s is static, else a DIM. */
+Node *ir_size_node(Size s, Loc loc);
+
+/* ---- uses.c: uses, loop results, scratch fields */
+
+/* Node.mark = 0 (Node.aux = NULL) for every node of b and the blocks in it. */
+void ir_clear_marks(Block *b);
+void ir_clear_aux(Block *b);
+/* Uses of x as a result (next, stacked or summed value) of loop l. */
+int ir_result_uses(const Loop *l, const Node *x);
+/* Uses of x in b and the blocks nested in it (operands and nested loops' results). */
+int ir_block_uses(const Block *b, const Node *x);
+/* Node.mark = the number of uses of each node (operands, loop results,
+ * outputs, loss, grads). */
+void ir_count_uses(Graph *g);
+/* The body value behind result r of l (next, stacked or summed value). */
+Node *ir_loop_value(const Loop *l, int r);
+/* The LOOPOUT of result r of l in the block holding l, or NULL. */
+Node *ir_loop_find_result(const Loop *l, int r);
+/* The position just after l's node and the LOOPOUTs that follow it. */
+int ir_loop_results_end(const Loop *l);
+/* The LOOPOUT of a stacked result of body value v, added when there is
+ * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
+ * just after l's other results); *added (if not NULL) says which. */
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
+/* Adds a summed result of v; its LOOPOUT goes right after l's node. */
+Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
+
 /* Printing and checking */
 /* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper
  * structure can only be a cycle in a broken graph. */
@@ -504,14 +574,25 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
 
 /* ================================================================ passes/ */
 
+/* What every pass gets (Lua's FuncState is the model: one context handed
+ * down instead of a growing parameter list). */
+typedef struct PassCtx {
+    Graph *g;
+    Diag *diag;         /* user-facing diagnostics; NULL: to stderr without source lines */
+    FILE *report;       /* --report=NAME sink for the pass named; NULL when not asked */
+    const void *target; /* the backend's Target; NULL = C (unused for now) */
+} PassCtx;
+
 /* Each pass states its preconditions at the top of its file. */
-void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
-void pass_cse(Graph *g);   /* cse.c: common subexpressions */
-void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
-void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
-void pass_fold(Graph *g);  /* fold.c: constant folding */
-void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
-void pass_batch(Graph *g); /* batch.c: batching and loop fission */
+void pass_hoist(PassCtx *pc); /* hoist.c: loop-invariant code motion */
+void pass_cse(PassCtx *pc);   /* cse.c: common subexpressions */
+void pass_dce(PassCtx *pc);   /* dce.c: dead code, unused loop results */
+void pass_fuse(PassCtx *pc);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
+void pass_fold(PassCtx *pc);  /* fold.c: constant folding */
+void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
+/* batch.c: batching and loop fission; with pc->report, lists what stays in
+ * loops and why */
+void pass_batch(PassCtx *pc);
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
@@ -521,38 +602,40 @@ void pass_batch(Graph *g); /* batch.c: batching and loop fission */
  * the loss has no gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
 /* autodiff.c: the same as a pipeline pass (--passes=autodiff,
- * --dump-ir=autodiff); errors go to stderr and leave g->grads NULL. */
-void pass_autodiff(Graph *g);
-/* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
-void pass_batch_report(Graph *g, FILE *report);
+ * --dump-ir=autodiff); errors go through pc->diag and leave g->grads NULL. */
+void pass_autodiff(PassCtx *pc);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
-/* ================================================================ emit_c.c */
+/* ================================================================ backend/ */
 
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
+    FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;
 
 /* Writes the C source and header of g. header_name is what model.c
- * #includes. Returns false (with a message on stderr) if it cannot. */
-/* train: the forward + backward graph (after autodiff) of the same program,
+ * #includes. What the target cannot compile (an op it lacks, a name that
+ * is not C, a model too large) is reported through d ("file:line:col:
+ * error: ..." with the source line) before anything is written; returns
+ * false then, or when the files cannot be written.
+ * train: the forward + backward graph (after autodiff) of the same program,
  * or NULL: without it no training API is emitted (NAME_grad, NAME_train_step,
  * NAME_set_lr, NAME_grad_data; NULL in the descriptor). */
-bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
+                  const EmitOptions *opt);
 
 /* ================================================================ passes/pipeline.c */
 
-/* One optimization pass: `void pass_NAME(Graph *g)` in passes/NAME.c. It
+/* One optimization pass: `void pass_NAME(PassCtx *pc)` in passes/NAME.c. It
  * runs at -O<min_level> and above. */
 typedef struct Pass {
     const char *name;
-    void (*run)(Graph *g);
+    void (*run)(PassCtx *pc);
     int min_level;
-    /* the same pass, explaining itself to a report stream (--report=NAME);
-     * NULL when the pass has nothing to report */
-    void (*run_report)(Graph *g, FILE *report);
+    bool reports; /* writes to pc->report (--report=NAME accepts it) */
 } Pass;
 
 /* What the pipeline runs and where it dumps. */

@@ -429,7 +429,9 @@ static int parse_tensor(Json *j, TensorInfo *t) {
             if (!ok) {
                 char dbuf[40];
                 nnrt_error(NNRT_ERR_FORMAT,
-                           "%s: tensor '%s' has dtype '%s'; only F32 is supported", j->path,
+                           "%s: tensor '%s' has dtype '%s'; only F32 is supported "
+                           "(NumPy: .astype(np.float32))",
+                           j->path,
                            nnrt_printable(nbuf, sizeof nbuf, t->name),
                            nnrt_printable(dbuf, sizeof dbuf, dtype));
             }
@@ -516,8 +518,8 @@ static int check_tensors(const char *path, Header *h, int64_t data_len) {
     for (size_t i = 0; i < h->n; i++) {
         TensorInfo *t = &h->t[i];
         const char *name = nnrt_printable(nbuf, sizeof nbuf, t->name);
-        int64_t count;
-        if (!nnrt_shape_count(t->rank, t->shape, &count) || count > INT64_MAX / 4)
+        int64_t count, nbytes;
+        if (!nnrt_shape_count(t->rank, t->shape, &count) || !nnrt_mul_size(count, 4, &nbytes))
             return nnrt_error(NNRT_ERR_FORMAT, "%s: tensor '%s': shape is too large", path, name);
         if (t->end < t->begin)
             return nnrt_error(NNRT_ERR_FORMAT,
@@ -528,11 +530,11 @@ static int check_tensors(const char *path, Header *h, int64_t data_len) {
                               "%s: truncated: tensor '%s' needs bytes %" PRId64 "..%" PRId64
                               " but data has %" PRId64,
                               path, name, t->begin, t->end, data_len);
-        if (t->end - t->begin != count * 4)
+        if (t->end - t->begin != nbytes)
             return nnrt_error(NNRT_ERR_FORMAT,
                               "%s: tensor '%s': %" PRId64 " data bytes for %" PRId64
                               " F32 elements (want %" PRId64 ")",
-                              path, name, t->end - t->begin, count, count * 4);
+                              path, name, t->end - t->begin, count, nbytes);
     }
 
     Key *keys = malloc((h->n ? h->n : 1) * sizeof *keys);
@@ -762,13 +764,13 @@ static int st_build_header(const char *path, int n, const char *const *names, co
     int rc = NNRT_OK;
     buf_str(b, "{");
     for (int i = 0; i < n && !rc; i++) {
-        int64_t count;
+        int64_t count, nbytes, next = 0;
         if (!names[i] || !valid_utf8(names[i]) || strcmp(names[i], "__metadata__") == 0)
             rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor %d has a NULL, non-UTF-8 or reserved name",
                             path, i);
         else if (ranks[i] < 0 || ranks[i] > NNRT_MAXRANK ||
-                 !nnrt_shape_count(ranks[i], shapes[i], &count) || count > INT64_MAX / 4 ||
-                 offset > INT64_MAX - count * 4)
+                 !nnrt_shape_count(ranks[i], shapes[i], &count) ||
+                 !nnrt_mul_size(count, 4, &nbytes) || !nnrt_add_size(offset, nbytes, &next))
             rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor '%s' has a bad rank or shape", path,
                             nnrt_printable(nbuf, sizeof nbuf, names[i]));
         else if (count > 0 && !data[i])
@@ -784,7 +786,7 @@ static int st_build_header(const char *path, int n, const char *const *names, co
         for (int d = 0; d < ranks[i]; d++)
             buf_printf(b, "%s%" PRId64, d ? "," : "", shapes[i][d]);
         buf_printf(b, "],\"data_offsets\":[%" PRId64 ",", offset);
-        offset += count * 4;
+        offset = next;
         buf_printf(b, "%" PRId64 "]}", offset);
     }
     buf_str(b, "}");
@@ -821,14 +823,14 @@ int nnrt_st_write(const char *path, int n, const char *const *names, const int *
         free(b.s);
         return rc;
     }
-    fwrite(len, 1, 8, af.f);
-    fwrite(b.s, 1, b.len, af.f);
+    nnrt_atomic_write(&af, len, 8);
+    nnrt_atomic_write(&af, b.s, b.len);
     free(b.s);
     for (int i = 0; i < n; i++) {
         int64_t count;
         nnrt_shape_count(ranks[i], shapes[i], &count); /* validated above */
         if (count > 0)
-            fwrite(data[i], sizeof(float), (size_t)count, af.f);
+            nnrt_atomic_write(&af, data[i], (size_t)count * sizeof(float));
     }
-    return nnrt_atomic_commit(&af); /* checks ferror for the writes above */
+    return nnrt_atomic_commit(&af); /* reports the first failed write */
 }

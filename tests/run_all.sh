@@ -15,6 +15,13 @@
 #   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
 #                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
+#   install  tests/install/run.sh  make install, then the README's pkg-config line as written
+#   files    tests/files/run.sh    params files as NumPy users make them (.npz,
+#                                  safetensors), missing params, a save past ulimit -f
+#   train    tests/train/run.sh    training against PyTorch fixtures
+#   docs     tests/docs/run.sh     the nn examples of README.md and docs/LANGUAGE.md
+#                                  compile; the demo trains and evaluates on
+#                                  different files and says which
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
@@ -70,7 +77,11 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train traincli; do
+# Every tests/NAME/run.sh is a suite: the long-standing ones first, in this
+# order, then any other in alphabetical order (a new suite needs no edit here).
+first="golden errors e2e cli opt apps train"
+rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first " in *" $s "*) ;; *) echo "$s" ;; esac; done)
+for suite in $first $rest; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"

@@ -378,8 +378,12 @@ static Graph *build_train(Diag *d, int file, const AstList *prog, const LowerOpt
     return t;
 }
 
+/* The Diag of the last driver_compile, whose files the backend's errors point into. */
+static Diag *compile_diag;
+
 Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
                       const PipelineOptions *po, Graph **train) {
+    compile_diag = d;
     if (train)
         *train = NULL;
     int file = diag_load_file(d, path, NO_LOC);
@@ -535,8 +539,11 @@ bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path,
         tmp_close(&c, false);
         return false;
     }
-    EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line};
-    bool ok = emit_c(g, train, c.f, h.f, header_name, &eo);
+    EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line, .stats = o->stats};
+    Diag fallback;
+    if (!compile_diag)
+        diag_init(&fallback, stderr);
+    bool ok = backend_emit(compile_diag ? compile_diag : &fallback, g, train, c.f, h.f, header_name, &eo);
     /* Header first: a build that sees the new .c finds the new .h. */
     bool okh = tmp_close(&h, ok);
     bool okc = tmp_close(&c, ok && okh);
@@ -1199,10 +1206,17 @@ int nngc_run(int argc, char **argv) {
     }
     if (ra.params) {
         int nloaded = 0;
-        if (nnrt_load_params(d, m, ra.params, 0, &nloaded) != NNRT_OK) {
+        unsigned char *missing = xalloc((size_t)d->nparams + 1);
+        if (nnrt_load_params_report(d, m, ra.params, missing, &nloaded) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
             goto out;
         }
+        for (int i = 0, n = 0; i < d->nparams; i++) /* one line: the params left at their init */
+            if (missing[i])
+                fprintf(stderr, "%s%s", n++ ? ", " : "nngc: note: not in the params file, so initialised as declared: ",
+                        d->params[i].name);
+        if (nloaded < d->nparams)
+            fputc('\n', stderr);
         if (ra.verbose)
             fprintf(stderr, "nngc: loaded %d of %d params from %s (the others keep their seeded init)\n", nloaded,
                     d->nparams, ra.params);

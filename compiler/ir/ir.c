@@ -85,12 +85,9 @@ void ir_insert(Block *b, int pos, Node *n) {
 
 /* Types a node the builders create themselves; their inputs were typed by
  * the caller, so a failure here is a compiler bug. */
-static void infer_or_die(const Graph *g, Node *n) {
-    char err[256];
-    bool ok = ir_infer(g, n, err, sizeof err);
-    if (!ok)
-        fprintf(stderr, "nngc: %s\n", err);
-    NN_ASSERT(ok);
+static void infer_or_die(Node *n) {
+    Builder b = build_at(NULL, &(Block){0}, -1, BUILD_ASSERT, "the IR builder");
+    build_type(&b, n, n->loc);
 }
 
 Loop *ir_new_loop(Block *outer, const char *var, Size lo, Size hi, Loc loc) {
@@ -125,7 +122,7 @@ Node *ir_loop_add_carry(Loop *l, Node *init, const char *name) {
     c->loop = l;
     c->index = r;
     c->name = name;
-    infer_or_die(NULL, c);
+    infer_or_die(c);
 
     /* carry and next grow together (capcarry counts both) */
     if (l->ncarry == l->capcarry) {
@@ -170,7 +167,7 @@ Node *ir_loop_result(Loop *l, int r, const char *name) {
     Node *n = ir_new_node(OP_LOOPOUT, 1, (Node *[]){l->node}, l->node->loc);
     n->index = r;
     n->name = name;
-    infer_or_die(NULL, n);
+    infer_or_die(n);
     ir_append(l->body.outer, n);
     return n;
 }

@@ -99,7 +99,7 @@ typedef struct Lower {
     Sym *syms;
     int nsyms, capsyms;
     Scope *scope;  /* innermost */
-    Block *block;  /* where new non-leaf nodes go */
+    Builder b;     /* where new non-leaf nodes go (b.block), with diagnostics for ill-typed ones */
     LoopCtx *loop; /* innermost loop being lowered */
     Ast **inline_stack;
     int ninline;
@@ -216,26 +216,10 @@ static Sym *add_sym(Lower *L, const char *name, SymKind kind, Loc loc) {
     return &L->syms[L->nsyms - 1];
 }
 
-/* Types n (ir_infer); on failure reports at loc and returns NULL. */
-static Node *typed(Lower *L, Node *n, Loc loc) {
-    char err[512];
-    if (!ir_infer(L->g, n, err, sizeof err)) {
-        diag_error(L->d, loc, "%s", err);
-        return NULL;
-    }
-    return n;
-}
-
-/* A new node in the current block. Any NULL operand makes it NULL silently. */
+/* A new node in the current block, typed (an ill-typed one is reported at
+ * err_loc). Any NULL operand makes it NULL silently. */
 static Node *emit(Lower *L, Op op, int nin, Node **in, Loc loc, Loc err_loc) {
-    for (int i = 0; i < nin; i++)
-        if (!in[i])
-            return NULL;
-    Node *n = ir_new_node(op, nin, in, loc);
-    if (!typed(L, n, err_loc))
-        return NULL;
-    ir_append(L->block, n);
-    return n;
+    return build_put(&L->b, build_new(op, nin, in, loc), err_loc);
 }
 
 static Node *emit1(Lower *L, Op op, Node *a, Loc loc) {
@@ -246,36 +230,15 @@ static Node *emit2(Lower *L, Op op, Node *a, Node *b, Loc loc, Loc err_loc) {
     return emit(L, op, 2, (Node *[]){a, b}, loc, err_loc);
 }
 
-/* Leaves (no operands) all go to the top block: they are then defined
- * before any loop that uses them. */
-static Node *leaf(Op op, Loc loc) { return ir_new_node(op, 0, NULL, loc); }
+/* Leaves (no operands) all go to the end of the top block: they are then
+ * defined before any loop that uses them. */
+static Node *finish_leaf(Lower *L, Node *n) { return build_leaf(&L->b, n, false); }
 
-static Node *finish_leaf(Lower *L, Node *n) {
-    char err[256];
-    bool ok = ir_infer(L->g, n, err, sizeof err);
-    NN_ASSERT(ok);
-    ir_append(&L->g->top, n);
-    return n;
-}
+static Node *fconst(Lower *L, double v, Loc loc) { return finish_leaf(L, ir_const(v, loc)); }
 
-static Node *fconst(Lower *L, double v, Loc loc) {
-    Node *n = leaf(OP_CONST, loc);
-    n->f = v;
-    return finish_leaf(L, n);
-}
+static Node *iconst(Lower *L, int64_t v, Loc loc) { return finish_leaf(L, ir_iconst(v, loc)); }
 
-static Node *iconst(Lower *L, int64_t v, Loc loc) {
-    Node *n = leaf(OP_ICONST, loc);
-    n->i = v;
-    return finish_leaf(L, n);
-}
-
-static Node *fill(Lower *L, Shape shape, double v, Loc loc) {
-    Node *n = leaf(OP_FILL, loc);
-    n->shape = shape;
-    n->f = v;
-    return finish_leaf(L, n);
-}
+static Node *fill(Lower *L, Shape shape, double v, Loc loc) { return finish_leaf(L, ir_fill(&shape, v, loc)); }
 
 static bool is_int_scalar(const Node *n) {
     return n && n->dtype == DT_I32 && n->shape.rank == 0;
@@ -776,16 +739,16 @@ static Node *sym_value(Lower *L, Sym *s, const Ast *a) {
     Node *n;
     switch (s->kind) {
     case SYM_PARAM:
-        n = leaf(OP_PARAM, L->g->params[s->index].loc);
+        n = ir_new_node(OP_PARAM, 0, NULL, L->g->params[s->index].loc);
         n->index = s->index;
         break;
     case SYM_INPUT:
-        n = leaf(OP_INPUT, L->g->inputs[s->index].loc);
+        n = ir_new_node(OP_INPUT, 0, NULL, L->g->inputs[s->index].loc);
         n->index = s->index;
         break;
     case SYM_DIM: {
         const DimDecl *dd = &L->g->dims[s->index];
-        n = leaf(OP_DIM, dd->loc);
+        n = ir_new_node(OP_DIM, 0, NULL, dd->loc);
         n->size = dd->dynamic ? size_dyn(dd->dyn) : size_const(dd->value);
         break;
     }
@@ -881,11 +844,10 @@ static Node *lower_binop(Lower *L, Ast *a) {
         if (rx == 1 && ry == 2) { /* x @ B = B^T x */
             Node *n = ir_new_node(OP_MATVEC, 2, (Node *[]){y, x}, a->loc);
             n->ta = true;
-            if (!typed(L, n, at)) {
+            if (!build_put(&L->b, n, at)) {
                 diag_note(L->d, at, "for a vector on the left, x @ B is B^T x");
                 return NULL;
             }
-            ir_append(L->block, n);
             return n;
         }
         if (rx == 1 && ry == 1)
@@ -1016,10 +978,7 @@ static Node *lower_call(Lower *L, Ast *a) {
         }
         Node *r = ir_new_node(f[0] == 's' ? OP_SUMAXIS : OP_MEANAXIS, 1, (Node *[]){x}, a->loc);
         r->index = (int)axis;
-        if (!typed(L, r, at))
-            return NULL;
-        ir_append(L->block, r);
-        return r;
+        return build_put(&L->b, r, at);
     }
     for (size_t k = 0; k < sizeof unary / sizeof unary[0]; k++) {
         if (strcmp(unary[k].name, f) != 0)
@@ -1057,10 +1016,7 @@ static Node *lower_call(Lower *L, Ast *a) {
                 r->approx = L->opt->default_approx;
             }
         }
-        if (!typed(L, r, at))
-            return NULL;
-        ir_append(L->block, r);
-        return r;
+        return build_put(&L->b, r, at);
     }
     NN_ASSERT(0); /* is_builtin() and the tables above disagree */
 }
@@ -1368,7 +1324,7 @@ static void lower_for(Lower *L, Ast *st) {
                    "loop variable '%s' hides another name of that name", st->name);
         return;
     }
-    Loop *loop = ir_new_loop(L->block, st->name, lo, hi, st->loc);
+    Loop *loop = ir_new_loop(L->b.block, st->name, lo, hi, st->loc);
     LoopCtx ctx = {.loop = loop, .up = L->loop};
     push_scope(L, false);
     Scope *body_scope = L->scope;
@@ -1410,20 +1366,17 @@ static void lower_for(Lower *L, Ast *st) {
         }
         Node *c = ir_loop_add_carry(loop, init, nu->name);
         c->loc = outer->loc;
-        char err[256];
-        bool okc = ir_infer(L->g, c, err, sizeof err);
-        NN_ASSERT(okc);
         bind(body_scope, nu->name, c, outer->loc);
         VEC_PUSH(ctx.carry_names, ctx.ncarry, ctx.capcarry, nu->name);
     }
     L->scope = saved_scope;
 
-    Block *saved_block = L->block;
+    Builder saved_b = L->b;
     LoopCtx *saved_loop = L->loop;
-    L->block = &loop->body;
+    L->b.block = &loop->body;
     L->loop = &ctx;
     lower_stmts(L, &st->body);
-    L->block = saved_block;
+    L->b = saved_b;
     L->loop = saved_loop;
 
     /* next values of the carries */
@@ -1459,10 +1412,8 @@ static void lower_for(Lower *L, Ast *st) {
     drop_locals(L, body_scope);
 
     /* the loop node and its results, after the body */
-    char err[256];
-    bool okl = ir_infer(L->g, loop->node, err, sizeof err);
-    NN_ASSERT(okl);
-    ir_append(L->block, loop->node);
+    Builder at = build_at(L->g, L->b.block, -1, BUILD_ASSERT, "lower");
+    build_put(&at, loop->node, loop->node->loc); /* a LOOP has no type to reject */
     for (int r = 0; r < ctx.ncarry; r++) {
         Scope *where = NULL;
         Binding *outer = lookup(L, ctx.carry_names[r], &where);
@@ -1683,7 +1634,8 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
     push_scope(&L, false);
     Binding *loss = bind(L.scope, "loss", NULL, NO_LOC);
     loss->zero = true;
-    L.block = &L.g->top;
+    L.b = build_at(L.g, &L.g->top, -1, BUILD_DIAG, NULL);
+    L.b.diag = d;
 
     AstList stmts = {0};
     for (int i = 0; i < prog->n; i++) {

@@ -111,20 +111,11 @@ static bool active(const Node *n) { return n->mark == 1; }
 
 /* ---------------------------------------------------------------- builders */
 
-static Node *typed(AD *ad, Node *n) {
-    char err[512];
-    if (!ir_infer(ad->g, n, err, sizeof err)) {
-        fprintf(stderr, "nngc: autodiff built an ill-typed '%s': %s\n", op_name[n->op], err);
-        NN_ASSERT(0);
-    }
-    return n;
-}
-
-/* A node appended to the scope's backward block. */
+/* A node typed and appended to the scope's backward block (the builder's
+ * policy: an ill-typed node is a bug of this pass). */
 static Node *emit(Scope *S, Node *n) {
-    typed(S->ad, n);
-    ir_append(S->bwd, n);
-    return n;
+    Builder b = build_at(S->ad->g, S->bwd, -1, BUILD_ASSERT, "autodiff");
+    return build_put(&b, n, n->loc);
 }
 
 static Node *op1(Scope *S, Op op, Node *a, Loc loc) { return emit(S, ir_new_node(op, 1, &a, loc)); }
@@ -152,23 +143,13 @@ static Node *matprod(Scope *S, Op op, Node *a, Node *b, bool ta, bool tb, Loc lo
 
 /* Leaves go to the head of the top block, visible from every loop. */
 static Node *top_leaf(AD *ad, Node *n) {
-    typed(ad, n);
-    ir_insert(&ad->g->top, 0, n);
-    return n;
+    Builder b = build_at(ad->g, &ad->g->top, -1, BUILD_ASSERT, "autodiff");
+    return build_leaf(&b, n, true);
 }
 
-static Node *fconst(AD *ad, double v, Loc loc) {
-    Node *n = ir_new_node(OP_CONST, 0, NULL, loc);
-    n->f = v;
-    return top_leaf(ad, n);
-}
+static Node *fconst(AD *ad, double v, Loc loc) { return top_leaf(ad, ir_const(v, loc)); }
 
-static Node *fill(AD *ad, const Shape *s, double v, Loc loc) {
-    Node *n = ir_new_node(OP_FILL, 0, NULL, loc);
-    n->shape = *s;
-    n->f = v;
-    return top_leaf(ad, n);
-}
+static Node *fill(AD *ad, const Shape *s, double v, Loc loc) { return top_leaf(ad, ir_fill(s, v, loc)); }
 
 static bool is_const_one(const Node *n) { return n->op == OP_CONST && n->f == 1.0; }
 
@@ -227,37 +208,6 @@ static Node *count_inverse_times(Scope *S, Node *d, const Shape *s, Loc loc) {
 
 /* ---------------------------------------------------------------- saved forward values */
 
-/* The LOOPOUT of a stacked result of l holding v, added if needed. */
-static Node *stack_result(Loop *l, Node *v) {
-    Block *outer = l->body.outer;
-    for (int s = 0; s < l->nstack; s++)
-        if (l->stack[s] == v)
-            for (int i = 0; i < outer->n; i++) {
-                Node *o = outer->nodes[i];
-                if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
-                    return o;
-            }
-    /* stacks come before sums in the numbering: shift the sums' LOOPOUTs */
-    for (int i = 0; i < outer->n; i++) {
-        Node *o = outer->nodes[i];
-        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
-            o->index++;
-    }
-    int r = ir_loop_add_stack(l, v);
-    Node *out = ir_loop_result(l, r, v->name);
-    /* ir_loop_result appended it: move it up to the loop's other results,
-     * which the batch pass expects right after the loop node */
-    int pos = 0;
-    while (outer->nodes[pos] != l->node)
-        pos++;
-    pos++;
-    while (pos < outer->n - 1 && outer->nodes[pos]->op == OP_LOOPOUT && outer->nodes[pos]->in[0] == l->node)
-        pos++;
-    outer->n--;
-    ir_insert(outer, pos, out);
-    return out;
-}
-
 /* rloop's index - lo: the row of a stack for this iteration. */
 static Node *rel_index(Scope *S) {
     if (S->rel)
@@ -265,15 +215,7 @@ static Node *rel_index(Scope *S) {
     Loop *l = S->rloop;
     if (size_is_const(l->lo) && l->lo.c == 0)
         return S->rel = l->index;
-    Node *lo;
-    if (size_is_const(l->lo)) { /* as fold would write it */
-        lo = ir_new_node(OP_ICONST, 0, NULL, l->node->loc);
-        lo->i = l->lo.c;
-    } else {
-        lo = ir_new_node(OP_DIM, 0, NULL, l->node->loc);
-        lo->size = l->lo;
-    }
-    top_leaf(S->ad, lo);
+    Node *lo = top_leaf(S->ad, ir_size_node(l->lo, l->node->loc)); /* as fold would write it */
     return S->rel = op2(S, OP_ISUB, l->index, lo, l->node->loc);
 }
 
@@ -304,7 +246,8 @@ static Node *fwd(Scope *S, Node *x) {
         c->name = x->name;
         v = emit(S, c);
     } else {
-        Node *st = stack_result(S->floop, x);
+        /* the new LOOPOUT goes next to L's others, where batch looks for them */
+        Node *st = ir_loop_stack_of(S->floop, x, -1, NULL);
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }
@@ -608,8 +551,7 @@ static void reverse_loop(Scope *S, Loop *L) {
     for (int i = 0; i < C.outer.n; i++)
         ir_loop_add_sum(R, C.outer.val[i]);
 
-    typed(ad, R->node);
-    ir_append(S->bwd, R->node);
+    emit(S, R->node);
     for (int r = 0; r < nc; r++)
         if (rc[r] >= 0)
             add_adj(S, L->node->in[r], ir_loop_result(R, rc[r], R->carry[rc[r]]->name));
@@ -665,14 +607,6 @@ static bool mark_active(Graph *g, Block *b) {
     return changed;
 }
 
-static void clear_marks(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        b->nodes[i]->mark = 0;
-        if (b->nodes[i]->op == OP_LOOP)
-            clear_marks(&b->nodes[i]->loop->body);
-    }
-}
-
 /* ---------------------------------------------------------------- entry points */
 
 bool autodiff(Graph *g, Diag *d) {
@@ -682,8 +616,8 @@ bool autodiff(Graph *g, Diag *d) {
         return true;
     /* merge repeated subexpressions first (skip-gram writes Wc @ e four
      * times): one value, one adjoint, one saved stack */
-    pass_cse(g);
-    clear_marks(&g->top);
+    pass_cse(&(PassCtx){.g = g, .diag = d});
+    ir_clear_marks(&g->top);
     while (mark_active(g, &g->top))
         ;
     Node **grads = xalloc(sizeof(Node *) * (size_t)(g->nparams + 1));
@@ -703,11 +637,11 @@ bool autodiff(Graph *g, Diag *d) {
             grads[p->index] = old ? op2(&top, OP_ADD, old, dp, p->loc) : dp;
         }
     }
-    clear_marks(&g->top);
+    ir_clear_marks(&g->top);
     if (ad.errors)
         return false;
     g->grads = grads;
     return true;
 }
 
-void pass_autodiff(Graph *g) { autodiff(g, NULL); }
+void pass_autodiff(PassCtx *pc) { autodiff(pc->g, pc->diag); }

@@ -71,7 +71,8 @@ static int cse_block(Graph *g, Block *b, Avail *av) {
     return removed;
 }
 
-void pass_cse(Graph *g) {
+void pass_cse(PassCtx *pc) {
+    Graph *g = pc->g;
     Avail av = {0};
     cse_block(g, &g->top, &av);
 }

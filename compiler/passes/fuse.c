@@ -31,50 +31,6 @@
 
 #include <string.h>
 
-/* ------------------------------------------------------------ use counts */
-
-static void count_block(Block *b);
-
-static void use(Node *n) { n->mark++; }
-
-static void count_block(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        for (int k = 0; k < n->nin; k++)
-            use(n->in[k]);
-        if (n->op == OP_LOOP) {
-            Loop *l = n->loop;
-            count_block(&l->body);
-            for (int r = 0; r < l->ncarry; r++)
-                use(l->next[r]);
-            for (int s = 0; s < l->nstack; s++)
-                use(l->stack[s]);
-            for (int s = 0; s < l->nsum; s++)
-                use(l->sum[s]);
-        }
-    }
-}
-
-static void clear_block(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        b->nodes[i]->mark = 0;
-        if (b->nodes[i]->op == OP_LOOP)
-            clear_block(&b->nodes[i]->loop->body);
-    }
-}
-
-static void count_uses(Graph *g) {
-    clear_block(&g->top);
-    count_block(&g->top);
-    for (int i = 0; i < g->noutputs; i++)
-        use(g->outputs[i].value);
-    if (g->loss)
-        use(g->loss);
-    for (int i = 0; g->grads && i < g->nparams; i++)
-        if (g->grads[i])
-            use(g->grads[i]);
-}
-
 /* Is s a trailing part of full (so s repeats every count(s) elements)? */
 static bool is_suffix(const Shape *s, const Shape *full) {
     if (s->rank > full->rank)
@@ -118,9 +74,8 @@ static int fuse_bias(Graph *g, Block *b) {
             in[0] = p->in[0], in[1] = p->in[1], in[2] = c;
             p->in = in;
             p->nin = 3;
-            char err[256];
-            bool ok = ir_infer(g, p, err, sizeof err);
-            NN_ASSERT(ok);
+            Builder fb = build_at(g, b, -1, BUILD_ASSERT, "fuse");
+            build_type(&fb, p, p->loc);
             /* p now reads c, which may be defined after p: p takes n's place */
             int pp = pos_of(b, p);
             b->nodes[i] = p;
@@ -208,8 +163,8 @@ static Node *arg_node(Chain *c, Node *x, Block *body, bool row) {
     a->shape = x->shape;
     a->dtype = x->dtype;
     a->name = x->name;
-    ir_append(body, a);
-    return a;
+    Builder ab = build_at(NULL, body, -1, BUILD_ASSERT, "fuse");
+    return build_put(&ab, a, x->loc);
 }
 
 static int fuse_chains(Graph *g, Block *b) {
@@ -263,9 +218,8 @@ static int fuse_chains(Graph *g, Block *b) {
         Node *f = ir_new_node(OP_FUSED, c.nargs, c.args, r->loc);
         f->fused = body;
         f->name = r->name;
-        char err[256];
-        bool okf = ir_infer(g, f, err, sizeof err);
-        NN_ASSERT(okf);
+        Builder fb = build_at(g, b, -1, BUILD_ASSERT, "fuse");
+        build_type(&fb, f, f->loc);
         f->mark = r->mark;
         /* f takes the root's place; the other members leave the block */
         b->nodes[i] = f;
@@ -281,22 +235,12 @@ static int fuse_chains(Graph *g, Block *b) {
     return changed;
 }
 
-static void clear_aux(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (n->op == OP_FUSED)
-            for (int k = 0; k < n->fused->n; k++)
-                n->fused->nodes[k]->aux = NULL;
-        if (n->op == OP_LOOP)
-            clear_aux(&n->loop->body);
-    }
-}
-
-void pass_fuse(Graph *g) {
-    count_uses(g);
+void pass_fuse(PassCtx *pc) {
+    Graph *g = pc->g;
+    ir_count_uses(g);
     fuse_bias(g, &g->top);
-    count_uses(g);
+    ir_count_uses(g);
     fuse_chains(g, &g->top);
-    clear_aux(&g->top);
-    clear_block(&g->top);
+    ir_clear_aux(&g->top);
+    ir_clear_marks(&g->top);
 }

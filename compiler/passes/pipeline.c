@@ -24,15 +24,15 @@
 static const Pass passes[] = {
     /* only on request (--passes=autodiff): the driver runs it on the train
      * graph before this pipeline (nngc.h, autodiff) */
-    {"autodiff", pass_autodiff, 99, NULL},
-    {"softmax", pass_softmax, 1, NULL},
-    {"fold", pass_fold, 1, NULL},
-    {"cse", pass_cse, 1, NULL},
-    {"hoist", pass_hoist, 1, NULL},
-    {"batch", pass_batch, 2, pass_batch_report},
-    {"dce", pass_dce, 1, NULL},
-    {"fuse", pass_fuse, 2, NULL},
-    {NULL, NULL, 0, NULL},
+    {"autodiff", pass_autodiff, 99, false},
+    {"softmax", pass_softmax, 1, false},
+    {"fold", pass_fold, 1, false},
+    {"cse", pass_cse, 1, false},
+    {"hoist", pass_hoist, 1, false},
+    {"batch", pass_batch, 2, true},
+    {"dce", pass_dce, 1, false},
+    {"fuse", pass_fuse, 2, false},
+    {NULL, NULL, 0, false},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof passes[0]) - 1)
@@ -88,7 +88,7 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
         snprintf(err, errlen, "unknown pass '%s' in --report (valid passes: %s)", r, pass_names());
         return false;
     }
-    if (r && !pass_lookup(r)->run_report) {
+    if (r && !pass_lookup(r)->reports) {
         snprintf(err, errlen, "pass '%s' has no report (passes with one: batch)", r);
         return false;
     }
@@ -233,10 +233,8 @@ bool run_pipeline(Graph *g, const PipelineOptions *po) {
         const Pass *p = plan[i];
         bool diff = po->dump_diff && strcmp(po->dump_diff, p->name) == 0;
         char *before = diff ? print_to_string(g, p->name) : NULL;
-        if (po->report && strcmp(po->report, p->name) == 0 && p->run_report)
-            p->run_report(g, err);
-        else
-            p->run(g);
+        PassCtx pc = {.g = g, .report = po->report && strcmp(po->report, p->name) == 0 ? err : NULL};
+        p->run(&pc);
         if (!ir_verify(g, p->name, err))
             return false;
         if (po->stats)

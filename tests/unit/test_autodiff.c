@@ -802,7 +802,7 @@ static void test_grad_transposed_products(void **state) {
     prepare = NULL;
 }
 
-static void lower_softmax(Graph *g) { pass_softmax(g); }
+static void lower_softmax(Graph *g) { pass_softmax(&(PassCtx){.g = g}); }
 
 /* cross_entropy through the softmax pass: the logsumexp and pick rules;
  * cross_entropy of a matrix of logits with a vector of labels. */
