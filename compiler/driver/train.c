@@ -455,6 +455,15 @@ static bool open_data(Trainer *t) {
     const TrainArgs *a = t->a;
     const nnrt_model_desc *d = t->d;
     t->text = a->data.items[0].name == NULL;
+    for (int i = 0; i < a->data.n + a->valid.n; i++) {
+        const DataItem *it = i < a->data.n ? &a->data.items[i] : &a->valid.items[i - a->data.n];
+        if ((it->name == NULL) != t->text) {
+            driver_error("%s %s: the data are %s: give %s", i < a->data.n ? "--data" : "--valid", it->file,
+                         t->text ? "a text file" : ".npy files, one per input",
+                         t->text ? "--data FILE and --valid FILE" : "--data NAME=FILE.npy and --valid NAME=FILE.npy");
+            return false;
+        }
+    }
     if (!t->text)
         return dataset_open_npy(&t->train, d, &a->data, a->dopt.lengths) &&
                (!t->have_valid || dataset_open_npy(&t->valid, d, &a->valid, a->dopt.valid_lengths));

@@ -210,6 +210,8 @@ run "--max-vocab 128 fits it" 0 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --e
 }
 run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
     has "... naming it" "none.txt: No such file"
+run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
+    has "... that says what to give" "--valid x.npy: the data are a text file"
 run "a model with a float input and text data: error" 1 "$NNGC" train examples/classifier.nn --data "$TINY" &&
     has "... that says what to do" "input x : float\[I\] is not text.*--data x=FILE.npy"
 
