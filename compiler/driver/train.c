@@ -130,7 +130,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
-        long n;
+        long n = 0;
         int r;
         if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
             train_usage(stdout);
