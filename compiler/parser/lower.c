@@ -86,11 +86,55 @@ Loc best_loc(const Ast *a) {
     return a->loc;
 }
 
+/* ---------------------------------------------------------------- name index */
+
+struct NameSlot {
+    const char *name;
+    int val;
+};
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static struct NameSlot *name_slot(const NameIndex *ix, const char *name) {
+    uint64_t mask = (uint64_t)ix->cap - 1;
+    for (uint64_t i = name_hash(name) & mask;; i = (i + 1) & mask)
+        if (!ix->slot[i].name || strcmp(ix->slot[i].name, name) == 0)
+            return &ix->slot[i];
+}
+
+int name_get(const NameIndex *ix, const char *name) {
+    if (ix->cap == 0)
+        return -1;
+    struct NameSlot *s = name_slot(ix, name);
+    return s->name ? s->val : -1;
+}
+
+void name_put(NameIndex *ix, const char *name, int val) {
+    if (2 * (ix->n + 1) > ix->cap) {
+        NameIndex bigger = {.cap = ix->cap ? 2 * ix->cap : 16};
+        bigger.slot = xalloc(sizeof(struct NameSlot) * (size_t)bigger.cap);
+        for (int i = 0; i < ix->cap; i++)
+            if (ix->slot[i].name)
+                *name_slot(&bigger, ix->slot[i].name) = ix->slot[i];
+        bigger.n = ix->n;
+        *ix = bigger; /* the old slots stay in the arena */
+    }
+    struct NameSlot *s = name_slot(ix, name);
+    if (!s->name) {
+        s->name = name;
+        ix->n++;
+    }
+    s->val = val;
+}
+
 Sym *find_sym(Lower *L, const char *name) {
-    for (int i = 0; i < L->nsyms; i++)
-        if (strcmp(L->syms[i].name, name) == 0)
-            return &L->syms[i];
-    return NULL;
+    int i = name_get(&L->symix, name);
+    return i >= 0 ? &L->syms[i] : NULL;
 }
 
 const char *sym_kind_name(SymKind k) {
@@ -133,6 +177,7 @@ Sym *add_sym(Lower *L, const char *name, SymKind kind, Loc loc) {
         return NULL;
     }
     Sym s = {.name = name, .kind = kind, .loc = loc, .index = -1};
+    name_put(&L->symix, name, L->nsyms);
     VEC_PUSH(L->syms, L->nsyms, L->capsyms, s);
     return &L->syms[L->nsyms - 1];
 }
@@ -199,10 +244,8 @@ void push_scope(Lower *L, bool barrier) {
 void pop_scope(Lower *L) { L->scope = L->scope->up; }
 
 Binding *lookup_in(Scope *s, const char *name) {
-    for (int i = s->n - 1; i >= 0; i--)
-        if (strcmp(s->v[i].name, name) == 0)
-            return &s->v[i];
-    return NULL;
+    int i = name_get(&s->ix, name);
+    return i >= 0 ? &s->v[i] : NULL;
 }
 
 /* Innermost binding of name, and the scope holding it. */
@@ -224,6 +267,7 @@ Binding *bind(Scope *s, const char *name, Node *val, Loc loc) {
     Binding *b = lookup_in(s, name);
     if (!b) {
         Binding nb = {.name = name};
+        name_put(&s->ix, name, s->n);
         VEC_PUSH(s->v, s->n, s->cap, nb);
         b = &s->v[s->n - 1];
     }

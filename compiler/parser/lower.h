@@ -13,6 +13,19 @@
 
 /* ---------------------------------------------------------------- tables */
 
+/* A hashed map from names to small integers (indices into an array held
+ * elsewhere): scopes, the global names and a loop body's name uses are
+ * looked up by it, so that lowering stays linear in the program's length. */
+typedef struct NameIndex {
+    struct NameSlot *slot; /* open addressing; a NULL name is a free slot */
+    int n, cap;            /* cap a power of two (0 before the first put) */
+} NameIndex;
+
+/* The value stored for name, or -1. */
+int name_get(const NameIndex *ix, const char *name);
+/* Sets name's value (adds the name or replaces its value). */
+void name_put(NameIndex *ix, const char *name, int val);
+
 typedef enum { SYM_DIM, SYM_PARAM, SYM_INPUT, SYM_DEF } SymKind;
 
 /* A global name: dims, params, inputs and defs share one namespace. */
@@ -38,6 +51,7 @@ typedef struct LoopCtx LoopCtx;
 typedef struct Scope {
     Binding *v;
     int n, cap;
+    NameIndex ix;  /* name -> index in v */
     struct Scope *up;
     bool barrier;  /* a def body: lookups skip to the globals */
     LoopCtx *loop; /* set on a loop body's scope */
@@ -75,6 +89,7 @@ typedef struct Lower {
     Graph *g;
     Sym *syms;
     int nsyms, capsyms;
+    NameIndex symix; /* name -> index in syms */
     Scope *scope;  /* innermost */
     Builder b;     /* where new non-leaf nodes go (b.block), with diagnostics for ill-typed ones */
     LoopCtx *loop; /* innermost loop being lowered */

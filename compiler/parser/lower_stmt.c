@@ -83,12 +83,14 @@ typedef struct NameUse {
 typedef struct NameUses {
     NameUse *v;
     int n, cap;
+    NameIndex ix; /* name -> index in v */
 } NameUses;
 
 static NameUse *use_of(NameUses *u, const char *name, Loc loc) {
-    for (int i = 0; i < u->n; i++)
-        if (strcmp(u->v[i].name, name) == 0)
-            return &u->v[i];
+    int i = name_get(&u->ix, name);
+    if (i >= 0)
+        return &u->v[i];
+    name_put(&u->ix, name, u->n);
     NameUse nu = {.name = name, .loc = loc};
     VEC_PUSH(u->v, u->n, u->cap, nu);
     return &u->v[u->n - 1];
