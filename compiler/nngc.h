@@ -572,6 +572,16 @@ int ir_loop_results_end(const Loop *l);
 Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
 /* Adds a summed result of v; its LOOPOUT goes right after l's node. */
 Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
+/* A hashed map from nodes to small integers (indices into an array held
+ * elsewhere), for passes that must not search lists (compile time stays
+ * linear in the graph). Zero-initialized = empty. */
+typedef struct NodeIndex {
+    struct NodeSlot *slot;
+    int n, cap;
+} NodeIndex;
+/* The value stored for n, or -1. */
+int node_index_get(const NodeIndex *ix, const Node *n);
+void node_index_put(NodeIndex *ix, const Node *n, int val);
 
 /* Printing and checking */
 /* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper

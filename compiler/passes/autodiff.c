@@ -59,26 +59,27 @@
 
 /* ---------------------------------------------------------------- maps */
 
-/* A small association list node -> node (graphs are small; a scope's
- * lists hold at most its block's values). */
+/* A map node -> node: keys and values in insertion order, found by a
+ * hashed index (a graph of 100k nodes has as many adjoints). Scope.outer
+ * is a plain list of the same shape (one key may repeat there). */
 typedef struct Map {
     Node **key, **val;
     int n, cap, capv;
+    NodeIndex ix; /* key -> position */
 } Map;
 
 static Node *map_get(const Map *m, const Node *k) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k)
-            return m->val[i];
-    return NULL;
+    int i = node_index_get(&m->ix, k);
+    return i >= 0 ? m->val[i] : NULL;
 }
 
 static void map_set(Map *m, Node *k, Node *v) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k) {
-            m->val[i] = v;
-            return;
-        }
+    int i = node_index_get(&m->ix, k);
+    if (i >= 0) {
+        m->val[i] = v;
+        return;
+    }
+    node_index_put(&m->ix, k, m->n);
     int n = m->n;
     VEC_PUSH(m->key, m->n, m->cap, k);
     VEC_PUSH(m->val, n, m->capv, v);
