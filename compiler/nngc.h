@@ -257,6 +257,17 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     [..., b] (b int, a's shape) */                   \
     X(SOFTMAXGRAD, "softmax_grad", 2, 0)   /* y = softmax(z), d: y * (d - rowsum(d * y)) */ \
     X(LOGSOFTMAXGRAD, "log_softmax_grad", 2, 0) /* y = log_softmax(z), d: d - exp(y) * rowsum(d) */ \
+    /* the backend's choices, made visible by passes/select.c (docs/IR.md) */      \
+    X(LINEARLSE, "linear_logsumexp", -1, 0) /* X [M,K], W [N,K] [, b [N]] -> [M]: logsumexp of   \
+                                    the rows of X W^T + b, the logits never stored */ \
+    X(LINEARPICK, "linear_pick", -1, OPF_CHECKED) /* X [M,K], W [N,K], y int [M] [, b [N]] -> [M]: \
+                                    X[r] . W[y[r]] + b[y[r]], the logit of label y[r] */ \
+    X(GATHERSUM, "gather_sum", 2, OPF_CHECKED)   /* sum_axis(gather(a, ids), 0), rows read in place */ \
+    X(GATHERMEAN, "gather_mean", 2, OPF_CHECKED) /* mean_axis(gather(a, ids), 0), the same */ \
+    X(SCATTERROWS, "scatter_rows", 2, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
+                                    its loop reads it, adding rows a at ids b into the sum */ \
+    X(SPARSESCATTER, "sparse_scatter_add", 2, OPF_CHECKED) /* scatter_add that lists the rows it \
+                                    wrote (a param's gradient: rows not listed are zero) */ \
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
@@ -512,6 +523,7 @@ void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains in
 void pass_fold(Graph *g);  /* fold.c: constant folding */
 void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
 void pass_batch(Graph *g); /* batch.c: batching and loop fission */
+void pass_select(Graph *g); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the

@@ -100,15 +100,6 @@ typedef struct NodeInfo {
     /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
      * temporary per carry, -1 if the carry needs none), stack and sum */
     int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
-    /* not stored; its one reader computes from its operands (count_uses):
-     * a SCATTERADD whose one use is a sum of its loop (its rows are added
-     * straight into the sum's buffer at the end of each iteration: a
-     * [V, D] table per iteration would cost O(V D) where the rows touched
-     * cost O(n D)); a GATHER read only by a sum over its rows (the sum
-     * reads the table in place); a MATMUL of logits read only by one
-     * logsumexp and picks (nnrt_linear_lse, one dot product per pick) */
-    bool direct;
-    int lse_reads, pick_reads; /* MATMUL: logsumexps and picks reading it as logits */
     /* train graph: the param whose gradient this value is, computed straight
      * into m->grads (for LOOP nodes: per sum, -1 where none) */
     int grad_of;
@@ -176,8 +167,6 @@ typedef struct StateTensor {
     int64_t off; /* in m->opt */
 } StateTensor;
 
-/* Is a the logits of a logsumexp/pick that are not stored (count_uses)? */
-bool unstored_logits(const Node *a);
 
 /* Emits every node of b in order. */
 void emit_block(Ctx *x, Block *b);
@@ -258,7 +247,6 @@ void emit_train_wrappers(Ctx *x);
 /* ---- walk.c */
 void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
-bool owns_buffer(const Node *n);
 void place_grads(Ctx *x);
 bool sparse_grad(Ctx *t, int i);
 int64_t sparse_grad_cap(Ctx *t, int i);

@@ -24,7 +24,7 @@ void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
     cline(x, "                      (long long)%s, (long long)%s);", idx, bound);
 }
 
-/* SCATTERADD n's rows added into dst (n's shape [V, ...]): row r of
+/* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
  * operand a goes to row ids[r], each id checked. */
 void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
 {
@@ -101,8 +101,33 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
         break;
     }
     case OP_SCATTERADD:
+    case OP_SPARSESCATTER:
         emit_scatter_rows(x, n, v, true);
         break;
+    case OP_SCATTERROWS:
+        break; /* its loop adds its rows into the sum (c_loop.c) */
+    case OP_GATHERSUM:
+    case OP_GATHERMEAN: {
+        /* a bag of embeddings: the table's rows added in place into the
+         * result, which vectorizes over j, each id checked */
+        char *rowc = count_c(x, &a->shape, 1), *len = count_c(x, &b->shape, 0);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] = 0.0f;", v);
+        cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
+        x->indent++;
+        cline(x, "const int64_t id = %s[l];", vb);
+        emit_index_check(x, n, "id", size_c(x, a->shape.d[0]));
+        cline(x, "const float *src = %s + id * %s;", va, rowc);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] += src[j];", v);
+        x->indent--;
+        cline(x, "}");
+        if (n->op == OP_GATHERMEAN) {
+            cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+            cline(x, "    %s[j] = (float)((double)%s[j] / (double)%s);", v, v, len);
+        }
+        break;
+    }
     case OP_PICKGRAD: {
         NN_ASSERT(n->shape.rank >= 1);
         char *len = size_c(x, n->shape.d[n->shape.rank - 1]);

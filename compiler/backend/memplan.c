@@ -10,8 +10,7 @@
  *   - a buffer written inside a loop body is live for the whole of its
  *     outermost loop (iterations and the end-of-iteration copies read it);
  *   - reading a view (row, carry, loop result) reads the memory it points
- *     into; reading a value that is not stored (NodeInfo.direct) reads that
- *     value's operands;
+ *     into; reading a scatter_rows (never stored) reads its operands;
  *   - the loss, outputs and gradients copied into m->grads are read at the
  *     end of the function.
  * Exclusive regions, never shared with anything: the graph's outputs (the
@@ -81,7 +80,7 @@ static Loop *outermost_loop(const Block *b)
 }
 
 /* The buffer whose memory node n's value is in, or NULL (a view of a param,
- * input or loop buffer, an int scalar, a value not stored, a gradient in
+ * input or loop buffer, an int scalar, a scatter_rows, a gradient in
  * m->grads). */
 static MemBuf *buf_of(const Node *n)
 {
@@ -95,7 +94,7 @@ static void use(Ctx *x, const Node *v, int p, const Block *where)
         if (b->loop && !inside(v->parent, b->loop) && info(b->loop->node)->loop_end > p)
             p = info(b->loop->node)->loop_end;
     const Node *r = view_root(v);
-    if (info(r)->direct) {
+    if (r->op == OP_SCATTERROWS) {
         /* not stored: whoever reads it reads its operands */
         for (int j = 0; j < r->nin; j++)
             use(x, r->in[j], p, where);
@@ -151,7 +150,7 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
         Node *n = x->all[i];
         NodeInfo *ni = info(n);
         owner[i] = -1;
-        if (owns_buffer(n) && ni->grad_of < 0) {
+        if (has_buffer(n) && ni->grad_of < 0) {
             Loop *l = outermost_loop(n->parent);
             int start = l ? info(l->node)->pos : i, end = l ? info(l->node)->loop_end : i;
             bool out = false;

@@ -259,7 +259,7 @@ static bool is_view(const Node *n)
 /* Nodes that get a region of the arena. */
 bool has_buffer(const Node *n)
 {
-    if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || is_int_scalar(n))
+    if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || n->op == OP_SCATTERROWS || is_int_scalar(n))
         return false;
     /* int scalars are C locals; int vectors (iadd of a range) need memory */
     return !(op_flags[n->op] & OPF_INT) || n->shape.rank > 0;

@@ -32,6 +32,7 @@ static const Pass passes[] = {
     {"batch", pass_batch, 2, pass_batch_report},
     {"dce", pass_dce, 1, NULL},
     {"fuse", pass_fuse, 2, NULL},
+    {"select", pass_select, 0, NULL}, /* last, at every level: the backend's choices as ops */
     {NULL, NULL, 0, NULL},
 };
 
