@@ -138,7 +138,7 @@ void c_emit_reduce(Ctx *x, Node *n, const char *v)
     case OP_LOGSUMEXP: {
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         cline(x, "for (int64_t r = 0; r < %s; r++)", count_c(x, &n->shape, 0));
-        /* inline (nngrt.h) rather than a call: it vectorizes for the CPU the model is compiled for */
+        /* inline (nnrt_abi.h) rather than a call: it vectorizes for the CPU the model is compiled for */
         cline(x, "    %s[r] = nn_lse(%s + r * %s, %s);", v, va, len, len);
         break;
     }

@@ -157,7 +157,7 @@ static void c_emit_node(Ctx *x, Node *n)
 static void c_emit_prelude(Ctx *x)
 {
     if (uses_nn_lse(x)) {
-        craw(x, "/* log sum exp of a row (finite or not), with nngrt.h's inline row loop */\n");
+        craw(x, "/* log sum exp of a row (finite or not), with nnrt_abi.h's inline row loop */\n");
         craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
         craw(x, "    if (n <= 0)\n        return -INFINITY;\n");
         craw(x, "    const float m = nnrt_row_max(z, n);\n");
@@ -171,7 +171,7 @@ static void c_emit_prelude(Ctx *x)
 
 const Target target_c = {
     .name = "c",
-    .abi_header = "nngrt.h",
+    .abi_header = "nnrt_abi.h",
     .supports_op = c_supports_op,
     .emit_node = c_emit_node,
     .emit_prelude = c_emit_prelude,

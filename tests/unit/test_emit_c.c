@@ -8,7 +8,7 @@
  * what it prints with values computed by hand (written next to each test).
  *
  * Paths, relative to the repository root where `make unit-test` runs the
- * tests: runtime/ (nngrt.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
+ * tests: runtime/ (nngrt.h, nnrt_abi.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
  * NNGC_TEST_LIBS override the library and the extra link flags,
  * NNGC_TEST_CC the compiler (clang) of all tests but the first;
  * NNGC_TEST_KEEP=1 keeps the temporary directories to read the code in.
@@ -322,6 +322,10 @@ static void test_matvec_bias_tanh(void **state)
         assert_non_null(strstr(r.model_h, "const float *x;"));
         assert_non_null(strstr(r.model_h, "const float *h;"));
         assert_non_null(strstr(r.model_h, "extern const nnrt_model_desc mv_desc;"));
+        /* the header is the application API only; model.c adds the runtime ABI */
+        assert_non_null(strstr(r.model_h, "#include \"nngrt.h\""));
+        assert_null(strstr(r.model_h, "nnrt_abi.h"));
+        assert_non_null(strstr(r.model_c, "#include \"nnrt_abi.h\""));
     }
 }
 
