@@ -46,7 +46,8 @@
  *   emit_c.c    the entry point: walk, checks, plan, then the files in order
  *   walk.c      emission order, use counts, values not stored, gradients'
  *               placement in m->grads, sparse table gradients
- *   check.c     what the C backend rejects (names, dtypes, shapes, sizes)
+ *   check.c     what the C backend rejects (ops, shapes, sizes), asking the target
+ *   names.c     which user names may appear in the generated C
  *   memplan.c   arena offsets of every buffer
  *   text.c      writing C: lines, literals, sizes as C expressions, node kinds
  *   forward.c   NAME_forward / NAME_grad (checks, then one group per node)
@@ -200,6 +201,10 @@ char *label_c(const Node *y);
 void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
 
 /* ---- c_target.c */
+
+/* ---- names.c */
+void check_name(Ctx *x, const char *what, const char *name, Loc loc);
+void check_model_name(Ctx *x, const char *name);
 
 /* ---- check.c */
 bool broadcasts_to(const Shape *a, const Shape *out);

@@ -28,7 +28,8 @@ void count_uses(Ctx *x)
         if (n->op == OP_LOOP) {
             Loop *l = n->loop;
             for (int r = 0; r < l->ncarry; r++)
-                info(l->next[r])->uses++;
+                if (l->next[r] != l->carry[r]) /* c = c: nothing is copied, nothing read */
+                    info(l->next[r])->uses++;
             for (int r = 0; r < l->nstack; r++)
                 info(l->stack[r])->uses++;
             for (int r = 0; r < l->nsum; r++)

@@ -749,6 +749,25 @@ static void test_bad_names_and_sizes(void **state)
     expect_emit_error(g, "t.nn:4:1: error: input name 'float' cannot be used in C (a keyword or not an "
                          "identifier)\nmodel t\n^\n");
 
+    /* a model named like a macro, a type or a library function would be a
+     * type of that name in model.c: rejected, not C that fails to compile */
+    static const char *const models[][2] = {
+        {"NULL", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"SIZE_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"INT64_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"int64_t", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"__func__", "is reserved for the C implementation (it starts with '__'); rename it"},
+        {"malloc", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                   "another"},
+        {"expf", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                 "another"},
+    };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        g = new_graph(models[i][0]);
+        add_input(g, "x", DT_F32, shape(1, S(3)));
+        expect_emit_error(g, xsprintf("nngc: error: model name '%s' %s\n", models[i][0], models[i][1]));
+    }
+
     g = new_graph("big");
     add_param(g, "W", shape(2, S(INT64_C(1) << 40), S(INT64_C(1) << 40)), INIT_ZEROS);
     expect_emit_error(g, "t.nn:3:1: error: the model needs more memory than a C program can address\nmodel t\n^\n");
