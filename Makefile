@@ -40,10 +40,10 @@ LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
 .PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools
 
-all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h tools
+all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h $(BUILD)/include/nnrt_abi.h tools
 
 # ---------------------------------------------------------------- runtime
-$(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h
+$(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
 
@@ -54,7 +54,8 @@ $(BUILD)/libnngrt.a: $(RT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/include/nngrt.h: runtime/nngrt.h
+# the application API and the ABI of generated code (both installed)
+$(BUILD)/include/%.h: runtime/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
@@ -128,6 +129,7 @@ install: all
 	install -m 644 $(BUILD)/libnngrt.a $(DESTDIR)$(PREFIX)/lib/libnngrt.a
 	install -m 644 runtime/nngrt.h $(DESTDIR)$(PREFIX)/include/nngrt.h
 	install -m 644 runtime/nnrt_data.h $(DESTDIR)$(PREFIX)/include/nnrt_data.h
+	install -m 644 runtime/nnrt_abi.h $(DESTDIR)$(PREFIX)/include/nnrt_abi.h
 	install -m 644 stdlib/*.nn $(DESTDIR)$(PREFIX)/share/nngc/stdlib/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.2.0|g' -e 's|@BLAS@|$(OPENBLAS_LIBS)|g' \
 	    nngrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nngrt.pc

@@ -272,6 +272,17 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     [..., b] (b int, a's shape) */                   \
     X(SOFTMAXGRAD, "softmax_grad", 2, 0)   /* y = softmax(z), d: y * (d - rowsum(d * y)) */ \
     X(LOGSOFTMAXGRAD, "log_softmax_grad", 2, 0) /* y = log_softmax(z), d: d - exp(y) * rowsum(d) */ \
+    /* the backend's choices, made visible by passes/select.c (docs/IR.md) */      \
+    X(LINEARLSE, "linear_logsumexp", -1, 0) /* X [M,K], W [N,K] [, b [N]] -> [M]: logsumexp of   \
+                                    the rows of X W^T + b, the logits never stored */ \
+    X(LINEARPICK, "linear_pick", -1, OPF_CHECKED) /* X [M,K], W [N,K], y int [M] [, b [N]] -> [M]: \
+                                    X[r] . W[y[r]] + b[y[r]], the logit of label y[r] */ \
+    X(GATHERSUM, "gather_sum", 2, OPF_CHECKED)   /* sum_axis(gather(a, ids), 0), rows read in place */ \
+    X(GATHERMEAN, "gather_mean", 2, OPF_CHECKED) /* mean_axis(gather(a, ids), 0), the same */ \
+    X(SCATTERROWS, "scatter_rows", 2, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
+                                    its loop reads it, adding rows a at ids b into the sum */ \
+    X(SPARSESCATTER, "sparse_scatter_add", 2, OPF_CHECKED) /* scatter_add that lists the rows it \
+                                    wrote (a param's gradient: rows not listed are zero) */ \
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
@@ -467,6 +478,8 @@ char *shape_str(const Graph *g, const Shape *s, char *buf, size_t n);
 int64_t shape_max_count(const Graph *g, const Shape *s);
 /* "f32[T, 64]", "i32[]" (buf of n bytes; returns buf). */
 char *ir_type_str(const Graph *g, DType dt, const Shape *s, char *buf, size_t n);
+/* An int scalar (i32, rank 0)? False for NULL. */
+bool ir_is_int_scalar(const Node *n);
 /* op_name[op], or "?" for an out-of-range op (broken graphs are printed too). */
 const char *ir_opname(int op);
 
@@ -635,6 +648,7 @@ void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsum
 /* batch.c: batching and loop fission; with pc->report, lists what stays in
  * loops and why */
 void pass_batch(PassCtx *pc);
+void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
@@ -665,6 +679,28 @@ typedef struct EmitOptions {
  * NAME_set_lr, NAME_grad_data; NULL in the descriptor). */
 bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
                   const EmitOptions *opt);
+
+/* One region of the memory plan: bytes [off, off + len) of the arena, live
+ * from position start to position end of the emission order. */
+typedef struct MemRegion {
+    int64_t off, len;
+    int start, end;
+} MemRegion;
+
+/* The memory plan of one graph, in bytes. */
+typedef struct MemStats {
+    int64_t params_bytes;   /* every param */
+    int64_t scratch_bytes;  /* the arena (values of the function) */
+    int64_t unshared_bytes; /* the arena if no buffer reused another's region */
+    int64_t peak_bytes;     /* the most bytes live at one time */
+    MemRegion *regions;     /* every buffer (in the compilation arena) */
+    int nregions;
+} MemStats;
+
+/* The memory plans backend_emit would use for g (into *fwd) and train (may
+ * be NULL; into *trn), without writing code: for --stats and tests. False
+ * after reporting an error through d. */
+bool backend_plan(Diag *d, Graph *g, Graph *train, MemStats *fwd, MemStats *trn);
 
 /* ================================================================ passes/pipeline.c */
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "nngrt.h"
+#include "nnrt_abi.h"
 
 /* The file formats we read and write (.npy '<f4', safetensors F32) are
  * little-endian, and the readers copy the bytes straight into float arrays.

@@ -31,6 +31,7 @@ static const Pass passes[] = {
     {"batch", pass_batch, 2, true},
     {"dce", pass_dce, 1, false},
     {"fuse", pass_fuse, 2, false},
+    {"select", pass_select, 0, false}, /* last, at every level: the backend's choices as ops */
     {NULL, NULL, 0, false},
 };
 

@@ -98,11 +98,12 @@ expect 0 "-o writes model.c" "" "$NNGC" "$MODEL" -o "$W/m.c" &&
     check "model.c includes m.h" grep -q '#include "m.h"' "$W/m.c" &&
     check "#line markers by default" grep -q '#line' "$W/m.c" &&
     check "generated C compiles warning-free" cc -std=c11 -Wall -Wextra -Werror -Iruntime -I"$W" -c "$W/m.c" -o "$W/m_cc.o"
-# Every example and bench model, at each -O level, with and without the
-# training API, compiles warning-free under gcc and clang (an unused static
-# helper, say, is a warning only clang gives).
+# Every example and bench model, and the corner cases of tests/warnings/,
+# at each -O level, with and without the training API, compiles
+# warning-free under gcc and clang (an unused static helper, say, is a
+# warning only clang gives).
 warn_free() {
-    for m in examples/*.nn bench/models/*.nn; do
+    for m in examples/*.nn bench/models/*.nn tests/warnings/*.nn; do
         for O in -O0 -O1 -O2; do
             for t in "" --no-train; do
                 "$NNGC" "$m" $O $t -o "$W/wf.c" || { echo "$m $O $t: nngc failed" >&2; return 1; }
