@@ -137,7 +137,7 @@ expect 0 "--shared" "" "$NNGC" --shared "$MODEL" -o "$W/so/tiny.so" &&
     check "--shared: runtime linked in" sh -c "nm -D --defined-only '$W/so/tiny.so' | grep -q ' T nnrt_'" &&
     check "--shared: header next to it" test -s "$W/so/tiny.h" &&
     check "--shared: an app links against the .so alone" \
-        cc -std=c11 -Wall -Iruntime -I"$W/so" $T/shared_app.c "$W/so/tiny.so" -Wl,-rpath,"$W/so" -o "$W/so/app" &&
+        ${CC:-cc} -std=c11 -Wall -Iruntime -I"$W/so" $T/shared_app.c "$W/so/tiny.so" -Wl,-rpath,"$W/so" -o "$W/so/app" &&
     expect 0 "--shared: the app computes loss and y" "1.6931 -1.0000 -1.0000" "$W/so/app" $DATA/params.safetensors
 
 # ---------------------------------------------------------------- inspection
