@@ -85,8 +85,9 @@ void nnrt_atomic_abort(nnrt_atomic_file *af);
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
  * and for AVX2 (8 floats per instruction), and the loader picks the copy
  * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both
- * round alike, bit for bit. */
-#if defined(__x86_64__) && defined(__has_attribute)
+ * round alike, bit for bit. -DNNRT_NO_CLONES (the ThreadSanitizer build)
+ * keeps the plain copy only: TSan crashes in ifunc resolvers at load. */
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(NNRT_NO_CLONES)
 #if __has_attribute(target_clones)
 #define NNRT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
