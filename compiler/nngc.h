@@ -627,6 +627,28 @@ typedef struct EmitOptions {
 bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
                   const EmitOptions *opt);
 
+/* One region of the memory plan: bytes [off, off + len) of the arena, live
+ * from position start to position end of the emission order. */
+typedef struct MemRegion {
+    int64_t off, len;
+    int start, end;
+} MemRegion;
+
+/* The memory plan of one graph, in bytes. */
+typedef struct MemStats {
+    int64_t params_bytes;   /* every param */
+    int64_t scratch_bytes;  /* the arena (values of the function) */
+    int64_t unshared_bytes; /* the arena if no buffer reused another's region */
+    int64_t peak_bytes;     /* the most bytes live at one time */
+    MemRegion *regions;     /* every buffer (in the compilation arena) */
+    int nregions;
+} MemStats;
+
+/* The memory plans backend_emit would use for g (into *fwd) and train (may
+ * be NULL; into *trn), without writing code: for --stats and tests. False
+ * after reporting an error through d. */
+bool backend_plan(Diag *d, Graph *g, Graph *train, MemStats *fwd, MemStats *trn);
+
 /* ================================================================ passes/pipeline.c */
 
 /* One optimization pass: `void pass_NAME(PassCtx *pc)` in passes/NAME.c. It

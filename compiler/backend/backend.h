@@ -87,6 +87,23 @@
 
 /* ================================================================ context */
 
+/* One arena region of the memory plan (memplan.c). Positions are indices
+ * into Ctx.all; x->nall stands for the end of the function. */
+typedef struct MemBuf {
+    int64_t len;    /* floats, a multiple of ALIGN_FLOATS */
+    int64_t off;    /* arena offset, in floats */
+    int start, end; /* live from its first write (start) to its last read (end) */
+    bool exclusive; /* never shares its region: outputs, loop buffers */
+    int64_t *dst;   /* where the offset goes (NodeInfo.off, a loop's carry_off[r], ...) */
+} MemBuf;
+
+typedef struct MemPlan {
+    MemBuf *bufs;
+    int nbufs, capbufs;
+    int64_t unshared_floats; /* the arena without reuse: every buffer's length */
+    int64_t peak_floats;     /* the most floats live at one time (a lower bound of the arena) */
+} MemPlan;
+
 /* What the emitter knows about one node, kept in Node.aux while it runs. */
 typedef struct NodeInfo {
     int uses;    /* operand, loop result, output and loss references */
@@ -107,6 +124,10 @@ typedef struct NodeInfo {
      * into m->grads (for LOOP nodes: per sum, -1 where none) */
     int grad_of;
     int *sum_grad_of;
+    /* memory plan: position in Ctx.all; LOOP nodes: position of the last
+     * node of the body; the node's buffer (NULL: none in the arena) */
+    int pos, loop_end;
+    MemBuf *buf;
 } NodeInfo;
 
 typedef struct Ctx {
@@ -124,6 +145,7 @@ typedef struct Ctx {
     int64_t arena_floats;   /* size of the arena */
     int64_t *param_off;     /* offset of each param in m->params, in floats */
     int64_t params_floats;  /* size of m->params */
+    MemPlan plan;           /* the arena's buffers (memplan.c) */
     struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
     const struct Target *target; /* what writes each node's code */
     Diag *diag;             /* where errors go */
@@ -216,6 +238,7 @@ void emit_forward(Ctx *x, bool grad);
 
 /* ---- memplan.c */
 void plan_memory(Ctx *x);
+void plan_report(Ctx *x, FILE *out, const char *what);
 
 /* ---- text.c */
 __attribute__((format(printf, 2, 3))) void craw(Ctx *x, const char *fmt, ...);

@@ -14,19 +14,15 @@ static char *c_name_of(const char *header_name)
     return xsprintf("%s.c", header_name);
 }
 
-bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
-                  const EmitOptions *opt)
+/* Walks, checks and plans g and train (may be NULL) in x and *tctx: what
+ * every target does before writing code. False after an error (reported). */
+static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const EmitOptions *opt)
 {
-    NN_ASSERT(d && g && c_out && h_out && header_name);
-    Ctx ctx = {0}, tctx = {0}, *x = &ctx, *t = NULL;
+    Ctx *t = NULL;
     x->g = g;
     x->diag = d;
     x->target = &target_c;
-    x->c = c_out;
-    x->h = h_out;
     x->ok = true;
-    x->header_name = header_name;
-    x->c_name = c_name_of(header_name);
     x->src_name = opt && opt->source_name ? opt->source_name : g->source_path ? g->source_path : "model.nn";
     x->line_markers = opt ? opt->line_markers : true;
 
@@ -37,8 +33,8 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
     if (train) {
         /* the train graph: its own walk and memory plan, the same params */
         NN_ASSERT(train != g && train->nparams == g->nparams && train->grads);
-        tctx = ctx;
-        t = &tctx;
+        *tctx = *x;
+        t = tctx;
         t->g = train;
         t->all = NULL;
         t->nall = t->capall = 0;
@@ -53,18 +49,77 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
         x->ok = x->ok && t->ok;
     }
     if (!x->ok)
-        goto out;
+        return false;
     plan_memory(x);
     if (t) {
+        place_grads(t); /* gradients in m->grads take no arena */
         plan_memory(t);
-        place_grads(t);
         x->ok = x->ok && t->ok;
-        for (int i = 0; i < g->nparams; i++)
+        for (int i = 0; x->ok && i < g->nparams; i++)
             NN_ASSERT(t->param_off[i] == x->param_off[i]);
-        /* one arena serves both entry points */
-        if (t->arena_floats > x->arena_floats)
-            x->arena_floats = t->arena_floats;
     }
+    return x->ok;
+}
+
+/* Forgets what the backend kept in the graphs' nodes. */
+static void finish(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++)
+        x->all[i]->aux = NULL;
+    for (int i = 0; x->train && i < x->train->nall; i++)
+        x->train->all[i]->aux = NULL;
+}
+
+static void fill_stats(const Ctx *x, MemStats *s)
+{
+    const MemPlan *mp = &x->plan;
+    memset(s, 0, sizeof *s);
+    s->params_bytes = x->params_floats * (int64_t)sizeof(float);
+    s->scratch_bytes = x->arena_floats * (int64_t)sizeof(float);
+    s->unshared_bytes = mp->unshared_floats * (int64_t)sizeof(float);
+    s->peak_bytes = mp->peak_floats * (int64_t)sizeof(float);
+    s->nregions = mp->nbufs;
+    s->regions = xalloc(sizeof(MemRegion) * (size_t)(mp->nbufs + 1));
+    for (int i = 0; i < mp->nbufs; i++) {
+        const MemBuf *b = &mp->bufs[i];
+        s->regions[i] = (MemRegion){b->off * (int64_t)sizeof(float), b->len * (int64_t)sizeof(float), b->start, b->end};
+    }
+}
+
+bool backend_plan(Diag *d, Graph *g, Graph *train, MemStats *fwd, MemStats *trn)
+{
+    NN_ASSERT(d && g && fwd && (!train || trn));
+    Ctx ctx = {0}, tctx = {0};
+    bool ok = prepare(&ctx, &tctx, d, g, train, NULL);
+    if (ok) {
+        fill_stats(&ctx, fwd);
+        if (train)
+            fill_stats(&tctx, trn);
+    }
+    finish(&ctx);
+    return ok;
+}
+
+bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
+                  const EmitOptions *opt)
+{
+    NN_ASSERT(d && g && c_out && h_out && header_name);
+    Ctx ctx = {0}, tctx = {0}, *x = &ctx, *t = train ? &tctx : NULL;
+    x->c = c_out;
+    x->h = h_out;
+    x->header_name = header_name;
+    x->c_name = c_name_of(header_name);
+    if (!prepare(x, &tctx, d, g, train, opt))
+        goto out;
+    if (opt && opt->stats) {
+        FILE *so = opt->stats_out ? opt->stats_out : stderr;
+        plan_report(x, so, xsprintf("%s_forward", g->model));
+        if (t)
+            plan_report(t, so, xsprintf("%s_grad", g->model));
+    }
+    /* one arena serves both entry points */
+    if (t && t->arena_floats > x->arena_floats)
+        x->arena_floats = t->arena_floats;
     if (!x->ok)
         goto out;
 
@@ -98,9 +153,6 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
         emit_error(x, NO_LOC, "cannot write the generated C files");
     }
 out:
-    for (int i = 0; i < x->nall; i++)
-        x->all[i]->aux = NULL;
-    for (int i = 0; t && i < t->nall; i++)
-        t->all[i]->aux = NULL;
+    finish(x);
     return x->ok;
 }
