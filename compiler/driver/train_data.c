@@ -88,6 +88,11 @@ bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
         return false;
     }
     ts->max_words = ts->layout == NNRT_LAYOUT_LM ? ts->tmax - 1 : ts->tmax;
+    if (ts->max_words < 1) {
+        driver_error("model %s: T max %lld leaves no room for a word in the lm layout (T = words + 1)", d->name,
+                     (long long)ts->tmax);
+        return false;
+    }
     return true;
 }
 
