@@ -26,6 +26,9 @@ cd "$(dirname "$0")/../.." || exit 1
 NNGC=${NNGC:-build/nngc}
 RTLIB=${RTLIB:-$(dirname "$NNGC")/libnngrt.a}
 CC=${CC:-cc}
+# the TSan build's compiler: not $CC, which a sanitizer run of the suites
+# (make SANITIZE=address,...) sets to one with flags TSan cannot join
+TSAN_CC=${TSAN_CC:-cc}
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null)
 BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 export OPENBLAS_NUM_THREADS=1
@@ -85,7 +88,7 @@ mkdir -p "$tmp/rt"
 rt_ok=1
 for src in runtime/*.c; do
     obj="$tmp/rt/$(basename "$src" .c).o"
-    if ! $CC -std=c11 -D_GNU_SOURCE $TSAN -Iruntime $BLAS_CFLAGS -DNNRT_HAVE_CBLAS -c "$src" -o "$obj" \
+    if ! $TSAN_CC -std=c11 -D_GNU_SOURCE $TSAN -Iruntime $BLAS_CFLAGS -DNNRT_HAVE_CBLAS -c "$src" -o "$obj" \
         >>"$tmp/rt.log" 2>&1; then
         rt_ok=0
     fi
@@ -99,7 +102,7 @@ fi
 for name in rnnlm skipgram; do
     [ $rt_ok -eq 1 ] || break
     desc=${name}_desc
-    if ! $CC -std=c11 $TSAN -Iruntime -I"$tmp" -DDESC="$desc" -o "$tmp/tsan_$name" tests/threads/threads_test.c \
+    if ! $TSAN_CC -std=c11 $TSAN -Iruntime -I"$tmp" -DDESC="$desc" -o "$tmp/tsan_$name" tests/threads/threads_test.c \
         "$tmp/$name.c" "$tmp"/rt/*.o $BLAS -lm -lpthread >"$tmp/tsan_$name.cc" 2>&1; then
         notok "tsan: build threads_test with $name"
         detail "$tmp/tsan_$name.cc" 20
