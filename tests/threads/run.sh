@@ -14,6 +14,7 @@
 #   skipgram     examples/skipgram.nn at -O2: sparse table gradients, with
 #                lists of touched rows that grad_accumulate merges
 #   skipgram_O0  at -O0: dense table gradients (nnrt_sgd_update_rows)
+#   rnnlm_notrain  --no-train: contexts for forward alone
 #
 # then rnnlm and skipgram again with the program, the generated code and the
 # runtime (its sources, with -DNNRT_NO_CLONES: TSan cannot load the
@@ -80,6 +81,7 @@ rnnlm examples/rnnlm.nn 10000 6 -O2
 rnnlm_sgd examples/rnnlm.nn 10000 6 -O2 --optimizer=sgd:lr=0.1
 skipgram examples/skipgram.nn 30 8 -O2
 skipgram_O0 examples/skipgram.nn 30 8 -O0
+rnnlm_notrain examples/rnnlm.nn 10000 6 -O2 --no-train
 EOF
 
 # ---------------------------------------------------------------- TSan

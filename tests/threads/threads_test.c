@@ -1,9 +1,13 @@
 /*
  * threads_test.c - contexts of one model on two threads (docs/API.md,
- * "Threads"), through the descriptor only, for any model with a train API.
+ * "Threads"), through the descriptor only, for any model.
  *
  *   cc -DDESC=rnnlm_desc threads_test.c rnnlm.c -lnngrt ... -lpthread
  *   threads_test LABEL MAXID T
+ *
+ * A model without a train API (nngc --no-train) gets checks 1 and 2 for
+ * forward alone, and a check that the descriptor's training context
+ * entries are NULL.
  *
  * Examples: NEX random inputs, every dynamic dim T (short sentences), ids
  * in [0, MAXID), floats in [-1, 1). Checks, each printed "ok - ..." or
@@ -48,6 +52,7 @@ static const nnrt_model_desc *d = &DESC;
 #define MAXOUT 8
 
 static int failures;
+static int ngrad; /* 2 with a train API (forward and grad), else 1 */
 static const char *label; /* names the model and how it was compiled */
 
 static void check(int cond, const char *what)
@@ -172,7 +177,7 @@ static void *work(void *arg)
     for (int round = 0; round < ROUNDS; round++)
         for (int k = 0; k < NEX; k++) {
             int i = w->reverse ? NEX - 1 - k : k;
-            for (int grad = 0; grad < 2; grad++) {
+            for (int grad = 0; grad < ngrad; grad++) {
                 if (run(NULL, w->ctx, &ex[i], grad, &r) != NNRT_OK)
                     w->errors++;
                 else if (!same(&r, grad ? &ref_grad[i] : &ref_fwd[i], &ex[i], grad))
@@ -208,12 +213,13 @@ static void test_threads(void *m)
     int builtin_same = 1;
     for (int i = 0; i < NEX; i++) {
         Result r = {0};
-        if (run(NULL, c0, &ex[i], 0, &ref_fwd[i]) != NNRT_OK || run(NULL, c0, &ex[i], 1, &ref_grad[i]) != NNRT_OK)
-            die("ctx_forward/ctx_grad");
-        if (run(m, NULL, &ex[i], 0, &r) != NNRT_OK || !same(&r, &ref_fwd[i], &ex[i], 0))
-            builtin_same = 0;
-        if (run(m, NULL, &ex[i], 1, &r) != NNRT_OK || !same(&r, &ref_grad[i], &ex[i], 1))
-            builtin_same = 0;
+        for (int grad = 0; grad < ngrad; grad++) {
+            Result *ref = grad ? &ref_grad[i] : &ref_fwd[i];
+            if (run(NULL, c0, &ex[i], grad, ref) != NNRT_OK)
+                die("ctx_forward/ctx_grad");
+            if (run(m, NULL, &ex[i], grad, &r) != NNRT_OK || !same(&r, ref, &ex[i], grad))
+                builtin_same = 0;
+        }
     }
     check(builtin_same, "forward/grad (built-in context) == ctx_forward/ctx_grad, bit for bit");
     d->ctx_destroy(c0);
@@ -323,11 +329,16 @@ int main(int argc, char **argv)
     }
     label = argv[1];
     int64_t maxid = atoll(argv[2]), T = atoll(argv[3]);
-    if (!d->ctx_grad || d->ninputs > MAXIN || d->noutputs > MAXOUT || d->nparams > 64 || d->ndyn > 8) {
-        printf("not ok - %s: a model with a train API and at most %d inputs, %d outputs, 64 params\n", label,
-               MAXIN, MAXOUT);
+    if (!d->ctx_create || !d->ctx_forward || d->ninputs > MAXIN || d->noutputs > MAXOUT || d->nparams > 64 ||
+        d->ndyn > 8) {
+        printf("not ok - %s: a model with contexts and at most %d inputs, %d outputs, 64 params\n", label, MAXIN,
+               MAXOUT);
         return 1;
     }
+    ngrad = d->grad ? 2 : 1;
+    if (!d->grad)
+        check(!d->ctx_grad && !d->ctx_grad_data && !d->update && !d->grad_accumulate,
+              "no train API: the descriptor's ctx_grad, ctx_grad_data, update, grad_accumulate are NULL");
     for (int i = 0; i < NEX; i++)
         make_example(&ex[i], maxid, T + i);
     void *m = d->create(1);
@@ -335,7 +346,9 @@ int main(int argc, char **argv)
         die("create");
     test_threads(m);
     d->destroy(m);
-    test_update();
-    test_accumulate();
+    if (d->grad) {
+        test_update();
+        test_accumulate();
+    }
     return failures ? 1 : 0;
 }
