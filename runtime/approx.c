@@ -218,9 +218,10 @@ static inline float dot8(int64_t n, const float *x, const float *y) {
     return s;
 }
 
-/* One output row against h: gh += gr * w, then w -= lr * gr * h. */
-static inline float row_step(int64_t H, const float *h, float *w, int label, float lr, float *gh,
-                             float *loss) {
+/* One output row against h: gh += gr * w, then w -= lr * gr * h. h, w and
+ * gh do not overlap (the caller's contract), which lets the loop vectorize. */
+static inline float row_step(int64_t H, const float *restrict h, float *restrict w, int label, float lr,
+                             float *restrict gh, float *loss) {
     float f = dot8(H, h, w);
     float gr = nnrt_sigmoidf(f) - (float)label;
     float step = lr * gr;

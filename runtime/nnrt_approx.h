@@ -185,7 +185,9 @@ void nnrt_ref_backprop(int64_t V, int64_t H, const double *W, const double *h, c
  * row update after reading it for gh). Rows are ld floats apart; gh
  * (H floats) accumulates and is not zeroed. *loss (if not NULL) gets the
  * position's loss in float. neg: target then the k samples, a sample equal
- * to the target skipped. hier: the inner-node rows W[point], label 1 - code. */
+ * to the target skipped (a sample drawn twice is stepped twice, the second
+ * time on the updated row, as in word2vec). hier: the inner-node rows
+ * W[point], label 1 - code. h and gh must not overlap W or each other. */
 void nnrt_neg_step(int64_t H, const float *h, float *W, int64_t ld, int32_t target, int64_t k,
                    const int32_t *s, float lr, float *gh, float *loss);
 void nnrt_hier_step(int64_t H, const float *h, float *W, int64_t ld, const nnrt_huffman *t,
