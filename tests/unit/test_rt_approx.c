@@ -23,16 +23,13 @@ static struct {
 
 static int load_all(void **state) {
     (void)state;
-    F.W = fix_load("W", NULL, NULL);
-    F.b = fix_load("b", NULL, NULL);
-    F.h = fix_load("h", NULL, NULL);
-    F.logq = fix_load("logq", NULL, NULL);
-    F.Wc = fix_load("Wc", NULL, NULL);
-    F.Wn = fix_load("Wn", NULL, NULL);
-    F.Ws = fix_load("Ws", NULL, NULL);
-    F.Wb = fix_load("Wb", NULL, NULL);
-    F.E = fix_load("E", NULL, NULL);
-    F.Wo = fix_load("Wo", NULL, NULL);
+    struct {
+        const char *name;
+        double **to;
+    } in[] = {{"W", &F.W},   {"b", &F.b},   {"h", &F.h},   {"logq", &F.logq}, {"Wc", &F.Wc},
+              {"Wn", &F.Wn}, {"Ws", &F.Ws}, {"Wb", &F.Wb}, {"E", &F.E},       {"Wo", &F.Wo}};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+        *in[i].to = fix_load(in[i].name, NULL, NULL);
     F.y = fix_load_int("y", NULL, NULL);
     F.s = fix_load_int("samples", NULL, NULL);
     double *c = fix_load("counts", NULL, NULL);

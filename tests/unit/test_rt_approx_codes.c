@@ -267,6 +267,36 @@ static void test_huffman_fixture_and_random(void **state) {
     nnrt_huffman_free(&t);
 }
 
+/* Ensure the small and bad cases: one word has an empty path (p = 1), two
+ * words one inner node each side of it; negative counts and zero words
+ * are errors naming the problem. */
+static void test_huffman_edges(void **state) {
+    (void)state;
+    nnrt_huffman t;
+    const int64_t one[1] = {7}, two[2] = {1, 4}, bad[3] = {1, -1, 2};
+    assert_int_equal(nnrt_huffman_build(&t, one, 1), NNRT_OK);
+    assert_int_equal(t.off[1], 0);
+    assert_int_equal(t.max_len, 0);
+    double p[2];
+    nnrt_hier_probs(&t, NULL, p);
+    assert_close_abs("p", 0, p[0], 1.0, 0.0);
+    nnrt_huffman_free(&t);
+    assert_int_equal(nnrt_huffman_build(&t, two, 2), NNRT_OK);
+    /* word 1 (count 4) is taken second: bit 1; word 0 bit 0; node 0 */
+    assert_int_equal(t.off[1], 1);
+    assert_int_equal(t.off[2], 2);
+    assert_int_equal(t.code[0], 0);
+    assert_int_equal(t.code[1], 1);
+    assert_int_equal(t.point[0], 0);
+    nnrt_huffman_free(&t);
+    assert_int_equal(nnrt_huffman_build(&t, bad, 3), NNRT_ERR_ARG);
+    assert_error_contains("count[1] = -1 is negative");
+    assert_int_equal(nnrt_huffman_build(&t, one, 0), NNRT_ERR_ARG);
+    nnrt_classes cl;
+    assert_int_equal(nnrt_classes_build(&cl, bad, 3, 2, 1), NNRT_ERR_ARG);
+    assert_error_contains("classes: count[1]");
+}
+
 /* ------------------------------------------------------------ binary codes */
 
 /* Ensure the codes are the fixture's, bijective on [hybrid, V), and that
@@ -444,6 +474,7 @@ int main(void) {
         cmocka_unit_test(test_classes_hand),
         cmocka_unit_test(test_huffman_hand),
         cmocka_unit_test(test_huffman_fixture_and_random),
+        cmocka_unit_test(test_huffman_edges),
         cmocka_unit_test(test_bincode_bijective),
         cmocka_unit_test(test_bincode_nearest),
         cmocka_unit_test(test_ecc_encode_decode),
