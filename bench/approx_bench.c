@@ -15,14 +15,25 @@
  *   cc -O2 -Iruntime bench/approx_bench.c build/libnngrt.a \
  *      $(pkg-config --libs openblas) -lm -o build/approx_bench
  *   OPENBLAS_NUM_THREADS=1 build/approx_bench [V [H]]     # default 10000 100
+ *   build/approx_bench sg FILE [H [EPOCHS]]               # default 100 1
+ *
+ * `sg` trains skip-gram with negative sampling on a text file the way
+ * fastText's `skipgram -minn 0 -maxn 0 -bucket 0 -thread 1` does (min count
+ * 5, window 5 shrunk at random, 5 negatives from unigram^0.5 redrawn when
+ * equal to the target, subsampling t = 1e-4, lr 0.05 decaying linearly,
+ * input rows U(-1/H, 1/H), output rows 0), one nnrt_neg_step per (word,
+ * context) pair, and prints words/s (every token read, as fastText counts)
+ * and the mean loss, to compare with fastText's "words/sec/thread".
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nngrt.h"
 #include "nnrt_approx.h"
+#include "nnrt_data.h"
 
 enum { NH = 1024, K = 5 };
 
@@ -39,7 +50,78 @@ static void die(const char *what) {
     exit(1);
 }
 
+/* Skip-gram with negative sampling over FILE, fastText's recipe. */
+static int skipgram(const char *path, int64_t H, int epochs) {
+    nnrt_vocab raw, words;
+    nnrt_vocab_init(&raw);
+    nnrt_corpus c;
+    if (nnrt_text_count(path, &raw, NULL, NULL) || nnrt_vocab_finish(&raw, 5, 0, 1, &words) ||
+        nnrt_corpus_read(path, &words, NULL, 0, &c))
+        die("reading the text");
+    nnrt_vocab_free(&raw);
+    int64_t V = words.n, ntok = c.start[c.n];
+    nnrt_alias noise;
+    if (nnrt_alias_build(&noise, words.count, V, 0.5))
+        die("noise table");
+    float *U = malloc((size_t)(V * H) * sizeof *U), *W = calloc((size_t)(V * H), sizeof *W);
+    float *gh = malloc((size_t)H * sizeof *gh);
+    double *keep = malloc((size_t)V * sizeof *keep);
+    int32_t *line = malloc((size_t)ntok * sizeof *line), s[K];
+    nnrt_rng r;
+    nnrt_rng_seed(&r, 1);
+    nnrt_init_uniform(&r, U, V * H, -1.0f / (float)H, 1.0f / (float)H);
+    for (int64_t w = 0; w < V; w++) { /* fastText's pdiscard, t = 1e-4 */
+        double f = (double)words.count[w] / (double)ntok;
+        keep[w] = f > 0 ? sqrt(1e-4 / f) + 1e-4 / f : 1.0;
+    }
+    const float lr0 = 0.05f;
+    double loss_sum = 0, t0 = nnrt_now_us(), c0 = cpu_us();
+    int64_t pairs = 0, seen = 0, total = ntok * epochs;
+    for (int e = 0; e < epochs; e++)
+        for (int64_t i = 0; i < c.n; i++) {
+            int64_t n = 0;
+            for (int64_t j = c.start[i]; j < c.start[i + 1]; j++)
+                if (nnrt_rng_double(&r) <= keep[c.id[j]])
+                    line[n++] = c.id[j];
+            float lr = lr0 * (1.0f - (float)seen / (float)total);
+            seen += c.start[i + 1] - c.start[i];
+            for (int64_t w = 0; w < n; w++) {
+                int64_t b = 1 + (int64_t)(nnrt_rng_next(&r) % 5);
+                float *u = U + line[w] * H;
+                for (int64_t t = w - b; t <= w + b; t++) {
+                    if (t < 0 || t >= n || t == w)
+                        continue;
+                    float loss;
+                    nnrt_sample_k(&noise, &r, K, line[t], s);
+                    for (int64_t j = 0; j < H; j++)
+                        gh[j] = 0.0f;
+                    nnrt_neg_step(H, u, W, H, line[t], K, s, lr, gh, &loss);
+                    for (int64_t j = 0; j < H; j++)
+                        u[j] -= lr * gh[j];
+                    loss_sum += loss;
+                    pairs++;
+                }
+            }
+        }
+    double secs = (nnrt_now_us() - t0) * 1e-6, cpu = (cpu_us() - c0) * 1e-6;
+    printf("skip-gram on %s: V = %lld, %lld tokens x %d epochs, H = %lld, k = %d\n", path, (long long)V,
+           (long long)ntok, epochs, (long long)H, K);
+    printf("%.0f words/s wall, %.0f words/s cpu, %lld pairs, mean loss %.4f\n", (double)total / secs,
+           (double)total / cpu, (long long)pairs, loss_sum / (double)(pairs ? pairs : 1));
+    nnrt_alias_free(&noise);
+    nnrt_corpus_free(&c);
+    nnrt_vocab_free(&words);
+    free(U);
+    free(W);
+    free(gh);
+    free(keep);
+    free(line);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "sg") == 0)
+        return skipgram(argv[2], argc > 3 ? atoll(argv[3]) : 100, argc > 4 ? atoi(argv[4]) : 1);
     int64_t V = argc > 1 ? atoll(argv[1]) : 10000, H = argc > 2 ? atoll(argv[2]) : 100;
     if (V < 2 || H < 1) {
         fprintf(stderr, "usage: approx_bench [V >= 2 [H >= 1]]\n");
