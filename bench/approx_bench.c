@@ -120,8 +120,15 @@ static int skipgram(const char *path, int64_t H, int epochs) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 2 && strcmp(argv[1], "sg") == 0)
-        return skipgram(argv[2], argc > 3 ? atoll(argv[3]) : 100, argc > 4 ? atoi(argv[4]) : 1);
+    if (argc > 2 && strcmp(argv[1], "sg") == 0) {
+        int64_t H = argc > 3 ? atoll(argv[3]) : 100;
+        int epochs = argc > 4 ? atoi(argv[4]) : 1;
+        if (H < 1 || epochs < 1) {
+            fprintf(stderr, "usage: approx_bench sg FILE [H >= 1 [EPOCHS >= 1]]\n");
+            return 2;
+        }
+        return skipgram(argv[2], H, epochs);
+    }
     int64_t V = argc > 1 ? atoll(argv[1]) : 10000, H = argc > 2 ? atoll(argv[2]) : 100;
     if (V < 2 || H < 1) {
         fprintf(stderr, "usage: approx_bench [V >= 2 [H >= 1]]\n");

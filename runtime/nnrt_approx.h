@@ -147,7 +147,8 @@ int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit);
 /* full softmax: z[V], loss = logsumexp(z) - z[y]. */
 double nnrt_ref_full(int64_t V, const double *z, int32_t y, double *g);
 /* sampled softmax (Jean et al. 2015): candidates y, s[0..k); logits
- * corrected by -log q; samples equal to y are kept. g is dense [V]. */
+ * corrected by -log q; samples equal to y are kept. g is dense [V].
+ * k <= 1023 (its candidates are on the stack). */
 double nnrt_ref_sampled(int64_t V, const double *z, int32_t y, int64_t k, const int32_t *s,
                         const double *logq, double *g);
 /* NCE with log Z = 0 (Mnih & Teh 2012): delta(w) = z[w] - log(k q(w)). */
