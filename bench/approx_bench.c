@@ -16,6 +16,7 @@
  *      $(pkg-config --libs openblas) -lm -o build/approx_bench
  *   OPENBLAS_NUM_THREADS=1 build/approx_bench [V [H]]     # default 10000 100
  *   build/approx_bench sg FILE [H [EPOCHS]]               # default 100 1
+ *   build/approx_bench sg-hs FILE [H [EPOCHS]]            # hierarchical softmax
  *
  * `sg` trains skip-gram with negative sampling on a text file the way
  * fastText's `skipgram -minn 0 -maxn 0 -bucket 0 -thread 1` does (min count
@@ -23,7 +24,8 @@
  * equal to the target, subsampling t = 1e-4, lr 0.05 decaying linearly,
  * input rows U(-1/H, 1/H), output rows 0), one nnrt_neg_step per (word,
  * context) pair, and prints words/s (every token read, as fastText counts)
- * and the mean loss, to compare with fastText's "words/sec/thread".
+ * and the mean loss, to compare with fastText's "words/sec/thread". sg-hs
+ * is the same with nnrt_hier_step (fastText's `-loss hs`).
  */
 #include <math.h>
 #include <stdio.h>
@@ -50,8 +52,9 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Skip-gram with negative sampling over FILE, fastText's recipe. */
-static int skipgram(const char *path, int64_t H, int epochs) {
+/* Skip-gram over FILE, fastText's recipe: negative sampling, or with hier
+ * its hierarchical softmax (`-loss hs`) on the Huffman tree of the counts. */
+static int skipgram(const char *path, int64_t H, int epochs, int hier) {
     nnrt_vocab raw, words;
     nnrt_vocab_init(&raw);
     nnrt_corpus c;
@@ -61,8 +64,11 @@ static int skipgram(const char *path, int64_t H, int epochs) {
     nnrt_vocab_free(&raw);
     int64_t V = words.n, ntok = c.start[c.n];
     nnrt_alias noise;
+    nnrt_huffman tree;
     if (nnrt_alias_build(&noise, words.count, V, 0.5))
         die("noise table");
+    if (nnrt_huffman_build(&tree, words.count, V))
+        die("huffman tree");
     float *U = malloc((size_t)(V * H) * sizeof *U), *W = calloc((size_t)(V * H), sizeof *W);
     float *gh = malloc((size_t)H * sizeof *gh);
     double *keep = malloc((size_t)V * sizeof *keep);
@@ -92,10 +98,14 @@ static int skipgram(const char *path, int64_t H, int epochs) {
                     if (t < 0 || t >= n || t == w)
                         continue;
                     float loss;
-                    nnrt_sample_k(&noise, &r, K, line[t], s);
                     for (int64_t j = 0; j < H; j++)
                         gh[j] = 0.0f;
-                    nnrt_neg_step(H, u, W, H, line[t], K, s, lr, gh, &loss);
+                    if (hier) {
+                        nnrt_hier_step(H, u, W, H, &tree, line[t], lr, gh, &loss);
+                    } else {
+                        nnrt_sample_k(&noise, &r, K, line[t], s);
+                        nnrt_neg_step(H, u, W, H, line[t], K, s, lr, gh, &loss);
+                    }
                     for (int64_t j = 0; j < H; j++)
                         u[j] -= lr * gh[j];
                     loss_sum += loss;
@@ -104,11 +114,12 @@ static int skipgram(const char *path, int64_t H, int epochs) {
             }
         }
     double secs = (nnrt_now_us() - t0) * 1e-6, cpu = (cpu_us() - c0) * 1e-6;
-    printf("skip-gram on %s: V = %lld, %lld tokens x %d epochs, H = %lld, k = %d\n", path, (long long)V,
-           (long long)ntok, epochs, (long long)H, K);
+    printf("skip-gram (%s) on %s: V = %lld, %lld tokens x %d epochs, H = %lld\n", hier ? "hier" : "neg, k = 5",
+           path, (long long)V, (long long)ntok, epochs, (long long)H);
     printf("%.0f words/s wall, %.0f words/s cpu, %lld pairs, mean loss %.4f\n", (double)total / secs,
            (double)total / cpu, (long long)pairs, loss_sum / (double)(pairs ? pairs : 1));
     nnrt_alias_free(&noise);
+    nnrt_huffman_free(&tree);
     nnrt_corpus_free(&c);
     nnrt_vocab_free(&words);
     free(U);
@@ -120,14 +131,15 @@ static int skipgram(const char *path, int64_t H, int epochs) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 2 && strcmp(argv[1], "sg") == 0) {
+    int sg = argc > 2 ? (strcmp(argv[1], "sg") == 0 ? 1 : strcmp(argv[1], "sg-hs") == 0 ? 2 : 0) : 0;
+    if (sg) {
         int64_t H = argc > 3 ? atoll(argv[3]) : 100;
         int epochs = argc > 4 ? atoi(argv[4]) : 1;
         if (H < 1 || epochs < 1) {
             fprintf(stderr, "usage: approx_bench sg FILE [H >= 1 [EPOCHS >= 1]]\n");
             return 2;
         }
-        return skipgram(argv[2], H, epochs);
+        return skipgram(argv[2], H, epochs, sg == 2);
     }
     int64_t V = argc > 1 ? atoll(argv[1]) : 10000, H = argc > 2 ? atoll(argv[2]) : 100;
     if (V < 2 || H < 1) {
