@@ -96,16 +96,16 @@ int nnrt_cuda_check_launch(const char *what);
 
 /* ---------------------------------------------------------------- block reductions */
 
-/* Sum / max of v over the block's NNRT_BLOCK threads, returned to every
- * thread; sh is NNRT_BLOCK floats of shared memory, free again on return.
- * Every thread of the block must call it. The max lets NaN win. */
-__device__ static inline float nnrt_block_sum(float v, float *sh) {
+/* op(v of every thread) over the block's NNRT_BLOCK threads, returned to
+ * every thread, by a tree in shared memory sh (NNRT_BLOCK floats, free
+ * again on return). Every thread of the block must call it. */
+template <class Op> __device__ static inline float nnrt_block_reduce(float v, float *sh, Op op) {
     unsigned t = threadIdx.x;
     sh[t] = v;
     __syncthreads();
     for (unsigned s = NNRT_BLOCK / 2; s > 0; s >>= 1) {
         if (t < s)
-            sh[t] += sh[t + s];
+            sh[t] = op(sh[t], sh[t + s]);
         __syncthreads();
     }
     float r = sh[0];
@@ -113,20 +113,17 @@ __device__ static inline float nnrt_block_sum(float v, float *sh) {
     return r;
 }
 
+/* max that lets NaN win (any NaN in a row gives NaN, as runtime/softmax.c) */
 __device__ static inline float nnrt_max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
 
-__device__ static inline float nnrt_block_max(float v, float *sh) {
-    unsigned t = threadIdx.x;
-    sh[t] = v;
-    __syncthreads();
-    for (unsigned s = NNRT_BLOCK / 2; s > 0; s >>= 1) {
-        if (t < s)
-            sh[t] = nnrt_max_nan(sh[t], sh[t + s]);
-        __syncthreads();
-    }
-    float r = sh[0];
-    __syncthreads();
-    return r;
-}
+struct nnrt_op_add {
+    __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct nnrt_op_max {
+    __device__ float operator()(float a, float b) const { return nnrt_max_nan(a, b); }
+};
+
+__device__ static inline float nnrt_block_sum(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_add()); }
+__device__ static inline float nnrt_block_max(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_max()); }
 
 #endif /* NNRT_CUDA_DEV_CUH */

@@ -51,6 +51,21 @@ prog() {
     fi
 }
 
+# expect_run LABEL STATUS PATTERN CMD...: CMD exits with STATUS and its
+# output has a line matching PATTERN (grep)
+expect_run() {
+    label=$1 want=$2 pattern=$3
+    shift 3
+    timeout "$TMO" "$@" >"$tmp/out" 2>&1
+    st=$?
+    if [ "$st" -eq "$want" ] && grep -q "$pattern" "$tmp/out"; then
+        ok "$label"
+    else
+        notok "$label ($(status_text "$st"))"
+        detail "$tmp/out"
+    fi
+}
+
 # ---------------------------------------------------------------- emulation
 
 compilers=""
@@ -71,22 +86,10 @@ for cxx in $compilers; do
     fi
     prog "emulation ($cxx)" "$dir/test_emu"
     prog "kernels ($cxx)" "$dir/test_kernels"
-    NNRT_EMU_NO_DEVICE=1 timeout "$TMO" "$dir/nodevice" >"$tmp/out" 2>&1
-    st=$?
-    if [ "$st" -eq 1 ] && grep -q '^nodevice: error: no CUDA device: ' "$tmp/out"; then
-        ok "nodevice ($cxx): without a device, the clean error and exit status 1"
-    else
-        notok "nodevice ($cxx): without a device, the clean error and exit status 1 ($(status_text "$st"))"
-        detail "$tmp/out"
-    fi
-    timeout "$TMO" "$dir/nodevice" >"$tmp/out" 2>&1
-    st=$?
-    if [ "$st" -eq 0 ] && grep -q '= \[\[19 22\] \[43 50\]\]' "$tmp/out"; then
-        ok "nodevice ($cxx): with the emulated device, a GEMM through cuBLAS"
-    else
-        notok "nodevice ($cxx): with the emulated device, a GEMM through cuBLAS ($(status_text "$st"))"
-        detail "$tmp/out"
-    fi
+    expect_run "nodevice ($cxx): without a device, the clean error and exit status 1" \
+        1 '^nodevice: error: no CUDA device: ' env NNRT_EMU_NO_DEVICE=1 "$dir/nodevice"
+    expect_run "nodevice ($cxx): with the emulated device, a GEMM through cuBLAS" \
+        0 '= \[\[19 22\] \[43 50\]\]' "$dir/nodevice"
 done
 
 # ---------------------------------------------------------------- nvcc
