@@ -134,7 +134,8 @@ EMU_CXX    ?= $(shell command -v g++ 2>/dev/null || command -v clang++ 2>/dev/nu
 EMU_BUILD  ?= $(BUILD)/cuda-emu
 EMU_FLAGS  := -std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda
 EMU_OBJS   := $(CUDA_SRCS:runtime/cuda/%.cu=$(EMU_BUILD)/%.o) $(EMU_BUILD)/emu.o
-EMU_TESTS  := $(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu $(EMU_BUILD)/nodevice $(EMU_BUILD)/bench
+EMU_TESTS  := $(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu $(EMU_BUILD)/test_rnnlm $(EMU_BUILD)/nodevice \
+              $(EMU_BUILD)/bench
 
 NVCC       ?= nvcc
 CUDA_ARCHS ?= 80 90
@@ -158,11 +159,20 @@ $(EMU_BUILD)/libnngrt_cuda_emu.a: $(EMU_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(EMU_BUILD)/test_%: tests/cuda/test_%.cpp tests/cuda/check.h $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+$(filter-out %/test_rnnlm,$(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu): $(EMU_BUILD)/test_%: tests/cuda/test_%.cpp tests/cuda/check.h $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
 	$(EMU_CXX) $(EMU_FLAGS) -o $@ $< $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
 
 $(EMU_BUILD)/bench: tests/cuda/bench.cu $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
 	$(EMU_CXX) $(EMU_FLAGS) -x c++ $< -x none -o $@ $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+# examples/rnnlm.nn by hand in CUDA against nngc's C for it
+$(EMU_BUILD)/rnnlm.c: examples/rnnlm.nn $(BUILD)/nngc
+	@mkdir -p $(dir $@)
+	$(BUILD)/nngc $< -o $@
+
+$(EMU_BUILD)/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(EMU_BUILD)/rnnlm.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(EMU_BUILD)/rnnlm.c -o $(EMU_BUILD)/rnnlm.o
+	$(EMU_CXX) $(EMU_FLAGS) -I$(EMU_BUILD) -o $@ $< $(EMU_BUILD)/rnnlm.o $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
 
 $(EMU_BUILD)/nodevice: tests/cuda/nodevice.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Iruntime/cuda -c $< -o $@.o
@@ -179,6 +189,13 @@ $(BUILD)/cuda/test_kernels: tests/cuda/test_kernels.cpp tests/cuda/check.h $(BUI
 
 $(BUILD)/cuda/bench: tests/cuda/bench.cu $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
 	$(NVCC) $(NVCC_FLAGS) -o $@ $< $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+# needs nngc (flex, bison): not in cuda-progs
+$(BUILD)/cuda/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(BUILD)/nngc
+	$(BUILD)/nngc examples/rnnlm.nn -o $(BUILD)/cuda/rnnlm.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(BUILD)/cuda/rnnlm.c -o $(BUILD)/cuda/rnnlm.o
+	$(NVCC) $(NVCC_FLAGS) -I$(BUILD)/cuda -x cu -c $< -o $@.o
+	$(NVCC) $(NVCC_FLAGS) -o $@ $@.o $(BUILD)/cuda/rnnlm.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
 
 $(BUILD)/cuda/nodevice: tests/cuda/nodevice.c $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
 	@mkdir -p $(dir $@)

@@ -10,8 +10,10 @@
 #    sm_90), with the flags of `make cuda` (-Werror all-warnings, register
 #    spills are errors), into build/gpu-check/ (the CPU runtime too: with
 #    OpenBLAS if it is installed, else its portable loops);
-# 2. runs tests/cuda/nodevice.c (a GEMM through cuBLAS) and
-#    tests/cuda/test_kernels.cpp: every kernel against the CPU runtime;
+# 2. runs tests/cuda/nodevice.c (a GEMM through cuBLAS),
+#    tests/cuda/test_kernels.cpp (every kernel against the CPU runtime) and,
+#    when nngc builds here, tests/cuda/test_rnnlm.cpp (examples/rnnlm.nn's
+#    forward pass and output-layer gradient against nngc's C);
 # 3. runs test_kernels under compute-sanitizer (memcheck, racecheck,
 #    synccheck) if there is one;
 # 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
@@ -95,7 +97,15 @@ if ! $mk "$@" cuda-progs >"$log" 2>&1; then
     tail_log 30 >&2
     die "the build failed (above); nothing was run"
 fi
-say "built $B/cuda/{test_kernels,nodevice,bench} in $(($(date +%s) - t0)) s"
+# examples/rnnlm.nn by hand in CUDA against nngc's C: needs nngc (flex, bison)
+rnnlm=""
+if $mk "$@" "$B/cuda/test_rnnlm" >"$log" 2>&1; then
+    rnnlm=1
+else
+    say "SKIP test_rnnlm: it did not build (it needs nngc, so flex and bison):"
+    tail_log 5
+fi
+say "built $B/cuda/{test_kernels,nodevice,bench${rnnlm:+,test_rnnlm}} in $(($(date +%s) - t0)) s"
 if [ -n "$DRY" ]; then
     say "GPU_CHECK_DRY: built only, nothing run"
     exit 0
@@ -115,6 +125,15 @@ if timeout 120 "$B/cuda/test_kernels" >"$log" 2>&1; then
 else
     failc "test_kernels: $(grep -c '^not ok - ' "$log" || true) of $(grep -c 'ok - ' "$log" || true) checks failed"
     grep -A 2 '^not ok - ' "$log" | head -n 30 | sed 's/^/    /'
+fi
+
+if [ -n "$rnnlm" ]; then
+    if timeout 120 "$B/cuda/test_rnnlm" >"$log" 2>&1; then
+        pass "test_rnnlm: $(grep -c '^ok - ' "$log") checks against nngc's C for examples/rnnlm.nn"
+    else
+        failc "test_rnnlm: $(grep -c '^not ok - ' "$log" || true) checks failed"
+        grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
+    fi
 fi
 
 SAN=""

@@ -8,7 +8,9 @@
 #    -Wall -Wextra -Werror; tests/cuda/test_emu.cpp checks the emulation
 #    itself (barriers, thread orders, a missing and a divergent
 #    __syncthreads reported), tests/cuda/test_kernels.cpp the kernels and
-#    GEMM wrappers against the CPU runtime; tests/cuda/nodevice.c runs with
+#    GEMM wrappers against the CPU runtime, tests/cuda/test_rnnlm.cpp
+#    examples/rnnlm.nn's forward pass and output-layer gradient written
+#    with the runtime against nngc's C for it; tests/cuda/nodevice.c runs with
 #    and without an (emulated) device.
 # 2. nvcc, when there is one (else one SKIP line, counted as nothing):
 #    runtime/cuda/*.cu for sm_80 and sm_90 with -Werror all-warnings and
@@ -86,6 +88,7 @@ for cxx in $compilers; do
     fi
     prog "emulation ($cxx)" "$dir/test_emu"
     prog "kernels ($cxx)" "$dir/test_kernels"
+    prog "rnnlm ($cxx)" "$dir/test_rnnlm"
     expect_run "nodevice ($cxx): without a device, the clean error and exit status 1" \
         1 '^nodevice: error: no CUDA device: ' env NNRT_EMU_NO_DEVICE=1 "$dir/nodevice"
     expect_run "nodevice ($cxx): with the emulated device, a GEMM through cuBLAS" \
@@ -114,7 +117,7 @@ else
         notok "nvcc: a kernel that spills registers fails the build, saying so"
         detail "$tmp/spill"
     fi
-    if make -s -j2 NVCC="$NVCC" cuda-progs >"$tmp/build" 2>&1; then
+    if make -s -j2 NVCC="$NVCC" cuda-progs build/cuda/test_rnnlm >"$tmp/build" 2>&1; then
         ok "nvcc: test programs link against cuBLAS and the CUDA runtime"
         timeout "$TMO" build/cuda/nodevice >"$tmp/out" 2>&1
         st=$?
