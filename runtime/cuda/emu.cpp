@@ -21,14 +21,15 @@
 
 static cudaError_t sticky;        /* a failed launch: stays until cleared */
 static cudaError_t last;          /* the last error of any call */
-static char fault_msg[1024];
+static char fault_msg[1024];     /* the emulator's words for ... */
+static cudaError_t fault_code;    /* ... this error */
 
 static cudaError_t fail(cudaError_t e, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(fault_msg, sizeof fault_msg, fmt, ap);
     va_end(ap);
-    last = e;
+    fault_code = last = e;
     return e;
 }
 
@@ -39,7 +40,7 @@ static cudaError_t ret(cudaError_t e) {
 }
 
 const char *nnrt_emu_fault(void) { return fault_msg; }
-void nnrt_emu_clear_fault(void) { sticky = last = cudaSuccess, fault_msg[0] = 0; }
+void nnrt_emu_clear_fault(void) { sticky = last = fault_code = cudaSuccess, fault_msg[0] = 0; }
 
 const char *cudaGetErrorName(cudaError_t e) {
     switch (e) {
@@ -56,7 +57,7 @@ const char *cudaGetErrorName(cudaError_t e) {
 }
 
 const char *cudaGetErrorString(cudaError_t e) {
-    if (e != cudaSuccess && fault_msg[0])
+    if (e != cudaSuccess && e == fault_code && fault_msg[0])
         return fault_msg; /* the emulator's own words: which kernel, which threads */
     switch (e) {
     case cudaSuccess: return "no error";
