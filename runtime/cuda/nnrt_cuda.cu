@@ -164,6 +164,20 @@ int nnrt_cuda_upload(nnrt_cuda_ctx *c, void *ddst, const void *src, size_t bytes
     return nnrt_cuda_check(cudaMemcpyAsync(ddst, p, bytes, cudaMemcpyHostToDevice, c->stream), "upload");
 }
 
+int nnrt_cuda_copy(nnrt_cuda_ctx *c, void *ddst, const void *dsrc, size_t bytes) {
+    if (bytes == 0)
+        return NNRT_OK;
+    c->stats.d2d_copies++, c->stats.d2d_bytes += (int64_t)bytes;
+    return nnrt_cuda_check(cudaMemcpyAsync(ddst, dsrc, bytes, cudaMemcpyDeviceToDevice, c->stream), "device copy");
+}
+
+int nnrt_cuda_zero(nnrt_cuda_ctx *c, void *ddst, size_t bytes) {
+    if (bytes == 0)
+        return NNRT_OK;
+    c->stats.memsets++;
+    return nnrt_cuda_check(cudaMemsetAsync(ddst, 0, bytes, c->stream), "device zero fill");
+}
+
 static const char *range_what(int code) {
     switch (code) {
     case NNRT_DEV_GATHER: return "gather: row id";

@@ -67,6 +67,8 @@ typedef struct nnrt_cuda_ctx nnrt_cuda_ctx;
 typedef struct nnrt_cuda_stats {
     int64_t h2d_copies, h2d_bytes; /* host to device */
     int64_t d2h_copies, d2h_bytes; /* device to host */
+    int64_t d2d_copies, d2d_bytes; /* device to device (nnrt_cuda_copy) */
+    int64_t memsets;               /* nnrt_cuda_zero */
     int64_t launches;              /* kernels launched through NNRT_LAUNCH */
     int64_t gemms;                 /* GEMM calls (cuBLAS), a batched one counts once */
 } nnrt_cuda_stats;
@@ -100,6 +102,11 @@ int nnrt_cuda_upload(nnrt_cuda_ctx *c, void *ddst, const void *src, size_t bytes
  * stream once, reports a kernel's range error or a CUDA failure, and
  * copies the results to their host memory. */
 int nnrt_cuda_end(nnrt_cuda_ctx *c, const nnrt_cuda_xfer *results, int n);
+
+/* Device-to-device copy and zero fill on the context's stream (no wait),
+ * counted: what concat, slice and a zeroed gradient buffer need. */
+int nnrt_cuda_copy(nnrt_cuda_ctx *c, void *ddst, const void *dsrc, size_t bytes);
+int nnrt_cuda_zero(nnrt_cuda_ctx *c, void *ddst, size_t bytes);
 
 /* ---------------------------------------------------------------- math */
 

@@ -385,6 +385,23 @@ static void test_gemm(void) {
           "statistics: 2 GEMMs, no launch, no upload, the error word down");
 }
 
+static void test_copy_zero(void) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, got[8];
+    arena_used = 0;
+    float *da = (float *)dev(sizeof a), *db = (float *)dev(sizeof got);
+    nnrt_cuda_begin(ctx);
+    int rc = up(da, a, sizeof a);
+    rc = rc ? rc : nnrt_cuda_zero(ctx, db, sizeof got);
+    rc = rc ? rc : nnrt_cuda_copy(ctx, db + 1, da + 2, 3 * sizeof(float));
+    nnrt_cuda_xfer o = {got, db, sizeof got};
+    rc = rc ? rc : nnrt_cuda_end(ctx, &o, 1);
+    const float want[8] = {0, 3, 4, 5, 0, 0, 0, 0};
+    nnrt_cuda_stats s = nnrt_cuda_get_stats(ctx);
+    CHECK(rc == NNRT_OK && memcmp(got, want, sizeof want) == 0, "device copy of 3 floats into a zeroed buffer");
+    CHECK(s.d2d_copies == 1 && s.d2d_bytes == 12 && s.memsets == 1 && s.launches == 0,
+          "statistics: one device copy of 12 bytes, one zero fill");
+}
+
 static void test_staging(void) {
     size_t big = STAGING + 64;
     char *h = (char *)calloc(big, 1);
@@ -425,6 +442,7 @@ int main(void) {
     test_gather_scatter();
     test_optim();
     test_gemm();
+    test_copy_zero();
     test_staging();
     nnrt_cuda_ctx_destroy(ctx);
     return checks_failed ? 1 : 0;

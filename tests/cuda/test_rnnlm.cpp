@@ -137,7 +137,7 @@ int main(void) {
     rc = rc ? rc : nnrt_cuda_gather_rows(c, P.emb, V, E, dwords, T, X);
     rc = rc ? rc : nnrt_cuda_gemm(c, 0, 1, T, H, E, 1.0f, X, E, P.Wx, E, 0.0f, XW, H);
     /* the recurrence: Hs row 0 is h = 0, row t + 1 is h after step t */
-    rc = rc ? rc : nnrt_cuda_check(cudaMemsetAsync(Hs, 0, H * sizeof(float), c->stream), "memset");
+    rc = rc ? rc : nnrt_cuda_zero(c, Hs, H * sizeof(float));
     for (int t = 0; t < T && rc == NNRT_OK; t++) {
         rc = nnrt_cuda_gemm(c, 0, 1, 1, H, H, 1.0f, Hs + t * H, H, P.Wh, H, 0.0f, HW, H);
         NNRT_LAUNCH(c, k_tanh3, nnrt_grid(H, NNRT_BLOCK), NNRT_BLOCK, 0, XW + t * H, HW, P.bh, Hs + (t + 1) * H,
@@ -171,7 +171,7 @@ int main(void) {
         NOTE("[%ld] %.9g, nngc %.9g", i, (double)gwo[i], (double)gWo[i]);
     i = first_far(gbo_h, gbo, V, 2e-5f);
     CHECK(rc == NNRT_OK && i < 0, "rnnlm d loss / d bo [%d] as nngc's rnnlm_grad", V);
-    CHECK(st.h2d_copies == 1 && st.d2h_copies == 4 && st.gemms == T + 3 && st.launches == T + 6,
+    CHECK(st.h2d_copies == 1 && st.d2h_copies == 4 && st.gemms == T + 3 && st.launches == T + 6 && st.memsets == 1,
           "one upload, three results and the error word down, %d GEMMs, %d launches (%lld, %lld, %lld, %lld)",
           T + 3, T + 6, (long long)st.h2d_copies, (long long)st.d2h_copies, (long long)st.gemms,
           (long long)st.launches);
