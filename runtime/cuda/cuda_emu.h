@@ -17,7 +17,8 @@
  *     indices.
  *   - A launch (NNRT_KLAUNCH, what nnrt_cuda_dev.cuh's NNRT_LAUNCH uses)
  *     runs every block in turn; each thread of a block is a fiber
- *     (ucontext) that runs until its next __syncthreads() or its end. A
+ *     (ucontext, a 64 KiB stack above a 64 KiB guard) that runs until its
+ *     next __syncthreads() or its end. A
  *     round ends when every thread has; then either all wait at the same
  *     __syncthreads (same file and line, same count) and the next round
  *     starts, or all have ended. Anything else is a divergent barrier: the

@@ -6,11 +6,13 @@
  *
  * Single-threaded: one launch at a time, from one OS thread.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -210,7 +212,7 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
 /* ---------------------------------------------------------------- the scheduler */
 
 enum { READY, AT_BARRIER, DONE };
-enum { STACK_BYTES = 64 * 1024 };
+enum { STACK_BYTES = 64 * 1024, GUARD_BYTES = 64 * 1024 };
 
 struct Fiber {
     ucontext_t uc;
@@ -257,6 +259,60 @@ static void fiber_main(void) {
     /* returning resumes uc_link: the scheduler */
 }
 
+/* A thread's stack, STACK_BYTES above GUARD_BYTES that are neither
+ * readable nor writable: a kernel whose locals outgrow it faults there
+ * (and on_segv says so) instead of writing over another thread's stack.
+ * NULL when out of memory. */
+static char *new_stack(void) {
+    char *p = (char *)mmap(NULL, GUARD_BYTES + STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    mprotect(p, GUARD_BYTES, PROT_NONE);
+    return p + GUARD_BYTES;
+}
+
+static const char *running_kernel;
+
+/* SIGSEGV in a guard page: names the kernel and the thread, then dies of
+ * the signal as it would have (the handler runs on its own stack) */
+static void on_segv(int sig, siginfo_t *si, void *) {
+    const char *a = (const char *)si->si_addr;
+    if (running && a >= running->stack - GUARD_BYTES && a < running->stack) {
+        char msg[256];
+        int n = snprintf(msg, sizeof msg,
+                         "cuda_emu: kernel %s: thread (%u,%u,%u) of block (%u,%u,%u) overflowed its %d KiB stack "
+                         "(locals too large for the emulation)\n",
+                         running_kernel, running->idx.tid.x, running->idx.tid.y, running->idx.tid.z,
+                         running->idx.bid.x, running->idx.bid.y, running->idx.bid.z, STACK_BYTES / 1024);
+        if (n > 0 && write(2, msg, (size_t)n) < 0)
+            n = 0;
+    }
+    signal(sig, SIG_DFL); /* returning re-runs the access: the default action */
+}
+
+/* installs on_segv once, unless the program has its own handler */
+static void guard_handler(void) {
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    struct sigaction old;
+    if (sigaction(SIGSEGV, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+        return;
+    static char alt[64 * 1024];
+    stack_t ss;
+    ss.ss_sp = alt, ss.ss_size = sizeof alt, ss.ss_flags = 0;
+    if (sigaltstack(&ss, NULL) != 0)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+
 /* "(x,y,z)" of an index, for messages */
 static const char *ix(dim3 d, char *buf, size_t len) {
     snprintf(buf, len, "(%u,%u,%u)", d.x, d.y, d.z);
@@ -282,7 +338,7 @@ static bool run_block(const char *name, dim3 bid, dim3 grid, dim3 block, bool re
         fibers.resize(nt);
     for (size_t t = 0; t < nt; t++) {
         Fiber *f = &fibers[t];
-        if (!f->stack && !(f->stack = (char *)malloc(STACK_BYTES))) {
+        if (!f->stack && !(f->stack = new_stack())) {
             fail(cudaErrorMemoryAllocation, "kernel %s: out of memory for the emulated threads", name);
             return false;
         }
@@ -364,6 +420,8 @@ cudaError_t nnrt_emu_launch(const char *name, dim3 grid, dim3 block, size_t shme
                     "block (%u,%u,%u)", name, grid.x, grid.y, grid.z, block.x, block.y, block.z);
     dyn_shared.assign(shmem, 0xff);
     body_fn = body, body_arg = arg;
+    running_kernel = name;
+    guard_handler();
     if (order_mode != NNRT_EMU_BOTH) {
         if (!run_grid(name, grid, block, order_mode == NNRT_EMU_REVERSE))
             return sticky = last;

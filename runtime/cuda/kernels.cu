@@ -235,14 +235,11 @@ int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n
     return nnrt_cuda_check_launch("SGD update");
 }
 
-int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t cols, const int32_t *dids,
-                             int64_t n, float lr) {
+int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
+                             const int32_t *dids, int64_t n, float lr) {
     if (n <= 0 || cols <= 0)
         return NNRT_OK;
-    /* the table's row count is not known here: ids were checked when the
-     * gradient was made (gather / scatter-add), so no bound but int32's */
-    NNRT_LAUNCH(c, nnrt_k_sgd_ids, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, (int64_t)INT32_MAX, cols, dids, n, lr,
-                c->status);
+    NNRT_LAUNCH(c, nnrt_k_sgd_ids, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, vrows, cols, dids, n, lr, c->status);
     return nnrt_cuda_check_launch("sparse SGD update");
 }
 

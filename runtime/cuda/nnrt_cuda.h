@@ -154,11 +154,12 @@ int nnrt_cuda_scatter_add_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int
 /* The optimizers of runtime/optim.c (PyTorch's rules), on device arrays,
  * bit for bit the same floats as the CPU code: the scalars are computed on
  * the host exactly as there, and the kernels use unfused, rounded float
- * operations. sgd_ids updates rows ids[0..n) once each however often they
- * are listed (ids are not reordered). */
+ * operations. sgd_ids updates rows ids[0..n) of a table of vrows rows
+ * once each however often they are listed (ids are not reordered; one
+ * outside [0, vrows) is a range error at nnrt_cuda_end). */
 int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n, float lr);
-int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t cols, const int32_t *dids,
-                             int64_t n, float lr);
+int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
+                             const int32_t *dids, int64_t n, float lr);
 int nnrt_cuda_adam_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dm, float *dv, int64_t n, double lr,
                           double beta1, double beta2, double eps, int64_t step);
 int nnrt_cuda_adagrad_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t n, double lr,

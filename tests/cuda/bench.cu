@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
             row("gather rows", s, time_us([&] { nnrt_cuda_gather_rows(ctx, W, V, H, ids, T, Y); }), 0, 2 * rb);
             row("scatter-add rows", s,
                 time_us([&] { nnrt_cuda_scatter_add_rows(ctx, W2, V, H, ids, T, Y, 0); }), 0, 3 * rb);
-            row("sgd rows (ids)", s, time_us([&] { nnrt_cuda_sgd_update_ids(ctx, W, W2, H, ids, T, 1e-9f); }), 0,
+            row("sgd rows (ids)", s, time_us([&] { nnrt_cuda_sgd_update_ids(ctx, W, W2, V, H, ids, T, 1e-9f); }), 0,
                 3 * rb);
         }
     char s[64];

@@ -8,7 +8,10 @@
  * checks, cuBLAS's column-major SGEMM, and the "no CUDA device" path.
  * Emulation only (it provokes faults on purpose).
  */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../runtime/cuda/nnrt_cuda_dev.cuh"
 #include "check.h"
@@ -66,6 +69,14 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) reverse_block(const flo
     sh[threadIdx.x] = x[threadIdx.x];
     __syncthreads();
     out[threadIdx.x] = sh[blockDim.x - 1 - threadIdx.x];
+}
+
+/* wrong: 80 KiB of locals, more than an emulated thread's stack */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) big_locals(float *out) {
+    volatile float a[20480];
+    for (int i = 0; i < 20480; i++)
+        a[i] = (float)i;
+    out[threadIdx.x] = a[threadIdx.x * 100];
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -166,6 +177,34 @@ static void test_indices(void) {
     cudaFree(d), cudaFree(dx), cudaFree(dr);
 }
 
+static void test_stack_guard(void) {
+    float *d = dalloc(NNRT_BLOCK);
+    int fd[2];
+    if (pipe(fd) != 0) {
+        CHECK(0, "pipe");
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        NNRT_KLAUNCH(big_locals, 1, 4, 0, (cudaStream_t)0, d);
+        _exit(0);
+    }
+    close(fd[1]);
+    char msg[512] = {0};
+    ssize_t n = read(fd[0], msg, sizeof msg - 1);
+    (void)n;
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && strstr(msg, "kernel big_locals: thread (0,0,0)") &&
+              strstr(msg, "overflowed its 64 KiB stack"),
+          "a kernel whose locals outgrow a thread's stack stops in the guard, named: %.*s", (int)strcspn(msg, "\n"),
+          msg);
+    cudaFree(d);
+}
+
 static void test_memory(void) {
     float h[4] = {1, 2, 3, 4}, *d = dalloc(4), back[4];
     CHECK(cudaMemcpy(back, d, sizeof back, cudaMemcpyDeviceToHost) == cudaSuccess && back[0] != back[0],
@@ -236,6 +275,7 @@ int main(void) {
     test_divergence();
     test_indices();
     test_memory();
+    test_stack_guard();
     test_cublas();
     test_no_device();
     return checks_failed ? 1 : 0;

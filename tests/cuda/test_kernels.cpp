@@ -261,11 +261,18 @@ static void test_optim(void) {
     rc = up(dw, w, VR * COLS * 4);
     rc = rc ? rc : up(dg, g, VR * COLS * 4);
     rc = rc ? rc : up(dids, ids, sizeof ids);
-    rc = rc ? rc : nnrt_cuda_sgd_update_ids(ctx, dw, dg, COLS, dids, 6, 0.5f);
+    rc = rc ? rc : nnrt_cuda_sgd_update_ids(ctx, dw, dg, VR, COLS, dids, 6, 0.5f);
     nnrt_cuda_xfer o2 = {w, dw, VR * COLS * 4};
     rc = rc ? rc : nnrt_cuda_end(ctx, &o2, 1);
     CHECK(rc == NNRT_OK && first_diff(w, cw, VR * COLS) < 0,
           "sparse SGD on rows {5, 1, 5, 39, 0, 1}: nnrt_sgd_update_ids bit for bit");
+    int32_t bad[3] = {2, 40, 3};
+    nnrt_cuda_begin(ctx);
+    rc = up(dids, bad, sizeof bad);
+    rc = rc ? rc : nnrt_cuda_sgd_update_ids(ctx, dw, dg, VR, COLS, dids, 3, 0.5f);
+    rc = rc ? rc : nnrt_cuda_end(ctx, NULL, 0);
+    CHECK(rc == NNRT_ERR_RANGE && strstr(nnrt_last_error(), "sparse SGD: row id 40 out of range [0, 40)"),
+          "sparse SGD: a row id out of range is a range error (%s)", nnrt_last_error());
 
     /* Adam, 5 steps; then Adagrad, 5 steps: w and the state bit for bit */
     randn(w, N, 1.0f);
