@@ -37,7 +37,8 @@
  *   - Device memory is host memory, tracked: cudaMalloc fills it with
  *     0xff bytes (NaN floats) so that reading what was never written shows;
  *     cudaMemcpy checks that the device side of a copy lies inside one
- *     allocation. Streams and events are synchronous. cuBLAS SGEMM runs on
+ *     allocation; a kernel writing just past an allocation's end fails its
+ *     launch, one reaching the page after it dies naming the kernel. Streams and events are synchronous. cuBLAS SGEMM runs on
  *     the CPU runtime's nnrt_gemm.
  *   - NNRT_EMU_NO_DEVICE=1 in the environment: no device (cudaGetDeviceCount
  *     fails with cudaErrorNoDevice), to test that path.

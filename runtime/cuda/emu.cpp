@@ -106,11 +106,21 @@ cudaError_t cudaDeviceSynchronize(void) { return sticky; }
 
 /* ---------------------------------------------------------------- memory */
 
+/* A device allocation: n bytes at p, 256-aligned as cudaMalloc's, and
+ * placed so that p + n rounded up to 256 ends its mapping; a page that is
+ * neither readable nor writable follows. The slack between p + n and the
+ * guard is 0xff and checked after every launch (a write past the end);
+ * an access into the guard faults and on_segv names the kernel. */
 struct Alloc {
     char *p;
     size_t n;
+    char *map;
+    size_t maplen;
 };
 static std::vector<Alloc> allocs; /* device allocations */
+
+static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+static size_t slack(const Alloc &a) { return ((a.n + 255) & ~(size_t)255) - a.n; }
 
 /* the allocation holding [p, p + n), or -1 */
 static long find_alloc(const void *p, size_t n) {
@@ -124,11 +134,15 @@ static long find_alloc(const void *p, size_t n) {
 cudaError_t cudaMalloc(void **p, size_t bytes) {
     if (no_device())
         return ret(cudaErrorNoDevice);
-    char *m = (char *)malloc(bytes ? bytes : 1);
-    if (!m)
+    size_t page = page_size(), body = ((bytes ? bytes : 1) + 255) & ~(size_t)255;
+    size_t len = (body + page - 1) / page * page + page;
+    char *map = (char *)mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
         return ret(cudaErrorMemoryAllocation);
-    memset(m, 0xff, bytes); /* NaN floats: reads of what was never written show */
-    allocs.push_back({m, bytes});
+    mprotect(map + len - page, page, PROT_NONE);
+    char *m = map + len - page - body;
+    memset(m, 0xff, body); /* NaN floats: reads of what was never written show; the slack stays so */
+    allocs.push_back({m, bytes, map, len});
     *p = m;
     return cudaSuccess;
 }
@@ -138,11 +152,23 @@ cudaError_t cudaFree(void *p) {
         return cudaSuccess;
     for (size_t i = 0; i < allocs.size(); i++)
         if (allocs[i].p == p) {
-            free(p);
+            munmap(allocs[i].map, allocs[i].maplen);
             allocs.erase(allocs.begin() + (long)i);
             return cudaSuccess;
         }
     return fail(cudaErrorInvalidDevicePointer, "cudaFree: %p is not a device allocation", p);
+}
+
+/* after a launch: a byte written in some allocation's slack, as a fault */
+static bool slack_written(const char *name) {
+    for (const Alloc &a : allocs)
+        for (size_t b = 0; b < slack(a); b++)
+            if ((unsigned char)a.p[a.n + b] != 0xff) {
+                fail(cudaErrorLaunchFailure, "kernel %s wrote past the end of a %zu-byte device allocation "
+                     "(byte %zu after it)", name, a.n, b);
+                return true;
+            }
+    return false;
 }
 
 cudaError_t cudaMallocHost(void **p, size_t bytes) {
@@ -288,6 +314,17 @@ static void on_segv(int sig, siginfo_t *si, void *) {
         if (n > 0 && write(2, msg, (size_t)n) < 0)
             n = 0;
     }
+    for (const Alloc &d : allocs)
+        if (running && a >= d.map + d.maplen - page_size() && a < d.map + d.maplen) {
+            char msg[256];
+            int n = snprintf(msg, sizeof msg,
+                             "cuda_emu: kernel %s: thread (%u,%u,%u) of block (%u,%u,%u) accessed device memory %zu "
+                             "bytes past the end of a %zu-byte allocation\n",
+                             running_kernel, running->idx.tid.x, running->idx.tid.y, running->idx.tid.z,
+                             running->idx.bid.x, running->idx.bid.y, running->idx.bid.z, (size_t)(a - d.p) - d.n, d.n);
+            if (n > 0 && write(2, msg, (size_t)n) < 0)
+                n = 0;
+        }
     signal(sig, SIG_DFL); /* returning re-runs the access: the default action */
 }
 
@@ -423,7 +460,7 @@ cudaError_t nnrt_emu_launch(const char *name, dim3 grid, dim3 block, size_t shme
     running_kernel = name;
     guard_handler();
     if (order_mode != NNRT_EMU_BOTH) {
-        if (!run_grid(name, grid, block, order_mode == NNRT_EMU_REVERSE))
+        if (!run_grid(name, grid, block, order_mode == NNRT_EMU_REVERSE) || slack_written(name))
             return sticky = last;
         return cudaSuccess;
     }
@@ -437,7 +474,7 @@ cudaError_t nnrt_emu_launch(const char *name, dim3 grid, dim3 block, size_t shme
         after[i].assign(allocs[i].p, allocs[i].p + allocs[i].n);
         memcpy(allocs[i].p, before[i].data(), allocs[i].n);
     }
-    if (!run_grid(name, grid, block, true))
+    if (!run_grid(name, grid, block, true) || slack_written(name))
         return sticky = last;
     for (size_t i = 0; i < allocs.size(); i++)
         for (size_t b = 0; b < allocs[i].n; b++)

@@ -79,6 +79,12 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) big_locals(float *out) 
     out[threadIdx.x] = a[threadIdx.x * 100];
 }
 
+/* wrong: the last thread writes one element past the end */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) past_end(float *out, int n) {
+    if ((int)threadIdx.x <= n)
+        out[threadIdx.x] = 1.0f;
+}
+
 /* ---------------------------------------------------------------- tests */
 
 static float *dalloc(size_t n) {
@@ -177,27 +183,48 @@ static void test_indices(void) {
     cudaFree(d), cudaFree(dx), cudaFree(dr);
 }
 
-static void test_stack_guard(void) {
-    float *d = dalloc(NNRT_BLOCK);
+/* runs launch() in a child process; its stderr into msg; its wait status */
+template <class F> static int in_child(F launch, char *msg, size_t len) {
     int fd[2];
-    if (pipe(fd) != 0) {
-        CHECK(0, "pipe");
-        return;
-    }
+    memset(msg, 0, len);
+    if (pipe(fd) != 0)
+        return -1;
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fd[1], 2);
-        NNRT_KLAUNCH(big_locals, 1, 4, 0, (cudaStream_t)0, d);
+        launch();
         _exit(0);
     }
     close(fd[1]);
-    char msg[512] = {0};
-    ssize_t n = read(fd[0], msg, sizeof msg - 1);
+    ssize_t n = read(fd[0], msg, len - 1);
     (void)n;
     close(fd[0]);
     int st = 0;
     waitpid(pid, &st, 0);
+    return st;
+}
+
+static void test_bounds(void) {
+    float *d = dalloc(10);
+    cudaError_t e = NNRT_KLAUNCH(past_end, 1, 32, 0, (cudaStream_t)0, d, 10);
+    CHECK(e == cudaErrorLaunchFailure && strstr(nnrt_emu_fault(), "kernel past_end wrote past the end of a 40-byte"),
+          "a write just past the end of an allocation is reported: %s", nnrt_emu_fault());
+    nnrt_emu_clear_fault();
+    cudaFree(d);
+    float *g = dalloc(64); /* 256 bytes: no slack, the guard page follows */
+    char msg[512];
+    int st = in_child([&] { NNRT_KLAUNCH(past_end, 1, 128, 0, (cudaStream_t)0, g, 64); }, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && strstr(msg, "kernel past_end: thread (64,0,0)") &&
+              strstr(msg, "0 bytes past the end of a 256-byte allocation"),
+          "an access into the page after an allocation faults, named: %.*s", (int)strcspn(msg, "\n"), msg);
+    cudaFree(g);
+}
+
+static void test_stack_guard(void) {
+    float *d = dalloc(NNRT_BLOCK);
+    char msg[512];
+    int st = in_child([&] { NNRT_KLAUNCH(big_locals, 1, 4, 0, (cudaStream_t)0, d); }, msg, sizeof msg);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && strstr(msg, "kernel big_locals: thread (0,0,0)") &&
               strstr(msg, "overflowed its 64 KiB stack"),
           "a kernel whose locals outgrow a thread's stack stops in the guard, named: %.*s", (int)strcspn(msg, "\n"),
@@ -276,6 +303,7 @@ int main(void) {
     test_indices();
     test_memory();
     test_stack_guard();
+    test_bounds();
     test_cublas();
     test_no_device();
     return checks_failed ? 1 : 0;
