@@ -46,7 +46,8 @@
  *   emit_c.c    the entry point: walk, checks, plan, then the files in order
  *   walk.c      emission order, use counts, values not stored, gradients'
  *               placement in m->grads, sparse table gradients
- *   check.c     what the C backend rejects (names, dtypes, shapes, sizes)
+ *   check.c     what the C backend rejects (ops, shapes, sizes), asking the target
+ *   names.c     which user names may appear in the generated C
  *   memplan.c   arena offsets of every buffer
  *   text.c      writing C: lines, literals, sizes as C expressions, node kinds
  *   forward.c   NAME_forward / NAME_grad (checks, then one group per node)
@@ -76,6 +77,23 @@
 
 /* ================================================================ context */
 
+/* One arena region of the memory plan (memplan.c). Positions are indices
+ * into Ctx.all; x->nall stands for the end of the function. */
+typedef struct MemBuf {
+    int64_t len;    /* floats, a multiple of ALIGN_FLOATS */
+    int64_t off;    /* arena offset, in floats */
+    int start, end; /* live from its first write (start) to its last read (end) */
+    bool exclusive; /* never shares its region: outputs, loop buffers */
+    int64_t *dst;   /* where the offset goes (NodeInfo.off, a loop's carry_off[r], ...) */
+} MemBuf;
+
+typedef struct MemPlan {
+    MemBuf *bufs;
+    int nbufs, capbufs;
+    int64_t unshared_floats; /* the arena without reuse: every buffer's length */
+    int64_t peak_floats;     /* the most floats live at one time (a lower bound of the arena) */
+} MemPlan;
+
 /* What the emitter knows about one node, kept in Node.aux while it runs. */
 typedef struct NodeInfo {
     int uses;    /* operand, loop result, output and loss references */
@@ -83,19 +101,14 @@ typedef struct NodeInfo {
     /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
      * temporary per carry, -1 if the carry needs none), stack and sum */
     int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
-    /* not stored; its one reader computes from its operands (count_uses):
-     * a SCATTERADD whose one use is a sum of its loop (its rows are added
-     * straight into the sum's buffer at the end of each iteration: a
-     * [V, D] table per iteration would cost O(V D) where the rows touched
-     * cost O(n D)); a GATHER read only by a sum over its rows (the sum
-     * reads the table in place); a MATMUL of logits read only by one
-     * logsumexp and picks (nnrt_linear_lse, one dot product per pick) */
-    bool direct;
-    int lse_reads, pick_reads; /* MATMUL: logsumexps and picks reading it as logits */
     /* train graph: the param whose gradient this value is, computed straight
      * into m->grads (for LOOP nodes: per sum, -1 where none) */
     int grad_of;
     int *sum_grad_of;
+    /* memory plan: position in Ctx.all; LOOP nodes: position of the last
+     * node of the body; the node's buffer (NULL: none in the arena) */
+    int pos, loop_end;
+    MemBuf *buf;
 } NodeInfo;
 
 typedef struct Ctx {
@@ -113,6 +126,7 @@ typedef struct Ctx {
     int64_t arena_floats;   /* size of the arena */
     int64_t *param_off;     /* offset of each param in m->params, in floats */
     int64_t params_floats;  /* size of m->params */
+    MemPlan plan;           /* the arena's buffers (memplan.c) */
     struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
     const struct Target *target; /* what writes each node's code */
     Diag *diag;             /* where errors go */
@@ -154,8 +168,6 @@ typedef struct StateTensor {
     int64_t off; /* in m->opt */
 } StateTensor;
 
-/* Is a the logits of a logsumexp/pick that are not stored (count_uses)? */
-bool unstored_logits(const Node *a);
 
 /* Emits every node of b in order. */
 void emit_block(Ctx *x, Block *b);
@@ -190,6 +202,10 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- c_target.c */
 
+/* ---- names.c */
+void check_name(Ctx *x, const char *what, const char *name, Loc loc);
+void check_model_name(Ctx *x, const char *name);
+
 /* ---- check.c */
 bool broadcasts_to(const Shape *a, const Shape *out);
 void check_graph(Ctx *x);
@@ -199,6 +215,7 @@ void emit_forward(Ctx *x, bool grad);
 
 /* ---- memplan.c */
 void plan_memory(Ctx *x);
+void plan_report(Ctx *x, FILE *out, const char *what);
 
 /* ---- text.c */
 __attribute__((format(printf, 2, 3))) void craw(Ctx *x, const char *fmt, ...);
@@ -214,7 +231,6 @@ char *size_c(Ctx *x, Size s);
 char *count_c(Ctx *x, const Shape *s, int from);
 bool count_hi(const Graph *g, const Shape *s, int64_t *out);
 char *ld_c(Ctx *x, Size s);
-bool is_int_scalar(const Node *n);
 bool is_int_tensor(const Node *n);
 bool has_buffer(const Node *n);
 const char *vname(const Node *n);
@@ -235,7 +251,6 @@ void emit_train_wrappers(Ctx *x);
 /* ---- walk.c */
 void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
-bool owns_buffer(const Node *n);
 void place_grads(Ctx *x);
 bool sparse_grad(Ctx *t, int i);
 int64_t sparse_grad_cap(Ctx *t, int i);

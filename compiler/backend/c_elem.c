@@ -12,10 +12,10 @@ static char *elem_expr(Op op, const char *a, const char *b)
     case OP_MUL: return xsprintf("%s * %s", a, b);
     case OP_DIV: return xsprintf("%s / %s", a, b);
     case OP_NEG: return xsprintf("-%s", a);
-    case OP_TANH: return xsprintf("nnrt_tanhf(%s)", a); /* nngrt.h: vectorizes, unlike libm */
+    case OP_TANH: return xsprintf("nnrt_tanhf(%s)", a); /* nnrt_abi.h: vectorizes, unlike libm */
     case OP_RELU: return xsprintf("%s > 0.0f ? %s : 0.0f", a, a);
     case OP_SIGMOID: return xsprintf("nnrt_sigmoidf(%s)", a);
-    case OP_EXP: return xsprintf("nnrt_expf(%s)", a); /* nngrt.h: vectorizes */
+    case OP_EXP: return xsprintf("nnrt_expf(%s)", a); /* nnrt_abi.h: vectorizes */
     case OP_LOG: return xsprintf("logf(%s)", a);
     case OP_SQRT: return xsprintf("sqrtf(%s)", a);
     case OP_ABS: return xsprintf("fabsf(%s)", a);

@@ -18,13 +18,17 @@ static bool index_in_range(const Graph *g, const Node *idx, Size rows)
 /* return nnrt_error(RANGE, "file:l:c: index %lld out of range [0, %lld)") if !(0 <= idx < bound) */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
 {
-    cline(x, "if (%s < 0 || %s >= %s)", idx, idx, bound);
-    cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)\",",
+    /* nothing is in range [0, 0) (the rows of an empty loop's stack): no
+     * test, whose two halves would overlap (a clang warning) */
+    bool empty = strcmp(bound, "0") == 0;
+    if (!empty)
+        cline(x, "if (%s < 0 || %s >= %s)", idx, idx, bound);
+    cline(x, "%sreturn nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)\",", empty ? "" : "    ",
           loc_fmt(x, n->loc));
-    cline(x, "                      (long long)%s, (long long)%s);", idx, bound);
+    cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
 }
 
-/* SCATTERADD n's rows added into dst (n's shape [V, ...]): row r of
+/* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
  * operand a goes to row ids[r], each id checked. */
 void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
 {
@@ -42,9 +46,9 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
     } else if (zero_first) {
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
     }
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
     x->indent++;
-    cline(x, "const int64_t id = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
     if (sparse >= 0)
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", sparse, sparse);
@@ -63,11 +67,11 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
     (void)g, (void)va, (void)vb;
     switch (n->op) {
     case OP_ROW: {
-        NN_ASSERT(a->shape.rank >= 1 && is_int_scalar(b));
+        NN_ASSERT(a->shape.rank >= 1 && ir_is_int_scalar(b));
         if (!index_in_range(g, b, a->shape.d[0]))
             emit_index_check(x, n, vb, size_c(x, a->shape.d[0]));
         char *rowc = count_c(x, &a->shape, 1);
-        if (is_int_scalar(n))
+        if (ir_is_int_scalar(n))
             cline(x, "const int64_t %s = %s[%s];", v, va, vb);
         else if (n->dtype == DT_I32)
             cline(x, "const int32_t *%s = %s + %s * %s;", v, va, vb, rowc);
@@ -101,8 +105,33 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
         break;
     }
     case OP_SCATTERADD:
+    case OP_SPARSESCATTER:
         emit_scatter_rows(x, n, v, true);
         break;
+    case OP_SCATTERROWS:
+        break; /* its loop adds its rows into the sum (c_loop.c) */
+    case OP_GATHERSUM:
+    case OP_GATHERMEAN: {
+        /* a bag of embeddings: the table's rows added in place into the
+         * result, which vectorizes over j, each id checked */
+        char *rowc = count_c(x, &a->shape, 1), *len = count_c(x, &b->shape, 0);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] = 0.0f;", v);
+        cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
+        x->indent++;
+        cline(x, "const int64_t id = %s[l];", vb);
+        emit_index_check(x, n, "id", size_c(x, a->shape.d[0]));
+        cline(x, "const float *src = %s + id * %s;", va, rowc);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] += src[j];", v);
+        x->indent--;
+        cline(x, "}");
+        if (n->op == OP_GATHERMEAN) {
+            cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+            cline(x, "    %s[j] = (float)((double)%s[j] / (double)%s);", v, v, len);
+        }
+        break;
+    }
     case OP_PICKGRAD: {
         NN_ASSERT(n->shape.rank >= 1);
         char *len = size_c(x, n->shape.d[n->shape.rank - 1]);

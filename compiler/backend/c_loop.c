@@ -47,7 +47,7 @@ void emit_loop(Ctx *x, Node *n)
     }
     for (int r = 0; r < l->nsum; r++) {
         const Node *sv = l->sum[r];
-        if (info(sv)->direct) {
+        if (sv->op == OP_SCATTERROWS) {
             emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r), false);
             continue;
         }

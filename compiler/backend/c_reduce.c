@@ -8,7 +8,7 @@
  * variable, not an array). */
 char *label_c(const Node *y)
 {
-    return is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
+    return ir_is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
 }
 
 /* for each row r of a label op: y = its int label (b[r], or b when b is a
@@ -78,24 +78,15 @@ void c_emit_reduce(Ctx *x, Node *n, const char *v)
         }
         /* rows added into the output row, which vectorizes over j (the
          * same float additions, in the same order, as a loop over l of
-         * row adds would do). A bag of embeddings (a gather read only by
-         * this sum, not materialized) adds the table's rows in place, each
-         * id checked. */
-        bool bag = a->op == OP_GATHER && info(a)->direct;
-        cline(x, "for (int64_t o = 0; o < %s; o++) {", bag ? "1" : no);
+         * row adds would do) */
+        cline(x, "for (int64_t o = 0; o < %s; o++) {", no);
         x->indent++;
         cline(x, "float *dst = %s + o * %s;", v, ni);
         cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
         cline(x, "    dst[j] = 0.0f;");
         cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
         x->indent++;
-        if (bag) {
-            cline(x, "const int64_t id = %s[l];", vname(a->in[1]));
-            emit_index_check(x, a, "id", size_c(x, a->in[0]->shape.d[0]));
-            cline(x, "const float *src = %s + id * %s;", vname(a->in[0]), ni);
-        } else {
-            cline(x, "const float *src = %s + (o * %s + l) * %s;", va, len, ni);
-        }
+        cline(x, "const float *src = %s + (o * %s + l) * %s;", va, len, ni);
         cline(x, "for (int64_t j = 0; j < %s; j++)", ni);
         cline(x, "    dst[j] += src[j];");
         x->indent--;
@@ -128,30 +119,30 @@ void c_emit_reduce(Ctx *x, Node *n, const char *v)
                         xsprintf("%s[r] = nn_lse(%s + r * %s, %s) - %s[r * %s + y];", v, va, len, len, va, len));
         break;
     }
+    case OP_LINEARLSE: {
+        /* nnrt_linear_lse: a block of columns of X W^T at a time, running max and sum per row */
+        const Node *X = a, *W = b;
+        cline(x, "nnrt_linear_lse(%s, %s, %s, %s, %s, %s, %s, %s, %s);", size_c(x, X->shape.d[0]),
+              size_c(x, W->shape.d[0]), size_c(x, X->shape.d[1]), va, ld_c(x, X->shape.d[1]), vb,
+              ld_c(x, W->shape.d[1]), n->nin == 3 ? vname(n->in[2]) : "NULL", v);
+        break;
+    }
+    case OP_LINEARPICK: {
+        /* the logit z[r, y] = X[r] . W[y] (+ b[y]) */
+        char *k = size_c(x, a->shape.d[1]);
+        emit_label_rows(x, n, count_c(x, &n->shape, 0), n->in[2], size_c(x, b->shape.d[0]),
+                        xsprintf("%s[r] = nnrt_dot(%s, %s + r * %s, %s + y * %s)%s;", v, k, va, k, vb, k,
+                                 n->nin == 4 ? xsprintf(" + %s[y]", vname(n->in[3])) : ""));
+        break;
+    }
     case OP_LOGSUMEXP: {
-        if (unstored_logits(a)) {
-            const Node *X = a->in[0], *W = a->in[1];
-            cline(x, "nnrt_linear_lse(%s, %s, %s, %s, %s, %s, %s, %s, %s);", size_c(x, a->shape.d[0]),
-                  size_c(x, a->shape.d[1]), size_c(x, X->shape.d[1]), vname(X), ld_c(x, X->shape.d[1]), vname(W),
-                  ld_c(x, W->shape.d[1]), a->nin == 3 ? vname(a->in[2]) : "NULL", v);
-            break;
-        }
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         cline(x, "for (int64_t r = 0; r < %s; r++)", count_c(x, &n->shape, 0));
-        /* inline (nngrt.h) rather than a call: it vectorizes for the CPU the model is compiled for */
+        /* inline (nnrt_abi.h) rather than a call: it vectorizes for the CPU the model is compiled for */
         cline(x, "    %s[r] = nn_lse(%s + r * %s, %s);", v, va, len, len);
         break;
     }
     case OP_PICK: {
-        if (unstored_logits(a)) {
-            /* the logit z[r, y] = X[r] . W[y] (+ b[y]) */
-            const Node *X = a->in[0], *W = a->in[1];
-            char *k = size_c(x, X->shape.d[1]);
-            emit_label_rows(x, n, count_c(x, &n->shape, 0), b, size_c(x, a->shape.d[1]),
-                            xsprintf("%s[r] = nnrt_dot(%s, %s + r * %s, %s + y * %s)%s;", v, k, vname(X), k,
-                                     vname(W), k, a->nin == 3 ? xsprintf(" + %s[y]", vname(a->in[2])) : ""));
-            break;
-        }
         char *len = size_c(x, a->shape.d[a->shape.rank - 1]);
         emit_label_rows(x, n, count_c(x, &n->shape, 0), b, len, xsprintf("%s[r] = %s[r * %s + y];", v, va, len));
         break;

@@ -4,16 +4,13 @@
  */
 #include "backend.h"
 
-/* Is a the logits of a logsumexp/pick that are not stored (count_uses)? */
-bool unstored_logits(const Node *a) { return a->op == OP_MATMUL && info(a)->direct; }
-
 /* Does some logsumexp or cross-entropy of either graph use the inline
- * nn_lse (not nnrt_linear_lse)? An unused static function is a warning. */
+ * nn_lse? An unused static function is a warning. */
 static bool ctx_uses_nn_lse(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
         const Node *n = x->all[i];
-        if (n->op == OP_XENT || (n->op == OP_LOGSUMEXP && !unstored_logits(n->in[0])))
+        if (n->op == OP_XENT || n->op == OP_LOGSUMEXP)
             return true;
     }
     return false;
@@ -52,6 +49,9 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_BXENT] = c_emit_reduce, [OP_SOFTMAXGRAD] = c_emit_reduce, [OP_LOGSOFTMAXGRAD] = c_emit_reduce,
     [OP_ROW] = c_emit_gather, [OP_GATHER] = c_emit_gather, [OP_SCATTERADD] = c_emit_gather,
     [OP_PICKGRAD] = c_emit_gather, [OP_CONCAT] = c_emit_gather, [OP_SLICE] = c_emit_gather,
+    [OP_GATHERSUM] = c_emit_gather, [OP_GATHERMEAN] = c_emit_gather, [OP_SCATTERROWS] = c_emit_gather,
+    [OP_SPARSESCATTER] = c_emit_gather,
+    [OP_LINEARLSE] = c_emit_reduce, [OP_LINEARPICK] = c_emit_reduce,
     [OP_ICONST] = c_emit_leaf, [OP_PARAM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf, [OP_DIM] = c_emit_leaf,
     [OP_INDEX] = c_emit_leaf, [OP_IADD] = c_emit_leaf, [OP_ISUB] = c_emit_leaf, [OP_IMUL] = c_emit_leaf,
     [OP_RANGE] = c_emit_leaf,
@@ -66,11 +66,11 @@ static bool int_operand_ok(const Node *n, int j)
         return true;
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */
-    case OP_XENT:
-    case OP_PICK:
-    case OP_SCATTERADD:
-    case OP_PICKGRAD:
+    case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
+    case OP_SCATTERROWS: case OP_SPARSESCATTER:
         return j == 1;
+    case OP_LINEARPICK:
+        return j == 2;
     case OP_LOOPOUT:
         return true; /* its operand is the LOOP node */
     case OP_FUSED:
@@ -99,7 +99,7 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             snprintf(why, len, "an int operand");
             return false;
         }
-    if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
+    if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
         n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
@@ -131,10 +131,8 @@ static void c_emit_node(Ctx *x, Node *n)
     Graph *g = x->g;
     const char *v = vname(n);
     node_header(x, n);
-    if (info(n)->direct) {
-        cline(x, n->op == OP_GATHER   ? "/* rows read in place by the sum over them */"
-                 : n->op == OP_MATMUL ? "/* not stored: its logsumexp and picks read the operands */"
-                                      : "/* rows added into the loop's sum at the end of the iteration */");
+    if (n->op == OP_SCATTERROWS) {
+        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
         return;
     }
     if (has_buffer(n)) {
@@ -159,7 +157,7 @@ static void c_emit_node(Ctx *x, Node *n)
 static void c_emit_prelude(Ctx *x)
 {
     if (uses_nn_lse(x)) {
-        craw(x, "/* log sum exp of a row (finite or not), with nngrt.h's inline row loop */\n");
+        craw(x, "/* log sum exp of a row (finite or not), with nnrt_abi.h's inline row loop */\n");
         craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
         craw(x, "    if (n <= 0)\n        return -INFINITY;\n");
         craw(x, "    const float m = nnrt_row_max(z, n);\n");
@@ -173,7 +171,7 @@ static void c_emit_prelude(Ctx *x)
 
 const Target target_c = {
     .name = "c",
-    .abi_header = "nngrt.h",
+    .abi_header = "nnrt_abi.h",
     .supports_op = c_supports_op,
     .emit_node = c_emit_node,
     .emit_prelude = c_emit_prelude,

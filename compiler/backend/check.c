@@ -1,43 +1,9 @@
 /*
  * check.c - what the C backend rejects, found before a byte is written:
- * names that are not C identifiers, int values where floats are needed,
+ * names that cannot be C identifiers (names.c), ops the target lacks,
  * shapes that do not broadcast, tensors too large for memory.
  */
 #include "backend.h"
-
-
-static const char *const c_keywords[] = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double",
-    "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
-    "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
-    "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
-    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-    "_Static_assert", "_Thread_local", "bool", "true", "false", "asm", NULL,
-};
-
-/* The model's name is also a type name in model.c, next to these
- * parameters, locals and library functions: it must differ from them. */
-static const char *const model_reserved[] = {
-    "m", "in", "out", "rng", "seed", "path", "name", "i", "dyn", "inputs", "outputs", "loss", "rc",
-    "calloc", "free", "memcpy", "memset", "aligned_alloc", "strcmp", "tanhf", "expf", "logf", "sqrtf",
-    "fabsf", "fabs", "exp", "log1p", "nn_ld", "nn_lse", NULL,
-};
-
-/* Names become C identifiers (struct fields, symbols): they must be valid
- * ones, and not keywords. */
-static void check_name(Ctx *x, const char *what, const char *name, Loc loc)
-{
-    bool ok = name && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z') ||
-                       (name[0] >= 'A' && name[0] <= 'Z'));
-    for (const char *p = name; ok && *p; p++)
-        ok = *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-             (*p >= '0' && *p <= '9');
-    for (int i = 0; ok && c_keywords[i]; i++)
-        ok = strcmp(name, c_keywords[i]) != 0;
-    if (!ok)
-        emit_error(x, loc, "%s name '%s' cannot be used in C (a keyword or not an identifier)",
-                   what, name ? name : "(null)");
-}
 
 /* Can operand a be broadcast to shape out (NumPy rules, sizes symbolic)? */
 bool broadcasts_to(const Shape *a, const Shape *out)
@@ -57,10 +23,7 @@ bool broadcasts_to(const Shape *a, const Shape *out)
 void check_graph(Ctx *x)
 {
     Graph *g = x->g;
-    check_name(x, "model", g->model, NO_LOC);
-    for (int i = 0; x->ok && model_reserved[i]; i++)
-        if (strcmp(g->model, model_reserved[i]) == 0 || strncmp(g->model, "nnrt_", 5) == 0)
-            emit_error(x, NO_LOC, "model name '%s' is reserved in the generated C; choose another", g->model);
+    check_model_name(x, g->model);
     for (int i = 0; i < g->ndims; i++)
         if (g->dims[i].dynamic)
             check_name(x, "dim", g->dims[i].name, g->dims[i].loc);

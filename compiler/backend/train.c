@@ -50,7 +50,8 @@ static bool is_table(Ctx *t, int i)
 {
     for (int k = 0; k < t->nall; k++) {
         Node *n = t->all[k];
-        if ((n->op == OP_ROW || n->op == OP_GATHER) && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
+        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN;
+        if (rows && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
             return t->g->params[i].shape.rank >= 2;
     }
     return false;

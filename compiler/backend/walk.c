@@ -1,9 +1,8 @@
 /*
- * walk.c - the emission order, use counts, the values the C code never
- * stores (NodeInfo.direct) and where gradients are computed (m->grads).
+ * walk.c - the emission order, use counts and where gradients are
+ * computed (m->grads).
  */
 #include "backend.h"
-
 
 void collect_block(Ctx *x, Block *b)
 {
@@ -29,7 +28,8 @@ void count_uses(Ctx *x)
         if (n->op == OP_LOOP) {
             Loop *l = n->loop;
             for (int r = 0; r < l->ncarry; r++)
-                info(l->next[r])->uses++;
+                if (l->next[r] != l->carry[r]) /* c = c: nothing is copied, nothing read */
+                    info(l->next[r])->uses++;
             for (int r = 0; r < l->nstack; r++)
                 info(l->stack[r])->uses++;
             for (int r = 0; r < l->nsum; r++)
@@ -43,51 +43,6 @@ void count_uses(Ctx *x)
     for (int i = 0; x->g->grads && i < x->g->nparams; i++)
         if (x->g->grads[i])
             info(x->g->grads[i])->uses++;
-    /* scatter-adds summed by their loop and read by nothing else */
-    for (int i = 0; i < x->nall; i++) {
-        Node *n = x->all[i];
-        if (n->op != OP_LOOP)
-            continue;
-        Loop *l = n->loop;
-        for (int r = 0; r < l->nsum; r++) {
-            Node *v = l->sum[r];
-            if (v->op == OP_SCATTERADD && v->parent == &l->body && info(v)->uses == 1)
-                info(v)->direct = true;
-        }
-    }
-    /* logits read only by one logsumexp and by picks (inference with a
-     * cross-entropy or a log-probability): z = X W^T [+ b] is never
-     * stored; the logsumexp is nnrt_linear_lse, a block of columns at a
-     * time, and a pick is one dot product (emit_lse_pick) */
-    for (int i = 0; i < x->nall; i++) {
-        Node *u = x->all[i], *z = u->nin > 0 ? u->in[0] : NULL;
-        if ((u->op == OP_LOGSUMEXP || u->op == OP_PICK) && z->op == OP_MATMUL && z->parent == u->parent) {
-            info(z)->lse_reads += u->op == OP_LOGSUMEXP;
-            info(z)->pick_reads += u->op == OP_PICK;
-        }
-    }
-    for (int i = 0; i < x->nall; i++) {
-        Node *z = x->all[i];
-        NodeInfo *zi = info(z);
-        if (z->op == OP_MATMUL && !z->ta && z->tb && zi->grad_of < 0 && zi->lse_reads == 1 &&
-            zi->lse_reads + zi->pick_reads == zi->uses &&
-            (z->nin == 2 || (z->in[2]->shape.rank == 1 && size_eq(z->in[2]->shape.d[0], z->shape.d[1]))))
-            zi->direct = true;
-    }
-    /* gathers read only by a sum over their rows (a bag of embeddings,
-     * sum_axis(E[ids], 0)): the sum reads the rows in place, no copy */
-    for (int i = 0; i < x->nall; i++) {
-        Node *n = x->all[i], *a = n->nin > 0 ? n->in[0] : NULL;
-        if ((n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0 && a->op == OP_GATHER &&
-            a->dtype == DT_F32 && a->parent == n->parent && info(a)->uses == 1 && info(a)->grad_of < 0)
-            info(a)->direct = true;
-    }
-}
-
-/* Does n get its own region of the arena? */
-bool owns_buffer(const Node *n)
-{
-    return has_buffer(n) && !info(n)->direct;
 }
 
 /* In the train graph, a gradient that has a buffer of its own (or is the
@@ -107,7 +62,7 @@ void place_grads(Ctx *x)
             out = out || g->outputs[k].value == v;
         if (out)
             continue;
-        if (owns_buffer(v) && v->dtype == DT_F32) {
+        if (has_buffer(v) && v->dtype == DT_F32) {
             info(v)->grad_of = i;
         } else if (v->op == OP_LOOPOUT) {
             Loop *l = v->in[0]->loop;
@@ -128,22 +83,21 @@ void place_grads(Ctx *x)
     }
 }
 
-/* Is param i's gradient (in train context t) one scatter of rows at the
- * top of the train graph, computed in place in m->grads? Then the model
+/* Is param i's gradient (in train context t) a sparse_scatter_add (the
+ * select pass) computed in place in m->grads? Then the model
  * keeps the list of rows it touched (touchedI, ntouchedI): the next call
  * zeroes only those, and SGD updates only those, as PyTorch's sparse
  * embedding gradients do, instead of a pass over the whole table. */
 bool sparse_grad(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
-    return v && v->op == OP_SCATTERADD && v->parent == &t->g->top && info(v)->grad_of == i &&
-           v->in[1]->dtype == DT_I32;
+    return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i;
 }
 
 /* The most rows sparse gradient i's scatter may touch per call. */
 int64_t sparse_grad_cap(Ctx *t, int i)
 {
     const Node *ids = t->g->grads[i]->in[1];
-    return is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    return ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
 }
 

@@ -100,6 +100,13 @@ int nngc_eval(int argc, char **argv) {
         }
         dopt.vocab = vocab_path(params);
     }
+    /* no --export may replace an input (files.c) */
+    for (int i = 0; i < data.n; i++)
+        driver_note_input(data.items[i].file);
+    if (params)
+        driver_note_input(params);
+    if (dopt.vocab)
+        driver_note_input(dopt.vocab);
 
     double lr;
     const nnrt_model_desc *d = load_model(model, &co, false, &lr);

@@ -130,7 +130,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
-        long n;
+        long n = 0;
         int r;
         if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
             train_usage(stdout);
@@ -368,6 +368,27 @@ static double lr_at(const Trainer *t, int64_t step, int64_t total) {
     return lr;
 }
 
+/* One update from the examples ex[0..nex) (ds indices idx[]), adding
+ * their loss to *loss. Today nex is 1 (--batch 1): one NAME_train_step.
+ * With the compiler's batching (issue #9 item 2), the examples of a batch
+ * will go to one call of a batched step here. */
+static bool train_step(Trainer *t, const Example *ex, const int64_t *idx, int nex, double *loss) {
+    for (int b = 0; b < nex; b++) {
+        float l = 0;
+        if (t->d->train_step(t->m, ex[b].dyn, ex[b].in, &l) != NNRT_OK) {
+            driver_error("%s: %s", dataset_where(&t->train, idx[b]), nnrt_last_error());
+            return false;
+        }
+        if (!isfinite(l)) {
+            driver_error("%s: the loss is %g: training diverged (try a smaller --lr)",
+                         dataset_where(&t->train, idx[b]), l);
+            return false;
+        }
+        *loss += l;
+    }
+    return true;
+}
+
 /* One epoch over t->train; *loss and *units sum it. */
 static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, double *units) {
     const nnrt_model_desc *d = t->d;
@@ -385,16 +406,9 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
         if (lr != last_lr)
             d->set_lr(t->m, (float)lr);
         last_lr = lr;
-        float l = 0;
-        if (d->train_step(t->m, ex.dyn, ex.in, &l) != NNRT_OK) {
-            driver_error("%s: %s", dataset_where(ds, perm[i]), nnrt_last_error());
+        if (!train_step(t, &ex, &perm[i], 1, loss))
             return false;
-        }
-        if (!isfinite(l)) {
-            driver_error("%s: the loss is %g: training diverged (try a smaller --lr)", dataset_where(ds, perm[i]), l);
-            return false;
-        }
-        *loss += l, *units += ex.units;
+        *units += ex.units;
         p->done++, p->words += ex.words;
         progress_show(p, e + 1, t->a->epochs, (double)(i + 1) / (double)n, lr, *loss / *units, false);
     }
@@ -441,6 +455,15 @@ static bool open_data(Trainer *t) {
     const TrainArgs *a = t->a;
     const nnrt_model_desc *d = t->d;
     t->text = a->data.items[0].name == NULL;
+    for (int i = 0; i < a->data.n + a->valid.n; i++) {
+        const DataItem *it = i < a->data.n ? &a->data.items[i] : &a->valid.items[i - a->data.n];
+        if ((it->name == NULL) != t->text) {
+            driver_error("%s %s: the data are %s: give %s", i < a->data.n ? "--data" : "--valid", it->file,
+                         t->text ? "a text file" : ".npy files, one per input",
+                         t->text ? "--data FILE and --valid FILE" : "--data NAME=FILE.npy and --valid NAME=FILE.npy");
+            return false;
+        }
+    }
     if (!t->text)
         return dataset_open_npy(&t->train, d, &a->data, a->dopt.lengths) &&
                (!t->have_valid || dataset_open_npy(&t->valid, d, &a->valid, a->dopt.valid_lengths));
@@ -489,6 +512,16 @@ int nngc_train(int argc, char **argv) {
     int rc = parse_train_args(&a, argc, argv);
     if (rc)
         return rc;
+    /* no output may be an input (files.c); --save may update its --params */
+    driver_note_input(a.model);
+    for (int i = 0; i < a.data.n; i++)
+        driver_note_input(a.data.items[i].file);
+    for (int i = 0; i < a.valid.n; i++)
+        driver_note_input(a.valid.items[i].file);
+    if (a.params && !(a.save && driver_same_file(a.params, a.save)))
+        driver_note_input(a.params);
+    if (a.save && (!driver_check_output(a.save) || !driver_check_output(vocab_path(a.save))))
+        return EXIT_USAGE;
     Trainer t = {.a = &a, .have_valid = a.valid.n > 0};
     t.st = (TrainState){.lr_scale = 1, .best = INFINITY, .seed = a.seed};
     nnrt_vocab_init(&t.words);

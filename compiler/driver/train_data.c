@@ -88,6 +88,11 @@ bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
         return false;
     }
     ts->max_words = ts->layout == NNRT_LAYOUT_LM ? ts->tmax - 1 : ts->tmax;
+    if (ts->max_words < 1) {
+        driver_error("model %s: T max %lld leaves no room for a word in the lm layout (T = words + 1)", d->name,
+                     (long long)ts->tmax);
+        return false;
+    }
     return true;
 }
 
@@ -387,13 +392,14 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
     Paths paths;
     driver_locate(&paths);
     co->train_required = train;
-    PipelineOptions po;
-    if (!driver_pipeline_options(co, NULL, &po))
+    DriverPipelines pl;
+    if (!driver_pipeline_options(co, &pl))
         return NULL;
     Diag diag;
     diag_init(&diag, stderr);
+    diag.hold = true;
     Graph *t = NULL;
-    Graph *g = driver_compile(&diag, model, co, &paths, &po, train ? &t : NULL);
+    Graph *g = driver_compile_to_tmp(&diag, model, co, &paths, &pl, train, &t);
     if (!g)
         return NULL;
     if (train && !t) {
@@ -404,7 +410,7 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
     /* A model without an optimizer trains with sgd(lr = 0.01) (docs/API.md). */
     *opt_lr = g->opt.kind == OPT_NONE ? 0.01 : g->opt.lr;
     void *handle;
-    return driver_build_and_load(g, t, co, model, &paths, &handle);
+    return driver_build_and_load(g, co, &paths, &handle);
 }
 
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
@@ -415,6 +421,8 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
     }
     char *name = xstrndup(spec, (size_t)(eq - spec));
     const char *file = eq + 1;
+    if (!driver_check_output(file))
+        return false;
     int i = 0;
     while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
         i++;

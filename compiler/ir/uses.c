@@ -158,3 +158,46 @@ Node *ir_loop_sum_of(Loop *l, Node *v, const char *name) {
     move_last_to(outer, pos + 1);
     return outer->nodes[pos + 1];
 }
+
+/* ---------------------------------------------------------------- node index */
+
+struct NodeSlot {
+    const Node *key;
+    int val;
+};
+
+static struct NodeSlot *node_slot(const NodeIndex *ix, const Node *n) {
+    uint64_t h = (uint64_t)(uintptr_t)n;
+    h ^= h >> 33; /* murmur3's finalizer: pointers differ in their middle bits */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    uint64_t mask = (uint64_t)ix->cap - 1;
+    for (uint64_t i = h & mask;; i = (i + 1) & mask)
+        if (!ix->slot[i].key || ix->slot[i].key == n)
+            return &ix->slot[i];
+}
+
+int node_index_get(const NodeIndex *ix, const Node *n) {
+    if (ix->cap == 0)
+        return -1;
+    struct NodeSlot *s = node_slot(ix, n);
+    return s->key ? s->val : -1;
+}
+
+void node_index_put(NodeIndex *ix, const Node *n, int val) {
+    if (2 * (ix->n + 1) > ix->cap) {
+        NodeIndex bigger = {.cap = ix->cap ? 2 * ix->cap : 16};
+        bigger.slot = xalloc(sizeof(struct NodeSlot) * (size_t)bigger.cap);
+        for (int i = 0; i < ix->cap; i++)
+            if (ix->slot[i].key)
+                *node_slot(&bigger, ix->slot[i].key) = ix->slot[i];
+        bigger.n = ix->n;
+        *ix = bigger; /* the old slots stay in the arena */
+    }
+    struct NodeSlot *s = node_slot(ix, n);
+    if (!s->key) {
+        s->key = n;
+        ix->n++;
+    }
+    s->val = val;
+}

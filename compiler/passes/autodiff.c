@@ -59,26 +59,27 @@
 
 /* ---------------------------------------------------------------- maps */
 
-/* A small association list node -> node (graphs are small; a scope's
- * lists hold at most its block's values). */
+/* A map node -> node: keys and values in insertion order, found by a
+ * hashed index (a graph of 100k nodes has as many adjoints). Scope.outer
+ * is a plain list of the same shape (one key may repeat there). */
 typedef struct Map {
     Node **key, **val;
     int n, cap, capv;
+    NodeIndex ix; /* key -> position */
 } Map;
 
 static Node *map_get(const Map *m, const Node *k) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k)
-            return m->val[i];
-    return NULL;
+    int i = node_index_get(&m->ix, k);
+    return i >= 0 ? m->val[i] : NULL;
 }
 
 static void map_set(Map *m, Node *k, Node *v) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k) {
-            m->val[i] = v;
-            return;
-        }
+    int i = node_index_get(&m->ix, k);
+    if (i >= 0) {
+        m->val[i] = v;
+        return;
+    }
+    node_index_put(&m->ix, k, m->n);
     int n = m->n;
     VEC_PUSH(m->key, m->n, m->cap, k);
     VEC_PUSH(m->val, n, m->capv, v);
@@ -294,15 +295,11 @@ static void add_adj(Scope *S, Node *x, Node *d) {
 static void no_gradient(AD *ad, const Node *x) {
     ad->errors++;
     const char *how = x->approx.kind != APPROX_FULL ? approx_name[x->approx.kind] : NULL;
-    if (ad->d) {
-        if (how)
-            diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
-        else
-            diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
-        return;
-    }
-    fprintf(stderr, "%s:%d:%d: error: no gradient for %s%s%s\n", ad->g->source_path ? ad->g->source_path : "?",
-            x->loc.line, x->loc.col, op_name[x->op], how ? " with " : "", how ? how : "");
+    NN_ASSERT(ad->d); /* autodiff(g, NULL) is for graphs that have every rule */
+    if (how)
+        diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
+    else
+        diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -643,5 +640,3 @@ bool autodiff(Graph *g, Diag *d) {
     g->grads = grads;
     return true;
 }
-
-void pass_autodiff(PassCtx *pc) { autodiff(pc->g, pc->diag); }

@@ -18,6 +18,7 @@
 
 #include "cuda_emu.h"
 #include "nngrt.h"
+#include "nnrt_abi.h" /* nnrt_gemm */
 
 /* ---------------------------------------------------------------- errors */
 

@@ -1,8 +1,9 @@
 /*
  * nnrt_cuda.h - the CUDA runtime of nngc: what code generated for
- * --target=cuda calls, and what an application sees of it. Plain C; the
- * device side (kernels, NNRT_LAUNCH, block reductions) is in
- * nnrt_cuda_dev.cuh.
+ * --target=cuda calls, and what an application sees of it: the CUDA
+ * target's ABI header, the counterpart of nnrt_abi.h for the CPU, next to
+ * the same nngrt.h (errors, descriptor, files). Plain C; the device side
+ * (kernels, NNRT_LAUNCH, block reductions) is in nnrt_cuda_dev.cuh.
  *
  * The model of memory (docs/CUDA.md):
  *

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../../runtime/cuda/nnrt_cuda.h"
+#include "../../runtime/nnrt_abi.h" /* the CPU references */
 #include "check.h"
 
 static nnrt_cuda_ctx *ctx;

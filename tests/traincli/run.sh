@@ -23,7 +23,8 @@
 #                .npy (padded rows + lengths) scores as on the text
 #   6. malformed empty lines, long lines, bad UTF-8, missing label, a
 #                vocabulary over V: a message with file:line, never a crash
-#   7. options   --batch 2, --clip, --patience without --valid; --export
+#   7. options   --batch 2, --clip, --patience without --valid; --export;
+#                --patience, --decay plateau, the progress lines
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
 
@@ -209,6 +210,8 @@ run "--max-vocab 128 fits it" 0 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --e
 }
 run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
     has "... naming it" "none.txt: No such file"
+run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
+    has "... that says what to give" "--valid x.npy: the data are a text file"
 run "a model with a float input and text data: error" 1 "$NNGC" train examples/classifier.nn --data "$TINY" &&
     has "... that says what to do" "input x : float\[I\] is not text.*--data x=FILE.npy"
 
@@ -234,6 +237,14 @@ run "--export word2vec text and .npy" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.s
 }
 run "--patience stops early" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ctrain.txt" \
     --epochs 30 --patience 1 --lr 0.5 && has "... with a message" "early stop: no better validation loss for 1 epochs"
+
+run "--decay plateau" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ctrain.txt" --epochs 5 \
+    --decay plateau --lr 0.5 --progress 0.000001 && {
+    # epoch 3 is not a new best at lr 0.5 (seed 1): epoch 4 runs at 0.25
+    has "plateau: an epoch without a new best halves the lr" "^epoch 4/5: .* \| lr 0\.25 \|"
+    has "progress: plain lines on a pipe, with words/s, ex/s, lr, loss, ETA" \
+        "^epoch 2/5 +[0-9.]+%  words/s [0-9]+  ex/s [0-9]+  lr 0\.500000  loss [0-9.]+  ETA 0h00m[0-9]+s$"
+}
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

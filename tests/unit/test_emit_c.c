@@ -8,7 +8,7 @@
  * what it prints with values computed by hand (written next to each test).
  *
  * Paths, relative to the repository root where `make unit-test` runs the
- * tests: runtime/ (nngrt.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
+ * tests: runtime/ (nngrt.h, nnrt_abi.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
  * NNGC_TEST_LIBS override the library and the extra link flags,
  * NNGC_TEST_CC the compiler (clang) of all tests but the first;
  * NNGC_TEST_KEEP=1 keeps the temporary directories to read the code in.
@@ -322,6 +322,10 @@ static void test_matvec_bias_tanh(void **state)
         assert_non_null(strstr(r.model_h, "const float *x;"));
         assert_non_null(strstr(r.model_h, "const float *h;"));
         assert_non_null(strstr(r.model_h, "extern const nnrt_model_desc mv_desc;"));
+        /* the header is the application API only; model.c adds the runtime ABI */
+        assert_non_null(strstr(r.model_h, "#include \"nngrt.h\""));
+        assert_null(strstr(r.model_h, "nnrt_abi.h"));
+        assert_non_null(strstr(r.model_c, "#include \"nnrt_abi.h\""));
     }
 }
 
@@ -744,6 +748,25 @@ static void test_bad_names_and_sizes(void **state)
     add_input(g, "float", DT_F32, shape(1, S(3)));
     expect_emit_error(g, "t.nn:4:1: error: input name 'float' cannot be used in C (a keyword or not an "
                          "identifier)\nmodel t\n^\n");
+
+    /* a model named like a macro, a type or a library function would be a
+     * type of that name in model.c: rejected, not C that fails to compile */
+    static const char *const models[][2] = {
+        {"NULL", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"SIZE_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"INT64_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"int64_t", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"__func__", "is reserved for the C implementation (it starts with '__'); rename it"},
+        {"malloc", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                   "another"},
+        {"expf", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                 "another"},
+    };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        g = new_graph(models[i][0]);
+        add_input(g, "x", DT_F32, shape(1, S(3)));
+        expect_emit_error(g, xsprintf("nngc: error: model name '%s' %s\n", models[i][0], models[i][1]));
+    }
 
     g = new_graph("big");
     add_param(g, "W", shape(2, S(INT64_C(1) << 40), S(INT64_C(1) << 40)), INIT_ZEROS);
