@@ -545,6 +545,7 @@ void ir_stats(const Graph *g, FILE *out, const char *after);
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;
