@@ -56,7 +56,9 @@ void xfree_all(void);
     } while (0)
 _Noreturn void nn_internal_error(const char *file, int line, const char *what);
 
-/* Reads a whole file into the arena (NUL-terminated); NULL + errno on failure. */
+/* Reads a whole file into the arena (NUL-terminated); NULL + errno on
+ * failure (EFBIG past NN_MAX_SOURCE bytes: no program is that long). */
+#define NN_MAX_SOURCE ((size_t)16 << 20)
 char *read_file(const char *path, size_t *len);
 
 /* ================================================================ diag.c */
@@ -76,6 +78,8 @@ typedef struct Loc {
 
 #define NO_LOC ((Loc){-1, 0, 0, 0, 0})
 
+typedef struct DiagMsg DiagMsg; /* diag.c: one held diagnostic with its notes */
+
 typedef struct Diag {
     SourceFile *files;
     int nfiles, capfiles;
@@ -83,9 +87,20 @@ typedef struct Diag {
     int nwarnings;
     int max_errors; /* stop reporting after this many (0 = 100) */
     FILE *out;      /* where diagnostics go (stderr by default) */
+    /* hold: collect diagnostics instead of printing them; diag_flush prints
+     * them in source order (the driver holds, so that a stage that finds
+     * errors walking backwards still reports them top to bottom) */
+    bool hold;
+    DiagMsg *held;
+    int nheld, capheld;
+    int nshown; /* errors diag_flush has printed */
 } Diag;
 
 void diag_init(Diag *d, FILE *out);
+/* Prints the held diagnostics sorted by (file, offset), those without a
+ * location first, each with its notes; the error limit applies in that
+ * order. Nothing to do when none are held. */
+void diag_flush(Diag *d);
 /* Registers a source text; returns its file index. */
 int diag_add_file(Diag *d, const char *path, const char *text, size_t len);
 /* Reads path (rejecting binary files: NUL bytes or invalid control bytes)
@@ -407,6 +422,20 @@ typedef struct OptimizerDecl {
     Loc loc;
 } OptimizerDecl;
 
+/* ir/optim.c: what `optimizer NAME(...)` and --optimizer=NAME:... share.
+ * optim_start: kind and PyTorch's defaults for the optimizer called
+ * name[0..len) (sgd's lr NAN: required); false for an unknown name.
+ * optim_args: its argument names in positional order (NULL-terminated);
+ * optim_arg_index: the position of argument name[0..len), or -1;
+ * optim_arg: the value of the argument at position i.
+ * optim_check: the values as PyTorch checks them (lr >= 0, eps >= 0,
+ * 0 <= beta < 1, all finite; sgd's lr given); false with a message. */
+bool optim_start(OptimizerDecl *o, const char *name, size_t len);
+const char *const *optim_args(OptKind k);
+int optim_arg_index(OptKind k, const char *name, size_t len);
+double *optim_arg(OptimizerDecl *o, int i);
+bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
+
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
     const char *source_path;
@@ -449,6 +478,8 @@ char *shape_str(const Graph *g, const Shape *s, char *buf, size_t n);
 int64_t shape_max_count(const Graph *g, const Shape *s);
 /* "f32[T, 64]", "i32[]" (buf of n bytes; returns buf). */
 char *ir_type_str(const Graph *g, DType dt, const Shape *s, char *buf, size_t n);
+/* An int scalar (i32, rank 0)? False for NULL. */
+bool ir_is_int_scalar(const Node *n);
 /* op_name[op], or "?" for an out-of-range op (broken graphs are printed too). */
 const char *ir_opname(int op);
 
@@ -475,12 +506,95 @@ int ir_loop_add_sum(Loop *l, Node *v);
 /* The LOOPOUT node for result r (created, typed and appended to the block
  * holding the loop node). */
 Node *ir_loop_result(Loop *l, int r, const char *name);
+/* clone.c: a deep copy of g that shares no Node, Block or Loop with it
+ * (names and shape texts are shared: they never change). */
+Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
  * along s's last axis, or pick_grad, of shape s, whose operands hold one
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
 bool ir_row_op(const Node *x, const Shape *s);
+
+/* ---- builder.c: the one node builder (every stage that makes nodes) */
+
+/* What happens when ir_infer rejects a node being built. */
+typedef enum {
+    BUILD_ASSERT, /* a pass's own invariant: internal error naming the stage */
+    BUILD_DIAG,   /* the front end: a diagnostic at the given source location */
+    BUILD_TRY,    /* a pass trying a rewrite: NULL, nothing said */
+} BuildPolicy;
+
+/* An insertion point (block, position) with a typing error policy. */
+typedef struct Builder {
+    Graph *g;
+    Block *block;
+    int pos;               /* next node goes before this position (then pos++); -1: at the end */
+    BuildPolicy on_error;
+    Diag *diag;            /* BUILD_DIAG */
+    const char *stage;     /* BUILD_ASSERT: named in the internal error ("autodiff") */
+} Builder;
+
+Builder build_at(Graph *g, Block *b, int pos, BuildPolicy on_error, const char *stage);
+/* A node with operands in[0..nin), untyped and unplaced (set attributes,
+ * then build_put); NULL when an operand is NULL (an earlier error). */
+Node *build_new(Op op, int nin, Node *const *in, Loc loc);
+/* Types n by ir_infer; on a rejection applies b's policy (err_loc is
+ * where a BUILD_DIAG diagnostic points) and returns false. */
+bool build_type(Builder *b, Node *n, Loc err_loc);
+/* Puts an already typed n at b's insertion point. */
+void build_place(Builder *b, Node *n);
+/* build_type + build_place; NULL (n NULL, or rejected) or n. */
+Node *build_put(Builder *b, Node *n, Loc err_loc);
+/* build_new + build_put, the error at loc. */
+Node *build_op(Builder *b, Op op, int nin, Node *const *in, Loc loc);
+Node *build_op1(Builder *b, Op op, Node *x, Loc loc);
+Node *build_op2(Builder *b, Op op, Node *x, Node *y, Loc loc);
+/* A leaf (no operands) typed and put in the top block, at its end or at
+ * its head, where every loop can see it. */
+Node *build_leaf(Builder *b, Node *n, bool at_head);
+/* Leaves, untyped and unplaced (build_leaf them). */
+Node *ir_const(double v, Loc loc);
+Node *ir_iconst(int64_t v, Loc loc);
+Node *ir_fill(const Shape *s, double v, Loc loc);
+Node *ir_dim(Size s, Loc loc);
+/* An ICONST when s is static, else a DIM. */
+Node *ir_size_node(Size s, Loc loc);
+
+/* ---- uses.c: uses, loop results, scratch fields */
+
+/* Node.mark = 0 (Node.aux = NULL) for every node of b and the blocks in it. */
+void ir_clear_marks(Block *b);
+void ir_clear_aux(Block *b);
+/* Uses of x as a result (next, stacked or summed value) of loop l. */
+int ir_result_uses(const Loop *l, const Node *x);
+/* Uses of x in b and the blocks nested in it (operands and nested loops' results). */
+int ir_block_uses(const Block *b, const Node *x);
+/* Node.mark = the number of uses of each node (operands, loop results,
+ * outputs, loss, grads). */
+void ir_count_uses(Graph *g);
+/* The body value behind result r of l (next, stacked or summed value). */
+Node *ir_loop_value(const Loop *l, int r);
+/* The LOOPOUT of result r of l in the block holding l, or NULL. */
+Node *ir_loop_find_result(const Loop *l, int r);
+/* The position just after l's node and the LOOPOUTs that follow it. */
+int ir_loop_results_end(const Loop *l);
+/* The LOOPOUT of a stacked result of body value v, added when there is
+ * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
+ * just after l's other results); *added (if not NULL) says which. */
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
+/* Adds a summed result of v; its LOOPOUT goes right after l's node. */
+Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
+/* A hashed map from nodes to small integers (indices into an array held
+ * elsewhere), for passes that must not search lists (compile time stays
+ * linear in the graph). Zero-initialized = empty. */
+typedef struct NodeIndex {
+    struct NodeSlot *slot;
+    int n, cap;
+} NodeIndex;
+/* The value stored for n, or -1. */
+int node_index_get(const NodeIndex *ix, const Node *n);
+void node_index_put(NodeIndex *ix, const Node *n, int val);
 
 /* Printing and checking */
 /* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper
@@ -515,28 +629,34 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen);
 
 /* ================================================================ passes/ */
 
+/* What every pass gets (Lua's FuncState is the model: one context handed
+ * down instead of a growing parameter list). */
+typedef struct PassCtx {
+    Graph *g;
+    Diag *diag;         /* user-facing diagnostics; NULL: to stderr without source lines */
+    FILE *report;       /* --report=NAME sink for the pass named; NULL when not asked */
+    const void *target; /* the backend's Target; NULL = C (unused for now) */
+} PassCtx;
+
 /* Each pass states its preconditions at the top of its file. */
-void pass_hoist(Graph *g); /* hoist.c: loop-invariant code motion */
-void pass_cse(Graph *g);   /* cse.c: common subexpressions */
-void pass_dce(Graph *g);   /* dce.c: dead code, unused loop results */
-void pass_fuse(Graph *g);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
-void pass_fold(Graph *g);  /* fold.c: constant folding */
-void pass_softmax(Graph *g); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
-void pass_batch(Graph *g); /* batch.c: batching and loop fission */
-void pass_select(Graph *g); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
+void pass_hoist(PassCtx *pc); /* hoist.c: loop-invariant code motion */
+void pass_cse(PassCtx *pc);   /* cse.c: common subexpressions */
+void pass_dce(PassCtx *pc);   /* dce.c: dead code, unused loop results */
+void pass_fuse(PassCtx *pc);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
+void pass_fold(PassCtx *pc);  /* fold.c: constant folding */
+void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */
+/* batch.c: batching and loop fission; with pc->report, lists what stays in
+ * loops and why */
+void pass_batch(PassCtx *pc);
+void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
- * train graph T, before any other pass. Returns false, after reporting
- * "file:line:col: error: no gradient for OP" through d (to stderr without
- * the source line when d is NULL), when an op on the path from a param to
- * the loss has no gradient rule; g->grads is then NULL. */
+ * train graph T, before any other pass (the driver's autodiff stage).
+ * Returns false, after reporting "file:line:col: error: no gradient for
+ * OP" through d, when an op on the path from a param to the loss has no
+ * gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
-/* autodiff.c: the same as a pipeline pass (--passes=autodiff,
- * --dump-ir=autodiff); errors go to stderr and leave g->grads NULL. */
-void pass_autodiff(Graph *g);
-/* batch.c: the same, listing what stays in loops and why to report (may be NULL) */
-void pass_batch_report(Graph *g, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
@@ -585,15 +705,13 @@ bool backend_plan(Diag *d, Graph *g, Graph *train, MemStats *fwd, MemStats *trn)
 
 /* ================================================================ passes/pipeline.c */
 
-/* One optimization pass: `void pass_NAME(Graph *g)` in passes/NAME.c. It
+/* One optimization pass: `void pass_NAME(PassCtx *pc)` in passes/NAME.c. It
  * runs at -O<min_level> and above. */
 typedef struct Pass {
     const char *name;
-    void (*run)(Graph *g);
+    void (*run)(PassCtx *pc);
     int min_level;
-    /* the same pass, explaining itself to a report stream (--report=NAME);
-     * NULL when the pass has nothing to report */
-    void (*run_report)(Graph *g, FILE *report);
+    bool reports; /* writes to pc->report (--report=NAME accepts it) */
 } Pass;
 
 /* What the pipeline runs and where it dumps. */
@@ -603,8 +721,11 @@ typedef struct PipelineOptions {
     int nonly;                   /* (only == NULL: the pass table, filtered by level) */
     const char *const *disabled; /* --disable-pass=NAME, never run */
     int ndisabled;
-    const char *dump;            /* NULL: no dump; "lower" (the IR as lowered), a pass
-                                    name, "all" (after every step), or "" (after the last) */
+    const char *start;           /* the graph's state before the first pass, for dumps,
+                                    --stats and the verifier: NULL means "lower" (F);
+                                    "autodiff" for the train graph T */
+    const char *dump;            /* NULL: no dump; the start name (the IR before any pass),
+                                    a pass name, "all" (after every step), or "" (after the last) */
     FILE *dump_out;              /* stdout when NULL */
     FILE *err;                   /* verifier messages, --stats, reports; stderr when NULL */
     bool stats;                  /* --stats: one line of counts after lower and after each pass */
@@ -616,9 +737,9 @@ typedef struct PipelineOptions {
 const Pass *pass_lookup(const char *name);
 /* Comma-separated names of every pass ("none yet" when the table is empty). */
 const char *pass_names(void);
-/* Checks every name in po against the table ("lower" and "all" also valid
- * for dump); on an unknown one writes a message listing the valid names
- * into err and returns false. */
+/* Checks every name in po against the table (the start name and "all"
+ * also valid for dump); on an unknown one writes a message listing the
+ * valid names into err and returns false. */
 bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen);
 /* Verifies the lowered graph, then runs each enabled pass in order, runs
  * ir_verify after each (naming the pass that broke the graph), and dumps

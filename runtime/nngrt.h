@@ -142,19 +142,30 @@ typedef struct nnrt_model_desc {
     int nstate;
     const nnrt_tensor_desc *state;
     float *(*state_data)(void *m, int i);
+    /* nparams flags: frozen[i] is 1 when param i is `frozen` (never
+     * trained); NULL when none is. */
+    const unsigned char *frozen;
 } nnrt_model_desc;
 
 /* Writes every param of m, and its optimizer state (see nstate), to a
  * safetensors file (atomically). */
 int nnrt_save_params(const nnrt_model_desc *d, void *m, const char *path);
-/* Reads params by name. A tensor of the wrong shape, or one the model does
- * not have, is an error; a param missing from the file is an error only if
- * require_all. *nloaded (may be NULL) counts the params read. Optimizer
- * state tensors ("__opt__/...") the model has are restored too (state
- * missing from the file keeps its value); ones it does not have (another
- * optimizer's) are ignored. */
+/* Reads params by name from a safetensors file or a NumPy .npz (one array
+ * per param, float32 or float64; see nnrt_npz_read); a .npy is refused,
+ * saying so. A tensor of the wrong shape, or one the model does not have,
+ * is an error; a param missing from the file is an error if require_all,
+ * or if it is frozen (it has no other source of values), else it keeps its
+ * value. *nloaded (may be NULL) counts the params read. Optimizer state
+ * tensors ("__opt__/...") the model has are restored too (state missing
+ * from the file keeps its value); ones it does not have (another
+ * optimizer's) are ignored. On error no param has changed. */
 int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path,
                      int require_all, int *nloaded);
+/* nnrt_load_params(d, m, path, 0, nloaded) that also says which params the
+ * file lacks: missing[i] = 1 for each (missing: nparams bytes, or NULL), so
+ * that the caller can tell the user which ones keep their init. */
+int nnrt_load_params_report(const nnrt_model_desc *d, void *m, const char *path,
+                            unsigned char *missing, int *nloaded);
 
 /* ---------------------------------------------------------------- RNG */
 
@@ -194,7 +205,9 @@ typedef struct nnrt_array {
 } nnrt_array;
 
 /* Reads a NumPy .npy file (format 1.0/2.0/3.0, C order): '<f4' as F32,
- * '<i4' as I32, '<i8' converted to I32 (values outside int32 are an error).
+ * '<f8' (NumPy's default) converted to F32 (a finite value beyond float32's
+ * range is an error naming the element), '<i4' as I32, '<i8' converted to
+ * I32 (values outside int32 are an error).
  * Any other dtype, Fortran order, rank > NNRT_MAXRANK, a bad header or a
  * short file is an error naming the file and the problem. */
 int nnrt_npy_read(const char *path, nnrt_array *out);
@@ -202,6 +215,19 @@ int nnrt_npy_read(const char *path, nnrt_array *out);
 int nnrt_npy_write(const char *path, nnrt_dtype dtype, int rank,
                    const int64_t *shape, const void *data);
 void nnrt_array_free(nnrt_array *a);
+
+/* The arrays of a NumPy .npz file (np.savez: a zip of NAME.npy members,
+ * stored). Each member reads as by nnrt_npy_read; names[i] is its name
+ * without ".npy". A compressed member (np.savez_compressed) is an error
+ * that says so; sizes, overlaps and CRCs are checked. */
+typedef struct nnrt_npz {
+    int n;
+    char **names;
+    nnrt_array *arrays;
+} nnrt_npz;
+
+int nnrt_npz_read(const char *path, nnrt_npz *out);
+void nnrt_npz_free(nnrt_npz *z);
 
 /* One F32 tensor of a safetensors file. */
 typedef struct nnrt_st_tensor {

@@ -162,6 +162,10 @@ void emit_tables(Ctx *x)
             emit_tensor_desc(x, g->params[i].name, DT_F32, &g->params[i].shape,
                              shape_str(g, &g->params[i].shape, buf, sizeof buf));
         x->indent--;
+        craw(x, "};\n");
+        craw(x, "static const unsigned char %s_frozen[%d] = {", M, g->nparams);
+        for (int i = 0; i < g->nparams; i++)
+            craw(x, "%s%d", i ? ", " : "", g->params[i].frozen ? 1 : 0);
         craw(x, "};\n\n");
     }
     if (g->ninputs) {
@@ -382,6 +386,7 @@ void emit_api(Ctx *x)
     } else {
         craw(x, "    NULL, NULL, NULL, NULL, /* no training */\n    0, NULL, NULL,\n");
     }
+    craw(x, "    %s, /* frozen */\n", g->nparams ? xsprintf("%s_frozen", M) : "NULL");
     craw(x, "};\n");
 }
 

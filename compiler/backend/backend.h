@@ -231,7 +231,6 @@ char *size_c(Ctx *x, Size s);
 char *count_c(Ctx *x, const Shape *s, int from);
 bool count_hi(const Graph *g, const Shape *s, int64_t *out);
 char *ld_c(Ctx *x, Size s);
-bool is_int_scalar(const Node *n);
 bool is_int_tensor(const Node *n);
 bool has_buffer(const Node *n);
 const char *vname(const Node *n);

@@ -46,9 +46,9 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
     } else if (zero_first) {
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
     }
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
     x->indent++;
-    cline(x, "const int64_t id = %s;", is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
     if (sparse >= 0)
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", sparse, sparse);
@@ -67,11 +67,11 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
     (void)g, (void)va, (void)vb;
     switch (n->op) {
     case OP_ROW: {
-        NN_ASSERT(a->shape.rank >= 1 && is_int_scalar(b));
+        NN_ASSERT(a->shape.rank >= 1 && ir_is_int_scalar(b));
         if (!index_in_range(g, b, a->shape.d[0]))
             emit_index_check(x, n, vb, size_c(x, a->shape.d[0]));
         char *rowc = count_c(x, &a->shape, 1);
-        if (is_int_scalar(n))
+        if (ir_is_int_scalar(n))
             cline(x, "const int64_t %s = %s[%s];", v, va, vb);
         else if (n->dtype == DT_I32)
             cline(x, "const int32_t *%s = %s + %s * %s;", v, va, vb, rowc);

@@ -23,7 +23,7 @@ void c_emit_leaf(Ctx *x, Node *n, const char *v)
     case OP_INPUT: {
         NN_ASSERT(n->index >= 0 && n->index < g->ninputs);
         const char *name = g->inputs[n->index].name;
-        if (is_int_scalar(n))
+        if (ir_is_int_scalar(n))
             cline(x, "const int64_t %s = in->%s;", v, name);
         else if (n->dtype == DT_I32)
             cline(x, "const int32_t *%s = in->%s;", v, name);
@@ -42,14 +42,14 @@ void c_emit_leaf(Ctx *x, Node *n, const char *v)
     case OP_ISUB:
     case OP_IMUL: {
         const char *op = n->op == OP_IADD ? "+" : n->op == OP_ISUB ? "-" : "*";
-        if (is_int_scalar(n)) {
+        if (ir_is_int_scalar(n)) {
             cline(x, "const int64_t %s = %s %s %s;", v, va, op, vb);
             break;
         }
         /* int vectors (batched index arithmetic): a scalar operand broadcasts */
         cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
-        cline(x, "    %s[i] = (int32_t)((int64_t)%s%s %s (int64_t)%s%s);", v, va, is_int_scalar(a) ? "" : "[i]", op,
-              vb, is_int_scalar(b) ? "" : "[i]");
+        cline(x, "    %s[i] = (int32_t)((int64_t)%s%s %s (int64_t)%s%s);", v, va, ir_is_int_scalar(a) ? "" : "[i]", op,
+              vb, ir_is_int_scalar(b) ? "" : "[i]");
         break;
     }
     case OP_RANGE:

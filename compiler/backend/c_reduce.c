@@ -8,7 +8,7 @@
  * variable, not an array). */
 char *label_c(const Node *y)
 {
-    return is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
+    return ir_is_int_scalar(y) ? xsprintf("(int64_t)%s", vname(y)) : xsprintf("(int64_t)%s[r]", vname(y));
 }
 
 /* for each row r of a label op: y = its int label (b[r], or b when b is a

@@ -104,7 +104,7 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             snprintf(why, len, "an int operand");
             return false;
         }
-    if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
+    if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
         n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;

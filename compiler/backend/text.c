@@ -235,11 +235,6 @@ char *ld_c(Ctx *x, Size s)
 
 /* ================================================================ node kinds */
 
-bool is_int_scalar(const Node *n)
-{
-    return n->dtype == DT_I32 && n->shape.rank == 0;
-}
-
 bool is_int_tensor(const Node *n)
 {
     return n->dtype == DT_I32 && n->shape.rank > 0;
@@ -259,7 +254,7 @@ static bool is_view(const Node *n)
 /* Nodes that get a region of the arena. */
 bool has_buffer(const Node *n)
 {
-    if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || n->op == OP_SCATTERROWS || is_int_scalar(n))
+    if (is_view(n) || n->op == OP_LOOP || n->op == OP_INDEX || n->op == OP_SCATTERROWS || ir_is_int_scalar(n))
         return false;
     /* int scalars are C locals; int vectors (iadd of a range) need memory */
     return !(op_flags[n->op] & OPF_INT) || n->shape.rank > 0;

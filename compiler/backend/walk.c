@@ -98,6 +98,6 @@ bool sparse_grad(Ctx *t, int i)
 int64_t sparse_grad_cap(Ctx *t, int i)
 {
     const Node *ids = t->g->grads[i]->in[1];
-    return is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    return ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
 }
 

@@ -39,6 +39,8 @@ const char *const approx_name[] = {
     [APPROX_BINARY] = "binary", [APPROX_EMBED] = "embed",
 };
 
+bool ir_is_int_scalar(const Node *n) { return n && n->dtype == DT_I32 && n->shape.rank == 0; }
+
 const char *ir_opname(int op) {
     return op >= 0 && op < OP_COUNT ? op_name[op] : "?";
 }
@@ -85,12 +87,9 @@ void ir_insert(Block *b, int pos, Node *n) {
 
 /* Types a node the builders create themselves; their inputs were typed by
  * the caller, so a failure here is a compiler bug. */
-static void infer_or_die(const Graph *g, Node *n) {
-    char err[256];
-    bool ok = ir_infer(g, n, err, sizeof err);
-    if (!ok)
-        fprintf(stderr, "nngc: %s\n", err);
-    NN_ASSERT(ok);
+static void infer_or_die(Node *n) {
+    Builder b = build_at(NULL, &(Block){0}, -1, BUILD_ASSERT, "the IR builder");
+    build_type(&b, n, n->loc);
 }
 
 Loop *ir_new_loop(Block *outer, const char *var, Size lo, Size hi, Loc loc) {
@@ -125,7 +124,7 @@ Node *ir_loop_add_carry(Loop *l, Node *init, const char *name) {
     c->loop = l;
     c->index = r;
     c->name = name;
-    infer_or_die(NULL, c);
+    infer_or_die(c);
 
     /* carry and next grow together (capcarry counts both) */
     if (l->ncarry == l->capcarry) {
@@ -170,7 +169,7 @@ Node *ir_loop_result(Loop *l, int r, const char *name) {
     Node *n = ir_new_node(OP_LOOPOUT, 1, (Node *[]){l->node}, l->node->loc);
     n->index = r;
     n->name = name;
-    infer_or_die(NULL, n);
+    infer_or_die(n);
     ir_append(l->body.outer, n);
     return n;
 }

@@ -59,26 +59,27 @@
 
 /* ---------------------------------------------------------------- maps */
 
-/* A small association list node -> node (graphs are small; a scope's
- * lists hold at most its block's values). */
+/* A map node -> node: keys and values in insertion order, found by a
+ * hashed index (a graph of 100k nodes has as many adjoints). Scope.outer
+ * is a plain list of the same shape (one key may repeat there). */
 typedef struct Map {
     Node **key, **val;
     int n, cap, capv;
+    NodeIndex ix; /* key -> position */
 } Map;
 
 static Node *map_get(const Map *m, const Node *k) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k)
-            return m->val[i];
-    return NULL;
+    int i = node_index_get(&m->ix, k);
+    return i >= 0 ? m->val[i] : NULL;
 }
 
 static void map_set(Map *m, Node *k, Node *v) {
-    for (int i = 0; i < m->n; i++)
-        if (m->key[i] == k) {
-            m->val[i] = v;
-            return;
-        }
+    int i = node_index_get(&m->ix, k);
+    if (i >= 0) {
+        m->val[i] = v;
+        return;
+    }
+    node_index_put(&m->ix, k, m->n);
     int n = m->n;
     VEC_PUSH(m->key, m->n, m->cap, k);
     VEC_PUSH(m->val, n, m->capv, v);
@@ -111,20 +112,11 @@ static bool active(const Node *n) { return n->mark == 1; }
 
 /* ---------------------------------------------------------------- builders */
 
-static Node *typed(AD *ad, Node *n) {
-    char err[512];
-    if (!ir_infer(ad->g, n, err, sizeof err)) {
-        fprintf(stderr, "nngc: autodiff built an ill-typed '%s': %s\n", op_name[n->op], err);
-        NN_ASSERT(0);
-    }
-    return n;
-}
-
-/* A node appended to the scope's backward block. */
+/* A node typed and appended to the scope's backward block (the builder's
+ * policy: an ill-typed node is a bug of this pass). */
 static Node *emit(Scope *S, Node *n) {
-    typed(S->ad, n);
-    ir_append(S->bwd, n);
-    return n;
+    Builder b = build_at(S->ad->g, S->bwd, -1, BUILD_ASSERT, "autodiff");
+    return build_put(&b, n, n->loc);
 }
 
 static Node *op1(Scope *S, Op op, Node *a, Loc loc) { return emit(S, ir_new_node(op, 1, &a, loc)); }
@@ -152,23 +144,13 @@ static Node *matprod(Scope *S, Op op, Node *a, Node *b, bool ta, bool tb, Loc lo
 
 /* Leaves go to the head of the top block, visible from every loop. */
 static Node *top_leaf(AD *ad, Node *n) {
-    typed(ad, n);
-    ir_insert(&ad->g->top, 0, n);
-    return n;
+    Builder b = build_at(ad->g, &ad->g->top, -1, BUILD_ASSERT, "autodiff");
+    return build_leaf(&b, n, true);
 }
 
-static Node *fconst(AD *ad, double v, Loc loc) {
-    Node *n = ir_new_node(OP_CONST, 0, NULL, loc);
-    n->f = v;
-    return top_leaf(ad, n);
-}
+static Node *fconst(AD *ad, double v, Loc loc) { return top_leaf(ad, ir_const(v, loc)); }
 
-static Node *fill(AD *ad, const Shape *s, double v, Loc loc) {
-    Node *n = ir_new_node(OP_FILL, 0, NULL, loc);
-    n->shape = *s;
-    n->f = v;
-    return top_leaf(ad, n);
-}
+static Node *fill(AD *ad, const Shape *s, double v, Loc loc) { return top_leaf(ad, ir_fill(s, v, loc)); }
 
 static bool is_const_one(const Node *n) { return n->op == OP_CONST && n->f == 1.0; }
 
@@ -227,37 +209,6 @@ static Node *count_inverse_times(Scope *S, Node *d, const Shape *s, Loc loc) {
 
 /* ---------------------------------------------------------------- saved forward values */
 
-/* The LOOPOUT of a stacked result of l holding v, added if needed. */
-static Node *stack_result(Loop *l, Node *v) {
-    Block *outer = l->body.outer;
-    for (int s = 0; s < l->nstack; s++)
-        if (l->stack[s] == v)
-            for (int i = 0; i < outer->n; i++) {
-                Node *o = outer->nodes[i];
-                if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
-                    return o;
-            }
-    /* stacks come before sums in the numbering: shift the sums' LOOPOUTs */
-    for (int i = 0; i < outer->n; i++) {
-        Node *o = outer->nodes[i];
-        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
-            o->index++;
-    }
-    int r = ir_loop_add_stack(l, v);
-    Node *out = ir_loop_result(l, r, v->name);
-    /* ir_loop_result appended it: move it up to the loop's other results,
-     * which the batch pass expects right after the loop node */
-    int pos = 0;
-    while (outer->nodes[pos] != l->node)
-        pos++;
-    pos++;
-    while (pos < outer->n - 1 && outer->nodes[pos]->op == OP_LOOPOUT && outer->nodes[pos]->in[0] == l->node)
-        pos++;
-    outer->n--;
-    ir_insert(outer, pos, out);
-    return out;
-}
-
 /* rloop's index - lo: the row of a stack for this iteration. */
 static Node *rel_index(Scope *S) {
     if (S->rel)
@@ -265,15 +216,7 @@ static Node *rel_index(Scope *S) {
     Loop *l = S->rloop;
     if (size_is_const(l->lo) && l->lo.c == 0)
         return S->rel = l->index;
-    Node *lo;
-    if (size_is_const(l->lo)) { /* as fold would write it */
-        lo = ir_new_node(OP_ICONST, 0, NULL, l->node->loc);
-        lo->i = l->lo.c;
-    } else {
-        lo = ir_new_node(OP_DIM, 0, NULL, l->node->loc);
-        lo->size = l->lo;
-    }
-    top_leaf(S->ad, lo);
+    Node *lo = top_leaf(S->ad, ir_size_node(l->lo, l->node->loc)); /* as fold would write it */
     return S->rel = op2(S, OP_ISUB, l->index, lo, l->node->loc);
 }
 
@@ -304,7 +247,8 @@ static Node *fwd(Scope *S, Node *x) {
         c->name = x->name;
         v = emit(S, c);
     } else {
-        Node *st = stack_result(S->floop, x);
+        /* the new LOOPOUT goes next to L's others, where batch looks for them */
+        Node *st = ir_loop_stack_of(S->floop, x, -1, NULL);
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }
@@ -351,15 +295,11 @@ static void add_adj(Scope *S, Node *x, Node *d) {
 static void no_gradient(AD *ad, const Node *x) {
     ad->errors++;
     const char *how = x->approx.kind != APPROX_FULL ? approx_name[x->approx.kind] : NULL;
-    if (ad->d) {
-        if (how)
-            diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
-        else
-            diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
-        return;
-    }
-    fprintf(stderr, "%s:%d:%d: error: no gradient for %s%s%s\n", ad->g->source_path ? ad->g->source_path : "?",
-            x->loc.line, x->loc.col, op_name[x->op], how ? " with " : "", how ? how : "");
+    NN_ASSERT(ad->d); /* autodiff(g, NULL) is for graphs that have every rule */
+    if (how)
+        diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
+    else
+        diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -608,8 +548,7 @@ static void reverse_loop(Scope *S, Loop *L) {
     for (int i = 0; i < C.outer.n; i++)
         ir_loop_add_sum(R, C.outer.val[i]);
 
-    typed(ad, R->node);
-    ir_append(S->bwd, R->node);
+    emit(S, R->node);
     for (int r = 0; r < nc; r++)
         if (rc[r] >= 0)
             add_adj(S, L->node->in[r], ir_loop_result(R, rc[r], R->carry[rc[r]]->name));
@@ -665,14 +604,6 @@ static bool mark_active(Graph *g, Block *b) {
     return changed;
 }
 
-static void clear_marks(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        b->nodes[i]->mark = 0;
-        if (b->nodes[i]->op == OP_LOOP)
-            clear_marks(&b->nodes[i]->loop->body);
-    }
-}
-
 /* ---------------------------------------------------------------- entry points */
 
 bool autodiff(Graph *g, Diag *d) {
@@ -682,8 +613,8 @@ bool autodiff(Graph *g, Diag *d) {
         return true;
     /* merge repeated subexpressions first (skip-gram writes Wc @ e four
      * times): one value, one adjoint, one saved stack */
-    pass_cse(g);
-    clear_marks(&g->top);
+    pass_cse(&(PassCtx){.g = g, .diag = d});
+    ir_clear_marks(&g->top);
     while (mark_active(g, &g->top))
         ;
     Node **grads = xalloc(sizeof(Node *) * (size_t)(g->nparams + 1));
@@ -703,11 +634,9 @@ bool autodiff(Graph *g, Diag *d) {
             grads[p->index] = old ? op2(&top, OP_ADD, old, dp, p->loc) : dp;
         }
     }
-    clear_marks(&g->top);
+    ir_clear_marks(&g->top);
     if (ad.errors)
         return false;
     g->grads = grads;
     return true;
 }
-
-void pass_autodiff(Graph *g) { autodiff(g, NULL); }

@@ -62,27 +62,21 @@ static int pos_of(Block *b, Node *n) {
     NN_ASSERT(0);
 }
 
-/* A typed node, or NULL when its typing rule rejects the batched operands
- * (then the original stays in the loop). */
-static Node *mk(Batcher *bt, Op op, int nin, Node **in, const Node *like) {
+/* The nodes of a rule are made untyped (mk, mk_axis, mk_preset) and
+ * typed where they are placed (place): a NULL there means the typing rule
+ * rejects the batched operands, and the original stays in the loop. */
+static Node *mk(Op op, int nin, Node **in, const Node *like) {
     Node *n = ir_new_node(op, nin, in, like->loc);
     n->name = like->name;
     n->approx = like->approx;
-    char err[256];
-    if (!ir_infer(bt->g, n, err, sizeof err))
-        return NULL;
     return n;
 }
 
-static void put_before(Batcher *bt, Node *n) {
-    ir_insert(bt->outer, pos_of(bt->outer, bt->l->node), n);
-    n->parent = bt->outer;
-    bt->after++; /* the cursor moved with the loop node */
-}
-
-static void put_after(Batcher *bt, Node *n) {
-    ir_insert(bt->outer, bt->after++, n);
-    n->parent = bt->outer;
+/* Puts n before the loop node (after = false) or at the cursor after it. */
+static void put(Batcher *bt, Node *n, bool after) {
+    Builder b = build_at(bt->g, bt->outer, after ? bt->after : pos_of(bt->outer, bt->l->node), BUILD_TRY, "batch");
+    build_place(&b, n);
+    bt->after++; /* either way the cursor moves: past n, or with the loop node */
 }
 
 /* Is x defined outside the loop body (so the same in every iteration)? */
@@ -91,20 +85,22 @@ static bool invariant(Batcher *bt, Node *x) { return x->parent != bt->body; }
 /* B(x) for an operand: batched value, or NULL if x is invariant or has none. */
 static Node *bval(Node *x) { return x->aux; }
 
-/* Places a batched node: before the loop, or after it (fission). */
+/* Types and places a batched node: before the loop, or after it (fission);
+ * NULL when n is NULL or ill-typed. */
 static Node *place(Batcher *bt, Node *n, bool after) {
-    if (n)
-        after ? put_after(bt, n) : put_before(bt, n);
+    Builder b = build_at(bt->g, bt->outer, -1, BUILD_TRY, "batch");
+    if (!n || !build_type(&b, n, n->loc))
+        return NULL;
+    put(bt, n, after);
     return n;
 }
 
-/* A node with one attribute set after creation, then typed. */
-static Node *mk_axis(Batcher *bt, Op op, Node *x, int axis, const Node *like) {
+/* A node with an axis attribute. */
+static Node *mk_axis(Op op, Node *x, int axis, const Node *like) {
     Node *n = ir_new_node(op, 1, (Node *[]){x}, like->loc);
     n->index = axis;
     n->name = like->name;
-    char err[256];
-    return ir_infer(bt->g, n, err, sizeof err) ? n : NULL;
+    return n;
 }
 
 /* A gradient op with a preset shape: [n, like's shape...]. */
@@ -119,8 +115,7 @@ static Node *mk_preset(Batcher *bt, Op op, int nin, Node **in, const Node *like,
     n->index = index;
     n->size = like->size;
     n->name = like->name;
-    char err[256];
-    return ir_infer(bt->g, n, err, sizeof err) ? n : NULL;
+    return n;
 }
 
 /* B(x) for a float operand, an invariant one broadcast to [n, x's shape]. */
@@ -142,30 +137,6 @@ static bool is_row_index(Batcher *bt, const Node *i) {
            (lo->op == OP_ICONST && size_is_const(l->lo) && lo->i == l->lo.c);
 }
 
-static bool used_in_block(const Block *b, const Node *v) {
-    for (int i = 0; i < b->n; i++) {
-        const Node *n = b->nodes[i];
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == v)
-                return true;
-        if (n->op != OP_LOOP)
-            continue;
-        const Loop *l = n->loop;
-        for (int r = 0; r < l->ncarry; r++)
-            if (l->next[r] == v)
-                return true;
-        for (int s = 0; s < l->nstack; s++)
-            if (l->stack[s] == v)
-                return true;
-        for (int s = 0; s < l->nsum; s++)
-            if (l->sum[s] == v)
-                return true;
-        if (used_in_block(&l->body, v))
-            return true;
-    }
-    return false;
-}
-
 /* Is v used only as summed results of the loop? */
 static bool only_summed(Batcher *bt, const Node *v) {
     Loop *l = bt->l;
@@ -178,7 +149,7 @@ static bool only_summed(Batcher *bt, const Node *v) {
     for (int s = 0; s < l->nstack; s++)
         if (l->stack[s] == v)
             return false;
-    return summed && !used_in_block(bt->body, v);
+    return summed && ir_block_uses(bt->body, v) == 0;
 }
 
 /* The batching rule of v's op. Operands are invariant or batched (the
@@ -197,31 +168,29 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
                 *why = "a broadcast operand varies with the loop index";
                 return NULL;
             }
-        return place(bt, mk(bt, v->op, v->nin, x, v), after);
+        return place(bt, mk(v->op, v->nin, x, v), after);
     }
     switch (v->op) {
     case OP_IADD:
     case OP_ISUB:
     case OP_IMUL:
-        return place(bt, mk(bt, v->op, 2, x, v), after);
+        return place(bt, mk(v->op, 2, x, v), after);
     case OP_MATVEC: {
         if (ba) {
             *why = "the matrix of '@' varies with the loop index";
             return NULL;
         }
         /* y_t = op(W) x_t for every t: Y = X op(W)^T */
-        Node *n = ir_new_node(OP_MATMUL, 2, (Node *[]){bb, a}, v->loc);
+        Node *n = mk(OP_MATMUL, 2, (Node *[]){bb, a}, v);
         n->tb = !v->ta;
-        n->name = v->name;
-        char err[256];
-        return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+        return place(bt, n, after);
     }
     case OP_DOT:
         if (ba && bb) { /* row-wise dots: sum over the last axis of the product */
-            Node *m = place(bt, mk(bt, OP_MUL, 2, (Node *[]){ba, bb}, v), after);
-            return m ? place(bt, mk_axis(bt, OP_SUMAXIS, m, 1, v), after) : NULL;
+            Node *m = place(bt, mk(OP_MUL, 2, (Node *[]){ba, bb}, v), after);
+            return m ? place(bt, mk_axis(OP_SUMAXIS, m, 1, v), after) : NULL;
         }
-        return place(bt, mk(bt, OP_MATVEC, 2, ba ? (Node *[]){ba, b} : (Node *[]){bb, a}, v), after);
+        return place(bt, mk(OP_MATVEC, 2, ba ? (Node *[]){ba, b} : (Node *[]){bb, a}, v), after);
     case OP_ROW:
         if (ba) {
             *why = "a row of a tensor that varies with the loop index";
@@ -229,7 +198,7 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         }
         if (is_row_index(bt, b) && size_eq(a->shape.d[0], bt->n))
             return a; /* row t - lo of a stack, for every t: the stack itself */
-        return place(bt, mk(bt, OP_GATHER, 2, (Node *[]){a, bb}, v), after);
+        return place(bt, mk(OP_GATHER, 2, (Node *[]){a, bb}, v), after);
     /* gradient ops (autodiff's reverse loops) */
     case OP_OUTER:
         /* sum_t a_t b_t^T = A^T B: only when nothing else reads the
@@ -240,15 +209,13 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         }
         bt->summed = true;
         if (ba && bb) {
-            Node *n = ir_new_node(OP_MATMUL, 2, (Node *[]){ba, bb}, v->loc);
+            Node *n = mk(OP_MATMUL, 2, (Node *[]){ba, bb}, v);
             n->ta = true;
-            n->name = v->name;
-            char err[256];
-            return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+            return place(bt, n, after);
         }
         {
-            Node *s = place(bt, mk_axis(bt, OP_SUMAXIS, ba ? ba : bb, 0, v), after);
-            return s ? place(bt, mk(bt, OP_OUTER, 2, ba ? (Node *[]){s, b} : (Node *[]){a, s}, v), after) : NULL;
+            Node *s = place(bt, mk_axis(OP_SUMAXIS, ba ? ba : bb, 0, v), after);
+            return s ? place(bt, mk(OP_OUTER, 2, ba ? (Node *[]){s, b} : (Node *[]){a, s}, v), after) : NULL;
         }
     case OP_SCATTERADD: {
         /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter */
@@ -257,14 +224,12 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             return NULL;
         }
         bt->summed = true;
-        Node *rows = bb ? ba : place(bt, mk_axis(bt, OP_SUMAXIS, ba, 0, v), after);
+        Node *rows = bb ? ba : place(bt, mk_axis(OP_SUMAXIS, ba, 0, v), after);
         if (!rows)
             return NULL;
-        Node *n = ir_new_node(OP_SCATTERADD, 2, (Node *[]){rows, bb ? bb : b}, v->loc);
+        Node *n = mk(OP_SCATTERADD, 2, (Node *[]){rows, bb ? bb : b}, v);
         n->shape = v->shape;
-        n->name = v->name;
-        char err[256];
-        return place(bt, ir_infer(bt->g, n, err, sizeof err) ? n : NULL, after);
+        return place(bt, n, after);
     }
     case OP_PICKGRAD:
         if (!bb) {
@@ -287,30 +252,30 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_SOFTMAXGRAD:
     case OP_LOGSOFTMAXGRAD: {
         Node *av = lift(bt, a, after), *bv = av ? lift(bt, b, after) : NULL;
-        return bv ? place(bt, mk(bt, v->op, 2, (Node *[]){av, bv}, v), after) : NULL;
+        return bv ? place(bt, mk(v->op, 2, (Node *[]){av, bv}, v), after) : NULL;
     }
     case OP_SUM:
     case OP_MEAN:
         if (a->shape.rank == 0)
             return ba; /* the sum of a scalar is itself */
         if (a->shape.rank == 1)
-            return place(bt, mk_axis(bt, v->op == OP_SUM ? OP_SUMAXIS : OP_MEANAXIS, ba, 1, v), after);
+            return place(bt, mk_axis(v->op == OP_SUM ? OP_SUMAXIS : OP_MEANAXIS, ba, 1, v), after);
         *why = "sum/mean of a matrix in each iteration";
         return NULL;
     case OP_SUMAXIS:
     case OP_MEANAXIS:
-        return place(bt, mk_axis(bt, v->op, ba, v->index + 1, v), after);
+        return place(bt, mk_axis(v->op, ba, v->index + 1, v), after);
     case OP_SOFTMAX:
     case OP_LOGSOFTMAX:
     case OP_LOGSUMEXP:
-        return place(bt, mk(bt, v->op, 1, x, v), after);
+        return place(bt, mk(v->op, 1, x, v), after);
     case OP_PICK:
     case OP_XENT:
         if (!ba || !bb) {
             *why = "cross_entropy with only one of logits and label varying";
             return NULL;
         }
-        return place(bt, mk(bt, v->op, 2, x, v), after);
+        return place(bt, mk(v->op, 2, x, v), after);
     default:
         return NULL;
     }
@@ -347,67 +312,17 @@ static void classify(Batcher *bt) {
     }
 }
 
-/* Renumbers the LOOPOUTs of sums before a stack is added (stacks come
- * before sums in the result numbering). */
+/* The stacked result of v, for code after the loop; a new one goes at
+ * the cursor. */
 static Node *stack_of(Batcher *bt, Node *v) {
-    Loop *l = bt->l;
-    for (int s = 0; s < l->nstack; s++)
-        if (l->stack[s] == v) {
-            for (int i = 0; i < bt->outer->n; i++) {
-                Node *o = bt->outer->nodes[i];
-                if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
-                    return o;
-            }
-        }
-    for (int i = 0; i < bt->outer->n; i++) {
-        Node *o = bt->outer->nodes[i];
-        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
-            o->index++;
-    }
-    ir_loop_add_stack(l, v);
-    Node *out = ir_loop_result(l, l->ncarry + l->nstack - 1, v->name);
-    /* ir_loop_result appended it at the end: move it to the cursor */
-    NN_ASSERT(bt->outer->nodes[bt->outer->n - 1] == out);
-    bt->outer->n--;
-    put_after(bt, out);
+    bool added;
+    Node *out = ir_loop_stack_of(bt->l, v, bt->after, &added);
+    if (added)
+        bt->after++;
     return out;
 }
 
 static int batch_loop(Graph *g, Loop *l, FILE *report);
-
-/* Uses of x as a result (next, stacked or summed value) of loop l. */
-static int results_using(const Loop *l, const Node *x) {
-    int n = 0;
-    for (int r = 0; r < l->ncarry; r++)
-        n += l->next[r] == x;
-    for (int s = 0; s < l->nstack; s++)
-        n += l->stack[s] == x;
-    for (int s = 0; s < l->nsum; s++)
-        n += l->sum[s] == x;
-    return n;
-}
-
-/* Uses of x in block b and the blocks nested in it (operands and the
- * results of nested loops). */
-static int uses_in(const Block *b, const Node *x) {
-    int n = 0;
-    for (int i = 0; i < b->n; i++) {
-        const Node *v = b->nodes[i];
-        for (int k = 0; k < v->nin; k++)
-            n += v->in[k] == x;
-        if (v->op == OP_LOOP)
-            n += uses_in(&v->loop->body, x) + results_using(v->loop, x);
-    }
-    return n;
-}
-
-/* Moves n (the last node of b) to just after `after`. */
-static void move_after(Block *b, Node *n, Node *after) {
-    NN_ASSERT(b->n > 0 && b->nodes[b->n - 1] == n);
-    b->n--;
-    ir_insert(b, pos_of(b, after) + 1, n);
-    n->parent = b;
-}
 
 /* A carry whose only use is its own next value carry + e is a sum written
  * as a rebinding (`h = h + emb[words[t]]`): its final value is
@@ -422,24 +337,15 @@ static int carries_to_sums(Graph *g, Loop *l) {
         if (nx->op != OP_ADD || nx->parent != &l->body)
             continue;
         Node *e = nx->in[0] == c ? nx->in[1] : nx->in[1] == c ? nx->in[0] : NULL;
-        if (!e || e == c || uses_in(&l->body, c) != 1 || uses_in(&l->body, nx) != 0 || results_using(l, nx) != 1 ||
-            results_using(l, c) != 0)
+        if (!e || e == c || ir_block_uses(&l->body, c) != 1 || ir_block_uses(&l->body, nx) != 0 || ir_result_uses(l, nx) != 1 ||
+            ir_result_uses(l, c) != 0)
             continue;
-        Node *out = NULL;
-        for (int i = 0; i < outer->n && !out; i++)
-            if (outer->nodes[i]->op == OP_LOOPOUT && outer->nodes[i]->in[0] == l->node &&
-                outer->nodes[i]->index == r)
-                out = outer->nodes[i];
-        ir_loop_add_sum(l, e);
-        Node *sum = ir_loop_result(l, l->ncarry + l->nstack + l->nsum - 1, c->name);
-        move_after(outer, sum, l->node);
-        Node *fin = ir_new_node(OP_ADD, 2, (Node *[]){l->node->in[r], sum}, nx->loc);
+        Node *out = ir_loop_find_result(l, r);
+        Node *sum = ir_loop_sum_of(l, e, c->name);
+        Builder at = build_at(g, outer, pos_of(outer, sum) + 1, BUILD_ASSERT, "batch");
+        Node *fin = build_op2(&at, OP_ADD, l->node->in[r], sum, nx->loc);
         fin->name = c->name;
-        char err[256];
-        bool ok = ir_infer(g, fin, err, sizeof err);
-        NN_ASSERT(ok && shape_eq(&fin->shape, &c->shape));
-        ir_append(outer, fin);
-        move_after(outer, fin, sum);
+        NN_ASSERT(shape_eq(&fin->shape, &c->shape));
         if (out)
             ir_replace_uses(g, out, fin);
         l->next[r] = c; /* the carry is now unused: dce removes it */
@@ -469,15 +375,13 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
+    if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
     changed += carries_to_sums(g, l);
     if (changed)
-        pass_dce(g); /* inner loops emptied by batching, carries made sums: gone before classifying */
+        pass_dce(&(PassCtx){.g = g}); /* inner loops emptied by batching, carries made sums: gone before classifying */
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
-    bt.after = pos_of(bt.outer, l->node) + 1;
-    while (bt.after < bt.outer->n && bt.outer->nodes[bt.after]->op == OP_LOOPOUT &&
-           bt.outer->nodes[bt.after]->in[0] == l->node)
-        bt.after++;
+    bt.after = ir_loop_results_end(l);
     classify(&bt);
 
     /* the index, batched: RANGE(lo, n), a leaf (dce drops it if unused) */
@@ -486,11 +390,8 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     range->shape = (Shape){.rank = 1};
     range->shape.d[0] = bt.n;
     range->name = l->var;
-    char err[256];
-    bool ok = ir_infer(g, range, err, sizeof err);
-    NN_ASSERT(ok);
-    ir_insert(&g->top, 0, range);
-    range->parent = &g->top;
+    Builder top = build_at(g, &g->top, -1, BUILD_ASSERT, "batch");
+    build_leaf(&top, range, true);
     if (bt.outer == &g->top)
         bt.after++;
 
@@ -527,7 +428,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             memmove(&bt.body->nodes[i], &bt.body->nodes[i + 1], sizeof(Node *) * (size_t)(bt.body->n - i - 1));
             bt.body->n--;
             i--;
-            put_before(&bt, v);
+            put(&bt, v, false);
             if (report)
                 fprintf(report, "batch: loop %s: hoisted %%%d %s (the same in every iteration)\n", l->var, v->id,
                         op_name[v->op]);
@@ -577,57 +478,37 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         Node *v = l->stack[s];
         if (!v->aux || v->parent != bt.body)
             continue;
-        for (int i = 0; i < bt.outer->n; i++) {
-            Node *o = bt.outer->nodes[i];
-            if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index == l->ncarry + s)
-                ir_replace_uses(g, o, v->aux);
-        }
+        Node *o = ir_loop_find_result(l, l->ncarry + s);
+        if (o)
+            ir_replace_uses(g, o, v->aux);
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *v = l->sum[s];
         if (!v->aux || v->parent != bt.body)
             continue;
-        for (int i = 0; i < bt.outer->n; i++) {
-            Node *o = bt.outer->nodes[i];
-            if (o->op != OP_LOOPOUT || o->in[0] != l->node || o->index != l->ncarry + l->nstack + s)
-                continue;
-            if (v->mark & SUMMED) { /* the rule computed the sum itself */
-                ir_replace_uses(g, o, v->aux);
-                break;
-            }
-            Node *sum = ir_new_node(OP_SUMAXIS, 1, (Node *[]){v->aux}, o->loc);
-            sum->index = 0;
-            sum->name = o->name;
-            bool oks = ir_infer(g, sum, err, sizeof err);
-            NN_ASSERT(oks);
-            put_after(&bt, sum);
-            ir_replace_uses(g, o, sum);
-            break;
+        Node *o = ir_loop_find_result(l, l->ncarry + l->nstack + s);
+        if (!o)
+            continue;
+        if (v->mark & SUMMED) { /* the rule computed the sum itself */
+            ir_replace_uses(g, o, v->aux);
+            continue;
         }
+        Node *sum = mk_axis(OP_SUMAXIS, v->aux, 0, o);
+        Builder at = build_at(g, bt.outer, bt.after++, BUILD_ASSERT, "batch");
+        ir_replace_uses(g, o, build_put(&at, sum, o->loc));
     }
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
     if (nbefore > 0 && !(size_is_const(l->lo) && l->lo.c == 0)) {
-        Node *lo = ir_new_node(OP_DIM, 0, NULL, l->node->loc);
-        lo->size = l->lo;
-        ok = ir_infer(g, lo, err, sizeof err);
-        NN_ASSERT(ok);
-        ir_insert(&g->top, 0, lo);
-        lo->parent = &g->top;
-        idx = ir_new_node(OP_ISUB, 2, (Node *[]){l->index, lo}, l->node->loc);
-        ok = ir_infer(g, idx, err, sizeof err);
-        NN_ASSERT(ok);
-        ir_insert(bt.body, pos_of(bt.body, l->index) + 1, idx);
-        idx->parent = bt.body;
+        Node *lo = build_leaf(&top, ir_dim(l->lo, l->node->loc), true);
+        Builder at = build_at(g, bt.body, pos_of(bt.body, l->index) + 1, BUILD_ASSERT, "batch");
+        idx = build_op2(&at, OP_ISUB, l->index, lo, l->node->loc);
     }
     for (int i = 0; i < nbefore; i++) {
         Node *v = before_list[i];
-        Node *row = ir_new_node(OP_ROW, 2, (Node *[]){v->aux, idx}, v->loc);
+        Builder at = build_at(g, bt.body, pos_of(bt.body, v) + 1, BUILD_ASSERT, "batch");
+        Node *row = build_op2(&at, OP_ROW, v->aux, idx, v->loc);
         row->name = v->name;
-        ok = ir_infer(g, row, err, sizeof err);
-        NN_ASSERT(ok);
-        ir_insert(bt.body, pos_of(bt.body, v) + 1, row);
-        row->parent = bt.body;
         v->aux = NULL;
         ir_replace_uses(g, v, row);
     }
@@ -638,15 +519,14 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     return changed;
 }
 
-void pass_batch(Graph *g) { pass_batch_report(g, NULL); }
-
-void pass_batch_report(Graph *g, FILE *report) {
-    pass_dce(g);  /* what earlier passes bypassed is not worth batching */
+void pass_batch(PassCtx *pc) {
+    Graph *g = pc->g;
+    pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
-    batch_block(g, &g->top, report);
+    batch_block(g, &g->top, pc->report);
     /* values that were computed apart in two loops now sit side by side:
      * a train graph's forward logsumexp(z) and the one of its reverse loop
      * (autodiff's softmax = exp(z - lse)) become one */
-    pass_cse(g);
-    pass_dce(g);
+    pass_cse(pc);
+    pass_dce(pc);
 }

@@ -27,34 +27,6 @@ static void mark(Work *w, Node *n) {
     VEC_PUSH(w->v, w->n, w->cap, n);
 }
 
-static void clear_marks(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        b->nodes[i]->mark = 0;
-        if (b->nodes[i]->op == OP_LOOP)
-            clear_marks(&b->nodes[i]->loop->body);
-    }
-}
-
-/* Body value behind result r of loop l. */
-static Node *result_value(Loop *l, int r) {
-    if (r < l->ncarry)
-        return l->next[r];
-    if (r < l->ncarry + l->nstack)
-        return l->stack[r - l->ncarry];
-    return l->sum[r - l->ncarry - l->nstack];
-}
-
-/* LOOPOUT nodes of l, found in the block holding the loop. */
-static Node *find_loopout(Loop *l, int r) {
-    Block *b = l->node->parent;
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (n->op == OP_LOOPOUT && n->in[0] == l->node && n->index == r)
-            return n;
-    }
-    return NULL;
-}
-
 static void propagate(Work *w) {
     while (w->n > 0) {
         Node *n = w->v[--w->n];
@@ -65,7 +37,7 @@ static void propagate(Work *w) {
         if (n->op == OP_LOOPOUT) {
             Loop *l = n->in[0]->loop;
             mark(w, l->node);
-            mark(w, result_value(l, n->index));
+            mark(w, ir_loop_value(l, n->index));
             if (n->index < l->ncarry)
                 mark(w, l->carry[n->index]);
         } else if (n->op == OP_CARRY) {
@@ -82,7 +54,7 @@ static void shrink_loop(Loop *l) {
     int nres = l->ncarry + l->nstack + l->nsum;
     Node **outs = xalloc(sizeof(Node *) * (size_t)(nres + 1));
     for (int r = 0; r < nres; r++)
-        outs[r] = find_loopout(l, r);
+        outs[r] = ir_loop_find_result(l, r);
     int nr = 0;
     /* carries: keep if the carry node (inside) or its result (outside) is live */
     int nc = 0;
@@ -135,8 +107,9 @@ static void sweep(Block *b) {
     b->n = keep;
 }
 
-void pass_dce(Graph *g) {
-    clear_marks(&g->top);
+void pass_dce(PassCtx *pc) {
+    Graph *g = pc->g;
+    ir_clear_marks(&g->top);
     Work w = {0};
     for (int i = 0; i < g->noutputs; i++)
         mark(&w, g->outputs[i].value);
@@ -145,5 +118,5 @@ void pass_dce(Graph *g) {
         mark(&w, g->grads[i]); /* the train graph's gradients are results too */
     propagate(&w);
     sweep(&g->top);
-    clear_marks(&g->top);
+    ir_clear_marks(&g->top);
 }

@@ -107,4 +107,4 @@ static int fold_block(Graph *g, Block *b) {
     return changed;
 }
 
-void pass_fold(Graph *g) { fold_block(g, &g->top); }
+void pass_fold(PassCtx *pc) { fold_block(pc->g, &pc->g->top); }

@@ -29,51 +29,8 @@
  */
 #include "nngc.h"
 
+#include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------ use counts */
-
-static void count_block(Block *b);
-
-static void use(Node *n) { n->mark++; }
-
-static void count_block(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        for (int k = 0; k < n->nin; k++)
-            use(n->in[k]);
-        if (n->op == OP_LOOP) {
-            Loop *l = n->loop;
-            count_block(&l->body);
-            for (int r = 0; r < l->ncarry; r++)
-                use(l->next[r]);
-            for (int s = 0; s < l->nstack; s++)
-                use(l->stack[s]);
-            for (int s = 0; s < l->nsum; s++)
-                use(l->sum[s]);
-        }
-    }
-}
-
-static void clear_block(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        b->nodes[i]->mark = 0;
-        if (b->nodes[i]->op == OP_LOOP)
-            clear_block(&b->nodes[i]->loop->body);
-    }
-}
-
-static void count_uses(Graph *g) {
-    clear_block(&g->top);
-    count_block(&g->top);
-    for (int i = 0; i < g->noutputs; i++)
-        use(g->outputs[i].value);
-    if (g->loss)
-        use(g->loss);
-    for (int i = 0; g->grads && i < g->nparams; i++)
-        if (g->grads[i])
-            use(g->grads[i]);
-}
 
 /* Is s a trailing part of full (so s repeats every count(s) elements)? */
 static bool is_suffix(const Shape *s, const Shape *full) {
@@ -85,19 +42,18 @@ static bool is_suffix(const Shape *s, const Shape *full) {
     return true;
 }
 
-static int pos_of(Block *b, Node *n) {
-    for (int i = 0; i < b->n; i++)
-        if (b->nodes[i] == n)
-            return i;
-    return -1;
-}
-
-static void remove_at(Block *b, int i) {
-    memmove(&b->nodes[i], &b->nodes[i + 1], sizeof(Node *) * (size_t)(b->n - i - 1));
-    b->n--;
-}
-
 /* ------------------------------------------------------------ bias into GEMM */
+
+/* Drops the nodes of b that a rewrite left behind (Node.aux == gone). */
+static void compact(Block *b, const void *gone) {
+    int keep = 0;
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i]->aux != gone)
+            b->nodes[keep++] = b->nodes[i];
+    b->n = keep;
+}
+
+static char bias_gone; /* Node.aux of a product absorbed by its add */
 
 static int fuse_bias(Graph *g, Block *b) {
     int changed = 0;
@@ -114,27 +70,28 @@ static int fuse_bias(Graph *g, Block *b) {
             if ((p->op != OP_MATVEC && p->op != OP_MATMUL) || p->nin != 2 || p->mark != 1 || p->parent != b ||
                 !shape_eq(&p->shape, &n->shape) || !is_suffix(&c->shape, &p->shape) || c == p)
                 continue;
-            Node **in = xalloc(sizeof(Node *) * 3);
-            in[0] = p->in[0], in[1] = p->in[1], in[2] = c;
-            p->in = in;
-            p->nin = 3;
-            char err[256];
-            bool ok = ir_infer(g, p, err, sizeof err);
-            NN_ASSERT(ok);
-            /* p now reads c, which may be defined after p: p takes n's place */
-            int pp = pos_of(b, p);
-            b->nodes[i] = p;
-            remove_at(b, pp);
-            i--;
-            if (!p->name)
-                p->name = n->name;
-            p->loc = n->loc;
-            ir_replace_uses(g, n, p);
-            p->mark = n->mark;
+            /* the add becomes the product with a third operand (c may be
+             * defined after p: the product takes the add's place), so the
+             * add's users need no rewrite; p, used only here, goes */
+            Node add = *n;
+            *n = *p;
+            n->in = xalloc(sizeof(Node *) * 3);
+            n->in[0] = p->in[0], n->in[1] = p->in[1], n->in[2] = c;
+            n->nin = 3;
+            n->name = p->name ? p->name : add.name;
+            n->loc = add.loc;
+            n->id = add.id;
+            n->parent = add.parent;
+            n->mark = add.mark;
+            n->aux = NULL;
+            Builder fb = build_at(g, b, -1, BUILD_ASSERT, "fuse");
+            build_type(&fb, n, n->loc);
+            p->aux = &bias_gone;
             changed++;
             break;
         }
     }
+    compact(b, &bias_gone);
     return changed;
 }
 
@@ -145,17 +102,22 @@ typedef struct Chain {
     int n, cap;
     Node **args;  /* outside operands, in first-use order */
     int nargs, capargs;
+    /* hashed: a chain can be long (a gradient summed over 10k uses is one
+     * chain of adds) */
+    NodeIndex members;   /* member -> 1 */
+    NodeIndex argix;     /* outside operand -> its index in args */
+    NodeIndex argnode[2]; /* outside operand -> ARG position in the body: element [0], row [1] */
 } Chain;
 
 static bool arg_ok(const Node *x, const Node *root) {
     return x->dtype == DT_F32 && (x->shape.rank == 0 || is_suffix(&x->shape, &root->shape));
 }
 
-static bool member(const Chain *c, const Node *x) {
-    for (int i = 0; i < c->n; i++)
-        if (c->nodes[i] == x)
-            return true;
-    return false;
+static bool member(const Chain *c, const Node *x) { return node_index_get(&c->members, x) >= 0; }
+
+static void add_member(Chain *c, Node *x) {
+    node_index_put(&c->members, x, 1);
+    VEC_PUSH(c->nodes, c->n, c->cap, x);
 }
 
 /* Row ops (ir_row_op: expand along the last axis, pick_grad) join a chain
@@ -183,7 +145,7 @@ static void grow(Chain *c, Node *x, Node *root) {
         if (member(c, o))
             continue;
         if (can_join(o, root)) {
-            VEC_PUSH(c->nodes, c->n, c->cap, o);
+            add_member(c, o);
             if (!is_row_op(o, root)) /* a row op's operands are row ARGs */
                 grow(c, o, root);
         }
@@ -193,27 +155,41 @@ static void grow(Chain *c, Node *x, Node *root) {
 /* The ARG node for operand x: an element ARG (read at the loop's element)
  * or, with row, a row ARG (read once per row by a row op; marked ta). */
 static Node *arg_node(Chain *c, Node *x, Block *body, bool row) {
-    int k = 0;
-    while (k < c->nargs && c->args[k] != x)
-        k++;
-    if (k == c->nargs)
+    int k = node_index_get(&c->argix, x);
+    if (k < 0) {
+        k = c->nargs;
+        node_index_put(&c->argix, x, k);
         VEC_PUSH(c->args, c->nargs, c->capargs, x);
+    }
     /* one ARG node per operand and kind */
-    for (int i = 0; i < body->n; i++)
-        if (body->nodes[i]->op == OP_ARG && body->nodes[i]->index == k && body->nodes[i]->ta == row)
-            return body->nodes[i];
+    int at = node_index_get(&c->argnode[row], x);
+    if (at >= 0)
+        return body->nodes[at];
+    node_index_put(&c->argnode[row], x, body->n);
     Node *a = ir_new_node(OP_ARG, 0, NULL, x->loc);
     a->index = k;
     a->ta = row;
     a->shape = x->shape;
     a->dtype = x->dtype;
     a->name = x->name;
-    ir_append(body, a);
-    return a;
+    Builder ab = build_at(NULL, body, -1, BUILD_ASSERT, "fuse");
+    return build_put(&ab, a, x->loc);
+}
+
+/* Block positions (NodeIndex) of the chain members, for sorting them. */
+static const NodeIndex *order_pos;
+
+static int by_pos(const void *x, const void *y) {
+    int a = node_index_get(order_pos, *(Node *const *)x), b = node_index_get(order_pos, *(Node *const *)y);
+    return (a > b) - (a < b);
 }
 
 static int fuse_chains(Graph *g, Block *b) {
     int changed = 0;
+    /* members leave the block at the end (compact), so positions hold */
+    NodeIndex pos = {0};
+    for (int i = 0; i < b->n; i++)
+        node_index_put(&pos, b->nodes[i], i);
     for (int i = b->n - 1; i >= 0; i--) {
         Node *r = b->nodes[i];
         if (r->op == OP_LOOP) {
@@ -229,7 +205,7 @@ static int fuse_chains(Graph *g, Block *b) {
         if (!root_ok)
             continue;
         Chain c = {0};
-        VEC_PUSH(c.nodes, c.n, c.cap, r);
+        add_member(&c, r);
         grow(&c, r, r);
         /* an operand that could not join must still be readable as an arg */
         bool ok = true;
@@ -244,11 +220,11 @@ static int fuse_chains(Graph *g, Block *b) {
         /* the body, in block order; outside operands become ARGs */
         Block *body = xalloc(sizeof *body);
         Node **order = xalloc(sizeof(Node *) * (size_t)c.n);
-        int no = 0;
-        for (int j = 0; j <= i; j++)
-            if (member(&c, b->nodes[j]))
-                order[no++] = b->nodes[j];
-        NN_ASSERT(no == c.n);
+        int no = c.n;
+        memcpy(order, c.nodes, sizeof(Node *) * (size_t)no);
+        order_pos = &pos;
+        qsort(order, (size_t)no, sizeof(Node *), by_pos);
+        NN_ASSERT(order[no - 1] == r);
         for (int m = 0; m < no; m++) {
             Node *x = order[m];
             Node **in = xalloc(sizeof(Node *) * (size_t)(x->nin + 1));
@@ -260,43 +236,38 @@ static int fuse_chains(Graph *g, Block *b) {
             ir_append(body, order[m]);
             order[m]->aux = body; /* taken */
         }
+        /* the root's node becomes the fused node (its users need no
+         * rewrite), a copy of it the body's last node; the other members
+         * leave the block at the end (their aux is their body) */
+        Node *last = xalloc(sizeof *last);
+        *last = *r;
+        body->nodes[body->n - 1] = last;
         Node *f = ir_new_node(OP_FUSED, c.nargs, c.args, r->loc);
         f->fused = body;
         f->name = r->name;
-        char err[256];
-        bool okf = ir_infer(g, f, err, sizeof err);
-        NN_ASSERT(okf);
-        f->mark = r->mark;
-        /* f takes the root's place; the other members leave the block */
-        b->nodes[i] = f;
+        f->id = r->id;
         f->parent = b;
-        ir_replace_uses(g, r, f);
-        for (int j = i - 1; j >= 0; j--)
-            if (member(&c, b->nodes[j])) {
-                remove_at(b, j);
-                i--;
-            }
+        f->mark = r->mark;
+        *r = *f;
+        Builder fb = build_at(g, b, -1, BUILD_ASSERT, "fuse");
+        build_type(&fb, r, r->loc);
         changed++;
     }
+    int keep = 0; /* the members taken into bodies leave */
+    for (int i = 0; i < b->n; i++)
+        if (!b->nodes[i]->aux)
+            b->nodes[keep++] = b->nodes[i];
+    b->n = keep;
     return changed;
 }
 
-static void clear_aux(Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (n->op == OP_FUSED)
-            for (int k = 0; k < n->fused->n; k++)
-                n->fused->nodes[k]->aux = NULL;
-        if (n->op == OP_LOOP)
-            clear_aux(&n->loop->body);
-    }
-}
-
-void pass_fuse(Graph *g) {
-    count_uses(g);
+void pass_fuse(PassCtx *pc) {
+    Graph *g = pc->g;
+    ir_count_uses(g);
     fuse_bias(g, &g->top);
-    count_uses(g);
+    ir_count_uses(g);
+    ir_clear_aux(&g->top);
     fuse_chains(g, &g->top);
-    clear_aux(&g->top);
-    clear_block(&g->top);
+    ir_clear_aux(&g->top);
+    ir_clear_marks(&g->top);
 }

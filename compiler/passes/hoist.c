@@ -71,4 +71,4 @@ static int hoist_block(const Graph *g, Block *b) {
     return moved;
 }
 
-void pass_hoist(Graph *g) { hoist_block(g, &g->top); }
+void pass_hoist(PassCtx *pc) { hoist_block(pc->g, &pc->g->top); }

@@ -182,4 +182,4 @@ static void select_graph(Graph *g)
     count_block(&g->top, true);
 }
 
-void pass_select(Graph *g) { select_graph(g); }
+void pass_select(PassCtx *pc) { select_graph(pc->g); }

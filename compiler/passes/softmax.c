@@ -17,13 +17,6 @@
  */
 #include "nngc.h"
 
-static Node *typed(Graph *g, Node *n) {
-    char err[256];
-    bool ok = ir_infer(g, n, err, sizeof err);
-    NN_ASSERT(ok);
-    return n;
-}
-
 static int lower_block(Graph *g, Block *b) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
@@ -34,13 +27,11 @@ static int lower_block(Graph *g, Block *b) {
         }
         if (n->op != OP_XENT || n->approx.kind != APPROX_FULL)
             continue;
-        Node *lse = typed(g, ir_new_node(OP_LOGSUMEXP, 1, (Node *[]){n->in[0]}, n->loc));
-        Node *pick = typed(g, ir_new_node(OP_PICK, 2, (Node *[]){n->in[0], n->in[1]}, n->loc));
-        Node *sub = typed(g, ir_new_node(OP_SUB, 2, (Node *[]){lse, pick}, n->loc));
+        Builder at = build_at(g, b, i + 1, BUILD_ASSERT, "softmax");
+        Node *lse = build_op1(&at, OP_LOGSUMEXP, n->in[0], n->loc);
+        Node *pick = build_op2(&at, OP_PICK, n->in[0], n->in[1], n->loc);
+        Node *sub = build_op2(&at, OP_SUB, lse, pick, n->loc);
         sub->name = n->name;
-        ir_insert(b, i + 1, lse);
-        ir_insert(b, i + 2, pick);
-        ir_insert(b, i + 3, sub);
         ir_replace_uses(g, n, sub);
         i += 3;
         changed++;
@@ -48,4 +39,4 @@ static int lower_block(Graph *g, Block *b) {
     return changed;
 }
 
-void pass_softmax(Graph *g) { lower_block(g, &g->top); }
+void pass_softmax(PassCtx *pc) { lower_block(pc->g, &pc->g->top); }

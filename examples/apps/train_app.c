@@ -16,6 +16,9 @@
  *
  * Usage: train_app corpus.txt checkpoint.safetensors [sentences [epochs]]
  * Exits 0 when training lowered the loss and the reloaded model agrees.
+ * The losses it prints are on the training sentences themselves (a check
+ * that the steps descend), not a held-out evaluation: for that, see
+ * rnnlm_app -t, which the demo runs on separate training and held-out files.
  */
 #include <math.h>
 #include <stdio.h>
@@ -106,7 +109,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     double before = evaluate(m, sent, ns);
-    printf("%d sentences, %d words in the vocabulary; loss per word before training: %.4f\n", ns, nvocab, before);
+    printf("%d sentences, %d words in the vocabulary; loss per word on them before training: %.4f\n", ns, nvocab, before);
     for (int e = 0; e < epochs; e++) {
         double total = 0;
         for (int i = 0; i < ns; i++) {
@@ -123,7 +126,7 @@ int main(int argc, char **argv) {
             rnnlm_set_lr(m, 0.005f); /* a smaller step after the first epoch */
     }
     double after = evaluate(m, sent, ns);
-    printf("loss per word after training: %.4f\n", after);
+    printf("loss per word on the training sentences after training: %.4f\n", after);
 
     if (rnnlm_save(m, argv[2]) != NNRT_OK) {
         fprintf(stderr, "%s\n", nnrt_last_error());

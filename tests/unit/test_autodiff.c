@@ -34,6 +34,8 @@ static size_t diag_len;
 /* The program's graph (NULL with the diagnostics in diag_text on error). */
 static Graph *lower_src(const char *src, bool approx_neg) {
     static Diag d;
+    free(diag_text); /* the previous call's */
+    diag_text = NULL;
     FILE *out = open_memstream(&diag_text, &diag_len);
     diag_init(&d, out);
     int file = diag_add_file(&d, "t.nn", xstrdup(src), strlen(src));
@@ -802,7 +804,7 @@ static void test_grad_transposed_products(void **state) {
     prepare = NULL;
 }
 
-static void lower_softmax(Graph *g) { pass_softmax(g); }
+static void lower_softmax(Graph *g) { pass_softmax(&(PassCtx){.g = g}); }
 
 /* cross_entropy through the softmax pass: the logsumexp and pick rules;
  * cross_entropy of a matrix of logits with a vector of labels. */

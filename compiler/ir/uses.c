@@ -1,0 +1,203 @@
+/*
+ * uses.c - questions about a graph that several passes ask: who uses a
+ * value, which result of a loop holds a body value, and the reset of the
+ * passes' scratch fields (Node.mark, Node.aux).
+ */
+#include "nngc.h"
+
+void ir_clear_marks(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        n->mark = 0;
+        if (n->op == OP_LOOP)
+            ir_clear_marks(&n->loop->body);
+    }
+}
+
+void ir_clear_aux(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        n->aux = NULL;
+        if (n->op == OP_FUSED)
+            ir_clear_aux(n->fused);
+        if (n->op == OP_LOOP)
+            ir_clear_aux(&n->loop->body);
+    }
+}
+
+/* ---------------------------------------------------------------- uses */
+
+int ir_result_uses(const Loop *l, const Node *x) {
+    int n = 0;
+    for (int r = 0; r < l->ncarry; r++)
+        n += l->next[r] == x;
+    for (int s = 0; s < l->nstack; s++)
+        n += l->stack[s] == x;
+    for (int s = 0; s < l->nsum; s++)
+        n += l->sum[s] == x;
+    return n;
+}
+
+int ir_block_uses(const Block *b, const Node *x) {
+    int n = 0;
+    for (int i = 0; i < b->n; i++) {
+        const Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            n += v->in[k] == x;
+        if (v->op == OP_LOOP)
+            n += ir_block_uses(&v->loop->body, x) + ir_result_uses(v->loop, x);
+    }
+    return n;
+}
+
+static void use(Node *n) {
+    if (n)
+        n->mark++;
+}
+
+static void count_block(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            use(n->in[k]);
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            count_block(&l->body);
+            for (int r = 0; r < l->ncarry; r++)
+                use(l->next[r]);
+            for (int s = 0; s < l->nstack; s++)
+                use(l->stack[s]);
+            for (int s = 0; s < l->nsum; s++)
+                use(l->sum[s]);
+        }
+    }
+}
+
+void ir_count_uses(Graph *g) {
+    ir_clear_marks(&g->top);
+    count_block(&g->top);
+    for (int i = 0; i < g->noutputs; i++)
+        use(g->outputs[i].value);
+    use(g->loss);
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        use(g->grads[i]);
+}
+
+/* ---------------------------------------------------------------- loop results */
+
+Node *ir_loop_value(const Loop *l, int r) {
+    NN_ASSERT(r >= 0 && r < l->ncarry + l->nstack + l->nsum);
+    if (r < l->ncarry)
+        return l->next[r];
+    if (r < l->ncarry + l->nstack)
+        return l->stack[r - l->ncarry];
+    return l->sum[r - l->ncarry - l->nstack];
+}
+
+Node *ir_loop_find_result(const Loop *l, int r) {
+    const Block *b = l->node->parent;
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOPOUT && n->in[0] == l->node && n->index == r)
+            return n;
+    }
+    return NULL;
+}
+
+int ir_loop_results_end(const Loop *l) {
+    const Block *b = l->node->parent;
+    int pos = 0;
+    while (b->nodes[pos] != l->node)
+        pos++;
+    pos++;
+    while (pos < b->n && b->nodes[pos]->op == OP_LOOPOUT && b->nodes[pos]->in[0] == l->node)
+        pos++;
+    return pos;
+}
+
+/* Moves the last node of b to position pos. */
+static void move_last_to(Block *b, int pos) {
+    Node *n = b->nodes[b->n - 1];
+    b->n--;
+    ir_insert(b, pos, n);
+}
+
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added) {
+    if (added)
+        *added = false;
+    for (int s = 0; s < l->nstack; s++)
+        if (l->stack[s] == v) {
+            Node *o = ir_loop_find_result(l, l->ncarry + s);
+            if (o)
+                return o;
+        }
+    /* stacks come before sums in the numbering: shift the sums' LOOPOUTs */
+    Block *outer = l->node->parent;
+    for (int i = 0; i < outer->n; i++) {
+        Node *o = outer->nodes[i];
+        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
+            o->index++;
+    }
+    int r = ir_loop_add_stack(l, v);
+    if (pos < 0)
+        pos = ir_loop_results_end(l);
+    ir_loop_result(l, r, v->name); /* appended to outer */
+    move_last_to(outer, pos);
+    if (added)
+        *added = true;
+    return outer->nodes[pos];
+}
+
+Node *ir_loop_sum_of(Loop *l, Node *v, const char *name) {
+    int r = ir_loop_add_sum(l, v);
+    Block *outer = l->node->parent;
+    ir_loop_result(l, r, name);
+    int pos = 0;
+    while (outer->nodes[pos] != l->node)
+        pos++;
+    move_last_to(outer, pos + 1);
+    return outer->nodes[pos + 1];
+}
+
+/* ---------------------------------------------------------------- node index */
+
+struct NodeSlot {
+    const Node *key;
+    int val;
+};
+
+static struct NodeSlot *node_slot(const NodeIndex *ix, const Node *n) {
+    uint64_t h = (uint64_t)(uintptr_t)n;
+    h ^= h >> 33; /* murmur3's finalizer: pointers differ in their middle bits */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    uint64_t mask = (uint64_t)ix->cap - 1;
+    for (uint64_t i = h & mask;; i = (i + 1) & mask)
+        if (!ix->slot[i].key || ix->slot[i].key == n)
+            return &ix->slot[i];
+}
+
+int node_index_get(const NodeIndex *ix, const Node *n) {
+    if (ix->cap == 0)
+        return -1;
+    struct NodeSlot *s = node_slot(ix, n);
+    return s->key ? s->val : -1;
+}
+
+void node_index_put(NodeIndex *ix, const Node *n, int val) {
+    if (2 * (ix->n + 1) > ix->cap) {
+        NodeIndex bigger = {.cap = ix->cap ? 2 * ix->cap : 16};
+        bigger.slot = xalloc(sizeof(struct NodeSlot) * (size_t)bigger.cap);
+        for (int i = 0; i < ix->cap; i++)
+            if (ix->slot[i].key)
+                *node_slot(&bigger, ix->slot[i].key) = ix->slot[i];
+        bigger.n = ix->n;
+        *ix = bigger; /* the old slots stay in the arena */
+    }
+    struct NodeSlot *s = node_slot(ix, n);
+    if (!s->key) {
+        s->key = n;
+        ix->n++;
+    }
+    s->val = val;
+}
