@@ -199,6 +199,7 @@ install: all
 	install -m 644 runtime/nngrt.h $(DESTDIR)$(PREFIX)/include/nngrt.h
 	install -m 644 runtime/nnrt_data.h $(DESTDIR)$(PREFIX)/include/nnrt_data.h
 	install -m 644 runtime/nnrt_abi.h $(DESTDIR)$(PREFIX)/include/nnrt_abi.h
+	install -m 644 runtime/nnrt_approx.h $(DESTDIR)$(PREFIX)/include/nnrt_approx.h
 	install -m 644 stdlib/*.nn $(DESTDIR)$(PREFIX)/share/nngc/stdlib/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.2.0|g' -e 's|@BLAS@|$(OPENBLAS_LIBS)|g' \
 	    nngrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nngrt.pc

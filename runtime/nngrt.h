@@ -120,7 +120,8 @@ typedef struct nnrt_model_desc {
     /* Runs the forward pass. dyn: the dynamic dims (ndyn values);
      * inputs[i]: data of input i (int32_t* or float*, scalars too);
      * loss: set when has_loss (may be NULL otherwise);
-     * outputs[i]: set to model-owned data valid until the next call. */
+     * outputs[i]: set to data in the model's built-in context, valid
+     * until the next call on it. */
     int (*forward)(void *m, const int64_t *dyn, const void *const *inputs,
                    float *loss, const float **outputs);
     /* Training (NULL when the model was compiled without a train graph:
@@ -145,6 +146,25 @@ typedef struct nnrt_model_desc {
     /* nparams flags: frozen[i] is 1 when param i is `frozen` (never
      * trained); NULL when none is. */
     const unsigned char *frozen;
+    /* Contexts (docs/API.md, "Threads"): a context is one caller's scratch
+     * (arena, outputs, gradients) for model m; forward, grad and
+     * grad_data above use the model's built-in one. Any number of
+     * contexts of one model may run ctx_forward/ctx_grad at once, while
+     * nothing runs update, train_step, load or init on the model.
+     * ctx_create returns NULL on OOM. ctx_forward/ctx_grad take the same
+     * arguments as forward/grad; outputs point into the context. update
+     * is one optimizer step from ctx's gradients (exclusive on m);
+     * grad_accumulate adds src's gradients into dst's. The four training
+     * ones are NULL without a train graph. */
+    void *(*ctx_create)(void *m);
+    void (*ctx_destroy)(void *ctx);
+    int (*ctx_forward)(void *ctx, const int64_t *dyn, const void *const *inputs,
+                       float *loss, const float **outputs);
+    int (*ctx_grad)(void *ctx, const int64_t *dyn, const void *const *inputs,
+                    float *loss, const float **outputs);
+    float *(*ctx_grad_data)(void *ctx, int i);
+    int (*update)(void *m, void *ctx);
+    int (*grad_accumulate)(void *dst, void *src);
 } nnrt_model_desc;
 
 /* Writes every param of m, and its optimizer state (see nstate), to a

@@ -21,7 +21,8 @@ void emit_header(Ctx *x)
     hline(x, " * The API is described in nngc's docs/API.md.\n */\n");
     hline(x, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"nngrt.h\"\n\n", guard, guard);
     hline(x, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-    hline(x, "typedef struct %s %s; /* opaque: params, buffers */\n\n", M, M);
+    hline(x, "typedef struct %s %s; /* opaque: params, optimizer state, a built-in context */\n", M, M);
+    hline(x, "typedef struct %s_ctx %s_ctx; /* opaque: one caller's scratch (arena, outputs, gradients) */\n\n", M, M);
 
     hline(x, "typedef struct %s_inputs {\n", M);
     int fields = 0;
@@ -56,7 +57,7 @@ void emit_header(Ctx *x)
     }
     for (int i = 0; i < g->noutputs; i++) {
         OutputDecl *o = &g->outputs[i];
-        hline(x, "    const float *%s; /* output %s : %s; model-owned, valid until the next call */\n", o->name,
+        hline(x, "    const float *%s; /* output %s : %s; in the context, valid until its next call */\n", o->name,
               o->name, comment_safe(shape_str(g, &o->value->shape, buf, sizeof buf)));
         fields++;
     }
@@ -71,36 +72,57 @@ void emit_header(Ctx *x)
     hline(x, "int %s_save(%s *m, const char *path); /* safetensors, atomic */\n", M, M);
     hline(x, "int %s_load(%s *m, const char *path); /* every param must be present */\n", M, M);
     hline(x, "float *%s_param(%s *m, const char *name); /* NULL if no such param */\n", M, M);
+    hline(x, "/* contexts, for threads (docs/API.md): any number of contexts of one model may run\n"
+             " * %s_ctx_forward/%s_ctx_grad at once, while no update, load or init runs */\n", M, M);
+    hline(x, "%s_ctx *%s_ctx_create(%s *m); /* NULL on OOM */\n", M, M, M);
+    hline(x, "void %s_ctx_destroy(%s_ctx *ctx);\n", M, M);
+    hline(x, "int %s_ctx_forward(%s_ctx *ctx, const %s_inputs *in, %s_outputs *out);\n", M, M, M, M);
     if (x->train) {
         hline(x, "/* training (docs/API.md): forward + backward; d loss / d param i in %s_grad_data(m, i) */\n", M);
         hline(x, "int %s_grad(%s *m, const %s_inputs *in, %s_outputs *out);\n", M, M, M, M);
-        hline(x, "/* %s_grad, then the optimizer's update (%s); *loss (may be NULL) before the update */\n", M,
+        hline(x, "/* %s_grad, then %s_update (%s); *loss (may be NULL) before the update */\n", M, M,
               opt_text(&x->train->g->opt));
         hline(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss);\n", M, M, M);
         hline(x, "void %s_set_lr(%s *m, float lr);\n", M, M);
         hline(x, "float *%s_grad_data(%s *m, int i); /* param i's gradient (declaration order), NULL if no such */\n",
               M, M);
+        hline(x, "int %s_ctx_grad(%s_ctx *ctx, const %s_inputs *in, %s_outputs *out); /* gradients into ctx */\n", M,
+              M, M, M);
+        hline(x, "float *%s_ctx_grad_data(%s_ctx *ctx, int i);\n", M, M);
+        hline(x, "/* one optimizer step from ctx's gradients (a context of m); exclusive: nothing else may run on m */\n");
+        hline(x, "int %s_update(%s *m, %s_ctx *ctx);\n", M, M, M);
+        hline(x, "/* dst's gradients += src's (two contexts of one model; src's row lists are reordered) */\n");
+        hline(x, "int %s_grad_accumulate(%s_ctx *dst, %s_ctx *src);\n", M, M, M);
     }
     hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
     hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
 }
 
-/* struct NAME: what a model owns (docs/API.md: opaque to the caller). */
+/* struct NAME: what threads share (params, optimizer state), and struct
+ * NAME_ctx: one caller's scratch (docs/API.md: both opaque to the caller).
+ * The generated forward/grad bodies call their context `m`: m->params is
+ * the model's (read only there), m->arena, m->grads and m->touchedI are
+ * the context's. */
 void emit_model_struct(Ctx *x)
 {
     Graph *g = x->g;
     Ctx *t = x->train;
     craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
-    craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
     if (t) {
-        craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
         craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&x->train->g->opt)));
         craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
         craw(x, "    float opt_step; /* Adam's step count */\n");
+    }
+    craw(x, "    %s_ctx *ctx;  /* the context of %s_forward, _grad, _train_step */\n};\n\n", g->model, g->model);
+    craw(x, "struct %s_ctx {\n    %s *model;\n", g->model, g->model);
+    craw(x, "    const float *params; /* model->params */\n");
+    craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
+    if (t) {
+        craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
         for (int i = 0; i < g->nparams; i++)
             if (sparse_grad(t, i))
-                craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s set by the last call */\n", i,
-                     i, int_lit(sparse_grad_cap(t, i)), g->params[i].name);
+                craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s that may be nonzero */\n", i,
+                     i, int_lit(touched_cap(t, i)), g->params[i].name);
     }
     craw(x, "};\n\n");
 }
@@ -274,11 +296,8 @@ static void emit_init_params(Ctx *x)
         }
     }
     if (x->train) {
-        cline(x, "/* a fresh start for training too: no gradient, no optimizer state */");
-        cline(x, "memset(m->grads, 0, %s_PARAMS_BYTES);", M);
-        for (int i = 0; i < g->nparams; i++)
-            if (sparse_grad(x->train, i))
-                cline(x, "m->ntouched%d = 0;", i);
+        cline(x, "/* a fresh start for training too: no gradient (in the built-in context), no optimizer state */");
+        cline(x, "%s_ctx_clear(m->ctx);", M);
         cline(x, "memset(m->opt, 0, %s_OPT_BYTES);", M);
         cline(x, "m->opt_step = 0.0f;");
     }
@@ -292,28 +311,29 @@ void emit_api(Ctx *x)
     Graph *g = x->g;
     const char *M = g->model;
 
+    emit_ctx_api(x);
+
     craw(x, "%s *%s_create(uint64_t seed)\n{\n", M, M);
     craw(x, "    %s *m = calloc(1, sizeof *m);\n", M);
     craw(x, "    if (m) {\n");
     craw(x, "        m->params = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
-    craw(x, "        m->arena = aligned_alloc(64, %s_ARENA_BYTES);\n", M);
     if (x->train) {
-        craw(x, "        m->grads = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
         craw(x, "        m->opt = aligned_alloc(64, %s_OPT_BYTES);\n", M);
         craw(x, "        m->lr = %s; /* %s */\n", double_lit(opt_lr(&x->train->g->opt)),
              comment_safe(opt_text(&x->train->g->opt)));
     }
+    craw(x, "        if (m->params%s)\n            m->ctx = %s_ctx_create(m);\n", x->train ? " && m->opt" : "", M);
     craw(x, "    }\n");
-    craw(x, "    if (!m || !m->params || !m->arena%s) {\n", x->train ? " || !m->grads || !m->opt" : "");
+    craw(x, "    if (!m || !m->ctx) {\n");
     craw(x, "        %s_destroy(m);\n", M);
     craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_create: out of memory\");\n", M);
     craw(x, "        return NULL;\n    }\n");
     craw(x, "    %s_init_params(m, seed);\n    return m;\n}\n/* end function %s_create */\n\n", M, M);
 
-    craw(x, "void %s_destroy(%s *m)\n{\n    if (!m)\n        return;\n", M, M);
+    craw(x, "void %s_destroy(%s *m)\n{\n    if (!m)\n        return;\n    %s_ctx_destroy(m->ctx);\n", M, M, M);
     if (x->train)
-        craw(x, "    free(m->grads);\n    free(m->opt);\n");
-    craw(x, "    free(m->params);\n    free(m->arena);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
+        craw(x, "    free(m->opt);\n");
+    craw(x, "    free(m->params);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
 
     emit_init_params(x);
 
@@ -349,23 +369,7 @@ void emit_api(Ctx *x)
         craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
     }
     emit_unpack(x);
-    craw(x, "static int %s_forward_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
-    craw(x, "                          const float **outputs)\n{\n");
-    craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
-    if (g->noutputs)
-        craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
-    else
-        craw(x, "    (void)outputs;\n");
-    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
-    craw(x, "    rc = %s_forward(m, &in, &out);\n    if (rc != NNRT_OK)\n        return rc;\n", M);
-    if (g->loss)
-        craw(x, "    if (loss)\n        *loss = out.loss;\n");
-    else
-        craw(x, "    (void)loss;\n");
-    for (int i = 0; i < g->noutputs; i++)
-        craw(x, "    outputs[%d] = out.%s;\n", i, g->outputs[i].name);
-    craw(x, "    return NNRT_OK;\n}\n\n");
-
+    emit_ctx_wrappers(x);
     if (x->train)
         emit_train_wrappers(x);
 
@@ -387,6 +391,7 @@ void emit_api(Ctx *x)
         craw(x, "    NULL, NULL, NULL, NULL, /* no training */\n    0, NULL, NULL,\n");
     }
     craw(x, "    %s, /* frozen */\n", g->nparams ? xsprintf("%s_frozen", M) : "NULL");
+    emit_ctx_desc(x);
     craw(x, "};\n");
 }
 

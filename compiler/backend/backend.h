@@ -5,17 +5,25 @@
  *
  * The generated API is the one of docs/API.md. model.c holds, in order:
  *
- *   struct NAME { float *params; float *arena; }
+ *   struct NAME { params, optimizer state, NAME_ctx *ctx }: what threads
+ *                 share, and the built-in context
+ *   struct NAME_ctx { model, params, arena, grads, touched rows }: one
+ *                 caller's scratch (context.c)
  *   the descriptor tables (dims, params, inputs, outputs)
- *   NAME_forward: checks (dims, negative sizes, NULL inputs), then one
+ *   NAME_ctx_forward: checks (dims, negative sizes, NULL inputs), then one
  *                 statement group per IR node, in the IR's order
- *   NAME_grad:    with a train graph (emit_c's `train`, the program with
+ *   NAME_ctx_grad: with a train graph (emit_c's `train`, the program with
  *                 its backward pass appended by autodiff): the same walk
  *                 over that graph, then each gradient copied to m->grads
+ *                 In both, the context is called `m`: the node code reads
+ *                 m->params and writes m->arena, m->grads, m->touchedI.
+ *   NAME_ctx_create/destroy, NAME_forward/grad (in the built-in context),
+ *                 grad_data, grad_accumulate (context.c)
  *   NAME_create/destroy/init_params/save/load/param
- *   NAME_train_step/set_lr/grad_data: NAME_grad, then the optimizer's update
- *                 per param through runtime/optim.c (state in m->opt, saved
- *                 with the params under "__opt__/..." names)
+ *   NAME_update/train_step/set_lr: the optimizer's update per param from a
+ *                 context's gradients through runtime/optim.c (state in
+ *                 m->opt, saved with the params under "__opt__/..." names);
+ *                 train_step is NAME_grad, then NAME_update
  *   the generic wrappers and NAME_desc
  *
  * The two graphs are emitted each with its own context (walk, uses, memory
@@ -29,7 +37,7 @@
  *     so every op has one code path whatever the rank.
  * PARAM, INPUT, ROW, CARRY and LOOPOUT are views: pointers into memory that
  * already holds the value, never copies. Every other float value gets its own
- * region of one arena, allocated by NAME_create with every dynamic dim at its
+ * region of one arena, allocated by NAME_ctx_create with every dynamic dim at its
  * maximum, so NAME_forward never allocates. plan_memory() is the one place
  * that assigns arena offsets (no reuse yet; a planner can replace it).
  *
@@ -53,7 +61,10 @@
  *   forward.c   NAME_forward / NAME_grad (checks, then one group per node)
  *   api.c       model.h, the descriptor tables, create/destroy/init/save/
  *               load/param and the descriptor's generic entry points
- *   train.c     NAME_train_step / set_lr / grad_data, optimizer state tables
+ *   context.c   contexts: struct NAME_ctx's functions, NAME_forward/grad in
+ *               the built-in one, grad_data, grad_accumulate, the generic
+ *               forward/grad and context entry points of the descriptor
+ *   train.c     NAME_update / train_step / set_lr, optimizer state tables
  *   c_target.c  the per-node dispatch into the op families below
  *   c_elem.c    elementwise ops, fused chains, broadcast/expand/sum_to, fill
  *   c_blas.c    matvec, matmul (BLAS), transpose, dot, outer
@@ -185,6 +196,12 @@ void emit_model_struct(Ctx *x);
 void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text);
 void emit_tables(Ctx *x);
 void emit_api(Ctx *x);
+
+/* ---- context.c */
+int64_t touched_cap(Ctx *t, int i);
+void emit_ctx_api(Ctx *x);
+void emit_ctx_wrappers(Ctx *x);
+void emit_ctx_desc(Ctx *x);
 
 /* ---- c_elem.c */
 char *suffix_index(Ctx *x, const Node *op, const Node *res);

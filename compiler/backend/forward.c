@@ -35,13 +35,14 @@ static void emit_size_checks(Ctx *x)
     }
 }
 
-/* NAME_forward from the forward graph, or NAME_grad from the train graph
- * (which ends by copying each gradient into m->grads). */
+/* NAME_ctx_forward from the forward graph, or NAME_ctx_grad from the train
+ * graph (which ends by copying each gradient into m->grads). Their context
+ * is called m (backend.h): the bodies read m->params, m->arena, m->grads. */
 void emit_forward(Ctx *x, bool grad)
 {
     Graph *g = x->g;
-    const char *M = g->model, *fn = grad ? "grad" : "forward";
-    craw(x, "int %s_%s(%s *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, fn, M, M, M);
+    const char *M = g->model, *fn = grad ? "ctx_grad" : "ctx_forward";
+    craw(x, "int %s_%s(%s_ctx *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, fn, M, M, M);
     x->indent = 1;
     cline(x, "if (!m || !in || !out)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_%s: NULL argument\");", M, fn);

@@ -104,21 +104,17 @@ void emit_state_tables(Ctx *x)
     craw(x, "};\n\n");
 }
 
-/* NAME_train_step, NAME_set_lr, NAME_grad_data. */
+/* NAME_update, NAME_train_step, NAME_set_lr. */
 void emit_train_api(Ctx *x)
 {
     Graph *g = x->g, *t = x->train->g;
     const char *M = g->model;
     const OptimizerDecl *o = &t->opt;
-    craw(x, "/* One step of %s on the gradient of the loss at the current params. */\n", comment_safe(opt_text(o)));
-    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
+    craw(x, "/* One step of %s from the gradients in c, a context of m. */\n", comment_safe(opt_text(o)));
+    craw(x, "int %s_update(%s *m, %s_ctx *c)\n{\n", M, M, M);
     x->indent = 1;
-    cline(x, "%s_outputs out;", M);
-    cline(x, "int rc = %s_grad(m, in, &out);", M);
-    cline(x, "if (rc != NNRT_OK)");
-    cline(x, "    return rc;");
-    cline(x, "if (loss)");
-    cline(x, "    *loss = out.loss;");
+    cline(x, "if (!m || !c || c->model != m)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
     if (o->kind == OPT_ADAM)
         cline(x, "m->opt_step += 1.0f;");
     for (int i = 0; i < g->nparams; i++) {
@@ -126,7 +122,7 @@ void emit_train_api(Ctx *x)
             continue;
         const ParamDecl *p = &g->params[i];
         int64_t off = x->param_off[i], cnt = shape_max_count(g, &p->shape);
-        char *w = xsprintf("m->params + %" PRId64, off), *gr = xsprintf("m->grads + %" PRId64, off);
+        char *w = xsprintf("m->params + %" PRId64, off), *gr = xsprintf("c->grads + %" PRId64, off);
         switch (o->kind) {
         case OPT_ADAM:
             cline(x, "nnrt_adam_update(%s, %s, m->opt + %" PRId64 ", m->opt + %" PRId64 ", %s, m->lr, %s, %s, %s, "
@@ -143,8 +139,8 @@ void emit_train_api(Ctx *x)
             int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
             char *cols = int_lit(cnt / (rows ? rows : 1));
             if (sparse_grad(x->train, i)) {
-                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, m->touched%d, m->ntouched%d, (float)m->lr); /* %s: the "
-                         "rows this step touched */",
+                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, c->touched%d, c->ntouched%d, (float)m->lr); /* %s: the "
+                         "rows the gradient touched */",
                       w, gr, cols, i, i, p->name);
             } else if (is_table(x->train, i)) {
                 cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
@@ -158,18 +154,16 @@ void emit_train_api(Ctx *x)
     }
     cline(x, "return NNRT_OK;");
     x->indent = 0;
-    craw(x, "}\n/* end function %s_train_step */\n\n", M);
+    craw(x, "}\n/* end function %s_update */\n\n", M);
+
+    craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
+    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
+    craw(x, "    %s_outputs out;\n    int rc = %s_grad(m, in, &out);\n", M, M);
+    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n    if (loss)\n        *loss = out.loss;\n");
+    craw(x, "    return %s_update(m, m->ctx);\n}\n/* end function %s_train_step */\n\n", M, M);
 
     craw(x, "void %s_set_lr(%s *m, float lr)\n{\n    if (m)\n        m->lr = lr;\n}\n/* end function %s_set_lr */\n\n",
          M, M, M);
-    craw(x, "float *%s_grad_data(%s *m, int i)\n{\n", M, M);
-    if (g->nparams) {
-        craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);
-        craw(x, "    return m->grads + %s_param_off[i];\n}\n", M);
-    } else {
-        craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n");
-    }
-    craw(x, "/* end function %s_grad_data */\n\n", M);
 }
 
 /* The descriptor's training entry points. */
@@ -177,20 +171,6 @@ void emit_train_wrappers(Ctx *x)
 {
     Graph *g = x->g;
     const char *M = g->model;
-    craw(x, "static int %s_grad_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss,\n", M);
-    craw(x, "                       const float **outputs)\n{\n");
-    craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
-    if (g->noutputs)
-        craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
-    else
-        craw(x, "    (void)outputs;\n");
-    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_grad(m, &in, &out);\n", M, M);
-    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n");
-    craw(x, "    if (loss)\n        *loss = out.loss;\n");
-    for (int i = 0; i < g->noutputs; i++)
-        craw(x, "    outputs[%d] = out.%s;\n", i, g->outputs[i].name);
-    craw(x, "    return NNRT_OK;\n}\n\n");
-
     craw(x, "static int %s_train_step_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss)\n{\n", M);
     craw(x, "    %s_inputs in;\n", M);
     craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n", M);
