@@ -438,6 +438,7 @@ bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
 
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
+    Loc model_loc;     /* its `model NAME` line (line 0 when built by hand) */
     const char *source_path;
     DimDecl *dims;
     int ndims, capdims;

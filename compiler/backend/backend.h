@@ -221,7 +221,7 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- names.c */
 void check_name(Ctx *x, const char *what, const char *name, Loc loc);
-void check_model_name(Ctx *x, const char *name);
+void check_model_name(Ctx *x, const char *name, Loc loc);
 
 /* ---- check.c */
 bool broadcasts_to(const Shape *a, const Shape *out);
