@@ -439,6 +439,7 @@ bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
 
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
+    Loc model_loc;     /* its `model NAME` line (line 0 when built by hand) */
     const char *source_path;
     DimDecl *dims;
     int ndims, capdims;
@@ -666,6 +667,7 @@ void ir_stats(const Graph *g, FILE *out, const char *after);
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;
