@@ -15,6 +15,8 @@
 #   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
 #                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
+#   limits   tests/limits/run.sh   big and deep programs compile fast; index errors
+#                                  found at compile time
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
@@ -70,7 +72,7 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train; do
+for suite in golden errors e2e cli opt apps train limits; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"
