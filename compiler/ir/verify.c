@@ -285,7 +285,8 @@ bool ir_verify(Graph *g, const char *after, FILE *err) {
     Verifier V = {.g = g, .after = after, .err = err ? err : stderr};
     if (!collect(&V, &g->top, 0))
         return false;
-    qsort(V.all, (size_t)V.nall, sizeof(Node *), cmp_ptr);
+    if (V.nall > 1) /* qsort(NULL, 0, ...) is undefined behaviour: an empty graph has no list */
+        qsort(V.all, (size_t)V.nall, sizeof(Node *), cmp_ptr);
     for (int i = 1; i < V.nall; i++)
         if (V.all[i] == V.all[i - 1])
             return vfail(&V, V.all[i], "appears more than once in the graph");

@@ -720,6 +720,41 @@ static void test_verify_ok(void **state) {
     free(msg);
 }
 
+/* qsort of this test binary (it takes the place of libc's for the code
+ * under test): counts calls with no elements, where the verifier would
+ * pass a NULL array (undefined behaviour, issue #14), and sorts the rest
+ * by insertion. */
+static int qsort_empty_calls;
+
+void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+    if (n == 0) {
+        qsort_empty_calls++;
+        return;
+    }
+    char *b = base, tmp[64];
+    assert_true(size <= sizeof tmp);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && cmp(b + (j - 1) * size, b + j * size) > 0; j--) {
+            memcpy(tmp, b + j * size, size);
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            memcpy(b + (j - 1) * size, tmp, size);
+        }
+}
+
+/* Ensure the verifier accepts an empty graph (a model without outputs)
+ * without sorting an empty (NULL) list of nodes. */
+static void test_verify_empty(void **state) {
+    (void)state;
+    Graph *g = ir_new_graph();
+    qsort_empty_calls = 0;
+    bool ok;
+    char *msg = verify_msg(g, &ok);
+    assert_true(ok);
+    assert_string_equal(msg, "");
+    assert_int_equal(qsort_empty_calls, 0);
+    free(msg);
+}
+
 /* Verifies a broken graph: it must be rejected with a message that names
  * node n (by "%id op") and contains `what`. */
 static void expect_rejected(Rnn *r, const Node *n, const char *what) {
@@ -936,6 +971,7 @@ int main(void) {
         cmocka_unit_test(test_print_attributes),
         cmocka_unit_test(test_rnn_dot),
         cmocka_unit_test(test_verify_ok),
+        cmocka_unit_test(test_verify_empty),
         cmocka_unit_test(test_verify_use_before_def),
         cmocka_unit_test(test_verify_escape_from_loop),
         cmocka_unit_test(test_verify_wrong_shape),
