@@ -115,10 +115,8 @@ Node *inline_def(Lower *L, Sym *s, Ast *call, Node **args) {
     L->inline_stack = stack;
     L->ninline++;
     push_scope(L, true);
-    for (int i = 0; i < def->args.n; i++) {
-        Binding *b = bind(L->scope, def->args.v[i]->name, args[i], def->args.v[i]->loc);
-        (void)b;
-    }
+    for (int i = 0; i < def->args.n; i++)
+        bind(L->scope, def->args.v[i]->name, args[i], def->args.v[i]->loc);
     Node *result = NULL;
     bool returned = false;
     for (int i = 0; i < def->body.n; i++) {
