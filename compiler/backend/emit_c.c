@@ -571,6 +571,8 @@ static bool int_operand_ok(const Node *n, int j)
         return true;
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */
+    case OP_CONCAT:
+        return true; /* two int tensors make one */
     case OP_XENT:
     case OP_PICK:
     case OP_SCATTERADD:
@@ -652,7 +654,7 @@ static void check_graph(Ctx *x)
             (!broadcasts_to(&n->in[0]->shape, &n->shape) || !broadcasts_to(&n->in[1]->shape, &n->shape)))
             emit_error(x, n->loc, "%s: operand shapes do not broadcast to the result", op_name[n->op]);
         if (n->dtype == DT_I32 && !is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW &&
-            n->op != OP_GATHER && n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT))
+            n->op != OP_GATHER && n->op != OP_RANGE && n->op != OP_CONCAT && !(op_flags[n->op] & OPF_INT))
             emit_error(x, n->loc, "%s producing an int tensor is not supported by the C backend",
                        op_name[n->op]);
         if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32)
@@ -1388,8 +1390,9 @@ static void emit_node(Ctx *x, Node *n)
     }
     case OP_CONCAT: {
         char *na = count_c(x, &a->shape, 0);
-        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", v, va, na);
-        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(float));", v, na, vb, count_c(x, &b->shape, 0));
+        const char *elem = n->dtype == DT_I32 ? "int32_t" : "float"; /* any element type */
+        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(%s));", v, va, na, elem);
+        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(%s));", v, na, vb, count_c(x, &b->shape, 0), elem);
         break;
     }
     case OP_SOFTMAX:

@@ -331,8 +331,9 @@ static Node *lower_call(Lower *L, Ast *a) {
         if (!ok)
             return NULL;
         Op op = unary[k].op;
-        /* float operands; cross_entropy's label stays int */
-        for (int i = 0; i < n; i++) {
+        /* float operands; cross_entropy's label stays int; concat takes
+         * any element type (both the same: its typing rule says so) */
+        for (int i = 0; i < n && op != OP_CONCAT; i++) {
             if (op == OP_XENT && i == 1) {
                 if (args[1]->dtype != DT_I32) {
                     char t[200];

@@ -15,6 +15,9 @@
 #   - 100000 chained statements `h = tanh(W @ h)` (generated): compile at
 #     -O2 within LIMITS_BIG_TIMEOUT (30 s; about 5 s on a 2-core machine):
 #     a compile time quadratic in the program's length fails it;
+#   - concat_ids/: concat of int vectors (an id vector built in the
+#     language) and of float matrices, run at -O0 and -O2 against the
+#     hand-computed outputs of concat_ids/make_data.py (checked in);
 #   - every other *.nn here with "# expect: LINE:COL: error: SUBSTRING"
 #     lines is rejected (status 1, in 5 s) with those diagnostics; one
 #     without expect lines must compile.
@@ -28,7 +31,8 @@ BIG_TMO=${LIMITS_BIG_TIMEOUT:-30}
 
 . tests/lib.sh
 
-need_tools limits "$NNGC"
+NPYCMP=${NPYCMP:-build/npycmp}
+need_tools limits "$NNGC" "$NPYCMP"
 make_tmp limits
 
 # run TMO ARGS...: nngc with a timeout; status in st, stderr in $tmp/err
@@ -77,6 +81,22 @@ else
     notok "limits: 100000 chained statements compile at -O2 within ${BIG_TMO}s ($(status_text $st))"
     detail "$tmp/err"
 fi
+
+# ---------------------------------------------------------------- concat of ids
+
+C=$DIR/concat_ids
+for o in -O0 -O2; do
+    rm -rf "$tmp/cc"
+    run 60 run $C/model.nn $o --input E=$C/in_E.npy --input a=$C/in_a.npy --input b=$C/in_b.npy --out "$tmp/cc"
+    if [ $st -eq 0 ] && "$NPYCMP" "$tmp/cc/rows.npy" $C/expect_rows.npy >"$tmp/cmp" 2>&1 &&
+        "$NPYCMP" "$tmp/cc/both.npy" $C/expect_both.npy >>"$tmp/cmp" 2>&1; then
+        ok "limits: concat of int ids and of float rows at $o"
+    else
+        notok "limits: concat of int ids and of float rows at $o ($(status_text $st))"
+        detail "$tmp/err"
+        detail "$tmp/cmp"
+    fi
+done
 
 # ---------------------------------------------------------------- compile-time errors
 
