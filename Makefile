@@ -5,6 +5,9 @@
 #   make golden-update  rewrite tests/golden/**/*.expected from the current compiler
 #   make demo         compile an example model and run it
 #   make install PREFIX=/usr/local
+#   make SANITIZE=address,undefined test   every suite under ASan+UBSan, in build-asan/
+#   make SANITIZE=thread tsan-test          the concurrency tests under TSan, in build-tsan/
+#   make fuzz FUZZ_SECONDS=600              each libFuzzer target for that long (clang)
 #
 # Flex/bison output is generated into build/gen at build time, never committed.
 # The runtime is built with -O3 -fno-trapping-math -fno-math-errno so that
@@ -22,6 +25,20 @@ OPENBLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopen
 WARN     := -Wall -Wextra -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN)
+
+# Sanitizer builds: everything (compiler, runtime, tools, unit tests) built
+# with -fsanitize=$(SANITIZE) into a build tree of its own; `make SANITIZE=...
+# test` runs the same suites with those binaries, and nngc run compiles the
+# generated code with the same flags ($(BUILD)/cc, given as NNGC_CC). TSan
+# cannot load the target_clones ifunc resolvers: NNRT_NO_CLONES turns the
+# runtime's AVX2 copies off there.
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+BUILD    := $(if $(findstring thread,$(SANITIZE)),build-tsan,build-asan)
+GEN      := $(BUILD)/gen
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS   += $(SAN_FLAGS) $(if $(findstring thread,$(SANITIZE)),-DNNRT_NO_CLONES)
+endif
 CPPFLAGS += -Icompiler -Iruntime -I$(GEN)
 
 RT_SRCS  := $(wildcard runtime/*.c)
@@ -38,12 +55,20 @@ RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
-.PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools
+.PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools tsan-test fuzz fuzz-smoke fuzz-build fuzz-bins
 
-all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h tools
+all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h $(BUILD)/include/nnrt_abi.h tools $(if $(SANITIZE),$(BUILD)/cc)
+
+# the C compiler with the sanitizer flags, one program for NNGC_CC and CC.
+# The suites run make with CC set to it: then it is not remade (no
+# prerequisites), and it never wraps itself.
+$(BUILD)/cc:
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(if $(findstring /$(BUILD)/cc,$(CC)),cc,$(CC))' '$(SAN_FLAGS)' >$@
+	chmod +x $@
 
 # ---------------------------------------------------------------- runtime
-$(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h
+$(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
 
@@ -54,7 +79,8 @@ $(BUILD)/libnngrt.a: $(RT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/include/nngrt.h: runtime/nngrt.h
+# the application API and the ABI of generated code (both installed)
+$(BUILD)/include/%.h: runtime/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
@@ -81,7 +107,16 @@ $(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a
 	    -Wl,--whole-archive $(BUILD)/libnngrt.a -Wl,--no-whole-archive $(LIBS)
 
 # ---------------------------------------------------------------- tools (tests)
-tools: $(BUILD)/npycmp
+# the fuzz targets' replay programs: tests/fuzz/run.sh runs each target's
+# corpus (seeds and every crash found) through them in the normal suite
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
+tools: $(BUILD)/npycmp $(REPLAY_BINS)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_file.h $(CC_OBJS) $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(CC_OBJS) $(BUILD)/libnngrt.a $(LIBS)
 
 $(BUILD)/npycmp: tests/tools/npycmp.c $(BUILD)/libnngrt.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnngrt.a $(LIBS)
@@ -108,8 +143,43 @@ error-test: all
 e2e-test: all
 	@sh tests/e2e/run.sh
 
+# A sanitizer run also needs the plain runtime: test_emit_c links the
+# programs it generates against build/libnngrt.a.
 test: all
-	@sh tests/run_all.sh
+	$(if $(SANITIZE),@$(MAKE) -s SANITIZE= build/libnngrt.a)
+	@SANITIZE='$(SANITIZE)' BUILD='$(BUILD)' sh tests/run_all.sh
+
+# the concurrency tests (tests/tsan/) with this build's binaries: under
+# ThreadSanitizer with SANITIZE=thread
+tsan-test: all
+	@NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' sh tests/tsan/run.sh
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan
+# into build-fuzz/ (compiler and runtime built the same way, with
+# -fsanitize=fuzzer-no-link). `make fuzz` runs each for FUZZ_SECONDS,
+# `make fuzz-smoke` for FUZZ_SMOKE_SECONDS (CI); new inputs go to a scratch
+# corpus, crashes to build-fuzz/crashes/ (tests/fuzz/fuzz.sh).
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 12
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=address,undefined -fno-sanitize-recover=all
+
+fuzz-build:
+	@$(MAKE) -s BUILD=build-fuzz SANITIZE= CC=clang \
+	    CFLAGS='$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link' fuzz-bins
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h $(CC_OBJS) $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(CC_OBJS) $(BUILD)/libnngrt.a $(LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
+
+fuzz-smoke: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
 
 golden-update: all
 	@UPDATE_GOLDEN=1 sh tests/golden/run.sh
@@ -127,9 +197,12 @@ install: all
 	install -m 755 $(BUILD)/nngc $(DESTDIR)$(PREFIX)/bin/nngc
 	install -m 644 $(BUILD)/libnngrt.a $(DESTDIR)$(PREFIX)/lib/libnngrt.a
 	install -m 644 runtime/nngrt.h $(DESTDIR)$(PREFIX)/include/nngrt.h
+	install -m 644 runtime/nnrt_data.h $(DESTDIR)$(PREFIX)/include/nnrt_data.h
+	install -m 644 runtime/nnrt_abi.h $(DESTDIR)$(PREFIX)/include/nnrt_abi.h
+	install -m 644 runtime/nnrt_approx.h $(DESTDIR)$(PREFIX)/include/nnrt_approx.h
 	install -m 644 stdlib/*.nn $(DESTDIR)$(PREFIX)/share/nngc/stdlib/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.2.0|g' -e 's|@BLAS@|$(OPENBLAS_LIBS)|g' \
 	    nngrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nngrt.pc
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-asan build-tsan build-fuzz

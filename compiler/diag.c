@@ -13,11 +13,17 @@
  * returns failure up the chain (so tests can check error paths). After
  * max_errors errors, one "too many errors" line is printed and later
  * messages are counted but not shown.
+ *
+ * With Diag.hold (the driver sets it), messages are formatted at once but
+ * kept; diag_flush prints them sorted by (file, offset), each followed by
+ * its notes, so the user reads them top to bottom whatever order the
+ * stages found them in (autodiff walks the graph backwards).
  */
 #include "nngc.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 void diag_init(Diag *d, FILE *out) {
@@ -35,6 +41,10 @@ int diag_add_file(Diag *d, const char *path, const char *text, size_t len) {
 int diag_load_file(Diag *d, const char *path, Loc from) {
     size_t len = 0;
     char *text = read_file(path, &len);
+    if (!text && errno == EFBIG) {
+        diag_error(d, from, "%s: not a program: longer than %zu MiB", path, NN_MAX_SOURCE >> 20);
+        return -1;
+    }
     if (!text) {
         diag_error(d, from, "cannot read %s: %s", path, strerror(errno));
         return -1;
@@ -135,20 +145,8 @@ static void print_source(FILE *out, const SourceFile *f, Loc loc) {
     fputc('\n', out);
 }
 
-void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap) {
-    FILE *out = d->out ? d->out : stderr;
-    int limit = error_limit(d);
-    bool is_error = strcmp(kind, "error") == 0;
-    if (is_error) {
-        d->nerrors++;
-        if (d->nerrors == limit + 1)
-            fprintf(out, "nngc: too many errors (more than %d); not showing the rest\n", limit);
-    } else if (strcmp(kind, "warning") == 0) {
-        d->nwarnings++;
-    }
-    /* Past the limit nothing is shown: not the error, nor its notes. */
-    if (d->nerrors > limit)
-        return;
+/* One diagnostic as printed: the message line and the source lines. */
+static void write_message(FILE *out, const Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap) {
     if (loc.file < 0 || loc.file >= d->nfiles) {
         fprintf(out, "nngc: %s: ", kind);
         vfprintf(out, fmt, ap);
@@ -160,6 +158,82 @@ void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap
     vfprintf(out, fmt, ap);
     fputc('\n', out);
     print_source(out, f, loc);
+}
+
+/* A held diagnostic: its text (with the notes that followed it) and where
+ * it sorts. */
+struct DiagMsg {
+    int file; /* -1: no location (sorts first) */
+    int off;
+    int seq;  /* order of arrival, for equal locations */
+    bool is_error;
+    char *text;
+};
+
+static void hold(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    NN_ASSERT(m != NULL);
+    write_message(m, d, kind, loc, fmt, ap);
+    fclose(m);
+    char *text = xstrdup(buf ? buf : "");
+    free(buf);
+    if (strcmp(kind, "note") == 0 && d->nheld > 0) {
+        DiagMsg *last = &d->held[d->nheld - 1];
+        last->text = xsprintf("%s%s", last->text, text);
+        return;
+    }
+    bool located = loc.file >= 0 && loc.file < d->nfiles;
+    DiagMsg msg = {located ? loc.file : -1, located ? loc.off : 0, d->nheld, strcmp(kind, "error") == 0, text};
+    VEC_PUSH(d->held, d->nheld, d->capheld, msg);
+}
+
+static int cmp_msg(const void *pa, const void *pb) {
+    const DiagMsg *a = pa, *b = pb;
+    if (a->file != b->file)
+        return a->file < b->file ? -1 : 1;
+    if (a->off != b->off)
+        return a->off < b->off ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+void diag_flush(Diag *d) {
+    if (d->nheld == 0)
+        return;
+    FILE *out = d->out ? d->out : stderr;
+    int limit = error_limit(d);
+    qsort(d->held, (size_t)d->nheld, sizeof *d->held, cmp_msg);
+    for (int i = 0; i < d->nheld && d->nshown <= limit; i++) {
+        if (d->held[i].is_error && ++d->nshown > limit) {
+            fprintf(out, "nngc: too many errors (more than %d); not showing the rest\n", limit);
+            break;
+        }
+        fputs(d->held[i].text, out);
+    }
+    d->nheld = 0;
+    fflush(out);
+}
+
+void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap) {
+    FILE *out = d->out ? d->out : stderr;
+    int limit = error_limit(d);
+    bool is_error = strcmp(kind, "error") == 0;
+    if (is_error) {
+        d->nerrors++;
+        if (d->nerrors == limit + 1 && !d->hold)
+            fprintf(out, "nngc: too many errors (more than %d); not showing the rest\n", limit);
+    } else if (strcmp(kind, "warning") == 0) {
+        d->nwarnings++;
+    }
+    if (d->hold) {
+        hold(d, kind, loc, fmt, ap);
+        return;
+    }
+    /* Past the limit nothing is shown: not the error, nor its notes. */
+    if (d->nerrors > limit)
+        return;
+    write_message(out, d, kind, loc, fmt, ap);
 }
 
 void diag_error(Diag *d, Loc loc, const char *fmt, ...) {

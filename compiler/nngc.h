@@ -6,7 +6,7 @@
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
  *   AST --(parser/lower*.c: scopes, def inlining, imports, shape checks)--> IR
- *   IR --(passes/NAME.c)--> IR --(emit_c.c)--> model.c + model.h
+ *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
  * is allocated from one per-compilation arena (util.c) and freed at once.
@@ -56,7 +56,9 @@ void xfree_all(void);
     } while (0)
 _Noreturn void nn_internal_error(const char *file, int line, const char *what);
 
-/* Reads a whole file into the arena (NUL-terminated); NULL + errno on failure. */
+/* Reads a whole file into the arena (NUL-terminated); NULL + errno on
+ * failure (EFBIG past NN_MAX_SOURCE bytes: no program is that long). */
+#define NN_MAX_SOURCE ((size_t)16 << 20)
 char *read_file(const char *path, size_t *len);
 
 /* ================================================================ diag.c */
@@ -76,6 +78,8 @@ typedef struct Loc {
 
 #define NO_LOC ((Loc){-1, 0, 0, 0, 0})
 
+typedef struct DiagMsg DiagMsg; /* diag.c: one held diagnostic with its notes */
+
 typedef struct Diag {
     SourceFile *files;
     int nfiles, capfiles;
@@ -83,9 +87,20 @@ typedef struct Diag {
     int nwarnings;
     int max_errors; /* stop reporting after this many (0 = 100) */
     FILE *out;      /* where diagnostics go (stderr by default) */
+    /* hold: collect diagnostics instead of printing them; diag_flush prints
+     * them in source order (the driver holds, so that a stage that finds
+     * errors walking backwards still reports them top to bottom) */
+    bool hold;
+    DiagMsg *held;
+    int nheld, capheld;
+    int nshown; /* errors diag_flush has printed */
 } Diag;
 
 void diag_init(Diag *d, FILE *out);
+/* Prints the held diagnostics sorted by (file, offset), those without a
+ * location first, each with its notes; the error limit applies in that
+ * order. Nothing to do when none are held. */
+void diag_flush(Diag *d);
 /* Registers a source text; returns its file index. */
 int diag_add_file(Diag *d, const char *path, const char *text, size_t len);
 /* Reads path (rejecting binary files: NUL bytes or invalid control bytes)
@@ -257,6 +272,17 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     [..., b] (b int, a's shape) */                   \
     X(SOFTMAXGRAD, "softmax_grad", 2, 0)   /* y = softmax(z), d: y * (d - rowsum(d * y)) */ \
     X(LOGSOFTMAXGRAD, "log_softmax_grad", 2, 0) /* y = log_softmax(z), d: d - exp(y) * rowsum(d) */ \
+    /* the backend's choices, made visible by passes/select.c (docs/IR.md) */      \
+    X(LINEARLSE, "linear_logsumexp", -1, 0) /* X [M,K], W [N,K] [, b [N]] -> [M]: logsumexp of   \
+                                    the rows of X W^T + b, the logits never stored */ \
+    X(LINEARPICK, "linear_pick", -1, OPF_CHECKED) /* X [M,K], W [N,K], y int [M] [, b [N]] -> [M]: \
+                                    X[r] . W[y[r]] + b[y[r]], the logit of label y[r] */ \
+    X(GATHERSUM, "gather_sum", 2, OPF_CHECKED)   /* sum_axis(gather(a, ids), 0), rows read in place */ \
+    X(GATHERMEAN, "gather_mean", 2, OPF_CHECKED) /* mean_axis(gather(a, ids), 0), the same */ \
+    X(SCATTERROWS, "scatter_rows", 2, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
+                                    its loop reads it, adding rows a at ids b into the sum */ \
+    X(SPARSESCATTER, "sparse_scatter_add", 2, OPF_CHECKED) /* scatter_add that lists the rows it \
+                                    wrote (a param's gradient: rows not listed are zero) */ \
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
@@ -405,6 +431,20 @@ typedef struct OptimizerDecl {
     Loc loc;
 } OptimizerDecl;
 
+/* ir/optim.c: what `optimizer NAME(...)` and --optimizer=NAME:... share.
+ * optim_start: kind and PyTorch's defaults for the optimizer called
+ * name[0..len) (sgd's lr NAN: required); false for an unknown name.
+ * optim_args: its argument names in positional order (NULL-terminated);
+ * optim_arg_index: the position of argument name[0..len), or -1;
+ * optim_arg: the value of the argument at position i.
+ * optim_check: the values as PyTorch checks them (lr >= 0, eps >= 0,
+ * 0 <= beta < 1, all finite; sgd's lr given); false with a message. */
+bool optim_start(OptimizerDecl *o, const char *name, size_t len);
+const char *const *optim_args(OptKind k);
+int optim_arg_index(OptKind k, const char *name, size_t len);
+double *optim_arg(OptimizerDecl *o, int i);
+bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
+
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
     const char *source_path;
@@ -447,6 +487,8 @@ char *shape_str(const Graph *g, const Shape *s, char *buf, size_t n);
 int64_t shape_max_count(const Graph *g, const Shape *s);
 /* "f32[T, 64]", "i32[]" (buf of n bytes; returns buf). */
 char *ir_type_str(const Graph *g, DType dt, const Shape *s, char *buf, size_t n);
+/* An int scalar (i32, rank 0)? False for NULL. */
+bool ir_is_int_scalar(const Node *n);
 /* op_name[op], or "?" for an out-of-range op (broken graphs are printed too). */
 const char *ir_opname(int op);
 
@@ -473,6 +515,9 @@ int ir_loop_add_sum(Loop *l, Node *v);
 /* The LOOPOUT node for result r (created, typed and appended to the block
  * holding the loop node). */
 Node *ir_loop_result(Loop *l, int r, const char *name);
+/* clone.c: a deep copy of g that shares no Node, Block or Loop with it
+ * (names and shape texts are shared: they never change). */
+Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
@@ -612,33 +657,59 @@ void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsum
 /* batch.c: batching and loop fission; with pc->report, lists what stays in
  * loops and why */
 void pass_batch(PassCtx *pc);
+void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the
- * train graph T, before any other pass. Returns false, after reporting
- * "file:line:col: error: no gradient for OP" through d (to stderr without
- * the source line when d is NULL), when an op on the path from a param to
- * the loss has no gradient rule; g->grads is then NULL. */
+ * train graph T, before any other pass (the driver's autodiff stage).
+ * Returns false, after reporting "file:line:col: error: no gradient for
+ * OP" through d, when an op on the path from a param to the loss has no
+ * gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
-/* autodiff.c: the same as a pipeline pass (--passes=autodiff,
- * --dump-ir=autodiff); errors go through pc->diag and leave g->grads NULL. */
-void pass_autodiff(PassCtx *pc);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 
-/* ================================================================ emit_c.c */
+/* ================================================================ backend/ */
 
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
+    FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;
 
 /* Writes the C source and header of g. header_name is what model.c
- * #includes. Returns false (with a message on stderr) if it cannot. */
-/* train: the forward + backward graph (after autodiff) of the same program,
+ * #includes. What the target cannot compile (an op it lacks, a name that
+ * is not C, a model too large) is reported through d ("file:line:col:
+ * error: ..." with the source line) before anything is written; returns
+ * false then, or when the files cannot be written.
+ * train: the forward + backward graph (after autodiff) of the same program,
  * or NULL: without it no training API is emitted (NAME_grad, NAME_train_step,
  * NAME_set_lr, NAME_grad_data; NULL in the descriptor). */
-bool emit_c(Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name, const EmitOptions *opt);
+bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, const char *header_name,
+                  const EmitOptions *opt);
+
+/* One region of the memory plan: bytes [off, off + len) of the arena, live
+ * from position start to position end of the emission order. */
+typedef struct MemRegion {
+    int64_t off, len;
+    int start, end;
+} MemRegion;
+
+/* The memory plan of one graph, in bytes. */
+typedef struct MemStats {
+    int64_t params_bytes;   /* every param */
+    int64_t scratch_bytes;  /* the arena (values of the function) */
+    int64_t unshared_bytes; /* the arena if no buffer reused another's region */
+    int64_t peak_bytes;     /* the most bytes live at one time */
+    MemRegion *regions;     /* every buffer (in the compilation arena) */
+    int nregions;
+} MemStats;
+
+/* The memory plans backend_emit would use for g (into *fwd) and train (may
+ * be NULL; into *trn), without writing code: for --stats and tests. False
+ * after reporting an error through d. */
+bool backend_plan(Diag *d, Graph *g, Graph *train, MemStats *fwd, MemStats *trn);
 
 /* ================================================================ passes/pipeline.c */
 
@@ -658,8 +729,11 @@ typedef struct PipelineOptions {
     int nonly;                   /* (only == NULL: the pass table, filtered by level) */
     const char *const *disabled; /* --disable-pass=NAME, never run */
     int ndisabled;
-    const char *dump;            /* NULL: no dump; "lower" (the IR as lowered), a pass
-                                    name, "all" (after every step), or "" (after the last) */
+    const char *start;           /* the graph's state before the first pass, for dumps,
+                                    --stats and the verifier: NULL means "lower" (F);
+                                    "autodiff" for the train graph T */
+    const char *dump;            /* NULL: no dump; the start name (the IR before any pass),
+                                    a pass name, "all" (after every step), or "" (after the last) */
     FILE *dump_out;              /* stdout when NULL */
     FILE *err;                   /* verifier messages, --stats, reports; stderr when NULL */
     bool stats;                  /* --stats: one line of counts after lower and after each pass */
@@ -671,9 +745,9 @@ typedef struct PipelineOptions {
 const Pass *pass_lookup(const char *name);
 /* Comma-separated names of every pass ("none yet" when the table is empty). */
 const char *pass_names(void);
-/* Checks every name in po against the table ("lower" and "all" also valid
- * for dump); on an unknown one writes a message listing the valid names
- * into err and returns false. */
+/* Checks every name in po against the table (the start name and "all"
+ * also valid for dump); on an unknown one writes a message listing the
+ * valid names into err and returns false. */
 bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen);
 /* Verifies the lowered graph, then runs each enabled pass in order, runs
  * ir_verify after each (naming the pass that broke the graph), and dumps

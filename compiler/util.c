@@ -147,7 +147,8 @@ _Noreturn void nn_internal_error(const char *file, int line, const char *what) {
 }
 
 /* Reads with stdio in chunks rather than trusting st_size, so pipes and
- * /dev/stdin work too. The text is copied into the arena at the end so that
+ * /dev/stdin work too, and at most NN_MAX_SOURCE bytes, so an endless
+ * device does not fill the memory. The text is copied into the arena at the end so that
  * callers never free it. */
 char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -177,6 +178,13 @@ char *read_file(const char *path, size_t *len) {
         n += got;
         if (got == 0)
             break;
+        if (n > NN_MAX_SOURCE) {
+            /* /dev/zero, /dev/urandom, a FIFO that never ends: stop */
+            free(buf);
+            fclose(f);
+            errno = EFBIG;
+            return NULL;
+        }
     }
     if (ferror(f)) {
         int e = errno ? errno : EIO;

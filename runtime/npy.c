@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -221,29 +222,43 @@ static int read_exact(FILE *f, const char *path, void *buf, size_t n) {
     return NNRT_OK;
 }
 
-/* Reads count little-endian int64 values and narrows them to int32, in
- * chunks so the int64 data never needs a second full-size buffer. */
-static int read_i8_as_i4(FILE *f, const char *path, int32_t *out, int64_t count) {
-    int64_t buf[1024];
+/* Reads count 8-byte values and narrows them to 4 bytes, in chunks so the
+ * wide data never needs a second full-size buffer: '<i8' to int32 (values
+ * outside int32 are an error), '<f8' to float32 (NaN and infinities kept,
+ * finite values beyond float32's range an error; the rest rounded to
+ * nearest). */
+static int read_narrowed(FILE *f, const char *path, int is_float, void *out, int64_t count) {
+    union { int64_t i[1024]; double d[1024]; } buf;
     for (int64_t done = 0; done < count;) {
         size_t n = count - done < 1024 ? (size_t)(count - done) : 1024;
-        int rc = read_exact(f, path, buf, n * sizeof buf[0]);
+        int rc = read_exact(f, path, &buf, n * 8);
         if (rc)
             return rc;
         for (size_t i = 0; i < n; i++) {
-            if (buf[i] < INT32_MIN || buf[i] > INT32_MAX)
-                return nnrt_error(NNRT_ERR_RANGE,
-                                  "%s: value %" PRId64 " at index %" PRId64
-                                  " does not fit in int32",
-                                  path, buf[i], done + (int64_t)i);
-            out[i + done] = (int32_t)buf[i];
+            int64_t at = done + (int64_t)i;
+            if (is_float) {
+                double v = buf.d[i];
+                float x = (float)v;
+                if (isinf(x) && isfinite(v))
+                    return nnrt_error(NNRT_ERR_RANGE,
+                                      "%s: element %" PRId64 " (%g) is beyond float32's range", path,
+                                      at, v);
+                ((float *)out)[at] = x;
+            } else {
+                if (buf.i[i] < INT32_MIN || buf.i[i] > INT32_MAX)
+                    return nnrt_error(NNRT_ERR_RANGE,
+                                      "%s: value %" PRId64 " at index %" PRId64
+                                      " does not fit in int32",
+                                      path, buf.i[i], at);
+                ((int32_t *)out)[at] = (int32_t)buf.i[i];
+            }
         }
         done += (int64_t)n;
     }
     return NNRT_OK;
 }
 
-static int npy_read_file(FILE *f, const char *path, int64_t fsize, nnrt_array *out) {
+int nnrt_npy_read_stream(FILE *f, const char *path, int64_t fsize, nnrt_array *out) {
     unsigned char pre[12];
     if (fsize < 10)
         return nnrt_error(NNRT_ERR_FORMAT, "%s: not a .npy file (only %" PRId64 " bytes)", path,
@@ -296,36 +311,36 @@ static int npy_read_file(FILE *f, const char *path, int64_t fsize, nnrt_array *o
     nnrt_dtype dtype;
     if (strcmp(h.descr, "<f4") == 0)
         dtype = NNRT_F32, itemsize = 4;
+    else if (strcmp(h.descr, "<f8") == 0)
+        dtype = NNRT_F32, itemsize = 8;
     else if (strcmp(h.descr, "<i4") == 0)
         dtype = NNRT_I32, itemsize = 4;
     else if (strcmp(h.descr, "<i8") == 0)
         dtype = NNRT_I32, itemsize = 8;
     else
         return nnrt_error(NNRT_ERR_FORMAT,
-                          "%s: dtype '%s' is not supported (want '<f4', '<i4' or '<i8')", path,
-                          h.descr);
+                          "%s: dtype '%s' is not supported (want '<f4', '<f8', '<i4' or '<i8')",
+                          path, h.descr);
     if (h.fortran)
         return nnrt_error(NNRT_ERR_FORMAT,
                           "%s: Fortran-order arrays are not supported; save a C-order copy", path);
-    int64_t count;
-    if (!nnrt_shape_count(h.rank, h.shape, &count) || count > INT64_MAX / itemsize)
+    int64_t count, nbytes, have = fsize - prefix - hlen;
+    if (!nnrt_shape_count(h.rank, h.shape, &count) || !nnrt_mul_size(count, itemsize, &nbytes))
         return nnrt_error(NNRT_ERR_FORMAT, "%s: shape is too large", path);
-    int64_t have = fsize - prefix - hlen;
-    if (count * itemsize > have)
+    if (nbytes > have)
         return nnrt_error(NNRT_ERR_FORMAT,
                           "%s: truncated: data needs %" PRId64 " bytes but the file has %" PRId64,
-                          path, count * itemsize, have);
-    if (count * itemsize < have)
-        return nnrt_error(NNRT_ERR_FORMAT,
-                          "%s: %" PRId64 " unexpected bytes after the data", path,
-                          have - count * itemsize);
+                          path, nbytes, have);
+    if (nbytes < have)
+        return nnrt_error(NNRT_ERR_FORMAT, "%s: %" PRId64 " unexpected bytes after the data",
+                          path, have - nbytes);
 
     /* count * 4 <= file size, so this allocation is bounded by the file. */
     void *data = malloc(count ? (size_t)count * 4 : 1);
     if (!data)
         return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory for %" PRId64 " elements", path,
                           count);
-    rc = itemsize == 8 ? read_i8_as_i4(f, path, data, count)
+    rc = itemsize == 8 ? read_narrowed(f, path, dtype == NNRT_F32, data, count)
                        : read_exact(f, path, data, (size_t)count * 4);
     if (rc) {
         free(data);
@@ -354,7 +369,7 @@ int nnrt_npy_read(const char *path, nnrt_array *out) {
     else if (!S_ISREG(st.st_mode))
         rc = nnrt_error(NNRT_ERR_IO, "%s: not a regular file", path);
     else
-        rc = npy_read_file(f, path, (int64_t)st.st_size, out);
+        rc = nnrt_npy_read_stream(f, path, (int64_t)st.st_size, out);
     fclose(f);
     return rc;
 }
@@ -404,9 +419,9 @@ int nnrt_npy_write(const char *path, nnrt_dtype dtype, int rank, const int64_t *
     int rc = nnrt_atomic_open(&af, path);
     if (rc)
         return rc;
-    fwrite(pre, 1, sizeof pre, af.f);
-    fwrite(hdr, 1, (size_t)n, af.f);
+    nnrt_atomic_write(&af, pre, sizeof pre);
+    nnrt_atomic_write(&af, hdr, (size_t)n);
     if (count > 0)
-        fwrite(data, 4, (size_t)count, af.f);
-    return nnrt_atomic_commit(&af); /* checks ferror for the writes above */
+        nnrt_atomic_write(&af, data, (size_t)count * 4);
+    return nnrt_atomic_commit(&af); /* reports the first failed write */
 }

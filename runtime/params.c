@@ -1,11 +1,12 @@
 /*
- * params.c - saving and loading a model's params as safetensors, through
- * the model's reflective descriptor (nnrt_model_desc), so it works for any
- * model nngc generates.
+ * params.c - saving a model's params as safetensors and loading them from
+ * safetensors or .npz, through the model's reflective descriptor
+ * (nnrt_model_desc), so it works for any model nngc generates.
  *
  * Params have static shapes (LANGUAGE.md), so their nnrt_size shapes are
  * evaluated with no dynamic dims.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,13 +94,68 @@ static int find_state(const nnrt_model_desc *d, const char *name) {
 
 #define STATE_PREFIX "__opt__/"
 
+/* Moves the float arrays of a .npz into st (names and data change owner). */
+static int npz_as_tensors(const char *path, nnrt_npz *z, nnrt_safetensors *st) {
+    char nbuf[80];
+    st->n = 0;
+    st->t = calloc(z->n ? (size_t)z->n : 1, sizeof *st->t);
+    if (!st->t)
+        return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < z->n; i++)
+        if (z->arrays[i].dtype != NNRT_F32)
+            return nnrt_error(NNRT_ERR_SHAPE, "%s: member '%s.npy' holds int32 data; params are float",
+                              path, nnrt_printable(nbuf, sizeof nbuf, z->names[i]));
+    for (int i = 0; i < z->n; i++) {
+        nnrt_st_tensor *t = &st->t[st->n++];
+        t->name = z->names[i];
+        t->rank = z->arrays[i].rank;
+        memcpy(t->shape, z->arrays[i].shape, sizeof t->shape);
+        t->count = z->arrays[i].count;
+        t->data = z->arrays[i].data;
+        z->names[i] = NULL;
+        z->arrays[i].data = NULL;
+    }
+    return NNRT_OK;
+}
+
+/* Reads a params file, safetensors or .npz by its first bytes; a .npy
+ * (one array, no names) is refused saying what it is. */
+static int read_params_file(const char *path, nnrt_safetensors *st) {
+    unsigned char magic[6] = {0};
+    st->n = 0;
+    st->t = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    if (got == 6 && memcmp(magic, "\x93NUMPY", 6) == 0)
+        return nnrt_error(NNRT_ERR_FORMAT,
+                          "%s is a .npy file, not safetensors: a params file holds every param by "
+                          "name: safetensors.numpy.save_file({\"W\": W, ...}, PATH) or "
+                          "np.savez(PATH, W=W, ...) writes one (docs/API.md)",
+                          path);
+    if (got >= 4 && memcmp(magic, "PK", 2) == 0 && (magic[2] == 3 || magic[2] == 5)) {
+        nnrt_npz z;
+        int rc = nnrt_npz_read(path, &z);
+        if (!rc)
+            rc = npz_as_tensors(path, &z, st);
+        nnrt_npz_free(&z);
+        if (rc)
+            nnrt_st_free(st);
+        return rc;
+    }
+    return nnrt_st_read(path, st);
+}
+
 /* Checks every tensor of the file before copying any, so a failed load
  * leaves the model's params exactly as they were. Tensors named
  * "__opt__/..." are optimizer state: restored when the model has them,
  * ignored otherwise (a file saved under another optimizer). param_of[t] is
- * the param index, NPARAMS + the state index, or -1 to skip. */
-int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int require_all,
-                     int *nloaded) {
+ * the param index, NPARAMS + the state index, or -1 to skip. require_all:
+ * 1 every param must be in the file, 0 only the frozen ones. */
+static int load_params(const nnrt_model_desc *d, void *m, const char *path, int require_all,
+                       unsigned char *missing, int *nloaded) {
     if (nloaded)
         *nloaded = 0;
     int rc = check_desc(d, m, path);
@@ -107,9 +163,8 @@ int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int re
         return rc;
     const char *model = d->name ? d->name : "?";
     nnrt_safetensors st;
-    if ((rc = nnrt_st_read(path, &st)))
+    if ((rc = read_params_file(path, &st)))
         return rc;
-
     char nbuf[80], have[96], want[96];
     int *param_of = malloc((st.n ? (size_t)st.n : 1) * sizeof *param_of);
     char *found = calloc(d->nparams ? (size_t)d->nparams : 1, 1);
@@ -155,10 +210,16 @@ int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int re
         param_of[t] = i;
         found[i] = 1; /* the file has no duplicate names: nnrt_st_read checks */
     }
-    for (int i = 0; i < d->nparams && !rc && require_all; i++)
-        if (!found[i])
-            rc = nnrt_error(NNRT_ERR_ARG, "%s: param '%s' of model %s is missing from the file",
-                            path, d->params[i].name, model);
+    for (int i = 0; i < d->nparams && !rc; i++) {
+        int frozen = d->frozen && d->frozen[i];
+        if (found[i] || (!require_all && !frozen))
+            continue;
+        rc = nnrt_error(NNRT_ERR_ARG, "%s: %sparam '%s' of model %s is missing from the file%s",
+                        path, frozen ? "frozen " : "", d->params[i].name, model,
+                        frozen ? " (a frozen param is never trained: its values must come from "
+                                 "the file)"
+                               : "");
+    }
     int nparams_read = 0;
     for (int t = 0; t < st.n && !rc; t++) {
         if (param_of[t] < 0)
@@ -173,9 +234,21 @@ int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int re
     }
     if (!rc && nloaded)
         *nloaded = nparams_read;
+    for (int i = 0; i < d->nparams && !rc && missing; i++)
+        missing[i] = !found[i];
 done:
     free(param_of);
     free(found);
     nnrt_st_free(&st);
     return rc;
+}
+
+int nnrt_load_params(const nnrt_model_desc *d, void *m, const char *path, int require_all,
+                     int *nloaded) {
+    return load_params(d, m, path, require_all, NULL, nloaded);
+}
+
+int nnrt_load_params_report(const nnrt_model_desc *d, void *m, const char *path,
+                            unsigned char *missing, int *nloaded) {
+    return load_params(d, m, path, 0, missing, nloaded);
 }

@@ -8,10 +8,12 @@
 #ifndef NNRT_INTERNAL_H
 #define NNRT_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "nngrt.h"
+#include "nnrt_abi.h"
 
 /* The file formats we read and write (.npy '<f4', safetensors F32) are
  * little-endian, and the readers copy the bytes straight into float arrays.
@@ -43,22 +45,55 @@ const char *nnrt_shape_str(char *buf, size_t size, int rank, const int64_t *shap
  * product overflows int64 (then *count is untouched). */
 int nnrt_shape_count(int rank, const int64_t *shape, int64_t *count);
 
+/* Checked size arithmetic for sizes derived from files: 1 and *out = a * b
+ * (a + b), or 0 if an operand is negative or the result overflows int64. */
+static inline int nnrt_mul_size(int64_t a, int64_t b, int64_t *out) {
+    return a >= 0 && b >= 0 && !__builtin_mul_overflow(a, b, out);
+}
+static inline int nnrt_add_size(int64_t a, int64_t b, int64_t *out) {
+    return a >= 0 && b >= 0 && !__builtin_add_overflow(a, b, out);
+}
+
+/* Shared by the safetensors reader (safetensors.c) and writer
+ * (st_write.c). */
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
+int nnrt_utf8_len(const unsigned char *p, const unsigned char *end);
+/* A name of len bytes, for duplicate checks. */
+typedef struct nnrt_key {
+    const char *s;
+    size_t len;
+} nnrt_key;
+/* Index in keys of a key that occurs twice, or -1; sorts keys in place. */
+ptrdiff_t nnrt_find_duplicate(nnrt_key *keys, size_t n);
+/* Grows *arr (*cap elements of sz bytes) to hold need; 0 on OOM. */
+int nnrt_grow(void **arr, size_t *cap, size_t need, size_t sz);
+
+/* nnrt_npy_read on an open stream holding a .npy of size bytes from its
+ * current position (a whole file, or a member of a .npz); path names it in
+ * messages. */
+int nnrt_npy_read_stream(FILE *f, const char *path, int64_t size, nnrt_array *out);
+
 /* ------------------------------------------------------- atomic file write
  *
  * A writer creates PATH.tmp.XXXXXX in the same directory (so rename() stays
- * within one file system and is atomic), writes through f, then commits:
- * fflush + fsync + close + rename over PATH. Readers thus see the old file
- * or the new one, never half of one. On any failure the temp file is
- * removed. */
+ * within one file system and is atomic), writes through nnrt_atomic_write,
+ * then commits: fflush + fsync + close + rename over PATH. Readers thus see
+ * the old file or the new one, never half of one. On any failure, and on
+ * SIGINT/SIGTERM/SIGHUP, the temp file is removed (atomic.c). */
 typedef struct nnrt_atomic_file {
     FILE *f;
     const char *path; /* the final name */
     char *tmp;        /* the temporary name, malloc'd */
+    int err;          /* errno of the first failed write, 0 if none */
 } nnrt_atomic_file;
 
 int nnrt_atomic_open(nnrt_atomic_file *af, const char *path);
+/* fwrite to the temp file, keeping the errno of the first failure (a full
+ * disk, EFBIG past `ulimit -f`) for nnrt_atomic_commit to report. */
+void nnrt_atomic_write(nnrt_atomic_file *af, const void *data, size_t n);
 /* Checks that every write succeeded, then makes the file visible as path.
- * Always releases af, on success or failure. */
+ * Always releases af, on success or failure; an error names the path and
+ * the real errno. */
 int nnrt_atomic_commit(nnrt_atomic_file *af);
 /* Gives up: closes and removes the temp file. Safe to call twice. */
 void nnrt_atomic_abort(nnrt_atomic_file *af);
@@ -66,8 +101,9 @@ void nnrt_atomic_abort(nnrt_atomic_file *af);
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
  * and for AVX2 (8 floats per instruction), and the loader picks the copy
  * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both
- * round alike, bit for bit. */
-#if defined(__x86_64__) && defined(__has_attribute)
+ * round alike, bit for bit. -DNNRT_NO_CLONES (the ThreadSanitizer build)
+ * keeps the plain copy only: TSan crashes in ifunc resolvers at load. */
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(NNRT_NO_CLONES)
 #if __has_attribute(target_clones)
 #define NNRT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
 #endif

@@ -1,6 +1,7 @@
 /*
- * safetensors.c - reading and writing parameter files in the safetensors
- * format (https://github.com/huggingface/safetensors), F32 tensors only.
+ * safetensors.c - reading parameter files in the safetensors
+ * format (https://github.com/huggingface/safetensors), F32 tensors only;
+ * st_write.c writes them.
  *
  * Layout:
  *
@@ -70,7 +71,7 @@ static int json_expect(Json *j, unsigned char c, const char *what) {
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
  * forms, no surrogates, nothing past U+10FFFF), or 0 if there is none. */
-static int utf8_len(const unsigned char *p, const unsigned char *end) {
+int nnrt_utf8_len(const unsigned char *p, const unsigned char *end) {
     unsigned char c = p[0];
     int n;
     unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
@@ -203,7 +204,7 @@ static int json_string(Json *j, char **out, size_t *len) {
             rc = json_error(j, "control character in string");
             break;
         } else {
-            int u = utf8_len(j->p, j->end);
+            int u = nnrt_utf8_len(j->p, j->end);
             if (!u) {
                 rc = json_error(j, "invalid UTF-8 in string");
                 break;
@@ -269,13 +270,8 @@ static int json_uint(Json *j, int64_t *out, const char *what) {
 
 /* -------------------------------------------------- duplicate detection */
 
-typedef struct Key {
-    const char *s;
-    size_t len;
-} Key;
-
 static int key_cmp(const void *a, const void *b) {
-    const Key *x = a, *y = b;
+    const nnrt_key *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->s, y->s, n);
     return c ? c : (x->len > y->len) - (x->len < y->len);
@@ -283,7 +279,7 @@ static int key_cmp(const void *a, const void *b) {
 
 /* Index in keys of a key that occurs twice, or -1. Sorts keys in place:
  * O(n log n), so a header with millions of names is still quick. */
-static ptrdiff_t find_duplicate(Key *keys, size_t n) {
+ptrdiff_t nnrt_find_duplicate(nnrt_key *keys, size_t n) {
     if (n < 2)
         return -1; /* and keys may be NULL, which qsort must not get */
     qsort(keys, n, sizeof *keys, key_cmp);
@@ -294,7 +290,7 @@ static ptrdiff_t find_duplicate(Key *keys, size_t n) {
 }
 
 /* Grows *arr (of *cap elements of size sz) to hold at least need. */
-static int grow(void **arr, size_t *cap, size_t need, size_t sz) {
+int nnrt_grow(void **arr, size_t *cap, size_t need, size_t sz) {
     if (need <= *cap)
         return 1;
     size_t c = *cap ? *cap : 8;
@@ -337,18 +333,18 @@ static void header_free(Header *h) {
 /* metadata = "{" (string ":" string ("," string ":" string)*)? "}"
  * Validated, duplicate keys rejected, contents ignored. */
 static int parse_metadata(Json *j) {
-    Key *keys = NULL;
+    nnrt_key *keys = NULL;
     size_t n = 0, cap = 0;
     int rc = json_expect(j, '{', "expected '{' after \"__metadata__\"");
     if (!rc && !json_accept(j, '}')) {
         do {
-            Key k;
+            nnrt_key k;
             json_ws(j);
             k.s = (const char *)j->p; /* raw form: see the note below */
             if ((rc = json_string(j, NULL, NULL)))
                 break;
             k.len = (size_t)((const char *)j->p - k.s);
-            if (!grow((void **)&keys, &cap, n + 1, sizeof *keys)) {
+            if (!nnrt_grow((void **)&keys, &cap, n + 1, sizeof *keys)) {
                 rc = nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", j->path);
                 break;
             }
@@ -362,7 +358,7 @@ static int parse_metadata(Json *j) {
     }
     /* Metadata keys are compared in their raw JSON form: "a" and "\u0061"
      * slip through as different. Harmless, since we ignore the values. */
-    if (!rc && find_duplicate(keys, n) >= 0)
+    if (!rc && nnrt_find_duplicate(keys, n) >= 0)
         rc = json_error(j, "duplicate key in \"__metadata__\"");
     free(keys);
     return rc;
@@ -429,7 +425,9 @@ static int parse_tensor(Json *j, TensorInfo *t) {
             if (!ok) {
                 char dbuf[40];
                 nnrt_error(NNRT_ERR_FORMAT,
-                           "%s: tensor '%s' has dtype '%s'; only F32 is supported", j->path,
+                           "%s: tensor '%s' has dtype '%s'; only F32 is supported "
+                           "(NumPy: .astype(np.float32))",
+                           j->path,
                            nnrt_printable(nbuf, sizeof nbuf, t->name),
                            nnrt_printable(dbuf, sizeof dbuf, dtype));
             }
@@ -485,7 +483,7 @@ static int parse_header(Json *j, Header *h) {
                 free(name);
                 return json_error(j, "tensor name contains \\u0000");
             }
-            if (!grow((void **)&h->t, &h->cap, h->n + 1, sizeof *h->t)) {
+            if (!nnrt_grow((void **)&h->t, &h->cap, h->n + 1, sizeof *h->t)) {
                 free(name);
                 return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", j->path);
             }
@@ -516,8 +514,8 @@ static int check_tensors(const char *path, Header *h, int64_t data_len) {
     for (size_t i = 0; i < h->n; i++) {
         TensorInfo *t = &h->t[i];
         const char *name = nnrt_printable(nbuf, sizeof nbuf, t->name);
-        int64_t count;
-        if (!nnrt_shape_count(t->rank, t->shape, &count) || count > INT64_MAX / 4)
+        int64_t count, nbytes;
+        if (!nnrt_shape_count(t->rank, t->shape, &count) || !nnrt_mul_size(count, 4, &nbytes))
             return nnrt_error(NNRT_ERR_FORMAT, "%s: tensor '%s': shape is too large", path, name);
         if (t->end < t->begin)
             return nnrt_error(NNRT_ERR_FORMAT,
@@ -528,19 +526,19 @@ static int check_tensors(const char *path, Header *h, int64_t data_len) {
                               "%s: truncated: tensor '%s' needs bytes %" PRId64 "..%" PRId64
                               " but data has %" PRId64,
                               path, name, t->begin, t->end, data_len);
-        if (t->end - t->begin != count * 4)
+        if (t->end - t->begin != nbytes)
             return nnrt_error(NNRT_ERR_FORMAT,
                               "%s: tensor '%s': %" PRId64 " data bytes for %" PRId64
                               " F32 elements (want %" PRId64 ")",
-                              path, name, t->end - t->begin, count, count * 4);
+                              path, name, t->end - t->begin, count, nbytes);
     }
 
-    Key *keys = malloc((h->n ? h->n : 1) * sizeof *keys);
+    nnrt_key *keys = malloc((h->n ? h->n : 1) * sizeof *keys);
     if (!keys)
         return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < h->n; i++)
-        keys[i] = (Key){h->t[i].name, strlen(h->t[i].name)};
-    ptrdiff_t dup = find_duplicate(keys, h->n);
+        keys[i] = (nnrt_key){h->t[i].name, strlen(h->t[i].name)};
+    ptrdiff_t dup = nnrt_find_duplicate(keys, h->n);
     int rc = NNRT_OK;
     if (dup >= 0)
         rc = nnrt_error(NNRT_ERR_FORMAT, "%s: tensor '%s' appears twice", path,
@@ -681,154 +679,4 @@ int nnrt_st_read(const char *path, nnrt_safetensors *out) {
     if (rc)
         nnrt_st_free(out);
     return rc;
-}
-
-/* ---------------------------------------------------------------- writer */
-
-/* A growing byte buffer; `failed` latches on OOM so appends need no
- * individual checks. */
-typedef struct Buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} Buf;
-
-static void buf_add(Buf *b, const char *s, size_t n) {
-    if (b->failed || !grow((void **)&b->s, &b->cap, b->len + n + 1, 1)) {
-        b->failed = 1;
-        return;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_str(Buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static void buf_printf(Buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void buf_printf(Buf *b, const char *fmt, ...) {
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    NNRT_ASSERT(n >= 0 && (size_t)n < sizeof tmp); /* only used for numbers */
-    buf_add(b, tmp, (size_t)n);
-}
-
-/* A JSON string literal; the name has already been checked to be UTF-8. */
-static void buf_json_string(Buf *b, const char *s) {
-    buf_str(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            buf_add(b, esc, 2);
-        } else if (*p < 0x20) {
-            buf_printf(b, "\\u%04x", *p);
-        } else {
-            buf_add(b, (const char *)p, 1);
-        }
-    }
-    buf_str(b, "\"");
-}
-
-static int valid_utf8(const char *s) {
-    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-    while (p < end) {
-        int n = utf8_len(p, end);
-        if (!n)
-            return 0;
-        p += n;
-    }
-    return 1;
-}
-
-/* Checks the arguments of nnrt_st_write and builds the padded header. */
-static int st_build_header(const char *path, int n, const char *const *names, const int *ranks,
-                           const int64_t (*shapes)[NNRT_MAXRANK], const float *const *data,
-                           Buf *b) {
-    char nbuf[80];
-    if (n < 0 || (n > 0 && (!names || !ranks || !shapes || !data)))
-        return nnrt_error(NNRT_ERR_ARG, "%s: nnrt_st_write: bad arguments", path);
-    Key *keys = malloc((n ? (size_t)n : 1) * sizeof *keys);
-    if (!keys)
-        return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
-    int64_t offset = 0;
-    int rc = NNRT_OK;
-    buf_str(b, "{");
-    for (int i = 0; i < n && !rc; i++) {
-        int64_t count;
-        if (!names[i] || !valid_utf8(names[i]) || strcmp(names[i], "__metadata__") == 0)
-            rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor %d has a NULL, non-UTF-8 or reserved name",
-                            path, i);
-        else if (ranks[i] < 0 || ranks[i] > NNRT_MAXRANK ||
-                 !nnrt_shape_count(ranks[i], shapes[i], &count) || count > INT64_MAX / 4 ||
-                 offset > INT64_MAX - count * 4)
-            rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor '%s' has a bad rank or shape", path,
-                            nnrt_printable(nbuf, sizeof nbuf, names[i]));
-        else if (count > 0 && !data[i])
-            rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor '%s' has NULL data", path,
-                            nnrt_printable(nbuf, sizeof nbuf, names[i]));
-        if (rc)
-            break;
-        keys[i] = (Key){names[i], strlen(names[i])};
-        if (i)
-            buf_str(b, ",");
-        buf_json_string(b, names[i]);
-        buf_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < ranks[i]; d++)
-            buf_printf(b, "%s%" PRId64, d ? "," : "", shapes[i][d]);
-        buf_printf(b, "],\"data_offsets\":[%" PRId64 ",", offset);
-        offset += count * 4;
-        buf_printf(b, "%" PRId64 "]}", offset);
-    }
-    buf_str(b, "}");
-    ptrdiff_t dup = rc ? -1 : find_duplicate(keys, (size_t)n);
-    if (dup >= 0)
-        rc = nnrt_error(NNRT_ERR_ARG, "%s: tensor name '%s' given twice", path,
-                        nnrt_printable(nbuf, sizeof nbuf, keys[dup].s));
-    free(keys);
-    /* Pad with spaces so the data starts 8-byte aligned, as the format's
-     * reference writer does. */
-    while (!rc && b->len % 8 != 0)
-        buf_str(b, " ");
-    if (!rc && b->failed)
-        rc = nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory", path);
-    return rc;
-}
-
-int nnrt_st_write(const char *path, int n, const char *const *names, const int *ranks,
-                  const int64_t (*shapes)[NNRT_MAXRANK], const float *const *data) {
-    if (!path)
-        return nnrt_error(NNRT_ERR_ARG, "nnrt_st_write: NULL path");
-    Buf b = {0};
-    int rc = st_build_header(path, n, names, ranks, shapes, data, &b);
-    if (rc) {
-        free(b.s);
-        return rc;
-    }
-    unsigned char len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (unsigned char)((uint64_t)b.len >> (8 * i));
-
-    nnrt_atomic_file af;
-    if ((rc = nnrt_atomic_open(&af, path))) {
-        free(b.s);
-        return rc;
-    }
-    fwrite(len, 1, 8, af.f);
-    fwrite(b.s, 1, b.len, af.f);
-    free(b.s);
-    for (int i = 0; i < n; i++) {
-        int64_t count;
-        nnrt_shape_count(ranks[i], shapes[i], &count); /* validated above */
-        if (count > 0)
-            fwrite(data[i], sizeof(float), (size_t)count, af.f);
-    }
-    return nnrt_atomic_commit(&af); /* checks ferror for the writes above */
 }

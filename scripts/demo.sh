@@ -6,20 +6,30 @@
 #      into C: build/demo/rnnlm.c and build/demo/rnnlm.h;
 #   2. examples/apps/rnnlm_app.c, an ordinary C program, is compiled against
 #      that header and linked with build/libnngrt.a and OpenBLAS;
-#   3. the program scores a corpus with the (randomly initialised) model:
-#      Penn Treebank's validation set when ../shared/data/ptb/ exists next to
-#      the repository, else the small corpus shipped in examples/data/;
+#   3. the program scores held-out text with the randomly initialised model
+#      (the perplexity must come out near the vocabulary size V);
 #   4. it trains the model (rnnlm_train_step, Adam) for a bounded time on the
 #      training text, printing words/s and the loss as it goes, saves it, and
-#      prints the validation perplexity of the trained model.
+#      prints the perplexity of the trained model on the held-out text.
 #
-# NNGC_DEMO_SENTENCES=N (default 1000) limits the scoring to the first N
-# validation sentences; NNGC_DEMO_SECONDS=S (default 60) is the training time.
+# Data: with the Penn Treebank at ../shared/data/ptb/ next to the repository
+# (train.txt and valid.txt), it trains on ptb train.txt and evaluates on ptb
+# valid.txt; otherwise on the shipped corpus: it trains on
+# examples/data/tiny.txt and evaluates on examples/data/tiny-valid.txt
+# (held-out sentences from the same generator, make_tiny.py). It never
+# evaluates on its training file.
+#
+# Environment:
+#   NNGC_DEMO_SENTENCES=N  evaluate on the first N held-out sentences (1000)
+#   NNGC_DEMO_SECONDS=S    train for S seconds (60)
+#   NNGC_DEMO_PTB=DIR      where to look for the Penn Treebank (default
+#                          ../shared/data/ptb; empty: use the shipped corpus)
+#   NNGC_DEMO_OUT=DIR      where the generated C and the program go (build/demo)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=build/demo
+OUT=${NNGC_DEMO_OUT:-build/demo}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -31,6 +41,29 @@ for f in build/nngc build/libnngrt.a; do
 done
 mkdir -p "$OUT"
 
+# (cd + pwd: print a clean path, not .../main/../shared/...)
+PTBDIR=${NNGC_DEMO_PTB-$ROOT/../shared/data/ptb}
+PTB=$(cd "$PTBDIR" 2>/dev/null && pwd) || PTB=""
+if [ -n "$PTB" ] && [ -f "$PTB/train.txt" ] && [ -f "$PTB/valid.txt" ]; then
+    TRAIN="$PTB/train.txt"
+    VALID="$PTB/valid.txt"
+    WHAT="the Penn Treebank ($PTB)"
+else
+    TRAIN=examples/data/tiny.txt
+    VALID=examples/data/tiny-valid.txt
+    if [ -n "$PTBDIR" ]; then
+        WHAT="the shipped corpus examples/data/ (no Penn Treebank train.txt and valid.txt in $PTBDIR)"
+    else
+        WHAT="the shipped corpus examples/data/ (NNGC_DEMO_PTB is empty)"
+    fi
+fi
+N=${NNGC_DEMO_SENTENCES:-1000}
+SECS=${NNGC_DEMO_SECONDS:-60}
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+echo "demo data: $WHAT"
+echo "  train on $TRAIN (also the vocabulary)"
+echo "  evaluate on $VALID (held-out text, at most its first $N sentences)"
+
 step "1. compile the model: build/nngc examples/rnnlm.nn -o $OUT/rnnlm.c"
 sed -n '/^model/,$p' examples/rnnlm.nn
 build/nngc examples/rnnlm.nn -o "$OUT/rnnlm.c"
@@ -39,37 +72,20 @@ grep -E '^[A-Za-z].*rnnlm_[a-z_]+\(' "$OUT/rnnlm.h" | sed 's/^/     /' || true
 
 step "2. build the C application examples/apps/rnnlm_app.c against it"
 make -s -C examples/apps NNGC="$ROOT/build/nngc" RT_INC="$ROOT/runtime" \
-    RT_LIB="$ROOT/build" O="$ROOT/$OUT"
+    RT_LIB="$ROOT/build" O="$(cd "$OUT" && pwd)"
 echo "-> $OUT/rnnlm_app"
 
-# (cd + pwd: print a clean path, not .../main/../shared/...)
-PTB=$(cd "$ROOT/../shared/data/ptb" 2>/dev/null && pwd) || PTB=""
-if [ -n "$PTB" ] && [ -f "$PTB/valid.txt" ]; then
-    CORPUS="$PTB/valid.txt"
-    # the vocabulary of the PTB experiments is the training set's
-    if [ -f "$PTB/train.txt" ]; then set -- -v "$PTB/train.txt"; else set --; fi
-    WHAT="Penn Treebank validation set"
-else
-    CORPUS="$ROOT/examples/data/tiny.txt"
-    set --
-    WHAT="shipped corpus examples/data/tiny.txt (no ../shared/data/ptb here)"
-fi
-TRAIN="$ROOT/examples/data/tiny.txt"
-if [ -n "$PTB" ] && [ -f "$PTB/train.txt" ]; then TRAIN="$PTB/train.txt"; fi
-set -- "$@" -n "${NNGC_DEMO_SENTENCES:-1000}"
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-
-step "3. score the $WHAT with random parameters (seed 1)"
-echo "$OUT/rnnlm_app${*:+ $*} $CORPUS"
-"$OUT/rnnlm_app" "$@" "$CORPUS"
+step "3. evaluate on $VALID with random parameters (seed 1)"
+echo "$OUT/rnnlm_app -v $TRAIN -n $N $VALID"
+"$OUT/rnnlm_app" -v "$TRAIN" -n "$N" "$VALID"
 echo
 echo "Untrained, the model gives every word about the same probability, so the"
 echo "perplexity is close to the vocabulary size V: that is the sanity check."
 
-SECS=${NNGC_DEMO_SECONDS:-60}
-step "4. train for $SECS s on $TRAIN, save, then score the validation text again"
-echo "$OUT/rnnlm_app -v $TRAIN -t $SECS -o $OUT/rnnlm-trained.safetensors${*:+ $*} $CORPUS"
-"$OUT/rnnlm_app" -v "$TRAIN" -t "$SECS" -o "$OUT/rnnlm-trained.safetensors" "$@" "$CORPUS"
+step "4. train for $SECS s on $TRAIN, save, then evaluate on $VALID again"
+echo "$OUT/rnnlm_app -v $TRAIN -t $SECS -o $OUT/rnnlm-trained.safetensors -n $N $VALID"
+"$OUT/rnnlm_app" -v "$TRAIN" -t "$SECS" -o "$OUT/rnnlm-trained.safetensors" -n "$N" "$VALID"
 echo
+echo "The perplexity above is on $VALID, held-out text the model was not trained on."
 echo "The trained parameters (and Adam's state, to resume) are in $OUT/rnnlm-trained.safetensors;"
 echo "score other text with: $OUT/rnnlm_app -p $OUT/rnnlm-trained.safetensors -v $TRAIN FILE"

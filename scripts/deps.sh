@@ -9,10 +9,13 @@
 # nothing: it lists what is missing and exits 1.
 #
 # The tests compare against NumPy-generated fixtures that are checked in, so
-# NumPy itself is not needed.
+# NumPy itself is not needed. gcc brings its sanitizer runtimes (libasan,
+# libubsan, libtsan) for `make SANITIZE=...`; clang's libFuzzer and
+# sanitizer runtimes (`make fuzz`) are libclang-rt-14-dev, only a
+# recommendation of clang, so it is named.
 set -eu
 
-PACKAGES="make gcc clang flex bison libcmocka-dev libopenblas-dev pkg-config python3"
+PACKAGES="make gcc clang libclang-rt-14-dev flex bison libcmocka-dev libopenblas-dev pkg-config python3"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     # Not a Debian system: we cannot check packages, only name them.

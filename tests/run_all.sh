@@ -15,11 +15,22 @@
 #   opt      tests/opt/run.sh      every model at -O0/-O1/-O2 and each pass alone
 #                                  gives the same results; pass options
 #   apps     tests/apps/run.sh     the example application, make install + pkg-config
-#   limits   tests/limits/run.sh   big and deep programs compile fast; index errors
-#                                  found at compile time
+#   install  tests/install/run.sh  make install, then the README's pkg-config line as written
+#   files    tests/files/run.sh    params files as NumPy users make them (.npz,
+#                                  safetensors), missing params, a save past ulimit -f
+#   train    tests/train/run.sh    training against PyTorch fixtures
+#   docs     tests/docs/run.sh     the nn examples of README.md and docs/LANGUAGE.md
+#                                  compile; the demo trains and evaluates on
+#                                  different files and says which
+#   fuzz     tests/fuzz/run.sh     every fuzz target's corpus (seeds, past crashes)
+#                                  replayed without libFuzzer
+#   limits   tests/limits/run.sh   big and deep programs compile fast; errors found
+#                                  at compile time; concat of ids
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.
+#
+# BUILD (set by make) selects the build tree; see "script suites" below.
 #
 # Prints each suite's failures and summary, then exactly one last line
 # "N passed, N failed"; exits 1 if anything failed.
@@ -62,6 +73,10 @@ account() {
 
 # ---------------------------------------------------------------- unit tests
 
+# Sanitizer reports: a stack trace; known leaks of test code suppressed.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp}"
+
 echo "== unit"
 make -s unit-test >"$tmp/unit" 2>&1
 st=$?
@@ -72,7 +87,20 @@ account unit $st "$p" "$f"
 
 # ---------------------------------------------------------------- script suites
 
-for suite in golden errors e2e cli opt apps train limits; do
+# A sanitizer build (make SANITIZE=... test: BUILD=build-asan) runs the
+# same suites with its own binaries: every suite takes NNGC and NPYCMP,
+# nngc run compiles generated code with NNGC_CC, and the suites that build
+# C programs use CC; $BUILD/cc is the compiler with the sanitizer flags.
+BUILD=${BUILD:-build}
+if [ "$BUILD" != build ]; then
+    export NNGC="$PWD/$BUILD/nngc" NPYCMP="$PWD/$BUILD/npycmp" NNGC_CC="$PWD/$BUILD/cc" CC="$PWD/$BUILD/cc" BUILD
+fi
+
+# Every tests/NAME/run.sh is a suite: the long-standing ones first, in this
+# order, then any other in alphabetical order (a new suite needs no edit here).
+first="golden errors e2e cli opt apps train"
+rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first " in *" $s "*) ;; *) echo "$s" ;; esac; done)
+for suite in $first $rest; do
     script=tests/$suite/run.sh
     if [ ! -f "$script" ]; then
         echo "== $suite: skipped (no $script)"

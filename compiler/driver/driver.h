@@ -2,11 +2,12 @@
  * driver.h - what the two command-line front doors of nngc share.
  *
  * `nngc MODEL.nn` (main.c) and `nngc run MODEL.nn` (run.c) take the same
- * compiler options, locate the runtime the same way, run the same front end
- * and pass pipeline, and call the same backend C compiler. Those shared
- * pieces are implemented in run.c, not main.c, because the Makefile links
- * every compiler object except main.o into the unit tests: code that lives
- * in main.c cannot be called from anywhere else.
+ * compiler options, locate the runtime the same way, run the same stages
+ * and call the same backend C compiler. The shared pieces live in
+ * options.c (the command line), compile.c (the stages), files.c (output
+ * files, the temporary directory, processes), not in main.c, because the
+ * Makefile links every compiler object except main.o into the unit tests:
+ * code that lives in main.c cannot be called from anywhere else.
  *
  * Internal to the driver; nothing here is part of the compiler's IR API
  * (nngc.h) or of the runtime (nngrt.h).
@@ -53,13 +54,19 @@ typedef struct CompileOptions {
     bool stats;                /* --stats */
     const char *report;        /* --report=PASS */
     const char *dump_diff;     /* --dump-ir-diff=PASS */
+    /* --dump-ir[=X]: dump_ir is X as written ("" without =X); it names a
+     * point of F (dump_forward: "lower", "all", a pass, "" after the last)
+     * or, as train:X / train / autodiff, of the train graph T
+     * (dump_train: "autodiff", "all", a pass, "" after the last) */
+    const char *dump_ir;
+    const char *dump_forward;
+    const char *dump_train;
     /* training */
     bool have_opt;             /* --optimizer=SPEC given: opt replaces the program's */
     OptimizerDecl opt;
     bool no_train;             /* --no-train: no train graph, no training API */
-    bool dump_autodiff;        /* --dump-ir=autodiff: print the train graph after autodiff */
     bool train_required;       /* a missing gradient rule is an error (nngc run --train/--grads,
-                                  or the program or command line names an optimizer) */
+                                  or the command line names an optimizer) */
 } CompileOptions;
 
 void compile_options_init(CompileOptions *o);
@@ -81,25 +88,39 @@ int match_value_option(const char *name, int argc, char **argv, int *i, const ch
  * PyTorch's defaults for what is not given. */
 bool optimizer_parse(const char *spec, OptimizerDecl *out, char *err, size_t errlen);
 
-/* Checks the pass names of o (and dump_after, if not NULL) against the pass
- * table and fills *po. Reports a usage error and returns false on an
- * unknown name. dump_after "autodiff" is not a pipeline dump: the caller
- * sets o->dump_autodiff instead (driver_compile prints the train graph). */
-bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, PipelineOptions *po);
+/* The pass pipelines of the two graphs: F's has the dumps of F, --stats,
+ * --report and --dump-ir-diff; T's the same passes and T's dumps. */
+typedef struct DriverPipelines {
+    PipelineOptions forward;
+    PipelineOptions train;
+} DriverPipelines;
 
-/* The front end and the pass pipeline: reads path (diag_load_file), parses,
- * lowers with -I dirs / stdlib / --softmax, and runs the pipeline po on the
- * forward graph F, which it returns. Diagnostics go through d. Returns NULL
- * on any error.
- * With train != NULL, also the train graph T (*train, or NULL when there is
- * none): when the program has a loss and a non-frozen param, and not
- * o->no_train, the program is lowered again, autodiff() appends the
- * backward graph, and the same pipeline runs (without dumps). When autodiff
- * finds an op without a gradient rule, that is an error only with
- * o->train_required; otherwise *train is NULL (F compiles regardless).
- * --optimizer (o->opt) replaces the program's optimizer in both graphs. */
+/* Checks the pass names and dump points of o against the pass table and
+ * fills *pl. Reports a usage error and returns false on a bad one. */
+bool driver_pipeline_options(const CompileOptions *o, DriverPipelines *pl);
+
+/* Where the emit stage writes, or NULL for no files (dumps only). */
+typedef struct EmitTarget {
+    const char *c_path, *h_path;
+    const char *header_name; /* what the C source #includes */
+    const char *source_name; /* the model's path, for #line */
+    bool train_api;          /* emit the training API when the model can train */
+} EmitTarget;
+
+/* The whole compilation (compile.c): parse, lower the forward graph F,
+ * clone it into the train graph T, the objective's lowerings on T,
+ * autodiff on T, the pass pipelines on F and T, device placement, emit to
+ * out. Returns F (NULL on any error, reported through d or driver_error).
+ * T is made when the model has a loss and a non-frozen param, and
+ * out->train_api, o->train_required or a dump of T asks for it, and not
+ * o->no_train; *train (if train != NULL) is T or NULL. An op without a
+ * gradient rule is an error when training is required (o->train_required,
+ * a dump of T, or the program declares an optimizer); otherwise T is
+ * dropped and F compiles alone. --optimizer (o->opt) replaces the
+ * program's optimizer. The model and its imports are noted as inputs
+ * (driver_note_input) before anything is written. */
 Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
-                      const PipelineOptions *po, Graph **train);
+                      const DriverPipelines *pl, const EmitTarget *out, Graph **train);
 
 /* The backend compiler: --cc, else $NNGC_CC, else clang if it is on PATH,
  * else cc. */
@@ -110,25 +131,43 @@ const char *driver_backend_cc(const CompileOptions *o);
  * "nngc: error: ..." naming the command and returns false. */
 bool driver_spawn(char *const argv[]);
 
-/* Writes g's C source to c_path and its header to h_path, each through a
- * temporary file in the same directory and rename(), so a reader never sees
- * a half-written file. header_name is what the C source #includes. train
- * (may be NULL) adds the training API (emit_c). */
-bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path, const char *header_name,
-                 const CompileOptions *o, const char *source_name);
+/* The emit stage: g's C source to out->c_path and its header to
+ * out->h_path (the header first), both written in full before either
+ * replaces its file. train (may be NULL) adds the training API. What the
+ * backend rejects is reported through d. */
+bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o);
+
+/* Inputs and outputs (files.c). driver_note_input records a file the run
+ * reads (by device and inode); driver_check_output refuses, with a
+ * message, an output that is one of them (tmp_open checks every output
+ * the driver writes; call it before the runtime writes one). */
+void driver_note_input(const char *path);
+bool driver_check_output(const char *path);
+/* Are a and b the same existing file (device and inode)? */
+bool driver_same_file(const char *a, const char *b);
 
 /* An output file written atomically: the data goes to a temporary file
- * next to `path`, which tmp_close renames onto it. */
+ * next to `path`, which tmp_close renames onto it. A path that exists and
+ * is not a regular file (/dev/null, a FIFO) is written in place. */
 typedef struct AtomicFile {
     FILE *f;
-    char *tmp;        /* the temporary file's name */
+    char *tmp;        /* the temporary file's name; NULL when written in place */
     const char *path; /* the final name */
+    int err;          /* errno of the first write that failed, 0 if none */
 } AtomicFile;
 
 bool tmp_open(AtomicFile *t, const char *path);
+/* fwrite with the error recorded in t->err. */
+bool tmp_write(AtomicFile *t, const void *data, size_t len);
+/* Flushes t (no message; the error is kept in t->err). */
+bool tmp_flush(AtomicFile *t);
 /* Closes t; renames it onto its final name when ok, else removes it.
- * Returns false (after an error message) if anything failed. */
+ * Returns false (after "cannot write 'PATH': REASON" when ok) if
+ * anything failed. */
 bool tmp_close(AtomicFile *t, bool ok);
+/* Two files written atomically, both in full before either is renamed. */
+bool driver_write_pair(const char *path1, const void *data1, size_t len1, const char *path2, const void *data2,
+                       size_t len2);
 
 /* A fresh directory under $TMPDIR (default /tmp), made on the first call
  * and removed at exit with the files named by driver_tmp_path (at most 4).
@@ -139,10 +178,30 @@ const char *driver_tmp_path(const char *name);
 /* Copies a file atomically (temporary + rename). */
 bool driver_copy_file(const char *from, const char *to);
 
+/* Flushes stdout (dumps, results); false after "cannot write the standard
+ * output: REASON" if any write to it failed. */
+bool driver_flush_stdout(void);
+
 /* "nngc: error: ..." on stderr. */
 void driver_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* `nngc run ...`: argv[0] is "run". Returns the exit status. */
 int nngc_run(int argc, char **argv);
+
+/* For `nngc run`, `nngc train` and `nngc eval` (run.c): driver_compile
+ * with the C emitted into the temporary directory (model.c, model.h;
+ * train_api as in EmitTarget); then driver_build_and_load compiles that C
+ * into a shared object there, loads it, and returns its descriptor (the
+ * handle in *handle); NULL after an error message. */
+struct nnrt_model_desc;
+Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
+                             const DriverPipelines *pl, bool train_api, Graph **train);
+const struct nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
+                                                    void **handle);
+
+/* `nngc train ...` and `nngc eval ...` (train.c, eval.c): argv[0] is the
+ * command. Return the exit status. */
+int nngc_train(int argc, char **argv);
+int nngc_eval(int argc, char **argv);
 
 #endif /* NNGC_DRIVER_H */

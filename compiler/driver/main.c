@@ -2,14 +2,16 @@
  * main.c - the nngc command line: `nngc [options] MODEL.nn` and the
  * dispatch to `nngc run` (run.c).
  *
- * The whole compilation, in order:
- *   1. parse the command line (a bad one exits 2, before any work);
- *   2. front end and pass pipeline (driver_compile: read, parse, lower,
- *      optimize, with the verifier after each step and --dump-ir);
+ * In order:
+ *   1. parse the command line (a bad one exits 2, before any work), and
+ *      settle the output names (an output that is the model exits 2 too);
+ *   2. the compilation (driver_compile, compile.c: parse, lower, the train
+ *      graph, autodiff, the passes with the verifier after each step and
+ *      --dump-ir, emit); with -c / --shared the C is emitted into a
+ *      temporary directory;
  *   3. --dot;
- *   4. output: model.c + model.h, or with -c / --shared the C is written to
- *      a temporary directory and the backend C compiler turns it into
- *      model.o / model.so, with model.h next to it.
+ *   4. -c / --shared: the backend C compiler turns the C into model.o /
+ *      model.so, copied next to model.h.
  * Every output file appears atomically (temporary file + rename), so a
  * failed or interrupted run never leaves a truncated model.c behind.
  */
@@ -28,7 +30,6 @@ typedef struct Args {
     const char *input;
     const char *output;   /* -o, or NULL */
     OutKind kind;         /* -c, --shared */
-    const char *dump_ir;  /* --dump-ir[=X]: "" means after the last pass */
     bool dot;             /* --dot[=FILE] */
     const char *dot_file; /* NULL: stdout */
     CompileOptions co;
@@ -50,8 +51,9 @@ static void usage(FILE *out) {
           "  --passes=a,b         run exactly these passes, in this order\n"
           "  --disable-pass=NAME  never run pass NAME\n"
           "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
-          "                       is the IR as lowered; `all` after every pass; `autodiff` the\n"
-          "                       train graph after autodiff), then stop unless -o was given\n"
+          "                       is the IR as lowered; `all` after every pass), then stop unless\n"
+          "                       -o was given; train:PASS, train:all, train (after the last pass)\n"
+          "                       and autodiff (= train:autodiff) show the training graph\n"
           "  --dump-ir-diff=PASS  print a unified diff of the IR before and after PASS (stops like --dump-ir)\n"
           "  --stats              per pass, print counts to stderr: nodes, loops, GEMM/GEMV, executed ops\n"
           "  --report=batch       say what the batch pass left in loops, and why\n"
@@ -112,10 +114,6 @@ static int parse_args(Args *a, int argc, char **argv) {
                 return EXIT_USAGE;
             }
             a->kind = k;
-        } else if (strcmp(s, "--dump-ir") == 0) {
-            a->dump_ir = "";
-        } else if (strncmp(s, "--dump-ir=", 10) == 0) {
-            a->dump_ir = s + 10;
         } else if (strcmp(s, "--dot") == 0) {
             a->dot = true;
         } else if (strncmp(s, "--dot=", 6) == 0) {
@@ -157,15 +155,6 @@ static const char *basename_of(const char *path) {
     return s ? s + 1 : path;
 }
 
-/* Would writing `out` destroy `in`? (Same name, or the same file reached
- * another way.) */
-static bool same_file(const char *in, const char *out) {
-    struct stat a, b;
-    if (strcmp(in, out) == 0)
-        return true;
-    return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 static bool write_dot(Graph *g, const char *path) {
     if (!path) {
         ir_dot(g, stdout);
@@ -179,23 +168,17 @@ static bool write_dot(Graph *g, const char *path) {
     return tmp_close(&f, true);
 }
 
-/* -c / --shared: the C source and header go to a temporary directory, the
- * backend compiler writes its result there, and the result and the header
- * are then copied next to each other at their final names. */
-static bool build_binary(Graph *g, Graph *train, const Args *a, const Paths *paths, const char *output, const char *header_path) {
-    if (!driver_tmpdir())
-        return false;
-    const char *header = basename_of(header_path);
-    const char *c_path = driver_tmp_path(replace_ext(header, ".c"));
-    const char *h_path = driver_tmp_path(header);
+/* -c / --shared: the C source and header went to the temporary
+ * directory (tmp); the backend compiler writes its result there, and the
+ * result and the header are then copied next to each other at their final
+ * names. */
+static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *paths, const char *output,
+                         const char *header_path) {
     const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
-    if (!driver_emit(g, train, c_path, h_path, header, &a->co, a->input))
-        return false;
-
     const char *inc = xsprintf("-I%s", paths->include_dir);
     const char *cc = driver_backend_cc(&a->co);
     if (a->kind == OUT_OBJECT) {
-        const char *argv[] = {cc, "-std=c11", "-O2", "-fPIC", "-c", inc, c_path, "-o", bin, NULL};
+        const char *argv[] = {cc, "-std=c11", "-O2", "-fPIC", "-c", inc, tmp->c_path, "-o", bin, NULL};
         if (!driver_spawn((char *const *)argv))
             return false;
     } else {
@@ -205,28 +188,27 @@ static bool build_binary(Graph *g, Graph *train, const Args *a, const Paths *pat
         }
         /* The runtime objects are built -fPIC, so the static archive can
          * go into a shared object; only the members the model uses come in. */
-        const char *argv[] = {cc,        "-std=c11",      "-O2",         "-fPIC", "-shared", inc, c_path,
+        const char *argv[] = {cc,        "-std=c11",      "-O2",         "-fPIC", "-shared", inc, tmp->c_path,
                               paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
         if (!driver_spawn((char *const *)argv))
             return false;
     }
-    return driver_copy_file(h_path, header_path) && driver_copy_file(bin, output);
+    return driver_copy_file(tmp->h_path, header_path) && driver_copy_file(bin, output);
 }
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return nngc_run(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0))
+        return (argv[1][0] == 't' ? nngc_train : nngc_eval)(argc - 1, argv + 1);
 
     Args a = {0};
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc;
-    /* --dump-ir=autodiff shows the train graph, not a pipeline step of F */
-    if (a.dump_ir && strcmp(a.dump_ir, "autodiff") == 0)
-        a.co.dump_autodiff = true;
     a.co.train_required = a.co.have_opt;
-    PipelineOptions po;
-    if (!driver_pipeline_options(&a.co, a.co.dump_autodiff ? NULL : a.dump_ir, &po))
+    DriverPipelines pl;
+    if (!driver_pipeline_options(&a.co, &pl))
         return EXIT_USAGE;
 
     /* Output names are settled before compiling, so a bad one costs no work. */
@@ -237,42 +219,48 @@ int main(int argc, char **argv) {
         driver_error("output '%s' would be overwritten by its header: give it another extension", output);
         return EXIT_USAGE;
     }
-    if (same_file(a.input, output) || same_file(a.input, header)) {
-        driver_error("output '%s' would overwrite the model '%s'", same_file(a.input, output) ? output : header,
-                     a.input);
-        return EXIT_USAGE;
-    }
     if (a.dot_file && a.output && strcmp(a.dot_file, output) == 0) {
         driver_error("--dot=%s and -o %s name the same file", a.dot_file, output);
         return EXIT_USAGE;
     }
+    /* --dump-ir, --dump-ir-diff, --dot, --stats and --report are for
+     * looking at the compiler's work: they write no output files unless -o
+     * asks for them. */
+    bool looking = a.co.dump_ir || a.co.dump_diff || a.dot || a.co.stats || a.co.report;
+    bool write = a.output || !looking;
+    /* An output that is the model: a usage error, before any work (an
+     * import is found by tmp_open, once the imports are known). */
+    driver_note_input(a.input);
+    if ((write && (!driver_check_output(output) || !driver_check_output(header))) ||
+        (a.dot_file && !driver_check_output(a.dot_file)))
+        return EXIT_USAGE;
 
     Paths paths;
     driver_locate(&paths);
     Diag diag;
     diag_init(&diag, stderr);
-    /* The train graph only matters for the files written: a dump of the
-     * forward graph alone neither needs it nor fails on its account. */
-    bool dump_only = (a.dump_ir || a.dot || a.co.dump_diff) && !a.output;
-    Graph *train = NULL;
-    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &po, dump_only ? NULL : &train);
+    diag.hold = true;
+    EmitTarget out = {.c_path = output, .h_path = header, .header_name = basename_of(header),
+                      .source_name = a.input, .train_api = true};
+    if (write && a.kind != OUT_C) {
+        if (!driver_tmpdir())
+            return EXIT_ERROR;
+        out.c_path = driver_tmp_path(replace_ext(out.header_name, ".c"));
+        out.h_path = driver_tmp_path(out.header_name);
+    }
     rc = EXIT_ERROR;
+    Graph *g = driver_compile(&diag, a.input, &a.co, &paths, &pl, write ? &out : NULL, NULL);
     if (!g)
         goto out;
-    fflush(stdout); /* the dumps */
     if (a.dot && !write_dot(g, a.dot_file))
         goto out;
-    /* --dump-ir and --dot are for looking at the compiler's work: they
-     * write no output files unless -o asks for them. */
-    if ((a.dump_ir || a.dot || a.co.dump_diff) && !a.output) {
-        rc = 0;
+    if (write && a.kind != OUT_C && !build_binary(&out, &a, &paths, output, header))
         goto out;
-    }
-    bool ok = a.kind == OUT_C ? driver_emit(g, train, output, header, basename_of(header), &a.co, a.input)
-                              : build_binary(g, train, &a, &paths, output, header);
-    if (ok && diag.nerrors == 0)
+    if (diag.nerrors == 0)
         rc = 0;
 out:
+    if (!driver_flush_stdout())
+        rc = EXIT_ERROR;
     xfree_all();
     return rc;
 }

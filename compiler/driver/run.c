@@ -1,7 +1,6 @@
 /*
  * run.c - `nngc run`: compile a model, load it into this process and run
- * its forward pass on .npy inputs. Also the driver pieces that main.c
- * shares (see driver.h for why they live here).
+ * its forward pass (or train it) on .npy inputs.
  *
  * How a model gets into the process: the generated C is compiled into a
  * shared object WITHOUT the runtime, and dlopen'd. Its nnrt_* references
@@ -18,609 +17,18 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
-#include <signal.h>
-#include <spawn.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
-
-/* ================================================================ shared driver pieces */
-
-void driver_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("nngc: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static bool file_exists(const char *path) {
-    return access(path, F_OK) == 0;
-}
-
-void driver_locate(Paths *p) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *dir = ".";
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            dir = exe[0] ? exe : "/";
-        }
-    }
-    char *lib = xsprintf("%s/libnngrt.a", dir);
-    char *hdr = xsprintf("%s/../runtime/nngrt.h", dir);
-    if (file_exists(lib) && file_exists(hdr)) {
-        p->include_dir = xsprintf("%s/../runtime", dir);
-        p->libnngrt = lib;
-        p->stdlib_dir = xsprintf("%s/../stdlib", dir);
-    } else {
-        p->include_dir = xsprintf("%s/../include", dir);
-        p->libnngrt = xsprintf("%s/../lib/libnngrt.a", dir);
-        p->stdlib_dir = xsprintf("%s/../share/nngc/stdlib", dir);
-    }
-    const char *env = getenv("NNGC_INCLUDE");
-    if (env && *env)
-        p->include_dir = xstrdup(env);
-    env = getenv("NNGC_STDLIB");
-    if (env && *env)
-        p->stdlib_dir = xstrdup(env);
-}
-
-void compile_options_init(CompileOptions *o) {
-    memset(o, 0, sizeof *o);
-    o->opt_level = 2;
-}
-
-int match_value_option(const char *name, int argc, char **argv, int *i, const char **val) {
-    const char *a = argv[*i];
-    size_t len = strlen(name);
-    if (strncmp(a, name, len) != 0)
-        return 0;
-    if (a[len] == '=') {
-        *val = a + len + 1;
-        return 1;
-    }
-    if (a[len] != 0)
-        return 0; /* a longer option that starts with the same letters */
-    if (*i + 1 >= argc) {
-        driver_error("option '%s' needs a value", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}
-
-/* Appends each comma-separated name of list to (arr, n, cap). */
-static void push_names(const char ***arr, int *n, int *cap, const char *list) {
-    const char *p = list;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len > 0)
-            VEC_PUSH(*arr, *n, *cap, xstrndup(p, len));
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-}
-
-int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
-    const char *a = argv[*i];
-    const char *v;
-    int r;
-    if (strncmp(a, "-I", 2) == 0) {
-        if (a[2]) {
-            v = a + 2;
-        } else if (*i + 1 < argc) {
-            v = argv[++*i];
-        } else {
-            driver_error("option '-I' needs a directory");
-            return -1;
-        }
-        VEC_PUSH(o->include_dirs, o->ninclude, o->capinclude, v);
-        return 1;
-    }
-    if (strncmp(a, "-O", 2) == 0) {
-        if (a[2] >= '0' && a[2] <= '2' && a[3] == 0) {
-            o->opt_level = a[2] - '0';
-            return 1;
-        }
-        driver_error("unknown optimization level '%s' (use -O0, -O1 or -O2)", a);
-        return -1;
-    }
-    if (strcmp(a, "--no-line") == 0) {
-        o->no_line = true;
-        return 1;
-    }
-    if (strcmp(a, "--stats") == 0) {
-        o->stats = true;
-        return 1;
-    }
-    if ((r = match_value_option("--report", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        o->report = v;
-        return 1;
-    }
-    if ((r = match_value_option("--dump-ir-diff", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        o->dump_diff = v;
-        return 1;
-    }
-    if ((r = match_value_option("--passes", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        o->have_passes = true;
-        push_names(&o->passes, &o->npasses, &o->cappasses, v);
-        return 1;
-    }
-    if ((r = match_value_option("--disable-pass", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        push_names(&o->disabled, &o->ndisabled, &o->capdisabled, v);
-        return 1;
-    }
-    if ((r = match_value_option("--softmax", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        Approx ap;
-        char err[256];
-        if (!approx_parse(v, &ap, err, sizeof err)) {
-            driver_error("--softmax=%s: %s", v, err);
-            return -1;
-        }
-        o->softmax = v;
-        return 1;
-    }
-    if ((r = match_value_option("--optimizer", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        char err[256];
-        if (!optimizer_parse(v, &o->opt, err, sizeof err)) {
-            driver_error("--optimizer=%s: %s", v, err);
-            return -1;
-        }
-        o->have_opt = true;
-        return 1;
-    }
-    if (strcmp(a, "--no-train") == 0) {
-        o->no_train = true;
-        return 1;
-    }
-    if ((r = match_value_option("--cc", argc, argv, i, &v)) != 0) {
-        if (r < 0)
-            return -1;
-        if (!*v) {
-            driver_error("--cc needs a compiler");
-            return -1;
-        }
-        o->cc = v;
-        return 1;
-    }
-    return 0;
-}
-
-bool optimizer_parse(const char *spec, OptimizerDecl *out, char *err, size_t errlen) {
-    OptimizerDecl o = {0};
-    o.loc = NO_LOC;
-    const char *colon = strchr(spec, ':');
-    size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
-    static const char *const sgd[] = {"lr", NULL}, *const adam[] = {"lr", "beta1", "beta2", "eps", NULL},
-                             *const adagrad[] = {"lr", "eps", NULL};
-    const char *const *names;
-    double *slots[4];
-    if (klen == 3 && strncmp(spec, "sgd", 3) == 0) {
-        o.kind = OPT_SGD, names = sgd, o.lr = -1;
-        slots[0] = &o.lr;
-    } else if (klen == 4 && strncmp(spec, "adam", 4) == 0) {
-        o.kind = OPT_ADAM, names = adam;
-        o.lr = 0.001, o.beta1 = 0.9, o.beta2 = 0.999, o.eps = 1e-8;
-        slots[0] = &o.lr, slots[1] = &o.beta1, slots[2] = &o.beta2, slots[3] = &o.eps;
-    } else if (klen == 7 && strncmp(spec, "adagrad", 7) == 0) {
-        o.kind = OPT_ADAGRAD, names = adagrad;
-        o.lr = 0.01, o.eps = 1e-10;
-        slots[0] = &o.lr, slots[1] = &o.eps;
-    } else {
-        snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adagrad)", (int)klen, spec);
-        return false;
-    }
-    for (const char *p = colon ? colon + 1 : NULL; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        int slot = -1;
-        for (int j = 0; eq && names[j]; j++)
-            if (strlen(names[j]) == (size_t)(eq - p) && strncmp(names[j], p, (size_t)(eq - p)) == 0)
-                slot = j;
-        if (slot < 0) {
-            snprintf(err, errlen, "expected NAME=VALUE with NAME one of the optimizer's arguments, got '%.*s'",
-                     (int)len, p);
-            return false;
-        }
-        char *num = xstrndup(eq + 1, len - (size_t)(eq + 1 - p)), *end;
-        errno = 0;
-        double v = strtod(num, &end);
-        if (!*num || *end || errno || !isfinite(v)) {
-            snprintf(err, errlen, "'%s' is not a number", num);
-            return false;
-        }
-        *slots[slot] = v;
-        p = comma ? comma + 1 : NULL;
-    }
-    if (o.kind == OPT_SGD && o.lr < 0) {
-        snprintf(err, errlen, "sgd needs a learning rate: sgd:lr=0.1");
-        return false;
-    }
-    if (!(o.lr > 0)) {
-        snprintf(err, errlen, "the learning rate must be positive");
-        return false;
-    }
-    *out = o;
-    return true;
-}
-
-bool driver_pipeline_options(const CompileOptions *o, const char *dump_after, PipelineOptions *po) {
-    memset(po, 0, sizeof *po);
-    po->opt_level = o->opt_level;
-    if (o->have_passes) {
-        /* --passes= (empty) means "run no pass": only must not be NULL. */
-        static const char *const none[1] = {NULL};
-        po->only = o->npasses ? o->passes : none;
-        po->nonly = o->npasses;
-    }
-    po->disabled = o->disabled;
-    po->ndisabled = o->ndisabled;
-    po->dump = dump_after;
-    po->stats = o->stats;
-    po->report = o->report;
-    po->dump_diff = o->dump_diff;
-    char err[1024];
-    if (!pipeline_check(po, err, sizeof err)) {
-        driver_error("%s", err);
-        return false;
-    }
-    return true;
-}
-
-/* The autodiff pass may not be linked into every build of the driver
- * (the unit tests link run.o alone): a weak reference is NULL then. */
-#pragma weak autodiff
-
-static bool has_trainable_param(const Graph *g) {
-    for (int i = 0; i < g->nparams; i++)
-        if (!g->params[i].frozen)
-            return true;
-    return false;
-}
-
-/* T: the program lowered again, autodiff, then the pipeline without dumps.
- * NULL with *failed false when there is nothing to train or the gradient
- * is not asked for; *failed after an error. */
-static Graph *build_train(Diag *d, int file, const AstList *prog, const LowerOptions *lo, const CompileOptions *o,
-                          const PipelineOptions *po, bool *failed) {
-    *failed = false;
-    /* Lowering again reports what the first lowering reported: silence it. */
-    FILE *devnull = fopen("/dev/null", "w");
-    FILE *saved = d->out;
-    int nerr = d->nerrors, nwarn = d->nwarnings;
-    if (devnull)
-        d->out = devnull;
-    Graph *t = lower_program(d, file, prog, lo);
-    d->out = saved;
-    if (devnull)
-        fclose(devnull);
-    d->nerrors = nerr, d->nwarnings = nwarn;
-    if (!t)
-        return NULL;
-    if (o->have_opt)
-        t->opt = o->opt;
-    if (!autodiff) {
-        if (o->train_required || o->dump_autodiff) {
-            driver_error("this nngc was built without the autodiff pass: it cannot train");
-            *failed = true;
-        }
-        return NULL;
-    }
-    bool ok;
-    if (o->train_required || o->dump_autodiff) {
-        ok = autodiff(t, d);
-    } else {
-        /* not asked for: a model without gradient rules still compiles */
-        devnull = fopen("/dev/null", "w");
-        if (devnull)
-            d->out = devnull;
-        ok = autodiff(t, d);
-        d->out = saved;
-        if (devnull)
-            fclose(devnull);
-        d->nerrors = nerr, d->nwarnings = nwarn;
-        if (!ok)
-            return NULL;
-    }
-    if (!ok || !t->grads) {
-        *failed = true;
-        return NULL;
-    }
-    if (o->dump_autodiff) {
-        ir_print(t, stdout, "after autodiff");
-        fflush(stdout);
-    }
-    PipelineOptions pt = *po;
-    pt.dump = NULL;
-    pt.dump_diff = NULL;
-    pt.stats = false;
-    pt.report = NULL;
-    /* --passes=autodiff,...: autodiff has run already */
-    const char **only = NULL;
-    int nonly = 0, caponly = 0;
-    for (int i = 0; i < po->nonly; i++)
-        if (strcmp(po->only[i], "autodiff") != 0)
-            VEC_PUSH(only, nonly, caponly, po->only[i]);
-    if (po->only) {
-        static const char *const none[1] = {NULL};
-        pt.only = nonly ? only : none;
-        pt.nonly = nonly;
-    }
-    if (!run_pipeline(t, &pt)) {
-        *failed = true;
-        return NULL;
-    }
-    return t;
-}
-
-Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
-                      const PipelineOptions *po, Graph **train) {
-    if (train)
-        *train = NULL;
-    int file = diag_load_file(d, path, NO_LOC);
-    if (file < 0)
-        return NULL;
-    AstList prog = {0};
-    if (!parse_file(d, file, &prog))
-        return NULL;
-    LowerOptions lo = {
-        .include_dirs = o->include_dirs,
-        .ninclude = o->ninclude,
-        .stdlib_dir = paths->stdlib_dir,
-    };
-    if (o->softmax) {
-        char err[256];
-        /* Checked while parsing the command line, so this cannot fail. */
-        bool ok = approx_parse(o->softmax, &lo.default_approx, err, sizeof err);
-        NN_ASSERT(ok);
-        lo.have_default_approx = true;
-    }
-    Graph *g = lower_program(d, file, &prog, &lo);
-    if (!g || d->nerrors > 0)
-        return NULL;
-    if (o->have_opt)
-        g->opt = o->opt;
-    /* T first: it lowers the same AST again, before F's passes run */
-    Graph *t = NULL;
-    bool want = (train || o->dump_autodiff) && !o->no_train && g->loss && has_trainable_param(g);
-    if (o->dump_autodiff && !want) {
-        driver_error("--dump-ir=autodiff: %s", o->no_train ? "--no-train was given"
-                                              : !g->loss ? "the model has no loss to differentiate"
-                                                         : "every param of the model is frozen");
-        return NULL;
-    }
-    if (want) {
-        bool failed;
-        CompileOptions oc = *o;
-        if (g->opt.kind != OPT_NONE) /* the program names an optimizer: it means to train */
-            oc.train_required = true;
-        t = build_train(d, file, &prog, &lo, &oc, po, &failed);
-        if (failed)
-            return NULL;
-    }
-    if (!run_pipeline(g, po))
-        return NULL;
-    if (train)
-        *train = t;
-    return g;
-}
-
-static bool on_path(const char *prog) {
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    for (const char *p = path;;) {
-        const char *colon = strchr(p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        char *full = xsprintf("%.*s/%s", (int)len, len ? p : ".", prog);
-        if (access(full, X_OK) == 0)
-            return true;
-        if (!colon)
-            return false;
-        p = colon + 1;
-    }
-}
-
-const char *driver_backend_cc(const CompileOptions *o) {
-    if (o->cc)
-        return o->cc;
-    const char *env = getenv("NNGC_CC");
-    if (env && *env)
-        return env;
-    return on_path("clang") ? "clang" : "cc";
-}
-
-bool driver_spawn(char *const argv[]) {
-    /* stdout must not interleave with what we printed before the child
-     * started (stdout is a pipe under the tests). */
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid;
-    int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (err != 0) {
-        driver_error("cannot run the backend compiler '%s': %s (set it with --cc or $NNGC_CC)", argv[0],
-                     strerror(err));
-        return false;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            driver_error("waiting for '%s': %s", argv[0], strerror(errno));
-            return false;
-        }
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return true;
-    if (WIFEXITED(status))
-        driver_error("the backend compiler '%s' failed (exit status %d)", argv[0], WEXITSTATUS(status));
-    else
-        driver_error("the backend compiler '%s' was killed by signal %d", argv[0],
-                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    return false;
-}
-
-bool tmp_open(AtomicFile *t, const char *path) {
-    t->path = path;
-    t->tmp = xsprintf("%s.tmpXXXXXX", path);
-    t->f = NULL;
-    int fd = mkstemp(t->tmp);
-    if (fd < 0) {
-        driver_error("cannot write '%s': %s", path, strerror(errno));
-        return false;
-    }
-    /* mkstemp makes the file 0600; a compiler's output should have the
-     * usual permissions. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    t->f = fdopen(fd, "w");
-    if (!t->f) {
-        driver_error("cannot write '%s': %s", path, strerror(errno));
-        close(fd);
-        unlink(t->tmp);
-        return false;
-    }
-    return true;
-}
-
-bool tmp_close(AtomicFile *t, bool ok) {
-    if (!t->f)
-        return false;
-    bool werr = ferror(t->f) != 0;
-    if (fclose(t->f) != 0)
-        werr = true;
-    t->f = NULL;
-    if (ok && werr)
-        driver_error("cannot write '%s': %s", t->path, strerror(errno ? errno : EIO));
-    if (ok && !werr && rename(t->tmp, t->path) != 0) {
-        driver_error("cannot write '%s': %s", t->path, strerror(errno));
-        werr = true;
-    }
-    if (!ok || werr)
-        unlink(t->tmp);
-    return ok && !werr;
-}
-
-bool driver_emit(Graph *g, Graph *train, const char *c_path, const char *h_path, const char *header_name,
-                 const CompileOptions *o, const char *source_name) {
-    AtomicFile c = {0}, h = {0};
-    if (!tmp_open(&c, c_path))
-        return false;
-    if (!tmp_open(&h, h_path)) {
-        tmp_close(&c, false);
-        return false;
-    }
-    EmitOptions eo = {.source_name = source_name, .line_markers = !o->no_line};
-    bool ok = emit_c(g, train, c.f, h.f, header_name, &eo);
-    /* Header first: a build that sees the new .c finds the new .h. */
-    bool okh = tmp_close(&h, ok);
-    bool okc = tmp_close(&c, ok && okh);
-    return ok && okh && okc;
-}
-
-bool driver_copy_file(const char *from, const char *to) {
-    FILE *in = fopen(from, "rb");
-    if (!in) {
-        driver_error("cannot read '%s': %s", from, strerror(errno));
-        return false;
-    }
-    AtomicFile t;
-    if (!tmp_open(&t, to)) {
-        fclose(in);
-        return false;
-    }
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        fwrite(buf, 1, n, t.f);
-    bool ok = !ferror(in);
-    if (!ok)
-        driver_error("cannot read '%s': %s", from, strerror(errno));
-    fclose(in);
-    return tmp_close(&t, ok);
-}
-
-/* The temporary directory and the files in it, removed at exit whatever
- * path the program leaves by. Static storage, not the arena: the arena is
- * freed before the atexit handler runs. */
-static char tmpdir[PATH_MAX];
-static char tmpfiles[4][PATH_MAX + 64];
-static int ntmpfiles;
-
-static void remove_tmpdir(void) {
-    if (!tmpdir[0])
-        return;
-    for (int i = 0; i < ntmpfiles; i++)
-        unlink(tmpfiles[i]);
-    rmdir(tmpdir);
-    tmpdir[0] = 0;
-}
-
-/* Ctrl-C during the backend compiler: remove the directory too (unlink and
- * rmdir are async-signal-safe), then die of the signal as usual. */
-static void remove_tmpdir_on_signal(int sig) {
-    remove_tmpdir();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-const char *driver_tmpdir(void) {
-    if (tmpdir[0])
-        return tmpdir;
-    const char *env = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/nngc-XXXXXX", env && *env ? env : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        driver_error("cannot create a temporary directory '%s': %s", tmpdir, strerror(errno));
-        tmpdir[0] = 0;
-        return NULL;
-    }
-    atexit(remove_tmpdir);
-    signal(SIGINT, remove_tmpdir_on_signal);
-    signal(SIGTERM, remove_tmpdir_on_signal);
-    signal(SIGHUP, remove_tmpdir_on_signal);
-    return tmpdir;
-}
-
-const char *driver_tmp_path(const char *name) {
-    NN_ASSERT(tmpdir[0] && ntmpfiles < (int)(sizeof tmpfiles / sizeof tmpfiles[0]));
-    char *p = tmpfiles[ntmpfiles++];
-    snprintf(p, sizeof tmpfiles[0], "%s/%s", tmpdir, name);
-    return p;
-}
-
-/* ================================================================ nngc run */
 
 static void run_usage(FILE *out) {
     fputs("usage: nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]...\n"
           "                [--out DIR] [--seed N] [--repeat N] [--dim NAME=N]... [-v]\n"
           "                [--grads DIR] [--train N] [--save FILE] [--optimizer=SPEC] [--no-train]\n"
           "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--cc=PATH]\n"
-          "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=PASS|all]]\n"
+          "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=[train:]PASS|all]]\n"
           "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line]\n"
           "Compiles MODEL.nn, runs its forward pass once on the inputs and prints the\n"
           "loss and outputs (or writes DIR/NAME.npy and DIR/loss.npy with --out).\n"
@@ -646,7 +54,6 @@ typedef struct RunArgs {
     const char *grads_dir; /* --grads DIR */
     long train;            /* --train N: train steps before the forward pass */
     const char *save;      /* --save FILE: params (and optimizer state) after training */
-    const char *dump_ir;   /* --dump-ir[=PASS|all]: as for nngc, printed before the run */
     bool verbose;
     NamedArg *inputs;
     int ninputs, capinputs;
@@ -695,10 +102,6 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
         }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             ra->verbose = true;
-        } else if (strcmp(a, "--dump-ir") == 0) {
-            ra->dump_ir = "";
-        } else if (strncmp(a, "--dump-ir=", 10) == 0) {
-            ra->dump_ir = a + 10;
         } else if ((r = match_value_option("--params", argc, argv, &i, &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -869,12 +272,16 @@ static bool infer_dims(const nnrt_model_desc *d, nnrt_array *arr, int64_t *dyn, 
             for (int ax = 0; ax < t->rank; ax++) {
                 const nnrt_size *s = &t->shape[ax];
                 int unknown = -1, nunknown = 0;
-                int64_t rest = arr[i].shape[ax] - s->c;
+                /* rest = size - c - (the known terms), checked: an axis of
+                 * 2^63 - 1 elements must not wrap around to a small T */
+                int64_t rest, term;
+                bool over = __builtin_sub_overflow(arr[i].shape[ax], s->c, &rest);
                 for (int j = 0; j < d->ndyn; j++) {
                     if (s->k[j] == 0)
                         continue;
                     if (known[j])
-                        rest -= s->k[j] * dyn[j];
+                        over |= __builtin_mul_overflow(s->k[j], dyn[j], &term) ||
+                                __builtin_sub_overflow(rest, term, &rest);
                     else
                         unknown = j, nunknown++;
                 }
@@ -882,6 +289,12 @@ static bool infer_dims(const nnrt_model_desc *d, nnrt_array *arr, int64_t *dyn, 
                     continue;
                 int64_t k = s->k[unknown], max = dyn_max(d, unknown);
                 const char *dn = dyn_name(d, unknown);
+                if (over || (k == -1 && rest == INT64_MIN)) {
+                    driver_error("%s: axis %d has %lld elements, which no %s from 1 to %lld gives (%s is %s)", t->name,
+                                 ax, (long long)arr[i].shape[ax], dn, (long long)max, t->name,
+                                 t->shape_text ? t->shape_text : "");
+                    return false;
+                }
                 if (rest % k != 0) {
                     driver_error("%s: axis %d has %lld elements, which no whole %s fits (%s is %s)", t->name, ax,
                                  (long long)arr[i].shape[ax], dn, t->name, t->shape_text ? t->shape_text : "");
@@ -1004,25 +417,32 @@ static bool make_dirs(const char *dir) {
     return true;
 }
 
+/* The runtime writes path, unless it is one of the run's inputs. */
+static bool write_npy(const char *path, int rank, const int64_t *shape, const float *data) {
+    if (!driver_check_output(path))
+        return false;
+    if (nnrt_npy_write(path, NNRT_F32, rank, shape, data) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    return true;
+}
+
 static bool write_results(const nnrt_model_desc *d, const RunArgs *ra, const int64_t *dyn, float loss,
                           const float **outputs) {
     if (!make_dirs(ra->out_dir))
         return false;
     if (d->has_loss) {
         const char *p = xsprintf("%s/loss.npy", ra->out_dir);
-        if (nnrt_npy_write(p, NNRT_F32, 0, NULL, &loss) != NNRT_OK) {
-            driver_error("%s", nnrt_last_error());
+        if (!write_npy(p, 0, NULL, &loss))
             return false;
-        }
     }
     for (int i = 0; i < d->noutputs; i++) {
         int64_t shape[NNRT_MAXRANK];
         out_shape(&d->outputs[i], dyn, shape);
         const char *p = xsprintf("%s/%s.npy", ra->out_dir, d->outputs[i].name);
-        if (nnrt_npy_write(p, NNRT_F32, d->outputs[i].rank, shape, outputs[i]) != NNRT_OK) {
-            driver_error("%s", nnrt_last_error());
+        if (!write_npy(p, d->outputs[i].rank, shape, outputs[i]))
             return false;
-        }
     }
     return true;
 }
@@ -1100,33 +520,32 @@ static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, co
         int64_t shape[NNRT_MAXRANK];
         out_shape(p, dyn, shape);
         const char *path = xsprintf("%s/%s.npy", ra->grads_dir, p->name);
-        if (nnrt_npy_write(path, NNRT_F32, p->rank, shape, d->grad_data(m, i)) != NNRT_OK) {
-            driver_error("%s", nnrt_last_error());
+        if (!write_npy(path, p->rank, shape, d->grad_data(m, i)))
             return false;
-        }
     }
     return true;
 }
 
-/* Compiles g into a shared object in the temporary directory and returns
- * its descriptor, with the library handle in *handle. */
-static const nnrt_model_desc *build_and_load(Graph *g, Graph *train, const RunArgs *ra, const Paths *paths,
-                                             void **handle) {
+Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
+                             const DriverPipelines *pl, bool train_api, Graph **train) {
+    /* fixed names: the model's name is not known before it is compiled */
     if (!driver_tmpdir())
         return NULL;
-    const char *header = xsprintf("%s.h", g->model);
-    const char *c_path = driver_tmp_path(xsprintf("%s.c", g->model));
-    const char *h_path = driver_tmp_path(header);
-    const char *so_path = driver_tmp_path(xsprintf("%s.so", g->model));
-    if (!driver_emit(g, train, c_path, h_path, header, &ra->co, ra->model))
-        return NULL;
+    EmitTarget out = {.c_path = driver_tmp_path("model.c"), .h_path = driver_tmp_path("model.h"),
+                      .header_name = "model.h", .source_name = model, .train_api = train_api};
+    return driver_compile(d, model, co, paths, pl, &out, train);
+}
 
+const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
+                                             void **handle) {
+    const char *c_path = driver_tmp_path("model.c"); /* driver_compile_to_tmp's */
+    const char *so_path = driver_tmp_path("model.so");
     /* No runtime on this link line: see the comment at the top. The model
      * runs here and now, so it may use every instruction of this CPU
      * (-march=native: AVX2 for the fused elementwise loops, as PyTorch's
      * kernels pick at run time). */
     const char *inc = xsprintf("-I%s", paths->include_dir);
-    const char *argv[] = {driver_backend_cc(&ra->co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
+    const char *argv[] = {driver_backend_cc(co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
                           c_path, "-o", so_path, NULL};
     if (!driver_spawn((char *const *)argv))
         return NULL;
@@ -1152,19 +571,27 @@ int nngc_run(int argc, char **argv) {
     int rc = parse_run_args(&ra, argc, argv);
     if (rc)
         return rc;
-    /* --dump-ir=autodiff shows the train graph, not a pipeline step of F */
-    if (ra.dump_ir && strcmp(ra.dump_ir, "autodiff") == 0)
-        ra.co.dump_autodiff = true;
-    PipelineOptions po;
-    if (!driver_pipeline_options(&ra.co, ra.co.dump_autodiff ? NULL : ra.dump_ir, &po))
+    DriverPipelines pl;
+    if (!driver_pipeline_options(&ra.co, &pl))
         return EXIT_USAGE;
     Paths paths;
     driver_locate(&paths);
+    /* every file this run reads: no output may replace one; except that
+     * --save may update the checkpoint --params resumed from (it was read
+     * in full before, and the save replaces it atomically) */
+    if (ra.params && !(ra.save && driver_same_file(ra.params, ra.save)))
+        driver_note_input(ra.params);
+    for (int i = 0; i < ra.ninputs; i++)
+        driver_note_input(ra.inputs[i].value);
+    driver_note_input(ra.model);
+    if (ra.save && !driver_check_output(ra.save))
+        return EXIT_USAGE;
 
     Diag diag;
     diag_init(&diag, stderr);
+    diag.hold = true;
     Graph *train = NULL;
-    Graph *g = driver_compile(&diag, ra.model, &ra.co, &paths, &po, ra.co.train_required ? &train : NULL);
+    Graph *g = driver_compile_to_tmp(&diag, ra.model, &ra.co, &paths, &pl, ra.co.train_required, &train);
     if (!g)
         return EXIT_ERROR;
     if (ra.co.train_required && !train) {
@@ -1181,7 +608,7 @@ int nngc_run(int argc, char **argv) {
     }
 
     void *handle = NULL;
-    const nnrt_model_desc *d = build_and_load(g, train, &ra, &paths, &handle);
+    const nnrt_model_desc *d = driver_build_and_load(g, &ra.co, &paths, &handle);
     if (!d)
         return EXIT_ERROR;
 
@@ -1199,10 +626,17 @@ int nngc_run(int argc, char **argv) {
     }
     if (ra.params) {
         int nloaded = 0;
-        if (nnrt_load_params(d, m, ra.params, 0, &nloaded) != NNRT_OK) {
+        unsigned char *missing = xalloc((size_t)d->nparams + 1);
+        if (nnrt_load_params_report(d, m, ra.params, missing, &nloaded) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
             goto out;
         }
+        for (int i = 0, n = 0; i < d->nparams; i++) /* one line: the params left at their init */
+            if (missing[i])
+                fprintf(stderr, "%s%s", n++ ? ", " : "nngc: note: not in the params file, so initialised as declared: ",
+                        d->params[i].name);
+        if (nloaded < d->nparams)
+            fputc('\n', stderr);
         if (ra.verbose)
             fprintf(stderr, "nngc: loaded %d of %d params from %s (the others keep their seeded init)\n", nloaded,
                     d->nparams, ra.params);
@@ -1234,9 +668,13 @@ int nngc_run(int argc, char **argv) {
         driver_error("%s", nnrt_last_error());
         goto out;
     }
-    if (ra.save && nnrt_save_params(d, m, ra.save) != NNRT_OK) {
-        driver_error("%s", nnrt_last_error());
-        goto out;
+    if (ra.save) {
+        if (!driver_check_output(ra.save)) /* an import, known only now */
+            goto out;
+        if (nnrt_save_params(d, m, ra.save) != NNRT_OK) {
+            driver_error("%s", nnrt_last_error());
+            goto out;
+        }
     }
     if (ra.out_dir) {
         if (!write_results(d, &ra, dyn, loss, outputs))
@@ -1253,6 +691,7 @@ out:
     /* The library is not dlclose'd: the descriptor's strings point into
      * it, and the process ends now anyway. */
     xfree_all();
-    fflush(stdout);
+    if (!driver_flush_stdout())
+        rc = EXIT_ERROR;
     return rc;
 }

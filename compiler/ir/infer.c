@@ -295,7 +295,9 @@ static bool infer_preset(Infer *I, const Node *a, const Node *b) {
             return fail(I, "'slice' of %s rows %s.. cannot give %s", shp(I, &a->shape), sz(I, n->size), shp(I, s));
         break;
     }
-    case OP_SCATTERADD: {
+    case OP_SCATTERADD:
+    case OP_SCATTERROWS:
+    case OP_SPARSESCATTER: {
         /* b an int scalar: a is one row; b int [k]: a is k rows */
         if (s->rank < 1 || b->dtype != DT_I32 || b->shape.rank > 1)
             return fail(I, "'scatter_add' needs a result of rank >= 1 and int ids, got %s and %s", shp(I, s),
@@ -327,6 +329,31 @@ static bool infer_preset(Infer *I, const Node *a, const Node *b) {
         NN_ASSERT(0);
     }
     n->dtype = DT_F32;
+    return true;
+}
+
+/* linear_logsumexp (X, W [, b]) and linear_pick (X, W, y [, b]): the
+ * logits X W^T + b of shape [M, N], of which one value per row is the
+ * result [M] (y one int label per row). */
+static bool infer_linear(Infer *I) {
+    Node *n = I->n;
+    bool pick = n->op == OP_LINEARPICK;
+    int base = pick ? 3 : 2;
+    if (n->nin != base && n->nin != base + 1)
+        return fail(I, "'%s' has %d operands, expected %d or %d", op_name[n->op], n->nin, base, base + 1);
+    const Node *x = n->in[0], *w = n->in[1], *b = n->nin > base ? n->in[base] : NULL;
+    if (!need_f32(I, x) || !need_f32(I, w) || (b && !need_f32(I, b)))
+        return false;
+    if (x->shape.rank != 2 || w->shape.rank != 2 || !size_eq(x->shape.d[1], w->shape.d[1]))
+        return fail(I, "shape mismatch in '%s': %s and %s (expected [M, K] and [N, K])", op_name[n->op],
+                    shp(I, &x->shape), shp(I, &w->shape));
+    if (b && (b->shape.rank != 1 || !size_eq(b->shape.d[0], w->shape.d[0])))
+        return fail(I, "'%s': bias %s does not match %s rows of weights", op_name[n->op], shp(I, &b->shape),
+                    sz(I, w->shape.d[0]));
+    Shape r = {.rank = 1, .d = {x->shape.d[0]}};
+    if (pick && (n->in[2]->dtype != DT_I32 || !shape_eq(&n->in[2]->shape, &r)))
+        return fail(I, "'linear_pick' needs int labels %s, got %s", shp(I, &r), typ(I, n->in[2]));
+    set(I, DT_F32, &r);
     return true;
 }
 
@@ -526,6 +553,22 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
                         shp(&I, &a->shape), shp(&I, &b->shape));
         set(&I, DT_F32, &a->shape);
         return true;
+    case OP_LINEARLSE:
+    case OP_LINEARPICK:
+        return infer_linear(&I);
+    case OP_GATHERSUM:
+    case OP_GATHERMEAN: { /* a [V, ...], ids int [n] -> [...] */
+        if (!need_f32(&I, a) || !need_rank(&I, a, 1, NN_MAXRANK, "a tensor of rank >= 1 to index"))
+            return false;
+        if (b->dtype != DT_I32 || b->shape.rank != 1)
+            return fail(&I, "'%s' needs an int vector of ids, got %s", op_name[n->op], typ(&I, b));
+        Shape s = drop_axis(&a->shape, 0);
+        set(&I, DT_F32, &s);
+        return true;
+    }
+    case OP_SCATTERROWS:
+    case OP_SPARSESCATTER:
+        return infer_preset(&I, a, b);
     case OP_LOOP: /* no value: only LOOPOUT reads it */
         set_scalar(&I, DT_F32);
         return true;

@@ -39,6 +39,8 @@ const char *const approx_name[] = {
     [APPROX_BINARY] = "binary", [APPROX_EMBED] = "embed",
 };
 
+bool ir_is_int_scalar(const Node *n) { return n && n->dtype == DT_I32 && n->shape.rank == 0; }
+
 const char *ir_opname(int op) {
     return op >= 0 && op < OP_COUNT ? op_name[op] : "?";
 }

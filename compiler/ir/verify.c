@@ -116,6 +116,9 @@ static bool check_node(Verifier *V, Node *n) {
             return false;
         if (n->in[i]->op == OP_LOOP && n->op != OP_LOOPOUT)
             return vfail(V, n, "operand %d (%%%d) is a loop, which has no value", i, n->in[i]->id);
+        if (n->in[i]->op == OP_SCATTERROWS)
+            return vfail(V, n, "operand %d (%%%d) is a scatter_rows, which only a sum of its loop reads", i,
+                         n->in[i]->id);
     }
 
     switch (n->op) {
@@ -228,12 +231,21 @@ static bool walk(Verifier *V, Block *b) {
                                  ir_type_str(V->g, x->dtype, &x->shape, t1, sizeof t1),
                                  ir_type_str(V->g, c->dtype, &c->shape, t2, sizeof t2));
             }
-            for (int s = 0; s < l->nstack; s++)
+            for (int r = 0; r < l->ncarry; r++)
+                if (l->next[r]->op == OP_SCATTERROWS)
+                    return vfail(V, n, "next value %d is a scatter_rows, which only a sum of its loop reads", r);
+            for (int s = 0; s < l->nstack; s++) {
                 if (!check_result(V, n, "stacked value", s, l->stack[s]))
                     return false;
-            for (int s = 0; s < l->nsum; s++)
+                if (l->stack[s]->op == OP_SCATTERROWS)
+                    return vfail(V, n, "stacked value %d is a scatter_rows, which only a sum of its loop reads", s);
+            }
+            for (int s = 0; s < l->nsum; s++) {
                 if (!check_result(V, n, "summed value", s, l->sum[s]))
                     return false;
+                if (l->sum[s]->op == OP_SCATTERROWS && l->sum[s]->parent != &l->body)
+                    return vfail(V, n, "summed value %d is a scatter_rows of another block", s);
+            }
             kill_block(&l->body);
         }
         /* A LOOP becomes usable (by LOOPOUT) only after its body. */
@@ -251,15 +263,16 @@ static bool check_results(Verifier *V) {
             return vfail(V, NULL, "output '%s' has no value", name);
         if (!in_graph(V, v) || v->parent != &g->top)
             return vfail(V, v, "is output '%s' but is not in the top block", name);
-        if (v->op == OP_LOOP)
-            return vfail(V, v, "is output '%s' but a loop has no value", name);
+        if (v->op == OP_LOOP || v->op == OP_SCATTERROWS)
+            return vfail(V, v, "is output '%s' but a %s has no stored value", name, ir_opname(v->op));
     }
     for (int i = 0; g->grads && i < g->nparams; i++) {
         const Node *v = g->grads[i];
         if (!v)
             continue;
-        if (!in_graph(V, v) || v->parent != &g->top)
-            return vfail(V, v, "is the gradient of param '%s' but is not in the top block", g->params[i].name);
+        if (!in_graph(V, v) || v->parent != &g->top || v->op == OP_SCATTERROWS)
+            return vfail(V, v, "is the gradient of param '%s' but is not a stored value of the top block",
+                         g->params[i].name);
         if (v->dtype != DT_F32 || !shape_eq(&v->shape, &g->params[i].shape)) {
             char t1[300], t2[300];
             return vfail(V, v, "is the gradient of param '%s' %s but is %s", g->params[i].name,
@@ -285,7 +298,7 @@ bool ir_verify(Graph *g, const char *after, FILE *err) {
     Verifier V = {.g = g, .after = after, .err = err ? err : stderr};
     if (!collect(&V, &g->top, 0))
         return false;
-    if (V.nall > 1) /* qsort(NULL, 0, ...) is undefined behaviour: an empty graph has no list */
+    if (V.nall > 1) /* V.all is NULL for an empty graph: qsort must not get it */
         qsort(V.all, (size_t)V.nall, sizeof(Node *), cmp_ptr);
     for (int i = 1; i < V.nall; i++)
         if (V.all[i] == V.all[i - 1])

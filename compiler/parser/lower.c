@@ -206,10 +206,6 @@ Node *iconst(Lower *L, int64_t v, Loc loc) { return finish_leaf(L, ir_iconst(v, 
 
 Node *fill(Lower *L, Shape shape, double v, Loc loc) { return finish_leaf(L, ir_fill(&shape, v, loc)); }
 
-bool is_int_scalar(const Node *n) {
-    return n && n->dtype == DT_I32 && n->shape.rank == 0;
-}
-
 char *type_str(Lower *L, const Node *n, char *buf, size_t len) {
     char sh[160];
     snprintf(buf, len, "%s%s", n->dtype == DT_I32 ? "i32" : "f32",

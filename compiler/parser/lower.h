@@ -134,7 +134,6 @@ Node *finish_leaf(Lower *L, Node *n);
 Node *fconst(Lower *L, double v, Loc loc);
 Node *iconst(Lower *L, int64_t v, Loc loc);
 Node *fill(Lower *L, Shape shape, double v, Loc loc);
-bool is_int_scalar(const Node *n);
 char *type_str(Lower *L, const Node *n, char *buf, size_t len);
 /* An int literal turned float; any other int value is an error (what). */
 Node *as_float(Lower *L, Node *n, const Ast *where, const char *what);

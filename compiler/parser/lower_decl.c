@@ -333,31 +333,17 @@ static void declare_optimizer(Lower *L, const Ast *a) {
         diag_note(L->d, o->loc, "the first one is here");
         return;
     }
-    const char *const *names;
-    static const char *const sgd[] = {"lr", NULL};
-    static const char *const adam[] = {"lr", "beta1", "beta2", "eps", NULL};
-    static const char *const adagrad[] = {"lr", "eps", NULL};
-    double *slots[4];
     o->loc = a->loc;
-    if (strcmp(a->name, "sgd") == 0) {
-        o->kind = OPT_SGD, names = sgd, o->lr = -1;
-        slots[0] = &o->lr;
-    } else if (strcmp(a->name, "adam") == 0) {
-        o->kind = OPT_ADAM, names = adam;
-        o->lr = 0.001, o->beta1 = 0.9, o->beta2 = 0.999, o->eps = 1e-8;
-        slots[0] = &o->lr, slots[1] = &o->beta1, slots[2] = &o->beta2, slots[3] = &o->eps;
-    } else if (strcmp(a->name, "adagrad") == 0) {
-        o->kind = OPT_ADAGRAD, names = adagrad;
-        o->lr = 0.01, o->eps = 1e-10;
-        slots[0] = &o->lr, slots[1] = &o->eps;
-    } else {
+    if (!optim_start(o, a->name, strlen(a->name))) {
         diag_error(L->d, decl_loc(L->d, a), "unknown optimizer '%s' (expected sgd, adam or adagrad)", a->name);
         return;
     }
+    const char *const *names = optim_args(o->kind);
     int nnames = 0;
     while (names[nnames])
         nnames++;
     bool positional_ok = true;
+    unsigned given = 0;
     for (int i = 0; i < a->args.n; i++) {
         const Ast *kw = a->args.v[i];
         int slot = -1;
@@ -377,16 +363,18 @@ static void declare_optimizer(Lower *L, const Ast *a) {
             }
             slot = i;
         }
+        if (given & (1u << slot)) {
+            diag_error(L->d, kw->loc, "optimizer %s: argument '%s' given twice", a->name, names[slot]);
+            continue;
+        }
+        given |= 1u << slot;
         double v;
         if (const_number(L, kw->a, &v))
-            *slots[slot] = v;
+            *optim_arg(o, slot) = v;
     }
-    if (o->kind == OPT_SGD && o->lr < 0) {
-        diag_error(L->d, a->loc, "sgd needs a learning rate: sgd(lr = 0.1)");
-        o->lr = 0.1;
-    }
-    if (!(o->lr > 0))
-        diag_error(L->d, a->loc, "the learning rate must be positive");
+    char err[200];
+    if (!optim_check(o, err, sizeof err))
+        diag_error(L->d, a->loc, "%s", err);
 }
 
 void declare_items(Lower *L, const AstList *items, int file, bool imported) {

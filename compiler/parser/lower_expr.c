@@ -82,7 +82,7 @@ static Node *lower_binop(Lower *L, Ast *a) {
     Loc at = best_loc(a);
     char tx[200], ty[200];
     bool xi = x->dtype == DT_I32, yi = y->dtype == DT_I32;
-    if (a->op != '@' && a->op != '/' && is_int_scalar(x) && is_int_scalar(y)) {
+    if (a->op != '@' && a->op != '/' && ir_is_int_scalar(x) && ir_is_int_scalar(y)) {
         if (x->op == OP_ICONST && y->op == OP_ICONST) {
             int64_t r;
             bool ovf = a->op == '+' ? __builtin_add_overflow(x->i, y->i, &r)
@@ -383,7 +383,7 @@ Node *lower_expr(Lower *L, Ast *a) {
             return iconst(L, -x->i, a->loc);
         if (x->op == OP_CONST)
             return fconst(L, -x->f, a->loc);
-        if (is_int_scalar(x))
+        if (ir_is_int_scalar(x))
             return emit2(L, OP_ISUB, iconst(L, 0, a->loc), x, a->loc, a->loc);
         if (x->dtype == DT_I32) {
             diag_error(L->d, a->loc, "unary minus on an int tensor is not supported");

@@ -295,15 +295,11 @@ static void add_adj(Scope *S, Node *x, Node *d) {
 static void no_gradient(AD *ad, const Node *x) {
     ad->errors++;
     const char *how = x->approx.kind != APPROX_FULL ? approx_name[x->approx.kind] : NULL;
-    if (ad->d) {
-        if (how)
-            diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
-        else
-            diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
-        return;
-    }
-    fprintf(stderr, "%s:%d:%d: error: no gradient for %s%s%s\n", ad->g->source_path ? ad->g->source_path : "?",
-            x->loc.line, x->loc.col, op_name[x->op], how ? " with " : "", how ? how : "");
+    NN_ASSERT(ad->d); /* autodiff(g, NULL) is for graphs that have every rule */
+    if (how)
+        diag_error(ad->d, x->loc, "no gradient for %s with %s", op_name[x->op], how);
+    else
+        diag_error(ad->d, x->loc, "no gradient for %s", op_name[x->op]);
 }
 
 /* ---------------------------------------------------------------- rules */
@@ -644,5 +640,3 @@ bool autodiff(Graph *g, Diag *d) {
     g->grads = grads;
     return true;
 }
-
-void pass_autodiff(PassCtx *pc) { autodiff(pc->g, pc->diag); }

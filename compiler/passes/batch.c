@@ -375,6 +375,7 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
+    if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
     changed += carries_to_sums(g, l);
     if (changed)
         pass_dce(&(PassCtx){.g = g}); /* inner loops emptied by batching, carries made sums: gone before classifying */

@@ -9,7 +9,9 @@
  * that runs it.
  *
  * "lower" is not a pass: it is the name of the IR as the front end produced
- * it, the first point where --dump-ir can look.
+ * it, the first point where --dump-ir can look. The train graph runs the
+ * same pipeline; its first point is "autodiff" (PipelineOptions.start):
+ * autodiff is a stage of the driver, before the pipeline, not a pass.
  */
 #include "nngc.h"
 
@@ -22,9 +24,6 @@
  * last so that every pass may leave dead nodes behind. The {NULL} entry
  * ends the table. */
 static const Pass passes[] = {
-    /* only on request (--passes=autodiff): the driver runs it on the train
-     * graph before this pipeline (nngc.h, autodiff) */
-    {"autodiff", pass_autodiff, 99, false},
     {"softmax", pass_softmax, 1, false},
     {"fold", pass_fold, 1, false},
     {"cse", pass_cse, 1, false},
@@ -32,6 +31,7 @@ static const Pass passes[] = {
     {"batch", pass_batch, 2, true},
     {"dce", pass_dce, 1, false},
     {"fuse", pass_fuse, 2, false},
+    {"select", pass_select, 0, false}, /* last, at every level: the backend's choices as ops */
     {NULL, NULL, 0, false},
 };
 
@@ -77,10 +77,10 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
                      pass_names());
             return false;
         }
-    const char *d = po->dump;
-    if (d && *d && strcmp(d, "lower") != 0 && strcmp(d, "all") != 0 && !pass_lookup(d)) {
-        snprintf(err, errlen, "unknown dump point '%s' in --dump-ir (valid: lower, all, or a pass: %s)", d,
-                 pass_names());
+    const char *d = po->dump, *start = po->start ? po->start : "lower";
+    if (d && *d && strcmp(d, start) != 0 && strcmp(d, "all") != 0 && !pass_lookup(d)) {
+        snprintf(err, errlen, "unknown dump point '%s' in --dump-ir%s (valid: %s, all, or a pass: %s)", d,
+                 po->start ? " for the train graph" : "", start, pass_names());
         return false;
     }
     const char *r = po->report;
@@ -103,8 +103,8 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
         for (int i = 0; i < n; i++)
             runs |= strcmp(plan[i]->name, d) == 0;
         if (!runs) {
-            snprintf(err, errlen, "--dump-ir=%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
-                     d, d, po->opt_level);
+            snprintf(err, errlen, "--dump-ir=%s%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
+                     po->start ? "train:" : "", d, d, po->opt_level);
             return false;
         }
     }
@@ -222,12 +222,13 @@ bool run_pipeline(Graph *g, const PipelineOptions *po) {
 
     /* The front end's output is checked too: a lowering bug should be
      * reported as one, not as a failure of the first pass. */
-    if (!ir_verify(g, "lower", err))
+    const char *start = po->start ? po->start : "lower";
+    if (!ir_verify(g, start, err))
         return false;
-    if (wants_dump(po, "lower", 0, n + 1))
-        dump(g, po, "lower");
+    if (wants_dump(po, start, 0, n + 1))
+        dump(g, po, start);
     if (po->stats)
-        ir_stats(g, err, "lower");
+        ir_stats(g, err, start);
 
     for (int i = 0; i < n; i++) {
         const Pass *p = plan[i];

@@ -9,9 +9,15 @@
  *   1. read the corpus (one sentence per line, words separated by blanks,
  *      as in Mikolov's Penn Treebank files) and build a vocabulary;
  *   2. turn each sentence into word ids framed by the boundary id <s>;
- *   3. call rnnlm_forward once per sentence and add up the losses;
- *   4. print the average loss per predicted word, the perplexity and the
+ *   3. optionally (-t) train the model on a training text first, one
+ *      rnnlm_train_step per sentence;
+ *   4. call rnnlm_forward once per sentence of the corpus and add up the
+ *      losses;
+ *   5. print the average loss per predicted word, the perplexity and the
  *      speed.
+ *
+ * It prints which file is used for what first ("data: train on X, evaluate
+ * on Y"), so a perplexity can always be read against its data.
  *
  * Usage:
  *   rnnlm_app [-p params.safetensors] [-v vocab.txt] [-n N] [-s seed]
@@ -25,7 +31,9 @@
  *   -t  first train for SECONDS on the vocabulary file (-v, the training
  *       text) with rnnlm_train_step, one call per sentence window, printing
  *       a progress line (words/s, loss) every few seconds; then score the
- *       corpus (the validation text) with the trained model
+ *       corpus (the validation text) with the trained model. -t needs -v,
+ *       and the corpus must be another file: a model is never evaluated on
+ *       the text it was trained on (that perplexity would mean nothing)
  *   -o  after training, save the params and optimizer state (rnnlm_save)
  *
  * Vocabulary: id 0 is "<s>", the sentence boundary (it starts every input
@@ -48,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nngrt.h"
 #include "rnnlm.h"
@@ -338,8 +347,18 @@ static void train(rnnlm *m, Table *vocab, const char *path, double seconds, int6
 static void usage(void)
 {
     fprintf(stderr, "usage: rnnlm_app [-p params.safetensors] [-v vocab.txt] [-n N] "
-                    "[-s seed] [-t SECONDS [-o trained.safetensors]] corpus.txt\n");
+                    "[-s seed] [-t SECONDS [-o trained.safetensors]] corpus.txt\n"
+                    "  (-t trains on the -v file, which must not be corpus.txt)\n");
     exit(2);
+}
+
+/* Do paths a and b name the same file (the same path, or the same inode)? */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static int64_t parse_count(const char *s, const char *what)
@@ -379,8 +398,16 @@ int main(int argc, char **argv)
     }
     if (!corpus)
         usage();
+    if (train_seconds > 0 && (!vocab_path || same_file(vocab_path, corpus)))
+        die("-t trains on the -v file and then evaluates on %s: give -v TRAIN.txt, a training text "
+            "other than the evaluation corpus (a perplexity on the training text means nothing)",
+            corpus);
     if (!vocab_path)
         vocab_path = corpus;
+    if (train_seconds > 0)
+        printf("data: train on %s, evaluate on %s (vocabulary from %s)\n", vocab_path, corpus, vocab_path);
+    else
+        printf("data: evaluate on %s (vocabulary from %s), no training\n", corpus, vocab_path);
 
     const int64_t V = model_dim("V", 0), Tmax = model_dim("T", 1);
     if (V < 3)
@@ -454,7 +481,7 @@ int main(int argc, char **argv)
 
     double per_word = tot.loss / (double)tot.predictions;
     double seconds = tot.model_us / 1e6;
-    printf("corpus: %s\n", corpus);
+    printf("evaluated on: %s\n", corpus);
     printf("sentences: %lld, words: %lld (%lld <unk>), predicted tokens: %lld "
            "(words + one end of sentence each), forward calls: %lld\n",
            (long long)tot.sentences, (long long)tot.words, (long long)tot.oov,

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""make_tiny.py - writes tiny.txt, the small corpus shipped with nngc.
+"""make_tiny.py - writes tiny.txt and tiny-valid.txt, the small corpus
+shipped with nngc: 400 training sentences and 100 held-out ones.
 
 The sentences come from a handful of templates filled with words chosen by a
 fixed-seed random generator, so the file is the same on every run and every
@@ -9,7 +10,12 @@ sentence per line, tokens separated by single spaces, numbers written as N,
 a space at both ends of each line. It is written for this project and is in
 the public domain (CC0); it is not derived from the Penn Treebank.
 
-    python3 examples/data/make_tiny.py            # rewrites tiny.txt next to it
+The held-out sentences (tiny-valid.txt) continue the same random stream
+after the 400 training ones, skipping any sentence that is already in
+tiny.txt, so a model trained on tiny.txt is evaluated on sentences it has
+never seen (drawn from the same templates and words).
+
+    python3 examples/data/make_tiny.py    # rewrites tiny.txt and tiny-valid.txt next to it
 """
 import os
 import random
@@ -75,12 +81,24 @@ def sentence(r):
             f"{c(SUBJECTS)} {c(VERBS_T)} {c(OBJECTS)} {c(TIMES)}")
 
 
-def main():
-    r = random.Random(20231126)
-    lines = [" " + sentence(r) + " " for _ in range(400)]
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tiny.txt")
+def write(name, lines):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     with open(path, "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def main():
+    r = random.Random(20231126)
+    train = [" " + sentence(r) + " " for _ in range(400)]
+    seen = set(train)
+    valid = []
+    while len(valid) < 100:
+        s = " " + sentence(r) + " "
+        if s not in seen:
+            seen.add(s)
+            valid.append(s)
+    write("tiny.txt", train)
+    write("tiny-valid.txt", valid)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ int main(void) {
 }
 C
 if PKG_CONFIG_PATH="$prefix/lib/pkgconfig" "$prefix/bin/nngc" "$tmp/m.nn" -o "$tmp/m.c" 2>"$tmp/inst.log" &&
-    cc -std=c11 -Wall -Wextra -Werror -I"$tmp" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags nngrt) \
+    ${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$tmp" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags nngrt) \
         -o "$tmp/main" "$tmp/main.c" "$tmp/m.c" \
         $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs --static nngrt) 2>>"$tmp/inst.log" &&
     [ "$("$tmp/main")" = "3 3" ]; then

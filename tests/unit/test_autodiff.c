@@ -34,6 +34,8 @@ static size_t diag_len;
 /* The program's graph (NULL with the diagnostics in diag_text on error). */
 static Graph *lower_src(const char *src, bool approx_neg) {
     static Diag d;
+    free(diag_text); /* the previous call's */
+    diag_text = NULL;
     FILE *out = open_memstream(&diag_text, &diag_len);
     diag_init(&d, out);
     int file = diag_add_file(&d, "t.nn", xstrdup(src), strlen(src));

@@ -150,6 +150,48 @@ static void test_max_errors(void **state) {
     cap_close(&c);
 }
 
+/* Held diagnostics come out of diag_flush in source order (file, then
+ * offset; no location first), each with its notes, whatever order they
+ * were reported in; the error limit counts in that order. */
+static void test_hold_sorts(void **state) {
+    (void)state;
+    Capture c;
+    cap_open(&c);
+    c.d.hold = true;
+    const char *a = "x\ny\nz\n", *b = "q\n";
+    int fa = diag_add_file(&c.d, "a.nn", a, strlen(a));
+    int fb = diag_add_file(&c.d, "b.nn", b, strlen(b));
+    diag_error(&c.d, at(fb, 1, 1, 0, 1), "in b");
+    diag_error(&c.d, at(fa, 3, 1, 4, 1), "third");
+    diag_note(&c.d, at(fa, 1, 1, 0, 1), "note of third");
+    diag_warning(&c.d, at(fa, 2, 1, 2, 1), "second");
+    diag_error(&c.d, NO_LOC, "no place");
+    diag_error(&c.d, at(fa, 1, 1, 0, 1), "first");
+    assert_string_equal(cap_text(&c), ""); /* nothing before the flush */
+    assert_int_equal(c.d.nerrors, 4);
+    diag_flush(&c.d);
+    assert_string_equal(cap_text(&c), "nngc: error: no place\n"
+                                      "a.nn:1:1: error: first\nx\n^\n"
+                                      "a.nn:2:1: warning: second\ny\n^\n"
+                                      "a.nn:3:1: error: third\nz\n^\n"
+                                      "a.nn:1:1: note: note of third\nx\n^\n"
+                                      "b.nn:1:1: error: in b\nq\n^\n");
+    diag_flush(&c.d); /* nothing held any more */
+    c.d.max_errors = 5;
+    diag_error(&c.d, at(fa, 2, 1, 2, 1), "e5");
+    diag_error(&c.d, at(fa, 1, 1, 0, 1), "e6");
+    diag_flush(&c.d);
+    assert_string_equal(cap_text(&c) + strlen("nngc: error: no place\n"
+                                              "a.nn:1:1: error: first\nx\n^\n"
+                                              "a.nn:2:1: warning: second\ny\n^\n"
+                                              "a.nn:3:1: error: third\nz\n^\n"
+                                              "a.nn:1:1: note: note of third\nx\n^\n"
+                                              "b.nn:1:1: error: in b\nq\n^\n"),
+                        "a.nn:1:1: error: e6\nx\n^\n"
+                        "nngc: too many errors (more than 5); not showing the rest\n");
+    cap_close(&c);
+}
+
 /* diag_init with NULL means stderr. */
 static void test_default_out(void **state) {
     (void)state;
@@ -338,6 +380,7 @@ int main(void) {
         cmocka_unit_test(test_no_loc_and_notes),
         cmocka_unit_test(test_end_of_text),
         cmocka_unit_test(test_max_errors),
+        cmocka_unit_test(test_hold_sorts),
         cmocka_unit_test(test_default_out),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_loc_merge),

@@ -1,5 +1,5 @@
 /*
- * test_emit_c.c - tests of the C backend (compiler/backend/emit_c.c).
+ * test_emit_c.c - tests of the C backend (compiler/backend/).
  *
  * Each test builds a small IR graph by hand with ir.c's builders, emits
  * model.c and model.h into a temporary directory, compiles them together
@@ -8,7 +8,7 @@
  * what it prints with values computed by hand (written next to each test).
  *
  * Paths, relative to the repository root where `make unit-test` runs the
- * tests: runtime/ (nngrt.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
+ * tests: runtime/ (nngrt.h, nnrt_abi.h) and build/libnngrt.a. NNGC_TEST_LIBNNGRT and
  * NNGC_TEST_LIBS override the library and the extra link flags,
  * NNGC_TEST_CC the compiler (clang) of all tests but the first;
  * NNGC_TEST_KEEP=1 keeps the temporary directories to read the code in.
@@ -193,7 +193,9 @@ static Result build_and_run(Graph *g, const char *driver, const char *cc)
     assert_non_null(c);
     assert_non_null(h);
     EmitOptions opt = {.source_name = "t.nn", .line_markers = true};
-    bool ok = emit_c(g, NULL, c, h, "model.h", &opt);
+    Diag diag;
+    diag_init(&diag, stderr);
+    bool ok = backend_emit(&diag, g, NULL, c, h, "model.h", &opt);
     fclose(c);
     fclose(h);
     assert_true(ok);
@@ -320,6 +322,10 @@ static void test_matvec_bias_tanh(void **state)
         assert_non_null(strstr(r.model_h, "const float *x;"));
         assert_non_null(strstr(r.model_h, "const float *h;"));
         assert_non_null(strstr(r.model_h, "extern const nnrt_model_desc mv_desc;"));
+        /* the header is the application API only; model.c adds the runtime ABI */
+        assert_non_null(strstr(r.model_h, "#include \"nngrt.h\""));
+        assert_null(strstr(r.model_h, "nnrt_abi.h"));
+        assert_non_null(strstr(r.model_c, "#include \"nnrt_abi.h\""));
     }
 }
 
@@ -686,32 +692,32 @@ static void test_misc_ops(void **state)
     expect_text(r.out, "msg", "t.nn:6:1: size T - 2 = -1 is negative");
 }
 
-/* Runs emit_c on g, expecting it to fail with exactly the message want on
- * stderr and to write nothing. */
+/* The text of t.nn as the backend's diagnostics see it (Loc file 0): the
+ * locations of at() have offset 0, so each message quotes its first line. */
+static const char src_text[] = "model t\n";
+
+/* Runs backend_emit on g, expecting it to fail with exactly the diagnostics
+ * want (through the Diag, with t.nn's first line and a caret) and to write
+ * nothing. */
 static void expect_emit_error(Graph *g, const char *want)
 {
-    char cbuf[256] = "", hbuf[256] = "";
+    char cbuf[256] = "", hbuf[256] = "", ebuf[2048] = "";
     FILE *c = fmemopen(cbuf, sizeof cbuf, "w"), *h = fmemopen(hbuf, sizeof hbuf, "w");
+    FILE *e = fmemopen(ebuf, sizeof ebuf, "w");
     assert_non_null(c);
     assert_non_null(h);
-    char errpath[] = "/tmp/nngc_emit_err_XXXXXX";
-    int fd = mkstemp(errpath);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    assert_non_null(e);
+    Diag d;
+    diag_init(&d, e);
+    assert_int_equal(diag_add_file(&d, "t.nn", src_text, sizeof src_text - 1), 0);
     EmitOptions opt = {.source_name = "t.nn", .line_markers = true};
-    bool ok = emit_c(g, NULL, c, h, "model.h", &opt);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
+    bool ok = backend_emit(&d, g, NULL, c, h, "model.h", &opt);
     fclose(c);
     fclose(h);
-    char *err = slurp(errpath);
-    unlink(errpath);
+    fclose(e);
     assert_false(ok);
-    assert_string_equal(err, want);
+    assert_true(d.nerrors > 0);
+    assert_string_equal(ebuf, want);
     assert_string_equal(cbuf, "");
     assert_string_equal(hbuf, "");
 }
@@ -729,8 +735,8 @@ static void test_approx_not_implemented(void **state)
     n->approx.kind = APPROX_NEG;
     n->approx.k = 3;
     g->loss = add(g, top, n);
-    expect_emit_error(g, "nngc: error: t.nn:21:11: softmax approximation 'neg' is not implemented by the C "
-                         "backend yet\n");
+    expect_emit_error(g, "t.nn:21:11: error: target 'c' does not support cross_entropy (softmax approximation "
+                         "'neg' is not implemented yet)\nmodel t\n^\n");
 }
 
 /* Ensure a name that is a C keyword and a param too large to allocate are
@@ -740,12 +746,31 @@ static void test_bad_names_and_sizes(void **state)
     (void)state;
     Graph *g = new_graph("kw");
     add_input(g, "float", DT_F32, shape(1, S(3)));
-    expect_emit_error(g, "nngc: error: t.nn:4:1: input name 'float' cannot be used in C (a keyword or not an "
-                         "identifier)\n");
+    expect_emit_error(g, "t.nn:4:1: error: input name 'float' cannot be used in C (a keyword or not an "
+                         "identifier)\nmodel t\n^\n");
+
+    /* a model named like a macro, a type or a library function would be a
+     * type of that name in model.c: rejected, not C that fails to compile */
+    static const char *const models[][2] = {
+        {"NULL", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"SIZE_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"INT64_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"int64_t", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"__func__", "is reserved for the C implementation (it starts with '__'); rename it"},
+        {"malloc", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                   "another"},
+        {"expf", "is reserved in the generated C (a library function or a name of the generated code); choose "
+                 "another"},
+    };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        g = new_graph(models[i][0]);
+        add_input(g, "x", DT_F32, shape(1, S(3)));
+        expect_emit_error(g, xsprintf("nngc: error: model name '%s' %s\n", models[i][0], models[i][1]));
+    }
 
     g = new_graph("big");
     add_param(g, "W", shape(2, S(INT64_C(1) << 40), S(INT64_C(1) << 40)), INIT_ZEROS);
-    expect_emit_error(g, "nngc: error: t.nn:3:1: the model needs more memory than a C program can address\n");
+    expect_emit_error(g, "t.nn:3:1: error: the model needs more memory than a C program can address\nmodel t\n^\n");
 }
 
 int main(void)

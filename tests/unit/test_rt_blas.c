@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "nngrt.h"
+#include "nnrt_abi.h"
 
 #define SENTINEL 12345.0f
 

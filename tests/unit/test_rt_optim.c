@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "nngrt.h"
+#include "nnrt_abi.h"
 
 static const float W0[4] = {1.0f, -2.0f, 0.5f, 3.0f};
 static const float G1[4] = {0.1f, -0.3f, 0.0f, 2.0f};

@@ -138,12 +138,65 @@ static void test_save_load(void **state) {
     remove_tmpdir(dir);
 }
 
+/* Ensure np.savez's file (tests/data/npz/ref.npz: the same arrays as
+ * ref.safetensors, b in float64) loads exactly like the safetensors one,
+ * with the missing params reported; a .npy is refused, named as one. */
+static void test_load_npz(void **state) {
+    (void)state;
+    nnrt_model_desc d = desc(with_extra, 5);
+    current = &d;
+    Toy t;
+    fill(&t, 99.0f);
+    unsigned char missing[5] = {9, 9, 9, 9, 9};
+    int n = -1;
+    assert_int_equal(nnrt_load_params_report(&d, &t, data_path("npz/ref.npz"), missing, &n), NNRT_OK);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < 12; i++)
+        assert_true(t.W[i] == i * 0.25f);
+    assert_true(t.b[0] == 1.5f && t.b[1] == -2.0f && t.b[2] == 3.0f && t.s[0] == 7.0f);
+    for (int i = 0; i < 4; i++)
+        assert_true(t.e[i] == (float)-i);
+    assert_true(t.extra[0] == 99.0f && t.extra[1] == 99.0f);
+    const unsigned char want[5] = {0, 0, 0, 0, 1}; /* extra */
+    assert_memory_equal(missing, want, 5);
+
+    fill(&t, 99.0f);
+    assert_int_equal(nnrt_load_params(&d, &t, data_path("npy/f32_2d.npy"), 0, NULL), NNRT_ERR_FORMAT);
+    assert_error_contains("npy/f32_2d.npy is a .npy file, not safetensors");
+    assert_int_equal(nnrt_load_params(&d, &t, data_path("npz/ids.npz"), 0, NULL), NNRT_ERR_SHAPE);
+    assert_error_contains("member 'ids.npy' holds int32 data");
+    assert_true(t.W[0] == 99.0f);
+}
+
+/* Ensure a frozen param missing from the file is an error even without
+ * require_all (nothing is copied), while a missing trainable one is not. */
+static void test_load_missing_frozen(void **state) {
+    (void)state;
+    const unsigned char frozen_extra[5] = {0, 0, 0, 0, 1}, frozen_W[5] = {1, 0, 0, 0, 0};
+    nnrt_model_desc d = desc(with_extra, 5);
+    d.frozen = frozen_extra;
+    current = &d;
+    Toy t;
+    fill(&t, 99.0f);
+    const char *ref = data_path("safetensors/ref.safetensors");
+    unsigned char missing[5];
+    assert_int_equal(nnrt_load_params_report(&d, &t, ref, missing, NULL), NNRT_ERR_ARG);
+    assert_error_contains("frozen param 'extra' of model toy is missing from the file");
+    assert_true(t.W[1] == 99.0f);
+    assert_int_equal(nnrt_load_params(&d, &t, ref, 0, NULL), NNRT_ERR_ARG);
+    d.frozen = frozen_W; /* W is in the file: fine */
+    assert_int_equal(nnrt_load_params_report(&d, &t, ref, missing, NULL), NNRT_OK);
+    assert_true(t.W[1] == 0.25f && missing[4] == 1 && missing[0] == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_reference),
         cmocka_unit_test(test_load_missing),
         cmocka_unit_test(test_load_mismatch),
         cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_load_npz),
+        cmocka_unit_test(test_load_missing_frozen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "nngrt.h"
+#include "nnrt_abi.h"
 
 #define assert_close(got, want, tol)                                            \
     do {                                                                        \

@@ -54,5 +54,22 @@ st=$?
 "$APP" "$tmp/empty.txt" > "$tmp/out" 2>&1
 [ $? -eq 1 ] && grep -q "no sentences" "$tmp/out" && ok "empty corpus" || notok "empty corpus"
 
+# -t: training on the -v file, evaluation on another file, said in one line;
+# never an evaluation on the training text (the same path, no -v, or a link)
+"$APP" -t 1 -v "$tmp/v.txt" "$tmp/c.txt" > "$tmp/out" 2>&1
+st=$?
+[ $st -eq 0 ] && grep -q "^data: train on $tmp/v.txt, evaluate on $tmp/c.txt " "$tmp/out" &&
+    grep -q "^training for 1 s on $tmp/v.txt " "$tmp/out" && grep -q "^evaluated on: $tmp/c.txt$" "$tmp/out" \
+    && ok "-t: train on the -v file, evaluate on the corpus" || { notok "-t (status $st)"; cat "$tmp/out"; }
+ln -s c.txt "$tmp/link.txt"
+for args in "-t 1" "-t 1 -v $tmp/c.txt" "-t 1 -v $tmp/link.txt"; do
+    # shellcheck disable=SC2086
+    "$APP" $args "$tmp/c.txt" > "$tmp/out" 2>&1
+    st=$?
+    [ $st -eq 1 ] && grep -q "give -v TRAIN.txt, a training text other than the evaluation corpus" "$tmp/out" &&
+        ! grep -q "^training" "$tmp/out" \
+        && ok "$args CORPUS: refused (no evaluation on the training text)" || { notok "$args CORPUS (status $st)"; cat "$tmp/out"; }
+done
+
 [ $fails -eq 0 ] && echo "rnnlm_app: all checks passed" || echo "rnnlm_app: $fails check(s) failed"
 [ $fails -eq 0 ]

@@ -1,0 +1,275 @@
+/*
+ * backend.h - the backend's internal header: what its files share.
+ *
+ * The C backend writes model.c and model.h from the final IR.
+ *
+ * The generated API is the one of docs/API.md. model.c holds, in order:
+ *
+ *   struct NAME { params, optimizer state, NAME_ctx *ctx }: what threads
+ *                 share, and the built-in context
+ *   struct NAME_ctx { model, params, arena, grads, touched rows }: one
+ *                 caller's scratch (context.c)
+ *   the descriptor tables (dims, params, inputs, outputs)
+ *   NAME_ctx_forward: checks (dims, negative sizes, NULL inputs), then one
+ *                 statement group per IR node, in the IR's order
+ *   NAME_ctx_grad: with a train graph (emit_c's `train`, the program with
+ *                 its backward pass appended by autodiff): the same walk
+ *                 over that graph, then each gradient copied to m->grads
+ *                 In both, the context is called `m`: the node code reads
+ *                 m->params and writes m->arena, m->grads, m->touchedI.
+ *   NAME_ctx_create/destroy, NAME_forward/grad (in the built-in context),
+ *                 grad_data, grad_accumulate (context.c)
+ *   NAME_create/destroy/init_params/save/load/param
+ *   NAME_update/train_step/set_lr: the optimizer's update per param from a
+ *                 context's gradients through runtime/optim.c (state in
+ *                 m->opt, saved with the params under "__opt__/..." names);
+ *                 train_step is NAME_grad, then NAME_update
+ *   the generic wrappers and NAME_desc
+ *
+ * The two graphs are emitted each with its own context (walk, uses, memory
+ * plan) and share the params' layout and one arena, sized for the larger.
+ *
+ * Values. Every IR value becomes one C local named after its number, v<id>:
+ *   - int scalars (ICONST, DIM, INDEX, IADD/ISUB/IMUL, an int scalar input,
+ *     ROW of an int vector) are `int64_t`;
+ *   - int tensors (int inputs, their ROWs and GATHERs) are `const int32_t *`;
+ *   - float values of any rank, scalars included, are pointers to floats,
+ *     so every op has one code path whatever the rank.
+ * PARAM, INPUT, ROW, CARRY and LOOPOUT are views: pointers into memory that
+ * already holds the value, never copies. Every other float value gets its own
+ * region of one arena, allocated by NAME_ctx_create with every dynamic dim at its
+ * maximum, so NAME_forward never allocates. plan_memory() is the one place
+ * that assigns arena offsets (no reuse yet; a planner can replace it).
+ *
+ * Sizes are affine in the dynamic dims (Size in nngc.h). They are printed as
+ * C expressions over the locals d_<dim> that NAME_forward reads from its
+ * inputs after checking them, so extents are computed at run time and
+ * buffers are sized for the worst case.
+ *
+ * Errors. Everything the backend cannot handle is found by check_graph()
+ * before a byte is written, and reported as "nngc: error: FILE:L:C: ...";
+ * compiler bugs are NN_ASSERTs.
+ *
+ * Files, one concern each:
+ *   emit_c.c    the entry point: walk, checks, plan, then the files in order
+ *   walk.c      emission order, use counts, values not stored, gradients'
+ *               placement in m->grads, sparse table gradients
+ *   check.c     what the C backend rejects (ops, shapes, sizes), asking the target
+ *   names.c     which user names may appear in the generated C
+ *   memplan.c   arena offsets of every buffer
+ *   text.c      writing C: lines, literals, sizes as C expressions, node kinds
+ *   forward.c   NAME_forward / NAME_grad (checks, then one group per node)
+ *   api.c       model.h, the descriptor tables, create/destroy/init/save/
+ *               load/param and the descriptor's generic entry points
+ *   context.c   contexts: struct NAME_ctx's functions, NAME_forward/grad in
+ *               the built-in one, grad_data, grad_accumulate, the generic
+ *               forward/grad and context entry points of the descriptor
+ *   train.c     NAME_update / train_step / set_lr, optimizer state tables
+ *   c_target.c  the per-node dispatch into the op families below
+ *   c_elem.c    elementwise ops, fused chains, broadcast/expand/sum_to, fill
+ *   c_blas.c    matvec, matmul (BLAS), transpose, dot, outer
+ *   c_reduce.c  sums, means, softmax, log-softmax, cross-entropy, logsumexp, picks
+ *   c_gather.c  row, gather, scatter_add, pick_grad, concat, slice, index checks
+ *   c_leaf.c    constants, params, inputs, dims, int arithmetic
+ *   c_loop.c    loops, carries and loop results
+ */
+#ifndef NNGC_BACKEND_H
+#define NNGC_BACKEND_H
+
+#include "nngc.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Arena regions start on 64-byte boundaries (16 floats): cache lines, and
+ * what SIMD loads in BLAS like best. */
+#define ALIGN_FLOATS 16
+
+/* ================================================================ context */
+
+/* One arena region of the memory plan (memplan.c). Positions are indices
+ * into Ctx.all; x->nall stands for the end of the function. */
+typedef struct MemBuf {
+    int64_t len;    /* floats, a multiple of ALIGN_FLOATS */
+    int64_t off;    /* arena offset, in floats */
+    int start, end; /* live from its first write (start) to its last read (end) */
+    bool exclusive; /* never shares its region: outputs, loop buffers */
+    int64_t *dst;   /* where the offset goes (NodeInfo.off, a loop's carry_off[r], ...) */
+} MemBuf;
+
+typedef struct MemPlan {
+    MemBuf *bufs;
+    int nbufs, capbufs;
+    int64_t unshared_floats; /* the arena without reuse: every buffer's length */
+    int64_t peak_floats;     /* the most floats live at one time (a lower bound of the arena) */
+} MemPlan;
+
+/* What the emitter knows about one node, kept in Node.aux while it runs. */
+typedef struct NodeInfo {
+    int uses;    /* operand, loop result, output and loss references */
+    int64_t off; /* arena offset in floats of the node's own buffer, -1 if none */
+    /* LOOP nodes: arena offsets of the loop's buffers, one per carry (and a
+     * temporary per carry, -1 if the carry needs none), stack and sum */
+    int64_t *carry_off, *tmp_off, *stack_off, *sum_off;
+    /* train graph: the param whose gradient this value is, computed straight
+     * into m->grads (for LOOP nodes: per sum, -1 where none) */
+    int grad_of;
+    int *sum_grad_of;
+    /* memory plan: position in Ctx.all; LOOP nodes: position of the last
+     * node of the body; the node's buffer (NULL: none in the arena) */
+    int pos, loop_end;
+    MemBuf *buf;
+} NodeInfo;
+
+typedef struct Ctx {
+    Graph *g;
+    FILE *c, *h;
+    const char *src_name;    /* the .nn file, for #line and messages */
+    const char *c_name;      /* the .c file, for the #line that ends a function */
+    const char *header_name; /* what model.c #includes */
+    bool line_markers;
+    int c_lines; /* lines written to c so far, for #line "model.c" */
+    int indent;
+    bool ok;
+    Node **all; /* every node, in emission order (loop bodies after their LOOP) */
+    int nall, capall;
+    int64_t arena_floats;   /* size of the arena */
+    int64_t *param_off;     /* offset of each param in m->params, in floats */
+    int64_t params_floats;  /* size of m->params */
+    MemPlan plan;           /* the arena's buffers (memplan.c) */
+    struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
+    const struct Target *target; /* what writes each node's code */
+    Diag *diag;             /* where errors go */
+} Ctx;
+
+static inline NodeInfo *info(const Node *n)
+{
+    NN_ASSERT(n->aux);
+    return n->aux;
+}
+
+/* A code generation target. The shared parts of the backend (walk, checks,
+ * memory plan, API, training) call it for what differs by target: which ops
+ * it compiles, each node's code, and the helpers its code needs. A target
+ * keeps its per-op code in small files by op family (the C target's are
+ * c_*.c, reached from one table in c_target.c). */
+typedef struct Target {
+    const char *name;       /* for messages: "target 'c' does not support ..." */
+    const char *abi_header; /* the runtime header the generated code includes */
+    /* Can the target compile n? If not, a short reason in why[0..len). */
+    bool (*supports_op)(const Graph *g, const Node *n, char *why, size_t len);
+    /* The code of node n (its variable, then the statements computing it). */
+    void (*emit_node)(Ctx *x, Node *n);
+    /* Definitions the generated functions need, before the first of them. */
+    void (*emit_prelude)(Ctx *x);
+} Target;
+
+extern const Target target_c;
+
+#define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
+
+/* Optimizer state tensors: per updated param "m" and "v" (Adam) or "sum"
+ * (Adagrad) at offsets into m->opt (Adam: m in [0, P), v in [P, 2P), P the
+ * params' size), then Adam's "__opt__/step" (offset -1: the field
+ * m->opt_step). */
+typedef struct StateTensor {
+    char *name;
+    int param;   /* its param, -1 for the step */
+    int64_t off; /* in m->opt */
+} StateTensor;
+
+
+/* Emits every node of b in order. */
+void emit_block(Ctx *x, Block *b);
+/* The op families (c_*.c): the code of node n, whose variable is v. */
+void c_emit_elem(Ctx *x, Node *n, const char *v);
+void c_emit_blas(Ctx *x, Node *n, const char *v);
+void c_emit_reduce(Ctx *x, Node *n, const char *v);
+void c_emit_gather(Ctx *x, Node *n, const char *v);
+void c_emit_leaf(Ctx *x, Node *n, const char *v);
+void c_emit_loop(Ctx *x, Node *n, const char *v);
+
+/* ---- api.c */
+void emit_header(Ctx *x);
+void emit_model_struct(Ctx *x);
+void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text);
+void emit_tables(Ctx *x);
+void emit_api(Ctx *x);
+
+/* ---- context.c */
+int64_t touched_cap(Ctx *t, int i);
+void emit_ctx_api(Ctx *x);
+void emit_ctx_wrappers(Ctx *x);
+void emit_ctx_desc(Ctx *x);
+
+/* ---- c_elem.c */
+char *suffix_index(Ctx *x, const Node *op, const Node *res);
+
+/* ---- c_gather.c */
+void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
+void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first);
+
+/* ---- c_loop.c */
+void emit_loop(Ctx *x, Node *n);
+
+/* ---- c_reduce.c */
+char *label_c(const Node *y);
+void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
+
+/* ---- c_target.c */
+
+/* ---- names.c */
+void check_name(Ctx *x, const char *what, const char *name, Loc loc);
+void check_model_name(Ctx *x, const char *name);
+
+/* ---- check.c */
+bool broadcasts_to(const Shape *a, const Shape *out);
+void check_graph(Ctx *x);
+
+/* ---- forward.c */
+void emit_forward(Ctx *x, bool grad);
+
+/* ---- memplan.c */
+void plan_memory(Ctx *x);
+void plan_report(Ctx *x, FILE *out, const char *what);
+
+/* ---- text.c */
+__attribute__((format(printf, 2, 3))) void craw(Ctx *x, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void cline(Ctx *x, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void emit_error(Ctx *x, Loc loc, const char *fmt, ...);
+char *c_escape(const char *s, bool for_format);
+char *comment_safe(const char *s);
+char *loc_fmt(Ctx *x, Loc loc);
+int64_t size_lo(const Graph *g, Size s);
+bool size_is_one(Size s);
+char *int_lit(int64_t v);
+char *size_c(Ctx *x, Size s);
+char *count_c(Ctx *x, const Shape *s, int from);
+bool count_hi(const Graph *g, const Shape *s, int64_t *out);
+char *ld_c(Ctx *x, Size s);
+bool is_int_tensor(const Node *n);
+bool has_buffer(const Node *n);
+const char *vname(const Node *n);
+const Node *view_root(const Node *n);
+void node_header(Ctx *x, const Node *n);
+void line_reset(Ctx *x);
+char *float_lit(double v);
+
+/* ---- train.c */
+char *opt_text(const OptimizerDecl *o);
+char *double_lit(double v);
+double opt_lr(const OptimizerDecl *o);
+int state_tensors(Ctx *x, StateTensor **out);
+void emit_state_tables(Ctx *x);
+void emit_train_api(Ctx *x);
+void emit_train_wrappers(Ctx *x);
+
+/* ---- walk.c */
+void collect_block(Ctx *x, Block *b);
+void count_uses(Ctx *x);
+void place_grads(Ctx *x);
+bool sparse_grad(Ctx *t, int i);
+int64_t sparse_grad_cap(Ctx *t, int i);
+
+#endif /* NNGC_BACKEND_H */

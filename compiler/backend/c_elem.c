@@ -1,0 +1,230 @@
+/*
+ * c_elem.c - C for elementwise ops (broadcasting), fused elementwise
+ * chains, broadcast, expand, sum_to, const and fill.
+ */
+#include "backend.h"
+
+static char *elem_expr(Op op, const char *a, const char *b)
+{
+    switch (op) {
+    case OP_ADD: return xsprintf("%s + %s", a, b);
+    case OP_SUB: return xsprintf("%s - %s", a, b);
+    case OP_MUL: return xsprintf("%s * %s", a, b);
+    case OP_DIV: return xsprintf("%s / %s", a, b);
+    case OP_NEG: return xsprintf("-%s", a);
+    case OP_TANH: return xsprintf("nnrt_tanhf(%s)", a); /* nnrt_abi.h: vectorizes, unlike libm */
+    case OP_RELU: return xsprintf("%s > 0.0f ? %s : 0.0f", a, a);
+    case OP_SIGMOID: return xsprintf("nnrt_sigmoidf(%s)", a);
+    case OP_EXP: return xsprintf("nnrt_expf(%s)", a); /* nnrt_abi.h: vectorizes */
+    case OP_LOG: return xsprintf("logf(%s)", a);
+    case OP_SQRT: return xsprintf("sqrtf(%s)", a);
+    case OP_ABS: return xsprintf("fabsf(%s)", a);
+    case OP_SIGN: return xsprintf("(float)((%s > 0.0f) - (%s < 0.0f))", a, a);
+    case OP_STEP: return xsprintf("%s > 0.0f ? 1.0f : 0.0f", a);
+    default: NN_ASSERT(!"not an elementwise op"); return NULL;
+    }
+}
+
+/* The index into operand a (broadcast to out) for the loop counters i0..:
+ * axes a lacks, or has as a 1 against a larger axis, have stride 0. */
+static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
+{
+    char *e = NULL;
+    int skip = out->rank - a->rank;
+    for (int k = skip; k < out->rank; k++) {
+        int ka = k - skip;
+        if (size_is_one(a->d[ka]) && !size_eq(a->d[ka], out->d[k]))
+            continue;
+        char *stride = count_c(x, a, ka + 1);
+        char *t = strcmp(stride, "1") == 0 ? xsprintf("i%d", k) : xsprintf("i%d * %s", k, stride);
+        e = e ? xsprintf("%s + %s", e, t) : t;
+    }
+    return e ? e : xstrdup("0");
+}
+
+static void emit_elementwise(Ctx *x, const Node *n, const char *out)
+{
+    const Shape *s = &n->shape;
+    char *cnt = count_c(x, s, 0);
+    const char *a = vname(n->in[0]);
+    if (n->nin == 1) {
+        cline(x, "for (int64_t i = 0; i < %s; i++)", cnt);
+        cline(x, "    %s[i] = %s;", out, elem_expr(n->op, xsprintf("%s[i]", a), NULL));
+        return;
+    }
+    const Node *na = n->in[0], *nb = n->in[1];
+    const char *b = vname(nb);
+    bool a_full = shape_eq(&na->shape, s), b_full = shape_eq(&nb->shape, s);
+    const char *ia = NULL, *ib = NULL;
+    if (a_full && b_full)
+        ia = ib = "i";
+    else if (a_full && nb->shape.rank == 0)
+        ia = "i", ib = "0";
+    else if (b_full && na->shape.rank == 0)
+        ia = "0", ib = "i";
+    if (ia) {
+        /* fast path: same shapes, or one side a scalar */
+        cline(x, "for (int64_t i = 0; i < %s; i++)", cnt);
+        cline(x, "    %s[i] = %s;", out,
+              elem_expr(n->op, xsprintf("%s[%s]", a, ia), xsprintf("%s[%s]", b, ib)));
+        return;
+    }
+    /* NumPy broadcasting: one loop per axis of the result, operand offsets
+     * from per-axis strides (0 along broadcast axes). */
+    cline(x, "{");
+    x->indent++;
+    cline(x, "int64_t o = 0;");
+    for (int k = 0; k < s->rank; k++)
+        cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, s->d[k]), k);
+    cline(x, "%*s%s[o++] = %s;", 4 * s->rank, "", out,
+          elem_expr(n->op, xsprintf("%s[%s]", a, bcast_index(x, &na->shape, s)),
+                    xsprintf("%s[%s]", b, bcast_index(x, &nb->shape, s))));
+    x->indent--;
+    cline(x, "}");
+}
+
+/* How element i of the result reads operand x of the same, scalar or
+ * trailing shape (checked by the fuse pass): x[i], x[0] or x[i % n]. */
+char *suffix_index(Ctx *x, const Node *op, const Node *res)
+{
+    if (shape_eq(&op->shape, &res->shape))
+        return xstrdup("i");
+    if (op->shape.rank == 0)
+        return xstrdup("0");
+    return xsprintf("i %% %s", count_c(x, &op->shape, 0));
+}
+
+/* An elementwise chain (fuse pass) as one loop: each body node is a scalar
+ * local of the iteration, no intermediate buffers. With row ops (expand
+ * along the last axis, pick_grad) the loop is a nest over rows r and
+ * columns j (i = r * cols + j), and row ARGs are read at r; pick_grad's
+ * labels are checked before the loop. */
+static void emit_fused(Ctx *x, const Node *n, const char *out)
+{
+    const Block *fb = n->fused;
+    bool rows = false;
+    for (int k = 0; k < fb->n; k++)
+        rows = rows || (fb->nodes[k]->op == OP_ARG && fb->nodes[k]->ta);
+    char *cols = NULL, *nrows = NULL;
+    if (rows) {
+        Shape rs = n->shape;
+        rs.rank--;
+        nrows = count_c(x, &rs, 0);
+        cols = size_c(x, n->shape.d[n->shape.rank - 1]);
+        for (int k = 0; k < fb->n; k++)
+            if (fb->nodes[k]->op == OP_PICKGRAD)
+                emit_label_rows(x, fb->nodes[k], nrows, n->in[fb->nodes[k]->in[1]->index], cols, NULL);
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
+        x->indent++;
+        /* the row ops' operands, read once per row into locals (so that
+         * the column loop has no loads that might alias its store, and
+         * vectorizes) */
+        for (int k = 0; k < fb->n; k++) {
+            const Node *b = fb->nodes[k];
+            if (b->op == OP_EXPAND)
+                cline(x, "const float f%d = %s[r]; /* expand */", b->id, vname(n->in[b->in[0]->index]));
+            else if (b->op == OP_PICKGRAD)
+                cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id,
+                      label_c(n->in[b->in[1]->index]), b->id, vname(n->in[b->in[0]->index]));
+        }
+        cline(x, "for (int64_t j = 0; j < %s; j++) {", cols);
+        x->indent++;
+        cline(x, "const int64_t i = r * %s + j;", cols);
+    } else {
+        cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
+        x->indent++;
+    }
+    for (int k = 0; k < fb->n; k++) {
+        const Node *b = fb->nodes[k];
+        char *e;
+        if ((b->op == OP_ARG && b->ta) || b->op == OP_EXPAND) {
+            continue; /* read per row, before the column loop */
+        } else if (b->op == OP_ARG) {
+            const Node *op = n->in[b->index];
+            e = xsprintf("%s[%s]", vname(op), suffix_index(x, op, n));
+        } else if (b->op == OP_PICKGRAD) {
+            e = xsprintf("j == y%d ? d%d : 0.0f", b->id, b->id);
+        } else {
+            e = elem_expr(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL);
+        }
+        cline(x, "const float f%d = %s; /* %s */", b->id, e, op_name[b->op]);
+    }
+    cline(x, "%s[i] = f%d;", out, fb->nodes[fb->n - 1]->id);
+    if (rows) {
+        x->indent--;
+        cline(x, "}");
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
+/* A loop nest over shape out whose body writes out[o++] = EXPR, where
+ * EXPR reads operand a broadcast (bcast_index) to out. */
+static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char *v)
+{
+    cline(x, "{");
+    x->indent++;
+    cline(x, "int64_t o = 0;");
+    for (int k = 0; k < out->rank; k++)
+        cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, out->d[k]), k);
+    cline(x, "%*s%s[o++] = %s[%s];", 4 * out->rank, "", v, vname(a), bcast_index(x, &a->shape, out));
+    x->indent--;
+    cline(x, "}");
+}
+
+/* The elementwise, fused, broadcast and fill ops (c_target.c's switch sends them here). */
+void c_emit_elem(Ctx *x, Node *n, const char *v)
+{
+    Graph *g = x->g;
+    const Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
+    const char *va = a ? vname(a) : NULL, *vb = b ? vname(b) : NULL;
+    (void)g, (void)va, (void)vb;
+    switch (n->op) {
+    case OP_CONST:
+        cline(x, "%s[0] = %s;", v, float_lit(n->f));
+        break;
+    case OP_FILL:
+        cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
+        cline(x, "    %s[i] = %s;", v, float_lit(n->f));
+        break;
+    case OP_BROADCAST:
+        NN_ASSERT(broadcasts_to(&a->shape, &n->shape));
+        emit_bcast_copy(x, a, &n->shape, v);
+        break;
+    case OP_EXPAND: {
+        /* out[o, l, j] = a[o, j]: axis k of the result is the new one */
+        int k = n->index;
+        NN_ASSERT(k >= 0 && k < n->shape.rank);
+        Shape outer = n->shape;
+        outer.rank = k;
+        char *no = count_c(x, &outer, 0), *len = size_c(x, n->shape.d[k]), *ni = count_c(x, &n->shape, k + 1);
+        cline(x, "for (int64_t o = 0; o < %s; o++)", no);
+        cline(x, "    for (int64_t l = 0; l < %s; l++)", len);
+        cline(x, "        for (int64_t j = 0; j < %s; j++)", ni);
+        cline(x, "            %s[(o * %s + l) * %s + j] = %s[o * %s + j];", v, len, ni, va, ni);
+        break;
+    }
+    case OP_SUMTO: {
+        /* the result broadcasts to a: add each element of a into the
+         * element of the result it was broadcast from */
+        NN_ASSERT(broadcasts_to(&n->shape, &a->shape));
+        const Shape *s = &a->shape;
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
+        cline(x, "{");
+        x->indent++;
+        cline(x, "int64_t o = 0;");
+        for (int k = 0; k < s->rank; k++)
+            cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)", 4 * k, "", k, k, size_c(x, s->d[k]), k);
+        cline(x, "%*s%s[%s] += %s[o++];", 4 * s->rank, "", v, bcast_index(x, &n->shape, s), va);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_FUSED:
+        emit_fused(x, n, v);
+        break;
+    default:
+        NN_ASSERT(op_flags[n->op] & OPF_ELEMWISE);
+        emit_elementwise(x, n, v);
+    }
+}

@@ -1,0 +1,146 @@
+/*
+ * c_gather.c - C for rows, gathers, scatter-adds, pick_grad, concat and
+ * slice, with their index checks.
+ */
+#include "backend.h"
+
+/* Is idx surely in [0, rows)? True for the counter of a loop whose range
+ * lies inside [0, rows) for every legal dim (xs[t] with t in 0..T): such a
+ * check could never fail, and would only clutter the code. */
+static bool index_in_range(const Graph *g, const Node *idx, Size rows)
+{
+    if (idx->op != OP_INDEX || !idx->loop)
+        return false;
+    Size over = size_sub(idx->loop->hi, rows); /* hi - rows <= 0 is needed */
+    return size_lo(g, idx->loop->lo) >= 0 && size_is_const(over) && over.c <= 0;
+}
+
+/* return nnrt_error(RANGE, "file:l:c: index %lld out of range [0, %lld)") if !(0 <= idx < bound) */
+void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
+{
+    /* nothing is in range [0, 0) (the rows of an empty loop's stack): no
+     * test, whose two halves would overlap (a clang warning) */
+    bool empty = strcmp(bound, "0") == 0;
+    if (!empty)
+        cline(x, "if (%s < 0 || %s >= %s)", idx, idx, bound);
+    cline(x, "%sreturn nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)\",", empty ? "" : "    ",
+          loc_fmt(x, n->loc));
+    cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
+}
+
+/* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
+ * operand a goes to row ids[r], each id checked. */
+void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    NN_ASSERT(n->shape.rank >= 1 && b->dtype == DT_I32);
+    char *rowc = count_c(x, &n->shape, 1);
+    int sparse = info(n)->grad_of >= 0 && sparse_grad(x, info(n)->grad_of) ? info(n)->grad_of : -1;
+    if (sparse >= 0) {
+        /* d loss / d table in m->grads: zero only the rows the last call
+         * touched (the rest is zero already), and list this call's rows
+         * (after their check) for the next call and the sparse update */
+        cline(x, "for (int64_t k = 0; k < m->ntouched%d; k++)", sparse);
+        cline(x, "    memset(%s + m->touched%d[k] * %s, 0, (size_t)%s * sizeof(float));", dst, sparse, rowc, rowc);
+        cline(x, "m->ntouched%d = 0;", sparse);
+    } else if (zero_first) {
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
+    }
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
+    x->indent++;
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    if (sparse >= 0)
+        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", sparse, sparse);
+    cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+    cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
+    x->indent--;
+    cline(x, "}");
+}
+
+/* The rows, gathers, scatters and copies ops (c_target.c's switch sends them here). */
+void c_emit_gather(Ctx *x, Node *n, const char *v)
+{
+    Graph *g = x->g;
+    const Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
+    const char *va = a ? vname(a) : NULL, *vb = b ? vname(b) : NULL;
+    (void)g, (void)va, (void)vb;
+    switch (n->op) {
+    case OP_ROW: {
+        NN_ASSERT(a->shape.rank >= 1 && ir_is_int_scalar(b));
+        if (!index_in_range(g, b, a->shape.d[0]))
+            emit_index_check(x, n, vb, size_c(x, a->shape.d[0]));
+        char *rowc = count_c(x, &a->shape, 1);
+        if (ir_is_int_scalar(n))
+            cline(x, "const int64_t %s = %s[%s];", v, va, vb);
+        else if (n->dtype == DT_I32)
+            cline(x, "const int32_t *%s = %s + %s * %s;", v, va, vb, rowc);
+        else
+            cline(x, "const float *%s = %s + %s * %s;", v, va, vb, rowc);
+        break;
+    }
+    case OP_GATHER: {
+        NN_ASSERT(a->shape.rank >= 1 && is_int_tensor(b));
+        char *rowc = count_c(x, &a->shape, 1);
+        const char *ty = n->dtype == DT_I32 ? "int32_t" : "float";
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &b->shape, 0));
+        x->indent++;
+        cline(x, "const int64_t id = %s[r];", vb);
+        emit_index_check(x, n, "id", size_c(x, a->shape.d[0]));
+        cline(x, "memcpy(%s + r * %s, %s + id * %s, (size_t)%s * sizeof(%s));", v, rowc, va, rowc, rowc, ty);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_CONCAT: {
+        char *na = count_c(x, &a->shape, 0);
+        const char *elem = n->dtype == DT_I32 ? "int32_t" : "float"; /* any element type */
+        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(%s));", v, va, na, elem);
+        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(%s));", v, na, vb, count_c(x, &b->shape, 0), elem);
+        break;
+    }
+    case OP_SLICE: {
+        char *rowc = count_c(x, &a->shape, 1);
+        cline(x, "memcpy(%s, %s + %s * %s, (size_t)%s * sizeof(float));", v, va, size_c(x, n->size), rowc,
+              count_c(x, &n->shape, 0));
+        break;
+    }
+    case OP_SCATTERADD:
+    case OP_SPARSESCATTER:
+        emit_scatter_rows(x, n, v, true);
+        break;
+    case OP_SCATTERROWS:
+        break; /* its loop adds its rows into the sum (c_loop.c) */
+    case OP_GATHERSUM:
+    case OP_GATHERMEAN: {
+        /* a bag of embeddings: the table's rows added in place into the
+         * result, which vectorizes over j, each id checked */
+        char *rowc = count_c(x, &a->shape, 1), *len = count_c(x, &b->shape, 0);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] = 0.0f;", v);
+        cline(x, "for (int64_t l = 0; l < %s; l++) {", len);
+        x->indent++;
+        cline(x, "const int64_t id = %s[l];", vb);
+        emit_index_check(x, n, "id", size_c(x, a->shape.d[0]));
+        cline(x, "const float *src = %s + id * %s;", va, rowc);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[j] += src[j];", v);
+        x->indent--;
+        cline(x, "}");
+        if (n->op == OP_GATHERMEAN) {
+            cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+            cline(x, "    %s[j] = (float)((double)%s[j] / (double)%s);", v, v, len);
+        }
+        break;
+    }
+    case OP_PICKGRAD: {
+        NN_ASSERT(n->shape.rank >= 1);
+        char *len = size_c(x, n->shape.d[n->shape.rank - 1]);
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
+        emit_label_rows(x, n, count_c(x, &a->shape, 0), b, len, xsprintf("%s[r * %s + y] = %s[r];", v, len, va));
+        break;
+    }
+    default:
+        NN_ASSERT(!"not a gather op");
+    }
+}

@@ -1,0 +1,192 @@
+/*
+ * train.c - the training API: NAME_train_step (NAME_grad, then the
+ * optimizer's update per param through runtime/optim.c), NAME_set_lr,
+ * NAME_grad_data, the optimizer state tables and the descriptor's
+ * training entry points.
+ */
+#include "backend.h"
+
+/* The optimizer as text for comments: "adam(lr = 0.001, beta1 = 0.9, ...)".
+ * A program without `optimizer` trains with sgd(lr = 0.01). */
+char *opt_text(const OptimizerDecl *o)
+{
+    switch (o->kind) {
+    case OPT_ADAM:
+        return xsprintf("adam(lr = %g, beta1 = %g, beta2 = %g, eps = %g)", o->lr, o->beta1, o->beta2, o->eps);
+    case OPT_ADAGRAD:
+        return xsprintf("adagrad(lr = %g, eps = %g)", o->lr, o->eps);
+    case OPT_SGD:
+        return xsprintf("sgd(lr = %g)", o->lr);
+    case OPT_NONE:
+        break;
+    }
+    return xstrdup("sgd(lr = 0.01), the default");
+}
+
+/* A double constant, exactly (hex), with its decimal value alongside: the
+ * optimizers' betas and eps, which PyTorch keeps as Python floats. */
+char *double_lit(double v)
+{
+    char *dec = xsprintf("%.15g", v);
+    if (strtod(dec, NULL) != v) /* the shortest of 15 and 17 digits that reads back */
+        dec = xsprintf("%.17g", v);
+    return xsprintf("%a /* %s */", v, dec);
+}
+
+double opt_lr(const OptimizerDecl *o)
+{
+    return o->kind == OPT_NONE ? 0.01 : o->lr;
+}
+
+/* Does the optimizer update param i (trainable, and the loss depends on it)? */
+static bool updated(const Graph *t, int i)
+{
+    return !t->params[i].frozen && t->grads && t->grads[i];
+}
+
+/* Is param i read by rows (E[id], E[ids]): a lookup table, whose SGD update
+ * skips the rows no id touched? */
+static bool is_table(Ctx *t, int i)
+{
+    for (int k = 0; k < t->nall; k++) {
+        Node *n = t->all[k];
+        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN;
+        if (rows && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
+            return t->g->params[i].shape.rank >= 2;
+    }
+    return false;
+}
+
+int state_tensors(Ctx *x, StateTensor **out)
+{
+    Graph *t = x->train->g;
+    StateTensor *v = NULL;
+    int n = 0, cap = 0;
+    static const char *const adam[] = {"m", "v", NULL}, *const adagrad[] = {"sum", NULL};
+    const char *const *kinds = t->opt.kind == OPT_ADAM ? adam : t->opt.kind == OPT_ADAGRAD ? adagrad : NULL;
+    for (int k = 0; kinds && kinds[k]; k++)
+        for (int i = 0; i < t->nparams; i++)
+            if (updated(t, i)) {
+                StateTensor st = {xsprintf("__opt__/%s/%s", t->params[i].name, kinds[k]), i,
+                                  k * x->params_floats + x->param_off[i]};
+                VEC_PUSH(v, n, cap, st);
+            }
+    if (t->opt.kind == OPT_ADAM) {
+        StateTensor st = {xstrdup("__opt__/step"), -1, -1};
+        VEC_PUSH(v, n, cap, st);
+    }
+    *out = v;
+    return n;
+}
+
+void emit_state_tables(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    char buf[256];
+    StateTensor *st;
+    int n = state_tensors(x, &st);
+    if (!n)
+        return;
+    craw(x, "/* Optimizer state, saved with the params under reserved names. */\n");
+    craw(x, "static const nnrt_tensor_desc %s_state[%d] = {\n", M, n);
+    x->indent++;
+    for (int i = 0; i < n; i++) {
+        Shape sc = {0};
+        const Shape *s = st[i].param >= 0 ? &g->params[st[i].param].shape : &sc;
+        emit_tensor_desc(x, st[i].name, DT_F32, s, shape_str(g, s, buf, sizeof buf));
+    }
+    x->indent--;
+    craw(x, "};\n");
+    craw(x, "static const int64_t %s_state_off[%d] = {", M, n);
+    for (int i = 0; i < n; i++)
+        craw(x, "%s%" PRId64, i ? ", " : "", st[i].off);
+    craw(x, "};\n\n");
+}
+
+/* NAME_update, NAME_train_step, NAME_set_lr. */
+void emit_train_api(Ctx *x)
+{
+    Graph *g = x->g, *t = x->train->g;
+    const char *M = g->model;
+    const OptimizerDecl *o = &t->opt;
+    craw(x, "/* One step of %s from the gradients in c, a context of m. */\n", comment_safe(opt_text(o)));
+    craw(x, "int %s_update(%s *m, %s_ctx *c)\n{\n", M, M, M);
+    x->indent = 1;
+    cline(x, "if (!m || !c || c->model != m)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
+    if (o->kind == OPT_ADAM)
+        cline(x, "m->opt_step += 1.0f;");
+    for (int i = 0; i < g->nparams; i++) {
+        if (!updated(t, i))
+            continue;
+        const ParamDecl *p = &g->params[i];
+        int64_t off = x->param_off[i], cnt = shape_max_count(g, &p->shape);
+        char *w = xsprintf("m->params + %" PRId64, off), *gr = xsprintf("c->grads + %" PRId64, off);
+        switch (o->kind) {
+        case OPT_ADAM:
+            cline(x, "nnrt_adam_update(%s, %s, m->opt + %" PRId64 ", m->opt + %" PRId64 ", %s, m->lr, %s, %s, %s, "
+                     "(int64_t)m->opt_step); /* %s */",
+                  w, gr, off, x->params_floats + off, int_lit(cnt), double_lit(o->beta1), double_lit(o->beta2),
+                  double_lit(o->eps), p->name);
+            break;
+        case OPT_ADAGRAD:
+            cline(x, "nnrt_adagrad_update(%s, %s, m->opt + %" PRId64 ", %s, m->lr, %s); /* %s */", w, gr, off,
+                  int_lit(cnt), double_lit(o->eps), p->name);
+            break;
+        case OPT_SGD:
+        case OPT_NONE: {
+            int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
+            char *cols = int_lit(cnt / (rows ? rows : 1));
+            if (sparse_grad(x->train, i)) {
+                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, c->touched%d, c->ntouched%d, (float)m->lr); /* %s: the "
+                         "rows the gradient touched */",
+                      w, gr, cols, i, i, p->name);
+            } else if (is_table(x->train, i)) {
+                cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
+                      int_lit(rows), cols, p->name);
+            } else {
+                cline(x, "nnrt_sgd_update(%s, %s, %s, (float)m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
+            }
+            break;
+        }
+        }
+    }
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_update */\n\n", M);
+
+    craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
+    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
+    craw(x, "    %s_outputs out;\n    int rc = %s_grad(m, in, &out);\n", M, M);
+    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n    if (loss)\n        *loss = out.loss;\n");
+    craw(x, "    return %s_update(m, m->ctx);\n}\n/* end function %s_train_step */\n\n", M, M);
+
+    craw(x, "void %s_set_lr(%s *m, float lr)\n{\n    if (m)\n        m->lr = lr;\n}\n/* end function %s_set_lr */\n\n",
+         M, M, M);
+}
+
+/* The descriptor's training entry points. */
+void emit_train_wrappers(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    craw(x, "static int %s_train_step_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss)\n{\n", M);
+    craw(x, "    %s_inputs in;\n", M);
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n", M);
+    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step(m, &in, loss);\n}\n\n", M);
+    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data(m, i) : NULL;\n}\n\n", M, M);
+    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr(m, lr);\n}\n\n", M, M);
+
+    StateTensor *st;
+    int nst = state_tensors(x, &st);
+    craw(x, "static float *%s_state_data_any(void *m, int i)\n{\n", M);
+    if (nst) {
+        craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", nst);
+        craw(x, "    if (%s_state_off[i] < 0)\n        return &((%s *)m)->opt_step;\n", M, M);
+        craw(x, "    return ((%s *)m)->opt + %s_state_off[i];\n}\n\n", M, M);
+    } else {
+        craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
+    }
+}
+

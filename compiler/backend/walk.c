@@ -1,0 +1,103 @@
+/*
+ * walk.c - the emission order, use counts and where gradients are
+ * computed (m->grads).
+ */
+#include "backend.h"
+
+void collect_block(Ctx *x, Block *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        n->aux = xalloc(sizeof(NodeInfo));
+        info(n)->off = -1;
+        info(n)->grad_of = -1;
+        VEC_PUSH(x->all, x->nall, x->capall, n);
+        if (n->op == OP_LOOP) {
+            NN_ASSERT(n->loop && n->loop->node == n);
+            collect_block(x, &n->loop->body);
+        }
+    }
+}
+
+void count_uses(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        for (int j = 0; j < n->nin; j++)
+            info(n->in[j])->uses++;
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            for (int r = 0; r < l->ncarry; r++)
+                if (l->next[r] != l->carry[r]) /* c = c: nothing is copied, nothing read */
+                    info(l->next[r])->uses++;
+            for (int r = 0; r < l->nstack; r++)
+                info(l->stack[r])->uses++;
+            for (int r = 0; r < l->nsum; r++)
+                info(l->sum[r])->uses++;
+        }
+    }
+    for (int i = 0; i < x->g->noutputs; i++)
+        info(x->g->outputs[i].value)->uses++;
+    if (x->g->loss)
+        info(x->g->loss)->uses++;
+    for (int i = 0; x->g->grads && i < x->g->nparams; i++)
+        if (x->g->grads[i])
+            info(x->g->grads[i])->uses++;
+}
+
+/* In the train graph, a gradient that has a buffer of its own (or is the
+ * sum of a loop) is computed right into the param's slot of m->grads,
+ * instead of the arena and a copy. Not when the value is also the loss or
+ * an output (those must outlive the call as they are), nor for the second
+ * param of two with the same gradient node. */
+void place_grads(Ctx *x)
+{
+    Graph *g = x->g;
+    for (int i = 0; g->grads && i < g->nparams; i++) {
+        Node *v = g->grads[i];
+        if (!v || v == g->loss || info(v)->grad_of >= 0)
+            continue;
+        bool out = false;
+        for (int k = 0; k < g->noutputs; k++)
+            out = out || g->outputs[k].value == v;
+        if (out)
+            continue;
+        if (has_buffer(v) && v->dtype == DT_F32) {
+            info(v)->grad_of = i;
+        } else if (v->op == OP_LOOPOUT) {
+            Loop *l = v->in[0]->loop;
+            int r = v->index - l->ncarry - l->nstack;
+            if (r < 0)
+                continue;
+            NodeInfo *li = info(v->in[0]);
+            if (!li->sum_grad_of) {
+                li->sum_grad_of = xalloc(sizeof(int) * (size_t)(l->nsum + 1));
+                for (int k = 0; k < l->nsum; k++)
+                    li->sum_grad_of[k] = -1;
+            }
+            if (li->sum_grad_of[r] < 0) {
+                li->sum_grad_of[r] = i;
+                info(v)->grad_of = i;
+            }
+        }
+    }
+}
+
+/* Is param i's gradient (in train context t) a sparse_scatter_add (the
+ * select pass) computed in place in m->grads? Then the model
+ * keeps the list of rows it touched (touchedI, ntouchedI): the next call
+ * zeroes only those, and SGD updates only those, as PyTorch's sparse
+ * embedding gradients do, instead of a pass over the whole table. */
+bool sparse_grad(Ctx *t, int i)
+{
+    const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i;
+}
+
+/* The most rows sparse gradient i's scatter may touch per call. */
+int64_t sparse_grad_cap(Ctx *t, int i)
+{
+    const Node *ids = t->g->grads[i]->in[1];
+    return ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+}
+

@@ -1,0 +1,200 @@
+/*
+ * compile.c - the stages of one compilation, in order, in one function
+ * (driver_compile), the way QBE's main.c lists its passes:
+ *
+ *   parse        source text -> AST (parser/)
+ *   lower        AST -> the forward graph F (parser/lower.c)
+ *   clone        F -> the training graph T (ir/clone.c): the program is
+ *                lowered once, T starts as an exact copy
+ *   objective    on T, the lowerings that change what is optimized (the
+ *                softmax approximations); today they only report that a
+ *                method other than `full` is not implemented
+ *   autodiff     T gets its backward pass and gradients (passes/autodiff.c)
+ *   pipeline     the optimization passes, on F and on T (passes/pipeline.c)
+ *   placement    which values live on the device (a no-op for the C target)
+ *   emit         model.c + model.h from F and T; the backend plans the
+ *                memory (its arena offsets) as part of this step
+ *
+ * Every diagnostic goes through one Diag, which holds them and prints them
+ * in source order at the end of each stage (diag_flush): a stage that walks
+ * a graph backwards (autodiff) still reports top to bottom.
+ */
+#include "driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The autodiff pass may not be linked into every build of the driver
+ * (the unit tests link the driver objects alone): a weak reference is
+ * NULL then. */
+#pragma weak autodiff
+
+static bool has_trainable_param(const Graph *g) {
+    for (int i = 0; i < g->nparams; i++)
+        if (!g->params[i].frozen)
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------- stages */
+
+static Graph *lower_stage(Diag *d, int file, const AstList *prog, const CompileOptions *o, const Paths *paths) {
+    LowerOptions lo = {
+        .include_dirs = o->include_dirs,
+        .ninclude = o->ninclude,
+        .stdlib_dir = paths->stdlib_dir,
+    };
+    if (o->softmax) {
+        char err[256];
+        /* Checked while parsing the command line, so this cannot fail. */
+        bool ok = approx_parse(o->softmax, &lo.default_approx, err, sizeof err);
+        NN_ASSERT(ok);
+        lo.have_default_approx = true;
+    }
+    Graph *g = lower_program(d, file, prog, &lo);
+    if (!g || d->nerrors > 0)
+        return NULL;
+    if (o->have_opt)
+        g->opt = o->opt;
+    return g;
+}
+
+static void objective_block(Diag *d, const Block *b, const CompileOptions *o, bool *flag_reported) {
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            objective_block(d, &n->loop->body, o, flag_reported);
+        if (!(op_flags[n->op] & OPF_SOFTMAX) || n->approx.kind == APPROX_FULL)
+            continue;
+        const char *method = approx_name[n->approx.kind];
+        if (n->approx.loc.file >= 0) {
+            diag_error(d, n->approx.loc, "softmax approximation '%s' is not implemented yet", method);
+        } else if (!*flag_reported) {
+            /* one message for the flag, at the first node it reached */
+            diag_error(d, n->loc, "softmax approximation '%s' (from --softmax=%s) is not implemented yet", method,
+                       o->softmax ? o->softmax : method);
+            *flag_reported = true;
+        }
+    }
+}
+
+/* The lowerings that change the objective. A softmax approximation
+ * (LANGUAGE.md) replaces the loss by a cheaper one; none is implemented
+ * yet, so each node that asks for one is an error, at its `with` or
+ * naming --softmax. g is T, or F when there is no T but files are
+ * written (the same program: the methods are rejected whether or not the
+ * model trains; only a dump of F without -o shows them as written). */
+static bool objective_stage(Diag *d, Graph *g, const CompileOptions *o) {
+    bool flag_reported = false;
+    int before = d->nerrors;
+    objective_block(d, &g->top, o, &flag_reported);
+    return d->nerrors == before;
+}
+
+/* Autodiff on T. required: a missing gradient rule is an error (the user
+ * asked to train); otherwise the model compiles without training and the
+ * errors are dropped (*t becomes NULL). */
+static bool autodiff_stage(Diag *d, Graph **t, bool required) {
+    if (!autodiff) {
+        if (required)
+            driver_error("this nngc was built without the autodiff pass: it cannot train");
+        *t = NULL;
+        return !required;
+    }
+    if (required)
+        return autodiff(*t, d) && (*t)->grads;
+    /* not asked for: a quiet Diag of the same files, never printed */
+    Diag quiet = *d;
+    quiet.hold = true;
+    quiet.held = NULL;
+    quiet.nheld = quiet.capheld = 0;
+    if (!autodiff(*t, &quiet) || !(*t)->grads)
+        *t = NULL;
+    return true;
+}
+
+/* Device placement: which values live on the accelerator. The C target
+ * runs everything on the host, where every node already is (PLACE_HOST). */
+static void placement_stage(Graph *g) { (void)g; }
+
+/* ---------------------------------------------------------------- the compilation */
+
+Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const Paths *paths,
+                      const DriverPipelines *pl, const EmitTarget *out, Graph **train) {
+    if (train)
+        *train = NULL;
+    bool want_train = (out && out->train_api) || o->train_required || o->dump_train;
+
+    int file = diag_load_file(d, path, NO_LOC);
+    AstList prog = {0};
+    bool ok = file >= 0 && parse_file(d, file, &prog);
+    diag_flush(d);
+    if (!ok)
+        return NULL;
+
+    Graph *f = lower_stage(d, file, &prog, o, paths);
+    diag_flush(d);
+    if (!f)
+        return NULL;
+    for (int i = 0; i < d->nfiles; i++) /* the model and its imports */
+        driver_note_input(d->files[i].path);
+
+    Graph *t = NULL;
+    if (want_train && !o->no_train && f->loss && has_trainable_param(f))
+        t = ir_clone(f);
+    if (o->dump_train && !t) {
+        driver_error("--dump-ir=%s: %s", o->dump_ir, o->no_train ? "--no-train was given"
+                                                   : !f->loss   ? "the model has no loss to differentiate"
+                                                                : "every param of the model is frozen");
+        return NULL;
+    }
+
+    /* (a dump of F alone shows the methods as written; see objective_stage) */
+    ok = !(t || out) || objective_stage(d, t ? t : f, o);
+    diag_flush(d);
+    if (!ok)
+        return NULL;
+
+    /* the program names an optimizer, or the user asked for gradients */
+    bool required = o->train_required || o->dump_train || f->opt.kind != OPT_NONE;
+    if (t) {
+        ok = autodiff_stage(d, &t, required);
+        diag_flush(d);
+        if (!ok)
+            return NULL;
+    }
+
+    if (!run_pipeline(f, &pl->forward) || (t && !run_pipeline(t, &pl->train)))
+        return NULL;
+    fflush(stdout); /* the dumps */
+
+    placement_stage(f);
+    if (t)
+        placement_stage(t);
+
+    if (out && !driver_emit(d, f, t, out, o))
+        return NULL;
+    if (train)
+        *train = t;
+    return f;
+}
+
+bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const CompileOptions *o) {
+    char *c_text = NULL, *h_text = NULL;
+    size_t c_len = 0, h_len = 0;
+    FILE *c = open_memstream(&c_text, &c_len), *h = open_memstream(&h_text, &h_len);
+    EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line, .stats = o->stats};
+    bool ok = c && h && backend_emit(d, g, train, c, h, out->header_name, &eo);
+    diag_flush(d);
+    if (!c || !h)
+        driver_error("out of memory");
+    if (c)
+        fclose(c);
+    if (h)
+        fclose(h);
+    if (ok)
+        ok = driver_write_pair(out->h_path, h_text, h_len, out->c_path, c_text, c_len);
+    free(c_text);
+    free(h_text);
+    return ok;
+}

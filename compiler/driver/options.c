@@ -1,0 +1,318 @@
+/*
+ * options.c - what `nngc` and `nngc run` share on the command line: the
+ * compiler options (-I, -O, --passes, --dump-ir, --softmax, --optimizer,
+ * ...), the two pipelines' options built from them, where the runtime and
+ * the stdlib are, and which backend C compiler runs.
+ */
+#include "driver.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void driver_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nngc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static bool file_exists(const char *path) {
+    return access(path, F_OK) == 0;
+}
+
+void driver_locate(Paths *p) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *dir = ".";
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            dir = exe[0] ? exe : "/";
+        }
+    }
+    char *lib = xsprintf("%s/libnngrt.a", dir);
+    char *hdr = xsprintf("%s/../runtime/nngrt.h", dir);
+    if (file_exists(lib) && file_exists(hdr)) {
+        p->include_dir = xsprintf("%s/../runtime", dir);
+        p->libnngrt = lib;
+        p->stdlib_dir = xsprintf("%s/../stdlib", dir);
+    } else {
+        p->include_dir = xsprintf("%s/../include", dir);
+        p->libnngrt = xsprintf("%s/../lib/libnngrt.a", dir);
+        p->stdlib_dir = xsprintf("%s/../share/nngc/stdlib", dir);
+    }
+    const char *env = getenv("NNGC_INCLUDE");
+    if (env && *env)
+        p->include_dir = xstrdup(env);
+    env = getenv("NNGC_STDLIB");
+    if (env && *env)
+        p->stdlib_dir = xstrdup(env);
+}
+
+void compile_options_init(CompileOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->opt_level = 2;
+}
+
+int match_value_option(const char *name, int argc, char **argv, int *i, const char **val) {
+    const char *a = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(a, name, len) != 0)
+        return 0;
+    if (a[len] == '=') {
+        *val = a + len + 1;
+        return 1;
+    }
+    if (a[len] != 0)
+        return 0; /* a longer option that starts with the same letters */
+    if (*i + 1 >= argc) {
+        driver_error("option '%s' needs a value", name);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+/* Appends each comma-separated name of list to (arr, n, cap). */
+static void push_names(const char ***arr, int *n, int *cap, const char *list) {
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len > 0)
+            VEC_PUSH(*arr, *n, *cap, xstrndup(p, len));
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+}
+
+int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    const char *v;
+    int r;
+    if (strncmp(a, "-I", 2) == 0) {
+        if (a[2]) {
+            v = a + 2;
+        } else if (*i + 1 < argc) {
+            v = argv[++*i];
+        } else {
+            driver_error("option '-I' needs a directory");
+            return -1;
+        }
+        VEC_PUSH(o->include_dirs, o->ninclude, o->capinclude, v);
+        return 1;
+    }
+    if (strncmp(a, "-O", 2) == 0) {
+        if (a[2] >= '0' && a[2] <= '2' && a[3] == 0) {
+            o->opt_level = a[2] - '0';
+            return 1;
+        }
+        driver_error("unknown optimization level '%s' (use -O0, -O1 or -O2)", a);
+        return -1;
+    }
+    if (strcmp(a, "--no-line") == 0) {
+        o->no_line = true;
+        return 1;
+    }
+    if (strcmp(a, "--dump-ir") == 0 || strncmp(a, "--dump-ir=", 10) == 0) {
+        /* F's dump points, or the train graph's: train:PASS, train:all,
+         * train (after its last pass); autodiff is train:autodiff */
+        const char *p = a[9] ? a + 10 : "";
+        o->dump_ir = p;
+        o->dump_forward = o->dump_train = NULL;
+        if (strcmp(p, "autodiff") == 0)
+            o->dump_train = p;
+        else if (strcmp(p, "train") == 0)
+            o->dump_train = "";
+        else if (strncmp(p, "train:", 6) == 0)
+            o->dump_train = p + 6;
+        else
+            o->dump_forward = p;
+        return 1;
+    }
+    if (strcmp(a, "--stats") == 0) {
+        o->stats = true;
+        return 1;
+    }
+    if ((r = match_value_option("--report", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->report = v;
+        return 1;
+    }
+    if ((r = match_value_option("--dump-ir-diff", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->dump_diff = v;
+        return 1;
+    }
+    if ((r = match_value_option("--passes", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->have_passes = true;
+        push_names(&o->passes, &o->npasses, &o->cappasses, v);
+        return 1;
+    }
+    if ((r = match_value_option("--disable-pass", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        push_names(&o->disabled, &o->ndisabled, &o->capdisabled, v);
+        return 1;
+    }
+    if ((r = match_value_option("--softmax", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        Approx ap;
+        char err[256];
+        if (!approx_parse(v, &ap, err, sizeof err)) {
+            driver_error("--softmax=%s: %s", v, err);
+            return -1;
+        }
+        o->softmax = v;
+        return 1;
+    }
+    if ((r = match_value_option("--optimizer", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        char err[256];
+        if (!optimizer_parse(v, &o->opt, err, sizeof err)) {
+            driver_error("--optimizer=%s: %s", v, err);
+            return -1;
+        }
+        o->have_opt = true;
+        return 1;
+    }
+    if (strcmp(a, "--no-train") == 0) {
+        o->no_train = true;
+        return 1;
+    }
+    if ((r = match_value_option("--cc", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        if (!*v) {
+            driver_error("--cc needs a compiler");
+            return -1;
+        }
+        o->cc = v;
+        return 1;
+    }
+    return 0;
+}
+
+bool optimizer_parse(const char *spec, OptimizerDecl *out, char *err, size_t errlen) {
+    OptimizerDecl o = {.loc = NO_LOC};
+    const char *colon = strchr(spec, ':');
+    size_t klen = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (!optim_start(&o, spec, klen)) {
+        snprintf(err, errlen, "unknown optimizer '%.*s' (expected sgd, adam or adagrad)", (int)klen, spec);
+        return false;
+    }
+    unsigned given = 0;
+    for (const char *p = colon ? colon + 1 : NULL; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        int slot = eq ? optim_arg_index(o.kind, p, (size_t)(eq - p)) : -1;
+        if (slot < 0) {
+            snprintf(err, errlen, "expected NAME=VALUE with NAME one of the optimizer's arguments, got '%.*s'",
+                     (int)len, p);
+            return false;
+        }
+        if (given & (1u << slot)) {
+            snprintf(err, errlen, "argument '%.*s' given twice", (int)(eq - p), p);
+            return false;
+        }
+        given |= 1u << slot;
+        char *num = xstrndup(eq + 1, len - (size_t)(eq + 1 - p)), *end;
+        /* strtod's ERANGE is ignored: an underflow to a denormal or to 0
+         * is a valid value (Python's float() takes 1e-320), an overflow is
+         * inf and optim_check rejects it */
+        double v = strtod(num, &end);
+        if (!*num || *end || isnan(v)) {
+            snprintf(err, errlen, "'%s' is not a number", num);
+            return false;
+        }
+        *optim_arg(&o, slot) = v;
+        p = comma ? comma + 1 : NULL;
+    }
+    if (!optim_check(&o, err, errlen))
+        return false;
+    *out = o;
+    return true;
+}
+
+/* Fills one pipeline's options from o (pipeline_check runs later). */
+static void pipeline_from(const CompileOptions *o, PipelineOptions *po) {
+    memset(po, 0, sizeof *po);
+    po->opt_level = o->opt_level;
+    if (o->have_passes) {
+        /* --passes= (empty) means "run no pass": only must not be NULL. */
+        static const char *const none[1] = {NULL};
+        po->only = o->npasses ? o->passes : none;
+        po->nonly = o->npasses;
+    }
+    po->disabled = o->disabled;
+    po->ndisabled = o->ndisabled;
+}
+
+bool driver_pipeline_options(const CompileOptions *o, DriverPipelines *pl) {
+    for (int i = 0; i < o->npasses; i++)
+        if (strcmp(o->passes[i], "autodiff") == 0) {
+            driver_error("--passes=autodiff: autodiff is a stage of its own, not a pass: it always runs first "
+                         "on the train graph (see it with --dump-ir=train:all)");
+            return false;
+        }
+    /* F: the dumps, --stats, --report, --dump-ir-diff */
+    PipelineOptions *po = &pl->forward;
+    pipeline_from(o, po);
+    po->dump = o->dump_forward;
+    po->stats = o->stats;
+    po->report = o->report;
+    po->dump_diff = o->dump_diff;
+    /* T: the same passes; it starts as the graph after autodiff */
+    PipelineOptions *pt = &pl->train;
+    pipeline_from(o, pt);
+    pt->start = "autodiff";
+    pt->dump = o->dump_train;
+    char err[1024];
+    if (!pipeline_check(po, err, sizeof err) || !pipeline_check(pt, err, sizeof err)) {
+        driver_error("%s", err);
+        return false;
+    }
+    return true;
+}
+
+static bool on_path(const char *prog) {
+    const char *path = getenv("PATH");
+    if (!path)
+        return false;
+    for (const char *p = path;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        char *full = xsprintf("%.*s/%s", (int)len, len ? p : ".", prog);
+        if (access(full, X_OK) == 0)
+            return true;
+        if (!colon)
+            return false;
+        p = colon + 1;
+    }
+}
+
+const char *driver_backend_cc(const CompileOptions *o) {
+    if (o->cc)
+        return o->cc;
+    const char *env = getenv("NNGC_CC");
+    if (env && *env)
+        return env;
+    return on_path("clang") ? "clang" : "cc";
+}
+

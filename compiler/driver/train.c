@@ -1,0 +1,625 @@
+/*
+ * train.c - `nngc train MODEL.nn --data FILE`: the training loop of
+ * fastText / word2vec / a PyTorch script, around a compiled model.
+ *
+ *   1. parse the command line (a bad one exits 2 before any work);
+ *   2. compile the model with its training API and load it (train_data.c
+ *      load_model, through the driver as `nngc run` does);
+ *   3. the vocabulary: from --vocab, from the checkpoint being resumed
+ *      (CKPT.vocab), or counted from the training file;
+ *   4. the datasets (train, --valid) as examples;
+ *   5. epochs: a shuffled order, one train step per example, the lr
+ *      schedule, progress; validation, the best checkpoint, early stopping;
+ *   6. --export.
+ *
+ * Resuming gives the same parameters as an uninterrupted run because
+ * everything that changes from step to step is a function of (seed, epoch,
+ * step) or is saved with the checkpoint: the order of epoch e is a
+ * permutation drawn from an RNG seeded by (seed, e) alone; the linear lr
+ * is base * (1 - step / total); the optimizer state is in the safetensors
+ * file (__opt__/...); the plateau scale, the best validation loss and the
+ * epoch count are in CKPT.train. Checkpoints are taken at epoch ends.
+ */
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { DECAY_NONE, DECAY_LINEAR, DECAY_PLATEAU } Decay;
+
+typedef struct TrainArgs {
+    const char *model;
+    DataArg data, valid;
+    DataOptions dopt;
+    long epochs;
+    double lr; /* 0: the model's optimizer's */
+    Decay decay;
+    double factor; /* plateau: lr *= factor */
+    uint64_t seed;
+    bool have_seed;
+    const char *save, *params;
+    long min_count, max_vocab, patience, stop_after;
+    const char **exports;
+    int nexports, capexports;
+    double progress_s;
+    bool quiet;
+    CompileOptions co;
+} TrainArgs;
+
+/* What CKPT.train holds: where training stands at the end of an epoch. */
+typedef struct TrainState {
+    long epoch;       /* epochs done */
+    double lr_scale;  /* plateau decay so far */
+    double best;      /* best validation loss per unit (INFINITY: none yet) */
+    long bad;         /* epochs since it improved */
+    uint64_t seed;
+} TrainState;
+
+static void train_usage(FILE *out) {
+    fputs("usage: nngc train MODEL.nn --data FILE [options]\n"
+          "Trains MODEL.nn on a text file (one example per line) or on .npy arrays.\n"
+          "  --data FILE | NAME=FILE.npy   training data (text, or one .npy per input)\n"
+          "  --valid FILE | NAME=FILE.npy  validation data: loss (and perplexity) every epoch\n"
+          "  --lengths FILE.npy, --valid-lengths FILE.npy   dynamic dims per .npy example\n"
+          "  --epochs N (5)        --lr X (the model's)      --optimizer=SPEC\n"
+          "  --decay none|linear|plateau[:F]   lr schedule (none; plateau halves, or *F)\n"
+          "  --seed N (1)          init and shuffling        --batch 1 (only 1 so far)\n"
+          "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
+          "                        FILE.vocab and FILE.train are written next to it\n"
+          "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
+          "  --patience N          stop after N epochs without a better validation loss\n"
+          "  --vocab FILE          use this vocabulary     --min-count N (1)  --max-vocab N\n"
+          "  --vocab-dim NAME (V)  the model dim the vocabulary must fit\n"
+          "  --layout plain|lm|window   how a line fills the model's int[T + k] input\n"
+          "  --export PARAM=FILE   write a param: word2vec text (.txt/.vec) or .npy\n"
+          "  --progress SECONDS (5)   --stop-after N (epochs, then stop)   -q\n"
+          "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
+          "See docs/TRAIN.md.\n",
+          out);
+}
+
+static bool parse_long(const char *opt, const char *s, long lo, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo) {
+        driver_error("%s: expected a whole number >= %ld, got '%s'", opt, lo, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_pos_double(const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v > 0) || !isfinite(v)) {
+        driver_error("%s: expected a positive number, got '%s'", opt, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_decay(TrainArgs *a, const char *v) {
+    a->factor = 0.5;
+    if (strcmp(v, "none") == 0)
+        a->decay = DECAY_NONE;
+    else if (strcmp(v, "linear") == 0)
+        a->decay = DECAY_LINEAR;
+    else if (strncmp(v, "plateau", 7) == 0 && (!v[7] || v[7] == ':')) {
+        a->decay = DECAY_PLATEAU;
+        if (v[7] && (!parse_pos_double("--decay plateau:F", v + 8, &a->factor) || a->factor >= 1)) {
+            driver_error("--decay plateau:F needs 0 < F < 1");
+            return false;
+        }
+    } else {
+        driver_error("--decay %s: expected none, linear or plateau[:F]", v);
+        return false;
+    }
+    return true;
+}
+
+/* Returns 0 on success, else the exit status. */
+static int parse_train_args(TrainArgs *a, int argc, char **argv) {
+    compile_options_init(&a->co);
+    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i], *v;
+        long n = 0;
+        int r;
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            train_usage(stdout);
+            exit(0);
+        }
+        if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+#define VALUE(name) ((r = match_value_option(name, argc, argv, &i, &v)) != 0)
+        if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
+            a->quiet = true;
+            continue;
+        }
+        if (s[0] != '-') {
+            if (a->model) {
+                driver_error("more than one model file: '%s' and '%s'", a->model, s);
+                return EXIT_USAGE;
+            }
+            a->model = s;
+            continue;
+        }
+        bool ok = true;
+        if (VALUE("--data")) {
+            if (r > 0) data_arg_add(&a->data, v);
+        } else if (VALUE("--valid")) {
+            if (r > 0) data_arg_add(&a->valid, v);
+        } else if (VALUE("--lengths")) {
+            a->dopt.lengths = v;
+        } else if (VALUE("--valid-lengths")) {
+            a->dopt.valid_lengths = v;
+        } else if (VALUE("--epochs")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->epochs);
+        } else if (VALUE("--lr")) {
+            ok = r > 0 && parse_pos_double(s, v, &a->lr);
+        } else if (VALUE("--decay")) {
+            ok = r > 0 && parse_decay(a, v);
+        } else if (VALUE("--seed")) {
+            ok = r > 0 && parse_long(s, v, 0, &n);
+            a->seed = (uint64_t)n, a->have_seed = true;
+        } else if (VALUE("--batch")) {
+            ok = r > 0 && parse_long(s, v, 1, &n);
+            if (ok && n != 1) {
+                driver_error("--batch %ld: training on more than one example per step needs the compiler's "
+                             "batching (issue #9, not yet): use --batch 1", n);
+                ok = false;
+            }
+        } else if (VALUE("--clip")) {
+            if (r > 0)
+                driver_error("--clip: not yet: the generated API updates the params inside NAME_train_step, so "
+                             "clipped gradients cannot be applied");
+            ok = false;
+        } else if (VALUE("--save")) {
+            a->save = v;
+        } else if (VALUE("--params")) {
+            a->params = v;
+        } else if (VALUE("--vocab")) {
+            a->dopt.vocab = v;
+        } else if (VALUE("--vocab-dim")) {
+            a->dopt.vocab_dim = v;
+        } else if (VALUE("--layout")) {
+            a->dopt.layout = v;
+        } else if (VALUE("--min-count")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->min_count);
+        } else if (VALUE("--max-vocab")) {
+            ok = r > 0 && parse_long(s, v, 2, &a->max_vocab);
+        } else if (VALUE("--patience")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->patience);
+        } else if (VALUE("--stop-after")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->stop_after);
+        } else if (VALUE("--progress")) {
+            ok = r > 0 && parse_pos_double(s, v, &a->progress_s);
+        } else if (VALUE("--export")) {
+            if (r > 0) VEC_PUSH(a->exports, a->nexports, a->capexports, v);
+        } else {
+            driver_error("unknown option '%s' (see nngc train --help)", s);
+            return EXIT_USAGE;
+        }
+#undef VALUE
+        if (r < 0 || !ok)
+            return EXIT_USAGE;
+    }
+    const char *missing = !a->model ? "no model file" : a->data.n == 0 ? "no training data: give --data FILE" : NULL;
+    if (missing) {
+        driver_error("%s (see nngc train --help)", missing);
+        return EXIT_USAGE;
+    }
+    if ((a->patience || a->decay == DECAY_PLATEAU) && a->valid.n == 0) {
+        driver_error("%s needs validation data: give --valid FILE", a->patience ? "--patience" : "--decay plateau");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+
+static const char *state_path(const char *ckpt) {
+    return xsprintf("%s.train", ckpt);
+}
+
+/* FNV-1a of a file's bytes: ties CKPT.train to the params it was written
+ * with, so that a crash between the two writes is noticed on resume. */
+static bool file_hash(const char *path, uint64_t *h) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        driver_error("cannot read '%s': %s", path, strerror(errno));
+        return false;
+    }
+    uint64_t x = 0xcbf29ce484222325ull;
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            x = (x ^ buf[i]) * 0x100000001b3ull;
+    bool ok = !ferror(f);
+    fclose(f);
+    if (!ok)
+        driver_error("cannot read '%s'", path);
+    *h = x;
+    return ok;
+}
+
+static bool save_checkpoint(const nnrt_model_desc *d, void *m, const char *path, const nnrt_vocab *words,
+                            const nnrt_vocab *labels, const TrainState *st) {
+    uint64_t h;
+    if (nnrt_save_params(d, m, path) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    if (words && nnrt_vocab_save(vocab_path(path), words, labels) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    if (!file_hash(path, &h))
+        return false;
+    AtomicFile f;
+    if (!tmp_open(&f, state_path(path)))
+        return false;
+    fprintf(f.f, "nngc-train 1\nepoch %ld\nlr_scale %.17g\nbest %.17g\nbad %ld\nseed %llu\nparams %016llx\n",
+            st->epoch, st->lr_scale, st->best, st->bad, (unsigned long long)st->seed, (unsigned long long)h);
+    return tmp_close(&f, true);
+}
+
+/* Reads CKPT.train; false after an error (a missing file is not one:
+ * *found is false then). */
+static bool load_state(const char *ckpt, TrainState *st, bool *found) {
+    const char *path = state_path(ckpt);
+    FILE *f = fopen(path, "r");
+    *found = f != NULL;
+    if (!f)
+        return errno == ENOENT ? true : (driver_error("cannot read '%s': %s", path, strerror(errno)), false);
+    unsigned long long seed, h;
+    char best[64];
+    int got = fscanf(f, "nngc-train 1 epoch %ld lr_scale %lf best %63s bad %ld seed %llu params %llx", &st->epoch,
+                     &st->lr_scale, best, &st->bad, &seed, &h);
+    fclose(f);
+    char *end;
+    st->best = strtod(best, &end);
+    if (got != 6 || *end || st->epoch < 0 || !(st->lr_scale > 0)) {
+        driver_error("%s: not a training state file (nngc-train 1)", path);
+        return false;
+    }
+    st->seed = seed;
+    uint64_t have;
+    if (!file_hash(ckpt, &have))
+        return false;
+    if (have != h) {
+        driver_error("%s does not belong to %s (was saving interrupted?): remove it to start the epochs anew",
+                     path, ckpt);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+typedef struct Progress {
+    bool tty, quiet;
+    double interval_us, start_us, last_us;
+    int64_t todo, done; /* examples this run */
+    int64_t words;
+} Progress;
+
+static const char *hms(double s) {
+    long t = s > 0 && s < 1e9 ? (long)s : 0;
+    return xsprintf("%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void progress_show(Progress *p, long epoch, long epochs, double frac, double lr, double loss, bool force) {
+    double now = nnrt_now_us();
+    if (p->quiet || (!force && now - p->last_us < p->interval_us))
+        return;
+    p->last_us = now;
+    double secs = (now - p->start_us) / 1e6;
+    double exs = secs > 0 ? (double)p->done / secs : 0;
+    fprintf(stderr, "%sepoch %ld/%ld %5.1f%%  words/s %.0f  ex/s %.0f  lr %.6f  loss %.4f  ETA %s%s",
+            p->tty ? "\r" : "", epoch, epochs, 100 * frac, secs > 0 ? (double)p->words / secs : 0, exs, lr, loss,
+            hms(exs > 0 ? (double)(p->todo - p->done) / exs : 0), p->tty ? "  " : "\n");
+    fflush(stderr);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+/* The order of epoch e: a Fisher-Yates permutation from (seed, e) alone. */
+static void shuffle(int64_t *perm, int64_t n, uint64_t seed, long epoch) {
+    nnrt_rng r;
+    nnrt_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + (uint64_t)epoch + 1);
+    for (int64_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(nnrt_rng_next(&r) % (uint64_t)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+}
+
+typedef struct Trainer {
+    const TrainArgs *a;
+    const nnrt_model_desc *d;
+    void *m;
+    Dataset train, valid;
+    bool have_valid;
+    nnrt_vocab words, labels;
+    bool text;
+    double base_lr;
+    TrainState st;
+    bool saved_best;
+} Trainer;
+
+static double lr_at(const Trainer *t, int64_t step, int64_t total) {
+    double lr = t->base_lr * t->st.lr_scale;
+    if (t->a->decay == DECAY_LINEAR)
+        lr *= fmax(1e-4, 1.0 - (double)step / (double)total);
+    return lr;
+}
+
+/* One update from the examples ex[0..nex) (ds indices idx[]), adding
+ * their loss to *loss. Today nex is 1 (--batch 1): one NAME_train_step.
+ * With the compiler's batching (issue #9 item 2), the examples of a batch
+ * will go to one call of a batched step here. */
+static bool train_step(Trainer *t, const Example *ex, const int64_t *idx, int nex, double *loss) {
+    for (int b = 0; b < nex; b++) {
+        float l = 0;
+        if (t->d->train_step(t->m, ex[b].dyn, ex[b].in, &l) != NNRT_OK) {
+            driver_error("%s: %s", dataset_where(&t->train, idx[b]), nnrt_last_error());
+            return false;
+        }
+        if (!isfinite(l)) {
+            driver_error("%s: the loss is %g: training diverged (try a smaller --lr)",
+                         dataset_where(&t->train, idx[b]), l);
+            return false;
+        }
+        *loss += l;
+    }
+    return true;
+}
+
+/* One epoch over t->train; *loss and *units sum it. */
+static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, double *units) {
+    const nnrt_model_desc *d = t->d;
+    Dataset *ds = &t->train;
+    long e = t->st.epoch;
+    int64_t n = ds->n, total = n * t->a->epochs;
+    shuffle(perm, n, t->st.seed, e);
+    double last_lr = -1, lr = 0;
+    *loss = *units = 0;
+    for (int64_t i = 0; i < n; i++) {
+        Example ex;
+        if (!dataset_get(ds, perm[i], &ex))
+            return false;
+        lr = lr_at(t, e * n + i, total);
+        if (lr != last_lr)
+            d->set_lr(t->m, (float)lr);
+        last_lr = lr;
+        if (!train_step(t, &ex, &perm[i], 1, loss))
+            return false;
+        *units += ex.units;
+        p->done++, p->words += ex.words;
+        progress_show(p, e + 1, t->a->epochs, (double)(i + 1) / (double)n, lr, *loss / *units, false);
+    }
+    progress_show(p, e + 1, t->a->epochs, 1.0, lr, *units > 0 ? *loss / *units : 0, true);
+    if (p->tty && !p->quiet)
+        fputc('\n', stderr);
+    return true;
+}
+
+/* The vocabulary: --vocab, else CKPT.vocab of --params, else counted. */
+static bool make_vocab(Trainer *t) {
+    const TrainArgs *a = t->a;
+    const char *from = a->dopt.vocab;
+    if (!from && a->params && access(vocab_path(a->params), F_OK) == 0)
+        from = vocab_path(a->params);
+    if (from) {
+        if (nnrt_vocab_load(from, &t->words, &t->labels) != NNRT_OK) {
+            driver_error("%s", nnrt_last_error());
+            return false;
+        }
+        return true;
+    }
+    nnrt_vocab raw, labels;
+    nnrt_vocab_init(&raw);
+    nnrt_vocab_init(&labels);
+    nnrt_text_stats st;
+    bool want_labels = t->train.ts.label >= 0;
+    const char *path = a->data.items[0].file;
+    bool ok = nnrt_text_count(path, &raw, want_labels ? &labels : NULL, &st) == NNRT_OK &&
+              nnrt_vocab_finish(&raw, a->min_count, a->max_vocab, 1, &t->words) == NNRT_OK &&
+              nnrt_vocab_finish(&labels, 1, 0, 0, &t->labels) == NNRT_OK;
+    if (!ok)
+        driver_error("%s", nnrt_last_error());
+    else if (!a->quiet)
+        fprintf(stderr, "nngc: %s: %lld lines, %lld words, vocabulary %d (of %d distinct, min count %ld)%s\n", path,
+                (long long)st.lines, (long long)st.tokens, (int)t->words.n, (int)raw.n - 2, a->min_count,
+                want_labels ? xsprintf(", %d labels", (int)t->labels.n) : "");
+    nnrt_vocab_free(&raw);
+    nnrt_vocab_free(&labels);
+    return ok;
+}
+
+static bool open_data(Trainer *t) {
+    const TrainArgs *a = t->a;
+    const nnrt_model_desc *d = t->d;
+    t->text = a->data.items[0].name == NULL;
+    for (int i = 0; i < a->data.n + a->valid.n; i++) {
+        const DataItem *it = i < a->data.n ? &a->data.items[i] : &a->valid.items[i - a->data.n];
+        if ((it->name == NULL) != t->text) {
+            driver_error("%s %s: the data are %s: give %s", i < a->data.n ? "--data" : "--valid", it->file,
+                         t->text ? "a text file" : ".npy files, one per input",
+                         t->text ? "--data FILE and --valid FILE" : "--data NAME=FILE.npy and --valid NAME=FILE.npy");
+            return false;
+        }
+    }
+    if (!t->text)
+        return dataset_open_npy(&t->train, d, &a->data, a->dopt.lengths) &&
+               (!t->have_valid || dataset_open_npy(&t->valid, d, &a->valid, a->dopt.valid_lengths));
+    if (a->data.n > 1 || a->valid.n > 1) {
+        driver_error("text data is one file: give --data FILE (and --valid FILE) once");
+        return false;
+    }
+    TextSpec ts;
+    if (!text_spec(d, a->dopt.layout, &ts))
+        return false;
+    t->train.ts = ts;
+    return make_vocab(t) && vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
+           dataset_open_text(&t->train, d, &ts, a->data.items[0].file, &t->words, &t->labels, a->quiet) &&
+           (!t->have_valid ||
+            dataset_open_text(&t->valid, d, &ts, a->valid.items[0].file, &t->words, &t->labels, a->quiet));
+}
+
+/* Restores --params CKPT: params, optimizer state, and where training stood. */
+static bool resume(Trainer *t) {
+    const TrainArgs *a = t->a;
+    if (nnrt_load_params(t->d, t->m, a->params, 1, NULL) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    bool found;
+    TrainState st = t->st;
+    if (!load_state(a->params, &st, &found))
+        return false;
+    if (found) {
+        if (a->have_seed && st.seed != a->seed && !a->quiet)
+            fprintf(stderr, "nngc: note: %s was trained with --seed %llu; continuing with --seed %llu\n", a->params,
+                    (unsigned long long)st.seed, (unsigned long long)a->seed);
+        if (a->have_seed)
+            st.seed = a->seed;
+        t->st = st;
+    }
+    return true;
+}
+
+static bool validate(Trainer *t, Score *s) {
+    return evaluate(t->d, t->m, &t->valid, s);
+}
+
+int nngc_train(int argc, char **argv) {
+    TrainArgs a = {0};
+    int rc = parse_train_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    /* no output may be an input (files.c); --save may update its --params */
+    driver_note_input(a.model);
+    for (int i = 0; i < a.data.n; i++)
+        driver_note_input(a.data.items[i].file);
+    for (int i = 0; i < a.valid.n; i++)
+        driver_note_input(a.valid.items[i].file);
+    if (a.params && !(a.save && driver_same_file(a.params, a.save)))
+        driver_note_input(a.params);
+    if (a.save && (!driver_check_output(a.save) || !driver_check_output(vocab_path(a.save))))
+        return EXIT_USAGE;
+    Trainer t = {.a = &a, .have_valid = a.valid.n > 0};
+    t.st = (TrainState){.lr_scale = 1, .best = INFINITY, .seed = a.seed};
+    nnrt_vocab_init(&t.words);
+    nnrt_vocab_init(&t.labels);
+    double opt_lr;
+    t.d = load_model(a.model, &a.co, true, &opt_lr);
+    if (!t.d)
+        return EXIT_ERROR;
+    const nnrt_model_desc *d = t.d;
+    rc = EXIT_ERROR;
+    t.base_lr = a.lr > 0 ? a.lr : opt_lr;
+    if (!open_data(&t))
+        goto out;
+    t.m = d->create(t.st.seed);
+    if (!t.m) {
+        driver_error("out of memory creating model %s", d->name);
+        goto out;
+    }
+    if (a.params && !resume(&t))
+        goto out;
+
+    Progress p = {.tty = isatty(2), .quiet = a.quiet, .interval_us = a.progress_s * 1e6};
+    if (p.tty)
+        p.interval_us = fmin(p.interval_us, 2.5e5);
+    long first = t.st.epoch;
+    long last = a.stop_after ? (first + a.stop_after < a.epochs ? first + a.stop_after : a.epochs) : a.epochs;
+    p.todo = t.train.n * (last > first ? last - first : 0);
+    p.start_us = p.last_us = nnrt_now_us();
+    int64_t *perm = xalloc(sizeof(int64_t) * (size_t)t.train.n);
+    Score vs;
+    if (t.have_valid && first < last) {
+        if (!validate(&t, &vs))
+            goto out;
+        printf("epoch %ld/%ld: valid %s%s\n", first, a.epochs, score_text(&vs), first ? " (resumed)" : " (initial)");
+        fflush(stdout);
+    }
+    if (first >= a.epochs && !a.quiet)
+        fprintf(stderr, "nngc: %s has been trained for %ld epochs already (--epochs %ld)\n", a.params, first,
+                a.epochs);
+    bool stopped = false;
+    while (t.st.epoch < last && !stopped) {
+        double t0 = nnrt_now_us(), loss, units;
+        int64_t words0 = p.words;
+        if (!run_epoch(&t, &p, perm, &loss, &units))
+            goto out;
+        double secs = (nnrt_now_us() - t0) / 1e6;
+        double end_lr = lr_at(&t, (t.st.epoch + 1) * t.train.n - 1, t.train.n * a.epochs);
+        t.st.epoch++;
+        Score ts = {.loss = loss, .units = units, .per_word = t.text && t.train.ts.label < 0};
+        const char *line = xsprintf("epoch %ld/%ld: train %s", t.st.epoch, a.epochs, score_text(&ts));
+        bool save = true;
+        if (t.have_valid) {
+            if (!validate(&t, &vs))
+                goto out;
+            double v = vs.loss / vs.units;
+            line = xsprintf("%s | valid %s", line, score_text(&vs));
+            save = v < t.st.best;
+            if (save) {
+                t.st.best = v, t.st.bad = 0;
+                line = xsprintf("%s (best)", line);
+            } else {
+                t.st.bad++;
+                if (a.decay == DECAY_PLATEAU)
+                    t.st.lr_scale *= a.factor;
+                if (a.patience && t.st.bad >= a.patience)
+                    stopped = true;
+            }
+        }
+        double rate = secs > 0 ? (double)(t.text ? p.words - words0 : t.train.n) / secs : 0;
+        printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
+        fflush(stdout);
+        if (save && a.save) {
+            if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st))
+                goto out;
+            t.saved_best = t.have_valid;
+        }
+        if (stopped && !a.quiet)
+            fprintf(stderr, "nngc: early stop: no better validation loss for %ld epochs (--patience %ld)\n", t.st.bad,
+                    a.patience);
+    }
+    /* The exports are of the best params when those were saved. */
+    if (a.nexports && t.saved_best && nnrt_load_params(d, t.m, a.save, 1, NULL) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        goto out;
+    }
+    for (int i = 0; i < a.nexports; i++)
+        if (!export_param(d, t.m, a.exports[i], t.text ? &t.words : NULL))
+            goto out;
+    rc = 0;
+out:
+    if (t.m)
+        d->destroy(t.m);
+    dataset_close(&t.train);
+    if (t.have_valid)
+        dataset_close(&t.valid);
+    nnrt_vocab_free(&t.words);
+    nnrt_vocab_free(&t.labels);
+    xfree_all();
+    fflush(stdout);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * train.h - what `nngc train` (train.c), `nngc eval` (eval.c) and their
+ * data layer (train_data.c) share. docs/TRAIN.md is the user's view.
+ *
+ * The unit of data is the *example*: what one call of the model's forward
+ * or train_step takes (one line of a text file, or one row of .npy arrays).
+ * A Dataset hands out examples by index; the trainer asks for them in a
+ * shuffled order and runs one step per example. A batch of examples (when
+ * the compiler can batch, issue #9 item 2) will be a list of Examples taken
+ * from the same Dataset, each in its own slot.
+ */
+#ifndef NNGC_TRAIN_H
+#define NNGC_TRAIN_H
+
+#include "driver.h"
+#include "nngrt.h"
+#include "nnrt_data.h"
+
+/* One example, ready for d->forward / d->train_step. */
+typedef struct Example {
+    const void **in; /* in[i]: data of input i (valid until the next dataset_get of the slot) */
+    int64_t dyn[NNRT_MAXDYN];
+    double units;    /* what the loss is divided by: predicted words, or 1 per example */
+    int64_t words;   /* words of the line (0 for .npy data) */
+    int32_t label;   /* -1 without a label input */
+} Example;
+
+/* How a text line maps onto the model's inputs (docs/TRAIN.md). */
+typedef struct TextSpec {
+    int text;         /* the input `int[T + k]` */
+    int label;        /* the scalar int input, -1 if none */
+    int tdyn;         /* T's position in dyn[] */
+    int64_t k, tmax;
+    nnrt_layout layout;
+    int64_t max_words; /* longest line that fits T's max */
+} TextSpec;
+
+typedef struct Dataset {
+    const nnrt_model_desc *d;
+    const char *path; /* the text file, or the first .npy, for messages */
+    int64_t n;        /* examples */
+    double units;     /* sum over the examples */
+    int64_t words;
+    bool text;
+    /* text */
+    TextSpec ts;
+    nnrt_corpus corpus;
+    int32_t *ids;     /* T + k ids of the current example */
+    int32_t label;
+    /* .npy: arr[i] holds input i, examples on axis 0; lengths [n, ndyn] */
+    nnrt_array *arr;
+    nnrt_array lengths;
+    void **buf;       /* per input: the current example, packed */
+    const void **in;
+} Dataset;
+
+/* Options shared by train and eval. */
+typedef struct DataOptions {
+    const char *layout;    /* --layout KIND or NULL: by the input's type */
+    const char *vocab_dim; /* --vocab-dim NAME (default V when the model has it) */
+    const char *vocab;     /* --vocab FILE: use this vocabulary */
+    const char *lengths;   /* --lengths FILE.npy */
+    const char *valid_lengths;
+} DataOptions;
+
+/* A data argument: a text file, or NAME=FILE.npy for an input. */
+typedef struct DataItem {
+    const char *name; /* NULL for a text file */
+    const char *file;
+} DataItem;
+
+typedef struct DataArg {
+    DataItem *items;
+    int n, cap;
+} DataArg;
+
+void data_arg_add(DataArg *a, const char *v);
+
+/* train_data.c */
+bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts);
+/* Checks the vocabulary against the model's V (docs/TRAIN.md). */
+bool vocab_fits(const nnrt_model_desc *d, const DataOptions *o, const nnrt_vocab *words, const nnrt_vocab *labels,
+                const TextSpec *ts);
+bool dataset_open_text(Dataset *ds, const nnrt_model_desc *d, const TextSpec *ts, const char *path,
+                       const nnrt_vocab *words, const nnrt_vocab *labels, bool quiet);
+bool dataset_open_npy(Dataset *ds, const nnrt_model_desc *d, const DataArg *a, const char *lengths);
+bool dataset_get(Dataset *ds, int64_t i, Example *ex);
+/* "FILE:LINE" (text) or "FILE example I" (.npy) of example i. */
+const char *dataset_where(const Dataset *ds, int64_t i);
+void dataset_close(Dataset *ds);
+
+/* The rank-1 output whose argmax is a classifier's prediction: -1 if none. */
+int prediction_output(const nnrt_model_desc *d);
+
+typedef struct Score {
+    double loss, units;
+    int64_t examples, correct;
+    bool have_acc;   /* a label input and a prediction output */
+    bool per_word;   /* units are words: perplexity means something */
+} Score;
+
+/* Forward over every example of ds; false after an error message. */
+bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, Score *s);
+/* "loss 4.1234 (ppl 61.8)" or "loss 0.3 acc 91.2%" */
+const char *score_text(const Score *s);
+
+/* The model compiled and loaded; *opt_lr is the optimizer's lr (0 when the
+ * model has none). NULL after an error message. */
+const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool train, double *opt_lr);
+
+/* --export NAME=FILE: a word2vec text file (.txt, .vec) or .npy. */
+bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words);
+
+/* CKPT.vocab next to a checkpoint */
+const char *vocab_path(const char *ckpt);
+
+#endif /* NNGC_TRAIN_H */

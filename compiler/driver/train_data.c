@@ -1,0 +1,454 @@
+/*
+ * train_data.c - the data layer of `nngc train` and `nngc eval`: which
+ * input of a model a text line feeds and how (the convention of
+ * docs/TRAIN.md, keyed on the input's declared type), the vocabulary
+ * checks against the model's dims, datasets of text lines or of .npy rows,
+ * evaluation (loss per word, perplexity, accuracy), loading the compiled
+ * model, and --export.
+ */
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+void data_arg_add(DataArg *a, const char *v) {
+    const char *eq = strchr(v, '=');
+    DataItem it = {eq ? xstrndup(v, (size_t)(eq - v)) : NULL, eq ? eq + 1 : v};
+    VEC_PUSH(a->items, a->n, a->cap, it);
+}
+
+static const char *type_of(const nnrt_tensor_desc *t) {
+    return xsprintf("%s%s", t->dtype == NNRT_I32 ? "int" : "float", t->rank ? t->shape_text : "");
+}
+
+const char *vocab_path(const char *ckpt) {
+    return xsprintf("%s.vocab", ckpt);
+}
+
+/* ---------------------------------------------------------------- the text convention */
+
+bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
+    memset(ts, 0, sizeof *ts);
+    ts->text = ts->label = -1;
+    for (int i = 0; i < d->ninputs; i++) {
+        const nnrt_tensor_desc *t = &d->inputs[i];
+        if (t->dtype == NNRT_I32 && t->rank == 0 && ts->label < 0) {
+            ts->label = i;
+            continue;
+        }
+        if (t->dtype == NNRT_I32 && t->rank == 1 && ts->text < 0) {
+            ts->text = i;
+            continue;
+        }
+        driver_error("model %s: input %s : %s is not text (a text model has one input int[T + k] and at most one "
+                     "int label, docs/TRAIN.md): give its data as --data %s=FILE.npy", d->name, t->name, type_of(t),
+                     t->name);
+        return false;
+    }
+    if (ts->text < 0) {
+        driver_error("model %s has no input int[T + k] to read text into: give its data as .npy files "
+                     "(--data NAME=FILE.npy)", d->name);
+        return false;
+    }
+    const nnrt_tensor_desc *t = &d->inputs[ts->text];
+    const nnrt_size *s = &t->shape[0];
+    ts->tdyn = -1;
+    for (int j = 0; j < d->ndyn; j++) {
+        if (s->k[j] == 1 && ts->tdyn < 0)
+            ts->tdyn = j;
+        else if (s->k[j] != 0)
+            ts->tdyn = -2;
+    }
+    if (ts->tdyn < 0 || s->c < 0 || d->ndyn != 1) {
+        driver_error("model %s: input %s : %s is not of the form int[T + k] with T its only dynamic dim "
+                     "(k >= 0), which text data needs (docs/TRAIN.md)", d->name, t->name, type_of(t));
+        return false;
+    }
+    ts->k = s->c;
+    for (int j = 0; j < d->ndims; j++)
+        if (d->dims[j].dyn_index == ts->tdyn)
+            ts->tmax = d->dims[j].value;
+    if (!layout)
+        ts->layout = ts->k == 0 ? NNRT_LAYOUT_PLAIN : ts->k % 2 ? NNRT_LAYOUT_LM : NNRT_LAYOUT_WINDOW;
+    else if (strcmp(layout, "plain") == 0)
+        ts->layout = NNRT_LAYOUT_PLAIN;
+    else if (strcmp(layout, "lm") == 0)
+        ts->layout = NNRT_LAYOUT_LM;
+    else if (strcmp(layout, "window") == 0)
+        ts->layout = NNRT_LAYOUT_WINDOW;
+    else {
+        driver_error("--layout %s: expected plain, lm or window", layout);
+        return false;
+    }
+    if (nnrt_layout_T(ts->layout, ts->k, 1) < 0) {
+        static const char *const need[] = {"k = 0", "k >= 1", "an even k"};
+        driver_error("--layout %s needs %s, but input %s : %s has k = %lld", layout, need[ts->layout], t->name,
+                     type_of(t), (long long)ts->k);
+        return false;
+    }
+    ts->max_words = ts->layout == NNRT_LAYOUT_LM ? ts->tmax - 1 : ts->tmax;
+    if (ts->max_words < 1) {
+        driver_error("model %s: T max %lld leaves no room for a word in the lm layout (T = words + 1)", d->name,
+                     (long long)ts->tmax);
+        return false;
+    }
+    return true;
+}
+
+int prediction_output(const nnrt_model_desc *d) {
+    for (int i = 0; i < d->noutputs; i++)
+        if (d->outputs[i].rank == 1)
+            return i;
+    return -1;
+}
+
+static int64_t static_size(const nnrt_size *s) {
+    int64_t zero[NNRT_MAXDYN] = {0};
+    return nnrt_size_eval(s, zero);
+}
+
+bool vocab_fits(const nnrt_model_desc *d, const DataOptions *o, const nnrt_vocab *words, const nnrt_vocab *labels,
+                const TextSpec *ts) {
+    const char *name = o->vocab_dim ? o->vocab_dim : "V";
+    const nnrt_dim_desc *dim = NULL;
+    for (int j = 0; j < d->ndims; j++)
+        if (strcmp(d->dims[j].name, name) == 0 && !d->dims[j].dynamic)
+            dim = &d->dims[j];
+    if (!dim && o->vocab_dim) {
+        driver_error("--vocab-dim %s: model %s has no static dim %s", name, d->name, name);
+        return false;
+    }
+    if (dim && words->n > dim->value) {
+        driver_error("the vocabulary has %d words (<s> and <unk> included), more than dim %s = %lld of model %s: "
+                     "cut it with --max-vocab %lld, or make %s larger in the model", (int)words->n, name,
+                     (long long)dim->value, d->name, (long long)dim->value, name);
+        return false;
+    }
+    int p = prediction_output(d);
+    if (ts->label >= 0 && p >= 0 && labels->n > static_size(&d->outputs[p].shape[0])) {
+        driver_error("the data has %d labels, more than the %lld classes of output %s of model %s", (int)labels->n,
+                     (long long)static_size(&d->outputs[p].shape[0]), d->outputs[p].name, d->name);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- datasets */
+
+bool dataset_open_text(Dataset *ds, const nnrt_model_desc *d, const TextSpec *ts, const char *path,
+                       const nnrt_vocab *words, const nnrt_vocab *labels, bool quiet) {
+    memset(ds, 0, sizeof *ds);
+    ds->d = d, ds->path = path, ds->text = true, ds->ts = *ts;
+    if (nnrt_corpus_read(path, words, ts->label >= 0 ? labels : NULL, ts->max_words, &ds->corpus) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return false;
+    }
+    nnrt_corpus *c = &ds->corpus;
+    if (!quiet && (c->empty || c->too_long))
+        fprintf(stderr, "nngc: %s: skipped %lld empty line%s and %lld line%s over %lld words%s\n", path,
+                (long long)c->empty, c->empty == 1 ? "" : "s", (long long)c->too_long, c->too_long == 1 ? "" : "s",
+                (long long)ts->max_words,
+                c->first_too_long ? xsprintf(" (the first: %s:%lld)", path, (long long)c->first_too_long) : "");
+    if (c->n == 0) {
+        driver_error("%s: no example in it", path);
+        return false;
+    }
+    ds->n = c->n;
+    ds->ids = xalloc(sizeof(int32_t) * (size_t)(ts->tmax + ts->k + 1));
+    ds->in = xalloc(sizeof(void *) * (size_t)d->ninputs);
+    for (int64_t i = 0; i < c->n; i++) {
+        int64_t n = c->start[i + 1] - c->start[i];
+        ds->words += n;
+        ds->units += ts->label >= 0 ? 1 : (double)nnrt_layout_T(ts->layout, ts->k, n);
+    }
+    return true;
+}
+
+static bool check_npy(const nnrt_model_desc *d, const nnrt_tensor_desc *t, const char *file, const nnrt_array *a) {
+    if (a->dtype != t->dtype || a->rank != t->rank + 1) {
+        driver_error("%s: expected %s data of rank %d (examples, then the axes of input %s : %s), got %s of rank %d",
+                     file, t->dtype == NNRT_I32 ? "int" : "float", t->rank + 1, t->name, type_of(t),
+                     a->dtype == NNRT_I32 ? "int" : "float", a->rank);
+        return false;
+    }
+    int64_t maxdyn[NNRT_MAXDYN] = {0};
+    for (int j = 0; j < d->ndims; j++)
+        if (d->dims[j].dynamic)
+            maxdyn[d->dims[j].dyn_index] = d->dims[j].value;
+    for (int ax = 0; ax < t->rank; ax++)
+        if (a->shape[ax + 1] != nnrt_size_eval(&t->shape[ax], maxdyn)) {
+            driver_error("%s: axis %d has %lld elements; input %s : %s needs %lld (its size at the max of every "
+                         "dynamic dim: pad shorter examples)", file, ax + 1, (long long)a->shape[ax + 1], t->name,
+                         type_of(t), (long long)nnrt_size_eval(&t->shape[ax], maxdyn));
+            return false;
+        }
+    return true;
+}
+
+bool dataset_open_npy(Dataset *ds, const nnrt_model_desc *d, const DataArg *a, const char *lengths) {
+    memset(ds, 0, sizeof *ds);
+    ds->d = d;
+    ds->arr = xalloc(sizeof(nnrt_array) * (size_t)(d->ninputs + 1));
+    ds->buf = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    ds->in = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    bool *given = xalloc(sizeof(bool) * (size_t)(d->ninputs + 1));
+    ds->n = -1;
+    for (int k = 0; k < a->n; k++) {
+        int i = 0;
+        if (!a->items[k].name) {
+            driver_error("--data %s: this model's data are .npy files, one per input: --data NAME=FILE.npy",
+                         a->items[k].file);
+            return false;
+        }
+        while (i < d->ninputs && strcmp(d->inputs[i].name, a->items[k].name) != 0)
+            i++;
+        if (i == d->ninputs || given[i]) {
+            driver_error("--data %s=%s: %s", a->items[k].name, a->items[k].file,
+                         i == d->ninputs ? xsprintf("model %s has no input %s", d->name, a->items[k].name) : "given twice");
+            return false;
+        }
+        given[i] = true;
+        if (!ds->path)
+            ds->path = a->items[k].file;
+        if (nnrt_npy_read(a->items[k].file, &ds->arr[i]) != NNRT_OK) {
+            driver_error("%s", nnrt_last_error());
+            return false;
+        }
+        if (!check_npy(d, &d->inputs[i], a->items[k].file, &ds->arr[i]))
+            return false;
+        if (ds->n >= 0 && ds->arr[i].shape[0] != ds->n) {
+            driver_error("%s has %lld examples, %s %lld", a->items[k].file, (long long)ds->arr[i].shape[0], ds->path,
+                         (long long)ds->n);
+            return false;
+        }
+        ds->n = ds->arr[i].shape[0];
+        size_t bytes = 4;
+        for (int ax = 1; ax < ds->arr[i].rank; ax++)
+            bytes *= (size_t)ds->arr[i].shape[ax];
+        ds->buf[i] = xalloc(bytes);
+    }
+    for (int i = 0; i < d->ninputs; i++)
+        if (!given[i]) {
+            driver_error("no data for input %s : %s: give --data %s=FILE.npy", d->inputs[i].name,
+                         type_of(&d->inputs[i]), d->inputs[i].name);
+            return false;
+        }
+    if (ds->n < 1) {
+        driver_error("%s: no example in it", ds->path ? ds->path : "--data");
+        return false;
+    }
+    if (d->ndyn > 0) {
+        if (!lengths) {
+            driver_error("model %s has dynamic dims: give each example's sizes with --lengths FILE.npy (int, "
+                         "[examples] or [examples, %d])", d->name, d->ndyn);
+            return false;
+        }
+        nnrt_array *l = &ds->lengths;
+        if (nnrt_npy_read(lengths, l) != NNRT_OK) {
+            driver_error("%s", nnrt_last_error());
+            return false;
+        }
+        bool shape_ok = l->dtype == NNRT_I32 && l->shape[0] == ds->n &&
+                        ((l->rank == 1 && d->ndyn == 1) || (l->rank == 2 && l->shape[1] == d->ndyn));
+        if (!shape_ok) {
+            driver_error("%s: expected int lengths of shape [%lld]%s", lengths, (long long)ds->n,
+                         d->ndyn > 1 ? xsprintf(" or [%lld, %d]", (long long)ds->n, d->ndyn) : "");
+            return false;
+        }
+    }
+    for (int64_t i = 0; i < ds->n; i++)
+        ds->units += 1;
+    return true;
+}
+
+/* Copies the [want] corner of a [have] block (row-major, rank axes). */
+static void copy_block(char *dst, const char *src, int rank, const int64_t *want, const int64_t *have) {
+    if (rank == 0) {
+        memcpy(dst, src, 4);
+        return;
+    }
+    size_t sd = 4, ss = 4;
+    for (int ax = 1; ax < rank; ax++)
+        sd *= (size_t)want[ax], ss *= (size_t)have[ax];
+    for (int64_t i = 0; i < want[0]; i++)
+        copy_block(dst + (size_t)i * sd, src + (size_t)i * ss, rank - 1, want + 1, have + 1);
+}
+
+static bool npy_get(Dataset *ds, int64_t i, Example *ex) {
+    const nnrt_model_desc *d = ds->d;
+    for (int j = 0; j < d->ndyn; j++) {
+        ex->dyn[j] = ((const int32_t *)ds->lengths.data)[i * d->ndyn + j];
+        for (int k = 0; k < d->ndims; k++)
+            if (d->dims[k].dyn_index == j && (ex->dyn[j] < 1 || ex->dyn[j] > d->dims[k].value)) {
+                driver_error("%s: example %lld: %s = %lld is outside 1..%lld", ds->path, (long long)i,
+                             d->dims[k].name, (long long)ex->dyn[j], (long long)d->dims[k].value);
+                return false;
+            }
+    }
+    for (int k = 0; k < d->ninputs; k++) {
+        const nnrt_array *a = &ds->arr[k];
+        const nnrt_tensor_desc *t = &d->inputs[k];
+        int64_t want[NNRT_MAXRANK], per = 1;
+        bool same = true;
+        for (int ax = 0; ax < t->rank; ax++) {
+            want[ax] = nnrt_size_eval(&t->shape[ax], ex->dyn);
+            same = same && want[ax] == a->shape[ax + 1];
+            per *= a->shape[ax + 1];
+        }
+        const char *row = (const char *)a->data + (size_t)(i * per) * 4;
+        if (same) {
+            ds->in[k] = row;
+        } else {
+            copy_block(ds->buf[k], row, t->rank, want, a->shape + 1);
+            ds->in[k] = ds->buf[k];
+        }
+        if (t->rank == 0 && t->dtype == NNRT_I32)
+            ex->label = *(const int32_t *)row;
+    }
+    ex->in = ds->in;
+    ex->units = 1;
+    return true;
+}
+
+bool dataset_get(Dataset *ds, int64_t i, Example *ex) {
+    memset(ex, 0, sizeof *ex);
+    ex->label = -1;
+    if (!ds->text)
+        return npy_get(ds, i, ex);
+    const nnrt_corpus *c = &ds->corpus;
+    int64_t n = c->start[i + 1] - c->start[i];
+    int64_t T = nnrt_layout_fill(ds->ts.layout, ds->ts.k, c->id + c->start[i], n, ds->ids);
+    ex->dyn[ds->ts.tdyn] = T;
+    ds->in[ds->ts.text] = ds->ids;
+    if (ds->ts.label >= 0) {
+        ds->label = c->label[i];
+        ds->in[ds->ts.label] = &ds->label;
+        ex->label = ds->label;
+    }
+    ex->in = ds->in;
+    ex->units = ds->ts.label >= 0 ? 1 : (double)T;
+    ex->words = n;
+    return true;
+}
+
+const char *dataset_where(const Dataset *ds, int64_t i) {
+    if (ds->text)
+        return xsprintf("%s:%lld", ds->path, (long long)ds->corpus.line[i]);
+    return xsprintf("%s example %lld", ds->path, (long long)i);
+}
+
+void dataset_close(Dataset *ds) {
+    nnrt_corpus_free(&ds->corpus);
+    for (int i = 0; ds->arr && i < ds->d->ninputs; i++)
+        nnrt_array_free(&ds->arr[i]);
+    nnrt_array_free(&ds->lengths);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, Score *s) {
+    memset(s, 0, sizeof *s);
+    int p = prediction_output(d);
+    const float **outputs = xalloc(sizeof(float *) * (size_t)(d->noutputs + 1));
+    s->per_word = ds->text && ds->ts.label < 0;
+    for (int64_t i = 0; i < ds->n; i++) {
+        Example ex;
+        float loss = 0;
+        if (!dataset_get(ds, i, &ex))
+            return false;
+        if (d->forward(m, ex.dyn, ex.in, &loss, outputs) != NNRT_OK) {
+            driver_error("%s: %s", dataset_where(ds, i), nnrt_last_error());
+            return false;
+        }
+        s->loss += loss;
+        s->units += ex.units;
+        s->examples++;
+        if (ex.label >= 0 && p >= 0) {
+            int64_t n = nnrt_size_eval(&d->outputs[p].shape[0], ex.dyn), best = 0;
+            for (int64_t j = 1; j < n; j++)
+                if (outputs[p][j] > outputs[p][best])
+                    best = j;
+            s->correct += best == ex.label;
+            s->have_acc = true;
+        }
+    }
+    return true;
+}
+
+const char *score_text(const Score *s) {
+    double l = s->units > 0 ? s->loss / s->units : NAN;
+    const char *t = xsprintf("loss %.4f", l);
+    if (s->per_word)
+        t = xsprintf("%s ppl %.2f", t, exp(l));
+    if (s->have_acc)
+        t = xsprintf("%s acc %.2f%%", t, 100.0 * (double)s->correct / (double)s->examples);
+    return t;
+}
+
+/* ---------------------------------------------------------------- the model */
+
+const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool train, double *opt_lr) {
+    Paths paths;
+    driver_locate(&paths);
+    co->train_required = train;
+    DriverPipelines pl;
+    if (!driver_pipeline_options(co, &pl))
+        return NULL;
+    Diag diag;
+    diag_init(&diag, stderr);
+    diag.hold = true;
+    Graph *t = NULL;
+    Graph *g = driver_compile_to_tmp(&diag, model, co, &paths, &pl, train, &t);
+    if (!g)
+        return NULL;
+    if (train && !t) {
+        driver_error("model %s cannot be trained: %s", g->model,
+                     co->no_train ? "--no-train was given" : !g->loss ? "it has no loss" : "every param is frozen");
+        return NULL;
+    }
+    /* A model without an optimizer trains with sgd(lr = 0.01) (docs/API.md). */
+    *opt_lr = g->opt.kind == OPT_NONE ? 0.01 : g->opt.lr;
+    void *handle;
+    return driver_build_and_load(g, co, &paths, &handle);
+}
+
+bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+        driver_error("--export expects PARAM=FILE, got '%s'", spec);
+        return false;
+    }
+    char *name = xstrndup(spec, (size_t)(eq - spec));
+    const char *file = eq + 1;
+    if (!driver_check_output(file))
+        return false;
+    int i = 0;
+    while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
+        i++;
+    if (i == d->nparams) {
+        driver_error("--export %s: model %s has no param %s", spec, d->name, name);
+        return false;
+    }
+    const nnrt_tensor_desc *p = &d->params[i];
+    int64_t shape[NNRT_MAXRANK];
+    for (int ax = 0; ax < p->rank; ax++)
+        shape[ax] = static_size(&p->shape[ax]);
+    size_t len = strlen(file);
+    int rc;
+    if (len >= 4 && strcmp(file + len - 4, ".npy") == 0) {
+        rc = nnrt_npy_write(file, NNRT_F32, p->rank, shape, d->param_data(m, i));
+    } else {
+        if (p->rank != 2 || !words) {
+            driver_error("--export %s: the word2vec text format needs a [rows, columns] param and a vocabulary "
+                         "(text data)%s", spec, p->rank != 2 ? xsprintf("; %s is %s", name, p->shape_text) : "");
+            return false;
+        }
+        rc = nnrt_vocab_write_vectors(file, words, d->param_data(m, i), shape[0], shape[1]);
+    }
+    if (rc != NNRT_OK) {
+        driver_error("--export %s: %s", spec, nnrt_last_error());
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,53 @@
+/*
+ * fuzz_frontend.c - libFuzzer target for the compiler: the input is a .nn
+ * program, run through exactly what `nngc model.nn -o model.c` does
+ * (driver_compile: parse, lower F, clone into T, objective, autodiff, the
+ * -O2 pipelines, placement, emit), with the program in a memfd and the C
+ * written to /dev/null. Errors in the input are expected; a crash, an
+ * NN_ASSERT, a sanitizer report or a leak is a finding. `import "nn"`
+ * finds the standard library when run from the repository root
+ * (tests/fuzz/fuzz.sh does).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "driver/driver.h"
+#include "nngc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    /* diag_load_file refuses NUL bytes: the compiler never sees them */
+    if (size > 1 << 16 || memchr(data, '\0', size))
+        return 0;
+    FILE *devnull = fopen("/dev/null", "w");
+    int fd = memfd_create("fuzz.nn", 0);
+    if (!devnull || fd < 0 || write(fd, data, size) != (ssize_t)size) {
+        if (devnull)
+            fclose(devnull);
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    Diag d;
+    diag_init(&d, devnull);
+    CompileOptions co;
+    compile_options_init(&co);
+    Paths paths = {.include_dir = "runtime", .libnngrt = "build/libnngrt.a", .stdlib_dir = "stdlib"};
+    DriverPipelines pl;
+    EmitTarget out = {.c_path = "/dev/null", .h_path = "/dev/null", .header_name = "model.h",
+                      .source_name = "fuzz.nn", .train_api = true};
+    Graph *t = NULL;
+    if (driver_pipeline_options(&co, &pl))
+        driver_compile(&d, path, &co, &paths, &pl, &out, &t);
+    close(fd);
+    fclose(devnull);
+    xfree_all();
+    return 0;
+}

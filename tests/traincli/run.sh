@@ -1,0 +1,250 @@
+#!/bin/sh
+# tests/traincli/run.sh - `nngc train` and `nngc eval` end to end, on the
+# shipped corpus examples/data/tiny.txt (docs/TRAIN.md).
+#
+#   sh tests/traincli/run.sh       (uses build/nngc, build/libnngrt.a, a C compiler)
+#
+# Models: tests/traincli/models/ (lm: an RNN LM, sg: skip-gram, clf: a
+# fastText-style classifier, all with V = 128 for tiny.txt's 125 ids) and
+# examples/classifier.nn for .npy data. Data: the first 320 lines of tiny.txt
+# to train, the last 80 to validate; tests/traincli/data/labels.txt is
+# tiny.txt with a __label__ per line (see its README).
+#
+#   1. vocab     the vocabulary saved with a checkpoint, for a small file
+#                whose ids and counts are worked out by hand below
+#   2. learn     the initial validation loss of each model is ln(V) (random
+#                params: logits near 0; computed here by awk), and training
+#                lowers it well below; eval of the checkpoint agrees
+#   3. resume    2 epochs == 1 epoch, stop, resume 1 epoch: same bytes (Adam
+#                with its state; SGD with the linear lr decay); another
+#                seed differs (the check can fail)
+#   4. classify  the text classifier reaches > 90% validation accuracy
+#   5. npy       examples/classifier.nn on .npy arrays; the LM on a ragged
+#                .npy (padded rows + lengths) scores as on the text
+#   6. malformed empty lines, long lines, bad UTF-8, missing label, a
+#                vocabulary over V: a message with file:line, never a crash
+#   7. options   --batch 2, --clip, --patience without --valid; --export;
+#                --patience, --decay plateau, the progress lines
+#
+# Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+RTLIB=${RTLIB:-$(dirname "$NNGC")/libnngrt.a}
+CC=${CC:-cc}
+BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+M=tests/traincli/models
+TINY=examples/data/tiny.txt
+TMO=300
+
+. tests/lib.sh
+make_tmp traincli
+need_tools traincli "$NNGC"
+
+# run NAME EXPECT CMD...: runs CMD (output in $tmp/out); ok when its exit
+# status is EXPECT (0, 1 or 2) and it did not crash.
+run() {
+    name=$1 want=$2
+    shift 2
+    timeout $TMO "$@" >"$tmp/out" 2>&1
+    st=$?
+    if [ "$st" -eq "$want" ]; then
+        ok "$name"
+        return 0
+    fi
+    notok "$name ($(status_text $st), expected $want)"
+    detail "$tmp/out" 12
+    return 1
+}
+# has NAME PATTERN: ok when $tmp/out has a line matching PATTERN (grep -E)
+has() {
+    if grep -E -q -- "$2" "$tmp/out"; then ok "$1"; else notok "$1: no line matching '$2'"; detail "$tmp/out" 12; fi
+}
+# near NAME X Y TOL: ok when |X - Y| <= TOL
+near() {
+    if awk -v x="$2" -v y="$3" -v t="$4" 'BEGIN { d = x - y; if (d < 0) d = -d; exit !(x != "" && d <= t) }'; then
+        ok "$1"
+    else
+        notok "$1: $2 vs $3 (tolerance $4)"
+    fi
+}
+# less NAME X Y: ok when X < Y
+less() {
+    if awk -v x="$2" -v y="$3" 'BEGIN { exit !(x != "" && y != "" && x + 0 < y + 0) }'; then ok "$1"; else notok "$1: $2 is not below $3"; fi
+}
+# valid_loss WHICH: the valid loss on the "epoch 0" (initial) or best line of $tmp/out
+initial_loss() { sed -n 's/^epoch 0\/[0-9]*: valid loss \([0-9.]*\).*/\1/p' "$tmp/out"; }
+best_loss() { sed -n 's/.*| valid loss \([0-9.]*\).*(best).*/\1/p' "$tmp/out" | tail -n 1; }
+
+head -n 320 "$TINY" >"$tmp/train.txt"
+tail -n 80 "$TINY" >"$tmp/valid.txt"
+LNV=$(awk 'BEGIN { printf "%.4f", log(128) }')
+
+# ---------------------------------------------------------------- 1: vocab
+# counts: the 4, a 3, cat 2, dog 2, sat 1, ran 1; first occurrence: the a cat
+# sat dog ran; 4 lines with words (one empty line)
+printf 'the cat sat\n\na dog ran the a\nthe dog the\na cat\n' >"$tmp/v.txt"
+run "vocab: train on a small file" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 --save "$tmp/v.st" -q
+printf 'nngc-vocab 1 words 8 labels 0\n<s>\t4\n<unk>\t0\nthe\t4\na\t3\ncat\t2\ndog\t2\nsat\t1\nran\t1\n' >"$tmp/v.want"
+if cmp -s "$tmp/v.st.vocab" "$tmp/v.want"; then ok "vocab: ids by count, ties by first occurrence, counts"; else
+    notok "vocab: ids by count, ties by first occurrence, counts"; detail "$tmp/v.st.vocab" 10; fi
+run "vocab: --min-count 2" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 --min-count 2 --save "$tmp/v2.st" -q
+printf 'nngc-vocab 1 words 6 labels 0\n<s>\t4\n<unk>\t2\nthe\t4\na\t3\ncat\t2\ndog\t2\n' >"$tmp/v.want"
+if cmp -s "$tmp/v2.st.vocab" "$tmp/v.want"; then ok "vocab: words under --min-count counted as <unk>"; else
+    notok "vocab: words under --min-count counted as <unk>"; detail "$tmp/v2.st.vocab" 10; fi
+
+# ---------------------------------------------------------------- 2: learn
+run "lm: train 3 epochs" 0 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --valid "$tmp/valid.txt" --epochs 3 \
+    --save "$tmp/lm.st" -q && {
+    near "lm: initial valid loss is ln(V) = $LNV" "$(initial_loss)" "$LNV" 0.05
+    lm_best=$(best_loss)
+    less "lm: best valid loss $lm_best < 0.6 ln(V)" "$lm_best" "$(awk -v l="$LNV" 'BEGIN { print 0.6 * l }')"
+}
+run "lm: eval the checkpoint" 0 "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" &&
+    near "lm: eval's loss per word == train's best valid loss" \
+        "$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")" "$lm_best" 0.0001
+run "lm: eval with seeded params (no training)" 0 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" \
+    --data "$tmp/valid.txt" --seed 3 &&
+    near "lm: eval untrained == ln(V)" "$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")" "$LNV" 0.05
+has "lm: eval counts the predicted words (80 lines: words + </s>)" \
+    "^$tmp/valid.txt: 80 examples, $(wc -w <"$tmp/valid.txt" | tr -d ' ') words, $(($(wc -w <"$tmp/valid.txt") + 80)) predicted"
+
+run "sg: train 2 epochs, linear decay" 0 "$NNGC" train $M/sg.nn --data "$tmp/train.txt" --valid "$tmp/valid.txt" \
+    --epochs 2 --decay linear -q && {
+    # 4 predictions per centre word, each ln(V) at random params
+    near "sg: initial valid loss per word is 4 ln(V)" "$(initial_loss)" "$(awk -v l="$LNV" 'BEGIN { print 4 * l }')" 0.1
+    less "sg: best valid loss below 0.8 x 4 ln(V)" "$(best_loss)" "$(awk -v l="$LNV" 'BEGIN { print 3.2 * l }')"
+}
+
+# ---------------------------------------------------------------- 3: resume
+resume() { # NAME MODEL options...
+    name=$1 model=$2
+    shift 2
+    base="$NNGC train $model --data $tmp/train.txt --epochs 2 -q"
+    if $base "$@" --save "$tmp/r_full.st" >"$tmp/out" 2>&1 &&
+        $base "$@" --save "$tmp/r_half.st" --stop-after 1 >>"$tmp/out" 2>&1 &&
+        grep -q '^epoch 1$' "$tmp/r_half.st.train" &&
+        $base "$@" --params "$tmp/r_half.st" --save "$tmp/r_res.st" >>"$tmp/out" 2>&1 &&
+        cmp "$tmp/r_full.st" "$tmp/r_res.st" >>"$tmp/out" 2>&1; then
+        ok "resume $name: 1 epoch + resume 1 == 2 epochs, bit for bit"
+    else
+        notok "resume $name: 1 epoch + resume 1 == 2 epochs, bit for bit"
+        detail "$tmp/out" 12
+    fi
+    if $base "$@" --params "$tmp/r_half.st" --seed 9 --save "$tmp/r_other.st" >"$tmp/out" 2>&1 &&
+        ! cmp -s "$tmp/r_full.st" "$tmp/r_other.st"; then
+        ok "resume $name: another --seed gives other params"
+    else
+        notok "resume $name: another --seed gives other params"
+    fi
+}
+resume "lm adam" $M/lm.nn
+resume "sg sgd --decay linear" $M/sg.nn --decay linear
+# the checkpoint's state is tied to its params
+cp "$tmp/r_half.st.train" "$tmp/lm.st.train"
+run "resume: a state file of other params is refused" 1 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
+    --params "$tmp/lm.st" --epochs 2 &&
+    has "resume: ... with a message" "lm.st.train does not belong to .*lm.st"
+
+# ---------------------------------------------------------------- 4: classify
+L=tests/traincli/data/labels.txt
+head -n 300 $L >"$tmp/ctrain.txt"
+tail -n 100 $L >"$tmp/cvalid.txt"
+run "clf: train 5 epochs" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/cvalid.txt" --epochs 5 \
+    --save "$tmp/clf.st" -q
+run "clf: eval" 0 "$NNGC" eval $M/clf.nn --params "$tmp/clf.st" --data "$tmp/cvalid.txt" &&
+    less "clf: validation accuracy > 0.9" 0.9 "$(sed -n 's/^accuracy \([0-9.]*\) .*/\1/p' "$tmp/out")"
+has "clf: accuracy counts 100 lines" "^accuracy [0-9.]+ \([0-9]+ of 100\)"
+
+# ---------------------------------------------------------------- 5: npy
+MKNPY=$tmp/mknpy
+if $CC -std=c11 -D_GNU_SOURCE -O1 -Iruntime -o "$MKNPY" tests/traincli/mknpy.c "$RTLIB" $BLAS -lm -lpthread \
+    >"$tmp/cc" 2>&1 && "$MKNPY" clf "$tmp"; then
+    run "npy: examples/classifier.nn on .npy arrays" 0 "$NNGC" train examples/classifier.nn --data x="$tmp/x.npy" \
+        --data y="$tmp/y.npy" --valid x="$tmp/vx.npy" --valid y="$tmp/vy.npy" --epochs 8 --lr 0.003 -q && {
+        acc0=$(sed -n 's/^epoch 0\/.* acc \([0-9.]*\)%.*/\1/p' "$tmp/out")
+        acc=$(sed -n 's/^epoch 8\/.* acc \([0-9.]*\)%.*/\1/p' "$tmp/out")
+        less "npy: validation accuracy $acc0% -> $acc% (+20 points)" "$(awk -v a="$acc0" 'BEGIN { print a + 20 }')" "$acc"
+    }
+    if "$MKNPY" lm "$tmp/lm.st.vocab" "$tmp/valid.txt" 40 "$tmp" >"$tmp/out" 2>&1 &&
+        "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data words="$tmp/words.npy" --lengths "$tmp/lengths.npy" \
+            >"$tmp/out" 2>&1; then
+        per_ex=$(sed -n 's/^loss per example \([0-9.]*\)/\1/p' "$tmp/out")
+        nw=$(($(wc -w <"$tmp/valid.txt") + 80))
+        near "npy: ragged LM rows (padded + --lengths) score as the text" \
+            "$(awk -v l="$per_ex" -v n="$nw" 'BEGIN { printf "%.6f", l * 80 / n }')" "$lm_best" 0.0002
+    else
+        notok "npy: ragged LM rows"
+        detail "$tmp/out"
+    fi
+    run "npy: --lengths missing for a model with a dynamic dim" 1 "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" \
+        --data words="$tmp/words.npy" && has "npy: ... says so" "give each example's sizes with --lengths"
+else
+    notok "npy: build tests/traincli/mknpy.c"
+    detail "$tmp/cc"
+fi
+
+# ---------------------------------------------------------------- 6: malformed
+printf 'the cat\n\n   \nthe dog\n' >"$tmp/m.txt"
+run "empty lines are skipped" 0 "$NNGC" train $M/lm.nn --data "$tmp/m.txt" --epochs 1 &&
+    has "... and counted" "m.txt: skipped 2 empty lines and 0 lines over 39 words"
+{ echo "a b"; awk 'BEGIN { for (i = 0; i < 45; i++) printf "w "; print "" }'; echo "c d"; } >"$tmp/long.txt"
+run "a line over T's max is skipped" 0 "$NNGC" train $M/lm.nn --data "$tmp/long.txt" --epochs 1 &&
+    has "... with its file:line" "1 line over 39 words \(the first: .*long.txt:2\)"
+printf 'good words\nbad w\377rd\n' >"$tmp/u.txt"
+run "bytes that are not UTF-8: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/u.txt" --epochs 1 &&
+    has "... at file:line:col" "u.txt:2:6: byte 0xff is not valid UTF-8"
+printf '__label__up a b\nc d\n' >"$tmp/nl.txt"
+run "a line without a label: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/nl.txt" --epochs 1 &&
+    has "... at file:line" "nl.txt:2: no label"
+printf '__label__up a b\n__label__zz c d\n' >"$tmp/ul.txt"
+run "a label not seen in training: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ul.txt" \
+    --epochs 1 && has "... at file:line" "ul.txt:2: label '__label__zz' is not one of the 3 labels"
+awk 'BEGIN { for (i = 0; i < 200; i++) print "w" i " x" i }' >"$tmp/big.txt"
+run "a vocabulary over V: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --epochs 1 &&
+    has "... that says how to fit it" "vocabulary has 402 words .* more than dim V = 128 .*--max-vocab 128"
+run "--max-vocab 128 fits it" 0 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --epochs 1 --max-vocab 128 \
+    --save "$tmp/big.st" -q && {
+    if head -n 1 "$tmp/big.st.vocab" | grep -q 'words 128 '; then ok "--max-vocab: 128 ids saved"; else
+        notok "--max-vocab: 128 ids saved"; fi
+}
+run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
+    has "... naming it" "none.txt: No such file"
+run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
+    has "... that says what to give" "--valid x.npy: the data are a text file"
+run "a model with a float input and text data: error" 1 "$NNGC" train examples/classifier.nn --data "$TINY" &&
+    has "... that says what to do" "input x : float\[I\] is not text.*--data x=FILE.npy"
+
+# ---------------------------------------------------------------- 7: options
+run "--batch 2: not yet" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 2 &&
+    has "... says why" "needs the compiler's batching"
+run "--clip: not yet" 2 "$NNGC" train $M/lm.nn --data "$TINY" --clip 1 && has "... says why" "--clip: not yet"
+run "--patience needs --valid" 2 "$NNGC" train $M/lm.nn --data "$TINY" --patience 2
+run "--epochs 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --epochs 0
+run "--export word2vec text and .npy" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" --data "$tmp/valid.txt" \
+    --export Ww="$tmp/vec.txt" --export Wc="$tmp/wc.npy" && {
+    if [ "$(head -n 1 "$tmp/vec.txt")" = "125 8" ] && [ "$(wc -l <"$tmp/vec.txt")" -eq 126 ] &&
+        sed -n 2p "$tmp/vec.txt" | awk '$1 != "<s>" || NF != 9 { exit 1 }' &&
+        sed -n 4p "$tmp/vec.txt" | awk '$1 != "the" { exit 1 }'; then
+        ok "--export: header 'V D', one line per word with D numbers"
+    else
+        notok "--export: header 'V D', one line per word with D numbers"
+        detail "$tmp/vec.txt" 3
+    fi
+    # 128 x 8 floats after a 128-byte header
+    if [ "$(wc -c <"$tmp/wc.npy")" -eq $((128 + 128 * 8 * 4)) ]; then ok "--export .npy: the whole [128, 8] table"; else
+        notok "--export .npy: the whole [128, 8] table"; fi
+}
+run "--patience stops early" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ctrain.txt" \
+    --epochs 30 --patience 1 --lr 0.5 && has "... with a message" "early stop: no better validation loss for 1 epochs"
+
+run "--decay plateau" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ctrain.txt" --epochs 5 \
+    --decay plateau --lr 0.5 --progress 0.000001 && {
+    # epoch 3 is not a new best at lr 0.5 (seed 1): epoch 4 runs at 0.25
+    has "plateau: an epoch without a new best halves the lr" "^epoch 4/5: .* \| lr 0\.25 \|"
+    has "progress: plain lines on a pipe, with words/s, ex/s, lr, loss, ETA" \
+        "^epoch 2/5 +[0-9.]+%  words/s [0-9]+  ex/s [0-9]+  lr 0\.500000  loss [0-9.]+  ETA 0h00m[0-9]+s$"
+}
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
