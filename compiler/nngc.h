@@ -33,6 +33,7 @@ void *xrealloc(void *p, size_t old_size, size_t new_size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Frees everything xalloc returned. */
 void xfree_all(void);
 
