@@ -704,6 +704,16 @@ static void test_rnn_dot(void **state) {
     free(text);
 }
 
+/* The verifier accepts g (its message is shown otherwise). */
+static void expect_verified(Graph *g) {
+    bool ok;
+    char *msg = verify_msg(g, &ok);
+    if (!ok)
+        print_error("%s", msg);
+    assert_true(ok);
+    free(msg);
+}
+
 /* Ensure the verifier accepts the RNN and leaves the nodes' marks alone. */
 static void test_verify_ok(void **state) {
     (void)state;
@@ -1013,12 +1023,7 @@ static void test_uses(void **state) {
         p++;
     assert_ptr_equal(g->top.nodes[p + 4], st);
     assert_int_equal(ir_loop_results_end(l), p + 5);
-    bool ok;
-    char *msg = verify_msg(g, &ok);
-    if (!ok)
-        print_error("%s", msg);
-    assert_true(ok);
-    free(msg);
+    expect_verified(g);
     /* NodeIndex */
     NodeIndex ix = {0};
     assert_int_equal(node_index_get(&ix, r.hn), -1);
@@ -1054,12 +1059,7 @@ static void test_late_carry(void **state) {
     ir_append(&g->top, l->node);
     Node *st = ir_loop_result(l, 2, "xs");
     assert_type(g, st, DT_F32, "[T]"); /* (T + 2) - 2 rows */
-    bool ok;
-    char *msg = verify_msg(g, &ok);
-    if (!ok)
-        print_error("%s", msg);
-    assert_true(ok);
-    free(msg);
+    expect_verified(g);
 }
 
 int main(void) {
