@@ -5,7 +5,7 @@
  * data structure to the next:
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
- *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
+ *   AST --(parser/lower*.c: scopes, def inlining, imports, shape checks)--> IR
  *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
@@ -333,18 +333,27 @@ struct Node {
     Node **in;        /* operands */
     Block *parent;    /* the block that holds this node */
     Place place;      /* where the value lives (host until the CUDA backend) */
-    /* attributes, by op */
+    /* attributes, by op (a field means nothing for the ops not listed;
+     * builders leave it zero there, and cse compares every field) */
     double f;         /* CONST, FILL: the value */
     int64_t i;        /* ICONST: the value */
-    int index;        /* PARAM, INPUT: declaration number; CARRY, LOOPOUT: result number;
-                         SUMAXIS, MEANAXIS: axis */
-    Size size;        /* DIM: the value; RANGE: the first value */
-    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand is used transposed */
+    int index;        /* one small integer, whose meaning depends on the op:
+                         PARAM, INPUT: declaration number (g->params, g->inputs);
+                         CARRY, LOOPOUT: result number (Loop);
+                         SUMAXIS, MEANAXIS, EXPAND: the axis;
+                         ARG: the operand of the fused node it stands for */
+    Size size;        /* DIM: the value; RANGE: the first value; SLICE: the first row */
+    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand used transposed;
+                         ARG (ta): a row ARG, read once per row of the fused loop */
     Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
-    Block *fused;     /* FUSED: elementwise body in order, its last node the result;
-                         MATVEC/MATMUL with a third operand c add c (broadcast over rows) */
+    Block *fused;     /* FUSED: the elementwise body in order, its last node the
+                         result (a MATVEC/MATMUL bias c is its third operand in[2]) */
     Approx approx;    /* OPF_SOFTMAX ops */
-    /* scratch for passes (reset by whoever uses it) */
+    /* scratch of the pass that runs (meaningless between passes; each pass
+     * clears what it uses, e.g. with ir_clear_marks / ir_clear_aux):
+     * mark: dce live flags, autodiff active flags, fuse use counts
+     * (ir_count_uses), batch classification bits; aux: batch's batched
+     * value, cse's replacement, fuse's "taken into a body" */
     int mark;
     void *aux;
 };
@@ -612,7 +621,7 @@ void ir_dot(Graph *g, FILE *out);
  * returns false. */
 bool ir_verify(Graph *g, const char *after, FILE *err);
 
-/* ================================================================ parser/lower.c */
+/* ================================================================ parser/lower*.c */
 
 typedef struct LowerOptions {
     const char *const *include_dirs; /* -I paths, searched first */
