@@ -95,29 +95,13 @@ char *loc_fmt(Ctx *x, Loc loc)
 
 /* ================================================================ sizes */
 
-/* Largest and smallest value of a size over all legal dims (1 <= d <= max).
- * Kept here rather than using size_max(): a size may decrease with a dim
- * (N - T), and buffers must fit the largest value. */
-static int64_t size_hi(const Graph *g, Size s)
-{
-    int64_t v = s.c;
-    for (int i = 0; i < g->ndims; i++) {
-        const DimDecl *d = &g->dims[i];
-        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
-            v += s.k[d->dyn] > 0 ? s.k[d->dyn] * d->value : s.k[d->dyn];
-    }
-    return v;
-}
-
+/* Smallest value of a size over all legal dims (1 <= d <= max); the
+ * largest is size_max() of the IR. */
 int64_t size_lo(const Graph *g, Size s)
 {
-    int64_t v = s.c;
-    for (int i = 0; i < g->ndims; i++) {
-        const DimDecl *d = &g->dims[i];
-        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
-            v += s.k[d->dyn] > 0 ? s.k[d->dyn] : s.k[d->dyn] * d->value;
-    }
-    return v;
+    int64_t lo;
+    size_max(g, s, &lo);
+    return lo;
 }
 
 bool size_is_one(Size s)
@@ -200,7 +184,7 @@ bool count_hi(const Graph *g, const Shape *s, int64_t *out)
 {
     int64_t c = 1;
     for (int i = 0; i < s->rank; i++) {
-        int64_t d = size_hi(g, s->d[i]);
+        int64_t d = size_max(g, s->d[i], NULL);
         if (d < 0)
             d = 0;
         if (__builtin_mul_overflow(c, d, &c))
