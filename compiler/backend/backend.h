@@ -249,6 +249,8 @@ bool size_is_one(Size s);
 char *int_lit(int64_t v);
 char *size_c(Ctx *x, Size s);
 char *count_c(Ctx *x, const Shape *s, int from);
+/* `return NNRT_OK;`, the closing brace and the end marker of NAME_fn. */
+void end_function_ok(Ctx *x, const char *fn);
 bool count_hi(const Graph *g, const Shape *s, int64_t *out);
 char *ld_c(Ctx *x, Size s);
 bool is_int_tensor(const Node *n);

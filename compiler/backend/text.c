@@ -319,3 +319,12 @@ char *float_lit(double v)
     return xsprintf("%af /* %.9g */", (double)f, (double)f);
 }
 
+
+/* Closes a generated function that returns an error code: `return NNRT_OK;`,
+ * the brace, and the end marker naming NAME_fn. */
+void end_function_ok(Ctx *x, const char *fn)
+{
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_%s */\n\n", x->g->model, fn);
+}
