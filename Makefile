@@ -55,6 +55,19 @@ RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
+# MPI for `mpirun -np P nngc train` (docs/TRAIN.md): nngc is built with it
+# when Open MPI's mpicc (or pkg-config ompi-c) is there; NNGC_MPI=0 builds
+# without. `nngc --version` says which.
+NNGC_MPI ?= 1
+ifeq ($(NNGC_MPI),1)
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
+endif
+ifneq ($(strip $(MPI_LIBS)),)
+LIBS     += $(MPI_LIBS)
+$(BUILD)/compiler/driver/train_mpi.o: CFLAGS += $(MPI_CFLAGS) -DNNGC_HAVE_MPI
+endif
+
 .PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools tsan-test fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h $(BUILD)/include/nnrt_abi.h tools $(if $(SANITIZE),$(BUILD)/cc)
@@ -102,8 +115,9 @@ $(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h comp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(MAIN_OBJ) $(CC_OBJS) \
+# only the runtime's symbols are exported to the loaded models (nngc.dynlist, a version script)
+$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a compiler/driver/nngc.dynlist
+	$(CC) $(CFLAGS) -rdynamic -Wl,--version-script=compiler/driver/nngc.dynlist -o $@ $(MAIN_OBJ) $(CC_OBJS) \
 	    -Wl,--whole-archive $(BUILD)/libnngrt.a -Wl,--no-whole-archive $(LIBS)
 
 # ---------------------------------------------------------------- tools (tests)
