@@ -163,10 +163,12 @@ test: all
 	$(if $(SANITIZE),@$(MAKE) -s SANITIZE= build/libnngrt.a)
 	@SANITIZE='$(SANITIZE)' BUILD='$(BUILD)' sh tests/run_all.sh
 
-# the concurrency tests (tests/tsan/) with this build's binaries: under
-# ThreadSanitizer with SANITIZE=thread
+# the concurrency tests (tests/tsan/, and the threads of nngc train in
+# tests/partrain/) with this build's binaries: under ThreadSanitizer with
+# SANITIZE=thread
 tsan-test: all
 	@NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' sh tests/tsan/run.sh
+	@NNGC=$(BUILD)/nngc $(if $(SANITIZE),NNGC_CC=$(CURDIR)/$(BUILD)/cc) PARTRAIN_NO_MPI=1 sh tests/partrain/run.sh
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan

@@ -608,7 +608,8 @@ static int train_run(TrainArgs *ap) {
     int rc;
     if (!par_check(&a.par, a.quiet))
         return EXIT_USAGE;
-    par_blas_threads(a.par.threads, 1);
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); /* ranks on this machine */
+    par_blas_threads(a.par.threads, a.par.ranks > 1 && local ? atoi(local) : 1);
     /* no output may be an input (files.c); --save may update its --params */
     driver_note_input(a.model);
     for (int i = 0; i < a.data.n; i++)
