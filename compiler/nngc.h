@@ -33,6 +33,7 @@ void *xrealloc(void *p, size_t old_size, size_t new_size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Frees everything xalloc returned. */
 void xfree_all(void);
 
@@ -438,6 +439,7 @@ bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
 
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
+    Loc model_loc;     /* its `model NAME` line (line 0 when built by hand) */
     const char *source_path;
     DimDecl *dims;
     int ndims, capdims;
@@ -665,6 +667,7 @@ void ir_stats(const Graph *g, FILE *out, const char *after);
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;

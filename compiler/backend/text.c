@@ -8,18 +8,6 @@
 
 /* ================================================================ output */
 
-/* vsprintf into the compilation arena. */
-static char *vfmt(const char *fmt, va_list ap)
-{
-    va_list ap2;
-    va_copy(ap2, ap);
-    int len = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    NN_ASSERT(len >= 0);
-    char *s = xalloc((size_t)len + 1);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    return s;
-}
 
 /* Writes s to the C file, counting lines so a #line can point back at it. */
 static void cput(Ctx *x, const char *s)
@@ -35,7 +23,7 @@ __attribute__((format(printf, 2, 3))) void craw(Ctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cput(x, vfmt(fmt, ap));
+    cput(x, xvsprintf(fmt, ap));
     va_end(ap);
 }
 
@@ -44,7 +32,7 @@ __attribute__((format(printf, 2, 3))) void cline(Ctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = vfmt(fmt, ap);
+    char *s = xvsprintf(fmt, ap);
     va_end(ap);
     craw(x, "%*s%s\n", 4 * x->indent, "", s);
 }
