@@ -169,9 +169,17 @@ test: all
 # the concurrency tests (tests/tsan/, and the threads of nngc train in
 # tests/partrain/) with this build's binaries: under ThreadSanitizer with
 # SANITIZE=thread
+# (MPI left out); the last line sums both suites' "N passed, N failed"
 tsan-test: all
-	@NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' sh tests/tsan/run.sh
-	@NNGC=$(BUILD)/nngc $(if $(SANITIZE),NNGC_CC=$(CURDIR)/$(BUILD)/cc) PARTRAIN_NO_MPI=1 sh tests/partrain/run.sh
+	@p=0; f=0; rc=0; for s in tsan partrain; do \
+	    NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' \
+	        $(if $(SANITIZE),NNGC_CC=$(CURDIR)/$(BUILD)/cc) PARTRAIN_NO_MPI=1 \
+	        sh tests/$$s/run.sh >$(BUILD)/tsan-test.$$s.out 2>&1 || rc=1; \
+	    cat $(BUILD)/tsan-test.$$s.out; \
+	    l=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/tsan-test.$$s.out | tail -n 1); \
+	    if [ -z "$$l" ]; then f=$$((f + 1)); rc=1; else \
+	        n=$${l#*passed, }; p=$$((p + $${l%% passed*})); f=$$((f + $${n%% failed})); fi; \
+	done; echo "$$p passed, $$f failed"; exit $$rc
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan
