@@ -12,7 +12,8 @@
 #   2. sync     on tiny.txt, --threads 2 --batch 8 gives the params of
 #               --threads 1 --batch 8 (the RNN LM with Adam, the skip-gram
 #               with SGD; tolerance for the order of float additions), and
-#               the same bytes when run twice (fixed reduction tree)
+#               the same bytes when run twice (fixed reduction tree) and
+#               when stopped after an epoch and resumed
 #   3. hogwild  --threads 2 trains to a validation loss close to one
 #               thread's (and far below the initial ln 128)
 #   4. options  bad --parallel, hogwild with --batch, --threads 0
@@ -120,6 +121,16 @@ for m in lm sg; do
         notok "sync: $m: two runs with 2 threads, the same bytes"
     fi
 done
+
+# resumable: 1 epoch, stop, resume to 2 = 2 epochs at once (same bytes)
+run "sync: lm 2 epochs, --threads 2 --batch 8, saved" "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --epochs 2 -q \
+    --threads 2 --batch 8 --save "$tmp/full.st"
+run "sync: lm 1 epoch, stop, resume" sh -c "\"$NNGC\" train $M/lm.nn --data $tmp/train.txt --epochs 2 -q --threads 2 \
+    --batch 8 --save $tmp/half.st --stop-after 1 && \"$NNGC\" train $M/lm.nn --data $tmp/train.txt --epochs 2 -q \
+    --threads 2 --batch 8 --params $tmp/half.st --save $tmp/half.st"
+if cmp -s "$tmp/full.st" "$tmp/half.st"; then ok "sync: resumed = uninterrupted, the same bytes"; else
+    notok "sync: resumed = uninterrupted, the same bytes"
+fi
 
 # ---------------------------------------------------------------- 3: hogwild
 for m in lm sg; do
