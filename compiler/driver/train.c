@@ -609,7 +609,11 @@ static int train_run(TrainArgs *ap) {
     if (!par_check(&a.par, a.quiet))
         return EXIT_USAGE;
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); /* ranks on this machine */
-    par_blas_threads(a.par.threads, a.par.ranks > 1 && local ? atoi(local) : 1);
+    int here = a.par.ranks > 1 && local ? atoi(local) : 1, blas = par_blas_threads(a.par.threads, here);
+    if (blas > 0 && !a.quiet)
+        fprintf(stderr, "nngc: OpenBLAS set to %d thread%s: %ld training thread%s x %d process%s on %ld cores\n", blas,
+                blas == 1 ? "" : "s", a.par.threads, a.par.threads == 1 ? "" : "s", here, here == 1 ? "" : "es",
+                sysconf(_SC_NPROCESSORS_ONLN));
     /* no output may be an input (files.c); --save may update its --params */
     driver_note_input(a.model);
     for (int i = 0; i < a.data.n; i++)

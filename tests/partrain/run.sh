@@ -16,7 +16,8 @@
 #               when stopped after an epoch and resumed
 #   3. hogwild  --threads 2 trains to a validation loss close to one
 #               thread's (and far below the initial ln 128)
-#   4. options  bad --parallel, hogwild with --batch, --threads 0
+#   4. options  bad --parallel, hogwild with --batch, --threads 0; the
+#               OpenBLAS thread count (nproc / threads, or the env's)
 #   5. mpi      mpirun -np 2 (and -np 2 --threads 2) gives the params of one
 #               process with the same global batch; rank 0 alone prints;
 #               ranks that run different models stop with an error, not a
@@ -164,6 +165,23 @@ bad() {
 bad "options: --parallel=bogus" "expected hogwild or sync" --threads 2 --parallel=bogus
 bad "options: hogwild with --batch 4" "takes --batch 1" --threads 2 --parallel=hogwild --batch 4
 bad "options: --threads 0" "expected a whole number >= 1" --threads 0
+
+# OpenBLAS gets max(1, cores / threads), at most what OPENBLAS_NUM_THREADS asks
+cores=$(getconf _NPROCESSORS_ONLN)
+want=$((cores / 2 > 1 ? cores / 2 : 1))
+env -u OPENBLAS_NUM_THREADS "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --epochs 1 --threads 2 --progress 1000 \
+    >"$tmp/out" 2>&1
+if grep -q "OpenBLAS set to $want threads\{0,1\}: 2 training threads x 1 process on $cores cores" "$tmp/out"; then
+    ok "options: --threads 2 on $cores cores: OpenBLAS gets $want"
+else
+    notok "options: --threads 2 on $cores cores: OpenBLAS gets $want"
+    detail "$tmp/out"
+fi
+"$NNGC" train $M/lm.nn --data "$tmp/train.txt" --epochs 1 --threads 2 --progress 1000 >"$tmp/out" 2>&1
+if grep -q "OpenBLAS set to 1 thread: " "$tmp/out"; then ok "options: ... 1 with OPENBLAS_NUM_THREADS=1"; else
+    notok "options: ... 1 with OPENBLAS_NUM_THREADS=1"
+    detail "$tmp/out"
+fi
 
 # ---------------------------------------------------------------- 5: mpi
 if [ -n "${PARTRAIN_NO_MPI:-}" ]; then
