@@ -58,6 +58,19 @@ RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
+# MPI for `mpirun -np P nngc train` (docs/TRAIN.md): nngc is built with it
+# when Open MPI's mpicc (or pkg-config ompi-c) is there; NNGC_MPI=0 builds
+# without. `nngc --version` says which.
+NNGC_MPI ?= 1
+ifeq ($(NNGC_MPI),1)
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
+endif
+ifneq ($(strip $(MPI_LIBS)),)
+LIBS     += $(MPI_LIBS)
+$(BUILD)/compiler/driver/train_mpi.o: CFLAGS += $(MPI_CFLAGS) -DNNGC_HAVE_MPI
+endif
+
 .PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools tsan-test fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h $(BUILD)/include/nnrt_abi.h tools $(if $(SANITIZE),$(BUILD)/cc)
@@ -105,8 +118,9 @@ $(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h comp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(MAIN_OBJ) $(CC_OBJS) \
+# only the runtime's symbols are exported to the loaded models (nngc.dynlist, a version script)
+$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a compiler/driver/nngc.dynlist
+	$(CC) $(CFLAGS) -rdynamic -Wl,--version-script=compiler/driver/nngc.dynlist -o $@ $(MAIN_OBJ) $(CC_OBJS) \
 	    -Wl,--whole-archive $(BUILD)/libnngrt.a -Wl,--no-whole-archive $(LIBS)
 
 # ---------------------------------------------------------------- tools (tests)
@@ -152,10 +166,20 @@ test: all
 	$(if $(SANITIZE),@$(MAKE) -s SANITIZE= build/libnngrt.a)
 	@SANITIZE='$(SANITIZE)' BUILD='$(BUILD)' sh tests/run_all.sh
 
-# the concurrency tests (tests/tsan/) with this build's binaries: under
-# ThreadSanitizer with SANITIZE=thread
+# the concurrency tests (tests/tsan/, and the threads of nngc train in
+# tests/partrain/) with this build's binaries: under ThreadSanitizer with
+# SANITIZE=thread
+# (MPI left out); the last line sums both suites' "N passed, N failed"
 tsan-test: all
-	@NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' sh tests/tsan/run.sh
+	@p=0; f=0; rc=0; for s in tsan partrain; do \
+	    NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' \
+	        $(if $(SANITIZE),NNGC_CC=$(CURDIR)/$(BUILD)/cc) PARTRAIN_NO_MPI=1 \
+	        sh tests/$$s/run.sh >$(BUILD)/tsan-test.$$s.out 2>&1 || rc=1; \
+	    cat $(BUILD)/tsan-test.$$s.out; \
+	    l=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/tsan-test.$$s.out | tail -n 1); \
+	    if [ -z "$$l" ]; then f=$$((f + 1)); rc=1; else \
+	        n=$${l#*passed, }; p=$$((p + $${l%% passed*})); f=$$((f + $${n%% failed})); fi; \
+	done; echo "$$p passed, $$f failed"; exit $$rc
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan

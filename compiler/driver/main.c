@@ -17,6 +17,7 @@
  */
 #include "driver.h"
 #include "nngrt.h"
+#include "train_par.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -87,7 +88,8 @@ static int parse_args(Args *a, int argc, char **argv) {
             exit(0);
         }
         if (strcmp(s, "--version") == 0) {
-            printf("nngc %s (runtime %s, BLAS: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name());
+            printf("nngc %s (runtime %s, BLAS: %s, MPI: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name(),
+                   par_mpi_available() ? "yes" : "no");
             exit(0);
         }
         if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
