@@ -262,10 +262,18 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     the noise table over size words, from the stream of (the context's \
                                     seed and step, site index, loop indexes i1..): recomputing it in the \
                                     backward loop draws the same ids (passes/approx.c) */ \
-    X(NEGLOSS, "neg_loss", 2, 0) /* z [k+1], ids i32 [k+1] -> []: softplus(-z0) + sum over j >= 1 \
-                                    with ids[j] != ids[0] of softplus(zj) (word2vec's loss) */ \
-    X(NEGLOSSGRAD, "neg_loss_grad", 3, 0) /* z, ids, d [] -> [k+1]: d (sigmoid(z) - [j = 0]), 0 at \
-                                    skipped samples */ \
+    X(NEGLOSS, "neg_loss", 2, 0) /* z [n], ids i32 [n] -> []: on the segment o = index, len = i:   \
+                                    softplus(-z[o]) + sum over o < j < o + len with ids[j] != ids[o] \
+                                    of softplus(z[j]) (word2vec's loss) */ \
+    X(NEGLOSSGRAD, "neg_loss_grad", 3, 0) /* z, ids, d [] -> [n]: d (sigmoid(z) - [j = o]) on the \
+                                    segment, 0 at skipped samples and outside */ \
+    X(NCELOSS, "nce_loss", 2, 0) /* as neg_loss with d(w) = z - log(k q(w)) (q: the noise table), \
+                                    k = len - 1: softplus(-d(ids[o])) + sum_j softplus(d(ids[j])); \
+                                    no sample skipped (Mnih & Teh, log Z = 0) */ \
+    X(NCEGRAD, "nce_grad", 3, 0) /* z, ids, d [] -> [n]: d (sigmoid(d(w)) - [j = o]) on the segment */ \
+    X(SAMPLEDLOSS, "sampled_loss", 2, 0) /* as neg_loss with o = z - log q(ids): logsumexp(o) - o[o] \
+                                    over the segment (Jean et al.; no sample skipped) */ \
+    X(SAMPLEDGRAD, "sampled_grad", 3, 0) /* z, ids, d [] -> [n]: d (softmax(o) - [j = o]) on the segment */ \
     X(HIERPATH, "hier_path", 1, 0) /* y int [] -> i32[L]: the inner nodes of y's path in the       \
                                     model's Huffman tree over size words, root first, padded with the \
                                     root; L = i, the longest path allowed */ \

@@ -14,6 +14,8 @@
  */
 #include "backend.h"
 
+#include <math.h>
+
 static bool block_has(const Block *b, Op op)
 {
     for (int i = 0; i < b->n; i++) {
@@ -111,13 +113,22 @@ bool c_approx_includes(const Ctx *x)
     return c_uses_samples(x) || uses_tree(x);
 }
 
+/* Does either graph have one of the two ops? */
+static bool uses_either(const Ctx *x, Op a, Op b)
+{
+    const Block *t = train_top(x), *f = &x->g->top;
+    return block_has(t, a) || block_has(t, b) || block_has(f, a) || block_has(f, b);
+}
+
+/* The helpers, each only when used (clang warns of an unused static one). */
 void c_approx_prelude(Ctx *x)
 {
-    if (!c_approx_includes(x))
-        return;
-    craw(x, "static inline float nn_softplus(float x)\n{\n");
-    craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
-    craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
+    if (uses_either(x, OP_NEGLOSS, OP_LOGISTICLOSS)) {
+        craw(x, "static inline float nn_softplus(float x)\n{\n");
+        craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
+    }
+    if (uses_either(x, OP_NEGLOSSGRAD, OP_LOGISTICGRAD))
+        craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
 }
 
 /* The structures from counts (NULL: uniform), into m; the tree checked
@@ -216,6 +227,52 @@ void c_approx_api(Ctx *x, bool header)
     craw(x, "    if (c) {\n        c->seed = seed;\n        c->step = 0;\n    }\n}\n\n");
 }
 
+/* nce and sampled: the segment's logits corrected by the noise, in
+ * double (logq is), then the loss or its gradient; no sample skipped. */
+static void emit_corrected(Ctx *x, const Node *n, const char *v)
+{
+    const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
+    const int o = n->index;
+    const int64_t len = n->i;
+    bool nce = n->op == OP_NCELOSS || n->op == OP_NCEGRAD, grad = n->op == OP_NCEGRAD || n->op == OP_SAMPLEDGRAD;
+    cline(x, "{");
+    x->indent++;
+    cline(x, "const double *lq = m->model->noise.logq;");
+    cline(x, "double c[%" PRId64 "];", len);
+    cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) /* %s */", len,
+          nce ? "d(w) = z - log(k q(w))" : "o = z - log q(w)");
+    cline(x, "    c[j] = (double)%s[%d + j] - lq[%s[%d + j]]%s;", z, o, ids, o,
+          nce ? xsprintf(" - %s", double_lit(log((double)(len - 1)))) : "");
+    if (grad && n->i < n->shape.d[0].c)
+        cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+    if (nce) {
+        if (grad) {
+            cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+            cline(x, "    %s[%d + j] = %s[0] * (float)(1.0 / (1.0 + exp(-c[j])) - (j == 0));", v, o,
+                  vname(n->in[2]));
+        } else {
+            cline(x, "double l = log1p(exp(-fabs(c[0]))) + (c[0] < 0 ? -c[0] : 0.0);");
+            cline(x, "for (int64_t j = 1; j < %" PRId64 "; j++)", len);
+            cline(x, "    l += log1p(exp(-fabs(c[j]))) + (c[j] > 0 ? c[j] : 0.0);");
+            cline(x, "%s[0] = (float)l;", v);
+        }
+    } else {
+        cline(x, "double mx = c[0], s = 0.0;");
+        cline(x, "for (int64_t j = 1; j < %" PRId64 "; j++)", len);
+        cline(x, "    mx = c[j] > mx ? c[j] : mx;");
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+        cline(x, "    s += exp(c[j] - mx);");
+        if (grad) {
+            cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+            cline(x, "    %s[%d + j] = %s[0] * (float)(exp(c[j] - mx) / s - (j == 0));", v, o, vname(n->in[2]));
+        } else {
+            cline(x, "%s[0] = (float)(mx + log(s) - c[0]);", v);
+        }
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
 void c_emit_approx(Ctx *x, Node *n, const char *v)
 {
     switch (n->op) {
@@ -239,11 +296,12 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
     }
     case OP_NEGLOSS: { /* a sample equal to the target is skipped (word2vec) */
         const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
+        const int o = n->index;
         cline(x, "{");
         x->indent++;
-        cline(x, "float l = nn_softplus(-%s[0]);", z);
-        cline(x, "for (int64_t j = 1; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    if (%s[j] != %s[0])", ids, ids);
+        cline(x, "float l = nn_softplus(-%s[%d]);", z, o);
+        cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
+        cline(x, "    if (%s[j] != %s[%d])", ids, ids, o);
         cline(x, "        l += nn_softplus(%s[j]);", z);
         cline(x, "%s[0] = l;", v);
         x->indent--;
@@ -252,11 +310,20 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
     }
     case OP_NEGLOSSGRAD: {
         const char *z = vname(n->in[0]), *ids = vname(n->in[1]), *d = vname(n->in[2]);
-        cline(x, "%s[0] = %s[0] * (nn_sigmoid(%s[0]) - 1.0f);", v, d, z);
-        cline(x, "for (int64_t j = 1; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    %s[j] = %s[j] != %s[0] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, d, z);
+        const int o = n->index;
+        if (n->i < n->shape.d[0].c)
+            cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+        cline(x, "%s[%d] = %s[0] * (nn_sigmoid(%s[%d]) - 1.0f);", v, o, d, z, o);
+        cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
+        cline(x, "    %s[j] = %s[j] != %s[%d] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, d, z);
         break;
     }
+    case OP_NCELOSS:
+    case OP_NCEGRAD:
+    case OP_SAMPLEDLOSS:
+    case OP_SAMPLEDGRAD:
+        emit_corrected(x, n, v);
+        break;
     case OP_HIERPATH:
     case OP_HIERLABEL: { /* the path root first, padded with the root (label -1) */
         const char *y = vname(n->in[0]);

@@ -57,7 +57,8 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_RANGE] = c_emit_leaf,
     [OP_SAMPLE] = c_emit_approx, [OP_NEGLOSS] = c_emit_approx, [OP_NEGLOSSGRAD] = c_emit_approx,
     [OP_HIERPATH] = c_emit_approx, [OP_HIERLABEL] = c_emit_approx, [OP_LOGISTICLOSS] = c_emit_approx,
-    [OP_LOGISTICGRAD] = c_emit_approx,
+    [OP_LOGISTICGRAD] = c_emit_approx, [OP_NCELOSS] = c_emit_approx, [OP_NCEGRAD] = c_emit_approx,
+    [OP_SAMPLEDLOSS] = c_emit_approx, [OP_SAMPLEDGRAD] = c_emit_approx,
     [OP_LOOP] = c_emit_loop, [OP_CARRY] = c_emit_loop, [OP_LOOPOUT] = c_emit_loop,
 };
 
@@ -67,13 +68,14 @@ static bool int_operand_ok(const Node *n, int j)
     switch (n->op) {
     case OP_IADD: case OP_ISUB: case OP_IMUL:
         return true;
-    case OP_ROW: case OP_GATHER:
-        return true; /* rows of int tensors are int; the index is int */
+    case OP_ROW: case OP_GATHER: case OP_CONCAT:
+        return true; /* rows of int tensors are int; the index is int; ids joined (approx.c) */
     case OP_SAMPLE:
         return true; /* the target and the loop indexes */
     case OP_HIERPATH: case OP_HIERLABEL:
         return true; /* the target */
     case OP_NEGLOSS: case OP_NEGLOSSGRAD: case OP_LOGISTICLOSS: case OP_LOGISTICGRAD:
+    case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS: case OP_SAMPLEDGRAD:
         return j == 1;
     case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
     case OP_SCATTERROWS: case OP_SPARSESCATTER:
@@ -109,7 +111,7 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
-        n->op != OP_RANGE && n->op != OP_SAMPLE && n->op != OP_HIERPATH && n->op != OP_HIERLABEL &&
+        n->op != OP_RANGE && n->op != OP_SAMPLE && n->op != OP_CONCAT && n->op != OP_HIERPATH && n->op != OP_HIERLABEL &&
         !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;

@@ -480,12 +480,20 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return true;
     case OP_LOGISTICLOSS:
     case OP_LOGISTICGRAD:
+    case OP_NCELOSS:
+    case OP_NCEGRAD:
+    case OP_SAMPLEDLOSS:
+    case OP_SAMPLEDGRAD:
     case OP_NEGLOSS:
     case OP_NEGLOSSGRAD: /* logits [k+1] of the target and its samples, their ids [k+1] */
         if (!need_f32(&I, a) || a->shape.rank != 1 || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
             return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
                         op_name[n->op], typ(&I, a), typ(&I, b));
-        if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS) {
+        if (n->op != OP_LOGISTICLOSS && n->op != OP_LOGISTICGRAD &&
+            (n->index < 0 || n->i < 1 || !size_is_const(a->shape.d[0]) || n->index + n->i > a->shape.d[0].c))
+            return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index, n->i,
+                        typ(&I, a));
+        if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS || n->op == OP_SAMPLEDLOSS) {
             set_scalar(&I, DT_F32);
             return true;
         }

@@ -47,7 +47,7 @@ typedef struct Lowering {
     int nsites;
 } Lowering;
 
-static bool is_sampling(ApproxKind k) { return k == APPROX_NEG; }
+static bool is_sampling(ApproxKind k) { return k == APPROX_NEG || k == APPROX_NCE || k == APPROX_SAMPLED; }
 
 static void not_implemented(Lowering *L, const Node *n, const char *why) {
     if (!L->report)
@@ -121,35 +121,95 @@ static Node *lower_hier(Lowering *L, Block *b, int i, Node *n) {
     return loss;
 }
 
-/* The neg(k) loss of XENT node n at position i of b (see the top). */
-static Node *lower_neg(Lowering *L, Block *b, int i, Node *n) {
-    Node *z = n->in[0], *y = n->in[1];
-    if (!one_position(L, n, 1))
-        return NULL;
-    if (n->approx.share_batch) {
-        not_implemented(L, n, "with share = batch is not implemented yet");
-        return NULL;
-    }
-    Builder at = build_at(L->g, b, i + 1, BUILD_ASSERT, "approx");
-    Node *in[1 + MAX_LOOP_DEPTH];
-    int nin = 0;
-    in[nin++] = y;
-    for (const Block *bb = b; bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
-        in[nin++] = bb->loop->index;
-    Node *ids = build_new(OP_SAMPLE, nin, in, n->loc);
-    ids->i = n->approx.k;
-    ids->size = z->shape.d[0];
-    ids->index = L->nsites++;
-    ids->name = "samples";
-    build_put(&at, ids, n->loc);
-    Node *loss = build_op2(&at, OP_NEGLOSS, logits_at(&at, z, ids, n->loc), ids, n->loc);
-    loss->name = n->name;
-    return loss;
-}
-
 static void remove_at(Block *b, int i) {
     memmove(&b->nodes[i], &b->nodes[i + 1], sizeof(Node *) * (size_t)(b->n - i - 1));
     b->n--;
+}
+
+static int position(const Block *b, const Node *x) {
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i] == x)
+            return i;
+    NN_ASSERT(!"a node of its block");
+}
+
+/* Makes x (an int value: a target and its index arithmetic) available
+ * before position *pos of b, moving it and its operands up there if
+ * needed; *pos moves past what was moved. False when some node on the way
+ * is not a pure int computation (nothing wrong was done: what moved is
+ * pure and still after its operands). */
+static bool move_before(Block *b, Node *x, int *pos) {
+    if (x->parent != b)
+        return true;
+    if (position(b, x) < *pos)
+        return true;
+    if (x->dtype != DT_I32 || x->op == OP_LOOP || x->op == OP_LOOPOUT || x->op == OP_CARRY ||
+        (op_flags[x->op] & OPF_RANDOM))
+        return false;
+    for (int j = 0; j < x->nin; j++)
+        if (!move_before(b, x->in[j], pos))
+            return false;
+    remove_at(b, position(b, x));
+    ir_insert(b, (*pos)++, x);
+    return true;
+}
+
+/* Two neg nodes whose rows can be read together: the same W, h, bias, k. */
+static bool same_rows(const Node *a, const Node *c) {
+    Node *W1, *h1, *b1, *W2, *h2, *b2;
+    return c->op == OP_XENT && c->approx.kind == a->approx.kind && c->approx.k == a->approx.k &&
+           !c->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
+           W1 == W2 && h1 == h2 && b1 == b2 && c->in[0]->shape.rank == 1 && ir_is_int_scalar(c->in[1]);
+}
+
+#define MAX_GROUP 64
+
+/* The neg(k) losses of XENT node n at position i of b and of the later
+ * nodes of b that read the same rows (the contexts of one skip-gram
+ * word): one sample per target (each its own site), their ids
+ * concatenated, the rows read once, one neg_loss per target on its
+ * segment. One gather means one scatter of W's gradient per position
+ * (a sparse gradient), not one per target. Returns the position to go on
+ * from, -1 after an error. */
+static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
+    if (!one_position(L, n, 1))
+        return -1;
+    if (n->approx.share_batch) {
+        not_implemented(L, n, "with share = batch is not implemented yet");
+        return -1;
+    }
+    Node *group[MAX_GROUP] = {n};
+    int ng = 1, pos = i; /* new nodes go before pos: the targets moved there */
+    for (int j = i + 1; j < b->n && ng < MAX_GROUP; j++)
+        if (same_rows(n, b->nodes[j]) && move_before(b, b->nodes[j]->in[1], &pos))
+            group[ng++] = b->nodes[j];
+    Builder at = build_at(L->g, b, pos, BUILD_ASSERT, "approx");
+    Node *ids = NULL, *in[1 + MAX_LOOP_DEPTH];
+    for (int m = 0; m < ng; m++) {
+        int nin = 0;
+        in[nin++] = group[m]->in[1];
+        for (const Block *bb = b; bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
+            in[nin++] = bb->loop->index;
+        Node *s = build_new(OP_SAMPLE, nin, in, group[m]->loc);
+        s->i = n->approx.k;
+        s->size = n->in[0]->shape.d[0];
+        s->index = L->nsites++;
+        s->name = "samples";
+        build_put(&at, s, group[m]->loc);
+        ids = ids ? build_op2(&at, OP_CONCAT, ids, s, group[m]->loc) : s;
+    }
+    Node *zz = logits_at(&at, n->in[0], ids, n->loc);
+    for (int m = 0; m < ng; m++) {
+        Op op = n->approx.kind == APPROX_NCE ? OP_NCELOSS : n->approx.kind == APPROX_SAMPLED ? OP_SAMPLEDLOSS : OP_NEGLOSS;
+        Node *loss = build_new(op, 2, (Node *[]){zz, ids}, group[m]->loc);
+        loss->index = m * (int)(n->approx.k + 1);
+        loss->i = n->approx.k + 1;
+        loss->name = group[m]->name;
+        build_put(&at, loss, group[m]->loc);
+        ir_replace_uses(L->g, group[m], loss);
+        remove_at(b, position(b, group[m]));
+    }
+    return at.pos;
 }
 
 static void lower_block(Lowering *L, Block *b) {
@@ -164,8 +224,14 @@ static void lower_block(Lowering *L, Block *b) {
             n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
             continue;
         }
-        if (n->op == OP_XENT && (n->approx.kind == APPROX_NEG || n->approx.kind == APPROX_HIER)) {
-            Node *loss = n->approx.kind == APPROX_NEG ? lower_neg(L, b, i, n) : lower_hier(L, b, i, n);
+        if (n->op == OP_XENT && is_sampling(n->approx.kind)) {
+            int next = lower_neg(L, b, i, n);
+            if (next >= 0)
+                i = next - 1;
+            continue;
+        }
+        if (n->op == OP_XENT && n->approx.kind == APPROX_HIER) {
+            Node *loss = lower_hier(L, b, i, n);
             if (!loss)
                 continue;
             ir_replace_uses(L->g, n, loss);

@@ -466,9 +466,16 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
         return true;
     }
     case OP_NEGLOSS: /* dz = dy (sigmoid(z) - [j = 0]), 0 at skipped samples (passes/approx.c) */
+    case OP_NCELOSS: /* the same with the noise correction, no skip */
+    case OP_SAMPLEDLOSS: /* dz = dy (softmax(z - log q) - [j = o]) on the segment */
     case OP_LOGISTICLOSS: { /* dz = dy (sigmoid(z) - t), 0 where t < 0 */
-        Op g = x->op == OP_NEGLOSS ? OP_NEGLOSSGRAD : OP_LOGISTICGRAD;
-        if (da) add_adj(S, a, emit(S, ir_new_node(g, 3, (Node *[]){fwd(S, a), fwd(S, b), dy}, at)));
+        Op gop = x->op == OP_NEGLOSS ? OP_NEGLOSSGRAD : x->op == OP_NCELOSS ? OP_NCEGRAD
+               : x->op == OP_SAMPLEDLOSS ? OP_SAMPLEDGRAD : OP_LOGISTICGRAD;
+        Node *g = ir_new_node(gop, 3,
+                              (Node *[]){fwd(S, a), fwd(S, b), dy}, at);
+        g->index = x->index; /* neg: the segment of the target and its samples */
+        g->i = x->i;
+        if (da) add_adj(S, a, emit(S, g));
         return true;
     }
     default:

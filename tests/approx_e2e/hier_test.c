@@ -17,21 +17,12 @@
 #include <string.h>
 
 #include "hiert.h"
+#include "common.h"
 #include "nnrt_approx.h"
 
 #define NV 12
 #define ND 5
 #define NT 4
-
-static int fails;
-
-static void check(int ok, const char *what)
-{
-    printf("%s - %s\n", ok ? "ok" : "not ok", what);
-    fails += !ok;
-}
-
-static double relerr(double a, double b) { return fabs(a - b) / (fabs(b) > 1.0 ? fabs(b) : 1.0); }
 
 static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT] = {3, 0, 11, 6};
 
@@ -72,15 +63,6 @@ static double reference(hiert *m, const nnrt_huffman *tr, double *gE, double *gW
     return loss;
 }
 
-static double maxrel(const float *got, const double *want, int n)
-{
-    double e = 0;
-    for (int i = 0; i < n; i++)
-        if (relerr(got[i], want[i]) > e)
-            e = relerr(got[i], want[i]);
-    return e;
-}
-
 static float run_grad(hiert_ctx *c, const hiert_inputs *in)
 {
     hiert_outputs out;
@@ -114,6 +96,11 @@ static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, co
     nnrt_huffman_free(&tr);
 }
 
+static hiert_ctx *fd_ctx;
+static const hiert_inputs *fd_in;
+static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
+static const float *fd_grad(int p) { return hiert_ctx_grad_data(fd_ctx, p); }
+
 int main(void)
 {
     hiert *m = hiert_create(5);
@@ -131,25 +118,11 @@ int main(void)
     against_reference(m, c, &in, counts, "fixture counts");
 
     /* finite differences of the compiled loss */
+    fd_ctx = c;
+    fd_in = &in;
     float *P[3] = {hiert_param(m, "E"), hiert_param(m, "W"), hiert_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
-    run_grad(c, &in);
-    double worst = 0;
-    for (int p = 0; p < 3; p++) {
-        float g[NV * ND];
-        memcpy(g, hiert_ctx_grad_data(c, p), sizeof(float) * (size_t)sizes[p]);
-        for (int i = 0; i < sizes[p]; i++) {
-            const float eps = 1e-2f, keep = P[p][i];
-            P[p][i] = keep + eps;
-            double lp = run_grad(c, &in);
-            P[p][i] = keep - eps;
-            double lm = run_grad(c, &in);
-            P[p][i] = keep;
-            double fd = (lp - lm) / (2 * eps), e = fabs(fd - g[i]) / (fabs(fd) > 1 ? fabs(fd) : 1);
-            if (e > worst)
-                worst = e;
-        }
-    }
+    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
     char name[120];
     snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
     check(worst < 5e-3, name);

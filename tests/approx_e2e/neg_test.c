@@ -3,8 +3,12 @@
  * the runtime's float64 reference (nnrt_ref_neg, nnrt_ref_logits,
  * nnrt_ref_backprop) with the samples the model drew, read back through
  * the NNGC_SAMPLE_HOOK test hook (hook.h, compiled into model.c only).
+ * With -DMETHOD=1 or 2, the same for nce (nnrt_ref_nce) and sampled
+ * (nnrt_ref_sampled) on neg.nn with its method replaced (run.sh); their
+ * log q from an alias table built here from the same counts.
  *
- * Checks, one "ok - " / "not ok - " line each:
+ * Two targets per position share the rows (approx.c's group: one gather,
+ * one neg_loss per segment). Checks, one "ok - " / "not ok - " line each:
  *   - loss and the gradients of E, W, b equal the reference's on the ids
  *     the forward pass drew (relative 1e-4), for two noise tables (the
  *     fixture counts of tests/approx/, and counts that make the target
@@ -22,36 +26,39 @@
 #include <string.h>
 
 #include "negt.h"
+#include "common.h"
 #include "nnrt_approx.h"
 
 #define NV 12
 #define ND 5
 #define NT 4
 #define K 3
+#define NG 2 /* targets per position: y, u */
+#ifndef METHOD
+#define METHOD 0 /* 0 neg, 1 nce, 2 sampled (run.sh: neg.nn with the method replaced) */
+#endif
+static const char *const method_name[] = {"neg", "nce", "sampled"};
+
+/* the noise table's counts now (for the reference's log q) */
+static const int64_t *cur_counts;
 #define MAXREC 64
 
+/* every draw: its site and ids (forward: position t's sites in order) */
 static int nrec;
+static int recsite[MAXREC];
 static int32_t rec[MAXREC][K + 1];
 
 void test_sample_hook(int site, const int32_t *ids, int64_t n)
 {
-    (void)site;
-    if (n == K + 1 && nrec < MAXREC)
+    if (n == K + 1 && nrec < MAXREC) {
         memcpy(rec[nrec], ids, sizeof rec[0]);
+        recsite[nrec] = site;
+    }
     nrec++;
 }
 
-static int fails;
-
-static void check(int ok, const char *what)
-{
-    printf("%s - %s\n", ok ? "ok" : "not ok", what);
-    fails += !ok;
-}
-
-static double relerr(double a, double b) { return fabs(a - b) / (fabs(b) > 1.0 ? fabs(b) : 1.0); }
-
-static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT] = {3, 0, 11, 3};
+static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT][NG] = {{3, 4}, {0, 0}, {11, 1}, {3, 9}};
+static int32_t yin[NT], uin[NT];
 
 /* Reference loss and gradients (float64) on the recorded forward draws. */
 static double reference(negt *m, double *gE, double *gW, double *gb, int *skipped)
@@ -65,12 +72,21 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
     memset(gE, 0, sizeof(double) * NV * ND);
     memset(gW, 0, sizeof(double) * NV * ND);
     memset(gb, 0, sizeof(double) * NV);
-    for (int t = 0; t < NT; t++) {
-        const int32_t *ids = rec[t];
+    nnrt_alias noise;
+    if (nnrt_alias_build(&noise, cur_counts, NV, NNRT_NOISE_POWER) != NNRT_OK)
+        exit(1);
+    for (int r = 0; r < NT * NG; r++) {
+        const int t = r / NG, y = ys[t][r % NG];
+        const int32_t *ids = rec[r];
         for (int j = 0; j < ND; j++)
             h[j] = E[xs[t] * ND + j];
         nnrt_ref_logits(NV, ND, Wd, bd, h, z);
-        loss += nnrt_ref_neg(NV, z, ys[t], K, ids + 1, gz);
+        if (METHOD == 0)
+            loss += nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
+        else if (METHOD == 1)
+            loss += nnrt_ref_nce(NV, z, y, K, ids + 1, noise.logq, gz);
+        else
+            loss += nnrt_ref_sampled(NV, z, y, K, ids + 1, noise.logq, gz);
         nnrt_ref_backprop(NV, ND, Wd, h, gz, gWt, gh);
         for (int i = 0; i < NV * ND; i++)
             gW[i] += gWt[i];
@@ -79,18 +95,10 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
         for (int j = 0; j < ND; j++)
             gE[xs[t] * ND + j] += gh[j];
         for (int j = 1; j <= K; j++)
-            *skipped += ids[j] == ys[t];
+            *skipped += ids[j] == y;
     }
+    nnrt_alias_free(&noise);
     return loss;
-}
-
-static double maxrel(const float *got, const double *want, int n)
-{
-    double e = 0;
-    for (int i = 0; i < n; i++)
-        if (relerr(got[i], want[i]) > e)
-            e = relerr(got[i], want[i]);
-    return e;
 }
 
 static float run_grad(negt_ctx *c, const negt_inputs *in, uint64_t seed)
@@ -109,17 +117,20 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
 {
     char name[160];
     float loss = run_grad(c, in, 42);
-    int32_t fwd[NT][K + 1];
-    memcpy(fwd, rec, sizeof fwd);
-    int same = nrec == 2 * NT;
-    for (int t = 0; t < NT && same; t++) /* the backward loop runs t = NT-1 .. 0 */
-        same = memcmp(rec[2 * NT - 1 - t], fwd[t], sizeof fwd[t]) == 0;
+    /* each backward draw (the second half) is a forward draw of its site */
+    int same = nrec == 2 * NT * NG;
+    for (int r = NT * NG; r < 2 * NT * NG && same; r++) {
+        int found = 0;
+        for (int f = 0; f < NT * NG; f++)
+            found |= recsite[f] == recsite[r] && memcmp(rec[f], rec[r], sizeof rec[r]) == 0;
+        same = found;
+    }
     snprintf(name, sizeof name, "%s: the backward pass recomputes the forward draws (%d draws)", what, nrec);
     check(same, name);
     int targets_ok = 1;
-    for (int t = 0; t < NT; t++)
-        targets_ok &= fwd[t][0] == ys[t];
-    check(targets_ok, "sample's first id is the target");
+    for (int r = 0; r < NT * NG; r++)
+        targets_ok &= rec[r][0] == ys[r / NG][r % NG] && recsite[r] == r % NG;
+    check(targets_ok, "each sample's first id is its target, one site per target");
 
     double gE[NV * ND], gW[NV * ND], gb[NV];
     int skipped = 0;
@@ -136,22 +147,31 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
     }
 }
 
+static negt_ctx *fd_ctx;
+static const negt_inputs *fd_in;
+static double fd_loss(void) { return run_grad(fd_ctx, fd_in, 11); }
+static const float *fd_grad(int p) { return negt_ctx_grad_data(fd_ctx, p); }
+
 int main(void)
 {
     negt *m = negt_create(3);
     negt_ctx *c = negt_ctx_create(m);
     if (!m || !c)
         return 1;
-    negt_inputs in = {.T = NT, .x = xs, .y = ys};
+    for (int t = 0; t < NT; t++)
+        yin[t] = ys[t][0], uin[t] = ys[t][1];
+    negt_inputs in = {.T = NT, .x = xs, .y = yin, .u = uin};
 
     /* the fixture counts of tests/approx/gen_fixtures.py */
     const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
+    cur_counts = counts;
+    printf("# method %s\n", method_name[METHOD]);
     check(negt_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     check(negt_set_counts(m, counts, NV + 1) != NNRT_OK, "set_counts with more counts than words is an error");
     against_reference(m, c, &in, "fixture counts", 0);
 
     /* determinism: same seed, same draws; the next call draws others */
-    int32_t a[NT][K + 1], bb[NT][K + 1];
+    int32_t a[NT * NG][K + 1], bb[NT * NG][K + 1];
     run_grad(c, &in, 7);
     memcpy(a, rec, sizeof a);
     run_grad(c, &in, 7);
@@ -163,26 +183,11 @@ int main(void)
     check(memcmp(a, rec, sizeof a) != 0, "the next grad call draws other samples");
 
     /* finite differences of the compiled loss at a fixed seed */
+    fd_ctx = c;
+    fd_in = &in;
     float *P[3] = {negt_param(m, "E"), negt_param(m, "W"), negt_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
-    run_grad(c, &in, 11);
-    double worst = 0;
-    for (int p = 0; p < 3; p++) {
-        const float *g = negt_ctx_grad_data(c, p);
-        float gcopy[NV * ND];
-        memcpy(gcopy, g, sizeof(float) * (size_t)sizes[p]);
-        for (int i = 0; i < sizes[p]; i++) {
-            const float eps = 1e-2f, keep = P[p][i];
-            P[p][i] = keep + eps;
-            double lp = run_grad(c, &in, 11);
-            P[p][i] = keep - eps;
-            double lm = run_grad(c, &in, 11);
-            P[p][i] = keep;
-            double fd = (lp - lm) / (2 * eps), e = fabs(fd - gcopy[i]) / (fabs(fd) > 1 ? fabs(fd) : 1);
-            if (e > worst)
-                worst = e;
-        }
-    }
+    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
     char name[120];
     snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
     check(worst < 5e-3, name);
@@ -190,6 +195,7 @@ int main(void)
     /* a noise table that draws the targets 3 and 0 often: skipped samples */
     const int64_t skew[NV] = {400, 1, 1, 1000, 1, 1, 1, 1, 1, 1, 1, 1};
     negt_set_counts(m, skew, NV);
+    cur_counts = skew;
     against_reference(m, c, &in, "skewed counts", 1);
 
     /* evaluation: the forward function keeps the exact softmax */
@@ -200,11 +206,11 @@ int main(void)
             Wd[i] = W[i];
         for (int i = 0; i < NV; i++)
             bd[i] = b[i];
-        for (int t = 0; t < NT; t++) {
+        for (int r = 0; r < NT * NG; r++) {
             for (int j = 0; j < ND; j++)
-                h[j] = E[xs[t] * ND + j];
+                h[j] = E[xs[r / NG] * ND + j];
             nnrt_ref_logits(NV, ND, Wd, bd, h, z);
-            ref += nnrt_ref_full(NV, z, ys[t], g);
+            ref += nnrt_ref_full(NV, z, ys[r / NG][r % NG], g);
         }
         negt_ctx_forward(c, &in, &out);
         snprintf(name, sizeof name, "forward is the exact cross entropy (%.6f vs %.6f)", out.loss, ref);

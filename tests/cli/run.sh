@@ -243,7 +243,7 @@ expect 1 "--dump-ir=train:all with --no-train" "--no-train was given" "$NNGC" --
 # Two approximations the C backend lacks, and an optimizer: both reported at
 # their `with`, line 8 before line 9 (autodiff used to find them walking
 # backwards and print line 9 first, without the source line).
-printf 'model ap\ndim V = 5\ndim D = 2\nparam W : [V, D]\ninput x : [D]\ninput y : int\noptimizer sgd(lr = 0.1)\nloss += cross_entropy(W @ x, y) with embed\nloss += cross_entropy(W @ x, y) with hier\n' >"$W/ap.nn"
+printf 'model ap\ndim V = 5\ndim D = 2\nparam W : [V, D]\ninput x : [D]\ninput y : int\noptimizer sgd(lr = 0.1)\nloss += cross_entropy(W @ x, y) with embed\nloss += cross_entropy(W @ x, y) with class(2)\n' >"$W/ap.nn"
 expect 1 "two approximations" "ap.nn:8:38: error: softmax approximation 'embed' is not implemented yet" "$NNGC" "$W/ap.nn" -o "$W/ap.c" &&
     cp "$W/err" "$W/diag" &&
     check "errors in source order, each with its source line and caret" sh -c \
