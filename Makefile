@@ -5,6 +5,9 @@
 #   make golden-update  rewrite tests/golden/**/*.expected from the current compiler
 #   make demo         compile an example model and run it
 #   make install PREFIX=/usr/local
+#   make cuda-emu     the CUDA runtime compiled as C++ on the host emulation (no GPU, no nvcc)
+#   make cuda         the CUDA runtime with nvcc: build/cuda/libnngrt_cuda.a (sm_80 and sm_90)
+#   make cuda-test    sh tests/cuda/run.sh (emulation always; nvcc checks when nvcc is there)
 #   make SANITIZE=address,undefined test   every suite under ASan+UBSan, in build-asan/
 #   make SANITIZE=thread tsan-test          the concurrency tests under TSan, in build-tsan/
 #   make fuzz FUZZ_SECONDS=600              each libFuzzer target for that long (clang)
@@ -158,10 +161,10 @@ tsan-test: all
 # libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan
 # into build-fuzz/ (compiler and runtime built the same way, with
 # -fsanitize=fuzzer-no-link). `make fuzz` runs each for FUZZ_SECONDS,
-# `make fuzz-smoke` for FUZZ_SMOKE_SECONDS (CI); new inputs go to a scratch
-# corpus, crashes to build-fuzz/crashes/ (tests/fuzz/fuzz.sh).
+# `make fuzz-smoke` (CI) a fixed seed for tests/fuzz/<target>/smoke_runs
+# runs (about 10 s each); new inputs go to a scratch corpus, crashes to
+# build-fuzz/crashes/ (tests/fuzz/fuzz.sh).
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 12
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
     -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -179,7 +182,7 @@ fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
 
 fuzz-smoke: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
+	@FUZZ_SMOKE=1 sh tests/fuzz/fuzz.sh build-fuzz
 
 golden-update: all
 	@UPDATE_GOLDEN=1 sh tests/golden/run.sh
@@ -189,6 +192,100 @@ demo: all
 
 bench: all
 	@sh bench/run.sh
+
+# ---------------------------------------------------------------- CUDA (docs/CUDA.md)
+# Never part of `all`: `make test` runs tests/cuda/run.sh, which builds the
+# emulation with whichever C++ compiler it is given and skips the nvcc
+# checks, visibly, where there is no nvcc.
+
+CUDA_SRCS  := $(wildcard runtime/cuda/*.cu)
+CUDA_HDRS  := $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh) runtime/nngrt.h
+EMU_CXX    ?= $(shell command -v g++ 2>/dev/null || command -v clang++ 2>/dev/null || echo c++)
+EMU_BUILD  ?= $(BUILD)/cuda-emu
+EMU_FLAGS  := -std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda
+EMU_OBJS   := $(CUDA_SRCS:runtime/cuda/%.cu=$(EMU_BUILD)/%.o) $(EMU_BUILD)/emu.o
+EMU_TESTS  := $(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu $(EMU_BUILD)/test_rnnlm $(EMU_BUILD)/nodevice \
+              $(EMU_BUILD)/bench
+
+NVCC       ?= nvcc
+CUDA_ARCHS ?= 80 90
+NVCC_FLAGS := -std=c++17 -O3 -Werror all-warnings -Xptxas -warn-spills,-Werror -Xcompiler -Wall,-Wextra \
+              $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -Iruntime -Iruntime/cuda
+CUDA_LIBS  := -lcublas -lcudart
+
+.PHONY: cuda cuda-emu cuda-test cuda-progs cuda-nvcc-flags
+
+cuda-emu: $(EMU_BUILD)/libnngrt_cuda_emu.a $(EMU_TESTS)
+
+$(EMU_BUILD)/%.o: runtime/cuda/%.cu $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) -x c++ -c $< -o $@
+
+$(EMU_BUILD)/emu.o: runtime/cuda/emu.cpp $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) -c $< -o $@
+
+$(EMU_BUILD)/libnngrt_cuda_emu.a: $(EMU_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(filter-out %/test_rnnlm,$(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu): $(EMU_BUILD)/test_%: tests/cuda/test_%.cpp tests/cuda/check.h $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(EMU_CXX) $(EMU_FLAGS) -o $@ $< $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+$(EMU_BUILD)/bench: tests/cuda/bench.cu $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(EMU_CXX) $(EMU_FLAGS) -x c++ $< -x none -o $@ $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+# examples/rnnlm.nn by hand in CUDA against nngc's C for it
+$(EMU_BUILD)/rnnlm.c: examples/rnnlm.nn $(BUILD)/nngc
+	@mkdir -p $(dir $@)
+	$(BUILD)/nngc $< -o $@
+
+$(EMU_BUILD)/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(EMU_BUILD)/rnnlm.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(EMU_BUILD)/rnnlm.c -o $(EMU_BUILD)/rnnlm.o
+	$(EMU_CXX) $(EMU_FLAGS) -I$(EMU_BUILD) -o $@ $< $(EMU_BUILD)/rnnlm.o $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+$(EMU_BUILD)/nodevice: tests/cuda/nodevice.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iruntime/cuda -c $< -o $@.o
+	$(EMU_CXX) -o $@ $@.o $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+cuda: $(BUILD)/cuda/libnngrt_cuda.a
+
+# the test programs linked against it (scripts/gpu-check.sh runs them on a GPU)
+cuda-progs: $(BUILD)/cuda/test_kernels $(BUILD)/cuda/nodevice $(BUILD)/cuda/bench
+
+$(BUILD)/cuda/test_kernels: tests/cuda/test_kernels.cpp tests/cuda/check.h $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	$(NVCC) $(NVCC_FLAGS) -x cu -c $< -o $@.o
+	$(NVCC) $(NVCC_FLAGS) -o $@ $@.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+$(BUILD)/cuda/bench: tests/cuda/bench.cu $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	$(NVCC) $(NVCC_FLAGS) -o $@ $< $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+# needs nngc (flex, bison): not in cuda-progs
+$(BUILD)/cuda/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(BUILD)/nngc
+	$(BUILD)/nngc examples/rnnlm.nn -o $(BUILD)/cuda/rnnlm.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(BUILD)/cuda/rnnlm.c -o $(BUILD)/cuda/rnnlm.o
+	$(NVCC) $(NVCC_FLAGS) -I$(BUILD)/cuda -x cu -c $< -o $@.o
+	$(NVCC) $(NVCC_FLAGS) -o $@ $@.o $(BUILD)/cuda/rnnlm.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+$(BUILD)/cuda/nodevice: tests/cuda/nodevice.c $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iruntime/cuda -c $< -o $@.o
+	$(NVCC) -o $@ $@.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+# for tests/cuda/run.sh: the flags every .cu is compiled with
+cuda-nvcc-flags:
+	@echo $(NVCC_FLAGS)
+
+$(BUILD)/cuda/%.o: runtime/cuda/%.cu $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+
+$(BUILD)/cuda/libnngrt_cuda.a: $(CUDA_SRCS:runtime/cuda/%.cu=$(BUILD)/cuda/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+cuda-test: all
+	@sh tests/cuda/run.sh
 
 # ---------------------------------------------------------------- install
 install: all

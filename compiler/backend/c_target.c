@@ -18,7 +18,8 @@ static bool ctx_uses_nn_lse(Ctx *x)
 
 static bool uses_nn_lse(Ctx *x) { return ctx_uses_nn_lse(x) || (x->train && ctx_uses_nn_lse(x->train)); }
 
-static bool uses_nn_ld(Ctx *x)
+/* Does some BLAS call of the graph have a dynamic leading dimension (nn_ld)? */
+static bool ctx_uses_nn_ld(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
         Node *n = x->all[i];
@@ -27,9 +28,13 @@ static bool uses_nn_ld(Ctx *x)
         if (n->op == OP_MATMUL && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1]) ||
                                    !size_is_const(n->shape.d[1])))
             return true;
+        if (n->op == OP_LINEARLSE && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1])))
+            return true;
     }
     return false;
 }
+
+static bool uses_nn_ld(Ctx *x) { return ctx_uses_nn_ld(x) || (x->train && ctx_uses_nn_ld(x->train)); }
 
 /* The C code of each op, by family (c_*.c); NULL: the C target has none
  * (ARG only appears inside a fused body, which c_elem.c writes whole). */
@@ -68,8 +73,10 @@ static bool int_operand_ok(const Node *n, int j)
     switch (n->op) {
     case OP_IADD: case OP_ISUB: case OP_IMUL:
         return true;
-    case OP_ROW: case OP_GATHER: case OP_CONCAT:
-        return true; /* rows of int tensors are int; the index is int; ids joined (approx.c) */
+    case OP_ROW: case OP_GATHER:
+        return true; /* rows of int tensors are int; the index is int */
+    case OP_CONCAT:
+        return true; /* two int tensors make one */
     case OP_SAMPLE:
         return true; /* the target and the loop indexes */
     case OP_HIERPATH: case OP_HIERLABEL:
@@ -111,8 +118,8 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
-        n->op != OP_RANGE && n->op != OP_SAMPLE && n->op != OP_CONCAT && n->op != OP_HIERPATH && n->op != OP_HIERLABEL &&
-        !(op_flags[n->op] & OPF_INT)) {
+        n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
+        n->op != OP_HIERLABEL && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }

@@ -19,6 +19,7 @@
 #include "nngrt.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -197,6 +198,9 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
 }
 
 int main(int argc, char **argv) {
+    /* A file past `ulimit -f` is then a write error (EFBIG) with a message
+     * and the temporary files removed, not a silent death by SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return nngc_run(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0))
