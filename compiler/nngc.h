@@ -214,6 +214,8 @@ typedef enum { DT_F32, DT_I32 } DType;
 #define OPF_SOFTMAX 4u  /* a softmax node: carries an Approx */
 #define OPF_INT 8u      /* integer scalar arithmetic */
 #define OPF_CHECKED 16u /* may fail at run time (index range): emitter emits a check */
+#define OPF_RANDOM 32u  /* a random draw: cse never merges two, hoist never moves one out
+                           of its loop, fold never evaluates one (docs/APPROX.md) */
 
 /* The op table: X(NAME, "text", arity (-1 = variadic), flags). One line per
  * op; the enum, the names and the flags below are all built from it. */
@@ -257,6 +259,30 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(LOGSOFTMAX, "log_softmax", 1, OPF_SOFTMAX)  /* over the last axis */          \
     X(XENT, "cross_entropy", 2, OPF_SOFTMAX | OPF_CHECKED) /* z [...,V], y int [...] -> [...] */ \
     X(BXENT, "binary_cross_entropy", 2, 0)        /* z [n], t [n] -> [] */          \
+    X(SAMPLE, "sample", -1, OPF_RANDOM) /* y, i1.. int [] -> i32[k+1]: y, then k draws (k in i) from \
+                                    the noise table over size words, from the stream of (the context's \
+                                    seed and step, site index, loop indexes i1..): recomputing it in the \
+                                    backward loop draws the same ids (passes/approx.c) */ \
+    X(NEGLOSS, "neg_loss", 2, 0) /* z [n], ids i32 [n] -> []: on the segment o = index, len = i:   \
+                                    softplus(-z[o]) + sum over o < j < o + len with ids[j] != ids[o] \
+                                    of softplus(z[j]) (word2vec's loss) */ \
+    X(NEGLOSSGRAD, "neg_loss_grad", 3, 0) /* z, ids, d [] -> [n]: d (sigmoid(z) - [j = o]) on the \
+                                    segment, 0 at skipped samples and outside */ \
+    X(NCELOSS, "nce_loss", 2, 0) /* as neg_loss with d(w) = z - log(k q(w)) (q: the noise table), \
+                                    k = len - 1: softplus(-d(ids[o])) + sum_j softplus(d(ids[j])); \
+                                    no sample skipped (Mnih & Teh, log Z = 0) */ \
+    X(NCEGRAD, "nce_grad", 3, 0) /* z, ids, d [] -> [n]: d (sigmoid(d(w)) - [j = o]) on the segment */ \
+    X(SAMPLEDLOSS, "sampled_loss", 2, 0) /* as neg_loss with o = z - log q(ids): logsumexp(o) - o[o] \
+                                    over the segment (Jean et al.; no sample skipped) */ \
+    X(SAMPLEDGRAD, "sampled_grad", 3, 0) /* z, ids, d [] -> [n]: d (softmax(o) - [j = o]) on the segment */ \
+    X(HIERPATH, "hier_path", 1, 0) /* y int [] -> i32[L]: the inner nodes of y's path in the       \
+                                    model's Huffman tree over size words, root first, padded with the \
+                                    root; L = i, the longest path allowed */ \
+    X(HIERLABEL, "hier_labels", 1, 0) /* y int [] -> i32[L]: 1 - the bit taken at each node of the \
+                                    path, -1 past its end */ \
+    X(LOGISTICLOSS, "logistic_loss", 2, 0) /* z [n], t i32 [n] -> []: sum over t >= 0 of       \
+                                    softplus(z) - t z (t = 1: softplus(-z)); t < 0 skipped */ \
+    X(LOGISTICGRAD, "logistic_grad", 3, 0) /* z, t, d [] -> [n]: d (sigmoid(z) - t), 0 where t < 0 */ \
     X(LOGSUMEXP, "logsumexp", 1, 0)  /* log sum exp over the last axis: [..., V] -> [...] */ \
     X(PICK, "pick", 2, OPF_CHECKED)  /* z[..., y]: z [..., V], y int [...] -> [...] */ \
     /* gradient ops: built by autodiff (passes/autodiff.c) */                      \
@@ -668,6 +694,16 @@ void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (lin
  * OP" through d, when an op on the path from a param to the loss has no
  * gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
+/* approx.c: the objective stage's lowerings of the softmax approximations.
+ * train (T, before autodiff): each cross_entropy with a method it
+ * implements (neg) becomes that method's loss. !train (F): a sampling
+ * method's cross_entropy becomes the exact one. A method without a
+ * lowering is an error through d (on F only when report); flag is
+ * --softmax's text for the message. False after an error. */
+bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report);
+/* hier: the longest path in a Huffman tree a model accepts (its counts set
+ * at run time; word2vec's MAX_CODE_LENGTH; real corpora stay under it) */
+#define NN_HIER_MAX_PATH 40
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 

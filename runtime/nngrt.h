@@ -166,6 +166,10 @@ typedef struct nnrt_model_desc {
     float *(*ctx_grad_data)(void *ctx, int i);
     int (*update)(void *m, void *ctx);
     int (*grad_accumulate)(void *dst, void *src);
+    /* The noise distribution of a model whose training draws samples
+     * (softmax approximations, docs/APPROX.md): counts[n] in id order;
+     * NULL when the model draws none. */
+    int (*set_counts)(void *m, const int64_t *counts, int64_t n);
 } nnrt_model_desc;
 
 /* Writes every param of m, and its optimizer state (see nstate), to a

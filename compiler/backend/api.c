@@ -94,6 +94,7 @@ void emit_header(Ctx *x)
         hline(x, "/* dst's gradients += src's (two contexts of one model; src's row lists are reordered) */\n");
         hline(x, "int %s_grad_accumulate(%s_ctx *dst, %s_ctx *src);\n", M, M, M);
     }
+    c_approx_api(x, true);
     hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
     hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
 }
@@ -113,9 +114,11 @@ void emit_model_struct(Ctx *x)
         craw(x, "    double lr;     /* learning rate (NAME_set_lr) */\n");
         craw(x, "    float opt_step; /* Adam's step count */\n");
     }
+    c_approx_struct(x, false);
     craw(x, "    %s_ctx *ctx;  /* the context of %s_forward, _grad, _train_step */\n};\n\n", g->model, g->model);
     craw(x, "struct %s_ctx {\n    %s *model;\n", g->model, g->model);
     craw(x, "    const float *params; /* model->params */\n");
+    c_approx_struct(x, true);
     craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
     if (t) {
         craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
@@ -313,6 +316,7 @@ void emit_api(Ctx *x)
 
     craw(x, "%s *%s_create(uint64_t seed)\n{\n", M, M);
     craw(x, "    %s *m = calloc(1, sizeof *m);\n", M);
+    c_approx_create(x, 0);
     craw(x, "    if (m) {\n");
     craw(x, "        m->params = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
     if (x->train) {
@@ -331,9 +335,11 @@ void emit_api(Ctx *x)
     craw(x, "void %s_destroy(%s *m)\n{\n    if (!m)\n        return;\n    %s_ctx_destroy(m->ctx);\n", M, M, M);
     if (x->train)
         craw(x, "    free(m->opt);\n");
+    c_approx_create(x, 2);
     craw(x, "    free(m->params);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
 
     emit_init_params(x);
+    c_approx_api(x, false);
 
     craw(x, "int %s_save(%s *m, const char *path)\n{\n", M, M);
     craw(x, "    if (!m || !path)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_save: NULL argument\");\n", M);

@@ -220,6 +220,16 @@ void emit_loop(Ctx *x, Node *n);
 char *label_c(const Node *y);
 void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
 
+/* ---- c_approx.c: the softmax approximations' ops and model state */
+void c_emit_approx(Ctx *x, Node *n, const char *v);
+bool c_uses_samples(const Ctx *x);
+bool c_approx_includes(const Ctx *x); /* the model has approximation structures */
+void c_approx_check(Ctx *x);
+void c_approx_struct(Ctx *x, bool ctx);
+void c_approx_prelude(Ctx *x);
+void c_approx_create(Ctx *x, int what); /* 0: NAME_create, 1: NAME_ctx_create, 2: NAME_destroy */
+void c_approx_api(Ctx *x, bool header);
+
 /* ---- c_target.c */
 
 /* ---- names.c */

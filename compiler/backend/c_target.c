@@ -60,6 +60,10 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_ICONST] = c_emit_leaf, [OP_PARAM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf, [OP_DIM] = c_emit_leaf,
     [OP_INDEX] = c_emit_leaf, [OP_IADD] = c_emit_leaf, [OP_ISUB] = c_emit_leaf, [OP_IMUL] = c_emit_leaf,
     [OP_RANGE] = c_emit_leaf,
+    [OP_SAMPLE] = c_emit_approx, [OP_NEGLOSS] = c_emit_approx, [OP_NEGLOSSGRAD] = c_emit_approx,
+    [OP_HIERPATH] = c_emit_approx, [OP_HIERLABEL] = c_emit_approx, [OP_LOGISTICLOSS] = c_emit_approx,
+    [OP_LOGISTICGRAD] = c_emit_approx, [OP_NCELOSS] = c_emit_approx, [OP_NCEGRAD] = c_emit_approx,
+    [OP_SAMPLEDLOSS] = c_emit_approx, [OP_SAMPLEDGRAD] = c_emit_approx,
     [OP_LOOP] = c_emit_loop, [OP_CARRY] = c_emit_loop, [OP_LOOPOUT] = c_emit_loop,
 };
 
@@ -73,6 +77,13 @@ static bool int_operand_ok(const Node *n, int j)
         return true; /* rows of int tensors are int; the index is int */
     case OP_CONCAT:
         return true; /* two int tensors make one */
+    case OP_SAMPLE:
+        return true; /* the target and the loop indexes */
+    case OP_HIERPATH: case OP_HIERLABEL:
+        return true; /* the target */
+    case OP_NEGLOSS: case OP_NEGLOSSGRAD: case OP_LOGISTICLOSS: case OP_LOGISTICGRAD:
+    case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS: case OP_SAMPLEDGRAD:
+        return j == 1;
     case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
     case OP_SCATTERROWS: case OP_SPARSESCATTER:
         return j == 1;
@@ -107,7 +118,8 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
-        n->op != OP_RANGE && n->op != OP_CONCAT && !(op_flags[n->op] & OPF_INT)) {
+        n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
+        n->op != OP_HIERLABEL && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }
@@ -163,6 +175,7 @@ static void c_emit_node(Ctx *x, Node *n)
  * only when used (an unused static function is a warning). */
 static void c_emit_prelude(Ctx *x)
 {
+    c_approx_prelude(x);
     if (uses_nn_lse(x)) {
         craw(x, "/* log sum exp of a row (finite or not), with nnrt_abi.h's inline row loop */\n");
         craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");

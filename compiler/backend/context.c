@@ -113,6 +113,7 @@ void emit_ctx_api(Ctx *x)
     if (train)
         craw(x, "        c->grads = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
     craw(x, "    }\n");
+    c_approx_create(x, 1);
     craw(x, "    if (!c || !c->arena%s) {\n", train ? " || !c->grads" : "");
     craw(x, "        %s_ctx_destroy(c);\n", M);
     craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_ctx_create: out of memory\");\n", M);
@@ -204,4 +205,8 @@ void emit_ctx_desc(Ctx *x)
              M, M);
     else
         craw(x, "    NULL, NULL, NULL, NULL, /* no training */\n");
+    if (c_approx_includes(x))
+        craw(x, "    %s_set_counts_any,\n", M);
+    else
+        craw(x, "    NULL, /* no samples */\n");
 }

@@ -69,6 +69,7 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
          * forward graph passed, so that each error is reported once */
         if (x->ok)
             check_graph(t);
+        c_approx_check(x);
         x->ok = x->ok && t->ok;
     }
     if (!x->ok)
@@ -153,6 +154,8 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
     /* the model's header (the application API, nngrt.h), then the target's runtime ABI */
     craw(x, "#include \"%s\"\n#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
          c_escape(header_name, false), x->target->abi_header);
+    if (c_approx_includes(x)) /* the noise table's and tree's types (c_approx.c) */
+        craw(x, "#include \"nnrt_approx.h\"\n\n");
     emit_model_struct(x);
     x->target->emit_prelude(x);
     emit_tables(x);

@@ -63,6 +63,8 @@ void emit_forward(Ctx *x, bool grad)
         cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s: input %s is NULL\");", M, in->name);
     }
     emit_size_checks(x);
+    if (grad && c_uses_samples(x))
+        cline(x, "m->step++; /* new samples (c_approx.c) */");
     craw(x, "\n");
     emit_block(x, &g->top);
     line_reset(x);

@@ -7,8 +7,8 @@
  *   clone        F -> the training graph T (ir/clone.c): the program is
  *                lowered once, T starts as an exact copy
  *   objective    on T, the lowerings that change what is optimized (the
- *                softmax approximations); today they only report that a
- *                method other than `full` is not implemented
+ *                softmax approximations, passes/approx.c); F keeps the
+ *                exact softmax for evaluation
  *   autodiff     T gets its backward pass and gradients (passes/autodiff.c)
  *   pipeline     the optimization passes, on F and on T (passes/pipeline.c)
  *   placement    which values live on the device (a no-op for the C target)
@@ -54,36 +54,16 @@ static Graph *lower_stage(Diag *d, int file, const AstList *prog, const CompileO
     return g;
 }
 
-static void objective_block(Diag *d, const Block *b, const CompileOptions *o, bool *flag_reported) {
-    for (int i = 0; i < b->n; i++) {
-        const Node *n = b->nodes[i];
-        if (n->op == OP_LOOP)
-            objective_block(d, &n->loop->body, o, flag_reported);
-        if (!(op_flags[n->op] & OPF_SOFTMAX) || n->approx.kind == APPROX_FULL)
-            continue;
-        const char *method = approx_name[n->approx.kind];
-        if (n->approx.loc.file >= 0) {
-            diag_error(d, n->approx.loc, "softmax approximation '%s' is not implemented yet", method);
-        } else if (!*flag_reported) {
-            /* one message for the flag, at the first node it reached */
-            diag_error(d, n->loc, "softmax approximation '%s' (from --softmax=%s) is not implemented yet", method,
-                       o->softmax ? o->softmax : method);
-            *flag_reported = true;
-        }
-    }
-}
-
-/* The lowerings that change the objective. A softmax approximation
- * (LANGUAGE.md) replaces the loss by a cheaper one; none is implemented
- * yet, so each node that asks for one is an error, at its `with` or
- * naming --softmax. g is T, or F when there is no T but files are
- * written (the same program: the methods are rejected whether or not the
- * model trains; only a dump of F without -o shows them as written). */
-static bool objective_stage(Diag *d, Graph *g, const CompileOptions *o) {
-    bool flag_reported = false;
-    int before = d->nerrors;
-    objective_block(d, &g->top, o, &flag_reported);
-    return d->nerrors == before;
+/* The lowerings that change the objective (passes/approx.c): on T each
+ * softmax approximation becomes its method's loss; on F a sampling
+ * method's cross_entropy is the exact one (evaluation). A method without
+ * a lowering is an error, at its `with` or naming --softmax: reported on
+ * T, or on F when there is no T but files are written (the same program:
+ * the methods are rejected whether or not the model trains; only a dump
+ * of F without -o shows them as written). */
+static bool objective_stage(Diag *d, Graph *f, Graph *t, const CompileOptions *o) {
+    bool ok = !t || approx_lower(t, d, o->softmax, true, true);
+    return approx_lower(f, d, o->softmax, false, !t) && ok;
 }
 
 /* Autodiff on T. required: a missing gradient rule is an error (the user
@@ -139,7 +119,7 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
     }
 
     /* (a dump of F alone shows the methods as written; see objective_stage) */
-    ok = !(t || out) || objective_stage(d, t ? t : f, o);
+    ok = !(t || out) || objective_stage(d, f, t, o);
     diag_flush(d);
     if (!ok)
         return NULL;

@@ -458,6 +458,49 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         set(&I, DT_F32, &s);
         return true;
     }
+    case OP_SAMPLE: { /* the target, then k draws among size words */
+        if (n->nin < 1)
+            return fail(&I, "'%s' needs a target", op_name[n->op]);
+        for (int j = 0; j < n->nin; j++) /* the target, the loop indexes */
+            if (!need_int_scalar(&I, n->in[j]))
+                return false;
+        if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
+            return fail(&I, "'%s' needs k >= 1 draws among a static vocabulary (k = %" PRId64 ")", op_name[n->op],
+                        n->i);
+        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i + 1)}});
+        return true;
+    }
+    case OP_HIERPATH:
+    case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes */
+        if (!need_int_scalar(&I, a))
+            return false;
+        if (n->i < 1 || !size_is_const(n->size) || n->size.c < 2)
+            return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
+        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        return true;
+    case OP_LOGISTICLOSS:
+    case OP_LOGISTICGRAD:
+    case OP_NCELOSS:
+    case OP_NCEGRAD:
+    case OP_SAMPLEDLOSS:
+    case OP_SAMPLEDGRAD:
+    case OP_NEGLOSS:
+    case OP_NEGLOSSGRAD: /* logits [k+1] of the target and its samples, their ids [k+1] */
+        if (!need_f32(&I, a) || a->shape.rank != 1 || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
+            return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
+                        op_name[n->op], typ(&I, a), typ(&I, b));
+        if (n->op != OP_LOGISTICLOSS && n->op != OP_LOGISTICGRAD &&
+            (n->index < 0 || n->i < 1 || !size_is_const(a->shape.d[0]) || n->index + n->i > a->shape.d[0].c))
+            return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index, n->i,
+                        typ(&I, a));
+        if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS || n->op == OP_SAMPLEDLOSS) {
+            set_scalar(&I, DT_F32);
+            return true;
+        }
+        if (!need_f32(&I, n->in[2]) || n->in[2]->shape.rank != 0)
+            return fail(&I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(&I, n->in[2]));
+        set(&I, DT_F32, &a->shape);
+        return true;
     case OP_DOT:
     case OP_BXENT: /* two float vectors of one size -> a scalar */
         if (!need_f32(&I, a) || !need_f32(&I, b))

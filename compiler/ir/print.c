@@ -168,6 +168,17 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " tb");
     if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND)
         pr(p, " axis=%d", n->index);
+    if (n->op == OP_HIERPATH || n->op == OP_HIERLABEL) {
+        pr(p, " len=%" PRId64 " of=", n->i);
+        pr_size(p, n->size);
+    }
+    if (n->op == OP_NEGLOSS || n->op == OP_NEGLOSSGRAD || n->op == OP_NCELOSS || n->op == OP_NCEGRAD ||
+        n->op == OP_SAMPLEDLOSS || n->op == OP_SAMPLEDGRAD)
+        pr(p, " at=%d len=%" PRId64, n->index, n->i);
+    if (n->op == OP_SAMPLE) {
+        pr(p, " k=%" PRId64 " site=%d of=", n->i, n->index);
+        pr_size(p, n->size);
+    }
     if (n->op == OP_SLICE) {
         pr(p, " from=");
         pr_size(p, n->size);

@@ -320,7 +320,8 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
     /* leaves and loop plumbing: nothing flows further (loops: reverse_loop) */
     case OP_CONST: case OP_ICONST: case OP_PARAM: case OP_INPUT: case OP_DIM: case OP_INDEX:
     case OP_CARRY: case OP_FILL: case OP_RANGE: case OP_LOOPOUT:
-    case OP_IADD: case OP_ISUB: case OP_IMUL:
+    case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_SAMPLE:
+    case OP_HIERPATH: case OP_HIERLABEL:
         return true;
 
     case OP_ADD:
@@ -462,6 +463,19 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
             add_adj(S, a, times_expanded(S, r, dy, at));
         }
         if (db) add_adj(S, b, times_expanded(S, op1(S, OP_NEG, z, at), dy, at));
+        return true;
+    }
+    case OP_NEGLOSS: /* dz = dy (sigmoid(z) - [j = 0]), 0 at skipped samples (passes/approx.c) */
+    case OP_NCELOSS: /* the same with the noise correction, no skip */
+    case OP_SAMPLEDLOSS: /* dz = dy (softmax(z - log q) - [j = o]) on the segment */
+    case OP_LOGISTICLOSS: { /* dz = dy (sigmoid(z) - t), 0 where t < 0 */
+        Op gop = x->op == OP_NEGLOSS ? OP_NEGLOSSGRAD : x->op == OP_NCELOSS ? OP_NCEGRAD
+               : x->op == OP_SAMPLEDLOSS ? OP_SAMPLEDGRAD : OP_LOGISTICGRAD;
+        Node *g = ir_new_node(gop, 3,
+                              (Node *[]){fwd(S, a), fwd(S, b), dy}, at);
+        g->index = x->index; /* neg: the segment of the target and its samples */
+        g->i = x->i;
+        if (da) add_adj(S, a, emit(S, g));
         return true;
     }
     default:

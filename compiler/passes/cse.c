@@ -92,6 +92,8 @@ static bool same_node(const Node *a, const Node *b) {
 }
 
 static bool mergeable(const Node *n) {
+    if (op_flags[n->op] & OPF_RANDOM) /* two draws are two values */
+        return false;
     return n->op != OP_LOOP && n->op != OP_LOOPOUT && n->op != OP_INDEX && n->op != OP_CARRY &&
            n->op != OP_FUSED && n->op != OP_ARG; /* fused bodies are not compared */
 }

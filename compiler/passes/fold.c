@@ -44,6 +44,8 @@ static int fold_block(Graph *g, Block *b) {
             changed += fold_block(g, &n->loop->body);
             continue;
         }
+        if (op_flags[n->op] & OPF_RANDOM) /* a draw is never a constant */
+            continue;
         switch (n->op) {
         case OP_DIM:
             if (size_is_const(n->size)) {

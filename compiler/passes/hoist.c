@@ -18,6 +18,8 @@
 #include "nngc.h"
 
 static bool movable(const Node *n, const Block *body, bool may_skip) {
+    if (op_flags[n->op] & OPF_RANDOM) /* each iteration draws anew */
+        return false;
     if (n->op == OP_INDEX || n->op == OP_CARRY || n->op == OP_LOOP || n->op == OP_LOOPOUT)
         return false;
     if ((op_flags[n->op] & OPF_CHECKED) && may_skip)

@@ -746,11 +746,10 @@ static void test_approx_not_implemented(void **state)
     int y = add_input(g, "y", DT_I32, shape(0));
     Block *top = &g->top;
     Node *n = ir_new_node(OP_XENT, 2, (Node *[]){leaf(g, top, OP_INPUT, z), leaf(g, top, OP_INPUT, y)}, at(21, 11));
-    n->approx.kind = APPROX_NEG;
-    n->approx.k = 3;
+    n->approx.kind = APPROX_EMBED;
     g->loss = add(g, top, n);
     expect_emit_error(g, "t.nn:21:11: error: target 'c' does not support cross_entropy (softmax approximation "
-                         "'neg' is not implemented yet)\nmodel t\n^\n");
+                         "'embed' is not implemented yet)\nmodel t\n^\n");
 }
 
 /* Ensure a name that is a C keyword and a param too large to allocate are

@@ -1,0 +1,366 @@
+/*
+ * c_approx.c - the C code of the softmax approximations' ops (passes/approx.c,
+ * docs/APPROX.md): sample, neg_loss, neg_loss_grad, and what the model
+ * needs for them (the noise table in struct NAME, the samples' stream in
+ * struct NAME_ctx, NAME_set_counts, NAME_ctx_seed).
+ *
+ * A sample's draws come from the stream nnrt_rng_stream(seed, step, key):
+ * seed is the context's (NAME_ctx_seed; by default the model's seed and
+ * the context's creation number), step counts its NAME_ctx_grad calls, key
+ * mixes the sample's site and its loop indexes. So a draw is a function of
+ * where it is, and autodiff's recomputation of a sample in the backward
+ * loop draws the same ids. A test may define NNGC_SAMPLE_HOOK(site, ids, n)
+ * when compiling model.c to see every draw.
+ */
+#include "backend.h"
+
+#include <math.h>
+
+static bool block_has(const Block *b, Op op)
+{
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == op || (n->op == OP_LOOP && block_has(&n->loop->body, op)))
+            return true;
+    }
+    return false;
+}
+
+/* The graph that may draw: the train graph (x is the forward graph's
+ * context, or the train graph's own). */
+static const Block *train_top(const Ctx *x)
+{
+    return x->train ? &x->train->g->top : &x->g->top;
+}
+
+/* Does the train graph draw samples? Then the model has a noise table. */
+bool c_uses_samples(const Ctx *x)
+{
+    return block_has(train_top(x), OP_SAMPLE);
+}
+
+/* Does either graph walk a Huffman tree? Then the model has one. */
+static bool uses_tree(const Ctx *x)
+{
+    return block_has(&x->g->top, OP_HIERPATH) || block_has(train_top(x), OP_HIERPATH);
+}
+
+/* The first node of op in b (and its loops), or NULL. */
+static const Node *find_op(const Block *b, Op op)
+{
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == op)
+            return n;
+        if (n->op == OP_LOOP) {
+            const Node *r = find_op(&n->loop->body, op);
+            if (r)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+/* The node that sizes the model's structure op (the first one; check_block
+ * rejects a model whose nodes disagree). */
+static const Node *first_of(const Ctx *x, Op op)
+{
+    const Node *n = find_op(train_top(x), op);
+    return n ? n : find_op(&x->g->top, op);
+}
+
+static void check_block(Ctx *x, const Block *b, const Node *first)
+{
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == first->op && (n->size.c != first->size.c || (n->op != OP_SAMPLE && n->i != first->i)))
+            emit_error(x, n->loc, "the softmax approximations of one model must share one vocabulary (%" PRId64
+                       " and %" PRId64 " words)", first->size.c, n->size.c);
+        if (n->op == OP_LOOP)
+            check_block(x, &n->loop->body, first);
+    }
+}
+
+void c_approx_check(Ctx *x)
+{
+    static const Op ops[] = {OP_SAMPLE, OP_HIERPATH};
+    for (int k = 0; k < 2; k++) {
+        const Node *first = first_of(x, ops[k]);
+        if (!first)
+            continue;
+        check_block(x, &x->g->top, first);
+        if (x->train)
+            check_block(x, &x->train->g->top, first);
+    }
+}
+
+void c_approx_struct(Ctx *x, bool ctx)
+{
+    if (ctx) {
+        if (c_uses_samples(x))
+            craw(x, "    uint64_t seed, step; /* the samples' stream: NAME_ctx_seed, NAME_ctx_grad calls */\n");
+        return;
+    }
+    if (c_uses_samples(x))
+        craw(x, "    nnrt_alias noise; /* the samples' noise distribution (NAME_set_counts) */\n"
+                "    uint64_t seed, nctx; /* create's seed, contexts created */\n");
+    if (uses_tree(x))
+        craw(x, "    nnrt_huffman tree; /* hier's Huffman tree (NAME_set_counts) */\n");
+}
+
+bool c_approx_includes(const Ctx *x)
+{
+    return c_uses_samples(x) || uses_tree(x);
+}
+
+/* Does either graph have one of the two ops? */
+static bool uses_either(const Ctx *x, Op a, Op b)
+{
+    const Block *t = train_top(x), *f = &x->g->top;
+    return block_has(t, a) || block_has(t, b) || block_has(f, a) || block_has(f, b);
+}
+
+/* The helpers, each only when used (clang warns of an unused static one). */
+void c_approx_prelude(Ctx *x)
+{
+    if (uses_either(x, OP_NEGLOSS, OP_LOGISTICLOSS)) {
+        craw(x, "static inline float nn_softplus(float x)\n{\n");
+        craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
+    }
+    if (uses_either(x, OP_NEGLOSSGRAD, OP_LOGISTICGRAD))
+        craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
+}
+
+/* The structures from counts (NULL: uniform), into m; the tree checked
+ * against the paths' static length. In NAME_create and NAME_set_counts. */
+static void emit_build(Ctx *x, const char *counts, const char *fail)
+{
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH);
+    craw(x, "    int rc = NNRT_OK;\n    (void)rc;\n");
+    if (s) {
+        craw(x, "    nnrt_alias a;\n");
+        craw(x, "    if ((rc = nnrt_alias_build(&a, %s, %" PRId64 ", NNRT_NOISE_POWER)) != NNRT_OK) {\n%s    }\n",
+             counts, s->size.c, fail);
+    }
+    if (h) {
+        craw(x, "    nnrt_huffman t;\n");
+        craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", counts, h->size.c,
+             s ? "        nnrt_alias_free(&a);\n" : "", fail);
+        craw(x, "    if (t.max_len > %" PRId64 ") {\n", h->i);
+        craw(x, "        rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: a Huffman path of %%d nodes, over the %" PRId64
+                " nngc allows\", t.max_len);\n", x->g->model, h->i);
+        craw(x, "        nnrt_huffman_free(&t);\n%s%s    }\n", s ? "        nnrt_alias_free(&a);\n" : "", fail);
+    }
+    if (s)
+        craw(x, "    nnrt_alias_free(&m->noise);\n    m->noise = a;\n");
+    if (h)
+        craw(x, "    nnrt_huffman_free(&m->tree);\n    m->tree = t;\n");
+}
+
+/* NAME_create's and NAME_ctx_create's parts (after the allocation, before
+ * the check of it), NAME_destroy's. */
+void c_approx_create(Ctx *x, int what)
+{
+    if (!c_approx_includes(x))
+        return;
+    const Node *h = first_of(x, OP_HIERPATH);
+    switch (what) {
+    case 0: /* model: uniform structures until NAME_set_counts */
+        if (h) {
+            craw(x, "    static int64_t ones[%" PRId64 "];\n", h->size.c);
+            craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        ones[i] = 1;\n", h->size.c);
+        }
+        craw(x, "    if (m) {\n");
+        if (c_uses_samples(x))
+            craw(x, "    m->seed = seed;\n");
+        emit_build(x, h ? "ones" : "NULL", "        free(m);\n        m = NULL;\n        goto built;\n");
+        craw(x, "    }\nbuilt:\n");
+        break;
+    case 1: /* context */
+        if (c_uses_samples(x))
+            craw(x, "    if (c)\n        c->seed = m->seed + 0x9E3779B97F4A7C15u * ++m->nctx;\n");
+        break;
+    default: /* destroy */
+        if (c_uses_samples(x))
+            craw(x, "    nnrt_alias_free(&m->noise);\n");
+        if (h)
+            craw(x, "    nnrt_huffman_free(&m->tree);\n");
+        break;
+    }
+}
+
+void c_approx_api(Ctx *x, bool header)
+{
+    if (!c_approx_includes(x))
+        return;
+    const char *M = x->g->model;
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH);
+    int64_t V = s ? s->size.c : h->size.c;
+    if (header) {
+        hline(x, "/* The softmax approximations' structures from word counts[n] in id order (n <= %" PRId64 ";\n", V);
+        hline(x, " * ids past n count 0):%s%s. Uniform until set. Exclusive: nothing else may run on m. */\n",
+              s ? " the samples' noise, counts^0.75" : "", h ? " hier's Huffman tree" : "");
+        hline(x, "int %s_set_counts(%s *m, const int64_t *counts, int64_t n);\n", M, M);
+        if (s) {
+            hline(x, "/* Restarts a context's sample stream: the draws of its grad calls depend on\n");
+            hline(x, " * (seed, the calls since) alone. */\n");
+            hline(x, "void %s_ctx_seed(%s_ctx *ctx, uint64_t seed);\n", M, M);
+        }
+        hline(x, "\n");
+        return;
+    }
+    craw(x, "int %s_set_counts(%s *m, const int64_t *counts, int64_t n)\n{\n", M, M);
+    craw(x, "    if (!m || !counts)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_set_counts: NULL argument\");\n", M);
+    craw(x, "    if (n < 1 || n > %" PRId64 ")\n", V);
+    craw(x, "        return nnrt_error(NNRT_ERR_SHAPE, \"%s_set_counts: %%lld counts for %" PRId64 " words\", (long long)n);\n",
+         M, V);
+    craw(x, "    int64_t *all = calloc(%" PRId64 ", sizeof *all); /* ids past n: count 0 */\n", V);
+    craw(x, "    if (!all)\n        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n", M);
+    craw(x, "    memcpy(all, counts, (size_t)n * sizeof *all);\n");
+    emit_build(x, "all", "        free(all);\n        return rc;\n");
+    craw(x, "    free(all);\n    return NNRT_OK;\n}\n\n");
+    craw(x, "static int %s_set_counts_any(void *m, const int64_t *counts, int64_t n)\n{\n", M);
+    craw(x, "    return %s_set_counts(m, counts, n);\n}\n\n", M);
+    if (!s)
+        return;
+    craw(x, "void %s_ctx_seed(%s_ctx *c, uint64_t seed)\n{\n", M, M);
+    craw(x, "    if (c) {\n        c->seed = seed;\n        c->step = 0;\n    }\n}\n\n");
+}
+
+/* nce and sampled: the segment's logits corrected by the noise, in
+ * double (logq is), then the loss or its gradient; no sample skipped. */
+static void emit_corrected(Ctx *x, const Node *n, const char *v)
+{
+    const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
+    const int o = n->index;
+    const int64_t len = n->i;
+    bool nce = n->op == OP_NCELOSS || n->op == OP_NCEGRAD, grad = n->op == OP_NCEGRAD || n->op == OP_SAMPLEDGRAD;
+    cline(x, "{");
+    x->indent++;
+    cline(x, "const double *lq = m->model->noise.logq;");
+    cline(x, "double c[%" PRId64 "];", len);
+    cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) /* %s */", len,
+          nce ? "d(w) = z - log(k q(w))" : "o = z - log q(w)");
+    cline(x, "    c[j] = (double)%s[%d + j] - lq[%s[%d + j]]%s;", z, o, ids, o,
+          nce ? xsprintf(" - %s", double_lit(log((double)(len - 1)))) : "");
+    if (grad && n->i < n->shape.d[0].c)
+        cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+    if (nce) {
+        if (grad) {
+            cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+            cline(x, "    %s[%d + j] = %s[0] * (float)(1.0 / (1.0 + exp(-c[j])) - (j == 0));", v, o,
+                  vname(n->in[2]));
+        } else {
+            cline(x, "double l = log1p(exp(-fabs(c[0]))) + (c[0] < 0 ? -c[0] : 0.0);");
+            cline(x, "for (int64_t j = 1; j < %" PRId64 "; j++)", len);
+            cline(x, "    l += log1p(exp(-fabs(c[j]))) + (c[j] > 0 ? c[j] : 0.0);");
+            cline(x, "%s[0] = (float)l;", v);
+        }
+    } else {
+        cline(x, "double mx = c[0], s = 0.0;");
+        cline(x, "for (int64_t j = 1; j < %" PRId64 "; j++)", len);
+        cline(x, "    mx = c[j] > mx ? c[j] : mx;");
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+        cline(x, "    s += exp(c[j] - mx);");
+        if (grad) {
+            cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+            cline(x, "    %s[%d + j] = %s[0] * (float)(exp(c[j] - mx) / s - (j == 0));", v, o, vname(n->in[2]));
+        } else {
+            cline(x, "%s[0] = (float)(mx + log(s) - c[0]);", v);
+        }
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
+void c_emit_approx(Ctx *x, Node *n, const char *v)
+{
+    switch (n->op) {
+    case OP_SAMPLE: {
+        cline(x, "{");
+        x->indent++;
+        cline(x, "uint64_t key = %d;", n->index);
+        for (int j = 1; j < n->nin; j++)
+            cline(x, "key = key * 1000003u + (uint64_t)%s;", vname(n->in[j]));
+        cline(x, "nnrt_rng r;");
+        cline(x, "nnrt_rng_stream(&r, m->seed, m->step, key);");
+        cline(x, "%s[0] = (int32_t)%s;", v, vname(n->in[0]));
+        cline(x, "for (int64_t j = 1; j <= %" PRId64 "; j++)", n->i);
+        cline(x, "    %s[j] = nnrt_alias_draw(&m->model->noise, &r);", v);
+        craw(x, "#ifdef NNGC_SAMPLE_HOOK\n");
+        cline(x, "NNGC_SAMPLE_HOOK(%d, %s, %" PRId64 ");", n->index, v, n->i + 1);
+        craw(x, "#endif\n");
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_NEGLOSS: { /* a sample equal to the target is skipped (word2vec) */
+        const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
+        const int o = n->index;
+        cline(x, "{");
+        x->indent++;
+        cline(x, "float l = nn_softplus(-%s[%d]);", z, o);
+        cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
+        cline(x, "    if (%s[j] != %s[%d])", ids, ids, o);
+        cline(x, "        l += nn_softplus(%s[j]);", z);
+        cline(x, "%s[0] = l;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_NEGLOSSGRAD: {
+        const char *z = vname(n->in[0]), *ids = vname(n->in[1]), *d = vname(n->in[2]);
+        const int o = n->index;
+        if (n->i < n->shape.d[0].c)
+            cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+        cline(x, "%s[%d] = %s[0] * (nn_sigmoid(%s[%d]) - 1.0f);", v, o, d, z, o);
+        cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
+        cline(x, "    %s[j] = %s[j] != %s[%d] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, d, z);
+        break;
+    }
+    case OP_NCELOSS:
+    case OP_NCEGRAD:
+    case OP_SAMPLEDLOSS:
+    case OP_SAMPLEDGRAD:
+        emit_corrected(x, n, v);
+        break;
+    case OP_HIERPATH:
+    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1) */
+        const char *y = vname(n->in[0]);
+        cline(x, "{");
+        x->indent++;
+        emit_index_check(x, n, y, int_lit(n->size.c));
+        cline(x, "const nnrt_huffman *tr = &m->model->tree;");
+        cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
+        if (n->op == OP_HIERPATH)
+            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", v, n->size.c - 2);
+        else
+            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_LOGISTICLOSS: {
+        const char *z = vname(n->in[0]), *t = vname(n->in[1]);
+        cline(x, "{");
+        x->indent++;
+        cline(x, "float l = 0.0f;");
+        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
+        cline(x, "    if (%s[j] >= 0)", t);
+        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", t, z, z);
+        cline(x, "%s[0] = l;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_LOGISTICGRAD: {
+        const char *z = vname(n->in[0]), *t = vname(n->in[1]), *d = vname(n->in[2]);
+        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
+        cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, t, d, z, t);
+        break;
+    }
+    default:
+        NN_ASSERT(!"an approximation op");
+    }
+}

@@ -1,0 +1,251 @@
+/*
+ * approx.c - the softmax approximations: the objective stage's lowerings
+ * (driver/compile.c), on the train graph T before autodiff, so that the
+ * approximated loss is what gets differentiated (docs/APPROX.md).
+ *
+ * neg(k) (word2vec's negative sampling): for cross_entropy(z, y) with
+ * z = W @ h [+ b] one position's logits (a [V] vector) and y an int scalar,
+ *
+ *   ids  = sample(y, i...)           i32[k+1]: y, then k noise words
+ *   rows = gather(W, ids)            [k+1, H]: only these rows are read
+ *   zz   = matvec(rows, h) [+ gather(b, ids)]
+ *   loss = neg_loss(zz, ids)         softplus(-zz0) + sum_j softplus(zzj)
+ *
+ * so the gradient reaches the k + 1 rows alone (scatter_add of the rows,
+ * a sparse param gradient). Logits of another form are gathered whole:
+ * gather(z, ids) (correct, not faster). The sample's stream is a function
+ * of (the context's seed and step, its site, the loop indexes i...), so
+ * autodiff's recomputation of it in the backward loop draws the same ids;
+ * its random flag (OPF_RANDOM) keeps cse, hoist and fold away from it.
+ *
+ * hier (word2vec's hierarchical softmax): the logits of the inner nodes on
+ * y's path in the model's Huffman tree (hier_path, padded to a static
+ * length), each a logistic loss against 1 - the bit taken (hier_labels,
+ * -1 on the padding): logistic_loss(logits_at(path), labels).
+ *
+ * The forward graph F keeps the exact softmax of a sampling method: its
+ * cross_entropy there is the full one (the evaluation's log-probability).
+ * hier is lowered on F too: its loss is -log p(y) under the tree.
+ * Methods without a lowering yet are errors, at their `with` or naming
+ * --softmax.
+ *
+ * Requires: a lowered, verified graph (before autodiff). The replaced
+ * cross_entropy nodes are taken out of their blocks.
+ */
+#include "nngc.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+typedef struct Lowering {
+    Graph *g;
+    Diag *d;
+    const char *flag; /* --softmax's text, or NULL */
+    bool train;       /* T: lower; F: sampling methods become full */
+    bool report;      /* report methods without a lowering (always on T) */
+    bool flag_reported;
+    int nsites;
+} Lowering;
+
+static bool is_sampling(ApproxKind k) { return k == APPROX_NEG || k == APPROX_NCE || k == APPROX_SAMPLED; }
+
+static void not_implemented(Lowering *L, const Node *n, const char *why) {
+    if (!L->report)
+        return;
+    const char *method = approx_name[n->approx.kind];
+    if (n->approx.loc.file >= 0) {
+        diag_error(L->d, n->approx.loc, "softmax approximation '%s' %s", method, why);
+    } else if (!L->flag_reported) {
+        /* one message for the flag, at the first node it reached */
+        diag_error(L->d, n->loc, "softmax approximation '%s' (from --softmax=%s) %s", method,
+                   L->flag ? L->flag : method, why);
+        L->flag_reported = true;
+    }
+}
+
+/* z = W @ h (W not transposed), or that plus a [V] bias: *W, *h, *bias. */
+static bool match_linear(const Node *z, Node **W, Node **h, Node **bias) {
+    *bias = NULL;
+    if (z->op == OP_ADD && z->in[0]->op == OP_MATVEC && z->in[1]->shape.rank == 1 &&
+        shape_eq(&z->in[1]->shape, &z->shape)) {
+        *bias = z->in[1];
+        z = z->in[0];
+    }
+    if (z->op != OP_MATVEC || z->nin != 2 || z->ta)
+        return false;
+    *W = z->in[0];
+    *h = z->in[1];
+    return true;
+}
+
+/* The logits z at ids: W's rows at ids times h [+ b at ids] when z is
+ * linear, else z computed whole and gathered. */
+static Node *logits_at(Builder *at, Node *z, Node *ids, Loc loc) {
+    Node *W, *h, *bias, *zz;
+    if (!match_linear(z, &W, &h, &bias))
+        return build_op2(at, OP_GATHER, z, ids, loc);
+    zz = build_op2(at, OP_MATVEC, build_op2(at, OP_GATHER, W, ids, loc), h, loc);
+    if (bias)
+        zz = build_op2(at, OP_ADD, zz, build_op2(at, OP_GATHER, bias, ids, loc), loc);
+    return zz;
+}
+
+/* What every lowering needs: one position's logits over a static
+ * vocabulary (of at least min_words) and an int target. */
+static bool one_position(Lowering *L, const Node *n, int64_t min_words) {
+    const Node *z = n->in[0], *y = n->in[1];
+    if (z->shape.rank == 1 && ir_is_int_scalar(y) && size_is_const(z->shape.d[0]) && z->shape.d[0].c >= min_words)
+        return true;
+    not_implemented(L, n, xsprintf("needs one position's logits (a vector over a static vocabulary of %" PRId64
+                                   " words or more) and an int target", min_words));
+    return false;
+}
+
+/* The hier loss of XENT node n at position i of b: the logits of the
+ * inner nodes on y's path (rows of W, one per inner node: W's first V - 1
+ * rows, as word2vec's syn1), each a logistic loss against 1 - its bit.
+ * The same on F: it is -log p(y) under the tree's distribution. */
+static Node *lower_hier(Lowering *L, Block *b, int i, Node *n) {
+    if (!one_position(L, n, 2))
+        return NULL;
+    Node *z = n->in[0], *y = n->in[1];
+    int64_t V = z->shape.d[0].c, len = V - 1 < NN_HIER_MAX_PATH ? V - 1 : NN_HIER_MAX_PATH;
+    Builder at = build_at(L->g, b, i + 1, BUILD_ASSERT, "approx");
+    Node *path = build_new(OP_HIERPATH, 1, &y, n->loc), *labels = build_new(OP_HIERLABEL, 1, &y, n->loc);
+    path->i = labels->i = len;
+    path->size = labels->size = z->shape.d[0];
+    build_put(&at, path, n->loc);
+    build_put(&at, labels, n->loc);
+    Node *loss = build_op2(&at, OP_LOGISTICLOSS, logits_at(&at, z, path, n->loc), labels, n->loc);
+    loss->name = n->name;
+    return loss;
+}
+
+static void remove_at(Block *b, int i) {
+    memmove(&b->nodes[i], &b->nodes[i + 1], sizeof(Node *) * (size_t)(b->n - i - 1));
+    b->n--;
+}
+
+static int position(const Block *b, const Node *x) {
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i] == x)
+            return i;
+    NN_ASSERT(!"a node of its block");
+}
+
+/* Makes x (an int value: a target and its index arithmetic) available
+ * before position *pos of b, moving it and its operands up there if
+ * needed; *pos moves past what was moved. False when some node on the way
+ * is not a pure int computation (nothing wrong was done: what moved is
+ * pure and still after its operands). */
+static bool move_before(Block *b, Node *x, int *pos) {
+    if (x->parent != b)
+        return true;
+    if (position(b, x) < *pos)
+        return true;
+    if (x->dtype != DT_I32 || x->op == OP_LOOP || x->op == OP_LOOPOUT || x->op == OP_CARRY ||
+        (op_flags[x->op] & OPF_RANDOM))
+        return false;
+    for (int j = 0; j < x->nin; j++)
+        if (!move_before(b, x->in[j], pos))
+            return false;
+    remove_at(b, position(b, x));
+    ir_insert(b, (*pos)++, x);
+    return true;
+}
+
+/* Two neg nodes whose rows can be read together: the same W, h, bias, k. */
+static bool same_rows(const Node *a, const Node *c) {
+    Node *W1, *h1, *b1, *W2, *h2, *b2;
+    return c->op == OP_XENT && c->approx.kind == a->approx.kind && c->approx.k == a->approx.k &&
+           !c->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
+           W1 == W2 && h1 == h2 && b1 == b2 && c->in[0]->shape.rank == 1 && ir_is_int_scalar(c->in[1]);
+}
+
+#define MAX_GROUP 64
+
+/* The neg(k) losses of XENT node n at position i of b and of the later
+ * nodes of b that read the same rows (the contexts of one skip-gram
+ * word): one sample per target (each its own site), their ids
+ * concatenated, the rows read once, one neg_loss per target on its
+ * segment. One gather means one scatter of W's gradient per position
+ * (a sparse gradient), not one per target. Returns the position to go on
+ * from, -1 after an error. */
+static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
+    if (!one_position(L, n, 1))
+        return -1;
+    if (n->approx.share_batch) {
+        not_implemented(L, n, "with share = batch is not implemented yet");
+        return -1;
+    }
+    Node *group[MAX_GROUP] = {n};
+    int ng = 1, pos = i; /* new nodes go before pos: the targets moved there */
+    for (int j = i + 1; j < b->n && ng < MAX_GROUP; j++)
+        if (same_rows(n, b->nodes[j]) && move_before(b, b->nodes[j]->in[1], &pos))
+            group[ng++] = b->nodes[j];
+    Builder at = build_at(L->g, b, pos, BUILD_ASSERT, "approx");
+    Node *ids = NULL, *in[1 + MAX_LOOP_DEPTH];
+    for (int m = 0; m < ng; m++) {
+        int nin = 0;
+        in[nin++] = group[m]->in[1];
+        for (const Block *bb = b; bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
+            in[nin++] = bb->loop->index;
+        Node *s = build_new(OP_SAMPLE, nin, in, group[m]->loc);
+        s->i = n->approx.k;
+        s->size = n->in[0]->shape.d[0];
+        s->index = L->nsites++;
+        s->name = "samples";
+        build_put(&at, s, group[m]->loc);
+        ids = ids ? build_op2(&at, OP_CONCAT, ids, s, group[m]->loc) : s;
+    }
+    Node *zz = logits_at(&at, n->in[0], ids, n->loc);
+    for (int m = 0; m < ng; m++) {
+        Op op = n->approx.kind == APPROX_NCE ? OP_NCELOSS : n->approx.kind == APPROX_SAMPLED ? OP_SAMPLEDLOSS : OP_NEGLOSS;
+        Node *loss = build_new(op, 2, (Node *[]){zz, ids}, group[m]->loc);
+        loss->index = m * (int)(n->approx.k + 1);
+        loss->i = n->approx.k + 1;
+        loss->name = group[m]->name;
+        build_put(&at, loss, group[m]->loc);
+        ir_replace_uses(L->g, group[m], loss);
+        remove_at(b, position(b, group[m]));
+    }
+    return at.pos;
+}
+
+static void lower_block(Lowering *L, Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            lower_block(L, &n->loop->body);
+        if (!(op_flags[n->op] & OPF_SOFTMAX) || n->approx.kind == APPROX_FULL)
+            continue;
+        if (!L->train && is_sampling(n->approx.kind) && n->op == OP_XENT) {
+            /* F: the exact distribution */
+            n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
+            continue;
+        }
+        if (n->op == OP_XENT && is_sampling(n->approx.kind)) {
+            int next = lower_neg(L, b, i, n);
+            if (next >= 0)
+                i = next - 1;
+            continue;
+        }
+        if (n->op == OP_XENT && n->approx.kind == APPROX_HIER) {
+            Node *loss = lower_hier(L, b, i, n);
+            if (!loss)
+                continue;
+            ir_replace_uses(L->g, n, loss);
+            remove_at(b, i);
+            i--;
+            continue;
+        }
+        not_implemented(L, n, "is not implemented yet");
+    }
+}
+
+bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report) {
+    Lowering L = {.g = g, .d = d, .flag = flag, .train = train, .report = train || report};
+    int before = d->nerrors;
+    lower_block(&L, &g->top);
+    return d->nerrors == before;
+}

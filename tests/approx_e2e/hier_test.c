@@ -1,0 +1,133 @@
+/*
+ * hier_test.c - the compiled hier lowering (tests/approx_e2e/hier.nn)
+ * against the runtime's float64 reference (nnrt_ref_hier on a Huffman tree
+ * built by nnrt_huffman_build from the same counts), one "ok - " line per
+ * check:
+ *   - loss and the gradients of E, W, b equal the reference's (relative
+ *     1e-4), for uniform counts (the model's default tree) and the fixture
+ *     counts of tests/approx/ (set by hiert_set_counts);
+ *   - central finite differences of the compiled loss agree with the
+ *     compiled gradient;
+ *   - the forward function is -log p(y) with p from nnrt_hier_probs (a
+ *     distribution summing to 1 over the words).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hiert.h"
+#include "common.h"
+#include "nnrt_approx.h"
+
+#define NV 12
+#define ND 5
+#define NT 4
+
+static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT] = {3, 0, 11, 6};
+
+/* Inner-node logits of position t: W[n] . h + b[n], n < V - 1. */
+static void node_logits(hiert *m, int t, double *h, double *z)
+{
+    const float *E = hiert_param(m, "E"), *W = hiert_param(m, "W"), *b = hiert_param(m, "b");
+    for (int j = 0; j < ND; j++)
+        h[j] = E[xs[t] * ND + j];
+    for (int n = 0; n < NV - 1; n++) {
+        z[n] = b[n];
+        for (int j = 0; j < ND; j++)
+            z[n] += (double)W[n * ND + j] * h[j];
+    }
+}
+
+static double reference(hiert *m, const nnrt_huffman *tr, double *gE, double *gW, double *gb, double *logp)
+{
+    const float *W = hiert_param(m, "W");
+    double h[ND], z[NV], g[NV], loss = 0, p[NV];
+    memset(gE, 0, sizeof(double) * NV * ND);
+    memset(gW, 0, sizeof(double) * NV * ND);
+    memset(gb, 0, sizeof(double) * NV);
+    *logp = 0;
+    for (int t = 0; t < NT; t++) {
+        node_logits(m, t, h, z);
+        loss += nnrt_ref_hier(tr, z, ys[t], g);
+        nnrt_hier_probs(tr, z, p);
+        *logp += log(p[ys[t]]);
+        for (int n = 0; n < NV - 1; n++) {
+            gb[n] += g[n];
+            for (int j = 0; j < ND; j++) {
+                gW[n * ND + j] += g[n] * h[j];
+                gE[xs[t] * ND + j] += g[n] * W[n * ND + j];
+            }
+        }
+    }
+    return loss;
+}
+
+static float run_grad(hiert_ctx *c, const hiert_inputs *in)
+{
+    hiert_outputs out;
+    if (hiert_ctx_grad(c, in, &out) != NNRT_OK) {
+        fprintf(stderr, "hiert_ctx_grad: %s\n", nnrt_last_error());
+        exit(1);
+    }
+    return out.loss;
+}
+
+static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, const int64_t *counts,
+                              const char *what)
+{
+    char name[200];
+    nnrt_huffman tr;
+    if (nnrt_huffman_build(&tr, counts, NV) != NNRT_OK)
+        exit(1);
+    float loss = run_grad(c, in);
+    double gE[NV * ND], gW[NV * ND], gb[NV], logp;
+    double ref = reference(m, &tr, gE, gW, gb, &logp);
+    snprintf(name, sizeof name, "%s: loss %.6f vs reference %.6f", what, loss, ref);
+    check(relerr(loss, ref) < 1e-4, name);
+    double eE = maxrel(hiert_ctx_grad_data(c, 0), gE, NV * ND), eW = maxrel(hiert_ctx_grad_data(c, 1), gW, NV * ND),
+           eb = maxrel(hiert_ctx_grad_data(c, 2), gb, NV);
+    snprintf(name, sizeof name, "%s: grads of E, W, b vs reference (max rel err %.2g %.2g %.2g)", what, eE, eW, eb);
+    check(eE < 1e-4 && eW < 1e-4 && eb < 1e-4, name);
+    hiert_outputs out;
+    hiert_ctx_forward(c, in, &out);
+    snprintf(name, sizeof name, "%s: forward is -log p(y) under the tree (%.6f vs %.6f)", what, out.loss, -logp);
+    check(relerr(out.loss, -logp) < 1e-4, name);
+    nnrt_huffman_free(&tr);
+}
+
+static hiert_ctx *fd_ctx;
+static const hiert_inputs *fd_in;
+static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
+static const float *fd_grad(int p) { return hiert_ctx_grad_data(fd_ctx, p); }
+
+int main(void)
+{
+    hiert *m = hiert_create(5);
+    hiert_ctx *c = hiert_ctx_create(m);
+    if (!m || !c)
+        return 1;
+    hiert_inputs in = {.T = NT, .x = xs, .y = ys};
+    int64_t ones[NV];
+    for (int i = 0; i < NV; i++)
+        ones[i] = 1;
+    against_reference(m, c, &in, ones, "uniform tree (default)");
+
+    const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
+    check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
+    against_reference(m, c, &in, counts, "fixture counts");
+
+    /* finite differences of the compiled loss */
+    fd_ctx = c;
+    fd_in = &in;
+    float *P[3] = {hiert_param(m, "E"), hiert_param(m, "W"), hiert_param(m, "b")};
+    int sizes[3] = {NV * ND, NV * ND, NV};
+    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
+    char name[120];
+    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
+    check(worst < 5e-3, name);
+
+    hiert_ctx_destroy(c);
+    hiert_destroy(m);
+    return fails != 0;
+}

@@ -1,0 +1,222 @@
+/*
+ * neg_test.c - the compiled neg(k) lowering (tests/approx_e2e/neg.nn) against
+ * the runtime's float64 reference (nnrt_ref_neg, nnrt_ref_logits,
+ * nnrt_ref_backprop) with the samples the model drew, read back through
+ * the NNGC_SAMPLE_HOOK test hook (hook.h, compiled into model.c only).
+ * With -DMETHOD=1 or 2, the same for nce (nnrt_ref_nce) and sampled
+ * (nnrt_ref_sampled) on neg.nn with its method replaced (run.sh); their
+ * log q from an alias table built here from the same counts.
+ *
+ * Two targets per position share the rows (approx.c's group: one gather,
+ * one neg_loss per segment). Checks, one "ok - " / "not ok - " line each:
+ *   - loss and the gradients of E, W, b equal the reference's on the ids
+ *     the forward pass drew (relative 1e-4), for two noise tables (the
+ *     fixture counts of tests/approx/, and counts that make the target
+ *     drawn often, so the "sample equal to the target is skipped" rule
+ *     is exercised);
+ *   - the backward pass recomputes the same ids as the forward pass;
+ *   - central finite differences of the compiled loss (same seed: same
+ *     draws) agree with the compiled gradient;
+ *   - same seed, same draws; the next call draws others;
+ *   - the forward function (evaluation) is the exact cross entropy.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "negt.h"
+#include "common.h"
+#include "nnrt_approx.h"
+
+#define NV 12
+#define ND 5
+#define NT 4
+#define K 3
+#define NG 2 /* targets per position: y, u */
+#ifndef METHOD
+#define METHOD 0 /* 0 neg, 1 nce, 2 sampled (run.sh: neg.nn with the method replaced) */
+#endif
+static const char *const method_name[] = {"neg", "nce", "sampled"};
+
+/* the noise table's counts now (for the reference's log q) */
+static const int64_t *cur_counts;
+#define MAXREC 64
+
+/* every draw: its site and ids (forward: position t's sites in order) */
+static int nrec;
+static int recsite[MAXREC];
+static int32_t rec[MAXREC][K + 1];
+
+void test_sample_hook(int site, const int32_t *ids, int64_t n)
+{
+    if (n == K + 1 && nrec < MAXREC) {
+        memcpy(rec[nrec], ids, sizeof rec[0]);
+        recsite[nrec] = site;
+    }
+    nrec++;
+}
+
+static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT][NG] = {{3, 4}, {0, 0}, {11, 1}, {3, 9}};
+static int32_t yin[NT], uin[NT];
+
+/* Reference loss and gradients (float64) on the recorded forward draws. */
+static double reference(negt *m, double *gE, double *gW, double *gb, int *skipped)
+{
+    const float *E = negt_param(m, "E"), *W = negt_param(m, "W"), *b = negt_param(m, "b");
+    double Wd[NV * ND], bd[NV], h[ND], z[NV], gz[NV], gWt[NV * ND], gh[ND], loss = 0;
+    for (int i = 0; i < NV * ND; i++)
+        Wd[i] = W[i];
+    for (int i = 0; i < NV; i++)
+        bd[i] = b[i];
+    memset(gE, 0, sizeof(double) * NV * ND);
+    memset(gW, 0, sizeof(double) * NV * ND);
+    memset(gb, 0, sizeof(double) * NV);
+    nnrt_alias noise;
+    if (nnrt_alias_build(&noise, cur_counts, NV, NNRT_NOISE_POWER) != NNRT_OK)
+        exit(1);
+    for (int r = 0; r < NT * NG; r++) {
+        const int t = r / NG, y = ys[t][r % NG];
+        const int32_t *ids = rec[r];
+        for (int j = 0; j < ND; j++)
+            h[j] = E[xs[t] * ND + j];
+        nnrt_ref_logits(NV, ND, Wd, bd, h, z);
+        if (METHOD == 0)
+            loss += nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
+        else if (METHOD == 1)
+            loss += nnrt_ref_nce(NV, z, y, K, ids + 1, noise.logq, gz);
+        else
+            loss += nnrt_ref_sampled(NV, z, y, K, ids + 1, noise.logq, gz);
+        nnrt_ref_backprop(NV, ND, Wd, h, gz, gWt, gh);
+        for (int i = 0; i < NV * ND; i++)
+            gW[i] += gWt[i];
+        for (int i = 0; i < NV; i++)
+            gb[i] += gz[i];
+        for (int j = 0; j < ND; j++)
+            gE[xs[t] * ND + j] += gh[j];
+        for (int j = 1; j <= K; j++)
+            *skipped += ids[j] == y;
+    }
+    nnrt_alias_free(&noise);
+    return loss;
+}
+
+static float run_grad(negt_ctx *c, const negt_inputs *in, uint64_t seed)
+{
+    negt_outputs out;
+    negt_ctx_seed(c, seed);
+    nrec = 0;
+    if (negt_ctx_grad(c, in, &out) != NNRT_OK) {
+        fprintf(stderr, "negt_ctx_grad: %s\n", nnrt_last_error());
+        exit(1);
+    }
+    return out.loss;
+}
+
+static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const char *what, int want_skips)
+{
+    char name[160];
+    float loss = run_grad(c, in, 42);
+    /* each backward draw (the second half) is a forward draw of its site */
+    int same = nrec == 2 * NT * NG;
+    for (int r = NT * NG; r < 2 * NT * NG && same; r++) {
+        int found = 0;
+        for (int f = 0; f < NT * NG; f++)
+            found |= recsite[f] == recsite[r] && memcmp(rec[f], rec[r], sizeof rec[r]) == 0;
+        same = found;
+    }
+    snprintf(name, sizeof name, "%s: the backward pass recomputes the forward draws (%d draws)", what, nrec);
+    check(same, name);
+    int targets_ok = 1;
+    for (int r = 0; r < NT * NG; r++)
+        targets_ok &= rec[r][0] == ys[r / NG][r % NG] && recsite[r] == r % NG;
+    check(targets_ok, "each sample's first id is its target, one site per target");
+
+    double gE[NV * ND], gW[NV * ND], gb[NV];
+    int skipped = 0;
+    double ref = reference(m, gE, gW, gb, &skipped);
+    snprintf(name, sizeof name, "%s: loss %.6f vs reference %.6f", what, loss, ref);
+    check(relerr(loss, ref) < 1e-4, name);
+    double eE = maxrel(negt_ctx_grad_data(c, 0), gE, NV * ND), eW = maxrel(negt_ctx_grad_data(c, 1), gW, NV * ND),
+           eb = maxrel(negt_ctx_grad_data(c, 2), gb, NV);
+    snprintf(name, sizeof name, "%s: grads of E, W, b vs reference (max rel err %.2g %.2g %.2g)", what, eE, eW, eb);
+    check(eE < 1e-4 && eW < 1e-4 && eb < 1e-4, name);
+    if (want_skips) {
+        snprintf(name, sizeof name, "%s: some samples equal their target (%d skipped)", what, skipped);
+        check(skipped > 0, name);
+    }
+}
+
+static negt_ctx *fd_ctx;
+static const negt_inputs *fd_in;
+static double fd_loss(void) { return run_grad(fd_ctx, fd_in, 11); }
+static const float *fd_grad(int p) { return negt_ctx_grad_data(fd_ctx, p); }
+
+int main(void)
+{
+    negt *m = negt_create(3);
+    negt_ctx *c = negt_ctx_create(m);
+    if (!m || !c)
+        return 1;
+    for (int t = 0; t < NT; t++)
+        yin[t] = ys[t][0], uin[t] = ys[t][1];
+    negt_inputs in = {.T = NT, .x = xs, .y = yin, .u = uin};
+
+    /* the fixture counts of tests/approx/gen_fixtures.py */
+    const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
+    cur_counts = counts;
+    printf("# method %s\n", method_name[METHOD]);
+    check(negt_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
+    check(negt_set_counts(m, counts, NV + 1) != NNRT_OK, "set_counts with more counts than words is an error");
+    against_reference(m, c, &in, "fixture counts", 0);
+
+    /* determinism: same seed, same draws; the next call draws others */
+    int32_t a[NT * NG][K + 1], bb[NT * NG][K + 1];
+    run_grad(c, &in, 7);
+    memcpy(a, rec, sizeof a);
+    run_grad(c, &in, 7);
+    memcpy(bb, rec, sizeof bb);
+    check(memcmp(a, bb, sizeof a) == 0, "the same seed draws the same samples");
+    negt_outputs out;
+    nrec = 0;
+    negt_ctx_grad(c, &in, &out);
+    check(memcmp(a, rec, sizeof a) != 0, "the next grad call draws other samples");
+
+    /* finite differences of the compiled loss at a fixed seed */
+    fd_ctx = c;
+    fd_in = &in;
+    float *P[3] = {negt_param(m, "E"), negt_param(m, "W"), negt_param(m, "b")};
+    int sizes[3] = {NV * ND, NV * ND, NV};
+    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
+    char name[120];
+    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
+    check(worst < 5e-3, name);
+
+    /* a noise table that draws the targets 3 and 0 often: skipped samples */
+    const int64_t skew[NV] = {400, 1, 1, 1000, 1, 1, 1, 1, 1, 1, 1, 1};
+    negt_set_counts(m, skew, NV);
+    cur_counts = skew;
+    against_reference(m, c, &in, "skewed counts", 1);
+
+    /* evaluation: the forward function keeps the exact softmax */
+    {
+        const float *E = P[0], *W = P[1], *b = P[2];
+        double Wd[NV * ND], bd[NV], h[ND], z[NV], g[NV], ref = 0;
+        for (int i = 0; i < NV * ND; i++)
+            Wd[i] = W[i];
+        for (int i = 0; i < NV; i++)
+            bd[i] = b[i];
+        for (int r = 0; r < NT * NG; r++) {
+            for (int j = 0; j < ND; j++)
+                h[j] = E[xs[r / NG] * ND + j];
+            nnrt_ref_logits(NV, ND, Wd, bd, h, z);
+            ref += nnrt_ref_full(NV, z, ys[r / NG][r % NG], g);
+        }
+        negt_ctx_forward(c, &in, &out);
+        snprintf(name, sizeof name, "forward is the exact cross entropy (%.6f vs %.6f)", out.loss, ref);
+        check(relerr(out.loss, ref) < 1e-5, name);
+    }
+    negt_ctx_destroy(c);
+    negt_destroy(m);
+    return fails != 0;
+}

@@ -1,0 +1,118 @@
+#!/bin/sh
+# tests/approx_e2e/run.sh - compiled softmax approximations against the
+# runtime's float64 references (docs/APPROX.md).
+#
+#   sh tests/approx_e2e/run.sh      (from anywhere; uses build/nngc, build/libnngrt.a)
+#
+# Each case NAME.nn is compiled at -O0 and -O2, the generated C built with
+# -Wall -Wextra -Werror, model.c with hook.h forced in (NNGC_SAMPLE_HOOK: a
+# test reads every draw back); NAME_test.c then checks loss and gradients
+# against the reference (neg: nnrt_ref_neg on those draws; hier:
+# nnrt_ref_hier), finite differences, and the forward loss (neg: the exact
+# softmax; hier: -log p under the tree). neg_test.c also checks the draws'
+# determinism. Prints "ok - ..." lines, then "N passed, N failed".
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+RTLIB=${RTLIB:-build/libnngrt.a}
+CC=${CC:-cc}
+TMO=${APPROX_TIMEOUT:-60}
+BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null)
+BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+. tests/lib.sh
+
+need_tools approx_e2e "$NNGC"
+make_tmp approx_e2e
+D=tests/approx_e2e
+
+# nce and sampled: neg.nn with the method replaced, neg_test.c with METHOD
+sed 's/with neg(k = 3)/with nce(k = 3)/' "$D/neg.nn" >"$tmp/nce.nn"
+sed 's/with neg(k = 3)/with sampled(k = 3)/' "$D/neg.nn" >"$tmp/sampled.nn"
+
+# case: NAME (its .nn), its test (the .c), the model's name, the test's -DMETHOD
+for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 hier:hier:hiert:0; do
+for O in -O0 -O2; do
+    n=${c%%:*} rest=${c#*:}
+    test=${rest%%:*} rest=${rest#*:}
+    model=${rest%%:*} method=${rest#*:}
+    src=$D/$n.nn
+    [ -e "$src" ] || src=$tmp/$n.nn
+    if ! "$NNGC" $O "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
+        notok "$n $O: nngc"
+        detail "$tmp/log"
+        continue
+    fi
+    if ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" \
+        -DMETHOD="$method" -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
+        notok "$n $O: build ${test}_test"
+        detail "$tmp/cc" 20
+        continue
+    fi
+    timeout "$TMO" "$tmp/${n}_test" >"$tmp/out" 2>"$tmp/err"
+    st=$?
+    sed "s/^\(not ok\|ok\) - /\1 - $n $O: /" "$tmp/out"
+    p=$(grep -c '^ok - ' "$tmp/out")
+    f=$(grep -c '^not ok - ' "$tmp/out")
+    pass=$((pass + p))
+    fail=$((fail + f))
+    if [ "$st" -ne 0 ] && [ "$f" -eq 0 ] || [ -s "$tmp/err" ]; then
+        notok "$n $O: $(status_text "$st")"
+        detail "$tmp/err" 20
+    fi
+done
+done
+
+# forward-only models (--no-train: neg's F is the exact softmax, hier's F
+# walks the tree) compile warning-free too, gcc and clang where present
+for s in neg:k=2 nce:k=2 sampled:k=2 hier; do
+    for cc in gcc clang; do
+        command -v $cc >/dev/null 2>&1 || continue
+        if "$NNGC" --no-train --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
+            $cc -std=c11 -Wall -Wextra -Werror -Iruntime -c "$tmp/sgf.c" -o "$tmp/sgf.o" >>"$tmp/log" 2>&1; then
+            ok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
+        else
+            notok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
+            detail "$tmp/log" 10
+        fi
+    done
+done
+
+# nngc train with each method (the vocabulary's counts reach the model
+# through the descriptor's set_counts): the exact (neg, nce, sampled) or
+# tree (hier) validation loss must go down from epoch 1 to epoch 3 (not
+# from the initial one: nce, whose normalizer is fixed, first moves away
+# from the exact softmax)
+for s in neg:k=5 nce:k=5 sampled:k=5 hier; do
+    if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
+        --valid examples/data/tiny.txt --epochs 3 --softmax=$s -q >"$tmp/out" 2>"$tmp/err" &&
+        awk '/^epoch [13]\/3:/ { for (i = 1; i < NF; i++) if ($i == "valid") v[$2] = $(i + 2) }
+             END { exit !(v["1/3:"] > 0 && v["3/3:"] > 0 && v["3/3:"] < v["1/3:"]) }' "$tmp/out"; then
+        ok "nngc train --softmax=$s: the validation loss goes down"
+    else
+        notok "nngc train --softmax=$s: the validation loss goes down"
+        detail "$tmp/out"
+        detail "$tmp/err"
+    fi
+done
+
+# hier's tree comes from CKPT.vocab's counts in nngc eval as in training:
+# the evaluation of the checkpoint equals the trainer's last validation
+# loss (with the uniform tree it is 23.3 instead of 14.5)
+if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
+    --valid examples/data/tiny-valid.txt --epochs 2 --softmax=hier -q --save "$tmp/h.st" >"$tmp/out" 2>"$tmp/err" &&
+    timeout "$TMO" "$NNGC" eval tests/traincli/models/sg.nn --softmax=hier --params "$tmp/h.st" \
+        --data examples/data/tiny-valid.txt >"$tmp/eval" 2>>"$tmp/err" &&
+    want=$(awk '/^epoch 2\/2:/ { for (i = 1; i < NF; i++) if ($i == "valid") print $(i + 2) }' "$tmp/out") &&
+    got=$(awk '/^loss per word/ { print $4 }' "$tmp/eval" | tr -d ,) &&
+    awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-3 && d > -1e-3) }'; then
+    ok "hier: nngc eval of the checkpoint = the trainer's validation loss ($got)"
+else
+    notok "hier: nngc eval of the checkpoint = the trainer's validation loss"
+    detail "$tmp/out"
+    detail "$tmp/eval"
+    detail "$tmp/err"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
