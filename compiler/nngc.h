@@ -657,6 +657,12 @@ void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (lin
  * OP" through d, when an op on the path from a param to the loss has no
  * gradient rule; g->grads is then NULL. */
 bool autodiff(Graph *g, Diag *d);
+/* vectorize.c: the program over one example becomes one over `batch`
+ * examples (--batch=B; docs/IR.md): inputs get a leading axis, each op its
+ * batching rule, the loss is the sum over the batch (mean: the mean). Run
+ * on F right after lowering, before autodiff. Reports what it cannot batch
+ * through d and returns false; with report, one line per node. */
+bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 

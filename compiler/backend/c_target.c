@@ -66,6 +66,8 @@ static bool int_operand_ok(const Node *n, int j)
         return true;
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */
+    case OP_CONCAT:
+        return true; /* int tables (vectorize.c's masks): copied as they are */
     case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
     case OP_SCATTERROWS: case OP_SPARSESCATTER:
         return j == 1;
@@ -100,7 +102,7 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
-        n->op != OP_RANGE && !(op_flags[n->op] & OPF_INT)) {
+        n->op != OP_RANGE && n->op != OP_CONCAT && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }

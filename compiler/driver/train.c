@@ -139,6 +139,12 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
+            if (a->co.batch > 1) { /* --batch is a compile option; the trainer feeds one example a step */
+                driver_error("--batch %lld: training on more than one example per step needs the compiler's "
+                             "batching in the trainer (not yet; nngc --batch=B compiles a batched model, "
+                             "docs/API.md): use --batch 1", (long long)a->co.batch);
+                return EXIT_USAGE;
+            }
             continue;
         }
 #define VALUE(name) ((r = match_value_option(name, argc, argv, &i, &v)) != 0)
@@ -172,13 +178,6 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         } else if (VALUE("--seed")) {
             ok = r > 0 && parse_long(s, v, 0, &n);
             a->seed = (uint64_t)n, a->have_seed = true;
-        } else if (VALUE("--batch")) {
-            ok = r > 0 && parse_long(s, v, 1, &n);
-            if (ok && n != 1) {
-                driver_error("--batch %ld: training on more than one example per step needs the compiler's "
-                             "batching (issue #9, not yet): use --batch 1", n);
-                ok = false;
-            }
         } else if (VALUE("--clip")) {
             if (r > 0)
                 driver_error("--clip: not yet: the generated API updates the params inside NAME_train_step, so "
