@@ -5,6 +5,9 @@
 #   make golden-update  rewrite tests/golden/**/*.expected from the current compiler
 #   make demo         compile an example model and run it
 #   make install PREFIX=/usr/local
+#   make cuda-emu     the CUDA runtime compiled as C++ on the host emulation (no GPU, no nvcc)
+#   make cuda         the CUDA runtime with nvcc: build/cuda/libnngrt_cuda.a (sm_80 and sm_90)
+#   make cuda-test    sh tests/cuda/run.sh (emulation always; nvcc checks when nvcc is there)
 #   make SANITIZE=address,undefined test   every suite under ASan+UBSan, in build-asan/
 #   make SANITIZE=thread tsan-test          the concurrency tests under TSan, in build-tsan/
 #   make fuzz FUZZ_SECONDS=600              each libFuzzer target for that long (clang)
@@ -55,6 +58,19 @@ RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
+# MPI for `mpirun -np P nngc train` (docs/TRAIN.md): nngc is built with it
+# when Open MPI's mpicc (or pkg-config ompi-c) is there; NNGC_MPI=0 builds
+# without. `nngc --version` says which.
+NNGC_MPI ?= 1
+ifeq ($(NNGC_MPI),1)
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
+endif
+ifneq ($(strip $(MPI_LIBS)),)
+LIBS     += $(MPI_LIBS)
+$(BUILD)/compiler/driver/train_mpi.o: CFLAGS += $(MPI_CFLAGS) -DNNGC_HAVE_MPI
+endif
+
 .PHONY: all test unit-test e2e-test golden-test error-test golden-update demo bench install clean tools tsan-test fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BUILD)/nngc $(BUILD)/libnngrt.a $(BUILD)/include/nngrt.h $(BUILD)/include/nnrt_abi.h tools $(if $(SANITIZE),$(BUILD)/cc)
@@ -102,8 +118,9 @@ $(BUILD)/compiler/%.o: compiler/%.c compiler/nngc.h $(wildcard compiler/*.h comp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(MAIN_OBJ) $(CC_OBJS) \
+# only the runtime's symbols are exported to the loaded models (nngc.dynlist, a version script)
+$(BUILD)/nngc: $(MAIN_OBJ) $(CC_OBJS) $(BUILD)/libnngrt.a compiler/driver/nngc.dynlist
+	$(CC) $(CFLAGS) -rdynamic -Wl,--version-script=compiler/driver/nngc.dynlist -o $@ $(MAIN_OBJ) $(CC_OBJS) \
 	    -Wl,--whole-archive $(BUILD)/libnngrt.a -Wl,--no-whole-archive $(LIBS)
 
 # ---------------------------------------------------------------- tools (tests)
@@ -149,19 +166,29 @@ test: all
 	$(if $(SANITIZE),@$(MAKE) -s SANITIZE= build/libnngrt.a)
 	@SANITIZE='$(SANITIZE)' BUILD='$(BUILD)' sh tests/run_all.sh
 
-# the concurrency tests (tests/tsan/) with this build's binaries: under
-# ThreadSanitizer with SANITIZE=thread
+# the concurrency tests (tests/tsan/, and the threads of nngc train in
+# tests/partrain/) with this build's binaries: under ThreadSanitizer with
+# SANITIZE=thread
+# (MPI left out); the last line sums both suites' "N passed, N failed"
 tsan-test: all
-	@NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' sh tests/tsan/run.sh
+	@p=0; f=0; rc=0; for s in tsan partrain; do \
+	    NNGC=$(BUILD)/nngc CC='$(if $(SANITIZE),$(CURDIR)/$(BUILD)/cc,$(CC))' \
+	        $(if $(SANITIZE),NNGC_CC=$(CURDIR)/$(BUILD)/cc) PARTRAIN_NO_MPI=1 \
+	        sh tests/$$s/run.sh >$(BUILD)/tsan-test.$$s.out 2>&1 || rc=1; \
+	    cat $(BUILD)/tsan-test.$$s.out; \
+	    l=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/tsan-test.$$s.out | tail -n 1); \
+	    if [ -z "$$l" ]; then f=$$((f + 1)); rc=1; else \
+	        n=$${l#*passed, }; p=$$((p + $${l%% passed*})); f=$$((f + $${n%% failed})); fi; \
+	done; echo "$$p passed, $$f failed"; exit $$rc
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets tests/fuzz/fuzz_*.c, built by clang with ASan and UBSan
 # into build-fuzz/ (compiler and runtime built the same way, with
 # -fsanitize=fuzzer-no-link). `make fuzz` runs each for FUZZ_SECONDS,
-# `make fuzz-smoke` for FUZZ_SMOKE_SECONDS (CI); new inputs go to a scratch
-# corpus, crashes to build-fuzz/crashes/ (tests/fuzz/fuzz.sh).
+# `make fuzz-smoke` (CI) a fixed seed for tests/fuzz/<target>/smoke_runs
+# runs (about 10 s each); new inputs go to a scratch corpus, crashes to
+# build-fuzz/crashes/ (tests/fuzz/fuzz.sh).
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 12
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
     -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -179,7 +206,7 @@ fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
 
 fuzz-smoke: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) sh tests/fuzz/fuzz.sh build-fuzz
+	@FUZZ_SMOKE=1 sh tests/fuzz/fuzz.sh build-fuzz
 
 golden-update: all
 	@UPDATE_GOLDEN=1 sh tests/golden/run.sh
@@ -189,6 +216,100 @@ demo: all
 
 bench: all
 	@sh bench/run.sh
+
+# ---------------------------------------------------------------- CUDA (docs/CUDA.md)
+# Never part of `all`: `make test` runs tests/cuda/run.sh, which builds the
+# emulation with whichever C++ compiler it is given and skips the nvcc
+# checks, visibly, where there is no nvcc.
+
+CUDA_SRCS  := $(wildcard runtime/cuda/*.cu)
+CUDA_HDRS  := $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh) runtime/nngrt.h
+EMU_CXX    ?= $(shell command -v g++ 2>/dev/null || command -v clang++ 2>/dev/null || echo c++)
+EMU_BUILD  ?= $(BUILD)/cuda-emu
+EMU_FLAGS  := -std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda
+EMU_OBJS   := $(CUDA_SRCS:runtime/cuda/%.cu=$(EMU_BUILD)/%.o) $(EMU_BUILD)/emu.o
+EMU_TESTS  := $(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu $(EMU_BUILD)/test_rnnlm $(EMU_BUILD)/nodevice \
+              $(EMU_BUILD)/bench
+
+NVCC       ?= nvcc
+CUDA_ARCHS ?= 80 90
+NVCC_FLAGS := -std=c++17 -O3 -Werror all-warnings -Xptxas -warn-spills,-Werror -Xcompiler -Wall,-Wextra \
+              $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) -Iruntime -Iruntime/cuda
+CUDA_LIBS  := -lcublas -lcudart
+
+.PHONY: cuda cuda-emu cuda-test cuda-progs cuda-nvcc-flags
+
+cuda-emu: $(EMU_BUILD)/libnngrt_cuda_emu.a $(EMU_TESTS)
+
+$(EMU_BUILD)/%.o: runtime/cuda/%.cu $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) -x c++ -c $< -o $@
+
+$(EMU_BUILD)/emu.o: runtime/cuda/emu.cpp $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) -c $< -o $@
+
+$(EMU_BUILD)/libnngrt_cuda_emu.a: $(EMU_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(filter-out %/test_rnnlm,$(EMU_BUILD)/test_kernels $(EMU_BUILD)/test_emu): $(EMU_BUILD)/test_%: tests/cuda/test_%.cpp tests/cuda/check.h $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(EMU_CXX) $(EMU_FLAGS) -o $@ $< $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+$(EMU_BUILD)/bench: tests/cuda/bench.cu $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(EMU_CXX) $(EMU_FLAGS) -x c++ $< -x none -o $@ $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+# examples/rnnlm.nn by hand in CUDA against nngc's C for it
+$(EMU_BUILD)/rnnlm.c: examples/rnnlm.nn $(BUILD)/nngc
+	@mkdir -p $(dir $@)
+	$(BUILD)/nngc $< -o $@
+
+$(EMU_BUILD)/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(EMU_BUILD)/rnnlm.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(EMU_BUILD)/rnnlm.c -o $(EMU_BUILD)/rnnlm.o
+	$(EMU_CXX) $(EMU_FLAGS) -I$(EMU_BUILD) -o $@ $< $(EMU_BUILD)/rnnlm.o $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+$(EMU_BUILD)/nodevice: tests/cuda/nodevice.c $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iruntime/cuda -c $< -o $@.o
+	$(EMU_CXX) -o $@ $@.o $(EMU_BUILD)/libnngrt_cuda_emu.a $(BUILD)/libnngrt.a $(LIBS)
+
+cuda: $(BUILD)/cuda/libnngrt_cuda.a
+
+# the test programs linked against it (scripts/gpu-check.sh runs them on a GPU)
+cuda-progs: $(BUILD)/cuda/test_kernels $(BUILD)/cuda/nodevice $(BUILD)/cuda/bench
+
+$(BUILD)/cuda/test_kernels: tests/cuda/test_kernels.cpp tests/cuda/check.h $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	$(NVCC) $(NVCC_FLAGS) -x cu -c $< -o $@.o
+	$(NVCC) $(NVCC_FLAGS) -o $@ $@.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+$(BUILD)/cuda/bench: tests/cuda/bench.cu $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	$(NVCC) $(NVCC_FLAGS) -o $@ $< $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+# needs nngc (flex, bison): not in cuda-progs
+$(BUILD)/cuda/test_rnnlm: tests/cuda/test_rnnlm.cpp tests/cuda/check.h $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(BUILD)/nngc
+	$(BUILD)/nngc examples/rnnlm.nn -o $(BUILD)/cuda/rnnlm.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $(BUILD)/cuda/rnnlm.c -o $(BUILD)/cuda/rnnlm.o
+	$(NVCC) $(NVCC_FLAGS) -I$(BUILD)/cuda -x cu -c $< -o $@.o
+	$(NVCC) $(NVCC_FLAGS) -o $@ $@.o $(BUILD)/cuda/rnnlm.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+$(BUILD)/cuda/nodevice: tests/cuda/nodevice.c $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Iruntime/cuda -c $< -o $@.o
+	$(NVCC) -o $@ $@.o $(BUILD)/cuda/libnngrt_cuda.a $(BUILD)/libnngrt.a $(CUDA_LIBS) $(LIBS)
+
+# for tests/cuda/run.sh: the flags every .cu is compiled with
+cuda-nvcc-flags:
+	@echo $(NVCC_FLAGS)
+
+$(BUILD)/cuda/%.o: runtime/cuda/%.cu $(CUDA_HDRS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+
+$(BUILD)/cuda/libnngrt_cuda.a: $(CUDA_SRCS:runtime/cuda/%.cu=$(BUILD)/cuda/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+cuda-test: all
+	@sh tests/cuda/run.sh
 
 # ---------------------------------------------------------------- install
 install: all

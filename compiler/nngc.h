@@ -5,7 +5,7 @@
  * data structure to the next:
  *
  *   source text --(parser/lexer.l, parser/parser.y)--> AST
- *   AST --(parser/lower.c: scopes, def inlining, imports, shape checks)--> IR
+ *   AST --(parser/lower*.c: scopes, def inlining, imports, shape checks)--> IR
  *   IR --(passes/NAME.c)--> IR --(backend/)--> model.c + model.h
  *
  * One section per file below, as in chibicc's chibicc.h. Memory: everything
@@ -33,6 +33,7 @@ void *xrealloc(void *p, size_t old_size, size_t new_size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Frees everything xalloc returned. */
 void xfree_all(void);
 
@@ -332,18 +333,27 @@ struct Node {
     Node **in;        /* operands */
     Block *parent;    /* the block that holds this node */
     Place place;      /* where the value lives (host until the CUDA backend) */
-    /* attributes, by op */
+    /* attributes, by op (a field means nothing for the ops not listed;
+     * builders leave it zero there, and cse compares every field) */
     double f;         /* CONST, FILL: the value */
     int64_t i;        /* ICONST: the value */
-    int index;        /* PARAM, INPUT: declaration number; CARRY, LOOPOUT: result number;
-                         SUMAXIS, MEANAXIS: axis */
-    Size size;        /* DIM: the value; RANGE: the first value */
-    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand is used transposed */
+    int index;        /* one small integer, whose meaning depends on the op:
+                         PARAM, INPUT: declaration number (g->params, g->inputs);
+                         CARRY, LOOPOUT: result number (Loop);
+                         SUMAXIS, MEANAXIS, EXPAND: the axis;
+                         ARG: the operand of the fused node it stands for */
+    Size size;        /* DIM: the value; RANGE: the first value; SLICE: the first row */
+    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand used transposed;
+                         ARG (ta): a row ARG, read once per row of the fused loop */
     Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
-    Block *fused;     /* FUSED: elementwise body in order, its last node the result;
-                         MATVEC/MATMUL with a third operand c add c (broadcast over rows) */
+    Block *fused;     /* FUSED: the elementwise body in order, its last node the
+                         result (a MATVEC/MATMUL bias c is its third operand in[2]) */
     Approx approx;    /* OPF_SOFTMAX ops */
-    /* scratch for passes (reset by whoever uses it) */
+    /* scratch of the pass that runs (meaningless between passes; each pass
+     * clears what it uses, e.g. with ir_clear_marks / ir_clear_aux):
+     * mark: dce live flags, autodiff active flags, fuse use counts
+     * (ir_count_uses), batch classification bits; aux: batch's batched
+     * value, cse's replacement, fuse's "taken into a body" */
     int mark;
     void *aux;
 };
@@ -438,6 +448,7 @@ bool optim_check(const OptimizerDecl *o, char *err, size_t errlen);
 
 struct Graph {
     const char *model; /* model name: prefix of generated symbols */
+    Loc model_loc;     /* its `model NAME` line (line 0 when built by hand) */
     const char *source_path;
     DimDecl *dims;
     int ndims, capdims;
@@ -610,7 +621,7 @@ void ir_dot(Graph *g, FILE *out);
  * returns false. */
 bool ir_verify(Graph *g, const char *after, FILE *err);
 
-/* ================================================================ parser/lower.c */
+/* ================================================================ parser/lower*.c */
 
 typedef struct LowerOptions {
     const char *const *include_dirs; /* -I paths, searched first */
@@ -671,6 +682,7 @@ void ir_stats(const Graph *g, FILE *out, const char *after);
 typedef struct EmitOptions {
     const char *source_name; /* for #line markers */
     bool line_markers;       /* emit #line (default on) */
+    const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
 } EmitOptions;

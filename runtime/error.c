@@ -34,6 +34,7 @@ const char *nnrt_strerror(int code) {
     case NNRT_ERR_RANGE: return "range error";
     case NNRT_ERR_NOMEM: return "out of memory";
     case NNRT_ERR_ARG: return "bad argument";
+    case NNRT_ERR_DEVICE: return "device error";
     }
     return "unknown error";
 }

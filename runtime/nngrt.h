@@ -57,6 +57,7 @@ enum {
     NNRT_ERR_RANGE = 4,  /* an id, index or dynamic size is out of range */
     NNRT_ERR_NOMEM = 5,  /* out of memory */
     NNRT_ERR_ARG = 6,    /* a bad argument (NULL, unknown name, ...) */
+    NNRT_ERR_DEVICE = 7, /* no CUDA driver or device, or a device call failed (runtime/cuda/) */
 };
 
 /* Message of the last error set on this thread ("" if none). */

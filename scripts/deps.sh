@@ -12,10 +12,12 @@
 # NumPy itself is not needed. gcc brings its sanitizer runtimes (libasan,
 # libubsan, libtsan) for `make SANITIZE=...`; clang's libFuzzer and
 # sanitizer runtimes (`make fuzz`) are libclang-rt-14-dev, only a
-# recommendation of clang, so it is named.
+# recommendation of clang, so it is named. Open MPI (libopenmpi-dev,
+# openmpi-bin) builds nngc with MPI for `mpirun -np P nngc train`
+# (docs/TRAIN.md); tests/partrain runs it.
 set -eu
 
-PACKAGES="make gcc clang libclang-rt-14-dev flex bison libcmocka-dev libopenblas-dev pkg-config python3"
+PACKAGES="make gcc clang libclang-rt-14-dev flex bison libcmocka-dev libopenblas-dev pkg-config python3 libopenmpi-dev openmpi-bin"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     # Not a Debian system: we cannot check packages, only name them.

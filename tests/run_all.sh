@@ -24,6 +24,8 @@
 #                                  different files and says which
 #   fuzz     tests/fuzz/run.sh     every fuzz target's corpus (seeds, past crashes)
 #                                  replayed without libFuzzer
+#   limits   tests/limits/run.sh   big and deep programs compile fast; errors found
+#                                  at compile time; concat of ids
 # Each script suite ends with a line "N passed, N failed". A suite that
 # exits non-zero without reporting a failure (a crash, a missing summary) counts
 # as one more failure, so a broken suite can never look green.

@@ -301,9 +301,7 @@ static void emit_init_params(Ctx *x)
         cline(x, "memset(m->opt, 0, %s_OPT_BYTES);", M);
         cline(x, "m->opt_step = 0.0f;");
     }
-    cline(x, "return NNRT_OK;");
-    x->indent = 0;
-    craw(x, "}\n/* end function %s_init_params */\n\n", M);
+    end_function_ok(x, "init_params");
 }
 
 void emit_api(Ctx *x)

@@ -38,8 +38,8 @@
  * PARAM, INPUT, ROW, CARRY and LOOPOUT are views: pointers into memory that
  * already holds the value, never copies. Every other float value gets its own
  * region of one arena, allocated by NAME_ctx_create with every dynamic dim at its
- * maximum, so NAME_forward never allocates. plan_memory() is the one place
- * that assigns arena offsets (no reuse yet; a planner can replace it).
+ * maximum, so NAME_forward never allocates. plan_memory() (memplan.c) is
+ * the one place that assigns arena offsets, reusing dead values' regions.
  *
  * Sizes are affine in the dynamic dims (Size in nngc.h). They are printed as
  * C expressions over the locals d_<dim> that NAME_forward reads from its
@@ -47,16 +47,17 @@
  * buffers are sized for the worst case.
  *
  * Errors. Everything the backend cannot handle is found by check_graph()
- * before a byte is written, and reported as "nngc: error: FILE:L:C: ...";
+ * (asking the target's supports_op) before a byte is written, and reported
+ * through the Diag ("file:line:col: error: ..." with the source line);
  * compiler bugs are NN_ASSERTs.
  *
  * Files, one concern each:
  *   emit_c.c    the entry point: walk, checks, plan, then the files in order
- *   walk.c      emission order, use counts, values not stored, gradients'
- *               placement in m->grads, sparse table gradients
+ *   walk.c      emission order, use counts, gradients' placement in
+ *               m->grads, sparse table gradients
  *   check.c     what the C backend rejects (ops, shapes, sizes), asking the target
  *   names.c     which user names may appear in the generated C
- *   memplan.c   arena offsets of every buffer
+ *   memplan.c   arena offsets of every buffer, by liveness with reuse
  *   text.c      writing C: lines, literals, sizes as C expressions, node kinds
  *   forward.c   NAME_forward / NAME_grad (checks, then one group per node)
  *   api.c       model.h, the descriptor tables, create/destroy/init/save/
@@ -68,8 +69,10 @@
  *   c_target.c  the per-node dispatch into the op families below
  *   c_elem.c    elementwise ops, fused chains, broadcast/expand/sum_to, fill
  *   c_blas.c    matvec, matmul (BLAS), transpose, dot, outer
- *   c_reduce.c  sums, means, softmax, log-softmax, cross-entropy, logsumexp, picks
- *   c_gather.c  row, gather, scatter_add, pick_grad, concat, slice, index checks
+ *   c_reduce.c  sums, means, softmax, log-softmax, cross-entropy, logsumexp,
+ *               picks, linear_logsumexp, linear_pick
+ *   c_gather.c  row, gather, gather_sum/mean, scatter_add (and its rows and
+ *               sparse forms), pick_grad, concat, slice, index checks
  *   c_leaf.c    constants, params, inputs, dims, int arithmetic
  *   c_loop.c    loops, carries and loop results
  */
@@ -221,7 +224,7 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- names.c */
 void check_name(Ctx *x, const char *what, const char *name, Loc loc);
-void check_model_name(Ctx *x, const char *name);
+void check_model_name(Ctx *x, const char *name, Loc loc);
 
 /* ---- check.c */
 bool broadcasts_to(const Shape *a, const Shape *out);
@@ -246,6 +249,8 @@ bool size_is_one(Size s);
 char *int_lit(int64_t v);
 char *size_c(Ctx *x, Size s);
 char *count_c(Ctx *x, const Shape *s, int from);
+/* `return NNRT_OK;`, the closing brace and the end marker of NAME_fn. */
+void end_function_ok(Ctx *x, const char *fn);
 bool count_hi(const Graph *g, const Shape *s, int64_t *out);
 char *ld_c(Ctx *x, Size s);
 bool is_int_tensor(const Node *n);

@@ -94,8 +94,9 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
     }
     case OP_CONCAT: {
         char *na = count_c(x, &a->shape, 0);
-        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", v, va, na);
-        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(float));", v, na, vb, count_c(x, &b->shape, 0));
+        const char *elem = n->dtype == DT_I32 ? "int32_t" : "float"; /* any element type */
+        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(%s));", v, va, na, elem);
+        cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(%s));", v, na, vb, count_c(x, &b->shape, 0), elem);
         break;
     }
     case OP_SLICE: {

@@ -28,6 +28,17 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 }
 
 /* The reductions, softmax and losses ops (c_target.c's switch sends them here). */
+
+/* The C extents of a's rows along its last axis: *len elements per row,
+ * *rows rows (every other axis); a scalar is one row of one. */
+static void last_axis_rows(Ctx *x, const Node *a, char **len, char **rows)
+{
+    *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
+    Shape lead = a->shape;
+    lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
+    *rows = count_c(x, &lead, 0);
+}
+
 void c_emit_reduce(Ctx *x, Node *n, const char *v)
 {
     Graph *g = x->g;
@@ -101,11 +112,8 @@ void c_emit_reduce(Ctx *x, Node *n, const char *v)
     }
     case OP_SOFTMAX:
     case OP_LOGSOFTMAX: {
-        /* rows are all axes but the last; a scalar is one row of one */
-        char *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
-        Shape lead = a->shape;
-        lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
-        char *rows = count_c(x, &lead, 0);
+        char *len, *rows;
+        last_axis_rows(x, a, &len, &rows);
         cline(x, "for (int64_t r = 0; r < %s; r++)", rows);
         cline(x, "    %s(%s + r * %s, %s + r * %s, %s);", n->op == OP_SOFTMAX ? "nnrt_softmax" : "nnrt_log_softmax",
               va, len, v, len, len);
@@ -163,10 +171,9 @@ void c_emit_reduce(Ctx *x, Node *n, const char *v)
     case OP_SOFTMAXGRAD:
     case OP_LOGSOFTMAXGRAD: {
         /* per row of the last axis; a = the softmax output y, b = d */
-        char *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
-        Shape lead = a->shape;
-        lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
-        cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &lead, 0));
+        char *len, *rows;
+        last_axis_rows(x, a, &len, &rows);
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", rows);
         x->indent++;
         cline(x, "const float *y = %s + r * %s, *d = %s + r * %s;", va, len, vb, len);
         cline(x, "float *o = %s + r * %s;", v, len);

@@ -18,7 +18,8 @@ static bool ctx_uses_nn_lse(Ctx *x)
 
 static bool uses_nn_lse(Ctx *x) { return ctx_uses_nn_lse(x) || (x->train && ctx_uses_nn_lse(x->train)); }
 
-static bool uses_nn_ld(Ctx *x)
+/* Does some BLAS call of the graph have a dynamic leading dimension (nn_ld)? */
+static bool ctx_uses_nn_ld(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
         Node *n = x->all[i];
@@ -30,9 +31,13 @@ static bool uses_nn_ld(Ctx *x)
                 if (!size_is_const(s->d[s->rank - 1]))
                     return true;
             }
+        if (n->op == OP_LINEARLSE && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1])))
+            return true;
     }
     return false;
 }
+
+static bool uses_nn_ld(Ctx *x) { return ctx_uses_nn_ld(x) || (x->train && ctx_uses_nn_ld(x->train)); }
 
 /* The C code of each op, by family (c_*.c); NULL: the C target has none
  * (ARG only appears inside a fused body, which c_elem.c writes whole). */
@@ -70,7 +75,7 @@ static bool int_operand_ok(const Node *n, int j)
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */
     case OP_CONCAT:
-        return true; /* int tables (vectorize.c's masks): copied as they are */
+        return true; /* two int tensors make one */
     case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
     case OP_SCATTERROWS: case OP_SPARSESCATTER:
         return j == 1;

@@ -23,7 +23,7 @@ bool broadcasts_to(const Shape *a, const Shape *out)
 void check_graph(Ctx *x)
 {
     Graph *g = x->g;
-    check_model_name(x, g->model);
+    check_model_name(x, g->model, g->model_loc.line > 0 ? g->model_loc : NO_LOC);
     for (int i = 0; i < g->ndims; i++)
         if (g->dims[i].dynamic)
             check_name(x, "dim", g->dims[i].name, g->dims[i].loc);

@@ -84,9 +84,7 @@ static void emit_accumulate(Ctx *x)
             cline(x, "    dst->grads[%" PRId64 " + k] += src->grads[%" PRId64 " + k];", off, off);
         }
     }
-    cline(x, "return NNRT_OK;");
-    x->indent = 0;
-    craw(x, "}\n/* end function %s_grad_accumulate */\n\n", M);
+    end_function_ok(x, "grad_accumulate");
 }
 
 /* NAME_ctx_create/destroy (and _clear), NAME_forward and, with training,

@@ -14,6 +14,25 @@ static char *c_name_of(const char *header_name)
     return xsprintf("%s.c", header_name);
 }
 
+/* The targets: a new one adds its Target (and its per-op files) here. */
+static const Target *const targets[] = {&target_c, NULL};
+
+static const Target *find_target(const char *name)
+{
+    for (int i = 0; targets[i]; i++)
+        if (strcmp(targets[i]->name, name) == 0)
+            return targets[i];
+    return NULL;
+}
+
+static const char *target_names(void)
+{
+    char *s = NULL;
+    for (int i = 0; targets[i]; i++)
+        s = s ? xsprintf("%s, %s", s, targets[i]->name) : xstrdup(targets[i]->name);
+    return s;
+}
+
 /* Walks, checks and plans g and train (may be NULL) in x and *tctx: what
  * every target does before writing code. False after an error (reported). */
 static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const EmitOptions *opt)
@@ -21,8 +40,12 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
     Ctx *t = NULL;
     x->g = g;
     x->diag = d;
-    x->target = &target_c;
     x->ok = true;
+    x->target = find_target(opt && opt->target ? opt->target : "c");
+    if (!x->target) {
+        diag_error(d, NO_LOC, "unknown target '%s' (targets: %s)", opt->target, target_names());
+        return x->ok = false;
+    }
     x->src_name = opt && opt->source_name ? opt->source_name : g->source_path ? g->source_path : "model.nn";
     x->line_markers = opt ? opt->line_markers : true;
 

@@ -85,8 +85,6 @@ void emit_forward(Ctx *x, bool grad)
                       cnt, g->params[i].name);
         }
     }
-    cline(x, "return NNRT_OK;");
-    x->indent = 0;
-    craw(x, "}\n/* end function %s_%s */\n\n", M, fn);
+    end_function_ok(x, fn);
 }
 

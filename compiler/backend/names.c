@@ -120,9 +120,9 @@ void check_name(Ctx *x, const char *what, const char *name, Loc loc)
 
 /* The model's name: also a type at file scope, and the prefix of every
  * generated symbol. */
-void check_model_name(Ctx *x, const char *name)
+void check_model_name(Ctx *x, const char *name, Loc loc)
 {
-    check_name(x, "model", name, NO_LOC);
+    check_name(x, "model", name, loc);
     if (!x->ok)
         return;
     size_t n = strlen(name);
@@ -130,6 +130,6 @@ void check_model_name(Ctx *x, const char *name)
     if (n > 1 && (name[n - 1] == 'f' || name[n - 1] == 'l'))
         base[n - 1] = 0;
     if (in_list(model_reserved, name) || in_list(model_reserved, base))
-        emit_error(x, NO_LOC, "model name '%s' is reserved in the generated C (a library function or a name "
+        emit_error(x, loc, "model name '%s' is reserved in the generated C (a library function or a name "
                               "of the generated code); choose another", name);
 }

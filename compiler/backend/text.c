@@ -8,18 +8,6 @@
 
 /* ================================================================ output */
 
-/* vsprintf into the compilation arena. */
-static char *vfmt(const char *fmt, va_list ap)
-{
-    va_list ap2;
-    va_copy(ap2, ap);
-    int len = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    NN_ASSERT(len >= 0);
-    char *s = xalloc((size_t)len + 1);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    return s;
-}
 
 /* Writes s to the C file, counting lines so a #line can point back at it. */
 static void cput(Ctx *x, const char *s)
@@ -35,7 +23,7 @@ __attribute__((format(printf, 2, 3))) void craw(Ctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    cput(x, vfmt(fmt, ap));
+    cput(x, xvsprintf(fmt, ap));
     va_end(ap);
 }
 
@@ -44,7 +32,7 @@ __attribute__((format(printf, 2, 3))) void cline(Ctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = vfmt(fmt, ap);
+    char *s = xvsprintf(fmt, ap);
     va_end(ap);
     craw(x, "%*s%s\n", 4 * x->indent, "", s);
 }
@@ -107,29 +95,13 @@ char *loc_fmt(Ctx *x, Loc loc)
 
 /* ================================================================ sizes */
 
-/* Largest and smallest value of a size over all legal dims (1 <= d <= max).
- * Kept here rather than using size_max(): a size may decrease with a dim
- * (N - T), and buffers must fit the largest value. */
-static int64_t size_hi(const Graph *g, Size s)
-{
-    int64_t v = s.c;
-    for (int i = 0; i < g->ndims; i++) {
-        const DimDecl *d = &g->dims[i];
-        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
-            v += s.k[d->dyn] > 0 ? s.k[d->dyn] * d->value : s.k[d->dyn];
-    }
-    return v;
-}
-
+/* Smallest value of a size over all legal dims (1 <= d <= max); the
+ * largest is size_max() of the IR. */
 int64_t size_lo(const Graph *g, Size s)
 {
-    int64_t v = s.c;
-    for (int i = 0; i < g->ndims; i++) {
-        const DimDecl *d = &g->dims[i];
-        if (d->dyn >= 0 && d->dyn < NN_MAXDYN && s.k[d->dyn])
-            v += s.k[d->dyn] > 0 ? s.k[d->dyn] : s.k[d->dyn] * d->value;
-    }
-    return v;
+    int64_t lo;
+    size_max(g, s, &lo);
+    return lo;
 }
 
 bool size_is_one(Size s)
@@ -212,7 +184,7 @@ bool count_hi(const Graph *g, const Shape *s, int64_t *out)
 {
     int64_t c = 1;
     for (int i = 0; i < s->rank; i++) {
-        int64_t d = size_hi(g, s->d[i]);
+        int64_t d = size_max(g, s->d[i], NULL);
         if (d < 0)
             d = 0;
         if (__builtin_mul_overflow(c, d, &c))
@@ -347,3 +319,12 @@ char *float_lit(double v)
     return xsprintf("%af /* %.9g */", (double)f, (double)f);
 }
 
+
+/* Closes a generated function that returns an error code: `return NNRT_OK;`,
+ * the brace, and the end marker naming NAME_fn. */
+void end_function_ok(Ctx *x, const char *fn)
+{
+    cline(x, "return NNRT_OK;");
+    x->indent = 0;
+    craw(x, "}\n/* end function %s_%s */\n\n", x->g->model, fn);
+}

@@ -152,9 +152,7 @@ void emit_train_api(Ctx *x)
         }
         }
     }
-    cline(x, "return NNRT_OK;");
-    x->indent = 0;
-    craw(x, "}\n/* end function %s_update */\n\n", M);
+    end_function_ok(x, "update");
 
     craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
     craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);

@@ -26,11 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The autodiff pass may not be linked into every build of the driver
- * (the unit tests link the driver objects alone): a weak reference is
- * NULL then. */
-#pragma weak autodiff
-
 static bool has_trainable_param(const Graph *g) {
     for (int i = 0; i < g->nparams; i++)
         if (!g->params[i].frozen)
@@ -97,12 +92,6 @@ static bool objective_stage(Diag *d, Graph *g, const CompileOptions *o) {
  * asked to train); otherwise the model compiles without training and the
  * errors are dropped (*t becomes NULL). */
 static bool autodiff_stage(Diag *d, Graph **t, bool required) {
-    if (!autodiff) {
-        if (required)
-            driver_error("this nngc was built without the autodiff pass: it cannot train");
-        *t = NULL;
-        return !required;
-    }
     if (required)
         return autodiff(*t, d) && (*t)->grads;
     /* not asked for: a quiet Diag of the same files, never printed */

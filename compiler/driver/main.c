@@ -17,8 +17,10 @@
  */
 #include "driver.h"
 #include "nngrt.h"
+#include "train_par.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,7 +88,8 @@ static int parse_args(Args *a, int argc, char **argv) {
             exit(0);
         }
         if (strcmp(s, "--version") == 0) {
-            printf("nngc %s (runtime %s, BLAS: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name());
+            printf("nngc %s (runtime %s, BLAS: %s, MPI: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name(),
+                   par_mpi_available() ? "yes" : "no");
             exit(0);
         }
         if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
@@ -197,6 +200,9 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
 }
 
 int main(int argc, char **argv) {
+    /* A file past `ulimit -f` is then a write error (EFBIG) with a message
+     * and the temporary files removed, not a silent death by SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return nngc_run(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0))

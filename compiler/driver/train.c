@@ -21,6 +21,7 @@
  * epoch count are in CKPT.train. Checkpoints are taken at epoch ends.
  */
 #include "train.h"
+#include "train_par.h"
 
 #include <errno.h>
 #include <math.h>
@@ -47,6 +48,8 @@ typedef struct TrainArgs {
     double progress_s;
     bool quiet;
     CompileOptions co;
+    ParOptions par; /* --threads, --parallel, --batch; the MPI ranks (train_par.h) */
+    bool mpi;       /* --mpi: MPI even when not started by mpirun */
 } TrainArgs;
 
 /* What CKPT.train holds: where training stands at the end of an epoch. */
@@ -66,7 +69,10 @@ static void train_usage(FILE *out) {
           "  --lengths FILE.npy, --valid-lengths FILE.npy   dynamic dims per .npy example\n"
           "  --epochs N (5)        --lr X (the model's)      --optimizer=SPEC\n"
           "  --decay none|linear|plateau[:F]   lr schedule (none; plateau halves, or *F)\n"
-          "  --seed N (1)          init and shuffling        --batch 1 (only 1 so far)\n"
+          "  --seed N (1)          init and shuffling\n"
+          "  --batch B (1)         examples per update (their gradients summed)\n"
+          "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
+          "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
           "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
           "                        FILE.vocab and FILE.train are written next to it\n"
           "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
@@ -127,6 +133,7 @@ static bool parse_decay(TrainArgs *a, const char *v) {
 /* Returns 0 on success, else the exit status. */
 static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     compile_options_init(&a->co);
+    a->par.threads = a->par.batch = 1;
     a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
@@ -136,18 +143,18 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             train_usage(stdout);
             exit(0);
         }
-        if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
+        /* --batch here is the trainer's (examples per update), not the
+         * compiler's --batch=B (the trainer compiles the one-example program) */
+        if (strncmp(s, "--batch", 7) != 0 && (r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
-            if (a->co.batch > 1) { /* --batch is a compile option; the trainer feeds one example a step */
-                driver_error("--batch %lld: training on more than one example per step needs the compiler's "
-                             "batching in the trainer (not yet; nngc --batch=B compiles a batched model, "
-                             "docs/API.md): use --batch 1", (long long)a->co.batch);
-                return EXIT_USAGE;
-            }
             continue;
         }
 #define VALUE(name) ((r = match_value_option(name, argc, argv, &i, &v)) != 0)
+        if (strcmp(s, "--mpi") == 0) {
+            a->mpi = true;
+            continue;
+        }
         if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             a->quiet = true;
             continue;
@@ -178,6 +185,16 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         } else if (VALUE("--seed")) {
             ok = r > 0 && parse_long(s, v, 0, &n);
             a->seed = (uint64_t)n, a->have_seed = true;
+        } else if (VALUE("--batch")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->par.batch);
+        } else if (VALUE("--threads")) {
+            ok = r > 0 && parse_long(s, v, 1, &a->par.threads);
+            if (ok && a->par.threads > 256) {
+                driver_error("--threads %ld: at most 256", a->par.threads);
+                ok = false;
+            }
+        } else if (VALUE("--parallel")) {
+            ok = r > 0 && par_parse_mode(&a->par, v);
         } else if (VALUE("--clip")) {
             if (r > 0)
                 driver_error("--clip: not yet: the generated API updates the params inside NAME_train_step, so "
@@ -312,6 +329,7 @@ typedef struct Progress {
     double interval_us, start_us, last_us;
     int64_t todo, done; /* examples this run */
     int64_t words;
+    long epoch, epochs; /* for par_progress */
 } Progress;
 
 static const char *hms(double s) {
@@ -388,6 +406,13 @@ static bool train_step(Trainer *t, const Example *ex, const int64_t *idx, int ne
     return true;
 }
 
+/* train_par.c's progress: what the first thread has seen. */
+static void par_progress(void *arg, int64_t dex, int64_t dwords, double frac, double lr, double loss) {
+    Progress *p = arg;
+    p->done += dex, p->words += dwords;
+    progress_show(p, p->epoch, p->epochs, frac, lr, loss, false);
+}
+
 /* One epoch over t->train; *loss and *units sum it. */
 static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, double *units) {
     const nnrt_model_desc *d = t->d;
@@ -395,9 +420,19 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     long e = t->st.epoch;
     int64_t n = ds->n, total = n * t->a->epochs;
     shuffle(perm, n, t->st.seed, e);
+    p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;
-    for (int64_t i = 0; i < n; i++) {
+    if (par_active(&t->a->par)) {
+        ParEpoch pe = {.po = &t->a->par, .d = d, .m = t->m, .ds = ds, .perm = perm, .seed = t->st.seed, .epoch = e,
+                       .lr0 = t->base_lr * t->st.lr_scale, .linear = t->a->decay == DECAY_LINEAR, .step0 = e * n,
+                       .total = total, .work_epoch = ds->text ? ds->words : n, .progress = par_progress,
+                       .progress_arg = p};
+        if (!par_epoch(&pe, loss, units))
+            return false;
+        lr = lr_at(t, e * n + n - 1, total);
+    }
+    for (int64_t i = 0; i < n && !par_active(&t->a->par); i++) {
         Example ex;
         if (!dataset_get(ds, perm[i], &ex))
             return false;
@@ -506,11 +541,81 @@ static bool validate(Trainer *t, Score *s) {
     return evaluate(t->d, t->m, &t->valid, s);
 }
 
+static int train_run(TrainArgs *ap);
+
+static uint64_t fnv(uint64_t x, const void *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        x = (x ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    return x;
+}
+
+/* The ranks of an MPI job (train_mpi.c): the same command on the same
+ * files everywhere (hashes compared: an error, not a hang), dense table
+ * gradients (the select pass off: a sparse gradient's list of touched rows
+ * cannot be summed over ranks), rank 0 alone prints and writes. */
+static int train_mpi_setup(TrainArgs *a, int argc, char **argv) {
+    uint64_t h = 0xcbf29ce484222325ull, fh;
+    bool ok = file_hash(a->model, &fh);
+    h = fnv(h, &fh, sizeof fh);
+    for (int i = 0; ok && i < a->data.n; i++)
+        if ((ok = file_hash(a->data.items[i].file, &fh)))
+            h = fnv(h, &fh, sizeof fh);
+    for (int i = 1; i < argc; i++)
+        h = fnv(h, argv[i], strlen(argv[i]) + 1);
+    if (!ok)
+        h = (uint64_t)a->par.rank + 1; /* differs from the others': all stop */
+    if (!par_mpi_agree(&a->par, h, "model, data or command line"))
+        return EXIT_ERROR;
+    VEC_PUSH(a->co.disabled, a->co.ndisabled, a->co.capdisabled, "select");
+    if (a->par.rank > 0) {
+        a->quiet = true;
+        a->save = NULL;
+        a->nexports = 0;
+        if (!freopen("/dev/null", "w", stdout))
+            return EXIT_ERROR;
+    }
+    return 0;
+}
+
+/* Every rank ends with the same params: checked, not assumed. */
+static bool params_agree(const TrainArgs *a, const nnrt_model_desc *d, void *m) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    int64_t zero[NNRT_MAXDYN] = {0};
+    for (int i = 0; i < d->nparams; i++) {
+        int64_t size = 1;
+        for (int ax = 0; ax < d->params[i].rank; ax++)
+            size *= nnrt_size_eval(&d->params[i].shape[ax], zero);
+        h = fnv(h, d->param_data(m, i), sizeof(float) * (size_t)size);
+    }
+    return par_mpi_agree(&a->par, h, "params after training");
+}
+
 int nngc_train(int argc, char **argv) {
     TrainArgs a = {0};
     int rc = parse_train_args(&a, argc, argv);
     if (rc)
         return rc;
+    if (!par_mpi_init(&a.par, a.mpi))
+        return EXIT_ERROR;
+    if (a.par.ranks > 1 && !(rc = train_mpi_setup(&a, argc, argv)))
+        rc = train_run(&a);
+    else if (a.par.ranks <= 1)
+        rc = train_run(&a);
+    par_mpi_finish(&a.par, rc == 0);
+    return rc;
+}
+
+static int train_run(TrainArgs *ap) {
+    TrainArgs a = *ap;
+    int rc;
+    if (!par_check(&a.par, a.quiet))
+        return EXIT_USAGE;
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"); /* ranks on this machine */
+    int here = a.par.ranks > 1 && local ? atoi(local) : 1, blas = par_blas_threads(a.par.threads, here);
+    if (blas > 0 && !a.quiet)
+        fprintf(stderr, "nngc: OpenBLAS set to %d thread%s: %ld training thread%s x %d process%s on %ld cores\n", blas,
+                blas == 1 ? "" : "s", a.par.threads, a.par.threads == 1 ? "" : "s", here, here == 1 ? "" : "es",
+                sysconf(_SC_NPROCESSORS_ONLN));
     /* no output may be an input (files.c); --save may update its --params */
     driver_note_input(a.model);
     for (int i = 0; i < a.data.n; i++)
@@ -609,6 +714,8 @@ int nngc_train(int argc, char **argv) {
     for (int i = 0; i < a.nexports; i++)
         if (!export_param(d, t.m, a.exports[i], t.text ? &t.words : NULL))
             goto out;
+    if (a.par.ranks > 1 && !params_agree(&a, d, t.m))
+        goto out;
     rc = 0;
 out:
     if (t.m)

@@ -126,17 +126,15 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " %" PRId64, n->i);
         break;
     case OP_PARAM:
-        if (g && n->index >= 0 && n->index < g->nparams)
-            pr(p, " %s", g->params[n->index].name);
+    case OP_INPUT: { /* the declaration's name; its number if out of range (broken graphs print too) */
+        bool param = n->op == OP_PARAM;
+        int count = !g ? 0 : param ? g->nparams : g->ninputs;
+        if (n->index >= 0 && n->index < count)
+            pr(p, " %s", param ? g->params[n->index].name : g->inputs[n->index].name);
         else
             pr(p, " #%d", n->index);
         break;
-    case OP_INPUT:
-        if (g && n->index >= 0 && n->index < g->ninputs)
-            pr(p, " %s", g->inputs[n->index].name);
-        else
-            pr(p, " #%d", n->index);
-        break;
+    }
     case OP_DIM:
     case OP_RANGE: /* the first value */
         pr(p, " ");

@@ -10,6 +10,9 @@
 #include "nngc.h"
 
 #define MAX_INLINE_DEPTH 64
+/* Def-body statements inlined in one program, at most: a def that calls
+ * another twice, 20 levels deep, asks for 2^20 copies. */
+#define MAX_INLINED_STATEMENTS 200000
 
 /* ---------------------------------------------------------------- tables */
 
@@ -95,6 +98,15 @@ typedef struct Lower {
     LoopCtx *loop; /* innermost loop being lowered */
     Ast **inline_stack;
     int ninline;
+    /* calls already inlined: a def applied to the same argument nodes
+     * gives the same value (def bodies are pure and see only their
+     * parameters and the globals), so the value is reused where visible */
+    struct InlineMemo *memo;
+    int nmemo, capmemo;
+    int *memoslot;         /* hash of (def, args) -> memo index + 1; 0 = free */
+    int nmemoslot;         /* a power of two */
+    int64_t inlined;       /* def-body statements lowered so far (the growth budget) */
+    bool over_budget;      /* reported once; later calls lower to NULL quietly */
     Dropped *dropped;
     int ndropped, capdropped;
     const char **imported; /* resolved paths already imported */

@@ -391,8 +391,10 @@ void declare_items(Lower *L, const AstList *items, int file, bool imported) {
             } else if (i != 0) {
                 diag_error(L->d, a->loc, "'model NAME' must be the first line of the program");
             }
-            if (!L->have_model)
+            if (!L->have_model) {
                 L->g->model = a->name;
+                L->g->model_loc = a->loc;
+            }
             L->have_model = true;
             break;
         case AST_IMPORT: do_import(L, a, file); break;

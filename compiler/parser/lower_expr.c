@@ -142,6 +142,62 @@ static Node *lower_binop(Lower *L, Ast *a) {
     NN_ASSERT(0);
 }
 
+/* The values an int scalar i takes, when it is a constant c or a loop
+ * index plus or minus a constant (t + c): smallest in *lo, largest in *hi;
+ * *loop is the index's loop (NULL for a constant). False for any other i. */
+static bool index_values(const Node *i, Size *lo, Size *hi, const Loop **loop) {
+    int64_t c = 0;
+    const Node *t = i;
+    if ((i->op == OP_IADD || i->op == OP_ISUB) && i->in[0]->op == OP_INDEX && i->in[1]->op == OP_ICONST)
+        t = i->in[0], c = i->op == OP_IADD ? i->in[1]->i : -i->in[1]->i;
+    else if (i->op == OP_IADD && i->in[1]->op == OP_INDEX && i->in[0]->op == OP_ICONST)
+        t = i->in[1], c = i->in[0]->i;
+    if (t->op == OP_ICONST) {
+        *lo = *hi = size_const(t->i);
+        *loop = NULL;
+        return true;
+    }
+    if (t->op != OP_INDEX)
+        return false;
+    *loop = t->loop;
+    *lo = size_add(t->loop->lo, size_const(c));
+    *hi = size_add(t->loop->hi, size_const(c - 1));
+    return true;
+}
+
+/* x[i] where i is provably out of x's rows for every value of the dims
+ * (a loop that runs at least once reaches it) is an error now, at the
+ * place the run-time check would report. */
+static bool index_in_range(Lower *L, const Node *x, const Node *i, const Ast *a) {
+    Size lo, hi;
+    const Loop *loop;
+    if (!index_values(i, &lo, &hi, &loop))
+        return true;
+    if (loop) {
+        int64_t min_trip;
+        size_max(L->g, size_sub(loop->hi, loop->lo), &min_trip);
+        if (min_trip < 1)
+            return true;
+    }
+    Size rows = x->shape.d[0];
+    int64_t over_min, under_max = size_max(L->g, lo, NULL);
+    size_max(L->g, size_sub(hi, rows), &over_min);
+    if (over_min < 0 && under_max >= 0)
+        return true;
+    char is[96], rs[96], t[200], l0[96], l1[96];
+    bool over = over_min >= 0;
+    size_str(L->g, over ? hi : lo, is, sizeof is);
+    size_str(L->g, rows, rs, sizeof rs);
+    type_str(L, x, t, sizeof t);
+    if (loop)
+        diag_error(L->d, a->loc, "index out of range for every value of the dims: with %s in %s..%s it reaches %s, "
+                   "but this %s has %s rows", loop->var, size_str(L->g, loop->lo, l0, sizeof l0),
+                   size_str(L->g, loop->hi, l1, sizeof l1), is, t, rs);
+    else
+        diag_error(L->d, a->loc, "index %s out of range: this %s has %s rows", is, t, rs);
+    return false;
+}
+
 static Node *lower_index(Lower *L, Ast *a) {
     Node *x = lower_expr(L, a->a);
     Node *i = lower_expr(L, a->b);
@@ -159,8 +215,11 @@ static Node *lower_index(Lower *L, Ast *a) {
                    type_str(L, i, t, sizeof t));
         return NULL;
     }
-    if (i->shape.rank == 0)
+    if (i->shape.rank == 0) {
+        if (!index_in_range(L, x, i, a))
+            return NULL;
         return emit2(L, OP_ROW, x, i, a->loc, at);
+    }
     if (i->shape.rank == 1)
         return emit2(L, OP_GATHER, x, i, a->loc, at);
     diag_error(L->d, at, "ids for a lookup must be a vector, got %s", type_str(L, i, t, sizeof t));
@@ -272,8 +331,9 @@ static Node *lower_call(Lower *L, Ast *a) {
         if (!ok)
             return NULL;
         Op op = unary[k].op;
-        /* float operands; cross_entropy's label stays int */
-        for (int i = 0; i < n; i++) {
+        /* float operands; cross_entropy's label stays int; concat takes
+         * any element type (both the same: its typing rule says so) */
+        for (int i = 0; i < n && op != OP_CONCAT; i++) {
             if (op == OP_XENT && i == 1) {
                 if (args[1]->dtype != DT_I32) {
                     char t[200];

@@ -14,6 +14,61 @@
 /* ---------------------------------------------------------------- statements */
 
 
+/* ---------------------------------------------------------------- inlining */
+
+typedef struct InlineMemo {
+    const Ast *def;
+    int nargs;
+    Node **args;
+    Node *result; /* NULL after an error in the body */
+} InlineMemo;
+
+static uint64_t memo_hash(const Ast *def, int nargs, Node *const *args) {
+    uint64_t h = (uint64_t)(uintptr_t)def * 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < nargs; i++)
+        h = (h ^ (uint64_t)(uintptr_t)args[i]) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 29);
+}
+
+/* The memo slot of (def, args): an entry's index + 1, or the free slot. */
+static int *memo_slot(Lower *L, const Ast *def, int nargs, Node *const *args) {
+    uint64_t mask = (uint64_t)L->nmemoslot - 1;
+    for (uint64_t i = memo_hash(def, nargs, args) & mask;; i = (i + 1) & mask) {
+        int *slot = &L->memoslot[i];
+        if (*slot == 0)
+            return slot;
+        const InlineMemo *m = &L->memo[*slot - 1];
+        if (m->def == def && m->nargs == nargs && memcmp(m->args, args, sizeof(Node *) * (size_t)nargs) == 0)
+            return slot;
+    }
+}
+
+static void memo_add(Lower *L, const Ast *def, int nargs, Node *const *args, Node *result) {
+    if (2 * (L->nmemo + 1) > L->nmemoslot) {
+        int old = L->nmemoslot;
+        L->nmemoslot = old ? 2 * old : 64;
+        L->memoslot = xalloc(sizeof(int) * (size_t)L->nmemoslot);
+        for (int i = 0; i < L->nmemo; i++) {
+            InlineMemo *m = &L->memo[i];
+            *memo_slot(L, m->def, m->nargs, m->args) = i + 1;
+        }
+    }
+    InlineMemo m = {.def = def, .nargs = nargs, .result = result};
+    m.args = xalloc(sizeof(Node *) * (size_t)(nargs + 1));
+    memcpy(m.args, args, sizeof(Node *) * (size_t)nargs);
+    int *slot = memo_slot(L, def, nargs, args);
+    VEC_PUSH(L->memo, L->nmemo, L->capmemo, m);
+    *slot = L->nmemo;
+}
+
+/* Is x visible in block b (defined in b or a block around it)? */
+static bool visible_in(const Node *x, const Block *b) {
+    for (; b; b = b->outer)
+        if (x->parent == b)
+            return true;
+    return false;
+}
+
 Node *inline_def(Lower *L, Sym *s, Ast *call, Node **args) {
     Ast *def = s->def;
     Loc at = name_loc(call);
@@ -35,6 +90,23 @@ Node *inline_def(Lower *L, Sym *s, Ast *call, Node **args) {
         diag_note(L->d, def->loc, "'%s' is defined here", s->name);
         return NULL;
     }
+    if (L->over_budget)
+        return NULL;
+    int *slot = L->nmemoslot ? memo_slot(L, def, def->args.n, args) : NULL;
+    if (slot && *slot) {
+        Node *r = L->memo[*slot - 1].result;
+        if (!r || visible_in(r, L->b.block))
+            return r;
+    }
+    L->inlined += def->body.n;
+    if (L->inlined > MAX_INLINED_STATEMENTS) {
+        diag_error(L->d, at, "inlining '%s' here would inline more than %d def statements in all: the defs grow "
+                   "the program exponentially", s->name, MAX_INLINED_STATEMENTS);
+        for (int j = L->ninline - 1; j >= 0; j--)
+            diag_note(L->d, L->inline_stack[j]->loc, "inside def '%s', being inlined", L->inline_stack[j]->name);
+        L->over_budget = true;
+        return NULL;
+    }
     Ast **stack = xalloc(sizeof(Ast *) * (size_t)(L->ninline + 1));
     if (L->ninline)
         memcpy(stack, L->inline_stack, sizeof(Ast *) * (size_t)L->ninline);
@@ -43,10 +115,8 @@ Node *inline_def(Lower *L, Sym *s, Ast *call, Node **args) {
     L->inline_stack = stack;
     L->ninline++;
     push_scope(L, true);
-    for (int i = 0; i < def->args.n; i++) {
-        Binding *b = bind(L->scope, def->args.v[i]->name, args[i], def->args.v[i]->loc);
-        (void)b;
-    }
+    for (int i = 0; i < def->args.n; i++)
+        bind(L->scope, def->args.v[i]->name, args[i], def->args.v[i]->loc);
     Node *result = NULL;
     bool returned = false;
     for (int i = 0; i < def->body.n; i++) {
@@ -70,6 +140,7 @@ Node *inline_def(Lower *L, Sym *s, Ast *call, Node **args) {
     pop_scope(L);
     L->ninline--;
     L->inline_stack = saved;
+    memo_add(L, def, def->args.n, args, result);
     return result;
 }
 

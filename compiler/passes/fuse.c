@@ -24,8 +24,12 @@
  *    the gradient of a cross-entropy, exp(z - lse) * d - pick_grad(d, y),
  *    is one pass over the logits with no [T, V] temporaries.
  *
+ * Both rewrite in place: the add's node becomes the biased product, the
+ * chain root's node becomes the fused node, so their users need no
+ * rewrite (a walk over the graph per fusion made long programs quadratic).
+ *
  * Requires: a verified graph; runs after batch (which only knows the plain
- * ops). Uses Node.mark (use counts); cleared.
+ * ops). Uses Node.mark (use counts) and Node.aux (taken members); cleared.
  */
 #include "nngc.h"
 

@@ -13,6 +13,7 @@
 #      not counted as passed)
 #   7. a save past `ulimit -f` fails naming the path and "File too large",
 #      leaving no temporary file
+#   8. so does nngc's own output (an error, not death by SIGXFSZ)
 #
 # The model (model.nn) and the fixtures (make_fixtures.py, real NumPy) give
 # y = W x + b + E x = (7.5, 11) by hand; without b, (7, 12).
@@ -131,6 +132,18 @@ if [ "$st" -eq 1 ] && has "$tmp/err" "$tmp/save/ck.safetensors: write failed: Fi
     ok "a save past ulimit -f: 'File too large' naming the path, no temporary file left"
 else
     notok "a save past ulimit -f: $(status_text $st); left: $(ls -A "$tmp/save")"
+    detail "$tmp/err"
+fi
+
+# 8. The compiler's own output past `ulimit -f` (2 KB or 4 KB; the C of
+# rnnlm.nn is larger): an error, not a death by SIGXFSZ, no temp file left.
+mkdir "$tmp/gen"
+(ulimit -f 4 && exec "$NNGC" examples/rnnlm.nn -o "$tmp/gen/rnnlm.c") >/dev/null 2>"$tmp/err"
+st=$?
+if [ "$st" -eq 1 ] && has "$tmp/err" "error:" && [ -z "$(ls -A "$tmp/gen")" ]; then
+    ok "nngc -o past ulimit -f: an error, no temporary file left"
+else
+    notok "nngc -o past ulimit -f: $(status_text $st); left: $(ls -A "$tmp/gen")"
     detail "$tmp/err"
 fi
 

@@ -23,7 +23,7 @@
 #                .npy (padded rows + lengths) scores as on the text
 #   6. malformed empty lines, long lines, bad UTF-8, missing label, a
 #                vocabulary over V: a message with file:line, never a crash
-#   7. options   --batch 2, --clip, --patience without --valid; --export;
+#   7. options   --batch 0, --clip, --patience without --valid; --export;
 #                --patience, --decay plateau, the progress lines
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
@@ -216,8 +216,8 @@ run "a model with a float input and text data: error" 1 "$NNGC" train examples/c
     has "... that says what to do" "input x : float\[I\] is not text.*--data x=FILE.npy"
 
 # ---------------------------------------------------------------- 7: options
-run "--batch 2: not yet" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 2 &&
-    has "... says why" "needs the compiler's batching"
+run "--batch 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 0 &&
+    has "... says why" "--batch: expected a whole number >= 1"
 run "--clip: not yet" 2 "$NNGC" train $M/lm.nn --data "$TINY" --clip 1 && has "... says why" "--clip: not yet"
 run "--patience needs --valid" 2 "$NNGC" train $M/lm.nn --data "$TINY" --patience 2
 run "--epochs 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --epochs 0

@@ -699,7 +699,7 @@ static const char src_text[] = "model t\n";
 /* Runs backend_emit on g, expecting it to fail with exactly the diagnostics
  * want (through the Diag, with t.nn's first line and a caret) and to write
  * nothing. */
-static void expect_emit_error(Graph *g, const char *want)
+static void expect_emit_error_opt(Graph *g, const char *target, const char *want)
 {
     char cbuf[256] = "", hbuf[256] = "", ebuf[2048] = "";
     FILE *c = fmemopen(cbuf, sizeof cbuf, "w"), *h = fmemopen(hbuf, sizeof hbuf, "w");
@@ -710,7 +710,7 @@ static void expect_emit_error(Graph *g, const char *want)
     Diag d;
     diag_init(&d, e);
     assert_int_equal(diag_add_file(&d, "t.nn", src_text, sizeof src_text - 1), 0);
-    EmitOptions opt = {.source_name = "t.nn", .line_markers = true};
+    EmitOptions opt = {.source_name = "t.nn", .line_markers = true, .target = target};
     bool ok = backend_emit(&d, g, NULL, c, h, "model.h", &opt);
     fclose(c);
     fclose(h);
@@ -720,6 +720,20 @@ static void expect_emit_error(Graph *g, const char *want)
     assert_string_equal(ebuf, want);
     assert_string_equal(cbuf, "");
     assert_string_equal(hbuf, "");
+}
+
+static void expect_emit_error(Graph *g, const char *want)
+{
+    expect_emit_error_opt(g, NULL, want);
+}
+
+/* Ensure a target nngc does not have is an error naming the ones it has. */
+static void test_unknown_target(void **state)
+{
+    (void)state;
+    Graph *g = new_graph("ut");
+    add_input(g, "x", DT_F32, shape(1, S(3)));
+    expect_emit_error_opt(g, "cuda", "nngc: error: unknown target 'cuda' (targets: c)\n");
 }
 
 /* Ensure a softmax approximation the C backend lacks is an error with the
@@ -785,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_misc_ops),
         cmocka_unit_test(test_approx_not_implemented),
         cmocka_unit_test(test_bad_names_and_sizes),
+        cmocka_unit_test(test_unknown_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

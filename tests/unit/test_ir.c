@@ -704,6 +704,16 @@ static void test_rnn_dot(void **state) {
     free(text);
 }
 
+/* The verifier accepts g (its message is shown otherwise). */
+static void expect_verified(Graph *g) {
+    bool ok;
+    char *msg = verify_msg(g, &ok);
+    if (!ok)
+        print_error("%s", msg);
+    assert_true(ok);
+    free(msg);
+}
+
 /* Ensure the verifier accepts the RNN and leaves the nodes' marks alone. */
 static void test_verify_ok(void **state) {
     (void)state;
@@ -717,6 +727,41 @@ static void test_verify_ok(void **state) {
     assert_true(ok);
     assert_string_equal(msg, "");
     assert_int_equal(r.hn->mark, 42);
+    free(msg);
+}
+
+/* qsort of this test binary (it takes the place of libc's for the code
+ * under test): counts calls with no elements, where the verifier would
+ * pass a NULL array (undefined behaviour, issue #14), and sorts the rest
+ * by insertion. */
+static int qsort_empty_calls;
+
+void qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+    if (n == 0) {
+        qsort_empty_calls++;
+        return;
+    }
+    char *b = base, tmp[64];
+    assert_true(size <= sizeof tmp);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && cmp(b + (j - 1) * size, b + j * size) > 0; j--) {
+            memcpy(tmp, b + j * size, size);
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            memcpy(b + (j - 1) * size, tmp, size);
+        }
+}
+
+/* Ensure the verifier accepts an empty graph (a model without outputs)
+ * without sorting an empty (NULL) list of nodes. */
+static void test_verify_empty(void **state) {
+    (void)state;
+    Graph *g = ir_new_graph();
+    qsort_empty_calls = 0;
+    bool ok;
+    char *msg = verify_msg(g, &ok);
+    assert_true(ok);
+    assert_string_equal(msg, "");
+    assert_int_equal(qsort_empty_calls, 0);
     free(msg);
 }
 
@@ -884,6 +929,111 @@ static void test_replace_uses(void **state) {
     free(msg);
 }
 
+/* Ensure the builder types and places nodes at its insertion point, and
+ * applies its error policy to a node its typing rule rejects. */
+static void test_builder(void **state) {
+    (void)state;
+    Rnn r;
+    build_rnn(&r);
+    Graph *g = r.g;
+    Block *b = &r.l->body;
+    /* two nodes put before s1: in that order, typed, s1 after them */
+    int pos = 0;
+    while (b->nodes[pos] != r.s1)
+        pos++;
+    Builder at_s1 = build_at(g, b, pos, BUILD_ASSERT, "test");
+    Node *n1 = build_op1(&at_s1, OP_TANH, r.ax, at(3, 4));
+    Node *n2 = build_op2(&at_s1, OP_MUL, n1, r.ah, at(3, 9));
+    assert_ptr_equal(b->nodes[pos], n1);
+    assert_ptr_equal(b->nodes[pos + 1], n2);
+    assert_ptr_equal(b->nodes[pos + 2], r.s1);
+    assert_int_equal(n2->dtype, DT_F32);
+    assert_int_equal(n2->shape.rank, 1);
+    assert_true(size_eq(n2->shape.d[0], C(128)));
+    assert_ptr_equal(n2->parent, b);
+    /* a rejected node: NULL and nothing placed (BUILD_TRY) */
+    Builder try_ = build_at(g, b, -1, BUILD_TRY, "test");
+    int before = b->n;
+    assert_null(build_op2(&try_, OP_ADD, r.ax, r.e, at(4, 1))); /* [128] + [64] */
+    assert_int_equal(b->n, before);
+    /* a NULL operand (an earlier error): NULL, quietly */
+    assert_null(build_op2(&try_, OP_ADD, r.ax, NULL, at(4, 1)));
+    /* BUILD_DIAG: a diagnostic at the location given */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    Diag d;
+    diag_init(&d, f);
+    diag_add_file(&d, "m.nn", "model m\ny = a + b\n", 18);
+    Builder fe = build_at(g, b, -1, BUILD_DIAG, NULL);
+    fe.diag = &d;
+    assert_null(build_op2(&fe, OP_ADD, r.ax, r.e, (Loc){0, 2, 7, 14, 1}));
+    fclose(f);
+    assert_int_equal(d.nerrors, 1);
+    assert_contains(text, "m.nn:2:7: error: ");
+    assert_contains(text, "[128]");
+    assert_contains(text, "[64]");
+    free(text);
+    /* leaves: at the head of the top block, or at its end */
+    Node *c = build_leaf(&try_, ir_const(2.5, at(5, 1)), true);
+    assert_ptr_equal(g->top.nodes[0], c);
+    assert_int_equal(c->dtype, DT_F32);
+    assert_int_equal(c->shape.rank, 0);
+    Node *k = build_leaf(&try_, ir_size_node(size_dyn(0), at(5, 2)), false);
+    assert_ptr_equal(g->top.nodes[g->top.n - 1], k);
+    assert_int_equal(k->op, OP_DIM);
+    assert_int_equal(ir_size_node(C(7), at(5, 3))->op, OP_ICONST);
+}
+
+/* Ensure the shared questions of uses.c: use counts, the value behind a
+ * loop result, its LOOPOUT, and a stacked result added with the sums
+ * renumbered. */
+static void test_uses(void **state) {
+    (void)state;
+    Rnn r;
+    build_rnn(&r);
+    Graph *g = r.g;
+    Loop *l = r.l;
+    /* hn: tanh used by z (operand), next value and stacked value */
+    assert_int_equal(ir_result_uses(l, r.hn), 2);
+    assert_int_equal(ir_block_uses(&g->top, r.hn), 3);
+    assert_int_equal(ir_block_uses(&g->top, r.words), 2);
+    ir_count_uses(g);
+    assert_int_equal(r.hn->mark, 3);
+    assert_int_equal(r.out_h->mark, 1); /* an output */
+    assert_int_equal(r.loss->mark, 1);  /* the loss */
+    ir_clear_marks(&g->top);
+    assert_int_equal(r.hn->mark, 0);
+    assert_ptr_equal(ir_loop_value(l, 0), r.hn);
+    assert_ptr_equal(ir_loop_value(l, 2), r.xent);
+    assert_ptr_equal(ir_loop_find_result(l, 2), r.loss);
+    /* the existing stack of hn is found; a new one for s2 is added
+     * between the stacks and the sums (the loss's LOOPOUT becomes 3) */
+    bool added;
+    assert_ptr_equal(ir_loop_stack_of(l, r.hn, -1, &added), r.out_hs);
+    assert_false(added);
+    Node *st = ir_loop_stack_of(l, r.s2, -1, &added);
+    assert_true(added);
+    assert_int_equal(st->index, 2);
+    assert_int_equal(r.loss->index, 3);
+    assert_ptr_equal(ir_loop_value(l, 3), r.xent);
+    /* right after the loop's other results */
+    int p = 0;
+    while (g->top.nodes[p] != l->node)
+        p++;
+    assert_ptr_equal(g->top.nodes[p + 4], st);
+    assert_int_equal(ir_loop_results_end(l), p + 5);
+    expect_verified(g);
+    /* NodeIndex */
+    NodeIndex ix = {0};
+    assert_int_equal(node_index_get(&ix, r.hn), -1);
+    for (int i = 0; i < g->top.n; i++)
+        node_index_put(&ix, g->top.nodes[i], i);
+    for (int i = 0; i < g->top.n; i++)
+        assert_int_equal(node_index_get(&ix, g->top.nodes[i]), i);
+    assert_int_equal(node_index_get(&ix, r.hn), -1);
+}
+
 /* Ensure a carry found late is placed before the body nodes that may read it. */
 static void test_late_carry(void **state) {
     (void)state;
@@ -909,12 +1059,7 @@ static void test_late_carry(void **state) {
     ir_append(&g->top, l->node);
     Node *st = ir_loop_result(l, 2, "xs");
     assert_type(g, st, DT_F32, "[T]"); /* (T + 2) - 2 rows */
-    bool ok;
-    char *msg = verify_msg(g, &ok);
-    if (!ok)
-        print_error("%s", msg);
-    assert_true(ok);
-    free(msg);
+    expect_verified(g);
 }
 
 int main(void) {
@@ -936,6 +1081,7 @@ int main(void) {
         cmocka_unit_test(test_print_attributes),
         cmocka_unit_test(test_rnn_dot),
         cmocka_unit_test(test_verify_ok),
+        cmocka_unit_test(test_verify_empty),
         cmocka_unit_test(test_verify_use_before_def),
         cmocka_unit_test(test_verify_escape_from_loop),
         cmocka_unit_test(test_verify_wrong_shape),
@@ -946,6 +1092,8 @@ int main(void) {
         cmocka_unit_test(test_verify_misc),
         cmocka_unit_test(test_replace_uses),
         cmocka_unit_test(test_late_carry),
+        cmocka_unit_test(test_builder),
+        cmocka_unit_test(test_uses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

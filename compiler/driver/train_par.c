@@ -1,0 +1,428 @@
+/*
+ * train_par.c - one epoch of `nngc train` on several threads (and the
+ * trainer-level batch), through the generated API's contexts (docs/API.md,
+ * "Threads"). docs/TRAIN.md, "Parallel training", is the user's view.
+ *
+ * sync (--parallel=sync, the default for --batch B > 1): the epoch's order
+ * (one permutation, as for one thread) is cut into global batches of B
+ * examples. Within a batch, rank r of P takes its share (the examples of
+ * the batch split in P contiguous parts, the first ones one longer), and
+ * thread k of N takes its share of the rank's part the same way. A thread
+ * runs ctx_grad on each of its examples: the first into its accumulator
+ * context, the others into a helper context added to the accumulator with
+ * grad_accumulate. After a barrier the first thread sums the accumulators
+ * by a fixed binary tree (acc[i] += acc[i + s] for s = 1, 2, 4, ...,
+ * i a multiple of 2s), the ranks sum theirs with MPI_Allreduce, and one
+ * NAME_update applies the batch. The update runs while no thread runs
+ * ctx_grad (the API's contract holds, ThreadSanitizer sees no race), and
+ * the sums are in a fixed order: the same run gives the same bits, and N
+ * threads give one thread's params up to the order of float additions.
+ *
+ * hogwild (--parallel=hogwild, the default for --batch 1): thread k of N
+ * takes the k-th contiguous N-th of the examples (file order), shuffles it
+ * with its own RNG seeded by (seed, epoch, k), and for each example runs
+ * ctx_grad in its own context and NAME_update on the shared model without
+ * any lock: an update writes the params while other threads read them in
+ * ctx_grad (word2vec's and fastText's race, by design; a reader may see a
+ * row half updated, never memory outside the params). The lr follows the
+ * global progress: an atomic counter of the words (examples, for .npy data)
+ * processed by all threads. In a ThreadSanitizer build (__SANITIZE_THREAD__)
+ * a read-write lock makes update exclusive against ctx_grad, so that TSan
+ * checks everything else (contexts, data views, counters) without
+ * reporting the race that is there on purpose.
+ */
+#include "train_par.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define PAR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PAR_TSAN 1
+#endif
+#endif
+
+/* ---------------------------------------------------------------- options */
+
+bool par_parse_mode(ParOptions *po, const char *v) {
+    if (strcmp(v, "hogwild") == 0)
+        po->mode = PAR_HOGWILD;
+    else if (strcmp(v, "sync") == 0)
+        po->mode = PAR_SYNC;
+    else {
+        driver_error("--parallel %s: expected hogwild or sync", v);
+        return false;
+    }
+    return true;
+}
+
+bool par_check(ParOptions *po, bool quiet) {
+    if (po->threads < 1)
+        po->threads = 1;
+    if (po->batch < 1)
+        po->batch = 1;
+    if (po->ranks < 1)
+        po->ranks = 1;
+    if (po->mode == PAR_AUTO)
+        po->mode = po->batch > 1 || po->ranks > 1 ? PAR_SYNC : PAR_HOGWILD;
+    if (po->mode == PAR_HOGWILD && po->batch > 1) {
+        driver_error("--parallel=hogwild updates the model after every example: it takes --batch 1, not %ld "
+                     "(use --parallel=sync for a batch)", po->batch);
+        return false;
+    }
+    if (po->mode == PAR_HOGWILD && po->ranks > 1) {
+        driver_error("--parallel=hogwild is for the threads of one process; the %d ranks of an MPI job train with "
+                     "--parallel=sync", po->ranks);
+        return false;
+    }
+    if (po->mode == PAR_SYNC && po->batch < po->threads * po->ranks && !quiet && po->rank == 0)
+        fprintf(stderr, "nngc: note: --batch %ld is less than %ld threads x %d ranks: some stay idle each step\n",
+                po->batch, po->threads, po->ranks);
+    return true;
+}
+
+bool par_active(const ParOptions *po) {
+    return po->threads > 1 || po->batch > 1 || po->ranks > 1;
+}
+
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
+
+int par_blas_threads(long threads, int ranks_here) {
+    long per = threads * (ranks_here > 0 ? ranks_here : 1);
+    if (per <= 1)
+        return 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long want = cores / per > 1 ? cores / per : 1;
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    long asked = env ? strtol(env, NULL, 10) : 0;
+    if (asked > 0 && asked < want)
+        want = asked;
+    if (!openblas_set_num_threads)
+        return 0; /* another BLAS: its own variable decides (docs/TRAIN.md) */
+    openblas_set_num_threads((int)want);
+    return (int)want;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+typedef struct Par Par;
+
+typedef struct Worker {
+    Par *par;
+    int k;
+    pthread_t thread;
+    void *acc, *tmp; /* contexts: the thread's gradient sum, and one example's */
+    bool has;        /* acc holds this step's gradient */
+    Dataset ds;      /* a view of the dataset with buffers of its own */
+    double loss, units;
+    int64_t err_idx; /* the example that failed, -1 */
+    char err[600];
+} Worker;
+
+struct Par {
+    const ParEpoch *pe;
+    int n;
+    Worker *w;
+    pthread_barrier_t barrier;
+    atomic_bool failed;
+    atomic_llong examples, words; /* done, all threads */
+    atomic_llong work;            /* hogwild's progress: words (text), else examples */
+    pthread_mutex_t mu;           /* the start: threads wait for go (or failed) */
+    pthread_cond_t cv;
+    bool go;
+    int64_t shown_ex, shown_words;
+#ifdef PAR_TSAN
+    pthread_rwlock_t lock;
+#endif
+};
+
+/* The dataset's examples with buffers of the view's own: dataset_get
+ * writes only those, so each thread may have one. */
+static void dataset_view(Dataset *v, const Dataset *ds) {
+    const nnrt_model_desc *d = ds->d;
+    *v = *ds;
+    v->in = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    if (ds->text) {
+        v->ids = xalloc(sizeof(int32_t) * (size_t)(ds->ts.tmax + ds->ts.k + 1));
+        return;
+    }
+    v->buf = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    for (int i = 0; i < d->ninputs; i++) {
+        size_t bytes = 4;
+        for (int ax = 1; ax < ds->arr[i].rank; ax++)
+            bytes *= (size_t)ds->arr[i].shape[ax];
+        v->buf[i] = xalloc(bytes);
+    }
+}
+
+static void fail(Worker *w, int64_t idx, const char *msg) {
+    w->err_idx = idx;
+    snprintf(w->err, sizeof w->err, "%s", msg);
+    atomic_store(&w->par->failed, true);
+}
+
+/* ctx_grad of example idx into ctx, its loss added to the worker's. */
+static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
+    const ParEpoch *pe = w->par->pe;
+    Example ex;
+    float l = 0;
+    if (!dataset_get(&w->ds, idx, &ex)) {
+        fail(w, idx, "");
+        return false;
+    }
+#ifdef PAR_TSAN
+    pthread_rwlock_rdlock(&w->par->lock);
+#endif
+    int rc = pe->d->ctx_grad(ctx, ex.dyn, ex.in, &l, NULL);
+#ifdef PAR_TSAN
+    pthread_rwlock_unlock(&w->par->lock);
+#endif
+    if (rc != NNRT_OK) {
+        fail(w, idx, nnrt_last_error());
+        return false;
+    }
+    if (!isfinite(l)) {
+        char msg[100];
+        snprintf(msg, sizeof msg, "the loss is %g: training diverged (try a smaller --lr)", l);
+        fail(w, idx, msg);
+        return false;
+    }
+    w->loss += l;
+    w->units += ex.units;
+    *words = ex.words;
+    return true;
+}
+
+static double lr_at(const ParEpoch *pe, double done, double total) {
+    return pe->linear ? pe->lr0 * fmax(1e-4, 1.0 - done / total) : pe->lr0;
+}
+
+/* The first thread shows progress from the global counters. */
+static void show(Par *p, Worker *w, double lr) {
+    const ParEpoch *pe = p->pe;
+    if (!pe->progress)
+        return;
+    int64_t ex = atomic_load(&p->examples), words = atomic_load(&p->words);
+    pe->progress(pe->progress_arg, ex - p->shown_ex, words - p->shown_words,
+                 (double)ex * pe->po->ranks / (double)pe->ds->n, lr, w->units > 0 ? w->loss / w->units : 0);
+    p->shown_ex = ex, p->shown_words = words;
+}
+
+/* [*lo, *lo + return) of n items split in parts, part k: the first n % parts
+ * parts one longer. */
+static int64_t share(int64_t n, int64_t parts, int64_t k, int64_t *lo) {
+    int64_t q = n / parts, r = n % parts;
+    *lo = k * q + (k < r ? k : r);
+    return q + (k < r);
+}
+
+static int64_t param_size(const nnrt_model_desc *d, int i) {
+    int64_t zero[NNRT_MAXDYN] = {0}, size = 1;
+    for (int ax = 0; ax < d->params[i].rank; ax++)
+        size *= nnrt_size_eval(&d->params[i].shape[ax], zero);
+    return size;
+}
+
+/* One global batch per step; see the header comment. */
+static void sync_worker(Worker *w) {
+    Par *p = w->par;
+    const ParEpoch *pe = p->pe;
+    const ParOptions *po = pe->po;
+    int64_t n = pe->ds->n, B = po->batch;
+    double last_lr = -1;
+    for (int64_t lo = 0; lo < n; lo += B) {
+        int64_t nb = n - lo < B ? n - lo : B, rlo, tlo;
+        int64_t rn = share(nb, po->ranks, po->rank, &rlo);
+        int64_t tn = share(rn, p->n, w->k, &tlo);
+        w->has = false;
+        for (int64_t j = 0; j < tn && !atomic_load_explicit(&p->failed, memory_order_relaxed); j++) {
+            int64_t idx = pe->perm[lo + rlo + tlo + j], words = 0;
+            if (!grad_one(w, w->has ? w->tmp : w->acc, idx, &words))
+                break;
+            if (w->has)
+                pe->d->grad_accumulate(w->acc, w->tmp);
+            w->has = true;
+            atomic_fetch_add(&p->examples, 1);
+            atomic_fetch_add(&p->words, words);
+        }
+        pthread_barrier_wait(&p->barrier);
+        if (w->k == 0 && !atomic_load(&p->failed)) {
+            /* the fixed tree; the threads with examples are the first ones */
+            for (int s = 1; s < p->n; s *= 2)
+                for (int i = 0; i + s < p->n; i += 2 * s)
+                    if (p->w[i + s].has)
+                        pe->d->grad_accumulate(p->w[i].acc, p->w[i + s].acc);
+            bool ok = true;
+            if (po->ranks > 1) {
+                /* a rank without examples this step adds zeros (its
+                 * gradients are dense under MPI: train.c) */
+                for (int i = 0; i < pe->d->nparams && ok; i++) {
+                    int64_t size = param_size(pe->d, i);
+                    float *g = pe->d->ctx_grad_data(w->acc, i);
+                    if (!w->has)
+                        memset(g, 0, sizeof(float) * (size_t)size);
+                    ok = par_mpi_sum_floats(po, g, size);
+                }
+            }
+            if (!ok) {
+                fail(w, -1, "MPI_Allreduce failed");
+            } else if (w->has || po->ranks > 1) {
+                double lr = lr_at(pe, (double)(pe->step0 + lo), (double)pe->total);
+                if (lr != last_lr)
+                    pe->d->set_lr(pe->m, (float)lr);
+                last_lr = lr;
+                if (pe->d->update(pe->m, w->acc) != NNRT_OK)
+                    fail(w, -1, nnrt_last_error());
+                show(p, w, lr);
+            }
+        }
+        pthread_barrier_wait(&p->barrier);
+        if (atomic_load(&p->failed))
+            return;
+    }
+}
+
+/* ctx_grad, then update without a lock: see the header comment. */
+static void hogwild_worker(Worker *w) {
+    Par *p = w->par;
+    const ParEpoch *pe = p->pe;
+    int64_t n = pe->ds->n, lo, cnt = share(n, p->n, w->k, &lo);
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)(cnt > 0 ? cnt : 1));
+    if (!order) {
+        fail(w, -1, "out of memory");
+        return;
+    }
+    nnrt_rng r;
+    nnrt_rng_seed(&r, pe->seed * 0x9e3779b97f4a7c15ull + (uint64_t)pe->epoch * 0x100000001b3ull + (uint64_t)w->k + 1);
+    for (int64_t i = 0; i < cnt; i++)
+        order[i] = lo + i;
+    for (int64_t i = cnt - 1; i > 0; i--) {
+        int64_t j = (int64_t)(nnrt_rng_next(&r) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    double epochs = (double)pe->total / (double)n, work0 = (double)pe->epoch * (double)pe->work_epoch;
+    for (int64_t i = 0; i < cnt && !atomic_load_explicit(&p->failed, memory_order_relaxed); i++) {
+        int64_t words = 0;
+        if (!grad_one(w, w->tmp, order[i], &words))
+            break;
+        int64_t work = pe->ds->text ? words : 1;
+        double done = work0 + (double)(atomic_fetch_add(&p->work, work) + work);
+        atomic_fetch_add(&p->examples, 1);
+        atomic_fetch_add(&p->words, words);
+        double lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
+#ifdef PAR_TSAN
+        pthread_rwlock_wrlock(&p->lock);
+#endif
+        pe->d->set_lr(pe->m, (float)lr);
+        int rc = pe->d->update(pe->m, w->tmp);
+#ifdef PAR_TSAN
+        pthread_rwlock_unlock(&p->lock);
+#endif
+        if (rc != NNRT_OK) {
+            fail(w, order[i], nnrt_last_error());
+            break;
+        }
+        if (w->k == 0)
+            show(p, w, lr);
+    }
+    free(order);
+}
+
+static void *worker_main(void *arg) {
+    Worker *w = arg;
+    Par *p = w->par;
+    pthread_mutex_lock(&p->mu);
+    while (!p->go)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (atomic_load(&p->failed))
+        return NULL;
+    if (w->par->pe->po->mode == PAR_SYNC)
+        sync_worker(w);
+    else
+        hogwild_worker(w);
+    return NULL;
+}
+
+bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
+    const nnrt_model_desc *d = pe->d;
+    Par p = {.pe = pe, .n = (int)pe->po->threads};
+    p.w = xalloc(sizeof(Worker) * (size_t)p.n);
+    *loss = *units = 0;
+    bool ok = true;
+    for (int k = 0; k < p.n && ok; k++) {
+        Worker *w = &p.w[k];
+        w->par = &p, w->k = k, w->err_idx = -1;
+        w->acc = d->ctx_create(pe->m);
+        w->tmp = d->ctx_create(pe->m);
+        ok = w->acc && w->tmp;
+        dataset_view(&w->ds, pe->ds);
+    }
+    if (!ok) {
+        driver_error("out of memory creating %d contexts of model %s", 2 * p.n, d->name);
+        goto out;
+    }
+    pthread_barrier_init(&p.barrier, NULL, (unsigned)p.n);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+#ifdef PAR_TSAN
+    pthread_rwlock_init(&p.lock, NULL);
+#endif
+    int started = 1;
+    for (int k = 1; k < p.n; k++, started++) {
+        int e = pthread_create(&p.w[k].thread, NULL, worker_main, &p.w[k]);
+        if (e != 0) {
+            /* the barrier counts every thread: the started ones stop at go */
+            driver_error("cannot start thread %d of %d: %s", k + 1, p.n, strerror(e));
+            atomic_store(&p.failed, true);
+            break;
+        }
+    }
+    pthread_mutex_lock(&p.mu);
+    p.go = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    worker_main(&p.w[0]);
+    for (int k = 1; k < started; k++)
+        pthread_join(p.w[k].thread, NULL);
+    pthread_barrier_destroy(&p.barrier);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+#ifdef PAR_TSAN
+    pthread_rwlock_destroy(&p.lock);
+#endif
+    for (int k = 0; k < p.n; k++) {
+        Worker *w = &p.w[k];
+        *loss += w->loss, *units += w->units;
+        if (w->err_idx >= 0 || w->err[0]) {
+            ok = false;
+            if (w->err[0] && w->err_idx >= 0)
+                driver_error("%s: %s", dataset_where(pe->ds, w->err_idx), w->err);
+            else if (w->err[0])
+                driver_error("%s", w->err);
+        }
+    }
+    if (atomic_load(&p.failed))
+        ok = false;
+    if (ok && pe->po->ranks > 1) {
+        double s[2] = {*loss, *units};
+        ok = par_mpi_sum_doubles(pe->po, s, 2);
+        *loss = s[0], *units = s[1];
+    }
+out:
+    for (int k = 0; k < p.n; k++) {
+        if (p.w[k].acc)
+            d->ctx_destroy(p.w[k].acc);
+        if (p.w[k].tmp)
+            d->ctx_destroy(p.w[k].tmp);
+    }
+    return ok;
+}

@@ -1,0 +1,78 @@
+/*
+ * train_par.h - parallel training for `nngc train` (docs/TRAIN.md,
+ * "Parallel training"): --threads N with --parallel=hogwild|sync, the
+ * trainer-level --batch B (B examples' gradients summed, one update), and
+ * the ranks of an MPI job (train_mpi.c).
+ *
+ * train.c runs one epoch through par_epoch when par_active() says so; the
+ * plain one-thread --batch 1 loop (NAME_train_step per example) stays as it
+ * was.
+ */
+#ifndef NNGC_TRAIN_PAR_H
+#define NNGC_TRAIN_PAR_H
+
+#include "train.h"
+
+typedef enum { PAR_AUTO, PAR_HOGWILD, PAR_SYNC } ParMode;
+
+typedef struct ParOptions {
+    long threads; /* --threads N (1) */
+    ParMode mode; /* --parallel=hogwild|sync (auto: hogwild for --batch 1, else sync) */
+    long batch;   /* --batch B (1): the global batch, whatever threads and ranks */
+    int rank, ranks; /* MPI: this process's rank and the job's size (0 and 1 without MPI) */
+} ParOptions;
+
+/* Parses the value of --parallel; false after an error message. */
+bool par_parse_mode(ParOptions *po, const char *v);
+/* Resolves PAR_AUTO and checks the combination; false after a message. */
+bool par_check(ParOptions *po, bool quiet);
+/* Whether epochs go through par_epoch. */
+bool par_active(const ParOptions *po);
+/* The rule that keeps OpenBLAS's threads and ours within the cores:
+ * with N > 1 threads, OpenBLAS gets max(1, cores / N) (at most what
+ * OPENBLAS_NUM_THREADS asked for). Returns the count set, 0 when unchanged. */
+int par_blas_threads(long threads, int ranks_here);
+
+/* Called by the first thread now and then: examples and words done since
+ * the last call, the fraction of the epoch done, the lr, the mean loss per
+ * unit so far (of the examples that thread saw). */
+typedef void (*ParProgress)(void *arg, int64_t dexamples, int64_t dwords, double frac, double lr, double loss);
+
+typedef struct ParEpoch {
+    const ParOptions *po;
+    const nnrt_model_desc *d;
+    void *m;
+    Dataset *ds;
+    const int64_t *perm; /* sync: the epoch's order (the same on every rank) */
+    uint64_t seed;
+    long epoch;
+    /* lr at global step s: lr0 * (linear ? max(1e-4, 1 - s / total) : 1) */
+    double lr0;
+    bool linear;
+    int64_t step0, total; /* steps (examples) before this epoch, in all epochs */
+    int64_t work_epoch;   /* hogwild's lr: words of one epoch (text), else examples */
+    ParProgress progress;
+    void *progress_arg;
+} ParEpoch;
+
+/* One epoch; *loss and *units sum it over all threads (and ranks). False
+ * after an error message naming the example. */
+bool par_epoch(const ParEpoch *pe, double *loss, double *units);
+
+/* train_mpi.c: MPI when nngc was built with it (NNGC_HAVE_MPI), else stubs. */
+bool par_mpi_available(void);
+/* Starts MPI when the process was started by mpirun (or --mpi was given):
+ * fills po->rank, po->ranks. False after a message. */
+bool par_mpi_init(ParOptions *po, bool required);
+/* Every rank has the same 64-bit hash (of the model source and the
+ * options); false after a message naming the first rank that differs. */
+bool par_mpi_agree(const ParOptions *po, uint64_t hash, const char *what);
+/* Sums n floats in place over the ranks (MPI_Allreduce in buckets). */
+bool par_mpi_sum_floats(const ParOptions *po, float *x, int64_t n);
+/* Sums a few doubles in place over the ranks. */
+bool par_mpi_sum_doubles(const ParOptions *po, double *x, int n);
+/* Every rank gets rank 0's int (a status: go on or stop). */
+bool par_mpi_bcast_int(const ParOptions *po, int *v);
+void par_mpi_finish(const ParOptions *po, bool ok);
+
+#endif /* NNGC_TRAIN_PAR_H */

@@ -1,0 +1,266 @@
+/*
+ * kernels.cu - the runtime's kernels and their host wrappers: softmax,
+ * log-softmax, logsumexp and cross-entropy over rows; gather and
+ * scatter-add of rows (embedding lookup and its sparse gradient); the
+ * SGD, Adam and Adagrad updates. See nnrt_cuda.h for what each computes
+ * and nnrt_cuda_dev.cuh for the conventions every kernel follows.
+ */
+#include <math.h>
+
+#include "nnrt_cuda_dev.cuh"
+
+/* ---------------------------------------------------------------- rows */
+
+/* Max m and sum s = sum exp(z - m) of a row, to every thread of the block
+ * (s = 0 when m is not finite: there is no distribution). */
+__device__ static inline void row_stats(const float *zr, int64_t n, float *sh, float *m_out, float *s_out) {
+    float m = -INFINITY;
+    for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+        m = nnrt_max_nan(m, zr[j]);
+    m = nnrt_block_max(m, sh);
+    float s = 0.0f;
+    if (m - m == 0.0f) /* finite; the same for every thread */
+        for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+            s += expf(zr[j] - m);
+    *s_out = nnrt_block_sum(s, sh);
+    *m_out = m;
+}
+
+/* log-sum-exp from row_stats: +inf, -inf or NaN maxima stand for themselves */
+__device__ static inline float stats_lse(float m, float s) { return m - m == 0.0f ? m + logf(s) : m; }
+
+enum { ROW_SOFTMAX = 0, ROW_LOG_SOFTMAX = 1, ROW_LSE = 2 };
+
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_rows(const float *z, float *out, int64_t rows, int64_t n, int mode) {
+    __shared__ float sh[NNRT_BLOCK];
+    NNRT_FOR_BLOCKS(r, rows) {
+        const float *zr = z + r * n;
+        float m, s;
+        row_stats(zr, n, sh, &m, &s);
+        if (mode == ROW_LSE) {
+            if (threadIdx.x == 0)
+                out[r] = stats_lse(m, s);
+        } else if (mode == ROW_LOG_SOFTMAX) {
+            float lse = stats_lse(m, s);
+            for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+                out[r * n + j] = zr[j] - lse;
+        } else {
+            float inv = m - m == 0.0f ? 1.0f / s : NAN;
+            for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+                out[r * n + j] = expf(zr[j] - m) * inv;
+        }
+    }
+}
+
+/* loss[r] = lse(z[r]) - z[r, y[r]]  (grad == NULL), or
+ * dz[r, j] = (softmax(z[r])[j] - (j == y[r])) * dl[r * dl_stride] */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_xent(const float *z, const int32_t *y, float *loss, const float *dl, int64_t dl_stride, float *dz,
+                int64_t rows, int64_t n, nnrt_dev_status *st) {
+    __shared__ float sh[NNRT_BLOCK];
+    NNRT_FOR_BLOCKS(r, rows) {
+        const float *zr = z + r * n;
+        float m, s;
+        row_stats(zr, n, sh, &m, &s);
+        int64_t label = y[r];
+        bool ok = label >= 0 && label < n;
+        if (!ok && threadIdx.x == 0)
+            nnrt_dev_range_error(st, NNRT_DEV_LABEL, r, label, n);
+        if (!dz) {
+            if (threadIdx.x == 0)
+                loss[r] = ok ? stats_lse(m, s) - zr[label] : NAN;
+            continue;
+        }
+        float g = dl[r * dl_stride], inv = m - m == 0.0f ? 1.0f / s : NAN;
+        for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+            dz[r * n + j] = (expf(zr[j] - m) * inv - (j == label ? 1.0f : 0.0f)) * g;
+    }
+}
+
+static int rows_launch(nnrt_cuda_ctx *c, const float *dz, float *dout, int64_t rows, int64_t n, int mode,
+                       const char *what) {
+    if (rows <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_rows, nnrt_grid(rows, 1), NNRT_BLOCK, 0, dz, dout, rows, n, mode);
+    return nnrt_cuda_check_launch(what);
+}
+
+int nnrt_cuda_softmax_rows(nnrt_cuda_ctx *c, const float *dz, float *dout, int64_t rows, int64_t n) {
+    return rows_launch(c, dz, dout, rows, n, ROW_SOFTMAX, "softmax");
+}
+
+int nnrt_cuda_log_softmax_rows(nnrt_cuda_ctx *c, const float *dz, float *dout, int64_t rows, int64_t n) {
+    return rows_launch(c, dz, dout, rows, n, ROW_LOG_SOFTMAX, "log-softmax");
+}
+
+int nnrt_cuda_logsumexp_rows(nnrt_cuda_ctx *c, const float *dz, float *dout, int64_t rows, int64_t n) {
+    return rows_launch(c, dz, dout, rows, n, ROW_LSE, "logsumexp");
+}
+
+int nnrt_cuda_xent_rows(nnrt_cuda_ctx *c, const float *dz, const int32_t *dy, float *dloss, int64_t rows,
+                        int64_t n) {
+    if (rows <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_xent, nnrt_grid(rows, 1), NNRT_BLOCK, 0, dz, dy, dloss, (const float *)NULL, (int64_t)0,
+                (float *)NULL, rows, n, c->status);
+    return nnrt_cuda_check_launch("cross-entropy");
+}
+
+int nnrt_cuda_xent_grad_rows(nnrt_cuda_ctx *c, const float *dz, const int32_t *dy, const float *ddl,
+                             int64_t dl_stride, float *ddz, int64_t rows, int64_t n) {
+    if (rows <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_xent, nnrt_grid(rows, 1), NNRT_BLOCK, 0, dz, dy, (float *)NULL, ddl, dl_stride, ddz, rows,
+                n, c->status);
+    return nnrt_cuda_check_launch("cross-entropy gradient");
+}
+
+/* ---------------------------------------------------------------- gather / scatter */
+
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_gather(const float *table, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, float *out,
+                  nnrt_dev_status *st) {
+    NNRT_FOR_GRID(i, n * cols) {
+        int64_t r = i / cols, j = i - r * cols, id = ids[r];
+        if (id < 0 || id >= vrows) {
+            if (j == 0)
+                nnrt_dev_range_error(st, NNRT_DEV_GATHER, r, id, vrows);
+            continue;
+        }
+        out[i] = table[id * cols + j];
+    }
+}
+
+/* one thread per column, the rows in order: the CPU's sums, no atomics */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_scatter_add(float *dst, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, const float *src,
+                       int zero_first, nnrt_dev_status *st) {
+    NNRT_FOR_GRID(j, cols) {
+        if (zero_first)
+            for (int64_t r = 0; r < n; r++) {
+                int64_t id = ids[r];
+                if (id >= 0 && id < vrows)
+                    dst[id * cols + j] = 0.0f;
+            }
+        for (int64_t r = 0; r < n; r++) {
+            int64_t id = ids[r];
+            if (id < 0 || id >= vrows) {
+                if (j == 0)
+                    nnrt_dev_range_error(st, NNRT_DEV_SCATTER, r, id, vrows);
+                continue;
+            }
+            dst[id * cols + j] += src[r * cols + j];
+        }
+    }
+}
+
+int nnrt_cuda_gather_rows(nnrt_cuda_ctx *c, const float *dtable, int64_t vrows, int64_t cols, const int32_t *dids,
+                          int64_t n, float *dout) {
+    if (n <= 0 || cols <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_gather, nnrt_grid(n * cols, NNRT_BLOCK), NNRT_BLOCK, 0, dtable, vrows, cols, dids, n, dout,
+                c->status);
+    return nnrt_cuda_check_launch("gather");
+}
+
+int nnrt_cuda_scatter_add_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int64_t cols, const int32_t *dids,
+                               int64_t n, const float *dsrc, int zero_first) {
+    if (n <= 0 || cols <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_scatter_add, nnrt_grid(cols, NNRT_BLOCK), NNRT_BLOCK, 0, ddst, vrows, cols, dids, n, dsrc,
+                zero_first, c->status);
+    return nnrt_cuda_check_launch("scatter-add");
+}
+
+/* ---------------------------------------------------------------- optimizers */
+
+/* The operations of runtime/optim.c one by one, each rounded, none fused. */
+
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_sgd(float *w, const float *g, int64_t n, float lr) {
+    NNRT_FOR_GRID(i, n)
+        w[i] = __fsub_rn(w[i], __fmul_rn(lr, g[i]));
+}
+
+/* one block per listed row; a row listed before is skipped (once per row) */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_sgd_ids(float *w, const float *g, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, float lr,
+                   nnrt_dev_status *st) {
+    NNRT_FOR_BLOCKS(k, n) {
+        int64_t id = ids[k];
+        bool first = true;
+        for (int64_t p = 0; p < k && first; p++)
+            first = ids[p] != id;
+        if (id < 0 || id >= vrows) {
+            if (threadIdx.x == 0)
+                nnrt_dev_range_error(st, NNRT_DEV_SGD_IDS, k, id, vrows);
+            continue;
+        }
+        if (!first)
+            continue;
+        for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK)
+            w[id * cols + j] = __fsub_rn(w[id * cols + j], __fmul_rn(lr, g[id * cols + j]));
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_adam(float *w, const float *g, float *m, float *v, int64_t n, float b1, float b2, float a1, float a2,
+                float neg_step, float bc2_sqrt, float e) {
+    NNRT_FOR_GRID(i, n) {
+        float gi = g[i];
+        float mi = __fadd_rn(__fmul_rn(m[i], b1), __fmul_rn(a1, gi));
+        float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(a2, gi), gi));
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), e);
+        m[i] = mi, v[i] = vi;
+        w[i] = __fadd_rn(w[i], __fdiv_rn(__fmul_rn(neg_step, mi), denom));
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_adagrad(float *w, const float *g, float *sum, int64_t n, float neg_lr, float e) {
+    NNRT_FOR_GRID(i, n) {
+        float gi = g[i];
+        float si = __fadd_rn(sum[i], __fmul_rn(gi, gi));
+        float sd = __fadd_rn(__fsqrt_rn(si), e);
+        sum[i] = si;
+        w[i] = __fadd_rn(w[i], __fdiv_rn(__fmul_rn(neg_lr, gi), sd));
+    }
+}
+
+int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n, float lr) {
+    if (n <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_sgd, nnrt_grid(n, NNRT_BLOCK), NNRT_BLOCK, 0, dw, dg, n, lr);
+    return nnrt_cuda_check_launch("SGD update");
+}
+
+int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
+                             const int32_t *dids, int64_t n, float lr) {
+    if (n <= 0 || cols <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_sgd_ids, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, vrows, cols, dids, n, lr, c->status);
+    return nnrt_cuda_check_launch("sparse SGD update");
+}
+
+int nnrt_cuda_adam_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dm, float *dv, int64_t n, double lr,
+                          double beta1, double beta2, double eps, int64_t step) {
+    if (n <= 0)
+        return NNRT_OK;
+    /* the scalars exactly as nnrt_adam_update computes them */
+    double bc1 = 1.0 - pow(beta1, (double)step);
+    double bc2 = 1.0 - pow(beta2, (double)step);
+    const float b1 = (float)beta1, b2 = (float)beta2, a1 = (float)(1.0 - beta1), a2 = (float)(1.0 - beta2);
+    const float neg_step = (float)(-(lr / bc1)), bc2_sqrt = (float)sqrt(bc2), e = (float)eps;
+    NNRT_LAUNCH(c, nnrt_k_adam, nnrt_grid(n, NNRT_BLOCK), NNRT_BLOCK, 0, dw, dg, dm, dv, n, b1, b2, a1, a2, neg_step,
+                bc2_sqrt, e);
+    return nnrt_cuda_check_launch("Adam update");
+}
+
+int nnrt_cuda_adagrad_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t n, double lr,
+                             double eps) {
+    if (n <= 0)
+        return NNRT_OK;
+    NNRT_LAUNCH(c, nnrt_k_adagrad, nnrt_grid(n, NNRT_BLOCK), NNRT_BLOCK, 0, dw, dg, dsum, n, (float)-lr, (float)eps);
+    return nnrt_cuda_check_launch("Adagrad update");
+}

@@ -1,0 +1,129 @@
+/*
+ * nnrt_cuda_dev.cuh - the device side of the CUDA runtime, for the .cu
+ * files of the runtime and for generated .cu code.
+ *
+ * The same source compiles two ways:
+ *   nvcc                  CUDA proper (cuda_runtime.h, cublas_v2.h)
+ *   g++ / clang++ -x c++  the host emulation (cuda_emu.h), for tests
+ *                         without a GPU; compile with -ffp-contract=off.
+ *
+ * Conventions of every kernel (the runtime's and generated ones):
+ *   - extern "C", __launch_bounds__(NNRT_BLOCK) and launched with
+ *     NNRT_BLOCK threads (the block reductions below assume it);
+ *   - grid-stride loops (NNRT_FOR_GRID), so any grid size is correct and
+ *     the grid can be capped (nnrt_grid);
+ *   - every __syncthreads reached by all threads of the block: never under
+ *     a condition that depends on threadIdx (the emulation reports it);
+ *   - launched with NNRT_LAUNCH, which counts the launch in the context's
+ *     statistics and uses the context's stream;
+ *   - indices read from data are checked: a bad one is recorded with
+ *     nnrt_dev_range_error (first one wins) and its element skipped.
+ */
+#ifndef NNRT_CUDA_DEV_CUH
+#define NNRT_CUDA_DEV_CUH
+
+#ifdef __CUDACC__
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#define NNRT_KLAUNCH(kernel, grid, block, shmem, stream, ...) \
+    kernel<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__)
+#define NNRT_DYN_SHARED(T, name) extern __shared__ T name[]
+#else
+#include "cuda_emu.h"
+#endif
+
+#include "nnrt_cuda.h"
+
+#define NNRT_BLOCK 256   /* threads per block of every kernel */
+#define NNRT_MAX_GRID 4096 /* blocks of a grid-stride launch at most */
+
+/* i over [0, n) split across the whole grid */
+#define NNRT_FOR_GRID(i, n) \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+/* r over [0, n) one block per value (for row kernels) */
+#define NNRT_FOR_BLOCKS(r, n) for (int64_t r = blockIdx.x; r < (n); r += gridDim.x)
+
+/* Blocks for n items of per_block each (at least 1, at most NNRT_MAX_GRID). */
+static inline unsigned nnrt_grid(int64_t n, int64_t per_block) {
+    int64_t b = (n + per_block - 1) / per_block;
+    return (unsigned)(b < 1 ? 1 : b > NNRT_MAX_GRID ? NNRT_MAX_GRID : b);
+}
+
+/* The error word of a context, on the device: the range error of the
+ * first kernel that met one, and of its elements the one with the lowest
+ * position (so the report does not depend on which thread ran first). */
+typedef struct nnrt_dev_status {
+    int code;               /* 0, or the kernel's NNRT_DEV_* number */
+    int pad;
+    unsigned long long key; /* position << 32 | (uint32) index; all ones: none */
+    long long bound;        /* the index's bound */
+} nnrt_dev_status;
+
+enum { NNRT_DEV_GATHER = 1, NNRT_DEV_SCATTER = 2, NNRT_DEV_LABEL = 3, NNRT_DEV_SGD_IDS = 4 };
+
+/* index value, the pos-th of the kernel's list, is not in [0, bound) */
+__device__ static inline void nnrt_dev_range_error(nnrt_dev_status *st, int what, long long pos, long long value,
+                                                   long long bound) {
+    int old = atomicCAS(&st->code, 0, what);
+    if (old == 0 || old == what) {
+        atomicMin(&st->key, (unsigned long long)pos << 32 | (unsigned)(int)value);
+        st->bound = bound; /* the same for every thread of the kernel */
+    }
+}
+
+struct nnrt_cuda_ctx {
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    char *arena;             /* arena_bytes, then the error word */
+    size_t arena_bytes;
+    nnrt_dev_status *status; /* on the device, after the arena */
+    unsigned char *staging;  /* pinned host memory */
+    size_t staging_bytes, staged;
+    nnrt_cuda_stats stats;
+};
+
+/* Launches kernel on ctx's stream, counting it. */
+#define NNRT_LAUNCH(ctx, kernel, grid, block, shmem, ...)                                 \
+    do {                                                                                  \
+        (ctx)->stats.launches++;                                                          \
+        NNRT_KLAUNCH(kernel, grid, block, shmem, (ctx)->stream, __VA_ARGS__);             \
+    } while (0)
+
+/* NNRT_OK, or NNRT_ERR_DEVICE "WHAT: <CUDA's message>" (clears CUDA's last error) */
+int nnrt_cuda_check(cudaError_t e, const char *what);
+/* after launches: the launch error, if any, as nnrt_cuda_check */
+int nnrt_cuda_check_launch(const char *what);
+
+/* ---------------------------------------------------------------- block reductions */
+
+/* op(v of every thread) over the block's NNRT_BLOCK threads, returned to
+ * every thread, by a tree in shared memory sh (NNRT_BLOCK floats, free
+ * again on return). Every thread of the block must call it. */
+template <class Op> __device__ static inline float nnrt_block_reduce(float v, float *sh, Op op) {
+    unsigned t = threadIdx.x;
+    sh[t] = v;
+    __syncthreads();
+    for (unsigned s = NNRT_BLOCK / 2; s > 0; s >>= 1) {
+        if (t < s)
+            sh[t] = op(sh[t], sh[t + s]);
+        __syncthreads();
+    }
+    float r = sh[0];
+    __syncthreads();
+    return r;
+}
+
+/* max that lets NaN win (any NaN in a row gives NaN, as runtime/softmax.c) */
+__device__ static inline float nnrt_max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
+
+struct nnrt_op_add {
+    __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct nnrt_op_max {
+    __device__ float operator()(float a, float b) const { return nnrt_max_nan(a, b); }
+};
+
+__device__ static inline float nnrt_block_sum(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_add()); }
+__device__ static inline float nnrt_block_max(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_max()); }
+
+#endif /* NNRT_CUDA_DEV_CUH */

@@ -1,0 +1,167 @@
+#!/bin/sh
+# scripts/gpu-check.sh - the CUDA runtime on a real NVIDIA GPU, in one go
+# (a few minutes): what tests/cuda/run.sh cannot do without one.
+#
+#   sh scripts/gpu-check.sh                  on a machine with a GPU and nvcc
+#   GPU_CHECK_DRY=1 sh scripts/gpu-check.sh  build only (no GPU needed)
+#
+# 1. builds runtime/cuda and tests/cuda with this machine's nvcc, for this
+#    GPU's architecture (nvidia-smi's compute capability; else sm_80 and
+#    sm_90), with the flags of `make cuda` (-Werror all-warnings, register
+#    spills are errors), into build/gpu-check/ (the CPU runtime too: with
+#    OpenBLAS if it is installed, else its portable loops);
+# 2. runs tests/cuda/nodevice.c (a GEMM through cuBLAS),
+#    tests/cuda/test_kernels.cpp (every kernel against the CPU runtime) and,
+#    when nngc builds here, tests/cuda/test_rnnlm.cpp (examples/rnnlm.nn's
+#    forward pass and output-layer gradient against nngc's C);
+# 3. runs test_kernels under compute-sanitizer (memcheck, racecheck,
+#    synccheck) if there is one;
+# 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
+#    nnrt_cuda_gemm vs a plain cublasSgemm on the RNN LM's shapes, GFLOP/s.
+#
+# Environment: NVCC (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc),
+# CUDA_ARCHS (e.g. "90"), BENCH_ITERS (50), JOBS (make -j, default: CPUs).
+# Exit status: 0 all passed, 1 a check failed, 2 cannot run (no nvcc, no GPU,
+# build failure), with a message saying which.
+set -eu
+
+cd "$(dirname "$0")/.."
+B=build/gpu-check
+DRY=${GPU_CHECK_DRY:-}
+BENCH_ITERS=${BENCH_ITERS:-50}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
+passed=0
+failed=0
+log=$(mktemp "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+trap 'rm -f "$log"' EXIT
+
+say() { printf 'gpu-check: %s\n' "$*"; }
+die() {
+    say "error: $*" >&2
+    exit 2
+}
+pass() { passed=$((passed + 1)); say "PASS $*"; }
+failc() { failed=$((failed + 1)); say "FAIL $*"; }
+# the last lines of the log, indented
+tail_log() { tail -n "${1:-15}" "$log" | sed 's/^/    /'; }
+
+# ---------------------------------------------------------------- tools
+
+NVCC=${NVCC:-}
+if [ -z "$NVCC" ]; then
+    if command -v nvcc >/dev/null 2>&1; then
+        NVCC=nvcc
+    elif [ -x /usr/local/cuda/bin/nvcc ]; then
+        NVCC=/usr/local/cuda/bin/nvcc
+    else
+        die "no nvcc (not on PATH, not /usr/local/cuda/bin/nvcc); set NVCC=/path/to/nvcc"
+    fi
+fi
+command -v "$NVCC" >/dev/null 2>&1 || die "NVCC=$NVCC is not an executable"
+say "nvcc: $("$NVCC" --version | tail -n 2 | head -n 1)"
+command -v make >/dev/null 2>&1 || die "no make"
+command -v cc >/dev/null 2>&1 || die "no C compiler (cc)"
+
+if [ -z "$DRY" ]; then
+    command -v nvidia-smi >/dev/null 2>&1 || die "no nvidia-smi: is there an NVIDIA driver? (GPU_CHECK_DRY=1 builds only)"
+    gpu=$(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader 2>"$log" | head -n 1) ||
+        die "nvidia-smi sees no GPU: $(head -n 2 "$log")"
+    [ -n "$gpu" ] || die "nvidia-smi lists no GPU"
+    say "GPU: $gpu"
+fi
+
+if [ -z "${CUDA_ARCHS:-}" ]; then
+    cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .' || true)
+    case $cap in
+    [0-9][0-9] | [0-9][0-9][0-9]) CUDA_ARCHS=$cap ;;
+    *) CUDA_ARCHS="80 90" ;;
+    esac
+fi
+say "architectures: $CUDA_ARCHS"
+
+# the CPU runtime: with OpenBLAS when its header is there, else portable
+mk="make -s -j$JOBS BUILD=$B NVCC=$NVCC"
+if printf '#include <cblas.h>\n' | cc $(pkg-config --cflags openblas 2>/dev/null) -E -x c - >/dev/null 2>&1; then
+    say "CPU references: the runtime with OpenBLAS"
+    set -- CUDA_ARCHS="$CUDA_ARCHS"
+else
+    say "CPU references: no OpenBLAS here, the runtime's portable loops"
+    set -- CUDA_ARCHS="$CUDA_ARCHS" OPENBLAS_LIBS= OPENBLAS_CFLAGS= \
+        CFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -UNNRT_HAVE_CBLAS"
+fi
+
+# ---------------------------------------------------------------- build
+
+t0=$(date +%s)
+if ! $mk "$@" cuda-progs >"$log" 2>&1; then
+    tail_log 30 >&2
+    die "the build failed (above); nothing was run"
+fi
+# examples/rnnlm.nn by hand in CUDA against nngc's C: needs nngc (flex, bison)
+rnnlm=""
+if $mk "$@" "$B/cuda/test_rnnlm" >"$log" 2>&1; then
+    rnnlm=1
+else
+    say "SKIP test_rnnlm: it did not build (it needs nngc, so flex and bison):"
+    tail_log 5
+fi
+say "built $B/cuda/{test_kernels,nodevice,bench${rnnlm:+,test_rnnlm}} in $(($(date +%s) - t0)) s"
+if [ -n "$DRY" ]; then
+    say "GPU_CHECK_DRY: built only, nothing run"
+    exit 0
+fi
+
+# ---------------------------------------------------------------- tests
+
+if timeout 60 "$B/cuda/nodevice" >"$log" 2>&1 && grep -q '= \[\[19 22\] \[43 50\]\]' "$log"; then
+    pass "nodevice: $(head -n 1 "$log")"
+else
+    failc "nodevice: a 2x2 GEMM through cuBLAS"
+    tail_log
+fi
+
+if timeout 120 "$B/cuda/test_kernels" >"$log" 2>&1; then
+    pass "test_kernels: $(grep -c '^ok - ' "$log") checks against the CPU runtime"
+else
+    failc "test_kernels: $(grep -c '^not ok - ' "$log" || true) of $(grep -c 'ok - ' "$log" || true) checks failed"
+    grep -A 2 '^not ok - ' "$log" | head -n 30 | sed 's/^/    /'
+fi
+
+if [ -n "$rnnlm" ]; then
+    if timeout 120 "$B/cuda/test_rnnlm" >"$log" 2>&1; then
+        pass "test_rnnlm: $(grep -c '^ok - ' "$log") checks against nngc's C for examples/rnnlm.nn"
+    else
+        failc "test_rnnlm: $(grep -c '^not ok - ' "$log" || true) checks failed"
+        grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
+    fi
+fi
+
+SAN=""
+for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do
+    if command -v "$s" >/dev/null 2>&1; then
+        SAN=$s
+        break
+    fi
+done
+if [ -z "$SAN" ]; then
+    say "SKIP compute-sanitizer: not found (PATH, next to nvcc, /usr/local/cuda/bin)"
+else
+    for tool in memcheck racecheck synccheck; do
+        if timeout 150 "$SAN" --tool "$tool" --error-exitcode 99 "$B/cuda/test_kernels" >"$log" 2>&1; then
+            pass "compute-sanitizer --tool $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -n 1)"
+        else
+            failc "compute-sanitizer --tool $tool (status $?)"
+            grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
+        fi
+    done
+fi
+
+# ---------------------------------------------------------------- timing
+
+echo
+if ! timeout 180 "$B/cuda/bench" "$BENCH_ITERS"; then
+    failc "bench did not finish"
+fi
+echo
+say "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

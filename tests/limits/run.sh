@@ -1,0 +1,125 @@
+#!/bin/sh
+# tests/limits/run.sh - the compiler's limits: what must stay fast on big
+# or deep programs, and the errors found at compile time that would
+# otherwise wait for run time.
+#
+#   sh tests/limits/run.sh            (from anywhere; uses build/nngc)
+#
+# Checks:
+#   - deep_def_shared.nn: def fK(a) = fK-1(a) + fK-1(a), 20 levels: compiles
+#     in under 10 s and lowers to a few nodes (a def applied to the same
+#     argument nodes is inlined once);
+#   - deep_def_budget.nn: the same with fK-1(-a) as the second call (2^20
+#     different copies): rejected in under 10 s with the growth-budget
+#     diagnostic naming the defs being inlined;
+#   - 100000 chained statements `h = tanh(W @ h)` (generated): compile at
+#     -O2 within LIMITS_BIG_TIMEOUT (30 s; about 5 s on a 2-core machine):
+#     a compile time quadratic in the program's length fails it;
+#   - concat_ids/: concat of int vectors (an id vector built in the
+#     language) and of float matrices, run at -O0 and -O2 against the
+#     hand-computed outputs of concat_ids/make_data.py (checked in);
+#   - every other *.nn here with "# expect: LINE:COL: error: SUBSTRING"
+#     lines is rejected (status 1, in 5 s) with those diagnostics; one
+#     without expect lines must compile.
+# Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed";
+# exits 1 if any failed.
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+DIR=tests/limits
+BIG_TMO=${LIMITS_BIG_TIMEOUT:-30}
+
+. tests/lib.sh
+
+NPYCMP=${NPYCMP:-build/npycmp}
+need_tools limits "$NNGC" "$NPYCMP"
+make_tmp limits
+
+# run TMO ARGS...: nngc with a timeout; status in st, stderr in $tmp/err
+run() {
+    TMO=$1
+    shift
+    timeout "$TMO" "$NNGC" "$@" >"$tmp/out" 2>"$tmp/err"
+    st=$?
+}
+
+# ---------------------------------------------------------------- deep defs
+
+run 10 --dump-ir=lower $DIR/deep_def_shared.nn
+nodes=$(grep -c '^%' "$tmp/out")
+if [ $st -eq 0 ] && [ "$nodes" -le 30 ]; then
+    ok "limits: 20 levels of defs calling the next twice with the same argument: $nodes nodes"
+else
+    notok "limits: 20 levels of defs calling the next twice with the same argument ($(status_text $st), $nodes nodes)"
+    detail "$tmp/err"
+fi
+
+run 10 $DIR/deep_def_budget.nn -o "$tmp/x.c"
+if [ $st -eq 1 ] && grep -q "deep_def_budget.nn:8:12: error: inlining 'f0' here would inline more than" "$tmp/err" &&
+    grep -q "note: inside def 'f20', being inlined" "$tmp/err" && ! grep -q "internal error" "$tmp/err"; then
+    ok "limits: 2^20 different inlined copies: the growth budget's diagnostic"
+else
+    notok "limits: 2^20 different inlined copies: the growth budget's diagnostic ($(status_text $st))"
+    detail "$tmp/err"
+fi
+
+# ---------------------------------------------------------------- long programs
+
+{
+    echo "model chain"
+    echo "dim H = 8"
+    echo "param W : [H, H]"
+    echo "input x : [H]"
+    echo "h = x"
+    awk 'BEGIN { for (i = 0; i < 100000; i++) print "h = tanh(W @ h)" }'
+    echo "output h"
+} >"$tmp/chain.nn"
+run "$BIG_TMO" -O2 "$tmp/chain.nn" -o "$tmp/chain.c"
+if [ $st -eq 0 ] && [ -s "$tmp/chain.c" ]; then
+    ok "limits: 100000 chained statements compile at -O2 within ${BIG_TMO}s"
+else
+    notok "limits: 100000 chained statements compile at -O2 within ${BIG_TMO}s ($(status_text $st))"
+    detail "$tmp/err"
+fi
+
+# ---------------------------------------------------------------- concat of ids
+
+C=$DIR/concat_ids
+for o in -O0 -O2; do
+    rm -rf "$tmp/cc"
+    run 60 run $C/model.nn $o --input E=$C/in_E.npy --input a=$C/in_a.npy --input b=$C/in_b.npy --out "$tmp/cc"
+    if [ $st -eq 0 ] && "$NPYCMP" "$tmp/cc/rows.npy" $C/expect_rows.npy >"$tmp/cmp" 2>&1 &&
+        "$NPYCMP" "$tmp/cc/both.npy" $C/expect_both.npy >>"$tmp/cmp" 2>&1; then
+        ok "limits: concat of int ids and of float rows at $o"
+    else
+        notok "limits: concat of int ids and of float rows at $o ($(status_text $st))"
+        detail "$tmp/err"
+        detail "$tmp/cmp"
+    fi
+done
+
+# ---------------------------------------------------------------- compile-time errors
+
+for f in $DIR/*.nn; do
+    name=${f##*/}
+    case $name in deep_def_*) continue ;; esac
+    run 5 "$f" -o "$tmp/x.c"
+    expects=$(sed -n 's/^# expect: //p' "$f")
+    if [ -z "$expects" ]; then
+        if [ $st -eq 0 ]; then ok "limits: $name compiles"; else notok "limits: $name compiles ($(status_text $st))"; detail "$tmp/err"; fi
+        continue
+    fi
+    good=true
+    [ $st -eq 1 ] || good=false
+    grep -q "internal error" "$tmp/err" && good=false
+    echo "$expects" >"$tmp/expects"
+    while IFS= read -r e; do
+        loc=${e%%: error: *}
+        want=${e#*: error: }
+        grep -F "$f:$loc: error: " "$tmp/err" | grep -qF "$want" || good=false
+    done <"$tmp/expects"
+    if $good; then ok "limits: $name rejected at compile time"; else notok "limits: $name rejected at compile time ($(status_text $st))"; detail "$tmp/err"; fi
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
