@@ -704,6 +704,12 @@ bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report);
 /* hier: the longest path in a Huffman tree a model accepts (its counts set
  * at run time; word2vec's MAX_CODE_LENGTH; real corpora stay under it) */
 #define NN_HIER_MAX_PATH 40
+/* vectorize.c: the program over one example becomes one over `batch`
+ * examples (--batch=B; docs/IR.md): inputs get a leading axis, each op its
+ * batching rule, the loss is the sum over the batch (mean: the mean). Run
+ * on F right after lowering, before autodiff. Reports what it cannot batch
+ * through d and returns false; with report, one line per node. */
+bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 

@@ -41,6 +41,16 @@ void c_emit_blas(Ctx *x, Node *n, const char *v)
               size_c(x, a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb, n->nin == 3 ? "1.0f" : "0.0f", v);
         break;
     case OP_MATMUL:
+        if (a->shape.rank > 2) { /* stacked rows (ir/infer.c): a as [rows, K], never transposed */
+            const Shape *sa = &a->shape;
+            NN_ASSERT(!n->ta && b->shape.rank == 2);
+            char *k = size_c(x, sa->d[sa->rank - 1]), *nn = size_c(x, n->shape.d[n->shape.rank - 1]);
+            emit_addend(x, n, v);
+            cline(x, "nnrt_gemm(0, %d, (%s) / %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s);", n->tb ? 1 : 0,
+                  count_c(x, sa, 0), ld_c(x, sa->d[sa->rank - 1]), nn, k, va, ld_c(x, sa->d[sa->rank - 1]), vb,
+                  ld_c(x, b->shape.d[1]), n->nin == 3 ? "1.0f" : "0.0f", v, ld_c(x, n->shape.d[n->shape.rank - 1]));
+            break;
+        }
         NN_ASSERT(a->shape.rank == 2 && b->shape.rank == 2 && n->shape.rank == 2);
         /* M, N from the result; K from a as it is used (stored [K, M] with ta) */
         emit_addend(x, n, v);

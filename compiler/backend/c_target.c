@@ -25,9 +25,12 @@ static bool ctx_uses_nn_ld(Ctx *x)
         Node *n = x->all[i];
         if (n->op == OP_MATVEC && !size_is_const(n->in[0]->shape.d[1]))
             return true;
-        if (n->op == OP_MATMUL && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1]) ||
-                                   !size_is_const(n->shape.d[1])))
-            return true;
+        if (n->op == OP_MATMUL) /* the leading dims: the last axes (rank > 2: stacked rows) */
+            for (int k = 0; k < 3; k++) {
+                const Shape *s = k == 2 ? &n->shape : &n->in[k]->shape;
+                if (!size_is_const(s->d[s->rank - 1]))
+                    return true;
+            }
         if (n->op == OP_LINEARLSE && (!size_is_const(n->in[0]->shape.d[1]) || !size_is_const(n->in[1]->shape.d[1])))
             return true;
     }

@@ -4,6 +4,8 @@
  *
  *   parse        source text -> AST (parser/)
  *   lower        AST -> the forward graph F (parser/lower.c)
+ *   vectorize    --batch=B: F over B examples (passes/vectorize.c), so
+ *                that T and its gradients are of the batched program
  *   clone        F -> the training graph T (ir/clone.c): the program is
  *                lowered once, T starts as an exact copy
  *   objective    on T, the lowerings that change what is optimized (the
@@ -107,6 +109,14 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
         return NULL;
     for (int i = 0; i < d->nfiles; i++) /* the model and its imports */
         driver_note_input(d->files[i].path);
+
+    if (o->batch > 1) {
+        FILE *rep = o->report && strcmp(o->report, "batch") == 0 ? stderr : NULL;
+        ok = vectorize(f, o->batch, o->batch_mean, d, rep);
+        diag_flush(d);
+        if (!ok)
+            return NULL;
+    }
 
     Graph *t = NULL;
     if (want_train && !o->no_train && f->loss && has_trainable_param(f))

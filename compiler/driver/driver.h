@@ -67,6 +67,8 @@ typedef struct CompileOptions {
     bool no_train;             /* --no-train: no train graph, no training API */
     bool train_required;       /* a missing gradient rule is an error (nngc run --train/--grads,
                                   or the command line names an optimizer) */
+    int64_t batch;             /* --batch=B: the program over B examples (0 or 1: as written) */
+    bool batch_mean;           /* --batch-mean: the loss is the mean over the batch, not the sum */
 } CompileOptions;
 
 void compile_options_init(CompileOptions *o);

@@ -149,6 +149,21 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->report = v;
         return 1;
     }
+    if ((r = match_value_option("--batch", argc, argv, i, &v)) != 0) {
+        char *end;
+        long long b = r > 0 ? strtoll(v, &end, 10) : 0;
+        if (r < 0 || *v == 0 || *end || b < 1 || b > 1000000) {
+            if (r > 0)
+                driver_error("--batch=%s: expected a number of examples from 1 to 1000000", v);
+            return -1;
+        }
+        o->batch = b;
+        return 1;
+    }
+    if (strcmp(a, "--batch-mean") == 0) {
+        o->batch_mean = true;
+        return 1;
+    }
     if ((r = match_value_option("--dump-ir-diff", argc, argv, i, &v)) != 0) {
         if (r < 0)
             return -1;

@@ -143,7 +143,9 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             train_usage(stdout);
             exit(0);
         }
-        if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
+        /* --batch here is the trainer's (examples per update), not the
+         * compiler's --batch=B (the trainer compiles the one-example program) */
+        if (strncmp(s, "--batch", 7) != 0 && (r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
             continue;

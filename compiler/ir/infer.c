@@ -149,10 +149,28 @@ static bool infer_matvec(Infer *I, const Node *a, const Node *x) {
     return true;
 }
 
+/* A matrix product whose a has rank > 2 (the batch pass's stacks of
+ * vectorize.c's rows): its axes but the last are rows, [..., K] @ op(B)
+ * -> [..., N], B a matrix. */
+static bool infer_matmul_rows(Infer *I, const Node *a, const Node *b) {
+    Node *n = I->n;
+    const Shape *x = &a->shape, *y = &b->shape;
+    if (n->ta || y->rank != 2 || !size_eq(x->d[x->rank - 1], y->d[n->tb ? 1 : 0]))
+        return fail(I, "shape mismatch in '@' of stacked rows: %s @ %s%s%s", shp(I, x), shp(I, y), n->ta ? " ta" : "",
+                    n->tb ? " tb" : "");
+    Shape r = *x;
+    r.d[r.rank - 1] = y->d[n->tb ? 0 : 1];
+    set(I, DT_F32, &r);
+    return true;
+}
+
 static bool infer_matmul(Infer *I, const Node *a, const Node *b) {
     Node *n = I->n;
     if (!need_f32(I, a) || !need_f32(I, b))
         return false;
+    int ra = a->shape.rank, rb = b->shape.rank;
+    if (ra > 2 && rb == 2) /* the batch pass's stacked rows (docs/IR.md) */
+        return infer_matmul_rows(I, a, b);
     if (a->shape.rank != 2 || b->shape.rank != 2)
         return fail(I, "shape mismatch in '@': %s @ %s (expected two matrices)", mat_text(I, a, n->ta),
                     mat_text(I, b, n->tb));

@@ -429,6 +429,12 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
         add_adj(S, a, preset(S, OP_EXPAND, d, NULL, &a->shape, x->index, size_const(0), at));
         return true;
     }
+    case OP_EXPAND: /* axis inserted (vectorize.c lifts ranks with it): sum it away */
+        add_adj(S, a, preset(S, OP_SUMAXIS, dy, NULL, &a->shape, x->index, size_const(0), at));
+        return true;
+    case OP_BROADCAST: /* vectorize.c's per-batch values broadcast to the batch */
+        add_adj(S, a, sumto(S, dy, &a->shape, at));
+        return true;
     case OP_CONCAT:
         if (da) add_adj(S, a, preset(S, OP_SLICE, dy, NULL, &a->shape, 0, size_const(0), at));
         if (db) add_adj(S, b, preset(S, OP_SLICE, dy, NULL, &b->shape, 0, a->shape.d[0], at));

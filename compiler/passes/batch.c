@@ -185,6 +185,14 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         n->tb = !v->ta;
         return place(bt, n, after);
     }
+    case OP_MATMUL: /* (vectorize.c's batches) rows X_t of every t at once: one GEMM of the stacked rows */
+        if (ba && !bb && !v->ta && (v->nin == 2 || !bval(v->in[2]))) {
+            Node *n = mk(OP_MATMUL, v->nin, (Node *[]){ba, b, v->nin == 3 ? v->in[2] : NULL}, v);
+            n->tb = v->tb;
+            return place(bt, n, after);
+        }
+        *why = "a matrix product per iteration (batched: rows times a fixed matrix)";
+        return NULL;
     case OP_DOT:
         if (ba && bb) { /* row-wise dots: sum over the last axis of the product */
             Node *m = place(bt, mk(OP_MUL, 2, (Node *[]){ba, bb}, v), after);

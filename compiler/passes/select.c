@@ -98,7 +98,7 @@ static void rewrite(Node *n, Op op, int nin, Node *const *in)
 /* The logsumexp and picks of logits z = X W^T [+ b] that nothing else reads. */
 static void select_linear(Block *b, Node *z)
 {
-    if (z->op != OP_MATMUL || z->ta || !z->tb || z->parent != b)
+    if (z->op != OP_MATMUL || z->ta || !z->tb || z->parent != b || z->shape.rank != 2)
         return;
     if (z->nin == 3 && !(z->in[2]->shape.rank == 1 && size_eq(z->in[2]->shape.d[0], z->shape.d[1])))
         return;

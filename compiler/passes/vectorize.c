@@ -1,0 +1,447 @@
+/*
+ * vectorize.c - the program over one example becomes a program over B
+ * examples (nngc --batch=B): DyNet's autobatching, done once at compile
+ * time on the whole program instead of on every step's graph.
+ *
+ * Runs on the forward graph F right after lowering, before F is cloned into
+ * the train graph T, so autodiff differentiates the batched program.
+ *
+ *   - every input gets a leading batch axis: [B, ...] (a scalar input [B]);
+ *   - params, constants and whatever depends only on them stay as they are
+ *     (computed once per batch, not B times);
+ *   - every node with a batched operand gets the batch axis by its op's
+ *     batching rule (below): W @ x becomes one GEMM X W^T, E[id] a gather
+ *     E[ids], elementwise ops broadcast, reductions skip axis 0;
+ *   - outputs are [B, ...]; the loss is the sum of the examples' losses
+ *     (--batch-mean: their mean), a term that depends only on params counted
+ *     once per example, as B one-example calls would count it.
+ *
+ * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
+ * batched yet (an error naming the op): loops, dynamic dims, and ops whose
+ * batched form needs an op the IR lacks (concat, transpose, outer, a matrix
+ * product of two per-example values, a gather with per-example ids, a row of
+ * a per-example tensor). With a report sink (--report=batch), one line per
+ * node of the program: batched or not, and why.
+ */
+#include "../nngc.h"
+
+#include <string.h>
+
+typedef struct Vec {
+    Graph *g;
+    Diag *diag;
+    FILE *report;
+    int64_t B;
+    Builder b; /* inserts before the node being batched */
+    bool failed;
+    Node *len;   /* the lengths input (i32 [B]) of the dynamic dim, or NULL */
+    Node *mask;  /* in a loop to the longest example: f32 [B], 1 where the step is the example's */
+    Node *imask; /* the same, i32 */
+} Vec;
+
+/* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
+ * input (the batch axis second: [T + 1, B, ...]), only read by rows. */
+static bool batched(const Node *n) { return n && n->mark == 1; }
+
+static void refuse(Vec *v, Node *n, const char *why) {
+    diag_error(v->diag, n->loc, "--batch: cannot batch '%s' %s", op_name[n->op], why);
+    v->failed = true;
+}
+
+static void retype(Vec *v, Node *n) {
+    char err[256];
+    if (!ir_infer(v->g, n, err, sizeof err)) {
+        fprintf(stderr, "nngc: internal error: vectorize: %s\n", err);
+        NN_ASSERT(!"vectorize produced an ill-typed node");
+    }
+    n->mark = 1;
+}
+
+/* A node with a preset shape (expand, broadcast) before the current node. */
+static Node *preset(Vec *v, Op op, Node *x, const Shape *s, int index, Loc loc) {
+    Node *n = build_new(op, 1, (Node *[]){x}, loc);
+    n->shape = *s;
+    n->index = index;
+    n = build_put(&v->b, n, loc);
+    n->mark = 1;
+    return n;
+}
+
+/* x (batched, per-example rank r0) with size-1 axes after the batch axis up
+ * to per-example rank r, so that it broadcasts as the example did. */
+static Node *lift_rank(Vec *v, Node *x, int r, Loc loc) {
+    while (x->shape.rank - 1 < r) {
+        Shape s = x->shape;
+        for (int k = s.rank; k > 1; k--)
+            s.d[k] = s.d[k - 1];
+        s.d[1] = size_const(1);
+        s.rank++;
+        x = preset(v, OP_EXPAND, x, &s, 1, loc);
+    }
+    return x;
+}
+
+/* An unbatched float x broadcast to [B, x.shape...]. */
+static Node *to_batch(Vec *v, Node *x, Loc loc) {
+    if (batched(x))
+        return x;
+    Shape s = {.rank = x->shape.rank + 1, .d = {size_const(v->B)}};
+    for (int k = 0; k < x->shape.rank; k++)
+        s.d[k + 1] = x->shape.d[k];
+    return preset(v, OP_BROADCAST, x, &s, 0, loc);
+}
+
+/* Turns n into x summed (or averaged) over every axis but the batch axis
+ * (n keeps its identity: its users and name stay). x has rank >= 2. */
+static void become_reduce(Vec *v, Node *n, Node *x, Op op) {
+    while (x->shape.rank > 2) {
+        Node *r = build_new(op, 1, (Node *[]){x}, n->loc);
+        r->index = x->shape.rank - 1;
+        x = build_put(&v->b, r, n->loc);
+    }
+    n->op = op;
+    n->nin = 1;
+    n->in[0] = x;
+    n->index = 1;
+    retype(v, n);
+}
+
+static void batch_elemwise(Vec *v, Node *n) {
+    int r = n->shape.rank; /* per example */
+    for (int k = 0; k < n->nin; k++)
+        if (batched(n->in[k]))
+            n->in[k] = lift_rank(v, n->in[k], r, n->loc);
+    retype(v, n);
+}
+
+/* binary_cross_entropy(z, t) = sum(relu(z) - z t + log(1 + exp(-|z|))), the
+ * sum per example: the same definition as the runtime's (LANGUAGE.md). */
+static void batch_bxent(Vec *v, Node *n) {
+    Node *z = to_batch(v, n->in[0], n->loc), *t = to_batch(v, n->in[1], n->loc);
+    Builder *b = &v->b;
+    Loc l = n->loc;
+    Node *one = build_leaf(b, ir_const(1.0, l), true);
+    Node *sp = build_op2(b, OP_ADD, one, build_op1(b, OP_EXP, build_op1(b, OP_NEG, build_op1(b, OP_ABS, z, l), l), l), l);
+    Node *e = build_op2(b, OP_ADD, build_op2(b, OP_SUB, build_op1(b, OP_RELU, z, l), build_op2(b, OP_MUL, z, t, l), l),
+                        build_op1(b, OP_LOG, sp, l), l);
+    become_reduce(v, n, e, OP_SUMAXIS);
+}
+
+static void batch_node(Vec *v, Node *n) {
+    for (int k = 0; k < n->nin; k++) /* read the safe ids instead of the raw ones */
+        if (n->in[k]->aux)
+            n->in[k] = n->in[k]->aux;
+    Node *a = n->nin > 0 ? n->in[0] : NULL, *c = n->nin > 1 ? n->in[1] : NULL;
+    if (n->op == OP_INPUT) {
+        if (n->mark == 0)
+            retype(v, n);
+        return;
+    }
+    if (n->op == OP_DIM && !size_is_const(n->size))
+        return refuse(v, n, "a dynamic dim's value (it differs between the examples)");
+    if (n->op == OP_LOOPOUT) {
+        bool b = batched(ir_loop_value(a->loop, n->index)) || (n->index < a->loop->ncarry && batched(a->loop->carry[n->index]));
+        if (b) {
+            if (n->index >= a->loop->ncarry && n->index < a->loop->ncarry + a->loop->nstack)
+                return refuse(v, n, "stacking a per-example value (not batched yet)");
+            retype(v, n);
+        }
+        return;
+    }
+    if (n->op == OP_ROW && a->mark == 2) { /* xs[t] of a time-major input: one row of B */
+        if (batched(c))
+            return refuse(v, n, "of a per-example index (not batched yet)");
+        retype(v, n);
+        if (n->dtype == DT_I32 && v->imask) { /* past an example's end: id 0, never the padding */
+            Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
+            Node *safe = build_op2(&at, OP_IMUL, n, v->imask, n->loc);
+            safe->mark = 1;
+            n->aux = safe;
+        }
+        return;
+    }
+    bool any = false;
+    for (int k = 0; k < n->nin; k++)
+        any |= batched(n->in[k]);
+    if (!any)
+        return;
+    if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT)) {
+        if ((op_flags[n->op] & OPF_INT) && n->shape.rank > 0)
+            return refuse(v, n, "of int vectors per example");
+        return batch_elemwise(v, n);
+    }
+    switch (n->op) {
+    case OP_MATVEC: /* W @ x -> X W^T: one GEMM for the batch */
+        if (batched(a))
+            return refuse(v, n, "whose matrix depends on the example");
+        n->op = OP_MATMUL;
+        n->in[0] = c;
+        n->in[1] = a;
+        n->tb = !n->ta;
+        n->ta = false;
+        return retype(v, n);
+    case OP_SUM:
+    case OP_MEAN:
+        if (a->shape.rank < 2)
+            return refuse(v, n, "of a scalar");
+        return become_reduce(v, n, a, n->op == OP_SUM ? OP_SUMAXIS : OP_MEANAXIS);
+    case OP_SUMAXIS:
+    case OP_MEANAXIS:
+        n->index++;
+        return retype(v, n);
+    case OP_SOFTMAX:
+    case OP_LOGSOFTMAX:
+    case OP_LOGSUMEXP: /* over the last axis, one row per example */
+        return retype(v, n);
+    case OP_XENT:
+    case OP_PICK:
+        if (!batched(c))
+            return refuse(v, n, "with the same label for every example");
+        n->in[0] = to_batch(v, a, n->loc);
+        return retype(v, n);
+    case OP_BXENT:
+        return batch_bxent(v, n);
+    case OP_DOT: {
+        Node *m = build_op2(&v->b, OP_MUL, to_batch(v, a, n->loc), to_batch(v, c, n->loc), n->loc);
+        m->mark = 1;
+        return become_reduce(v, n, m, OP_SUMAXIS);
+    }
+    case OP_ROW: /* E[id] -> E[ids] */
+        if (batched(a) || a->mark == 2)
+            return refuse(v, n, "of a per-example tensor (not batched yet)");
+        n->op = OP_GATHER;
+        return retype(v, n);
+    default:
+        return refuse(v, n, "of a per-example value (no batching rule yet)");
+    }
+}
+
+static void report_node(Vec *v, const Node *n, const char *before) {
+    char t[96];
+    if (n->op == OP_PARAM || n->op == OP_CONST || n->op == OP_ICONST || n->op == OP_FILL || n->op == OP_DIM)
+        return;
+    if (n->mark == 2)
+        fprintf(v->report, "vectorize: %%%d input %s: batched, time-major (only rows are read: a step's rows "
+                "are contiguous)\n", n->id, ir_type_str(v->g, n->dtype, &n->shape, t, sizeof t));
+    else if (batched(n))
+        fprintf(v->report, "vectorize: %%%d %s -> %s %s: batched\n", n->id, before, op_name[n->op],
+                ir_type_str(v->g, n->dtype, &n->shape, t, sizeof t));
+    else
+        fprintf(v->report, "vectorize: %%%d %s: not batched (depends on no input: computed once per batch)\n",
+                n->id, op_name[n->op]);
+}
+
+static bool batch_block(Vec *v, Block *blk);
+
+/* A node put at the end of the body (the loop's new results). */
+static Node *body_op2(Vec *v, Op op, Node *x, Node *y, Loc loc) {
+    Node *n = build_op2(&v->b, op, x, y, loc);
+    n->mark = batched(x) || batched(y);
+    return n;
+}
+
+static Node *leaf(Vec *v, Node *n) {
+    Builder top = build_at(v->g, &v->g->top, -1, BUILD_ASSERT, "vectorize");
+    return build_leaf(&top, n, true);
+}
+
+/* The masks of a loop `for t in lo..hi` whose hi grows with the dynamic dim
+ * T: step t is example b's when t < hi(len[b]). Both masks are read from a
+ * table, [0 ... 0 1 ... 1] (hi(T) - hi(1) + 1 zeros, hi(T) - lo ones), at
+ * hi(len[b]) - t + hi(T) - hi(1): the table's index check also rejects a
+ * length outside 0..T. Put at the head of the body (hoist moves the tables
+ * out). */
+static void make_masks(Vec *v, Loop *l) {
+    Graph *g = v->g;
+    Loc loc = l->node->loc;
+    Size one = size_const(0);
+    one.c = l->hi.c + l->hi.k[0]; /* hi(1) */
+    Size zeros = size_add(size_sub(l->hi, one), size_const(1)), ones = size_sub(l->hi, l->lo);
+    int pos = 0;
+    while (l->body.nodes[pos] != l->index)
+        pos++;
+    v->b = build_at(g, &l->body, pos + 1, BUILD_ASSERT, "vectorize");
+    Builder *b = &v->b;
+    Node *hib = v->len;
+    if (l->hi.k[0] != 1)
+        hib = build_op2(b, OP_IMUL, hib, leaf(v, ir_iconst(l->hi.k[0], loc)), loc);
+    if (l->hi.c != 0)
+        hib = build_op2(b, OP_IADD, hib, leaf(v, ir_iconst(l->hi.c, loc)), loc);
+    Node *idx = build_op2(b, OP_ISUB, hib, l->index, loc);
+    idx = build_op2(b, OP_IADD, idx, leaf(v, ir_size_node(size_sub(zeros, size_const(1)), loc)), loc);
+    Shape sz = {.rank = 1, .d = {zeros}}, so = {.rank = 1, .d = {ones}};
+    Node *ftab = build_op2(b, OP_CONCAT, leaf(v, ir_fill(&sz, 0.0, loc)), leaf(v, ir_fill(&so, 1.0, loc)), loc);
+    /* the int table: a range times 0 (plus 1) */
+    Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
+    rz->shape = sz, ro->shape = so;
+    Node *izero = leaf(v, ir_iconst(0, loc));
+    Node *iz = build_op2(b, OP_IMUL, leaf(v, rz), izero, loc);
+    Node *io = build_op2(b, OP_IADD, build_op2(b, OP_IMUL, leaf(v, ro), izero, loc), leaf(v, ir_iconst(1, loc)), loc);
+    Node *itab = build_op2(b, OP_CONCAT, iz, io, loc);
+    v->mask = build_op2(b, OP_GATHER, ftab, idx, loc);
+    v->imask = build_op2(b, OP_GATHER, itab, idx, loc);
+    v->mask->name = "mask";
+    for (int i = pos + 1; i < b->pos; i++) /* already batched: not again */
+        l->body.nodes[i]->mark = 1;
+}
+
+/* A loop: every float carry gets the batch axis (each example's carry is
+ * its own); in a loop to the longest example (hi grows with the dynamic
+ * dim) a step past an example's end leaves its carries as they were and
+ * adds nothing to its sums. */
+static void batch_loop(Vec *v, Node *ln) {
+    Loop *l = ln->loop;
+    if (ln->parent != &v->g->top)
+        return refuse(v, ln, "nested in another loop (not batched yet)");
+    bool masked = !size_is_const(l->hi);
+    if (!size_is_const(l->lo) || l->hi.k[0] < 0 || l->reverse)
+        return refuse(v, ln, "whose start depends on a dynamic dim (not batched yet)");
+    for (int r = 0; r < l->ncarry; r++) {
+        if (l->carry[r]->dtype != DT_F32)
+            return refuse(v, ln, "carrying an int value");
+        ln->in[r] = to_batch(v, ln->in[r], ln->loc);
+        retype(v, l->carry[r]);
+    }
+    if (masked)
+        make_masks(v, l);
+    if (!batch_block(v, &l->body))
+        return;
+    v->b = build_at(v->g, &l->body, -1, BUILD_ASSERT, "vectorize");
+    Loc loc = ln->loc;
+    for (int r = 0; r < l->ncarry; r++) {
+        Node *next = l->next[r]->aux ? l->next[r]->aux : l->next[r], *h = l->carry[r];
+        next = to_batch(v, next, loc);
+        if (masked) /* h + m (next - h): h where the example has ended */
+            next = body_op2(v, OP_ADD, h, body_op2(v, OP_MUL, lift_rank(v, v->mask, h->shape.rank - 1, loc),
+                                                   body_op2(v, OP_SUB, next, h, loc), loc), loc);
+        l->next[r] = next;
+    }
+    for (int s = 0; s < l->nsum; s++) {
+        Node *x = l->sum[s]->aux ? l->sum[s]->aux : l->sum[s];
+        if (masked)
+            x = body_op2(v, OP_MUL, lift_rank(v, v->mask, x->shape.rank - batched(x), loc), x, loc);
+        l->sum[s] = x;
+    }
+    for (int s = 0; s < l->nstack; s++)
+        if (batched(l->stack[s]))
+            return refuse(v, ln, "stacking a per-example value (not batched yet)");
+    v->mask = v->imask = NULL;
+}
+
+/* Batches the nodes of blk in order (the nodes put before one are already
+ * batched; so is the safe id put after a row). */
+static bool batch_block(Vec *v, Block *blk) {
+    for (int i = 0; i < blk->n && !v->failed; i++) {
+        Node *n = blk->nodes[i];
+        const char *before = op_name[n->op];
+        if (n->mark == 1 && n->op != OP_INPUT)
+            continue; /* put here by this pass (masks, leaves) */
+        v->b = build_at(v->g, blk, i, BUILD_ASSERT, "vectorize");
+        if (n->op == OP_LOOP)
+            batch_loop(v, n);
+        else
+            batch_node(v, n);
+        while (blk->nodes[i] != n)
+            i++;
+        if (n->aux)
+            i++;
+        if (v->report && !v->failed && n->op != OP_LOOP)
+            report_node(v, n, before);
+    }
+    return !v->failed;
+}
+
+/* The layout of each input: time-major ([T + 1, B, ...], mark 2) when every
+ * use is a row xs[i] (a sequence read one step at a time: each step's rows
+ * are contiguous), else batch-major ([B, ...]). */
+static void input_uses(Block *b, bool *whole) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            input_uses(&n->loop->body, whole);
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k]->op == OP_INPUT && !(n->op == OP_ROW && k == 0))
+                whole[n->in[k]->index] = true;
+    }
+}
+
+bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
+    Vec v = {.g = g, .diag = d, .report = report, .B = batch};
+    NN_ASSERT(batch >= 1);
+    if (g->ndyn > 1) {
+        diag_error(d, g->dims[0].loc, "--batch: models with more than one dynamic dim are not batched yet");
+        return false;
+    }
+    ir_number(g);
+    ir_clear_marks(&g->top);
+    ir_clear_aux(&g->top);
+    bool *whole = xalloc(sizeof(bool) * (size_t)(g->ninputs + 1));
+    input_uses(&g->top, whole);
+    int ninputs = g->ninputs;
+    for (int i = 0; i < ninputs; i++) {
+        InputDecl *in = &g->inputs[i];
+        NN_ASSERT(in->shape.rank < NN_MAXRANK);
+        int ax = whole[i] || in->shape.rank == 0 ? 0 : 1;
+        for (int k = in->shape.rank; k > ax; k--)
+            in->shape.d[k] = in->shape.d[k - 1];
+        in->shape.d[ax] = size_const(batch);
+        in->shape.rank++;
+        char buf[128];
+        in->shape_text = xstrdup(shape_str(g, &in->shape, buf, sizeof buf));
+    }
+    for (int i = 0; i < g->top.n; i++) /* the inputs' nodes, typed now */
+        if (g->top.nodes[i]->op == OP_INPUT) {
+            Node *n = g->top.nodes[i];
+            retype(&v, n);
+            n->mark = whole[n->index] || g->inputs[n->index].shape.rank == 1 ? 1 : 2;
+        }
+    if (g->ndyn == 1) { /* the examples' lengths: input T_len : int[B] */
+        const DimDecl *dd = NULL;
+        for (int i = 0; i < g->ndims; i++)
+            if (g->dims[i].dynamic)
+                dd = &g->dims[i];
+        InputDecl in = {.name = xsprintf("%s_len", dd->name), .loc = dd->loc, .dtype = DT_I32,
+                        .shape = {.rank = 1, .d = {size_const(batch)}}};
+        in.shape_text = xsprintf("[%lld]", (long long)batch);
+        for (int i = 0; i < g->ninputs; i++)
+            if (strcmp(g->inputs[i].name, in.name) == 0) {
+                diag_error(d, g->inputs[i].loc, "--batch: the input '%s' has the name of the lengths of '%s'",
+                           in.name, dd->name);
+                return false;
+            }
+        VEC_PUSH(g->inputs, g->ninputs, g->capinputs, in);
+        Node *ln = ir_new_node(OP_INPUT, 0, NULL, dd->loc);
+        ln->index = g->ninputs - 1;
+        ln->name = g->inputs[ln->index].name;
+        v.len = leaf(&v, ln);
+        v.len->mark = 1;
+        ir_number(g);
+    }
+    if (!batch_block(&v, &g->top))
+        return false;
+    v.b = build_at(g, &g->top, -1, BUILD_ASSERT, "vectorize");
+    for (int i = 0; i < g->noutputs; i++) {
+        OutputDecl *o = &g->outputs[i];
+        if (!batched(o->value)) {
+            o->value = to_batch(&v, o->value, o->loc);
+            if (report)
+                fprintf(report, "vectorize: output %s: the same for every example, broadcast to the batch\n",
+                        o->name);
+        }
+    }
+    if (g->loss) {
+        Node *l = g->loss;
+        Loc loc = l->loc;
+        if (batched(l)) {
+            l = build_op1(&v.b, mean ? OP_MEAN : OP_SUM, l, loc);
+        } else if (!mean) { /* a term of the params alone, once per example */
+            l = build_op2(&v.b, OP_MUL, l, build_leaf(&v.b, ir_const((double)batch, loc), true), loc);
+        }
+        l->name = "loss";
+        g->loss = l;
+        if (report)
+            fprintf(report, "vectorize: loss: the %s of the %lld examples' losses\n", mean ? "mean" : "sum",
+                    (long long)batch);
+    }
+    return true;
+}

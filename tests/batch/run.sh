@@ -1,0 +1,110 @@
+#!/bin/sh
+# tests/batch/run.sh - nngc --batch=B (compiler/passes/vectorize.c): the
+# program over one example turned into one over B examples.
+#
+#   sh tests/batch/run.sh          (from anywhere; uses build/nngc, python3, a C compiler)
+#
+#   1. same      check.py: a batch of B random examples (nngc run --batch=B)
+#                gives the summed loss and gradients of B runs of the program
+#                as written (the un-batched program: an independent
+#                reference), and output row b is example b's; --batch-mean
+#                gives their mean; B = 1 as well
+#   2. ir        --dump-ir shows the batch axis on the inputs and one GEMM
+#                for W @ x; --report=batch says what got the axis
+#   3. errors    what vectorize cannot batch yet is a located error, not a
+#                crash or a wrong program
+#
+# Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+
+. tests/lib.sh
+make_tmp batch
+need_tools batch "$NNGC"
+
+# check NAME CMD...: ok when CMD succeeds; else not ok with its output
+check() {
+    name=$1
+    shift
+    if "$@" >"$tmp/out" 2>&1; then ok "$name"; else notok "$name"; detail "$tmp/out" 12; fi
+}
+
+# 1. batched == sum of one-example runs
+check "same: logreg, B=5" python3 tests/batch/check.py "$NNGC" examples/logreg.nn 5 1
+check "same: classifier, B=4" python3 tests/batch/check.py "$NNGC" examples/classifier.nn 4 2
+check "same: mlp (a params-only loss term), B=3" python3 tests/batch/check.py "$NNGC" examples/mlp.nn 3 3 -I stdlib
+check "same: classifier, B=3, --batch-mean" python3 tests/batch/check.py "$NNGC" examples/classifier.nn 3 4 --mean
+check "same: logreg, B=1" python3 tests/batch/check.py "$NNGC" examples/logreg.nn 1 5
+for m in tests/batch/models/*.nn; do
+    check "same: $(basename "$m" .nn), B=4" python3 tests/batch/check.py "$NNGC" "$m" 4 6
+done
+# loops over examples of different lengths: masks, time-major sequences
+check "same: rnnlm, B=4, lengths 1..6" python3 tests/batch/check.py "$NNGC" examples/rnnlm.nn 4 7
+check "same: rnnlm, B=3, -O0" python3 tests/batch/check.py "$NNGC" examples/rnnlm.nn 3 8 -O0
+check "same: seqcls, B=5, -O1" python3 tests/batch/check.py "$NNGC" tests/batch/models/seqcls.nn 5 9 -O1
+
+# 2. the IR and the report
+if "$NNGC" examples/classifier.nn --batch=8 --dump-ir=lower >"$tmp/ir" 2>&1 &&
+    grep -q '^input x : f32\[8, 32\]$' "$tmp/ir" && grep -q '^input y : i32\[8\]$' "$tmp/ir" &&
+    grep -q 'matmul %[0-9]*, %[0-9]* tb : f32\[8, 64\]' "$tmp/ir" && ! grep -q matvec "$tmp/ir"; then
+    ok "ir: inputs [8, ...], W @ x one matmul"
+else
+    notok "ir: inputs [8, ...], W @ x one matmul"
+    detail "$tmp/ir" 20
+fi
+if "$NNGC" examples/mlp.nn -I stdlib --batch=2 --report=batch --dump-ir >/dev/null 2>"$tmp/rep" &&
+    grep -q 'matvec -> matmul f32\[2, 128\]: batched' "$tmp/rep" &&
+    grep -q 'mul: not batched (depends on no input' "$tmp/rep" &&
+    grep -q 'loss: the sum of the 2 examples' "$tmp/rep"; then
+    ok "report: batched and not batched, and why"
+else
+    notok "report: batched and not batched, and why"
+    detail "$tmp/rep" 20
+fi
+if "$NNGC" examples/classifier.nn --batch=1 --dump-ir=lower >"$tmp/b1" 2>&1 &&
+    "$NNGC" examples/classifier.nn --dump-ir=lower >"$tmp/b0" 2>&1 && cmp -s "$tmp/b0" "$tmp/b1"; then
+    ok "ir: --batch=1 is the program as written"
+else
+    notok "ir: --batch=1 is the program as written"
+fi
+
+# 3. errors: a located message and exit status 1 (a usage error: 2)
+# expect_error NAME STATUS MODEL PATTERN [ARGS...]
+expect_error() {
+    name=$1 want=$2 model=$3 pat=$4
+    shift 4
+    "$NNGC" "$model" --dump-ir "$@" >"$tmp/err" 2>&1
+    st=$?
+    if [ $st -eq "$want" ] && grep -q "$pat" "$tmp/err"; then ok "error: $name"; else
+        notok "error: $name ($(status_text $st))"
+        detail "$tmp/err" 8
+    fi
+}
+cat >"$tmp/concat.nn" <<'EOF'
+model c
+dim N = 3
+param w : [6]
+input x : [N]
+loss += dot(w, concat(x, x))
+EOF
+expect_error "concat of a per-example value" 1 "$tmp/concat.nn" "concat.nn:5:16: error: --batch: cannot batch 'concat'" --batch=2
+# a length past the batch's T is refused at run time (the mask table's check)
+python3 - "$tmp" <<'PY'
+import sys
+sys.path.insert(0, "tests/batch")
+import check
+check.write_npy(sys.argv[1] + "/w.npy", "i32", [4, 2], [1] * 8)
+check.write_npy(sys.argv[1] + "/len.npy", "i32", [2], [3, 4])
+PY
+"$NNGC" run examples/rnnlm.nn --batch=2 --dim T=3 --input words="$tmp/w.npy" --input T_len="$tmp/len.npy" >"$tmp/err" 2>&1
+st=$?
+if [ $st -eq 1 ] && grep -q "rnnlm.nn:17:1: index .* out of range" "$tmp/err"; then ok "error: a length past T"; else
+    notok "error: a length past T ($(status_text $st))"
+    detail "$tmp/err" 8
+fi
+expect_error "--batch=0" 2 examples/logreg.nn "expected a number of examples" --batch=0
+expect_error "--batch=x" 2 examples/logreg.nn "expected a number of examples" --batch=x
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
