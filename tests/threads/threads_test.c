@@ -83,6 +83,15 @@ typedef struct Result {
 static Example ex[NEX];
 static Result ref_fwd[NEX], ref_grad[NEX];
 
+/* Frees what run() copied into r (its loss stays). */
+static void result_free(Result *r)
+{
+    for (int i = 0; i < MAXOUT; i++)
+        free(r->out[i]), r->out[i] = NULL;
+    for (int i = 0; i < 64; i++)
+        free(r->grad[i]), r->grad[i] = NULL;
+}
+
 static int64_t count(const nnrt_tensor_desc *t, const int64_t *dyn)
 {
     int64_t n = 1;
@@ -184,6 +193,7 @@ static void *work(void *arg)
                     w->mismatches++;
             }
         }
+    result_free(&r);
     return NULL;
 }
 
@@ -220,6 +230,7 @@ static void test_threads(void *m)
             if (run(m, NULL, &ex[i], grad, &r) != NNRT_OK || !same(&r, ref, &ex[i], grad))
                 builtin_same = 0;
         }
+        result_free(&r);
     }
     check(builtin_same, "forward/grad (built-in context) == ctx_forward/ctx_grad, bit for bit");
     d->ctx_destroy(c0);
@@ -259,11 +270,14 @@ static void test_update(void)
         ok = d->train_step(m1, ex[step].dyn, ex[step].in, &loss) == NNRT_OK &&
              run(NULL, c, &ex[step], 1, &r) == NNRT_OK && d->update(m2, c) == NNRT_OK &&
              memcmp(&loss, &r.loss, sizeof loss) == 0;
+        result_free(&r);
     }
     int64_t n1, n2;
     float *s1 = snapshot(m1, &n1), *s2 = snapshot(m2, &n2);
     check(ok && n1 == n2 && memcmp(s1, s2, sizeof *s1 * (size_t)n1) == 0,
           "ctx_grad + update == train_step, 2 steps, params and optimizer state bit for bit");
+    free(s1);
+    free(s2);
     check(d->update(m1, c) != NNRT_OK, "update(m, a context of another model) is an error");
     d->ctx_destroy(c);
     d->destroy(m1);
@@ -316,6 +330,10 @@ static void test_accumulate(void)
     int again = run(NULL, c1, &ex[2], 1, &r) == NNRT_OK && run(NULL, c2, &ex[2], 1, &b) == NNRT_OK &&
                 same(&r, &b, &ex[2], 1);
     check(again, "after grad_accumulate, the next ctx_grad in ctx1 starts from zero (== ctx2's)");
+    free(w0);
+    result_free(&a);
+    result_free(&b);
+    result_free(&r);
     d->ctx_destroy(c1);
     d->ctx_destroy(c2);
     d->destroy(m);

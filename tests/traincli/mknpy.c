@@ -75,9 +75,13 @@ static int lm(const char *vocab, const char *text, long tmax, const char *dir) {
     if (nnrt_npy_write(p, NNRT_I32, 2, sw, words))
         return fail();
     snprintf(p, sizeof p, "%s/lengths.npy", dir);
-    if (nnrt_npy_write(p, NNRT_I32, 1, sl, len))
-        return fail();
-    return 0;
+    int rc = nnrt_npy_write(p, NNRT_I32, 1, sl, len) ? fail() : 0;
+    free(words);
+    free(len);
+    nnrt_corpus_free(&c);
+    nnrt_vocab_free(&w);
+    nnrt_vocab_free(&l);
+    return rc;
 }
 
 int main(int argc, char **argv) {
