@@ -142,7 +142,7 @@ static void select_block(Graph *g, Block *b)
     /* logits first: a rewrite removes the matmul, so walk a copy */
     int n0 = b->n;
     Node **nodes = xalloc(sizeof(Node *) * (size_t)(n0 + 1));
-    if (n0)
+    if (n0 > 0)
         memcpy(nodes, b->nodes, sizeof(Node *) * (size_t)n0);
     for (int i = 0; i < n0; i++)
         select_linear(b, nodes[i]);
