@@ -3,9 +3,11 @@
  * clock, message formatting helpers, checked size arithmetic. The atomic
  * file writer is in atomic.c.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "rt_internal.h"
@@ -64,4 +66,23 @@ int nnrt_shape_count(int rank, const int64_t *shape, int64_t *count) {
             return 0;
     *count = n;
     return 1;
+}
+
+int nnrt_open_regular(const char *path, FILE **f, int64_t *size) {
+    *f = fopen(path, "rb");
+    if (!*f)
+        return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = NNRT_OK;
+    if (fstat(fileno(*f), &st) != 0)
+        rc = nnrt_error(NNRT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = nnrt_error(NNRT_ERR_IO, "%s: not a regular file", path);
+    if (rc) {
+        fclose(*f);
+        *f = NULL;
+        return rc;
+    }
+    *size = (int64_t)st.st_size;
+    return NNRT_OK;
 }

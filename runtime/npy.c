@@ -359,17 +359,12 @@ int nnrt_npy_read(const char *path, nnrt_array *out) {
     if (!path || !out)
         return nnrt_error(NNRT_ERR_ARG, "nnrt_npy_read: NULL argument");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    int rc;
-    if (fstat(fileno(f), &st) != 0)
-        rc = nnrt_error(NNRT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = nnrt_error(NNRT_ERR_IO, "%s: not a regular file", path);
-    else
-        rc = nnrt_npy_read_stream(f, path, (int64_t)st.st_size, out);
+    FILE *f;
+    int64_t size;
+    int rc = nnrt_open_regular(path, &f, &size);
+    if (rc)
+        return rc;
+    rc = nnrt_npy_read_stream(f, path, size, out);
     fclose(f);
     return rc;
 }

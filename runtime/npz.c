@@ -301,17 +301,12 @@ int nnrt_npz_read(const char *path, nnrt_npz *out) {
     if (!path || !out)
         return nnrt_error(NNRT_ERR_ARG, "nnrt_npz_read: NULL argument");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    int rc;
-    if (fstat(fileno(f), &sb) != 0)
-        rc = nnrt_error(NNRT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        rc = nnrt_error(NNRT_ERR_IO, "%s: not a regular file", path);
-    else
-        rc = npz_read_file(f, path, (int64_t)sb.st_size, out);
+    FILE *f;
+    int64_t size;
+    int rc = nnrt_open_regular(path, &f, &size);
+    if (rc)
+        return rc;
+    rc = npz_read_file(f, path, size, out);
     fclose(f);
     if (rc)
         nnrt_npz_free(out);

@@ -68,6 +68,11 @@ ptrdiff_t nnrt_find_duplicate(nnrt_key *keys, size_t n);
 /* Grows *arr (*cap elements of sz bytes) to hold need; 0 on OOM. */
 int nnrt_grow(void **arr, size_t *cap, size_t need, size_t sz);
 
+/* Opens path for reading when it is a regular file: *f (the caller closes
+ * it) and its size in *size; otherwise an NNRT_ERR_IO naming the path and
+ * the reason (cannot open, cannot stat, not a regular file). */
+int nnrt_open_regular(const char *path, FILE **f, int64_t *size);
+
 /* nnrt_npy_read on an open stream holding a .npy of size bytes from its
  * current position (a whole file, or a member of a .npz); path names it in
  * messages. */

@@ -664,17 +664,12 @@ int nnrt_st_read(const char *path, nnrt_safetensors *out) {
         return nnrt_error(NNRT_ERR_ARG, "nnrt_st_read: NULL argument");
     out->n = 0;
     out->t = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    int rc;
-    if (fstat(fileno(f), &sb) != 0)
-        rc = nnrt_error(NNRT_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        rc = nnrt_error(NNRT_ERR_IO, "%s: not a regular file", path);
-    else
-        rc = st_read_file(f, path, (int64_t)sb.st_size, out);
+    FILE *f;
+    int64_t size;
+    int rc = nnrt_open_regular(path, &f, &size);
+    if (rc)
+        return rc;
+    rc = st_read_file(f, path, size, out);
     fclose(f);
     if (rc)
         nnrt_st_free(out);
