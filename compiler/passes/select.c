@@ -30,47 +30,6 @@
 
 #include <string.h>
 
-/* n->mark = its readers: operands, loop results, outputs, loss, gradients. */
-static void count_block(Block *b, bool reset)
-{
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (reset)
-            n->mark = 0;
-        if (n->op == OP_LOOP)
-            count_block(&n->loop->body, reset);
-    }
-    if (reset)
-        return;
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        for (int j = 0; j < n->nin; j++)
-            n->in[j]->mark++;
-        if (n->op == OP_LOOP) {
-            Loop *l = n->loop;
-            for (int r = 0; r < l->ncarry; r++)
-                l->next[r]->mark++;
-            for (int r = 0; r < l->nstack; r++)
-                l->stack[r]->mark++;
-            for (int r = 0; r < l->nsum; r++)
-                l->sum[r]->mark++;
-        }
-    }
-}
-
-static void count_uses(Graph *g)
-{
-    count_block(&g->top, true);
-    count_block(&g->top, false);
-    for (int i = 0; i < g->noutputs; i++)
-        g->outputs[i].value->mark++;
-    if (g->loss)
-        g->loss->mark++;
-    for (int i = 0; g->grads && i < g->nparams; i++)
-        if (g->grads[i])
-            g->grads[i]->mark++;
-}
-
 /* Takes n (read by nothing now) out of its block. */
 static void unlink_node(Node *n)
 {
@@ -177,10 +136,10 @@ static void select_sparse_grads(Graph *g)
 
 static void select_graph(Graph *g)
 {
-    count_uses(g);
+    ir_count_uses(g); /* n->mark = its readers */
     select_block(g, &g->top);
     select_sparse_grads(g);
-    count_block(&g->top, true);
+    ir_clear_marks(&g->top);
 }
 
 void pass_select(PassCtx *pc) { select_graph(pc->g); }
