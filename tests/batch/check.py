@@ -16,38 +16,17 @@ as written). Tolerance: |x - ref| <= 1e-4 |ref| + 1e-5 per element. Exit 0
 when all agree; otherwise one line per mismatch and exit 1. Pure Python:
 .npy files are read and written here (no NumPy needed).
 """
-import ast
 import itertools
 import os
 import random
 import re
-import struct
 import subprocess
 import sys
 import tempfile
 
 
-def write_npy(path, dtype, shape, values):
-    descr = "<f4" if dtype == "f32" else "<i4"
-    shp = "(" + "".join("%d, " % d for d in shape)[:-2] + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shp)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack("<%d%s" % (len(values), "f" if dtype == "f32" else "i"), *values))
-
-
-def read_npy(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:6] == b"\x93NUMPY", path
-    hlen = struct.unpack("<H", data[8:10])[0]
-    h = ast.literal_eval(data[10:10 + hlen].decode())
-    n = 1
-    for d in h["shape"]:
-        n *= d
-    code = {"<f4": "f", "<i4": "i", "<f8": "d"}[h["descr"]]
-    return list(h["shape"]), list(struct.unpack_from("<%d%s" % (n, code), data, 10 + hlen))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from npyio import read_npy, write_npy  # noqa: E402
 
 
 def header_of(nngc, model, incl, args):
@@ -127,7 +106,7 @@ def main():
         feeds = []
         for name, (dt, sizes) in ins.items():
             path = "%s/ex%d_%s.npy" % (tmp, b, name)
-            write_npy(path, dt, shapes[b][name], ex[name])
+            write_npy(path, "f" if dt == "f32" else "i", shapes[b][name], ex[name])
             feeds.append((name, path))
         refs.append(run(nngc, model, dimargs({n: lens[b] for n in dyn}), incl, "%s/ref%d" % (tmp, b), feeds))
     # the batch: padded to the longest example (padding: ids out of any
@@ -138,7 +117,7 @@ def main():
     for name, (dt, sizes) in bins.items():
         path = "%s/batch_%s.npy" % (tmp, name)
         if name not in ins:  # the lengths of a dynamic dim
-            write_npy(path, dt, [B], lens)
+            write_npy(path, "f" if dt == "f32" else "i", [B], lens)
             feeds.append((name, path))
             continue
         full = [size(e, dims) for e in sizes]
@@ -156,7 +135,7 @@ def main():
             for i, d in zip(e, shp):
                 flat = flat * d + i
             vals.append(examples[b][name][flat])
-        write_npy(path, dt, full, vals)
+        write_npy(path, "f" if dt == "f32" else "i", full, vals)
         feeds.append((name, path))
     args = (["--batch=%d" % B] if B > 1 else []) + (["--batch-mean"] if mean else []) + dimargs(dims)
     got = run(nngc, model, args, incl, tmp + "/batch", feeds)

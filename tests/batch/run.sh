@@ -94,8 +94,8 @@ python3 - "$tmp" <<'PY'
 import sys
 sys.path.insert(0, "tests/batch")
 import check
-check.write_npy(sys.argv[1] + "/w.npy", "i32", [4, 2], [1] * 8)
-check.write_npy(sys.argv[1] + "/len.npy", "i32", [2], [3, 4])
+check.write_npy(sys.argv[1] + "/w.npy", "i", [4, 2], [1] * 8)
+check.write_npy(sys.argv[1] + "/len.npy", "i", [2], [3, 4])
 PY
 "$NNGC" run examples/rnnlm.nn --batch=2 --dim T=3 --input words="$tmp/w.npy" --input T_len="$tmp/len.npy" >"$tmp/err" 2>&1
 st=$?

@@ -10,33 +10,13 @@
                                    one SGD step on the summed gradients,
                                    in float64, the reference of --batch
 """
-import ast
 import random
-import struct
+import os
 import sys
-from array import array
 
 
-def write_npy(path, code, shape, values):
-    descr = {"f": "<f4", "i": "<i4"}[code]
-    shp = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shp)
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(array(code, values).tobytes())
-
-
-def read_npy(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    assert raw[:6] == b"\x93NUMPY", path
-    hlen = struct.unpack("<H", raw[8:10])[0]
-    head = ast.literal_eval(raw[10:10 + hlen].decode())
-    assert head["descr"] == "<f4" and not head["fortran_order"], (path, head)
-    a = array("f")
-    a.frombytes(raw[10 + hlen:])
-    return head["shape"], a
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from npyio import read_npy, write_npy  # noqa: E402
 
 
 def main():
