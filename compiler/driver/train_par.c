@@ -123,6 +123,7 @@ typedef struct Worker {
     bool has;        /* acc holds this step's gradient */
     Dataset ds;      /* a view of the dataset with buffers of its own */
     Pack pack;       /* with the batched program: the thread's share, packed */
+    const float **outs; /* the model's outputs (ctx_grad wants somewhere to put them) */
     double loss, units;
     int64_t err_idx; /* the example that failed, -1 */
     char err[600];
@@ -163,7 +164,7 @@ static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
 #ifdef PAR_TSAN
     pthread_rwlock_rdlock(&w->par->lock);
 #endif
-    int rc = pe->d->ctx_grad(ctx, ex.dyn, ex.in, &l, NULL);
+    int rc = pe->d->ctx_grad(ctx, ex.dyn, ex.in, &l, w->outs);
 #ifdef PAR_TSAN
     pthread_rwlock_unlock(&w->par->lock);
 #endif
@@ -192,7 +193,7 @@ static bool grad_batch(Worker *w, void *ctx, const int64_t *idx, int64_t *words)
         fail(w, idx[0], "");
         return false;
     }
-    if (pe->d->ctx_grad(ctx, pk->dyn, pk->in, &l, NULL) != NNRT_OK) {
+    if (pe->d->ctx_grad(ctx, pk->dyn, pk->in, &l, w->outs) != NNRT_OK) {
         int64_t bad = idx[0];
         char msg[sizeof w->err];
         if (!batch_locate(pk, idx, &bad, msg, sizeof msg))
@@ -386,6 +387,7 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
         w->tmp = pe->bat ? NULL : d->ctx_create(pe->m);
         ok = w->acc && (w->tmp || pe->bat);
         dataset_view(&w->ds, pe->ds);
+        w->outs = xalloc(sizeof(float *) * (size_t)(d->noutputs + 1));
         if (pe->bat)
             pack_init(&w->pack, pe->bat, pe->ds);
     }
