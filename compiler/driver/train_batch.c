@@ -235,7 +235,7 @@ bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool
     const nnrt_model_desc *d1 = b->d1;
     memset(b, 0, sizeof *b);
     b->d1 = d1;
-    if (batch <= 1 || batch / per <= 1) /* one example per thread: nothing to batch */
+    if (batch <= per) /* one example per thread: nothing to batch */
         return true;
     const char *why = NULL;
     if (batch % per != 0)
