@@ -51,6 +51,7 @@ typedef struct TrainArgs {
     ParOptions par; /* --threads, --parallel, --batch; the MPI ranks (train_par.h) */
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
     bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
+    long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
 } TrainArgs;
 
 /* What CKPT.train holds: where training stands at the end of an epoch. */
@@ -74,6 +75,7 @@ static void train_usage(FILE *out) {
           "  --batch B (1)         examples per update: the batched program (nngc --batch=B) when the\n"
           "                        compiler can batch the model, else their gradients summed\n"
           "  --one-example         with --batch: always sum one-example gradients\n"
+          "  --bucket K (20)       with --batch: sort K batches at a time by length (0: no sorting)\n"
           "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
           "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
           "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
@@ -137,7 +139,7 @@ static bool parse_decay(TrainArgs *a, const char *v) {
 static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     compile_options_init(&a->co);
     a->par.threads = a->par.batch = 1;
-    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
+    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 20;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
         long n = 0;
@@ -191,6 +193,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             a->seed = (uint64_t)n, a->have_seed = true;
         } else if (VALUE("--batch")) {
             ok = r > 0 && parse_long(s, v, 1, &a->par.batch);
+        } else if (VALUE("--bucket")) {
+            ok = r > 0 && parse_long(s, v, 0, &a->bucket);
         } else if (VALUE("--threads")) {
             ok = r > 0 && parse_long(s, v, 1, &a->par.threads);
             if (ok && a->par.threads > 256) {
@@ -369,6 +373,52 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, long epoch) {
     }
 }
 
+/* --bucket K: the full batches of the shuffled order, K at a time, sorted
+ * by length (a batch runs to its longest example: similar lengths waste
+ * less), then the full batches shuffled as wholes; the partial batch
+ * stays last. Still a function of (seed, epoch) alone. */
+typedef struct LenKey {
+    int64_t len, pos, ex;
+} LenKey;
+
+static int by_len(const void *a, const void *b) {
+    const LenKey *x = a, *y = b;
+    return x->len != y->len ? (x->len < y->len ? -1 : 1) : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void bucket(int64_t *perm, int64_t n, int64_t B, long k, const Dataset *ds, uint64_t seed, long epoch) {
+    int64_t nb = n / B, w = (int64_t)k * B;
+    if (k <= 0 || B <= 1 || nb < 2)
+        return;
+    LenKey *key = malloc(sizeof(LenKey) * (size_t)w);
+    int64_t *tmp = malloc(sizeof(int64_t) * (size_t)(nb * B));
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)nb);
+    if (!key || !tmp || !order) {
+        free(key), free(tmp), free(order);
+        return; /* the order stays shuffled: slower batches, not wrong ones */
+    }
+    for (int64_t lo = 0; lo < nb * B; lo += w) {
+        int64_t m = nb * B - lo < w ? nb * B - lo : w;
+        for (int64_t i = 0; i < m; i++)
+            key[i] = (LenKey){dataset_len(ds, perm[lo + i]), i, perm[lo + i]};
+        qsort(key, (size_t)m, sizeof *key, by_len);
+        for (int64_t i = 0; i < m; i++)
+            perm[lo + i] = key[i].ex;
+    }
+    nnrt_rng r;
+    nnrt_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + (uint64_t)epoch * 0x100000001b3ull + 0x5bd1e995u);
+    for (int64_t i = 0; i < nb; i++)
+        order[i] = i;
+    for (int64_t i = nb - 1; i > 0; i--) {
+        int64_t j = (int64_t)(nnrt_rng_next(&r) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    for (int64_t i = 0; i < nb; i++)
+        memcpy(tmp + i * B, perm + order[i] * B, sizeof(int64_t) * (size_t)B);
+    memcpy(perm, tmp, sizeof(int64_t) * (size_t)(nb * B));
+    free(key), free(tmp), free(order);
+}
+
 typedef struct Trainer {
     const TrainArgs *a;
     const nnrt_model_desc *d;
@@ -419,6 +469,8 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     long e = t->st.epoch;
     int64_t n = ds->n, total = n * t->a->epochs;
     shuffle(perm, n, t->st.seed, e);
+    if (t->a->par.mode == PAR_SYNC)
+        bucket(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;

@@ -87,6 +87,9 @@ bool dataset_open_text(Dataset *ds, const nnrt_model_desc *d, const TextSpec *ts
                        const nnrt_vocab *words, const nnrt_vocab *labels, bool quiet);
 bool dataset_open_npy(Dataset *ds, const nnrt_model_desc *d, const DataArg *a, const char *lengths);
 bool dataset_get(Dataset *ds, int64_t i, Example *ex);
+/* The length of example i: its words (text), its first dynamic dim
+ * (.npy), 0 without one. */
+int64_t dataset_len(const Dataset *ds, int64_t i);
 /* "FILE:LINE" (text) or "FILE example I" (.npy) of example i. */
 const char *dataset_where(const Dataset *ds, int64_t i);
 void dataset_close(Dataset *ds);

@@ -349,6 +349,12 @@ void dataset_view(Dataset *v, const Dataset *ds) {
     }
 }
 
+int64_t dataset_len(const Dataset *ds, int64_t i) {
+    if (ds->text)
+        return ds->corpus.start[i + 1] - ds->corpus.start[i];
+    return ds->d->ndyn > 0 ? ((const int32_t *)ds->lengths.data)[i * ds->d->ndyn] : 0;
+}
+
 const char *dataset_where(const Dataset *ds, int64_t i) {
     if (ds->text)
         return xsprintf("%s:%lld", ds->path, (long long)ds->corpus.line[i]);
