@@ -8,8 +8,10 @@
  *   3. the vocabulary: from --vocab, from the checkpoint being resumed
  *      (CKPT.vocab), or counted from the training file;
  *   4. the datasets (train, --valid) as examples;
- *   5. epochs: a shuffled order, one train step per example, the lr
- *      schedule, progress; validation, the best checkpoint, early stopping;
+ *   5. epochs: a shuffled order, one train step per example (with --batch,
+ *      per batch: the compiler's batched program, train_batch.c, or the
+ *      summed one-example gradients, train_par.c), the lr schedule,
+ *      progress; validation, the best checkpoint, early stopping;
  *   6. --export.
  *
  * Resuming gives the same parameters as an uninterrupted run because
@@ -373,52 +375,6 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, long epoch) {
     }
 }
 
-/* --bucket K: the full batches of the shuffled order, K at a time, sorted
- * by length (a batch runs to its longest example: similar lengths waste
- * less), then the full batches shuffled as wholes; the partial batch
- * stays last. Still a function of (seed, epoch) alone. */
-typedef struct LenKey {
-    int64_t len, pos, ex;
-} LenKey;
-
-static int by_len(const void *a, const void *b) {
-    const LenKey *x = a, *y = b;
-    return x->len != y->len ? (x->len < y->len ? -1 : 1) : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static void bucket(int64_t *perm, int64_t n, int64_t B, long k, const Dataset *ds, uint64_t seed, long epoch) {
-    int64_t nb = n / B, w = (int64_t)k * B;
-    if (k <= 0 || B <= 1 || nb < 2)
-        return;
-    LenKey *key = malloc(sizeof(LenKey) * (size_t)w);
-    int64_t *tmp = malloc(sizeof(int64_t) * (size_t)(nb * B));
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)nb);
-    if (!key || !tmp || !order) {
-        free(key), free(tmp), free(order);
-        return; /* the order stays shuffled: slower batches, not wrong ones */
-    }
-    for (int64_t lo = 0; lo < nb * B; lo += w) {
-        int64_t m = nb * B - lo < w ? nb * B - lo : w;
-        for (int64_t i = 0; i < m; i++)
-            key[i] = (LenKey){dataset_len(ds, perm[lo + i]), i, perm[lo + i]};
-        qsort(key, (size_t)m, sizeof *key, by_len);
-        for (int64_t i = 0; i < m; i++)
-            perm[lo + i] = key[i].ex;
-    }
-    nnrt_rng r;
-    nnrt_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + (uint64_t)epoch * 0x100000001b3ull + 0x5bd1e995u);
-    for (int64_t i = 0; i < nb; i++)
-        order[i] = i;
-    for (int64_t i = nb - 1; i > 0; i--) {
-        int64_t j = (int64_t)(nnrt_rng_next(&r) % (uint64_t)(i + 1)), t = order[i];
-        order[i] = order[j], order[j] = t;
-    }
-    for (int64_t i = 0; i < nb; i++)
-        memcpy(tmp + i * B, perm + order[i] * B, sizeof(int64_t) * (size_t)B);
-    memcpy(perm, tmp, sizeof(int64_t) * (size_t)(nb * B));
-    free(key), free(tmp), free(order);
-}
-
 typedef struct Trainer {
     const TrainArgs *a;
     const nnrt_model_desc *d;
@@ -470,7 +426,7 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     int64_t n = ds->n, total = n * t->a->epochs;
     shuffle(perm, n, t->st.seed, e);
     if (t->a->par.mode == PAR_SYNC)
-        bucket(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
+        batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;
@@ -741,6 +697,7 @@ static int train_run(TrainArgs *ap) {
             goto out;
         printf("epoch %ld/%ld: valid %s%s\n", first, a.epochs, score_text(&vs), first ? " (resumed)" : " (initial)");
         fflush(stdout);
+        p.start_us = p.last_us = nnrt_now_us(); /* words/s and ETA: of training */
     }
     if (first >= a.epochs && !a.quiet)
         fprintf(stderr, "nngc: %s has been trained for %ld epochs already (--epochs %ld)\n", a.params, first,

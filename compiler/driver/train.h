@@ -5,9 +5,9 @@
  * The unit of data is the *example*: what one call of the model's forward
  * or train_step takes (one line of a text file, or one row of .npy arrays).
  * A Dataset hands out examples by index; the trainer asks for them in a
- * shuffled order and runs one step per example. A batch of examples (when
- * the compiler can batch, issue #9 item 2) will be a list of Examples taken
- * from the same Dataset, each in its own slot.
+ * shuffled order and runs one step per example, or per batch: a Pack
+ * (train_batch.c) puts B examples of a Dataset into the slots of the
+ * compiler's batched program.
  */
 #ifndef NNGC_TRAIN_H
 #define NNGC_TRAIN_H
@@ -153,6 +153,10 @@ bool batched_load(Batched *b, const char *model, const CompileOptions *co, bool 
  * after an error message. */
 bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool train, void *m1, long batch,
                    long per, bool quiet);
+/* --bucket k: perm's full batches of B, k at a time, sorted by length
+ * (dataset_len), then shuffled as wholes from (seed, epoch); the partial
+ * batch stays last. Nothing when k is 0. */
+void batch_order(int64_t *perm, int64_t n, int64_t B, long k, const Dataset *ds, uint64_t seed, long epoch);
 /* dst's params (and optimizer state) := src's. */
 void batched_sync(const nnrt_model_desc *dd, void *dm, const nnrt_model_desc *sd, void *sm, bool state);
 

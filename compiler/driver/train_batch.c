@@ -228,6 +228,54 @@ bool batch_locate(Pack *p, const int64_t *idx, int64_t *bad, char *msg, size_t l
     return found;
 }
 
+/* ---------------------------------------------------------------- the order */
+
+/* --bucket K: the full batches of the shuffled order, K at a time, sorted
+ * by length (a batch runs to its longest example: similar lengths waste
+ * less), then the full batches shuffled as wholes; the partial batch
+ * stays last. Still a function of (seed, epoch) alone. */
+typedef struct LenKey {
+    int64_t len, pos, ex;
+} LenKey;
+
+static int by_len(const void *a, const void *b) {
+    const LenKey *x = a, *y = b;
+    return x->len != y->len ? (x->len < y->len ? -1 : 1) : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+void batch_order(int64_t *perm, int64_t n, int64_t B, long k, const Dataset *ds, uint64_t seed, long epoch) {
+    int64_t nb = n / B, w = (int64_t)k * B;
+    if (k <= 0 || B <= 1 || nb < 2)
+        return;
+    LenKey *key = malloc(sizeof(LenKey) * (size_t)w);
+    int64_t *tmp = malloc(sizeof(int64_t) * (size_t)(nb * B));
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)nb);
+    if (!key || !tmp || !order) {
+        free(key), free(tmp), free(order);
+        return; /* the order stays shuffled: slower batches, not wrong ones */
+    }
+    for (int64_t lo = 0; lo < nb * B; lo += w) {
+        int64_t m = nb * B - lo < w ? nb * B - lo : w;
+        for (int64_t i = 0; i < m; i++)
+            key[i] = (LenKey){dataset_len(ds, perm[lo + i]), i, perm[lo + i]};
+        qsort(key, (size_t)m, sizeof *key, by_len);
+        for (int64_t i = 0; i < m; i++)
+            perm[lo + i] = key[i].ex;
+    }
+    nnrt_rng r;
+    nnrt_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + (uint64_t)epoch * 0x100000001b3ull + 0x5bd1e995u);
+    for (int64_t i = 0; i < nb; i++)
+        order[i] = i;
+    for (int64_t i = nb - 1; i > 0; i--) {
+        int64_t j = (int64_t)(nnrt_rng_next(&r) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    for (int64_t i = 0; i < nb; i++)
+        memcpy(tmp + i * B, perm + order[i] * B, sizeof(int64_t) * (size_t)B);
+    memcpy(perm, tmp, sizeof(int64_t) * (size_t)(nb * B));
+    free(key), free(tmp), free(order);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool train, void *m1, long batch,

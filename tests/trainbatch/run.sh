@@ -20,7 +20,8 @@
 #               lengths 1..8, and examples/classifier.nn (no dynamic dim)
 #   3. fallback a model the compiler cannot batch (clf.nn): a note saying
 #               why, and the bytes of --one-example
-#   4. eval     --batch 4 scores as --one-example (a partial last batch)
+#   4. eval     --batch 4 scores as --one-example (a partial last batch); a
+#               classifier's accuracy from the batched output's rows
 #   5. errors   an id out of range in example 5 names example 5; --batch x
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
@@ -148,6 +149,23 @@ if [ -n "$lb" ] && awk -v a="$lb" -v b="$lo" 'BEGIN { d = a - b; exit !(d < 1e-5
     ok "eval: the batched loss per word $lb = $lo"
 else
     notok "eval: the batched loss per word '$lb', one at a time '$lo'"
+fi
+
+# a classifier's accuracy: the argmax of each row of the batched output
+mkdir -p "$tmp/c"
+python3 tests/trainbatch/gen.py clf "$tmp/c" 30 5
+run "classifier: train 3 epochs" "$NNGC" train examples/classifier.nn --data x="$tmp/c/x.npy" --data y="$tmp/c/y.npy" \
+    --epochs 3 --lr 0.05 -q --save "$tmp/cl.st"
+for k in b o; do
+    f=; [ $k = o ] && f=--one-example
+    run "classifier: eval --batch 8 $f" "$NNGC" eval examples/classifier.nn --params "$tmp/cl.st" --data x="$tmp/c/x.npy" \
+        --data y="$tmp/c/y.npy" --batch 8 $f
+    grep -e '^loss' -e '^accuracy' "$tmp/out" >"$tmp/eval_$k"
+done
+if [ "$(grep -c . "$tmp/eval_b")" -eq 2 ] && diff "$tmp/eval_b" "$tmp/eval_o" >/dev/null; then
+    ok "classifier: eval --batch 8 gives the loss and accuracy of one at a time ($(tr '\n' ' ' <"$tmp/eval_b"))"
+else
+    notok "classifier: eval --batch 8: $(tr '\n' ' ' <"$tmp/eval_b") vs $(tr '\n' ' ' <"$tmp/eval_o")"
 fi
 
 # ---------------------------------------------------------------- 5: errors
