@@ -142,6 +142,13 @@ static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
     return s;
 }
 
+/* Two tasks of one call at the same time (runtime/par.c): f1 on the
+ * calling thread, f2 on a worker, both with the context m and the inputs
+ * in; returns when both are done: NNRT_OK or the first task's error (f1's
+ * first). The generated code's loops marked `beside` by the pass par. */
+typedef int (*nnrt_task_fn)(void *m, const void *in);
+int nnrt_par2(nnrt_task_fn f1, nnrt_task_fn f2, void *m, const void *in);
+
 float nnrt_logsumexp(const float *z, int64_t n);
 void nnrt_softmax(const float *z, float *out, int64_t n);
 void nnrt_log_softmax(const float *z, float *out, int64_t n);

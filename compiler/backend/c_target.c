@@ -152,27 +152,32 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     return true;
 }
 
+/* The variable of n, which has a buffer: where in the arena (or m->grads)
+ * its value is. */
+void c_decl_buffer(Ctx *x, const Node *n)
+{
+    const char *v = vname(n);
+    if (n->dtype == DT_I32)
+        cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
+    else if (info(n)->grad_of >= 0)
+        cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v, x->param_off[info(n)->grad_of],
+              x->g->params[info(n)->grad_of].name);
+    else
+        cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
+}
+
 /* Target.emit_node: one statement group, the node's variable and the code
  * computing it. */
 static void c_emit_node(Ctx *x, Node *n)
 {
-    Graph *g = x->g;
     const char *v = vname(n);
     node_header(x, n);
     if (n->op == OP_SCATTERROWS) {
         cline(x, "/* rows added into the loop's sum at the end of the iteration */");
         return;
     }
-    if (has_buffer(n)) {
-        if (n->dtype == DT_I32)
-            cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
-        else
-            if (info(n)->grad_of >= 0)
-                cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v,
-                      x->param_off[info(n)->grad_of], g->params[info(n)->grad_of].name);
-            else
-                cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
-    }
+    if (has_buffer(n))
+        c_decl_buffer(x, n);
     NN_ASSERT(n->op >= 0 && n->op < OP_COUNT && c_family[n->op]); /* supports_op said yes */
     c_family[n->op](x, n, v);
     /* a value nobody reads would be an unused-variable warning */

@@ -100,6 +100,10 @@ int par_blas_threads(long threads, int ranks_here) {
     if (per <= 1)
         return 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* the examples' threads (or ranks) take the cores: no second thread
+     * for two loops of one call either (pass par, nnrt_par2) */
+    if (per >= cores)
+        nnrt_set_op_threads(1);
     long want = cores / per > 1 ? cores / per : 1;
     const char *env = getenv("OPENBLAS_NUM_THREADS");
     long asked = env ? strtol(env, NULL, 10) : 0;
