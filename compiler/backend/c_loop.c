@@ -119,6 +119,8 @@ void c_emit_loop(Ctx *x, Node *n, const char *v)
         int r = n->index, id = a->id;
         if (r < l->ncarry)
             cline(x, "const float *%s = c%d_%d;", v, id, r);
+        else if (r < l->ncarry + l->nstack && n->dtype == DT_I32) /* int rows, 4 bytes as floats */
+            cline(x, "const int32_t *%s = (const int32_t *)(const void *)s%d_%d;", v, id, r - l->ncarry);
         else if (r < l->ncarry + l->nstack)
             cline(x, "const float *%s = s%d_%d;", v, id, r - l->ncarry);
         else {
