@@ -223,7 +223,8 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
 bool c_uses_samples(const Ctx *x);
-bool c_approx_includes(const Ctx *x); /* the model has approximation structures */
+bool c_approx_includes(const Ctx *x); /* the model has structures from word counts */
+bool c_approx_header(const Ctx *x);   /* its C includes nnrt_approx.h */
 void c_approx_check(Ctx *x);
 void c_approx_struct(Ctx *x, bool ctx);
 void c_approx_prelude(Ctx *x);

@@ -154,7 +154,7 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
     /* the model's header (the application API, nngrt.h), then the target's runtime ABI */
     craw(x, "#include \"%s\"\n#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
          c_escape(header_name, false), x->target->abi_header);
-    if (c_approx_includes(x)) /* the noise table's and tree's types (c_approx.c) */
+    if (c_approx_header(x)) /* the structures' types, the code functions (c_approx.c) */
         craw(x, "#include \"nnrt_approx.h\"\n\n");
     emit_model_struct(x);
     x->target->emit_prelude(x);

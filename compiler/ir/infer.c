@@ -496,6 +496,46 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
         set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
         return true;
+    case OP_CLASSIDS:
+    case OP_BINCODE: /* i ids or bits of a target among size words */
+        if (!need_int_scalar(&I, a))
+            return false;
+        if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
+            return fail(&I, "'%s' needs a length >= 1 and a static vocabulary", op_name[n->op]);
+        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        return true;
+    case OP_BINSLOT:
+        if (!need_int_scalar(&I, a))
+            return false;
+        set_scalar(&I, DT_I32);
+        return true;
+    case OP_CLASSLOSS:
+    case OP_CLASSGRAD: /* logits [n] of the classes or of a class range, the target */
+        if (!need_f32(&I, a) || a->shape.rank != 1 || !size_is_const(a->shape.d[0]) || !need_int_scalar(&I, b))
+            return fail(&I, "'%s' needs a static f32 vector of logits and an int target, got %s and %s",
+                        op_name[n->op], typ(&I, a), typ(&I, b));
+        if (n->op == OP_CLASSLOSS) {
+            set_scalar(&I, DT_F32);
+            return true;
+        }
+        if (!need_f32(&I, n->in[2]) || n->in[2]->shape.rank != 0)
+            return fail(&I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(&I, n->in[2]));
+        set(&I, DT_F32, &a->shape);
+        return true;
+    case OP_VMFLOSS:
+    case OP_VMFGRAD: /* the output vector and the target's embedding, [m] each, m > 2 */
+        if (!need_f32(&I, a) || !need_f32(&I, b) || a->shape.rank != 1 || !shape_eq(&a->shape, &b->shape) ||
+            !size_is_const(a->shape.d[0]) || a->shape.d[0].c <= 2)
+            return fail(&I, "'%s' needs two f32 vectors of one static size over 2, got %s and %s", op_name[n->op],
+                        typ(&I, a), typ(&I, b));
+        if (n->op == OP_VMFLOSS) {
+            set_scalar(&I, DT_F32);
+            return true;
+        }
+        if (!need_f32(&I, n->in[2]) || n->in[2]->shape.rank != 0)
+            return fail(&I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(&I, n->in[2]));
+        set(&I, DT_F32, &a->shape);
+        return true;
     case OP_LOGISTICLOSS:
     case OP_LOGISTICGRAD:
     case OP_NCELOSS:

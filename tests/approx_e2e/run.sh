@@ -8,8 +8,10 @@
 # -Wall -Wextra -Werror, model.c with hook.h forced in (NNGC_SAMPLE_HOOK: a
 # test reads every draw back); NAME_test.c then checks loss and gradients
 # against the reference (neg: nnrt_ref_neg on those draws; hier:
-# nnrt_ref_hier), finite differences, and the forward loss (neg: the exact
-# softmax; hier: -log p under the tree). neg_test.c also checks the draws'
+# nnrt_ref_hier; class: nnrt_ref_class; binary: nnrt_ref_bits and
+# nnrt_ref_binary; embed: nnrt_ref_vmf), finite differences, and the
+# forward loss (neg: the exact softmax; hier, class, binary, embed: the
+# method's own loss). neg_test.c also checks the draws'
 # determinism. Prints "ok - ..." lines, then "N passed, N failed".
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,9 +31,14 @@ D=tests/approx_e2e
 # nce and sampled: neg.nn with the method replaced, neg_test.c with METHOD
 sed 's/with neg(k = 3)/with nce(k = 3)/' "$D/neg.nn" >"$tmp/nce.nn"
 sed 's/with neg(k = 3)/with sampled(k = 3)/' "$D/neg.nn" >"$tmp/sampled.nn"
+# binary's variants: binary_test.c with METHOD 1 (hybrid), 2 and 3 (ecc)
+sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
+sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
+sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
 
 # case: NAME (its .nn), its test (the .c), the model's name, the test's -DMETHOD
-for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 hier:hier:hiert:0; do
+for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 hier:hier:hiert:0 class:class:classt:0 \
+    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
     test=${rest%%:*} rest=${rest#*:}
@@ -65,7 +72,7 @@ done
 
 # forward-only models (--no-train: neg's F is the exact softmax, hier's F
 # walks the tree) compile warning-free too, gcc and clang where present
-for s in neg:k=2 nce:k=2 sampled:k=2 hier; do
+for s in neg:k=2 nce:k=2 sampled:k=2 hier class:c=10 binary binary:hybrid=100,ecc=3 embed; do
     for cc in gcc clang; do
         command -v $cc >/dev/null 2>&1 || continue
         if "$NNGC" --no-train --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
@@ -83,7 +90,7 @@ done
 # tree (hier) validation loss must go down from epoch 1 to epoch 3 (not
 # from the initial one: nce, whose normalizer is fixed, first moves away
 # from the exact softmax)
-for s in neg:k=5 nce:k=5 sampled:k=5 hier; do
+for s in neg:k=5 nce:k=5 sampled:k=5 hier class:c=8 binary binary:hybrid=16,ecc=4; do
     if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
         --valid examples/data/tiny.txt --epochs 3 --softmax=$s -q >"$tmp/out" 2>"$tmp/err" &&
         awk '/^epoch [13]\/3:/ { for (i = 1; i < NF; i++) if ($i == "valid") v[$2] = $(i + 2) }
@@ -96,23 +103,25 @@ for s in neg:k=5 nce:k=5 sampled:k=5 hier; do
     fi
 done
 
-# hier's tree comes from CKPT.vocab's counts in nngc eval as in training:
-# the evaluation of the checkpoint equals the trainer's last validation
-# loss (with the uniform tree it is 23.3 instead of 14.5)
-if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
-    --valid examples/data/tiny-valid.txt --epochs 2 --softmax=hier -q --save "$tmp/h.st" >"$tmp/out" 2>"$tmp/err" &&
-    timeout "$TMO" "$NNGC" eval tests/traincli/models/sg.nn --softmax=hier --params "$tmp/h.st" \
-        --data examples/data/tiny-valid.txt >"$tmp/eval" 2>>"$tmp/err" &&
-    want=$(awk '/^epoch 2\/2:/ { for (i = 1; i < NF; i++) if ($i == "valid") print $(i + 2) }' "$tmp/out") &&
-    got=$(awk '/^loss per word/ { print $4 }' "$tmp/eval" | tr -d ,) &&
-    awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-3 && d > -1e-3) }'; then
-    ok "hier: nngc eval of the checkpoint = the trainer's validation loss ($got)"
-else
-    notok "hier: nngc eval of the checkpoint = the trainer's validation loss"
-    detail "$tmp/out"
-    detail "$tmp/eval"
-    detail "$tmp/err"
-fi
+# hier's tree (class's classes) come from CKPT.vocab's counts in nngc eval
+# as in training: the evaluation of the checkpoint equals the trainer's
+# last validation loss (hier: with the uniform tree it is 23.3, not 14.5)
+for s in hier class:c=8; do
+    if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
+        --valid examples/data/tiny-valid.txt --epochs 2 --softmax=$s -q --save "$tmp/h.st" >"$tmp/out" 2>"$tmp/err" &&
+        timeout "$TMO" "$NNGC" eval tests/traincli/models/sg.nn --softmax=$s --params "$tmp/h.st" \
+            --data examples/data/tiny-valid.txt >"$tmp/eval" 2>>"$tmp/err" &&
+        want=$(awk '/^epoch 2\/2:/ { for (i = 1; i < NF; i++) if ($i == "valid") print $(i + 2) }' "$tmp/out") &&
+        got=$(awk '/^loss per word/ { print $4 }' "$tmp/eval" | tr -d ,) &&
+        awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-3 && d > -1e-3) }'; then
+        ok "$s: nngc eval of the checkpoint = the trainer's validation loss ($got)"
+    else
+        notok "$s: nngc eval of the checkpoint = the trainer's validation loss"
+        detail "$tmp/out"
+        detail "$tmp/eval"
+        detail "$tmp/err"
+    fi
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
