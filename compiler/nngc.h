@@ -739,6 +739,9 @@ typedef struct EmitOptions {
     const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
+    const int64_t *counts;   /* --counts: word counts the structures start from (NULL: uniform) */
+    int64_t ncounts;
+    const char *counts_path; /* for messages */
 } EmitOptions;
 
 /* Writes the C source and header of g. header_name is what model.c

@@ -132,6 +132,9 @@ typedef struct Ctx {
     const char *c_name;      /* the .c file, for the #line that ends a function */
     const char *header_name; /* what model.c #includes */
     bool line_markers;
+    const int64_t *counts;   /* EmitOptions' --counts (c_approx.c), or NULL */
+    int64_t ncounts;
+    const char *counts_path;
     int c_lines; /* lines written to c so far, for #line "model.c" */
     int indent;
     bool ok;

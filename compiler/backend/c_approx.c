@@ -13,6 +13,7 @@
  * when compiling model.c to see every draw.
  */
 #include "backend.h"
+#include "nnrt_approx.h"
 
 #include <math.h>
 
@@ -89,8 +90,57 @@ static void check_block(Ctx *x, const Block *b, const Node *first)
     }
 }
 
+/* --counts: the structures NAME_create will build from them, built here
+ * once, so that what NAME_set_counts would reject (a class or a Huffman
+ * path over the static length) is a compile-time error. */
+static void check_counts(Ctx *x)
+{
+    const Node *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    if (h) {
+        nnrt_huffman t;
+        if (nnrt_huffman_build(&t, x->counts, h->size.c) != NNRT_OK) {
+            emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
+            return;
+        }
+        if (t.max_len > h->i)
+            emit_error(x, NO_LOC, "--counts: %s: a Huffman path of %d nodes, over the %" PRId64 " nngc allows",
+                       x->counts_path, t.max_len, h->i);
+        nnrt_huffman_free(&t);
+    }
+    if (c) {
+        nnrt_classes cl;
+        if (nnrt_classes_build(&cl, x->counts, c->size.c, c->index, 1) != NNRT_OK) {
+            emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
+            return;
+        }
+        for (int64_t k = 0; k < cl.C; k++)
+            if (cl.start[k + 1] - cl.start[k] > c->i) {
+                emit_error(x, NO_LOC, "--counts: %s: class %" PRId64 " has %d words, over the %" PRId64
+                           " nngc allows for class(c = %d) (4 V / c); use more classes", x->counts_path, k,
+                           cl.start[k + 1] - cl.start[k], c->i, c->index);
+                break;
+            }
+        nnrt_classes_free(&cl);
+    }
+}
+
+/* The vocabulary of the structures built from counts (0: none). */
+static int64_t counts_vocab(const Ctx *x)
+{
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    return s ? s->size.c : h ? h->size.c : c ? c->size.c : 0;
+}
+
 void c_approx_check(Ctx *x)
 {
+    if (x->counts && !c_approx_includes(x))
+        emit_error(x, NO_LOC, "--counts: %s: model %s uses no word counts (they shape the samples of neg, nce "
+                   "and sampled, hier's tree and class's classes)", x->counts_path, x->g->model);
+    else if (x->counts && x->ncounts != counts_vocab(x))
+        emit_error(x, NO_LOC, "--counts: %s: %" PRId64 " counts for a vocabulary of %" PRId64 " words (one count per word id)",
+                   x->counts_path, x->ncounts, counts_vocab(x));
+    else if (x->counts)
+        check_counts(x);
     static const Op ops[] = {OP_SAMPLE, OP_HIERPATH, OP_CLASSIDS};
     for (int k = 0; k < 3; k++) {
         const Node *first = first_of(x, ops[k]);
@@ -197,15 +247,21 @@ void c_approx_create(Ctx *x, int what)
         return;
     const Node *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS), *hc = h ? h : c;
     switch (what) {
-    case 0: /* model: uniform structures until NAME_set_counts */
-        if (hc) {
+    case 0: /* model: --counts's structures, else uniform ones, until NAME_set_counts */
+        if (x->counts) {
+            craw(x, "    static const int64_t counts[%" PRId64 "] = { /* --counts=%s */", x->ncounts,
+                 comment_safe(x->counts_path));
+            for (int64_t i = 0; i < x->ncounts; i++)
+                craw(x, "%s%" PRId64 ",", i % 12 ? " " : "\n        ", x->counts[i]);
+            craw(x, "\n    };\n");
+        } else if (hc) {
             craw(x, "    static int64_t ones[%" PRId64 "];\n", hc->size.c);
             craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        ones[i] = 1;\n", hc->size.c);
         }
         craw(x, "    if (m) {\n");
         if (c_uses_samples(x))
             craw(x, "    m->seed = seed;\n");
-        emit_build(x, hc ? "ones" : "NULL", "        free(m);\n        m = NULL;\n        goto built;\n");
+        emit_build(x, x->counts ? "counts" : hc ? "ones" : "NULL", "        free(m);\n        m = NULL;\n        goto built;\n");
         craw(x, "    }\nbuilt:\n");
         break;
     case 1: /* context */
@@ -229,7 +285,7 @@ void c_approx_api(Ctx *x, bool header)
         return;
     const char *M = x->g->model;
     const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
-    int64_t V = s ? s->size.c : h ? h->size.c : c->size.c;
+    int64_t V = counts_vocab(x);
     if (header) {
         hline(x, "/* The softmax approximations' structures from word counts[n] in id order (n <= %" PRId64 ";\n", V);
         hline(x, " * ids past n count 0):%s%s%s. Uniform until set. Exclusive: nothing else may run on m. */\n",

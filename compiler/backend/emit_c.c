@@ -48,6 +48,11 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
     }
     x->src_name = opt && opt->source_name ? opt->source_name : g->source_path ? g->source_path : "model.nn";
     x->line_markers = opt ? opt->line_markers : true;
+    if (opt) {
+        x->counts = opt->counts;
+        x->ncounts = opt->ncounts;
+        x->counts_path = opt->counts_path;
+    }
 
     ir_number(g);
     collect_block(x, &g->top);
@@ -69,9 +74,9 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
          * forward graph passed, so that each error is reported once */
         if (x->ok)
             check_graph(t);
-        c_approx_check(x);
         x->ok = x->ok && t->ok;
     }
+    c_approx_check(x);
     if (!x->ok)
         return false;
     plan_memory(x);

@@ -646,8 +646,9 @@ static int train_run(TrainArgs *ap) {
     }
     if (a.params && !resume(&t))
         goto out;
-    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md) */
-    if (d->set_counts && t.text && t.words.n > 0 && d->set_counts(t.m, t.words.count, t.words.n) != NNRT_OK) {
+    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md),
+     * unless --counts built others into the model */
+    if (!a.co.counts && d->set_counts && t.text && t.words.n > 0 && d->set_counts(t.m, t.words.count, t.words.n) != NNRT_OK) {
         driver_error("%s: the vocabulary's counts: %s", a.model, nnrt_last_error());
         goto out;
     }

@@ -5,7 +5,8 @@
  * "ok - " line per check:
  *   - loss and the gradients of E, W, b, W.class, W.class_bias equal the
  *     reference's (relative 1e-4), for uniform counts (the model's default
- *     classes), the fixture counts of tests/approx/ (classt_set_counts) and
+ *     classes; with BAKED defined, the fixture counts the model was compiled
+ *     with by --counts), the fixture counts of tests/approx/ (classt_set_counts) and
  *     counts that give fewer classes than asked;
  *   - central finite differences of the compiled loss agree with the
  *     compiled gradient;
@@ -147,9 +148,14 @@ int main(void)
     int64_t ones[NV];
     for (int i = 0; i < NV; i++)
         ones[i] = 1;
-    against_reference(m, c, &in, ones, "uniform classes (default)");
-
     const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
+#ifdef BAKED /* compiled with --counts=tests/approx/fixtures/counts.npy: those are the start */
+    against_reference(m, c, &in, counts, "--counts's classes (default)");
+    check(classt_set_counts(m, ones, NV) == NNRT_OK, "set_counts (uniform)");
+    against_reference(m, c, &in, ones, "uniform classes after set_counts");
+#else
+    against_reference(m, c, &in, ones, "uniform classes (default)");
+#endif
     check(classt_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
 

@@ -36,22 +36,34 @@ sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
 sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
 sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
 
-# case: NAME (its .nn), its test (the .c), the model's name, the test's -DMETHOD
+# hier and class compiled with --counts: the fixture counts are the model's start (-DBAKED)
+cp "$D/hier.nn" "$tmp/hier_baked.nn"
+cp "$D/class.nn" "$tmp/class_baked.nn"
+FXC=--counts=tests/approx/fixtures/counts.npy
+
+# case: NAME (its .nn), its test (the .c), the model's name, the test's
+# -DMETHOD, and nngc options (the test gets -DBAKED with them)
 for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 hier:hier:hiert:0 class:class:classt:0 \
-    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0; do
+    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 \
+    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
     test=${rest%%:*} rest=${rest#*:}
-    model=${rest%%:*} method=${rest#*:}
+    model=${rest%%:*} rest=${rest#*:}
+    method=${rest%%:*} extra=
+    case $rest in *:*) extra=${rest#*:} ;; esac
+    baked=
+    [ -n "$extra" ] && baked=-DBAKED
     src=$D/$n.nn
     [ -e "$src" ] || src=$tmp/$n.nn
-    if ! "$NNGC" $O "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
+    # shellcheck disable=SC2086
+    if ! "$NNGC" $O $extra "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
         notok "$n $O: nngc"
         detail "$tmp/log"
         continue
     fi
     if ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" \
-        -DMETHOD="$method" -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
+        -DMETHOD="$method" $baked -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
         notok "$n $O: build ${test}_test"
         detail "$tmp/cc" 20
         continue
@@ -122,6 +134,50 @@ for s in hier class:c=8; do
         detail "$tmp/err"
     fi
 done
+
+# --counts: the float64 copy of the fixture counts gives hier_test's
+# --counts results (its BAKED checks); each bad file is one clear error
+python3 "$D/mkcounts.py" "$tmp"
+if "$NNGC" --counts="$tmp/float.npy" "$D/hier.nn" -o "$tmp/hiert.c" >"$tmp/log" 2>&1 &&
+    $CC -std=c11 -O2 -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -DBAKED -o "$tmp/hf_test" \
+        "$D/hier_test.c" "$tmp/hiert.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1 && "$tmp/hf_test" >"$tmp/out" 2>&1; then
+    ok "--counts=float64 whole numbers: hier_test's checks pass"
+else
+    notok "--counts=float64 whole numbers: hier_test's checks pass"
+    detail "$tmp/log"
+    detail "$tmp/out"
+fi
+# nngc run --counts: hier.nn's forward loss at seed 5 (hiert_create(5)'s
+# params) under the fixture counts' tree is 12.539510 (hier_test.c's
+# float64 nnrt_ref_hier), 10.460132 under the uniform tree
+python3 -c "
+import sys; sys.path.insert(0, 'tests'); import npyio
+npyio.write_npy('$tmp/x.npy', 'i', [4], [1, 5, 2, 7]); npyio.write_npy('$tmp/y.npy', 'i', [4], [3, 0, 11, 6])"
+if "$NNGC" run "$D/hier.nn" --seed 5 --input x="$tmp/x.npy" --input y="$tmp/y.npy" \
+    --counts=tests/approx/fixtures/counts.npy >"$tmp/out" 2>&1 && grep -qx 'loss = 12.5395' "$tmp/out"; then
+    ok "nngc run --counts: the forward loss under the fixture counts' tree (12.5395)"
+else
+    notok "nngc run --counts: the forward loss under the fixture counts' tree (12.5395)"
+    detail "$tmp/out"
+fi
+while IFS='|' read -r model file want; do
+    if "$NNGC" --counts="$tmp/$file" "$model" -o "$tmp/bad.c" >"$tmp/log" 2>&1; then
+        notok "--counts=$file: an error"
+    elif grep -qF "nngc: error: --counts: $tmp/$file: $want" "$tmp/log" && [ "$(wc -l <"$tmp/log")" -eq 1 ]; then
+        ok "--counts=$file: $want"
+    else
+        notok "--counts=$file: $want"
+        detail "$tmp/log"
+    fi
+done <<EOF
+$D/hier.nn|short.npy|11 counts for a vocabulary of 12 words
+$D/hier.nn|negative.npy|the count of word id 5 is -2: counts must be whole numbers >= 0
+$D/hier.nn|fraction.npy|the count of word id 0 is 2.5: counts must be whole numbers >= 0
+$D/hier.nn|rank2.npy|word counts must be a vector, one count per word id (not empty), not an array of rank 2
+$D/hier.nn|missing.npy|cannot open
+tests/golden/approx/class_bias.nn|skewed24.npy|class 5 has 19 words, over the 16 nngc allows for class(c = 6)
+examples/mlp.nn|float.npy|model mlp uses no word counts
+EOF
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
