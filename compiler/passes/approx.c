@@ -321,7 +321,7 @@ static bool move_before(Block *b, Node *x, int *pos) {
 static bool same_rows(const Node *a, const Node *c) {
     Node *W1, *h1, *b1, *W2, *h2, *b2;
     return c->op == OP_XENT && c->approx.kind == a->approx.kind && c->approx.k == a->approx.k &&
-           !c->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
+           c->approx.share_batch == a->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
            W1 == W2 && h1 == h2 && b1 == b2 && c->in[0]->shape.rank == 1 && ir_is_int_scalar(c->in[1]);
 }
 
@@ -337,10 +337,6 @@ static bool same_rows(const Node *a, const Node *c) {
 static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     if (!one_position(L, n, 1))
         return -1;
-    if (n->approx.share_batch) {
-        not_implemented(L, n, "with share = batch is not implemented yet");
-        return -1;
-    }
     Node *group[MAX_GROUP] = {n};
     int ng = 1, pos = i; /* new nodes go before pos: the targets moved there */
     for (int j = i + 1; j < b->n && ng < MAX_GROUP; j++)
@@ -351,7 +347,9 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     for (int m = 0; m < ng; m++) {
         int nin = 0;
         in[nin++] = group[m]->in[1];
-        for (const Block *bb = b; bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
+        /* share = batch: no loop index in the key, so every position of
+         * a call draws the same k noise words (per site) */
+        for (const Block *bb = b; !n->approx.share_batch && bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
             in[nin++] = bb->loop->index;
         Node *s = build_new(OP_SAMPLE, nin, in, group[m]->loc);
         s->i = n->approx.k;
