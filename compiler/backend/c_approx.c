@@ -96,9 +96,12 @@ static void check_block(Ctx *x, const Block *b, const Node *first)
 static void check_counts(Ctx *x)
 {
     const Node *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    int64_t *counts1 = xalloc(sizeof(int64_t) * (size_t)x->ncounts); /* as emit_build: 0 counts 1 */
+    for (int64_t i = 0; i < x->ncounts; i++)
+        counts1[i] = x->counts[i] > 0 ? x->counts[i] : 1;
     if (h) {
         nnrt_huffman t;
-        if (nnrt_huffman_build(&t, x->counts, h->size.c) != NNRT_OK) {
+        if (nnrt_huffman_build(&t, counts1, h->size.c) != NNRT_OK) {
             emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
             return;
         }
@@ -109,7 +112,7 @@ static void check_counts(Ctx *x)
     }
     if (c) {
         nnrt_classes cl;
-        if (nnrt_classes_build(&cl, x->counts, c->size.c, c->index, 1) != NNRT_OK) {
+        if (nnrt_classes_build(&cl, counts1, c->size.c, c->index, 1) != NNRT_OK) {
             emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
             return;
         }
@@ -199,9 +202,13 @@ void c_approx_prelude(Ctx *x)
         craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
 }
 
-/* The structures from counts (NULL: uniform), into m; the tree checked
- * against the paths' static length. In NAME_create and NAME_set_counts. */
-static void emit_build(Ctx *x, const char *counts, const char *fail)
+/* The structures from counts (NULL: uniform), into m: the noise from
+ * counts, the tree and the classes from tcounts (the same with 0 counted
+ * as 1: every id, seen or not, gets a place of its size; else the unseen
+ * ids past the vocabulary make one chain of a tree, one huge class); the
+ * tree and the classes checked against their static lengths. In
+ * NAME_create and NAME_set_counts. */
+static void emit_build(Ctx *x, const char *counts, const char *tcounts, const char *fail)
 {
     const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
     craw(x, "    int rc = NNRT_OK;\n    (void)rc;\n");
@@ -212,7 +219,7 @@ static void emit_build(Ctx *x, const char *counts, const char *fail)
     }
     if (h) {
         craw(x, "    nnrt_huffman t;\n");
-        craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", counts, h->size.c,
+        craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", tcounts, h->size.c,
              s ? "        nnrt_alias_free(&a);\n" : "", fail);
         craw(x, "    if (t.max_len > %" PRId64 ") {\n", h->i);
         craw(x, "        rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: a Huffman path of %%d nodes, over the %" PRId64
@@ -222,7 +229,7 @@ static void emit_build(Ctx *x, const char *counts, const char *fail)
     if (c) {
         const char *rest = xsprintf("%s%s", s ? "        nnrt_alias_free(&a);\n" : "", h ? "        nnrt_huffman_free(&t);\n" : "");
         craw(x, "    nnrt_classes cl;\n");
-        craw(x, "    if ((rc = nnrt_classes_build(&cl, %s, %" PRId64 ", %d, 1)) != NNRT_OK) {\n%s%s    }\n", counts,
+        craw(x, "    if ((rc = nnrt_classes_build(&cl, %s, %" PRId64 ", %d, 1)) != NNRT_OK) {\n%s%s    }\n", tcounts,
              c->size.c, c->index, rest, fail);
         craw(x, "    for (int64_t k = 0; k < cl.C && rc == NNRT_OK; k++)\n");
         craw(x, "        if (cl.start[k + 1] - cl.start[k] > %" PRId64 ")\n", c->i);
@@ -249,11 +256,16 @@ void c_approx_create(Ctx *x, int what)
     switch (what) {
     case 0: /* model: --counts's structures, else uniform ones, until NAME_set_counts */
         if (x->counts) {
-            craw(x, "    static const int64_t counts[%" PRId64 "] = { /* --counts=%s */", x->ncounts,
-                 comment_safe(x->counts_path));
-            for (int64_t i = 0; i < x->ncounts; i++)
-                craw(x, "%s%" PRId64 ",", i % 12 ? " " : "\n        ", x->counts[i]);
-            craw(x, "\n    };\n");
+            for (int pass = 0; pass < 2; pass++) {
+                if (pass ? !hc : !c_uses_samples(x)) /* the noise's, the tree's and classes' */
+                    continue;
+                craw(x, "    static const int64_t counts%s[%" PRId64 "] = { /* --counts=%s%s */", pass ? "1" : "",
+                     x->ncounts, comment_safe(x->counts_path), pass ? ", 0 as 1" : "");
+                for (int64_t i = 0; i < x->ncounts; i++)
+                    craw(x, "%s%" PRId64 ",", i % 12 ? " " : "\n        ",
+                         pass && x->counts[i] == 0 ? 1 : x->counts[i]);
+                craw(x, "\n    };\n");
+            }
         } else if (hc) {
             craw(x, "    static int64_t ones[%" PRId64 "];\n", hc->size.c);
             craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        ones[i] = 1;\n", hc->size.c);
@@ -261,7 +273,7 @@ void c_approx_create(Ctx *x, int what)
         craw(x, "    if (m) {\n");
         if (c_uses_samples(x))
             craw(x, "    m->seed = seed;\n");
-        emit_build(x, x->counts ? "counts" : hc ? "ones" : "NULL", "        free(m);\n        m = NULL;\n        goto built;\n");
+        emit_build(x, x->counts ? "counts" : hc ? "ones" : "NULL", x->counts ? "counts1" : "ones", "        free(m);\n        m = NULL;\n        goto built;\n");
         craw(x, "    }\nbuilt:\n");
         break;
     case 1: /* context */
@@ -308,8 +320,16 @@ void c_approx_api(Ctx *x, bool header)
     craw(x, "    int64_t *all = calloc(%" PRId64 ", sizeof *all); /* ids past n: count 0 */\n", V);
     craw(x, "    if (!all)\n        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n", M);
     craw(x, "    memcpy(all, counts, (size_t)n * sizeof *all);\n");
-    emit_build(x, "all", "        free(all);\n        return rc;\n");
-    craw(x, "    free(all);\n    return NNRT_OK;\n}\n\n");
+    if (h || c) {
+        craw(x, "    int64_t *all1 = malloc(%" PRId64 " * sizeof *all1); /* a count of 0 counts 1 */\n", V);
+        craw(x, "    if (!all1) {\n        free(all);\n");
+        craw(x, "        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n    }\n", M);
+        craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        all1[i] = all[i] > 0 ? all[i] : 1;\n", V);
+    }
+    const char *frees = h || c ? "    free(all);\n    free(all1);\n" : "    free(all);\n";
+    emit_build(x, "all", h || c ? "all1" : "all",
+               h || c ? "        free(all);\n        free(all1);\n        return rc;\n" : "        free(all);\n        return rc;\n");
+    craw(x, "%s    return NNRT_OK;\n}\n\n", frees);
     craw(x, "static int %s_set_counts_any(void *m, const int64_t *counts, int64_t n)\n{\n", M);
     craw(x, "    return %s_set_counts(m, counts, n);\n}\n\n", M);
     if (!s)

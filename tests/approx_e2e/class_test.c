@@ -159,6 +159,13 @@ int main(void)
     check(classt_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
 
+    /* fewer counts than words (a vocabulary smaller than V): the ids past
+     * n count 0 for the noise, 1 for the classes (c_approx.c's emit_build) */
+    const int64_t first6[NV] = {50, 3, 40, 30, 20, 12, 1, 1, 1, 1, 1, 1};
+    check(classt_set_counts(m, counts, 6) == NNRT_OK, "set_counts with 6 counts for 12 words");
+    against_reference(m, c, &in, first6, "6 counts (the rest as 1)");
+    check(classt_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
+
     /* counts in id order need not fall: 11 rare words then a frequent one
      * give 2 classes of the 4 asked (the class level's softmax runs over 2) */
     const int64_t skewed[NV] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1000};

@@ -124,6 +124,13 @@ int main(void)
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
 
+    /* fewer counts than words (a vocabulary smaller than V): the ids past
+     * n count 0 for the noise, 1 for the tree (c_approx.c's emit_build) */
+    const int64_t first6[NV] = {50, 3, 40, 30, 20, 12, 1, 1, 1, 1, 1, 1};
+    check(hiert_set_counts(m, counts, 6) == NNRT_OK, "set_counts with 6 counts for 12 words");
+    against_reference(m, c, &in, first6, "6 counts (the rest as 1)");
+    check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
+
     /* finite differences of the compiled loss */
     fd_ctx = c;
     fd_in = &in;
