@@ -463,15 +463,17 @@ static void emit_vmf(Ctx *x, const Node *n, const char *v)
     int64_t dim = n->in[0]->shape.d[0].c;
     cline(x, "{");
     x->indent++;
-    cline(x, "double kk = 0.0, ee = 0.0, oe = 0.0;");
+    bool loss = n->op == OP_VMFLOSS;
+    cline(x, "double kk = 0.0, ee = 0.0%s;", loss ? ", oe = 0.0" : "");
     cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) {", dim);
     cline(x, "    kk += (double)%s[j] * %s[j];", o, o);
     cline(x, "    ee += (double)%s[j] * %s[j];", e, e);
-    cline(x, "    oe += (double)%s[j] * %s[j];", o, e);
+    if (loss)
+        cline(x, "    oe += (double)%s[j] * %s[j];", o, e);
     cline(x, "}");
     cline(x, "const double ne = ee > 0.0 ? sqrt(ee) : 1.0, nu = %s, rr = sqrt((nu + 1.0) * (nu + 1.0) + kk);",
           double_lit((double)dim / 2.0 - 1.0));
-    if (n->op == OP_VMFLOSS) {
+    if (loss) {
         cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - oe / ne);", v);
     } else {
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", dim);

@@ -84,17 +84,21 @@ done
 done
 
 # forward-only models (--no-train: neg's F is the exact softmax, hier's F
-# walks the tree) compile warning-free too, gcc and clang where present
-for s in neg:k=2 nce:k=2 sampled:k=2 hier class:c=10 binary binary:hybrid=100,ecc=3 embed; do
+# walks the tree) and the training ones compile warning-free too, gcc and
+# clang where present
+for s in neg:k=2 nce:k=2 sampled:k=2 neg:k=2,share=batch hier class:c=10 binary binary:hybrid=100,ecc=3 embed; do
     for cc in gcc clang; do
         command -v $cc >/dev/null 2>&1 || continue
-        if "$NNGC" --no-train --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
-            $cc -std=c11 -Wall -Wextra -Werror -Iruntime -c "$tmp/sgf.c" -o "$tmp/sgf.o" >>"$tmp/log" 2>&1; then
-            ok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
-        else
-            notok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
-            detail "$tmp/log" 10
-        fi
+        for nt in --no-train ""; do
+            # shellcheck disable=SC2086
+            if "$NNGC" $nt --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
+                $cc -std=c11 -Wall -Wextra -Werror -Iruntime -c "$tmp/sgf.c" -o "$tmp/sgf.o" >>"$tmp/log" 2>&1; then
+                ok "${nt:-train} --softmax=$s: $cc -Wall -Wextra -Werror"
+            else
+                notok "${nt:-train} --softmax=$s: $cc -Wall -Wextra -Werror"
+                detail "$tmp/log" 10
+            fi
+        done
     done
 done
 
