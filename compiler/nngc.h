@@ -283,6 +283,20 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(LOGISTICLOSS, "logistic_loss", 2, 0) /* z [n], t i32 [n] -> []: sum over t >= 0 of       \
                                     softplus(z) - t z (t = 1: softplus(-z)); t < 0 skipped */ \
     X(LOGISTICGRAD, "logistic_grad", 3, 0) /* z, t, d [] -> [n]: d (sigmoid(z) - t), 0 where t < 0 */ \
+    X(CLASSIDS, "class_ids", 1, OPF_CHECKED) /* y int [] -> i32[L]: the ids of y's class (the model's \
+                                    classes over size words, c = index of them), padded with its first \
+                                    id; L = i, the largest class allowed */ \
+    X(CLASSLOSS, "class_loss", 2, OPF_CHECKED) /* z [n], y int [] -> []: index 0: logsumexp of the \
+                                    C class logits z[0..C) - z[class(y)]; index 1: logsumexp of the \
+                                    class range's logits z[0..len) - z[y's place in it] */ \
+    X(CLASSGRAD, "class_grad", 3, 0) /* z, y, d [] -> [n]: d (softmax - onehot) on the part read, 0 past it */ \
+    X(BINCODE, "bin_code", 1, OPF_CHECKED) /* y int [] -> i32[n]: y's binary code (Oda et al.; code  \
+                                    y - hybrid, hybrid = index, ids < hybrid: -1s), n = i bits; n > the \
+                                    code's bits: its convolutional code punctured to n bits */ \
+    X(BINSLOT, "bin_slot", 1, OPF_CHECKED) /* y int [] -> i32 []: y < hybrid (index) ? y : hybrid */ \
+    X(VMFLOSS, "vmf_loss", 2, 0) /* o [m], e [m] -> []: -log C_m(|o|) - o . e / |e| (von Mises-Fisher, \
+                                    Kumar & Tsvetkov's approximation of C_m; e not differentiated) */ \
+    X(VMFGRAD, "vmf_grad", 3, 0) /* o, e, d [] -> [m]: d (o / (v - 1 + sqrt((v+1)^2 + |o|^2)) - e / |e|) */ \
     X(LOGSUMEXP, "logsumexp", 1, 0)  /* log sum exp over the last axis: [..., V] -> [...] */ \
     X(PICK, "pick", 2, OPF_CHECKED)  /* z[..., y]: z [..., V], y int [...] -> [...] */ \
     /* gradient ops: built by autodiff (passes/autodiff.c) */                      \
@@ -335,6 +349,7 @@ typedef enum {
 typedef struct Approx {
     ApproxKind kind;
     int64_t k;        /* sampled, nce, neg: samples; class: classes; binary: ecc bits */
+    int64_t hybrid;   /* binary: the most frequent words kept in a softmax (0: none) */
     bool share_batch; /* share = batch */
     Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
 } Approx;
@@ -711,6 +726,9 @@ bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report);
 /* hier: the longest path in a Huffman tree a model accepts (its counts set
  * at run time; word2vec's MAX_CODE_LENGTH; real corpora stay under it) */
 #define NN_HIER_MAX_PATH 40
+/* binary(ecc = n): the convolutional code's flush bits (nnrt_approx.h's
+ * NNRT_ECC_K - 1): b code bits become 2 (b + NN_ECC_FLUSH) */
+#define NN_ECC_FLUSH 6
 /* vectorize.c: the program over one example becomes one over `batch`
  * examples (--batch=B; docs/IR.md): inputs get a leading axis, each op its
  * batching rule, the loss is the sum over the batch (mean: the mean). Run
@@ -728,6 +746,9 @@ typedef struct EmitOptions {
     const char *target;      /* the code generation target: NULL or "c" (the only one yet) */
     bool stats;              /* print the memory plan (bytes of params, scratch, peak) to stats_out */
     FILE *stats_out;         /* stderr when NULL */
+    const int64_t *counts;   /* --counts: word counts the structures start from (NULL: uniform) */
+    int64_t ncounts;
+    const char *counts_path; /* for messages */
 } EmitOptions;
 
 /* Writes the C source and header of g. header_name is what model.c

@@ -68,6 +68,13 @@ int nnrt_sample_k(const nnrt_alias *a, nnrt_rng *r, int64_t k, int32_t exclude, 
 int nnrt_sample_batch(const nnrt_alias *a, uint64_t seed, uint64_t step, int64_t npos, int64_t k,
                       int share, int exclude, const int32_t *targets, int32_t *out);
 
+/* Word counts (one per id) from a .npy vector (nngc's --counts): int32 or
+ * int64, or float32/float64 holding whole numbers (above 2^24 a float32 is
+ * not exact: use integers); each >= 0. *counts is malloc'd (free it), *n
+ * its length. An error names the file and the problem (rank, a negative or
+ * fractional value and its id). */
+int nnrt_counts_read(const char *path, int64_t **counts, int64_t *n);
+
 /* ---------------------------------------------------------------- codes.c */
 
 /* Classes by frequency binning (Mikolov's RNNLM toolkit): words in id order

@@ -145,3 +145,40 @@ int nnrt_sample_batch(const nnrt_alias *a, uint64_t seed, uint64_t step, int64_t
     }
     return NNRT_OK;
 }
+
+/* ---------------------------------------------------------------- counts from a file */
+
+int nnrt_counts_read(const char *path, int64_t **counts, int64_t *n) {
+    *counts = NULL;
+    *n = 0;
+    nnrt_array a;
+    int rc = nnrt_npy_read(path, &a);
+    if (rc)
+        return rc;
+    if (a.rank != 1 || a.count < 1) {
+        int rank = a.rank;
+        nnrt_array_free(&a);
+        return nnrt_error(NNRT_ERR_SHAPE, "%s: word counts must be a vector, one count per word id (not empty), "
+                                          "not an array of rank %d", path, rank);
+    }
+    int64_t *c = malloc((size_t)a.count * sizeof *c);
+    if (!c) {
+        nnrt_array_free(&a);
+        return nnrt_error(NNRT_ERR_NOMEM, "%s: out of memory for %lld counts", path, (long long)a.count);
+    }
+    for (int64_t i = 0; i < a.count; i++) {
+        double v = a.dtype == NNRT_I32 ? (double)((const int32_t *)a.data)[i] : (double)((const float *)a.data)[i];
+        if (!(v >= 0.0) || v != floor(v)) { /* NaN fails v >= 0 */
+            rc = nnrt_error(NNRT_ERR_RANGE, "%s: the count of word id %lld is %g: counts must be whole numbers >= 0",
+                            path, (long long)i, v);
+            free(c);
+            nnrt_array_free(&a);
+            return rc;
+        }
+        c[i] = (int64_t)v;
+    }
+    *n = a.count;
+    *counts = c;
+    nnrt_array_free(&a);
+    return NNRT_OK;
+}

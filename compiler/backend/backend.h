@@ -133,6 +133,9 @@ typedef struct Ctx {
     const char *c_name;      /* the .c file, for the #line that ends a function */
     const char *header_name; /* what model.c #includes */
     bool line_markers;
+    const int64_t *counts;   /* EmitOptions' --counts (c_approx.c), or NULL */
+    int64_t ncounts;
+    const char *counts_path;
     int c_lines; /* lines written to c so far, for #line "model.c" */
     int indent;
     bool ok;
@@ -232,7 +235,8 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
 bool c_uses_samples(const Ctx *x);
-bool c_approx_includes(const Ctx *x); /* the model has approximation structures */
+bool c_approx_includes(const Ctx *x); /* the model has structures from word counts */
+bool c_approx_header(const Ctx *x);   /* its C includes nnrt_approx.h */
 void c_approx_check(Ctx *x);
 void c_approx_struct(Ctx *x, bool ctx);
 void c_approx_prelude(Ctx *x);

@@ -13,6 +13,7 @@
  * when compiling model.c to see every draw.
  */
 #include "backend.h"
+#include "nnrt_approx.h"
 
 #include <math.h>
 
@@ -45,6 +46,12 @@ static bool uses_tree(const Ctx *x)
     return block_has(&x->g->top, OP_HIERPATH) || block_has(train_top(x), OP_HIERPATH);
 }
 
+/* Does either graph use RNNLM classes? Then the model has them. */
+static bool uses_classes(const Ctx *x)
+{
+    return block_has(&x->g->top, OP_CLASSIDS) || block_has(train_top(x), OP_CLASSIDS);
+}
+
 /* The first node of op in b (and its loops), or NULL. */
 static const Node *find_op(const Block *b, Op op)
 {
@@ -73,18 +80,72 @@ static void check_block(Ctx *x, const Block *b, const Node *first)
 {
     for (int i = 0; i < b->n; i++) {
         const Node *n = b->nodes[i];
-        if (n->op == first->op && (n->size.c != first->size.c || (n->op != OP_SAMPLE && n->i != first->i)))
+        if (n->op == first->op && (n->size.c != first->size.c || (n->op != OP_SAMPLE && n->i != first->i) ||
+                                   (n->op == OP_CLASSIDS && n->index != first->index)))
             emit_error(x, n->loc, "the softmax approximations of one model must share one vocabulary (%" PRId64
-                       " and %" PRId64 " words)", first->size.c, n->size.c);
+                       " and %" PRId64 " words)%s", first->size.c, n->size.c,
+                       n->op == OP_CLASSIDS ? " and one number of classes" : "");
         if (n->op == OP_LOOP)
             check_block(x, &n->loop->body, first);
     }
 }
 
+/* --counts: the structures NAME_create will build from them, built here
+ * once, so that what NAME_set_counts would reject (a class or a Huffman
+ * path over the static length) is a compile-time error. */
+static void check_counts(Ctx *x)
+{
+    const Node *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    int64_t *counts1 = xalloc(sizeof(int64_t) * (size_t)x->ncounts); /* as emit_build: 0 counts 1 */
+    for (int64_t i = 0; i < x->ncounts; i++)
+        counts1[i] = x->counts[i] > 0 ? x->counts[i] : 1;
+    if (h) {
+        nnrt_huffman t;
+        if (nnrt_huffman_build(&t, counts1, h->size.c) != NNRT_OK) {
+            emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
+            return;
+        }
+        if (t.max_len > h->i)
+            emit_error(x, NO_LOC, "--counts: %s: a Huffman path of %d nodes, over the %" PRId64 " nngc allows",
+                       x->counts_path, t.max_len, h->i);
+        nnrt_huffman_free(&t);
+    }
+    if (c) {
+        nnrt_classes cl;
+        if (nnrt_classes_build(&cl, counts1, c->size.c, c->index, 1) != NNRT_OK) {
+            emit_error(x, NO_LOC, "--counts: %s: %s", x->counts_path, nnrt_last_error());
+            return;
+        }
+        for (int64_t k = 0; k < cl.C; k++)
+            if (cl.start[k + 1] - cl.start[k] > c->i) {
+                emit_error(x, NO_LOC, "--counts: %s: class %" PRId64 " has %d words, over the %" PRId64
+                           " nngc allows for class(c = %d) (4 V / c); use more classes", x->counts_path, k,
+                           cl.start[k + 1] - cl.start[k], c->i, c->index);
+                break;
+            }
+        nnrt_classes_free(&cl);
+    }
+}
+
+/* The vocabulary of the structures built from counts (0: none). */
+static int64_t counts_vocab(const Ctx *x)
+{
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    return s ? s->size.c : h ? h->size.c : c ? c->size.c : 0;
+}
+
 void c_approx_check(Ctx *x)
 {
-    static const Op ops[] = {OP_SAMPLE, OP_HIERPATH};
-    for (int k = 0; k < 2; k++) {
+    if (x->counts && !c_approx_includes(x))
+        emit_error(x, NO_LOC, "--counts: %s: model %s uses no word counts (they shape the samples of neg, nce "
+                   "and sampled, hier's tree and class's classes)", x->counts_path, x->g->model);
+    else if (x->counts && x->ncounts != counts_vocab(x))
+        emit_error(x, NO_LOC, "--counts: %s: %" PRId64 " counts for a vocabulary of %" PRId64 " words (one count per word id)",
+                   x->counts_path, x->ncounts, counts_vocab(x));
+    else if (x->counts)
+        check_counts(x);
+    static const Op ops[] = {OP_SAMPLE, OP_HIERPATH, OP_CLASSIDS};
+    for (int k = 0; k < 3; k++) {
         const Node *first = first_of(x, ops[k]);
         if (!first)
             continue;
@@ -106,11 +167,21 @@ void c_approx_struct(Ctx *x, bool ctx)
                 "    uint64_t seed, nctx; /* create's seed, contexts created */\n");
     if (uses_tree(x))
         craw(x, "    nnrt_huffman tree; /* hier's Huffman tree (NAME_set_counts) */\n");
+    if (uses_classes(x))
+        craw(x, "    nnrt_classes classes; /* class's word classes (NAME_set_counts) */\n");
 }
 
+/* Does the model have structures built from word counts (NAME_set_counts)? */
 bool c_approx_includes(const Ctx *x)
 {
-    return c_uses_samples(x) || uses_tree(x);
+    return c_uses_samples(x) || uses_tree(x) || uses_classes(x);
+}
+
+/* Does the generated C call the runtime's approximation functions? */
+bool c_approx_header(const Ctx *x)
+{
+    const Block *t = train_top(x), *f = &x->g->top;
+    return c_approx_includes(x) || block_has(t, OP_BINCODE) || block_has(f, OP_BINCODE);
 }
 
 /* Does either graph have one of the two ops? */
@@ -131,11 +202,15 @@ void c_approx_prelude(Ctx *x)
         craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
 }
 
-/* The structures from counts (NULL: uniform), into m; the tree checked
- * against the paths' static length. In NAME_create and NAME_set_counts. */
-static void emit_build(Ctx *x, const char *counts, const char *fail)
+/* The structures from counts (NULL: uniform), into m: the noise from
+ * counts, the tree and the classes from tcounts (the same with 0 counted
+ * as 1: every id, seen or not, gets a place of its size; else the unseen
+ * ids past the vocabulary make one chain of a tree, one huge class); the
+ * tree and the classes checked against their static lengths. In
+ * NAME_create and NAME_set_counts. */
+static void emit_build(Ctx *x, const char *counts, const char *tcounts, const char *fail)
 {
-    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH);
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
     craw(x, "    int rc = NNRT_OK;\n    (void)rc;\n");
     if (s) {
         craw(x, "    nnrt_alias a;\n");
@@ -144,17 +219,31 @@ static void emit_build(Ctx *x, const char *counts, const char *fail)
     }
     if (h) {
         craw(x, "    nnrt_huffman t;\n");
-        craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", counts, h->size.c,
+        craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", tcounts, h->size.c,
              s ? "        nnrt_alias_free(&a);\n" : "", fail);
         craw(x, "    if (t.max_len > %" PRId64 ") {\n", h->i);
         craw(x, "        rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: a Huffman path of %%d nodes, over the %" PRId64
                 " nngc allows\", t.max_len);\n", x->g->model, h->i);
         craw(x, "        nnrt_huffman_free(&t);\n%s%s    }\n", s ? "        nnrt_alias_free(&a);\n" : "", fail);
     }
+    if (c) {
+        const char *rest = xsprintf("%s%s", s ? "        nnrt_alias_free(&a);\n" : "", h ? "        nnrt_huffman_free(&t);\n" : "");
+        craw(x, "    nnrt_classes cl;\n");
+        craw(x, "    if ((rc = nnrt_classes_build(&cl, %s, %" PRId64 ", %d, 1)) != NNRT_OK) {\n%s%s    }\n", tcounts,
+             c->size.c, c->index, rest, fail);
+        craw(x, "    for (int64_t k = 0; k < cl.C && rc == NNRT_OK; k++)\n");
+        craw(x, "        if (cl.start[k + 1] - cl.start[k] > %" PRId64 ")\n", c->i);
+        craw(x, "            rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: class %%lld has %%lld words, over the %" PRId64
+                " nngc allows for class(c = %d) (4 V / c); use more classes\", (long long)k, "
+                "(long long)(cl.start[k + 1] - cl.start[k]));\n", x->g->model, c->i, c->index);
+        craw(x, "    if (rc != NNRT_OK) {\n        nnrt_classes_free(&cl);\n%s%s    }\n", rest, fail);
+    }
     if (s)
         craw(x, "    nnrt_alias_free(&m->noise);\n    m->noise = a;\n");
     if (h)
         craw(x, "    nnrt_huffman_free(&m->tree);\n    m->tree = t;\n");
+    if (c)
+        craw(x, "    nnrt_classes_free(&m->classes);\n    m->classes = cl;\n");
 }
 
 /* NAME_create's and NAME_ctx_create's parts (after the allocation, before
@@ -163,17 +252,28 @@ void c_approx_create(Ctx *x, int what)
 {
     if (!c_approx_includes(x))
         return;
-    const Node *h = first_of(x, OP_HIERPATH);
+    const Node *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS), *hc = h ? h : c;
     switch (what) {
-    case 0: /* model: uniform structures until NAME_set_counts */
-        if (h) {
-            craw(x, "    static int64_t ones[%" PRId64 "];\n", h->size.c);
-            craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        ones[i] = 1;\n", h->size.c);
+    case 0: /* model: --counts's structures, else uniform ones, until NAME_set_counts */
+        if (x->counts) {
+            for (int pass = 0; pass < 2; pass++) {
+                if (pass ? !hc : !c_uses_samples(x)) /* the noise's, the tree's and classes' */
+                    continue;
+                craw(x, "    static const int64_t counts%s[%" PRId64 "] = { /* --counts=%s%s */", pass ? "1" : "",
+                     x->ncounts, comment_safe(x->counts_path), pass ? ", 0 as 1" : "");
+                for (int64_t i = 0; i < x->ncounts; i++)
+                    craw(x, "%s%" PRId64 ",", i % 12 ? " " : "\n        ",
+                         pass && x->counts[i] == 0 ? 1 : x->counts[i]);
+                craw(x, "\n    };\n");
+            }
+        } else if (hc) {
+            craw(x, "    static int64_t ones[%" PRId64 "];\n", hc->size.c);
+            craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        ones[i] = 1;\n", hc->size.c);
         }
         craw(x, "    if (m) {\n");
         if (c_uses_samples(x))
             craw(x, "    m->seed = seed;\n");
-        emit_build(x, h ? "ones" : "NULL", "        free(m);\n        m = NULL;\n        goto built;\n");
+        emit_build(x, x->counts ? "counts" : hc ? "ones" : "NULL", x->counts ? "counts1" : "ones", "        free(m);\n        m = NULL;\n        goto built;\n");
         craw(x, "    }\nbuilt:\n");
         break;
     case 1: /* context */
@@ -185,6 +285,8 @@ void c_approx_create(Ctx *x, int what)
             craw(x, "    nnrt_alias_free(&m->noise);\n");
         if (h)
             craw(x, "    nnrt_huffman_free(&m->tree);\n");
+        if (c)
+            craw(x, "    nnrt_classes_free(&m->classes);\n");
         break;
     }
 }
@@ -194,12 +296,13 @@ void c_approx_api(Ctx *x, bool header)
     if (!c_approx_includes(x))
         return;
     const char *M = x->g->model;
-    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH);
-    int64_t V = s ? s->size.c : h->size.c;
+    const Node *s = first_of(x, OP_SAMPLE), *h = first_of(x, OP_HIERPATH), *c = first_of(x, OP_CLASSIDS);
+    int64_t V = counts_vocab(x);
     if (header) {
         hline(x, "/* The softmax approximations' structures from word counts[n] in id order (n <= %" PRId64 ";\n", V);
-        hline(x, " * ids past n count 0):%s%s. Uniform until set. Exclusive: nothing else may run on m. */\n",
-              s ? " the samples' noise, counts^0.75" : "", h ? " hier's Huffman tree" : "");
+        hline(x, " * ids past n count 0):%s%s%s. Uniform until set. Exclusive: nothing else may run on m. */\n",
+              s ? " the samples' noise, counts^0.75" : "", h ? " hier's Huffman tree" : "",
+              c ? " class's frequency classes" : "");
         hline(x, "int %s_set_counts(%s *m, const int64_t *counts, int64_t n);\n", M, M);
         if (s) {
             hline(x, "/* Restarts a context's sample stream: the draws of its grad calls depend on\n");
@@ -217,8 +320,16 @@ void c_approx_api(Ctx *x, bool header)
     craw(x, "    int64_t *all = calloc(%" PRId64 ", sizeof *all); /* ids past n: count 0 */\n", V);
     craw(x, "    if (!all)\n        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n", M);
     craw(x, "    memcpy(all, counts, (size_t)n * sizeof *all);\n");
-    emit_build(x, "all", "        free(all);\n        return rc;\n");
-    craw(x, "    free(all);\n    return NNRT_OK;\n}\n\n");
+    if (h || c) {
+        craw(x, "    int64_t *all1 = malloc(%" PRId64 " * sizeof *all1); /* a count of 0 counts 1 */\n", V);
+        craw(x, "    if (!all1) {\n        free(all);\n");
+        craw(x, "        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n    }\n", M);
+        craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        all1[i] = all[i] > 0 ? all[i] : 1;\n", V);
+    }
+    const char *frees = h || c ? "    free(all);\n    free(all1);\n" : "    free(all);\n";
+    emit_build(x, "all", h || c ? "all1" : "all",
+               h || c ? "        free(all);\n        free(all1);\n        return rc;\n" : "        free(all);\n        return rc;\n");
+    craw(x, "%s    return NNRT_OK;\n}\n\n", frees);
     craw(x, "static int %s_set_counts_any(void *m, const int64_t *counts, int64_t n)\n{\n", M);
     craw(x, "    return %s_set_counts(m, counts, n);\n}\n\n", M);
     if (!s)
@@ -268,6 +379,105 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v)
         } else {
             cline(x, "%s[0] = (float)(mx + log(s) - c[0]);", v);
         }
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
+/* class_loss and class_grad: a softmax over the level's part z[0..n)
+ * (the classes, or y's class range), in double; t the target's place. */
+static void emit_class(Ctx *x, const Node *n, const char *v)
+{
+    const char *z = vname(n->in[0]), *y = vname(n->in[1]);
+    cline(x, "{");
+    x->indent++;
+    emit_index_check(x, n, y, int_lit(n->size.c));
+    cline(x, "const nnrt_classes *cl = &m->model->classes;");
+    if (n->index == 0)
+        cline(x, "const int64_t n = cl->C, t = cl->word_class[%s];", y);
+    else
+        cline(x, "const int64_t n = cl->start[cl->word_class[%s] + 1] - cl->start[cl->word_class[%s]], t = cl->word_index[%s];",
+              y, y, y);
+    cline(x, "double mx = %s[0], s = 0.0;", z);
+    cline(x, "for (int64_t j = 1; j < n; j++)");
+    cline(x, "    mx = %s[j] > mx ? %s[j] : mx;", z, z);
+    cline(x, "for (int64_t j = 0; j < n; j++)");
+    cline(x, "    s += exp(%s[j] - mx);", z);
+    if (n->op == OP_CLASSLOSS) {
+        cline(x, "%s[0] = (float)(mx + log(s) - %s[t]);", v, z);
+    } else {
+        cline(x, "for (int64_t j = 0; j < %s; j++)", int_lit(n->shape.d[0].c));
+        cline(x, "    %s[j] = j < n ? %s[0] * (float)(exp(%s[j] - mx) / s - (j == t)) : 0.0f;", v, vname(n->in[2]), z);
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
+/* bin_code: the bits of y - hybrid, most significant first (as
+ * nnrt_bincode_encode), or their convolutional code (nnrt_ecc_encode)
+ * punctured to n bits: code bits j * total / n, j < n; -1s for y < hybrid. */
+static void emit_bincode(Ctx *x, const Node *n, const char *v)
+{
+    const char *y = vname(n->in[0]);
+    int64_t N = n->index, V = n->size.c, bits = 1, len = n->i;
+    while (((int64_t)1 << bits) < V - N)
+        bits++;
+    cline(x, "{");
+    x->indent++;
+    emit_index_check(x, n, y, int_lit(V));
+    if (N > 0) {
+        cline(x, "if (%s < %" PRId64 ") {", y, N);
+        cline(x, "    for (int64_t j = 0; j < %" PRId64 "; j++)", len);
+        cline(x, "        %s[j] = -1;", v);
+        cline(x, "} else {");
+    } else {
+        cline(x, "{");
+    }
+    x->indent++;
+    cline(x, "const int64_t c = %s - %" PRId64 ";", y, N);
+    if (len == bits) {
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", bits);
+        cline(x, "    %s[j] = (int32_t)((c >> (%" PRId64 " - j)) & 1);", v, bits - 1);
+    } else {
+        int64_t total = 2 * (bits + NN_ECC_FLUSH);
+        cline(x, "uint8_t msg[%" PRId64 "], code[%" PRId64 "];", bits, total);
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", bits);
+        cline(x, "    msg[j] = (uint8_t)((c >> (%" PRId64 " - j)) & 1);", bits - 1);
+        cline(x, "nnrt_ecc_encode(%" PRId64 ", msg, code);", bits);
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) /* punctured evenly */", len);
+        cline(x, "    %s[j] = code[j * %" PRId64 " / %" PRId64 "];", v, total, len);
+    }
+    x->indent--;
+    cline(x, "}");
+    x->indent--;
+    cline(x, "}");
+}
+
+/* vmf_loss and vmf_grad, in double: kappa = |o|, nu = m/2 - 1,
+ * r = sqrt((nu+1)^2 + kappa^2); loss r - (nu-1) log(nu-1+r) - o.e/|e|,
+ * gradient o / (nu-1+r) - e/|e| (d/dkappa of the first terms is
+ * kappa / (nu-1+r); docs/APPROX.md). */
+static void emit_vmf(Ctx *x, const Node *n, const char *v)
+{
+    const char *o = vname(n->in[0]), *e = vname(n->in[1]);
+    int64_t dim = n->in[0]->shape.d[0].c;
+    cline(x, "{");
+    x->indent++;
+    bool loss = n->op == OP_VMFLOSS;
+    cline(x, "double kk = 0.0, ee = 0.0%s;", loss ? ", oe = 0.0" : "");
+    cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) {", dim);
+    cline(x, "    kk += (double)%s[j] * %s[j];", o, o);
+    cline(x, "    ee += (double)%s[j] * %s[j];", e, e);
+    if (loss)
+        cline(x, "    oe += (double)%s[j] * %s[j];", o, e);
+    cline(x, "}");
+    cline(x, "const double ne = ee > 0.0 ? sqrt(ee) : 1.0, nu = %s, rr = sqrt((nu + 1.0) * (nu + 1.0) + kk);",
+          double_lit((double)dim / 2.0 - 1.0));
+    if (loss) {
+        cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - oe / ne);", v);
+    } else {
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", dim);
+        cline(x, "    %s[j] = %s[0] * (float)(%s[j] / (nu - 1.0 + rr) - %s[j] / ne);", v, vname(n->in[2]), o, e);
     }
     x->indent--;
     cline(x, "}");
@@ -360,6 +570,34 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, t, d, z, t);
         break;
     }
+    case OP_CLASSIDS: { /* y's class range, padded with its first id */
+        const char *y = vname(n->in[0]);
+        cline(x, "{");
+        x->indent++;
+        emit_index_check(x, n, y, int_lit(n->size.c));
+        cline(x, "const nnrt_classes *cl = &m->model->classes;");
+        cline(x, "const int32_t s = cl->start[cl->word_class[%s]], len = cl->start[cl->word_class[%s] + 1] - s;", y, y);
+        cline(x, "for (int32_t j = 0; j < %" PRId64 "; j++)", n->i);
+        cline(x, "    %s[j] = j < len ? s + j : s;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_CLASSLOSS:
+    case OP_CLASSGRAD:
+        emit_class(x, n, v);
+        break;
+    case OP_BINCODE:
+        emit_bincode(x, n, v);
+        break;
+    case OP_BINSLOT:
+        emit_index_check(x, n, vname(n->in[0]), int_lit(n->size.c));
+        cline(x, "const int64_t %s = %s < %d ? %s : %d;", v, vname(n->in[0]), n->index, vname(n->in[0]), n->index);
+        break;
+    case OP_VMFLOSS:
+    case OP_VMFGRAD:
+        emit_vmf(x, n, v);
+        break;
     default:
         NN_ASSERT(!"an approximation op");
     }

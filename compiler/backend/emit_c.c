@@ -48,6 +48,11 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
     }
     x->src_name = opt && opt->source_name ? opt->source_name : g->source_path ? g->source_path : "model.nn";
     x->line_markers = opt ? opt->line_markers : true;
+    if (opt) {
+        x->counts = opt->counts;
+        x->ncounts = opt->ncounts;
+        x->counts_path = opt->counts_path;
+    }
 
     ir_number(g);
     collect_block(x, &g->top);
@@ -69,9 +74,9 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
          * forward graph passed, so that each error is reported once */
         if (x->ok)
             check_graph(t);
-        c_approx_check(x);
         x->ok = x->ok && t->ok;
     }
+    c_approx_check(x);
     if (!x->ok)
         return false;
     plan_memory(x);
@@ -154,7 +159,7 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
     /* the model's header (the application API, nngrt.h), then the target's runtime ABI */
     craw(x, "#include \"%s\"\n#include \"%s\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
          c_escape(header_name, false), x->target->abi_header);
-    if (c_approx_includes(x)) /* the noise table's and tree's types (c_approx.c) */
+    if (c_approx_header(x)) /* the structures' types, the code functions (c_approx.c) */
         craw(x, "#include \"nnrt_approx.h\"\n\n");
     emit_model_struct(x);
     x->target->emit_prelude(x);

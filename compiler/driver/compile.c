@@ -22,6 +22,7 @@
  * a graph backwards (autodiff) still reports top to bottom.
  */
 #include "driver.h"
+#include "nnrt_approx.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -162,8 +163,22 @@ bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const C
     char *c_text = NULL, *h_text = NULL;
     size_t c_len = 0, h_len = 0;
     FILE *c = open_memstream(&c_text, &c_len), *h = open_memstream(&h_text, &h_len);
-    EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line, .stats = o->stats};
+    EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line, .stats = o->stats,
+                      .counts_path = o->counts};
+    int64_t *counts = NULL;
+    if (o->counts && nnrt_counts_read(o->counts, &counts, &eo.ncounts) != NNRT_OK) {
+        driver_error("--counts: %s", nnrt_last_error());
+        if (c)
+            fclose(c);
+        if (h)
+            fclose(h);
+        free(c_text);
+        free(h_text);
+        return false;
+    }
+    eo.counts = counts;
     bool ok = c && h && backend_emit(d, g, train, c, h, out->header_name, &eo);
+    free(counts);
     diag_flush(d);
     if (!c || !h)
         driver_error("out of memory");

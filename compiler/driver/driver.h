@@ -49,6 +49,7 @@ typedef struct CompileOptions {
     const char **disabled;     /* --disable-pass=NAME */
     int ndisabled, capdisabled;
     const char *softmax;       /* --softmax=SPEC or NULL */
+    const char *counts;        /* --counts=FILE.npy or NULL: built into the model (docs/APPROX.md) */
     const char *cc;            /* --cc=PATH or NULL */
     bool no_line;              /* --no-line */
     bool stats;                /* --stats */

@@ -153,8 +153,9 @@ int nngc_eval(int argc, char **argv) {
         if (!vocab_fits(d, &dopt, &words, &labels, &ts) ||
             !dataset_open_text(&ds, d, &ts, data.items[0].file, &words, &labels, false))
             goto out;
-        /* hier's tree from the vocabulary's counts, as in training (APPROX.md) */
-        if (d->set_counts && words.n > 0 && d->set_counts(m, words.count, words.n) != NNRT_OK) {
+        /* hier's tree from the vocabulary's counts, as in training (APPROX.md);
+         * --counts's, built into the model, when given */
+        if (!co.counts && d->set_counts && words.n > 0 && d->set_counts(m, words.count, words.n) != NNRT_OK) {
             driver_error("%s: the vocabulary's counts: %s", dopt.vocab, nnrt_last_error());
             goto out;
         }

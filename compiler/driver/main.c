@@ -61,6 +61,7 @@ static void usage(FILE *out) {
           "  --report=batch       say what the batch pass left in loops, and why\n"
           "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
           "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
+          "  --counts=FILE.npy    word counts (one per id) the model's approximations start from\n"
           "  --optimizer=SPEC     replace the program's optimizer: sgd:lr=0.1, adam:lr=0.001,beta1=0.9,\n"
           "                       adagrad:lr=0.01 (PyTorch's defaults for what is not given)\n"
           "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"

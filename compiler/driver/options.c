@@ -195,6 +195,12 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->softmax = v;
         return 1;
     }
+    if ((r = match_value_option("--counts", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        o->counts = v;
+        return 1;
+    }
     if ((r = match_value_option("--optimizer", argc, argv, i, &v)) != 0) {
         if (r < 0)
             return -1;

@@ -27,7 +27,7 @@ static void run_usage(FILE *out) {
     fputs("usage: nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]...\n"
           "                [--out DIR] [--seed N] [--repeat N] [--dim NAME=N]... [-v]\n"
           "                [--grads DIR] [--train N] [--save FILE] [--optimizer=SPEC] [--no-train]\n"
-          "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--cc=PATH]\n"
+          "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--counts=FILE.npy] [--cc=PATH]\n"
           "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=[train:]PASS|all]]\n"
           "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line]\n"
           "Compiles MODEL.nn, runs its forward pass once on the inputs and prints the\n"

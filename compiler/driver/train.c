@@ -674,8 +674,9 @@ static int train_run(TrainArgs *ap) {
     if (!a.one_example && a.par.mode == PAR_SYNC &&
         !batched_setup(&t.bat, a.model, &a.co, true, t.m, a.par.batch, a.par.threads * a.par.ranks, a.quiet))
         goto out;
-    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md) */
-    for (int k = 0; k < 2 && t.text && t.words.n > 0; k++) {
+    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md),
+     * unless --counts built others into the model */
+    for (int k = 0; k < 2 && !a.co.counts && t.text && t.words.n > 0; k++) {
         const nnrt_model_desc *dk = k ? t.bat.bd : d;
         if (dk && dk->set_counts && dk->set_counts(k ? t.bat.bm : t.m, t.words.count, t.words.n) != NNRT_OK) {
             driver_error("%s: the vocabulary's counts: %s", a.model, nnrt_last_error());

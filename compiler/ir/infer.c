@@ -87,6 +87,19 @@ static void set_scalar(Infer *I, DType dt) {
     I->n->shape = (Shape){0};
 }
 
+/* A loss op's float scalar, or its gradient op's logits shape (operand 0's;
+ * operand 2 the scalar gradient of the loss): the approximations' ops. */
+static bool loss_or_grad(Infer *I, Node *n, bool is_loss) {
+    if (is_loss) {
+        set_scalar(I, DT_F32);
+        return true;
+    }
+    if (!need_f32(I, n->in[2]) || n->in[2]->shape.rank != 0)
+        return fail(I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(I, n->in[2]));
+    set(I, DT_F32, &n->in[0]->shape);
+    return true;
+}
+
 /* s without axis `axis`. */
 static Shape drop_axis(const Shape *s, int axis) {
     Shape r = {.rank = s->rank - 1};
@@ -514,6 +527,32 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
         set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
         return true;
+    case OP_CLASSIDS:
+    case OP_BINCODE: /* i ids or bits of a target among size words */
+        if (!need_int_scalar(&I, a))
+            return false;
+        if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
+            return fail(&I, "'%s' needs a length >= 1 and a static vocabulary", op_name[n->op]);
+        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        return true;
+    case OP_BINSLOT:
+        if (!need_int_scalar(&I, a))
+            return false;
+        set_scalar(&I, DT_I32);
+        return true;
+    case OP_CLASSLOSS:
+    case OP_CLASSGRAD: /* logits [n] of the classes or of a class range, the target */
+        if (!need_f32(&I, a) || a->shape.rank != 1 || !size_is_const(a->shape.d[0]) || !need_int_scalar(&I, b))
+            return fail(&I, "'%s' needs a static f32 vector of logits and an int target, got %s and %s",
+                        op_name[n->op], typ(&I, a), typ(&I, b));
+        return loss_or_grad(&I, n, n->op == OP_CLASSLOSS);
+    case OP_VMFLOSS:
+    case OP_VMFGRAD: /* the output vector and the target's embedding, [m] each, m > 2 */
+        if (!need_f32(&I, a) || !need_f32(&I, b) || a->shape.rank != 1 || !shape_eq(&a->shape, &b->shape) ||
+            !size_is_const(a->shape.d[0]) || a->shape.d[0].c <= 2)
+            return fail(&I, "'%s' needs two f32 vectors of one static size over 2, got %s and %s", op_name[n->op],
+                        typ(&I, a), typ(&I, b));
+        return loss_or_grad(&I, n, n->op == OP_VMFLOSS);
     case OP_LOGISTICLOSS:
     case OP_LOGISTICGRAD:
     case OP_NCELOSS:
@@ -529,14 +568,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             (n->index < 0 || n->i < 1 || !size_is_const(a->shape.d[0]) || n->index + n->i > a->shape.d[0].c))
             return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index, n->i,
                         typ(&I, a));
-        if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS || n->op == OP_SAMPLEDLOSS) {
-            set_scalar(&I, DT_F32);
-            return true;
-        }
-        if (!need_f32(&I, n->in[2]) || n->in[2]->shape.rank != 0)
-            return fail(&I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(&I, n->in[2]));
-        set(&I, DT_F32, &a->shape);
-        return true;
+        return loss_or_grad(&I, n, n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS ||
+                                       n->op == OP_SAMPLEDLOSS);
     case OP_DOT:
     case OP_BXENT: /* two float vectors of one size -> a scalar */
         if (!need_f32(&I, a) || !need_f32(&I, b))

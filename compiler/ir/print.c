@@ -96,6 +96,8 @@ static void pr_approx(Printer *p, const Approx *a) {
     case APPROX_BINARY:
         if (a->k > 0)
             pr(p, "%secc=%" PRId64, sep, a->k), sep = ", ";
+        if (a->hybrid > 0)
+            pr(p, "%shybrid=%" PRId64, sep, a->hybrid), sep = ", ";
         break;
     default:
         break;
@@ -175,6 +177,18 @@ static void print_node(Printer *p, const Node *n, int depth) {
     if (n->op == OP_NEGLOSS || n->op == OP_NEGLOSSGRAD || n->op == OP_NCELOSS || n->op == OP_NCEGRAD ||
         n->op == OP_SAMPLEDLOSS || n->op == OP_SAMPLEDGRAD)
         pr(p, " at=%d len=%" PRId64, n->index, n->i);
+    if (n->op == OP_CLASSIDS) {
+        pr(p, " len=%" PRId64 " c=%d of=", n->i, n->index);
+        pr_size(p, n->size);
+    }
+    if (n->op == OP_CLASSLOSS || n->op == OP_CLASSGRAD)
+        pr(p, " level=%s", n->index ? "words" : "classes");
+    if (n->op == OP_BINCODE) {
+        pr(p, " len=%" PRId64 " hybrid=%d of=", n->i, n->index);
+        pr_size(p, n->size);
+    }
+    if (n->op == OP_BINSLOT)
+        pr(p, " hybrid=%d", n->index);
     if (n->op == OP_SAMPLE) {
         pr(p, " k=%" PRId64 " site=%d of=", n->i, n->index);
         pr_size(p, n->size);

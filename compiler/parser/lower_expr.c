@@ -436,6 +436,14 @@ static bool approx_arg(Approx *ap, int m, const char *key, const char *val, bool
         ap->share_batch = true;
         return true;
     }
+    if (key && strcmp(key, "hybrid") == 0 && ap->kind == APPROX_BINARY) {
+        if (!val_is_int || ival < 0 || ival > 1000000) {
+            snprintf(err, errlen, "hybrid must be a non-negative integer");
+            return false;
+        }
+        ap->hybrid = ival;
+        return true;
+    }
     const char *karg = approx_table[m].karg;
     if (!karg || (key && strcmp(key, karg) != 0)) {
         snprintf(err, errlen, "softmax method %s has no argument '%s'", approx_table[m].name, key ? key : "(positional)");

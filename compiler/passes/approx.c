@@ -133,6 +133,169 @@ static int position(const Block *b, const Node *x) {
     NN_ASSERT(!"a node of its block");
 }
 
+/* ---------------------------------------------------------------- class, binary, embed */
+
+/* What class, binary and embed need: one position (one_position) whose
+ * logits are W @ h [+ b] with W a param (their rows are the method's). */
+static bool linear_position(Lowering *L, const Node *n, int64_t min_words, Node **W, Node **h, Node **bias) {
+    if (!one_position(L, n, min_words))
+        return false;
+    if (match_linear(n->in[0], W, h, bias) && (*W)->op == OP_PARAM && size_is_const((*h)->shape.d[0]))
+        return true;
+    not_implemented(L, n, "needs logits W @ h or W @ h + b with W a param");
+    return false;
+}
+
+/* The PARAM leaf of the method's param called name (shape s, init), made
+ * the first time: the class rows of one W serve all its nodes. NULL
+ * after an error (the name taken by a param of another shape). */
+static Node *method_param(Lowering *L, const Node *n, const char *name, Shape s, InitKind init) {
+    Graph *g = L->g;
+    int idx = -1;
+    for (int i = 0; i < g->nparams; i++)
+        if (strcmp(g->params[i].name, name) == 0)
+            idx = i;
+    if (idx >= 0 && !shape_eq(&g->params[idx].shape, &s)) {
+        not_implemented(L, n, xsprintf("needs a param '%s' of another shape (one W, two class counts?)", name));
+        return NULL;
+    }
+    if (idx < 0) {
+        ParamDecl p = {.name = name, .loc = n->loc, .shape = s, .init = init};
+        idx = g->nparams;
+        VEC_PUSH(g->params, g->nparams, g->capparams, p);
+    }
+    for (int i = 0; i < g->top.n; i++)
+        if (g->top.nodes[i]->op == OP_PARAM && g->top.nodes[i]->index == idx)
+            return g->top.nodes[i];
+    Node *leaf = ir_new_node(OP_PARAM, 0, NULL, n->loc);
+    leaf->index = idx;
+    leaf->name = name;
+    Builder top = build_at(g, &g->top, -1, BUILD_ASSERT, "approx");
+    return build_leaf(&top, leaf, true);
+}
+
+/* class(c) (Goodman 2001; Mikolov's RNNLM classes, built at run time from
+ * the counts): the class logits from the method's own rows W.class [c, H]
+ * (and W.class_bias when the logits have a bias), then the logits of y's
+ * class range only: rows of W at class_ids(y), padded to a static length
+ * (class_ids' len: 4 V / c, at least twice what frequency binning gives a
+ * Zipf vocabulary; NAME_set_counts rejects a larger class). The same on F:
+ * -log p(y) = -log p(class) - log p(y | class). c = 0: ceil(sqrt(V)). */
+static Node *lower_class(Lowering *L, Block *b, int i, Node *n) {
+    Node *W, *h, *bias;
+    if (!linear_position(L, n, 2, &W, &h, &bias))
+        return NULL;
+    int64_t V = n->in[0]->shape.d[0].c, c = n->approx.k, H = h->shape.d[0].c;
+    if (c == 0)
+        while (c * c < V)
+            c++;
+    if (c > V) {
+        not_implemented(L, n, xsprintf("needs c <= V (%" PRId64 " classes for %" PRId64 " words)", c, V));
+        return NULL;
+    }
+    const char *wname = L->g->params[W->index].name;
+    Node *Wc = method_param(L, n, xsprintf("%s.class", wname), (Shape){2, {size_const(c), size_const(H)}}, INIT_GLOROT);
+    Node *bc = bias ? method_param(L, n, xsprintf("%s.class_bias", wname), (Shape){1, {size_const(c)}}, INIT_ZEROS) : NULL;
+    if (!Wc || (bias && !bc))
+        return NULL;
+    Node *y = n->in[1];
+    Builder at = build_at(L->g, b, position(b, n) + 1, BUILD_ASSERT, "approx");
+    Node *zc = build_op2(&at, OP_MATVEC, Wc, h, n->loc);
+    if (bc)
+        zc = build_op2(&at, OP_ADD, zc, bc, n->loc);
+    Node *ids = build_new(OP_CLASSIDS, 1, &y, n->loc);
+    ids->i = 4 * ((V + c - 1) / c) < V ? 4 * ((V + c - 1) / c) : V;
+    ids->index = (int)c;
+    ids->size = size_const(V);
+    build_put(&at, ids, n->loc);
+    Node *loss = NULL;
+    for (int level = 0; level < 2; level++) {
+        Node *part = build_new(OP_CLASSLOSS, 2, (Node *[]){level ? logits_at(&at, n->in[0], ids, n->loc) : zc, y}, n->loc);
+        part->index = level;
+        part->size = size_const(V);
+        build_put(&at, part, n->loc);
+        loss = loss ? build_op2(&at, OP_ADD, loss, part, n->loc) : part;
+    }
+    return loss;
+}
+
+/* A range leaf: ids from, from + 1, ..., from + len - 1 (rows of W). */
+static Node *rows_from(Lowering *L, int64_t from, int64_t len, Loc loc) {
+    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
+    r->size = size_const(from);
+    r->shape = (Shape){1, {size_const(len)}};
+    Builder top = build_at(L->g, &L->g->top, -1, BUILD_ASSERT, "approx");
+    return build_leaf(&top, r, true);
+}
+
+/* binary (Oda et al. 2017): y's code y - N in bits = ceil(log2(V - N))
+ * bits (frequency rank: ids are by count), each bit a logistic loss on a
+ * row of W; hybrid = N adds a softmax over W's first N + 1 rows (the N
+ * most frequent words, then "a coded word"), the bits counting only for
+ * y >= N; ecc = n predicts bits + n bits of the code's convolutional code
+ * (nnrt_ecc_encode, punctured evenly). The bit rows follow the softmax's:
+ * W's rows [N + 1, N + 1 + bits + n) (N = 0: from row 0). The same on F:
+ * -log of the product of the bits' probabilities (not renormalized over V). */
+static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
+    Node *W, *h, *bias;
+    int64_t N = n->approx.hybrid, ecc = n->approx.k, V = n->in[0]->shape.d[0].c;
+    if (!linear_position(L, n, 2, &W, &h, &bias))
+        return NULL;
+    if (N >= V) {
+        not_implemented(L, n, xsprintf("needs hybrid < V (%" PRId64 " for %" PRId64 " words)", N, V));
+        return NULL;
+    }
+    int64_t bits = 1;
+    while (((int64_t)1 << bits) < V - N)
+        bits++;
+    int64_t first = N > 0 ? N + 1 : 0, nlab = bits + ecc;
+    if (ecc > 0 && nlab > 2 * (bits + NN_ECC_FLUSH)) {
+        not_implemented(L, n, xsprintf("with ecc = %" PRId64 ": the convolutional code of %" PRId64
+                                       " bits has %" PRId64 " bits, so ecc <= %" PRId64, ecc, bits, 2 * (bits + NN_ECC_FLUSH),
+                                       bits + 2 * NN_ECC_FLUSH));
+        return NULL;
+    }
+    if (first + nlab > V) {
+        not_implemented(L, n, xsprintf("needs %" PRId64 " rows of W (%" PRId64 " words)", first + nlab, V));
+        return NULL;
+    }
+    Node *y = n->in[1], *bitrows = rows_from(L, first, nlab, n->loc), *slotrows = N ? rows_from(L, 0, N + 1, n->loc) : NULL;
+    Builder at = build_at(L->g, b, position(b, n) + 1, BUILD_ASSERT, "approx"); /* after the leaves */
+    Node *code = build_new(OP_BINCODE, 1, &y, n->loc);
+    code->i = nlab;
+    code->index = (int)N;
+    code->size = size_const(V);
+    build_put(&at, code, n->loc);
+    Node *loss = build_op2(&at, OP_LOGISTICLOSS, logits_at(&at, n->in[0], bitrows, n->loc),
+                           code, n->loc);
+    if (N > 0) {
+        Node *slot = build_new(OP_BINSLOT, 1, &y, n->loc);
+        slot->index = (int)N;
+        slot->size = size_const(V);
+        build_put(&at, slot, n->loc);
+        Node *zs = logits_at(&at, n->in[0], slotrows, n->loc);
+        loss = build_op2(&at, OP_ADD, build_op2(&at, OP_XENT, zs, slot, n->loc), loss, n->loc);
+    }
+    return loss;
+}
+
+/* embed (Kumar & Tsvetkov 2019): h is the predicted embedding, W's row y
+ * (normalized to unit length) the target's; the von Mises-Fisher loss
+ * -log C_m(|h|) - h . e (lambda1 = 0, lambda2 = 1). W gets no gradient
+ * from it (the output embeddings are frozen: pretrained, loaded with
+ * --params); b is not used. The same on F. */
+static Node *lower_embed(Lowering *L, Block *b, int i, Node *n) {
+    Node *W, *h, *bias;
+    if (!linear_position(L, n, 1, &W, &h, &bias))
+        return NULL;
+    if (h->shape.d[0].c <= 2) {
+        not_implemented(L, n, "needs an embedding of more than 2 dimensions");
+        return NULL;
+    }
+    Builder at = build_at(L->g, b, position(b, n) + 1, BUILD_ASSERT, "approx");
+    return build_op2(&at, OP_VMFLOSS, h, build_op2(&at, OP_ROW, W, n->in[1], n->loc), n->loc);
+}
+
 /* Makes x (an int value: a target and its index arithmetic) available
  * before position *pos of b, moving it and its operands up there if
  * needed; *pos moves past what was moved. False when some node on the way
@@ -158,7 +321,7 @@ static bool move_before(Block *b, Node *x, int *pos) {
 static bool same_rows(const Node *a, const Node *c) {
     Node *W1, *h1, *b1, *W2, *h2, *b2;
     return c->op == OP_XENT && c->approx.kind == a->approx.kind && c->approx.k == a->approx.k &&
-           !c->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
+           c->approx.share_batch == a->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
            W1 == W2 && h1 == h2 && b1 == b2 && c->in[0]->shape.rank == 1 && ir_is_int_scalar(c->in[1]);
 }
 
@@ -174,10 +337,6 @@ static bool same_rows(const Node *a, const Node *c) {
 static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     if (!one_position(L, n, 1))
         return -1;
-    if (n->approx.share_batch) {
-        not_implemented(L, n, "with share = batch is not implemented yet");
-        return -1;
-    }
     Node *group[MAX_GROUP] = {n};
     int ng = 1, pos = i; /* new nodes go before pos: the targets moved there */
     for (int j = i + 1; j < b->n && ng < MAX_GROUP; j++)
@@ -188,7 +347,9 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     for (int m = 0; m < ng; m++) {
         int nin = 0;
         in[nin++] = group[m]->in[1];
-        for (const Block *bb = b; bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
+        /* share = batch: no loop index in the key, so every position of
+         * a call draws the same k noise words (per site) */
+        for (const Block *bb = b; !n->approx.share_batch && bb && bb->loop && nin < 1 + MAX_LOOP_DEPTH; bb = bb->outer)
             in[nin++] = bb->loop->index;
         Node *s = build_new(OP_SAMPLE, nin, in, group[m]->loc);
         s->i = n->approx.k;
@@ -215,8 +376,10 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
 static void lower_block(Lowering *L, Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
-        if (n->op == OP_LOOP)
+        if (n->op == OP_LOOP) {
             lower_block(L, &n->loop->body);
+            i = position(b, n); /* leaves (class's params, binary's rows) went to the top block's head */
+        }
         if (!(op_flags[n->op] & OPF_SOFTMAX) || n->approx.kind == APPROX_FULL)
             continue;
         if (!L->train && is_sampling(n->approx.kind) && n->op == OP_XENT) {
@@ -230,16 +393,21 @@ static void lower_block(Lowering *L, Block *b) {
                 i = next - 1;
             continue;
         }
-        if (n->op == OP_XENT && n->approx.kind == APPROX_HIER) {
-            Node *loss = lower_hier(L, b, i, n);
+        if (n->op == OP_XENT && n->approx.kind >= APPROX_CLASS) {
+            ApproxKind k = n->approx.kind;
+            Node *loss = k == APPROX_HIER    ? lower_hier(L, b, i, n)
+                         : k == APPROX_CLASS ? lower_class(L, b, i, n)
+                         : k == APPROX_BINARY ? lower_binary(L, b, i, n)
+                                              : lower_embed(L, b, i, n);
             if (!loss)
                 continue;
+            loss->name = n->name;
             ir_replace_uses(L->g, n, loss);
-            remove_at(b, i);
-            i--;
+            remove_at(b, position(b, n));
+            i = position(b, loss);
             continue;
         }
-        not_implemented(L, n, "is not implemented yet");
+        not_implemented(L, n, xsprintf("is implemented for cross_entropy only, not %s", op_name[n->op]));
     }
 }
 

@@ -321,7 +321,7 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
     case OP_CONST: case OP_ICONST: case OP_PARAM: case OP_INPUT: case OP_DIM: case OP_INDEX:
     case OP_CARRY: case OP_FILL: case OP_RANGE: case OP_LOOPOUT:
     case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_SAMPLE:
-    case OP_HIERPATH: case OP_HIERLABEL:
+    case OP_HIERPATH: case OP_HIERLABEL: case OP_CLASSIDS: case OP_BINCODE: case OP_BINSLOT:
         return true;
 
     case OP_ADD:
@@ -481,6 +481,14 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
                               (Node *[]){fwd(S, a), fwd(S, b), dy}, at);
         g->index = x->index; /* neg: the segment of the target and its samples */
         g->i = x->i;
+        if (da) add_adj(S, a, emit(S, g));
+        return true;
+    }
+    case OP_CLASSLOSS: /* dz = dy (softmax - onehot) on the level's part (passes/approx.c) */
+    case OP_VMFLOSS: { /* do only: the target's embedding is frozen */
+        Node *g = ir_new_node(x->op == OP_CLASSLOSS ? OP_CLASSGRAD : OP_VMFGRAD, 3, (Node *[]){fwd(S, a), fwd(S, b), dy}, at);
+        g->index = x->index;
+        g->size = x->size;
         if (da) add_adj(S, a, emit(S, g));
         return true;
     }

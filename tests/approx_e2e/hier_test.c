@@ -4,7 +4,9 @@
  * built by nnrt_huffman_build from the same counts), one "ok - " line per
  * check:
  *   - loss and the gradients of E, W, b equal the reference's (relative
- *     1e-4), for uniform counts (the model's default tree) and the fixture
+ *     1e-4), for uniform counts (the model's default tree; with BAKED
+ *     defined, the fixture counts the model was compiled with by
+ *     --counts) and the fixture
  *     counts of tests/approx/ (set by hiert_set_counts);
  *   - central finite differences of the compiled loss agree with the
  *     compiled gradient;
@@ -111,11 +113,23 @@ int main(void)
     int64_t ones[NV];
     for (int i = 0; i < NV; i++)
         ones[i] = 1;
-    against_reference(m, c, &in, ones, "uniform tree (default)");
-
     const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
+#ifdef BAKED /* compiled with --counts=tests/approx/fixtures/counts.npy: those are the start */
+    against_reference(m, c, &in, counts, "--counts's tree (default)");
+    check(hiert_set_counts(m, ones, NV) == NNRT_OK, "set_counts (uniform)");
+    against_reference(m, c, &in, ones, "uniform tree after set_counts");
+#else
+    against_reference(m, c, &in, ones, "uniform tree (default)");
+#endif
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
+
+    /* fewer counts than words (a vocabulary smaller than V): the ids past
+     * n count 0 for the noise, 1 for the tree (c_approx.c's emit_build) */
+    const int64_t first6[NV] = {50, 3, 40, 30, 20, 12, 1, 1, 1, 1, 1, 1};
+    check(hiert_set_counts(m, counts, 6) == NNRT_OK, "set_counts with 6 counts for 12 words");
+    against_reference(m, c, &in, first6, "6 counts (the rest as 1)");
+    check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
 
     /* finite differences of the compiled loss */
     fd_ctx = c;

@@ -5,7 +5,9 @@
  * the NNGC_SAMPLE_HOOK test hook (hook.h, compiled into model.c only).
  * With -DMETHOD=1 or 2, the same for nce (nnrt_ref_nce) and sampled
  * (nnrt_ref_sampled) on neg.nn with its method replaced (run.sh); their
- * log q from an alias table built here from the same counts.
+ * log q from an alias table built here from the same counts. -DMETHOD=3:
+ * neg(k = 3, share = batch), checked also to draw one set of noise words
+ * per site for all the positions of a call.
  *
  * Two targets per position share the rows (approx.c's group: one gather,
  * one neg_loss per segment). Checks, one "ok - " / "not ok - " line each:
@@ -35,9 +37,10 @@
 #define K 3
 #define NG 2 /* targets per position: y, u */
 #ifndef METHOD
-#define METHOD 0 /* 0 neg, 1 nce, 2 sampled (run.sh: neg.nn with the method replaced) */
+#define METHOD 0 /* 0 neg, 1 nce, 2 sampled, 3 neg share = batch (run.sh: neg.nn with the method replaced) */
 #endif
-static const char *const method_name[] = {"neg", "nce", "sampled"};
+#define REF (METHOD % 3) /* the reference: 0 neg, 1 nce, 2 sampled */
+static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch"};
 
 /* the noise table's counts now (for the reference's log q) */
 static const int64_t *cur_counts;
@@ -81,9 +84,9 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
         for (int j = 0; j < ND; j++)
             h[j] = E[xs[t] * ND + j];
         nnrt_ref_logits(NV, ND, Wd, bd, h, z);
-        if (METHOD == 0)
+        if (REF == 0)
             loss += nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
-        else if (METHOD == 1)
+        else if (REF == 1)
             loss += nnrt_ref_nce(NV, z, y, K, ids + 1, noise.logq, gz);
         else
             loss += nnrt_ref_sampled(NV, z, y, K, ids + 1, noise.logq, gz);
@@ -131,6 +134,13 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
     for (int r = 0; r < NT * NG; r++)
         targets_ok &= rec[r][0] == ys[r / NG][r % NG] && recsite[r] == r % NG;
     check(targets_ok, "each sample's first id is its target, one site per target");
+    if (METHOD == 3) { /* share = batch: position 0's noise words at every position, per site */
+        int shared = 1;
+        for (int r = NG; r < NT * NG; r++)
+            shared &= memcmp(rec[r] + 1, rec[r % NG] + 1, sizeof(int32_t) * K) == 0;
+        snprintf(name, sizeof name, "%s: share = batch: one set of noise words per site for the call", what);
+        check(shared, name);
+    }
 
     double gE[NV * ND], gW[NV * ND], gb[NV];
     int skipped = 0;

@@ -8,8 +8,10 @@
 # -Wall -Wextra -Werror, model.c with hook.h forced in (NNGC_SAMPLE_HOOK: a
 # test reads every draw back); NAME_test.c then checks loss and gradients
 # against the reference (neg: nnrt_ref_neg on those draws; hier:
-# nnrt_ref_hier), finite differences, and the forward loss (neg: the exact
-# softmax; hier: -log p under the tree). neg_test.c also checks the draws'
+# nnrt_ref_hier; class: nnrt_ref_class; binary: nnrt_ref_bits and
+# nnrt_ref_binary; embed: nnrt_ref_vmf), finite differences, and the
+# forward loss (neg: the exact softmax; hier, class, binary, embed: the
+# method's own loss). neg_test.c also checks the draws'
 # determinism. Prints "ok - ..." lines, then "N passed, N failed".
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,22 +31,40 @@ D=tests/approx_e2e
 # nce and sampled: neg.nn with the method replaced, neg_test.c with METHOD
 sed 's/with neg(k = 3)/with nce(k = 3)/' "$D/neg.nn" >"$tmp/nce.nn"
 sed 's/with neg(k = 3)/with sampled(k = 3)/' "$D/neg.nn" >"$tmp/sampled.nn"
+sed 's/with neg(k = 3)/with neg(k = 3, share = batch)/' "$D/neg.nn" >"$tmp/neg_shared.nn"
+# binary's variants: binary_test.c with METHOD 1 (hybrid), 2 and 3 (ecc)
+sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
+sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
+sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
 
-# case: NAME (its .nn), its test (the .c), the model's name, the test's -DMETHOD
-for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 hier:hier:hiert:0; do
+# hier and class compiled with --counts: the fixture counts are the model's start (-DBAKED)
+cp "$D/hier.nn" "$tmp/hier_baked.nn"
+cp "$D/class.nn" "$tmp/class_baked.nn"
+FXC=--counts=tests/approx/fixtures/counts.npy
+
+# case: NAME (its .nn), its test (the .c), the model's name, the test's
+# -DMETHOD, and nngc options (the test gets -DBAKED with them)
+for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
+    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 \
+    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
     test=${rest%%:*} rest=${rest#*:}
-    model=${rest%%:*} method=${rest#*:}
+    model=${rest%%:*} rest=${rest#*:}
+    method=${rest%%:*} extra=
+    case $rest in *:*) extra=${rest#*:} ;; esac
+    baked=
+    [ -n "$extra" ] && baked=-DBAKED
     src=$D/$n.nn
     [ -e "$src" ] || src=$tmp/$n.nn
-    if ! "$NNGC" $O "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
+    # shellcheck disable=SC2086
+    if ! "$NNGC" $O $extra "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
         notok "$n $O: nngc"
         detail "$tmp/log"
         continue
     fi
     if ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" \
-        -DMETHOD="$method" -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
+        -DMETHOD="$method" $baked -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
         notok "$n $O: build ${test}_test"
         detail "$tmp/cc" 20
         continue
@@ -64,17 +84,21 @@ done
 done
 
 # forward-only models (--no-train: neg's F is the exact softmax, hier's F
-# walks the tree) compile warning-free too, gcc and clang where present
-for s in neg:k=2 nce:k=2 sampled:k=2 hier; do
+# walks the tree) and the training ones compile warning-free too, gcc and
+# clang where present
+for s in neg:k=2 nce:k=2 sampled:k=2 neg:k=2,share=batch hier class:c=10 binary binary:hybrid=100,ecc=3 embed; do
     for cc in gcc clang; do
         command -v $cc >/dev/null 2>&1 || continue
-        if "$NNGC" --no-train --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
-            $cc -std=c11 -Wall -Wextra -Werror -Iruntime -c "$tmp/sgf.c" -o "$tmp/sgf.o" >>"$tmp/log" 2>&1; then
-            ok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
-        else
-            notok "--no-train --softmax=$s: $cc -Wall -Wextra -Werror"
-            detail "$tmp/log" 10
-        fi
+        for nt in --no-train ""; do
+            # shellcheck disable=SC2086
+            if "$NNGC" $nt --softmax=$s examples/skipgram.nn -o "$tmp/sgf.c" >"$tmp/log" 2>&1 &&
+                $cc -std=c11 -Wall -Wextra -Werror -Iruntime -c "$tmp/sgf.c" -o "$tmp/sgf.o" >>"$tmp/log" 2>&1; then
+                ok "${nt:-train} --softmax=$s: $cc -Wall -Wextra -Werror"
+            else
+                notok "${nt:-train} --softmax=$s: $cc -Wall -Wextra -Werror"
+                detail "$tmp/log" 10
+            fi
+        done
     done
 done
 
@@ -83,7 +107,7 @@ done
 # tree (hier) validation loss must go down from epoch 1 to epoch 3 (not
 # from the initial one: nce, whose normalizer is fixed, first moves away
 # from the exact softmax)
-for s in neg:k=5 nce:k=5 sampled:k=5 hier; do
+for s in neg:k=5 nce:k=5 sampled:k=5 hier class:c=8 binary binary:hybrid=16,ecc=4; do
     if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
         --valid examples/data/tiny.txt --epochs 3 --softmax=$s -q >"$tmp/out" 2>"$tmp/err" &&
         awk '/^epoch [13]\/3:/ { for (i = 1; i < NF; i++) if ($i == "valid") v[$2] = $(i + 2) }
@@ -96,23 +120,69 @@ for s in neg:k=5 nce:k=5 sampled:k=5 hier; do
     fi
 done
 
-# hier's tree comes from CKPT.vocab's counts in nngc eval as in training:
-# the evaluation of the checkpoint equals the trainer's last validation
-# loss (with the uniform tree it is 23.3 instead of 14.5)
-if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
-    --valid examples/data/tiny-valid.txt --epochs 2 --softmax=hier -q --save "$tmp/h.st" >"$tmp/out" 2>"$tmp/err" &&
-    timeout "$TMO" "$NNGC" eval tests/traincli/models/sg.nn --softmax=hier --params "$tmp/h.st" \
-        --data examples/data/tiny-valid.txt >"$tmp/eval" 2>>"$tmp/err" &&
-    want=$(awk '/^epoch 2\/2:/ { for (i = 1; i < NF; i++) if ($i == "valid") print $(i + 2) }' "$tmp/out") &&
-    got=$(awk '/^loss per word/ { print $4 }' "$tmp/eval" | tr -d ,) &&
-    awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-3 && d > -1e-3) }'; then
-    ok "hier: nngc eval of the checkpoint = the trainer's validation loss ($got)"
+# hier's tree (class's classes) come from CKPT.vocab's counts in nngc eval
+# as in training: the evaluation of the checkpoint equals the trainer's
+# last validation loss (hier: with the uniform tree it is 23.3, not 14.5)
+for s in hier class:c=8; do
+    if timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt \
+        --valid examples/data/tiny-valid.txt --epochs 2 --softmax=$s -q --save "$tmp/h.st" >"$tmp/out" 2>"$tmp/err" &&
+        timeout "$TMO" "$NNGC" eval tests/traincli/models/sg.nn --softmax=$s --params "$tmp/h.st" \
+            --data examples/data/tiny-valid.txt >"$tmp/eval" 2>>"$tmp/err" &&
+        want=$(awk '/^epoch 2\/2:/ { for (i = 1; i < NF; i++) if ($i == "valid") print $(i + 2) }' "$tmp/out") &&
+        got=$(awk '/^loss per word/ { print $4 }' "$tmp/eval" | tr -d ,) &&
+        awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-3 && d > -1e-3) }'; then
+        ok "$s: nngc eval of the checkpoint = the trainer's validation loss ($got)"
+    else
+        notok "$s: nngc eval of the checkpoint = the trainer's validation loss"
+        detail "$tmp/out"
+        detail "$tmp/eval"
+        detail "$tmp/err"
+    fi
+done
+
+# --counts: the float64 copy of the fixture counts gives hier_test's
+# --counts results (its BAKED checks); each bad file is one clear error
+python3 "$D/mkcounts.py" "$tmp"
+if "$NNGC" --counts="$tmp/float.npy" "$D/hier.nn" -o "$tmp/hiert.c" >"$tmp/log" 2>&1 &&
+    $CC -std=c11 -O2 -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -DBAKED -o "$tmp/hf_test" \
+        "$D/hier_test.c" "$tmp/hiert.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1 && "$tmp/hf_test" >"$tmp/out" 2>&1; then
+    ok "--counts=float64 whole numbers: hier_test's checks pass"
 else
-    notok "hier: nngc eval of the checkpoint = the trainer's validation loss"
+    notok "--counts=float64 whole numbers: hier_test's checks pass"
+    detail "$tmp/log"
     detail "$tmp/out"
-    detail "$tmp/eval"
-    detail "$tmp/err"
 fi
+# nngc run --counts: hier.nn's forward loss at seed 5 (hiert_create(5)'s
+# params) under the fixture counts' tree is 12.539510 (hier_test.c's
+# float64 nnrt_ref_hier), 10.460132 under the uniform tree
+python3 -c "
+import sys; sys.path.insert(0, 'tests'); import npyio
+npyio.write_npy('$tmp/x.npy', 'i', [4], [1, 5, 2, 7]); npyio.write_npy('$tmp/y.npy', 'i', [4], [3, 0, 11, 6])"
+if "$NNGC" run "$D/hier.nn" --seed 5 --input x="$tmp/x.npy" --input y="$tmp/y.npy" \
+    --counts=tests/approx/fixtures/counts.npy >"$tmp/out" 2>&1 && grep -qx 'loss = 12.5395' "$tmp/out"; then
+    ok "nngc run --counts: the forward loss under the fixture counts' tree (12.5395)"
+else
+    notok "nngc run --counts: the forward loss under the fixture counts' tree (12.5395)"
+    detail "$tmp/out"
+fi
+while IFS='|' read -r model file want; do
+    if "$NNGC" --counts="$tmp/$file" "$model" -o "$tmp/bad.c" >"$tmp/log" 2>&1; then
+        notok "--counts=$file: an error"
+    elif grep -qF "nngc: error: --counts: $tmp/$file: $want" "$tmp/log" && [ "$(wc -l <"$tmp/log")" -eq 1 ]; then
+        ok "--counts=$file: $want"
+    else
+        notok "--counts=$file: $want"
+        detail "$tmp/log"
+    fi
+done <<EOF
+$D/hier.nn|short.npy|11 counts for a vocabulary of 12 words
+$D/hier.nn|negative.npy|the count of word id 5 is -2: counts must be whole numbers >= 0
+$D/hier.nn|fraction.npy|the count of word id 0 is 2.5: counts must be whole numbers >= 0
+$D/hier.nn|rank2.npy|word counts must be a vector, one count per word id (not empty), not an array of rank 2
+$D/hier.nn|missing.npy|cannot open
+tests/golden/approx/class_bias.nn|skewed24.npy|class 5 has 19 words, over the 16 nngc allows for class(c = 6)
+examples/mlp.nn|float.npy|model mlp uses no word counts
+EOF
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

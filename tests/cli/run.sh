@@ -240,11 +240,12 @@ expect 2 "--passes=autodiff" "autodiff is a stage of its own" "$NNGC" --passes=a
 expect 1 "--dump-ir=train:all with --no-train" "--no-train was given" "$NNGC" --dump-ir=train:all --no-train "$MODEL"
 
 # ---------------------------------------------------------------- errors: one format, source order
-# Two approximations the C backend lacks, and an optimizer: both reported at
+# Two approximations the C backend cannot lower (embed of 2 dimensions,
+# more classes than words), and an optimizer: both reported at
 # their `with`, line 8 before line 9 (autodiff used to find them walking
 # backwards and print line 9 first, without the source line).
-printf 'model ap\ndim V = 5\ndim D = 2\nparam W : [V, D]\ninput x : [D]\ninput y : int\noptimizer sgd(lr = 0.1)\nloss += cross_entropy(W @ x, y) with embed\nloss += cross_entropy(W @ x, y) with class(2)\n' >"$W/ap.nn"
-expect 1 "two approximations" "ap.nn:8:38: error: softmax approximation 'embed' is not implemented yet" "$NNGC" "$W/ap.nn" -o "$W/ap.c" &&
+printf 'model ap\ndim V = 5\ndim D = 2\nparam W : [V, D]\ninput x : [D]\ninput y : int\noptimizer sgd(lr = 0.1)\nloss += cross_entropy(W @ x, y) with embed\nloss += cross_entropy(W @ x, y) with class(6)\n' >"$W/ap.nn"
+expect 1 "two approximations" "ap.nn:8:38: error: softmax approximation 'embed' needs an embedding of more than 2 dimensions" "$NNGC" "$W/ap.nn" -o "$W/ap.c" &&
     cp "$W/err" "$W/diag" &&
     check "errors in source order, each with its source line and caret" sh -c \
         "[ \"\$(grep -c 'error:' '$W/diag')\" = 2 ] && grep 'error:' '$W/diag' | head -1 | grep -q ':8:38:' && sed -n 3p '$W/diag' | grep -q '^ *^^^^' && grep -q 'ap.nn:9:38: error:' '$W/diag'"
@@ -253,14 +254,14 @@ SGLINE=$(grep -n 'loss += cross_entropy' examples/skipgram.nn | head -1 | cut -d
 # gradient for cross_entropy with neg", once without a caret or the flag)
 for t in "" --no-train; do
     # shellcheck disable=SC2086
-    expect 1 "--softmax=embed $t: one diagnostic naming the flag" \
-        "examples/skipgram.nn:$SGLINE:11: error: softmax approximation 'embed' (from --softmax=embed) is not implemented yet" \
-        "$NNGC" examples/skipgram.nn --softmax=embed $t -o "$W/sg.c" &&
+    expect 1 "--softmax=class:c=20000 $t: one diagnostic naming the flag" \
+        "examples/skipgram.nn:$SGLINE:11: error: softmax approximation 'class' (from --softmax=class:c=20000) needs c <= V (20000 classes for 10000 words)" \
+        "$NNGC" examples/skipgram.nn --softmax=class:c=20000 $t -o "$W/sg.c" &&
         cp "$W/err" "$W/diag" &&
-        check "--softmax=embed $t: exactly one error, with a caret line" sh -c \
+        check "--softmax=class:c=20000 $t: exactly one error, with a caret line" sh -c \
             "[ \"\$(grep -c 'error:' '$W/diag')\" = 1 ] && sed -n 3p '$W/diag' | grep -q '^ *^^^'"
 done
-expect 1 "--softmax=embed with --optimizer" "(from --softmax=embed)" "$NNGC" examples/skipgram.nn --softmax=embed --optimizer=sgd:lr=1 -o "$W/sg.c"
+expect 1 "--softmax=class:c=20000 with --optimizer" "(from --softmax=class:c=20000)" "$NNGC" examples/skipgram.nn --softmax=class:c=20000 --optimizer=sgd:lr=1 -o "$W/sg.c"
 expect 0 "--softmax=neg:k=5 compiles skip-gram (passes/approx.c)" "" "$NNGC" examples/skipgram.nn --softmax=neg:k=5 -o "$W/sgn.c"
 expect 0 "--dump-ir alone still shows the method" "with neg" "$NNGC" examples/skipgram.nn --softmax=neg --dump-ir=lower
 
