@@ -26,9 +26,13 @@
 #                 average with -ws 5)
 # words/s: fastText's own words/sec/thread (times N threads: per process),
 # nngc's epoch summary; both count every token of the file read (fastText
-# counts the tokens it discards by subsampling too). The loss printed is
-# each program's own (fastText: its average loss over the epoch; nngc: the
-# training loss per centre word, a sum over its contexts).
+# counts the tokens it discards by subsampling too). words/cpu-s: the
+# file's tokens over the process's user + system CPU time (/usr/bin/time;
+# nngc's includes compiling the model, about a second): on a shared
+# machine the wall-clock rates move with the load, the CPU rates less.
+# The loss is each program's mean per (word, context) pair: fastText's
+# avg.loss, nngc's training loss per centre word over its contexts (both
+# with 5 negatives; not the same lr schedule in detail).
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -67,45 +71,50 @@ run_ft() { # NAME THREADS EXTRA...
     shift 2
     l=$(load)
     start=$(date +%s.%N)
-    if ! "$FT" skipgram -input "$DATA" -output "$tmp/ft" -dim 100 -ws 5 -neg 5 -epoch 1 -minCount 5 -minn 0 \
-        -maxn 0 -bucket 0 -thread "$th" "$@" >"$tmp/ft.log" 2>&1; then
+    if ! /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$FT" skipgram -input "$DATA" -output "$tmp/ft" -dim 100 -ws 5 \
+        -neg 5 -epoch 1 -minCount 5 -minn 0 -maxn 0 -bucket 0 -thread "$th" "$@" >"$tmp/ft.log" 2>&1; then
         echo "$name threads=$th: fasttext failed" >&2
         tail -3 "$tmp/ft.log" >&2
         return
     fi
     end=$(date +%s.%N)
-    tr '\r' '\n' <"$tmp/ft.log" | awk -v name="$name" -v th="$th" -v l="$l" -v s="$start" -v e="$end" '
+    tr '\r' '\n' <"$tmp/ft.log" | awk -v name="$name" -v th="$th" -v l="$l" -v s="$start" -v e="$end" \
+        -v cpu="$(cat "$tmp/cpu")" -v words="$WORDS" '
         /words\/sec\/thread/ { for (i = 1; i < NF; i++) { if ($i == "words/sec/thread:") w = $(i + 1);
                                                          if ($i == "avg.loss:") loss = $(i + 1) } }
-        END { printf "%-12s threads=%s load=%-5s words/s %8d  (%s per thread)  loss %s  wall %.1f s\n",
-                     name, th, l, w * th, w, loss, e - s }'
+        END { split(cpu, c, " ");
+              printf "%-12s threads=%s load=%-5s words/s %7d  words/cpu-s %7d  wall %5.1f s  loss %s (per context)\n",
+                     name, th, l, w * th, words / (c[1] + c[2]), e - s, loss }'
 }
 
 # nngc train: the epoch summary's words/s and train loss
-run_nngc() { # NAME THREADS MODEL
+run_nngc() { # NAME THREADS MODEL CONTEXTS
     name=$1 th=$2 model=$3
     l=$(load)
     start=$(date +%s.%N)
-    if ! "$NNGC" train "$model" --data "$DATA" --epochs 1 --lr 0.05 --decay linear --softmax=neg:k=5 \
-        --min-count 5 --threads "$th" -q >"$tmp/nngc.log" 2>&1; then
+    if ! /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$NNGC" train "$model" --data "$DATA" --epochs 1 --lr 0.05 \
+        --decay linear --softmax=neg:k=5 --min-count 5 --threads "$th" -q >"$tmp/nngc.log" 2>&1; then
         echo "$name threads=$th: nngc train failed" >&2
         tail -3 "$tmp/nngc.log" >&2
         return
     fi
     end=$(date +%s.%N)
-    awk -v name="$name" -v th="$th" -v l="$l" -v s="$start" -v e="$end" '/^epoch 1\/1:/ {
+    awk -v name="$name" -v th="$th" -v l="$l" -v s="$start" -v e="$end" -v cpu="$(cat "$tmp/cpu")" \
+        -v words="$WORDS" -v ctx="$4" '/^epoch 1\/1:/ {
             for (i = 1; i < NF; i++) { if ($(i + 1) == "words/s") w = $i; if ($i == "loss" && !loss) loss = $(i + 1) } }
-        END { printf "%-12s threads=%s load=%-5s words/s %8d  loss %s  wall %.1f s (compile included)\n",
-                     name, th, l, w, loss, e - s }' "$tmp/nngc.log"
+        END { split(cpu, c, " ");
+              printf "%-12s threads=%s load=%-5s words/s %7d  words/cpu-s %7d  wall %5.1f s  loss %.4f (per context)\n",
+                     name, th, l, w, words / (c[1] + c[2]), e - s, loss / ctx }' "$tmp/nngc.log"
 }
 
-echo "data: $DATA ($(wc -w <"$DATA") tokens, $(wc -l <"$DATA") lines); $(nproc) cores; $RUNS rounds"
+WORDS=$(wc -w <"$DATA")
+echo "data: $DATA ($WORDS tokens, $(wc -l <"$DATA") lines); $(nproc) cores; $RUNS rounds"
 for r in $(seq 1 "$RUNS"); do
     echo "-- round $r"
     for th in $THREADS; do
         [ "$have_ft" = 1 ] && run_ft fasttext "$th"
-        run_nngc nngc-w5 "$th" bench/models/skipgram_w5.nn
+        run_nngc nngc-w5 "$th" bench/models/skipgram_w5.nn 10
         [ "$have_ft" = 1 ] && run_ft fasttext-t1 "$th" -t 1
-        run_nngc nngc-w3 "$th" "$tmp/skipgram_w3.nn"
+        run_nngc nngc-w3 "$th" "$tmp/skipgram_w3.nn" 6
     done
 done

@@ -657,6 +657,15 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER:
         return infer_preset(&I, a, b);
+    case OP_MULSUM: { /* the product's shape (broadcasting), less the summed axis */
+        if (!infer_broadcast(&I, a, b))
+            return false;
+        if (n->index < 0 || n->index >= n->shape.rank)
+            return fail(&I, "axis %d out of range in 'mul_sum' of %s", n->index, shp(&I, &n->shape));
+        Shape s = drop_axis(&n->shape, n->index);
+        set(&I, DT_F32, &s);
+        return true;
+    }
     case OP_LOOP: /* no value: only LOOPOUT reads it */
         set_scalar(&I, DT_F32);
         return true;
