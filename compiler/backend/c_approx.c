@@ -272,9 +272,10 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v, const char *z, 
     cline(x, "}");
 }
 
-/* The loss or gradient ops of the sampling methods on one segment of one
- * row: v (the loss, or the gradient row), z and ids the row's logits and
- * ids, d the incoming gradient (a one-float array). */
+/* The loss or gradient ops of the sampling methods (and hier's logistic
+ * loss) on one segment of one row: v (the loss, or the gradient row), z
+ * and ids the row's logits and ids (hier: labels), d the incoming
+ * gradient (a one-float array). */
 static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, const char *ids, const char *d)
 {
     const int o = n->index;
@@ -297,6 +298,21 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
         cline(x, "%s[%d] = %s[0] * (nn_sigmoid(%s[%d]) - 1.0f);", v, o, d, z, o);
         cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
         cline(x, "    %s[j] = %s[j] != %s[%d] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, d, z);
+        break;
+    case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
+        cline(x, "{");
+        x->indent++;
+        cline(x, "float l = 0.0f;");
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
+        cline(x, "    if (%s[j] >= 0)", ids);
+        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", ids, z, z);
+        cline(x, "%s[0] = l;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    case OP_LOGISTICGRAD:
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
+        cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, ids, d, z, ids);
         break;
     default:
         emit_corrected(x, n, v, z, ids, d);
@@ -372,41 +388,34 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         emit_sampling_loss(x, n, v);
         break;
     case OP_HIERPATH:
-    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1) */
-        const char *y = vname(n->in[0]);
-        cline(x, "{");
-        x->indent++;
+    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1); (batch pass) one per row */
+        bool rows = n->shape.rank == 2;
+        const char *y = rows ? "y" : vname(n->in[0]), *p = rows ? "p" : v;
+        if (rows) {
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", size_c(x, n->shape.d[0]));
+            x->indent++;
+            cline(x, "const int64_t y = %s[t];", vname(n->in[0]));
+            cline(x, "int32_t *p = %s + t * %" PRId64 ";", v, n->i);
+        } else {
+            cline(x, "{");
+            x->indent++;
+        }
         emit_index_check(x, n, y, int_lit(n->size.c));
         cline(x, "const nnrt_huffman *tr = &m->model->tree;");
         cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
         if (n->op == OP_HIERPATH)
-            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", v, n->size.c - 2);
+            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, n->size.c - 2);
         else
-            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", v);
+            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", p);
         x->indent--;
         cline(x, "}");
         break;
     }
-    case OP_LOGISTICLOSS: {
-        const char *z = vname(n->in[0]), *t = vname(n->in[1]);
-        cline(x, "{");
-        x->indent++;
-        cline(x, "float l = 0.0f;");
-        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    if (%s[j] >= 0)", t);
-        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", t, z, z);
-        cline(x, "%s[0] = l;", v);
-        x->indent--;
-        cline(x, "}");
+    case OP_LOGISTICLOSS:
+    case OP_LOGISTICGRAD:
+        emit_sampling_loss(x, n, v);
         break;
-    }
-    case OP_LOGISTICGRAD: {
-        const char *z = vname(n->in[0]), *t = vname(n->in[1]), *d = vname(n->in[2]);
-        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, t, d, z, t);
-        break;
-    }
     default:
         NN_ASSERT(!"an approximation op");
     }

@@ -503,12 +503,16 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return true;
     }
     case OP_HIERPATH:
-    case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes */
-        if (!need_int_scalar(&I, a))
+    case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes; (batch pass)
+                          targets [n]: one path per row */
+        if (!(a->dtype == DT_I32 && a->shape.rank == 1) && !need_int_scalar(&I, a))
             return false;
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 2)
             return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
-        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        if (a->shape.rank == 1)
+            set(&I, DT_I32, &(Shape){.rank = 2, .d = {a->shape.d[0], size_const(n->i)}});
+        else
+            set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
         return true;
     case OP_LOGISTICLOSS:
     case OP_LOGISTICGRAD:
@@ -519,7 +523,7 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_NEGLOSS:
     case OP_NEGLOSSGRAD: { /* logits [k+1] of the target and its samples, their ids [k+1]; or (batch pass)
                             [n, k+1] of n positions, one loss each */
-        bool rows = a->shape.rank == 2 && n->op != OP_LOGISTICLOSS && n->op != OP_LOGISTICGRAD;
+        bool rows = a->shape.rank == 2 && size_is_const(a->shape.d[1]);
         if (!need_f32(&I, a) || (a->shape.rank != 1 && !rows) || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
             return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
                         op_name[n->op], typ(&I, a), typ(&I, b));

@@ -270,9 +270,17 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         }
         return place(bt, mk_same(OP_SAMPLE, v->nin, in, v), after);
     }
+    case OP_HIERPATH:
+    case OP_HIERLABEL: /* hier: the paths of every iteration's target, [n, L] */
+        if (!ba) {
+            *why = "a hier path of a target that does not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 1, &ba, v), after);
     case OP_NEGLOSS:
     case OP_NCELOSS:
-    case OP_SAMPLEDLOSS: /* one loss per row of [n, k+1] logits and ids */
+    case OP_SAMPLEDLOSS:
+    case OP_LOGISTICLOSS: /* one loss per row of [n, k+1] logits and ids (hier: labels) */
         if (!ba || !bb) {
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
@@ -280,7 +288,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         return place(bt, mk_same(v->op, 2, x, v), after);
     case OP_NEGLOSSGRAD:
     case OP_NCEGRAD:
-    case OP_SAMPLEDGRAD: /* one gradient row per row; d one per row or a constant */
+    case OP_SAMPLEDGRAD:
+    case OP_LOGISTICGRAD: /* one gradient row per row; d one per row or a constant */
         if (!ba || !bb) {
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
@@ -649,6 +658,39 @@ static int merge_samples(Graph *g) {
     return merged;
 }
 
+/* A sum of two scatters of rows into one table, each read by nothing
+ * else, is one scatter of both sets of rows (joined along axis 0): after
+ * batching, hier's four contexts of a skip-gram word each scatter their
+ * path rows into W's gradient; as one scatter_add the gradient can be
+ * sparse (select.c). Top block; ids of rank >= 1. Returns how many sums
+ * it rewrote (the scatters are left to dce). */
+static int merge_scatters(Graph *g) {
+    int merged = 0;
+    Block *b = &g->top;
+    ir_count_uses(g);
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i], *p = n->nin == 2 ? n->in[0] : NULL, *q = n->nin == 2 ? n->in[1] : NULL;
+        if (n->op != OP_ADD || p->op != OP_SCATTERADD || q->op != OP_SCATTERADD || p == q || p->mark != 1 ||
+            q->mark != 1 || !shape_eq(&p->shape, &q->shape) || !shape_eq(&n->shape, &p->shape) ||
+            p->in[1]->shape.rank == 0 || q->in[1]->shape.rank == 0)
+            continue;
+        Builder at = build_at(g, b, i, BUILD_TRY, "batch");
+        Node *rows = build_op2(&at, OP_CONCAT, p->in[0], q->in[0], n->loc);
+        Node *ids = rows ? build_op2(&at, OP_CONCAT, p->in[1], q->in[1], n->loc) : NULL;
+        if (!ids)
+            continue; /* ids of other shapes: left as a sum (what was built is dead) */
+        i = at.pos;
+        n->op = OP_SCATTERADD;
+        n->in = xalloc(sizeof(Node *) * 2);
+        n->in[0] = rows;
+        n->in[1] = ids;
+        n->mark = 1;
+        merged++;
+    }
+    ir_clear_marks(&g->top);
+    return merged;
+}
+
 void pass_batch(PassCtx *pc) {
     Graph *g = pc->g;
     pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
@@ -660,5 +702,6 @@ void pass_batch(PassCtx *pc) {
     pass_cse(pc);
     if (merge_samples(g))
         pass_cse(pc); /* the gathers at the merged samples' ids */
+    merge_scatters(g);
     pass_dce(pc);
 }
