@@ -677,8 +677,10 @@ static int merge_scatters(Graph *g) {
         Builder at = build_at(g, b, i, BUILD_TRY, "batch");
         Node *rows = build_op2(&at, OP_CONCAT, p->in[0], q->in[0], n->loc);
         Node *ids = rows ? build_op2(&at, OP_CONCAT, p->in[1], q->in[1], n->loc) : NULL;
-        if (!ids)
-            continue; /* ids of other shapes: left as a sum (what was built is dead) */
+        if (!ids) {
+            i = at.pos; /* n, after what was built (dead: dce removes it) */
+            continue;   /* ids of other shapes: left as a sum */
+        }
         i = at.pos;
         n->op = OP_SCATTERADD;
         n->in = xalloc(sizeof(Node *) * 2);
