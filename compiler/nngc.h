@@ -320,6 +320,7 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     X[r] . W[y[r]] + b[y[r]], the logit of label y[r] */ \
     X(GATHERSUM, "gather_sum", 2, OPF_CHECKED)   /* sum_axis(gather(a, ids), 0), rows read in place */ \
     X(GATHERMEAN, "gather_mean", 2, OPF_CHECKED) /* mean_axis(gather(a, ids), 0), the same */ \
+    X(MULSUM, "mul_sum", 2, 0) /* sum_axis(a * b, index), broadcasting, the product never stored */ \
     X(SCATTERROWS, "scatter_rows", 2, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
                                     its loop reads it, adding rows a at ids b into the sum */ \
     X(SPARSESCATTER, "sparse_scatter_add", 2, OPF_CHECKED) /* scatter_add that lists the rows it \

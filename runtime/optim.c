@@ -44,16 +44,39 @@ static int cmp_i32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static void sgd_row(float *restrict wr, const float *restrict gr, int64_t cols, float lr) {
+    for (int64_t j = 0; j < cols; j++)
+        wr[j] -= lr * gr[j];
+}
+
 void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, int64_t n, float lr) {
+    /* one update per row: a bitmap of the rows done (skip-gram with
+     * negative sampling lists about a thousand rows per call, with
+     * repeats; sorting them cost more than the updates); a list of rows
+     * past the bitmap's room is sorted instead */
+    enum { ROOM = 1 << 16 };
+    static _Thread_local uint64_t done[ROOM / 64];
+    int32_t hi = 0;
+    for (int64_t k = 0; k < n; k++)
+        hi = ids[k] > hi ? ids[k] : hi;
+    if (hi < ROOM) {
+        for (int64_t k = 0; k < n; k++) {
+            const int32_t r = ids[k];
+            if (done[r >> 6] >> (r & 63) & 1)
+                continue;
+            done[r >> 6] |= (uint64_t)1 << (r & 63);
+            sgd_row(w + (int64_t)r * cols, g + (int64_t)r * cols, cols, lr);
+        }
+        for (int64_t k = 0; k < n; k++) /* clear only the words set */
+            done[ids[k] >> 6] = 0;
+        return;
+    }
     if (n > 1)
         qsort(ids, (size_t)n, sizeof *ids, cmp_i32);
     for (int64_t k = 0; k < n; k++) {
         if (k > 0 && ids[k] == ids[k - 1])
             continue; /* one update per row */
-        float *wr = w + (int64_t)ids[k] * cols;
-        const float *gr = g + (int64_t)ids[k] * cols;
-        for (int64_t j = 0; j < cols; j++)
-            wr[j] -= lr * gr[j];
+        sgd_row(w + (int64_t)ids[k] * cols, g + (int64_t)ids[k] * cols, cols, lr);
     }
 }
 

@@ -340,9 +340,8 @@ void c_approx_api(Ctx *x, bool header)
 
 /* nce and sampled: the segment's logits corrected by the noise, in
  * double (logq is), then the loss or its gradient; no sample skipped. */
-static void emit_corrected(Ctx *x, const Node *n, const char *v)
+static void emit_corrected(Ctx *x, const Node *n, const char *v, const char *z, const char *ids, const char *d)
 {
-    const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
     const int o = n->index;
     const int64_t len = n->i;
     bool nce = n->op == OP_NCELOSS || n->op == OP_NCEGRAD, grad = n->op == OP_NCEGRAD || n->op == OP_SAMPLEDGRAD;
@@ -354,13 +353,13 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v)
           nce ? "d(w) = z - log(k q(w))" : "o = z - log q(w)");
     cline(x, "    c[j] = (double)%s[%d + j] - lq[%s[%d + j]]%s;", z, o, ids, o,
           nce ? xsprintf(" - %s", double_lit(log((double)(len - 1)))) : "");
-    if (grad && n->i < n->shape.d[0].c)
-        cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+    const int64_t row = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c;
+    if (grad && n->i < row)
+        cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(row));
     if (nce) {
         if (grad) {
             cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
-            cline(x, "    %s[%d + j] = %s[0] * (float)(1.0 / (1.0 + exp(-c[j])) - (j == 0));", v, o,
-                  vname(n->in[2]));
+            cline(x, "    %s[%d + j] = %s[0] * (float)(1.0 / (1.0 + exp(-c[j])) - (j == 0));", v, o, d);
         } else {
             cline(x, "double l = log1p(exp(-fabs(c[0]))) + (c[0] < 0 ? -c[0] : 0.0);");
             cline(x, "for (int64_t j = 1; j < %" PRId64 "; j++)", len);
@@ -375,7 +374,7 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v)
         cline(x, "    s += exp(c[j] - mx);");
         if (grad) {
             cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", len);
-            cline(x, "    %s[%d + j] = %s[0] * (float)(exp(c[j] - mx) / s - (j == 0));", v, o, vname(n->in[2]));
+            cline(x, "    %s[%d + j] = %s[0] * (float)(exp(c[j] - mx) / s - (j == 0));", v, o, d);
         } else {
             cline(x, "%s[0] = (float)(mx + log(s) - c[0]);", v);
         }
@@ -483,30 +482,16 @@ static void emit_vmf(Ctx *x, const Node *n, const char *v)
     cline(x, "}");
 }
 
-void c_emit_approx(Ctx *x, Node *n, const char *v)
+/* The loss or gradient ops of the sampling methods (and hier's logistic
+ * loss) on one segment of one row: v (the loss, or the gradient row), z
+ * and ids the row's logits and ids (hier: labels), d the incoming
+ * gradient (a one-float array). */
+static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, const char *ids, const char *d)
 {
+    const int o = n->index;
+    const int64_t row = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c;
     switch (n->op) {
-    case OP_SAMPLE: {
-        cline(x, "{");
-        x->indent++;
-        cline(x, "uint64_t key = %d;", n->index);
-        for (int j = 1; j < n->nin; j++)
-            cline(x, "key = key * 1000003u + (uint64_t)%s;", vname(n->in[j]));
-        cline(x, "nnrt_rng r;");
-        cline(x, "nnrt_rng_stream(&r, m->seed, m->step, key);");
-        cline(x, "%s[0] = (int32_t)%s;", v, vname(n->in[0]));
-        cline(x, "for (int64_t j = 1; j <= %" PRId64 "; j++)", n->i);
-        cline(x, "    %s[j] = nnrt_alias_draw(&m->model->noise, &r);", v);
-        craw(x, "#ifdef NNGC_SAMPLE_HOOK\n");
-        cline(x, "NNGC_SAMPLE_HOOK(%d, %s, %" PRId64 ");", n->index, v, n->i + 1);
-        craw(x, "#endif\n");
-        x->indent--;
-        cline(x, "}");
-        break;
-    }
-    case OP_NEGLOSS: { /* a sample equal to the target is skipped (word2vec) */
-        const char *z = vname(n->in[0]), *ids = vname(n->in[1]);
-        const int o = n->index;
+    case OP_NEGLOSS: /* a sample equal to the target is skipped (word2vec) */
         cline(x, "{");
         x->indent++;
         cline(x, "float l = nn_softplus(-%s[%d]);", z, o);
@@ -517,59 +502,130 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         x->indent--;
         cline(x, "}");
         break;
-    }
-    case OP_NEGLOSSGRAD: {
-        const char *z = vname(n->in[0]), *ids = vname(n->in[1]), *d = vname(n->in[2]);
-        const int o = n->index;
-        if (n->i < n->shape.d[0].c)
-            cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(n->shape.d[0].c));
+    case OP_NEGLOSSGRAD:
+        if (n->i < row)
+            cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(row));
         cline(x, "%s[%d] = %s[0] * (nn_sigmoid(%s[%d]) - 1.0f);", v, o, d, z, o);
         cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
         cline(x, "    %s[j] = %s[j] != %s[%d] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, d, z);
         break;
+    case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
+        cline(x, "{");
+        x->indent++;
+        cline(x, "float l = 0.0f;");
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
+        cline(x, "    if (%s[j] >= 0)", ids);
+        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", ids, z, z);
+        cline(x, "%s[0] = l;", v);
+        x->indent--;
+        cline(x, "}");
+        break;
+    case OP_LOGISTICGRAD:
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
+        cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, ids, d, z, ids);
+        break;
+    default:
+        emit_corrected(x, n, v, z, ids, d);
+        break;
     }
+}
+
+/* A sampling method's loss or gradient: one position, or (batch pass) one
+ * per row of [n, k+1] logits and ids, each row as one position. */
+static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
+{
+    const Node *z = n->in[0];
+    const char *d = n->nin > 2 ? vname(n->in[2]) : NULL;
+    if (z->shape.rank == 1) {
+        emit_segment(x, n, v, vname(z), vname(n->in[1]), d);
+        return;
+    }
+    bool grad = n->nin > 2;
+    char *len = int_lit(z->shape.d[1].c);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", size_c(x, z->shape.d[0]));
+    x->indent++;
+    cline(x, "const float *zr = %s + r * %s;", vname(z), len);
+    cline(x, "const int32_t *ir = %s + r * %s;", vname(n->in[1]), len);
+    cline(x, "float *vr = %s + r%s;", v, grad ? xsprintf(" * %s", len) : "");
+    if (grad)
+        cline(x, "const float *dr = %s%s;", d, n->in[2]->shape.rank ? " + r" : "");
+    emit_segment(x, n, "vr", "zr", "ir", grad ? "dr" : NULL);
+    x->indent--;
+    cline(x, "}");
+}
+
+void c_emit_approx(Ctx *x, Node *n, const char *v)
+{
+    switch (n->op) {
+    case OP_SAMPLE: {
+        /* [n, k+1] (batch pass): row t is what the sample drew in
+         * iteration t, from the stream of the same key (its operands' row t) */
+        bool rows = n->shape.rank == 2;
+        const char *row = rows ? "s" : v;
+        if (rows) {
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", size_c(x, n->shape.d[0]));
+            x->indent++;
+            cline(x, "int32_t *s = %s + t * %" PRId64 ";", v, n->i + 1);
+        } else {
+            cline(x, "{");
+            x->indent++;
+        }
+        cline(x, "uint64_t key = %d;", n->index);
+        for (int j = 0; j < n->nin; j++) {
+            const char *o = n->in[j]->shape.rank ? xsprintf("%s[t]", vname(n->in[j])) : vname(n->in[j]);
+            if (j == 0)
+                cline(x, "%s[0] = (int32_t)%s;", row, o);
+            else
+                cline(x, "key = key * 1000003u + (uint64_t)%s;", o);
+        }
+        cline(x, "nnrt_rng r;");
+        cline(x, "nnrt_rng_stream(&r, m->seed, m->step, key);");
+        cline(x, "for (int64_t j = 1; j <= %" PRId64 "; j++)", n->i);
+        cline(x, "    %s[j] = nnrt_alias_draw(&m->model->noise, &r);", row);
+        craw(x, "#ifdef NNGC_SAMPLE_HOOK\n");
+        cline(x, "NNGC_SAMPLE_HOOK(%d, %s, %" PRId64 ");", n->index, row, n->i + 1);
+        craw(x, "#endif\n");
+        x->indent--;
+        cline(x, "}");
+        break;
+    }
+    case OP_NEGLOSS:
+    case OP_NEGLOSSGRAD:
     case OP_NCELOSS:
     case OP_NCEGRAD:
     case OP_SAMPLEDLOSS:
     case OP_SAMPLEDGRAD:
-        emit_corrected(x, n, v);
+        emit_sampling_loss(x, n, v);
         break;
     case OP_HIERPATH:
-    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1) */
-        const char *y = vname(n->in[0]);
-        cline(x, "{");
-        x->indent++;
+    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1); (batch pass) one per row */
+        bool rows = n->shape.rank == 2;
+        const char *y = rows ? "y" : vname(n->in[0]), *p = rows ? "p" : v;
+        if (rows) {
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", size_c(x, n->shape.d[0]));
+            x->indent++;
+            cline(x, "const int64_t y = %s[t];", vname(n->in[0]));
+            cline(x, "int32_t *p = %s + t * %" PRId64 ";", v, n->i);
+        } else {
+            cline(x, "{");
+            x->indent++;
+        }
         emit_index_check(x, n, y, int_lit(n->size.c));
         cline(x, "const nnrt_huffman *tr = &m->model->tree;");
         cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
         if (n->op == OP_HIERPATH)
-            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", v, n->size.c - 2);
+            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, n->size.c - 2);
         else
-            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", v);
+            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", p);
         x->indent--;
         cline(x, "}");
         break;
     }
-    case OP_LOGISTICLOSS: {
-        const char *z = vname(n->in[0]), *t = vname(n->in[1]);
-        cline(x, "{");
-        x->indent++;
-        cline(x, "float l = 0.0f;");
-        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    if (%s[j] >= 0)", t);
-        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", t, z, z);
-        cline(x, "%s[0] = l;", v);
-        x->indent--;
-        cline(x, "}");
+    case OP_LOGISTICLOSS:
+    case OP_LOGISTICGRAD:
+        emit_sampling_loss(x, n, v);
         break;
-    }
-    case OP_LOGISTICGRAD: {
-        const char *z = vname(n->in[0]), *t = vname(n->in[1]), *d = vname(n->in[2]);
-        cline(x, "for (int64_t j = 0; j < %s; j++)", size_c(x, n->in[0]->shape.d[0]));
-        cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, t, d, z, t);
-        break;
-    }
     case OP_CLASSIDS: { /* y's class range, padded with its first id */
         const char *y = vname(n->in[0]);
         cline(x, "{");

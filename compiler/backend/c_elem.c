@@ -173,6 +173,57 @@ static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char 
 }
 
 /* The elementwise, fused, broadcast and fill ops (c_target.c's switch sends them here). */
+/* mul_sum (select.c): sum over one axis of a * b, broadcasting, without
+ * storing the product. Over the last axis, a dot per result element in
+ * eight float lanes (which vectorize; their order is fixed); over another
+ * axis, the products added into the zeroed result along its rows. */
+static void emit_mul_sum(Ctx *x, const Node *n, const char *out)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    Shape s = {.rank = a->shape.rank > b->shape.rank ? a->shape.rank : b->shape.rank}, o1;
+    for (int k = 1; k <= s.rank; k++) { /* the product's shape */
+        const Shape *p = k <= a->shape.rank && !size_is_one(a->shape.d[a->shape.rank - k]) ? &a->shape : &b->shape;
+        s.d[s.rank - k] = k <= p->rank ? p->d[p->rank - k] : size_const(1);
+    }
+    const int axis = n->index, last = s.rank - 1, loops = axis == last ? last : s.rank;
+    o1 = s;
+    o1.d[axis] = size_const(1); /* the result, as a shape the product broadcasts over */
+    const char *va = vname(a), *vb = vname(b);
+    char *ia = bcast_index(x, &a->shape, &s), *ib = bcast_index(x, &b->shape, &s), *io = bcast_index(x, &o1, &s);
+    cline(x, "{");
+    x->indent++;
+    if (axis != last)
+        cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", out, count_c(x, &n->shape, 0));
+    for (int k = 0; k < loops; k++)
+        cline(x, "%*sfor (int64_t i%d = 0; i%d < %s; i%d++)%s", 4 * k, "", k, k, size_c(x, s.d[k]), k,
+              axis == last && k == loops - 1 ? " {" : "");
+    const int d = 4 * loops;
+    if (axis != last) {
+        cline(x, "%*s%s[%s] += %s[%s] * %s[%s];", d, "", out, io, va, ia, vb, ib);
+    } else {
+        /* operands along the summed axis: stride 1, or 0 where broadcast */
+        bool fa = a->shape.rank && size_eq(a->shape.d[a->shape.rank - 1], s.d[last]);
+        bool fb = b->shape.rank && size_eq(b->shape.d[b->shape.rank - 1], s.d[last]);
+        char *len = size_c(x, s.d[last]);
+        const int e = loops ? d : 4; /* the body's indent; its braces one level out */
+        if (!loops)
+            cline(x, "{");
+        cline(x, "%*sfloat acc[8] = {0}, t;", e, "");
+        cline(x, "%*sint64_t i%d = 0;", e, "", last);
+        cline(x, "%*sfor (; i%d + 8 <= %s; i%d += 8)", e, "", last, len, last);
+        cline(x, "%*s    for (int u = 0; u < 8; u++)", e, "");
+        cline(x, "%*s        acc[u] += %s[%s%s] * %s[%s%s];", e, "", va, ia, fa ? " + u" : "", vb, ib,
+              fb ? " + u" : "");
+        cline(x, "%*st = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));", e, "");
+        cline(x, "%*sfor (; i%d < %s; i%d++)", e, "", last, len, last);
+        cline(x, "%*s    t += %s[%s] * %s[%s];", e, "", va, ia, vb, ib);
+        cline(x, "%*s%s[%s] = t;", e, "", out, io);
+        cline(x, "%*s}", e - 4, "");
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
 void c_emit_elem(Ctx *x, Node *n, const char *v)
 {
     Graph *g = x->g;
@@ -182,6 +233,9 @@ void c_emit_elem(Ctx *x, Node *n, const char *v)
     switch (n->op) {
     case OP_CONST:
         cline(x, "%s[0] = %s;", v, float_lit(n->f));
+        break;
+    case OP_MULSUM:
+        emit_mul_sum(x, n, v);
         break;
     case OP_FILL:
         cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));

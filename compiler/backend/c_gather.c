@@ -95,6 +95,17 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
     case OP_CONCAT: {
         char *na = count_c(x, &a->shape, 0);
         const char *elem = n->dtype == DT_I32 ? "int32_t" : "float"; /* any element type */
+        if (n->index > 0) { /* along a later axis: the two operands' blocks alternate */
+            Shape outer = n->shape;
+            outer.rank = n->index;
+            char *ca = count_c(x, &a->shape, n->index), *cb = count_c(x, &b->shape, n->index);
+            cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &outer, 0));
+            cline(x, "    memcpy(%s + r * (%s + %s), %s + r * %s, (size_t)%s * sizeof(%s));", v, ca, cb, va, ca, ca, elem);
+            cline(x, "    memcpy(%s + r * (%s + %s) + %s, %s + r * %s, (size_t)%s * sizeof(%s));", v, ca, cb, ca, vb, cb,
+                  cb, elem);
+            cline(x, "}");
+            break;
+        }
         cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(%s));", v, va, na, elem);
         cline(x, "memcpy(%s + %s, %s, (size_t)%s * sizeof(%s));", v, na, vb, count_c(x, &b->shape, 0), elem);
         break;

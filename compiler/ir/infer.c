@@ -218,15 +218,16 @@ static bool infer_concat(Infer *I, const Node *a, const Node *b) {
     const Shape *x = &a->shape, *y = &b->shape;
     if (a->dtype != b->dtype)
         return fail(I, "'concat' needs two tensors of one element type, got %s and %s", typ(I, a), typ(I, b));
-    if (x->rank < 1 || x->rank != y->rank)
-        return fail(I, "shape mismatch in 'concat': %s and %s (expected two tensors of the same rank >= 1)",
-                    shp(I, x), shp(I, y));
-    for (int i = 1; i < x->rank; i++)
-        if (!size_eq(x->d[i], y->d[i]))
+    const int axis = I->n->index; /* 0, or 1 for the batch pass's rows of per-iteration concats */
+    if (x->rank < 1 || x->rank != y->rank || axis < 0 || axis >= x->rank)
+        return fail(I, "shape mismatch in 'concat': %s and %s (expected two tensors of the same rank > axis %d)",
+                    shp(I, x), shp(I, y), axis);
+    for (int i = 0; i < x->rank; i++)
+        if (i != axis && !size_eq(x->d[i], y->d[i]))
             return fail(I, "shape mismatch in 'concat': %s and %s (axis %d: sizes %s and %s differ)", shp(I, x),
                         shp(I, y), i, sz(I, x->d[i]), sz(I, y->d[i]));
     Shape r = *x;
-    r.d[0] = size_add(x->d[0], y->d[0]);
+    r.d[axis] = size_add(x->d[axis], y->d[axis]);
     set(I, a->dtype, &r);
     return true;
 }
@@ -347,18 +348,21 @@ static bool infer_preset(Infer *I, const Node *a, const Node *b) {
     case OP_SCATTERADD:
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER: {
-        /* b an int scalar: a is one row; b int [k]: a is k rows */
-        if (s->rank < 1 || b->dtype != DT_I32 || b->shape.rank > 1)
+        /* b an int scalar: a is one row; b int [k...]: a is k... rows (the
+         * batch pass's [T, k] ids of a loop's scatters) */
+        if (s->rank < 1 || b->dtype != DT_I32)
             return fail(I, "'scatter_add' needs a result of rank >= 1 and int ids, got %s and %s", shp(I, s),
                         typ(I, b));
         Shape want = drop_axis(s, 0);
-        if (b->shape.rank == 1) {
-            if (want.rank + 1 > NN_MAXRANK)
+        if (b->shape.rank >= 1) {
+            int nb = b->shape.rank;
+            if (want.rank + nb > NN_MAXRANK)
                 return fail(I, "'scatter_add' result %s has too many axes", shp(I, s));
-            for (int i = want.rank; i > 0; i--)
-                want.d[i] = want.d[i - 1];
-            want.d[0] = b->shape.d[0];
-            want.rank++;
+            for (int i = want.rank - 1; i >= 0; i--)
+                want.d[i + nb] = want.d[i];
+            for (int i = 0; i < nb; i++)
+                want.d[i] = b->shape.d[i];
+            want.rank += nb;
         }
         if (!shape_eq(&want, &a->shape))
             return fail(I, "'scatter_add' of rows %s at ids %s cannot give %s", shp(I, &a->shape), typ(I, b),
@@ -510,22 +514,36 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SAMPLE: { /* the target, then k draws among size words */
         if (n->nin < 1)
             return fail(&I, "'%s' needs a target", op_name[n->op]);
-        for (int j = 0; j < n->nin; j++) /* the target, the loop indexes */
-            if (!need_int_scalar(&I, n->in[j]))
+        /* the target, the loop indexes: int scalars, or (batch pass) [n]
+         * vectors, one row of draws per element */
+        const Node *rows = NULL;
+        for (int j = 0; j < n->nin; j++) {
+            const Node *o = n->in[j];
+            if (o->dtype == DT_I32 && o->shape.rank == 1 && (!rows || size_eq(rows->shape.d[0], o->shape.d[0])))
+                rows = rows ? rows : o;
+            else if (!need_int_scalar(&I, o))
                 return false;
+        }
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
             return fail(&I, "'%s' needs k >= 1 draws among a static vocabulary (k = %" PRId64 ")", op_name[n->op],
                         n->i);
-        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i + 1)}});
+        if (rows)
+            set(&I, DT_I32, &(Shape){.rank = 2, .d = {rows->shape.d[0], size_const(n->i + 1)}});
+        else
+            set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i + 1)}});
         return true;
     }
     case OP_HIERPATH:
-    case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes */
-        if (!need_int_scalar(&I, a))
+    case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes; (batch pass)
+                          targets [n]: one path per row */
+        if (!(a->dtype == DT_I32 && a->shape.rank == 1) && !need_int_scalar(&I, a))
             return false;
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 2)
             return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
-        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        if (a->shape.rank == 1)
+            set(&I, DT_I32, &(Shape){.rank = 2, .d = {a->shape.d[0], size_const(n->i)}});
+        else
+            set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
         return true;
     case OP_CLASSIDS:
     case OP_BINCODE: /* i ids or bits of a target among size words */
@@ -560,16 +578,28 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SAMPLEDLOSS:
     case OP_SAMPLEDGRAD:
     case OP_NEGLOSS:
-    case OP_NEGLOSSGRAD: /* logits [k+1] of the target and its samples, their ids [k+1] */
-        if (!need_f32(&I, a) || a->shape.rank != 1 || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
+    case OP_NEGLOSSGRAD: { /* logits [k+1] of the target and its samples, their ids [k+1]; or (batch pass)
+                            [n, k+1] of n positions, one loss each */
+        bool rows = a->shape.rank == 2 && size_is_const(a->shape.d[1]);
+        if (!need_f32(&I, a) || (a->shape.rank != 1 && !rows) || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
             return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
                         op_name[n->op], typ(&I, a), typ(&I, b));
+        const Size len = a->shape.d[a->shape.rank - 1];
         if (n->op != OP_LOGISTICLOSS && n->op != OP_LOGISTICGRAD &&
-            (n->index < 0 || n->i < 1 || !size_is_const(a->shape.d[0]) || n->index + n->i > a->shape.d[0].c))
+            (n->index < 0 || n->i < 1 || !size_is_const(len) || n->index + n->i > len.c))
             return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index, n->i,
                         typ(&I, a));
-        return loss_or_grad(&I, n, n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS ||
-                                       n->op == OP_SAMPLEDLOSS);
+        const Shape per = drop_axis(&a->shape, a->shape.rank - 1); /* one loss per row */
+        if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS || n->op == OP_SAMPLEDLOSS) {
+            set(&I, DT_F32, &per);
+            return true;
+        }
+        const Node *d = n->in[2];
+        if (!need_f32(&I, d) || (d->shape.rank != 0 && !shape_eq(&d->shape, &per)))
+            return fail(&I, "'%s' needs a float scalar gradient (or one per row), got %s", op_name[n->op], typ(&I, d));
+        set(&I, DT_F32, &a->shape);
+        return true;
+    }
     case OP_DOT:
     case OP_BXENT: /* two float vectors of one size -> a scalar */
         if (!need_f32(&I, a) || !need_f32(&I, b))
@@ -589,10 +619,17 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_GATHER: {
         if (!need_rank(&I, a, 1, NN_MAXRANK, "a tensor of rank >= 1 to index"))
             return false;
-        if (b->dtype != DT_I32 || b->shape.rank != 1)
+        if (b->dtype != DT_I32 || b->shape.rank < 1)
             return fail(&I, "indexing with a vector needs an int vector of ids, got %s", typ(&I, b));
-        Shape s = a->shape; /* [n, a.shape[1:]...]: same rank as a */
-        s.d[0] = b->shape.d[0];
+        if (b->shape.rank + a->shape.rank - 1 > NN_MAXRANK)
+            return fail(&I, "indexing %s with ids %s gives too many axes", typ(&I, a), typ(&I, b));
+        /* [ids' shape..., a.shape[1:]...] (NumPy's a[ids]); ids of rank 2
+         * come from the batch pass (a loop's gathers as one) */
+        Shape s = {.rank = b->shape.rank + a->shape.rank - 1};
+        for (int i = 0; i < b->shape.rank; i++)
+            s.d[i] = b->shape.d[i];
+        for (int i = 1; i < a->shape.rank; i++)
+            s.d[b->shape.rank + i - 1] = a->shape.d[i];
         set(&I, a->dtype, &s);
         return true;
     }
@@ -681,6 +718,15 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER:
         return infer_preset(&I, a, b);
+    case OP_MULSUM: { /* the product's shape (broadcasting), less the summed axis */
+        if (!infer_broadcast(&I, a, b))
+            return false;
+        if (n->index < 0 || n->index >= n->shape.rank)
+            return fail(&I, "axis %d out of range in 'mul_sum' of %s", n->index, shp(&I, &n->shape));
+        Shape s = drop_axis(&n->shape, n->index);
+        set(&I, DT_F32, &s);
+        return true;
+    }
     case OP_LOOP: /* no value: only LOOPOUT reads it */
         set_scalar(&I, DT_F32);
         return true;

@@ -168,7 +168,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr(p, " ta");
     if (n->op == OP_MATMUL && n->tb)
         pr(p, " tb");
-    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND)
+    if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND || n->op == OP_MULSUM ||
+        (n->op == OP_CONCAT && n->index))
         pr(p, " axis=%d", n->index);
     if (n->op == OP_HIERPATH || n->op == OP_HIERLABEL) {
         pr(p, " len=%" PRId64 " of=", n->i);

@@ -125,6 +125,37 @@ static Node *lift(Batcher *bt, Node *x, bool after) {
     return place(bt, mk_preset(bt, OP_BROADCAST, 1, &x, x, 0), after);
 }
 
+/* x with a new axis of size 1 at axis (an EXPAND), so that a per-row
+ * vector broadcasts against the rows of a batched matrix. */
+static Node *unsqueeze(Batcher *bt, Node *x, int axis, bool after) {
+    if (!x || x->shape.rank + 1 > NN_MAXRANK)
+        return NULL;
+    Node *n = ir_new_node(OP_EXPAND, 1, &x, x->loc);
+    n->shape.rank = x->shape.rank + 1;
+    for (int i = 0, k = 0; i < n->shape.rank; i++)
+        n->shape.d[i] = i == axis ? size_const(1) : x->shape.d[k++];
+    n->index = axis;
+    n->name = x->name;
+    return place(bt, n, after);
+}
+
+/* sum over axis of a * b (broadcasting): a batched matvec or outer
+ * product, one product of the rows per iteration, as whole-tensor ops. */
+static Node *mul_sum(Batcher *bt, Node *a, Node *b, int axis, const Node *like, bool after) {
+    Node *m = a && b ? place(bt, mk(OP_MUL, 2, (Node *[]){a, b}, like), after) : NULL;
+    return m && axis >= 0 ? place(bt, mk_axis(OP_SUMAXIS, m, axis, like), after) : m;
+}
+
+/* The batched form of v (a sample, a sampling loss or its gradient) with
+ * v's attributes: site, k, vocabulary, segment. */
+static Node *mk_same(Op op, int nin, Node **in, const Node *v) {
+    Node *n = mk(op, nin, in, v);
+    n->index = v->index;
+    n->i = v->i;
+    n->size = v->size;
+    return n;
+}
+
 /* Is i the loop's index minus lo (row t - lo of a stack)? */
 static bool is_row_index(Batcher *bt, const Node *i) {
     Loop *l = bt->l;
@@ -176,6 +207,14 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_IMUL:
         return place(bt, mk(v->op, 2, x, v), after);
     case OP_MATVEC: {
+        if (ba && v->nin == 2) {
+            /* a matrix per iteration (rows gathered by ids that vary, as
+             * neg's): y_t = M_t x_t is a row-wise product and sum, over the
+             * last axis of M_t (or, transposed, over its rows) */
+            int red = v->ta ? 1 : 2;
+            Node *xb = bb ? unsqueeze(bt, bb, red == 2 ? 1 : 2, after) : v->ta ? unsqueeze(bt, b, 1, after) : b;
+            return mul_sum(bt, ba, xb, red, v, after);
+        }
         if (ba) {
             *why = "the matrix of '@' varies with the loop index";
             return NULL;
@@ -206,6 +245,64 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             return m ? place(bt, mk_axis(OP_SUMAXIS, m, 1, v), after) : NULL;
         }
         return place(bt, mk(OP_MATVEC, 2, ba ? (Node *[]){ba, b} : (Node *[]){bb, a}, v), after);
+    case OP_GATHER: /* rows at ids that vary (neg's samples): one gather of all rows */
+        if (ba || !bb) {
+            *why = "a gather from a tensor that varies with the loop index";
+            return NULL;
+        }
+        return place(bt, mk(OP_GATHER, 2, (Node *[]){a, bb}, v), after);
+    case OP_CONCAT: /* the iterations' vectors joined: rows joined along axis 1 */
+        if (!ba || !bb) {
+            *why = "a concat of a value that does not vary with the loop index";
+            return NULL;
+        }
+        {
+            Node *n = mk(OP_CONCAT, 2, x, v);
+            n->index = v->index + 1;
+            return place(bt, n, after);
+        }
+    case OP_SAMPLE: {
+        /* every iteration's draws at once, before the loop: row t comes
+         * from the stream of iteration t's key (site, loop indexes), so it
+         * holds the ids the loop would have drawn there, whatever the order
+         * of the draws (c_approx.c) */
+        Node *in[1 + MAX_LOOP_DEPTH];
+        if (v->nin > 1 + MAX_LOOP_DEPTH)
+            return NULL;
+        for (int k = 0; k < v->nin; k++) {
+            Node *o = v->in[k];
+            in[k] = bval(o) ? bval(o) : o;
+            if (in[k]->shape.rank > 1)
+                return NULL;
+        }
+        return place(bt, mk_same(OP_SAMPLE, v->nin, in, v), after);
+    }
+    case OP_HIERPATH:
+    case OP_HIERLABEL: /* hier: the paths of every iteration's target, [n, L] */
+        if (!ba) {
+            *why = "a hier path of a target that does not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 1, &ba, v), after);
+    case OP_NEGLOSS:
+    case OP_NCELOSS:
+    case OP_SAMPLEDLOSS:
+    case OP_LOGISTICLOSS: /* one loss per row of [n, k+1] logits and ids (hier: labels) */
+        if (!ba || !bb) {
+            *why = "a sampling loss whose logits or ids do not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 2, x, v), after);
+    case OP_NEGLOSSGRAD:
+    case OP_NCEGRAD:
+    case OP_SAMPLEDGRAD:
+    case OP_LOGISTICGRAD: /* one gradient row per row; d one per row or a constant */
+        if (!ba || !bb) {
+            *why = "a sampling loss whose logits or ids do not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 3, (Node *[]){ba, bb, bval(v->in[2]) ? bval(v->in[2]) : v->in[2]}, v),
+                     after);
     case OP_ROW:
         if (ba) {
             *why = "a row of a tensor that varies with the loop index";
@@ -216,6 +313,12 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         return place(bt, mk(OP_GATHER, 2, (Node *[]){a, bb}, v), after);
     /* gradient ops (autodiff's reverse loops) */
     case OP_OUTER:
+        if (!only_summed(bt, v) && (ba || bb)) {
+            /* read by something else (neg's rows' gradient, scattered): the
+             * [n, M, N] products, a_t[i] b_t[j] by broadcasting */
+            Node *ea = ba ? unsqueeze(bt, ba, 2, after) : unsqueeze(bt, a, 1, after);
+            return mul_sum(bt, ea, bb ? unsqueeze(bt, bb, 1, after) : b, -1, v, after);
+        }
         /* sum_t a_t b_t^T = A^T B: only when nothing else reads the
          * per-iteration [M, N] product */
         if (!only_summed(bt, v) || (!ba && !bb)) {
@@ -234,8 +337,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         }
     case OP_SCATTERADD: {
         /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter */
-        if (!only_summed(bt, v) || !ba || b->shape.rank != 0) {
-            *why = "a scatter per iteration (batched only when it is only summed, with one id per iteration)";
+        if (!only_summed(bt, v) || !ba || b->shape.rank > 1) {
+            *why = "a scatter per iteration (batched only when it is only summed)";
             return NULL;
         }
         bt->summed = true;
@@ -541,6 +644,69 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     return changed;
 }
 
+/* Two samples of one site with the same operands draw the same ids (the
+ * stream is a function of the site and the operands: c_approx.c). cse
+ * never merges draws; here the forward loop's batched samples and those
+ * the reverse loop recomputed (autodiff) become one, so the ids are drawn
+ * once per call and the rows gathered at them once. Top block only: the
+ * batched samples. Returns how many it merged. */
+static int merge_samples(Graph *g) {
+    int merged = 0;
+    Block *b = &g->top;
+    for (int i = 0; i < b->n; i++) {
+        Node *s = b->nodes[i];
+        if (s->op != OP_SAMPLE)
+            continue;
+        for (int j = i + 1; j < b->n; j++) {
+            Node *t = b->nodes[j];
+            bool same = t->op == OP_SAMPLE && t->index == s->index && t->i == s->i && size_eq(t->size, s->size) &&
+                        t->nin == s->nin;
+            for (int k = 0; same && k < s->nin; k++)
+                same = t->in[k] == s->in[k];
+            if (same) {
+                ir_replace_uses(g, t, s);
+                merged++;
+            }
+        }
+    }
+    return merged;
+}
+
+/* A sum of two scatters of rows into one table, each read by nothing
+ * else, is one scatter of both sets of rows (joined along axis 0): after
+ * batching, hier's four contexts of a skip-gram word each scatter their
+ * path rows into W's gradient; as one scatter_add the gradient can be
+ * sparse (select.c). Top block; ids of rank >= 1. Returns how many sums
+ * it rewrote (the scatters are left to dce). */
+static int merge_scatters(Graph *g) {
+    int merged = 0;
+    Block *b = &g->top;
+    ir_count_uses(g);
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i], *p = n->nin == 2 ? n->in[0] : NULL, *q = n->nin == 2 ? n->in[1] : NULL;
+        if (n->op != OP_ADD || p->op != OP_SCATTERADD || q->op != OP_SCATTERADD || p == q || p->mark != 1 ||
+            q->mark != 1 || !shape_eq(&p->shape, &q->shape) || !shape_eq(&n->shape, &p->shape) ||
+            p->in[1]->shape.rank == 0 || q->in[1]->shape.rank == 0)
+            continue;
+        Builder at = build_at(g, b, i, BUILD_TRY, "batch");
+        Node *rows = build_op2(&at, OP_CONCAT, p->in[0], q->in[0], n->loc);
+        Node *ids = rows ? build_op2(&at, OP_CONCAT, p->in[1], q->in[1], n->loc) : NULL;
+        if (!ids) {
+            i = at.pos; /* n, after what was built (dead: dce removes it) */
+            continue;   /* ids of other shapes: left as a sum */
+        }
+        i = at.pos;
+        n->op = OP_SCATTERADD;
+        n->in = xalloc(sizeof(Node *) * 2);
+        n->in[0] = rows;
+        n->in[1] = ids;
+        n->mark = 1;
+        merged++;
+    }
+    ir_clear_marks(&g->top);
+    return merged;
+}
+
 void pass_batch(PassCtx *pc) {
     Graph *g = pc->g;
     pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
@@ -550,5 +716,8 @@ void pass_batch(PassCtx *pc) {
      * a train graph's forward logsumexp(z) and the one of its reverse loop
      * (autodiff's softmax = exp(z - lse)) become one */
     pass_cse(pc);
+    if (merge_samples(g))
+        pass_cse(pc); /* the gathers at the merged samples' ids */
+    merge_scatters(g);
     pass_dce(pc);
 }

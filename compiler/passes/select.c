@@ -11,6 +11,10 @@
  *   sum_axis/mean_axis(gather(T, ids), axis 0) -> gather_sum/gather_mean(T, ids)
  *       when the sum is the gather's one reader (a bag of embeddings: the
  *       rows are added from the table in place);
+ *   sum_axis(mul(a, b), k)            -> mul_sum(a, b) axis=k
+ *       when the sum is the product's one reader (the batch pass's
+ *       row-wise dots and per-row matvecs, e.g. neg's logits: the
+ *       [T, k+1, D] product is never stored);
  *   scatter_add in a loop body whose one reader is a sum of its loop
  *                                     -> scatter_rows
  *       (its rows go straight into the sum's buffer: a [V, D] table per
@@ -107,6 +111,14 @@ static void select_block(Graph *g, Block *b)
         select_linear(b, nodes[i]);
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i], *a = n->nin > 0 ? n->in[0] : NULL;
+        if (n->op == OP_SUMAXIS && a->op == OP_MUL && a->parent == b && a->mark == 1) {
+            int axis = n->index;
+            rewrite(n, OP_MULSUM, 2, (Node *[]){a->in[0], a->in[1]});
+            n->index = axis;
+            unlink_node(a);
+            i = -1;
+            continue;
+        }
         if ((n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0 && a->op == OP_GATHER &&
             a->dtype == DT_F32 && a->parent == b && a->mark == 1) {
             rewrite(n, n->op == OP_SUMAXIS ? OP_GATHERSUM : OP_GATHERMEAN, 2, (Node *[]){a->in[0], a->in[1]});

@@ -16,7 +16,8 @@
  *     fixture counts of tests/approx/, and counts that make the target
  *     drawn often, so the "sample equal to the target is skipped" rule
  *     is exercised);
- *   - the backward pass recomputes the same ids as the forward pass;
+ *   - the backward pass recomputes the same ids as the forward pass (or,
+ *     batched at -O2, shares them: one draw per site and position);
  *   - central finite differences of the compiled loss (same seed: same
  *     draws) agree with the compiled gradient;
  *   - same seed, same draws; the next call draws others;
@@ -104,6 +105,27 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
     return loss;
 }
 
+/* The forward draws in (position, site) order, whatever order they came
+ * in: the loop (-O0) draws position by position, the batched samples
+ * (-O2, passes/batch.c) site by site, each site's positions in order.
+ * Draw t of site s among the first NT * NG records is position t's. */
+static void order_forward(void)
+{
+    int32_t by[NT * NG][K + 1];
+    int seen[NG] = {0}, ok = nrec >= NT * NG;
+    for (int r = 0; r < NT * NG && ok; r++) {
+        const int s = recsite[r];
+        ok = s >= 0 && s < NG && seen[s] < NT;
+        if (ok)
+            memcpy(by[seen[s]++ * NG + s], rec[r], sizeof by[0]);
+    }
+    if (!ok)
+        return; /* left as drawn: the checks below fail */
+    memcpy(rec, by, sizeof by);
+    for (int r = 0; r < NT * NG; r++)
+        recsite[r] = r % NG;
+}
+
 static float run_grad(negt_ctx *c, const negt_inputs *in, uint64_t seed)
 {
     negt_outputs out;
@@ -113,6 +135,7 @@ static float run_grad(negt_ctx *c, const negt_inputs *in, uint64_t seed)
         fprintf(stderr, "negt_ctx_grad: %s\n", nnrt_last_error());
         exit(1);
     }
+    order_forward();
     return out.loss;
 }
 
@@ -120,15 +143,17 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
 {
     char name[160];
     float loss = run_grad(c, in, 42);
-    /* each backward draw (the second half) is a forward draw of its site */
-    int same = nrec == 2 * NT * NG;
-    for (int r = NT * NG; r < 2 * NT * NG && same; r++) {
+    /* each backward draw (the second half) is a forward draw of its site;
+     * at -O2 the batch pass draws once for both (no second half) */
+    int same = nrec == 2 * NT * NG || nrec == NT * NG;
+    for (int r = NT * NG; r < nrec && same; r++) {
         int found = 0;
         for (int f = 0; f < NT * NG; f++)
             found |= recsite[f] == recsite[r] && memcmp(rec[f], rec[r], sizeof rec[r]) == 0;
         same = found;
     }
-    snprintf(name, sizeof name, "%s: the backward pass recomputes the forward draws (%d draws)", what, nrec);
+    snprintf(name, sizeof name, "%s: the backward pass recomputes the forward draws or shares them (%d draws)", what,
+             nrec);
     check(same, name);
     int targets_ok = 1;
     for (int r = 0; r < NT * NG; r++)
@@ -155,6 +180,28 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
         snprintf(name, sizeof name, "%s: some samples equal their target (%d skipped)", what, skipped);
         check(skipped > 0, name);
     }
+    /* the SGD step (lr 0.1) from these gradients: every entry moves by
+     * -lr times the reference's gradient, the rows no id touched not at
+     * all (at -O2 the gradients of W, b and E are sparse: the update
+     * visits only the rows listed); then the params are put back */
+    float *P[3] = {negt_param(m, "E"), negt_param(m, "W"), negt_param(m, "b")};
+    const double *G[3] = {gE, gW, gb};
+    static float keep[3][NV * ND];
+    const int sizes[3] = {NV * ND, NV * ND, NV};
+    for (int p = 0; p < 3; p++)
+        memcpy(keep[p], P[p], sizeof(float) * (size_t)sizes[p]);
+    check(negt_update(m, c) == NNRT_OK, "update");
+    double worst = 0;
+    for (int p = 0; p < 3; p++)
+        for (int i = 0; i < sizes[p]; i++) {
+            double e = relerr(P[p][i], keep[p][i] - 0.1 * G[p][i]);
+            worst = e > worst ? e : worst;
+        }
+    snprintf(name, sizeof name, "%s: the SGD update is params - 0.1 x the reference gradient (max err %.2g)", what,
+             worst);
+    check(worst < 1e-5, name);
+    for (int p = 0; p < 3; p++)
+        memcpy(P[p], keep[p], sizeof(float) * (size_t)sizes[p]);
 }
 
 static negt_ctx *fd_ctx;
@@ -179,6 +226,17 @@ int main(void)
     check(negt_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     check(negt_set_counts(m, counts, NV + 1) != NNRT_OK, "set_counts with more counts than words is an error");
     against_reference(m, c, &in, "fixture counts", 0);
+
+    /* the draws of seed 42 as a hash, for run.sh to compare across -O
+     * levels: the batched samples (-O2) draw the ids the loop (-O0) does */
+    {
+        run_grad(c, &in, 42);
+        uint64_t h = 1469598103934665603u;
+        for (int r = 0; r < NT * NG; r++)
+            for (int j = 0; j <= K; j++)
+                h = (h ^ (uint64_t)(uint32_t)rec[r][j]) * 1099511628211u;
+        printf("# draws %016llx\n", (unsigned long long)h);
+    }
 
     /* determinism: same seed, same draws; the next call draws others */
     int32_t a[NT * NG][K + 1], bb[NT * NG][K + 1];

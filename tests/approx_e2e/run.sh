@@ -71,6 +71,27 @@ for O in -O0 -O2; do
     fi
     timeout "$TMO" "$tmp/${n}_test" >"$tmp/out" 2>"$tmp/err"
     st=$?
+    # -O2 batches the loop (passes/batch.c): the samples are drawn before
+    # it, the same ids as -O0's loop draws, and the tables' gradients are
+    # sparse (the SGD update visits the rows touched); hier's paths too
+    grep '^# draws' "$tmp/out" >"$tmp/draws$O.$n"
+    if [ "$O" = -O2 ] && [ "$test" = neg ]; then
+        if [ -s "$tmp/draws-O0.$n" ] && cmp -s "$tmp/draws-O0.$n" "$tmp/draws-O2.$n"; then
+            ok "$n: -O2 (batched samples) draws the ids -O0 (the loop) draws"
+        else
+            notok "$n: -O2 (batched samples) draws the ids -O0 (the loop) draws"
+            detail "$tmp/draws-O0.$n"
+            detail "$tmp/draws-O2.$n"
+        fi
+    fi
+    if [ "$O" = -O2 ]; then
+        if grep -q 'nnrt_sgd_update_ids(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
+            ! "$NNGC" -O2 --dump-ir=train "$src" | grep -q '= loop '; then
+            ok "$n -O2: no loop left, W's gradient sparse"
+        else
+            notok "$n -O2: no loop left, W's gradient sparse"
+        fi
+    fi
     sed "s/^\(not ok\|ok\) - /\1 - $n $O: /" "$tmp/out"
     p=$(grep -c '^ok - ' "$tmp/out")
     f=$(grep -c '^not ok - ' "$tmp/out")

@@ -65,6 +65,20 @@ static void test_sgd_ids(void **state) {
     assert_true(w[6] == 3.0f && w[7] == 7.0f); /* row 3: once */
     nnrt_sgd_update_ids(w, g, 2, ids, 0, 0.5f);
     assert_true(w[6] == 3.0f);
+    /* the same again: the rows done are forgotten between calls */
+    nnrt_sgd_update_ids(w, g, 2, ids, 5, 0.5f);
+    assert_true(w[2] == 0.0f && w[3] == 0.0f && w[6] == 1.0f && w[7] == 8.0f);
+    /* rows past the bitmap of rows done (65536): the sorted path */
+    enum { BIG = 70000 };
+    float *wb = calloc(BIG, sizeof *wb), *gb = calloc(BIG, sizeof *gb);
+    assert_non_null(wb);
+    assert_non_null(gb);
+    gb[5] = 2.0f, gb[BIG - 1] = 4.0f;
+    int32_t big[4] = {BIG - 1, 5, BIG - 1, 5};
+    nnrt_sgd_update_ids(wb, gb, 1, big, 4, 0.5f);
+    assert_true(wb[5] == -1.0f && wb[BIG - 1] == -2.0f && wb[6] == 0.0f);
+    free(wb);
+    free(gb);
 }
 
 /* Ensure Adam matches torch.optim.Adam (bias-corrected; a zero gradient
