@@ -395,6 +395,10 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
     DriverPipelines pl;
     if (!driver_pipeline_options(co, &pl))
         return NULL;
+    if (co->target) { /* docs/CUDA.md */
+        driver_error("--target=%s: nngc train and nngc eval run on the CPU only (yet)", co->target);
+        return NULL;
+    }
     Diag diag;
     diag_init(&diag, stderr);
     diag.hold = true;
