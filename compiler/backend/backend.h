@@ -157,6 +157,23 @@ static inline NodeInfo *info(const Node *n)
  * it compiles, each node's code, and the helpers its code needs. A target
  * keeps its per-op code in small files by op family (the C target's are
  * c_*.c, reached from one table in c_target.c). */
+/* Where a device target adds code to the shared API (Target.hook): the
+ * C target has none. */
+typedef enum {
+    HOOK_MODEL_FIELDS, /* struct NAME: more fields */
+    HOOK_CTX_FIELDS,   /* struct NAME_ctx: more fields */
+    HOOK_CTX_CREATE,   /* NAME_ctx_create, after the host allocations (c may be NULL) */
+    HOOK_CTX_DESTROY,  /* NAME_ctx_destroy, before the host memory is freed */
+    HOOK_DESTROY,      /* NAME_destroy, before the host memory is freed */
+    HOOK_PARAMS_SET,   /* NAME_init_params: the host params are about to be written */
+    HOOK_PARAMS_HOST,  /* before the host params are handed out (void *m; returns NULL on failure) */
+    HOOK_CTX_CLEAR,    /* NAME_ctx_clear: the host gradients were zeroed */
+    HOOK_GRADS_HOST,   /* before a context's host gradients are handed out (c; returns NULL on failure) */
+    HOOK_ACCUMULATE,   /* NAME_grad_accumulate, before it adds dst's and src's host gradients */
+    HOOK_CALL_BEGIN,   /* NAME_ctx_forward/grad: after the checks, before the first node */
+    HOOK_CALL_END,     /* after the last node, before the outputs are set */
+} Hook;
+
 typedef struct Target {
     const char *name;       /* for messages: "target 'c' does not support ..." */
     const char *abi_header; /* the runtime header the generated code includes */
@@ -166,9 +183,22 @@ typedef struct Target {
     void (*emit_node)(Ctx *x, Node *n);
     /* Definitions the generated functions need, before the first of them. */
     void (*emit_prelude)(Ctx *x);
+    /* A device target: values and gradients live in device memory; the
+     * hooks add its code to the shared API, emit_update writes NAME_update.
+     * NULL for the C target. */
+    void (*hook)(Ctx *x, Hook where);
+    void (*emit_update)(Ctx *x);
 } Target;
 
 extern const Target target_c;
+extern const Target target_cuda; /* cu_target.c */
+
+/* The target's code at a hook, if it has any. */
+static inline void target_hook(Ctx *x, Hook where)
+{
+    if (x->target->hook)
+        x->target->hook(x, where);
+}
 
 #define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
 
