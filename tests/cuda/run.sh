@@ -103,6 +103,62 @@ for cxx in $compilers; do
         0 '= \[\[19 22\] \[43 50\]\]' "$dir/nodevice"
 done
 
+# ---------------------------------------------------------------- --target=cuda
+
+# The models --target=cuda compiles (docs/CUDA.md), each against the C
+# target's build of the same program (renamed NAME_c) by test_target.cpp:
+# forward, gradients, three train steps, a param written on the host.
+TARGET_MODELS="logreg classifier mlp"
+libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
+emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
+# target_build CXX DIR M: M.cu (emulated) and M_c.c, linked with the test
+target_build() {
+    cxx=$1 d=$2 m=$3
+    mkdir -p "$d"
+    sed "s/^model $m\$/model ${m}_c/" "examples/$m.nn" >"$d/${m}_c.nn" &&
+        build/nngc --target=cuda "examples/$m.nn" -o "$d/$m.cu" &&
+        build/nngc -I examples "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+        ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
+        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/$m.o" &&
+        "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -c tests/cuda/test_target.cpp \
+            -o "$d/test_$m.o" &&
+        "$cxx" -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$4" build/libnngrt.a $libs
+}
+for cxx in $compilers; do
+    dir=build/cuda-emu-$cxx
+    [ -f "$dir/libnngrt_cuda_emu.a" ] || continue
+    for m in $TARGET_MODELS; do
+        # shellcheck disable=SC2086
+        if target_build "$cxx" "$dir/target" "$m" "$dir/libnngrt_cuda_emu.a" >"$tmp/build" 2>&1; then
+            ok "target ($cxx): examples/$m.nn --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
+            prog "target ($cxx) $m" "$dir/target/test_$m"
+        else
+            notok "target ($cxx): examples/$m.nn --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
+            grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
+        fi
+    done
+done
+# the generated model without a device: create fails with the runtime's message
+if [ -x build/cuda-emu-g++/target/test_logreg ] || [ -x build/cuda-emu-clang++/target/test_logreg ]; then
+    t=build/cuda-emu-g++/target/test_logreg
+    [ -x "$t" ] || t=build/cuda-emu-clang++/target/test_logreg
+    expect_run "target: without a device, NAME_create fails with \"no CUDA device\"" \
+        1 'create (no CUDA device: ' env NNRT_EMU_NO_DEVICE=1 "$t"
+fi
+# --stats: the copies of a call
+if build/nngc --target=cuda --stats examples/classifier.nn -o "$tmp/cl.cu" 2>"$tmp/stats" >/dev/null &&
+    grep -q '^placement (forward): copies per call: 1 to device (128 bytes), 2 to host (44 bytes)' "$tmp/stats" &&
+    grep -q '^placement (train): copies per call: 1 to device (128 bytes), 2 to host (44 bytes).*gradients stay on the device' "$tmp/stats"; then
+    ok "target: --stats counts the copies per call (classifier: x up; loss and probs down)"
+else
+    notok "target: --stats counts the copies per call"
+    detail "$tmp/stats"
+fi
+# an op the target cannot compile: a diagnostic naming op, target and line
+expect_run "target: an unsupported op is an error naming the op, the target and the line" \
+    1 'rnnlm.nn:[0-9]*:[0-9]*: error: target .cuda. does not support loop (loops are not compiled for the device yet)' \
+    build/nngc --target=cuda examples/rnnlm.nn -o "$tmp/rnnlm.cu"
+
 # ---------------------------------------------------------------- nvcc
 
 NVCC=${NVCC:-nvcc}

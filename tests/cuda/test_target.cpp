@@ -1,0 +1,155 @@
+/*
+ * test_target.cpp - a model compiled by nngc --target=cuda against the same
+ * model compiled by the C target (an independent implementation: BLAS and
+ * loops on the host), on the same params and inputs, through the models'
+ * descriptors (nngrt.h): forward, one gradient, three training steps, and
+ * params written on the host between calls.
+ *
+ * Built by tests/cuda/run.sh per model, with -DGPU_DESC=NAME_desc (the .cu,
+ * on the host emulation or a GPU) and -DCPU_DESC=NAME_c_desc (the .c of
+ * the same program renamed NAME_c).
+ *
+ * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 4),
+ * in range for every model this runs on (tests/cuda/run.sh lists them).
+ */
+#include <stdlib.h>
+
+#include "nngrt.h"
+#include "check.h"
+
+extern "C" const nnrt_model_desc GPU_DESC, CPU_DESC;
+
+#define STR2(s) #s
+#define STR(s) STR2(s)
+
+static nnrt_rng rng;
+static const float TOL = 2e-5f; /* relative (close_to): float sums in another order */
+
+static int64_t count_of(const nnrt_tensor_desc *t) {
+    int64_t n = 1;
+    for (int k = 0; k < t->rank; k++)
+        n *= t->shape[k].c; /* static shapes: the models here have no dynamic dims */
+    return n;
+}
+
+/* Random inputs for every input of d; ptrs[i] points at input i's data. */
+static void make_inputs(const nnrt_model_desc *d, void **buf, const void **ptrs) {
+    for (int i = 0; i < d->ninputs; i++) {
+        const nnrt_tensor_desc *t = &d->inputs[i];
+        int64_t n = count_of(t);
+        buf[i] = realloc(buf[i], (size_t)n * 4);
+        for (int64_t k = 0; k < n; k++) {
+            if (t->dtype == NNRT_I32)
+                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 4);
+            else
+                ((float *)buf[i])[k] = nnrt_rng_normal(&rng, 0.0f, 1.0f);
+        }
+        ptrs[i] = buf[i];
+    }
+}
+
+static void same_params(const char *what, void *g, void *c, float tol) {
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        const float *pg = GPU_DESC.param_data(g, i), *pc = CPU_DESC.param_data(c, i);
+        long k = pg && pc ? first_far(pg, pc, (long)n, tol) : 0;
+        CHECK(pg && pc && k < 0, "%s: %s param %s (%lld floats) as the C target's", STR(GPU_DESC), what,
+              CPU_DESC.params[i].name, (long long)n);
+        if (pg && pc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)pg[k], (double)pc[k]);
+    }
+}
+
+static void same_outputs(const char *what, int rg, int rc, float lg, float lc, const float **og, const float **oc) {
+    CHECK(rg == NNRT_OK && rc == NNRT_OK, "%s: %s runs (%s)", STR(GPU_DESC), what,
+          rg ? nnrt_last_error() : "both return NNRT_OK");
+    if (rg || rc)
+        return;
+    if (CPU_DESC.has_loss)
+        CHECK(close_to(lg, lc, TOL), "%s: %s loss %.7g, C target %.7g", STR(GPU_DESC), what, (double)lg, (double)lc);
+    for (int i = 0; i < CPU_DESC.noutputs; i++) {
+        int64_t n = count_of(&CPU_DESC.outputs[i]);
+        long k = first_far(og[i], oc[i], (long)n, TOL);
+        CHECK(k < 0, "%s: %s output %s as the C target's", STR(GPU_DESC), what, CPU_DESC.outputs[i].name);
+        if (k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)og[i][k], (double)oc[i][k]);
+    }
+}
+
+int main(void) {
+    nnrt_rng_seed(&rng, 2026);
+    void *g = GPU_DESC.create(5), *c = CPU_DESC.create(5);
+    CHECK(g && c, "%s: create (%s)", STR(GPU_DESC), g ? "ok" : nnrt_last_error());
+    if (!g || !c)
+        return 1;
+    CHECK(GPU_DESC.nparams == CPU_DESC.nparams && GPU_DESC.ninputs == CPU_DESC.ninputs && GPU_DESC.ndyn == 0,
+          "%s: the same program as %s", STR(GPU_DESC), STR(CPU_DESC));
+    same_params("initial", g, c, 0.0f);
+    /* params of both: random, biases too (zeros at init test nothing) */
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        float *pg = GPU_DESC.param_data(g, i), *pc = CPU_DESC.param_data(c, i);
+        for (int64_t k = 0; k < n; k++)
+            pg[k] = pc[k] = nnrt_rng_normal(&rng, 0.0f, 0.3f);
+    }
+    void *buf[16] = {0};
+    const void *in[16];
+    const float *og[16], *oc[16];
+    float lg = 0, lc = 0;
+
+    make_inputs(&CPU_DESC, buf, in);
+    int rg = GPU_DESC.forward(g, NULL, in, &lg, og), rc = CPU_DESC.forward(c, NULL, in, &lc, oc);
+    same_outputs("forward", rg, rc, lg, lc, og, oc);
+
+    if (!CPU_DESC.grad || !GPU_DESC.grad) {
+        CHECK(!CPU_DESC.grad && !GPU_DESC.grad, "%s: no training in either", STR(GPU_DESC));
+        GPU_DESC.destroy(g), CPU_DESC.destroy(c);
+        return checks_failed ? 1 : 0;
+    }
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.grad(g, NULL, in, &lg, og), rc = CPU_DESC.grad(c, NULL, in, &lc, oc);
+    same_outputs("grad", rg, rc, lg, lc, og, oc);
+    for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        const float *dg = GPU_DESC.grad_data(g, i), *dc = CPU_DESC.grad_data(c, i);
+        long k = dg && dc ? first_far(dg, dc, (long)n, TOL) : 0;
+        CHECK(dg && dc && k < 0, "%s: d loss / d %s as the C target's", STR(GPU_DESC), CPU_DESC.params[i].name);
+        if (dg && dc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)dg[k], (double)dc[k]);
+    }
+
+    /* three training steps (the optimizer runs on the device), then the params */
+    for (int s = 0; s < 3; s++) {
+        make_inputs(&CPU_DESC, buf, in);
+        rg = GPU_DESC.train_step(g, NULL, in, &lg), rc = CPU_DESC.train_step(c, NULL, in, &lc);
+        CHECK(rg == NNRT_OK && rc == NNRT_OK && close_to(lg, lc, TOL), "%s: train step %d: loss %.7g, C target %.7g",
+              STR(GPU_DESC), s + 1, (double)lg, (double)lc);
+        if (rg)
+            NOTE("%s", nnrt_last_error());
+    }
+    /* Adam moves a param by about lr (here 0.001) per step whatever the
+     * size of its gradient: a gradient near zero, equal in both targets to
+     * TOL, may move it either way. Other optimizers: 1e-4. */
+    bool adam = CPU_DESC.nstate > 0 && strcmp(CPU_DESC.state[CPU_DESC.nstate - 1].name, "__opt__/step") == 0;
+    same_params(adam ? "after 3 train steps (Adam: within 3 lr)" : "after 3 train steps", g, c, adam ? 3.1e-3f : 1e-4f);
+    for (int i = 0; i < CPU_DESC.nstate; i++) {
+        const float *sg = GPU_DESC.state_data(g, i), *sc = CPU_DESC.state_data(c, i);
+        int64_t n = count_of(&CPU_DESC.state[i]);
+        long k = sg && sc ? first_far(sg, sc, (long)n, 1e-4f) : 0;
+        CHECK(sg && sc && k < 0, "%s: optimizer state %s as the C target's", STR(GPU_DESC), CPU_DESC.state[i].name);
+    }
+
+    /* a param written on the host (param_data) reaches the device */
+    float *pg = GPU_DESC.param_data(g, 0), *pc = CPU_DESC.param_data(c, 0);
+    for (int64_t k = 0; k < count_of(&CPU_DESC.params[0]); k++)
+        pg[k] = pc[k] = 0.5f * pc[k] + 0.01f;
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.forward(g, NULL, in, &lg, og), rc = CPU_DESC.forward(c, NULL, in, &lc, oc);
+    same_outputs("forward after a param was written on the host", rg, rc, lg, lc, og, oc);
+
+    for (int i = 0; i < 16; i++)
+        free(buf[i]);
+    GPU_DESC.destroy(g);
+    CPU_DESC.destroy(c);
+    return checks_failed ? 1 : 0;
+}
