@@ -181,6 +181,17 @@ else
         notok "nvcc: a kernel that spills registers fails the build, saying so"
         detail "$tmp/spill"
     fi
+    # the code --target=cuda generates: the same flags as the runtime's
+    for m in $TARGET_MODELS; do
+        # shellcheck disable=SC2046
+        if build/nngc --target=cuda "examples/$m.nn" -o "$tmp/$m.cu" >"$tmp/build" 2>&1 &&
+            "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/$m.cu" -o "$tmp/$m.o" >>"$tmp/build" 2>&1; then
+            ok "nvcc: examples/$m.nn --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+        else
+            notok "nvcc: examples/$m.nn --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            detail "$tmp/build" 10
+        fi
+    done
     if make -s -j2 NVCC="$NVCC" cuda-progs build/cuda/test_rnnlm >"$tmp/build" 2>&1; then
         ok "nvcc: test programs link against cuBLAS and the CUDA runtime"
         timeout "$TMO" build/cuda/nodevice >"$tmp/out" 2>&1
