@@ -166,6 +166,7 @@ static void emit_run_any(Ctx *x, const char *fn, bool ctx)
     craw(x, "static int %s_%s%s_any(void *p, const int64_t *dyn, const void *const *inputs, float *loss,\n", M, pre, fn);
     craw(x, "                       const float **outputs)\n{\n");
     craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
+    craw(x, "    memset(&out, 0, sizeof out); /* (gcc -O3 cannot always see that a failed call returns first) */\n");
     if (g->noutputs)
         craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
     else

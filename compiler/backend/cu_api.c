@@ -110,8 +110,10 @@ static void call_end(Ctx *x)
     Graph *g = x->g;
     for (int i = 0; g->grads && i < g->nparams; i++) {
         char *bytes = xsprintf("(size_t)%s * 4", int_lit(shape_max_count(g, &g->params[i].shape)));
-        if (g->grads[i] && info(g->grads[i])->grad_of == i)
-            continue; /* computed in place */
+        if (g->grads[i] && info(g->grads[i])->grad_of == i) {
+            cline(x, "(void)%s; /* %s: computed in place */", vname(g->grads[i]), g->params[i].name);
+            continue;
+        }
         if (g->grads[i])
             cline(x, "if ((rc = nnrt_cuda_copy(m->cu, m->dgrads + %" PRId64 ", %s, %s)) != NNRT_OK) /* %s */",
                   x->param_off[i], vname(g->grads[i]), bytes, g->params[i].name);

@@ -168,7 +168,7 @@ bool cu_has_kernel(const Node *n)
     switch (n->op) {
     case OP_FILL: case OP_CONST: case OP_BROADCAST: case OP_EXPAND: case OP_SUMTO: case OP_FUSED:
     case OP_SUM: case OP_MEAN: case OP_SUMAXIS: case OP_MEANAXIS: case OP_PICK: case OP_XENT: case OP_BXENT:
-    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD: case OP_TRANSPOSE:
+    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD: case OP_TRANSPOSE: case OP_PICKGRAD: case OP_SCATTERADD:
         return true;
     case OP_MATVEC: case OP_MATMUL:
         return n->nin == 3; /* the addend, before the product accumulates */
@@ -248,6 +248,16 @@ void cu_emit_kernel(Ctx *x, Node *n)
         kernel_open(x, n, "z[y], the label checked on the host");
         grid_loop(x, n, "a0[a1]");
         break;
+    case OP_PICKGRAD: /* a scalar label: a scalar a at [y] of [V] */
+        kernel_open(x, n, "zeros but a at [y], the label checked on the host");
+        grid_loop(x, n, "i == a1 ? a0[0] : 0.0f");
+        break;
+    case OP_SCATTERADD: { /* a scalar id: row a at row y, zeros elsewhere */
+        char *rowc = count_c(x, &n->shape, 1);
+        kernel_open(x, n, "zeros but row a at row id, the id checked on the host");
+        grid_loop(x, n, xsprintf("i / (%s) == a1 ? a0[i %% (%s)] : 0.0f", rowc, rowc));
+        break;
+    }
     case OP_XENT:
         kernel_open(x, n, "logsumexp (already in out) - z[y]");
         grid_loop(x, n, "out[i] - a0[a1]");

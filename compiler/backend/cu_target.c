@@ -31,6 +31,8 @@ void cu_emit_kernel(Ctx *x, Node *n);
 void cu_hook(Ctx *x, Hook where);
 void cu_emit_update(Ctx *x);
 void cu_api_prelude(Ctx *x);
+void cu_emit_loop(Ctx *x, Node *n);
+void cu_loop_prelude(Ctx *x);
 
 /* The ops with CUDA code; the rest is a diagnostic naming the op. */
 static bool cu_op(Op op)
@@ -39,6 +41,8 @@ static bool cu_op(Op op)
     case OP_ICONST: case OP_DIM: case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_PARAM: case OP_INPUT:
     case OP_TODEVICE: case OP_TOHOST: case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
     case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: case OP_ROW: case OP_GATHER:
+    case OP_LOOP: case OP_CARRY: case OP_LOOPOUT: case OP_INDEX: case OP_CONCAT: case OP_SLICE:
+    case OP_SCATTERROWS:
         return true;
     default:
         return cu_has_kernel(&(Node){.op = op});
@@ -48,18 +52,23 @@ static bool cu_op(Op op)
 static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
 {
     if (n->op < 0 || n->op >= OP_COUNT || !cu_op(n->op)) {
-        snprintf(why, len, n->op == OP_LOOP || n->op == OP_CARRY || n->op == OP_LOOPOUT || n->op == OP_INDEX
-                               ? "loops are not compiled for the device yet"
-                               : "no CUDA code for this op yet");
+        snprintf(why, len, "no CUDA code for this op yet");
         return false;
     }
     if ((op_flags[n->op] & OPF_SOFTMAX) && n->approx.kind != APPROX_FULL) {
         snprintf(why, len, "softmax approximation '%s' is not implemented for the device", approx_name[n->approx.kind]);
         return false;
     }
-    if (n->parent && n->parent->loop) {
-        snprintf(why, len, "loops are not compiled for the device yet");
+    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32) {
+        snprintf(why, len, "an int value carried or collected by a loop");
         return false;
+    }
+    for (int r = 0; n->op == OP_LOOP && r < n->loop->nstack + n->loop->nsum; r++) {
+        const Node *b = r < n->loop->nstack ? n->loop->stack[r] : n->loop->sum[r - n->loop->nstack];
+        if (b->dtype != DT_F32) {
+            snprintf(why, len, "stacking or summing an int value");
+            return false;
+        }
     }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE) {
         snprintf(why, len, "an int tensor computed on the device");
@@ -69,9 +78,12 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
         const Node *a = n->in[j];
         if (a->dtype != DT_I32)
             continue;
-        bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST;
-        if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_ROW || n->op == OP_FUSED)
+        bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST || n->op == OP_LOOPOUT;
+        if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_ROW || n->op == OP_FUSED || n->op == OP_PICKGRAD ||
+            n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS)
             ok = ir_is_int_scalar(a); /* a label or an index on the host */
+        if (n->op == OP_ROW && j == 0) /* words[t]: a host int from a host input */
+            ok = a->op == OP_INPUT && ir_is_int_scalar(n);
         if (n->op == OP_GATHER)
             ok = j == 1 && !ir_is_int_scalar(a);
         if (!ok) {
@@ -81,7 +93,7 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     }
-    if (n->op == OP_ROW && n->dtype == DT_I32) {
+    if (n->op == OP_ROW && n->dtype == DT_I32 && !ir_is_int_scalar(n)) {
         snprintf(why, len, "a row of an int tensor on the device");
         return false;
     }
@@ -93,7 +105,7 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
 }
 
 /* `if ((rc = CALL) != NNRT_OK) return rc;` */
-static void call(Ctx *x, const char *fmt, ...)
+void cu_call(Ctx *x, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -129,30 +141,30 @@ static void emit_product(Ctx *x, Node *n, const char *v)
     const Shape *sa = &a->shape;
     switch (n->op) {
     case OP_MATVEC: /* a stored [r, c]; op(a) x: [r] (or [c] with ta) */
-        call(x, "nnrt_cuda_gemm(m->cu, %d, 0, %s, 1, %s, 1.0f, %s, %s, %s, 1, %s, %s, 1)", n->ta ? 1 : 0,
+        cu_call(x, "nnrt_cuda_gemm(m->cu, %d, 0, %s, 1, %s, 1.0f, %s, %s, %s, 1, %s, %s, 1)", n->ta ? 1 : 0,
              size_c(x, sa->d[n->ta ? 1 : 0]), size_c(x, sa->d[n->ta ? 0 : 1]), va, ld_c(x, sa->d[1]), vb, beta, v);
         break;
     case OP_MATMUL:
         if (sa->rank > 2) { /* stacked rows: a as [rows, K] */
             char *k = size_c(x, sa->d[sa->rank - 1]), *nn = size_c(x, n->shape.d[n->shape.rank - 1]);
-            call(x, "nnrt_cuda_gemm(m->cu, 0, %d, (%s) / %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->tb ? 1 : 0,
+            cu_call(x, "nnrt_cuda_gemm(m->cu, 0, %d, (%s) / %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->tb ? 1 : 0,
                  count_c(x, sa, 0), ld_c(x, sa->d[sa->rank - 1]), nn, k, va, ld_c(x, sa->d[sa->rank - 1]), vb,
                  ld_c(x, b->shape.d[1]), beta, v, ld_c(x, n->shape.d[n->shape.rank - 1]));
             break;
         }
-        call(x, "nnrt_cuda_gemm(m->cu, %d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->ta ? 1 : 0,
+        cu_call(x, "nnrt_cuda_gemm(m->cu, %d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->ta ? 1 : 0,
              n->tb ? 1 : 0, size_c(x, n->shape.d[0]), size_c(x, n->shape.d[1]), size_c(x, sa->d[n->ta ? 0 : 1]), va,
              ld_c(x, sa->d[1]), vb, ld_c(x, b->shape.d[1]), beta, v, ld_c(x, n->shape.d[1]));
         break;
     case OP_OUTER: { /* [M] x [N]: a product with K = 1 */
         char *cols = count_c(x, &b->shape, 0);
-        call(x, "nnrt_cuda_gemm(m->cu, 0, 0, %s, %s, 1, 1.0f, %s, 1, %s, nn_ld(%s), 0.0f, %s, nn_ld(%s))",
+        cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, %s, %s, 1, 1.0f, %s, 1, %s, nn_ld(%s), 0.0f, %s, nn_ld(%s))",
              count_c(x, sa, 0), cols, va, vb, cols, v, cols);
         break;
     }
     case OP_DOT: {
         char *d = count_c(x, sa, 0);
-        call(x, "nnrt_cuda_gemm(m->cu, 0, 0, 1, 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)", d, va, d, vb, v);
+        cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, 1, 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)", d, va, d, vb, v);
         break;
     }
     default:
@@ -163,8 +175,13 @@ static void emit_product(Ctx *x, Node *n, const char *v)
 /* Labels read by a kernel are host scalars: checked before the launch. */
 static void emit_label_checks(Ctx *x, Node *n)
 {
-    if (n->op == OP_PICK || n->op == OP_XENT) {
-        emit_index_check(x, n, vname(n->in[1]), size_c(x, n->in[0]->shape.d[n->in[0]->shape.rank - 1]));
+    if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_PICKGRAD) {
+        const Shape *z = n->op == OP_PICKGRAD ? &n->shape : &n->in[0]->shape; /* [..., V] */
+        emit_index_check(x, n, vname(n->in[1]), size_c(x, z->d[z->rank - 1]));
+        return;
+    }
+    if (n->op == OP_SCATTERADD) {
+        emit_index_check(x, n, vname(n->in[1]), size_c(x, n->shape.d[0]));
         return;
     }
     for (int k = 0; n->op == OP_FUSED && k < n->fused->n; k++) {
@@ -192,7 +209,7 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
         return;
     case OP_XENT:
         rows_of(x, n->in[0], &len, &rows);
-        call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
+        cu_call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
         break;
     default:
         break;
@@ -231,7 +248,7 @@ static void cu_emit_node(Ctx *x, Node *n)
               x->param_off[n->index], g->params[n->index].name);
         break;
     case OP_TODEVICE:
-        call(x, "nnrt_cuda_upload(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), count_c(x, &a->shape, 0));
+        cu_call(x, "nnrt_cuda_upload(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), count_c(x, &a->shape, 0));
         break;
     case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
         if (n->nin == 3)
@@ -242,24 +259,58 @@ static void cu_emit_node(Ctx *x, Node *n)
     case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: {
         char *len, *rows;
         rows_of(x, a, &len, &rows);
-        call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
+        cu_call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
              n->op == OP_SOFTMAX ? "softmax" : n->op == OP_LOGSOFTMAX ? "log_softmax" : "logsumexp", vname(a), v,
              rows, len);
         break;
     }
-    case OP_ROW: /* a view of a device tensor at a host index */
+    case OP_ROW:
+        if (ir_is_int_scalar(n)) { /* words[t]: on the host */
+            c_emit_gather(x, n, v);
+            break;
+        }
+        /* a view of a device tensor at a host index */
         emit_index_check(x, n, vname(n->in[1]), size_c(x, a->shape.d[0]));
         cline(x, "const float *%s = %s + %s * %s;", v, vname(a), vname(n->in[1]), count_c(x, &a->shape, 1));
         break;
+    case OP_LOOP:
+        cu_emit_loop(x, n);
+        break;
+    case OP_CARRY: case OP_LOOPOUT: { /* views of the loop's buffers (cu_loop.c); a sum computed
+                                         in place into a gradient is never read (nvcc: "set but
+                                         never used", whatever (void) says) */
+        const Loop *l = n->op == OP_CARRY ? n->loop : a->loop;
+        int id = l->node->id, r = n->index;
+        char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
+        r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
+        cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
+        return;
+    }
+    case OP_INDEX:
+        break; /* the host counter of the loop's for */
+    case OP_SCATTERROWS:
+        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
+        return;
+    case OP_CONCAT: { /* along axis 0: two copies on the stream */
+        char *na = count_c(x, &a->shape, 0);
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), na);
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s + %s, %s, (size_t)(%s) * 4)", v, na, vname(n->in[1]),
+                count_c(x, &n->in[1]->shape, 0));
+        break;
+    }
+    case OP_SLICE:
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s + %s * %s, (size_t)(%s) * 4)", v, vname(a), size_c(x, n->size),
+                count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
+        break;
     case OP_GATHER: /* a bad id: a range error at the end of the call */
-        call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
+        cu_call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
              count_c(x, &a->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), v);
         break;
     default:
         NN_ASSERT(cu_has_kernel(n)); /* supports_op said yes */
         emit_kernel_node(x, n, v);
     }
-    if (info(n)->uses == 0 && !has_buffer(n))
+    if (info(n)->uses == 0 && !has_buffer(n) && n->op != OP_LOOP && n->op != OP_INDEX)
         cline(x, "(void)%s;", v);
 }
 
@@ -278,6 +329,7 @@ static void cu_emit_prelude(Ctx *x)
     kernels_of(x);
     if (x->train)
         kernels_of(x->train);
+    cu_loop_prelude(x);
     cu_api_prelude(x);
 }
 

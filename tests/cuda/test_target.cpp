@@ -9,7 +9,7 @@
  * on the host emulation or a GPU) and -DCPU_DESC=NAME_c_desc (the .c of
  * the same program renamed NAME_c).
  *
- * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 4),
+ * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 3),
  * in range for every model this runs on (tests/cuda/run.sh lists them).
  */
 #include <stdlib.h>
@@ -22,13 +22,24 @@ extern "C" const nnrt_model_desc GPU_DESC, CPU_DESC;
 #define STR2(s) #s
 #define STR(s) STR2(s)
 
+#include <time.h>
+
 static nnrt_rng rng;
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
 static const float TOL = 2e-5f; /* relative (close_to): float sums in another order */
+
+/* the dynamic dims of every call: each its max, at most 5 (the emulation is slow) */
+static int64_t dyn[NNRT_MAXDYN];
 
 static int64_t count_of(const nnrt_tensor_desc *t) {
     int64_t n = 1;
     for (int k = 0; k < t->rank; k++)
-        n *= t->shape[k].c; /* static shapes: the models here have no dynamic dims */
+        n *= nnrt_size_eval(&t->shape[k], dyn);
     return n;
 }
 
@@ -40,7 +51,7 @@ static void make_inputs(const nnrt_model_desc *d, void **buf, const void **ptrs)
         buf[i] = realloc(buf[i], (size_t)n * 4);
         for (int64_t k = 0; k < n; k++) {
             if (t->dtype == NNRT_I32)
-                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 4);
+                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 3);
             else
                 ((float *)buf[i])[k] = nnrt_rng_normal(&rng, 0.0f, 1.0f);
         }
@@ -82,7 +93,11 @@ int main(void) {
     CHECK(g && c, "%s: create (%s)", STR(GPU_DESC), g ? "ok" : nnrt_last_error());
     if (!g || !c)
         return 1;
-    CHECK(GPU_DESC.nparams == CPU_DESC.nparams && GPU_DESC.ninputs == CPU_DESC.ninputs && GPU_DESC.ndyn == 0,
+    for (int i = 0; i < CPU_DESC.ndims; i++)
+        if (CPU_DESC.dims[i].dynamic)
+            dyn[CPU_DESC.dims[i].dyn_index] = CPU_DESC.dims[i].value > 5 ? 5 : CPU_DESC.dims[i].value;
+    CHECK(GPU_DESC.nparams == CPU_DESC.nparams && GPU_DESC.ninputs == CPU_DESC.ninputs &&
+              GPU_DESC.ndyn == CPU_DESC.ndyn,
           "%s: the same program as %s", STR(GPU_DESC), STR(CPU_DESC));
     same_params("initial", g, c, 0.0f);
     /* params of both: random, biases too (zeros at init test nothing) */
@@ -98,7 +113,7 @@ int main(void) {
     float lg = 0, lc = 0;
 
     make_inputs(&CPU_DESC, buf, in);
-    int rg = GPU_DESC.forward(g, NULL, in, &lg, og), rc = CPU_DESC.forward(c, NULL, in, &lc, oc);
+    int rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward", rg, rc, lg, lc, og, oc);
 
     if (!CPU_DESC.grad || !GPU_DESC.grad) {
@@ -107,7 +122,7 @@ int main(void) {
         return checks_failed ? 1 : 0;
     }
     make_inputs(&CPU_DESC, buf, in);
-    rg = GPU_DESC.grad(g, NULL, in, &lg, og), rc = CPU_DESC.grad(c, NULL, in, &lc, oc);
+    rg = GPU_DESC.grad(g, dyn, in, &lg, og), rc = CPU_DESC.grad(c, dyn, in, &lc, oc);
     same_outputs("grad", rg, rc, lg, lc, og, oc);
     for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
         int64_t n = count_of(&CPU_DESC.params[i]);
@@ -121,7 +136,7 @@ int main(void) {
     /* three training steps (the optimizer runs on the device), then the params */
     for (int s = 0; s < 3; s++) {
         make_inputs(&CPU_DESC, buf, in);
-        rg = GPU_DESC.train_step(g, NULL, in, &lg), rc = CPU_DESC.train_step(c, NULL, in, &lc);
+        rg = GPU_DESC.train_step(g, dyn, in, &lg), rc = CPU_DESC.train_step(c, dyn, in, &lc);
         CHECK(rg == NNRT_OK && rc == NNRT_OK && close_to(lg, lc, TOL), "%s: train step %d: loss %.7g, C target %.7g",
               STR(GPU_DESC), s + 1, (double)lg, (double)lc);
         if (rg)
@@ -144,8 +159,25 @@ int main(void) {
     for (int64_t k = 0; k < count_of(&CPU_DESC.params[0]); k++)
         pg[k] = pc[k] = 0.5f * pc[k] + 0.01f;
     make_inputs(&CPU_DESC, buf, in);
-    rg = GPU_DESC.forward(g, NULL, in, &lg, og), rc = CPU_DESC.forward(c, NULL, in, &lc, oc);
+    rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward after a param was written on the host", rg, rc, lg, lc, og, oc);
+
+    /* NN_TIME_CALLS=N (scripts/gpu-check.sh): microseconds per call of each target */
+    const char *tc = getenv("NN_TIME_CALLS");
+    int calls = tc ? atoi(tc) : 0;
+    for (int k = 0; k < 2 && calls > 0; k++) {
+        const nnrt_model_desc *d = k ? &CPU_DESC : &GPU_DESC;
+        void *mm = k ? c : g;
+        double t0 = now_us();
+        for (int i = 0; i < calls; i++)
+            d->forward(mm, dyn, in, &lg, og);
+        double t1 = now_us();
+        for (int i = 0; i < calls && d->train_step; i++)
+            d->train_step(mm, dyn, in, &lg);
+        double t2 = now_us();
+        printf("# time %s: forward %.1f us/call, train_step %.1f us/call (%d calls)\n", k ? "C target" : STR(GPU_DESC),
+               (t1 - t0) / calls, (t2 - t1) / calls, calls);
+    }
 
     for (int i = 0; i < 16; i++)
         free(buf[i]);
