@@ -124,7 +124,8 @@ if [ -n "$rnnlm" ]; then
             "$B/nngc" -I examples "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
             cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
             "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
-            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -x cu -c tests/cuda/test_target.cpp \
+            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
+                -x cu -c tests/cuda/test_target.cpp \
                 -o "$d/test_$m.o" &&
             "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
                 "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \

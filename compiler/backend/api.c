@@ -318,7 +318,7 @@ void emit_api(Ctx *x)
     emit_ctx_api(x);
 
     craw(x, "%s *%s_create(uint64_t seed)\n{\n", M, M);
-    craw(x, "    %s *m = (%s *)calloc(1, sizeof *m);\n", M, M);
+    craw(x, "    %s *m = (struct %s *)calloc(1, sizeof *m);\n", M, M);
     c_approx_create(x, 0);
     craw(x, "    if (m) {\n");
     craw(x, "        m->params = (float *)aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
@@ -370,7 +370,7 @@ void emit_api(Ctx *x)
 
     /* the descriptor's entry points: typed functions behind void * */
     craw(x, "static void *%s_create_any(uint64_t seed)\n{\n    return %s_create(seed);\n}\n\n", M, M);
-    craw(x, "static void %s_destroy_any(void *m)\n{\n    %s_destroy((%s *)m);\n}\n\n", M, M, M);
+    craw(x, "static void %s_destroy_any(void *m)\n{\n    %s_destroy((struct %s *)m);\n}\n\n", M, M, M);
     craw(x, "static float *%s_param_data_any(void *m, int i)\n{\n", M);
     if (g->nparams) {
         craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);

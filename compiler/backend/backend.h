@@ -75,6 +75,10 @@
  *               sparse forms), pick_grad, concat, slice, index checks
  *   c_leaf.c    constants, params, inputs, dims, int arithmetic
  *   c_loop.c    loops, carries and loop results
+ *   cu_*.c      the CUDA target (--target=cuda): cu_target.c its Target and
+ *               per-node code, cu_kernels.c the kernels it generates,
+ *               cu_loop.c loops, cu_api.c its hooks into the API above
+ *   place.c     the placement stage of --target=cuda (called by the driver)
  */
 #ifndef NNGC_BACKEND_H
 #define NNGC_BACKEND_H
@@ -238,6 +242,7 @@ void emit_ctx_desc(Ctx *x);
 
 /* ---- c_elem.c */
 char *suffix_index(Ctx *x, const Node *op, const Node *res);
+char *elem_code(Op op, const char *a, const char *b, bool device);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
@@ -260,7 +265,22 @@ void c_approx_prelude(Ctx *x);
 void c_approx_create(Ctx *x, int what); /* 0: NAME_create, 1: NAME_ctx_create, 2: NAME_destroy */
 void c_approx_api(Ctx *x, bool header);
 
-/* ---- c_target.c */
+/* ---- the CUDA target (cu_*.c; docs/CUDA.md) */
+/* cu_target.c: `if ((rc = CALL) != NNRT_OK) return rc;` */
+__attribute__((format(printf, 2, 3))) void cu_call(Ctx *x, const char *fmt, ...);
+/* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
+bool cu_has_kernel(const Node *n);
+bool cu_sumto_ok(const Graph *g, const Node *n);
+char *cu_kernel_name(Ctx *x, const Node *n);
+char *cu_kernel_args(Ctx *x, const Node *n);
+void cu_emit_kernel(Ctx *x, Node *n);
+/* cu_loop.c */
+void cu_emit_loop(Ctx *x, Node *n);
+void cu_loop_prelude(Ctx *x);
+/* cu_api.c: Target.hook, Target.emit_update and the helpers they call */
+void cu_hook(Ctx *x, Hook where);
+void cu_emit_update(Ctx *x);
+void cu_api_prelude(Ctx *x);
 
 /* ---- names.c */
 void check_name(Ctx *x, const char *what, const char *name, Loc loc);

@@ -4,8 +4,14 @@
  */
 #include "backend.h"
 
-static char *elem_expr(Op op, const char *a, const char *b)
+/* The expression of an elementwise op on a and b; device: CUDA's float
+ * functions (cu_kernels.c) instead of nnrt_abi.h's inline ones. */
+char *elem_code(Op op, const char *a, const char *b, bool device)
 {
+    if (device && (op == OP_TANH || op == OP_EXP))
+        return xsprintf("%s(%s)", op == OP_TANH ? "tanhf" : "expf", a);
+    if (device && op == OP_SIGMOID)
+        return xsprintf("1.0f / (1.0f + expf(-%s))", a);
     switch (op) {
     case OP_ADD: return xsprintf("%s + %s", a, b);
     case OP_SUB: return xsprintf("%s - %s", a, b);
@@ -24,6 +30,8 @@ static char *elem_expr(Op op, const char *a, const char *b)
     default: NN_ASSERT(!"not an elementwise op"); return NULL;
     }
 }
+
+static char *elem_expr(Op op, const char *a, const char *b) { return elem_code(op, a, b, false); }
 
 /* The index into operand a (broadcast to out) for the loop counters i0..:
  * axes a lacks, or has as a 1 against a larger axis, have stride 0. */

@@ -109,7 +109,7 @@ void emit_ctx_api(Ctx *x)
     craw(x, "%s_ctx *%s_ctx_create(%s *m)\n{\n", M, M, M);
     craw(x, "    if (!m) {\n        nnrt_error(NNRT_ERR_ARG, \"%s_ctx_create: NULL model\");\n", M);
     craw(x, "        return NULL;\n    }\n");
-    craw(x, "    %s_ctx *c = (%s_ctx *)calloc(1, sizeof *c);\n", M, M);
+    craw(x, "    %s_ctx *c = (struct %s_ctx *)calloc(1, sizeof *c);\n", M, M);
     craw(x, "    if (c) {\n        c->model = m;\n        c->params = m->params;\n");
     craw(x, "        c->arena = (float *)aligned_alloc(64, %s_ARENA_BYTES);\n", M);
     if (train)
@@ -171,7 +171,7 @@ static void emit_run_any(Ctx *x, const char *fn, bool ctx)
         craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
     else
         craw(x, "    (void)outputs;\n");
-    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_%s%s((%s%s *)p, &in, &out);\n",
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_%s%s((struct %s%s *)p, &in, &out);\n",
          M, M, pre, fn, M, ctx ? "_ctx" : "");
     craw(x, "    if (rc != NNRT_OK)\n        return rc;\n");
     if (g->loss)
@@ -191,14 +191,14 @@ void emit_ctx_wrappers(Ctx *x)
         emit_run_any(x, k ? "grad" : "forward", false);
         emit_run_any(x, k ? "grad" : "forward", true);
     }
-    craw(x, "static void *%s_ctx_create_any(void *m)\n{\n    return %s_ctx_create((%s *)m);\n}\n\n", M, M, M);
-    craw(x, "static void %s_ctx_destroy_any(void *c)\n{\n    %s_ctx_destroy((%s_ctx *)c);\n}\n\n", M, M, M);
+    craw(x, "static void *%s_ctx_create_any(void *m)\n{\n    return %s_ctx_create((struct %s *)m);\n}\n\n", M, M, M);
+    craw(x, "static void %s_ctx_destroy_any(void *c)\n{\n    %s_ctx_destroy((struct %s_ctx *)c);\n}\n\n", M, M, M);
     if (!x->train)
         return;
-    craw(x, "static float *%s_ctx_grad_data_any(void *c, int i)\n{\n    return %s_ctx_grad_data((%s_ctx *)c, i);\n}\n\n", M, M, M);
-    craw(x, "static int %s_update_any(void *m, void *c)\n{\n    return %s_update((%s *)m, (%s_ctx *)c);\n}\n\n", M, M, M, M);
-    craw(x, "static int %s_grad_accumulate_any(void *dst, void *src)\n{\n    return %s_grad_accumulate((%s_ctx *)dst, "
-             "(%s_ctx *)src);\n}\n\n", M, M, M, M);
+    craw(x, "static float *%s_ctx_grad_data_any(void *c, int i)\n{\n    return %s_ctx_grad_data((struct %s_ctx *)c, i);\n}\n\n", M, M, M);
+    craw(x, "static int %s_update_any(void *m, void *c)\n{\n    return %s_update((struct %s *)m, (struct %s_ctx *)c);\n}\n\n", M, M, M, M);
+    craw(x, "static int %s_grad_accumulate_any(void *dst, void *src)\n{\n    return %s_grad_accumulate((struct %s_ctx *)dst, "
+             "(struct %s_ctx *)src);\n}\n\n", M, M, M, M);
 }
 
 /* The context entries at the end of NAME_desc. */

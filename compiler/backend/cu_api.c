@@ -93,6 +93,11 @@ void cu_api_prelude(Ctx *x)
     if (t)
         craw(x, "    if (rc == NNRT_OK)\n        rc = nnrt_cuda_alloc((void **)&c->dgrads, %s_DPARAMS);\n", M);
     craw(x, "    return rc;\n}\n\n");
+    craw(x, "/* What the last call in m's built-in context did (copies, launches, GEMMs):\n"
+            " * not in %s.h, for tests and benchmarks that declare it. */\n", M);
+    craw(x, "extern \"C\" nnrt_cuda_stats %s_cuda_stats(const void *model);\n", M);
+    craw(x, "nnrt_cuda_stats %s_cuda_stats(const void *model)\n{\n", M);
+    craw(x, "    return nnrt_cuda_get_stats(((const struct %s *)model)->ctx->cu);\n}\n\n", M);
     if (!t)
         return;
     craw(x, "/* A context's gradients on the host, downloaded if the device has newer\n"
@@ -179,7 +184,7 @@ void cu_hook(Ctx *x, Hook where)
         craw(x, "    m->host_ok = 1; /* written below; uploaded by the next call */\n    m->dev_ok = 0;\n");
         break;
     case HOOK_PARAMS_HOST:
-        craw(x, "    if (%s_params_host((%s *)m) != NNRT_OK)\n        return NULL;\n", M, M);
+        craw(x, "    if (%s_params_host((struct %s *)m) != NNRT_OK)\n        return NULL;\n", M, M);
         break;
     case HOOK_CTX_CLEAR:
         craw(x, "    c->grads_host = 1;\n    c->grads_set = 1;\n");

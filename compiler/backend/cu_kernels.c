@@ -59,29 +59,6 @@ static void kernel_open(Ctx *x, const Node *n, const char *what)
 
 static void kernel_close(Ctx *x) { craw(x, "}\n\n"); }
 
-/* The device expression of an elementwise op (c_elem.c's, with CUDA's
- * float functions; the emulation maps them onto libm). */
-static char *dev_expr(Op op, const char *a, const char *b)
-{
-    switch (op) {
-    case OP_ADD: return xsprintf("%s + %s", a, b);
-    case OP_SUB: return xsprintf("%s - %s", a, b);
-    case OP_MUL: return xsprintf("%s * %s", a, b);
-    case OP_DIV: return xsprintf("%s / %s", a, b);
-    case OP_NEG: return xsprintf("-%s", a);
-    case OP_TANH: return xsprintf("tanhf(%s)", a);
-    case OP_RELU: return xsprintf("%s > 0.0f ? %s : 0.0f", a, a);
-    case OP_SIGMOID: return xsprintf("1.0f / (1.0f + expf(-%s))", a);
-    case OP_EXP: return xsprintf("expf(%s)", a);
-    case OP_LOG: return xsprintf("logf(%s)", a);
-    case OP_SQRT: return xsprintf("sqrtf(%s)", a);
-    case OP_ABS: return xsprintf("fabsf(%s)", a);
-    case OP_SIGN: return xsprintf("(float)((%s > 0.0f) - (%s < 0.0f))", a, a);
-    case OP_STEP: return xsprintf("%s > 0.0f ? 1.0f : 0.0f", a);
-    default: NN_ASSERT(!"not an elementwise op"); return NULL;
-    }
-}
-
 /* The index into operand shape a, broadcast (NumPy rules) to out, of the
  * element at flat position i of out: per axis (i / stride) % extent,
  * axes a lacks or has as a 1 skipped. */
@@ -137,7 +114,7 @@ static void fused_body(Ctx *x, const Node *n)
         else if (b->op == OP_PICKGRAD)
             e = xsprintf("j == (int64_t)a%d ? f%d : 0.0f", b->in[1]->index, b->in[0]->id);
         else
-            e = dev_expr(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL);
+            e = elem_code(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL, true);
         craw(x, "        const float f%d = %s; /* %s */\n", b->id, e, op_name[b->op]);
     }
     craw(x, "        out[i] = f%d;\n    }\n", fb->nodes[fb->n - 1]->id);
@@ -303,8 +280,8 @@ void cu_emit_kernel(Ctx *x, Node *n)
         NN_ASSERT(op_flags[n->op] & OPF_ELEMWISE);
         kernel_open(x, n, "elementwise");
         grid_loop(x, n,
-                  dev_expr(n->op, xsprintf("a0[%s]", bcast_at(x, &a->shape, &n->shape)),
-                           n->nin > 1 ? xsprintf("a1[%s]", bcast_at(x, &n->in[1]->shape, &n->shape)) : NULL));
+                  elem_code(n->op, xsprintf("a0[%s]", bcast_at(x, &a->shape, &n->shape)),
+                            n->nin > 1 ? xsprintf("a1[%s]", bcast_at(x, &n->in[1]->shape, &n->shape)) : NULL, true));
     }
     kernel_close(x);
 }

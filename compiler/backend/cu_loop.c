@@ -8,7 +8,6 @@
  */
 #include "backend.h"
 
-void cu_call(Ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static char *bytes_of(Ctx *x, const Shape *s) { return xsprintf("(size_t)(%s) * 4", count_c(x, s, 0)); }
 

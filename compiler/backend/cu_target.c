@@ -23,16 +23,6 @@
 
 #include <stdarg.h>
 
-char *cu_kernel_name(Ctx *x, const Node *n);
-char *cu_kernel_args(Ctx *x, const Node *n);
-bool cu_has_kernel(const Node *n);
-bool cu_sumto_ok(const Graph *g, const Node *n);
-void cu_emit_kernel(Ctx *x, Node *n);
-void cu_hook(Ctx *x, Hook where);
-void cu_emit_update(Ctx *x);
-void cu_api_prelude(Ctx *x);
-void cu_emit_loop(Ctx *x, Node *n);
-void cu_loop_prelude(Ctx *x);
 
 /* The ops with CUDA code; the rest is a diagnostic naming the op. */
 static bool cu_op(Op op)

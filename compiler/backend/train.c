@@ -186,9 +186,9 @@ void emit_train_wrappers(Ctx *x)
     craw(x, "static int %s_train_step_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss)\n{\n", M);
     craw(x, "    %s_inputs in;\n", M);
     craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n", M);
-    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step((%s *)m, &in, loss);\n}\n\n", M, M);
-    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data((%s *)m, i) : NULL;\n}\n\n", M, M, M);
-    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr((%s *)m, lr);\n}\n\n", M, M, M);
+    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step((struct %s *)m, &in, loss);\n}\n\n", M, M);
+    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data((struct %s *)m, i) : NULL;\n}\n\n", M, M, M);
+    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr((struct %s *)m, lr);\n}\n\n", M, M, M);
 
     StateTensor *st;
     int nst = state_tensors(x, &st);

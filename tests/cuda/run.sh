@@ -131,7 +131,8 @@ target_build() {
         build/nngc "-O$o" -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
         ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
         "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$o.o" &&
-        "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -c tests/cuda/test_target.cpp \
+        "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
+            -c tests/cuda/test_target.cpp \
             -o "$d/test_$m.o" &&
         "$cxx" -o "$d/test_${m}_$o" "$d/test_$m.o" "$d/${m}_$o.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
 }
@@ -191,6 +192,19 @@ else
     notok "target: --stats counts the copies per call"
     detail "$tmp/stats"
 fi
+# the default output name: MODEL.cu next to MODEL.h; -c is not taken (yet)
+cp examples/logreg.nn "$tmp/logreg.nn"
+if build/nngc --target=cuda "$tmp/logreg.nn" >"$tmp/out" 2>&1 && [ -s "$tmp/logreg.cu" ] && [ -s "$tmp/logreg.h" ] &&
+    grep -q '#include "logreg.h"' "$tmp/logreg.cu" && grep -q 'nnrt_cuda_dev.cuh' "$tmp/logreg.cu"; then
+    ok "target: nngc --target=cuda M.nn writes M.cu and M.h"
+else
+    notok "target: nngc --target=cuda M.nn writes M.cu and M.h"
+    detail "$tmp/out"
+fi
+expect_run "target: -c with --target=cuda is a usage error that says so" \
+    2 'not supported yet' build/nngc --target=cuda -c "$tmp/logreg.nn" -o "$tmp/logreg.o"
+expect_run "target: nngc run --target=cuda says it is not supported yet" \
+    2 'nngc run --target=cuda: not supported yet' build/nngc run --target=cuda "$tmp/logreg.nn"
 # an op the target cannot compile: a diagnostic naming op, target and line
 expect_run "target: an unsupported op is an error naming the op, the target and the line" \
     1 'rnnlm.nn:19:11: error: target .cuda. does not support linear_logsumexp (no CUDA code for this op yet)' \

@@ -18,6 +18,9 @@
 #include "check.h"
 
 extern "C" const nnrt_model_desc GPU_DESC, CPU_DESC;
+/* the generated NAME_cuda_stats (not in NAME.h) */
+#include "nnrt_cuda.h"
+extern "C" nnrt_cuda_stats GPU_STATS(const void *model);
 
 #define STR2(s) #s
 #define STR(s) STR2(s)
@@ -115,6 +118,28 @@ int main(void) {
     make_inputs(&CPU_DESC, buf, in);
     int rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward", rg, rc, lg, lc, og, oc);
+    /* the copies of a call: at most one upload per input, one download per
+     * result and the error word; the same number whatever the dims */
+    nnrt_cuda_stats st = GPU_STATS(g);
+    CHECK(st.h2d_copies <= GPU_DESC.ninputs && st.d2h_copies >= 2 &&
+              st.d2h_copies <= GPU_DESC.noutputs + GPU_DESC.has_loss + 1,
+          "%s: forward copies %lld up (%lld bytes), %lld down (%lld bytes, the error word's included); %lld launches, "
+          "%lld GEMMs", STR(GPU_DESC), (long long)st.h2d_copies, (long long)st.h2d_bytes, (long long)st.d2h_copies,
+          (long long)st.d2h_bytes, (long long)st.launches, (long long)st.gemms);
+    if (GPU_DESC.ndyn) {
+        int64_t keep[NNRT_MAXDYN];
+        memcpy(keep, dyn, sizeof keep);
+        for (int i = 0; i < GPU_DESC.ndyn; i++)
+            dyn[i] = 1;
+        make_inputs(&CPU_DESC, buf, in);
+        rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
+        same_outputs("forward, dynamic dims 1", rg, rc, lg, lc, og, oc);
+        nnrt_cuda_stats s1 = GPU_STATS(g);
+        CHECK(s1.h2d_copies == st.h2d_copies && s1.d2h_copies == st.d2h_copies,
+              "%s: the same copies with the dynamic dims at 1 (%lld up, %lld down; %lld launches)", STR(GPU_DESC),
+              (long long)s1.h2d_copies, (long long)s1.d2h_copies, (long long)s1.launches);
+        memcpy(dyn, keep, sizeof keep);
+    }
 
     if (!CPU_DESC.grad || !GPU_DESC.grad) {
         CHECK(!CPU_DESC.grad && !GPU_DESC.grad, "%s: no training in either", STR(GPU_DESC));
