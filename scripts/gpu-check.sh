@@ -115,6 +115,9 @@ say "built $B/cuda/{test_kernels,nodevice,bench${rnnlm:+,test_rnnlm}} in $(($(da
 models=""
 if [ -n "$rnnlm" ]; then
     fl=$($mk "$@" cuda-nvcc-flags)
+    # $B/nngc is not in the build layout nngc recognises: say where things are
+    NNGC_STDLIB=$(pwd)/stdlib NNGC_INCLUDE=$(pwd)/runtime
+    export NNGC_STDLIB NNGC_INCLUDE
     for m in logreg classifier mlp; do
         d=$B/cuda/target
         mkdir -p "$d"
@@ -139,7 +142,8 @@ if [ -n "$rnnlm" ]; then
 fi
 if [ -n "$DRY" ]; then
     say "GPU_CHECK_DRY: built only, nothing run (generated models:${models:- none})"
-    exit 0
+    [ "$failed" -eq 0 ]
+    exit
 fi
 
 # ---------------------------------------------------------------- tests
