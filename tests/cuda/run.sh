@@ -243,6 +243,29 @@ else
             detail "$tmp/build" 10
         fi
     done
+    # a generated model linked by nvcc: without a driver, the clean error
+    # (or, on a GPU, NumPy's results for tests/e2e/cases/slowimpl)
+    # shellcheck disable=SC2046
+    if build/nngc --target=cuda tests/e2e/cases/slowimpl/model.nn -o "$tmp/slowimpl.cu" >"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/slowimpl.cu" -o "$tmp/slowimpl.o" >>"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -DGPU_DESC=slowimpl_desc -x cu -c tests/cuda/test_fixture.cpp \
+            -o "$tmp/fixture.o" >>"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) "$tmp/fixture.o" "$tmp/slowimpl.o" build/cuda/libnngrt_cuda.a \
+            build/libnngrt.a -lcublas -lcudart $libs -o "$tmp/fixture_slowimpl" >>"$tmp/build" 2>&1; then
+        timeout "$TMO" "$tmp/fixture_slowimpl" tests/e2e/cases/slowimpl >"$tmp/out" 2>&1
+        st=$?
+        if [ "$st" -eq 1 ] && grep -q 'create (no CUDA device: ' "$tmp/out"; then
+            ok "nvcc: a generated model without a GPU: NAME_create fails with the \"no CUDA device\" error"
+        elif [ "$st" -eq 0 ]; then
+            ok "nvcc: a generated model on the GPU: slowimpl as NumPy's fixture"
+        else
+            notok "nvcc: a generated model: neither the no-device error nor NumPy's results ($(status_text "$st"))"
+            detail "$tmp/out"
+        fi
+    else
+        notok "nvcc: a generated model links against the CUDA runtime"
+        detail "$tmp/build" 10
+    fi
     if make -s -j2 NVCC="$NVCC" cuda-progs build/cuda/test_rnnlm >"$tmp/build" 2>&1; then
         ok "nvcc: test programs link against cuBLAS and the CUDA runtime"
         timeout "$TMO" build/cuda/nodevice >"$tmp/out" 2>&1
