@@ -16,6 +16,12 @@
 # The runtime is built with -O3 -fno-trapping-math -fno-math-errno so that
 # its row loops (softmax, logsumexp) and optimizer updates (sqrtf)
 # vectorize; nothing in it relies on FP exceptions or errno from libm.
+# -falign-functions=64 -falign-loops=64: the GEMM micro-kernels' inner
+# loops start on a 64-byte line wherever the linker puts them. Without it
+# their speed depended on the binary they were linked into: the same
+# kernel6 ran 5-8% slower in one nngc build than in another whose code
+# happened to put its loop on a line boundary (docs/PERFORMANCE.md, "The
+# restructuring of 2026-11-30").
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -86,7 +92,7 @@ $(BUILD)/cc:
 # ---------------------------------------------------------------- runtime
 $(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -falign-functions=64 -falign-loops=64 -fPIC -c $< -o $@
 
 # the runtime's private header (not installed)
 $(RT_OBJS): $(wildcard runtime/*.h)

@@ -8,7 +8,10 @@
 #   NNGC_A=old/nngc NNGC_B=build/nngc sh bench/ab.sh [ROW...]
 #
 # Environment: ROUNDS (5), AB_SCALE (repeat counts of rows.py divided by
-# this, 4), BENCH_PYTHON (/usr/bin/python3, needs numpy for the inputs).
+# this, 4), BENCH_PYTHON (/usr/bin/python3, needs numpy for the inputs),
+# AB_CPU=1 (CPU time per call instead of the median wall time: for a
+# machine busy with other work; needs perf; run it as
+# `nice -n -20 taskset -c 1 sh bench/ab.sh` to keep one core for it).
 # One thread. Prints one line per row and kind: A us, B us, B/A.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -24,12 +27,26 @@ trap 'rm -rf "$tmp"' EXIT
 "$PY" bench/rows.py "$tmp" >"$tmp/rows.txt" || exit 1
 
 only=" $* "
-# min_us NNGC KIND MODEL REP ARGS...: the time: line of one nngc run
+# cpu_ms NNGC REP ARGS...: milliseconds of CPU time of the nngc process
+# alone (perf's task-clock without the children: clang is not counted)
+cpu_ms() {
+    nngc=$1 rep=$2
+    shift 2
+    perf stat -i -x, -e task-clock "$nngc" run "$@" --repeat "$rep" -O2 2>&1 >/dev/null |
+        awk -F, '$3 ~ /task-clock/ {print $1}'
+}
+# one NNGC KIND MODEL REP ARGS...: microseconds per call of one nngc run:
+# its time: line (the median of REP calls), or with AB_CPU=1 the CPU time
+# per call, (cpu(REP) - cpu(1)) / (REP - 1), which other work on the
+# machine disturbs much less than the wall clock
 one() {
     nngc=$1 kind=$2 model=$3 rep=$4
     shift 4
-    if [ "$kind" = train ]; then
-        "$nngc" run "$model" "$@" --train 1 --repeat "$rep" -O2 2>&1 | awk '$1 == "time:" {print $3}'
+    [ "$kind" = train ] && set -- "$@" --train 1
+    if [ "${AB_CPU:-0}" = 1 ]; then
+        [ "$rep" -ge 2 ] || rep=2
+        a=$(cpu_ms "$nngc" 1 "$model" "$@") z=$(cpu_ms "$nngc" "$rep" "$model" "$@")
+        echo "$a $z $rep" | awk '{printf "%.1f\n", ($2 - $1) / ($3 - 1) * 1000}'
     else
         "$nngc" run "$model" "$@" --repeat "$rep" -O2 2>&1 | awk '$1 == "time:" {print $3}'
     fi

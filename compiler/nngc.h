@@ -409,6 +409,8 @@ struct Loop {
     const char *var;   /* the index variable's name */
     Size lo, hi;
     bool reverse;      /* the index runs hi-1 down to lo (backward scans, autodiff) */
+    bool beside;       /* a top-level loop that runs at the same time as the next
+                          node, another loop, on a second thread (pass par) */
     Block body;
     Node *index;       /* the OP_INDEX node of this loop (in body) */
     int ncarry, capcarry;
@@ -610,6 +612,8 @@ void ir_clear_aux(Block *b);
 int ir_result_uses(const Loop *l, const Node *x);
 /* Uses of x in b and the blocks nested in it (operands and nested loops' results). */
 int ir_block_uses(const Block *b, const Node *x);
+/* Is block b the body of loop l, or a block inside it? */
+bool ir_block_in_loop(const Block *b, const Loop *l);
 /* Node.mark = the number of uses of each node (operands, loop results,
  * outputs, loss, grads). */
 void ir_count_uses(Graph *g);
@@ -689,6 +693,9 @@ void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsum
  * loops and why */
 void pass_batch(PassCtx *pc);
 void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
+/* par.c: two independent top-level loops made neighbours, the first marked
+ * `beside` (run at the same time); with pc->report, the pairs and why not */
+void pass_par(PassCtx *pc);
 /* autodiff.c: reverse-mode autodiff. Appends the backward graph of g->loss
  * to g's top block and sets g->grads (one entry per param; NULL for frozen
  * params and params the loss does not depend on). Run it first on the

@@ -16,7 +16,8 @@
  * nnrt_gemm (blas.c) calls nnrt_gemm_own first; it returns 0 (and does
  * nothing) where it does not apply: no AVX2/FMA on this CPU, an empty or
  * tiny product, a product that is not skinny (both M and N over 256, where
- * OpenBLAS's kernels are as fast or faster, and may use threads), or
+ * OpenBLAS's kernels are as fast or faster, and may use threads), a big
+ * product (2^24 multiply-adds or more) whose M and N are both over 64, or
  * NNRT_GEMM=blas in the environment (for comparisons).
  *
  * C[M,N] = alpha * op(A) op(B) + beta * C, row-major, as nnrt_gemm.
@@ -207,9 +208,11 @@ static int use_own(void) {
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc) {
-    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || (double)M * (double)N * (double)K < 4096.0 ||
-        (M > 256 && N > 256) || !use_own())
-        return 0;
+    double mnk = (double)M * (double)N * (double)K;
+    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || (M > 256 && N > 256) ||
+        (mnk >= 16777216.0 && M > 64 && N > 64) || !use_own())
+        return 0; /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32
+                   * rows): OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
     float *bp = panel_buffer();
     if (!bp)
         return 0;

@@ -283,6 +283,15 @@ const nnrt_st_tensor *nnrt_st_find(const nnrt_safetensors *st, const char *name)
 
 double nnrt_now_us(void); /* monotonic clock in microseconds */
 
+/* Operation-wise parallelism (the compiler's pass `par`, docs/API.md
+ * "Threads"): how many threads one call may use for two independent loops.
+ * Default 2 on a machine with two cores or more, else 1; the environment
+ * variable NNRT_OP_THREADS sets the default. 1 runs the loops one after the
+ * other (the same results). An application that runs its own threads, one
+ * per core, sets 1 (nngc train --threads N > 1 does). */
+void nnrt_set_op_threads(int n);
+int nnrt_get_op_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -119,13 +119,21 @@ float nnrt_row_max(const float *z, int64_t n);
 
 /* sum of exp(z[i] - m) for a row whose maximum is m (every term <= 1), in
  * 8 float lanes combined in double. Inline so that generated code compiled
- * for the local CPU (nngc run: -march=native) vectorizes it with AVX. */
+ * for the local CPU (nngc run: -march=native) vectorizes it with AVX. The
+ * exps of a block go to a buffer first: a plain elementwise loop, which
+ * clang vectorizes (exp and sum in one loop it did not); the lanes add the
+ * same terms in the same order. */
 static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
-    float lane[8] = {0};
+    float lane[8] = {0}, e[256];
     const int64_t n8 = n > 0 ? n - n % 8 : 0;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += nnrt_exp_le0(z[i + j] - m);
+    for (int64_t i0 = 0; i0 < n8; i0 += 256) {
+        const int64_t nb = n8 - i0 < 256 ? n8 - i0 : 256;
+        for (int64_t i = 0; i < nb; i++)
+            e[i] = nnrt_exp_le0(z[i0 + i] - m);
+        for (int64_t i = 0; i < nb; i += 8)
+            for (int j = 0; j < 8; j++)
+                lane[j] += e[i + j];
+    }
     double s = 0.0;
     for (int j = 0; j < 8; j++)
         s += lane[j];
@@ -133,6 +141,13 @@ static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
         s += nnrt_exp_le0(z[i] - m);
     return s;
 }
+
+/* Two tasks of one call at the same time (runtime/par.c): f1 on the
+ * calling thread, f2 on a worker, both with the context m and the inputs
+ * in; returns when both are done: NNRT_OK or the first task's error (f1's
+ * first). The generated code's loops marked `beside` by the pass par. */
+typedef int (*nnrt_task_fn)(void *m, const void *in);
+int nnrt_par2(nnrt_task_fn f1, nnrt_task_fn f2, void *m, const void *in);
 
 float nnrt_logsumexp(const float *z, int64_t n);
 void nnrt_softmax(const float *z, float *out, int64_t n);

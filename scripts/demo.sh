@@ -10,7 +10,12 @@
 #      (the perplexity must come out near the vocabulary size V);
 #   4. it trains the model (rnnlm_train_step, Adam) for a bounded time on the
 #      training text, printing words/s and the loss as it goes, saves it, and
-#      prints the perplexity of the trained model on the held-out text.
+#      prints the perplexity of the trained model on the held-out text;
+#   5. `nngc train` trains the same model from the command line, 32
+#      sentences per call of the compiler's batched program (--batch 32),
+#      on the first NNGC_DEMO_LINES lines of the training text for
+#      NNGC_DEMO_EPOCHS epochs, and prints the validation perplexity on the
+#      held-out sentences before training and after each epoch.
 #
 # Data: with the Penn Treebank at ../shared/data/ptb/ next to the repository
 # (train.txt and valid.txt), it trains on ptb train.txt and evaluates on ptb
@@ -21,7 +26,10 @@
 #
 # Environment:
 #   NNGC_DEMO_SENTENCES=N  evaluate on the first N held-out sentences (1000)
-#   NNGC_DEMO_SECONDS=S    train for S seconds (60)
+#   NNGC_DEMO_SECONDS=S    train for S seconds (60) in step 4
+#   NNGC_DEMO_LINES=L      step 5 trains on the first L lines (5000; the
+#                          whole Penn Treebank is 42068: about 1/8 of it)
+#   NNGC_DEMO_EPOCHS=E     step 5's epochs (2)
 #   NNGC_DEMO_PTB=DIR      where to look for the Penn Treebank (default
 #                          ../shared/data/ptb; empty: use the shipped corpus)
 #   NNGC_DEMO_OUT=DIR      where the generated C and the program go (build/demo)
@@ -59,6 +67,8 @@ else
 fi
 N=${NNGC_DEMO_SENTENCES:-1000}
 SECS=${NNGC_DEMO_SECONDS:-60}
+LINES=${NNGC_DEMO_LINES:-5000}
+EPOCHS=${NNGC_DEMO_EPOCHS:-2}
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 echo "demo data: $WHAT"
 echo "  train on $TRAIN (also the vocabulary)"
@@ -89,3 +99,16 @@ echo
 echo "The perplexity above is on $VALID, held-out text the model was not trained on."
 echo "The trained parameters (and Adam's state, to resume) are in $OUT/rnnlm-trained.safetensors;"
 echo "score other text with: $OUT/rnnlm_app -p $OUT/rnnlm-trained.safetensors -v $TRAIN FILE"
+
+step "5. train with nngc train --batch 32 on the first $LINES lines of $TRAIN for $EPOCHS epochs"
+head -n "$LINES" "$TRAIN" >"$OUT/train-head.txt"
+head -n "$N" "$VALID" >"$OUT/valid-head.txt"
+echo "build/nngc train examples/rnnlm.nn --data $OUT/train-head.txt --valid $OUT/valid-head.txt --batch 32 --epochs $EPOCHS --save $OUT/rnnlm-nngc.st"
+build/nngc train examples/rnnlm.nn --data "$OUT/train-head.txt" --valid "$OUT/valid-head.txt" --batch 32 \
+    --epochs "$EPOCHS" --save "$OUT/rnnlm-nngc.st"
+echo
+echo "Each line 'epoch E/$EPOCHS' gives the validation perplexity (ppl) on the first $N held-out"
+echo "sentences of $VALID. The vocabulary is counted on the lines trained on"
+echo "($OUT/rnnlm-nngc.st.vocab), so it is smaller than step 4's: the perplexities of"
+echo "the two steps are not comparable. The checkpoint $OUT/rnnlm-nngc.st resumes with"
+echo "--params; score other text with: build/nngc eval examples/rnnlm.nn --params $OUT/rnnlm-nngc.st --data FILE --batch 32"

@@ -75,6 +75,7 @@
  *               sparse forms), pick_grad, concat, slice, index checks
  *   c_leaf.c    constants, params, inputs, dims, int arithmetic
  *   c_loop.c    loops, carries and loop results
+ *   c_task.c    two loops at the same time (pass par): their tasks, nnrt_par2
  *   cu_*.c      the CUDA target (--target=cuda): cu_target.c its Target and
  *               per-node code, cu_kernels.c the kernels it generates,
  *               cu_loop.c loops, cu_api.c its hooks into the API above
@@ -147,6 +148,7 @@ typedef struct Ctx {
     MemPlan plan;           /* the arena's buffers (memplan.c) */
     struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
     const struct Target *target; /* what writes each node's code */
+    const char *fn;         /* the function being written: "ctx_forward", "ctx_grad" */
     Diag *diag;             /* where errors go */
 } Ctx;
 
@@ -250,6 +252,13 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first);
 
 /* ---- c_loop.c */
 void emit_loop(Ctx *x, Node *n);
+void emit_loop_bufs(Ctx *x, Node *n, bool init);
+/* c_target.c: the variable of a node with a buffer, pointed at it */
+void c_decl_buffer(Ctx *x, const Node *n);
+/* c_task.c: loops marked beside (pass par) as two tasks of nnrt_par2 */
+void emit_tasks(Ctx *x, const char *fn);
+bool l_beside_partner(const Node *n);
+void emit_loop_pair(Ctx *x, Node *n);
 
 /* ---- c_reduce.c */
 char *label_c(const Node *y);

@@ -41,6 +41,15 @@ void c_emit_blas(Ctx *x, Node *n, const char *v)
               size_c(x, a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb, n->nin == 3 ? "1.0f" : "0.0f", v);
         break;
     case OP_MATMUL:
+        if (a->shape.rank > 2 && n->ta) { /* A^T B of two stacks of rows (ir/infer.c): K = the rows */
+            const Shape *sa = &a->shape, *sb = &b->shape;
+            char *m = size_c(x, sa->d[sa->rank - 1]), *nn = size_c(x, sb->d[sb->rank - 1]);
+            emit_addend(x, n, v);
+            cline(x, "nnrt_gemm(1, 0, %s, %s, (%s) / %s, 1.0f, %s, %s, %s, %s, %s, %s, %s);", m, nn, count_c(x, sa, 0),
+                  ld_c(x, sa->d[sa->rank - 1]), va, ld_c(x, sa->d[sa->rank - 1]), vb, ld_c(x, sb->d[sb->rank - 1]),
+                  n->nin == 3 ? "1.0f" : "0.0f", v, ld_c(x, sb->d[sb->rank - 1]));
+            break;
+        }
         if (a->shape.rank > 2) { /* stacked rows (ir/infer.c): a as [rows, K], never transposed */
             const Shape *sa = &a->shape;
             NN_ASSERT(!n->ta && b->shape.rank == 2);

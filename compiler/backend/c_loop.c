@@ -4,6 +4,45 @@
  */
 #include "backend.h"
 
+/* The C names of loop n's buffers (carries, stacks, sums) pointed at their
+ * memory; with init, the carries' initial values copied in and the sums
+ * zeroed, as the loop's start needs; without, each also marked used (a
+ * scope that only reads some of them through loop results). */
+void emit_loop_bufs(Ctx *x, Node *n, bool init)
+{
+    Loop *l = n->loop;
+    NodeInfo *ni = info(n);
+    int id = n->id;
+    for (int r = 0; r < l->ncarry; r++) {
+        const Node *c = l->carry[r];
+        cline(x, "float *c%d_%d = m->arena + %" PRId64 "; /* carry #%d%s%s */", id, r, ni->carry_off[r], r,
+              c->name ? " " : "", c->name ? c->name : "");
+        if (init)
+            cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, vname(n->in[r]),
+                  count_c(x, &c->shape, 0));
+        else
+            cline(x, "(void)c%d_%d;", id, r);
+    }
+    for (int r = 0; r < l->nstack; r++) {
+        cline(x, "float *s%d_%d = m->arena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
+              l->stack[r]->id);
+        if (!init)
+            cline(x, "(void)s%d_%d;", id, r);
+    }
+    for (int r = 0; r < l->nsum; r++) {
+        if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
+            cline(x, "float *u%d_%d = m->grads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
+                  x->param_off[ni->sum_grad_of[r]], l->sum[r]->id, x->g->params[ni->sum_grad_of[r]].name);
+        else
+            cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
+                  l->sum[r]->id);
+        if (init)
+            cline(x, "memset(u%d_%d, 0, (size_t)%s * sizeof(float));", id, r, count_c(x, &l->sum[r]->shape, 0));
+        else
+            cline(x, "(void)u%d_%d;", id, r);
+    }
+}
+
 void emit_loop(Ctx *x, Node *n)
 {
     Loop *l = n->loop;
@@ -12,25 +51,7 @@ void emit_loop(Ctx *x, Node *n)
     NN_ASSERT(l && l->index && l->index->op == OP_INDEX);
     NN_ASSERT(n->nin == l->ncarry);
     /* the loop's buffers live in the scope that holds the loop */
-    for (int r = 0; r < l->ncarry; r++) {
-        const Node *c = l->carry[r];
-        cline(x, "float *c%d_%d = m->arena + %" PRId64 "; /* carry #%d%s%s */", id, r, ni->carry_off[r], r,
-              c->name ? " " : "", c->name ? c->name : "");
-        cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, vname(n->in[r]),
-              count_c(x, &c->shape, 0));
-    }
-    for (int r = 0; r < l->nstack; r++)
-        cline(x, "float *s%d_%d = m->arena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
-              l->stack[r]->id);
-    for (int r = 0; r < l->nsum; r++) {
-        if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
-            cline(x, "float *u%d_%d = m->grads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
-                  x->param_off[ni->sum_grad_of[r]], l->sum[r]->id, x->g->params[ni->sum_grad_of[r]].name);
-        else
-            cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
-                  l->sum[r]->id);
-        cline(x, "memset(u%d_%d, 0, (size_t)%s * sizeof(float));", id, r, count_c(x, &l->sum[r]->shape, 0));
-    }
+    emit_loop_bufs(x, n, true);
     const char *t = vname(l->index), *lo = size_c(x, l->lo);
     if (l->reverse) /* a backward scan: the iterations in reverse order */
         cline(x, "for (int64_t %s = %s - 1; %s >= %s; %s--) {", t, size_c(x, l->hi), t, lo, t);
@@ -85,7 +106,12 @@ void c_emit_loop(Ctx *x, Node *n, const char *v)
         break;
     }
     case OP_LOOP:
-        emit_loop(x, n);
+        if (l_beside_partner(n))
+            cline(x, "/* run beside the loop before it, above */");
+        else if (n->loop->beside)
+            emit_loop_pair(x, n);
+        else
+            emit_loop(x, n);
         break;
     case OP_LOOPOUT: {
         NN_ASSERT(a && a->op == OP_LOOP);
@@ -93,6 +119,8 @@ void c_emit_loop(Ctx *x, Node *n, const char *v)
         int r = n->index, id = a->id;
         if (r < l->ncarry)
             cline(x, "const float *%s = c%d_%d;", v, id, r);
+        else if (r < l->ncarry + l->nstack && n->dtype == DT_I32) /* int rows, 4 bytes as floats */
+            cline(x, "const int32_t *%s = (const int32_t *)(const void *)s%d_%d;", v, id, r - l->ncarry);
         else if (r < l->ncarry + l->nstack)
             cline(x, "const float *%s = s%d_%d;", v, id, r - l->ncarry);
         else {

@@ -101,6 +101,16 @@ static bool int_operand_ok(const Node *n, int j)
     }
 }
 
+/* A LOOPOUT of a stacked result (int rows of a loop: the mask tables of
+ * nngc --batch). */
+static bool stacked_result(const Node *n)
+{
+    if (n->op != OP_LOOPOUT)
+        return false;
+    const Loop *l = n->in[0]->loop;
+    return n->index >= l->ncarry && n->index < l->ncarry + l->nstack;
+}
+
 /* Target.supports_op: the ops with C code, and the dtypes that code handles
  * (int values are scalars, or the int tensors of inputs, rows, gathers and
  * index arithmetic). */
@@ -121,22 +131,18 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
+        n->op != OP_LOOPOUT &&
         n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
         n->op != OP_HIERLABEL && !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }
-    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32) {
-        snprintf(why, len, "an int value carried or collected by a loop");
+    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32 && !stacked_result(n)) {
+        snprintf(why, len, "an int value carried or summed by a loop");
         return false;
     }
-    if (n->op == OP_LOOP) {
+    if (n->op == OP_LOOP) { /* int values are stacked (4 bytes, as floats), not summed */
         Loop *l = n->loop;
-        for (int r = 0; r < l->nstack; r++)
-            if (l->stack[r]->dtype != DT_F32) {
-                snprintf(why, len, "stacking an int value");
-                return false;
-            }
         for (int r = 0; r < l->nsum; r++)
             if (l->sum[r]->dtype != DT_F32) {
                 snprintf(why, len, "summing an int value");
@@ -146,27 +152,32 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     return true;
 }
 
+/* The variable of n, which has a buffer: where in the arena (or m->grads)
+ * its value is. */
+void c_decl_buffer(Ctx *x, const Node *n)
+{
+    const char *v = vname(n);
+    if (n->dtype == DT_I32)
+        cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
+    else if (info(n)->grad_of >= 0)
+        cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v, x->param_off[info(n)->grad_of],
+              x->g->params[info(n)->grad_of].name);
+    else
+        cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
+}
+
 /* Target.emit_node: one statement group, the node's variable and the code
  * computing it. */
 static void c_emit_node(Ctx *x, Node *n)
 {
-    Graph *g = x->g;
     const char *v = vname(n);
     node_header(x, n);
     if (n->op == OP_SCATTERROWS) {
         cline(x, "/* rows added into the loop's sum at the end of the iteration */");
         return;
     }
-    if (has_buffer(n)) {
-        if (n->dtype == DT_I32)
-            cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
-        else
-            if (info(n)->grad_of >= 0)
-                cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v,
-                      x->param_off[info(n)->grad_of], g->params[info(n)->grad_of].name);
-            else
-                cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
-    }
+    if (has_buffer(n))
+        c_decl_buffer(x, n);
     NN_ASSERT(n->op >= 0 && n->op < OP_COUNT && c_family[n->op]); /* supports_op said yes */
     c_family[n->op](x, n, v);
     /* a value nobody reads would be an unused-variable warning */

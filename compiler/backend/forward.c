@@ -42,6 +42,7 @@ void emit_forward(Ctx *x, bool grad)
 {
     Graph *g = x->g;
     const char *M = g->model, *fn = grad ? "ctx_grad" : "ctx_forward";
+    emit_tasks(x, fn);
     craw(x, "int %s_%s(%s_ctx *m, const %s_inputs *in, %s_outputs *out)\n{\n", M, fn, M, M, M);
     x->indent = 1;
     cline(x, "if (!m || !in || !out)");

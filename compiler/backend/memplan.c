@@ -60,15 +60,6 @@ static bool grow(Ctx *x, int64_t *total, int64_t len, Loc loc)
 
 /* ---------------------------------------------------------------- liveness */
 
-/* Is block b l's body or inside it? */
-static bool inside(const Block *b, const Loop *l)
-{
-    for (; b; b = b->outer)
-        if (b->loop == l)
-            return true;
-    return false;
-}
-
 /* The outermost loop holding block b, NULL at the top. */
 static Loop *outermost_loop(const Block *b)
 {
@@ -91,7 +82,7 @@ static MemBuf *buf_of(const Node *n)
 static void use(Ctx *x, const Node *v, int p, const Block *where)
 {
     for (const Block *b = where; b; b = b->outer)
-        if (b->loop && !inside(v->parent, b->loop) && info(b->loop->node)->loop_end > p)
+        if (b->loop && !ir_block_in_loop(v->parent, b->loop) && info(b->loop->node)->loop_end > p)
             p = info(b->loop->node)->loop_end;
     const Node *r = view_root(v);
     if (r->op == OP_SCATTERROWS) {
@@ -141,7 +132,7 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
         if (n->op != OP_LOOP)
             continue;
         int end = i;
-        for (int k = i + 1; k < x->nall && inside(x->all[k]->parent, n->loop); k++)
+        for (int k = i + 1; k < x->nall && ir_block_in_loop(x->all[k]->parent, n->loop); k++)
             end = k;
         info(n)->loop_end = end;
     }
@@ -202,6 +193,24 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
                 use(x, l->stack[r], end, &l->body);
             for (int r = 0; r < l->nsum; r++)
                 use(x, l->sum[r], end, &l->body);
+        }
+    }
+    /* two loops at the same time (pass par): every buffer live anywhere
+     * from the first one's start to the second one's end is live all
+     * along, so no two buffers of the pair share memory */
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        if (n->op != OP_LOOP || !n->loop->beside || n->parent->outer)
+            continue;
+        int from = i, to = info(n)->loop_end + 1;
+        NN_ASSERT(to < x->nall && x->all[to]->op == OP_LOOP);
+        to = info(x->all[to])->loop_end;
+        for (int k = 0; k < mp->nbufs; k++) {
+            MemBuf *b = &mp->bufs[k];
+            if (b->start <= to && b->end >= from) {
+                b->start = b->start < from ? b->start : from;
+                b->end = b->end > to ? b->end : to;
+            }
         }
     }
     if (g->loss)

@@ -38,8 +38,10 @@ static void mark_block(Block *b)
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         n->place = on_host(n) ? PLACE_HOST : PLACE_DEVICE;
-        if (n->op == OP_LOOP)
+        if (n->op == OP_LOOP) {
+            n->loop->beside = false; /* (pass par) the device runs loops one after another on its stream */
             mark_block(&n->loop->body);
+        }
     }
 }
 

@@ -173,7 +173,7 @@ bool driver_write_pair(const char *path1, const void *data1, size_t len1, const 
                        size_t len2);
 
 /* A fresh directory under $TMPDIR (default /tmp), made on the first call
- * and removed at exit with the files named by driver_tmp_path (at most 4).
+ * and removed at exit with the files named by driver_tmp_path (at most 8).
  * NULL after an error message. */
 const char *driver_tmpdir(void);
 const char *driver_tmp_path(const char *name);

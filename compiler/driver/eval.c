@@ -20,6 +20,8 @@ static void eval_usage(FILE *out) {
           "  --data FILE | NAME=FILE.npy   text, or one .npy per input (--lengths FILE.npy)\n"
           "  --params CKPT         trained params (default: the init from --seed N, default 1)\n"
           "  --vocab FILE          the vocabulary (default CKPT.vocab)\n"
+          "  --batch B (1)         B examples per call of the batched program (nngc --batch=B) when\n"
+          "                        the compiler can batch the model; --one-example: never\n"
           "  --layout plain|lm|window, --vocab-dim NAME, --export PARAM=FILE: as for nngc train\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "See docs/TRAIN.md.\n",
@@ -33,6 +35,8 @@ int nngc_eval(int argc, char **argv) {
     const char **exports = NULL;
     int nexports = 0, capexports = 0;
     uint64_t seed = 1;
+    long batch = 1;
+    bool one_example = false;
     CompileOptions co;
     compile_options_init(&co);
     for (int i = 1; i < argc; i++) {
@@ -42,7 +46,8 @@ int nngc_eval(int argc, char **argv) {
             eval_usage(stdout);
             exit(0);
         }
-        if ((r = compile_options_parse(&co, argc, argv, &i)) != 0) {
+        /* --batch B is ours (as for nngc train), not the compiler's --batch=B */
+        if (strncmp(s, "--batch", 7) != 0 && (r = compile_options_parse(&co, argc, argv, &i)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
             continue;
@@ -69,6 +74,16 @@ int nngc_eval(int argc, char **argv) {
         } else if ((r = match_value_option("--export", argc, argv, &i, &v)) != 0) {
             if (r > 0)
                 VEC_PUSH(exports, nexports, capexports, v);
+        } else if (strcmp(s, "--one-example") == 0) {
+            one_example = true;
+        } else if ((r = match_value_option("--batch", argc, argv, &i, &v)) != 0) {
+            char *end;
+            if (r > 0)
+                batch = strtol(v, &end, 10);
+            if (r > 0 && (!*v || *end || batch < 1)) {
+                driver_error("--batch: expected a whole number >= 1, got '%s'", v);
+                return EXIT_USAGE;
+            }
         } else if ((r = match_value_option("--seed", argc, argv, &i, &v)) != 0) {
             char *end;
             if (r > 0)
@@ -117,6 +132,7 @@ int nngc_eval(int argc, char **argv) {
     nnrt_vocab_init(&words);
     nnrt_vocab_init(&labels);
     Dataset ds = {0};
+    Batched bat = {.d1 = d};
     void *m = d->create(seed);
     if (!m) {
         driver_error("out of memory creating model %s", d->name);
@@ -145,8 +161,15 @@ int nngc_eval(int argc, char **argv) {
     } else if (!dataset_open_npy(&ds, d, &data, dopt.lengths)) {
         goto out;
     }
+    if (!one_example && !batched_setup(&bat, model, &co, false, m, batch, 1, false))
+        goto out;
+    if (bat.bd && text && words.n > 0 && bat.bd->set_counts &&
+        bat.bd->set_counts(bat.bm, words.count, words.n) != NNRT_OK) {
+        driver_error("%s: the vocabulary's counts: %s", dopt.vocab, nnrt_last_error());
+        goto out;
+    }
     Score s;
-    if (!evaluate(d, m, &ds, &s))
+    if (!evaluate(d, m, &ds, bat.bd ? &bat : NULL, &s))
         goto out;
     double l = s.loss / s.units;
     printf("%s: %lld examples", ds.path, (long long)s.examples);
@@ -166,6 +189,8 @@ int nngc_eval(int argc, char **argv) {
 out:
     if (m)
         d->destroy(m);
+    if (bat.bm)
+        bat.bd->destroy(bat.bm);
     dataset_close(&ds);
     nnrt_vocab_free(&words);
     nnrt_vocab_free(&labels);

@@ -250,7 +250,7 @@ bool driver_copy_file(const char *from, const char *to) {
  * path the program leaves by. Static storage, not the arena: the arena is
  * freed before the atexit handler runs. */
 static char tmpdir[PATH_MAX];
-static char tmpfiles[4][PATH_MAX + 64];
+static char tmpfiles[8][PATH_MAX + 64];
 static int ntmpfiles;
 
 static void remove_tmpdir(void) {

@@ -526,20 +526,30 @@ static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, co
     return true;
 }
 
+/* The files of the model being built: model.c, .h, .so, then model2.*
+ * for a second model in the same process (nngc train --batch loads the
+ * one-example and the batched program; dlopen keys on the path). */
+static int nbuilt;
+static const char *built_c;
+
 Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
                              const DriverPipelines *pl, bool train_api, Graph **train) {
     /* fixed names: the model's name is not known before it is compiled */
     if (!driver_tmpdir())
         return NULL;
-    EmitTarget out = {.c_path = driver_tmp_path("model.c"), .h_path = driver_tmp_path("model.h"),
-                      .header_name = "model.h", .source_name = model, .train_api = train_api};
+    const char *stem = nbuilt ? xsprintf("model%d", nbuilt + 1) : "model";
+    const char *h = xsprintf("%s.h", stem);
+    built_c = driver_tmp_path(xsprintf("%s.c", stem));
+    EmitTarget out = {.c_path = built_c, .h_path = driver_tmp_path(h), .header_name = h, .source_name = model,
+                      .train_api = train_api};
     return driver_compile(d, model, co, paths, pl, &out, train);
 }
 
 const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
                                              void **handle) {
-    const char *c_path = driver_tmp_path("model.c"); /* driver_compile_to_tmp's */
-    const char *so_path = driver_tmp_path("model.so");
+    const char *c_path = built_c; /* driver_compile_to_tmp's */
+    const char *so_path = driver_tmp_path(nbuilt ? xsprintf("model%d.so", nbuilt + 1) : "model.so");
+    nbuilt++;
     /* No runtime on this link line: see the comment at the top. The model
      * runs here and now, so it may use every instruction of this CPU
      * (-march=native: AVX2 for the fused elementwise loops, as PyTorch's

@@ -8,8 +8,10 @@
  *   3. the vocabulary: from --vocab, from the checkpoint being resumed
  *      (CKPT.vocab), or counted from the training file;
  *   4. the datasets (train, --valid) as examples;
- *   5. epochs: a shuffled order, one train step per example, the lr
- *      schedule, progress; validation, the best checkpoint, early stopping;
+ *   5. epochs: a shuffled order, one train step per example (with --batch,
+ *      per batch: the compiler's batched program, train_batch.c, or the
+ *      summed one-example gradients, train_par.c), the lr schedule,
+ *      progress; validation, the best checkpoint, early stopping;
  *   6. --export.
  *
  * Resuming gives the same parameters as an uninterrupted run because
@@ -50,6 +52,8 @@ typedef struct TrainArgs {
     CompileOptions co;
     ParOptions par; /* --threads, --parallel, --batch; the MPI ranks (train_par.h) */
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
+    bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
+    long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
 } TrainArgs;
 
 /* What CKPT.train holds: where training stands at the end of an epoch. */
@@ -70,7 +74,10 @@ static void train_usage(FILE *out) {
           "  --epochs N (5)        --lr X (the model's)      --optimizer=SPEC\n"
           "  --decay none|linear|plateau[:F]   lr schedule (none; plateau halves, or *F)\n"
           "  --seed N (1)          init and shuffling\n"
-          "  --batch B (1)         examples per update (their gradients summed)\n"
+          "  --batch B (1)         examples per update: the batched program (nngc --batch=B) when the\n"
+          "                        compiler can batch the model, else their gradients summed\n"
+          "  --one-example         with --batch: always sum one-example gradients\n"
+          "  --bucket K (20)       with --batch: sort K batches at a time by length (0: no sorting)\n"
           "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
           "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
           "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
@@ -134,7 +141,7 @@ static bool parse_decay(TrainArgs *a, const char *v) {
 static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     compile_options_init(&a->co);
     a->par.threads = a->par.batch = 1;
-    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5;
+    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 20;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
         long n = 0;
@@ -144,15 +151,16 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             exit(0);
         }
         /* --batch here is the trainer's (examples per update), not the
-         * compiler's --batch=B (the trainer compiles the one-example program) */
+         * compiler's --batch=B: the trainer compiles the one-example program,
+         * and the batched one itself (train_batch.c) */
         if (strncmp(s, "--batch", 7) != 0 && (r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
             continue;
         }
 #define VALUE(name) ((r = match_value_option(name, argc, argv, &i, &v)) != 0)
-        if (strcmp(s, "--mpi") == 0) {
-            a->mpi = true;
+        if (strcmp(s, "--mpi") == 0 || strcmp(s, "--one-example") == 0) {
+            *(s[2] == 'm' ? &a->mpi : &a->one_example) = true;
             continue;
         }
         if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
@@ -187,6 +195,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             a->seed = (uint64_t)n, a->have_seed = true;
         } else if (VALUE("--batch")) {
             ok = r > 0 && parse_long(s, v, 1, &a->par.batch);
+        } else if (VALUE("--bucket")) {
+            ok = r > 0 && parse_long(s, v, 0, &a->bucket);
         } else if (VALUE("--threads")) {
             ok = r > 0 && parse_long(s, v, 1, &a->par.threads);
             if (ok && a->par.threads > 256) {
@@ -376,6 +386,7 @@ typedef struct Trainer {
     double base_lr;
     TrainState st;
     bool saved_best;
+    Batched bat; /* bat.bd: the batched program, NULL when not used (train_batch.c) */
 } Trainer;
 
 static double lr_at(const Trainer *t, int64_t step, int64_t total) {
@@ -385,24 +396,18 @@ static double lr_at(const Trainer *t, int64_t step, int64_t total) {
     return lr;
 }
 
-/* One update from the examples ex[0..nex) (ds indices idx[]), adding
- * their loss to *loss. Today nex is 1 (--batch 1): one NAME_train_step.
- * With the compiler's batching (issue #9 item 2), the examples of a batch
- * will go to one call of a batched step here. */
-static bool train_step(Trainer *t, const Example *ex, const int64_t *idx, int nex, double *loss) {
-    for (int b = 0; b < nex; b++) {
-        float l = 0;
-        if (t->d->train_step(t->m, ex[b].dyn, ex[b].in, &l) != NNRT_OK) {
-            driver_error("%s: %s", dataset_where(&t->train, idx[b]), nnrt_last_error());
-            return false;
-        }
-        if (!isfinite(l)) {
-            driver_error("%s: the loss is %g: training diverged (try a smaller --lr)",
-                         dataset_where(&t->train, idx[b]), l);
-            return false;
-        }
-        *loss += l;
+/* One update from one example: NAME_train_step, adding its loss to *loss. */
+static bool train_step(Trainer *t, const Example *ex, int64_t idx, double *loss) {
+    float l = 0;
+    if (t->d->train_step(t->m, ex->dyn, ex->in, &l) != NNRT_OK) {
+        driver_error("%s: %s", dataset_where(&t->train, idx), nnrt_last_error());
+        return false;
     }
+    if (!isfinite(l)) {
+        driver_error("%s: the loss is %g: training diverged (try a smaller --lr)", dataset_where(&t->train, idx), l);
+        return false;
+    }
+    *loss += l;
     return true;
 }
 
@@ -420,6 +425,8 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     long e = t->st.epoch;
     int64_t n = ds->n, total = n * t->a->epochs;
     shuffle(perm, n, t->st.seed, e);
+    if (t->a->par.mode == PAR_SYNC)
+        batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;
@@ -428,8 +435,25 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
                        .lr0 = t->base_lr * t->st.lr_scale, .linear = t->a->decay == DECAY_LINEAR, .step0 = e * n,
                        .total = total, .work_epoch = ds->text ? ds->words : n, .progress = par_progress,
                        .progress_arg = p};
-        if (!par_epoch(&pe, loss, units))
+        if (t->bat.bd) {
+            /* the full batches on the batched program, the last partial
+             * one as before (train_batch.c) */
+            ParEpoch full = pe;
+            double l = 0, u = 0;
+            full.d = t->bat.bd, full.m = t->bat.bm, full.bat = &t->bat;
+            full.end = n / t->a->par.batch * t->a->par.batch;
+            pe.first = full.end;
+            batched_sync(full.d, full.m, d, t->m, true);
+            bool ok = full.end == 0 || par_epoch(&full, &l, &u);
+            batched_sync(d, t->m, full.d, full.m, true);
+            if (!ok)
+                return false;
+            *loss += l, *units += u;
+        }
+        double l = 0, u = 0;
+        if (pe.first < n && !par_epoch(&pe, &l, &u))
             return false;
+        *loss += l, *units += u;
         lr = lr_at(t, e * n + n - 1, total);
     }
     for (int64_t i = 0; i < n && !par_active(&t->a->par); i++) {
@@ -440,7 +464,7 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
         if (lr != last_lr)
             d->set_lr(t->m, (float)lr);
         last_lr = lr;
-        if (!train_step(t, &ex, &perm[i], 1, loss))
+        if (!train_step(t, &ex, perm[i], loss))
             return false;
         *units += ex.units;
         p->done++, p->words += ex.words;
@@ -538,7 +562,7 @@ static bool resume(Trainer *t) {
 }
 
 static bool validate(Trainer *t, Score *s) {
-    return evaluate(t->d, t->m, &t->valid, s);
+    return evaluate(t->d, t->m, &t->valid, t->bat.bd ? &t->bat : NULL, s);
 }
 
 static int train_run(TrainArgs *ap);
@@ -646,10 +670,17 @@ static int train_run(TrainArgs *ap) {
     }
     if (a.params && !resume(&t))
         goto out;
-    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md) */
-    if (d->set_counts && t.text && t.words.n > 0 && d->set_counts(t.m, t.words.count, t.words.n) != NNRT_OK) {
-        driver_error("%s: the vocabulary's counts: %s", a.model, nnrt_last_error());
+    t.bat.d1 = d;
+    if (!a.one_example && a.par.mode == PAR_SYNC &&
+        !batched_setup(&t.bat, a.model, &a.co, true, t.m, a.par.batch, a.par.threads * a.par.ranks, a.quiet))
         goto out;
+    /* the softmax approximations' noise: the vocabulary's counts (APPROX.md) */
+    for (int k = 0; k < 2 && t.text && t.words.n > 0; k++) {
+        const nnrt_model_desc *dk = k ? t.bat.bd : d;
+        if (dk && dk->set_counts && dk->set_counts(k ? t.bat.bm : t.m, t.words.count, t.words.n) != NNRT_OK) {
+            driver_error("%s: the vocabulary's counts: %s", a.model, nnrt_last_error());
+            goto out;
+        }
     }
 
     Progress p = {.tty = isatty(2), .quiet = a.quiet, .interval_us = a.progress_s * 1e6};
@@ -666,6 +697,7 @@ static int train_run(TrainArgs *ap) {
             goto out;
         printf("epoch %ld/%ld: valid %s%s\n", first, a.epochs, score_text(&vs), first ? " (resumed)" : " (initial)");
         fflush(stdout);
+        p.start_us = p.last_us = nnrt_now_us(); /* words/s and ETA: of training */
     }
     if (first >= a.epochs && !a.quiet)
         fprintf(stderr, "nngc: %s has been trained for %ld epochs already (--epochs %ld)\n", a.params, first,
@@ -725,6 +757,8 @@ static int train_run(TrainArgs *ap) {
 out:
     if (t.m)
         d->destroy(t.m);
+    if (t.bat.bm)
+        t.bat.bd->destroy(t.bat.bm);
     dataset_close(&t.train);
     if (t.have_valid)
         dataset_close(&t.valid);

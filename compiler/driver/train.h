@@ -5,9 +5,9 @@
  * The unit of data is the *example*: what one call of the model's forward
  * or train_step takes (one line of a text file, or one row of .npy arrays).
  * A Dataset hands out examples by index; the trainer asks for them in a
- * shuffled order and runs one step per example. A batch of examples (when
- * the compiler can batch, issue #9 item 2) will be a list of Examples taken
- * from the same Dataset, each in its own slot.
+ * shuffled order and runs one step per example, or per batch: a Pack
+ * (train_batch.c) puts B examples of a Dataset into the slots of the
+ * compiler's batched program.
  */
 #ifndef NNGC_TRAIN_H
 #define NNGC_TRAIN_H
@@ -15,6 +15,8 @@
 #include "driver.h"
 #include "nngrt.h"
 #include "nnrt_data.h"
+
+typedef struct Batched Batched; /* train_batch.c */
 
 /* One example, ready for d->forward / d->train_step. */
 typedef struct Example {
@@ -85,6 +87,9 @@ bool dataset_open_text(Dataset *ds, const nnrt_model_desc *d, const TextSpec *ts
                        const nnrt_vocab *words, const nnrt_vocab *labels, bool quiet);
 bool dataset_open_npy(Dataset *ds, const nnrt_model_desc *d, const DataArg *a, const char *lengths);
 bool dataset_get(Dataset *ds, int64_t i, Example *ex);
+/* The length of example i: its words (text), its first dynamic dim
+ * (.npy), 0 without one. */
+int64_t dataset_len(const Dataset *ds, int64_t i);
 /* "FILE:LINE" (text) or "FILE example I" (.npy) of example i. */
 const char *dataset_where(const Dataset *ds, int64_t i);
 void dataset_close(Dataset *ds);
@@ -99,8 +104,10 @@ typedef struct Score {
     bool per_word;   /* units are words: perplexity means something */
 } Score;
 
-/* Forward over every example of ds; false after an error message. */
-bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, Score *s);
+/* Forward over every example of ds; false after an error message. With
+ * bat (may be NULL), full batches go through bat->bd (m's params copied
+ * to bat->bm first), the rest one at a time through d and m. */
+bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, const Batched *bat, Score *s);
 /* "loss 4.1234 (ppl 61.8)" or "loss 0.3 acc 91.2%" */
 const char *score_text(const Score *s);
 
@@ -113,5 +120,64 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
 
 /* CKPT.vocab next to a checkpoint */
 const char *vocab_path(const char *ckpt);
+
+/* load_model with the compiler's diagnostics kept: NULL and *why (their
+ * first line) when the model does not compile with these options. */
+const nnrt_model_desc *load_model_quiet(const char *model, CompileOptions *co, bool train, double *opt_lr,
+                                        const char **why);
+/* A view of ds with buffers of its own: dataset_get on it writes only
+ * those, so that each thread may have one. */
+void dataset_view(Dataset *v, const Dataset *ds);
+/* Copies n (rank axes) from a block of shape sshape into one of shape
+ * dshape, both row-major. */
+void copy_block(char *dst, const int64_t *dshape, const char *src, const int64_t *sshape, const int64_t *n, int rank);
+
+/* train_batch.c: the compiler's batched program (nngc --batch=B) next to
+ * the program as written; see the comment at its top. */
+struct Batched {
+    const nnrt_model_desc *d1, *bd; /* one example per call; B per call */
+    void *m1, *bm;                  /* m1 is the model of record; bm gets its params for a run of batches */
+    int64_t B;
+    unsigned char *tmajor;          /* per input: 1 time-major [s0, B, ...], 0 batch-major [B, ...] */
+    int len_input;                  /* bd's input DIM_len, -1 without a dynamic dim */
+};
+
+/* Compiles model with --batch=B and checks its API against d1's; false
+ * with *why (one line) when the compiler cannot batch it. */
+bool batched_load(Batched *b, const char *model, const CompileOptions *co, bool train, const nnrt_model_desc *d1,
+                  int64_t B, const char **why);
+/* The batched program for `--batch batch` shared by per threads x ranks
+ * (b->d1 set by the caller): b->bd stays NULL, after a one-line note on
+ * stderr unless quiet, when the share is one example, batch is not a
+ * multiple of per, or the compiler cannot batch the model. False only
+ * after an error message. */
+bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool train, void *m1, long batch,
+                   long per, bool quiet);
+/* --bucket k: perm's full batches of B, k at a time, sorted by length
+ * (dataset_len), then shuffled as wholes from (seed, epoch); the partial
+ * batch stays last. Nothing when k is 0. */
+void batch_order(int64_t *perm, int64_t n, int64_t B, long k, const Dataset *ds, uint64_t seed, long epoch);
+/* dst's params (and optimizer state) := src's. */
+void batched_sync(const nnrt_model_desc *dd, void *dm, const nnrt_model_desc *sd, void *sm, bool state);
+
+/* One batch packed for b->bd: buffers of its own (one Pack per thread). */
+typedef struct Pack {
+    const Batched *b;
+    Dataset ds;                  /* a view (dataset_view) */
+    void **buf;                  /* per input of bd */
+    size_t *bytes;
+    const void **in;             /* = buf, for bd's calls */
+    int64_t dyn[NNRT_MAXDYN];    /* the longest example's */
+    int32_t *label;              /* per example, -1 without a label */
+    double units;
+    int64_t words;
+} Pack;
+
+void pack_init(Pack *p, const Batched *b, const Dataset *ds);
+/* The B examples idx[0..B) into p; false after an error message. */
+bool pack_batch(Pack *p, const int64_t *idx);
+/* After a batch failed: the first of its examples that fails alone on
+ * b->m1 (*bad, its message in msg); false when none does. */
+bool batch_locate(Pack *p, const int64_t *idx, int64_t *bad, char *msg, size_t len);
 
 #endif /* NNGC_TRAIN_H */

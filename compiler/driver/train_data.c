@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void data_arg_add(DataArg *a, const char *v) {
@@ -262,17 +263,16 @@ bool dataset_open_npy(Dataset *ds, const nnrt_model_desc *d, const DataArg *a, c
     return true;
 }
 
-/* Copies the [want] corner of a [have] block (row-major, rank axes). */
-static void copy_block(char *dst, const char *src, int rank, const int64_t *want, const int64_t *have) {
+void copy_block(char *dst, const int64_t *dshape, const char *src, const int64_t *sshape, const int64_t *n, int rank) {
     if (rank == 0) {
         memcpy(dst, src, 4);
         return;
     }
     size_t sd = 4, ss = 4;
     for (int ax = 1; ax < rank; ax++)
-        sd *= (size_t)want[ax], ss *= (size_t)have[ax];
-    for (int64_t i = 0; i < want[0]; i++)
-        copy_block(dst + (size_t)i * sd, src + (size_t)i * ss, rank - 1, want + 1, have + 1);
+        sd *= (size_t)dshape[ax], ss *= (size_t)sshape[ax];
+    for (int64_t i = 0; i < n[0]; i++)
+        copy_block(dst + (size_t)i * sd, dshape + 1, src + (size_t)i * ss, sshape + 1, n + 1, rank - 1);
 }
 
 static bool npy_get(Dataset *ds, int64_t i, Example *ex) {
@@ -300,7 +300,7 @@ static bool npy_get(Dataset *ds, int64_t i, Example *ex) {
         if (same) {
             ds->in[k] = row;
         } else {
-            copy_block(ds->buf[k], row, t->rank, want, a->shape + 1);
+            copy_block(ds->buf[k], want, row, a->shape + 1, want, t->rank);
             ds->in[k] = ds->buf[k];
         }
         if (t->rank == 0 && t->dtype == NNRT_I32)
@@ -332,6 +332,29 @@ bool dataset_get(Dataset *ds, int64_t i, Example *ex) {
     return true;
 }
 
+void dataset_view(Dataset *v, const Dataset *ds) {
+    const nnrt_model_desc *d = ds->d;
+    *v = *ds;
+    v->in = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    if (ds->text) {
+        v->ids = xalloc(sizeof(int32_t) * (size_t)(ds->ts.tmax + ds->ts.k + 1));
+        return;
+    }
+    v->buf = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
+    for (int i = 0; i < d->ninputs; i++) {
+        size_t bytes = 4;
+        for (int ax = 1; ax < ds->arr[i].rank; ax++)
+            bytes *= (size_t)ds->arr[i].shape[ax];
+        v->buf[i] = xalloc(bytes);
+    }
+}
+
+int64_t dataset_len(const Dataset *ds, int64_t i) {
+    if (ds->text)
+        return ds->corpus.start[i + 1] - ds->corpus.start[i];
+    return ds->d->ndyn > 0 ? ((const int32_t *)ds->lengths.data)[i * ds->d->ndyn] : 0;
+}
+
 const char *dataset_where(const Dataset *ds, int64_t i) {
     if (ds->text)
         return xsprintf("%s:%lld", ds->path, (long long)ds->corpus.line[i]);
@@ -347,12 +370,64 @@ void dataset_close(Dataset *ds) {
 
 /* ---------------------------------------------------------------- evaluation */
 
-bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, Score *s) {
+/* Example ex's loss and outputs (out: the prediction output's row) into s. */
+static void score_one(Score *s, double units, int32_t label, const float *out, int64_t n, float loss) {
+    s->loss += loss;
+    s->units += units;
+    s->examples++;
+    if (label >= 0 && out) {
+        int64_t best = 0;
+        for (int64_t j = 1; j < n; j++)
+            if (out[j] > out[best])
+                best = j;
+        s->correct += best == label;
+        s->have_acc = true;
+    }
+}
+
+/* The full batches of ds in file order through bat->bd; returns how many
+ * examples that covered, -1 after an error message. */
+static int64_t evaluate_batches(const Batched *bat, void *m, Dataset *ds, Score *s) {
+    const nnrt_model_desc *bd = bat->bd;
+    int p = prediction_output(bat->d1);
+    const float **outputs = xalloc(sizeof(float *) * (size_t)(bd->noutputs + 1));
+    int64_t B = bat->B, *idx = xalloc(sizeof(int64_t) * (size_t)B), done = 0;
+    Pack pk;
+    batched_sync(bd, bat->bm, bat->d1, m, false);
+    pack_init(&pk, bat, ds);
+    for (; done + B <= ds->n; done += B) {
+        float loss = 0;
+        for (int64_t b = 0; b < B; b++)
+            idx[b] = done + b;
+        if (!pack_batch(&pk, idx))
+            return -1;
+        if (bd->forward(bat->bm, pk.dyn, pk.in, &loss, outputs) != NNRT_OK) {
+            char msg[600];
+            int64_t bad = idx[0];
+            if (!batch_locate(&pk, idx, &bad, msg, sizeof msg))
+                snprintf(msg, sizeof msg, "%s (in a batch of %lld examples)", nnrt_last_error(), (long long)B);
+            driver_error("%s: %s", dataset_where(ds, bad), msg);
+            return -1;
+        }
+        /* the batch's loss, spread over its examples only for the sums */
+        int64_t n = p >= 0 ? nnrt_size_eval(&bd->outputs[p].shape[1], pk.dyn) : 0;
+        for (int64_t b = 0; b < B; b++)
+            score_one(s, 0, pk.label[b], p >= 0 ? outputs[p] + b * n : NULL, n, 0);
+        s->loss += loss;
+        s->units += pk.units;
+    }
+    return done;
+}
+
+bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, const Batched *bat, Score *s) {
     memset(s, 0, sizeof *s);
     int p = prediction_output(d);
     const float **outputs = xalloc(sizeof(float *) * (size_t)(d->noutputs + 1));
     s->per_word = ds->text && ds->ts.label < 0;
-    for (int64_t i = 0; i < ds->n; i++) {
+    int64_t first = bat ? evaluate_batches(bat, m, ds, s) : 0;
+    if (first < 0)
+        return false;
+    for (int64_t i = first; i < ds->n; i++) {
         Example ex;
         float loss = 0;
         if (!dataset_get(ds, i, &ex))
@@ -361,17 +436,8 @@ bool evaluate(const nnrt_model_desc *d, void *m, Dataset *ds, Score *s) {
             driver_error("%s: %s", dataset_where(ds, i), nnrt_last_error());
             return false;
         }
-        s->loss += loss;
-        s->units += ex.units;
-        s->examples++;
-        if (ex.label >= 0 && p >= 0) {
-            int64_t n = nnrt_size_eval(&d->outputs[p].shape[0], ex.dyn), best = 0;
-            for (int64_t j = 1; j < n; j++)
-                if (outputs[p][j] > outputs[p][best])
-                    best = j;
-            s->correct += best == ex.label;
-            s->have_acc = true;
-        }
+        int64_t n = p >= 0 ? nnrt_size_eval(&d->outputs[p].shape[0], ex.dyn) : 0;
+        score_one(s, ex.units, ex.label, p >= 0 ? outputs[p] : NULL, n, loss);
     }
     return true;
 }
@@ -388,7 +454,8 @@ const char *score_text(const Score *s) {
 
 /* ---------------------------------------------------------------- the model */
 
-const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool train, double *opt_lr) {
+/* diags: where the compiler's diagnostics go */
+static const nnrt_model_desc *load(const char *model, CompileOptions *co, bool train, double *opt_lr, FILE *diags) {
     Paths paths;
     driver_locate(&paths);
     co->train_required = train;
@@ -400,7 +467,7 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
         return NULL;
     }
     Diag diag;
-    diag_init(&diag, stderr);
+    diag_init(&diag, diags);
     diag.hold = true;
     Graph *t = NULL;
     Graph *g = driver_compile_to_tmp(&diag, model, co, &paths, &pl, train, &t);
@@ -415,6 +482,26 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
     *opt_lr = g->opt.kind == OPT_NONE ? 0.01 : g->opt.lr;
     void *handle;
     return driver_build_and_load(g, co, &paths, &handle);
+}
+
+const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool train, double *opt_lr) {
+    return load(model, co, train, opt_lr, stderr);
+}
+
+const nnrt_model_desc *load_model_quiet(const char *model, CompileOptions *co, bool train, double *opt_lr,
+                                        const char **why) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        *why = "out of memory";
+        return NULL;
+    }
+    const nnrt_model_desc *d = load(model, co, train, opt_lr, f);
+    fclose(f);
+    *why = text && len ? xstrndup(text, strcspn(text, "\n")) : "it did not build (see above)";
+    free(text);
+    return d;
 }
 
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {

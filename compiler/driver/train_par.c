@@ -100,6 +100,10 @@ int par_blas_threads(long threads, int ranks_here) {
     if (per <= 1)
         return 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* the examples' threads (or ranks) take the cores: no second thread
+     * for two loops of one call either (pass par, nnrt_par2) */
+    if (per >= cores)
+        nnrt_set_op_threads(1);
     long want = cores / per > 1 ? cores / per : 1;
     const char *env = getenv("OPENBLAS_NUM_THREADS");
     long asked = env ? strtol(env, NULL, 10) : 0;
@@ -122,6 +126,8 @@ typedef struct Worker {
     void *acc, *tmp; /* contexts: the thread's gradient sum, and one example's */
     bool has;        /* acc holds this step's gradient */
     Dataset ds;      /* a view of the dataset with buffers of its own */
+    Pack pack;       /* with the batched program: the thread's share, packed */
+    const float **outs; /* the model's outputs (ctx_grad wants somewhere to put them) */
     double loss, units;
     int64_t err_idx; /* the example that failed, -1 */
     char err[600];
@@ -144,25 +150,6 @@ struct Par {
 #endif
 };
 
-/* The dataset's examples with buffers of the view's own: dataset_get
- * writes only those, so each thread may have one. */
-static void dataset_view(Dataset *v, const Dataset *ds) {
-    const nnrt_model_desc *d = ds->d;
-    *v = *ds;
-    v->in = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
-    if (ds->text) {
-        v->ids = xalloc(sizeof(int32_t) * (size_t)(ds->ts.tmax + ds->ts.k + 1));
-        return;
-    }
-    v->buf = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
-    for (int i = 0; i < d->ninputs; i++) {
-        size_t bytes = 4;
-        for (int ax = 1; ax < ds->arr[i].rank; ax++)
-            bytes *= (size_t)ds->arr[i].shape[ax];
-        v->buf[i] = xalloc(bytes);
-    }
-}
-
 static void fail(Worker *w, int64_t idx, const char *msg) {
     w->err_idx = idx;
     snprintf(w->err, sizeof w->err, "%s", msg);
@@ -181,7 +168,7 @@ static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
 #ifdef PAR_TSAN
     pthread_rwlock_rdlock(&w->par->lock);
 #endif
-    int rc = pe->d->ctx_grad(ctx, ex.dyn, ex.in, &l, NULL);
+    int rc = pe->d->ctx_grad(ctx, ex.dyn, ex.in, &l, w->outs);
 #ifdef PAR_TSAN
     pthread_rwlock_unlock(&w->par->lock);
 #endif
@@ -201,6 +188,36 @@ static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
     return true;
 }
 
+/* The batched program on the share idx[0..B) into ctx. */
+static bool grad_batch(Worker *w, void *ctx, const int64_t *idx, int64_t *words) {
+    const ParEpoch *pe = w->par->pe;
+    Pack *pk = &w->pack;
+    float l = 0;
+    if (!pack_batch(pk, idx)) {
+        fail(w, idx[0], "");
+        return false;
+    }
+    if (pe->d->ctx_grad(ctx, pk->dyn, pk->in, &l, w->outs) != NNRT_OK) {
+        int64_t bad = idx[0];
+        char msg[sizeof w->err];
+        if (!batch_locate(pk, idx, &bad, msg, sizeof msg))
+            snprintf(msg, sizeof msg, "%s (in a batch of %lld examples)", nnrt_last_error(), (long long)pe->bat->B);
+        fail(w, bad, msg);
+        return false;
+    }
+    if (!isfinite(l)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the loss of a batch of %lld examples is %g: training diverged (try a smaller --lr)",
+                 (long long)pe->bat->B, l);
+        fail(w, idx[0], msg);
+        return false;
+    }
+    w->loss += l;
+    w->units += pk->units;
+    *words = pk->words;
+    return true;
+}
+
 static double lr_at(const ParEpoch *pe, double done, double total) {
     return pe->linear ? pe->lr0 * fmax(1e-4, 1.0 - done / total) : pe->lr0;
 }
@@ -212,7 +229,7 @@ static void show(Par *p, Worker *w, double lr) {
         return;
     int64_t ex = atomic_load(&p->examples), words = atomic_load(&p->words);
     pe->progress(pe->progress_arg, ex - p->shown_ex, words - p->shown_words,
-                 (double)ex * pe->po->ranks / (double)pe->ds->n, lr, w->units > 0 ? w->loss / w->units : 0);
+                 (double)(pe->first + ex * pe->po->ranks) / (double)pe->ds->n, lr, w->units > 0 ? w->loss / w->units : 0);
     p->shown_ex = ex, p->shown_words = words;
 }
 
@@ -236,14 +253,23 @@ static void sync_worker(Worker *w) {
     Par *p = w->par;
     const ParEpoch *pe = p->pe;
     const ParOptions *po = pe->po;
-    int64_t n = pe->ds->n, B = po->batch;
+    int64_t n = pe->end > 0 ? pe->end : pe->ds->n, B = po->batch;
     double last_lr = -1;
-    for (int64_t lo = 0; lo < n; lo += B) {
+    for (int64_t lo = pe->first; lo < n; lo += B) {
         int64_t nb = n - lo < B ? n - lo : B, rlo, tlo;
         int64_t rn = share(nb, po->ranks, po->rank, &rlo);
         int64_t tn = share(rn, p->n, w->k, &tlo);
         w->has = false;
-        for (int64_t j = 0; j < tn && !atomic_load_explicit(&p->failed, memory_order_relaxed); j++) {
+        if (pe->bat && tn > 0) { /* the share is one call: train.c makes every share bat->B long */
+            int64_t words = 0;
+            NN_ASSERT(tn == pe->bat->B);
+            if (grad_batch(w, w->acc, pe->perm + lo + rlo + tlo, &words)) {
+                w->has = true;
+                atomic_fetch_add(&p->examples, tn);
+                atomic_fetch_add(&p->words, words);
+            }
+        }
+        for (int64_t j = 0; j < tn && !pe->bat && !atomic_load_explicit(&p->failed, memory_order_relaxed); j++) {
             int64_t idx = pe->perm[lo + rlo + tlo + j], words = 0;
             if (!grad_one(w, w->has ? w->tmp : w->acc, idx, &words))
                 break;
@@ -362,9 +388,12 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
         Worker *w = &p.w[k];
         w->par = &p, w->k = k, w->err_idx = -1;
         w->acc = d->ctx_create(pe->m);
-        w->tmp = d->ctx_create(pe->m);
-        ok = w->acc && w->tmp;
+        w->tmp = pe->bat ? NULL : d->ctx_create(pe->m);
+        ok = w->acc && (w->tmp || pe->bat);
         dataset_view(&w->ds, pe->ds);
+        w->outs = xalloc(sizeof(float *) * (size_t)(d->noutputs + 1));
+        if (pe->bat)
+            pack_init(&w->pack, pe->bat, pe->ds);
     }
     if (!ok) {
         driver_error("out of memory creating %d contexts of model %s", 2 * p.n, d->name);

@@ -53,6 +53,11 @@ typedef struct ParEpoch {
     int64_t work_epoch;   /* hogwild's lr: words of one epoch (text), else examples */
     ParProgress progress;
     void *progress_arg;
+    /* sync: the global batches of perm[first, end) (end 0: to the end);
+     * with bat, each full and every share of bat->B examples is one call
+     * of the batched program (d and m are then bat->bd and bat->bm) */
+    int64_t first, end;
+    const Batched *bat;
 } ParEpoch;
 
 /* One epoch; *loss and *units sum it over all threads (and ranks). False

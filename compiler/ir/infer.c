@@ -164,6 +164,22 @@ static bool infer_matmul_rows(Infer *I, const Node *a, const Node *b) {
     return true;
 }
 
+/* a ta, b: two stacks of rows [..., M] and [..., N] with the same leading
+ * axes -> [M, N], the sum of a_r^T b_r over every leading position r (one
+ * GEMM of the flattened rows: the batch pass's sum_t A_t^T B_t). */
+static bool infer_matmul_rows_t(Infer *I, const Node *a, const Node *b) {
+    Node *n = I->n;
+    const Shape *x = &a->shape, *y = &b->shape;
+    bool ok = !n->tb && x->rank == y->rank;
+    for (int k = 0; ok && k < x->rank - 1; k++)
+        ok = size_eq(x->d[k], y->d[k]);
+    if (!ok)
+        return fail(I, "shape mismatch in '@' of stacked rows: %s ta @ %s%s (expected the same leading axes)",
+                    shp(I, x), shp(I, y), n->tb ? " tb" : "");
+    set(I, DT_F32, &(Shape){.rank = 2, .d = {x->d[x->rank - 1], y->d[y->rank - 1]}});
+    return true;
+}
+
 static bool infer_matmul(Infer *I, const Node *a, const Node *b) {
     Node *n = I->n;
     if (!need_f32(I, a) || !need_f32(I, b))
@@ -171,6 +187,8 @@ static bool infer_matmul(Infer *I, const Node *a, const Node *b) {
     int ra = a->shape.rank, rb = b->shape.rank;
     if (ra > 2 && rb == 2) /* the batch pass's stacked rows (docs/IR.md) */
         return infer_matmul_rows(I, a, b);
+    if (ra > 2 && n->ta) /* and its sum over the iterations of A_t^T B_t */
+        return infer_matmul_rows_t(I, a, b);
     if (a->shape.rank != 2 || b->shape.rank != 2)
         return fail(I, "shape mismatch in '@': %s @ %s (expected two matrices)", mat_text(I, a, n->ta),
                     mat_text(I, b, n->tb));
@@ -205,12 +223,12 @@ static bool infer_concat(Infer *I, const Node *a, const Node *b) {
  * with another [n] vector (either order). */
 static bool infer_int_arith(Infer *I, const Node *a, const Node *b) {
     const char *sym = op_symbol(I->n->op);
-    if (a->dtype != DT_I32 || b->dtype != DT_I32 || a->shape.rank > 1 || b->shape.rank > 1)
+    if (a->dtype != DT_I32 || b->dtype != DT_I32)
         return fail(I, "'%s' needs int scalars or int vectors, got %s and %s", sym, typ(I, a), typ(I, b));
-    if (a->shape.rank == 1 && b->shape.rank == 1 && !size_eq(a->shape.d[0], b->shape.d[0]))
-        return fail(I, "shape mismatch in '%s': %s %s %s (sizes %s and %s differ)", sym, shp(I, &a->shape), sym,
-                    shp(I, &b->shape), sz(I, a->shape.d[0]), sz(I, b->shape.d[0]));
-    set(I, DT_I32, a->shape.rank == 1 ? &a->shape : &b->shape);
+    /* a scalar broadcasts; two tensors (batched index tables: [T, B]) have one shape */
+    if (a->shape.rank > 0 && b->shape.rank > 0 && !shape_eq(&a->shape, &b->shape))
+        return fail(I, "shape mismatch in '%s': %s %s %s", sym, shp(I, &a->shape), sym, shp(I, &b->shape));
+    set(I, DT_I32, a->shape.rank > 0 ? &a->shape : &b->shape);
     return true;
 }
 

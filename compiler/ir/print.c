@@ -199,6 +199,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
         pr_size(p, l->hi);
         if (l->reverse)
             pr(p, " reverse");
+        if (l->beside)
+            pr(p, " beside");
         if (n->nin > 0) {
             pr(p, " carry(");
             for (int i = 0; i < n->nin; i++) {

@@ -201,3 +201,11 @@ void node_index_put(NodeIndex *ix, const Node *n, int val) {
     }
     s->val = val;
 }
+
+bool ir_block_in_loop(const Block *b, const Loop *l)
+{
+    for (; b; b = b->outer)
+        if (b->loop == l)
+            return true;
+    return false;
+}

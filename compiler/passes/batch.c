@@ -191,7 +191,14 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             n->tb = v->tb;
             return place(bt, n, after);
         }
-        *why = "a matrix product per iteration (batched: rows times a fixed matrix)";
+        if (ba && bb && v->ta && !v->tb && v->nin == 2 && only_summed(bt, v)) {
+            /* sum_t A_t^T B_t: one GEMM over the rows of every iteration */
+            bt->summed = true;
+            Node *n = mk(OP_MATMUL, 2, (Node *[]){ba, bb}, v);
+            n->ta = true;
+            return place(bt, n, after);
+        }
+        *why = "a matrix product per iteration (batched: rows times a fixed matrix, or A_t^T B_t only summed)";
         return NULL;
     case OP_DOT:
         if (ba && bb) { /* row-wise dots: sum over the last axis of the product */
@@ -251,6 +258,13 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_EXPAND:
         return place(bt, mk_preset(bt, OP_EXPAND, 1, &ba, v, v->index + 1), after);
     case OP_SUMTO:
+        if (a->shape.rank != v->shape.rank && only_summed(bt, v)) { /* sum_t sum_to(x_t): sum_to(B(x)) */
+            bt->summed = true;
+            Node *n = mk(OP_SUMTO, 1, &ba, v);
+            n->shape = v->shape;
+            return place(bt, n, after);
+        }
+        /* fallthrough */
     case OP_BROADCAST:
         if (a->shape.rank != v->shape.rank) {
             *why = "a broadcast or sum_to that changes the rank";

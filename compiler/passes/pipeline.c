@@ -31,7 +31,8 @@ static const Pass passes[] = {
     {"batch", pass_batch, 2, true},
     {"dce", pass_dce, 1, false},
     {"fuse", pass_fuse, 2, false},
-    {"select", pass_select, 0, false}, /* last, at every level: the backend's choices as ops */
+    {"select", pass_select, 0, false}, /* at every level: the backend's choices as ops */
+    {"par", pass_par, 2, true},        /* independent loops side by side: reorders the top block only */
     {NULL, NULL, 0, false},
 };
 
@@ -89,7 +90,7 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
         return false;
     }
     if (r && !pass_lookup(r)->reports) {
-        snprintf(err, errlen, "pass '%s' has no report (passes with one: batch)", r);
+        snprintf(err, errlen, "pass '%s' has no report (passes with one: batch, par)", r);
         return false;
     }
     if (po->dump_diff && !pass_lookup(po->dump_diff)) {

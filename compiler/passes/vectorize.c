@@ -249,39 +249,65 @@ static Node *leaf(Vec *v, Node *n) {
  * T: step t is example b's when t < hi(len[b]). Both masks are read from a
  * table, [0 ... 0 1 ... 1] (hi(T) - hi(1) + 1 zeros, hi(T) - lo ones), at
  * hi(len[b]) - t + hi(T) - hi(1): the table's index check also rejects a
- * length outside 0..T. Put at the head of the body (hoist moves the tables
- * out). */
+ * length outside 0..T. A loop of their own, put just before l, stacks them
+ * for every step ([hi - lo, B] tensors, built once per call); l's body reads
+ * its step's row. So the masks are a slice of a loop-invariant tensor, like
+ * the time-major inputs, and the batch pass can take whatever reads them
+ * (the output layer, its loss and gradients) out of l as whole-tensor work. */
 static void make_masks(Vec *v, Loop *l) {
     Graph *g = v->g;
     Loc loc = l->node->loc;
     Size one = size_const(0);
     one.c = l->hi.c + l->hi.k[0]; /* hi(1) */
     Size zeros = size_add(size_sub(l->hi, one), size_const(1)), ones = size_sub(l->hi, l->lo);
+    Block *outer = l->node->parent;
+    int at = 0;
+    while (outer->nodes[at] != l->node)
+        at++;
+    Builder ob = build_at(g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
+    Shape sz = {.rank = 1, .d = {zeros}}, so = {.rank = 1, .d = {ones}};
+    /* leaves through ob: it keeps pointing before l */
+    Node *ftab = build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
+                           build_leaf(b, ir_fill(&so, 1.0, loc), true), loc);
+    /* the int table: a range times 0 (plus 1) */
+    Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
+    rz->shape = sz, ro->shape = so;
+    Node *izero = build_leaf(b, ir_iconst(0, loc), true);
+    Node *iz = build_op2(b, OP_IMUL, build_leaf(b, rz, true), izero, loc);
+    Node *io = build_op2(b, OP_IADD, build_op2(b, OP_IMUL, build_leaf(b, ro, true), izero, loc),
+                         build_leaf(b, ir_iconst(1, loc), true), loc);
+    Node *itab = build_op2(&ob, OP_CONCAT, iz, io, loc);
+
+    Loop *m = ir_new_loop(outer, l->var, l->lo, l->hi, loc);
+    Builder mb = build_at(g, &m->body, -1, BUILD_ASSERT, "vectorize");
+    Node *hib = v->len;
+    if (l->hi.k[0] != 1)
+        hib = build_op2(&mb, OP_IMUL, hib, build_leaf(b, ir_iconst(l->hi.k[0], loc), true), loc);
+    if (l->hi.c != 0)
+        hib = build_op2(&mb, OP_IADD, hib, build_leaf(b, ir_iconst(l->hi.c, loc), true), loc);
+    Node *idx = build_op2(&mb, OP_ISUB, hib, m->index, loc);
+    idx = build_op2(&mb, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(zeros, size_const(1)), loc), true), loc);
+    Node *fm = build_op2(&mb, OP_GATHER, ftab, idx, loc), *im = build_op2(&mb, OP_GATHER, itab, idx, loc);
+    fm->name = "mask";
+    ir_insert(outer, ob.pos, m->node);
+    Node *ftable = ir_loop_stack_of(m, fm, -1, NULL), *itable = ir_loop_stack_of(m, im, -1, NULL);
+    at = 0; /* the leaves went to the head of the top block */
+    while (outer->nodes[at] != ftab) /* the first node put at ob */
+        at++;
+    for (int i = at; outer->nodes[i] != l->node; i++) /* already batched: not again */
+        outer->nodes[i]->mark = 1;
+
     int pos = 0;
     while (l->body.nodes[pos] != l->index)
         pos++;
     v->b = build_at(g, &l->body, pos + 1, BUILD_ASSERT, "vectorize");
-    Builder *b = &v->b;
-    Node *hib = v->len;
-    if (l->hi.k[0] != 1)
-        hib = build_op2(b, OP_IMUL, hib, leaf(v, ir_iconst(l->hi.k[0], loc)), loc);
-    if (l->hi.c != 0)
-        hib = build_op2(b, OP_IADD, hib, leaf(v, ir_iconst(l->hi.c, loc)), loc);
-    Node *idx = build_op2(b, OP_ISUB, hib, l->index, loc);
-    idx = build_op2(b, OP_IADD, idx, leaf(v, ir_size_node(size_sub(zeros, size_const(1)), loc)), loc);
-    Shape sz = {.rank = 1, .d = {zeros}}, so = {.rank = 1, .d = {ones}};
-    Node *ftab = build_op2(b, OP_CONCAT, leaf(v, ir_fill(&sz, 0.0, loc)), leaf(v, ir_fill(&so, 1.0, loc)), loc);
-    /* the int table: a range times 0 (plus 1) */
-    Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
-    rz->shape = sz, ro->shape = so;
-    Node *izero = leaf(v, ir_iconst(0, loc));
-    Node *iz = build_op2(b, OP_IMUL, leaf(v, rz), izero, loc);
-    Node *io = build_op2(b, OP_IADD, build_op2(b, OP_IMUL, leaf(v, ro), izero, loc), leaf(v, ir_iconst(1, loc)), loc);
-    Node *itab = build_op2(b, OP_CONCAT, iz, io, loc);
-    v->mask = build_op2(b, OP_GATHER, ftab, idx, loc);
-    v->imask = build_op2(b, OP_GATHER, itab, idx, loc);
+    Node *step = l->index; /* the row of step t: t - lo */
+    if (l->lo.c != 0)
+        step = build_op2(&v->b, OP_ISUB, step, leaf(v, ir_iconst(l->lo.c, loc)), loc);
+    v->mask = build_op2(&v->b, OP_ROW, ftable, step, loc);
+    v->imask = build_op2(&v->b, OP_ROW, itable, step, loc);
     v->mask->name = "mask";
-    for (int i = pos + 1; i < b->pos; i++) /* already batched: not again */
+    for (int i = pos + 1; i < v->b.pos; i++) /* already batched: not again */
         l->body.nodes[i]->mark = 1;
 }
 

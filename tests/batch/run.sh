@@ -10,7 +10,8 @@
 #                reference), and output row b is example b's; --batch-mean
 #                gives their mean; B = 1 as well
 #   2. ir        --dump-ir shows the batch axis on the inputs and one GEMM
-#                for W @ x; --report=batch says what got the axis
+#                for W @ x; for rnnlm, no output-layer value in a loop (the
+#                masks are [T, B] tables); --report=batch says what got the axis
 #   3. errors    what vectorize cannot batch yet is a located error, not a
 #                crash or a wrong program
 #
@@ -61,6 +62,18 @@ if "$NNGC" examples/mlp.nn -I stdlib --batch=2 --report=batch --dump-ir >/dev/nu
 else
     notok "report: batched and not batched, and why"
     detail "$tmp/rep" 20
+fi
+# the masks as [T, B] tables before the loops: no value of the output layer
+# ([..., V] logits and their gradient, dWo [V, H]) is left in a loop body
+# (fused bodies do not count); dWo is one matmul ... ta over all T x B rows
+if "$NNGC" examples/rnnlm.nn --batch=8 --dump-ir=train >"$tmp/ir" 2>&1 &&
+    grep -q '^%[0-9]* = matmul %[0-9]*, %[0-9]* ta : f32\[10000, 128\]' "$tmp/ir" &&
+    awk '/= loop /{d++; next} /= fused /{f++; next} /^ *}/{if (f) f--; else if (d) d--; next}
+         d > 0 && f == 0 && /(, 10000\]|\[10000, 128\])/ {print; bad = 1} END {exit bad}' "$tmp/ir" >"$tmp/inloop"; then
+    ok "ir: rnnlm --batch=8, the output layer out of the loops"
+else
+    notok "ir: rnnlm --batch=8, the output layer out of the loops"
+    detail "$tmp/inloop" 8
 fi
 if "$NNGC" examples/classifier.nn --batch=1 --dump-ir=lower >"$tmp/b1" 2>&1 &&
     "$NNGC" examples/classifier.nn --dump-ir=lower >"$tmp/b0" 2>&1 && cmp -s "$tmp/b0" "$tmp/b1"; then

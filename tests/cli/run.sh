@@ -228,10 +228,10 @@ check "--dump-ir=autodiff is --dump-ir=train:autodiff" cmp "$W/ad1" "$W/ad2"
 check "the train graph after autodiff has gradients" grep -q '^grad W = ' "$W/ad1"
 "$NNGC" -O2 --dump-ir=train:all "$MODEL" >"$W/tall" 2>&1
 check "--dump-ir=train:all: after autodiff, then each -O2 pass in order" sh -c \
-    "[ \"\$(grep '^; ---- IR dump' '$W/tall' | sed 's/.* after //; s/ -*\$//' | tr '\\n' ' ')\" = 'autodiff softmax fold cse hoist batch dce fuse select ' ]"
+    "[ \"\$(grep '^; ---- IR dump' '$W/tall' | sed 's/.* after //; s/ -*\$//' | tr '\\n' ' ')\" = 'autodiff softmax fold cse hoist batch dce fuse select par ' ]"
 "$NNGC" -O2 --dump-ir=train "$MODEL" >"$W/tlast" 2>&1
 check "--dump-ir=train is the last dump of train:all" sh -c \
-    "sed -n '/^; ---- IR dump after select/,\$p' '$W/tall' | cmp -s - '$W/tlast'"
+    "sed -n '/^; ---- IR dump after par/,\$p' '$W/tall' | cmp -s - '$W/tlast'"
 "$NNGC" -O2 --dump-ir=fuse "$MODEL" >"$W/flast" 2>&1
 check "the forward graph's dump has no gradients" sh -c "! grep -q '^grad ' '$W/flast'"
 expect 2 "--dump-ir=train:lower" "unknown dump point 'lower'" "$NNGC" --dump-ir=train:lower "$MODEL"

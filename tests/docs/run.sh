@@ -222,7 +222,7 @@ fi
 # demo NAME PTBDIR: runs the demo into $tmp/demo with 1 s of training, on
 # PTBDIR as the Penn Treebank (empty: none); output in $tmp/NAME.log.
 demo() {
-    NNGC_DEMO_PTB=$2 NNGC_DEMO_SECONDS=1 NNGC_DEMO_SENTENCES=50 NNGC_DEMO_OUT="$tmp/demo" \
+    NNGC_DEMO_PTB=$2 NNGC_DEMO_SECONDS=1 NNGC_DEMO_SENTENCES=50 NNGC_DEMO_LINES=100 NNGC_DEMO_EPOCHS=1 NNGC_DEMO_OUT="$tmp/demo" \
         timeout 300 sh scripts/demo.sh >"$tmp/$1.log" 2>&1
 }
 

@@ -15,8 +15,10 @@
 #                lists of touched rows that grad_accumulate merges
 #   skipgram_O0  at -O0: dense table gradients (nnrt_sgd_update_rows)
 #   rnnlm_notrain  --no-train: contexts for forward alone
+#   birnn        bench/models/birnn.nn at -O2: two loops at the same time
+#                (pass par, nnrt_par2), in the forward and the train graph
 #
-# then rnnlm and skipgram again with the program, the generated code and the
+# then rnnlm, skipgram and birnn again with the program, the generated code and the
 # runtime (its sources, with -DNNRT_NO_CLONES: TSan cannot load the
 # target_clones ifunc resolvers) built with -fsanitize=thread; any report is
 # a failure (halt_on_error). OpenBLAS is not instrumented.
@@ -82,6 +84,7 @@ rnnlm_sgd examples/rnnlm.nn 10000 6 -O2 --optimizer=sgd:lr=0.1
 skipgram examples/skipgram.nn 30 8 -O2
 skipgram_O0 examples/skipgram.nn 30 8 -O0
 rnnlm_notrain examples/rnnlm.nn 10000 6 -O2 --no-train
+birnn bench/models/birnn.nn 50 6 -O2
 EOF
 
 # ---------------------------------------------------------------- TSan
@@ -101,7 +104,7 @@ else
     notok "tsan: the runtime built with -fsanitize=thread"
     detail "$tmp/rt.log" 20
 fi
-for name in rnnlm skipgram; do
+for name in rnnlm skipgram birnn; do
     [ $rt_ok -eq 1 ] || break
     desc=${name}_desc
     if ! $TSAN_CC -std=c11 $TSAN -Iruntime -I"$tmp" -DDESC="$desc" -o "$tmp/tsan_$name" tests/threads/threads_test.c \
@@ -112,6 +115,7 @@ for name in rnnlm skipgram; do
     fi
     maxid=10000
     [ $name = skipgram ] && maxid=30
+    [ $name = birnn ] && maxid=50
     TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" run_test "tsan_$name" "$tmp/tsan_$name" $maxid 4
 done
 

@@ -28,6 +28,9 @@
  *      computed here, bit for bit, over every param (so a row only B
  *      touched is updated too); and a later ctx_grad in ctx1 gives the
  *      reference gradient again (the rows of both lists were cleared).
+ *   5. with nnrt_set_op_threads(1), the loops that the pass par runs at
+ *      the same time (birnn) run one after the other: the references of 1,
+ *      computed with the default (2 op threads on 2 cores), bit for bit.
  *
  * Built with -fsanitize=thread too (tests/threads/run.sh): check 2 is then
  * also a data race check of the generated code and the runtime.
@@ -233,6 +236,22 @@ static void test_threads(void *m)
         result_free(&r);
     }
     check(builtin_same, "forward/grad (built-in context) == ctx_forward/ctx_grad, bit for bit");
+
+    /* 5. one op thread: loops the pass par runs at the same time (two
+     * tasks of nnrt_par2) one after the other give the references */
+    int ops = nnrt_get_op_threads(), seq_same = 1;
+    nnrt_set_op_threads(1);
+    for (int i = 0; i < NEX; i++) {
+        Result r = {0};
+        for (int grad = 0; grad < ngrad; grad++)
+            if (run(NULL, c0, &ex[i], grad, &r) != NNRT_OK || !same(&r, grad ? &ref_grad[i] : &ref_fwd[i], &ex[i], grad))
+                seq_same = 0;
+        result_free(&r);
+    }
+    nnrt_set_op_threads(ops);
+    char what1[120];
+    snprintf(what1, sizeof what1, "1 op thread == %d op threads (nnrt_set_op_threads), bit for bit", ops);
+    check(seq_same, what1);
     d->ctx_destroy(c0);
 
     /* 2. two contexts, two threads */

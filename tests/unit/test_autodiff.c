@@ -295,14 +295,17 @@ static void eval_node(Graph *g, Node *n, Ten **params, Ten **inputs) {
     case OP_MATMUL: {
         r = ten_shape(&n->shape);
         Ten *A = V(a), *B = V(b);
-        int64_t M = r->d[0], N = n->op == OP_MATMUL ? r->d[1] : 1;
-        int64_t K = n->ta ? A->d[0] : A->d[1];
+        /* operands of rank > 2 (the batch pass's stacked rows) as matrices
+         * of their rows: [every leading axis, the last axis] */
+        int64_t ac = A->d[A->rank - 1], bc = B->d[B->rank - 1];
+        int64_t N = n->op == OP_MATMUL ? r->d[r->rank - 1] : 1, M = r->n / N;
+        int64_t K = n->ta ? A->n / ac : ac;
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 double s = 0;
                 for (int64_t k = 0; k < K; k++) {
-                    double x = n->ta ? A->v[k * A->d[1] + i] : A->v[i * A->d[1] + k];
-                    double y = n->op == OP_MATVEC ? B->v[k] : n->tb ? B->v[j * B->d[1] + k] : B->v[k * B->d[1] + j];
+                    double x = n->ta ? A->v[k * ac + i] : A->v[i * ac + k];
+                    double y = n->op == OP_MATVEC ? B->v[k] : n->tb ? B->v[j * bc + k] : B->v[k * bc + j];
                     s += x * y;
                 }
                 r->v[i * N + j] = s;

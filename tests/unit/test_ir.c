@@ -279,7 +279,12 @@ static void test_leaves(void **state) {
     const char *m = bad_node(g, OP_IADD, 2, I32(1, T_()), I32(1, kT(1, 1)));
     assert_contains(m, "[T]");
     assert_contains(m, "[T + 1]");
-    assert_contains(bad_node(g, OP_IADD, 2, I32(2, C(2), C(3)), I32(0)), "i32[2, 3]");
+    /* vectorize's index tables: [T, B] ints with a scalar or their own shape */
+    assert_type(g, ok_node(g, OP_IADD, 2, I32(2, C(2), C(3)), I32(0)), DT_I32, "[2, 3]");
+    assert_type(g, ok_node(g, OP_IMUL, 2, I32(2, C(2), C(3)), I32(2, C(2), C(3))), DT_I32, "[2, 3]");
+    m = bad_node(g, OP_IADD, 2, I32(2, C(2), C(3)), I32(2, C(3), C(2)));
+    assert_contains(m, "[2, 3]");
+    assert_contains(m, "[3, 2]");
 
     n = ir_new_node(OP_RANGE, 0, NULL, NO_LOC);
     n->size = C(2);

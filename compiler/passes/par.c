@@ -1,0 +1,147 @@
+/*
+ * par.c - operation-wise parallelism: two independent loops at the top of
+ * the graph run at the same time, the second on another thread.
+ *
+ * The lecture's "parallelism across operations": the two directions of a
+ * bidirectional RNN (and, in the train graph, their two reverse loops) do
+ * not read each other's values, so nothing orders them. The pass finds, at
+ * the top block, a loop L1 and the next loop L2 that does not depend on L1
+ * (no path from L1 to L2 through the values in between), moves the nodes
+ * between them so that they become neighbours (those L2 needs go before
+ * L1, those that need L1 after L2: both moves keep every operand before its
+ * user), and marks L1 `beside`: the backend runs L1 and L2 as two tasks
+ * (runtime nnrt_par2) and joins before the next node. The memory plan keeps
+ * every buffer used anywhere in the pair apart from every other.
+ *
+ * Which loops: the body must hold real work (a matrix product or an inner
+ * loop: a fork and join costs a few microseconds), no random draw (the draw
+ * order would depend on the threads) and no sparse gradient (it appends to
+ * the model's touched-row list). Only the C target has tasks.
+ *
+ * It runs last at -O2, after select. --report=par lists the pairs and the
+ * loops left alone, with the reason. Uses Node.mark (cleared here).
+ */
+#include "nngc.h"
+
+#include <string.h>
+
+/* Does block b (or a block inside it) hold work worth a second thread?
+ * why: the reason it cannot run beside another loop, or NULL. */
+static bool scan_body(const Block *b, const char **why)
+{
+    bool work = false;
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (op_flags[n->op] & OPF_RANDOM)
+            *why = "draws random numbers";
+        else if (n->op == OP_SPARSESCATTER)
+            *why = "writes a sparse gradient";
+        if (n->op == OP_MATVEC || n->op == OP_MATMUL)
+            work = true;
+        if (n->op == OP_LOOP) {
+            work = true;
+            scan_body(&n->loop->body, why);
+        }
+    }
+    return work;
+}
+
+static const char *unfit(const Node *loop)
+{
+    const char *why = NULL;
+    bool work = scan_body(&loop->loop->body, &why);
+    if (!why && !work)
+        why = "no matrix product or inner loop in its body";
+    return why;
+}
+
+/* Does the body of l read a marked value of the enclosing blocks? */
+static bool body_reads_marked(const Block *b, const Loop *l)
+{
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]->mark && !ir_block_in_loop(n->in[j]->parent, l))
+                return true;
+        if (n->op == OP_LOOP && body_reads_marked(&n->loop->body, l))
+            return true;
+    }
+    return false;
+}
+
+/* Marks, from position from of the top block on, every node that depends
+ * on top->nodes[from]. */
+static void mark_dependents(Block *top, int from)
+{
+    top->nodes[from]->mark = 1;
+    for (int i = from + 1; i < top->n; i++) {
+        Node *n = top->nodes[i];
+        bool dep = false;
+        for (int j = 0; j < n->nin && !dep; j++)
+            dep = n->in[j]->mark != 0;
+        if (!dep && n->op == OP_LOOP)
+            dep = body_reads_marked(&n->loop->body, n->loop);
+        n->mark = dep;
+    }
+}
+
+/* Moves the nodes strictly between positions a (L1) and b (L2): the
+ * unmarked ones (independent of L1) before L1, the marked ones after L2. */
+static void make_neighbours(Block *top, int a, int b)
+{
+    int n = b - a + 1;
+    Node **tmp = xalloc(sizeof(Node *) * (size_t)n);
+    int k = 0;
+    for (int i = a + 1; i < b; i++)
+        if (!top->nodes[i]->mark)
+            tmp[k++] = top->nodes[i];
+    tmp[k++] = top->nodes[a];
+    tmp[k++] = top->nodes[b];
+    for (int i = a + 1; i < b; i++)
+        if (top->nodes[i]->mark)
+            tmp[k++] = top->nodes[i];
+    NN_ASSERT(k == n);
+    memcpy(&top->nodes[a], tmp, sizeof(Node *) * (size_t)n);
+}
+
+void pass_par(PassCtx *pc)
+{
+    if (pc->target) /* only the C target runs tasks */
+        return;
+    Block *top = &pc->g->top;
+    for (int i = 0; i < top->n; i++) {
+        Node *l1 = top->nodes[i];
+        if (l1->op != OP_LOOP)
+            continue;
+        const char *why = unfit(l1);
+        if (why) {
+            if (pc->report)
+                fprintf(pc->report, "par: loop %s at line %d stays alone: it %s\n", l1->loop->var, l1->loc.line, why);
+            continue;
+        }
+        ir_clear_marks(top);
+        mark_dependents(top, i);
+        int j = -1;
+        for (int k = i + 1; k < top->n && j < 0; k++) {
+            Node *n = top->nodes[k];
+            if (n->op == OP_LOOP && !n->mark && !unfit(n))
+                j = k;
+        }
+        if (j < 0) {
+            if (pc->report)
+                fprintf(pc->report, "par: loop %s at line %d: no later independent loop to run beside\n",
+                        l1->loop->var, l1->loc.line);
+            continue;
+        }
+        Node *l2 = top->nodes[j];
+        make_neighbours(top, i, j);
+        l1->loop->beside = true;
+        if (pc->report)
+            fprintf(pc->report, "par: loop %s at line %d runs beside loop %s at line %d\n", l1->loop->var,
+                    l1->loc.line, l2->loop->var, l2->loc.line);
+        /* continue after the pair */
+        for (i = 0; top->nodes[i] != l2; i++)
+            ;
+    }
+    ir_clear_marks(top);
+}

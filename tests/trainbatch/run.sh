@@ -1,0 +1,189 @@
+#!/bin/sh
+# tests/trainbatch/run.sh - `nngc train --batch B` and `nngc eval --batch B`
+# on the compiler's batched program (compiler/driver/train_batch.c,
+# docs/TRAIN.md "Batches").
+#
+#   sh tests/trainbatch/run.sh     (uses build/nngc, build/npycmp, python3)
+#
+# The reference is the summed one-example path (--one-example: B calls of
+# the program as written, gradients summed, one update), which
+# tests/partrain checks against `nngc run --grads` summed by a script. With
+# SGD the two must give the same params up to the order of float additions:
+#
+#   1. text     the RNN LM (lm.nn) and the skip-gram (sg.nn) on 14 lines
+#               of tiny.txt with a 1-word line and a 39-word one (lm's
+#               max): one step (4 lines), and 2 epochs of --batch 4 (3 full
+#               batches and a partial one of 2 per epoch); the note says
+#               which program ran
+#   2. npy      a sequence classifier (tests/batch/models/seqcls.nn: the
+#               loss reads the final state, a time-major float input) with
+#               lengths 1..8, and examples/classifier.nn (no dynamic dim)
+#   3. fallback a model the compiler cannot batch (clf.nn): a note saying
+#               why, and the bytes of --one-example
+#   4. eval     --batch 4 scores as --one-example (a partial last batch); a
+#               classifier's accuracy from the batched output's rows
+#   5. errors   an id out of range in example 5 names example 5; --batch x
+#
+# Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+NPYCMP=${NPYCMP:-$(dirname "$NNGC")/npycmp}
+M=tests/traincli/models
+TINY=examples/data/tiny.txt
+TMO=300
+export OPENBLAS_NUM_THREADS=1
+
+. tests/lib.sh
+make_tmp trainbatch
+need_tools trainbatch "$NNGC" "$NPYCMP"
+
+# run NAME CMD...: ok when CMD exits 0 (output in $tmp/out)
+run() {
+    name=$1
+    shift
+    timeout $TMO "$@" >"$tmp/out" 2>&1
+    st=$?
+    if [ "$st" -eq 0 ]; then ok "$name"; return 0; fi
+    notok "$name ($(status_text $st))"
+    detail "$tmp/out" 12
+    return 1
+}
+# has NAME PATTERN: ok when $tmp/out has a line matching PATTERN (grep -E)
+has() {
+    if grep -Eq "$2" "$tmp/out"; then ok "$1"; else notok "$1"; detail "$tmp/out" 8; fi
+}
+# same NAME A B: every .npy of directory A close to B's
+same() {
+    bad=""
+    for f in "$2"/*.npy; do
+        "$NPYCMP" "$f" "$3/$(basename "$f")" --rtol 1e-3 --atol 2e-5 >"$tmp/cmp" 2>&1 || bad="$bad $(basename "$f")"
+    done
+    if [ -z "$bad" ]; then ok "$1"; else notok "$1:$bad"; detail "$tmp/cmp" 4; fi
+}
+# exports MODEL DIR: --export P=DIR/P.npy for each param of MODEL
+exports() {
+    mkdir -p "$2"
+    case $1 in
+    lm) ps="emb Wx Wh bh Wo bo" ;;
+    sg) ps="Ww Wc" ;;
+    seqcls) ps="emb Wx Ux Wh bh Wo" ;;
+    classifier) ps="W1 b1 W2 b2" ;;
+    clf) ps="emb W b" ;;
+    esac
+    for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
+}
+# both NAME MODEL KEY ARGS...: trains with --batch 4 (the batched program)
+# and with --one-example into $tmp/KEY_b and $tmp/KEY_o, then compares
+both() {
+    name=$1 model=$2 key=$3
+    shift 3
+    run "$name: --batch 4" "$NNGC" train "$model" --batch 4 "$@" $(exports "$(basename "$model" .nn)" "$tmp/${key}_b") &&
+        has "$name: the batched program ran" "4 examples per call of the batched program"
+    run "$name: --batch 4 --one-example" "$NNGC" train "$model" --batch 4 --one-example "$@" \
+        $(exports "$(basename "$model" .nn)" "$tmp/${key}_o")
+    same "$name: batched = summed one-example gradients" "$tmp/${key}_o" "$tmp/${key}_b"
+}
+
+# the text: 12 lines of tiny.txt, a line of 1 word and one of 39 (lm.nn's
+# T max 40 is 39 words + the end of the sentence)
+head -n 12 $TINY >"$tmp/text.txt"
+echo "the" >>"$tmp/text.txt"
+tr -s ' \n' '\n\n' <$TINY | grep . | head -n 39 | tr '\n' ' ' >>"$tmp/text.txt"
+echo >>"$tmp/text.txt"
+{ sed -n 13p "$tmp/text.txt"; sed -n 14p "$tmp/text.txt"; sed -n 1,2p "$tmp/text.txt"; } >"$tmp/four.txt"
+tail -n 30 $TINY >"$tmp/valid.txt"
+if [ "$(awk 'NR == 13 { print NF } NR == 14 { print NF }' "$tmp/text.txt" | tr '\n' ' ')" = "1 39 " ]; then
+    ok "data: lines of 1 and 39 words"
+else
+    notok "data: lines of 1 and 39 words"
+fi
+
+# ---------------------------------------------------------------- 1: text
+# SGD at an lr that trains stably (at 0.05 the LM diverges in epoch 2, and
+# float rounding, even OpenBLAS's thread count, changes the params by 1e-3)
+SGD="--optimizer=sgd:lr=0.01"
+both "lm one step" $M/lm.nn lm1 --data "$tmp/four.txt" --epochs 1 $SGD --progress 100
+both "lm 2 epochs" $M/lm.nn lm2 --data "$tmp/text.txt" --epochs 2 $SGD --progress 100
+both "sg 2 epochs" $M/sg.nn sg2 --data "$tmp/text.txt" --epochs 2 --lr 0.01 --progress 100
+# the reference is not the start: training moved the params
+if "$NPYCMP" "$tmp/lm1_b/Wo.npy" "$tmp/lm2_b/Wo.npy" --rtol 1e-3 --atol 2e-5 >/dev/null 2>&1; then
+    notok "lm: 2 epochs differ from one step (the comparison can fail)"
+else
+    ok "lm: 2 epochs differ from one step (the comparison can fail)"
+fi
+
+# ---------------------------------------------------------------- 2: npy
+python3 tests/trainbatch/gen.py seqcls "$tmp" 10 3
+both "seqcls (.npy, lengths 1..8)" tests/batch/models/seqcls.nn sq --data words="$tmp/words.npy" \
+    --data xs="$tmp/xs.npy" --data y="$tmp/y.npy" --lengths "$tmp/len.npy" --epochs 2 --lr 0.05 --progress 100
+python3 tests/trainbatch/gen.py clf "$tmp" 10 4
+both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tmp/x.npy" --data y="$tmp/y.npy" \
+    --epochs 2 $SGD --progress 100
+
+# ---------------------------------------------------------------- 3: fallback
+awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
+run "clf: --batch 4" "$NNGC" train $M/clf.nn --data "$tmp/labels.txt" --batch 4 --epochs 1 $(exports clf "$tmp/clf_b")
+has "clf: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model clf: .*clf.nn:17:.*gather.*gradients are summed"
+run "clf: --batch 4 --one-example" "$NNGC" train $M/clf.nn --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports clf "$tmp/clf_o")
+if cmp -s "$tmp/clf_b/W.npy" "$tmp/clf_o/W.npy" && cmp -s "$tmp/clf_b/emb.npy" "$tmp/clf_o/emb.npy"; then
+    ok "clf: the fallback is the summed one-example path (same bytes)"
+else
+    notok "clf: the fallback is the summed one-example path (same bytes)"
+fi
+run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
+    --threads 4 --progress 100
+has "... a note saying so" "note: --batch 6: it is not a multiple of the 4 threads"
+
+# ---------------------------------------------------------------- 4: eval
+run "lm: save a checkpoint" "$NNGC" train $M/lm.nn --data "$tmp/text.txt" --epochs 1 -q --save "$tmp/lm.st"
+# 30 lines: 7 batches of 4, then 2 one at a time
+run "eval --batch 4" "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" --batch 4
+has "eval --batch 4: the batched program ran" "4 examples per call of the batched program"
+lb=$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")
+run "eval --one-example" "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt"
+lo=$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")
+if [ -n "$lb" ] && awk -v a="$lb" -v b="$lo" 'BEGIN { d = a - b; exit !(d < 1e-5 * b && -d < 1e-5 * b && b > 0.5) }'; then
+    ok "eval: the batched loss per word $lb = $lo"
+else
+    notok "eval: the batched loss per word '$lb', one at a time '$lo'"
+fi
+
+# a classifier's accuracy: the argmax of each row of the batched output
+mkdir -p "$tmp/c"
+python3 tests/trainbatch/gen.py clf "$tmp/c" 30 5
+run "classifier: train 3 epochs" "$NNGC" train examples/classifier.nn --data x="$tmp/c/x.npy" --data y="$tmp/c/y.npy" \
+    --epochs 3 --lr 0.05 -q --save "$tmp/cl.st"
+for k in b o; do
+    f=; [ $k = o ] && f=--one-example
+    run "classifier: eval --batch 8 $f" "$NNGC" eval examples/classifier.nn --params "$tmp/cl.st" --data x="$tmp/c/x.npy" \
+        --data y="$tmp/c/y.npy" --batch 8 $f
+    grep -e '^loss' -e '^accuracy' "$tmp/out" >"$tmp/eval_$k"
+done
+if [ "$(grep -c . "$tmp/eval_b")" -eq 2 ] && diff "$tmp/eval_b" "$tmp/eval_o" >/dev/null; then
+    ok "classifier: eval --batch 8 gives the loss and accuracy of one at a time ($(tr '\n' ' ' <"$tmp/eval_b"))"
+else
+    notok "classifier: eval --batch 8: $(tr '\n' ' ' <"$tmp/eval_b") vs $(tr '\n' ' ' <"$tmp/eval_o")"
+fi
+
+# ---------------------------------------------------------------- 5: errors
+python3 tests/trainbatch/gen.py badid "$tmp" 8 5
+timeout $TMO "$NNGC" train $M/sg.nn --data sent="$tmp/sent.npy" --lengths "$tmp/len.npy" --batch 4 --epochs 1 \
+    >"$tmp/out" 2>&1
+st=$?
+if [ $st -eq 1 ] && grep -q "sent.npy example 5: .*out of range" "$tmp/out"; then
+    ok "an id out of range in a batch names its example"
+else
+    notok "an id out of range in a batch names its example ($(status_text $st))"
+    detail "$tmp/out" 6
+fi
+timeout $TMO "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" --batch x >"$tmp/out" 2>&1
+st=$?
+if [ $st -eq 2 ] && grep -q "expected a whole number" "$tmp/out"; then ok "eval --batch x: a usage error"; else
+    notok "eval --batch x: a usage error ($(status_text $st))"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
