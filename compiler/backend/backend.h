@@ -245,6 +245,7 @@ void emit_ctx_desc(Ctx *x);
 /* ---- c_elem.c */
 char *suffix_index(Ctx *x, const Node *op, const Node *res);
 char *elem_code(Op op, const char *a, const char *b, bool device);
+char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
@@ -262,6 +263,8 @@ void emit_loop_pair(Ctx *x, Node *n);
 
 /* ---- c_reduce.c */
 char *label_c(const Node *y);
+/* a's rows along its last axis: *len elements each, *rows of them (a scalar: one of one) */
+void last_axis_rows(Ctx *x, const Node *a, char **len, char **rows);
 void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */

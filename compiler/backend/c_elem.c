@@ -33,9 +33,11 @@ char *elem_code(Op op, const char *a, const char *b, bool device)
 
 static char *elem_expr(Op op, const char *a, const char *b) { return elem_code(op, a, b, false); }
 
-/* The index into operand a (broadcast to out) for the loop counters i0..:
- * axes a lacks, or has as a 1 against a larger axis, have stride 0. */
-static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
+/* The index into operand a (broadcast to out): axes a lacks, or has as a
+ * 1 against a larger axis, have stride 0. flat: of the element at flat
+ * position i of out (axis k's counter is (i / stride) % extent: a CUDA
+ * kernel's grid loop); else for the loop counters i0, i1, ... */
+char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat)
 {
     char *e = NULL;
     int skip = out->rank - a->rank;
@@ -44,11 +46,15 @@ static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
         if (size_is_one(a->d[ka]) && !size_eq(a->d[ka], out->d[k]))
             continue;
         char *stride = count_c(x, a, ka + 1);
-        char *t = strcmp(stride, "1") == 0 ? xsprintf("i%d", k) : xsprintf("i%d * %s", k, stride);
+        char *ik = flat ? xsprintf("((i / (%s)) %% (%s))", count_c(x, out, k + 1), size_c(x, out->d[k]))
+                        : xsprintf("i%d", k);
+        char *t = strcmp(stride, "1") == 0 ? ik : xsprintf("%s * %s", ik, stride);
         e = e ? xsprintf("%s + %s", e, t) : t;
     }
     return e ? e : xstrdup("0");
 }
+
+static char *bcast_index(Ctx *x, const Shape *a, const Shape *out) { return bcast_expr(x, a, out, false); }
 
 static void emit_elementwise(Ctx *x, const Node *n, const char *out)
 {

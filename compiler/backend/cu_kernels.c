@@ -60,23 +60,10 @@ static void kernel_open(Ctx *x, const Node *n, const char *what)
 static void kernel_close(Ctx *x) { craw(x, "}\n\n"); }
 
 /* The index into operand shape a, broadcast (NumPy rules) to out, of the
- * element at flat position i of out: per axis (i / stride) % extent,
- * axes a lacks or has as a 1 skipped. */
+ * element at flat position i of out. */
 static char *bcast_at(Ctx *x, const Shape *a, const Shape *out)
 {
-    if (shape_eq(a, out))
-        return xstrdup("i");
-    char *e = NULL;
-    int skip = out->rank - a->rank;
-    for (int k = skip; k < out->rank; k++) {
-        int ka = k - skip;
-        if (size_is_one(a->d[ka]) && !size_eq(a->d[ka], out->d[k]))
-            continue;
-        char *t = xsprintf("((i / (%s)) %% (%s)) * (%s)", count_c(x, out, k + 1), size_c(x, out->d[k]),
-                           count_c(x, a, ka + 1));
-        e = e ? xsprintf("%s + %s", e, t) : t;
-    }
-    return e ? e : xstrdup("0");
+    return shape_eq(a, out) ? xstrdup("i") : bcast_expr(x, a, out, true);
 }
 
 /* out[i] = EXPR over every element of n */
@@ -128,15 +115,6 @@ static void block_sum(Ctx *x, const char *count, const char *term, const char *s
     craw(x, "    for (int64_t i = threadIdx.x; i < %s; i += NNRT_BLOCK)\n        s += %s;\n", count, term);
     craw(x, "    s = nnrt_block_sum(s, sh);\n");
     craw(x, "    if (threadIdx.x == 0)\n        out[0] = s%s;\n", scale);
-}
-
-/* The C extents of a's rows along its last axis. */
-static void rows_of(Ctx *x, const Node *a, char **len, char **rows)
-{
-    *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
-    Shape lead = a->shape;
-    lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
-    *rows = count_c(x, &lead, 0);
 }
 
 /* Does node n get a generated kernel? */
@@ -247,7 +225,7 @@ void cu_emit_kernel(Ctx *x, Node *n)
     case OP_SOFTMAXGRAD:
     case OP_LOGSOFTMAXGRAD: {
         /* a0 = y (softmax or log_softmax of z), a1 = d; a block per row */
-        rows_of(x, a, &len, &rows);
+        last_axis_rows(x, a, &len, &rows);
         bool lsm = n->op == OP_LOGSOFTMAXGRAD;
         kernel_open(x, n, lsm ? "d - exp(y) rowsum(d), a block per row" : "y (d - rowsum(d y)), a block per row");
         craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");

@@ -114,15 +114,6 @@ static void launch(Ctx *x, Node *n, const char *grid)
     cline(x, "NNRT_LAUNCH(m->cu, %s, %s, NNRT_BLOCK, 0, %s);", cu_kernel_name(x, n), grid, cu_kernel_args(x, n));
 }
 
-/* a's rows along its last axis: len floats each, rows of them */
-static void rows_of(Ctx *x, const Node *a, char **len, char **rows)
-{
-    *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
-    Shape lead = a->shape;
-    lead.rank = a->shape.rank ? a->shape.rank - 1 : 0;
-    *rows = count_c(x, &lead, 0);
-}
-
 /* matrix products on cuBLAS (nnrt_cuda_gemm's row-major semantics, as nnrt_gemm) */
 static void emit_product(Ctx *x, Node *n, const char *v)
 {
@@ -194,11 +185,11 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
                          : xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
         return;
     case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD:
-        rows_of(x, n->in[0], &len, &rows);
+        last_axis_rows(x, n->in[0], &len, &rows);
         launch(x, n, xsprintf("nnrt_grid(%s, 1)", rows)); /* a block per row */
         return;
     case OP_XENT:
-        rows_of(x, n->in[0], &len, &rows);
+        last_axis_rows(x, n->in[0], &len, &rows);
         cu_call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
         break;
     default:
@@ -248,7 +239,7 @@ static void cu_emit_node(Ctx *x, Node *n)
         break;
     case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: {
         char *len, *rows;
-        rows_of(x, a, &len, &rows);
+        last_axis_rows(x, a, &len, &rows);
         cu_call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
              n->op == OP_SOFTMAX ? "softmax" : n->op == OP_LOGSOFTMAX ? "log_softmax" : "logsumexp", vname(a), v,
              rows, len);
