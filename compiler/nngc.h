@@ -328,7 +328,10 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
     X(LOOP, "loop", -1, 0)       /* a scan; operands are the carries' initial values */ \
-    X(LOOPOUT, "loopout", 1, 0)  /* result index of loop a (see Loop) */
+    X(LOOPOUT, "loopout", 1, 0)  /* result index of loop a (see Loop) */ \
+    /* the placement stage's copies (--target=cuda; backend/place.c) */               \
+    X(TODEVICE, "to_device", 1, 0) /* a host value a copied to the device, once per call */ \
+    X(TOHOST, "to_host", 1, 0)   /* a device value a copied back to the host, at the end of a call */
 
 typedef enum {
 #define X(name, text, arity, flags) OP_##name,
@@ -779,6 +782,13 @@ typedef struct MemStats {
     MemRegion *regions;     /* every buffer (in the compilation arena) */
     int nregions;
 } MemStats;
+
+/* place.c, --target=cuda's placement stage (driver/compile.c): marks each
+ * value of g host or device (Node.place) and makes the copies IR ops:
+ * to_device after each input a device op reads (once per call, before any
+ * loop), to_host of the loss and of each output at the end. With stats,
+ * one line: the copies per call and their bytes; what names the graph. */
+void place_device(Graph *g, FILE *stats, const char *what);
 
 /* The memory plans backend_emit would use for g (into *fwd) and train (may
  * be NULL; into *trn), without writing code: for --stats and tests. False

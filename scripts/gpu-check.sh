@@ -14,6 +14,9 @@
 #    tests/cuda/test_kernels.cpp (every kernel against the CPU runtime) and,
 #    when nngc builds here, tests/cuda/test_rnnlm.cpp (examples/rnnlm.nn's
 #    forward pass and output-layer gradient against nngc's C);
+#    and the code nngc --target=cuda generates for examples/logreg.nn,
+#    classifier.nn and mlp.nn against nngc's C for the same programs
+#    (tests/cuda/test_target.cpp), with each one's time per call;
 # 3. runs test_kernels under compute-sanitizer (memcheck, racecheck,
 #    synccheck) if there is one;
 # 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
@@ -106,9 +109,41 @@ else
     tail_log 5
 fi
 say "built $B/cuda/{test_kernels,nodevice,bench${rnnlm:+,test_rnnlm}} in $(($(date +%s) - t0)) s"
+
+# the code nngc --target=cuda generates, against nngc's C for the same
+# program (tests/cuda/test_target.cpp), with a time per call of each
+models=""
+if [ -n "$rnnlm" ]; then
+    fl=$($mk "$@" cuda-nvcc-flags)
+    # $B/nngc is not in the build layout nngc recognises: say where things are
+    NNGC_STDLIB=$(pwd)/stdlib NNGC_INCLUDE=$(pwd)/runtime
+    export NNGC_STDLIB NNGC_INCLUDE
+    for m in logreg classifier mlp; do
+        d=$B/cuda/target
+        mkdir -p "$d"
+        # shellcheck disable=SC2086
+        if sed "s/^model $m\$/model ${m}_c/" "examples/$m.nn" >"$d/${m}_c.nn" &&
+            "$B/nngc" --target=cuda "examples/$m.nn" -o "$d/$m.cu" &&
+            "$B/nngc" -I examples "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+            cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
+            "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
+            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
+                -x cu -c tests/cuda/test_target.cpp \
+                -o "$d/test_$m.o" &&
+            "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
+                "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \
+                >"$log" 2>&1; then
+            models="$models $m"
+        else
+            failc "--target=cuda: examples/$m.nn did not build"
+            tail_log 10
+        fi
+    done
+fi
 if [ -n "$DRY" ]; then
-    say "GPU_CHECK_DRY: built only, nothing run"
-    exit 0
+    say "GPU_CHECK_DRY: built only, nothing run (generated models:${models:- none})"
+    [ "$failed" -eq 0 ]
+    exit
 fi
 
 # ---------------------------------------------------------------- tests
@@ -135,6 +170,16 @@ if [ -n "$rnnlm" ]; then
         grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
     fi
 fi
+
+for m in $models; do
+    if NN_TIME_CALLS=200 timeout 120 "$B/cuda/target/test_$m" >"$log" 2>&1; then
+        pass "--target=cuda $m: $(grep -c '^ok - ' "$log") checks against nngc's C"
+    else
+        failc "--target=cuda $m: $(grep -c '^not ok - ' "$log" || true) checks failed"
+        grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
+    fi
+    grep '^# time' "$log" | sed 's/^# /    /' || true
+done
 
 SAN=""
 for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do

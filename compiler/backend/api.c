@@ -115,6 +115,7 @@ void emit_model_struct(Ctx *x)
         craw(x, "    float opt_step; /* Adam's step count */\n");
     }
     c_approx_struct(x, false);
+    target_hook(x, HOOK_MODEL_FIELDS);
     craw(x, "    %s_ctx *ctx;  /* the context of %s_forward, _grad, _train_step */\n};\n\n", g->model, g->model);
     craw(x, "struct %s_ctx {\n    %s *model;\n", g->model, g->model);
     craw(x, "    const float *params; /* model->params */\n");
@@ -127,6 +128,7 @@ void emit_model_struct(Ctx *x)
                 craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s that may be nonzero */\n", i,
                      i, int_lit(touched_cap(t, i)), g->params[i].name);
     }
+    target_hook(x, HOOK_CTX_FIELDS);
     craw(x, "};\n\n");
 }
 
@@ -261,6 +263,7 @@ static void emit_init_params(Ctx *x)
     x->indent = 1;
     cline(x, "if (!m)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_init_params: NULL model\");", M);
+    target_hook(x, HOOK_PARAMS_SET);
     cline(x, "nnrt_rng rng;");
     cline(x, "nnrt_rng_seed(&rng, seed);");
     cline(x, "/* one stream, params in declaration order */");
@@ -315,20 +318,21 @@ void emit_api(Ctx *x)
     emit_ctx_api(x);
 
     craw(x, "%s *%s_create(uint64_t seed)\n{\n", M, M);
-    craw(x, "    %s *m = calloc(1, sizeof *m);\n", M);
+    craw(x, "    %s *m = (struct %s *)calloc(1, sizeof *m);\n", M, M);
     c_approx_create(x, 0);
     craw(x, "    if (m) {\n");
-    craw(x, "        m->params = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
+    craw(x, "        m->params = (float *)aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
     if (x->train) {
-        craw(x, "        m->opt = aligned_alloc(64, %s_OPT_BYTES);\n", M);
+        craw(x, "        m->opt = (float *)aligned_alloc(64, %s_OPT_BYTES);\n", M);
         craw(x, "        m->lr = %s; /* %s */\n", double_lit(opt_lr(&x->train->g->opt)),
              comment_safe(opt_text(&x->train->g->opt)));
     }
     craw(x, "        if (m->params%s)\n            m->ctx = %s_ctx_create(m);\n", x->train ? " && m->opt" : "", M);
     craw(x, "    }\n");
     craw(x, "    if (!m || !m->ctx) {\n");
+    craw(x, "        if (!m || !m->params%s) /* else the context's error */\n", x->train ? " || !m->opt" : "");
+    craw(x, "            nnrt_error(NNRT_ERR_NOMEM, \"%s_create: out of memory\");\n", M);
     craw(x, "        %s_destroy(m);\n", M);
-    craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_create: out of memory\");\n", M);
     craw(x, "        return NULL;\n    }\n");
     craw(x, "    %s_init_params(m, seed);\n    return m;\n}\n/* end function %s_create */\n\n", M, M);
 
@@ -336,6 +340,7 @@ void emit_api(Ctx *x)
     if (x->train)
         craw(x, "    free(m->opt);\n");
     c_approx_create(x, 2);
+    target_hook(x, HOOK_DESTROY);
     craw(x, "    free(m->params);\n    free(m);\n}\n/* end function %s_destroy */\n\n", M);
 
     emit_init_params(x);
@@ -352,6 +357,7 @@ void emit_api(Ctx *x)
     craw(x, "float *%s_param(%s *m, const char *name)\n{\n", M, M);
     if (g->nparams) {
         craw(x, "    if (!m || !name)\n        return NULL;\n");
+        target_hook(x, HOOK_PARAMS_HOST);
         craw(x, "    for (int i = 0; i < %d; i++)\n", g->nparams);
         craw(x, "        if (strcmp(%s_params[i].name, name) == 0)\n", M);
         craw(x, "            return m->params + %s_param_off[i];\n", M);
@@ -364,10 +370,11 @@ void emit_api(Ctx *x)
 
     /* the descriptor's entry points: typed functions behind void * */
     craw(x, "static void *%s_create_any(uint64_t seed)\n{\n    return %s_create(seed);\n}\n\n", M, M);
-    craw(x, "static void %s_destroy_any(void *m)\n{\n    %s_destroy(m);\n}\n\n", M, M);
+    craw(x, "static void %s_destroy_any(void *m)\n{\n    %s_destroy((struct %s *)m);\n}\n\n", M, M, M);
     craw(x, "static float *%s_param_data_any(void *m, int i)\n{\n", M);
     if (g->nparams) {
         craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);
+        target_hook(x, HOOK_PARAMS_HOST);
         craw(x, "    return ((%s *)m)->params + %s_param_off[i];\n}\n\n", M, M);
     } else {
         craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");

@@ -76,6 +76,10 @@
  *   c_leaf.c    constants, params, inputs, dims, int arithmetic
  *   c_loop.c    loops, carries and loop results
  *   c_task.c    two loops at the same time (pass par): their tasks, nnrt_par2
+ *   cu_*.c      the CUDA target (--target=cuda): cu_target.c its Target and
+ *               per-node code, cu_kernels.c the kernels it generates,
+ *               cu_loop.c loops, cu_api.c its hooks into the API above
+ *   place.c     the placement stage of --target=cuda (called by the driver)
  */
 #ifndef NNGC_BACKEND_H
 #define NNGC_BACKEND_H
@@ -162,6 +166,23 @@ static inline NodeInfo *info(const Node *n)
  * it compiles, each node's code, and the helpers its code needs. A target
  * keeps its per-op code in small files by op family (the C target's are
  * c_*.c, reached from one table in c_target.c). */
+/* Where a device target adds code to the shared API (Target.hook): the
+ * C target has none. */
+typedef enum {
+    HOOK_MODEL_FIELDS, /* struct NAME: more fields */
+    HOOK_CTX_FIELDS,   /* struct NAME_ctx: more fields */
+    HOOK_CTX_CREATE,   /* NAME_ctx_create, after the host allocations (c may be NULL) */
+    HOOK_CTX_DESTROY,  /* NAME_ctx_destroy, before the host memory is freed */
+    HOOK_DESTROY,      /* NAME_destroy, before the host memory is freed */
+    HOOK_PARAMS_SET,   /* NAME_init_params: the host params are about to be written */
+    HOOK_PARAMS_HOST,  /* before the host params are handed out (void *m; returns NULL on failure) */
+    HOOK_CTX_CLEAR,    /* NAME_ctx_clear: the host gradients were zeroed */
+    HOOK_GRADS_HOST,   /* before a context's host gradients are handed out (c; returns NULL on failure) */
+    HOOK_ACCUMULATE,   /* NAME_grad_accumulate, before it adds dst's and src's host gradients */
+    HOOK_CALL_BEGIN,   /* NAME_ctx_forward/grad: after the checks, before the first node */
+    HOOK_CALL_END,     /* after the last node, before the outputs are set */
+} Hook;
+
 typedef struct Target {
     const char *name;       /* for messages: "target 'c' does not support ..." */
     const char *abi_header; /* the runtime header the generated code includes */
@@ -171,9 +192,22 @@ typedef struct Target {
     void (*emit_node)(Ctx *x, Node *n);
     /* Definitions the generated functions need, before the first of them. */
     void (*emit_prelude)(Ctx *x);
+    /* A device target: values and gradients live in device memory; the
+     * hooks add its code to the shared API, emit_update writes NAME_update.
+     * NULL for the C target. */
+    void (*hook)(Ctx *x, Hook where);
+    void (*emit_update)(Ctx *x);
 } Target;
 
 extern const Target target_c;
+extern const Target target_cuda; /* cu_target.c */
+
+/* The target's code at a hook, if it has any. */
+static inline void target_hook(Ctx *x, Hook where)
+{
+    if (x->target->hook)
+        x->target->hook(x, where);
+}
 
 #define hline(x, ...) fprintf((x)->h, __VA_ARGS__)
 
@@ -213,6 +247,8 @@ void emit_ctx_desc(Ctx *x);
 
 /* ---- c_elem.c */
 char *suffix_index(Ctx *x, const Node *op, const Node *res);
+char *elem_code(Op op, const char *a, const char *b, bool device);
+char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
@@ -230,6 +266,8 @@ void emit_loop_pair(Ctx *x, Node *n);
 
 /* ---- c_reduce.c */
 char *label_c(const Node *y);
+/* a's rows along its last axis: *len elements each, *rows of them (a scalar: one of one) */
+void last_axis_rows(Ctx *x, const Node *a, char **len, char **rows);
 void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, const char *len, const char *body);
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */
@@ -243,7 +281,22 @@ void c_approx_prelude(Ctx *x);
 void c_approx_create(Ctx *x, int what); /* 0: NAME_create, 1: NAME_ctx_create, 2: NAME_destroy */
 void c_approx_api(Ctx *x, bool header);
 
-/* ---- c_target.c */
+/* ---- the CUDA target (cu_*.c; docs/CUDA.md) */
+/* cu_target.c: `if ((rc = CALL) != NNRT_OK) return rc;` */
+__attribute__((format(printf, 2, 3))) void cu_call(Ctx *x, const char *fmt, ...);
+/* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
+bool cu_has_kernel(const Node *n);
+bool cu_sumto_ok(const Graph *g, const Node *n);
+char *cu_kernel_name(Ctx *x, const Node *n);
+char *cu_kernel_args(Ctx *x, const Node *n);
+void cu_emit_kernel(Ctx *x, Node *n);
+/* cu_loop.c */
+void cu_emit_loop(Ctx *x, Node *n);
+void cu_loop_prelude(Ctx *x);
+/* cu_api.c: Target.hook, Target.emit_update and the helpers they call */
+void cu_hook(Ctx *x, Hook where);
+void cu_emit_update(Ctx *x);
+void cu_api_prelude(Ctx *x);
 
 /* ---- names.c */
 void check_name(Ctx *x, const char *what, const char *name, Loc loc);

@@ -4,8 +4,14 @@
  */
 #include "backend.h"
 
-static char *elem_expr(Op op, const char *a, const char *b)
+/* The expression of an elementwise op on a and b; device: CUDA's float
+ * functions (cu_kernels.c) instead of nnrt_abi.h's inline ones. */
+char *elem_code(Op op, const char *a, const char *b, bool device)
 {
+    if (device && (op == OP_TANH || op == OP_EXP))
+        return xsprintf("%s(%s)", op == OP_TANH ? "tanhf" : "expf", a);
+    if (device && op == OP_SIGMOID)
+        return xsprintf("1.0f / (1.0f + expf(-%s))", a);
     switch (op) {
     case OP_ADD: return xsprintf("%s + %s", a, b);
     case OP_SUB: return xsprintf("%s - %s", a, b);
@@ -25,9 +31,13 @@ static char *elem_expr(Op op, const char *a, const char *b)
     }
 }
 
-/* The index into operand a (broadcast to out) for the loop counters i0..:
- * axes a lacks, or has as a 1 against a larger axis, have stride 0. */
-static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
+static char *elem_expr(Op op, const char *a, const char *b) { return elem_code(op, a, b, false); }
+
+/* The index into operand a (broadcast to out): axes a lacks, or has as a
+ * 1 against a larger axis, have stride 0. flat: of the element at flat
+ * position i of out (axis k's counter is (i / stride) % extent: a CUDA
+ * kernel's grid loop); else for the loop counters i0, i1, ... */
+char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat)
 {
     char *e = NULL;
     int skip = out->rank - a->rank;
@@ -36,11 +46,15 @@ static char *bcast_index(Ctx *x, const Shape *a, const Shape *out)
         if (size_is_one(a->d[ka]) && !size_eq(a->d[ka], out->d[k]))
             continue;
         char *stride = count_c(x, a, ka + 1);
-        char *t = strcmp(stride, "1") == 0 ? xsprintf("i%d", k) : xsprintf("i%d * %s", k, stride);
+        char *ik = flat ? xsprintf("((i / (%s)) %% (%s))", count_c(x, out, k + 1), size_c(x, out->d[k]))
+                        : xsprintf("i%d", k);
+        char *t = strcmp(stride, "1") == 0 ? ik : xsprintf("%s * %s", ik, stride);
         e = e ? xsprintf("%s + %s", e, t) : t;
     }
     return e ? e : xstrdup("0");
 }
+
+static char *bcast_index(Ctx *x, const Shape *a, const Shape *out) { return bcast_expr(x, a, out, false); }
 
 static void emit_elementwise(Ctx *x, const Node *n, const char *out)
 {

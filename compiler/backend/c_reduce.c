@@ -31,7 +31,7 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* The C extents of a's rows along its last axis: *len elements per row,
  * *rows rows (every other axis); a scalar is one row of one. */
-static void last_axis_rows(Ctx *x, const Node *a, char **len, char **rows)
+void last_axis_rows(Ctx *x, const Node *a, char **len, char **rows)
 {
     *len = a->shape.rank ? size_c(x, a->shape.d[a->shape.rank - 1]) : xstrdup("1");
     Shape lead = a->shape;

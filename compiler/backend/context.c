@@ -69,6 +69,7 @@ static void emit_accumulate(Ctx *x)
     x->indent = 1;
     cline(x, "if (!dst || !src || dst == src || dst->model != src->model)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_grad_accumulate: needs two contexts of one model\");", M);
+    target_hook(x, HOOK_ACCUMULATE);
     for (int i = 0; i < g->nparams; i++) {
         if (!t->grads || !t->grads[i]) /* always zero */
             continue;
@@ -102,18 +103,20 @@ void emit_ctx_api(Ctx *x)
         for (int i = 0; i < g->nparams; i++)
             if (sparse_grad(x->train, i))
                 craw(x, "    c->ntouched%d = 0;\n", i);
+        target_hook(x, HOOK_CTX_CLEAR);
         craw(x, "}\n\n");
     }
     craw(x, "%s_ctx *%s_ctx_create(%s *m)\n{\n", M, M, M);
     craw(x, "    if (!m) {\n        nnrt_error(NNRT_ERR_ARG, \"%s_ctx_create: NULL model\");\n", M);
     craw(x, "        return NULL;\n    }\n");
-    craw(x, "    %s_ctx *c = calloc(1, sizeof *c);\n", M);
+    craw(x, "    %s_ctx *c = (struct %s_ctx *)calloc(1, sizeof *c);\n", M, M);
     craw(x, "    if (c) {\n        c->model = m;\n        c->params = m->params;\n");
-    craw(x, "        c->arena = aligned_alloc(64, %s_ARENA_BYTES);\n", M);
+    craw(x, "        c->arena = (float *)aligned_alloc(64, %s_ARENA_BYTES);\n", M);
     if (train)
-        craw(x, "        c->grads = aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
+        craw(x, "        c->grads = (float *)aligned_alloc(64, %s_PARAMS_BYTES);\n", M);
     craw(x, "    }\n");
     c_approx_create(x, 1);
+    target_hook(x, HOOK_CTX_CREATE);
     craw(x, "    if (!c || !c->arena%s) {\n", train ? " || !c->grads" : "");
     craw(x, "        %s_ctx_destroy(c);\n", M);
     craw(x, "        nnrt_error(NNRT_ERR_NOMEM, \"%s_ctx_create: out of memory\");\n", M);
@@ -123,6 +126,7 @@ void emit_ctx_api(Ctx *x)
     craw(x, "    return c;\n}\n/* end function %s_ctx_create */\n\n", M);
 
     craw(x, "void %s_ctx_destroy(%s_ctx *c)\n{\n    if (!c)\n        return;\n", M, M);
+    target_hook(x, HOOK_CTX_DESTROY);
     if (train)
         craw(x, "    free(c->grads);\n");
     craw(x, "    free(c->arena);\n    free(c);\n}\n/* end function %s_ctx_destroy */\n\n", M);
@@ -139,6 +143,7 @@ void emit_ctx_api(Ctx *x)
     craw(x, "float *%s_ctx_grad_data(%s_ctx *c, int i)\n{\n", M, M);
     if (g->nparams) {
         craw(x, "    if (!c || i < 0 || i >= %d)\n        return NULL;\n", g->nparams);
+        target_hook(x, HOOK_GRADS_HOST);
         craw(x, "    return c->grads + %s_param_off[i];\n}\n", M);
     } else {
         craw(x, "    (void)c;\n    (void)i;\n    return NULL;\n}\n");
@@ -161,12 +166,13 @@ static void emit_run_any(Ctx *x, const char *fn, bool ctx)
     craw(x, "static int %s_%s%s_any(void *p, const int64_t *dyn, const void *const *inputs, float *loss,\n", M, pre, fn);
     craw(x, "                       const float **outputs)\n{\n");
     craw(x, "    %s_inputs in;\n    %s_outputs out;\n", M, M);
+    craw(x, "    memset(&out, 0, sizeof out); /* (gcc -O3 cannot always see that a failed call returns first) */\n");
     if (g->noutputs)
         craw(x, "    if (!outputs)\n        return nnrt_error(NNRT_ERR_ARG, \"%s: NULL outputs\");\n", M);
     else
         craw(x, "    (void)outputs;\n");
-    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_%s%s(p, &in, &out);\n", M,
-         M, pre, fn);
+    craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n    if (rc == NNRT_OK)\n        rc = %s_%s%s((struct %s%s *)p, &in, &out);\n",
+         M, M, pre, fn, M, ctx ? "_ctx" : "");
     craw(x, "    if (rc != NNRT_OK)\n        return rc;\n");
     if (g->loss)
         craw(x, "    if (loss)\n        *loss = out.loss;\n");
@@ -185,14 +191,14 @@ void emit_ctx_wrappers(Ctx *x)
         emit_run_any(x, k ? "grad" : "forward", false);
         emit_run_any(x, k ? "grad" : "forward", true);
     }
-    craw(x, "static void *%s_ctx_create_any(void *m)\n{\n    return %s_ctx_create(m);\n}\n\n", M, M);
-    craw(x, "static void %s_ctx_destroy_any(void *c)\n{\n    %s_ctx_destroy(c);\n}\n\n", M, M);
+    craw(x, "static void *%s_ctx_create_any(void *m)\n{\n    return %s_ctx_create((struct %s *)m);\n}\n\n", M, M, M);
+    craw(x, "static void %s_ctx_destroy_any(void *c)\n{\n    %s_ctx_destroy((struct %s_ctx *)c);\n}\n\n", M, M, M);
     if (!x->train)
         return;
-    craw(x, "static float *%s_ctx_grad_data_any(void *c, int i)\n{\n    return %s_ctx_grad_data(c, i);\n}\n\n", M, M);
-    craw(x, "static int %s_update_any(void *m, void *c)\n{\n    return %s_update(m, c);\n}\n\n", M, M);
-    craw(x, "static int %s_grad_accumulate_any(void *dst, void *src)\n{\n    return %s_grad_accumulate(dst, src);\n}\n\n",
-         M, M);
+    craw(x, "static float *%s_ctx_grad_data_any(void *c, int i)\n{\n    return %s_ctx_grad_data((struct %s_ctx *)c, i);\n}\n\n", M, M, M);
+    craw(x, "static int %s_update_any(void *m, void *c)\n{\n    return %s_update((struct %s *)m, (struct %s_ctx *)c);\n}\n\n", M, M, M, M);
+    craw(x, "static int %s_grad_accumulate_any(void *dst, void *src)\n{\n    return %s_grad_accumulate((struct %s_ctx *)dst, "
+             "(struct %s_ctx *)src);\n}\n\n", M, M, M, M);
 }
 
 /* The context entries at the end of NAME_desc. */

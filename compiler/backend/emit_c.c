@@ -6,16 +6,16 @@
 #include "backend.h"
 
 
-static char *c_name_of(const char *header_name)
+static char *c_name_of(const char *header_name, const char *ext)
 {
     size_t n = strlen(header_name);
     if (n > 2 && strcmp(header_name + n - 2, ".h") == 0)
-        return xsprintf("%.*s.c", (int)(n - 2), header_name);
-    return xsprintf("%s.c", header_name);
+        return xsprintf("%.*s%s", (int)(n - 2), header_name, ext);
+    return xsprintf("%s%s", header_name, ext);
 }
 
 /* The targets: a new one adds its Target (and its per-op files) here. */
-static const Target *const targets[] = {&target_c, NULL};
+static const Target *const targets[] = {&target_c, &target_cuda, NULL};
 
 static const Target *find_target(const char *name)
 {
@@ -137,7 +137,7 @@ bool backend_emit(Diag *d, Graph *g, Graph *train, FILE *c_out, FILE *h_out, con
     x->c = c_out;
     x->h = h_out;
     x->header_name = header_name;
-    x->c_name = c_name_of(header_name);
+    x->c_name = c_name_of(header_name, opt && opt->target && strcmp(opt->target, "cuda") == 0 ? ".cu" : ".c");
     if (!prepare(x, &tctx, d, g, train, opt))
         goto out;
     if (opt && opt->stats) {

@@ -66,15 +66,17 @@ void emit_forward(Ctx *x, bool grad)
     emit_size_checks(x);
     if (grad && c_uses_samples(x))
         cline(x, "m->step++; /* new samples (c_approx.c) */");
+    target_hook(x, HOOK_CALL_BEGIN);
     craw(x, "\n");
     emit_block(x, &g->top);
     line_reset(x);
     craw(x, "\n");
+    target_hook(x, HOOK_CALL_END);
     if (g->loss)
         cline(x, "out->loss = %s[0];", vname(g->loss));
     for (int i = 0; i < g->noutputs; i++)
         cline(x, "out->%s = %s;", g->outputs[i].name, vname(g->outputs[i].value));
-    if (grad) {
+    if (grad && !x->target->hook) { /* a device target's gradients: HOOK_CALL_END */
         cline(x, "/* d loss / d param, one buffer per param (zeros: frozen, or not used by the loss) */");
         for (int i = 0; i < g->nparams; i++) {
             char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));

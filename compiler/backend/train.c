@@ -104,8 +104,31 @@ void emit_state_tables(Ctx *x)
     craw(x, "};\n\n");
 }
 
+static void emit_host_update(Ctx *x);
+
 /* NAME_update, NAME_train_step, NAME_set_lr. */
 void emit_train_api(Ctx *x)
+{
+    Graph *g = x->g, *t = x->train->g;
+    const char *M = g->model;
+    const OptimizerDecl *o = &t->opt;
+    if (x->target->emit_update)
+        x->target->emit_update(x);
+    else
+        emit_host_update(x);
+    (void)o;
+    craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
+    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
+    craw(x, "    %s_outputs out;\n    int rc = %s_grad(m, in, &out);\n", M, M);
+    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n    if (loss)\n        *loss = out.loss;\n");
+    craw(x, "    return %s_update(m, m->ctx);\n}\n/* end function %s_train_step */\n\n", M, M);
+
+    craw(x, "void %s_set_lr(%s *m, float lr)\n{\n    if (m)\n        m->lr = lr;\n}\n/* end function %s_set_lr */\n\n",
+         M, M, M);
+}
+
+/* NAME_update on the host: runtime/optim.c per param. */
+static void emit_host_update(Ctx *x)
 {
     Graph *g = x->g, *t = x->train->g;
     const char *M = g->model;
@@ -153,15 +176,6 @@ void emit_train_api(Ctx *x)
         }
     }
     end_function_ok(x, "update");
-
-    craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
-    craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
-    craw(x, "    %s_outputs out;\n    int rc = %s_grad(m, in, &out);\n", M, M);
-    craw(x, "    if (rc != NNRT_OK)\n        return rc;\n    if (loss)\n        *loss = out.loss;\n");
-    craw(x, "    return %s_update(m, m->ctx);\n}\n/* end function %s_train_step */\n\n", M, M);
-
-    craw(x, "void %s_set_lr(%s *m, float lr)\n{\n    if (m)\n        m->lr = lr;\n}\n/* end function %s_set_lr */\n\n",
-         M, M, M);
 }
 
 /* The descriptor's training entry points. */
@@ -172,15 +186,16 @@ void emit_train_wrappers(Ctx *x)
     craw(x, "static int %s_train_step_any(void *m, const int64_t *dyn, const void *const *inputs, float *loss)\n{\n", M);
     craw(x, "    %s_inputs in;\n", M);
     craw(x, "    int rc = %s_unpack(&in, dyn, inputs);\n", M);
-    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step(m, &in, loss);\n}\n\n", M);
-    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data(m, i) : NULL;\n}\n\n", M, M);
-    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr(m, lr);\n}\n\n", M, M);
+    craw(x, "    return rc != NNRT_OK ? rc : %s_train_step((struct %s *)m, &in, loss);\n}\n\n", M, M);
+    craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data((struct %s *)m, i) : NULL;\n}\n\n", M, M, M);
+    craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr((struct %s *)m, lr);\n}\n\n", M, M, M);
 
     StateTensor *st;
     int nst = state_tensors(x, &st);
     craw(x, "static float *%s_state_data_any(void *m, int i)\n{\n", M);
     if (nst) {
         craw(x, "    if (!m || i < 0 || i >= %d)\n        return NULL;\n", nst);
+        target_hook(x, HOOK_PARAMS_HOST);
         craw(x, "    if (%s_state_off[i] < 0)\n        return &((%s *)m)->opt_step;\n", M, M);
         craw(x, "    return ((%s *)m)->opt + %s_state_off[i];\n}\n\n", M, M);
     } else {

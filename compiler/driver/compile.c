@@ -13,7 +13,8 @@
  *                exact softmax for evaluation
  *   autodiff     T gets its backward pass and gradients (passes/autodiff.c)
  *   pipeline     the optimization passes, on F and on T (passes/pipeline.c)
- *   placement    which values live on the device (a no-op for the C target)
+ *   placement    which values live on the device, the host-device copies as
+ *                IR ops (--target=cuda, backend/place.c; a no-op for C)
  *   emit         model.c + model.h from F and T; the backend plans the
  *                memory (its arena offsets) as part of this step
  *
@@ -86,8 +87,19 @@ static bool autodiff_stage(Diag *d, Graph **t, bool required) {
 }
 
 /* Device placement: which values live on the accelerator. The C target
- * runs everything on the host, where every node already is (PLACE_HOST). */
-static void placement_stage(Graph *g) { (void)g; }
+ * runs everything on the host, where every node already is (PLACE_HOST);
+ * --target=cuda puts values on the device and makes the copies explicit
+ * (backend/place.c). A --dump-ir of the last point shows the graph after
+ * it (the pipeline's own dump of the last pass is held back for this). */
+static void placement_stage(Graph *g, const CompileOptions *o, const char *dump, const char *what) {
+    if (!o->target)
+        return;
+    place_device(g, o->stats ? stderr : NULL, what);
+    if (dump && (!*dump || strcmp(dump, "all") == 0)) {
+        ir_number(g);
+        ir_print(g, stdout, "after placement");
+    }
+}
 
 /* ---------------------------------------------------------------- the compilation */
 
@@ -144,13 +156,19 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
             return NULL;
     }
 
-    if (!run_pipeline(f, &pl->forward) || (t && !run_pipeline(t, &pl->train)))
+    /* with a placement stage, the dump of the last point is the one after it */
+    PipelineOptions pf = pl->forward, pt = pl->train;
+    if (o->target && pf.dump && !*pf.dump)
+        pf.dump = NULL;
+    if (o->target && pt.dump && !*pt.dump)
+        pt.dump = NULL;
+    if (!run_pipeline(f, &pf) || (t && !run_pipeline(t, &pt)))
         return NULL;
-    fflush(stdout); /* the dumps */
 
-    placement_stage(f);
+    placement_stage(f, o, pl->forward.dump, "forward");
     if (t)
-        placement_stage(t);
+        placement_stage(t, o, pl->train.dump, "train");
+    fflush(stdout); /* the dumps */
 
     if (out && !driver_emit(d, f, t, out, o))
         return NULL;
@@ -164,7 +182,7 @@ bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const C
     size_t c_len = 0, h_len = 0;
     FILE *c = open_memstream(&c_text, &c_len), *h = open_memstream(&h_text, &h_len);
     EmitOptions eo = {.source_name = out->source_name, .line_markers = !o->no_line, .stats = o->stats,
-                      .counts_path = o->counts};
+                      .counts_path = o->counts, .target = o->target};
     int64_t *counts = NULL;
     if (o->counts && nnrt_counts_read(o->counts, &counts, &eo.ncounts) != NNRT_OK) {
         driver_error("--counts: %s", nnrt_last_error());

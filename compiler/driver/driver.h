@@ -70,6 +70,7 @@ typedef struct CompileOptions {
                                   or the command line names an optimizer) */
     int64_t batch;             /* --batch=B: the program over B examples (0 or 1: as written) */
     bool batch_mean;           /* --batch-mean: the loss is the mean over the batch, not the sum */
+    const char *target;        /* --target=NAME: "c" (NULL: c) or "cuda" */
 } CompileOptions;
 
 void compile_options_init(CompileOptions *o);

@@ -67,6 +67,7 @@ static void usage(FILE *out) {
           "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
           "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
           "  --no-line            no #line markers in the generated C\n"
+          "  --target=c|cuda      what to emit: C (default) or CUDA (MODEL.cu, docs/CUDA.md)\n"
           "  --help, --version\n"
           "\n"
           "See docs/CLI.md.\n",
@@ -220,7 +221,12 @@ int main(int argc, char **argv) {
 
     /* Output names are settled before compiling, so a bad one costs no work. */
     static const char *const ext[] = {".c", ".o", ".so"};
-    const char *output = a.output ? a.output : replace_ext(a.input, ext[a.kind]);
+    if (a.co.target && a.kind != OUT_C) {
+        driver_error("--target=%s: -c and --shared are not supported yet (compile MODEL.cu with nvcc, docs/CUDA.md)",
+                     a.co.target);
+        return EXIT_USAGE;
+    }
+    const char *output = a.output ? a.output : replace_ext(a.input, a.co.target ? ".cu" : ext[a.kind]);
     const char *header = replace_ext(output, ".h");
     if (strcmp(output, header) == 0) {
         driver_error("output '%s' would be overwritten by its header: give it another extension", output);

@@ -164,6 +164,16 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->batch_mean = true;
         return 1;
     }
+    if ((r = match_value_option("--target", argc, argv, i, &v)) != 0) {
+        if (r < 0)
+            return -1;
+        if (strcmp(v, "c") != 0 && strcmp(v, "cuda") != 0) {
+            driver_error("unknown target '%s' in --target (targets: c, cuda)", v);
+            return -1;
+        }
+        o->target = strcmp(v, "c") == 0 ? NULL : v;
+        return 1;
+    }
     if ((r = match_value_option("--dump-ir-diff", argc, argv, i, &v)) != 0) {
         if (r < 0)
             return -1;

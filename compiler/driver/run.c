@@ -584,6 +584,11 @@ int nngc_run(int argc, char **argv) {
     DriverPipelines pl;
     if (!driver_pipeline_options(&ra.co, &pl))
         return EXIT_USAGE;
+    if (ra.co.target) { /* docs/CUDA.md */
+        driver_error("nngc run --target=%s: not supported yet (compile MODEL.cu with nngc --target=%s and nvcc)",
+                     ra.co.target, ra.co.target);
+        return EXIT_USAGE;
+    }
     Paths paths;
     driver_locate(&paths);
     /* every file this run reads: no output may replace one; except that

@@ -732,6 +732,10 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return true;
     case OP_LOOPOUT:
         return infer_loopout(&I, a);
+    case OP_TODEVICE:
+    case OP_TOHOST: /* the same value, somewhere else */
+        set(&I, a->dtype, &a->shape);
+        return true;
     default:
         break;
     }

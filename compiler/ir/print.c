@@ -256,6 +256,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
 
     pr(p, " : ");
     pr_type(p, n->dtype, &n->shape);
+    if (n->place == PLACE_DEVICE) /* --target=cuda's placement (backend/place.c) */
+        pr(p, " device");
     if (n->name)
         pr(p, " \"%s\"", n->name);
     if (n->op == OP_FUSED && n->fused) {

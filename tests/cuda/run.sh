@@ -103,6 +103,113 @@ for cxx in $compilers; do
         0 '= \[\[19 22\] \[43 50\]\]' "$dir/nodevice"
 done
 
+# ---------------------------------------------------------------- --target=cuda
+
+# The models --target=cuda compiles (docs/CUDA.md), each against the C
+# target's build of the same program (renamed NAME_c) by test_target.cpp:
+# forward, gradients, three train steps, a param written on the host
+# (with each compiler: the examples; with the first: the others too, and
+# loops at -O0, where no pass has taken them apart).
+TARGET_EXAMPLES="examples/logreg.nn examples/classifier.nn examples/mlp.nn"
+# FILE:LEVEL (-O2 batches rnnlm's loop into ops the target lacks: range, int gathers,
+# linear_logsumexp; rnnlm_small is examples/rnnlm.nn with small sizes)
+TARGET_MORE="tests/golden/place/loop.nn:2 tests/golden/place/loop.nn:0 tests/e2e/cases/stdlib_nn/model.nn:2
+tests/e2e/cases/stdlib_nn/model.nn:0 tests/e2e/cases/slowimpl/model.nn:2 tests/e2e/cases/slowimpl/model.nn:0
+tests/cuda/models/rnnlm_small.nn:1 tests/cuda/models/rnnlm_small.nn:0"
+# fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs
+TARGET_FIXTURES="stdlib_nn slowimpl"
+libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
+emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
+model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
+# target_build CXX DIR FILE.nn EMU_LIB OPT: NAME.cu (emulated) and NAME_c.c
+# of FILE.nn at -OPT, linked with test_target.cpp into DIR/test_NAME_OPT
+target_build() {
+    cxx=$1 d=$2 f=$3 lib=$4 o=$5 m=$(model_name "$3")
+    mkdir -p "$d"
+    sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
+        build/nngc "-O$o" --target=cuda -I "$(dirname "$f")" "$f" -o "$d/$m.cu" &&
+        build/nngc "-O$o" -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+        ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
+        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$o.o" &&
+        "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
+            -c tests/cuda/test_target.cpp \
+            -o "$d/test_$m.o" &&
+        "$cxx" -o "$d/test_${m}_$o" "$d/test_$m.o" "$d/${m}_$o.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
+}
+first=""
+for cxx in $compilers; do
+    dir=build/cuda-emu-$cxx
+    [ -f "$dir/libnngrt_cuda_emu.a" ] || continue
+    runs=""
+    for f in $TARGET_EXAMPLES; do runs="$runs $f:2"; done
+    if [ -z "$first" ]; then
+        first=$cxx
+        runs="$runs $TARGET_MORE"
+    fi
+    for r in $runs; do
+        f=${r%:*} o=${r##*:} m=$(model_name "${r%:*}")
+        # shellcheck disable=SC2086
+        if target_build "$cxx" "$dir/target" "$f" "$dir/libnngrt_cuda_emu.a" "$o" >"$tmp/build" 2>&1; then
+            prog "target ($cxx) $f -O$o" "$dir/target/test_${m}_$o"
+        else
+            notok "target ($cxx): $f -O$o --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
+            grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
+        fi
+    done
+done
+# NumPy's results (tests/e2e/cases) for the code --target=cuda generates
+# (the objects built above for TARGET_MORE)
+if [ -n "$first" ]; then
+    dir=build/cuda-emu-$first/target
+    for c in $TARGET_FIXTURES; do
+        f=tests/e2e/cases/$c/model.nn m=$(model_name "tests/e2e/cases/$c/model.nn")
+        for o in 0 2; do
+            # shellcheck disable=SC2086
+            if [ -f "$dir/${m}_$o.o" ] &&
+                "$first" $emu_flags -DGPU_DESC="${m}_desc" tests/cuda/test_fixture.cpp "$dir/${m}_$o.o" \
+                    "build/cuda-emu-$first/libnngrt_cuda_emu.a" build/libnngrt.a $libs -o "$dir/fixture_${m}_$o" \
+                    >"$tmp/build" 2>&1; then
+                prog "fixture ($first) $c -O$o" "$dir/fixture_${m}_$o" "tests/e2e/cases/$c"
+            else
+                notok "fixture ($first): $f -O$o --target=cuda builds"
+                grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
+            fi
+        done
+    done
+fi
+# the generated model without a device: create fails with the runtime's message
+if [ -n "$first" ] && [ -x "build/cuda-emu-$first/target/test_logreg_2" ]; then
+    t=build/cuda-emu-$first/target/test_logreg_2
+    expect_run "target: without a device, NAME_create fails with \"no CUDA device\"" \
+        1 'create (no CUDA device: ' env NNRT_EMU_NO_DEVICE=1 "$t"
+fi
+# --stats: the copies of a call
+if build/nngc --target=cuda --stats examples/classifier.nn -o "$tmp/cl.cu" 2>"$tmp/stats" >/dev/null &&
+    grep -q '^placement (forward): copies per call: 1 to device (128 bytes), 2 to host (44 bytes)' "$tmp/stats" &&
+    grep -q '^placement (train): copies per call: 1 to device (128 bytes), 2 to host (44 bytes).*gradients stay on the device' "$tmp/stats"; then
+    ok "target: --stats counts the copies per call (classifier: x up; loss and probs down)"
+else
+    notok "target: --stats counts the copies per call"
+    detail "$tmp/stats"
+fi
+# the default output name: MODEL.cu next to MODEL.h; -c is not taken (yet)
+cp examples/logreg.nn "$tmp/logreg.nn"
+if build/nngc --target=cuda "$tmp/logreg.nn" >"$tmp/out" 2>&1 && [ -s "$tmp/logreg.cu" ] && [ -s "$tmp/logreg.h" ] &&
+    grep -q '#include "logreg.h"' "$tmp/logreg.cu" && grep -q 'nnrt_cuda_dev.cuh' "$tmp/logreg.cu"; then
+    ok "target: nngc --target=cuda M.nn writes M.cu and M.h"
+else
+    notok "target: nngc --target=cuda M.nn writes M.cu and M.h"
+    detail "$tmp/out"
+fi
+expect_run "target: -c with --target=cuda is a usage error that says so" \
+    2 'not supported yet' build/nngc --target=cuda -c "$tmp/logreg.nn" -o "$tmp/logreg.o"
+expect_run "target: nngc run --target=cuda says it is not supported yet" \
+    2 'nngc run --target=cuda: not supported yet' build/nngc run --target=cuda "$tmp/logreg.nn"
+# an op the target cannot compile: a diagnostic naming op, target and line
+expect_run "target: an unsupported op is an error naming the op, the target and the line" \
+    1 'rnnlm.nn:19:11: error: target .cuda. does not support linear_logsumexp (no CUDA code for this op yet)' \
+    build/nngc --target=cuda examples/rnnlm.nn -o "$tmp/rnnlm.cu"
+
 # ---------------------------------------------------------------- nvcc
 
 NVCC=${NVCC:-nvcc}
@@ -124,6 +231,40 @@ else
     else
         notok "nvcc: a kernel that spills registers fails the build, saying so"
         detail "$tmp/spill"
+    fi
+    # the code --target=cuda generates: the same flags as the runtime's
+    for f in $TARGET_EXAMPLES tests/cuda/models/rnnlm_small.nn; do
+        # shellcheck disable=SC2046
+        if build/nngc -O1 --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
+            "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/m.cu" -o "$tmp/m.o" >>"$tmp/build" 2>&1; then
+            ok "nvcc: $f -O1 --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+        else
+            notok "nvcc: $f -O1 --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            detail "$tmp/build" 10
+        fi
+    done
+    # a generated model linked by nvcc: without a driver, the clean error
+    # (or, on a GPU, NumPy's results for tests/e2e/cases/slowimpl)
+    # shellcheck disable=SC2046
+    if build/nngc --target=cuda tests/e2e/cases/slowimpl/model.nn -o "$tmp/slowimpl.cu" >"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/slowimpl.cu" -o "$tmp/slowimpl.o" >>"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -DGPU_DESC=slowimpl_desc -x cu -c tests/cuda/test_fixture.cpp \
+            -o "$tmp/fixture.o" >>"$tmp/build" 2>&1 &&
+        "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) "$tmp/fixture.o" "$tmp/slowimpl.o" build/cuda/libnngrt_cuda.a \
+            build/libnngrt.a -lcublas -lcudart $libs -o "$tmp/fixture_slowimpl" >>"$tmp/build" 2>&1; then
+        timeout "$TMO" "$tmp/fixture_slowimpl" tests/e2e/cases/slowimpl >"$tmp/out" 2>&1
+        st=$?
+        if [ "$st" -eq 1 ] && grep -q 'create (no CUDA device: ' "$tmp/out"; then
+            ok "nvcc: a generated model without a GPU: NAME_create fails with the \"no CUDA device\" error"
+        elif [ "$st" -eq 0 ]; then
+            ok "nvcc: a generated model on the GPU: slowimpl as NumPy's fixture"
+        else
+            notok "nvcc: a generated model: neither the no-device error nor NumPy's results ($(status_text "$st"))"
+            detail "$tmp/out"
+        fi
+    else
+        notok "nvcc: a generated model links against the CUDA runtime"
+        detail "$tmp/build" 10
     fi
     if make -s -j2 NVCC="$NVCC" cuda-progs build/cuda/test_rnnlm >"$tmp/build" 2>&1; then
         ok "nvcc: test programs link against cuBLAS and the CUDA runtime"

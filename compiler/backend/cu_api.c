@@ -1,0 +1,259 @@
+/*
+ * cu_api.c - what --target=cuda adds to the shared API (api.c, context.c,
+ * train.c, forward.c) through the Target's hooks, and NAME_update on the
+ * device.
+ *
+ * Where the params live. The device copy (m->dparams, and Adam's or
+ * Adagrad's state in m->dopt) is the one forward, grad and update use; it
+ * stays on the device between calls. The host copy (m->params, m->opt)
+ * exists for the API that hands out host pointers (NAME_param, init,
+ * load, save, the descriptor's param and state data). Two flags say which
+ * copy is current:
+ *
+ *   host_ok   m->params holds the current params (else the device's are
+ *             newer: NAME_update ran); handing out a host pointer
+ *             downloads them first, once
+ *   dev_ok    m->dparams holds them (else the host's are newer: init,
+ *             load, or a host pointer was handed out and may have been
+ *             written); the next call uploads them first, once
+ *
+ * Gradients likewise: a context's device gradients (m->dgrads) are what
+ * NAME_update reads; NAME_grad_data downloads them into the host buffer
+ * when asked (grads_host), and a host buffer that may have been written
+ * (grad_data, grad_accumulate) is uploaded before the next update
+ * (grads_set). A train step (grad, then update) copies no gradient.
+ */
+#include "backend.h"
+
+static bool is_train(const Ctx *x) { return x->train != NULL; }
+
+/* Bytes of the pinned staging buffer: the larger of one call's uploads
+ * and its downloads, each rounded up to 16 as the runtime does. */
+static int64_t staging_bytes(Ctx *x)
+{
+    int64_t best = 64;
+    for (Ctx *c = x; c; c = c == x ? x->train : NULL) {
+        int64_t up = 0, down = 0;
+        for (int i = 0; i < c->nall; i++) {
+            const Node *n = c->all[i];
+            int64_t b = (shape_max_count(c->g, &n->shape) * 4 + 15) / 16 * 16;
+            if (n->op == OP_TODEVICE)
+                up += b;
+            if (n->op == OP_TOHOST)
+                down += b;
+        }
+        if (up > best)
+            best = up;
+        if (down > best)
+            best = down;
+    }
+    return best;
+}
+
+/* The helpers the hooks call, after the structs. */
+void cu_api_prelude(Ctx *x)
+{
+    const char *M = x->g->model;
+    bool t = is_train(x);
+    craw(x, "/* The pinned staging buffer of a context: the larger of a call's inputs and its results. */\n");
+    craw(x, "#define %s_STAGING_BYTES ((size_t)%" PRId64 ")\n", M, staging_bytes(x));
+    /* the tables (api.c) define these after the prelude: the same values */
+    int kinds = t && x->train->g->opt.kind == OPT_ADAM ? 2 : t && x->train->g->opt.kind == OPT_ADAGRAD ? 1 : 0;
+    craw(x, "#define %s_DPARAMS ((size_t)%" PRId64 " * sizeof(float))\n", M,
+         x->params_floats ? x->params_floats : ALIGN_FLOATS);
+    craw(x, "#define %s_DARENA ((size_t)%" PRId64 " * sizeof(float))\n", M,
+         x->arena_floats ? x->arena_floats : ALIGN_FLOATS);
+    if (t)
+        craw(x, "#define %s_DOPT ((size_t)%" PRId64 " * sizeof(float))\n", M,
+             kinds && x->params_floats ? kinds * x->params_floats : ALIGN_FLOATS);
+    craw(x, "\n");
+    craw(x, "/* The params on the host, downloaded if the device has newer ones; the\n"
+            " * device's count as stale from now on (the caller may write these). */\n");
+    craw(x, "static int %s_params_host(%s *m)\n{\n    if (!m->host_ok) {\n", M, M);
+    craw(x, "        int rc = nnrt_cuda_get(m->params, m->dparams, %s_DPARAMS);\n", M);
+    if (t)
+        craw(x, "        if (rc == NNRT_OK)\n            rc = nnrt_cuda_get(m->opt, m->dopt, %s_DOPT);\n", M);
+    craw(x, "        if (rc != NNRT_OK)\n            return rc;\n        m->host_ok = 1;\n    }\n");
+    craw(x, "    m->dev_ok = 0;\n    return NNRT_OK;\n}\n\n");
+    craw(x, "/* The params on the device, uploaded if the host has newer ones. */\n");
+    craw(x, "static int %s_params_dev(%s *m)\n{\n    if (!m->dev_ok) {\n", M, M);
+    craw(x, "        int rc = nnrt_cuda_put(m->dparams, m->params, %s_DPARAMS);\n", M);
+    if (t)
+        craw(x, "        if (rc == NNRT_OK)\n            rc = nnrt_cuda_put(m->dopt, m->opt, %s_DOPT);\n", M);
+    craw(x, "        if (rc != NNRT_OK)\n            return rc;\n        m->dev_ok = 1;\n    }\n    return NNRT_OK;\n}\n\n");
+    craw(x, "/* The device side of a new context (and of its model, the first time):\n"
+            " * NNRT_ERR_DEVICE without a CUDA device. */\n");
+    craw(x, "static int %s_ctx_dev(%s_ctx *c)\n{\n    %s *m = c->model;\n    int rc = NNRT_OK;\n", M, M, M);
+    craw(x, "    if (!m->dparams)\n        rc = nnrt_cuda_alloc((void **)&m->dparams, %s_DPARAMS);\n", M);
+    if (t)
+        craw(x, "    if (rc == NNRT_OK && !m->dopt)\n        rc = nnrt_cuda_alloc((void **)&m->dopt, %s_DOPT);\n",
+             M);
+    craw(x, "    if (rc == NNRT_OK)\n        rc = nnrt_cuda_ctx_create(&c->cu, %s_DARENA, %s_STAGING_BYTES);\n", M, M);
+    craw(x, "    if (rc == NNRT_OK)\n        c->darena = (float *)nnrt_cuda_arena(c->cu);\n");
+    if (t)
+        craw(x, "    if (rc == NNRT_OK)\n        rc = nnrt_cuda_alloc((void **)&c->dgrads, %s_DPARAMS);\n", M);
+    craw(x, "    return rc;\n}\n\n");
+    craw(x, "/* What the last call in m's built-in context did (copies, launches, GEMMs):\n"
+            " * not in %s.h, for tests and benchmarks that declare it. */\n", M);
+    craw(x, "extern \"C\" nnrt_cuda_stats %s_cuda_stats(const void *model);\n", M);
+    craw(x, "nnrt_cuda_stats %s_cuda_stats(const void *model)\n{\n", M);
+    craw(x, "    return nnrt_cuda_get_stats(((const struct %s *)model)->ctx->cu);\n}\n\n", M);
+    if (!t)
+        return;
+    craw(x, "/* A context's gradients on the host, downloaded if the device has newer\n"
+            " * ones; uploaded again before the next update (the caller may write them). */\n");
+    craw(x, "static int %s_grads_host(%s_ctx *c)\n{\n    if (!c->grads_host) {\n", M, M);
+    craw(x, "        int rc = nnrt_cuda_get(c->grads, c->dgrads, %s_DPARAMS);\n", M);
+    craw(x, "        if (rc != NNRT_OK)\n            return rc;\n        c->grads_host = 1;\n    }\n");
+    craw(x, "    c->grads_set = 1;\n    return NNRT_OK;\n}\n\n");
+}
+
+/* The end of a call: the gradients into m->dgrads (grad), then every
+ * to_host copy and one synchronisation (nnrt_cuda_end). */
+static void call_end(Ctx *x)
+{
+    Graph *g = x->g;
+    for (int i = 0; g->grads && i < g->nparams; i++) {
+        char *bytes = xsprintf("(size_t)%s * 4", int_lit(shape_max_count(g, &g->params[i].shape)));
+        if (g->grads[i] && info(g->grads[i])->grad_of == i) {
+            cline(x, "(void)%s; /* %s: computed in place */", vname(g->grads[i]), g->params[i].name);
+            continue;
+        }
+        if (g->grads[i])
+            cline(x, "if ((rc = nnrt_cuda_copy(m->cu, m->dgrads + %" PRId64 ", %s, %s)) != NNRT_OK) /* %s */",
+                  x->param_off[i], vname(g->grads[i]), bytes, g->params[i].name);
+        else
+            cline(x, "if ((rc = nnrt_cuda_zero(m->cu, m->dgrads + %" PRId64 ", %s)) != NNRT_OK) /* %s: zero */",
+                  x->param_off[i], bytes, g->params[i].name);
+        cline(x, "    return rc;");
+    }
+    int n = 0;
+    for (int i = 0; i < x->nall; i++)
+        n += x->all[i]->op == OP_TOHOST;
+    cline(x, "{ /* the results, and one wait for the stream */");
+    x->indent++;
+    if (n) {
+        cline(x, "const nnrt_cuda_xfer xf[%d] = {", n);
+        for (int i = 0; i < x->nall; i++) {
+            const Node *t = x->all[i];
+            if (t->op == OP_TOHOST)
+                cline(x, "    {%s, (void *)%s, (size_t)(%s) * 4},", vname(t), vname(t->in[0]), count_c(x, &t->shape, 0));
+        }
+        cline(x, "};");
+    }
+    cline(x, "if ((rc = nnrt_cuda_end(m->cu, %s, %d)) != NNRT_OK)", n ? "xf" : "NULL", n);
+    cline(x, "    return rc;");
+    x->indent--;
+    cline(x, "}");
+}
+
+void cu_hook(Ctx *x, Hook where)
+{
+    const char *M = x->g->model;
+    bool t = is_train(x);
+    switch (where) {
+    case HOOK_MODEL_FIELDS:
+        craw(x, "    float *dparams; /* the params on the device (cu_api.c: which copy is current) */\n");
+        if (t)
+            craw(x, "    float *dopt;    /* the optimizer state on the device */\n");
+        craw(x, "    int host_ok, dev_ok; /* params and opt hold the current values; dparams and dopt do */\n");
+        break;
+    case HOOK_CTX_FIELDS:
+        craw(x, "    nnrt_cuda_ctx *cu; /* stream, cuBLAS, the device arena, pinned staging */\n");
+        craw(x, "    float *darena;  /* the device arena: every value of a call, at nngc's offsets */\n");
+        if (t) {
+            craw(x, "    float *dgrads;  /* d loss / d param on the device */\n");
+            craw(x, "    int grads_host, grads_set; /* grads is current; grads is newer than dgrads */\n");
+        }
+        break;
+    case HOOK_CTX_CREATE:
+        craw(x, "    if (c && c->arena && %s_ctx_dev(c) != NNRT_OK) {\n", M);
+        craw(x, "        %s_ctx_destroy(c); /* nnrt_last_error() says why */\n        return NULL;\n    }\n", M);
+        break;
+    case HOOK_CTX_DESTROY:
+        craw(x, "    if (c->cu)\n        nnrt_cuda_ctx_destroy(c->cu);\n");
+        if (t)
+            craw(x, "    if (c->dgrads)\n        nnrt_cuda_free(c->dgrads);\n");
+        break;
+    case HOOK_DESTROY:
+        craw(x, "    if (m->dparams)\n        nnrt_cuda_free(m->dparams);\n");
+        if (t)
+            craw(x, "    if (m->dopt)\n        nnrt_cuda_free(m->dopt);\n");
+        break;
+    case HOOK_PARAMS_SET:
+        craw(x, "    m->host_ok = 1; /* written below; uploaded by the next call */\n    m->dev_ok = 0;\n");
+        break;
+    case HOOK_PARAMS_HOST:
+        craw(x, "    if (%s_params_host((struct %s *)m) != NNRT_OK)\n        return NULL;\n", M, M);
+        break;
+    case HOOK_CTX_CLEAR:
+        craw(x, "    c->grads_host = 1;\n    c->grads_set = 1;\n");
+        break;
+    case HOOK_GRADS_HOST:
+        craw(x, "    if (%s_grads_host(c) != NNRT_OK)\n        return NULL;\n", M);
+        break;
+    case HOOK_ACCUMULATE:
+        craw(x, "    {\n        int rc = %s_grads_host(dst);\n        if (rc == NNRT_OK)\n", M);
+        craw(x, "            rc = %s_grads_host(src);\n        if (rc != NNRT_OK)\n            return rc;\n    }\n", M);
+        break;
+    case HOOK_CALL_BEGIN:
+        cline(x, "int rc = %s_params_dev(m->model);", M);
+        cline(x, "if (rc != NNRT_OK)");
+        cline(x, "    return rc;");
+        if (x->g->grads)
+            cline(x, "m->grads_host = m->grads_set = 0; /* new gradients on the device */");
+        cline(x, "nnrt_cuda_begin(m->cu);");
+        break;
+    case HOOK_CALL_END:
+        call_end(x);
+        break;
+    }
+}
+
+/* NAME_update on the device: runtime/cuda's optimizer kernels on m->dparams,
+ * m->dopt and c->dgrads, bit for bit runtime/optim.c's rules. */
+void cu_emit_update(Ctx *x)
+{
+    Graph *g = x->g, *t = x->train->g;
+    const char *M = g->model;
+    const OptimizerDecl *o = &t->opt;
+    craw(x, "/* One step of %s on the device, from the gradients in c, a context of m. */\n",
+         comment_safe(opt_text(o)));
+    craw(x, "int %s_update(%s *m, %s_ctx *c)\n{\n", M, M, M);
+    x->indent = 1;
+    cline(x, "if (!m || !c || c->model != m)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
+    cline(x, "int rc = %s_params_dev(m);", M);
+    cline(x, "if (rc == NNRT_OK && c->grads_set) /* written on the host since */");
+    cline(x, "    rc = nnrt_cuda_put(c->dgrads, c->grads, %s_PARAMS_BYTES);", M);
+    cline(x, "if (rc != NNRT_OK)");
+    cline(x, "    return rc;");
+    cline(x, "c->grads_set = 0;");
+    if (o->kind == OPT_ADAM)
+        cline(x, "m->opt_step += 1.0f;");
+    cline(x, "nnrt_cuda_begin(c->cu);");
+    for (int i = 0; i < g->nparams; i++) {
+        if (t->params[i].frozen || !t->grads || !t->grads[i])
+            continue;
+        int64_t off = x->param_off[i];
+        char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));
+        char *w = xsprintf("m->dparams + %" PRId64, off), *gr = xsprintf("c->dgrads + %" PRId64, off);
+        if (o->kind == OPT_ADAM)
+            cline(x, "rc = rc ? rc : nnrt_cuda_adam_update(c->cu, %s, %s, m->dopt + %" PRId64 ", m->dopt + %" PRId64
+                     ", %s, m->lr, %s, %s, %s, (int64_t)m->opt_step); /* %s */",
+                  w, gr, off, x->params_floats + off, cnt, double_lit(o->beta1), double_lit(o->beta2),
+                  double_lit(o->eps), g->params[i].name);
+        else if (o->kind == OPT_ADAGRAD)
+            cline(x, "rc = rc ? rc : nnrt_cuda_adagrad_update(c->cu, %s, %s, m->dopt + %" PRId64 ", %s, m->lr, %s); /* %s */",
+                  w, gr, off, cnt, double_lit(o->eps), g->params[i].name);
+        else
+            cline(x, "rc = rc ? rc : nnrt_cuda_sgd_update(c->cu, %s, %s, %s, (float)m->lr); /* %s */", w, gr, cnt,
+                  g->params[i].name);
+    }
+    cline(x, "if (rc == NNRT_OK)");
+    cline(x, "    rc = nnrt_cuda_end(c->cu, NULL, 0);");
+    cline(x, "if (rc != NNRT_OK)");
+    cline(x, "    return rc;");
+    cline(x, "m->host_ok = 0; /* the device has the new params */");
+    end_function_ok(x, "update");
+}

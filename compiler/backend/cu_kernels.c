@@ -1,0 +1,265 @@
+/*
+ * cu_kernels.c - the kernels --target=cuda generates, one per node that
+ * needs one: elementwise ops and fused chains, fill, broadcast, expand,
+ * sum_to, sums, sums along an axis, picks, binary cross-entropy, the
+ * softmax gradients, transpose, and the addend of a matrix product.
+ *
+ * Every kernel has the same parameters, taken from its node alone: out
+ * (the node's buffer), then a0, a1, ... (the operands: const float *,
+ * const int32_t * for int tensors, int64_t for int scalars), then d_NAME
+ * for each dynamic dim, so that sizes print as the C target prints them
+ * (size_c). cu_target.c launches them with the node's variables in that
+ * order. They follow runtime/cuda/nnrt_cuda_dev.cuh's conventions:
+ * extern "C", __launch_bounds__(NNRT_BLOCK), grid-stride loops, block
+ * reductions reached by every thread of the block.
+ */
+#include "backend.h"
+
+/* The kernel of node n: M_k<f|t><id> (f: the forward graph, t: the train graph). */
+char *cu_kernel_name(Ctx *x, const Node *n)
+{
+    return xsprintf("%s_k%c%d", x->g->model, x->g->grads ? 't' : 'f', n->id);
+}
+
+static const char *param_type(const Node *a)
+{
+    return ir_is_int_scalar(a) ? "int64_t" : a->dtype == DT_I32 ? "const int32_t *" : "const float *";
+}
+
+/* The launch arguments after the grid: the variables in kernel order. */
+char *cu_kernel_args(Ctx *x, const Node *n)
+{
+    char *s = xstrdup(vname(n));
+    for (int j = 0; j < n->nin; j++)
+        s = xsprintf("%s, %s", s, vname(n->in[j]));
+    for (int i = 0; i < x->g->ndims; i++)
+        if (x->g->dims[i].dynamic)
+            s = xsprintf("%s, d_%s", s, x->g->dims[i].name);
+    return s;
+}
+
+static void kernel_open(Ctx *x, const Node *n, const char *what)
+{
+    craw(x, "/* %%%d %s: %s */\n", n->id, op_name[n->op], what);
+    craw(x, "extern \"C\" __global__ void __launch_bounds__(NNRT_BLOCK)\n    %s(float *out", cu_kernel_name(x, n));
+    for (int j = 0; j < n->nin; j++) {
+        const char *t = param_type(n->in[j]);
+        craw(x, ", %s%sa%d", t, t[strlen(t) - 1] == '*' ? "" : " ", j);
+    }
+    for (int i = 0; i < x->g->ndims; i++)
+        if (x->g->dims[i].dynamic)
+            craw(x, ", int64_t d_%s", x->g->dims[i].name);
+    craw(x, ")\n{\n");
+    for (int j = 0; j < n->nin; j++)
+        craw(x, "    (void)a%d;\n", j);
+    for (int i = 0; i < x->g->ndims; i++)
+        if (x->g->dims[i].dynamic)
+            craw(x, "    (void)d_%s;\n", x->g->dims[i].name);
+}
+
+static void kernel_close(Ctx *x) { craw(x, "}\n\n"); }
+
+/* The index into operand shape a, broadcast (NumPy rules) to out, of the
+ * element at flat position i of out. */
+static char *bcast_at(Ctx *x, const Shape *a, const Shape *out)
+{
+    return shape_eq(a, out) ? xstrdup("i") : bcast_expr(x, a, out, true);
+}
+
+/* out[i] = EXPR over every element of n */
+static void grid_loop(Ctx *x, const Node *n, const char *expr)
+{
+    craw(x, "    NNRT_FOR_GRID(i, %s)\n        out[i] = %s;\n", count_c(x, &n->shape, 0), expr);
+}
+
+/* A fused chain: one scalar local per body node, per element i; with row
+ * ops, i = r * cols + j and row operands are read at r. */
+static void fused_body(Ctx *x, const Node *n)
+{
+    const Block *fb = n->fused;
+    bool rows = false;
+    for (int k = 0; k < fb->n; k++)
+        rows = rows || (fb->nodes[k]->op == OP_ARG && fb->nodes[k]->ta);
+    craw(x, "    NNRT_FOR_GRID(i, %s) {\n", count_c(x, &n->shape, 0));
+    if (rows) {
+        char *cols = size_c(x, n->shape.d[n->shape.rank - 1]);
+        craw(x, "        const int64_t r = i / (%s), j = i %% (%s);\n", cols, cols);
+        craw(x, "        (void)r;\n        (void)j;\n");
+    }
+    for (int k = 0; k < fb->n; k++) {
+        const Node *b = fb->nodes[k];
+        const Node *op = b->op == OP_ARG ? n->in[b->index] : NULL;
+        char *e;
+        if (b->op == OP_ARG && ir_is_int_scalar(op))
+            continue; /* a label: read where pick_grad uses it */
+        if (b->op == OP_ARG && b->ta)
+            e = xsprintf("a%d[r]", b->index);
+        else if (b->op == OP_ARG)
+            e = xsprintf("a%d[%s]", b->index, bcast_at(x, &op->shape, &n->shape));
+        else if (b->op == OP_EXPAND)
+            e = xsprintf("f%d", b->in[0]->id);
+        else if (b->op == OP_PICKGRAD)
+            e = xsprintf("j == (int64_t)a%d ? f%d : 0.0f", b->in[1]->index, b->in[0]->id);
+        else
+            e = elem_code(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL, true);
+        craw(x, "        const float f%d = %s; /* %s */\n", b->id, e, op_name[b->op]);
+    }
+    craw(x, "        out[i] = f%d;\n    }\n", fb->nodes[fb->n - 1]->id);
+}
+
+/* One block sums term(i) over i < count into out[0] (scaled by scale). */
+static void block_sum(Ctx *x, const char *count, const char *term, const char *scale)
+{
+    craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
+    craw(x, "    float s = 0.0f;\n");
+    craw(x, "    for (int64_t i = threadIdx.x; i < %s; i += NNRT_BLOCK)\n        s += %s;\n", count, term);
+    craw(x, "    s = nnrt_block_sum(s, sh);\n");
+    craw(x, "    if (threadIdx.x == 0)\n        out[0] = s%s;\n", scale);
+}
+
+/* Does node n get a generated kernel? */
+bool cu_has_kernel(const Node *n)
+{
+    switch (n->op) {
+    case OP_FILL: case OP_CONST: case OP_BROADCAST: case OP_EXPAND: case OP_SUMTO: case OP_FUSED:
+    case OP_SUM: case OP_MEAN: case OP_SUMAXIS: case OP_MEANAXIS: case OP_PICK: case OP_XENT: case OP_BXENT:
+    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD: case OP_TRANSPOSE: case OP_PICKGRAD: case OP_SCATTERADD:
+        return true;
+    case OP_MATVEC: case OP_MATMUL:
+        return n->nin == 3; /* the addend, before the product accumulates */
+    default:
+        return (op_flags[n->op] & OPF_ELEMWISE) != 0;
+    }
+}
+
+/* Can sum_to n be written as one of the two kernels below: a sum of
+ * everything, or sums over the leading axes (n's shape a suffix of its
+ * operand's, e.g. a bias gradient)? */
+bool cu_sumto_ok(const Graph *g, const Node *n)
+{
+    const Shape *a = &n->in[0]->shape, *s = &n->shape;
+    if (s->rank <= 1 && shape_max_count(g, s) == 1)
+        return true;
+    if (s->rank > a->rank)
+        return false;
+    for (int k = 0; k < s->rank; k++)
+        if (!size_eq(s->d[k], a->d[a->rank - s->rank + k]))
+            return false;
+    return true;
+}
+
+void cu_emit_kernel(Ctx *x, Node *n)
+{
+    const Node *a = n->nin > 0 ? n->in[0] : NULL;
+    char *len, *rows;
+    switch (n->op) {
+    case OP_FILL:
+    case OP_CONST:
+        kernel_open(x, n, "fill");
+        grid_loop(x, n, float_lit(n->f));
+        break;
+    case OP_BROADCAST:
+        kernel_open(x, n, "broadcast");
+        grid_loop(x, n, xsprintf("a0[%s]", bcast_at(x, &a->shape, &n->shape)));
+        break;
+    case OP_EXPAND: {
+        int k = n->index;
+        char *ni = count_c(x, &n->shape, k + 1), *len2 = size_c(x, n->shape.d[k]);
+        kernel_open(x, n, "expand");
+        grid_loop(x, n, xsprintf("a0[(i / ((%s) * (%s))) * (%s) + i %% (%s)]", len2, ni, ni, ni));
+        break;
+    }
+    case OP_SUMTO:
+        kernel_open(x, n, "sum_to");
+        if (shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1) {
+            block_sum(x, count_c(x, &a->shape, 0), "a0[i]", "");
+        } else {
+            char *cnt = count_c(x, &n->shape, 0);
+            craw(x, "    NNRT_FOR_GRID(i, %s) {\n        float s = 0.0f;\n", cnt);
+            craw(x, "        for (int64_t k = i; k < %s; k += %s)\n            s += a0[k];\n", count_c(x, &a->shape, 0),
+                 cnt);
+            craw(x, "        out[i] = s;\n    }\n");
+        }
+        break;
+    case OP_SUM:
+    case OP_MEAN: {
+        char *cnt = count_c(x, &a->shape, 0);
+        kernel_open(x, n, "one block");
+        block_sum(x, cnt, "a0[i]", n->op == OP_MEAN ? xsprintf(" / (float)(%s)", cnt) : "");
+        break;
+    }
+    case OP_SUMAXIS:
+    case OP_MEANAXIS: {
+        int k = n->index;
+        char *l = size_c(x, a->shape.d[k]), *ni = count_c(x, &a->shape, k + 1);
+        kernel_open(x, n, "a thread per result");
+        craw(x, "    NNRT_FOR_GRID(i, %s) {\n        float s = 0.0f;\n", count_c(x, &n->shape, 0));
+        craw(x, "        for (int64_t l = 0; l < %s; l++)\n", l);
+        craw(x, "            s += a0[((i / (%s)) * (%s) + l) * (%s) + i %% (%s)];\n", ni, l, ni, ni);
+        craw(x, "        out[i] = s%s;\n    }\n", n->op == OP_MEANAXIS ? xsprintf(" / (float)(%s)", l) : "");
+        break;
+    }
+    case OP_PICK:
+        kernel_open(x, n, "z[y], the label checked on the host");
+        grid_loop(x, n, "a0[a1]");
+        break;
+    case OP_PICKGRAD: /* a scalar label: a scalar a at [y] of [V] */
+        kernel_open(x, n, "zeros but a at [y], the label checked on the host");
+        grid_loop(x, n, "i == a1 ? a0[0] : 0.0f");
+        break;
+    case OP_SCATTERADD: { /* a scalar id: row a at row y, zeros elsewhere */
+        char *rowc = count_c(x, &n->shape, 1);
+        kernel_open(x, n, "zeros but row a at row id, the id checked on the host");
+        grid_loop(x, n, xsprintf("i / (%s) == a1 ? a0[i %% (%s)] : 0.0f", rowc, rowc));
+        break;
+    }
+    case OP_XENT:
+        kernel_open(x, n, "logsumexp (already in out) - z[y]");
+        grid_loop(x, n, "out[i] - a0[a1]");
+        break;
+    case OP_BXENT:
+        kernel_open(x, n, "one block, the stable form of -t log s(z) - (1-t) log(1-s(z))");
+        block_sum(x, count_c(x, &a->shape, 0),
+                  "(a0[i] > 0.0f ? a0[i] : 0.0f) - a0[i] * a1[i] + log1pf(expf(-fabsf(a0[i])))", "");
+        break;
+    case OP_SOFTMAXGRAD:
+    case OP_LOGSOFTMAXGRAD: {
+        /* a0 = y (softmax or log_softmax of z), a1 = d; a block per row */
+        last_axis_rows(x, a, &len, &rows);
+        bool lsm = n->op == OP_LOGSOFTMAXGRAD;
+        kernel_open(x, n, lsm ? "d - exp(y) rowsum(d), a block per row" : "y (d - rowsum(d y)), a block per row");
+        craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
+        craw(x, "    NNRT_FOR_BLOCKS(r, %s) {\n", rows);
+        craw(x, "        const float *y = a0 + r * (%s), *d = a1 + r * (%s);\n", len, len);
+        craw(x, "        float s = 0.0f;\n");
+        craw(x, "        for (int64_t j = threadIdx.x; j < %s; j += NNRT_BLOCK)\n            s += %s;\n", len,
+             lsm ? "d[j]" : "d[j] * y[j]");
+        craw(x, "        s = nnrt_block_sum(s, sh);\n");
+        craw(x, "        for (int64_t j = threadIdx.x; j < %s; j += NNRT_BLOCK)\n", len);
+        craw(x, "            out[r * (%s) + j] = %s;\n    }\n", len, lsm ? "d[j] - expf(y[j]) * s" : "y[j] * (d[j] - s)");
+        break;
+    }
+    case OP_TRANSPOSE: {
+        char *r = size_c(x, a->shape.d[0]), *c = size_c(x, a->shape.d[1]);
+        kernel_open(x, n, "transpose");
+        grid_loop(x, n, xsprintf("a0[(i %% (%s)) * (%s) + i / (%s)]", r, c, r));
+        break;
+    }
+    case OP_MATVEC:
+    case OP_MATMUL:
+        kernel_open(x, n, "the addend, broadcast: the product accumulates into it");
+        grid_loop(x, n, xsprintf("a2[%s]", bcast_at(x, &n->in[2]->shape, &n->shape)));
+        break;
+    case OP_FUSED:
+        kernel_open(x, n, "a fused elementwise chain");
+        fused_body(x, n);
+        break;
+    default:
+        NN_ASSERT(op_flags[n->op] & OPF_ELEMWISE);
+        kernel_open(x, n, "elementwise");
+        grid_loop(x, n,
+                  elem_code(n->op, xsprintf("a0[%s]", bcast_at(x, &a->shape, &n->shape)),
+                            n->nin > 1 ? xsprintf("a1[%s]", bcast_at(x, &n->in[1]->shape, &n->shape)) : NULL, true));
+    }
+    kernel_close(x);
+}

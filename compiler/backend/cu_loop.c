@@ -1,0 +1,87 @@
+/*
+ * cu_loop.c - loops for --target=cuda: the scan runs on the host, its
+ * body's kernels and copies are queued on the context's stream per
+ * iteration (no synchronisation inside a call). The loop's buffers
+ * (carries, stacks, sums, temporaries) are in the device arena at the
+ * memory plan's offsets, as c_loop.c puts them in the host arena; the
+ * index is a host int64_t, a kernel argument where the body reads it.
+ */
+#include "backend.h"
+
+
+static char *bytes_of(Ctx *x, const Shape *s) { return xsprintf("(size_t)(%s) * 4", count_c(x, s, 0)); }
+
+void cu_emit_loop(Ctx *x, Node *n)
+{
+    Loop *l = n->loop;
+    NodeInfo *ni = info(n);
+    int id = n->id;
+    const char *M = x->g->model;
+    NN_ASSERT(l && l->index && l->index->op == OP_INDEX && n->nin == l->ncarry);
+    for (int r = 0; r < l->ncarry; r++) {
+        const Node *c = l->carry[r];
+        cline(x, "float *c%d_%d = m->darena + %" PRId64 "; /* carry #%d */", id, r, ni->carry_off[r], r);
+        cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, vname(n->in[r]), bytes_of(x, &c->shape));
+    }
+    for (int r = 0; r < l->nstack; r++)
+        cline(x, "float *s%d_%d = m->darena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
+              l->stack[r]->id);
+    for (int r = 0; r < l->nsum; r++) {
+        if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
+            cline(x, "float *u%d_%d = m->dgrads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
+                  x->param_off[ni->sum_grad_of[r]], l->sum[r]->id, x->g->params[ni->sum_grad_of[r]].name);
+        else
+            cline(x, "float *u%d_%d = m->darena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
+                  l->sum[r]->id);
+        cu_call(x, "nnrt_cuda_zero(m->cu, u%d_%d, %s)", id, r, bytes_of(x, &l->sum[r]->shape));
+    }
+    const char *t = vname(l->index), *lo = size_c(x, l->lo);
+    if (l->reverse)
+        cline(x, "for (int64_t %s = %s - 1; %s >= %s; %s--) {", t, size_c(x, l->hi), t, lo, t);
+    else
+        cline(x, "for (int64_t %s = %s; %s < %s; %s++) {", t, lo, t, size_c(x, l->hi), t);
+    x->indent++;
+    emit_block(x, &l->body);
+    cline(x, "/* end of iteration: stacks, sums, then carries (on the stream, in order) */");
+    char *iter = size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, lo);
+    for (int r = 0; r < l->nstack; r++)
+        cu_call(x, "nnrt_cuda_copy(m->cu, s%d_%d + %s * %s, %s, %s)", id, r, iter,
+                count_c(x, &l->stack[r]->shape, 0), vname(l->stack[r]), bytes_of(x, &l->stack[r]->shape));
+    for (int r = 0; r < l->nsum; r++) {
+        const Node *sv = l->sum[r];
+        if (sv->op == OP_SCATTERROWS) { /* row a added at row id (a host scalar) */
+            char *rowc = count_c(x, &sv->shape, 1);
+            emit_index_check(x, sv, vname(sv->in[1]), size_c(x, sv->shape.d[0]));
+            cline(x, "NNRT_LAUNCH(m->cu, %s_add_into, nnrt_grid(%s, NNRT_BLOCK), NNRT_BLOCK, 0, u%d_%d + %s * %s, %s, "
+                     "(int64_t)(%s));",
+                  M, rowc, id, r, vname(sv->in[1]), rowc, vname(sv->in[0]), rowc);
+            continue;
+        }
+        char *cnt = count_c(x, &l->sum[r]->shape, 0);
+        cline(x, "NNRT_LAUNCH(m->cu, %s_add_into, nnrt_grid(%s, NNRT_BLOCK), NNRT_BLOCK, 0, u%d_%d, %s, (int64_t)(%s));",
+              M, cnt, id, r, vname(l->sum[r]), cnt);
+    }
+    for (int r = 0; r < l->ncarry; r++)
+        if (ni->tmp_off[r] >= 0) {
+            cline(x, "float *x%d_%d = m->darena + %" PRId64 ";", id, r, ni->tmp_off[r]);
+            cu_call(x, "nnrt_cuda_copy(m->cu, x%d_%d, %s, %s)", id, r, vname(l->next[r]),
+                    bytes_of(x, &l->carry[r]->shape));
+        }
+    for (int r = 0; r < l->ncarry; r++) {
+        if (l->next[r] == l->carry[r])
+            continue;
+        const char *src = ni->tmp_off[r] >= 0 ? xsprintf("x%d_%d", id, r) : vname(l->next[r]);
+        cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, src, bytes_of(x, &l->carry[r]->shape));
+    }
+    x->indent--;
+    cline(x, "} /* end loop %%%d */", id);
+}
+
+/* The kernel that adds a body value into a loop's sum. */
+void cu_loop_prelude(Ctx *x)
+{
+    craw(x, "/* dst += src, a loop's sum per iteration */\n");
+    craw(x, "extern \"C\" __global__ void __launch_bounds__(NNRT_BLOCK)\n");
+    craw(x, "    %s_add_into(float *dst, const float *src, int64_t n)\n{\n", x->g->model);
+    craw(x, "    NNRT_FOR_GRID(i, n)\n        dst[i] += src[i];\n}\n\n");
+}

@@ -1,0 +1,325 @@
+/*
+ * cu_target.c - the CUDA target (--target=cuda): model.cu, with the same
+ * model.h as the C target, on the runtime of runtime/cuda/ (docs/CUDA.md).
+ *
+ * The shared backend does the walk, checks, memory plan and API; this
+ * file says which ops the target compiles (supports_op) and writes each
+ * node's code (emit_node): runtime calls (cuBLAS GEMM, the row kernels,
+ * gather, the copies of a call) or a launch of the node's generated kernel
+ * (cu_kernels.c). The prelude holds those kernels and the API's helpers
+ * (cu_api.c). Values of the placement stage (backend/place.c):
+ *
+ *   device   params: m->model->dparams + offset; every other float value:
+ *            m->darena + its offset of the memory plan (the device arena);
+ *            a gradient computed in place: m->dgrads + its param's offset
+ *   host     inputs and int scalars (kernel arguments, as in C); a
+ *            to_host copy: m->arena + its offset (the host arena, where
+ *            the outputs are returned)
+ *
+ * A call is nnrt_cuda_begin, the uploads (to_device), the kernels, then
+ * nnrt_cuda_end with every to_host copy: one synchronisation per call.
+ */
+#include "backend.h"
+
+#include <stdarg.h>
+
+
+/* The ops with CUDA code; the rest is a diagnostic naming the op. */
+static bool cu_op(Op op)
+{
+    switch (op) {
+    case OP_ICONST: case OP_DIM: case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_PARAM: case OP_INPUT:
+    case OP_TODEVICE: case OP_TOHOST: case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
+    case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: case OP_ROW: case OP_GATHER:
+    case OP_LOOP: case OP_CARRY: case OP_LOOPOUT: case OP_INDEX: case OP_CONCAT: case OP_SLICE:
+    case OP_SCATTERROWS:
+        return true;
+    default:
+        return cu_has_kernel(&(Node){.op = op});
+    }
+}
+
+static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
+{
+    if (n->op < 0 || n->op >= OP_COUNT || !cu_op(n->op)) {
+        snprintf(why, len, "no CUDA code for this op yet");
+        return false;
+    }
+    if ((op_flags[n->op] & OPF_SOFTMAX) && n->approx.kind != APPROX_FULL) {
+        snprintf(why, len, "softmax approximation '%s' is not implemented for the device", approx_name[n->approx.kind]);
+        return false;
+    }
+    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32) {
+        snprintf(why, len, "an int value carried or collected by a loop");
+        return false;
+    }
+    for (int r = 0; n->op == OP_LOOP && r < n->loop->nstack + n->loop->nsum; r++) {
+        const Node *b = r < n->loop->nstack ? n->loop->stack[r] : n->loop->sum[r - n->loop->nstack];
+        if (b->dtype != DT_F32) {
+            snprintf(why, len, "stacking or summing an int value");
+            return false;
+        }
+    }
+    if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE) {
+        snprintf(why, len, "an int tensor computed on the device");
+        return false;
+    }
+    for (int j = 0; j < n->nin; j++) {
+        const Node *a = n->in[j];
+        if (a->dtype != DT_I32)
+            continue;
+        bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST || n->op == OP_LOOPOUT;
+        if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_ROW || n->op == OP_FUSED || n->op == OP_PICKGRAD ||
+            n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS)
+            ok = ir_is_int_scalar(a); /* a label or an index on the host */
+        if (n->op == OP_ROW && j == 0) /* words[t]: a host int from a host input */
+            ok = a->op == OP_INPUT && ir_is_int_scalar(n);
+        if (n->op == OP_GATHER)
+            ok = j == 1 && !ir_is_int_scalar(a);
+        if (!ok) {
+            snprintf(why, len, n->op == OP_ROW ? "a row of an int tensor on the device"
+                               : ir_is_int_scalar(a) ? "an int operand"
+                                                     : "int labels of several rows");
+            return false;
+        }
+    }
+    if (n->op == OP_ROW && n->dtype == DT_I32 && !ir_is_int_scalar(n)) {
+        snprintf(why, len, "a row of an int tensor on the device");
+        return false;
+    }
+    if (n->op == OP_SUMTO && !cu_sumto_ok(g, n)) {
+        snprintf(why, len, "a sum over inner axes");
+        return false;
+    }
+    return true;
+}
+
+/* `if ((rc = CALL) != NNRT_OK) return rc;` */
+void cu_call(Ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    NN_ASSERT(s);
+    cline(x, "if ((rc = %s) != NNRT_OK)", s);
+    cline(x, "    return rc;");
+    free(s);
+}
+
+static void launch(Ctx *x, Node *n, const char *grid)
+{
+    cline(x, "NNRT_LAUNCH(m->cu, %s, %s, NNRT_BLOCK, 0, %s);", cu_kernel_name(x, n), grid, cu_kernel_args(x, n));
+}
+
+/* matrix products on cuBLAS (nnrt_cuda_gemm's row-major semantics, as nnrt_gemm) */
+static void emit_product(Ctx *x, Node *n, const char *v)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    const char *va = vname(a), *vb = vname(b), *beta = n->nin == 3 ? "1.0f" : "0.0f";
+    const Shape *sa = &a->shape;
+    switch (n->op) {
+    case OP_MATVEC: /* a stored [r, c]; op(a) x: [r] (or [c] with ta) */
+        cu_call(x, "nnrt_cuda_gemm(m->cu, %d, 0, %s, 1, %s, 1.0f, %s, %s, %s, 1, %s, %s, 1)", n->ta ? 1 : 0,
+             size_c(x, sa->d[n->ta ? 1 : 0]), size_c(x, sa->d[n->ta ? 0 : 1]), va, ld_c(x, sa->d[1]), vb, beta, v);
+        break;
+    case OP_MATMUL:
+        if (sa->rank > 2) { /* stacked rows: a as [rows, K] */
+            char *k = size_c(x, sa->d[sa->rank - 1]), *nn = size_c(x, n->shape.d[n->shape.rank - 1]);
+            cu_call(x, "nnrt_cuda_gemm(m->cu, 0, %d, (%s) / %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->tb ? 1 : 0,
+                 count_c(x, sa, 0), ld_c(x, sa->d[sa->rank - 1]), nn, k, va, ld_c(x, sa->d[sa->rank - 1]), vb,
+                 ld_c(x, b->shape.d[1]), beta, v, ld_c(x, n->shape.d[n->shape.rank - 1]));
+            break;
+        }
+        cu_call(x, "nnrt_cuda_gemm(m->cu, %d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->ta ? 1 : 0,
+             n->tb ? 1 : 0, size_c(x, n->shape.d[0]), size_c(x, n->shape.d[1]), size_c(x, sa->d[n->ta ? 0 : 1]), va,
+             ld_c(x, sa->d[1]), vb, ld_c(x, b->shape.d[1]), beta, v, ld_c(x, n->shape.d[1]));
+        break;
+    case OP_OUTER: { /* [M] x [N]: a product with K = 1 */
+        char *cols = count_c(x, &b->shape, 0);
+        cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, %s, %s, 1, 1.0f, %s, 1, %s, nn_ld(%s), 0.0f, %s, nn_ld(%s))",
+             count_c(x, sa, 0), cols, va, vb, cols, v, cols);
+        break;
+    }
+    case OP_DOT: {
+        char *d = count_c(x, sa, 0);
+        cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, 1, 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)", d, va, d, vb, v);
+        break;
+    }
+    default:
+        NN_ASSERT(!"not a product");
+    }
+}
+
+/* Labels read by a kernel are host scalars: checked before the launch. */
+static void emit_label_checks(Ctx *x, Node *n)
+{
+    if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_PICKGRAD) {
+        const Shape *z = n->op == OP_PICKGRAD ? &n->shape : &n->in[0]->shape; /* [..., V] */
+        emit_index_check(x, n, vname(n->in[1]), size_c(x, z->d[z->rank - 1]));
+        return;
+    }
+    if (n->op == OP_SCATTERADD) {
+        emit_index_check(x, n, vname(n->in[1]), size_c(x, n->shape.d[0]));
+        return;
+    }
+    for (int k = 0; n->op == OP_FUSED && k < n->fused->n; k++) {
+        const Node *b = n->fused->nodes[k];
+        if (b->op == OP_PICKGRAD)
+            emit_index_check(x, n, vname(n->in[b->in[1]->index]), size_c(x, n->shape.d[n->shape.rank - 1]));
+    }
+}
+
+static void emit_kernel_node(Ctx *x, Node *n, const char *v)
+{
+    char *len, *rows;
+    emit_label_checks(x, n);
+    switch (n->op) {
+    case OP_SUM: case OP_MEAN: case OP_BXENT:
+        launch(x, n, "1"); /* one block */
+        return;
+    case OP_SUMTO:
+        launch(x, n, shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1 ? "1"
+                         : xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
+        return;
+    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD:
+        last_axis_rows(x, n->in[0], &len, &rows);
+        launch(x, n, xsprintf("nnrt_grid(%s, 1)", rows)); /* a block per row */
+        return;
+    case OP_XENT:
+        last_axis_rows(x, n->in[0], &len, &rows);
+        cu_call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
+        break;
+    default:
+        break;
+    }
+    launch(x, n, xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
+    if (n->op == OP_MATVEC || n->op == OP_MATMUL)
+        emit_product(x, n, v);
+}
+
+static void cu_emit_node(Ctx *x, Node *n)
+{
+    Graph *g = x->g;
+    const char *v = vname(n);
+    const Node *a = n->nin > 0 ? n->in[0] : NULL;
+    node_header(x, n);
+    if (n->op == OP_TOHOST) {
+        /* the host arena: nnrt_cuda_end copies the value there (cu_api.c) */
+        cline(x, "float *%s = m->arena + %" PRId64 "; /* filled at the end of the call */", v, info(n)->off);
+        return;
+    }
+    if (has_buffer(n)) {
+        if (n->dtype == DT_I32)
+            cline(x, "int32_t *%s = (int32_t *)(void *)(m->darena + %" PRId64 ");", v, info(n)->off);
+        else if (info(n)->grad_of >= 0)
+            cline(x, "float *%s = m->dgrads + %" PRId64 "; /* d loss / d %s */", v, x->param_off[info(n)->grad_of],
+                  g->params[info(n)->grad_of].name);
+        else
+            cline(x, "float *%s = m->darena + %" PRId64 ";", v, info(n)->off);
+    }
+    switch (n->op) {
+    case OP_ICONST: case OP_DIM: case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_INPUT:
+        c_emit_leaf(x, n, v);
+        break;
+    case OP_PARAM:
+        cline(x, "const float *%s = m->model->dparams + %" PRId64 "; /* %s, on the device */", v,
+              x->param_off[n->index], g->params[n->index].name);
+        break;
+    case OP_TODEVICE:
+        cu_call(x, "nnrt_cuda_upload(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), count_c(x, &a->shape, 0));
+        break;
+    case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
+        if (n->nin == 3)
+            emit_kernel_node(x, n, v); /* the addend, then the product */
+        else
+            emit_product(x, n, v);
+        break;
+    case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: {
+        char *len, *rows;
+        last_axis_rows(x, a, &len, &rows);
+        cu_call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
+             n->op == OP_SOFTMAX ? "softmax" : n->op == OP_LOGSOFTMAX ? "log_softmax" : "logsumexp", vname(a), v,
+             rows, len);
+        break;
+    }
+    case OP_ROW:
+        if (ir_is_int_scalar(n)) { /* words[t]: on the host */
+            c_emit_gather(x, n, v);
+            break;
+        }
+        /* a view of a device tensor at a host index */
+        emit_index_check(x, n, vname(n->in[1]), size_c(x, a->shape.d[0]));
+        cline(x, "const float *%s = %s + %s * %s;", v, vname(a), vname(n->in[1]), count_c(x, &a->shape, 1));
+        break;
+    case OP_LOOP:
+        cu_emit_loop(x, n);
+        break;
+    case OP_CARRY: case OP_LOOPOUT: { /* views of the loop's buffers (cu_loop.c); a sum computed
+                                         in place into a gradient is never read (nvcc: "set but
+                                         never used", whatever (void) says) */
+        const Loop *l = n->op == OP_CARRY ? n->loop : a->loop;
+        int id = l->node->id, r = n->index;
+        char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
+        r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
+        cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
+        return;
+    }
+    case OP_INDEX:
+        break; /* the host counter of the loop's for */
+    case OP_SCATTERROWS:
+        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
+        return;
+    case OP_CONCAT: { /* along axis 0: two copies on the stream */
+        char *na = count_c(x, &a->shape, 0);
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), na);
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s + %s, %s, (size_t)(%s) * 4)", v, na, vname(n->in[1]),
+                count_c(x, &n->in[1]->shape, 0));
+        break;
+    }
+    case OP_SLICE:
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s + %s * %s, (size_t)(%s) * 4)", v, vname(a), size_c(x, n->size),
+                count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
+        break;
+    case OP_GATHER: /* a bad id: a range error at the end of the call */
+        cu_call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
+             count_c(x, &a->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), v);
+        break;
+    default:
+        NN_ASSERT(cu_has_kernel(n)); /* supports_op said yes */
+        emit_kernel_node(x, n, v);
+    }
+    if (info(n)->uses == 0 && !has_buffer(n) && n->op != OP_LOOP && n->op != OP_INDEX)
+        cline(x, "(void)%s;", v);
+}
+
+/* The generated kernels of one graph's nodes. */
+static void kernels_of(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++)
+        if (cu_has_kernel(x->all[i]))
+            cu_emit_kernel(x, x->all[i]);
+}
+
+static void cu_emit_prelude(Ctx *x)
+{
+    craw(x, "/* Leading dimension for cuBLAS: at least 1, even for an empty matrix. */\n");
+    craw(x, "__attribute__((unused)) static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
+    kernels_of(x);
+    if (x->train)
+        kernels_of(x->train);
+    cu_loop_prelude(x);
+    cu_api_prelude(x);
+}
+
+const Target target_cuda = {
+    .name = "cuda",
+    .abi_header = "nnrt_cuda_dev.cuh",
+    .supports_op = cu_supports_op,
+    .emit_node = cu_emit_node,
+    .emit_prelude = cu_emit_prelude,
+    .hook = cu_hook,
+    .emit_update = cu_emit_update,
+};

@@ -1,0 +1,212 @@
+/*
+ * test_target.cpp - a model compiled by nngc --target=cuda against the same
+ * model compiled by the C target (an independent implementation: BLAS and
+ * loops on the host), on the same params and inputs, through the models'
+ * descriptors (nngrt.h): forward, one gradient, three training steps, and
+ * params written on the host between calls.
+ *
+ * Built by tests/cuda/run.sh per model, with -DGPU_DESC=NAME_desc (the .cu,
+ * on the host emulation or a GPU) and -DCPU_DESC=NAME_c_desc (the .c of
+ * the same program renamed NAME_c).
+ *
+ * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 3),
+ * in range for every model this runs on (tests/cuda/run.sh lists them).
+ */
+#include <stdlib.h>
+
+#include "nngrt.h"
+#include "check.h"
+
+extern "C" const nnrt_model_desc GPU_DESC, CPU_DESC;
+/* the generated NAME_cuda_stats (not in NAME.h) */
+#include "nnrt_cuda.h"
+extern "C" nnrt_cuda_stats GPU_STATS(const void *model);
+
+#define STR2(s) #s
+#define STR(s) STR2(s)
+
+#include <time.h>
+
+static nnrt_rng rng;
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+static const float TOL = 2e-5f; /* relative (close_to): float sums in another order */
+
+/* the dynamic dims of every call: each its max, at most 5 (the emulation is slow) */
+static int64_t dyn[NNRT_MAXDYN];
+
+static int64_t count_of(const nnrt_tensor_desc *t) {
+    int64_t n = 1;
+    for (int k = 0; k < t->rank; k++)
+        n *= nnrt_size_eval(&t->shape[k], dyn);
+    return n;
+}
+
+/* Random inputs for every input of d; ptrs[i] points at input i's data. */
+static void make_inputs(const nnrt_model_desc *d, void **buf, const void **ptrs) {
+    for (int i = 0; i < d->ninputs; i++) {
+        const nnrt_tensor_desc *t = &d->inputs[i];
+        int64_t n = count_of(t);
+        buf[i] = realloc(buf[i], (size_t)n * 4);
+        for (int64_t k = 0; k < n; k++) {
+            if (t->dtype == NNRT_I32)
+                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 3);
+            else
+                ((float *)buf[i])[k] = nnrt_rng_normal(&rng, 0.0f, 1.0f);
+        }
+        ptrs[i] = buf[i];
+    }
+}
+
+static void same_params(const char *what, void *g, void *c, float tol) {
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        const float *pg = GPU_DESC.param_data(g, i), *pc = CPU_DESC.param_data(c, i);
+        long k = pg && pc ? first_far(pg, pc, (long)n, tol) : 0;
+        CHECK(pg && pc && k < 0, "%s: %s param %s (%lld floats) as the C target's", STR(GPU_DESC), what,
+              CPU_DESC.params[i].name, (long long)n);
+        if (pg && pc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)pg[k], (double)pc[k]);
+    }
+}
+
+static void same_outputs(const char *what, int rg, int rc, float lg, float lc, const float **og, const float **oc) {
+    CHECK(rg == NNRT_OK && rc == NNRT_OK, "%s: %s runs (%s)", STR(GPU_DESC), what,
+          rg ? nnrt_last_error() : "both return NNRT_OK");
+    if (rg || rc)
+        return;
+    if (CPU_DESC.has_loss)
+        CHECK(close_to(lg, lc, TOL), "%s: %s loss %.7g, C target %.7g", STR(GPU_DESC), what, (double)lg, (double)lc);
+    for (int i = 0; i < CPU_DESC.noutputs; i++) {
+        int64_t n = count_of(&CPU_DESC.outputs[i]);
+        long k = first_far(og[i], oc[i], (long)n, TOL);
+        CHECK(k < 0, "%s: %s output %s as the C target's", STR(GPU_DESC), what, CPU_DESC.outputs[i].name);
+        if (k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)og[i][k], (double)oc[i][k]);
+    }
+}
+
+int main(void) {
+    nnrt_rng_seed(&rng, 2026);
+    void *g = GPU_DESC.create(5), *c = CPU_DESC.create(5);
+    CHECK(g && c, "%s: create (%s)", STR(GPU_DESC), g ? "ok" : nnrt_last_error());
+    if (!g || !c)
+        return 1;
+    for (int i = 0; i < CPU_DESC.ndims; i++)
+        if (CPU_DESC.dims[i].dynamic)
+            dyn[CPU_DESC.dims[i].dyn_index] = CPU_DESC.dims[i].value > 5 ? 5 : CPU_DESC.dims[i].value;
+    CHECK(GPU_DESC.nparams == CPU_DESC.nparams && GPU_DESC.ninputs == CPU_DESC.ninputs &&
+              GPU_DESC.ndyn == CPU_DESC.ndyn,
+          "%s: the same program as %s", STR(GPU_DESC), STR(CPU_DESC));
+    same_params("initial", g, c, 0.0f);
+    /* params of both: random, biases too (zeros at init test nothing) */
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        float *pg = GPU_DESC.param_data(g, i), *pc = CPU_DESC.param_data(c, i);
+        for (int64_t k = 0; k < n; k++)
+            pg[k] = pc[k] = nnrt_rng_normal(&rng, 0.0f, 0.3f);
+    }
+    void *buf[16] = {0};
+    const void *in[16];
+    const float *og[16], *oc[16];
+    float lg = 0, lc = 0;
+
+    make_inputs(&CPU_DESC, buf, in);
+    int rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
+    same_outputs("forward", rg, rc, lg, lc, og, oc);
+    /* the copies of a call: at most one upload per input, one download per
+     * result and the error word; the same number whatever the dims */
+    nnrt_cuda_stats st = GPU_STATS(g);
+    CHECK(st.h2d_copies <= GPU_DESC.ninputs && st.d2h_copies >= 2 &&
+              st.d2h_copies <= GPU_DESC.noutputs + GPU_DESC.has_loss + 1,
+          "%s: forward copies %lld up (%lld bytes), %lld down (%lld bytes, the error word's included); %lld launches, "
+          "%lld GEMMs", STR(GPU_DESC), (long long)st.h2d_copies, (long long)st.h2d_bytes, (long long)st.d2h_copies,
+          (long long)st.d2h_bytes, (long long)st.launches, (long long)st.gemms);
+    if (GPU_DESC.ndyn) {
+        int64_t keep[NNRT_MAXDYN];
+        memcpy(keep, dyn, sizeof keep);
+        for (int i = 0; i < GPU_DESC.ndyn; i++)
+            dyn[i] = 1;
+        make_inputs(&CPU_DESC, buf, in);
+        rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
+        same_outputs("forward, dynamic dims 1", rg, rc, lg, lc, og, oc);
+        nnrt_cuda_stats s1 = GPU_STATS(g);
+        CHECK(s1.h2d_copies == st.h2d_copies && s1.d2h_copies == st.d2h_copies,
+              "%s: the same copies with the dynamic dims at 1 (%lld up, %lld down; %lld launches)", STR(GPU_DESC),
+              (long long)s1.h2d_copies, (long long)s1.d2h_copies, (long long)s1.launches);
+        memcpy(dyn, keep, sizeof keep);
+    }
+
+    if (!CPU_DESC.grad || !GPU_DESC.grad) {
+        CHECK(!CPU_DESC.grad && !GPU_DESC.grad, "%s: no training in either", STR(GPU_DESC));
+        GPU_DESC.destroy(g), CPU_DESC.destroy(c);
+        return checks_failed ? 1 : 0;
+    }
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.grad(g, dyn, in, &lg, og), rc = CPU_DESC.grad(c, dyn, in, &lc, oc);
+    same_outputs("grad", rg, rc, lg, lc, og, oc);
+    for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
+        int64_t n = count_of(&CPU_DESC.params[i]);
+        const float *dg = GPU_DESC.grad_data(g, i), *dc = CPU_DESC.grad_data(c, i);
+        long k = dg && dc ? first_far(dg, dc, (long)n, TOL) : 0;
+        CHECK(dg && dc && k < 0, "%s: d loss / d %s as the C target's", STR(GPU_DESC), CPU_DESC.params[i].name);
+        if (dg && dc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)dg[k], (double)dc[k]);
+    }
+
+    /* three training steps (the optimizer runs on the device), then the params */
+    for (int s = 0; s < 3; s++) {
+        make_inputs(&CPU_DESC, buf, in);
+        rg = GPU_DESC.train_step(g, dyn, in, &lg), rc = CPU_DESC.train_step(c, dyn, in, &lc);
+        CHECK(rg == NNRT_OK && rc == NNRT_OK && close_to(lg, lc, TOL), "%s: train step %d: loss %.7g, C target %.7g",
+              STR(GPU_DESC), s + 1, (double)lg, (double)lc);
+        if (rg)
+            NOTE("%s", nnrt_last_error());
+    }
+    /* Adam moves a param by about lr (here 0.001) per step whatever the
+     * size of its gradient: a gradient near zero, equal in both targets to
+     * TOL, may move it either way. Other optimizers: 1e-4. */
+    bool adam = CPU_DESC.nstate > 0 && strcmp(CPU_DESC.state[CPU_DESC.nstate - 1].name, "__opt__/step") == 0;
+    same_params(adam ? "after 3 train steps (Adam: within 3 lr)" : "after 3 train steps", g, c, adam ? 3.1e-3f : 1e-4f);
+    for (int i = 0; i < CPU_DESC.nstate; i++) {
+        const float *sg = GPU_DESC.state_data(g, i), *sc = CPU_DESC.state_data(c, i);
+        int64_t n = count_of(&CPU_DESC.state[i]);
+        long k = sg && sc ? first_far(sg, sc, (long)n, 1e-4f) : 0;
+        CHECK(sg && sc && k < 0, "%s: optimizer state %s as the C target's", STR(GPU_DESC), CPU_DESC.state[i].name);
+    }
+
+    /* a param written on the host (param_data) reaches the device */
+    float *pg = GPU_DESC.param_data(g, 0), *pc = CPU_DESC.param_data(c, 0);
+    for (int64_t k = 0; k < count_of(&CPU_DESC.params[0]); k++)
+        pg[k] = pc[k] = 0.5f * pc[k] + 0.01f;
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
+    same_outputs("forward after a param was written on the host", rg, rc, lg, lc, og, oc);
+
+    /* NN_TIME_CALLS=N (scripts/gpu-check.sh): microseconds per call of each target */
+    const char *tc = getenv("NN_TIME_CALLS");
+    int calls = tc ? atoi(tc) : 0;
+    for (int k = 0; k < 2 && calls > 0; k++) {
+        const nnrt_model_desc *d = k ? &CPU_DESC : &GPU_DESC;
+        void *mm = k ? c : g;
+        double t0 = now_us();
+        for (int i = 0; i < calls; i++)
+            d->forward(mm, dyn, in, &lg, og);
+        double t1 = now_us();
+        for (int i = 0; i < calls && d->train_step; i++)
+            d->train_step(mm, dyn, in, &lg);
+        double t2 = now_us();
+        printf("# time %s: forward %.1f us/call, train_step %.1f us/call (%d calls)\n", k ? "C target" : STR(GPU_DESC),
+               (t1 - t0) / calls, (t2 - t1) / calls, calls);
+    }
+
+    for (int i = 0; i < 16; i++)
+        free(buf[i]);
+    GPU_DESC.destroy(g);
+    CPU_DESC.destroy(c);
+    return checks_failed ? 1 : 0;
+}
