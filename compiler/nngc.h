@@ -695,7 +695,7 @@ typedef struct PassCtx {
     Graph *g;
     Diag *diag;         /* user-facing diagnostics; NULL: to stderr without source lines */
     FILE *report;       /* --report=NAME sink for the pass named; NULL when not asked */
-    const void *target; /* the backend's Target; NULL = C (unused for now) */
+    const char *target; /* --target=NAME; NULL = C (par runs only for C) */
 } PassCtx;
 
 /* Each pass states its preconditions at the top of its file. */
@@ -823,6 +823,7 @@ typedef struct PipelineOptions {
     bool stats;                  /* --stats: one line of counts after lower and after each pass */
     const char *report;          /* --report=PASS: that pass explains what it did and did not do */
     const char *dump_diff;       /* --dump-ir-diff=PASS: unified diff of the IR around PASS */
+    const char *target;          /* --target=NAME (NULL: c), given to the passes (PassCtx.target) */
 } PipelineOptions;
 
 /* The pass with this name, or NULL. */

@@ -158,6 +158,7 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
 
     /* with a placement stage, the dump of the last point is the one after it */
     PipelineOptions pf = pl->forward, pt = pl->train;
+    pf.target = pt.target = o->target && strcmp(o->target, "c") != 0 ? o->target : NULL;
     if (o->target && pf.dump && !*pf.dump)
         pf.dump = NULL;
     if (o->target && pt.dump && !*pt.dump)

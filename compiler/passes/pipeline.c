@@ -235,7 +235,8 @@ bool run_pipeline(Graph *g, const PipelineOptions *po) {
         const Pass *p = plan[i];
         bool diff = po->dump_diff && strcmp(po->dump_diff, p->name) == 0;
         char *before = diff ? print_to_string(g, p->name) : NULL;
-        PassCtx pc = {.g = g, .report = po->report && strcmp(po->report, p->name) == 0 ? err : NULL};
+        PassCtx pc = {.g = g, .report = po->report && strcmp(po->report, p->name) == 0 ? err : NULL,
+                      .target = po->target};
         p->run(&pc);
         if (!ir_verify(g, p->name, err))
             return false;
