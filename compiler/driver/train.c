@@ -625,7 +625,7 @@ int nngc_train(int argc, char **argv) {
         rc = train_run(&a);
     else if (a.par.ranks <= 1)
         rc = train_run(&a);
-    par_mpi_finish(&a.par, rc == 0);
+    par_mpi_finish(&a.par, rc == 0, !a.quiet);
     return rc;
 }
 

@@ -31,6 +31,10 @@ static bool under_mpirun(void) {
 #define PAR_BUCKET (1 << 20) /* floats per MPI_Allreduce: 4 MiB */
 
 static bool started;
+/* for the report at the end (rank 0): time in MPI_Allreduce of gradients,
+ * and from MPI_Init to MPI_Finalize */
+static double reduce_us, start_us;
+static long long reduces;
 
 bool par_mpi_available(void) {
     return true;
@@ -47,6 +51,7 @@ bool par_mpi_init(ParOptions *po, bool required) {
         return false;
     }
     started = true;
+    start_us = nnrt_now_us();
     MPI_Comm_rank(MPI_COMM_WORLD, &po->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &po->ranks);
     return true;
@@ -73,11 +78,14 @@ bool par_mpi_agree(const ParOptions *po, uint64_t hash, const char *what) {
 }
 
 bool par_mpi_sum_floats(const ParOptions *po, float *x, int64_t n) {
+    double t0 = nnrt_now_us();
     for (int64_t i = 0; i < n; i += PAR_BUCKET) {
         int c = (int)(n - i < PAR_BUCKET ? n - i : PAR_BUCKET);
         if (MPI_Allreduce(MPI_IN_PLACE, x + i, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
             return false;
     }
+    reduce_us += nnrt_now_us() - t0;
+    reduces++;
     (void)po;
     return true;
 }
@@ -92,9 +100,14 @@ bool par_mpi_bcast_int(const ParOptions *po, int *v) {
     return MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD) == MPI_SUCCESS;
 }
 
-void par_mpi_finish(const ParOptions *po, bool ok) {
+void par_mpi_finish(const ParOptions *po, bool ok, bool report) {
     if (!started)
         return;
+    if (ok && report && po->rank == 0 && po->ranks > 1 && reduces > 0) {
+        double all = nnrt_now_us() - start_us;
+        fprintf(stderr, "nngc: MPI: %d ranks, %lld gradient allreduces took %.2f s of %.2f s (%.1f%%)\n", po->ranks,
+                reduces, reduce_us * 1e-6, all * 1e-6, all > 0 ? 100.0 * reduce_us / all : 0.0);
+    }
     fflush(stdout);
     fflush(stderr);
     if (!ok && po->ranks > 1)
@@ -142,7 +155,8 @@ bool par_mpi_bcast_int(const ParOptions *po, int *v) {
     return true;
 }
 
-void par_mpi_finish(const ParOptions *po, bool ok) {
+void par_mpi_finish(const ParOptions *po, bool ok, bool report) {
+    (void)report;
     (void)po, (void)ok;
 }
 

@@ -78,6 +78,8 @@ bool par_mpi_sum_floats(const ParOptions *po, float *x, int64_t n);
 bool par_mpi_sum_doubles(const ParOptions *po, double *x, int n);
 /* Every rank gets rank 0's int (a status: go on or stop). */
 bool par_mpi_bcast_int(const ParOptions *po, int *v);
-void par_mpi_finish(const ParOptions *po, bool ok);
+/* MPI_Finalize (MPI_Abort after a failure); with report, rank 0 prints the
+ * share of the run spent in the gradient allreduces (stderr). */
+void par_mpi_finish(const ParOptions *po, bool ok, bool report);
 
 #endif /* NNGC_TRAIN_PAR_H */

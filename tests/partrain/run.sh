@@ -209,6 +209,12 @@ else
                 notok "mpi: $m: rank 0 alone prints"
                 detail "$tmp/out"
             fi
+        if [ "$(grep -c 'nngc: MPI: 2 ranks, [0-9]* gradient allreduces took' "$tmp/out")" -eq 1 ]; then
+            ok "mpi: $m: rank 0 reports the allreduces' share of the run"
+        else
+            notok "mpi: $m: rank 0 reports the allreduces' share of the run"
+            detail "$tmp/out"
+        fi
         same "mpi: $m: 2 ranks = 1 process" "$tmp/mpi_${m}_ref" "$tmp/mpi_${m}_2"
         run "mpi: $m, -np 2 --threads 2 --batch 8" $MPIRUN "$NNGC" train $M/$m.nn --data "$tmp/train.txt" --epochs 2 \
             -q --batch 8 --lr "$lr" --threads 2 $(exports $m "$tmp/mpi_${m}_22")
