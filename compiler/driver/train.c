@@ -732,7 +732,13 @@ static int train_run(TrainArgs *ap) {
                     stopped = true;
             }
         }
-        double rate = secs > 0 ? (double)(t.text ? p.words - words0 : t.train.n) / secs : 0;
+        double done = (double)(t.text ? p.words - words0 : t.train.n);
+        /* under MPI each rank counted its share of the words: the job's rate is their sum */
+        if (t.text && a.par.ranks > 1 && !par_mpi_sum_doubles(&a.par, &done, 1)) {
+            driver_error("MPI: summing the ranks' word counts failed");
+            goto out;
+        }
+        double rate = secs > 0 ? done / secs : 0;
         printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
         fflush(stdout);
         if (save && a.save) {
