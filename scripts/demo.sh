@@ -104,7 +104,7 @@ step "5. train with nngc train --batch 32 on the first $LINES lines of $TRAIN fo
 head -n "$LINES" "$TRAIN" >"$OUT/train-head.txt"
 head -n "$N" "$VALID" >"$OUT/valid-head.txt"
 echo "build/nngc train examples/rnnlm.nn --data $OUT/train-head.txt --valid $OUT/valid-head.txt --batch 32 --epochs $EPOCHS --save $OUT/rnnlm-nngc.st"
-build/nngc train examples/rnnlm.nn --data "$OUT/train-head.txt" --valid "$OUT/valid-head.txt" --batch 32 \
+"${NNGC:-build/nngc}" train examples/rnnlm.nn --data "$OUT/train-head.txt" --valid "$OUT/valid-head.txt" --batch 32 \
     --epochs "$EPOCHS" --save "$OUT/rnnlm-nngc.st"
 echo
 echo "Each line 'epoch E/$EPOCHS' gives the validation perplexity (ppl) on the first $N held-out"
