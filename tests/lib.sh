@@ -44,3 +44,35 @@ make_tmp() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-$1.XXXXXX") || exit 1
     trap 'rm -rf "$tmp"' EXIT HUP INT TERM
 }
+
+# run_ok NAME CMD...: ok when CMD exits 0 within $TMO s and printed no
+# sanitizer report (its stdout and stderr in $tmp/out); else not ok, with
+# the first ${DETAIL:-20} lines of the output.
+run_ok() {
+    name=$1
+    shift
+    timeout "$TMO" "$@" >"$tmp/out" 2>&1
+    st=$?
+    if [ "$st" -eq 0 ] && ! grep -q "ThreadSanitizer\|Sanitizer:" "$tmp/out"; then
+        ok "$name"
+        return 0
+    fi
+    notok "$name ($(status_text $st))"
+    detail "$tmp/out" "${DETAIL:-20}"
+    return 1
+}
+
+# tap_count OUT ERR STATUS LABEL [LINES]: adds the "ok - " / "not ok - "
+# lines a test program wrote to OUT to pass / fail; a non-zero STATUS with
+# no "not ok" line, or anything on ERR, is one more failure named LABEL
+# (with the first LINES, default 20, lines of ERR).
+tap_count() {
+    p=$(grep -c '^ok - ' "$1")
+    f=$(grep -c '^not ok - ' "$1")
+    pass=$((pass + p))
+    fail=$((fail + f))
+    if [ "$3" -ne 0 ] && [ "$f" -eq 0 ] || [ -s "$2" ]; then
+        notok "$4: $(status_text "$3")"
+        detail "$2" "${5:-20}"
+    fi
+}

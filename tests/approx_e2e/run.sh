@@ -94,14 +94,7 @@ for O in -O0 -O2; do
         fi
     fi
     sed "s/^\(not ok\|ok\) - /\1 - $n $O: /" "$tmp/out"
-    p=$(grep -c '^ok - ' "$tmp/out")
-    f=$(grep -c '^not ok - ' "$tmp/out")
-    pass=$((pass + p))
-    fail=$((fail + f))
-    if [ "$st" -ne 0 ] && [ "$f" -eq 0 ] || [ -s "$tmp/err" ]; then
-        notok "$n $O: $(status_text "$st")"
-        detail "$tmp/err" 20
-    fi
+    tap_count "$tmp/out" "$tmp/err" "$st" "$n $O"
 done
 done
 

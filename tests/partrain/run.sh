@@ -44,19 +44,7 @@ make_tmp partrain
 need_tools partrain "$NNGC" "$NPYCMP"
 
 # run NAME CMD...: ok when CMD exits 0 (output in $tmp/out)
-run() {
-    name=$1
-    shift
-    timeout $TMO "$@" >"$tmp/out" 2>&1
-    st=$?
-    if [ "$st" -eq 0 ] && ! grep -q "ThreadSanitizer\|Sanitizer:" "$tmp/out"; then
-        ok "$name"
-        return 0
-    fi
-    notok "$name ($(status_text $st))"
-    detail "$tmp/out" 20
-    return 1
-}
+run() { run_ok "$@"; } # tests/lib.sh
 # same NAME A B [RTOL]: every .npy of directory A close to B's
 same() {
     bad=""

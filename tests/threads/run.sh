@@ -53,14 +53,7 @@ run_test() {
     "$2" "$1" "$3" "$4" >"$tmp/$1.out" 2>"$tmp/$1.err"
     st=$?
     cat "$tmp/$1.out"
-    p=$(grep -c '^ok - ' "$tmp/$1.out")
-    f=$(grep -c '^not ok - ' "$tmp/$1.out")
-    pass=$((pass + p))
-    fail=$((fail + f))
-    if [ "$st" -ne 0 ] && [ "$f" -eq 0 ] || [ -s "$tmp/$1.err" ]; then
-        notok "$1: $(status_text "$st"), stderr:"
-        detail "$tmp/$1.err" 30
-    fi
+    tap_count "$tmp/$1.out" "$tmp/$1.err" "$st" "$1" 30
 }
 
 # name file maxid T flags

@@ -38,17 +38,8 @@ export OPENBLAS_NUM_THREADS=1
 make_tmp trainbatch
 need_tools trainbatch "$NNGC" "$NPYCMP"
 
-# run NAME CMD...: ok when CMD exits 0 (output in $tmp/out)
-run() {
-    name=$1
-    shift
-    timeout $TMO "$@" >"$tmp/out" 2>&1
-    st=$?
-    if [ "$st" -eq 0 ]; then ok "$name"; return 0; fi
-    notok "$name ($(status_text $st))"
-    detail "$tmp/out" 12
-    return 1
-}
+# run NAME CMD...: ok when CMD exits 0 (output in $tmp/out; tests/lib.sh)
+run() { DETAIL=12 run_ok "$@"; }
 # has NAME PATTERN: ok when $tmp/out has a line matching PATTERN (grep -E)
 has() {
     if grep -Eq "$2" "$tmp/out"; then ok "$1"; else notok "$1"; detail "$tmp/out" 8; fi
