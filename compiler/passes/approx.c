@@ -373,6 +373,78 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     return at.pos;
 }
 
+/* z = H @ W^T [+ b]: B rows of logits from B rows of h (vectorize.c's
+ * batched W @ h [+ b]): *W, *h ([B, H]), *bias. */
+static bool match_rows_linear(const Node *z, Node **W, Node **h, Node **bias) {
+    *bias = NULL;
+    if (z->op == OP_ADD && z->in[0]->op == OP_MATMUL && z->in[1]->shape.rank == 1) {
+        *bias = z->in[1];
+        z = z->in[0];
+    }
+    if (z->op != OP_MATMUL || z->nin != 2 || z->ta || !z->tb)
+        return false;
+    *h = z->in[0];
+    *W = z->in[1];
+    return true;
+}
+
+static bool rows_form(const Node *n) {
+    const Node *z = n->in[0], *y = n->in[1];
+    return n->op == OP_XENT && z->shape.rank == 2 && y->dtype == DT_I32 && y->shape.rank == 1 &&
+           size_eq(y->shape.d[0], z->shape.d[0]);
+}
+
+static bool same_method(const Approx *a, const Approx *c) {
+    return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch;
+}
+
+/* The cross_entropy n of B examples at once (nngc --batch=B: logits
+ * [B, V], targets [B]) becomes a loop over its rows, each row's
+ * cross_entropy one position's, which lower_block then lowers as any
+ * other (a sample keyed by the row's index too, so every example draws
+ * its own noise words); the loop's stacked losses [B] replace n. The
+ * later nodes of b with the same method on the same rows H @ W^T [+ b]
+ * (a batched skip-gram's contexts) join the loop, reading one row of
+ * logits, so neg groups them (one gather, one sparse scatter). At -O2
+ * the batch pass turns the loop back into row-wise ops (a [B, k+1] draw,
+ * one gather of the rows, one loss per row). Returns the loop node, NULL
+ * when n is not of that form (left to one_position's message). */
+static Node *rows_loop(Lowering *L, Block *b, Node *n) {
+    Node *W, *h, *bias, *zr, *group[MAX_GROUP] = {n};
+    if (!rows_form(n))
+        return NULL;
+    int ng = 1, pos = position(b, n);
+    bool linear = match_rows_linear(n->in[0], &W, &h, &bias);
+    for (int j = pos + 1; linear && j < b->n && ng < MAX_GROUP; j++) {
+        Node *c = b->nodes[j], *W2, *h2, *b2;
+        if ((op_flags[c->op] & OPF_SOFTMAX) && rows_form(c) && same_method(&c->approx, &n->approx) &&
+            match_rows_linear(c->in[0], &W2, &h2, &b2) && W2 == W && h2 == h && b2 == bias &&
+            move_before(b, c->in[1], &pos))
+            group[ng++] = c;
+    }
+    Loop *l = ir_new_loop(b, "ex", size_const(0), n->in[0]->shape.d[0], n->loc);
+    Builder at = build_at(L->g, &l->body, -1, BUILD_ASSERT, "approx");
+    if (linear) {
+        zr = build_op2(&at, OP_MATVEC, W, build_op2(&at, OP_ROW, h, l->index, n->loc), n->loc);
+        if (bias)
+            zr = build_op2(&at, OP_ADD, zr, bias, n->loc);
+    } else {
+        zr = build_op2(&at, OP_ROW, n->in[0], l->index, n->loc);
+    }
+    Node *x[MAX_GROUP];
+    for (int m = 0; m < ng; m++) {
+        x[m] = build_op2(&at, OP_XENT, zr, build_op2(&at, OP_ROW, group[m]->in[1], l->index, n->loc), group[m]->loc);
+        x[m]->approx = group[m]->approx;
+        x[m]->name = group[m]->name;
+    }
+    ir_insert(b, pos, l->node);
+    for (int m = 0; m < ng; m++) {
+        ir_replace_uses(L->g, group[m], ir_loop_stack_of(l, x[m], -1, NULL));
+        remove_at(b, position(b, group[m]));
+    }
+    return l->node;
+}
+
 static void lower_block(Lowering *L, Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
@@ -386,6 +458,13 @@ static void lower_block(Lowering *L, Block *b) {
             /* F: the exact distribution */
             n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
             continue;
+        }
+        if (n->op == OP_XENT && n->in[0]->shape.rank == 2) {
+            Node *rows = rows_loop(L, b, n);
+            if (rows) {
+                i = position(b, rows) - 1; /* the loop next: its row's cross_entropy lowered */
+                continue;
+            }
         }
         if (n->op == OP_XENT && is_sampling(n->approx.kind)) {
             int next = lower_neg(L, b, i, n);

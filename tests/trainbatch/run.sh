@@ -159,6 +159,45 @@ else
     notok "classifier: eval --batch 8: $(tr '\n' ' ' <"$tmp/eval_b") vs $(tr '\n' ' ' <"$tmp/eval_o")"
 fi
 
+# ---------------------------------------------------------------- 6: approximations
+# --batch with a softmax approximation (passes/approx.c rows_loop: the
+# batched [B, V] logits lowered row by row, batched again at -O2). The
+# methods without samples give the one-example gradients; a sampling
+# method draws per (step, example) in both, so -O0 (the row loop run as
+# written) and -O2 (the batch pass's row-wise ops) must agree
+for m in hier class:c=8 binary binary:hybrid=20 embed; do
+    both "lm --softmax=$m" $M/lm.nn "lm_$(echo $m | tr -c 'a-z0-9\n' _)" --data "$tmp/text.txt" --epochs 2 $SGD \
+        --progress 100 --softmax=$m
+done
+both "sg --softmax=hier" $M/sg.nn sgh --data "$tmp/text.txt" --epochs 2 --lr 0.01 --progress 100 --softmax=hier
+for m in neg:k=3 nce:k=5 sampled:k=5; do
+    key="lms_$(echo $m | tr -c 'a-z0-9\n' _)"
+    for o in 0 2; do
+        run "lm --softmax=$m -O$o: --batch 4" "$NNGC" train $M/lm.nn --batch 4 -O$o --data "$tmp/text.txt" \
+            --epochs 2 $SGD --progress 100 --softmax=$m $(exports lm "$tmp/${key}_$o")
+    done
+    has "lm --softmax=$m: the batched program ran" "4 examples per call of the batched program"
+    same "lm --softmax=$m: -O0 = -O2 (the same draws)" "$tmp/${key}_0" "$tmp/${key}_2"
+done
+
+# the forward graph of class and hier (their own distribution) batched too
+for m in hier class:c=8; do
+    run "lm --softmax=$m: save" "$NNGC" train $M/lm.nn --data "$tmp/text.txt" --epochs 1 -q --softmax=$m \
+        --save "$tmp/lm_$m.st"
+    run "lm --softmax=$m: eval --batch 4" "$NNGC" eval $M/lm.nn --params "$tmp/lm_$m.st" --data "$tmp/valid.txt" \
+        --batch 4 --softmax=$m
+    has "lm --softmax=$m: eval ran the batched program" "4 examples per call of the batched program"
+    lb=$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")
+    run "lm --softmax=$m: eval one at a time" "$NNGC" eval $M/lm.nn --params "$tmp/lm_$m.st" --data "$tmp/valid.txt" \
+        --softmax=$m
+    lo=$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")
+    if [ -n "$lb" ] && awk -v a="$lb" -v b="$lo" 'BEGIN { d = a - b; exit !(d < 1e-5 * b && -d < 1e-5 * b && b > 0.5) }'; then
+        ok "lm --softmax=$m: eval --batch 4 loss per word $lb = $lo"
+    else
+        notok "lm --softmax=$m: eval --batch 4 loss per word '$lb', one at a time '$lo'"
+    fi
+done
+
 # ---------------------------------------------------------------- 5: errors
 python3 tests/trainbatch/gen.py badid "$tmp" 8 5
 timeout $TMO "$NNGC" train $M/sg.nn --data sent="$tmp/sent.npy" --lengths "$tmp/len.npy" --batch 4 --epochs 1 \
