@@ -252,7 +252,8 @@ char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
-void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first);
+void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, int list);
+void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc);
 
 /* ---- c_loop.c */
 void emit_loop(Ctx *x, Node *n);
@@ -351,6 +352,7 @@ void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
 void place_grads(Ctx *x);
 bool sparse_grad(Ctx *t, int i);
+const Node *loop_sparse_scatter(Ctx *t, int i);
 int64_t sparse_grad_cap(Ctx *t, int i);
 
 #endif /* NNGC_BACKEND_H */

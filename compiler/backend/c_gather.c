@@ -28,21 +28,30 @@ void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
     cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
 }
 
+/* d loss / d param i (a sparse gradient: sparse_grad) in dst, rows of
+ * rowc floats: zero only the rows the last call touched (the rest is zero
+ * already), and start this call's list. */
+void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc)
+{
+    cline(x, "for (int64_t k = 0; k < m->ntouched%d; k++)", i);
+    cline(x, "    memset(%s + m->touched%d[k] * %s, 0, (size_t)%s * sizeof(float));", dst, i, rowc, rowc);
+    cline(x, "m->ntouched%d = 0;", i);
+}
+
 /* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
- * operand a goes to row ids[r], each id checked. */
-void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
+ * operand a goes to row ids[r], each id checked. A sparse_scatter_add
+ * (or, list >= 0, a loop's scatter_rows summed into the sparse gradient
+ * of param list) lists its rows, after their check, for the next call
+ * and the sparse update. */
+void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, int list)
 {
     const Node *a = n->in[0], *b = n->in[1];
     NN_ASSERT(n->shape.rank >= 1 && b->dtype == DT_I32);
     char *rowc = count_c(x, &n->shape, 1);
     int sparse = info(n)->grad_of >= 0 && sparse_grad(x, info(n)->grad_of) ? info(n)->grad_of : -1;
     if (sparse >= 0) {
-        /* d loss / d table in m->grads: zero only the rows the last call
-         * touched (the rest is zero already), and list this call's rows
-         * (after their check) for the next call and the sparse update */
-        cline(x, "for (int64_t k = 0; k < m->ntouched%d; k++)", sparse);
-        cline(x, "    memset(%s + m->touched%d[k] * %s, 0, (size_t)%s * sizeof(float));", dst, sparse, rowc, rowc);
-        cline(x, "m->ntouched%d = 0;", sparse);
+        emit_zero_touched(x, dst, sparse, rowc);
+        list = sparse;
     } else if (zero_first) {
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
     }
@@ -50,8 +59,8 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first)
     x->indent++;
     cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
-    if (sparse >= 0)
-        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", sparse, sparse);
+    if (list >= 0)
+        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
     cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
     cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
     x->indent--;
@@ -118,7 +127,7 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
     }
     case OP_SCATTERADD:
     case OP_SPARSESCATTER:
-        emit_scatter_rows(x, n, v, true);
+        emit_scatter_rows(x, n, v, true, -1);
         break;
     case OP_SCATTERROWS:
         break; /* its loop adds its rows into the sum (c_loop.c) */

@@ -36,7 +36,10 @@ void emit_loop_bufs(Ctx *x, Node *n, bool init)
         else
             cline(x, "float *u%d_%d = m->arena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
                   l->sum[r]->id);
-        if (init)
+        int sp = ni->sum_grad_of ? ni->sum_grad_of[r] : -1;
+        if (init && sp >= 0 && loop_sparse_scatter(x, sp) == l->sum[r])
+            emit_zero_touched(x, xsprintf("u%d_%d", id, r), sp, count_c(x, &l->sum[r]->shape, 1));
+        else if (init)
             cline(x, "memset(u%d_%d, 0, (size_t)%s * sizeof(float));", id, r, count_c(x, &l->sum[r]->shape, 0));
         else
             cline(x, "(void)u%d_%d;", id, r);
@@ -69,7 +72,9 @@ void emit_loop(Ctx *x, Node *n)
     for (int r = 0; r < l->nsum; r++) {
         const Node *sv = l->sum[r];
         if (sv->op == OP_SCATTERROWS) {
-            emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r), false);
+            int sp = ni->sum_grad_of ? ni->sum_grad_of[r] : -1;
+            emit_scatter_rows(x, sv, xsprintf("u%d_%d", id, r), false,
+                              sp >= 0 && loop_sparse_scatter(x, sp) == sv ? sp : -1);
             continue;
         }
         cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &sv->shape, 0));

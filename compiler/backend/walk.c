@@ -83,21 +83,45 @@ void place_grads(Ctx *x)
     }
 }
 
+/* The scatter_rows a top-level loop sums into param i's gradient (computed
+ * in place in m->grads: place_grads), or NULL: an RNN LM's output rows
+ * under hier or neg, a batched skip-gram's context rows, where the rows
+ * of every iteration add into the gradient. */
+const Node *loop_sparse_scatter(Ctx *t, int i)
+{
+    const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    if (!v || v->op != OP_LOOPOUT || info(v)->grad_of != i)
+        return NULL;
+    const Loop *l = v->in[0]->loop;
+    int r = v->index - l->ncarry - l->nstack;
+    if (r < 0 || l->node->parent != &t->g->top)
+        return NULL;
+    const Node *s = l->sum[r];
+    return s->op == OP_SCATTERROWS && s->parent == &l->body && s->in[1]->dtype == DT_I32 ? s : NULL;
+}
+
 /* Is param i's gradient (in train context t) a sparse_scatter_add (the
- * select pass) computed in place in m->grads? Then the model
+ * select pass) computed in place in m->grads, or a loop's sum of
+ * scatter_rows (loop_sparse_scatter)? Then the model
  * keeps the list of rows it touched (touchedI, ntouchedI): the next call
  * zeroes only those, and SGD updates only those, as PyTorch's sparse
  * embedding gradients do, instead of a pass over the whole table. */
 bool sparse_grad(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
-    return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i;
+    return v && ((v->op == OP_SPARSESCATTER && info(v)->grad_of == i) || loop_sparse_scatter(t, i));
 }
 
 /* The most rows sparse gradient i's scatter may touch per call. */
 int64_t sparse_grad_cap(Ctx *t, int i)
 {
-    const Node *ids = t->g->grads[i]->in[1];
-    return ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    const Node *s = loop_sparse_scatter(t, i), *ids = s ? s->in[1] : t->g->grads[i]->in[1];
+    int64_t per = ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    if (s) { /* every iteration's rows */
+        const Loop *l = s->parent->loop;
+        Shape trip = {.rank = 1, .d = {size_sub(l->hi, l->lo)}};
+        per *= shape_max_count(t->g, &trip);
+    }
+    return per;
 }
 

@@ -180,6 +180,18 @@ for m in neg:k=3 nce:k=5 sampled:k=5; do
     same "lm --softmax=$m: -O0 = -O2 (the same draws)" "$tmp/${key}_0" "$tmp/${key}_2"
 done
 
+# the output rows' gradient summed over the recurrence is sparse (a loop's
+# scatter_rows: rows listed, zeroed and updated alone); the reference
+# has dense gradients (no select pass), with SGD and with Adam
+for opt in "$SGD" "--optimizer=adam:lr=0.01"; do
+    key="lmsp_$(echo "$opt" | cut -c13-15)"
+    run "lm hier $opt: --batch 4" "$NNGC" train $M/lm.nn --batch 4 --data "$tmp/text.txt" --epochs 2 "$opt" \
+        --progress 100 --softmax=hier $(exports lm "$tmp/${key}_b")
+    run "lm hier $opt: dense reference" "$NNGC" train $M/lm.nn --batch 4 --one-example --disable-pass=select \
+        --data "$tmp/text.txt" --epochs 2 "$opt" --progress 100 --softmax=hier $(exports lm "$tmp/${key}_d")
+    same "lm hier $opt: sparse output-row gradients = dense" "$tmp/${key}_d" "$tmp/${key}_b"
+done
+
 # the forward graph of class and hier (their own distribution) batched too
 for m in hier class:c=8; do
     run "lm --softmax=$m: save" "$NNGC" train $M/lm.nn --data "$tmp/text.txt" --epochs 1 -q --softmax=$m \
