@@ -14,6 +14,7 @@
 #ifndef NNRT_ABI_H
 #define NNRT_ABI_H
 
+#include <math.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -151,6 +152,35 @@ static inline double nnrt_sum_exp(const float *z, int64_t n, float m) {
     for (int64_t i = n8; i < n; i++)
         s += nnrt_exp_le0(z[i] - m);
     return s;
+}
+
+/* log sum exp of a row in one pass over memory: chunks of 1024 floats
+ * (4 KiB, in L1 while used), each one's max, then the sum of exps against
+ * the running max m, rescaled by exp(m_old - m) in double when a later
+ * chunk raises m. A vocabulary-sized row read twice (max, then exps) came
+ * from memory or L3 for the max and then from L2: here the exps of a chunk
+ * overlap the fetch of the next. Within rounding of nnrt_row_max then
+ * nnrt_sum_exp over the whole row (one chunk: the same); -inf for n <= 0
+ * or a row of -inf, +inf if some element is +inf, NaN if one is NaN. */
+static inline float nnrt_lse_row(const float *z, int64_t n) {
+    float m = -INFINITY, inf = 0.0f;
+    double s = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += 1024) {
+        const int64_t nb = n - i0 < 1024 ? n - i0 : 1024;
+        const float cm = nnrt_row_max(z + i0, nb);
+        if (cm != cm)
+            return cm;
+        if (cm == INFINITY) /* the result, unless a NaN comes later */
+            inf = cm;
+        if (inf != 0.0f || cm == -INFINITY)
+            continue;
+        if (cm > m) {
+            s = m == -INFINITY ? 0.0 : s * exp((double)m - (double)cm);
+            m = cm;
+        }
+        s += nnrt_sum_exp(z + i0, nb, m);
+    }
+    return inf != 0.0f ? inf : m == -INFINITY ? m : m + (float)log(s);
 }
 
 /* Two tasks of one call at the same time (runtime/par.c): f1 on the

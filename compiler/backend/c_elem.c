@@ -108,15 +108,40 @@ char *suffix_index(Ctx *x, const Node *op, const Node *res)
     return xsprintf("i %% %s", count_c(x, &op->shape, 0));
 }
 
+/* The sum_to of fused node n over all of n's leading axes (a bias's
+ * gradient, e.g. dbo = sum_to of the softmax gradient [T, B, V]) that
+ * n's loop adds up while each row is in registers: then it saves the
+ * sum_to's pass over n, a whole extra read of it. Only a sum_to in the
+ * same block whose result is a param's gradient (m->grads, which no
+ * other node writes or reads before it: written early, it clobbers
+ * nothing in the arena's shared regions); NULL when none. The terms are
+ * added in the sum_to's own order (row by row), so the sum is the same
+ * bit for bit. */
+static const Node *fused_sumto(const Ctx *x, const Node *n)
+{
+    if (n->op != OP_FUSED || n->dtype != DT_F32 || n->shape.rank < 2 || !n->parent)
+        return NULL;
+    const Block *b = n->parent;
+    for (int k = 0; k < b->n; k++) {
+        const Node *s = b->nodes[k];
+        if (s->op == OP_SUMTO && s->in[0] == n && s->aux && info(s)->grad_of >= 0 && s->shape.rank == 1 &&
+            size_eq(s->shape.d[0], n->shape.d[n->shape.rank - 1]))
+            return x->target == &target_c ? s : NULL;
+    }
+    return NULL;
+}
+
 /* An elementwise chain (fuse pass) as one loop: each body node is a scalar
  * local of the iteration, no intermediate buffers. With row ops (expand
  * along the last axis, pick_grad) the loop is a nest over rows r and
  * columns j (i = r * cols + j), and row ARGs are read at r; pick_grad's
- * labels are checked before the loop. */
+ * labels are checked before the loop. With a sum_to folded in
+ * (fused_sumto), also a nest over rows, adding each row into the sum. */
 static void emit_fused(Ctx *x, const Node *n, const char *out)
 {
     const Block *fb = n->fused;
-    bool rows = false;
+    const Node *st = fused_sumto(x, n);
+    bool rows = st != NULL;
     for (int k = 0; k < fb->n; k++)
         rows = rows || (fb->nodes[k]->op == OP_ARG && fb->nodes[k]->ta);
     char *cols = NULL, *nrows = NULL;
@@ -128,6 +153,11 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
         for (int k = 0; k < fb->n; k++)
             if (fb->nodes[k]->op == OP_PICKGRAD)
                 emit_label_rows(x, fb->nodes[k], nrows, n->in[fb->nodes[k]->in[1]->index], cols, NULL);
+        if (st) /* the sum_to's result, m->grads + its offset (declared where it is emitted) */
+            cline(x, "float *const st%d = m->grads + %" PRId64 "; /* %%%d, summed here */", st->id,
+                  x->param_off[info(st)->grad_of], st->id);
+        if (st)
+            cline(x, "memset(st%d, 0, (size_t)%s * sizeof(float));", st->id, cols);
         cline(x, "for (int64_t r = 0; r < %s; r++) {", nrows);
         x->indent++;
         /* the row ops' operands, read once per row into locals (so that
@@ -164,6 +194,8 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
         cline(x, "const float f%d = %s; /* %s */", b->id, e, op_name[b->op]);
     }
     cline(x, "%s[i] = f%d;", out, fb->nodes[fb->n - 1]->id);
+    if (st)
+        cline(x, "st%d[j] += f%d;", st->id, fb->nodes[fb->n - 1]->id);
     if (rows) {
         x->indent--;
         cline(x, "}");
@@ -276,6 +308,10 @@ void c_emit_elem(Ctx *x, Node *n, const char *v)
         /* the result broadcasts to a: add each element of a into the
          * element of the result it was broadcast from */
         NN_ASSERT(broadcasts_to(&n->shape, &a->shape));
+        if (fused_sumto(x, a) == n) {
+            cline(x, "/* added up by %%%d's loop */", a->id);
+            break;
+        }
         const Shape *s = &a->shape;
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", v, count_c(x, &n->shape, 0));
         cline(x, "{");

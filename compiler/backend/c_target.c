@@ -196,11 +196,8 @@ static void c_emit_prelude(Ctx *x)
 {
     c_approx_prelude(x);
     if (uses_nn_lse(x)) {
-        craw(x, "/* log sum exp of a row (finite or not), with nnrt_abi.h's inline row loop */\n");
-        craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n");
-        craw(x, "    if (n <= 0)\n        return -INFINITY;\n");
-        craw(x, "    const float m = nnrt_row_max(z, n);\n");
-        craw(x, "    return m - m == 0.0f ? m + (float)log(nnrt_sum_exp(z, n, m)) : m; /* inf, NaN: m */\n}\n\n");
+        craw(x, "/* log sum exp of a row (finite or not), with nnrt_abi.h's inline one-pass row loop */\n");
+        craw(x, "static inline float nn_lse(const float *z, int64_t n)\n{\n    return nnrt_lse_row(z, n);\n}\n\n");
     }
     if (uses_nn_ld(x)) {
         craw(x, "/* Leading dimension for BLAS: at least 1, even for an empty matrix. */\n");

@@ -2,7 +2,8 @@
 # tests/batch/bench.sh - words/s of training examples/rnnlm.nn on PTB with
 # one sentence per step (--batch 1), with --batch=B, and (when PyTorch is
 # there) the same model hand-batched in PyTorch with batch B
-# (bench/rnnlm_torch.py), all on one thread. Not part of make test: it
+# (bench/rnnlm_torch.py), all on one thread (tests/batch/bound.c times the
+# parts that bound the ratio: docs/PERFORMANCE.md). Not part of make test: it
 # takes ROUNDS x 3 x SECONDS; the machine's load is printed with the result.
 #
 #   sh tests/batch/bench.sh [SECONDS (60)] [B (32)] [TRAIN.txt (../shared/data/ptb/train.txt)] [V (10000)] [ROUNDS (1)]

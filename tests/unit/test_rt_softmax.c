@@ -178,6 +178,49 @@ static void test_row_max(void **state) {
     assert_true(nnrt_row_max(z, 40) == -INFINITY && nnrt_row_max(z, 3) == -INFINITY);
 }
 
+/* Ensure nnrt_lse_row (generated code's one-pass logsumexp, in chunks of
+ * 1024 with a running max) matches log sum exp in double for rows of
+ * lengths around the chunk size, whose max rises chunk after chunk (every
+ * rescale taken), falls, or sits in the first or last element; and its
+ * special values: NaN in any chunk (also after a +inf), +inf, -inf rows
+ * and leading -inf chunks, n = 0. */
+static void test_lse_row(void **state) {
+    (void)state;
+    static float z[5000];
+    const int lens[] = {1, 7, 8, 1023, 1024, 1025, 2048, 3001, 5000};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int shape = 0; shape < 4; shape++) {
+            const int n = lens[li];
+            for (int i = 0; i < n; i++) {
+                double u = (double)((i * 7919) % 1000) / 1000.0; /* in [0, 1) */
+                z[i] = (float)(shape == 0   ? 0.01 * i + u        /* rising: a new max per chunk */
+                               : shape == 1 ? -0.01 * i + u       /* falling */
+                               : shape == 2 ? 30.0 * u - 15.0     /* spread */
+                                            : (i == n - 1 ? 80.0 : u)); /* max in the last element */
+            }
+            double mx = -INFINITY, s = 0.0;
+            for (int i = 0; i < n; i++)
+                mx = z[i] > mx ? z[i] : mx;
+            for (int i = 0; i < n; i++)
+                s += exp((double)z[i] - mx);
+            const double want = mx + log(s);
+            assert_close(nnrt_lse_row(z, n), want, 2e-6 * fabs(want) + 2e-6);
+        }
+    for (int i = 0; i < 3000; i++)
+        z[i] = (float)(i % 17) * 0.25f;
+    z[100] = INFINITY;
+    assert_true(nnrt_lse_row(z, 3000) == INFINITY);
+    z[2500] = NAN; /* after the +inf, in a later chunk */
+    assert_true(isnan(nnrt_lse_row(z, 3000)));
+    z[100] = 1.0f;
+    assert_true(isnan(nnrt_lse_row(z, 3000)) && !isnan(nnrt_lse_row(z, 2048)));
+    for (int i = 0; i < 3000; i++)
+        z[i] = -INFINITY;
+    assert_true(nnrt_lse_row(z, 3000) == -INFINITY && nnrt_lse_row(z, 0) == -INFINITY);
+    z[2999] = 2.0f; /* two chunks of -inf, then one finite logit */
+    assert_close(nnrt_lse_row(z, 3000), 2.0, 1e-6);
+}
+
 /* Ensure the vectorizable tanh, sigmoid and exp of nngrt.h match libm in
  * double over a sweep of [-40, 40] (and their special values). */
 static void test_fast_elementwise(void **state) {
@@ -213,6 +256,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_edges),
         cmocka_unit_test(test_softmax_vs_double),
         cmocka_unit_test(test_row_max),
+        cmocka_unit_test(test_lse_row),
         cmocka_unit_test(test_linear_lse),
         cmocka_unit_test(test_fast_elementwise),
     };
