@@ -24,6 +24,9 @@
 #                 --decay linear --min-count 5, --threads N (hogwild)
 #   nngc-w3       the same with window 3 (six contexts per word: fastText's
 #                 average with -ws 5)
+#   nngc-w5-s, nngc-w3-s   the same with --sample 1e-4 (fastText's default
+#                 subsampling, the same formula): to compare with fastText's
+#                 defaults (issue #12)
 # words/s: fastText's own words/sec/thread (times N threads: per process),
 # nngc's epoch summary; both count every token of the file read (fastText
 # counts the tokens it discards by subsampling too). words/cpu-s: the
@@ -88,19 +91,20 @@ run_ft() { # NAME THREADS EXTRA...
 }
 
 # nngc train: the epoch summary's words/s and train loss
-run_nngc() { # NAME THREADS MODEL CONTEXTS
-    name=$1 th=$2 model=$3
+run_nngc() { # NAME THREADS MODEL CONTEXTS [EXTRA...]
+    name=$1 th=$2 model=$3 ctx=$4
+    shift 4
     l=$(load)
     start=$(date +%s.%N)
     if ! /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$NNGC" train "$model" --data "$DATA" --epochs 1 --lr 0.05 \
-        --decay linear --softmax=neg:k=5 --min-count 5 --threads "$th" -q >"$tmp/nngc.log" 2>&1; then
+        --decay linear --softmax=neg:k=5 --min-count 5 --threads "$th" "$@" -q >"$tmp/nngc.log" 2>&1; then
         echo "$name threads=$th: nngc train failed" >&2
         tail -3 "$tmp/nngc.log" >&2
         return
     fi
     end=$(date +%s.%N)
     awk -v name="$name" -v th="$th" -v l="$l" -v s="$start" -v e="$end" -v cpu="$(cat "$tmp/cpu")" \
-        -v words="$WORDS" -v ctx="$4" '/^epoch 1\/1:/ {
+        -v words="$WORDS" -v ctx="$ctx" '/^epoch 1\/1:/ {
             for (i = 1; i < NF; i++) { if ($(i + 1) == "words/s") w = $i; if ($i == "loss" && !loss) loss = $(i + 1) } }
         END { split(cpu, c, " ");
               printf "%-12s threads=%s load=%-5s words/s %7d  words/cpu-s %7d  wall %5.1f s  loss %.4f (per context)\n",
@@ -116,5 +120,7 @@ for r in $(seq 1 "$RUNS"); do
         run_nngc nngc-w5 "$th" bench/models/skipgram_w5.nn 10
         [ "$have_ft" = 1 ] && run_ft fasttext-t1 "$th" -t 1
         run_nngc nngc-w3 "$th" "$tmp/skipgram_w3.nn" 6
+        run_nngc nngc-w5-s "$th" bench/models/skipgram_w5.nn 10 --sample 1e-4
+        run_nngc nngc-w3-s "$th" "$tmp/skipgram_w3.nn" 6 --sample 1e-4
     done
 done

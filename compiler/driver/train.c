@@ -54,6 +54,7 @@ typedef struct TrainArgs {
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
     bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
     long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
+    double sample;    /* --sample t: subsampling of frequent words (train_sub.c), 0: off */
 } TrainArgs;
 
 /* What CKPT.train holds: where training stands at the end of an epoch. */
@@ -74,6 +75,7 @@ static void train_usage(FILE *out) {
           "  --epochs N (5)        --lr X (the model's)      --optimizer=SPEC\n"
           "  --decay none|linear|plateau[:F]   lr schedule (none; plateau halves, or *F)\n"
           "  --seed N (1)          init and shuffling\n"
+          "  --sample T (0: off)   drop frequent words as word2vec's -sample T (e.g. 1e-4)\n"
           "  --batch B (1)         examples per update: the batched program (nngc --batch=B) when the\n"
           "                        compiler can batch the model, else their gradients summed\n"
           "  --one-example         with --batch: always sum one-example gradients\n"
@@ -190,6 +192,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             ok = r > 0 && parse_pos_double(s, v, &a->lr);
         } else if (VALUE("--decay")) {
             ok = r > 0 && parse_decay(a, v);
+        } else if (VALUE("--sample")) {
+            ok = r > 0 && (strcmp(v, "0") == 0 || parse_pos_double(s, v, &a->sample));
         } else if (VALUE("--seed")) {
             ok = r > 0 && parse_long(s, v, 0, &n);
             a->seed = (uint64_t)n, a->have_seed = true;
@@ -425,6 +429,7 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     long e = t->st.epoch;
     int64_t n = ds->n, total = n * t->a->epochs;
     shuffle(perm, n, t->st.seed, e);
+    subsample_epoch(ds, e);
     if (t->a->par.mode == PAR_SYNC)
         batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
     p->epoch = e + 1, p->epochs = t->a->epochs;
@@ -460,6 +465,10 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
         Example ex;
         if (!dataset_get(ds, perm[i], &ex))
             return false;
+        if (ex.dropped) { /* --sample left no word */
+            p->done++, p->words += ex.words;
+            continue;
+        }
         lr = lr_at(t, e * n + i, total);
         if (lr != last_lr)
             d->set_lr(t->m, (float)lr);
@@ -670,6 +679,13 @@ static int train_run(TrainArgs *ap) {
     }
     if (a.params && !resume(&t))
         goto out;
+    if (a.sample > 0 && (a.par.batch > 1 || !t.text)) {
+        driver_error("--sample: %s", !t.text ? "subsampling drops words of text lines, not of .npy data"
+                                             : "not with --batch (yet): a batch has no slot for a line it empties");
+        goto out;
+    }
+    if (a.sample > 0 && !subsample_init(&t.train, a.sample, t.st.seed))
+        goto out;
     t.bat.d1 = d;
     if (!a.one_example && a.par.mode == PAR_SYNC &&
         !batched_setup(&t.bat, a.model, &a.co, true, t.m, a.par.batch, a.par.threads * a.par.ranks, a.quiet))
@@ -714,6 +730,8 @@ static int train_run(TrainArgs *ap) {
         t.st.epoch++;
         Score ts = {.loss = loss, .units = units, .per_word = t.text && t.train.ts.label < 0};
         const char *line = xsprintf("epoch %ld/%ld: train %s", t.st.epoch, a.epochs, score_text(&ts));
+        if (subsample_report(&t.train)) /* --sample */
+            line = xsprintf("%s (%s)", line, subsample_report(&t.train));
         bool save = true;
         if (t.have_valid) {
             if (!validate(&t, &vs))

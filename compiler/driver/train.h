@@ -25,6 +25,7 @@ typedef struct Example {
     double units;    /* what the loss is divided by: predicted words, or 1 per example */
     int64_t words;   /* words of the line (0 for .npy data) */
     int32_t label;   /* -1 without a label input */
+    bool dropped;    /* --sample dropped every word of the line: no step (train_sub.c) */
 } Example;
 
 /* How a text line maps onto the model's inputs (docs/TRAIN.md). */
@@ -54,6 +55,8 @@ typedef struct Dataset {
     nnrt_array lengths;
     void **buf;       /* per input: the current example, packed */
     const void **in;
+    struct Subsample *sub; /* --sample (train_sub.c), shared by the views; NULL: every word */
+    int32_t *kept;         /* the current line's kept words (a view's own) */
 } Dataset;
 
 /* Options shared by train and eval. */
@@ -179,5 +182,27 @@ bool pack_batch(Pack *p, const int64_t *idx);
 /* After a batch failed: the first of its examples that fails alone on
  * b->m1 (*bad, its message in msg); false when none does. */
 bool batch_locate(Pack *p, const int64_t *idx, int64_t *bad, char *msg, size_t len);
+
+/* train_sub.c: word2vec's subsampling of frequent words (--sample t). */
+typedef struct Subsample {
+    double t;
+    uint64_t seed;
+    long epoch;   /* set by subsample_epoch */
+    double *keep; /* per word id: the probability of keeping an occurrence */
+    int64_t nkeep;
+    int64_t kept, words; /* this epoch's, all threads (atomic adds) */
+} Subsample;
+
+/* Counts every id in ds's text and turns on subsampling with threshold t
+ * (> 0); draws come from (seed, epoch, line). False after a message. */
+bool subsample_init(Dataset *ds, double t, uint64_t seed);
+void subsample_epoch(Dataset *ds, long epoch);
+/* "kept N of M words (P%)" for the epoch that ended, NULL without --sample */
+const char *subsample_report(const Dataset *ds);
+/* The kept words of line i (ids[0..n)) into out; returns how many. */
+int64_t subsample_line(Subsample *s, int64_t i, const int32_t *ids, int64_t n, int32_t *out);
+/* The probability that word2vec keeps an occurrence of a word with
+ * count c out of total words: min(1, (sqrt(f / t) + 1) t / f), f = c / total. */
+double subsample_keep(int64_t c, int64_t total, double t);
 
 #endif /* NNGC_TRAIN_H */

@@ -317,8 +317,12 @@ bool dataset_get(Dataset *ds, int64_t i, Example *ex) {
     if (!ds->text)
         return npy_get(ds, i, ex);
     const nnrt_corpus *c = &ds->corpus;
-    int64_t n = c->start[i + 1] - c->start[i];
-    int64_t T = nnrt_layout_fill(ds->ts.layout, ds->ts.k, c->id + c->start[i], n, ds->ids);
+    int64_t n = c->start[i + 1] - c->start[i], kept = n;
+    const int32_t *words = c->id + c->start[i];
+    if (ds->sub && (kept = subsample_line(ds->sub, i, words, n, ds->kept)) < n && kept > 0)
+        words = ds->kept;
+    ex->dropped = kept == 0;
+    int64_t T = nnrt_layout_fill(ds->ts.layout, ds->ts.k, words, kept ? kept : n, ds->ids);
     ex->dyn[ds->ts.tdyn] = T;
     ds->in[ds->ts.text] = ds->ids;
     if (ds->ts.label >= 0) {
@@ -327,7 +331,7 @@ bool dataset_get(Dataset *ds, int64_t i, Example *ex) {
         ex->label = ds->label;
     }
     ex->in = ds->in;
-    ex->units = ds->ts.label >= 0 ? 1 : (double)T;
+    ex->units = ex->dropped ? 0 : ds->ts.label >= 0 ? 1 : (double)T;
     ex->words = n;
     return true;
 }
@@ -338,6 +342,7 @@ void dataset_view(Dataset *v, const Dataset *ds) {
     v->in = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));
     if (ds->text) {
         v->ids = xalloc(sizeof(int32_t) * (size_t)(ds->ts.tmax + ds->ts.k + 1));
+        v->kept = ds->sub ? xalloc(sizeof(int32_t) * (size_t)(ds->ts.tmax + 1)) : NULL;
         return;
     }
     v->buf = xalloc(sizeof(void *) * (size_t)(d->ninputs + 1));

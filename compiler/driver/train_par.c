@@ -125,6 +125,7 @@ typedef struct Worker {
     pthread_t thread;
     void *acc, *tmp; /* contexts: the thread's gradient sum, and one example's */
     bool has;        /* acc holds this step's gradient */
+    bool dropped;    /* grad_one's example had no word left (--sample) */
     Dataset ds;      /* a view of the dataset with buffers of its own */
     Pack pack;       /* with the batched program: the thread's share, packed */
     const float **outs; /* the model's outputs (ctx_grad wants somewhere to put them) */
@@ -165,6 +166,9 @@ static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
         fail(w, idx, "");
         return false;
     }
+    *words = ex.words;
+    if ((w->dropped = ex.dropped)) /* --sample left no word: no gradient */
+        return true;
 #ifdef PAR_TSAN
     pthread_rwlock_rdlock(&w->par->lock);
 #endif
@@ -184,7 +188,6 @@ static bool grad_one(Worker *w, void *ctx, int64_t idx, int64_t *words) {
     }
     w->loss += l;
     w->units += ex.units;
-    *words = ex.words;
     return true;
 }
 
@@ -273,11 +276,13 @@ static void sync_worker(Worker *w) {
             int64_t idx = pe->perm[lo + rlo + tlo + j], words = 0;
             if (!grad_one(w, w->has ? w->tmp : w->acc, idx, &words))
                 break;
+            atomic_fetch_add(&p->words, words);
+            atomic_fetch_add(&p->examples, 1);
+            if (w->dropped)
+                continue;
             if (w->has)
                 pe->d->grad_accumulate(w->acc, w->tmp);
             w->has = true;
-            atomic_fetch_add(&p->examples, 1);
-            atomic_fetch_add(&p->words, words);
         }
         pthread_barrier_wait(&p->barrier);
         if (w->k == 0 && !atomic_load(&p->failed)) {
@@ -343,6 +348,8 @@ static void hogwild_worker(Worker *w) {
         double done = work0 + (double)(atomic_fetch_add(&p->work, work) + work);
         atomic_fetch_add(&p->examples, 1);
         atomic_fetch_add(&p->words, words);
+        if (w->dropped)
+            continue;
         double lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
 #ifdef PAR_TSAN
         pthread_rwlock_wrlock(&p->lock);
