@@ -70,6 +70,8 @@ bool par_check(ParOptions *po, bool quiet) {
         po->batch = 1;
     if (po->ranks < 1)
         po->ranks = 1;
+    if (!po->bucket_given)
+        po->bucket_mb = 1;
     if (po->mode == PAR_AUTO)
         po->mode = po->batch > 1 || po->ranks > 1 ? PAR_SYNC : PAR_HOGWILD;
     if (po->mode == PAR_HOGWILD && po->batch > 1) {
@@ -115,6 +117,25 @@ int par_blas_threads(long threads, int ranks_here) {
     return (int)want;
 }
 
+bool par_parse_mpi(ParOptions *po, const char *opt, const char *v) {
+    if (strncmp(opt, "--mpi-bucket", 12) == 0) {
+        char *end;
+        errno = 0;
+        po->bucket_mb = strtod(v, &end);
+        if (errno || end == v || *end || !(po->bucket_mb >= 0 && po->bucket_mb <= 1024)) {
+            driver_error("--mpi-bucket %s: expected MiB from 0 (no overlap) to 1024", v);
+            return false;
+        }
+        po->bucket_given = true;
+    } else if (strcmp(v, "auto") == 0 || strcmp(v, "rows") == 0 || strcmp(v, "dense") == 0) {
+        po->sparse = v[0] == 'a' ? SPARSE_AUTO : v[0] == 'r' ? SPARSE_ROWS : SPARSE_DENSE;
+    } else {
+        driver_error("--mpi-sparse %s: expected auto, rows or dense", v);
+        return false;
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- workers */
 
 typedef struct Par Par;
@@ -145,6 +166,8 @@ struct Par {
     pthread_cond_t cv;
     bool go;
     int64_t shown_ex, shown_words;
+    ParReduce *red; /* MPI: the sum over the ranks of the first thread's acc */
+    bool hooked;    /* red's par_reduce_ready is acc's grad-ready hook */
 #ifdef PAR_TSAN
     pthread_rwlock_t lock;
 #endif
@@ -287,16 +310,17 @@ static void sync_worker(Worker *w) {
                     if (p->w[i + s].has)
                         pe->d->grad_accumulate(p->w[i].acc, p->w[i + s].acc);
             bool ok = true;
-            if (po->ranks > 1) {
-                /* a rank without examples this step adds zeros (its
-                 * gradients are dense under MPI: train.c) */
-                for (int i = 0; i < pe->d->nparams && ok; i++) {
-                    int64_t size = param_size(pe->d, i);
-                    float *g = pe->d->ctx_grad_data(w->acc, i);
+            if (p->red) {
+                /* the hook sent each gradient as the backward pass
+                 * finished it (p->hooked); else all go now, a rank
+                 * without examples this step adding zeros (its gradients
+                 * are dense under MPI: train.c) */
+                for (int i = 0; i < pe->d->nparams && !(p->hooked && w->has); i++) {
                     if (!w->has)
-                        memset(g, 0, sizeof(float) * (size_t)size);
-                    ok = par_mpi_sum_floats(po, g, size);
+                        memset(pe->d->ctx_grad_data(w->acc, i), 0, sizeof(float) * (size_t)param_size(pe->d, i));
+                    par_reduce_ready(p->red, i);
                 }
+                ok = par_reduce_finish(p->red);
             }
             if (!ok) {
                 fail(w, -1, "MPI_Allreduce failed");
@@ -399,6 +423,19 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
         driver_error("out of memory creating %d contexts of model %s", 2 * p.n, d->name);
         goto out;
     }
+    if (pe->po->ranks > 1 && pe->po->mode == PAR_SYNC) {
+        p.red = par_reduce_new(pe->po, d, p.w[0].acc);
+        if (!p.red) {
+            driver_error("out of memory for the MPI gradient buffers of model %s", d->name);
+            ok = false;
+            goto out;
+        }
+        /* one thread, one call per share: the acc's gradients are the
+         * rank's as the backward pass finishes them */
+        p.hooked = p.n == 1 && pe->bat && pe->po->bucket_mb > 0 && d->ctx_set_grad_ready;
+        if (p.hooked)
+            d->ctx_set_grad_ready(p.w[0].acc, par_reduce_ready, p.red);
+    }
     pthread_barrier_init(&p.barrier, NULL, (unsigned)p.n);
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
@@ -447,6 +484,7 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
         *loss = s[0], *units = s[1];
     }
 out:
+    par_reduce_free(p.red);
     for (int k = 0; k < p.n; k++) {
         if (p.w[k].acc)
             d->ctx_destroy(p.w[k].acc);
