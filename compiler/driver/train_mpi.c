@@ -29,8 +29,12 @@ static bool under_mpirun(void) {
 #include <mpi.h>
 
 /* --mpi-sparse=auto sends a gradient as rows when all ranks' rows (with
- * their ids) are at most this fraction of the dense gradient's floats */
-#define PAR_ROWS_FRACTION 1.0
+ * their ids) are at most this fraction of the dense gradient's floats:
+ * bench/mpi_rows.c, 2 ranks on one machine, a [10000, 64] gradient: rows
+ * took 0.81x the dense allreduce's time at 0.02 of the floats, 0.88x at
+ * 0.10, 1.04x at 0.20, 1.36x at 0.41 (the scan of the whole gradient and
+ * two collectives instead of one set a floor) */
+#define PAR_ROWS_FRACTION 0.15
 
 static bool started;
 /* for the report at the end (rank 0): time in MPI_Allreduce of gradients,
@@ -221,10 +225,13 @@ static bool sum_rows(ParReduce *r, float *g, int64_t rows, int64_t cols) {
     long long k = 0, *counts = r->counts, total = 0;
     for (int64_t row = 0; row < rows; row++) {
         const float *x = g + row * cols;
-        int64_t j = 0;
-        while (j < cols && x[j] == 0.0f)
-            j++;
-        if (j == cols)
+        uint32_t any = 0; /* the bits of the row ORed: no branch per float (-0.0 counts as nonzero) */
+        for (int64_t j = 0; j < cols; j++) {
+            uint32_t b;
+            memcpy(&b, &x[j], sizeof b);
+            any |= b;
+        }
+        if (!any)
             continue;
         int32_t id = (int32_t)row;
         memcpy(&r->send[k * w], &id, sizeof id);

@@ -159,9 +159,11 @@ struct Par {
     int n;
     Worker *w;
     pthread_barrier_t barrier;
-    atomic_bool failed;
-    atomic_llong examples, words; /* done, all threads */
-    atomic_llong work;            /* hogwild's progress: words (text), else examples */
+    atomic_bool failed; /* read by every thread at every example: on a line nothing else writes */
+    /* written by every thread: a cache line of their own */
+    _Alignas(64) atomic_llong examples, words; /* done, all threads */
+    atomic_llong work;                         /* hogwild's progress: words (text), else examples */
+    _Alignas(64) char after[1];
     pthread_mutex_t mu;           /* the start: threads wait for go (or failed) */
     pthread_cond_t cv;
     bool go;
@@ -359,19 +361,33 @@ static void hogwild_worker(Worker *w) {
         order[i] = order[j], order[j] = t;
     }
     double epochs = (double)pe->total / (double)n, work0 = (double)pe->epoch * (double)pe->work_epoch;
+    /* the shared counters and the model's lr are touched once per `every`
+     * units of work (word2vec's and fastText's way: every thread writing
+     * them at every example made the cache lines travel between cores);
+     * the lr is the global progress's at the last flush */
+    int64_t every = pe->work_epoch / 1000, pend_work = 0, pend_ex = 0, pend_words = 0;
+    every = every < 1 ? 1 : every > 1000 ? 1000 : every;
+    double lr = lr_at(pe, work0 + (double)atomic_load(&p->work), epochs * (double)pe->work_epoch), set = -1;
     for (int64_t i = 0; i < cnt && !atomic_load_explicit(&p->failed, memory_order_relaxed); i++) {
         int64_t words = 0;
         if (!grad_one(w, w->tmp, order[i], &words))
             break;
-        int64_t work = pe->ds->text ? words : 1;
-        double done = work0 + (double)(atomic_fetch_add(&p->work, work) + work);
-        atomic_fetch_add(&p->examples, 1);
-        atomic_fetch_add(&p->words, words);
-        double lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
+        pend_work += pe->ds->text ? words : 1, pend_ex++, pend_words += words;
+        if (pend_work >= every || i == cnt - 1) {
+            double done = work0 + (double)(atomic_fetch_add(&p->work, pend_work) + pend_work);
+            atomic_fetch_add(&p->examples, pend_ex);
+            atomic_fetch_add(&p->words, pend_words);
+            pend_work = pend_ex = pend_words = 0;
+            lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
+            if (w->k == 0)
+                show(p, w, lr);
+        }
 #ifdef PAR_TSAN
         pthread_rwlock_wrlock(&p->lock);
 #endif
-        pe->d->set_lr(pe->m, (float)lr);
+        if (lr != set) /* a write to the shared model only when it changes */
+            pe->d->set_lr(pe->m, (float)lr);
+        set = lr;
         int rc = pe->d->update(pe->m, w->tmp);
 #ifdef PAR_TSAN
         pthread_rwlock_unlock(&p->lock);
@@ -380,8 +396,6 @@ static void hogwild_worker(Worker *w) {
             fail(w, order[i], nnrt_last_error());
             break;
         }
-        if (w->k == 0)
-            show(p, w, lr);
     }
     free(order);
 }
