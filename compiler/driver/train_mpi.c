@@ -99,7 +99,9 @@ bool par_mpi_agree(const ParOptions *po, uint64_t hash, const char *what) {
  * A gradient with rows (a rank-2 param: an embedding table's is zero but
  * for the rows the batch's ids touched) can go as its touched rows
  * instead (sum_rows): the ranks exchange their counts, then, unless that
- * is more floats than the dense gradient (--mpi-sparse=auto; rows: always),
+ * is more than PAR_ROWS_FRACTION of the dense floats (--mpi-sparse=auto;
+ * rows: always; a gradient whose rows the ranks mostly touched is a weight
+ * matrix's, dense from then on),
  * every rank's (row id, row) pairs with MPI_Allgatherv, and every rank
  * adds them in rank order into zeroed rows: the same sum on every rank.
  */
@@ -215,7 +217,7 @@ static void sum_dense(ParReduce *r, int i, float *g, int64_t n) {
 
 /* Param i's gradient, rows x cols at g, as its nonzero rows (see above);
  * false: dense is cheaper (--mpi-sparse=auto), nothing sent. */
-static bool sum_rows(ParReduce *r, float *g, int64_t rows, int64_t cols) {
+static bool sum_rows(ParReduce *r, int i, float *g, int64_t rows, int64_t cols) {
     const ParOptions *po = r->po;
     int64_t w = cols + 1; /* a row id (an int32's bits), then the row */
     if (!reserve(&r->send, &r->send_cap, rows * w)) {
@@ -244,6 +246,11 @@ static bool sum_rows(ParReduce *r, float *g, int64_t rows, int64_t cols) {
     }
     for (int q = 0; q < po->ranks; q++)
         total += counts[q];
+    /* a weight matrix, not a table (the ranks touched most of its rows):
+     * dense from now on, without the scan and this blocking exchange in
+     * the middle of the backward pass (the same decision on every rank) */
+    if (po->sparse == SPARSE_AUTO && 2 * total > (long long)rows * po->ranks)
+        r->rows[i] = 0;
     /* all ranks decide alike, from the same counts */
     if ((po->sparse == SPARSE_AUTO && (double)total * (double)w > PAR_ROWS_FRACTION * (double)(rows * cols)) ||
         (double)total * (double)w * sizeof(float) > 2e9)
@@ -283,7 +290,7 @@ void par_reduce_ready(void *arg, int i) {
         r->ok = false;
         return;
     }
-    if (!(r->rows[i] > 1 && sum_rows(r, g, r->rows[i], r->size[i] / r->rows[i])))
+    if (!(r->rows[i] > 1 && sum_rows(r, i, g, r->rows[i], r->size[i] / r->rows[i])))
         sum_dense(r, i, g, r->size[i]);
     int done;
     if (r->nreq > 0 && MPI_Testall(r->nreq, r->req, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
