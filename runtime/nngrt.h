@@ -170,6 +170,12 @@ typedef struct nnrt_model_desc {
      * (softmax approximations, docs/APPROX.md): counts[n] in id order;
      * NULL when the model draws none. */
     int (*set_counts)(void *m, const int64_t *counts, int64_t n);
+    /* Gradients as they become final (docs/API.md, "Gradients as they
+     * finish"): during each later ctx_grad on ctx, fn(user, i) is called
+     * once for every param i, on the calling thread, as soon as
+     * ctx_grad_data(ctx, i) holds its final value, in an order fixed by
+     * the model. fn NULL: no calls. NULL without a train graph. */
+    void (*ctx_set_grad_ready)(void *ctx, void (*fn)(void *user, int i), void *user);
 } nnrt_model_desc;
 
 /* Writes every param of m, and its optimizer state (see nstate), to a

@@ -93,6 +93,7 @@ void emit_header(Ctx *x)
         hline(x, "int %s_update(%s *m, %s_ctx *ctx);\n", M, M, M);
         hline(x, "/* dst's gradients += src's (two contexts of one model; src's row lists are reordered) */\n");
         hline(x, "int %s_grad_accumulate(%s_ctx *dst, %s_ctx *src);\n", M, M, M);
+        emit_grad_ready_decl(x);
     }
     c_approx_api(x, true);
     hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
@@ -127,6 +128,7 @@ void emit_model_struct(Ctx *x)
             if (sparse_grad(t, i))
                 craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s that may be nonzero */\n", i,
                      i, int_lit(touched_cap(t, i)), g->params[i].name);
+        emit_grad_ready_fields(x);
     }
     target_hook(x, HOOK_CTX_FIELDS);
     craw(x, "};\n\n");

@@ -346,6 +346,14 @@ int state_tensors(Ctx *x, StateTensor **out);
 void emit_state_tables(Ctx *x);
 void emit_train_api(Ctx *x);
 void emit_train_wrappers(Ctx *x);
+/* NAME_ctx_set_grad_ready (train.c): the context's fields, the header's
+ * declaration, the function; NAME_ctx_grad's nodes with the gradients as
+ * they finish, and the rest at its end. */
+void emit_grad_ready_fields(Ctx *x);
+void emit_grad_ready_decl(Ctx *x);
+void emit_grad_ready_api(Ctx *x);
+void emit_grad_nodes(Ctx *x);
+void emit_grad_rest(Ctx *x);
 
 /* ---- walk.c */
 void collect_block(Ctx *x, Block *b);

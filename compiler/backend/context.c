@@ -215,4 +215,5 @@ void emit_ctx_desc(Ctx *x)
         craw(x, "    %s_set_counts_any,\n", M);
     else
         craw(x, "    NULL, /* no samples */\n");
+    craw(x, x->train ? "    %s_ctx_set_grad_ready_any,\n" : "    NULL, /* no training */\n", M);
 }

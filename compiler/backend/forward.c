@@ -68,7 +68,10 @@ void emit_forward(Ctx *x, bool grad)
         cline(x, "m->step++; /* new samples (c_approx.c) */");
     target_hook(x, HOOK_CALL_BEGIN);
     craw(x, "\n");
-    emit_block(x, &g->top);
+    if (grad)
+        emit_grad_nodes(x); /* with the gradients as they finish (train.c) */
+    else
+        emit_block(x, &g->top);
     line_reset(x);
     craw(x, "\n");
     target_hook(x, HOOK_CALL_END);
@@ -76,20 +79,8 @@ void emit_forward(Ctx *x, bool grad)
         cline(x, "out->loss = %s[0];", vname(g->loss));
     for (int i = 0; i < g->noutputs; i++)
         cline(x, "out->%s = %s;", g->outputs[i].name, vname(g->outputs[i].value));
-    if (grad && !x->target->hook) { /* a device target's gradients: HOOK_CALL_END */
-        cline(x, "/* d loss / d param, one buffer per param (zeros: frozen, or not used by the loss) */");
-        for (int i = 0; i < g->nparams; i++) {
-            char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));
-            if (g->grads && g->grads[i] && info(g->grads[i])->grad_of == i)
-                cline(x, "(void)%s; /* %s: computed in place */", vname(g->grads[i]), g->params[i].name);
-            else if (g->grads && g->grads[i])
-                cline(x, "memcpy(m->grads + %" PRId64 ", %s, (size_t)%s * sizeof(float)); /* %s */", x->param_off[i],
-                      vname(g->grads[i]), cnt, g->params[i].name);
-            else
-                cline(x, "memset(m->grads + %" PRId64 ", 0, (size_t)%s * sizeof(float)); /* %s */", x->param_off[i],
-                      cnt, g->params[i].name);
-        }
-    }
+    if (grad)
+        emit_grad_rest(x);
     end_function_ok(x, fn);
 }
 

@@ -189,6 +189,7 @@ void emit_train_wrappers(Ctx *x)
     craw(x, "    return rc != NNRT_OK ? rc : %s_train_step((struct %s *)m, &in, loss);\n}\n\n", M, M);
     craw(x, "static float *%s_grad_data_any(void *m, int i)\n{\n    return m ? %s_grad_data((struct %s *)m, i) : NULL;\n}\n\n", M, M, M);
     craw(x, "static void %s_set_lr_any(void *m, float lr)\n{\n    %s_set_lr((struct %s *)m, lr);\n}\n\n", M, M, M);
+    emit_grad_ready_api(x);
 
     StateTensor *st;
     int nst = state_tensors(x, &st);
@@ -203,3 +204,93 @@ void emit_train_wrappers(Ctx *x)
     }
 }
 
+
+/* ---------------------------------------------------------------- gradients as they finish */
+
+/*
+ * NAME_ctx_set_grad_ready(c, fn, user): during NAME_ctx_grad on c, fn(user,
+ * i) for every param i as soon as its gradient is final, so that a caller
+ * can start sending it (the MPI trainer's allreduce overlaps the rest of
+ * the backward pass: compiler/driver/train_mpi.c). On the C target the call
+ * follows the top-level statement that computes the gradient (a gradient
+ * kept in the arena is copied into c->grads right there instead of at the
+ * end); the gradients nothing computes (zeros) come last. A device target
+ * has its gradients at the end of the call: every call comes then.
+ */
+
+void emit_grad_ready_fields(Ctx *x)
+{
+    craw(x, "    void (*grad_ready)(void *, int); /* %s_ctx_set_grad_ready */\n    void *grad_ready_user;\n", x->g->model);
+}
+
+void emit_grad_ready_decl(Ctx *x)
+{
+    const char *M = x->g->model;
+    hline(x, "/* during each later %s_ctx_grad on ctx: fn(user, i) once per param i, as soon as its gradient is final */\n",
+          M);
+    hline(x, "void %s_ctx_set_grad_ready(%s_ctx *ctx, void (*fn)(void *user, int i), void *user);\n", M, M);
+}
+
+void emit_grad_ready_api(Ctx *x)
+{
+    const char *M = x->g->model;
+    craw(x, "void %s_ctx_set_grad_ready(%s_ctx *c, void (*fn)(void *user, int i), void *user)\n{\n", M, M);
+    craw(x, "    if (c) {\n        c->grad_ready = fn;\n        c->grad_ready_user = user;\n    }\n}\n");
+    craw(x, "/* end function %s_ctx_set_grad_ready */\n\n", M);
+    craw(x, "static void %s_ctx_set_grad_ready_any(void *c, void (*fn)(void *user, int i), void *user)\n{\n", M);
+    craw(x, "    %s_ctx_set_grad_ready((struct %s_ctx *)c, fn, user);\n}\n\n", M, M);
+}
+
+/* Where param i's gradient ends up in c->grads, and the hook. */
+static void emit_grad_final(Ctx *x, int i)
+{
+    Graph *g = x->g;
+    Node *v = g->grads ? g->grads[i] : NULL;
+    char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));
+    if (x->target->hook)
+        ; /* a device target's gradients: HOOK_CALL_END */
+    else if (v && info(v)->grad_of == i)
+        cline(x, "(void)%s; /* %s: computed in place */", vname(v), g->params[i].name);
+    else if (v)
+        cline(x, "memcpy(m->grads + %" PRId64 ", %s, (size_t)%s * sizeof(float)); /* d loss / d %s */", x->param_off[i],
+              vname(v), cnt, g->params[i].name);
+    else
+        cline(x, "memset(m->grads + %" PRId64 ", 0, (size_t)%s * sizeof(float)); /* %s: zeros (frozen, or not used by "
+                 "the loss) */", x->param_off[i], cnt, g->params[i].name);
+    cline(x, "if (m->grad_ready)");
+    cline(x, "    m->grad_ready(m->grad_ready_user, %d); /* d loss / d %s is final */", i, g->params[i].name);
+}
+
+/* The top-level position of param i's gradient node; -1: at the end. */
+static int grad_pos(Ctx *x, int i)
+{
+    const Block *top = &x->g->top;
+    const Node *v = x->g->grads ? x->g->grads[i] : NULL;
+    for (int k = 0; v && !x->target->hook && k < top->n; k++)
+        if (top->nodes[k] == v)
+            return k;
+    return -1;
+}
+
+/* The body of NAME_ctx_grad: each top-level node, then the gradients it
+ * finished. */
+void emit_grad_nodes(Ctx *x)
+{
+    Graph *g = x->g;
+    for (int k = 0; k < g->top.n; k++) {
+        x->target->emit_node(x, g->top.nodes[k]);
+        for (int i = 0; i < g->nparams; i++)
+            if (grad_pos(x, i) == k)
+                emit_grad_final(x, i);
+    }
+}
+
+/* After the outputs of NAME_ctx_grad: the gradients not finished above. */
+void emit_grad_rest(Ctx *x)
+{
+    Graph *g = x->g;
+    cline(x, "/* d loss / d param, one buffer per param: the ones not done above */");
+    for (int i = 0; i < g->nparams; i++)
+        if (grad_pos(x, i) < 0)
+            emit_grad_final(x, i);
+}

@@ -82,6 +82,8 @@ static void train_usage(FILE *out) {
           "  --bucket K (20)       with --batch: sort K batches at a time by length (0: no sorting)\n"
           "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
           "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
+          "  --mpi-bucket MB (1)   MPI: gradients sent in MB MiB pieces as the backward pass ends them (0: after)\n"
+          "  --mpi-sparse=auto|rows|dense   MPI: table gradients as their touched rows (auto: when fewer)\n"
           "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
           "                        FILE.vocab and FILE.train are written next to it\n"
           "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
@@ -209,6 +211,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             }
         } else if (VALUE("--parallel")) {
             ok = r > 0 && par_parse_mode(&a->par, v);
+        } else if (VALUE("--mpi-bucket") || VALUE("--mpi-sparse")) {
+            ok = r > 0 && par_parse_mpi(&a->par, s, v);
         } else if (VALUE("--clip")) {
             if (r > 0)
                 driver_error("--clip: not yet: the generated API updates the params inside NAME_train_step, so "

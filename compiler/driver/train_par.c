@@ -70,6 +70,8 @@ bool par_check(ParOptions *po, bool quiet) {
         po->batch = 1;
     if (po->ranks < 1)
         po->ranks = 1;
+    if (!po->bucket_given)
+        po->bucket_mb = 1;
     if (po->mode == PAR_AUTO)
         po->mode = po->batch > 1 || po->ranks > 1 ? PAR_SYNC : PAR_HOGWILD;
     if (po->mode == PAR_HOGWILD && po->batch > 1) {
@@ -115,6 +117,25 @@ int par_blas_threads(long threads, int ranks_here) {
     return (int)want;
 }
 
+bool par_parse_mpi(ParOptions *po, const char *opt, const char *v) {
+    if (strncmp(opt, "--mpi-bucket", 12) == 0) {
+        char *end;
+        errno = 0;
+        po->bucket_mb = strtod(v, &end);
+        if (errno || end == v || *end || !(po->bucket_mb >= 0 && po->bucket_mb <= 1024)) {
+            driver_error("--mpi-bucket %s: expected MiB from 0 (no overlap) to 1024", v);
+            return false;
+        }
+        po->bucket_given = true;
+    } else if (strcmp(v, "auto") == 0 || strcmp(v, "rows") == 0 || strcmp(v, "dense") == 0) {
+        po->sparse = v[0] == 'a' ? SPARSE_AUTO : v[0] == 'r' ? SPARSE_ROWS : SPARSE_DENSE;
+    } else {
+        driver_error("--mpi-sparse %s: expected auto, rows or dense", v);
+        return false;
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- workers */
 
 typedef struct Par Par;
@@ -139,13 +160,17 @@ struct Par {
     int n;
     Worker *w;
     pthread_barrier_t barrier;
-    atomic_bool failed;
-    atomic_llong examples, words; /* done, all threads */
-    atomic_llong work;            /* hogwild's progress: words (text), else examples */
+    atomic_bool failed; /* read by every thread at every example: on a line nothing else writes */
+    /* written by every thread: a cache line of their own */
+    _Alignas(64) atomic_llong examples, words; /* done, all threads */
+    atomic_llong work;                         /* hogwild's progress: words (text), else examples */
+    _Alignas(64) char after[1];
     pthread_mutex_t mu;           /* the start: threads wait for go (or failed) */
     pthread_cond_t cv;
     bool go;
     int64_t shown_ex, shown_words;
+    ParReduce *red; /* MPI: the sum over the ranks of the first thread's acc */
+    bool hooked;    /* red's par_reduce_ready is acc's grad-ready hook */
 #ifdef PAR_TSAN
     pthread_rwlock_t lock;
 #endif
@@ -292,16 +317,17 @@ static void sync_worker(Worker *w) {
                     if (p->w[i + s].has)
                         pe->d->grad_accumulate(p->w[i].acc, p->w[i + s].acc);
             bool ok = true;
-            if (po->ranks > 1) {
-                /* a rank without examples this step adds zeros (its
-                 * gradients are dense under MPI: train.c) */
-                for (int i = 0; i < pe->d->nparams && ok; i++) {
-                    int64_t size = param_size(pe->d, i);
-                    float *g = pe->d->ctx_grad_data(w->acc, i);
+            if (p->red) {
+                /* the hook sent each gradient as the backward pass
+                 * finished it (p->hooked); else all go now, a rank
+                 * without examples this step adding zeros (its gradients
+                 * are dense under MPI: train.c) */
+                for (int i = 0; i < pe->d->nparams && !(p->hooked && w->has); i++) {
                     if (!w->has)
-                        memset(g, 0, sizeof(float) * (size_t)size);
-                    ok = par_mpi_sum_floats(po, g, size);
+                        memset(pe->d->ctx_grad_data(w->acc, i), 0, sizeof(float) * (size_t)param_size(pe->d, i));
+                    par_reduce_ready(p->red, i);
                 }
+                ok = par_reduce_finish(p->red);
             }
             if (!ok) {
                 fail(w, -1, "MPI_Allreduce failed");
@@ -340,21 +366,35 @@ static void hogwild_worker(Worker *w) {
         order[i] = order[j], order[j] = t;
     }
     double epochs = (double)pe->total / (double)n, work0 = (double)pe->epoch * (double)pe->work_epoch;
+    /* the shared counters and the model's lr are touched once per `every`
+     * units of work (word2vec's and fastText's way: every thread writing
+     * them at every example made the cache lines travel between cores);
+     * the lr is the global progress's at the last flush */
+    int64_t every = pe->work_epoch / 1000, pend_work = 0, pend_ex = 0, pend_words = 0;
+    every = every < 1 ? 1 : every > 1000 ? 1000 : every;
+    double lr = lr_at(pe, work0 + (double)atomic_load(&p->work), epochs * (double)pe->work_epoch), set = -1;
     for (int64_t i = 0; i < cnt && !atomic_load_explicit(&p->failed, memory_order_relaxed); i++) {
         int64_t words = 0;
         if (!grad_one(w, w->tmp, order[i], &words))
             break;
-        int64_t work = pe->ds->text ? words : 1;
-        double done = work0 + (double)(atomic_fetch_add(&p->work, work) + work);
-        atomic_fetch_add(&p->examples, 1);
-        atomic_fetch_add(&p->words, words);
-        if (w->dropped)
+        pend_work += pe->ds->text ? words : 1, pend_ex++, pend_words += words;
+        if (pend_work >= every || i == cnt - 1) {
+            double done = work0 + (double)(atomic_fetch_add(&p->work, pend_work) + pend_work);
+            atomic_fetch_add(&p->examples, pend_ex);
+            atomic_fetch_add(&p->words, pend_words);
+            pend_work = pend_ex = pend_words = 0;
+            lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
+            if (w->k == 0)
+                show(p, w, lr);
+        }
+        if (w->dropped) /* a line subsampling emptied: no gradient */
             continue;
-        double lr = lr_at(pe, done, epochs * (double)pe->work_epoch);
 #ifdef PAR_TSAN
         pthread_rwlock_wrlock(&p->lock);
 #endif
-        pe->d->set_lr(pe->m, (float)lr);
+        if (lr != set) /* a write to the shared model only when it changes */
+            pe->d->set_lr(pe->m, (float)lr);
+        set = lr;
         int rc = pe->d->update(pe->m, w->tmp);
 #ifdef PAR_TSAN
         pthread_rwlock_unlock(&p->lock);
@@ -363,8 +403,6 @@ static void hogwild_worker(Worker *w) {
             fail(w, order[i], nnrt_last_error());
             break;
         }
-        if (w->k == 0)
-            show(p, w, lr);
     }
     free(order);
 }
@@ -405,6 +443,19 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
     if (!ok) {
         driver_error("out of memory creating %d contexts of model %s", 2 * p.n, d->name);
         goto out;
+    }
+    if (pe->po->ranks > 1 && pe->po->mode == PAR_SYNC) {
+        p.red = par_reduce_new(pe->po, d, p.w[0].acc);
+        if (!p.red) {
+            driver_error("out of memory for the MPI gradient buffers of model %s", d->name);
+            ok = false;
+            goto out;
+        }
+        /* one thread, one call per share: the acc's gradients are the
+         * rank's as the backward pass finishes them */
+        p.hooked = p.n == 1 && pe->bat && pe->po->bucket_mb > 0 && d->ctx_set_grad_ready;
+        if (p.hooked)
+            d->ctx_set_grad_ready(p.w[0].acc, par_reduce_ready, p.red);
     }
     pthread_barrier_init(&p.barrier, NULL, (unsigned)p.n);
     pthread_mutex_init(&p.mu, NULL);
@@ -454,6 +505,7 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
         *loss = s[0], *units = s[1];
     }
 out:
+    par_reduce_free(p.red);
     for (int k = 0; k < p.n; k++) {
         if (p.w[k].acc)
             d->ctx_destroy(p.w[k].acc);

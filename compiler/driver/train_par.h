@@ -14,16 +14,29 @@
 #include "train.h"
 
 typedef enum { PAR_AUTO, PAR_HOGWILD, PAR_SYNC } ParMode;
+/* How a gradient with rows (a rank-2 param) is summed over MPI ranks: auto
+ * (the touched rows when few enough, else dense), always the touched rows,
+ * always dense (train_mpi.c). */
+typedef enum { SPARSE_AUTO, SPARSE_ROWS, SPARSE_DENSE } ParSparse;
 
 typedef struct ParOptions {
     long threads; /* --threads N (1) */
     ParMode mode; /* --parallel=hogwild|sync (auto: hogwild for --batch 1, else sync) */
     long batch;   /* --batch B (1): the global batch, whatever threads and ranks */
     int rank, ranks; /* MPI: this process's rank and the job's size (0 and 1 without MPI) */
+    /* --mpi-bucket MB (1): gradients summed over the ranks in MPI_Iallreduce
+     * calls of about MB MiB, started as the backward pass finishes them; 0:
+     * after the backward pass, a blocking MPI_Allreduce per param */
+    double bucket_mb;
+    bool bucket_given;
+    ParSparse sparse; /* --mpi-sparse=auto|rows|dense: table gradients over the ranks */
 } ParOptions;
 
 /* Parses the value of --parallel; false after an error message. */
 bool par_parse_mode(ParOptions *po, const char *v);
+/* --mpi-bucket MB, --mpi-sparse=auto|rows|dense (opt names which); false
+ * after an error message. */
+bool par_parse_mpi(ParOptions *po, const char *opt, const char *v);
 /* Resolves PAR_AUTO and checks the combination; false after a message. */
 bool par_check(ParOptions *po, bool quiet);
 /* Whether epochs go through par_epoch. */
@@ -72,8 +85,16 @@ bool par_mpi_init(ParOptions *po, bool required);
 /* Every rank has the same 64-bit hash (of the model source and the
  * options); false after a message naming the first rank that differs. */
 bool par_mpi_agree(const ParOptions *po, uint64_t hash, const char *what);
-/* Sums n floats in place over the ranks (MPI_Allreduce in buckets). */
-bool par_mpi_sum_floats(const ParOptions *po, float *x, int64_t n);
+/* The gradients of one context summed over the ranks, in place, param by
+ * param as they are ready: par_reduce_ready(r, i) for every param once per
+ * step (the generated code's grad-ready hook, or the caller after the
+ * backward pass), then par_reduce_finish, which waits for all. The sums
+ * are the same on every rank. NULL from par_reduce_new without MPI. */
+typedef struct ParReduce ParReduce;
+ParReduce *par_reduce_new(const ParOptions *po, const nnrt_model_desc *d, void *ctx);
+void par_reduce_ready(void *r, int i);
+bool par_reduce_finish(ParReduce *r);
+void par_reduce_free(ParReduce *r);
 /* Sums a few doubles in place over the ranks. */
 bool par_mpi_sum_doubles(const ParOptions *po, double *x, int n);
 /* Every rank gets rank 0's int (a status: go on or stop). */

@@ -19,7 +19,10 @@
 #   4. options  bad --parallel, hogwild with --batch, --threads 0; the
 #               OpenBLAS thread count (nproc / threads, or the env's)
 #   5. mpi      mpirun -np 2 (and -np 2 --threads 2) gives the params of one
-#               process with the same global batch; rank 0 alone prints;
+#               process with the same global batch, whatever --mpi-bucket
+#               (gradients sent as the backward pass finishes them, in
+#               buckets, or after it) and --mpi-sparse (table gradients as
+#               their touched rows, or dense); rank 0 alone prints;
 #               ranks that run different models stop with an error, not a
 #               hang. Without MPI (nngc --version: "MPI: no", or no mpirun)
 #               a SKIP line, not counted as passed.
@@ -153,6 +156,8 @@ bad() {
 bad "options: --parallel=bogus" "expected hogwild or sync" --threads 2 --parallel=bogus
 bad "options: hogwild with --batch 4" "takes --batch 1" --threads 2 --parallel=hogwild --batch 4
 bad "options: --threads 0" "expected a whole number >= 1" --threads 0
+bad "options: --mpi-bucket -1" "expected MiB from 0" --mpi-bucket -1
+bad "options: --mpi-sparse=some" "expected auto, rows or dense" --mpi-sparse=some
 
 # OpenBLAS gets max(1, cores / threads), at most what OPENBLAS_NUM_THREADS asks
 cores=$(getconf _NPROCESSORS_ONLN)
@@ -207,7 +212,21 @@ else
         run "mpi: $m, -np 2 --threads 2 --batch 8" $MPIRUN "$NNGC" train $M/$m.nn --data "$tmp/train.txt" --epochs 2 \
             -q --batch 8 --lr "$lr" --threads 2 $(exports $m "$tmp/mpi_${m}_22")
         same "mpi: $m: 2 ranks x 2 threads = 1 process" "$tmp/mpi_${m}_ref" "$tmp/mpi_${m}_22"
+        # how the sum travels: tiny buckets (a param in several calls, small
+        # ones staged together), no overlap, table gradients as rows or dense
+        for v in "0.001 rows" "0 dense" "0.001 auto"; do
+            set -- $v
+            run "mpi: $m, -np 2 --mpi-bucket $1 --mpi-sparse=$2" $MPIRUN "$NNGC" train $M/$m.nn --data "$tmp/train.txt" \
+                --epochs 2 -q --batch 8 --lr "$lr" --mpi-bucket "$1" --mpi-sparse="$2" $(exports $m "$tmp/mpi_${m}_$1$2")
+            same "mpi: $m: --mpi-bucket $1 --mpi-sparse=$2 = 1 process" "$tmp/mpi_${m}_ref" "$tmp/mpi_${m}_$1$2"
+        done
     done
+    # a last partial batch (320 = 53 x 6 + 2): one-example gradients, sent after the backward pass
+    run "mpi: lm, one process, --batch 6" "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --epochs 1 -q --batch 6 \
+        --disable-pass=select $(exports lm "$tmp/mpi_b6_ref")
+    run "mpi: lm, -np 2 --batch 6 --mpi-sparse=rows" $MPIRUN "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --epochs 1 \
+        -q --batch 6 --mpi-sparse=rows $(exports lm "$tmp/mpi_b6")
+    same "mpi: lm: --batch 6 (a partial batch), 2 ranks = 1 process" "$tmp/mpi_b6_ref" "$tmp/mpi_b6"
     # rank 1 runs another model: an error from rank 0, every rank stops
     timeout 120 $MPIRUN sh -c "exec \"$NNGC\" train \$( [ \"\$OMPI_COMM_WORLD_RANK\" = 0 ] && echo $M/lm.nn ||
         echo $M/sg.nn) --data $tmp/train.txt -q --batch 8" >"$tmp/out" 2>&1

@@ -18,7 +18,8 @@
 #   birnn        bench/models/birnn.nn at -O2: two loops at the same time
 #                (pass par, nnrt_par2), in the forward and the train graph
 #
-# then rnnlm, skipgram and birnn again with the program, the generated code and the
+# then rnnlm, skipgram and birnn (and birnn with NNRT_SPIN_US=200: the
+# pass par's worker spins before it sleeps) again with the program, the generated code and the
 # runtime (its sources, with -DNNRT_NO_CLONES: TSan cannot load the
 # target_clones ifunc resolvers) built with -fsanitize=thread; any report is
 # a failure (halt_on_error). OpenBLAS is not instrumented.
@@ -111,6 +112,12 @@ for name in rnnlm skipgram birnn; do
     [ $name = birnn ] && maxid=50
     TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" run_test "tsan_$name" "$tmp/tsan_$name" $maxid 4
 done
+# the hand-off that spins before it sleeps (runtime/par.c, NNRT_SPIN_US)
+# and the one that sleeps at once (the default), both under TSan
+if [ -x "$tmp/tsan_birnn" ]; then
+    NNRT_SPIN_US=200 TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" run_test "tsan_birnn_spin" \
+        "$tmp/tsan_birnn" 50 4
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

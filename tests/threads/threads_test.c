@@ -28,6 +28,12 @@
  *      computed here, bit for bit, over every param (so a row only B
  *      touched is updated too); and a later ctx_grad in ctx1 gives the
  *      reference gradient again (the rows of both lists were cleared).
+ *   6. the grad-ready hook (ctx_set_grad_ready): during ctx_grad, every
+ *      param is reported once, and what ctx_grad_data holds at that moment
+ *      is already the final gradient (the reference of 1, bit for bit);
+ *      where the model has params Wo and emb (the RNN LM), the output
+ *      layer's comes before the embedding's (the backward pass finishes it
+ *      first); with the hook unset, no call.
  *   5. with nnrt_set_op_threads(1), the loops that the pass par runs at
  *      the same time (birnn) run one after the other: the references of 1,
  *      computed with 2 op threads (the worker runs one loop), bit for bit.
@@ -359,6 +365,71 @@ static void test_accumulate(void)
     d->destroy(m);
 }
 
+/* 6. what the hook saw: the order, and each gradient at its call */
+typedef struct Seen {
+    void *ctx;
+    int n, order[64], calls[64];
+    float *at[64];
+} Seen;
+
+static void on_ready(void *user, int i)
+{
+    Seen *s = user;
+    if (i < 0 || i >= d->nparams || s->n >= 64)
+        return;
+    s->order[s->n++] = i;
+    s->calls[i]++;
+    size_t n = (size_t)grad_count(i);
+    s->at[i] = realloc(s->at[i], n * sizeof(float));
+    memcpy(s->at[i], d->ctx_grad_data(s->ctx, i), n * sizeof(float));
+}
+
+static int param_index(const char *name)
+{
+    for (int i = 0; i < d->nparams; i++)
+        if (strcmp(d->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void test_grad_ready(void)
+{
+    void *m = d->create(1), *c = m ? d->ctx_create(m) : NULL;
+    if (!c)
+        die("create");
+    Seen s = {.ctx = c};
+    Result r = {0};
+    d->ctx_set_grad_ready(c, on_ready, &s);
+    if (run(NULL, c, &ex[0], 1, &r) != NNRT_OK)
+        die("ctx_grad");
+    int once = s.n == d->nparams, final = 1;
+    for (int i = 0; i < d->nparams; i++) {
+        once = once && s.calls[i] == 1;
+        final = final && s.at[i] && memcmp(s.at[i], ref_grad[0].grad[i], (size_t)grad_count(i) * sizeof(float)) == 0;
+    }
+    check(once, "grad-ready hook: every param reported once per ctx_grad");
+    check(final, "grad-ready hook: each gradient is final when reported (== the reference, bit for bit)");
+    int wo = param_index("Wo"), emb = param_index("emb"), pwo = -1, pemb = -1;
+    for (int k = 0; k < s.n; k++) {
+        if (s.order[k] == wo)
+            pwo = k;
+        if (s.order[k] == emb)
+            pemb = k;
+    }
+    if (wo >= 0 && emb >= 0)
+        check(pwo >= 0 && pwo < pemb, "grad-ready hook: Wo (the output layer) before emb");
+    d->ctx_set_grad_ready(c, NULL, NULL);
+    s.n = 0;
+    if (run(NULL, c, &ex[1], 1, &r) != NNRT_OK)
+        die("ctx_grad");
+    check(s.n == 0, "grad-ready hook unset: no call");
+    for (int i = 0; i < d->nparams; i++)
+        free(s.at[i]);
+    result_free(&r);
+    d->ctx_destroy(c);
+    d->destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -375,8 +446,9 @@ int main(int argc, char **argv)
     }
     ngrad = d->grad ? 2 : 1;
     if (!d->grad)
-        check(!d->ctx_grad && !d->ctx_grad_data && !d->update && !d->grad_accumulate,
-              "no train API: the descriptor's ctx_grad, ctx_grad_data, update, grad_accumulate are NULL");
+        check(!d->ctx_grad && !d->ctx_grad_data && !d->update && !d->grad_accumulate && !d->ctx_set_grad_ready,
+              "no train API: the descriptor's ctx_grad, ctx_grad_data, update, grad_accumulate, "
+              "ctx_set_grad_ready are NULL");
     for (int i = 0; i < NEX; i++)
         make_example(&ex[i], maxid, T + i);
     void *m = d->create(1);
@@ -387,6 +459,7 @@ int main(int argc, char **argv)
     if (d->grad) {
         test_update();
         test_accumulate();
+        test_grad_ready();
     }
     return failures ? 1 : 0;
 }
