@@ -138,7 +138,8 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
         n->op != OP_LOOPOUT &&
         n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
-        n->op != OP_HIERLABEL && n->op != OP_CLASSIDS && n->op != OP_BINCODE && !(op_flags[n->op] & OPF_INT)) {
+        n->op != OP_HIERLABEL && n->op != OP_CLASSIDS && n->op != OP_BINCODE && n->op != OP_BINSLOT &&
+        !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }

@@ -84,7 +84,16 @@ for O in -O0 -O2; do
             detail "$tmp/draws-O2.$n"
         fi
     fi
-    # (class, binary and embed have no batching rules yet: their loop stays)
+    # class, binary and embed: batched too, the loop gone (their tables'
+    # gradients: class's W a sparse scatter, binary's fixed rows, embed none)
+    if [ "$O" = -O2 ] && { [ "$test" = class ] || [ "$test" = binary ] || [ "$test" = embed ]; }; then
+        if ! "$NNGC" -O2 $extra --dump-ir=train "$src" | grep -q '= loop ' &&
+            ! "$NNGC" -O2 $extra --dump-ir "$src" | grep -q '= loop '; then
+            ok "$n -O2: no loop left in the train and forward graphs"
+        else
+            notok "$n -O2: no loop left in the train and forward graphs"
+        fi
+    fi
     if [ "$O" = -O2 ] && { [ "$test" = neg ] || [ "$test" = hier ]; }; then
         if grep -q 'nnrt_sgd_update_ids(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
             ! "$NNGC" -O2 --dump-ir=train "$src" | grep -q '= loop '; then
