@@ -373,6 +373,126 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     return at.pos;
 }
 
+/* ---------------------------------------------------------------- softmax and log_softmax */
+
+#define MAX_USERS 64
+
+/* The nodes of b (and its loops) that read x, at most max; *other counts
+ * the uses that are not operands of a node (loop results, outputs). */
+static int users_in(Block *b, const Node *x, Node **u, int n, int max) {
+    for (int i = 0; i < b->n; i++) {
+        Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k] == x) {
+                if (n < max)
+                    u[n] = v;
+                n++;
+                break;
+            }
+        if (v->op == OP_LOOP)
+            n = users_in(&v->loop->body, x, u, n, max);
+    }
+    return n;
+}
+
+/* x's users (nodes reading it as an operand), or -1 when something else
+ * reads it too (a loop result, an output, the loss) or there are too
+ * many. */
+static int users_of(Graph *g, Node *x, Node **u) {
+    int n = users_in(&g->top, x, u, 0, MAX_USERS), ops = 0;
+    for (int i = 0; i < n && i < MAX_USERS; i++)
+        for (int k = 0; k < u[i]->nin; k++)
+            ops += u[i]->in[k] == x;
+    ir_count_uses(g);
+    int all = x->mark;
+    ir_clear_marks(&g->top);
+    return n > MAX_USERS || ops != all ? -1 : n;
+}
+
+/* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with y an int scalar? */
+static bool is_pick(const Node *u, const Node *x) {
+    return (u->op == OP_ROW || u->op == OP_PICK) && u->in[0] == x && x->shape.rank == 1 && ir_is_int_scalar(u->in[1]);
+}
+
+/* Replaces the log-probability u (of word y under softmax node n) by
+ * -cross_entropy(z, y) with n's method, built just before u. */
+static void pick_to_xent(Lowering *L, const Node *n, Node *u, Node *y) {
+    Block *b = u->parent;
+    Builder at = build_at(L->g, b, position(b, u), BUILD_ASSERT, "approx");
+    Node *x = build_new(OP_XENT, 2, (Node *[]){n->in[0], y}, u->loc);
+    x->approx = n->approx;
+    build_put(&at, x, u->loc);
+    Node *lp = build_op1(&at, OP_NEG, x, u->loc);
+    lp->name = u->name;
+    ir_replace_uses(L->g, u, lp);
+    remove_at(b, position(b, u));
+}
+
+/* The forms of a softmax node n with a method whose value is one word's
+ * log-probability: log_softmax(z)[y], and log(softmax(z)[y]) or
+ * log(softmax(z))[y]. Each becomes -cross_entropy(z, y) with n's method
+ * (lowered as any cross_entropy). Where the whole distribution is read
+ * instead: an error at n's `with`; with --softmax, n stays exact. */
+static bool lower_picks(Lowering *L, Node *n) {
+    Node *u[MAX_USERS], *w[MAX_USERS];
+    int nu = users_of(L->g, n, u);
+    const Node *bad = NULL;
+    for (int i = 0; i < nu && !bad; i++) {
+        if (n->op == OP_LOGSOFTMAX) {
+            bad = is_pick(u[i], n) ? NULL : u[i];
+            continue;
+        }
+        /* softmax: log(p[y]) or log(p)[y], each of the inner node's uses */
+        bool pick = is_pick(u[i], n), lg = u[i]->op == OP_LOG;
+        int nw = pick || lg ? users_of(L->g, u[i], w) : -1;
+        for (int j = 0; j < nw && !bad; j++)
+            bad = (pick && w[j]->op == OP_LOG) || (lg && is_pick(w[j], u[i])) ? NULL : w[j];
+        if (nw < 0)
+            bad = u[i];
+    }
+    if (nu < 0 || bad) {
+        if (n->approx.loc.file >= 0 && L->report) {
+            const char *fn = op_name[n->op];
+            if (bad)
+                diag_error(L->d, n->approx.loc,
+                           "softmax approximation '%s' needs the log-probability of one word (%s), but the "
+                           "%s at line %d reads the whole distribution of this %s (line %d)",
+                           approx_name[n->approx.kind],
+                           n->op == OP_LOGSOFTMAX ? "log_softmax(z)[y]" : "log(softmax(z)[y]) or log(softmax(z))[y]",
+                           op_name[bad->op], bad->loc.line, fn, n->loc.line);
+            else
+                diag_error(L->d, n->approx.loc,
+                           "softmax approximation '%s' needs the log-probability of one word (%s[y]), but the "
+                           "whole %s (line %d) is a result", approx_name[n->approx.kind], fn, fn, n->loc.line);
+        }
+        n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
+        return false;
+    }
+    for (int i = 0; i < nu; i++) {
+        if (n->op == OP_LOGSOFTMAX) {
+            pick_to_xent(L, n, u[i], u[i]->in[1]);
+            continue;
+        }
+        int nw = users_of(L->g, u[i], w);
+        for (int j = 0; j < nw; j++)
+            pick_to_xent(L, n, w[j], u[i]->op == OP_LOG ? w[j]->in[1] : u[i]->in[1]);
+        remove_at(u[i]->parent, position(u[i]->parent, u[i]));
+    }
+    remove_at(n->parent, position(n->parent, n)); /* read by nothing now */
+    return true;
+}
+
+/* Every softmax and log_softmax node with a method, in b and its loops. */
+static void lower_softmax_nodes(Lowering *L, Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            lower_softmax_nodes(L, &n->loop->body);
+        if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX) && n->approx.kind != APPROX_FULL && lower_picks(L, n))
+            i--; /* n is gone; its picks, after it, are cross_entropy nodes */
+    }
+}
+
 static void lower_block(Lowering *L, Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
@@ -414,6 +534,7 @@ static void lower_block(Lowering *L, Block *b) {
 bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report) {
     Lowering L = {.g = g, .d = d, .flag = flag, .train = train, .report = train || report};
     int before = d->nerrors;
+    lower_softmax_nodes(&L, &g->top);
     lower_block(&L, &g->top);
     return d->nerrors == before;
 }

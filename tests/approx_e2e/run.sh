@@ -37,6 +37,20 @@ sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
 sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
 sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
 
+# the same methods on log_softmax and softmax nodes (passes/approx.c: a
+# picked log-probability is -cross_entropy with the node's method): the
+# same tests, the same references
+sed 's/cross_entropy(W @ h + b, y\[t\]) with class(c = 4)/-log_softmax(W @ h + b) with class(c = 4)[y[t]]/' \
+    "$D/class.nn" >"$tmp/class_lsm.nn"
+sed 's/cross_entropy(W @ h + b, y\[t\]) with hier/-log(softmax(W @ h + b) with hier[y[t]])/' "$D/hier.nn" >"$tmp/hier_sm.nn"
+sed 's/cross_entropy(W @ h + b, y\[t\]) with binary$/-log(softmax(W @ h + b) with binary(hybrid = 3))[y[t]]/' \
+    "$D/binary.nn" >"$tmp/binary_sm.nn"
+sed 's/cross_entropy(W @ h + b, \([uy]\)\[t\]) with neg(k = 3)/-log_softmax(W @ h + b) with neg(k = 3)[\1[t]]/' \
+    "$D/neg.nn" >"$tmp/neg_lsm.nn"
+for f in class_lsm hier_sm binary_sm neg_lsm; do
+    grep -q softmax "$tmp/$f.nn" || notok "$f.nn: the sed made a softmax node"
+done
+
 # hier and class compiled with --counts: the fixture counts are the model's start (-DBAKED)
 cp "$D/hier.nn" "$tmp/hier_baked.nn"
 cp "$D/class.nn" "$tmp/class_baked.nn"
@@ -46,7 +60,8 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 # -DMETHOD, and nngc options (the test gets -DBAKED with them)
 for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
     binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 \
-    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC; do
+    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
+    binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
     test=${rest%%:*} rest=${rest#*:}
@@ -88,7 +103,7 @@ for O in -O0 -O2; do
     # gradients: class's W a sparse scatter, binary's fixed rows, embed none)
     if [ "$O" = -O2 ] && { [ "$test" = class ] || [ "$test" = binary ] || [ "$test" = embed ]; }; then
         if ! "$NNGC" -O2 $extra --dump-ir=train "$src" | grep -q '= loop ' &&
-            ! "$NNGC" -O2 $extra --dump-ir "$src" | grep -q '= loop '; then
+            ! "$NNGC" -O2 $extra --dump-ir -o "$tmp/f.c" "$src" | grep -q '= loop '; then
             ok "$n -O2: no loop left in the train and forward graphs"
         else
             notok "$n -O2: no loop left in the train and forward graphs"
