@@ -355,6 +355,7 @@ typedef struct Approx {
     int64_t k;        /* sampled, nce, neg: samples; class: classes; binary: ecc bits */
     int64_t hybrid;   /* binary: the most frequent words kept in a softmax (0: none) */
     bool share_batch; /* share = batch */
+    double lambda1, lambda2; /* embed: the vMF loss's regularizers (0 and 1 by default); also on vmf_loss/vmf_grad */
     Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
 } Approx;
 

@@ -487,11 +487,13 @@ static void emit_vmf(Ctx *x, const Node *n, const char *v, const char *o, const 
     cline(x, "}");
     cline(x, "const double ne = ee > 0.0 ? sqrt(ee) : 1.0, nu = %s, rr = sqrt((nu + 1.0) * (nu + 1.0) + kk);",
           double_lit((double)dim / 2.0 - 1.0));
+    const char *l1 = double_lit(n->approx.lambda1), *l2 = double_lit(n->approx.lambda2);
     if (loss) {
-        cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - oe / ne);", v);
-    } else {
+        cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - %s * oe / ne + %s * sqrt(kk));", v, l2, l1);
+    } else { /* d/do of lambda1 |o|: lambda1 o / |o| (0 at o = 0) */
+        cline(x, "const double r1 = kk > 0.0 ? %s / sqrt(kk) : 0.0;", l1);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", dim);
-        cline(x, "    %s[j] = %s[0] * (float)(%s[j] / (nu - 1.0 + rr) - %s[j] / ne);", v, d, o, e);
+        cline(x, "    %s[j] = %s[0] * (float)(%s[j] / (nu - 1.0 + rr) + r1 * %s[j] - %s * %s[j] / ne);", v, d, o, o, l2, e);
     }
     x->indent--;
     cline(x, "}");

@@ -281,7 +281,9 @@ static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
 
 /* embed (Kumar & Tsvetkov 2019): h is the predicted embedding, W's row y
  * (normalized to unit length) the target's; the von Mises-Fisher loss
- * -log C_m(|h|) - h . e (lambda1 = 0, lambda2 = 1). W gets no gradient
+ * -log C_m(|h|) - lambda2 h . e + lambda1 |h| (Kumar & Tsvetkov's NLLvMF
+ * with both regularizers; 0 and 1 by default: the plain loss, embed(lambda1
+ * = 0.1, lambda2 = 0.1) as written). W gets no gradient
  * from it (the output embeddings are frozen: pretrained, loaded with
  * --params); b is not used. The same on F. */
 static Node *lower_embed(Lowering *L, Block *b, int i, Node *n) {
@@ -293,7 +295,9 @@ static Node *lower_embed(Lowering *L, Block *b, int i, Node *n) {
         return NULL;
     }
     Builder at = build_at(L->g, b, position(b, n) + 1, BUILD_ASSERT, "approx");
-    return build_op2(&at, OP_VMFLOSS, h, build_op2(&at, OP_ROW, W, n->in[1], n->loc), n->loc);
+    Node *loss = build_new(OP_VMFLOSS, 2, (Node *[]){h, build_op2(&at, OP_ROW, W, n->in[1], n->loc)}, n->loc);
+    loss->approx = n->approx; /* the lambdas */
+    return build_put(&at, loss, n->loc);
 }
 
 /* Makes x (an int value: a target and its index arithmetic) available

@@ -21,7 +21,10 @@
 
 #include "binaryt.h"
 #include "common.h"
+#include "fd.h"
 #include "nnrt_approx.h"
+
+FD_MODEL(binaryt)
 
 #define NV 24
 #define ND 5
@@ -97,21 +100,6 @@ static double reference(binaryt *m, double *gE, double *gW, double *gb)
     return loss;
 }
 
-static float run_grad(binaryt_ctx *c, const binaryt_inputs *in)
-{
-    binaryt_outputs out;
-    if (binaryt_ctx_grad(c, in, &out) != NNRT_OK) {
-        fprintf(stderr, "binaryt_ctx_grad: %s\n", nnrt_last_error());
-        exit(1);
-    }
-    return out.loss;
-}
-
-static binaryt_ctx *fd_ctx;
-static const binaryt_inputs *fd_in;
-static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
-static const float *fd_grad(int p) { return binaryt_ctx_grad_data(fd_ctx, p); }
-
 int main(void)
 {
     binaryt *m = binaryt_create(5);
@@ -135,13 +123,9 @@ int main(void)
     snprintf(name, sizeof name, "forward is the method's -log p(y) (%.6f vs %.6f)", out.loss, ref);
     check(relerr(out.loss, ref) < 1e-4, name);
 
-    fd_ctx = c;
-    fd_in = &in;
     float *P[3] = {binaryt_param(m, "E"), binaryt_param(m, "W"), binaryt_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
-    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
-    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
-    check(worst < 5e-3, name);
+    fd_check(c, &in, P, sizes, 3, "every param entry");
 
     binaryt_ctx_destroy(c);
     binaryt_destroy(m);

@@ -36,6 +36,8 @@ sed 's/with neg(k = 3)/with neg(k = 3, share = batch)/' "$D/neg.nn" >"$tmp/neg_s
 sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
 sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
 sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
+# embed with both regularizers: embed_test.c with METHOD 1
+sed 's/with embed$/with embed(lambda1 = 0.02, lambda2 = 0.5)/' "$D/embed.nn" >"$tmp/embed_l.nn"
 
 # the same methods on log_softmax and softmax nodes (passes/approx.c: a
 # picked log-probability is -cross_entropy with the node's method): the
@@ -59,7 +61,7 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 # case: NAME (its .nn), its test (the .c), the model's name, the test's
 # -DMETHOD, and nngc options (the test gets -DBAKED with them)
 for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
-    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 \
+    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
     hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
     binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
 for O in -O0 -O2; do
