@@ -499,6 +499,18 @@ static void emit_vmf(Ctx *x, const Node *n, const char *v, const char *o, const 
     cline(x, "}");
 }
 
+/* bin_logz on one position: binary's normalizer over the vocabulary, 0
+ * for the words of the hybrid softmax (nnrt_code_logz). */
+static void emit_logz(Ctx *x, const Node *n, const char *v, const char *z, const char *y)
+{
+    int64_t N = n->index, V = n->size.c, bits = 1;
+    while (((int64_t)1 << bits) < V - N)
+        bits++;
+    emit_index_check(x, n, y, int_lit(V));
+    cline(x, "%s[0] = %s < %" PRId64 " ? 0.0f : (float)nnrt_code_logz(%" PRId64 ", %s, %" PRId64 ", %" PRId64 ");", v, y, N,
+          bits, z, n->i, V - N);
+}
+
 /* class, binary and embed's ops: one position, or (batch pass) one per
  * row of their batched operands (the leading axis of the targets or of
  * the logits), each row as one position. */
@@ -517,6 +529,7 @@ static void emit_per_target(Ctx *x, const Node *n, const char *v)
             cline(x, "const int64_t %s = %s < %d ? %s : %d;", v, va, n->index, va, n->index);
             break;
         case OP_CLASSLOSS: case OP_CLASSGRAD: emit_class(x, n, v, va, vb, d); break;
+        case OP_BINLOGZ: emit_logz(x, n, v, va, vb); break;
         default: emit_vmf(x, n, v, va, vb, d); break;
         }
         return;
@@ -540,6 +553,11 @@ static void emit_per_target(Ctx *x, const Node *n, const char *v)
     case OP_BINSLOT:
         emit_index_check(x, n, xsprintf("%s[r]", va), int_lit(n->size.c));
         cline(x, "%s[r] = %s[r] < %d ? %s[r] : %d;", v, va, n->index, va, n->index);
+        break;
+    case OP_BINLOGZ:
+        cline(x, "const int64_t yr = %s[r];", vb);
+        cline(x, "const float *zr = %s + r * %s;", va, len);
+        emit_logz(x, n, xsprintf("(%s + r)", v), "zr", "yr");
         break;
     case OP_CLASSLOSS:
     case OP_CLASSGRAD:
@@ -709,6 +727,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
     case OP_BINSLOT:
     case OP_VMFLOSS:
     case OP_VMFGRAD:
+    case OP_BINLOGZ:
         emit_per_target(x, n, v);
         break;
     default:

@@ -581,6 +581,7 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return false;
         set(&I, DT_I32, &a->shape);
         return true;
+    case OP_BINLOGZ:
     case OP_CLASSLOSS:
     case OP_CLASSGRAD: { /* logits [n] of the classes or of a class range, the target; (batch pass)
                             [T, n] and [T] */
@@ -589,7 +590,7 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             (!rows && !ir_is_int_scalar(b)))
             return fail(&I, "'%s' needs a static f32 vector of logits and an int target, got %s and %s",
                         op_name[n->op], typ(&I, a), typ(&I, b));
-        return loss_or_grad(&I, n, n->op == OP_CLASSLOSS, rows);
+        return loss_or_grad(&I, n, n->op != OP_CLASSGRAD, rows);
     }
     case OP_VMFLOSS:
     case OP_VMFGRAD: { /* the output vector and the target's embedding, [m] each, m > 2; (batch pass) [T, m] */

@@ -194,6 +194,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
     }
     if (n->op == OP_BINSLOT)
         pr(p, " hybrid=%d", n->index);
+    if (n->op == OP_BINLOGZ)
+        pr(p, " bits=%" PRId64 " hybrid=%d", n->i, n->index);
     if ((n->op == OP_VMFLOSS || n->op == OP_VMFGRAD) && (n->approx.lambda1 != 0 || n->approx.lambda2 != 1))
         pr(p, " lambda1=%g lambda2=%g", n->approx.lambda1, n->approx.lambda2);
     if (n->op == OP_SAMPLE) {

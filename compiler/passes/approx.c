@@ -234,8 +234,9 @@ static Node *rows_from(Lowering *L, int64_t from, int64_t len, Loc loc) {
  * most frequent words, then "a coded word"), the bits counting only for
  * y >= N; ecc = n predicts bits + n bits of the code's convolutional code
  * (nnrt_ecc_encode, punctured evenly). The bit rows follow the softmax's:
- * W's rows [N + 1, N + 1 + bits + n) (N = 0: from row 0). The same on F:
- * -log of the product of the bits' probabilities (not renormalized over V). */
+ * W's rows [N + 1, N + 1 + bits + n) (N = 0: from row 0). On F the
+ * same, renormalized over V: + log Z (bin_logz: the sum over the valid
+ * codes of their bits' probability), so that p(w) sums to 1 over V. */
 static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
     Node *W, *h, *bias;
     int64_t N = n->approx.hybrid, ecc = n->approx.k, V = n->in[0]->shape.d[0].c;
@@ -266,8 +267,16 @@ static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
     code->index = (int)N;
     code->size = size_const(V);
     build_put(&at, code, n->loc);
-    Node *loss = build_op2(&at, OP_LOGISTICLOSS, logits_at(&at, n->in[0], bitrows, n->loc),
-                           code, n->loc);
+    Node *zb = logits_at(&at, n->in[0], bitrows, n->loc);
+    Node *loss = build_op2(&at, OP_LOGISTICLOSS, zb, code, n->loc);
+    if (!L->train) {
+        /* F: renormalized over the vocabulary, + log Z of the valid codes */
+        Node *lz = build_new(OP_BINLOGZ, 2, (Node *[]){zb, y}, n->loc);
+        lz->i = nlab;
+        lz->index = (int)N;
+        lz->size = size_const(V);
+        loss = build_op2(&at, OP_ADD, loss, build_put(&at, lz, n->loc), n->loc);
+    }
     if (N > 0) {
         Node *slot = build_new(OP_BINSLOT, 1, &y, n->loc);
         slot->index = (int)N;

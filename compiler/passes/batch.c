@@ -292,9 +292,10 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             return NULL;
         }
         return place(bt, mk_same(v->op, 1, &ba, v), after);
+    case OP_BINLOGZ:
     case OP_CLASSLOSS:
     case OP_VMFLOSS: /* one loss per row of [n, L] logits (class) or [n, m] vectors (embed), one target each */
-        if (!ba || (v->op == OP_CLASSLOSS && !bb)) {
+        if (!ba || (v->op != OP_VMFLOSS && !bb)) {
             *why = "a class or vMF loss whose logits or target do not vary with the loop index";
             return NULL;
         }
