@@ -124,6 +124,32 @@ for O in -O0 -O2; do
 done
 done
 
+# an RNN LM (rnn.nn) with each structured method: finite differences of
+# every param and p(w | x) summing to 1 (rnn_test.c), -O0 and -O2; at -O2
+# the method's ops must have left the loops (fission after the recurrence)
+for s in class:c=4 hier binary binary:hybrid=3 binary:ecc=4; do
+    for O in -O0 -O2; do
+        if ! "$NNGC" $O --softmax=$s "$D/rnn.nn" -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 ||
+            ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -o "$tmp/rnn_test" \
+                "$D/rnn_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1; then
+            notok "rnn --softmax=$s $O: build"
+            detail "$tmp/log" 20
+            continue
+        fi
+        timeout "$TMO" "$tmp/rnn_test" >"$tmp/out" 2>"$tmp/err"
+        st=$?
+        sed "s/^\(not ok\|ok\) - /\1 - rnn --softmax=$s $O: /" "$tmp/out"
+        tap_count "$tmp/out" "$tmp/err" "$st" "rnn --softmax=$s $O"
+    done
+    # the loop bodies of T at -O2: only the recurrence (no method op)
+    if "$NNGC" -O2 --softmax=$s --dump-ir=train "$D/rnn.nn" | awk '/= loop /{d=1} d&&/^}/{d=0} d' |
+        grep -qE 'class_|bin_|hier_|logistic_|gather %[0-9]+, %[0-9]+ : f32\[[0-9]+, 6\]'; then
+        notok "rnn --softmax=$s -O2: the method's ops leave the loops"
+    else
+        ok "rnn --softmax=$s -O2: the method's ops leave the loops"
+    fi
+done
+
 # forward-only models (--no-train: neg's F is the exact softmax, hier's F
 # walks the tree) and the training ones compile warning-free too, gcc and
 # clang where present
