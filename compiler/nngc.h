@@ -294,6 +294,10 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     y - hybrid, hybrid = index, ids < hybrid: -1s), n = i bits; n > the \
                                     code's bits: its convolutional code punctured to n bits */ \
     X(BINSLOT, "bin_slot", 1, OPF_CHECKED) /* y int [] -> i32 []: y < hybrid (index) ? y : hybrid */ \
+    X(BINLOGZ, "bin_logz", 2, OPF_CHECKED) /* z [n], y int [] -> []: binary's normalizer over the   \
+                                    vocabulary (forward graph only): y < hybrid (index) ? 0 : log of \
+                                    the sum over the valid codes of their n bits' probability under \
+                                    logits z (nnrt_code_logz; size words); (batch) [T, n], [T] -> [T] */ \
     X(VMFLOSS, "vmf_loss", 2, 0) /* o [m], e [m] -> []: -log C_m(|o|) - o . e / |e| (von Mises-Fisher, \
                                     Kumar & Tsvetkov's approximation of C_m; e not differentiated) */ \
     X(VMFGRAD, "vmf_grad", 3, 0) /* o, e, d [] -> [m]: d (o / (v - 1 + sqrt((v+1)^2 + |o|^2)) - e / |e|) */ \
@@ -355,6 +359,7 @@ typedef struct Approx {
     int64_t k;        /* sampled, nce, neg: samples; class: classes; binary: ecc bits */
     int64_t hybrid;   /* binary: the most frequent words kept in a softmax (0: none) */
     bool share_batch; /* share = batch */
+    double lambda1, lambda2; /* embed: the vMF loss's regularizers (0 and 1 by default); also on vmf_loss/vmf_grad */
     Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
 } Approx;
 

@@ -305,3 +305,84 @@ int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
     }
     return (int32_t)value;
 }
+
+/* log(exp(a) + exp(b)), -inf safe. */
+static double lse2(double a, double b) {
+    if (a == -INFINITY)
+        return b;
+    if (b == -INFINITY)
+        return a;
+    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+/* log sigmoid(+-x): the log-probability of bit value `bit` from its logit. */
+static double log_bit(double x, int bit) {
+    double s = bit ? -x : x; /* -log p = softplus(s) */
+    return -(s > 0 ? s + log1p(exp(-s)) : log1p(exp(s)));
+}
+
+/* The plain code: the codes < limit are, for each bit i where limit has a
+ * 1, limit's bits before i, a 0 at i and anything after (whose free bits
+ * sum to 1). */
+static double logz_plain(int nbits, const float *x, int64_t limit) {
+    if (limit >= ((int64_t)1 << nbits))
+        return 0.0; /* every code is a word */
+    double z = -INFINITY, prefix = 0.0;
+    for (int i = 0; i < nbits; i++) {
+        int li = (int)((limit >> (nbits - 1 - i)) & 1);
+        if (li)
+            z = lse2(z, prefix + log_bit(x[i], 0));
+        prefix += log_bit(x[i], li);
+    }
+    return z;
+}
+
+/* The convolutional code punctured to n bits: the sum over the trellis of
+ * nnrt_ecc_decode (the same states, messages <= limit - 1), log-sum-exp
+ * instead of max; a code bit nobody predicts weighs 1 either way. */
+static double logz_ecc(int nbits, const float *x, int n, int64_t limit) {
+    int total = nnrt_ecc_len(nbits), steps = nbits + NNRT_ECC_K - 1;
+    int who[2 * (ECC_MAXBITS + NNRT_ECC_K - 1)];
+    for (int c = 0; c < total; c++)
+        who[c] = -1;
+    for (int j = 0; j < n; j++)
+        who[(int64_t)j * total / n] = j;
+    int64_t L = limit - 1;
+    if (L >= ((int64_t)1 << nbits))
+        L = ((int64_t)1 << nbits) - 1;
+    double m[ECC_STATES], next[ECC_STATES];
+    for (int s = 0; s < ECC_STATES; s++)
+        m[s] = -INFINITY;
+    m[1] = 0.0; /* register 0, tight */
+    for (int t = 0; t < steps; t++) {
+        double bm[2][2];
+        for (int c0 = 0; c0 < 2; c0++)
+            for (int c1 = 0; c1 < 2; c1++)
+                bm[c0][c1] = (who[2 * t] >= 0 ? log_bit(x[who[2 * t]], c0) : 0.0) +
+                             (who[2 * t + 1] >= 0 ? log_bit(x[who[2 * t + 1]], c1) : 0.0);
+        int lb = t < nbits ? (int)((L >> (nbits - 1 - t)) & 1) : 0;
+        for (int s = 0; s < ECC_STATES; s++)
+            next[s] = -INFINITY;
+        for (int s = 0; s < ECC_STATES; s++) {
+            if (m[s] == -INFINITY)
+                continue;
+            unsigned reg = (unsigned)s >> 1;
+            int tight = s & 1;
+            for (int bit = 0; bit < (t < nbits ? 2 : 1); bit++) {
+                if (tight && bit > lb)
+                    continue;
+                unsigned full = ((reg << 1) | (unsigned)bit) & 0x7f;
+                int ns = (int)((full & 0x3f) << 1) | (tight && bit == lb);
+                next[ns] = lse2(next[ns], m[s] + bm[parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)]);
+            }
+        }
+        memcpy(m, next, sizeof m);
+    }
+    return lse2(m[0], m[1]);
+}
+
+double nnrt_code_logz(int nbits, const float *x, int n, int64_t limit) {
+    if (nbits < 1 || nbits > ECC_MAXBITS || limit <= 0 || n < nbits || n > nnrt_ecc_len(nbits))
+        return NAN;
+    return n == nbits ? logz_plain(nbits, x, limit) : logz_ecc(nbits, x, n, limit);
+}

@@ -142,6 +142,14 @@ void nnrt_ecc_encode(int nbits, const uint8_t *msg, uint8_t *out);
  * (MSB first) is below limit: the most likely valid word. Returns it, or -1
  * if nbits > 30. No allocation (the trellis is on the stack, nbits <= 30). */
 int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit);
+/* The normalizer of binary's distribution over the vocabulary: log of the
+ * sum, over the valid messages v < limit of nbits bits, of the probability
+ * of v's predicted bits under their logits x[0..n) (bit = 1 with
+ * probability sigmoid(x)). n = nbits: the plain code, bit i of v; n >
+ * nbits: bit j is bit j * total / n of v's convolutional code (total =
+ * nnrt_ecc_len(nbits), punctured as nngc's bin_code). 0 when every code is
+ * valid (plain, limit = 2^nbits). NAN for bad arguments. */
+double nnrt_code_logz(int nbits, const float *x, int n, int64_t limit);
 
 /* ---------------------------------------------------------------- approx.c */
 

@@ -383,11 +383,12 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v, const char *z, 
     cline(x, "}");
 }
 
-/* class_loss and class_grad: a softmax over the level's part z[0..n)
- * (the classes, or y's class range), in double; t the target's place. */
-static void emit_class(Ctx *x, const Node *n, const char *v)
+/* class_loss and class_grad on one position: a softmax over the level's
+ * part z[0..n) (the classes, or y's class range), in double; t the
+ * target's place. v the loss (or gradient row), z the logits, y the
+ * target (an int expression), d the incoming gradient (a one-float array). */
+static void emit_class(Ctx *x, const Node *n, const char *v, const char *z, const char *y, const char *d)
 {
-    const char *z = vname(n->in[0]), *y = vname(n->in[1]);
     cline(x, "{");
     x->indent++;
     emit_index_check(x, n, y, int_lit(n->size.c));
@@ -405,19 +406,34 @@ static void emit_class(Ctx *x, const Node *n, const char *v)
     if (n->op == OP_CLASSLOSS) {
         cline(x, "%s[0] = (float)(mx + log(s) - %s[t]);", v, z);
     } else {
-        cline(x, "for (int64_t j = 0; j < %s; j++)", int_lit(n->shape.d[0].c));
-        cline(x, "    %s[j] = j < n ? %s[0] * (float)(exp(%s[j] - mx) / s - (j == t)) : 0.0f;", v, vname(n->in[2]), z);
+        const Node *zn = n->in[0];
+        cline(x, "for (int64_t j = 0; j < %s; j++)", int_lit(zn->shape.d[zn->shape.rank - 1].c));
+        cline(x, "    %s[j] = j < n ? %s[0] * (float)(exp(%s[j] - mx) / s - (j == t)) : 0.0f;", v, d, z);
     }
     x->indent--;
     cline(x, "}");
 }
 
-/* bin_code: the bits of y - hybrid, most significant first (as
- * nnrt_bincode_encode), or their convolutional code (nnrt_ecc_encode)
- * punctured to n bits: code bits j * total / n, j < n; -1s for y < hybrid. */
-static void emit_bincode(Ctx *x, const Node *n, const char *v)
+/* class_ids on one position: y's class range, padded with its first id. */
+static void emit_class_ids(Ctx *x, const Node *n, const char *v, const char *y)
 {
-    const char *y = vname(n->in[0]);
+    cline(x, "{");
+    x->indent++;
+    emit_index_check(x, n, y, int_lit(n->size.c));
+    cline(x, "const nnrt_classes *cl = &m->model->classes;");
+    cline(x, "const int32_t s = cl->start[cl->word_class[%s]], len = cl->start[cl->word_class[%s] + 1] - s;", y, y);
+    cline(x, "for (int32_t j = 0; j < %" PRId64 "; j++)", n->i);
+    cline(x, "    %s[j] = j < len ? s + j : s;", v);
+    x->indent--;
+    cline(x, "}");
+}
+
+/* bin_code on one position: the bits of y - hybrid, most significant
+ * first (as nnrt_bincode_encode), or their convolutional code
+ * (nnrt_ecc_encode) punctured to n bits: code bits j * total / n, j < n;
+ * -1s for y < hybrid. */
+static void emit_bincode(Ctx *x, const Node *n, const char *v, const char *y)
+{
     int64_t N = n->index, V = n->size.c, bits = 1, len = n->i;
     while (((int64_t)1 << bits) < V - N)
         bits++;
@@ -452,14 +468,13 @@ static void emit_bincode(Ctx *x, const Node *n, const char *v)
     cline(x, "}");
 }
 
-/* vmf_loss and vmf_grad, in double: kappa = |o|, nu = m/2 - 1,
- * r = sqrt((nu+1)^2 + kappa^2); loss r - (nu-1) log(nu-1+r) - o.e/|e|,
- * gradient o / (nu-1+r) - e/|e| (d/dkappa of the first terms is
- * kappa / (nu-1+r); docs/APPROX.md). */
-static void emit_vmf(Ctx *x, const Node *n, const char *v)
+/* vmf_loss and vmf_grad on one position, in double: kappa = |o|,
+ * nu = m/2 - 1, r = sqrt((nu+1)^2 + kappa^2); loss
+ * r - (nu-1) log(nu-1+r) - o.e/|e|, gradient o / (nu-1+r) - e/|e|
+ * (d/dkappa of the first terms is kappa / (nu-1+r); docs/APPROX.md). */
+static void emit_vmf(Ctx *x, const Node *n, const char *v, const char *o, const char *e, const char *d)
 {
-    const char *o = vname(n->in[0]), *e = vname(n->in[1]);
-    int64_t dim = n->in[0]->shape.d[0].c;
+    int64_t dim = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c;
     cline(x, "{");
     x->indent++;
     bool loss = n->op == OP_VMFLOSS;
@@ -472,11 +487,90 @@ static void emit_vmf(Ctx *x, const Node *n, const char *v)
     cline(x, "}");
     cline(x, "const double ne = ee > 0.0 ? sqrt(ee) : 1.0, nu = %s, rr = sqrt((nu + 1.0) * (nu + 1.0) + kk);",
           double_lit((double)dim / 2.0 - 1.0));
+    const char *l1 = double_lit(n->approx.lambda1), *l2 = double_lit(n->approx.lambda2);
     if (loss) {
-        cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - oe / ne);", v);
-    } else {
+        cline(x, "%s[0] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - %s * oe / ne + %s * sqrt(kk));", v, l2, l1);
+    } else { /* d/do of lambda1 |o|: lambda1 o / |o| (0 at o = 0) */
+        cline(x, "const double r1 = kk > 0.0 ? %s / sqrt(kk) : 0.0;", l1);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", dim);
-        cline(x, "    %s[j] = %s[0] * (float)(%s[j] / (nu - 1.0 + rr) - %s[j] / ne);", v, vname(n->in[2]), o, e);
+        cline(x, "    %s[j] = %s[0] * (float)(%s[j] / (nu - 1.0 + rr) + r1 * %s[j] - %s * %s[j] / ne);", v, d, o, o, l2, e);
+    }
+    x->indent--;
+    cline(x, "}");
+}
+
+/* bin_logz on one position: binary's normalizer over the vocabulary, 0
+ * for the words of the hybrid softmax (nnrt_code_logz). */
+static void emit_logz(Ctx *x, const Node *n, const char *v, const char *z, const char *y)
+{
+    int64_t N = n->index, V = n->size.c, bits = 1;
+    while (((int64_t)1 << bits) < V - N)
+        bits++;
+    emit_index_check(x, n, y, int_lit(V));
+    cline(x, "%s[0] = %s < %" PRId64 " ? 0.0f : (float)nnrt_code_logz(%" PRId64 ", %s, %" PRId64 ", %" PRId64 ");", v, y, N,
+          bits, z, n->i, V - N);
+}
+
+/* class, binary and embed's ops: one position, or (batch pass) one per
+ * row of their batched operands (the leading axis of the targets or of
+ * the logits), each row as one position. */
+static void emit_per_target(Ctx *x, const Node *n, const char *v)
+{
+    const Node *a = n->in[0];
+    bool rows = n->op == OP_CLASSIDS || n->op == OP_BINCODE || n->op == OP_BINSLOT ? a->shape.rank == 1 : a->shape.rank == 2;
+    const char *d = n->nin > 2 ? vname(n->in[2]) : NULL;
+    const char *va = vname(a), *vb = n->nin > 1 ? vname(n->in[1]) : NULL;
+    if (!rows) {
+        switch (n->op) {
+        case OP_CLASSIDS: emit_class_ids(x, n, v, va); break;
+        case OP_BINCODE: emit_bincode(x, n, v, va); break;
+        case OP_BINSLOT:
+            emit_index_check(x, n, va, int_lit(n->size.c));
+            cline(x, "const int64_t %s = %s < %d ? %s : %d;", v, va, n->index, va, n->index);
+            break;
+        case OP_CLASSLOSS: case OP_CLASSGRAD: emit_class(x, n, v, va, vb, d); break;
+        case OP_BINLOGZ: emit_logz(x, n, v, va, vb); break;
+        default: emit_vmf(x, n, v, va, vb, d); break;
+        }
+        return;
+    }
+    const char *len = int_lit(n->op == OP_CLASSIDS || n->op == OP_BINCODE ? n->i : a->shape.d[a->shape.rank - 1].c);
+    bool per_row = n->shape.rank > 1; /* a row of results per position, not one value */
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", size_c(x, a->shape.d[0]));
+    x->indent++;
+    if (d)
+        cline(x, "const float *dr = %s%s;", d, n->in[2]->shape.rank ? " + r" : "");
+    switch (n->op) {
+    case OP_CLASSIDS:
+    case OP_BINCODE:
+        cline(x, "const int64_t yr = %s[r];", va);
+        cline(x, "int32_t *vr = %s + r * %s;", v, len);
+        if (n->op == OP_CLASSIDS)
+            emit_class_ids(x, n, "vr", "yr");
+        else
+            emit_bincode(x, n, "vr", "yr");
+        break;
+    case OP_BINSLOT:
+        emit_index_check(x, n, xsprintf("%s[r]", va), int_lit(n->size.c));
+        cline(x, "%s[r] = %s[r] < %d ? %s[r] : %d;", v, va, n->index, va, n->index);
+        break;
+    case OP_BINLOGZ:
+        cline(x, "const int64_t yr = %s[r];", vb);
+        cline(x, "const float *zr = %s + r * %s;", va, len);
+        emit_logz(x, n, xsprintf("(%s + r)", v), "zr", "yr");
+        break;
+    case OP_CLASSLOSS:
+    case OP_CLASSGRAD:
+        cline(x, "const int64_t yr = %s[r];", vb);
+        cline(x, "const float *zr = %s + r * %s;", va, len);
+        cline(x, "float *vr = %s + r%s;", v, per_row ? xsprintf(" * %s", len) : "");
+        emit_class(x, n, "vr", "zr", "yr", d ? "dr" : NULL);
+        break;
+    default:
+        cline(x, "const float *or = %s + r * %s, *er = %s + r * %s;", va, len, vb, len);
+        cline(x, "float *vr = %s + r%s;", v, per_row ? xsprintf(" * %s", len) : "");
+        emit_vmf(x, n, "vr", "or", "er", d ? "dr" : NULL);
+        break;
     }
     x->indent--;
     cline(x, "}");
@@ -626,33 +720,15 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
     case OP_LOGISTICGRAD:
         emit_sampling_loss(x, n, v);
         break;
-    case OP_CLASSIDS: { /* y's class range, padded with its first id */
-        const char *y = vname(n->in[0]);
-        cline(x, "{");
-        x->indent++;
-        emit_index_check(x, n, y, int_lit(n->size.c));
-        cline(x, "const nnrt_classes *cl = &m->model->classes;");
-        cline(x, "const int32_t s = cl->start[cl->word_class[%s]], len = cl->start[cl->word_class[%s] + 1] - s;", y, y);
-        cline(x, "for (int32_t j = 0; j < %" PRId64 "; j++)", n->i);
-        cline(x, "    %s[j] = j < len ? s + j : s;", v);
-        x->indent--;
-        cline(x, "}");
-        break;
-    }
+    case OP_CLASSIDS:
     case OP_CLASSLOSS:
     case OP_CLASSGRAD:
-        emit_class(x, n, v);
-        break;
     case OP_BINCODE:
-        emit_bincode(x, n, v);
-        break;
     case OP_BINSLOT:
-        emit_index_check(x, n, vname(n->in[0]), int_lit(n->size.c));
-        cline(x, "const int64_t %s = %s < %d ? %s : %d;", v, vname(n->in[0]), n->index, vname(n->in[0]), n->index);
-        break;
     case OP_VMFLOSS:
     case OP_VMFGRAD:
-        emit_vmf(x, n, v);
+    case OP_BINLOGZ:
+        emit_per_target(x, n, v);
         break;
     default:
         NN_ASSERT(!"an approximation op");

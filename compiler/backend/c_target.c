@@ -69,7 +69,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_SAMPLEDLOSS] = c_emit_approx, [OP_SAMPLEDGRAD] = c_emit_approx,
     [OP_CLASSIDS] = c_emit_approx, [OP_CLASSLOSS] = c_emit_approx, [OP_CLASSGRAD] = c_emit_approx,
     [OP_BINCODE] = c_emit_approx, [OP_BINSLOT] = c_emit_approx, [OP_VMFLOSS] = c_emit_approx,
-    [OP_VMFGRAD] = c_emit_approx,
+    [OP_VMFGRAD] = c_emit_approx, [OP_BINLOGZ] = c_emit_approx,
     [OP_LOOP] = c_emit_loop, [OP_CARRY] = c_emit_loop, [OP_LOOPOUT] = c_emit_loop,
 };
 
@@ -87,7 +87,7 @@ static bool int_operand_ok(const Node *n, int j)
         return true; /* the target and the loop indexes */
     case OP_HIERPATH: case OP_HIERLABEL: case OP_CLASSIDS: case OP_BINCODE: case OP_BINSLOT:
         return true; /* the target */
-    case OP_CLASSLOSS: case OP_CLASSGRAD:
+    case OP_CLASSLOSS: case OP_CLASSGRAD: case OP_BINLOGZ:
         return j == 1;
     case OP_NEGLOSS: case OP_NEGLOSSGRAD: case OP_LOGISTICLOSS: case OP_LOGISTICGRAD:
     case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS: case OP_SAMPLEDGRAD:
@@ -138,7 +138,8 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
         n->op != OP_LOOPOUT &&
         n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
-        n->op != OP_HIERLABEL && n->op != OP_CLASSIDS && n->op != OP_BINCODE && !(op_flags[n->op] & OPF_INT)) {
+        n->op != OP_HIERLABEL && n->op != OP_CLASSIDS && n->op != OP_BINCODE && n->op != OP_BINSLOT &&
+        !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");
         return false;
     }

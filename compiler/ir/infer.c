@@ -88,16 +88,36 @@ static void set_scalar(Infer *I, DType dt) {
 }
 
 /* A loss op's float scalar, or its gradient op's logits shape (operand 0's;
- * operand 2 the scalar gradient of the loss): the approximations' ops. */
-static bool loss_or_grad(Infer *I, Node *n, bool is_loss) {
+ * operand 2 the scalar gradient of the loss): the approximations' ops.
+ * rows (batch pass): operand 0 has a leading axis of positions, one loss
+ * per row ([rows]) and a gradient per row or one for all. */
+static bool loss_or_grad(Infer *I, Node *n, bool is_loss, bool rows) {
+    Shape per = rows ? (Shape){.rank = 1, .d = {n->in[0]->shape.d[0]}} : (Shape){0};
     if (is_loss) {
-        set_scalar(I, DT_F32);
+        set(I, DT_F32, &per);
         return true;
     }
-    if (!need_f32(I, n->in[2]) || n->in[2]->shape.rank != 0)
-        return fail(I, "'%s' needs a float scalar gradient, got %s", op_name[n->op], typ(I, n->in[2]));
+    const Node *d = n->in[2];
+    if (!need_f32(I, d) || (d->shape.rank != 0 && !shape_eq(&d->shape, &per)))
+        return fail(I, "'%s' needs a float scalar gradient (or one per row), got %s", op_name[n->op], typ(I, d));
     set(I, DT_F32, &n->in[0]->shape);
     return true;
+}
+
+/* An int target: a scalar, or (batch pass) an [n] vector of targets. */
+static bool need_targets(Infer *I, const Node *x) {
+    return x->dtype == DT_I32 && x->shape.rank == 1 ? true : need_int_scalar(I, x);
+}
+
+/* x's shape with the leading axis of the targets y (batch pass) in front. */
+static Shape per_target(const Node *y, Shape s) {
+    if (y->shape.rank == 0)
+        return s;
+    for (int i = s.rank; i > 0; i--)
+        s.d[i] = s.d[i - 1];
+    s.d[0] = y->shape.d[0];
+    s.rank++;
+    return s;
 }
 
 /* s without axis `axis`. */
@@ -546,31 +566,41 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
         return true;
     case OP_CLASSIDS:
-    case OP_BINCODE: /* i ids or bits of a target among size words */
-        if (!need_int_scalar(&I, a))
+    case OP_BINCODE: /* i ids or bits of a target among size words; (batch pass) targets [n]: one row each */
+        if (!need_targets(&I, a))
             return false;
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
             return fail(&I, "'%s' needs a length >= 1 and a static vocabulary", op_name[n->op]);
-        set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        {
+            Shape s = per_target(a, (Shape){.rank = 1, .d = {size_const(n->i)}});
+            set(&I, DT_I32, &s);
+        }
         return true;
     case OP_BINSLOT:
-        if (!need_int_scalar(&I, a))
+        if (!need_targets(&I, a))
             return false;
-        set_scalar(&I, DT_I32);
+        set(&I, DT_I32, &a->shape);
         return true;
+    case OP_BINLOGZ:
     case OP_CLASSLOSS:
-    case OP_CLASSGRAD: /* logits [n] of the classes or of a class range, the target */
-        if (!need_f32(&I, a) || a->shape.rank != 1 || !size_is_const(a->shape.d[0]) || !need_int_scalar(&I, b))
+    case OP_CLASSGRAD: { /* logits [n] of the classes or of a class range, the target; (batch pass)
+                            [T, n] and [T] */
+        bool rows = a->shape.rank == 2 && b->dtype == DT_I32 && b->shape.rank == 1 && size_eq(a->shape.d[0], b->shape.d[0]);
+        if (!need_f32(&I, a) || (a->shape.rank != 1 && !rows) || !size_is_const(a->shape.d[a->shape.rank - 1]) ||
+            (!rows && !ir_is_int_scalar(b)))
             return fail(&I, "'%s' needs a static f32 vector of logits and an int target, got %s and %s",
                         op_name[n->op], typ(&I, a), typ(&I, b));
-        return loss_or_grad(&I, n, n->op == OP_CLASSLOSS);
+        return loss_or_grad(&I, n, n->op != OP_CLASSGRAD, rows);
+    }
     case OP_VMFLOSS:
-    case OP_VMFGRAD: /* the output vector and the target's embedding, [m] each, m > 2 */
-        if (!need_f32(&I, a) || !need_f32(&I, b) || a->shape.rank != 1 || !shape_eq(&a->shape, &b->shape) ||
-            !size_is_const(a->shape.d[0]) || a->shape.d[0].c <= 2)
+    case OP_VMFGRAD: { /* the output vector and the target's embedding, [m] each, m > 2; (batch pass) [T, m] */
+        bool rows = a->shape.rank == 2;
+        if (!need_f32(&I, a) || !need_f32(&I, b) || (a->shape.rank != 1 && !rows) || !shape_eq(&a->shape, &b->shape) ||
+            !size_is_const(a->shape.d[a->shape.rank - 1]) || a->shape.d[a->shape.rank - 1].c <= 2)
             return fail(&I, "'%s' needs two f32 vectors of one static size over 2, got %s and %s", op_name[n->op],
                         typ(&I, a), typ(&I, b));
-        return loss_or_grad(&I, n, n->op == OP_VMFLOSS);
+        return loss_or_grad(&I, n, n->op == OP_VMFLOSS, rows);
+    }
     case OP_LOGISTICLOSS:
     case OP_LOGISTICGRAD:
     case OP_NCELOSS:

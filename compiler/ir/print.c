@@ -99,6 +99,10 @@ static void pr_approx(Printer *p, const Approx *a) {
         if (a->hybrid > 0)
             pr(p, "%shybrid=%" PRId64, sep, a->hybrid), sep = ", ";
         break;
+    case APPROX_EMBED:
+        if (a->lambda1 != 0 || a->lambda2 != 1)
+            pr(p, "%slambda1=%g, lambda2=%g", sep, a->lambda1, a->lambda2), sep = ", ";
+        break;
     default:
         break;
     }
@@ -190,6 +194,10 @@ static void print_node(Printer *p, const Node *n, int depth) {
     }
     if (n->op == OP_BINSLOT)
         pr(p, " hybrid=%d", n->index);
+    if (n->op == OP_BINLOGZ)
+        pr(p, " bits=%" PRId64 " hybrid=%d", n->i, n->index);
+    if ((n->op == OP_VMFLOSS || n->op == OP_VMFGRAD) && (n->approx.lambda1 != 0 || n->approx.lambda2 != 1))
+        pr(p, " lambda1=%g lambda2=%g", n->approx.lambda1, n->approx.lambda2);
     if (n->op == OP_SAMPLE) {
         pr(p, " k=%" PRId64 " site=%d of=", n->i, n->index);
         pr_size(p, n->size);

@@ -425,7 +425,15 @@ static int find_approx(const char *name, size_t len) {
 
 /* Applies one argument; err gets a message on failure. */
 static bool approx_arg(Approx *ap, int m, const char *key, const char *val, bool val_is_int, int64_t ival,
-                       char *err, size_t errlen) {
+                       bool val_is_num, double fval, char *err, size_t errlen) {
+    if (key && (strcmp(key, "lambda1") == 0 || strcmp(key, "lambda2") == 0) && ap->kind == APPROX_EMBED) {
+        if (!val_is_num || !(fval >= 0 && fval <= 1e6)) {
+            snprintf(err, errlen, "%s must be a number >= 0", key);
+            return false;
+        }
+        *(key[6] == '1' ? &ap->lambda1 : &ap->lambda2) = fval;
+        return true;
+    }
     bool sampling = ap->kind == APPROX_SAMPLED || ap->kind == APPROX_NCE || ap->kind == APPROX_NEG;
     if (key && strcmp(key, "share") == 0) {
         if (!sampling || !val || strcmp(val, "batch") != 0) {
@@ -468,14 +476,15 @@ static bool lower_approx(Lower *L, const Ast *ap, Approx *out) {
     memset(out, 0, sizeof *out);
     out->kind = approx_table[m].kind;
     out->k = approx_table[m].kdefault;
+    out->lambda2 = 1; /* embed's default: the unregularised loss */
     out->loc = ap->loc;
     for (int i = 0; i < ap->args.n; i++) {
         const Ast *kw = ap->args.v[i];
         char err[200];
         const Ast *v = kw->a;
         bool is_int = v->kind == AST_NUM && v->is_int;
-        if (!approx_arg(out, m, kw->name, v->kind == AST_NAME ? v->name : NULL, is_int, is_int ? v->ival : 0, err,
-                        sizeof err)) {
+        if (!approx_arg(out, m, kw->name, v->kind == AST_NAME ? v->name : NULL, is_int, is_int ? v->ival : 0,
+                        v->kind == AST_NUM, v->kind == AST_NUM ? v->num : 0, err, sizeof err)) {
             diag_error(L->d, kw->loc, "%s", err);
             return false;
         }
@@ -495,6 +504,7 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->kind = approx_table[m].kind;
     out->k = approx_table[m].kdefault;
+    out->lambda2 = 1; /* embed's default: the unregularised loss */
     out->loc = NO_LOC;
     const char *p = colon ? colon + 1 : NULL;
     while (p && *p) {
@@ -518,7 +528,10 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen) {
         errno = 0;
         long long iv = strtoll(val, &end, 10);
         bool is_int = *val && *end == 0 && errno == 0;
-        if (!approx_arg(out, m, key, val, is_int, iv, err, errlen))
+        errno = 0;
+        double fv = strtod(val, &end);
+        bool is_num = *val && *end == 0 && errno == 0;
+        if (!approx_arg(out, m, key, val, is_int, iv, is_num, fv, err, errlen))
             return false;
         p = comma ? comma + 1 : NULL;
     }

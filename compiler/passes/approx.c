@@ -234,8 +234,9 @@ static Node *rows_from(Lowering *L, int64_t from, int64_t len, Loc loc) {
  * most frequent words, then "a coded word"), the bits counting only for
  * y >= N; ecc = n predicts bits + n bits of the code's convolutional code
  * (nnrt_ecc_encode, punctured evenly). The bit rows follow the softmax's:
- * W's rows [N + 1, N + 1 + bits + n) (N = 0: from row 0). The same on F:
- * -log of the product of the bits' probabilities (not renormalized over V). */
+ * W's rows [N + 1, N + 1 + bits + n) (N = 0: from row 0). On F the
+ * same, renormalized over V: + log Z (bin_logz: the sum over the valid
+ * codes of their bits' probability), so that p(w) sums to 1 over V. */
 static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
     Node *W, *h, *bias;
     int64_t N = n->approx.hybrid, ecc = n->approx.k, V = n->in[0]->shape.d[0].c;
@@ -266,8 +267,16 @@ static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
     code->index = (int)N;
     code->size = size_const(V);
     build_put(&at, code, n->loc);
-    Node *loss = build_op2(&at, OP_LOGISTICLOSS, logits_at(&at, n->in[0], bitrows, n->loc),
-                           code, n->loc);
+    Node *zb = logits_at(&at, n->in[0], bitrows, n->loc);
+    Node *loss = build_op2(&at, OP_LOGISTICLOSS, zb, code, n->loc);
+    if (!L->train) {
+        /* F: renormalized over the vocabulary, + log Z of the valid codes */
+        Node *lz = build_new(OP_BINLOGZ, 2, (Node *[]){zb, y}, n->loc);
+        lz->i = nlab;
+        lz->index = (int)N;
+        lz->size = size_const(V);
+        loss = build_op2(&at, OP_ADD, loss, build_put(&at, lz, n->loc), n->loc);
+    }
     if (N > 0) {
         Node *slot = build_new(OP_BINSLOT, 1, &y, n->loc);
         slot->index = (int)N;
@@ -281,7 +290,9 @@ static Node *lower_binary(Lowering *L, Block *b, int i, Node *n) {
 
 /* embed (Kumar & Tsvetkov 2019): h is the predicted embedding, W's row y
  * (normalized to unit length) the target's; the von Mises-Fisher loss
- * -log C_m(|h|) - h . e (lambda1 = 0, lambda2 = 1). W gets no gradient
+ * -log C_m(|h|) - lambda2 h . e + lambda1 |h| (Kumar & Tsvetkov's NLLvMF
+ * with both regularizers; 0 and 1 by default: the plain loss, embed(lambda1
+ * = 0.1, lambda2 = 0.1) as written). W gets no gradient
  * from it (the output embeddings are frozen: pretrained, loaded with
  * --params); b is not used. The same on F. */
 static Node *lower_embed(Lowering *L, Block *b, int i, Node *n) {
@@ -293,7 +304,9 @@ static Node *lower_embed(Lowering *L, Block *b, int i, Node *n) {
         return NULL;
     }
     Builder at = build_at(L->g, b, position(b, n) + 1, BUILD_ASSERT, "approx");
-    return build_op2(&at, OP_VMFLOSS, h, build_op2(&at, OP_ROW, W, n->in[1], n->loc), n->loc);
+    Node *loss = build_new(OP_VMFLOSS, 2, (Node *[]){h, build_op2(&at, OP_ROW, W, n->in[1], n->loc)}, n->loc);
+    loss->approx = n->approx; /* the lambdas */
+    return build_put(&at, loss, n->loc);
 }
 
 /* Makes x (an int value: a target and its index arithmetic) available
@@ -395,7 +408,8 @@ static bool rows_form(const Node *n) {
 }
 
 static bool same_method(const Approx *a, const Approx *c) {
-    return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch;
+    return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch &&
+           a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2;
 }
 
 /* The cross_entropy n of B examples at once (nngc --batch=B: logits
@@ -443,6 +457,126 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
         remove_at(b, position(b, group[m]));
     }
     return l->node;
+}
+
+/* ---------------------------------------------------------------- softmax and log_softmax */
+
+#define MAX_USERS 64
+
+/* The nodes of b (and its loops) that read x, at most max; *other counts
+ * the uses that are not operands of a node (loop results, outputs). */
+static int users_in(Block *b, const Node *x, Node **u, int n, int max) {
+    for (int i = 0; i < b->n; i++) {
+        Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k] == x) {
+                if (n < max)
+                    u[n] = v;
+                n++;
+                break;
+            }
+        if (v->op == OP_LOOP)
+            n = users_in(&v->loop->body, x, u, n, max);
+    }
+    return n;
+}
+
+/* x's users (nodes reading it as an operand), or -1 when something else
+ * reads it too (a loop result, an output, the loss) or there are too
+ * many. */
+static int users_of(Graph *g, Node *x, Node **u) {
+    int n = users_in(&g->top, x, u, 0, MAX_USERS), ops = 0;
+    for (int i = 0; i < n && i < MAX_USERS; i++)
+        for (int k = 0; k < u[i]->nin; k++)
+            ops += u[i]->in[k] == x;
+    ir_count_uses(g);
+    int all = x->mark;
+    ir_clear_marks(&g->top);
+    return n > MAX_USERS || ops != all ? -1 : n;
+}
+
+/* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with y an int scalar? */
+static bool is_pick(const Node *u, const Node *x) {
+    return (u->op == OP_ROW || u->op == OP_PICK) && u->in[0] == x && x->shape.rank == 1 && ir_is_int_scalar(u->in[1]);
+}
+
+/* Replaces the log-probability u (of word y under softmax node n) by
+ * -cross_entropy(z, y) with n's method, built just before u. */
+static void pick_to_xent(Lowering *L, const Node *n, Node *u, Node *y) {
+    Block *b = u->parent;
+    Builder at = build_at(L->g, b, position(b, u), BUILD_ASSERT, "approx");
+    Node *x = build_new(OP_XENT, 2, (Node *[]){n->in[0], y}, u->loc);
+    x->approx = n->approx;
+    build_put(&at, x, u->loc);
+    Node *lp = build_op1(&at, OP_NEG, x, u->loc);
+    lp->name = u->name;
+    ir_replace_uses(L->g, u, lp);
+    remove_at(b, position(b, u));
+}
+
+/* The forms of a softmax node n with a method whose value is one word's
+ * log-probability: log_softmax(z)[y], and log(softmax(z)[y]) or
+ * log(softmax(z))[y]. Each becomes -cross_entropy(z, y) with n's method
+ * (lowered as any cross_entropy). Where the whole distribution is read
+ * instead: an error at n's `with`; with --softmax, n stays exact. */
+static bool lower_picks(Lowering *L, Node *n) {
+    Node *u[MAX_USERS], *w[MAX_USERS];
+    int nu = users_of(L->g, n, u);
+    const Node *bad = NULL;
+    for (int i = 0; i < nu && !bad; i++) {
+        if (n->op == OP_LOGSOFTMAX) {
+            bad = is_pick(u[i], n) ? NULL : u[i];
+            continue;
+        }
+        /* softmax: log(p[y]) or log(p)[y], each of the inner node's uses */
+        bool pick = is_pick(u[i], n), lg = u[i]->op == OP_LOG;
+        int nw = pick || lg ? users_of(L->g, u[i], w) : -1;
+        for (int j = 0; j < nw && !bad; j++)
+            bad = (pick && w[j]->op == OP_LOG) || (lg && is_pick(w[j], u[i])) ? NULL : w[j];
+        if (nw < 0)
+            bad = u[i];
+    }
+    if (nu < 0 || bad) {
+        if (n->approx.loc.file >= 0 && L->report) {
+            const char *fn = op_name[n->op];
+            if (bad)
+                diag_error(L->d, n->approx.loc,
+                           "softmax approximation '%s' needs the log-probability of one word (%s), but the "
+                           "%s at line %d reads the whole distribution of this %s (line %d)",
+                           approx_name[n->approx.kind],
+                           n->op == OP_LOGSOFTMAX ? "log_softmax(z)[y]" : "log(softmax(z)[y]) or log(softmax(z))[y]",
+                           op_name[bad->op], bad->loc.line, fn, n->loc.line);
+            else
+                diag_error(L->d, n->approx.loc,
+                           "softmax approximation '%s' needs the log-probability of one word (%s[y]), but the "
+                           "whole %s (line %d) is a result", approx_name[n->approx.kind], fn, fn, n->loc.line);
+        }
+        n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
+        return false;
+    }
+    for (int i = 0; i < nu; i++) {
+        if (n->op == OP_LOGSOFTMAX) {
+            pick_to_xent(L, n, u[i], u[i]->in[1]);
+            continue;
+        }
+        int nw = users_of(L->g, u[i], w);
+        for (int j = 0; j < nw; j++)
+            pick_to_xent(L, n, w[j], u[i]->op == OP_LOG ? w[j]->in[1] : u[i]->in[1]);
+        remove_at(u[i]->parent, position(u[i]->parent, u[i]));
+    }
+    remove_at(n->parent, position(n->parent, n)); /* read by nothing now */
+    return true;
+}
+
+/* Every softmax and log_softmax node with a method, in b and its loops. */
+static void lower_softmax_nodes(Lowering *L, Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            lower_softmax_nodes(L, &n->loop->body);
+        if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX) && n->approx.kind != APPROX_FULL && lower_picks(L, n))
+            i--; /* n is gone; its picks, after it, are cross_entropy nodes */
+    }
 }
 
 static void lower_block(Lowering *L, Block *b) {
@@ -493,6 +627,7 @@ static void lower_block(Lowering *L, Block *b) {
 bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report) {
     Lowering L = {.g = g, .d = d, .flag = flag, .train = train, .report = train || report};
     int before = d->nerrors;
+    lower_softmax_nodes(&L, &g->top);
     lower_block(&L, &g->top);
     return d->nerrors == before;
 }

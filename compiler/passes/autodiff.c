@@ -489,6 +489,7 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
         Node *g = ir_new_node(x->op == OP_CLASSLOSS ? OP_CLASSGRAD : OP_VMFGRAD, 3, (Node *[]){fwd(S, a), fwd(S, b), dy}, at);
         g->index = x->index;
         g->size = x->size;
+        g->approx = x->approx; /* vmf: the lambdas */
         if (da) add_adj(S, a, emit(S, g));
         return true;
     }

@@ -284,6 +284,30 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             return NULL;
         }
         return place(bt, mk_same(v->op, 1, &ba, v), after);
+    case OP_CLASSIDS:
+    case OP_BINCODE:
+    case OP_BINSLOT: /* class's ranges, binary's codes and slots of every iteration's target: [n, L], [n] */
+        if (!ba) {
+            *why = "a class range or binary code of a target that does not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 1, &ba, v), after);
+    case OP_BINLOGZ:
+    case OP_CLASSLOSS:
+    case OP_VMFLOSS: /* one loss per row of [n, L] logits (class) or [n, m] vectors (embed), one target each */
+        if (!ba || (v->op != OP_VMFLOSS && !bb)) {
+            *why = "a class or vMF loss whose logits or target do not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 2, (Node *[]){ba, v->op == OP_VMFLOSS ? lift(bt, b, after) : bb}, v), after);
+    case OP_CLASSGRAD:
+    case OP_VMFGRAD: /* a gradient row per row; d one per row or a constant */
+        if (!ba || (v->op == OP_CLASSGRAD && !bb)) {
+            *why = "a class or vMF gradient whose logits or target do not vary with the loop index";
+            return NULL;
+        }
+        return place(bt, mk_same(v->op, 3, (Node *[]){ba, v->op == OP_VMFGRAD ? lift(bt, b, after) : bb,
+                                                      bval(v->in[2]) ? bval(v->in[2]) : v->in[2]}, v), after);
     case OP_NEGLOSS:
     case OP_NCELOSS:
     case OP_SAMPLEDLOSS:

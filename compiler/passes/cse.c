@@ -86,7 +86,8 @@ static bool same_node(const Node *a, const Node *b) {
     if (!size_eq(a->size, b->size) || a->ta != b->ta || a->tb != b->tb)
         return false;
     if (a->approx.kind != b->approx.kind || a->approx.k != b->approx.k ||
-        a->approx.share_batch != b->approx.share_batch)
+        a->approx.share_batch != b->approx.share_batch || a->approx.lambda1 != b->approx.lambda1 ||
+        a->approx.lambda2 != b->approx.lambda2)
         return false;
     return true;
 }

@@ -10,9 +10,11 @@
  *             of y's 5 bits (nnrt_ecc_encode; bits j * 22 / 9 kept);
  *   METHOD 3: binary(ecc = 17): all 22 of them.
  * Loss and the gradients of E, W, b against the reference (relative 1e-4)
- * on targets that hit the softmax slots and the coded words, the forward
- * function's loss (the method's own -log p: the same), and central finite
- * differences of every param entry.
+ * on targets that hit the softmax slots and the coded words; the forward
+ * function's loss, the method's -log p renormalized over V (the training
+ * loss + the log of the sum over the valid codes, here by brute force),
+ * p(w) summing to 1 over V; central finite differences of every param
+ * entry.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +23,10 @@
 
 #include "binaryt.h"
 #include "common.h"
+#include "fd.h"
 #include "nnrt_approx.h"
+
+FD_MODEL(binaryt)
 
 #define NV 24
 #define ND 5
@@ -61,13 +66,37 @@ static void target_bits(int32_t y, uint8_t *t)
         t[j] = code[j * nnrt_ecc_len(NBITS) / NLAB];
 }
 
-static double reference(binaryt *m, double *gE, double *gW, double *gb)
+/* log sigmoid((2 bit - 1) x), in double */
+static double log_sig(double x, int bit) { return -log1p(exp(bit ? -x : x)); }
+
+/* Brute force: log of the sum over every coded word v (HYB <= v < NV) of
+ * the probability of its NLAB target bits under the bit logits zb: the
+ * normalizer of the forward graph's distribution over V. */
+static double brute_logz(const double *zb)
+{
+    double s = 0;
+    for (int32_t v = HYB; v < NV; v++) {
+        uint8_t tb[NLAB];
+        double lp = 0;
+        target_bits(v, tb);
+        for (int j = 0; j < NLAB; j++)
+            lp += log_sig(zb[j], tb[j]);
+        s += exp(lp);
+    }
+    return log(s);
+}
+
+/* The training loss (unnormalized: the bits' -log p, as Oda et al. train
+ * it) and its gradients; *fwd the forward graph's loss, renormalized over
+ * V: + brute_logz for each coded target. */
+static double reference(binaryt *m, double *gE, double *gW, double *gb, double *fwd)
 {
     const float *E = binaryt_param(m, "E"), *W = binaryt_param(m, "W"), *b = binaryt_param(m, "b");
     double loss = 0;
     memset(gE, 0, sizeof(double) * NV * ND);
     memset(gW, 0, sizeof(double) * NV * ND);
     memset(gb, 0, sizeof(double) * NV);
+    *fwd = 0;
     for (int t = 0; t < NT; t++) {
         double h[ND], z[NV], g[NV] = {0};
         for (int j = 0; j < ND; j++)
@@ -86,6 +115,8 @@ static double reference(binaryt *m, double *gE, double *gW, double *gb)
             target_bits(ys[t], bits);
             loss += nnrt_ref_bits(NLAB, z + FIRST, bits, g + FIRST);
         }
+        if (ys[t] >= HYB)
+            *fwd += brute_logz(z + FIRST);
         for (int w = 0; w < NV; w++) {
             gb[w] += g[w];
             for (int j = 0; j < ND; j++) {
@@ -94,23 +125,9 @@ static double reference(binaryt *m, double *gE, double *gW, double *gb)
             }
         }
     }
+    *fwd += loss;
     return loss;
 }
-
-static float run_grad(binaryt_ctx *c, const binaryt_inputs *in)
-{
-    binaryt_outputs out;
-    if (binaryt_ctx_grad(c, in, &out) != NNRT_OK) {
-        fprintf(stderr, "binaryt_ctx_grad: %s\n", nnrt_last_error());
-        exit(1);
-    }
-    return out.loss;
-}
-
-static binaryt_ctx *fd_ctx;
-static const binaryt_inputs *fd_in;
-static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
-static const float *fd_grad(int p) { return binaryt_ctx_grad_data(fd_ctx, p); }
 
 int main(void)
 {
@@ -122,7 +139,7 @@ int main(void)
     char name[240];
     float loss = run_grad(c, &in);
     double gE[NV * ND], gW[NV * ND], gb[NV];
-    double ref = reference(m, gE, gW, gb);
+    double fwd, ref = reference(m, gE, gW, gb, &fwd);
     snprintf(name, sizeof name, "loss %.6f vs reference %.6f (%d softmax slots, %d bits)", loss, ref, HYB ? HYB + 1 : 0,
              NLAB);
     check(relerr(loss, ref) < 1e-4, name);
@@ -132,16 +149,27 @@ int main(void)
     check(eE < 1e-4 && eW < 1e-4 && eb < 1e-4, name);
     binaryt_outputs out;
     binaryt_ctx_forward(c, &in, &out);
-    snprintf(name, sizeof name, "forward is the method's -log p(y) (%.6f vs %.6f)", out.loss, ref);
-    check(relerr(out.loss, ref) < 1e-4, name);
+    snprintf(name, sizeof name, "forward is -log p(y) renormalized over V (%.6f vs %.6f; unnormalized %.6f)", out.loss,
+             fwd, ref);
+    check(relerr(out.loss, fwd) < 1e-4, name);
+    /* the forward graph's p(w | x) sums to 1 over the vocabulary, for each x */
+    double worst = 0;
+    for (int t = 0; t < NT; t++) {
+        double sum = 0;
+        for (int32_t w = 0; w < NV; w++) {
+            binaryt_inputs one = {.T = 1, .x = &xs[t], .y = &w};
+            if (binaryt_ctx_forward(c, &one, &out) != NNRT_OK)
+                exit(1);
+            sum += exp(-(double)out.loss);
+        }
+        worst = fmax(worst, fabs(sum - 1));
+    }
+    snprintf(name, sizeof name, "forward: p(w) sums to 1 over the %d words (worst error %.2g)", NV, worst);
+    check(worst < 1e-5, name);
 
-    fd_ctx = c;
-    fd_in = &in;
     float *P[3] = {binaryt_param(m, "E"), binaryt_param(m, "W"), binaryt_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
-    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
-    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
-    check(worst < 5e-3, name);
+    fd_check(c, &in, P, sizes, 3, "every param entry");
 
     binaryt_ctx_destroy(c);
     binaryt_destroy(m);

@@ -20,7 +20,10 @@
 
 #include "classt.h"
 #include "common.h"
+#include "fd.h"
 #include "nnrt_approx.h"
+
+FD_MODEL(classt)
 
 #define NV 12
 #define ND 5
@@ -87,16 +90,6 @@ static double reference(classt *m, const nnrt_classes *cl, double *const *g, dou
     return loss;
 }
 
-static float run_grad(classt_ctx *c, const classt_inputs *in)
-{
-    classt_outputs out;
-    if (classt_ctx_grad(c, in, &out) != NNRT_OK) {
-        fprintf(stderr, "classt_ctx_grad: %s\n", nnrt_last_error());
-        exit(1);
-    }
-    return out.loss;
-}
-
 static const int sizes[5] = {NV * ND, NV * ND, NV, NC * ND, NC};
 
 static void against_reference(classt *m, classt_ctx *c, const classt_inputs *in, const int64_t *counts,
@@ -127,11 +120,6 @@ static void against_reference(classt *m, classt_ctx *c, const classt_inputs *in,
     check(relerr(out.loss, -logp) < 1e-4 && sum_err < 1e-12, name);
     nnrt_classes_free(&cl);
 }
-
-static classt_ctx *fd_ctx;
-static const classt_inputs *fd_in;
-static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
-static const float *fd_grad(int p) { return classt_ctx_grad_data(fd_ctx, p); }
 
 int main(void)
 {
@@ -172,13 +160,8 @@ int main(void)
     check(classt_set_counts(m, skewed, NV) == NNRT_OK, "set_counts (skewed)");
     against_reference(m, c, &in, skewed, "skewed counts");
 
-    fd_ctx = c;
-    fd_in = &in;
     float *P[5] = {classt_param(m, "E"), classt_param(m, "W"), classt_param(m, "b"), classt_param(m, "W.class"), bc};
-    double worst = fd_worst(P, sizes, 5, fd_loss, fd_grad);
-    char name[120];
-    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
-    check(worst < 5e-3, name);
+    fd_check(c, &in, P, sizes, 5, "every param entry");
 
     classt_ctx_destroy(c);
     classt_destroy(m);

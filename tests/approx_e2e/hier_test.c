@@ -20,7 +20,10 @@
 
 #include "hiert.h"
 #include "common.h"
+#include "fd.h"
 #include "nnrt_approx.h"
+
+FD_MODEL(hiert)
 
 #define NV 12
 #define ND 5
@@ -65,16 +68,6 @@ static double reference(hiert *m, const nnrt_huffman *tr, double *gE, double *gW
     return loss;
 }
 
-static float run_grad(hiert_ctx *c, const hiert_inputs *in)
-{
-    hiert_outputs out;
-    if (hiert_ctx_grad(c, in, &out) != NNRT_OK) {
-        fprintf(stderr, "hiert_ctx_grad: %s\n", nnrt_last_error());
-        exit(1);
-    }
-    return out.loss;
-}
-
 static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, const int64_t *counts,
                               const char *what)
 {
@@ -97,11 +90,6 @@ static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, co
     check(relerr(out.loss, -logp) < 1e-4, name);
     nnrt_huffman_free(&tr);
 }
-
-static hiert_ctx *fd_ctx;
-static const hiert_inputs *fd_in;
-static double fd_loss(void) { return run_grad(fd_ctx, fd_in); }
-static const float *fd_grad(int p) { return hiert_ctx_grad_data(fd_ctx, p); }
 
 int main(void)
 {
@@ -132,14 +120,9 @@ int main(void)
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
 
     /* finite differences of the compiled loss */
-    fd_ctx = c;
-    fd_in = &in;
     float *P[3] = {hiert_param(m, "E"), hiert_param(m, "W"), hiert_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
-    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
-    char name[120];
-    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
-    check(worst < 5e-3, name);
+    fd_check(c, &in, P, sizes, 3, "every param entry");
 
     hiert_ctx_destroy(c);
     hiert_destroy(m);

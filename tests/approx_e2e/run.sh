@@ -36,6 +36,22 @@ sed 's/with neg(k = 3)/with neg(k = 3, share = batch)/' "$D/neg.nn" >"$tmp/neg_s
 sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
 sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
 sed 's/with binary$/with binary(ecc = 17)/' "$D/binary.nn" >"$tmp/binary_f.nn"
+# embed with both regularizers: embed_test.c with METHOD 1
+sed 's/with embed$/with embed(lambda1 = 0.02, lambda2 = 0.5)/' "$D/embed.nn" >"$tmp/embed_l.nn"
+
+# the same methods on log_softmax and softmax nodes (passes/approx.c: a
+# picked log-probability is -cross_entropy with the node's method): the
+# same tests, the same references
+sed 's/cross_entropy(W @ h + b, y\[t\]) with class(c = 4)/-log_softmax(W @ h + b) with class(c = 4)[y[t]]/' \
+    "$D/class.nn" >"$tmp/class_lsm.nn"
+sed 's/cross_entropy(W @ h + b, y\[t\]) with hier/-log(softmax(W @ h + b) with hier[y[t]])/' "$D/hier.nn" >"$tmp/hier_sm.nn"
+sed 's/cross_entropy(W @ h + b, y\[t\]) with binary$/-log(softmax(W @ h + b) with binary(hybrid = 3))[y[t]]/' \
+    "$D/binary.nn" >"$tmp/binary_sm.nn"
+sed 's/cross_entropy(W @ h + b, \([uy]\)\[t\]) with neg(k = 3)/-log_softmax(W @ h + b) with neg(k = 3)[\1[t]]/' \
+    "$D/neg.nn" >"$tmp/neg_lsm.nn"
+for f in class_lsm hier_sm binary_sm neg_lsm; do
+    grep -q softmax "$tmp/$f.nn" || notok "$f.nn: the sed made a softmax node"
+done
 
 # hier and class compiled with --counts: the fixture counts are the model's start (-DBAKED)
 cp "$D/hier.nn" "$tmp/hier_baked.nn"
@@ -45,8 +61,9 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 # case: NAME (its .nn), its test (the .c), the model's name, the test's
 # -DMETHOD, and nngc options (the test gets -DBAKED with them)
 for c in neg:neg:negt:0 nce:neg:negt:1 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
-    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 \
-    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC; do
+    binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
+    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
+    binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
     test=${rest%%:*} rest=${rest#*:}
@@ -84,7 +101,16 @@ for O in -O0 -O2; do
             detail "$tmp/draws-O2.$n"
         fi
     fi
-    # (class, binary and embed have no batching rules yet: their loop stays)
+    # class, binary and embed: batched too, the loop gone (their tables'
+    # gradients: class's W a sparse scatter, binary's fixed rows, embed none)
+    if [ "$O" = -O2 ] && { [ "$test" = class ] || [ "$test" = binary ] || [ "$test" = embed ]; }; then
+        if ! "$NNGC" -O2 $extra --dump-ir=train "$src" | grep -q '= loop ' &&
+            ! "$NNGC" -O2 $extra --dump-ir -o "$tmp/f.c" "$src" | grep -q '= loop '; then
+            ok "$n -O2: no loop left in the train and forward graphs"
+        else
+            notok "$n -O2: no loop left in the train and forward graphs"
+        fi
+    fi
     if [ "$O" = -O2 ] && { [ "$test" = neg ] || [ "$test" = hier ]; }; then
         if grep -q 'nnrt_sgd_update_ids(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
             ! "$NNGC" -O2 --dump-ir=train "$src" | grep -q '= loop '; then
@@ -96,6 +122,32 @@ for O in -O0 -O2; do
     sed "s/^\(not ok\|ok\) - /\1 - $n $O: /" "$tmp/out"
     tap_count "$tmp/out" "$tmp/err" "$st" "$n $O"
 done
+done
+
+# an RNN LM (rnn.nn) with each structured method: finite differences of
+# every param and p(w | x) summing to 1 (rnn_test.c), -O0 and -O2; at -O2
+# the method's ops must have left the loops (fission after the recurrence)
+for s in class:c=4 hier binary binary:hybrid=3 binary:ecc=4; do
+    for O in -O0 -O2; do
+        if ! "$NNGC" $O --softmax=$s "$D/rnn.nn" -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 ||
+            ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -o "$tmp/rnn_test" \
+                "$D/rnn_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1; then
+            notok "rnn --softmax=$s $O: build"
+            detail "$tmp/log" 20
+            continue
+        fi
+        timeout "$TMO" "$tmp/rnn_test" >"$tmp/out" 2>"$tmp/err"
+        st=$?
+        sed "s/^\(not ok\|ok\) - /\1 - rnn --softmax=$s $O: /" "$tmp/out"
+        tap_count "$tmp/out" "$tmp/err" "$st" "rnn --softmax=$s $O"
+    done
+    # the loop bodies of T at -O2: only the recurrence (no method op)
+    if "$NNGC" -O2 --softmax=$s --dump-ir=train "$D/rnn.nn" | awk '/= loop /{d=1} d&&/^}/{d=0} d' |
+        grep -qE 'class_|bin_|hier_|logistic_|gather %[0-9]+, %[0-9]+ : f32\[[0-9]+, 6\]'; then
+        notok "rnn --softmax=$s -O2: the method's ops leave the loops"
+    else
+        ok "rnn --softmax=$s -O2: the method's ops leave the loops"
+    fi
 done
 
 # forward-only models (--no-train: neg's F is the exact softmax, hier's F
