@@ -91,6 +91,8 @@ void place_grads(Ctx *x)
 bool sparse_grad(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    if (t->target->hook) /* a device target: dense on the device (cu_target.c) */
+        return false;
     return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i;
 }
 
