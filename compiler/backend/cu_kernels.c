@@ -69,6 +69,8 @@ static void kernel_open(Ctx *x, const Node *n, const char *what)
     for (int i = 0; i < x->g->ndims; i++)
         if (x->g->dims[i].dynamic)
             craw(x, "    (void)d_%s;\n", x->g->dims[i].name);
+    if (cu_kernel_checks(n))
+        craw(x, "    (void)st;\n");
 }
 
 static void kernel_close(Ctx *x) { craw(x, "}\n\n"); }
