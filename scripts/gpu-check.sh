@@ -14,13 +14,19 @@
 #    tests/cuda/test_kernels.cpp (every kernel against the CPU runtime) and,
 #    when nngc builds here, tests/cuda/test_rnnlm.cpp (examples/rnnlm.nn's
 #    forward pass and output-layer gradient against nngc's C);
-#    and the code nngc --target=cuda generates for examples/logreg.nn,
-#    classifier.nn and mlp.nn against nngc's C for the same programs
-#    (tests/cuda/test_target.cpp), with each one's time per call;
-# 3. runs test_kernels under compute-sanitizer (memcheck, racecheck,
-#    synccheck) if there is one;
-# 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
-#    nnrt_cuda_gemm vs a plain cublasSgemm on the RNN LM's shapes, GFLOP/s.
+#    and the code nngc --target=cuda generates for every example and bench
+#    model at -O2 (and examples/rnnlm.nn's batched program, --batch=64)
+#    against nngc's C for the same programs (tests/cuda/test_target.cpp:
+#    forward, gradients, three train steps), with each one's time per
+#    call on the GPU and on the CPU;
+# 3. nngc run --target=cuda on the GPU against PyTorch's gradients and
+#    optimizer steps (tests/train/fixtures), and --stats' executed copies;
+# 4. runs test_kernels and the generated rnnlm_small (-O2) under compute-sanitizer
+#    (memcheck, racecheck, synccheck) if there is one;
+# 5. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
+#    nnrt_cuda_gemm vs a plain cublasSgemm on the RNN LM's shapes, GFLOP/s;
+#    then RNN LM training with --batch 64 on the GPU against one CPU thread
+#    (nngc train, words/s, on examples/data/tiny.txt or the PTB).
 #
 # Environment: NVCC (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc),
 # CUDA_ARCHS (e.g. "90"), BENCH_ITERS (50), JOBS (make -j, default: CPUs).
@@ -118,13 +124,18 @@ if [ -n "$rnnlm" ]; then
     # $B/nngc is not in the build layout nngc recognises: say where things are
     NNGC_STDLIB=$(pwd)/stdlib NNGC_INCLUDE=$(pwd)/runtime
     export NNGC_STDLIB NNGC_INCLUDE
-    for m in logreg classifier mlp; do
-        d=$B/cuda/target
+    $mk "$@" "$B/npycmp" >"$log" 2>&1 || say "npycmp did not build: nngc run's checks will fail"
+    for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
+        bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
+        examples/rnnlm.nn:64; do
+        f=${r%:*} bf="" m=$(sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "${r%:*}")
+        case $r in *:*) bf=--batch=${r#*:} ;; esac
+        d=$B/cuda/target$bf
         mkdir -p "$d"
         # shellcheck disable=SC2086
-        if sed "s/^model $m\$/model ${m}_c/" "examples/$m.nn" >"$d/${m}_c.nn" &&
-            "$B/nngc" --target=cuda "examples/$m.nn" -o "$d/$m.cu" &&
-            "$B/nngc" -I examples "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+        if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
+            "$B/nngc" $bf --target=cuda "$f" -o "$d/$m.cu" &&
+            "$B/nngc" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
             cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
             "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
             "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
@@ -133,9 +144,9 @@ if [ -n "$rnnlm" ]; then
             "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
                 "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \
                 >"$log" 2>&1; then
-            models="$models $m"
+            models="$models $d/test_$m"
         else
-            failc "--target=cuda: examples/$m.nn did not build"
+            failc "--target=cuda: $r did not build"
             tail_log 10
         fi
     done
@@ -171,15 +182,37 @@ if [ -n "$rnnlm" ]; then
     fi
 fi
 
-for m in $models; do
-    if NN_TIME_CALLS=200 timeout 120 "$B/cuda/target/test_$m" >"$log" 2>&1; then
-        pass "--target=cuda $m: $(grep -c '^ok - ' "$log") checks against nngc's C"
+for t in $models; do
+    if NN_TIME_CALLS=50 timeout 120 "$t" >"$log" 2>&1; then
+        pass "--target=cuda $t: $(grep -c '^ok - ' "$log") checks against nngc's C"
     else
-        failc "--target=cuda $m: $(grep -c '^not ok - ' "$log" || true) checks failed"
+        failc "--target=cuda $t: $(grep -c '^not ok - ' "$log" || true) checks failed"
         grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
     fi
     grep '^# time' "$log" | sed 's/^# /    /' || true
 done
+
+# nngc run --target=cuda on the GPU (nvcc -arch=native): PyTorch's numbers
+if [ -n "$rnnlm" ]; then
+    F=tests/train/fixtures
+    same_grads() { # MODEL: $B/g against the fixture's
+        for g in "$F/$1/grads"/*.npy; do
+            "$B/npycmp" "$B/g/$(basename "$g")" "$g" --rtol 1e-3 --atol 1e-5 >>"$log" 2>&1 || return 1
+        done
+    }
+    for m in rnnlm builtins; do
+        in=$(for f in "$F/$m"/*.npy; do printf ' --input %s=%s' "$(basename "$f" .npy)" "$f"; done)
+        rm -rf "$B/g"
+        # shellcheck disable=SC2086
+        if NVCC=$NVCC timeout 120 "$B/nngc" run --target=cuda --stats "tests/train/models/$m.nn" \
+            --params "$F/$m/params.safetensors" $in --grads "$B/g" --out "$B/o" >"$log" 2>&1 && same_grads "$m"; then
+            pass "nngc run --target=cuda --grads $m: PyTorch's gradients; $(grep '^executed' "$log" | cut -c1-90)"
+        else
+            failc "nngc run --target=cuda --grads $m"
+            tail_log 8
+        fi
+    done
+fi
 
 SAN=""
 for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do
@@ -192,12 +225,14 @@ if [ -z "$SAN" ]; then
     say "SKIP compute-sanitizer: not found (PATH, next to nvcc, /usr/local/cuda/bin)"
 else
     for tool in memcheck racecheck synccheck; do
-        if timeout 150 "$SAN" --tool "$tool" --error-exitcode 99 "$B/cuda/test_kernels" >"$log" 2>&1; then
-            pass "compute-sanitizer --tool $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -n 1)"
-        else
-            failc "compute-sanitizer --tool $tool (status $?)"
-            grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
-        fi
+        for p in "$B/cuda/test_kernels" $(echo "$models" | tr ' ' '\n' | grep '/target/test_rnnlm_small$' || true); do
+            if timeout 150 "$SAN" --tool "$tool" --error-exitcode 99 "$p" >"$log" 2>&1; then
+                pass "compute-sanitizer --tool $tool $p: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -n 1)"
+            else
+                failc "compute-sanitizer --tool $tool $p (status $?)"
+                grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
+            fi
+        done
     done
 fi
 
@@ -206,6 +241,21 @@ fi
 echo
 if ! timeout 180 "$B/cuda/bench" "$BENCH_ITERS"; then
     failc "bench did not finish"
+fi
+# RNN LM training, --batch 64: the GPU against one CPU thread (words/s of
+# one epoch; the PTB next to the repository if it is there, else tiny.txt)
+if [ -n "$rnnlm" ]; then
+    data=examples/data/tiny.txt
+    [ -f ../shared/data/ptb/train.txt ] && head -n 5000 ../shared/data/ptb/train.txt >"$B/ptb5k.txt" && data=$B/ptb5k.txt
+    for tg in cuda c; do
+        if NVCC=$NVCC OPENBLAS_NUM_THREADS=1 timeout 240 "$B/nngc" train --target="$tg" examples/rnnlm.nn --data "$data" --epochs 1 \
+            --batch 64 --threads 1 >"$log" 2>&1; then
+            say "rnnlm train --batch 64 --target=$tg on $data: $(grep '^epoch 1/1:' "$log" | sed 's/.*| \([0-9.]* words\/s\).*/\1/')"
+        else
+            failc "rnnlm train --batch 64 --target=$tg"
+            tail_log 5
+        fi
+    done
 fi
 echo
 say "$passed passed, $failed failed"

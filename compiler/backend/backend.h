@@ -289,6 +289,8 @@ __attribute__((format(printf, 2, 3))) void cu_call(Ctx *x, const char *fmt, ...)
 bool cu_has_kernel(const Node *n);
 bool cu_sumto_ok(const Graph *g, const Node *n);
 char *cu_kernel_name(Ctx *x, const Node *n);
+bool cu_kernel_checks(const Node *n);
+bool cu_mulsum_gemm(const Node *n, const Node **x, const Node **w, bool *batched);
 char *cu_kernel_args(Ctx *x, const Node *n);
 void cu_emit_kernel(Ctx *x, Node *n);
 /* cu_loop.c */

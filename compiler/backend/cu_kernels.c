@@ -26,6 +26,17 @@ static const char *param_type(const Node *a)
     return ir_is_int_scalar(a) ? "int64_t" : a->dtype == DT_I32 ? "const int32_t *" : "const float *";
 }
 
+/* Does n's kernel read ids or labels from device memory (checked there,
+ * a bad one recorded in the context's error word, nnrt_dev_range_error)? */
+bool cu_kernel_checks(const Node *n)
+{
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j]->dtype == DT_I32 && !ir_is_int_scalar(n->in[j]) && n->op != OP_IADD && n->op != OP_ISUB &&
+            n->op != OP_IMUL)
+            return true;
+    return false;
+}
+
 /* The launch arguments after the grid: the variables in kernel order. */
 char *cu_kernel_args(Ctx *x, const Node *n)
 {
@@ -35,13 +46,14 @@ char *cu_kernel_args(Ctx *x, const Node *n)
     for (int i = 0; i < x->g->ndims; i++)
         if (x->g->dims[i].dynamic)
             s = xsprintf("%s, d_%s", s, x->g->dims[i].name);
-    return s;
+    return cu_kernel_checks(n) ? xsprintf("%s, m->cu->status", s) : s;
 }
 
 static void kernel_open(Ctx *x, const Node *n, const char *what)
 {
     craw(x, "/* %%%d %s: %s */\n", n->id, op_name[n->op], what);
-    craw(x, "extern \"C\" __global__ void __launch_bounds__(NNRT_BLOCK)\n    %s(float *out", cu_kernel_name(x, n));
+    craw(x, "extern \"C\" __global__ void __launch_bounds__(NNRT_BLOCK)\n    %s(%s *out", cu_kernel_name(x, n),
+         n->dtype == DT_I32 ? "int32_t" : "float");
     for (int j = 0; j < n->nin; j++) {
         const char *t = param_type(n->in[j]);
         craw(x, ", %s%sa%d", t, t[strlen(t) - 1] == '*' ? "" : " ", j);
@@ -49,12 +61,16 @@ static void kernel_open(Ctx *x, const Node *n, const char *what)
     for (int i = 0; i < x->g->ndims; i++)
         if (x->g->dims[i].dynamic)
             craw(x, ", int64_t d_%s", x->g->dims[i].name);
+    if (cu_kernel_checks(n))
+        craw(x, ", nnrt_dev_status *st");
     craw(x, ")\n{\n");
     for (int j = 0; j < n->nin; j++)
         craw(x, "    (void)a%d;\n", j);
     for (int i = 0; i < x->g->ndims; i++)
         if (x->g->dims[i].dynamic)
             craw(x, "    (void)d_%s;\n", x->g->dims[i].name);
+    if (cu_kernel_checks(n))
+        craw(x, "    (void)st;\n");
 }
 
 static void kernel_close(Ctx *x) { craw(x, "}\n\n"); }
@@ -90,7 +106,7 @@ static void fused_body(Ctx *x, const Node *n)
         const Node *b = fb->nodes[k];
         const Node *op = b->op == OP_ARG ? n->in[b->index] : NULL;
         char *e;
-        if (b->op == OP_ARG && ir_is_int_scalar(op))
+        if (b->op == OP_ARG && op->dtype == DT_I32)
             continue; /* a label: read where pick_grad uses it */
         if (b->op == OP_ARG && b->ta)
             e = xsprintf("a%d[r]", b->index);
@@ -98,8 +114,15 @@ static void fused_body(Ctx *x, const Node *n)
             e = xsprintf("a%d[%s]", b->index, bcast_at(x, &op->shape, &n->shape));
         else if (b->op == OP_EXPAND)
             e = xsprintf("f%d", b->in[0]->id);
-        else if (b->op == OP_PICKGRAD)
+        else if (b->op == OP_PICKGRAD && ir_is_int_scalar(n->in[b->in[1]->index]))
             e = xsprintf("j == (int64_t)a%d ? f%d : 0.0f", b->in[1]->index, b->in[0]->id);
+        else if (b->op == OP_PICKGRAD) { /* a label per row, checked here */
+            int y = b->in[1]->index;
+            char *len = size_c(x, n->shape.d[n->shape.rank - 1]);
+            craw(x, "        if (j == 0 && (a%d[r] < 0 || a%d[r] >= %s))\n", y, y, len);
+            craw(x, "            nnrt_dev_range_error(st, NNRT_DEV_LABEL, r, a%d[r], %s);\n", y, len);
+            e = xsprintf("j == (int64_t)a%d[r] ? f%d : 0.0f", y, b->in[0]->id);
+        }
         else
             e = elem_code(b->op, xsprintf("f%d", b->in[0]->id), b->nin > 1 ? xsprintf("f%d", b->in[1]->id) : NULL, true);
         craw(x, "        const float f%d = %s; /* %s */\n", b->id, e, op_name[b->op]);
@@ -117,14 +140,112 @@ static void block_sum(Ctx *x, const char *count, const char *term, const char *s
     craw(x, "    if (threadIdx.x == 0)\n        out[0] = s%s;\n", scale);
 }
 
+/* The grid loop of a kernel that reads an index per element i: y = IDX,
+ * checked against [0, BOUND) (a bad one recorded as the POS-th of the
+ * kernel's list, then BAD and the element skipped). Leaves the loop open. */
+static void emit_checked_rows(Ctx *x, const Node *n, const char *what, const char *idx, const char *bound,
+                              const char *pos, const char *bad)
+{
+    craw(x, "    NNRT_FOR_GRID(i, %s) {\n        const int64_t y = %s;\n", count_c(x, &n->shape, 0), idx);
+    craw(x, "        if (y < 0 || y >= %s) {\n", bound);
+    craw(x, "            nnrt_dev_range_error(st, %s, %s, y, %s);\n", what, pos, bound);
+    craw(x, "            %scontinue;\n        }\n", *bad ? xsprintf("%s\n            ", bad) : "");
+}
+
+/* mul_sum: a thread per result element o, the product's elements along
+ * the axis (length L, ni after it) added in order. */
+static void emit_mul_sum(Ctx *x, const Node *n)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    Shape s = {.rank = a->shape.rank > b->shape.rank ? a->shape.rank : b->shape.rank};
+    for (int k = 1; k <= s.rank; k++) { /* the product's shape */
+        const Shape *p = k <= a->shape.rank && !size_is_one(a->shape.d[a->shape.rank - k]) ? &a->shape : &b->shape;
+        s.d[s.rank - k] = k <= p->rank ? p->d[p->rank - k] : size_const(1);
+    }
+    int axis = n->index;
+    char *len = size_c(x, s.d[axis]), *ni = count_c(x, &s, axis + 1);
+    craw(x, "    NNRT_FOR_GRID(o, %s) {\n        float t = 0.0f;\n", count_c(x, &n->shape, 0));
+    craw(x, "        for (int64_t l = 0; l < %s; l++) {\n", len);
+    craw(x, "            const int64_t i = ((o / (%s)) * (%s) + l) * (%s) + o %% (%s);\n", ni, len, ni, ni);
+    craw(x, "            t += a0[%s] * a1[%s];\n        }\n", bcast_at(x, &a->shape, &s), bcast_at(x, &b->shape, &s));
+    craw(x, "        out[o] = t;\n    }\n");
+}
+
+/* sum_to over any axes: a thread per result element o, adding the R
+ * elements of a that broadcast from it, r over the summed axes (those the
+ * result lacks or has as 1); a's index is o's coordinates on the kept
+ * axes and r's on the summed ones. */
+static void emit_sum_to(Ctx *x, const Node *n)
+{
+    const Shape *a = &n->in[0]->shape, *o = &n->shape;
+    int skip = a->rank - o->rank;
+    char *idx = NULL, *rstride = xstrdup("1"), *ostride = xstrdup("1");
+    for (int k = a->rank - 1; k >= 0; k--) {
+        char *ext = size_c(x, a->d[k]), *c;
+        bool summed = k < skip || (size_is_one(o->d[k - skip]) && !size_is_one(a->d[k]));
+        if (summed) {
+            c = xsprintf("((r / (%s)) %% (%s))", rstride, ext);
+            rstride = xsprintf("%s * (%s)", rstride, ext);
+        } else {
+            c = xsprintf("((o / (%s)) %% (%s))", ostride, ext);
+            ostride = xsprintf("%s * (%s)", ostride, size_c(x, o->d[k - skip]));
+        }
+        char *t = xsprintf("%s * (%s)", c, count_c(x, a, k + 1));
+        idx = idx ? xsprintf("%s + %s", t, idx) : t;
+    }
+    craw(x, "    NNRT_FOR_GRID(o, %s) {\n        float s = 0.0f;\n", count_c(x, o, 0));
+    craw(x, "        for (int64_t r = 0; r < %s; r++)\n            s += a0[%s];\n", rstride, idx ? idx : "0");
+    craw(x, "        out[o] = s;\n    }\n");
+}
+
+/* mul_sum over the last axis that is a product cuBLAS does (the batch
+ * pass's per-row dots): x [R..., D] with w [D] (a GEMV: one GEMM of
+ * N = 1), or x [B, M, D] with y [B, 1, D] (B products [M, D] [D]: one
+ * strided-batched GEMM). *x, *w: the operands in that order. */
+bool cu_mulsum_gemm(const Node *n, const Node **x, const Node **w, bool *batched)
+{
+    if (n->op != OP_MULSUM || n->nin != 2)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        const Node *a = n->in[k], *b = n->in[1 - k];
+        const Shape *sa = &a->shape, *sb = &b->shape;
+        if (sa->rank < 2 || n->index != sa->rank - 1)
+            continue;
+        bool gemv = sb->rank == 1 && size_eq(sb->d[0], sa->d[sa->rank - 1]);
+        bool bat = sa->rank == 3 && sb->rank == 3 && size_eq(sb->d[0], sa->d[0]) && size_is_one(sb->d[1]) &&
+                   !size_is_one(sa->d[1]) && size_eq(sb->d[2], sa->d[2]);
+        if (gemv || bat) {
+            *x = a, *w = b, *batched = bat;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Does node n get a generated kernel? */
 bool cu_has_kernel(const Node *n)
 {
     switch (n->op) {
     case OP_FILL: case OP_CONST: case OP_BROADCAST: case OP_EXPAND: case OP_SUMTO: case OP_FUSED:
-    case OP_SUM: case OP_MEAN: case OP_SUMAXIS: case OP_MEANAXIS: case OP_PICK: case OP_XENT: case OP_BXENT:
-    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD: case OP_TRANSPOSE: case OP_PICKGRAD: case OP_SCATTERADD:
+    case OP_SUM: case OP_MEAN: case OP_SUMAXIS: case OP_MEANAXIS: case OP_PICK: case OP_BXENT:
+    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD: case OP_TRANSPOSE: case OP_PICKGRAD: case OP_RANGE:
+    case OP_GATHERSUM: case OP_GATHERMEAN:
         return true;
+    case OP_MULSUM: { /* unless cuBLAS does it */
+        const Node *x, *w;
+        bool b;
+        return n->nin < 2 || !cu_mulsum_gemm(n, &x, &w, &b);
+    }
+    case OP_SCATTERADD: /* an int scalar id; ids of several rows: the runtime's scatter */
+        return n->nin < 2 || ir_is_int_scalar(n->in[1]);
+    case OP_XENT: /* a scalar label; labels of several rows: the runtime's */
+        return n->nin < 2 || ir_is_int_scalar(n->in[1]);
+    case OP_IADD: case OP_ISUB: case OP_IMUL: /* int tensors: batched index arithmetic */
+        return n->dtype == DT_I32 && n->shape.rank > 0;
+    case OP_GATHER: /* rows of an int tensor (floats: the runtime's gather) */
+        return n->dtype == DT_I32;
+    case OP_CONCAT: /* along a later axis (axis 0: two device copies) */
+        return n->index > 0;
     case OP_MATVEC: case OP_MATMUL:
         return n->nin == 3; /* the addend, before the product accumulates */
     default:
@@ -173,12 +294,14 @@ void cu_emit_kernel(Ctx *x, Node *n)
         kernel_open(x, n, "sum_to");
         if (shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1) {
             block_sum(x, count_c(x, &a->shape, 0), "a0[i]", "");
-        } else {
+        } else if (cu_sumto_ok(x->g, n)) {
             char *cnt = count_c(x, &n->shape, 0);
             craw(x, "    NNRT_FOR_GRID(i, %s) {\n        float s = 0.0f;\n", cnt);
             craw(x, "        for (int64_t k = i; k < %s; k += %s)\n            s += a0[k];\n", count_c(x, &a->shape, 0),
                  cnt);
             craw(x, "        out[i] = s;\n    }\n");
+        } else {
+            emit_sum_to(x, n);
         }
         break;
     case OP_SUM:
@@ -200,12 +323,72 @@ void cu_emit_kernel(Ctx *x, Node *n)
         break;
     }
     case OP_PICK:
-        kernel_open(x, n, "z[y], the label checked on the host");
-        grid_loop(x, n, "a0[a1]");
+        if (ir_is_int_scalar(n->in[1])) {
+            kernel_open(x, n, "z[y], the label checked on the host");
+            grid_loop(x, n, "a0[a1]");
+            break;
+        }
+        kernel_open(x, n, "z[r, y[r]], a label per row, checked here");
+        emit_checked_rows(x, n, "NNRT_DEV_LABEL", "a1[i]", size_c(x, a->shape.d[a->shape.rank - 1]), "i", "out[i] = NAN;");
+        craw(x, "        out[i] = a0[i * (%s) + y];\n    }\n", size_c(x, a->shape.d[a->shape.rank - 1]));
         break;
-    case OP_PICKGRAD: /* a scalar label: a scalar a at [y] of [V] */
-        kernel_open(x, n, "zeros but a at [y], the label checked on the host");
-        grid_loop(x, n, "i == a1 ? a0[0] : 0.0f");
+    case OP_PICKGRAD:
+        if (ir_is_int_scalar(n->in[1])) { /* a scalar label: a scalar a at [y] of [V] */
+            kernel_open(x, n, "zeros but a at [y], the label checked on the host");
+            grid_loop(x, n, "i == a1 ? a0[0] : 0.0f");
+            break;
+        }
+        len = size_c(x, n->shape.d[n->shape.rank - 1]);
+        kernel_open(x, n, "zeros but a[r] at [r, y[r]], a label per row, checked here");
+        craw(x, "    NNRT_FOR_GRID(i, %s) {\n", count_c(x, &n->shape, 0));
+        craw(x, "        const int64_t r = i / (%s), j = i %% (%s), y = a1[r];\n", len, len);
+        craw(x, "        if (j == 0 && (y < 0 || y >= %s))\n", len);
+        craw(x, "            nnrt_dev_range_error(st, NNRT_DEV_LABEL, r, y, %s);\n", len);
+        craw(x, "        out[i] = j == y ? a0[r] : 0.0f;\n    }\n");
+        break;
+    case OP_RANGE:
+        kernel_open(x, n, "lo, lo + 1, ...");
+        grid_loop(x, n, xsprintf("(int32_t)(%s + i)", size_c(x, n->size)));
+        break;
+    case OP_IADD: case OP_ISUB: case OP_IMUL: {
+        const char *op = n->op == OP_IADD ? "+" : n->op == OP_ISUB ? "-" : "*";
+        kernel_open(x, n, "int index arithmetic, a scalar operand broadcast");
+        grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)", ir_is_int_scalar(a) ? "" : "[i]", op,
+                                 ir_is_int_scalar(n->in[1]) ? "" : "[i]"));
+        break;
+    }
+    case OP_GATHER: { /* rows of an int table */
+        char *cols = count_c(x, &a->shape, 1);
+        kernel_open(x, n, "rows of an int tensor, each id checked");
+        emit_checked_rows(x, n, "NNRT_DEV_GATHER", xsprintf("a1[i / (%s)]", cols), size_c(x, a->shape.d[0]),
+                          xsprintf("i / (%s)", cols), "");
+        craw(x, "        out[i] = a0[y * (%s) + i %% (%s)];\n    }\n", cols, cols);
+        break;
+    }
+    case OP_GATHERSUM:
+    case OP_GATHERMEAN: { /* a thread per column, the rows in order as the C target adds them */
+        char *cols = count_c(x, &a->shape, 1), *ids = count_c(x, &n->in[1]->shape, 0), *rows = size_c(x, a->shape.d[0]);
+        kernel_open(x, n, "a bag of rows, each id checked");
+        craw(x, "    NNRT_FOR_GRID(j, %s) {\n        float s = 0.0f;\n", cols);
+        craw(x, "        for (int64_t l = 0; l < %s; l++) {\n            const int64_t y = a1[l];\n", ids);
+        craw(x, "            if (y < 0 || y >= %s) {\n                if (j == 0)\n", rows);
+        craw(x, "                    nnrt_dev_range_error(st, NNRT_DEV_GATHER, l, y, %s);\n", rows);
+        craw(x, "                continue;\n            }\n            s += a0[y * (%s) + j];\n        }\n", cols);
+        craw(x, "        out[j] = %s;\n    }\n",
+             n->op == OP_GATHERMEAN ? xsprintf("(float)((double)s / (double)(%s))", ids) : "s");
+        break;
+    }
+    case OP_CONCAT: { /* along axis k > 0: blocks of a and b alternate */
+        char *ca = count_c(x, &a->shape, n->index), *cb = count_c(x, &n->in[1]->shape, n->index);
+        kernel_open(x, n, "concat along a later axis");
+        craw(x, "    NNRT_FOR_GRID(i, %s) {\n", count_c(x, &n->shape, 0));
+        craw(x, "        const int64_t r = i / ((%s) + (%s)), k = i %% ((%s) + (%s));\n", ca, cb, ca, cb);
+        craw(x, "        out[i] = k < (%s) ? a0[r * (%s) + k] : a1[r * (%s) + k - (%s)];\n    }\n", ca, ca, cb, ca);
+        break;
+    }
+    case OP_MULSUM:
+        kernel_open(x, n, "sum over one axis of a * b, a thread per result");
+        emit_mul_sum(x, n);
         break;
     case OP_SCATTERADD: { /* a scalar id: row a at row y, zeros elsewhere */
         char *rowc = count_c(x, &n->shape, 1);
@@ -213,7 +396,7 @@ void cu_emit_kernel(Ctx *x, Node *n)
         grid_loop(x, n, xsprintf("i / (%s) == a1 ? a0[i %% (%s)] : 0.0f", rowc, rowc));
         break;
     }
-    case OP_XENT:
+    case OP_XENT: /* a scalar label (labels of rows: the runtime's nnrt_cuda_xent_rows) */
         kernel_open(x, n, "logsumexp (already in out) - z[y]");
         grid_loop(x, n, "out[i] - a0[a1]");
         break;

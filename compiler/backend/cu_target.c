@@ -32,7 +32,7 @@ static bool cu_op(Op op)
     case OP_TODEVICE: case OP_TOHOST: case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
     case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: case OP_ROW: case OP_GATHER:
     case OP_LOOP: case OP_CARRY: case OP_LOOPOUT: case OP_INDEX: case OP_CONCAT: case OP_SLICE:
-    case OP_SCATTERROWS:
+    case OP_SCATTERROWS: case OP_SPARSESCATTER:
         return true;
     default:
         return cu_has_kernel(&(Node){.op = op});
@@ -49,18 +49,25 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
         snprintf(why, len, "softmax approximation '%s' is not implemented for the device", approx_name[n->approx.kind]);
         return false;
     }
-    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32) {
-        snprintf(why, len, "an int value carried or collected by a loop");
+    /* a stack of int values is rows copied as the floats' are; not a carry or a sum */
+    if ((n->op == OP_CARRY || n->op == OP_LOOPOUT) && n->dtype == DT_I32 &&
+        (n->op == OP_CARRY || n->index < n->in[0]->loop->ncarry ||
+         n->index >= n->in[0]->loop->ncarry + n->in[0]->loop->nstack)) {
+        snprintf(why, len, "an int value carried or summed by a loop");
         return false;
     }
-    for (int r = 0; n->op == OP_LOOP && r < n->loop->nstack + n->loop->nsum; r++) {
-        const Node *b = r < n->loop->nstack ? n->loop->stack[r] : n->loop->sum[r - n->loop->nstack];
-        if (b->dtype != DT_F32) {
-            snprintf(why, len, "stacking or summing an int value");
+    for (int r = 0; n->op == OP_LOOP && r < n->loop->nsum; r++)
+        if (n->loop->sum[r]->dtype != DT_F32) {
+            snprintf(why, len, "summing an int value");
             return false;
         }
-    }
-    if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE) {
+    for (int r = 0; n->op == OP_LOOP && r < n->loop->ncarry; r++)
+        if (n->loop->carry[r]->dtype != DT_F32) {
+            snprintf(why, len, "carrying an int value");
+            return false;
+        }
+    if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE &&
+        n->op != OP_CONCAT && n->op != OP_LOOPOUT && !cu_has_kernel(n)) {
         snprintf(why, len, "an int tensor computed on the device");
         return false;
     }
@@ -69,13 +76,18 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
         if (a->dtype != DT_I32)
             continue;
         bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST || n->op == OP_LOOPOUT;
-        if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_ROW || n->op == OP_FUSED || n->op == OP_PICKGRAD ||
-            n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS)
-            ok = ir_is_int_scalar(a); /* a label or an index on the host */
-        if (n->op == OP_ROW && j == 0) /* words[t]: a host int from a host input */
-            ok = a->op == OP_INPUT && ir_is_int_scalar(n);
-        if (n->op == OP_GATHER)
-            ok = j == 1 && !ir_is_int_scalar(a);
+        if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_FUSED || n->op == OP_PICKGRAD ||
+            n->op == OP_SCATTERADD || n->op == OP_SPARSESCATTER)
+            ok = true; /* a label or an id: on the host, or per row on the device (checked there) */
+        if (n->op == OP_SCATTERROWS)
+            ok = ir_is_int_scalar(a); /* an index on the host */
+        if (n->op == OP_CONCAT)
+            ok = !ir_is_int_scalar(a);
+        if (n->op == OP_ROW)
+            ok = j == 0 ? a->op == OP_INPUT && ir_is_int_scalar(n) /* words[t]: a host int from a host input */
+                        : ir_is_int_scalar(a);
+        if (n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN)
+            ok = j == 1 ? !ir_is_int_scalar(a) : n->dtype == DT_I32;
         if (!ok) {
             snprintf(why, len, n->op == OP_ROW ? "a row of an int tensor on the device"
                                : ir_is_int_scalar(a) ? "an int operand"
@@ -85,10 +97,6 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     }
     if (n->op == OP_ROW && n->dtype == DT_I32 && !ir_is_int_scalar(n)) {
         snprintf(why, len, "a row of an int tensor on the device");
-        return false;
-    }
-    if (n->op == OP_SUMTO && !cu_sumto_ok(g, n)) {
-        snprintf(why, len, "a sum over inner axes");
         return false;
     }
     return true;
@@ -126,6 +134,14 @@ static void emit_product(Ctx *x, Node *n, const char *v)
              size_c(x, sa->d[n->ta ? 1 : 0]), size_c(x, sa->d[n->ta ? 0 : 1]), va, ld_c(x, sa->d[1]), vb, beta, v);
         break;
     case OP_MATMUL:
+        if (sa->rank > 2 && n->ta) { /* A^T B of two stacks of rows (ir/infer.c): K = the rows */
+            const Shape *sb = &b->shape;
+            cu_call(x, "nnrt_cuda_gemm(m->cu, 1, 0, %s, %s, (%s) / %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)",
+                    size_c(x, sa->d[sa->rank - 1]), size_c(x, sb->d[sb->rank - 1]), count_c(x, sa, 0),
+                    ld_c(x, sa->d[sa->rank - 1]), va, ld_c(x, sa->d[sa->rank - 1]), vb, ld_c(x, sb->d[sb->rank - 1]),
+                    beta, v, ld_c(x, sb->d[sb->rank - 1]));
+            break;
+        }
         if (sa->rank > 2) { /* stacked rows: a as [rows, K] */
             char *k = size_c(x, sa->d[sa->rank - 1]), *nn = size_c(x, n->shape.d[n->shape.rank - 1]);
             cu_call(x, "nnrt_cuda_gemm(m->cu, 0, %d, (%s) / %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, %s)", n->tb ? 1 : 0,
@@ -156,18 +172,18 @@ static void emit_product(Ctx *x, Node *n, const char *v)
 /* Labels read by a kernel are host scalars: checked before the launch. */
 static void emit_label_checks(Ctx *x, Node *n)
 {
-    if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_PICKGRAD) {
+    if ((n->op == OP_PICK || n->op == OP_XENT || n->op == OP_PICKGRAD) && ir_is_int_scalar(n->in[1])) {
         const Shape *z = n->op == OP_PICKGRAD ? &n->shape : &n->in[0]->shape; /* [..., V] */
         emit_index_check(x, n, vname(n->in[1]), size_c(x, z->d[z->rank - 1]));
         return;
     }
-    if (n->op == OP_SCATTERADD) {
+    if (n->op == OP_SCATTERADD && ir_is_int_scalar(n->in[1])) {
         emit_index_check(x, n, vname(n->in[1]), size_c(x, n->shape.d[0]));
         return;
     }
     for (int k = 0; n->op == OP_FUSED && k < n->fused->n; k++) {
         const Node *b = n->fused->nodes[k];
-        if (b->op == OP_PICKGRAD)
+        if (b->op == OP_PICKGRAD && ir_is_int_scalar(n->in[b->in[1]->index]))
             emit_index_check(x, n, vname(n->in[b->in[1]->index]), size_c(x, n->shape.d[n->shape.rank - 1]));
     }
 }
@@ -221,7 +237,13 @@ static void cu_emit_node(Ctx *x, Node *n)
             cline(x, "float *%s = m->darena + %" PRId64 ";", v, info(n)->off);
     }
     switch (n->op) {
-    case OP_ICONST: case OP_DIM: case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_INPUT:
+    case OP_IADD: case OP_ISUB: case OP_IMUL:
+        if (cu_has_kernel(n))
+            emit_kernel_node(x, n, v); /* int tensors, on the device */
+        else
+            c_emit_leaf(x, n, v);
+        break;
+    case OP_ICONST: case OP_DIM: case OP_INPUT:
         c_emit_leaf(x, n, v);
         break;
     case OP_PARAM:
@@ -264,7 +286,10 @@ static void cu_emit_node(Ctx *x, Node *n)
         int id = l->node->id, r = n->index;
         char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
         r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
-        cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
+        if (n->dtype == DT_I32) /* a stack of ints */
+            cline(x, "[[maybe_unused]] const int32_t *%s = (const int32_t *)(const void *)%c%d_%d;", v, kind, id, r);
+        else
+            cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
         return;
     }
     case OP_INDEX:
@@ -272,7 +297,11 @@ static void cu_emit_node(Ctx *x, Node *n)
     case OP_SCATTERROWS:
         cline(x, "/* rows added into the loop's sum at the end of the iteration */");
         return;
-    case OP_CONCAT: { /* along axis 0: two copies on the stream */
+    case OP_CONCAT: { /* along axis 0: two copies on the stream (floats or ints) */
+        if (n->index > 0) {
+            emit_kernel_node(x, n, v);
+            break;
+        }
         char *na = count_c(x, &a->shape, 0);
         cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), na);
         cu_call(x, "nnrt_cuda_copy(m->cu, %s + %s, %s, (size_t)(%s) * 4)", v, na, vname(n->in[1]),
@@ -284,8 +313,49 @@ static void cu_emit_node(Ctx *x, Node *n)
                 count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
         break;
     case OP_GATHER: /* a bad id: a range error at the end of the call */
+        if (n->dtype == DT_I32) {
+            emit_kernel_node(x, n, v);
+            break;
+        }
         cu_call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
              count_c(x, &a->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), v);
+        break;
+    case OP_MULSUM: {
+        const Node *xx, *w;
+        bool bat;
+        if (!cu_mulsum_gemm(n, &xx, &w, &bat)) {
+            emit_kernel_node(x, n, v);
+            break;
+        }
+        const Shape *s = &xx->shape;
+        char *d = size_c(x, s->d[s->rank - 1]);
+        if (bat) /* B products x_b [M, D] y_b [D]: strided-batched GEMM */
+            cu_call(x, "nnrt_cuda_gemm_batched(m->cu, 0, 0, %s, 1, %s, 1.0f, %s, nn_ld(%s), %s * %s, %s, 1, %s, 0.0f, %s, "
+                       "1, %s, %s)",
+                    size_c(x, s->d[1]), d, vname(xx), d, size_c(x, s->d[1]), d, vname(w), d, v, size_c(x, s->d[1]),
+                    size_c(x, s->d[0]));
+        else /* x [R, D] w [D]: a GEMM of N = 1 */
+            cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, (%s) / nn_ld(%s), 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)",
+                    count_c(x, s, 0), d, d, vname(xx), d, vname(w), v);
+        break;
+    }
+    case OP_XENT:
+        if (!ir_is_int_scalar(n->in[1])) { /* a label per row */
+            char *len, *rows;
+            last_axis_rows(x, a, &len, &rows);
+            cu_call(x, "nnrt_cuda_xent_rows(m->cu, %s, %s, %s, %s, %s)", vname(a), vname(n->in[1]), v, rows, len);
+            break;
+        }
+        emit_kernel_node(x, n, v);
+        break;
+    case OP_SCATTERADD: case OP_SPARSESCATTER:
+        if (!ir_is_int_scalar(n->in[1])) { /* rows at ids: zeros, then the runtime's scatter (in order, no atomics) */
+            cu_call(x, "nnrt_cuda_zero(m->cu, %s, (size_t)(%s) * 4)", v, count_c(x, &n->shape, 0));
+            cu_call(x, "nnrt_cuda_scatter_add_rows(m->cu, %s, %s, %s, %s, %s, %s, 0)", v, size_c(x, n->shape.d[0]),
+                    count_c(x, &n->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), vname(a));
+            break;
+        }
+        emit_kernel_node(x, n, v);
         break;
     default:
         NN_ASSERT(cu_has_kernel(n)); /* supports_op said yes */

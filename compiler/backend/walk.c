@@ -90,7 +90,7 @@ void place_grads(Ctx *x)
 const Node *loop_sparse_scatter(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
-    if (!v || v->op != OP_LOOPOUT || info(v)->grad_of != i)
+    if (!v || t->target->hook || v->op != OP_LOOPOUT || info(v)->grad_of != i)
         return NULL;
     const Loop *l = v->in[0]->loop;
     int r = v->index - l->ncarry - l->nstack;
@@ -109,6 +109,8 @@ const Node *loop_sparse_scatter(Ctx *t, int i)
 bool sparse_grad(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    if (t->target->hook) /* a device target: dense on the device (cu_target.c) */
+        return false;
     return v && ((v->op == OP_SPARSESCATTER && info(v)->grad_of == i) || loop_sparse_scatter(t, i));
 }
 

@@ -134,6 +134,16 @@ const char *driver_backend_cc(const CompileOptions *o);
  * Returns true when it exited with status 0; otherwise prints
  * "nngc: error: ..." naming the command and returns false. */
 bool driver_spawn(char *const argv[]);
+/* run_cuda.c: --target=cuda's MODEL.cu into a shared object (NNGC_CUDA_EMULATE=1:
+ * the host emulation; else nvcc, or "no CUDA device" / "nvcc not found") */
+bool driver_build_cuda(const char *cu_path, const char *so_path, const Paths *paths);
+bool driver_cuda_emulated(void);
+/* --stats after a call: the copies, launches and GEMMs it executed (NAME_cuda_stats) */
+void driver_cuda_stats(void *handle, const char *model, const void *m, const char *what);
+/* -c (object) or --shared with --target=cuda: nvcc for NNGC_CUDA_ARCHS (no
+ * GPU needed), or c++ on the emulation; "nvcc not found" without one */
+typedef enum { CUDA_OBJECT, CUDA_SHARED, CUDA_LOADED } CudaBinary; /* -c, --shared, for nngc run */
+bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, const Paths *paths);
 
 /* The emit stage: g's C source to out->c_path and its header to
  * out->h_path (the header first), both written in full before either

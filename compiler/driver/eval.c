@@ -135,7 +135,7 @@ int nngc_eval(int argc, char **argv) {
     Batched bat = {.d1 = d};
     void *m = d->create(seed);
     if (!m) {
-        driver_error("out of memory creating model %s", d->name);
+        driver_error("creating model %s: %s", d->name, nnrt_last_error()); /* --target=cuda: no device */
         goto out;
     }
     if (params && nnrt_load_params(d, m, params, 1, NULL) != NNRT_OK) {

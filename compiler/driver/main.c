@@ -182,7 +182,10 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
     const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
     const char *inc = xsprintf("-I%s", paths->include_dir);
     const char *cc = driver_backend_cc(&a->co);
-    if (a->kind == OUT_OBJECT) {
+    if (a->co.target) { /* --target=cuda: nvcc (run_cuda.c) */
+        if (!driver_cuda_binary(tmp->c_path, bin, a->kind == OUT_OBJECT ? CUDA_OBJECT : CUDA_SHARED, paths))
+            return false;
+    } else if (a->kind == OUT_OBJECT) {
         const char *argv[] = {cc, "-std=c11", "-O2", "-fPIC", "-c", inc, tmp->c_path, "-o", bin, NULL};
         if (!driver_spawn((char *const *)argv))
             return false;
@@ -221,12 +224,7 @@ int main(int argc, char **argv) {
 
     /* Output names are settled before compiling, so a bad one costs no work. */
     static const char *const ext[] = {".c", ".o", ".so"};
-    if (a.co.target && a.kind != OUT_C) {
-        driver_error("--target=%s: -c and --shared are not supported yet (compile MODEL.cu with nvcc, docs/CUDA.md)",
-                     a.co.target);
-        return EXIT_USAGE;
-    }
-    const char *output = a.output ? a.output : replace_ext(a.input, a.co.target ? ".cu" : ext[a.kind]);
+    const char *output = a.output ? a.output : replace_ext(a.input, a.co.target && a.kind == OUT_C ? ".cu" : ext[a.kind]);
     const char *header = replace_ext(output, ".h");
     if (strcmp(output, header) == 0) {
         driver_error("output '%s' would be overwritten by its header: give it another extension", output);
@@ -258,7 +256,7 @@ int main(int argc, char **argv) {
     if (write && a.kind != OUT_C) {
         if (!driver_tmpdir())
             return EXIT_ERROR;
-        out.c_path = driver_tmp_path(replace_ext(out.header_name, ".c"));
+        out.c_path = driver_tmp_path(replace_ext(out.header_name, a.co.target ? ".cu" : ".c"));
         out.h_path = driver_tmp_path(out.header_name);
     }
     rc = EXIT_ERROR;

@@ -539,7 +539,7 @@ Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *c
         return NULL;
     const char *stem = nbuilt ? xsprintf("model%d", nbuilt + 1) : "model";
     const char *h = xsprintf("%s.h", stem);
-    built_c = driver_tmp_path(xsprintf("%s.c", stem));
+    built_c = driver_tmp_path(xsprintf("%s.%s", stem, co->target ? "cu" : "c")); /* --target=cuda: run_cuda.c */
     EmitTarget out = {.c_path = built_c, .h_path = driver_tmp_path(h), .header_name = h, .source_name = model,
                       .train_api = train_api};
     return driver_compile(d, model, co, paths, pl, &out, train);
@@ -557,7 +557,7 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
     const char *inc = xsprintf("-I%s", paths->include_dir);
     const char *argv[] = {driver_backend_cc(co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
                           c_path, "-o", so_path, NULL};
-    if (!driver_spawn((char *const *)argv))
+    if (co->target ? !driver_build_cuda(c_path, so_path, paths) : !driver_spawn((char *const *)argv))
         return NULL;
 
     *handle = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
@@ -584,11 +584,6 @@ int nngc_run(int argc, char **argv) {
     DriverPipelines pl;
     if (!driver_pipeline_options(&ra.co, &pl))
         return EXIT_USAGE;
-    if (ra.co.target) { /* docs/CUDA.md */
-        driver_error("nngc run --target=%s: not supported yet (compile MODEL.cu with nngc --target=%s and nvcc)",
-                     ra.co.target, ra.co.target);
-        return EXIT_USAGE;
-    }
     Paths paths;
     driver_locate(&paths);
     /* every file this run reads: no output may replace one; except that
@@ -635,8 +630,11 @@ int nngc_run(int argc, char **argv) {
     int64_t dyn[NNRT_MAXDYN] = {0};
     bool known[NNRT_MAXDYN] = {0};
     float loss = 0;
-    if (!m) {
-        driver_error("out of memory creating model %s", d->name);
+    if (!m) { /* --target=cuda: no CUDA device, in the runtime's words */
+        if (ra.co.target)
+            driver_error("%s", nnrt_last_error());
+        else
+            driver_error("out of memory creating model %s", d->name);
         goto out;
     }
     if (ra.params) {
@@ -683,6 +681,8 @@ int nngc_run(int argc, char **argv) {
         driver_error("%s", nnrt_last_error());
         goto out;
     }
+    if (ra.co.target && ra.co.stats) /* the forward's executed copies (run_cuda.c) */
+        driver_cuda_stats(handle, d->name, m, "forward");
     if (ra.save) {
         if (!driver_check_output(ra.save)) /* an import, known only now */
             goto out;

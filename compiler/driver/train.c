@@ -678,7 +678,7 @@ static int train_run(TrainArgs *ap) {
         goto out;
     t.m = d->create(t.st.seed);
     if (!t.m) {
-        driver_error("out of memory creating model %s", d->name);
+        driver_error("creating model %s: %s", d->name, a.co.target ? nnrt_last_error() : "out of memory"); /* cuda: no device */
         goto out;
     }
     if (a.params && !resume(&t))

@@ -300,7 +300,7 @@ bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool
     b->m1 = m1;
     b->bm = b->bd->create(1);
     if (!b->bm) {
-        driver_error("out of memory creating model %s (batched)", d1->name);
+        driver_error("creating model %s (batched): %s", d1->name, nnrt_last_error()); /* cuda: no device */
         return false;
     }
     if (!quiet)

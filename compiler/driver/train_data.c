@@ -467,10 +467,6 @@ static const nnrt_model_desc *load(const char *model, CompileOptions *co, bool t
     DriverPipelines pl;
     if (!driver_pipeline_options(co, &pl))
         return NULL;
-    if (co->target) { /* docs/CUDA.md */
-        driver_error("--target=%s: nngc train and nngc eval run on the CPU only (yet)", co->target);
-        return NULL;
-    }
     Diag diag;
     diag_init(&diag, diags);
     diag.hold = true;

@@ -88,13 +88,13 @@ static void select_linear(Block *b, Node *z)
     unlink_node(z);
 }
 
-static void select_block(Graph *g, Block *b)
+static void select_block(Graph *g, Block *b, bool linear)
 {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op == OP_LOOP) {
             Loop *l = n->loop;
-            select_block(g, &l->body);
+            select_block(g, &l->body, linear);
             for (int r = 0; r < l->nsum; r++) {
                 Node *v = l->sum[r];
                 if (v->op == OP_SCATTERADD && v->parent == &l->body && v->mark == 1)
@@ -107,7 +107,7 @@ static void select_block(Graph *g, Block *b)
     Node **nodes = xalloc(sizeof(Node *) * (size_t)(n0 + 1));
     if (n0 > 0)
         memcpy(nodes, b->nodes, sizeof(Node *) * (size_t)n0);
-    for (int i = 0; i < n0; i++)
+    for (int i = 0; i < n0 && linear; i++)
         select_linear(b, nodes[i]);
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i], *a = n->nin > 0 ? n->in[0] : NULL;
@@ -146,12 +146,14 @@ static void select_sparse_grads(Graph *g)
     }
 }
 
-static void select_graph(Graph *g)
+static void select_graph(Graph *g, bool linear)
 {
     ir_count_uses(g); /* n->mark = its readers */
-    select_block(g, &g->top);
+    select_block(g, &g->top, linear);
     select_sparse_grads(g);
     ir_clear_marks(&g->top);
 }
 
-void pass_select(PassCtx *pc) { select_graph(pc->g); }
+/* --target=cuda keeps the logits: one GEMM, then the row kernels (a
+ * fused linear + logsumexp would be a slow kernel on the device). */
+void pass_select(PassCtx *pc) { select_graph(pc->g, pc->target == NULL); }

@@ -95,7 +95,7 @@ int nnrt_cuda_ctx_create(nnrt_cuda_ctx **out, size_t arena_bytes, size_t staging
         return nnrt_error(NNRT_ERR_NOMEM, "out of memory for a CUDA context");
     size_t abytes = (arena_bytes + STATUS_ALIGN - 1) / STATUS_ALIGN * STATUS_ALIGN;
     c->arena_bytes = arena_bytes;
-    c->staging_bytes = staging_bytes + sizeof(nnrt_dev_status);
+    c->staging_bytes = staging_bytes + ((sizeof(nnrt_dev_status) + 15) & ~(size_t)15); /* the error word, 16-aligned */
     /* one cudaMalloc: the arena, then the error word */
     if ((rc = nnrt_cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate")) ||
         (rc = nnrt_cuda_alloc((void **)&c->arena, abytes + sizeof(nnrt_dev_status))) ||

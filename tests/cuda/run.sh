@@ -111,30 +111,44 @@ done
 # (with each compiler: the examples; with the first: the others too, and
 # loops at -O0, where no pass has taken them apart).
 TARGET_EXAMPLES="examples/logreg.nn examples/classifier.nn examples/mlp.nn"
-# FILE:LEVEL (-O2 batches rnnlm's loop into ops the target lacks: range, int gathers,
-# linear_logsumexp; rnnlm_small is examples/rnnlm.nn with small sizes)
-TARGET_MORE="tests/golden/place/loop.nn:2 tests/golden/place/loop.nn:0 tests/e2e/cases/stdlib_nn/model.nn:2
+# FILE:LEVEL[:B] (B: the batched program, nngc --batch=B; rnnlm_small is
+# examples/rnnlm.nn with small sizes; small:FILE is FILE with every dim of
+# 100 or more at 16, for the emulation's speed)
+TARGET_MORE="small:examples/skipgram.nn:2 tests/golden/place/loop.nn:2 tests/golden/place/loop.nn:0 tests/e2e/cases/stdlib_nn/model.nn:2
 tests/e2e/cases/stdlib_nn/model.nn:0 tests/e2e/cases/slowimpl/model.nn:2 tests/e2e/cases/slowimpl/model.nn:0
-tests/cuda/models/rnnlm_small.nn:1 tests/cuda/models/rnnlm_small.nn:0"
+tests/cuda/models/rnnlm_small.nn:2 tests/cuda/models/rnnlm_small.nn:1 tests/cuda/models/rnnlm_small.nn:0
+tests/cuda/models/rnnlm_small.nn:2:3 tests/e2e/cases/rnnlm/model.nn:2 tests/e2e/cases/rnnlm/model.nn:0
+tests/e2e/cases/skipgram/model.nn:2 tests/e2e/cases/skipgram/model.nn:0 tests/e2e/cases/bag/model.nn:2
+tests/e2e/cases/bag/model.nn:0 tests/e2e/cases/builtins/model.nn:2 tests/e2e/cases/builtins/model.nn:0
+small:bench/models/birnn.nn:2 small:bench/models/bow.nn:2 small:bench/models/bow.nn:0 small:bench/models/bow.nn:2:3
+small:bench/models/tagger.nn:2 small:bench/models/tagger.nn:2:3 small:bench/models/skipgram_w5.nn:2
+small:bench/models/skipgram_w5.nn:2:3 small:bench/models/hoist.nn:2 small:bench/models/hoist.nn:2:3
+examples/logreg.nn:2:4 tests/cuda/models/rowmv.nn:2 tests/cuda/models/rowmv.nn:0"
 # fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs
-TARGET_FIXTURES="stdlib_nn slowimpl"
+TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins"
 libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
 emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
 model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
-# target_build CXX DIR FILE.nn EMU_LIB OPT: NAME.cu (emulated) and NAME_c.c
-# of FILE.nn at -OPT, linked with test_target.cpp into DIR/test_NAME_OPT
+# target_build CXX DIR FILE.nn EMU_LIB OPT [B]: NAME.cu (emulated) and NAME_c.c
+# of FILE.nn at -OPT (--batch=B), linked with test_target.cpp into DIR/test_NAME_OPT[bB]
 target_build() {
-    cxx=$1 d=$2 f=$3 lib=$4 o=$5 m=$(model_name "$3")
+    cxx=$1 d=$2 f=$3 lib=$4 o=$5 m=$(model_name "$3") sfx=$5${6:+b$6} bf=${6:+--batch=$6}
     mkdir -p "$d"
+    # shellcheck disable=SC2086
     sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
-        build/nngc "-O$o" --target=cuda -I "$(dirname "$f")" "$f" -o "$d/$m.cu" &&
-        build/nngc "-O$o" -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+        build/nngc "-O$o" $bf --target=cuda -I "$(dirname "$f")" "$f" -o "$d/$m.cu" &&
+        build/nngc "-O$o" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
         ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
-        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$o.o" &&
+        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$sfx.o" &&
         "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
             -c tests/cuda/test_target.cpp \
             -o "$d/test_$m.o" &&
-        "$cxx" -o "$d/test_${m}_$o" "$d/test_$m.o" "$d/${m}_$o.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
+        "$cxx" -o "$d/test_${m}_$sfx" "$d/test_$m.o" "$d/${m}_$sfx.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
+}
+# small FILE: FILE with every dim of 100 or more at 16 (the same program, smaller), in $tmp
+small() {
+    sed 's/^dim \([A-Za-z_0-9]*\) = [0-9][0-9][0-9][0-9]*$/dim \1 = 16/' "$1" >"$tmp/$(basename "$1")" &&
+        echo "$tmp/$(basename "$1")"
 }
 first=""
 for cxx in $compilers; do
@@ -147,12 +161,21 @@ for cxx in $compilers; do
         runs="$runs $TARGET_MORE"
     fi
     for r in $runs; do
-        f=${r%:*} o=${r##*:} m=$(model_name "${r%:*}")
+        f=${r#small:}
+        b=""
+        case $f in *:*:*) b=${f##*:} f=${f%:*} ;; esac
+        o=${f##*:} f=${f%:*}
+        case $r in small:*) f=$(small "$f") ;; esac
+        m=$(model_name "$f") label="$r"
         # shellcheck disable=SC2086
-        if target_build "$cxx" "$dir/target" "$f" "$dir/libnngrt_cuda_emu.a" "$o" >"$tmp/build" 2>&1; then
-            prog "target ($cxx) $f -O$o" "$dir/target/test_${m}_$o"
+        if target_build "$cxx" "$dir/target" "$f" "$dir/libnngrt_cuda_emu.a" "$o" $b >"$tmp/build" 2>&1; then
+            # an e2e case: its fixture's inputs (in range for the model)
+            fx=""
+            case $f in tests/e2e/cases/*) fx=$(dirname "$f") ;; esac
+            # shellcheck disable=SC2086
+            prog "target ($cxx) $label" "$dir/target/test_${m}_$o${b:+b$b}" $fx
         else
-            notok "target ($cxx): $f -O$o --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
+            notok "target ($cxx): $label --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
             grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
         fi
     done
@@ -201,14 +224,131 @@ else
     notok "target: nngc --target=cuda M.nn writes M.cu and M.h"
     detail "$tmp/out"
 fi
-expect_run "target: -c with --target=cuda is a usage error that says so" \
-    2 'not supported yet' build/nngc --target=cuda -c "$tmp/logreg.nn" -o "$tmp/logreg.o"
-expect_run "target: nngc run --target=cuda says it is not supported yet" \
-    2 'nngc run --target=cuda: not supported yet' build/nngc run --target=cuda "$tmp/logreg.nn"
 # an op the target cannot compile: a diagnostic naming op, target and line
-expect_run "target: an unsupported op is an error naming the op, the target and the line" \
-    1 'rnnlm.nn:19:11: error: target .cuda. does not support linear_logsumexp (no CUDA code for this op yet)' \
-    build/nngc --target=cuda examples/rnnlm.nn -o "$tmp/rnnlm.cu"
+# the softmax approximations are not on the device yet: each one an error
+# naming its first op the target lacks and the line
+for r in neg:k=3:sample nce:k=3:sample sampled:k=3:sample hier:hier_path class:c=4:class_ids binary:bin_code \
+    embed:vmf_loss; do
+    expect_run "target: --softmax=${r%:*}: an error naming ${r##*:}, the target and the line" \
+        1 "rnnlm.nn:19:11: error: target .cuda. does not support ${r##*:} (no CUDA code for this op yet)" \
+        build/nngc --target=cuda "--softmax=${r%:*}" examples/rnnlm.nn -o "$tmp/rnnlm.cu"
+done
+
+# ---------------------------------------------------------------- nngc run --target=cuda
+
+# Without a GPU: the clean error and exit status 1, at once (no build).
+expect_run "run: nngc run --target=cuda without a GPU says \"no CUDA device\", exit status 1" \
+    1 'error: --target=cuda: no CUDA device' build/nngc run --target=cuda examples/logreg.nn
+expect_run "run: without nvcc, \"nvcc not found\", exit status 1" \
+    1 'error: --target=cuda: nvcc not found' env NNGC_CUDA_NO_DEV_CHECK=1 NVCC=/nonexistent/nvcc \
+    build/nngc run --target=cuda examples/logreg.nn
+# NNGC_CUDA_EMULATE=1: the whole path on the emulation, against PyTorch's
+# gradients and optimizer steps (tests/train/fixtures, float64)
+TFIX=tests/train/fixtures TMOD=tests/train/models
+tinputs() { for f in "$TFIX/$1"/*.npy; do printf ' --input %s=%s' "$(basename "$f" .npy)" "$f"; done; }
+cuda_grads() { # MODEL LEVEL
+    rm -rf "$tmp/cg"
+    # shellcheck disable=SC2046
+    NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda "-O$2" "$TMOD/$1.nn" --params "$TFIX/$1/params.safetensors" \
+        $(tinputs "$1") --grads "$tmp/cg" --out "$tmp/co" >"$tmp/out" 2>&1 || return 1
+    for g in "$TFIX/$1/grads"/*.npy; do
+        build/npycmp "$tmp/cg/$(basename "$g")" "$g" --rtol 1e-3 --atol 1e-5 >>"$tmp/out" 2>&1 || return 1
+    done
+}
+cuda_train() { # MODEL OPT SPEC: 3 steps, the params and state against torch.optim's
+    # shellcheck disable=SC2046
+    NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda "$TMOD/$1.nn" --params "$TFIX/$1/params.safetensors" \
+        $(tinputs "$1") --train 3 --optimizer="$3" --save "$tmp/ct.st" --out "$tmp/co" >"$tmp/out" 2>&1 &&
+        "$tmp/sttool" cmp "$tmp/ct.st" "$TFIX/$1/$2.safetensors" --rtol 1e-3 --atol 1e-5 >>"$tmp/out" 2>&1
+}
+if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/libnngrt.a $libs >"$tmp/out" 2>&1; then
+    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2; do
+        if cuda_grads "${r%:*}" "${r#*:}"; then
+            ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda -O${r#*:} --grads ${r%:*}: PyTorch's gradients"
+        else
+            notok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda -O${r#*:} --grads ${r%:*}: PyTorch's gradients"
+            detail "$tmp/out"
+        fi
+    done
+    for r in rnnlm:adam:adam:lr=0.01 skipgram:sgd:sgd:lr=0.1 builtins:adagrad:adagrad:lr=0.1; do
+        m=${r%%:*} rest=${r#*:}
+        if cuda_train "$m" "${rest%%:*}" "${rest#*:}"; then
+            ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --train 3 $m ${rest#*:}: torch.optim's params and state"
+        else
+            notok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --train 3 $m ${rest#*:}: torch.optim's params and state"
+            detail "$tmp/out"
+        fi
+    done
+else
+    notok "run: build tests/train/sttool.c"
+    detail "$tmp/out"
+fi
+
+# --stats: what the forward executed, counted as it ran; the copies between
+# host and device the same for T = 2 and T = 8 (a loop never copies)
+# npy_i32 FILE V...: a 1-d int32 .npy of small values (0 to 255), no NumPy needed
+npy_i32() {
+    f=$1
+    shift
+    { printf '\223NUMPY\001\000\166\000'
+      printf "%-117s\n" "{'descr': '<i4', 'fortran_order': False, 'shape': ($#,), }"
+      for v in "$@"; do printf "\\$(printf '%03o' "$v")\\000\\000\\000"; done; } >"$f"
+}
+executed() { # WORDS.npy: "H2D D2H" of the forward
+    NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda --stats tests/train/models/rnnlm.nn --input "words=$1" \
+        2>&1 >/dev/null | sed -n 's/^executed (forward, one call): \([0-9]*\) copies to device.* \([0-9]*\) to host .*/\1 \2/p'
+}
+npy_i32 "$tmp/w3.npy" 1 2 3
+npy_i32 "$tmp/w9.npy" 1 2 3 4 5 6 7 8 9
+e3=$(executed "$tmp/w3.npy") e9=$(executed "$tmp/w9.npy")
+if [ -n "$e3" ] && [ "$e3" = "$e9" ]; then
+    ok "run: --stats' executed copies are O(1) in T: $e3 (to device, to host) for T = 2 and T = 8"
+else
+    notok "run: --stats' executed copies are O(1) in T (T = 2: '$e3', T = 8: '$e9')"
+fi
+
+# nngc train and eval on the emulation: the same numbers as the C target's
+# (a small model, 40 sentences, batches of 8: the emulation is slow)
+head -n 40 examples/data/tiny.txt >"$tmp/tr.txt"
+tail -n 10 examples/data/tiny.txt >"$tmp/va.txt"
+valid_of() { sed -n 's/^epoch 1\/1: .*valid loss \([0-9.]*\).*/\1/p' "$1"; }
+if NNGC_CUDA_EMULATE=1 build/nngc train --target=cuda tests/traincli/models/lm.nn --data "$tmp/tr.txt" \
+    --valid "$tmp/va.txt" --epochs 1 --batch 8 --save "$tmp/lmg.st" -q >"$tmp/tg" 2>&1 &&
+    build/nngc train tests/traincli/models/lm.nn --data "$tmp/tr.txt" --valid "$tmp/va.txt" --epochs 1 --batch 8 \
+        --save "$tmp/lmc.st" -q >"$tmp/tc" 2>&1 && [ -n "$(valid_of "$tmp/tg")" ] &&
+    [ "$(valid_of "$tmp/tg")" = "$(valid_of "$tmp/tc")" ]; then
+    ok "train: NNGC_CUDA_EMULATE=1 nngc train --target=cuda --batch 8: the C target's valid loss ($(valid_of "$tmp/tg"))"
+else
+    notok "train: NNGC_CUDA_EMULATE=1 nngc train --target=cuda --batch 8: the C target's valid loss"
+    detail "$tmp/tg"
+    detail "$tmp/tc"
+fi
+loss_of() { sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$1"; }
+if NNGC_CUDA_EMULATE=1 build/nngc eval --target=cuda tests/traincli/models/lm.nn --params "$tmp/lmc.st" \
+    --data "$tmp/va.txt" >"$tmp/eg" 2>&1 &&
+    build/nngc eval tests/traincli/models/lm.nn --params "$tmp/lmc.st" --data "$tmp/va.txt" >"$tmp/ec" 2>&1 &&
+    [ -n "$(loss_of "$tmp/eg")" ] && [ "$(loss_of "$tmp/eg")" = "$(loss_of "$tmp/ec")" ]; then
+    ok "eval: NNGC_CUDA_EMULATE=1 nngc eval --target=cuda: the C target's loss per word ($(loss_of "$tmp/eg"))"
+else
+    notok "eval: NNGC_CUDA_EMULATE=1 nngc eval --target=cuda: the C target's loss per word"
+    detail "$tmp/eg"
+    detail "$tmp/ec"
+fi
+expect_run "train: nngc train --target=cuda without a GPU says \"no CUDA device\", exit status 1" \
+    1 'error: --target=cuda: no CUDA device' build/nngc train --target=cuda tests/traincli/models/lm.nn \
+    --data "$tmp/tr.txt" --epochs 1
+# -c and --shared: nvcc (below), or the emulation
+expect_run "target: -c without nvcc: \"nvcc not found\", exit status 1" \
+    1 'error: --target=cuda: nvcc not found' env NVCC=/nonexistent/nvcc build/nngc --target=cuda -c \
+    "$tmp/logreg.nn" -o "$tmp/logreg.o"
+if NNGC_CUDA_EMULATE=1 build/nngc --target=cuda --shared "$tmp/logreg.nn" -o "$tmp/logreg_emu.so" >"$tmp/out" 2>&1 &&
+    ${CC:-cc} -Iruntime tests/cuda/loadso.c -o "$tmp/loadso" -ldl >>"$tmp/out" 2>&1 &&
+    "$tmp/loadso" "$tmp/logreg_emu.so" logreg_desc >>"$tmp/out" 2>&1 && grep -q '^created logreg' "$tmp/out"; then
+    ok "target: NNGC_CUDA_EMULATE=1 --shared: a library a C program loads and creates the model from"
+else
+    notok "target: NNGC_CUDA_EMULATE=1 --shared: a library a C program loads and creates the model from"
+    detail "$tmp/out"
+fi
 
 # ---------------------------------------------------------------- nvcc
 
@@ -233,16 +373,41 @@ else
         detail "$tmp/spill"
     fi
     # the code --target=cuda generates: the same flags as the runtime's
-    for f in $TARGET_EXAMPLES tests/cuda/models/rnnlm_small.nn; do
-        # shellcheck disable=SC2046
-        if build/nngc -O1 --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
+    # every example and bench model (forward and training in one .cu), at
+    # -O2, -O0 for rnnlm, and rnnlm's batched program
+    for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64; do
+        f=${r%%:*} o=2 bf=""
+        case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
+        # shellcheck disable=SC2046,SC2086
+        if build/nngc -O$o $bf --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
             "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/m.cu" -o "$tmp/m.o" >>"$tmp/build" 2>&1; then
-            ok "nvcc: $f -O1 --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            ok "nvcc: $f -O$o $bf --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
         else
-            notok "nvcc: $f -O1 --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            notok "nvcc: $f -O$o $bf --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
             detail "$tmp/build" 10
         fi
     done
+    # -c, --shared and nngc run through nvcc: without a GPU, "no CUDA device"
+    # from the runtime (NNGC_CUDA_NO_DEV_CHECK=1: past the driver's quick check)
+    if build/nngc --target=cuda -c "$tmp/logreg.nn" -o "$tmp/logreg_nv.o" >"$tmp/out" 2>&1 &&
+        build/nngc --target=cuda --shared "$tmp/logreg.nn" -o "$tmp/logreg_nv.so" >>"$tmp/out" 2>&1; then
+        "$tmp/loadso" "$tmp/logreg_nv.so" logreg_desc >"$tmp/out" 2>&1
+        st=$?
+        if { [ "$st" -eq 1 ] && grep -q '^create: no CUDA device: ' "$tmp/out"; } ||
+            { [ "$st" -eq 0 ] && grep -q '^created logreg' "$tmp/out"; }; then
+            ok "nvcc: nngc --target=cuda -c and --shared; the library says \"no CUDA device\" or creates the model ($(head -c 60 "$tmp/out"))"
+        else
+            notok "nvcc: nngc --target=cuda --shared: a library that loads ($(status_text "$st"))"
+            detail "$tmp/out"
+        fi
+    else
+        notok "nvcc: nngc --target=cuda -c and --shared build"
+        detail "$tmp/out" 10
+    fi
+    expect_run "nvcc: nngc run --target=cuda through nvcc: without a GPU, the runtime's \"no CUDA device\", exit 1 (or it runs)" \
+        "$([ -e /dev/nvidiactl ] && echo 0 || echo 1)" "$([ -e /dev/nvidiactl ] && echo '^loss = ' || echo 'error: no CUDA device: ')" \
+        env NNGC_CUDA_NO_DEV_CHECK=1 build/nngc run --target=cuda tests/train/models/rnnlm.nn \
+        --params tests/train/fixtures/rnnlm/params.safetensors --input words=tests/train/fixtures/rnnlm/words.npy
     # a generated model linked by nvcc: without a driver, the clean error
     # (or, on a GPU, NumPy's results for tests/e2e/cases/slowimpl)
     # shellcheck disable=SC2046

@@ -65,10 +65,10 @@ int main(int argc, char **argv) {
     int rc = nnrt_load_params(d, m, path, 1, NULL);
     CHECK(rc == NNRT_OK, "%s: load %s (%s)", STR(GPU_DESC), path, rc ? nnrt_last_error() : "ok");
 
-    nnrt_array in[16];
-    const void *ptrs[16];
+    nnrt_array in[64];
+    const void *ptrs[64];
     int64_t dyn[NNRT_MAXDYN] = {0};
-    for (int i = 0; i < d->ninputs && i < 16; i++) {
+    for (int i = 0; i < d->ninputs && i < 64; i++) {
         snprintf(path, sizeof path, "%s/in_%s.npy", dir, d->inputs[i].name);
         rc = nnrt_npy_read(path, &in[i]);
         if (rc != NNRT_OK) {
@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
                     dyn[j] = (in[i].shape[a] - d->inputs[i].shape[a].c) / d->inputs[i].shape[a].k[j];
     }
     float loss = 0.0f;
-    const float *out[16];
+    const float *out[64];
     rc = d->forward(m, dyn, ptrs, &loss, out);
     CHECK(rc == NNRT_OK, "%s: forward on %s (%s)", STR(GPU_DESC), dir, rc ? nnrt_last_error() : "ok");
     if (rc == NNRT_OK) {
@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
                 compare(d->outputs[i].name, out[i], n, path);
         }
     }
-    for (int i = 0; i < d->ninputs && i < 16; i++)
+    for (int i = 0; i < d->ninputs && i < 64; i++)
         nnrt_array_free(&in[i]);
     d->destroy(m);
     return checks_failed ? 1 : 0;

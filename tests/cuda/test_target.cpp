@@ -10,7 +10,8 @@
  * the same program renamed NAME_c).
  *
  * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 3),
- * in range for every model this runs on (tests/cuda/run.sh lists them).
+ * in range for every model this runs on (tests/cuda/run.sh lists them);
+ * a batched program's lengths (NAME_len) from 1 to the smallest dynamic dim.
  */
 #include <stdlib.h>
 
@@ -46,14 +47,43 @@ static int64_t count_of(const nnrt_tensor_desc *t) {
     return n;
 }
 
-/* Random inputs for every input of d; ptrs[i] points at input i's data. */
+/* argv[1]: a fixture's directory (tests/e2e/cases/CASE) whose in_NAME.npy
+ * are the inputs of every call instead of random ones (a model whose int
+ * inputs must be in ranges of its own) */
+static const char *fixture;
+
+/* Random inputs for every input of d (or the fixture's); ptrs[i] points at input i's data. */
 static void make_inputs(const nnrt_model_desc *d, void **buf, const void **ptrs) {
-    for (int i = 0; i < d->ninputs; i++) {
+    for (int i = 0; fixture && i < d->ninputs; i++) {
+        char path[4096];
+        nnrt_array a;
+        snprintf(path, sizeof path, "%s/in_%s.npy", fixture, d->inputs[i].name);
+        if (nnrt_npy_read(path, &a) != NNRT_OK) {
+            fprintf(stderr, "%s\n", nnrt_last_error());
+            exit(1);
+        }
+        buf[i] = realloc(buf[i], (size_t)a.count * 4 + 4);
+        memcpy(buf[i], a.data, (size_t)a.count * 4);
+        ptrs[i] = buf[i];
+        for (int k = 0; k < d->inputs[i].rank && k < a.rank; k++) /* an axis c + k T gives T */
+            for (int j = 0; j < d->ndyn; j++)
+                if (d->inputs[i].shape[k].k[j] > 0)
+                    dyn[j] = (a.shape[k] - d->inputs[i].shape[k].c) / d->inputs[i].shape[k].k[j];
+        nnrt_array_free(&a);
+    }
+    for (int i = 0; !fixture && i < d->ninputs; i++) {
         const nnrt_tensor_desc *t = &d->inputs[i];
-        int64_t n = count_of(t);
+        int64_t n = count_of(t), min_dyn = 3;
+        for (int k = 0; k < d->ndyn; k++)
+            min_dyn = dyn[k] < min_dyn ? dyn[k] : min_dyn;
+        /* the lengths of a batched program (--batch: T_len, ...): 1 to the dim */
+        size_t nl = strlen(t->name);
+        bool is_len = nl > 4 && strcmp(t->name + nl - 4, "_len") == 0;
         buf[i] = realloc(buf[i], (size_t)n * 4);
         for (int64_t k = 0; k < n; k++) {
-            if (t->dtype == NNRT_I32)
+            if (t->dtype == NNRT_I32 && is_len)
+                ((int32_t *)buf[i])[k] = 1 + (int32_t)(nnrt_rng_next(&rng) % (uint64_t)min_dyn);
+            else if (t->dtype == NNRT_I32)
                 ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 3);
             else
                 ((float *)buf[i])[k] = nnrt_rng_normal(&rng, 0.0f, 1.0f);
@@ -90,7 +120,8 @@ static void same_outputs(const char *what, int rg, int rc, float lg, float lc, c
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    fixture = argc > 1 ? argv[1] : NULL;
     nnrt_rng_seed(&rng, 2026);
     void *g = GPU_DESC.create(5), *c = CPU_DESC.create(5);
     CHECK(g && c, "%s: create (%s)", STR(GPU_DESC), g ? "ok" : nnrt_last_error());
@@ -110,9 +141,9 @@ int main(void) {
         for (int64_t k = 0; k < n; k++)
             pg[k] = pc[k] = nnrt_rng_normal(&rng, 0.0f, 0.3f);
     }
-    void *buf[16] = {0};
-    const void *in[16];
-    const float *og[16], *oc[16];
+    void *buf[64] = {0};
+    const void *in[64];
+    const float *og[64], *oc[64];
     float lg = 0, lc = 0;
 
     make_inputs(&CPU_DESC, buf, in);
@@ -126,7 +157,7 @@ int main(void) {
           "%s: forward copies %lld up (%lld bytes), %lld down (%lld bytes, the error word's included); %lld launches, "
           "%lld GEMMs", STR(GPU_DESC), (long long)st.h2d_copies, (long long)st.h2d_bytes, (long long)st.d2h_copies,
           (long long)st.d2h_bytes, (long long)st.launches, (long long)st.gemms);
-    if (GPU_DESC.ndyn) {
+    if (GPU_DESC.ndyn && !fixture) {
         int64_t keep[NNRT_MAXDYN];
         memcpy(keep, dyn, sizeof keep);
         for (int i = 0; i < GPU_DESC.ndyn; i++)
@@ -204,7 +235,7 @@ int main(void) {
                (t1 - t0) / calls, (t2 - t1) / calls, calls);
     }
 
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 64; i++)
         free(buf[i]);
     GPU_DESC.destroy(g);
     CPU_DESC.destroy(c);
