@@ -54,6 +54,7 @@ typedef struct TrainArgs {
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
     bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
     long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
+    const char *dump_order; /* --dump-order FILE: each epoch's order, one example index a line */
 } TrainArgs;
 
 /* What CKPT.train holds: where training stands at the end of an epoch. */
@@ -85,10 +86,12 @@ static void train_usage(FILE *out) {
           "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
           "  --patience N          stop after N epochs without a better validation loss\n"
           "  --vocab FILE          use this vocabulary     --min-count N (1)  --max-vocab N\n"
-          "  --vocab-dim NAME (V)  the model dim the vocabulary must fit\n"
+          "  --vocab-dim NAME (V)  the model dim the vocabulary sizes (`dim V` open) or must fit\n"
+          "  --dim NAME=N          the size of an open dim (over the vocabulary's)\n"
           "  --layout plain|lm|window   how a line fills the model's int[T + k] input\n"
           "  --export PARAM=FILE   write a param: word2vec text (.txt/.vec) or .npy\n"
           "  --progress SECONDS (5)   --stop-after N (epochs, then stop)   -q\n"
+          "  --dump-order FILE     append each epoch's order of examples to FILE\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "See docs/TRAIN.md.\n",
           out);
@@ -218,6 +221,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             a->dopt.vocab = v;
         } else if (VALUE("--vocab-dim")) {
             a->dopt.vocab_dim = v;
+        } else if (VALUE("--dump-order")) {
+            a->dump_order = v;
         } else if (VALUE("--layout")) {
             a->dopt.layout = v;
         } else if (VALUE("--min-count")) {
@@ -281,7 +286,7 @@ static bool file_hash(const char *path, uint64_t *h) {
 }
 
 static bool save_checkpoint(const nnrt_model_desc *d, void *m, const char *path, const nnrt_vocab *words,
-                            const nnrt_vocab *labels, const TrainState *st) {
+                            const nnrt_vocab *labels, const TrainState *st, const CompileOptions *co) {
     uint64_t h;
     if (nnrt_save_params(d, m, path) != NNRT_OK) {
         driver_error("%s", nnrt_last_error());
@@ -298,7 +303,31 @@ static bool save_checkpoint(const nnrt_model_desc *d, void *m, const char *path,
         return false;
     fprintf(f.f, "nngc-train 1\nepoch %ld\nlr_scale %.17g\nbest %.17g\nbad %ld\nseed %llu\nparams %016llx\n",
             st->epoch, st->lr_scale, st->best, st->bad, (unsigned long long)st->seed, (unsigned long long)h);
+    for (int i = 0; i < co->ndims; i++) /* the sizes of the open dims: eval and resume compile with them */
+        if (co->dims[i].used)
+            fprintf(f.f, "dim %s %lld\n", co->dims[i].name, (long long)co->dims[i].value);
     return tmp_close(&f, true);
+}
+
+bool ckpt_bind_dims(CompileOptions *co, const char *ckpt) {
+    const char *path = state_path(ckpt);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? true : (driver_error("cannot read '%s': %s", path, strerror(errno)), false);
+    char line[512], name[256];
+    long long n;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f))
+        if (sscanf(line, "dim %255s %lld", name, &n) == 2)
+            ok = compile_options_bind_dim(co, xstrdup(name), n, true, xsprintf("%s (dim %s %lld)", path, name, n));
+    fclose(f);
+    return ok;
+}
+
+bool vocab_bind_dim(CompileOptions *co, const DataOptions *o, const nnrt_vocab *words, const char *from) {
+    const char *name = o->vocab_dim ? o->vocab_dim : "V";
+    return compile_options_bind_dim(co, name, words->n, true,
+                                    xsprintf("the vocabulary of %s (%lld ids)", from, (long long)words->n));
 }
 
 /* Reads CKPT.train; false after an error (a missing file is not one:
@@ -376,13 +405,14 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, long epoch) {
 }
 
 typedef struct Trainer {
-    const TrainArgs *a;
+    TrainArgs *a;
     const nnrt_model_desc *d;
     void *m;
     Dataset train, valid;
     bool have_valid;
     nnrt_vocab words, labels;
     bool text;
+    bool vocab_given; /* read from a file (--vocab, CKPT.vocab), not counted */
     double base_lr;
     TrainState st;
     bool saved_best;
@@ -418,6 +448,25 @@ static void par_progress(void *arg, int64_t dex, int64_t dwords, double frac, do
     progress_show(p, p->epoch, p->epochs, frac, lr, loss, false);
 }
 
+/* --dump-order FILE: the epoch's order appended, one example index (the
+ * data's examples counted from 0, skipped lines not counted) a line, after
+ * a line "epoch E" (bench/rnnlm_torch_train.py --order replays it). */
+static bool dump_order(const char *path, const int64_t *perm, int64_t n, long epoch) {
+    FILE *f = fopen(path, epoch ? "a" : "w");
+    if (!f) {
+        driver_error("cannot write '%s': %s", path, strerror(errno));
+        return false;
+    }
+    fprintf(f, "epoch %ld\n", epoch + 1);
+    for (int64_t i = 0; i < n; i++)
+        fprintf(f, "%lld\n", (long long)perm[i]);
+    if (fclose(f) != 0) {
+        driver_error("cannot write '%s'", path);
+        return false;
+    }
+    return true;
+}
+
 /* One epoch over t->train; *loss and *units sum it. */
 static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, double *units) {
     const nnrt_model_desc *d = t->d;
@@ -427,6 +476,8 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     shuffle(perm, n, t->st.seed, e);
     if (t->a->par.mode == PAR_SYNC)
         batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
+    if (t->a->dump_order && !dump_order(t->a->dump_order, perm, n, e))
+        return false;
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;
@@ -476,12 +527,16 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     return true;
 }
 
-/* The vocabulary: --vocab, else CKPT.vocab of --params, else counted. */
-static bool make_vocab(Trainer *t) {
+/* The vocabulary: --vocab, else CKPT.vocab of --params, else counted
+ * (labels apart when want_labels); *from (may be NULL) names where it came
+ * from. Made before the model is compiled: it may size an open dim. */
+static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
     const TrainArgs *a = t->a;
     const char *from = a->dopt.vocab;
     if (!from && a->params && access(vocab_path(a->params), F_OK) == 0)
         from = vocab_path(a->params);
+    if (from_out)
+        *from_out = from ? from : a->data.items[0].file;
     if (from) {
         if (nnrt_vocab_load(from, &t->words, &t->labels) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
@@ -493,7 +548,6 @@ static bool make_vocab(Trainer *t) {
     nnrt_vocab_init(&raw);
     nnrt_vocab_init(&labels);
     nnrt_text_stats st;
-    bool want_labels = t->train.ts.label >= 0;
     const char *path = a->data.items[0].file;
     bool ok = nnrt_text_count(path, &raw, want_labels ? &labels : NULL, &st) == NNRT_OK &&
               nnrt_vocab_finish(&raw, a->min_count, a->max_vocab, 1, &t->words) == NNRT_OK &&
@@ -533,7 +587,25 @@ static bool open_data(Trainer *t) {
     if (!text_spec(d, a->dopt.layout, &ts))
         return false;
     t->train.ts = ts;
-    return make_vocab(t) && vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
+    if (ts.label < 0 && t->labels.n > 0 && !t->vocab_given) {
+        /* counted with labels apart, for a model without a label input:
+         * `__label__x` is an ordinary word after all */
+        int64_t n = t->words.n;
+        nnrt_vocab_free(&t->words);
+        nnrt_vocab_free(&t->labels);
+        if (!make_vocab(t, false, NULL))
+            return false;
+        for (int i = 0; i < t->a->co.ndims && n != t->words.n; i++)
+            if (t->a->co.dims[i].used && t->a->co.dims[i].if_open) { /* the vocabulary sized a dim: again */
+                t->a->co.dims[i].value = t->words.n;
+                double lr;
+                if (!(d = t->d = load_model(a->model, &t->a->co, true, &lr)))
+                    return false;
+                if (!text_spec(d, a->dopt.layout, &ts))
+                    return false;
+            }
+    }
+    return vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
            dataset_open_text(&t->train, d, &ts, a->data.items[0].file, &t->words, &t->labels, a->quiet) &&
            (!t->have_valid ||
             dataset_open_text(&t->valid, d, &ts, a->valid.items[0].file, &t->words, &t->labels, a->quiet));
@@ -655,14 +727,22 @@ static int train_run(TrainArgs *ap) {
     nnrt_vocab_init(&t.words);
     nnrt_vocab_init(&t.labels);
     double opt_lr;
+    rc = EXIT_ERROR;
+    t.text = a.data.items[0].name == NULL;
+    /* the sizes of open dims: the checkpoint resumed, the vocabulary (docs/LANGUAGE.md, "Open dims") */
+    const char *vfrom;
+    if (a.params && !ckpt_bind_dims(&a.co, a.params))
+        goto out;
+    if (t.text && (!make_vocab(&t, true, &vfrom) || !vocab_bind_dim(&a.co, &a.dopt, &t.words, vfrom)))
+        goto out;
+    t.vocab_given = t.text && vfrom != a.data.items[0].file;
     t.d = load_model(a.model, &a.co, true, &opt_lr);
     if (!t.d)
-        return EXIT_ERROR;
-    const nnrt_model_desc *d = t.d;
-    rc = EXIT_ERROR;
+        goto out;
     t.base_lr = a.lr > 0 ? a.lr : opt_lr;
     if (!open_data(&t))
         goto out;
+    const nnrt_model_desc *d = t.d; /* open_data may have compiled it again */
     t.m = d->create(t.st.seed);
     if (!t.m) {
         driver_error("out of memory creating model %s", d->name);
@@ -742,7 +822,7 @@ static int train_run(TrainArgs *ap) {
         printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
         fflush(stdout);
         if (save && a.save) {
-            if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st))
+            if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st, &a.co))
                 goto out;
             t.saved_best = t.have_valid;
         }
@@ -763,7 +843,7 @@ static int train_run(TrainArgs *ap) {
     rc = 0;
 out:
     if (t.m)
-        d->destroy(t.m);
+        t.d->destroy(t.m);
     if (t.bat.bm)
         t.bat.bd->destroy(t.bat.bm);
     dataset_close(&t.train);

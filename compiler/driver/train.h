@@ -118,6 +118,12 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
 /* --export NAME=FILE: a word2vec text file (.txt, .vec) or .npy. */
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words);
 
+/* The sizes of open dims (docs/LANGUAGE.md, "Open dims") that CKPT.train
+ * recorded, as bindings of co; false after an error (none is no error). */
+bool ckpt_bind_dims(CompileOptions *co, const char *ckpt);
+/* The vocabulary's size for the open dim --vocab-dim (default V). */
+bool vocab_bind_dim(CompileOptions *co, const DataOptions *o, const nnrt_vocab *words, const char *from);
+
 /* CKPT.vocab next to a checkpoint */
 const char *vocab_path(const char *ckpt);
 
