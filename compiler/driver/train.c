@@ -53,7 +53,7 @@ typedef struct TrainArgs {
     ParOptions par; /* --threads, --parallel, --batch; the MPI ranks (train_par.h) */
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
     bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
-    long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
+    long bucket;      /* --bucket K: sort K batches at a time by length (0: off; default 5, docs/TRAIN.md) */
     const char *dump_order; /* --dump-order FILE: each epoch's order, one example index a line */
 } TrainArgs;
 
@@ -78,7 +78,7 @@ static void train_usage(FILE *out) {
           "  --batch B (1)         examples per update: the batched program (nngc --batch=B) when the\n"
           "                        compiler can batch the model, else their gradients summed\n"
           "  --one-example         with --batch: always sum one-example gradients\n"
-          "  --bucket K (20)       with --batch: sort K batches at a time by length (0: no sorting)\n"
+          "  --bucket K (5)        with --batch: sort K batches at a time by length (0: no sorting)\n"
           "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
           "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
           "  --save FILE           checkpoint: the best epoch (with --valid), else the last;\n"
@@ -144,7 +144,7 @@ static bool parse_decay(TrainArgs *a, const char *v) {
 static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     compile_options_init(&a->co);
     a->par.threads = a->par.batch = 1;
-    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 20;
+    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 5;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
         long n = 0;
