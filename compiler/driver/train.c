@@ -476,7 +476,7 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     shuffle(perm, n, t->st.seed, e);
     if (t->a->par.mode == PAR_SYNC)
         batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
-    if (t->a->dump_order && !dump_order(t->a->dump_order, perm, n, e))
+    if (t->a->dump_order && t->a->par.rank == 0 && !dump_order(t->a->dump_order, perm, n, e)) /* same on every rank */
         return false;
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;

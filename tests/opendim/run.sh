@@ -19,7 +19,8 @@
 #                as train's last validation did; a --vocab of another size,
 #                or --dim V=N+5, is refused
 #   4. resume    --params CKPT continues with the recorded V; --batch 4
-#                compiles the batched program with the same V
+#                compiles the batched program with the same V;
+#                --dump-order writes each epoch's permutation
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
 
@@ -145,6 +146,21 @@ shape "resume: emb is still [$NV, 16]" "$tmp/lm3.st" emb "$NV,16"
 expect "batch: --batch 4 compiles the batched program with V = $NV" 0 "examples per call of the batched program" \
     "$NNGC" train $M --data "$tmp/train.txt" --epochs 1 --batch 4 --save "$tmp/b.st"
 shape "batch: emb is [$NV, 16]" "$tmp/b.st" emb "$NV,16"
+
+# --dump-order (bench/rnnlm_ppl.sh replay's input): each epoch a permutation of the 320 examples
+expect "dump-order: 2 epochs" 0 "^epoch 2/2" "$NNGC" train $M --data "$tmp/train.txt" --epochs 2 --batch 4 \
+    --dump-order "$tmp/order.txt" -q
+for e in 1 2; do
+    awk -v e="$e" '/^epoch/ { on = ($2 == e); next } on' "$tmp/order.txt" | sort -n >"$tmp/o$e"
+    if seq 0 319 | cmp -s - "$tmp/o$e"; then ok "dump-order: epoch $e is a permutation of 0..319"; else
+        notok "dump-order: epoch $e is a permutation of 0..319"; fi
+done
+awk '/^epoch 1$/ { f = 1; next } /^epoch/ { f = 0 } f' "$tmp/order.txt" >"$tmp/r1"
+if [ "$(grep -c '^epoch' "$tmp/order.txt")" -eq 2 ] && ! cmp -s "$tmp/o1" "$tmp/r1"; then
+    ok "dump-order: two epochs, the first not in file order"
+else
+    notok "dump-order: two epochs, the first not in file order"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
