@@ -55,8 +55,9 @@ if [ $MODE = replay ]; then
     exit 0
 fi
 echo "## nngc train"
+# --bucket 0: shuffled batches, as the PyTorch script makes them (BUCKET=5 for the default)
 "$NNGC" train examples/rnnlm.nn --data "$train" --valid "$PTB/valid.txt" --epochs "$EPOCHS" \
-    --batch "$B" --max-vocab 10000 --seed 1 -q || exit 1
+    --batch "$B" --bucket "${BUCKET:-0}" --max-vocab 10000 --seed 1 -q || exit 1
 if "$PY" -c 'import torch' 2>/dev/null; then
     echo "## PyTorch"
     "$PY" bench/rnnlm_torch_train.py "$train" "$PTB/valid.txt" --epochs "$EPOCHS" --batch "$B" --seed 1 || exit 1
