@@ -18,13 +18,25 @@ The same on both sides:
     step (lr 0.001, betas 0.9, 0.999, eps 1e-8: the model's `optimizer`) per
     batch, examples shuffled each epoch;
   - validation: exp(sum of losses / number of predicted words).
-Not the same: the random streams (init and shuffle), float summation order.
+Not the same by default: the random streams (init and shuffle), float
+summation order. --init and --order make the first two nngc's:
+
+  --init F.st   nngc's initial params (`nngc run examples/rnnlm.nn --seed S
+                --train 0 --save F.st`: the params NAME_create(S) draws, as
+                `nngc train --seed S` does), read from the safetensors file;
+  --order F     nngc's order of the examples, epoch by epoch (`nngc train
+                --dump-order F`; with --bucket 0 its batches are the
+                consecutive runs of B of it, as here);
+  --trace       the loss of every step, and the running mean per word that
+                nngc's progress lines print.
+With both, the two trainers do the same arithmetic up to float rounding:
+bench/rnnlm_ppl.sh replay compares them step by step (docs/PERFORMANCE.md).
 
     python3 bench/rnnlm_torch_train.py TRAIN VALID [--epochs N] [--batch B]
-        [--lr X] [--seed S] [--V 10000] [--threads 1]
+        [--lr X] [--seed S] [--V 10000] [--threads 1] [--init F] [--order F] [--trace]
 Prints one line per epoch: "epoch E train_ppl X valid_ppl Y words/s Z secs S".
 """
-import argparse, collections, math, random, sys, time
+import argparse, collections, math, os, random, sys, time
 
 import torch
 
@@ -64,6 +76,18 @@ def glorot(shape, gen):
     fan_out, fan_in = shape[0], math.prod(shape[1:])
     r = math.sqrt(6.0 / (fan_in + fan_out))
     return (torch.rand(shape, generator=gen) * 2 - 1) * r
+
+
+def read_order(path):
+    """nngc train --dump-order FILE: {epoch: [example index, ...]}."""
+    order, cur = {}, None
+    with open(path) as f:
+        for l in f:
+            if l.startswith("epoch"):
+                cur = order.setdefault(int(l.split()[1]), [])
+            else:
+                cur.append(int(l))
+    return order
 
 
 class RNNLM(torch.nn.Module):
@@ -126,6 +150,9 @@ def main():
     ap.add_argument("--V", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-lines", type=int, default=0, help="first N training lines only (0: all)")
+    ap.add_argument("--init", help="initial params from a safetensors file (nngc run --seed S --train 0 --save F)")
+    ap.add_argument("--order", help="the examples' order of each epoch (nngc train --dump-order F)")
+    ap.add_argument("--trace", action="store_true", help="print the loss of every step")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     lines = read_lines(a.train)
@@ -135,6 +162,14 @@ def main():
     train = examples(lines, ids)
     valid = examples(read_lines(a.valid), ids)
     model = RNNLM(a.V, seed=a.seed)
+    if a.init:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_bench import read_safetensors  # noqa: E402 (numpy arrays by name)
+        init = read_safetensors(a.init)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(torch.from_numpy(init[name].copy()))
+    given = read_order(a.order) if a.order else {}
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
     rng = random.Random(a.seed)
     print(f"torch {torch.__version__}: {len(train)} training lines, vocabulary {len(ids)}, "
@@ -142,15 +177,19 @@ def main():
     for ep in range(1, a.epochs + 1):
         order = train[:]
         rng.shuffle(order)
+        if ep in given:
+            order = [train[i] for i in given[ep]]
         t0 = time.time()
         total, words = 0.0, 0
-        for w, lens in batches(order, a.batch):
+        for step, (w, lens) in enumerate(batches(order, a.batch)):
             opt.zero_grad(set_to_none=False)
             loss, k = model(w, lens)
             loss.backward()
             opt.step()
             total += float(loss)
             words += k
+            if a.trace:
+                print(f"step {step + 1} loss {float(loss):.6f} words {k} mean {total / words:.4f}", flush=True)
         secs = time.time() - t0
         v = evaluate(model, valid)
         print(f"epoch {ep} train_ppl {math.exp(total / words):.2f} valid_ppl {math.exp(v):.2f} "

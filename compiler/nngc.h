@@ -139,7 +139,7 @@ typedef enum {
     /* declarations */
     AST_MODEL,     /* model name */
     AST_IMPORT,    /* import "name": name is the string without quotes */
-    AST_DIM,       /* dim name = a | dim name max a: is_max tells which */
+    AST_DIM,       /* dim name = a | dim name max a (is_max) | dim name (open: a is NULL) */
     AST_PARAM,     /* param name : type [init a] [frozen]: type; a = init (AST_NAME/AST_CALL) or NULL; frozen */
     AST_INPUT,     /* input name : type */
     AST_OUTPUT,    /* output name */
@@ -449,6 +449,7 @@ typedef struct DimDecl {
     bool dynamic;
     int64_t value; /* the size, or the max when dynamic */
     int dyn;       /* index among dynamic dims, -1 when static */
+    bool open;     /* `dim V`: value came from a DimBind (--dim, the vocabulary) */
 } DimDecl;
 
 typedef enum { INIT_DEFAULT, INIT_ZEROS, INIT_ONES, INIT_UNIFORM, INIT_NORMAL, INIT_GLOROT } InitKind;
@@ -677,7 +678,20 @@ bool ir_verify(Graph *g, const char *after, FILE *err);
 
 /* ================================================================ parser/lower*.c */
 
+/* A size for a dim from outside the program: `--dim NAME=N`, or nngc
+ * train's vocabulary (docs/LANGUAGE.md, "Open dims"). */
+typedef struct DimBind {
+    const char *name;
+    int64_t value;
+    bool if_open;       /* the vocabulary's: sizes an open dim only, else ignored */
+    const char *origin; /* for messages: "--dim V=5", "the vocabulary", ... */
+    bool used;          /* set by lowering: it gave an open dim its size */
+} DimBind;
+
 typedef struct LowerOptions {
+    DimBind *dims;                   /* the sizes of open dims (and checks of the others) */
+    int ndims;
+    bool dims_dynamic_ok;            /* a DimBind may name a dynamic dim (nngc run's value of it) */
     const char *const *include_dirs; /* -I paths, searched first */
     int ninclude;
     const char *stdlib_dir;          /* searched last */

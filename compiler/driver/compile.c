@@ -39,6 +39,9 @@ static bool has_trainable_param(const Graph *g) {
 
 static Graph *lower_stage(Diag *d, int file, const AstList *prog, const CompileOptions *o, const Paths *paths) {
     LowerOptions lo = {
+        .dims = o->dims,
+        .ndims = o->ndims,
+        .dims_dynamic_ok = o->dims_dynamic_ok,
         .include_dirs = o->include_dirs,
         .ninclude = o->ninclude,
         .stdlib_dir = paths->stdlib_dir,

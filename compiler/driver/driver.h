@@ -71,7 +71,14 @@ typedef struct CompileOptions {
     int64_t batch;             /* --batch=B: the program over B examples (0 or 1: as written) */
     bool batch_mean;           /* --batch-mean: the loss is the mean over the batch, not the sum */
     const char *target;        /* --target=NAME: "c" (NULL: c) or "cuda" */
+    DimBind *dims;             /* --dim NAME=N (and nngc train's vocabulary): sizes of open dims */
+    int ndims, capdims;
+    bool dims_dynamic_ok;      /* nngc run: --dim may give a dynamic dim's value */
 } CompileOptions;
+
+/* Adds a size for dim name (origin: for messages). False after an error
+ * (a second, different size for the same name). */
+bool compile_options_bind_dim(CompileOptions *o, const char *name, int64_t value, bool if_open, const char *origin);
 
 void compile_options_init(CompileOptions *o);
 

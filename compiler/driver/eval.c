@@ -22,7 +22,7 @@ static void eval_usage(FILE *out) {
           "  --vocab FILE          the vocabulary (default CKPT.vocab)\n"
           "  --batch B (1)         B examples per call of the batched program (nngc --batch=B) when\n"
           "                        the compiler can batch the model; --one-example: never\n"
-          "  --layout plain|lm|window, --vocab-dim NAME, --export PARAM=FILE: as for nngc train\n"
+          "  --layout plain|lm|window, --vocab-dim NAME, --dim NAME=N, --export PARAM=FILE: as for nngc train\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "See docs/TRAIN.md.\n",
           out);
@@ -123,14 +123,24 @@ int nngc_eval(int argc, char **argv) {
     if (dopt.vocab)
         driver_note_input(dopt.vocab);
 
-    double lr;
-    const nnrt_model_desc *d = load_model(model, &co, false, &lr);
-    if (!d)
-        return EXIT_ERROR;
     int rc = EXIT_ERROR;
     nnrt_vocab words, labels;
     nnrt_vocab_init(&words);
     nnrt_vocab_init(&labels);
+    /* the sizes of open dims: recorded with the checkpoint, or the
+     * vocabulary's (docs/LANGUAGE.md, "Open dims") */
+    if (params && !ckpt_bind_dims(&co, params))
+        return EXIT_ERROR;
+    if (text && nnrt_vocab_load(dopt.vocab, &words, &labels) != NNRT_OK) {
+        driver_error("%s", nnrt_last_error());
+        return EXIT_ERROR;
+    }
+    if (text && !vocab_bind_dim(&co, &dopt, &words, dopt.vocab))
+        return EXIT_ERROR;
+    double lr;
+    const nnrt_model_desc *d = load_model(model, &co, false, &lr);
+    if (!d)
+        return EXIT_ERROR;
     Dataset ds = {0};
     Batched bat = {.d1 = d};
     void *m = d->create(seed);
@@ -146,10 +156,6 @@ int nngc_eval(int argc, char **argv) {
         TextSpec ts;
         if (!text_spec(d, dopt.layout, &ts))
             goto out;
-        if (nnrt_vocab_load(dopt.vocab, &words, &labels) != NNRT_OK) {
-            driver_error("%s", nnrt_last_error());
-            goto out;
-        }
         if (!vocab_fits(d, &dopt, &words, &labels, &ts) ||
             !dataset_open_text(&ds, d, &ts, data.items[0].file, &words, &labels, false))
             goto out;

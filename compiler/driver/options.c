@@ -95,6 +95,19 @@ static void push_names(const char ***arr, int *n, int *cap, const char *list) {
     }
 }
 
+bool compile_options_bind_dim(CompileOptions *o, const char *name, int64_t value, bool if_open, const char *origin) {
+    for (int k = 0; k < o->ndims; k++)
+        if (strcmp(o->dims[k].name, name) == 0 && o->dims[k].if_open == if_open) {
+            if (o->dims[k].value == value)
+                return true;
+            driver_error("%s and %s: two sizes for dim %s", o->dims[k].origin, origin, name);
+            return false;
+        }
+    DimBind b = {.name = name, .value = value, .if_open = if_open, .origin = origin};
+    VEC_PUSH(o->dims, o->ndims, o->capdims, b);
+    return true;
+}
+
 int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     const char *v;
@@ -159,6 +172,18 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         }
         o->batch = b;
         return 1;
+    }
+    if ((r = match_value_option("--dim", argc, argv, i, &v)) != 0) {
+        const char *eq = r > 0 ? strchr(v, '=') : NULL;
+        char *end;
+        long long n = eq ? strtoll(eq + 1, &end, 10) : 0;
+        if (r < 0 || !eq || eq == v || !eq[1] || *end || n < 1 || n > ((long long)1 << 34)) {
+            if (r > 0)
+                driver_error("--dim %s: expected NAME=N, N a whole number from 1 to %lld", v, (long long)1 << 34);
+            return -1;
+        }
+        return compile_options_bind_dim(o, xstrndup(v, (size_t)(eq - v)), n, false, xsprintf("--dim %s", v)) ? 1
+                                                                                                           : -1;
     }
     if (strcmp(a, "--batch-mean") == 0) {
         o->batch_mean = true;

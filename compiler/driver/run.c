@@ -57,8 +57,6 @@ typedef struct RunArgs {
     bool verbose;
     NamedArg *inputs;
     int ninputs, capinputs;
-    NamedArg *dims;
-    int ndims, capdims;
     CompileOptions co;
 } RunArgs;
 
@@ -87,6 +85,7 @@ static bool parse_int(const char *s, long long lo, long long hi, long long *out)
 /* Returns 0 on success, else the exit status. */
 static int parse_run_args(RunArgs *ra, int argc, char **argv) {
     compile_options_init(&ra->co);
+    ra->co.dims_dynamic_ok = true; /* --dim (a compiler option) also gives a dynamic dim's value */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int r;
@@ -152,11 +151,6 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
             if (r < 0 || !split_named("--input", v, &na))
                 return EXIT_USAGE;
             VEC_PUSH(ra->inputs, ra->ninputs, ra->capinputs, na);
-        } else if ((r = match_value_option("--dim", argc, argv, &i, &v)) != 0) {
-            NamedArg na;
-            if (r < 0 || !split_named("--dim", v, &na))
-                return EXIT_USAGE;
-            VEC_PUSH(ra->dims, ra->ndims, ra->capdims, na);
         } else if (a[0] == '-' && a[1]) {
             driver_error("unknown option '%s' for nngc run (see nngc run --help)", a);
             return EXIT_USAGE;
@@ -225,27 +219,24 @@ static const char *list_names(const nnrt_tensor_desc *t, int n) {
     return s;
 }
 
-/* Sets the dynamic dims from --dim. Returns false after an error. */
+/* Sets the dynamic dims from --dim (the compiler option: a static dim's
+ * --dim was the compiler's business). Returns false after an error. */
 static bool dims_from_args(const nnrt_model_desc *d, const RunArgs *ra, int64_t *dyn, bool *known) {
-    for (int a = 0; a < ra->ndims; a++) {
+    for (int a = 0; a < ra->co.ndims; a++) {
         const nnrt_dim_desc *dd = NULL;
         for (int i = 0; i < d->ndims; i++)
-            if (strcmp(d->dims[i].name, ra->dims[a].name) == 0)
+            if (strcmp(d->dims[i].name, ra->co.dims[a].name) == 0)
                 dd = &d->dims[i];
-        if (!dd || !dd->dynamic) {
-            char *names = "";
-            for (int i = 0; i < d->ndims; i++)
-                if (d->dims[i].dynamic)
-                    names = xsprintf("%s%s%s", names, *names ? ", " : "", d->dims[i].name);
-            driver_error("--dim %s: %s '%s' (the dynamic dims of model %s: %s)", ra->dims[a].name,
-                         dd ? "cannot set the static dim" : "no dim named", ra->dims[a].name, d->name,
-                         *names ? names : "none");
+        if (dd && !dd->dynamic)
+            continue;
+        if (!dd) { /* the compiler checked the names: not reached */
+            driver_error("%s: model %s has no dim named '%s'", ra->co.dims[a].origin, d->name, ra->co.dims[a].name);
             return false;
         }
         NN_ASSERT(dd->dyn_index >= 0 && dd->dyn_index < d->ndyn);
-        long long v;
-        if (!parse_int(ra->dims[a].value, 1, dd->value, &v)) {
-            driver_error("--dim %s=%s: %s must be an integer from 1 to %lld", dd->name, ra->dims[a].value, dd->name,
+        long long v = ra->co.dims[a].value;
+        if (v > dd->value) {
+            driver_error("%s: %s must be an integer from 1 to %lld", ra->co.dims[a].origin, dd->name,
                          (long long)dd->value);
             return false;
         }

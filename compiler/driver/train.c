@@ -14,6 +14,8 @@
  *      progress; validation, the best checkpoint, early stopping;
  *   6. --export.
  *
+ * Checkpoints (CKPT, CKPT.vocab, CKPT.train) are train_ckpt.c's.
+ *
  * Resuming gives the same parameters as an uninterrupted run because
  * everything that changes from step to step is a function of (seed, epoch,
  * step) or is saved with the checkpoint: the order of epoch e is a
@@ -53,18 +55,11 @@ typedef struct TrainArgs {
     ParOptions par; /* --threads, --parallel, --batch; the MPI ranks (train_par.h) */
     bool mpi;       /* --mpi: MPI even when not started by mpirun */
     bool one_example; /* --one-example: --batch sums one-example gradients, not the batched program */
-    long bucket;      /* --bucket K: sort K batches at a time by length (0: off) */
+    long bucket;      /* --bucket K: sort K batches at a time by length (0: off; default 5, docs/TRAIN.md) */
+    const char *dump_order; /* --dump-order FILE: each epoch's order, one example index a line */
     double sample;    /* --sample t: subsampling of frequent words (train_sub.c), 0: off */
 } TrainArgs;
 
-/* What CKPT.train holds: where training stands at the end of an epoch. */
-typedef struct TrainState {
-    long epoch;       /* epochs done */
-    double lr_scale;  /* plateau decay so far */
-    double best;      /* best validation loss per unit (INFINITY: none yet) */
-    long bad;         /* epochs since it improved */
-    uint64_t seed;
-} TrainState;
 
 static void train_usage(FILE *out) {
     fputs("usage: nngc train MODEL.nn --data FILE [options]\n"
@@ -79,7 +74,7 @@ static void train_usage(FILE *out) {
           "  --batch B (1)         examples per update: the batched program (nngc --batch=B) when the\n"
           "                        compiler can batch the model, else their gradients summed\n"
           "  --one-example         with --batch: always sum one-example gradients\n"
-          "  --bucket K (20)       with --batch: sort K batches at a time by length (0: no sorting)\n"
+          "  --bucket K (5)        with --batch: sort K batches at a time by length (0: no sorting)\n"
           "  --threads N (1)       --parallel=hogwild|sync (hogwild for --batch 1, else sync)\n"
           "  --mpi                 MPI even without mpirun (mpirun -np P nngc train ... needs no flag)\n"
           "  --mpi-bucket MB (1)   MPI: gradients sent in MB MiB pieces as the backward pass ends them (0: after)\n"
@@ -89,10 +84,12 @@ static void train_usage(FILE *out) {
           "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
           "  --patience N          stop after N epochs without a better validation loss\n"
           "  --vocab FILE          use this vocabulary     --min-count N (1)  --max-vocab N\n"
-          "  --vocab-dim NAME (V)  the model dim the vocabulary must fit\n"
+          "  --vocab-dim NAME (V)  the model dim the vocabulary sizes (`dim V` open) or must fit\n"
+          "  --dim NAME=N          the size of an open dim (over the vocabulary's)\n"
           "  --layout plain|lm|window   how a line fills the model's int[T + k] input\n"
           "  --export PARAM=FILE   write a param: word2vec text (.txt/.vec) or .npy\n"
           "  --progress SECONDS (5)   --stop-after N (epochs, then stop)   -q\n"
+          "  --dump-order FILE     append each epoch's order of examples to FILE\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "See docs/TRAIN.md.\n",
           out);
@@ -145,7 +142,7 @@ static bool parse_decay(TrainArgs *a, const char *v) {
 static int parse_train_args(TrainArgs *a, int argc, char **argv) {
     compile_options_init(&a->co);
     a->par.threads = a->par.batch = 1;
-    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 20;
+    a->epochs = 5, a->seed = 1, a->min_count = 1, a->progress_s = 5, a->factor = 0.5, a->bucket = 5;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v;
         long n = 0;
@@ -226,6 +223,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             a->dopt.vocab = v;
         } else if (VALUE("--vocab-dim")) {
             a->dopt.vocab_dim = v;
+        } else if (VALUE("--dump-order")) {
+            a->dump_order = v;
         } else if (VALUE("--layout")) {
             a->dopt.layout = v;
         } else if (VALUE("--min-count")) {
@@ -258,86 +257,6 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         return EXIT_USAGE;
     }
     return 0;
-}
-
-/* ---------------------------------------------------------------- checkpoints */
-
-static const char *state_path(const char *ckpt) {
-    return xsprintf("%s.train", ckpt);
-}
-
-/* FNV-1a of a file's bytes: ties CKPT.train to the params it was written
- * with, so that a crash between the two writes is noticed on resume. */
-static bool file_hash(const char *path, uint64_t *h) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        driver_error("cannot read '%s': %s", path, strerror(errno));
-        return false;
-    }
-    uint64_t x = 0xcbf29ce484222325ull;
-    unsigned char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
-            x = (x ^ buf[i]) * 0x100000001b3ull;
-    bool ok = !ferror(f);
-    fclose(f);
-    if (!ok)
-        driver_error("cannot read '%s'", path);
-    *h = x;
-    return ok;
-}
-
-static bool save_checkpoint(const nnrt_model_desc *d, void *m, const char *path, const nnrt_vocab *words,
-                            const nnrt_vocab *labels, const TrainState *st) {
-    uint64_t h;
-    if (nnrt_save_params(d, m, path) != NNRT_OK) {
-        driver_error("%s", nnrt_last_error());
-        return false;
-    }
-    if (words && nnrt_vocab_save(vocab_path(path), words, labels) != NNRT_OK) {
-        driver_error("%s", nnrt_last_error());
-        return false;
-    }
-    if (!file_hash(path, &h))
-        return false;
-    AtomicFile f;
-    if (!tmp_open(&f, state_path(path)))
-        return false;
-    fprintf(f.f, "nngc-train 1\nepoch %ld\nlr_scale %.17g\nbest %.17g\nbad %ld\nseed %llu\nparams %016llx\n",
-            st->epoch, st->lr_scale, st->best, st->bad, (unsigned long long)st->seed, (unsigned long long)h);
-    return tmp_close(&f, true);
-}
-
-/* Reads CKPT.train; false after an error (a missing file is not one:
- * *found is false then). */
-static bool load_state(const char *ckpt, TrainState *st, bool *found) {
-    const char *path = state_path(ckpt);
-    FILE *f = fopen(path, "r");
-    *found = f != NULL;
-    if (!f)
-        return errno == ENOENT ? true : (driver_error("cannot read '%s': %s", path, strerror(errno)), false);
-    unsigned long long seed, h;
-    char best[64];
-    int got = fscanf(f, "nngc-train 1 epoch %ld lr_scale %lf best %63s bad %ld seed %llu params %llx", &st->epoch,
-                     &st->lr_scale, best, &st->bad, &seed, &h);
-    fclose(f);
-    char *end;
-    st->best = strtod(best, &end);
-    if (got != 6 || *end || st->epoch < 0 || !(st->lr_scale > 0)) {
-        driver_error("%s: not a training state file (nngc-train 1)", path);
-        return false;
-    }
-    st->seed = seed;
-    uint64_t have;
-    if (!file_hash(ckpt, &have))
-        return false;
-    if (have != h) {
-        driver_error("%s does not belong to %s (was saving interrupted?): remove it to start the epochs anew",
-                     path, ckpt);
-        return false;
-    }
-    return true;
 }
 
 /* ---------------------------------------------------------------- progress */
@@ -384,13 +303,14 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, long epoch) {
 }
 
 typedef struct Trainer {
-    const TrainArgs *a;
+    TrainArgs *a;
     const nnrt_model_desc *d;
     void *m;
     Dataset train, valid;
     bool have_valid;
     nnrt_vocab words, labels;
     bool text;
+    bool vocab_given; /* read from a file (--vocab, CKPT.vocab), not counted */
     double base_lr;
     TrainState st;
     bool saved_best;
@@ -426,6 +346,25 @@ static void par_progress(void *arg, int64_t dex, int64_t dwords, double frac, do
     progress_show(p, p->epoch, p->epochs, frac, lr, loss, false);
 }
 
+/* --dump-order FILE: the epoch's order appended, one example index (the
+ * data's examples counted from 0, skipped lines not counted) a line, after
+ * a line "epoch E" (bench/rnnlm_torch_train.py --order replays it). */
+static bool dump_order(const char *path, const int64_t *perm, int64_t n, long epoch) {
+    FILE *f = fopen(path, epoch ? "a" : "w");
+    if (!f) {
+        driver_error("cannot write '%s': %s", path, strerror(errno));
+        return false;
+    }
+    fprintf(f, "epoch %ld\n", epoch + 1);
+    for (int64_t i = 0; i < n; i++)
+        fprintf(f, "%lld\n", (long long)perm[i]);
+    if (fclose(f) != 0) {
+        driver_error("cannot write '%s'", path);
+        return false;
+    }
+    return true;
+}
+
 /* One epoch over t->train; *loss and *units sum it. */
 static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, double *units) {
     const nnrt_model_desc *d = t->d;
@@ -436,6 +375,8 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     subsample_epoch(ds, e);
     if (t->a->par.mode == PAR_SYNC)
         batch_order(perm, n, t->a->par.batch, t->a->bucket, ds, t->st.seed, e);
+    if (t->a->dump_order && t->a->par.rank == 0 && !dump_order(t->a->dump_order, perm, n, e)) /* same on every rank */
+        return false;
     p->epoch = e + 1, p->epochs = t->a->epochs;
     double last_lr = -1, lr = 0;
     *loss = *units = 0;
@@ -489,12 +430,16 @@ static bool run_epoch(Trainer *t, Progress *p, int64_t *perm, double *loss, doub
     return true;
 }
 
-/* The vocabulary: --vocab, else CKPT.vocab of --params, else counted. */
-static bool make_vocab(Trainer *t) {
+/* The vocabulary: --vocab, else CKPT.vocab of --params, else counted
+ * (labels apart when want_labels); *from (may be NULL) names where it came
+ * from. Made before the model is compiled: it may size an open dim. */
+static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
     const TrainArgs *a = t->a;
     const char *from = a->dopt.vocab;
     if (!from && a->params && access(vocab_path(a->params), F_OK) == 0)
         from = vocab_path(a->params);
+    if (from_out)
+        *from_out = from ? from : a->data.items[0].file;
     if (from) {
         if (nnrt_vocab_load(from, &t->words, &t->labels) != NNRT_OK) {
             driver_error("%s", nnrt_last_error());
@@ -506,7 +451,6 @@ static bool make_vocab(Trainer *t) {
     nnrt_vocab_init(&raw);
     nnrt_vocab_init(&labels);
     nnrt_text_stats st;
-    bool want_labels = t->train.ts.label >= 0;
     const char *path = a->data.items[0].file;
     bool ok = nnrt_text_count(path, &raw, want_labels ? &labels : NULL, &st) == NNRT_OK &&
               nnrt_vocab_finish(&raw, a->min_count, a->max_vocab, 1, &t->words) == NNRT_OK &&
@@ -546,7 +490,25 @@ static bool open_data(Trainer *t) {
     if (!text_spec(d, a->dopt.layout, &ts))
         return false;
     t->train.ts = ts;
-    return make_vocab(t) && vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
+    if (ts.label < 0 && t->labels.n > 0 && !t->vocab_given) {
+        /* counted with labels apart, for a model without a label input:
+         * `__label__x` is an ordinary word after all */
+        int64_t n = t->words.n;
+        nnrt_vocab_free(&t->words);
+        nnrt_vocab_free(&t->labels);
+        if (!make_vocab(t, false, NULL))
+            return false;
+        for (int i = 0; i < t->a->co.ndims && n != t->words.n; i++)
+            if (t->a->co.dims[i].used && t->a->co.dims[i].if_open) { /* the vocabulary sized a dim: again */
+                t->a->co.dims[i].value = t->words.n;
+                double lr;
+                if (!(d = t->d = load_model(a->model, &t->a->co, true, &lr)))
+                    return false;
+                if (!text_spec(d, a->dopt.layout, &ts))
+                    return false;
+            }
+    }
+    return vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
            dataset_open_text(&t->train, d, &ts, a->data.items[0].file, &t->words, &t->labels, a->quiet) &&
            (!t->have_valid ||
             dataset_open_text(&t->valid, d, &ts, a->valid.items[0].file, &t->words, &t->labels, a->quiet));
@@ -668,14 +630,22 @@ static int train_run(TrainArgs *ap) {
     nnrt_vocab_init(&t.words);
     nnrt_vocab_init(&t.labels);
     double opt_lr;
+    rc = EXIT_ERROR;
+    t.text = a.data.items[0].name == NULL;
+    /* the sizes of open dims: the checkpoint resumed, the vocabulary (docs/LANGUAGE.md, "Open dims") */
+    const char *vfrom;
+    if (a.params && !ckpt_bind_dims(&a.co, a.params))
+        goto out;
+    if (t.text && (!make_vocab(&t, true, &vfrom) || !vocab_bind_dim(&a.co, &a.dopt, &t.words, vfrom)))
+        goto out;
+    t.vocab_given = t.text && vfrom != a.data.items[0].file;
     t.d = load_model(a.model, &a.co, true, &opt_lr);
     if (!t.d)
-        return EXIT_ERROR;
-    const nnrt_model_desc *d = t.d;
-    rc = EXIT_ERROR;
+        goto out;
     t.base_lr = a.lr > 0 ? a.lr : opt_lr;
     if (!open_data(&t))
         goto out;
+    const nnrt_model_desc *d = t.d; /* open_data may have compiled it again */
     t.m = d->create(t.st.seed);
     if (!t.m) {
         driver_error("creating model %s: %s", d->name, a.co.target ? nnrt_last_error() : "out of memory"); /* cuda: no device */
@@ -764,7 +734,7 @@ static int train_run(TrainArgs *ap) {
         printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
         fflush(stdout);
         if (save && a.save) {
-            if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st))
+            if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st, &a.co))
                 goto out;
             t.saved_best = t.have_valid;
         }
@@ -785,7 +755,7 @@ static int train_run(TrainArgs *ap) {
     rc = 0;
 out:
     if (t.m)
-        d->destroy(t.m);
+        t.d->destroy(t.m);
     if (t.bat.bm)
         t.bat.bd->destroy(t.bat.bm);
     dataset_close(&t.train);

@@ -121,6 +121,31 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
 /* --export NAME=FILE: a word2vec text file (.txt, .vec) or .npy. */
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words);
 
+/* What CKPT.train holds: where training stands at the end of an epoch. */
+typedef struct TrainState {
+    long epoch;       /* epochs done */
+    double lr_scale;  /* plateau decay so far */
+    double best;      /* best validation loss per unit (INFINITY: none yet) */
+    long bad;         /* epochs since it improved */
+    uint64_t seed;
+} TrainState;
+
+/* train_ckpt.c: CKPT, CKPT.vocab (words non-NULL) and CKPT.train, each
+ * atomically; CKPT.train records co's open dims' sizes. */
+bool save_checkpoint(const nnrt_model_desc *d, void *m, const char *path, const nnrt_vocab *words,
+                     const nnrt_vocab *labels, const TrainState *st, const CompileOptions *co);
+/* Reads CKPT.train; false after an error (a missing file is not one:
+ * *found is false then). */
+bool load_state(const char *ckpt, TrainState *st, bool *found);
+/* FNV-1a of a file's bytes; false after an error message. */
+bool file_hash(const char *path, uint64_t *h);
+
+/* The sizes of open dims (docs/LANGUAGE.md, "Open dims") that CKPT.train
+ * recorded, as bindings of co; false after an error (none is no error). */
+bool ckpt_bind_dims(CompileOptions *co, const char *ckpt);
+/* The vocabulary's size for the open dim --vocab-dim (default V). */
+bool vocab_bind_dim(CompileOptions *co, const DataOptions *o, const nnrt_vocab *words, const char *from);
+
 /* CKPT.vocab next to a checkpoint */
 const char *vocab_path(const char *ckpt);
 

@@ -16,6 +16,18 @@
  * all inside the loop over time (a classifier of the final state). Copies
  * cost two memcpy of the params and state per epoch.
  *
+ * Why two copies and not one shared buffer: the generated API cannot make
+ * a model over memory it did not allocate. NAME_create allocates the params
+ * and the optimizer state (and Adam's step count is a field of the model,
+ * not of that block); every context, the built-in one included, keeps the
+ * params pointer it was created with (struct NAME_ctx's `params`), and the
+ * two programs are two C types with their own create/destroy. Pointing bm
+ * at m1's buffers would mean writing into the structs past the API and
+ * freeing the buffers twice. A `NAME_create_shared(params, opt)` in the
+ * generated API (backend/api.c) would allow it; the copies it would save
+ * are small (rnnlm.nn with Adam: 5.9 M floats, 23 MB each way, a memcpy of
+ * 4 ms of CPU on the 2-core test machine, twice an epoch of minutes).
+ *
  * Packing a batch (pack_batch): each input gets the batch axis where the
  * batched program has it, found by comparing the two programs' input
  * shapes (batched_layout): batch-major [B, ...] or time-major [T + k, B,

@@ -144,8 +144,9 @@ static void print_node(const Ast *a, FILE *out) {
     case AST_MODEL: fprintf(out, "(model %s)", a->name); break;
     case AST_IMPORT: fprintf(out, "(import \"%s\")", a->name); break;
     case AST_DIM:
-        fprintf(out, "(dim %s %s", a->name, a->is_max ? "max " : "");
-        print_node(a->a, out);
+        fprintf(out, "(dim %s%s", a->name, !a->a ? " open" : a->is_max ? " max " : " ");
+        if (a->a)
+            print_node(a->a, out);
         fputc(')', out);
         break;
     case AST_PARAM:

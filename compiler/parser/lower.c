@@ -322,6 +322,7 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
         return NULL;
     }
     declare_items(&L, prog, file, false);
+    check_dim_binds(&L);
     if (!L.have_model)
         diag_error(d, prog->v[0]->loc, "missing 'model NAME' as the first line of the program");
 

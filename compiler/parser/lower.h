@@ -122,6 +122,8 @@ Loc name_loc(const Ast *a);
 Loc decl_loc(const Diag *d, const Ast *a);
 Loc best_loc(const Ast *a);
 Sym *find_sym(Lower *L, const char *name);
+/* lower_decl.c: every --dim names a dim of the program. */
+void check_dim_binds(Lower *L);
 const char *sym_kind_name(SymKind k);
 bool is_builtin(const char *name);
 /* Declares a global name; reports a duplicate (NULL). */

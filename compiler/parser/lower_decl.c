@@ -216,9 +216,61 @@ static void do_import(Lower *L, const Ast *a, int from_file) {
     declare_items(L, &items, f, true);
 }
 
+/* The size given for dim name from outside (--dim, the vocabulary), or NULL. */
+static DimBind *dim_bind(Lower *L, const char *name, bool open) {
+    DimBind *found = NULL;
+    for (int i = 0; i < L->opt->ndims; i++)
+        if (strcmp(L->opt->dims[i].name, name) == 0 && (open || !L->opt->dims[i].if_open))
+            found = found && !found->if_open ? found : &L->opt->dims[i]; /* --dim before the vocabulary */
+    return found;
+}
+
+/* `dim V`: its size comes from outside (docs/LANGUAGE.md, "Open dims"). */
+static int64_t open_dim(Lower *L, const Ast *a) {
+    DimBind *b = dim_bind(L, a->name, true);
+    if (!b) {
+        diag_error(L->d, a->loc,
+                   "dim %s has no size: give it on the command line with --dim %s=N (nngc train sets it to the "
+                   "vocabulary's size when it is the --vocab-dim, default V)",
+                   a->name, a->name);
+        return 1;
+    }
+    b->used = true;
+    return b->value;
+}
+
+/* A size given from outside for a dim that has one: the same, or an error. */
+static void check_bind(Lower *L, const Ast *a, const DimDecl *dd) {
+    DimBind *b = dim_bind(L, a->name, false);
+    if (!b)
+        return;
+    if (dd->dynamic && !L->opt->dims_dynamic_ok)
+        diag_error(L->d, a->loc, "%s: dim %s is dynamic (max %lld): its value comes with each example, not with "
+                   "the compilation", b->origin, a->name, (long long)dd->value);
+    else if (!dd->dynamic && b->value != dd->value)
+        diag_error(L->d, a->loc, "%s disagrees with the model: dim %s is %lld here, %lld there", b->origin,
+                   a->name, (long long)dd->value, (long long)b->value);
+}
+
+/* Every --dim names a dim of the program (its imports included). */
+void check_dim_binds(Lower *L) {
+    for (int i = 0; i < L->opt->ndims; i++) {
+        const DimBind *b = &L->opt->dims[i];
+        Sym *s = find_sym(L, b->name);
+        if (!b->if_open && (!s || s->kind != SYM_DIM))
+            diag_error(L->d, NO_LOC, "%s: the model has no dim named '%s'%s", b->origin, b->name,
+                       s ? xsprintf(" (it is a %s)", sym_kind_name(s->kind)) : "");
+    }
+}
+
 static void declare_dim(Lower *L, const Ast *a) {
     DimDecl dd = {.name = a->name, .loc = a->loc, .dyn = -1};
     Size s;
+    if (!a->a) {
+        dd.value = open_dim(L, a);
+        dd.open = true;
+        goto add;
+    }
     if (!lower_size(L, a->a, &s))
         goto add;
     if (!size_is_const(s)) {
@@ -242,6 +294,7 @@ static void declare_dim(Lower *L, const Ast *a) {
         dd.dynamic = true;
         dd.dyn = L->g->ndyn++;
     }
+    check_bind(L, a, &dd);
 add:
     if (dd.value == 0)
         dd.value = 1; /* keep going after an error */

@@ -210,6 +210,7 @@ decl:
 |   IMPORT STRING               { $$ = named(AST_IMPORT, @$, $2); }
 |   DIM NAME '=' expr           { $$ = named(AST_DIM, @$, $2); $$->a = $4; }
 |   DIM NAME MAX expr           { $$ = named(AST_DIM, @$, $2); $$->a = $4; $$->is_max = true; }
+|   DIM NAME                    { $$ = named(AST_DIM, @$, $2); } /* open: --dim or the vocabulary */
 |   PARAM NAME ':' type param_attrs {
                                   $$ = $5;
                                   $$->loc = @$;

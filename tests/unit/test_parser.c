@@ -214,6 +214,22 @@ static void test_declarations(void **state) {
                "(optimizer adam (kw lr 0.001) (kw beta1 0.9) 0.999)\n");
 }
 
+/* An open dim (nngc's extension, docs/LANGUAGE.md "Open dims"): `dim V`
+ * with no size, between the other forms. */
+static void test_open_dim(void **state) {
+    (void)state;
+    check_tree("dim V\n"
+               "dim E = 64\n"
+               "dim W # sized by --dim W=N\n"
+               "dim T max 10\n"
+               "param emb : [V, E]\n",
+               "(dim V open)\n"
+               "(dim E 64)\n"
+               "(dim W open)\n"
+               "(dim T max 10)\n"
+               "(param emb (float [V E]))\n");
+}
+
 /* Statements: bind, +=, a row write, def with ';' and return. */
 static void test_statements(void **state) {
     (void)state;
@@ -533,6 +549,7 @@ int main(void) {
         cmocka_unit_test(test_skipgram),
         cmocka_unit_test(test_rnnlm),
         cmocka_unit_test(test_declarations),
+        cmocka_unit_test(test_open_dim),
         cmocka_unit_test(test_statements),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_with),
