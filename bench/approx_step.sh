@@ -29,7 +29,7 @@ command -v python3 >/dev/null 2>&1 || { echo "approx_step: needs python3 with Nu
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-model() { # V LOSS-LINE
+model() { # V LOSS-LINE OUTPUT-PARAMS
     cat <<EOF
 model lm
 dim V = $1
@@ -40,8 +40,7 @@ param emb : [V, E]
 param Wx : [H, E]
 param Wh : [H, H]
 param bh : [H] init zeros
-param Wo : [V, H]
-param bo : [V] init zeros
+$3
 input words : int[T + 1]
 optimizer sgd(lr = 0.001)
 h = zeros([H])
@@ -74,8 +73,9 @@ np.save(d + "/counts.npy", (1e6 * p).astype(np.int64) + 1)
 np.save(d + "/words.npy", rng.choice(V, size=(21, 32), p=p / p.sum()).astype(np.int32))
 np.save(d + "/len.npy", np.full(32, 20, np.int32))
 EOF
-    model "$V" 'loss += cross_entropy(Wo @ h + bo, words[t + 1])' >"$tmp/lm.nn"
-    model "$V" 'loss += sum(h)' >"$tmp/rec.nn"
+    model "$V" 'loss += cross_entropy(Wo @ h + bo, words[t + 1])' 'param Wo : [V, H]
+param bo : [V] init zeros' >"$tmp/lm.nn"
+    model "$V" 'loss += sum(h)' '' >"$tmp/rec.nn" # no Wo, bo: no update of unused rows
     full=
     for m in $METHODS; do
         case $m in
