@@ -330,11 +330,17 @@ static bool move_before(Block *b, Node *x, int *pos) {
     return true;
 }
 
+/* Two nodes with one method and the same arguments. */
+static bool same_method(const Approx *a, const Approx *c) {
+    return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch &&
+           a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2;
+}
+
 /* Two neg nodes whose rows can be read together: the same W, h, bias, k. */
 static bool same_rows(const Node *a, const Node *c) {
     Node *W1, *h1, *b1, *W2, *h2, *b2;
-    return c->op == OP_XENT && c->approx.kind == a->approx.kind && c->approx.k == a->approx.k &&
-           c->approx.share_batch == a->approx.share_batch && match_linear(a->in[0], &W1, &h1, &b1) && match_linear(c->in[0], &W2, &h2, &b2) &&
+    return c->op == OP_XENT && same_method(&c->approx, &a->approx) && match_linear(a->in[0], &W1, &h1, &b1) &&
+           match_linear(c->in[0], &W2, &h2, &b2) &&
            W1 == W2 && h1 == h2 && b1 == b2 && c->in[0]->shape.rank == 1 && ir_is_int_scalar(c->in[1]);
 }
 
@@ -407,10 +413,6 @@ static bool rows_form(const Node *n) {
            size_eq(y->shape.d[0], z->shape.d[0]);
 }
 
-static bool same_method(const Approx *a, const Approx *c) {
-    return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch &&
-           a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2;
-}
 
 /* The cross_entropy n of B examples at once (nngc --batch=B: logits
  * [B, V], targets [B]) becomes a loop over its rows, each row's
