@@ -84,7 +84,7 @@
 #ifndef NNGC_BACKEND_H
 #define NNGC_BACKEND_H
 
-#include "nngc.h"
+#include "emit.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

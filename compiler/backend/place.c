@@ -21,7 +21,7 @@
  * A gradient stays on the device (NAME_update runs there); NAME_grad_data
  * downloads it when asked. The copies are counted for --stats.
  */
-#include "nngc.h"
+#include "emit.h"
 
 #include <inttypes.h>
 

@@ -16,6 +16,8 @@
 #define NNGC_DRIVER_H
 
 #include "nngc.h"
+#include "passes/pipeline.h"
+#include "backend/emit.h"
 
 /* Exit statuses: 1 for errors in the model or its inputs, 2 for a bad
  * command line (as grep and diff do). */

@@ -13,7 +13,7 @@
  * same pipeline; its first point is "autodiff" (PipelineOptions.start):
  * autodiff is a stage of the driver, before the pipeline, not a pass.
  */
-#include "nngc.h"
+#include "passes/pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>

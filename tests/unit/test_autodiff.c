@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "nngc.h"
+#include "passes/pipeline.h"
 
 /* ---------------------------------------------------------------- front end */
 

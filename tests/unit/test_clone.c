@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nngc.h"
+#include "passes/pipeline.h"
 
 static const char *const rnnlm = "model rnnlm\n"
                                  "dim V = 50\ndim E = 8\ndim H = 6\ndim T max 10\n"

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "nngc.h"
+#include "backend/emit.h"
 
 /* ================================================================ building graphs */
 

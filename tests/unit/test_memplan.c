@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include "nngc.h"
+#include "backend/emit.h"
+#include "passes/pipeline.h"
 
 typedef struct Plans {
     MemStats fwd, trn;
