@@ -482,6 +482,7 @@ typedef enum { OPT_NONE, OPT_SGD, OPT_ADAM, OPT_ADAGRAD } OptKind;
 typedef struct OptimizerDecl {
     OptKind kind;
     double lr, beta1, beta2, eps; /* PyTorch's defaults where not given */
+    double lazy;                  /* adam(lazy = 1): torch.optim.SparseAdam's update on tables' touched rows */
     Loc loc;
 } OptimizerDecl;
 
@@ -492,7 +493,8 @@ typedef struct OptimizerDecl {
  * optim_arg_index: the position of argument name[0..len), or -1;
  * optim_arg: the value of the argument at position i.
  * optim_check: the values as PyTorch checks them (lr >= 0, eps >= 0,
- * 0 <= beta < 1, all finite; sgd's lr given); false with a message. */
+ * 0 <= beta < 1, all finite; sgd's lr given; lazy 0 or 1); false with a
+ * message. */
 bool optim_start(OptimizerDecl *o, const char *name, size_t len);
 const char *const *optim_args(OptKind k);
 int optim_arg_index(OptKind k, const char *name, size_t len);

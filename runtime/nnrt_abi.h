@@ -38,6 +38,18 @@ void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, i
 void nnrt_adam_update(float *w, const float *g, float *m, float *v, int64_t n, double lr,
                       double beta1, double beta2, double eps, int64_t step);
 void nnrt_adagrad_update(float *w, const float *g, float *sum, int64_t n, double lr, double eps);
+/* Adagrad on the touched rows only (the rows with a nonzero gradient, or
+ * the listed ids, each once): the same numbers as the dense update. */
+void nnrt_adagrad_update_rows(float *w, const float *g, float *sum, int64_t rows, int64_t cols, double lr,
+                              double eps);
+void nnrt_adagrad_update_ids(float *w, const float *g, float *sum, int64_t cols, int32_t *ids, int64_t n, double lr,
+                             double eps);
+/* Lazy Adam (torch.optim.SparseAdam) on the touched rows only: the other
+ * rows' moments do not decay. adam(lazy = 1) on a table's param. */
+void nnrt_adam_lazy_update_rows(float *w, const float *g, float *m, float *v, int64_t rows, int64_t cols, double lr,
+                                double beta1, double beta2, double eps, int64_t step);
+void nnrt_adam_lazy_update_ids(float *w, const float *g, float *m, float *v, int64_t cols, int32_t *ids, int64_t n,
+                               double lr, double beta1, double beta2, double eps, int64_t step);
 
 /* ---------------------------------------------------------------- math */
 

@@ -43,6 +43,9 @@ void check_graph(Ctx *x)
         NN_ASSERT(g->loss->parent == &g->top);
         NN_ASSERT(g->loss->dtype == DT_F32 && g->loss->shape.rank == 0);
     }
+    if (x->target->hook && g->grads && g->opt.kind == OPT_ADAM && g->opt.lazy) /* device update is dense */
+        emit_error(x, g->opt.loc, "target '%s' does not support adam(lazy = 1) (its optimizer updates every row)",
+                   x->target->name);
     if (g->ndyn > NN_MAXDYN)
         emit_error(x, NO_LOC, "more than %d dynamic dims", NN_MAXDYN);
 

@@ -12,7 +12,8 @@ char *opt_text(const OptimizerDecl *o)
 {
     switch (o->kind) {
     case OPT_ADAM:
-        return xsprintf("adam(lr = %g, beta1 = %g, beta2 = %g, eps = %g)", o->lr, o->beta1, o->beta2, o->eps);
+        return xsprintf("adam(lr = %g, beta1 = %g, beta2 = %g, eps = %g%s)", o->lr, o->beta1, o->beta2, o->eps,
+                        o->lazy ? ", lazy = 1" : "");
     case OPT_ADAGRAD:
         return xsprintf("adagrad(lr = %g, eps = %g)", o->lr, o->eps);
     case OPT_SGD:
@@ -146,34 +147,35 @@ static void emit_host_update(Ctx *x)
         const ParamDecl *p = &g->params[i];
         int64_t off = x->param_off[i], cnt = shape_max_count(g, &p->shape);
         char *w = xsprintf("m->params + %" PRId64, off), *gr = xsprintf("c->grads + %" PRId64, off);
-        switch (o->kind) {
-        case OPT_ADAM:
-            cline(x, "nnrt_adam_update(%s, %s, m->opt + %" PRId64 ", m->opt + %" PRId64 ", %s, m->lr, %s, %s, %s, "
-                     "(int64_t)m->opt_step); /* %s */",
-                  w, gr, off, x->params_floats + off, int_lit(cnt), double_lit(o->beta1), double_lit(o->beta2),
-                  double_lit(o->eps), p->name);
-            break;
-        case OPT_ADAGRAD:
-            cline(x, "nnrt_adagrad_update(%s, %s, m->opt + %" PRId64 ", %s, m->lr, %s); /* %s */", w, gr, off,
-                  int_lit(cnt), double_lit(o->eps), p->name);
-            break;
-        case OPT_SGD:
-        case OPT_NONE: {
-            int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
-            char *cols = int_lit(cnt / (rows ? rows : 1));
-            if (sparse_grad(x->train, i)) {
-                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, c->touched%d, c->ntouched%d, (float)m->lr); /* %s: the "
-                         "rows the gradient touched */",
-                      w, gr, cols, i, i, p->name);
-            } else if (is_table(x->train, i)) {
-                cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
-                      int_lit(rows), cols, p->name);
-            } else {
-                cline(x, "nnrt_sgd_update(%s, %s, %s, (float)m->lr); /* %s */", w, gr, int_lit(cnt), p->name);
-            }
-            break;
-        }
-        }
+        int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
+        char *cols = int_lit(cnt / (rows ? rows : 1));
+        /* which rows: those the sparse gradient lists, those of a lookup
+         * table whose gradient is not zero, or all (SGD and Adagrad give
+         * the dense update's numbers on the rows alone; lazy Adam is
+         * torch.optim.SparseAdam) */
+        enum { DENSE, IDS, ROWS } how = sparse_grad(x->train, i) ? IDS : is_table(x->train, i) ? ROWS : DENSE;
+        if (o->kind == OPT_ADAM && !o->lazy)
+            how = DENSE; /* torch.optim.Adam: every moment decays */
+        const char *kind = o->kind == OPT_ADAM ? "adam_lazy" : o->kind == OPT_ADAGRAD ? "adagrad" : "sgd";
+        const char *why = how == IDS ? "the rows the gradient touched" : "only the rows ids touched";
+        char *rowsarg = how == IDS ? xsprintf("%s, c->touched%d, c->ntouched%d", cols, i, i)
+                                   : xsprintf("%s, %s", int_lit(rows), cols);
+        char *state = o->kind == OPT_ADAM      ? xsprintf("m->opt + %" PRId64 ", m->opt + %" PRId64 ", ", off,
+                                                          x->params_floats + off)
+                      : o->kind == OPT_ADAGRAD ? xsprintf("m->opt + %" PRId64 ", ", off)
+                                               : "";
+        char *args = o->kind == OPT_ADAM ? xsprintf("m->lr, %s, %s, %s, (int64_t)m->opt_step", double_lit(o->beta1),
+                                                    double_lit(o->beta2), double_lit(o->eps))
+                     : o->kind == OPT_ADAGRAD ? xsprintf("m->lr, %s", double_lit(o->eps))
+                                              : "(float)m->lr";
+        if (how != DENSE)
+            cline(x, "nnrt_%s_update_%s(%s, %s, %s%s, %s); /* %s: %s */", kind, how == IDS ? "ids" : "rows", w, gr,
+                  state, rowsarg, args, p->name, why);
+        else if (o->kind == OPT_ADAM || o->kind == OPT_ADAGRAD)
+            cline(x, "nnrt_%s_update(%s, %s, %s%s, %s); /* %s */", o->kind == OPT_ADAM ? "adam" : "adagrad", w, gr,
+                  state, int_lit(cnt), args, p->name);
+        else
+            cline(x, "nnrt_sgd_update(%s, %s, %s, %s); /* %s */", w, gr, int_lit(cnt), args, p->name);
     }
     end_function_ok(x, "update");
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char *const sgd_args[] = {"lr", NULL};
-static const char *const adam_args[] = {"lr", "beta1", "beta2", "eps", NULL};
+static const char *const adam_args[] = {"lr", "beta1", "beta2", "eps", "lazy", NULL};
 static const char *const adagrad_args[] = {"lr", "eps", NULL};
 
 const char *const *optim_args(OptKind k) {
@@ -71,11 +71,13 @@ double *optim_arg(OptimizerDecl *o, int i) {
         return &o->beta1;
     if (strcmp(n, "beta2") == 0)
         return &o->beta2;
+    if (strcmp(n, "lazy") == 0)
+        return &o->lazy;
     return &o->eps;
 }
 
 /* PyTorch's checks (torch/optim/adam.py, adagrad.py, sgd.py): lr >= 0,
- * eps >= 0, 0 <= beta < 1; every value a finite number. */
+ * eps >= 0, 0 <= beta < 1; every value a finite number; adam's lazy 0 or 1. */
 bool optim_check(const OptimizerDecl *o, char *err, size_t errlen) {
     if (o->kind == OPT_SGD && isnan(o->lr)) {
         snprintf(err, errlen, "sgd needs a learning rate (lr = 0.1, say)");
@@ -84,6 +86,14 @@ bool optim_check(const OptimizerDecl *o, char *err, size_t errlen) {
     const char *const *names = optim_args(o->kind);
     for (int i = 0; names && names[i]; i++) {
         double v = *optim_arg((OptimizerDecl *)o, i);
+        if (strcmp(names[i], "lazy") == 0) {
+            if (v != 0 && v != 1) {
+                snprintf(err, errlen, "%s lazy = %g: it must be 0 (the dense update) or 1 (only the touched rows)",
+                         optim_name(o->kind), v);
+                return false;
+            }
+            continue;
+        }
         bool beta = names[i][0] == 'b';
         if (!isfinite(v) || v < 0 || (beta && v >= 1)) {
             snprintf(err, errlen, "%s %s = %g is out of range: it must be %s", optim_name(o->kind), names[i], v,

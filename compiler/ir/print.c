@@ -361,7 +361,8 @@ static void print_decls(Printer *p, const Graph *g) {
         pr_newline(p);
         break;
     case OPT_ADAM:
-        pr(p, "optimizer adam lr=%g beta1=%g beta2=%g eps=%g", o->lr, o->beta1, o->beta2, o->eps);
+        pr(p, "optimizer adam lr=%g beta1=%g beta2=%g eps=%g%s", o->lr, o->beta1, o->beta2, o->eps,
+           o->lazy ? " lazy=1" : "");
         pr_newline(p);
         break;
     case OPT_ADAGRAD:

@@ -13,7 +13,13 @@ For each model of tests/train/models/ it writes tests/train/fixtures/MODEL/:
     sgd.safetensors         params after 3 steps of torch.optim.SGD(lr=0.1)
     adam.safetensors        ... of torch.optim.Adam(lr=0.01), other arguments default
     adagrad.safetensors     ... of torch.optim.Adagrad(lr=0.1), other arguments default
+    adam_lazy.safetensors   ... of adam(lr = 0.01, lazy = 1): torch.optim.SparseAdam(lr=0.01) on the
+                            lookup tables (TABLES; their gradient's nonzero rows as a sparse
+                            gradient), torch.optim.Adam(lr=0.01) on the other params
     untouched.txt           (skipgram) "PARAM ROW ROW ..." rows no id touches
+    seq_OPT.safetensors     (skipgram) params after one step on each of SEQ's sentences, a, b, a
+                            (other rows each step: lazy Adam's untouched moments do not decay),
+                            for OPT in sgd, adam, adagrad, adam_lazy (tests/train/seq_check.c)
 
 The models below are written again in PyTorch, the plain way, and computed
 in float64; the test suite (run.sh) needs only the files, never PyTorch.
@@ -32,6 +38,25 @@ OPTIMIZERS = {
     "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.1),
 }
 STEPS = 3
+# the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
+TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}}
+
+
+def lazy_adam_steps(fn, p, tin, tables, frozen):
+    """STEPS steps of SparseAdam on the tables and Adam on the rest."""
+    dense = [v for k, v in p.items() if k not in frozen and k not in tables]
+    sparse = [p[k] for k in sorted(tables)]
+    opts = [torch.optim.Adam(dense, lr=0.01)] + ([torch.optim.SparseAdam(sparse, lr=0.01)] if sparse else [])
+    for _ in range(STEPS):
+        for o in opts:
+            o.zero_grad()
+        fn(p, tin).backward()
+        for t in sparse:
+            g = t.grad
+            rows = torch.nonzero(g.abs().sum(1)).flatten()
+            t.grad = torch.sparse_coo_tensor(rows.unsqueeze(0), g[rows], g.shape)
+        for o in opts:
+            o.step()
 
 
 def save_safetensors(path, tensors):
@@ -123,6 +148,30 @@ def make(rng):
     return models
 
 
+# seq_check.c's sentences (T = 6): b shares no centre word with a
+SEQ = [[0, 0, 1, 2, 4, 5, 6, 7, 0, 0], [0, 0, 3, 8, 3, 9, 3, 10, 0, 0], [0, 0, 1, 2, 4, 5, 6, 7, 0, 0]]
+
+
+def seq_fixtures(d, params):
+    for oname in list(OPTIMIZERS) + ["adam_lazy"]:
+        p = tensors(params, set())
+        sparse = [p["Ww"]] if oname == "adam_lazy" else []
+        dense = [v for v in p.values() if not any(v is t for t in sparse)]
+        opts = [torch.optim.Adam(dense, lr=0.01)] if oname == "adam_lazy" else [OPTIMIZERS[oname](dense)]
+        opts += [torch.optim.SparseAdam(sparse, lr=0.01)] if sparse else []
+        for sent in SEQ:
+            for o in opts:
+                o.zero_grad()
+            skipgram(p, {"sent": torch.tensor(sent)}).backward()
+            for t in sparse:
+                rows = torch.nonzero(t.grad.abs().sum(1)).flatten()
+                t.grad = torch.sparse_coo_tensor(rows.unsqueeze(0), t.grad[rows], t.grad.shape)
+            for o in opts:
+                o.step()
+        save_safetensors(os.path.join(d, "seq_" + oname + ".safetensors"),
+                         {k: v.detach().numpy() for k, v in p.items()})
+
+
 def tensors(params, frozen):
     return {k: torch.tensor(v, dtype=torch.float64, requires_grad=k not in frozen) for k, v in params.items()}
 
@@ -151,7 +200,11 @@ def main():
                 opt.step()
             save_safetensors(os.path.join(d, oname + ".safetensors"),
                              {k: v.detach().numpy() for k, v in p.items()})
+        p = tensors(params, frozen)
+        lazy_adam_steps(fn, p, tin, TABLES[name], frozen)
+        save_safetensors(os.path.join(d, "adam_lazy.safetensors"), {k: v.detach().numpy() for k, v in p.items()})
         if name == "skipgram":
+            seq_fixtures(d, params)
             centre = set(inputs["sent"][2:-2].tolist())
             rows = [str(r) for r in range(12) if r not in centre]
             with open(os.path.join(d, "untouched.txt"), "w") as f:

@@ -18,7 +18,9 @@
 #   4. resume    2 steps, --save, load, 1 step == 3 steps, bit for bit,
 #                optimizer state included (Adam and Adagrad)
 #   5. sparse    sgd leaves the rows of a lookup table that no id touches
-#                bit-identical
+#                bit-identical; seq_check.c's steps on sentences a, b, a with
+#                sgd, adagrad, adam and adam(lazy = 1) against torch.optim
+#                (SparseAdam for lazy: untouched rows' moments do not decay)
 #   6. fd        central differences of the loss (float32, step 1e-2) for
 #                one element of every param of rnnlm: |fd - g| <= 1e-2 |g| + 1e-3
 #   7. cli       --dump-ir=autodiff, --train without an optimizer, a model
@@ -215,6 +217,37 @@ sparse() {
         "$tmp/sparse_check"
 }
 check "sparse table gradient: no stale rows across calls, SGD updates each touched row once (sparse_check.c)" sparse
+# seq OPT SPEC [nngc options]: seq_check.c's three steps against PyTorch's
+seq() {
+    o=$1 spec=$2
+    shift 2
+    "$NNGC" "$MODELS/skipgram.nn" --optimizer="$spec" -o "$tmp/sq.c" "$@" &&
+        $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime -I"$tmp" -o "$tmp/seq_check" tests/train/seq_check.c \
+            "$tmp/sq.c" "$RTLIB" $BLAS -lm -lpthread &&
+        "$tmp/seq_check" "$FIX/skipgram/params.safetensors" "$tmp/seq_$o.st" &&
+        "$STTOOL" cmp "$tmp/seq_$o.st" "$FIX/skipgram/seq_$o.safetensors" --rtol 1e-3 --atol 1e-5
+}
+check "sparse steps a, b, a: sgd vs torch.optim.SGD" seq sgd sgd:lr=0.1
+check "sparse steps a, b, a: adagrad (touched rows only) vs torch.optim.Adagrad" seq adagrad adagrad:lr=0.1
+check "sparse steps a, b, a: adam vs torch.optim.Adam (every moment decays)" seq adam adam:lr=0.01
+check "sparse steps a, b, a: adam lazy=1 vs torch.optim.SparseAdam on Ww" seq adam_lazy adam:lr=0.01,lazy=1
+check "sparse steps a, b, a: adam lazy=1, table gradient dense (select off) vs SparseAdam" \
+    seq adam_lazy adam:lr=0.01,lazy=1 --disable-pass=select
+sparse_calls() { # the sparse forms are what ran above
+    "$NNGC" "$MODELS/skipgram.nn" --optimizer=adagrad:lr=0.1 -o "$tmp/sa.c" && grep -q 'nnrt_adagrad_update_ids(' "$tmp/sa.c" &&
+        "$NNGC" "$MODELS/skipgram.nn" --optimizer=adam:lazy=1 -o "$tmp/sl.c" && grep -q 'nnrt_adam_lazy_update_ids(' "$tmp/sl.c" &&
+        "$NNGC" "$MODELS/skipgram.nn" --optimizer=adam:lazy=1 --disable-pass=select -o "$tmp/sl.c" &&
+        grep -q 'nnrt_adam_lazy_update_rows(' "$tmp/sl.c" &&
+        "$NNGC" "$MODELS/skipgram.nn" --optimizer=adam -o "$tmp/sd.c" && ! grep -q 'adam_lazy' "$tmp/sd.c"
+}
+check "adagrad and adam(lazy = 1) update the touched rows of Ww only; plain adam every row" sparse_calls
+lazy_differs() { # lazy Adam's params are not dense Adam's (the fixtures can tell them apart)
+    ! "$STTOOL" cmp "$tmp/seq_adam_lazy.st" "$FIX/skipgram/seq_adam.safetensors" --rtol 1e-3 --atol 1e-5 >/dev/null
+}
+check "sparse steps a, b, a: adam lazy=1 differs from dense Adam's result" lazy_differs
+for m in slowimpl skipgram rnnlm builtins; do
+    check "train $m adam lazy=1 x3 vs SparseAdam on tables + Adam" trained $m adam_lazy adam:lr=0.01,lazy=1
+done
 if [ -f examples/apps/train_app.c ]; then
     check "examples/apps/train_app: train from C, save, reload, evaluate" app
 fi
