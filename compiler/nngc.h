@@ -360,6 +360,8 @@ typedef struct Approx {
     int64_t hybrid;   /* binary: the most frequent words kept in a softmax (0: none) */
     bool share_batch; /* share = batch */
     double lambda1, lambda2; /* embed: the vMF loss's regularizers (0 and 1 by default); also on vmf_loss/vmf_grad */
+    double lnz;       /* nce(lnz = c): the fixed log normalizer subtracted from the scores in training */
+    bool lnz_set;     /* lnz given; else ln V (the normalizer of all-zero scores, faster-rnnlm's 9 at V = 8k) */
     Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
 } Approx;
 

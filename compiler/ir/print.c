@@ -89,6 +89,8 @@ static void pr_approx(Printer *p, const Approx *a) {
     switch (a->kind) {
     case APPROX_SAMPLED: case APPROX_NCE: case APPROX_NEG:
         pr(p, "%sk=%" PRId64, sep, a->k), sep = ", ";
+        if (a->lnz_set)
+            pr(p, "%slnz=%g", sep, a->lnz);
         break;
     case APPROX_CLASS:
         pr(p, "%sc=%" PRId64, sep, a->k), sep = ", ";

@@ -434,6 +434,15 @@ static bool approx_arg(Approx *ap, int m, const char *key, const char *val, bool
         *(key[6] == '1' ? &ap->lambda1 : &ap->lambda2) = fval;
         return true;
     }
+    if (key && strcmp(key, "lnz") == 0 && ap->kind == APPROX_NCE) {
+        if (!val_is_num || !(fval >= -100 && fval <= 100)) {
+            snprintf(err, errlen, "lnz must be a number from -100 to 100");
+            return false;
+        }
+        ap->lnz = fval;
+        ap->lnz_set = true;
+        return true;
+    }
     bool sampling = ap->kind == APPROX_SAMPLED || ap->kind == APPROX_NCE || ap->kind == APPROX_NEG;
     if (key && strcmp(key, "share") == 0) {
         if (!sampling || !val || strcmp(val, "batch") != 0) {

@@ -35,6 +35,7 @@
 #include "nngc.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct Lowering {
@@ -333,7 +334,8 @@ static bool move_before(Block *b, Node *x, int *pos) {
 /* Two nodes with one method and the same arguments. */
 static bool same_method(const Approx *a, const Approx *c) {
     return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch &&
-           a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2;
+           a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2 && a->lnz == c->lnz &&
+           a->lnz_set == c->lnz_set;
 }
 
 /* Two neg nodes whose rows can be read together: the same W, h, bias, k. */
@@ -379,6 +381,15 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
         ids = ids ? build_op2(&at, OP_CONCAT, ids, s, group[m]->loc) : s;
     }
     Node *zz = logits_at(&at, n->in[0], ids, n->loc);
+    /* nce's fixed normalizer: the model's log-probability in training is
+     * s - lnz; by default ln V, where all-zero scores are normalized (with
+     * lnz = 0 and zero-initialized output biases, the rare words that noise
+     * rarely draws keep their scores while the frequent ones are pushed far
+     * below, and the exact softmax of the trained scores is worse than
+     * uniform: docs/APPROX.md) */
+    double lnz = n->approx.lnz_set ? n->approx.lnz : log((double)n->in[0]->shape.d[0].c);
+    if (n->approx.kind == APPROX_NCE && lnz != 0)
+        zz = build_op2(&at, OP_SUB, zz, build_leaf(&at, ir_const(lnz, n->loc), true), n->loc);
     for (int m = 0; m < ng; m++) {
         Op op = n->approx.kind == APPROX_NCE ? OP_NCELOSS : n->approx.kind == APPROX_SAMPLED ? OP_SAMPLEDLOSS : OP_NEGLOSS;
         Node *loss = build_new(op, 2, (Node *[]){zz, ids}, group[m]->loc);

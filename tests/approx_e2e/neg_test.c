@@ -4,7 +4,8 @@
  * nnrt_ref_backprop) with the samples the model drew, read back through
  * the NNGC_SAMPLE_HOOK test hook (hook.h, compiled into model.c only).
  * With -DMETHOD=1 or 2, the same for nce (nnrt_ref_nce) and sampled
- * (nnrt_ref_sampled) on neg.nn with its method replaced (run.sh); their
+ * (nnrt_ref_sampled) on neg.nn with its method replaced (run.sh; -DMETHOD=4:
+ * nce with its default lnz = ln V, the reference on z - ln V); their
  * log q from an alias table built here from the same counts. -DMETHOD=3:
  * neg(k = 3, share = batch), checked also to draw one set of noise words
  * per site for all the positions of a call.
@@ -41,7 +42,10 @@
 #define METHOD 0 /* 0 neg, 1 nce, 2 sampled, 3 neg share = batch (run.sh: neg.nn with the method replaced) */
 #endif
 #define REF (METHOD % 3) /* the reference: 0 neg, 1 nce, 2 sampled */
-static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch"};
+static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch", "nce lnz=ln V"};
+/* nce's fixed log normalizer: the model's score is z - LNZ (METHOD 4: nce
+ * without lnz, whose default is ln V; METHOD 1: nce(k = 3, lnz = 0)) */
+#define LNZ (METHOD == 4 ? log((double)NV) : 0.0)
 
 /* the noise table's counts now (for the reference's log q) */
 static const int64_t *cur_counts;
@@ -85,6 +89,8 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
         for (int j = 0; j < ND; j++)
             h[j] = E[xs[t] * ND + j];
         nnrt_ref_logits(NV, ND, Wd, bd, h, z);
+        for (int v = 0; v < NV; v++)
+            z[v] -= LNZ;
         if (REF == 0)
             loss += nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
         else if (REF == 1)
