@@ -362,6 +362,8 @@ typedef struct Approx {
     double lambda1, lambda2; /* embed: the vMF loss's regularizers (0 and 1 by default); also on vmf_loss/vmf_grad */
     double lnz;       /* nce(lnz = c): the fixed log normalizer subtracted from the scores in training */
     bool lnz_set;     /* lnz given; else ln V (the normalizer of all-zero scores, faster-rnnlm's 9 at V = 8k) */
+    double power;     /* sampled, nce, neg: the noise is counts^power (power_set; else 0.75, NNRT_NOISE_POWER) */
+    bool power_set;
     Loc loc;          /* where it was chosen (NO_LOC if from --softmax) */
 } Approx;
 
@@ -387,7 +389,7 @@ struct Node {
     Place place;      /* where the value lives (host until the CUDA backend) */
     /* attributes, by op (a field means nothing for the ops not listed;
      * builders leave it zero there, and cse compares every field) */
-    double f;         /* CONST, FILL: the value */
+    double f;         /* CONST, FILL: the value; SAMPLE: the noise's power */
     int64_t i;        /* ICONST: the value */
     int index;        /* one small integer, whose meaning depends on the op:
                          PARAM, INPUT: declaration number (g->params, g->inputs);
@@ -756,6 +758,9 @@ bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report);
 /* binary(ecc = n): the convolutional code's flush bits (nnrt_approx.h's
  * NNRT_ECC_K - 1): b code bits become 2 (b + NN_ECC_FLUSH) */
 #define NN_ECC_FLUSH 6
+/* sampled, nce, neg: the noise distribution's default power (== the
+ * runtime's NNRT_NOISE_POWER, word2vec's unigram^0.75) */
+#define NN_NOISE_POWER 0.75
 /* vectorize.c: the program over one example becomes one over `batch`
  * examples (--batch=B; docs/IR.md): inputs get a leading axis, each op its
  * batching rule, the loss is the sum over the batch (mean: the mean). Run

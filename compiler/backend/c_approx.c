@@ -214,8 +214,8 @@ static void emit_build(Ctx *x, const char *counts, const char *tcounts, const ch
     craw(x, "    int rc = NNRT_OK;\n    (void)rc;\n");
     if (s) {
         craw(x, "    nnrt_alias a;\n");
-        craw(x, "    if ((rc = nnrt_alias_build(&a, %s, %" PRId64 ", NNRT_NOISE_POWER)) != NNRT_OK) {\n%s    }\n",
-             counts, s->size.c, fail);
+        craw(x, "    if ((rc = nnrt_alias_build(&a, %s, %" PRId64 ", %s)) != NNRT_OK) {\n%s    }\n", counts, s->size.c,
+             s->f == NN_NOISE_POWER ? "NNRT_NOISE_POWER" : double_lit(s->f), fail);
     }
     if (h) {
         craw(x, "    nnrt_huffman t;\n");

@@ -91,6 +91,8 @@ static void pr_approx(Printer *p, const Approx *a) {
         pr(p, "%sk=%" PRId64, sep, a->k), sep = ", ";
         if (a->lnz_set)
             pr(p, "%slnz=%g", sep, a->lnz);
+        if (a->power_set)
+            pr(p, "%spower=%g", sep, a->power);
         break;
     case APPROX_CLASS:
         pr(p, "%sc=%" PRId64, sep, a->k), sep = ", ";
@@ -203,6 +205,8 @@ static void print_node(Printer *p, const Node *n, int depth) {
     if (n->op == OP_SAMPLE) {
         pr(p, " k=%" PRId64 " site=%d of=", n->i, n->index);
         pr_size(p, n->size);
+        if (n->f != NN_NOISE_POWER)
+            pr(p, " power=%g", n->f);
     }
     if (n->op == OP_SLICE) {
         pr(p, " from=");

@@ -444,6 +444,15 @@ static bool approx_arg(Approx *ap, int m, const char *key, const char *val, bool
         return true;
     }
     bool sampling = ap->kind == APPROX_SAMPLED || ap->kind == APPROX_NCE || ap->kind == APPROX_NEG;
+    if (key && strcmp(key, "power") == 0 && sampling) {
+        if (!val_is_num || !(fval >= 0 && fval <= 16)) {
+            snprintf(err, errlen, "power must be a number from 0 (uniform over the seen words) to 16");
+            return false;
+        }
+        ap->power = fval;
+        ap->power_set = true;
+        return true;
+    }
     if (key && strcmp(key, "share") == 0) {
         if (!sampling || !val || strcmp(val, "batch") != 0) {
             snprintf(err, errlen, sampling ? "share must be 'batch'" : "%s has no argument 'share'",

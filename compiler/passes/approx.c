@@ -46,6 +46,7 @@ typedef struct Lowering {
     bool report;      /* report methods without a lowering (always on T) */
     bool flag_reported;
     int nsites;
+    const Node *noise; /* the first sampling node: the model's one noise distribution */
 } Lowering;
 
 static bool is_sampling(ApproxKind k) { return k == APPROX_NEG || k == APPROX_NCE || k == APPROX_SAMPLED; }
@@ -335,7 +336,7 @@ static bool move_before(Block *b, Node *x, int *pos) {
 static bool same_method(const Approx *a, const Approx *c) {
     return a->kind == c->kind && a->k == c->k && a->hybrid == c->hybrid && a->share_batch == c->share_batch &&
            a->lambda1 == c->lambda1 && a->lambda2 == c->lambda2 && a->lnz == c->lnz &&
-           a->lnz_set == c->lnz_set;
+           a->lnz_set == c->lnz_set && a->power == c->power && a->power_set == c->power_set;
 }
 
 /* Two neg nodes whose rows can be read together: the same W, h, bias, k. */
@@ -358,6 +359,16 @@ static bool same_rows(const Node *a, const Node *c) {
 static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     if (!one_position(L, n, 1))
         return -1;
+    double power = n->approx.power_set ? n->approx.power : NN_NOISE_POWER;
+    if (!L->noise) {
+        L->noise = n;
+    } else if ((L->noise->approx.power_set ? L->noise->approx.power : NN_NOISE_POWER) != power) {
+        /* one alias table per model (NAME_set_counts builds it) */
+        diag_error(L->d, n->approx.loc.file >= 0 ? n->approx.loc : n->loc,
+                   "the noise's power differs from that of the sampling method at line %d: a model has one "
+                   "noise distribution", L->noise->loc.line);
+        return -1;
+    }
     Node *group[MAX_GROUP] = {n};
     int ng = 1, pos = i; /* new nodes go before pos: the targets moved there */
     for (int j = i + 1; j < b->n && ng < MAX_GROUP; j++)
@@ -374,6 +385,7 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
             in[nin++] = bb->loop->index;
         Node *s = build_new(OP_SAMPLE, nin, in, group[m]->loc);
         s->i = n->approx.k;
+        s->f = power;
         s->size = n->in[0]->shape.d[0];
         s->index = L->nsites++;
         s->name = "samples";

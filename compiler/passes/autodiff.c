@@ -241,6 +241,7 @@ static Node *fwd(Scope *S, Node *x) {
             in[i] = fwd(S, x->in[i]);
         Node *c = ir_new_node(x->op, x->nin, in, x->loc);
         c->i = x->i;
+        c->f = x->f; /* a sample's power */
         c->index = x->index;
         c->size = x->size;
         c->shape = x->shape;

@@ -152,6 +152,7 @@ static Node *mk_same(Op op, int nin, Node **in, const Node *v) {
     Node *n = mk(op, nin, in, v);
     n->index = v->index;
     n->i = v->i;
+    n->f = v->f;
     n->size = v->size;
     return n;
 }
@@ -683,7 +684,8 @@ static int merge_samples(Graph *g) {
             continue;
         for (int j = i + 1; j < b->n; j++) {
             Node *t = b->nodes[j];
-            bool same = t->op == OP_SAMPLE && t->index == s->index && t->i == s->i && size_eq(t->size, s->size) &&
+            bool same = t->op == OP_SAMPLE && t->index == s->index && t->i == s->i && t->f == s->f &&
+                        size_eq(t->size, s->size) &&
                         t->nin == s->nin;
             for (int k = 0; same && k < s->nin; k++)
                 same = t->in[k] == s->in[k];

@@ -41,11 +41,13 @@
 #ifndef METHOD
 #define METHOD 0 /* 0 neg, 1 nce, 2 sampled, 3 neg share = batch (run.sh: neg.nn with the method replaced) */
 #endif
-#define REF (METHOD % 3) /* the reference: 0 neg, 1 nce, 2 sampled */
-static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch", "nce lnz=ln V"};
+#define REF (METHOD >= 4 ? 1 : METHOD % 3) /* the reference: 0 neg, 1 nce (4, 5 too), 2 sampled */
+static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch", "nce lnz=ln V", "nce power=1"};
 /* nce's fixed log normalizer: the model's score is z - LNZ (METHOD 4: nce
  * without lnz, whose default is ln V; METHOD 1: nce(k = 3, lnz = 0)) */
 #define LNZ (METHOD == 4 ? log((double)NV) : 0.0)
+/* the noise's power: METHOD 5 is nce(k = 3, lnz = 0, power = 1) */
+#define POWER (METHOD == 5 ? 1.0 : NNRT_NOISE_POWER)
 
 /* the noise table's counts now (for the reference's log q) */
 static const int64_t *cur_counts;
@@ -81,7 +83,7 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
     memset(gW, 0, sizeof(double) * NV * ND);
     memset(gb, 0, sizeof(double) * NV);
     nnrt_alias noise;
-    if (nnrt_alias_build(&noise, cur_counts, NV, NNRT_NOISE_POWER) != NNRT_OK)
+    if (nnrt_alias_build(&noise, cur_counts, NV, POWER) != NNRT_OK)
         exit(1);
     for (int r = 0; r < NT * NG; r++) {
         const int t = r / NG, y = ys[t][r % NG];

@@ -31,6 +31,7 @@ D=tests/approx_e2e
 # nce and sampled: neg.nn with the method replaced, neg_test.c with METHOD
 sed 's/with neg(k = 3)/with nce(k = 3, lnz = 0)/' "$D/neg.nn" >"$tmp/nce.nn"
 sed 's/with neg(k = 3)/with nce(k = 3)/' "$D/neg.nn" >"$tmp/nce_z.nn"
+sed 's/with neg(k = 3)/with nce(k = 3, lnz = 0, power = 1)/' "$D/neg.nn" >"$tmp/nce_p.nn"
 sed 's/with neg(k = 3)/with sampled(k = 3)/' "$D/neg.nn" >"$tmp/sampled.nn"
 sed 's/with neg(k = 3)/with neg(k = 3, share = batch)/' "$D/neg.nn" >"$tmp/neg_shared.nn"
 # binary's variants: binary_test.c with METHOD 1 (hybrid), 2 and 3 (ecc)
@@ -61,7 +62,7 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 
 # case: NAME (its .nn), its test (the .c), the model's name, the test's
 # -DMETHOD, and nngc options (the test gets -DBAKED with them)
-for c in neg:neg:negt:0 nce:neg:negt:1 nce_z:neg:negt:4 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
+for c in neg:neg:negt:0 nce:neg:negt:1 nce_z:neg:negt:4 nce_p:neg:negt:5 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
     binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
     hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
     binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
