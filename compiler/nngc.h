@@ -750,10 +750,13 @@ bool autodiff(Graph *g, Diag *d);
  * implements (neg) becomes that method's loss. !train (F): a sampling
  * method's cross_entropy becomes the exact one. A method without a
  * lowering is an error through d (on F only when report); flag is
- * --softmax's text for the message. False after an error. */
-bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report);
-/* hier: the longest path in a Huffman tree a model accepts (its counts set
- * at run time; word2vec's MAX_CODE_LENGTH; real corpora stay under it) */
+ * --softmax's text for the message. counts[ncounts] (NULL: unknown): the
+ * word counts known at compile time; hier's paths get their tree's
+ * longest length. False after an error. */
+bool approx_lower(Graph *g, Diag *d, const char *flag, const int64_t *counts, int64_t ncounts, bool train,
+                  bool report);
+/* hier: the longest path in a Huffman tree a model accepts when its counts
+ * come at run time only (NAME_set_counts; word2vec's MAX_CODE_LENGTH) */
 #define NN_HIER_MAX_PATH 40
 /* binary(ecc = n): the convolutional code's flush bits (nnrt_approx.h's
  * NNRT_ECC_K - 1): b code bits become 2 (b + NN_ECC_FLUSH) */

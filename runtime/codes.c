@@ -5,6 +5,7 @@
  * its Viterbi decoder (Oda et al. 2017). docs/APPROX.md has the formulas.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,24 +255,56 @@ void nnrt_ecc_encode(int nbits, const uint8_t *msg, uint8_t *out) {
 
 #define ECC_STATES 128 /* 6 register bits x "still equal to the limit's prefix" */
 #define ECC_MAXBITS 30
+#define ECC_MAXSTEPS (ECC_MAXBITS + NNRT_ECC_K - 1)
 
-int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
-    if (nbits < 1 || nbits > ECC_MAXBITS || limit <= 0)
-        return -1;
-    int64_t L = limit - 1; /* the largest valid value */
-    if (L >= ((int64_t)1 << nbits))
-        L = ((int64_t)1 << nbits) - 1;
-    int steps = nbits + NNRT_ECC_K - 1;
-    uint8_t pred[ECC_MAXBITS + NNRT_ECC_K - 1][ECC_STATES];
-    double m[ECC_STATES], next[ECC_STATES];
+/* log(exp(a) + exp(b)), -inf safe. */
+static double lse2(double a, double b) {
+    if (a == -INFINITY)
+        return b;
+    if (b == -INFINITY)
+        return a;
+    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+/* How the trellis folds a path's score v into a state's *acc: Viterbi's
+ * max (true when v replaced it: the state's predecessor changes) or the
+ * log-add-exp of a sum over the paths. */
+typedef bool (*trellis_combine)(double *acc, double v);
+
+static bool combine_max(double *acc, double v) {
+    if (v > *acc) {
+        *acc = v;
+        return true;
+    }
+    return false;
+}
+
+static bool combine_lse(double *acc, double v) {
+    *acc = lse2(*acc, v);
+    return false;
+}
+
+/* The largest valid message value: limit - 1, at most nbits ones. */
+static int64_t ecc_largest(int nbits, int64_t limit) {
+    int64_t L = limit - 1;
+    return L >= ((int64_t)1 << nbits) ? ((int64_t)1 << nbits) - 1 : L;
+}
+
+/* The trellis of the convolutional code over the messages <= L: a state
+ * is the register's last 6 bits (bits 1..6) and whether the message so
+ * far equals L's prefix (bit 0: "tight"); it starts at register 0, tight,
+ * and ends flushed to register 0 (states 0 and 1). bm[t][c0][c1] is the
+ * log-probability of step t's two code bits. m gets the final scores;
+ * pred (NULL: not kept) each state's best predecessor, when combine is
+ * combine_max. One walk for nnrt_ecc_decode (max) and nnrt_code_logz
+ * (log-sum-exp). */
+static void trellis_walk(int nbits, int64_t L, const double (*bm)[2][2], trellis_combine combine,
+                         uint8_t (*pred)[ECC_STATES], double *m) {
+    double next[ECC_STATES];
     for (int s = 0; s < ECC_STATES; s++)
         m[s] = -INFINITY;
     m[1] = 0.0; /* register 0, tight */
-    for (int t = 0; t < steps; t++) {
-        double bm[2][2];
-        for (int c0 = 0; c0 < 2; c0++)
-            for (int c1 = 0; c1 < 2; c1++)
-                bm[c0][c1] = log_p(p1[2 * t], c0) + log_p(p1[2 * t + 1], c1);
+    for (int t = 0; t < nbits + NNRT_ECC_K - 1; t++) {
         int lb = t < nbits ? (int)((L >> (nbits - 1 - t)) & 1) : 0;
         for (int s = 0; s < ECC_STATES; s++)
             next[s] = -INFINITY;
@@ -285,15 +318,26 @@ int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
                     continue; /* the value would pass L */
                 unsigned full = ((reg << 1) | (unsigned)bit) & 0x7f;
                 int ns = (int)((full & 0x3f) << 1) | (tight && bit == lb);
-                double v = m[s] + bm[parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)];
-                if (v > next[ns]) {
-                    next[ns] = v;
+                double v = m[s] + bm[t][parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)];
+                if (combine(&next[ns], v) && pred)
                     pred[t][ns] = (uint8_t)s;
-                }
             }
         }
-        memcpy(m, next, sizeof m);
+        memcpy(m, next, sizeof next);
     }
+}
+
+int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
+    if (nbits < 1 || nbits > ECC_MAXBITS || limit <= 0)
+        return -1;
+    int steps = nbits + NNRT_ECC_K - 1;
+    uint8_t pred[ECC_MAXSTEPS][ECC_STATES];
+    double bm[ECC_MAXSTEPS][2][2], m[ECC_STATES];
+    for (int t = 0; t < steps; t++)
+        for (int c0 = 0; c0 < 2; c0++)
+            for (int c1 = 0; c1 < 2; c1++)
+                bm[t][c0][c1] = log_p(p1[2 * t], c0) + log_p(p1[2 * t + 1], c1);
+    trellis_walk(nbits, ecc_largest(nbits, limit), (const double (*)[2][2])bm, combine_max, pred, m);
     int s = m[0] >= m[1] ? 0 : 1; /* register flushed to 0 */
     if (m[s] == -INFINITY)
         return -1;
@@ -304,15 +348,6 @@ int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
         s = pred[t][s];
     }
     return (int32_t)value;
-}
-
-/* log(exp(a) + exp(b)), -inf safe. */
-static double lse2(double a, double b) {
-    if (a == -INFINITY)
-        return b;
-    if (b == -INFINITY)
-        return a;
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
 /* log sigmoid(+-x): the log-probability of bit value `bit` from its logit. */
@@ -342,42 +377,18 @@ static double logz_plain(int nbits, const float *x, int64_t limit) {
  * instead of max; a code bit nobody predicts weighs 1 either way. */
 static double logz_ecc(int nbits, const float *x, int n, int64_t limit) {
     int total = nnrt_ecc_len(nbits), steps = nbits + NNRT_ECC_K - 1;
-    int who[2 * (ECC_MAXBITS + NNRT_ECC_K - 1)];
+    int who[2 * ECC_MAXSTEPS];
     for (int c = 0; c < total; c++)
         who[c] = -1;
     for (int j = 0; j < n; j++)
         who[(int64_t)j * total / n] = j;
-    int64_t L = limit - 1;
-    if (L >= ((int64_t)1 << nbits))
-        L = ((int64_t)1 << nbits) - 1;
-    double m[ECC_STATES], next[ECC_STATES];
-    for (int s = 0; s < ECC_STATES; s++)
-        m[s] = -INFINITY;
-    m[1] = 0.0; /* register 0, tight */
-    for (int t = 0; t < steps; t++) {
-        double bm[2][2];
+    double bm[ECC_MAXSTEPS][2][2], m[ECC_STATES];
+    for (int t = 0; t < steps; t++)
         for (int c0 = 0; c0 < 2; c0++)
             for (int c1 = 0; c1 < 2; c1++)
-                bm[c0][c1] = (who[2 * t] >= 0 ? log_bit(x[who[2 * t]], c0) : 0.0) +
-                             (who[2 * t + 1] >= 0 ? log_bit(x[who[2 * t + 1]], c1) : 0.0);
-        int lb = t < nbits ? (int)((L >> (nbits - 1 - t)) & 1) : 0;
-        for (int s = 0; s < ECC_STATES; s++)
-            next[s] = -INFINITY;
-        for (int s = 0; s < ECC_STATES; s++) {
-            if (m[s] == -INFINITY)
-                continue;
-            unsigned reg = (unsigned)s >> 1;
-            int tight = s & 1;
-            for (int bit = 0; bit < (t < nbits ? 2 : 1); bit++) {
-                if (tight && bit > lb)
-                    continue;
-                unsigned full = ((reg << 1) | (unsigned)bit) & 0x7f;
-                int ns = (int)((full & 0x3f) << 1) | (tight && bit == lb);
-                next[ns] = lse2(next[ns], m[s] + bm[parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)]);
-            }
-        }
-        memcpy(m, next, sizeof m);
-    }
+                bm[t][c0][c1] = (who[2 * t] >= 0 ? log_bit(x[who[2 * t]], c0) : 0.0) +
+                                (who[2 * t + 1] >= 0 ? log_bit(x[who[2 * t + 1]], c1) : 0.0);
+    trellis_walk(nbits, ecc_largest(nbits, limit), (const double (*)[2][2])bm, combine_lse, NULL, m);
     return lse2(m[0], m[1]);
 }
 

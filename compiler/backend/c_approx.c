@@ -222,8 +222,9 @@ static void emit_build(Ctx *x, const char *counts, const char *tcounts, const ch
         craw(x, "    if ((rc = nnrt_huffman_build(&t, %s, %" PRId64 ")) != NNRT_OK) {\n%s%s    }\n", tcounts, h->size.c,
              s ? "        nnrt_alias_free(&a);\n" : "", fail);
         craw(x, "    if (t.max_len > %" PRId64 ") {\n", h->i);
-        craw(x, "        rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: a Huffman path of %%d nodes, over the %" PRId64
-                " nngc allows\", t.max_len);\n", x->g->model, h->i);
+        craw(x, "        rc = nnrt_error(NNRT_ERR_SHAPE, \"%s: these counts make a Huffman path of %%d nodes, over the %"
+                PRId64 " hier's paths were compiled for (the longest path of the counts known to nngc, else %d): "
+                "compile with --counts=FILE.npy of these counts\", t.max_len);\n", x->g->model, h->i, NN_HIER_MAX_PATH);
         craw(x, "        nnrt_huffman_free(&t);\n%s%s    }\n", s ? "        nnrt_alias_free(&a);\n" : "", fail);
     }
     if (c) {

@@ -69,8 +69,17 @@ static Graph *lower_stage(Diag *d, int file, const AstList *prog, const CompileO
  * the methods are rejected whether or not the model trains; only a dump
  * of F without -o shows them as written). */
 static bool objective_stage(Diag *d, Graph *f, Graph *t, const CompileOptions *o) {
-    bool ok = !t || approx_lower(t, d, o->softmax, true, true);
-    return approx_lower(f, d, o->softmax, false, !t) && ok;
+    /* the counts known now: --counts's (a bad file: none here, its error
+     * when the backend reads it) or the vocabulary's */
+    int64_t *file = NULL, n = o->nvocab_counts;
+    const int64_t *counts = o->vocab_counts;
+    if (o->counts) {
+        counts = nnrt_counts_read(o->counts, &file, &n) == NNRT_OK ? file : NULL;
+    }
+    bool ok = !t || approx_lower(t, d, o->softmax, counts, n, true, true);
+    ok = approx_lower(f, d, o->softmax, counts, n, false, !t) && ok;
+    free(file);
+    return ok;
 }
 
 /* Autodiff on T. required: a missing gradient rule is an error (the user

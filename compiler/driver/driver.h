@@ -52,6 +52,8 @@ typedef struct CompileOptions {
     int ndisabled, capdisabled;
     const char *softmax;       /* --softmax=SPEC or NULL */
     const char *counts;        /* --counts=FILE.npy or NULL: built into the model (docs/APPROX.md) */
+    const int64_t *vocab_counts; /* nngc train's and eval's vocabulary counts (no --counts): they size */
+    int64_t nvocab_counts;       /* hier's paths (passes/approx.c); the model gets them by set_counts */
     const char *cc;            /* --cc=PATH or NULL */
     bool no_line;              /* --no-line */
     bool stats;                /* --stats */

@@ -137,6 +137,8 @@ int nngc_eval(int argc, char **argv) {
     }
     if (text && !vocab_bind_dim(&co, &dopt, &words, dopt.vocab))
         return EXIT_ERROR;
+    if (text) /* they size hier's paths, as in training (APPROX.md) */
+        co.vocab_counts = words.count, co.nvocab_counts = words.n;
     double lr;
     const nnrt_model_desc *d = load_model(model, &co, false, &lr);
     if (!d)

@@ -498,15 +498,19 @@ static bool open_data(Trainer *t) {
         nnrt_vocab_free(&t->labels);
         if (!make_vocab(t, false, NULL))
             return false;
+        bool again = t->a->co.vocab_counts != NULL; /* the counts sized hier's paths: again */
+        if (again)
+            t->a->co.vocab_counts = t->words.count, t->a->co.nvocab_counts = t->words.n;
         for (int i = 0; i < t->a->co.ndims && n != t->words.n; i++)
-            if (t->a->co.dims[i].used && t->a->co.dims[i].if_open) { /* the vocabulary sized a dim: again */
-                t->a->co.dims[i].value = t->words.n;
-                double lr;
-                if (!(d = t->d = load_model(a->model, &t->a->co, true, &lr)))
-                    return false;
-                if (!text_spec(d, a->dopt.layout, &ts))
-                    return false;
-            }
+            if (t->a->co.dims[i].used && t->a->co.dims[i].if_open) /* the vocabulary sized a dim: again */
+                t->a->co.dims[i].value = t->words.n, again = true;
+        if (again) {
+            double lr;
+            if (!(d = t->d = load_model(a->model, &t->a->co, true, &lr)))
+                return false;
+            if (!text_spec(d, a->dopt.layout, &ts))
+                return false;
+        }
     }
     return vocab_fits(d, &a->dopt, &t->words, &t->labels, &ts) &&
            dataset_open_text(&t->train, d, &ts, a->data.items[0].file, &t->words, &t->labels, a->quiet) &&
@@ -638,6 +642,8 @@ static int train_run(TrainArgs *ap) {
         goto out;
     if (t.text && (!make_vocab(&t, true, &vfrom) || !vocab_bind_dim(&a.co, &a.dopt, &t.words, vfrom)))
         goto out;
+    if (t.text) /* they size hier's paths (APPROX.md), as set_counts gets them below */
+        a.co.vocab_counts = t.words.count, a.co.nvocab_counts = t.words.n;
     t.vocab_given = t.text && vfrom != a.data.items[0].file;
     t.d = load_model(a.model, &a.co, true, &opt_lr);
     if (!t.d)

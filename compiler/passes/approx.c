@@ -33,6 +33,7 @@
  * cross_entropy nodes are taken out of their blocks.
  */
 #include "nngc.h"
+#include "nnrt_approx.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -47,6 +48,9 @@ typedef struct Lowering {
     bool flag_reported;
     int nsites;
     const Node *noise; /* the first sampling node: the model's one noise distribution */
+    const int64_t *counts; /* the word counts known at compile time (NULL: none) */
+    int64_t ncounts;
+    int64_t hier_words, hier_len; /* hier_length's last answer */
 } Lowering;
 
 static bool is_sampling(ApproxKind k) { return k == APPROX_NEG || k == APPROX_NCE || k == APPROX_SAMPLED; }
@@ -103,6 +107,33 @@ static bool one_position(Lowering *L, const Node *n, int64_t min_words) {
     return false;
 }
 
+/* The static length of hier's paths over V words: the longest path of
+ * the Huffman tree of the counts known at compile time (--counts, nngc
+ * train's and eval's vocabulary), built as NAME_set_counts builds it (ids
+ * past the counts, and counts of 0, count 1: c_approx.c's emit_build);
+ * else min(V - 1, NN_HIER_MAX_PATH), and NAME_set_counts rejects a deeper
+ * tree. Counts that do not fit V (more of them, a bad count) get the
+ * default here and their error from the backend (c_approx_check) or
+ * NAME_set_counts. */
+static int64_t hier_length(Lowering *L, int64_t V) {
+    int64_t len = V - 1 < NN_HIER_MAX_PATH ? V - 1 : NN_HIER_MAX_PATH;
+    if (!L->counts || L->ncounts < 1 || L->ncounts > V)
+        return len;
+    if (L->hier_words == V)
+        return L->hier_len;
+    int64_t *counts1 = xalloc(sizeof(int64_t) * (size_t)V);
+    for (int64_t w = 0; w < V; w++)
+        counts1[w] = w < L->ncounts && L->counts[w] > 0 ? L->counts[w] : 1;
+    nnrt_huffman t;
+    if (nnrt_huffman_build(&t, counts1, V) == NNRT_OK) {
+        len = t.max_len;
+        nnrt_huffman_free(&t);
+    }
+    L->hier_words = V;
+    L->hier_len = len;
+    return len;
+}
+
 /* The hier loss of XENT node n at position i of b: the logits of the
  * inner nodes on y's path (rows of W, one per inner node: W's first V - 1
  * rows, as word2vec's syn1), each a logistic loss against 1 - its bit.
@@ -111,7 +142,7 @@ static Node *lower_hier(Lowering *L, Block *b, int i, Node *n) {
     if (!one_position(L, n, 2))
         return NULL;
     Node *z = n->in[0], *y = n->in[1];
-    int64_t V = z->shape.d[0].c, len = V - 1 < NN_HIER_MAX_PATH ? V - 1 : NN_HIER_MAX_PATH;
+    int64_t V = z->shape.d[0].c, len = hier_length(L, V);
     Builder at = build_at(L->g, b, i + 1, BUILD_ASSERT, "approx");
     Node *path = build_new(OP_HIERPATH, 1, &y, n->loc), *labels = build_new(OP_HIERLABEL, 1, &y, n->loc);
     path->i = labels->i = len;
@@ -649,8 +680,10 @@ static void lower_block(Lowering *L, Block *b) {
     }
 }
 
-bool approx_lower(Graph *g, Diag *d, const char *flag, bool train, bool report) {
-    Lowering L = {.g = g, .d = d, .flag = flag, .train = train, .report = train || report};
+bool approx_lower(Graph *g, Diag *d, const char *flag, const int64_t *counts, int64_t ncounts, bool train,
+                  bool report) {
+    Lowering L = {.g = g, .d = d, .flag = flag, .train = train, .report = train || report, .counts = counts,
+                  .ncounts = ncounts};
     int before = d->nerrors;
     lower_softmax_nodes(&L, &g->top);
     lower_block(&L, &g->top);

@@ -11,7 +11,14 @@
  *   - central finite differences of the compiled loss agree with the
  *     compiled gradient;
  *   - the forward function is -log p(y) with p from nnrt_hier_probs (a
- *     distribution summing to 1 over the words).
+ *     distribution summing to 1 over the words);
+ *   - the paths' compiled length (LEN: 11 = V - 1 without counts, 7 with
+ *     the fixture counts, the longest path of their tree, worked by hand
+ *     in run.sh; DEEP: V = 48, 40 = NN_HIER_MAX_PATH) holds a tree whose
+ *     longest path is LEN exactly, a target on such a path included (the
+ *     same checks), and NAME_set_counts refuses counts whose tree is one
+ *     node deeper (NNRT_ERR_SHAPE, the message naming both lengths),
+ *     leaving the tree it had.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,11 +32,21 @@
 
 FD_MODEL(hiert)
 
-#define NV 12
 #define ND 5
 #define NT 4
-
+#ifdef DEEP /* hier.nn with V = 48, compiled without counts */
+#define NV 48
+#define LEN 40
+static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT] = {47, 0, 40, 44};
+#else
+#define NV 12
+#ifdef BAKED
+#define LEN 7
+#else
+#define LEN 11
+#endif
 static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT] = {3, 0, 11, 6};
+#endif
 
 /* Inner-node logits of position t: W[n] . h + b[n], n < V - 1. */
 static void node_logits(hiert *m, int t, double *h, double *z)
@@ -91,6 +108,68 @@ static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, co
     nnrt_huffman_free(&tr);
 }
 
+/* Counts whose Huffman tree has b words of count 1 at the bottom (a
+ * subtree of depth ceil(log2 b)) under a chain of the other NV - b words
+ * (counts b, 2b, 4b, ...: each merges with the tree so far): its longest
+ * path is ceil(log2 b) + NV - b nodes. */
+static void chain_counts(int64_t *c, int b)
+{
+    for (int i = 0; i < NV; i++)
+        c[i] = i < NV - b ? (int64_t)b << (NV - b - 1 - i) : 1;
+}
+
+/* The tree of chain_counts whose longest path is len nodes (b found by
+ * search, the length by the runtime's builder); 0 if there is none. */
+static int chain_of_length(int64_t *c, int len, nnrt_huffman *tr)
+{
+    for (int b = 1; b <= NV; b++) {
+        chain_counts(c, b);
+        if (nnrt_huffman_build(tr, c, NV) != NNRT_OK)
+            exit(1);
+        if (tr->max_len == len)
+            return b;
+        nnrt_huffman_free(tr);
+    }
+    return 0;
+}
+
+/* A tree exactly as deep as the compiled paths trains as the reference
+ * says (a target on a longest path: no node cut off); one a node deeper
+ * is refused, and the model keeps its tree (then: counts). Ends with the
+ * tree as deep as the paths. */
+static void depth_limits(hiert *m, hiert_ctx *c, const hiert_inputs *in, const int64_t *counts)
+{
+    char name[300];
+    int64_t exact[NV], deeper[NV];
+    nnrt_huffman tr;
+    int b = chain_of_length(exact, LEN, &tr);
+    int longest = 0;
+    for (int t = 0; b && t < NT; t++)
+        longest |= tr.off[ys[t] + 1] - tr.off[ys[t]] == LEN;
+    snprintf(name, sizeof name, "counts with a tree %d deep (b = %d), a target on a longest path", LEN, b);
+    check(b && longest, name);
+    if (b)
+        nnrt_huffman_free(&tr);
+    check(hiert_set_counts(m, exact, NV) == NNRT_OK, "set_counts of a tree as deep as the compiled paths");
+    against_reference(m, c, in, exact, "a tree as deep as the compiled paths");
+    b = chain_of_length(deeper, LEN + 1, &tr);
+    if (!b) { /* LEN = V - 1: no tree is deeper */
+        check(LEN == NV - 1, "no tree deeper than V - 1 nodes");
+    } else {
+        nnrt_huffman_free(&tr);
+        check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
+        int rc = hiert_set_counts(m, deeper, NV);
+        char want[80];
+        snprintf(want, sizeof want, "a Huffman path of %d nodes, over the %d hier's paths were compiled for",
+                 LEN + 1, LEN);
+        snprintf(name, sizeof name, "set_counts of a tree a node deeper: NNRT_ERR_SHAPE, '%s' (%s)", want,
+                 nnrt_last_error());
+        check(rc == NNRT_ERR_SHAPE && strstr(nnrt_last_error(), want), name);
+        against_reference(m, c, in, counts, "the tree kept after the refused counts");
+    }
+    check(hiert_set_counts(m, exact, NV) == NNRT_OK, "set_counts (the tree as deep as the paths, for what follows)");
+}
+
 int main(void)
 {
     hiert *m = hiert_create(5);
@@ -101,6 +180,16 @@ int main(void)
     int64_t ones[NV];
     for (int i = 0; i < NV; i++)
         ones[i] = 1;
+#ifdef DEEP /* V = 48: the fixture counts for 12 words, then 1s */
+    int64_t counts[NV];
+    for (int i = 0; i < NV; i++)
+        counts[i] = 1;
+    memcpy(counts, (int64_t[]){50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1}, 12 * sizeof(int64_t));
+    against_reference(m, c, &in, ones, "uniform tree (default)");
+    check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
+    against_reference(m, c, &in, counts, "fixture counts");
+    depth_limits(m, c, &in, counts);
+#else
     const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
 #ifdef BAKED /* compiled with --counts=tests/approx/fixtures/counts.npy: those are the start */
     against_reference(m, c, &in, counts, "--counts's tree (default)");
@@ -118,8 +207,10 @@ int main(void)
     check(hiert_set_counts(m, counts, 6) == NNRT_OK, "set_counts with 6 counts for 12 words");
     against_reference(m, c, &in, first6, "6 counts (the rest as 1)");
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts (fixture counts again)");
+    depth_limits(m, c, &in, counts);
+#endif
 
-    /* finite differences of the compiled loss */
+    /* finite differences of the compiled loss (the tree as deep as the paths) */
     float *P[3] = {hiert_param(m, "E"), hiert_param(m, "W"), hiert_param(m, "b")};
     int sizes[3] = {NV * ND, NV * ND, NV};
     fd_check(c, &in, P, sizes, 3, "every param entry");

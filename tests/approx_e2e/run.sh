@@ -57,6 +57,9 @@ done
 
 # hier and class compiled with --counts: the fixture counts are the model's start (-DBAKED)
 cp "$D/hier.nn" "$tmp/hier_baked.nn"
+# hier with V = 48 and no counts: paths of NN_HIER_MAX_PATH = 40 (hier_test.c -DDEEP)
+sed 's/^dim V = 12$/dim V = 48/' "$D/hier.nn" >"$tmp/hier_deep.nn"
+grep -q 'dim V = 48' "$tmp/hier_deep.nn" || notok "hier_deep.nn: the sed set V = 48"
 cp "$D/class.nn" "$tmp/class_baked.nn"
 FXC=--counts=tests/approx/fixtures/counts.npy
 
@@ -64,7 +67,7 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 # -DMETHOD, and nngc options (the test gets -DBAKED with them)
 for c in neg:neg:negt:0 nce:neg:negt:1 nce_z:neg:negt:4 nce_p:neg:negt:5 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
     binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
-    hier_baked:hier:hiert:0:$FXC class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
+    hier_baked:hier:hiert:0:$FXC hier_deep:hier:hiert:0 class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
     binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
 for O in -O0 -O2; do
     n=${c%%:*} rest=${c#*:}
@@ -74,6 +77,7 @@ for O in -O0 -O2; do
     case $rest in *:*) extra=${rest#*:} ;; esac
     baked=
     [ -n "$extra" ] && baked=-DBAKED
+    [ "$n" = hier_deep ] && baked=-DDEEP
     src=$D/$n.nn
     [ -e "$src" ] || src=$tmp/$n.nn
     # shellcheck disable=SC2086
@@ -221,6 +225,33 @@ else
     detail "$tmp/log"
     detail "$tmp/out"
 fi
+# hier's paths are as long as the longest path of the counts known at
+# compile time (passes/approx.c): the fixture counts' tree merges (1, 2),
+# (n0, 3), (3, 4), (n1, 6), (n2, 9), (n3, 12), (n4, 20), (n5, 30), (n6, 40),
+# (50, n7), (n8, n9): word 11 is 7 nodes deep (worked by hand); without
+# counts min(V - 1, 40)
+for c in "$FXC|$D/hier.nn|7" "|$D/hier.nn|11" "|$tmp/hier_deep.nn|40"; do
+    opt=${c%%|*} rest=${c#*|}
+    src=${rest%%|*} want=${rest#*|}
+    # shellcheck disable=SC2086
+    got=$("$NNGC" $opt --dump-ir=train "$src" 2>&1 | sed -n 's/.*= hier_path .* len=\([0-9]*\) .*/\1/p' | sort -u)
+    if [ "$got" = "$want" ]; then
+        ok "hier_path of $(basename "$src") ${opt:-without counts}: len=$want"
+    else
+        notok "hier_path of $(basename "$src") ${opt:-without counts}: len=$want (got '$got')"
+    fi
+done
+# nngc train sizes them from its vocabulary (tiny.txt's: well under 40);
+# the eval test below checks that nngc eval, compiled from CKPT.vocab's
+# counts, walks the same tree
+got=$(timeout "$TMO" "$NNGC" train tests/traincli/models/sg.nn --data examples/data/tiny.txt --epochs 1 --softmax=hier -q \
+    --dump-ir=train 2>&1 | sed -n 's/.*= hier_path .* len=\([0-9]*\) .*/\1/p' | sort -u)
+if [ -n "$got" ] && [ "$got" -lt 40 ] 2>/dev/null; then
+    ok "nngc train: hier_path sized by the vocabulary's counts (len=$got)"
+else
+    notok "nngc train: hier_path sized by the vocabulary's counts (got '$got')"
+fi
+
 # nngc run --counts: hier.nn's forward loss at seed 5 (hiert_create(5)'s
 # params) under the fixture counts' tree is 12.539510 (hier_test.c's
 # float64 nnrt_ref_hier), 10.460132 under the uniform tree
