@@ -50,7 +50,8 @@ static bool is_table(Ctx *t, int i)
 {
     for (int k = 0; k < t->nall; k++) {
         Node *n = t->all[k];
-        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN;
+        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN ||
+                    n->op == OP_ROWSDOT || n->op == OP_ROWSWSUM;
         if (rows && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
             return t->g->params[i].shape.rank >= 2;
     }

@@ -331,6 +331,52 @@ static bool broadcasts_to(const Shape *from, const Shape *to) {
 
 /* The gradient ops whose result shape the builder presets (like FILL):
  * the rule checks the operands against it and sets the dtype. */
+/* ids [P..., n] of a table W [V, H] read (or written) by rows: x must be
+ * [P..., H] (want_h) or [P..., n]; false with a message. */
+static bool rows_operand(Infer *I, const Node *ids, const Node *x, Size H, bool want_h) {
+    Shape want = ids->shape;
+    if (want_h)
+        want.d[want.rank - 1] = H;
+    if (x->dtype != DT_F32 || !shape_eq(&want, &x->shape))
+        return fail(I, "'%s' at ids %s needs f32%s, got %s", op_name[I->n->op], typ(I, ids), shp(I, &want),
+                    typ(I, x));
+    return true;
+}
+
+/* rows_dot, rows_wsum and scatter_add's form with three operands (the
+ * rows pass, docs/IR.md): W [V, H] (or the preset [V, H]), ids int
+ * [P..., n]. */
+static bool infer_rows(Infer *I) {
+    Node *n = I->n;
+    bool scatter = n->op != OP_ROWSDOT && n->op != OP_ROWSWSUM;
+    const Node *ids = n->in[1], *x = n->in[2];
+    const Shape *tab = scatter ? &n->shape : &n->in[0]->shape;
+    if (!scatter && !need_f32(I, n->in[0]))
+        return false;
+    if (tab->rank != 2)
+        return fail(I, "'%s' needs a table of rank 2, got %s", op_name[n->op], shp(I, tab));
+    if (ids->dtype != DT_I32 || ids->shape.rank < 1)
+        return fail(I, "'%s' needs int ids of rank >= 1, got %s", op_name[n->op], typ(I, ids));
+    Size H = tab->d[1];
+    switch (n->op) {
+    case OP_ROWSDOT: /* h [P..., H] -> [P..., n] */
+        if (!rows_operand(I, ids, x, H, true))
+            return false;
+        set(I, DT_F32, &ids->shape);
+        return true;
+    case OP_ROWSWSUM: { /* g [P..., n] -> [P..., H] */
+        if (!rows_operand(I, ids, x, H, false))
+            return false;
+        Shape s = ids->shape;
+        s.d[s.rank - 1] = H;
+        set(I, DT_F32, &s);
+        return true;
+    }
+    default: /* scatter: scales a [P..., n], h [P..., H] */
+        return rows_operand(I, ids, n->in[0], H, false) && rows_operand(I, ids, x, H, true);
+    }
+}
+
 static bool infer_preset(Infer *I, const Node *a, const Node *b) {
     Node *n = I->n;
     const Shape *s = &n->shape;
@@ -368,6 +414,8 @@ static bool infer_preset(Infer *I, const Node *a, const Node *b) {
     case OP_SCATTERADD:
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER: {
+        if (n->nin == 3)
+            return infer_rows(I);
         /* b an int scalar: a is one row; b int [k...]: a is k... rows (the
          * batch pass's [T, k] ids of a loop's scatters) */
         if (s->rank < 1 || b->dtype != DT_I32)
@@ -449,6 +497,9 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return fail(&I, "operand %d of '%s' is a loop, which has no value", i, op_name[n->op]);
     }
     Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
+    if ((n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS || n->op == OP_SPARSESCATTER) &&
+        n->nin != 2 && n->nin != 3)
+        return fail(&I, "'%s' has %d operands, expected 2 or 3", op_name[n->op], n->nin);
 
     if (op_flags[n->op] & OPF_ELEMWISE) {
         if (arity == 2)
@@ -748,6 +799,9 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER:
         return infer_preset(&I, a, b);
+    case OP_ROWSDOT:
+    case OP_ROWSWSUM:
+        return infer_rows(&I);
     case OP_MULSUM: { /* the product's shape (broadcasting), less the summed axis */
         if (!infer_broadcast(&I, a, b))
             return false;

@@ -1,0 +1,60 @@
+/*
+ * rows.c - the loops of the rows pass's ops (compiler/passes/rows.c):
+ * products of a table's rows with vectors, reading the rows where they lie
+ * and adding outer products straight into a gradient's rows. nnrt_abi.h
+ * states each. The inner loops run over a row's H floats and vectorize
+ * (built -O3; 8 lanes where the CPU has AVX2).
+ *
+ * The sums are in the order of the ops they replace (the C target's
+ * mul_sum: 8 lanes, then the pairs, then the tail; the scatter's rows in
+ * order), so that the program with and without the pass agree to rounding.
+ */
+#include <string.h>
+
+#include "nnrt_abi.h"
+#include "rt_internal.h"
+
+static inline float dot8(int64_t n, const float *x, const float *y)
+{
+    float lane[8] = {0};
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += x[i + j] * y[i + j];
+    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (int64_t i = n8; i < n; i++)
+        s += x[i] * y[i];
+    return s;
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                    const float *h, float *out)
+{
+    for (int64_t r = 0; r < N; r++)
+        out[r] = dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                     const float *g, float *out)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        float *restrict o = out + p * H;
+        memset(o, 0, (size_t)H * sizeof *o);
+        for (int64_t j = 0; j < n; j++) {
+            const float s = g[p * n + j], *restrict w = W + (int64_t)ids[p * n + j] * H;
+            for (int64_t k = 0; k < H; k++)
+                o[k] += w[k] * s;
+        }
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                        const float *g, const float *h)
+{
+    for (int64_t r = 0; r < N; r++) {
+        const float s = g[r], *restrict hr = h + (r / n) * H;
+        float *restrict d = dst + (int64_t)ids[r] * H;
+        for (int64_t k = 0; k < H; k++)
+            d[k] += s * hr[k];
+    }
+}
