@@ -35,6 +35,11 @@ void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, 
  * however often it is listed (ids is sorted in place); the other rows are
  * not read. For gradients that list the rows they touched. */
 void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, int64_t n, float lr);
+/* The same, clearing each gradient row as it is applied (runtime/rows.c):
+ * a row listed again is then all zeros and the step leaves it as it is,
+ * so no sort or bitmap is needed, and the rows are zero for the next
+ * gradient (the generated update empties its list of touched rows). */
+void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n, float lr);
 void nnrt_adam_update(float *w, const float *g, float *m, float *v, int64_t n, double lr,
                       double beta1, double beta2, double eps, int64_t step);
 void nnrt_adagrad_update(float *w, const float *g, float *sum, int64_t n, double lr, double eps);

@@ -3,7 +3,8 @@
  * products of a table's rows with vectors, reading the rows where they lie
  * and adding outer products straight into a gradient's rows. nnrt_abi.h
  * states each. The inner loops run over a row's H floats and vectorize
- * (built -O3; 8 lanes where the CPU has AVX2).
+ * (built -O3; 8 lanes where the CPU has AVX2). And SGD on a sparse
+ * gradient's listed rows that clears them as it goes.
  *
  * The sums are in the order of the ops they replace (the C target's
  * mul_sum: 8 lanes, then the pairs, then the tail; the scatter's rows in
@@ -56,5 +57,19 @@ NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *id
         float *restrict d = dst + (int64_t)ids[r] * H;
         for (int64_t k = 0; k < H; k++)
             d[k] += s * hr[k];
+    }
+}
+
+/* w -= lr g on each listed row, then the row of g is zeroed: a repeated id
+ * finds zeros (w - lr * 0 == w, exactly), so every row moves once. */
+NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n,
+                                                float lr)
+{
+    for (int64_t k = 0; k < n; k++) {
+        float *restrict wr = w + (int64_t)ids[k] * cols, *restrict gr = g + (int64_t)ids[k] * cols;
+        for (int64_t j = 0; j < cols; j++) {
+            wr[j] -= lr * gr[j];
+            gr[j] = 0.0f;
+        }
     }
 }

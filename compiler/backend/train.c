@@ -163,9 +163,10 @@ static void emit_host_update(Ctx *x)
             int64_t rows = p->shape.rank ? p->shape.d[0].c : 1;
             char *cols = int_lit(cnt / (rows ? rows : 1));
             if (sparse_grad(x->train, i)) {
-                cline(x, "nnrt_sgd_update_ids(%s, %s, %s, c->touched%d, c->ntouched%d, (float)m->lr); /* %s: the "
-                         "rows the gradient touched */",
+                cline(x, "nnrt_sgd_update_ids_clear(%s, %s, %s, c->touched%d, c->ntouched%d, (float)m->lr); /* %s: "
+                         "the rows the gradient touched, cleared as applied */",
                       w, gr, cols, i, i, p->name);
+                cline(x, "c->ntouched%d = 0; /* no row left to zero */", i);
             } else if (is_table(x->train, i)) {
                 cline(x, "nnrt_sgd_update_rows(%s, %s, %s, %s, (float)m->lr); /* %s: only the rows ids touched */", w, gr,
                       int_lit(rows), cols, p->name);

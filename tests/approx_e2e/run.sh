@@ -115,7 +115,7 @@ for O in -O0 -O2 -O2-norows; do
         fi
     fi
     if [ "$O" = -O2 ] && { [ "$test" = neg ] || [ "$test" = hier ]; }; then
-        if grep -q 'nnrt_sgd_update_ids(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
+        if grep -q 'nnrt_sgd_update_ids_clear(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
             ! "$NNGC" -O2 --dump-ir=train "$src" | grep -q '= loop '; then
             ok "$n -O2: no loop left, W's gradient sparse"
         else
