@@ -331,50 +331,26 @@ static bool broadcasts_to(const Shape *from, const Shape *to) {
 
 /* The gradient ops whose result shape the builder presets (like FILL):
  * the rule checks the operands against it and sets the dtype. */
-/* ids [P..., n] of a table W [V, H] read (or written) by rows: x must be
- * [P..., H] (want_h) or [P..., n]; false with a message. */
-static bool rows_operand(Infer *I, const Node *ids, const Node *x, Size H, bool want_h) {
-    Shape want = ids->shape;
-    if (want_h)
-        want.d[want.rank - 1] = H;
-    if (x->dtype != DT_F32 || !shape_eq(&want, &x->shape))
-        return fail(I, "'%s' at ids %s needs f32%s, got %s", op_name[I->n->op], typ(I, ids), shp(I, &want),
-                    typ(I, x));
-    return true;
-}
-
-/* rows_dot, rows_wsum and scatter_add's form with three operands (the
- * rows pass, docs/IR.md): W [V, H] (or the preset [V, H]), ids int
- * [P..., n]. */
+/* rows_dot W, ids, h; rows_wsum W, ids, g; scatter_add g, ids, h (the
+ * rows pass, docs/IR.md): a table [V, H] (scatter: the preset shape), ids
+ * int [P..., n], h [P..., H], g [P..., n]. */
 static bool infer_rows(Infer *I) {
-    Node *n = I->n;
-    bool scatter = n->op != OP_ROWSDOT && n->op != OP_ROWSWSUM;
-    const Node *ids = n->in[1], *x = n->in[2];
-    const Shape *tab = scatter ? &n->shape : &n->in[0]->shape;
-    if (!scatter && !need_f32(I, n->in[0]))
-        return false;
-    if (tab->rank != 2)
-        return fail(I, "'%s' needs a table of rank 2, got %s", op_name[n->op], shp(I, tab));
-    if (ids->dtype != DT_I32 || ids->shape.rank < 1)
-        return fail(I, "'%s' needs int ids of rank >= 1, got %s", op_name[n->op], typ(I, ids));
-    Size H = tab->d[1];
-    switch (n->op) {
-    case OP_ROWSDOT: /* h [P..., H] -> [P..., n] */
-        if (!rows_operand(I, ids, x, H, true))
-            return false;
-        set(I, DT_F32, &ids->shape);
-        return true;
-    case OP_ROWSWSUM: { /* g [P..., n] -> [P..., H] */
-        if (!rows_operand(I, ids, x, H, false))
-            return false;
-        Shape s = ids->shape;
-        s.d[s.rank - 1] = H;
-        set(I, DT_F32, &s);
-        return true;
-    }
-    default: /* scatter: scales a [P..., n], h [P..., H] */
-        return rows_operand(I, ids, n->in[0], H, false) && rows_operand(I, ids, x, H, true);
-    }
+    Node *n = I->n, *ids = n->in[1];
+    bool dot = n->op == OP_ROWSDOT, wsum = n->op == OP_ROWSWSUM;
+    const Shape *tab = dot || wsum ? &n->in[0]->shape : &n->shape;
+    if (tab->rank != 2 || ((dot || wsum) && n->in[0]->dtype != DT_F32) || ids->dtype != DT_I32 || ids->shape.rank < 1)
+        return fail(I, "'%s' needs a float table of rank 2 and int ids, got %s and %s", op_name[n->op],
+                    shp(I, tab), typ(I, ids));
+    Shape gs = ids->shape, hs = ids->shape; /* [P..., n], [P..., H] */
+    hs.d[hs.rank - 1] = tab->d[1];
+    const Node *g = wsum ? n->in[2] : dot ? NULL : n->in[0], *h = wsum ? NULL : n->in[2];
+    bool bad_g = g && (g->dtype != DT_F32 || !shape_eq(&g->shape, &gs));
+    if (bad_g || (h && (h->dtype != DT_F32 || !shape_eq(&h->shape, &hs))))
+        return fail(I, "'%s' at ids %s needs f32%s scales and f32%s rows", op_name[n->op], typ(I, ids), shp(I, &gs),
+                    shp(I, &hs));
+    if (dot || wsum)
+        set(I, DT_F32, dot ? &gs : &hs);
+    return true;
 }
 
 static bool infer_preset(Infer *I, const Node *a, const Node *b) {
