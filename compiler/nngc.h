@@ -581,6 +581,9 @@ Node *ir_loop_result(Loop *l, int r, const char *name);
 Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
+/* n becomes op with operands in[0..nin), in place (its users keep it);
+ * ta, tb and index cleared, its type left for the caller to check. */
+void ir_rewrite(Node *n, Op op, int nin, Node *const *in);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
  * along s's last axis, or pick_grad, of shape s, whose operands hold one
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */

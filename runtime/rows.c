@@ -15,19 +15,6 @@
 #include "nnrt_abi.h"
 #include "rt_internal.h"
 
-static inline float dot8(int64_t n, const float *x, const float *y)
-{
-    float lane[8] = {0};
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += x[i + j] * y[i + j];
-    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (int64_t i = n8; i < n; i++)
-        s += x[i] * y[i];
-    return s;
-}
-
 /* The rows are at random places in a table larger than the cache: each
  * loop asks for the row it will need AHEAD ids later, so that the loads
  * of a row overlap the work on the ones before it. */
@@ -48,7 +35,7 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
             prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
-        out[r] = dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
+        out[r] = nnrt_dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
     }
 }
 

@@ -36,7 +36,6 @@
  */
 #include "nngc.h"
 
-#include <string.h>
 
 /* The gather of a float table of rank 2 by int ids of rank >= 1, or NULL. */
 static Node *row_gather(Node *x)
@@ -57,12 +56,7 @@ static Node *expanded(Node *x, int axis)
 static void rewrite(Graph *g, Node *n, Op op, int nin, Node *const *in)
 {
     Shape before = n->shape;
-    n->op = op;
-    n->nin = nin;
-    n->in = xalloc(sizeof(Node *) * (size_t)nin);
-    memcpy(n->in, in, sizeof(Node *) * (size_t)nin);
-    n->ta = n->tb = false;
-    n->index = 0;
+    ir_rewrite(n, op, nin, in);
     char err[256];
     bool ok = ir_infer(g, n, err, sizeof err);
     NN_ASSERT(ok && shape_eq(&before, &n->shape));
