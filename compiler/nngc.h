@@ -311,8 +311,10 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(EXPAND, "expand", 1, 0)    /* a with axis index inserted, to the preset shape */ \
     X(SUMTO, "sum_to", 1, 0)     /* a summed down to the preset shape (inverse of broadcast) */ \
     X(SLICE, "slice", 1, 0)      /* rows size .. size + shape.d[0] of a (axis 0), preset shape */ \
-    X(SCATTERADD, "scatter_add", 2, OPF_CHECKED) /* zeros of the preset shape [V, ...] plus      \
-                                    rows a at ids b (b int [] or [n]; repeats add up) */ \
+    X(SCATTERADD, "scatter_add", -1, OPF_CHECKED) /* zeros of the preset shape [V, ...] plus     \
+                                    rows a at ids b (b int [] or [n]; repeats add up); with a third \
+                                    operand h (passes/rows.c): row r is a[r] h[r / n], a of b's shape \
+                                    [..., n], h [..., H], the outer products never stored */ \
     X(PICKGRAD, "pick_grad", 2, OPF_CHECKED) /* zeros of the preset shape [..., V] with a at    \
                                     [..., b] (b int, a's shape) */                   \
     X(SOFTMAXGRAD, "softmax_grad", 2, 0)   /* y = softmax(z), d: y * (d - rowsum(d * y)) */ \
@@ -325,9 +327,13 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(GATHERSUM, "gather_sum", 2, OPF_CHECKED)   /* sum_axis(gather(a, ids), 0), rows read in place */ \
     X(GATHERMEAN, "gather_mean", 2, OPF_CHECKED) /* mean_axis(gather(a, ids), 0), the same */ \
     X(MULSUM, "mul_sum", 2, 0) /* sum_axis(a * b, index), broadcasting, the product never stored */ \
-    X(SCATTERROWS, "scatter_rows", 2, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
+    X(ROWSDOT, "rows_dot", 3, OPF_CHECKED) /* W [V, H], ids int [..., n], h [..., H] -> [..., n]:   \
+                                    W[ids[..., j]] . h[...], the rows read in place (passes/rows.c) */ \
+    X(ROWSWSUM, "rows_wsum", 3, OPF_CHECKED) /* W [V, H], ids int [..., n], g [..., n] -> [..., H]: \
+                                    sum over j of g[..., j] W[ids[..., j]], the rows read in place */ \
+    X(SCATTERROWS, "scatter_rows", -1, OPF_CHECKED) /* scatter_add never stored: only a sum of   \
                                     its loop reads it, adding rows a at ids b into the sum */ \
-    X(SPARSESCATTER, "sparse_scatter_add", 2, OPF_CHECKED) /* scatter_add that lists the rows it \
+    X(SPARSESCATTER, "sparse_scatter_add", -1, OPF_CHECKED) /* scatter_add that lists the rows it \
                                     wrote (a param's gradient: rows not listed are zero) */ \
     X(FUSED, "fused", -1, 0)     /* elementwise chain in one loop: body in fused, ARG k = operand k */ \
     X(ARG, "arg", 0, OPF_LEAF)   /* in a fused body: operand index of the fused node */ \
@@ -581,6 +587,9 @@ Node *ir_loop_result(Loop *l, int r, const char *name);
 Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
+/* n becomes op with operands in[0..nin), in place (its users keep it);
+ * ta, tb and index cleared, its type left for the caller to check. */
+void ir_rewrite(Node *n, Op op, int nin, Node *const *in);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
  * along s's last axis, or pick_grad, of shape s, whose operands hold one
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
@@ -733,6 +742,9 @@ void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsum
 /* batch.c: batching and loop fission; with pc->report, lists what stays in
  * loops and why */
 void pass_batch(PassCtx *pc);
+/* rows.c: gathered rows read in place (rows_dot, rows_wsum) and outer
+ * products scattered without being stored (scatter_add's third operand) */
+void pass_rows(PassCtx *pc);
 void pass_select(PassCtx *pc); /* select.c: the backend's choices as IR ops (linear_logsumexp, ...) */
 /* par.c: two independent top-level loops made neighbours, the first marked
  * `beside` (run at the same time); with pc->report, the pairs and why not */

@@ -204,25 +204,11 @@ void nnrt_ref_backprop(int64_t V, int64_t H, const double *W, const double *h, c
 
 /* ---------------------------------------------------------------- float32 steps */
 
-/* h . w in 8 float lanes (a plain float sum does not vectorize without
- * -ffast-math) */
-static inline float dot8(int64_t n, const float *x, const float *y) {
-    float lane[8] = {0};
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += x[i + j] * y[i + j];
-    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (int64_t i = n8; i < n; i++)
-        s += x[i] * y[i];
-    return s;
-}
-
 /* One output row against h: gh += gr * w, then w -= lr * gr * h. h, w and
  * gh do not overlap (the caller's contract), which lets the loop vectorize. */
 static inline float row_step(int64_t H, const float *restrict h, float *restrict w, int label, float lr,
                              float *restrict gh, float *loss) {
-    float f = dot8(H, h, w);
+    float f = nnrt_dot8(H, h, w);
     float gr = nnrt_sigmoidf(f) - (float)label;
     float step = lr * gr;
     for (int64_t j = 0; j < H; j++) {

@@ -35,6 +35,11 @@ void nnrt_sgd_update_rows(float *w, const float *g, int64_t rows, int64_t cols, 
  * however often it is listed (ids is sorted in place); the other rows are
  * not read. For gradients that list the rows they touched. */
 void nnrt_sgd_update_ids(float *w, const float *g, int64_t cols, int32_t *ids, int64_t n, float lr);
+/* The same, clearing each gradient row as it is applied (runtime/rows.c):
+ * a row listed again is then all zeros and the step leaves it as it is,
+ * so no sort or bitmap is needed, and the rows are zero for the next
+ * gradient (the generated update empties its list of touched rows). */
+void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n, float lr);
 void nnrt_adam_update(float *w, const float *g, float *m, float *v, int64_t n, double lr,
                       double beta1, double beta2, double eps, int64_t step);
 void nnrt_adagrad_update(float *w, const float *g, float *sum, int64_t n, double lr, double eps);
@@ -50,6 +55,19 @@ void nnrt_adam_lazy_update_rows(float *w, const float *g, float *m, float *v, in
                                 double beta1, double beta2, double eps, int64_t step);
 void nnrt_adam_lazy_update_ids(float *w, const float *g, float *m, float *v, int64_t cols, int32_t *ids, int64_t n,
                                double lr, double beta1, double beta2, double eps, int64_t step);
+
+/* ---------------------------------------------------------------- rows in place */
+
+/* The rows pass's ops (docs/IR.md, "Rows read in place"; runtime/rows.c),
+ * on a table W (or the gradient dst) of rows of H floats and N ids in
+ * groups of n (group p = ids[p n .. p n + n)), the ids already checked:
+ * rows_dot   out[r] = W[ids[r]] . h[r / n]            (out [N], h [N / n, H])
+ * rows_wsum  out[p] = sum_j g[p n + j] W[ids[p n + j]] (out [N / n, H], g [N])
+ * rows_scatter dst[ids[r]] += g[r] h[r / n], r in order (repeats add up) */
+void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *h, float *out);
+void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g, float *out);
+void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
+                       const float *h);
 
 /* ---------------------------------------------------------------- math */
 

@@ -103,6 +103,22 @@ int nnrt_atomic_commit(nnrt_atomic_file *af);
 /* Gives up: closes and removes the temp file. Safe to call twice. */
 void nnrt_atomic_abort(nnrt_atomic_file *af);
 
+/* x . y in 8 float lanes, then pairs, then the tail (a plain float sum
+ * does not vectorize without -ffast-math); the order of the C target's
+ * mul_sum, so that runtime/rows.c's rows_dot equals it (approx.c's steps
+ * use it too). */
+static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
+    float lane[8] = {0};
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += x[i + j] * y[i + j];
+    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (int64_t i = n8; i < n; i++)
+        s += x[i] * y[i];
+    return s;
+}
+
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
  * and for AVX2 (8 floats per instruction), and the loader picks the copy
  * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both

@@ -1,6 +1,6 @@
 /*
  * c_gather.c - C for rows, gathers, scatter-adds, pick_grad, concat and
- * slice, with their index checks.
+ * slice, rows_dot and rows_wsum, with their index checks.
  */
 #include "backend.h"
 
@@ -61,10 +61,31 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
     if (list >= 0)
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
-    cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
-    cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
+    if (n->nin == 2) {
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
+    }
     x->indent--;
     cline(x, "}");
+    if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
+        cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
+              size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(n->in[2]));
+}
+
+/* ROWSDOT, ROWSWSUM: every id checked, then the runtime's loop over the
+ * rows in place (runtime/rows.c). */
+static void emit_rows(Ctx *x, const Node *n, const char *v)
+{
+    const Node *W = n->in[0], *ids = n->in[1], *y = n->in[2];
+    char *count = count_c(x, &ids->shape, 0);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", count);
+    x->indent++;
+    cline(x, "const int64_t id = %s[r];", vname(ids));
+    emit_index_check(x, n, "id", size_c(x, W->shape.d[0]));
+    x->indent--;
+    cline(x, "}");
+    cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
+          vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
 }
 
 /* The rows, gathers, scatters and copies ops (c_target.c's switch sends them here). */
@@ -131,6 +152,10 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
         break;
     case OP_SCATTERROWS:
         break; /* its loop adds its rows into the sum (c_loop.c) */
+    case OP_ROWSDOT:
+    case OP_ROWSWSUM:
+        emit_rows(x, n, v);
+        break;
     case OP_GATHERSUM:
     case OP_GATHERMEAN: {
         /* a bag of embeddings: the table's rows added in place into the

@@ -58,7 +58,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_ROW] = c_emit_gather, [OP_GATHER] = c_emit_gather, [OP_SCATTERADD] = c_emit_gather,
     [OP_PICKGRAD] = c_emit_gather, [OP_CONCAT] = c_emit_gather, [OP_SLICE] = c_emit_gather,
     [OP_GATHERSUM] = c_emit_gather, [OP_GATHERMEAN] = c_emit_gather, [OP_SCATTERROWS] = c_emit_gather,
-    [OP_SPARSESCATTER] = c_emit_gather,
+    [OP_SPARSESCATTER] = c_emit_gather, [OP_ROWSDOT] = c_emit_gather, [OP_ROWSWSUM] = c_emit_gather,
     [OP_LINEARLSE] = c_emit_reduce, [OP_LINEARPICK] = c_emit_reduce,
     [OP_ICONST] = c_emit_leaf, [OP_PARAM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf, [OP_DIM] = c_emit_leaf,
     [OP_INDEX] = c_emit_leaf, [OP_IADD] = c_emit_leaf, [OP_ISUB] = c_emit_leaf, [OP_IMUL] = c_emit_leaf,
@@ -93,7 +93,7 @@ static bool int_operand_ok(const Node *n, int j)
     case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS: case OP_SAMPLEDGRAD:
         return j == 1;
     case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
-    case OP_SCATTERROWS: case OP_SPARSESCATTER:
+    case OP_SCATTERROWS: case OP_SPARSESCATTER: case OP_ROWSDOT: case OP_ROWSWSUM:
         return j == 1;
     case OP_LINEARPICK:
         return j == 2;

@@ -51,7 +51,8 @@ static bool is_table(Ctx *t, int i)
 {
     for (int k = 0; k < t->nall; k++) {
         Node *n = t->all[k];
-        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN;
+        bool rows = n->op == OP_ROW || n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN ||
+                    n->op == OP_ROWSDOT || n->op == OP_ROWSWSUM;
         if (rows && n->in[0]->op == OP_PARAM && n->in[0]->index == i)
             return t->g->params[i].shape.rank >= 2;
     }
@@ -168,14 +169,22 @@ static void emit_host_update(Ctx *x)
                                                     double_lit(o->beta2), double_lit(o->eps))
                      : o->kind == OPT_ADAGRAD ? xsprintf("m->lr, %s", double_lit(o->eps))
                                               : "(float)m->lr";
-        if (how != DENSE)
+        if (how == IDS && o->kind != OPT_ADAM && o->kind != OPT_ADAGRAD) {
+            /* SGD zeroes each gradient row as it applies it: no row left
+             * for the next call to zero, a repeated id finds a zero row */
+            cline(x, "nnrt_sgd_update_ids_clear(%s, %s, %s, %s); /* %s: the rows the gradient touched, cleared as "
+                     "applied */",
+                  w, gr, rowsarg, args, p->name);
+            cline(x, "c->ntouched%d = 0; /* no row left to zero */", i);
+        } else if (how != DENSE) {
             cline(x, "nnrt_%s_update_%s(%s, %s, %s%s, %s); /* %s: %s */", kind, how == IDS ? "ids" : "rows", w, gr,
                   state, rowsarg, args, p->name, why);
-        else if (o->kind == OPT_ADAM || o->kind == OPT_ADAGRAD)
+        } else if (o->kind == OPT_ADAM || o->kind == OPT_ADAGRAD) {
             cline(x, "nnrt_%s_update(%s, %s, %s%s, %s); /* %s */", o->kind == OPT_ADAM ? "adam" : "adagrad", w, gr,
                   state, int_lit(cnt), args, p->name);
-        else
+        } else {
             cline(x, "nnrt_sgd_update(%s, %s, %s, %s); /* %s */", w, gr, int_lit(cnt), args, p->name);
+        }
     }
     end_function_ok(x, "update");
 }

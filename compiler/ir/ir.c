@@ -217,6 +217,15 @@ bool ir_row_op(const Node *x, const Shape *s) {
     return false;
 }
 
+void ir_rewrite(Node *n, Op op, int nin, Node *const *in) {
+    n->op = op;
+    n->nin = nin;
+    n->in = xalloc(sizeof(Node *) * (size_t)nin);
+    memcpy(n->in, in, sizeof(Node *) * (size_t)nin);
+    n->ta = n->tb = false;
+    n->index = 0;
+}
+
 void ir_replace_uses(Graph *g, Node *old, Node *new_) {
     replace_in_block(&g->top, old, new_);
     for (int i = 0; i < g->noutputs; i++)

@@ -29,6 +29,7 @@ static const Pass passes[] = {
     {"cse", pass_cse, 1, false},
     {"hoist", pass_hoist, 1, false},
     {"batch", pass_batch, 2, true},
+    {"rows", pass_rows, 1, false},     /* gathered rows read and written in place (rows_dot, ...) */
     {"dce", pass_dce, 1, false},
     {"fuse", pass_fuse, 2, false},
     {"select", pass_select, 0, false}, /* at every level: the backend's choices as ops */

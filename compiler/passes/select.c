@@ -47,17 +47,6 @@ static void unlink_node(Node *n)
     NN_ASSERT(!"node not in its block");
 }
 
-/* n becomes op with operands in[0..nin). */
-static void rewrite(Node *n, Op op, int nin, Node *const *in)
-{
-    n->op = op;
-    n->nin = nin;
-    n->in = xalloc(sizeof(Node *) * (size_t)nin);
-    memcpy(n->in, in, sizeof(Node *) * (size_t)nin);
-    n->ta = n->tb = false;
-    n->index = 0;
-}
-
 /* The logsumexp and picks of logits z = X W^T [+ b] that nothing else reads. */
 static void select_linear(Block *b, Node *z)
 {
@@ -81,9 +70,9 @@ static void select_linear(Block *b, Node *z)
         if (u->nin == 0 || u->in[0] != z)
             continue;
         if (u->op == OP_LOGSUMEXP)
-            rewrite(u, OP_LINEARLSE, bias ? 3 : 2, (Node *[]){x, w, bias});
+            ir_rewrite(u, OP_LINEARLSE, bias ? 3 : 2, (Node *[]){x, w, bias});
         else
-            rewrite(u, OP_LINEARPICK, bias ? 4 : 3, (Node *[]){x, w, u->in[1], bias});
+            ir_rewrite(u, OP_LINEARPICK, bias ? 4 : 3, (Node *[]){x, w, u->in[1], bias});
     }
     unlink_node(z);
 }
@@ -113,7 +102,7 @@ static void select_block(Graph *g, Block *b, bool linear)
         Node *n = b->nodes[i], *a = n->nin > 0 ? n->in[0] : NULL;
         if (n->op == OP_SUMAXIS && a->op == OP_MUL && a->parent == b && a->mark == 1) {
             int axis = n->index;
-            rewrite(n, OP_MULSUM, 2, (Node *[]){a->in[0], a->in[1]});
+            ir_rewrite(n, OP_MULSUM, 2, (Node *[]){a->in[0], a->in[1]});
             n->index = axis;
             unlink_node(a);
             i = -1;
@@ -121,7 +110,7 @@ static void select_block(Graph *g, Block *b, bool linear)
         }
         if ((n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0 && a->op == OP_GATHER &&
             a->dtype == DT_F32 && a->parent == b && a->mark == 1) {
-            rewrite(n, n->op == OP_SUMAXIS ? OP_GATHERSUM : OP_GATHERMEAN, 2, (Node *[]){a->in[0], a->in[1]});
+            ir_rewrite(n, n->op == OP_SUMAXIS ? OP_GATHERSUM : OP_GATHERMEAN, 2, (Node *[]){a->in[0], a->in[1]});
             n->loc = a->loc; /* its index check is the gather's */
             unlink_node(a);
             i = -1; /* the block changed: start over (rare, and blocks are short) */

@@ -22,7 +22,11 @@
  *   - central finite differences of the compiled loss (same seed: same
  *     draws) agree with the compiled gradient;
  *   - same seed, same draws; the next call draws others;
- *   - the forward function (evaluation) is the exact cross entropy.
+ *   - the forward function (evaluation) is the exact cross entropy;
+ *   - rows repeat within a position (their gradient rows must add: at -O2
+ *     the rows pass scatters them in place), and the gradients of seed 42
+ *     are printed ("# grad") for run.sh to compare -O2 with -O0 and with
+ *     -O2 --disable-pass=rows.
  */
 #include <math.h>
 #include <stdio.h>
@@ -70,6 +74,8 @@ void test_sample_hook(int site, const int32_t *ids, int64_t n)
 static const int32_t xs[NT] = {1, 5, 2, 7}, ys[NT][NG] = {{3, 4}, {0, 0}, {11, 1}, {3, 9}};
 static int32_t yin[NT], uin[NT];
 
+static int repeats; /* pairs of rows one position reads twice, counted by reference() */
+
 /* Reference loss and gradients (float64) on the recorded forward draws. */
 static double reference(negt *m, double *gE, double *gW, double *gb, int *skipped)
 {
@@ -109,6 +115,17 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
         for (int j = 1; j <= K; j++)
             *skipped += ids[j] == y;
     }
+    /* rows that one position reads twice (two equal samples, or a sample
+     * of one target equal to the other target or its sample): their
+     * gradient rows must add up (passes/rows.c scatters them in place) */
+    repeats = 0;
+    for (int t = 0; t < NT; t++)
+        for (int a = 0; a < NG * (K + 1); a++)
+            for (int c = a + 1; c < NG * (K + 1); c++) {
+                const int32_t *ra = rec[t * NG + a / (K + 1)], *rc = rec[t * NG + c / (K + 1)];
+                int ja = a % (K + 1), jc = c % (K + 1);
+                repeats += ra[ja] == rc[jc] && !(ja > 0 && ra[ja] == ra[0]) && !(jc > 0 && rc[jc] == rc[0]);
+            }
     nnrt_alias_free(&noise);
     return loss;
 }
@@ -184,6 +201,9 @@ static void against_reference(negt *m, negt_ctx *c, const negt_inputs *in, const
            eb = maxrel(negt_ctx_grad_data(c, 2), gb, NV);
     snprintf(name, sizeof name, "%s: grads of E, W, b vs reference (max rel err %.2g %.2g %.2g)", what, eE, eW, eb);
     check(eE < 1e-4 && eW < 1e-4 && eb < 1e-4, name);
+    snprintf(name, sizeof name, "%s: rows repeat within a position (%d pairs), their gradients added", what,
+             repeats);
+    check(repeats > 0, name);
     if (want_skips) {
         snprintf(name, sizeof name, "%s: some samples equal their target (%d skipped)", what, skipped);
         check(skipped > 0, name);
@@ -244,6 +264,11 @@ int main(void)
             for (int j = 0; j <= K; j++)
                 h = (h ^ (uint64_t)(uint32_t)rec[r][j]) * 1099511628211u;
         printf("# draws %016llx\n", (unsigned long long)h);
+        /* and the gradients, for run.sh to compare the program with and
+         * without the rows pass (--disable-pass=rows) and -O0 */
+        for (int p = 0; p < 3; p++)
+            for (int i = 0; i < (p < 2 ? NV * ND : NV); i++)
+                printf("# grad %d %d %.9g\n", p, i, negt_ctx_grad_data(c, p)[i]);
     }
 
     /* determinism: same seed, same draws; the next call draws others */

@@ -69,11 +69,14 @@ for c in neg:neg:negt:0 nce:neg:negt:1 nce_z:neg:negt:4 nce_p:neg:negt:5 sampled
     binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
     hier_baked:hier:hiert:0:$FXC hier_deep:hier:hiert:0 class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
     binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
-for O in -O0 -O2; do
+for O in -O0 -O2 -O2-norows; do
     n=${c%%:*} rest=${c#*:}
+    oflags=$O
+    [ "$O" = -O2-norows ] && oflags="-O2 --disable-pass=rows"
     test=${rest%%:*} rest=${rest#*:}
     model=${rest%%:*} rest=${rest#*:}
     method=${rest%%:*} extra=
+    [ "$O" = -O2-norows ] && [ "$test" != neg ] && continue # the rows pass's comparison: neg_test.c
     case $rest in *:*) extra=${rest#*:} ;; esac
     baked=
     [ -n "$extra" ] && baked=-DBAKED
@@ -81,7 +84,7 @@ for O in -O0 -O2; do
     src=$D/$n.nn
     [ -e "$src" ] || src=$tmp/$n.nn
     # shellcheck disable=SC2086
-    if ! "$NNGC" $O $extra "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
+    if ! "$NNGC" $oflags $extra "$src" -o "$tmp/$model.c" >"$tmp/log" 2>&1; then
         notok "$n $O: nngc"
         detail "$tmp/log"
         continue
@@ -118,12 +121,37 @@ for O in -O0 -O2; do
         fi
     fi
     if [ "$O" = -O2 ] && { [ "$test" = neg ] || [ "$test" = hier ]; }; then
-        if grep -q 'nnrt_sgd_update_ids(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
+        if grep -q 'nnrt_sgd_update_ids_clear(m->params + [0-9]*, c->grads + [0-9]*, [0-9]*, c->touched1' "$tmp/$model.c" &&
             ! "$NNGC" -O2 --dump-ir=train "$src" | grep -q '= loop '; then
             ok "$n -O2: no loop left, W's gradient sparse"
         else
             notok "$n -O2: no loop left, W's gradient sparse"
         fi
+    fi
+    # the rows pass (passes/rows.c): at -O2 the rows of W are read and
+    # written in place; the gradients equal those of the program without
+    # the pass and of -O0 (same draws), to rounding
+    grep '^# grad' "$tmp/out" >"$tmp/grads$O.$n"
+    if [ "$O" = -O2 ] && { [ "$test" = neg ] || [ "$test" = hier ]; }; then
+        "$NNGC" -O2 $extra --dump-ir=train "$src" >"$tmp/ir" 2>&1
+        if grep -q '= rows_dot ' "$tmp/ir" && grep -q '= rows_wsum ' "$tmp/ir" &&
+            grep -qE '= sparse_scatter_add %[0-9]+, %[0-9]+, %[0-9]+ ' "$tmp/ir" && ! grep -qE ' = gather .*: f32\[[^]]*,[^]]*,' "$tmp/ir"; then
+            ok "$n -O2: W's rows read in place (rows_dot, rows_wsum, scatter_add of outer products; no float gather)"
+        else
+            notok "$n -O2: W's rows read in place (rows_dot, rows_wsum, scatter_add of outer products; no float gather)"
+            detail "$tmp/ir" 80
+        fi
+    fi
+    if [ "$O" = -O2-norows ] && [ -s "$tmp/grads-O2.$n" ]; then
+        for o in -O2-norows -O0; do
+            if [ -s "$tmp/grads$o.$n" ] && awk 'NR == FNR { g[$3 " " $4] = $5; next }
+                { k = $3 " " $4; d = g[k] - $5; s = $5 < 0 ? -$5 : $5; if (!(k in g) || d * d > 1e-10 * (1 + s * s)) bad++; n++ }
+                END { exit !(n > 0 && !bad) }' "$tmp/grads-O2.$n" "$tmp/grads$o.$n"; then
+                ok "$n: -O2's gradients (rows pass) = $o's"
+            else
+                notok "$n: -O2's gradients (rows pass) = $o's"
+            fi
+        done
     fi
     sed "s/^\(not ok\|ok\) - /\1 - $n $O: /" "$tmp/out"
     tap_count "$tmp/out" "$tmp/err" "$st" "$n $O"

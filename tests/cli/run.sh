@@ -228,7 +228,7 @@ check "--dump-ir=autodiff is --dump-ir=train:autodiff" cmp "$W/ad1" "$W/ad2"
 check "the train graph after autodiff has gradients" grep -q '^grad W = ' "$W/ad1"
 "$NNGC" -O2 --dump-ir=train:all "$MODEL" >"$W/tall" 2>&1
 check "--dump-ir=train:all: after autodiff, then each -O2 pass in order" sh -c \
-    "[ \"\$(grep '^; ---- IR dump' '$W/tall' | sed 's/.* after //; s/ -*\$//' | tr '\\n' ' ')\" = 'autodiff softmax fold cse hoist batch dce fuse select par ' ]"
+    "[ \"\$(grep '^; ---- IR dump' '$W/tall' | sed 's/.* after //; s/ -*\$//' | tr '\\n' ' ')\" = 'autodiff softmax fold cse hoist batch rows dce fuse select par ' ]"
 "$NNGC" -O2 --dump-ir=train "$MODEL" >"$W/tlast" 2>&1
 check "--dump-ir=train is the last dump of train:all" sh -c \
     "sed -n '/^; ---- IR dump after par/,\$p' '$W/tall' | cmp -s - '$W/tlast'"

@@ -81,6 +81,33 @@ static void test_sgd_ids(void **state) {
     free(gb);
 }
 
+/* Ensure the clearing variant moves each listed row once (w - 0.5 g, by
+ * hand, as nnrt_sgd_update_ids), zeroes exactly the listed gradient rows,
+ * leaves the rest bit-identical, and needs no sort past 65536 rows. */
+static void test_sgd_ids_clear(void **state) {
+    (void)state;
+    float w[8] = {-0.0f, NAN, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
+    float g[8] = {9, 9, 1, 2, 9, 9, 4, -2}, before[8];
+    memcpy(before, w, sizeof w);
+    const int32_t ids[5] = {3, 1, 3, 1, 3};
+    nnrt_sgd_update_ids_clear(w, g, 2, ids, 5, 0.5f);
+    assert_memory_equal(w, before, 2 * sizeof(float));
+    assert_true(w[2] == 0.5f && w[3] == 1.0f && w[6] == 3.0f && w[7] == 7.0f); /* once each */
+    assert_memory_equal(w + 4, before + 4, 2 * sizeof(float));
+    assert_true(g[0] == 9 && g[1] == 9 && g[4] == 9 && g[5] == 9); /* unlisted: kept */
+    assert_true(g[2] == 0 && g[3] == 0 && g[6] == 0 && g[7] == 0);  /* listed: cleared */
+    enum { BIG = 70000 };
+    float *wb = calloc(BIG, sizeof *wb), *gb = calloc(BIG, sizeof *gb);
+    assert_non_null(wb);
+    assert_non_null(gb);
+    gb[5] = 2.0f, gb[BIG - 1] = 4.0f;
+    const int32_t big[4] = {BIG - 1, 5, BIG - 1, 5};
+    nnrt_sgd_update_ids_clear(wb, gb, 1, big, 4, 0.5f);
+    assert_true(wb[5] == -1.0f && wb[BIG - 1] == -2.0f && wb[6] == 0.0f && gb[5] == 0.0f && gb[BIG - 1] == 0.0f);
+    free(wb);
+    free(gb);
+}
+
 /* Ensure Adam matches torch.optim.Adam (bias-corrected; a zero gradient
  * with zero state leaves the weight alone), state included. */
 static void test_adam(void **state) {
@@ -176,6 +203,7 @@ int main(void) {
         cmocka_unit_test(test_sgd),
         cmocka_unit_test(test_sgd_rows),
         cmocka_unit_test(test_sgd_ids),
+        cmocka_unit_test(test_sgd_ids_clear),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adagrad),
         cmocka_unit_test(test_state_checkpoint),

@@ -1,0 +1,185 @@
+/*
+ * rows.c - rows of a table read and written in place: the gathered rows of
+ * the sampling methods, hier's paths and any other `gather W, ids` whose
+ * rows only meet a vector in products (docs/IR.md, "Rows read in place").
+ *
+ * A skip-gram with negative sampling gathers the [T, k+1, H] rows of the
+ * output table, multiplies them with the hidden vectors, multiplies the
+ * logits' gradient back into them, stores the [T, k+1, H] outer products
+ * and scatters them into the table's gradient: five passes over the rows
+ * where word2vec makes one. After this pass none of the rows is copied and
+ * no product is stored:
+ *
+ *   sum_axis(mul(gather(W, ids), expand(h, r-1)), r)   -> rows_dot(W, ids, h)
+ *   matvec(gather(W, ids), h)                          -> rows_dot(W, ids, h)
+ *       logits[..., j] = W[ids[..., j]] . h[...]  (ids of rank r)
+ *   sum_axis(mul(gather(W, ids), expand(g, r)), r-1)   -> rows_wsum(W, ids, g)
+ *   matvec(gather(W, ids), g) ta                       -> rows_wsum(W, ids, g)
+ *       gh[...] = sum_j g[..., j] W[ids[..., j]]  (the rows' gradient product)
+ *   scatter_add(mul(expand(g, r), expand(h, r-1)), ids) -> scatter_add(g, ids, h)
+ *   scatter_add(outer(g, h), ids)                      -> scatter_add(g, ids, h)
+ *   scatter_add(concat(P1, P2), ids), P1, P2 products  -> scatter_add(concat(g1, g2), ids,
+ *                                                                      concat(h1, h2))
+ *       gW[ids[..., j]] += g[..., j] h[...]: the outer products are added
+ *       row by row as they are computed (repeated ids add up, as before).
+ *
+ * The sums become the new op in place (their users need no rewrite); the
+ * gathers and products left without readers go in the dce pass that
+ * follows. select then makes the scatter sparse or a loop's scatter_rows
+ * as it would the plain one. The rows are read where the gather read them,
+ * so a bad id is still a range error at the gather's line.
+ *
+ * Requires: a verified graph; runs after batch (whose row-wise products it
+ * matches) and before dce, fuse and select (whose mul_sum and fused nodes
+ * would hide the pattern). C target only: --target=cuda keeps the gathers.
+ * Uses Node.mark (use counts); cleared.
+ */
+#include "nngc.h"
+
+
+/* The gather of a float table of rank 2 by int ids of rank >= 1, or NULL. */
+static Node *row_gather(Node *x)
+{
+    if (x->op != OP_GATHER || x->dtype != DT_F32 || x->in[0]->shape.rank != 2)
+        return NULL;
+    Node *ids = x->in[1];
+    return ids->dtype == DT_I32 && ids->shape.rank >= 1 ? x : NULL;
+}
+
+/* x = expand(v, axis): v, or NULL. */
+static Node *expanded(Node *x, int axis)
+{
+    return x->op == OP_EXPAND && x->index == axis ? x->in[0] : NULL;
+}
+
+/* n becomes op(in[0..nin)) in place, typed (its shape does not change). */
+static void rewrite(Graph *g, Node *n, Op op, int nin, Node *const *in)
+{
+    Shape before = n->shape;
+    ir_rewrite(n, op, nin, in);
+    char err[256];
+    bool ok = ir_infer(g, n, err, sizeof err);
+    NN_ASSERT(ok && shape_eq(&before, &n->shape));
+}
+
+/* sum_axis(mul(G, X), axis) with G a row gather: rows_dot or rows_wsum. */
+static bool rows_sum(Graph *g, Node *n)
+{
+    if (n->op != OP_SUMAXIS || n->in[0]->op != OP_MUL || n->in[0]->mark != 1)
+        return false;
+    Node *m = n->in[0];
+    for (int k = 0; k < 2; k++) {
+        Node *G = row_gather(m->in[k]), *X = m->in[1 - k];
+        if (!G || !shape_eq(&m->shape, &G->shape))
+            continue;
+        Node *W = G->in[0], *ids = G->in[1], *v;
+        int r = ids->shape.rank; /* G is [P..., n, H]: axis r is H, r - 1 is n */
+        if (n->index == r && (v = expanded(X, r - 1)) != NULL) {
+            rewrite(g, n, OP_ROWSDOT, 3, (Node *[]){W, ids, v});
+        } else if (n->index == r - 1 && (v = expanded(X, r)) != NULL && shape_eq(&v->shape, &ids->shape)) {
+            rewrite(g, n, OP_ROWSWSUM, 3, (Node *[]){W, ids, v});
+        } else {
+            continue;
+        }
+        n->loc = G->loc; /* its index check is the gather's */
+        return true;
+    }
+    return false;
+}
+
+/* matvec(G, x) (ta: G^T x) with G a row gather of one vector of ids. */
+static bool rows_matvec(Graph *g, Node *n)
+{
+    Node *G = n->op == OP_MATVEC && n->nin == 2 ? row_gather(n->in[0]) : NULL;
+    if (!G || G->in[1]->shape.rank != 1)
+        return false;
+    rewrite(g, n, n->ta ? OP_ROWSWSUM : OP_ROWSDOT, 3, (Node *[]){G->in[0], G->in[1], n->in[1]});
+    n->loc = G->loc;
+    return true;
+}
+
+/* Rows R = outer products g[..., j] h[...] of shape [P..., n, H]: *gp = g,
+ * *hp = h (built at b for a concat of two such), or false. */
+static bool outer_parts(Builder *b, Node *R, Node **gp, Node **hp)
+{
+    int q = R->shape.rank;
+    if (R->op == OP_OUTER && q == 2) {
+        *gp = R->in[0], *hp = R->in[1];
+        return true;
+    }
+    if (R->op == OP_MUL && q >= 2)
+        for (int k = 0; k < 2; k++) {
+            Node *gv = expanded(R->in[k], q - 1), *hv = expanded(R->in[1 - k], q - 2);
+            if (gv && hv) {
+                Shape gs = R->shape, hs = R->shape;
+                gs.rank--;                    /* [P..., n] */
+                hs.d[q - 2] = hs.d[q - 1];    /* [P..., H] */
+                hs.rank--;
+                if (shape_eq(&gv->shape, &gs) && shape_eq(&hv->shape, &hs)) {
+                    *gp = gv, *hp = hv;
+                    return true;
+                }
+            }
+        }
+    Node *g1, *h1, *g2, *h2;
+    if (R->op != OP_CONCAT || R->index != 0 || !outer_parts(b, R->in[0], &g1, &h1) ||
+        !outer_parts(b, R->in[1], &g2, &h2))
+        return false;
+    if (q == 2 && h1 != h2)
+        return false; /* rows of two vectors h along one axis n: no single h */
+    Node *c = build_new(OP_CONCAT, 2, (Node *[]){g1, g2}, R->loc);
+    c->index = 0;
+    *gp = build_put(b, c, R->loc);
+    if (q == 2) {
+        *hp = h1;
+    } else {
+        c = build_new(OP_CONCAT, 2, (Node *[]){h1, h2}, R->loc);
+        c->index = 0;
+        *hp = build_put(b, c, R->loc);
+    }
+    return *gp && *hp;
+}
+
+static int pos_of(const Block *b, const Node *n)
+{
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    NN_ASSERT(!"node not in its block");
+    return -1;
+}
+
+/* scatter_add(R, ids) of outer products R into a [V, H] table. */
+static bool rows_scatter(Graph *g, Node *n)
+{
+    if (n->op != OP_SCATTERADD || n->nin != 2 || n->shape.rank != 2)
+        return false;
+    Node *R = n->in[0], *ids = n->in[1], *gv, *hv;
+    if (ids->dtype != DT_I32 || ids->shape.rank < 1)
+        return false;
+    Builder b = build_at(g, n->parent, pos_of(n->parent, n), BUILD_ASSERT, "rows");
+    if (!outer_parts(&b, R, &gv, &hv) || !shape_eq(&gv->shape, &ids->shape))
+        return false;
+    rewrite(g, n, OP_SCATTERADD, 3, (Node *[]){gv, ids, hv});
+    return true;
+}
+
+static void rows_block(Graph *g, Block *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            rows_block(g, &n->loop->body);
+        else if (!rows_sum(g, n) && !rows_matvec(g, n))
+            rows_scatter(g, n);
+    }
+}
+
+void pass_rows(PassCtx *pc)
+{
+    if (pc->target) /* the CUDA target keeps its gathers and products */
+        return;
+    ir_count_uses(pc->g);
+    rows_block(pc->g, &pc->g->top);
+    ir_clear_marks(&pc->g->top);
+}

@@ -1,0 +1,87 @@
+/*
+ * rows.c - the loops of the rows pass's ops (compiler/passes/rows.c):
+ * products of a table's rows with vectors, reading the rows where they lie
+ * and adding outer products straight into a gradient's rows. nnrt_abi.h
+ * states each. The inner loops run over a row's H floats and vectorize
+ * (built -O3; 8 lanes where the CPU has AVX2). And SGD on a sparse
+ * gradient's listed rows that clears them as it goes.
+ *
+ * The sums are in the order of the ops they replace (the C target's
+ * mul_sum: 8 lanes, then the pairs, then the tail; the scatter's rows in
+ * order), so that the program with and without the pass agree to rounding.
+ */
+#include <string.h>
+
+#include "nnrt_abi.h"
+#include "rt_internal.h"
+
+/* The rows are at random places in a table larger than the cache: each
+ * loop asks for the row it will need AHEAD ids later, so that the loads
+ * of a row overlap the work on the ones before it. */
+enum { AHEAD = 8 };
+
+static inline void prefetch_row(const float *row, int64_t H, int write)
+{
+    for (int64_t k = 0; k < H; k += 16) /* a 64-byte line holds 16 floats */
+        if (write)
+            __builtin_prefetch(row + k, 1);
+        else
+            __builtin_prefetch(row + k, 0);
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                    const float *h, float *out)
+{
+    for (int64_t r = 0; r < N; r++) {
+        if (r + AHEAD < N)
+            prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
+        out[r] = nnrt_dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                     const float *g, float *out)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        float *restrict o = out + p * H;
+        memset(o, 0, (size_t)H * sizeof *o);
+        for (int64_t j = 0; j < n; j++) {
+            if (p * n + j + AHEAD < N)
+                prefetch_row(W + (int64_t)ids[p * n + j + AHEAD] * H, H, 0);
+            const float s = g[p * n + j], *restrict w = W + (int64_t)ids[p * n + j] * H;
+            for (int64_t k = 0; k < H; k++)
+                o[k] += w[k] * s;
+        }
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                        const float *g, const float *h)
+{
+    for (int64_t r = 0; r < N; r++) {
+        if (r + AHEAD < N)
+            prefetch_row(dst + (int64_t)ids[r + AHEAD] * H, H, 1);
+        const float s = g[r], *restrict hr = h + (r / n) * H;
+        float *restrict d = dst + (int64_t)ids[r] * H;
+        for (int64_t k = 0; k < H; k++)
+            d[k] += s * hr[k];
+    }
+}
+
+/* w -= lr g on each listed row, then the row of g is zeroed: a repeated id
+ * finds zeros (w - lr * 0 == w, exactly), so every row moves once. */
+NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n,
+                                                float lr)
+{
+    for (int64_t k = 0; k < n; k++) {
+        if (k + AHEAD < n) {
+            prefetch_row(w + (int64_t)ids[k + AHEAD] * cols, cols, 1);
+            prefetch_row(g + (int64_t)ids[k + AHEAD] * cols, cols, 1);
+        }
+        float *restrict wr = w + (int64_t)ids[k] * cols, *restrict gr = g + (int64_t)ids[k] * cols;
+        for (int64_t j = 0; j < cols; j++) {
+            wr[j] -= lr * gr[j];
+            gr[j] = 0.0f;
+        }
+    }
+}
