@@ -58,6 +58,7 @@ typedef struct TrainArgs {
     long bucket;      /* --bucket K: sort K batches at a time by length (0: off; default 5, docs/TRAIN.md) */
     const char *dump_order; /* --dump-order FILE: each epoch's order, one example index a line */
     double sample;    /* --sample t: subsampling of frequent words (train_sub.c), 0: off */
+    const char *init_unigram; /* --init-unigram PARAM: its log unigram frequencies (not when resuming) */
 } TrainArgs;
 
 
@@ -90,6 +91,7 @@ static void train_usage(FILE *out) {
           "  --export PARAM=FILE   write a param: word2vec text (.txt/.vec) or .npy\n"
           "  --progress SECONDS (5)   --stop-after N (epochs, then stop)   -q\n"
           "  --dump-order FILE     append each epoch's order of examples to FILE\n"
+          "  --init-unigram PARAM  start the vector PARAM (an output bias) at the log unigram frequencies\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "See docs/TRAIN.md.\n",
           out);
@@ -191,6 +193,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             ok = r > 0 && parse_pos_double(s, v, &a->lr);
         } else if (VALUE("--decay")) {
             ok = r > 0 && parse_decay(a, v);
+        } else if (VALUE("--init-unigram")) {
+            ok = r > 0 && (a->init_unigram = v) != NULL;
         } else if (VALUE("--sample")) {
             ok = r > 0 && (strcmp(v, "0") == 0 || parse_pos_double(s, v, &a->sample));
         } else if (VALUE("--seed")) {
@@ -658,6 +662,8 @@ static int train_run(TrainArgs *ap) {
         goto out;
     }
     if (a.params && !resume(&t))
+        goto out;
+    if (a.init_unigram && !a.params && !unigram_init(d, t.m, a.init_unigram, t.text ? &t.words : NULL))
         goto out;
     if (a.sample > 0 && (a.par.batch > 1 || !t.text)) {
         driver_error("--sample: %s", !t.text ? "subsampling drops words of text lines, not of .npy data"

@@ -544,3 +544,34 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
     }
     return true;
 }
+
+/* --init-unigram PARAM: a [n] param (n >= the vocabulary) set to the log
+ * of each word's unigram frequency, count / total, the ids the file never
+ * has (count 0, or past the vocabulary) at half a count: an output bias
+ * that starts where the unigram model is (docs/TRAIN.md). */
+bool unigram_init(const nnrt_model_desc *d, void *m, const char *name, const nnrt_vocab *words) {
+    int i = 0;
+    while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
+        i++;
+    if (i == d->nparams) {
+        driver_error("--init-unigram %s: model %s has no param %s", name, d->name, name);
+        return false;
+    }
+    const nnrt_tensor_desc *p = &d->params[i];
+    int64_t n = p->rank == 1 ? static_size(&p->shape[0]) : 0;
+    if (!words || words->n == 0 || n < words->n) {
+        driver_error("--init-unigram %s: needs text data and a vector of at least the vocabulary's %lld words; %s "
+                     "is %s",
+                     name, words ? (long long)words->n : 0LL, name, p->shape_text);
+        return false;
+    }
+    double total = 0;
+    for (int32_t w = 0; w < words->n; w++)
+        total += (double)words->count[w];
+    float *x = d->param_data(m, i);
+    for (int64_t w = 0; w < n; w++) {
+        double c = w < words->n ? (double)words->count[w] : 0.0;
+        x[w] = (float)log((c > 0 ? c : 0.5) / (total > 0 ? total : 1.0));
+    }
+    return true;
+}

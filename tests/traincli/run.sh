@@ -246,5 +246,33 @@ run "--decay plateau" 0 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid
         "^epoch 2/5 +[0-9.]+%  words/s [0-9]+  ex/s [0-9]+  lr 0\.500000  loss [0-9.]+  ETA 0h00m[0-9]+s$"
 }
 
+# --init-unigram: bo starts at log(count / total) of the training file's
+# words (ids without a count at half a count), counted here by Python from
+# the text, compared as sorted values (the ids' order is the vocabulary's);
+# sgd with lr 0 leaves it as initialized for --export
+run "--init-unigram bo" 0 "$NNGC" train $M/lm.nn --data "$TINY" --epochs 1 --optimizer=sgd:lr=0 \
+    --init-unigram bo --export bo="$tmp/bo.npy" -q && {
+    if python3 - "$TINY" "$tmp/bo.npy" <<'PY'
+import math, sys
+from collections import Counter
+sys.path.insert(0, "tests")
+from npyio import read_npy
+lines = [l.split() for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+c = Counter(w for l in lines for w in l)
+c["<s>"] = len(lines)
+total = sum(c.values())
+shape, got = read_npy(sys.argv[2])
+want = [math.log(v / total) for v in c.values()] + [math.log(0.5 / total)] * (shape[0] - len(c))
+ok = shape == [128] and all(abs(a - b) <= 1e-5 * abs(b) for a, b in zip(sorted(got), sorted(want)))
+print("bo: %d values, smallest %.4f / %.4f, largest %.4f / %.4f" % (shape[0], min(got), min(want), max(got), max(want)))
+sys.exit(0 if ok else 1)
+PY
+    then ok "--init-unigram: bo is the log unigram frequency of each word"; else
+        notok "--init-unigram: bo is the log unigram frequency of each word"; fi
+}
+run "--init-unigram of a matrix is refused" 1 "$NNGC" train $M/lm.nn --data "$TINY" --init-unigram Wo &&
+    has "... naming its shape" "--init-unigram Wo: needs text data and a vector of at least the vocabulary's 125 words; Wo is \[128, 32\]"
+run "--init-unigram of no param is refused" 1 "$NNGC" train $M/lm.nn --data "$TINY" --init-unigram nope
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
