@@ -84,6 +84,7 @@ static void train_usage(FILE *out) {
           "                        FILE.vocab and FILE.train are written next to it\n"
           "  --params CKPT         resume from a checkpoint (params, optimizer, vocabulary, epoch)\n"
           "  --patience N          stop after N epochs without a better validation loss\n"
+          "  --clip X              scale the gradients to L2 norm X when over it (clip_grad_norm_)\n"
           "  --vocab FILE          use this vocabulary     --min-count N (1)  --max-vocab N\n"
           "  --vocab-dim NAME (V)  the model dim the vocabulary sizes (`dim V` open) or must fit\n"
           "  --dim NAME=N          the size of an open dim (over the vocabulary's)\n"
@@ -215,10 +216,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         } else if (VALUE("--mpi-bucket") || VALUE("--mpi-sparse")) {
             ok = r > 0 && par_parse_mpi(&a->par, s, v);
         } else if (VALUE("--clip")) {
-            if (r > 0)
-                driver_error("--clip: not yet: the generated API updates the params inside NAME_train_step, so "
-                             "clipped gradients cannot be applied");
-            ok = false;
+            ok = r > 0 && parse_pos_double(s, v, &a->par.clip);
         } else if (VALUE("--save")) {
             a->save = v;
         } else if (VALUE("--params")) {
@@ -319,6 +317,8 @@ typedef struct Trainer {
     TrainState st;
     bool saved_best;
     Batched bat; /* bat.bd: the batched program, NULL when not used (train_batch.c) */
+    void *ctx;           /* --clip, one example at a time: the context the gradient is clipped in */
+    const float **outs;  /* its outputs */
 } Trainer;
 
 static double lr_at(const Trainer *t, int64_t step, int64_t total) {
@@ -331,7 +331,21 @@ static double lr_at(const Trainer *t, int64_t step, int64_t total) {
 /* One update from one example: NAME_train_step, adding its loss to *loss. */
 static bool train_step(Trainer *t, const Example *ex, int64_t idx, double *loss) {
     float l = 0;
-    if (t->d->train_step(t->m, ex->dyn, ex->in, &l) != NNRT_OK) {
+    const nnrt_model_desc *d = t->d;
+    if (t->a->par.clip > 0 && !t->ctx) { /* NAME_grad, clip, NAME_update */
+        t->ctx = d->ctx_create(t->m);
+        t->outs = xalloc(sizeof(float *) * (size_t)(d->noutputs + 1));
+        if (!t->ctx) {
+            driver_error("--clip: out of memory for a context");
+            return false;
+        }
+    }
+    int rc = !t->ctx ? d->train_step(t->m, ex->dyn, ex->in, &l) : d->ctx_grad(t->ctx, ex->dyn, ex->in, &l, t->outs);
+    if (rc == NNRT_OK && t->ctx) {
+        par_clip(d, t->ctx, t->a->par.clip);
+        rc = d->update(t->m, t->ctx);
+    }
+    if (rc != NNRT_OK) {
         driver_error("%s: %s", dataset_where(&t->train, idx), nnrt_last_error());
         return false;
     }
@@ -766,6 +780,8 @@ static int train_run(TrainArgs *ap) {
         goto out;
     rc = 0;
 out:
+    if (t.ctx)
+        t.d->ctx_destroy(t.ctx);
     if (t.m)
         t.d->destroy(t.m);
     if (t.bat.bm)

@@ -276,6 +276,25 @@ static int64_t param_size(const nnrt_model_desc *d, int i) {
     return size;
 }
 
+bool par_clip(const nnrt_model_desc *d, void *ctx, double max_norm) {
+    double sq = 0;
+    for (int i = 0; i < d->nparams; i++) {
+        const float *g = d->ctx_grad_data(ctx, i);
+        for (int64_t j = 0, n = param_size(d, i); g && j < n; j++)
+            sq += (double)g[j] * g[j];
+    }
+    double norm = sqrt(sq);
+    if (!(norm > max_norm))
+        return false;
+    float s = (float)(max_norm / (norm + 1e-6));
+    for (int i = 0; i < d->nparams; i++) {
+        float *g = d->ctx_grad_data(ctx, i);
+        for (int64_t j = 0, n = param_size(d, i); g && j < n; j++)
+            g[j] *= s;
+    }
+    return true;
+}
+
 /* One global batch per step; see the header comment. */
 static void sync_worker(Worker *w) {
     Par *p = w->par;
@@ -336,6 +355,8 @@ static void sync_worker(Worker *w) {
                 if (lr != last_lr)
                     pe->d->set_lr(pe->m, (float)lr);
                 last_lr = lr;
+                if (po->clip > 0)
+                    par_clip(pe->d, w->acc, po->clip);
                 if (pe->d->update(pe->m, w->acc) != NNRT_OK)
                     fail(w, -1, nnrt_last_error());
                 show(p, w, lr);
@@ -395,6 +416,8 @@ static void hogwild_worker(Worker *w) {
         if (lr != set) /* a write to the shared model only when it changes */
             pe->d->set_lr(pe->m, (float)lr);
         set = lr;
+        if (pe->po->clip > 0)
+            par_clip(pe->d, w->tmp, pe->po->clip);
         int rc = pe->d->update(pe->m, w->tmp);
 #ifdef PAR_TSAN
         pthread_rwlock_unlock(&p->lock);

@@ -30,7 +30,13 @@ typedef struct ParOptions {
     double bucket_mb;
     bool bucket_given;
     ParSparse sparse; /* --mpi-sparse=auto|rows|dense: table gradients over the ranks */
+    double clip;      /* --clip X: the gradients' global L2 norm at most X before each update (0: off) */
 } ParOptions;
+
+/* --clip: scales every gradient of ctx by max_norm / (norm + 1e-6) when
+ * their global L2 norm (over all params, as torch.nn.utils.clip_grad_norm_)
+ * is over max_norm. Returns whether it scaled. */
+bool par_clip(const nnrt_model_desc *d, void *ctx, double max_norm);
 
 /* Parses the value of --parallel; false after an error message. */
 bool par_parse_mode(ParOptions *po, const char *v);

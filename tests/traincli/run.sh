@@ -218,7 +218,41 @@ run "a model with a float input and text data: error" 1 "$NNGC" train examples/c
 # ---------------------------------------------------------------- 7: options
 run "--batch 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 0 &&
     has "... says why" "--batch: expected a whole number >= 1"
-run "--clip: not yet" 2 "$NNGC" train $M/lm.nn --data "$TINY" --clip 1 && has "... says why" "--clip: not yet"
+# --clip C: one SGD step (lr 0.1) on one line (--batch 1: NAME_grad, clip,
+# NAME_update) and on two lines (--batch 2: the batched program's step)
+# against p0 + (p1 - p0) C / (|g| + 1e-6), |g| = |p1 - p0| / 0.1 over all
+# params, from the unclipped step p1 and the untrained p0 (lr 0)
+head -n 1 "$TINY" >"$tmp/one.txt"
+head -n 2 "$TINY" >"$tmp/two.txt"
+clip_step() { # FILE BATCH LR OUT [options]: one epoch, every param exported to OUT_NAME.npy
+    cf=$1 cbatch=$2 clr=$3 cout=$4
+    shift 4
+    "$NNGC" train $M/lm.nn --data "$cf" --epochs 1 --batch "$cbatch" --bucket 0 --optimizer=sgd:lr="$clr" -q "$@" \
+        --export emb="${cout}_emb.npy" --export Wx="${cout}_Wx.npy" --export Wh="${cout}_Wh.npy" \
+        --export bh="${cout}_bh.npy" --export Wo="${cout}_Wo.npy" --export bo="${cout}_bo.npy"
+}
+for cb in one:1 two:2; do
+    f=${cb%%:*} b=${cb#*:}
+    if clip_step "$tmp/$f.txt" "$b" 0 "$tmp/p0" >"$tmp/out" 2>&1 && clip_step "$tmp/$f.txt" "$b" 0.1 "$tmp/p1" >>"$tmp/out" 2>&1 &&
+        clip_step "$tmp/$f.txt" "$b" 0.1 "$tmp/pc" --clip 0.5 >>"$tmp/out" 2>&1 &&
+        python3 - "$tmp" >>"$tmp/out" 2>&1 <<'PY'
+import math, sys
+sys.path.insert(0, "tests")
+from npyio import read_npy
+d = sys.argv[1]
+names = ["emb", "Wx", "Wh", "bh", "Wo", "bo"]
+p0, p1, pc = ([read_npy("%s/%s_%s.npy" % (d, k, n))[1] for n in names] for k in ("p0", "p1", "pc"))
+norm = math.sqrt(sum((b - a) ** 2 for x, y in zip(p0, p1) for a, b in zip(x, y))) / 0.1
+s = 0.5 / (norm + 1e-6)
+err = max(abs(c - (a + (b - a) * s)) for x, y, z in zip(p0, p1, pc) for a, b, c in zip(x, y, z))
+moved = max(abs(b - a) for x, y in zip(p0, p1) for a, b in zip(x, y))
+print("|g| %.4f, scale %.4f, max error %.3g (step %.3g)" % (norm, s, err, moved))
+sys.exit(0 if norm > 1 and err <= 1e-6 + 1e-3 * moved * s else 1)
+PY
+    then ok "--clip 0.5 (--batch $b): the step is the unclipped one scaled to norm 0.5"; else
+        notok "--clip 0.5 (--batch $b): the step is the unclipped one scaled to norm 0.5"; detail "$tmp/out" 8; fi
+done
+run "--clip 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --clip 0
 run "--patience needs --valid" 2 "$NNGC" train $M/lm.nn --data "$TINY" --patience 2
 run "--epochs 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --epochs 0
 run "--export word2vec text and .npy" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" --data "$tmp/valid.txt" \
