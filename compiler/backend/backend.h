@@ -301,6 +301,7 @@ void cu_loop_prelude(Ctx *x);
 bool cu_is_approx(Op op);
 void cu_emit_approx(Ctx *x, Node *n, const char *v);
 void cu_approx_api(Ctx *x, int what);
+void cu_approx_prelude(Ctx *x);
 /* cu_api.c: Target.hook, Target.emit_update and the helpers they call */
 void cu_hook(Ctx *x, Hook where);
 void cu_emit_update(Ctx *x);

@@ -43,6 +43,17 @@ static bool has_op(const Ctx *x, Op op)
     return false;
 }
 
+/* The prelude's mark that the .cu calls runtime/cuda/approx.cu: nngc run
+ * (driver/run_cuda.c) compiles that file only then. */
+void cu_approx_prelude(Ctx *x)
+{
+    for (int op = 0; op < OP_COUNT; op++)
+        if (cu_is_approx((Op)op) && has_op(x, (Op)op)) {
+            craw(x, "#define NNGC_APPROX_CU 1 /* calls runtime/cuda/approx.cu */\n\n");
+            return;
+        }
+}
+
 /* The model's fields, its upload (in NAME_params_dev) and its free. */
 void cu_approx_api(Ctx *x, int what)
 {

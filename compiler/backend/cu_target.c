@@ -379,6 +379,7 @@ static void kernels_of(Ctx *x)
 
 static void cu_emit_prelude(Ctx *x)
 {
+    cu_approx_prelude(x);
     craw(x, "/* Leading dimension for cuBLAS: at least 1, even for an empty matrix. */\n");
     craw(x, "__attribute__((unused)) static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
     kernels_of(x);
