@@ -15,7 +15,9 @@
 #    when nngc builds here, tests/cuda/test_rnnlm.cpp (examples/rnnlm.nn's
 #    forward pass and output-layer gradient against nngc's C);
 #    and the code nngc --target=cuda generates for every example and bench
-#    model at -O2 (and examples/rnnlm.nn's batched program, --batch=64)
+#    model at -O2 (and examples/rnnlm.nn's batched program, --batch=64;
+#    tests/cuda/models/approx_all.nn: every softmax approximation, the
+#    device drawing the C target's samples)
 #    against nngc's C for the same programs (tests/cuda/test_target.cpp:
 #    forward, gradients, three train steps), with each one's time per
 #    call on the GPU and on the CPU;
@@ -127,7 +129,7 @@ if [ -n "$rnnlm" ]; then
     $mk "$@" "$B/npycmp" >"$log" 2>&1 || say "npycmp did not build: nngc run's checks will fail"
     for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
         bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
-        examples/rnnlm.nn:64; do
+        examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn; do
         f=${r%:*} bf="" m=$(sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "${r%:*}")
         case $r in *:*) bf=--batch=${r#*:} ;; esac
         d=$B/cuda/target$bf

@@ -245,6 +245,8 @@ static void emit_build(Ctx *x, const char *counts, const char *tcounts, const ch
         craw(x, "    nnrt_huffman_free(&m->tree);\n    m->tree = t;\n");
     if (c)
         craw(x, "    nnrt_classes_free(&m->classes);\n    m->classes = cl;\n");
+    if (x->target->hook) /* a device target: its copies are stale (cu_approx.c) */
+        craw(x, "    m->dapx_ok = 0;\n");
 }
 
 /* NAME_create's and NAME_ctx_create's parts (after the allocation, before
@@ -318,11 +320,11 @@ void c_approx_api(Ctx *x, bool header)
     craw(x, "    if (n < 1 || n > %" PRId64 ")\n", V);
     craw(x, "        return nnrt_error(NNRT_ERR_SHAPE, \"%s_set_counts: %%lld counts for %" PRId64 " words\", (long long)n);\n",
          M, V);
-    craw(x, "    int64_t *all = calloc(%" PRId64 ", sizeof *all); /* ids past n: count 0 */\n", V);
+    craw(x, "    int64_t *all = (int64_t *)calloc(%" PRId64 ", sizeof *all); /* ids past n: count 0 */\n", V);
     craw(x, "    if (!all)\n        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n", M);
     craw(x, "    memcpy(all, counts, (size_t)n * sizeof *all);\n");
     if (h || c) {
-        craw(x, "    int64_t *all1 = malloc(%" PRId64 " * sizeof *all1); /* a count of 0 counts 1 */\n", V);
+        craw(x, "    int64_t *all1 = (int64_t *)malloc(%" PRId64 " * sizeof *all1); /* a count of 0 counts 1 */\n", V);
         craw(x, "    if (!all1) {\n        free(all);\n");
         craw(x, "        return nnrt_error(NNRT_ERR_NOMEM, \"%s_set_counts: out of memory\");\n    }\n", M);
         craw(x, "    for (int64_t i = 0; i < %" PRId64 "; i++)\n        all1[i] = all[i] > 0 ? all[i] : 1;\n", V);
@@ -332,7 +334,7 @@ void c_approx_api(Ctx *x, bool header)
                h || c ? "        free(all);\n        free(all1);\n        return rc;\n" : "        free(all);\n        return rc;\n");
     craw(x, "%s    return NNRT_OK;\n}\n\n", frees);
     craw(x, "static int %s_set_counts_any(void *m, const int64_t *counts, int64_t n)\n{\n", M);
-    craw(x, "    return %s_set_counts(m, counts, n);\n}\n\n", M);
+    craw(x, "    return %s_set_counts((%s *)m, counts, n);\n}\n\n", M, M);
     if (!s)
         return;
     craw(x, "void %s_ctx_seed(%s_ctx *c, uint64_t seed)\n{\n", M, M);

@@ -80,7 +80,9 @@ void cu_api_prelude(Ctx *x)
     craw(x, "        int rc = nnrt_cuda_put(m->dparams, m->params, %s_DPARAMS);\n", M);
     if (t)
         craw(x, "        if (rc == NNRT_OK)\n            rc = nnrt_cuda_put(m->dopt, m->opt, %s_DOPT);\n", M);
-    craw(x, "        if (rc != NNRT_OK)\n            return rc;\n        m->dev_ok = 1;\n    }\n    return NNRT_OK;\n}\n\n");
+    craw(x, "        if (rc != NNRT_OK)\n            return rc;\n        m->dev_ok = 1;\n    }\n");
+    cu_approx_api(x, 1);
+    craw(x, "    return NNRT_OK;\n}\n\n");
     craw(x, "/* The device side of a new context (and of its model, the first time):\n"
             " * NNRT_ERR_DEVICE without a CUDA device. */\n");
     craw(x, "static int %s_ctx_dev(%s_ctx *c)\n{\n    %s *m = c->model;\n    int rc = NNRT_OK;\n", M, M, M);
@@ -157,6 +159,7 @@ void cu_hook(Ctx *x, Hook where)
         if (t)
             craw(x, "    float *dopt;    /* the optimizer state on the device */\n");
         craw(x, "    int host_ok, dev_ok; /* params and opt hold the current values; dparams and dopt do */\n");
+        cu_approx_api(x, 0);
         break;
     case HOOK_CTX_FIELDS:
         craw(x, "    nnrt_cuda_ctx *cu; /* stream, cuBLAS, the device arena, pinned staging */\n");
@@ -179,6 +182,7 @@ void cu_hook(Ctx *x, Hook where)
         craw(x, "    if (m->dparams)\n        nnrt_cuda_free(m->dparams);\n");
         if (t)
             craw(x, "    if (m->dopt)\n        nnrt_cuda_free(m->dopt);\n");
+        cu_approx_api(x, 2);
         break;
     case HOOK_PARAMS_SET:
         craw(x, "    m->host_ok = 1; /* written below; uploaded by the next call */\n    m->dev_ok = 0;\n");

@@ -49,6 +49,13 @@ void cu_emit_loop(Ctx *x, Node *n)
                 count_c(x, &l->stack[r]->shape, 0), vname(l->stack[r]), bytes_of(x, &l->stack[r]->shape));
     for (int r = 0; r < l->nsum; r++) {
         const Node *sv = l->sum[r];
+        if (sv->op == OP_SCATTERROWS && !ir_is_int_scalar(sv->in[1])) { /* rows of a at ids on the device (a sample's) */
+            const Node *ids = sv->in[1];
+            cu_call(x, "nnrt_cuda_scatter_add_rows(m->cu, u%d_%d, %s, %s, %s, %s, %s, 0)", id, r,
+                    size_c(x, sv->shape.d[0]), count_c(x, &sv->shape, 1), vname(ids), count_c(x, &ids->shape, 0),
+                    vname(sv->in[0]));
+            continue;
+        }
         if (sv->op == OP_SCATTERROWS) { /* row a added at row id (a host scalar) */
             char *rowc = count_c(x, &sv->shape, 1);
             emit_index_check(x, sv, vname(sv->in[1]), size_c(x, sv->shape.d[0]));

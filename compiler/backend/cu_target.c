@@ -41,6 +41,8 @@ static bool cu_op(Op op)
 
 static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
 {
+    if (n->op >= 0 && n->op < OP_COUNT && cu_is_approx(n->op))
+        return true; /* ids and labels on the host or per row on the device (cu_approx.c) */
     if (n->op < 0 || n->op >= OP_COUNT || !cu_op(n->op)) {
         snprintf(why, len, "no CUDA code for this op yet");
         return false;
@@ -67,7 +69,7 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE &&
-        n->op != OP_CONCAT && n->op != OP_LOOPOUT && !cu_has_kernel(n)) {
+        n->op != OP_CONCAT && n->op != OP_LOOPOUT && n->op != OP_ROW && !cu_has_kernel(n)) {
         snprintf(why, len, "an int tensor computed on the device");
         return false;
     }
@@ -80,11 +82,12 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             n->op == OP_SCATTERADD || n->op == OP_SPARSESCATTER)
             ok = true; /* a label or an id: on the host, or per row on the device (checked there) */
         if (n->op == OP_SCATTERROWS)
-            ok = ir_is_int_scalar(a); /* an index on the host */
+            ok = j == 1; /* an index on the host, or ids on the device (cu_loop.c) */
         if (n->op == OP_CONCAT)
             ok = !ir_is_int_scalar(a);
         if (n->op == OP_ROW)
-            ok = j == 0 ? a->op == OP_INPUT && ir_is_int_scalar(n) /* words[t]: a host int from a host input */
+            ok = j == 0 ? (a->op == OP_INPUT && ir_is_int_scalar(n)) /* words[t]: a host int from a host input */
+                              || (a->op != OP_INPUT && !ir_is_int_scalar(n)) /* a view of a device tensor */
                         : ir_is_int_scalar(a);
         if (n->op == OP_GATHER || n->op == OP_GATHERSUM || n->op == OP_GATHERMEAN)
             ok = j == 1 ? !ir_is_int_scalar(a) : n->dtype == DT_I32;
@@ -94,10 +97,6 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
                                                      : "int labels of several rows");
             return false;
         }
-    }
-    if (n->op == OP_ROW && n->dtype == DT_I32 && !ir_is_int_scalar(n)) {
-        snprintf(why, len, "a row of an int tensor on the device");
-        return false;
     }
     return true;
 }
@@ -274,7 +273,8 @@ static void cu_emit_node(Ctx *x, Node *n)
         }
         /* a view of a device tensor at a host index */
         emit_index_check(x, n, vname(n->in[1]), size_c(x, a->shape.d[0]));
-        cline(x, "const float *%s = %s + %s * %s;", v, vname(a), vname(n->in[1]), count_c(x, &a->shape, 1));
+        cline(x, "const %s *%s = %s + %s * %s;", n->dtype == DT_I32 ? "int32_t" : "float", v, vname(a),
+              vname(n->in[1]), count_c(x, &a->shape, 1));
         break;
     case OP_LOOP:
         cu_emit_loop(x, n);
@@ -358,6 +358,10 @@ static void cu_emit_node(Ctx *x, Node *n)
         emit_kernel_node(x, n, v);
         break;
     default:
+        if (cu_is_approx(n->op)) {
+            cu_emit_approx(x, n, v);
+            break;
+        }
         NN_ASSERT(cu_has_kernel(n)); /* supports_op said yes */
         emit_kernel_node(x, n, v);
     }
@@ -375,6 +379,7 @@ static void kernels_of(Ctx *x)
 
 static void cu_emit_prelude(Ctx *x)
 {
+    cu_approx_prelude(x);
     craw(x, "/* Leading dimension for cuBLAS: at least 1, even for an empty matrix. */\n");
     craw(x, "__attribute__((unused)) static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
     kernels_of(x);

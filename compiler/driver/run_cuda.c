@@ -66,6 +66,15 @@ static void gencodes(const char **argv, int *n)
 
 static bool have_driver(void) { return access("/dev/nvidiactl", F_OK) == 0; }
 
+/* Does the generated .cu call runtime/cuda/approx.cu (cu_approx.c says so
+ * in it)? A file that cannot be read: assume it does. */
+static bool uses_approx(const char *cu_path)
+{
+    size_t len;
+    const char *text = read_file(cu_path, &len);
+    return !text || strstr(text, "\n#define NNGC_APPROX_CU 1") != NULL;
+}
+
 bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, const Paths *paths)
 {
     bool object = kind == CUDA_OBJECT;
@@ -105,6 +114,8 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     if (!object) { /* the model, the CUDA runtime, then (--shared) the CPU runtime (-fPIC) and BLAS */
         argv[n++] = xsprintf("%s/nnrt_cuda.cu", rt);
         argv[n++] = xsprintf("%s/kernels.cu", rt);
+        if (uses_approx(cu_path)) /* the softmax approximations' kernels */
+            argv[n++] = xsprintf("%s/approx.cu", rt);
         if (emu) {
             argv[n++] = "-x";
             argv[n++] = "none";

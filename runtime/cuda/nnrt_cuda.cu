@@ -184,6 +184,7 @@ static const char *range_what(int code) {
     case NNRT_DEV_SCATTER: return "scatter-add: row id";
     case NNRT_DEV_LABEL: return "cross-entropy: label";
     case NNRT_DEV_SGD_IDS: return "sparse SGD: row id";
+    case NNRT_DEV_APPROX: return "softmax approximation: word id";
     }
     return "index";
 }

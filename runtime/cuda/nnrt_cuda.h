@@ -166,6 +166,91 @@ int nnrt_cuda_adam_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *d
 int nnrt_cuda_adagrad_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t n, double lr,
                              double eps);
 
+/* ---------------------------------------------------------------- softmax approximations */
+
+/* The structures of nnrt_approx.h (built on the host from the word counts)
+ * on the device, resident: the noise's alias table, hier's Huffman tree,
+ * class's classes. A NULL pointer: the model has no such structure. */
+typedef struct nnrt_cuda_apx {
+    int64_t n;            /* noise: the vocabulary (0: none) */
+    double *prob, *logq;  /* [n] */
+    int32_t *alias;       /* [n] */
+    int64_t V;            /* tree: the vocabulary (0: none) */
+    int64_t *off;         /* [V + 1] */
+    int32_t *point;       /* [off[V]] */
+    uint8_t *code;        /* [off[V]] */
+    int64_t C, cV;        /* classes: their number (0: none), the vocabulary */
+    int32_t *word_class, *word_index, *start; /* [cV], [cV], [C + 1] */
+} nnrt_cuda_apx;
+
+struct nnrt_alias;
+struct nnrt_huffman;
+struct nnrt_classes;
+/* Uploads the structures given (NULL: none), replacing d's (freed first;
+ * synchronous: at the first call after create or NAME_set_counts). */
+int nnrt_cuda_apx_put(nnrt_cuda_apx *d, const struct nnrt_alias *noise, const struct nnrt_huffman *tree,
+                      const struct nnrt_classes *cl);
+void nnrt_cuda_apx_free(nnrt_cuda_apx *d);
+
+/* An int of each row: d[r] on the device, or (d NULL) the host value h for
+ * every row (a kernel argument). */
+typedef struct nnrt_cuda_ints {
+    const int32_t *d;
+    int64_t h;
+} nnrt_cuda_ints;
+static inline nnrt_cuda_ints nnrt_cuda_ints_dev(const int32_t *d) {
+    nnrt_cuda_ints v = {d, 0};
+    return v;
+}
+static inline nnrt_cuda_ints nnrt_cuda_ints_host(int64_t h) {
+    nnrt_cuda_ints v = {NULL, h};
+    return v;
+}
+
+/* The ops of compiler/backend/c_approx.c, with its semantics and its
+ * float and double arithmetic, on rows rows (a position each; an unbatched
+ * op is one row), one thread per row. A word id out of range is a range
+ * error at nnrt_cuda_end (the host checks a host value before the launch). */
+
+/* sample: row r of out ([rows, k + 1]) is ops[0] then k draws of the noise
+ * from the stream nnrt_rng_stream(seed, step, key), key = site, then
+ * key * 1000003 + ops[j] for j = 1 .. nops - 1 (nops <= NNRT_CUDA_MAXOPS):
+ * the C target's draws, id for id. */
+#define NNRT_CUDA_MAXOPS 8
+int nnrt_cuda_sample(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, uint64_t seed, uint64_t step, int64_t site,
+                     const nnrt_cuda_ints *ops, int nops, int64_t rows, int64_t k, int32_t *dout);
+/* Waits for c's stream, then nnrt_cuda_get: a test's look at a value in
+ * the middle of a call (NNGC_SAMPLE_HOOK), not for production code. */
+int nnrt_cuda_get_now(nnrt_cuda_ctx *c, void *dst, const void *dsrc, size_t bytes);
+/* A segment loss (dd NULL: out[r] = the loss) or its gradient (out row r of
+ * rl floats = dd[r * dd_stride] d loss / d z row r) of z's and ids' rows of
+ * rl, the segment [o, o + len): NNRT_APX_NEG, NCE, SAMPLED (logq: the
+ * noise's; lognk = log(len - 1) for nce) or LOGISTIC (the whole row, ids
+ * the labels, -1 skipped). */
+enum { NNRT_APX_NEG = 0, NNRT_APX_NCE = 1, NNRT_APX_SAMPLED = 2, NNRT_APX_LOGISTIC = 3 };
+int nnrt_cuda_apx_segment(nnrt_cuda_ctx *c, int method, const float *dz, const int32_t *dids, const float *ddd,
+                          int64_t dd_stride, float *dout, int64_t rows, int64_t rl, int64_t o, int64_t len,
+                          const nnrt_cuda_apx *a, double lognk);
+/* hier_path (labels 0) or hier_labels (labels 1) of y: out [rows, len] */
+int nnrt_cuda_hier(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, int labels, nnrt_cuda_ints y, int64_t rows, int64_t len,
+                   int32_t *dout);
+/* class_ids of y: out [rows, len] */
+int nnrt_cuda_class_ids(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, nnrt_cuda_ints y, int64_t rows, int64_t len,
+                        int32_t *dout);
+/* class_loss / class_grad (dd not NULL) of level 0 (classes) or 1 (words) */
+int nnrt_cuda_class(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, int level, const float *dz, nnrt_cuda_ints y,
+                    const float *ddd, int64_t dd_stride, float *dout, int64_t rows, int64_t zl);
+/* bin_code (of `bits` bits, hybrid ids below N; len > bits: the ecc code
+ * punctured to len), bin_slot (len 0: out[r] = min(y, N)) */
+int nnrt_cuda_bincode(nnrt_cuda_ctx *c, nnrt_cuda_ints y, int64_t V, int64_t N, int bits, int64_t len, int64_t rows,
+                      int32_t *dout);
+/* bin_logz: out[r] = y < N ? 0 : nnrt_code_logz(bits, z row r (of zl), n, V - N) */
+int nnrt_cuda_bin_logz(nnrt_cuda_ctx *c, const float *dz, nnrt_cuda_ints y, int64_t V, int64_t N, int bits, int n,
+                       int64_t rows, int64_t zl, float *dout);
+/* vmf_loss / vmf_grad (dd not NULL) of o and e rows of dim */
+int nnrt_cuda_vmf(nnrt_cuda_ctx *c, const float *dto, const float *dte, const float *ddd, int64_t dd_stride,
+                  float *dout, int64_t rows, int64_t dim, double lambda1, double lambda2);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,8 @@
  * the same program renamed NAME_c).
  *
  * Inputs: floats drawn from N(0, 1); int inputs (labels) from [0, 3),
- * in range for every model this runs on (tests/cuda/run.sh lists them);
+ * in range for every model this runs on (tests/cuda/run.sh lists them),
+ * or from [0, INT_RANGE) (-DINT_RANGE=V: every word of a vocabulary);
  * a batched program's lengths (NAME_len) from 1 to the smallest dynamic dim.
  */
 #include <stdlib.h>
@@ -35,6 +36,9 @@ static double now_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
+#ifndef INT_RANGE
+#define INT_RANGE 3
+#endif
 static const float TOL = 2e-5f; /* relative (close_to): float sums in another order */
 
 /* the dynamic dims of every call: each its max, at most 5 (the emulation is slow) */
@@ -84,7 +88,7 @@ static void make_inputs(const nnrt_model_desc *d, void **buf, const void **ptrs)
             if (t->dtype == NNRT_I32 && is_len)
                 ((int32_t *)buf[i])[k] = 1 + (int32_t)(nnrt_rng_next(&rng) % (uint64_t)min_dyn);
             else if (t->dtype == NNRT_I32)
-                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % 3);
+                ((int32_t *)buf[i])[k] = (int32_t)(nnrt_rng_next(&rng) % INT_RANGE);
             else
                 ((float *)buf[i])[k] = nnrt_rng_normal(&rng, 0.0f, 1.0f);
         }
