@@ -180,8 +180,10 @@ static void interrupted_save(int sig, int handler) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (handler)
-            signal(sig, handler == 1 ? reraise : note_signal);
+        /* handler 0: the default action, whatever the test inherited
+         * (under nohup SIGHUP is ignored, and an ignored signal is left
+         * alone by the save: the child would not die) */
+        signal(sig, handler == 0 ? SIG_DFL : handler == 1 ? reraise : note_signal);
         int64_t n = (int64_t)1 << 25;
         float *big = calloc((size_t)n, sizeof *big);
         if (!big)
