@@ -505,6 +505,16 @@ const nnrt_model_desc *load_model_quiet(const char *model, CompileOptions *co, b
     return d;
 }
 
+/* The index of d's param called name, or -1 after "OPT: model M has no
+ * param NAME" (--export, --init-unigram). */
+static int param_named(const nnrt_model_desc *d, const char *name, const char *opt) {
+    for (int i = 0; i < d->nparams; i++)
+        if (strcmp(d->params[i].name, name) == 0)
+            return i;
+    driver_error("%s: model %s has no param %s", opt, d->name, name);
+    return -1;
+}
+
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || !eq[1]) {
@@ -515,13 +525,9 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
     const char *file = eq + 1;
     if (!driver_check_output(file))
         return false;
-    int i = 0;
-    while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
-        i++;
-    if (i == d->nparams) {
-        driver_error("--export %s: model %s has no param %s", spec, d->name, name);
+    int i = param_named(d, name, xsprintf("--export %s", spec));
+    if (i < 0)
         return false;
-    }
     const nnrt_tensor_desc *p = &d->params[i];
     int64_t shape[NNRT_MAXRANK];
     for (int ax = 0; ax < p->rank; ax++)
@@ -550,13 +556,9 @@ bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnr
  * has (count 0, or past the vocabulary) at half a count: an output bias
  * that starts where the unigram model is (docs/TRAIN.md). */
 bool unigram_init(const nnrt_model_desc *d, void *m, const char *name, const nnrt_vocab *words) {
-    int i = 0;
-    while (i < d->nparams && strcmp(d->params[i].name, name) != 0)
-        i++;
-    if (i == d->nparams) {
-        driver_error("--init-unigram %s: model %s has no param %s", name, d->name, name);
+    int i = param_named(d, name, xsprintf("--init-unigram %s", name));
+    if (i < 0)
         return false;
-    }
     const nnrt_tensor_desc *p = &d->params[i];
     int64_t n = p->rank == 1 ? static_size(&p->shape[0]) : 0;
     if (!words || words->n == 0 || n < words->n) {
