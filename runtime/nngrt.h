@@ -176,6 +176,12 @@ typedef struct nnrt_model_desc {
      * ctx_grad_data(ctx, i) holds its final value, in an order fixed by
      * the model. fn NULL: no calls. NULL without a train graph. */
     void (*ctx_set_grad_ready)(void *ctx, void (*fn)(void *user, int i), void *user);
+    /* The rows a sparse gradient may hold (docs/API.md, "Sparse
+     * gradients"): for a table whose gradient is sparse, *rows = the
+     * context's list of rows the gradient touched (repeats possible) and
+     * the count is returned: every row not listed is zero. -1 (and *rows =
+     * NULL) for a dense gradient, a bad i or ctx. NULL without training. */
+    int64_t (*ctx_grad_rows)(void *ctx, int i, const int32_t **rows);
 } nnrt_model_desc;
 
 /* Writes every param of m, and its optimizer state (see nstate), to a

@@ -89,6 +89,8 @@ void emit_header(Ctx *x)
         hline(x, "int %s_ctx_grad(%s_ctx *ctx, const %s_inputs *in, %s_outputs *out); /* gradients into ctx */\n", M,
               M, M, M);
         hline(x, "float *%s_ctx_grad_data(%s_ctx *ctx, int i);\n", M, M);
+        hline(x, "/* a sparse gradient's touched rows (the others are zero) and their count; -1 when dense */\n");
+        hline(x, "int64_t %s_ctx_grad_rows(%s_ctx *ctx, int i, const int32_t **rows);\n", M, M);
         hline(x, "/* one optimizer step from ctx's gradients (a context of m); exclusive: nothing else may run on m */\n");
         hline(x, "int %s_update(%s *m, %s_ctx *ctx);\n", M, M, M);
         hline(x, "/* dst's gradients += src's (two contexts of one model; src's row lists are reordered) */\n");

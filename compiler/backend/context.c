@@ -88,6 +88,27 @@ static void emit_accumulate(Ctx *x)
     end_function_ok(x, "grad_accumulate");
 }
 
+/* NAME_ctx_grad_rows(c, i, &rows): the list of rows sparse gradient i
+ * touched (every other row is zero) and its length; -1 for a dense one. */
+static void emit_grad_rows(Ctx *x)
+{
+    Graph *g = x->g;
+    const char *M = g->model;
+    craw(x, "int64_t %s_ctx_grad_rows(%s_ctx *c, int i, const int32_t **rows)\n{\n", M, M);
+    craw(x, "    if (rows)\n        *rows = NULL;\n");
+    if (!any_sparse(x)) {
+        craw(x, "    (void)c;\n    (void)i;\n    return -1;\n}\n");
+    } else {
+        craw(x, "    if (!c)\n        return -1;\n    switch (i) {\n");
+        for (int i = 0; i < g->nparams; i++)
+            if (sparse_grad(x->train, i))
+                craw(x, "    case %d: /* %s */\n        if (rows)\n            *rows = c->touched%d;\n"
+                        "        return c->ntouched%d;\n", i, g->params[i].name, i, i);
+        craw(x, "    default:\n        return -1;\n    }\n}\n");
+    }
+    craw(x, "/* end function %s_ctx_grad_rows */\n\n", M);
+}
+
 /* NAME_ctx_create/destroy (and _clear), NAME_forward and, with training,
  * NAME_grad, NAME_ctx_grad_data, NAME_grad_data, NAME_grad_accumulate:
  * everything about contexts but the bodies of NAME_ctx_forward and
@@ -151,6 +172,7 @@ void emit_ctx_api(Ctx *x)
     craw(x, "/* end function %s_ctx_grad_data */\n\n", M);
     craw(x, "float *%s_grad_data(%s *m, int i)\n{\n    return m ? %s_ctx_grad_data(m->ctx, i) : NULL;\n}\n", M, M, M);
     craw(x, "/* end function %s_grad_data */\n\n", M);
+    emit_grad_rows(x);
 
     if (any_sparse(x))
         emit_row_helpers(x);
@@ -196,6 +218,8 @@ void emit_ctx_wrappers(Ctx *x)
     if (!x->train)
         return;
     craw(x, "static float *%s_ctx_grad_data_any(void *c, int i)\n{\n    return %s_ctx_grad_data((struct %s_ctx *)c, i);\n}\n\n", M, M, M);
+    craw(x, "static int64_t %s_ctx_grad_rows_any(void *c, int i, const int32_t **rows)\n{\n"
+             "    return %s_ctx_grad_rows((struct %s_ctx *)c, i, rows);\n}\n\n", M, M, M);
     craw(x, "static int %s_update_any(void *m, void *c)\n{\n    return %s_update((struct %s *)m, (struct %s_ctx *)c);\n}\n\n", M, M, M, M);
     craw(x, "static int %s_grad_accumulate_any(void *dst, void *src)\n{\n    return %s_grad_accumulate((struct %s_ctx *)dst, "
              "(struct %s_ctx *)src);\n}\n\n", M, M, M, M);
@@ -216,4 +240,5 @@ void emit_ctx_desc(Ctx *x)
     else
         craw(x, "    NULL, /* no samples */\n");
     craw(x, x->train ? "    %s_ctx_set_grad_ready_any,\n" : "    NULL, /* no training */\n", M);
+    craw(x, x->train ? "    %s_ctx_grad_rows_any,\n" : "    NULL, /* no training */\n", M);
 }

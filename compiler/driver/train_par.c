@@ -276,23 +276,69 @@ static int64_t param_size(const nnrt_model_desc *d, int i) {
     return size;
 }
 
-bool par_clip(const nnrt_model_desc *d, void *ctx, double max_norm) {
-    double sq = 0;
-    for (int i = 0; i < d->nparams; i++) {
-        const float *g = d->ctx_grad_data(ctx, i);
-        for (int64_t j = 0, n = param_size(d, i); g && j < n; j++)
-            sq += (double)g[j] * g[j];
-    }
-    double norm = sqrt(sq);
-    if (!(norm > max_norm))
+static int cmp_row(const void *a, const void *b) {
+    int32_t p = *(const int32_t *)a, q = *(const int32_t *)b;
+    return (p > q) - (p < q);
+}
+
+/* Param i's gradient as the spans --clip reads: the whole array (dense),
+ * or the rows a sparse table gradient lists, each once (sorted into
+ * *scratch; its other rows are zero), so a [V, H] table costs the rows
+ * touched, not V x H. Returns the rows (n floats each at g + row * n) in
+ * *rows, or -1 when dense; false when out of memory. */
+static bool clip_rows(const nnrt_model_desc *d, void *ctx, int i, int32_t **scratch, int64_t *nrows, int64_t *cols) {
+    const int32_t *list = NULL;
+    int64_t n = d->ctx_grad_rows ? d->ctx_grad_rows(ctx, i, &list) : -1;
+    *nrows = -1, *cols = param_size(d, i);
+    if (n < 0 || !list || d->params[i].rank < 1)
+        return true;
+    int32_t *r = realloc(*scratch, sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!r)
         return false;
-    float s = (float)(max_norm / (norm + 1e-6));
+    *scratch = r;
+    memcpy(r, list, sizeof(int32_t) * (size_t)n);
+    qsort(r, (size_t)n, sizeof *r, cmp_row);
+    int64_t k = 0;
+    for (int64_t j = 0; j < n; j++)
+        if (k == 0 || r[j] != r[k - 1])
+            r[k++] = r[j];
+    int64_t zero[NNRT_MAXDYN] = {0};
+    *nrows = k;
+    *cols /= nnrt_size_eval(&d->params[i].shape[0], zero);
+    return true;
+}
+
+/* Adds the squares of ctx's gradients to *sq (sq non-NULL), or scales
+ * them by s; each param through clip_rows's spans. */
+static void clip_walk(const nnrt_model_desc *d, void *ctx, float s, double *sq, int32_t **scratch) {
     for (int i = 0; i < d->nparams; i++) {
         float *g = d->ctx_grad_data(ctx, i);
-        for (int64_t j = 0, n = param_size(d, i); g && j < n; j++)
-            g[j] *= s;
+        int64_t nrows, cols;
+        if (!g)
+            continue;
+        if (!clip_rows(d, ctx, i, scratch, &nrows, &cols))
+            nrows = -1, cols = param_size(d, i); /* no memory for the list: every row */
+        for (int64_t r = 0; r < (nrows < 0 ? 1 : nrows); r++) {
+            float *x = g + (nrows < 0 ? 0 : (int64_t)(*scratch)[r] * cols);
+            for (int64_t j = 0; j < cols; j++)
+                if (sq)
+                    *sq += (double)x[j] * x[j];
+                else
+                    x[j] *= s;
+        }
     }
-    return true;
+}
+
+bool par_clip(const nnrt_model_desc *d, void *ctx, double max_norm) {
+    double sq = 0;
+    int32_t *rows = NULL;
+    clip_walk(d, ctx, 1.0f, &sq, &rows);
+    double norm = sqrt(sq);
+    bool over = norm > max_norm;
+    if (over)
+        clip_walk(d, ctx, (float)(max_norm / (norm + 1e-6)), NULL, &rows);
+    free(rows);
+    return over;
 }
 
 /* One global batch per step; see the header comment. */

@@ -34,6 +34,9 @@
  *      where the model has params Wo and emb (the RNN LM), the output
  *      layer's comes before the embedding's (the backward pass finishes it
  *      first); with the hook unset, no call.
+ *   7. ctx_grad_rows: a dense gradient gives -1; a sparse one lists every
+ *      row where its gradient is nonzero, after one ctx_grad and (each
+ *      row once) after grad_accumulate.
  *   5. with nnrt_set_op_threads(1), the loops that the pass par runs at
  *      the same time (birnn) run one after the other: the references of 1,
  *      computed with 2 op threads (the worker runs one loop), bit for bit.
@@ -310,6 +313,37 @@ static void test_update(void)
     d->destroy(m2);
 }
 
+/* 7. ctx_grad_rows: -1 for a dense gradient; for a sparse one every
+ * nonzero row of the gradient is listed (with unique: each row once, as
+ * after grad_accumulate). Counts the sparse params in *nsparse. */
+static int rows_cover(void *c, int unique, int *nsparse)
+{
+    int ok = 1;
+    for (int i = 0; i < d->nparams; i++) {
+        const int32_t *rows = (const int32_t *)1;
+        int64_t n = d->ctx_grad_rows(c, i, &rows), nr = d->params[i].rank ? count(&d->params[i], NULL) : 0;
+        if (n < 0) {
+            ok = ok && rows == NULL;
+            continue;
+        }
+        (*nsparse)++;
+        int64_t R = nnrt_size_eval(&d->params[i].shape[0], NULL), cols = nr / R;
+        char *listed = calloc((size_t)R, 1);
+        const float *g = d->ctx_grad_data(c, i);
+        for (int64_t k = 0; k < n; k++) {
+            ok = ok && rows[k] >= 0 && rows[k] < R && !(unique && listed[rows[k]]);
+            if (rows[k] >= 0 && rows[k] < R)
+                listed[rows[k]] = 1;
+        }
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < cols && !listed[r]; j++)
+                ok = ok && g[r * cols + j] == 0.0f;
+        free(listed);
+    }
+    ok = ok && d->ctx_grad_rows(c, d->nparams, NULL) == -1 && d->ctx_grad_rows(NULL, 0, NULL) == -1;
+    return ok;
+}
+
 static void test_accumulate(void)
 {
     /* 4. gA + gB, then (SGD) one update by hand */
@@ -325,9 +359,15 @@ static void test_accumulate(void)
         die("ctx_grad");
     int64_t np;
     float *w0 = snapshot(m, &np);
+    int nsparse = 0, covered = rows_cover(c1, 0, &nsparse);
     check(d->grad_accumulate(c1, c1) != NNRT_OK, "grad_accumulate(ctx, the same ctx) is an error");
     if (d->grad_accumulate(c1, c2) != NNRT_OK)
         die("grad_accumulate");
+    nsparse = 0;
+    covered = rows_cover(c1, 1, &nsparse) && covered;
+    check(covered, "ctx_grad_rows: a sparse gradient lists every nonzero row (after accumulate each once), "
+                   "a dense one -1");
+    printf("# %d sparse gradients\n", nsparse);
     int sum_ok = 1, upd_ok = 1;
     for (int i = 0; i < d->nparams; i++) {
         const float *g = d->ctx_grad_data(c1, i);
