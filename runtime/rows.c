@@ -32,6 +32,8 @@ static inline void prefetch_row(const float *row, int64_t H, int write)
 NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                     const float *h, float *out)
 {
+    if (nnrt_rows_dot_shared(W, H, ids, N, n, h, out)) /* share = batch: rows_shared.c */
+        return;
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
             prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
@@ -42,6 +44,8 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
 NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                      const float *g, float *out)
 {
+    if (nnrt_rows_wsum_shared(W, H, ids, N, n, g, out)) /* share = batch: rows_shared.c */
+        return;
     for (int64_t p = 0; p < N / n; p++) {
         float *restrict o = out + p * H;
         memset(o, 0, (size_t)H * sizeof *o);
@@ -58,6 +62,8 @@ NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *i
 NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                         const float *g, const float *h)
 {
+    if (nnrt_rows_scatter_shared(dst, H, ids, N, n, g, h)) /* share = batch: rows_shared.c */
+        return;
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
             prefetch_row(dst + (int64_t)ids[r + AHEAD] * H, H, 1);

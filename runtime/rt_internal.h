@@ -133,6 +133,16 @@ static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
 #define NNRT_AVX2_CLONES
 #endif
 
+/* rows_shared.c: rows.c's ops with the columns of ids that every position
+ * shares (share = batch's noise) scored by one GEMM; 0, having done
+ * nothing, where too few share (rows.c's loops run then). */
+int nnrt_rows_dot_shared(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *h,
+                         float *out);
+int nnrt_rows_wsum_shared(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
+                          float *out);
+int nnrt_rows_scatter_shared(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
+                             const float *h);
+
 /* gemm.c: the own AVX2 kernel for skinny products; returns 0, having done
  * nothing, where it does not apply (then BLAS or the portable loops run). */
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
