@@ -8,7 +8,8 @@
 #   sh bench/approx_step.sh [V...]      (default: 10000 100000)
 #
 # Environment: NNGC (default build/nngc), REPEAT (timed steps per row,
-# default 5), METHODS (default below).
+# default 5), METHODS (default below), STEP_CPU=1 (CPU time per step
+# instead of the median wall time: for a busy machine; needs perf).
 #
 # Each row is `nngc run M.nn --batch=32 --softmax=METHOD --train 1 --repeat
 # REPEAT` on fixed inputs (targets drawn from a Zipf distribution, counts
@@ -51,14 +52,30 @@ for t in 0..T {
 EOF
 }
 
-# ms per step: the median of nngc run's timed train steps
+# ms per step: the median of nngc run's timed train steps; STEP_CPU=1:
+# the CPU time of the nngc process alone (perf's task-clock, not clang's),
+# (cpu(REPEAT) - cpu(1)) / (REPEAT - 1), which other work on a busy
+# machine disturbs much less than the wall clock; one op thread (idle op
+# threads spin, which CPU time would count)
 step() { # MODEL ARGS...
     m=$1
     shift
+    if [ "${STEP_CPU:-0}" = 1 ]; then
+        a=$(step_cpu "$m" 1 "$@") z=$(step_cpu "$m" "$REPEAT" "$@")
+        echo "$a $z $REPEAT" | awk '$1 > 0 && $2 > 0 { printf "%.2f", ($2 - $1) / ($3 - 1) }'
+        return
+    fi
     out=$("$NNGC" run "$m" --batch=32 --input words="$tmp/words.npy" --input T_len="$tmp/len.npy" --train 1 \
         --repeat "$REPEAT" "$@" 2>&1)
     echo "$out" | sed -n 's/^time: median \([0-9.]*\) us per call.*/\1/p' | awk '{ printf "%.2f", $1 / 1000 }'
     echo "$out" | grep -q '^time:' || echo "$out" | tail -2 >&2
+}
+
+step_cpu() { # MODEL REPEAT ARGS...: milliseconds of task-clock
+    m=$1 r=$2
+    shift 2
+    NNRT_OP_THREADS=1 perf stat -i -x, -e task-clock "$NNGC" run "$m" --batch=32 --input words="$tmp/words.npy" \
+        --input T_len="$tmp/len.npy" --train 1 --repeat "$r" "$@" 2>&1 >/dev/null | awk -F, '$3 ~ /task-clock/ {print $1}'
 }
 
 printf '| V | method | ms per step | full / method |\n|---|---|---|---|\n'
