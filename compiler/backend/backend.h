@@ -296,12 +296,11 @@ void cu_emit_kernel(Ctx *x, Node *n);
 /* cu_loop.c */
 void cu_emit_loop(Ctx *x, Node *n);
 void cu_loop_prelude(Ctx *x);
-/* cu_approx.c: the softmax approximations' ops; the model's device structures
- * (what 0: its fields, 1: their upload in NAME_params_dev, 2: their free) */
-bool cu_is_approx(Op op);
+/* cu_approx.c: the softmax approximations' ops (cu_target.c's table says
+ * which); the model's device structures (what 0: its fields, 1: their
+ * upload in NAME_params_dev, 2: their free) */
 void cu_emit_approx(Ctx *x, Node *n, const char *v);
 void cu_approx_api(Ctx *x, int what);
-void cu_approx_prelude(Ctx *x);
 /* cu_api.c: Target.hook, Target.emit_update and the helpers they call */
 void cu_hook(Ctx *x, Hook where);
 void cu_emit_update(Ctx *x);
