@@ -22,6 +22,7 @@
 #include "backend.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 
 /* The code of an op that is not only a launch of its generated kernel. */
@@ -97,6 +98,80 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     return true;
 }
 
+/* ---------------------------------------------------------------- --stats */
+
+/* What a call runs on the device: one entry for the call itself (outside
+ * any loop) and one per loop (per iteration of its body, its inner loops
+ * apart), counted as the code is written. nnrt_cuda_get_stats counts the
+ * same things as the code runs (docs/CUDA.md). */
+typedef struct {
+    int loop; /* the LOOP node's id; -1: the call */
+    int uploads, launches, gemms, copies, zeros;
+} CuCount;
+
+static struct {
+    CuCount *e; /* e[0]: the call */
+    int n, cap;
+    int open[64], depth; /* the entries of the loops being written; open[0] = 0 */
+} counts;
+
+void cu_count_begin(Ctx *x)
+{
+    counts.n = counts.depth = 0;
+    VEC_PUSH(counts.e, counts.n, counts.cap, ((CuCount){.loop = -1}));
+    counts.open[0] = 0;
+}
+
+void cu_count_loop(Ctx *x, int loop_id)
+{
+    if (loop_id < 0) {
+        NN_ASSERT(counts.depth > 0);
+        counts.depth--;
+        return;
+    }
+    NN_ASSERT(counts.n > 0 && counts.depth + 1 < (int)(sizeof counts.open / sizeof counts.open[0]));
+    VEC_PUSH(counts.e, counts.n, counts.cap, ((CuCount){.loop = loop_id}));
+    counts.open[++counts.depth] = counts.n - 1;
+}
+
+/* call: the generated statement, from the function's name on */
+void cu_count_call(Ctx *x, const char *call)
+{
+    if (counts.n == 0)
+        return; /* not inside a call (NAME_update) */
+    CuCount *c = &counts.e[counts.open[counts.depth]];
+    size_t len = strcspn(call, "(");
+    if (strncmp(call, "nnrt_cuda_upload", len) == 0 && len == strlen("nnrt_cuda_upload"))
+        c->uploads++;
+    else if (strncmp(call, "nnrt_cuda_copy", len) == 0 && len == strlen("nnrt_cuda_copy"))
+        c->copies++;
+    else if (strncmp(call, "nnrt_cuda_zero", len) == 0 && len == strlen("nnrt_cuda_zero"))
+        c->zeros++;
+    else if (strncmp(call, "nnrt_cuda_gemm", 14) == 0) /* nnrt_cuda_gemm, _gemm_batched */
+        c->gemms++;
+    else if (strncmp(call, "NNRT_LAUNCH", len) == 0 || strncmp(call, "nnrt_cuda_", 10) == 0)
+        c->launches++; /* the runtime's row kernels, gathers, scatters, approximations: one launch each */
+}
+
+static char *count_text(const CuCount *c)
+{
+    return xsprintf("%d kernel launches, %d GEMMs, %d device copies, %d zero fills", c->launches, c->gemms, c->copies,
+                    c->zeros);
+}
+
+void cu_count_report(Ctx *x, int downloads)
+{
+    NN_ASSERT(counts.n > 0 && counts.depth == 0);
+    if (x->stats) {
+        fprintf(x->stats, "device code (%s): per call: %d uploads, %d downloads (the error word's included), %s",
+                x->g->grads ? "train" : "forward", counts.e[0].uploads, downloads, count_text(&counts.e[0]));
+        for (int i = 1; i < counts.n; i++)
+            fprintf(x->stats, "; per iteration of loop %%%d: %s", counts.e[i].loop, count_text(&counts.e[i]));
+        fprintf(x->stats, "\n");
+    }
+    counts.n = 0;
+}
+
 /* `if ((rc = CALL) != NNRT_OK) return rc;` */
 void cu_call(Ctx *x, const char *fmt, ...)
 {
@@ -107,6 +182,7 @@ void cu_call(Ctx *x, const char *fmt, ...)
         s = NULL;
     va_end(ap);
     NN_ASSERT(s);
+    cu_count_call(x, s);
     cline(x, "if ((rc = %s) != NNRT_OK)", s);
     cline(x, "    return rc;");
     free(s);
@@ -114,6 +190,7 @@ void cu_call(Ctx *x, const char *fmt, ...)
 
 static void launch(Ctx *x, Node *n, const char *grid)
 {
+    cu_count_call(x, "NNRT_LAUNCH");
     cline(x, "NNRT_LAUNCH(m->cu, %s, %s, NNRT_BLOCK, 0, %s);", cu_kernel_name(x, n), grid, cu_kernel_args(x, n));
 }
 
