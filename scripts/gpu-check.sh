@@ -138,11 +138,12 @@ if [ -n "$rnnlm" ]; then
         # shellcheck disable=SC2086
         if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
             "$B/nngc" $bf --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+            sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
             "$B/nngc" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
             cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
             "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
             "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
-                $(sh tests/cuda/static_counts.sh "$d/$m.stats") -x cu -c tests/cuda/test_target.cpp \
+                -include "$d/$m.counts.h" -x cu -c tests/cuda/test_target.cpp \
                 -o "$d/test_$m.o" &&
             "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
                 "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \

@@ -142,11 +142,12 @@ target_build() {
     # shellcheck disable=SC2086
     sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
         build/nngc "-O$o" $bf --target=cuda --stats -I "$(dirname "$f")" "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+        sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
         build/nngc "-O$o" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
         ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
         "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$sfx.o" &&
         "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
-            $(sh tests/cuda/static_counts.sh "$d/$m.stats") -c tests/cuda/test_target.cpp \
+            -include "$d/$m.counts.h" -c tests/cuda/test_target.cpp \
             -o "$d/test_$m.o" &&
         "$cxx" -o "$d/test_${m}_$sfx" "$d/test_$m.o" "$d/${m}_$sfx.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
 }
@@ -275,11 +276,12 @@ approx_target() {
     # shellcheck disable=SC2086
     if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
         build/nngc "-O$o" ${b:+--batch=$b} --softmax="$s" $cnt --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+        sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
         build/nngc "-O$o" ${b:+--batch=$b} --softmax="$s" $cnt "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
         ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
         "$first" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/$m.o" &&
         "$first" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
-            -DINT_RANGE=$range $(sh tests/cuda/static_counts.sh "$d/$m.stats") -c tests/cuda/test_target.cpp -o "$d/test_$m.o" &&
+            -DINT_RANGE=$range -include "$d/$m.counts.h" -c tests/cuda/test_target.cpp -o "$d/test_$m.o" &&
         "$first" -o "$d/test" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs; then
         timeout "$TMO" "$d/test" >"$d/out" 2>&1
         echo $? >"$d/st"

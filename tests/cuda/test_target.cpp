@@ -37,9 +37,9 @@ static double now_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
-/* -DSTATIC_FORWARD=U,D,L,G,C,Z and -DSTATIC_TRAIN=... (tests/cuda/run.sh,
- * from the "device code (forward|train)" lines of nngc --stats for a
- * program without loops): what one call must execute, exactly: uploads,
+/* STATIC_FORWARD (U, D, L, G, C, Z) and STATIC_TRAIN, from a header that
+ * tests/cuda/run.sh -includes (tests/cuda/static_counts.sh: the "device
+ * code (forward|train)" lines of nngc --stats for a program without loops): what one call must execute, exactly: uploads,
  * downloads (the error word's included), kernel launches, GEMMs, device
  * copies, zero fills, as the runtime counted them */
 [[maybe_unused]] static void counts_as_static(const char *what, const void *g, const int64_t want[6]) {
