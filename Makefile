@@ -229,7 +229,7 @@ bench: all
 # checks, visibly, where there is no nvcc.
 
 CUDA_SRCS  := $(wildcard runtime/cuda/*.cu)
-CUDA_HDRS  := $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh) runtime/nngrt.h
+CUDA_HDRS  := $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh) runtime/nngrt.h runtime/nnrt_approx.h runtime/nnrt_hd.h
 EMU_CXX    ?= $(shell command -v g++ 2>/dev/null || command -v clang++ 2>/dev/null || echo c++)
 EMU_BUILD  ?= $(BUILD)/cuda-emu
 EMU_FLAGS  := -std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda
@@ -327,6 +327,7 @@ install: all
 	install -m 644 runtime/nnrt_data.h $(DESTDIR)$(PREFIX)/include/nnrt_data.h
 	install -m 644 runtime/nnrt_abi.h $(DESTDIR)$(PREFIX)/include/nnrt_abi.h
 	install -m 644 runtime/nnrt_approx.h $(DESTDIR)$(PREFIX)/include/nnrt_approx.h
+	install -m 644 runtime/nnrt_hd.h $(DESTDIR)$(PREFIX)/include/nnrt_hd.h
 	install -m 644 stdlib/*.nn $(DESTDIR)$(PREFIX)/share/nngc/stdlib/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.2.0|g' -e 's|@BLAS@|$(OPENBLAS_LIBS)|g' \
 	    nngrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nngrt.pc

@@ -5,7 +5,6 @@
  * its Viterbi decoder (Oda et al. 2017). docs/APPROX.md has the formulas.
  */
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,12 +198,6 @@ void nnrt_bincode_encode(const nnrt_bincode *b, int32_t w, uint8_t *out) {
         out[i] = (uint8_t)((c >> (b->bits - 1 - i)) & 1);
 }
 
-static double log_p(double p1, int bit) {
-    const double eps = 1e-300;
-    double p = bit ? p1 : 1.0 - p1;
-    return log(p > eps ? p : eps);
-}
-
 /* The codes <= L = ncoded - 1 are L itself and, for each bit i where L has
  * a 1, L's bits before i, a 0 at i, anything after: the best of each family
  * takes the likelier value of every free bit. */
@@ -214,7 +207,7 @@ int32_t nnrt_bincode_decode(const nnrt_bincode *b, const double *p1) {
     double free_best[64 + 1]; /* free_best[i]: best score of bits i.. */
     free_best[n] = 0.0;
     for (int i = n - 1; i >= 0; i--) {
-        double s0 = log_p(p1[i], 0), s1 = log_p(p1[i], 1);
+        double s0 = nnrt_hd_log_p(p1[i], 0), s1 = nnrt_hd_log_p(p1[i], 1);
         free_best[i] = free_best[i + 1] + (s1 > s0 ? s1 : s0);
     }
     double prefix = 0.0, best = -INFINITY;
@@ -222,17 +215,17 @@ int32_t nnrt_bincode_decode(const nnrt_bincode *b, const double *p1) {
     for (int i = 0; i < n; i++) {
         int li = (int)((L >> (n - 1 - i)) & 1);
         if (li) {
-            double s = prefix + log_p(p1[i], 0) + free_best[i + 1];
+            double s = prefix + nnrt_hd_log_p(p1[i], 0) + free_best[i + 1];
             if (s > best) {
                 best = s;
                 int64_t c = (L >> (n - i)) << (n - i); /* L's bits before i, 0 at i */
                 for (int j = i + 1; j < n; j++)
-                    if (log_p(p1[j], 1) > log_p(p1[j], 0))
+                    if (nnrt_hd_log_p(p1[j], 1) > nnrt_hd_log_p(p1[j], 0))
                         c |= (int64_t)1 << (n - 1 - j);
                 code = c;
             }
         }
-        prefix += log_p(p1[i], li);
+        prefix += nnrt_hd_log_p(p1[i], li);
     }
     if (prefix >= best)
         code = L;
@@ -241,103 +234,25 @@ int32_t nnrt_bincode_decode(const nnrt_bincode *b, const double *p1) {
 
 /* ---------------------------------------------------------------- convolutional code */
 
-static int parity7(unsigned x) { return __builtin_parity(x & 0x7f); }
-
 /* reg: the last 7 input bits, the newest in bit 0 */
 void nnrt_ecc_encode(int nbits, const uint8_t *msg, uint8_t *out) {
     unsigned reg = 0;
     for (int t = 0; t < nbits + NNRT_ECC_K - 1; t++) {
         reg = ((reg << 1) | (t < nbits ? (msg[t] & 1u) : 0u)) & 0x7f;
-        out[2 * t] = (uint8_t)parity7(reg & NNRT_ECC_G0);
-        out[2 * t + 1] = (uint8_t)parity7(reg & NNRT_ECC_G1);
+        out[2 * t] = (uint8_t)nnrt_hd_parity7(reg & NNRT_ECC_G0);
+        out[2 * t + 1] = (uint8_t)nnrt_hd_parity7(reg & NNRT_ECC_G1);
     }
 }
 
-#define ECC_STATES 128 /* 6 register bits x "still equal to the limit's prefix" */
-#define ECC_MAXBITS 30
-#define ECC_MAXSTEPS (ECC_MAXBITS + NNRT_ECC_K - 1)
-
-/* log(exp(a) + exp(b)), -inf safe. */
-static double lse2(double a, double b) {
-    if (a == -INFINITY)
-        return b;
-    if (b == -INFINITY)
-        return a;
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
-}
-
-/* How the trellis folds a path's score v into a state's *acc: Viterbi's
- * max (true when v replaced it: the state's predecessor changes) or the
- * log-add-exp of a sum over the paths. */
-typedef bool (*trellis_combine)(double *acc, double v);
-
-static bool combine_max(double *acc, double v) {
-    if (v > *acc) {
-        *acc = v;
-        return true;
-    }
-    return false;
-}
-
-static bool combine_lse(double *acc, double v) {
-    *acc = lse2(*acc, v);
-    return false;
-}
-
-/* The largest valid message value: limit - 1, at most nbits ones. */
-static int64_t ecc_largest(int nbits, int64_t limit) {
-    int64_t L = limit - 1;
-    return L >= ((int64_t)1 << nbits) ? ((int64_t)1 << nbits) - 1 : L;
-}
-
-/* The trellis of the convolutional code over the messages <= L: a state
- * is the register's last 6 bits (bits 1..6) and whether the message so
- * far equals L's prefix (bit 0: "tight"); it starts at register 0, tight,
- * and ends flushed to register 0 (states 0 and 1). bm[t][c0][c1] is the
- * log-probability of step t's two code bits. m gets the final scores;
- * pred (NULL: not kept) each state's best predecessor, when combine is
- * combine_max. One walk for nnrt_ecc_decode (max) and nnrt_code_logz
- * (log-sum-exp). */
-static void trellis_walk(int nbits, int64_t L, const double (*bm)[2][2], trellis_combine combine,
-                         uint8_t (*pred)[ECC_STATES], double *m) {
-    double next[ECC_STATES];
-    for (int s = 0; s < ECC_STATES; s++)
-        m[s] = -INFINITY;
-    m[1] = 0.0; /* register 0, tight */
-    for (int t = 0; t < nbits + NNRT_ECC_K - 1; t++) {
-        int lb = t < nbits ? (int)((L >> (nbits - 1 - t)) & 1) : 0;
-        for (int s = 0; s < ECC_STATES; s++)
-            next[s] = -INFINITY;
-        for (int s = 0; s < ECC_STATES; s++) {
-            if (m[s] == -INFINITY)
-                continue;
-            unsigned reg = (unsigned)s >> 1;
-            int tight = s & 1;
-            for (int bit = 0; bit < (t < nbits ? 2 : 1); bit++) {
-                if (tight && bit > lb)
-                    continue; /* the value would pass L */
-                unsigned full = ((reg << 1) | (unsigned)bit) & 0x7f;
-                int ns = (int)((full & 0x3f) << 1) | (tight && bit == lb);
-                double v = m[s] + bm[t][parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)];
-                if (combine(&next[ns], v) && pred)
-                    pred[t][ns] = (uint8_t)s;
-            }
-        }
-        memcpy(m, next, sizeof next);
-    }
-}
-
+/* Viterbi over nnrt_hd.h's trellis, which the normalizer nnrt_code_logz
+ * walks with log-sum-exp instead of max. */
 int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
-    if (nbits < 1 || nbits > ECC_MAXBITS || limit <= 0)
+    if (nbits < 1 || nbits > NNRT_ECC_MAXBITS || limit <= 0)
         return -1;
     int steps = nbits + NNRT_ECC_K - 1;
-    uint8_t pred[ECC_MAXSTEPS][ECC_STATES];
-    double bm[ECC_MAXSTEPS][2][2], m[ECC_STATES];
-    for (int t = 0; t < steps; t++)
-        for (int c0 = 0; c0 < 2; c0++)
-            for (int c1 = 0; c1 < 2; c1++)
-                bm[t][c0][c1] = log_p(p1[2 * t], c0) + log_p(p1[2 * t + 1], c1);
-    trellis_walk(nbits, ecc_largest(nbits, limit), (const double (*)[2][2])bm, combine_max, pred, m);
+    uint8_t pred[NNRT_ECC_MAXSTEPS][NNRT_ECC_STATES];
+    double m[NNRT_ECC_STATES];
+    nnrt_hd_trellis_walk(nbits, nnrt_hd_ecc_largest(nbits, limit), p1, NULL, 0, pred, m);
     int s = m[0] >= m[1] ? 0 : 1; /* register flushed to 0 */
     if (m[s] == -INFINITY)
         return -1;
@@ -350,50 +265,6 @@ int32_t nnrt_ecc_decode(int nbits, const double *p1, int64_t limit) {
     return (int32_t)value;
 }
 
-/* log sigmoid(+-x): the log-probability of bit value `bit` from its logit. */
-static double log_bit(double x, int bit) {
-    double s = bit ? -x : x; /* -log p = softplus(s) */
-    return -(s > 0 ? s + log1p(exp(-s)) : log1p(exp(s)));
-}
-
-/* The plain code: the codes < limit are, for each bit i where limit has a
- * 1, limit's bits before i, a 0 at i and anything after (whose free bits
- * sum to 1). */
-static double logz_plain(int nbits, const float *x, int64_t limit) {
-    if (limit >= ((int64_t)1 << nbits))
-        return 0.0; /* every code is a word */
-    double z = -INFINITY, prefix = 0.0;
-    for (int i = 0; i < nbits; i++) {
-        int li = (int)((limit >> (nbits - 1 - i)) & 1);
-        if (li)
-            z = lse2(z, prefix + log_bit(x[i], 0));
-        prefix += log_bit(x[i], li);
-    }
-    return z;
-}
-
-/* The convolutional code punctured to n bits: the sum over the trellis of
- * nnrt_ecc_decode (the same states, messages <= limit - 1), log-sum-exp
- * instead of max; a code bit nobody predicts weighs 1 either way. */
-static double logz_ecc(int nbits, const float *x, int n, int64_t limit) {
-    int total = nnrt_ecc_len(nbits), steps = nbits + NNRT_ECC_K - 1;
-    int who[2 * ECC_MAXSTEPS];
-    for (int c = 0; c < total; c++)
-        who[c] = -1;
-    for (int j = 0; j < n; j++)
-        who[(int64_t)j * total / n] = j;
-    double bm[ECC_MAXSTEPS][2][2], m[ECC_STATES];
-    for (int t = 0; t < steps; t++)
-        for (int c0 = 0; c0 < 2; c0++)
-            for (int c1 = 0; c1 < 2; c1++)
-                bm[t][c0][c1] = (who[2 * t] >= 0 ? log_bit(x[who[2 * t]], c0) : 0.0) +
-                                (who[2 * t + 1] >= 0 ? log_bit(x[who[2 * t + 1]], c1) : 0.0);
-    trellis_walk(nbits, ecc_largest(nbits, limit), (const double (*)[2][2])bm, combine_lse, NULL, m);
-    return lse2(m[0], m[1]);
-}
-
-double nnrt_code_logz(int nbits, const float *x, int n, int64_t limit) {
-    if (nbits < 1 || nbits > ECC_MAXBITS || limit <= 0 || n < nbits || n > nnrt_ecc_len(nbits))
-        return NAN;
-    return n == nbits ? logz_plain(nbits, x, limit) : logz_ecc(nbits, x, n, limit);
-}
+/* The plain code and the convolutional one: nnrt_hd.h, run on the device
+ * too. */
+double nnrt_code_logz(int nbits, const float *x, int n, int64_t limit) { return nnrt_hd_code_logz(nbits, x, n, limit); }

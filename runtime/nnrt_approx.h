@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "nngrt.h"
+#include "nnrt_hd.h" /* the algorithms the CUDA runtime runs on the device too */
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,11 +42,7 @@ void nnrt_alias_free(nnrt_alias *a);
 
 /* One draw: one 64-bit random number, O(1). */
 static inline int32_t nnrt_alias_draw(const nnrt_alias *a, nnrt_rng *r) {
-    double x = (double)(nnrt_rng_next(r) >> 11) * 0x1.0p-53 * (double)a->n;
-    int64_t i = (int64_t)x;
-    if (i >= a->n) /* x rounded up to n */
-        i = a->n - 1;
-    return x - (double)i < a->prob[i] ? (int32_t)i : a->alias[i];
+    return nnrt_hd_alias_pick(a->prob, a->alias, a->n, nnrt_hd_next(r->s));
 }
 
 /* The random stream of one context: seeded from (seed, step, pos) alone, so
@@ -132,10 +129,7 @@ int32_t nnrt_bincode_decode(const nnrt_bincode *b, const double *p1);
  * 10), the register flushed with 6 zero bits: n message bits give
  * 2 * (n + 6) coded bits. Its minimum distance is 10, so maximum-likelihood
  * decoding corrects any 4 flipped bits. */
-#define NNRT_ECC_K 7
-#define NNRT_ECC_G0 0171
-#define NNRT_ECC_G1 0133
-static inline int nnrt_ecc_len(int nbits) { return 2 * (nbits + NNRT_ECC_K - 1); }
+/* (NNRT_ECC_K, NNRT_ECC_G0, NNRT_ECC_G1 and nnrt_ecc_len are in nnrt_hd.h.) */
 void nnrt_ecc_encode(int nbits, const uint8_t *msg, uint8_t *out);
 /* Viterbi decoding with soft decisions (branch metric log p / log(1 - p)
  * of the coded bits' probabilities p1), restricted to messages whose value

@@ -5,42 +5,20 @@
  * splitmix64, as its authors recommend: any 64-bit seed, 0 included, gives a
  * well-mixed non-zero state. Only integer arithmetic feeds the stream, so a
  * seed gives the same params on every platform; the float conversions below
- * are exact or correctly rounded libm calls.
+ * are exact or correctly rounded libm calls. The generator itself is
+ * nnrt_hd.h's, which the CUDA runtime's device code runs too.
  */
 #include <math.h>
 
+#include "nnrt_hd.h"
 #include "rt_internal.h"
 
 /* M_PI is POSIX, not C11. */
 #define TWO_PI 6.28318530717958647692528676655900577
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+void nnrt_rng_seed(nnrt_rng *r, uint64_t seed) { nnrt_hd_seed(r->s, seed); }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-void nnrt_rng_seed(nnrt_rng *r, uint64_t seed) {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-uint64_t nnrt_rng_next(nnrt_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t nnrt_rng_next(nnrt_rng *r) { return nnrt_hd_next(r->s); }
 
 /* The top 53 bits scaled by 2^-53: every value k/2^53 in [0, 1), exactly. */
 double nnrt_rng_double(nnrt_rng *r) { return (double)(nnrt_rng_next(r) >> 11) * 0x1.0p-53; }

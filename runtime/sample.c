@@ -97,19 +97,7 @@ int nnrt_alias_build(nnrt_alias *a, const int64_t *counts, int64_t n, double pow
     return NNRT_OK;
 }
 
-/* The splitmix64 finalizer: a bijection of 64-bit words that mixes well. */
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-void nnrt_rng_stream(nnrt_rng *r, uint64_t seed, uint64_t step, uint64_t pos) {
-    uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ull);
-    h = mix64(h ^ (step + 0x632be59bd9b4e019ull));
-    h = mix64(h ^ (pos + 0x85157af5ull));
-    nnrt_rng_seed(r, h);
-}
+void nnrt_rng_stream(nnrt_rng *r, uint64_t seed, uint64_t step, uint64_t pos) { nnrt_hd_stream(r->s, seed, step, pos); }
 
 int nnrt_sample_k(const nnrt_alias *a, nnrt_rng *r, int64_t k, int32_t exclude, int32_t *out) {
     if (exclude >= 0 && exclude < a->n && a->logq[exclude] == 0.0 && k > 0)

@@ -19,8 +19,9 @@
 #    tests/cuda/models/approx_all.nn: every softmax approximation, the
 #    device drawing the C target's samples)
 #    against nngc's C for the same programs (tests/cuda/test_target.cpp:
-#    forward, gradients, three train steps), with each one's time per
-#    call on the GPU and on the CPU;
+#    forward, gradients, three train steps; for a program without loops
+#    the copies, launches and GEMMs a call executed as nngc --stats said),
+#    with each one's time per call on the GPU and on the CPU;
 # 3. nngc run --target=cuda on the GPU against PyTorch's gradients and
 #    optimizer steps (tests/train/fixtures), and --stats' executed copies;
 # 4. runs test_kernels and the generated rnnlm_small (-O2) under compute-sanitizer
@@ -136,12 +137,13 @@ if [ -n "$rnnlm" ]; then
         mkdir -p "$d"
         # shellcheck disable=SC2086
         if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
-            "$B/nngc" $bf --target=cuda "$f" -o "$d/$m.cu" &&
+            "$B/nngc" $bf --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+            sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
             "$B/nngc" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
             cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
             "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
             "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
-                -x cu -c tests/cuda/test_target.cpp \
+                -include "$d/$m.counts.h" -x cu -c tests/cuda/test_target.cpp \
                 -o "$d/test_$m.o" &&
             "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
                 "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \
@@ -208,7 +210,7 @@ if [ -n "$rnnlm" ]; then
         # shellcheck disable=SC2086
         if NVCC=$NVCC timeout 120 "$B/nngc" run --target=cuda --stats "tests/train/models/$m.nn" \
             --params "$F/$m/params.safetensors" $in --grads "$B/g" --out "$B/o" >"$log" 2>&1 && same_grads "$m"; then
-            pass "nngc run --target=cuda --grads $m: PyTorch's gradients; $(grep '^executed' "$log" | cut -c1-90)"
+            pass "nngc run --target=cuda --grads $m: PyTorch's gradients; $(grep '^executed (forward' "$log" | cut -c1-90)"
         else
             failc "nngc run --target=cuda --grads $m"
             tail_log 8

@@ -153,6 +153,7 @@ typedef struct Ctx {
     const struct Target *target; /* what writes each node's code */
     const char *fn;         /* the function being written: "ctx_forward", "ctx_grad" */
     Diag *diag;             /* where errors go */
+    FILE *stats;            /* --stats: where a target reports what a call runs (NULL: not asked) */
 } Ctx;
 
 static inline NodeInfo *info(const Node *n)
@@ -296,12 +297,18 @@ void cu_emit_kernel(Ctx *x, Node *n);
 /* cu_loop.c */
 void cu_emit_loop(Ctx *x, Node *n);
 void cu_loop_prelude(Ctx *x);
-/* cu_approx.c: the softmax approximations' ops; the model's device structures
- * (what 0: its fields, 1: their upload in NAME_params_dev, 2: their free) */
-bool cu_is_approx(Op op);
+/* cu_approx.c: the softmax approximations' ops (cu_target.c's table says
+ * which); the model's device structures (what 0: its fields, 1: their
+ * upload in NAME_params_dev, 2: their free) */
 void cu_emit_approx(Ctx *x, Node *n, const char *v);
 void cu_approx_api(Ctx *x, int what);
-void cu_approx_prelude(Ctx *x);
+/* cu_target.c: --stats' static counts of a call (cu_count_*), as the code
+ * is written: each runtime call and launch once, outside any loop or per
+ * iteration of its innermost loop */
+void cu_count_begin(Ctx *x);                /* a call's code begins */
+void cu_count_call(Ctx *x, const char *call); /* "nnrt_cuda_copy(...", "NNRT_LAUNCH(..." */
+void cu_count_loop(Ctx *x, int loop_id);    /* the body of loop %loop_id begins; -1: it ended */
+void cu_count_report(Ctx *x, int downloads);  /* the call's code ends: one line to x->stats */
 /* cu_api.c: Target.hook, Target.emit_update and the helpers they call */
 void cu_hook(Ctx *x, Hook where);
 void cu_emit_update(Ctx *x);

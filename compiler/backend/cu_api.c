@@ -121,6 +121,7 @@ static void call_end(Ctx *x)
             cline(x, "(void)%s; /* %s: computed in place */", vname(g->grads[i]), g->params[i].name);
             continue;
         }
+        cu_count_call(x, g->grads[i] ? "nnrt_cuda_copy" : "nnrt_cuda_zero");
         if (g->grads[i])
             cline(x, "if ((rc = nnrt_cuda_copy(m->cu, m->dgrads + %" PRId64 ", %s, %s)) != NNRT_OK) /* %s */",
                   x->param_off[i], vname(g->grads[i]), bytes, g->params[i].name);
@@ -147,6 +148,7 @@ static void call_end(Ctx *x)
     cline(x, "    return rc;");
     x->indent--;
     cline(x, "}");
+    cu_count_report(x, n + 1); /* the results and the error word */
 }
 
 void cu_hook(Ctx *x, Hook where)
@@ -207,6 +209,7 @@ void cu_hook(Ctx *x, Hook where)
         if (x->g->grads)
             cline(x, "m->grads_host = m->grads_set = 0; /* new gradients on the device */");
         cline(x, "nnrt_cuda_begin(m->cu);");
+        cu_count_begin(x);
         break;
     case HOOK_CALL_END:
         call_end(x);

@@ -20,19 +20,6 @@
 
 #include <math.h>
 
-bool cu_is_approx(Op op)
-{
-    switch (op) {
-    case OP_SAMPLE: case OP_NEGLOSS: case OP_NEGLOSSGRAD: case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS:
-    case OP_SAMPLEDGRAD: case OP_HIERPATH: case OP_HIERLABEL: case OP_LOGISTICLOSS: case OP_LOGISTICGRAD:
-    case OP_CLASSIDS: case OP_CLASSLOSS: case OP_CLASSGRAD: case OP_BINCODE: case OP_BINSLOT: case OP_BINLOGZ:
-    case OP_VMFLOSS: case OP_VMFGRAD:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Does a node of op appear in x's or its train graph's code? */
 static bool has_op(const Ctx *x, Op op)
 {
@@ -41,17 +28,6 @@ static bool has_op(const Ctx *x, Op op)
             if (c->all[i]->op == op)
                 return true;
     return false;
-}
-
-/* The prelude's mark that the .cu calls runtime/cuda/approx.cu: nngc run
- * (driver/run_cuda.c) compiles that file only then. */
-void cu_approx_prelude(Ctx *x)
-{
-    for (int op = 0; op < OP_COUNT; op++)
-        if (cu_is_approx((Op)op) && has_op(x, (Op)op)) {
-            craw(x, "#define NNGC_APPROX_CU 1 /* calls runtime/cuda/approx.cu */\n\n");
-            return;
-        }
 }
 
 /* The model's fields, its upload (in NAME_params_dev) and its free. */

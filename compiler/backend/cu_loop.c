@@ -41,6 +41,7 @@ void cu_emit_loop(Ctx *x, Node *n)
     else
         cline(x, "for (int64_t %s = %s; %s < %s; %s++) {", t, lo, t, size_c(x, l->hi), t);
     x->indent++;
+    cu_count_loop(x, id);
     emit_block(x, &l->body);
     cline(x, "/* end of iteration: stacks, sums, then carries (on the stream, in order) */");
     char *iter = size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, lo);
@@ -59,12 +60,14 @@ void cu_emit_loop(Ctx *x, Node *n)
         if (sv->op == OP_SCATTERROWS) { /* row a added at row id (a host scalar) */
             char *rowc = count_c(x, &sv->shape, 1);
             emit_index_check(x, sv, vname(sv->in[1]), size_c(x, sv->shape.d[0]));
+            cu_count_call(x, "NNRT_LAUNCH");
             cline(x, "NNRT_LAUNCH(m->cu, %s_add_into, nnrt_grid(%s, NNRT_BLOCK), NNRT_BLOCK, 0, u%d_%d + %s * %s, %s, "
                      "(int64_t)(%s));",
                   M, rowc, id, r, vname(sv->in[1]), rowc, vname(sv->in[0]), rowc);
             continue;
         }
         char *cnt = count_c(x, &l->sum[r]->shape, 0);
+        cu_count_call(x, "NNRT_LAUNCH");
         cline(x, "NNRT_LAUNCH(m->cu, %s_add_into, nnrt_grid(%s, NNRT_BLOCK), NNRT_BLOCK, 0, u%d_%d, %s, (int64_t)(%s));",
               M, cnt, id, r, vname(l->sum[r]), cnt);
     }
@@ -80,6 +83,7 @@ void cu_emit_loop(Ctx *x, Node *n)
         const char *src = ni->tmp_off[r] >= 0 ? xsprintf("x%d_%d", id, r) : vname(l->next[r]);
         cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, src, bytes_of(x, &l->carry[r]->shape));
     }
+    cu_count_loop(x, -1);
     x->indent--;
     cline(x, "} /* end loop %%%d */", id);
 }

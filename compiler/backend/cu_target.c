@@ -22,26 +22,23 @@
 #include "backend.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 
-/* The ops with CUDA code; the rest is a diagnostic naming the op. */
+/* The code of an op that is not only a launch of its generated kernel. */
+typedef void (*CuEmitFn)(Ctx *x, Node *n, const char *v);
+static const CuEmitFn cu_family[OP_COUNT];
+
+/* The ops with CUDA code: an entry of cu_family (below), or a generated
+ * kernel (cu_kernels.c); the rest is a diagnostic naming the op. */
 static bool cu_op(Op op)
 {
-    switch (op) {
-    case OP_ICONST: case OP_DIM: case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_PARAM: case OP_INPUT:
-    case OP_TODEVICE: case OP_TOHOST: case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
-    case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: case OP_ROW: case OP_GATHER:
-    case OP_LOOP: case OP_CARRY: case OP_LOOPOUT: case OP_INDEX: case OP_CONCAT: case OP_SLICE:
-    case OP_SCATTERROWS: case OP_SPARSESCATTER:
-        return true;
-    default:
-        return cu_has_kernel(&(Node){.op = op});
-    }
+    return cu_family[op] || cu_has_kernel(&(Node){.op = op});
 }
 
 static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
 {
-    if (n->op >= 0 && n->op < OP_COUNT && cu_is_approx(n->op))
+    if (n->op >= 0 && n->op < OP_COUNT && cu_family[n->op] == cu_emit_approx)
         return true; /* ids and labels on the host or per row on the device (cu_approx.c) */
     if (n->op < 0 || n->op >= OP_COUNT || !cu_op(n->op)) {
         snprintf(why, len, "no CUDA code for this op yet");
@@ -101,6 +98,80 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
     return true;
 }
 
+/* ---------------------------------------------------------------- --stats */
+
+/* What a call runs on the device: one entry for the call itself (outside
+ * any loop) and one per loop (per iteration of its body, its inner loops
+ * apart), counted as the code is written. nnrt_cuda_get_stats counts the
+ * same things as the code runs (docs/CUDA.md). */
+typedef struct {
+    int loop; /* the LOOP node's id; -1: the call */
+    int uploads, launches, gemms, copies, zeros;
+} CuCount;
+
+static struct {
+    CuCount *e; /* e[0]: the call */
+    int n, cap;
+    int open[64], depth; /* the entries of the loops being written; open[0] = 0 */
+} counts;
+
+void cu_count_begin(Ctx *x)
+{
+    counts.n = counts.depth = 0;
+    VEC_PUSH(counts.e, counts.n, counts.cap, ((CuCount){.loop = -1}));
+    counts.open[0] = 0;
+}
+
+void cu_count_loop(Ctx *x, int loop_id)
+{
+    if (loop_id < 0) {
+        NN_ASSERT(counts.depth > 0);
+        counts.depth--;
+        return;
+    }
+    NN_ASSERT(counts.n > 0 && counts.depth + 1 < (int)(sizeof counts.open / sizeof counts.open[0]));
+    VEC_PUSH(counts.e, counts.n, counts.cap, ((CuCount){.loop = loop_id}));
+    counts.open[++counts.depth] = counts.n - 1;
+}
+
+/* call: the generated statement, from the function's name on */
+void cu_count_call(Ctx *x, const char *call)
+{
+    if (counts.n == 0)
+        return; /* not inside a call (NAME_update) */
+    CuCount *c = &counts.e[counts.open[counts.depth]];
+    size_t len = strcspn(call, "(");
+    if (strncmp(call, "nnrt_cuda_upload", len) == 0 && len == strlen("nnrt_cuda_upload"))
+        c->uploads++;
+    else if (strncmp(call, "nnrt_cuda_copy", len) == 0 && len == strlen("nnrt_cuda_copy"))
+        c->copies++;
+    else if (strncmp(call, "nnrt_cuda_zero", len) == 0 && len == strlen("nnrt_cuda_zero"))
+        c->zeros++;
+    else if (strncmp(call, "nnrt_cuda_gemm", 14) == 0) /* nnrt_cuda_gemm, _gemm_batched */
+        c->gemms++;
+    else if (strncmp(call, "NNRT_LAUNCH", len) == 0 || strncmp(call, "nnrt_cuda_", 10) == 0)
+        c->launches++; /* the runtime's row kernels, gathers, scatters, approximations: one launch each */
+}
+
+static char *count_text(const CuCount *c)
+{
+    return xsprintf("%d kernel launches, %d GEMMs, %d device copies, %d zero fills", c->launches, c->gemms, c->copies,
+                    c->zeros);
+}
+
+void cu_count_report(Ctx *x, int downloads)
+{
+    NN_ASSERT(counts.n > 0 && counts.depth == 0);
+    if (x->stats) {
+        fprintf(x->stats, "device code (%s): per call: %d uploads, %d downloads (the error word's included), %s",
+                x->g->grads ? "train" : "forward", counts.e[0].uploads, downloads, count_text(&counts.e[0]));
+        for (int i = 1; i < counts.n; i++)
+            fprintf(x->stats, "; per iteration of loop %%%d: %s", counts.e[i].loop, count_text(&counts.e[i]));
+        fprintf(x->stats, "\n");
+    }
+    counts.n = 0;
+}
+
 /* `if ((rc = CALL) != NNRT_OK) return rc;` */
 void cu_call(Ctx *x, const char *fmt, ...)
 {
@@ -111,6 +182,7 @@ void cu_call(Ctx *x, const char *fmt, ...)
         s = NULL;
     va_end(ap);
     NN_ASSERT(s);
+    cu_count_call(x, s);
     cline(x, "if ((rc = %s) != NNRT_OK)", s);
     cline(x, "    return rc;");
     free(s);
@@ -118,6 +190,7 @@ void cu_call(Ctx *x, const char *fmt, ...)
 
 static void launch(Ctx *x, Node *n, const char *grid)
 {
+    cu_count_call(x, "NNRT_LAUNCH");
     cline(x, "NNRT_LAUNCH(m->cu, %s, %s, NNRT_BLOCK, 0, %s);", cu_kernel_name(x, n), grid, cu_kernel_args(x, n));
 }
 
@@ -215,18 +288,195 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
         emit_product(x, n, v);
 }
 
+/* the host arena: nnrt_cuda_end copies the value there (cu_api.c) */
+static void emit_to_host(Ctx *x, Node *n, const char *v)
+{
+    cline(x, "float *%s = m->arena + %" PRId64 "; /* filled at the end of the call */", v, info(n)->off);
+}
+
+static void emit_to_device(Ctx *x, Node *n, const char *v)
+{
+    cu_call(x, "nnrt_cuda_upload(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(n->in[0]), count_c(x, &n->in[0]->shape, 0));
+}
+
+static void emit_int(Ctx *x, Node *n, const char *v)
+{
+    if (cu_has_kernel(n))
+        emit_kernel_node(x, n, v); /* int tensors, on the device */
+    else
+        c_emit_leaf(x, n, v);
+}
+
+static void emit_param(Ctx *x, Node *n, const char *v)
+{
+    cline(x, "const float *%s = m->model->dparams + %" PRId64 "; /* %s, on the device */", v, x->param_off[n->index],
+          x->g->params[n->index].name);
+}
+
+static void emit_products(Ctx *x, Node *n, const char *v)
+{
+    if (n->nin == 3)
+        emit_kernel_node(x, n, v); /* the addend, then the product */
+    else
+        emit_product(x, n, v);
+}
+
+static void emit_rows(Ctx *x, Node *n, const char *v)
+{
+    char *len, *rows;
+    last_axis_rows(x, n->in[0], &len, &rows);
+    cu_call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
+            n->op == OP_SOFTMAX ? "softmax" : n->op == OP_LOGSOFTMAX ? "log_softmax" : "logsumexp", vname(n->in[0]), v,
+            rows, len);
+}
+
+static void emit_row(Ctx *x, Node *n, const char *v)
+{
+    const Node *a = n->in[0];
+    if (ir_is_int_scalar(n)) { /* words[t]: on the host */
+        c_emit_gather(x, n, v);
+        return;
+    }
+    /* a view of a device tensor at a host index */
+    emit_index_check(x, n, vname(n->in[1]), size_c(x, a->shape.d[0]));
+    cline(x, "const %s *%s = %s + %s * %s;", n->dtype == DT_I32 ? "int32_t" : "float", v, vname(a), vname(n->in[1]),
+          count_c(x, &a->shape, 1));
+}
+
+static void emit_device_loop(Ctx *x, Node *n, const char *v) { cu_emit_loop(x, n); }
+
+/* views of the loop's buffers (cu_loop.c); a sum computed in place into a
+ * gradient is never read (nvcc: "set but never used", whatever (void) says) */
+static void emit_loop_value(Ctx *x, Node *n, const char *v)
+{
+    const Loop *l = n->op == OP_CARRY ? n->loop : n->in[0]->loop;
+    int id = l->node->id, r = n->index;
+    char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
+    r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
+    if (n->dtype == DT_I32) /* a stack of ints */
+        cline(x, "[[maybe_unused]] const int32_t *%s = (const int32_t *)(const void *)%c%d_%d;", v, kind, id, r);
+    else
+        cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
+}
+
+static void emit_nothing(Ctx *x, Node *n, const char *v) {} /* index: the host counter of the loop's for */
+
+static void emit_loop_rows(Ctx *x, Node *n, const char *v)
+{
+    cline(x, "/* rows added into the loop's sum at the end of the iteration */");
+}
+
+static void emit_concat(Ctx *x, Node *n, const char *v)
+{
+    if (n->index > 0) {
+        emit_kernel_node(x, n, v);
+        return;
+    }
+    /* along axis 0: two copies on the stream (floats or ints) */
+    const Node *a = n->in[0];
+    char *na = count_c(x, &a->shape, 0);
+    cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), na);
+    cu_call(x, "nnrt_cuda_copy(m->cu, %s + %s, %s, (size_t)(%s) * 4)", v, na, vname(n->in[1]),
+            count_c(x, &n->in[1]->shape, 0));
+}
+
+static void emit_slice(Ctx *x, Node *n, const char *v)
+{
+    const Node *a = n->in[0];
+    cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s + %s * %s, (size_t)(%s) * 4)", v, vname(a), size_c(x, n->size),
+            count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
+}
+
+static void emit_gather(Ctx *x, Node *n, const char *v) /* a bad id: a range error at the end of the call */
+{
+    const Node *a = n->in[0];
+    if (n->dtype == DT_I32) {
+        emit_kernel_node(x, n, v);
+        return;
+    }
+    cu_call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
+            count_c(x, &a->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), v);
+}
+
+static void emit_mulsum(Ctx *x, Node *n, const char *v)
+{
+    const Node *xx, *w;
+    bool bat;
+    if (!cu_mulsum_gemm(n, &xx, &w, &bat)) {
+        emit_kernel_node(x, n, v);
+        return;
+    }
+    const Shape *s = &xx->shape;
+    char *d = size_c(x, s->d[s->rank - 1]);
+    if (bat) /* B products x_b [M, D] y_b [D]: strided-batched GEMM */
+        cu_call(x, "nnrt_cuda_gemm_batched(m->cu, 0, 0, %s, 1, %s, 1.0f, %s, nn_ld(%s), %s * %s, %s, 1, %s, 0.0f, %s, "
+                   "1, %s, %s)",
+                size_c(x, s->d[1]), d, vname(xx), d, size_c(x, s->d[1]), d, vname(w), d, v, size_c(x, s->d[1]),
+                size_c(x, s->d[0]));
+    else /* x [R, D] w [D]: a GEMM of N = 1 */
+        cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, (%s) / nn_ld(%s), 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)",
+                count_c(x, s, 0), d, d, vname(xx), d, vname(w), v);
+}
+
+static void emit_xent(Ctx *x, Node *n, const char *v)
+{
+    if (ir_is_int_scalar(n->in[1])) {
+        emit_kernel_node(x, n, v);
+        return;
+    }
+    char *len, *rows; /* a label per row */
+    last_axis_rows(x, n->in[0], &len, &rows);
+    cu_call(x, "nnrt_cuda_xent_rows(m->cu, %s, %s, %s, %s, %s)", vname(n->in[0]), vname(n->in[1]), v, rows, len);
+}
+
+static void emit_scatter(Ctx *x, Node *n, const char *v)
+{
+    if (ir_is_int_scalar(n->in[1])) {
+        emit_kernel_node(x, n, v);
+        return;
+    }
+    /* rows at ids: zeros, then the runtime's scatter (in order, no atomics) */
+    cu_call(x, "nnrt_cuda_zero(m->cu, %s, (size_t)(%s) * 4)", v, count_c(x, &n->shape, 0));
+    cu_call(x, "nnrt_cuda_scatter_add_rows(m->cu, %s, %s, %s, %s, %s, %s, 0)", v, size_c(x, n->shape.d[0]),
+            count_c(x, &n->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), vname(n->in[0]));
+}
+
+/* The CUDA code of each op that is more than a launch of its generated
+ * kernel (cu_kernels.c), as c_target.c's c_family: one dispatch. */
+static const CuEmitFn cu_family[OP_COUNT] = {
+    [OP_ICONST] = c_emit_leaf, [OP_DIM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf,
+    [OP_IADD] = emit_int, [OP_ISUB] = emit_int, [OP_IMUL] = emit_int, [OP_PARAM] = emit_param,
+    [OP_TODEVICE] = emit_to_device, [OP_TOHOST] = emit_to_host,
+    [OP_MATVEC] = emit_products, [OP_MATMUL] = emit_products, [OP_OUTER] = emit_products, [OP_DOT] = emit_products,
+    [OP_SOFTMAX] = emit_rows, [OP_LOGSOFTMAX] = emit_rows, [OP_LOGSUMEXP] = emit_rows, [OP_ROW] = emit_row,
+    [OP_LOOP] = emit_device_loop, [OP_CARRY] = emit_loop_value, [OP_LOOPOUT] = emit_loop_value, [OP_INDEX] = emit_nothing,
+    [OP_SCATTERROWS] = emit_loop_rows, [OP_CONCAT] = emit_concat, [OP_SLICE] = emit_slice,
+    [OP_GATHER] = emit_gather, [OP_MULSUM] = emit_mulsum, [OP_XENT] = emit_xent,
+    [OP_SCATTERADD] = emit_scatter, [OP_SPARSESCATTER] = emit_scatter,
+    /* the softmax approximations (cu_approx.c) */
+    [OP_SAMPLE] = cu_emit_approx, [OP_NEGLOSS] = cu_emit_approx, [OP_NEGLOSSGRAD] = cu_emit_approx,
+    [OP_HIERPATH] = cu_emit_approx, [OP_HIERLABEL] = cu_emit_approx, [OP_LOGISTICLOSS] = cu_emit_approx,
+    [OP_LOGISTICGRAD] = cu_emit_approx, [OP_NCELOSS] = cu_emit_approx, [OP_NCEGRAD] = cu_emit_approx,
+    [OP_SAMPLEDLOSS] = cu_emit_approx, [OP_SAMPLEDGRAD] = cu_emit_approx,
+    [OP_CLASSIDS] = cu_emit_approx, [OP_CLASSLOSS] = cu_emit_approx, [OP_CLASSGRAD] = cu_emit_approx,
+    [OP_BINCODE] = cu_emit_approx, [OP_BINSLOT] = cu_emit_approx, [OP_VMFLOSS] = cu_emit_approx,
+    [OP_VMFGRAD] = cu_emit_approx, [OP_BINLOGZ] = cu_emit_approx,
+};
+
+/* Ops whose code declares nothing that could go unused, or declares it
+ * [[maybe_unused]] itself. */
+static bool quiet(Op op)
+{
+    return op == OP_TOHOST || op == OP_LOOP || op == OP_INDEX || op == OP_CARRY || op == OP_LOOPOUT ||
+           op == OP_SCATTERROWS;
+}
+
 static void cu_emit_node(Ctx *x, Node *n)
 {
     Graph *g = x->g;
     const char *v = vname(n);
-    const Node *a = n->nin > 0 ? n->in[0] : NULL;
     node_header(x, n);
-    if (n->op == OP_TOHOST) {
-        /* the host arena: nnrt_cuda_end copies the value there (cu_api.c) */
-        cline(x, "float *%s = m->arena + %" PRId64 "; /* filled at the end of the call */", v, info(n)->off);
-        return;
-    }
-    if (has_buffer(n)) {
+    if (n->op != OP_TOHOST && has_buffer(n)) {
         if (n->dtype == DT_I32)
             cline(x, "int32_t *%s = (int32_t *)(void *)(m->darena + %" PRId64 ");", v, info(n)->off);
         else if (info(n)->grad_of >= 0)
@@ -235,138 +485,21 @@ static void cu_emit_node(Ctx *x, Node *n)
         else
             cline(x, "float *%s = m->darena + %" PRId64 ";", v, info(n)->off);
     }
-    switch (n->op) {
-    case OP_IADD: case OP_ISUB: case OP_IMUL:
-        if (cu_has_kernel(n))
-            emit_kernel_node(x, n, v); /* int tensors, on the device */
-        else
-            c_emit_leaf(x, n, v);
-        break;
-    case OP_ICONST: case OP_DIM: case OP_INPUT:
-        c_emit_leaf(x, n, v);
-        break;
-    case OP_PARAM:
-        cline(x, "const float *%s = m->model->dparams + %" PRId64 "; /* %s, on the device */", v,
-              x->param_off[n->index], g->params[n->index].name);
-        break;
-    case OP_TODEVICE:
-        cu_call(x, "nnrt_cuda_upload(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), count_c(x, &a->shape, 0));
-        break;
-    case OP_MATVEC: case OP_MATMUL: case OP_OUTER: case OP_DOT:
-        if (n->nin == 3)
-            emit_kernel_node(x, n, v); /* the addend, then the product */
-        else
-            emit_product(x, n, v);
-        break;
-    case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_LOGSUMEXP: {
-        char *len, *rows;
-        last_axis_rows(x, a, &len, &rows);
-        cu_call(x, "nnrt_cuda_%s_rows(m->cu, %s, %s, %s, %s)",
-             n->op == OP_SOFTMAX ? "softmax" : n->op == OP_LOGSOFTMAX ? "log_softmax" : "logsumexp", vname(a), v,
-             rows, len);
-        break;
-    }
-    case OP_ROW:
-        if (ir_is_int_scalar(n)) { /* words[t]: on the host */
-            c_emit_gather(x, n, v);
-            break;
-        }
-        /* a view of a device tensor at a host index */
-        emit_index_check(x, n, vname(n->in[1]), size_c(x, a->shape.d[0]));
-        cline(x, "const %s *%s = %s + %s * %s;", n->dtype == DT_I32 ? "int32_t" : "float", v, vname(a),
-              vname(n->in[1]), count_c(x, &a->shape, 1));
-        break;
-    case OP_LOOP:
-        cu_emit_loop(x, n);
-        break;
-    case OP_CARRY: case OP_LOOPOUT: { /* views of the loop's buffers (cu_loop.c); a sum computed
-                                         in place into a gradient is never read (nvcc: "set but
-                                         never used", whatever (void) says) */
-        const Loop *l = n->op == OP_CARRY ? n->loop : a->loop;
-        int id = l->node->id, r = n->index;
-        char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
-        r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
-        if (n->dtype == DT_I32) /* a stack of ints */
-            cline(x, "[[maybe_unused]] const int32_t *%s = (const int32_t *)(const void *)%c%d_%d;", v, kind, id, r);
-        else
-            cline(x, "[[maybe_unused]] const float *%s = %c%d_%d;", v, kind, id, r);
-        return;
-    }
-    case OP_INDEX:
-        break; /* the host counter of the loop's for */
-    case OP_SCATTERROWS:
-        cline(x, "/* rows added into the loop's sum at the end of the iteration */");
-        return;
-    case OP_CONCAT: { /* along axis 0: two copies on the stream (floats or ints) */
-        if (n->index > 0) {
-            emit_kernel_node(x, n, v);
-            break;
-        }
-        char *na = count_c(x, &a->shape, 0);
-        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(a), na);
-        cu_call(x, "nnrt_cuda_copy(m->cu, %s + %s, %s, (size_t)(%s) * 4)", v, na, vname(n->in[1]),
-                count_c(x, &n->in[1]->shape, 0));
-        break;
-    }
-    case OP_SLICE:
-        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s + %s * %s, (size_t)(%s) * 4)", v, vname(a), size_c(x, n->size),
-                count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
-        break;
-    case OP_GATHER: /* a bad id: a range error at the end of the call */
-        if (n->dtype == DT_I32) {
-            emit_kernel_node(x, n, v);
-            break;
-        }
-        cu_call(x, "nnrt_cuda_gather_rows(m->cu, %s, %s, %s, %s, %s, %s)", vname(a), size_c(x, a->shape.d[0]),
-             count_c(x, &a->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), v);
-        break;
-    case OP_MULSUM: {
-        const Node *xx, *w;
-        bool bat;
-        if (!cu_mulsum_gemm(n, &xx, &w, &bat)) {
-            emit_kernel_node(x, n, v);
-            break;
-        }
-        const Shape *s = &xx->shape;
-        char *d = size_c(x, s->d[s->rank - 1]);
-        if (bat) /* B products x_b [M, D] y_b [D]: strided-batched GEMM */
-            cu_call(x, "nnrt_cuda_gemm_batched(m->cu, 0, 0, %s, 1, %s, 1.0f, %s, nn_ld(%s), %s * %s, %s, 1, %s, 0.0f, %s, "
-                       "1, %s, %s)",
-                    size_c(x, s->d[1]), d, vname(xx), d, size_c(x, s->d[1]), d, vname(w), d, v, size_c(x, s->d[1]),
-                    size_c(x, s->d[0]));
-        else /* x [R, D] w [D]: a GEMM of N = 1 */
-            cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, (%s) / nn_ld(%s), 1, %s, 1.0f, %s, nn_ld(%s), %s, 1, 0.0f, %s, 1)",
-                    count_c(x, s, 0), d, d, vname(xx), d, vname(w), v);
-        break;
-    }
-    case OP_XENT:
-        if (!ir_is_int_scalar(n->in[1])) { /* a label per row */
-            char *len, *rows;
-            last_axis_rows(x, a, &len, &rows);
-            cu_call(x, "nnrt_cuda_xent_rows(m->cu, %s, %s, %s, %s, %s)", vname(a), vname(n->in[1]), v, rows, len);
-            break;
-        }
-        emit_kernel_node(x, n, v);
-        break;
-    case OP_SCATTERADD: case OP_SPARSESCATTER:
-        if (!ir_is_int_scalar(n->in[1])) { /* rows at ids: zeros, then the runtime's scatter (in order, no atomics) */
-            cu_call(x, "nnrt_cuda_zero(m->cu, %s, (size_t)(%s) * 4)", v, count_c(x, &n->shape, 0));
-            cu_call(x, "nnrt_cuda_scatter_add_rows(m->cu, %s, %s, %s, %s, %s, %s, 0)", v, size_c(x, n->shape.d[0]),
-                    count_c(x, &n->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), vname(a));
-            break;
-        }
-        emit_kernel_node(x, n, v);
-        break;
-    default:
-        if (cu_is_approx(n->op)) {
-            cu_emit_approx(x, n, v);
-            break;
-        }
-        NN_ASSERT(cu_has_kernel(n)); /* supports_op said yes */
-        emit_kernel_node(x, n, v);
-    }
-    if (info(n)->uses == 0 && !has_buffer(n) && n->op != OP_LOOP && n->op != OP_INDEX)
+    NN_ASSERT(cu_op(n->op)); /* supports_op said yes */
+    (cu_family[n->op] ? cu_family[n->op] : emit_kernel_node)(x, n, v);
+    if (info(n)->uses == 0 && !has_buffer(n) && !quiet(n->op))
         cline(x, "(void)%s;", v);
+}
+
+/* Does a node of the softmax approximations appear in x's or its train
+ * graph's code? */
+static bool uses_approx(const Ctx *x)
+{
+    for (const Ctx *c = x; c; c = c == x ? x->train : NULL)
+        for (int i = 0; i < c->nall; i++)
+            if (cu_family[c->all[i]->op] == cu_emit_approx)
+                return true;
+    return false;
 }
 
 /* The generated kernels of one graph's nodes. */
@@ -379,7 +512,8 @@ static void kernels_of(Ctx *x)
 
 static void cu_emit_prelude(Ctx *x)
 {
-    cu_approx_prelude(x);
+    if (uses_approx(x)) /* nngc run (driver/run_cuda.c) compiles runtime/cuda/approx.cu only then */
+        craw(x, "#define NNGC_APPROX_CU 1 /* calls runtime/cuda/approx.cu */\n\n");
     craw(x, "/* Leading dimension for cuBLAS: at least 1, even for an empty matrix. */\n");
     craw(x, "__attribute__((unused)) static inline int64_t nn_ld(int64_t n)\n{\n    return n > 1 ? n : 1;\n}\n\n");
     kernels_of(x);

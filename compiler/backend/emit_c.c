@@ -52,6 +52,7 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
         x->counts = opt->counts;
         x->ncounts = opt->ncounts;
         x->counts_path = opt->counts_path;
+        x->stats = opt->stats ? (opt->stats_out ? opt->stats_out : stderr) : NULL;
     }
 
     ir_number(g);

@@ -652,6 +652,8 @@ int nngc_run(int argc, char **argv) {
 
     if (ra.grads_dir && !write_grads(d, m, &ra, dyn, (const void *const *)in, outputs))
         goto out;
+    if (ra.grads_dir && ra.co.target && ra.co.stats) /* the grad call's executed counts (run_cuda.c) */
+        driver_cuda_stats(handle, d->name, m, "grad");
     for (long s = 0; s < ra.train; s++) {
         float step_loss = 0;
         if (d->train_step(m, dyn, (const void *const *)in, &step_loss) != NNRT_OK) {

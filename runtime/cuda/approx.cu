@@ -7,12 +7,11 @@
  * short (k + 1 samples, a path, a code) and the per-row loops are the C
  * target's, in its order, so the results are the C target's.
  *
- * Sampling: the C target's stream, nnrt_rng_stream(seed, step, key) of
- * runtime/sample.c and the xoshiro256** of runtime/rng.c, written again
- * here as device code (the CPU runtime's functions cannot run on the
- * device); the draws are nnrt_alias_draw's. The binary codes' encoder and
- * normalizer are runtime/codes.c's likewise (nnrt_ecc_encode, the plain
- * and convolutional nnrt_code_logz).
+ * Sampling: the C target's stream, nnrt_rng_stream(seed, step, key) and
+ * xoshiro256**, and nnrt_alias_draw's draws: the CPU runtime runs them
+ * from ../nnrt_hd.h, whose functions are __host__ __device__, and so does
+ * this file. Likewise the binary codes' normalizer (nnrt_code_logz, plain
+ * and convolutional); the encoder is nnrt_ecc_encode's, a bit at a time.
  */
 #include <math.h>
 #include <string.h>
@@ -85,51 +84,6 @@ __device__ static inline bool id_ok(nnrt_dev_status *st, int64_t r, int64_t y, i
     return false;
 }
 
-/* runtime/sample.c's mix64 and nnrt_rng_stream, runtime/rng.c's xoshiro256** */
-__device__ static inline uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-struct dev_rng {
-    uint64_t s[4];
-};
-
-__device__ static inline void rng_stream(dev_rng *r, uint64_t seed, uint64_t step, uint64_t pos) {
-    uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ull);
-    h = mix64(h ^ (step + 0x632be59bd9b4e019ull));
-    h = mix64(h ^ (pos + 0x85157af5ull));
-    for (int i = 0; i < 4; i++) { /* nnrt_rng_seed: splitmix64 */
-        h += 0x9e3779b97f4a7c15ull;
-        r->s[i] = mix64(h);
-    }
-}
-
-__device__ static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-__device__ static inline uint64_t rng_next(dev_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
-/* nnrt_alias_draw */
-__device__ static inline int32_t alias_draw(const double *prob, const int32_t *alias, int64_t n, dev_rng *r) {
-    double x = (double)(rng_next(r) >> 11) * 0x1.0p-53 * (double)n;
-    int64_t i = (int64_t)x;
-    if (i >= n)
-        i = n - 1;
-    return x - (double)i < prob[i] ? (int32_t)i : alias[i];
-}
-
 struct sample_ops {
     nnrt_cuda_ints v[NNRT_CUDA_MAXOPS];
 };
@@ -143,10 +97,10 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
         s[0] = (int32_t)int_at(ops.v[0], t);
         for (int j = 1; j < nops; j++)
             key = key * 1000003u + (uint64_t)int_at(ops.v[j], t);
-        dev_rng r;
-        rng_stream(&r, seed, step, key);
+        uint64_t r[4]; /* nnrt_rng_stream's, nnrt_alias_draw's draws */
+        nnrt_hd_stream(r, seed, step, key);
         for (int64_t j = 1; j <= k; j++)
-            s[j] = alias_draw(prob, alias, n, &r);
+            s[j] = nnrt_hd_alias_pick(prob, alias, n, nnrt_hd_next(r));
     }
 }
 
@@ -360,19 +314,7 @@ int nnrt_cuda_class(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, int level, const f
 
 /* ---------------------------------------------------------------- binary codes */
 
-/* runtime/codes.c's convolutional code (NNRT_ECC_K, G0, G1) and normalizer */
-#define ECC_STATES 128
-#define ECC_MAXBITS 30
-
-__device__ static inline int ecc_len(int nbits) { return 2 * (nbits + NNRT_ECC_K - 1); } /* nnrt_ecc_len */
-
-__device__ static inline int parity7(unsigned x) {
-    x &= 0x7fu;
-    x ^= x >> 4;
-    x ^= x >> 2;
-    x ^= x >> 1;
-    return (int)(x & 1u);
-}
+/* runtime/codes.c's convolutional code and normalizer are nnrt_hd.h's */
 
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_bincode(nnrt_cuda_ints y, int64_t V, int64_t N, int bits, int64_t len, int64_t rows, int32_t *out,
@@ -394,13 +336,13 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
             for (int64_t j = 0; j < bits; j++)
                 v[j] = (int32_t)((c >> (bits - 1 - j)) & 1);
         } else { /* nnrt_ecc_encode, punctured evenly: code bit j * total / len */
-            const int64_t total = 2 * (bits + NNRT_ECC_K - 1);
+            const int64_t total = nnrt_ecc_len(bits);
             for (int64_t j = 0; j < len; j++) {
                 int64_t b = j * total / len, t = b / 2;
                 unsigned reg = 0;
                 for (int64_t u = 0; u <= t; u++)
                     reg = ((reg << 1) | (u < bits ? (unsigned)((c >> (bits - 1 - u)) & 1) : 0u)) & 0x7fu;
-                v[j] = parity7(reg & (b % 2 ? NNRT_ECC_G1 : NNRT_ECC_G0));
+                v[j] = nnrt_hd_parity7(reg & (b % 2 ? NNRT_ECC_G1 : NNRT_ECC_G0));
             }
         }
     }
@@ -415,76 +357,6 @@ int nnrt_cuda_bincode(nnrt_cuda_ctx *c, nnrt_cuda_ints y, int64_t V, int64_t N, 
     return nnrt_cuda_check_launch(len ? "bin code" : "bin slot");
 }
 
-__device__ static inline double lse2(double a, double b) {
-    if (a == -INFINITY)
-        return b;
-    if (b == -INFINITY)
-        return a;
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
-}
-
-__device__ static inline double log_bit(double x, int bit) {
-    double s = bit ? -x : x;
-    return -(s > 0 ? s + log1p(exp(-s)) : log1p(exp(s)));
-}
-
-__device__ static double logz_plain(int nbits, const float *x, int64_t limit) {
-    if (limit >= ((int64_t)1 << nbits))
-        return 0.0;
-    double z = -INFINITY, prefix = 0.0;
-    for (int i = 0; i < nbits; i++) {
-        int li = (int)((limit >> (nbits - 1 - i)) & 1);
-        if (li)
-            z = lse2(z, prefix + log_bit(x[i], 0));
-        prefix += log_bit(x[i], li);
-    }
-    return z;
-}
-
-/* the trellis of runtime/codes.c's logz_ecc; the predicting bit of code
- * bit c is the j with j * total / n == c (-1: none), found by search */
-__device__ static inline int who_of(int c, int total, int n) {
-    int j = (int)(((int64_t)c * n + total - 1) / total); /* the least j with j * total / n >= c */
-    return j < n && (int64_t)j * total / n == c ? j : -1;
-}
-
-__device__ static double logz_ecc(int nbits, const float *x, int n, int64_t limit) {
-    int total = ecc_len(nbits), steps = nbits + NNRT_ECC_K - 1;
-    int64_t L = limit - 1;
-    if (L >= ((int64_t)1 << nbits))
-        L = ((int64_t)1 << nbits) - 1;
-    double m[ECC_STATES], next[ECC_STATES];
-    for (int s = 0; s < ECC_STATES; s++)
-        m[s] = -INFINITY;
-    m[1] = 0.0;
-    for (int t = 0; t < steps; t++) {
-        double bm[2][2];
-        int w0 = who_of(2 * t, total, n), w1 = who_of(2 * t + 1, total, n);
-        for (int c0 = 0; c0 < 2; c0++)
-            for (int c1 = 0; c1 < 2; c1++)
-                bm[c0][c1] = (w0 >= 0 ? log_bit(x[w0], c0) : 0.0) + (w1 >= 0 ? log_bit(x[w1], c1) : 0.0);
-        int lb = t < nbits ? (int)((L >> (nbits - 1 - t)) & 1) : 0;
-        for (int s = 0; s < ECC_STATES; s++)
-            next[s] = -INFINITY;
-        for (int s = 0; s < ECC_STATES; s++) {
-            if (m[s] == -INFINITY)
-                continue;
-            unsigned reg = (unsigned)s >> 1;
-            int tight = s & 1;
-            for (int bit = 0; bit < (t < nbits ? 2 : 1); bit++) {
-                if (tight && bit > lb)
-                    continue;
-                unsigned full = ((reg << 1) | (unsigned)bit) & 0x7f;
-                int ns = (int)((full & 0x3f) << 1) | (tight && bit == lb);
-                next[ns] = lse2(next[ns], m[s] + bm[parity7(full & NNRT_ECC_G0)][parity7(full & NNRT_ECC_G1)]);
-            }
-        }
-        for (int s = 0; s < ECC_STATES; s++)
-            m[s] = next[s];
-    }
-    return lse2(m[0], m[1]);
-}
-
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_bin_logz(const float *z, nnrt_cuda_ints y, int64_t V, int64_t N, int bits, int n, int64_t rows,
                     int64_t zl, float *out, nnrt_dev_status *st) {
@@ -493,12 +365,7 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
         if (!id_ok(st, r, w, V))
             continue;
         const float *zr = z + r * zl;
-        double l;
-        if (bits < 1 || bits > ECC_MAXBITS || V - N <= 0 || n < bits || n > ecc_len(bits))
-            l = NAN;
-        else
-            l = n == bits ? logz_plain(bits, zr, V - N) : logz_ecc(bits, zr, n, V - N);
-        out[r] = w < N ? 0.0f : (float)l;
+        out[r] = w < N ? 0.0f : (float)nnrt_hd_code_logz(bits, zr, n, V - N);
     }
 }
 

@@ -15,6 +15,7 @@
  * a batched program's lengths (NAME_len) from 1 to the smallest dynamic dim.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "nngrt.h"
 #include "check.h"
@@ -36,6 +37,22 @@ static double now_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
+/* STATIC_FORWARD (U, D, L, G, C, Z) and STATIC_TRAIN, from a header that
+ * tests/cuda/run.sh -includes (tests/cuda/static_counts.sh: the "device
+ * code (forward|train)" lines of nngc --stats for a program without loops): what one call must execute, exactly: uploads,
+ * downloads (the error word's included), kernel launches, GEMMs, device
+ * copies, zero fills, as the runtime counted them */
+[[maybe_unused]] static void counts_as_static(const char *what, const void *g, const int64_t want[6]) {
+    nnrt_cuda_stats s = GPU_STATS(g);
+    const int64_t got[6] = {s.h2d_copies, s.d2h_copies, s.launches, s.gemms, s.d2d_copies, s.memsets};
+    CHECK(memcmp(got, want, sizeof got) == 0,
+          "%s: %s executed %lld uploads, %lld downloads, %lld launches, %lld GEMMs, %lld device copies, %lld zero "
+          "fills; nngc --stats said %lld, %lld, %lld, %lld, %lld, %lld",
+          STR(GPU_DESC), what, (long long)got[0], (long long)got[1], (long long)got[2], (long long)got[3],
+          (long long)got[4], (long long)got[5], (long long)want[0], (long long)want[1], (long long)want[2],
+          (long long)want[3], (long long)want[4], (long long)want[5]);
+}
+
 #ifndef INT_RANGE
 #define INT_RANGE 3
 #endif
@@ -153,6 +170,10 @@ int main(int argc, char **argv) {
     make_inputs(&CPU_DESC, buf, in);
     int rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward", rg, rc, lg, lc, og, oc);
+#ifdef STATIC_FORWARD
+    const int64_t want_forward[6] = {STATIC_FORWARD};
+    counts_as_static("forward", g, want_forward);
+#endif
     /* the copies of a call: at most one upload per input, one download per
      * result and the error word; the same number whatever the dims */
     nnrt_cuda_stats st = GPU_STATS(g);
@@ -184,6 +205,10 @@ int main(int argc, char **argv) {
     make_inputs(&CPU_DESC, buf, in);
     rg = GPU_DESC.grad(g, dyn, in, &lg, og), rc = CPU_DESC.grad(c, dyn, in, &lc, oc);
     same_outputs("grad", rg, rc, lg, lc, og, oc);
+#ifdef STATIC_TRAIN
+    const int64_t want_train[6] = {STATIC_TRAIN};
+    counts_as_static("grad", g, want_train);
+#endif
     for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
         int64_t n = count_of(&CPU_DESC.params[i]);
         const float *dg = GPU_DESC.grad_data(g, i), *dc = CPU_DESC.grad_data(c, i);
