@@ -59,7 +59,12 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
     x->indent++;
     cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
     emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
-    if (list >= 0)
+    int64_t pad = c_hier_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
+    if (pad >= 0 && n->nin == 2)
+        cline(x, "if (id == %" PRId64 ")", pad);
+    if (pad >= 0 && n->nin == 2)
+        cline(x, "    continue;");
+    if (list >= 0 && !(pad >= 0 && n->nin == 3))
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
     if (n->nin == 2) {
         cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
@@ -67,7 +72,11 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
     }
     x->indent--;
     cline(x, "}");
-    if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
+    if (n->nin == 3 && pad >= 0) /* (runtime/rows_path.c: it lists the rows) */
+        cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s, %s);", dst, rowc, vname(b),
+              count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), pad, vname(a), vname(n->in[2]),
+              list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
+    else if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
         cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
               size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(n->in[2]));
 }
@@ -84,8 +93,14 @@ static void emit_rows(Ctx *x, const Node *n, const char *v)
     emit_index_check(x, n, "id", size_c(x, W->shape.d[0]));
     x->indent--;
     cline(x, "}");
-    cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
-          vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
+    int64_t pad = c_hier_pad(ids);
+    if (pad >= 0) /* hier's paths, each to its first pad (runtime/rows_path.c) */
+        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
+              vname(W), size_c(x, W->shape.d[1]), vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]),
+              pad, vname(y), v);
+    else
+        cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
+              vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
 }
 
 /* The rows, gathers, scatters and copies ops (c_target.c's switch sends them here). */
