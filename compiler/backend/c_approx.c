@@ -194,7 +194,7 @@ static bool uses_either(const Ctx *x, Op a, Op b)
 /* The helpers, each only when used (clang warns of an unused static one). */
 void c_approx_prelude(Ctx *x)
 {
-    if (uses_either(x, OP_NEGLOSS, OP_LOGISTICLOSS)) {
+    if (uses_either(x, OP_NEGLOSS, OP_NEGLOSS)) { /* (logistic_loss: one log per row) */
         craw(x, "static inline float nn_softplus(float x)\n{\n");
         craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
     }
@@ -609,11 +609,19 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
     case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
         cline(x, "{");
         x->indent++;
-        cline(x, "float l = 0.0f;");
+        /* sum softplus(s) = sum max(s, 0) + log prod (1 + exp(-|s|)):
+         * one log per row, not one log1p per entry (in double; the
+         * product, of factors in (1, 2], is taken out before 2^1000) */
+        cline(x, "double l = 0.0, p = 1.0;");
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
-        cline(x, "    if (%s[j] >= 0)", ids);
-        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", ids, z, z);
-        cline(x, "%s[0] = l;", v);
+        cline(x, "    if (%s[j] >= 0) {", ids);
+        cline(x, "        const float s = %s[j] ? -%s[j] : %s[j];", ids, z, z);
+        cline(x, "        l += s > 0.0f ? s : 0.0f;");
+        cline(x, "        p *= 1.0 + (double)expf(-fabsf(s));");
+        if (row > 1000)
+            cline(x, "        if (p > 0x1p1000) { l += log(p); p = 1.0; }");
+        cline(x, "    }");
+        cline(x, "%s[0] = (float)(l + log(p));", v);
         x->indent--;
         cline(x, "}");
         break;
