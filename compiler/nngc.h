@@ -276,8 +276,8 @@ typedef enum { DT_F32, DT_I32 } DType;
                                     over the segment (Jean et al.; no sample skipped) */ \
     X(SAMPLEDGRAD, "sampled_grad", 3, 0) /* z, ids, d [] -> [n]: d (softmax(o) - [j = o]) on the segment */ \
     X(HIERPATH, "hier_path", 1, 0) /* y int [] -> i32[L]: the inner nodes of y's path in the       \
-                                    model's Huffman tree over size words, root first, padded with the \
-                                    root; L = i, the longest path allowed */ \
+                                    model's Huffman tree over size words, root first, padded with \
+                                    size - 1 (no inner node); L = i, the longest path allowed */ \
     X(HIERLABEL, "hier_labels", 1, 0) /* y int [] -> i32[L]: 1 - the bit taken at each node of the \
                                     path, -1 past its end */ \
     X(LOGISTICLOSS, "logistic_loss", 2, 0) /* z [n], t i32 [n] -> []: sum over t >= 0 of       \

@@ -69,6 +69,17 @@ void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, in
 void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
                        const float *h);
 
+/* The same on hier's paths (runtime/rows_path.c): a group of n ids ends at
+ * its first pad id, whose entries are skipped (path_dot writes 0 there);
+ * path_scatter appends each row it adds into to touched[*ntouched...]
+ * (when touched is not NULL) if the row was all zero bits before. */
+void nnrt_path_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *h,
+                   float *out);
+void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *g,
+                    float *out);
+void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *g,
+                       const float *h, int32_t *touched, int64_t *ntouched);
+
 /* ---------------------------------------------------------------- math */
 
 /* Row-major C[M,N] = alpha * op(A) op(B) + beta * C, op(X) = X or X^T.

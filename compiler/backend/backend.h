@@ -274,6 +274,7 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
+int64_t c_hier_pad(const Node *ids); /* hier paths' pad id, or -1 */
 bool c_uses_samples(const Ctx *x);
 bool c_approx_includes(const Ctx *x); /* the model has structures from word counts */
 bool c_approx_header(const Ctx *x);   /* its C includes nnrt_approx.h */

@@ -194,7 +194,7 @@ static bool uses_either(const Ctx *x, Op a, Op b)
 /* The helpers, each only when used (clang warns of an unused static one). */
 void c_approx_prelude(Ctx *x)
 {
-    if (uses_either(x, OP_NEGLOSS, OP_LOGISTICLOSS)) {
+    if (uses_either(x, OP_NEGLOSS, OP_NEGLOSS)) { /* (logistic_loss: one log per row) */
         craw(x, "static inline float nn_softplus(float x)\n{\n");
         craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
     }
@@ -609,11 +609,19 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
     case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
         cline(x, "{");
         x->indent++;
-        cline(x, "float l = 0.0f;");
+        /* sum softplus(s) = sum max(s, 0) + log prod (1 + exp(-|s|)):
+         * one log per row, not one log1p per entry (in double; the
+         * product, of factors in (1, 2], is taken out before 2^1000) */
+        cline(x, "double l = 0.0, p = 1.0;");
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
-        cline(x, "    if (%s[j] >= 0)", ids);
-        cline(x, "        l += nn_softplus(%s[j] ? -%s[j] : %s[j]);", ids, z, z);
-        cline(x, "%s[0] = l;", v);
+        cline(x, "    if (%s[j] >= 0) {", ids);
+        cline(x, "        const float s = %s[j] ? -%s[j] : %s[j];", ids, z, z);
+        cline(x, "        l += s > 0.0f ? s : 0.0f;");
+        cline(x, "        p *= 1.0 + (double)expf(-fabsf(s));");
+        if (row > 1000)
+            cline(x, "        if (p > 0x1p1000) { l += log(p); p = 1.0; }");
+        cline(x, "    }");
+        cline(x, "%s[0] = (float)(l + log(p));", v);
         x->indent--;
         cline(x, "}");
         break;
@@ -649,6 +657,22 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
     emit_segment(x, n, "vr", "zr", "ir", grad ? "dr" : NULL);
     x->indent--;
     cline(x, "}");
+}
+
+/* The pad id of hier's paths: the table's last row, V - 1, which is no
+ * inner node (those are 0 .. V - 2): a valid row for the ops that read
+ * paths as plain ids (gather, scatter_add), and a mark for the rows ops,
+ * which stop a path at it (c_gather.c, runtime/rows_path.c). -1 when ids
+ * are not paths one per group of their last axis: hier_path, or a concat
+ * of such along an earlier axis. */
+int64_t c_hier_pad(const Node *ids)
+{
+    if (ids->op == OP_HIERPATH)
+        return ids->size.c - 1;
+    if (ids->op != OP_CONCAT || ids->index >= ids->shape.rank - 1)
+        return -1;
+    int64_t a = c_hier_pad(ids->in[0]), b = c_hier_pad(ids->in[1]);
+    return a >= 0 && a == b ? a : -1;
 }
 
 void c_emit_approx(Ctx *x, Node *n, const char *v)
@@ -695,7 +719,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         emit_sampling_loss(x, n, v);
         break;
     case OP_HIERPATH:
-    case OP_HIERLABEL: { /* the path root first, padded with the root (label -1); (batch pass) one per row */
+    case OP_HIERLABEL: { /* the path root first, padded with c_hier_pad (label -1); (batch pass) one per row */
         bool rows = n->shape.rank == 2;
         const char *y = rows ? "y" : vname(n->in[0]), *p = rows ? "p" : v;
         if (rows) {
@@ -712,7 +736,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
         if (n->op == OP_HIERPATH)
-            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, n->size.c - 2);
+            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, c_hier_pad(n));
         else
             cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", p);
         x->indent--;

@@ -28,6 +28,14 @@ void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
     cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
 }
 
+/* Are hier's paths (pad id pad, c_hier_pad) surely row ids of a table of
+ * rows rows? Their ids are the tree's inner nodes, 0 .. pad - 1 (the tree
+ * over the model's one vocabulary of pad + 1 words: c_approx.c), and pad. */
+static bool paths_in_range(int64_t pad, Size rows)
+{
+    return size_is_const(rows) && rows.c > pad;
+}
+
 /* d loss / d param i (a sparse gradient: sparse_grad) in dst, rows of
  * rowc floats: zero only the rows the last call touched (the rest is zero
  * already), and start this call's list. */
@@ -36,6 +44,31 @@ void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc)
     cline(x, "for (int64_t k = 0; k < m->ntouched%d; k++)", i);
     cline(x, "    memset(%s + m->touched%d[k] * %s, 0, (size_t)%s * sizeof(float));", dst, i, rowc, rowc);
     cline(x, "m->ntouched%d = 0;", i);
+}
+
+/* emit_scatter_rows's loop over the ids: each checked, listed (list >= 0;
+ * on paths, path_scatter lists them), and with two operands its row added
+ * (a pad's skipped). */
+static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, int64_t pad)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    char *rowc = count_c(x, &n->shape, 1);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
+    x->indent++;
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
+    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    if (pad >= 0 && n->nin == 2)
+        cline(x, "if (id == %" PRId64 ")", pad);
+    if (pad >= 0 && n->nin == 2)
+        cline(x, "    continue;");
+    if (list >= 0 && !(pad >= 0 && n->nin == 3))
+        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
+    if (n->nin == 2) {
+        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
+        cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
+    }
+    x->indent--;
+    cline(x, "}");
 }
 
 /* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
@@ -55,19 +88,15 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
     } else if (zero_first) {
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
     }
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
-    x->indent++;
-    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
-    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
-    if (list >= 0)
-        cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
-    if (n->nin == 2) {
-        cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
-        cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
-    }
-    x->indent--;
-    cline(x, "}");
-    if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
+    int64_t pad = c_hier_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
+    /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
+    if (!(n->nin == 3 && pad >= 0 && paths_in_range(pad, n->shape.d[0])))
+        emit_scatter_ids(x, n, dst, list, pad);
+    if (n->nin == 3 && pad >= 0) /* (runtime/rows_path.c: it lists the rows) */
+        cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s, %s);", dst, rowc, vname(b),
+              count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), pad, vname(a), vname(n->in[2]),
+              list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
+    else if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
         cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
               size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(n->in[2]));
 }
@@ -78,14 +107,22 @@ static void emit_rows(Ctx *x, const Node *n, const char *v)
 {
     const Node *W = n->in[0], *ids = n->in[1], *y = n->in[2];
     char *count = count_c(x, &ids->shape, 0);
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", count);
-    x->indent++;
-    cline(x, "const int64_t id = %s[r];", vname(ids));
-    emit_index_check(x, n, "id", size_c(x, W->shape.d[0]));
-    x->indent--;
-    cline(x, "}");
-    cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
-          vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
+    int64_t pad = c_hier_pad(ids);
+    if (pad < 0 || !paths_in_range(pad, W->shape.d[0])) {
+        cline(x, "for (int64_t r = 0; r < %s; r++) {", count);
+        x->indent++;
+        cline(x, "const int64_t id = %s[r];", vname(ids));
+        emit_index_check(x, n, "id", size_c(x, W->shape.d[0]));
+        x->indent--;
+        cline(x, "}");
+    }
+    if (pad >= 0) /* hier's paths, each to its first pad (runtime/rows_path.c) */
+        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
+              vname(W), size_c(x, W->shape.d[1]), vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]),
+              pad, vname(y), v);
+    else
+        cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
+              vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
 }
 
 /* The rows, gathers, scatters and copies ops (c_target.c's switch sends them here). */

@@ -108,6 +108,40 @@ static void against_reference(hiert *m, hiert_ctx *c, const hiert_inputs *in, co
     nnrt_huffman_free(&tr);
 }
 
+#ifdef PADNAN
+/* -O2 (run.sh): the rows ops stop each path at its pad id, W's last row
+ * (V - 1), which is no inner node. With NaN in that row and in b's, the
+ * loss and gradients still equal the reference's (which never reads
+ * them) and are all finite (maxrel alone would pass a NaN), the pad
+ * rows' gradients 0: a loop that reads a pad entry, even times 0, fails
+ * here. (-O0's gathers read the pad row times 0, as any gather does.) */
+static void pad_row_nan(hiert *m, hiert_ctx *c, const hiert_inputs *in, const int64_t *counts)
+{
+    float *W = hiert_param(m, "W"), *b = hiert_param(m, "b");
+    float keep[ND + 1];
+    memcpy(keep, W + (NV - 1) * ND, sizeof(float) * ND);
+    keep[ND] = b[NV - 1];
+    for (int j = 0; j < ND; j++)
+        W[(NV - 1) * ND + j] = NAN;
+    b[NV - 1] = NAN;
+    against_reference(m, c, in, counts, "NaN in the pad rows (W's and b's last)");
+    int finite = isfinite(run_grad(c, in));
+    const int sizes[3] = {NV * ND, NV * ND, NV};
+    for (int p = 0; p < 3; p++)
+        for (int i = 0; i < sizes[p]; i++)
+            finite &= isfinite(hiert_ctx_grad_data(c, p)[i]);
+    const float *gW = hiert_ctx_grad_data(c, 1), *gb = hiert_ctx_grad_data(c, 2);
+    int zero = gb[NV - 1] == 0.0f;
+    for (int j = 0; j < ND; j++)
+        zero &= gW[(NV - 1) * ND + j] == 0.0f;
+    check(finite && zero, "NaN in the pad rows: loss and every gradient finite, the pad rows' gradients 0");
+    memcpy(W + (NV - 1) * ND, keep, sizeof(float) * ND);
+    b[NV - 1] = keep[ND];
+}
+#else
+#define pad_row_nan(m, c, in, counts) ((void)0)
+#endif
+
 /* Counts whose Huffman tree has b words of count 1 at the bottom (a
  * subtree of depth ceil(log2 b)) under a chain of the other NV - b words
  * (counts b, 2b, 4b, ...: each merges with the tree so far): its longest
@@ -188,6 +222,7 @@ int main(void)
     against_reference(m, c, &in, ones, "uniform tree (default)");
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
+    pad_row_nan(m, c, &in, counts);
     depth_limits(m, c, &in, counts);
 #else
     const int64_t counts[NV] = {50, 3, 40, 30, 20, 12, 9, 6, 4, 3, 2, 1};
@@ -200,6 +235,7 @@ int main(void)
 #endif
     check(hiert_set_counts(m, counts, NV) == NNRT_OK, "set_counts");
     against_reference(m, c, &in, counts, "fixture counts");
+    pad_row_nan(m, c, &in, counts);
 
     /* fewer counts than words (a vocabulary smaller than V): the ids past
      * n count 0 for the noise, 1 for the tree (c_approx.c's emit_build) */

@@ -1,0 +1,113 @@
+/*
+ * rows_path.c - the rows ops on hier's paths (compiler/backend/c_gather.c
+ * calls these where the ids are hier_path's): each group of n ids is one
+ * target's path in the Huffman tree, its inner nodes first, then the pad
+ * id up to n (docs/APPROX.md, "hier_path"). The pad id (the table's last
+ * row, V - 1, never an inner node) stands for nothing: its entries'
+ * labels are -1, so their logits are not read and their gradients are 0.
+ * These loops stop a group at its first pad id, so a path costs its own
+ * length, not the longest one's (PTB's tree: 9.4 nodes on average, 21 at
+ * most). Otherwise they are runtime/rows.c's loops: the same sums in the
+ * same order, so the results equal those of the padded ops and of the
+ * gathers they replace (a pad entry adds 0 there).
+ *
+ * nnrt_path_scatter also lists the rows it adds into for the sparse
+ * update, each once: a row is listed when it was all zero bits before its
+ * add. Rows not listed by the last call are zero (the generated code
+ * clears the listed ones first), so a row's first add in a call always
+ * lists it; a later add lists it again only if the sums so far came to
+ * +0 exactly (a harmless repeat: the update finds zeros). The root, on
+ * every path, was listed once per path.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "nnrt_abi.h"
+#include "rt_internal.h"
+
+/* The rows lie at random places in a table larger than the cache: each
+ * loop asks for the row of the id AHEAD places later in ids (unless it is
+ * the pad), so that its loads overlap the work on the rows before it. */
+enum { AHEAD = 8 };
+
+static inline void prefetch_ahead(const float *W, int64_t H, const int32_t *ids, int64_t at, int64_t N, int32_t pad,
+                                  int write)
+{
+    if (at + AHEAD >= N || ids[at + AHEAD] == pad)
+        return;
+    const float *row = W + (int64_t)ids[at + AHEAD] * H;
+    for (int64_t k = 0; k < H; k += 16) /* a 64-byte line holds 16 floats */
+        if (write)
+            __builtin_prefetch(row + k, 1);
+        else
+            __builtin_prefetch(row + k, 0);
+}
+
+/* The number of real ids of a group: those before its first pad. */
+static inline int64_t path_len(const int32_t *ids, int64_t n, int32_t pad)
+{
+    int64_t j = 0;
+    while (j < n && ids[j] != pad)
+        j++;
+    return j;
+}
+
+NNRT_AVX2_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                    int32_t pad, const float *h, float *out)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        const int32_t *ip = ids + p * n;
+        const int64_t len = path_len(ip, n, pad);
+        const float *hp = h + p * H;
+        for (int64_t j = 0; j < len; j++) {
+            prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
+            out[p * n + j] = nnrt_dot8(H, W + (int64_t)ip[j] * H, hp);
+        }
+        for (int64_t j = len; j < n; j++)
+            out[p * n + j] = 0.0f; /* not read: its label is -1 */
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                     int32_t pad, const float *g, float *out)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        const int32_t *ip = ids + p * n;
+        const int64_t len = path_len(ip, n, pad);
+        float *restrict o = out + p * H;
+        memset(o, 0, (size_t)H * sizeof *o);
+        for (int64_t j = 0; j < len; j++) {
+            prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
+            const float s = g[p * n + j], *restrict w = W + (int64_t)ip[j] * H;
+            for (int64_t k = 0; k < H; k++)
+                o[k] += w[k] * s;
+        }
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                        int32_t pad, const float *g, const float *h, int32_t *touched,
+                                        int64_t *ntouched)
+{
+    int64_t nt = *ntouched;
+    for (int64_t p = 0; p < N / n; p++) {
+        const int32_t *ip = ids + p * n;
+        const int64_t len = path_len(ip, n, pad);
+        const float *restrict hp = h + p * H;
+        for (int64_t j = 0; j < len; j++) {
+            prefetch_ahead(dst, H, ids, p * n + j, N, pad, 1);
+            const float s = g[p * n + j];
+            float *restrict d = dst + (int64_t)ip[j] * H;
+            uint32_t bits = 0;
+            for (int64_t k = 0; k < H; k++) {
+                uint32_t b;
+                memcpy(&b, &d[k], sizeof b);
+                bits |= b;
+                d[k] += s * hp[k];
+            }
+            if (touched && bits == 0)
+                touched[nt++] = ip[j];
+        }
+    }
+    *ntouched = nt;
+}
