@@ -71,8 +71,11 @@ void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int
 
 /* The same on hier's paths (runtime/rows_path.c): a group of n ids ends at
  * its first pad id, whose entries are skipped (path_dot writes 0 there);
+ * pad NNRT_PAD_RANGE: a group is a range of distinct ids padded with its
+ * first id (class's class ranges), ending where that id comes again;
  * path_scatter appends each row it adds into to touched[*ntouched...]
  * (when touched is not NULL) if the row was all zero bits before. */
+#define NNRT_PAD_RANGE (-2)
 void nnrt_path_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *h,
                    float *out);
 void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *g,

@@ -11,6 +11,11 @@
  * same order, so the results equal those of the padded ops and of the
  * gathers they replace (a pad entry adds 0 there).
  *
+ * class's ranges (pad NNRT_PAD_RANGE) go the same way: a word's class is
+ * a range of ids padded to 4 V / c with its first id, and a group ends
+ * where that id comes again (a range's ids are distinct). The class loss
+ * reads only the range's logits and gives the pad entries gradient 0.
+ *
  * nnrt_path_scatter also lists the rows it adds into for the sparse
  * update, each once: a row is listed when it was all zero bits before its
  * add. Rows not listed by the last call are zero (the generated code
@@ -43,10 +48,17 @@ static inline void prefetch_ahead(const float *W, int64_t H, const int32_t *ids,
             __builtin_prefetch(row + k, 0);
 }
 
-/* The number of real ids of a group: those before its first pad. */
+/* The number of real ids of a group: those before its first pad (pad
+ * NNRT_PAD_RANGE: before the first repeat of its first id). */
 static inline int64_t path_len(const int32_t *ids, int64_t n, int32_t pad)
 {
     int64_t j = 0;
+    if (pad == NNRT_PAD_RANGE) {
+        j = n > 0;
+        while (j < n && ids[j] != ids[0])
+            j++;
+        return j;
+    }
     while (j < n && ids[j] != pad)
         j++;
     return j;

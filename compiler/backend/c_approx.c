@@ -662,17 +662,26 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
 /* The pad id of hier's paths: the table's last row, V - 1, which is no
  * inner node (those are 0 .. V - 2): a valid row for the ops that read
  * paths as plain ids (gather, scatter_add), and a mark for the rows ops,
- * which stop a path at it (c_gather.c, runtime/rows_path.c). -1 when ids
- * are not paths one per group of their last axis: hier_path, or a concat
- * of such along an earlier axis. */
+ * which stop a path at it (c_gather.c, runtime/rows_path.c);
+ * NNRT_PAD_RANGE for class's ranges (class_ids: distinct ids padded with
+ * the first). -1 when ids are not paths or ranges one per group of their
+ * last axis: hier_path, class_ids, or a concat of such along an earlier
+ * axis. */
 int64_t c_hier_pad(const Node *ids)
 {
     if (ids->op == OP_HIERPATH)
         return ids->size.c - 1;
+    if (ids->op == OP_CLASSIDS) /* ranges padded with their first id (emit_class_ids) */
+        return C_PAD_RANGE;
     if (ids->op != OP_CONCAT || ids->index >= ids->shape.rank - 1)
         return -1;
     int64_t a = c_hier_pad(ids->in[0]), b = c_hier_pad(ids->in[1]);
-    return a >= 0 && a == b ? a : -1;
+    return a != -1 && a == b ? a : -1;
+}
+
+const char *c_pad_text(int64_t pad)
+{
+    return pad == C_PAD_RANGE ? "NNRT_PAD_RANGE" : int_lit(pad);
 }
 
 void c_emit_approx(Ctx *x, Node *n, const char *v)

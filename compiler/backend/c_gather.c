@@ -61,7 +61,7 @@ static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, i
         cline(x, "if (id == %" PRId64 ")", pad);
     if (pad >= 0 && n->nin == 2)
         cline(x, "    continue;");
-    if (list >= 0 && !(pad >= 0 && n->nin == 3))
+    if (list >= 0 && !(pad != -1 && n->nin == 3))
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
     if (n->nin == 2) {
         cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
@@ -92,9 +92,10 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
     /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
     if (!(n->nin == 3 && pad >= 0 && paths_in_range(pad, n->shape.d[0])))
         emit_scatter_ids(x, n, dst, list, pad);
-    if (n->nin == 3 && pad >= 0) /* (runtime/rows_path.c: it lists the rows) */
-        cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s, %s);", dst, rowc, vname(b),
-              count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), pad, vname(a), vname(n->in[2]),
+    if (n->nin == 3 && pad != -1) /* (runtime/rows_path.c: it lists the rows) */
+        cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b),
+              count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), c_pad_text(pad), vname(a),
+              vname(n->in[2]),
               list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
     else if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
         cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
@@ -116,10 +117,10 @@ static void emit_rows(Ctx *x, const Node *n, const char *v)
         x->indent--;
         cline(x, "}");
     }
-    if (pad >= 0) /* hier's paths, each to its first pad (runtime/rows_path.c) */
-        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %" PRId64 ", %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
+    if (pad != -1) /* hier's paths (class's ranges), each to its first pad (runtime/rows_path.c) */
+        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %s, %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
               vname(W), size_c(x, W->shape.d[1]), vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]),
-              pad, vname(y), v);
+              c_pad_text(pad), vname(y), v);
     else
         cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
               vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);

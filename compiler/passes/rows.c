@@ -52,6 +52,17 @@ static Node *expanded(Node *x, int axis)
     return x->op == OP_EXPAND && x->index == axis ? x->in[0] : NULL;
 }
 
+/* expanded(x, axis), or, for x = row(expand(V, axis + 1), i) (a loop's
+ * row of a stacked expand that hoist took out of the loop, as the RNN LM's
+ * backward loop reads h), row(V, i) built at b. */
+static Node *expanded_at(Builder *b, Node *x, int axis)
+{
+    Node *v = expanded(x, axis);
+    if (v || x->op != OP_ROW || x->nin != 2 || x->in[0]->op != OP_EXPAND || x->in[0]->index != axis + 1)
+        return v;
+    return build_put(b, build_new(OP_ROW, 2, (Node *[]){x->in[0]->in[0], x->in[1]}, x->loc), x->loc);
+}
+
 /* n becomes op(in[0..nin)) in place, typed (its shape does not change). */
 static void rewrite(Graph *g, Node *n, Op op, int nin, Node *const *in)
 {
@@ -109,7 +120,7 @@ static bool outer_parts(Builder *b, Node *R, Node **gp, Node **hp)
     }
     if (R->op == OP_MUL && q >= 2)
         for (int k = 0; k < 2; k++) {
-            Node *gv = expanded(R->in[k], q - 1), *hv = expanded(R->in[1 - k], q - 2);
+            Node *gv = expanded(R->in[k], q - 1), *hv = gv ? expanded_at(b, R->in[1 - k], q - 2) : NULL;
             if (gv && hv) {
                 Shape gs = R->shape, hs = R->shape;
                 gs.rank--;                    /* [P..., n] */

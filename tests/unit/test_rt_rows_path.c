@@ -4,6 +4,7 @@
  * the pad id; the pad row holds NaN and the pad entries' weights are not
  * 0, so a loop that reads a pad entry gives NaN or a wrong sum. The
  * scatter lists each row it adds into once, in the order first added.
+ * Class ranges (NNRT_PAD_RANGE) likewise.
  */
 #include "rt_testutil.h"
 
@@ -91,12 +92,43 @@ static void test_full_and_empty(void **state) {
         assert_true(o[k] == want[k]);
 }
 
+/* Ensure class ranges (NNRT_PAD_RANGE: distinct ids padded with the
+ * first) end where the first id comes again: a range of 3 and one of 1;
+ * the weights on the pads (9) would change every sum if read. */
+static void test_ranges(void **state) {
+    (void)state;
+    static const float Wr[6 * H] = {1, 2, 3, 0, 1, -1, 2, 0, 1, -1, 1, 1, 1, 1, 1, 0, 0, 0};
+    const int32_t r[N] = {2, 3, 4, 2, 1, 1, 1, 1};
+    const float gr[N] = {1, 2, -1, 9, 0.5f, 9, 9, 9};
+    float out[N];
+    nnrt_path_dot(Wr, H, r, N, n, NNRT_PAD_RANGE, h, out);
+    const float dot[N] = {3, 1, 3, 0, -2, 0, 0, 0};
+    for (int k = 0; k < N; k++)
+        assert_true(out[k] == dot[k]);
+    float o[2 * H];
+    nnrt_path_wsum(Wr, H, r, N, n, NNRT_PAD_RANGE, gr, o);
+    const float wsum[2 * H] = {-1, 1, 2, 0, 0.5f, -0.5f}; /* W2 + 2 W3 - W4; 0.5 W1 */
+    for (int k = 0; k < 2 * H; k++)
+        assert_true(o[k] == wsum[k]);
+    float dst[6 * H] = {0};
+    int32_t touched[N];
+    int64_t nt = 0;
+    nnrt_path_scatter(dst, H, r, N, n, NNRT_PAD_RANGE, gr, h, touched, &nt);
+    const float want[6 * H] = {0, 0, 0, 0.5f, 0, 1, 1, 1, 1, 2, 2, 2, -1, -1, -1, 0, 0, 0};
+    assert_memory_equal(dst, want, sizeof want);
+    assert_int_equal(nt, 4);
+    const int32_t list[4] = {2, 3, 4, 1};
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(touched[k], list[k]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_dot),
         cmocka_unit_test(test_path_wsum),
         cmocka_unit_test(test_path_scatter),
         cmocka_unit_test(test_full_and_empty),
+        cmocka_unit_test(test_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
