@@ -195,8 +195,12 @@ static bool uses_either(const Ctx *x, Op a, Op b)
 void c_approx_prelude(Ctx *x)
 {
     if (uses_either(x, OP_NEGLOSS, OP_LOGISTICLOSS)) {
+        /* log1p(t) as log(1 + t) times t / ((1 + t) - 1), which corrects
+         * the rounding of 1 + t (Goldberg 1991; a few ulps): logf is
+         * much cheaper than log1pf */
         craw(x, "static inline float nn_softplus(float x)\n{\n");
-        craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
+        craw(x, "    const float t = expf(-fabsf(x)), u = 1.0f + t;\n");
+        craw(x, "    return (x > 0.0f ? x : 0.0f) + (u == 1.0f ? t : logf(u) * (t / (u - 1.0f)));\n}\n\n");
     }
     if (uses_either(x, OP_NEGLOSSGRAD, OP_LOGISTICGRAD))
         craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
