@@ -266,8 +266,9 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(NEGLOSS, "neg_loss", 2, 0) /* z [n], ids i32 [n] -> []: on the segment o = index, len = i:   \
                                     softplus(-z[o]) + sum over o < j < o + len with ids[j] != ids[o] \
                                     of softplus(z[j]) (word2vec's loss) */ \
-    X(NEGLOSSGRAD, "neg_loss_grad", 3, 0) /* z, ids, d [] -> [n]: d (sigmoid(z) - [j = o]) on the \
-                                    segment, 0 at skipped samples and outside */ \
+    X(NEGLOSSGRAD, "neg_loss_grad", -1, 0) /* z, ids, d [] -> [n]: d (sigmoid(z) - [j = o]) on the \
+                                    segment, 0 at skipped samples and outside; z, ids, d1..dm: m \
+                                    segments of len i from o, the s-th with d_s (passes/rows.c) */ \
     X(NCELOSS, "nce_loss", 2, 0) /* as neg_loss with d(w) = z - log(k q(w)) (q: the noise table), \
                                     k = len - 1: softplus(-d(ids[o])) + sum_j softplus(d(ids[j])); \
                                     no sample skipped (Mnih & Teh, log Z = 0) */ \

@@ -68,6 +68,14 @@ void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int
 void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g, float *out);
 void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
                        const float *h);
+/* rows_scatter_sgd: rows_scatter into a zero gradient g followed by
+ * nnrt_sgd_update_ids_clear(W, g, H, ids, N, lr), in one pass and the same
+ * bits: a row whose id comes once is applied straight to W (g untouched);
+ * a repeated id's rows add up in g, in order, and the last one applies
+ * the sum and zeroes the row. gs NULL: row r is h[r] itself (n is 1), as
+ * a scatter_add of whole rows. left[V]: zeros, and zeros again after. */
+void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *gs,
+                           const float *h, int32_t *left, float lr);
 
 /* The same on hier's paths (runtime/rows_path.c): a group of n ids ends at
  * its first pad id, whose entries are skipped (path_dot writes 0 there);

@@ -91,3 +91,45 @@ NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols
         }
     }
 }
+
+/* Row r of the scatter is s h[r / n]: s = gs[r], or 1 when gs is NULL
+ * (1 h is h, bit for bit). The three cases write what the scatter, then
+ * the clearing SGD, would have left. */
+NNRT_AVX2_CLONES void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                            const float *gs, const float *h, int32_t *left, float lr)
+{
+    /* share = batch's noise columns (rows_shared.c): the GEMM's sums into
+     * the gradient rows, then the clearing SGD, as grad + update do */
+    if (gs && nnrt_rows_scatter_shared(g, H, ids, N, n, gs, h)) {
+        nnrt_sgd_update_ids_clear(W, g, H, ids, N, lr);
+        return;
+    }
+    for (int64_t r = 0; r < N; r++) /* how many times each row comes */
+        left[ids[r]]++;
+    for (int64_t r = 0; r < N; r++) {
+        if (r + AHEAD < N)
+            prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 1);
+        const int32_t id = ids[r], c = left[id];
+        const float s = gs ? gs[r] : 1.0f, *restrict hr = h + (r / n) * H;
+        float *restrict w = W + (int64_t)id * H, *restrict gr = g + (int64_t)id * H;
+        if (c == 1) { /* its only row: (0 + row) applied, as the pair would */
+            for (int64_t k = 0; k < H; k++)
+                w[k] -= lr * (0.0f + s * hr[k]);
+            left[id] = 0;
+        } else if (c > 1) { /* the first of c: the gradient row was zero */
+            for (int64_t k = 0; k < H; k++)
+                gr[k] = 0.0f + s * hr[k];
+            left[id] = -(c - 1); /* -(rows still to come) */
+        } else if (c == -1) { /* the last: the sum applied, the row cleared */
+            for (int64_t k = 0; k < H; k++) {
+                w[k] -= lr * (gr[k] + s * hr[k]);
+                gr[k] = 0.0f;
+            }
+            left[id] = 0;
+        } else {
+            for (int64_t k = 0; k < H; k++)
+                gr[k] += s * hr[k];
+            left[id] = c + 1;
+        }
+    }
+}

@@ -130,6 +130,15 @@ void emit_model_struct(Ctx *x)
             if (sparse_grad(t, i))
                 craw(x, "    int64_t ntouched%d; int32_t touched%d[%s]; /* rows of grad %s that may be nonzero */\n", i,
                      i, int_lit(touched_cap(t, i)), g->params[i].name);
+        bool fused = false;
+        for (int i = 0; i < g->nparams; i++)
+            if (sgd_in_scatter(t, i)) {
+                craw(x, "    int32_t left%d[%s]; /* %s: nnrt_rows_scatter_sgd's counts, zero between calls */\n", i,
+                     int_lit(g->params[i].shape.d[0].c), g->params[i].name);
+                fused = true;
+            }
+        if (fused)
+            craw(x, "    int sgd_fused; /* in %s_train_step: SGD applied in the scatters (c_gather.c) */\n", g->model);
         emit_grad_ready_fields(x);
     }
     target_hook(x, HOOK_CTX_FIELDS);

@@ -255,6 +255,9 @@ char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat);
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
 void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, int list);
 void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc);
+/* Does NAME_train_step apply param i's SGD step in its gradient's scatter
+ * (m->sgd_fused, m->left<i>)? */
+bool sgd_in_scatter(Ctx *t, int i);
 
 /* ---- c_loop.c */
 void emit_loop(Ctx *x, Node *n);

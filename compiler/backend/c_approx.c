@@ -195,8 +195,12 @@ static bool uses_either(const Ctx *x, Op a, Op b)
 void c_approx_prelude(Ctx *x)
 {
     if (uses_either(x, OP_NEGLOSS, OP_NEGLOSS)) { /* (logistic_loss: one log per row) */
+        /* log1p(t) as log(1 + t) times t / ((1 + t) - 1), which corrects
+         * the rounding of 1 + t (Goldberg 1991; a few ulps): logf is
+         * much cheaper than log1pf */
         craw(x, "static inline float nn_softplus(float x)\n{\n");
-        craw(x, "    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));\n}\n\n");
+        craw(x, "    const float t = expf(-fabsf(x)), u = 1.0f + t;\n");
+        craw(x, "    return (x > 0.0f ? x : 0.0f) + (u == 1.0f ? t : logf(u) * (t / (u - 1.0f)));\n}\n\n");
     }
     if (uses_either(x, OP_NEGLOSSGRAD, OP_LOGISTICGRAD))
         craw(x, "static inline float nn_sigmoid(float x)\n{\n    return 1.0f / (1.0f + expf(-x));\n}\n\n");
@@ -579,12 +583,34 @@ static void emit_per_target(Ctx *x, const Node *n, const char *v)
     cline(x, "}");
 }
 
+/* neg_loss_grad on one row: each of its segments (passes/rows.c: one per
+ * operand after ids, at index + s len) with its gradient, d the first's
+ * name ("d" or "dr" gets the segment's number appended when there are
+ * several: emit_sampling_loss), zeros elsewhere. */
+static void emit_neg_grad(Ctx *x, const Node *n, const char *v, const char *z, const char *ids, const char *d)
+{
+    const int64_t row = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c, nseg = n->nin - 2;
+    if (nseg * n->i < row)
+        cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(row));
+    for (int s = 0; s < nseg; s++) {
+        const int64_t o = n->index + s * n->i;
+        const char *ds = nseg > 1 ? xsprintf("%s%d", d, s) : d;
+        cline(x, "%s[%" PRId64 "] = %s[0] * (nn_sigmoid(%s[%" PRId64 "]) - 1.0f);", v, o, ds, z, o);
+        cline(x, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++)", o + 1, o + n->i);
+        cline(x, "    %s[j] = %s[j] != %s[%" PRId64 "] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, ds, z);
+    }
+}
+
 /* The loss or gradient ops of the sampling methods (and hier's logistic
  * loss) on one segment of one row: v (the loss, or the gradient row), z
  * and ids the row's logits and ids (hier: labels), d the incoming
  * gradient (a one-float array). */
 static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, const char *ids, const char *d)
 {
+    if (n->op == OP_NEGLOSSGRAD) {
+        emit_neg_grad(x, n, v, z, ids, d);
+        return;
+    }
     const int o = n->index;
     const int64_t row = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c;
     switch (n->op) {
@@ -598,13 +624,6 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
         cline(x, "%s[0] = l;", v);
         x->indent--;
         cline(x, "}");
-        break;
-    case OP_NEGLOSSGRAD:
-        if (n->i < row)
-            cline(x, "memset(%s, 0, %s * sizeof(float));", v, int_lit(row));
-        cline(x, "%s[%d] = %s[0] * (nn_sigmoid(%s[%d]) - 1.0f);", v, o, d, z, o);
-        cline(x, "for (int64_t j = %d; j < %" PRId64 "; j++)", o + 1, o + n->i);
-        cline(x, "    %s[j] = %s[j] != %s[%d] ? %s[0] * nn_sigmoid(%s[j]) : 0.0f;", v, ids, ids, o, d, z);
         break;
     case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
         cline(x, "{");
@@ -642,7 +661,17 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
     const Node *z = n->in[0];
     const char *d = n->nin > 2 ? vname(n->in[2]) : NULL;
     if (z->shape.rank == 1) {
-        emit_segment(x, n, v, vname(z), vname(n->in[1]), d);
+        if (n->nin <= 3) {
+            emit_segment(x, n, v, vname(z), vname(n->in[1]), d);
+            return;
+        }
+        cline(x, "{"); /* several segments: d0, d1, ... */
+        x->indent++;
+        for (int s = 0; s < n->nin - 2; s++)
+            cline(x, "const float *d%d = %s;", s, vname(n->in[2 + s]));
+        emit_segment(x, n, v, vname(z), vname(n->in[1]), "d");
+        x->indent--;
+        cline(x, "}");
         return;
     }
     bool grad = n->nin > 2;
@@ -652,8 +681,9 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
     cline(x, "const float *zr = %s + r * %s;", vname(z), len);
     cline(x, "const int32_t *ir = %s + r * %s;", vname(n->in[1]), len);
     cline(x, "float *vr = %s + r%s;", v, grad ? xsprintf(" * %s", len) : "");
-    if (grad)
-        cline(x, "const float *dr = %s%s;", d, n->in[2]->shape.rank ? " + r" : "");
+    for (int s = 0; grad && s < n->nin - 2; s++) /* dr, or several: dr0, dr1, ... */
+        cline(x, "const float *dr%s = %s%s;", n->nin > 3 ? xsprintf("%d", s) : "", vname(n->in[2 + s]),
+              n->in[2 + s]->shape.rank ? " + r" : "");
     emit_segment(x, n, "vr", "zr", "ir", grad ? "dr" : NULL);
     x->indent--;
     cline(x, "}");

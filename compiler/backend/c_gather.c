@@ -71,6 +71,90 @@ static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, i
     cline(x, "}");
 }
 
+/* ---------------------------------------------------------------- SGD in the scatter
+ *
+ * NAME_train_step is NAME_grad, then NAME_update. With plain SGD a sparse
+ * gradient's scatter and the update that follows can be one pass over the
+ * rows (runtime/rows.c, nnrt_rows_scatter_sgd: the same bits, no gradient
+ * row written for an id that comes once, none read back): the train graph's
+ * last top-level nodes, when they are such scatters, each of a table no
+ * later node reads, take that path during NAME_train_step (m->sgd_fused,
+ * set there when no grad-ready hook is set); NAME_grad and NAME_ctx_grad
+ * keep the gradient. */
+
+/* Param j when n is a top-level sparse_scatter_add giving param j's whole
+ * gradient from values of the call (no operand is a param's memory); -1. */
+static int fusable_scatter(Ctx *t, const Node *n)
+{
+    if (n->op != OP_SPARSESCATTER || !n->aux)
+        return -1;
+    int j = info(n)->grad_of;
+    if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j) || c_hier_pad(n->in[1]) != -1)
+        return -1; /* (the fused loop has no path or range form) */
+    for (int k = 0; k < n->nin; k++)
+        if (view_root(n->in[k])->op == OP_PARAM)
+            return -1;
+    return j;
+}
+
+/* The first of the top-level nodes that end the train graph and are all
+ * fusable scatters (top.n: none). After them nothing reads a param. */
+static int fused_from(Ctx *t)
+{
+    const Block *top = &t->g->top;
+    int k = top->n;
+    if (!t->g->grads || t->target->hook || t->g->opt.kind != OPT_SGD)
+        return k;
+    while (k > 0 && fusable_scatter(t, top->nodes[k - 1]) >= 0)
+        k--;
+    return k;
+}
+
+bool sgd_in_scatter(Ctx *t, int i)
+{
+    const Block *top = &t->g->top;
+    for (int k = fused_from(t); k < top->n; k++)
+        if (fusable_scatter(t, top->nodes[k]) == i)
+            return true;
+    return false;
+}
+
+static void emit_ids_check(Ctx *x, const Node *n)
+{
+    const Node *ids = n->in[1];
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0));
+    x->indent++;
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(ids) ? vname(ids) : xsprintf("%s[r]", vname(ids)));
+    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    x->indent--;
+    cline(x, "}");
+}
+
+/* The fused branch of sparse scatter n, param i's gradient in dst: the ids
+ * of every fused scatter checked at the first (no param moves before all
+ * are known good: an error leaves the params as NAME_grad would), then
+ * the rows applied. */
+static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
+{
+    const Block *top = &x->g->top;
+    int from = fused_from(x);
+    if (top->nodes[from] == n)
+        for (int k = from; k < top->n; k++)
+            emit_ids_check(x, top->nodes[k]);
+    const Node *ids = n->in[1];
+    char *rowc = count_c(x, &n->shape, 1), *N = ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0);
+    char *ids_c = ir_is_int_scalar(ids) ? xsprintf("&(int32_t){(int32_t)%s}", vname(ids)) : (char *)vname(ids);
+    char *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
+    if (n->nin == 3)
+        cline(x, "nnrt_rows_scatter_sgd(%s, %s, %s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);", w, dst, rowc,
+              ids_c, N, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(n->in[0]), vname(n->in[2]), i);
+    else
+        cline(x, "nnrt_rows_scatter_sgd(%s, %s, %s, %s, %s, 1, NULL, %s, m->left%d, (float)m->model->lr);", w, dst, rowc,
+              ids_c, N, vname(n->in[0]), i);
+}
+
+static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, const char *rowc);
+
 /* SCATTERADD (or SCATTERROWS, SPARSESCATTER) n's rows added into dst (n's shape [V, ...]): row r of
  * operand a goes to row ids[r], each id checked. A sparse_scatter_add
  * (or, list >= 0, a loop's scatter_rows summed into the sparse gradient
@@ -78,16 +162,36 @@ static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, i
  * and the sparse update. */
 void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, int list)
 {
-    const Node *a = n->in[0], *b = n->in[1];
-    NN_ASSERT(n->shape.rank >= 1 && b->dtype == DT_I32);
+    NN_ASSERT(n->shape.rank >= 1 && n->in[1]->dtype == DT_I32);
     char *rowc = count_c(x, &n->shape, 1);
     int sparse = info(n)->grad_of >= 0 && sparse_grad(x, info(n)->grad_of) ? info(n)->grad_of : -1;
     if (sparse >= 0) {
         emit_zero_touched(x, dst, sparse, rowc);
         list = sparse;
+        if (sgd_in_scatter(x, sparse)) {
+            cline(x, "if (m->sgd_fused) { /* %s_train_step: the SGD step in the scatter */", x->g->model);
+            x->indent++;
+            emit_scatter_sgd(x, n, dst, sparse);
+            x->indent--;
+            cline(x, "} else {");
+            x->indent++;
+            emit_scatter_list(x, n, dst, list, rowc);
+            x->indent--;
+            cline(x, "}");
+            return;
+        }
     } else if (zero_first) {
         cline(x, "memset(%s, 0, (size_t)%s * sizeof(float));", dst, count_c(x, &n->shape, 0));
     }
+    emit_scatter_list(x, n, dst, list, rowc);
+}
+
+/* The rows of scatter n added into dst, each id checked (not hier's
+ * paths, surely in range), listed in m->touched<list> when list >= 0;
+ * on hier's paths and class's ranges path_scatter adds and lists them. */
+static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, const char *rowc)
+{
+    const Node *a = n->in[0], *b = n->in[1];
     int64_t pad = c_hier_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
     /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
     if (!(n->nin == 3 && pad >= 0 && paths_in_range(pad, n->shape.d[0])))

@@ -121,7 +121,15 @@ void emit_train_api(Ctx *x)
     (void)o;
     craw(x, "/* %s_grad, then %s_update, in the built-in context. */\n", M, M);
     craw(x, "int %s_train_step(%s *m, const %s_inputs *in, float *loss)\n{\n", M, M, M);
-    craw(x, "    %s_outputs out;\n    int rc = %s_grad(m, in, &out);\n", M, M);
+    bool fused = false; /* SGD steps in the scatters, the same bits (c_gather.c) */
+    for (int i = 0; i < g->nparams; i++)
+        fused |= sgd_in_scatter(x->train, i);
+    craw(x, "    %s_outputs out;\n", M);
+    if (fused)
+        craw(x, "    m->ctx->sgd_fused = m->ctx->grad_ready == NULL;\n");
+    craw(x, "    int rc = %s_grad(m, in, &out);\n", M);
+    if (fused)
+        craw(x, "    m->ctx->sgd_fused = 0;\n");
     craw(x, "    if (rc != NNRT_OK)\n        return rc;\n    if (loss)\n        *loss = out.loss;\n");
     craw(x, "    return %s_update(m, m->ctx);\n}\n/* end function %s_train_step */\n\n", M, M);
 

@@ -476,6 +476,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     if ((n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS || n->op == OP_SPARSESCATTER) &&
         n->nin != 2 && n->nin != 3)
         return fail(&I, "'%s' has %d operands, expected 2 or 3", op_name[n->op], n->nin);
+    if (n->op == OP_NEGLOSSGRAD && n->nin < 3)
+        return fail(&I, "'%s' has %d operands, expected 3 or more", op_name[n->op], n->nin);
 
     if (op_flags[n->op] & OPF_ELEMWISE) {
         if (arity == 2)
@@ -642,18 +644,22 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
             return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
                         op_name[n->op], typ(&I, a), typ(&I, b));
         const Size len = a->shape.d[a->shape.rank - 1];
+        const int64_t nseg = n->op == OP_NEGLOSSGRAD ? n->nin - 2 : 1; /* neg_loss_grad: one d per segment */
         if (n->op != OP_LOGISTICLOSS && n->op != OP_LOGISTICGRAD &&
-            (n->index < 0 || n->i < 1 || !size_is_const(len) || n->index + n->i > len.c))
-            return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index, n->i,
-                        typ(&I, a));
+            (n->index < 0 || n->i < 1 || !size_is_const(len) || n->index + nseg * n->i > len.c))
+            return fail(&I, "'%s': segment [%d, %d + %" PRId64 ") out of %s", op_name[n->op], n->index, n->index,
+                        nseg * n->i, typ(&I, a));
         const Shape per = drop_axis(&a->shape, a->shape.rank - 1); /* one loss per row */
         if (n->op == OP_NEGLOSS || n->op == OP_LOGISTICLOSS || n->op == OP_NCELOSS || n->op == OP_SAMPLEDLOSS) {
             set(&I, DT_F32, &per);
             return true;
         }
-        const Node *d = n->in[2];
-        if (!need_f32(&I, d) || (d->shape.rank != 0 && !shape_eq(&d->shape, &per)))
-            return fail(&I, "'%s' needs a float scalar gradient (or one per row), got %s", op_name[n->op], typ(&I, d));
+        for (int k = 2; k < n->nin; k++) {
+            const Node *d = n->in[k];
+            if (!need_f32(&I, d) || (d->shape.rank != 0 && !shape_eq(&d->shape, &per)))
+                return fail(&I, "'%s' needs a float scalar gradient (or one per row), got %s", op_name[n->op],
+                            typ(&I, d));
+        }
         set(&I, DT_F32, &a->shape);
         return true;
     }

@@ -322,7 +322,7 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_NCEGRAD:
     case OP_SAMPLEDGRAD:
     case OP_LOGISTICGRAD: /* one gradient row per row; d one per row or a constant */
-        if (!ba || !bb) {
+        if (!ba || !bb || v->nin != 3) { /* (several segments: the rows pass's, after batch) */
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
         }

@@ -175,13 +175,88 @@ static bool rows_scatter(Graph *g, Node *n)
     return true;
 }
 
+/* ---------------------------------------------------------------- segments
+ *
+ * The batched contexts of a skip-gram share one [T, c (k+1)] row of
+ * logits; each context's neg_loss_grad writes a full [T, c (k+1)] row,
+ * zero but for its k+1 entries, and the adds sum c such rows:
+ *
+ *   add(add(neg_loss_grad(z, ids, d1) at=o len=L, ...), neg_loss_grad(z, ids, dm) at=o' len=L)
+ *       -> neg_loss_grad(z, ids, d1, ..., dm) at=o len=L
+ *
+ * when the segments tile [o, o + m L) (in any order of the adds) and
+ * every add and gradient has this one reader: each entry is its own
+ * segment's value (x + 0 == x; a -0 comes out as -0 instead of +0). */
+
+enum { MAXSEG = 64 };
+
+typedef struct Segs {
+    Node *z, *ids; /* of every gradient */
+    int64_t len;
+    int n, at[MAXSEG]; /* segment k: at[k] .. at[k] + len, gradient d[k] */
+    Node *d[MAXSEG];
+    Loc loc;
+} Segs;
+
+/* The segments of the neg_loss_grad leaves of the add tree at x (each
+ * node read once; a leaf merged already brings its several), of one z,
+ * ids and len; false if x is anything else. */
+static bool seg_leaves(Node *x, Segs *S)
+{
+    if (x->mark != 1)
+        return false;
+    if (x->op == OP_ADD)
+        return shape_eq(&x->shape, &x->in[0]->shape) && shape_eq(&x->shape, &x->in[1]->shape) &&
+               seg_leaves(x->in[0], S) && seg_leaves(x->in[1], S);
+    if (x->op != OP_NEGLOSSGRAD || S->n + x->nin - 2 > MAXSEG)
+        return false;
+    if (S->n == 0)
+        S->z = x->in[0], S->ids = x->in[1], S->len = x->i, S->loc = x->loc;
+    else if (x->in[0] != S->z || x->in[1] != S->ids || x->i != S->len)
+        return false;
+    for (int j = 2; j < x->nin; j++) {
+        S->at[S->n] = x->index + (j - 2) * (int)x->i;
+        S->d[S->n++] = x->in[j];
+    }
+    return true;
+}
+
+static bool neg_segments(Graph *g, Node *n)
+{
+    Segs S = {.n = 0};
+    Node *in[MAXSEG + 2];
+    if (n->op != OP_ADD || !seg_leaves(n->in[0], &S) || !seg_leaves(n->in[1], &S) || !shape_eq(&n->shape, &S.z->shape))
+        return false;
+    int o = S.at[0];
+    for (int k = 1; k < S.n; k++)
+        o = S.at[k] < o ? S.at[k] : o;
+    in[0] = S.z, in[1] = S.ids;
+    for (int s = 0; s < S.n; s++) { /* segment s is o + s len: exactly one of them */
+        int found = -1;
+        for (int k = 0; k < S.n; k++)
+            if (S.at[k] == o + s * S.len)
+                found = found < 0 ? k : S.n;
+        if (found < 0 || found == S.n)
+            return false;
+        in[2 + s] = S.d[found];
+    }
+    Shape before = n->shape;
+    ir_rewrite(n, OP_NEGLOSSGRAD, S.n + 2, in);
+    n->index = o, n->i = S.len;
+    n->loc = S.loc;
+    char err[256];
+    bool ok = ir_infer(g, n, err, sizeof err);
+    NN_ASSERT(ok && shape_eq(&before, &n->shape));
+    return true;
+}
+
 static void rows_block(Graph *g, Block *b)
 {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op == OP_LOOP)
             rows_block(g, &n->loop->body);
-        else if (!rows_sum(g, n) && !rows_matvec(g, n))
+        else if (!rows_sum(g, n) && !rows_matvec(g, n) && !neg_segments(g, n))
             rows_scatter(g, n);
     }
 }

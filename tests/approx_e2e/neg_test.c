@@ -47,6 +47,13 @@
 #endif
 #define REF (METHOD >= 4 ? 1 : METHOD % 3) /* the reference: 0 neg, 1 nce (4, 5 too), 2 sampled */
 static const char *const method_name[] = {"neg", "nce", "sampled", "neg share=batch", "nce lnz=ln V", "nce power=1"};
+/* the weight of the second target's loss: -DW1=2 for neg_w2.nn (run.sh:
+ * `loss += 2.0 * cross_entropy(...)`, so that the rows pass's merged
+ * neg_loss_grad has a different gradient per segment) */
+#ifndef W1
+#define W1 1.0
+#endif
+
 /* nce's fixed log normalizer: the model's score is z - LNZ (METHOD 4: nce
  * without lnz, whose default is ln V; METHOD 1: nce(k = 3, lnz = 0)) */
 #define LNZ (METHOD == 4 ? log((double)NV) : 0.0)
@@ -99,12 +106,17 @@ static double reference(negt *m, double *gE, double *gW, double *gb, int *skippe
         nnrt_ref_logits(NV, ND, Wd, bd, h, z);
         for (int v = 0; v < NV; v++)
             z[v] -= LNZ;
+        const double w = r % NG == 1 ? W1 : 1.0; /* the second target's weight */
+        double l;
         if (REF == 0)
-            loss += nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
+            l = nnrt_ref_neg(NV, z, y, K, ids + 1, gz);
         else if (REF == 1)
-            loss += nnrt_ref_nce(NV, z, y, K, ids + 1, noise.logq, gz);
+            l = nnrt_ref_nce(NV, z, y, K, ids + 1, noise.logq, gz);
         else
-            loss += nnrt_ref_sampled(NV, z, y, K, ids + 1, noise.logq, gz);
+            l = nnrt_ref_sampled(NV, z, y, K, ids + 1, noise.logq, gz);
+        loss += w * l;
+        for (int v = 0; v < NV; v++)
+            gz[v] *= w;
         nnrt_ref_backprop(NV, ND, Wd, h, gz, gWt, gh);
         for (int i = 0; i < NV * ND; i++)
             gW[i] += gWt[i];
@@ -311,7 +323,7 @@ int main(void)
             for (int j = 0; j < ND; j++)
                 h[j] = E[xs[r / NG] * ND + j];
             nnrt_ref_logits(NV, ND, Wd, bd, h, z);
-            ref += nnrt_ref_full(NV, z, ys[r / NG][r % NG], g);
+            ref += (r % NG == 1 ? W1 : 1.0) * nnrt_ref_full(NV, z, ys[r / NG][r % NG], g);
         }
         negt_ctx_forward(c, &in, &out);
         snprintf(name, sizeof name, "forward is the exact cross entropy (%.6f vs %.6f)", out.loss, ref);

@@ -34,6 +34,11 @@ sed 's/with neg(k = 3)/with nce(k = 3)/' "$D/neg.nn" >"$tmp/nce_z.nn"
 sed 's/with neg(k = 3)/with nce(k = 3, lnz = 0, power = 1)/' "$D/neg.nn" >"$tmp/nce_p.nn"
 sed 's/with neg(k = 3)/with sampled(k = 3)/' "$D/neg.nn" >"$tmp/sampled.nn"
 sed 's/with neg(k = 3)/with neg(k = 3, share = batch)/' "$D/neg.nn" >"$tmp/neg_shared.nn"
+# neg with the second target's loss weighted (neg_test.c -DW1=2): the rows
+# pass merges the two gradients into one neg_loss_grad with one d each
+sed 's/loss += cross_entropy(W @ h + b, u\[t\]) with neg(k = 3)/loss += 2.0 * cross_entropy(W @ h + b, u[t]) with neg(k = 3)/' \
+    "$D/neg.nn" >"$tmp/neg_w2.nn"
+grep -q '2.0 \* cross' "$tmp/neg_w2.nn" || notok "neg_w2.nn: the sed weighted the second loss"
 # binary's variants: binary_test.c with METHOD 1 (hybrid), 2 and 3 (ecc)
 sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
 sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
@@ -68,11 +73,14 @@ FXC=--counts=tests/approx/fixtures/counts.npy
 for c in neg:neg:negt:0 nce:neg:negt:1 nce_z:neg:negt:4 nce_p:neg:negt:5 sampled:neg:negt:2 neg_shared:neg:negt:3 hier:hier:hiert:0 class:class:classt:0 \
     binary:binary:binaryt:0 binary_h:binary:binaryt:1 binary_e:binary:binaryt:2 binary_f:binary:binaryt:3 embed:embed:embedt:0 embed_l:embed:embedt:1 \
     hier_baked:hier:hiert:0:$FXC hier_deep:hier:hiert:0 class_baked:class:classt:0:$FXC class_lsm:class:classt:0 hier_sm:hier:hiert:0 \
-    binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0; do
-for O in -O0 -O2 -O2-norows; do
+    binary_sm:binary:binaryt:1 neg_lsm:neg:negt:0 neg_w2:neg:negt:0; do
+for O in -O0 -O2 -O2-norows -O2-nobatch; do
     n=${c%%:*} rest=${c#*:}
     oflags=$O
     [ "$O" = -O2-norows ] && oflags="-O2 --disable-pass=rows"
+    # the loop kept: the rows pass merges the two neg_loss_grads of one position
+    [ "$O" = -O2-nobatch ] && oflags="-O2 --disable-pass=batch"
+    [ "$O" = -O2-nobatch ] && [ "$n" != neg_w2 ] && continue
     test=${rest%%:*} rest=${rest#*:}
     model=${rest%%:*} rest=${rest#*:}
     method=${rest%%:*} extra=
@@ -83,6 +91,7 @@ for O in -O0 -O2 -O2-norows; do
     [ "$n" = hier_deep ] && baked=-DDEEP
     # -O2: hier's rows ops skip the pad entries (hier_test.c, pad_row_nan)
     [ "$test" = hier ] && [ "$O" = -O2 ] && baked="$baked -DPADNAN"
+    [ "$n" = neg_w2 ] && baked=-DW1=2
     src=$D/$n.nn
     [ -e "$src" ] || src=$tmp/$n.nn
     # shellcheck disable=SC2086
@@ -128,6 +137,15 @@ for O in -O0 -O2 -O2-norows; do
             ok "$n -O2: no loop left, W's gradient sparse"
         else
             notok "$n -O2: no loop left, W's gradient sparse"
+        fi
+    fi
+    # the rows pass's segments: the two targets' neg_loss_grads, each a
+    # full row zero but for its segment, are one op with a gradient each
+    if [ "$O" = -O2 ] && { [ "$n" = neg ] || [ "$n" = neg_w2 ]; }; then
+        if "$NNGC" -O2 $extra --dump-ir=train "$src" | grep -qE '= neg_loss_grad %[0-9]+, %[0-9]+, %[0-9]+, %[0-9]+ at=0 len=4 '; then
+            ok "$n -O2: one neg_loss_grad for both targets' segments"
+        else
+            notok "$n -O2: one neg_loss_grad for both targets' segments"
         fi
     fi
     # the rows pass (passes/rows.c): at -O2 the rows of W are read and

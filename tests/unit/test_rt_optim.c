@@ -108,6 +108,53 @@ static void test_sgd_ids_clear(void **state) {
     free(gb);
 }
 
+/* Ensure nnrt_rows_scatter_sgd leaves W, the gradient and its counts as
+ * nnrt_rows_scatter (or a scatter_add of whole rows) into a zero gradient,
+ * then nnrt_sgd_update_ids_clear on the ids, would: bit for bit, with ids
+ * that come once and ids that come two, three and four times, scales and
+ * rows of every sign and size (so that lr (g h) and (lr g) h differ). */
+static void test_rows_scatter_sgd(void **state) {
+    (void)state;
+    enum { V = 16, H = 11, N = 24, n = 6 };
+    const int32_t ids[N] = {3, 7, 3, 9, 0, 15, 7, 3, 12, 1, 5, 6, 2, 3, 8, 13, 11, 4, 10, 14, 9, 7, 2, 1};
+    static float W1[V * H], W2[V * H], g1[V * H], g2[V * H], gs[N], h[N * H];
+    int32_t left[V] = {0};
+    uint64_t x = 12345;
+    for (int i = 0; i < V * H; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        W1[i] = W2[i] = (float)((int64_t)(x >> 33) % 20001 - 10000) / 3777.0f;
+    }
+    for (int i = 0; i < N * H; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        h[i] = (float)((int64_t)(x >> 33) % 20001 - 10000) / 1234.5f;
+    }
+    for (int r = 0; r < N; r++)
+        gs[r] = (float)(r % 5 - 2) * 0.37f + 0.011f * (float)r;
+    for (int form = 0; form < 2; form++) { /* gs[r] h[r / n]; then rows h[r] (gs NULL) */
+        const float lr = form ? 0.0731f : 0.1f;
+        nnrt_rows_scatter_sgd(W1, g1, H, ids, N, form ? 1 : n, form ? NULL : gs, h, left, lr);
+        if (form) {
+            for (int r = 0; r < N; r++)
+                for (int k = 0; k < H; k++)
+                    g2[ids[r] * H + k] += h[r * H + k];
+        } else {
+            nnrt_rows_scatter(g2, H, ids, N, n, gs, h);
+        }
+        nnrt_sgd_update_ids_clear(W2, g2, H, ids, N, lr);
+        assert_memory_equal(W1, W2, sizeof W1);
+        assert_memory_equal(g1, g2, sizeof g1); /* all zero */
+        for (int i = 0; i < V; i++)
+            assert_int_equal(left[i], 0);
+    }
+    int moved = 0; /* and the rows did move */
+    uint64_t y = 12345;
+    for (int i = 0; i < V * H; i++) {
+        y = y * 6364136223846793005u + 1442695040888963407u;
+        moved += W1[i] != (float)((int64_t)(y >> 33) % 20001 - 10000) / 3777.0f;
+    }
+    assert_true(moved > V * H / 2);
+}
+
 /* Ensure Adam matches torch.optim.Adam (bias-corrected; a zero gradient
  * with zero state leaves the weight alone), state included. */
 static void test_adam(void **state) {
@@ -204,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_sgd_rows),
         cmocka_unit_test(test_sgd_ids),
         cmocka_unit_test(test_sgd_ids_clear),
+        cmocka_unit_test(test_rows_scatter_sgd),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_adagrad),
         cmocka_unit_test(test_state_checkpoint),
