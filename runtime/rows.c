@@ -15,19 +15,7 @@
 #include "nnrt_abi.h"
 #include "rt_internal.h"
 
-/* The rows are at random places in a table larger than the cache: each
- * loop asks for the row it will need AHEAD ids later, so that the loads
- * of a row overlap the work on the ones before it. */
-enum { AHEAD = 8 };
-
-static inline void prefetch_row(const float *row, int64_t H, int write)
-{
-    for (int64_t k = 0; k < H; k += 16) /* a 64-byte line holds 16 floats */
-        if (write)
-            __builtin_prefetch(row + k, 1);
-        else
-            __builtin_prefetch(row + k, 0);
-}
+enum { AHEAD = NNRT_ROWS_AHEAD }; /* rt_internal.h */
 
 NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                     const float *h, float *out)
@@ -36,7 +24,7 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
         return;
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
-            prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
+            nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
         out[r] = nnrt_dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
     }
 }
@@ -51,7 +39,7 @@ NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *i
         memset(o, 0, (size_t)H * sizeof *o);
         for (int64_t j = 0; j < n; j++) {
             if (p * n + j + AHEAD < N)
-                prefetch_row(W + (int64_t)ids[p * n + j + AHEAD] * H, H, 0);
+                nnrt_prefetch_row(W + (int64_t)ids[p * n + j + AHEAD] * H, H, 0);
             const float s = g[p * n + j], *restrict w = W + (int64_t)ids[p * n + j] * H;
             for (int64_t k = 0; k < H; k++)
                 o[k] += w[k] * s;
@@ -66,7 +54,7 @@ NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *id
         return;
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
-            prefetch_row(dst + (int64_t)ids[r + AHEAD] * H, H, 1);
+            nnrt_prefetch_row(dst + (int64_t)ids[r + AHEAD] * H, H, 1);
         const float s = g[r], *restrict hr = h + (r / n) * H;
         float *restrict d = dst + (int64_t)ids[r] * H;
         for (int64_t k = 0; k < H; k++)
@@ -81,8 +69,8 @@ NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols
 {
     for (int64_t k = 0; k < n; k++) {
         if (k + AHEAD < n) {
-            prefetch_row(w + (int64_t)ids[k + AHEAD] * cols, cols, 1);
-            prefetch_row(g + (int64_t)ids[k + AHEAD] * cols, cols, 1);
+            nnrt_prefetch_row(w + (int64_t)ids[k + AHEAD] * cols, cols, 1);
+            nnrt_prefetch_row(g + (int64_t)ids[k + AHEAD] * cols, cols, 1);
         }
         float *restrict wr = w + (int64_t)ids[k] * cols, *restrict gr = g + (int64_t)ids[k] * cols;
         for (int64_t j = 0; j < cols; j++) {
@@ -108,7 +96,7 @@ NNRT_AVX2_CLONES void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const
         left[ids[r]]++;
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
-            prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 1);
+            nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 1);
         const int32_t id = ids[r], c = left[id];
         const float s = gs ? gs[r] : 1.0f, *restrict hr = h + (r / n) * H;
         float *restrict w = W + (int64_t)id * H, *restrict gr = g + (int64_t)id * H;

@@ -30,22 +30,15 @@
 #include "nnrt_abi.h"
 #include "rt_internal.h"
 
-/* The rows lie at random places in a table larger than the cache: each
- * loop asks for the row of the id AHEAD places later in ids (unless it is
- * the pad), so that its loads overlap the work on the rows before it. */
-enum { AHEAD = 8 };
+/* nnrt_prefetch_row (rt_internal.h) of the id AHEAD places later in ids,
+ * unless it is the pad. */
+enum { AHEAD = NNRT_ROWS_AHEAD };
 
 static inline void prefetch_ahead(const float *W, int64_t H, const int32_t *ids, int64_t at, int64_t N, int32_t pad,
                                   int write)
 {
-    if (at + AHEAD >= N || ids[at + AHEAD] == pad)
-        return;
-    const float *row = W + (int64_t)ids[at + AHEAD] * H;
-    for (int64_t k = 0; k < H; k += 16) /* a 64-byte line holds 16 floats */
-        if (write)
-            __builtin_prefetch(row + k, 1);
-        else
-            __builtin_prefetch(row + k, 0);
+    if (at + AHEAD < N && ids[at + AHEAD] != pad)
+        nnrt_prefetch_row(W + (int64_t)ids[at + AHEAD] * H, H, write);
 }
 
 /* The number of real ids of a group: those before its first pad (pad

@@ -54,6 +54,18 @@ static bool shared_find(Shared *sh, const int32_t *ids, int64_t N, int64_t n, co
     sh->P = n > 0 ? N / n : 0;
     if (sh->P < MIN_POSITIONS || n < MIN_SHARED)
         return false;
+    /* counted before anything is allocated: every rows op of a call
+     * without sharing comes here first, and leaves at its first column
+     * that differs between the first two positions */
+    int64_t shared = 0;
+    for (int64_t j = 0; j < n && shared + (n - j) >= MIN_SHARED; j++) {
+        int64_t p = 1;
+        while (p < sh->P && ids[p * n + j] == ids[j])
+            p++;
+        shared += p == sh->P;
+    }
+    if (shared < MIN_SHARED)
+        return false;
     sh->col = malloc(sizeof(int64_t) * (size_t)n);
     sh->is = calloc((size_t)n, 1);
     if (!sh->col || !sh->is) {

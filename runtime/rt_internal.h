@@ -133,6 +133,21 @@ static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
 #define NNRT_AVX2_CLONES
 #endif
 
+/* The rows pass's loops (rows.c, rows_path.c) meet rows at random places
+ * in a table larger than the cache: each asks for the row it will need
+ * NNRT_ROWS_AHEAD ids later, so that the loads of a row overlap the work
+ * on the ones before it. */
+enum { NNRT_ROWS_AHEAD = 8 };
+
+static inline void nnrt_prefetch_row(const float *row, int64_t H, int write)
+{
+    for (int64_t k = 0; k < H; k += 16) /* a 64-byte line holds 16 floats */
+        if (write)
+            __builtin_prefetch(row + k, 1);
+        else
+            __builtin_prefetch(row + k, 0);
+}
+
 /* rows_shared.c: rows.c's ops with the columns of ids that every position
  * shares (share = batch's noise) scored by one GEMM; 0, having done
  * nothing, where too few share (rows.c's loops run then). */
