@@ -277,7 +277,7 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
-int64_t c_hier_pad(const Node *ids); /* hier paths' pad id, C_PAD_RANGE (class ranges), or -1 */
+int64_t c_path_pad(const Node *ids); /* hier paths' pad id, C_PAD_RANGE (class ranges), or -1 */
 #define C_PAD_RANGE (-2)              /* the runtime's NNRT_PAD_RANGE */
 const char *c_pad_text(int64_t pad);  /* pad as the generated C writes it */
 bool c_uses_samples(const Ctx *x);

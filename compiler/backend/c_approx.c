@@ -697,7 +697,7 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
  * the first). -1 when ids are not paths or ranges one per group of their
  * last axis: hier_path, class_ids, or a concat of such along an earlier
  * axis. */
-int64_t c_hier_pad(const Node *ids)
+int64_t c_path_pad(const Node *ids)
 {
     if (ids->op == OP_HIERPATH)
         return ids->size.c - 1;
@@ -705,7 +705,7 @@ int64_t c_hier_pad(const Node *ids)
         return C_PAD_RANGE;
     if (ids->op != OP_CONCAT || ids->index >= ids->shape.rank - 1)
         return -1;
-    int64_t a = c_hier_pad(ids->in[0]), b = c_hier_pad(ids->in[1]);
+    int64_t a = c_path_pad(ids->in[0]), b = c_path_pad(ids->in[1]);
     return a != -1 && a == b ? a : -1;
 }
 
@@ -758,7 +758,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         emit_sampling_loss(x, n, v);
         break;
     case OP_HIERPATH:
-    case OP_HIERLABEL: { /* the path root first, padded with c_hier_pad (label -1); (batch pass) one per row */
+    case OP_HIERLABEL: { /* the path root first, padded with c_path_pad (label -1); (batch pass) one per row */
         bool rows = n->shape.rank == 2;
         const char *y = rows ? "y" : vname(n->in[0]), *p = rows ? "p" : v;
         if (rows) {
@@ -775,7 +775,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
         if (n->op == OP_HIERPATH)
-            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, c_hier_pad(n));
+            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, c_path_pad(n));
         else
             cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", p);
         x->indent--;

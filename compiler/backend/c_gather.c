@@ -28,7 +28,7 @@ void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
     cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
 }
 
-/* Are hier's paths (pad id pad, c_hier_pad) surely row ids of a table of
+/* Are hier's paths (pad id pad, c_path_pad) surely row ids of a table of
  * rows rows? Their ids are the tree's inner nodes, 0 .. pad - 1 (the tree
  * over the model's one vocabulary of pad + 1 words: c_approx.c), and pad. */
 static bool paths_in_range(int64_t pad, Size rows)
@@ -46,6 +46,23 @@ void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc)
     cline(x, "m->ntouched%d = 0;", i);
 }
 
+/* Opens `for (r < count(ids)) { const int64_t id = ids[r];` and checks id
+ * against rows (n's location in the message); the caller adds its body
+ * and closes the loop with emit_ids_close. */
+static void emit_ids_open(Ctx *x, const Node *n, const Node *ids, Size rows)
+{
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0));
+    x->indent++;
+    cline(x, "const int64_t id = %s;", ir_is_int_scalar(ids) ? vname(ids) : xsprintf("%s[r]", vname(ids)));
+    emit_index_check(x, n, "id", size_c(x, rows));
+}
+
+static void emit_ids_close(Ctx *x)
+{
+    x->indent--;
+    cline(x, "}");
+}
+
 /* emit_scatter_rows's loop over the ids: each checked, listed (list >= 0;
  * on paths, path_scatter lists them), and with two operands its row added
  * (a pad's skipped). */
@@ -53,10 +70,7 @@ static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, i
 {
     const Node *a = n->in[0], *b = n->in[1];
     char *rowc = count_c(x, &n->shape, 1);
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(b) ? "1" : count_c(x, &b->shape, 0));
-    x->indent++;
-    cline(x, "const int64_t id = %s;", ir_is_int_scalar(b) ? vname(b) : xsprintf("%s[r]", vname(b)));
-    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
+    emit_ids_open(x, n, b, n->shape.d[0]);
     if (pad >= 0 && n->nin == 2)
         cline(x, "if (id == %" PRId64 ")", pad);
     if (pad >= 0 && n->nin == 2)
@@ -67,8 +81,7 @@ static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, i
         cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
         cline(x, "    %s[id * %s + j] += %s[r * %s + j];", dst, rowc, vname(a), rowc);
     }
-    x->indent--;
-    cline(x, "}");
+    emit_ids_close(x);
 }
 
 /* ---------------------------------------------------------------- SGD in the scatter
@@ -89,7 +102,7 @@ static int fusable_scatter(Ctx *t, const Node *n)
     if (n->op != OP_SPARSESCATTER || !n->aux)
         return -1;
     int j = info(n)->grad_of;
-    if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j) || c_hier_pad(n->in[1]) != -1)
+    if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j) || c_path_pad(n->in[1]) != -1)
         return -1; /* (the fused loop has no path or range form) */
     for (int k = 0; k < n->nin; k++)
         if (view_root(n->in[k])->op == OP_PARAM)
@@ -119,17 +132,6 @@ bool sgd_in_scatter(Ctx *t, int i)
     return false;
 }
 
-static void emit_ids_check(Ctx *x, const Node *n)
-{
-    const Node *ids = n->in[1];
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0));
-    x->indent++;
-    cline(x, "const int64_t id = %s;", ir_is_int_scalar(ids) ? vname(ids) : xsprintf("%s[r]", vname(ids)));
-    emit_index_check(x, n, "id", size_c(x, n->shape.d[0]));
-    x->indent--;
-    cline(x, "}");
-}
-
 /* The fused branch of sparse scatter n, param i's gradient in dst: the ids
  * of every fused scatter checked at the first (no param moves before all
  * are known good: an error leaves the params as NAME_grad would), then
@@ -139,8 +141,10 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
     const Block *top = &x->g->top;
     int from = fused_from(x);
     if (top->nodes[from] == n)
-        for (int k = from; k < top->n; k++)
-            emit_ids_check(x, top->nodes[k]);
+        for (int k = from; k < top->n; k++) {
+            emit_ids_open(x, top->nodes[k], top->nodes[k]->in[1], top->nodes[k]->shape.d[0]);
+            emit_ids_close(x);
+        }
     const Node *ids = n->in[1];
     char *rowc = count_c(x, &n->shape, 1), *N = ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0);
     char *ids_c = ir_is_int_scalar(ids) ? xsprintf("&(int32_t){(int32_t)%s}", vname(ids)) : (char *)vname(ids);
@@ -192,7 +196,7 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
 static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, const char *rowc)
 {
     const Node *a = n->in[0], *b = n->in[1];
-    int64_t pad = c_hier_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
+    int64_t pad = c_path_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
     /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
     if (!(n->nin == 3 && pad >= 0 && paths_in_range(pad, n->shape.d[0])))
         emit_scatter_ids(x, n, dst, list, pad);
@@ -212,14 +216,10 @@ static void emit_rows(Ctx *x, const Node *n, const char *v)
 {
     const Node *W = n->in[0], *ids = n->in[1], *y = n->in[2];
     char *count = count_c(x, &ids->shape, 0);
-    int64_t pad = c_hier_pad(ids);
+    int64_t pad = c_path_pad(ids);
     if (pad < 0 || !paths_in_range(pad, W->shape.d[0])) {
-        cline(x, "for (int64_t r = 0; r < %s; r++) {", count);
-        x->indent++;
-        cline(x, "const int64_t id = %s[r];", vname(ids));
-        emit_index_check(x, n, "id", size_c(x, W->shape.d[0]));
-        x->indent--;
-        cline(x, "}");
+        emit_ids_open(x, n, ids, W->shape.d[0]);
+        emit_ids_close(x);
     }
     if (pad != -1) /* hier's paths (class's ranges), each to its first pad (runtime/rows_path.c) */
         cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %s, %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
