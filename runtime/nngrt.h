@@ -230,6 +230,11 @@ void nnrt_init_glorot(nnrt_rng *r, float *x, int64_t fan_out, int64_t fan_in);
  * kernels themselves are the ABI of generated code (nnrt_abi.h). */
 const char *nnrt_blas_name(void);
 
+/* fn(user, row) once for each distinct row of ids[0..n) (a sparse
+ * gradient's touched-row list, repeats allowed; ids may be reordered):
+ * how the sparse optimizer updates and `nngc train --clip` visit rows. */
+void nnrt_each_row(int32_t *ids, int64_t n, void (*fn)(void *user, int64_t row), void *user);
+
 /* ---------------------------------------------------------------- files */
 
 /* A dense array read from a file; data is malloc'd. */

@@ -60,8 +60,8 @@ static int cmp_i32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void each_id(const RowUpdate *u, int32_t *ids, int64_t n) {
-    /* one update per row: a bitmap of the rows done (skip-gram with
+void nnrt_each_row(int32_t *ids, int64_t n, void (*fn)(void *user, int64_t row), void *user) {
+    /* one call per row: a bitmap of the rows done (skip-gram with
      * negative sampling lists about a thousand rows per call, with
      * repeats; sorting them cost more than the updates); a list of rows
      * past the bitmap's room is sorted instead */
@@ -76,7 +76,7 @@ static void each_id(const RowUpdate *u, int32_t *ids, int64_t n) {
             if (done[r >> 6] >> (r & 63) & 1)
                 continue;
             done[r >> 6] |= (uint64_t)1 << (r & 63);
-            u->fn(u, r);
+            fn(user, r);
         }
         for (int64_t k = 0; k < n; k++) /* clear only the words set */
             done[ids[k] >> 6] = 0;
@@ -86,8 +86,15 @@ static void each_id(const RowUpdate *u, int32_t *ids, int64_t n) {
         qsort(ids, (size_t)n, sizeof *ids, cmp_i32);
     for (int64_t k = 0; k < n; k++)
         if (k == 0 || ids[k] != ids[k - 1])
-            u->fn(u, ids[k]);
+            fn(user, ids[k]);
 }
+
+static void update_row(void *u, int64_t r) {
+    const RowUpdate *ru = u;
+    ru->fn(ru, r);
+}
+
+static void each_id(const RowUpdate *u, int32_t *ids, int64_t n) { nnrt_each_row(ids, n, update_row, (void *)u); }
 
 static void sgd_loop(float *restrict w, const float *restrict g, int64_t n, float lr) {
     for (int64_t j = 0; j < n; j++)

@@ -276,56 +276,50 @@ static int64_t param_size(const nnrt_model_desc *d, int i) {
     return size;
 }
 
-static int cmp_row(const void *a, const void *b) {
-    int32_t p = *(const int32_t *)a, q = *(const int32_t *)b;
-    return (p > q) - (p < q);
-}
+/* --clip's visit of a span of floats of one gradient: their squares added
+ * to *sq (sq non-NULL), or each scaled by s. */
+typedef struct ClipRows {
+    float *g;
+    int64_t cols;
+    float s;
+    double *sq;
+} ClipRows;
 
-/* Param i's gradient as the spans --clip reads: the whole array (dense),
- * or the rows a sparse table gradient lists, each once (sorted into
- * *scratch; its other rows are zero), so a [V, H] table costs the rows
- * touched, not V x H. Returns the rows (n floats each at g + row * n) in
- * *rows, or -1 when dense; false when out of memory. */
-static bool clip_rows(const nnrt_model_desc *d, void *ctx, int i, int32_t **scratch, int64_t *nrows, int64_t *cols) {
-    const int32_t *list = NULL;
-    int64_t n = d->ctx_grad_rows ? d->ctx_grad_rows(ctx, i, &list) : -1;
-    *nrows = -1, *cols = param_size(d, i);
-    if (n < 0 || !list || d->params[i].rank < 1)
-        return true;
-    int32_t *r = realloc(*scratch, sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    if (!r)
-        return false;
-    *scratch = r;
-    memcpy(r, list, sizeof(int32_t) * (size_t)n);
-    qsort(r, (size_t)n, sizeof *r, cmp_row);
-    int64_t k = 0;
+static void clip_span(const ClipRows *c, float *x, int64_t n) {
     for (int64_t j = 0; j < n; j++)
-        if (k == 0 || r[j] != r[k - 1])
-            r[k++] = r[j];
-    int64_t zero[NNRT_MAXDYN] = {0};
-    *nrows = k;
-    *cols /= nnrt_size_eval(&d->params[i].shape[0], zero);
-    return true;
+        if (c->sq)
+            *c->sq += (double)x[j] * x[j];
+        else
+            x[j] *= c->s;
 }
 
-/* Adds the squares of ctx's gradients to *sq (sq non-NULL), or scales
- * them by s; each param through clip_rows's spans. */
+static void clip_row(void *user, int64_t r) {
+    const ClipRows *c = user;
+    clip_span(c, c->g + r * c->cols, c->cols);
+}
+
+/* Every gradient of ctx through clip_span: a sparse table's listed rows,
+ * each once (nnrt_each_row on a copy of the list in *scratch; its other
+ * rows are zero), so a [V, H] table costs the rows touched, not V x H;
+ * a dense gradient (or no memory for the copy) whole. */
 static void clip_walk(const nnrt_model_desc *d, void *ctx, float s, double *sq, int32_t **scratch) {
     for (int i = 0; i < d->nparams; i++) {
-        float *g = d->ctx_grad_data(ctx, i);
-        int64_t nrows, cols;
-        if (!g)
+        ClipRows c = {.g = d->ctx_grad_data(ctx, i), .cols = param_size(d, i), .s = s, .sq = sq};
+        const int32_t *list = NULL;
+        int64_t n = d->ctx_grad_rows ? d->ctx_grad_rows(ctx, i, &list) : -1;
+        if (!c.g)
             continue;
-        if (!clip_rows(d, ctx, i, scratch, &nrows, &cols))
-            nrows = -1, cols = param_size(d, i); /* no memory for the list: every row */
-        for (int64_t r = 0; r < (nrows < 0 ? 1 : nrows); r++) {
-            float *x = g + (nrows < 0 ? 0 : (int64_t)(*scratch)[r] * cols);
-            for (int64_t j = 0; j < cols; j++)
-                if (sq)
-                    *sq += (double)x[j] * x[j];
-                else
-                    x[j] *= s;
+        bool rows = n >= 0 && list && d->params[i].rank >= 1;
+        int32_t *r = rows ? realloc(*scratch, sizeof(int32_t) * (size_t)(n + 1)) : NULL;
+        if (!r) {
+            clip_span(&c, c.g, c.cols);
+            continue;
         }
+        int64_t zero[NNRT_MAXDYN] = {0};
+        *scratch = r;
+        memcpy(r, list, sizeof(int32_t) * (size_t)n);
+        c.cols /= nnrt_size_eval(&d->params[i].shape[0], zero);
+        nnrt_each_row(r, n, clip_row, &c);
     }
 }
 
