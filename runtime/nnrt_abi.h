@@ -90,6 +90,14 @@ void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, in
                     float *out);
 void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *g,
                        const float *h, int32_t *touched, int64_t *ntouched);
+/* rows_scatter_sgd on paths, in two steps (a scatter may have several
+ * segments of paths, and a row's count spans them all): path_count adds
+ * each path row's count into left[V] (zeros before the first segment's),
+ * then path_scatter_sgd, segment by segment, applies the rows (left is
+ * zeros again after the last). */
+void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int32_t *left);
+void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad,
+                           const float *gs, const float *h, int32_t *left, float lr);
 
 /* ---------------------------------------------------------------- math */
 

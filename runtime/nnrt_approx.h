@@ -103,6 +103,10 @@ typedef struct nnrt_huffman {
 } nnrt_huffman;
 
 int nnrt_huffman_build(nnrt_huffman *t, const int64_t *counts, int64_t V);
+/* Word y's path in p[0..n): its inner nodes (labels != 0: its labels,
+ * 1 - code, the generated code's hier_labels), then pad up to n
+ * (runtime/rows_path.c). y is in range; n >= its path's length. */
+void nnrt_hier_fill(const nnrt_huffman *t, int64_t y, int32_t *p, int64_t n, int32_t pad, int labels);
 void nnrt_huffman_free(nnrt_huffman *t);
 
 /* Binary codes (Oda et al. 2017): the first `hybrid` ids (the most frequent

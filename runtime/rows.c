@@ -22,10 +22,20 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
 {
     if (nnrt_rows_dot_shared(W, H, ids, N, n, h, out)) /* share = batch: rows_shared.c */
         return;
-    for (int64_t r = 0; r < N; r++) {
+    for (int64_t r = 0; r < N;) {
+        if (r + 4 <= N && r / n == (r + 3) / n) { /* four rows of one h side by side (the same sums) */
+            for (int64_t q = r + AHEAD; q < r + AHEAD + 4 && q < N; q++)
+                nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
+            const float *x[4] = {W + (int64_t)ids[r] * H, W + (int64_t)ids[r + 1] * H, W + (int64_t)ids[r + 2] * H,
+                                 W + (int64_t)ids[r + 3] * H};
+            nnrt_dot8x4(H, x, h + (r / n) * H, out + r);
+            r += 4;
+            continue;
+        }
         if (r + AHEAD < N)
             nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
         out[r] = nnrt_dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
+        r++;
     }
 }
 
@@ -97,27 +107,7 @@ NNRT_AVX2_CLONES void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const
     for (int64_t r = 0; r < N; r++) {
         if (r + AHEAD < N)
             nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 1);
-        const int32_t id = ids[r], c = left[id];
-        const float s = gs ? gs[r] : 1.0f, *restrict hr = h + (r / n) * H;
-        float *restrict w = W + (int64_t)id * H, *restrict gr = g + (int64_t)id * H;
-        if (c == 1) { /* its only row: (0 + row) applied, as the pair would */
-            for (int64_t k = 0; k < H; k++)
-                w[k] -= lr * (0.0f + s * hr[k]);
-            left[id] = 0;
-        } else if (c > 1) { /* the first of c: the gradient row was zero */
-            for (int64_t k = 0; k < H; k++)
-                gr[k] = 0.0f + s * hr[k];
-            left[id] = -(c - 1); /* -(rows still to come) */
-        } else if (c == -1) { /* the last: the sum applied, the row cleared */
-            for (int64_t k = 0; k < H; k++) {
-                w[k] -= lr * (gr[k] + s * hr[k]);
-                gr[k] = 0.0f;
-            }
-            left[id] = 0;
-        } else {
-            for (int64_t k = 0; k < H; k++)
-                gr[k] += s * hr[k];
-            left[id] = c + 1;
-        }
+        const int32_t id = ids[r];
+        nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs ? gs[r] : 1.0f, h + (r / n) * H, &left[id], lr);
     }
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "nnrt_abi.h"
+#include "nnrt_approx.h"
 #include "rt_internal.h"
 
 /* nnrt_prefetch_row (rt_internal.h) of the id AHEAD places later in ids,
@@ -64,7 +65,15 @@ NNRT_AVX2_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *id
         const int32_t *ip = ids + p * n;
         const int64_t len = path_len(ip, n, pad);
         const float *hp = h + p * H;
-        for (int64_t j = 0; j < len; j++) {
+        int64_t j = 0;
+        for (; j + 4 <= len; j += 4) { /* four rows side by side (the same sums) */
+            for (int q = 0; q < 4; q++)
+                prefetch_ahead(W, H, ids, p * n + j + q, N, pad, 0);
+            const float *x[4] = {W + (int64_t)ip[j] * H, W + (int64_t)ip[j + 1] * H, W + (int64_t)ip[j + 2] * H,
+                                 W + (int64_t)ip[j + 3] * H};
+            nnrt_dot8x4(H, x, hp, out + p * n + j);
+        }
+        for (; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
             out[p * n + j] = nnrt_dot8(H, W + (int64_t)ip[j] * H, hp);
         }
@@ -81,7 +90,18 @@ NNRT_AVX2_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *i
         const int64_t len = path_len(ip, n, pad);
         float *restrict o = out + p * H;
         memset(o, 0, (size_t)H * sizeof *o);
-        for (int64_t j = 0; j < len; j++) {
+        int64_t j = 0;
+        for (; j + 4 <= len; j += 4) { /* four rows per pass over o (each element's adds in order) */
+            for (int q = 0; q < 4; q++)
+                prefetch_ahead(W, H, ids, p * n + j + q, N, pad, 0);
+            const float *gj = g + p * n + j, *restrict w0 = W + (int64_t)ip[j] * H,
+                        *restrict w1 = W + (int64_t)ip[j + 1] * H, *restrict w2 = W + (int64_t)ip[j + 2] * H,
+                        *restrict w3 = W + (int64_t)ip[j + 3] * H;
+            const float s0 = gj[0], s1 = gj[1], s2 = gj[2], s3 = gj[3];
+            for (int64_t k = 0; k < H; k++)
+                o[k] = (((o[k] + w0[k] * s0) + w1[k] * s1) + w2[k] * s2) + w3[k] * s3;
+        }
+        for (; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
             const float s = g[p * n + j], *restrict w = W + (int64_t)ip[j] * H;
             for (int64_t k = 0; k < H; k++)
@@ -115,4 +135,42 @@ NNRT_AVX2_CLONES void nnrt_path_scatter(float *dst, int64_t H, const int32_t *id
         }
     }
     *ntouched = nt;
+}
+
+void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int32_t *left)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        const int32_t *ip = ids + p * n;
+        const int64_t len = path_len(ip, n, pad);
+        for (int64_t j = 0; j < len; j++)
+            left[ip[j]]++;
+    }
+}
+
+NNRT_AVX2_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                            int32_t pad, const float *gs, const float *h, int32_t *left, float lr)
+{
+    for (int64_t p = 0; p < N / n; p++) {
+        const int32_t *ip = ids + p * n;
+        const int64_t len = path_len(ip, n, pad);
+        for (int64_t j = 0; j < len; j++) {
+            prefetch_ahead(W, H, ids, p * n + j, N, pad, 1);
+            const int32_t id = ip[j];
+            nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs[p * n + j], h + p * H, &left[id], lr);
+        }
+    }
+}
+
+void nnrt_hier_fill(const nnrt_huffman *t, int64_t y, int32_t *p, int64_t n, int32_t pad, int labels)
+{
+    const int64_t o = t->off[y], len = t->off[y + 1] - o;
+    int64_t j = 0;
+    if (labels)
+        for (; j < len; j++)
+            p[j] = 1 - (int32_t)t->code[o + j];
+    else
+        for (; j < len; j++)
+            p[j] = t->point[o + j];
+    for (; j < n; j++)
+        p[j] = pad;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nngrt.h"
 #include "nnrt_abi.h"
@@ -119,6 +120,35 @@ static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
     return s;
 }
 
+/* nnrt_dot8 of four rows x[0..4) with y, out[0..4): the same sums, lane
+ * by lane, bit for bit, as four calls, but the four chains of adds run
+ * side by side (one call's adds wait on each other). GCC's vector type:
+ * 8 lanes (two SSE registers in the plain copy, one AVX2 register). */
+typedef float nnrt_v8 __attribute__((vector_size(32), aligned(4)));
+static inline void nnrt_dot8x4(int64_t n, const float *const x[4], const float *y, float out[4]) {
+    nnrt_v8 a = {0}, b = {0}, c = {0}, d = {0};
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8) {
+        const nnrt_v8 yy = *(const nnrt_v8 *)(y + i);
+        a += *(const nnrt_v8 *)(x[0] + i) * yy;
+        b += *(const nnrt_v8 *)(x[1] + i) * yy;
+        c += *(const nnrt_v8 *)(x[2] + i) * yy;
+        d += *(const nnrt_v8 *)(x[3] + i) * yy;
+    }
+    float lane[4][8];
+    memcpy(lane[0], &a, sizeof a);
+    memcpy(lane[1], &b, sizeof b);
+    memcpy(lane[2], &c, sizeof c);
+    memcpy(lane[3], &d, sizeof d);
+    for (int r = 0; r < 4; r++) {
+        const float *l = lane[r];
+        float s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+        for (int64_t i = n8; i < n; i++)
+            s += x[r][i] * y[i];
+        out[r] = s;
+    }
+}
+
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
  * and for AVX2 (8 floats per instruction), and the loader picks the copy
  * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both
@@ -132,6 +162,37 @@ static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
 #ifndef NNRT_AVX2_CLONES
 #define NNRT_AVX2_CLONES
 #endif
+
+/* One row s h of a scatter into a zero gradient followed by the clearing
+ * SGD (rows.c's nnrt_rows_scatter_sgd, rows_path.c's path form), *left
+ * the row's count (rows to come, then -(rows still to come)): a row that
+ * comes once goes straight into w; a repeated one's rows add up in the
+ * gradient row gr, in order, and the last applies the sum and clears gr.
+ * The same bits as the scatter, then the update. */
+static inline void nnrt_sgd_row(float *restrict w, float *restrict gr, int64_t H, float s, const float *restrict hr,
+                                int32_t *left, float lr)
+{
+    const int32_t c = *left;
+    if (c == 1) { /* its only row: (0 + row) applied, as the pair would */
+        for (int64_t k = 0; k < H; k++)
+            w[k] -= lr * (0.0f + s * hr[k]);
+        *left = 0;
+    } else if (c > 1) { /* the first of c: the gradient row was zero */
+        for (int64_t k = 0; k < H; k++)
+            gr[k] = 0.0f + s * hr[k];
+        *left = -(c - 1); /* -(rows still to come) */
+    } else if (c == -1) { /* the last: the sum applied, the row cleared */
+        for (int64_t k = 0; k < H; k++) {
+            w[k] -= lr * (gr[k] + s * hr[k]);
+            gr[k] = 0.0f;
+        }
+        *left = 0;
+    } else {
+        for (int64_t k = 0; k < H; k++)
+            gr[k] += s * hr[k];
+        *left = c + 1;
+    }
+}
 
 /* The rows pass's loops (rows.c, rows_path.c) meet rows at random places
  * in a table larger than the cache: each asks for the row it will need

@@ -613,6 +613,7 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
     }
     const int o = n->index;
     const int64_t row = n->in[0]->shape.d[n->in[0]->shape.rank - 1].c;
+    const bool path = n->in[1]->op == OP_HIERLABEL; /* its -1s only after the path */
     switch (n->op) {
     case OP_NEGLOSS: /* a sample equal to the target is skipped (word2vec) */
         cline(x, "{");
@@ -625,14 +626,14 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
         x->indent--;
         cline(x, "}");
         break;
-    case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped */
+    case OP_LOGISTICLOSS: /* ids: the labels, -1 skipped (hier's: a path ends at its first -1) */
         cline(x, "{");
         x->indent++;
         /* sum softplus(s) = sum max(s, 0) + log prod (1 + exp(-|s|)):
          * one log per row, not one log1p per entry (in double; the
          * product, of factors in (1, 2], is taken out before 2^1000) */
         cline(x, "double l = 0.0, p = 1.0;");
-        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
+        cline(x, "for (int64_t j = 0; j < %" PRId64 "%s; j++)", row, path ? xsprintf(" && %s[j] >= 0", ids) : "");
         cline(x, "    if (%s[j] >= 0) {", ids);
         cline(x, "        const float s = %s[j] ? -%s[j] : %s[j];", ids, z, z);
         cline(x, "        l += s > 0.0f ? s : 0.0f;");
@@ -645,6 +646,16 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
         cline(x, "}");
         break;
     case OP_LOGISTICGRAD:
+        if (path) { /* to the path's end, then zeros */
+            cline(x, "{");
+            cline(x, "    int64_t j = 0;");
+            cline(x, "    for (; j < %" PRId64 " && %s[j] >= 0; j++)", row, ids);
+            cline(x, "        %s[j] = %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]);", v, d, z, ids);
+            cline(x, "    for (; j < %" PRId64 "; j++)", row);
+            cline(x, "        %s[j] = 0.0f;", v);
+            cline(x, "}");
+            break;
+        }
         cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", row);
         cline(x, "    %s[j] = %s[j] >= 0 ? %s[0] * (nn_sigmoid(%s[j]) - (float)%s[j]) : 0.0f;", v, ids, d, z, ids);
         break;
@@ -771,13 +782,8 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
             x->indent++;
         }
         emit_index_check(x, n, y, int_lit(n->size.c));
-        cline(x, "const nnrt_huffman *tr = &m->model->tree;");
-        cline(x, "const int64_t o = tr->off[%s], len = tr->off[%s + 1] - o;", y, y);
-        cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++)", n->i);
-        if (n->op == OP_HIERPATH)
-            cline(x, "    %s[j] = j < len ? tr->point[o + j] : %" PRId64 ";", p, c_path_pad(n));
-        else
-            cline(x, "    %s[j] = j < len ? 1 - (int32_t)tr->code[o + j] : -1;", p);
+        cline(x, "nnrt_hier_fill(&m->model->tree, %s, %s, %" PRId64 ", %" PRId64 ", %d);", y, p, n->i,
+              n->op == OP_HIERPATH ? c_path_pad(n) : -1, n->op == OP_HIERLABEL);
         x->indent--;
         cline(x, "}");
         break;

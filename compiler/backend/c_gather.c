@@ -63,19 +63,20 @@ static void emit_ids_close(Ctx *x)
     cline(x, "}");
 }
 
-/* emit_scatter_rows's loop over the ids: each checked, listed (list >= 0;
- * on paths, path_scatter lists them), and with two operands its row added
- * (a pad's skipped). */
-static void emit_scatter_ids(Ctx *x, const Node *n, const char *dst, int list, int64_t pad)
+/* emit_scatter_rows's loop over the ids of segment a, b (operands in[0],
+ * in[1] of a plain scatter, or a segment's g and ids): each checked,
+ * listed (list >= 0; on paths, path_scatter lists them), and with two
+ * operands its row added (a pad's skipped). */
+static void emit_scatter_ids(Ctx *x, const Node *n, const Node *a, const Node *b, const char *dst, int list,
+                             int64_t pad)
 {
-    const Node *a = n->in[0], *b = n->in[1];
     char *rowc = count_c(x, &n->shape, 1);
     emit_ids_open(x, n, b, n->shape.d[0]);
     if (pad >= 0 && n->nin == 2)
         cline(x, "if (id == %" PRId64 ")", pad);
     if (pad >= 0 && n->nin == 2)
         cline(x, "    continue;");
-    if (list >= 0 && !(pad != -1 && n->nin == 3))
+    if (list >= 0 && !(pad != -1 && n->nin >= 3))
         cline(x, "m->touched%d[m->ntouched%d++] = (int32_t)id;", list, list);
     if (n->nin == 2) {
         cline(x, "for (int64_t j = 0; j < %s; j++)", rowc);
@@ -102,8 +103,11 @@ static int fusable_scatter(Ctx *t, const Node *n)
     if (n->op != OP_SPARSESCATTER || !n->aux)
         return -1;
     int j = info(n)->grad_of;
-    if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j) || c_path_pad(n->in[1]) != -1)
-        return -1; /* (the fused loop has no path or range form) */
+    if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j))
+        return -1;
+    for (int k = 1; n->nin > 3 && k < n->nin; k += 3)
+        if (c_path_pad(n->in[k]) == -1)
+            return -1; /* segments: of paths or ranges only (a count spans them) */
     for (int k = 0; k < n->nin; k++)
         if (view_root(n->in[k])->op == OP_PARAM)
             return -1;
@@ -142,13 +146,33 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
     int from = fused_from(x);
     if (top->nodes[from] == n)
         for (int k = from; k < top->n; k++) {
-            emit_ids_open(x, top->nodes[k], top->nodes[k]->in[1], top->nodes[k]->shape.d[0]);
-            emit_ids_close(x);
+            const Node *s = top->nodes[k];
+            for (int j = 1; j < s->nin; j += s->nin == 2 ? 2 : 3) {
+                int64_t pad = c_path_pad(s->in[j]);
+                if (pad >= 0 && paths_in_range(pad, s->shape.d[0]))
+                    continue; /* paths: surely in range */
+                emit_ids_open(x, s, s->in[j], s->shape.d[0]);
+                emit_ids_close(x);
+            }
         }
+    char *rowc = count_c(x, &n->shape, 1), *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
+    if (n->nin >= 3 && c_path_pad(n->in[1]) != -1) { /* paths (ranges): the counts of all segments first */
+        for (int pass = 0; pass < 2; pass++)
+            for (int k = 0; k < n->nin; k += 3) {
+                const Node *ids = n->in[k + 1];
+                char *N = count_c(x, &ids->shape, 0), *len = size_c(x, ids->shape.d[ids->shape.rank - 1]);
+                const char *pad = c_pad_text(c_path_pad(ids));
+                if (pass == 0)
+                    cline(x, "nnrt_path_count(%s, %s, %s, %s, m->left%d);", vname(ids), N, len, pad, i);
+                else
+                    cline(x, "nnrt_path_scatter_sgd(%s, %s, %s, %s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);",
+                          w, dst, rowc, vname(ids), N, len, pad, vname(n->in[k]), vname(n->in[k + 2]), i);
+            }
+        return;
+    }
     const Node *ids = n->in[1];
-    char *rowc = count_c(x, &n->shape, 1), *N = ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0);
+    char *N = ir_is_int_scalar(ids) ? "1" : count_c(x, &ids->shape, 0);
     char *ids_c = ir_is_int_scalar(ids) ? xsprintf("&(int32_t){(int32_t)%s}", vname(ids)) : (char *)vname(ids);
-    char *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
     if (n->nin == 3)
         cline(x, "nnrt_rows_scatter_sgd(%s, %s, %s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);", w, dst, rowc,
               ids_c, N, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(n->in[0]), vname(n->in[2]), i);
@@ -195,19 +219,24 @@ void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, 
  * on hier's paths and class's ranges path_scatter adds and lists them. */
 static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, const char *rowc)
 {
-    const Node *a = n->in[0], *b = n->in[1];
-    int64_t pad = c_path_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
-    /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
-    if (!(n->nin == 3 && pad >= 0 && paths_in_range(pad, n->shape.d[0])))
-        emit_scatter_ids(x, n, dst, list, pad);
-    if (n->nin == 3 && pad != -1) /* (runtime/rows_path.c: it lists the rows) */
-        cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b),
-              count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), c_pad_text(pad), vname(a),
-              vname(n->in[2]),
-              list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
-    else if (n->nin == 3) /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
-        cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
-              size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(n->in[2]));
+    if (n->nin == 2) {
+        emit_scatter_ids(x, n, n->in[0], n->in[1], dst, list, c_path_pad(n->in[1]));
+        return;
+    }
+    for (int k = 0; k < n->nin; k += 3) { /* each segment g, ids, h in turn */
+        const Node *a = n->in[k], *b = n->in[k + 1], *h = n->in[k + 2];
+        int64_t pad = c_path_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
+        /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
+        if (!(pad >= 0 && paths_in_range(pad, n->shape.d[0])))
+            emit_scatter_ids(x, n, a, b, dst, list, pad);
+        if (pad != -1) /* (runtime/rows_path.c: it lists the rows) */
+            cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b),
+                  count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), c_pad_text(pad), vname(a),
+                  vname(h), list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
+        else /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
+            cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
+                  size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(h));
+    }
 }
 
 /* ROWSDOT, ROWSWSUM: every id checked, then the runtime's loop over the

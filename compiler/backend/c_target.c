@@ -92,8 +92,10 @@ static bool int_operand_ok(const Node *n, int j)
     case OP_NEGLOSS: case OP_NEGLOSSGRAD: case OP_LOGISTICLOSS: case OP_LOGISTICGRAD:
     case OP_NCELOSS: case OP_NCEGRAD: case OP_SAMPLEDLOSS: case OP_SAMPLEDGRAD:
         return j == 1;
-    case OP_XENT: case OP_PICK: case OP_SCATTERADD: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN:
-    case OP_SCATTERROWS: case OP_SPARSESCATTER: case OP_ROWSDOT: case OP_ROWSWSUM:
+    case OP_SCATTERADD: case OP_SCATTERROWS: case OP_SPARSESCATTER:
+        return j % 3 == 1; /* the ids (of each segment g, ids, h) */
+    case OP_XENT: case OP_PICK: case OP_PICKGRAD: case OP_GATHERSUM: case OP_GATHERMEAN: case OP_ROWSDOT:
+    case OP_ROWSWSUM:
         return j == 1;
     case OP_LINEARPICK:
         return j == 2;

@@ -334,22 +334,30 @@ static bool broadcasts_to(const Shape *from, const Shape *to) {
 /* rows_dot W, ids, h; rows_wsum W, ids, g; scatter_add g, ids, h (the
  * rows pass, docs/IR.md): a table [V, H] (scatter: the preset shape), ids
  * int [P..., n], h [P..., H], g [P..., n]. */
+/* rows_dot(W, ids, h), rows_wsum(W, ids, g), and the scatters of rows
+ * g[..., j] h[...] into the result at ids: (g, ids, h), or several such
+ * segments one after the other (the rows pass's join of a sum of
+ * scatters: each segment's rows added in turn, no concat). */
 static bool infer_rows(Infer *I) {
-    Node *n = I->n, *ids = n->in[1];
+    Node *n = I->n;
     bool dot = n->op == OP_ROWSDOT, wsum = n->op == OP_ROWSWSUM;
     const Shape *tab = dot || wsum ? &n->in[0]->shape : &n->shape;
-    if (tab->rank != 2 || ((dot || wsum) && n->in[0]->dtype != DT_F32) || ids->dtype != DT_I32 || ids->shape.rank < 1)
-        return fail(I, "'%s' needs a float table of rank 2 and int ids, got %s and %s", op_name[n->op],
-                    shp(I, tab), typ(I, ids));
-    Shape gs = ids->shape, hs = ids->shape; /* [P..., n], [P..., H] */
-    hs.d[hs.rank - 1] = tab->d[1];
-    const Node *g = wsum ? n->in[2] : dot ? NULL : n->in[0], *h = wsum ? NULL : n->in[2];
-    bool bad_g = g && (g->dtype != DT_F32 || !shape_eq(&g->shape, &gs));
-    if (bad_g || (h && (h->dtype != DT_F32 || !shape_eq(&h->shape, &hs))))
-        return fail(I, "'%s' at ids %s needs f32%s scales and f32%s rows", op_name[n->op], typ(I, ids), shp(I, &gs),
-                    shp(I, &hs));
-    if (dot || wsum)
-        set(I, DT_F32, dot ? &gs : &hs);
+    for (int k = 0; k + 2 < n->nin; k += 3) {
+        const Node *ids = n->in[k + 1];
+        if (tab->rank != 2 || ((dot || wsum) && n->in[0]->dtype != DT_F32) || ids->dtype != DT_I32 ||
+            ids->shape.rank < 1)
+            return fail(I, "'%s' needs a float table of rank 2 and int ids, got %s and %s", op_name[n->op],
+                        shp(I, tab), typ(I, ids));
+        Shape gs = ids->shape, hs = ids->shape; /* [P..., n], [P..., H] */
+        hs.d[hs.rank - 1] = tab->d[1];
+        const Node *g = wsum ? n->in[2] : dot ? NULL : n->in[k], *h = wsum ? NULL : n->in[k + 2];
+        bool bad_g = g && (g->dtype != DT_F32 || !shape_eq(&g->shape, &gs));
+        if (bad_g || (h && (h->dtype != DT_F32 || !shape_eq(&h->shape, &hs))))
+            return fail(I, "'%s' at ids %s needs f32%s scales and f32%s rows", op_name[n->op], typ(I, ids),
+                        shp(I, &gs), shp(I, &hs));
+        if (dot || wsum)
+            set(I, DT_F32, dot ? &gs : &hs);
+    }
     return true;
 }
 
@@ -390,7 +398,7 @@ static bool infer_preset(Infer *I, const Node *a, const Node *b) {
     case OP_SCATTERADD:
     case OP_SCATTERROWS:
     case OP_SPARSESCATTER: {
-        if (n->nin == 3)
+        if (n->nin >= 3)
             return infer_rows(I);
         /* b an int scalar: a is one row; b int [k...]: a is k... rows (the
          * batch pass's [T, k] ids of a loop's scatters) */
@@ -474,8 +482,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     }
     Node *a = n->nin > 0 ? n->in[0] : NULL, *b = n->nin > 1 ? n->in[1] : NULL;
     if ((n->op == OP_SCATTERADD || n->op == OP_SCATTERROWS || n->op == OP_SPARSESCATTER) &&
-        n->nin != 2 && n->nin != 3)
-        return fail(&I, "'%s' has %d operands, expected 2 or 3", op_name[n->op], n->nin);
+        n->nin != 2 && (n->nin < 3 || n->nin % 3 != 0))
+        return fail(&I, "'%s' has %d operands, expected 2 or 3 (or segments of 3)", op_name[n->op], n->nin);
     if (n->op == OP_NEGLOSSGRAD && n->nin < 3)
         return fail(&I, "'%s' has %d operands, expected 3 or more", op_name[n->op], n->nin);
 

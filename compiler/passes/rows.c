@@ -20,6 +20,7 @@
  *   scatter_add(outer(g, h), ids)                      -> scatter_add(g, ids, h)
  *   scatter_add(concat(P1, P2), ids), P1, P2 products  -> scatter_add(concat(g1, g2), ids,
  *                                                                      concat(h1, h2))
+ *   scatter_add(concat(P1, P2), concat(i1, i2))        -> scatter_add(g1, i1, h1, g2, i2, h2)
  *       gW[ids[..., j]] += g[..., j] h[...]: the outer products are added
  *       row by row as they are computed (repeated ids add up, as before).
  *
@@ -63,14 +64,20 @@ static Node *expanded_at(Builder *b, Node *x, int axis)
     return build_put(b, build_new(OP_ROW, 2, (Node *[]){x->in[0]->in[0], x->in[1]}, x->loc), x->loc);
 }
 
+/* n, rewritten in place, typed again: its shape must not change. */
+static void retype(Graph *g, Node *n, const Shape *before)
+{
+    char err[256];
+    bool ok = ir_infer(g, n, err, sizeof err);
+    NN_ASSERT(ok && shape_eq(before, &n->shape));
+}
+
 /* n becomes op(in[0..nin)) in place, typed (its shape does not change). */
 static void rewrite(Graph *g, Node *n, Op op, int nin, Node *const *in)
 {
     Shape before = n->shape;
     ir_rewrite(n, op, nin, in);
-    char err[256];
-    bool ok = ir_infer(g, n, err, sizeof err);
-    NN_ASSERT(ok && shape_eq(&before, &n->shape));
+    retype(g, n, &before);
 }
 
 /* sum_axis(mul(G, X), axis) with G a row gather: rows_dot or rows_wsum. */
@@ -160,18 +167,37 @@ static int pos_of(const Block *b, const Node *n)
     return -1;
 }
 
+enum { MAXSEG = 64 };
+
+/* The segments (g, ids, h) of scatter_add(R, ids) into in[*nin..]: where
+ * R and ids are concats along axis 0 split alike (batch's join of the
+ * contexts' scatters: concat(concat(R1, R2), R3) with the ids likewise),
+ * one segment per part, so that no rows, scales nor ids are copied into a
+ * concat; else one segment of outer_parts. */
+static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin)
+{
+    if (R->op == OP_CONCAT && ids->op == OP_CONCAT && R->index == 0 && ids->index == 0 &&
+        size_eq(R->in[0]->shape.d[0], ids->in[0]->shape.d[0]))
+        return scatter_segs(b, R->in[0], ids->in[0], in, nin) && scatter_segs(b, R->in[1], ids->in[1], in, nin);
+    Node *gv, *hv;
+    if (*nin + 3 > 3 * MAXSEG || ids->dtype != DT_I32 || ids->shape.rank < 1 || !outer_parts(b, R, &gv, &hv) ||
+        !shape_eq(&gv->shape, &ids->shape))
+        return false;
+    in[(*nin)++] = gv, in[(*nin)++] = ids, in[(*nin)++] = hv;
+    return true;
+}
+
 /* scatter_add(R, ids) of outer products R into a [V, H] table. */
 static bool rows_scatter(Graph *g, Node *n)
 {
     if (n->op != OP_SCATTERADD || n->nin != 2 || n->shape.rank != 2)
         return false;
-    Node *R = n->in[0], *ids = n->in[1], *gv, *hv;
-    if (ids->dtype != DT_I32 || ids->shape.rank < 1)
-        return false;
+    Node *in[3 * MAXSEG];
+    int nin = 0;
     Builder b = build_at(g, n->parent, pos_of(n->parent, n), BUILD_ASSERT, "rows");
-    if (!outer_parts(&b, R, &gv, &hv) || !shape_eq(&gv->shape, &ids->shape))
+    if (!scatter_segs(&b, n->in[0], n->in[1], in, &nin))
         return false;
-    rewrite(g, n, OP_SCATTERADD, 3, (Node *[]){gv, ids, hv});
+    rewrite(g, n, OP_SCATTERADD, nin, in);
     return true;
 }
 
@@ -187,8 +213,6 @@ static bool rows_scatter(Graph *g, Node *n)
  * when the segments tile [o, o + m L) (in any order of the adds) and
  * every add and gradient has this one reader: each entry is its own
  * segment's value (x + 0 == x; a -0 comes out as -0 instead of +0). */
-
-enum { MAXSEG = 64 };
 
 typedef struct Segs {
     Node *z, *ids; /* of every gradient */
@@ -244,9 +268,7 @@ static bool neg_segments(Graph *g, Node *n)
     ir_rewrite(n, OP_NEGLOSSGRAD, S.n + 2, in);
     n->index = o, n->i = S.len;
     n->loc = S.loc;
-    char err[256];
-    bool ok = ir_infer(g, n, err, sizeof err);
-    NN_ASSERT(ok && shape_eq(&before, &n->shape));
+    retype(g, n, &before); /* (after index and i: ir_rewrite resets them) */
     return true;
 }
 

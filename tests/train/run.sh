@@ -219,7 +219,7 @@ sparse() {
 check "sparse table gradient: no stale rows across calls, SGD updates each touched row once (sparse_check.c)" sparse
 sparse_neg() {
     "$NNGC" "$MODELS/skipgram.nn" -O2 --softmax="${1:-neg:k=3}" -o "$tmp/skipgram.c" &&
-        grep -q 'nnrt_rows_scatter_sgd' "$tmp/skipgram.c" &&
+        grep -q "${2:-nnrt_rows_scatter_sgd}" "$tmp/skipgram.c" &&
         $CC -std=c11 -O2 -Wall -Wextra -Werror -DSAMPLES -Iruntime -I"$tmp" -o "$tmp/sparse_check" \
             tests/train/sparse_check.c "$tmp/skipgram.c" "$RTLIB" $BLAS -lm -lpthread &&
         "$tmp/sparse_check"
@@ -228,6 +228,10 @@ check "neg:k=3: train_step's SGD in the scatters == w - lr * grad, bit for bit (
 # share = batch: the noise columns go through rows_shared.c's GEMMs in both
 sparse_shared() { sparse_neg neg:k=3,share=batch; }
 check "neg:k=3,share=batch: train_step's SGD in the scatters == w - lr * grad, bit for bit (sparse_check.c)" sparse_shared
+# hier: Wc's gradient is one scatter of four segments of paths (no concat),
+# its SGD in them (path_count, then path_scatter_sgd; the root in every path)
+sparse_hier() { sparse_neg hier nnrt_path_count && [ "$(grep -c 'nnrt_path_scatter_sgd(' "$tmp/skipgram.c")" -eq 4 ]; }
+check "hier: train_step's SGD in the path scatters == w - lr * grad, bit for bit (sparse_check.c)" sparse_hier
 # seq OPT SPEC [nngc options]: seq_check.c's three steps against PyTorch's
 seq() {
     o=$1 spec=$2

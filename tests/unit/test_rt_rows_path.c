@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "nnrt_abi.h"
+#include "nnrt_approx.h"
 
 enum { H = 3, N = 8, n = 4, PAD = 5 };
 
@@ -122,6 +123,167 @@ static void test_ranges(void **state) {
         assert_int_equal(touched[k], list[k]);
 }
 
+/* ---------------------------------------------------------------- longer paths
+ *
+ * Rows of 21 floats (two blocks of 8 and a tail of 5) and paths of 9 and
+ * 4 nodes: the loops that take four rows at a time (two fours and one
+ * more; one four) against float64 sums, and bit for bit against the
+ * one-row order (8 lanes, then pairs, then the tail: rows_path.c's
+ * promise that the results equal the padded ops'). */
+enum { LH = 21, LV = 16, LN = 24, Ln = 12, LPAD = LV - 1 };
+
+static float LW[LV * LH], Lh[2 * LH], Lg[LN];
+static const int32_t Lids[LN] = {14, 3, 7, 0, 9, 3 + 8, 2, 13, 5, LPAD, LPAD, LPAD,
+                                 14, 6, 1, 12, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD};
+
+static void long_setup(void) {
+    uint32_t s = 12345;
+    for (int k = 0; k < LV * LH; k++) {
+        s = s * 1664525u + 1013904223u;
+        LW[k] = (float)((int)(s >> 9) % 2001 - 1000) / 997.0f;
+    }
+    for (int k = 0; k < LH; k++)
+        LW[LPAD * LH + k] = NAN;
+    for (int k = 0; k < 2 * LH; k++)
+        Lh[k] = (float)((k * 7) % 11 - 5) / 3.0f;
+    for (int k = 0; k < LN; k++)
+        Lg[k] = Lids[k] == LPAD ? NAN : (float)(k % 5 - 2) / 4.0f;
+}
+
+/* x . y in the one-row order (8 lanes, the pairs, the tail), in float */
+static float dot_lanes(const float *x, const float *y) {
+    float lane[8] = {0};
+    for (int i = 0; i + 8 <= LH; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += x[i + j] * y[i + j];
+    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (int i = LH - LH % 8; i < LH; i++)
+        s += x[i] * y[i];
+    return s;
+}
+
+/* Ensure path_dot's four-at-a-time rows equal the one-row order bit for
+ * bit and the float64 sums to rounding. */
+static void test_long_dot(void **state) {
+    (void)state;
+    long_setup();
+    float out[LN];
+    nnrt_path_dot(LW, LH, Lids, LN, Ln, LPAD, Lh, out);
+    for (int r = 0; r < LN; r++) {
+        const float *hp = Lh + (r / Ln) * LH;
+        if (Lids[r] == LPAD) {
+            assert_true(out[r] == 0.0f);
+            continue;
+        }
+        double ref = 0;
+        for (int k = 0; k < LH; k++)
+            ref += (double)LW[Lids[r] * LH + k] * hp[k];
+        assert_true(fabs(out[r] - ref) < 1e-5);
+        assert_true(out[r] == dot_lanes(LW + Lids[r] * LH, hp));
+    }
+}
+
+/* Ensure path_wsum's four rows per pass add each element's terms in the
+ * path's order (bit for bit the one-row loop) and match float64. */
+static void test_long_wsum(void **state) {
+    (void)state;
+    long_setup();
+    float out[2 * LH];
+    nnrt_path_wsum(LW, LH, Lids, LN, Ln, LPAD, Lg, out);
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < LH; k++) {
+            float f = 0.0f;
+            double ref = 0;
+            for (int j = 0; j < Ln && Lids[p * Ln + j] != LPAD; j++) {
+                f += LW[Lids[p * Ln + j] * LH + k] * Lg[p * Ln + j];
+                ref += (double)LW[Lids[p * Ln + j] * LH + k] * Lg[p * Ln + j];
+            }
+            assert_true(out[p * LH + k] == f);
+            assert_true(fabs(out[p * LH + k] - ref) < 1e-5);
+        }
+}
+
+/* Ensure the SGD in the scatter on paths (path_count over every segment,
+ * then path_scatter_sgd segment by segment) leaves what path_scatter into
+ * a zero gradient, then the clearing SGD over the listed rows, leaves:
+ * the params bit for bit, the gradient and the counts all zero. Two
+ * segments that share rows (14 is in three paths, 3 in two): a row's
+ * count spans both. Against float64 too: W - lr sum g h. */
+static void test_path_scatter_sgd(void **state) {
+    (void)state;
+    long_setup();
+    for (int k = 0; k < LH; k++)
+        LW[LPAD * LH + k] = 0.0f; /* the pad row: never written */
+    const int32_t seg2[Ln] = {14, 3, 8, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD};
+    const float g2[Ln] = {0.25f, -1.5f, 2.0f, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    const float lr = 0.1f;
+    static float Wa[LV * LH], Wb[LV * LH], ga[LV * LH], gb[LV * LH];
+    memcpy(Wa, LW, sizeof Wa);
+    memcpy(Wb, LW, sizeof Wb);
+    memset(ga, 0, sizeof ga);
+    memset(gb, 0, sizeof gb);
+
+    int32_t touched[LN + Ln];
+    int64_t nt = 0;
+    nnrt_path_scatter(ga, LH, Lids, LN, Ln, LPAD, Lg, Lh, touched, &nt);
+    nnrt_path_scatter(ga, LH, seg2, Ln, Ln, LPAD, g2, Lh + LH, touched, &nt);
+    nnrt_sgd_update_ids_clear(Wa, ga, LH, touched, nt, lr);
+
+    int32_t left[LV] = {0};
+    nnrt_path_count(Lids, LN, Ln, LPAD, left);
+    nnrt_path_count(seg2, Ln, Ln, LPAD, left);
+    assert_int_equal(left[14], 3);
+    assert_int_equal(left[3], 2);
+    assert_int_equal(left[LPAD], 0);
+    nnrt_path_scatter_sgd(Wb, gb, LH, Lids, LN, Ln, LPAD, Lg, Lh, left, lr);
+    nnrt_path_scatter_sgd(Wb, gb, LH, seg2, Ln, Ln, LPAD, g2, Lh + LH, left, lr);
+
+    assert_memory_equal(Wb, Wa, sizeof Wa);
+    for (int k = 0; k < LV * LH; k++)
+        assert_true(gb[k] == 0.0f);
+    for (int v = 0; v < LV; v++)
+        assert_int_equal(left[v], 0);
+    for (int v = 0; v < LV; v++) /* float64: W - lr sum over the paths' entries of g h */
+        for (int k = 0; k < LH; k++) {
+            double sum = 0;
+            for (int r = 0; r < LN + Ln; r++) {
+                const int32_t *ids = r < LN ? Lids : seg2;
+                int rr = r < LN ? r : r - LN, p = r < LN ? rr / Ln : 1;
+                int first_pad = 0;
+                for (int j = rr - rr % Ln; j <= rr; j++)
+                    first_pad |= ids[j] == LPAD;
+                if (!first_pad && ids[rr] == v)
+                    sum += (double)(r < LN ? Lg[rr] : g2[rr]) * Lh[p * LH + k];
+            }
+            assert_true(fabs(Wb[v * LH + k] - (LW[v * LH + k] - lr * sum)) < 1e-5);
+        }
+}
+
+/* Ensure hier_fill writes a word's path (or its labels, 1 - code) root
+ * first, then pad to n: the tree of counts {5, 3, 1, 1} by hand. */
+static void test_hier_fill(void **state) {
+    (void)state;
+    const int64_t counts[4] = {5, 3, 1, 1};
+    nnrt_huffman t;
+    assert_int_equal(nnrt_huffman_build(&t, counts, 4), 0);
+    for (int64_t y = 0; y < 4; y++) {
+        int32_t p[6], l[6];
+        nnrt_hier_fill(&t, y, p, 6, 3, 0);
+        nnrt_hier_fill(&t, y, l, 6, -1, 1);
+        const int64_t o = t.off[y], len = t.off[y + 1] - o;
+        assert_true(len >= 1 && len <= 3);
+        for (int64_t j = 0; j < 6; j++) {
+            assert_int_equal(p[j], j < len ? t.point[o + j] : 3);
+            assert_int_equal(l[j], j < len ? 1 - t.code[o + j] : -1);
+        }
+        assert_int_equal(p[0], 2); /* the root: inner node V - 2 */
+    }
+    /* word 0 (count 5): one node, the root; words 2 and 3: three nodes */
+    assert_int_equal(t.off[1] - t.off[0], 1);
+    assert_int_equal(t.off[3] - t.off[2], 3);
+    nnrt_huffman_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_dot),
@@ -129,6 +291,10 @@ int main(void) {
         cmocka_unit_test(test_path_scatter),
         cmocka_unit_test(test_full_and_empty),
         cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_long_dot),
+        cmocka_unit_test(test_long_wsum),
+        cmocka_unit_test(test_path_scatter_sgd),
+        cmocka_unit_test(test_hier_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
