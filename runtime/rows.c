@@ -47,7 +47,19 @@ NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *i
     for (int64_t p = 0; p < N / n; p++) {
         float *restrict o = out + p * H;
         memset(o, 0, (size_t)H * sizeof *o);
-        for (int64_t j = 0; j < n; j++) {
+        int64_t j = 0;
+        for (; j + 4 <= n; j += 4) { /* four rows per pass over o (each element's adds in order) */
+            for (int64_t q = p * n + j + AHEAD; q < p * n + j + AHEAD + 4 && q < N; q++)
+                nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
+            const int32_t *ij = ids + p * n + j;
+            const float *gj = g + p * n + j, *restrict w0 = W + (int64_t)ij[0] * H,
+                        *restrict w1 = W + (int64_t)ij[1] * H, *restrict w2 = W + (int64_t)ij[2] * H,
+                        *restrict w3 = W + (int64_t)ij[3] * H;
+            const float s0 = gj[0], s1 = gj[1], s2 = gj[2], s3 = gj[3];
+            for (int64_t k = 0; k < H; k++)
+                o[k] = (((o[k] + w0[k] * s0) + w1[k] * s1) + w2[k] * s2) + w3[k] * s3;
+        }
+        for (; j < n; j++) {
             if (p * n + j + AHEAD < N)
                 nnrt_prefetch_row(W + (int64_t)ids[p * n + j + AHEAD] * H, H, 0);
             const float s = g[p * n + j], *restrict w = W + (int64_t)ids[p * n + j] * H;

@@ -57,20 +57,37 @@ static void check_case(int P, int n, const int *shared) {
     for (int i = 0; i < N; i++)
         g[i] = lcg();
 
+    int any = 0; /* no shared column: rows.c's loops, whose float sums are in a fixed order */
+    for (int j = 0; j < n; j++)
+        any |= shared[j];
     nnrt_rows_dot(W, H, ids, N, n, h, out);
     for (int r = 0; r < N; r++) {
         double s = 0;
         for (int k = 0; k < H; k++)
             s += (double)W[ids[r] * H + k] * h[(r / n) * H + k];
         assert_true(fabs(out[r] - s) <= 1e-5 * (1 + fabs(s)));
+        /* the C target's mul_sum order (8 lanes, the pairs, the tail),
+         * bit for bit, however many rows the loop takes at a time */
+        float lane[8] = {0}, f;
+        for (int k = 0; k + 8 <= H; k += 8)
+            for (int j = 0; j < 8; j++)
+                lane[j] += W[ids[r] * H + k + j] * h[(r / n) * H + k + j];
+        f = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        for (int k = H - H % 8; k < H; k++)
+            f += W[ids[r] * H + k] * h[(r / n) * H + k];
+        assert_true(any || out[r] == f);
     }
     nnrt_rows_wsum(W, H, ids, N, n, g, ws);
     for (int p = 0; p < P; p++)
         for (int k = 0; k < H; k++) {
             double s = 0;
-            for (int j = 0; j < n; j++)
+            float f = 0.0f; /* the rows in order, bit for bit */
+            for (int j = 0; j < n; j++) {
                 s += (double)g[p * n + j] * W[ids[p * n + j] * H + k];
+                f += W[ids[p * n + j] * H + k] * g[p * n + j];
+            }
             assert_true(fabs(ws[p * H + k] - s) <= 1e-5 * (1 + fabs(s)));
+            assert_true(any || ws[p * H + k] == f);
         }
     for (int i = 0; i < V * H; i++)
         ref[i] = dst[i];
