@@ -164,13 +164,13 @@ NNRT_AVX2_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const
 void nnrt_hier_fill(const nnrt_huffman *t, int64_t y, int32_t *p, int64_t n, int32_t pad, int labels)
 {
     const int64_t o = t->off[y], len = t->off[y + 1] - o;
-    int64_t j = 0;
-    if (labels)
-        for (; j < len; j++)
-            p[j] = 1 - (int32_t)t->code[o + j];
-    else
-        for (; j < len; j++)
-            p[j] = t->point[o + j];
-    for (; j < n; j++)
+    if (labels) {
+        const uint8_t *restrict c = t->code + o;
+        for (int64_t j = 0; j < len; j++)
+            p[j] = 1 - (int32_t)c[j];
+    } else {
+        memcpy(p, t->point + o, (size_t)len * sizeof *p);
+    }
+    for (int64_t j = len; j < n; j++)
         p[j] = pad;
 }
