@@ -31,6 +31,8 @@ static double logit(int64_t H, const float *W, const float *b, int64_t r, const 
 /* log(sum_i exp(z_i)) folded in one logit at a time: (*m, *s) is the
  * running maximum and the sum of exp(z - m). */
 static void lse_add(double *m, double *s, double z) {
+    if (z == -INFINITY) /* adds nothing (and -inf - -inf is no number) */
+        return;
     if (z <= *m) {
         *s += exp(z - *m);
     } else {
@@ -57,6 +59,24 @@ int32_t nnrt_decode_full(int64_t V, int64_t H, const float *W, const float *b, c
         lse_add(&m, &s, z);
         if (z > best) {
             best = z;
+            arg = (int32_t)w;
+        }
+    }
+    if (logp)
+        *logp = best - (m + log(s));
+    return arg;
+}
+
+/* Logits computed whole (a cross_entropy of any z): argmax z. */
+int32_t nnrt_decode_logits(int64_t V, const float *z, double *logp) {
+    if (V < 1 || !z)
+        return -1;
+    double m = -INFINITY, s = 0.0, best = -INFINITY;
+    int32_t arg = 0;
+    for (int64_t w = 0; w < V; w++) {
+        lse_add(&m, &s, z[w]);
+        if (z[w] > best) {
+            best = z[w];
             arg = (int32_t)w;
         }
     }

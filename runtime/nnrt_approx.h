@@ -215,6 +215,8 @@ void nnrt_hier_step(int64_t H, const float *h, float *W, int64_t ld, const nnrt_
  * method's rows, O(V H). */
 /* full softmax (and the sampling methods, evaluated exactly): argmax W h + b. */
 int32_t nnrt_decode_full(int64_t V, int64_t H, const float *W, const float *b, const float *h, double *logp);
+/* the same from logits z[V] computed whole: argmax z, log softmax(z) there. */
+int32_t nnrt_decode_logits(int64_t V, const float *z, double *logp);
 /* class: Wc, bc the class rows [cl->C, H] and biases, W, b the words'. */
 int32_t nnrt_decode_class(const nnrt_classes *cl, int64_t H, const float *Wc, const float *bc, const float *W,
                           const float *b, const float *h, double *logp);
