@@ -16,11 +16,20 @@
 
 #include "nnrt_approx.h"
 
+/* In double, four sums at a time (the compiler keeps a double sum's order,
+ * so one sum would be one dependent add after another). */
 static double row_dot(int64_t H, const float *w, const float *h) {
-    double s = 0.0;
-    for (int64_t j = 0; j < H; j++)
-        s += (double)w[j] * (double)h[j];
-    return s;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int64_t j = 0;
+    for (; j + 4 <= H; j += 4) {
+        s0 += (double)w[j] * (double)h[j];
+        s1 += (double)w[j + 1] * (double)h[j + 1];
+        s2 += (double)w[j + 2] * (double)h[j + 2];
+        s3 += (double)w[j + 3] * (double)h[j + 3];
+    }
+    for (; j < H; j++)
+        s0 += (double)w[j] * (double)h[j];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* Row r's logit: W[r] . h (+ b[r]). */
@@ -123,21 +132,24 @@ int32_t nnrt_decode_class(const nnrt_classes *cl, int64_t H, const float *Wc, co
 
 /* ---------------------------------------------------------------- hier */
 
-/* Every inner node's logit x[n] = W[n] . h + b[n] into x[V - 1], then
- * every word's path: log p(w) = sum over its nodes of log sigmoid(x) for
- * bit 0, log sigmoid(-x) for bit 1. */
-int32_t nnrt_decode_hier(const nnrt_huffman *t, int64_t H, const float *W, const float *b, const float *h, double *x,
+/* Every inner node's logit x = W[n] . h + b[n], kept as the log-
+ * probabilities of its two bits, lb[2 n + bit] (bit 0: log sigmoid(x)),
+ * then every word's path: log p(w) = the sum of its bits' lb. */
+int32_t nnrt_decode_hier(const nnrt_huffman *t, int64_t H, const float *W, const float *b, const float *h, double *lb,
                          double *logp) {
-    if (!t || t->V < 1 || H < 0 || !W || !h || (t->V > 1 && !x))
+    if (!t || t->V < 1 || H < 0 || !W || !h || (t->V > 1 && !lb))
         return -1;
-    for (int64_t n = 0; n < t->V - 1; n++)
-        x[n] = logit(H, W, b, n, h);
+    for (int64_t n = 0; n < t->V - 1; n++) {
+        double x = logit(H, W, b, n, h);
+        lb[2 * n] = log_bit(x, 1); /* log sigmoid(x) */
+        lb[2 * n + 1] = log_bit(x, 0);
+    }
     double best = -INFINITY;
     int32_t arg = 0;
     for (int64_t w = 0; w < t->V; w++) {
         double lp = 0.0;
         for (int64_t i = t->off[w]; i < t->off[w + 1]; i++)
-            lp += log_bit(-x[t->point[i]], t->code[i]); /* bit 0: sigmoid(x) */
+            lp += lb[2 * (int64_t)t->point[i] + t->code[i]];
         if (lp > best) {
             best = lp;
             arg = (int32_t)w;

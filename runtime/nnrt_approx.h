@@ -221,8 +221,9 @@ int32_t nnrt_decode_logits(int64_t V, const float *z, double *logp);
 int32_t nnrt_decode_class(const nnrt_classes *cl, int64_t H, const float *Wc, const float *bc, const float *W,
                           const float *b, const float *h, double *logp);
 /* hier: W, b the inner nodes' rows (word2vec's syn1, V - 1 of them); every
- * word's path is scored (x: scratch of V - 1 doubles, the nodes' logits). */
-int32_t nnrt_decode_hier(const nnrt_huffman *t, int64_t H, const float *W, const float *b, const float *h, double *x,
+ * word's path is scored (lb: scratch of 2 (V - 1) doubles, the nodes' bits'
+ * log-probabilities). */
+int32_t nnrt_decode_hier(const nnrt_huffman *t, int64_t H, const float *W, const float *b, const float *h, double *lb,
                          double *logp);
 /* binary: W's rows as nngc lays them out (hybrid = N > 0: N + 1 softmax
  * slots first), then n bit rows: n = bits the plain code (decoded by

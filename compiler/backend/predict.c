@@ -334,7 +334,7 @@ void predict_api(Ctx *x)
     } else {
         const Site *s = &P.s;
         if (s->kind == SITE_HIER) {
-            cline(x, "m->pred_scratch = (double *)malloc(sizeof(double) * (size_t)(m->model->tree.V > 1 ? m->model->tree.V : 1));");
+            cline(x, "m->pred_scratch = (double *)malloc(sizeof(double) * 2 * (size_t)(m->model->tree.V > 1 ? m->model->tree.V : 1));");
             cline(x, "if (!m->pred_scratch)");
             cline(x, "    return nnrt_error(NNRT_ERR_NOMEM, \"%s_ctx_predict: out of memory\");", M);
         }

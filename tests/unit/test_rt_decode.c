@@ -107,7 +107,7 @@ static void test_decode_hier(void **state) {
         nnrt_huffman tr;
         assert_int_equal(nnrt_huffman_build(&tr, k ? c20 : counts12, V), NNRT_OK);
         float W[20 * 6], b[20], h[6];
-        double x[20], p[20], scratch[20];
+        double x[20], p[20], scratch[40];
         for (int t = 0; t < TRIALS; t++) {
             fill(W, (V - 1) * H, 1.5f), fill(b, V - 1, 0.5f), fill(h, H, 1.0f);
             logits(V - 1, H, W, b, h, x);
