@@ -43,10 +43,11 @@ static struct {
 } P;
 
 /* The param a value reads its rows from: the param itself, or its rows
- * gathered or sliced (W[ids], W[y], a range of W). -1 if none. */
+ * gathered or sliced (W[ids], W[y], a range of W; a loop's row of those
+ * gathered before the loop). -1 if none. */
 static int param_of(const Node *v)
 {
-    if (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE))
+    while (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE))
         v = v->in[0];
     return v && v->op == OP_PARAM ? v->index : -1;
 }

@@ -3,8 +3,9 @@
 # LM of tests/approx_e2e/rnn.nn with every softmax method, at -O0 and -O2,
 # its predicted words against the argmax of its own forward graph
 # (predict_test.c); a classifier against the argmax of its output probs
-# (clf.nn, clf_test.c); a model with two cross_entropy terms and the CUDA
-# target get an error return.
+# (clf.nn, clf_test.c); --batch=2 against one call per sentence
+# (batch_test.c); a model with two cross_entropy terms and the CUDA target
+# get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
 
@@ -57,6 +58,29 @@ for s in full neg:k=3 nce:k=3 class:c=4 class:c=7 hier binary binary:hybrid=3 bi
             fi
             ;;
         esac
+    done
+done
+
+# the batched program (--batch=2): the same words as one call per sentence,
+# time-major (batch_test.c, compiled plain and with -DBATCH)
+for s in full class:c=4 hier binary:ecc=4 embed; do
+    for O in -O0 -O2; do
+        name="--batch=2 --softmax=$s $O"
+        if "$NNGC" $O --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 &&
+            $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/plain" \
+                "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+            "$NNGC" $O --batch=2 --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >>"$tmp/log" 2>&1 &&
+            $CC -std=c11 -O2 -Wall -Wextra -Werror -DBATCH -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/batched" \
+                "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+            timeout "$TMO" "$tmp/plain" >"$tmp/o1" 2>>"$tmp/log" && timeout "$TMO" "$tmp/batched" >"$tmp/o2" 2>>"$tmp/log" &&
+            [ "$(wc -l <"$tmp/o1")" -eq 2 ] && cmp -s "$tmp/o1" "$tmp/o2"; then
+            ok "$name: the words of one call per sentence"
+        else
+            notok "$name: the words of one call per sentence"
+            detail "$tmp/log" 5
+            detail "$tmp/o1" 2
+            detail "$tmp/o2" 2
+        fi
     done
 done
 
