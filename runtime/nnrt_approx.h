@@ -207,6 +207,38 @@ void nnrt_neg_step(int64_t H, const float *h, float *W, int64_t ld, int32_t targ
 void nnrt_hier_step(int64_t H, const float *h, float *W, int64_t ld, const nnrt_huffman *t,
                     int32_t target, float lr, float *gh, float *loss);
 
+/* ---------------------------------------------------------------- decode.c */
+
+/* Decoding at inference (docs/APPROX.md, "Decoding"): the most likely word
+ * of one position under the method's own distribution (the one whose
+ * log p(y) the forward graph gives), from the hidden vector h[H] and the
+ * method's rows, float32 with H floats per row as the model keeps them; a
+ * bias may be NULL. Each returns the word (ties: the smaller id), or -1 for
+ * bad arguments, and writes its log-probability to *logp (may be NULL).
+ * Exact, in double, allocating nothing; each costs the scores of all the
+ * method's rows, O(V H). */
+/* full softmax (and the sampling methods, evaluated exactly): argmax W h + b. */
+int32_t nnrt_decode_full(int64_t V, int64_t H, const float *W, const float *b, const float *h, double *logp);
+/* the same from logits z[V] computed whole: argmax z, log softmax(z) there. */
+int32_t nnrt_decode_logits(int64_t V, const float *z, double *logp);
+/* class: Wc, bc the class rows [cl->C, H] and biases, W, b the words'. */
+int32_t nnrt_decode_class(const nnrt_classes *cl, int64_t H, const float *Wc, const float *bc, const float *W,
+                          const float *b, const float *h, double *logp);
+/* hier: W, b the inner nodes' rows (word2vec's syn1, V - 1 of them); every
+ * word's path is scored (lb: scratch of 2 (V - 1) doubles, the nodes' bits'
+ * log-probabilities). */
+int32_t nnrt_decode_hier(const nnrt_huffman *t, int64_t H, const float *W, const float *b, const float *h, double *lb,
+                         double *logp);
+/* binary: W's rows as nngc lays them out (hybrid = N > 0: N + 1 softmax
+ * slots first), then n bit rows: n = bits the plain code (decoded by
+ * nnrt_bincode_decode), n > bits the convolutional code punctured to n
+ * bits (nnrt_ecc_decode, a punctured bit at probability 1/2). *logp is
+ * renormalized over V, as nngc's forward graph. */
+int32_t nnrt_decode_binary(const nnrt_bincode *bc, int n, int64_t H, const float *W, const float *b, const float *h,
+                           double *logp);
+/* embed: the row of W (V x H) nearest to h by cosine; *cosine gets it. */
+int32_t nnrt_decode_embed(int64_t V, int64_t H, const float *W, const float *h, double *cosine);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@ void emit_header(Ctx *x)
     Graph *g = x->g;
     const char *M = g->model;
     char buf[256];
+    predict_find(x); /* whether the model has NAME_predict (predict.c) */
     char *guard = xsprintf("NNGC_MODEL_%s_H", M);
     for (char *p = guard; *p; p++)
         if (*p >= 'a' && *p <= 'z')
@@ -98,6 +99,7 @@ void emit_header(Ctx *x)
         emit_grad_ready_decl(x);
     }
     c_approx_api(x, true);
+    predict_decls(x);
     hline(x, "extern const nnrt_model_desc %s_desc; /* reflective descriptor */\n\n", M);
     hline(x, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
 }
@@ -111,6 +113,8 @@ void emit_model_struct(Ctx *x)
 {
     Graph *g = x->g;
     Ctx *t = x->train;
+    if (predict_decodes()) /* (again, when the methods' ops include it: it has a guard) */
+        craw(x, "#include \"nnrt_approx.h\" /* the decoders of %s_predict */\n\n", g->model);
     craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
     if (t) {
         craw(x, "    float *opt;    /* optimizer state: %s */\n", comment_safe(opt_text(&x->train->g->opt)));
@@ -123,6 +127,7 @@ void emit_model_struct(Ctx *x)
     craw(x, "struct %s_ctx {\n    %s *model;\n", g->model, g->model);
     craw(x, "    const float *params; /* model->params */\n");
     c_approx_struct(x, true);
+    predict_struct_fields(x);
     craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
     if (t) {
         craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
@@ -358,6 +363,7 @@ void emit_api(Ctx *x)
 
     emit_init_params(x);
     c_approx_api(x, false);
+    predict_api(x);
 
     craw(x, "int %s_save(%s *m, const char *path)\n{\n", M, M);
     craw(x, "    if (!m || !path)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_save: NULL argument\");\n", M);
@@ -393,6 +399,7 @@ void emit_api(Ctx *x)
         craw(x, "    (void)m;\n    (void)i;\n    return NULL;\n}\n\n");
     }
     emit_unpack(x);
+    predict_generic(x);
     emit_ctx_wrappers(x);
     if (x->train)
         emit_train_wrappers(x);

@@ -65,6 +65,8 @@
  *   context.c   contexts: struct NAME_ctx's functions, NAME_forward/grad in
  *               the built-in one, grad_data, grad_accumulate, the generic
  *               forward/grad and context entry points of the descriptor
+ *   predict.c   NAME_predict: where the forward pass decodes the most likely
+ *               words (runtime/decode.c), and the entry points
  *   train.c     NAME_update / train_step / set_lr, optimizer state tables
  *   c_target.c  the per-node dispatch into the op families below
  *   c_elem.c    elementwise ops, fused chains, broadcast/expand/sum_to, fill
@@ -225,6 +227,14 @@ typedef struct StateTensor {
 
 /* Emits every node of b in order. */
 void emit_block(Ctx *x, Block *b);
+/* predict.c: NAME_predict (find the site, decode in the forward pass, the API) */
+void predict_find(Ctx *x);
+bool predict_decodes(void);
+void predict_wrap(Ctx *x, bool on);
+void predict_struct_fields(Ctx *x);
+void predict_decls(Ctx *x);
+void predict_api(Ctx *x);
+void predict_generic(Ctx *x);
 /* The op families (c_*.c): the code of node n, whose variable is v. */
 void c_emit_elem(Ctx *x, Node *n, const char *v);
 void c_emit_blas(Ctx *x, Node *n, const char *v);

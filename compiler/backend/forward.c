@@ -70,8 +70,11 @@ void emit_forward(Ctx *x, bool grad)
     craw(x, "\n");
     if (grad)
         emit_grad_nodes(x); /* with the gradients as they finish (train.c) */
-    else
+    else {
+        predict_wrap(x, true); /* NAME_ctx_predict's decoding after its node (predict.c) */
         emit_block(x, &g->top);
+        predict_wrap(x, false);
+    }
     line_reset(x);
     craw(x, "\n");
     target_hook(x, HOOK_CALL_END);

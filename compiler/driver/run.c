@@ -27,6 +27,7 @@ static void run_usage(FILE *out) {
     fputs("usage: nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]...\n"
           "                [--out DIR] [--seed N] [--repeat N] [--dim NAME=N]... [-v]\n"
           "                [--grads DIR] [--train N] [--save FILE] [--optimizer=SPEC] [--no-train]\n"
+          "                [--predict]\n"
           "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--counts=FILE.npy] [--cc=PATH]\n"
           "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=[train:]PASS|all]]\n"
           "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line]\n"
@@ -35,6 +36,7 @@ static void run_usage(FILE *out) {
           "--grads DIR writes DIR/PARAM.npy, d loss / d PARAM at the loaded params;\n"
           "--train N runs N train steps first (--repeat then times train steps);\n"
           "--save FILE writes the params and optimizer state afterwards.\n"
+          "--predict prints the most likely word of each predicted position (NAME_predict).\n"
           "See docs/CLI.md.\n",
           out);
 }
@@ -55,6 +57,7 @@ typedef struct RunArgs {
     long train;            /* --train N: train steps before the forward pass */
     const char *save;      /* --save FILE: params (and optimizer state) after training */
     bool verbose;
+    bool predict;          /* --predict: print NAME_predict's words */
     NamedArg *inputs;
     int ninputs, capinputs;
     CompileOptions co;
@@ -101,6 +104,8 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
         }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             ra->verbose = true;
+        } else if (strcmp(a, "--predict") == 0) {
+            ra->predict = true;
         } else if ((r = match_value_option("--params", argc, argv, &i, &v)) != 0) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -454,6 +459,29 @@ static void print_results(const nnrt_model_desc *d, const int64_t *dyn, float lo
     }
 }
 
+/* --predict: NAME_predict through its generic wrapper (predict.c), every
+ * position's word on one line. */
+static bool print_predict(void *handle, const nnrt_model_desc *d, void *m, const int64_t *dyn, const void *const *in) {
+    typedef int (*predict_fn)(void *, const int64_t *, const void *const *, int32_t *, int64_t, int64_t *);
+    predict_fn fn = (predict_fn)dlsym(handle, xsprintf("%s_predict_any", d->name));
+    int64_t n = 0;
+    if (!fn) {
+        driver_error("--predict: model %s has no cross_entropy to predict from", d->name);
+        return false;
+    }
+    int rc = fn(m, dyn, in, NULL, 0, &n); /* the count */
+    int32_t *words = xalloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if ((rc != NNRT_OK && rc != NNRT_ERR_RANGE) || fn(m, dyn, in, words, n, &n) != NNRT_OK) {
+        driver_error("--predict: %s", nnrt_last_error());
+        return false;
+    }
+    printf("predict [%lld] =", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        printf(" %d", words[i]);
+    printf("\n");
+    return true;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -690,6 +718,8 @@ int nngc_run(int argc, char **argv) {
     } else {
         print_results(d, dyn, loss, outputs);
     }
+    if (ra.predict && !print_predict(handle, d, m, dyn, (const void *const *)in))
+        goto out;
     rc = 0;
 out:
     for (int i = 0; i < d->ninputs; i++)

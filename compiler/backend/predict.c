@@ -1,0 +1,384 @@
+/*
+ * predict.c - NAME_predict and NAME_ctx_predict (docs/API.md, "Prediction"):
+ * the most likely word of every position the program's cross_entropy
+ * predicts, under the node's softmax method (runtime/decode.c).
+ *
+ * Decoding needs the position's hidden vector h and the method's rows,
+ * params all, so nothing new is computed into the graph: in the forward
+ * graph, after the pipeline, the method's op (the root: cross_entropy,
+ * linear_logsumexp, class_loss, hier's logistic_loss, bin_logz, vmf_loss)
+ * leads to a node that reads h itself (the reader: the product of h with
+ * the method's rows), and NAME_ctx_forward, when the context asks for it
+ * (m->pred, set by NAME_ctx_predict), calls the decoder right after that
+ * node, on every row of h, while h is certainly live. An exact softmax
+ * whose logits are computed whole is decoded from them (argmax z).
+ *
+ * One site (one cross_entropy term) is supported: its words come in the
+ * order of h's rows, which is the loop's order at every -O. A model with
+ * more, or whose site does not match (logits that are not W @ h + b of
+ * params, a reader inside a parallel task), gets NAME_predict all the same,
+ * returning an error that says why. The CUDA target's does too.
+ */
+#include "backend.h"
+
+typedef enum { SITE_LOGITS, SITE_FULL, SITE_CLASS, SITE_HIER, SITE_BINARY, SITE_EMBED } SiteKind;
+
+typedef struct Site {
+    SiteKind kind;
+    const Node *root;   /* the method's op */
+    const Node *reader; /* decode right after it */
+    const Node *h;      /* [..., H] hidden vectors, or [..., V] logits (SITE_LOGITS) */
+    int W, b, Wc, bc;   /* param indexes, -1: none */
+    int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
+} Site;
+
+/* What find_site learnt, for the header, the forward pass and the API. */
+static struct {
+    int nroots;        /* method ops in the forward graph */
+    bool ok;           /* one root, matched */
+    const char *why;   /* else: why NAME_predict fails */
+    Site s;
+    bool emitted;      /* the forward pass decodes (the reader was reached) */
+    const Target *inner; /* the target's emit_node, wrapped */
+} P;
+
+/* The param a value reads its rows from: the param itself, or its rows
+ * gathered or sliced (W[ids], W[y], a range of W; a loop's row of those
+ * gathered before the loop). -1 if none. */
+static int param_of(const Node *v)
+{
+    while (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE))
+        v = v->in[0];
+    return v && v->op == OP_PARAM ? v->index : -1;
+}
+
+/* z = (rows of W) @ h [+ rows of b]: the dot part and the bias, in the
+ * forms the passes leave (matvec of W or its gathered rows, matmul of
+ * stacked h by W^T, rows_dot; the bias added, or matvec's/matmul's c). */
+static bool match_dot(Site *s, const Node *z, int *W, int *b)
+{
+    const Node *bias = NULL;
+    if (z->op == OP_ADD) {
+        bias = z->in[1];
+        z = z->in[0];
+    }
+    const Node *rows;
+    if (z->op == OP_MATVEC && !z->ta) {
+        rows = z->in[0];
+        s->h = z->in[1];
+    } else if (z->op == OP_MATMUL && !z->ta && z->tb) {
+        rows = z->in[1];
+        s->h = z->in[0];
+    } else if (z->op == OP_ROWSDOT) {
+        rows = z->in[0];
+        s->h = z->in[2];
+    } else {
+        return false;
+    }
+    if ((z->op == OP_MATVEC || z->op == OP_MATMUL) && z->nin > 2) {
+        if (bias)
+            return false;
+        bias = z->in[2];
+    }
+    s->reader = z;
+    *W = param_of(rows);
+    *b = bias ? param_of(bias) : -1;
+    return *W >= 0 && (!bias || *b >= 0);
+}
+
+/* The picks of the target from the logits whose log-sum-exp v is (the
+ * select pass's split of a cross_entropy: logsumexp and pick of z, or
+ * linear_logsumexp and linear_pick of h, W, b): how many (one per
+ * cross_entropy term: cse merged their log-sum-exps), 0 for the hybrid
+ * softmax of binary, which bin_logz's site covers. */
+static int picks_of(Ctx *x, const Node *v)
+{
+    int n = 0;
+    for (int i = 0; i < x->nall; i++) {
+        const Node *u = x->all[i];
+        bool linear = v->op == OP_LINEARLSE && u->op == OP_LINEARPICK && u->in[1] == v->in[1];
+        if ((linear || (v->op == OP_LOGSUMEXP && u->op == OP_PICK)) && u->in[0] == v->in[0]) {
+            if (u->in[linear ? 2 : 1]->op == OP_BINSLOT)
+                return 0;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* How many cross_entropy terms end in v (0: v is no method's op). */
+static int roots_at(Ctx *x, const Node *v)
+{
+    switch (v->op) {
+    case OP_XENT:
+        return v->in[1]->op != OP_BINSLOT;
+    case OP_LINEARLSE:
+    case OP_LOGSUMEXP:
+        return picks_of(x, v);
+    case OP_CLASSLOSS:
+        return v->index == 0;
+    case OP_LOGISTICLOSS:
+        return v->in[1]->op == OP_HIERLABEL;
+    case OP_BINLOGZ:
+    case OP_VMFLOSS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The site of root v, or false with P.why. */
+static bool match_site(Ctx *x, const Node *v, Site *s)
+{
+    *s = (Site){.root = v, .W = -1, .b = -1, .Wc = -1, .bc = -1};
+    switch (v->op) {
+    case OP_XENT:
+    case OP_LOGSUMEXP:
+        s->kind = SITE_LOGITS;
+        s->h = v->in[0];
+        s->reader = v;
+        return true;
+    case OP_LINEARLSE:
+        s->kind = SITE_FULL;
+        s->h = v->in[0];
+        s->reader = v;
+        s->W = param_of(v->in[1]);
+        s->b = v->nin > 2 ? param_of(v->in[2]) : -1;
+        return v->in[1]->op == OP_PARAM && (v->nin < 3 || v->in[2]->op == OP_PARAM);
+    case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target */
+        s->kind = SITE_CLASS;
+        if (!match_dot(s, v->in[0], &s->Wc, &s->bc) || x->g->params[s->Wc].shape.d[0].c < 1)
+            return false;
+        const Node *reader = s->reader, *h = s->h;
+        for (int i = 0; i < x->nall; i++) {
+            const Node *u = x->all[i];
+            if (u->op == OP_CLASSLOSS && u->index == 1 && u->in[1] == v->in[1]) {
+                bool ok = match_dot(s, u->in[0], &s->W, &s->b) && s->h == h;
+                s->reader = reader; /* the first: the class rows, h live there */
+                return ok && (s->b >= 0) == (s->bc >= 0);
+            }
+        }
+        return false;
+    }
+    case OP_LOGISTICLOSS:
+        s->kind = SITE_HIER;
+        return match_dot(s, v->in[0], &s->W, &s->b);
+    case OP_BINLOGZ:
+        s->kind = SITE_BINARY;
+        s->V = v->size.c;
+        s->hybrid = v->index;
+        s->n = v->i;
+        return match_dot(s, v->in[0], &s->W, &s->b);
+    case OP_VMFLOSS:
+        s->kind = SITE_EMBED;
+        s->h = v->in[0];
+        s->reader = v;
+        s->W = param_of(v->in[1]);
+        return s->W >= 0;
+    default:
+        return false;
+    }
+}
+
+/* Finds the forward graph's site (x is the forward graph's context, its
+ * nodes collected). Run before the header is written. */
+void predict_find(Ctx *x)
+{
+    memset(&P, 0, sizeof P);
+    const Node *root = NULL;
+    for (int i = 0; i < x->nall; i++) {
+        int k = roots_at(x, x->all[i]);
+        P.nroots += k;
+        if (k && !root)
+            root = x->all[i];
+    }
+    if (!P.nroots)
+        return;
+    if (x->target->hook) {
+        P.why = xsprintf("not supported on the %s target yet", x->target->name);
+    } else if (P.nroots > 1) {
+        P.why = xsprintf("supports one cross_entropy term; this model has %d", P.nroots);
+    } else if (!match_site(x, root, &P.s)) {
+        P.why = xsprintf("%s: the logits are not W @ h + b of params", loc_fmt(x, root->loc));
+    } else {
+        const Shape *hs = &P.s.h->shape;
+        P.ok = hs->rank >= 1 && size_is_const(hs->d[hs->rank - 1]) && P.s.h->dtype == DT_F32;
+        if (!P.ok)
+            P.why = xsprintf("%s: the hidden vector's size is not static", loc_fmt(x, root->loc));
+    }
+}
+
+/* Does the forward pass call the decoders (nnrt_approx.h)? */
+bool predict_decodes(void)
+{
+    return P.ok;
+}
+
+/* ================================================================ the forward pass */
+
+/* After the reader: every row of h decoded into m->pred (counted past the
+ * room, which NAME_ctx_predict reports). */
+static void emit_decode(Ctx *x)
+{
+    const Site *s = &P.s;
+    const Shape *hs = &s->h->shape;
+    int64_t H = hs->d[hs->rank - 1].c;
+    char *rows = xsprintf("(int64_t)1");
+    for (int k = 0; k + 1 < hs->rank; k++)
+        rows = xsprintf("%s * (int64_t)(%s)", rows, size_c(x, hs->d[k]));
+    char *W = xsprintf("m->params + %" PRId64, s->W >= 0 ? x->param_off[s->W] : 0);
+    char *b = s->b >= 0 ? xsprintf("m->params + %" PRId64, x->param_off[s->b]) : "NULL";
+    char *hr = xsprintf("%s + r_ * %" PRId64, vname(s->h), H), *call;
+    switch (s->kind) {
+    case SITE_LOGITS:
+        call = xsprintf("nnrt_decode_logits(%" PRId64 ", %s, NULL)", H, hr);
+        break;
+    case SITE_FULL:
+        call = xsprintf("nnrt_decode_full(%" PRId64 ", %" PRId64 ", %s, %s, %s, NULL)",
+                        x->g->params[s->W].shape.d[0].c, H, W, b, hr);
+        break;
+    case SITE_CLASS:
+        call = xsprintf("nnrt_decode_class(&m->model->classes, %" PRId64 ", m->params + %" PRId64 ", %s, %s, %s, %s, NULL)",
+                        H, x->param_off[s->Wc], s->bc >= 0 ? xsprintf("m->params + %" PRId64, x->param_off[s->bc]) : "NULL",
+                        W, b, hr);
+        break;
+    case SITE_HIER:
+        call = xsprintf("nnrt_decode_hier(&m->model->tree, %" PRId64 ", %s, %s, %s, m->pred_scratch, NULL)", H, W, b, hr);
+        break;
+    case SITE_BINARY:
+        call = xsprintf("nnrt_decode_binary(&bc_, %d, %" PRId64 ", %s, %s, %s, NULL)", (int)s->n, H, W, b, hr);
+        break;
+    case SITE_EMBED:
+    default:
+        call = xsprintf("nnrt_decode_embed(%" PRId64 ", %" PRId64 ", %s, %s, NULL)", x->g->params[s->W].shape.d[0].c, H,
+                        W, hr);
+        break;
+    }
+    cline(x, "if (m->pred) { /* %s_ctx_predict: the most likely words here (predict.c) */", x->g->model);
+    x->indent++;
+    cline(x, "const int64_t rows_ = %s;", rows);
+    if (s->kind == SITE_BINARY) {
+        cline(x, "nnrt_bincode bc_;");
+        cline(x, "(void)nnrt_bincode_init(&bc_, %" PRId64 ", %" PRId64 ");", s->V, s->hybrid);
+    }
+    cline(x, "for (int64_t r_ = 0; r_ < rows_ && m->npred + r_ < m->pred_cap; r_++)");
+    cline(x, "    m->pred[m->npred + r_] = %s;", call);
+    cline(x, "m->npred += rows_;");
+    x->indent--;
+    cline(x, "}");
+}
+
+static void emit_node_decoding(Ctx *x, Node *n)
+{
+    P.inner->emit_node(x, n);
+    if (n == P.s.reader) {
+        emit_decode(x);
+        P.emitted = true;
+    }
+}
+
+/* Around NAME_ctx_forward's nodes: the target's emit_node, and the decoding
+ * after the reader. */
+void predict_wrap(Ctx *x, bool on)
+{
+    static Target wrapped;
+    if (!P.ok)
+        return;
+    if (on) {
+        P.inner = x->target;
+        wrapped = *x->target;
+        wrapped.emit_node = emit_node_decoding;
+        x->target = &wrapped;
+    } else {
+        x->target = P.inner;
+    }
+}
+
+/* ================================================================ the API */
+
+void predict_struct_fields(Ctx *x)
+{
+    if (P.nroots)
+        craw(x, "    int32_t *pred; int64_t npred, pred_cap; double *pred_scratch; /* %s_ctx_predict */\n",
+             x->g->model);
+}
+
+void predict_decls(Ctx *x)
+{
+    const char *M = x->g->model;
+    if (!P.nroots)
+        return;
+    hline(x, "/* prediction (docs/API.md): the most likely word of each predicted position, in words[0..cap);\n"
+             " * *n (may be NULL) gets the number of positions */\n");
+    hline(x, "int %s_predict(%s *m, const %s_inputs *in, int32_t *words, int64_t cap, int64_t *n);\n", M, M, M);
+    hline(x, "int %s_ctx_predict(%s_ctx *ctx, const %s_inputs *in, int32_t *words, int64_t cap, int64_t *n);\n", M, M,
+          M);
+}
+
+void predict_api(Ctx *x)
+{
+    const char *M = x->g->model;
+    if (!P.nroots)
+        return;
+    craw(x, "int %s_ctx_predict(%s_ctx *m, const %s_inputs *in, int32_t *words, int64_t cap, int64_t *n)\n{\n", M, M, M);
+    x->indent = 1;
+    cline(x, "if (n)");
+    cline(x, "    *n = 0;");
+    cline(x, "if (!m || !in || (!words && cap > 0) || cap < 0)");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_ctx_predict: NULL argument or cap < 0\");", M);
+    if (!P.ok || !P.emitted) {
+        cline(x, "(void)words;");
+        cline(x, "return nnrt_error(NNRT_ERR_ARG, \"%s_ctx_predict: %s\");", M,
+              c_escape(P.why ? P.why : "the decoding point runs in a parallel task", true));
+        x->indent = 0;
+        craw(x, "}\n/* end function %s_ctx_predict */\n\n", M);
+    } else {
+        const Site *s = &P.s;
+        if (s->kind == SITE_HIER) {
+            cline(x, "m->pred_scratch = (double *)malloc(sizeof(double) * 2 * (size_t)(m->model->tree.V > 1 ? m->model->tree.V : 1));");
+            cline(x, "if (!m->pred_scratch)");
+            cline(x, "    return nnrt_error(NNRT_ERR_NOMEM, \"%s_ctx_predict: out of memory\");", M);
+        }
+        cline(x, "%s_outputs out;", M);
+        cline(x, "m->pred = words ? words : (int32_t *)(void *)&m->npred; /* cap 0: count only */");
+        cline(x, "m->pred_cap = cap;");
+        cline(x, "m->npred = 0;");
+        cline(x, "int rc = %s_ctx_forward(m, in, &out);", M);
+        cline(x, "int64_t got = m->npred;");
+        cline(x, "m->pred = NULL;");
+        cline(x, "free(m->pred_scratch);");
+        cline(x, "m->pred_scratch = NULL;");
+        cline(x, "if (rc != NNRT_OK)");
+        cline(x, "    return rc;");
+        cline(x, "if (n)");
+        cline(x, "    *n = got;");
+        cline(x, "if (got > cap)");
+        cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s_ctx_predict: %%lld positions, room for %%lld\", (long long)got, (long long)cap);",
+              M);
+        cline(x, "for (int64_t i = 0; i < got; i++)");
+        cline(x, "    if (words[i] < 0)");
+        cline(x, "        return nnrt_error(NNRT_ERR_ARG, \"%s_ctx_predict: position %%lld could not be decoded\", (long long)i);",
+              M);
+        end_function_ok(x, "ctx_predict");
+    }
+    craw(x, "int %s_predict(%s *m, const %s_inputs *in, int32_t *words, int64_t cap, int64_t *n)\n{\n", M, M, M);
+    craw(x, "    if (!m)\n        return nnrt_error(NNRT_ERR_ARG, \"%s_predict: NULL model\");\n", M);
+    craw(x, "    return %s_ctx_predict(m->ctx, in, words, cap, n);\n}\n/* end function %s_predict */\n\n", M, M);
+}
+
+/* NAME_predict_any: the descriptor's calling convention (dyn[], inputs[]
+ * through NAME_unpack), for `nngc run --predict`, which finds it by
+ * name (the descriptor itself stays as it is). After NAME_unpack. */
+void predict_generic(Ctx *x)
+{
+    const char *M = x->g->model;
+    if (!P.nroots)
+        return;
+    craw(x, "/* %s_predict with the descriptor's arguments (nngc run --predict) */\n", M);
+    craw(x, "int %s_predict_any(void *m, const int64_t *dyn, const void *const *inputs, int32_t *words, int64_t cap, "
+            "int64_t *n);\n", M);
+    craw(x, "int %s_predict_any(void *m, const int64_t *dyn, const void *const *inputs, int32_t *words, int64_t cap, "
+            "int64_t *n)\n{\n", M);
+    craw(x, "    %s_inputs in;\n    int rc = %s_unpack(&in, dyn, inputs);\n", M, M);
+    craw(x, "    return rc != NNRT_OK ? rc : %s_predict((%s *)m, &in, words, cap, n);\n}\n\n", M, M);
+}

@@ -1,0 +1,123 @@
+#!/bin/sh
+# tests/predict/run.sh - NAME_predict (docs/API.md, "Prediction"): the RNN
+# LM of tests/approx_e2e/rnn.nn with every softmax method, at -O0 and -O2,
+# its predicted words against the argmax of its own forward graph
+# (predict_test.c); a classifier against the argmax of its output probs
+# (clf.nn, clf_test.c); --batch=2 against one call per sentence
+# (batch_test.c); a model with two cross_entropy terms and the CUDA target
+# get an error return.
+#
+#   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
+
+cd "$(dirname "$0")/../.." || exit 1
+NNGC=${NNGC:-build/nngc}
+RTLIB=${RTLIB:-build/libnngrt.a}
+CC=${CC:-cc}
+TMO=${PREDICT_TIMEOUT:-60}
+BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null)
+BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+. tests/lib.sh
+
+need_tools predict "$NNGC"
+make_tmp predict
+D=tests/predict
+python3 -c "import sys; sys.path.insert(0, 'tests'); from npyio import write_npy
+write_npy('$tmp/words.npy', 'i', [7], [0, 5, 2, 23, 7, 1, 12])" || notok "words.npy for nngc run"
+
+for s in full neg:k=3 nce:k=3 class:c=4 class:c=7 hier binary binary:hybrid=3 binary:ecc=4 binary:ecc=17 \
+    binary:hybrid=5,ecc=6 embed; do
+    for O in -O0 -O2; do
+        name="--softmax=$s $O"
+        if ! "$NNGC" $O --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 ||
+            ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/predict_test" \
+                "$D/predict_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1; then
+            notok "$name: build"
+            detail "$tmp/log" 20
+            continue
+        fi
+        timeout "$TMO" "$tmp/predict_test" >"$tmp/out" 2>"$tmp/err"
+        st=$?
+        if [ "$st" -eq 0 ] && ! grep -q '^not ok' "$tmp/out"; then
+            ok "$name: $(grep '^# .* agree' "$tmp/out" | sed 's/^# //')"
+        else
+            notok "$name: $(status_text $st)"
+            grep -v '^ok' "$tmp/out" | detail /dev/stdin 10
+            detail "$tmp/err" 5
+        fi
+        # nngc run --predict prints what the API gives (seed 5, no counts)
+        case $s in class:c=4 | hier | binary:hybrid=5,ecc=6 | embed)
+            "$tmp/predict_test" 5 >"$tmp/api" 2>&1
+            if timeout "$TMO" "$NNGC" run $O --softmax=$s --seed 5 tests/approx_e2e/rnn.nn --input words="$tmp/words.npy" \
+                --predict >"$tmp/run" 2>&1 && grep -q '^predict \[6\] = ' "$tmp/api" && grep -qxF "$(cat "$tmp/api")" "$tmp/run"; then
+                ok "$name: nngc run --predict prints the API's words"
+            else
+                notok "$name: nngc run --predict prints the API's words"
+                detail "$tmp/api" 2
+                detail "$tmp/run" 4
+            fi
+            ;;
+        esac
+    done
+done
+
+# the batched program (--batch=2): the same words as one call per sentence,
+# time-major (batch_test.c, compiled plain and with -DBATCH)
+for s in full class:c=4 hier binary:ecc=4 embed; do
+    for O in -O0 -O2; do
+        name="--batch=2 --softmax=$s $O"
+        if "$NNGC" $O --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 &&
+            $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/plain" \
+                "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+            "$NNGC" $O --batch=2 --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >>"$tmp/log" 2>&1 &&
+            $CC -std=c11 -O2 -Wall -Wextra -Werror -DBATCH -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/batched" \
+                "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+            timeout "$TMO" "$tmp/plain" >"$tmp/o1" 2>>"$tmp/log" && timeout "$TMO" "$tmp/batched" >"$tmp/o2" 2>>"$tmp/log" &&
+            [ "$(wc -l <"$tmp/o1")" -eq 2 ] && cmp -s "$tmp/o1" "$tmp/o2"; then
+            ok "$name: the words of one call per sentence"
+        else
+            notok "$name: the words of one call per sentence"
+            detail "$tmp/log" 5
+            detail "$tmp/o1" 2
+            detail "$tmp/o2" 2
+        fi
+    done
+done
+
+# logits computed whole, split by the select pass at -O2 (logsumexp, pick)
+for O in -O0 -O2; do
+    if "$NNGC" $O "$D/clf.nn" -o "$tmp/clf.c" >"$tmp/log" 2>&1 &&
+        $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/clf_test" \
+            "$D/clf_test.c" "$tmp/clf.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+        timeout "$TMO" "$tmp/clf_test" >"$tmp/out" 2>&1; then
+        ok "clf $O: $(sed 's/^ok - //' "$tmp/out")"
+    else
+        notok "clf $O"
+        detail "$tmp/log" 10
+        detail "$tmp/out" 5
+    fi
+done
+
+# two cross_entropy terms (neg.nn's y and u): NAME_predict says so
+for O in -O0 -O2; do
+    if "$NNGC" $O tests/approx_e2e/neg.nn -o "$tmp/negt.c" >"$tmp/log" 2>&1 &&
+        grep -q '"negt_ctx_predict: supports one cross_entropy term; this model has 2"' "$tmp/negt.c" &&
+        ! grep -q 'nnrt_decode_' "$tmp/negt.c"; then
+        ok "two cross_entropy terms $O: predict returns an error"
+    else
+        notok "two cross_entropy terms $O: predict returns an error"
+    fi
+done
+
+# the CUDA target: the same header, an error return
+if "$NNGC" --softmax=class tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 &&
+    mkdir -p "$tmp/cu" && "$NNGC" --target=cuda --softmax=class tests/approx_e2e/rnn.nn -o "$tmp/cu/rnnt.cu" >>"$tmp/log" 2>&1 &&
+    cmp -s "$tmp/rnnt.h" "$tmp/cu/rnnt.h" && grep -q 'predict: not supported on the cuda target yet' "$tmp/cu/rnnt.cu"; then
+    ok "cuda: the same header, predict returns an error"
+else
+    notok "cuda: the same header, predict returns an error"
+    detail "$tmp/log"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
