@@ -24,6 +24,7 @@ int main(void) {
         int64_t n = 0;
         if (clf_predict(m, &in, &word, 1, &n) != NNRT_OK || n != 1 || clf_forward(m, &in, &out) != NNRT_OK) {
             printf("not ok - predict: %s\n", nnrt_last_error());
+            clf_destroy(m);
             return 1;
         }
         int best = 0;
@@ -33,5 +34,6 @@ int main(void) {
         bad += word != best;
     }
     printf("%s - the predicted class is the argmax of probs (%d of 200 differ)\n", bad ? "not ok" : "ok", bad);
+    clf_destroy(m);
     return bad != 0;
 }
