@@ -292,6 +292,8 @@ void c_approx_api(Ctx *x, bool header);
 /* ---- the CUDA target (cu_*.c; docs/CUDA.md) */
 /* cu_target.c: `if ((rc = CALL) != NNRT_OK) return rc;` */
 __attribute__((format(printf, 2, 3))) void cu_call(Ctx *x, const char *fmt, ...);
+void cu_count_bytes(Ctx *x, int64_t bytes); /* --stats: the bytes of the zero fill just counted */
+bool cu_sparse_grad(Ctx *t, int i);         /* cu_api.c: param i's gradient sparse on the device */
 /* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
 bool cu_has_kernel(const Node *n);
 bool cu_sumto_ok(const Graph *g, const Node *n);

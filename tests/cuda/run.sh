@@ -229,6 +229,19 @@ else
     notok "target: --stats counts the copies per call"
     detail "$tmp/stats"
 fi
+# --stats: a sparse gradient zeroes one call's rows, not its table (skip-gram
+# with neg: Ww and Wc, 10000 x 128 floats each, 10240000 bytes together;
+# one call's ids, T max 200: T centre rows of Ww, 16 T rows of Wc (4
+# contexts x (1 + k = 3)): 3400 rows of 512 bytes, 1740800)
+if build/nngc --target=cuda --stats --softmax=neg:k=3 examples/skipgram.nn -o "$tmp/sg.cu" 2>"$tmp/stats" >/dev/null &&
+    zb=$(sed -n 's/^device code (train): .* 2 zero fills (\([0-9]*\) bytes at most)$/\1/p' "$tmp/stats") &&
+    [ "$zb" = 1740800 ] && grep -q 'nnrt_cuda_zero_rows' "$tmp/sg.cu" &&
+    grep -q 'nnrt_cuda_sgd_update_ids_clear' "$tmp/sg.cu"; then
+    ok "target: --stats, skip-gram neg: 2 zero fills of one call's rows ($zb bytes at most), the update on those rows"
+else
+    notok "target: --stats, skip-gram neg: sparse gradients zero one call's rows"
+    detail "$tmp/stats"
+fi
 # the default output name: MODEL.cu next to MODEL.h; -c is not taken (yet)
 cp examples/logreg.nn "$tmp/logreg.nn"
 if build/nngc --target=cuda "$tmp/logreg.nn" >"$tmp/out" 2>&1 && [ -s "$tmp/logreg.cu" ] && [ -s "$tmp/logreg.h" ] &&

@@ -247,6 +247,44 @@ int main(int argc, char **argv) {
     rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward after a param was written on the host", rg, rc, lg, lc, og, oc);
 
+    /* one more gradient after the train steps (and the host write above):
+     * a sparse gradient's rows (cu_api.c) were cleared by SGD's update or
+     * are zeroed by this call, only the rows the last call listed. A row
+     * left over from an earlier call is nonzero where the C target's row
+     * is all zeros: checked exactly, row by row (the values only within
+     * 1e-3: the params differ by up to 1e-4 after the steps). A row
+     * updated twice shows in the params above. The call still executes
+     * what --stats said and zeroes at most the bytes it said (a sparse
+     * gradient: the rows of one call's ids, not the table). */
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.grad(g, dyn, in, &lg, og), rc = CPU_DESC.grad(c, dyn, in, &lc, oc);
+    CHECK(rg == NNRT_OK && rc == NNRT_OK && close_to(lg, lc, 1e-3f), "%s: grad after 3 train steps: loss %.7g, C %.7g",
+          STR(GPU_DESC), (double)lg, (double)lc);
+#ifdef STATIC_TRAIN
+    counts_as_static("grad after 3 train steps", g, want_train);
+    CHECK(GPU_STATS(g).zero_bytes <= STATIC_TRAIN_ZERO_BYTES,
+          "%s: grad after 3 train steps zeroed %lld bytes; nngc --stats said %lld at most", STR(GPU_DESC),
+          (long long)GPU_STATS(g).zero_bytes, (long long)STATIC_TRAIN_ZERO_BYTES);
+#endif
+    for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
+        const nnrt_tensor_desc *t = &CPU_DESC.params[i];
+        int64_t n = count_of(t), rows = t->rank ? nnrt_size_eval(&t->shape[0], dyn) : 1, cols = rows ? n / rows : 0;
+        const float *dg = GPU_DESC.grad_data(g, i), *dc = CPU_DESC.grad_data(c, i);
+        long k = dg && dc ? first_far(dg, dc, (long)n, 1e-3f) : 0, stale = -1;
+        for (int64_t r = 0; dg && dc && r < rows && stale < 0; r++) {
+            bool zc = true, zg = true;
+            for (int64_t j = 0; j < cols; j++)
+                zc = zc && dc[r * cols + j] == 0.0f, zg = zg && dg[r * cols + j] == 0.0f;
+            stale = zc && !zg ? (long)r : -1;
+        }
+        CHECK(dg && dc && k < 0 && stale < 0, "%s: d loss / d %s after 3 train steps as the C target's (zero rows too)",
+              STR(GPU_DESC), t->name);
+        if (dg && dc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)dg[k], (double)dc[k]);
+        if (stale >= 0)
+            NOTE("row %ld is zero in the C target's gradient, not on the device (a row of an earlier call)", stale);
+    }
+
     /* NN_TIME_CALLS=N (scripts/gpu-check.sh): microseconds per call of each target */
     const char *tc = getenv("NN_TIME_CALLS");
     int calls = tc ? atoi(tc) : 0;
