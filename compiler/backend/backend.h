@@ -277,6 +277,13 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
+/* The entries of a target's table of ops (c_family, cu_family) that send
+ * every op of the softmax approximations to fn: one list for both. */
+#define APPROX_OPS(fn)                                                                                            \
+    [OP_SAMPLE] = fn, [OP_NEGLOSS] = fn, [OP_NEGLOSSGRAD] = fn, [OP_HIERPATH] = fn, [OP_HIERLABEL] = fn,         \
+    [OP_LOGISTICLOSS] = fn, [OP_LOGISTICGRAD] = fn, [OP_NCELOSS] = fn, [OP_NCEGRAD] = fn, [OP_SAMPLEDLOSS] = fn, \
+    [OP_SAMPLEDGRAD] = fn, [OP_CLASSIDS] = fn, [OP_CLASSLOSS] = fn, [OP_CLASSGRAD] = fn, [OP_BINCODE] = fn,      \
+    [OP_BINSLOT] = fn, [OP_VMFLOSS] = fn, [OP_VMFGRAD] = fn, [OP_BINLOGZ] = fn
 int64_t c_path_pad(const Node *ids); /* hier paths' pad id, C_PAD_RANGE (class ranges), or -1 */
 #define C_PAD_RANGE (-2)              /* the runtime's NNRT_PAD_RANGE */
 const char *c_pad_text(int64_t pad);  /* pad as the generated C writes it */

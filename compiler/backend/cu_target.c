@@ -473,13 +473,7 @@ static const CuEmitFn cu_family[OP_COUNT] = {
     [OP_GATHER] = emit_gather, [OP_MULSUM] = emit_mulsum, [OP_XENT] = emit_xent,
     [OP_SCATTERADD] = emit_scatter, [OP_SPARSESCATTER] = emit_scatter,
     /* the softmax approximations (cu_approx.c) */
-    [OP_SAMPLE] = cu_emit_approx, [OP_NEGLOSS] = cu_emit_approx, [OP_NEGLOSSGRAD] = cu_emit_approx,
-    [OP_HIERPATH] = cu_emit_approx, [OP_HIERLABEL] = cu_emit_approx, [OP_LOGISTICLOSS] = cu_emit_approx,
-    [OP_LOGISTICGRAD] = cu_emit_approx, [OP_NCELOSS] = cu_emit_approx, [OP_NCEGRAD] = cu_emit_approx,
-    [OP_SAMPLEDLOSS] = cu_emit_approx, [OP_SAMPLEDGRAD] = cu_emit_approx,
-    [OP_CLASSIDS] = cu_emit_approx, [OP_CLASSLOSS] = cu_emit_approx, [OP_CLASSGRAD] = cu_emit_approx,
-    [OP_BINCODE] = cu_emit_approx, [OP_BINSLOT] = cu_emit_approx, [OP_VMFLOSS] = cu_emit_approx,
-    [OP_VMFGRAD] = cu_emit_approx, [OP_BINLOGZ] = cu_emit_approx,
+    APPROX_OPS(cu_emit_approx),
 };
 
 /* Ops whose code declares nothing that could go unused, or declares it
