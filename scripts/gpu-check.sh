@@ -17,7 +17,9 @@
 #    and the code nngc --target=cuda generates for every example and bench
 #    model at -O2 (and examples/rnnlm.nn's batched program, --batch=64;
 #    tests/cuda/models/approx_all.nn: every softmax approximation, the
-#    device drawing the C target's samples)
+#    device drawing the C target's samples; skip-gram with neg and hier and
+#    rnnlm with hier over the whole vocabulary: the sparse gradients, each
+#    call zeroing the last call's rows and the update visiting its rows)
 #    against nngc's C for the same programs (tests/cuda/test_target.cpp:
 #    forward, gradients, three train steps; for a program without loops
 #    the copies, launches and GEMMs a call executed as nngc --stats said),
@@ -130,19 +132,25 @@ if [ -n "$rnnlm" ]; then
     $mk "$@" "$B/npycmp" >"$log" 2>&1 || say "npycmp did not build: nngc run's checks will fail"
     for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
         bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
-        examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn; do
+        examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn \
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier; do
+        # FILE[:B][@METHOD]: --batch=B; --softmax=METHOD with word ids over the
+        # whole vocabulary (V = 10000): sparse gradients on the device, rows
+        # of each step's ids zeroed and updated (cu_api.c), against the C target
+        sm="" ir=""
+        case $r in *@*) sm=${r#*@} r=${r%@*} ir=-DINT_RANGE=10000 ;; esac
         f=${r%:*} bf="" m=$(sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "${r%:*}")
         case $r in *:*) bf=--batch=${r#*:} ;; esac
-        d=$B/cuda/target$bf
+        d=$B/cuda/target$bf${sm:+-$(echo "$sm" | tr ':=' '__')}
         mkdir -p "$d"
         # shellcheck disable=SC2086
         if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
-            "$B/nngc" $bf --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+            "$B/nngc" $bf ${sm:+--softmax=$sm} --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
             sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
-            "$B/nngc" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+            "$B/nngc" $bf ${sm:+--softmax=$sm} -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
             cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
             "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
-            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
+            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" $ir \
                 -include "$d/$m.counts.h" -x cu -c tests/cuda/test_target.cpp \
                 -o "$d/test_$m.o" &&
             "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \

@@ -287,6 +287,13 @@ void emit_label_rows(Ctx *x, const Node *n, const char *rows, const Node *b, con
 
 /* ---- c_approx.c: the softmax approximations' ops and model state */
 void c_emit_approx(Ctx *x, Node *n, const char *v);
+/* The entries of a target's table of ops (c_family, cu_family) that send
+ * every op of the softmax approximations to fn: one list for both. */
+#define APPROX_OPS(fn)                                                                                            \
+    [OP_SAMPLE] = fn, [OP_NEGLOSS] = fn, [OP_NEGLOSSGRAD] = fn, [OP_HIERPATH] = fn, [OP_HIERLABEL] = fn,         \
+    [OP_LOGISTICLOSS] = fn, [OP_LOGISTICGRAD] = fn, [OP_NCELOSS] = fn, [OP_NCEGRAD] = fn, [OP_SAMPLEDLOSS] = fn, \
+    [OP_SAMPLEDGRAD] = fn, [OP_CLASSIDS] = fn, [OP_CLASSLOSS] = fn, [OP_CLASSGRAD] = fn, [OP_BINCODE] = fn,      \
+    [OP_BINSLOT] = fn, [OP_VMFLOSS] = fn, [OP_VMFGRAD] = fn, [OP_BINLOGZ] = fn
 int64_t c_path_pad(const Node *ids); /* hier paths' pad id, C_PAD_RANGE (class ranges), or -1 */
 #define C_PAD_RANGE (-2)              /* the runtime's NNRT_PAD_RANGE */
 const char *c_pad_text(int64_t pad);  /* pad as the generated C writes it */
@@ -302,6 +309,8 @@ void c_approx_api(Ctx *x, bool header);
 /* ---- the CUDA target (cu_*.c; docs/CUDA.md) */
 /* cu_target.c: `if ((rc = CALL) != NNRT_OK) return rc;` */
 __attribute__((format(printf, 2, 3))) void cu_call(Ctx *x, const char *fmt, ...);
+void cu_count_bytes(Ctx *x, int64_t bytes); /* --stats: the bytes of the zero fill just counted */
+bool cu_sparse_grad(Ctx *t, int i);         /* cu_api.c: param i's gradient sparse on the device */
 /* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
 bool cu_has_kernel(const Node *n);
 bool cu_sumto_ok(const Graph *g, const Node *n);

@@ -63,13 +63,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_ICONST] = c_emit_leaf, [OP_PARAM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf, [OP_DIM] = c_emit_leaf,
     [OP_INDEX] = c_emit_leaf, [OP_IADD] = c_emit_leaf, [OP_ISUB] = c_emit_leaf, [OP_IMUL] = c_emit_leaf,
     [OP_RANGE] = c_emit_leaf,
-    [OP_SAMPLE] = c_emit_approx, [OP_NEGLOSS] = c_emit_approx, [OP_NEGLOSSGRAD] = c_emit_approx,
-    [OP_HIERPATH] = c_emit_approx, [OP_HIERLABEL] = c_emit_approx, [OP_LOGISTICLOSS] = c_emit_approx,
-    [OP_LOGISTICGRAD] = c_emit_approx, [OP_NCELOSS] = c_emit_approx, [OP_NCEGRAD] = c_emit_approx,
-    [OP_SAMPLEDLOSS] = c_emit_approx, [OP_SAMPLEDGRAD] = c_emit_approx,
-    [OP_CLASSIDS] = c_emit_approx, [OP_CLASSLOSS] = c_emit_approx, [OP_CLASSGRAD] = c_emit_approx,
-    [OP_BINCODE] = c_emit_approx, [OP_BINSLOT] = c_emit_approx, [OP_VMFLOSS] = c_emit_approx,
-    [OP_VMFGRAD] = c_emit_approx, [OP_BINLOGZ] = c_emit_approx,
+    APPROX_OPS(c_emit_approx),
     [OP_LOOP] = c_emit_loop, [OP_CARRY] = c_emit_loop, [OP_LOOPOUT] = c_emit_loop,
 };
 

@@ -27,6 +27,45 @@
 
 static bool is_train(const Ctx *x) { return x->train != NULL; }
 
+/*
+ * Sparse gradients on the device. A param whose gradient is a top-level
+ * sparse_scatter_add of rows at device ids (a lookup table, the output
+ * rows of neg, hier, ...: cu_sparse_grad) keeps, per context, the ids of
+ * the rows the last call wrote: dtouchedI (device, the call's ids with
+ * their repeats, copied there by the scatter's code) and ntouchedI (host:
+ * how many; -1 when any row may be nonzero). Every row not listed is zero.
+ * The next call zeroes only the listed rows (nnrt_cuda_zero_rows) before
+ * its scatter, and NAME_update runs SGD (clearing the rows it applies: no
+ * row left for the next call to zero) or Adagrad on the listed rows alone
+ * (a row listed twice is updated once: the runtime's _ids kernels skip an
+ * entry whose id came earlier in the list). Dense stays: Adam (every
+ * moment decays), and gradients written on the host (NAME_grad_data,
+ * NAME_grad_accumulate, NAME_ctx_clear: uploaded whole, then ntouchedI =
+ * -1: the next call zeroes the whole table, the update visits every row).
+ */
+bool cu_sparse_grad(Ctx *t, int i)
+{
+    const Node *v = t->g->grads ? t->g->grads[i] : NULL;
+    return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i && !ir_is_int_scalar(v->in[1]) &&
+           v->shape.rank >= 1 && v->shape.d[0].c > 0;
+}
+
+static bool any_sparse(Ctx *x)
+{
+    for (int i = 0; is_train(x) && i < x->g->nparams; i++)
+        if (cu_sparse_grad(x->train, i))
+            return true;
+    return false;
+}
+
+/* Entries of sparse gradient i's list: one call's ids, repeats included. */
+static int64_t touched_ids(Ctx *t, int i)
+{
+    const Node *ids = t->g->grads[i]->in[1];
+    int64_t n = shape_max_count(t->g, &ids->shape);
+    return n > 0 ? n : 1;
+}
+
 /* Bytes of the pinned staging buffer: the larger of one call's uploads
  * and its downloads, each rounded up to 16 as the runtime does. */
 static int64_t staging_bytes(Ctx *x)
@@ -94,6 +133,10 @@ void cu_api_prelude(Ctx *x)
     craw(x, "    if (rc == NNRT_OK)\n        c->darena = (float *)nnrt_cuda_arena(c->cu);\n");
     if (t)
         craw(x, "    if (rc == NNRT_OK)\n        rc = nnrt_cuda_alloc((void **)&c->dgrads, %s_DPARAMS);\n", M);
+    for (int i = 0; t && i < x->g->nparams; i++)
+        if (cu_sparse_grad(x->train, i))
+            craw(x, "    if (rc == NNRT_OK) /* %s's rows */\n        rc = nnrt_cuda_alloc((void **)&c->dtouched%d, (size_t)%" PRId64
+                    " * 4);\n", x->g->params[i].name, i, touched_ids(x->train, i));
     craw(x, "    return rc;\n}\n\n");
     craw(x, "/* What the last call in m's built-in context did (copies, launches, GEMMs):\n"
             " * not in %s.h, for tests and benchmarks that declare it. */\n", M);
@@ -122,6 +165,8 @@ static void call_end(Ctx *x)
             continue;
         }
         cu_count_call(x, g->grads[i] ? "nnrt_cuda_copy" : "nnrt_cuda_zero");
+        if (!g->grads[i])
+            cu_count_bytes(x, shape_max_count(g, &g->params[i].shape) * 4);
         if (g->grads[i])
             cline(x, "if ((rc = nnrt_cuda_copy(m->cu, m->dgrads + %" PRId64 ", %s, %s)) != NNRT_OK) /* %s */",
                   x->param_off[i], vname(g->grads[i]), bytes, g->params[i].name);
@@ -169,6 +214,11 @@ void cu_hook(Ctx *x, Hook where)
         if (t) {
             craw(x, "    float *dgrads;  /* d loss / d param on the device */\n");
             craw(x, "    int grads_host, grads_set; /* grads is current; grads is newer than dgrads */\n");
+            for (int i = 0; i < x->g->nparams; i++)
+                if (cu_sparse_grad(x->train, i))
+                    craw(x, "    int32_t *dtouched%d; int64_t ntouched%d; /* ids of the rows of d loss / d %s the last call "
+                            "wrote (device); -1: any row */\n",
+                         i, i, x->g->params[i].name);
         }
         break;
     case HOOK_CTX_CREATE:
@@ -179,6 +229,9 @@ void cu_hook(Ctx *x, Hook where)
         craw(x, "    if (c->cu)\n        nnrt_cuda_ctx_destroy(c->cu);\n");
         if (t)
             craw(x, "    if (c->dgrads)\n        nnrt_cuda_free(c->dgrads);\n");
+        for (int i = 0; t && i < x->g->nparams; i++)
+            if (cu_sparse_grad(x->train, i))
+                craw(x, "    if (c->dtouched%d)\n        nnrt_cuda_free(c->dtouched%d);\n", i, i);
         break;
     case HOOK_DESTROY:
         craw(x, "    if (m->dparams)\n        nnrt_cuda_free(m->dparams);\n");
@@ -194,6 +247,12 @@ void cu_hook(Ctx *x, Hook where)
         break;
     case HOOK_CTX_CLEAR:
         craw(x, "    c->grads_host = 1;\n    c->grads_set = 1;\n");
+        if (any_sparse(x)) { /* zeros on the device too (on the stream): no row for the first call to zero */
+            craw(x, "    int zeroed = c->cu && nnrt_cuda_zero(c->cu, c->dgrads, %s_DPARAMS) == NNRT_OK;\n", M);
+            for (int i = 0; i < x->g->nparams; i++)
+                if (cu_sparse_grad(x->train, i))
+                    craw(x, "    c->ntouched%d = zeroed ? 0 : -1;\n", i);
+        }
         break;
     case HOOK_GRADS_HOST:
         craw(x, "    if (%s_grads_host(c) != NNRT_OK)\n        return NULL;\n", M);
@@ -231,8 +290,12 @@ void cu_emit_update(Ctx *x)
     cline(x, "if (!m || !c || c->model != m)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
     cline(x, "int rc = %s_params_dev(m);", M);
-    cline(x, "if (rc == NNRT_OK && c->grads_set) /* written on the host since */");
+    cline(x, "if (rc == NNRT_OK && c->grads_set) { /* written on the host since: dense from now on */");
     cline(x, "    rc = nnrt_cuda_put(c->dgrads, c->grads, %s_PARAMS_BYTES);", M);
+    for (int i = 0; i < g->nparams; i++)
+        if (cu_sparse_grad(x->train, i))
+            cline(x, "    c->ntouched%d = -1;", i);
+    cline(x, "}");
     cline(x, "if (rc != NNRT_OK)");
     cline(x, "    return rc;");
     cline(x, "c->grads_set = 0;");
@@ -242,20 +305,42 @@ void cu_emit_update(Ctx *x)
     for (int i = 0; i < g->nparams; i++) {
         if (t->params[i].frozen || !t->grads || !t->grads[i])
             continue;
-        int64_t off = x->param_off[i];
-        char *cnt = int_lit(shape_max_count(g, &g->params[i].shape));
+        int64_t off = x->param_off[i], count = shape_max_count(g, &g->params[i].shape);
+        char *cnt = int_lit(count);
         char *w = xsprintf("m->dparams + %" PRId64, off), *gr = xsprintf("c->dgrads + %" PRId64, off);
+        const char *name = g->params[i].name;
+        if (o->kind != OPT_ADAM && cu_sparse_grad(x->train, i)) { /* the rows the gradient lists */
+            int64_t rows = g->params[i].shape.d[0].c;
+            char *rc_ = xsprintf("%s, %s, c->dtouched%d, c->ntouched%d", int_lit(rows), int_lit(count / rows), i, i);
+            cline(x, "if (c->ntouched%d >= 0) {", i);
+            if (o->kind == OPT_ADAGRAD) {
+                cline(x, "    rc = rc ? rc : nnrt_cuda_adagrad_update_ids(c->cu, %s, %s, m->dopt + %" PRId64
+                         ", %s, m->lr, %s); /* %s: its rows */",
+                      w, gr, off, rc_, double_lit(o->eps), name);
+            } else {
+                cline(x, "    rc = rc ? rc : nnrt_cuda_sgd_update_ids_clear(c->cu, %s, %s, %s, (float)m->lr); /* %s: its "
+                         "rows, cleared as applied */",
+                      w, gr, rc_, name);
+                cline(x, "    c->ntouched%d = rc ? c->ntouched%d : 0; /* no row left to zero */", i, i);
+                cline(x, "    c->grads_host = 0;");
+            }
+            cline(x, "} else {");
+            x->indent++;
+        }
         if (o->kind == OPT_ADAM)
             cline(x, "rc = rc ? rc : nnrt_cuda_adam_update(c->cu, %s, %s, m->dopt + %" PRId64 ", m->dopt + %" PRId64
                      ", %s, m->lr, %s, %s, %s, (int64_t)m->opt_step); /* %s */",
                   w, gr, off, x->params_floats + off, cnt, double_lit(o->beta1), double_lit(o->beta2),
-                  double_lit(o->eps), g->params[i].name);
+                  double_lit(o->eps), name);
         else if (o->kind == OPT_ADAGRAD)
             cline(x, "rc = rc ? rc : nnrt_cuda_adagrad_update(c->cu, %s, %s, m->dopt + %" PRId64 ", %s, m->lr, %s); /* %s */",
-                  w, gr, off, cnt, double_lit(o->eps), g->params[i].name);
+                  w, gr, off, cnt, double_lit(o->eps), name);
         else
-            cline(x, "rc = rc ? rc : nnrt_cuda_sgd_update(c->cu, %s, %s, %s, (float)m->lr); /* %s */", w, gr, cnt,
-                  g->params[i].name);
+            cline(x, "rc = rc ? rc : nnrt_cuda_sgd_update(c->cu, %s, %s, %s, (float)m->lr); /* %s */", w, gr, cnt, name);
+        if (o->kind != OPT_ADAM && cu_sparse_grad(x->train, i)) {
+            x->indent--;
+            cline(x, "}");
+        }
     }
     cline(x, "if (rc == NNRT_OK)");
     cline(x, "    rc = nnrt_cuda_end(c->cu, NULL, 0);");

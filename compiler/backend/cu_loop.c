@@ -34,6 +34,7 @@ void cu_emit_loop(Ctx *x, Node *n)
             cline(x, "float *u%d_%d = m->darena + %" PRId64 "; /* sum of %%%d */", id, r, ni->sum_off[r],
                   l->sum[r]->id);
         cu_call(x, "nnrt_cuda_zero(m->cu, u%d_%d, %s)", id, r, bytes_of(x, &l->sum[r]->shape));
+        cu_count_bytes(x, shape_max_count(x->g, &l->sum[r]->shape) * 4);
     }
     const char *t = vname(l->index), *lo = size_c(x, l->lo);
     if (l->reverse)

@@ -107,6 +107,7 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
 typedef struct {
     int loop; /* the LOOP node's id; -1: the call */
     int uploads, launches, gemms, copies, zeros;
+    int64_t zero_bytes; /* what the zero fills write at most */
 } CuCount;
 
 static struct {
@@ -145,7 +146,7 @@ void cu_count_call(Ctx *x, const char *call)
         c->uploads++;
     else if (strncmp(call, "nnrt_cuda_copy", len) == 0 && len == strlen("nnrt_cuda_copy"))
         c->copies++;
-    else if (strncmp(call, "nnrt_cuda_zero", len) == 0 && len == strlen("nnrt_cuda_zero"))
+    else if (strncmp(call, "nnrt_cuda_zero", 14) == 0) /* nnrt_cuda_zero, _zero_rows (cu_count_bytes: their bytes) */
         c->zeros++;
     else if (strncmp(call, "nnrt_cuda_gemm", 14) == 0) /* nnrt_cuda_gemm, _gemm_batched */
         c->gemms++;
@@ -153,10 +154,17 @@ void cu_count_call(Ctx *x, const char *call)
         c->launches++; /* the runtime's row kernels, gathers, scatters, approximations: one launch each */
 }
 
+/* the bytes of the zero fill just counted, at most (the dims at their largest) */
+void cu_count_bytes(Ctx *x, int64_t bytes)
+{
+    if (counts.n > 0)
+        counts.e[counts.open[counts.depth]].zero_bytes += bytes;
+}
+
 static char *count_text(const CuCount *c)
 {
-    return xsprintf("%d kernel launches, %d GEMMs, %d device copies, %d zero fills", c->launches, c->gemms, c->copies,
-                    c->zeros);
+    return xsprintf("%d kernel launches, %d GEMMs, %d device copies, %d zero fills (%" PRId64 " bytes at most)",
+                    c->launches, c->gemms, c->copies, c->zeros, c->zero_bytes);
 }
 
 void cu_count_report(Ctx *x, int downloads)
@@ -435,8 +443,19 @@ static void emit_scatter(Ctx *x, Node *n, const char *v)
         emit_kernel_node(x, n, v);
         return;
     }
-    /* rows at ids: zeros, then the runtime's scatter (in order, no atomics) */
-    cu_call(x, "nnrt_cuda_zero(m->cu, %s, (size_t)(%s) * 4)", v, count_c(x, &n->shape, 0));
+    int i = n->op == OP_SPARSESCATTER ? info(n)->grad_of : -1;
+    if (i >= 0 && cu_sparse_grad(x, i)) { /* a sparse gradient (cu_api.c): the last call's rows to zero */
+        char *nids = count_c(x, &n->in[1]->shape, 0);
+        cu_call(x, "nnrt_cuda_zero_rows(m->cu, %s, %s, %s, m->dtouched%d, m->ntouched%d)", v, size_c(x, n->shape.d[0]),
+                count_c(x, &n->shape, 1), i, i);
+        cu_count_bytes(x, shape_max_count(x->g, &n->in[1]->shape) * shape_max_count(x->g, &n->shape) /
+                              n->shape.d[0].c * 4);
+        cu_call(x, "nnrt_cuda_copy(m->cu, m->dtouched%d, %s, (size_t)(%s) * 4)", i, vname(n->in[1]), nids);
+        cline(x, "m->ntouched%d = %s; /* this call's rows */", i, nids);
+    } else { /* rows at ids: zeros, then the runtime's scatter (in order, no atomics) */
+        cu_call(x, "nnrt_cuda_zero(m->cu, %s, (size_t)(%s) * 4)", v, count_c(x, &n->shape, 0));
+        cu_count_bytes(x, shape_max_count(x->g, &n->shape) * 4);
+    }
     cu_call(x, "nnrt_cuda_scatter_add_rows(m->cu, %s, %s, %s, %s, %s, %s, 0)", v, size_c(x, n->shape.d[0]),
             count_c(x, &n->shape, 1), vname(n->in[1]), count_c(x, &n->in[1]->shape, 0), vname(n->in[0]));
 }
@@ -454,13 +473,7 @@ static const CuEmitFn cu_family[OP_COUNT] = {
     [OP_GATHER] = emit_gather, [OP_MULSUM] = emit_mulsum, [OP_XENT] = emit_xent,
     [OP_SCATTERADD] = emit_scatter, [OP_SPARSESCATTER] = emit_scatter,
     /* the softmax approximations (cu_approx.c) */
-    [OP_SAMPLE] = cu_emit_approx, [OP_NEGLOSS] = cu_emit_approx, [OP_NEGLOSSGRAD] = cu_emit_approx,
-    [OP_HIERPATH] = cu_emit_approx, [OP_HIERLABEL] = cu_emit_approx, [OP_LOGISTICLOSS] = cu_emit_approx,
-    [OP_LOGISTICGRAD] = cu_emit_approx, [OP_NCELOSS] = cu_emit_approx, [OP_NCEGRAD] = cu_emit_approx,
-    [OP_SAMPLEDLOSS] = cu_emit_approx, [OP_SAMPLEDGRAD] = cu_emit_approx,
-    [OP_CLASSIDS] = cu_emit_approx, [OP_CLASSLOSS] = cu_emit_approx, [OP_CLASSGRAD] = cu_emit_approx,
-    [OP_BINCODE] = cu_emit_approx, [OP_BINSLOT] = cu_emit_approx, [OP_VMFLOSS] = cu_emit_approx,
-    [OP_VMFGRAD] = cu_emit_approx, [OP_BINLOGZ] = cu_emit_approx,
+    APPROX_OPS(cu_emit_approx),
 };
 
 /* Ops whose code declares nothing that could go unused, or declares it

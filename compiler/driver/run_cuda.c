@@ -166,7 +166,7 @@ void driver_cuda_stats(void *handle, const char *model, const void *m, const cha
     fprintf(stderr,
             "executed (%s, one call): %" PRId64 " copies to device (%" PRId64 " bytes), %" PRId64
             " to host (%" PRId64 " bytes, the error word included), %" PRId64 " device copies (%" PRId64
-            " bytes), %" PRId64 " zero fills, %" PRId64 " kernel launches, %" PRId64 " GEMMs\n",
+            " bytes), %" PRId64 " zero fills (%" PRId64 " bytes), %" PRId64 " kernel launches, %" PRId64 " GEMMs\n",
             what, s.h2d_copies, s.h2d_bytes, s.d2h_copies, s.d2h_bytes, s.d2d_copies, s.d2d_bytes, s.memsets,
-            s.launches, s.gemms);
+            s.zero_bytes, s.launches, s.gemms);
 }

@@ -2,7 +2,8 @@
  * kernels.cu - the runtime's kernels and their host wrappers: softmax,
  * log-softmax, logsumexp and cross-entropy over rows; gather and
  * scatter-add of rows (embedding lookup and its sparse gradient); the
- * SGD, Adam and Adagrad updates. See nnrt_cuda.h for what each computes
+ * SGD, Adam and Adagrad updates (dense, and on the rows a sparse gradient
+ * lists), the zeroing of a sparse gradient's rows. See nnrt_cuda.h for what each computes
  * and nnrt_cuda_dev.cuh for the conventions every kernel follows.
  */
 #include <math.h>
@@ -183,24 +184,64 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
         w[i] = __fsub_rn(w[i], __fmul_rn(lr, g[i]));
 }
 
-/* one block per listed row; a row listed before is skipped (once per row) */
-extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
-    nnrt_k_sgd_ids(float *w, const float *g, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, float lr,
-                   nnrt_dev_status *st) {
+/* Adagrad on one element, as runtime/optim.c's adagrad_loop */
+__device__ static inline void adagrad_elem(float *w, const float *g, float *sum, int64_t i, float neg_lr, float e) {
+    float gi = g[i];
+    float si = __fadd_rn(sum[i], __fmul_rn(gi, gi));
+    float sd = __fadd_rn(__fsqrt_rn(si), e);
+    sum[i] = si;
+    w[i] = __fadd_rn(w[i], __fdiv_rn(__fmul_rn(neg_lr, gi), sd));
+}
+
+enum { IDS_SGD = 0, IDS_SGD_CLEAR = 1, IDS_ADAGRAD = 2 };
+
+/* The optimizer on the rows a sparse gradient lists, one block per entry
+ * of the list. Duplicate ids: a row is updated once, by the block of its
+ * first entry; the block of a later entry finds the same id earlier in
+ * the list (the block's threads scan ids[0..k) together, one reduction)
+ * and skips it, so no two blocks write one row and no atomics are needed.
+ * IDS_SGD_CLEAR also zeroes the gradient row it applied (the C target's
+ * nnrt_sgd_update_ids_clear): the next call has no row to zero. One
+ * kernel per mode (a template: a mode as an argument made ptxas spill). */
+template <int MODE>
+__global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_update_ids(float *w, float *g, float *sum, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n,
+                      float lr, float e, nnrt_dev_status *st) {
+    __shared__ float sh[NNRT_BLOCK];
     NNRT_FOR_BLOCKS(k, n) {
         int64_t id = ids[k];
-        bool first = true;
-        for (int64_t p = 0; p < k && first; p++)
-            first = ids[p] != id;
+        float seen = 0.0f;
+        for (int64_t p = threadIdx.x; p < k; p += NNRT_BLOCK)
+            seen = ids[p] == id ? 1.0f : seen;
+        seen = nnrt_block_max(seen, sh); /* the same for every thread */
         if (id < 0 || id >= vrows) {
             if (threadIdx.x == 0)
                 nnrt_dev_range_error(st, NNRT_DEV_SGD_IDS, k, id, vrows);
             continue;
         }
-        if (!first)
+        if (seen != 0.0f)
             continue;
-        for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK)
-            w[id * cols + j] = __fsub_rn(w[id * cols + j], __fmul_rn(lr, g[id * cols + j]));
+        float *wr = w + id * cols, *gr = g + id * cols;
+        for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK) {
+            if (MODE == IDS_ADAGRAD) {
+                adagrad_elem(wr, gr, sum + id * cols, j, lr, e);
+                continue;
+            }
+            wr[j] = __fsub_rn(wr[j], __fmul_rn(lr, gr[j]));
+            if (MODE == IDS_SGD_CLEAR)
+                gr[j] = 0.0f;
+        }
+    }
+}
+
+/* zero rows ids[0..n) of a table (a repeated id writes its zeros twice; an
+ * id out of range was reported by the scatter that listed it: skipped) */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
+    nnrt_k_zero_rows(float *d, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n) {
+    NNRT_FOR_GRID(i, n * cols) {
+        int64_t r = i / cols, id = ids[r];
+        if (id >= 0 && id < vrows)
+            d[id * cols + (i - r * cols)] = 0.0f;
     }
 }
 
@@ -219,13 +260,8 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
 
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_adagrad(float *w, const float *g, float *sum, int64_t n, float neg_lr, float e) {
-    NNRT_FOR_GRID(i, n) {
-        float gi = g[i];
-        float si = __fadd_rn(sum[i], __fmul_rn(gi, gi));
-        float sd = __fadd_rn(__fsqrt_rn(si), e);
-        sum[i] = si;
-        w[i] = __fadd_rn(w[i], __fdiv_rn(__fmul_rn(neg_lr, gi), sd));
-    }
+    NNRT_FOR_GRID(i, n)
+        adagrad_elem(w, g, sum, i, neg_lr, e);
 }
 
 int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n, float lr) {
@@ -235,12 +271,49 @@ int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n
     return nnrt_cuda_check_launch("SGD update");
 }
 
-int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
-                             const int32_t *dids, int64_t n, float lr) {
+static int update_ids(nnrt_cuda_ctx *c, float *dw, float *dg, float *dsum, int64_t vrows, int64_t cols,
+                      const int32_t *dids, int64_t n, float lr, float e, int mode, const char *what) {
     if (n <= 0 || cols <= 0)
         return NNRT_OK;
-    NNRT_LAUNCH(c, nnrt_k_sgd_ids, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, vrows, cols, dids, n, lr, c->status);
-    return nnrt_cuda_check_launch("sparse SGD update");
+    if (mode == IDS_ADAGRAD)
+        NNRT_LAUNCH(c, nnrt_k_update_ids<IDS_ADAGRAD>, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, dsum, vrows, cols, dids,
+                    n, lr, e, c->status);
+    else if (mode == IDS_SGD_CLEAR)
+        NNRT_LAUNCH(c, nnrt_k_update_ids<IDS_SGD_CLEAR>, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, dsum, vrows, cols,
+                    dids, n, lr, e, c->status);
+    else
+        NNRT_LAUNCH(c, nnrt_k_update_ids<IDS_SGD>, nnrt_grid(n, 1), NNRT_BLOCK, 0, dw, dg, dsum, vrows, cols, dids, n,
+                    lr, e, c->status);
+    return nnrt_cuda_check_launch(what);
+}
+
+int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
+                             const int32_t *dids, int64_t n, float lr) {
+    return update_ids(c, dw, (float *)dg, NULL, vrows, cols, dids, n, lr, 0.0f, IDS_SGD, "sparse SGD update");
+}
+
+int nnrt_cuda_sgd_update_ids_clear(nnrt_cuda_ctx *c, float *dw, float *dg, int64_t vrows, int64_t cols,
+                                   const int32_t *dids, int64_t n, float lr) {
+    return update_ids(c, dw, dg, NULL, vrows, cols, dids, n, lr, 0.0f, IDS_SGD_CLEAR, "sparse SGD update");
+}
+
+int nnrt_cuda_adagrad_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t vrows,
+                                 int64_t cols, const int32_t *dids, int64_t n, double lr, double eps) {
+    return update_ids(c, dw, (float *)dg, dsum, vrows, cols, dids, n, (float)-lr, (float)eps, IDS_ADAGRAD,
+                      "sparse Adagrad update");
+}
+
+int nnrt_cuda_zero_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int64_t cols, const int32_t *dids, int64_t n) {
+    if (n < 0) /* every row */
+        return nnrt_cuda_zero(c, ddst, (size_t)(vrows * cols) * sizeof(float));
+    if (vrows <= 0 || cols <= 0)
+        return NNRT_OK;
+    c->stats.memsets++, c->stats.zero_bytes += n * cols * (int64_t)sizeof(float); /* counted with no row too */
+    if (n == 0)
+        return NNRT_OK;
+    NNRT_KLAUNCH(nnrt_k_zero_rows, nnrt_grid(n * cols, NNRT_BLOCK), NNRT_BLOCK, 0, c->stream, ddst, vrows, cols, dids,
+                 n);
+    return nnrt_cuda_check_launch("zero rows");
 }
 
 int nnrt_cuda_adam_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dm, float *dv, int64_t n, double lr,

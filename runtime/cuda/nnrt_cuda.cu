@@ -174,7 +174,7 @@ int nnrt_cuda_copy(nnrt_cuda_ctx *c, void *ddst, const void *dsrc, size_t bytes)
 int nnrt_cuda_zero(nnrt_cuda_ctx *c, void *ddst, size_t bytes) {
     if (bytes == 0)
         return NNRT_OK;
-    c->stats.memsets++;
+    c->stats.memsets++, c->stats.zero_bytes += (int64_t)bytes;
     return nnrt_cuda_check(cudaMemsetAsync(ddst, 0, bytes, c->stream), "device zero fill");
 }
 

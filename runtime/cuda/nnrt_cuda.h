@@ -72,6 +72,7 @@ typedef struct nnrt_cuda_stats {
     int64_t memsets;               /* nnrt_cuda_zero */
     int64_t launches;              /* kernels launched through NNRT_LAUNCH */
     int64_t gemms;                 /* GEMM calls (cuBLAS), a batched one counts once */
+    int64_t zero_bytes;            /* bytes the zero fills wrote (nnrt_cuda_zero, _zero_rows) */
 } nnrt_cuda_stats;
 
 /* A context with an arena of arena_bytes on the device and a pinned
@@ -108,6 +109,11 @@ int nnrt_cuda_end(nnrt_cuda_ctx *c, const nnrt_cuda_xfer *results, int n);
  * counted: what concat, slice and a zeroed gradient buffer need. */
 int nnrt_cuda_copy(nnrt_cuda_ctx *c, void *ddst, const void *dsrc, size_t bytes);
 int nnrt_cuda_zero(nnrt_cuda_ctx *c, void *ddst, size_t bytes);
+/* Zero fill of rows ids[0..n) of a table of vrows rows of cols floats
+ * (a sparse gradient's rows of the last call; repeats allowed, an id out
+ * of range skipped); n < 0: the whole table. Counted as one zero fill of
+ * n rows' bytes, n = 0 included (what nngc --stats counts). */
+int nnrt_cuda_zero_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int64_t cols, const int32_t *dids, int64_t n);
 
 /* ---------------------------------------------------------------- math */
 
@@ -155,12 +161,18 @@ int nnrt_cuda_scatter_add_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int
 /* The optimizers of runtime/optim.c (PyTorch's rules), on device arrays,
  * bit for bit the same floats as the CPU code: the scalars are computed on
  * the host exactly as there, and the kernels use unfused, rounded float
- * operations. sgd_ids updates rows ids[0..n) of a table of vrows rows
- * once each however often they are listed (ids are not reordered; one
- * outside [0, vrows) is a range error at nnrt_cuda_end). */
+ * operations. The _ids forms update rows ids[0..n) of a table of vrows
+ * rows once each however often they are listed (the first entry of a row
+ * does it; ids are not reordered; one outside [0, vrows) is a range error
+ * at nnrt_cuda_end): a sparse gradient's rows. _ids_clear also zeroes the
+ * gradient rows it applied, as nnrt_sgd_update_ids_clear. */
 int nnrt_cuda_sgd_update(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t n, float lr);
 int nnrt_cuda_sgd_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, int64_t vrows, int64_t cols,
                              const int32_t *dids, int64_t n, float lr);
+int nnrt_cuda_sgd_update_ids_clear(nnrt_cuda_ctx *c, float *dw, float *dg, int64_t vrows, int64_t cols,
+                                   const int32_t *dids, int64_t n, float lr);
+int nnrt_cuda_adagrad_update_ids(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t vrows,
+                                 int64_t cols, const int32_t *dids, int64_t n, double lr, double eps);
 int nnrt_cuda_adam_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dm, float *dv, int64_t n, double lr,
                           double beta1, double beta2, double eps, int64_t step);
 int nnrt_cuda_adagrad_update(nnrt_cuda_ctx *c, float *dw, const float *dg, float *dsum, int64_t n, double lr,

@@ -229,6 +229,19 @@ else
     notok "target: --stats counts the copies per call"
     detail "$tmp/stats"
 fi
+# --stats: a sparse gradient zeroes one call's rows, not its table (skip-gram
+# with neg: Ww and Wc, 10000 x 128 floats each, 10240000 bytes together;
+# one call's ids, T max 200: T centre rows of Ww, 16 T rows of Wc (4
+# contexts x (1 + k = 3)): 3400 rows of 512 bytes, 1740800)
+if build/nngc --target=cuda --stats --softmax=neg:k=3 examples/skipgram.nn -o "$tmp/sg.cu" 2>"$tmp/stats" >/dev/null &&
+    zb=$(sed -n 's/^device code (train): .* 2 zero fills (\([0-9]*\) bytes at most)$/\1/p' "$tmp/stats") &&
+    [ "$zb" = 1740800 ] && grep -q 'nnrt_cuda_zero_rows' "$tmp/sg.cu" &&
+    grep -q 'nnrt_cuda_sgd_update_ids_clear' "$tmp/sg.cu"; then
+    ok "target: --stats, skip-gram neg: 2 zero fills of one call's rows ($zb bytes at most), the update on those rows"
+else
+    notok "target: --stats, skip-gram neg: sparse gradients zero one call's rows"
+    detail "$tmp/stats"
+fi
 # the default output name: MODEL.cu next to MODEL.h; -c is not taken (yet)
 cp examples/logreg.nn "$tmp/logreg.nn"
 if build/nngc --target=cuda "$tmp/logreg.nn" >"$tmp/out" 2>&1 && [ -s "$tmp/logreg.cu" ] && [ -s "$tmp/logreg.h" ] &&
@@ -507,16 +520,21 @@ else
     # the code --target=cuda generates: the same flags as the runtime's
     # every example and bench model (forward and training in one .cu), at
     # -O2, -O0 for rnnlm, and rnnlm's batched program; every softmax
-    # approximation (approx_all.nn)
-    for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn; do
+    # approximation (approx_all.nn), and one alone (@METHOD: a create that
+    # builds one structure, its status variable only set, which nvcc
+    # -Werror reported)
+    for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn \
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier; do
+        sm=""
+        case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac
         f=${r%%:*} o=2 bf=""
         case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
         # shellcheck disable=SC2046,SC2086
-        if build/nngc -O$o $bf --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
+        if build/nngc -O$o $bf $sm --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
             "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/m.cu" -o "$tmp/m.o" >>"$tmp/build" 2>&1; then
-            ok "nvcc: $f -O$o $bf --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            ok "nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
         else
-            notok "nvcc: $f -O$o $bf --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            notok "nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
             detail "$tmp/build" 10
         fi
     done

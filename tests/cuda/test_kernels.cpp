@@ -323,6 +323,86 @@ static void test_optim(void) {
     free(w), free(g), free(m), free(v), free(cw), free(cm), free(cv);
 }
 
+/* The optimizers on a sparse gradient's rows: a list of 600 ids over 40
+ * rows (every row many times, entries beyond the first 256: the blocks'
+ * scans of earlier entries take several strides), against the CPU's
+ * nnrt_sgd_update_ids_clear and nnrt_adagrad_update_ids bit for bit; a row
+ * updated twice, or one left out, shows as a difference. Then the zeroing
+ * of listed rows, and its counts. */
+static void test_sparse_rows(void) {
+    enum { VR = 40, COLS = 9, NIDS = 600, NW = VR * COLS };
+    float w[NW], g[NW], s[NW], cw[NW], cg[NW], cs[NW];
+    int32_t ids[NIDS], cids[NIDS];
+    for (int k = 0; k < NIDS; k++)
+        ids[k] = (int32_t)((k * 7 + k / 13) % (VR - 3)); /* rows 37..39 never listed */
+    arena_used = 0;
+    float *dw = (float *)dev(sizeof w), *dg = (float *)dev(sizeof g), *ds = (float *)dev(sizeof s);
+    int32_t *dids = (int32_t *)dev(sizeof ids);
+    randn(w, NW, 1.0f), randn(g, NW, 0.1f);
+    memcpy(cw, w, sizeof w), memcpy(cg, g, sizeof g), memcpy(cids, ids, sizeof ids);
+    nnrt_sgd_update_ids_clear(cw, cg, COLS, cids, NIDS, 0.5f);
+    nnrt_cuda_begin(ctx);
+    int rc = up(dw, w, sizeof w);
+    rc = rc ? rc : up(dg, g, sizeof g);
+    rc = rc ? rc : up(dids, ids, sizeof ids);
+    rc = rc ? rc : nnrt_cuda_sgd_update_ids_clear(ctx, dw, dg, VR, COLS, dids, NIDS, 0.5f);
+    nnrt_cuda_xfer o[3] = {{w, dw, sizeof w}, {g, dg, sizeof g}, {s, ds, sizeof s}};
+    rc = rc ? rc : nnrt_cuda_end(ctx, o, 2);
+    long iw = first_diff(w, cw, NW);
+    CHECK(rc == NNRT_OK && iw < 0 && first_diff(g, cg, NW) < 0,
+          "sparse SGD with clearing, 600 ids over 37 rows: w and g as nnrt_sgd_update_ids_clear, bit for bit");
+    if (iw >= 0)
+        NOTE("w[%ld] (row %ld) %.9g, CPU %.9g", iw, iw / COLS, w[iw], cw[iw]);
+
+    /* Adagrad on the listed rows, 3 steps, the state starting at zero */
+    memset(s, 0, sizeof s), memset(cs, 0, sizeof cs);
+    randn(w, NW, 1.0f);
+    memcpy(cw, w, sizeof w);
+    nnrt_cuda_begin(ctx);
+    rc = up(dw, w, sizeof w);
+    rc = rc ? rc : up(ds, s, sizeof s);
+    rc = rc ? rc : nnrt_cuda_end(ctx, NULL, 0);
+    for (int step = 0; step < 3 && rc == NNRT_OK; step++) {
+        randn(g, NW, 0.3f);
+        for (int j = 37 * COLS; j < NW; j++) /* the rows no id lists are zero, as in a sparse gradient */
+            g[j] = 0.0f;
+        nnrt_adagrad_update_ids(cw, g, cs, COLS, cids, NIDS, 0.01, 1e-10);
+        nnrt_cuda_begin(ctx);
+        rc = up(dg, g, sizeof g);
+        rc = rc ? rc : nnrt_cuda_adagrad_update_ids(ctx, dw, dg, ds, VR, COLS, dids, NIDS, 0.01, 1e-10);
+        rc = rc ? rc : nnrt_cuda_end(ctx, NULL, 0);
+    }
+    nnrt_cuda_begin(ctx);
+    o[1] = o[2];
+    rc = rc ? rc : nnrt_cuda_end(ctx, o, 2);
+    CHECK(rc == NNRT_OK && first_diff(w, cw, NW) < 0 && first_diff(s, cs, NW) < 0,
+          "sparse Adagrad, 3 steps on 600 ids: w and sum as nnrt_adagrad_update_ids, bit for bit");
+
+    /* zero the rows of 5 ids (one repeated): those rows, nothing else */
+    int32_t zids[5] = {3, 0, 3, 39, 12};
+    randn(g, NW, 1.0f);
+    memcpy(cg, g, sizeof g);
+    for (int k = 0; k < 5; k++)
+        memset(cg + zids[k] * COLS, 0, COLS * sizeof(float));
+    nnrt_cuda_begin(ctx);
+    rc = up(dg, g, sizeof g);
+    rc = rc ? rc : up(dids, zids, sizeof zids);
+    rc = rc ? rc : nnrt_cuda_zero_rows(ctx, dg, VR, COLS, dids, 5);
+    nnrt_cuda_xfer og = {g, dg, sizeof g};
+    rc = rc ? rc : nnrt_cuda_end(ctx, &og, 1);
+    nnrt_cuda_stats st = nnrt_cuda_get_stats(ctx);
+    CHECK(rc == NNRT_OK && first_diff(g, cg, NW) < 0, "zero rows {3, 0, 3, 39, 12}: those rows, the others kept");
+    CHECK(st.memsets == 1 && st.zero_bytes == 5 * COLS * 4 && st.launches == 0,
+          "zero rows: one zero fill of 5 rows' bytes (%lld), no launch counted", (long long)st.zero_bytes);
+    nnrt_cuda_begin(ctx);
+    rc = nnrt_cuda_zero_rows(ctx, dg, VR, COLS, dids, -1);
+    rc = rc ? rc : nnrt_cuda_end(ctx, &og, 1);
+    st = nnrt_cuda_get_stats(ctx);
+    memset(cg, 0, sizeof cg);
+    CHECK(rc == NNRT_OK && first_diff(g, cg, NW) < 0 && st.memsets == 1 && st.zero_bytes == NW * 4,
+          "zero rows, n = -1: the whole table, one zero fill of its bytes");
+}
+
 /* ---------------------------------------------------------------- GEMM */
 
 /* C = alpha op(A) op(B) + beta C with padded strides, against nnrt_gemm */
@@ -449,6 +529,7 @@ int main(void) {
     test_xent();
     test_gather_scatter();
     test_optim();
+    test_sparse_rows();
     test_gemm();
     test_copy_zero();
     test_staging();

@@ -125,6 +125,45 @@ static void same_params(const char *what, void *g, void *c, float tol) {
     }
 }
 
+/* the C target's params written into g's (param_data: uploaded by the
+ * next call) */
+static void same_params_again(void *g, void *c) {
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        float *pg = GPU_DESC.param_data(g, i);
+        const float *pc = CPU_DESC.param_data(c, i);
+        if (pg && pc)
+            memcpy(pg, pc, sizeof(float) * (size_t)count_of(&CPU_DESC.params[i]));
+    }
+}
+
+/* d loss / d every param of g (gd: grad_data or ctx_grad_data) against
+ * c's within rel, and row by row: a row all zero in c's is zero in g's,
+ * each element within 1e-6 (sums in another order may leave 1e-8 where
+ * c's cancel exactly; a row of an earlier call that was not zeroed holds
+ * a gradient's values). */
+static void same_grad_rows(const char *what, float *(*gd)(void *, int), void *g, float *(*cd)(void *, int), void *c,
+                           float rel) {
+    for (int i = 0; i < CPU_DESC.nparams; i++) {
+        const nnrt_tensor_desc *t = &CPU_DESC.params[i];
+        int64_t n = count_of(t), rows = t->rank ? nnrt_size_eval(&t->shape[0], dyn) : 1, cols = rows ? n / rows : 0;
+        const float *dg = gd(g, i), *dc = cd(c, i);
+        long k = dg && dc ? first_far(dg, dc, (long)n, rel) : 0, stale = -1;
+        for (int64_t r = 0; dg && dc && r < rows && stale < 0; r++) {
+            bool zc = true, zg = true;
+            for (int64_t j = 0; j < cols; j++)
+                zc = zc && dc[r * cols + j] == 0.0f, zg = zg && fabsf(dg[r * cols + j]) <= 1e-6f;
+            stale = zc && !zg ? (long)r : -1;
+        }
+        CHECK(dg && dc && k < 0 && stale < 0, "%s: d loss / d %s %s as the C target's (zero rows too)", STR(GPU_DESC),
+              t->name, what);
+        if (dg && dc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)dg[k], (double)dc[k]);
+        if (stale >= 0)
+            NOTE("row %ld is zero in the C target's gradient, not on the device (a row of an earlier call): %.9g ...",
+                 stale, (double)dg[stale * cols]);
+    }
+}
+
 static void same_outputs(const char *what, int rg, int rc, float lg, float lc, const float **og, const float **oc) {
     CHECK(rg == NNRT_OK && rc == NNRT_OK, "%s: %s runs (%s)", STR(GPU_DESC), what,
           rg ? nnrt_last_error() : "both return NNRT_OK");
@@ -246,6 +285,64 @@ int main(int argc, char **argv) {
     make_inputs(&CPU_DESC, buf, in);
     rg = GPU_DESC.forward(g, dyn, in, &lg, og), rc = CPU_DESC.forward(c, dyn, in, &lc, oc);
     same_outputs("forward after a param was written on the host", rg, rc, lg, lc, og, oc);
+
+    /* one more gradient after the train steps (and the host write above),
+     * from the C target's params written into the device's (param_data:
+     * the same params again, so that a value near a ReLU's kink cannot
+     * tell the two apart): a sparse gradient's rows (cu_api.c) were
+     * cleared by SGD's update or are zeroed by this call, only the rows
+     * the last call listed, which the params do not change. A row left
+     * over from an earlier call is nonzero where the C target's row is all
+     * zeros: checked row by row (same_grad_rows). A row updated twice
+     * shows in the params above. The call still executes what --stats
+     * said and zeroes at most the bytes it said (a sparse gradient: the
+     * rows of one call's ids, not the table). */
+    same_params_again(g, c);
+    make_inputs(&CPU_DESC, buf, in);
+    rg = GPU_DESC.grad(g, dyn, in, &lg, og), rc = CPU_DESC.grad(c, dyn, in, &lc, oc);
+    same_outputs("grad after 3 train steps, the same params", rg, rc, lg, lc, og, oc);
+#ifdef STATIC_TRAIN
+    counts_as_static("grad after 3 train steps", g, want_train);
+    CHECK(GPU_STATS(g).zero_bytes <= STATIC_TRAIN_ZERO_BYTES,
+          "%s: grad after 3 train steps zeroed %lld bytes; nngc --stats said %lld at most", STR(GPU_DESC),
+          (long long)GPU_STATS(g).zero_bytes, (long long)STATIC_TRAIN_ZERO_BYTES);
+#endif
+    if (!rg && !rc)
+        same_grad_rows("after 3 train steps", GPU_DESC.grad_data, g, CPU_DESC.grad_data, c, TOL);
+
+    /* gradients written on the host: a new context's gradient with 0.25
+     * added to its first nonzero element (in a row the C target lists) on
+     * both targets through ctx_grad_data, then one update from it: the
+     * device uploads them and updates every row (ntouched -1), and the
+     * context's next gradient (the same params again) zeroes the whole
+     * table first */
+    if (GPU_DESC.ctx_create && GPU_DESC.update) {
+        void *xg = GPU_DESC.ctx_create(g), *xc = CPU_DESC.ctx_create(c);
+        make_inputs(&CPU_DESC, buf, in);
+        rg = xg && xc ? GPU_DESC.ctx_grad(xg, dyn, in, &lg, og) : NNRT_ERR_NOMEM;
+        rc = xg && xc ? CPU_DESC.ctx_grad(xc, dyn, in, &lc, oc) : NNRT_ERR_NOMEM;
+        for (int i = 0; i < CPU_DESC.nparams && !rg && !rc; i++) {
+            float *pg = GPU_DESC.ctx_grad_data(xg, i), *pc = CPU_DESC.ctx_grad_data(xc, i);
+            int64_t n = count_of(&CPU_DESC.params[i]), k = 0;
+            while (pc && k < n - 1 && pc[k] == 0.0f)
+                k++;
+            if (pg && pc && n > 0)
+                pg[k] += 0.25f, pc[k] += 0.25f;
+        }
+        rg = rg ? rg : GPU_DESC.update(g, xg), rc = rc ? rc : CPU_DESC.update(c, xc);
+        CHECK(rg == NNRT_OK && rc == NNRT_OK, "%s: update from gradients written on the host", STR(GPU_DESC));
+        same_params("after an update from gradients written on the host", g, c, adam ? 3.1e-3f : 1e-4f);
+        same_params_again(g, c);
+        make_inputs(&CPU_DESC, buf, in);
+        rg = rg ? rg : GPU_DESC.ctx_grad(xg, dyn, in, &lg, og), rc = rc ? rc : CPU_DESC.ctx_grad(xc, dyn, in, &lc, oc);
+        if (!rg && !rc)
+            same_grad_rows("of the call after that update", GPU_DESC.ctx_grad_data, xg, CPU_DESC.ctx_grad_data, xc,
+                           TOL);
+        if (xg)
+            GPU_DESC.ctx_destroy(xg);
+        if (xc)
+            CPU_DESC.ctx_destroy(xc);
+    }
 
     /* NN_TIME_CALLS=N (scripts/gpu-check.sh): microseconds per call of each target */
     const char *tc = getenv("NN_TIME_CALLS");
