@@ -344,6 +344,34 @@ int main(int argc, char **argv) {
             CPU_DESC.ctx_destroy(xc);
     }
 
+    /* two contexts' gradients added (grad_accumulate: on the device it
+     * adds the host copies, which the next update uploads whole), then one
+     * update from the sum: the gradients and the params as the C
+     * target's (the same params again first) */
+    if (GPU_DESC.ctx_create && GPU_DESC.update && GPU_DESC.grad_accumulate) {
+        same_params_again(g, c);
+        void *ag = GPU_DESC.ctx_create(g), *bg = GPU_DESC.ctx_create(g);
+        void *ac = CPU_DESC.ctx_create(c), *bc = CPU_DESC.ctx_create(c);
+        rg = rc = ag && bg && ac && bc ? NNRT_OK : NNRT_ERR_NOMEM;
+        for (int k = 0; k < 2 && !rg && !rc; k++) {
+            make_inputs(&CPU_DESC, buf, in);
+            rg = GPU_DESC.ctx_grad(k ? bg : ag, dyn, in, &lg, og);
+            rc = CPU_DESC.ctx_grad(k ? bc : ac, dyn, in, &lc, oc);
+        }
+        rg = rg ? rg : GPU_DESC.grad_accumulate(ag, bg);
+        rc = rc ? rc : CPU_DESC.grad_accumulate(ac, bc);
+        if (!rg && !rc)
+            same_grad_rows("accumulated from two contexts", GPU_DESC.ctx_grad_data, ag, CPU_DESC.ctx_grad_data, ac,
+                           TOL);
+        rg = rg ? rg : GPU_DESC.update(g, ag), rc = rc ? rc : CPU_DESC.update(c, ac);
+        CHECK(rg == NNRT_OK && rc == NNRT_OK, "%s: grad_accumulate, then update", STR(GPU_DESC));
+        same_params("after an update from two contexts' accumulated gradients", g, c, adam ? 3.1e-3f : 1e-4f);
+        void *xs[4] = {ag, bg, ac, bc};
+        for (int k = 0; k < 4; k++)
+            if (xs[k])
+                (k < 2 ? &GPU_DESC : &CPU_DESC)->ctx_destroy(xs[k]);
+    }
+
     /* NN_TIME_CALLS=N (scripts/gpu-check.sh): microseconds per call of each target */
     const char *tc = getenv("NN_TIME_CALLS");
     int calls = tc ? atoi(tc) : 0;
