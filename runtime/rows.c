@@ -26,9 +26,7 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
         if (r + 4 <= N && r / n == (r + 3) / n) { /* four rows of one h side by side (the same sums) */
             for (int64_t q = r + AHEAD; q < r + AHEAD + 4 && q < N; q++)
                 nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
-            const float *x[4] = {W + (int64_t)ids[r] * H, W + (int64_t)ids[r + 1] * H, W + (int64_t)ids[r + 2] * H,
-                                 W + (int64_t)ids[r + 3] * H};
-            nnrt_dot8x4(H, x, h + (r / n) * H, out + r);
+            nnrt_dot8x4(W, H, ids + r, h + (r / n) * H, out + r);
             r += 4;
             continue;
         }
@@ -51,13 +49,7 @@ NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *i
         for (; j + 4 <= n; j += 4) { /* four rows per pass over o (each element's adds in order) */
             for (int64_t q = p * n + j + AHEAD; q < p * n + j + AHEAD + 4 && q < N; q++)
                 nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
-            const int32_t *ij = ids + p * n + j;
-            const float *gj = g + p * n + j, *restrict w0 = W + (int64_t)ij[0] * H,
-                        *restrict w1 = W + (int64_t)ij[1] * H, *restrict w2 = W + (int64_t)ij[2] * H,
-                        *restrict w3 = W + (int64_t)ij[3] * H;
-            const float s0 = gj[0], s1 = gj[1], s2 = gj[2], s3 = gj[3];
-            for (int64_t k = 0; k < H; k++)
-                o[k] = (((o[k] + w0[k] * s0) + w1[k] * s1) + w2[k] * s2) + w3[k] * s3;
+            nnrt_wsum4(o, H, W, ids + p * n + j, g + p * n + j);
         }
         for (; j < n; j++) {
             if (p * n + j + AHEAD < N)

@@ -69,9 +69,7 @@ NNRT_AVX2_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *id
         for (; j + 4 <= len; j += 4) { /* four rows side by side (the same sums) */
             for (int q = 0; q < 4; q++)
                 prefetch_ahead(W, H, ids, p * n + j + q, N, pad, 0);
-            const float *x[4] = {W + (int64_t)ip[j] * H, W + (int64_t)ip[j + 1] * H, W + (int64_t)ip[j + 2] * H,
-                                 W + (int64_t)ip[j + 3] * H};
-            nnrt_dot8x4(H, x, hp, out + p * n + j);
+            nnrt_dot8x4(W, H, ip + j, hp, out + p * n + j);
         }
         for (; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
@@ -94,12 +92,7 @@ NNRT_AVX2_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *i
         for (; j + 4 <= len; j += 4) { /* four rows per pass over o (each element's adds in order) */
             for (int q = 0; q < 4; q++)
                 prefetch_ahead(W, H, ids, p * n + j + q, N, pad, 0);
-            const float *gj = g + p * n + j, *restrict w0 = W + (int64_t)ip[j] * H,
-                        *restrict w1 = W + (int64_t)ip[j + 1] * H, *restrict w2 = W + (int64_t)ip[j + 2] * H,
-                        *restrict w3 = W + (int64_t)ip[j + 3] * H;
-            const float s0 = gj[0], s1 = gj[1], s2 = gj[2], s3 = gj[3];
-            for (int64_t k = 0; k < H; k++)
-                o[k] = (((o[k] + w0[k] * s0) + w1[k] * s1) + w2[k] * s2) + w3[k] * s3;
+            nnrt_wsum4(o, H, W, ip + j, g + p * n + j);
         }
         for (; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);

@@ -108,45 +108,54 @@ void nnrt_atomic_abort(nnrt_atomic_file *af);
  * does not vectorize without -ffast-math); the order of the C target's
  * mul_sum, so that runtime/rows.c's rows_dot equals it (approx.c's steps
  * use it too). */
-static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
-    float lane[8] = {0};
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += x[i + j] * y[i + j];
+static inline float nnrt_dot8_end(const float lane[8], int64_t n8, int64_t n, const float *x, const float *y) {
     float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
     for (int64_t i = n8; i < n; i++)
         s += x[i] * y[i];
     return s;
 }
 
-/* nnrt_dot8 of four rows x[0..4) with y, out[0..4): the same sums, lane
- * by lane, bit for bit, as four calls, but the four chains of adds run
- * side by side (one call's adds wait on each other). GCC's vector type:
- * 8 lanes (two SSE registers in the plain copy, one AVX2 register). */
+static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
+    float lane[8] = {0};
+    int64_t n8 = n - n % 8;
+    for (int64_t i = 0; i < n8; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += x[i + j] * y[i + j];
+    return nnrt_dot8_end(lane, n8, n, x, y);
+}
+
+/* nnrt_dot8 of the four rows W[ids[0..4)] with y, out[0..4): the same
+ * sums, lane by lane, bit for bit, as four calls, but the four chains of
+ * adds run side by side (one call's adds wait on each other). GCC's
+ * vector type: 8 lanes (two SSE registers in the plain copy, one AVX2
+ * register). */
 typedef float nnrt_v8 __attribute__((vector_size(32), aligned(4)));
-static inline void nnrt_dot8x4(int64_t n, const float *const x[4], const float *y, float out[4]) {
-    nnrt_v8 a = {0}, b = {0}, c = {0}, d = {0};
+static inline void nnrt_dot8x4(const float *W, int64_t n, const int32_t *ids, const float *y, float out[4]) {
+    const float *x[4] = {W + (int64_t)ids[0] * n, W + (int64_t)ids[1] * n, W + (int64_t)ids[2] * n,
+                         W + (int64_t)ids[3] * n};
+    nnrt_v8 acc[4] = {{0}, {0}, {0}, {0}};
     int64_t n8 = n - n % 8;
     for (int64_t i = 0; i < n8; i += 8) {
         const nnrt_v8 yy = *(const nnrt_v8 *)(y + i);
-        a += *(const nnrt_v8 *)(x[0] + i) * yy;
-        b += *(const nnrt_v8 *)(x[1] + i) * yy;
-        c += *(const nnrt_v8 *)(x[2] + i) * yy;
-        d += *(const nnrt_v8 *)(x[3] + i) * yy;
+        for (int r = 0; r < 4; r++)
+            acc[r] += *(const nnrt_v8 *)(x[r] + i) * yy;
     }
-    float lane[4][8];
-    memcpy(lane[0], &a, sizeof a);
-    memcpy(lane[1], &b, sizeof b);
-    memcpy(lane[2], &c, sizeof c);
-    memcpy(lane[3], &d, sizeof d);
     for (int r = 0; r < 4; r++) {
-        const float *l = lane[r];
-        float s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-        for (int64_t i = n8; i < n; i++)
-            s += x[r][i] * y[i];
-        out[r] = s;
+        float lane[8];
+        memcpy(lane, &acc[r], sizeof lane);
+        out[r] = nnrt_dot8_end(lane, n8, n, x[r], y);
     }
+}
+
+/* o += g[0] W[ids[0]] + ... + g[3] W[ids[3]] (rows of H floats) in one
+ * pass over o, each element's adds in the rows' order: bit for bit four
+ * passes of one row. */
+static inline void nnrt_wsum4(float *restrict o, int64_t H, const float *W, const int32_t *ids, const float *g) {
+    const float *restrict w0 = W + (int64_t)ids[0] * H, *restrict w1 = W + (int64_t)ids[1] * H,
+                *restrict w2 = W + (int64_t)ids[2] * H, *restrict w3 = W + (int64_t)ids[3] * H;
+    const float s0 = g[0], s1 = g[1], s2 = g[2], s3 = g[3];
+    for (int64_t k = 0; k < H; k++)
+        o[k] = (((o[k] + w0[k] * s0) + w1[k] * s1) + w2[k] * s2) + w3[k] * s3;
 }
 
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly

@@ -36,6 +36,21 @@ static bool paths_in_range(int64_t pad, Size rows)
     return size_is_const(rows) && rows.c > pad;
 }
 
+/* Ids that need no check against rows: hier's paths surely in range. */
+static bool ids_checked(const Node *ids, Size rows)
+{
+    int64_t pad = c_path_pad(ids);
+    return pad >= 0 && paths_in_range(pad, rows);
+}
+
+/* "ids, N, n, pad": the arguments of rows_path.c's loops for ids (hier's
+ * paths or class's ranges, groups of n along the last axis). */
+static char *path_args(Ctx *x, const Node *ids)
+{
+    return xsprintf("%s, %s, %s, %s", vname(ids), count_c(x, &ids->shape, 0),
+                    size_c(x, ids->shape.d[ids->shape.rank - 1]), c_pad_text(c_path_pad(ids)));
+}
+
 /* d loss / d param i (a sparse gradient: sparse_grad) in dst, rows of
  * rowc floats: zero only the rows the last call touched (the rest is zero
  * already), and start this call's list. */
@@ -147,27 +162,19 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
     if (top->nodes[from] == n)
         for (int k = from; k < top->n; k++) {
             const Node *s = top->nodes[k];
-            for (int j = 1; j < s->nin; j += s->nin == 2 ? 2 : 3) {
-                int64_t pad = c_path_pad(s->in[j]);
-                if (pad >= 0 && paths_in_range(pad, s->shape.d[0]))
-                    continue; /* paths: surely in range */
-                emit_ids_open(x, s, s->in[j], s->shape.d[0]);
-                emit_ids_close(x);
-            }
+            for (int j = 1; j < s->nin; j += s->nin == 2 ? 2 : 3)
+                if (!ids_checked(s->in[j], s->shape.d[0])) {
+                    emit_ids_open(x, s, s->in[j], s->shape.d[0]);
+                    emit_ids_close(x);
+                }
         }
     char *rowc = count_c(x, &n->shape, 1), *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
     if (n->nin >= 3 && c_path_pad(n->in[1]) != -1) { /* paths (ranges): the counts of all segments first */
-        for (int pass = 0; pass < 2; pass++)
-            for (int k = 0; k < n->nin; k += 3) {
-                const Node *ids = n->in[k + 1];
-                char *N = count_c(x, &ids->shape, 0), *len = size_c(x, ids->shape.d[ids->shape.rank - 1]);
-                const char *pad = c_pad_text(c_path_pad(ids));
-                if (pass == 0)
-                    cline(x, "nnrt_path_count(%s, %s, %s, %s, m->left%d);", vname(ids), N, len, pad, i);
-                else
-                    cline(x, "nnrt_path_scatter_sgd(%s, %s, %s, %s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);",
-                          w, dst, rowc, vname(ids), N, len, pad, vname(n->in[k]), vname(n->in[k + 2]), i);
-            }
+        for (int k = 0; k < n->nin; k += 3)
+            cline(x, "nnrt_path_count(%s, m->left%d);", path_args(x, n->in[k + 1]), i);
+        for (int k = 0; k < n->nin; k += 3)
+            cline(x, "nnrt_path_scatter_sgd(%s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);", w, dst, rowc,
+                  path_args(x, n->in[k + 1]), vname(n->in[k]), vname(n->in[k + 2]), i);
         return;
     }
     const Node *ids = n->in[1];
@@ -227,12 +234,11 @@ static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, 
         const Node *a = n->in[k], *b = n->in[k + 1], *h = n->in[k + 2];
         int64_t pad = c_path_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
         /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
-        if (!(pad >= 0 && paths_in_range(pad, n->shape.d[0])))
+        if (!ids_checked(b, n->shape.d[0]))
             emit_scatter_ids(x, n, a, b, dst, list, pad);
         if (pad != -1) /* (runtime/rows_path.c: it lists the rows) */
-            cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b),
-                  count_c(x, &b->shape, 0), size_c(x, b->shape.d[b->shape.rank - 1]), c_pad_text(pad), vname(a),
-                  vname(h), list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
+            cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s);", dst, rowc, path_args(x, b), vname(a), vname(h),
+                  list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
         else /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
             cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
                   size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(h));
@@ -245,15 +251,13 @@ static void emit_rows(Ctx *x, const Node *n, const char *v)
 {
     const Node *W = n->in[0], *ids = n->in[1], *y = n->in[2];
     char *count = count_c(x, &ids->shape, 0);
-    int64_t pad = c_path_pad(ids);
-    if (pad < 0 || !paths_in_range(pad, W->shape.d[0])) {
+    if (!ids_checked(ids, W->shape.d[0])) {
         emit_ids_open(x, n, ids, W->shape.d[0]);
         emit_ids_close(x);
     }
-    if (pad != -1) /* hier's paths (class's ranges), each to its first pad (runtime/rows_path.c) */
-        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s, %s, %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum",
-              vname(W), size_c(x, W->shape.d[1]), vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]),
-              c_pad_text(pad), vname(y), v);
+    if (c_path_pad(ids) != -1) /* hier's paths (class's ranges), each to its first pad (runtime/rows_path.c) */
+        cline(x, "nnrt_path_%s(%s, %s, %s, %s, %s);", n->op == OP_ROWSDOT ? "dot" : "wsum", vname(W),
+              size_c(x, W->shape.d[1]), path_args(x, ids), vname(y), v);
     else
         cline(x, "nnrt_%s(%s, %s, %s, %s, %s, %s, %s);", op_name[n->op], vname(W), size_c(x, W->shape.d[1]),
               vname(ids), count, size_c(x, ids->shape.d[ids->shape.rank - 1]), vname(y), v);
