@@ -12,6 +12,7 @@
  * and for binary the codes' decoders (codes.c). Nothing here allocates.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "nnrt_approx.h"
@@ -37,18 +38,33 @@ static double logit(int64_t H, const float *W, const float *b, int64_t r, const 
     return row_dot(H, W + r * H, h) + (b ? (double)b[r] : 0.0);
 }
 
-/* log(sum_i exp(z_i)) folded in one logit at a time: (*m, *s) is the
- * running maximum and the sum of exp(z - m). */
-static void lse_add(double *m, double *s, double z) {
+/* A running softmax over logits given one at a time: its log-normalizer
+ * (lse: the maximum m and the sum s of exp(z - m)) and its argmax (the
+ * first of equal logits: ties to the smaller id). */
+typedef struct Top {
+    double m, s, best;
+    int32_t arg;
+} Top;
+
+static Top top_start(int32_t first) { return (Top){-INFINITY, 0.0, -INFINITY, first}; }
+
+/* z into the normalizer; a candidate for the argmax when pick */
+static void top_add(Top *t, double z, int32_t w, bool pick) {
+    if (pick && z > t->best) {
+        t->best = z;
+        t->arg = w;
+    }
     if (z == -INFINITY) /* adds nothing (and -inf - -inf is no number) */
         return;
-    if (z <= *m) {
-        *s += exp(z - *m);
+    if (z <= t->m) {
+        t->s += exp(z - t->m);
     } else {
-        *s = *s * exp(*m - z) + 1.0;
-        *m = z;
+        t->s = t->s * exp(t->m - z) + 1.0;
+        t->m = z;
     }
 }
+
+static double top_lse(const Top *t) { return t->m + log(t->s); }
 
 /* log sigmoid(x) for bit 1, log sigmoid(-x) for bit 0. */
 static double log_bit(double x, int bit) {
@@ -61,37 +77,24 @@ static double log_bit(double x, int bit) {
 int32_t nnrt_decode_full(int64_t V, int64_t H, const float *W, const float *b, const float *h, double *logp) {
     if (V < 1 || H < 0 || !W || !h)
         return -1;
-    double m = -INFINITY, s = 0.0, best = -INFINITY;
-    int32_t arg = 0;
-    for (int64_t w = 0; w < V; w++) {
-        double z = logit(H, W, b, w, h);
-        lse_add(&m, &s, z);
-        if (z > best) {
-            best = z;
-            arg = (int32_t)w;
-        }
-    }
+    Top t = top_start(0);
+    for (int64_t w = 0; w < V; w++)
+        top_add(&t, logit(H, W, b, w, h), (int32_t)w, true);
     if (logp)
-        *logp = best - (m + log(s));
-    return arg;
+        *logp = t.best - top_lse(&t);
+    return t.arg;
 }
 
 /* Logits computed whole (a cross_entropy of any z): argmax z. */
 int32_t nnrt_decode_logits(int64_t V, const float *z, double *logp) {
     if (V < 1 || !z)
         return -1;
-    double m = -INFINITY, s = 0.0, best = -INFINITY;
-    int32_t arg = 0;
-    for (int64_t w = 0; w < V; w++) {
-        lse_add(&m, &s, z[w]);
-        if (z[w] > best) {
-            best = z[w];
-            arg = (int32_t)w;
-        }
-    }
+    Top t = top_start(0);
+    for (int64_t w = 0; w < V; w++)
+        top_add(&t, z[w], (int32_t)w, true);
     if (logp)
-        *logp = best - (m + log(s));
-    return arg;
+        *logp = t.best - top_lse(&t);
+    return t.arg;
 }
 
 /* ---------------------------------------------------------------- class */
@@ -104,29 +107,23 @@ int32_t nnrt_decode_class(const nnrt_classes *cl, int64_t H, const float *Wc, co
                           const float *b, const float *h, double *logp) {
     if (!cl || cl->C < 1 || H < 0 || !Wc || !W || !h)
         return -1;
-    double cm = -INFINITY, cs = 0.0, best = -INFINITY;
+    Top classes = top_start(0);
+    double best = -INFINITY;
     int32_t arg = 0;
     for (int64_t c = 0; c < cl->C; c++) {
         double zc = logit(H, Wc, bc, c, h);
-        lse_add(&cm, &cs, zc);
-        double m = -INFINITY, s = 0.0, top = -INFINITY;
-        int32_t at = cl->start[c];
-        for (int32_t w = cl->start[c]; w < cl->start[c + 1]; w++) {
-            double z = logit(H, W, b, w, h);
-            lse_add(&m, &s, z);
-            if (z > top) {
-                top = z;
-                at = w;
-            }
-        }
-        double score = zc + top - (m + log(s)); /* + the class normalizer, the same for all */
+        top_add(&classes, zc, (int32_t)c, false);
+        Top words = top_start(cl->start[c]);
+        for (int32_t w = cl->start[c]; w < cl->start[c + 1]; w++)
+            top_add(&words, logit(H, W, b, w, h), w, true);
+        double score = zc + words.best - top_lse(&words); /* + the class normalizer, the same for all */
         if (score > best) {
             best = score;
-            arg = at;
+            arg = words.arg;
         }
     }
     if (logp)
-        *logp = best - (cm + log(cs));
+        *logp = best - top_lse(&classes);
     return arg;
 }
 
@@ -220,21 +217,14 @@ int32_t nnrt_decode_binary(const nnrt_bincode *bc, int n, int64_t H, const float
     double coded = code_logp(bc->bits, n, x, v) - nnrt_code_logz(bc->bits, xf, n, bc->ncoded);
     int32_t arg = (int32_t)(N + v);
     if (N > 0) {
-        double m = -INFINITY, s = 0.0, top = -INFINITY;
-        int32_t at = 0;
-        for (int64_t w = 0; w <= N; w++) {
-            double z = logit(H, W, b, w, h);
-            lse_add(&m, &s, z);
-            if (w < N && z > top) {
-                top = z;
-                at = (int32_t)w;
-            }
-        }
-        double lse = m + log(s), zn = logit(H, W, b, N, h);
+        Top t = top_start(0);
+        for (int64_t w = 0; w <= N; w++) /* slot N (a coded word) in the normalizer only */
+            top_add(&t, logit(H, W, b, w, h), (int32_t)w, w < N);
+        double lse = top_lse(&t), zn = logit(H, W, b, N, h);
         coded += zn - lse;
-        if (top - lse >= coded) { /* a tie: the smaller id, a softmax word */
-            coded = top - lse;
-            arg = at;
+        if (t.best - lse >= coded) { /* a tie: the smaller id, a softmax word */
+            coded = t.best - lse;
+            arg = t.arg;
         }
     }
     if (logp)
