@@ -44,6 +44,15 @@ static void shared_free(Shared *sh)
     free(sh->G);
 }
 
+/* Is column j of ids [P, n] the same id at every position? */
+static bool col_shared(const int32_t *ids, int64_t P, int64_t n, int64_t j)
+{
+    int64_t p = 1;
+    while (p < P && ids[p * n + j] == ids[j])
+        p++;
+    return p == P;
+}
+
 /* The columns of ids [N / n, n] equal at every position; false (nothing
  * held) when too few. rows: copy those rows of W into Wn; g: gather g's
  * entries at them into G. */
@@ -58,12 +67,8 @@ static bool shared_find(Shared *sh, const int32_t *ids, int64_t N, int64_t n, co
      * without sharing comes here first, and leaves at its first column
      * that differs between the first two positions */
     int64_t shared = 0;
-    for (int64_t j = 0; j < n && shared + (n - j) >= MIN_SHARED; j++) {
-        int64_t p = 1;
-        while (p < sh->P && ids[p * n + j] == ids[j])
-            p++;
-        shared += p == sh->P;
-    }
+    for (int64_t j = 0; j < n && shared + (n - j) >= MIN_SHARED; j++)
+        shared += col_shared(ids, sh->P, n, j);
     if (shared < MIN_SHARED)
         return false;
     sh->col = malloc(sizeof(int64_t) * (size_t)n);
@@ -72,17 +77,9 @@ static bool shared_find(Shared *sh, const int32_t *ids, int64_t N, int64_t n, co
         shared_free(sh);
         return false;
     }
-    for (int64_t j = 0; j < n; j++) {
-        int64_t p = 1;
-        while (p < sh->P && ids[p * n + j] == ids[j])
-            p++;
-        if (p == sh->P)
+    for (int64_t j = 0; j < n; j++)
+        if (col_shared(ids, sh->P, n, j))
             sh->is[j] = 1, sh->col[sh->s++] = j;
-    }
-    if (sh->s < MIN_SHARED) {
-        shared_free(sh);
-        return false;
-    }
     if (W) {
         sh->Wn = malloc(sizeof(float) * (size_t)(sh->s * H));
         for (int64_t c = 0; sh->Wn && c < sh->s; c++)
