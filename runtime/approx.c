@@ -208,7 +208,7 @@ void nnrt_ref_backprop(int64_t V, int64_t H, const double *W, const double *h, c
  * gh do not overlap (the caller's contract), which lets the loop vectorize. */
 static inline float row_step(int64_t H, const float *restrict h, float *restrict w, int label, float lr,
                              float *restrict gh, float *loss) {
-    float f = nnrt_dot8(H, h, w);
+    float f = nnrt_dot16(H, h, w);
     float gr = nnrt_sigmoidf(f) - (float)label;
     float step = lr * gr;
     for (int64_t j = 0; j < H; j++) {

@@ -17,7 +17,7 @@
 
 enum { AHEAD = NNRT_ROWS_AHEAD }; /* rt_internal.h */
 
-NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                     const float *h, float *out)
 {
     if (nnrt_rows_dot_shared(W, H, ids, N, n, h, out)) /* share = batch: rows_shared.c */
@@ -26,18 +26,18 @@ NNRT_AVX2_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
         if (r + 4 <= N && r / n == (r + 3) / n) { /* four rows of one h side by side (the same sums) */
             for (int64_t q = r + AHEAD; q < r + AHEAD + 4 && q < N; q++)
                 nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
-            nnrt_dot8x4(W, H, ids + r, h + (r / n) * H, out + r);
+            nnrt_dot16x4(W, H, ids + r, h + (r / n) * H, out + r);
             r += 4;
             continue;
         }
         if (r + AHEAD < N)
             nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
-        out[r] = nnrt_dot8(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
+        out[r] = nnrt_dot16(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
         r++;
     }
 }
 
-NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                      const float *g, float *out)
 {
     if (nnrt_rows_wsum_shared(W, H, ids, N, n, g, out)) /* share = batch: rows_shared.c */
@@ -61,7 +61,7 @@ NNRT_AVX2_CLONES void nnrt_rows_wsum(const float *W, int64_t H, const int32_t *i
     }
 }
 
-NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                         const float *g, const float *h)
 {
     if (nnrt_rows_scatter_shared(dst, H, ids, N, n, g, h)) /* share = batch: rows_shared.c */
@@ -78,7 +78,7 @@ NNRT_AVX2_CLONES void nnrt_rows_scatter(float *dst, int64_t H, const int32_t *id
 
 /* w -= lr g on each listed row, then the row of g is zeroed: a repeated id
  * finds zeros (w - lr * 0 == w, exactly), so every row moves once. */
-NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n,
+NNRT_WIDE_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols, const int32_t *ids, int64_t n,
                                                 float lr)
 {
     for (int64_t k = 0; k < n; k++) {
@@ -97,7 +97,7 @@ NNRT_AVX2_CLONES void nnrt_sgd_update_ids_clear(float *w, float *g, int64_t cols
 /* Row r of the scatter is s h[r / n]: s = gs[r], or 1 when gs is NULL
  * (1 h is h, bit for bit). The three cases write what the scatter, then
  * the clearing SGD, would have left. */
-NNRT_AVX2_CLONES void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_rows_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                             const float *gs, const float *h, int32_t *left, float lr)
 {
     /* share = batch's noise columns (rows_shared.c): the GEMM's sums into

@@ -58,7 +58,7 @@ static inline int64_t path_len(const int32_t *ids, int64_t n, int32_t pad)
     return j;
 }
 
-NNRT_AVX2_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                     int32_t pad, const float *h, float *out)
 {
     for (int64_t p = 0; p < N / n; p++) {
@@ -69,18 +69,16 @@ NNRT_AVX2_CLONES void nnrt_path_dot(const float *W, int64_t H, const int32_t *id
         for (; j + 4 <= len; j += 4) { /* four rows side by side (the same sums) */
             for (int q = 0; q < 4; q++)
                 prefetch_ahead(W, H, ids, p * n + j + q, N, pad, 0);
-            nnrt_dot8x4(W, H, ip + j, hp, out + p * n + j);
+            nnrt_dot16x4(W, H, ip + j, hp, out + p * n + j);
         }
-        for (; j < len; j++) {
-            prefetch_ahead(W, H, ids, p * n + j, N, pad, 0);
-            out[p * n + j] = nnrt_dot8(H, W + (int64_t)ip[j] * H, hp);
-        }
+        if (j < len) /* the last one to three */
+            nnrt_dot16_some(W, H, ip + j, len - j, hp, out + p * n + j);
         for (int64_t j = len; j < n; j++)
             out[p * n + j] = 0.0f; /* not read: its label is -1 */
     }
 }
 
-NNRT_AVX2_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                      int32_t pad, const float *g, float *out)
 {
     for (int64_t p = 0; p < N / n; p++) {
@@ -103,7 +101,7 @@ NNRT_AVX2_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *i
     }
 }
 
-NNRT_AVX2_CLONES void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                         int32_t pad, const float *g, const float *h, int32_t *touched,
                                         int64_t *ntouched)
 {
@@ -140,7 +138,7 @@ void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int3
     }
 }
 
-NNRT_AVX2_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+NNRT_WIDE_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
                                             int32_t pad, const float *gs, const float *h, int32_t *left, float lr)
 {
     for (int64_t p = 0; p < N / n; p++) {

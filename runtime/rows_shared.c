@@ -115,7 +115,7 @@ int nnrt_rows_dot_shared(const float *W, int64_t H, const int32_t *ids, int64_t 
             out[p * n + sh.col[c]] = Z[p * sh.s + c];
         for (int64_t j = 0; j < n; j++)
             if (!sh.is[j])
-                out[p * n + j] = nnrt_dot8(H, W + (int64_t)ids[p * n + j] * H, h + p * H);
+                out[p * n + j] = nnrt_dot16(H, W + (int64_t)ids[p * n + j] * H, h + p * H);
     }
     free(Z);
     shared_free(&sh);

@@ -104,47 +104,83 @@ int nnrt_atomic_commit(nnrt_atomic_file *af);
 /* Gives up: closes and removes the temp file. Safe to call twice. */
 void nnrt_atomic_abort(nnrt_atomic_file *af);
 
-/* x . y in 8 float lanes, then pairs, then the tail (a plain float sum
- * does not vectorize without -ffast-math); the order of the C target's
- * mul_sum, so that runtime/rows.c's rows_dot equals it (approx.c's steps
- * use it too). */
-static inline float nnrt_dot8_end(const float lane[8], int64_t n8, int64_t n, const float *x, const float *y) {
-    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (int64_t i = n8; i < n; i++)
+/* x . y in 16 float lanes, then a fixed tree of pairs, then the tail (a
+ * plain float sum does not vectorize without -ffast-math); the order of
+ * the C target's mul_sum, so that runtime/rows.c's rows_dot equals it
+ * (approx.c's steps use it too). 16 lanes: one AVX-512 register, two AVX2
+ * or four SSE ones, the same sums in each. */
+static inline __attribute__((always_inline)) float nnrt_dot_end(const float lane[16], int64_t n16, int64_t n, const float *x, const float *y) {
+    float s = (((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))) +
+              (((lane[8] + lane[9]) + (lane[10] + lane[11])) + ((lane[12] + lane[13]) + (lane[14] + lane[15])));
+    for (int64_t i = n16; i < n; i++)
         s += x[i] * y[i];
     return s;
 }
 
-static inline float nnrt_dot8(int64_t n, const float *x, const float *y) {
-    float lane[8] = {0};
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8)
-        for (int j = 0; j < 8; j++)
+static inline __attribute__((always_inline)) float nnrt_dot16(int64_t n, const float *x, const float *y) {
+    float lane[16] = {0};
+    int64_t n16 = n - n % 16;
+    for (int64_t i = 0; i < n16; i += 16)
+        for (int j = 0; j < 16; j++)
             lane[j] += x[i + j] * y[i + j];
-    return nnrt_dot8_end(lane, n8, n, x, y);
+    return nnrt_dot_end(lane, n16, n, x, y);
 }
 
-/* nnrt_dot8 of the four rows W[ids[0..4)] with y, out[0..4): the same
+/* nnrt_dot16 of the four rows W[ids[0..4)] with y, out[0..4): the same
  * sums, lane by lane, bit for bit, as four calls, but the four chains of
- * adds run side by side (one call's adds wait on each other). GCC's
- * vector type: 8 lanes (two SSE registers in the plain copy, one AVX2
- * register). */
-typedef float nnrt_v8 __attribute__((vector_size(32), aligned(4)));
-static inline void nnrt_dot8x4(const float *W, int64_t n, const int32_t *ids, const float *y, float out[4]) {
-    const float *x[4] = {W + (int64_t)ids[0] * n, W + (int64_t)ids[1] * n, W + (int64_t)ids[2] * n,
-                         W + (int64_t)ids[3] * n};
-    nnrt_v8 acc[4] = {{0}, {0}, {0}, {0}};
-    int64_t n8 = n - n % 8;
-    for (int64_t i = 0; i < n8; i += 8) {
-        const nnrt_v8 yy = *(const nnrt_v8 *)(y + i);
-        for (int r = 0; r < 4; r++)
-            acc[r] += *(const nnrt_v8 *)(x[r] + i) * yy;
+ * adds run side by side (one call's adds wait on each other), and the
+ * four trees of nnrt_dot_end run as one: each level adds the neighbouring
+ * lanes of two vectors at once (the pairs the tree adds; a + b is b + a
+ * to the bit), where four scalar trees took 60 shuffles and adds. GCC's
+ * vector type: 16 lanes (one AVX-512 register, two AVX2, four SSE). */
+typedef float nnrt_v16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t nnrt_i16 __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define NNRT_EVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define NNRT_ODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#else
+#define NNRT_EVEN(a, b) __builtin_shuffle(a, b, (nnrt_i16){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
+#define NNRT_ODD(a, b) __builtin_shuffle(a, b, (nnrt_i16){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
+#endif
+static inline __attribute__((always_inline)) void nnrt_dot16x4(const float *W, int64_t n, const int32_t *ids,
+                                                               const float *y, float out[4]) {
+    const float *x0 = W + (int64_t)ids[0] * n, *x1 = W + (int64_t)ids[1] * n, *x2 = W + (int64_t)ids[2] * n,
+                *x3 = W + (int64_t)ids[3] * n;
+    nnrt_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int64_t n16 = n - n % 16;
+    for (int64_t i = 0; i < n16; i += 16) {
+        const nnrt_v16 yy = *(const nnrt_v16 *)(y + i);
+        a0 += *(const nnrt_v16 *)(x0 + i) * yy;
+        a1 += *(const nnrt_v16 *)(x1 + i) * yy;
+        a2 += *(const nnrt_v16 *)(x2 + i) * yy;
+        a3 += *(const nnrt_v16 *)(x3 + i) * yy;
     }
-    for (int r = 0; r < 4; r++) {
-        float lane[8];
-        memcpy(lane, &acc[r], sizeof lane);
-        out[r] = nnrt_dot8_end(lane, n8, n, x[r], y);
+    /* lanes of b0: a0's 8 pairs, then a1's; b1: a2's, a3's */
+    const nnrt_v16 b0 = NNRT_EVEN(a0, a1) + NNRT_ODD(a0, a1), b1 = NNRT_EVEN(a2, a3) + NNRT_ODD(a2, a3);
+    const nnrt_v16 c = NNRT_EVEN(b0, b1) + NNRT_ODD(b0, b1); /* 4 quads of a0, a1, a2, a3 */
+    const nnrt_v16 d = NNRT_EVEN(c, c) + NNRT_ODD(c, c);     /* 2 eights each, twice */
+    const nnrt_v16 e = NNRT_EVEN(d, d) + NNRT_ODD(d, d);     /* the four sums, four times */
+    out[0] = e[0];
+    out[1] = e[1];
+    out[2] = e[2];
+    out[3] = e[3];
+    for (int64_t i = n16; i < n; i++) { /* the tails, in order */
+        out[0] += x0[i] * y[i];
+        out[1] += x1[i] * y[i];
+        out[2] += x2[i] * y[i];
+        out[3] += x3[i] * y[i];
     }
+}
+
+/* nnrt_dot16x4 of the m < 4 rows W[ids[0..m)] (the last one repeated):
+ * cheaper than m single dots' trees. */
+static inline __attribute__((always_inline)) void nnrt_dot16_some(const float *W, int64_t n, const int32_t *ids,
+                                                                  int64_t m, const float *y, float *out) {
+    const int32_t four[4] = {ids[0], ids[m > 1], ids[m > 2 ? 2 : m > 1], ids[m - 1]};
+    float o[4];
+    nnrt_dot16x4(W, n, four, y, o);
+    for (int64_t r = 0; r < m; r++)
+        out[r] = o[r];
 }
 
 /* o += g[0] W[ids[0]] + ... + g[3] W[ids[3]] (rows of H floats) in one
@@ -166,10 +202,14 @@ static inline void nnrt_wsum4(float *restrict o, int64_t H, const float *W, cons
 #if defined(__x86_64__) && defined(__has_attribute) && !defined(NNRT_NO_CLONES)
 #if __has_attribute(target_clones)
 #define NNRT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#define NNRT_WIDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
 #ifndef NNRT_AVX2_CLONES
 #define NNRT_AVX2_CLONES
+#endif
+#ifndef NNRT_WIDE_CLONES
+#define NNRT_WIDE_CLONES
 #endif
 
 /* One row s h of a scatter into a zero gradient followed by the clearing

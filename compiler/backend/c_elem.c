@@ -221,7 +221,7 @@ static void emit_bcast_copy(Ctx *x, const Node *a, const Shape *out, const char 
 /* The elementwise, fused, broadcast and fill ops (c_target.c's switch sends them here). */
 /* mul_sum (select.c): sum over one axis of a * b, broadcasting, without
  * storing the product. Over the last axis, a dot per result element in
- * eight float lanes (which vectorize; their order is fixed); over another
+ * sixteen float lanes (which vectorize; their order is fixed); over another
  * axis, the products added into the zeroed result along its rows. */
 static void emit_mul_sum(Ctx *x, const Node *n, const char *out)
 {
@@ -254,13 +254,14 @@ static void emit_mul_sum(Ctx *x, const Node *n, const char *out)
         const int e = loops ? d : 4; /* the body's indent; its braces one level out */
         if (!loops)
             cline(x, "{");
-        cline(x, "%*sfloat acc[8] = {0}, t;", e, "");
+        cline(x, "%*sfloat acc[16] = {0}, t;", e, "");
         cline(x, "%*sint64_t i%d = 0;", e, "", last);
-        cline(x, "%*sfor (; i%d + 8 <= %s; i%d += 8)", e, "", last, len, last);
-        cline(x, "%*s    for (int u = 0; u < 8; u++)", e, "");
+        cline(x, "%*sfor (; i%d + 16 <= %s; i%d += 16)", e, "", last, len, last);
+        cline(x, "%*s    for (int u = 0; u < 16; u++)", e, "");
         cline(x, "%*s        acc[u] += %s[%s%s] * %s[%s%s];", e, "", va, ia, fa ? " + u" : "", vb, ib,
               fb ? " + u" : "");
-        cline(x, "%*st = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));", e, "");
+        cline(x, "%*st = (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))) +", e, "");
+        cline(x, "%*s    (((acc[8] + acc[9]) + (acc[10] + acc[11])) + ((acc[12] + acc[13]) + (acc[14] + acc[15])));", e, "");
         cline(x, "%*sfor (; i%d < %s; i%d++)", e, "", last, len, last);
         cline(x, "%*s    t += %s[%s] * %s[%s];", e, "", va, ia, vb, ib);
         cline(x, "%*s%s[%s] = t;", e, "", out, io);
