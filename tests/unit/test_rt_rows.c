@@ -66,14 +66,15 @@ static void check_case(int P, int n, const int *shared) {
         for (int k = 0; k < H; k++)
             s += (double)W[ids[r] * H + k] * h[(r / n) * H + k];
         assert_true(fabs(out[r] - s) <= 1e-5 * (1 + fabs(s)));
-        /* the C target's mul_sum order (8 lanes, the pairs, the tail),
-         * bit for bit, however many rows the loop takes at a time */
-        float lane[8] = {0}, f;
-        for (int k = 0; k + 8 <= H; k += 8)
-            for (int j = 0; j < 8; j++)
-                lane[j] += W[ids[r] * H + k + j] * h[(r / n) * H + k + j];
-        f = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-        for (int k = H - H % 8; k < H; k++)
+        /* the C target's mul_sum order (16 lanes, the tree of pairs, the
+         * tail), bit for bit, however many rows the loop takes at a time */
+        float l[16] = {0}, f;
+        for (int k = 0; k + 16 <= H; k += 16)
+            for (int j = 0; j < 16; j++)
+                l[j] += W[ids[r] * H + k + j] * h[(r / n) * H + k + j];
+        f = (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))) +
+            (((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15])));
+        for (int k = H - H % 16; k < H; k++)
             f += W[ids[r] * H + k] * h[(r / n) * H + k];
         assert_true(any || out[r] == f);
     }

@@ -125,16 +125,18 @@ static void test_ranges(void **state) {
 
 /* ---------------------------------------------------------------- longer paths
  *
- * Rows of 21 floats (two blocks of 8 and a tail of 5) and paths of 9 and
- * 4 nodes: the loops that take four rows at a time (two fours and one
- * more; one four) against float64 sums, and bit for bit against the
- * one-row order (8 lanes, then pairs, then the tail: rows_path.c's
- * promise that the results equal the padded ops'). */
-enum { LH = 21, LV = 16, LN = 24, Ln = 12, LPAD = LV - 1 };
+ * Rows of 37 floats (two blocks of 16 and a tail of 5) and paths of 9, 4
+ * and 7 nodes: the loops that take four rows at a time (two fours and
+ * one more; one four; a four and three more) against float64 sums, and
+ * bit for bit against the one-row order (16 lanes, then the tree of
+ * pairs, then the tail: rows_path.c's promise that the results equal
+ * the padded ops'). */
+enum { LH = 37, LV = 16, LN = 36, Ln = 12, LPAD = LV - 1 };
 
-static float LW[LV * LH], Lh[2 * LH], Lg[LN];
+static float LW[LV * LH], Lh[3 * LH], Lg[LN];
 static const int32_t Lids[LN] = {14, 3, 7, 0, 9, 3 + 8, 2, 13, 5, LPAD, LPAD, LPAD,
-                                 14, 6, 1, 12, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD};
+                                 14, 6, 1, 12, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD, LPAD,
+                                 4, 10, 1, 6, 12, 2, 8, LPAD, LPAD, LPAD, LPAD, LPAD};
 
 static void long_setup(void) {
     uint32_t s = 12345;
@@ -144,20 +146,21 @@ static void long_setup(void) {
     }
     for (int k = 0; k < LH; k++)
         LW[LPAD * LH + k] = NAN;
-    for (int k = 0; k < 2 * LH; k++)
+    for (int k = 0; k < 3 * LH; k++)
         Lh[k] = (float)((k * 7) % 11 - 5) / 3.0f;
     for (int k = 0; k < LN; k++)
         Lg[k] = Lids[k] == LPAD ? NAN : (float)(k % 5 - 2) / 4.0f;
 }
 
-/* x . y in the one-row order (8 lanes, the pairs, the tail), in float */
+/* x . y in the one-row order (16 lanes, the tree of pairs, the tail), in float */
 static float dot_lanes(const float *x, const float *y) {
-    float lane[8] = {0};
-    for (int i = 0; i + 8 <= LH; i += 8)
-        for (int j = 0; j < 8; j++)
-            lane[j] += x[i + j] * y[i + j];
-    float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-    for (int i = LH - LH % 8; i < LH; i++)
+    float l[16] = {0};
+    for (int i = 0; i + 16 <= LH; i += 16)
+        for (int j = 0; j < 16; j++)
+            l[j] += x[i + j] * y[i + j];
+    float s = (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))) +
+              (((l[8] + l[9]) + (l[10] + l[11])) + ((l[12] + l[13]) + (l[14] + l[15])));
+    for (int i = LH - LH % 16; i < LH; i++)
         s += x[i] * y[i];
     return s;
 }
@@ -188,9 +191,9 @@ static void test_long_dot(void **state) {
 static void test_long_wsum(void **state) {
     (void)state;
     long_setup();
-    float out[2 * LH];
+    float out[3 * LH];
     nnrt_path_wsum(LW, LH, Lids, LN, Ln, LPAD, Lg, out);
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < 3; p++)
         for (int k = 0; k < LH; k++) {
             float f = 0.0f;
             double ref = 0;
