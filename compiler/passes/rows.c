@@ -21,6 +21,7 @@
  *   scatter_add(concat(P1, P2), ids), P1, P2 products  -> scatter_add(concat(g1, g2), ids,
  *                                                                      concat(h1, h2))
  *   scatter_add(concat(P1, P2), concat(i1, i2))        -> scatter_add(g1, i1, h1, g2, i2, h2)
+ *   scatter_add(add(P1, P2), ids)                      -> scatter_add(g1, ids, h1, g2, ids, h2)
  *       gW[ids[..., j]] += g[..., j] h[...]: the outer products are added
  *       row by row as they are computed (repeated ids add up, as before).
  *
@@ -173,12 +174,17 @@ enum { MAXSEG = 64 };
  * R and ids are concats along axis 0 split alike (batch's join of the
  * contexts' scatters: concat(concat(R1, R2), R3) with the ids likewise),
  * one segment per part, so that no rows, scales nor ids are copied into a
- * concat; else one segment of outer_parts. */
+ * concat; where R is a sum of same-shaped terms (autodiff's sum of the
+ * products of rows that several losses read: word2vec's skip-gram, whose
+ * contexts share the centre's path), one segment per term, all with ids;
+ * else one segment of outer_parts. */
 static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin)
 {
     if (R->op == OP_CONCAT && ids->op == OP_CONCAT && R->index == 0 && ids->index == 0 &&
         size_eq(R->in[0]->shape.d[0], ids->in[0]->shape.d[0]))
         return scatter_segs(b, R->in[0], ids->in[0], in, nin) && scatter_segs(b, R->in[1], ids->in[1], in, nin);
+    if (R->op == OP_ADD && shape_eq(&R->in[0]->shape, &R->shape) && shape_eq(&R->in[1]->shape, &R->shape))
+        return scatter_segs(b, R->in[0], ids, in, nin) && scatter_segs(b, R->in[1], ids, in, nin);
     Node *gv, *hv;
     if (*nin + 3 > 3 * MAXSEG || ids->dtype != DT_I32 || ids->shape.rank < 1 || !outer_parts(b, R, &gv, &hv) ||
         !shape_eq(&gv->shape, &ids->shape))
@@ -283,11 +289,39 @@ static void rows_block(Graph *g, Block *b)
     }
 }
 
+/* The train graph's top-level scatters that are a param's whole gradient
+ * and that nothing reads (use count 1: the gradient), moved to the end of
+ * the top block in their order: where the graph ends with them,
+ * NAME_train_step applies SGD in them (c_gather.c, fused_from). Word2vec's
+ * skip-gram left the concat of Ww's rows after Wc's scatter. */
+static void sink_grad_scatters(Graph *g)
+{
+    Block *top = &g->top;
+    if (!g->grads || top->n == 0)
+        return;
+    ir_count_uses(g);
+    Node **tail = xalloc(sizeof *tail * (size_t)top->n);
+    int k = 0, nt = 0;
+    for (int i = 0; i < top->n; i++) {
+        Node *n = top->nodes[i];
+        bool grad = false;
+        for (int j = 0; j < g->nparams && n->op == OP_SCATTERADD && n->mark == 1; j++)
+            grad |= g->grads[j] == n;
+        if (grad)
+            tail[nt++] = n;
+        else
+            top->nodes[k++] = n;
+    }
+    for (int i = 0; i < nt; i++)
+        top->nodes[k++] = tail[i];
+}
+
 void pass_rows(PassCtx *pc)
 {
     if (pc->target) /* the CUDA target keeps its gathers and products */
         return;
     ir_count_uses(pc->g);
     rows_block(pc->g, &pc->g->top);
+    sink_grad_scatters(pc->g);
     ir_clear_marks(&pc->g->top);
 }

@@ -232,6 +232,29 @@ check "neg:k=3,share=batch: train_step's SGD in the scatters == w - lr * grad, b
 # its SGD in them (path_count, then path_scatter_sgd; the root in every path)
 sparse_hier() { sparse_neg hier nnrt_path_count && [ "$(grep -c 'nnrt_path_scatter_sgd(' "$tmp/skipgram.c")" -eq 4 ]; }
 check "hier: train_step's SGD in the path scatters == w - lr * grad, bit for bit (sparse_check.c)" sparse_hier
+# word2vec's form (skipgram_rev.nn: the contexts' vectors predict the
+# centre word) with hier: autodiff sums the four contexts' products of one
+# path, which the rows pass scatters as four segments of that path (-O2):
+# its gradients against -O0's (the [T, L, D] products stored, added and
+# scattered), and train_step's SGD in those scatters (each row repeated
+# across the segments) against w - lr * grad, bit for bit
+rev_hier() {
+    for o in O0 O2; do
+        # shellcheck disable=SC2046
+        "$NNGC" run "$MODELS/skipgram_rev.nn" --softmax=hier -$o --params "$FIX/skipgram/params.safetensors" \
+            $(inputs skipgram) --grads "$tmp/rev_$o" --out "$tmp/o" >/dev/null || return 1
+    done
+    for p in Ww Wc; do
+        "$NPYCMP" "$tmp/rev_O2/$p.npy" "$tmp/rev_O0/$p.npy" --rtol 1e-4 --atol 1e-6 || { echo "in $p"; return 1; }
+    done
+    sed 's/^model skipgram_rev$/model skipgram/' "$MODELS/skipgram_rev.nn" >"$tmp/rev.nn" &&
+        "$NNGC" "$tmp/rev.nn" -O2 --softmax=hier -o "$tmp/skipgram.c" &&
+        [ "$(grep -c 'nnrt_path_scatter_sgd(' "$tmp/skipgram.c")" -eq 4 ] &&
+        $CC -std=c11 -O2 -Wall -Wextra -Werror -DSAMPLES -DREV -Iruntime -I"$tmp" -o "$tmp/sparse_check" \
+            tests/train/sparse_check.c "$tmp/skipgram.c" "$RTLIB" $BLAS -lm -lpthread &&
+        "$tmp/sparse_check"
+}
+check "hier, word2vec's form: -O2's scatter of one path's four segments == -O0's gradients; its SGD == w - lr * grad, bit for bit" rev_hier
 # seq OPT SPEC [nngc options]: seq_check.c's three steps against PyTorch's
 seq() {
     o=$1 spec=$2

@@ -18,7 +18,9 @@
  * ops; both tables sparse, the train step's SGD applied in the scatters,
  * nnrt_rows_scatter_sgd, with rows that come once and rows that repeat):
  * 2 and 3, where 3 also checks Wc's sparse step, bit for bit, and
- * train_step's loss.
+ * train_step's loss. With -DREV as well, against skipgram_rev.nn renamed
+ * skipgram (the contexts' vectors predict the centre word: the rows of Ww
+ * a call touches are the context words).
  *
  * Prints "ok" and exits 0, or says what differs and exits 1.
  */
@@ -28,6 +30,19 @@
 #include "skipgram.h"
 
 enum { V = 12, D = 5, T = 6 };
+
+/* Does the call on sentence s read row r of Ww: a centre word, or with
+ * -DREV a context word? */
+static int touched(const int32_t *s, int r) {
+    int used = 0;
+    for (int t = 2; t < T + 2; t++)
+#ifdef REV
+        used |= s[t - 2] == r || s[t - 1] == r || s[t + 1] == r || s[t + 2] == r;
+#else
+        used |= s[t] == r;
+#endif
+    return used;
+}
 
 static int fail(const char *what) {
     printf("FAIL: %s\n", what);
@@ -56,9 +71,7 @@ int main(void) {
         return fail("grad of Ww after a call on other words differs from a fresh model's");
 #endif
     for (int r = 0; r < V; r++) {
-        int used = 0;
-        for (int t = 2; t < T + 2; t++)
-            used |= b[t] == r;
+        int used = touched(b, r);
         for (int j = 0; j < D && !used; j++)
             if (g1[r * D + j] != 0.0f)
                 return fail("a row no word touched has a non-zero gradient");
@@ -79,9 +92,7 @@ int main(void) {
         return fail("train_step's loss differs from grad's");
     const float lr = 0.1f, *w1 = skipgram_param(m1, "Ww"), *c1 = skipgram_param(m1, "Wc");
     for (int r = 0; r < V; r++) {
-        int used = 0;
-        for (int t = 2; t < T + 2; t++)
-            used |= b[t] == r;
+        int used = touched(b, r);
         for (int j = 0; j < D; j++) {
             int i = r * D + j;
             float want = used ? w0[i] - lr * gw[i] : w0[i];
