@@ -98,6 +98,15 @@ void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int
 void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int32_t *left);
 void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad,
                            const float *gs, const float *h, int32_t *left, float lr);
+/* The same for m segments that share their paths (word2vec's skip-gram:
+ * the contexts of a position predict its one centre word), g[k] and h[k]
+ * segment k's: each path row takes the m segments' products in turn, then
+ * the next row comes (one visit of a row, where m calls made m). Not the
+ * order of m calls: a repeated row adds its products row by row. */
+void nnrt_path_scatter_m(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, int64_t m,
+                         const float *const *g, const float *const *h, int32_t *touched, int64_t *ntouched);
+void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad,
+                             int64_t m, const float *const *gs, const float *const *h, int32_t *left, float lr);
 
 /* ---------------------------------------------------------------- math */
 

@@ -101,31 +101,39 @@ NNRT_WIDE_CLONES void nnrt_path_wsum(const float *W, int64_t H, const int32_t *i
     }
 }
 
-NNRT_WIDE_CLONES void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
-                                        int32_t pad, const float *g, const float *h, int32_t *touched,
-                                        int64_t *ntouched)
+NNRT_WIDE_CLONES void nnrt_path_scatter_m(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n,
+                                          int32_t pad, int64_t m, const float *const *g, const float *const *h,
+                                          int32_t *touched, int64_t *ntouched)
 {
     int64_t nt = *ntouched;
     for (int64_t p = 0; p < N / n; p++) {
         const int32_t *ip = ids + p * n;
         const int64_t len = path_len(ip, n, pad);
-        const float *restrict hp = h + p * H;
         for (int64_t j = 0; j < len; j++) {
             prefetch_ahead(dst, H, ids, p * n + j, N, pad, 1);
-            const float s = g[p * n + j];
             float *restrict d = dst + (int64_t)ip[j] * H;
             uint32_t bits = 0;
             for (int64_t k = 0; k < H; k++) {
                 uint32_t b;
                 memcpy(&b, &d[k], sizeof b);
                 bits |= b;
-                d[k] += s * hp[k];
+            }
+            for (int64_t q = 0; q < m; q++) {
+                const float s = g[q][p * n + j], *restrict hp = h[q] + p * H;
+                for (int64_t k = 0; k < H; k++)
+                    d[k] += s * hp[k];
             }
             if (touched && bits == 0)
                 touched[nt++] = ip[j];
         }
     }
     *ntouched = nt;
+}
+
+void nnrt_path_scatter(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, const float *g,
+                       const float *h, int32_t *touched, int64_t *ntouched)
+{
+    nnrt_path_scatter_m(dst, H, ids, N, n, pad, 1, &g, &h, touched, ntouched);
 }
 
 void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int32_t *left)
@@ -138,8 +146,9 @@ void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int3
     }
 }
 
-NNRT_WIDE_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n,
-                                            int32_t pad, const float *gs, const float *h, int32_t *left, float lr)
+NNRT_WIDE_CLONES void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, const int32_t *ids, int64_t N,
+                                              int64_t n, int32_t pad, int64_t m, const float *const *gs,
+                                              const float *const *h, int32_t *left, float lr)
 {
     for (int64_t p = 0; p < N / n; p++) {
         const int32_t *ip = ids + p * n;
@@ -147,9 +156,17 @@ NNRT_WIDE_CLONES void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const
         for (int64_t j = 0; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 1);
             const int32_t id = ip[j];
-            nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs[p * n + j], h + p * H, &left[id], lr);
+            for (int64_t q = 0; q < m; q++)
+                nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs[q][p * n + j], h[q] + p * H, &left[id],
+                             lr);
         }
     }
+}
+
+void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad,
+                           const float *gs, const float *h, int32_t *left, float lr)
+{
+    nnrt_path_scatter_sgd_m(W, g, H, ids, N, n, pad, 1, &gs, &h, left, lr);
 }
 
 void nnrt_hier_fill(const nnrt_huffman *t, int64_t y, int32_t *p, int64_t n, int32_t pad, int labels)

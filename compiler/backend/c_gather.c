@@ -51,6 +51,44 @@ static char *path_args(Ctx *x, const Node *ids)
                     size_c(x, ids->shape.d[ids->shape.rank - 1]), c_pad_text(c_path_pad(ids)));
 }
 
+/* Does scatter segment (g, ids, h) give each id its own row of h ([P...,
+ * n, H], the rows pass's plain rows: infer.c), not one per group of n? */
+static bool rows_per_entry(const Node *ids, const Node *h)
+{
+    return h->shape.rank == ids->shape.rank + 1;
+}
+
+/* path_args for a scatter segment's ids with rows h: plain ids (pad -1,
+ * never an id) in groups of 1 where each has its own row. */
+static char *seg_args(Ctx *x, const Node *ids, const Node *h)
+{
+    if (!rows_per_entry(ids, h))
+        return path_args(x, ids);
+    return xsprintf("%s, %s, 1, -1", vname(ids), count_c(x, &ids->shape, 0));
+}
+
+/* The number of segments of scatter n (g1, ids, h1, g2, ids, h2, ...)
+ * when they all share one node of hier's paths, surely in range, as ids
+ * (word2vec's skip-gram: the contexts predict the one centre word); else 0. */
+static int shared_path_segs(const Node *n)
+{
+    if (n->nin < 6 || n->nin % 3 != 0 || !ids_checked(n->in[1], n->shape.d[0]))
+        return 0;
+    for (int k = 4; k < n->nin; k += 3)
+        if (n->in[k] != n->in[1])
+            return 0;
+    return n->nin / 3;
+}
+
+/* "(const float *const[]){v_a, v_b, ...}": operands at, at + 3, ... of n. */
+static char *seg_list(const Node *n, int at)
+{
+    char *s = xsprintf("(const float *const[]){%s", vname(n->in[at]));
+    for (int k = at + 3; k < n->nin; k += 3)
+        s = xsprintf("%s, %s", s, vname(n->in[k]));
+    return xsprintf("%s}", s);
+}
+
 /* d loss / d param i (a sparse gradient: sparse_grad) in dst, rows of
  * rowc floats: zero only the rows the last call touched (the rest is zero
  * already), and start this call's list. */
@@ -120,9 +158,6 @@ static int fusable_scatter(Ctx *t, const Node *n)
     int j = info(n)->grad_of;
     if (j < 0 || t->g->grads[j] != n || !sparse_grad(t, j))
         return -1;
-    for (int k = 1; n->nin > 3 && k < n->nin; k += 3)
-        if (c_path_pad(n->in[k]) == -1)
-            return -1; /* segments: of paths or ranges only (a count spans them) */
     for (int k = 0; k < n->nin; k++)
         if (view_root(n->in[k])->op == OP_PARAM)
             return -1;
@@ -169,12 +204,18 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
                 }
         }
     char *rowc = count_c(x, &n->shape, 1), *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
-    if (n->nin >= 3 && c_path_pad(n->in[1]) != -1) { /* paths (ranges): the counts of all segments first */
+    if (n->nin > 3 || (n->nin == 3 && c_path_pad(n->in[1]) != -1)) {
+        /* segments, paths (ranges): the counts of all segments first (plain ids: paths that never end) */
         for (int k = 0; k < n->nin; k += 3)
-            cline(x, "nnrt_path_count(%s, m->left%d);", path_args(x, n->in[k + 1]), i);
+            cline(x, "nnrt_path_count(%s, m->left%d);", seg_args(x, n->in[k + 1], n->in[k + 2]), i);
+        if (shared_path_segs(n)) { /* one visit of each path row for all segments */
+            cline(x, "nnrt_path_scatter_sgd_m(%s, %s, %s, %s, %d, %s, %s, m->left%d, (float)m->model->lr);", w, dst,
+                  rowc, path_args(x, n->in[1]), shared_path_segs(n), seg_list(n, 0), seg_list(n, 2), i);
+            return;
+        }
         for (int k = 0; k < n->nin; k += 3)
             cline(x, "nnrt_path_scatter_sgd(%s, %s, %s, %s, %s, %s, m->left%d, (float)m->model->lr);", w, dst, rowc,
-                  path_args(x, n->in[k + 1]), vname(n->in[k]), vname(n->in[k + 2]), i);
+                  seg_args(x, n->in[k + 1], n->in[k + 2]), vname(n->in[k]), vname(n->in[k + 2]), i);
         return;
     }
     const Node *ids = n->in[1];
@@ -230,6 +271,12 @@ static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, 
         emit_scatter_ids(x, n, n->in[0], n->in[1], dst, list, c_path_pad(n->in[1]));
         return;
     }
+    if (shared_path_segs(n)) { /* paths (surely in range) shared by every segment: one visit of each row */
+        cline(x, "nnrt_path_scatter_m(%s, %s, %s, %d, %s, %s, %s);", dst, rowc, path_args(x, n->in[1]),
+              shared_path_segs(n), seg_list(n, 0), seg_list(n, 2),
+              list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
+        return;
+    }
     for (int k = 0; k < n->nin; k += 3) { /* each segment g, ids, h in turn */
         const Node *a = n->in[k], *b = n->in[k + 1], *h = n->in[k + 2];
         int64_t pad = c_path_pad(b); /* hier's paths: their pad rows add nothing (c_approx.c) */
@@ -239,9 +286,9 @@ static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, 
         if (pad != -1) /* (runtime/rows_path.c: it lists the rows) */
             cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s);", dst, rowc, path_args(x, b), vname(a), vname(h),
                   list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
-        else /* the rows a[r] h[r / n], each added as it is computed (runtime/rows.c) */
+        else /* the rows a[r] h[r / n] (h[r]: rows_per_entry), each added as it is computed (runtime/rows.c) */
             cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),
-                  size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(h));
+                  rows_per_entry(b, h) ? "1" : size_c(x, b->shape.d[b->shape.rank - 1]), vname(a), vname(h));
     }
 }
 

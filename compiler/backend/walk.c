@@ -117,8 +117,12 @@ bool sparse_grad(Ctx *t, int i)
 /* The most rows sparse gradient i's scatter may touch per call. */
 int64_t sparse_grad_cap(Ctx *t, int i)
 {
-    const Node *s = loop_sparse_scatter(t, i), *ids = s ? s->in[1] : t->g->grads[i]->in[1];
-    int64_t per = ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    const Node *s = loop_sparse_scatter(t, i), *sc = s ? s : t->g->grads[i];
+    int64_t per = 0;
+    for (int k = 1; k < sc->nin; k += sc->nin == 2 ? 2 : 3) { /* every segment's ids (the rows pass's segments) */
+        const Node *ids = sc->in[k];
+        per += ir_is_int_scalar(ids) ? 1 : shape_max_count(t->g, &ids->shape);
+    }
     if (s) { /* every iteration's rows */
         const Loop *l = s->parent->loop;
         Shape trip = {.rank = 1, .d = {size_sub(l->hi, l->lo)}};

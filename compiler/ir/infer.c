@@ -352,6 +352,10 @@ static bool infer_rows(Infer *I) {
         hs.d[hs.rank - 1] = tab->d[1];
         const Node *g = wsum ? n->in[2] : dot ? NULL : n->in[k], *h = wsum ? NULL : n->in[k + 2];
         bool bad_g = g && (g->dtype != DT_F32 || !shape_eq(&g->shape, &gs));
+        if (!dot && h && ids->shape.rank < NN_MAXRANK && h->shape.rank == ids->shape.rank + 1) {
+            hs = ids->shape; /* a scatter's rows of their own: [P..., n, H] (c_rows_per_entry) */
+            hs.d[hs.rank++] = tab->d[1];
+        }
         if (bad_g || (h && (h->dtype != DT_F32 || !shape_eq(&h->shape, &hs))))
             return fail(I, "'%s' at ids %s needs f32%s scales and f32%s rows", op_name[n->op], typ(I, ids),
                         shp(I, &gs), shp(I, &hs));

@@ -22,6 +22,8 @@
  *                                                                      concat(h1, h2))
  *   scatter_add(concat(P1, P2), concat(i1, i2))        -> scatter_add(g1, i1, h1, g2, i2, h2)
  *   scatter_add(add(P1, P2), ids)                      -> scatter_add(g1, ids, h1, g2, ids, h2)
+ *   scatter_add(concat(R1, R2), concat(i1, i2)), R1 and R2 plain rows
+ *                                                      -> scatter_add(1, i1, R1, 1, i2, R2)
  *       gW[ids[..., j]] += g[..., j] h[...]: the outer products are added
  *       row by row as they are computed (repeated ids add up, as before).
  *
@@ -178,18 +180,34 @@ enum { MAXSEG = 64 };
  * products of rows that several losses read: word2vec's skip-gram, whose
  * contexts share the centre's path), one segment per term, all with ids;
  * else one segment of outer_parts. */
-static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin)
+static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin, bool part)
 {
     if (R->op == OP_CONCAT && ids->op == OP_CONCAT && R->index == 0 && ids->index == 0 &&
         size_eq(R->in[0]->shape.d[0], ids->in[0]->shape.d[0]))
-        return scatter_segs(b, R->in[0], ids->in[0], in, nin) && scatter_segs(b, R->in[1], ids->in[1], in, nin);
+        return scatter_segs(b, R->in[0], ids->in[0], in, nin, true) &&
+               scatter_segs(b, R->in[1], ids->in[1], in, nin, true);
     if (R->op == OP_ADD && shape_eq(&R->in[0]->shape, &R->shape) && shape_eq(&R->in[1]->shape, &R->shape))
-        return scatter_segs(b, R->in[0], ids, in, nin) && scatter_segs(b, R->in[1], ids, in, nin);
-    Node *gv, *hv;
-    if (*nin + 3 > 3 * MAXSEG || ids->dtype != DT_I32 || ids->shape.rank < 1 || !outer_parts(b, R, &gv, &hv) ||
-        !shape_eq(&gv->shape, &ids->shape))
+        return scatter_segs(b, R->in[0], ids, in, nin, false) && scatter_segs(b, R->in[1], ids, in, nin, false);
+    if (*nin + 3 > 3 * MAXSEG || ids->dtype != DT_I32 || ids->shape.rank < 1)
         return false;
-    in[(*nin)++] = gv, in[(*nin)++] = ids, in[(*nin)++] = hv;
+    Node *gv, *hv;
+    if (outer_parts(b, R, &gv, &hv) && shape_eq(&gv->shape, &ids->shape)) {
+        in[(*nin)++] = gv, in[(*nin)++] = ids, in[(*nin)++] = hv;
+        return true;
+    }
+    /* a part of plain rows R [P..., n, H] (word2vec's skip-gram: the
+     * gradients of the contexts' lookups): the segment (1, ids, R), each
+     * row its own h; a lone one stays a scatter of rows */
+    Shape lead = R->shape;
+    lead.rank--;
+    if (!part || R->dtype != DT_F32 || R->shape.rank != ids->shape.rank + 1 || !shape_eq(&lead, &ids->shape))
+        return false;
+    Node *one = NULL; /* the ones of an earlier segment of this shape */
+    for (int k = 0; k < *nin && !one; k += 3)
+        if (in[k]->op == OP_FILL && shape_eq(&in[k]->shape, &ids->shape))
+            one = in[k];
+    in[(*nin)++] = one ? one : build_leaf(b, ir_fill(&ids->shape, 1.0, R->loc), true);
+    in[(*nin)++] = ids, in[(*nin)++] = R;
     return true;
 }
 
@@ -201,7 +219,7 @@ static bool rows_scatter(Graph *g, Node *n)
     Node *in[3 * MAXSEG];
     int nin = 0;
     Builder b = build_at(g, n->parent, pos_of(n->parent, n), BUILD_ASSERT, "rows");
-    if (!scatter_segs(&b, n->in[0], n->in[1], in, &nin))
+    if (!scatter_segs(&b, n->in[0], n->in[1], in, &nin, false))
         return false;
     rewrite(g, n, OP_SCATTERADD, nin, in);
     return true;

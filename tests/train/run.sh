@@ -234,10 +234,12 @@ sparse_hier() { sparse_neg hier nnrt_path_count && [ "$(grep -c 'nnrt_path_scatt
 check "hier: train_step's SGD in the path scatters == w - lr * grad, bit for bit (sparse_check.c)" sparse_hier
 # word2vec's form (skipgram_rev.nn: the contexts' vectors predict the
 # centre word) with hier: autodiff sums the four contexts' products of one
-# path, which the rows pass scatters as four segments of that path (-O2):
-# its gradients against -O0's (the [T, L, D] products stored, added and
+# path, which the rows pass scatters as four segments of that path (-O2;
+# one visit of each path row for the four, nnrt_path_scatter_m): its
+# gradients against -O0's (the [T, L, D] products stored, added and
 # scattered), and train_step's SGD in those scatters (each row repeated
-# across the segments) against w - lr * grad, bit for bit
+# across the segments, nnrt_path_scatter_sgd_m) against w - lr * grad,
+# bit for bit
 rev_hier() {
     for o in O0 O2; do
         # shellcheck disable=SC2046
@@ -249,12 +251,12 @@ rev_hier() {
     done
     sed 's/^model skipgram_rev$/model skipgram/' "$MODELS/skipgram_rev.nn" >"$tmp/rev.nn" &&
         "$NNGC" "$tmp/rev.nn" -O2 --softmax=hier -o "$tmp/skipgram.c" &&
-        [ "$(grep -c 'nnrt_path_scatter_sgd(' "$tmp/skipgram.c")" -eq 4 ] &&
+        grep -q 'nnrt_path_scatter_sgd_m(.*, 4, ' "$tmp/skipgram.c" &&
         $CC -std=c11 -O2 -Wall -Wextra -Werror -DSAMPLES -DREV -Iruntime -I"$tmp" -o "$tmp/sparse_check" \
             tests/train/sparse_check.c "$tmp/skipgram.c" "$RTLIB" $BLAS -lm -lpthread &&
         "$tmp/sparse_check"
 }
-check "hier, word2vec's form: -O2's scatter of one path's four segments == -O0's gradients; its SGD == w - lr * grad, bit for bit" rev_hier
+check "hier, word2vec's form: -O2's scatter of four segments of one path == -O0's gradients; its SGD == w - lr * grad, bit for bit" rev_hier
 # seq OPT SPEC [nngc options]: seq_check.c's three steps against PyTorch's
 seq() {
     o=$1 spec=$2

@@ -262,6 +262,78 @@ static void test_path_scatter_sgd(void **state) {
         }
 }
 
+/* Ensure the scatters of m segments that share their paths (word2vec's
+ * skip-gram: the contexts predict one centre word) add, at each path row,
+ * the segments' products in turn, bit for bit that order in float and
+ * float64's sums to rounding; list each row once; and that the SGD form
+ * (path_count once per segment, then path_scatter_sgd_m) leaves what the
+ * scatter into a zero gradient and the clearing SGD leave, bit for bit,
+ * with the gradient and the counts zero again. */
+static void test_path_scatter_m(void **state) {
+    (void)state;
+    long_setup();
+    for (int k = 0; k < LH; k++)
+        LW[LPAD * LH + k] = 0.0f;
+    static float h2[3 * LH], g2[LN], ga[LV * LH], gb[LV * LH], want[LV * LH], Wa[LV * LH], Wb[LV * LH];
+    for (int k = 0; k < 3 * LH; k++)
+        h2[k] = (float)((k * 5) % 13 - 6) / 7.0f;
+    for (int k = 0; k < LN; k++)
+        g2[k] = Lids[k] == LPAD ? NAN : (float)(k % 7 - 3) / 8.0f;
+    const float *gs[2] = {Lg, g2}, *hs[2] = {Lh, h2};
+    memset(ga, 0, sizeof ga);
+    memset(want, 0, sizeof want);
+    int32_t touched[LN];
+    int64_t nt = 0;
+    nnrt_path_scatter_m(ga, LH, Lids, LN, Ln, LPAD, 2, gs, hs, touched, &nt);
+    int listed[LV] = {0};
+    for (int64_t t = 0; t < nt; t++)
+        listed[touched[t]]++;
+    for (int r = 0; r < LN; r++) { /* the order: row by row, the two segments' products in turn */
+        const int p = r / Ln;
+        int first_pad = 0;
+        for (int j = r - r % Ln; j <= r; j++)
+            first_pad |= Lids[j] == LPAD;
+        if (first_pad)
+            continue;
+        for (int k = 0; k < LH; k++) {
+            want[Lids[r] * LH + k] += Lg[r] * Lh[p * LH + k];
+            want[Lids[r] * LH + k] += g2[r] * h2[p * LH + k];
+        }
+    }
+    assert_memory_equal(ga, want, sizeof ga);
+    for (int v = 0; v < LV; v++) {
+        int used = 0;
+        for (int r = 0; r < LN; r++)
+            used |= Lids[r] == v && v != LPAD;
+        assert_int_equal(listed[v], used);
+        for (int k = 0; k < LH; k++) {
+            double sum = 0;
+            for (int r = 0; r < LN; r++) {
+                int first_pad = 0;
+                for (int j = r - r % Ln; j <= r; j++)
+                    first_pad |= Lids[j] == LPAD;
+                if (!first_pad && Lids[r] == v)
+                    sum += (double)Lg[r] * Lh[(r / Ln) * LH + k] + (double)g2[r] * h2[(r / Ln) * LH + k];
+            }
+            assert_true(fabs(ga[v * LH + k] - sum) < 1e-5);
+        }
+    }
+    const float lr = 0.1f;
+    memcpy(Wa, LW, sizeof Wa);
+    memcpy(Wb, LW, sizeof Wb);
+    memset(gb, 0, sizeof gb);
+    nnrt_sgd_update_ids_clear(Wa, ga, LH, touched, nt, lr);
+    int32_t left[LV] = {0};
+    nnrt_path_count(Lids, LN, Ln, LPAD, left);
+    nnrt_path_count(Lids, LN, Ln, LPAD, left);
+    nnrt_path_scatter_sgd_m(Wb, gb, LH, Lids, LN, Ln, LPAD, 2, gs, hs, left, lr);
+    assert_memory_equal(Wb, Wa, sizeof Wa);
+    for (int k = 0; k < LV * LH; k++)
+        assert_true(gb[k] == 0.0f);
+    for (int v = 0; v < LV; v++)
+        assert_int_equal(left[v], 0);
+}
+
 /* Ensure hier_fill writes a word's path (or its labels, 1 - code) root
  * first, then pad to n: the tree of counts {5, 3, 1, 1} by hand. */
 static void test_hier_fill(void **state) {
@@ -297,6 +369,7 @@ int main(void) {
         cmocka_unit_test(test_long_dot),
         cmocka_unit_test(test_long_wsum),
         cmocka_unit_test(test_path_scatter_sgd),
+        cmocka_unit_test(test_path_scatter_m),
         cmocka_unit_test(test_hier_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
