@@ -22,6 +22,9 @@
 #   nngc-w3   the same at window 3: six contexts per word, the average
 #             work of fastText's and gensim's window 5, which draw each
 #             word's window from 1..5
+#   nngc-w3r  nngc-w3 as word2vec.c and gensim compute it: each context
+#             word's vector predicts the centre word
+#             (bench/skipgram_rev_w5.nn at window 3)
 #   fasttext  skipgram -maxn 0 -t 1 -dim 128 -ws 5 -neg 5 -thread 1 (or
 #             -loss hs), -epoch EPOCHS -lr LR (its minCount 5)
 #   gensim    Word2Vec(sg=1, negative=5 or hs=1, sample=0, workers=1,
@@ -60,6 +63,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 sed -e 's/dim D = 100/dim D = 128/' bench/models/skipgram_w5.nn >"$tmp/w5.nn"
 sed -e 's/skipgram_w5/skipgram_w3/; s/T + 10/T + 6/; s/for i in 5..T + 5/for i in 3..T + 3/' \
     -e '/i [-+] [45]\]/d' "$tmp/w5.nn" >"$tmp/w3.nn"
+sed -e 's/dim D = 100/dim D = 128/; s/skipgram_rev_w5/skipgram_rev_w3/; s/T + 10/T + 6/; s/for i in 5..T + 5/for i in 3..T + 3/' \
+    -e '/i [-+] [45]\]/d' bench/models/skipgram_rev_w5.nn >"$tmp/w3r.nn"
 head -n 1 "$DATA" >"$tmp/one.txt"
 WORDS=$(($(wc -w <"$DATA") * EPOCHS))
 load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
@@ -125,6 +130,7 @@ for m in $METHODS; do
     esac
     nngc_run nngc-w5 "$tmp/w5.nn" "$m" "$sm"
     nngc_run nngc-w3 "$tmp/w3.nn" "$m" "$sm"
+    nngc_run nngc-w3r "$tmp/w3r.nn" "$m" "$sm"
     # shellcheck disable=SC2086
     [ "$have_ft" = 1 ] && ft_run "$m" $ftarg
     [ "$have_gs" = 1 ] && gs_run "$m" "$gsarg"
@@ -133,7 +139,7 @@ done
 echo
 echo "ratios (words per CPU second; goal: nngc >= 1.5x fastText and >= gensim)"
 for m in $METHODS; do
-    for n in nngc-w5 nngc-w3; do
+    for n in nngc-w5 nngc-w3 nngc-w3r; do
         [ -r "$tmp/rate.$n.$m" ] || continue
         for o in fasttext gensim; do
             [ -r "$tmp/rate.$o.$m" ] || continue
@@ -147,7 +153,7 @@ if [ "$QUALITY" = 1 ] && [ "$have_gs" = 1 ]; then
     echo
     echo "quality (Spearman rho; oov%: pairs left out)"
     for m in $METHODS; do
-        for n in nngc-w5 nngc-w3 fasttext gensim; do
+        for n in nngc-w5 nngc-w3 nngc-w3r fasttext gensim; do
             f=$tmp/$n.$m.vec
             [ -r "$f" ] || continue
             printf '%-9s %-5s %s\n' "$n" "$m" "$("$PY" bench/skipgram_gensim.py eval "$f" 2>&1 | tail -1)"

@@ -102,7 +102,10 @@ void nnrt_path_scatter_sgd(float *W, float *g, int64_t H, const int32_t *ids, in
  * the contexts of a position predict its one centre word), g[k] and h[k]
  * segment k's: each path row takes the m segments' products in turn, then
  * the next row comes (one visit of a row, where m calls made m). Not the
- * order of m calls: a repeated row adds its products row by row. */
+ * order of m calls: a repeated row adds its products row by row. For
+ * path_scatter_sgd_m, path_count runs once (left counts a row's visits),
+ * and m is at most NNRT_PATH_SEG_MAX. */
+#define NNRT_PATH_SEG_MAX 64
 void nnrt_path_scatter_m(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad, int64_t m,
                          const float *const *g, const float *const *h, int32_t *touched, int64_t *ntouched);
 void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, const int32_t *ids, int64_t N, int64_t n, int32_t pad,

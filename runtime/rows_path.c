@@ -146,6 +146,66 @@ void nnrt_path_count(const int32_t *ids, int64_t N, int64_t n, int32_t pad, int3
     }
 }
 
+/* nnrt_sgd_row (rt_internal.h) for the m products s[q] h[q] of one row
+ * in turn, in one pass over the row: each element's sum goes through
+ * the same adds in the same order, but stays in a register between them
+ * (m calls stored and loaded the gradient row m times); *left counts the
+ * row's visits (of m products each), not its products. */
+static inline __attribute__((always_inline)) void sgd_row_m(float *restrict w, float *restrict gr, int64_t H,
+                                                            int64_t m, const float *s, const float *const *h,
+                                                            int32_t *left, float lr)
+{
+    const int32_t c = *left;
+    const int first = c > 0;                     /* the row's first visit: its gradient row is zero */
+    const int64_t rest = (first ? c : -c) - 1;  /* visits of the row still to come after this one */
+    const int last = rest == 0;
+    int64_t k = 0;
+    for (; k + 128 <= H; k += 128) { /* eight vectors side by side: eight independent chains of adds */
+        nnrt_v16 v[8];
+        for (int b = 0; b < 8; b++)
+            v[b] = first ? (nnrt_v16){0} : *(const nnrt_v16 *)(gr + k + 16 * b);
+        for (int64_t q = 0; q < m; q++) {
+            const float sq = s[q], *hq = h[q] + k;
+            for (int b = 0; b < 8; b++)
+                v[b] += sq * *(const nnrt_v16 *)(hq + 16 * b);
+        }
+        for (int b = 0; b < 8; b++) {
+            if (last) {
+                *(nnrt_v16 *)(w + k + 16 * b) -= lr * v[b];
+                if (!first)
+                    *(nnrt_v16 *)(gr + k + 16 * b) = (nnrt_v16){0};
+            } else {
+                *(nnrt_v16 *)(gr + k + 16 * b) = v[b];
+            }
+        }
+    }
+    for (; k + 16 <= H; k += 16) {
+        nnrt_v16 v = first ? (nnrt_v16){0} : *(const nnrt_v16 *)(gr + k);
+        for (int64_t q = 0; q < m; q++)
+            v += s[q] * *(const nnrt_v16 *)(h[q] + k);
+        if (last) {
+            *(nnrt_v16 *)(w + k) -= lr * v;
+            if (!first)
+                *(nnrt_v16 *)(gr + k) = (nnrt_v16){0};
+        } else {
+            *(nnrt_v16 *)(gr + k) = v;
+        }
+    }
+    for (; k < H; k++) {
+        float v = first ? 0.0f : gr[k];
+        for (int64_t q = 0; q < m; q++)
+            v += s[q] * h[q][k];
+        if (last) {
+            w[k] -= lr * v;
+            if (!first)
+                gr[k] = 0.0f;
+        } else {
+            gr[k] = v;
+        }
+    }
+    *left = last ? 0 : (int32_t)-rest;
+}
+
 NNRT_WIDE_CLONES void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, const int32_t *ids, int64_t N,
                                               int64_t n, int32_t pad, int64_t m, const float *const *gs,
                                               const float *const *h, int32_t *left, float lr)
@@ -156,9 +216,16 @@ NNRT_WIDE_CLONES void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, con
         for (int64_t j = 0; j < len; j++) {
             prefetch_ahead(W, H, ids, p * n + j, N, pad, 1);
             const int32_t id = ip[j];
-            for (int64_t q = 0; q < m; q++)
-                nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs[q][p * n + j], h[q] + p * H, &left[id],
+            if (m == 1) { /* one product: the four loops of nnrt_sgd_row */
+                nnrt_sgd_row(W + (int64_t)id * H, g + (int64_t)id * H, H, gs[0][p * n + j], h[0] + p * H, &left[id],
                              lr);
+                continue;
+            }
+            float s[NNRT_PATH_SEG_MAX];
+            const float *hp[NNRT_PATH_SEG_MAX];
+            for (int64_t q = 0; q < m; q++)
+                s[q] = gs[q][p * n + j], hp[q] = h[q] + p * H;
+            sgd_row_m(W + (int64_t)id * H, g + (int64_t)id * H, H, m, s, hp, &left[id], lr);
         }
     }
 }

@@ -72,7 +72,8 @@ static char *seg_args(Ctx *x, const Node *ids, const Node *h)
  * (word2vec's skip-gram: the contexts predict the one centre word); else 0. */
 static int shared_path_segs(const Node *n)
 {
-    if (n->nin < 6 || n->nin % 3 != 0 || !ids_checked(n->in[1], n->shape.d[0]))
+    if (n->nin < 6 || n->nin % 3 != 0 || n->nin / 3 > 64 /* NNRT_PATH_SEG_MAX */ ||
+        !ids_checked(n->in[1], n->shape.d[0]))
         return 0;
     for (int k = 4; k < n->nin; k += 3)
         if (n->in[k] != n->in[1])
@@ -206,7 +207,7 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
     char *rowc = count_c(x, &n->shape, 1), *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
     if (n->nin > 3 || (n->nin == 3 && c_path_pad(n->in[1]) != -1)) {
         /* segments, paths (ranges): the counts of all segments first (plain ids: paths that never end) */
-        for (int k = 0; k < n->nin; k += 3)
+        for (int k = 0; k < (shared_path_segs(n) ? 1 : n->nin); k += 3) /* (shared paths: the rows' visits) */
             cline(x, "nnrt_path_count(%s, m->left%d);", seg_args(x, n->in[k + 1], n->in[k + 2]), i);
         if (shared_path_segs(n)) { /* one visit of each path row for all segments */
             cline(x, "nnrt_path_scatter_sgd_m(%s, %s, %s, %s, %d, %s, %s, m->left%d, (float)m->model->lr);", w, dst,

@@ -266,7 +266,7 @@ static void test_path_scatter_sgd(void **state) {
  * skip-gram: the contexts predict one centre word) add, at each path row,
  * the segments' products in turn, bit for bit that order in float and
  * float64's sums to rounding; list each row once; and that the SGD form
- * (path_count once per segment, then path_scatter_sgd_m) leaves what the
+ * (path_count once, then path_scatter_sgd_m) leaves what the
  * scatter into a zero gradient and the clearing SGD leave, bit for bit,
  * with the gradient and the counts zero again. */
 static void test_path_scatter_m(void **state) {
@@ -324,14 +324,68 @@ static void test_path_scatter_m(void **state) {
     memset(gb, 0, sizeof gb);
     nnrt_sgd_update_ids_clear(Wa, ga, LH, touched, nt, lr);
     int32_t left[LV] = {0};
-    nnrt_path_count(Lids, LN, Ln, LPAD, left);
-    nnrt_path_count(Lids, LN, Ln, LPAD, left);
+    nnrt_path_count(Lids, LN, Ln, LPAD, left); /* (once: the rows' visits) */
     nnrt_path_scatter_sgd_m(Wb, gb, LH, Lids, LN, Ln, LPAD, 2, gs, hs, left, lr);
     assert_memory_equal(Wb, Wa, sizeof Wa);
     for (int k = 0; k < LV * LH; k++)
         assert_true(gb[k] == 0.0f);
     for (int v = 0; v < LV; v++)
         assert_int_equal(left[v], 0);
+}
+
+/* Ensure path_scatter_sgd_m on rows of 149 floats (the kernel's blocks of
+ * 128 and of 16, then a tail of 5) leaves what path_scatter_m and the
+ * clearing SGD leave, bit for bit, and W - lr sum g h to rounding: row 6
+ * in all three paths (a first, a middle and a last visit), row 2 in two,
+ * the rest in one; three segments. */
+static void test_path_scatter_m_wide(void **state) {
+    (void)state;
+    enum { H = 149, V = 8, n = 4, N = 12, PAD = V - 1, M = 3 };
+    static const int32_t ids[N] = {6, 2, 5, PAD, 6, 3, PAD, PAD, 6, 2, 1, 4};
+    static float W[V * H], Wa[V * H], Wb[V * H], ga[V * H], gb[V * H], hh[M][3 * H], gg[M][N];
+    uint32_t r = 777;
+    for (int k = 0; k < V * H; k++) {
+        r = r * 1664525u + 1013904223u;
+        W[k] = (float)((int)(r >> 9) % 2001 - 1000) / 1003.0f;
+    }
+    for (int q = 0; q < M; q++) {
+        for (int k = 0; k < 3 * H; k++) {
+            r = r * 1664525u + 1013904223u;
+            hh[q][k] = (float)((int)(r >> 9) % 2001 - 1000) / 997.0f;
+        }
+        for (int k = 0; k < N; k++)
+            gg[q][k] = ids[k] == PAD ? NAN : (float)((k * 3 + q) % 7 - 3) / 5.0f;
+    }
+    const float *gs[M] = {gg[0], gg[1], gg[2]}, *hs[M] = {hh[0], hh[1], hh[2]}, lr = 0.05f;
+    memcpy(Wa, W, sizeof W);
+    memcpy(Wb, W, sizeof W);
+    memset(ga, 0, sizeof ga);
+    memset(gb, 0, sizeof gb);
+    int32_t touched[N], left[V] = {0};
+    int64_t nt = 0;
+    nnrt_path_scatter_m(ga, H, ids, N, n, PAD, M, gs, hs, touched, &nt);
+    nnrt_sgd_update_ids_clear(Wa, ga, H, touched, nt, lr);
+    nnrt_path_count(ids, N, n, PAD, left);
+    assert_int_equal(left[6], 3);
+    assert_int_equal(left[2], 2);
+    nnrt_path_scatter_sgd_m(Wb, gb, H, ids, N, n, PAD, M, gs, hs, left, lr);
+    assert_memory_equal(Wb, Wa, sizeof Wa);
+    for (int k = 0; k < V * H; k++)
+        assert_true(gb[k] == 0.0f);
+    for (int v = 0; v < V; v++) {
+        assert_int_equal(left[v], 0);
+        for (int k = 0; k < H; k++) {
+            double sum = 0;
+            for (int e = 0; e < N; e++) {
+                int first_pad = 0;
+                for (int j = e - e % n; j <= e; j++)
+                    first_pad |= ids[j] == PAD;
+                for (int q = 0; q < M && !first_pad && ids[e] == v; q++)
+                    sum += (double)gg[q][e] * hh[q][(e / n) * H + k];
+            }
+            assert_true(fabs(Wb[v * H + k] - (W[v * H + k] - lr * sum)) < 1e-5);
+        }
+    }
 }
 
 /* Ensure hier_fill writes a word's path (or its labels, 1 - code) root
@@ -370,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_long_wsum),
         cmocka_unit_test(test_path_scatter_sgd),
         cmocka_unit_test(test_path_scatter_m),
+        cmocka_unit_test(test_path_scatter_m_wide),
         cmocka_unit_test(test_hier_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
