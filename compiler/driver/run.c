@@ -572,10 +572,13 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
     /* No runtime on this link line: see the comment at the top. The model
      * runs here and now, so it may use every instruction of this CPU
      * (-march=native: AVX2 for the fused elementwise loops, as PyTorch's
-     * kernels pick at run time). */
+     * kernels pick at run time). libm by name: its expf and log then bind
+     * to their current versions, where an unversioned reference binds to
+     * the oldest, glibc's SVID wrappers (5% of a hier skip-gram's time;
+     * tests/cli "libm calls bind to versioned symbols"). */
     const char *inc = xsprintf("-I%s", paths->include_dir);
     const char *argv[] = {driver_backend_cc(co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
-                          c_path, "-o", so_path, NULL};
+                          c_path, "-o", so_path, "-lm", NULL};
     if (co->target ? !driver_build_cuda(c_path, so_path, paths) : !driver_spawn((char *const *)argv))
         return NULL;
 
