@@ -113,7 +113,7 @@ void emit_model_struct(Ctx *x)
 {
     Graph *g = x->g;
     Ctx *t = x->train;
-    if (predict_decodes()) /* (again, when the methods' ops include it: it has a guard) */
+    if (predict_decodes(x)) /* (again, when the methods' ops include it: it has a guard) */
         craw(x, "#include \"nnrt_approx.h\" /* the decoders of %s_predict */\n\n", g->model);
     craw(x, "struct %s {\n    float *params; /* every param, 64-byte aligned each */\n", g->model);
     if (t) {

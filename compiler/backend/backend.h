@@ -152,6 +152,7 @@ typedef struct Ctx {
     int64_t params_floats;  /* size of m->params */
     MemPlan plan;           /* the arena's buffers (memplan.c) */
     struct Ctx *train;      /* the train graph's context (forward + backward), or NULL */
+    struct Predict *pred;   /* predict.c's findings (predict_find), NULL before */
     const struct Target *target; /* what writes each node's code */
     const char *fn;         /* the function being written: "ctx_forward", "ctx_grad" */
     Diag *diag;             /* where errors go */
@@ -229,7 +230,7 @@ typedef struct StateTensor {
 void emit_block(Ctx *x, Block *b);
 /* predict.c: NAME_predict (find the site, decode in the forward pass, the API) */
 void predict_find(Ctx *x);
-bool predict_decodes(void);
+bool predict_decodes(Ctx *x);
 void predict_wrap(Ctx *x, bool on);
 void predict_struct_fields(Ctx *x);
 void predict_decls(Ctx *x);

@@ -32,15 +32,17 @@ typedef struct Site {
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
 } Site;
 
-/* What find_site learnt, for the header, the forward pass and the API. */
-static struct {
+/* What predict_find learnt, for the header, the forward pass and the API
+ * (the context's x->pred). */
+typedef struct Predict {
     int nroots;        /* method ops in the forward graph */
     bool ok;           /* one root, matched */
     const char *why;   /* else: why NAME_predict fails */
     Site s;
     bool emitted;      /* the forward pass decodes (the reader was reached) */
     const Target *inner; /* the target's emit_node, wrapped */
-} P;
+    Target wrapped;    /* the same with emit_node_decoding */
+} Predict;
 
 /* The param a value reads its rows from: the param itself, or its rows
  * gathered or sliced (W[ids], W[y], a range of W; a loop's row of those
@@ -127,7 +129,7 @@ static int roots_at(Ctx *x, const Node *v)
     }
 }
 
-/* The site of root v, or false with P.why. */
+/* The site of root v, or false with pr->why. */
 static bool match_site(Ctx *x, const Node *v, Site *s)
 {
     *s = (Site){.root = v, .W = -1, .b = -1, .Wc = -1, .bc = -1};
@@ -184,34 +186,36 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
  * nodes collected). Run before the header is written. */
 void predict_find(Ctx *x)
 {
-    memset(&P, 0, sizeof P);
+    Predict *pr = x->pred = xalloc(sizeof *x->pred);
+    memset(pr, 0, sizeof *pr);
     const Node *root = NULL;
     for (int i = 0; i < x->nall; i++) {
         int k = roots_at(x, x->all[i]);
-        P.nroots += k;
+        pr->nroots += k;
         if (k && !root)
             root = x->all[i];
     }
-    if (!P.nroots)
+    if (!pr->nroots)
         return;
     if (x->target->hook) {
-        P.why = xsprintf("not supported on the %s target yet", x->target->name);
-    } else if (P.nroots > 1) {
-        P.why = xsprintf("supports one cross_entropy term; this model has %d", P.nroots);
-    } else if (!match_site(x, root, &P.s)) {
-        P.why = xsprintf("%s: the logits are not W @ h + b of params", loc_fmt(x, root->loc));
+        pr->why = xsprintf("not supported on the %s target yet", x->target->name);
+    } else if (pr->nroots > 1) {
+        pr->why = xsprintf("supports one cross_entropy term; this model has %d", pr->nroots);
+    } else if (!match_site(x, root, &pr->s)) {
+        pr->why = xsprintf("%s: the logits are not W @ h + b of params", loc_fmt(x, root->loc));
     } else {
-        const Shape *hs = &P.s.h->shape;
-        P.ok = hs->rank >= 1 && size_is_const(hs->d[hs->rank - 1]) && P.s.h->dtype == DT_F32;
-        if (!P.ok)
-            P.why = xsprintf("%s: the hidden vector's size is not static", loc_fmt(x, root->loc));
+        const Shape *hs = &pr->s.h->shape;
+        pr->ok = hs->rank >= 1 && size_is_const(hs->d[hs->rank - 1]) && pr->s.h->dtype == DT_F32;
+        if (!pr->ok)
+            pr->why = xsprintf("%s: the hidden vector's size is not static", loc_fmt(x, root->loc));
     }
 }
 
 /* Does the forward pass call the decoders (nnrt_approx.h)? */
-bool predict_decodes(void)
+bool predict_decodes(Ctx *x)
 {
-    return P.ok;
+    Predict *pr = x->pred;
+    return pr->ok;
 }
 
 /* ================================================================ the forward pass */
@@ -220,7 +224,8 @@ bool predict_decodes(void)
  * room, which NAME_ctx_predict reports). */
 static void emit_decode(Ctx *x)
 {
-    const Site *s = &P.s;
+    Predict *pr = x->pred;
+    const Site *s = &pr->s;
     const Shape *hs = &s->h->shape;
     int64_t H = hs->d[hs->rank - 1].c;
     char *rows = xsprintf("(int64_t)1");
@@ -270,10 +275,11 @@ static void emit_decode(Ctx *x)
 
 static void emit_node_decoding(Ctx *x, Node *n)
 {
-    P.inner->emit_node(x, n);
-    if (n == P.s.reader) {
+    Predict *pr = x->pred;
+    pr->inner->emit_node(x, n);
+    if (n == pr->s.reader) {
         emit_decode(x);
-        P.emitted = true;
+        pr->emitted = true;
     }
 }
 
@@ -281,16 +287,16 @@ static void emit_node_decoding(Ctx *x, Node *n)
  * after the reader. */
 void predict_wrap(Ctx *x, bool on)
 {
-    static Target wrapped;
-    if (!P.ok)
+    Predict *pr = x->pred;
+    if (!pr->ok)
         return;
     if (on) {
-        P.inner = x->target;
-        wrapped = *x->target;
-        wrapped.emit_node = emit_node_decoding;
-        x->target = &wrapped;
+        pr->inner = x->target;
+        pr->wrapped = *x->target;
+        pr->wrapped.emit_node = emit_node_decoding;
+        x->target = &pr->wrapped;
     } else {
-        x->target = P.inner;
+        x->target = pr->inner;
     }
 }
 
@@ -298,15 +304,17 @@ void predict_wrap(Ctx *x, bool on)
 
 void predict_struct_fields(Ctx *x)
 {
-    if (P.nroots)
+    Predict *pr = x->pred;
+    if (pr->nroots)
         craw(x, "    int32_t *pred; int64_t npred, pred_cap; double *pred_scratch; /* %s_ctx_predict */\n",
              x->g->model);
 }
 
 void predict_decls(Ctx *x)
 {
+    Predict *pr = x->pred;
     const char *M = x->g->model;
-    if (!P.nroots)
+    if (!pr->nroots)
         return;
     hline(x, "/* prediction (docs/API.md): the most likely word of each predicted position, in words[0..cap);\n"
              " * *n (may be NULL) gets the number of positions */\n");
@@ -317,8 +325,9 @@ void predict_decls(Ctx *x)
 
 void predict_api(Ctx *x)
 {
+    Predict *pr = x->pred;
     const char *M = x->g->model;
-    if (!P.nroots)
+    if (!pr->nroots)
         return;
     craw(x, "int %s_ctx_predict(%s_ctx *m, const %s_inputs *in, int32_t *words, int64_t cap, int64_t *n)\n{\n", M, M, M);
     x->indent = 1;
@@ -326,14 +335,14 @@ void predict_api(Ctx *x)
     cline(x, "    *n = 0;");
     cline(x, "if (!m || !in || (!words && cap > 0) || cap < 0)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_ctx_predict: NULL argument or cap < 0\");", M);
-    if (!P.ok || !P.emitted) {
+    if (!pr->ok || !pr->emitted) {
         cline(x, "(void)words;");
         cline(x, "return nnrt_error(NNRT_ERR_ARG, \"%s_ctx_predict: %s\");", M,
-              c_escape(P.why ? P.why : "the decoding point runs in a parallel task", true));
+              c_escape(pr->why ? pr->why : "the decoding point runs in a parallel task", true));
         x->indent = 0;
         craw(x, "}\n/* end function %s_ctx_predict */\n\n", M);
     } else {
-        const Site *s = &P.s;
+        const Site *s = &pr->s;
         if (s->kind == SITE_HIER) {
             cline(x, "m->pred_scratch = (double *)malloc(sizeof(double) * 2 * (size_t)(m->model->tree.V > 1 ? m->model->tree.V : 1));");
             cline(x, "if (!m->pred_scratch)");
@@ -371,8 +380,9 @@ void predict_api(Ctx *x)
  * name (the descriptor itself stays as it is). After NAME_unpack. */
 void predict_generic(Ctx *x)
 {
+    Predict *pr = x->pred;
     const char *M = x->g->model;
-    if (!P.nroots)
+    if (!pr->nroots)
         return;
     craw(x, "/* %s_predict with the descriptor's arguments (nngc run --predict) */\n", M);
     craw(x, "int %s_predict_any(void *m, const int64_t *dyn, const void *const *inputs, int32_t *words, int64_t cap, "
