@@ -22,18 +22,15 @@ NNRT_WIDE_CLONES void nnrt_rows_dot(const float *W, int64_t H, const int32_t *id
 {
     if (nnrt_rows_dot_shared(W, H, ids, N, n, h, out)) /* share = batch: rows_shared.c */
         return;
-    for (int64_t r = 0; r < N;) {
-        if (r + 4 <= N && r / n == (r + 3) / n) { /* four rows of one h side by side (the same sums) */
-            for (int64_t q = r + AHEAD; q < r + AHEAD + 4 && q < N; q++)
-                nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
+    for (int64_t r = 0; r < N;) { /* rows of one h: four side by side, then the last one to three (the same sums) */
+        const int64_t m = n - r % n < 4 ? n - r % n : 4;
+        for (int64_t q = r + AHEAD; q < r + AHEAD + m && q < N; q++)
+            nnrt_prefetch_row(W + (int64_t)ids[q] * H, H, 0);
+        if (m == 4)
             nnrt_dot16x4(W, H, ids + r, h + (r / n) * H, out + r);
-            r += 4;
-            continue;
-        }
-        if (r + AHEAD < N)
-            nnrt_prefetch_row(W + (int64_t)ids[r + AHEAD] * H, H, 0);
-        out[r] = nnrt_dot16(H, W + (int64_t)ids[r] * H, h + (r / n) * H);
-        r++;
+        else
+            nnrt_dot16_some(W, H, ids + r, m, h + (r / n) * H, out + r);
+        r += m;
     }
 }
 

@@ -176,7 +176,9 @@ static inline __attribute__((always_inline)) void nnrt_dot16x4(const float *W, i
  * cheaper than m single dots' trees. */
 static inline __attribute__((always_inline)) void nnrt_dot16_some(const float *W, int64_t n, const int32_t *ids,
                                                                   int64_t m, const float *y, float *out) {
-    const int32_t four[4] = {ids[0], ids[m > 1], ids[m > 2 ? 2 : m > 1], ids[m - 1]};
+    int32_t four[4];
+    for (int r = 0; r < 4; r++)
+        four[r] = ids[r < m ? r : m - 1];
     float o[4];
     nnrt_dot16x4(W, n, four, y, o);
     for (int64_t r = 0; r < m; r++)
@@ -197,7 +199,9 @@ static inline void nnrt_wsum4(float *restrict o, int64_t H, const float *W, cons
 /* Hot loops (softmax, the optimizer updates) are compiled twice, plainly
  * and for AVX2 (8 floats per instruction), and the loader picks the copy
  * for the CPU (target_clones: an ifunc). The AVX2 copy has no FMA, so both
- * round alike, bit for bit. -DNNRT_NO_CLONES (the ThreadSanitizer build)
+ * round alike, bit for bit. The rows loops (rows.c, rows_path.c) have a
+ * third, AVX-512 copy (NNRT_WIDE_CLONES: 16 floats per instruction, the
+ * same operations). -DNNRT_NO_CLONES (the ThreadSanitizer build)
  * keeps the plain copy only: TSan crashes in ifunc resolvers at load. */
 #if defined(__x86_64__) && defined(__has_attribute) && !defined(NNRT_NO_CLONES)
 #if __has_attribute(target_clones)

@@ -207,11 +207,12 @@ static void emit_scatter_sgd(Ctx *x, const Node *n, const char *dst, int i)
     char *rowc = count_c(x, &n->shape, 1), *w = xsprintf("m->model->params + %" PRId64, x->param_off[i]);
     if (n->nin > 3 || (n->nin == 3 && c_path_pad(n->in[1]) != -1)) {
         /* segments, paths (ranges): the counts of all segments first (plain ids: paths that never end) */
-        for (int k = 0; k < (shared_path_segs(n) ? 1 : n->nin); k += 3) /* (shared paths: the rows' visits) */
+        const int shared = shared_path_segs(n);
+        for (int k = 0; k < (shared ? 1 : n->nin); k += 3) /* (shared paths: the rows' visits) */
             cline(x, "nnrt_path_count(%s, m->left%d);", seg_args(x, n->in[k + 1], n->in[k + 2]), i);
-        if (shared_path_segs(n)) { /* one visit of each path row for all segments */
+        if (shared) { /* one visit of each path row for all segments */
             cline(x, "nnrt_path_scatter_sgd_m(%s, %s, %s, %s, %d, %s, %s, m->left%d, (float)m->model->lr);", w, dst,
-                  rowc, path_args(x, n->in[1]), shared_path_segs(n), seg_list(n, 0), seg_list(n, 2), i);
+                  rowc, path_args(x, n->in[1]), shared, seg_list(n, 0), seg_list(n, 2), i);
             return;
         }
         for (int k = 0; k < n->nin; k += 3)
@@ -272,9 +273,10 @@ static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, 
         emit_scatter_ids(x, n, n->in[0], n->in[1], dst, list, c_path_pad(n->in[1]));
         return;
     }
-    if (shared_path_segs(n)) { /* paths (surely in range) shared by every segment: one visit of each row */
-        cline(x, "nnrt_path_scatter_m(%s, %s, %s, %d, %s, %s, %s);", dst, rowc, path_args(x, n->in[1]),
-              shared_path_segs(n), seg_list(n, 0), seg_list(n, 2),
+    const int shared = shared_path_segs(n);
+    if (shared) { /* paths (surely in range) shared by every segment: one visit of each row */
+        cline(x, "nnrt_path_scatter_m(%s, %s, %s, %d, %s, %s, %s);", dst, rowc, path_args(x, n->in[1]), shared,
+              seg_list(n, 0), seg_list(n, 2),
               list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
         return;
     }

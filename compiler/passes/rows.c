@@ -204,7 +204,7 @@ static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin, bo
         return false;
     Node *one = NULL; /* the ones of an earlier segment of this shape */
     for (int k = 0; k < *nin && !one; k += 3)
-        if (in[k]->op == OP_FILL && shape_eq(&in[k]->shape, &ids->shape))
+        if (in[k]->op == OP_FILL && in[k]->f == 1.0 && shape_eq(&in[k]->shape, &ids->shape))
             one = in[k];
     in[(*nin)++] = one ? one : build_leaf(b, ir_fill(&ids->shape, 1.0, R->loc), true);
     in[(*nin)++] = ids, in[(*nin)++] = R;
@@ -323,8 +323,9 @@ static void sink_grad_scatters(Graph *g)
     for (int i = 0; i < top->n; i++) {
         Node *n = top->nodes[i];
         bool grad = false;
-        for (int j = 0; j < g->nparams && n->op == OP_SCATTERADD && n->mark == 1; j++)
-            grad |= g->grads[j] == n;
+        if (n->op == OP_SCATTERADD && n->mark == 1) /* read by nothing but the gradient list */
+            for (int j = 0; j < g->nparams; j++)
+                grad |= g->grads[j] == n;
         if (grad)
             tail[nt++] = n;
         else

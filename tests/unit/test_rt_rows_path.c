@@ -152,6 +152,15 @@ static void long_setup(void) {
         Lg[k] = Lids[k] == LPAD ? NAN : (float)(k % 5 - 2) / 4.0f;
 }
 
+/* Is entry e of ids (groups of n) at or past its group's first pad id, so
+ * that the path loops never reach it? */
+static int past_end(const int32_t *ids, int n, int e, int32_t pad) {
+    int gone = 0;
+    for (int j = e - e % n; j <= e; j++)
+        gone |= ids[j] == pad;
+    return gone;
+}
+
 /* x . y in the one-row order (16 lanes, the tree of pairs, the tail), in float */
 static float dot_lanes(const float *x, const float *y) {
     float l[16] = {0};
@@ -252,10 +261,8 @@ static void test_path_scatter_sgd(void **state) {
             for (int r = 0; r < LN + Ln; r++) {
                 const int32_t *ids = r < LN ? Lids : seg2;
                 int rr = r < LN ? r : r - LN, p = r < LN ? rr / Ln : 1;
-                int first_pad = 0;
-                for (int j = rr - rr % Ln; j <= rr; j++)
-                    first_pad |= ids[j] == LPAD;
-                if (!first_pad && ids[rr] == v)
+                const int gone = past_end(ids, Ln, rr, LPAD);
+                if (!gone && ids[rr] == v)
                     sum += (double)(r < LN ? Lg[rr] : g2[rr]) * Lh[p * LH + k];
             }
             assert_true(fabs(Wb[v * LH + k] - (LW[v * LH + k] - lr * sum)) < 1e-5);
@@ -290,10 +297,8 @@ static void test_path_scatter_m(void **state) {
         listed[touched[t]]++;
     for (int r = 0; r < LN; r++) { /* the order: row by row, the two segments' products in turn */
         const int p = r / Ln;
-        int first_pad = 0;
-        for (int j = r - r % Ln; j <= r; j++)
-            first_pad |= Lids[j] == LPAD;
-        if (first_pad)
+        const int gone = past_end(Lids, Ln, r, LPAD);
+        if (gone)
             continue;
         for (int k = 0; k < LH; k++) {
             want[Lids[r] * LH + k] += Lg[r] * Lh[p * LH + k];
@@ -309,10 +314,8 @@ static void test_path_scatter_m(void **state) {
         for (int k = 0; k < LH; k++) {
             double sum = 0;
             for (int r = 0; r < LN; r++) {
-                int first_pad = 0;
-                for (int j = r - r % Ln; j <= r; j++)
-                    first_pad |= Lids[j] == LPAD;
-                if (!first_pad && Lids[r] == v)
+                const int gone = past_end(Lids, Ln, r, LPAD);
+                if (!gone && Lids[r] == v)
                     sum += (double)Lg[r] * Lh[(r / Ln) * LH + k] + (double)g2[r] * h2[(r / Ln) * LH + k];
             }
             assert_true(fabs(ga[v * LH + k] - sum) < 1e-5);
@@ -377,10 +380,8 @@ static void test_path_scatter_m_wide(void **state) {
         for (int k = 0; k < H; k++) {
             double sum = 0;
             for (int e = 0; e < N; e++) {
-                int first_pad = 0;
-                for (int j = e - e % n; j <= e; j++)
-                    first_pad |= ids[j] == PAD;
-                for (int q = 0; q < M && !first_pad && ids[e] == v; q++)
+                const int gone = past_end(ids, n, e, PAD);
+                for (int q = 0; q < M && !gone && ids[e] == v; q++)
                     sum += (double)gg[q][e] * hh[q][(e / n) * H + k];
             }
             assert_true(fabs(Wb[v * H + k] - (W[v * H + k] - lr * sum)) < 1e-5);
