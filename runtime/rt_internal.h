@@ -109,7 +109,8 @@ void nnrt_atomic_abort(nnrt_atomic_file *af);
  * the C target's mul_sum, so that runtime/rows.c's rows_dot equals it
  * (approx.c's steps use it too). 16 lanes: one AVX-512 register, two AVX2
  * or four SSE ones, the same sums in each. */
-static inline __attribute__((always_inline)) float nnrt_dot_end(const float lane[16], int64_t n16, int64_t n, const float *x, const float *y) {
+static inline __attribute__((always_inline)) float nnrt_dot_end(const float lane[16], int64_t n16, int64_t n,
+                                                                const float *x, const float *y) {
     float s = (((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))) +
               (((lane[8] + lane[9]) + (lane[10] + lane[11])) + ((lane[12] + lane[13]) + (lane[14] + lane[15])));
     for (int64_t i = n16; i < n; i++)
