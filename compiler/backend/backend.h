@@ -130,6 +130,26 @@ typedef struct NodeInfo {
      * node of the body; the node's buffer (NULL: none in the arena) */
     int pos, loop_end;
     MemBuf *buf;
+    /* A body value computed in place in row (t - lo + slot_shift) of its
+     * loop's stack slot_stack (place_loops): no buffer of its own, no copy
+     * at the end of the iteration. slot_loop NULL: not in a stack. */
+    const Node *slot_loop;
+    int slot_stack, slot_shift;
+    /* A next value in two buffers, off and pp_off, one per parity of the
+     * iteration: its carry points at the one the last iteration wrote,
+     * instead of a copy. */
+    bool pingpong;
+    int64_t pp_off;
+    /* LOOP nodes, per carry: carry_ptr[r], the carry is a pointer set to
+     * its next value's memory at the end of each iteration (no copy);
+     * carry_stack[r], the stack that holds the carry (its rows are the
+     * carries: the next value goes into the row after), -1 if none. */
+    bool *carry_ptr;
+    int *carry_stack;
+    /* LOOP nodes, per stack: the stack of a carry whose next value this
+     * stack stacks (the same rows, one further on: no memory of its own),
+     * -1 if none */
+    int *stack_alias;
 } NodeInfo;
 
 typedef struct Ctx {
@@ -400,6 +420,14 @@ void emit_grad_rest(Ctx *x);
 void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
 void place_grads(Ctx *x);
+void place_loops(Ctx *x);
+char *loop_iter_c(Ctx *x, const Loop *l);
+char *value_ptr_c(Ctx *x, const Node *v, const char *base);
+int carry_stack(const Node *n, int r);
+bool stack_in_place(const Node *n, int r);
+char *stack_front_c(Ctx *x, const Node *n, int r);
+char *stack_ptr_c(Ctx *x, const Node *n, int r, const char *base);
+char *carry_start_c(Ctx *x, const Node *n, int r);
 bool sparse_grad(Ctx *t, int i);
 const Node *loop_sparse_scatter(Ctx *t, int i);
 int64_t sparse_grad_cap(Ctx *t, int i);

@@ -17,18 +17,25 @@ void emit_loop_bufs(Ctx *x, Node *n, bool init)
         const Node *c = l->carry[r];
         cline(x, "float *c%d_%d = m->arena + %" PRId64 "; /* carry #%d%s%s */", id, r, ni->carry_off[r], r,
               c->name ? " " : "", c->name ? c->name : "");
-        if (init)
+        if (init && carry_stack(n, r) < 0)
             cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, vname(n->in[r]),
                   count_c(x, &c->shape, 0));
-        else
+        else if (!init)
             cline(x, "(void)c%d_%d;", id, r);
     }
-    for (int r = 0; r < l->nstack; r++) {
-        cline(x, "float *s%d_%d = m->arena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
-              l->stack[r]->id);
-        if (!init)
-            cline(x, "(void)s%d_%d;", id, r);
-    }
+    for (int pass = 0; pass < 2; pass++) /* stacks of their own, then those that are others' rows */
+        for (int r = 0; r < l->nstack; r++) {
+            if ((ni->stack_alias[r] >= 0) != pass)
+                continue;
+            cline(x, "float *s%d_%d = %s; /* stack of %%%d */", id, r, stack_ptr_c(x, n, r, "m->arena"),
+                  l->stack[r]->id);
+            if (!init || pass) /* (another's rows: the loop itself never names it) */
+                cline(x, "(void)s%d_%d;", id, r);
+        }
+    for (int r = 0; init && r < l->ncarry; r++) /* a carry that lives in its stack starts in its first row */
+        if (carry_stack(n, r) >= 0)
+            cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", carry_start_c(x, n, r), vname(n->in[r]),
+                  count_c(x, &l->carry[r]->shape, 0));
     for (int r = 0; r < l->nsum; r++) {
         if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
             cline(x, "float *u%d_%d = m->grads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
@@ -55,6 +62,10 @@ void emit_loop(Ctx *x, Node *n)
     NN_ASSERT(n->nin == l->ncarry);
     /* the loop's buffers live in the scope that holds the loop */
     emit_loop_bufs(x, n, true);
+    for (int r = 0; r < l->ncarry; r++) /* carries that point at their next value's memory (place_loops) */
+        if (ni->carry_ptr[r])
+            cline(x, "const float *p%d_%d = %s;", id, r, carry_stack(n, r) >= 0 ? carry_start_c(x, n, r)
+                                                                               : xsprintf("c%d_%d", id, r));
     const char *t = vname(l->index), *lo = size_c(x, l->lo);
     if (l->reverse) /* a backward scan: the iterations in reverse order */
         cline(x, "for (int64_t %s = %s - 1; %s >= %s; %s--) {", t, size_c(x, l->hi), t, lo, t);
@@ -63,8 +74,10 @@ void emit_loop(Ctx *x, Node *n)
     x->indent++;
     emit_block(x, &l->body);
     cline(x, "/* end of iteration: stacks, sums, then carries */");
-    char *iter = size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, lo);
+    char *iter = loop_iter_c(x, l);
     for (int r = 0; r < l->nstack; r++) {
+        if (stack_in_place(n, r))
+            continue;
         char *rowc = count_c(x, &l->stack[r]->shape, 0);
         cline(x, "memcpy(s%d_%d + %s * %s, %s, (size_t)%s * sizeof(float));", id, r, iter, rowc,
               vname(l->stack[r]), rowc);
@@ -82,18 +95,28 @@ void emit_loop(Ctx *x, Node *n)
     }
     /* next values that read a carry buffer go through temporaries first */
     for (int r = 0; r < l->ncarry; r++)
-        if (ni->tmp_off[r] >= 0)
+        if (ni->tmp_off[r] >= 0 && !ni->carry_ptr[r])
             cline(x, "float *x%d_%d = memcpy(m->arena + %" PRId64 ", %s, (size_t)%s * sizeof(float));", id, r,
                   ni->tmp_off[r], vname(l->next[r]), count_c(x, &l->carry[r]->shape, 0));
     for (int r = 0; r < l->ncarry; r++) {
         if (l->next[r] == l->carry[r])
             continue; /* unchanged */
+        if (ni->carry_ptr[r]) {
+            cline(x, "p%d_%d = %s;", id, r, vname(l->next[r]));
+            continue;
+        }
         const char *src = ni->tmp_off[r] >= 0 ? xsprintf("x%d_%d", id, r) : vname(l->next[r]);
         cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, src,
               count_c(x, &l->carry[r]->shape, 0));
     }
     x->indent--;
     cline(x, "} /* end loop %%%d */", id);
+    for (int r = 0; r < l->ncarry; r++) /* the last values, where the loop's results read them */
+        if (ni->carry_ptr[r]) {
+            cline(x, "if (p%d_%d != c%d_%d)", id, r, id, r);
+            cline(x, "    memcpy(c%d_%d, p%d_%d, (size_t)%s * sizeof(float));", id, r, id, r,
+                  count_c(x, &l->carry[r]->shape, 0));
+        }
 }
 
 /* The loops ops (c_target.c's switch sends them here). */
@@ -107,7 +130,8 @@ void c_emit_loop(Ctx *x, Node *n, const char *v)
     case OP_CARRY: {
         Loop *l = n->loop;
         NN_ASSERT(l && n->index >= 0 && n->index < l->ncarry);
-        cline(x, "const float *%s = c%d_%d;", v, l->node->id, n->index);
+        cline(x, "const float *%s = %c%d_%d;", v, info(l->node)->carry_ptr[n->index] ? 'p' : 'c', l->node->id,
+              n->index);
         break;
     }
     case OP_LOOP:

@@ -160,12 +160,12 @@ void c_decl_buffer(Ctx *x, const Node *n)
 {
     const char *v = vname(n);
     if (n->dtype == DT_I32)
-        cline(x, "int32_t *%s = (int32_t *)(void *)(m->arena + %" PRId64 ");", v, info(n)->off);
+        cline(x, "int32_t *%s = (int32_t *)(void *)(%s);", v, value_ptr_c(x, n, "m->arena"));
     else if (info(n)->grad_of >= 0)
         cline(x, "float *%s = m->grads + %" PRId64 "; /* d loss / d %s */", v, x->param_off[info(n)->grad_of],
               x->g->params[info(n)->grad_of].name);
     else
-        cline(x, "float *%s = m->arena + %" PRId64 ";", v, info(n)->off);
+        cline(x, "float *%s = %s;", v, value_ptr_c(x, n, "m->arena"));
 }
 
 /* Target.emit_node: one statement group, the node's variable and the code

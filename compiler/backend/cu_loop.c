@@ -21,11 +21,22 @@ void cu_emit_loop(Ctx *x, Node *n)
     for (int r = 0; r < l->ncarry; r++) {
         const Node *c = l->carry[r];
         cline(x, "float *c%d_%d = m->darena + %" PRId64 "; /* carry #%d */", id, r, ni->carry_off[r], r);
-        cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, vname(n->in[r]), bytes_of(x, &c->shape));
+        if (carry_stack(n, r) < 0)
+            cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, vname(n->in[r]), bytes_of(x, &c->shape));
     }
-    for (int r = 0; r < l->nstack; r++)
-        cline(x, "float *s%d_%d = m->darena + %" PRId64 "; /* stack of %%%d */", id, r, ni->stack_off[r],
-              l->stack[r]->id);
+    for (int pass = 0; pass < 2; pass++) /* stacks of their own, then those that are others' rows */
+        for (int r = 0; r < l->nstack; r++)
+            if ((ni->stack_alias[r] >= 0) == pass)
+                cline(x, "%sfloat *s%d_%d = %s; /* stack of %%%d */", pass ? "[[maybe_unused]] " : "", id, r,
+                      stack_ptr_c(x, n, r, "m->darena"), l->stack[r]->id);
+    for (int r = 0; r < l->ncarry; r++) /* a carry that lives in its stack starts in its first row */
+        if (carry_stack(n, r) >= 0)
+            cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, %s)", carry_start_c(x, n, r), vname(n->in[r]),
+                    bytes_of(x, &l->carry[r]->shape));
+    for (int r = 0; r < l->ncarry; r++) /* carries that point at their next value's memory (place_loops) */
+        if (ni->carry_ptr[r])
+            cline(x, "const float *p%d_%d = %s;", id, r, carry_stack(n, r) >= 0 ? carry_start_c(x, n, r)
+                                                                               : xsprintf("c%d_%d", id, r));
     for (int r = 0; r < l->nsum; r++) {
         if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
             cline(x, "float *u%d_%d = m->dgrads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
@@ -45,9 +56,10 @@ void cu_emit_loop(Ctx *x, Node *n)
     cu_count_loop(x, id);
     emit_block(x, &l->body);
     cline(x, "/* end of iteration: stacks, sums, then carries (on the stream, in order) */");
-    char *iter = size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, lo);
+    char *iter = loop_iter_c(x, l);
     for (int r = 0; r < l->nstack; r++)
-        cu_call(x, "nnrt_cuda_copy(m->cu, s%d_%d + %s * %s, %s, %s)", id, r, iter,
+        if (!stack_in_place(n, r))
+            cu_call(x, "nnrt_cuda_copy(m->cu, s%d_%d + %s * %s, %s, %s)", id, r, iter,
                 count_c(x, &l->stack[r]->shape, 0), vname(l->stack[r]), bytes_of(x, &l->stack[r]->shape));
     for (int r = 0; r < l->nsum; r++) {
         const Node *sv = l->sum[r];
@@ -73,7 +85,7 @@ void cu_emit_loop(Ctx *x, Node *n)
               M, cnt, id, r, vname(l->sum[r]), cnt);
     }
     for (int r = 0; r < l->ncarry; r++)
-        if (ni->tmp_off[r] >= 0) {
+        if (ni->tmp_off[r] >= 0 && !ni->carry_ptr[r]) {
             cline(x, "float *x%d_%d = m->darena + %" PRId64 ";", id, r, ni->tmp_off[r]);
             cu_call(x, "nnrt_cuda_copy(m->cu, x%d_%d, %s, %s)", id, r, vname(l->next[r]),
                     bytes_of(x, &l->carry[r]->shape));
@@ -81,12 +93,24 @@ void cu_emit_loop(Ctx *x, Node *n)
     for (int r = 0; r < l->ncarry; r++) {
         if (l->next[r] == l->carry[r])
             continue;
+        if (ni->carry_ptr[r]) {
+            cline(x, "p%d_%d = %s;", id, r, vname(l->next[r]));
+            continue;
+        }
         const char *src = ni->tmp_off[r] >= 0 ? xsprintf("x%d_%d", id, r) : vname(l->next[r]);
         cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, src, bytes_of(x, &l->carry[r]->shape));
     }
     cu_count_loop(x, -1);
     x->indent--;
     cline(x, "} /* end loop %%%d */", id);
+    for (int r = 0; r < l->ncarry; r++) /* the last values, where the loop's results read them */
+        if (ni->carry_ptr[r]) {
+            cline(x, "if (p%d_%d != c%d_%d) {", id, r, id, r);
+            x->indent++;
+            cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, p%d_%d, %s)", id, r, id, r, bytes_of(x, &l->carry[r]->shape));
+            x->indent--;
+            cline(x, "}");
+        }
 }
 
 /* The kernel that adds a body value into a loop's sum. */

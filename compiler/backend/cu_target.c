@@ -361,6 +361,8 @@ static void emit_loop_value(Ctx *x, Node *n, const char *v)
     int id = l->node->id, r = n->index;
     char kind = n->op == OP_CARRY || r < l->ncarry ? 'c' : r < l->ncarry + l->nstack ? 's' : 'u';
     r -= kind == 'c' || n->op == OP_CARRY ? 0 : kind == 's' ? l->ncarry : l->ncarry + l->nstack;
+    if (n->op == OP_CARRY && info(l->node)->carry_ptr[r]) /* where the last iteration put it (place_loops) */
+        kind = 'p';
     if (n->dtype == DT_I32) /* a stack of ints */
         cline(x, "[[maybe_unused]] const int32_t *%s = (const int32_t *)(const void *)%c%d_%d;", v, kind, id, r);
     else
@@ -491,12 +493,12 @@ static void cu_emit_node(Ctx *x, Node *n)
     node_header(x, n);
     if (n->op != OP_TOHOST && has_buffer(n)) {
         if (n->dtype == DT_I32)
-            cline(x, "int32_t *%s = (int32_t *)(void *)(m->darena + %" PRId64 ");", v, info(n)->off);
+            cline(x, "int32_t *%s = (int32_t *)(void *)(%s);", v, value_ptr_c(x, n, "m->darena"));
         else if (info(n)->grad_of >= 0)
             cline(x, "float *%s = m->dgrads + %" PRId64 "; /* d loss / d %s */", v, x->param_off[info(n)->grad_of],
                   g->params[info(n)->grad_of].name);
         else
-            cline(x, "float *%s = m->darena + %" PRId64 ";", v, info(n)->off);
+            cline(x, "float *%s = %s;", v, value_ptr_c(x, n, "m->darena"));
     }
     NN_ASSERT(cu_op(n->op)); /* supports_op said yes */
     (cu_family[n->op] ? cu_family[n->op] : emit_kernel_node)(x, n, v);

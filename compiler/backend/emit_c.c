@@ -80,9 +80,11 @@ static bool prepare(Ctx *x, Ctx *tctx, Diag *d, Graph *g, Graph *train, const Em
     c_approx_check(x);
     if (!x->ok)
         return false;
+    place_loops(x);
     plan_memory(x);
     if (t) {
         place_grads(t); /* gradients in m->grads take no arena */
+        place_loops(t);
         plan_memory(t);
         x->ok = x->ok && t->ok;
         for (int i = 0; x->ok && i < g->nparams; i++)

@@ -141,7 +141,7 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
         Node *n = x->all[i];
         NodeInfo *ni = info(n);
         owner[i] = -1;
-        if (has_buffer(n) && ni->grad_of < 0) {
+        if (has_buffer(n) && ni->grad_of < 0 && !ni->slot_loop) { /* (a stack's row: its loop's memory) */
             Loop *l = outermost_loop(n->parent);
             int start = l ? info(l->node)->pos : i, end = l ? info(l->node)->loop_end : i;
             bool out = false;
@@ -149,6 +149,8 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
                 out = out || g->outputs[k].value == n;
             owner[i] = mp->nbufs;
             add_buf(x, mp, &n->shape, n->loc, start, out ? fin : end, out, &ni->off);
+            if (ni->pingpong) /* the other iterations' buffer (place_loops), live as long */
+                add_buf(x, mp, &n->shape, n->loc, start, end, false, &ni->pp_off);
         }
         if (n->op != OP_LOOP)
             continue;
@@ -167,7 +169,13 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
                 add_buf(x, mp, &l->carry[r]->shape, n->loc, i, fin, true, &ni->tmp_off[r]);
         }
         for (int r = 0; r < l->nstack; r++) {
+            ni->stack_off[r] = -1;
+            if (ni->stack_alias && ni->stack_alias[r] >= 0)
+                continue; /* another stack's rows (place_loops) */
             Shape s = stacked(l, l->stack[r]);
+            for (int c = 0; ni->carry_stack && c < l->ncarry; c++)
+                if (ni->carry_stack[c] == r) /* a carry's stack: one row more, for the last next value */
+                    s.d[0] = size_add(s.d[0], size_const(1));
             add_buf(x, mp, &s, n->loc, i, fin, true, &ni->stack_off[r]);
         }
         for (int r = 0; r < l->nsum; r++) {

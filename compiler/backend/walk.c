@@ -11,6 +11,7 @@ void collect_block(Ctx *x, Block *b)
         n->aux = xalloc(sizeof(NodeInfo));
         info(n)->off = -1;
         info(n)->grad_of = -1;
+        info(n)->pp_off = -1;
         VEC_PUSH(x->all, x->nall, x->capall, n);
         if (n->op == OP_LOOP) {
             NN_ASSERT(n->loop && n->loop->node == n);
@@ -131,3 +132,176 @@ int64_t sparse_grad_cap(Ctx *t, int i)
     return per;
 }
 
+
+/* ---------------------------------------------------------------- loop values in place */
+
+/* Can body value v of loop l be computed straight into loop memory (a
+ * stack's row, or one of two buffers)? A float or int value of the body
+ * itself with a buffer of its own in the arena, not a gradient, an
+ * output or a copy between host and device. */
+static bool placeable(Ctx *x, const Loop *l, const Node *v)
+{
+    if (v->parent != &l->body || !has_buffer(v) || info(v)->grad_of >= 0 || info(v)->slot_loop ||
+        v->op == OP_TOHOST || v->op == OP_TODEVICE)
+        return false;
+    for (int k = 0; k < x->g->noutputs; k++)
+        if (x->g->outputs[k].value == v)
+            return false;
+    return v != x->g->loss;
+}
+
+static void put_in_stack(const Loop *l, Node *v, int s, int shift)
+{
+    info(v)->slot_loop = l->node;
+    info(v)->slot_stack = s;
+    info(v)->slot_shift = shift;
+}
+
+/* The copies at the end of an iteration, made pointer moves (the
+ * lecture's "don't move data", for loops): a stacked value is computed in
+ * its stack's row; a carry that is stacked lives in its stack (its next
+ * value goes into the row of the next iteration); any other carry points
+ * at its next value's memory, a stack row or one of two buffers that the
+ * iterations take in turn. On a GPU each copy is a launch per word; on a
+ * CPU a pass over the value. Run before the memory plan. */
+void place_loops(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        if (n->op != OP_LOOP)
+            continue;
+        Loop *l = n->loop;
+        NodeInfo *ni = info(n);
+        ni->carry_ptr = xalloc(sizeof(bool) * (size_t)(l->ncarry + 1));
+        ni->carry_stack = xalloc(sizeof(int) * (size_t)(l->ncarry + 1));
+        bool *held = xalloc(sizeof(bool) * (size_t)(l->nstack + 1)); /* stack s holds a carry */
+        ni->stack_alias = xalloc(sizeof(int) * (size_t)(l->nstack + 1));
+        for (int s = 0; s < l->nstack; s++)
+            ni->stack_alias[s] = -1;
+        for (int r = 0; r < l->ncarry; r++) {
+            ni->carry_stack[r] = -1;
+            Node *v = l->next[r];
+            if (v == l->carry[r] || v->dtype != DT_F32 || !placeable(x, l, v))
+                continue;
+            for (int s = 0; s < l->nstack; s++)
+                if (l->stack[s] == l->carry[r] && !held[s]) {
+                    held[s] = true;
+                    ni->carry_stack[r] = s;
+                    put_in_stack(l, v, s, l->reverse ? -1 : 1);
+                    /* a stack of the next value itself (`hs[t] = h` of h's
+                     * update) is the carry's stack one row on (forward
+                     * loops: autodiff's reverse ones stack no such pair) */
+                    for (int s2 = 0; !l->reverse && s2 < l->nstack; s2++)
+                        if (l->stack[s2] == v && !held[s2] && ni->stack_alias[s2] < 0) {
+                            held[s2] = true;
+                            ni->stack_alias[s2] = s;
+                        }
+                    break;
+                }
+        }
+        for (int s = 0; s < l->nstack; s++)
+            if (!held[s] && placeable(x, l, l->stack[s]))
+                put_in_stack(l, l->stack[s], s, 0);
+        for (int r = 0; r < l->ncarry; r++) {
+            Node *v = l->next[r];
+            if (v == l->carry[r] || v->dtype != DT_F32 || v->parent != &l->body)
+                continue;
+            if (info(v)->slot_loop == n) {
+                ni->carry_ptr[r] = true;
+            } else if (placeable(x, l, v)) {
+                ni->carry_ptr[r] = true;
+                info(v)->pingpong = true; /* pp_off: the memory plan's */
+            }
+        }
+    }
+}
+
+/* The C expression of iteration t's row in l's stacks: t - lo. */
+char *loop_iter_c(Ctx *x, const Loop *l)
+{
+    const char *t = vname(l->index);
+    return size_is_const(l->lo) && l->lo.c == 0 ? xstrdup(t) : xsprintf("(%s - %s)", t, size_c(x, l->lo));
+}
+
+/* Where value v is, for its declaration: base + its offset, or (placed by
+ * place_loops) its row of a stack, or the buffer of this iteration's
+ * parity. base: "m->arena", "m->darena". */
+char *value_ptr_c(Ctx *x, const Node *v, const char *base)
+{
+    const NodeInfo *ni = info(v);
+    if (ni->slot_loop) {
+        const Loop *l = ni->slot_loop->loop;
+        char *it = loop_iter_c(x, l);
+        if (ni->slot_shift)
+            it = xsprintf("(%s %c 1)", it, ni->slot_shift > 0 ? '+' : '-');
+        return xsprintf("s%d_%d + %s * %s", ni->slot_loop->id, ni->slot_stack, it, count_c(x, &v->shape, 0));
+    }
+    if (ni->pingpong) {
+        const Loop *l = v->parent->loop;
+        return xsprintf("(%s & 1 ? %s + %" PRId64 " : %s + %" PRId64 ")", loop_iter_c(x, l), base, ni->pp_off, base,
+                        ni->off);
+    }
+    return xsprintf("%s + %" PRId64, base, ni->off);
+}
+
+/* The stack of loop n that holds carry r (place_loops), or -1. */
+int carry_stack(const Node *n, int r)
+{
+    const NodeInfo *ni = info(n);
+    return ni->carry_stack ? ni->carry_stack[r] : -1;
+}
+
+/* Is stack r of loop n written in place: by its value (computed in its
+ * row) or by the carry it holds? Then no copy at the end of an iteration. */
+bool stack_in_place(const Node *n, int r)
+{
+    const Loop *l = n->loop;
+    const NodeInfo *vi = info(l->stack[r]);
+    if (info(n)->stack_alias && info(n)->stack_alias[r] >= 0)
+        return true;
+    if (vi->slot_loop == n && vi->slot_stack == r)
+        return true;
+    for (int c = 0; c < l->ncarry; c++)
+        if (carry_stack(n, c) == r)
+            return true;
+    return false;
+}
+
+/* The C expression of stack r of loop n, base: "m->arena", "m->darena".
+ * A stack with memory of its own: base + its offset (+ a row, below); one
+ * that is another's rows one further on (stack_alias): that stack's
+ * variable + a row. */
+char *stack_ptr_c(Ctx *x, const Node *n, int r, const char *base)
+{
+    const NodeInfo *ni = info(n);
+    const Loop *l = n->loop;
+    int a = ni->stack_alias ? ni->stack_alias[r] : -1;
+    if (a >= 0)
+        return xsprintf("s%d_%d + %s", n->id, a, count_c(x, &l->stack[r]->shape, 0));
+    return xsprintf("%s + %" PRId64 "%s", base, ni->stack_off[r], stack_front_c(x, n, r));
+}
+
+/* A reverse loop's stack that holds a carry has its extra row in front
+ * (the row before the first, for the value after the last iteration):
+ * " + ROW" after the buffer's offset, else "". */
+char *stack_front_c(Ctx *x, const Node *n, int r)
+{
+    const Loop *l = n->loop;
+    for (int c = 0; l->reverse && c < l->ncarry; c++)
+        if (carry_stack(n, c) == r)
+            return xsprintf(" + %s", count_c(x, &l->stack[r]->shape, 0));
+    return "";
+}
+
+/* Where carry r of loop n starts when its stack holds it: the stack's row
+ * of the first iteration (0, or the last row for a reverse loop). */
+char *carry_start_c(Ctx *x, const Node *n, int r)
+{
+    const Loop *l = n->loop;
+    int s = carry_stack(n, r);
+    NN_ASSERT(s >= 0);
+    if (!l->reverse)
+        return xsprintf("s%d_%d", n->id, s);
+    return xsprintf("s%d_%d + (%s - 1) * %s", n->id, s, size_c(x, size_sub(l->hi, l->lo)),
+                    count_c(x, &l->stack[s]->shape, 0));
+}

@@ -318,6 +318,52 @@ for t in 0..T {
                {"loss": loss, "h": h, "hs": hs})
 
 
+LOOPS = """
+# loops: where a loop's values live (compiler/backend/walk.c, place_loops).
+# k's next value is a product of k itself (two buffers taken in turn: one
+# would be overwritten while it is read); h is stacked after its update
+# (computed in its stack's row, the carry pointing there). The loop starts
+# at 1 (a stack's row is t - 1); with T = 1 it runs no iteration. T max 8.
+model loops
+dim D = 4
+dim T max 8
+param W : [D, D]
+param a : [D]
+input xs : [T, D]
+output k
+output hs
+k = zeros([D])
+h = zeros([D])
+for t in 1..T {
+  k = W @ k + xs[t]
+  h = a * h + tanh(k)
+  hs[t] = h
+}
+loss += sum(k * k) + sum(h)
+"""
+
+
+def case_loops(rng, name="loops", T=6):
+    D = 4
+    p = {"W": f32(rng.normal(0, 0.5, (D, D))), "a": f32(rng.normal(0.5, 0.3, D))}
+    xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
+    k = np.zeros(D)
+    h = np.zeros(D)
+    hs = np.zeros((T, D))  # row 0 never written: zero (LANGUAGE.md, "Indexed write")
+    for t in range(1, T):
+        k = p["W"] @ k + xs[t]
+        h = p["a"] * h + np.tanh(k)
+        hs[t] = h
+    q = {n: v.tolist() for n, v in p.items()}
+    k2, h2 = [0.0] * D, [0.0] * D
+    for t in range(1, T):
+        k2 = [v + x for v, x in zip(py_matvec(q["W"], k2), xs[t].tolist())]
+        h2 = [a * v + math.tanh(c) for a, v, c in zip(q["a"], h2, k2)]
+    close(k, np.array(k2), "loops k")
+    close(h, np.array(h2), "loops h")
+    write_case(name, LOOPS, p, {"xs": xs}, {"k": k, "hs": hs, "loss": float(k @ k + h.sum())})
+
+
 BUILTINS = """
 # builtins: every expression of LANGUAGE.md's table, each in its own output
 # so that a failure names the construct.
@@ -620,6 +666,8 @@ def main():
     case_rnnlm(np.random.default_rng(3))
     case_bag(np.random.default_rng(6))
     case_builtins(np.random.default_rng(4))
+    case_loops(np.random.default_rng(8))
+    case_loops(np.random.default_rng(9), "loops_empty", 1)  # no iteration: the carries' initial values
     if stdlib_has_nn():
         case_stdlib(np.random.default_rng(5))
     else:

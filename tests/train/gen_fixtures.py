@@ -39,7 +39,7 @@ OPTIMIZERS = {
 }
 STEPS = 3
 # the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
-TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}}
+TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set()}
 
 
 def lazy_adam_steps(fn, p, tin, tables, frozen):
@@ -129,6 +129,22 @@ def builtins(p, i):
     return loss + (g * g).sum()
 
 
+def loops(p, i):
+    a, W, U, V = (p[k] for k in "a W U V".split())
+    xs = i["xs"]
+    h = torch.zeros(3, dtype=torch.float64)
+    g = torch.zeros(3, dtype=torch.float64)
+    for t in range(xs.shape[0]):
+        h = a * h + W @ xs[t]
+        g = torch.tanh(U @ g + h)
+        for _ in range(2):
+            g = g * a
+    loss = torch.tanh(V @ h).sum() + (g * g).sum()
+    for k in range(1, xs.shape[0]):
+        loss = loss + torch.dot(V @ xs[k], xs[k - 1])
+    return loss
+
+
 def make(rng):
     """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
     n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
@@ -145,6 +161,8 @@ def make(rng):
                                      "F": n(4)}, {"F"},
                           {"x": x, "X": n(3, 4), "ids": np.array([4, 1, 4], np.int32), "y": np.int32(2),
                            "ys": np.array([3, 0, 1], np.int32), "t": rng.random(4).astype(np.float32)})
+    # (last: the draws above stay the same)
+    models["loops"] = (loops, {"a": n(3) + 0.5, "W": n(3, 3), "U": n(3, 3), "V": n(3, 3)}, set(), {"xs": n(6, 3)})
     return models
 
 
