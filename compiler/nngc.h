@@ -594,6 +594,7 @@ void ir_rewrite(Node *n, Op op, int nin, Node *const *in);
 /* Is x a row op of a fused loop over shape s (fuse.c, docs/IR.md): expand
  * along s's last axis, or pick_grad, of shape s, whose operands hold one
  * value per row of s (s less its last axis; f32, pick_grad's labels i32)? */
+bool ir_column_of(const Shape *c, const Shape *s);
 bool ir_row_op(const Node *x, const Shape *s);
 
 /* ---- builder.c: the one node builder (every stage that makes nodes) */

@@ -131,6 +131,13 @@ static const Node *fused_sumto(const Ctx *x, const Node *n)
     return NULL;
 }
 
+/* Is body node b of fused node n an element ARG of one value per row (a
+ * column: the fuse pass's [..., 1] operands)? */
+static bool column_arg(const Node *n, const Node *b)
+{
+    return b->op == OP_ARG && !b->ta && ir_column_of(&n->in[b->index]->shape, &n->shape);
+}
+
 /* An elementwise chain (fuse pass) as one loop: each body node is a scalar
  * local of the iteration, no intermediate buffers. With row ops (expand
  * along the last axis, pick_grad) the loop is a nest over rows r and
@@ -143,7 +150,7 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
     const Node *st = fused_sumto(x, n);
     bool rows = st != NULL;
     for (int k = 0; k < fb->n; k++)
-        rows = rows || (fb->nodes[k]->op == OP_ARG && fb->nodes[k]->ta);
+        rows = rows || (fb->nodes[k]->op == OP_ARG && (fb->nodes[k]->ta || column_arg(n, fb->nodes[k])));
     char *cols = NULL, *nrows = NULL;
     if (rows) {
         Shape rs = n->shape;
@@ -167,6 +174,8 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
             const Node *b = fb->nodes[k];
             if (b->op == OP_EXPAND)
                 cline(x, "const float f%d = %s[r]; /* expand */", b->id, vname(n->in[b->in[0]->index]));
+            else if (b->op == OP_ARG && column_arg(n, b))
+                cline(x, "const float f%d = %s[r]; /* arg, one per row */", b->id, vname(n->in[b->index]));
             else if (b->op == OP_PICKGRAD)
                 cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id,
                       label_c(n->in[b->in[1]->index]), b->id, vname(n->in[b->in[0]->index]));
@@ -181,7 +190,7 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
     for (int k = 0; k < fb->n; k++) {
         const Node *b = fb->nodes[k];
         char *e;
-        if ((b->op == OP_ARG && b->ta) || b->op == OP_EXPAND) {
+        if ((b->op == OP_ARG && (b->ta || column_arg(n, b))) || b->op == OP_EXPAND) {
             continue; /* read per row, before the column loop */
         } else if (b->op == OP_ARG) {
             const Node *op = n->in[b->index];

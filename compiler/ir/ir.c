@@ -206,6 +206,18 @@ static bool row_shaped(const Node *x, const Shape *s) {
     return true;
 }
 
+/* Is c the shape s with its last axis 1, one value per row of s (and not
+ * s itself)? A fused chain reads such an operand at the row. */
+bool ir_column_of(const Shape *c, const Shape *s) {
+    if (s->rank < 1 || c->rank != s->rank || !size_is_const(c->d[s->rank - 1]) || c->d[s->rank - 1].c != 1 ||
+        (size_is_const(s->d[s->rank - 1]) && s->d[s->rank - 1].c == 1))
+        return false;
+    for (int k = 0; k + 1 < s->rank; k++)
+        if (!size_eq(c->d[k], s->d[k]))
+            return false;
+    return true;
+}
+
 bool ir_row_op(const Node *x, const Shape *s) {
     if (s->rank < 1 || !shape_eq(&x->shape, s))
         return false;

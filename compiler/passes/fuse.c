@@ -15,8 +15,10 @@
  *    the root's elements computing every op as a scalar expression, with no
  *    intermediate buffers. The chain's outside operands are the fused
  *    node's operands (ARG nodes in its body); each must have the root's
- *    shape, be a scalar, or be a trailing part of it (a bias row), so that
- *    the loop can read it as x[i], x[0] or x[i % n]. Two non-elementwise
+ *    shape, be a scalar, be a trailing part of it (a bias row), so that
+ *    the loop can read it as x[i], x[0] or x[i % n], or be a column, the
+ *    root's shape with a last axis of 1 (one value per row, read at the
+ *    row: --batch's mask of a recurrence's update). Two non-elementwise
  *    ops join too, as "row ops" whose operands hold one value per row of
  *    the root (its shape less the last axis): expand along the last axis
  *    (x[r] for every element of row r) and pick_grad (d[r] where the
@@ -114,7 +116,8 @@ typedef struct Chain {
 } Chain;
 
 static bool arg_ok(const Node *x, const Node *root) {
-    return x->dtype == DT_F32 && (x->shape.rank == 0 || is_suffix(&x->shape, &root->shape));
+    return x->dtype == DT_F32 &&
+           (x->shape.rank == 0 || is_suffix(&x->shape, &root->shape) || ir_column_of(&x->shape, &root->shape));
 }
 
 static bool member(const Chain *c, const Node *x) { return node_index_get(&c->members, x) >= 0; }
