@@ -352,9 +352,11 @@ void cu_emit_kernel(Ctx *x, Node *n)
         break;
     case OP_IADD: case OP_ISUB: case OP_IMUL: {
         const char *op = n->op == OP_IADD ? "+" : n->op == OP_ISUB ? "-" : "*";
-        kernel_open(x, n, "int index arithmetic, a scalar operand broadcast");
-        grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)", ir_is_int_scalar(a) ? "" : "[i]", op,
-                                 ir_is_int_scalar(n->in[1]) ? "" : "[i]"));
+        kernel_open(x, n, "int index arithmetic, broadcast");
+        grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)",
+                                 ir_is_int_scalar(a) ? "" : xsprintf("[%s]", bcast_at(x, &a->shape, &n->shape)), op,
+                                 ir_is_int_scalar(n->in[1]) ? "" : xsprintf("[%s]", bcast_at(x, &n->in[1]->shape,
+                                                                                        &n->shape))));
         break;
     }
     case OP_GATHER: { /* rows of an int table */

@@ -136,16 +136,16 @@ static bool is_one(Size s) {
 /* NumPy broadcasting: align the shapes on their last axes; each pair of
  * sizes must be equal or one of them 1 (then the other wins); the longer
  * shape supplies the missing leading axes. */
-static bool infer_broadcast(Infer *I, const Node *a, const Node *b) {
-    if (!need_f32(I, a) || !need_f32(I, b))
-        return false;
+/* NumPy's broadcast of a's and b's shapes into *r (false after reporting
+ * two sizes that do not broadcast). */
+static bool broadcast_shape(Infer *I, const Node *a, const Node *b, Shape *r) {
     const Shape *x = &a->shape, *y = &b->shape;
-    Shape r = {.rank = x->rank > y->rank ? x->rank : y->rank};
-    for (int i = 1; i <= r.rank; i++) {
+    *r = (Shape){.rank = x->rank > y->rank ? x->rank : y->rank};
+    for (int i = 1; i <= r->rank; i++) {
         bool hx = i <= x->rank, hy = i <= y->rank;
         Size sx = hx ? x->d[x->rank - i] : size_const(1);
         Size sy = hy ? y->d[y->rank - i] : size_const(1);
-        Size *out = &r.d[r.rank - i];
+        Size *out = &r->d[r->rank - i];
         if (!hy || size_eq(sx, sy) || is_one(sy))
             *out = sx;
         else if (!hx || is_one(sx))
@@ -154,6 +154,13 @@ static bool infer_broadcast(Infer *I, const Node *a, const Node *b) {
             return fail(I, "shape mismatch in '%s': %s %s %s (sizes %s and %s cannot be broadcast)",
                         op_symbol(I->n->op), shp(I, x), op_symbol(I->n->op), shp(I, y), sz(I, sx), sz(I, sy));
     }
+    return true;
+}
+
+static bool infer_broadcast(Infer *I, const Node *a, const Node *b) {
+    Shape r;
+    if (!need_f32(I, a) || !need_f32(I, b) || !broadcast_shape(I, a, b, &r))
+        return false;
     set(I, DT_F32, &r);
     return true;
 }
@@ -253,16 +260,19 @@ static bool infer_concat(Infer *I, const Node *a, const Node *b) {
 }
 
 /* Int arithmetic: on scalars (index expressions), and, once the batch pass
- * has turned a loop index into a RANGE, on an [n] vector with a scalar or
- * with another [n] vector (either order). */
+ * has turned a loop index into a RANGE, on int tensors, broadcast as
+ * NumPy does (a scalar, [n] with [n], --batch's lengths [B] with steps
+ * [n, 1]). */
 static bool infer_int_arith(Infer *I, const Node *a, const Node *b) {
     const char *sym = op_symbol(I->n->op);
     if (a->dtype != DT_I32 || b->dtype != DT_I32)
         return fail(I, "'%s' needs int scalars or int vectors, got %s and %s", sym, typ(I, a), typ(I, b));
-    /* a scalar broadcasts; two tensors (batched index tables: [T, B]) have one shape */
-    if (a->shape.rank > 0 && b->shape.rank > 0 && !shape_eq(&a->shape, &b->shape))
-        return fail(I, "shape mismatch in '%s': %s %s %s", sym, shp(I, &a->shape), sym, shp(I, &b->shape));
-    set(I, DT_I32, a->shape.rank > 0 ? &a->shape : &b->shape);
+    /* NumPy's broadcasting (batched index tables: [T, B]; --batch's masks,
+     * lengths [B] against steps [T, 1]) */
+    Shape r;
+    if (!broadcast_shape(I, a, b, &r))
+        return false;
+    set(I, DT_I32, &r);
     return true;
 }
 
@@ -526,9 +536,9 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return true;
     case OP_CARRY:
         return infer_carry(&I);
-    case OP_RANGE: /* like FILL: the builder set the shape [n] */
-        if (n->shape.rank != 1)
-            return fail(&I, "'range' must have rank 1, has rank %d", n->shape.rank);
+    case OP_RANGE: /* like FILL: the builder set the shape [n] (or [n, 1], a column) */
+        if (n->shape.rank != 1 && !(n->shape.rank == 2 && is_one(n->shape.d[1])))
+            return fail(&I, "'range' must have shape [n] or [n, 1], has rank %d", n->shape.rank);
         n->dtype = DT_I32;
         return true;
     case OP_IADD:

@@ -249,9 +249,9 @@ static Node *leaf(Vec *v, Node *n) {
  * T: step t is example b's when t < hi(len[b]). Both masks are read from a
  * table, [0 ... 0 1 ... 1] (hi(T) - hi(1) + 1 zeros, hi(T) - lo ones), at
  * hi(len[b]) - t + hi(T) - hi(1): the table's index check also rejects a
- * length outside 0..T. A loop of their own, put just before l, stacks them
- * for every step ([hi - lo, B] tensors, built once per call); l's body reads
- * its step's row. So the masks are a slice of a loop-invariant tensor, like
+ * length outside 0..T. Every step's at once, before l (the steps lo..hi-1
+ * as a column [hi - lo, 1] against the lengths [B]: [hi - lo, B] tensors,
+ * built once per call, no loop); l's body reads its step's row. So the masks are a slice of a loop-invariant tensor, like
  * the time-major inputs, and the batch pass can take whatever reads them
  * (the output layer, its loss and gradients) out of l as whole-tensor work. */
 static void make_masks(Vec *v, Loop *l) {
@@ -278,19 +278,21 @@ static void make_masks(Vec *v, Loop *l) {
                          build_leaf(b, ir_iconst(1, loc), true), loc);
     Node *itab = build_op2(&ob, OP_CONCAT, iz, io, loc);
 
-    Loop *m = ir_new_loop(outer, l->var, l->lo, l->hi, loc);
-    Builder mb = build_at(g, &m->body, -1, BUILD_ASSERT, "vectorize");
     Node *hib = v->len;
     if (l->hi.k[0] != 1)
-        hib = build_op2(&mb, OP_IMUL, hib, build_leaf(b, ir_iconst(l->hi.k[0], loc), true), loc);
+        hib = build_op2(b, OP_IMUL, hib, build_leaf(b, ir_iconst(l->hi.k[0], loc), true), loc);
     if (l->hi.c != 0)
-        hib = build_op2(&mb, OP_IADD, hib, build_leaf(b, ir_iconst(l->hi.c, loc), true), loc);
-    Node *idx = build_op2(&mb, OP_ISUB, hib, m->index, loc);
-    idx = build_op2(&mb, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(zeros, size_const(1)), loc), true), loc);
-    Node *fm = build_op2(&mb, OP_GATHER, ftab, idx, loc), *im = build_op2(&mb, OP_GATHER, itab, idx, loc);
-    fm->name = "mask";
-    ir_insert(outer, ob.pos, m->node);
-    Node *ftable = ir_loop_stack_of(m, fm, -1, NULL), *itable = ir_loop_stack_of(m, im, -1, NULL);
+        hib = build_op2(b, OP_IADD, hib, build_leaf(b, ir_iconst(l->hi.c, loc), true), loc);
+    /* every step at once: the steps lo..hi-1 as a column [hi - lo, 1]
+     * against the lengths [B] give the [hi - lo, B] indexes */
+    Node *steps = ir_new_node(OP_RANGE, 0, NULL, loc);
+    steps->size = l->lo;
+    steps->shape = (Shape){.rank = 2, .d = {ones, size_const(1)}};
+    steps->name = l->var;
+    Node *idx = build_op2(b, OP_ISUB, hib, build_leaf(b, steps, true), loc);
+    idx = build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(zeros, size_const(1)), loc), true), loc);
+    Node *ftable = build_op2(b, OP_GATHER, ftab, idx, loc), *itable = build_op2(b, OP_GATHER, itab, idx, loc);
+    ftable->name = "mask";
     at = 0; /* the leaves went to the head of the top block */
     while (outer->nodes[at] != ftab) /* the first node put at ob */
         at++;

@@ -285,6 +285,11 @@ static void test_leaves(void **state) {
     m = bad_node(g, OP_IADD, 2, I32(2, C(2), C(3)), I32(2, C(3), C(2)));
     assert_contains(m, "[2, 3]");
     assert_contains(m, "[3, 2]");
+    /* --batch's masks: lengths [B] against the steps as a column [T, 1] */
+    assert_type(g, ok_node(g, OP_ISUB, 2, I32(1, C(3)), I32(2, T_(), C(1))), DT_I32, "[T, 3]");
+    assert_type(g, ok_node(g, OP_IADD, 2, I32(2, T_(), C(1)), I32(2, C(1), C(3))), DT_I32, "[T, 3]");
+    m = bad_node(g, OP_ISUB, 2, I32(1, C(3)), I32(2, T_(), C(2)));
+    assert_contains(m, "cannot be broadcast");
 
     n = ir_new_node(OP_RANGE, 0, NULL, NO_LOC);
     n->size = C(2);
@@ -292,6 +297,11 @@ static void test_leaves(void **state) {
     assert_true(ir_infer(g, n, errbuf, sizeof errbuf));
     assert_type(g, n, DT_I32, "[T]");
     n->shape.rank = 2;
+    assert_false(ir_infer(g, n, errbuf, sizeof errbuf));
+    n->shape.d[1] = C(1); /* a column: [T, 1] */
+    assert_true(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_type(g, n, DT_I32, "[T, 1]");
+    n->shape.d[1] = C(2);
     assert_false(ir_infer(g, n, errbuf, sizeof errbuf));
 }
 
