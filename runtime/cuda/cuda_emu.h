@@ -25,12 +25,14 @@
  *     launch fails, naming the kernel, the block, the threads and where
  *     they stopped.
  *   - Thread order (nnrt_emu_set_order): NNRT_EMU_BOTH (the default) runs
- *     each launch twice from the same device memory, the threads of each
- *     round in forward and then in reverse order, and fails the launch if
- *     any byte of device memory differs: a kernel that is right only
- *     because of the order its threads happen to run in (a missing
- *     __syncthreads, two threads writing one element) is reported, naming
- *     the kernel. NNRT_EMU_FORWARD / NNRT_EMU_REVERSE run once.
+ *     each launch twice from the same device memory, the blocks and the
+ *     threads of each round in forward and then in reverse order, and
+ *     fails the launch if any byte of device memory differs: a kernel that
+ *     is right only because of the order its threads or blocks happen to
+ *     run in (a missing __syncthreads, two threads writing one element, a
+ *     block reading what another wrote, blocks adding into one element
+ *     without an atomic) is reported, naming the kernel.
+ *     NNRT_EMU_FORWARD / NNRT_EMU_REVERSE run once.
  *   - A failed launch is a sticky error, returned by cudaGetLastError and
  *     the synchronising calls; cudaGetErrorString of it is the message
  *     (nnrt_emu_fault() too).

@@ -436,12 +436,18 @@ static bool run_block(const char *name, dim3 bid, dim3 grid, dim3 block, bool re
     }
 }
 
+/* Every block, one after another: in order, or (reverse) from the last
+ * to the first, as a GPU may run them (a kernel whose block reads what
+ * another block wrote, or whose blocks add into one element without an
+ * atomic, gives other bytes in the other order). */
 static bool run_grid(const char *name, dim3 grid, dim3 block, bool reverse) {
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++)
-                if (!run_block(name, dim3(x, y, z), grid, block, reverse))
-                    return false;
+    size_t nb = (size_t)grid.x * grid.y * grid.z;
+    for (size_t k = 0; k < nb; k++) {
+        size_t b = reverse ? nb - 1 - k : k;
+        unsigned x = (unsigned)(b % grid.x), y = (unsigned)(b / grid.x % grid.y), z = (unsigned)(b / grid.x / grid.y);
+        if (!run_block(name, dim3(x, y, z), grid, block, reverse))
+            return false;
+    }
     return true;
 }
 
@@ -485,8 +491,9 @@ cudaError_t nnrt_emu_launch(const char *name, dim3 grid, dim3 block, size_t shme
                 memcpy(&fw, after[i].data() + at, sizeof fw);
                 memcpy(&rv, allocs[i].p + at, sizeof rv);
                 fail(cudaErrorLaunchFailure,
-                     "kernel %s: the result depends on the order of the threads of a block (a missing "
-                     "__syncthreads, or threads writing one element): byte %zu of a %zu-byte allocation is "
+                     "kernel %s: the result depends on the order of the threads of a block or of the blocks "
+                     "(a missing __syncthreads, threads writing one element, a block reading what another "
+                     "wrote): byte %zu of a %zu-byte allocation is "
                      "%g (as a float) with the threads in forward order, %g in reverse order",
                      name, b, allocs[i].n, (double)fw, (double)rv);
                 return sticky = last;

@@ -4,7 +4,9 @@
  * the kernel bugs it exists for: a shared-memory reduction without its
  * __syncthreads (wrong in one order, reported as order-dependent), a
  * __syncthreads under `if (threadIdx.x < 16)` and barriers at different
- * places (reported as divergent, naming the kernel); plus its memory
+ * places (reported as divergent, naming the kernel), a block reading what
+ * another wrote and blocks adding into one element without an atomic
+ * (reported as order-dependent: the blocks' order); plus its memory
  * checks, cuBLAS's column-major SGEMM, and the "no CUDA device" path.
  * Emulation only (it provokes faults on purpose).
  */
@@ -85,6 +87,18 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) past_end(float *out, in
         out[threadIdx.x] = 1.0f;
 }
 
+/* wrong: block b reads what block b - 1 wrote (no order between blocks) */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) chained_blocks(float *out) {
+    if (threadIdx.x == 0)
+        out[blockIdx.x + 1] = out[blockIdx.x] + 1.0f;
+}
+
+/* wrong: every block adds its value into one element, without an atomic */
+extern "C" __global__ void __launch_bounds__(NNRT_BLOCK) blocks_add(const float *x, float *out) {
+    if (threadIdx.x == 0)
+        out[0] += x[blockIdx.x];
+}
+
 /* ---------------------------------------------------------------- tests */
 
 static float *dalloc(size_t n) {
@@ -137,6 +151,32 @@ static void test_reductions(void) {
     CHECK(e == cudaErrorLaunchFailure, "later launches fail too until the error is cleared");
     nnrt_emu_clear_fault();
     cudaFree(dx), cudaFree(dout);
+}
+
+/* Blocks run in no order on a GPU: a kernel that depends on theirs is
+ * reported (the second run goes from the last block to the first). */
+static void test_block_order(void) {
+    float z[5] = {0, 0, 0, 0, 0}, x[3] = {1e8f, -1e8f, 1.0f}; /* 1 added first or last: 0 or 1 */
+    float *dout = dalloc(5), *dx = dalloc(3);
+    cudaMemcpy(dout, z, sizeof z, cudaMemcpyHostToDevice);
+    cudaMemcpy(dx, x, sizeof x, cudaMemcpyHostToDevice);
+    cudaError_t e = NNRT_KLAUNCH(chained_blocks, 4, NNRT_BLOCK, 0, (cudaStream_t)0, dout);
+    CHECK(e == cudaErrorLaunchFailure && strstr(nnrt_emu_fault(), "kernel chained_blocks") &&
+              strstr(nnrt_emu_fault(), "of the blocks"),
+          "a block reading what the block before it wrote is reported: %s", nnrt_emu_fault());
+    nnrt_emu_clear_fault();
+    cudaMemcpy(dout, z, sizeof z, cudaMemcpyHostToDevice);
+    e = NNRT_KLAUNCH(blocks_add, 3, NNRT_BLOCK, 0, (cudaStream_t)0, dx, dout);
+    CHECK(e == cudaErrorLaunchFailure && strstr(nnrt_emu_fault(), "kernel blocks_add"),
+          "blocks adding into one element without an atomic are reported: %s", nnrt_emu_fault());
+    nnrt_emu_clear_fault();
+    /* one block each, in either order, is fine */
+    cudaMemcpy(dout, z, sizeof z, cudaMemcpyHostToDevice);
+    e = NNRT_KLAUNCH(blocks_add, 1, NNRT_BLOCK, 0, (cudaStream_t)0, dx, dout);
+    float got = 0;
+    cudaMemcpy(&got, dout, sizeof got, cudaMemcpyDeviceToHost);
+    CHECK(e == cudaSuccess && got == 1e8f, "one block adding into an element runs: %g", (double)got);
+    cudaFree(dout), cudaFree(dx);
 }
 
 static void test_divergence(void) {
@@ -299,6 +339,7 @@ static void test_no_device(void) {
 
 int main(void) {
     test_reductions();
+    test_block_order();
     test_divergence();
     test_indices();
     test_memory();
