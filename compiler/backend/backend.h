@@ -135,6 +135,10 @@ typedef struct NodeInfo {
      * at the end of the iteration. slot_loop NULL: not in a stack. */
     const Node *slot_loop;
     int slot_stack, slot_shift;
+    /* A matrix product whose third operand (the addend it starts from) is
+     * a row of a buffer read by nothing else: the product accumulates in
+     * that row, with no buffer of its own and no copy of the addend. */
+    bool in_addend;
     /* A next value in two buffers, off and pp_off, one per parity of the
      * iteration: its carry points at the one the last iteration wrote,
      * instead of a copy. */

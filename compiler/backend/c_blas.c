@@ -8,7 +8,7 @@
  * before the BLAS call accumulates into it. */
 static void emit_addend(Ctx *x, const Node *n, const char *out)
 {
-    if (n->nin != 3)
+    if (n->nin != 3 || info(n)->in_addend) /* (in place: out is the addend's memory) */
         return;
     const Node *c = n->in[2];
     if (c->shape.rank == 0 || shape_eq(&c->shape, &n->shape)) {

@@ -39,8 +39,11 @@ static void add_free(Free *f, Node *v)
         if (f->v[i] == v)
             return;
     VEC_PUSH(f->v, f->n, f->cap, v);
-    if (has_buffer(v))
+    if (has_buffer(v)) {
+        if (info(v)->in_addend) /* its memory is its addend's (place_addends) */
+            add_free(f, v->in[2]);
         return;
+    }
     /* an expression: its operands too (a LOOPOUT's loop: its buffers) */
     if (v->op != OP_LOOPOUT)
         for (int j = 0; j < v->nin; j++)

@@ -323,7 +323,7 @@ static void emit_param(Ctx *x, Node *n, const char *v)
 
 static void emit_products(Ctx *x, Node *n, const char *v)
 {
-    if (n->nin == 3)
+    if (n->nin == 3 && !info(n)->in_addend) /* (in place: v is the addend's memory) */
         emit_kernel_node(x, n, v); /* the addend, then the product */
     else
         emit_product(x, n, v);

@@ -85,6 +85,10 @@ static void use(Ctx *x, const Node *v, int p, const Block *where)
         if (b->loop && !ir_block_in_loop(v->parent, b->loop) && info(b->loop->node)->loop_end > p)
             p = info(b->loop->node)->loop_end;
     const Node *r = view_root(v);
+    if (info(r)->in_addend) { /* a product in its addend's memory (place_addends) */
+        use(x, r->in[2], p, where);
+        return;
+    }
     if (r->op == OP_SCATTERROWS) {
         /* not stored: whoever reads it reads its operands */
         for (int j = 0; j < r->nin; j++)
@@ -141,7 +145,7 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
         Node *n = x->all[i];
         NodeInfo *ni = info(n);
         owner[i] = -1;
-        if (has_buffer(n) && ni->grad_of < 0 && !ni->slot_loop) { /* (a stack's row: its loop's memory) */
+        if (has_buffer(n) && ni->grad_of < 0 && !ni->slot_loop && !ni->in_addend) { /* (a stack's row, an addend's) */
             Loop *l = outermost_loop(n->parent);
             int start = l ? info(l->node)->pos : i, end = l ? info(l->node)->loop_end : i;
             bool out = false;

@@ -135,19 +135,56 @@ int64_t sparse_grad_cap(Ctx *t, int i)
 
 /* ---------------------------------------------------------------- loop values in place */
 
+/* Is v an output or the loss (their memory outlives the call)? */
+static bool is_result(Ctx *x, const Node *v)
+{
+    for (int k = 0; k < x->g->noutputs; k++)
+        if (x->g->outputs[k].value == v)
+            return true;
+    return v == x->g->loss;
+}
+
+/* The node whose memory v's value is in: v, or for a product in its
+ * addend's memory (place_addends), the addend's (a row view: not
+ * placeable, its memory is another's). */
+static Node *mem_of(Node *v)
+{
+    while (info(v)->in_addend)
+        v = v->in[2];
+    return v;
+}
+
 /* Can body value v of loop l be computed straight into loop memory (a
  * stack's row, or one of two buffers)? A float or int value of the body
  * itself with a buffer of its own in the arena, not a gradient, an
  * output or a copy between host and device. */
 static bool placeable(Ctx *x, const Loop *l, const Node *v)
 {
-    if (v->parent != &l->body || !has_buffer(v) || info(v)->grad_of >= 0 || info(v)->slot_loop ||
-        v->op == OP_TOHOST || v->op == OP_TODEVICE)
-        return false;
-    for (int k = 0; k < x->g->noutputs; k++)
-        if (x->g->outputs[k].value == v)
-            return false;
-    return v != x->g->loss;
+    return v->parent == &l->body && has_buffer(v) && info(v)->grad_of < 0 && !info(v)->slot_loop &&
+           !info(v)->in_addend && v->op != OP_TOHOST && v->op != OP_TODEVICE && !is_result(x, v);
+}
+
+/* A product `matmul A, B, C` (the fuse pass's bias into GEMM) first
+ * copies C into its output, then accumulates. When nothing else reads C
+ * (a value of its own, or a row of a buffer nothing else reads: an RNN's
+ * input projection, computed for every step before the loop, row t read
+ * by step t's product only), the product accumulates in C's memory
+ * instead: no copy (a kernel launch per word on a GPU), no buffer. */
+static void place_addends(Ctx *x)
+{
+    for (int i = 0; i < x->nall; i++) {
+        Node *n = x->all[i];
+        if ((n->op != OP_MATMUL && n->op != OP_MATVEC) || n->nin != 3 || !has_buffer(n) || info(n)->grad_of >= 0 ||
+            is_result(x, n))
+            continue;
+        /* the addend itself, or the buffer it is a row of, read by nothing else */
+        const Node *c = n->in[2], *root = c->op == OP_ROW ? c->in[0] : c;
+        if (c->parent != n->parent || !shape_eq(&c->shape, &n->shape) || info(c)->uses != 1 ||
+            !has_buffer(root) || info(root)->uses != 1 || info(root)->grad_of >= 0 || root->dtype != DT_F32 ||
+            root->op == OP_TODEVICE || root->op == OP_TOHOST || is_result(x, root))
+            continue;
+        info(n)->in_addend = true;
+    }
 }
 
 static void put_in_stack(const Loop *l, Node *v, int s, int shift)
@@ -166,6 +203,7 @@ static void put_in_stack(const Loop *l, Node *v, int s, int shift)
  * CPU a pass over the value. Run before the memory plan. */
 void place_loops(Ctx *x)
 {
+    place_addends(x);
     for (int i = 0; i < x->nall; i++) {
         Node *n = x->all[i];
         if (n->op != OP_LOOP)
@@ -181,13 +219,13 @@ void place_loops(Ctx *x)
         for (int r = 0; r < l->ncarry; r++) {
             ni->carry_stack[r] = -1;
             Node *v = l->next[r];
-            if (v == l->carry[r] || v->dtype != DT_F32 || !placeable(x, l, v))
+            if (v == l->carry[r] || v->dtype != DT_F32 || !placeable(x, l, mem_of(v)))
                 continue;
             for (int s = 0; s < l->nstack; s++)
                 if (l->stack[s] == l->carry[r] && !held[s]) {
                     held[s] = true;
                     ni->carry_stack[r] = s;
-                    put_in_stack(l, v, s, l->reverse ? -1 : 1);
+                    put_in_stack(l, mem_of(v), s, l->reverse ? -1 : 1);
                     /* a stack of the next value itself (`hs[t] = h` of h's
                      * update) is the carry's stack one row on (forward
                      * loops: autodiff's reverse ones stack no such pair) */
@@ -200,17 +238,17 @@ void place_loops(Ctx *x)
                 }
         }
         for (int s = 0; s < l->nstack; s++)
-            if (!held[s] && placeable(x, l, l->stack[s]))
-                put_in_stack(l, l->stack[s], s, 0);
+            if (!held[s] && placeable(x, l, mem_of(l->stack[s])))
+                put_in_stack(l, mem_of(l->stack[s]), s, 0);
         for (int r = 0; r < l->ncarry; r++) {
-            Node *v = l->next[r];
+            Node *v = l->next[r], *mv = mem_of(v);
             if (v == l->carry[r] || v->dtype != DT_F32 || v->parent != &l->body)
                 continue;
-            if (info(v)->slot_loop == n) {
+            if (info(mv)->slot_loop == n) {
                 ni->carry_ptr[r] = true;
-            } else if (placeable(x, l, v)) {
+            } else if (placeable(x, l, mv)) {
                 ni->carry_ptr[r] = true;
-                info(v)->pingpong = true; /* pp_off: the memory plan's */
+                info(mv)->pingpong = true; /* pp_off: the memory plan's */
             }
         }
     }
@@ -229,6 +267,8 @@ char *loop_iter_c(Ctx *x, const Loop *l)
 char *value_ptr_c(Ctx *x, const Node *v, const char *base)
 {
     const NodeInfo *ni = info(v);
+    if (ni->in_addend) /* (place_addends) */
+        return xsprintf("(float *)%s", vname(v->in[2]));
     if (ni->slot_loop) {
         const Loop *l = ni->slot_loop->loop;
         char *it = loop_iter_c(x, l);
@@ -256,7 +296,7 @@ int carry_stack(const Node *n, int r)
 bool stack_in_place(const Node *n, int r)
 {
     const Loop *l = n->loop;
-    const NodeInfo *vi = info(l->stack[r]);
+    const NodeInfo *vi = info(mem_of(l->stack[r]));
     if (info(n)->stack_alias && info(n)->stack_alias[r] >= 0)
         return true;
     if (vi->slot_loop == n && vi->slot_stack == r)

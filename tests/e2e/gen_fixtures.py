@@ -364,6 +364,52 @@ def case_loops(rng, name="loops", T=6):
     write_case(name, LOOPS, p, {"xs": xs}, {"k": k, "hs": hs, "loss": float(k @ k + h.sum())})
 
 
+ADDEND = """
+# addend: a product's addend in place (compiler/backend/walk.c,
+# place_addends). U @ xs[t] is one product for every step before the
+# loop; step t's W @ h + row t accumulates in row t when nothing else
+# reads the rows, but here the loss reads them all after the loop: the
+# product must keep its own memory. T max 8.
+model addend
+dim D = 4
+dim T max 8
+param W : [D, D]
+param U : [D, D]
+input xs : [T, D]
+output h
+h = zeros([D])
+for t in 0..T {
+  h = tanh(W @ h + U @ xs[t])
+}
+for t in 0..T {
+  loss += sum(U @ xs[t])
+}
+"""
+
+
+def case_addend(rng):
+    D, T = 4, 5
+    p = {"W": f32(rng.normal(0, 0.5, (D, D))), "U": f32(rng.normal(0, 0.5, (D, D)))}
+    xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
+    h = np.zeros(D)
+    loss = 0.0
+    for t in range(T):
+        h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
+    for t in range(T):
+        loss += (p["U"] @ xs[t]).sum()
+    q = {n: v.tolist() for n, v in p.items()}
+    h2 = [0.0] * D
+    loss2 = 0.0
+    for t in range(T):
+        a, b = py_matvec(q["W"], h2), py_matvec(q["U"], xs[t].tolist())
+        h2 = [math.tanh(u + v) for u, v in zip(a, b)]
+    for t in range(T):
+        loss2 += sum(py_matvec(q["U"], xs[t].tolist()))
+    close(h, np.array(h2), "addend h")
+    close(loss, loss2, "addend loss")
+    write_case("addend", ADDEND, p, {"xs": xs}, {"h": h, "loss": loss})
+
+
 BUILTINS = """
 # builtins: every expression of LANGUAGE.md's table, each in its own output
 # so that a failure names the construct.
@@ -668,6 +714,7 @@ def main():
     case_builtins(np.random.default_rng(4))
     case_loops(np.random.default_rng(8))
     case_loops(np.random.default_rng(9), "loops_empty", 1)  # no iteration: the carries' initial values
+    case_addend(np.random.default_rng(10))
     if stdlib_has_nn():
         case_stdlib(np.random.default_rng(5))
     else:
