@@ -268,11 +268,68 @@ static int fuse_chains(Graph *g, Block *b) {
     return changed;
 }
 
+/* ------------------------------------------------------------ shared leaves of chains */
+
+/* An elementwise op read by two to four elementwise ops of its block and
+ * by nothing else, whose own operands a chain reads as arguments (a
+ * carry, a row, a column: none of them elementwise), is computed again in
+ * each reader: every reader's chain takes its copy, instead of a buffer
+ * written once and read by each (a pass over memory, and a kernel launch
+ * on a GPU). autodiff's backward step of --batch's masked update reads
+ * `m * dh` twice. Same values, the op is the same on the same operands. */
+static int split_shared(Graph *g, Block *b) {
+    int changed = 0;
+    for (int i = 0; i < b->n; i++) {
+        Node *x = b->nodes[i];
+        if (x->op == OP_LOOP) {
+            changed += split_shared(g, &x->loop->body);
+            continue;
+        }
+        if (!(op_flags[x->op] & OPF_ELEMWISE) || x->dtype != DT_F32 || x->mark < 2 || x->mark > 4)
+            continue;
+        bool ok = true;
+        for (int k = 0; k < x->nin && ok; k++)
+            ok = !(op_flags[x->in[k]->op] & OPF_ELEMWISE) && arg_ok(x->in[k], x);
+        Node *users[4];
+        int nu = 0, reads = 0;
+        for (int j = i + 1; j < b->n && ok; j++) {
+            Node *u = b->nodes[j];
+            int r = 0;
+            for (int k = 0; k < u->nin; k++)
+                r += u->in[k] == x;
+            if (!r)
+                continue;
+            reads += r;
+            ok = r == 1 && (op_flags[u->op] & OPF_ELEMWISE) && shape_eq(&u->shape, &x->shape) && nu < 4;
+            if (ok)
+                users[nu++] = u;
+        }
+        if (!ok || reads != x->mark) /* read elsewhere too: a loop's result, an output, another block */
+            continue;
+        for (int k = 1; k < nu; k++) { /* the first reader keeps x */
+            int at = 0;
+            while (b->nodes[at] != users[k])
+                at++;
+            Builder bb = build_at(g, b, at, BUILD_ASSERT, "fuse");
+            Node *c = build_op(&bb, x->op, x->nin, x->in, x->loc);
+            c->name = x->name;
+            c->mark = 1;
+            for (int m = 0; m < users[k]->nin; m++)
+                if (users[k]->in[m] == x)
+                    users[k]->in[m] = c;
+            x->mark--;
+            changed++;
+        }
+    }
+    return changed;
+}
+
 void pass_fuse(PassCtx *pc) {
     Graph *g = pc->g;
     ir_count_uses(g);
     fuse_bias(g, &g->top);
     ir_count_uses(g);
+    split_shared(g, &g->top);
     ir_clear_aux(&g->top);
     fuse_chains(g, &g->top);
     ir_clear_aux(&g->top);
