@@ -361,13 +361,14 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
             return s ? place(bt, mk(OP_OUTER, 2, ba ? (Node *[]){s, b} : (Node *[]){a, s}, v), after) : NULL;
         }
     case OP_SCATTERADD: {
-        /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter */
-        if (!only_summed(bt, v) || !ba || b->shape.rank > 1) {
+        /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter
+         * (a row from before the loop at ids that vary: the row broadcast) */
+        if (!only_summed(bt, v) || (!ba && !bb) || b->shape.rank > 1) {
             *why = "a scatter per iteration (batched only when it is only summed)";
             return NULL;
         }
         bt->summed = true;
-        Node *rows = bb ? ba : place(bt, mk_axis(OP_SUMAXIS, ba, 0, v), after);
+        Node *rows = bb ? (ba ? ba : lift(bt, a, after)) : place(bt, mk_axis(OP_SUMAXIS, ba, 0, v), after);
         if (!rows)
             return NULL;
         Node *n = mk(OP_SCATTERADD, 2, (Node *[]){rows, bb ? bb : b}, v);
@@ -504,6 +505,27 @@ static int carries_to_sums(Graph *g, Loop *l) {
     return changed;
 }
 
+/* A carry whose next value is itself never changes: in every iteration
+ * and after the loop it is its initial value (autodiff's reverse loop of
+ * a value that does not depend on the step: its gradient carried as is).
+ * Its uses become the initial value's, so that a stack of it is a stack
+ * of a value from before the loop (below: a broadcast); the carry is left
+ * for dce. Returns how many it rewrote. */
+static int unchanged_carries(Graph *g, Loop *l) {
+    int changed = 0;
+    for (int r = 0; r < l->ncarry; r++) {
+        Node *c = l->carry[r], *init = l->node->in[r], *out = ir_loop_find_result(l, r);
+        if (l->next[r] != c || (ir_block_uses(&l->body, c) == 0 && ir_result_uses(l, c) == 1 && !out))
+            continue;
+        ir_replace_uses(g, c, init); /* the body's reads, the stacks (and next: set back) */
+        l->next[r] = c;
+        if (out)
+            ir_replace_uses(g, out, init);
+        changed++;
+    }
+    return changed;
+}
+
 static int batch_block(Graph *g, Block *b, FILE *report) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
@@ -527,6 +549,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
     if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
     changed += carries_to_sums(g, l);
+    changed += unchanged_carries(g, l);
     if (changed)
         pass_dce(&(PassCtx){.g = g}); /* inner loops emptied by batching, carries made sums: gone before classifying */
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
@@ -623,12 +646,24 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             fprintf(report, "batch: loop %s: kept %%%d %s in the loop: %s\n", l->var, v->id, op_name[v->op], why);
     }
 
-    /* stacked and summed results of batched values */
+    /* stacked and summed results of batched values; a stack of a value
+     * from before the loop is that value broadcast, once per iteration */
     for (int s = 0; s < l->nstack; s++) {
         Node *v = l->stack[s];
+        Node *o = ir_loop_find_result(l, l->ncarry + s);
+        if (o && invariant(&bt, v)) {
+            Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
+            if (bv) {
+                ir_replace_uses(g, o, bv);
+                changed++;
+                if (report)
+                    fprintf(report, "batch: loop %s: a stack of %%%d (from before the loop) is its broadcast\n",
+                            l->var, v->id);
+            }
+            continue;
+        }
         if (!v->aux || v->parent != bt.body)
             continue;
-        Node *o = ir_loop_find_result(l, l->ncarry + s);
         if (o)
             ir_replace_uses(g, o, v->aux);
     }

@@ -39,7 +39,7 @@ OPTIMIZERS = {
 }
 STEPS = 3
 # the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
-TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set()}
+TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set(), "bag": {"emb"}}
 
 
 def lazy_adam_steps(fn, p, tin, tables, frozen):
@@ -145,6 +145,14 @@ def loops(p, i):
     return loss
 
 
+def bag(p, i):
+    w = i["words"].long()
+    h = torch.zeros(p["emb"].shape[1], dtype=torch.float64)
+    for t in range(w.shape[0]):
+        h = h + p["emb"][w[t]]
+    return xent(p["W"] @ h, i["label"].long())
+
+
 def make(rng):
     """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
     n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
@@ -163,6 +171,8 @@ def make(rng):
                            "ys": np.array([3, 0, 1], np.int32), "t": rng.random(4).astype(np.float32)})
     # (last: the draws above stay the same)
     models["loops"] = (loops, {"a": n(3) + 0.5, "W": n(3, 3), "U": n(3, 3), "V": n(3, 3)}, set(), {"xs": n(6, 3)})
+    models["bag"] = (bag, {"emb": n(10, 4), "W": n(3, 4)}, set(),
+                     {"words": np.array([2, 7, 2, 5, 9], np.int32), "label": np.int32(1)})
     return models
 
 
