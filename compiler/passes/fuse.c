@@ -288,8 +288,8 @@ static int split_shared(Graph *g, Block *b) {
         if (!(op_flags[x->op] & OPF_ELEMWISE) || x->dtype != DT_F32 || x->mark < 2 || x->mark > 4)
             continue;
         bool ok = true;
-        for (int k = 0; k < x->nin && ok; k++)
-            ok = !(op_flags[x->in[k]->op] & OPF_ELEMWISE) && arg_ok(x->in[k], x);
+        for (int k = 0; k < x->nin && ok; k++) /* (a row op would join a chain: it stays x's) */
+            ok = !(op_flags[x->in[k]->op] & OPF_ELEMWISE) && !is_row_op(x->in[k], x) && arg_ok(x->in[k], x);
         Node *users[4];
         int nu = 0, reads = 0;
         for (int j = i + 1; j < b->n && ok; j++) {
@@ -314,6 +314,8 @@ static int split_shared(Graph *g, Block *b) {
             Node *c = build_op(&bb, x->op, x->nin, x->in, x->loc);
             c->name = x->name;
             c->mark = 1;
+            for (int m = 0; m < x->nin; m++) /* its operands have one reader more */
+                x->in[m]->mark++;
             for (int m = 0; m < users[k]->nin; m++)
                 if (users[k]->in[m] == x)
                     users[k]->in[m] = c;
