@@ -112,15 +112,19 @@ NNRT_WIDE_CLONES void nnrt_path_scatter_m(float *dst, int64_t H, const int32_t *
         for (int64_t j = 0; j < len; j++) {
             prefetch_ahead(dst, H, ids, p * n + j, N, pad, 1);
             float *restrict d = dst + (int64_t)ip[j] * H;
-            uint32_t bits = 0; /* the row's bits before the first add, in its pass */
+            uint32_t bits = 0; /* the row's bits before the first add, read in that add's pass */
             for (int64_t q = 0; q < m; q++) {
                 const float s = g[q][p * n + j], *restrict hp = h[q] + p * H;
-                for (int64_t k = 0; k < H; k++) {
-                    uint32_t b;
-                    memcpy(&b, &d[k], sizeof b);
-                    bits |= q == 0 ? b : 0;
-                    d[k] += s * hp[k];
-                }
+                if (q == 0)
+                    for (int64_t k = 0; k < H; k++) {
+                        uint32_t b;
+                        memcpy(&b, &d[k], sizeof b);
+                        bits |= b;
+                        d[k] += s * hp[k];
+                    }
+                else
+                    for (int64_t k = 0; k < H; k++)
+                        d[k] += s * hp[k];
             }
             if (touched && bits == 0)
                 touched[nt++] = ip[j];

@@ -130,11 +130,12 @@ typedef struct NodeInfo {
      * node of the body; the node's buffer (NULL: none in the arena) */
     int pos, loop_end;
     MemBuf *buf;
-    /* A body value computed in place in row (t - lo + slot_shift) of its
-     * loop's stack slot_stack (place_loops): no buffer of its own, no copy
-     * at the end of the iteration. slot_loop NULL: not in a stack. */
+    /* A body value computed in place in its row of its loop's stack
+     * slot_stack (place_loops): row t - lo, or the next iteration's when
+     * the stack holds a carry (walk.c, value_ptr_c). No buffer of its own,
+     * no copy at the end of the iteration. slot_loop NULL: not in a stack. */
     const Node *slot_loop;
-    int slot_stack, slot_shift;
+    int slot_stack;
     /* A matrix product whose third operand (the addend it starts from) is
      * a row of a buffer read by nothing else: the product accumulates in
      * that row, with no buffer of its own and no copy of the addend. */
@@ -285,6 +286,7 @@ void emit_ctx_desc(Ctx *x);
 char *suffix_index(Ctx *x, const Node *op, const Node *res);
 char *elem_code(Op op, const char *a, const char *b, bool device);
 char *bcast_expr(Ctx *x, const Shape *a, const Shape *out, bool flat);
+char *int_operand_at(Ctx *x, const Node *o, const Node *n);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
@@ -423,13 +425,14 @@ void emit_grad_rest(Ctx *x);
 /* ---- walk.c */
 void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
+bool is_output(const Graph *g, const Node *v);
 void place_grads(Ctx *x);
 void place_loops(Ctx *x);
 char *loop_iter_c(Ctx *x, const Loop *l);
 char *value_ptr_c(Ctx *x, const Node *v, const char *base);
 int carry_stack(const Node *n, int r);
+bool stack_holds_carry(const Node *n, int r);
 bool stack_in_place(const Node *n, int r);
-char *stack_front_c(Ctx *x, const Node *n, int r);
 char *stack_ptr_c(Ctx *x, const Node *n, int r, const char *base);
 char *carry_start_c(Ctx *x, const Node *n, int r);
 bool sparse_grad(Ctx *t, int i);

@@ -131,11 +131,11 @@ static const Node *fused_sumto(const Ctx *x, const Node *n)
     return NULL;
 }
 
-/* Is body node b of fused node n an element ARG of one value per row (a
- * column: the fuse pass's [..., 1] operands)? */
-static bool column_arg(const Node *n, const Node *b)
+/* Is body node b of fused node n an ARG read once per row: a row ARG (a
+ * row op's operand), or a column (the fuse pass's [..., 1] operands)? */
+static bool arg_per_row(const Node *n, const Node *b)
 {
-    return b->op == OP_ARG && !b->ta && ir_column_of(&n->in[b->index]->shape, &n->shape);
+    return b->op == OP_ARG && (b->ta || ir_column_of(&n->in[b->index]->shape, &n->shape));
 }
 
 /* An elementwise chain (fuse pass) as one loop: each body node is a scalar
@@ -150,7 +150,7 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
     const Node *st = fused_sumto(x, n);
     bool rows = st != NULL;
     for (int k = 0; k < fb->n; k++)
-        rows = rows || (fb->nodes[k]->op == OP_ARG && (fb->nodes[k]->ta || column_arg(n, fb->nodes[k])));
+        rows = rows || arg_per_row(n, fb->nodes[k]);
     char *cols = NULL, *nrows = NULL;
     if (rows) {
         Shape rs = n->shape;
@@ -174,7 +174,7 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
             const Node *b = fb->nodes[k];
             if (b->op == OP_EXPAND)
                 cline(x, "const float f%d = %s[r]; /* expand */", b->id, vname(n->in[b->in[0]->index]));
-            else if (b->op == OP_ARG && column_arg(n, b))
+            else if (arg_per_row(n, b) && !b->ta) /* (a row ARG: read by its row op, above) */
                 cline(x, "const float f%d = %s[r]; /* arg, one per row */", b->id, vname(n->in[b->index]));
             else if (b->op == OP_PICKGRAD)
                 cline(x, "const int64_t y%d = %s; const float d%d = %s[r];", b->id,
@@ -190,7 +190,7 @@ static void emit_fused(Ctx *x, const Node *n, const char *out)
     for (int k = 0; k < fb->n; k++) {
         const Node *b = fb->nodes[k];
         char *e;
-        if ((b->op == OP_ARG && (b->ta || column_arg(n, b))) || b->op == OP_EXPAND) {
+        if (arg_per_row(n, b) || b->op == OP_EXPAND) {
             continue; /* read per row, before the column loop */
         } else if (b->op == OP_ARG) {
             const Node *op = n->in[b->index];

@@ -4,16 +4,17 @@
  */
 #include "backend.h"
 
-/* The leaves, views and int arithmetic ops (c_target.c's switch sends them here). */
 /* Operand o of int arithmetic n, at n's flat element i: "" for a scalar
- * (the variable is the value), else its broadcast element's "[...]". */
-static char *int_elem(Ctx *x, const Node *o, const Node *n)
+ * (the variable is the value), else its broadcast element's "[...]"
+ * (cu_kernels.c's kernels read their operands the same way). */
+char *int_operand_at(Ctx *x, const Node *o, const Node *n)
 {
     if (ir_is_int_scalar(o))
         return "";
     return xsprintf("[%s]", shape_eq(&o->shape, &n->shape) ? "i" : bcast_expr(x, &o->shape, &n->shape, true));
 }
 
+/* The leaves, views and int arithmetic ops (c_target.c's switch sends them here). */
 void c_emit_leaf(Ctx *x, Node *n, const char *v)
 {
     Graph *g = x->g;
@@ -59,8 +60,8 @@ void c_emit_leaf(Ctx *x, Node *n, const char *v)
          * the element at i's position in the operand (small tables, once
          * per call: the flat index's divisions do not matter) */
         cline(x, "for (int64_t i = 0; i < %s; i++)", count_c(x, &n->shape, 0));
-        cline(x, "    %s[i] = (int32_t)((int64_t)%s%s %s (int64_t)%s%s);", v, va, int_elem(x, a, n), op, vb,
-              int_elem(x, b, n));
+        cline(x, "    %s[i] = (int32_t)((int64_t)%s%s %s (int64_t)%s%s);", v, va, int_operand_at(x, a, n), op, vb,
+              int_operand_at(x, b, n));
         break;
     }
     case OP_RANGE:

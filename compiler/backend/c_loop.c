@@ -17,10 +17,7 @@ void emit_loop_bufs(Ctx *x, Node *n, bool init)
         const Node *c = l->carry[r];
         cline(x, "float *c%d_%d = m->arena + %" PRId64 "; /* carry #%d%s%s */", id, r, ni->carry_off[r], r,
               c->name ? " " : "", c->name ? c->name : "");
-        if (init && carry_stack(n, r) < 0)
-            cline(x, "memcpy(c%d_%d, %s, (size_t)%s * sizeof(float));", id, r, vname(n->in[r]),
-                  count_c(x, &c->shape, 0));
-        else if (!init)
+        if (!init)
             cline(x, "(void)c%d_%d;", id, r);
     }
     for (int pass = 0; pass < 2; pass++) /* stacks of their own, then those that are others' rows */
@@ -32,10 +29,9 @@ void emit_loop_bufs(Ctx *x, Node *n, bool init)
             if (!init || pass) /* (another's rows: the loop itself never names it) */
                 cline(x, "(void)s%d_%d;", id, r);
         }
-    for (int r = 0; init && r < l->ncarry; r++) /* a carry that lives in its stack starts in its first row */
-        if (carry_stack(n, r) >= 0)
-            cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", carry_start_c(x, n, r), vname(n->in[r]),
-                  count_c(x, &l->carry[r]->shape, 0));
+    for (int r = 0; init && r < l->ncarry; r++) /* the initial values (a carry in its stack: its first row) */
+        cline(x, "memcpy(%s, %s, (size_t)%s * sizeof(float));", carry_start_c(x, n, r), vname(n->in[r]),
+              count_c(x, &l->carry[r]->shape, 0));
     for (int r = 0; r < l->nsum; r++) {
         if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
             cline(x, "float *u%d_%d = m->grads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,
@@ -64,8 +60,7 @@ void emit_loop(Ctx *x, Node *n)
     emit_loop_bufs(x, n, true);
     for (int r = 0; r < l->ncarry; r++) /* carries that point at their next value's memory (place_loops) */
         if (ni->carry_ptr[r])
-            cline(x, "const float *p%d_%d = %s;", id, r, carry_stack(n, r) >= 0 ? carry_start_c(x, n, r)
-                                                                               : xsprintf("c%d_%d", id, r));
+            cline(x, "const float *p%d_%d = %s;", id, r, carry_start_c(x, n, r));
     const char *t = vname(l->index), *lo = size_c(x, l->lo);
     if (l->reverse) /* a backward scan: the iterations in reverse order */
         cline(x, "for (int64_t %s = %s - 1; %s >= %s; %s--) {", t, size_c(x, l->hi), t, lo, t);

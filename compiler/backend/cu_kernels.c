@@ -353,10 +353,8 @@ void cu_emit_kernel(Ctx *x, Node *n)
     case OP_IADD: case OP_ISUB: case OP_IMUL: {
         const char *op = n->op == OP_IADD ? "+" : n->op == OP_ISUB ? "-" : "*";
         kernel_open(x, n, "int index arithmetic, broadcast");
-        grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)",
-                                 ir_is_int_scalar(a) ? "" : xsprintf("[%s]", bcast_at(x, &a->shape, &n->shape)), op,
-                                 ir_is_int_scalar(n->in[1]) ? "" : xsprintf("[%s]", bcast_at(x, &n->in[1]->shape,
-                                                                                        &n->shape))));
+        grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)", int_operand_at(x, a, n), op,
+                                 int_operand_at(x, n->in[1], n)));
         break;
     }
     case OP_GATHER: { /* rows of an int table */

@@ -18,25 +18,19 @@ void cu_emit_loop(Ctx *x, Node *n)
     int id = n->id;
     const char *M = x->g->model;
     NN_ASSERT(l && l->index && l->index->op == OP_INDEX && n->nin == l->ncarry);
-    for (int r = 0; r < l->ncarry; r++) {
-        const Node *c = l->carry[r];
+    for (int r = 0; r < l->ncarry; r++)
         cline(x, "float *c%d_%d = m->darena + %" PRId64 "; /* carry #%d */", id, r, ni->carry_off[r], r);
-        if (carry_stack(n, r) < 0)
-            cu_call(x, "nnrt_cuda_copy(m->cu, c%d_%d, %s, %s)", id, r, vname(n->in[r]), bytes_of(x, &c->shape));
-    }
     for (int pass = 0; pass < 2; pass++) /* stacks of their own, then those that are others' rows */
         for (int r = 0; r < l->nstack; r++)
             if ((ni->stack_alias[r] >= 0) == pass)
                 cline(x, "%sfloat *s%d_%d = %s; /* stack of %%%d */", pass ? "[[maybe_unused]] " : "", id, r,
                       stack_ptr_c(x, n, r, "m->darena"), l->stack[r]->id);
-    for (int r = 0; r < l->ncarry; r++) /* a carry that lives in its stack starts in its first row */
-        if (carry_stack(n, r) >= 0)
-            cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, %s)", carry_start_c(x, n, r), vname(n->in[r]),
-                    bytes_of(x, &l->carry[r]->shape));
+    for (int r = 0; r < l->ncarry; r++) /* the initial values (a carry in its stack: its first row) */
+        cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, %s)", carry_start_c(x, n, r), vname(n->in[r]),
+                bytes_of(x, &l->carry[r]->shape));
     for (int r = 0; r < l->ncarry; r++) /* carries that point at their next value's memory (place_loops) */
         if (ni->carry_ptr[r])
-            cline(x, "const float *p%d_%d = %s;", id, r, carry_stack(n, r) >= 0 ? carry_start_c(x, n, r)
-                                                                               : xsprintf("c%d_%d", id, r));
+            cline(x, "const float *p%d_%d = %s;", id, r, carry_start_c(x, n, r));
     for (int r = 0; r < l->nsum; r++) {
         if (ni->sum_grad_of && ni->sum_grad_of[r] >= 0)
             cline(x, "float *u%d_%d = m->dgrads + %" PRId64 "; /* sum of %%%d: d loss / d %s */", id, r,

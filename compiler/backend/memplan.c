@@ -148,9 +148,7 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
         if (has_buffer(n) && ni->grad_of < 0 && !ni->slot_loop && !ni->in_addend) { /* (a stack's row, an addend's) */
             Loop *l = outermost_loop(n->parent);
             int start = l ? info(l->node)->pos : i, end = l ? info(l->node)->loop_end : i;
-            bool out = false;
-            for (int k = 0; k < g->noutputs; k++)
-                out = out || g->outputs[k].value == n;
+            bool out = is_output(g, n);
             owner[i] = mp->nbufs;
             add_buf(x, mp, &n->shape, n->loc, start, out ? fin : end, out, &ni->off);
             if (ni->pingpong) /* the other iterations' buffer (place_loops), live as long */
@@ -177,9 +175,8 @@ static void collect_bufs(Ctx *x, MemPlan *mp)
             if (ni->stack_alias && ni->stack_alias[r] >= 0)
                 continue; /* another stack's rows (place_loops) */
             Shape s = stacked(l, l->stack[r]);
-            for (int c = 0; ni->carry_stack && c < l->ncarry; c++)
-                if (ni->carry_stack[c] == r) /* a carry's stack: one row more, for the last next value */
-                    s.d[0] = size_add(s.d[0], size_const(1));
+            if (stack_holds_carry(n, r)) /* one row more, for the last next value */
+                s.d[0] = size_add(s.d[0], size_const(1));
             add_buf(x, mp, &s, n->loc, i, fin, true, &ni->stack_off[r]);
         }
         for (int r = 0; r < l->nsum; r++) {

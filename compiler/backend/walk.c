@@ -46,6 +46,15 @@ void count_uses(Ctx *x)
             info(x->g->grads[i])->uses++;
 }
 
+/* Is v one of g's outputs (the caller reads it after the call)? */
+bool is_output(const Graph *g, const Node *v)
+{
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k].value == v)
+            return true;
+    return false;
+}
+
 /* In the train graph, a gradient that has a buffer of its own (or is the
  * sum of a loop) is computed right into the param's slot of m->grads,
  * instead of the arena and a copy. Not when the value is also the loss or
@@ -58,10 +67,7 @@ void place_grads(Ctx *x)
         Node *v = g->grads[i];
         if (!v || v == g->loss || info(v)->grad_of >= 0)
             continue;
-        bool out = false;
-        for (int k = 0; k < g->noutputs; k++)
-            out = out || g->outputs[k].value == v;
-        if (out)
+        if (is_output(g, v))
             continue;
         if (has_buffer(v) && v->dtype == DT_F32) {
             info(v)->grad_of = i;
@@ -138,10 +144,7 @@ int64_t sparse_grad_cap(Ctx *t, int i)
 /* Is v an output or the loss (their memory outlives the call)? */
 static bool is_result(Ctx *x, const Node *v)
 {
-    for (int k = 0; k < x->g->noutputs; k++)
-        if (x->g->outputs[k].value == v)
-            return true;
-    return v == x->g->loss;
+    return is_output(x->g, v) || v == x->g->loss;
 }
 
 /* The node whose memory v's value is in: v, or for a product in its
@@ -187,11 +190,10 @@ static void place_addends(Ctx *x)
     }
 }
 
-static void put_in_stack(const Loop *l, Node *v, int s, int shift)
+static void put_in_stack(const Loop *l, Node *v, int s)
 {
     info(v)->slot_loop = l->node;
     info(v)->slot_stack = s;
-    info(v)->slot_shift = shift;
 }
 
 /* The copies at the end of an iteration, made pointer moves (the
@@ -225,7 +227,7 @@ void place_loops(Ctx *x)
                 if (l->stack[s] == l->carry[r] && !held[s]) {
                     held[s] = true;
                     ni->carry_stack[r] = s;
-                    put_in_stack(l, mem_of(v), s, l->reverse ? -1 : 1);
+                    put_in_stack(l, mem_of(v), s); /* the row after (before) */
                     /* a stack of the next value itself (`hs[t] = h` of h's
                      * update) is the carry's stack one row on (forward
                      * loops: autodiff's reverse ones stack no such pair) */
@@ -239,7 +241,7 @@ void place_loops(Ctx *x)
         }
         for (int s = 0; s < l->nstack; s++)
             if (!held[s] && placeable(x, l, mem_of(l->stack[s])))
-                put_in_stack(l, mem_of(l->stack[s]), s, 0);
+                put_in_stack(l, mem_of(l->stack[s]), s);
         for (int r = 0; r < l->ncarry; r++) {
             Node *v = l->next[r], *mv = mem_of(v);
             if (v == l->carry[r] || v->dtype != DT_F32 || v->parent != &l->body)
@@ -272,8 +274,8 @@ char *value_ptr_c(Ctx *x, const Node *v, const char *base)
     if (ni->slot_loop) {
         const Loop *l = ni->slot_loop->loop;
         char *it = loop_iter_c(x, l);
-        if (ni->slot_shift)
-            it = xsprintf("(%s %c 1)", it, ni->slot_shift > 0 ? '+' : '-');
+        if (stack_holds_carry(ni->slot_loop, ni->slot_stack)) /* a next value: the carry's row of the next iteration */
+            it = xsprintf("(%s %c 1)", it, l->reverse ? '-' : '+');
         return xsprintf("s%d_%d + %s * %s", ni->slot_loop->id, ni->slot_stack, it, count_c(x, &v->shape, 0));
     }
     if (ni->pingpong) {
@@ -291,55 +293,52 @@ int carry_stack(const Node *n, int r)
     return ni->carry_stack ? ni->carry_stack[r] : -1;
 }
 
-/* Is stack r of loop n written in place: by its value (computed in its
- * row) or by the carry it holds? Then no copy at the end of an iteration. */
-bool stack_in_place(const Node *n, int r)
+/* Does stack r of loop n hold one of its carries (one row more)? */
+bool stack_holds_carry(const Node *n, int r)
 {
-    const Loop *l = n->loop;
-    const NodeInfo *vi = info(mem_of(l->stack[r]));
-    if (info(n)->stack_alias && info(n)->stack_alias[r] >= 0)
-        return true;
-    if (vi->slot_loop == n && vi->slot_stack == r)
-        return true;
-    for (int c = 0; c < l->ncarry; c++)
+    for (int c = 0; c < n->loop->ncarry; c++)
         if (carry_stack(n, c) == r)
             return true;
     return false;
 }
 
+/* Is stack r of loop n written in place: by its value (computed in its
+ * row), by the carry it holds, or as another stack's rows? Then no copy
+ * at the end of an iteration. */
+bool stack_in_place(const Node *n, int r)
+{
+    const NodeInfo *vi = info(mem_of(n->loop->stack[r]));
+    return (info(n)->stack_alias && info(n)->stack_alias[r] >= 0) || (vi->slot_loop == n && vi->slot_stack == r) ||
+           stack_holds_carry(n, r);
+}
+
 /* The C expression of stack r of loop n, base: "m->arena", "m->darena".
- * A stack with memory of its own: base + its offset (+ a row, below); one
- * that is another's rows one further on (stack_alias): that stack's
- * variable + a row. */
+ * A stack with memory of its own: base + its offset (a reverse loop's
+ * stack that holds a carry has its extra row in front, for the value after
+ * the last iteration: + a row); one that is another's rows one further on
+ * (stack_alias): that stack's variable + a row. */
 char *stack_ptr_c(Ctx *x, const Node *n, int r, const char *base)
 {
     const NodeInfo *ni = info(n);
     const Loop *l = n->loop;
+    char *row = count_c(x, &l->stack[r]->shape, 0);
     int a = ni->stack_alias ? ni->stack_alias[r] : -1;
     if (a >= 0)
-        return xsprintf("s%d_%d + %s", n->id, a, count_c(x, &l->stack[r]->shape, 0));
-    return xsprintf("%s + %" PRId64 "%s", base, ni->stack_off[r], stack_front_c(x, n, r));
+        return xsprintf("s%d_%d + %s", n->id, a, row);
+    if (l->reverse && stack_holds_carry(n, r))
+        return xsprintf("%s + %" PRId64 " + %s", base, ni->stack_off[r], row);
+    return xsprintf("%s + %" PRId64, base, ni->stack_off[r]);
 }
 
-/* A reverse loop's stack that holds a carry has its extra row in front
- * (the row before the first, for the value after the last iteration):
- * " + ROW" after the buffer's offset, else "". */
-char *stack_front_c(Ctx *x, const Node *n, int r)
-{
-    const Loop *l = n->loop;
-    for (int c = 0; l->reverse && c < l->ncarry; c++)
-        if (carry_stack(n, c) == r)
-            return xsprintf(" + %s", count_c(x, &l->stack[r]->shape, 0));
-    return "";
-}
-
-/* Where carry r of loop n starts when its stack holds it: the stack's row
- * of the first iteration (0, or the last row for a reverse loop). */
+/* Where carry r of loop n is at the first iteration, where its initial
+ * value is copied: its buffer c, or when its stack holds it the stack's
+ * row of the first iteration (0, or the last row for a reverse loop). */
 char *carry_start_c(Ctx *x, const Node *n, int r)
 {
     const Loop *l = n->loop;
     int s = carry_stack(n, r);
-    NN_ASSERT(s >= 0);
+    if (s < 0)
+        return xsprintf("c%d_%d", n->id, r);
     if (!l->reverse)
         return xsprintf("s%d_%d", n->id, s);
     return xsprintf("s%d_%d + (%s - 1) * %s", n->id, s, size_c(x, size_sub(l->hi, l->lo)),

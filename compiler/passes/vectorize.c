@@ -251,9 +251,10 @@ static Node *leaf(Vec *v, Node *n) {
  * hi(len[b]) - t + hi(T) - hi(1): the table's index check also rejects a
  * length outside 0..T. Every step's at once, before l (the steps lo..hi-1
  * as a column [hi - lo, 1] against the lengths [B]: [hi - lo, B] tensors,
- * built once per call, no loop); l's body reads its step's row. So the masks are a slice of a loop-invariant tensor, like
- * the time-major inputs, and the batch pass can take whatever reads them
- * (the output layer, its loss and gradients) out of l as whole-tensor work. */
+ * built once per call, no loop); l's body reads its step's row. So the
+ * masks are a slice of a loop-invariant tensor, like the time-major
+ * inputs, and the batch pass can take whatever reads them (the output
+ * layer, its loss and gradients) out of l as whole-tensor work. */
 static void make_masks(Vec *v, Loop *l) {
     Graph *g = v->g;
     Loc loc = l->node->loc;

@@ -323,7 +323,8 @@ LOOPS = """
 # k's next value is a product of k itself (two buffers taken in turn: one
 # would be overwritten while it is read); h is stacked after its update
 # (computed in its stack's row, the carry pointing there). The loop starts
-# at 1 (a stack's row is t - 1); with T = 1 it runs no iteration. T max 8.
+# at 1 (a stack's row is t - 1); with T = 1 it runs no iteration, and the
+# results are the carries' initial values (not zeros). T max 8.
 model loops
 dim D = 4
 dim T max 8
@@ -332,8 +333,8 @@ param a : [D]
 input xs : [T, D]
 output k
 output hs
-k = zeros([D])
-h = zeros([D])
+k = a
+h = tanh(a)
 for t in 1..T {
   k = W @ k + xs[t]
   h = a * h + tanh(k)
@@ -347,15 +348,15 @@ def case_loops(rng, name="loops", T=6):
     D = 4
     p = {"W": f32(rng.normal(0, 0.5, (D, D))), "a": f32(rng.normal(0.5, 0.3, D))}
     xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
-    k = np.zeros(D)
-    h = np.zeros(D)
+    k = p["a"].copy()
+    h = np.tanh(p["a"])
     hs = np.zeros((T, D))  # row 0 never written: zero (LANGUAGE.md, "Indexed write")
     for t in range(1, T):
         k = p["W"] @ k + xs[t]
         h = p["a"] * h + np.tanh(k)
         hs[t] = h
     q = {n: v.tolist() for n, v in p.items()}
-    k2, h2 = [0.0] * D, [0.0] * D
+    k2, h2 = list(q["a"]), [math.tanh(v) for v in q["a"]]
     for t in range(1, T):
         k2 = [v + x for v, x in zip(py_matvec(q["W"], k2), xs[t].tolist())]
         h2 = [a * v + math.tanh(c) for a, v, c in zip(q["a"], h2, k2)]
