@@ -10,6 +10,10 @@
  *   device   everything else: params (resident: put on the device at
  *            init or load, never per call), and every value computed
  *
+ * An int scalar that the passes read as a row of an int vector they
+ * computed (a batched id) is first computed again from host values
+ * (host_rows below), so that it stays a kernel argument.
+ *
  * Then the copies are made explicit, the lecture's "move copies early":
  *
  *   to_device  one per input that a device op reads, placed right after
@@ -29,6 +33,87 @@
 static bool on_host(const Node *n)
 {
     return n->op == OP_INPUT || n->op == OP_TOHOST || ir_is_int_scalar(n);
+}
+
+/* Can x[r], for x an int vector computed from host values (a host input,
+ * a range, a gather of one at the other, their int sums and products),
+ * be computed on the host as an int scalar? The passes may have batched
+ * an id read in a loop (ids[t] for t in 1..T: gather(ids, range 1), then
+ * its row t - 1) while its reader stays in the loop and wants a host id. */
+static bool host_int_row(const Node *x)
+{
+    if (x->dtype != DT_I32 || x->shape.rank != 1)
+        return false;
+    switch (x->op) {
+    case OP_INPUT: case OP_RANGE:
+        return true;
+    case OP_TODEVICE:
+        return host_int_row(x->in[0]);
+    case OP_GATHER:
+        return x->in[0]->shape.rank == 1 && host_int_row(x->in[0]) && host_int_row(x->in[1]);
+    case OP_IADD: case OP_ISUB: case OP_IMUL:
+        for (int j = 0; j < 2; j++)
+            if (!ir_is_int_scalar(x->in[j]) &&
+                !(shape_eq(&x->in[j]->shape, &x->shape) && host_int_row(x->in[j])))
+                return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* x[r] on the host (host_int_row(x) said it can), built at b; loc: the
+ * row's, where a check of an id fails. */
+static Node *host_int_at(Builder *b, Node *x, Node *r, Loc loc)
+{
+    switch (x->op) {
+    case OP_INPUT:
+        return build_op2(b, OP_ROW, x, r, loc);
+    case OP_RANGE: /* lo + r */
+        if (size_is_const(x->size) && x->size.c == 0)
+            return r;
+        return build_op2(b, OP_IADD, build_leaf(b, ir_size_node(x->size, loc), true), r, loc);
+    case OP_TODEVICE:
+        return host_int_at(b, x->in[0], r, loc);
+    case OP_GATHER: /* table[ids[r]], checked as the gather checks ids */
+        return host_int_at(b, x->in[0], host_int_at(b, x->in[1], r, loc), loc);
+    default: { /* IADD, ISUB, IMUL */
+        Node *in[2];
+        for (int j = 0; j < 2; j++)
+            in[j] = ir_is_int_scalar(x->in[j]) ? x->in[j] : host_int_at(b, x->in[j], r, loc);
+        return build_op(b, x->op, 2, in, loc);
+    }
+    }
+}
+
+/* Every int scalar read from a row of an int vector computed on the
+ * device, computed on the host instead; returns how many. The rows are
+ * listed first: building may put leaves at the head of the top block. */
+static void list_rows(Block *blk, Node ***rows, int *n, int *cap)
+{
+    for (int i = 0; i < blk->n; i++) {
+        Node *x = blk->nodes[i];
+        if (x->op == OP_LOOP)
+            list_rows(&x->loop->body, rows, n, cap);
+        if (x->op == OP_ROW && ir_is_int_scalar(x) && x->in[0]->op != OP_INPUT && host_int_row(x->in[0]))
+            VEC_PUSH(*rows, *n, *cap, x);
+    }
+}
+
+static int host_rows(Graph *g)
+{
+    Node **rows = NULL;
+    int n = 0, cap = 0;
+    list_rows(&g->top, &rows, &n, &cap);
+    for (int k = 0; k < n; k++) {
+        Block *blk = rows[k]->parent;
+        int i = 0;
+        while (blk->nodes[i] != rows[k])
+            i++;
+        Builder b = build_at(g, blk, i, BUILD_ASSERT, "placement");
+        ir_replace_uses(g, rows[k], host_int_at(&b, rows[k]->in[0], rows[k]->in[1], rows[k]->loc));
+    }
+    return n;
 }
 
 /* Marks every node of b (loop bodies too; a fused body is part of its
@@ -95,6 +180,8 @@ static Node *download(Graph *g, Node *v)
 
 void place_device(Graph *g, FILE *stats, const char *what)
 {
+    if (host_rows(g))
+        pass_dce(&(PassCtx){.g = g}); /* the device's int vectors no longer read */
     mark_block(&g->top);
     Node **copy = xalloc(sizeof(Node *) * (size_t)(g->ninputs + 1));
     int ndev = 0, nhost = 0;

@@ -128,9 +128,10 @@ tests/e2e/cases/bag/model.nn:0 tests/e2e/cases/builtins/model.nn:2 tests/e2e/cas
 small:bench/models/birnn.nn:2 small:bench/models/bow.nn:2 small:bench/models/bow.nn:0 small:bench/models/bow.nn:2:3
 small:bench/models/tagger.nn:2 small:bench/models/tagger.nn:2:3 small:bench/models/skipgram_w5.nn:2
 small:bench/models/skipgram_w5.nn:2:3 small:bench/models/hoist.nn:2 small:bench/models/hoist.nn:2:3
-examples/logreg.nn:2:4 tests/cuda/models/rowmv.nn:2 tests/cuda/models/rowmv.nn:0"
+examples/logreg.nn:2:4 tests/cuda/models/rowmv.nn:2 tests/cuda/models/rowmv.nn:0
+tests/e2e/cases/ids_from1/model.nn:2 tests/e2e/cases/ids_from1/model.nn:0"
 # fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs
-TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins"
+TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1"
 libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
 emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
 model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
@@ -406,7 +407,7 @@ cuda_train() { # MODEL OPT SPEC: 3 steps, the params and state against torch.opt
         "$tmp/sttool" cmp "$tmp/ct.st" "$TFIX/$1/$2.safetensors" --rtol 1e-3 --atol 1e-5 >>"$tmp/out" 2>&1
 }
 if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/libnngrt.a $libs >"$tmp/out" 2>&1; then
-    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2; do
+    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2 ids_from1:2 ids_from1:0; do
         if cuda_grads "${r%:*}" "${r#*:}"; then
             ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda -O${r#*:} --grads ${r%:*}: PyTorch's gradients"
         else
@@ -423,6 +424,12 @@ if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/
             detail "$tmp/out"
         fi
     done
+    # a label read on the host from the input (backend/place.c), checked there
+    idf=tests/e2e/cases/ids_from1
+    expect_run "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --grads ids_from1: a label out of range, exit status 1" \
+        1 'model.nn:20:11: index 4 out of range \[0, 4)' env NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
+        "$idf/model.nn" --params "$idf/params.safetensors" --input "xs=$idf/in_xs.npy" \
+        --input "ids=$idf/bad_oob_ids.npy" --grads "$tmp/cg" --out "$tmp/co"
 else
     notok "run: build tests/train/sttool.c"
     detail "$tmp/out"

@@ -700,6 +700,64 @@ def case_stdlib(rng):
     write_case("stdlib_nn", STDLIB, p, {"x": x_in, "xs": xs_in, "y": y}, o)
 
 
+IDS_FROM1 = """
+# ids_from1: ids read in a loop that starts at 1. The passes read every
+# step's ids[t] before the loop (a gather at range 1..T) while the lookup's
+# gradient (a scatter at the id, in the backward loop kept by the inner
+# loop) and the label ids[t - 1] of an invariant row stay in the loop: with
+# --target=cuda each such id is read on the host from the input, not from
+# the device's copy (compiler/backend/place.c). T max 6.
+model ids_from1
+dim D = 4
+dim T max 6
+param W : [D, D]
+param u : [D] init uniform(-1, 1)
+param E : [D, D]
+input xs : [T, D]
+input ids : int[T]
+output h
+h = tanh(u)
+for t in 1..T {
+  a = tanh(E[ids[t]])
+  h = tanh(W @ h + a)
+  loss += cross_entropy(u * u, ids[t - 1])
+  for j in 0..T {
+    loss += dot(a, xs[j])
+  }
+}
+"""
+
+
+def case_ids_from1(rng):
+    D, T = 4, 5
+    p = {"W": f32(rng.normal(0, 0.5, (D, D))), "u": f32(rng.uniform(-1, 1, D)),
+         "E": f32(rng.normal(0, 1, (D, D)))}
+    xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
+    ids = rng.integers(0, D, T).astype("<i4")
+    ids[0] = D - 1  # the last row and label, read only as ids[t - 1]
+    h = np.tanh(p["u"])
+    loss = 0.0
+    for t in range(1, T):
+        a = np.tanh(p["E"][ids[t]])
+        h = np.tanh(p["W"] @ h + a)
+        loss += cross_entropy(p["u"] * p["u"], ids[t - 1])
+        for j in range(T):
+            loss += a @ xs[j]
+    q = {n: v.tolist() for n, v in p.items()}
+    h2, loss2 = [math.tanh(v) for v in q["u"]], 0.0
+    for t in range(1, T):
+        a2 = [math.tanh(v) for v in q["E"][int(ids[t])]]
+        h2 = [math.tanh(v + w) for v, w in zip(py_matvec(q["W"], h2), a2)]
+        loss2 += py_xent([v * v for v in q["u"]], int(ids[t - 1]))
+        loss2 += sum(sum(v * x for v, x in zip(a2, xs[j].tolist())) for j in range(T))
+    close(h, np.array(h2), "ids_from1 h")
+    close(loss, loss2, "ids_from1 loss")
+    bad = ids.copy()
+    bad[0] = D  # a label one past the last, read at t = 1 as ids[t - 1]
+    write_case("ids_from1", IDS_FROM1, p, {"xs": xs, "ids": ids}, {"h": h, "loss": loss},
+               bad={"oob_ids": bad})
+
+
 def stdlib_has_nn():
     p = os.path.join(HERE, "..", "..", "stdlib", "nn.nn")
     return os.path.exists(p)
@@ -716,6 +774,7 @@ def main():
     case_loops(np.random.default_rng(8))
     case_loops(np.random.default_rng(9), "loops_empty", 1)  # no iteration: the carries' initial values
     case_addend(np.random.default_rng(10))
+    case_ids_from1(np.random.default_rng(11))
     if stdlib_has_nn():
         case_stdlib(np.random.default_rng(5))
     else:

@@ -133,6 +133,14 @@ for O in -O0 -O2; do
         "$NNGC" run "$CASES/bag/model.nn" --params "$CASES/bag/params.safetensors" $O \
         --input "words=$CASES/bag/bad_oob_words.npy" --out "$tmp/err-bag"
 done
+# a label read on the host from the input where the passes batched the ids
+# (compiler/backend/place.c), checked there as in the loop
+idf=$CASES/ids_from1
+for O in -O0 -O2; do
+    expect_fail "e2e/error: a label out of range read as ids[t - 1] ($O)" "model.nn:20:11: index 4 out of range [0, 4)" \
+        "$NNGC" run "$idf/model.nn" --params "$idf/params.safetensors" $O --grads "$tmp/err-idf-g" \
+        --input "xs=$idf/in_xs.npy" --input "ids=$idf/bad_oob_ids.npy" --out "$tmp/err-idf"
+done
 expect_fail "e2e/error: missing input" "words" \
     "$NNGC" run "$rn/model.nn" --params "$rn/params.safetensors" \
     --out "$tmp/err-missing"

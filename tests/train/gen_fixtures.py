@@ -39,7 +39,8 @@ OPTIMIZERS = {
 }
 STEPS = 3
 # the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
-TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set(), "bag": {"emb"}}
+TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set(), "bag": {"emb"},
+          "ids_from1": {"E"}}
 
 
 def lazy_adam_steps(fn, p, tin, tables, frozen):
@@ -153,6 +154,20 @@ def bag(p, i):
     return xent(p["W"] @ h, i["label"].long())
 
 
+def ids_from1(p, i):
+    W, u, E = p["W"], p["u"], p["E"]
+    xs, ids = i["xs"], i["ids"].long()
+    h = torch.tanh(u)
+    loss = torch.zeros((), dtype=torch.float64)
+    for t in range(1, xs.shape[0]):
+        a = torch.tanh(E[ids[t]])
+        h = torch.tanh(W @ h + a)
+        loss = loss + xent(u * u, ids[t - 1])
+        for j in range(xs.shape[0]):
+            loss = loss + torch.dot(a, xs[j])
+    return loss
+
+
 def make(rng):
     """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
     n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
@@ -173,6 +188,9 @@ def make(rng):
     models["loops"] = (loops, {"a": n(3) + 0.5, "W": n(3, 3), "U": n(3, 3), "V": n(3, 3)}, set(), {"xs": n(6, 3)})
     models["bag"] = (bag, {"emb": n(10, 4), "W": n(3, 4)}, set(),
                      {"words": np.array([2, 7, 2, 5, 9], np.int32), "label": np.int32(1)})
+    # ids read in a loop from 1 (tests/e2e/cases/ids_from1); row 3 of E only at t = 0: no gradient
+    models["ids_from1"] = (ids_from1, {"W": n(4, 4), "u": n(4) + 0.5, "E": n(4, 4)}, set(),
+                           {"xs": n(5, 4), "ids": np.array([3, 1, 0, 1, 2], np.int32)})
     return models
 
 
