@@ -527,7 +527,8 @@ static void emit_logz(Ctx *x, const Node *n, const char *v, const char *z, const
 static void emit_per_target(Ctx *x, const Node *n, const char *v)
 {
     const Node *a = n->in[0];
-    bool rows = n->op == OP_CLASSIDS || n->op == OP_BINCODE || n->op == OP_BINSLOT ? a->shape.rank == 1 : a->shape.rank == 2;
+    const bool ids = n->op == OP_CLASSIDS || n->op == OP_BINCODE || n->op == OP_BINSLOT;
+    bool rows = ids ? a->shape.rank >= 1 : a->shape.rank >= 2; /* targets [n] or [T, n]: T n rows */
     const char *d = n->nin > 2 ? vname(n->in[2]) : NULL;
     const char *va = vname(a), *vb = n->nin > 1 ? vname(n->in[1]) : NULL;
     if (!rows) {
@@ -545,8 +546,10 @@ static void emit_per_target(Ctx *x, const Node *n, const char *v)
         return;
     }
     const char *len = int_lit(n->op == OP_CLASSIDS || n->op == OP_BINCODE ? n->i : a->shape.d[a->shape.rank - 1].c);
-    bool per_row = n->shape.rank > 1; /* a row of results per position, not one value */
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", size_c(x, a->shape.d[0]));
+    bool per_row = n->shape.rank > (ids ? a->shape.rank : a->shape.rank - 1); /* a row of results per position */
+    char *alen, *nrows;
+    last_axis_rows(x, a, &alen, &nrows);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", ids ? count_c(x, &a->shape, 0) : nrows);
     x->indent++;
     if (d)
         cline(x, "const float *dr = %s%s;", d, n->in[2]->shape.rank ? " + r" : "");
@@ -669,7 +672,8 @@ static void emit_segment(Ctx *x, const Node *n, const char *v, const char *z, co
 }
 
 /* A sampling method's loss or gradient: one position, or (batch pass) one
- * per row of [n, k+1] logits and ids, each row as one position. */
+ * per row of [n, k+1] logits and ids ([T, n, k+1]: T n rows), each row as
+ * one position. */
 static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
 {
     const Node *z = n->in[0];
@@ -689,8 +693,9 @@ static void emit_sampling_loss(Ctx *x, const Node *n, const char *v)
         return;
     }
     bool grad = n->nin > 2;
-    char *len = int_lit(z->shape.d[1].c);
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", size_c(x, z->shape.d[0]));
+    char *len, *rows;
+    last_axis_rows(x, z, &len, &rows);
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", rows);
     x->indent++;
     cline(x, "const float *zr = %s + r * %s;", vname(z), len);
     cline(x, "const int32_t *ir = %s + r * %s;", vname(n->in[1]), len);
@@ -732,12 +737,15 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
 {
     switch (n->op) {
     case OP_SAMPLE: {
-        /* [n, k+1] (batch pass): row t is what the sample drew in
-         * iteration t, from the stream of the same key (its operands' row t) */
-        bool rows = n->shape.rank == 2;
+        /* [n, k+1] or [T, n, k+1] (batch pass): row t is what the sample
+         * drew in iteration t, from the stream of the same key (its
+         * operands' row t) */
+        bool rows = n->shape.rank >= 2;
         const char *row = rows ? "s" : v;
         if (rows) {
-            cline(x, "for (int64_t t = 0; t < %s; t++) {", size_c(x, n->shape.d[0]));
+            char *len, *nrows;
+            last_axis_rows(x, n, &len, &nrows);
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", nrows);
             x->indent++;
             cline(x, "int32_t *s = %s + t * %" PRId64 ";", v, n->i + 1);
         } else {
@@ -772,11 +780,11 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         emit_sampling_loss(x, n, v);
         break;
     case OP_HIERPATH:
-    case OP_HIERLABEL: { /* the path root first, padded with c_path_pad (label -1); (batch pass) one per row */
-        bool rows = n->shape.rank == 2;
+    case OP_HIERLABEL: { /* the path root first, padded with c_path_pad (label -1); (batch pass) one per target */
+        bool rows = n->shape.rank >= 2;
         const char *y = rows ? "y" : vname(n->in[0]), *p = rows ? "p" : v;
         if (rows) {
-            cline(x, "for (int64_t t = 0; t < %s; t++) {", size_c(x, n->shape.d[0]));
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", count_c(x, &n->in[0]->shape, 0));
             x->indent++;
             cline(x, "const int64_t y = %s[t];", vname(n->in[0]));
             cline(x, "int32_t *p = %s + t * %" PRId64 ";", v, n->i);

@@ -41,13 +41,17 @@ static bool is_train(const Ctx *x) { return x->train != NULL; }
  * entry whose id came earlier in the list). Dense stays: Adam (every
  * moment decays), and gradients written on the host (NAME_grad_data,
  * NAME_grad_accumulate, NAME_ctx_clear: uploaded whole, then ntouchedI =
- * -1: the next call zeroes the whole table, the update visits every row).
+ * -1: the next call zeroes the whole table, the update visits every row),
+ * and a list that may be as long as the table has rows (hier's paths of
+ * every position of a batch: the root in each): the whole table is fewer
+ * bytes to zero than the rows of such a list.
  */
 bool cu_sparse_grad(Ctx *t, int i)
 {
     const Node *v = t->g->grads ? t->g->grads[i] : NULL;
     return v && v->op == OP_SPARSESCATTER && info(v)->grad_of == i && !ir_is_int_scalar(v->in[1]) &&
-           v->shape.rank >= 1 && v->shape.d[0].c > 0;
+           v->shape.rank >= 1 && v->shape.d[0].c > 0 &&
+           shape_max_count(t->g, &v->in[1]->shape) < v->shape.d[0].c; /* a list shorter than the table */
 }
 
 static bool any_sparse(Ctx *x)

@@ -68,7 +68,11 @@ static void host_check(Ctx *x, const Node *n, const Node *y, int64_t bound)
 /* rows of a node whose operand a has them on its leading axis when its rank is `batched` */
 static char *rows_of(Ctx *x, const Node *a, int batched)
 {
-    return a->shape.rank == batched ? size_c(x, a->shape.d[0]) : "1";
+    if (a->shape.rank < batched)
+        return "1";
+    Shape lead = a->shape; /* the axes before the last batched - 1 ([T, n, k+1]: T n rows) */
+    lead.rank = a->shape.rank - batched + 1;
+    return count_c(x, &lead, 0);
 }
 
 static char *last_dim(Ctx *x, const Node *a)

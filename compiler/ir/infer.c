@@ -87,12 +87,15 @@ static void set_scalar(Infer *I, DType dt) {
     I->n->shape = (Shape){0};
 }
 
+static Shape drop_axis(const Shape *s, int axis);
+
 /* A loss op's float scalar, or its gradient op's logits shape (operand 0's;
  * operand 2 the scalar gradient of the loss): the approximations' ops.
- * rows (batch pass): operand 0 has a leading axis of positions, one loss
- * per row ([rows]) and a gradient per row or one for all. */
+ * rows (batch pass): operand 0 has leading axes of positions, one loss
+ * per row (its shape less the last axis) and a gradient per row or one
+ * for all. */
 static bool loss_or_grad(Infer *I, Node *n, bool is_loss, bool rows) {
-    Shape per = rows ? (Shape){.rank = 1, .d = {n->in[0]->shape.d[0]}} : (Shape){0};
+    Shape per = rows ? drop_axis(&n->in[0]->shape, n->in[0]->shape.rank - 1) : (Shape){0};
     if (is_loss) {
         set(I, DT_F32, &per);
         return true;
@@ -104,20 +107,16 @@ static bool loss_or_grad(Infer *I, Node *n, bool is_loss, bool rows) {
     return true;
 }
 
-/* An int target: a scalar, or (batch pass) an [n] vector of targets. */
+/* An int target: a scalar, or (batch pass) [n] or [T, n] targets. */
 static bool need_targets(Infer *I, const Node *x) {
-    return x->dtype == DT_I32 && x->shape.rank == 1 ? true : need_int_scalar(I, x);
+    return x->dtype == DT_I32 && x->shape.rank >= 1 && x->shape.rank < NN_MAXRANK ? true : need_int_scalar(I, x);
 }
 
-/* x's shape with the leading axis of the targets y (batch pass) in front. */
+/* s (a rank-1 shape) with the axes of the targets y (batch pass) in front. */
 static Shape per_target(const Node *y, Shape s) {
-    if (y->shape.rank == 0)
-        return s;
-    for (int i = s.rank; i > 0; i--)
-        s.d[i] = s.d[i - 1];
-    s.d[0] = y->shape.d[0];
-    s.rank++;
-    return s;
+    Shape r = y->shape;
+    r.d[r.rank++] = s.d[0];
+    return r;
 }
 
 /* s without axis `axis`. */
@@ -585,12 +584,14 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SAMPLE: { /* the target, then k draws among size words */
         if (n->nin < 1)
             return fail(&I, "'%s' needs a target", op_name[n->op]);
-        /* the target, the loop indexes: int scalars, or (batch pass) [n]
-         * vectors, one row of draws per element */
+        /* the target, the loop indexes: int scalars, or (batch pass)
+         * tensors of one shape ([n] or [T, n]), one row of draws per
+         * element */
         const Node *rows = NULL;
         for (int j = 0; j < n->nin; j++) {
             const Node *o = n->in[j];
-            if (o->dtype == DT_I32 && o->shape.rank == 1 && (!rows || size_eq(rows->shape.d[0], o->shape.d[0])))
+            if (o->dtype == DT_I32 && o->shape.rank >= 1 && o->shape.rank < NN_MAXRANK &&
+                (!rows || shape_eq(&rows->shape, &o->shape)))
                 rows = rows ? rows : o;
             else if (!need_int_scalar(&I, o))
                 return false;
@@ -598,23 +599,23 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 1)
             return fail(&I, "'%s' needs k >= 1 draws among a static vocabulary (k = %" PRId64 ")", op_name[n->op],
                         n->i);
-        if (rows)
-            set(&I, DT_I32, &(Shape){.rank = 2, .d = {rows->shape.d[0], size_const(n->i + 1)}});
-        else
-            set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i + 1)}});
+        Shape s = rows ? rows->shape : (Shape){0};
+        s.d[s.rank++] = size_const(n->i + 1);
+        set(&I, DT_I32, &s);
         return true;
     }
     case OP_HIERPATH:
     case OP_HIERLABEL: /* a target's path in a tree over size words, at most i nodes; (batch pass)
-                          targets [n]: one path per row */
-        if (!(a->dtype == DT_I32 && a->shape.rank == 1) && !need_int_scalar(&I, a))
+                          targets [n] or [T, n]: one path per target, along a new last axis */
+        if (!(a->dtype == DT_I32 && a->shape.rank >= 1 && a->shape.rank < NN_MAXRANK) && !need_int_scalar(&I, a))
             return false;
         if (n->i < 1 || !size_is_const(n->size) || n->size.c < 2)
             return fail(&I, "'%s' needs a path length >= 1 and a static vocabulary of 2 words or more", op_name[n->op]);
-        if (a->shape.rank == 1)
-            set(&I, DT_I32, &(Shape){.rank = 2, .d = {a->shape.d[0], size_const(n->i)}});
-        else
-            set(&I, DT_I32, &(Shape){.rank = 1, .d = {size_const(n->i)}});
+        {
+            Shape s = a->shape;
+            s.d[s.rank++] = size_const(n->i);
+            set(&I, DT_I32, &s);
+        }
         return true;
     case OP_CLASSIDS:
     case OP_BINCODE: /* i ids or bits of a target among size words; (batch pass) targets [n]: one row each */
@@ -635,8 +636,9 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_BINLOGZ:
     case OP_CLASSLOSS:
     case OP_CLASSGRAD: { /* logits [n] of the classes or of a class range, the target; (batch pass)
-                            [T, n] and [T] */
-        bool rows = a->shape.rank == 2 && b->dtype == DT_I32 && b->shape.rank == 1 && size_eq(a->shape.d[0], b->shape.d[0]);
+                            [T, n] and [T] (or [T, B, n] and [T, B]) */
+        Shape lead = a->shape.rank >= 2 ? drop_axis(&a->shape, a->shape.rank - 1) : (Shape){0};
+        bool rows = a->shape.rank >= 2 && b->dtype == DT_I32 && shape_eq(&b->shape, &lead);
         if (!need_f32(&I, a) || (a->shape.rank != 1 && !rows) || !size_is_const(a->shape.d[a->shape.rank - 1]) ||
             (!rows && !ir_is_int_scalar(b)))
             return fail(&I, "'%s' needs a static f32 vector of logits and an int target, got %s and %s",
@@ -644,8 +646,9 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         return loss_or_grad(&I, n, n->op != OP_CLASSGRAD, rows);
     }
     case OP_VMFLOSS:
-    case OP_VMFGRAD: { /* the output vector and the target's embedding, [m] each, m > 2; (batch pass) [T, m] */
-        bool rows = a->shape.rank == 2;
+    case OP_VMFGRAD: { /* the output vector and the target's embedding, [m] each, m > 2; (batch pass) [T, m]
+                          or [T, B, m] */
+        bool rows = a->shape.rank >= 2;
         if (!need_f32(&I, a) || !need_f32(&I, b) || (a->shape.rank != 1 && !rows) || !shape_eq(&a->shape, &b->shape) ||
             !size_is_const(a->shape.d[a->shape.rank - 1]) || a->shape.d[a->shape.rank - 1].c <= 2)
             return fail(&I, "'%s' needs two f32 vectors of one static size over 2, got %s and %s", op_name[n->op],
@@ -660,8 +663,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SAMPLEDGRAD:
     case OP_NEGLOSS:
     case OP_NEGLOSSGRAD: { /* logits [k+1] of the target and its samples, their ids [k+1]; or (batch pass)
-                            [n, k+1] of n positions, one loss each */
-        bool rows = a->shape.rank == 2 && size_is_const(a->shape.d[1]);
+                            [n, k+1] of n positions (or [T, n, k+1]), one loss each */
+        bool rows = a->shape.rank >= 2 && size_is_const(a->shape.d[a->shape.rank - 1]);
         if (!need_f32(&I, a) || (a->shape.rank != 1 && !rows) || b->dtype != DT_I32 || !shape_eq(&a->shape, &b->shape))
             return fail(&I, "shape mismatch in '%s': logits %s and ids %s (expected f32 and i32 vectors of one size)",
                         op_name[n->op], typ(&I, a), typ(&I, b));

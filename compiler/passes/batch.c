@@ -157,6 +157,24 @@ static Node *mk_same(Op op, int nin, Node **in, const Node *v) {
     return n;
 }
 
+/* A leaf at the head of the top block (the cursor moves with the loop). */
+static Node *leaf(Batcher *bt, Node *n) {
+    Builder top = build_at(bt->g, &bt->g->top, -1, BUILD_ASSERT, "batch");
+    build_leaf(&top, n, true);
+    if (bt->outer == &bt->g->top)
+        bt->after++;
+    return n;
+}
+
+/* The rows' numbers as a column, 0 .. n - 1 of shape [n, 1]; the int 0. */
+static Node *column_range(Batcher *bt) {
+    Node *r = ir_new_node(OP_RANGE, 0, NULL, bt->l->node->loc);
+    r->shape = (Shape){.rank = 2, .d = {bt->n, size_const(1)}};
+    return leaf(bt, r);
+}
+
+static Node *int_zero(Batcher *bt) { return leaf(bt, ir_iconst(0, bt->l->node->loc)); }
+
 /* Is i the loop's index minus lo (row t - lo of a stack)? */
 static bool is_row_index(Batcher *bt, const Node *i) {
     Loop *l = bt->l;
@@ -267,13 +285,26 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
          * from the stream of iteration t's key (site, loop indexes), so it
          * holds the ids the loop would have drawn there, whatever the order
          * of the draws (c_approx.c) */
-        Node *in[1 + MAX_LOOP_DEPTH];
+        Node *in[1 + MAX_LOOP_DEPTH], *rows = NULL;
         if (v->nin > 1 + MAX_LOOP_DEPTH)
             return NULL;
         for (int k = 0; k < v->nin; k++) {
             Node *o = v->in[k];
             in[k] = bval(o) ? bval(o) : o;
-            if (in[k]->shape.rank > 1)
+            if (!rows || in[k]->shape.rank > rows->shape.rank)
+                rows = in[k];
+        }
+        /* targets [n, B] (the examples of a batch, [B] per iteration): the
+         * other operands as [n, B] too, one key per row */
+        for (int k = 0; rows->shape.rank == 2 && k < v->nin; k++) {
+            if (in[k]->shape.rank == 0 || shape_eq(&in[k]->shape, &rows->shape))
+                continue;
+            Node *o = in[k];
+            if (bval(v->in[k])) /* one per iteration, [n]: its column [n, 1] */
+                o = place(bt, mk(OP_GATHER, 2, (Node *[]){o, column_range(bt)}, v), after);
+            Node *zero = o ? place(bt, mk(OP_IMUL, 2, (Node *[]){rows, int_zero(bt)}, v), after) : NULL;
+            in[k] = zero ? place(bt, mk(OP_IADD, 2, (Node *[]){zero, o}, v), after) : NULL;
+            if (!in[k] || !shape_eq(&in[k]->shape, &rows->shape))
                 return NULL;
         }
         return place(bt, mk_same(OP_SAMPLE, v->nin, in, v), after);
@@ -363,11 +394,13 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_SCATTERADD: {
         /* sum_t of rows a_t at ids i_t: all rows at all ids, one scatter
          * (a row from before the loop at ids that vary: the row broadcast) */
-        if (!only_summed(bt, v) || (!ba && !bb) || b->shape.rank > 1) {
+        if (!only_summed(bt, v) || (!ba && !bb)) {
             *why = "a scatter per iteration (batched only when it is only summed)";
             return NULL;
         }
         bt->summed = true;
+        if (ba && is_row_index(bt, b) && size_eq(v->shape.d[0], bt->n) && shape_eq(&ba->shape, &v->shape))
+            return ba; /* row a_t at row t - lo, for every t: the rows themselves */
         Node *rows = bb ? (ba ? ba : lift(bt, a, after)) : place(bt, mk_axis(OP_SUMAXIS, ba, 0, v), after);
         if (!rows)
             return NULL;
@@ -563,10 +596,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     range->shape = (Shape){.rank = 1};
     range->shape.d[0] = bt.n;
     range->name = l->var;
-    Builder top = build_at(g, &g->top, -1, BUILD_ASSERT, "batch");
-    build_leaf(&top, range, true);
-    if (bt.outer == &g->top)
-        bt.after++;
+    leaf(&bt, range);
 
     Node **before_list = NULL;
     int nbefore = 0, capbefore = 0;
@@ -685,7 +715,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
     if (nbefore > 0 && !(size_is_const(l->lo) && l->lo.c == 0)) {
-        Node *lo = build_leaf(&top, ir_dim(l->lo, l->node->loc), true);
+        Node *lo = leaf(&bt, ir_dim(l->lo, l->node->loc));
         Builder at = build_at(g, bt.body, pos_of(bt.body, l->index) + 1, BUILD_ASSERT, "batch");
         idx = build_op2(&at, OP_ISUB, l->index, lo, l->node->loc);
     }

@@ -475,6 +475,24 @@ for sm in "" --softmax=neg:k=3; do
         detail "$tmp/tc"
     fi
 done
+# the approximations with their own distribution, batched over the steps
+# and the batch's examples (passes/batch.c: hier's paths, class's rows as
+# [T, B] targets): 16 sentences, batches of 8, the C target's valid loss
+head -n 16 "$tmp/tr.txt" >"$tmp/tr16.txt"
+for sm in --softmax=hier --softmax=class:c=8; do
+    # shellcheck disable=SC2086
+    if NNGC_CUDA_EMULATE=1 build/nngc train --target=cuda $sm tests/traincli/models/lm.nn --data "$tmp/tr16.txt" \
+        --valid "$tmp/va.txt" --epochs 1 --batch 8 -q >"$tmp/tg" 2>&1 &&
+        build/nngc train $sm tests/traincli/models/lm.nn --data "$tmp/tr16.txt" --valid "$tmp/va.txt" --epochs 1 \
+            --batch 8 -q >"$tmp/tc" 2>&1 && [ -n "$(valid_of "$tmp/tg")" ] &&
+        [ "$(valid_of "$tmp/tg")" = "$(valid_of "$tmp/tc")" ]; then
+        ok "train: NNGC_CUDA_EMULATE=1 nngc train --target=cuda --batch 8 $sm: the C target's valid loss ($(valid_of "$tmp/tg"))"
+    else
+        notok "train: NNGC_CUDA_EMULATE=1 nngc train --target=cuda --batch 8 $sm: the C target's valid loss"
+        detail "$tmp/tg"
+        detail "$tmp/tc"
+    fi
+done
 loss_of() { sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$1"; }
 if NNGC_CUDA_EMULATE=1 build/nngc eval --target=cuda tests/traincli/models/lm.nn --params "$tmp/lmc.st" \
     --data "$tmp/va.txt" >"$tmp/eg" 2>&1 &&

@@ -183,16 +183,23 @@ for m in neg:k=3 nce:k=5 sampled:k=5 class:c=8 hier; do
     same "lm --softmax=$m: -O0 = -O2 (the same draws, if any)" "$tmp/${key}_0" "$tmp/${key}_2"
 done
 
-# the output rows' gradient summed over the recurrence is sparse (a loop's
-# scatter_rows: rows listed, zeroed and updated alone); the reference
-# has dense gradients (no select pass), with SGD and with Adam
+# the output rows' gradient is sparse (rows listed, zeroed and updated
+# alone): in the batched program one sparse_scatter_add after the loops
+# (the batch pass takes hier out of the recurrence with [T, 4] targets),
+# without the batch pass a loop's scatter_rows (each step's rows listed as
+# the loop adds them); the reference has dense gradients (no select
+# pass), with SGD and with Adam
 for opt in "$SGD" "--optimizer=adam:lr=0.01"; do
     key="lmsp_$(echo "$opt" | cut -c13-15)"
     run "lm hier $opt: --batch 4" "$NNGC" train $M/lm.nn --batch 4 --data "$tmp/text.txt" --epochs 2 "$opt" \
         --progress 100 --softmax=hier $(exports lm "$tmp/${key}_b")
+    run "lm hier $opt: --batch 4, one example at a time, no batch pass" "$NNGC" train $M/lm.nn --batch 4 \
+        --one-example --disable-pass=batch --data "$tmp/text.txt" --epochs 2 "$opt" --progress 100 --softmax=hier \
+        $(exports lm "$tmp/${key}_r")
     run "lm hier $opt: dense reference" "$NNGC" train $M/lm.nn --batch 4 --one-example --disable-pass=select \
         --data "$tmp/text.txt" --epochs 2 "$opt" --progress 100 --softmax=hier $(exports lm "$tmp/${key}_d")
     same "lm hier $opt: sparse output-row gradients = dense" "$tmp/${key}_d" "$tmp/${key}_b"
+    same "lm hier $opt: a loop's sparse scatter_rows = dense" "$tmp/${key}_d" "$tmp/${key}_r"
 done
 
 # the forward graph of class and hier (their own distribution) batched too

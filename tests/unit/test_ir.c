@@ -1077,6 +1077,61 @@ static void test_late_carry(void **state) {
     expect_verified(g);
 }
 
+/* The approximations' ops on targets of one position (a scalar), of a
+ * loop's positions ([T]) and of a batch's examples at every step ([T, B]):
+ * one row of results per target (docs/IR.md). */
+static Node *approx_node(Graph *g, Op op, int nin, Node *const *in, int64_t i, int64_t size, int index, bool ok) {
+    Node *n = ir_new_node(op, nin, in, NO_LOC);
+    n->i = i;
+    n->size = C(size);
+    n->index = index;
+    bool typed = ir_infer(g, n, errbuf, sizeof errbuf);
+    if (typed != ok)
+        print_error("%s: %s\n", op_name[op], typed ? "typed, expected an error" : errbuf);
+    assert_int_equal(typed, ok);
+    return n;
+}
+
+static void test_approx_rows(void **state) {
+    (void)state;
+    Graph *g = dims_graph();
+    /* hier's path of 12 nodes among 100 words: [12] per target */
+    assert_type(g, approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(0)}, 12, 100, 0, true), DT_I32, "[12]");
+    assert_type(g, approx_node(g, OP_HIERLABEL, 1, (Node *[]){I32(1, T_())}, 12, 100, 0, true), DT_I32, "[T, 12]");
+    assert_type(g, approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(2, T_(), C(3))}, 12, 100, 0, true), DT_I32,
+                "[T, 3, 12]");
+    approx_node(g, OP_HIERPATH, 1, (Node *[]){F32(1, T_())}, 12, 100, 0, false);
+    approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(4, T_(), C(3), C(2), C(2))}, 12, 100, 0, false); /* paths of rank 5 */
+    /* class ranges of 4 ids, binary codes */
+    assert_type(g, approx_node(g, OP_CLASSIDS, 1, (Node *[]){I32(2, T_(), C(3))}, 4, 100, 0, true), DT_I32, "[T, 3, 4]");
+    assert_type(g, approx_node(g, OP_BINSLOT, 1, (Node *[]){I32(2, T_(), C(3))}, 4, 100, 50, true), DT_I32, "[T, 3]");
+    /* 5 draws: the target and the loop indexes, scalars or one shape */
+    assert_type(g, approx_node(g, OP_SAMPLE, 2, (Node *[]){I32(0), I32(0)}, 5, 100, 0, true), DT_I32, "[6]");
+    assert_type(g, approx_node(g, OP_SAMPLE, 3, (Node *[]){I32(2, T_(), C(3)), I32(0), I32(2, T_(), C(3))}, 5, 100, 0,
+                               true),
+                DT_I32, "[T, 3, 6]");
+    approx_node(g, OP_SAMPLE, 2, (Node *[]){I32(2, T_(), C(3)), I32(1, T_())}, 5, 100, 0, false); /* [T] is not [T, 3] */
+    /* a loss per row of logits, with the target (class) or the ids (neg) of that row */
+    assert_type(g, approx_node(g, OP_CLASSLOSS, 2, (Node *[]){F32(3, T_(), C(3), C(8)), I32(2, T_(), C(3))}, 0, 100, 0,
+                               true),
+                DT_F32, "[T, 3]");
+    approx_node(g, OP_CLASSLOSS, 2, (Node *[]){F32(3, T_(), C(3), C(8)), I32(1, T_())}, 0, 100, 0, false);
+    assert_type(g, approx_node(g, OP_CLASSGRAD, 3,
+                               (Node *[]){F32(3, T_(), C(3), C(8)), I32(2, T_(), C(3)), F32(2, T_(), C(3))}, 0, 100, 0,
+                               true),
+                DT_F32, "[T, 3, 8]");
+    assert_type(g, approx_node(g, OP_NEGLOSS, 2, (Node *[]){F32(3, T_(), C(3), C(6)), I32(3, T_(), C(3), C(6))}, 5, 100,
+                               0, true),
+                DT_F32, "[T, 3]");
+    approx_node(g, OP_NEGLOSS, 2, (Node *[]){F32(3, T_(), C(3), C(6)), I32(2, T_(), C(6))}, 5, 100, 0, false);
+    assert_type(g, approx_node(g, OP_LOGISTICGRAD, 3,
+                               (Node *[]){F32(3, T_(), C(3), C(6)), I32(3, T_(), C(3), C(6)), F32(2, T_(), C(3))}, 0,
+                               100, 0, true),
+                DT_F32, "[T, 3, 6]");
+    approx_node(g, OP_LOGISTICGRAD, 3, (Node *[]){F32(3, T_(), C(3), C(6)), I32(3, T_(), C(3), C(6)), F32(1, T_())},
+                0, 100, 0, false); /* a gradient per row: [T, 3] */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_arith),
@@ -1091,6 +1146,7 @@ int main(void) {
         cmocka_unit_test(test_indexing),
         cmocka_unit_test(test_reductions),
         cmocka_unit_test(test_softmax_ops),
+        cmocka_unit_test(test_approx_rows),
         cmocka_unit_test(test_infer_malformed),
         cmocka_unit_test(test_rnn_print),
         cmocka_unit_test(test_print_attributes),
