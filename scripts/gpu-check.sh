@@ -19,7 +19,9 @@
 #    tests/cuda/models/approx_all.nn: every softmax approximation, the
 #    device drawing the C target's samples; skip-gram with neg and hier and
 #    rnnlm with hier over the whole vocabulary: the sparse gradients, each
-#    call zeroing the last call's rows and the update visiting its rows)
+#    call zeroing the last call's rows and the update visiting its rows;
+#    rnnlm with hier and --batch=32: the paths of [T, B] targets, the
+#    gradient of W zeroed whole)
 #    against nngc's C for the same programs (tests/cuda/test_target.cpp:
 #    forward, gradients, three train steps; for a program without loops
 #    the copies, launches and GEMMs a call executed as nngc --stats said),
@@ -133,7 +135,7 @@ if [ -n "$rnnlm" ]; then
     for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
         bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
         examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn \
-        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier; do
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier examples/rnnlm.nn:32@hier; do
         # FILE[:B][@METHOD]: --batch=B; --softmax=METHOD with word ids over the
         # whole vocabulary (V = 10000): sparse gradients on the device, rows
         # of each step's ids zeroed and updated (cu_api.c), against the C target
