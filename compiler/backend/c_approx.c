@@ -547,9 +547,9 @@ static void emit_per_target(Ctx *x, const Node *n, const char *v)
     }
     const char *len = int_lit(n->op == OP_CLASSIDS || n->op == OP_BINCODE ? n->i : a->shape.d[a->shape.rank - 1].c);
     bool per_row = n->shape.rank > (ids ? a->shape.rank : a->shape.rank - 1); /* a row of results per position */
-    char *alen, *nrows;
-    last_axis_rows(x, a, &alen, &nrows);
-    cline(x, "for (int64_t r = 0; r < %s; r++) {", ids ? count_c(x, &a->shape, 0) : nrows);
+    Shape lead = a->shape; /* the rows: every target (ids), every axis but the logits' (the rest) */
+    lead.rank -= ids ? 0 : 1;
+    cline(x, "for (int64_t r = 0; r < %s; r++) {", count_c(x, &lead, 0));
     x->indent++;
     if (d)
         cline(x, "const float *dr = %s%s;", d, n->in[2]->shape.rank ? " + r" : "");
@@ -743,9 +743,7 @@ void c_emit_approx(Ctx *x, Node *n, const char *v)
         bool rows = n->shape.rank >= 2;
         const char *row = rows ? "s" : v;
         if (rows) {
-            char *len, *nrows;
-            last_axis_rows(x, n, &len, &nrows);
-            cline(x, "for (int64_t t = 0; t < %s; t++) {", nrows);
+            cline(x, "for (int64_t t = 0; t < %s; t++) {", count_c(x, &n->in[0]->shape, 0)); /* the targets */
             x->indent++;
             cline(x, "int32_t *s = %s + t * %" PRId64 ";", v, n->i + 1);
         } else {

@@ -296,14 +296,16 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         }
         /* targets [n, B] (the examples of a batch, [B] per iteration): the
          * other operands as [n, B] too, one key per row */
+        Node *zero = NULL; /* the targets times 0: [n, B] zeros to broadcast against */
         for (int k = 0; rows->shape.rank == 2 && k < v->nin; k++) {
             if (in[k]->shape.rank == 0 || shape_eq(&in[k]->shape, &rows->shape))
                 continue;
             Node *o = in[k];
             if (bval(v->in[k])) /* one per iteration, [n]: its column [n, 1] */
                 o = place(bt, mk(OP_GATHER, 2, (Node *[]){o, column_range(bt)}, v), after);
-            Node *zero = o ? place(bt, mk(OP_IMUL, 2, (Node *[]){rows, int_zero(bt)}, v), after) : NULL;
-            in[k] = zero ? place(bt, mk(OP_IADD, 2, (Node *[]){zero, o}, v), after) : NULL;
+            if (!zero)
+                zero = place(bt, mk(OP_IMUL, 2, (Node *[]){rows, int_zero(bt)}, v), after);
+            in[k] = o && zero ? place(bt, mk(OP_IADD, 2, (Node *[]){zero, o}, v), after) : NULL;
             if (!in[k] || !shape_eq(&in[k]->shape, &rows->shape))
                 return NULL;
         }
