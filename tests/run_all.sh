@@ -31,10 +31,14 @@
 # as one more failure, so a broken suite can never look green.
 #
 # BUILD (set by make) selects the build tree; see "script suites" below.
+# TEST_JOBS suites run side by side (default: the CPUs; 1 runs them one
+# after another); each one's output goes to its own file, and the report
+# comes in the order above whatever order they finish in.
 #
-# Prints each suite's failures and summary, then exactly one last line
-# "N passed, N failed"; exits 1 if anything failed.
+# Prints each suite's failures and summary (with its seconds), then exactly
+# one last line "N passed, N failed"; exits 1 if anything failed.
 
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.." || exit 1
 
 # One BLAS thread unless the caller says otherwise: the suites run side by
@@ -42,6 +46,25 @@ cd "$(dirname "$0")/.." || exit 1
 # skinny products with its own kernel only when OpenBLAS has one thread
 # (runtime/blas.c), which is the path the suites should cover.
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+
+# run_one NAME: the suite's output in $tmp/NAME, then its exit status and
+# seconds in $tmp/NAME.st (written last: the sign that it ended).
+run_one() {
+    t0=$(date +%s)
+    if [ "$1" = unit ]; then
+        make -s unit-test >"$tmp/unit" 2>&1
+    else
+        sh "tests/$1/run.sh" >"$tmp/$1" 2>&1
+    fi
+    st=$?
+    echo "$st $(($(date +%s) - t0))" >"$tmp/$1.tmp" && mv "$tmp/$1.tmp" "$tmp/$1.st"
+}
+
+if [ "${1:-}" = --one ]; then # the runner's xargs, for each suite
+    tmp=$2
+    run_one "$3"
+    exit 0
+fi
 
 total_pass=0
 total_fail=0
@@ -58,7 +81,7 @@ show() {
     fi
 }
 
-# account NAME STATUS PASSED FAILED: adds a suite's counts to the totals.
+# account NAME STATUS PASSED FAILED [SECONDS]: adds a suite's counts to the totals.
 account() {
     p=$3
     f=$4
@@ -68,24 +91,14 @@ account() {
     fi
     total_pass=$((total_pass + p))
     total_fail=$((total_fail + f))
-    echo "== $1: $p passed, $f failed"
+    echo "== $1: $p passed, $f failed${5:+ (${5}s)}"
 }
 
-# ---------------------------------------------------------------- unit tests
+# ---------------------------------------------------------------- the suites
 
 # Sanitizer reports: a stack trace; known leaks of test code suppressed.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp}"
-
-echo "== unit"
-make -s unit-test >"$tmp/unit" 2>&1
-st=$?
-show "$tmp/unit"
-p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
-f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
-account unit $st "$p" "$f"
-
-# ---------------------------------------------------------------- script suites
 
 # A sanitizer build (make SANITIZE=... test: BUILD=build-asan) runs the
 # same suites with its own binaries: every suite takes NNGC and NPYCMP,
@@ -100,27 +113,54 @@ fi
 # order, then any other in alphabetical order (a new suite needs no edit here).
 first="golden errors e2e cli opt apps train"
 rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first " in *" $s "*) ;; *) echo "$s" ;; esac; done)
-for suite in $first $rest; do
-    script=tests/$suite/run.sh
-    if [ ! -f "$script" ]; then
-        echo "== $suite: skipped (no $script)"
+suites=$(echo unit $first $rest) # one line
+
+# The longest suites start first, so that side by side they end together
+# (seconds of each on 2 cores, one after another: cuda 545, batch 200,
+# trainbatch, opt, train, approx_e2e about 80 to 150, the rest under 60).
+long="cuda batch trainbatch opt train approx_e2e traincli partrain"
+start_order=$(for s in $long; do case " $suites " in *" $s "*) echo "$s" ;; esac; done
+    for s in $suites; do case " $long " in *" $s "*) ;; *) echo "$s" ;; esac; done)
+
+jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case $jobs in '' | *[!0-9]* | 0) jobs=1 ;; esac
+printf '%s\n' $start_order | xargs -P "$jobs" -n 1 sh "$self" --one "$tmp" &
+pool=$!
+
+for suite in $suites; do
+    if [ "$suite" != unit ] && [ ! -f "tests/$suite/run.sh" ]; then
+        echo "== $suite: skipped (no tests/$suite/run.sh)"
         continue
     fi
+    while [ ! -f "$tmp/$suite.st" ] && kill -0 "$pool" 2>/dev/null; do
+        sleep 1
+    done
     echo "== $suite"
-    sh "$script" >"$tmp/$suite" 2>&1
-    st=$?
+    if [ ! -f "$tmp/$suite.st" ]; then
+        echo "not ok - $suite: never ended (the runner stopped)"
+        account "$suite" 1 0 1
+        continue
+    fi
+    read -r st secs <"$tmp/$suite.st"
     show "$tmp/$suite"
+    if [ "$suite" = unit ]; then # cmocka's lines
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$tmp/unit" | awk '{ s += $1 } END { print s + 0 }')
+        account unit "$st" "$p" "$f" "$secs"
+        continue
+    fi
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/$suite" | tail -n 1)
     if [ -z "$summary" ]; then
         echo "not ok - $suite: no \"N passed, N failed\" line (status $st)"
-        account "$suite" 1 0 1
+        account "$suite" 1 0 1 "$secs"
         continue
     fi
     p=${summary%% passed*}
     f=${summary#*passed, }
     f=${f%% failed}
-    account "$suite" $st "$p" "$f"
+    account "$suite" "$st" "$p" "$f" "$secs"
 done
+wait "$pool"
 
 echo "$total_pass passed, $total_fail failed"
 [ $total_fail -eq 0 ]

@@ -13,7 +13,8 @@
 #    examples/rnnlm.nn's forward pass and output-layer gradient written
 #    with the runtime against nngc's C for it; tests/cuda/nodevice.c runs with
 #    and without an (emulated) device.
-# 2. nvcc, when there is one (else one SKIP line, counted as nothing):
+# 2. nvcc, when there is one (else one SKIP line, counted as nothing; and
+#    not at all with CUDA_NVCC_CHECKS=0):
 #    runtime/cuda/*.cu for sm_80 and sm_90 with -Werror all-warnings and
 #    register spills as errors (checked to fail on tests/cuda/spill_probe.cu);
 #    the test programs link against cuBLAS and the CUDA runtime; without a
@@ -135,10 +136,14 @@ TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1"
 libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
 emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
 model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
-# target_build CXX DIR FILE.nn EMU_LIB OPT [B]: NAME.cu (emulated) and NAME_c.c
-# of FILE.nn at -OPT (--batch=B), linked with test_target.cpp into DIR/test_NAME_OPT[bB]
+# target_build CXX DIR FILE.nn EMU_LIB OPT SFX [B]: NAME.cu (emulated) and
+# NAME_c.c of FILE.nn at -OPT (--batch=B), linked with test_target.cpp into
+# DIR/test_NAME_SFX (its object DIR/NAME_SFX.o; the other files in
+# DIR/NAME_SFX/, so that builds of one model at two levels can run side
+# by side)
 target_build() {
-    cxx=$1 d=$2 f=$3 lib=$4 o=$5 m=$(model_name "$3") sfx=$5${6:+b$6} bf=${6:+--batch=$6}
+    cxx=$1 o=$5 m=$(model_name "$3") sfx=$6 bf=${7:+--batch=$7}
+    f=$3 lib=$4 d=$2/$(model_name "$3")_$6
     mkdir -p "$d"
     # shellcheck disable=SC2086
     sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
@@ -146,16 +151,17 @@ target_build() {
         sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
         build/nngc "-O$o" $bf -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
         ${CC:-cc} -O1 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
-        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$d/${m}_$sfx.o" &&
+        "$cxx" $emu_flags -x c++ -c "$d/$m.cu" -o "$2/${m}_$sfx.o" &&
         "$cxx" $emu_flags -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" \
             -include "$d/$m.counts.h" -c tests/cuda/test_target.cpp \
             -o "$d/test_$m.o" &&
-        "$cxx" -o "$d/test_${m}_$sfx" "$d/test_$m.o" "$d/${m}_$sfx.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
+        "$cxx" -o "$2/test_${m}_$sfx" "$d/test_$m.o" "$2/${m}_$sfx.o" "$d/${m}_c.o" "$lib" build/libnngrt.a $libs
 }
-# small FILE: FILE with every dim of 100 or more at 16 (the same program, smaller), in $tmp
+# small FILE [DIR]: FILE with every dim of 100 or more at 16 (the same
+# program, smaller), in DIR (default $tmp)
 small() {
-    sed 's/^dim \([A-Za-z_0-9]*\) = [0-9][0-9][0-9][0-9]*$/dim \1 = 16/' "$1" >"$tmp/$(basename "$1")" &&
-        echo "$tmp/$(basename "$1")"
+    sed 's/^dim \([A-Za-z_0-9]*\) = [0-9][0-9][0-9][0-9]*$/dim \1 = 16/' "$1" >"${2:-$tmp}/$(basename "$1")" &&
+        echo "${2:-$tmp}/$(basename "$1")"
 }
 # npy_i32 FILE V...: a 1-d int32 .npy of small values (0 to 255), no NumPy needed
 npy_i32() {
@@ -175,23 +181,48 @@ for cxx in $compilers; do
         first=$cxx
         runs="$runs $TARGET_MORE"
     fi
+    # two at a time (the machine's 2 cores), each into $tmp/target/K/
+    # (build: the build's output, out and st: the test's), then the
+    # results in order
+    rm -rf "$tmp/target"
+    k=0
     for r in $runs; do
+        k=$((k + 1))
         f=${r#small:}
         b=""
         case $f in *:*:*) b=${f##*:} f=${f%:*} ;; esac
         o=${f##*:} f=${f%:*}
-        case $r in small:*) f=$(small "$f") ;; esac
-        m=$(model_name "$f") label="$r"
+        j=$tmp/target/$k
+        mkdir -p "$j"
+        case $r in small:*) f=$(small "$f" "$j") ;; esac
+        m=$(model_name "$f")
+        # an e2e case: its fixture's inputs (in range for the model)
+        fx=""
+        case $f in tests/e2e/cases/*) fx=$(dirname "$f") ;; esac
+        # (a small program's files apart from the full one's)
+        sfx=$o${b:+b$b}
+        case $r in small:*) sfx=${sfx}s ;; esac
         # shellcheck disable=SC2086
-        if target_build "$cxx" "$dir/target" "$f" "$dir/libnngrt_cuda_emu.a" "$o" $b >"$tmp/build" 2>&1; then
-            # an e2e case: its fixture's inputs (in range for the model)
-            fx=""
-            case $f in tests/e2e/cases/*) fx=$(dirname "$f") ;; esac
-            # shellcheck disable=SC2086
-            prog "target ($cxx) $label" "$dir/target/test_${m}_$o${b:+b$b}" $fx
+        {
+            if target_build "$cxx" "$dir/target" "$f" "$dir/libnngrt_cuda_emu.a" "$o" "$sfx" $b >"$j/build" 2>&1; then
+                timeout "$TMO" "$dir/target/test_${m}_$sfx" $fx >"$j/out" 2>&1
+                echo $? >"$j/st"
+            else
+                echo build >"$j/st"
+            fi
+        } &
+        [ $((k % 2)) -eq 0 ] && wait
+    done
+    wait
+    k=0
+    for r in $runs; do
+        k=$((k + 1)) j=$tmp/target/$k
+        st=$(cat "$j/st" 2>/dev/null || echo build)
+        if [ "$st" = build ]; then
+            notok "target ($cxx): $r --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
+            grep -E 'error|warning' "$j/build" | head -n 5 | sed 's/^/#   /'
         else
-            notok "target ($cxx): $label --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
-            grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
+            prog "target ($cxx) $r" sh -c 'cat "$1"; exit "$2"' - "$j/out" "$st"
         fi
     done
 done
@@ -523,7 +554,10 @@ fi
 # ---------------------------------------------------------------- nvcc
 
 NVCC=${NVCC:-nvcc}
-if ! command -v "$NVCC" >/dev/null 2>&1; then
+if [ "${CUDA_NVCC_CHECKS:-1}" = 0 ]; then
+    # (.ci/run's second run of this suite, with clang++: the plain run did them)
+    echo "SKIP - nvcc checks: CUDA_NVCC_CHECKS=0"
+elif ! command -v "$NVCC" >/dev/null 2>&1; then
     echo "SKIP - nvcc checks: no $NVCC on PATH (sm_80/sm_90 builds, no spills, cuBLAS link, no-device exit; see docs/CUDA.md)"
 else
     if make -s -j2 NVCC="$NVCC" cuda >"$tmp/build" 2>&1; then
@@ -548,20 +582,34 @@ else
     # approximation (approx_all.nn), and one alone (@METHOD: a create that
     # builds one structure, its status variable only set, which nvcc
     # -Werror reported)
-    for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn \
-        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier; do
-        sm=""
-        case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac
-        f=${r%%:*} o=2 bf=""
-        case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
-        # shellcheck disable=SC2046,SC2086
-        if build/nngc -O$o $bf $sm --target=cuda "$f" -o "$tmp/m.cu" >"$tmp/build" 2>&1 &&
-            "$NVCC" $(make -s NVCC="$NVCC" cuda-nvcc-flags) -c "$tmp/m.cu" -o "$tmp/m.o" >>"$tmp/build" 2>&1; then
-            ok "nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
-        else
-            notok "nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
-            detail "$tmp/build" 10
-        fi
+    # (two at a time, each in $tmp/nv/K/, then the results in order)
+    nvflags=$(make -s NVCC="$NVCC" cuda-nvcc-flags)
+    nvruns="examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier"
+    k=0
+    for phase in build report; do
+        k=0
+        for r in $nvruns; do
+            k=$((k + 1)) j=$tmp/nv/$k
+            sm=""
+            case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac
+            f=${r%%:*} o=2 bf=""
+            case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
+            what="nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
+            if [ $phase = report ]; then
+                if [ "$(cat "$j/st" 2>/dev/null)" = 0 ]; then ok "$what"; else notok "$what" && detail "$j/build" 10; fi
+                continue
+            fi
+            mkdir -p "$j"
+            # shellcheck disable=SC2086
+            {
+                build/nngc -O$o $bf $sm --target=cuda "$f" -o "$j/m.cu" >"$j/build" 2>&1 &&
+                    "$NVCC" $nvflags -c "$j/m.cu" -o "$j/m.o" >>"$j/build" 2>&1
+                echo $? >"$j/st"
+            } &
+            [ $((k % 2)) -eq 0 ] && wait
+        done
+        wait
     done
     # -c, --shared and nngc run through nvcc: without a GPU, "no CUDA device"
     # from the runtime (NNGC_CUDA_NO_DEV_CHECK=1: past the driver's quick check)
