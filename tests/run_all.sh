@@ -116,9 +116,11 @@ rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first 
 suites=$(echo unit $first $rest) # one line
 
 # The longest suites start first, so that side by side they end together
-# (seconds of each on 2 cores, one after another: cuda 545, batch 200,
-# trainbatch, opt, train, approx_e2e about 80 to 150, the rest under 60).
-long="cuda batch trainbatch opt train approx_e2e traincli partrain"
+# (seconds, one after another on a slow 2-core machine, 2026-12-01: cuda
+# 533, partrain 133, trainbatch 93, approx_e2e 77, predict, batch,
+# threads, opt and train 54 to 59, traincli 42, the rest under 40; under
+# ASan trainbatch, approx_e2e and train are the longest).
+long="cuda trainbatch partrain approx_e2e train opt predict batch threads traincli"
 start_order=$(for s in $long; do case " $suites " in *" $s "*) echo "$s" ;; esac; done
     for s in $suites; do case " $long " in *" $s "*) ;; *) echo "$s" ;; esac; done)
 

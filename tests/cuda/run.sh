@@ -78,6 +78,14 @@ expect_run() {
     fi
 }
 
+# Builds and runs that take long go two at a time (the machine's 2 cores),
+# each in the background into a folder of its own, DIR/out its output and
+# DIR/st its exit status; their checks are reported afterwards, in order.
+# in_pairs K: after starting job K, waits for it and job K - 1 when K is even.
+in_pairs() { [ $(($1 % 2)) -ne 0 ] || wait; }
+# saved_prog LABEL DIR: prog's checks of a test program that ran into DIR.
+saved_prog() { prog "$1" sh -c 'cat "$1"; exit "$2"' - "$2/out" "$(cat "$2/st")"; }
+
 # ---------------------------------------------------------------- emulation
 
 # CUDA_EMU_CXX: the C++ compilers to emulate with (default g++ alone, the
@@ -143,7 +151,7 @@ model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
 # by side)
 target_build() {
     cxx=$1 o=$5 m=$(model_name "$3") sfx=$6 bf=${7:+--batch=$7}
-    f=$3 lib=$4 d=$2/$(model_name "$3")_$6
+    f=$3 lib=$4 d=$2/${m}_$6
     mkdir -p "$d"
     # shellcheck disable=SC2086
     sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
@@ -181,9 +189,8 @@ for cxx in $compilers; do
         first=$cxx
         runs="$runs $TARGET_MORE"
     fi
-    # two at a time (the machine's 2 cores), each into $tmp/target/K/
-    # (build: the build's output, out and st: the test's), then the
-    # results in order
+    # two at a time, each into $tmp/target/K/ (build: the build's output;
+    # st "build" when it failed)
     rm -rf "$tmp/target"
     k=0
     for r in $runs; do
@@ -211,7 +218,7 @@ for cxx in $compilers; do
                 echo build >"$j/st"
             fi
         } &
-        [ $((k % 2)) -eq 0 ] && wait
+        in_pairs $k
     done
     wait
     k=0
@@ -222,7 +229,7 @@ for cxx in $compilers; do
             notok "target ($cxx): $r --target=cuda compiles with -Wall -Wextra -Werror (emulation)"
             grep -E 'error|warning' "$j/build" | head -n 5 | sed 's/^/#   /'
         else
-            prog "target ($cxx) $r" sh -c 'cat "$1"; exit "$2"' - "$j/out" "$st"
+            saved_prog "target ($cxx) $r" "$j"
         fi
     done
 done
@@ -373,7 +380,7 @@ if [ -n "$first" ]; then
     sed 's/with binary$/with binary(hybrid = 3)/' "$D/binary.nn" >"$tmp/binary_h.nn"
     sed 's/with binary$/with binary(ecc = 4)/' "$D/binary.nn" >"$tmp/binary_e.nn"
     sed 's/with embed$/with embed(lambda1 = 0.02, lambda2 = 0.5)/' "$D/embed.nn" >"$tmp/embed_l.nn"
-    # two at a time (the machine's 2 cores), then the results in order
+    # two at a time (in_pairs), then the results in order
     jobs=""
     for s in $APPROX_METHODS; do jobs="$jobs t:tests/cuda/models/rnnlm_small.nn:2:$s"; done
     jobs="$jobs t:tests/cuda/models/rnnlm_small.nn:0:neg:k=3 t:$tmp/skipgram.nn:2b3:neg:k=3"
@@ -382,7 +389,7 @@ if [ -n "$first" ]; then
     for j in $jobs; do
         k=$((k + 1))
         case $j in t:*) approx_target $k "${j#t:}" & ;; *) approx_ref $k "${j#r:}" & ;; esac
-        [ $((k % 2)) -eq 0 ] && wait
+        in_pairs $k
     done
     wait
     kept='finite differences|the SGD update is|forward is the exact cross entropy'
@@ -398,7 +405,7 @@ if [ -n "$first" ]; then
             continue
         fi
         case $j in
-        t:*) prog "approx ($first) $label $what" sh -c 'cat "$1"; exit "$2"' - "$d/out" "$st" ;;
+        t:*) saved_prog "approx ($first) $label $what" "$d" ;;
         *)
             # 1: a check failed (maybe a left-out one); more: a crash
             [ "$st" -gt 1 ] && notok "approx ($first) $label $what: $(status_text "$st")"
@@ -582,34 +589,36 @@ else
     # approximation (approx_all.nn), and one alone (@METHOD: a create that
     # builds one structure, its status variable only set, which nvcc
     # -Werror reported)
-    # (two at a time, each in $tmp/nv/K/, then the results in order)
+    # (two at a time: in_pairs, each in $tmp/nv/K/)
     nvflags=$(make -s NVCC="$NVCC" cuda-nvcc-flags)
-    nvruns="examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn
-        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier"
     k=0
-    for phase in build report; do
-        k=0
-        for r in $nvruns; do
-            k=$((k + 1)) j=$tmp/nv/$k
-            sm=""
-            case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac
-            f=${r%%:*} o=2 bf=""
-            case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
-            what="nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills"
-            if [ $phase = report ]; then
-                if [ "$(cat "$j/st" 2>/dev/null)" = 0 ]; then ok "$what"; else notok "$what" && detail "$j/build" 10; fi
-                continue
-            fi
-            mkdir -p "$j"
-            # shellcheck disable=SC2086
-            {
-                build/nngc -O$o $bf $sm --target=cuda "$f" -o "$j/m.cu" >"$j/build" 2>&1 &&
-                    "$NVCC" $nvflags -c "$j/m.cu" -o "$j/m.o" >>"$j/build" 2>&1
-                echo $? >"$j/st"
-            } &
-            [ $((k % 2)) -eq 0 ] && wait
-        done
-        wait
+    for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn \
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier; do
+        k=$((k + 1)) j=$tmp/nv/$k
+        sm=""
+        case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac
+        f=${r%%:*} o=2 bf=""
+        case $r in *:*:*) bf=--batch=${r##*:} ;; *:*) o=${r##*:} ;; esac
+        mkdir -p "$j"
+        echo "nvcc: $f -O$o $bf $sm --target=cuda for sm_80 and sm_90 with -Werror all-warnings, no register spills" \
+            >"$j/label"
+        # shellcheck disable=SC2086
+        {
+            build/nngc -O$o $bf $sm --target=cuda "$f" -o "$j/m.cu" >"$j/build" 2>&1 &&
+                "$NVCC" $nvflags -c "$j/m.cu" -o "$j/m.o" >>"$j/build" 2>&1
+            echo $? >"$j/st"
+        } &
+        in_pairs $k
+    done
+    wait
+    for j in $(seq 1 $k); do
+        j=$tmp/nv/$j
+        if [ "$(cat "$j/st")" = 0 ]; then
+            ok "$(cat "$j/label")"
+        else
+            notok "$(cat "$j/label")"
+            detail "$j/build" 10
+        fi
     done
     # -c, --shared and nngc run through nvcc: without a GPU, "no CUDA device"
     # from the runtime (NNGC_CUDA_NO_DEV_CHECK=1: past the driver's quick check)
