@@ -43,6 +43,15 @@ need_tools() {
 make_tmp() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-$1.XXXXXX") || exit 1
     trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+    own_cache "$tmp"
+}
+
+# own_cache DIR: nngc's build cache (docs/CLI.md) in DIR/cache unless the
+# caller gave one (tests/run_all.sh: one for all the suites), never the
+# user's ~/.cache
+own_cache() {
+    NNGC_CACHE_DIR=${NNGC_CACHE_DIR:-$1/cache}
+    export NNGC_CACHE_DIR
 }
 
 # run_ok NAME CMD...: ok when CMD exits 0 within $TMO s and printed no

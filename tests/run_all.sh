@@ -70,6 +70,9 @@ total_pass=0
 total_fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nngc-tests.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT HUP INT TERM
+# one build cache for every suite (nngc run, train and eval compile a
+# model once per source: docs/CLI.md), not the user's
+export NNGC_CACHE_DIR="$tmp/cache"
 
 # show FILE: the suite's output, all of it with VERBOSE=1, else without the
 # "ok" lines (failures, their details and the summary remain).

@@ -145,10 +145,38 @@ const char *driver_backend_cc(const CompileOptions *o);
  * Returns true when it exited with status 0; otherwise prints
  * "nngc: error: ..." naming the command and returns false. */
 bool driver_spawn(char *const argv[]);
+/* mkdir -p DIR; false when it is not a directory after (an error printed unless quiet) */
+bool driver_make_dirs(const char *dir, bool quiet);
+/* cache.c: the build cache (docs/CLI.md "The build cache"). A key is an
+ * FNV-1a hash, begun at CACHE_KEY0 and added to by cache_hash*: bytes, a
+ * string, a file's bytes, a program (its name and the file it
+ * runs: path, size, time, inode), this CPU (model name and flags), and
+ * every header and source (.h .cuh .cu .cpp) of a directory, names and bytes. */
+#define CACHE_KEY0 0xcbf29ce484222325ull
+uint64_t cache_hash(uint64_t h, const void *p, size_t n);
+uint64_t cache_hash_str(uint64_t h, const char *s);
+uint64_t cache_hash_file(uint64_t h, const char *path);
+uint64_t cache_hash_program(uint64_t h, const char *prog);
+uint64_t cache_hash_cpu(uint64_t h);
+uint64_t cache_hash_sources(uint64_t h, const char *dir);
+/* the directory ($NNGC_CACHE_DIR, "off" for none; else $XDG_CACHE_HOME/nngc,
+ * else ~/.cache/nngc), made if missing; NULL when there is none to write */
+const char *cache_dir(void);
+/* DIR/KEY-NAME */
+const char *cache_path(const char *dir, uint64_t key, const char *name);
+/* copies the entry to dst if it is there (and marks it used); false if not */
+bool cache_fetch(const char *entry, const char *dst);
+/* copies src into the cache as entry (atomically; nothing on failure) */
+void cache_store(const char *src, const char *entry);
+/* path of a program: itself if it has a slash, else the first on PATH; NULL if none */
+const char *driver_find_program(const char *prog);
 /* run_cuda.c: --target=cuda's MODEL.cu into a shared object (NNGC_CUDA_EMULATE=1:
  * the host emulation; else nvcc, or "no CUDA device" / "nvcc not found") */
 bool driver_build_cuda(const char *cu_path, const char *so_path, const Paths *paths);
 bool driver_cuda_emulated(void);
+/* adds to a build cache key what builds the .cu (emulation or nvcc, the compiler, NNGC_CUDA_ARCHS, a driver there
+ * or not, the CUDA runtime's sources) */
+uint64_t driver_cuda_key(uint64_t key, const Paths *paths);
 /* --stats after a call: the copies, launches and GEMMs it executed (NAME_cuda_stats) */
 void driver_cuda_stats(void *handle, const char *model, const void *m, const char *what);
 /* -c (object) or --shared with --target=cuda: nvcc for NNGC_CUDA_ARCHS (no

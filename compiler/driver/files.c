@@ -50,6 +50,33 @@ bool driver_spawn(char *const argv[]) {
     return false;
 }
 
+/* mkdir -p dir; false (and, unless quiet, an error) when dir is not a
+ * directory at the end */
+bool driver_make_dirs(const char *dir, bool quiet) {
+    char *p = xstrdup(dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0)
+            continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            if (!quiet)
+                driver_error("cannot create directory '%s': %s", p, strerror(errno));
+            return false;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (!quiet)
+            driver_error("'%s' is not a directory", dir);
+        return false;
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- inputs and outputs */
 
 /* Every file this run reads (the model, its imports, params, inputs), by

@@ -389,30 +389,6 @@ static int64_t out_shape(const nnrt_tensor_desc *t, const int64_t *dyn, int64_t 
     return count;
 }
 
-/* mkdir -p */
-static bool make_dirs(const char *dir) {
-    char *p = xstrdup(dir);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != 0)
-            continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            driver_error("cannot create directory '%s': %s", p, strerror(errno));
-            return false;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        driver_error("--out %s: not a directory", dir);
-        return false;
-    }
-    return true;
-}
-
 /* The runtime writes path, unless it is one of the run's inputs. */
 static bool write_npy(const char *path, int rank, const int64_t *shape, const float *data) {
     if (!driver_check_output(path))
@@ -426,7 +402,7 @@ static bool write_npy(const char *path, int rank, const int64_t *shape, const fl
 
 static bool write_results(const nnrt_model_desc *d, const RunArgs *ra, const int64_t *dyn, float loss,
                           const float **outputs) {
-    if (!make_dirs(ra->out_dir))
+    if (!driver_make_dirs(ra->out_dir, false))
         return false;
     if (d->has_loss) {
         const char *p = xsprintf("%s/loss.npy", ra->out_dir);
@@ -532,7 +508,7 @@ static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, co
         driver_error("%s", nnrt_last_error());
         return false;
     }
-    if (!make_dirs(ra->grads_dir))
+    if (!driver_make_dirs(ra->grads_dir, false))
         return false;
     for (int i = 0; i < d->nparams; i++) {
         const nnrt_tensor_desc *p = &d->params[i];
@@ -564,6 +540,18 @@ Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *c
     return driver_compile(d, model, co, paths, pl, &out, train);
 }
 
+/* builds the model's .so (argv: the C compiler's command; cuda: the
+ * CUDA target's build instead), then keeps it in the build cache as entry
+ * (none: NULL) */
+static bool build_so(bool cuda, const char **argv, const char *c_path, const char *so_path, const char *entry,
+                     const Paths *paths) {
+    if (cuda ? !driver_build_cuda(c_path, so_path, paths) : !driver_spawn((char *const *)argv))
+        return false;
+    if (entry)
+        cache_store(so_path, entry);
+    return true;
+}
+
 const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
                                              void **handle) {
     const char *c_path = built_c; /* driver_compile_to_tmp's */
@@ -579,10 +567,30 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
     const char *inc = xsprintf("-I%s", paths->include_dir);
     const char *argv[] = {driver_backend_cc(co), "-std=c11", "-O2", "-march=native", "-fPIC", "-shared", inc,
                           c_path, "-o", so_path, "-lm", NULL};
-    if (co->target ? !driver_build_cuda(c_path, so_path, paths) : !driver_spawn((char *const *)argv))
+    /* the build cache (cache.c): the same source built the same way before */
+    const char *dir = cache_dir(), *entry = NULL;
+    if (dir) {
+        uint64_t key = cache_hash_cpu(cache_hash_sources(CACHE_KEY0, paths->include_dir));
+        key = cache_hash_file(cache_hash_file(key, c_path), xsprintf("%.*s.h", (int)(strrchr(c_path, '.') - c_path),
+                                                                          c_path));
+        if (co->target)
+            key = driver_cuda_key(key, paths);
+        else
+            for (int i = 0; argv[i]; i++) /* (the paths of the source and the .so are this run's) */
+                if (argv[i] != c_path && argv[i] != so_path)
+                    key = i ? cache_hash_str(key, argv[i]) : cache_hash_program(key, argv[i]);
+        entry = cache_path(dir, key, "model.so");
+    }
+    bool cached = entry && cache_fetch(entry, so_path);
+    if (!cached && !build_so(co->target, argv, c_path, so_path, entry, paths))
         return NULL;
-
     *handle = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!*handle && cached) { /* a damaged entry: away with it, and build */
+        unlink(entry);
+        if (!build_so(co->target, argv, c_path, so_path, entry, paths))
+            return NULL;
+        *handle = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+    }
     if (!*handle) {
         driver_error("cannot load the compiled model: %s", dlerror());
         return NULL;

@@ -22,32 +22,19 @@
 #include "driver.h"
 #include "cuda/nnrt_cuda.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 bool driver_cuda_emulated(void)
 {
     const char *e = getenv("NNGC_CUDA_EMULATE");
     return e && *e && strcmp(e, "0") != 0;
-}
-
-/* path of prog: itself if it has a slash, else the first on PATH; NULL if none */
-static const char *find_program(const char *prog)
-{
-    if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0 ? prog : NULL;
-    const char *path = getenv("PATH");
-    while (path && *path) {
-        size_t n = strcspn(path, ":");
-        const char *p = xsprintf("%.*s/%s", (int)n, path, prog);
-        if (n && access(p, X_OK) == 0)
-            return p;
-        path += n + (path[n] == ':');
-    }
-    return NULL;
 }
 
 /* -gencode for each of NNGC_CUDA_ARCHS (default "80 90"), into argv from *n */
@@ -75,6 +62,95 @@ static bool uses_approx(const char *cu_path)
     return !text || strstr(text, "\n#define NNGC_APPROX_CU 1") != NULL;
 }
 
+/* ---------------------------------------------------------------- the emulation's runtime, compiled once
+ *
+ * NNGC_CUDA_EMULATE=1 compiles the CUDA runtime's sources (nnrt_cuda.cu,
+ * kernels.cu, approx.cu, emu.cpp: seconds) the same way for every model,
+ * so their objects are kept in the build cache (cache.c), keyed by the
+ * compiler, the flags and the runtime's headers and sources. Without a
+ * cache the sources are compiled with the model. */
+
+/* The object of the runtime's source src (compiled as C++ by argv[0..n),
+ * the compiler and its flags, with "-c") in the cache directory dir,
+ * compiled now if it is not there yet. NULL without one (a failed
+ * compile: *failed). */
+static const char *cached_object(const char **argv, int n, const char *dir, uint64_t key, const char *src,
+                                 bool *failed)
+{
+    const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+    const char *obj = cache_path(dir, key, xsprintf("emu-%s.o", base));
+    if (access(obj, R_OK) == 0) {
+        utimes(obj, NULL); /* used now (cache.c trims the least recently used) */
+        return obj;
+    }
+    const char *tmp = xsprintf("%s.%ld.tmp", obj, (long)getpid());
+    const char *cc[64];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        cc[k++] = argv[i];
+    cc[k++] = "-c";
+    cc[k++] = "-x";
+    cc[k++] = "c++";
+    cc[k++] = src;
+    cc[k++] = "-o";
+    cc[k++] = tmp;
+    cc[k] = NULL;
+    if (!driver_spawn((char *const *)cc)) {
+        unlink(tmp);
+        *failed = true;
+        return NULL;
+    }
+    if (rename(tmp, obj) != 0) {
+        unlink(tmp);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Appends the emulation's runtime to argv (from *n; argv[0..flags) the
+ * compiler and the flags every file is compiled with): the cached
+ * objects, else the sources. False when a runtime source failed to
+ * compile (the compiler's messages printed). */
+static bool emu_runtime(const char **argv, int *n, int flags, const char *rt, bool approx, const Paths *paths)
+{
+    const char *srcs[4];
+    int ns = 0;
+    srcs[ns++] = xsprintf("%s/nnrt_cuda.cu", rt);
+    srcs[ns++] = xsprintf("%s/kernels.cu", rt);
+    if (approx)
+        srcs[ns++] = xsprintf("%s/approx.cu", rt);
+    srcs[ns++] = xsprintf("%s/emu.cpp", rt);
+    const char *dir = cache_dir(), *objs[4];
+    if (dir) {
+        uint64_t key = cache_hash_program(CACHE_KEY0, argv[0]);
+        for (int i = 1; i < flags; i++)
+            key = cache_hash_str(key, argv[i]);
+        key = cache_hash_sources(cache_hash_sources(key, paths->include_dir), rt);
+        bool failed = false;
+        for (int i = 0; i < ns && dir; i++)
+            if (!(objs[i] = cached_object(argv, flags, dir, key, srcs[i], &failed)))
+                dir = NULL;
+        if (failed)
+            return false;
+    }
+    argv[(*n)++] = "-x";
+    if (dir) {
+        argv[(*n)++] = "none";
+        for (int i = 0; i < ns; i++)
+            argv[(*n)++] = objs[i];
+        return true;
+    }
+    argv[(*n)++] = "c++";
+    for (int i = 0; i < ns; i++) {
+        if (i == ns - 1) { /* emu.cpp */
+            argv[(*n)++] = "-x";
+            argv[(*n)++] = "none";
+        }
+        argv[(*n)++] = srcs[i];
+    }
+    return true;
+}
+
 bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, const Paths *paths)
 {
     bool object = kind == CUDA_OBJECT;
@@ -82,7 +158,7 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     const char *argv[64];
     int n = 0;
     bool emu = driver_cuda_emulated();
-    const char *nvcc = emu ? NULL : find_program(getenv("NVCC") && *getenv("NVCC") ? getenv("NVCC") : "nvcc");
+    const char *nvcc = emu ? NULL : driver_find_program(getenv("NVCC") && *getenv("NVCC") ? getenv("NVCC") : "nvcc");
     if (!emu && !nvcc) {
         driver_error("--target=cuda: nvcc not found (set NVCC or put the CUDA toolkit's bin on PATH); "
                      "NNGC_CUDA_EMULATE=1 builds for this CPU's emulation of CUDA instead (docs/CUDA.md)");
@@ -105,6 +181,7 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     argv[n++] = "-O2";
     argv[n++] = xsprintf("-I%s", inc);
     argv[n++] = xsprintf("-I%s", rt);
+    int flags = n; /* the compiler and the flags of every file */
     argv[n++] = object ? "-c" : "-shared";
     if (emu) { /* (nvcc: -x would hold for every file; the names end in .cu) */
         argv[n++] = "-x";
@@ -112,14 +189,14 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     }
     argv[n++] = cu_path;
     if (!object) { /* the model, the CUDA runtime, then (--shared) the CPU runtime (-fPIC) and BLAS */
-        argv[n++] = xsprintf("%s/nnrt_cuda.cu", rt);
-        argv[n++] = xsprintf("%s/kernels.cu", rt);
-        if (uses_approx(cu_path)) /* the softmax approximations' kernels */
-            argv[n++] = xsprintf("%s/approx.cu", rt);
         if (emu) {
-            argv[n++] = "-x";
-            argv[n++] = "none";
-            argv[n++] = xsprintf("%s/emu.cpp", rt);
+            if (!emu_runtime(argv, &n, flags, rt, uses_approx(cu_path), paths))
+                return false;
+        } else {
+            argv[n++] = xsprintf("%s/nnrt_cuda.cu", rt);
+            argv[n++] = xsprintf("%s/kernels.cu", rt);
+            if (uses_approx(cu_path)) /* the softmax approximations' kernels */
+                argv[n++] = xsprintf("%s/approx.cu", rt);
         }
         if (kind == CUDA_SHARED) { /* loaded by nngc: nngc's own runtime (run.c) */
             argv[n++] = paths->libnngrt;
@@ -135,6 +212,26 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     argv[n++] = bin;
     argv[n] = NULL;
     return driver_spawn((char *const *)argv);
+}
+
+uint64_t driver_cuda_key(uint64_t key, const Paths *paths)
+{
+    bool emu = driver_cuda_emulated();
+    const char *cxx = getenv("NNGC_CXX") && *getenv("NNGC_CXX") ? getenv("NNGC_CXX") : "c++";
+    const char *nvcc = getenv("NVCC") && *getenv("NVCC") ? getenv("NVCC") : "nvcc";
+    const char *archs = getenv("NNGC_CUDA_ARCHS");
+    key = cache_hash_str(key, emu ? "cuda-emulated" : have_driver() ? "cuda-native" : "cuda");
+    key = cache_hash_program(key, emu ? cxx : nvcc);
+    key = cache_hash_str(key, archs ? archs : "");
+    if (!emu && have_driver()) { /* -arch=native: the GPUs there */
+        DIR *d = opendir("/proc/driver/nvidia/gpus");
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (e->d_name[0] != '.')
+                key = cache_hash_file(key, xsprintf("/proc/driver/nvidia/gpus/%s/information", e->d_name));
+        if (d)
+            closedir(d);
+    }
+    return cache_hash_sources(key, xsprintf("%s/cuda", paths->include_dir));
 }
 
 bool driver_build_cuda(const char *cu_path, const char *so_path, const Paths *paths)

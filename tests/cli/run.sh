@@ -31,6 +31,9 @@ trap 'exit 1' INT TERM
 mkdir "$W/tmp"
 TMPDIR=$W/tmp
 export TMPDIR
+# nngc's build cache: the caller's (tests/run_all.sh), else one of our own
+NNGC_CACHE_DIR=${NNGC_CACHE_DIR:-$W/cache}
+export NNGC_CACHE_DIR
 
 pass=0
 fail=0
@@ -185,6 +188,42 @@ libm_versioned() {
 # shellcheck disable=SC2086
 expect 0 "run with a backend compiler that keeps the model" "loss = 1.69315" env NNGC_CC="$W/keepcc" "$NNGC" run "$MODEL" $P $IN &&
     check "run: the model's libm calls bind to versioned symbols (-lm on its link line)" libm_versioned
+# the build cache (docs/CLI.md): the same source built by the same compiler
+# is compiled once (countcc counts its runs); another source, no cache, a
+# damaged entry (rebuilt), a directory that cannot be made (no cache), and
+# past 256 entries the least recently used go
+cat >"$W/countcc" <<EOF
+#!/bin/sh
+echo x >>"$W/compiles"
+exec $(command -v clang || command -v cc) "\$@"
+EOF
+chmod +x "$W/countcc"
+compiles() { [ "$(cat "$W/compiles" 2>/dev/null | wc -l)" -eq "$1" ]; }
+cache_run() { # DIR ARGS...
+    d=$1
+    shift
+    # shellcheck disable=SC2086
+    env NNGC_CACHE_DIR="$d" NNGC_CC="$W/countcc" "$NNGC" run "$MODEL" $P $IN "$@"
+}
+C=$W/cache1
+expect 0 "cache: a first run compiles" "loss = 1.69315" cache_run "$C" && check "cache: ... once" compiles 1 &&
+    check "cache: ... and keeps the .so" sh -c "ls '$C'/*-model.so"
+expect 0 "cache: the same run again" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 1
+expect 0 "cache: -O0 (another source)" "loss = 1.69315" cache_run "$C" -O0 && check "cache: ... compiles" compiles 2
+expect 0 "cache: NNGC_CACHE_DIR=off" "loss = 1.69315" cache_run off && check "cache: off compiles" compiles 3
+for f in "$C"/*-model.so; do : >"$f"; done
+expect 0 "cache: a damaged entry (emptied)" "loss = 1.69315" cache_run "$C" && check "cache: ... is rebuilt" compiles 4
+expect 0 "cache: ... and used after" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 4
+expect 0 "cache: a directory that cannot be made" "loss = 1.69315" cache_run /proc/nngc-cache &&
+    check "cache: ... compiles" compiles 5
+i=0
+while [ $i -lt 300 ]; do
+    : >"$C/old$i"
+    i=$((i + 1))
+done
+touch -d '2 hours ago' "$C"/old*
+expect 0 "cache: a store into a full cache" "loss = 1.69315" cache_run "$C" -O1 &&
+    check "cache: ... keeps 256 entries, the newest" sh -c "[ \$(ls '$C' | wc -l) -eq 256 ] && ls '$C'/*-model.so"
 # shellcheck disable=SC2086
 expect 0 "run --repeat" "(3 calls)" "$NNGC" run "$MODEL" $P $IN --repeat 3 &&
     check "run --repeat prints the median" grep -q "^time: median [0-9]*\.[0-9] us per call" "$W/out"

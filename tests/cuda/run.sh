@@ -27,6 +27,9 @@ cd "$(dirname "$0")/../.." || exit 1
 unset MAKEFLAGS MFLAGS MAKELEVEL
 TMO=${TMO:-300}
 make_tmp cuda
+# nngc's build cache (the emulation's runtime objects: run_cuda.c): this
+# run's own, whatever the caller's (the checks below count what is in it)
+export NNGC_CACHE_DIR="$tmp/cache"
 # A sanitizer build (make SANITIZE=... test sets BUILD): the emulation's
 # fibers (makecontext/swapcontext) are not supported under ASan or TSan,
 # so this suite runs in the plain `make test` only.
@@ -555,6 +558,36 @@ if NNGC_CUDA_EMULATE=1 build/nngc --target=cuda --shared "$tmp/logreg.nn" -o "$t
     ok "target: NNGC_CUDA_EMULATE=1 --shared: a library a C program loads and creates the model from"
 else
     notok "target: NNGC_CUDA_EMULATE=1 --shared: a library a C program loads and creates the model from"
+    detail "$tmp/out"
+fi
+
+# the emulation's runtime, compiled once (run_cuda.c): every run above
+# used one set of objects; a changed runtime source makes another; without
+# a cache (NNGC_CACHE_DIR=off) nothing is written and the run still works
+keys() { ls "$1" 2>/dev/null | sed -n 's/^\([0-9a-f]*\)-emu-.*\.o$/\1/p' | sort -u | wc -l; }
+if [ "$(keys "$tmp/cache")" = 1 ] && [ "$(ls "$tmp/cache" | grep -c -- '-emu-.*\.o$')" = 4 ]; then
+    ok "cache: the runs above compiled the emulation's runtime once (4 objects, one key)"
+else
+    notok "cache: the runs above compiled the emulation's runtime once"
+    ls "$tmp/cache" | sed 's/^/#   /'
+fi
+mkdir -p "$tmp/inc/cuda"
+rnn="tests/train/models/rnnlm.nn --params tests/train/fixtures/rnnlm/params.safetensors --input words=tests/train/fixtures/rnnlm/words.npy"
+cp runtime/*.h "$tmp/inc/" && cp runtime/cuda/* "$tmp/inc/cuda/" && echo '/* changed */' >>"$tmp/inc/cuda/kernels.cu"
+# shellcheck disable=SC2086
+if NNGC_INCLUDE="$tmp/inc" NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda $rnn >"$tmp/out" 2>&1 &&
+    [ "$(keys "$tmp/cache")" = 2 ]; then
+    ok "cache: a changed runtime source (kernels.cu) makes objects of its own"
+else
+    notok "cache: a changed runtime source (kernels.cu) makes objects of its own ($(keys "$tmp/cache") keys)"
+    detail "$tmp/out"
+fi
+# shellcheck disable=SC2086
+if env -u XDG_CACHE_HOME HOME="$tmp/home" NNGC_CACHE_DIR=off NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
+    $rnn >"$tmp/out" 2>&1 && grep -q '^loss = ' "$tmp/out" && [ ! -e "$tmp/home" ]; then
+    ok "cache: NNGC_CACHE_DIR=off: the run compiles the runtime with the model, writing no cache"
+else
+    notok "cache: NNGC_CACHE_DIR=off: the run compiles the runtime with the model, writing no cache"
     detail "$tmp/out"
 fi
 
