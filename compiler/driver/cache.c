@@ -5,8 +5,8 @@
  * the same way (docs/CLI.md "The build cache").
  *
  * An entry is named by a key, a 64-bit FNV-1a hash of everything its
- * bytes depend on: the compiler (its name, and the path, size, time and
- * inode of the file it runs), the flags, the CPU (-march=native), the
+ * bytes depend on: nngc itself and the compiler (each one's path, size,
+ * time and inode), the flags, the CPU (-march=native), the
  * generated source and header, and every header of the runtime. Entries
  * are written under a temporary name and renamed, so that two nngc at
  * once never see half of one; a hit touches its entry, and past
@@ -70,6 +70,9 @@ uint64_t cache_hash_program(uint64_t h, const char *prog) {
     }
     return h;
 }
+
+/* nngc itself (a new nngc may build with other flags) */
+uint64_t cache_hash_self(uint64_t h) { return cache_hash_program(h, "/proc/self/exe"); }
 
 /* this CPU's model name and flags (code built with -march=native runs only
  * where they are the same) */

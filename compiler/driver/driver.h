@@ -158,6 +158,7 @@ uint64_t cache_hash_str(uint64_t h, const char *s);
 uint64_t cache_hash_file(uint64_t h, const char *path);
 uint64_t cache_hash_program(uint64_t h, const char *prog);
 uint64_t cache_hash_cpu(uint64_t h);
+uint64_t cache_hash_self(uint64_t h); /* this nngc (its file: path, size, time, inode) */
 uint64_t cache_hash_sources(uint64_t h, const char *dir);
 /* the directory ($NNGC_CACHE_DIR, "off" for none; else $XDG_CACHE_HOME/nngc,
  * else ~/.cache/nngc), made if missing; NULL when there is none to write */

@@ -570,7 +570,7 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
     /* the build cache (cache.c): the same source built the same way before */
     const char *dir = cache_dir(), *entry = NULL;
     if (dir) {
-        uint64_t key = cache_hash_cpu(cache_hash_sources(CACHE_KEY0, paths->include_dir));
+        uint64_t key = cache_hash_cpu(cache_hash_sources(cache_hash_self(CACHE_KEY0), paths->include_dir));
         key = cache_hash_file(cache_hash_file(key, c_path), xsprintf("%.*s.h", (int)(strrchr(c_path, '.') - c_path),
                                                                           c_path));
         if (co->target)

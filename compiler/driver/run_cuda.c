@@ -122,7 +122,7 @@ static bool emu_runtime(const char **argv, int *n, int flags, const char *rt, bo
     srcs[ns++] = xsprintf("%s/emu.cpp", rt);
     const char *dir = cache_dir(), *objs[4];
     if (dir) {
-        uint64_t key = cache_hash_program(CACHE_KEY0, argv[0]);
+        uint64_t key = cache_hash_program(cache_hash_self(CACHE_KEY0), argv[0]);
         for (int i = 1; i < flags; i++)
             key = cache_hash_str(key, argv[i]);
         key = cache_hash_sources(cache_hash_sources(key, paths->include_dir), rt);

@@ -199,11 +199,12 @@ exec $(command -v clang || command -v cc) "\$@"
 EOF
 chmod +x "$W/countcc"
 compiles() { [ "$(cat "$W/compiles" 2>/dev/null | wc -l)" -eq "$1" ]; }
-cache_run() { # DIR ARGS...
+cache_run() { # DIR ARGS...: (NNGC_BIN: another nngc; the same -I whichever)
     d=$1
     shift
     # shellcheck disable=SC2086
-    env NNGC_CACHE_DIR="$d" NNGC_CC="$W/countcc" "$NNGC" run "$MODEL" $P $IN "$@"
+    env NNGC_INCLUDE="$PWD/runtime" NNGC_STDLIB="$PWD/stdlib" NNGC_CACHE_DIR="$d" NNGC_CC="$W/countcc" \
+        "${NNGC_BIN:-$NNGC}" run "$MODEL" $P $IN "$@"
 }
 C=$W/cache1
 expect 0 "cache: a first run compiles" "loss = 1.69315" cache_run "$C" && check "cache: ... once" compiles 1 &&
@@ -216,6 +217,10 @@ expect 0 "cache: a damaged entry (emptied)" "loss = 1.69315" cache_run "$C" && c
 expect 0 "cache: ... and used after" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 4
 expect 0 "cache: a directory that cannot be made" "loss = 1.69315" cache_run /proc/nngc-cache &&
     check "cache: ... compiles" compiles 5
+mkdir -p "$W/bin" && cp "$NNGC" "$W/bin/nngc"
+NNGC_BIN=$W/bin/nngc
+expect 0 "cache: another nngc (a copy)" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles" compiles 6
+NNGC_BIN=
 i=0
 while [ $i -lt 300 ]; do
     : >"$C/old$i"
