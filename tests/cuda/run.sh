@@ -141,9 +141,11 @@ small:bench/models/birnn.nn:2 small:bench/models/bow.nn:2 small:bench/models/bow
 small:bench/models/tagger.nn:2 small:bench/models/tagger.nn:2:3 small:bench/models/skipgram_w5.nn:2
 small:bench/models/skipgram_w5.nn:2:3 small:bench/models/hoist.nn:2 small:bench/models/hoist.nn:2:3
 examples/logreg.nn:2:4 tests/cuda/models/rowmv.nn:2 tests/cuda/models/rowmv.nn:0
-tests/e2e/cases/ids_from1/model.nn:2 tests/e2e/cases/ids_from1/model.nn:0"
-# fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs
-TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1"
+tests/e2e/cases/ids_from1/model.nn:2 tests/e2e/cases/ids_from1/model.nn:0 tests/e2e/cases/addend/model.nn:2
+tests/e2e/cases/addend/model.nn:0 tests/e2e/cases/loops/model.nn:2 tests/e2e/cases/loops/model.nn:0"
+# fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs:
+# all of them (loops_empty: loops' model, with no steps)
+TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1 addend loops loops_empty"
 libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
 emu_flags="-std=c++17 -O1 -g -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
 model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }
@@ -246,9 +248,9 @@ if [ -n "$first" ]; then
             # shellcheck disable=SC2086
             if [ -f "$dir/${m}_$o.o" ] &&
                 "$first" $emu_flags -DGPU_DESC="${m}_desc" tests/cuda/test_fixture.cpp "$dir/${m}_$o.o" \
-                    "build/cuda-emu-$first/libnngrt_cuda_emu.a" build/libnngrt.a $libs -o "$dir/fixture_${m}_$o" \
+                    "build/cuda-emu-$first/libnngrt_cuda_emu.a" build/libnngrt.a $libs -o "$dir/fixture_${c}_$o" \
                     >"$tmp/build" 2>&1; then
-                prog "fixture ($first) $c -O$o" "$dir/fixture_${m}_$o" "tests/e2e/cases/$c"
+                prog "fixture ($first) $c -O$o" "$dir/fixture_${c}_$o" "tests/e2e/cases/$c"
             else
                 notok "fixture ($first): $f -O$o --target=cuda builds"
                 grep -E 'error|warning' "$tmp/build" | head -n 5 | sed 's/^/#   /'
@@ -448,7 +450,7 @@ cuda_train() { # MODEL OPT SPEC: 3 steps, the params and state against torch.opt
         "$tmp/sttool" cmp "$tmp/ct.st" "$TFIX/$1/$2.safetensors" --rtol 1e-3 --atol 1e-5 >>"$tmp/out" 2>&1
 }
 if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/libnngrt.a $libs >"$tmp/out" 2>&1; then
-    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2 ids_from1:2 ids_from1:0; do
+    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2 ids_from1:2 ids_from1:0 bag:2 bag:0 loops:2 loops:0; do
         if cuda_grads "${r%:*}" "${r#*:}"; then
             ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda -O${r#*:} --grads ${r%:*}: PyTorch's gradients"
         else
