@@ -24,6 +24,7 @@ static void eval_usage(FILE *out) {
           "                        the compiler can batch the model; --one-example: never\n"
           "  --layout plain|lm|window, --vocab-dim NAME, --dim NAME=N, --export PARAM=FILE: as for nngc train\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
+          "Compiled models are kept in $NNGC_CACHE_DIR (default ~/.cache/nngc; off: no cache).\n"
           "See docs/TRAIN.md.\n",
           out);
 }

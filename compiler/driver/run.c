@@ -37,6 +37,7 @@ static void run_usage(FILE *out) {
           "--train N runs N train steps first (--repeat then times train steps);\n"
           "--save FILE writes the params and optimizer state afterwards.\n"
           "--predict prints the most likely word of each predicted position (NAME_predict).\n"
+          "Compiled models are kept in $NNGC_CACHE_DIR (default ~/.cache/nngc; off: no cache).\n"
           "See docs/CLI.md.\n",
           out);
 }

@@ -94,6 +94,7 @@ static void train_usage(FILE *out) {
           "  --dump-order FILE     append each epoch's order of examples to FILE\n"
           "  --init-unigram PARAM  start the vector PARAM (an output bias) at the log unigram frequencies\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
+          "Compiled models are kept in $NNGC_CACHE_DIR (default ~/.cache/nngc; off: no cache).\n"
           "See docs/TRAIN.md.\n",
           out);
 }
