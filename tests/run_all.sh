@@ -119,11 +119,11 @@ rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first 
 suites=$(echo unit $first $rest) # one line
 
 # The longest suites start first, so that side by side they end together
-# (seconds, one after another on a slow 2-core machine, 2026-12-01: cuda
-# 533, partrain 133, trainbatch 93, approx_e2e 77, predict, batch,
-# threads, opt and train 54 to 59, traincli 42, the rest under 40; under
-# ASan trainbatch, approx_e2e and train are the longest).
-long="cuda trainbatch partrain approx_e2e train opt predict batch threads traincli"
+# (seconds, side by side on a slow 2-core machine, 2026-12-02: cuda 426,
+# trainbatch 109, approx_e2e 84, opt 78, train 74, partrain 57, threads
+# 53, predict 47, the rest under 45; under ASan approx_e2e, trainbatch,
+# train, predict and opt are the longest, 200 to 360).
+long="cuda trainbatch approx_e2e train opt predict partrain threads batch traincli"
 start_order=$(for s in $long; do case " $suites " in *" $s "*) echo "$s" ;; esac; done
     for s in $suites; do case " $long " in *" $s "*) ;; *) echo "$s" ;; esac; done)
 
