@@ -245,9 +245,13 @@ enum { STACK_BYTES = 64 * 1024, GUARD_BYTES = 64 * 1024 };
  * (sigprocmask) at every switch, which was most of the emulation's time.
  * On x86-64 a switch is a few instructions instead (nnrt_emu_switch below:
  * the callee-saved registers pushed on the old stack, the stack pointer
- * swapped, popped from the new one); elsewhere, and under ASan or TSan
- * (which follow ucontext but not a hand-made switch), ucontext. */
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+ * swapped, popped from the new one; the floating-point control state is
+ * not switched, kernels never change it); elsewhere, under ASan or TSan
+ * (which follow ucontext but not a hand-made switch), and with shadow
+ * stacks (-fcf-protection: a return into a new fiber has no call on the
+ * shadow stack), ucontext. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
+    !(defined(__CET__) && (__CET__ & 2))
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define NNRT_EMU_UCONTEXT 1
@@ -260,9 +264,9 @@ enum { STACK_BYTES = 64 * 1024, GUARD_BYTES = 64 * 1024 };
 #ifndef NNRT_EMU_UCONTEXT
 /* nnrt_emu_switch(&from, to): saves the running context on its stack and
  * its stack pointer in *from, then resumes the one whose stack pointer is
- * to (saved by an earlier switch, or made by fiber_stack) */
+ * to (saved by an earlier switch, or made by fiber_start) */
 extern "C" void nnrt_emu_switch(void **from, void *to);
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".p2align 4\n"
         ".type nnrt_emu_switch, @function\n"
         "nnrt_emu_switch:\n"
@@ -271,7 +275,8 @@ __asm__(".text\n"
         "\tmovq %rsi, %rsp\n"
         "\tpopq %r15\n\tpopq %r14\n\tpopq %r13\n\tpopq %r12\n\tpopq %rbx\n\tpopq %rbp\n"
         "\tret\n"
-        ".size nnrt_emu_switch, .-nnrt_emu_switch\n");
+        ".size nnrt_emu_switch, .-nnrt_emu_switch\n"
+        ".popsection\n");
 #endif
 
 struct Fiber {
