@@ -29,7 +29,7 @@
 
 enum { CACHE_MAX = 256 }; /* entries kept (a model's .so: about 100 KiB) */
 
-uint64_t cache_hash(uint64_t h, const void *p, size_t n) {
+static uint64_t cache_hash(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
@@ -44,21 +44,6 @@ uint64_t cache_hash_file(uint64_t h, const char *path) {
     return text ? cache_hash(cache_hash(h, &len, sizeof len), text, len) : cache_hash_str(h, "(unreadable)");
 }
 
-/* path of prog: itself if it has a slash, else the first on PATH; NULL if none */
-const char *driver_find_program(const char *prog) {
-    if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0 ? prog : NULL;
-    const char *path = getenv("PATH");
-    while (path && *path) {
-        size_t n = strcspn(path, ":");
-        const char *p = xsprintf("%.*s/%s", (int)n, path, prog);
-        if (n && access(p, X_OK) == 0)
-            return p;
-        path += n + (path[n] == ':');
-    }
-    return NULL;
-}
-
 uint64_t cache_hash_program(uint64_t h, const char *prog) {
     h = cache_hash_str(h, prog);
     const char *path = driver_find_program(prog);
@@ -70,9 +55,6 @@ uint64_t cache_hash_program(uint64_t h, const char *prog) {
     }
     return h;
 }
-
-/* nngc itself (a new nngc may build with other flags) */
-uint64_t cache_hash_self(uint64_t h) { return cache_hash_program(h, "/proc/self/exe"); }
 
 /* this CPU's model name and flags (code built with -march=native runs only
  * where they are the same) */
@@ -109,6 +91,11 @@ uint64_t cache_hash_sources(uint64_t h, const char *dir) {
     return h;
 }
 
+uint64_t cache_key_begin(const Paths *paths) {
+    /* nngc itself (a new nngc may build with other flags), the runtime's headers */
+    return cache_hash_sources(cache_hash_program(0xcbf29ce484222325ull, "/proc/self/exe"), paths->include_dir);
+}
+
 const char *cache_dir(void) {
     const char *d = getenv("NNGC_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (d && strcmp(d, "off") == 0)
@@ -142,12 +129,16 @@ static bool copy_file(const char *src, const char *dst) {
     return ok;
 }
 
-bool cache_fetch(const char *entry, const char *dst) {
-    if (access(entry, R_OK) != 0 || !copy_file(entry, dst))
+bool cache_has(const char *entry) {
+    if (access(entry, R_OK) != 0)
         return false;
     utimes(entry, NULL); /* used now: the last to go */
     return true;
 }
+
+bool cache_fetch(const char *entry, const char *dst) { return cache_has(entry) && copy_file(entry, dst); }
+
+const char *cache_tmp(const char *entry) { return xsprintf("%s.%ld.tmp", entry, (long)getpid()); }
 
 /* past CACHE_MAX entries, the least recently used go (their time: made or last fetched) */
 static void cache_trim(const char *dir) {
@@ -185,14 +176,18 @@ static void cache_trim(const char *dir) {
     }
 }
 
-void cache_store(const char *src, const char *entry) {
-    const char *tmp = xsprintf("%s.%ld.tmp", entry, (long)getpid());
-    if (!copy_file(src, tmp))
-        return;
+bool cache_commit(const char *tmp, const char *entry) {
     if (rename(tmp, entry) != 0) {
         unlink(tmp);
-        return;
+        return false;
     }
     const char *slash = strrchr(entry, '/');
     cache_trim(slash ? xsprintf("%.*s", (int)(slash - entry), entry) : ".");
+    return true;
+}
+
+void cache_store(const char *src, const char *entry) {
+    const char *tmp = cache_tmp(entry);
+    if (copy_file(src, tmp))
+        cache_commit(tmp, entry);
 }

@@ -147,30 +147,36 @@ const char *driver_backend_cc(const CompileOptions *o);
 bool driver_spawn(char *const argv[]);
 /* mkdir -p DIR; false when it is not a directory after (an error printed unless quiet) */
 bool driver_make_dirs(const char *dir, bool quiet);
+/* path of a program: itself if it has a slash, else the first on PATH; NULL if none */
+const char *driver_find_program(const char *prog);
+/* $name, unless it is unset or empty: then dflt */
+const char *driver_env(const char *name, const char *dflt);
 /* cache.c: the build cache (docs/CLI.md "The build cache"). A key is an
- * FNV-1a hash, begun at CACHE_KEY0 and added to by cache_hash*: bytes, a
- * string, a file's bytes, a program (its name and the file it
- * runs: path, size, time, inode), this CPU (model name and flags), and
- * every header and source (.h .cuh .cu .cpp) of a directory, names and bytes. */
-#define CACHE_KEY0 0xcbf29ce484222325ull
-uint64_t cache_hash(uint64_t h, const void *p, size_t n);
+ * FNV-1a hash, begun by cache_key_begin (nngc itself and the runtime's
+ * headers) and added to by cache_hash_*: a string, a file's bytes, a
+ * program (its name and the file it runs: path, size, time, inode), this
+ * CPU (model name and flags), every header and source (.h .cuh .cu .cpp)
+ * of a directory, names and bytes. An entry is DIR/KEY-NAME (cache_path). */
+uint64_t cache_key_begin(const Paths *paths);
 uint64_t cache_hash_str(uint64_t h, const char *s);
 uint64_t cache_hash_file(uint64_t h, const char *path);
 uint64_t cache_hash_program(uint64_t h, const char *prog);
 uint64_t cache_hash_cpu(uint64_t h);
-uint64_t cache_hash_self(uint64_t h); /* this nngc (its file: path, size, time, inode) */
 uint64_t cache_hash_sources(uint64_t h, const char *dir);
 /* the directory ($NNGC_CACHE_DIR, "off" for none; else $XDG_CACHE_HOME/nngc,
  * else ~/.cache/nngc), made if missing; NULL when there is none to write */
 const char *cache_dir(void);
-/* DIR/KEY-NAME */
 const char *cache_path(const char *dir, uint64_t key, const char *name);
-/* copies the entry to dst if it is there (and marks it used); false if not */
+/* is the entry there (then marked used: trimming drops the least recently used)? */
+bool cache_has(const char *entry);
+/* cache_has, then a copy of the entry to dst */
 bool cache_fetch(const char *entry, const char *dst);
-/* copies src into the cache as entry (atomically; nothing on failure) */
+/* Adding an entry: written in full under cache_tmp(entry), then
+ * cache_commit renames it (false, the file removed, if it cannot) and
+ * trims the cache. cache_store copies src in that way (nothing on failure). */
+const char *cache_tmp(const char *entry);
+bool cache_commit(const char *tmp, const char *entry);
 void cache_store(const char *src, const char *entry);
-/* path of a program: itself if it has a slash, else the first on PATH; NULL if none */
-const char *driver_find_program(const char *prog);
 /* run_cuda.c: --target=cuda's MODEL.cu into a shared object (NNGC_CUDA_EMULATE=1:
  * the host emulation; else nvcc, or "no CUDA device" / "nvcc not found") */
 bool driver_build_cuda(const char *cu_path, const char *so_path, const Paths *paths);

@@ -50,6 +50,27 @@ bool driver_spawn(char *const argv[]) {
     return false;
 }
 
+/* path of prog: itself if it has a slash, else the first on PATH (an
+ * empty entry: the current directory, as for posix_spawnp); NULL if none */
+const char *driver_find_program(const char *prog) {
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0 ? prog : NULL;
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        const char *p = xsprintf("%.*s/%s", (int)n, n ? path : ".", prog);
+        if (access(p, X_OK) == 0)
+            return p;
+        path += n + (path[n] == ':');
+    }
+    return NULL;
+}
+
+const char *driver_env(const char *name, const char *dflt) {
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
 /* mkdir -p dir; false (and, unless quiet, an error) when dir is not a
  * directory at the end */
 bool driver_make_dirs(const char *dir, bool quiet) {

@@ -347,28 +347,9 @@ bool driver_pipeline_options(const CompileOptions *o, DriverPipelines *pl) {
     return true;
 }
 
-static bool on_path(const char *prog) {
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    for (const char *p = path;;) {
-        const char *colon = strchr(p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        char *full = xsprintf("%.*s/%s", (int)len, len ? p : ".", prog);
-        if (access(full, X_OK) == 0)
-            return true;
-        if (!colon)
-            return false;
-        p = colon + 1;
-    }
-}
-
 const char *driver_backend_cc(const CompileOptions *o) {
     if (o->cc)
         return o->cc;
-    const char *env = getenv("NNGC_CC");
-    if (env && *env)
-        return env;
-    return on_path("clang") ? "clang" : "cc";
+    return driver_env("NNGC_CC", driver_find_program("clang") ? "clang" : "cc");
 }
 

@@ -526,7 +526,7 @@ static bool write_grads(const nnrt_model_desc *d, void *m, const RunArgs *ra, co
  * for a second model in the same process (nngc train --batch loads the
  * one-example and the batched program; dlopen keys on the path). */
 static int nbuilt;
-static const char *built_c;
+static const char *built_c, *built_h;
 
 Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *co, const Paths *paths,
                              const DriverPipelines *pl, bool train_api, Graph **train) {
@@ -536,7 +536,8 @@ Graph *driver_compile_to_tmp(Diag *d, const char *model, const CompileOptions *c
     const char *stem = nbuilt ? xsprintf("model%d", nbuilt + 1) : "model";
     const char *h = xsprintf("%s.h", stem);
     built_c = driver_tmp_path(xsprintf("%s.%s", stem, co->target ? "cu" : "c")); /* --target=cuda: run_cuda.c */
-    EmitTarget out = {.c_path = built_c, .h_path = driver_tmp_path(h), .header_name = h, .source_name = model,
+    built_h = driver_tmp_path(h);
+    EmitTarget out = {.c_path = built_c, .h_path = built_h, .header_name = h, .source_name = model,
                       .train_api = train_api};
     return driver_compile(d, model, co, paths, pl, &out, train);
 }
@@ -555,7 +556,7 @@ static bool build_so(bool cuda, const char **argv, const char *c_path, const cha
 
 const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co, const Paths *paths,
                                              void **handle) {
-    const char *c_path = built_c; /* driver_compile_to_tmp's */
+    const char *c_path = built_c; /* driver_compile_to_tmp's (and built_h) */
     const char *so_path = driver_tmp_path(nbuilt ? xsprintf("model%d.so", nbuilt + 1) : "model.so");
     nbuilt++;
     /* No runtime on this link line: see the comment at the top. The model
@@ -571,9 +572,7 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
     /* the build cache (cache.c): the same source built the same way before */
     const char *dir = cache_dir(), *entry = NULL;
     if (dir) {
-        uint64_t key = cache_hash_cpu(cache_hash_sources(cache_hash_self(CACHE_KEY0), paths->include_dir));
-        key = cache_hash_file(cache_hash_file(key, c_path), xsprintf("%.*s.h", (int)(strrchr(c_path, '.') - c_path),
-                                                                          c_path));
+        uint64_t key = cache_hash_file(cache_hash_file(cache_hash_cpu(cache_key_begin(paths)), c_path), built_h);
         if (co->target)
             key = driver_cuda_key(key, paths);
         else

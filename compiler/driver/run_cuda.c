@@ -27,8 +27,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 bool driver_cuda_emulated(void)
@@ -37,10 +35,16 @@ bool driver_cuda_emulated(void)
     return e && *e && strcmp(e, "0") != 0;
 }
 
+/* the emulation's C++ compiler (NNGC_CXX, else c++) and nvcc's name (NVCC, else nvcc) */
+static const char *emu_cxx(void) { return driver_env("NNGC_CXX", "c++"); }
+static const char *nvcc_name(void) { return driver_env("NVCC", "nvcc"); }
+/* the GPU architectures nvcc builds for without a GPU here (NNGC_CUDA_ARCHS) */
+static const char *cuda_archs(void) { return driver_env("NNGC_CUDA_ARCHS", "80 90"); }
+
 /* -gencode for each of NNGC_CUDA_ARCHS (default "80 90"), into argv from *n */
 static void gencodes(const char **argv, int *n)
 {
-    const char *archs = getenv("NNGC_CUDA_ARCHS") && *getenv("NNGC_CUDA_ARCHS") ? getenv("NNGC_CUDA_ARCHS") : "80 90";
+    const char *archs = cuda_archs();
     for (const char *p = archs; *p && *n < 40;) {
         size_t k = strcspn(p, " ,");
         if (k) {
@@ -79,11 +83,9 @@ static const char *cached_object(const char **argv, int n, const char *dir, uint
 {
     const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
     const char *obj = cache_path(dir, key, xsprintf("emu-%s.o", base));
-    if (access(obj, R_OK) == 0) {
-        utimes(obj, NULL); /* used now (cache.c trims the least recently used) */
+    if (cache_has(obj))
         return obj;
-    }
-    const char *tmp = xsprintf("%s.%ld.tmp", obj, (long)getpid());
+    const char *tmp = cache_tmp(obj);
     const char *cc[64];
     int k = 0;
     for (int i = 0; i < n; i++)
@@ -100,11 +102,7 @@ static const char *cached_object(const char **argv, int n, const char *dir, uint
         *failed = true;
         return NULL;
     }
-    if (rename(tmp, obj) != 0) {
-        unlink(tmp);
-        return NULL;
-    }
-    return obj;
+    return cache_commit(tmp, obj) ? obj : NULL;
 }
 
 /* Appends the emulation's runtime to argv (from *n; argv[0..flags) the
@@ -122,10 +120,10 @@ static bool emu_runtime(const char **argv, int *n, int flags, const char *rt, bo
     srcs[ns++] = xsprintf("%s/emu.cpp", rt);
     const char *dir = cache_dir(), *objs[4];
     if (dir) {
-        uint64_t key = cache_hash_program(cache_hash_self(CACHE_KEY0), argv[0]);
+        uint64_t key = cache_hash_program(cache_key_begin(paths), argv[0]);
         for (int i = 1; i < flags; i++)
             key = cache_hash_str(key, argv[i]);
-        key = cache_hash_sources(cache_hash_sources(key, paths->include_dir), rt);
+        key = cache_hash_sources(key, rt);
         bool failed = false;
         for (int i = 0; i < ns && dir; i++)
             if (!(objs[i] = cached_object(argv, flags, dir, key, srcs[i], &failed)))
@@ -158,14 +156,14 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
     const char *argv[64];
     int n = 0;
     bool emu = driver_cuda_emulated();
-    const char *nvcc = emu ? NULL : driver_find_program(getenv("NVCC") && *getenv("NVCC") ? getenv("NVCC") : "nvcc");
+    const char *nvcc = emu ? NULL : driver_find_program(nvcc_name());
     if (!emu && !nvcc) {
         driver_error("--target=cuda: nvcc not found (set NVCC or put the CUDA toolkit's bin on PATH); "
                      "NNGC_CUDA_EMULATE=1 builds for this CPU's emulation of CUDA instead (docs/CUDA.md)");
         return false;
     }
     if (emu) {
-        argv[n++] = getenv("NNGC_CXX") && *getenv("NNGC_CXX") ? getenv("NNGC_CXX") : "c++";
+        argv[n++] = emu_cxx();
         argv[n++] = "-ffp-contract=off";
         argv[n++] = "-fPIC";
     } else {
@@ -217,12 +215,9 @@ bool driver_cuda_binary(const char *cu_path, const char *bin, CudaBinary kind, c
 uint64_t driver_cuda_key(uint64_t key, const Paths *paths)
 {
     bool emu = driver_cuda_emulated();
-    const char *cxx = getenv("NNGC_CXX") && *getenv("NNGC_CXX") ? getenv("NNGC_CXX") : "c++";
-    const char *nvcc = getenv("NVCC") && *getenv("NVCC") ? getenv("NVCC") : "nvcc";
-    const char *archs = getenv("NNGC_CUDA_ARCHS");
     key = cache_hash_str(key, emu ? "cuda-emulated" : have_driver() ? "cuda-native" : "cuda");
-    key = cache_hash_program(key, emu ? cxx : nvcc);
-    key = cache_hash_str(key, archs ? archs : "");
+    key = cache_hash_program(key, emu ? emu_cxx() : nvcc_name());
+    key = cache_hash_str(key, cuda_archs());
     if (!emu && have_driver()) { /* -arch=native: the GPUs there */
         DIR *d = opendir("/proc/driver/nvidia/gpus");
         for (struct dirent *e; d && (e = readdir(d));)
