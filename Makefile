@@ -61,6 +61,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # test_rt_*.c test the runtime alone and link only libnngrt
 RT_UNIT_BINS := $(filter $(BUILD)/tests/test_rt_%,$(UNIT_BINS))
+UNIT_BINS += $(BUILD)/tests/test_rt_blas_noblas
 
 LIBS     := $(OPENBLAS_LIBS) -lm -ldl -lpthread
 
@@ -148,6 +149,18 @@ $(BUILD)/npycmp: tests/tools/npycmp.c $(BUILD)/libnngrt.a
 $(RT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnngrt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnngrt.a -lcmocka $(LIBS)
+
+# the products of a runtime built without a BLAS (as scripts/gpu-check.sh
+# builds it on a bare GPU image): blas.c and gemm.c again without
+# NNRT_HAVE_CBLAS, linked ahead of the archive's
+NOBLAS_OBJS := $(BUILD)/noblas/blas.o $(BUILD)/noblas/gemm.o
+$(NOBLAS_OBJS): $(BUILD)/noblas/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h $(wildcard runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
+
+$(BUILD)/tests/test_rt_blas_noblas: tests/unit/test_rt_blas.c $(NOBLAS_OBJS) $(BUILD)/libnngrt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DTEST_NO_BLAS -o $@ $< $(NOBLAS_OBJS) $(BUILD)/libnngrt.a -lcmocka $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(CC_OBJS) $(BUILD)/libnngrt.a
 	@mkdir -p $(dir $@)

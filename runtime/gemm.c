@@ -18,7 +18,10 @@
  * tiny product, a product that is not skinny (both M and N over 256, where
  * OpenBLAS's kernels are as fast or faster, and may use threads), a big
  * product (2^24 multiply-adds or more) whose M and N are both over 64, or
- * NNRT_GEMM=blas in the environment (for comparisons).
+ * NNRT_GEMM=blas in the environment (for comparisons). A runtime built
+ * without a BLAS (no -DNNRT_HAVE_CBLAS: a GPU machine's bare image,
+ * scripts/gpu-check.sh) takes every product of 4096 multiply-adds or more
+ * here.
  *
  * C[M,N] = alpha * op(A) op(B) + beta * C, row-major, as nnrt_gemm.
  * beta == 0 never reads C.
@@ -209,10 +212,15 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc) {
     double mnk = (double)M * (double)N * (double)K;
-    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || (M > 256 && N > 256) ||
-        (mnk >= 16777216.0 && M > 64 && N > 64) || !use_own())
-        return 0; /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32
-                   * rows): OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
+#ifdef NNRT_HAVE_CBLAS
+    /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32 rows):
+     * OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
+    int blas_better = (M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64);
+#else
+    int blas_better = 0; /* no BLAS: the portable loops are 20-40x slower than this */
+#endif
+    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || blas_better || !use_own())
+        return 0;
     float *bp = panel_buffer();
     if (!bp)
         return 0;
