@@ -140,6 +140,8 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
 /* The backend compiler: --cc, else $NNGC_CC, else clang if it is on PATH,
  * else cc. */
 const char *driver_backend_cc(const CompileOptions *o);
+/* -O3 for GCC, -O2 for others (clang) */
+const char *driver_backend_opt(const char *cc);
 
 /* Runs argv (argv[0] looked up on PATH, NULL-terminated) and waits.
  * Returns true when it exited with status 0; otherwise prints

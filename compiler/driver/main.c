@@ -182,12 +182,13 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
                          const char *header_path) {
     const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
     const char *inc = xsprintf("-I%s", paths->include_dir);
-    const char *cc = driver_backend_cc(&a->co);
+    /* -fno-trapping-math and GCC's -O3: see driver_build_and_load (run.c) */
+    const char *cc = driver_backend_cc(&a->co), *opt = driver_backend_opt(cc);
     if (a->co.target) { /* --target=cuda: nvcc (run_cuda.c) */
         if (!driver_cuda_binary(tmp->c_path, bin, a->kind == OUT_OBJECT ? CUDA_OBJECT : CUDA_SHARED, paths))
             return false;
     } else if (a->kind == OUT_OBJECT) {
-        const char *argv[] = {cc, "-std=c11", "-O2", "-fPIC", "-c", inc, tmp->c_path, "-o", bin, NULL};
+        const char *argv[] = {cc, "-std=c11", opt, "-fno-trapping-math", "-fPIC", "-c", inc, tmp->c_path, "-o", bin, NULL};
         if (!driver_spawn((char *const *)argv))
             return false;
     } else {
@@ -197,7 +198,7 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
         }
         /* The runtime objects are built -fPIC, so the static archive can
          * go into a shared object; only the members the model uses come in. */
-        const char *argv[] = {cc,        "-std=c11",      "-O2",         "-fPIC", "-shared", inc, tmp->c_path,
+        const char *argv[] = {cc,  "-std=c11", opt, "-fno-trapping-math", "-fPIC", "-shared", inc, tmp->c_path,
                               paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
         if (!driver_spawn((char *const *)argv))
             return false;

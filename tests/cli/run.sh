@@ -188,6 +188,25 @@ libm_versioned() {
 # shellcheck disable=SC2086
 expect 0 "run with a backend compiler that keeps the model" "loss = 1.69315" env NNGC_CC="$W/keepcc" "$NNGC" run "$MODEL" $P $IN &&
     check "run: the model's libm calls bind to versioned symbols (-lm on its link line)" libm_versioned
+# the backend compiler's flags (docs/CLI.md): -fno-trapping-math, and -O3
+# for GCC, known by the name of the program or of the file it links to
+# (here a logging wrapper named log-gcc behind a link named cc), else -O2
+cat >"$W/log-gcc" <<EOF
+#!/bin/sh
+echo "\$*" >"$W/ccargs"
+exec $(command -v clang || command -v cc) "\$@"
+EOF
+chmod +x "$W/log-gcc"
+cp "$W/log-gcc" "$W/mycc"
+mkdir -p "$W/ccln" && ln -sf "$W/log-gcc" "$W/ccln/cc"
+ccargs() { grep -q -- "$1" "$W/ccargs" && grep -q -- -fno-trapping-math "$W/ccargs"; }
+expect 0 "-c with a compiler named like GCC (through a link)" "" "$NNGC" -c --cc="$W/ccln/cc" "$MODEL" -o "$W/ccflags.o" &&
+    check "... is run with -O3 -fno-trapping-math" ccargs "-O3 "
+expect 0 "--shared with another compiler" "" "$NNGC" --shared --cc="$W/mycc" "$MODEL" -o "$W/ccflags.so" &&
+    check "... is run with -O2 -fno-trapping-math" ccargs "-O2 "
+# shellcheck disable=SC2086
+expect 0 "run with a compiler named like GCC" "loss = 1.69315" env NNGC_CACHE_DIR=off NNGC_CC="$W/log-gcc" "$NNGC" run "$MODEL" $P $IN &&
+    check "... builds the model with -O3 -march=native -fno-trapping-math" ccargs "-O3 -march=native"
 # the build cache (docs/CLI.md): the same source built by the same compiler
 # is compiled once (countcc counts its runs); another source, no cache, a
 # damaged entry (rebuilt), a directory that cannot be made (no cache), and
