@@ -28,15 +28,28 @@
 #    with each one's time per call on the GPU and on the CPU;
 # 3. nngc run --target=cuda on the GPU against PyTorch's gradients and
 #    optimizer steps (tests/train/fixtures), and --stats' executed copies;
-# 4. runs test_kernels and the generated rnnlm_small (-O2) under compute-sanitizer
-#    (memcheck, racecheck, synccheck) if there is one;
-# 5. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
+# 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
 #    nnrt_cuda_gemm vs a plain cublasSgemm on the RNN LM's shapes, GFLOP/s;
 #    then RNN LM training with --batch 64 on the GPU against one CPU thread
-#    (nngc train, words/s, on examples/data/tiny.txt or the PTB).
+#    (nngc train, words/s, on examples/data/tiny.txt or the PTB);
+# 5. last, as long as its time budget lasts, runs test_kernels and the
+#    generated rnnlm_small (-O2) under compute-sanitizer (memcheck,
+#    racecheck, synccheck) if there is one.
 #
 # Environment: NVCC (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc),
-# CUDA_ARCHS (e.g. "90"), BENCH_ITERS (50), JOBS (make -j, default: CPUs).
+# CUDA_ARCHS (e.g. "90"), BENCH_ITERS (50), JOBS (make -j and the models
+# built at once; default: CPUs), GPU_CHECK_BUDGET (seconds from the start
+# after which no sanitizer run starts; default 480),
+# OPENBLAS_DIR (an OpenBLAS with include/cblas.h and lib/libopenblas.so,
+# for the CPU references; default: the system's, through pkg-config),
+# GPU_CHECK_BLAS=no (the CPU references without a BLAS: the runtime's own
+# kernels, as on a bare image), GPU_CHECK_DATA (the training text of the
+# last row; default: the first 5000 lines of ../shared/data/ptb/train.txt,
+# else examples/data/tiny.txt), GPU_CHECK_GEN (flex's and bison's output
+# for nngc's parser where they are not installed; default build/gen).
+# GPU_CHECK_PACK=DIR: what scripts/gpu-pack.sh put in DIR for a bare GPU
+# image (DIR/gen, DIR/openblas.tgz, DIR/ptb5k.txt), each as the variable
+# above unless that is set.
 # Exit status: 0 all passed, 1 a check failed, 2 cannot run (no nvcc, no GPU,
 # build failure), with a message saying which.
 set -eu
@@ -46,6 +59,18 @@ B=build/gpu-check
 DRY=${GPU_CHECK_DRY:-}
 BENCH_ITERS=${BENCH_ITERS:-50}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
+BUDGET=${GPU_CHECK_BUDGET:-480}
+start=$(date +%s)
+PACK=${GPU_CHECK_PACK:-}
+if [ -n "$PACK" ]; then
+    [ -d "$PACK" ] || { printf 'gpu-check: error: GPU_CHECK_PACK=%s is not a directory\n' "$PACK" >&2; exit 2; }
+    [ -d "$PACK/gen" ] && GPU_CHECK_GEN=${GPU_CHECK_GEN:-$PACK/gen}
+    [ -f "$PACK/ptb5k.txt" ] && GPU_CHECK_DATA=${GPU_CHECK_DATA:-$PACK/ptb5k.txt}
+    if [ -z "${OPENBLAS_DIR:-}" ] && [ -f "$PACK/openblas.tgz" ]; then
+        rm -rf "$PACK/openblas" && tar -xzf "$PACK/openblas.tgz" -C "$PACK"
+        OPENBLAS_DIR=$(cd "$PACK/openblas" && pwd)
+    fi
+fi
 passed=0
 failed=0
 log=$(mktemp "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
@@ -94,14 +119,56 @@ if [ -z "${CUDA_ARCHS:-}" ]; then
     esac
 fi
 say "architectures: $CUDA_ARCHS"
+# nngc run/train --target=cuda: nvcc for these alone (its default: 80 90)
+NNGC_CUDA_ARCHS=$CUDA_ARCHS
+export NNGC_CUDA_ARCHS
 
-# the CPU runtime: with OpenBLAS when its header is there, else portable
+# nngc's parser is flex's and bison's output: where they are missing (a
+# bare GPU image), the output `make` left in build/gen on another machine
+# (carry it along), copied into the build and made newer than its sources
+if ! command -v flex >/dev/null 2>&1 || ! command -v bison >/dev/null 2>&1; then
+    g=${GPU_CHECK_GEN:-build/gen}
+    if [ -f "$g/parser.c" ] && [ -f "$g/parser.h" ] && [ -f "$g/lexer.c" ] && [ -f "$g/lexer.h" ]; then
+        mkdir -p "$B/gen"
+        cp "$g/parser.c" "$g/parser.h" "$g/lexer.c" "$g/lexer.h" "$B/gen/"
+        touch "$B/gen/parser.c" "$B/gen/parser.h"
+        touch "$B/gen/lexer.c" "$B/gen/lexer.h"
+        say "no flex or bison here: nngc's parser from $g (made by make elsewhere)"
+    else
+        say "no flex or bison here, and no $g/{parser,lexer}.[ch] from another machine: nngc will not build"
+    fi
+fi
+
+# the CPU runtime: with OpenBLAS (OPENBLAS_DIR's, else the system's when
+# its header is there), else without a BLAS (GPU_CHECK_BLAS=no too: the
+# runtime's own kernels); blas_libs: what the test programs link besides
+# the runtime, as make does
 mk="make -s -j$JOBS BUILD=$B NVCC=$NVCC"
-if printf '#include <cblas.h>\n' | cc $(pkg-config --cflags openblas 2>/dev/null) -E -x c - >/dev/null 2>&1; then
+# shellcheck disable=SC2046
+if [ -n "${OPENBLAS_DIR:-}" ] && [ "${GPU_CHECK_BLAS:-}" != no ]; then
+    [ -f "$OPENBLAS_DIR/include/cblas.h" ] || die "OPENBLAS_DIR=$OPENBLAS_DIR has no include/cblas.h"
+    blas_libs="-L$OPENBLAS_DIR/lib -lopenblas" # (nvcc links too: no -Wl, options)
+    # found there when the programs run, and its own needs (libgfortran) too
+    LD_LIBRARY_PATH=$OPENBLAS_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+    # shellcheck disable=SC2086
+    if ! printf '#include <cblas.h>\nint main(void) { float x = 2; return cblas_sdot(1, &x, 1, &x, 1) != 4; }\n' |
+        cc -I"$OPENBLAS_DIR/include" -x c - -o "$log.exe" $blas_libs >"$log" 2>&1 || ! "$log.exe" >>"$log" 2>&1; then
+        rm -f "$log.exe"
+        tail_log 5 >&2
+        die "OPENBLAS_DIR=$OPENBLAS_DIR: cblas_sdot does not link or run (above)"
+    fi
+    rm -f "$log.exe"
+    say "CPU references: the runtime with the OpenBLAS in $OPENBLAS_DIR"
+    set -- CUDA_ARCHS="$CUDA_ARCHS" OPENBLAS_CFLAGS="-I$OPENBLAS_DIR/include" OPENBLAS_LIBS="$blas_libs"
+elif [ "${GPU_CHECK_BLAS:-}" != no ] &&
+    printf '#include <cblas.h>\n' | cc $(pkg-config --cflags openblas 2>/dev/null) -E -x c - >/dev/null 2>&1; then
     say "CPU references: the runtime with OpenBLAS"
+    blas_libs=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
     set -- CUDA_ARCHS="$CUDA_ARCHS"
 else
-    say "CPU references: no OpenBLAS here, the runtime's portable loops"
+    say "CPU references: no OpenBLAS here, the runtime's own kernels (AVX2) and portable loops"
+    blas_libs=""
     set -- CUDA_ARCHS="$CUDA_ARCHS" OPENBLAS_LIBS= OPENBLAS_CFLAGS= \
         CFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -UNNRT_HAVE_CBLAS"
 fi
@@ -132,38 +199,56 @@ if [ -n "$rnnlm" ]; then
     NNGC_STDLIB=$(pwd)/stdlib NNGC_INCLUDE=$(pwd)/runtime
     export NNGC_STDLIB NNGC_INCLUDE
     $mk "$@" "$B/npycmp" >"$log" 2>&1 || say "npycmp did not build: nngc run's checks will fail"
-    for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
-        bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
-        examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn \
-        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier examples/rnnlm.nn:32@hier; do
-        # FILE[:B][@METHOD]: --batch=B; --softmax=METHOD with word ids over the
-        # whole vocabulary (V = 10000): sparse gradients on the device, rows
-        # of each step's ids zeroed and updated (cu_api.c), against the C target
-        sm="" ir=""
+    # FILE[:B][@METHOD]: --batch=B; --softmax=METHOD with word ids over the
+    # whole vocabulary (V = 10000): sparse gradients on the device, rows of
+    # each step's ids zeroed and updated (cu_api.c), against the C target.
+    # Each built in the background, JOBS at a time, into DIR/test_MODEL
+    # with its log in DIR/MODEL.log; $models: the programs that built.
+    build_model() {
+        r=$1 sm="" ir=""
         case $r in *@*) sm=${r#*@} r=${r%@*} ir=-DINT_RANGE=10000 ;; esac
         f=${r%:*} bf="" m=$(sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "${r%:*}")
         case $r in *:*) bf=--batch=${r#*:} ;; esac
         d=$B/cuda/target$bf${sm:+-$(echo "$sm" | tr ':=' '__')}
         mkdir -p "$d"
+        echo "$d/test_$m" >"$B/cuda/built.$2"
         # shellcheck disable=SC2086
-        if sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
-            "$B/nngc" $bf ${sm:+--softmax=$sm} --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
-            sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
-            "$B/nngc" $bf ${sm:+--softmax=$sm} -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
-            cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
-            "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
-            "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" $ir \
-                -include "$d/$m.counts.h" -x cu -c tests/cuda/test_target.cpp \
-                -o "$d/test_$m.o" &&
-            "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
-                "$B/libnngrt.a" -lcublas -lcudart $(pkg-config --libs openblas 2>/dev/null) -lm -ldl -lpthread \
-                >"$log" 2>&1; then
-            models="$models $d/test_$m"
+        {
+            sed "s/^model $m\$/model ${m}_c/" "$f" >"$d/${m}_c.nn" &&
+                "$B/nngc" $bf ${sm:+--softmax=$sm} --target=cuda --stats "$f" -o "$d/$m.cu" 2>"$d/$m.stats" &&
+                sh tests/cuda/static_counts.sh "$d/$m.stats" >"$d/$m.counts.h" &&
+                "$B/nngc" $bf ${sm:+--softmax=$sm} -I "$(dirname "$f")" "$d/${m}_c.nn" -o "$d/${m}_c.c" &&
+                cc -O2 -Iruntime -c "$d/${m}_c.c" -o "$d/${m}_c.o" &&
+                "$NVCC" $fl -c "$d/$m.cu" -o "$d/$m.o" &&
+                "$NVCC" $fl -DGPU_DESC="${m}_desc" -DCPU_DESC="${m}_c_desc" -DGPU_STATS="${m}_cuda_stats" $ir \
+                    -include "$d/$m.counts.h" -x cu -c tests/cuda/test_target.cpp -o "$d/test_$m.o" &&
+                "$NVCC" $fl -o "$d/test_$m" "$d/test_$m.o" "$d/$m.o" "$d/${m}_c.o" "$B/cuda/libnngrt_cuda.a" \
+                    "$B/libnngrt.a" -lcublas -lcudart $blas_libs -lm -ldl -lpthread
+        } >"$d/$m.log" 2>&1 || echo "$d/$m.log" >>"$B/cuda/built.$2"
+    }
+    t0=$(date +%s) k=0
+    rm -f "$B/cuda"/built.*
+    for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
+        bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
+        examples/rnnlm.nn:64 tests/cuda/models/approx_all.nn \
+        examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier examples/rnnlm.nn:32@hier; do
+        k=$((k + 1))
+        build_model "$r" "$(printf %02d $k)" &
+        [ $((k % JOBS)) -ne 0 ] || wait
+    done
+    wait
+    n=0
+    for s in "$B/cuda"/built.*; do # in the list's order: the program, then its log if it failed
+        [ -f "$s" ] || continue
+        t=$(sed -n 1p "$s") l=$(sed -n 2p "$s")
+        if [ -z "$l" ]; then
+            models="$models $t" n=$((n + 1))
         else
-            failc "--target=cuda: $r did not build"
-            tail_log 10
+            failc "--target=cuda: $t did not build ($l)"
+            tail -n 10 "$l" | sed 's/^/    /'
         fi
     done
+    say "built $n generated models (nngc --target=cuda and C, nvcc) in $(($(date +%s) - t0)) s"
 fi
 if [ -n "$DRY" ]; then
     say "GPU_CHECK_DRY: built only, nothing run (generated models:${models:- none})"
@@ -228,28 +313,6 @@ if [ -n "$rnnlm" ]; then
     done
 fi
 
-SAN=""
-for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do
-    if command -v "$s" >/dev/null 2>&1; then
-        SAN=$s
-        break
-    fi
-done
-if [ -z "$SAN" ]; then
-    say "SKIP compute-sanitizer: not found (PATH, next to nvcc, /usr/local/cuda/bin)"
-else
-    for tool in memcheck racecheck synccheck; do
-        for p in "$B/cuda/test_kernels" $(echo "$models" | tr ' ' '\n' | grep '/target/test_rnnlm_small$' || true); do
-            if timeout 150 "$SAN" --tool "$tool" --error-exitcode 99 "$p" >"$log" 2>&1; then
-                pass "compute-sanitizer --tool $tool $p: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -n 1)"
-            else
-                failc "compute-sanitizer --tool $tool $p (status $?)"
-                grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
-            fi
-        done
-    done
-fi
-
 # ---------------------------------------------------------------- timing
 
 echo
@@ -259,8 +322,10 @@ fi
 # RNN LM training, --batch 64: the GPU against one CPU thread (words/s of
 # one epoch; the PTB next to the repository if it is there, else tiny.txt)
 if [ -n "$rnnlm" ]; then
-    data=examples/data/tiny.txt
-    [ -f ../shared/data/ptb/train.txt ] && head -n 5000 ../shared/data/ptb/train.txt >"$B/ptb5k.txt" && data=$B/ptb5k.txt
+    data=${GPU_CHECK_DATA:-examples/data/tiny.txt}
+    if [ -z "${GPU_CHECK_DATA:-}" ] && [ -f ../shared/data/ptb/train.txt ]; then
+        head -n 5000 ../shared/data/ptb/train.txt >"$B/ptb5k.txt" && data=$B/ptb5k.txt
+    fi
     for tg in cuda c; do
         if NVCC=$NVCC OPENBLAS_NUM_THREADS=1 timeout 240 "$B/nngc" train --target="$tg" examples/rnnlm.nn --data "$data" --epochs 1 \
             --batch 64 --threads 1 >"$log" 2>&1; then
@@ -271,6 +336,42 @@ if [ -n "$rnnlm" ]; then
         fi
     done
 fi
+# ---------------------------------------------------------------- sanitizers
+
+# last: each run only while GPU_CHECK_BUDGET lasts (racecheck can take
+# minutes); a device the sanitizer does not support is a SKIP, not a FAIL
+SAN=""
+for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do
+    if command -v "$s" >/dev/null 2>&1; then
+        SAN=$s
+        break
+    fi
+done
+if [ -z "$SAN" ]; then
+    say "SKIP compute-sanitizer: not found (PATH, next to nvcc, /usr/local/cuda/bin)"
+else
+    for tool in memcheck synccheck racecheck; do
+        for p in "$B/cuda/test_kernels" $(echo "$models" | tr ' ' '\n' | grep '/target/test_rnnlm_small$' || true); do
+            left=$((BUDGET - ($(date +%s) - start)))
+            if [ "$left" -lt 30 ]; then
+                say "SKIP compute-sanitizer --tool $tool $p: GPU_CHECK_BUDGET=$BUDGET s spent"
+                continue
+            fi
+            st=0
+            timeout "$left" "$SAN" --tool "$tool" --error-exitcode 99 "$p" >"$log" 2>&1 || st=$?
+            if [ "$st" -eq 0 ]; then
+                pass "compute-sanitizer --tool $tool $p: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -n 1)"
+            elif grep -q -i 'device not supported\|not supported on this' "$log"; then
+                say "SKIP compute-sanitizer --tool $tool $p: $(grep -i -m 1 'not supported' "$log")"
+            elif [ "$st" -eq 124 ]; then
+                say "SKIP compute-sanitizer --tool $tool $p: stopped at GPU_CHECK_BUDGET=$BUDGET s"
+            else
+                failc "compute-sanitizer --tool $tool $p (status $st)"
+                grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
+            fi
+        done
+    done
+fi
 echo
-say "$passed passed, $failed failed"
+say "$passed passed, $failed failed in $(($(date +%s) - start)) s"
 [ "$failed" -eq 0 ]
