@@ -190,7 +190,8 @@ expect 0 "run with a backend compiler that keeps the model" "loss = 1.69315" env
     check "run: the model's libm calls bind to versioned symbols (-lm on its link line)" libm_versioned
 # the backend compiler's flags (docs/CLI.md): -fno-trapping-math, and -O3
 # for GCC, known by the name of the program or of the file it links to
-# (here a logging wrapper named log-gcc behind a link named cc), else -O2
+# (here a logging wrapper named log-gcc behind a link named cc, and one
+# named mycc behind a link named gcc), else -O2
 cat >"$W/log-gcc" <<EOF
 #!/bin/sh
 echo "\$*" >"$W/ccargs"
@@ -204,6 +205,9 @@ expect 0 "-c with a compiler named like GCC (through a link)" "" "$NNGC" -c --cc
     check "... is run with -O3 -fno-trapping-math" ccargs "-O3 "
 expect 0 "--shared with another compiler" "" "$NNGC" --shared --cc="$W/mycc" "$MODEL" -o "$W/ccflags.so" &&
     check "... is run with -O2 -fno-trapping-math" ccargs "-O2 "
+ln -sf "$W/mycc" "$W/ccln/gcc"
+expect 0 "-c with a link named gcc to another name (as ccache's)" "" "$NNGC" -c --cc="$W/ccln/gcc" "$MODEL" -o "$W/ccflags.o" &&
+    check "... is run with -O3" ccargs "-O3 "
 # shellcheck disable=SC2086
 expect 0 "run with a compiler named like GCC" "loss = 1.69315" env NNGC_CACHE_DIR=off NNGC_CC="$W/log-gcc" "$NNGC" run "$MODEL" $P $IN &&
     check "... builds the model with -O3 -march=native -fno-trapping-math" ccargs "-O3 -march=native"
