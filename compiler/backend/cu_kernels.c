@@ -295,11 +295,24 @@ void cu_emit_kernel(Ctx *x, Node *n)
         if (shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1) {
             block_sum(x, count_c(x, &a->shape, 0), "a0[i]", "");
         } else if (cu_sumto_ok(x->g, n)) {
+            /* sums over the leading rows (a bias gradient over T * B rows):
+             * a block per 32 columns, its threads 32 columns (reads
+             * coalesced) by 8 lanes of rows, each lane's sum in shared
+             * memory, added in lane order. The column loop's bound is the
+             * same for the whole block, so all its threads reach both
+             * barriers. */
             char *cnt = count_c(x, &n->shape, 0);
-            craw(x, "    NNRT_FOR_GRID(i, %s) {\n        float s = 0.0f;\n", cnt);
-            craw(x, "        for (int64_t k = i; k < %s; k += %s)\n            s += a0[k];\n", count_c(x, &a->shape, 0),
-                 cnt);
-            craw(x, "        out[i] = s;\n    }\n");
+            craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
+            craw(x, "    const int64_t tx = threadIdx.x %% 32, ty = threadIdx.x / 32, lanes = NNRT_BLOCK / 32;\n");
+            craw(x, "    for (int64_t c0 = (int64_t)blockIdx.x * 32; c0 < %s; c0 += (int64_t)gridDim.x * 32) {\n", cnt);
+            craw(x, "        const int64_t i = c0 + tx;\n        float s = 0.0f;\n");
+            craw(x, "        if (i < %s)\n", cnt);
+            craw(x, "            for (int64_t k = i + ty * (%s); k < %s; k += lanes * (%s))\n                s += a0[k];\n",
+                 cnt, count_c(x, &a->shape, 0), cnt);
+            craw(x, "        sh[threadIdx.x] = s;\n        __syncthreads();\n");
+            craw(x, "        if (ty == 0 && i < %s) {\n            float t = 0.0f;\n", cnt);
+            craw(x, "            for (int64_t l = 0; l < lanes; l++)\n                t += sh[l * 32 + tx];\n");
+            craw(x, "            out[i] = t;\n        }\n        __syncthreads();\n    }\n");
         } else {
             emit_sum_to(x, n);
         }

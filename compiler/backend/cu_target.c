@@ -276,9 +276,10 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
     case OP_SUM: case OP_MEAN: case OP_BXENT:
         launch(x, n, "1"); /* one block */
         return;
-    case OP_SUMTO:
+    case OP_SUMTO: /* one block; a block per 32 columns (cu_emit_kernel); a thread per result */
         launch(x, n, shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1 ? "1"
-                         : xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
+                     : cu_sumto_ok(x->g, n) ? xsprintf("nnrt_grid(%s, 32)", count_c(x, &n->shape, 0))
+                                            : xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
         return;
     case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD:
         last_axis_rows(x, n->in[0], &len, &rows);
