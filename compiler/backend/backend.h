@@ -341,6 +341,7 @@ bool cu_sparse_grad(Ctx *t, int i);         /* cu_api.c: param i's gradient spar
 /* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
 bool cu_has_kernel(const Node *n);
 bool cu_sumto_ok(const Graph *g, const Node *n);
+bool cu_mulsum_rows(const Node *n);
 char *cu_kernel_name(Ctx *x, const Node *n);
 bool cu_kernel_checks(const Node *n);
 bool cu_mulsum_gemm(const Node *n, const Node **x, const Node **w, bool *batched);

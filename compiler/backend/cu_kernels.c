@@ -152,15 +152,60 @@ static void emit_checked_rows(Ctx *x, const Node *n, const char *what, const cha
     craw(x, "            %scontinue;\n        }\n", *bad ? xsprintf("%s\n            ", bad) : "");
 }
 
-/* mul_sum: a thread per result element o, the product's elements along
- * the axis (length L, ni after it) added in order. */
-static void emit_mul_sum(Ctx *x, const Node *n)
+/* the shape of mul_sum n's product a * b (broadcast) */
+static Shape mulsum_product(const Node *n)
 {
     const Node *a = n->in[0], *b = n->in[1];
     Shape s = {.rank = a->shape.rank > b->shape.rank ? a->shape.rank : b->shape.rank};
-    for (int k = 1; k <= s.rank; k++) { /* the product's shape */
+    for (int k = 1; k <= s.rank; k++) {
         const Shape *p = k <= a->shape.rank && !size_is_one(a->shape.d[a->shape.rank - k]) ? &a->shape : &b->shape;
         s.d[s.rank - k] = k <= p->rank ? p->d[p->rank - k] : size_const(1);
+    }
+    return s;
+}
+
+/* Is mul_sum n's kernel a group of 32 threads per result (row-wise dots:
+ * the summed axis the product's last, not known to be under 32 long)? */
+bool cu_mulsum_rows(const Node *n)
+{
+    Shape s = mulsum_product(n);
+    int axis = n->index;
+    return n->op == OP_MULSUM && n->nin == 2 && axis == s.rank - 1 &&
+           !(size_is_const(s.d[axis]) && s.d[axis].c < 32);
+}
+
+/* mul_sum over the product's last axis (row-wise dots, as skip-gram's
+ * pairs): 8 results per block, 32 threads each reading the two rows
+ * coalesced, every 32nd element, then added by a tree in shared memory.
+ * The result loop's bound is the same for the whole block, so all its
+ * threads reach every barrier. */
+static void emit_mul_sum_rows(Ctx *x, const Node *n, const Shape *s)
+{
+    char *len = size_c(x, s->d[n->index]), *cnt = count_c(x, &n->shape, 0);
+    craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
+    craw(x, "    const int64_t lane = threadIdx.x %% 32, g = threadIdx.x / 32, groups = NNRT_BLOCK / 32;\n");
+    craw(x, "    for (int64_t o0 = (int64_t)blockIdx.x * groups; o0 < %s; o0 += (int64_t)gridDim.x * groups) {\n", cnt);
+    craw(x, "        const int64_t o = o0 + g;\n        float t = 0.0f;\n");
+    craw(x, "        if (o < %s)\n            for (int64_t l = lane; l < %s; l += 32) {\n", cnt, len);
+    craw(x, "                const int64_t i = o * (%s) + l;\n", len);
+    craw(x, "                t += a0[%s] * a1[%s];\n            }\n", bcast_at(x, &n->in[0]->shape, s),
+         bcast_at(x, &n->in[1]->shape, s));
+    craw(x, "        sh[threadIdx.x] = t;\n        __syncthreads();\n");
+    craw(x, "        for (int64_t h = 16; h > 0; h /= 2) {\n            if (lane < h)\n");
+    craw(x, "                sh[threadIdx.x] += sh[threadIdx.x + h];\n            __syncthreads();\n        }\n");
+    craw(x, "        if (lane == 0 && o < %s)\n            out[o] = sh[threadIdx.x];\n", cnt);
+    craw(x, "        __syncthreads();\n    }\n");
+}
+
+/* mul_sum: a thread per result element o, the product's elements along
+ * the axis (length L, ni after it) added in order; row-wise dots above. */
+static void emit_mul_sum(Ctx *x, const Node *n)
+{
+    const Node *a = n->in[0], *b = n->in[1];
+    Shape s = mulsum_product(n);
+    if (cu_mulsum_rows(n)) {
+        emit_mul_sum_rows(x, n, &s);
+        return;
     }
     int axis = n->index;
     char *len = size_c(x, s.d[axis]), *ni = count_c(x, &s, axis + 1);
@@ -400,7 +445,8 @@ void cu_emit_kernel(Ctx *x, Node *n)
         break;
     }
     case OP_MULSUM:
-        kernel_open(x, n, "sum over one axis of a * b, a thread per result");
+        kernel_open(x, n, cu_mulsum_rows(n) ? "row-wise dots, 32 threads per result"
+                                            : "sum over one axis of a * b, a thread per result");
         emit_mul_sum(x, n);
         break;
     case OP_SCATTERADD: { /* a scalar id: row a at row y, zeros elsewhere */

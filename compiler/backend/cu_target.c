@@ -285,6 +285,12 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
         last_axis_rows(x, n->in[0], &len, &rows);
         launch(x, n, xsprintf("nnrt_grid(%s, 1)", rows)); /* a block per row */
         return;
+    case OP_MULSUM: /* row-wise dots: 8 results per block */
+        if (cu_mulsum_rows(n)) {
+            launch(x, n, xsprintf("nnrt_grid(%s, NNRT_BLOCK / 32)", count_c(x, &n->shape, 0)));
+            return;
+        }
+        break;
     case OP_XENT:
         last_axis_rows(x, n->in[0], &len, &rows);
         cu_call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
