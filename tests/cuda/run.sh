@@ -717,5 +717,34 @@ else
     fi
 fi
 
+# scripts/gpu-pack.sh, what scripts/gpu-check.sh needs on a bare GPU
+# image (docs/CUDA.md): nngc's parser, and where pkg-config finds OpenBLAS
+# a tarball whose cblas.h and libraries build and run a program alone
+if sh scripts/gpu-pack.sh "$tmp/pack" >"$tmp/out" 2>&1 && [ -f "$tmp/pack/gen/parser.c" ] &&
+    [ -f "$tmp/pack/gen/parser.h" ] && [ -f "$tmp/pack/gen/lexer.c" ] && [ -f "$tmp/pack/gen/lexer.h" ]; then
+    ok "gpu-pack: nngc's parser as flex and bison made it"
+    if [ -f "$tmp/pack/openblas.tgz" ]; then
+        o=$tmp/pack/openblas
+        # shellcheck disable=SC2016
+        if tar -xzf "$tmp/pack/openblas.tgz" -C "$tmp/pack" &&
+            printf '#include <cblas.h>\nint main(void) { float x[2] = {3, 4}; return cblas_sdot(2, x, 1, x, 1) != 25; }\n' |
+            ${CC:-cc} -I"$o/include" -x c - -L"$o/lib" -lopenblas -o "$tmp/sdot" >"$tmp/out" 2>&1 &&
+            LD_LIBRARY_PATH=$o/lib "$tmp/sdot" >>"$tmp/out" 2>&1 && LD_LIBRARY_PATH=$o/lib ldd "$tmp/sdot" | grep -q "$o/lib/libopenblas"; then
+            ok "gpu-pack: its OpenBLAS builds and runs a program (3*3 + 4*4 = 25)"
+        else
+            notok "gpu-pack: its OpenBLAS builds and runs a program"
+            detail "$tmp/out"
+        fi
+    elif pkg-config --exists openblas 2>/dev/null; then
+        notok "gpu-pack: pkg-config finds OpenBLAS, but it was not packed"
+        detail "$tmp/out"
+    fi
+else
+    notok "gpu-pack: nngc's parser as flex and bison made it"
+    detail "$tmp/out"
+fi
+expect_run "gpu-check: GPU_CHECK_PACK that is not a folder: exit 2, said" 2 "GPU_CHECK_PACK=.* is not a directory" \
+    env GPU_CHECK_PACK="$tmp/nosuch" sh scripts/gpu-check.sh
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
