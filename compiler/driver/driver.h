@@ -140,8 +140,11 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
 /* The backend compiler: --cc, else $NNGC_CC, else clang if it is on PATH,
  * else cc. */
 const char *driver_backend_cc(const CompileOptions *o);
-/* -O3 for GCC, -O2 for others (clang) */
-const char *driver_backend_opt(const char *cc);
+/* The start of every command line of the backend compiler, into argv:
+ * CC -std=c11 -O2 -fno-trapping-math -fPIC -I<include dir> (-O3 where CC
+ * is GCC); returns how many (BACKEND_ARGC). */
+enum { BACKEND_ARGC = 6 };
+int driver_backend_argv(const CompileOptions *o, const Paths *paths, const char **argv);
 
 /* Runs argv (argv[0] looked up on PATH, NULL-terminated) and waits.
  * Returns true when it exited with status 0; otherwise prints

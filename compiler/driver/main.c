@@ -181,14 +181,14 @@ static bool write_dot(Graph *g, const char *path) {
 static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *paths, const char *output,
                          const char *header_path) {
     const char *bin = driver_tmp_path(a->kind == OUT_OBJECT ? "out.o" : "out.so");
-    const char *inc = xsprintf("-I%s", paths->include_dir);
-    /* -fno-trapping-math and GCC's -O3: see driver_build_and_load (run.c) */
-    const char *cc = driver_backend_cc(&a->co), *opt = driver_backend_opt(cc);
+    const char *argv[BACKEND_ARGC + 16];
     if (a->co.target) { /* --target=cuda: nvcc (run_cuda.c) */
         if (!driver_cuda_binary(tmp->c_path, bin, a->kind == OUT_OBJECT ? CUDA_OBJECT : CUDA_SHARED, paths))
             return false;
     } else if (a->kind == OUT_OBJECT) {
-        const char *argv[] = {cc, "-std=c11", opt, "-fno-trapping-math", "-fPIC", "-c", inc, tmp->c_path, "-o", bin, NULL};
+        int n = driver_backend_argv(&a->co, paths, argv);
+        const char *rest[] = {"-c", tmp->c_path, "-o", bin, NULL};
+        memcpy(argv + n, rest, sizeof rest);
         if (!driver_spawn((char *const *)argv))
             return false;
     } else {
@@ -198,8 +198,9 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
         }
         /* The runtime objects are built -fPIC, so the static archive can
          * go into a shared object; only the members the model uses come in. */
-        const char *argv[] = {cc,  "-std=c11", opt, "-fno-trapping-math", "-fPIC", "-shared", inc, tmp->c_path,
-                              paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
+        int n = driver_backend_argv(&a->co, paths, argv);
+        const char *rest[] = {"-shared", tmp->c_path, paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
+        memcpy(argv + n, rest, sizeof rest);
         if (!driver_spawn((char *const *)argv))
             return false;
     }

@@ -353,24 +353,42 @@ const char *driver_backend_cc(const CompileOptions *o) {
     return driver_env("NNGC_CC", driver_find_program("clang") ? "clang" : "cc");
 }
 
-/* The optimization level for backend compiler cc: -O3 where cc is GCC (its
- * name, or the name of the file it links to, has "gcc" in it: cc on
- * Debian is /usr/bin/x86_64-linux-gnu-gcc-12, ccache's gcc a link to
- * ccache), -O2 otherwise. GCC's -O2
- * vectorizes only loops it needs no scalar remainder for (its "very
- * cheap" cost model), not the generated row loops over a run-time length
- * (logsumexp over the vocabulary): an RNN LM trained 1.7x slower built
- * with gcc -O2 than with clang -O2, 1.1x with gcc -O3. */
 static bool base_has(const char *path, const char *s) {
     const char *slash = strrchr(path, '/');
     return strstr(slash ? slash + 1 : path, s) != NULL;
 }
 
-const char *driver_backend_opt(const char *cc) {
+/* The optimization level for backend compiler cc: -O3 where cc is GCC (its
+ * name, or the name of the file it links to, has "gcc" in it: cc on
+ * Debian is /usr/bin/x86_64-linux-gnu-gcc-12, ccache's gcc a link to
+ * ccache), -O2 otherwise. GCC's -O2 vectorizes only loops it needs no
+ * scalar remainder for (its "very cheap" cost model), not the generated
+ * row loops over a run-time length (logsumexp over the vocabulary): an
+ * RNN LM trained 1.7x slower built with gcc -O2 than with clang -O2, 1.1x
+ * with gcc -O3. */
+static const char *backend_opt(const char *cc) {
     const char *p = driver_find_program(cc);
     char *real = p ? realpath(p, NULL) : NULL;
     bool gcc = base_has(cc, "gcc") || (real && base_has(real, "gcc"));
     free(real);
     return gcc ? "-O3" : "-O2";
+}
+
+/* -fno-trapping-math: clang's default; GCC's is -ftrapping-math, under
+ * which it will not turn the selects of nnrt_abi.h's exp and tanh into
+ * blends and leaves every loop around them scalar (an RNN LM trained 2.3x
+ * slower built by GCC); nothing in generated code reads FP exception
+ * flags. */
+int driver_backend_argv(const CompileOptions *o, const Paths *paths, const char **argv) {
+    const char *cc = driver_backend_cc(o);
+    int n = 0;
+    argv[n++] = cc;
+    argv[n++] = "-std=c11";
+    argv[n++] = backend_opt(cc);
+    argv[n++] = "-fno-trapping-math";
+    argv[n++] = "-fPIC";
+    argv[n++] = xsprintf("-I%s", paths->include_dir);
+    NN_ASSERT(n == BACKEND_ARGC);
+    return n;
 }
 

@@ -565,15 +565,11 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
      * kernels pick at run time). libm by name: its expf and log then bind
      * to their current versions, where an unversioned reference binds to
      * the oldest, glibc's SVID wrappers (5% of a hier skip-gram's time;
-     * tests/cli "libm calls bind to versioned symbols").
-     * -fno-trapping-math (clang's default; GCC's is -ftrapping-math, under
-     * which it will not turn the selects of nnrt_abi.h's exp and tanh into
-     * blends, and leaves every loop around them scalar: an RNN LM trained
-     * 2.3x slower built by GCC; nothing in generated code reads FP
-     * exception flags), and GCC at -O3 (driver_backend_opt). */
-    const char *inc = xsprintf("-I%s", paths->include_dir), *cc = driver_backend_cc(co);
-    const char *argv[] = {cc,    "-std=c11", driver_backend_opt(cc), "-march=native", "-fno-trapping-math", "-fPIC",
-                          "-shared", inc, c_path, "-o", so_path, "-lm", NULL};
+     * tests/cli "libm calls bind to versioned symbols"). */
+    const char *argv[BACKEND_ARGC + 8];
+    int n = driver_backend_argv(co, paths, argv);
+    const char *rest[] = {"-march=native", "-shared", c_path, "-o", so_path, "-lm", NULL};
+    memcpy(argv + n, rest, sizeof rest);
     /* the build cache (cache.c): the same source built the same way before */
     const char *dir = cache_dir(), *entry = NULL;
     if (dir) {
