@@ -340,8 +340,7 @@ void cu_count_bytes(Ctx *x, int64_t bytes); /* --stats: the bytes of the zero fi
 bool cu_sparse_grad(Ctx *t, int i);         /* cu_api.c: param i's gradient sparse on the device */
 /* cu_kernels.c: the kernel generated for a node, its name and launch arguments */
 bool cu_has_kernel(const Node *n);
-bool cu_sumto_ok(const Graph *g, const Node *n);
-bool cu_mulsum_rows(const Node *n);
+char *cu_kernel_grid(Ctx *x, const Node *n);
 char *cu_kernel_name(Ctx *x, const Node *n);
 bool cu_kernel_checks(const Node *n);
 bool cu_mulsum_gemm(const Node *n, const Node **x, const Node **w, bool *batched);

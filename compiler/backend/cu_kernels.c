@@ -166,7 +166,7 @@ static Shape mulsum_product(const Node *n)
 
 /* Is mul_sum n's kernel a group of 32 threads per result (row-wise dots:
  * the summed axis the product's last, not known to be under 32 long)? */
-bool cu_mulsum_rows(const Node *n)
+static bool mulsum_rows(const Node *n)
 {
     Shape s = mulsum_product(n);
     int axis = n->index;
@@ -175,26 +175,24 @@ bool cu_mulsum_rows(const Node *n)
 }
 
 /* mul_sum over the product's last axis (row-wise dots, as skip-gram's
- * pairs): 8 results per block, 32 threads each reading the two rows
- * coalesced, every 32nd element, then added by a tree in shared memory.
- * The result loop's bound is the same for the whole block, so all its
- * threads reach every barrier. */
+ * pairs): a group of 32 threads per result (NNRT_GROUPS per block), each
+ * thread adding every 32nd product of the two rows (reads coalesced), the
+ * group's sums then added by nnrt_group_sum. The result loop's bound is
+ * the same for the whole block, so all its threads reach the barriers. */
 static void emit_mul_sum_rows(Ctx *x, const Node *n, const Shape *s)
 {
     char *len = size_c(x, s->d[n->index]), *cnt = count_c(x, &n->shape, 0);
     craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
-    craw(x, "    const int64_t lane = threadIdx.x %% 32, g = threadIdx.x / 32, groups = NNRT_BLOCK / 32;\n");
-    craw(x, "    for (int64_t o0 = (int64_t)blockIdx.x * groups; o0 < %s; o0 += (int64_t)gridDim.x * groups) {\n", cnt);
-    craw(x, "        const int64_t o = o0 + g;\n        float t = 0.0f;\n");
+    craw(x, "    const int64_t lane = threadIdx.x %% 32;\n");
+    craw(x, "    for (int64_t o0 = (int64_t)blockIdx.x * NNRT_GROUPS; o0 < %s; o0 += (int64_t)gridDim.x * NNRT_GROUPS) {\n",
+         cnt);
+    craw(x, "        const int64_t o = o0 + threadIdx.x / 32;\n        float t = 0.0f;\n");
     craw(x, "        if (o < %s)\n            for (int64_t l = lane; l < %s; l += 32) {\n", cnt, len);
     craw(x, "                const int64_t i = o * (%s) + l;\n", len);
     craw(x, "                t += a0[%s] * a1[%s];\n            }\n", bcast_at(x, &n->in[0]->shape, s),
          bcast_at(x, &n->in[1]->shape, s));
-    craw(x, "        sh[threadIdx.x] = t;\n        __syncthreads();\n");
-    craw(x, "        for (int64_t h = 16; h > 0; h /= 2) {\n            if (lane < h)\n");
-    craw(x, "                sh[threadIdx.x] += sh[threadIdx.x + h];\n            __syncthreads();\n        }\n");
-    craw(x, "        if (lane == 0 && o < %s)\n            out[o] = sh[threadIdx.x];\n", cnt);
-    craw(x, "        __syncthreads();\n    }\n");
+    craw(x, "        t = nnrt_group_sum(t, sh);\n");
+    craw(x, "        if (lane == 0 && o < %s)\n            out[o] = t;\n    }\n", cnt);
 }
 
 /* mul_sum: a thread per result element o, the product's elements along
@@ -203,7 +201,7 @@ static void emit_mul_sum(Ctx *x, const Node *n)
 {
     const Node *a = n->in[0], *b = n->in[1];
     Shape s = mulsum_product(n);
-    if (cu_mulsum_rows(n)) {
+    if (mulsum_rows(n)) {
         emit_mul_sum_rows(x, n, &s);
         return;
     }
@@ -298,20 +296,48 @@ bool cu_has_kernel(const Node *n)
     }
 }
 
-/* Can sum_to n be written as one of the two kernels below: a sum of
- * everything, or sums over the leading axes (n's shape a suffix of its
- * operand's, e.g. a bias gradient)? */
-bool cu_sumto_ok(const Graph *g, const Node *n)
+/* sum_to n's kernel: a sum of everything (one block), sums over the
+ * leading axes (n's shape a suffix of its operand's, e.g. a bias
+ * gradient: a lane of threads per column), or a thread per result */
+typedef enum { SUMTO_ALL, SUMTO_ROWS, SUMTO_ANY } SumToKind;
+
+static SumToKind sumto_kind(const Graph *g, const Node *n)
 {
     const Shape *a = &n->in[0]->shape, *s = &n->shape;
     if (s->rank <= 1 && shape_max_count(g, s) == 1)
-        return true;
+        return SUMTO_ALL;
     if (s->rank > a->rank)
-        return false;
+        return SUMTO_ANY;
     for (int k = 0; k < s->rank; k++)
         if (!size_eq(s->d[k], a->d[a->rank - s->rank + k]))
-            return false;
-    return true;
+            return SUMTO_ANY;
+    return SUMTO_ROWS;
+}
+
+/* The grid node n's kernel is launched with (NNRT_BLOCK threads a block):
+ * one block, a block per row, NNRT_GROUPS results or 32 columns a block,
+ * or a thread per result element. */
+char *cu_kernel_grid(Ctx *x, const Node *n)
+{
+    char *cnt = count_c(x, &n->shape, 0), *len, *rows;
+    switch (n->op) {
+    case OP_SUM: case OP_MEAN: case OP_BXENT:
+        return xstrdup("1");
+    case OP_SUMTO:
+        if (sumto_kind(x->g, n) != SUMTO_ANY)
+            return sumto_kind(x->g, n) == SUMTO_ALL ? xstrdup("1") : xsprintf("nnrt_grid(%s, 32)", cnt);
+        break;
+    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD:
+        last_axis_rows(x, n->in[0], &len, &rows);
+        return xsprintf("nnrt_grid(%s, 1)", rows);
+    case OP_MULSUM:
+        if (mulsum_rows(n))
+            return xsprintf("nnrt_grid(%s, NNRT_GROUPS)", cnt);
+        break;
+    default:
+        break;
+    }
+    return xsprintf("nnrt_grid(%s, NNRT_BLOCK)", cnt);
 }
 
 void cu_emit_kernel(Ctx *x, Node *n)
@@ -337,27 +363,24 @@ void cu_emit_kernel(Ctx *x, Node *n)
     }
     case OP_SUMTO:
         kernel_open(x, n, "sum_to");
-        if (shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1) {
+        if (sumto_kind(x->g, n) == SUMTO_ALL) {
             block_sum(x, count_c(x, &a->shape, 0), "a0[i]", "");
-        } else if (cu_sumto_ok(x->g, n)) {
+        } else if (sumto_kind(x->g, n) == SUMTO_ROWS) {
             /* sums over the leading rows (a bias gradient over T * B rows):
-             * a block per 32 columns, its threads 32 columns (reads
-             * coalesced) by 8 lanes of rows, each lane's sum in shared
-             * memory, added in lane order. The column loop's bound is the
-             * same for the whole block, so all its threads reach both
-             * barriers. */
+             * a block per 32 columns, each group of 32 threads (reads
+             * coalesced) adding every NNRT_GROUPS-th row, the groups' sums
+             * then added by nnrt_lane_sum in a fixed order. The column
+             * loop's bound is the same for the whole block, so all its
+             * threads reach the barriers. */
             char *cnt = count_c(x, &n->shape, 0);
             craw(x, "    __shared__ float sh[NNRT_BLOCK];\n");
-            craw(x, "    const int64_t tx = threadIdx.x %% 32, ty = threadIdx.x / 32, lanes = NNRT_BLOCK / 32;\n");
             craw(x, "    for (int64_t c0 = (int64_t)blockIdx.x * 32; c0 < %s; c0 += (int64_t)gridDim.x * 32) {\n", cnt);
-            craw(x, "        const int64_t i = c0 + tx;\n        float s = 0.0f;\n");
+            craw(x, "        const int64_t i = c0 + threadIdx.x %% 32;\n        float s = 0.0f;\n");
             craw(x, "        if (i < %s)\n", cnt);
-            craw(x, "            for (int64_t k = i + ty * (%s); k < %s; k += lanes * (%s))\n                s += a0[k];\n",
-                 cnt, count_c(x, &a->shape, 0), cnt);
-            craw(x, "        sh[threadIdx.x] = s;\n        __syncthreads();\n");
-            craw(x, "        if (ty == 0 && i < %s) {\n            float t = 0.0f;\n", cnt);
-            craw(x, "            for (int64_t l = 0; l < lanes; l++)\n                t += sh[l * 32 + tx];\n");
-            craw(x, "            out[i] = t;\n        }\n        __syncthreads();\n    }\n");
+            craw(x, "            for (int64_t k = i + threadIdx.x / 32 * (%s); k < %s; k += NNRT_GROUPS * (%s))\n", cnt,
+                 count_c(x, &a->shape, 0), cnt);
+            craw(x, "                s += a0[k];\n        s = nnrt_lane_sum(s, sh);\n");
+            craw(x, "        if (threadIdx.x < 32 && i < %s)\n            out[i] = s;\n    }\n", cnt);
         } else {
             emit_sum_to(x, n);
         }
@@ -445,7 +468,7 @@ void cu_emit_kernel(Ctx *x, Node *n)
         break;
     }
     case OP_MULSUM:
-        kernel_open(x, n, cu_mulsum_rows(n) ? "row-wise dots, 32 threads per result"
+        kernel_open(x, n, mulsum_rows(n) ? "row-wise dots, 32 threads per result"
                                             : "sum over one axis of a * b, a thread per result");
         emit_mul_sum(x, n);
         break;

@@ -272,33 +272,11 @@ static void emit_kernel_node(Ctx *x, Node *n, const char *v)
 {
     char *len, *rows;
     emit_label_checks(x, n);
-    switch (n->op) {
-    case OP_SUM: case OP_MEAN: case OP_BXENT:
-        launch(x, n, "1"); /* one block */
-        return;
-    case OP_SUMTO: /* one block; a block per 32 columns (cu_emit_kernel); a thread per result */
-        launch(x, n, shape_max_count(x->g, &n->shape) == 1 && n->shape.rank <= 1 ? "1"
-                     : cu_sumto_ok(x->g, n) ? xsprintf("nnrt_grid(%s, 32)", count_c(x, &n->shape, 0))
-                                            : xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
-        return;
-    case OP_SOFTMAXGRAD: case OP_LOGSOFTMAXGRAD:
-        last_axis_rows(x, n->in[0], &len, &rows);
-        launch(x, n, xsprintf("nnrt_grid(%s, 1)", rows)); /* a block per row */
-        return;
-    case OP_MULSUM: /* row-wise dots: 8 results per block */
-        if (cu_mulsum_rows(n)) {
-            launch(x, n, xsprintf("nnrt_grid(%s, NNRT_BLOCK / 32)", count_c(x, &n->shape, 0)));
-            return;
-        }
-        break;
-    case OP_XENT:
+    if (n->op == OP_XENT) { /* logsumexp into out first */
         last_axis_rows(x, n->in[0], &len, &rows);
         cu_call(x, "nnrt_cuda_logsumexp_rows(m->cu, %s, %s, %s, %s)", vname(n->in[0]), v, rows, len);
-        break;
-    default:
-        break;
     }
-    launch(x, n, xsprintf("nnrt_grid(%s, NNRT_BLOCK)", count_c(x, &n->shape, 0)));
+    launch(x, n, cu_kernel_grid(x, n));
     if (n->op == OP_MATVEC || n->op == OP_MATMUL)
         emit_product(x, n, v);
 }

@@ -124,6 +124,39 @@ struct nnrt_op_max {
 };
 
 __device__ static inline float nnrt_block_sum(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_add()); }
+
+/* The block as NNRT_GROUPS groups of 32 threads (group g: threads 32g to
+ * 32g + 31, lane: threadIdx.x % 32), for generated kernels with a group
+ * per result (reads of a row coalesced) or a lane per column. Both take
+ * shared memory sh of NNRT_BLOCK floats (free again on return), and every
+ * thread of the block must call them. */
+#define NNRT_GROUPS (NNRT_BLOCK / 32)
+/* v summed over each group, by a tree; right in the group's lane 0 */
+__device__ static inline float nnrt_group_sum(float v, float *sh) {
+    unsigned t = threadIdx.x, lane = t % 32;
+    sh[t] = v;
+    __syncthreads();
+    for (unsigned h = 16; h > 0; h >>= 1) {
+        if (lane < h)
+            sh[t] += sh[t + h];
+        __syncthreads();
+    }
+    float r = sh[t];
+    __syncthreads();
+    return r;
+}
+/* v summed over the groups, lane by lane, in group order; right in group 0 */
+__device__ static inline float nnrt_lane_sum(float v, float *sh) {
+    unsigned t = threadIdx.x;
+    sh[t] = v;
+    __syncthreads();
+    float r = 0.0f;
+    if (t < 32)
+        for (unsigned g = 0; g < NNRT_GROUPS; g++)
+            r += sh[g * 32 + t];
+    __syncthreads();
+    return r;
+}
 __device__ static inline float nnrt_block_max(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_max()); }
 
 #endif /* NNRT_CUDA_DEV_CUH */
