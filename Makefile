@@ -91,9 +91,10 @@ $(BUILD)/cc:
 	chmod +x $@
 
 # ---------------------------------------------------------------- runtime
+RT_FLAGS := -O3 -fno-trapping-math -fno-math-errno -falign-functions=64 -falign-loops=64 -fPIC
 $(BUILD)/runtime/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -falign-functions=64 -falign-loops=64 -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(OPENBLAS_CFLAGS) -DNNRT_HAVE_CBLAS $(CFLAGS) $(RT_FLAGS) -c $< -o $@
 
 # the runtime's private header (not installed)
 $(RT_OBJS): $(wildcard runtime/*.h)
@@ -154,9 +155,9 @@ $(RT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnngrt.a
 # builds it on a bare GPU image): blas.c and gemm.c again without
 # NNRT_HAVE_CBLAS, linked ahead of the archive's
 NOBLAS_OBJS := $(BUILD)/noblas/blas.o $(BUILD)/noblas/gemm.o
-$(NOBLAS_OBJS): $(BUILD)/noblas/%.o: runtime/%.c runtime/nngrt.h runtime/nnrt_abi.h $(wildcard runtime/*.h)
+$(NOBLAS_OBJS): $(BUILD)/noblas/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -fno-trapping-math -fno-math-errno -fPIC -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(RT_FLAGS) -c $< -o $@
 
 $(BUILD)/tests/test_rt_blas_noblas: tests/unit/test_rt_blas.c $(NOBLAS_OBJS) $(BUILD)/libnngrt.a
 	@mkdir -p $(dir $@)

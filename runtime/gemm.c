@@ -217,7 +217,7 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
      * OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
     int blas_better = (M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64);
 #else
-    int blas_better = 0; /* no BLAS: the portable loops are 20-40x slower than this */
+    int blas_better = 0; /* the portable loops are the alternative: an RNN LM trained 4.8x slower on them */
 #endif
     if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || blas_better || !use_own())
         return 0;

@@ -125,14 +125,13 @@ export NNGC_CUDA_ARCHS
 
 # nngc's parser is flex's and bison's output: where they are missing (a
 # bare GPU image), the output `make` left in build/gen on another machine
-# (carry it along), copied into the build and made newer than its sources
+# (carry it along), copied into the build, in the order make makes them
+# (each copy newer than its sources and than the file before it)
 if ! command -v flex >/dev/null 2>&1 || ! command -v bison >/dev/null 2>&1; then
     g=${GPU_CHECK_GEN:-build/gen}
     if [ -f "$g/parser.c" ] && [ -f "$g/parser.h" ] && [ -f "$g/lexer.c" ] && [ -f "$g/lexer.h" ]; then
         mkdir -p "$B/gen"
-        cp "$g/parser.c" "$g/parser.h" "$g/lexer.c" "$g/lexer.h" "$B/gen/"
-        touch "$B/gen/parser.c" "$B/gen/parser.h"
-        touch "$B/gen/lexer.c" "$B/gen/lexer.h"
+        for f in parser.c parser.h lexer.c lexer.h; do cp "$g/$f" "$B/gen/$f"; done
         say "no flex or bison here: nngc's parser from $g (made by make elsewhere)"
     else
         say "no flex or bison here, and no $g/{parser,lexer}.[ch] from another machine: nngc will not build"
