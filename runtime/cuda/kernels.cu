@@ -133,25 +133,47 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     }
 }
 
-/* one thread per column, the rows in order: the CPU's sums, no atomics */
+/* The row the block of entry k of an id list works on: ids[k], or -1 when
+ * an earlier entry lists the same id (its block has the row; the block's
+ * threads scan ids[0..k) together) or the id is out of range (reported
+ * as error `what`). Every thread gets the answer (a block reduction: call
+ * it from all of them). */
+__device__ static int64_t first_listed(const int32_t *ids, int64_t k, int64_t vrows, int what, nnrt_dev_status *st,
+                                       float *sh) {
+    int64_t id = ids[k];
+    float seen = 0.0f;
+    for (int64_t p = threadIdx.x; p < k; p += NNRT_BLOCK)
+        seen = ids[p] == id ? 1.0f : seen;
+    seen = nnrt_block_max(seen, sh);
+    if (id < 0 || id >= vrows) {
+        if (threadIdx.x == 0)
+            nnrt_dev_range_error(st, what, k, id, vrows);
+        return -1;
+    }
+    return seen != 0.0f ? -1 : id;
+}
+
+/* A block per entry k of the list whose id no earlier entry has: it adds
+ * every row r >= k listing that id into the id's row, in the order of r,
+ * so each row's sums are the CPU's, rounded alike, and no two blocks write
+ * one row (no atomics). The blocks of later entries of an id find it
+ * earlier in the list (first_listed) and stop. Before, a thread per column
+ * added all n rows: a chain of n dependent adds. */
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_scatter_add(float *dst, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, const float *src,
                        int zero_first, nnrt_dev_status *st) {
-    NNRT_FOR_GRID(j, cols) {
-        if (zero_first)
-            for (int64_t r = 0; r < n; r++) {
-                int64_t id = ids[r];
-                if (id >= 0 && id < vrows)
-                    dst[id * cols + j] = 0.0f;
-            }
-        for (int64_t r = 0; r < n; r++) {
-            int64_t id = ids[r];
-            if (id < 0 || id >= vrows) {
-                if (j == 0)
-                    nnrt_dev_range_error(st, NNRT_DEV_SCATTER, r, id, vrows);
-                continue;
-            }
-            dst[id * cols + j] += src[r * cols + j];
+    __shared__ float sh[NNRT_BLOCK];
+    NNRT_FOR_BLOCKS(k, n) {
+        int64_t id = first_listed(ids, k, vrows, NNRT_DEV_SCATTER, st, sh);
+        if (id < 0)
+            continue;
+        float *d = dst + id * cols;
+        for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK) {
+            float s = zero_first ? 0.0f : d[j];
+            for (int64_t r = k; r < n; r++)
+                if (ids[r] == id)
+                    s += src[r * cols + j];
+            d[j] = s;
         }
     }
 }
@@ -169,7 +191,7 @@ int nnrt_cuda_scatter_add_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int
                                int64_t n, const float *dsrc, int zero_first) {
     if (n <= 0 || cols <= 0)
         return NNRT_OK;
-    NNRT_LAUNCH(c, nnrt_k_scatter_add, nnrt_grid(cols, NNRT_BLOCK), NNRT_BLOCK, 0, ddst, vrows, cols, dids, n, dsrc,
+    NNRT_LAUNCH(c, nnrt_k_scatter_add, nnrt_grid(n, 1), NNRT_BLOCK, 0, ddst, vrows, cols, dids, n, dsrc,
                 zero_first, c->status);
     return nnrt_cuda_check_launch("scatter-add");
 }
@@ -198,8 +220,7 @@ enum { IDS_SGD = 0, IDS_SGD_CLEAR = 1, IDS_ADAGRAD = 2 };
 /* The optimizer on the rows a sparse gradient lists, one block per entry
  * of the list. Duplicate ids: a row is updated once, by the block of its
  * first entry; the block of a later entry finds the same id earlier in
- * the list (the block's threads scan ids[0..k) together, one reduction)
- * and skips it, so no two blocks write one row and no atomics are needed.
+ * the list (first_listed) and skips it, so no two blocks write one row and no atomics are needed.
  * IDS_SGD_CLEAR also zeroes the gradient row it applied (the C target's
  * nnrt_sgd_update_ids_clear): the next call has no row to zero. One
  * kernel per mode (a template: a mode as an argument made ptxas spill). */
@@ -209,17 +230,8 @@ __global__ void __launch_bounds__(NNRT_BLOCK)
                       float lr, float e, nnrt_dev_status *st) {
     __shared__ float sh[NNRT_BLOCK];
     NNRT_FOR_BLOCKS(k, n) {
-        int64_t id = ids[k];
-        float seen = 0.0f;
-        for (int64_t p = threadIdx.x; p < k; p += NNRT_BLOCK)
-            seen = ids[p] == id ? 1.0f : seen;
-        seen = nnrt_block_max(seen, sh); /* the same for every thread */
-        if (id < 0 || id >= vrows) {
-            if (threadIdx.x == 0)
-                nnrt_dev_range_error(st, NNRT_DEV_SGD_IDS, k, id, vrows);
-            continue;
-        }
-        if (seen != 0.0f)
+        int64_t id = first_listed(ids, k, vrows, NNRT_DEV_SGD_IDS, st, sh);
+        if (id < 0)
             continue;
         float *wr = w + id * cols, *gr = g + id * cols;
         for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK) {

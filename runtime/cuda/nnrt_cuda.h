@@ -153,8 +153,8 @@ int nnrt_cuda_xent_grad_rows(nnrt_cuda_ctx *c, const float *dz, const int32_t *d
 int nnrt_cuda_gather_rows(nnrt_cuda_ctx *c, const float *dtable, int64_t vrows, int64_t cols, const int32_t *dids,
                           int64_t n, float *dout);
 /* Its sparse gradient: dst[ids[r], :] += src[r, :] for r = 0, 1, ..., n-1,
- * in that order for each column (the same sums, rounded alike, as the CPU
- * code; no atomics). zero_first: the rows listed are zeroed first. */
+ * in that order for each row (the same sums, rounded alike, as the CPU
+ * code; a block per distinct id, no atomics). zero_first: the rows listed are zeroed first. */
 int nnrt_cuda_scatter_add_rows(nnrt_cuda_ctx *c, float *ddst, int64_t vrows, int64_t cols, const int32_t *dids,
                                int64_t n, const float *dsrc, int zero_first);
 
