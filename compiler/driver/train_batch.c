@@ -223,13 +223,16 @@ bool pack_batch(Pack *p, const int64_t *idx) {
 bool batch_locate(Pack *p, const int64_t *idx, int64_t *bad, char *msg, size_t len) {
     const nnrt_model_desc *d1 = p->b->d1;
     void *ctx = d1->ctx_create(p->b->m1);
+    /* a model with outputs refuses NULL outputs, an error that is no example's; malloc, not xalloc: this
+     * runs on the training threads too (train_par.c) */
+    const float **outputs = calloc((size_t)d1->noutputs + 1, sizeof *outputs);
     bool found = false;
-    for (int64_t s = 0; ctx && s < p->b->B && !found; s++) {
+    for (int64_t s = 0; ctx && outputs && s < p->b->B && !found; s++) {
         Example ex;
         float loss;
         if (!dataset_get(&p->ds, idx[s], &ex))
             break;
-        if (d1->ctx_forward(ctx, ex.dyn, ex.in, &loss, NULL) != NNRT_OK) {
+        if (d1->ctx_forward(ctx, ex.dyn, ex.in, &loss, outputs) != NNRT_OK) {
             *bad = idx[s];
             snprintf(msg, len, "%s", nnrt_last_error());
             found = true;
@@ -237,6 +240,7 @@ bool batch_locate(Pack *p, const int64_t *idx, int64_t *bad, char *msg, size_t l
     }
     if (ctx)
         d1->ctx_destroy(ctx);
+    free(outputs);
     return found;
 }
 

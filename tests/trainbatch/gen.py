@@ -10,6 +10,9 @@
                               (0..9), for examples/classifier.nn
   gen.py badid DIR N K        DIR/sent.npy int32 [N, 44], len.npy [N] for
                               sg.nn with id 1000 (out of V = 128) in example K
+  gen.py badlabel DIR N K     DIR/cx.npy float32 [N, 32], cy.npy int32 [N] for
+                              examples/classifier.nn with label 10 (out of C = 10)
+                              in example K
 """
 import os
 import random
@@ -46,6 +49,9 @@ def main():
             lens.append(t)
         write_npy(d + "/sent.npy", "i", [n, 44], rows)
         write_npy(d + "/len.npy", "i", [n], lens)
+    elif kind == "badlabel":
+        write_npy(d + "/cx.npy", "f", [n, 32], [rng.random() for _ in range(n * 32)])
+        write_npy(d + "/cy.npy", "i", [n], [10 if i == seed else rng.randrange(10) for i in range(n)])
     else:
         sys.exit(__doc__)
 

@@ -22,7 +22,8 @@
 #               why, and the bytes of --one-example
 #   4. eval     --batch 4 scores as --one-example (a partial last batch); a
 #               classifier's accuracy from the batched output's rows
-#   5. errors   an id out of range in example 5 names example 5; --batch x
+#   5. errors   an id out of range in example 5 names example 5 (also for a
+#               model with an output); --batch x
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
 
@@ -221,16 +222,30 @@ for m in hier class:c=8; do
 done
 
 # ---------------------------------------------------------------- 5: errors
+# names NAME PATTERN CMD...: ok when CMD exits 1 with a line matching PATTERN
+names() {
+    name=$1 pat=$2
+    shift 2
+    timeout $TMO "$@" >"$tmp/out" 2>&1
+    st=$?
+    if [ $st -eq 1 ] && grep -q "$pat" "$tmp/out"; then ok "$name"; else
+        notok "$name ($(status_text $st))"
+        detail "$tmp/out" 6
+    fi
+}
 python3 tests/trainbatch/gen.py badid "$tmp" 8 5
-timeout $TMO "$NNGC" train $M/sg.nn --data sent="$tmp/sent.npy" --lengths "$tmp/len.npy" --batch 4 --epochs 1 \
-    >"$tmp/out" 2>&1
-st=$?
-if [ $st -eq 1 ] && grep -q "sent.npy example 5: .*out of range" "$tmp/out"; then
-    ok "an id out of range in a batch names its example"
-else
-    notok "an id out of range in a batch names its example ($(status_text $st))"
-    detail "$tmp/out" 6
-fi
+names "an id out of range in a batch names its example" "sent.npy example 5: .*out of range" \
+    "$NNGC" train $M/sg.nn --data sent="$tmp/sent.npy" --lengths "$tmp/len.npy" --batch 4 --epochs 1
+# a model with an output (examples/classifier.nn): the example is found by
+# running the batch's examples one at a time, which once passed no outputs
+# and so blamed the batch's first example for "NULL outputs"
+python3 tests/trainbatch/gen.py badlabel "$tmp" 8 5
+for cmd in "train --epochs 1" eval; do
+    # shellcheck disable=SC2086
+    names "${cmd%% *} --batch 4: a label out of range names its example (a model with an output)" \
+        "cx.npy example 5: .*index 10 out of range" "$NNGC" $cmd examples/classifier.nn --data x="$tmp/cx.npy" \
+        --data y="$tmp/cy.npy" --batch 4
+done
 timeout $TMO "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" --batch x >"$tmp/out" 2>&1
 st=$?
 if [ $st -eq 2 ] && grep -q "expected a whole number" "$tmp/out"; then ok "eval --batch x: a usage error"; else
