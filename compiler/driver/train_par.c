@@ -165,9 +165,9 @@ struct Par {
     _Alignas(64) atomic_llong examples, words; /* done, all threads */
     atomic_llong work;                         /* hogwild's progress: words (text), else examples */
     _Alignas(64) char after[1];
-    pthread_mutex_t mu;           /* the start: threads wait for go (or failed) */
+    pthread_mutex_t mu;           /* the start: threads wait for go */
     pthread_cond_t cv;
-    bool go;
+    bool go, abort; /* abort: a thread did not start, so none may wait at the barrier */
     int64_t shown_ex, shown_words;
     ParReduce *red; /* MPI: the sum over the ranks of the first thread's acc */
     bool hooked;    /* red's par_reduce_ready is acc's grad-ready hook */
@@ -476,8 +476,11 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&p->mu);
     while (!p->go)
         pthread_cond_wait(&p->cv, &p->mu);
+    bool abort = p->abort;
     pthread_mutex_unlock(&p->mu);
-    if (atomic_load(&p->failed))
+    /* not p->failed: a thread that woke late would then leave the others
+     * waiting at the barrier for it after the first one's error */
+    if (abort)
         return NULL;
     if (w->par->pe->po->mode == PAR_SYNC)
         sync_worker(w);
@@ -533,6 +536,7 @@ bool par_epoch(const ParEpoch *pe, double *loss, double *units) {
             /* the barrier counts every thread: the started ones stop at go */
             driver_error("cannot start thread %d of %d: %s", k + 1, p.n, strerror(e));
             atomic_store(&p.failed, true);
+            p.abort = true;
             break;
         }
     }

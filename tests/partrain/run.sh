@@ -17,7 +17,9 @@
 #   3. hogwild  --threads 2 trains to a validation loss close to one
 #               thread's (and far below the initial ln 128)
 #   4. options  bad --parallel, hogwild with --batch, --threads 0; the
-#               OpenBLAS thread count (nproc / threads, or the env's)
+#               OpenBLAS thread count (nproc / threads, or the env's); bad
+#               ids in sync mode (batched and not): exit 1 naming an
+#               example, never a hang
 #   5. mpi      mpirun -np 2 (and -np 2 --threads 2) gives the params of one
 #               process with the same global batch, whatever --mpi-bucket
 #               (gradients sent as the backward pass finishes them, in
@@ -179,6 +181,32 @@ if grep -q "OpenBLAS set to 1 thread: " "$tmp/out"; then ok "options: ... 1 with
     notok "options: ... 1 with OPENBLAS_NUM_THREADS=1"
     detail "$tmp/out"
 fi
+
+# an error in the first step of sync mode ends the run: the first thread
+# failed before the second woke, which then left the first waiting at the
+# barrier for ever (a hang in about every other run). Every label is bad;
+# each command 4 times, 60 s each
+python3 - "$tmp" <<'PY'
+import random, sys
+sys.path.insert(0, "tests")
+from npyio import write_npy
+r = random.Random(3)
+write_npy(sys.argv[1] + "/ex.npy", "f", [16, 32], [r.random() for _ in range(16 * 32)])
+write_npy(sys.argv[1] + "/ey.npy", "i", [16], [-1] * 16)
+PY
+for how in "--batch 4" "--batch 2 --one-example"; do
+    eok=1
+    for i in 1 2 3 4; do
+        timeout 60 "$NNGC" train examples/classifier.nn --data x="$tmp/ex.npy" --data y="$tmp/ey.npy" --epochs 1 \
+            --threads 2 $how -q >"$tmp/out" 2>&1
+        st=$?
+        [ $st -eq 1 ] && grep -q "ex.npy example [0-9]*: .*index -1 out of range" "$tmp/out" || { eok=0; break; }
+    done
+    if [ $eok -eq 1 ]; then ok "errors: --threads 2 $how, bad ids: exit 1 naming an example, no hang"; else
+        notok "errors: --threads 2 $how, bad ids: $(status_text $st), want exit 1 naming an example"
+        detail "$tmp/out"
+    fi
+done
 
 # ---------------------------------------------------------------- 5: mpi
 if [ -n "${PARTRAIN_NO_MPI:-}" ]; then
