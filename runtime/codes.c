@@ -14,10 +14,16 @@
 static int check_counts(const char *what, const int64_t *counts, int64_t V) {
     if (V <= 0 || V > INT32_MAX)
         return nnrt_error(NNRT_ERR_ARG, "%s: %lld words (want 1 to 2^31 - 1)", what, (long long)V);
-    for (int64_t i = 0; i < V; i++)
+    int64_t total = 0; /* the tree's root counts them all */
+    for (int64_t i = 0; i < V; i++) {
         if (counts[i] < 0)
             return nnrt_error(NNRT_ERR_ARG, "%s: count[%lld] = %lld is negative", what, (long long)i,
                               (long long)counts[i]);
+        if (counts[i] > INT64_MAX - total)
+            return nnrt_error(NNRT_ERR_ARG, "%s: the counts add up to more than 2^63 - 1 (at count[%lld] = %lld)",
+                              what, (long long)i, (long long)counts[i]);
+        total += counts[i];
+    }
     return NNRT_OK;
 }
 

@@ -156,9 +156,9 @@ int nnrt_counts_read(const char *path, int64_t **counts, int64_t *n) {
     }
     for (int64_t i = 0; i < a.count; i++) {
         double v = a.dtype == NNRT_I32 ? (double)((const int32_t *)a.data)[i] : (double)((const float *)a.data)[i];
-        if (!(v >= 0.0) || v != floor(v)) { /* NaN fails v >= 0 */
-            rc = nnrt_error(NNRT_ERR_RANGE, "%s: the count of word id %lld is %g: counts must be whole numbers >= 0",
-                            path, (long long)i, v);
+        if (!(v >= 0.0) || v != floor(v) || v >= 0x1p63) { /* NaN fails v >= 0; 2^63 and inf fit no int64 */
+            rc = nnrt_error(NNRT_ERR_RANGE, "%s: the count of word id %lld is %g: counts must be whole numbers >= 0"
+                            " (and below 2^63)", path, (long long)i, v);
             free(c);
             nnrt_array_free(&a);
             return rc;

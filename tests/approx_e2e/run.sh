@@ -326,6 +326,9 @@ done <<EOF
 $D/hier.nn|short.npy|11 counts for a vocabulary of 12 words
 $D/hier.nn|negative.npy|the count of word id 5 is -2: counts must be whole numbers >= 0
 $D/hier.nn|fraction.npy|the count of word id 0 is 2.5: counts must be whole numbers >= 0
+$D/hier.nn|huge.npy|the count of word id 0 is 1e+30: counts must be whole numbers >= 0 (and below 2^63)
+$D/hier.nn|inf.npy|the count of word id 0 is inf: counts must be whole numbers >= 0 (and below 2^63)
+$D/hier.nn|sum.npy|huffman tree: the counts add up to more than 2^63 - 1 (at count[1] = 4611686018427387904)
 $D/hier.nn|rank2.npy|word counts must be a vector, one count per word id (not empty), not an array of rank 2
 $D/hier.nn|missing.npy|cannot open
 tests/golden/approx/class_bias.nn|skewed24.npy|class 5 has 19 words, over the 16 nngc allows for class(c = 6)

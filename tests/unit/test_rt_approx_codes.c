@@ -268,8 +268,8 @@ static void test_huffman_fixture_and_random(void **state) {
 }
 
 /* Ensure the small and bad cases: one word has an empty path (p = 1), two
- * words one inner node each side of it; negative counts and zero words
- * are errors naming the problem. */
+ * words one inner node each side of it; negative counts, counts whose
+ * sum is past int64 and zero words are errors naming the problem. */
 static void test_huffman_edges(void **state) {
     (void)state;
     nnrt_huffman t;
@@ -291,6 +291,10 @@ static void test_huffman_edges(void **state) {
     nnrt_huffman_free(&t);
     assert_int_equal(nnrt_huffman_build(&t, bad, 3), NNRT_ERR_ARG);
     assert_error_contains("count[1] = -1 is negative");
+    /* each count fits, the root's sum would not (signed overflow) */
+    const int64_t big[3] = {INT64_MAX / 2 + 1, 1, INT64_MAX / 2 + 1};
+    assert_int_equal(nnrt_huffman_build(&t, big, 3), NNRT_ERR_ARG);
+    assert_error_contains("the counts add up to more than 2^63 - 1 (at count[2]");
     assert_int_equal(nnrt_huffman_build(&t, one, 0), NNRT_ERR_ARG);
     nnrt_classes cl;
     assert_int_equal(nnrt_classes_build(&cl, bad, 3, 2, 1), NNRT_ERR_ARG);
