@@ -90,12 +90,12 @@ bool load_state(const char *ckpt, TrainState *st, bool *found) {
     if (!f)
         return errno == ENOENT ? true : (driver_error("cannot read '%s': %s", path, strerror(errno)), false);
     unsigned long long seed, h;
-    char best[64];
+    char best[64], *end = best;
     int got = fscanf(f, "nngc-train 1 epoch %ld lr_scale %lf best %63s bad %ld seed %llu params %llx", &st->epoch,
                      &st->lr_scale, best, &st->bad, &seed, &h);
     fclose(f);
-    char *end;
-    st->best = strtod(best, &end);
+    if (got == 6) /* else best may never have been written */
+        st->best = strtod(best, &end);
     if (got != 6 || *end || st->epoch < 0 || !(st->lr_scale > 0)) {
         driver_error("%s: not a training state file (nngc-train 1)", path);
         return false;
