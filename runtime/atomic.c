@@ -4,7 +4,8 @@
  * files when a signal ends the process.
  *
  * A writer creates PATH.tmp.XXXXXX beside PATH, writes it, then fsyncs and
- * renames it over PATH. Three things can leave the temporary file behind,
+ * renames it over PATH (a PATH that is a device, FIFO or socket is written
+ * in place instead). Three things can leave the temporary file behind,
  * and each is handled here:
  *
  *  - a failed write (disk full, file too large, I/O error): the first
@@ -138,6 +139,17 @@ int nnrt_atomic_open(nnrt_atomic_file *af, const char *path) {
     af->path = path;
     af->tmp = NULL;
     af->err = 0;
+    /* A device, FIFO or socket (/dev/null, /dev/full, a pipe): written in
+     * place, as the compiler's outputs are (docs/CLI.md); a rename would
+     * replace the device node itself (as root, /dev/null with a file). A
+     * directory goes on to fail at the rename. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        af->f = fopen(path, "wb");
+        if (!af->f)
+            return nnrt_error(NNRT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return NNRT_OK;
+    }
     install_handlers();
     size_t len = strlen(path);
     char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
@@ -234,7 +246,7 @@ static void sync_parent_dir(const char *path) {
 }
 
 int nnrt_atomic_commit(nnrt_atomic_file *af) {
-    NNRT_ASSERT(af->f && af->tmp);
+    NNRT_ASSERT(af->f);
     const char *what = NULL;
     int e = af->err;
     if (e)
@@ -243,20 +255,22 @@ int nnrt_atomic_commit(nnrt_atomic_file *af) {
         what = "write", e = EIO; /* a write not made through nnrt_atomic_write */
     else if (fflush(af->f) != 0)
         what = "write", e = errno;
-    else if (fsync(fileno(af->f)) != 0)
+    else if (af->tmp && fsync(fileno(af->f)) != 0) /* (no fsync for a device or a pipe: EINVAL) */
         what = "fsync", e = errno;
     /* fclose can report a deferred write error too, so check it as well. */
     int closed = fclose(af->f);
     af->f = NULL;
     if (!what && closed != 0)
         what = "close", e = errno;
-    if (!what && rename(af->tmp, af->path) != 0)
+    if (!what && af->tmp && rename(af->tmp, af->path) != 0)
         what = "rename", e = errno;
     if (what) {
         nnrt_error(NNRT_ERR_IO, "%s: %s failed: %s", af->path, what, strerror(e));
         nnrt_atomic_abort(af);
         return NNRT_ERR_IO;
     }
+    if (!af->tmp) /* written in place */
+        return NNRT_OK;
     live_remove(af->tmp);
     free(af->tmp);
     af->tmp = NULL;

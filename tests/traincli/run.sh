@@ -276,6 +276,21 @@ run "--export word2vec text and .npy" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.s
     if [ "$(wc -c <"$tmp/wc.npy")" -eq $((128 + 128 * 8 * 4)) ]; then ok "--export .npy: the whole [128, 8] table"; else
         notok "--export .npy: the whole [128, 8] table"; fi
 }
+# --export onto a device is written in place, as -o is (docs/CLI.md); it
+# once renamed a file over it (as root: over /dev/null itself). Through
+# links in $tmp, so that a regression replaces them, not the devices
+ln -s /dev/null "$tmp/null"
+ln -s /dev/null "$tmp/null.npy"
+run "--export (text and .npy) onto links to /dev/null" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" \
+    --data "$tmp/valid.txt" --export Ww="$tmp/null" --export Wc="$tmp/null.npy" && {
+    if [ -L "$tmp/null" ] && [ -L "$tmp/null.npy" ]; then ok "--export: ... written in place, the links stay"; else
+        notok "--export: ... written in place, the links stay"; fi
+}
+if [ -c /dev/full ]; then
+    ln -s /dev/full "$tmp/full"
+    run "--export onto a link to /dev/full fails" 1 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" \
+        --data "$tmp/valid.txt" --export Ww="$tmp/full" && has "... saying why" "full: write failed"
+fi
 # validated on the training lines with their labels permuted (up -> other,
 # down -> up, other -> down): the better the model fits the training
 # labels, the worse its validation loss, on any machine's rounding, so

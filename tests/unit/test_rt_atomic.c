@@ -1,11 +1,13 @@
 /*
  * test_rt_atomic.c - the writers' all-or-nothing file replacement: failed
  * writes leave no temporary files behind, successful ones replace an old
- * file whole, and new files get the usual permissions.
+ * file whole, devices and FIFOs are written in place, and new files get
+ * the usual permissions.
  */
 #include "rt_testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -85,6 +87,37 @@ static void test_replace(void **state) {
     nnrt_st_free(&st);
     assert_int_equal(count_entries(tmp_dir()), 2);
     umask(old);
+}
+
+/* Ensure a path that is not a regular file is written in place, never
+ * renamed over: a symbolic link to /dev/null stays a link (once it became
+ * a regular file: as root, --export W=/dev/null replaced /dev/null
+ * itself), and a FIFO stays a FIFO and gets the bytes. Links in the temp
+ * directory, so that a regression replaces them, not the devices. */
+static void test_not_regular(void **state) {
+    (void)state;
+    char path[700];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/null", tmp_dir());
+    assert_int_equal(symlink("/dev/null", path), 0);
+    assert_int_equal(nnrt_npy_write(path, NNRT_F32, 1, shape4, x), NNRT_OK);
+    assert_int_equal(write_st(path), NNRT_OK);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    snprintf(path, sizeof path, "%s/fifo", tmp_dir());
+    assert_int_equal(mkfifo(path, 0644), 0);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a reader, so that the writer's open does not wait */
+    assert_true(fd >= 0);
+    assert_int_equal(nnrt_npy_write(path, NNRT_F32, 1, shape4, x), NNRT_OK);
+    char got[256];
+    ssize_t n = read(fd, got, sizeof got);
+    close(fd);
+    assert_int_equal(n, 128 + sizeof x); /* the header, then the floats */
+    assert_memory_equal(got, "\x93NUMPY", 6);
+    assert_memory_equal(got + 128, x, sizeof x);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    assert_int_equal(count_entries(tmp_dir()), 2); /* no temp file left */
 }
 
 /* Ensure a failing write reports the path and the write's own errno, not
@@ -236,6 +269,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_missing_dir, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_replace, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_file_too_large, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_signal_cleanup, tmp_setup, tmp_teardown),
