@@ -648,6 +648,14 @@ static int train_run(TrainArgs *ap) {
         driver_note_input(a.params);
     if (a.save && (!driver_check_output(a.save) || !driver_check_output(vocab_path(a.save))))
         return EXIT_USAGE;
+    for (int i = 0; i < a.nexports && a.save; i++) { /* written after the last save: it would replace it */
+        const char *eq = strchr(a.exports[i], '=');
+        if (eq && ckpt_file(a.save, eq + 1)) {
+            driver_error("--export %s would overwrite the checkpoint --save %s (or its .vocab or .train)",
+                         a.exports[i], a.save);
+            return EXIT_USAGE;
+        }
+    }
     Trainer t = {.a = &a, .have_valid = a.valid.n > 0};
     t.st = (TrainState){.lr_scale = 1, .best = INFINITY, .seed = a.seed};
     nnrt_vocab_init(&t.words);

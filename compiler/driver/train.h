@@ -151,6 +151,8 @@ bool vocab_bind_dim(CompileOptions *co, const DataOptions *o, const nnrt_vocab *
 
 /* CKPT.vocab next to a checkpoint */
 const char *vocab_path(const char *ckpt);
+/* Whether path is checkpoint ckpt or its .vocab or .train file (by name or by identity). */
+bool ckpt_file(const char *ckpt, const char *path);
 
 /* load_model with the compiler's diagnostics kept: NULL and *why (their
  * first line) when the model does not compile with these options. */

@@ -14,6 +14,14 @@ static const char *state_path(const char *ckpt) {
     return xsprintf("%s.train", ckpt);
 }
 
+bool ckpt_file(const char *ckpt, const char *path) {
+    const char *files[3] = {ckpt, vocab_path(ckpt), state_path(ckpt)};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(files[i], path) == 0 || driver_same_file(files[i], path))
+            return true;
+    return false;
+}
+
 /* FNV-1a of a file's bytes: ties CKPT.train to the params it was written
  * with, so that a crash between the two writes is noticed on resume. */
 bool file_hash(const char *path, uint64_t *h) {

@@ -276,6 +276,12 @@ run "--export word2vec text and .npy" 0 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.s
     if [ "$(wc -c <"$tmp/wc.npy")" -eq $((128 + 128 * 8 * 4)) ]; then ok "--export .npy: the whole [128, 8] table"; else
         notok "--export .npy: the whole [128, 8] table"; fi
 }
+# --export is written after the last save: onto the checkpoint it replaced
+# it with the vectors, exit 0
+for f in ck.st ck.st.vocab; do
+    run "--export onto the --save checkpoint ($f) is refused" 2 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 \
+        --save "$tmp/ck.st" --export emb="$tmp/$f" -q && has "... saying why" "would overwrite the checkpoint"
+done
 # --export onto a device is written in place, as -o is (docs/CLI.md); it
 # once renamed a file over it (as root: over /dev/null itself). Through
 # links in $tmp, so that a regression replaces them, not the devices
