@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,17 @@ void nnrt_atomic_write(nnrt_atomic_file *af, const void *data, size_t n) {
     errno = 0;
     if (fwrite(data, 1, n, af->f) != n)
         af->err = errno ? errno : EIO;
+}
+
+void nnrt_atomic_printf(nnrt_atomic_file *af, const char *fmt, ...) {
+    if (af->err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    errno = 0;
+    if (vfprintf(af->f, fmt, ap) < 0)
+        af->err = errno ? errno : EIO;
+    va_end(ap);
 }
 
 void nnrt_atomic_abort(nnrt_atomic_file *af) {

@@ -97,6 +97,8 @@ int nnrt_atomic_open(nnrt_atomic_file *af, const char *path);
 /* fwrite to the temp file, keeping the errno of the first failure (a full
  * disk, EFBIG past `ulimit -f`) for nnrt_atomic_commit to report. */
 void nnrt_atomic_write(nnrt_atomic_file *af, const void *data, size_t n);
+/* fprintf to it, the same way (a text file's writes) */
+void nnrt_atomic_printf(nnrt_atomic_file *af, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Checks that every write succeeded, then makes the file visible as path.
  * Always releases af, on success or failure; an error names the path and
  * the real errno. */

@@ -164,9 +164,9 @@ int nnrt_vocab_finish(const nnrt_vocab *raw, int64_t min_count, int64_t max_size
 
 /* ---------------------------------------------------------------- files */
 
-static void write_entries(FILE *f, const nnrt_vocab *v) {
+static void write_entries(nnrt_atomic_file *af, const nnrt_vocab *v) {
     for (int32_t i = 0; v && i < v->n; i++)
-        fprintf(f, "%s\t%" PRId64 "\n", v->word[i], v->count[i]);
+        nnrt_atomic_printf(af, "%s\t%" PRId64 "\n", v->word[i], v->count[i]);
 }
 
 int nnrt_vocab_save(const char *path, const nnrt_vocab *words, const nnrt_vocab *labels) {
@@ -174,9 +174,9 @@ int nnrt_vocab_save(const char *path, const nnrt_vocab *words, const nnrt_vocab 
     int rc = nnrt_atomic_open(&af, path);
     if (rc)
         return rc;
-    fprintf(af.f, "nngc-vocab 1 words %" PRId32 " labels %" PRId32 "\n", words->n, labels ? labels->n : 0);
-    write_entries(af.f, words);
-    write_entries(af.f, labels);
+    nnrt_atomic_printf(&af, "nngc-vocab 1 words %" PRId32 " labels %" PRId32 "\n", words->n, labels ? labels->n : 0);
+    write_entries(&af, words);
+    write_entries(&af, labels);
     return nnrt_atomic_commit(&af);
 }
 
@@ -267,12 +267,12 @@ int nnrt_vocab_write_vectors(const char *path, const nnrt_vocab *v, const float 
     int rc = nnrt_atomic_open(&af, path);
     if (rc)
         return rc;
-    fprintf(af.f, "%" PRId32 " %" PRId64 "\n", v->n, cols);
+    nnrt_atomic_printf(&af, "%" PRId32 " %" PRId64 "\n", v->n, cols);
     for (int32_t i = 0; i < v->n; i++) {
-        fputs(v->word[i], af.f);
+        nnrt_atomic_printf(&af, "%s", v->word[i]);
         for (int64_t j = 0; j < cols; j++)
-            fprintf(af.f, " %.9g", table[(int64_t)i * cols + j]);
-        fputc('\n', af.f);
+            nnrt_atomic_printf(&af, " %.9g", table[(int64_t)i * cols + j]);
+        nnrt_atomic_printf(&af, "\n");
     }
     return nnrt_atomic_commit(&af);
 }

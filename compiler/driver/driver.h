@@ -246,6 +246,9 @@ bool driver_copy_file(const char *from, const char *to);
 /* Flushes stdout (dumps, results); false after "cannot write the standard
  * output: REASON" if any write to it failed. */
 bool driver_flush_stdout(void);
+/* Flushes the lines printed so far (progress, each epoch's scores), keeping
+ * a failure's reason for driver_flush_stdout to report at the end. */
+void driver_flush_lines(void);
 
 /* "nngc: error: ..." on stderr. */
 void driver_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

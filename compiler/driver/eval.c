@@ -205,6 +205,7 @@ out:
     nnrt_vocab_free(&words);
     nnrt_vocab_free(&labels);
     xfree_all();
-    fflush(stdout);
+    if (!driver_flush_stdout() && rc == 0)
+        rc = EXIT_ERROR;
     return rc;
 }

@@ -153,12 +153,22 @@ bool driver_check_output(const char *path) {
     return true;
 }
 
+/* errno of the first failed driver_flush_lines */
+static int stdout_errno;
+
+void driver_flush_lines(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 && !stdout_errno)
+        stdout_errno = errno ? errno : EIO;
+}
+
 bool driver_flush_stdout(void) {
-    /* errno is still the one of the write that failed: the driver makes
-     * no failing call after the dumps and results are printed */
+    /* The reason is this fflush's, or that of the driver_flush_lines that
+     * failed first (a later fflush has nothing left to write) */
+    errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return true;
-    driver_error("cannot write the standard output: %s", strerror(errno ? errno : EIO));
+    driver_error("cannot write the standard output: %s", strerror(errno ? errno : stdout_errno ? stdout_errno : EIO));
     return false;
 }
 

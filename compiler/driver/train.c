@@ -722,7 +722,7 @@ static int train_run(TrainArgs *ap) {
         if (!validate(&t, &vs))
             goto out;
         printf("epoch %ld/%ld: valid %s%s\n", first, a.epochs, score_text(&vs), first ? " (resumed)" : " (initial)");
-        fflush(stdout);
+        driver_flush_lines();
         p.start_us = p.last_us = nnrt_now_us(); /* words/s and ETA: of training */
     }
     if (first >= a.epochs && !a.quiet)
@@ -767,7 +767,7 @@ static int train_run(TrainArgs *ap) {
         }
         double rate = secs > 0 ? done / secs : 0;
         printf("%s | lr %.6g | %.0f %s/s | %.1f s\n", line, end_lr, rate, t.text ? "words" : "ex", secs);
-        fflush(stdout);
+        driver_flush_lines();
         if (save && a.save) {
             if (!save_checkpoint(d, t.m, a.save, t.text ? &t.words : NULL, &t.labels, &t.st, &a.co))
                 goto out;
@@ -801,6 +801,7 @@ out:
     nnrt_vocab_free(&t.words);
     nnrt_vocab_free(&t.labels);
     xfree_all();
-    fflush(stdout);
+    if (!driver_flush_stdout() && rc == 0)
+        rc = EXIT_ERROR;
     return rc;
 }

@@ -295,7 +295,16 @@ run "--export (text and .npy) onto links to /dev/null" 0 "$NNGC" eval $M/sg.nn -
 if [ -c /dev/full ]; then
     ln -s /dev/full "$tmp/full"
     run "--export onto a link to /dev/full fails" 1 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" \
-        --data "$tmp/valid.txt" --export Ww="$tmp/full" && has "... saying why" "full: write failed"
+        --data "$tmp/valid.txt" --export Ww="$tmp/full" && has "... saying why" "full: write failed: No space left"
+    ln -s /dev/full "$tmp/ckf.st.vocab"
+    run "--save's vocabulary onto a link to /dev/full fails" 1 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" \
+        --epochs 1 --save "$tmp/ckf.st" -q && has "... saying why" "ckf.st.vocab: write failed: No space left"
+    # the scores printed, lost: exit 1, as nngc run (docs/CLI.md)
+    for cmd in "eval $M/sg.nn --vocab $tmp/lm.st.vocab --data $tmp/valid.txt" \
+        "train $M/lm.nn --data $tmp/v.txt --epochs 1"; do
+        run "nngc ${cmd%% *} > /dev/full fails" 1 sh -c "'$NNGC' $cmd >/dev/full" &&
+            has "... saying why" "cannot write the standard output: No space left on device"
+    done
 fi
 # validated on the training lines with their labels permuted (up -> other,
 # down -> up, other -> down): the better the model fits the training
