@@ -3,9 +3,12 @@
  * (the noise's alias table, hier's Huffman tree, class's classes) resident
  * in device memory, and the ops of compiler/backend/c_approx.c as kernels
  * with the same semantics and the same float and double arithmetic (see
- * nnrt_cuda.h). Each op is one thread per position (row): the rows are
+ * nnrt_cuda.h). Most ops are one thread per position (row): the rows are
  * short (k + 1 samples, a path, a code) and the per-row loops are the C
- * target's, in its order, so the results are the C target's.
+ * target's, in its order, so the results are the C target's. Class's
+ * softmaxes and embed's loss have a block per row (rows of up to C or a
+ * class's size, and of the embedding's length): their sums add in
+ * another order, within rounding of the C target's.
  *
  * Sampling: the C target's stream, nnrt_rng_stream(seed, step, key) and
  * xoshiro256**, and nnrt_alias_draw's draws: the CPU runtime runs them
@@ -274,29 +277,41 @@ int nnrt_cuda_class_ids(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, nnrt_cuda_ints
 }
 
 /* class_loss / class_grad: a softmax over the level's part of z (the
- * classes, or y's class range), in double; t the target's place */
+ * classes, or y's class range), in double; t the target's place. A block
+ * per row: the max and the sum by block reductions, the gradient's row
+ * written by consecutive threads (a level's row is up to C or a class's
+ * size long; a thread per row read and wrote rows zl floats apart) */
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_class(const int32_t *word_class, const int32_t *word_index, const int32_t *start, int64_t V, int64_t C,
                  int level, const float *z, nnrt_cuda_ints y, const float *dd, int64_t dd_stride, float *out,
                  int64_t rows, int64_t zl, nnrt_dev_status *st) {
-    NNRT_FOR_GRID(r, rows) {
+    __shared__ float shf[NNRT_BLOCK];
+    __shared__ double sh[NNRT_BLOCK];
+    NNRT_FOR_BLOCKS(r, rows) {
         int64_t w = int_at(y, r);
         const float *zr = z + r * zl;
-        if (!id_ok(st, r, w, V))
+        if (w < 0 || w >= V) { /* the same for every thread */
+            if (threadIdx.x == 0)
+                id_ok(st, r, w, V);
             continue;
+        }
         int64_t k = word_class[w];
         const int64_t n = level == 0 ? C : start[k + 1] - start[k], t = level == 0 ? k : word_index[w];
-        double mx = zr[0], s = 0.0;
-        for (int64_t j = 1; j < n; j++)
-            mx = zr[j] > mx ? zr[j] : mx;
-        for (int64_t j = 0; j < n; j++)
+        float m = -INFINITY;
+        for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
+            m = nnrt_max_nan(m, zr[j]);
+        const double mx = nnrt_block_max(m, shf);
+        double s = 0.0;
+        for (int64_t j = threadIdx.x; j < n; j += NNRT_BLOCK)
             s += exp(zr[j] - mx);
+        s = nnrt_block_reduce(s, sh, nnrt_op_add());
         if (!dd) {
-            out[r] = (float)(mx + log(s) - zr[t]);
+            if (threadIdx.x == 0)
+                out[r] = (float)(mx + log(s) - zr[t]);
             continue;
         }
         const float d = dd[r * dd_stride];
-        for (int64_t j = 0; j < zl; j++)
+        for (int64_t j = threadIdx.x; j < zl; j += NNRT_BLOCK)
             out[r * zl + j] = j < n ? d * (float)(exp(zr[j] - mx) / s - (j == t)) : 0.0f;
     }
 }
@@ -307,7 +322,7 @@ int nnrt_cuda_class(nnrt_cuda_ctx *c, const nnrt_cuda_apx *a, int level, const f
         return nnrt_error(NNRT_ERR_ARG, "class: no classes on the device");
     if (rows <= 0)
         return NNRT_OK;
-    NNRT_LAUNCH(c, nnrt_k_class, nnrt_grid(rows, NNRT_BLOCK), NNRT_BLOCK, 0, a->word_class, a->word_index, a->start,
+    NNRT_LAUNCH(c, nnrt_k_class, nnrt_grid(rows, 1), NNRT_BLOCK, 0, a->word_class, a->word_index, a->start,
                 a->cV, a->C, level, dz, y, ddd, dd_stride, dout, rows, zl, c->status);
     return nnrt_cuda_check_launch("class loss");
 }
@@ -380,26 +395,33 @@ int nnrt_cuda_bin_logz(nnrt_cuda_ctx *c, const float *dz, nnrt_cuda_ints y, int6
 
 /* ---------------------------------------------------------------- embed (von Mises-Fisher) */
 
+/* A block per row: the three dot products by block reductions, the
+ * gradient's row written by consecutive threads */
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_vmf(const float *o, const float *e, const float *dd, int64_t dd_stride, float *out, int64_t rows,
                int64_t dim, double l1, double l2) {
-    NNRT_FOR_GRID(r, rows) {
+    __shared__ double sh[NNRT_BLOCK];
+    NNRT_FOR_BLOCKS(r, rows) {
         const float *orow = o + r * dim, *er = e + r * dim;
         double kk = 0.0, ee = 0.0, oe = 0.0;
-        for (int64_t j = 0; j < dim; j++) {
+        for (int64_t j = threadIdx.x; j < dim; j += NNRT_BLOCK) {
             kk += (double)orow[j] * orow[j];
             ee += (double)er[j] * er[j];
             oe += (double)orow[j] * er[j];
         }
+        kk = nnrt_block_reduce(kk, sh, nnrt_op_add());
+        ee = nnrt_block_reduce(ee, sh, nnrt_op_add());
+        oe = nnrt_block_reduce(oe, sh, nnrt_op_add());
         const double ne = ee > 0.0 ? sqrt(ee) : 1.0, nu = (double)dim / 2.0 - 1.0,
                      rr = sqrt((nu + 1.0) * (nu + 1.0) + kk);
         if (!dd) {
-            out[r] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - l2 * oe / ne + l1 * sqrt(kk));
+            if (threadIdx.x == 0)
+                out[r] = (float)(rr - (nu - 1.0) * log(nu - 1.0 + rr) - l2 * oe / ne + l1 * sqrt(kk));
             continue;
         }
         const double r1 = kk > 0.0 ? l1 / sqrt(kk) : 0.0;
         const float d = dd[r * dd_stride];
-        for (int64_t j = 0; j < dim; j++)
+        for (int64_t j = threadIdx.x; j < dim; j += NNRT_BLOCK)
             out[r * dim + j] = d * (float)(orow[j] / (nu - 1.0 + rr) + r1 * orow[j] - l2 * er[j] / ne);
     }
 }
@@ -408,7 +430,7 @@ int nnrt_cuda_vmf(nnrt_cuda_ctx *c, const float *dto, const float *dte, const fl
                   float *dout, int64_t rows, int64_t dim, double lambda1, double lambda2) {
     if (rows <= 0)
         return NNRT_OK;
-    NNRT_LAUNCH(c, nnrt_k_vmf, nnrt_grid(rows, NNRT_BLOCK), NNRT_BLOCK, 0, dto, dte, ddd, dd_stride, dout, rows, dim,
+    NNRT_LAUNCH(c, nnrt_k_vmf, nnrt_grid(rows, 1), NNRT_BLOCK, 0, dto, dte, ddd, dd_stride, dout, rows, dim,
                 lambda1, lambda2);
     return nnrt_cuda_check_launch("vmf loss");
 }

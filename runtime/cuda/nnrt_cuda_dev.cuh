@@ -97,9 +97,9 @@ int nnrt_cuda_check_launch(const char *what);
 /* ---------------------------------------------------------------- block reductions */
 
 /* op(v of every thread) over the block's NNRT_BLOCK threads, returned to
- * every thread, by a tree in shared memory sh (NNRT_BLOCK floats, free
+ * every thread, by a tree in shared memory sh (NNRT_BLOCK of T, free
  * again on return). Every thread of the block must call it. */
-template <class Op> __device__ static inline float nnrt_block_reduce(float v, float *sh, Op op) {
+template <class T, class Op> __device__ static inline T nnrt_block_reduce(T v, T *sh, Op op) {
     unsigned t = threadIdx.x;
     sh[t] = v;
     __syncthreads();
@@ -108,7 +108,7 @@ template <class Op> __device__ static inline float nnrt_block_reduce(float v, fl
             sh[t] = op(sh[t], sh[t + s]);
         __syncthreads();
     }
-    float r = sh[0];
+    T r = sh[0];
     __syncthreads();
     return r;
 }
@@ -117,7 +117,7 @@ template <class Op> __device__ static inline float nnrt_block_reduce(float v, fl
 __device__ static inline float nnrt_max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
 
 struct nnrt_op_add {
-    __device__ float operator()(float a, float b) const { return a + b; }
+    template <class T> __device__ T operator()(T a, T b) const { return a + b; }
 };
 struct nnrt_op_max {
     __device__ float operator()(float a, float b) const { return nnrt_max_nan(a, b); }
