@@ -129,6 +129,8 @@ void emit_model_struct(Ctx *x)
     c_approx_struct(x, true);
     predict_struct_fields(x);
     craw(x, "    float *arena;  /* every value of forward (and grad), at offsets fixed by nngc */\n");
+    if (output_is_scalar_input(x))
+        craw(x, "    float in_out[%d]; /* the outputs that are scalar inputs, copied out of *in */\n", g->noutputs);
     if (t) {
         craw(x, "    float *grads;  /* d loss / d param, at the params' offsets */\n");
         for (int i = 0; i < g->nparams; i++)

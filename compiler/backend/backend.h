@@ -426,6 +426,7 @@ void emit_grad_rest(Ctx *x);
 void collect_block(Ctx *x, Block *b);
 void count_uses(Ctx *x);
 bool is_output(const Graph *g, const Node *v);
+bool output_is_scalar_input(const Ctx *x);
 void place_grads(Ctx *x);
 void place_loops(Ctx *x);
 char *loop_iter_c(Ctx *x, const Loop *l);

@@ -80,8 +80,15 @@ void emit_forward(Ctx *x, bool grad)
     target_hook(x, HOOK_CALL_END);
     if (g->loss)
         cline(x, "out->loss = %s[0];", vname(g->loss));
-    for (int i = 0; i < g->noutputs; i++)
-        cline(x, "out->%s = %s;", g->outputs[i].name, vname(g->outputs[i].value));
+    for (int i = 0; i < g->noutputs; i++) {
+        const Node *v = g->outputs[i].value;
+        if (v->op == OP_INPUT && v->shape.rank == 0) { /* not &in->s: *in may be gone (walk.c) */
+            cline(x, "m->in_out[%d] = %s[0];", i, vname(v));
+            cline(x, "out->%s = &m->in_out[%d];", g->outputs[i].name, i);
+        } else {
+            cline(x, "out->%s = %s;", g->outputs[i].name, vname(v));
+        }
+    }
     if (grad)
         emit_grad_rest(x);
     end_function_ok(x, fn);

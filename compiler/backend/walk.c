@@ -55,6 +55,19 @@ bool is_output(const Graph *g, const Node *v)
     return false;
 }
 
+/* Is some output of x's graphs a float scalar input? Its value lives in the
+ * caller's inputs struct (`&in->s`, often a temporary: the descriptor's
+ * forward builds one on its stack), so the output is a copy in the
+ * context's in_out[] instead (forward.c). */
+bool output_is_scalar_input(const Ctx *x)
+{
+    for (const Ctx *c = x; c; c = c == x ? x->train : NULL)
+        for (int k = 0; k < c->g->noutputs; k++)
+            if (c->g->outputs[k].value->op == OP_INPUT && c->g->outputs[k].value->shape.rank == 0)
+                return true;
+    return false;
+}
+
 /* In the train graph, a gradient that has a buffer of its own (or is the
  * sum of a loop) is computed right into the param's slot of m->grads,
  * instead of the arena and a copy. Not when the value is also the loss or

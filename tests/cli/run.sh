@@ -454,6 +454,21 @@ expect 1 "dim inference: 2^63 - 1 elements" "axis 1 has 9223372036854775807 elem
 cp "$W/err" "$W/diag"
 check "dim inference: no negative T" sh -c "grep -q 'axis 1 has' '$W/diag' && ! grep -q 'T = -' '$W/diag'"
 
+# ---------------------------------------------------------------- an output that is a scalar input
+# y = s (or what the passes fold to it, s * 1) for a float scalar input s:
+# the output is a copy in the context, not &in->s, a pointer into the
+# caller's inputs struct (the descriptor's forward, which nngc run calls,
+# keeps that struct on its stack: y read garbage after the call)
+npy_empty "$W/s.npy" "()"
+printf '\000\000\000\100' >>"$W/s.npy" # 2.0f
+for e in s "s * 1"; do
+    printf 'model sinput\ninput s : float\noutput y\ny = %s\nloss += s\n' "$e" >"$W/sin.nn"
+    for O in -O0 -O2; do
+        expect 0 "run: output y = $e, s a scalar input ($O)" "" "$NNGC" run $O "$W/sin.nn" --input s="$W/s.npy" \
+            --out "$W/sin" && check "... y is s" "$NPYCMP" "$W/sin/y.npy" "$W/s.npy"
+    done
+done
+
 # ---------------------------------------------------------------- optimizer values (as PyTorch checks them)
 for spec in adam:lr=1,beta1=2 adam:beta2=1 adam:eps=-1 sgd:lr=-1 adagrad:lr=1,lr=2 adam:lr=inf adam:lr=nan; do
     expect 2 "--optimizer=$spec is refused" "--optimizer=$spec" "$NNGC" "$MODEL" --optimizer=$spec --dump-ir=lower
