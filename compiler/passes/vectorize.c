@@ -397,8 +397,11 @@ static void input_uses(Block *b, bool *whole) {
 bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     Vec v = {.g = g, .diag = d, .report = report, .B = batch};
     NN_ASSERT(batch >= 1);
-    if (g->ndyn > 1) {
-        diag_error(d, g->dims[0].loc, "--batch: models with more than one dynamic dim are not batched yet");
+    if (g->ndyn > 1) { /* at the second dynamic dim */
+        int k = 0;
+        while (g->dims[k].dyn != 1)
+            k++;
+        diag_error(d, g->dims[k].loc, "--batch: models with more than one dynamic dim are not batched yet");
         return false;
     }
     ir_number(g);

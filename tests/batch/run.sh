@@ -102,6 +102,17 @@ input x : [N]
 loss += dot(w, concat(x, x))
 EOF
 expect_error "concat of a per-example value" 1 "$tmp/concat.nn" "concat.nn:5:16: error: --batch: cannot batch 'concat'" --batch=2
+# two dynamic dims: the message points at the second one, not at the first dim
+cat >"$tmp/twodyn.nn" <<'EOF'
+model twodyn
+dim D = 2
+dim T max 3
+dim S max 4
+input x : [T + S, D]
+output y
+y = sum(x, 0)
+EOF
+expect_error "a second dynamic dim" 1 "$tmp/twodyn.nn" "twodyn.nn:4:1: error: --batch: models with more than one dynamic dim" --batch=2
 # a length past the batch's T is refused at run time (the mask table's check)
 python3 - "$tmp" <<'PY'
 import sys
