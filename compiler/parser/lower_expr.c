@@ -423,9 +423,23 @@ static int find_approx(const char *name, size_t len) {
     return -1;
 }
 
+/* The argument names of all methods; *given has bit i once approx_args[i]
+ * is set, so that none is given twice (a positional one is the method's
+ * karg: neg(3, 4) gives k twice), as for an optimizer. */
+static const char *const approx_args[] = {"k", "c", "ecc", "hybrid", "share", "power", "lnz", "lambda1", "lambda2", NULL};
+
 /* Applies one argument; err gets a message on failure. */
-static bool approx_arg(Approx *ap, int m, const char *key, const char *val, bool val_is_int, int64_t ival,
-                       bool val_is_num, double fval, char *err, size_t errlen) {
+static bool approx_arg(Approx *ap, int m, unsigned *given, const char *key, const char *val, bool val_is_int,
+                       int64_t ival, bool val_is_num, double fval, char *err, size_t errlen) {
+    const char *name = key ? key : approx_table[m].karg;
+    for (int i = 0; name && approx_args[i]; i++)
+        if (strcmp(name, approx_args[i]) == 0) {
+            if (*given & (1u << i)) {
+                snprintf(err, errlen, "softmax method %s: argument '%s' given twice", approx_table[m].name, name);
+                return false;
+            }
+            *given |= 1u << i;
+        }
     if (key && (strcmp(key, "lambda1") == 0 || strcmp(key, "lambda2") == 0) && ap->kind == APPROX_EMBED) {
         if (!val_is_num || !(fval >= 0 && fval <= 1e6)) {
             snprintf(err, errlen, "%s must be a number >= 0", key);
@@ -496,12 +510,13 @@ static bool lower_approx(Lower *L, const Ast *ap, Approx *out) {
     out->k = approx_table[m].kdefault;
     out->lambda2 = 1; /* embed's default: the unregularised loss */
     out->loc = ap->loc;
+    unsigned given = 0;
     for (int i = 0; i < ap->args.n; i++) {
         const Ast *kw = ap->args.v[i];
         char err[200];
         const Ast *v = kw->a;
         bool is_int = v->kind == AST_NUM && v->is_int;
-        if (!approx_arg(out, m, kw->name, v->kind == AST_NAME ? v->name : NULL, is_int, is_int ? v->ival : 0,
+        if (!approx_arg(out, m, &given, kw->name, v->kind == AST_NAME ? v->name : NULL, is_int, is_int ? v->ival : 0,
                         v->kind == AST_NUM, v->kind == AST_NUM ? v->num : 0, err, sizeof err)) {
             diag_error(L->d, kw->loc, "%s", err);
             return false;
@@ -525,6 +540,7 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen) {
     out->lambda2 = 1; /* embed's default: the unregularised loss */
     out->loc = NO_LOC;
     const char *p = colon ? colon + 1 : NULL;
+    unsigned given = 0;
     while (p && *p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -549,7 +565,7 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen) {
         errno = 0;
         double fv = strtod(val, &end);
         bool is_num = *val && *end == 0 && errno == 0;
-        if (!approx_arg(out, m, key, val, is_int, iv, is_num, fv, err, errlen))
+        if (!approx_arg(out, m, &given, key, val, is_int, iv, is_num, fv, err, errlen))
             return false;
         p = comma ? comma + 1 : NULL;
     }

@@ -92,6 +92,9 @@ expect 2 "unknown pass" "unknown pass 'nosuch'" "$NNGC" --passes=nosuch "$MODEL"
 expect 2 "unknown disabled pass" "unknown pass 'nosuch'" "$NNGC" --disable-pass=nosuch "$MODEL"
 expect 2 "unknown dump point" "unknown dump point 'nosuch'" "$NNGC" --dump-ir=nosuch "$MODEL"
 expect 2 "bad --softmax" "--softmax=bogus" "$NNGC" --softmax=bogus "$MODEL"
+expect 2 "--softmax with an argument twice" "--softmax=neg:k=3,k=4: softmax method neg: argument 'k' given twice" \
+    "$NNGC" --softmax=neg:k=3,k=4 "$MODEL" -o "$W/sm.c"
+expect 2 "--softmax with two positional arguments" "argument 'k' given twice" "$NNGC" --softmax=neg:3,4 "$MODEL" -o "$W/sm.c"
 expect 1 "missing model file" "nosuch.nn" "$NNGC" "$W/nosuch.nn"
 expect 2 "output onto the model" "is also an input" "$NNGC" "$MODEL" -o "$MODEL"
 
