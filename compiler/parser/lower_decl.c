@@ -456,6 +456,14 @@ void declare_items(Lower *L, const AstList *items, int file, bool imported) {
         case AST_INPUT: declare_input(L, a); break;
         case AST_OPTIMIZER: declare_optimizer(L, a); break;
         case AST_DEF: {
+            for (int j = 1; j < a->args.n; j++) /* def f(a, a): the second would win silently */
+                for (int k = 0; k < j; k++)
+                    if (strcmp(a->args.v[k]->name, a->args.v[j]->name) == 0) {
+                        diag_error(L->d, a->args.v[j]->loc, "duplicate parameter '%s' of def '%s'",
+                                   a->args.v[j]->name, a->name);
+                        diag_note(L->d, a->args.v[k]->loc, "the first '%s' is here", a->args.v[k]->name);
+                        break;
+                    }
             Sym *s = add_sym(L, a->name, SYM_DEF, decl_loc(L->d, a));
             if (s) {
                 s->def = a;
