@@ -63,6 +63,16 @@ const char *pass_names(void) {
     return buf;
 }
 
+/* Does pass name run in po's plan? */
+static bool plan_runs(const PipelineOptions *po, const char *name) {
+    const Pass *plan[MAX_PLAN] = {0};
+    int n = make_plan(po, plan, MAX_PLAN);
+    for (int i = 0; i < n; i++)
+        if (strcmp(plan[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
 bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
     if (po->nonly > MAX_PLAN) {
         snprintf(err, errlen, "--passes lists %d passes; at most %d can run", po->nonly, MAX_PLAN);
@@ -98,17 +108,16 @@ bool pipeline_check(const PipelineOptions *po, char *err, size_t errlen) {
         snprintf(err, errlen, "unknown pass '%s' in --dump-ir-diff (valid passes: %s)", po->dump_diff, pass_names());
         return false;
     }
-    if (d && pass_lookup(d)) {
-        const Pass *plan[MAX_PLAN] = {0};
-        int n = make_plan(po, plan, MAX_PLAN);
-        bool runs = false;
-        for (int i = 0; i < n; i++)
-            runs |= strcmp(plan[i]->name, d) == 0;
-        if (!runs) {
-            snprintf(err, errlen, "--dump-ir=%s%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
-                     po->start ? "train:" : "", d, d, po->opt_level);
-            return false;
-        }
+    /* a dump or a diff around a pass that does not run would print nothing */
+    if (d && pass_lookup(d) && !plan_runs(po, d)) {
+        snprintf(err, errlen, "--dump-ir=%s%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
+                 po->start ? "train:" : "", d, d, po->opt_level);
+        return false;
+    }
+    if (po->dump_diff && !plan_runs(po, po->dump_diff)) {
+        snprintf(err, errlen, "--dump-ir-diff=%s: pass '%s' does not run with these options (-O%d, --passes, --disable-pass)",
+                 po->dump_diff, po->dump_diff, po->opt_level);
+        return false;
     }
     return true;
 }

@@ -327,6 +327,10 @@ check "--dump-ir=train is the last dump of train:all" sh -c \
 check "the forward graph's dump has no gradients" sh -c "! grep -q '^grad ' '$W/flast'"
 expect 2 "--dump-ir=train:lower" "unknown dump point 'lower'" "$NNGC" --dump-ir=train:lower "$MODEL"
 expect 2 "--dump-ir=train:cse at -O0" "--dump-ir=train:cse: pass 'cse' does not run" "$NNGC" -O0 --dump-ir=train:cse "$MODEL"
+# (a diff around a pass that does not run printed nothing and exited 0)
+expect 2 "--dump-ir-diff=hoist at -O0" "--dump-ir-diff=hoist: pass 'hoist' does not run" "$NNGC" -O0 --dump-ir-diff=hoist "$MODEL"
+expect 2 "--dump-ir-diff=batch with --disable-pass=batch" "pass 'batch' does not run" \
+    "$NNGC" --disable-pass=batch --dump-ir-diff=batch "$MODEL"
 expect 2 "--passes=autodiff" "autodiff is a stage of its own" "$NNGC" --passes=autodiff "$W/dump/tiny.nn"
 expect 1 "--dump-ir=train:all with --no-train" "--no-train was given" "$NNGC" --dump-ir=train:all --no-train "$MODEL"
 
