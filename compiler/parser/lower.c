@@ -147,6 +147,11 @@ const char *sym_kind_name(SymKind k) {
     return "?";
 }
 
+/* The kind with its article, for messages: "an input", "a dim". */
+const char *sym_kind_a(SymKind k) {
+    return k == SYM_INPUT ? "an input" : xsprintf("a %s", sym_kind_name(k));
+}
+
 static const char *const builtin_names[] = {
     "tanh", "relu", "sigmoid", "exp", "log", "sqrt", "abs", "sum", "mean",
     "dot", "concat", "zeros", "ones", "softmax", "log_softmax", "cross_entropy",
@@ -164,8 +169,8 @@ Sym *add_sym(Lower *L, const char *name, SymKind kind, Loc loc) {
     Sym *old = find_sym(L, name);
     if (old) {
         diag_error(L->d, loc, "duplicate declaration of '%s'", name);
-        diag_note(L->d, old->loc, "'%s' was first declared here as a %s", name,
-                  sym_kind_name(old->kind));
+        diag_note(L->d, old->loc, "'%s' was first declared here as %s", name,
+                  sym_kind_a(old->kind));
         return NULL;
     }
     if (strcmp(name, "loss") == 0) {

@@ -125,6 +125,7 @@ Sym *find_sym(Lower *L, const char *name);
 /* lower_decl.c: every --dim names a dim of the program. */
 void check_dim_binds(Lower *L);
 const char *sym_kind_name(SymKind k);
+const char *sym_kind_a(SymKind k);
 bool is_builtin(const char *name);
 /* Declares a global name; reports a duplicate (NULL). */
 Sym *add_sym(Lower *L, const char *name, SymKind kind, Loc loc);

@@ -45,7 +45,7 @@ bool lower_size(Lower *L, const Ast *a, Size *out) {
         Sym *s = find_sym(L, a->name);
         if (!s || s->kind != SYM_DIM) {
             if (s)
-                diag_error(L->d, a->loc, "'%s' is a %s, not a dim", a->name, sym_kind_name(s->kind));
+                diag_error(L->d, a->loc, "'%s' is %s, not a dim", a->name, sym_kind_a(s->kind));
             else
                 diag_error(L->d, a->loc, "undefined dim '%s'", a->name);
             return false;
@@ -259,7 +259,7 @@ void check_dim_binds(Lower *L) {
         Sym *s = find_sym(L, b->name);
         if (!b->if_open && (!s || s->kind != SYM_DIM))
             diag_error(L->d, NO_LOC, "%s: the model has no dim named '%s'%s", b->origin, b->name,
-                       s ? xsprintf(" (it is a %s)", sym_kind_name(s->kind)) : "");
+                       s ? xsprintf(" (it is %s)", sym_kind_a(s->kind)) : "");
     }
 }
 

@@ -280,7 +280,7 @@ static Node *lower_call(Lower *L, Ast *a) {
     if (s && s->kind == SYM_DEF)
         return ok ? inline_def(L, s, a, args) : NULL;
     if (s) {
-        diag_error(L->d, at, "'%s' is a %s, not a function", f, sym_kind_name(s->kind));
+        diag_error(L->d, at, "'%s' is %s, not a function", f, sym_kind_a(s->kind));
         return NULL;
     }
     struct { const char *name; Op op; int nargs; } unary[] = {
