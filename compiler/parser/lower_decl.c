@@ -421,9 +421,11 @@ static void declare_optimizer(Lower *L, const Ast *a) {
             continue;
         }
         given |= 1u << slot;
-        double v;
-        if (const_number(L, kw->a, &v))
-            *optim_arg(o, slot) = v;
+        /* a value that is no number is reported here, and stands in as 0
+         * (valid for every argument): else sgd's lr would look missing too */
+        double v = 0;
+        const_number(L, kw->a, &v);
+        *optim_arg(o, slot) = v;
     }
     char err[200];
     if (!optim_check(o, err, sizeof err))
