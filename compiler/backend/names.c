@@ -6,7 +6,8 @@
  * application writes (in.words, out.h). They keep the user's spelling, so
  * a name is rejected, with a diagnostic at its declaration, when it would
  * not compile next to what model.h and model.c include (stdint.h,
- * stdlib.h, string.h, math.h, nngrt.h, nnrt_abi.h):
+ * stdlib.h, string.h, math.h, nngrt.h, nnrt_abi.h), or next to stdio.h,
+ * which the application most likely includes too:
  *   - not an identifier, or a keyword;
  *   - reserved for the C implementation: __x, _X (so __func__);
  *   - a macro or type those headers may define: NULL, SIZE_MAX, INT64_MAX
@@ -35,7 +36,11 @@ static const char *const header_macros[] = {
     "RAND_MAX", "MB_CUR_MAX", "EXIT_SUCCESS", "EXIT_FAILURE", "MATH_ERRNO", "MATH_ERREXCEPT",
     "math_errhandling", "isnan", "isinf", "isfinite", "isnormal", "signbit", "fpclassify", "isgreater",
     "isgreaterequal", "isless", "islessequal", "islessgreater", "isunordered", "static_assert",
-    "alignas", "alignof", "noreturn", "thread_local", "complex", "imaginary", "unix", "linux", NULL,
+    "alignas", "alignof", "noreturn", "thread_local", "complex", "imaginary", "unix", "linux",
+    /* stdio.h: not included by the generated code, but by nearly every
+     * application before model.h (a field `EOF` would read `-1`) */
+    "EOF", "BUFSIZ", "FILENAME_MAX", "FOPEN_MAX", "L_tmpnam", "TMP_MAX", "SEEK_SET", "SEEK_CUR", "SEEK_END",
+    "stdin", "stdout", "stderr", NULL,
 };
 
 /* Functions of the included headers (also with an f or l suffix for
@@ -113,7 +118,7 @@ void check_name(Ctx *x, const char *what, const char *name, Loc loc)
         emit_error(x, loc, "%s name '%s' is reserved for the C implementation (it starts with '%.2s'); rename it",
                    what, name, name);
     } else if (header_name(name)) {
-        emit_error(x, loc, "%s name '%s' is a macro or type of the C headers the generated code includes; rename it",
+        emit_error(x, loc, "%s name '%s' is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; rename it",
                    what, name);
     }
 }

@@ -766,10 +766,16 @@ static void test_bad_names_and_sizes(void **state)
     /* a model named like a macro, a type or a library function would be a
      * type of that name in model.c: rejected, not C that fails to compile */
     static const char *const models[][2] = {
-        {"NULL", "is a macro or type of the C headers the generated code includes; rename it"},
-        {"SIZE_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
-        {"INT64_MAX", "is a macro or type of the C headers the generated code includes; rename it"},
-        {"int64_t", "is a macro or type of the C headers the generated code includes; rename it"},
+        {"NULL", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
+                 "rename it"},
+        {"SIZE_MAX", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
+                     "rename it"},
+        {"INT64_MAX", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
+                      "rename it"},
+        {"int64_t", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
+                    "rename it"},
+        {"EOF", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
+                "rename it"},
         {"__func__", "is reserved for the C implementation (it starts with '__'); rename it"},
         {"malloc", "is reserved in the generated C (a library function or a name of the generated code); choose "
                    "another"},
