@@ -50,17 +50,33 @@ static void add_free(Free *f, Node *v)
             add_free(f, v->in[j]);
 }
 
-/* The values of the enclosing blocks that block b of loop l reads. */
-static void collect_free(Free *f, const Block *b, const Loop *l)
+/* v, when it is a value of the enclosing blocks of loop l. */
+static void add_outside(Free *f, Node *v, const Loop *l)
 {
+    if (v && !ir_block_in_loop(v->parent, l))
+        add_free(f, v);
+}
+
+/* The values of the enclosing blocks of loop l that loop in (l or a loop
+ * in its body) reads: its body's operands, and its results too, which can
+ * be such values (a carry's next that the passes moved out of the loop,
+ * a zero fill: the loop copies it into the carry at each iteration). */
+static void collect_free(Free *f, const Loop *in, const Loop *l)
+{
+    const Block *b = &in->body;
     for (int i = 0; i < b->n; i++) {
         const Node *n = b->nodes[i];
         for (int j = 0; j < n->nin; j++)
-            if (!ir_block_in_loop(n->in[j]->parent, l))
-                add_free(f, n->in[j]);
+            add_outside(f, n->in[j], l);
         if (n->op == OP_LOOP)
-            collect_free(f, &n->loop->body, l);
+            collect_free(f, n->loop, l);
     }
+    for (int r = 0; r < in->ncarry; r++)
+        add_outside(f, in->next[r], l);
+    for (int s = 0; s < in->nstack; s++)
+        add_outside(f, in->stack[s], l);
+    for (int s = 0; s < in->nsum; s++)
+        add_outside(f, in->sum[s], l);
 }
 
 static int by_pos(const void *a, const void *b)
@@ -80,7 +96,7 @@ static Free free_values(Node *loop)
     Free f = {0};
     for (int r = 0; r < loop->nin; r++) /* the carries' initial values */
         add_free(&f, loop->in[r]);
-    collect_free(&f, &loop->loop->body, loop->loop);
+    collect_free(&f, loop->loop, loop->loop);
     qsort(f.v, (size_t)f.n, sizeof *f.v, by_pos);
     return f;
 }
