@@ -245,6 +245,13 @@ static void emit_mul_sum(Ctx *x, const Node *n, const char *out)
     o1.d[axis] = size_const(1); /* the result, as a shape the product broadcasts over */
     const char *va = vname(a), *vb = vname(b);
     char *ia = bcast_index(x, &a->shape, &s), *ib = bcast_index(x, &b->shape, &s), *io = bcast_index(x, &o1, &s);
+    if (axis == last) { /* the result is stored after the loop over the last axis, whose counter is then past
+                         * its end: its index leaves that axis out (of size 1, bcast_index would count it) */
+        Shape ol = o1, sl = s;
+        ol.rank--;
+        sl.rank--;
+        io = bcast_index(x, &ol, &sl);
+    }
     cline(x, "{");
     x->indent++;
     if (axis != last)

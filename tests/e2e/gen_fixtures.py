@@ -758,6 +758,44 @@ def case_ids_from1(rng):
                bad={"oob_ids": bad})
 
 
+UNIT_AXIS = """
+# unit_axis: sums over a last axis of size 1 ([T, 1] operands). At -O2 the
+# pass select makes each a mul_sum, whose C stored every result one element
+# late (the sum's counter, past the axis, was part of the result's index):
+# y read [0, 4, 10] for [4, 10, 18], c and the loss 0 for -6.
+model unit_axis
+dim T max 4
+dim K = 1
+param U : [2, K]
+input a : [T, K]
+input b : [T, K]
+input ids : int[T]
+output y, c
+y = sum(a * b, 1)
+c = zeros([1])
+for t in 0..T {
+  c = c * 0.5 + U[ids[t]] @ a[t]
+}
+loss += sum(c)
+"""
+
+
+def case_unit_axis():
+    """Fixed small numbers (no generator), checked by hand: y = [4, 10, 18];
+    c: -2 * 1, then -1 + 0.5 * 2 = 0, then 0 - 2 * 3 = -6."""
+    p = {"U": f32([[0.5], [-2.0]])}
+    a = np.array([[1.0], [2.0], [3.0]], dtype="<f4")
+    b = np.array([[4.0], [5.0], [6.0]], dtype="<f4")
+    ids = np.array([1, 0, 1], dtype="<i4")
+    y = (f32(a) * f32(b)).sum(axis=1)
+    c = np.zeros(1)
+    for t in range(3):
+        c = c * 0.5 + p["U"][ids[t]] @ f32(a[t])
+    close(y, np.array([4.0, 10.0, 18.0]), "unit_axis y")
+    close(c, np.array([-6.0]), "unit_axis c")
+    write_case("unit_axis", UNIT_AXIS, p, {"a": a, "b": b, "ids": ids}, {"y": y, "c": c, "loss": c.sum()})
+
+
 def stdlib_has_nn():
     p = os.path.join(HERE, "..", "..", "stdlib", "nn.nn")
     return os.path.exists(p)
@@ -775,6 +813,7 @@ def main():
     case_loops(np.random.default_rng(9), "loops_empty", 1)  # no iteration: the carries' initial values
     case_addend(np.random.default_rng(10))
     case_ids_from1(np.random.default_rng(11))
+    case_unit_axis()
     if stdlib_has_nn():
         case_stdlib(np.random.default_rng(5))
     else:
