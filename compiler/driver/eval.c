@@ -73,6 +73,8 @@ int nngc_eval(int argc, char **argv) {
         } else if ((r = match_value_option("--lengths", argc, argv, &i, &v)) != 0) {
             dopt.lengths = v;
         } else if ((r = match_value_option("--export", argc, argv, &i, &v)) != 0) {
+            if (r > 0 && !export_spec_ok(v))
+                return EXIT_USAGE;
             if (r > 0)
                 VEC_PUSH(exports, nexports, capexports, v);
         } else if (strcmp(s, "--one-example") == 0) {

@@ -163,12 +163,15 @@ void driver_flush_lines(void) {
 }
 
 bool driver_flush_stdout(void) {
-    /* The reason is this fflush's, or that of the driver_flush_lines that
-     * failed first (a later fflush has nothing left to write) */
+    /* The reason is this fflush's; or that of the driver_flush_lines that
+     * failed first; or errno as it was, that of a write of stdio's own
+     * that failed (the dumps: no failing call after them) */
+    int before = errno;
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return true;
-    driver_error("cannot write the standard output: %s", strerror(errno ? errno : stdout_errno ? stdout_errno : EIO));
+    int e = errno ? errno : stdout_errno ? stdout_errno : before ? before : EIO;
+    driver_error("cannot write the standard output: %s", strerror(e));
     return false;
 }
 

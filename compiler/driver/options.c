@@ -69,15 +69,20 @@ int match_value_option(const char *name, int argc, char **argv, int *i, const ch
         return 0;
     if (a[len] == '=') {
         *val = a + len + 1;
-        return 1;
-    }
-    if (a[len] != 0)
+    } else if (a[len] != 0) {
         return 0; /* a longer option that starts with the same letters */
-    if (*i + 1 >= argc) {
+    } else if (*i + 1 >= argc) {
         driver_error("option '%s' needs a value", name);
         return -1;
+    } else {
+        *val = argv[++*i];
     }
-    *val = argv[++*i];
+    /* an empty value (--save '', --data=): a file name, a number, a spec
+     * left out, not one; --passes= alone means something (no passes) */
+    if (**val == 0 && strcmp(name, "--passes") != 0) {
+        driver_error("option '%s' needs a value, got an empty one", name);
+        return -1;
+    }
     return 1;
 }
 

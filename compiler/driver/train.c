@@ -241,7 +241,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         } else if (VALUE("--progress")) {
             ok = r > 0 && parse_pos_double(s, v, &a->progress_s);
         } else if (VALUE("--export")) {
-            if (r > 0) VEC_PUSH(a->exports, a->nexports, a->capexports, v);
+            if ((ok = r > 0 && export_spec_ok(v))) /* before the training, not after it */
+                VEC_PUSH(a->exports, a->nexports, a->capexports, v);
         } else {
             driver_error("unknown option '%s' (see nngc train --help)", s);
             return EXIT_USAGE;

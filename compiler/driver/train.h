@@ -120,6 +120,8 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
 
 /* --export NAME=FILE: a word2vec text file (.txt, .vec) or .npy. */
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words);
+/* Is spec PARAM=FILE, both named? Else false after saying so. */
+bool export_spec_ok(const char *spec);
 /* --init-unigram PARAM: the log unigram frequencies of the vocabulary into
  * a vector param (train_data.c); false after an error. */
 bool unigram_init(const nnrt_model_desc *d, void *m, const char *name, const nnrt_vocab *words);

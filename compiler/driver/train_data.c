@@ -515,12 +515,19 @@ static int param_named(const nnrt_model_desc *d, const char *name, const char *o
     return -1;
 }
 
-bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
+bool export_spec_ok(const char *spec) {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || !eq[1]) {
         driver_error("--export expects PARAM=FILE, got '%s'", spec);
         return false;
     }
+    return true;
+}
+
+bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
+    if (!export_spec_ok(spec))
+        return false;
+    const char *eq = strchr(spec, '=');
     char *name = xstrndup(spec, (size_t)(eq - spec));
     const char *file = eq + 1;
     if (!driver_check_output(file))

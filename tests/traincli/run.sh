@@ -282,6 +282,14 @@ for f in ck.st ck.st.vocab; do
     run "--export onto the --save checkpoint ($f) is refused" 2 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 \
         --save "$tmp/ck.st" --export emb="$tmp/$f" -q && has "... saying why" "would overwrite the checkpoint"
 done
+# an empty value or a malformed --export: refused before training (it once
+# trained a whole run, then failed at the save or the export)
+for bad in "--save=" "--data=" "--export emb=" "--export =x"; do
+    # shellcheck disable=SC2086
+    run "train $bad is refused at once" 2 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 $bad && {
+        if grep -q "^epoch" "$tmp/out"; then notok "... before training"; else ok "... before training"; fi
+    }
+done
 # --export onto a device is written in place, as -o is (docs/CLI.md); it
 # once renamed a file over it (as root: over /dev/null itself). Through
 # links in $tmp, so that a regression replaces them, not the devices
