@@ -588,6 +588,9 @@ Node *ir_loop_result(Loop *l, int r, const char *name);
 Graph *ir_clone(const Graph *g);
 /* Replaces every use of old by new in g (operands, loop results, outputs, loss). */
 void ir_replace_uses(Graph *g, Node *old, Node *new_);
+/* The same for the pairs (olds[k], news[k]), k < n, in one walk of g (a
+ * new one that is also an old, or an old twice: pair by pair, in order). */
+void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n);
 /* n becomes op with operands in[0..nin), in place (its users keep it);
  * ta, tb and index cleared, its type left for the caller to check. */
 void ir_rewrite(Node *n, Op op, int nin, Node *const *in);

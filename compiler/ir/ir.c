@@ -174,26 +174,95 @@ Node *ir_loop_result(Loop *l, int r, const char *name) {
     return n;
 }
 
-static void replace_in_block(Block *b, Node *old, Node *new_) {
+/* Pairs (old, new) of ir_replace_uses_many, by old: open addressing over
+ * a power-of-two table at most half full. */
+typedef struct {
+    Node *const *olds, *const *news;
+    int *slot; /* index into olds / news, -1: empty; NULL: one pair */
+    size_t mask;
+} Subst;
+
+static size_t subst_hash(const Subst *m, const Node *k) {
+    return (size_t)(((uintptr_t)k >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 17) & m->mask;
+}
+
+static int subst_find(const Subst *m, const Node *k) {
+    for (size_t h = subst_hash(m, k);; h = (h + 1) & m->mask)
+        if (m->slot[h] < 0 || m->olds[m->slot[h]] == k)
+            return m->slot[h];
+}
+
+static inline void subst(const Subst *m, Node **p) {
+    if (!m->slot) { /* one pair */
+        if (*p == m->olds[0])
+            *p = m->news[0];
+        return;
+    }
+    int k = *p ? subst_find(m, *p) : -1;
+    if (k >= 0)
+        *p = m->news[k];
+}
+
+static void replace_in_block(Block *b, const Subst *m) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         for (int j = 0; j < n->nin; j++)
-            if (n->in[j] == old)
-                n->in[j] = new_;
+            subst(m, &n->in[j]);
         if (n->op != OP_LOOP)
             continue;
         Loop *l = n->loop;
         for (int r = 0; r < l->ncarry; r++)
-            if (l->next[r] == old)
-                l->next[r] = new_;
+            subst(m, &l->next[r]);
         for (int s = 0; s < l->nstack; s++)
-            if (l->stack[s] == old)
-                l->stack[s] = new_;
+            subst(m, &l->stack[s]);
         for (int s = 0; s < l->nsum; s++)
-            if (l->sum[s] == old)
-                l->sum[s] = new_;
-        replace_in_block(&l->body, old, new_);
+            subst(m, &l->sum[s]);
+        replace_in_block(&l->body, m);
     }
+}
+
+static void replace_all(Graph *g, const Subst *m) {
+    replace_in_block(&g->top, m);
+    for (int i = 0; i < g->noutputs; i++)
+        subst(m, &g->outputs[i].value);
+    subst(m, &g->loss);
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        subst(m, &g->grads[i]);
+}
+
+void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n) {
+    if (n <= 0)
+        return;
+    if (n == 1) {
+        Subst one = {olds, news, NULL, 0};
+        replace_all(g, &one);
+        return;
+    }
+    size_t cap = 4;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    Subst m = {olds, news, xalloc(cap * sizeof(int)), cap - 1};
+    memset(m.slot, -1, cap * sizeof(int));
+    bool chained = false;
+    for (int k = 0; k < n; k++) {
+        size_t h = subst_hash(&m, olds[k]);
+        while (m.slot[h] >= 0 && olds[m.slot[h]] != olds[k])
+            h = (h + 1) & m.mask;
+        chained |= m.slot[h] >= 0; /* an old twice */
+        m.slot[h] = k;
+    }
+    for (int k = 0; k < n && !chained; k++)
+        chained = subst_find(&m, news[k]) >= 0;
+    if (chained) { /* a new one is an old, or an old is there twice: pair by pair, in order */
+        for (int k = 0; k < n; k++)
+            ir_replace_uses(g, olds[k], news[k]);
+        return;
+    }
+    replace_all(g, &m);
+}
+
+void ir_replace_uses(Graph *g, Node *old, Node *new_) {
+    ir_replace_uses_many(g, (Node *[]){old}, (Node *[]){new_}, old == new_ ? 0 : 1);
 }
 
 /* Does x hold one value per row of s (s less its last axis)? */
@@ -238,15 +307,4 @@ void ir_rewrite(Node *n, Op op, int nin, Node *const *in) {
     n->index = 0;
 }
 
-void ir_replace_uses(Graph *g, Node *old, Node *new_) {
-    replace_in_block(&g->top, old, new_);
-    for (int i = 0; i < g->noutputs; i++)
-        if (g->outputs[i].value == old)
-            g->outputs[i].value = new_;
-    if (g->loss == old)
-        g->loss = new_;
-    for (int i = 0; g->grads && i < g->nparams; i++)
-        if (g->grads[i] == old)
-            g->grads[i] = new_;
-}
 

@@ -580,6 +580,22 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
     return changed;
 }
 
+/* uses of olds[k] to be replaced by news[k] (ir_replace_uses_many) */
+typedef struct {
+    Node **olds, **news;
+    int n, cap;
+} Repl;
+
+static void repl_add(Repl *r, Node *old, Node *new_) {
+    if (r->n == r->cap) {
+        int nc = r->cap ? 2 * r->cap : 16;
+        r->olds = xrealloc(r->olds, sizeof(Node *) * (size_t)r->cap, sizeof(Node *) * (size_t)nc);
+        r->news = xrealloc(r->news, sizeof(Node *) * (size_t)r->cap, sizeof(Node *) * (size_t)nc);
+        r->cap = nc;
+    }
+    r->olds[r->n] = old, r->news[r->n++] = new_;
+}
+
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
     int changed = batch_block(g, &l->body, report);
     if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
@@ -678,6 +694,9 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             fprintf(report, "batch: loop %s: kept %%%d %s in the loop: %s\n", l->var, v->id, op_name[v->op], why);
     }
 
+    /* The uses replaced below, all in one walk of the graph at the end (a
+     * walk each made a body of thousands of values quadratic) */
+    Repl rp = {0};
     /* stacked and summed results of batched values; a stack of a value
      * from before the loop is that value broadcast, once per iteration */
     for (int s = 0; s < l->nstack; s++) {
@@ -686,7 +705,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (o && invariant(&bt, v)) {
             Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
             if (bv) {
-                ir_replace_uses(g, o, bv);
+                repl_add(&rp, o, bv);
                 changed++;
                 if (report)
                     fprintf(report, "batch: loop %s: a stack of %%%d (from before the loop) is its broadcast\n",
@@ -697,7 +716,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!v->aux || v->parent != bt.body)
             continue;
         if (o)
-            ir_replace_uses(g, o, v->aux);
+            repl_add(&rp, o, v->aux);
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *v = l->sum[s];
@@ -707,12 +726,12 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!o)
             continue;
         if (v->mark & SUMMED) { /* the rule computed the sum itself */
-            ir_replace_uses(g, o, v->aux);
+            repl_add(&rp, o, v->aux);
             continue;
         }
         Node *sum = mk_axis(OP_SUMAXIS, v->aux, 0, o);
         Builder at = build_at(g, bt.outer, bt.after++, BUILD_ASSERT, "batch");
-        ir_replace_uses(g, o, build_put(&at, sum, o->loc));
+        repl_add(&rp, o, build_put(&at, sum, o->loc));
     }
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
@@ -727,8 +746,9 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         Node *row = build_op2(&at, OP_ROW, v->aux, idx, v->loc);
         row->name = v->name;
         v->aux = NULL;
-        ir_replace_uses(g, v, row);
+        repl_add(&rp, v, row);
     }
+    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
     for (int i = 0; i < bt.body->n; i++) {
         bt.body->nodes[i]->aux = NULL;
         bt.body->nodes[i]->mark = 0;
