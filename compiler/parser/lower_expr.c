@@ -142,18 +142,21 @@ static Node *lower_binop(Lower *L, Ast *a) {
     NN_ASSERT(0);
 }
 
-/* The values an int scalar i takes, when it is a constant c or a loop
- * index plus or minus a constant (t + c): smallest in *lo, largest in *hi;
- * *loop is the index's loop (NULL for a constant). False for any other i. */
+/* The values an int scalar i takes, when it is a constant c, a dim (T,
+ * T - 1) or a loop index (t + c), plus or minus a constant: smallest in
+ * *lo, largest in *hi; *loop is the index's loop (NULL for the others).
+ * False for any other i. */
 static bool index_values(const Node *i, Size *lo, Size *hi, const Loop **loop) {
     int64_t c = 0;
     const Node *t = i;
-    if ((i->op == OP_IADD || i->op == OP_ISUB) && i->in[0]->op == OP_INDEX && i->in[1]->op == OP_ICONST)
+    bool var0 = i->nin == 2 && (i->in[0]->op == OP_INDEX || i->in[0]->op == OP_DIM),
+         var1 = i->nin == 2 && (i->in[1]->op == OP_INDEX || i->in[1]->op == OP_DIM);
+    if ((i->op == OP_IADD || i->op == OP_ISUB) && var0 && i->in[1]->op == OP_ICONST)
         t = i->in[0], c = i->op == OP_IADD ? i->in[1]->i : -i->in[1]->i;
-    else if (i->op == OP_IADD && i->in[1]->op == OP_INDEX && i->in[0]->op == OP_ICONST)
+    else if (i->op == OP_IADD && var1 && i->in[0]->op == OP_ICONST)
         t = i->in[1], c = i->in[0]->i;
-    if (t->op == OP_ICONST) {
-        *lo = *hi = size_const(t->i);
+    if (t->op == OP_ICONST || t->op == OP_DIM) {
+        *lo = *hi = t->op == OP_ICONST ? size_const(t->i) : size_add(t->size, size_const(c));
         *loop = NULL;
         return true;
     }
