@@ -145,11 +145,12 @@ cp "$tmp/r_half.st.train" "$tmp/lm.st.train"
 run "resume: a state file of other params is refused" 1 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
     --params "$tmp/lm.st" --epochs 2 &&
     has "resume: ... with a message" "lm.st.train does not belong to .*lm.st"
-# a state file cut short is refused; under valgrind when there is one (the
-# reader once parsed the 'best' field it had not read: uninitialised memory)
+# a state file cut short is refused; under valgrind when there is one, in
+# the plain build (the reader once parsed the 'best' field it had not read:
+# uninitialised memory; a sanitizer's build runs under no valgrind)
 printf 'nngc-train 1\nepoch x\n' >"$tmp/lm.st.train"
 VG=
-command -v valgrind >/dev/null 2>&1 && VG="valgrind -q --error-exitcode=99"
+[ "${BUILD:-build}" = build ] && command -v valgrind >/dev/null 2>&1 && VG="valgrind -q --error-exitcode=99"
 run "resume: a state file cut short is refused${VG:+ (valgrind)}" 1 $VG "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
     --params "$tmp/lm.st" --epochs 2 && has "resume: ... with a message" "lm.st.train: not a training state file"
 
