@@ -583,17 +583,12 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
 /* uses of olds[k] to be replaced by news[k] (ir_replace_uses_many) */
 typedef struct {
     Node **olds, **news;
-    int n, cap;
+    int n, cap, nnews, capnews;
 } Repl;
 
 static void repl_add(Repl *r, Node *old, Node *new_) {
-    if (r->n == r->cap) {
-        int nc = r->cap ? 2 * r->cap : 16;
-        r->olds = xrealloc(r->olds, sizeof(Node *) * (size_t)r->cap, sizeof(Node *) * (size_t)nc);
-        r->news = xrealloc(r->news, sizeof(Node *) * (size_t)r->cap, sizeof(Node *) * (size_t)nc);
-        r->cap = nc;
-    }
-    r->olds[r->n] = old, r->news[r->n++] = new_;
+    VEC_PUSH(r->olds, r->n, r->cap, old);
+    VEC_PUSH(r->news, r->nnews, r->capnews, new_);
 }
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {

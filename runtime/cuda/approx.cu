@@ -290,11 +290,8 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     NNRT_FOR_BLOCKS(r, rows) {
         int64_t w = int_at(y, r);
         const float *zr = z + r * zl;
-        if (w < 0 || w >= V) { /* the same for every thread */
-            if (threadIdx.x == 0)
-                id_ok(st, r, w, V);
+        if (!id_ok(st, r, w, V)) /* the same for every thread */
             continue;
-        }
         int64_t k = word_class[w];
         const int64_t n = level == 0 ? C : start[k + 1] - start[k], t = level == 0 ? k : word_index[w];
         float m = -INFINITY;
