@@ -412,6 +412,7 @@ double opt_lr(const OptimizerDecl *o);
 int state_tensors(Ctx *x, StateTensor **out);
 void emit_state_tables(Ctx *x);
 void emit_train_api(Ctx *x);
+void emit_lr_check(Ctx *x);
 void emit_train_wrappers(Ctx *x);
 /* NAME_ctx_set_grad_ready (train.c): the context's fields, the header's
  * declaration, the function; NAME_ctx_grad's nodes with the gradients as

@@ -293,6 +293,7 @@ void cu_emit_update(Ctx *x)
     x->indent = 1;
     cline(x, "if (!m || !c || c->model != m)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
+    emit_lr_check(x);
     cline(x, "int rc = %s_params_dev(m);", M);
     cline(x, "if (rc == NNRT_OK && c->grads_set) { /* written on the host since: dense from now on */");
     cline(x, "    rc = nnrt_cuda_put(c->dgrads, c->grads, %s_PARAMS_BYTES);", M);

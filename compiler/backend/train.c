@@ -108,6 +108,18 @@ void emit_state_tables(Ctx *x)
 
 static void emit_host_update(Ctx *x);
 
+/* NAME_update's test of the rate NAME_set_lr stored: a finite float >= 0,
+ * as optim_check asks of the program's (NaN would turn every param into
+ * NaN in one step). Both targets, before any param changes. */
+void emit_lr_check(Ctx *x)
+{
+    const char *M = x->g->model;
+    cline(x, "if (!(m->lr >= 0 && m->lr <= 3.4028234663852886e+38)) /* NaN, infinite or negative */");
+    cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: learning rate %%g (from %s_set_lr) is not a finite "
+             "number >= 0\", m->lr);",
+          M, M);
+}
+
 /* NAME_update, NAME_train_step, NAME_set_lr. */
 void emit_train_api(Ctx *x)
 {
@@ -148,6 +160,7 @@ static void emit_host_update(Ctx *x)
     x->indent = 1;
     cline(x, "if (!m || !c || c->model != m)");
     cline(x, "    return nnrt_error(NNRT_ERR_ARG, \"%s_update: needs a model and one of its contexts\");", M);
+    emit_lr_check(x);
     if (o->kind == OPT_ADAM)
         cline(x, "m->opt_step += 1.0f;");
     for (int i = 0; i < g->nparams; i++) {

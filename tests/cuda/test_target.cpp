@@ -14,6 +14,7 @@
  * or from [0, INT_RANGE) (-DINT_RANGE=V: every word of a vocabulary);
  * a batched program's lengths (NAME_len) from 1 to the smallest dynamic dim.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,6 +388,22 @@ int main(int argc, char **argv) {
         double t2 = now_us();
         printf("# time %s: forward %.1f us/call, train_step %.1f us/call (%d calls)\n", k ? "C target" : STR(GPU_DESC),
                (t1 - t0) / calls, (t2 - t1) / calls, calls);
+    }
+
+    /* a rate the program could not declare: the device's update fails
+     * before it changes a param (the last check: the rate stays NaN) */
+    if (GPU_DESC.ctx_create && GPU_DESC.update && GPU_DESC.set_lr) {
+        same_params_again(g, c);
+        void *xg = GPU_DESC.ctx_create(g);
+        make_inputs(&CPU_DESC, buf, in);
+        rg = xg ? GPU_DESC.ctx_grad(xg, dyn, in, &lg, og) : NNRT_ERR_NOMEM;
+        GPU_DESC.set_lr(g, NAN);
+        rg = rg ? rg : GPU_DESC.update(g, xg);
+        CHECK(rg == NNRT_ERR_ARG && strstr(nnrt_last_error(), "learning rate"),
+              "%s: update after set_lr(NaN) fails with a message that names the learning rate", STR(GPU_DESC));
+        same_params("after an update refused for set_lr(NaN)", g, c, 0.0f);
+        if (xg)
+            GPU_DESC.ctx_destroy(xg);
     }
 
     for (int i = 0; i < 64; i++)

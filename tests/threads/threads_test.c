@@ -45,6 +45,7 @@
  * also a data race check of the generated code and the runtime.
  */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers under -std=c11 */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,23 @@ static void test_accumulate(void)
         }
     }
     check(sum_ok, "grad_accumulate: ctx1 holds gA + gB, bit for bit");
+    /* a rate the program could not declare (optim_check) fails the update
+     * before any param or optimizer state changes */
+    const float bad_lr[] = {NAN, INFINITY, -0.5f};
+    for (int k = 0; k < 3; k++) {
+        d->set_lr(m, bad_lr[k]);
+        int rc = d->update(m, c1);
+        int64_t nb;
+        float *wb = snapshot(m, &nb);
+        char what[96];
+        snprintf(what, sizeof what, "set_lr(%g): update fails (\"learning rate\"), params and state unchanged",
+                 (double)bad_lr[k]);
+        check(rc == NNRT_ERR_ARG && strstr(nnrt_last_error(), "learning rate") && nb == np &&
+                  memcmp(wb, w0, sizeof *wb * (size_t)nb) == 0,
+              what);
+        free(wb);
+    }
+    d->set_lr(m, lr);
     if (d->nstate == 0) {
         if (d->update(m, c1) != NNRT_OK)
             die("update");
