@@ -204,6 +204,13 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
         if (!driver_spawn((char *const *)argv))
             return false;
     }
+    /* a compiler that exits 0 without writing its result: nothing is
+     * copied (not the header alone) */
+    if (access(bin, R_OK) != 0) {
+        driver_error("the %s compiler exited with status 0 but wrote no %s: nothing written to '%s'",
+                     a->co.target ? "CUDA" : "C", a->kind == OUT_OBJECT ? "object file" : "shared library", output);
+        return false;
+    }
     return driver_copy_file(tmp->h_path, header_path) && driver_copy_file(bin, output);
 }
 

@@ -95,6 +95,12 @@ expect 2 "bad --softmax" "--softmax=bogus" "$NNGC" --softmax=bogus "$MODEL"
 expect 2 "--softmax with an argument twice" "--softmax=neg:k=3,k=4: softmax method neg: argument 'k' given twice" \
     "$NNGC" --softmax=neg:k=3,k=4 "$MODEL" -o "$W/sm.c"
 expect 2 "--softmax with two positional arguments" "argument 'k' given twice" "$NNGC" --softmax=neg:3,4 "$MODEL" -o "$W/sm.c"
+for spec in neg: neg:,k=3 neg:k=3, neg:k=3,,power=1; do
+    expect 2 "--softmax=$spec: an empty argument" "--softmax=$spec: an empty argument after ':'" \
+        "$NNGC" --softmax=$spec "$MODEL" -o "$W/sm.c"
+done
+expect 2 "--softmax=neg:=3: an argument without a name" "an argument without a name" \
+    "$NNGC" --softmax=neg:=3 "$MODEL" -o "$W/sm.c"
 expect 1 "missing model file" "nosuch.nn" "$NNGC" "$W/nosuch.nn"
 expect 2 "output onto the model" "is also an input" "$NNGC" "$MODEL" -o "$MODEL"
 
@@ -137,6 +143,15 @@ mkdir -p "$W/obj"
 expect 0 "-c" "" "$NNGC" -c "$MODEL" -o "$W/obj/tiny.o" &&
     check "-c: object defines tiny_forward" sh -c "nm '$W/obj/tiny.o' | grep -q ' T tiny_forward'" &&
     check "-c: header next to the object" grep -q "tiny_forward" "$W/obj/tiny.h"
+# a compiler that exits 0 and writes nothing: an error, and neither the
+# object nor its header appears
+mkdir -p "$W/nocc"
+printf '#!/bin/sh\nexit 0\n' >"$W/nocc/cc" && chmod +x "$W/nocc/cc"
+for k in -c --shared; do
+    expect 1 "$k: a C compiler that writes nothing" "wrote no" env NNGC_CC="$W/nocc/cc" NNGC_CACHE_DIR=off \
+        "$NNGC" $k "$MODEL" -o "$W/nocc/tiny.out" &&
+        check "$k: a C compiler that writes nothing: no file left" sh -c "! ls '$W/nocc' | grep -q tiny"
+done
 mkdir -p "$W/so"
 expect 0 "--shared" "" "$NNGC" --shared "$MODEL" -o "$W/so/tiny.so" &&
     check "--shared: exports tiny_forward" sh -c "nm -D --defined-only '$W/so/tiny.so' | grep -q ' T tiny_forward'" &&
