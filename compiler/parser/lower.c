@@ -327,6 +327,8 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
         return NULL;
     }
     declare_items(&L, prog, file, false);
+    if (L.import_failed)
+        return NULL; /* what it would have defined is missing: no follow-on errors */
     check_dim_binds(&L);
     if (!L.have_model)
         diag_error(d, prog->v[0]->loc, "missing 'model NAME' as the first line of the program");

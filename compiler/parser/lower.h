@@ -113,6 +113,7 @@ typedef struct Lower {
     int nimported, capimported;
     int nloss_acc;         /* number of `loss +=` seen */
     bool have_model;
+    bool import_failed; /* the statements are not lowered: their errors would be follow-ons */
 } Lower;
 
 /* lower.c: locations, global names, node helpers, scopes */

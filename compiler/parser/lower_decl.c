@@ -198,6 +198,7 @@ static void do_import(Lower *L, const Ast *a, int from_file) {
     if (!resolve_import(L, a->name, from_file, path, sizeof path)) {
         diag_error(L->d, decl_loc(L->d, a), "cannot find import \"%s\" (searched -I dirs, the importing file's dir and the stdlib)",
                    a->name);
+        L->import_failed = true;
         return;
     }
     char *real = realpath(path, NULL);
@@ -208,11 +209,11 @@ static void do_import(Lower *L, const Ast *a, int from_file) {
             return; /* imported once, also breaks cycles */
     VEC_PUSH(L->imported, L->nimported, L->capimported, key);
     int f = diag_load_file(L->d, path, a->loc);
-    if (f < 0)
-        return;
     AstList items = {0};
-    if (!parse_file(L->d, f, &items))
+    if (f < 0 || !parse_file(L->d, f, &items)) {
+        L->import_failed = true;
         return;
+    }
     declare_items(L, &items, f, true);
 }
 

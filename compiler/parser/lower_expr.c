@@ -544,9 +544,14 @@ bool approx_parse(const char *spec, Approx *out, char *err, size_t errlen) {
     out->loc = NO_LOC;
     const char *p = colon ? colon + 1 : NULL;
     unsigned given = 0;
-    while (p && *p) {
+    while (p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || *p == '=') { /* neg:  neg:,k=3  neg:k=3,  neg:k=3,,c=2  neg:=3 */
+            snprintf(err, errlen, "%s after ':' (the arguments are NAME=VALUE separated by ',', as in neg:k=5,power=1)",
+                     n == 0 ? "an empty argument" : "an argument without a name");
+            return false;
+        }
         char item[128];
         if (n >= sizeof item) {
             snprintf(err, errlen, "argument too long");

@@ -436,8 +436,13 @@ void lower_stmts(Lower *L, AstList *body) {
                 diag_error(L->d, st->b->loc,
                            "'%s[i] = e' must be written directly in the body of 'for i', with i that loop's variable",
                            st->name);
+                /* poisoned, outside every loop around it (where a stacked
+                 * tensor would be bound): later uses stay quiet */
+                Scope *out = L->scope;
+                while (out->loop && out->up && !out->barrier)
+                    out = out->up;
                 if (!lookup(L, st->name, NULL))
-                    bind(L->scope, st->name, NULL, st->loc); /* poisoned: later uses stay quiet */
+                    bind(out, st->name, NULL, st->loc);
                 continue;
             }
             if (lookup(L, st->name, NULL) || find_sym(L, st->name)) {

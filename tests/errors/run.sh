@@ -8,7 +8,8 @@
 #
 #   # expect: LINE:COL: error: SUBSTRING
 #
-# (one or more) name the diagnostics it must produce. For each file we run
+# (one or more) name the diagnostics it must produce, and no other error
+# (an error that only follows from an earlier one is noise). For each file we run
 # `nngc FILE -o TMP/out.c` and check that
 #   - it exits with status 1 (not 0, not a signal: status < 128) within 5 s;
 #   - for every expect line, some stderr line starts with
@@ -119,6 +120,13 @@ for f in "$DIR"/*.nn; do
 #   missing: $f:$loc: error: ...$want..."
         fi
     done <"$tmp/expects"
+    # no follow-on errors: as many errors as expect lines
+    nexp=$(wc -l <"$tmp/expects")
+    nerr=$(grep -c ": error: " "$tmp/err")
+    if [ -z "$missing" ] && [ "$nerr" -ne "$nexp" ]; then
+        missing="
+#   $nerr errors where $nexp are expected (a follow-on error?)"
+    fi
     if [ -z "$missing" ]; then
         ok "errors/$name"
     else
