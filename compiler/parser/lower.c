@@ -330,6 +330,7 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
     if (L.import_failed)
         return NULL; /* what it would have defined is missing: no follow-on errors */
     check_dim_binds(&L);
+    check_def_params(&L, file);
     if (!L.have_model)
         diag_error(d, prog->v[0]->loc, "missing 'model NAME' as the first line of the program");
 

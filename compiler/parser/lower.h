@@ -125,6 +125,7 @@ Loc best_loc(const Ast *a);
 Sym *find_sym(Lower *L, const char *name);
 /* lower_decl.c: every --dim names a dim of the program. */
 void check_dim_binds(Lower *L);
+void check_def_params(Lower *L, int file);
 const char *sym_kind_name(SymKind k);
 const char *sym_kind_a(SymKind k);
 bool is_builtin(const char *name);

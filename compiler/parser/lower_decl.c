@@ -264,6 +264,26 @@ void check_dim_binds(Lower *L) {
     }
 }
 
+/* A def's parameter may shadow a param or an input, not a dim: inside the
+ * body the name would be the argument in expressions and the dim's size in
+ * shapes (zeros([D])). After every declaration: a dim may come after the
+ * def. Only the defs of the program's own file: an imported library's
+ * parameter names are not the user's to change (they shadow there). */
+void check_def_params(Lower *L, int file) {
+    for (int i = 0; i < L->nsyms; i++) {
+        const Sym *s = &L->syms[i];
+        for (int j = 0; s->kind == SYM_DEF && s->file == file && j < s->def->args.n; j++) {
+            const Ast *p = s->def->args.v[j];
+            const Sym *d = find_sym(L, p->name);
+            if (d && d->kind == SYM_DIM) {
+                diag_error(L->d, p->loc, "parameter '%s' of def '%s' has the name of a dim: in the body it would "
+                           "be the argument in expressions and the dim in shapes; rename it", p->name, s->name);
+                diag_note(L->d, d->loc, "dim %s is declared here", d->name);
+            }
+        }
+    }
+}
+
 static void declare_dim(Lower *L, const Ast *a) {
     DimDecl dd = {.name = a->name, .loc = a->loc, .dyn = -1};
     Size s;

@@ -367,6 +367,7 @@ void lower_stmts(Lower *L, AstList *body) {
             Sym *s = find_sym(L, st->name);
             if (!b && s) {
                 diag_error(L->d, name_loc(st), "cannot assign to %s '%s'", sym_kind_name(s->kind), st->name);
+                bind(L->scope, st->name, NULL, st->loc); /* poisoned: later uses stay quiet */
                 continue;
             }
             if (b && L->loop && b->val && b->val->op == OP_INDEX && where && where->loop &&
@@ -395,6 +396,7 @@ void lower_stmts(Lower *L, AstList *body) {
                 else
                     diag_error(L->d, name_loc(st), "undefined name '%s' ('%s += e' needs a previous value)",
                                st->name, st->name);
+                bind(L->scope, st->name, NULL, st->loc); /* poisoned: later uses stay quiet */
                 continue;
             }
             Node *e = lower_expr(L, st->a);
