@@ -213,22 +213,34 @@ static void drop_locals(Lower *L, Scope *s) {
     }
 }
 
+/* A loop that could not be lowered (an error was reported): the tensors its
+ * body stacks (hs[i] = e) are poisoned after it, so that their uses stay
+ * quiet instead of saying "undefined name". */
+static void poison_stacked(Lower *L, const Ast *st) {
+    for (int i = 0; i < st->body.n; i++) {
+        const Ast *s = st->body.v[i];
+        if (s->kind == AST_SETROW && !lookup(L, s->name, NULL) && !find_sym(L, s->name))
+            bind(L->scope, s->name, NULL, s->loc);
+    }
+}
+
 static void lower_for(Lower *L, Ast *st) {
     Size lo, hi;
     bool ok = lower_size(L, st->a, &lo);
     ok = lower_size(L, st->b, &hi) && ok;
-    if (!ok)
-        return;
     Size trip;
-    if (!sz_add(hi, lo, true, &trip)) {
+    if (ok && !sz_add(hi, lo, true, &trip)) {
         diag_error(L->d, st->loc, "integer overflow in loop range");
-        return;
+        ok = false;
     }
-    if (!check_size_min(L, trip, 0, loc_merge(st->a->loc, st->b->loc), "the trip count"))
-        return;
-    if (lookup(L, st->name, NULL) || find_sym(L, st->name)) {
+    ok = ok && check_size_min(L, trip, 0, loc_merge(st->a->loc, st->b->loc), "the trip count");
+    if (ok && (lookup(L, st->name, NULL) || find_sym(L, st->name))) {
         diag_error(L->d, st->op_loc.file >= 0 ? st->op_loc : st->loc,
                    "loop variable '%s' hides another name of that name", st->name);
+        ok = false;
+    }
+    if (!ok) {
+        poison_stacked(L, st);
         return;
     }
     Loop *loop = ir_new_loop(L->b.block, st->name, lo, hi, st->loc);
@@ -438,8 +450,8 @@ void lower_stmts(Lower *L, AstList *body) {
                 diag_error(L->d, st->b->loc,
                            "'%s[i] = e' must be written directly in the body of 'for i', with i that loop's variable",
                            st->name);
-                /* poisoned, outside every loop around it (where a stacked
-                 * tensor would be bound): later uses stay quiet */
+                /* poisoned, outside every loop around it (where the
+                 * stacked tensor would be bound): later uses stay quiet */
                 Scope *out = L->scope;
                 while (out->loop && out->up && !out->barrier)
                     out = out->up;
@@ -467,8 +479,10 @@ void lower_stmts(Lower *L, AstList *body) {
                 diag_error(L->d, st->a->loc, "stacking would make a tensor with more than %d axes", NN_MAXRANK);
                 v = NULL;
             }
-            if (!v)
+            if (!v) { /* poisoned where the stacked tensor would be bound */
+                bind(lc->scope->up, st->name, NULL, st->loc);
                 continue;
+            }
             StackWrite sw = {.name = st->name, .val = v, .loc = st->loc};
             VEC_PUSH(lc->stacks, lc->nstack, lc->capstack, sw);
             Dropped d = {.name = st->name, .loc = st->loc, .stack_pending = true};
