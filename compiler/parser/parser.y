@@ -199,6 +199,9 @@ item:
     decl
 |   stmt
 |   error                       { $$ = NULL; }
+    /* a broken line that opens a block ("(for t in 0..T {"): parse the
+     * block, so its '}' is not a second error */
+|   error block                 { $$ = NULL; }
 ;
 
 block:
@@ -435,6 +438,15 @@ static int yyreport_syntax_error(const yypcontext_t *pc, ParseCtx *ctx, yyscan_t
         return 0;
     /* The lexer ends a broken statement at the next newline even inside ( ). */
     ctx->recovering = true;
+    /* ... and a '{' that is the bad token opens a block parsed whole
+     * (`item: error block`): the ( and [ before it end there, so that its
+     * '}' does not leave them open (lexer.l's open_delim, for a later '{') */
+    if (ctx->last_tok == '{' && ctx->ndelims > 0) {
+        Delim top = ctx->delims[--ctx->ndelims];
+        while (ctx->ndelims > 0 && ctx->delims[ctx->ndelims - 1].ch != '{')
+            ctx->ndelims--;
+        ctx->delims[ctx->ndelims++] = top;
+    }
     yysymbol_kind_t tok = yypcontext_token(pc);
     Loc loc = *yypcontext_location(pc);
     if (loc.off == ctx->suppress_off)

@@ -450,6 +450,20 @@ static void test_error_closers(void **state) {
                  "t.nn:3:1: error: expected ')' to close '(' at 2:11, found '}'", NULL);
 }
 
+/* One error for one mistake: a broken line that opens a block has the
+ * block parsed whole, and the closers of a broken statement are part of
+ * its error (each of these gave a second error: "unexpected '}'", "expected
+ * ')' to close '('" at the block's or the bracket's end, or a statement
+ * after the block read as part of the broken line). */
+static void test_error_no_follow_on(void **state) {
+    (void)state;
+    check_errors("(for t in 0..T {\n  h = h + 1\n}\nz = 2\n", 1, "t.nn:1:1: error: unexpected '('", NULL);
+    check_errors("for i in 0..N {\n  for t in 0..(T {\n    h = 1\n  }\n}\nz = 2\n", 1, "t.nn:2:18: error: unexpected '{'",
+                 NULL);
+    check_errors("param W : [(V, D]\ninput x : [D]\n", 1, "t.nn:1:14: error: unexpected ','", NULL);
+    check_errors("x = f(a, (b c]]\ny = 2\n", 1, "t.nn:1:13: error: unexpected identifier 'c'", NULL);
+}
+
 /* A call used as a statement, a missing operand, an empty output list. */
 static void test_error_misc(void **state) {
     (void)state;
@@ -564,6 +578,7 @@ int main(void) {
         cmocka_unit_test(test_error_with),
         cmocka_unit_test(test_error_for_header),
         cmocka_unit_test(test_error_closers),
+        cmocka_unit_test(test_error_no_follow_on),
         cmocka_unit_test(test_error_misc),
         cmocka_unit_test(test_error_deep_nesting),
         cmocka_unit_test(test_error_limit),
