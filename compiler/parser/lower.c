@@ -235,6 +235,20 @@ Node *as_float(Lower *L, Node *n, const Ast *where, const char *what) {
 
 /* ---------------------------------------------------------------- scopes */
 
+bool report_undefined(Lower *L, Loc at, const char *what, const char *name) {
+    const char *key = xsprintf("%s %s", what, name);
+    if (name_get(&L->undefined, key) >= 0)
+        return false;
+    name_put(&L->undefined, key, 1);
+    const char *lib = strcmp(what, "function") == 0 ? stdlib_defining(L, name) : NULL;
+    if (lib)
+        diag_error(L->d, at, "undefined function '%s' (the standard library's %s.nn defines it: add 'import \"%s\"')",
+                   name, lib, lib);
+    else
+        diag_error(L->d, at, "undefined %s '%s'", what, name);
+    return true;
+}
+
 void push_scope(Lower *L, bool barrier) {
     Scope *s = xalloc(sizeof *s);
     s->up = L->scope;

@@ -40,6 +40,7 @@ typedef struct Sym {
     int file;   /* SYM_DEF: file that declared it */
     Loc loc;
     Node *leaf; /* PARAM/INPUT/DIM leaf, created on first use */
+    bool broken; /* PARAM/INPUT whose shape had an error: uses are quiet NULLs */
 } Sym;
 
 typedef struct Binding {
@@ -114,7 +115,14 @@ typedef struct Lower {
     int nloss_acc;         /* number of `loss +=` seen */
     bool have_model;
     bool import_failed; /* the statements are not lowered: their errors would be follow-ons */
+    NameIndex undefined;     /* names reported as undefined (a name, a dim): once each */
 } Lower;
+
+/* Reports "undefined WHAT 'name'" the first time for a name (true), and
+ * nothing after (false): each use of a missing declaration is the same
+ * mistake. An undefined function that the standard library defines gets
+ * the import to add. */
+bool report_undefined(Lower *L, Loc at, const char *what, const char *name);
 
 /* lower.c: locations, global names, node helpers, scopes */
 /* The span of a construct's name; of a declaration's name; where to
@@ -126,6 +134,7 @@ Sym *find_sym(Lower *L, const char *name);
 /* lower_decl.c: every --dim names a dim of the program. */
 void check_dim_binds(Lower *L);
 void check_def_params(Lower *L, int file);
+const char *stdlib_defining(Lower *L, const char *name);
 const char *sym_kind_name(SymKind k);
 const char *sym_kind_a(SymKind k);
 bool is_builtin(const char *name);

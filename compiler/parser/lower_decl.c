@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- sizes */
@@ -47,7 +48,7 @@ bool lower_size(Lower *L, const Ast *a, Size *out) {
             if (s)
                 diag_error(L->d, a->loc, "'%s' is %s, not a dim", a->name, sym_kind_a(s->kind));
             else
-                diag_error(L->d, a->loc, "undefined dim '%s'", a->name);
+                report_undefined(L, a->loc, "dim", a->name);
             return false;
         }
         const DimDecl *dd = &L->g->dims[s->index];
@@ -193,6 +194,29 @@ static bool resolve_import(Lower *L, const char *name, int from_file, char *out,
 }
 
 
+/* The standard library's file (its import name, "nn") that has a line
+ * starting "def NAME(", or NULL: the hint for an undefined function. */
+const char *stdlib_defining(Lower *L, const char *name) {
+    DIR *dir = L->opt->stdlib_dir ? opendir(L->opt->stdlib_dir) : NULL;
+    if (!dir)
+        return NULL;
+    const char *found = NULL, *want = xsprintf("def %s(", name);
+    for (struct dirent *e; !found && (e = readdir(dir));) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 3, ".nn") != 0)
+            continue;
+        FILE *f = fopen(xsprintf("%s/%s", L->opt->stdlib_dir, e->d_name), "r");
+        char line[512];
+        while (f && !found && fgets(line, sizeof line, f))
+            if (strncmp(line, want, strlen(want)) == 0)
+                found = xsprintf("%.*s", (int)(n - 3), e->d_name);
+        if (f)
+            fclose(f);
+    }
+    closedir(dir);
+    return found;
+}
+
 static void do_import(Lower *L, const Ast *a, int from_file) {
     char path[2048];
     if (!resolve_import(L, a->name, from_file, path, sizeof path)) {
@@ -331,7 +355,7 @@ static void declare_param(Lower *L, const Ast *a) {
     const Ast *t = a->type;
     if (t->is_int)
         diag_error(L->d, t->loc, "params are float32 tensors");
-    lower_shape(L, &t->args, t->loc, false, &p.shape);
+    bool shape_ok = lower_shape(L, &t->args, t->loc, false, &p.shape);
     p.init = INIT_DEFAULT;
     const Ast *in = a->a;
     if (in) {
@@ -364,6 +388,7 @@ static void declare_param(Lower *L, const Ast *a) {
     Sym *s = add_sym(L, a->name, SYM_PARAM, decl_loc(L->d, a));
     if (!s)
         return;
+    s->broken = !shape_ok;
     s->index = L->g->nparams;
     VEC_PUSH(L->g->params, L->g->nparams, L->g->capparams, p);
 }
@@ -382,7 +407,7 @@ static void declare_input(Lower *L, const Ast *a) {
     InputDecl in = {.name = a->name, .loc = a->loc};
     const Ast *t = a->type;
     in.dtype = t->is_int ? DT_I32 : DT_F32;
-    lower_shape(L, &t->args, t->loc, true, &in.shape);
+    bool shape_ok = lower_shape(L, &t->args, t->loc, true, &in.shape);
     char buf[256];
     in.shape_text = t->has_shape ? xstrdup(source_text(L, t->loc)) : "[]";
     if (t->has_shape) {
@@ -396,6 +421,7 @@ static void declare_input(Lower *L, const Ast *a) {
     Sym *s = add_sym(L, a->name, SYM_INPUT, decl_loc(L->d, a));
     if (!s)
         return;
+    s->broken = !shape_ok;
     s->index = L->g->ninputs;
     VEC_PUSH(L->g->inputs, L->g->ninputs, L->g->capinputs, in);
 }
@@ -418,6 +444,7 @@ static void declare_optimizer(Lower *L, const Ast *a) {
         nnames++;
     bool positional_ok = true;
     unsigned given = 0;
+    bool bad_name = false; /* an argument not set: the check would blame its absence */
     for (int i = 0; i < a->args.n; i++) {
         const Ast *kw = a->args.v[i];
         int slot = -1;
@@ -428,11 +455,13 @@ static void declare_optimizer(Lower *L, const Ast *a) {
                     slot = j;
             if (slot < 0) {
                 diag_error(L->d, kw->loc, "optimizer %s has no argument '%s'", a->name, kw->name);
+                bad_name = true;
                 continue;
             }
         } else {
             if (!positional_ok || i >= nnames) {
                 diag_error(L->d, kw->loc, "too many positional arguments for optimizer %s", a->name);
+                bad_name = true;
                 continue;
             }
             slot = i;
@@ -448,8 +477,9 @@ static void declare_optimizer(Lower *L, const Ast *a) {
         const_number(L, kw->a, &v);
         *optim_arg(o, slot) = v;
     }
+    /* after a bad argument (sgd(lrq = 0.1)), not also "sgd needs a learning rate" */
     char err[200];
-    if (!optim_check(o, err, sizeof err))
+    if (!bad_name && !optim_check(o, err, sizeof err))
         diag_error(L->d, a->loc, "%s", err);
 }
 

@@ -18,6 +18,8 @@
 static Node *sym_value(Lower *L, Sym *s, const Ast *a) {
     if (s->leaf)
         return s->leaf;
+    if (s->broken)
+        return NULL; /* its declaration's error was reported */
     Node *n;
     switch (s->kind) {
     case SYM_PARAM:
@@ -55,7 +57,8 @@ Node *lower_name(Lower *L, Ast *a) {
     Sym *s = find_sym(L, a->name);
     if (s)
         return sym_value(L, s, a);
-    diag_error(L->d, a->loc, "undefined name '%s'", a->name);
+    if (!report_undefined(L, a->loc, "name", a->name))
+        return NULL;
     for (int i = L->ndropped - 1; i >= 0; i--) {
         if (strcmp(L->dropped[i].name, a->name) == 0) {
             if (L->dropped[i].stack_pending)
@@ -257,7 +260,7 @@ static Node *lower_call(Lower *L, Ast *a) {
         return fill(L, sh, f[0] == 'o' ? 1.0 : 0.0, a->loc);
     }
     if (!s && !is_builtin(f)) {
-        diag_error(L->d, at, "undefined function '%s'", f);
+        report_undefined(L, at, "function", f);
         return NULL;
     }
     /* evaluate the arguments (none of the builtins takes a shape) */
