@@ -293,27 +293,41 @@ static void emit_grad_final(Ctx *x, int i)
     cline(x, "    m->grad_ready(m->grad_ready_user, %d); /* d loss / d %s is final */", i, g->params[i].name);
 }
 
-/* The top-level position of param i's gradient node; -1: at the end. */
-static int grad_pos(Ctx *x, int i)
+/* The top-level position of each param's gradient node; -1: at the end
+ * (found through an index of the top block: a program may have thousands
+ * of params). */
+static int *grad_positions(Ctx *x)
 {
-    const Block *top = &x->g->top;
-    const Node *v = x->g->grads ? x->g->grads[i] : NULL;
-    for (int k = 0; v && !x->target->hook && k < top->n; k++)
-        if (top->nodes[k] == v)
-            return k;
-    return -1;
+    const Graph *g = x->g;
+    int *pos = xalloc(sizeof(int) * (size_t)(g->nparams + 1));
+    NodeIndex at = {0};
+    for (int k = 0; g->grads && !x->target->hook && k < g->top.n; k++)
+        if (node_index_get(&at, g->top.nodes[k]) < 0)
+            node_index_put(&at, g->top.nodes[k], k);
+    for (int i = 0; i < g->nparams; i++)
+        pos[i] = g->grads && g->grads[i] ? node_index_get(&at, g->grads[i]) : -1;
+    return pos;
 }
 
 /* The body of NAME_ctx_grad: each top-level node, then the gradients it
- * finished. */
+ * finished (in the order of the params). */
 void emit_grad_nodes(Ctx *x)
 {
     Graph *g = x->g;
+    int *pos = grad_positions(x);
+    /* params by position: next[i] follows i at the same one */
+    int *first = xalloc(sizeof(int) * (size_t)(g->top.n + 1)), *next = xalloc(sizeof(int) * (size_t)(g->nparams + 1));
+    for (int k = 0; k < g->top.n; k++)
+        first[k] = -1;
+    for (int i = g->nparams - 1; i >= 0; i--)
+        if (pos[i] >= 0) {
+            next[i] = first[pos[i]];
+            first[pos[i]] = i;
+        }
     for (int k = 0; k < g->top.n; k++) {
         x->target->emit_node(x, g->top.nodes[k]);
-        for (int i = 0; i < g->nparams; i++)
-            if (grad_pos(x, i) == k)
-                emit_grad_final(x, i);
+        for (int i = first[k]; i >= 0; i = next[i])
+            emit_grad_final(x, i);
     }
 }
 
@@ -321,8 +335,9 @@ void emit_grad_nodes(Ctx *x)
 void emit_grad_rest(Ctx *x)
 {
     Graph *g = x->g;
+    int *pos = grad_positions(x);
     cline(x, "/* d loss / d param, one buffer per param: the ones not done above */");
     for (int i = 0; i < g->nparams; i++)
-        if (grad_pos(x, i) < 0)
+        if (pos[i] < 0)
             emit_grad_final(x, i);
 }
