@@ -247,6 +247,17 @@ const Node *view_root(const Node *n)
 
 /* ================================================================ node text */
 
+/* first, then the operands' ids separated by ", ", in one buffer: a
+ * fused node or a loop may have thousands of operands. */
+static char *operand_ids(const Node *n, const char *first)
+{
+    size_t cap = strlen(first) + 14 * (size_t)n->nin + 1, len = 0; /* ", %" and an int: 14 */
+    char *s = xalloc(cap);
+    for (int j = 0; j < n->nin; j++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%%%d", j ? ", " : first, n->in[j]->id);
+    return s;
+}
+
 /* The node as one line of IR text (the form ir_print writes, docs/IR.md),
  * for the comment above its code. */
 static char *node_text(Ctx *x, const Node *n)
@@ -270,12 +281,9 @@ static char *node_text(Ctx *x, const Node *n)
         char lo[64], hi[64];
         s = xsprintf("%s %s in %s..%s", s, l->var ? l->var : "?", size_str(x->g, l->lo, lo, sizeof lo),
                      size_str(x->g, l->hi, hi, sizeof hi));
-        for (int j = 0; j < n->nin; j++)
-            s = xsprintf("%s%s%%%d", s, j ? ", " : " carry(", n->in[j]->id);
-        return comment_safe(n->nin ? xsprintf("%s)", s) : s);
+        return comment_safe(n->nin ? xsprintf("%s%s)", s, operand_ids(n, " carry(")) : s);
     } else {
-        for (int j = 0; j < n->nin; j++)
-            s = xsprintf("%s%s%%%d", s, j ? ", " : " ", n->in[j]->id);
+        s = xsprintf("%s%s", s, operand_ids(n, " "));
     }
     if ((n->op == OP_MATVEC || n->op == OP_MATMUL) && n->ta)
         s = xsprintf("%s ta", s);

@@ -243,18 +243,21 @@ typedef struct Segs {
     int64_t len;
     int n, at[MAXSEG]; /* segment k: at[k] .. at[k] + len, gradient d[k] */
     Node *d[MAXSEG];
+    int nadd; /* adds walked: more than MAXSEG means more leaves than segments */
     Loc loc;
 } Segs;
 
 /* The segments of the neg_loss_grad leaves of the add tree at x (each
  * node read once; a leaf merged already brings its several), of one z,
- * ids and len; false if x is anything else. */
+ * ids and len; false if x is anything else. A tree of more than MAXSEG
+ * adds is given up at once: the chain of a gradient summed over 100k
+ * statements would be walked (recursively) from each of its adds. */
 static bool seg_leaves(Node *x, Segs *S)
 {
     if (x->mark != 1)
         return false;
     if (x->op == OP_ADD)
-        return shape_eq(&x->shape, &x->in[0]->shape) && shape_eq(&x->shape, &x->in[1]->shape) &&
+        return ++S->nadd <= MAXSEG && shape_eq(&x->shape, &x->in[0]->shape) && shape_eq(&x->shape, &x->in[1]->shape) &&
                seg_leaves(x->in[0], S) && seg_leaves(x->in[1], S);
     if (x->op != OP_NEGLOSSGRAD || S->n + x->nin - 2 > MAXSEG)
         return false;
