@@ -21,8 +21,8 @@
  * of buffers dead by then go back to a free list (merged with free
  * neighbours), and a new buffer takes the smallest free region that fits
  * (the rest stays free), or else grows the arena (from a free region at
- * its top when there is one). plan_verify() then checks, pair by pair,
- * that no two buffers live at the same time share a byte.
+ * its top when there is one). plan_verify() then checks that no two
+ * buffers live at the same time share a byte.
  */
 #include "backend.h"
 
@@ -298,35 +298,128 @@ static int by_start(const void *a, const void *b)
     return p->start != q->start ? (p->start > q->start) - (p->start < q->start) : (p > q) - (p < q);
 }
 
-/* Is the plan sound: no two buffers live at the same time share a float? */
-/* The pairs live at the same time, by a sweep over the buffers in order of
- * their start (the live ones kept aside): linear in the buffers times the
- * most live at once, where all pairs made 100k-statement programs slow. */
+/* The live buffers of a walk in order of start, as a binary heap by end:
+ * the dead ones leave from its top (a trained program keeps thousands of
+ * forward values live until the backward pass reads them). */
+typedef struct Live {
+    MemBuf **v;
+    int n;
+} Live;
+
+static void live_push(Live *h, MemBuf *b)
+{
+    int i = h->n++;
+    for (; i > 0 && h->v[(i - 1) / 2]->end > b->end; i = (i - 1) / 2)
+        h->v[i] = h->v[(i - 1) / 2];
+    h->v[i] = b;
+}
+
+/* The live buffer that ends first, taken out of the heap; NULL when none
+ * ends before position p. */
+static MemBuf *live_pop_before(Live *h, int p)
+{
+    if (h->n == 0 || h->v[0]->end >= p)
+        return NULL;
+    MemBuf *top = h->v[0], *last = h->v[--h->n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && h->v[c + 1]->end < h->v[c]->end)
+            c++;
+        if (h->v[c]->end >= last->end)
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    h->v[i] = last;
+    return top;
+}
+
+static int by_int64(const void *a, const void *b)
+{
+    int64_t p = *(const int64_t *)a, q = *(const int64_t *)b;
+    return (p > q) - (p < q);
+}
+
+/* The arena cut at every buffer's two ends into k - 1 pieces (cut[0..k)),
+ * with a tree over them: how many live buffers cover each piece (a range
+ * add, a range maximum). */
+typedef struct Cover {
+    int64_t *cut;
+    int k;
+    int *max, *add; /* per tree node: the maximum below it, an add pending for all of it */
+} Cover;
+
+static int cut_at(const Cover *c, int64_t off)
+{
+    const int64_t *p = bsearch(&off, c->cut, (size_t)c->k, sizeof(int64_t), by_int64);
+    NN_ASSERT(p);
+    return (int)(p - c->cut);
+}
+
+/* Adds v over pieces [a, b) (v == 0: no add); returns the largest count in
+ * [a, b) before the add. Node t covers pieces [lo, hi). */
+static int cover_add(Cover *c, int t, int lo, int hi, int a, int b, int v)
+{
+    if (b <= lo || hi <= a)
+        return 0;
+    if (a <= lo && hi <= b) {
+        int was = c->max[t];
+        c->max[t] += v;
+        c->add[t] += v;
+        return was;
+    }
+    int mid = lo + (hi - lo) / 2;
+    int l = cover_add(c, 2 * t, lo, mid, a, b, v), r = cover_add(c, 2 * t + 1, mid, hi, a, b, v);
+    c->max[t] = c->add[t] + (c->max[2 * t] > c->max[2 * t + 1] ? c->max[2 * t] : c->max[2 * t + 1]);
+    return c->add[t] + (l > r ? l : r);
+}
+
+/* b's region added to the live ones (v = 1) or taken out (v = -1); for an
+ * add, false if it overlaps one of them. */
+static bool cover(Cover *c, const MemBuf *b, int v)
+{
+    if (b->len == 0)
+        return true;
+    return cover_add(c, 1, 0, c->k - 1, cut_at(c, b->off), cut_at(c, b->off + b->len), v) == 0 || v < 0;
+}
+
+/* Is the plan sound: no two buffers live at the same time share a float?
+ * A sweep over the buffers in order of their start: each must fit in the
+ * arena and find its region covered by no live buffer (in n log n, where
+ * comparing with every live buffer made long trained programs slow). */
 static bool plan_verify(const MemPlan *mp, int64_t arena)
 {
     if (mp->nbufs == 0)
         return true;
     MemBuf **s = xalloc(sizeof(MemBuf *) * (size_t)mp->nbufs);
-    for (int i = 0; i < mp->nbufs; i++)
-        s[i] = &mp->bufs[i];
-    qsort(s, (size_t)mp->nbufs, sizeof(MemBuf *), by_start);
-    const MemBuf **live = xalloc(sizeof(MemBuf *) * (size_t)mp->nbufs);
-    int nlive = 0;
+    Cover c = {xalloc(sizeof(int64_t) * 2 * (size_t)mp->nbufs), 0, NULL, NULL};
     for (int i = 0; i < mp->nbufs; i++) {
-        const MemBuf *b = s[i];
+        s[i] = &mp->bufs[i];
+        c.cut[c.k++] = mp->bufs[i].off;
+        c.cut[c.k++] = mp->bufs[i].off + mp->bufs[i].len;
+    }
+    qsort(s, (size_t)mp->nbufs, sizeof(MemBuf *), by_start);
+    qsort(c.cut, (size_t)c.k, sizeof(int64_t), by_int64);
+    int k = 1;
+    for (int i = 1; i < c.k; i++)
+        if (c.cut[i] != c.cut[k - 1])
+            c.cut[k++] = c.cut[i];
+    c.k = k;
+    c.max = xalloc(sizeof(int) * 4 * (size_t)c.k);
+    c.add = xalloc(sizeof(int) * 4 * (size_t)c.k);
+    Live live = {xalloc(sizeof(MemBuf *) * (size_t)mp->nbufs), 0};
+    for (int i = 0; i < mp->nbufs; i++) {
+        MemBuf *b = s[i], *dead;
         if (b->off < 0 || b->off + b->len > arena)
             return false;
-        int keep = 0;
-        for (int k = 0; k < nlive; k++) {
-            const MemBuf *a = live[k]; /* a->start <= b->start */
-            if (a->end < b->start)
-                continue; /* dead before b starts, and before every later one */
-            if (a->off < b->off + b->len && b->off < a->off + a->len)
-                return false;
-            live[keep++] = a;
-        }
-        nlive = keep;
-        live[nlive++] = b;
+        while ((dead = live_pop_before(&live, b->start)))
+            cover(&c, dead, -1);
+        if (!cover(&c, b, 1))
+            return false;
+        live_push(&live, b);
     }
     return true;
 }
@@ -349,26 +442,20 @@ void plan_memory(Ctx *x)
     for (int i = 0; i < mp->nbufs; i++)
         order[i] = &mp->bufs[i];
     qsort(order, (size_t)mp->nbufs, sizeof *order, by_start);
-    /* the live shared buffers, by end (a small array: models have few at once) */
-    MemBuf **live = xalloc(sizeof(MemBuf *) * (size_t)(mp->nbufs + 1));
-    int nlive = 0;
+    /* the live shared buffers (their regions go back to the free list, in
+     * any order: the list merges neighbours) */
+    Live live = {xalloc(sizeof(MemBuf *) * (size_t)(mp->nbufs + 1)), 0};
     FreeList fl = {0};
     for (int i = 0; i < mp->nbufs && x->ok; i++) {
-        MemBuf *b = order[i];
-        for (int k = 0; k < nlive;) {
-            if (live[k]->end < b->start) {
-                hole_free(&fl, live[k]->off, live[k]->len);
-                live[k] = live[--nlive];
-            } else {
-                k++;
-            }
-        }
+        MemBuf *b = order[i], *dead;
+        while ((dead = live_pop_before(&live, b->start)))
+            hole_free(&fl, dead->off, dead->len);
         if (b->exclusive) {
             b->off = x->arena_floats;
             grow(x, &x->arena_floats, b->len, NO_LOC);
         } else {
             b->off = hole_take(x, &fl, &x->arena_floats, b->len);
-            live[nlive++] = b;
+            live_push(&live, b);
         }
         *b->dst = b->off;
     }
