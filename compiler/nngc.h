@@ -423,6 +423,7 @@ struct Node {
 struct Block {
     Node **nodes;
     int n, cap;
+    int head;     /* free slots before nodes[0] in its array: ir_insert at 0 takes one (ir.c) */
     Block *outer; /* enclosing block (NULL for the graph's top block) */
     Loop *loop;   /* the loop whose body this is (NULL for the top block) */
 };

@@ -140,6 +140,7 @@ static void link_node(const PtrMap *m, const Node *n) {
 static void link_block(const PtrMap *m, const Block *b) {
     Block *c = map_get(m, b);
     c->nodes = map_array(m, b->nodes, b->n, b->cap);
+    c->head = 0; /* a new array, without b's free slots before its nodes */
     c->outer = map_get(m, b->outer);
     c->loop = map_get(m, b->loop);
     for (int i = 0; i < b->n; i++)

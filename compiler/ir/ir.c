@@ -74,13 +74,40 @@ Node *ir_new_node(Op op, int nin, Node *const *in, Loc loc) {
 
 void ir_append(Block *b, Node *n) {
     n->parent = b;
+    if (b->n == b->cap)
+        b->head = 0; /* VEC_PUSH moves the nodes to a new array */
     VEC_PUSH(b->nodes, b->n, b->cap, n);
+}
+
+/* A node put before the first: the passes put every leaf they make at the
+ * head of the top block, which would shift the whole block each time (a
+ * trained program of 100k statements makes as many constants). The array
+ * keeps free slots before its first node instead, as many as it holds
+ * nodes when it runs out of them. */
+static void insert_first(Block *b, Node *n) {
+    if (b->head == 0) {
+        int head = b->n > 16 ? b->n : 16;
+        Node **a = xalloc(sizeof(Node *) * ((size_t)head + (size_t)b->cap));
+        if (b->n > 0)
+            memcpy(a + head, b->nodes, sizeof(Node *) * (size_t)b->n);
+        b->nodes = a + head;
+        b->head = head;
+    }
+    b->nodes--;
+    b->head--;
+    b->cap++;
+    b->n++;
+    b->nodes[0] = n;
 }
 
 void ir_insert(Block *b, int pos, Node *n) {
     NN_ASSERT(pos >= 0 && pos <= b->n);
     n->parent = b;
-    VEC_PUSH(b->nodes, b->n, b->cap, n); /* grow by one, then shift */
+    if (pos == 0) {
+        insert_first(b, n);
+        return;
+    }
+    ir_append(b, n); /* grow by one, then shift */
     memmove(&b->nodes[pos + 1], &b->nodes[pos], sizeof(Node *) * (size_t)(b->n - 1 - pos));
     b->nodes[pos] = n;
 }

@@ -150,6 +150,10 @@ static bool check_node(Verifier *V, Node *n) {
         const Block *fb = n->fused;
         if (!fb || fb->n == 0)
             return vfail(V, n, "has no body");
+        NodeIndex pos = {0}; /* body node -> its first position (a body may be 10k nodes long) */
+        for (int i = 0; i < fb->n; i++)
+            if (node_index_get(&pos, fb->nodes[i]) < 0)
+                node_index_put(&pos, fb->nodes[i], i);
         for (int i = 0; i < fb->n; i++) {
             const Node *b = fb->nodes[i];
             if (b->op == OP_ARG) {
@@ -169,10 +173,8 @@ static bool check_node(Verifier *V, Node *n) {
             if (row && !ir_row_op(b, &n->shape))
                 return vfail(V, n, "body node %%%d %s is not a row op of the fused shape", b->id, ir_opname(b->op));
             for (int k = 0; k < b->nin; k++) {
-                bool earlier = false;
-                for (int j = 0; j < i && !earlier; j++)
-                    earlier = fb->nodes[j] == b->in[k];
-                if (!earlier)
+                int j = node_index_get(&pos, b->in[k]);
+                if (j < 0 || j >= i)
                     return vfail(V, n, "body node %%%d reads a value defined after it or outside the body", b->id);
                 if ((b->in[k]->op == OP_ARG && b->in[k]->ta) != row)
                     return vfail(V, n, "body node %%%d: %s reads %s", b->id, ir_opname(b->op),

@@ -17,6 +17,8 @@
 #     a compile time quadratic in the program's length fails it;
 #   - a loop body of 3000 statements (generated), trained: the same within
 #     LIMITS_BIG_TIMEOUT (4 times that in a sanitizer build);
+#   - 20000 chained statements, trained, and 1000 params, inputs and
+#     outputs, trained (generated): the same;
 #   - concat_ids/: concat of int vectors (an id vector built in the
 #     language) and of float matrices, run at -O0 and -O2 against the
 #     hand-computed outputs of concat_ids/make_data.py (checked in);
@@ -109,6 +111,34 @@ compiles_within "$BIG_TMO" chain "100000 chained statements"
 body_tmo=$BIG_TMO
 [ "${BUILD:-build}" = build ] || body_tmo=$((BIG_TMO * 4))
 compiles_within "$body_tmo" body "3000 statements of a loop body, trained,"
+
+# 20000 chained statements, trained: the gradient's position searched per
+# param and per top-level node when emitting (cubic), its 20000 operands
+# printed one xsprintf each (quadratic, 2 GB), the memory plan comparing
+# each buffer with every live one, a leaf put at the head of the top block
+# shifting it: 114 s before, 5 s now
+{
+    echo "model chaintrain"
+    echo "dim H = 8"
+    echo "param W : [H, H]"
+    echo "input x : [H]"
+    echo "h = x"
+    awk 'BEGIN { for (i = 0; i < 20000; i++) print "h = tanh(W @ h)" }'
+    echo "loss += sum(h)"
+} >"$tmp/chaintrain.nn"
+compiles_within "$body_tmo" chaintrain "20000 chained statements, trained,"
+
+# 1000 params, inputs and outputs, trained: the search above made it 81 s
+{
+    echo "model decls"
+    awk 'BEGIN { n = 1000
+        for (i = 0; i < n; i++) printf "param W%d : [4, 4]\n", i
+        for (i = 0; i < n; i++) printf "input x%d : [4]\n", i
+        for (i = 0; i < n; i++) printf "o%d = tanh(W%d @ x%d)\n", i, i, i
+        for (i = 0; i < n; i++) printf "loss += sum(o%d)\n", i
+        for (i = 0; i < n; i++) printf "output o%d\n", i }'
+} >"$tmp/decls.nn"
+compiles_within "$body_tmo" decls "1000 params, inputs and outputs, trained,"
 
 # ---------------------------------------------------------------- concat of ids
 
