@@ -91,6 +91,7 @@ typedef struct AD {
     Graph *g;
     Diag *d;
     int errors;
+    bool too_deep; /* reported (once: every value saved there says the same) */
 } AD;
 
 /* One block being differentiated: the top block, or a loop body. */
@@ -220,6 +221,22 @@ static Node *rel_index(Scope *S) {
     return S->rel = op2(S, OP_ISUB, l->index, lo, l->node->loc);
 }
 
+/* The backward pass needs x's value of every iteration of its loop, and
+ * a tensor of them would have more axes than a tensor may. */
+static void too_deep(AD *ad, const Node *x) {
+    ad->errors++;
+    NN_ASSERT(ad->d);
+    if (ad->too_deep)
+        return;
+    ad->too_deep = true;
+    char t[300];
+    diag_error(ad->d, x->loc,
+               "cannot differentiate through these nested loops: the gradient needs every iteration's %s%s%s%s, "
+               "a tensor of %d axes (at most %d)",
+               x->name ? "'" : "value ", x->name ? x->name : "", x->name ? "' " : "",
+               ir_type_str(ad->g, x->dtype, &x->shape, t, sizeof t), x->shape.rank + 1, NN_MAXRANK);
+}
+
 /* The value of forward node x as seen in S's backward block. */
 static Node *fwd(Scope *S, Node *x) {
     if (!S->up)
@@ -247,6 +264,11 @@ static Node *fwd(Scope *S, Node *x) {
         c->shape = x->shape;
         c->name = x->name;
         v = emit(S, c);
+    } else if (x->shape.rank + 1 > NN_MAXRANK) {
+        /* a stack over this loop would have one axis too many (x is an
+         * inner loop's stack already, or a matrix in loops nested deep) */
+        too_deep(S->ad, x);
+        v = fill(S->ad, &x->shape, 0.0, x->loc); /* goes on for the other errors, never emitted */
     } else {
         /* the new LOOPOUT goes next to L's others, where batch looks for them */
         Node *st = ir_loop_stack_of(S->floop, x, -1, NULL);
