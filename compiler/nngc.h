@@ -664,6 +664,9 @@ void ir_count_uses(Graph *g);
 Node *ir_loop_value(const Loop *l, int r);
 /* The LOOPOUT of result r of l in the block holding l, or NULL. */
 Node *ir_loop_find_result(const Loop *l, int r);
+/* ir_loop_find_result of every result of l, indexed by result number, in
+ * one walk of l's block. */
+Node **ir_loop_outs(const Loop *l);
 /* The position just after l's node and the LOOPOUTs that follow it. */
 int ir_loop_results_end(const Loop *l);
 /* The LOOPOUT of a stacked result of body value v, added when there is
@@ -682,6 +685,12 @@ typedef struct NodeIndex {
 /* The value stored for n, or -1. */
 int node_index_get(const NodeIndex *ix, const Node *n);
 void node_index_put(NodeIndex *ix, const Node *n, int val);
+/* Adds to counts (node -> number) the uses of each value in b and the blocks
+ * nested in it, as ir_block_uses counts them: one walk for a pass that
+ * would ask ir_block_uses about every value of a loop body. */
+void ir_block_use_counts(const Block *b, NodeIndex *counts);
+/* x's number in counts (0 when it has none). */
+int ir_use_count(const NodeIndex *counts, const Node *x);
 
 /* Printing and checking */
 /* Deep enough for any program the parser accepts (NN_MAX_NESTING); a deeper

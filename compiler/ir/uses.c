@@ -50,6 +50,30 @@ int ir_block_uses(const Block *b, const Node *x) {
     return n;
 }
 
+static void count_one(NodeIndex *counts, const Node *x) {
+    if (x)
+        node_index_put(counts, x, ir_use_count(counts, x) + 1);
+}
+
+void ir_block_use_counts(const Block *b, NodeIndex *counts) {
+    for (int i = 0; i < b->n; i++) {
+        const Node *v = b->nodes[i];
+        for (int k = 0; k < v->nin; k++)
+            count_one(counts, v->in[k]);
+        if (v->op != OP_LOOP)
+            continue;
+        const Loop *l = v->loop;
+        ir_block_use_counts(&l->body, counts);
+        for (int r = 0; r < l->ncarry + l->nstack + l->nsum; r++)
+            count_one(counts, ir_loop_value(l, r));
+    }
+}
+
+int ir_use_count(const NodeIndex *counts, const Node *x) {
+    int n = node_index_get(counts, x);
+    return n > 0 ? n : 0;
+}
+
 static void use(Node *n) {
     if (n)
         n->mark++;
@@ -102,6 +126,18 @@ Node *ir_loop_find_result(const Loop *l, int r) {
             return n;
     }
     return NULL;
+}
+
+Node **ir_loop_outs(const Loop *l) {
+    int nres = l->ncarry + l->nstack + l->nsum;
+    Node **outs = xalloc(sizeof(Node *) * (size_t)(nres + 1));
+    const Block *b = l->node->parent;
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOPOUT && n->in[0] == l->node && n->index >= 0 && n->index < nres && !outs[n->index])
+            outs[n->index] = n;
+    }
+    return outs;
 }
 
 int ir_loop_results_end(const Loop *l) {

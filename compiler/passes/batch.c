@@ -51,6 +51,8 @@ typedef struct Batcher {
     Block *body, *outer;
     Size n;           /* trip count */
     int after;        /* insertion cursor after the loop's node */
+    int at;           /* where the loop's node was last seen in outer (put) */
+    NodeIndex uses;   /* uses of the body's values in the body (ir_block_use_counts) */
     FILE *report;
     bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
@@ -72,11 +74,17 @@ static Node *mk(Op op, int nin, Node **in, const Node *like) {
     return n;
 }
 
-/* Puts n before the loop node (after = false) or at the cursor after it. */
+/* Puts n before the loop node (after = false) or at the cursor after it.
+ * The loop node is looked for where it was last (a search of the block
+ * for each value put made a long body quadratic). */
 static void put(Batcher *bt, Node *n, bool after) {
-    Builder b = build_at(bt->g, bt->outer, after ? bt->after : pos_of(bt->outer, bt->l->node), BUILD_TRY, "batch");
+    if (!after && (bt->at >= bt->outer->n || bt->outer->nodes[bt->at] != bt->l->node))
+        bt->at = pos_of(bt->outer, bt->l->node);
+    Builder b = build_at(bt->g, bt->outer, after ? bt->after : bt->at, BUILD_TRY, "batch");
     build_place(&b, n);
     bt->after++; /* either way the cursor moves: past n, or with the loop node */
+    if (!after)
+        bt->at++;
 }
 
 /* Is x defined outside the loop body (so the same in every iteration)? */
@@ -199,7 +207,7 @@ static bool only_summed(Batcher *bt, const Node *v) {
     for (int s = 0; s < l->nstack; s++)
         if (l->stack[s] == v)
             return false;
-    return summed && ir_block_uses(bt->body, v) == 0;
+    return summed && ir_use_count(&bt->uses, v) == 0;
 }
 
 /* The batching rule of v's op. Operands are invariant or batched (the
@@ -510,6 +518,17 @@ static Node *stack_of(Batcher *bt, Node *v) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report);
 
+/* uses of olds[k] to be replaced by news[k] (ir_replace_uses_many) */
+typedef struct {
+    Node **olds, **news;
+    int n, cap, nnews, capnews;
+} Repl;
+
+static void repl_add(Repl *r, Node *old, Node *new_) {
+    VEC_PUSH(r->olds, r->n, r->cap, old);
+    VEC_PUSH(r->news, r->nnews, r->capnews, new_);
+}
+
 /* A carry whose only use is its own next value carry + e is a sum written
  * as a rebinding (`h = h + emb[words[t]]`): its final value is
  * init + sum over t of e, a summed result, which batching then turns into
@@ -518,25 +537,29 @@ static int batch_loop(Graph *g, Loop *l, FILE *report);
 static int carries_to_sums(Graph *g, Loop *l) {
     int changed = 0;
     Block *outer = l->node->parent;
+    NodeIndex uses = {0}; /* the body's uses and the carries' results, counted once */
+    ir_block_use_counts(&l->body, &uses);
+    Node **outs = ir_loop_outs(l);
+    Repl rp = {0}; /* final values replaced at the end, in one walk */
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *nx = l->next[r];
         if (nx->op != OP_ADD || nx->parent != &l->body)
             continue;
         Node *e = nx->in[0] == c ? nx->in[1] : nx->in[1] == c ? nx->in[0] : NULL;
-        if (!e || e == c || ir_block_uses(&l->body, c) != 1 || ir_block_uses(&l->body, nx) != 0 || ir_result_uses(l, nx) != 1 ||
+        if (!e || e == c || ir_use_count(&uses, c) != 1 || ir_use_count(&uses, nx) != 0 || ir_result_uses(l, nx) != 1 ||
             ir_result_uses(l, c) != 0)
             continue;
-        Node *out = ir_loop_find_result(l, r);
         Node *sum = ir_loop_sum_of(l, e, c->name);
         Builder at = build_at(g, outer, pos_of(outer, sum) + 1, BUILD_ASSERT, "batch");
         Node *fin = build_op2(&at, OP_ADD, l->node->in[r], sum, nx->loc);
         fin->name = c->name;
         NN_ASSERT(shape_eq(&fin->shape, &c->shape));
-        if (out)
-            ir_replace_uses(g, out, fin);
+        if (outs[r])
+            repl_add(&rp, outs[r], fin);
         l->next[r] = c; /* the carry is now unused: dce removes it */
         changed++;
     }
+    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
     return changed;
 }
 
@@ -548,16 +571,25 @@ static int carries_to_sums(Graph *g, Loop *l) {
  * for dce. Returns how many it rewrote. */
 static int unchanged_carries(Graph *g, Loop *l) {
     int changed = 0;
+    NodeIndex uses = {0};
+    ir_block_use_counts(&l->body, &uses);
+    Node **outs = ir_loop_outs(l);
+    Repl rp = {0}; /* replaced at the end, in one walk */
+    bool *set_back = xalloc(sizeof(bool) * (size_t)(l->ncarry + 1));
     for (int r = 0; r < l->ncarry; r++) {
-        Node *c = l->carry[r], *init = l->node->in[r], *out = ir_loop_find_result(l, r);
-        if (l->next[r] != c || (ir_block_uses(&l->body, c) == 0 && ir_result_uses(l, c) == 1 && !out))
+        Node *c = l->carry[r], *init = l->node->in[r], *out = outs[r];
+        if (l->next[r] != c || (ir_use_count(&uses, c) == 0 && ir_result_uses(l, c) == 1 && !out))
             continue;
-        ir_replace_uses(g, c, init); /* the body's reads, the stacks (and next: set back) */
-        l->next[r] = c;
+        repl_add(&rp, c, init); /* the body's reads, the stacks (and next: set back) */
+        set_back[r] = true;
         if (out)
-            ir_replace_uses(g, out, init);
+            repl_add(&rp, out, init);
         changed++;
     }
+    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
+    for (int r = 0; r < l->ncarry; r++)
+        if (set_back[r])
+            l->next[r] = l->carry[r];
     return changed;
 }
 
@@ -580,15 +612,32 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
     return changed;
 }
 
-/* uses of olds[k] to be replaced by news[k] (ir_replace_uses_many) */
-typedef struct {
-    Node **olds, **news;
-    int n, cap, nnews, capnews;
-} Repl;
-
-static void repl_add(Repl *r, Node *old, Node *new_) {
-    VEC_PUSH(r->olds, r->n, r->cap, old);
-    VEC_PUSH(r->news, r->nnews, r->capnews, new_);
+/* Each of vs[0..n) (body values batched before the loop) gets its row of
+ * B(v) right after it, to be read instead of it (pairs added to rp). The
+ * body is rebuilt in one walk: a search and an insertion per value made a
+ * long body quadratic. */
+static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Repl *rp) {
+    Builder b = build_at(bt->g, bt->body, -1, BUILD_ASSERT, "batch");
+    NodeIndex which = {0};
+    Node **rows = xalloc(sizeof(Node *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        Node *v = vs[i];
+        rows[i] = build_new(OP_ROW, 2, (Node *[]){v->aux, idx}, v->loc);
+        build_type(&b, rows[i], v->loc);
+        rows[i]->name = v->name;
+        v->aux = NULL;
+        repl_add(rp, v, rows[i]);
+        node_index_put(&which, v, i);
+    }
+    Node **old = bt->body->nodes;
+    int nold = bt->body->n;
+    *bt->body = (Block){.outer = bt->body->outer, .loop = bt->body->loop};
+    for (int i = 0; i < nold; i++) {
+        ir_append(bt->body, old[i]);
+        int k = node_index_get(&which, old[i]);
+        if (k >= 0)
+            ir_append(bt->body, rows[k]);
+    }
 }
 
 static int batch_loop(Graph *g, Loop *l, FILE *report) {
@@ -601,7 +650,9 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
     bt.after = ir_loop_results_end(l);
+    bt.at = pos_of(bt.outer, l->node);
     classify(&bt);
+    ir_block_use_counts(bt.body, &bt.uses);
 
     /* the index, batched: RANGE(lo, n), a leaf (dce drops it if unused) */
     Node *range = ir_new_node(OP_RANGE, 0, NULL, l->node->loc);
@@ -692,11 +743,12 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     /* The uses replaced below, all in one walk of the graph at the end (a
      * walk each made a body of thousands of values quadratic) */
     Repl rp = {0};
+    Node **outs = ir_loop_outs(l);
     /* stacked and summed results of batched values; a stack of a value
      * from before the loop is that value broadcast, once per iteration */
     for (int s = 0; s < l->nstack; s++) {
         Node *v = l->stack[s];
-        Node *o = ir_loop_find_result(l, l->ncarry + s);
+        Node *o = outs[l->ncarry + s];
         if (o && invariant(&bt, v)) {
             Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
             if (bv) {
@@ -717,7 +769,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         Node *v = l->sum[s];
         if (!v->aux || v->parent != bt.body)
             continue;
-        Node *o = ir_loop_find_result(l, l->ncarry + l->nstack + s);
+        Node *o = outs[l->ncarry + l->nstack + s];
         if (!o)
             continue;
         if (v->mark & SUMMED) { /* the rule computed the sum itself */
@@ -735,14 +787,8 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         Builder at = build_at(g, bt.body, pos_of(bt.body, l->index) + 1, BUILD_ASSERT, "batch");
         idx = build_op2(&at, OP_ISUB, l->index, lo, l->node->loc);
     }
-    for (int i = 0; i < nbefore; i++) {
-        Node *v = before_list[i];
-        Builder at = build_at(g, bt.body, pos_of(bt.body, v) + 1, BUILD_ASSERT, "batch");
-        Node *row = build_op2(&at, OP_ROW, v->aux, idx, v->loc);
-        row->name = v->name;
-        v->aux = NULL;
-        repl_add(&rp, v, row);
-    }
+    if (nbefore > 0)
+        rows_after(&bt, before_list, nbefore, idx, &rp);
     ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
     for (int i = 0; i < bt.body->n; i++) {
         bt.body->nodes[i]->aux = NULL;

@@ -51,10 +51,7 @@ static void propagate(Work *w) {
 
 /* Drops the unneeded results of a live loop and renumbers the rest. */
 static void shrink_loop(Loop *l) {
-    int nres = l->ncarry + l->nstack + l->nsum;
-    Node **outs = xalloc(sizeof(Node *) * (size_t)(nres + 1));
-    for (int r = 0; r < nres; r++)
-        outs[r] = ir_loop_find_result(l, r);
+    Node **outs = ir_loop_outs(l);
     int nr = 0;
     /* carries: keep if the carry node (inside) or its result (outside) is live */
     int nc = 0;
