@@ -172,6 +172,9 @@ typedef struct Ctx {
     bool ok;
     Node **all; /* every node, in emission order (loop bodies after their LOOP) */
     int nall, capall;
+    NodeIndex sumto;        /* c_elem.c: fused node -> position in all of the sum_to it folds */
+    Node **sumto_of;        /* the all (and nall) that sumto was made from */
+    int sumto_n;
     int64_t arena_floats;   /* size of the arena */
     int64_t *param_off;     /* offset of each param in m->params, in floats */
     int64_t params_floats;  /* size of m->params */

@@ -117,18 +117,26 @@ char *suffix_index(Ctx *x, const Node *op, const Node *res)
  * nothing in the arena's shared regions); NULL when none. The terms are
  * added in the sum_to's own order (row by row), so the sum is the same
  * bit for bit. */
-static const Node *fused_sumto(const Ctx *x, const Node *n)
+static const Node *fused_sumto(Ctx *x, const Node *n)
 {
     if (n->op != OP_FUSED || n->dtype != DT_F32 || n->shape.rank < 2 || !n->parent)
         return NULL;
-    const Block *b = n->parent;
-    for (int k = 0; k < b->n; k++) {
-        const Node *s = b->nodes[k];
-        if (s->op == OP_SUMTO && s->in[0] == n && s->aux && info(s)->grad_of >= 0 && s->shape.rank == 1 &&
-            size_eq(s->shape.d[0], n->shape.d[n->shape.rank - 1]))
-            return x->target == &target_c ? s : NULL;
+    if (x->sumto_of != x->all || x->sumto_n != x->nall) {
+        /* every fused node's first such sum_to in its block, in one walk
+         * (a search of the block per fused node was quadratic) */
+        x->sumto = (NodeIndex){0};
+        x->sumto_of = x->all;
+        x->sumto_n = x->nall;
+        for (int i = 0; i < x->nall; i++) {
+            const Node *s = x->all[i], *f = s->nin > 0 ? s->in[0] : NULL;
+            if (s->op == OP_SUMTO && f->parent == s->parent && s->aux && info(s)->grad_of >= 0 &&
+                s->shape.rank == 1 && f->shape.rank >= 1 && size_eq(s->shape.d[0], f->shape.d[f->shape.rank - 1]) &&
+                node_index_get(&x->sumto, f) < 0)
+                node_index_put(&x->sumto, f, i);
+        }
     }
-    return NULL;
+    int i = node_index_get(&x->sumto, n);
+    return i >= 0 && x->target == &target_c ? x->all[i] : NULL;
 }
 
 /* Is body node b of fused node n an ARG read once per row: a row ARG (a

@@ -17,12 +17,19 @@
  */
 #include "nngc.h"
 
-static int lower_block(Graph *g, Block *b) {
+/* The uses of each expanded XENT node, replaced in one walk of the graph
+ * at the end (a walk per node: n cross_entropy terms took n walks). */
+typedef struct Repl {
+    Node **olds, **news;
+    int n, cap, capnews;
+} Repl;
+
+static int lower_block(Graph *g, Block *b, Repl *rp) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op == OP_LOOP) {
-            changed += lower_block(g, &n->loop->body);
+            changed += lower_block(g, &n->loop->body, rp);
             continue;
         }
         if (n->op != OP_XENT || n->approx.kind != APPROX_FULL)
@@ -32,11 +39,17 @@ static int lower_block(Graph *g, Block *b) {
         Node *pick = build_op2(&at, OP_PICK, n->in[0], n->in[1], n->loc);
         Node *sub = build_op2(&at, OP_SUB, lse, pick, n->loc);
         sub->name = n->name;
-        ir_replace_uses(g, n, sub);
+        int k = rp->n;
+        VEC_PUSH(rp->olds, rp->n, rp->cap, n);
+        VEC_PUSH(rp->news, k, rp->capnews, sub);
         i += 3;
         changed++;
     }
     return changed;
 }
 
-void pass_softmax(PassCtx *pc) { lower_block(pc->g, &pc->g->top); }
+void pass_softmax(PassCtx *pc) {
+    Repl rp = {0};
+    lower_block(pc->g, &pc->g->top, &rp);
+    ir_replace_uses_many(pc->g, rp.olds, rp.news, rp.n);
+}
