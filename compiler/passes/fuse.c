@@ -277,8 +277,46 @@ static int fuse_chains(Graph *g, Block *b) {
  * written once and read by each (a pass over memory, and a kernel launch
  * on a GPU). autodiff's backward step of --batch's masked update reads
  * `m * dh` twice. Same values, the op is the same on the same operands. */
+/* The readers in a block of each value, in block order, each with how
+ * many of its operands are the value: one walk of the block, where a walk
+ * of the rest of it for each value with a few readers was quadratic (a
+ * trained program's forward values are read far away, by the backward
+ * pass). Entries of one value are linked by next (-1: the last). */
+typedef struct Reader {
+    Node *u;
+    int times, next;
+} Reader;
+
+typedef struct Readers {
+    NodeIndex first, last; /* value -> its first, last entry */
+    Reader *v;
+    int n, cap;
+} Readers;
+
+static void readers_of_block(Readers *rd, const Block *b) {
+    for (int j = 0; j < b->n; j++) {
+        Node *u = b->nodes[j];
+        for (int k = 0; k < u->nin; k++) {
+            int last = node_index_get(&rd->last, u->in[k]);
+            if (last >= 0 && rd->v[last].u == u) {
+                rd->v[last].times++;
+                continue;
+            }
+            Reader e = {u, 1, -1};
+            VEC_PUSH(rd->v, rd->n, rd->cap, e);
+            if (last >= 0)
+                rd->v[last].next = rd->n - 1;
+            else
+                node_index_put(&rd->first, u->in[k], rd->n - 1);
+            node_index_put(&rd->last, u->in[k], rd->n - 1);
+        }
+    }
+}
+
 static int split_shared(Graph *g, Block *b) {
     int changed = 0;
+    Readers rd = {0}; /* (the copies made below read values already passed) */
+    readers_of_block(&rd, b);
     for (int i = 0; i < b->n; i++) {
         Node *x = b->nodes[i];
         if (x->op == OP_LOOP) {
@@ -292,13 +330,9 @@ static int split_shared(Graph *g, Block *b) {
             ok = !(op_flags[x->in[k]->op] & OPF_ELEMWISE) && !is_row_op(x->in[k], x) && arg_ok(x->in[k], x);
         Node *users[4];
         int nu = 0, reads = 0;
-        for (int j = i + 1; j < b->n && ok; j++) {
-            Node *u = b->nodes[j];
-            int r = 0;
-            for (int k = 0; k < u->nin; k++)
-                r += u->in[k] == x;
-            if (!r)
-                continue;
+        for (int e = node_index_get(&rd.first, x); e >= 0 && ok; e = rd.v[e].next) {
+            Node *u = rd.v[e].u;
+            int r = rd.v[e].times;
             reads += r;
             ok = r == 1 && (op_flags[u->op] & OPF_ELEMWISE) && shape_eq(&u->shape, &x->shape) && nu < 4;
             if (ok)
@@ -307,7 +341,7 @@ static int split_shared(Graph *g, Block *b) {
         if (!ok || reads != x->mark) /* read elsewhere too: a loop's result, an output, another block */
             continue;
         for (int k = 1; k < nu; k++) { /* the first reader keeps x */
-            int at = 0;
+            int at = i + 1; /* users[k] reads x: it comes after it */
             while (b->nodes[at] != users[k])
                 at++;
             Builder bb = build_at(g, b, at, BUILD_ASSERT, "fuse");
