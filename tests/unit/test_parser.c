@@ -462,6 +462,10 @@ static void test_error_no_follow_on(void **state) {
                  NULL);
     check_errors("param W : [(V, D]\ninput x : [D]\n", 1, "t.nn:1:14: error: unexpected ','", NULL);
     check_errors("x = f(a, (b c]]\ny = 2\n", 1, "t.nn:1:13: error: unexpected identifier 'c'", NULL);
+    /* an extra closer, the right one later on the line: it is the error
+     * (it was taken as a mistyped ')' and the real ')' was "unmatched") */
+    check_errors("x = dot(W @ xs[i]], ys[i])\n", 1, "t.nn:1:18: error: unmatched ']'", NULL);
+    check_errors("x = a[1)\n", 1, "t.nn:1:8: error: expected ']' to close '[' at 1:6, found ')'", NULL);
 }
 
 /* A call used as a statement, a missing operand, an empty output list. */
