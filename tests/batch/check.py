@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """tests/batch/check.py - a batch of B examples against B one-example runs.
 
-    python3 tests/batch/check.py NNGC MODEL.nn B SEED [--mean] [-O0|-O1] [-I DIR]...
+    python3 tests/batch/check.py NNGC MODEL.nn B SEED [--mean] [-O0|-O1] [-I DIR]... [--ids N]
 
 Makes B random examples for the inputs of MODEL (float inputs uniform in
-[-1, 1], int inputs in [0, 10), float labels named `label` 0 or 1), runs
+[-1, 1], int inputs in [0, N), N 10 unless --ids says, float labels named `label` 0 or 1), runs
 `nngc run --grads --out` once per example on the program as written (the
 independent reference: the un-batched program) and once on the batch with
 --batch=B, and compares: the loss and every gradient against the sum over
@@ -66,6 +66,11 @@ def main():
     mean = "--mean" in argv
     argv = [a for a in argv if a != "--mean"]
     incl = []
+    nids = 10
+    if "--ids" in argv:
+        k = argv.index("--ids")
+        nids = int(argv[k + 1])
+        del argv[k:k + 2]
     while "-I" in argv:
         k = argv.index("-I")
         incl += ["-I", argv[k + 1]]
@@ -92,7 +97,7 @@ def main():
             for d in shp[name]:
                 n *= d
             if dt == "i32":
-                ex[name] = [rng.randrange(10) for _ in range(n)]
+                ex[name] = [rng.randrange(nids) for _ in range(n)]
             elif name == "label":
                 ex[name] = [float(rng.randrange(2)) for _ in range(n)]
             else:

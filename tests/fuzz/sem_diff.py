@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""sem_diff.py SEED COUNT [options] - differential testing of nngc's semantics.
+
+Generates COUNT random well-typed programs (seeded by SEED; program i has
+its own seed SEED * 100003 + i, so one program can be replayed alone with
+--only I) over much of the language: loops from 0 or 1 to T or T - 1,
+loops over a static dim, nested loops, loop-carried values, accumulators,
+stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
+T - 1 - t), lookups (one id, a vector of ids), matrix products in every
+form, the elementwise and reduction builtins, softmax / log_softmax /
+cross_entropy on vectors and matrices, binary_cross_entropy, concat,
+transpose, defs (local and from the stdlib) and float scalar inputs. Each
+program is run with `nngc run --params P --grads --out` on fixed inputs
+and params written here, and compared by the modes asked for (--modes,
+default all):
+
+  opt    -O0, -O1 and -O2 agree: every output, the loss, every gradient
+  cuda   the C target (-O2) against the CUDA target under the emulation
+         (NNGC_CUDA_EMULATE=1), a fraction of the programs (--cuda-frac)
+         because the emulation is slow
+  fd     the gradients (-O2) against central finite differences of the
+         loss: for each param, the directional derivative along a random
+         direction of that param (and one along all params at once)
+         against (L(p + h u) - L(p - h u)) / 2h, h = 1e-2, then 3e-3 and
+         3e-2; agreement within 2e-2 relative (plus the float32 rounding
+         of the loss over 2h) at any step passes. When no step agrees and
+         the differences at the steps disagree with each other by more
+         than the tolerance, the loss is not smooth there (a relu or abs
+         kink, a softmax saturating within h): counted as skipped, not
+         as a failure
+  batch  nngc run --batch=B on B examples (tests/batch/check.py) against
+         B one-example runs: for a program generated to be batchable
+         (no nested loop, no stacking, no concat of per-example values);
+         one that the batch stage still rejects is counted as skipped
+
+Tolerance for opt and cuda: |a - b| <= 1e-4 max(|a|, |b|) + 1e-5 per
+element (the float order of a fused or batched product differs from the
+unfused one's). Prints each failing program with the failing comparison,
+and at the end one line per mode: programs compared clean, failures,
+skipped. Exit status 1 when anything failed. Pure Python (tests/npyio.py
+reads and writes the .npy files), no NumPy needed.
+
+  --modes opt,cuda,fd,batch   --cuda-frac F (0.2)   --fd-frac F (0.5)
+  --batch-frac F (0.3)   --only I   --keep DIR (write each program there)
+  -v (print every program)
+
+    sem_diff.py --file PROG.nn [--modes ...] [--seed N]
+
+runs every mode asked for on PROG.nn, a program over the declarations the
+generator uses (the params and inputs above, with their shapes), with the
+inputs and params of seed N (default 1): how the test suites replay a
+program this tool found (tests/cuda/diff/, tests/opt/diff/, ...).
+"""
+import json
+import math
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from npyio import read_npy, write_npy  # noqa: E402
+
+NNGC = os.environ.get("NNGC", os.path.join(ROOT, "build", "nngc"))
+CHECK_BATCH = os.path.join(ROOT, "tests", "batch", "check.py")
+
+D, C, TMAX = 4, 12, 5        # dims of every program; ids are in 0..NIDS-1
+NIDS = 10                    # so ids[t] + 2 still indexes a [C, ...] table
+PARAMS = {"W": [D, D], "U": [D, D], "V": [D], "E": [C, D], "Wo": [C, D], "P": [D, 2 * D]}
+INPUTS = {"xs": ("f", "[T, D]"), "ids": ("i", "int[T]"), "x": ("f", "[D]"),
+          "y": ("i", "int"), "s": ("f", "float")}
+
+
+class Gen:
+    """One random program. vec/mat/sca build expressions of shape [D],
+    [T, D] (or [T + k, D]) and []; the statement builders keep track of
+    the names bound so far (self.vecs) and of the loop variable in scope."""
+
+    def __init__(self, rng, batchable):
+        self.r = rng
+        self.batchable = batchable
+        self.defs = []
+        self.lines = []
+        self.nn = False        # import "nn" used
+        self.n = 0
+
+    def fresh(self, base):
+        self.n += 1
+        return "%s%d" % (base, self.n)
+
+    def ch(self, *xs):
+        return self.r.choice(xs)
+
+    # leaves of shape [D]: names bound, params, inputs, rows picked by the
+    # loop variable and by int arithmetic on it
+    def vleaf(self, env):
+        c = list(env["vecs"]) * 2 + ["x", "V", "E[y]", "W[y - y]"]
+        t = env.get("t")
+        if t:
+            c += ["xs[%s]" % t, "E[ids[%s]]" % t, "E[ids[%s] + 2]" % t, "Wo[%s + 1]" % t]
+            if not self.batchable:
+                c += ["xs[T - 1 - %s]" % t]
+            if env.get("tnext"):
+                c += ["xs[%s + 1]" % t]
+        if env.get("k"):
+            c += ["W[%s]" % env["k"], "E[2 * %s + 1]" % env["k"]]
+        return self.r.choice(c)
+
+    def vec(self, d, env):
+        if d <= 0 or self.r.random() < 0.25:
+            return self.vleaf(env)
+        a = lambda: self.vec(d - 1, env)
+        k = self.r.randrange(34)
+        if k < 3:
+            return "W @ %s" % a()
+        if k == 3:
+            return "transpose(U) @ %s" % a()
+        if k == 4:
+            return "%s @ U" % a()
+        if k in (5, 6):
+            return "(%s + %s)" % (a(), a())
+        if k == 7:
+            return "(%s - %s)" % (a(), a())
+        if k == 8:
+            return "(%s * %s)" % (a(), a())
+        if k == 9:
+            return "(%s / (abs(%s) + 1))" % (a(), a())
+        if k == 10:
+            return "-%s" % a()
+        if k in (11, 12):
+            return "tanh(%s)" % a()
+        if k == 13:
+            return "sigmoid(%s)" % a()
+        if k == 14:
+            return "relu(%s)" % a()
+        if k == 15:
+            return "exp(tanh(%s))" % a()
+        if k == 16:
+            return "log(sigmoid(%s))" % a()
+        if k == 17:
+            return "sqrt(sigmoid(%s) + 0.1)" % a()
+        if k == 18:
+            return "softmax(%s)" % a()
+        if k == 19:
+            return "log_softmax(%s)" % a()
+        if k == 20:
+            return "(%s * %s)" % (a(), self.ch("0.5", "s", "sum(%s)" % a(), "dot(%s, %s)" % (a(), a())))
+        if k == 21:
+            return "(1 - %s)" % a()
+        if k == 22:
+            return "P @ concat(%s, %s)" % (a(), a())
+        if k == 23 and not (self.batchable and env.get("t")):
+            return "%s(%s, 0)" % (self.ch("sum", "mean"), self.mat(d - 1, env))
+        if k == 24:
+            return "(%s * %s)" % (a(), self.sca(d - 1, env))
+        if k == 25:
+            return "abs(%s)" % a()
+        if k == 26:
+            self.nn = True
+            return self.ch("silu(%s)", "softplus(%s)") % a()
+        if k == 27:
+            self.nn = True
+            return "rnn_cell(W, U, V, %s, %s)" % (a(), a())
+        if k == 28:
+            self.nn = True
+            return "layer_norm(%s, V, %s)" % (a(), self.vleaf(env))
+        if k == 29:
+            self.nn = True
+            return "gru_cell(W, U, V, U, W, V, W, U, V, %s, %s)" % (a(), a())
+        if k == 30:
+            return "%s(%s)" % (self.newdef(), a())
+        if k == 31:
+            return "transpose(%s) @ %s" % (self.ch("W", "U"), a())
+        if k == 32:
+            return "(%s + %s)" % (a(), self.ch("1", "-0.25", "s"))
+        return "%s @ %s" % (self.ch("W", "U"), a())
+
+    def newdef(self):
+        name = self.fresh("f")
+        body = self.r.choice([
+            "{ z = A @ v; return tanh(z) + v }",
+            "{ return sigmoid(v) * v }",
+            "{ a = v * v\n  b = a + 1\n  return v / b }",
+            "{ return softmax(A @ v + v) }",
+        ])
+        if "A" in body:
+            self.defs.append("def %s(v) %s" % (name, body.replace("A", "W")))
+        else:
+            self.defs.append("def %s(v) %s" % (name, body))
+        return name
+
+    # [T, D] values (a whole sequence): never inside a loop when batchable
+    def mat(self, d, env):
+        c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
+        if env.get("hs"):
+            c += [h for h in env["hs"]]
+        m = self.r.choice(c)
+        if d > 0 and self.r.random() < 0.5:
+            m = self.r.choice(["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m),
+                               "relu(%s)", "%s @ U", "sigmoid(%s)"]) % m
+        return m
+
+    def sca(self, d, env):
+        a = lambda: self.vec(max(d - 1, 0), env)
+        t = env.get("t")
+        c = ["dot(%s, %s)" % (a(), a()), "sum(%s)" % a(), "mean(%s)" % a(),
+             "sum(log_softmax(%s))" % a(), "binary_cross_entropy(%s, sigmoid(%s))" % (a(), a()),
+             "(%s)[%s]" % (a(), self.ch("0", "3", "y - y")), "(%s @ %s)" % (a(), a()),
+             "cross_entropy(Wo @ %s, y)" % a()]
+        if t:
+            c += ["cross_entropy(Wo @ %s, ids[%s])" % (a(), t)]
+        if not (self.batchable and t):
+            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
+        self.nn = True if self.r.random() < 0.2 else self.nn
+        if self.nn:
+            c += ["mse(%s, %s)" % (a(), a()), "l2(%s)" % a(), "cosine(%s, %s)" % (a(), a())]
+        return self.r.choice(c)
+
+    def loop(self, env, depth):
+        """A for loop at the top level (depth 0) or nested (depth 1)."""
+        r = self.r
+        ind = "  " * (depth + 1)
+        kind = r.randrange(4) if depth == 0 else r.choice([0, 3])
+        if kind == 3 and depth == 0 and r.random() < 0.5:
+            v, rng_ = self.fresh("k"), "0..D"
+            inner = dict(env, k=v, vecs=list(env["vecs"]))
+        else:
+            v = self.fresh("t")
+            lo, hi = [("0", "T"), ("1", "T"), ("0", "T - 1"), ("0", "T")][kind]
+            rng_ = "%s..%s" % (lo, hi)
+            inner = dict(env, t=v, tnext=hi == "T - 1", vecs=list(env["vecs"]))
+        self.lines.append("%sfor %s in %s {" % ("  " * depth, v, rng_))
+        carried = [h for h in env["vecs"] if r.random() < 0.5]
+        loc = self.fresh("a")
+        self.lines.append("%s%s = %s" % (ind, loc, self.vec(2, inner)))
+        inner["vecs"].append(loc)
+        for h in carried:
+            self.lines.append(ind + r.choice(["%s = tanh(%s)" % (h, "%s"), "%s = %s + %s" % (h, h, "%s"),
+                                              "%s = %s * sigmoid(%s)" % (h, h, "%s")]) % self.vec(2, inner))
+        for acc in env["accs"]:
+            if r.random() < 0.6:
+                self.lines.append("%s%s += %s" % (ind, acc, self.vec(1, inner)))
+        self.lines.append("%sloss += %s" % (ind, self.sca(2, inner)))
+        if depth == 0 and not self.batchable and r.random() < 0.3:
+            self.loop(inner, 1)
+        if depth == 0 and "t" in inner and not self.batchable and r.random() < 0.4:
+            hs = self.fresh("hs")
+            self.lines.append("%s%s[%s] = %s" % (ind, hs, v, self.vec(1, inner)))
+            env.setdefault("stacked", []).append((hs, rng_))
+        self.lines.append("  " * depth + "}")
+
+    def program(self):
+        r = self.r
+        env = {"vecs": [], "accs": []}
+        body = self.lines
+        for _ in range(r.randint(0, 2)):
+            h = self.fresh("h")
+            body.append("%s = %s" % (h, r.choice(["zeros([D])", "V", "tanh(W @ x)", self.vec(1, env)])))
+            env["vecs"].append(h)
+        for _ in range(r.randint(0, 1)):
+            acc = self.fresh("acc")
+            body.append("%s = %s" % (acc, r.choice(["zeros([D])", "x", "V * 2"])))
+            env["accs"].append(acc)
+        if r.random() < 0.3:
+            body.append("loss += %s" % self.sca(2, env))
+        for _ in range(r.randint(1, 2)):
+            self.loop(env, 0)
+        # after the loops: the carried values, accumulators and stacked
+        # tensors are read; stacked rows before lo are zero, those of T - 1
+        # loops have one row less
+        env["vecs"] += env["accs"]
+        outs = list(env["vecs"])
+        for hs, rng_ in env.get("stacked", []):
+            if rng_.endswith("T"):
+                env.setdefault("hs", []).append(hs)
+            body.append("loss += sum(%s(%s, 0) * %s)" % (r.choice(["sum", "mean"]), hs, self.vleaf(env)))
+            outs.append(hs)
+        if r.random() < 0.5:
+            z = self.fresh("z")
+            body.append("%s = %s" % (z, self.vec(2, env)))
+            outs.append(z)
+            env["vecs"].append(z)
+        body.append("loss += %s" % self.sca(1, env))
+        outs = [o for o in outs if r.random() < 0.7]
+        head = ["model fz"] + (['import "nn"'] if self.nn else []) + [
+            "dim D = %d" % D, "dim C = %d" % C, "dim T max %d" % TMAX]
+        head += ["param %s : [%s]" % (p, ", ".join(
+            {D: "D", C: "C", 2 * D: "2 * D"}[s] for s in shp)) for p, shp in PARAMS.items()]
+        head += ["input %s : %s" % (n, t) for n, (_, t) in INPUTS.items()]
+        if outs:
+            head.append("output " + ", ".join(outs))
+        return "\n".join(head + self.defs + body) + "\n"
+
+
+# ---- files: params (safetensors), inputs (npy) ----
+
+def write_safetensors(path, tensors):
+    meta, off, blobs = {}, 0, []
+    for name, (shape, vals) in tensors.items():
+        b = struct.pack("<%df" % len(vals), *vals)
+        meta[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    h = json.dumps(meta).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def f32(v):
+    return struct.unpack("<f", struct.pack("<f", v))[0]
+
+
+class Runner:
+    def __init__(self, work, rng):
+        self.w = work
+        T = rng.randint(2, TMAX)
+        self.feeds = []
+        vals = {"xs": ("f", [T, D], [rng.gauss(0, 1) for _ in range(T * D)]),
+                "ids": ("i", [T], [rng.randrange(NIDS) for _ in range(T)]),
+                "x": ("f", [D], [rng.gauss(0, 1) for _ in range(D)]),
+                "y": ("i", [], [rng.randrange(NIDS)]),
+                "s": ("f", [], [rng.uniform(-1, 1)])}
+        for name, (code, shape, v) in vals.items():
+            p = "%s/%s.npy" % (work, name)
+            write_npy(p, code, shape, v)
+            self.feeds += ["--input", "%s=%s" % (name, p)]
+        self.params = {p: (shp, [f32(rng.gauss(0, 0.5)) for _ in range(prod(shp))]) for p, shp in PARAMS.items()}
+        self.n = 0
+
+    def run(self, model, args, params=None, env=None, grads=True):
+        """nngc run; returns ({'o/NAME' or 'g/NAME': values}, None) or
+        (None, error text)."""
+        self.n += 1
+        d = "%s/r%d" % (self.w, self.n)
+        pf = d + ".safetensors"
+        write_safetensors(pf, params or self.params)
+        cmd = [NNGC, "run", model, "--params", pf, "--out", d + "/o"] + self.feeds + args
+        if grads:
+            cmd += ["--grads", d + "/g"]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, **(env or {})))
+        except subprocess.TimeoutExpired:
+            return None, "timeout: " + " ".join(cmd)
+        if p.returncode != 0:
+            return None, "exit %d: %s\n%s" % (p.returncode, " ".join(cmd[3:]), (p.stdout + p.stderr)[-1500:])
+        res = {}
+        for sub in ("o", "g"):
+            if os.path.isdir(d + "/" + sub):
+                for f in os.listdir(d + "/" + sub):
+                    res[sub + "/" + f[:-4]] = read_npy(d + "/" + sub + "/" + f)
+        shutil.rmtree(d, ignore_errors=True)
+        os.unlink(pf)
+        return res, None
+
+
+def compare(a, b, rtol=1e-4, atol=1e-5):
+    """None when the results agree, else the first difference in words."""
+    if sorted(a) != sorted(b):
+        return "different files: %s vs %s" % (sorted(a), sorted(b))
+    for k in sorted(a):
+        (sa, va), (sb, vb) = a[k], b[k]
+        if sa != sb:
+            return "%s: shape %s vs %s" % (k, sa, sb)
+        for i, (x, y) in enumerate(zip(va, vb)):
+            if math.isnan(x) and math.isnan(y):
+                continue
+            if not abs(x - y) <= rtol * max(abs(x), abs(y)) + atol:
+                return "%s[%d]: %.9g vs %.9g" % (k, i, x, y)
+    return None
+
+
+def fd_check(run, model, base, rng):
+    """'ok', 'skip: why' or 'FAIL: why' for the gradients of base against
+    finite differences along one random direction per param and one along
+    all of them."""
+    params = run.params
+    grads = {k[2:]: v[1] for k, v in base.items() if k.startswith("g/")}
+    loss0 = base["o/loss"][1][0]
+    dirs = [[p] for p in sorted(params)] + [sorted(params)]
+    skipped = []
+    for ps in dirs:
+        u = {p: [rng.gauss(0, 1) for _ in params[p][1]] for p in ps}
+        norm = math.sqrt(sum(x * x for p in ps for x in u[p]))
+        u = {p: [x / norm for x in u[p]] for p in ps}
+        an = sum(g * x for p in ps for g, x in zip(grads[p], u[p]))
+        fds = []
+        ok = False
+        for h in (1e-2, 3e-3, 3e-2):
+            ls = []
+            for sg in (1, -1):
+                pp = dict(params)
+                for p in ps:
+                    pp[p] = (params[p][0], [f32(v + sg * h * x) for v, x in zip(params[p][1], u[p])])
+                res, err = run.run(model, [], pp, grads=False)
+                if err:
+                    return "FAIL: " + err
+                ls.append(res["o/loss"][1][0])
+            fd = (ls[0] - ls[1]) / (2 * h)
+            fds.append(fd)
+            # the loss is float32: each of the two values is off by up to
+            # about |loss| 2^-24 per rounding, a few hundred roundings
+            noise = 300 * 6e-8 * (abs(loss0) + 1) / h
+            if abs(fd - an) <= 2e-2 * max(abs(fd), abs(an)) + noise + 1e-5:
+                ok = True
+                break
+        if ok:
+            continue
+        spread = max(fds) - min(fds)
+        if spread > 2e-2 * max(abs(f) for f in fds) + 300 * 6e-8 * (abs(loss0) + 1) / 3e-3:
+            skipped.append("%s: fd %s not smooth" % ("+".join(ps), ["%.5g" % f for f in fds]))
+            continue
+        return "FAIL: d loss along %s: grads say %.7g, finite differences %s" % (
+            "+".join(ps), an, ", ".join("%.7g" % f for f in fds))
+    return "skip: " + "; ".join(skipped) if skipped else "ok"
+
+
+def main():
+    argv = sys.argv[1:]
+    opts = {"--modes": "opt,cuda,fd,batch", "--cuda-frac": "0.2", "--fd-frac": "0.5",
+            "--batch-frac": "0.3", "--only": None, "--keep": None, "--file": None, "--seed": "1"}
+    verbose = "-v" in argv
+    argv = [a for a in argv if a != "-v"]
+    pos = []
+    while argv:
+        a = argv.pop(0)
+        if a in opts:
+            opts[a] = argv.pop(0)
+        else:
+            pos.append(a)
+    if opts["--file"]:
+        seed, count = int(opts["--seed"]), 1
+        for m in ("cuda", "fd", "batch"):
+            opts["--%s-frac" % m] = "1"
+    else:
+        seed, count = int(pos[0]), int(pos[1])
+    modes = opts["--modes"].split(",")
+    stats = {m: [0, 0, 0] for m in modes}    # clean, failed, skipped
+    gen_errors = 0
+    work = tempfile.mkdtemp(prefix="nngc-semdiff-")
+    only = int(opts["--only"]) if opts["--only"] is not None else None
+    for i in range(count) if only is None else [only]:
+        rng = random.Random(seed * 100003 + i)
+        do = {m: m in modes for m in modes}
+        do["cuda"] = "cuda" in modes and rng.random() < float(opts["--cuda-frac"])
+        do["fd"] = "fd" in modes and rng.random() < float(opts["--fd-frac"])
+        do["batch"] = "batch" in modes and rng.random() < float(opts["--batch-frac"])
+        g = Gen(rng, do["batch"])
+        src = g.program()
+        if opts["--file"]:
+            with open(opts["--file"]) as f:
+                src = f.read()
+        model = "%s/m%d.nn" % (work, i)
+        with open(model, "w") as f:
+            f.write(src)
+        if opts["--keep"]:
+            os.makedirs(opts["--keep"], exist_ok=True)
+            shutil.copy(model, "%s/p%d_%d.nn" % (opts["--keep"], seed, i))
+        if verbose:
+            print("---- program %d" % i)
+            print(src)
+        run = Runner(work, rng)
+        fails = []
+        base, err = run.run(model, ["-O2"])
+        if err:
+            o0, err0 = run.run(model, ["-O0"])
+            if err0 and ("error:" in err0 and ".nn:" in err0):
+                gen_errors += 1        # the generator's mistake: not well-typed
+                if verbose:
+                    print("rejected:", err0)
+                continue
+            fails.append(("opt" if "opt" in modes else modes[0], "-O2 failed, -O0 %s: %s" % (
+                "failed too" if err0 else "ran", err)))
+        else:
+            if do.get("opt"):
+                for lvl in ("-O0", "-O1"):
+                    res, err = run.run(model, [lvl])
+                    why = err or compare(base, res)
+                    if why:
+                        fails.append(("opt", "%s vs -O2: %s" % (lvl, why)))
+                        break
+                else:
+                    stats["opt"][0] += 1
+            if do["cuda"]:
+                res, err = run.run(model, ["--target=cuda"], env={"NNGC_CUDA_EMULATE": "1"})
+                why = err or compare(base, res)
+                if why:
+                    fails.append(("cuda", "cuda (emulated) vs c: " + why))
+                else:
+                    stats["cuda"][0] += 1
+            if do["fd"]:
+                v = fd_check(run, model, base, rng)
+                if v.startswith("FAIL"):
+                    fails.append(("fd", v))
+                elif v.startswith("skip"):
+                    stats["fd"][2] += 1
+                    if verbose:
+                        print(v)
+                else:
+                    stats["fd"][0] += 1
+            if do["batch"]:
+                B = rng.randint(2, 4)
+                p = subprocess.run([sys.executable, CHECK_BATCH, NNGC, model, str(B), str(i),
+                                    "--ids", str(NIDS)] + (["--mean"] if rng.random() < 0.3 else []),
+                                   capture_output=True, text=True, timeout=600)
+                out = p.stdout + p.stderr
+                if p.returncode == 0:
+                    stats["batch"][0] += 1
+                elif "error: --batch:" in out:
+                    stats["batch"][2] += 1
+                    if verbose:
+                        print("batch skipped:", out[-300:])
+                else:
+                    fails.append(("batch", "--batch=%d vs one example at a time: %s" % (B, out[-1500:])))
+        for m, why in fails:
+            stats[m][1] += 1
+            print("FAIL %s program %d (seed %d, --only %d): %s" % (m, i, seed, i, why))
+            print(src)
+        sys.stdout.flush()
+    for m in modes:
+        print("%-5s %d clean, %d failed, %d skipped" % (m, *stats[m]))
+    print("%d programs, %d rejected by the front end (generator's mistakes)" % (
+        count if only is None else 1, gen_errors))
+    shutil.rmtree(work, ignore_errors=True)
+    return 1 if any(s[1] for s in stats.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
