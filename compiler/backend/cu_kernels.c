@@ -279,7 +279,7 @@ bool cu_has_kernel(const Node *n)
         bool b;
         return n->nin < 2 || !cu_mulsum_gemm(n, &x, &w, &b);
     }
-    case OP_SCATTERADD: /* an int scalar id; ids of several rows: the runtime's scatter */
+    case OP_SCATTERADD: case OP_SPARSESCATTER: /* an int scalar id; ids of several rows: the runtime's scatter */
         return n->nin < 2 || ir_is_int_scalar(n->in[1]);
     case OP_XENT: /* a scalar label; labels of several rows: the runtime's */
         return n->nin < 2 || ir_is_int_scalar(n->in[1]);
@@ -472,7 +472,8 @@ void cu_emit_kernel(Ctx *x, Node *n)
                                             : "sum over one axis of a * b, a thread per result");
         emit_mul_sum(x, n);
         break;
-    case OP_SCATTERADD: { /* a scalar id: row a at row y, zeros elsewhere */
+    case OP_SCATTERADD:
+    case OP_SPARSESCATTER: { /* a scalar id: row a at row y, zeros elsewhere (dense here: cu_sparse_grad) */
         char *rowc = count_c(x, &n->shape, 1);
         kernel_open(x, n, "zeros but row a at row id, the id checked on the host");
         grid_loop(x, n, xsprintf("i / (%s) == a1 ? a0[i %% (%s)] : 0.0f", rowc, rowc));

@@ -257,7 +257,7 @@ static void emit_label_checks(Ctx *x, Node *n)
         emit_index_check(x, n, vname(n->in[1]), size_c(x, z->d[z->rank - 1]));
         return;
     }
-    if (n->op == OP_SCATTERADD && ir_is_int_scalar(n->in[1])) {
+    if ((n->op == OP_SCATTERADD || n->op == OP_SPARSESCATTER) && ir_is_int_scalar(n->in[1])) {
         emit_index_check(x, n, vname(n->in[1]), size_c(x, n->shape.d[0]));
         return;
     }

@@ -473,6 +473,17 @@ if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/
         1 'model.nn:20:11: index 4 out of range \[0, 4)' env NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
         "$idf/model.nn" --params "$idf/params.safetensors" --input "xs=$idf/in_xs.npy" \
         --input "ids=$idf/bad_oob_ids.npy" --grads "$tmp/cg" --out "$tmp/co"
+    # programs tests/fuzz/sem_diff.py found the CUDA target wrong on: its
+    # outputs and gradients against the C target's (sem_diff's inputs and
+    # params; pure Python)
+    for f in tests/cuda/diff/*.nn; do
+        if python3 tests/fuzz/sem_diff.py --file "$f" --modes cuda >"$tmp/out" 2>&1; then
+            ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --grads $(basename "$f" .nn): the C target's results"
+        else
+            notok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --grads $(basename "$f" .nn): the C target's results"
+            detail "$tmp/out"
+        fi
+    done
 else
     notok "run: build tests/train/sttool.c"
     detail "$tmp/out"
