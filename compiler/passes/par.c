@@ -55,15 +55,30 @@ static const char *unfit(const Node *loop)
     return why;
 }
 
-/* Does the body of l read a marked value of the enclosing blocks? */
-static bool body_reads_marked(const Block *b, const Loop *l)
+static bool marked_outside(const Node *v, const Loop *l) { return v->mark && !ir_block_in_loop(v->parent, l); }
+
+/* Does loop lp (l itself or a loop in its body) read a marked value of the
+ * blocks enclosing l? Through an operand of a body node, or as one of lp's
+ * results: a value summed, stacked or carried over can be an outer value
+ * itself (a loop-invariant gradient term summed by a reverse loop). */
+static bool loop_reads_marked(const Loop *lp, const Loop *l)
 {
+    for (int r = 0; r < lp->ncarry; r++)
+        if (marked_outside(lp->next[r], l))
+            return true;
+    for (int r = 0; r < lp->nstack; r++)
+        if (marked_outside(lp->stack[r], l))
+            return true;
+    for (int r = 0; r < lp->nsum; r++)
+        if (marked_outside(lp->sum[r], l))
+            return true;
+    const Block *b = &lp->body;
     for (int i = 0; i < b->n; i++) {
         const Node *n = b->nodes[i];
         for (int j = 0; j < n->nin; j++)
-            if (n->in[j]->mark && !ir_block_in_loop(n->in[j]->parent, l))
+            if (marked_outside(n->in[j], l))
                 return true;
-        if (n->op == OP_LOOP && body_reads_marked(&n->loop->body, l))
+        if (n->op == OP_LOOP && loop_reads_marked(n->loop, l))
             return true;
     }
     return false;
@@ -80,7 +95,7 @@ static void mark_dependents(Block *top, int from)
         for (int j = 0; j < n->nin && !dep; j++)
             dep = n->in[j]->mark != 0;
         if (!dep && n->op == OP_LOOP)
-            dep = body_reads_marked(&n->loop->body, n->loop);
+            dep = loop_reads_marked(n->loop, n->loop);
         n->mark = dep;
     }
 }
