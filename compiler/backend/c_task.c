@@ -33,12 +33,20 @@ typedef struct Free {
     int n, cap;
 } Free;
 
-static void add_free(Free *f, Node *v)
+/* Adds v to f unless it is there already; true when it was not. */
+static bool add_once(Free *f, Node *v)
 {
     for (int i = 0; i < f->n; i++)
         if (f->v[i] == v)
-            return;
+            return false;
     VEC_PUSH(f->v, f->n, f->cap, v);
+    return true;
+}
+
+static void add_free(Free *f, Node *v)
+{
+    if (!add_once(f, v))
+        return;
     if (has_buffer(v)) {
         if (info(v)->in_addend) /* its memory is its addend's (place_addends) */
             add_free(f, v->in[2]);
@@ -107,6 +115,7 @@ static void emit_task(Ctx *x, Node *loop)
     Graph *g = x->g;
     const char *M = g->model;
     Free f = free_values(loop);
+    Free loops = {0}; /* the loops whose buffers are named: once each, however many of their results are read */
 
     craw(x, "/* the loop %%%d of %s_%s, a task of nnrt_par2 (pass par) */\n", loop->id, M, x->fn);
     craw(x, "static int %s(void *mv, const void *inv)\n{\n", task_name(x, loop));
@@ -124,7 +133,7 @@ static void emit_task(Ctx *x, Node *loop)
             cline(x, "(void)%s;", vname(v));
             continue;
         }
-        if (v->op == OP_LOOPOUT)
+        if (v->op == OP_LOOPOUT && add_once(&loops, v->in[0]))
             emit_loop_bufs(x, v->in[0], false);
         x->target->emit_node(x, v);
     }
