@@ -19,8 +19,9 @@ default all):
          (NNGC_CUDA_EMULATE=1), a fraction of the programs (--cuda-frac)
          because the emulation is slow
   fd     the gradients (-O2) against central finite differences of the
-         loss: for each param, the directional derivative along a random
-         direction of that param (and one along all params at once)
+         loss: for two params the loss reads, the directional derivative
+         along a random direction of that param (and one along all params
+         at once)
          against (L(p + h u) - L(p - h u)) / 2h, h = 1e-2, then 3e-3 and
          3e-2; agreement within 2e-2 relative (plus the float32 rounding
          of the loss over 2h) at any step passes. When no step agrees and
@@ -33,9 +34,16 @@ default all):
          (no nested loop, no stacking, no concat of per-example values);
          one that the batch stage still rejects is counted as skipped
 
+A third of the programs also train 3 steps (sgd, adam, adagrad or lazy
+adam, chosen at random) at -O2 and are compared after them with -O0 (opt)
+and the CUDA target (cuda; not lazy adam, which CUDA does not have).
+
 Tolerance for opt and cuda: |a - b| <= 1e-4 max(|a|, |b|) + 1e-5 per
 element (the float order of a fused or batched product differs from the
-unfused one's). Prints each failing program with the failing comparison,
+unfused one's); after training 1e-3 and 1e-4 (adam's first steps move
+every param by about lr whatever the gradient's size, so a gradient of
+1e-7 against 0 becomes a visible difference; measured differences were
+below 1e-5). Prints each failing program with the failing comparison,
 and at the end one line per mode: programs compared clean, failures,
 skipped. Exit status 1 when anything failed. Pure Python (tests/npyio.py
 reads and writes the .npy files), no NumPy needed.
@@ -46,8 +54,8 @@ reads and writes the .npy files), no NumPy needed.
 
     sem_diff.py --file PROG.nn [--modes ...] [--seed N]
 
-runs every mode asked for on PROG.nn, a program over the declarations the
-generator uses (the params and inputs above, with their shapes), with the
+runs every mode asked for on PROG.nn, a program over (some of) the
+declarations the generator uses (the params and inputs, same shapes), with the
 inputs and params of seed N (default 1): how the test suites replay a
 program this tool found (tests/cuda/diff/, tests/opt/diff/, ...).
 """
@@ -55,6 +63,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -106,6 +115,8 @@ class Gen:
                 c += ["xs[T - 1 - %s]" % t]
             if env.get("tnext"):
                 c += ["xs[%s + 1]" % t]
+        if t and env.get("thi") == "T":
+            c += ["%s[%s]" % (hs, t) for hs in env.get("hs", [])]
         if env.get("k"):
             c += ["W[%s]" % env["k"], "E[2 * %s + 1]" % env["k"]]
         return self.r.choice(c)
@@ -175,6 +186,12 @@ class Gen:
             return "%s(%s)" % (self.newdef(), a())
         if k == 31:
             return "transpose(%s) @ %s" % (self.ch("W", "U"), a())
+        if k == 32 and self.r.random() < 0.5:
+            if self.batchable:
+                return "sum(concat(%s, ones([1, D])), 0)" % self.mat(d - 1, env) if not env.get("t") else a()
+            m = self.mat(d - 1, env)
+            return self.ch("transpose(%s) @ softmax(%s @ %s)" % (m, m, a()),
+                           "%s(concat(%s, %s), 0)" % (self.ch("sum", "mean"), m, self.mat(d - 1, env)))
         if k == 32:
             return "(%s + %s)" % (a(), self.ch("1", "-0.25", "s"))
         return "%s @ %s" % (self.ch("W", "U"), a())
@@ -214,7 +231,9 @@ class Gen:
         if t:
             c += ["cross_entropy(Wo @ %s, ids[%s])" % (a(), t)]
         if not (self.batchable and t):
-            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
+            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env),
+                  "dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
+                                                           self.ch("sum", "mean"), self.mat(d, env))]
         self.nn = True if self.r.random() < 0.2 else self.nn
         if self.nn:
             c += ["mse(%s, %s)" % (a(), a()), "l2(%s)" % a(), "cosine(%s, %s)" % (a(), a())]
@@ -232,7 +251,7 @@ class Gen:
             v = self.fresh("t")
             lo, hi = [("0", "T"), ("1", "T"), ("0", "T - 1"), ("0", "T")][kind]
             rng_ = "%s..%s" % (lo, hi)
-            inner = dict(env, t=v, tnext=hi == "T - 1", vecs=list(env["vecs"]))
+            inner = dict(env, t=v, tnext=hi == "T - 1", thi=hi, vecs=list(env["vecs"]))
         self.lines.append("%sfor %s in %s {" % ("  " * depth, v, rng_))
         carried = [h for h in env["vecs"] if r.random() < 0.5]
         loc = self.fresh("a")
@@ -251,6 +270,8 @@ class Gen:
             hs = self.fresh("hs")
             self.lines.append("%s%s[%s] = %s" % (ind, hs, v, self.vec(1, inner)))
             env.setdefault("stacked", []).append((hs, rng_))
+            if rng_.endswith("T"):
+                env.setdefault("hs", []).append(hs)
         self.lines.append("  " * depth + "}")
 
     def program(self):
@@ -275,8 +296,6 @@ class Gen:
         env["vecs"] += env["accs"]
         outs = list(env["vecs"])
         for hs, rng_ in env.get("stacked", []):
-            if rng_.endswith("T"):
-                env.setdefault("hs", []).append(hs)
             body.append("loss += sum(%s(%s, 0) * %s)" % (r.choice(["sum", "mean"]), hs, self.vleaf(env)))
             outs.append(hs)
         if r.random() < 0.5:
@@ -339,6 +358,15 @@ class Runner:
         self.params = {p: (shp, [f32(rng.gauss(0, 0.5)) for _ in range(prod(shp))]) for p, shp in PARAMS.items()}
         self.n = 0
 
+    def only_declared(self, src):
+        """Feeds and params of the names src declares alone (a --file
+        program may leave some out)."""
+        params = re.findall(r"^param (\w+)", src, re.M)
+        inputs = re.findall(r"^input (\w+)", src, re.M)
+        self.params = {p: v for p, v in self.params.items() if p in params}
+        self.feeds = [a for k in range(0, len(self.feeds), 2) for a in self.feeds[k:k + 2]
+                      if self.feeds[k + 1].split("=")[0] in inputs]
+
     def run(self, model, args, params=None, env=None, grads=True):
         """nngc run; returns ({'o/NAME' or 'g/NAME': values}, None) or
         (None, error text)."""
@@ -389,7 +417,8 @@ def fd_check(run, model, base, rng):
     params = run.params
     grads = {k[2:]: v[1] for k, v in base.items() if k.startswith("g/")}
     loss0 = base["o/loss"][1][0]
-    dirs = [[p] for p in sorted(params)] + [sorted(params)]
+    used = sorted(p for p in params if any(grads[p]))  # a param the loss does not read: nothing to see
+    dirs = [[p] for p in rng.sample(used, min(2, len(used)))] + [sorted(params)]
     skipped = []
     for ps in dirs:
         u = {p: [rng.gauss(0, 1) for _ in params[p][1]] for p in ps}
@@ -472,6 +501,7 @@ def main():
             print("---- program %d" % i)
             print(src)
         run = Runner(work, rng)
+        run.only_declared(src)
         fails = []
         base, err = run.run(model, ["-O2"])
         if err:
@@ -483,6 +513,9 @@ def main():
                 continue
             fails.append(("opt" if "opt" in modes else modes[0], "-O2 failed, -O0 %s: %s" % (
                 "failed too" if err0 else "ran", err)))
+        elif not all(math.isfinite(v) for v in base["o/loss"][1]):
+            for m in modes:   # (cosine or layer_norm of a zero vector): nothing to compare
+                stats[m][2] += do[m]
         else:
             if do.get("opt"):
                 for lvl in ("-O0", "-O1"):
@@ -493,9 +526,29 @@ def main():
                         break
                 else:
                     stats["opt"][0] += 1
+            # three training steps (the outputs and loss after them), for
+            # a third of the programs: each optimizer's update, sparse ones
+            # included, at -O0 and -O2 and on the CUDA target
+            opt = rng.choice(["sgd:lr=0.1", "adam:lr=0.01", "adagrad:lr=0.1", "adam:lr=0.01,lazy=1"])
+            train = ["--train", "3", "--optimizer=" + opt] if rng.random() < 0.35 else None
+            tbase = None
+            if train and (do.get("opt") or do["cuda"]):
+                tbase, err = run.run(model, train, grads=False)
+                if err:
+                    fails.append(("opt" if do.get("opt") else "cuda", "--train 3: " + err))
+            if tbase and do.get("opt"):
+                res, err = run.run(model, train + ["-O0"], grads=False)
+                why = err or compare(tbase, res, 1e-3, 1e-4)
+                if why:
+                    fails.append(("opt", "-O0 vs -O2 after %s: %s" % (" ".join(train), why)))
             if do["cuda"]:
-                res, err = run.run(model, ["--target=cuda"], env={"NNGC_CUDA_EMULATE": "1"})
+                env = {"NNGC_CUDA_EMULATE": "1"}
+                res, err = run.run(model, ["--target=cuda"], env=env)
                 why = err or compare(base, res)
+                if not why and tbase and "lazy" not in opt:   # (lazy: no SparseAdam on CUDA)
+                    res, err = run.run(model, ["--target=cuda"] + train, env=env, grads=False)
+                    why = err or compare(tbase, res, 1e-3, 1e-4)
+                    why = why and "after %s: %s" % (" ".join(train), why)
                 if why:
                     fails.append(("cuda", "cuda (emulated) vs c: " + why))
                 else:
@@ -518,7 +571,7 @@ def main():
                 out = p.stdout + p.stderr
                 if p.returncode == 0:
                     stats["batch"][0] += 1
-                elif "error: --batch:" in out:
+                elif "error: --batch:" in out or "expected nan" in out or "expected inf" in out:
                     stats["batch"][2] += 1
                     if verbose:
                         print("batch skipped:", out[-300:])
