@@ -550,7 +550,9 @@ static int carries_to_sums(Graph *g, Loop *l) {
             ir_result_uses(l, c) != 0)
             continue;
         Node *sum = ir_loop_sum_of(l, e, c->name);
-        Builder at = build_at(g, outer, pos_of(outer, sum) + 1, BUILD_ASSERT, "batch");
+        /* after every result of the loop: right after the new sum it would end
+         * the run of LOOPOUTs that fission's values are placed after */
+        Builder at = build_at(g, outer, ir_loop_results_end(l), BUILD_ASSERT, "batch");
         Node *fin = build_op2(&at, OP_ADD, l->node->in[r], sum, nx->loc);
         fin->name = c->name;
         NN_ASSERT(shape_eq(&fin->shape, &c->shape));
