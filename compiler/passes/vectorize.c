@@ -115,14 +115,19 @@ static void batch_elemwise(Vec *v, Node *n) {
 }
 
 /* binary_cross_entropy(z, t) = sum(relu(z) - z t + log(1 + exp(-|z|))), the
- * sum per example: the same definition as the runtime's (LANGUAGE.md). */
+ * sum per example: the same definition as the runtime's (LANGUAGE.md).
+ * relu(z) is written (z + |z|) / 2, the same value: autodiff takes relu' and
+ * |z|' to be 0 at z = 0, which left the gradient there -t instead of
+ * s(0) - t = 0.5 - t; with (z + |z|) / 2 the two kinks' halves add up to it. */
 static void batch_bxent(Vec *v, Node *n) {
     Node *z = to_batch(v, n->in[0], n->loc), *t = to_batch(v, n->in[1], n->loc);
     Builder *b = &v->b;
     Loc l = n->loc;
-    Node *one = build_leaf(b, ir_const(1.0, l), true);
-    Node *sp = build_op2(b, OP_ADD, one, build_op1(b, OP_EXP, build_op1(b, OP_NEG, build_op1(b, OP_ABS, z, l), l), l), l);
-    Node *e = build_op2(b, OP_ADD, build_op2(b, OP_SUB, build_op1(b, OP_RELU, z, l), build_op2(b, OP_MUL, z, t, l), l),
+    Node *one = build_leaf(b, ir_const(1.0, l), true), *half = build_leaf(b, ir_const(0.5, l), true);
+    Node *az = build_op1(b, OP_ABS, z, l);
+    Node *sp = build_op2(b, OP_ADD, one, build_op1(b, OP_EXP, build_op1(b, OP_NEG, az, l), l), l);
+    Node *relu = build_op2(b, OP_MUL, half, build_op2(b, OP_ADD, z, az, l), l);
+    Node *e = build_op2(b, OP_ADD, build_op2(b, OP_SUB, relu, build_op2(b, OP_MUL, z, t, l), l),
                         build_op1(b, OP_LOG, sp, l), l);
     become_reduce(v, n, e, OP_SUMAXIS);
 }
