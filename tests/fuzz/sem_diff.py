@@ -483,9 +483,9 @@ def main():
     for i in range(count) if only is None else [only]:
         rng = random.Random(seed * 100003 + i)
         do = {m: m in modes for m in modes}
-        do["cuda"] = "cuda" in modes and rng.random() < float(opts["--cuda-frac"])
-        do["fd"] = "fd" in modes and rng.random() < float(opts["--fd-frac"])
-        do["batch"] = "batch" in modes and rng.random() < float(opts["--batch-frac"])
+        # (drawn whatever the modes: a program is the same under any --modes)
+        for m in ("cuda", "fd", "batch"):
+            do[m] = rng.random() < float(opts["--%s-frac" % m]) and m in modes
         g = Gen(rng, do["batch"])
         src = g.program()
         if opts["--file"]:
@@ -581,6 +581,8 @@ def main():
             stats[m][1] += 1
             print("FAIL %s program %d (seed %d, --only %d): %s" % (m, i, seed, i, why))
             print(src)
+        if (i + 1) % 25 == 0:
+            print("after %d programs: %s" % (i + 1, "; ".join("%s %d/%d/%d" % (m, *stats[m]) for m in modes)))
         sys.stdout.flush()
     for m in modes:
         print("%-5s %d clean, %d failed, %d skipped" % (m, *stats[m]))
