@@ -42,8 +42,7 @@ Tolerance for opt and cuda: |a - b| <= 1e-4 max(|a|, |b|) + 1e-5 per
 element (the float order of a fused or batched product differs from the
 unfused one's); after training 1e-3 and 1e-4 (adam's first steps move
 every param by about lr whatever the gradient's size, so a gradient of
-1e-7 against 0 becomes a visible difference; measured differences were
-below 1e-5). Prints each failing program with the failing comparison,
+1e-7 against 0 becomes a visible difference). Prints each failing program with the failing comparison,
 and at the end one line per mode: programs compared clean, failures,
 skipped. Exit status 1 when anything failed. Pure Python (tests/npyio.py
 reads and writes the .npy files), no NumPy needed.
