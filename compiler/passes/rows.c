@@ -40,6 +40,8 @@
  */
 #include "nngc.h"
 
+#include <string.h>
+
 
 /* The gather of a float table of rank 2 by int ids of rank >= 1, or NULL. */
 static Node *row_gather(Node *x)
@@ -211,18 +213,47 @@ static bool scatter_segs(Builder *b, Node *R, Node *ids, Node **in, int *nin, bo
     return true;
 }
 
-/* scatter_add(R, ids) of outer products R into a [V, H] table. */
+/* A block's node list, to put back what a failed match built in it. */
+typedef struct Saved {
+    Block *b;
+    int n;
+    Node **nodes;
+} Saved;
+
+static Saved block_save(Block *b)
+{
+    Saved s = {.b = b, .n = b->n, .nodes = xalloc(sizeof(Node *) * (size_t)(b->n + 1))};
+    memcpy(s.nodes, b->nodes, sizeof(Node *) * (size_t)b->n);
+    return s;
+}
+
+static void block_restore(Saved *s)
+{
+    NN_ASSERT(s->b->n >= s->n); /* nodes were only inserted */
+    memcpy(s->b->nodes, s->nodes, sizeof(Node *) * (size_t)s->n);
+    s->b->n = s->n;
+}
+
+/* scatter_add(R, ids) of outer products R into a [V, H] table. The match
+ * builds as it goes (the ones of a part of plain rows at the top block's
+ * head, concats and rows before n) and can fail after that (a part of
+ * plain rows, then a sum of them: their terms are no part); then the
+ * blocks are put back as they were: a failed match leaves no node behind
+ * (left, they moved n on, and rows_block met it again, for ever). */
 static bool rows_scatter(Graph *g, Node *n)
 {
     if (n->op != OP_SCATTERADD || n->nin != 2 || n->shape.rank != 2)
         return false;
     Node *in[3 * MAXSEG];
     int nin = 0;
+    Saved top = block_save(&g->top), here = block_save(n->parent);
     Builder b = build_at(g, n->parent, pos_of(n->parent, n), BUILD_ASSERT, "rows");
-    if (!scatter_segs(&b, n->in[0], n->in[1], in, &nin, false))
-        return false;
-    rewrite(g, n, OP_SCATTERADD, nin, in);
-    return true;
+    bool ok = scatter_segs(&b, n->in[0], n->in[1], in, &nin, false);
+    if (ok)
+        rewrite(g, n, OP_SCATTERADD, nin, in);
+    else
+        block_restore(&here), block_restore(&top); /* (the same block twice: the same list) */
+    return ok;
 }
 
 /* ---------------------------------------------------------------- segments
@@ -299,14 +330,20 @@ static bool neg_segments(Graph *g, Node *n)
     return true;
 }
 
+/* Each node of b once: a rewrite that built nodes before n (or a leaf at
+ * the top block's head, before the loop holding n) moved n on, and the
+ * walk goes on after it. */
 static void rows_block(Graph *g, Block *b)
 {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
+        int len = b->n;
         if (n->op == OP_LOOP)
             rows_block(g, &n->loop->body);
         else if (!rows_sum(g, n) && !rows_matvec(g, n) && !neg_segments(g, n))
             rows_scatter(g, n);
+        if (b->n != len)
+            i = pos_of(b, n);
     }
 }
 
