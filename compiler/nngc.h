@@ -592,6 +592,13 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
 /* The same for the pairs (olds[k], news[k]), k < n, in one walk of g (a
  * new one that is also an old, or an old twice: pair by pair, in order). */
 void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n);
+/* Pairs collected for one ir_replace_uses_many at the end of a pass. */
+typedef struct Replacements {
+    Node **olds, **news;
+    int n, cap, nnews, capnews;
+} Replacements;
+void ir_repl_add(Replacements *r, Node *old, Node *new_);
+void ir_repl_apply(Graph *g, const Replacements *r);
 /* n becomes op with operands in[0..nin), in place (its users keep it);
  * ta, tb and index cleared, its type left for the caller to check. */
 void ir_rewrite(Node *n, Op op, int nin, Node *const *in);

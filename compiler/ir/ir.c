@@ -257,6 +257,13 @@ static void replace_all(Graph *g, const Subst *m) {
         subst(m, &g->grads[i]);
 }
 
+void ir_repl_add(Replacements *r, Node *old, Node *new_) {
+    VEC_PUSH(r->olds, r->n, r->cap, old);
+    VEC_PUSH(r->news, r->nnews, r->capnews, new_);
+}
+
+void ir_repl_apply(Graph *g, const Replacements *r) { ir_replace_uses_many(g, r->olds, r->news, r->n); }
+
 void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n) {
     if (n <= 0)
         return;

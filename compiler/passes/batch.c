@@ -518,17 +518,6 @@ static Node *stack_of(Batcher *bt, Node *v) {
 
 static int batch_loop(Graph *g, Loop *l, FILE *report);
 
-/* uses of olds[k] to be replaced by news[k] (ir_replace_uses_many) */
-typedef struct {
-    Node **olds, **news;
-    int n, cap, nnews, capnews;
-} Repl;
-
-static void repl_add(Repl *r, Node *old, Node *new_) {
-    VEC_PUSH(r->olds, r->n, r->cap, old);
-    VEC_PUSH(r->news, r->nnews, r->capnews, new_);
-}
-
 /* A carry whose only use is its own next value carry + e is a sum written
  * as a rebinding (`h = h + emb[words[t]]`): its final value is
  * init + sum over t of e, a summed result, which batching then turns into
@@ -540,7 +529,7 @@ static int carries_to_sums(Graph *g, Loop *l) {
     NodeIndex uses = {0}; /* the body's uses and the carries' results, counted once */
     ir_block_use_counts(&l->body, &uses);
     Node **outs = ir_loop_outs(l);
-    Repl rp = {0}; /* final values replaced at the end, in one walk */
+    Replacements rp = {0}; /* final values replaced at the end, in one walk */
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *nx = l->next[r];
         if (nx->op != OP_ADD || nx->parent != &l->body)
@@ -557,11 +546,11 @@ static int carries_to_sums(Graph *g, Loop *l) {
         fin->name = c->name;
         NN_ASSERT(shape_eq(&fin->shape, &c->shape));
         if (outs[r])
-            repl_add(&rp, outs[r], fin);
+            ir_repl_add(&rp, outs[r], fin);
         l->next[r] = c; /* the carry is now unused: dce removes it */
         changed++;
     }
-    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
+    ir_repl_apply(g, &rp);
     return changed;
 }
 
@@ -576,19 +565,19 @@ static int unchanged_carries(Graph *g, Loop *l) {
     NodeIndex uses = {0};
     ir_block_use_counts(&l->body, &uses);
     Node **outs = ir_loop_outs(l);
-    Repl rp = {0}; /* replaced at the end, in one walk */
+    Replacements rp = {0}; /* replaced at the end, in one walk */
     bool *set_back = xalloc(sizeof(bool) * (size_t)(l->ncarry + 1));
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *init = l->node->in[r], *out = outs[r];
         if (l->next[r] != c || (ir_use_count(&uses, c) == 0 && ir_result_uses(l, c) == 1 && !out))
             continue;
-        repl_add(&rp, c, init); /* the body's reads, the stacks (and next: set back) */
+        ir_repl_add(&rp, c, init); /* the body's reads, the stacks (and next: set back) */
         set_back[r] = true;
         if (out)
-            repl_add(&rp, out, init);
+            ir_repl_add(&rp, out, init);
         changed++;
     }
-    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
+    ir_repl_apply(g, &rp);
     for (int r = 0; r < l->ncarry; r++)
         if (set_back[r])
             l->next[r] = l->carry[r];
@@ -618,7 +607,7 @@ static int batch_block(Graph *g, Block *b, FILE *report) {
  * B(v) right after it, to be read instead of it (pairs added to rp). The
  * body is rebuilt in one walk: a search and an insertion per value made a
  * long body quadratic. */
-static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Repl *rp) {
+static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Replacements *rp) {
     Builder b = build_at(bt->g, bt->body, -1, BUILD_ASSERT, "batch");
     NodeIndex which = {0};
     Node **rows = xalloc(sizeof(Node *) * (size_t)n);
@@ -628,7 +617,7 @@ static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Repl *rp) {
         build_type(&b, rows[i], v->loc);
         rows[i]->name = v->name;
         v->aux = NULL;
-        repl_add(rp, v, rows[i]);
+        ir_repl_add(rp, v, rows[i]);
         node_index_put(&which, v, i);
     }
     Node **old = bt->body->nodes;
@@ -744,7 +733,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
 
     /* The uses replaced below, all in one walk of the graph at the end (a
      * walk each made a body of thousands of values quadratic) */
-    Repl rp = {0};
+    Replacements rp = {0};
     Node **outs = ir_loop_outs(l);
     /* stacked and summed results of batched values; a stack of a value
      * from before the loop is that value broadcast, once per iteration */
@@ -754,7 +743,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (o && invariant(&bt, v)) {
             Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
             if (bv) {
-                repl_add(&rp, o, bv);
+                ir_repl_add(&rp, o, bv);
                 changed++;
                 if (report)
                     fprintf(report, "batch: loop %s: a stack of %%%d (from before the loop) is its broadcast\n",
@@ -765,7 +754,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!v->aux || v->parent != bt.body)
             continue;
         if (o)
-            repl_add(&rp, o, v->aux);
+            ir_repl_add(&rp, o, v->aux);
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *v = l->sum[s];
@@ -775,12 +764,12 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!o)
             continue;
         if (v->mark & SUMMED) { /* the rule computed the sum itself */
-            repl_add(&rp, o, v->aux);
+            ir_repl_add(&rp, o, v->aux);
             continue;
         }
         Node *sum = mk_axis(OP_SUMAXIS, v->aux, 0, o);
         Builder at = build_at(g, bt.outer, bt.after++, BUILD_ASSERT, "batch");
-        repl_add(&rp, o, build_put(&at, sum, o->loc));
+        ir_repl_add(&rp, o, build_put(&at, sum, o->loc));
     }
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
@@ -791,7 +780,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     }
     if (nbefore > 0)
         rows_after(&bt, before_list, nbefore, idx, &rp);
-    ir_replace_uses_many(g, rp.olds, rp.news, rp.n);
+    ir_repl_apply(g, &rp);
     for (int i = 0; i < bt.body->n; i++) {
         bt.body->nodes[i]->aux = NULL;
         bt.body->nodes[i]->mark = 0;

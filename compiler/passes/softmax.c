@@ -17,14 +17,9 @@
  */
 #include "nngc.h"
 
-/* The uses of each expanded XENT node, replaced in one walk of the graph
- * at the end (a walk per node: n cross_entropy terms took n walks). */
-typedef struct Repl {
-    Node **olds, **news;
-    int n, cap, capnews;
-} Repl;
-
-static int lower_block(Graph *g, Block *b, Repl *rp) {
+/* The uses of each expanded XENT node are replaced in one walk of the
+ * graph at the end (a walk per node: n cross_entropy terms took n walks). */
+static int lower_block(Graph *g, Block *b, Replacements *rp) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
@@ -39,9 +34,7 @@ static int lower_block(Graph *g, Block *b, Repl *rp) {
         Node *pick = build_op2(&at, OP_PICK, n->in[0], n->in[1], n->loc);
         Node *sub = build_op2(&at, OP_SUB, lse, pick, n->loc);
         sub->name = n->name;
-        int k = rp->n;
-        VEC_PUSH(rp->olds, rp->n, rp->cap, n);
-        VEC_PUSH(rp->news, k, rp->capnews, sub);
+        ir_repl_add(rp, n, sub);
         i += 3;
         changed++;
     }
@@ -49,7 +42,7 @@ static int lower_block(Graph *g, Block *b, Repl *rp) {
 }
 
 void pass_softmax(PassCtx *pc) {
-    Repl rp = {0};
+    Replacements rp = {0};
     lower_block(pc->g, &pc->g->top, &rp);
-    ir_replace_uses_many(pc->g, rp.olds, rp.news, rp.n);
+    ir_repl_apply(pc->g, &rp);
 }

@@ -83,6 +83,10 @@ INPUTS = {"xs": ("f", "[T, D]"), "ids": ("i", "int[T]"), "x": ("f", "[D]"),
           "y": ("i", "int"), "s": ("f", "float")}
 
 
+# vector expressions of one operand, by the generator's choice k
+UNARY = {10: "-%s", 11: "tanh(%s)", 12: "tanh(%s)", 13: "sigmoid(%s)", 14: "relu(%s)", 15: "exp(tanh(%s))",
+         16: "log(sigmoid(%s))", 17: "sqrt(sigmoid(%s) + 0.1)", 18: "softmax(%s)", 19: "log_softmax(%s)"}
+
 class Gen:
     """One random program. vec/mat/sca build expressions of shape [D],
     [T, D] (or [T + k, D]) and []; the statement builders keep track of
@@ -139,24 +143,8 @@ class Gen:
             return "(%s * %s)" % (a(), a())
         if k == 9:
             return "(%s / (abs(%s) + 1))" % (a(), a())
-        if k == 10:
-            return "-%s" % a()
-        if k in (11, 12):
-            return "tanh(%s)" % a()
-        if k == 13:
-            return "sigmoid(%s)" % a()
-        if k == 14:
-            return "relu(%s)" % a()
-        if k == 15:
-            return "exp(tanh(%s))" % a()
-        if k == 16:
-            return "log(sigmoid(%s))" % a()
-        if k == 17:
-            return "sqrt(sigmoid(%s) + 0.1)" % a()
-        if k == 18:
-            return "softmax(%s)" % a()
-        if k == 19:
-            return "log_softmax(%s)" % a()
+        if k in UNARY:
+            return UNARY[k] % a()
         if k == 20:
             return "(%s * %s)" % (a(), self.ch("0.5", "s", "sum(%s)" % a(), "dot(%s, %s)" % (a(), a())))
         if k == 21:
