@@ -270,13 +270,6 @@ static int fuse_chains(Graph *g, Block *b) {
 
 /* ------------------------------------------------------------ shared leaves of chains */
 
-/* An elementwise op read by two to four elementwise ops of its block and
- * by nothing else, whose own operands a chain reads as arguments (a
- * carry, a row, a column: none of them elementwise), is computed again in
- * each reader: every reader's chain takes its copy, instead of a buffer
- * written once and read by each (a pass over memory, and a kernel launch
- * on a GPU). autodiff's backward step of --batch's masked update reads
- * `m * dh` twice. Same values, the op is the same on the same operands. */
 /* The readers in a block of each value, in block order, each with how
  * many of its operands are the value: one walk of the block, where a walk
  * of the rest of it for each value with a few readers was quadratic (a
@@ -313,6 +306,13 @@ static void readers_of_block(Readers *rd, const Block *b) {
     }
 }
 
+/* An elementwise op read by two to four elementwise ops of its block and
+ * by nothing else, whose own operands a chain reads as arguments (a
+ * carry, a row, a column: none of them elementwise), is computed again in
+ * each reader: every reader's chain takes its copy, instead of a buffer
+ * written once and read by each (a pass over memory, and a kernel launch
+ * on a GPU). autodiff's backward step of --batch's masked update reads
+ * `m * dh` twice. Same values, the op is the same on the same operands. */
 static int split_shared(Graph *g, Block *b) {
     int changed = 0;
     Readers rd = {0}; /* (the copies made below read values already passed) */
