@@ -466,6 +466,13 @@ static void test_error_no_follow_on(void **state) {
      * (it was taken as a mistyped ')' and the real ')' was "unmatched") */
     check_errors("x = dot(W @ xs[i]], ys[i])\n", 1, "t.nn:1:18: error: unmatched ']'", NULL);
     check_errors("x = a[1)\n", 1, "t.nn:1:8: error: expected ']' to close '[' at 1:6, found ')'", NULL);
+    /* a '{' typed inside an expression opens no block: one error, the
+     * line's rest parsed (it was also "expected '}' to close '{'" at the
+     * end of the file) */
+    check_errors("h = tanh(W @ { x)\ny = 2\n", 1,
+                 "t.nn:1:14: error: unexpected '{' inside '(' (a '{' only opens a block)", NULL);
+    check_errors("h = a[{ 1]\ny = 2 +\n", 2, "t.nn:1:7: error: unexpected '{' inside '[' (a '{' only opens a block)",
+                 "t.nn:3:1: error: unexpected end of file", NULL);
 }
 
 /* A call used as a statement, a missing operand, an empty output list. */
