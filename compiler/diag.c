@@ -218,6 +218,17 @@ void diag_flush(Diag *d) {
 void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap) {
     FILE *out = d->out ? d->out : stderr;
     int limit = error_limit(d);
+    if (strcmp(kind, "note") != 0)
+        d->quiet_notes = false;
+    if (strcmp(kind, "warning") == 0 && d->warnings != DIAG_WARN_SHOW) {
+        if (d->warnings == DIAG_WARN_OFF) {
+            d->quiet_notes = true;
+            return;
+        }
+        kind = "error";
+    }
+    if (d->quiet_notes)
+        return;
     bool is_error = strcmp(kind, "error") == 0;
     if (is_error) {
         d->nerrors++;

@@ -81,12 +81,16 @@ typedef struct Loc {
 
 typedef struct DiagMsg DiagMsg; /* diag.c: one held diagnostic with its notes */
 
+typedef enum { DIAG_WARN_SHOW, DIAG_WARN_OFF, DIAG_WARN_ERROR } DiagWarnings;
+
 typedef struct Diag {
     SourceFile *files;
     int nfiles, capfiles;
     int nerrors;
     int nwarnings;
     int max_errors; /* stop reporting after this many (0 = 100) */
+    DiagWarnings warnings; /* -w: none shown; -Werror: each one an error */
+    bool quiet_notes;      /* the notes of a warning -w dropped */
     FILE *out;      /* where diagnostics go (stderr by default) */
     /* hold: collect diagnostics instead of printing them; diag_flush prints
      * them in source order (the driver holds, so that a stage that finds
@@ -758,6 +762,9 @@ typedef struct PassCtx {
 void pass_hoist(PassCtx *pc); /* hoist.c: loop-invariant code motion */
 void pass_cse(PassCtx *pc);   /* cse.c: common subexpressions */
 void pass_dce(PassCtx *pc);   /* dce.c: dead code, unused loop results */
+/* dce.c: sets Node.mark on every value the outputs, the loss or the
+ * gradients need (what dce keeps), 0 on the rest. */
+void dce_mark_live(Graph *g);
 void pass_fuse(PassCtx *pc);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
 void pass_fold(PassCtx *pc);  /* fold.c: constant folding */
 void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */

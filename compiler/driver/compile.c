@@ -120,6 +120,7 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
     if (train)
         *train = NULL;
     bool want_train = (out && out->train_api) || o->train_required || o->dump_train;
+    d->warnings = o->warnings;
 
     int file = diag_load_file(d, path, NO_LOC);
     AstList prog = {0};

@@ -56,6 +56,7 @@ typedef struct CompileOptions {
     int64_t nvocab_counts;       /* hier's paths (passes/approx.c); the model gets them by set_counts */
     const char *cc;            /* --cc=PATH or NULL */
     bool no_line;              /* --no-line */
+    DiagWarnings warnings;     /* -w, -Werror */
     bool stats;                /* --stats */
     const char *report;        /* --report=PASS */
     const char *dump_diff;     /* --dump-ir-diff=PASS */

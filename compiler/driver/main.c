@@ -68,6 +68,7 @@ static void usage(FILE *out) {
           "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
           "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
           "  --no-line            no #line markers in the generated C\n"
+          "  -w, -Werror          no warnings; warnings are errors\n"
           "  --target=c|cuda      what to emit: C (default) or CUDA (MODEL.cu, docs/CUDA.md)\n"
           "  --help, --version\n"
           "\n"

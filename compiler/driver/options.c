@@ -141,6 +141,10 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         o->no_line = true;
         return 1;
     }
+    if (strcmp(a, "-w") == 0 || strcmp(a, "-Werror") == 0) {
+        o->warnings = a[1] == 'w' ? DIAG_WARN_OFF : DIAG_WARN_ERROR;
+        return 1;
+    }
     if (strcmp(a, "--dump-ir") == 0 || strncmp(a, "--dump-ir=", 10) == 0) {
         /* F's dump points, or the train graph's: train:PASS, train:all,
          * train (after its last pass); autodiff is train:autodiff */

@@ -30,7 +30,7 @@ static void run_usage(FILE *out) {
           "                [--predict]\n"
           "                [-I DIR] [-O0|-O1|-O2] [--softmax=SPEC] [--counts=FILE.npy] [--cc=PATH]\n"
           "                [--passes=a,b] [--disable-pass=NAME] [--dump-ir[=[train:]PASS|all]]\n"
-          "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line]\n"
+          "                [--dump-ir-diff=PASS] [--stats] [--report=batch] [--no-line] [-w|-Werror]\n"
           "Compiles MODEL.nn, runs its forward pass once on the inputs and prints the\n"
           "loss and outputs (or writes DIR/NAME.npy and DIR/loss.npy with --out).\n"
           "--grads DIR writes DIR/PARAM.npy, d loss / d PARAM at the loaded params;\n"

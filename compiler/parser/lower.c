@@ -328,6 +328,24 @@ static void lower_outputs(Lower *L, const AstList *prog) {
     }
 }
 
+/* A param or input that no output and not the loss needs: never named, or
+ * only in values that go nowhere (often a typo, or a term left out of the
+ * loss). Its gradient is 0, so training leaves a param as it was. */
+static void warn_unused(Lower *L) {
+    dce_mark_live(L->g);
+    for (int i = 0; i < L->nsyms; i++) {
+        const Sym *s = &L->syms[i];
+        if ((s->kind != SYM_PARAM && s->kind != SYM_INPUT) || s->broken)
+            continue;
+        const char *what = s->kind == SYM_PARAM ? "param" : "input";
+        if (!s->leaf)
+            diag_warning(L->d, s->loc, "%s '%s' is never used", what, s->name);
+        else if (!s->leaf->mark)
+            diag_warning(L->d, s->loc, "%s '%s' does not affect any output or the loss", what, s->name);
+    }
+    ir_clear_marks(&L->g->top);
+}
+
 Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions *opt) {
     static const LowerOptions no_options;
     Lower L = {.d = d, .opt = opt ? opt : &no_options};
@@ -368,6 +386,8 @@ Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions 
         L.g->loss = lb->val;
     if (L.g->noutputs == 0 && !L.g->loss && d->nerrors == errors_before)
         diag_warning(d, prog->v[0]->loc, "the program has no output and no loss: nothing to compute");
+    else if (d->nerrors == errors_before)
+        warn_unused(&L);
     if (d->nerrors > errors_before)
         return NULL;
     return L.g;

@@ -132,8 +132,7 @@ static void sweep(Block *b) {
     b->n = keep;
 }
 
-void pass_dce(PassCtx *pc) {
-    Graph *g = pc->g;
+void dce_mark_live(Graph *g) {
     ir_clear_marks(&g->top);
     Work w = {0};
     for (int i = 0; i < g->noutputs; i++)
@@ -142,6 +141,11 @@ void pass_dce(PassCtx *pc) {
     for (int i = 0; g->grads && i < g->nparams; i++)
         mark(&w, g->grads[i]); /* the train graph's gradients are results too */
     propagate(&w);
+}
+
+void pass_dce(PassCtx *pc) {
+    Graph *g = pc->g;
+    dce_mark_live(g);
     sweep(&g->top);
     ir_clear_marks(&g->top);
 }

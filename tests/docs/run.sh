@@ -26,7 +26,8 @@
 #    A marker whose block is not ```nn, or an unknown marker, is a failure.
 #    The error examples of LANGUAGE.md's "## Errors" must be what nngc
 #    prints: the first program with `hh` for `h` (the first block after the
-#    heading), and the same program run on an id of 10000 (`nngc run`).
+#    heading), the same program without `+ bh` (the warning example), and
+#    the same program run on an id of 10000 (`nngc run`).
 # 2. The demo (scripts/demo.sh, on the shipped corpus, 1 s of training, into
 #    a temporary directory): it trains on examples/data/tiny.txt and
 #    evaluates on examples/data/tiny-valid.txt, says so, passes -v once, and
@@ -183,21 +184,29 @@ while IFS='|' read -r n file line markers; do
     check_block "$n" "$file" "$line" "$markers"
 done <"$tmp/blocks/list"
 
-# The error example: LANGUAGE.md's first program with `Wh @ hh`, compiled
-# as rnnlm.nn, must print the first block after "## Errors".
+# printed_example WHAT SED START STATUS: LANGUAGE.md's first program edited
+# by SED, compiled as rnnlm.nn, must exit with STATUS and print the first
+# block after the line that starts with START.
 first=$(awk -F'|' '$2 == "docs/LANGUAGE.md" { print $1; exit }' "$tmp/blocks/list")
 mkdir -p "$tmp/err"
-sed 's/Wh @ h + bh/Wh @ hh + bh/' "$tmp/blocks/$first.nn" >"$tmp/err/rnnlm.nn"
-awk '/^## Errors/ { e = 1; next } e && /^```/ { if (b) exit; b = 1; next } b { print }' docs/LANGUAGE.md >"$tmp/err/want"
-(cd "$tmp/err" && "$NNGC" rnnlm.nn -o out.c >/dev/null 2>got)
-st=$?
-if [ $st -eq 1 ] && [ -s "$tmp/err/want" ] && cmp -s "$tmp/err/want" "$tmp/err/got"; then
-    ok "docs/LANGUAGE.md: the error example is what nngc prints"
-else
-    notok "docs/LANGUAGE.md: the error example is not what nngc prints ($(status_text $st))"
-    diff "$tmp/err/want" "$tmp/err/got" >"$tmp/diff"
-    detail "$tmp/diff" 10
-fi
+printed_example() {
+    sed "$2" "$tmp/blocks/$first.nn" >"$tmp/err/rnnlm.nn"
+    awk -v start="$3" 'index($0, start) == 1 { e = 1; next } e && /^```/ { if (b) exit; b = 1; next } b { print }' \
+        docs/LANGUAGE.md >"$tmp/err/want"
+    (cd "$tmp/err" && "$NNGC" rnnlm.nn -o out.c >/dev/null 2>got)
+    st=$?
+    if [ $st -eq "$4" ] && [ -s "$tmp/err/want" ] && cmp -s "$tmp/err/want" "$tmp/err/got"; then
+        ok "docs/LANGUAGE.md: the $1 example is what nngc prints"
+    else
+        notok "docs/LANGUAGE.md: the $1 example is not what nngc prints ($(status_text $st))"
+        diff "$tmp/err/want" "$tmp/err/got" >"$tmp/diff"
+        detail "$tmp/diff" 10
+    fi
+}
+# `Wh @ hh`: the first block after "## Errors"; without `+ bh`: the block
+# after the paragraph on warnings (which compiles)
+printed_example error 's/Wh @ h + bh/Wh @ hh + bh/' "## Errors" 1
+printed_example warning 's/Wh @ h + bh)/Wh @ h)/' "Warnings do not stop" 0
 
 # The run-time error example: the same program on ids with 10000 in them.
 want="rnnlm.nn:16:17: index 10000 out of range [0, 10000)"
