@@ -10,7 +10,10 @@ run. Those models have no fixtures of their own, so this script makes one
 input file per declared input:
 
     tests/opt/data/<key>/<input>.npy
-    tests/opt/data/<key>/dims            NAME=N per dynamic dim (for --dim)
+    tests/opt/data/<key>/dims            NAME=N per dynamic dim (for nngc run --dim)
+    tests/opt/data/<key>/open_dims       NAME=N per open dim (`dim V`: for every
+                                         compilation; the size of the golden
+                                         file's `# flags: --dim V=N`, else 5)
 
 where <key> is the model's path with "/" turned into "__" and ".nn"
 dropped (examples__rnnlm, bench__models__tagger, tests__golden__batch__rnn_fission).
@@ -70,10 +73,19 @@ def eval_size(expr, dims):
 
 
 def parse(path):
-    dims, static, inputs, dyn = {}, [], [], []
+    dims, static, inputs, dyn, opened = {}, [], [], [], []
+    flagged = {}
     with open(os.path.join(ROOT, path)) as f:
         for raw in f:
+            for m in re.finditer(r"--dim[ =](\w+)=(\d+)", raw if raw.startswith("# flags:") else ""):
+                flagged[m.group(1)] = int(m.group(2))
             line = strip_comment(raw)
+            m = re.fullmatch(r"dim\s+(\w+)", line)
+            if m:
+                dims[m.group(1)] = flagged.get(m.group(1), DYN_DEFAULT)
+                static.append(dims[m.group(1)])
+                opened.append(m.group(1))
+                continue
             m = re.fullmatch(r"dim\s+(\w+)\s*=\s*(.+)", line)
             if m:
                 dims[m.group(1)] = eval_size(m.group(2), dims)
@@ -91,15 +103,13 @@ def parse(path):
                 if m.group(3):
                     shape = [eval_size(s.strip(), dims) for s in m.group(4).split(",")]
                 inputs.append((m.group(1), is_int, tuple(shape)))
-    return dims, static, inputs, dyn
+    return dims, static, inputs, dyn, opened
 
 
 def main():
     written = 0
     for path in models():
-        dims, static, inputs, dyn = parse(path)
-        if not inputs:
-            continue
+        dims, static, inputs, dyn, opened = parse(path)
         key = key_of(path)
         rng = np.random.default_rng(zlib.crc32(key.encode()))
         idmax = min(static) if static else 1
@@ -116,6 +126,10 @@ def main():
         with open(os.path.join(d, "dims"), "w") as f:
             for name in dyn:
                 f.write("%s=%d\n" % (name, dims[name]))
+        if opened:
+            with open(os.path.join(d, "open_dims"), "w") as f:
+                for name in opened:
+                    f.write("%s=%d\n" % (name, dims[name]))
     # zero_trip: tests/golden/hoist/zero_trip_kept.nn with T = 1 (its loop
     # 1..T runs zero times) and y = 9, out of range for E : [5, 3]. Every
     # level must run it without error (loss 0): the checked E[y] must not
