@@ -343,12 +343,17 @@ static void warn_unused(Lower *L) {
         else if (!s->leaf->mark)
             diag_warning(L->d, s->loc, "%s '%s' does not affect any output or the loss", what, s->name);
     }
+    for (int i = 0; i < L->nbound; i++) {
+        const struct Bound *b = &L->bound[i];
+        if (!b->val->mark)
+            diag_warning(L->d, b->loc, "the value bound to '%s' here is never used", b->name);
+    }
     ir_clear_marks(&L->g->top);
 }
 
 Graph *lower_program(Diag *d, int file, const AstList *prog, const LowerOptions *opt) {
     static const LowerOptions no_options;
-    Lower L = {.d = d, .opt = opt ? opt : &no_options};
+    Lower L = {.d = d, .opt = opt ? opt : &no_options, .main_file = file};
     int errors_before = d->nerrors;
     L.g = ir_new_graph();
     L.g->source_path = d->files[file].path;

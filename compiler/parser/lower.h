@@ -116,6 +116,15 @@ typedef struct Lower {
     bool have_model;
     bool import_failed; /* the statements are not lowered: their errors would be follow-ons */
     NameIndex undefined;     /* names reported as undefined (a name, a dim): once each */
+    int main_file;           /* the model's file (not an import's) */
+    /* `name = expr` of the model's file, outside defs: a value no output
+     * and not the loss needs gets a warning (lower.c, warn_unused) */
+    struct Bound {
+        const char *name;
+        Loc loc;
+        Node *val;
+    } *bound;
+    int nbound, capbound;
 } Lower;
 
 /* Reports "undefined WHAT 'name'" the first time for a name (true), and

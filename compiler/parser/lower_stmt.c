@@ -395,6 +395,10 @@ void lower_stmts(Lower *L, AstList *body) {
             /* rebinding: in the scope that holds it (carry/accumulator
              * bindings live in the loop body's scope), else here */
             bind(b ? where : L->scope, st->name, v, st->loc);
+            if (v && L->ninline == 0 && st->loc.file == L->main_file) {
+                struct Bound bv = {st->name, name_loc(st), v};
+                VEC_PUSH(L->bound, L->nbound, L->capbound, bv);
+            }
             break;
         }
         case AST_ACCUM: {

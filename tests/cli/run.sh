@@ -133,17 +133,18 @@ expect 0 "--no-line" "" "$NNGC" "$MODEL" --no-line -o "$W/noline.c" &&
     check "--no-line: no #line" sh -c "! grep -q '#line' '$W/noline.c'"
 check "no temporary files left next to the output" sh -c "! ls '$W' | grep -q '\.tmp'"
 
-# the warnings: a param never named, one only in a value that goes nowhere,
+# the warnings: a param never named, one only in a value that goes nowhere
+# (that value too),
 # an input never named (a typo, or a term left out of the loss); -w hides
 # them, -Werror makes them errors (nothing written)
 printf 'model unused\ndim D = 2\nparam W : [D, D]\nparam U : [D, D]\ninput x : [D]\ninput z : [D]\ny = U @ x\nloss += sum(x * x)\n' >"$W/unused.nn"
 expect 0 "unused params and inputs: warnings" "" "$NNGC" "$W/unused.nn" -o "$W/unused.c" && {
     cp "$W/err" "$W/unused.err"
     for w in "3:7: warning: param 'W' is never used" "4:7: warning: param 'U' does not affect any output or the loss" \
-        "6:7: warning: input 'z' is never used"; do
+        "6:7: warning: input 'z' is never used" "7:1: warning: the value bound to 'y' here is never used"; do
         check "... $w" grep -qF "unused.nn:$w" "$W/unused.err"
     done
-    check "... and no other" test "$(grep -c 'warning:' "$W/unused.err")" -eq 3
+    check "... and no other" test "$(grep -c 'warning:' "$W/unused.err")" -eq 4
 }
 expect 0 "-w: no warnings" "" "$NNGC" -w "$W/unused.nn" -o "$W/unused.c" && check "... none on stderr" test ! -s "$W/err"
 rm -f "$W/unused.c"
