@@ -146,10 +146,15 @@ expect 0 "unused params and inputs: warnings" "" "$NNGC" "$W/unused.nn" -o "$W/u
     done
     check "... and no other" test "$(grep -c 'warning:' "$W/unused.err")" -eq 4
 }
-expect 0 "-w: no warnings" "" "$NNGC" -w "$W/unused.nn" -o "$W/unused.c" && check "... none on stderr" test ! -s "$W/err"
+expect 0 "-w: no warnings" "" "$NNGC" -w "$W/unused.nn" -o "$W/unused.c" && cp "$W/err" "$W/w.err" && check "... none on stderr" test ! -s "$W/w.err"
 rm -f "$W/unused.c"
 expect 1 "-Werror: the warnings are errors" "unused.nn:3:7: error: param 'W' is never used" \
     "$NNGC" -Werror "$W/unused.nn" -o "$W/unused.c" && check "... nothing written" test ! -e "$W/unused.c"
+# a name bound in a loop that has ended: the loop's note, no guess of a
+# near name (tests/errors/typo_guess.nn has the guesses)
+printf 'model dropped\ndim D = 2\ninput x : [D]\nh = x\nfor t in 0..2 {\n  hh = h\n}\noutput y\ny = hh\n' >"$W/dropped.nn"
+expect 1 "undefined after its loop: the note" "note: 'hh' was bound here, inside a loop" "$NNGC" "$W/dropped.nn" -o "$W/dropped.c" &&
+    cp "$W/err" "$W/dropped.err" && check "... and no guess" sh -c "! grep -q 'did you mean' '$W/dropped.err'"
 expect 1 "nngc run -Werror" "unused.nn:6:7: error: input 'z' is never used" "$NNGC" run -Werror "$W/unused.nn"
 
 mkdir "$W/def"
