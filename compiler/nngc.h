@@ -37,6 +37,20 @@ char *xvsprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)
 /* Frees everything xalloc returned. */
 void xfree_all(void);
 
+/* Edit distance of a and b, a swap of two neighbours counting as one edit
+ * ("tahn" for "tanh"); past max it returns max + 1. */
+int edit_distance(const char *a, const char *b, int max);
+/* "Did you mean": guess_consider each candidate; best is the nearest one
+ * edit away from name (two for names of 6 characters or more), with fewer
+ * edits than name has characters ('x' gets no guess), or NULL. */
+typedef struct Guess {
+    const char *name;
+    const char *best;
+    int dist;
+} Guess;
+Guess guess_start(const char *name);
+void guess_consider(Guess *g, const char *cand);
+
 /* Appends x to a growable array (arr, n, cap), e.g. VEC_PUSH(b->nodes, b->n, b->cap, node). */
 #define VEC_PUSH(arr, n, cap, x)                                                  \
     do {                                                                          \

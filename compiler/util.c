@@ -156,6 +156,48 @@ _Noreturn void nn_internal_error(const char *file, int line, const char *what) {
  * /dev/stdin work too, and at most NN_MAX_SOURCE bytes, so an endless
  * device does not fill the memory. The text is copied into the arena at the end so that
  * callers never free it. */
+int edit_distance(const char *a, const char *b, int max) {
+    int na = (int)strlen(a), nb = (int)strlen(b);
+    if (na - nb > max || nb - na > max || na > 64 || nb > 64)
+        return max + 1;
+    int d[65][65];
+    for (int i = 0; i <= na; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= nb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= na; i++) {
+        for (int j = 1; j <= nb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    }
+    return d[na][nb];
+}
+
+Guess guess_start(const char *name) {
+    int len = (int)strlen(name);
+    int max = len >= 6 ? 2 : 1;
+    if (max >= len)
+        max = len - 1;
+    return (Guess){name, NULL, max + 1};
+}
+
+void guess_consider(Guess *g, const char *cand) {
+    if (strcmp(cand, g->name) == 0)
+        return;
+    int d = edit_distance(g->name, cand, g->dist - 1);
+    if (d < g->dist) {
+        g->best = cand;
+        g->dist = d;
+    }
+}
+
 char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)

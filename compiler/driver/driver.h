@@ -99,6 +99,14 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i);
  * is another option, -1 after reporting a missing value. */
 int match_value_option(const char *name, int argc, char **argv, int *i, const char **val);
 
+/* nngc's usage (its compiler options), which nngc run, train and eval take too. */
+void nngc_usage(FILE *out);
+/* Reports an unknown option arg of a command ("nngc train": "" for
+ * nngc itself) with the nearest option named in its usage (and in nngc's,
+ * whose compiler options every command takes): "unknown option '--epoch';
+ * did you mean '--epochs'? (see nngc train --help)". */
+void driver_unknown_option(const char *arg, const char *command, void (*usage)(FILE *));
+
 /* Parses an optimizer spec "adam:lr=0.001,beta1=0.9" (--optimizer):
  * sgd:lr=X (lr required), adam[:lr,beta1,beta2,eps], adagrad[:lr,eps],
  * PyTorch's defaults for what is not given. */

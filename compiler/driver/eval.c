@@ -96,7 +96,7 @@ int nngc_eval(int argc, char **argv) {
                 return EXIT_USAGE;
             }
         } else {
-            driver_error("unknown option '%s' (see nngc eval --help)", s);
+            driver_unknown_option(s, "nngc eval", eval_usage);
             return EXIT_USAGE;
         }
         if (r < 0)

@@ -37,45 +37,6 @@ typedef struct Args {
     CompileOptions co;
 } Args;
 
-static void usage(FILE *out) {
-    fputs("usage: nngc [options] MODEL.nn\n"
-          "       nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]... (see nngc run --help)\n"
-          "\n"
-          "Compiles a model to C: MODEL.c and its header MODEL.h.\n"
-          "\n"
-          "  -o FILE              output file (default MODEL.c, MODEL.o with -c, MODEL.so with --shared);\n"
-          "                       the header is written next to it (model.c -> model.h)\n"
-          "  -c                   compile to an object file with the backend C compiler\n"
-          "  --shared             build a shared library with the runtime and BLAS linked in\n"
-          "  -I DIR               add DIR to the import search path (repeatable)\n"
-          "  -O0 -O1 -O2          optimization level (default -O2): -O1 softmax, fold, cse, hoist,\n"
-          "                       dce; -O2 adds batch and fuse (docs/OPTIMIZATIONS.md)\n"
-          "  --passes=a,b         run exactly these passes, in this order\n"
-          "  --disable-pass=NAME  never run pass NAME\n"
-          "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
-          "                       is the IR as lowered; `all` after every pass), then stop unless\n"
-          "                       -o was given; train:PASS, train:all, train (after the last pass)\n"
-          "                       and autodiff (= train:autodiff) show the training graph\n"
-          "  --dump-ir-diff=PASS  print a unified diff of the IR before and after PASS (stops like --dump-ir)\n"
-          "  --stats              per pass, print counts to stderr: nodes, loops, GEMM/GEMV, executed ops\n"
-          "  --report=batch       say what the batch pass left in loops, and why\n"
-          "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
-          "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
-          "  --counts=FILE.npy    word counts (one per id) the model's approximations start from\n"
-          "  --optimizer=SPEC     replace the program's optimizer: sgd:lr=0.1, adam:lr=0.001,beta1=0.9,\n"
-          "                       adam:lazy=1 (SparseAdam on lookup tables), adagrad:lr=0.01\n"
-          "                       (PyTorch's defaults for what is not given)\n"
-          "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
-          "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
-          "  --no-line            no #line markers in the generated C\n"
-          "  -w, -Werror          no warnings; warnings are errors\n"
-          "  --target=c|cuda      what to emit: C (default) or CUDA (MODEL.cu, docs/CUDA.md)\n"
-          "  --help, --version\n"
-          "\n"
-          "See docs/CLI.md.\n",
-          out);
-}
-
 static int usage_error(void) {
     fputs("usage: nngc [options] MODEL.nn (see nngc --help)\n", stderr);
     return EXIT_USAGE;
@@ -88,7 +49,7 @@ static int parse_args(Args *a, int argc, char **argv) {
         const char *s = argv[i];
         int r;
         if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
-            usage(stdout);
+            nngc_usage(stdout);
             exit(0);
         }
         if (strcmp(s, "--version") == 0) {
@@ -131,7 +92,7 @@ static int parse_args(Args *a, int argc, char **argv) {
                 return EXIT_USAGE;
             }
         } else if (s[0] == '-' && s[1]) {
-            driver_error("unknown option '%s'", s);
+            driver_unknown_option(s, "", nngc_usage);
             return usage_error();
         } else if (a->input) {
             driver_error("more than one model file: '%s' and '%s'", a->input, s);

@@ -57,6 +57,82 @@ void driver_locate(Paths *p) {
         p->stdlib_dir = xstrdup(env);
 }
 
+void nngc_usage(FILE *out) {
+    fputs("usage: nngc [options] MODEL.nn\n"
+          "       nngc run MODEL.nn [--params P.safetensors] [--input NAME=FILE.npy]... (see nngc run --help)\n"
+          "\n"
+          "Compiles a model to C: MODEL.c and its header MODEL.h.\n"
+          "\n"
+          "  -o FILE              output file (default MODEL.c, MODEL.o with -c, MODEL.so with --shared);\n"
+          "                       the header is written next to it (model.c -> model.h)\n"
+          "  -c                   compile to an object file with the backend C compiler\n"
+          "  --shared             build a shared library with the runtime and BLAS linked in\n"
+          "  -I DIR               add DIR to the import search path (repeatable)\n"
+          "  -O0 -O1 -O2          optimization level (default -O2): -O1 softmax, fold, cse, hoist,\n"
+          "                       dce; -O2 adds batch and fuse (docs/OPTIMIZATIONS.md)\n"
+          "  --passes=a,b         run exactly these passes, in this order\n"
+          "  --disable-pass=NAME  never run pass NAME\n"
+          "  --dump-ir[=PASS|all] print the IR after PASS (default: after the last pass; `lower`\n"
+          "                       is the IR as lowered; `all` after every pass), then stop unless\n"
+          "                       -o was given; train:PASS, train:all, train (after the last pass)\n"
+          "                       and autodiff (= train:autodiff) show the training graph\n"
+          "  --dump-ir-diff=PASS  print a unified diff of the IR before and after PASS (stops like --dump-ir)\n"
+          "  --stats              per pass, print counts to stderr: nodes, loops, GEMM/GEMV, executed ops\n"
+          "  --report=batch       say what the batch pass left in loops, and why\n"
+          "  --dot[=FILE]         write the graph as Graphviz to stdout or FILE (stops like --dump-ir)\n"
+          "  --softmax=SPEC       default softmax approximation (full, neg:k=3, hier, binary, ...)\n"
+          "  --counts=FILE.npy    word counts (one per id) the model's approximations start from\n"
+          "  --optimizer=SPEC     replace the program's optimizer: sgd:lr=0.1, adam:lr=0.001,beta1=0.9,\n"
+          "                       adam:lazy=1 (SparseAdam on lookup tables), adagrad:lr=0.01\n"
+          "                       (PyTorch's defaults for what is not given)\n"
+          "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
+          "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
+          "  --no-line            no #line markers in the generated C\n"
+          "  -w, -Werror          no warnings; warnings are errors\n"
+          "  --target=c|cuda      what to emit: C (default) or CUDA (MODEL.cu, docs/CUDA.md)\n"
+          "  --help, --version\n"
+          "\n"
+          "See docs/CLI.md.\n",
+          out);
+}
+
+/* Considers each option ("-x", "--name", up to a '=' or a '[') named in
+ * the text usage prints. */
+static void guess_in_usage(Guess *g, void (*usage)(FILE *)) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    usage(f);
+    if (fclose(f) != 0) {
+        free(text);
+        return;
+    }
+    for (char *p = text; (p = strchr(p, '-')) != NULL;) {
+        /* an option starts a word: after a space, '[', '(', '|' or ',' */
+        bool starts = p == text || strchr(" [(|,", p[-1]);
+        size_t n = strspn(p, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (starts && n > 1 && p[1] != ' ')
+            guess_consider(g, xstrndup(p, n));
+        p += n ? n : 1;
+    }
+    free(text);
+}
+
+void driver_unknown_option(const char *arg, const char *command, void (*usage)(FILE *)) {
+    const char *eq = strchr(arg, '=');
+    Guess g = guess_start(eq ? xstrndup(arg, (size_t)(eq - arg)) : arg);
+    guess_in_usage(&g, usage);
+    if (usage != nngc_usage)
+        guess_in_usage(&g, nngc_usage);
+    const char *see = *command ? xsprintf(" (see %s --help)", command) : "";
+    if (g.best)
+        driver_error("unknown option '%s'; did you mean '%s'?%s", arg, g.best, see);
+    else
+        driver_error("unknown option '%s'%s", arg, see);
+}
+
 void compile_options_init(CompileOptions *o) {
     memset(o, 0, sizeof *o);
     o->opt_level = 2;

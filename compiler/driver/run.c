@@ -158,7 +158,7 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
                 return EXIT_USAGE;
             VEC_PUSH(ra->inputs, ra->ninputs, ra->capinputs, na);
         } else if (a[0] == '-' && a[1]) {
-            driver_error("unknown option '%s' for nngc run (see nngc run --help)", a);
+            driver_unknown_option(a, "nngc run", run_usage);
             return EXIT_USAGE;
         } else if (ra->model) {
             driver_error("more than one model file: '%s' and '%s'", ra->model, a);

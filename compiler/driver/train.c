@@ -244,7 +244,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             if ((ok = r > 0 && export_spec_ok(v))) /* before the training, not after it */
                 VEC_PUSH(a->exports, a->nexports, a->capexports, v);
         } else {
-            driver_error("unknown option '%s' (see nngc train --help)", s);
+            driver_unknown_option(s, "nngc train", train_usage);
             return EXIT_USAGE;
         }
 #undef VALUE

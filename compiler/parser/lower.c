@@ -235,32 +235,6 @@ Node *as_float(Lower *L, Node *n, const Ast *where, const char *what) {
 
 /* ---------------------------------------------------------------- scopes */
 
-/* Edit distance of a and b, a swap of two neighbours counting as one edit
- * ("tahn" for "tanh"); stops counting past max (returns max + 1). */
-static int edit_distance(const char *a, const char *b, int max) {
-    int na = (int)strlen(a), nb = (int)strlen(b);
-    if (na - nb > max || nb - na > max || na > 64 || nb > 64)
-        return max + 1;
-    int d[65][65];
-    for (int i = 0; i <= na; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= nb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= na; i++) {
-        for (int j = 1; j <= nb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
-                c = d[i - 2][j - 2] + 1;
-            d[i][j] = c;
-        }
-    }
-    return d[na][nb];
-}
-
 /* Was name bound in a loop that has ended (lower_name's note explains)? */
 static bool was_dropped(const Lower *L, const char *name) {
     for (int i = 0; i < L->ndropped; i++)
@@ -269,37 +243,16 @@ static bool was_dropped(const Lower *L, const char *name) {
     return false;
 }
 
-typedef struct Guess {
-    const char *name;
-    const char *best;
-    int dist;
-} Guess;
-
-static void consider(Guess *g, const char *cand) {
-    if (strcmp(cand, g->name) == 0)
-        return;
-    int d = edit_distance(g->name, cand, g->dist - 1);
-    if (d < g->dist) {
-        g->best = cand;
-        g->dist = d;
-    }
-}
-
 /* The visible name closest to a misspelt one (what: "name", "function" or
- * "dim"), or NULL: one edit away (two for names of 6 letters or more),
- * and fewer edits than the name has letters ('x' suggests nothing). */
+ * "dim"), or NULL (guess_start's rule). */
 static const char *closest_name(Lower *L, const char *what, const char *name) {
-    int len = (int)strlen(name);
-    int max = len >= 6 ? 2 : 1;
-    if (max >= len)
-        max = len - 1;
-    Guess g = {name, NULL, max + 1};
+    Guess g = guess_start(name);
     bool fn = strcmp(what, "function") == 0, dim = strcmp(what, "dim") == 0;
     if (!fn && !dim) {
         for (Scope *s = L->scope; s; s = s->up) {
             for (int i = 0; i < s->n; i++)
                 if (s->v[i].val && strcmp(s->v[i].name, "loss") != 0)
-                    consider(&g, s->v[i].name);
+                    guess_consider(&g, s->v[i].name);
             if (s->barrier)
                 break;
         }
@@ -307,10 +260,10 @@ static const char *closest_name(Lower *L, const char *what, const char *name) {
     for (int i = 0; i < L->nsyms; i++) {
         SymKind k = L->syms[i].kind;
         if (fn ? k == SYM_DEF : dim ? k == SYM_DIM : k != SYM_DEF)
-            consider(&g, L->syms[i].name);
+            guess_consider(&g, L->syms[i].name);
     }
     for (int i = 0; fn && builtin_names[i]; i++)
-        consider(&g, builtin_names[i]);
+        guess_consider(&g, builtin_names[i]);
     return g.best;
 }
 

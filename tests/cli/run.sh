@@ -84,6 +84,15 @@ expect 0 "--help" "usage: nngc" "$NNGC" --help
 expect 0 "--version" "nngc 0.2.0" "$NNGC" --version
 expect 2 "no arguments" "usage" "$NNGC"
 expect 2 "unknown option" "unknown option '--bogus'" "$NNGC" --bogus "$MODEL"
+# an option one or two typos away from a real one: the guess, from the
+# command's usage (and nngc's, whose compiler options every command takes)
+expect 2 "unknown option: a guess" "unknown option '--dump-irr'; did you mean '--dump-ir'?" "$NNGC" --dump-irr "$MODEL"
+expect 2 "nngc run: a guess" "unknown option '--grad'; did you mean '--grads'? (see nngc run --help)" \
+    "$NNGC" run "$MODEL" --grad "$W"
+expect 2 "nngc train: a guess" "unknown option '--epoch'; did you mean '--epochs'? (see nngc train --help)" \
+    "$NNGC" train "$MODEL" --epoch 3
+expect 2 "nngc eval: a compiler option's guess" "unknown option '--softmx=neg'; did you mean '--softmax'?" \
+    "$NNGC" eval "$MODEL" --softmx=neg
 expect 2 "two model files" "more than one model file" "$NNGC" "$MODEL" "$MODEL"
 expect 2 "-O3" "optimization level" "$NNGC" -O3 "$MODEL"
 expect 2 "-o without a value" "needs a file name" "$NNGC" "$MODEL" -o
