@@ -148,6 +148,9 @@ int nngc_eval(int argc, char **argv) {
         return EXIT_ERROR;
     Dataset ds = {0};
     Batched bat = {.d1 = d};
+    for (int i = 0; i < nexports; i++)
+        if (!export_check(d, exports[i], text))
+            return EXIT_ERROR;
     void *m = d->create(seed);
     if (!m) {
         driver_error("creating model %s: %s", d->name, nnrt_last_error()); /* --target=cuda: no device */

@@ -680,6 +680,9 @@ static int train_run(TrainArgs *ap) {
     if (!open_data(&t))
         goto out;
     const nnrt_model_desc *d = t.d; /* open_data may have compiled it again */
+    for (int i = 0; i < a.nexports; i++) /* an hour's training, then a typo in --export: no */
+        if (!export_check(d, a.exports[i], t.text))
+            goto out;
     t.m = d->create(t.st.seed);
     if (!t.m) {
         driver_error("creating model %s: %s", d->name, a.co.target ? nnrt_last_error() : "out of memory"); /* cuda: no device */

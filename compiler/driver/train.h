@@ -120,6 +120,9 @@ const nnrt_model_desc *load_model(const char *model, CompileOptions *co, bool tr
 
 /* --export NAME=FILE: a word2vec text file (.txt, .vec) or .npy. */
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words);
+/* Before any training or evaluation: the param of --export spec exists
+ * and fits its format (words: the data is text, with a vocabulary). */
+bool export_check(const nnrt_model_desc *d, const char *spec, bool words);
 /* Is spec PARAM=FILE, both named? Else false after saying so. */
 bool export_spec_ok(const char *spec);
 /* --init-unigram PARAM: the log unigram frequencies of the vocabulary into

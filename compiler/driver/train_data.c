@@ -508,10 +508,16 @@ const nnrt_model_desc *load_model_quiet(const char *model, CompileOptions *co, b
 /* The index of d's param called name, or -1 after "OPT: model M has no
  * param NAME" (--export, --init-unigram). */
 static int param_named(const nnrt_model_desc *d, const char *name, const char *opt) {
-    for (int i = 0; i < d->nparams; i++)
+    Guess g = guess_start(name);
+    for (int i = 0; i < d->nparams; i++) {
         if (strcmp(d->params[i].name, name) == 0)
             return i;
-    driver_error("%s: model %s has no param %s", opt, d->name, name);
+        guess_consider(&g, d->params[i].name);
+    }
+    if (g.best)
+        driver_error("%s: model %s has no param %s; did you mean %s?", opt, d->name, name, g.best);
+    else
+        driver_error("%s: model %s has no param %s", opt, d->name, name);
     return -1;
 }
 
@@ -524,33 +530,51 @@ bool export_spec_ok(const char *spec) {
     return true;
 }
 
-bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
+static bool is_npy(const char *file) {
+    size_t len = strlen(file);
+    return len >= 4 && strcmp(file + len - 4, ".npy") == 0;
+}
+
+/* The param an --export spec writes, checked: it exists, and the word2vec
+ * text format has a matrix and a vocabulary (words: text data); -1 after
+ * the error. */
+static int export_target(const nnrt_model_desc *d, const char *spec, bool words) {
     if (!export_spec_ok(spec))
-        return false;
+        return -1;
     const char *eq = strchr(spec, '=');
     char *name = xstrndup(spec, (size_t)(eq - spec));
-    const char *file = eq + 1;
-    if (!driver_check_output(file))
-        return false;
     int i = param_named(d, name, xsprintf("--export %s", spec));
     if (i < 0)
+        return -1;
+    const nnrt_tensor_desc *p = &d->params[i];
+    if (!is_npy(eq + 1) && (p->rank != 2 || !words)) {
+        driver_error("--export %s: the word2vec text format needs a [rows, columns] param and a vocabulary "
+                     "(text data)%s", spec, p->rank != 2 ? xsprintf("; %s is %s", name, p->shape_text) : "");
+        return -1;
+    }
+    return i;
+}
+
+bool export_check(const nnrt_model_desc *d, const char *spec, bool words) {
+    return export_target(d, spec, words) >= 0;
+}
+
+bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {
+    int i = export_target(d, spec, words != NULL);
+    if (i < 0)
+        return false;
+    const char *file = strchr(spec, '=') + 1;
+    if (!driver_check_output(file))
         return false;
     const nnrt_tensor_desc *p = &d->params[i];
     int64_t shape[NNRT_MAXRANK];
     for (int ax = 0; ax < p->rank; ax++)
         shape[ax] = static_size(&p->shape[ax]);
-    size_t len = strlen(file);
     int rc;
-    if (len >= 4 && strcmp(file + len - 4, ".npy") == 0) {
+    if (is_npy(file))
         rc = nnrt_npy_write(file, NNRT_F32, p->rank, shape, d->param_data(m, i));
-    } else {
-        if (p->rank != 2 || !words) {
-            driver_error("--export %s: the word2vec text format needs a [rows, columns] param and a vocabulary "
-                         "(text data)%s", spec, p->rank != 2 ? xsprintf("; %s is %s", name, p->shape_text) : "");
-            return false;
-        }
+    else
         rc = nnrt_vocab_write_vectors(file, words, d->param_data(m, i), shape[0], shape[1]);
-    }
     if (rc != NNRT_OK) {
         driver_error("--export %s: %s", spec, nnrt_last_error());
         return false;

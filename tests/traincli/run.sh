@@ -291,6 +291,21 @@ for bad in "--save=" "--data=" "--export emb=" "--export =x"; do
         if grep -q "^epoch" "$tmp/out"; then notok "... before training"; else ok "... before training"; fi
     }
 done
+# a param the model lacks, or the word2vec text format of a vector or of
+# .npy data: an error before training or evaluating too (it trained the
+# whole run first), with the nearest param's name
+run "train --export of a misspelt param fails at once" 1 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 \
+    --export Wxx="$tmp/wxx.npy" && has "... naming the nearest param" "has no param Wxx; did you mean Wx\?" && {
+    if grep -q "^epoch" "$tmp/out"; then notok "... before training"; else ok "... before training"; fi
+}
+run "train --export of a vector as word2vec text fails at once" 1 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" \
+    --epochs 1 --export bh="$tmp/bh.txt" && has "... saying why" "needs a \[rows, columns\] param" && {
+    if grep -q "^epoch" "$tmp/out"; then notok "... before training"; else ok "... before training"; fi
+}
+run "eval --export of a misspelt param fails at once" 1 "$NNGC" eval $M/sg.nn --vocab "$tmp/lm.st.vocab" \
+    --data "$tmp/valid.txt" --export W="$tmp/w.npy" && has "... saying why" "has no param W$" && {
+    if grep -q "perplexity" "$tmp/out"; then notok "... before evaluating"; else ok "... before evaluating"; fi
+}
 # --export onto a device is written in place, as -o is (docs/CLI.md); it
 # once renamed a file over it (as root: over /dev/null itself). Through
 # links in $tmp, so that a regression replaces them, not the devices
