@@ -217,11 +217,29 @@ const char *stdlib_defining(Lower *L, const char *name) {
     return found;
 }
 
+/* The standard library module whose name is nearest a missing import's
+ * ("nnn" for "nn"), or NULL. */
+static const char *stdlib_nearest(Lower *L, const char *name) {
+    DIR *dir = L->opt->stdlib_dir && !strchr(name, '/') ? opendir(L->opt->stdlib_dir) : NULL;
+    if (!dir)
+        return NULL;
+    size_t len = strlen(name);
+    Guess g = guess_start(len > 3 && strcmp(name + len - 3, ".nn") == 0 ? xstrndup(name, len - 3) : name);
+    for (struct dirent *e; (e = readdir(dir));) {
+        size_t n = strlen(e->d_name);
+        if (n >= 4 && strcmp(e->d_name + n - 3, ".nn") == 0)
+            guess_consider(&g, xstrndup(e->d_name, n - 3));
+    }
+    closedir(dir);
+    return g.best;
+}
+
 static void do_import(Lower *L, const Ast *a, int from_file) {
     char path[2048];
     if (!resolve_import(L, a->name, from_file, path, sizeof path)) {
-        diag_error(L->d, decl_loc(L->d, a), "cannot find import \"%s\" (searched -I dirs, the importing file's dir and the stdlib)",
-                   a->name);
+        const char *near = stdlib_nearest(L, a->name);
+        diag_error(L->d, decl_loc(L->d, a), "cannot find import \"%s\" (searched -I dirs, the importing file's dir and the stdlib)%s",
+                   a->name, near ? xsprintf("; did you mean \"%s\"?", near) : "");
         L->import_failed = true;
         return;
     }
