@@ -49,6 +49,15 @@ void driver_locate(Paths *p) {
         p->libnngrt = xsprintf("%s/../lib/libnngrt.a", dir);
         p->stdlib_dir = xsprintf("%s/../share/nngc/stdlib", dir);
     }
+    /* "/usr/local/share/nngc/stdlib/nn.nn" in messages, not
+     * "/usr/local/bin/../share/nngc/stdlib/nn.nn" */
+    char **dirs[] = {&p->include_dir, &p->libnngrt, &p->stdlib_dir};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        char *real = realpath(*dirs[i], NULL);
+        if (real)
+            *dirs[i] = xstrdup(real);
+        free(real);
+    }
     const char *env = getenv("NNGC_INCLUDE");
     if (env && *env)
         p->include_dir = xstrdup(env);
