@@ -471,6 +471,9 @@ static void test_error_no_follow_on(void **state) {
      * end of the file) */
     check_errors("h = tanh(W @ { x)\ny = 2\n", 1,
                  "t.nn:1:14: error: unexpected '{' inside '(' (a '{' only opens a block)", NULL);
+    /* no power operator: said, and taken as '*' so the line parses */
+    check_errors("y = x ** 2\nz = x ^ 3\n", 2, "t.nn:1:7: error: no '**' (power) operator: write x * x, or exp(p * log(x))",
+                 "t.nn:2:7: error: no '^' (power) operator: write x * x, or exp(p * log(x))", NULL);
     check_errors("h = a[{ 1]\ny = 2 +\n", 2, "t.nn:1:7: error: unexpected '{' inside '[' (a '{' only opens a block)",
                  "t.nn:3:1: error: unexpected end of file", NULL);
 }
