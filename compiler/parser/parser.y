@@ -494,6 +494,11 @@ static int yyreport_syntax_error(const yypcontext_t *pc, ParseCtx *ctx, yyscan_t
         diag_error(ctx->d, loc, "expected '{' on the same line, found end of line");
         return 0;
     }
+    if (tok == YYSYMBOL_DOTDOT && open && open->ch == '[') {
+        diag_error(ctx->d, loc, "unexpected '..': there are no slices (a[i] is one row; a loop, or a[ids] with a "
+                                "vector of ids, takes several)");
+        return 0;
+    }
     if (is_char(tok, '{') && expects(exp, nexp, YYSYMBOL_DOTDOT)) {
         diag_error(ctx->d, loc, "expected '..' in the range, as in 'for t in 0..T', found '{'");
         return 0;

@@ -471,6 +471,8 @@ static void test_error_no_follow_on(void **state) {
      * end of the file) */
     check_errors("h = tanh(W @ { x)\ny = 2\n", 1,
                  "t.nn:1:14: error: unexpected '{' inside '(' (a '{' only opens a block)", NULL);
+    check_errors("y = x[0..2]\n", 1, "t.nn:1:8: error: unexpected '..': there are no slices (a[i] is one row; a loop, "
+                                    "or a[ids] with a vector of ids, takes several)", NULL);
     /* no power operator: said, and taken as '*' so the line parses */
     check_errors("y = x ** 2\nz = x ^ 3\n", 2, "t.nn:1:7: error: no '**' (power) operator: write x * x, or exp(p * log(x))",
                  "t.nn:2:7: error: no '^' (power) operator: write x * x, or exp(p * log(x))", NULL);
