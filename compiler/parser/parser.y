@@ -223,6 +223,7 @@ decl:
 |   INPUT NAME ':' type         { $$ = named(AST_INPUT, @$, $2); $$->type = $4; }
 |   OUTPUT names                { $$ = ast_new(AST_OUTPUT, @$); $$->args = $2; }
 |   OPTIMIZER NAME '(' kwargs ')' { $$ = named(AST_OPTIMIZER, @$, $2); $$->args = $4; }
+|   OPTIMIZER NAME              { $$ = named(AST_OPTIMIZER, @$, $2); } /* every argument its default */
 |   DEF NAME '(' params ')' block {
                                   $$ = named(AST_DEF, @$, $2);
                                   $$->args = $4;

@@ -194,7 +194,8 @@ static void test_declarations(void **state) {
                "input s : float\n"
                "input f : float[2 * T, 3]\n"
                "output h, c\n"
-               "optimizer adam(lr = 0.001, beta1 = 0.9, 0.999)\n",
+               "optimizer adam(lr = 0.001, beta1 = 0.9, 0.999)\n"
+               "optimizer adagrad                # every argument its default\n",
                "(model NAME)\n"
                "(import \"nn\")\n"
                "(dim V 10000)\n"
@@ -211,7 +212,8 @@ static void test_declarations(void **state) {
                "(input s (float))\n"
                "(input f (float [(* 2 T) 3]))\n"
                "(output h c)\n"
-               "(optimizer adam (kw lr 0.001) (kw beta1 0.9) 0.999)\n");
+               "(optimizer adam (kw lr 0.001) (kw beta1 0.9) 0.999)\n"
+               "(optimizer adagrad)\n");
 }
 
 /* An open dim (nngc's extension, docs/LANGUAGE.md "Open dims"): `dim V`
