@@ -610,13 +610,30 @@ void ir_replace_uses(Graph *g, Node *old, Node *new_);
 /* The same for the pairs (olds[k], news[k]), k < n, in one walk of g (a
  * new one that is also an old, or an old twice: pair by pair, in order). */
 void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n);
-/* Pairs collected for one ir_replace_uses_many at the end of a pass. */
+/* A hashed map from nodes to small integers (indices into an array held
+ * elsewhere), for passes that must not search lists (compile time stays
+ * linear in the graph). Zero-initialized = empty. uses.c. */
+typedef struct NodeIndex {
+    struct NodeSlot *slot;
+    int n, cap;
+} NodeIndex;
+/* Pairs collected for one ir_replace_uses_many at the end of a pass;
+ * which: old -> its pair's number. Zero-initialized = empty. */
 typedef struct Replacements {
     Node **olds, **news;
     int n, cap, nnews, capnews;
+    NodeIndex which;
 } Replacements;
+/* Adds the pair (old, new); an old already there keeps its first new one
+ * (as pair by pair in order would: once that is applied, no old is left). */
 void ir_repl_add(Replacements *r, Node *old, Node *new_);
 void ir_repl_apply(Graph *g, const Replacements *r);
+/* The pairs applied to loop l only: its node's operands (the carries'
+ * initial values), its body and its next, stacked and summed values. For
+ * pairs none of whose new ones is an old, and olds l cannot use elsewhere
+ * (its body's values) or pairs whose rest of the graph is walked later
+ * (batch.c puts off the replacement of each loop's results). */
+void ir_repl_apply_loop(const Replacements *r, Loop *l);
 /* n becomes op with operands in[0..nin), in place (its users keep it);
  * ta, tb and index cleared, its type left for the caller to check. */
 void ir_rewrite(Node *n, Op op, int nin, Node *const *in);
@@ -700,14 +717,7 @@ int ir_loop_results_end(const Loop *l);
 Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
 /* Adds a summed result of v; its LOOPOUT goes right after l's node. */
 Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
-/* A hashed map from nodes to small integers (indices into an array held
- * elsewhere), for passes that must not search lists (compile time stays
- * linear in the graph). Zero-initialized = empty. */
-typedef struct NodeIndex {
-    struct NodeSlot *slot;
-    int n, cap;
-} NodeIndex;
-/* The value stored for n, or -1. */
+/* NodeIndex (above, with Replacements): the value stored for n, or -1. */
 int node_index_get(const NodeIndex *ix, const Node *n);
 void node_index_put(NodeIndex *ix, const Node *n, int val);
 /* Adds to counts (node -> number) the uses of each value in b and the blocks

@@ -201,33 +201,36 @@ Node *ir_loop_result(Loop *l, int r, const char *name) {
     return n;
 }
 
-/* Pairs (old, new) of ir_replace_uses_many, by old: open addressing over
- * a power-of-two table at most half full. */
+/* The pairs (old, new) being applied: old -> its number k in which, new
+ * news[k] (which NULL: the one pair old1 -> new1). */
 typedef struct {
-    Node *const *olds, *const *news;
-    int *slot; /* index into olds / news, -1: empty; NULL: one pair */
-    size_t mask;
+    const NodeIndex *which;
+    Node *const *news;
+    Node *old1, *new1;
 } Subst;
 
-static size_t subst_hash(const Subst *m, const Node *k) {
-    return (size_t)(((uintptr_t)k >> 4) * UINT64_C(0x9E3779B97F4A7C15) >> 17) & m->mask;
-}
-
-static int subst_find(const Subst *m, const Node *k) {
-    for (size_t h = subst_hash(m, k);; h = (h + 1) & m->mask)
-        if (m->slot[h] < 0 || m->olds[m->slot[h]] == k)
-            return m->slot[h];
-}
-
 static inline void subst(const Subst *m, Node **p) {
-    if (!m->slot) { /* one pair */
-        if (*p == m->olds[0])
-            *p = m->news[0];
+    if (!m->which) {
+        if (*p == m->old1)
+            *p = m->new1;
         return;
     }
-    int k = *p ? subst_find(m, *p) : -1;
+    int k = *p ? node_index_get(m->which, *p) : -1;
     if (k >= 0)
         *p = m->news[k];
+}
+
+static void replace_in_block(Block *b, const Subst *m);
+
+/* A loop's next, stacked and summed values and its body. */
+static void replace_in_loop(Loop *l, const Subst *m) {
+    for (int r = 0; r < l->ncarry; r++)
+        subst(m, &l->next[r]);
+    for (int s = 0; s < l->nstack; s++)
+        subst(m, &l->stack[s]);
+    for (int s = 0; s < l->nsum; s++)
+        subst(m, &l->sum[s]);
+    replace_in_block(&l->body, m);
 }
 
 static void replace_in_block(Block *b, const Subst *m) {
@@ -235,16 +238,8 @@ static void replace_in_block(Block *b, const Subst *m) {
         Node *n = b->nodes[i];
         for (int j = 0; j < n->nin; j++)
             subst(m, &n->in[j]);
-        if (n->op != OP_LOOP)
-            continue;
-        Loop *l = n->loop;
-        for (int r = 0; r < l->ncarry; r++)
-            subst(m, &l->next[r]);
-        for (int s = 0; s < l->nstack; s++)
-            subst(m, &l->stack[s]);
-        for (int s = 0; s < l->nsum; s++)
-            subst(m, &l->sum[s]);
-        replace_in_block(&l->body, m);
+        if (n->op == OP_LOOP)
+            replace_in_loop(n->loop, m);
     }
 }
 
@@ -258,41 +253,58 @@ static void replace_all(Graph *g, const Subst *m) {
 }
 
 void ir_repl_add(Replacements *r, Node *old, Node *new_) {
+    if (node_index_get(&r->which, old) >= 0)
+        return; /* the first stays: once it is applied, the graph holds no old */
+    node_index_put(&r->which, old, r->n);
     VEC_PUSH(r->olds, r->n, r->cap, old);
     VEC_PUSH(r->news, r->nnews, r->capnews, new_);
 }
 
-void ir_repl_apply(Graph *g, const Replacements *r) { ir_replace_uses_many(g, r->olds, r->news, r->n); }
+/* Is a new one also an old? Then one walk is not enough. */
+static bool chained(const Replacements *r) {
+    for (int k = 0; k < r->n; k++)
+        if (node_index_get(&r->which, r->news[k]) >= 0)
+            return true;
+    return false;
+}
+
+void ir_repl_apply(Graph *g, const Replacements *r) {
+    if (r->n == 0)
+        return;
+    if (chained(r)) { /* pair by pair, in order */
+        for (int k = 0; k < r->n; k++)
+            ir_replace_uses(g, r->olds[k], r->news[k]);
+        return;
+    }
+    replace_all(g, &(Subst){&r->which, r->news, NULL, NULL});
+}
+
+void ir_repl_apply_loop(const Replacements *r, Loop *l) {
+    if (r->n == 0)
+        return;
+    Subst m = {&r->which, r->news, NULL, NULL};
+    for (int i = 0; i < l->node->nin; i++)
+        subst(&m, &l->node->in[i]);
+    replace_in_loop(l, &m);
+}
 
 void ir_replace_uses_many(Graph *g, Node *const *olds, Node *const *news, int n) {
-    if (n <= 0)
-        return;
     if (n == 1) {
-        Subst one = {olds, news, NULL, 0};
-        replace_all(g, &one);
+        replace_all(g, &(Subst){NULL, NULL, olds[0], news[0]});
         return;
     }
-    size_t cap = 4;
-    while (cap < 2 * (size_t)n)
-        cap *= 2;
-    Subst m = {olds, news, xalloc(cap * sizeof(int)), cap - 1};
-    memset(m.slot, -1, cap * sizeof(int));
-    bool chained = false;
+    Replacements r = {0};
+    bool twice = false;
     for (int k = 0; k < n; k++) {
-        size_t h = subst_hash(&m, olds[k]);
-        while (m.slot[h] >= 0 && olds[m.slot[h]] != olds[k])
-            h = (h + 1) & m.mask;
-        chained |= m.slot[h] >= 0; /* an old twice */
-        m.slot[h] = k;
+        twice |= node_index_get(&r.which, olds[k]) >= 0;
+        ir_repl_add(&r, olds[k], news[k]);
     }
-    for (int k = 0; k < n && !chained; k++)
-        chained = subst_find(&m, news[k]) >= 0;
-    if (chained) { /* a new one is an old, or an old is there twice: pair by pair, in order */
+    if (twice) { /* an old is there twice: pair by pair, in order */
         for (int k = 0; k < n; k++)
             ir_replace_uses(g, olds[k], news[k]);
         return;
     }
-    replace_all(g, &m);
+    ir_repl_apply(g, &r);
 }
 
 void ir_replace_uses(Graph *g, Node *old, Node *new_) {

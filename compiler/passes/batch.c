@@ -516,20 +516,29 @@ static Node *stack_of(Batcher *bt, Node *v) {
     return out;
 }
 
-static int batch_loop(Graph *g, Loop *l, FILE *report);
+static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later);
+
+/* The uses of a loop's result old (a LOOPOUT, read anywhere after the
+ * loop) become new_ later: once per pass (pass_batch), or before a dce
+ * (batch_loop), instead of a walk of the graph per loop; each loop first
+ * gets the pairs so far (ir_repl_apply_loop), so that it reads no
+ * replaced value. new_ is never an old itself, so that one walk is enough. */
+static void put_off(Replacements *later, Node *old, Node *new_) {
+    NN_ASSERT(old->op == OP_LOOPOUT && node_index_get(&later->which, new_) < 0);
+    ir_repl_add(later, old, new_);
+}
 
 /* A carry whose only use is its own next value carry + e is a sum written
  * as a rebinding (`h = h + emb[words[t]]`): its final value is
  * init + sum over t of e, a summed result, which batching then turns into
  * one reduction instead of a loop. Returns how many carries it rewrote;
  * the carries themselves are left for dce. */
-static int carries_to_sums(Graph *g, Loop *l) {
+static int carries_to_sums(Graph *g, Loop *l, Replacements *later) {
     int changed = 0;
     Block *outer = l->node->parent;
     NodeIndex uses = {0}; /* the body's uses and the carries' results, counted once */
     ir_block_use_counts(&l->body, &uses);
     Node **outs = ir_loop_outs(l);
-    Replacements rp = {0}; /* final values replaced at the end, in one walk */
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *nx = l->next[r];
         if (nx->op != OP_ADD || nx->parent != &l->body)
@@ -546,11 +555,10 @@ static int carries_to_sums(Graph *g, Loop *l) {
         fin->name = c->name;
         NN_ASSERT(shape_eq(&fin->shape, &c->shape));
         if (outs[r])
-            ir_repl_add(&rp, outs[r], fin);
+            put_off(later, outs[r], fin);
         l->next[r] = c; /* the carry is now unused: dce removes it */
         changed++;
     }
-    ir_repl_apply(g, &rp);
     return changed;
 }
 
@@ -560,12 +568,12 @@ static int carries_to_sums(Graph *g, Loop *l) {
  * Its uses become the initial value's, so that a stack of it is a stack
  * of a value from before the loop (below: a broadcast); the carry is left
  * for dce. Returns how many it rewrote. */
-static int unchanged_carries(Graph *g, Loop *l) {
+static int unchanged_carries(Loop *l, Replacements *later) {
     int changed = 0;
     NodeIndex uses = {0};
     ir_block_use_counts(&l->body, &uses);
     Node **outs = ir_loop_outs(l);
-    Replacements rp = {0}; /* replaced at the end, in one walk */
+    Replacements rp = {0}; /* the carries, replaced in the loop at the end, in one walk */
     bool *set_back = xalloc(sizeof(bool) * (size_t)(l->ncarry + 1));
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *init = l->node->in[r], *out = outs[r];
@@ -574,24 +582,24 @@ static int unchanged_carries(Graph *g, Loop *l) {
         ir_repl_add(&rp, c, init); /* the body's reads, the stacks (and next: set back) */
         set_back[r] = true;
         if (out)
-            ir_repl_add(&rp, out, init);
+            put_off(later, out, init);
         changed++;
     }
-    ir_repl_apply(g, &rp);
+    ir_repl_apply_loop(&rp, l);
     for (int r = 0; r < l->ncarry; r++)
         if (set_back[r])
             l->next[r] = l->carry[r];
     return changed;
 }
 
-static int batch_block(Graph *g, Block *b, FILE *report) {
+static int batch_block(Graph *g, Block *b, FILE *report, Replacements *later) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op != OP_LOOP)
             continue;
         int before = b->n;
-        changed += batch_loop(g, n->loop, report);
+        changed += batch_loop(g, n->loop, report, later);
         /* the loop may have moved (nodes inserted before it) or vanished
          * later (dce); continue after it */
         int p = -1;
@@ -631,13 +639,17 @@ static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Replacements *r
     }
 }
 
-static int batch_loop(Graph *g, Loop *l, FILE *report) {
-    int changed = batch_block(g, &l->body, report);
+static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
+    int changed = batch_block(g, &l->body, report, later);
+    ir_repl_apply_loop(later, l); /* the results of the loops batched so far, as l reads them */
     if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
-    changed += carries_to_sums(g, l);
-    changed += unchanged_carries(g, l);
-    if (changed)
-        pass_dce(&(PassCtx){.g = g}); /* inner loops emptied by batching, carries made sums: gone before classifying */
+    changed += carries_to_sums(g, l, later);
+    changed += unchanged_carries(l, later);
+    if (changed) { /* inner loops emptied by batching, carries made sums: gone before classifying */
+        ir_repl_apply(g, later); /* dce must see what reads what */
+        *later = (Replacements){0};
+        pass_dce(&(PassCtx){.g = g});
+    }
     Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
     bt.after = ir_loop_results_end(l);
@@ -731,8 +743,9 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
             fprintf(report, "batch: loop %s: kept %%%d %s in the loop: %s\n", l->var, v->id, op_name[v->op], why);
     }
 
-    /* The uses replaced below, all in one walk of the graph at the end (a
-     * walk each made a body of thousands of values quadratic) */
+    /* The uses replaced below: of the results, put off (put_off); of the
+     * body's values, in one walk of the loop at the end (a walk each made a
+     * body of thousands of values quadratic) */
     Replacements rp = {0};
     Node **outs = ir_loop_outs(l);
     /* stacked and summed results of batched values; a stack of a value
@@ -743,7 +756,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (o && invariant(&bt, v)) {
             Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
             if (bv) {
-                ir_repl_add(&rp, o, bv);
+                put_off(later, o, bv);
                 changed++;
                 if (report)
                     fprintf(report, "batch: loop %s: a stack of %%%d (from before the loop) is its broadcast\n",
@@ -754,7 +767,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!v->aux || v->parent != bt.body)
             continue;
         if (o)
-            ir_repl_add(&rp, o, v->aux);
+            put_off(later, o, v->aux);
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *v = l->sum[s];
@@ -764,12 +777,12 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
         if (!o)
             continue;
         if (v->mark & SUMMED) { /* the rule computed the sum itself */
-            ir_repl_add(&rp, o, v->aux);
+            put_off(later, o, v->aux);
             continue;
         }
         Node *sum = mk_axis(OP_SUMAXIS, v->aux, 0, o);
         Builder at = build_at(g, bt.outer, bt.after++, BUILD_ASSERT, "batch");
-        ir_repl_add(&rp, o, build_put(&at, sum, o->loc));
+        put_off(later, o, build_put(&at, sum, o->loc));
     }
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
@@ -780,7 +793,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report) {
     }
     if (nbefore > 0)
         rows_after(&bt, before_list, nbefore, idx, &rp);
-    ir_repl_apply(g, &rp);
+    ir_repl_apply_loop(&rp, l);
     for (int i = 0; i < bt.body->n; i++) {
         bt.body->nodes[i]->aux = NULL;
         bt.body->nodes[i]->mark = 0;
@@ -856,7 +869,9 @@ void pass_batch(PassCtx *pc) {
     Graph *g = pc->g;
     pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
-    batch_block(g, &g->top, pc->report);
+    Replacements later = {0};
+    batch_block(g, &g->top, pc->report, &later);
+    ir_repl_apply(g, &later);
     /* values that were computed apart in two loops now sit side by side:
      * a train graph's forward logsumexp(z) and the one of its reverse loop
      * (autodiff's softmax = exp(z - lse)) become one */
