@@ -85,8 +85,12 @@ static bool loop_reads_marked(const Loop *lp, const Loop *l)
 }
 
 /* Marks, from position from of the top block on, every node that depends
- * on top->nodes[from]. */
-static void mark_dependents(Block *top, int from)
+ * on top->nodes[from], up to the first loop that does not and could run
+ * beside it; returns that loop's position, or -1. *end: the position
+ * after the last node marked or not (for clear_from). Stopping there, and
+ * clearing only what was marked, keeps a loop that finds its partner near
+ * it from walking the whole graph (many loops in a row). */
+static int mark_until_partner(Block *top, int from, int *end)
 {
     top->nodes[from]->mark = 1;
     for (int i = from + 1; i < top->n; i++) {
@@ -97,7 +101,21 @@ static void mark_dependents(Block *top, int from)
         if (!dep && n->op == OP_LOOP)
             dep = loop_reads_marked(n->loop, n->loop);
         n->mark = dep;
+        if (n->op == OP_LOOP && !dep && !unfit(n)) {
+            *end = i + 1;
+            return i;
+        }
     }
+    *end = top->n;
+    return -1;
+}
+
+/* Node.mark = 0 for the top block's nodes at positions [from, end): only
+ * they are marked (the nodes of loop bodies never are). */
+static void clear_from(Block *top, int from, int end)
+{
+    for (int i = from; i < end; i++)
+        top->nodes[i]->mark = 0;
 }
 
 /* Moves the nodes strictly between positions a (L1) and b (L2): the
@@ -124,6 +142,7 @@ void pass_par(PassCtx *pc)
     if (pc->target) /* only the C target runs tasks (--target=cuda: loops stay apart) */
         return;
     Block *top = &pc->g->top;
+    ir_clear_marks(top);
     for (int i = 0; i < top->n; i++) {
         Node *l1 = top->nodes[i];
         if (l1->op != OP_LOOP)
@@ -134,15 +153,10 @@ void pass_par(PassCtx *pc)
                 fprintf(pc->report, "par: loop %s at line %d stays alone: it %s\n", l1->loop->var, l1->loc.line, why);
             continue;
         }
-        ir_clear_marks(top);
-        mark_dependents(top, i);
-        int j = -1;
-        for (int k = i + 1; k < top->n && j < 0; k++) {
-            Node *n = top->nodes[k];
-            if (n->op == OP_LOOP && !n->mark && !unfit(n))
-                j = k;
-        }
+        int end;
+        int j = mark_until_partner(top, i, &end);
         if (j < 0) {
+            clear_from(top, i, end);
             if (pc->report)
                 fprintf(pc->report, "par: loop %s at line %d: no later independent loop to run beside\n",
                         l1->loop->var, l1->loc.line);
@@ -150,13 +164,14 @@ void pass_par(PassCtx *pc)
         }
         Node *l2 = top->nodes[j];
         make_neighbours(top, i, j);
+        clear_from(top, i, end); /* the same nodes, in another order */
         l1->loop->beside = true;
         if (pc->report)
             fprintf(pc->report, "par: loop %s at line %d runs beside loop %s at line %d\n", l1->loop->var,
                     l1->loc.line, l2->loop->var, l2->loc.line);
-        /* continue after the pair */
-        for (i = 0; top->nodes[i] != l2; i++)
-            ;
+        /* continue after the pair (L2 moved back, behind what went before L1) */
+        while (top->nodes[i] != l2)
+            i++;
     }
     ir_clear_marks(top);
 }
