@@ -709,8 +709,16 @@ Node *ir_loop_find_result(const Loop *l, int r);
 /* ir_loop_find_result of every result of l, indexed by result number, in
  * one walk of l's block. */
 Node **ir_loop_outs(const Loop *l);
-/* The position just after l's node and the LOOPOUTs that follow it. */
-int ir_loop_results_end(const Loop *l);
+/* The same from position pos of l's block on (at most l's node's position),
+ * when it holds count LOOPOUTs of l: the walk stops after the last one
+ * (many loops in a row: a walk of the block each was quadratic). */
+Node **ir_loop_outs_at(const Loop *l, int pos, int count);
+/* ir_loop_outs of every loop of b, in one walk of b: loops maps each LOOP
+ * node of b to its row of the result. */
+Node ***ir_block_loop_outs(const Block *b, NodeIndex *loops);
+/* The position just after l's node and the LOOPOUTs that follow it; pos:
+ * where l's node is, if known (else -1: searched). */
+int ir_loop_results_end(const Loop *l, int pos);
 /* The LOOPOUT of a stacked result of body value v, added when there is
  * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
  * just after l's other results); *added (if not NULL) says which. */

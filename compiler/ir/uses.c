@@ -5,6 +5,8 @@
  */
 #include "nngc.h"
 
+#include <limits.h>
+
 void ir_clear_marks(Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
@@ -128,23 +130,52 @@ Node *ir_loop_find_result(const Loop *l, int r) {
     return NULL;
 }
 
-Node **ir_loop_outs(const Loop *l) {
-    int nres = l->ncarry + l->nstack + l->nsum;
-    Node **outs = xalloc(sizeof(Node *) * (size_t)(nres + 1));
+/* Files o under its result number in outs (the first where there are
+ * several) when it is a LOOPOUT of l; says whether it is one. */
+static bool file_out(Node **outs, const Loop *l, Node *o) {
+    if (o->op != OP_LOOPOUT || o->in[0] != l->node)
+        return false;
+    if (o->index >= 0 && o->index < l->ncarry + l->nstack + l->nsum && !outs[o->index])
+        outs[o->index] = o;
+    return true;
+}
+
+static Node **new_outs(const Loop *l) {
+    return xalloc(sizeof(Node *) * (size_t)(l->ncarry + l->nstack + l->nsum + 1));
+}
+
+Node **ir_loop_outs_at(const Loop *l, int pos, int count) {
+    Node **outs = new_outs(l);
     const Block *b = l->node->parent;
+    for (int i = pos; i < b->n && count > 0; i++)
+        count -= file_out(outs, l, b->nodes[i]);
+    return outs;
+}
+
+Node **ir_loop_outs(const Loop *l) { return ir_loop_outs_at(l, 0, INT_MAX); }
+
+Node ***ir_block_loop_outs(const Block *b, NodeIndex *loops) {
+    Node ***outs = xalloc(sizeof(Node **) * (size_t)(b->n + 1));
+    int nl = 0;
+    for (int i = 0; i < b->n; i++)
+        if (b->nodes[i]->op == OP_LOOP) {
+            node_index_put(loops, b->nodes[i], nl);
+            outs[nl++] = new_outs(b->nodes[i]->loop);
+        }
     for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (n->op == OP_LOOPOUT && n->in[0] == l->node && n->index >= 0 && n->index < nres && !outs[n->index])
-            outs[n->index] = n;
+        Node *o = b->nodes[i];
+        int k = o->op == OP_LOOPOUT ? node_index_get(loops, o->in[0]) : -1;
+        if (k >= 0)
+            file_out(outs[k], o->in[0]->loop, o);
     }
     return outs;
 }
 
-int ir_loop_results_end(const Loop *l) {
+int ir_loop_results_end(const Loop *l, int pos) {
     const Block *b = l->node->parent;
-    int pos = 0;
-    while (b->nodes[pos] != l->node)
-        pos++;
+    if (pos < 0 || pos >= b->n || b->nodes[pos] != l->node)
+        for (pos = 0; b->nodes[pos] != l->node; pos++)
+            ;
     pos++;
     while (pos < b->n && b->nodes[pos]->op == OP_LOOPOUT && b->nodes[pos]->in[0] == l->node)
         pos++;
@@ -176,7 +207,7 @@ Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added) {
     }
     int r = ir_loop_add_stack(l, v);
     if (pos < 0)
-        pos = ir_loop_results_end(l);
+        pos = ir_loop_results_end(l, -1);
     ir_loop_result(l, r, v->name); /* appended to outer */
     move_last_to(outer, pos);
     if (added)

@@ -45,7 +45,16 @@
  * summed: sum_t dy_t x_t^T = DY^T X, one GEMM). */
 enum { DEP_CARRY = 1, IN_REC = 2, SUMMED = 4 };
 
+/* What the batching of one graph carries from loop to loop. */
+typedef struct BatchPass {
+    Graph *g;
+    FILE *report;
+    Replacements later; /* uses of loops' results, replaced later (put_off) */
+    NodeIndex nouts;    /* LOOP node -> how many LOOPOUTs read it (count_outs) */
+} BatchPass;
+
 typedef struct Batcher {
+    BatchPass *bp;
     Graph *g;
     Loop *l;
     Block *body, *outer;
@@ -57,11 +66,45 @@ typedef struct Batcher {
     bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
 
-static int pos_of(Block *b, Node *n) {
-    for (int i = 0; i < b->n; i++)
+/* The position of n in b, or -1; looked for from hint on first (where
+ * it was last seen: it only moves on as nodes go in before it, so the
+ * search does not walk the block once per loop). */
+static int find_from(Block *b, Node *n, int hint) {
+    for (int i = hint > 0 ? hint : 0; i < b->n; i++)
         if (b->nodes[i] == n)
             return i;
-    NN_ASSERT(0);
+    for (int i = 0; i < hint && i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    return -1;
+}
+
+static int pos_of(Block *b, Node *n, int hint) {
+    int i = find_from(b, n, hint);
+    NN_ASSERT(i >= 0);
+    return i;
+}
+
+/* Counts the LOOPOUTs of each loop of b and the blocks in it, into nouts:
+ * with it, a loop's LOOPOUTs are found by a walk that stops at the last
+ * (ir_loop_outs_at). */
+static void count_outs(const Block *b, NodeIndex *nouts) {
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == OP_LOOPOUT)
+            node_index_put(nouts, n->in[0], ir_use_count(nouts, n->in[0]) + 1);
+        if (n->op == OP_LOOP)
+            count_outs(&n->loop->body, nouts);
+    }
+}
+
+/* l's LOOPOUTs, by result number; l's node is at position pos. */
+static Node **outs_of(BatchPass *bp, Loop *l, int pos) {
+    return ir_loop_outs_at(l, pos, ir_use_count(&bp->nouts, l->node));
+}
+
+static void one_more_out(BatchPass *bp, Loop *l) {
+    node_index_put(&bp->nouts, l->node, ir_use_count(&bp->nouts, l->node) + 1);
 }
 
 /* The nodes of a rule are made untyped (mk, mk_axis, mk_preset) and
@@ -79,7 +122,7 @@ static Node *mk(Op op, int nin, Node **in, const Node *like) {
  * for each value put made a long body quadratic). */
 static void put(Batcher *bt, Node *n, bool after) {
     if (!after && (bt->at >= bt->outer->n || bt->outer->nodes[bt->at] != bt->l->node))
-        bt->at = pos_of(bt->outer, bt->l->node);
+        bt->at = pos_of(bt->outer, bt->l->node, bt->at);
     Builder b = build_at(bt->g, bt->outer, after ? bt->after : bt->at, BUILD_TRY, "batch");
     build_place(&b, n);
     bt->after++; /* either way the cursor moves: past n, or with the loop node */
@@ -169,8 +212,10 @@ static Node *mk_same(Op op, int nin, Node **in, const Node *v) {
 static Node *leaf(Batcher *bt, Node *n) {
     Builder top = build_at(bt->g, &bt->g->top, -1, BUILD_ASSERT, "batch");
     build_leaf(&top, n, true);
-    if (bt->outer == &bt->g->top)
+    if (bt->outer == &bt->g->top) {
         bt->after++;
+        bt->at++;
+    }
     return n;
 }
 
@@ -511,12 +556,14 @@ static void classify(Batcher *bt) {
 static Node *stack_of(Batcher *bt, Node *v) {
     bool added;
     Node *out = ir_loop_stack_of(bt->l, v, bt->after, &added);
-    if (added)
+    if (added) {
         bt->after++;
+        one_more_out(bt->bp, bt->l);
+    }
     return out;
 }
 
-static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later);
+static int batch_loop(BatchPass *bp, Loop *l, int pos);
 
 /* The uses of a loop's result old (a LOOPOUT, read anywhere after the
  * loop) become new_ later: once per pass (pass_batch), or before a dce
@@ -533,12 +580,12 @@ static void put_off(Replacements *later, Node *old, Node *new_) {
  * init + sum over t of e, a summed result, which batching then turns into
  * one reduction instead of a loop. Returns how many carries it rewrote;
  * the carries themselves are left for dce. */
-static int carries_to_sums(Graph *g, Loop *l, Replacements *later) {
+static int carries_to_sums(BatchPass *bp, Loop *l, int pos) {
     int changed = 0;
     Block *outer = l->node->parent;
     NodeIndex uses = {0}; /* the body's uses and the carries' results, counted once */
     ir_block_use_counts(&l->body, &uses);
-    Node **outs = ir_loop_outs(l);
+    Node **outs = outs_of(bp, l, pos);
     for (int r = 0; r < l->ncarry; r++) {
         Node *c = l->carry[r], *nx = l->next[r];
         if (nx->op != OP_ADD || nx->parent != &l->body)
@@ -547,15 +594,16 @@ static int carries_to_sums(Graph *g, Loop *l, Replacements *later) {
         if (!e || e == c || ir_use_count(&uses, c) != 1 || ir_use_count(&uses, nx) != 0 || ir_result_uses(l, nx) != 1 ||
             ir_result_uses(l, c) != 0)
             continue;
-        Node *sum = ir_loop_sum_of(l, e, c->name);
+        Node *sum = ir_loop_sum_of(l, e, c->name); /* right after l's node: pos stays */
+        one_more_out(bp, l);
         /* after every result of the loop: right after the new sum it would end
          * the run of LOOPOUTs that fission's values are placed after */
-        Builder at = build_at(g, outer, ir_loop_results_end(l), BUILD_ASSERT, "batch");
+        Builder at = build_at(bp->g, outer, ir_loop_results_end(l, pos), BUILD_ASSERT, "batch");
         Node *fin = build_op2(&at, OP_ADD, l->node->in[r], sum, nx->loc);
         fin->name = c->name;
         NN_ASSERT(shape_eq(&fin->shape, &c->shape));
         if (outs[r])
-            put_off(later, outs[r], fin);
+            put_off(&bp->later, outs[r], fin);
         l->next[r] = c; /* the carry is now unused: dce removes it */
         changed++;
     }
@@ -568,11 +616,11 @@ static int carries_to_sums(Graph *g, Loop *l, Replacements *later) {
  * Its uses become the initial value's, so that a stack of it is a stack
  * of a value from before the loop (below: a broadcast); the carry is left
  * for dce. Returns how many it rewrote. */
-static int unchanged_carries(Loop *l, Replacements *later) {
+static int unchanged_carries(BatchPass *bp, Loop *l, int pos) {
     int changed = 0;
     NodeIndex uses = {0};
     ir_block_use_counts(&l->body, &uses);
-    Node **outs = ir_loop_outs(l);
+    Node **outs = outs_of(bp, l, pos);
     Replacements rp = {0}; /* the carries, replaced in the loop at the end, in one walk */
     bool *set_back = xalloc(sizeof(bool) * (size_t)(l->ncarry + 1));
     for (int r = 0; r < l->ncarry; r++) {
@@ -582,7 +630,7 @@ static int unchanged_carries(Loop *l, Replacements *later) {
         ir_repl_add(&rp, c, init); /* the body's reads, the stacks (and next: set back) */
         set_back[r] = true;
         if (out)
-            put_off(later, out, init);
+            put_off(&bp->later, out, init);
         changed++;
     }
     ir_repl_apply_loop(&rp, l);
@@ -592,20 +640,17 @@ static int unchanged_carries(Loop *l, Replacements *later) {
     return changed;
 }
 
-static int batch_block(Graph *g, Block *b, FILE *report, Replacements *later) {
+static int batch_block(BatchPass *bp, Block *b) {
     int changed = 0;
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op != OP_LOOP)
             continue;
         int before = b->n;
-        changed += batch_loop(g, n->loop, report, later);
+        changed += batch_loop(bp, n->loop, i);
         /* the loop may have moved (nodes inserted before it) or vanished
          * later (dce); continue after it */
-        int p = -1;
-        for (int k = 0; k < b->n; k++)
-            if (b->nodes[k] == n)
-                p = k;
+        int p = find_from(b, n, i);
         i = p >= 0 ? p : i + (b->n - before);
     }
     return changed;
@@ -639,21 +684,29 @@ static void rows_after(Batcher *bt, Node **vs, int n, Node *idx, Replacements *r
     }
 }
 
-static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
-    int changed = batch_block(g, &l->body, report, later);
-    ir_repl_apply_loop(later, l); /* the results of the loops batched so far, as l reads them */
+/* Batches loop l, whose node is at position pos of its block (or after it:
+ * leaves put at the head of the top block move it on). */
+static int batch_loop(BatchPass *bp, Loop *l, int pos) {
+    Graph *g = bp->g;
+    FILE *report = bp->report;
+    int changed = batch_block(bp, &l->body);
+    ir_repl_apply_loop(&bp->later, l); /* the results of the loops batched so far, as l reads them */
     if (changed && report) ir_number(g); /* the report names nodes the inner loops made (id -1 until now) */
-    changed += carries_to_sums(g, l, later);
-    changed += unchanged_carries(l, later);
+    pos = pos_of(l->node->parent, l->node, pos);
+    changed += carries_to_sums(bp, l, pos);
+    changed += unchanged_carries(bp, l, pos);
     if (changed) { /* inner loops emptied by batching, carries made sums: gone before classifying */
-        ir_repl_apply(g, later); /* dce must see what reads what */
-        *later = (Replacements){0};
+        ir_repl_apply(g, &bp->later); /* dce must see what reads what */
+        bp->later = (Replacements){0};
         pass_dce(&(PassCtx){.g = g});
+        bp->nouts = (NodeIndex){0};
+        count_outs(&g->top, &bp->nouts);
+        pos = pos_of(l->node->parent, l->node, 0);
     }
-    Batcher bt = {.g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
+    Batcher bt = {.bp = bp, .g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
-    bt.after = ir_loop_results_end(l);
-    bt.at = pos_of(bt.outer, l->node);
+    bt.after = ir_loop_results_end(l, pos);
+    bt.at = pos;
     classify(&bt);
     ir_block_use_counts(bt.body, &bt.uses);
 
@@ -747,7 +800,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
      * body's values, in one walk of the loop at the end (a walk each made a
      * body of thousands of values quadratic) */
     Replacements rp = {0};
-    Node **outs = ir_loop_outs(l);
+    Node **outs = outs_of(bp, l, pos_of(bt.outer, l->node, bt.at));
     /* stacked and summed results of batched values; a stack of a value
      * from before the loop is that value broadcast, once per iteration */
     for (int s = 0; s < l->nstack; s++) {
@@ -756,7 +809,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
         if (o && invariant(&bt, v)) {
             Node *bv = place(&bt, mk_preset(&bt, OP_BROADCAST, 1, &v, v, 0), false);
             if (bv) {
-                put_off(later, o, bv);
+                put_off(&bp->later, o, bv);
                 changed++;
                 if (report)
                     fprintf(report, "batch: loop %s: a stack of %%%d (from before the loop) is its broadcast\n",
@@ -767,7 +820,7 @@ static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
         if (!v->aux || v->parent != bt.body)
             continue;
         if (o)
-            put_off(later, o, v->aux);
+            put_off(&bp->later, o, v->aux);
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *v = l->sum[s];
@@ -777,18 +830,18 @@ static int batch_loop(Graph *g, Loop *l, FILE *report, Replacements *later) {
         if (!o)
             continue;
         if (v->mark & SUMMED) { /* the rule computed the sum itself */
-            put_off(later, o, v->aux);
+            put_off(&bp->later, o, v->aux);
             continue;
         }
         Node *sum = mk_axis(OP_SUMAXIS, v->aux, 0, o);
         Builder at = build_at(g, bt.outer, bt.after++, BUILD_ASSERT, "batch");
-        put_off(later, o, build_put(&at, sum, o->loc));
+        put_off(&bp->later, o, build_put(&at, sum, o->loc));
     }
     /* inside the loop, batched-before values are rows of B(v) */
     Node *idx = l->index;
     if (nbefore > 0 && !(size_is_const(l->lo) && l->lo.c == 0)) {
         Node *lo = leaf(&bt, ir_dim(l->lo, l->node->loc));
-        Builder at = build_at(g, bt.body, pos_of(bt.body, l->index) + 1, BUILD_ASSERT, "batch");
+        Builder at = build_at(g, bt.body, pos_of(bt.body, l->index, 0) + 1, BUILD_ASSERT, "batch");
         idx = build_op2(&at, OP_ISUB, l->index, lo, l->node->loc);
     }
     if (nbefore > 0)
@@ -869,9 +922,10 @@ void pass_batch(PassCtx *pc) {
     Graph *g = pc->g;
     pass_dce(pc);  /* what earlier passes bypassed is not worth batching */
     ir_number(g); /* ids for the report */
-    Replacements later = {0};
-    batch_block(g, &g->top, pc->report, &later);
-    ir_repl_apply(g, &later);
+    BatchPass bp = {.g = g, .report = pc->report};
+    count_outs(&g->top, &bp.nouts);
+    batch_block(&bp, &g->top);
+    ir_repl_apply(g, &bp.later);
     /* values that were computed apart in two loops now sit side by side:
      * a train graph's forward logsumexp(z) and the one of its reverse loop
      * (autodiff's softmax = exp(z - lse)) become one */

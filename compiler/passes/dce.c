@@ -89,35 +89,9 @@ static void shrink_loop(Loop *l, Node **outs) {
     l->nsum = nu;
 }
 
-/* The LOOPOUTs of every live loop of b, by result number (the first one
- * where there are several, as ir_loop_find_result), in one walk of b: a
- * walk per loop made many loops in a row quadratic. */
-static Node ***loop_outs(Block *b, NodeIndex *loops) {
-    Node ***outs = xalloc(sizeof(Node **) * (size_t)(b->n + 1));
-    int nl = 0;
-    for (int i = 0; i < b->n; i++) {
-        Node *n = b->nodes[i];
-        if (n->op == OP_LOOP && n->mark) {
-            Loop *l = n->loop;
-            node_index_put(loops, n, nl);
-            outs[nl++] = xalloc(sizeof(Node *) * (size_t)(l->ncarry + l->nstack + l->nsum + 1));
-        }
-    }
-    for (int i = 0; i < b->n; i++) {
-        Node *o = b->nodes[i];
-        int k = o->op == OP_LOOPOUT ? node_index_get(loops, o->in[0]) : -1;
-        if (k < 0)
-            continue;
-        Loop *l = o->in[0]->loop;
-        if (o->index >= 0 && o->index < l->ncarry + l->nstack + l->nsum && !outs[k][o->index])
-            outs[k][o->index] = o;
-    }
-    return outs;
-}
-
 static void sweep(Block *b) {
     NodeIndex loops = {0};
-    Node ***outs = loop_outs(b, &loops);
+    Node ***outs = ir_block_loop_outs(b, &loops); /* one walk of b: a walk per loop made loops in a row quadratic */
     int keep = 0;
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
