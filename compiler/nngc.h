@@ -719,10 +719,18 @@ Node ***ir_block_loop_outs(const Block *b, NodeIndex *loops);
 /* The position just after l's node and the LOOPOUTs that follow it; pos:
  * where l's node is, if known (else -1: searched). */
 int ir_loop_results_end(const Loop *l, int pos);
+/* Where a loop's node is in its block (pos) and how many LOOPOUTs of it
+ * the block holds (nouts), for the walks that look for its LOOPOUTs: from
+ * pos, up to the last (a walk of the block each made loops in a row
+ * quadratic). */
+typedef struct LoopSpan {
+    int pos, nouts;
+} LoopSpan;
 /* The LOOPOUT of a stacked result of body value v, added when there is
  * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
- * just after l's other results); *added (if not NULL) says which. */
-Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added);
+ * just after l's other results); *added (if not NULL) says which. span:
+ * l's, if known (else NULL: the block is walked). */
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, const LoopSpan *span, bool *added);
 /* Adds a summed result of v; its LOOPOUT goes right after l's node. */
 Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
 /* NodeIndex (above, with Replacements): the value stored for n, or -1. */

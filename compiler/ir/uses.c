@@ -120,15 +120,22 @@ Node *ir_loop_value(const Loop *l, int r) {
     return l->sum[r - l->ncarry - l->nstack];
 }
 
-Node *ir_loop_find_result(const Loop *l, int r) {
+/* The first LOOPOUT of result r of l in its block from position from on,
+ * where count LOOPOUTs of l are. */
+static Node *find_result(const Loop *l, int r, int from, int count) {
     const Block *b = l->node->parent;
-    for (int i = 0; i < b->n; i++) {
+    for (int i = from; i < b->n && count > 0; i++) {
         Node *n = b->nodes[i];
-        if (n->op == OP_LOOPOUT && n->in[0] == l->node && n->index == r)
-            return n;
+        if (n->op == OP_LOOPOUT && n->in[0] == l->node) {
+            if (n->index == r)
+                return n;
+            count--;
+        }
     }
     return NULL;
 }
+
+Node *ir_loop_find_result(const Loop *l, int r) { return find_result(l, r, 0, INT_MAX); }
 
 /* Files o under its result number in outs (the first where there are
  * several) when it is a LOOPOUT of l; says whether it is one. */
@@ -189,25 +196,31 @@ static void move_last_to(Block *b, int pos) {
     ir_insert(b, pos, n);
 }
 
-Node *ir_loop_stack_of(Loop *l, Node *v, int pos, bool *added) {
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, const LoopSpan *span, bool *added) {
+    LoopSpan all = {0, INT_MAX};
+    if (!span)
+        span = &all;
     if (added)
         *added = false;
     for (int s = 0; s < l->nstack; s++)
         if (l->stack[s] == v) {
-            Node *o = ir_loop_find_result(l, l->ncarry + s);
+            Node *o = find_result(l, l->ncarry + s, span->pos, span->nouts);
             if (o)
                 return o;
         }
     /* stacks come before sums in the numbering: shift the sums' LOOPOUTs */
     Block *outer = l->node->parent;
-    for (int i = 0; i < outer->n; i++) {
+    for (int i = span->pos, count = span->nouts; i < outer->n && count > 0; i++) {
         Node *o = outer->nodes[i];
-        if (o->op == OP_LOOPOUT && o->in[0] == l->node && o->index >= l->ncarry + l->nstack)
-            o->index++;
+        if (o->op == OP_LOOPOUT && o->in[0] == l->node) {
+            if (o->index >= l->ncarry + l->nstack)
+                o->index++;
+            count--;
+        }
     }
     int r = ir_loop_add_stack(l, v);
     if (pos < 0)
-        pos = ir_loop_results_end(l, -1);
+        pos = ir_loop_results_end(l, span == &all ? -1 : span->pos);
     ir_loop_result(l, r, v->name); /* appended to outer */
     move_last_to(outer, pos);
     if (added)

@@ -509,7 +509,7 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
     }
     ir_insert(b, pos, l->node);
     for (int m = 0; m < ng; m++) {
-        ir_replace_uses(L->g, group[m], ir_loop_stack_of(l, x[m], -1, NULL));
+        ir_replace_uses(L->g, group[m], ir_loop_stack_of(l, x[m], -1, NULL, NULL));
         remove_at(b, position(b, group[m]));
     }
     return l->node;

@@ -271,7 +271,7 @@ static Node *fwd(Scope *S, Node *x) {
         v = fill(S->ad, &x->shape, 0.0, x->loc); /* goes on for the other errors, never emitted */
     } else {
         /* the new LOOPOUT goes next to L's others, where batch looks for them */
-        Node *st = ir_loop_stack_of(S->floop, x, -1, NULL);
+        Node *st = ir_loop_stack_of(S->floop, x, -1, NULL, NULL);
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }

@@ -555,7 +555,9 @@ static void classify(Batcher *bt) {
  * the cursor. */
 static Node *stack_of(Batcher *bt, Node *v) {
     bool added;
-    Node *out = ir_loop_stack_of(bt->l, v, bt->after, &added);
+    bt->at = pos_of(bt->outer, bt->l->node, bt->at);
+    LoopSpan span = {bt->at, ir_use_count(&bt->bp->nouts, bt->l->node)};
+    Node *out = ir_loop_stack_of(bt->l, v, bt->after, &span, &added);
     if (added) {
         bt->after++;
         one_more_out(bt->bp, bt->l);
