@@ -442,6 +442,7 @@ struct Block {
     Node **nodes;
     int n, cap;
     int head;     /* free slots before nodes[0] in its array: ir_insert at 0 takes one (ir.c) */
+    int nfirst;   /* nodes put before the first so far (ir_insert at 0): what moved the others on */
     Block *outer; /* enclosing block (NULL for the graph's top block) */
     Loop *loop;   /* the loop whose body this is (NULL for the top block) */
 };
@@ -697,6 +698,10 @@ void ir_clear_aux(Block *b);
 int ir_result_uses(const Loop *l, const Node *x);
 /* Uses of x in b and the blocks nested in it (operands and nested loops' results). */
 int ir_block_uses(const Block *b, const Node *x);
+/* The position of n in b, or -1; looked for from hint on first (where it
+ * was last seen, or a position it can only have moved on from as nodes
+ * went in before it: no walk of the block per lookup). */
+int ir_block_find(const Block *b, const Node *n, int hint);
 /* Is block b the body of loop l, or a block inside it? */
 bool ir_block_in_loop(const Block *b, const Loop *l);
 /* Node.mark = the number of uses of each node (operands, loop results,

@@ -95,6 +95,7 @@ static void insert_first(Block *b, Node *n) {
     }
     b->nodes--;
     b->head--;
+    b->nfirst++;
     b->cap++;
     b->n++;
     b->nodes[0] = n;

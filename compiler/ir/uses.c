@@ -282,6 +282,16 @@ void node_index_put(NodeIndex *ix, const Node *n, int val) {
     s->val = val;
 }
 
+int ir_block_find(const Block *b, const Node *n, int hint) {
+    for (int i = hint > 0 ? hint : 0; i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    for (int i = 0; i < hint && i < b->n; i++)
+        if (b->nodes[i] == n)
+            return i;
+    return -1;
+}
+
 bool ir_block_in_loop(const Block *b, const Loop *l)
 {
     for (; b; b = b->outer)

@@ -107,6 +107,8 @@ struct Scope {
     Map outer;     /* per-iteration contributions to values outside fwd */
     Map saved;     /* fwd's values as seen in bwd (rows of stacks, recomputed ints) */
     Node *rel;     /* rloop's index - lo, once needed */
+    LoopSpan fspan; /* floop's span in its block (floop_span) */
+    int fnfirst;    /* its block's nfirst when fspan.pos was right */
 };
 
 static bool active(const Node *n) { return n->mark == 1; }
@@ -237,6 +239,17 @@ static void too_deep(AD *ad, const Node *x) {
                ir_type_str(ad->g, x->dtype, &x->shape, t, sizeof t), x->shape.rank + 1, NN_MAXRANK);
 }
 
+/* floop's span for ir_loop_stack_of: saved values add LOOPOUTs after it,
+ * and the leaves put at the head of the top block move it on by as many
+ * (a walk of the block per saved value made loops in a row quadratic). */
+static const LoopSpan *floop_span(Scope *S) {
+    Block *ob = S->floop->node->parent;
+    S->fspan.pos = ir_block_find(ob, S->floop->node, S->fspan.pos + (ob->nfirst - S->fnfirst));
+    S->fnfirst = ob->nfirst;
+    NN_ASSERT(S->fspan.pos >= 0);
+    return &S->fspan;
+}
+
 /* The value of forward node x as seen in S's backward block. */
 static Node *fwd(Scope *S, Node *x) {
     if (!S->up)
@@ -271,7 +284,9 @@ static Node *fwd(Scope *S, Node *x) {
         v = fill(S->ad, &x->shape, 0.0, x->loc); /* goes on for the other errors, never emitted */
     } else {
         /* the new LOOPOUT goes next to L's others, where batch looks for them */
-        Node *st = ir_loop_stack_of(S->floop, x, -1, NULL, NULL);
+        bool added;
+        Node *st = ir_loop_stack_of(S->floop, x, -1, floop_span(S), &added);
+        S->fspan.nouts += added;
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }
@@ -327,7 +342,7 @@ static void no_gradient(AD *ad, const Node *x) {
 
 /* ---------------------------------------------------------------- rules */
 
-static void reverse_loop(Scope *S, Loop *L);
+static void reverse_loop(Scope *S, Loop *L, int pos, Node **outs, int nouts);
 
 /* Adds the contributions of x (adjoint dy) to its operands' adjoints.
  * Returns false when x's op has no rule. */
@@ -524,15 +539,32 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
 /* Walks S's forward block backwards, applying the rules. */
 static void backprop(Scope *S) {
     Block *b = S->fwd;
-    int n = b->n;
+    int n = b->n, nfirst = b->nfirst;
     /* a snapshot: the walk adds leaves at the head of the top block and
      * LOOPOUTs (saved values) at the end of forward blocks */
     Node **snap = xalloc(sizeof(Node *) * (size_t)(n + 1));
     memcpy(snap, b->nodes, sizeof(Node *) * (size_t)n);
+    /* each loop's LOOPOUTs in block order (a loop gets none until its
+     * reverse loop saves values): the snapshot's positions of a loop's
+     * first one (first) and of the next one of each (next) */
+    NodeIndex first = {0};
+    int *next = xalloc(sizeof(int) * (size_t)(n + 1));
+    for (int i = n - 1; i >= 0; i--)
+        if (snap[i]->op == OP_LOOPOUT) {
+            next[i] = node_index_get(&first, snap[i]->in[0]);
+            node_index_put(&first, snap[i]->in[0], i);
+        }
     for (int i = n - 1; i >= 0; i--) {
         Node *x = snap[i];
         if (x->op == OP_LOOP) {
-            reverse_loop(S, x->loop);
+            int nouts = 0;
+            for (int k = node_index_get(&first, x); k >= 0; k = next[k])
+                nouts++;
+            Node **outs = xalloc(sizeof(Node *) * (size_t)(nouts + 1));
+            nouts = 0;
+            for (int k = node_index_get(&first, x); k >= 0; k = next[k])
+                outs[nouts++] = snap[k];
+            reverse_loop(S, x->loop, i + (b->nfirst - nfirst), outs, nouts);
             continue;
         }
         Node *dy = map_get(&S->adj, x);
@@ -541,17 +573,18 @@ static void backprop(Scope *S) {
     }
 }
 
-/* The reverse loop of L (see the header comment), in S's backward block. */
-static void reverse_loop(Scope *S, Loop *L) {
+/* The reverse loop of L (see the header comment), in S's backward block.
+ * L's node is at position pos of its block or after it; outs[0..nouts):
+ * its LOOPOUTs, in block order. */
+static void reverse_loop(Scope *S, Loop *L, int pos, Node **outs, int nouts) {
     AD *ad = S->ad;
     int nc = L->ncarry, ns = L->nstack, nu = L->nsum;
     /* adjoints of L's results, by kind (saving values adds stacks later) */
     Node **dres = xalloc(sizeof(Node *) * (size_t)(nc + ns + nu + 1));
     bool any = false;
-    Block *ob = L->body.outer;
-    for (int i = 0; i < ob->n; i++) {
-        Node *o = ob->nodes[i];
-        if (o->op != OP_LOOPOUT || o->in[0] != L->node || o->index >= nc + ns + nu)
+    for (int i = 0; i < nouts; i++) {
+        Node *o = outs[i];
+        if (o->index >= nc + ns + nu)
             continue;
         Node *d = map_get(&S->adj, o);
         if (!d)
@@ -566,6 +599,8 @@ static void reverse_loop(Scope *S, Loop *L) {
     Loop *R = ir_new_loop(S->bwd, L->var, L->lo, L->hi, L->node->loc);
     R->reverse = true;
     Scope C = {.ad = ad, .fwd = &L->body, .bwd = &R->body, .up = S, .floop = L, .rloop = R};
+    C.fspan = (LoopSpan){pos, nouts};
+    C.fnfirst = L->node->parent->nfirst;
 
     /* carries: the adjoint of each active carry */
     int *rc = xalloc(sizeof(int) * (size_t)(nc + 1));

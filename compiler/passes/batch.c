@@ -66,21 +66,8 @@ typedef struct Batcher {
     bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
 
-/* The position of n in b, or -1; looked for from hint on first (where
- * it was last seen: it only moves on as nodes go in before it, so the
- * search does not walk the block once per loop). */
-static int find_from(Block *b, Node *n, int hint) {
-    for (int i = hint > 0 ? hint : 0; i < b->n; i++)
-        if (b->nodes[i] == n)
-            return i;
-    for (int i = 0; i < hint && i < b->n; i++)
-        if (b->nodes[i] == n)
-            return i;
-    return -1;
-}
-
 static int pos_of(Block *b, Node *n, int hint) {
-    int i = find_from(b, n, hint);
+    int i = ir_block_find(b, n, hint);
     NN_ASSERT(i >= 0);
     return i;
 }
@@ -652,7 +639,7 @@ static int batch_block(BatchPass *bp, Block *b) {
         changed += batch_loop(bp, n->loop, i);
         /* the loop may have moved (nodes inserted before it) or vanished
          * later (dce); continue after it */
-        int p = find_from(b, n, i);
+        int p = ir_block_find(b, n, i);
         i = p >= 0 ? p : i + (b->n - before);
     }
     return changed;
