@@ -724,18 +724,25 @@ Node ***ir_block_loop_outs(const Block *b, NodeIndex *loops);
 /* The position just after l's node and the LOOPOUTs that follow it; pos:
  * where l's node is, if known (else -1: searched). */
 int ir_loop_results_end(const Loop *l, int pos);
-/* Where a loop's node is in its block (pos) and how many LOOPOUTs of it
- * the block holds (nouts), for the walks that look for its LOOPOUTs: from
- * pos, up to the last (a walk of the block each made loops in a row
- * quadratic). */
+/* What ir_loop_stack_of keeps of one loop from call to call, so that a
+ * call costs about what it adds, not a walk of the loop's block or of its
+ * results (a walk each made loops in a row, and bodies of thousands of
+ * saved values, quadratic). Zero-initialized, then pos and nouts set; the
+ * caller keeps pos right as nodes go in before the loop's node. */
 typedef struct LoopSpan {
-    int pos, nouts;
+    int pos, nouts;    /* the loop's node's position in its block; its LOOPOUTs there */
+    int run;           /* 1 + the number of LOOPOUTs right after its node (0: not known) */
+    NodeIndex stacked; /* stack value -> its first stack number, for the first nstacked */
+    int nstacked;
+    Node **sums;       /* the sums' LOOPOUTs, once listed */
+    int nsums, capsums;
+    bool sums_listed;
 } LoopSpan;
 /* The LOOPOUT of a stacked result of body value v, added when there is
  * none (the sums' LOOPOUTs renumbered) at position pos of l's block (-1:
  * just after l's other results); *added (if not NULL) says which. span:
- * l's, if known (else NULL: the block is walked). */
-Node *ir_loop_stack_of(Loop *l, Node *v, int pos, const LoopSpan *span, bool *added);
+ * l's, if kept (else NULL: the block is walked). */
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, LoopSpan *span, bool *added);
 /* Adds a summed result of v; its LOOPOUT goes right after l's node. */
 Node *ir_loop_sum_of(Loop *l, Node *v, const char *name);
 /* NodeIndex (above, with Replacements): the value stored for n, or -1. */

@@ -196,33 +196,59 @@ static void move_last_to(Block *b, int pos) {
     ir_insert(b, pos, n);
 }
 
-Node *ir_loop_stack_of(Loop *l, Node *v, int pos, const LoopSpan *span, bool *added) {
-    LoopSpan all = {0, INT_MAX};
-    if (!span)
+/* The sums' LOOPOUTs of l (result numbers from ncarry + nstack on), listed
+ * once into span: a stack added later numbers before them. */
+static void list_sums(const Loop *l, LoopSpan *span) {
+    const Block *b = l->node->parent;
+    for (int i = span->pos, count = span->nouts; i < b->n && count > 0; i++) {
+        Node *o = b->nodes[i];
+        if (o->op == OP_LOOPOUT && o->in[0] == l->node) {
+            if (o->index >= l->ncarry + l->nstack)
+                VEC_PUSH(span->sums, span->nsums, span->capsums, o);
+            count--;
+        }
+    }
+    span->sums_listed = true;
+}
+
+Node *ir_loop_stack_of(Loop *l, Node *v, int pos, LoopSpan *span, bool *added) {
+    LoopSpan all = {.pos = 0, .nouts = INT_MAX};
+    bool kept = span != NULL;
+    if (!kept)
         span = &all;
     if (added)
         *added = false;
-    for (int s = 0; s < l->nstack; s++)
+    int s0 = 0; /* the first stack that may hold v */
+    if (kept) {
+        for (; span->nstacked < l->nstack; span->nstacked++)
+            if (node_index_get(&span->stacked, l->stack[span->nstacked]) < 0)
+                node_index_put(&span->stacked, l->stack[span->nstacked], span->nstacked);
+        s0 = node_index_get(&span->stacked, v);
+        if (s0 < 0)
+            s0 = l->nstack;
+    }
+    for (int s = s0; s < l->nstack; s++)
         if (l->stack[s] == v) {
             Node *o = find_result(l, l->ncarry + s, span->pos, span->nouts);
             if (o)
                 return o;
         }
     /* stacks come before sums in the numbering: shift the sums' LOOPOUTs */
+    if (!span->sums_listed)
+        list_sums(l, span);
+    for (int i = 0; i < span->nsums; i++)
+        span->sums[i]->index++;
     Block *outer = l->node->parent;
-    for (int i = span->pos, count = span->nouts; i < outer->n && count > 0; i++) {
-        Node *o = outer->nodes[i];
-        if (o->op == OP_LOOPOUT && o->in[0] == l->node) {
-            if (o->index >= l->ncarry + l->nstack)
-                o->index++;
-            count--;
-        }
-    }
     int r = ir_loop_add_stack(l, v);
-    if (pos < 0)
-        pos = ir_loop_results_end(l, span == &all ? -1 : span->pos);
+    bool at_end = pos < 0; /* of the LOOPOUTs right after l's node */
+    if (at_end && kept && span->run > 0)
+        pos = span->pos + span->run;
+    else if (at_end)
+        pos = ir_loop_results_end(l, kept ? span->pos : -1);
     ir_loop_result(l, r, v->name); /* appended to outer */
     move_last_to(outer, pos);
+    span->nouts++;
+    span->run = at_end ? pos + 1 - span->pos : 0; /* one more right after the node, or not known */
     if (added)
         *added = true;
     return outer->nodes[pos];

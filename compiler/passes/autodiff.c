@@ -242,7 +242,7 @@ static void too_deep(AD *ad, const Node *x) {
 /* floop's span for ir_loop_stack_of: saved values add LOOPOUTs after it,
  * and the leaves put at the head of the top block move it on by as many
  * (a walk of the block per saved value made loops in a row quadratic). */
-static const LoopSpan *floop_span(Scope *S) {
+static LoopSpan *floop_span(Scope *S) {
     Block *ob = S->floop->node->parent;
     S->fspan.pos = ir_block_find(ob, S->floop->node, S->fspan.pos + (ob->nfirst - S->fnfirst));
     S->fnfirst = ob->nfirst;
@@ -286,7 +286,6 @@ static Node *fwd(Scope *S, Node *x) {
         /* the new LOOPOUT goes next to L's others, where batch looks for them */
         bool added;
         Node *st = ir_loop_stack_of(S->floop, x, -1, floop_span(S), &added);
-        S->fspan.nouts += added;
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }
@@ -599,7 +598,7 @@ static void reverse_loop(Scope *S, Loop *L, int pos, Node **outs, int nouts) {
     Loop *R = ir_new_loop(S->bwd, L->var, L->lo, L->hi, L->node->loc);
     R->reverse = true;
     Scope C = {.ad = ad, .fwd = &L->body, .bwd = &R->body, .up = S, .floop = L, .rloop = R};
-    C.fspan = (LoopSpan){pos, nouts};
+    C.fspan = (LoopSpan){.pos = pos, .nouts = nouts};
     C.fnfirst = L->node->parent->nfirst;
 
     /* carries: the adjoint of each active carry */

@@ -62,6 +62,7 @@ typedef struct Batcher {
     int after;        /* insertion cursor after the loop's node */
     int at;           /* where the loop's node was last seen in outer (put) */
     NodeIndex uses;   /* uses of the body's values in the body (ir_block_use_counts) */
+    LoopSpan span;    /* the loop's, for stack_of */
     FILE *report;
     bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
@@ -543,8 +544,8 @@ static void classify(Batcher *bt) {
 static Node *stack_of(Batcher *bt, Node *v) {
     bool added;
     bt->at = pos_of(bt->outer, bt->l->node, bt->at);
-    LoopSpan span = {bt->at, ir_use_count(&bt->bp->nouts, bt->l->node)};
-    Node *out = ir_loop_stack_of(bt->l, v, bt->after, &span, &added);
+    bt->span.pos = bt->at;
+    Node *out = ir_loop_stack_of(bt->l, v, bt->after, &bt->span, &added);
     if (added) {
         bt->after++;
         one_more_out(bt->bp, bt->l);
@@ -696,6 +697,7 @@ static int batch_loop(BatchPass *bp, Loop *l, int pos) {
     bt.n = size_sub(l->hi, l->lo);
     bt.after = ir_loop_results_end(l, pos);
     bt.at = pos;
+    bt.span = (LoopSpan){.pos = pos, .nouts = ir_use_count(&bp->nouts, l->node)};
     classify(&bt);
     ir_block_use_counts(bt.body, &bt.uses);
 
