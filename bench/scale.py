@@ -127,12 +127,22 @@ def defs(n):
     return "\n".join(s) + "\n"
 
 
-def loops(n):
-    """n loops one after the other, each feeding the next, trained"""
+def loops_src(n, train):
     s = ["dim T max 10", "param W : [8, 8]", "input x : [T, 8]", "h = zeros([8])"]
     for i in range(n):
-        s += ["for t in 0..T {", "  h = tanh(W @ h + x[t])", "  loss += sum(h)", "}"]
+        s += ["for t in 0..T {", "  h = tanh(W @ h + x[t])", "  loss += sum(h)" if train else "  y%d[t] = h" % i, "}"]
+    s += [] if train else ["output h"] + ["output y%d" % i for i in range(0, n, max(1, n // 8))]
     return "\n".join(s) + "\n"
+
+
+def loops(n):
+    """n loops one after the other, each feeding the next, trained"""
+    return loops_src(n, True)
+
+
+def loops_fwd(n):
+    """the same, not trained (each stacks its values; a few are outputs)"""
+    return loops_src(n, False)
 
 
 def nested(n):
@@ -160,6 +170,7 @@ KINDS = {
     "elementwise": (elementwise, 1000),
     "defs": (defs, 200),
     "loops": (loops, 200),
+    "loops_fwd": (loops_fwd, 400),
     "nested": (nested, 20),
 }
 

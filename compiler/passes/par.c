@@ -84,32 +84,6 @@ static bool loop_reads_marked(const Loop *lp, const Loop *l)
     return false;
 }
 
-/* Marks, from position from of the top block on, every node that depends
- * on top->nodes[from], up to the first loop that does not and could run
- * beside it; returns that loop's position, or -1. *end: the position
- * after the last node marked or not (for clear_from). Stopping there, and
- * clearing only what was marked, keeps a loop that finds its partner near
- * it from walking the whole graph (many loops in a row). */
-static int mark_until_partner(Block *top, int from, int *end)
-{
-    top->nodes[from]->mark = 1;
-    for (int i = from + 1; i < top->n; i++) {
-        Node *n = top->nodes[i];
-        bool dep = false;
-        for (int j = 0; j < n->nin && !dep; j++)
-            dep = n->in[j]->mark != 0;
-        if (!dep && n->op == OP_LOOP)
-            dep = loop_reads_marked(n->loop, n->loop);
-        n->mark = dep;
-        if (n->op == OP_LOOP && !dep && !unfit(n)) {
-            *end = i + 1;
-            return i;
-        }
-    }
-    *end = top->n;
-    return -1;
-}
-
 /* Node.mark = 0 for the top block's nodes at positions [from, end): only
  * they are marked (the nodes of loop bodies never are). */
 static void clear_from(Block *top, int from, int end)
@@ -117,6 +91,72 @@ static void clear_from(Block *top, int from, int end)
     for (int i = from; i < end; i++)
         top->nodes[i]->mark = 0;
 }
+
+/* Marks n when it depends on a marked node (a marked operand, or a loop
+ * whose body reads one); says whether it does. */
+static bool mark_if_dependent(Node *n)
+{
+    bool dep = false;
+    for (int j = 0; j < n->nin && !dep; j++)
+        dep = n->in[j]->mark != 0;
+    if (!dep && n->op == OP_LOOP)
+        dep = loop_reads_marked(n->loop, n->loop);
+    n->mark = dep;
+    return dep;
+}
+
+/* Marks, from position from of the top block on, every node that depends
+ * on top->nodes[from], up to the first loop that does not and could run
+ * beside it; returns that loop's position, or -1: none, or a loop that
+ * depends on it is in chained (then no later loop can be independent of
+ * it). *end: the position after the last node marked or not (for
+ * clear_from). Stopping there, and clearing only what was marked, keeps a
+ * loop from walking the whole graph (many loops in a row). */
+static int mark_until_partner(Block *top, int from, const NodeIndex *chained, int *end)
+{
+    top->nodes[from]->mark = 1;
+    for (int i = from + 1; i < top->n; i++) {
+        Node *n = top->nodes[i];
+        bool dep = mark_if_dependent(n);
+        if (n->op == OP_LOOP && (dep ? node_index_get(chained, n) > 0 : !unfit(n))) {
+            *end = i + 1;
+            return dep ? -1 : i;
+        }
+    }
+    *end = top->n;
+    return -1;
+}
+
+/* The loops of the top block that could run beside another and that each
+ * such loop after them depends on, through a chain: the next one depends
+ * on it and is in the chain too (the last one is, with none after it). A
+ * loop that depends on one of them has no partner after it. Found from the
+ * end, each loop marking only up to the next one: loops in a row, each
+ * reading the one before (every forward and reverse loop of a trained
+ * RNN), are found without a walk to the end per loop. */
+static void find_chained(Block *top, NodeIndex *chained)
+{
+    int next = -1; /* the next loop that could run beside another */
+    bool next_chained = false;
+    for (int i = top->n - 1; i >= 0; i--) {
+        Node *n = top->nodes[i];
+        if (n->op != OP_LOOP || unfit(n))
+            continue;
+        bool ch = next < 0;
+        if (next >= 0 && next_chained) {
+            n->mark = 1;
+            for (int k = i + 1; k <= next; k++)
+                mark_if_dependent(top->nodes[k]);
+            ch = top->nodes[next]->mark != 0;
+            clear_from(top, i, next + 1);
+        }
+        if (ch)
+            node_index_put(chained, n, 1);
+        next = i;
+        next_chained = ch;
+    }
+}
+
 
 /* Moves the nodes strictly between positions a (L1) and b (L2): the
  * unmarked ones (independent of L1) before L1, the marked ones after L2. */
@@ -143,6 +183,8 @@ void pass_par(PassCtx *pc)
         return;
     Block *top = &pc->g->top;
     ir_clear_marks(top);
+    NodeIndex chained = {0};
+    find_chained(top, &chained);
     for (int i = 0; i < top->n; i++) {
         Node *l1 = top->nodes[i];
         if (l1->op != OP_LOOP)
@@ -154,7 +196,7 @@ void pass_par(PassCtx *pc)
             continue;
         }
         int end;
-        int j = mark_until_partner(top, i, &end);
+        int j = mark_until_partner(top, i, &chained, &end);
         if (j < 0) {
             clear_from(top, i, end);
             if (pc->report)
