@@ -247,8 +247,10 @@ Node *ir_loop_stack_of(Loop *l, Node *v, int pos, LoopSpan *span, bool *added) {
         pos = ir_loop_results_end(l, kept ? span->pos : -1);
     ir_loop_result(l, r, v->name); /* appended to outer */
     move_last_to(outer, pos);
-    span->nouts++;
-    span->run = at_end ? pos + 1 - span->pos : 0; /* one more right after the node, or not known */
+    if (kept) {
+        span->nouts++;
+        span->run = at_end ? pos + 1 - span->pos : 0; /* one more right after the node, or not known */
+    }
     if (added)
         *added = true;
     return outer->nodes[pos];
