@@ -63,6 +63,7 @@ typedef struct Batcher {
     int at;           /* where the loop's node was last seen in outer (put) */
     NodeIndex uses;   /* uses of the body's values in the body (ir_block_use_counts) */
     LoopSpan span;    /* the loop's, for stack_of */
+    NodeIndex results; /* the loop's result values -> RES_SUMMED | RES_KEPT (index_results) */
     FILE *report;
     bool summed;      /* set by rule(): its result is the sum over iterations */
 } Batcher;
@@ -228,19 +229,31 @@ static bool is_row_index(Batcher *bt, const Node *i) {
            (lo->op == OP_ICONST && size_is_const(l->lo) && lo->i == l->lo.c);
 }
 
+/* Batcher.results: a summed value; a next or stacked value. */
+enum { RES_SUMMED = 1, RES_KEPT = 2 };
+
+static void add_result(Batcher *bt, const Node *v, int bits) {
+    int old = node_index_get(&bt->results, v);
+    node_index_put(&bt->results, v, (old > 0 ? old : 0) | bits);
+}
+
+/* Batcher.results for the loop's results as they are (stack_of adds its
+ * stacks): a search of the results per value made a loop of thousands of
+ * results quadratic. */
+static void index_results(Batcher *bt) {
+    Loop *l = bt->l;
+    for (int s = 0; s < l->nsum; s++)
+        add_result(bt, l->sum[s], RES_SUMMED);
+    for (int r = 0; r < l->ncarry; r++)
+        add_result(bt, l->next[r], RES_KEPT);
+    for (int s = 0; s < l->nstack; s++)
+        add_result(bt, l->stack[s], RES_KEPT);
+}
+
 /* Is v used only as summed results of the loop? */
 static bool only_summed(Batcher *bt, const Node *v) {
-    Loop *l = bt->l;
-    bool summed = false;
-    for (int s = 0; s < l->nsum; s++)
-        summed |= l->sum[s] == v;
-    for (int r = 0; r < l->ncarry; r++)
-        if (l->next[r] == v)
-            return false;
-    for (int s = 0; s < l->nstack; s++)
-        if (l->stack[s] == v)
-            return false;
-    return summed && ir_use_count(&bt->uses, v) == 0;
+    int bits = node_index_get(&bt->results, v);
+    return bits == RES_SUMMED && ir_use_count(&bt->uses, v) == 0;
 }
 
 /* The batching rule of v's op. Operands are invariant or batched (the
@@ -549,6 +562,7 @@ static Node *stack_of(Batcher *bt, Node *v) {
     if (added) {
         bt->after++;
         one_more_out(bt->bp, bt->l);
+        add_result(bt, v, RES_KEPT);
     }
     return out;
 }
@@ -700,6 +714,7 @@ static int batch_loop(BatchPass *bp, Loop *l, int pos) {
     bt.span = (LoopSpan){.pos = pos, .nouts = ir_use_count(&bp->nouts, l->node)};
     classify(&bt);
     ir_block_use_counts(bt.body, &bt.uses);
+    index_results(&bt);
 
     /* the index, batched: RANGE(lo, n), a leaf (dce drops it if unused) */
     Node *range = ir_new_node(OP_RANGE, 0, NULL, l->node->loc);
