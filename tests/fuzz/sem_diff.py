@@ -49,7 +49,10 @@ reads and writes the .npy files), no NumPy needed.
 
   --modes opt,cuda,fd,batch   --cuda-frac F (0.2)   --fd-frac F (0.5)
   --batch-frac F (0.3)   --only I   --keep DIR (write each program there)
-  -v (print every program)
+  -v (print every program)   -h, --help (this text)
+
+A bad command line (a missing or non-numeric SEED or COUNT, an unknown
+option or mode) prints the synopsis and exits 2.
 
     sem_diff.py --file PROG.nn [--modes ...] [--seed N]
 
@@ -443,25 +446,70 @@ def fd_check(run, model, base, rng):
     return "skip: " + "; ".join(skipped) if skipped else "ok"
 
 
-def main():
-    argv = sys.argv[1:]
+MODES = ("opt", "cuda", "fd", "batch")
+
+
+def usage_error(why):
+    """A bad command line: the reason and the synopsis on stderr, exit 2."""
+    sys.stderr.write("sem_diff.py: %s\nusage: sem_diff.py SEED COUNT [options] | --file PROG.nn "
+                     "[options]  (sem_diff.py --help for more)\n" % why)
+    sys.exit(2)
+
+
+def parse_args(argv):
+    """(opts, verbose, seed, count) from the command line; --help prints
+    the docstring and exits 0, a bad command line exits 2."""
     opts = {"--modes": "opt,cuda,fd,batch", "--cuda-frac": "0.2", "--fd-frac": "0.5",
             "--batch-frac": "0.3", "--only": None, "--keep": None, "--file": None, "--seed": "1"}
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip())
+        sys.exit(0)
     verbose = "-v" in argv
     argv = [a for a in argv if a != "-v"]
     pos = []
     while argv:
         a = argv.pop(0)
         if a in opts:
+            if not argv:
+                usage_error("%s needs a value" % a)
             opts[a] = argv.pop(0)
+        elif a.startswith("-") and not re.match(r"-\d+$", a):
+            usage_error("unknown option %s" % a)
         else:
             pos.append(a)
+
+    def number(name, text, kind):
+        try:
+            return kind(text)
+        except ValueError:
+            usage_error("%s must be a number, not %r" % (name, text))
+
+    for name in ("--cuda-frac", "--fd-frac", "--batch-frac"):
+        number(name, opts[name], float)
+    if opts["--only"] is not None and number("--only", opts["--only"], int) < 0:
+        usage_error("--only must be at least 0")
+    bad = [m for m in opts["--modes"].split(",") if m not in MODES]
+    if bad:
+        usage_error("unknown mode %s (the modes: %s)" % (", ".join(bad), ",".join(MODES)))
     if opts["--file"]:
-        seed, count = int(opts["--seed"]), 1
+        if pos:
+            usage_error("--file takes no SEED COUNT (the seed is --seed N)")
+        if not os.path.isfile(opts["--file"]):
+            usage_error("--file %s: no such file" % opts["--file"])
+        seed, count = number("--seed", opts["--seed"], int), 1
         for m in ("cuda", "fd", "batch"):
             opts["--%s-frac" % m] = "1"
     else:
-        seed, count = int(pos[0]), int(pos[1])
+        if len(pos) != 2:
+            usage_error("expected SEED COUNT, got %d argument%s" % (len(pos), "" if len(pos) == 1 else "s"))
+        seed, count = number("SEED", pos[0], int), number("COUNT", pos[1], int)
+        if count < 0:
+            usage_error("COUNT must be at least 0")
+    return opts, verbose, seed, count
+
+
+def main():
+    opts, verbose, seed, count = parse_args(sys.argv[1:])
     modes = opts["--modes"].split(",")
     stats = {m: [0, 0, 0] for m in modes}    # clean, failed, skipped
     gen_errors = 0
