@@ -385,17 +385,32 @@ static bool batch_block(Vec *v, Block *blk) {
     return !v->failed;
 }
 
+static void use_whole(const Node *n, bool *whole) {
+    if (n && n->op == OP_INPUT)
+        whole[n->index] = true;
+}
+
 /* The layout of each input: time-major ([T + 1, B, ...], mark 2) when every
  * use is a row xs[i] (a sequence read one step at a time: each step's rows
- * are contiguous), else batch-major ([B, ...]). */
+ * are contiguous), else batch-major ([B, ...]). A use is also a loop's
+ * result (h = x in a body: x is the next carry) or, in vectorize, an
+ * output or the loss: all read the whole input. */
 static void input_uses(Block *b, bool *whole) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
-        if (n->op == OP_LOOP)
-            input_uses(&n->loop->body, whole);
+        if (n->op == OP_LOOP) {
+            Loop *l = n->loop;
+            input_uses(&l->body, whole);
+            for (int r = 0; r < l->ncarry; r++)
+                use_whole(l->next[r], whole);
+            for (int s = 0; s < l->nstack; s++)
+                use_whole(l->stack[s], whole);
+            for (int s = 0; s < l->nsum; s++)
+                use_whole(l->sum[s], whole);
+        }
         for (int k = 0; k < n->nin; k++)
-            if (n->in[k]->op == OP_INPUT && !(n->op == OP_ROW && k == 0))
-                whole[n->in[k]->index] = true;
+            if (!(n->op == OP_ROW && k == 0))
+                use_whole(n->in[k], whole);
     }
 }
 
@@ -414,6 +429,9 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     ir_clear_aux(&g->top);
     bool *whole = xalloc(sizeof(bool) * (size_t)(g->ninputs + 1));
     input_uses(&g->top, whole);
+    for (int i = 0; i < g->noutputs; i++)
+        use_whole(g->outputs[i].value, whole);
+    use_whole(g->loss, whole);
     int ninputs = g->ninputs;
     for (int i = 0; i < ninputs; i++) {
         InputDecl *in = &g->inputs[i];
