@@ -17,11 +17,13 @@
  *     once per example, as B one-example calls would count it.
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
- * batched yet (an error naming the op): loops, dynamic dims, and ops whose
- * batched form needs an op the IR lacks (concat, transpose, outer, a matrix
- * product of two per-example values, a gather with per-example ids, a row of
- * a per-example tensor). With a report sink (--report=batch), one line per
- * node of the program: batched or not, and why.
+ * batched yet (an error naming the op): nested loops, more than one dynamic
+ * dim, a reduction along the dynamic dim of a sequence read whole (it would
+ * read the padding), and ops whose batched form needs an op the IR lacks
+ * (concat, transpose, outer, a matrix product of two per-example values, a
+ * gather with per-example ids, a row of a per-example tensor). With a
+ * report sink (--report=batch), one line per node of the program: batched
+ * or not, and why.
  */
 #include "../nngc.h"
 
@@ -132,6 +134,53 @@ static void batch_bxent(Vec *v, Node *n) {
     become_reduce(v, n, e, OP_SUMAXIS);
 }
 
+/* Whether axis k of a batched value is the dynamic dim: a sequence read
+ * whole, [B, T, ...], padded past each example's length. */
+static bool dynamic_axis(const Node *x, int k) {
+    return batched(x) && k >= 1 && k < x->shape.rank && !size_is_const(x->shape.d[k]);
+}
+
+/* Whether n, an op with a batching rule, would mix the padding of a
+ * sequence read whole into an example's values (sum(xs), mean(xs, 0), a
+ * softmax over the dynamic axis): the padding is never to be used.
+ * Elementwise ops leave it in its own positions; the ops along the last
+ * axis (softmax, cross_entropy, W @ x) and a sum over one axis read it
+ * only where that axis is the dynamic one; the full reductions always. */
+static bool reads_padding(const Node *n) {
+    if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT))
+        return false;
+    for (int k = 0; k < n->nin; k++) {
+        const Node *x = n->in[k];
+        switch (n->op) {
+        case OP_SOFTMAX:
+        case OP_LOGSOFTMAX:
+        case OP_LOGSUMEXP:
+        case OP_XENT:
+        case OP_PICK:
+        case OP_MATVEC:
+            if (dynamic_axis(x, x->shape.rank - 1))
+                return true;
+            break;
+        case OP_SUMAXIS:
+        case OP_MEANAXIS:
+            if (dynamic_axis(x, n->index + 1))
+                return true;
+            break;
+        case OP_SUM:
+        case OP_MEAN:
+        case OP_DOT:
+        case OP_BXENT:
+            for (int a = 1; a < x->shape.rank; a++)
+                if (dynamic_axis(x, a))
+                    return true;
+            break;
+        default: /* no batching rule: refused as such */
+            break;
+        }
+    }
+    return false;
+}
+
 static void batch_node(Vec *v, Node *n) {
     for (int k = 0; k < n->nin; k++) /* read the safe ids instead of the raw ones */
         if (n->in[k]->aux)
@@ -170,6 +219,8 @@ static void batch_node(Vec *v, Node *n) {
         any |= batched(n->in[k]);
     if (!any)
         return;
+    if (reads_padding(n))
+        return refuse(v, n, "over a sequence's dynamic dim outside a loop (it would read the padding; not batched yet)");
     if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT)) {
         if ((op_flags[n->op] & OPF_INT) && n->shape.rank > 0)
             return refuse(v, n, "of int vectors per example");
