@@ -519,9 +519,10 @@ def main():
         rng = random.Random(seed * 100003 + i)
         do = {m: m in modes for m in modes}
         # (drawn whatever the modes: a program is the same under any --modes)
-        for m in ("cuda", "fd", "batch"):
-            do[m] = rng.random() < float(opts["--%s-frac" % m]) and m in modes
-        g = Gen(rng, do["batch"])
+        drawn = {m: rng.random() < float(opts["--%s-frac" % m]) for m in ("cuda", "fd", "batch")}
+        for m in drawn:
+            do[m] = drawn[m] and m in modes
+        g = Gen(rng, drawn["batch"])     # (the program batchable when drawn so, run in batch mode or not)
         src = g.program()
         if opts["--file"]:
             with open(opts["--file"]) as f:
