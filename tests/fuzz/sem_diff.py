@@ -137,7 +137,7 @@ class Gen:
         if k == 3:
             return "transpose(U) @ %s" % a()
         if k == 4:
-            return "%s @ U" % a()
+            return "(%s @ U)" % a()  # (in parentheses: x @ (v @ U), not (x @ v) @ U)
         if k in (5, 6):
             return "(%s + %s)" % (a(), a())
         if k == 7:
