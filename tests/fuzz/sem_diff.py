@@ -393,7 +393,7 @@ def compare(a, b, rtol=1e-4, atol=1e-5):
         if sa != sb:
             return "%s: shape %s vs %s" % (k, sa, sb)
         for i, (x, y) in enumerate(zip(va, vb)):
-            if math.isnan(x) and math.isnan(y):
+            if x == y or (math.isnan(x) and math.isnan(y)):  # (inf - inf is nan: equal infinities agree)
                 continue
             if not abs(x - y) <= rtol * max(abs(x), abs(y)) + atol:
                 return "%s[%d]: %.9g vs %.9g" % (k, i, x, y)
