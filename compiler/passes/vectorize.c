@@ -206,9 +206,16 @@ static void batch_node(Vec *v, Node *n) {
         if (batched(c))
             return refuse(v, n, "of a per-example index (not batched yet)");
         retype(v, n);
-        if (n->dtype == DT_I32 && v->imask) { /* past an example's end: id 0, never the padding */
+        /* past an example's end: id 0, float 0, never the padding. A step
+         * there is computed all the same (its carries and sums masked
+         * after): on the padding, finite as it is, a step's exp or log can
+         * overflow, and the mask's inf * 0 is nan in the example's values */
+        Node *mask = n->dtype == DT_I32 ? v->imask
+                     : v->mask  ? lift_rank(v, v->mask, n->shape.rank - 1, n->loc)
+                                : NULL;
+        if (mask) {
             Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
-            Node *safe = build_op2(&at, OP_IMUL, n, v->imask, n->loc);
+            Node *safe = build_op2(&at, n->dtype == DT_I32 ? OP_IMUL : OP_MUL, n, mask, n->loc);
             safe->mark = 1;
             n->aux = safe;
         }
