@@ -158,6 +158,16 @@ static bool device_reads(const Block *b, const Node *in)
     return false;
 }
 
+/* Is input node in a gradient as it is (loss += dot(x, V): d loss / d V
+ * is x)? Gradients live on the device, so it is read there too. */
+static bool is_grad(const Graph *g, const Node *in)
+{
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        if (g->grads[i] == in)
+            return true;
+    return false;
+}
+
 static int64_t bytes_of(const Graph *g, const Node *n)
 {
     return shape_max_count(g, &n->shape) * 4; /* f32 and i32 */
@@ -188,7 +198,8 @@ void place_device(Graph *g, FILE *stats, const char *what)
     int64_t dev_bytes = 0, host_bytes = 0;
     for (int i = 0; i < g->top.n; i++) {
         Node *n = g->top.nodes[i];
-        if (n->op != OP_INPUT || copy[n->index] || ir_is_int_scalar(n) || !device_reads(&g->top, n))
+        if (n->op != OP_INPUT || copy[n->index] || ir_is_int_scalar(n) ||
+            !(device_reads(&g->top, n) || is_grad(g, n)))
             continue;
         Builder b = build_at(g, &g->top, i + 1, BUILD_ASSERT, "placement");
         Node *c = build_op1(&b, OP_TODEVICE, n, n->loc);
@@ -200,6 +211,9 @@ void place_device(Graph *g, FILE *stats, const char *what)
         i++; /* past the copy */
     }
     use_copies(&g->top, copy);
+    for (int i = 0; g->grads && i < g->nparams; i++)
+        if (g->grads[i] && g->grads[i]->op == OP_INPUT && copy[g->grads[i]->index])
+            g->grads[i] = copy[g->grads[i]->index];
     int before = g->top.n;
     if (g->loss)
         g->loss = download(g, g->loss);
