@@ -1025,9 +1025,9 @@ static void test_uses(void **state) {
     /* the existing stack of hn is found; a new one for s2 is added
      * between the stacks and the sums (the loss's LOOPOUT becomes 3) */
     bool added;
-    assert_ptr_equal(ir_loop_stack_of(l, r.hn, -1, &added), r.out_hs);
+    assert_ptr_equal(ir_loop_stack_of(l, r.hn, -1, NULL, &added), r.out_hs);
     assert_false(added);
-    Node *st = ir_loop_stack_of(l, r.s2, -1, &added);
+    Node *st = ir_loop_stack_of(l, r.s2, -1, NULL, &added);
     assert_true(added);
     assert_int_equal(st->index, 2);
     assert_int_equal(r.loss->index, 3);
@@ -1037,7 +1037,8 @@ static void test_uses(void **state) {
     while (g->top.nodes[p] != l->node)
         p++;
     assert_ptr_equal(g->top.nodes[p + 4], st);
-    assert_int_equal(ir_loop_results_end(l), p + 5);
+    assert_int_equal(ir_loop_results_end(l, -1), p + 5); /* searched */
+    assert_int_equal(ir_loop_results_end(l, p), p + 5);  /* from where the loop is */
     expect_verified(g);
     /* NodeIndex */
     NodeIndex ix = {0};
