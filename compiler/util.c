@@ -152,10 +152,8 @@ _Noreturn void nn_internal_error(const char *file, int line, const char *what) {
     abort();
 }
 
-/* Reads with stdio in chunks rather than trusting st_size, so pipes and
- * /dev/stdin work too, and at most NN_MAX_SOURCE bytes, so an endless
- * device does not fill the memory. The text is copied into the arena at the end so that
- * callers never free it. */
+/* The Damerau-Levenshtein distance (optimal string alignment), in a
+ * table: the names it compares are short (over 64 characters: no guess). */
 int edit_distance(const char *a, const char *b, int max) {
     int na = (int)strlen(a), nb = (int)strlen(b);
     if (na - nb > max || nb - na > max || na > 64 || nb > 64)
@@ -198,6 +196,10 @@ void guess_consider(Guess *g, const char *cand) {
     }
 }
 
+/* Reads with stdio in chunks rather than trusting st_size, so pipes and
+ * /dev/stdin work too, and at most NN_MAX_SOURCE bytes, so an endless
+ * device does not fill the memory. The text is copied into the arena at the end so that
+ * callers never free it. */
 char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -194,43 +194,50 @@ static bool resolve_import(Lower *L, const char *name, int from_file, char *out,
 }
 
 
-/* The standard library's file (its import name, "nn") that has a line
- * starting "def NAME(", or NULL: the hint for an undefined function. */
-const char *stdlib_defining(Lower *L, const char *name) {
+/* The standard library's modules (their import names, "nn"), a NULL at
+ * the end; none without a stdlib directory. */
+static const char **stdlib_modules(Lower *L) {
+    const char **v = NULL;
+    int n = 0, cap = 0;
     DIR *dir = L->opt->stdlib_dir ? opendir(L->opt->stdlib_dir) : NULL;
-    if (!dir)
-        return NULL;
-    const char *found = NULL, *want = xsprintf("def %s(", name);
-    for (struct dirent *e; !found && (e = readdir(dir));) {
-        size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 3, ".nn") != 0)
-            continue;
-        FILE *f = fopen(xsprintf("%s/%s", L->opt->stdlib_dir, e->d_name), "r");
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        size_t len = strlen(e->d_name);
+        if (len >= 4 && strcmp(e->d_name + len - 3, ".nn") == 0)
+            VEC_PUSH(v, n, cap, xstrndup(e->d_name, len - 3));
+    }
+    if (dir)
+        closedir(dir);
+    VEC_PUSH(v, n, cap, NULL);
+    return v;
+}
+
+/* The standard library module that has a line starting "def NAME(", or
+ * NULL: the hint for an undefined function. */
+const char *stdlib_defining(Lower *L, const char *name) {
+    const char *want = xsprintf("def %s(", name);
+    for (const char **m = stdlib_modules(L); *m; m++) {
+        FILE *f = fopen(xsprintf("%s/%s.nn", L->opt->stdlib_dir, *m), "r");
+        bool found = false;
         char line[512];
         while (f && !found && fgets(line, sizeof line, f))
-            if (strncmp(line, want, strlen(want)) == 0)
-                found = xsprintf("%.*s", (int)(n - 3), e->d_name);
+            found = strncmp(line, want, strlen(want)) == 0;
         if (f)
             fclose(f);
+        if (found)
+            return *m;
     }
-    closedir(dir);
-    return found;
+    return NULL;
 }
 
 /* The standard library module whose name is nearest a missing import's
  * ("nnn" for "nn"), or NULL. */
 static const char *stdlib_nearest(Lower *L, const char *name) {
-    DIR *dir = L->opt->stdlib_dir && !strchr(name, '/') ? opendir(L->opt->stdlib_dir) : NULL;
-    if (!dir)
+    if (strchr(name, '/'))
         return NULL;
     size_t len = strlen(name);
     Guess g = guess_start(len > 3 && strcmp(name + len - 3, ".nn") == 0 ? xstrndup(name, len - 3) : name);
-    for (struct dirent *e; (e = readdir(dir));) {
-        size_t n = strlen(e->d_name);
-        if (n >= 4 && strcmp(e->d_name + n - 3, ".nn") == 0)
-            guess_consider(&g, xstrndup(e->d_name, n - 3));
-    }
-    closedir(dir);
+    for (const char **m = stdlib_modules(L); *m; m++)
+        guess_consider(&g, *m);
     return g.best;
 }
 

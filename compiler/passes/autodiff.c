@@ -284,8 +284,7 @@ static Node *fwd(Scope *S, Node *x) {
         v = fill(S->ad, &x->shape, 0.0, x->loc); /* goes on for the other errors, never emitted */
     } else {
         /* the new LOOPOUT goes next to L's others, where batch looks for them */
-        bool added;
-        Node *st = ir_loop_stack_of(S->floop, x, -1, floop_span(S), &added);
+        Node *st = ir_loop_stack_of(S->floop, x, -1, floop_span(S), NULL);
         v = op2(S, OP_ROW, fwd(S->up, st), rel_index(S), x->loc);
         v->name = x->name;
     }
@@ -556,13 +555,10 @@ static void backprop(Scope *S) {
     for (int i = n - 1; i >= 0; i--) {
         Node *x = snap[i];
         if (x->op == OP_LOOP) {
-            int nouts = 0;
+            Node **outs = NULL;
+            int nouts = 0, cap = 0;
             for (int k = node_index_get(&first, x); k >= 0; k = next[k])
-                nouts++;
-            Node **outs = xalloc(sizeof(Node *) * (size_t)(nouts + 1));
-            nouts = 0;
-            for (int k = node_index_get(&first, x); k >= 0; k = next[k])
-                outs[nouts++] = snap[k];
+                VEC_PUSH(outs, nouts, cap, snap[k]);
             reverse_loop(S, x->loop, i + (b->nfirst - nfirst), outs, nouts);
             continue;
         }

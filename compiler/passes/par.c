@@ -157,7 +157,6 @@ static void find_chained(Block *top, NodeIndex *chained)
     }
 }
 
-
 /* Moves the nodes strictly between positions a (L1) and b (L2): the
  * unmarked ones (independent of L1) before L1, the marked ones after L2. */
 static void make_neighbours(Block *top, int a, int b)
