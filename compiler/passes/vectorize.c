@@ -39,6 +39,7 @@ typedef struct Vec {
     Node *len;   /* the lengths input (i32 [B]) of the dynamic dim, or NULL */
     Node *mask;  /* in a loop to the longest example: f32 [B], 1 where the step is the example's */
     Node *imask; /* the same, i32 */
+    Loop *loop;  /* the loop to the longest example being batched, or NULL */
 } Vec;
 
 /* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
@@ -181,6 +182,8 @@ static bool reads_padding(const Node *n) {
     return false;
 }
 
+static Node *first_row(Vec *v, Node *a, Loc loc);
+
 static void batch_node(Vec *v, Node *n) {
     for (int k = 0; k < n->nin; k++) /* read the safe ids instead of the raw ones */
         if (n->in[k]->aux)
@@ -206,17 +209,31 @@ static void batch_node(Vec *v, Node *n) {
         if (batched(c))
             return refuse(v, n, "of a per-example index (not batched yet)");
         retype(v, n);
-        /* past an example's end: id 0, float 0, never the padding. A step
-         * there is computed all the same (its carries and sums masked
-         * after): on the padding, finite as it is, a step's exp or log can
-         * overflow, and the mask's inf * 0 is nan in the example's values */
-        Node *mask = n->dtype == DT_I32 ? v->imask
-                     : v->mask  ? lift_rank(v, v->mask, n->shape.rank - 1, n->loc)
-                                : NULL;
-        if (mask) {
+        /* past an example's end, never the padding: a step there is
+         * computed all the same (its carries and sums masked after), and
+         * on the padding, finite as it is, a step's exp or log can
+         * overflow: the mask's inf * 0 is nan in the example's values.
+         * An id reads 0 there. A float row reads the example's first row
+         * (0 for an example without steps): its own data, where the body
+         * was finite, forward and backward; zeros were not (cosine of a
+         * zero row, log of one). m x + (1 - m) x0 is x exactly where
+         * m = 1, x0 exactly where m = 0. */
+        if (n->dtype == DT_I32 && v->imask) {
             Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
-            Node *safe = build_op2(&at, n->dtype == DT_I32 ? OP_IMUL : OP_MUL, n, mask, n->loc);
+            Node *safe = build_op2(&at, OP_IMUL, n, v->imask, n->loc);
             safe->mark = 1;
+            n->aux = safe;
+        } else if (n->dtype == DT_F32 && v->mask) {
+            Loc loc = n->loc;
+            Node *x0 = first_row(v, a, loc), *m = lift_rank(v, v->mask, n->shape.rank - 1, loc);
+            Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
+            Node *safe = build_op2(&at, OP_MUL, n, m, loc);
+            if (x0) {
+                Node *off = build_op2(&at, OP_SUB, build_leaf(&at, ir_const(1.0, loc), true), m, loc);
+                safe = build_op2(&at, OP_ADD, safe, build_op2(&at, OP_MUL, off, x0, loc), loc);
+            }
+            for (int i = v->b.pos + 1; i < at.pos; i++) /* already batched: not again */
+                at.block->nodes[i]->mark = 1;
             n->aux = safe;
         }
         return;
@@ -308,6 +325,50 @@ static Node *leaf(Vec *v, Node *n) {
     return build_leaf(&top, n, true);
 }
 
+/* Row 0 of the time-major input a ([S, B, ...]) for every example that has
+ * one, 0 for one that has none: f32 [B, ...], built once before the loop
+ * to the longest example (v->loop). Example b has S(len[b]) rows: with S =
+ * k T + c (k >= 1, c <= 0), a row 0 when k len[b] >= 1 - c, read from the
+ * table [0 ... 0 1 ... 1] (1 - c zeros, S(T) ones) at k len[b], as the
+ * masks are. NULL where no row 0 is known to be the example's (S
+ * decreasing in T, or no T in it and empty). */
+static Node *first_row(Vec *v, Node *a, Loc loc) {
+    Size s = a->shape.d[0];
+    bool always = s.c >= 1 && s.k[0] >= 0; /* S >= 1 for every length */
+    if (!always && (s.k[0] < 1 || s.c > 0))
+        return NULL;
+    Block *outer = v->loop->node->parent;
+    int at = 0;
+    while (outer->nodes[at] != v->loop->node)
+        at++;
+    Builder ob = build_at(v->g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
+    Node *row0 = build_op2(b, OP_ROW, a, build_leaf(b, ir_iconst(0, loc), true), loc), *x0 = row0;
+    if (!always) {
+        Shape sz = {.rank = 1, .d = {size_const(1 - s.c)}}, so = {.rank = 1, .d = {s}};
+        Node *tab = build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
+                              build_leaf(b, ir_fill(&so, 1.0, loc), true), loc);
+        Node *idx = v->len;
+        if (s.k[0] != 1)
+            idx = build_op2(b, OP_IMUL, idx, build_leaf(b, ir_iconst(s.k[0], loc), true), loc);
+        Node *has = build_op2(b, OP_GATHER, tab, idx, loc);
+        for (int r = 1; r < x0->shape.rank; r++) {
+            Shape e = has->shape;
+            e.d[e.rank++] = size_const(1);
+            Node *x = build_new(OP_EXPAND, 1, (Node *[]){has}, loc);
+            x->shape = e;
+            x->index = r;
+            has = build_put(b, x, loc);
+        }
+        x0 = build_op2(b, OP_MUL, x0, has, loc);
+    }
+    at = 0; /* the leaves went to the head of the top block */
+    while (outer->nodes[at] != row0)
+        at++;
+    for (int i = at; outer->nodes[i] != v->loop->node; i++) /* already batched: not again */
+        outer->nodes[i]->mark = 1;
+    return x0;
+}
+
 /* The masks of a loop `for t in lo..hi` whose hi grows with the dynamic dim
  * T: step t is example b's when t < hi(len[b]). Both masks are read from a
  * table, [0 ... 0 1 ... 1] (hi(T) - hi(1) + 1 zeros, hi(T) - lo ones), at
@@ -394,8 +455,10 @@ static void batch_loop(Vec *v, Node *ln) {
         ln->in[r] = to_batch(v, ln->in[r], ln->loc);
         retype(v, l->carry[r]);
     }
-    if (masked)
+    if (masked) {
         make_masks(v, l);
+        v->loop = l;
+    }
     if (!batch_block(v, &l->body))
         return;
     v->b = build_at(v->g, &l->body, -1, BUILD_ASSERT, "vectorize");
@@ -418,6 +481,7 @@ static void batch_loop(Vec *v, Node *ln) {
         if (batched(l->stack[s]))
             return refuse(v, ln, "stacking a per-example value (not batched yet)");
     v->mask = v->imask = NULL;
+    v->loop = NULL;
 }
 
 /* Batches the nodes of blk in order (the nodes put before one are already
