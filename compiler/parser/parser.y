@@ -35,6 +35,7 @@ typedef struct Delim {
     char ch;       /* '(', '[' or '{' */
     Loc loc;
     const char *owner; /* '{' only: "for" or "def" when it opens their body, else NULL */
+    bool stray;        /* '{' only: a syntax error already named it ("unexpected '{'") */
 } Delim;
 
 /* State shared by the lexer and the parser of one file. */
@@ -446,6 +447,7 @@ static int yyreport_syntax_error(const yypcontext_t *pc, ParseCtx *ctx, yyscan_t
         Delim top = ctx->delims[--ctx->ndelims];
         while (ctx->ndelims > 0 && ctx->delims[ctx->ndelims - 1].ch != '{')
             ctx->ndelims--;
+        top.stray = true;
         ctx->delims[ctx->ndelims++] = top;
     }
     yysymbol_kind_t tok = yypcontext_token(pc);
