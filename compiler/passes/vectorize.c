@@ -184,6 +184,19 @@ static bool reads_padding(const Node *n) {
 
 static Node *first_row(Vec *v, Node *a, Loc loc);
 
+/* Whether x may be read whole by user (an operand other than a row's
+ * tensor, a loop's next carry, sum or stack): not a stack of per-example
+ * values (mark 2: [steps, B, ...], the batch axis second; and in a loop
+ * to the longest example, the rows past an example's end hold the values
+ * of steps that were not its own). A time-major input never gets here:
+ * it is time-major because only rows read it. */
+static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
+    if (!x || x->mark != 2)
+        return true;
+    refuse(v, user, "reading a stack of per-example values whole (not batched yet: its rows, hs[t], are)");
+    return false;
+}
+
 static void batch_node(Vec *v, Node *n) {
     for (int k = 0; k < n->nin; k++) /* read the safe ids instead of the raw ones */
         if (n->in[k]->aux)
@@ -199,12 +212,17 @@ static void batch_node(Vec *v, Node *n) {
     if (n->op == OP_LOOPOUT) {
         bool b = batched(ir_loop_value(a->loop, n->index)) || (n->index < a->loop->ncarry && batched(a->loop->carry[n->index]));
         if (b) {
-            if (n->index >= a->loop->ncarry && n->index < a->loop->ncarry + a->loop->nstack)
-                return refuse(v, n, "stacking a per-example value (not batched yet)");
             retype(v, n);
+            /* a stack of per-example rows: [steps, B, ...], time-major as a
+             * sequence input is, and read the same way (rows only) */
+            if (n->index >= a->loop->ncarry && n->index < a->loop->ncarry + a->loop->nstack)
+                n->mark = 2;
         }
         return;
     }
+    for (int k = 0; k < n->nin; k++)
+        if (!(n->op == OP_ROW && k == 0) && !read_whole_ok(v, n->in[k], n))
+            return;
     if (n->op == OP_ROW && a->mark == 2) { /* xs[t] of a time-major input: one row of B */
         if (batched(c))
             return refuse(v, n, "of a per-example index (not batched yet)");
@@ -465,6 +483,8 @@ static void batch_loop(Vec *v, Node *ln) {
     Loc loc = ln->loc;
     for (int r = 0; r < l->ncarry; r++) {
         Node *next = l->next[r]->aux ? l->next[r]->aux : l->next[r], *h = l->carry[r];
+        if (!read_whole_ok(v, next, ln))
+            return;
         next = to_batch(v, next, loc);
         if (masked) /* h + m (next - h): h where the example has ended */
             next = body_op2(v, OP_ADD, h, body_op2(v, OP_MUL, lift_rank(v, v->mask, h->shape.rank - 1, loc),
@@ -473,13 +493,18 @@ static void batch_loop(Vec *v, Node *ln) {
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *x = l->sum[s]->aux ? l->sum[s]->aux : l->sum[s];
+        if (!read_whole_ok(v, x, ln))
+            return;
         if (masked)
             x = body_op2(v, OP_MUL, lift_rank(v, v->mask, x->shape.rank - batched(x), loc), x, loc);
         l->sum[s] = x;
     }
-    for (int s = 0; s < l->nstack; s++)
-        if (batched(l->stack[s]))
-            return refuse(v, ln, "stacking a per-example value (not batched yet)");
+    for (int s = 0; s < l->nstack; s++) { /* a step past an example's end stacks its value as computed */
+        if (l->stack[s]->aux)
+            l->stack[s] = l->stack[s]->aux;
+        if (!read_whole_ok(v, l->stack[s], ln))
+            return;
+    }
     v->mask = v->imask = NULL;
     v->loop = NULL;
 }
@@ -599,6 +624,11 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     v.b = build_at(g, &g->top, -1, BUILD_ASSERT, "vectorize");
     for (int i = 0; i < g->noutputs; i++) {
         OutputDecl *o = &g->outputs[i];
+        if (o->value->mark == 2) {
+            diag_error(d, o->loc, "--batch: cannot batch the output '%s', a stack of per-example values (not "
+                       "batched yet: its rows, %s[t], are)", o->name, o->name);
+            return false;
+        }
         if (!batched(o->value)) {
             o->value = to_batch(&v, o->value, o->loc);
             if (report)

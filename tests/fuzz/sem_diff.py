@@ -31,9 +31,9 @@ default all):
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs: for a program generated to be batchable
-         (no nested loop, no stacking, no concat of per-example values,
-         no sequence read whole: its padding, no element v[k] of a
-         per-example vector);
+         (no nested loop, a stack read by rows only, no concat of
+         per-example values, no sequence read whole: its padding, no
+         element v[k] of a per-example vector);
          one that the batch stage still rejects is counted as skipped
 
 A third of the programs also train 3 steps (sgd, adam, adagrad or lazy
@@ -262,7 +262,7 @@ class Gen:
         self.lines.append("%sloss += %s" % (ind, self.sca(2, inner)))
         if depth == 0 and not self.batchable and r.random() < 0.3:
             self.loop(inner, 1)
-        if depth == 0 and "t" in inner and not self.batchable and r.random() < 0.4:
+        if depth == 0 and "t" in inner and r.random() < 0.4:
             hs = self.fresh("hs")
             self.lines.append("%s%s[%s] = %s" % (ind, hs, v, self.vec(1, inner)))
             env.setdefault("stacked", []).append((hs, rng_))
@@ -291,7 +291,7 @@ class Gen:
         # loops have one row less
         env["vecs"] += env["accs"]
         outs = list(env["vecs"])
-        for hs, rng_ in env.get("stacked", []):
+        for hs, rng_ in [] if self.batchable else env.get("stacked", []):  # (--batch: by rows only)
             body.append("loss += sum(%s(%s, 0) * %s)" % (r.choice(["sum", "mean"]), hs, self.vleaf(env)))
             outs.append(hs)
         if r.random() < 0.5:
