@@ -14,6 +14,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* An invariant of a reader's result: a violation aborts with the condition
+ * and its line, so that a finding says what was wrong, not only where. */
+#define FUZZ_REQUIRE(cond)                                                          \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            fprintf(stderr, "%s:%d: violated: %s\n", __FILE__, __LINE__, #cond);    \
+            abort();                                                                \
+        }                                                                           \
+    } while (0)
+
 /* Path of a file holding exactly data[0..size). */
 static const char *fuzz_file(const uint8_t *data, size_t size) {
     static int fd = -1;
