@@ -211,7 +211,9 @@ static int load_entries(FILE *f, const char *path, int64_t n, nnrt_vocab *v, int
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": not UTF-8", path, *lineno, bad + 1);
         errno = 0;
         long long c = strtoll(tab + 1, &end, 10);
-        if (!tab[1] || *end || errno || c < 0)
+        /* the number must end the line: strtoll stops at a NUL byte, and
+         * what follows one would be ignored */
+        if (!tab[1] || end != *buf + len || errno || c < 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": the count is not a number >= 0", path, *lineno);
         if (nnrt_vocab_find(v, *buf, wlen) >= 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": '%.*s' is listed twice", path, *lineno,
@@ -235,7 +237,8 @@ int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels) {
     int rc = NNRT_OK;
     int64_t len = read_line(f, &buf, &cap);
     int used = 0;
-    if (len < 0 || sscanf(buf, "nngc-vocab 1 words %lld labels %lld%n", &nw, &nl, &used) != 2 || buf[used] ||
+    /* used == len: nothing may follow the header, nor a NUL byte in it */
+    if (len < 0 || sscanf(buf, "nngc-vocab 1 words %lld labels %lld%n", &nw, &nl, &used) != 2 || used != len ||
         nw < 2 || nl < 0 || nw > VOCAB_MAX || nl > VOCAB_MAX)
         rc = nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (expected 'nngc-vocab 1 words N labels M', "
                         "N >= 2)", path);

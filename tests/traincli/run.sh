@@ -22,7 +22,8 @@
 #   5. npy       examples/classifier.nn on .npy arrays; the LM on a ragged
 #                .npy (padded rows + lengths) scores as on the text
 #   6. malformed empty lines, long lines, bad UTF-8, missing label, a
-#                vocabulary over V: a message with file:line, never a crash
+#                vocabulary over V, a NUL in a vocabulary file: a message
+#                with file:line, never a crash
 #   7. options   --batch 0, --clip, --patience without --valid; --export;
 #                --patience, --decay plateau, the progress lines
 #
@@ -216,6 +217,11 @@ run "--max-vocab 128 fits it" 0 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --e
     if head -n 1 "$tmp/big.st.vocab" | grep -q 'words 128 '; then ok "--max-vocab: 128 ids saved"; else
         notok "--max-vocab: 128 ids saved"; fi
 }
+# a NUL byte ends a C string early: the count "1" would be read and the
+# rest of its line ignored
+printf 'nngc-vocab 1 words 2 labels 0\n<s>\t1\000junk\n<unk>\t0\n' >"$tmp/nul.vocab"
+run "a vocabulary file with a NUL byte after a count: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" \
+    --vocab "$tmp/nul.vocab" --epochs 1 && has "... at file:line" "nul.vocab:2: the count is not a number"
 run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
     has "... naming it" "none.txt: No such file"
 run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
