@@ -29,6 +29,8 @@
 
 #include <string.h>
 
+#define NN_MAXSEQ 8 /* distinct sizes of sequences read whole */
+
 typedef struct Vec {
     Graph *g;
     Diag *diag;
@@ -40,6 +42,13 @@ typedef struct Vec {
     Node *mask;  /* in a loop to the longest example: f32 [B], 1 where the step is the example's */
     Node *imask; /* the same, i32 */
     Loop *loop;  /* the loop to the longest example being batched, or NULL */
+    /* the padding masks of the sequences read whole, one per size (seq_masks) */
+    struct SeqMask {
+        Size s;
+        Node *f, *i; /* f32, i32 [B, s] */
+    } seq[NN_MAXSEQ];
+    int nseq;
+    bool seq_done; /* seq_masks has run (at the top block's first non-leaf) */
 } Vec;
 
 /* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
@@ -182,6 +191,150 @@ static bool reads_padding(const Node *n) {
     return false;
 }
 
+/* ------------------------------------------- sequences read whole, masked */
+
+/* x with size-1 axes appended up to rank r (a [B, s] mask against a
+ * [B, s, ...] value), built through b. */
+static Node *expand_tail(Builder *b, Node *x, int r, Loc loc) {
+    while (x->shape.rank < r) {
+        Shape e = x->shape;
+        e.d[e.rank++] = size_const(1);
+        Node *n = build_new(OP_EXPAND, 1, (Node *[]){x}, loc);
+        n->shape = e;
+        n->index = e.rank - 1;
+        x = build_put(b, n, loc);
+        x->mark = 1;
+    }
+    return x;
+}
+
+static struct SeqMask *seq_mask(Vec *v, Size s) {
+    for (int i = 0; i < v->nseq; i++)
+        if (size_eq(v->seq[i].s, s))
+            return &v->seq[i];
+    return NULL;
+}
+
+static Node *mark1(Node *n) {
+    n->mark = 1;
+    return n;
+}
+
+/* The padding masks of a sequence axis of size s = k T + c read whole
+ * (batch-major: [B, s, ...]): f32 and i32 [B, s], 1 where position p is
+ * example b's, p < s(len[b]). Read from the tables [1 ... 1 0 ... 0] (s(T)
+ * of each) at p + s(T) - s(len[b]): the positions as a row [s] against
+ * the examples' s(len) as a column [B, 1] (the lengths gathered at [[0],
+ * [1], ...]); the tables' index check rejects a length outside 0..T. */
+static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
+    if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || s.k[0] < 1)
+        return;
+    Shape sh = {.rank = 1, .d = {s}};
+    Node *ftab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sh, 1.0, loc), true),
+                                 build_leaf(b, ir_fill(&sh, 0.0, loc), true), loc));
+    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
+    r->shape = sh;
+    Node *izero = build_leaf(b, ir_iconst(0, loc), true);
+    Node *iz = mark1(build_op2(b, OP_IMUL, build_leaf(b, r, true), izero, loc));
+    Node *io = mark1(build_op2(b, OP_IADD, iz, build_leaf(b, ir_iconst(1, loc), true), loc));
+    Node *itab = mark1(build_op2(b, OP_CONCAT, io, iz, loc));
+    Node *col = ir_new_node(OP_RANGE, 0, NULL, loc);
+    col->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
+    Node *slen = mark1(build_op2(b, OP_GATHER, v->len, build_leaf(b, col, true), loc));
+    if (s.k[0] != 1)
+        slen = mark1(build_op2(b, OP_IMUL, slen, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
+    if (s.c != 0)
+        slen = mark1(build_op2(b, OP_IADD, slen, build_leaf(b, ir_iconst(s.c, loc), true), loc));
+    Node *pos = ir_new_node(OP_RANGE, 0, NULL, loc);
+    pos->shape = sh;
+    Node *idx = mark1(build_op2(b, OP_ISUB, build_leaf(b, pos, true), slen, loc));
+    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(s, loc), true), loc));
+    struct SeqMask *m = &v->seq[v->nseq++];
+    m->s = s;
+    m->f = mark1(build_op2(b, OP_GATHER, ftab, idx, loc));
+    m->i = mark1(build_op2(b, OP_GATHER, itab, idx, loc));
+    m->f->name = "pad_mask";
+}
+
+/* Before the top block's first non-leaf node (at pos): each input read
+ * whole whose first axis is the dynamic dim ([B, s, ...]) is read as 0
+ * past an example's end, never as its padding: an id there would fail
+ * its range check, a float overflow in an exp; a reduction over the
+ * axis (masked_reduce) then leaves those positions out. */
+static void seq_prepare(Vec *v, int pos) {
+    Graph *g = v->g;
+    Builder b = build_at(g, &g->top, pos, BUILD_ASSERT, "vectorize");
+    for (int i = 0; i < g->top.n; i++) { /* (the leaves put at the head move an input on: seen again, with its aux) */
+        Node *n = g->top.nodes[i];
+        if (n->op != OP_INPUT || n->aux || n->mark != 1 || n->shape.rank < 2 || size_is_const(n->shape.d[1]) ||
+            (n->dtype == DT_I32 && n->shape.rank > 2))
+            continue;
+        make_seq_mask(v, &b, n->shape.d[1], n->loc);
+        struct SeqMask *m = seq_mask(v, n->shape.d[1]);
+        if (!m)
+            continue;
+        int at = 0; /* after the input (the top block's leaves are not all at its head) and the masks */
+        while (g->top.nodes[at] != n)
+            at++;
+        Builder after = at < b.pos ? b : build_at(g, &g->top, at + 1, BUILD_ASSERT, "vectorize");
+        if (n->dtype == DT_I32)
+            n->aux = mark1(build_op2(&after, OP_IMUL, n, m->i, n->loc));
+        else
+            n->aux = mark1(build_op2(&after, OP_MUL, n, expand_tail(&after, m->f, n->shape.rank, n->loc), n->loc));
+        if (at < b.pos)
+            b = after;
+    }
+}
+
+/* n, a sum or mean over the dynamic axis of a sequence read whole (x:
+ * [B, s, ...] from seq_prepare's inputs, 0 past each example's end): the
+ * sum of x times the mask, the mean of x times mask / count (count: the
+ * example's own s(len[b]), times the other axes' sizes for a full mean);
+ * dot(a, b) as the sum of a * b masked. False when n is not one of those
+ * (reads_padding decides then). */
+static bool masked_reduce(Vec *v, Node *n) {
+    Node *x = n->in[0];
+    bool axis0 = (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0;
+    bool full = n->op == OP_SUM || n->op == OP_MEAN || n->op == OP_DOT;
+    if (!axis0 && !full)
+        return false;
+    if (n->op == OP_DOT && !dynamic_axis(x, 1))
+        x = n->in[1];
+    if (!dynamic_axis(x, 1))
+        return false;
+    for (int k = 2; k < x->shape.rank; k++)
+        if (!size_is_const(x->shape.d[k]))
+            return false;
+    struct SeqMask *m = seq_mask(v, x->shape.d[1]);
+    if (!m)
+        return false;
+    Loc loc = n->loc;
+    if (n->op == OP_DOT)
+        x = mark1(build_op2(&v->b, OP_MUL, to_batch(v, n->in[0], loc), to_batch(v, n->in[1], loc), loc));
+    Node *w = m->f;
+    if (n->op == OP_MEAN || n->op == OP_MEANAXIS) {
+        Node *cnt = build_new(OP_SUMAXIS, 1, (Node *[]){m->f}, loc);
+        cnt->index = 1;
+        cnt = mark1(build_put(&v->b, cnt, loc));
+        int64_t rest = 1;
+        for (int k = 2; n->op == OP_MEAN && k < x->shape.rank; k++)
+            rest *= x->shape.d[k].c;
+        if (rest != 1)
+            cnt = mark1(build_op2(&v->b, OP_MUL, cnt, build_leaf(&v->b, ir_const((double)rest, loc), true), loc));
+        w = mark1(build_op2(&v->b, OP_DIV, w, expand_tail(&v->b, cnt, 2, loc), loc));
+    }
+    x = mark1(build_op2(&v->b, OP_MUL, x, expand_tail(&v->b, w, x->shape.rank, loc), loc));
+    if (axis0) {
+        n->op = OP_SUMAXIS;
+        n->in[0] = x;
+        n->index = 1;
+        retype(v, n);
+    } else {
+        become_reduce(v, n, x, OP_SUMAXIS);
+    }
+    return true;
+}
+
 static Node *first_row(Vec *v, Node *a, Loc loc);
 
 /* Whether x may be read whole by user (an operand other than a row's
@@ -261,6 +414,8 @@ static void batch_node(Vec *v, Node *n) {
         any |= batched(n->in[k]);
     if (!any)
         return;
+    if (masked_reduce(v, n))
+        return;
     if (reads_padding(n))
         return refuse(v, n, "over a sequence's dynamic dim outside a loop (it would read the padding; not batched yet)");
     if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT)) {
@@ -304,6 +459,12 @@ static void batch_node(Vec *v, Node *n) {
         m->mark = 1;
         return become_reduce(v, n, m, OP_SUMAXIS);
     }
+    case OP_GATHER: /* E[ids] of per-example ids [B, n] -> [B, n, ...] (past an example's end: id 0) */
+        if (batched(a))
+            return refuse(v, n, "of a per-example tensor (not batched yet)");
+        if (c->shape.rank != 2)
+            return refuse(v, n, "with a per-example matrix of ids (not batched yet)");
+        return retype(v, n);
     case OP_ROW: /* E[id] -> E[ids] */
         if (batched(a) || a->mark == 2)
             return refuse(v, n, "of a per-example tensor (not batched yet)");
@@ -470,6 +631,8 @@ static void batch_loop(Vec *v, Node *ln) {
     for (int r = 0; r < l->ncarry; r++) {
         if (l->carry[r]->dtype != DT_F32)
             return refuse(v, ln, "carrying an int value");
+        if (ln->in[r]->aux)
+            ln->in[r] = ln->in[r]->aux;
         ln->in[r] = to_batch(v, ln->in[r], ln->loc);
         retype(v, l->carry[r]);
     }
@@ -517,6 +680,12 @@ static bool batch_block(Vec *v, Block *blk) {
         const char *before = op_name[n->op];
         if (n->mark == 1 && n->op != OP_INPUT)
             continue; /* put here by this pass (masks, leaves) */
+        if (blk == &v->g->top && !v->seq_done && !(op_flags[n->op] & OPF_LEAF)) {
+            v->seq_done = true; /* after the leaves: its own go to the head, never visited */
+            seq_prepare(v, i);
+            while (blk->nodes[i] != n)
+                i++;
+        }
         v->b = build_at(v->g, blk, i, BUILD_ASSERT, "vectorize");
         if (n->op == OP_LOOP)
             batch_loop(v, n);

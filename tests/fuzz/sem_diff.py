@@ -32,8 +32,8 @@ default all):
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs: for a program generated to be batchable
          (no nested loop, a stack read by rows only, no concat of
-         per-example values, no sequence read whole: its padding, no
-         element v[k] of a per-example vector);
+         per-example values, a sequence read whole only summed or
+         averaged along T, no element v[k] of a per-example vector);
          one that the batch stage still rejects is counted as skipped
 
 A third of the programs also train 3 steps (sgd, adam, adagrad or lazy
@@ -156,8 +156,8 @@ class Gen:
             return "(1 - %s)" % a()
         if k == 22 and not self.batchable:
             return "P @ concat(%s, %s)" % (a(), a())
-        if k == 23 and not self.batchable:
-            return "%s(%s, 0)" % (self.ch("sum", "mean"), self.mat(d - 1, env))
+        if k == 23 and (not self.batchable or self.r.random() < 0.3):  # (a sequence read whole, and rows of
+            return "%s(%s, 0)" % (self.ch("sum", "mean"), self.mat(d - 1, env))  # it in a loop: not batched)
         if k == 24:
             return "(%s * %s)" % (a(), self.sca(d - 1, env))
         if k == 25:
@@ -202,17 +202,21 @@ class Gen:
             self.defs.append("def %s(v) %s" % (name, body))
         return name
 
-    # [T, D] values (a whole sequence): never when batchable (a sum over T
-    # would read the batch's padding, E[ids] gathers per-example ids: both
-    # rejected by --batch)
+    # [T, D] values (a whole sequence); when batchable, only what --batch
+    # takes (summed or averaged along T by the caller: k 23)
     def mat(self, d, env):
         c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
-        if env.get("hs"):
+        if self.batchable:   # (a product of a per-example matrix, a stack read whole: rejected by --batch)
+            del c[2]
+        elif env.get("hs"):
             c += [h for h in env["hs"]]
         m = self.r.choice(c)
         if d > 0 and self.r.random() < 0.5:
-            m = self.r.choice(["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m),
-                               "relu(%s)", "%s @ U", "sigmoid(%s)"]) % m
+            t = ["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m), "relu(%s)", "%s @ U",
+                 "sigmoid(%s)"]
+            if self.batchable:
+                del t[4]
+            m = self.r.choice(t) % m
         return m
 
     def sca(self, d, env):

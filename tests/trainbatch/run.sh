@@ -18,8 +18,10 @@
 #   2. npy      a sequence classifier (tests/batch/models/seqcls.nn: the
 #               loss reads the final state, a time-major float input) with
 #               lengths 1..8, and examples/classifier.nn (no dynamic dim)
-#   3. fallback a model the compiler cannot batch (clf.nn): a note saying
-#               why, and the bytes of --one-example
+#   3. fallback clf.nn, a text classifier reading its line whole (the
+#               batched program); a model the compiler cannot batch (a
+#               softmax along the line): a note saying why, and the bytes
+#               of --one-example
 #   4. eval     --batch 4 scores as --one-example (a partial last batch); a
 #               classifier's accuracy from the batched output's rows
 #   5. errors   an id out of range in example 5 names example 5 (also for a
@@ -62,6 +64,7 @@ exports() {
     seqcls) ps="emb Wx Ux Wh bh Wo" ;;
     classifier) ps="W1 b1 W2 b2" ;;
     clf) ps="emb W b" ;;
+    attn) ps="emb W q" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
 }
@@ -114,16 +117,36 @@ both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tm
     --epochs 2 $SGD --progress 100
 
 # ---------------------------------------------------------------- 3: fallback
+# a text classifier reading its line whole (mean(emb[words], 0): masked
+# past each line's end) is batched; one with attention over the line (a
+# softmax along it, emb[words] @ q) is not yet: the fallback
 awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
-run "clf: --batch 4" "$NNGC" train $M/clf.nn --data "$tmp/labels.txt" --batch 4 --epochs 1 $(exports clf "$tmp/clf_b")
-has "clf: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model clf: .*clf.nn:17:.*gather.*gradients are summed"
-run "clf: --batch 4 --one-example" "$NNGC" train $M/clf.nn --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports clf "$tmp/clf_o")
-if cmp -s "$tmp/clf_b/W.npy" "$tmp/clf_o/W.npy" && cmp -s "$tmp/clf_b/emb.npy" "$tmp/clf_o/emb.npy"; then
-    ok "clf: the fallback is the summed one-example path (same bytes)"
+both "clf (labelled text, the line read whole)" $M/clf.nn clf --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+cat >"$tmp/attn.nn" <<'EOF'
+model attn
+dim V = 128
+dim D = 16
+dim C = 3
+dim T max 40
+param emb : [V, D]
+param W : [C, D]
+param q : [D]
+input words : int[T]
+input label : int
+x = emb[words]
+a = softmax(x @ q)
+loss += cross_entropy(W @ (transpose(x) @ a), label)
+EOF
+run "attn: --batch 4" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports attn "$tmp/attn_b")
+has "attn: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model attn: .*attn.nn:12:.*gradients are summed"
+run "attn: --batch 4 --one-example" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports attn "$tmp/attn_o")
+if cmp -s "$tmp/attn_b/W.npy" "$tmp/attn_o/W.npy" && cmp -s "$tmp/attn_b/emb.npy" "$tmp/attn_o/emb.npy"; then
+    ok "attn: the fallback is the summed one-example path (same bytes)"
 else
-    notok "clf: the fallback is the summed one-example path (same bytes)"
+    notok "attn: the fallback is the summed one-example path (same bytes)"
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
     --threads 4 --progress 100
