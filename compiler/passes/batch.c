@@ -705,7 +705,9 @@ static int batch_loop(BatchPass *bp, Loop *l, int pos) {
         pass_dce(&(PassCtx){.g = g});
         bp->nouts = (NodeIndex){0};
         count_outs(&g->top, &bp->nouts);
-        pos = pos_of(l->node->parent, l->node, 0);
+        pos = ir_block_find(l->node->parent, l->node, 0);
+        if (pos < 0) /* dce took l: nothing of it was used (its only carry never changed) */
+            return changed;
     }
     Batcher bt = {.bp = bp, .g = g, .l = l, .body = &l->body, .outer = l->node->parent, .report = report};
     bt.n = size_sub(l->hi, l->lo);
