@@ -37,6 +37,9 @@
 #    valid.txt; with only a valid.txt there it falls back to the shipped
 #    corpus. The shipped training and held-out files share no sentence, and
 #    make_tiny.py regenerates both byte for byte.
+# 3. Messages the other docs quote (CLI.md's errors of `nngc run` on
+#    tests/cli/tiny.nn, a softmax approximation's error, OPTIMIZATIONS.md's
+#    unknown pass) are what nngc prints.
 #
 # Prints "ok - NAME" / "not ok - NAME" per check, then "N passed, N failed".
 
@@ -309,6 +312,47 @@ if python3 "$tmp/gen/make_tiny.py" && cmp -s "$tmp/gen/tiny.txt" examples/data/t
 else
     notok "examples/data/make_tiny.py does not regenerate tiny.txt and tiny-valid.txt"
 fi
+
+# ---------------------------------------------------------------- 3: quoted messages
+
+# quoted DOC DIR TEXT CMD...: DOC quotes TEXT, and CMD, run in DIR, exits
+# with status 1 or 2 and prints TEXT.
+quoted() {
+    doc=$1 dir=$2 text=$3
+    shift 3
+    (cd "$dir" && timeout "$TMO" "$@" >"$tmp/q.out" 2>&1)
+    st=$?
+    if ! grep -qF -- "$text" "$doc"; then
+        notok "$doc: does not quote '$text' (any more)"
+    elif [ $st -ne 1 ] && [ $st -ne 2 ]; then
+        notok "$doc: '$text': $(status_text $st)"
+        detail "$tmp/q.out"
+    elif ! grep -qF -- "$text" "$tmp/q.out"; then
+        notok "$doc: nngc does not print '$text'"
+        detail "$tmp/q.out"
+    else
+        ok "$doc: '$text' is what nngc prints"
+    fi
+}
+c=tests/cli
+quoted docs/CLI.md $c "nngc: error: model tiny has no input 'foo' (its inputs: words, x, c)" \
+    "$NNGC" run tiny.nn --input foo=data/x.npy
+quoted docs/CLI.md $c "nngc: error: missing input 'c' (input c : int): give it with --input c=FILE.npy" \
+    "$NNGC" run tiny.nn --input words=data/words.npy --input x=data/x.npy
+quoted docs/CLI.md $c "nngc: error: input 'x': x_int.npy holds int32 data, but x is float32 (input x : [D])" \
+    sh -c 'cd data && "$0" run ../tiny.nn --input words=words.npy --input x=x_int.npy --input c=c.npy' "$NNGC"
+quoted docs/CLI.md $c "nngc: error: input 'x': x_2d.npy has rank 2 (shape (1, 2)), but x has rank 1 ([D])" \
+    sh -c 'cd data && "$0" run ../tiny.nn --input words=words.npy --input x=x_2d.npy --input c=c.npy' "$NNGC"
+quoted docs/CLI.md $c "nngc: error: x: axis 0 has 3 elements, expected 2 (x is [D], T = 3)" \
+    "$NNGC" run tiny.nn --input words=data/words.npy --input x=data/x_3.npy --input c=data/c.npy
+quoted docs/CLI.md $c "tiny.nn:16:15: index 7 out of range [0, 4)" \
+    "$NNGC" run tiny.nn --input words=data/words_badid.npy --input x=data/x.npy --input c=data/c.npy
+quoted docs/CLI.md examples \
+    "skipgram.nn:16:11: error: softmax approximation 'class' (from --softmax=class:c=20000) needs c <= V (20000 classes for 10000 words)" \
+    "$NNGC" skipgram.nn --softmax=class:c=20000 -o "$tmp/sg.c"
+quoted docs/OPTIMIZATIONS.md examples \
+    "nngc: error: unknown pass 'bogus' in --passes (valid passes: softmax, fold, cse, hoist, batch, rows, dce, fuse, select, par)" \
+    "$NNGC" --passes=hoist,bogus rnnlm.nn
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
