@@ -682,8 +682,8 @@ int nngc_run(int argc, char **argv) {
         if (nloaded < d->nparams)
             fputc('\n', stderr);
         if (ra.verbose)
-            fprintf(stderr, "nngc: loaded %d of %d params from %s (the others keep their seeded init)\n", nloaded,
-                    d->nparams, ra.params);
+            fprintf(stderr, "nngc: loaded %d of %d params from %s%s\n", nloaded, d->nparams, ra.params,
+                    nloaded < d->nparams ? " (the others keep their seeded init)" : "");
     }
     if (!read_inputs(d, &ra, arr) || !dims_from_args(d, &ra, dyn, known) || !infer_dims(d, arr, dyn, known))
         goto out;

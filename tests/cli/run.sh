@@ -318,7 +318,9 @@ expect 0 "run --dim agreeing with the inputs" "loss = 1.69315" "$NNGC" run "$MOD
 # shellcheck disable=SC2086
 expect 0 "run with seeded params" "loss = " "$NNGC" run "$MODEL" $IN --seed 7
 # shellcheck disable=SC2086
-expect 0 "run -v says how many params it loaded" "loaded 2 of 2 params" "$NNGC" run -v "$MODEL" $P $IN
+expect 0 "run -v says how many params it loaded" "loaded 2 of 2 params" "$NNGC" run -v "$MODEL" $P $IN &&
+    check "run -v: all loaded, so no 'the others keep their seeded init'" \
+        sh -c "! grep -q 'the others' '$W/err'"
 
 # bad inputs: each gives exit 1 and a message that names the problem
 X="--input x=$DATA/x.npy"
