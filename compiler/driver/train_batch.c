@@ -309,7 +309,7 @@ bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool
     if (why) {
         if (!quiet)
             fprintf(stderr, "nngc: note: --batch %ld: %s; so each example runs on its own (the program as "
-                    "written) and their gradients are summed\n", batch, why);
+                    "written)%s\n", batch, why, train ? " and their gradients are summed" : "");
         b->bd = NULL;
         return true;
     }
