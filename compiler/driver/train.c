@@ -480,7 +480,7 @@ static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
     else if (!a->quiet)
         fprintf(stderr, "nngc: %s: %lld lines, %lld words, vocabulary %d (of %d distinct, min count %ld)%s\n", path,
                 (long long)st.lines, (long long)st.tokens, (int)t->words.n, (int)raw.n - 2, a->min_count,
-                want_labels ? xsprintf(", %d labels", (int)t->labels.n) : "");
+                t->labels.n > 0 ? xsprintf(", %d labels", (int)t->labels.n) : "");
     nnrt_vocab_free(&raw);
     nnrt_vocab_free(&labels);
     return ok;

@@ -89,6 +89,8 @@ run "vocab: train on a small file" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" 
 printf 'nngc-vocab 1 words 8 labels 0\n<s>\t4\n<unk>\t0\nthe\t4\na\t3\ncat\t2\ndog\t2\nsat\t1\nran\t1\n' >"$tmp/v.want"
 if cmp -s "$tmp/v.st.vocab" "$tmp/v.want"; then ok "vocab: ids by count, ties by first occurrence, counts"; else
     notok "vocab: ids by count, ties by first occurrence, counts"; detail "$tmp/v.st.vocab" 10; fi
+run "vocab: the note on the data" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 --progress 100 &&
+    has "... its counts, and no labels for text without any" "v\.txt: 5 lines, 13 words, vocabulary 8 \(of 6 distinct, min count 1\)\$"
 run "vocab: --min-count 2" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" --epochs 1 --min-count 2 --save "$tmp/v2.st" -q
 printf 'nngc-vocab 1 words 6 labels 0\n<s>\t4\n<unk>\t2\nthe\t4\na\t3\ncat\t2\ndog\t2\n' >"$tmp/v.want"
 if cmp -s "$tmp/v2.st.vocab" "$tmp/v.want"; then ok "vocab: words under --min-count counted as <unk>"; else
