@@ -266,7 +266,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
 /* ---------------------------------------------------------------- progress */
 
 typedef struct Progress {
-    bool tty, quiet;
+    bool tty, quiet, text; /* text data: words/s */
     double interval_us, start_us, last_us;
     int64_t todo, done; /* examples this run */
     int64_t words;
@@ -285,9 +285,12 @@ static void progress_show(Progress *p, long epoch, long epochs, double frac, dou
     p->last_us = now;
     double secs = (now - p->start_us) / 1e6;
     double exs = secs > 0 ? (double)p->done / secs : 0;
-    fprintf(stderr, "%sepoch %ld/%ld %5.1f%%  words/s %.0f  ex/s %.0f  lr %.6f  loss %.4f  ETA %s%s",
-            p->tty ? "\r" : "", epoch, epochs, 100 * frac, secs > 0 ? (double)p->words / secs : 0, exs, lr, loss,
-            hms(exs > 0 ? (double)(p->todo - p->done) / exs : 0), p->tty ? "  " : "\n");
+    char wps[48] = ""; /* .npy examples have no words */
+    if (p->text)
+        snprintf(wps, sizeof wps, "words/s %.0f  ", secs > 0 ? (double)p->words / secs : 0);
+    fprintf(stderr, "%sepoch %ld/%ld %5.1f%%  %sex/s %.0f  lr %.6f  loss %.4f  ETA %s%s", p->tty ? "\r" : "", epoch,
+            epochs, 100 * frac, wps, exs, lr, loss, hms(exs > 0 ? (double)(p->todo - p->done) / exs : 0),
+            p->tty ? "  " : "\n");
     fflush(stderr);
 }
 
@@ -713,7 +716,7 @@ static int train_run(TrainArgs *ap) {
         }
     }
 
-    Progress p = {.tty = isatty(2), .quiet = a.quiet, .interval_us = a.progress_s * 1e6};
+    Progress p = {.tty = isatty(2), .quiet = a.quiet, .text = t.text, .interval_us = a.progress_s * 1e6};
     if (p.tty)
         p.interval_us = fmin(p.interval_us, 2.5e5);
     long first = t.st.epoch;

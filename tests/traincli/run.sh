@@ -177,6 +177,10 @@ if $CC -std=c11 -D_GNU_SOURCE -O1 -Iruntime -o "$MKNPY" tests/traincli/mknpy.c "
         acc=$(sed -n 's/^epoch 8\/.* acc \([0-9.]*\)%.*/\1/p' "$tmp/out")
         less "npy: validation accuracy $acc0% -> $acc% (+20 points)" "$(awk -v a="$acc0" 'BEGIN { print a + 20 }')" "$acc"
     }
+    run "npy: progress lines" 0 "$NNGC" train examples/classifier.nn --data x="$tmp/x.npy" --data y="$tmp/y.npy" \
+        --epochs 1 --progress 0.000001 &&
+        has "npy: ... have ex/s and no words/s (.npy examples have no words)" \
+            "^epoch 1/1 +[0-9.]+%  ex/s [0-9]+  lr 0\.001000  loss [0-9.]+  ETA 0h00m[0-9]+s$"
     if "$MKNPY" lm "$tmp/lm.st.vocab" "$tmp/valid.txt" 40 "$tmp" >"$tmp/out" 2>&1 &&
         "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data words="$tmp/words.npy" --lengths "$tmp/lengths.npy" \
             >"$tmp/out" 2>&1; then
