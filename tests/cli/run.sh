@@ -415,6 +415,8 @@ mkdir "$W/look"
 cp "$MODEL" "$W/look/tiny.nn"
 expect 0 "--stats" "stats after lower" "$NNGC" --stats "$W/look/tiny.nn"
 expect 0 "--report=batch" "batch: loop t:" "$NNGC" --report=batch "$W/look/tiny.nn"
+expect 2 "--report of no pass lists the passes with a report" "unknown pass 'bach' in --report (passes with a report: batch, par)" \
+    "$NNGC" --report=bach "$W/look/tiny.nn"
 expect 0 "--dump-ir-diff=batch" "IR diff around batch" "$NNGC" --dump-ir-diff=batch "$W/look/tiny.nn"
 check "--stats/--report/--dump-ir-diff alone write no output files" sh -c "[ \"\$(ls '$W/look')\" = tiny.nn ]"
 expect 0 "--stats with -o writes the output" "stats after" "$NNGC" --stats "$W/look/tiny.nn" -o "$W/look/o.c" &&
