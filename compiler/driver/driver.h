@@ -106,6 +106,10 @@ void nngc_usage(FILE *out);
  * whose compiler options every command takes): "unknown option '--epoch';
  * did you mean '--epochs'? (see nngc train --help)". */
 void driver_unknown_option(const char *arg, const char *command, void (*usage)(FILE *));
+/* Reports argv[i], a second model file after first (an argument before
+ * argv[i]); when either is the word after --dump-ir or --dot, whose value
+ * is optional and so must follow '=', says so. */
+void driver_two_models(char **argv, int i, const char *first);
 
 /* Parses an optimizer spec "adam:lr=0.001,beta1=0.9" (--optimizer):
  * sgd:lr=X (lr required), adam[:lr,beta1,beta2,eps], adagrad[:lr,eps],

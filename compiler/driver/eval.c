@@ -55,7 +55,7 @@ int nngc_eval(int argc, char **argv) {
         }
         if (s[0] != '-') {
             if (model) {
-                driver_error("more than one model file: '%s' and '%s'", model, s);
+                driver_two_models(argv, i, model);
                 return EXIT_USAGE;
             }
             model = s;

@@ -95,7 +95,7 @@ static int parse_args(Args *a, int argc, char **argv) {
             driver_unknown_option(s, "", nngc_usage);
             return usage_error();
         } else if (a->input) {
-            driver_error("more than one model file: '%s' and '%s'", a->input, s);
+            driver_two_models(argv, i, a->input);
             return usage_error();
         } else {
             a->input = s;

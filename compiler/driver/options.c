@@ -142,6 +142,18 @@ void driver_unknown_option(const char *arg, const char *command, void (*usage)(F
         driver_error("unknown option '%s'%s", arg, see);
 }
 
+void driver_two_models(char **argv, int i, const char *first) {
+    const char *hint = "";
+    for (int j = 1; j <= i; j++) {
+        const char *o = argv[j - 1];
+        if ((argv[j] == first || j == i) && (strcmp(o, "--dump-ir") == 0 || strcmp(o, "--dot") == 0)) {
+            hint = xsprintf(" (%s takes its value after '=': %s=%s)", o, o, argv[j]);
+            break;
+        }
+    }
+    driver_error("more than one model file: '%s' and '%s'%s", first, argv[i], hint);
+}
+
 void compile_options_init(CompileOptions *o) {
     memset(o, 0, sizeof *o);
     o->opt_level = 2;

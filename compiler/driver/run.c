@@ -161,7 +161,7 @@ static int parse_run_args(RunArgs *ra, int argc, char **argv) {
             driver_unknown_option(a, "nngc run", run_usage);
             return EXIT_USAGE;
         } else if (ra->model) {
-            driver_error("more than one model file: '%s' and '%s'", ra->model, a);
+            driver_two_models(argv, i, ra->model);
             return EXIT_USAGE;
         } else {
             ra->model = a;

@@ -174,7 +174,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         }
         if (s[0] != '-') {
             if (a->model) {
-                driver_error("more than one model file: '%s' and '%s'", a->model, s);
+                driver_two_models(argv, i, a->model);
                 return EXIT_USAGE;
             }
             a->model = s;

@@ -415,6 +415,10 @@ mkdir "$W/look"
 cp "$MODEL" "$W/look/tiny.nn"
 expect 0 "--stats" "stats after lower" "$NNGC" --stats "$W/look/tiny.nn"
 expect 0 "--report=batch" "batch: loop t:" "$NNGC" --report=batch "$W/look/tiny.nn"
+expect 2 "--dump-ir PASS: its value must follow '=', and the error says so" \
+    "(--dump-ir takes its value after '=': --dump-ir=lower)" "$NNGC" --dump-ir lower "$W/look/tiny.nn"
+expect 2 "... --dot FILE likewise" "(--dot takes its value after '=': --dot=g.dot)" \
+    "$NNGC" --dot g.dot "$W/look/tiny.nn"
 expect 2 "--report of no pass lists the passes with a report" "unknown pass 'bach' in --report (passes with a report: batch, par)" \
     "$NNGC" --report=bach "$W/look/tiny.nn"
 expect 0 "--dump-ir-diff=batch" "IR diff around batch" "$NNGC" --dump-ir-diff=batch "$W/look/tiny.nn"
