@@ -118,6 +118,7 @@ int nngc_eval(int argc, char **argv) {
         }
         dopt.vocab = vocab_path(params);
     }
+    bool vocab_of_params = text && params && strcmp(dopt.vocab, vocab_path(params)) == 0;
     /* no --export may replace an input (files.c) */
     for (int i = 0; i < data.n; i++)
         driver_note_input(data.items[i].file);
@@ -135,7 +136,11 @@ int nngc_eval(int argc, char **argv) {
     if (params && !ckpt_bind_dims(&co, params))
         return EXIT_ERROR;
     if (text && nnrt_vocab_load(dopt.vocab, &words, &labels) != NNRT_OK) {
-        driver_error("%s", nnrt_last_error());
+        if (vocab_of_params && access(dopt.vocab, F_OK) != 0) /* params saved by nngc run or NAME_save */
+            driver_error("%s: text data is read with the vocabulary the params were trained with: the "
+                         "CKPT.vocab that nngc train --save writes next to CKPT, or --vocab FILE", nnrt_last_error());
+        else
+            driver_error("%s", nnrt_last_error());
         return EXIT_ERROR;
     }
     if (text && !vocab_bind_dim(&co, &dopt, &words, dopt.vocab))

@@ -106,6 +106,10 @@ run "lm: train 3 epochs" 0 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --vali
 run "lm: eval the checkpoint" 0 "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" &&
     near "lm: eval's loss per word == train's best valid loss" \
         "$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")" "$lm_best" 0.0001
+cp "$tmp/lm.st" "$tmp/novocab.st"
+run "lm: eval of params without CKPT.vocab: error" 1 "$NNGC" eval $M/lm.nn --params "$tmp/novocab.st" \
+    --data "$tmp/valid.txt" && has "... that says where the vocabulary comes from" \
+    "novocab\.st\.vocab: No such file or directory: text data is read with the vocabulary .* or --vocab FILE"
 run "lm: eval with seeded params (no training)" 0 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" \
     --data "$tmp/valid.txt" --seed 3 &&
     near "lm: eval untrained == ln(V)" "$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")" "$LNV" 0.05
