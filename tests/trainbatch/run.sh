@@ -149,12 +149,12 @@ else
     notok "attn: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "clf: save a checkpoint" "$NNGC" train $M/clf.nn --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/clf.st"
-run "clf: eval --batch 4" "$NNGC" eval $M/clf.nn --params "$tmp/clf.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model clf: .*\(the program as written\)$" "$tmp/out"; then
-    ok "clf: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "attn: save a checkpoint" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/attn.st"
+run "attn: eval --batch 4" "$NNGC" eval "$tmp/attn.nn" --params "$tmp/attn.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model attn: .*\(the program as written\)$" "$tmp/out"; then
+    ok "attn: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "clf: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "attn: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
