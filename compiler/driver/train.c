@@ -273,9 +273,12 @@ typedef struct Progress {
     long epoch, epochs; /* for par_progress */
 } Progress;
 
-static const char *hms(double s) {
+/* s seconds as 1h02m03s, into buf (a line a second for days: not the
+ * compiler's arena, which is never freed) */
+static const char *hms(double s, char *buf, size_t len) {
     long t = s > 0 && s < 1e9 ? (long)s : 0;
-    return xsprintf("%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
+    snprintf(buf, len, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
+    return buf;
 }
 
 static void progress_show(Progress *p, long epoch, long epochs, double frac, double lr, double loss, bool force) {
@@ -285,11 +288,11 @@ static void progress_show(Progress *p, long epoch, long epochs, double frac, dou
     p->last_us = now;
     double secs = (now - p->start_us) / 1e6;
     double exs = secs > 0 ? (double)p->done / secs : 0;
-    char wps[48] = ""; /* .npy examples have no words */
+    char wps[48] = "", eta[48]; /* .npy examples have no words */
     if (p->text)
         snprintf(wps, sizeof wps, "words/s %.0f  ", secs > 0 ? (double)p->words / secs : 0);
     fprintf(stderr, "%sepoch %ld/%ld %5.1f%%  %sex/s %.0f  lr %.6f  loss %.4f  ETA %s%s", p->tty ? "\r" : "", epoch,
-            epochs, 100 * frac, wps, exs, lr, loss, hms(exs > 0 ? (double)(p->todo - p->done) / exs : 0),
+            epochs, 100 * frac, wps, exs, lr, loss, hms(exs > 0 ? (double)(p->todo - p->done) / exs : 0, eta, sizeof eta),
             p->tty ? "  " : "\n");
     fflush(stderr);
 }
