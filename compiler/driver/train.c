@@ -321,6 +321,7 @@ typedef struct Trainer {
     nnrt_vocab words, labels;
     bool text;
     bool vocab_given; /* read from a file (--vocab, CKPT.vocab), not counted */
+    bool recount;     /* counted again, `__label__x` a word: the model has no label input */
     double base_lr;
     TrainState st;
     bool saved_best;
@@ -484,9 +485,10 @@ static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
     if (!ok)
         driver_error("%s", nnrt_last_error());
     else if (!a->quiet)
-        fprintf(stderr, "nngc: %s: %lld lines, %lld words, vocabulary %d (of %d distinct, min count %ld)%s\n", path,
+        fprintf(stderr, "nngc: %s: %lld lines, %lld words, vocabulary %d (of %d distinct, min count %ld)%s%s\n", path,
                 (long long)st.lines, (long long)st.tokens, (int)t->words.n, (int)raw.n - 2, a->min_count,
-                t->labels.n > 0 ? xsprintf(", %d labels", (int)t->labels.n) : "");
+                t->labels.n > 0 ? xsprintf(", %d labels", (int)t->labels.n) : "",
+                t->recount ? "; counted again with the __label__ tokens as words: the model has no label input" : "");
     nnrt_vocab_free(&raw);
     nnrt_vocab_free(&labels);
     return ok;
@@ -522,6 +524,7 @@ static bool open_data(Trainer *t) {
         int64_t n = t->words.n;
         nnrt_vocab_free(&t->words);
         nnrt_vocab_free(&t->labels);
+        t->recount = true;
         if (!make_vocab(t, false, NULL))
             return false;
         bool again = t->a->co.vocab_counts != NULL; /* the counts sized hier's paths: again */

@@ -216,6 +216,9 @@ run "bytes that are not UTF-8: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/u.tx
 printf '__label__up a b\nc d\n' >"$tmp/nl.txt"
 run "a line without a label: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/nl.txt" --epochs 1 &&
     has "... at file:line" "nl.txt:2: no label"
+run "a language model on labelled lines: trains" 0 "$NNGC" train $M/lm.nn --data "$tmp/nl.txt" --epochs 1 &&
+    has "... the second count says why (__label__ is a word here)" \
+        "nl.txt: 2 lines, 5 words, vocabulary 7 .*counted again with the __label__ tokens as words: the model has no label input"
 printf '__label__up a b\n__label__zz c d\n' >"$tmp/ul.txt"
 run "a label not seen in training: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ul.txt" \
     --epochs 1 && has "... at file:line" "ul.txt:2: label '__label__zz' is not one of the 3 labels"
