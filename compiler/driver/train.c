@@ -91,7 +91,7 @@ static void train_usage(FILE *out) {
           "  --layout plain|lm|window   how a line fills the model's int[T + k] input\n"
           "  --export PARAM=FILE   write a param: word2vec text (.txt/.vec) or .npy\n"
           "  --progress SECONDS (5)   --stop-after N (epochs, then stop)   -q\n"
-          "  --dump-order FILE     append each epoch's order of examples to FILE\n"
+          "  --dump-order FILE     write each epoch's order of examples to FILE (epoch 1 starts it)\n"
           "  --init-unigram PARAM  start the vector PARAM (an output bias) at the log unigram frequencies\n"
           "  and the compiler options of nngc (-O, --softmax=, --cc=, ...)\n"
           "Compiled models are kept in $NNGC_CACHE_DIR (default ~/.cache/nngc; off: no cache).\n"

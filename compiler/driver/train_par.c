@@ -85,8 +85,8 @@ bool par_check(ParOptions *po, bool quiet) {
         return false;
     }
     if (po->mode == PAR_SYNC && po->batch < po->threads * po->ranks && !quiet && po->rank == 0)
-        fprintf(stderr, "nngc: note: --batch %ld is less than %ld threads x %d ranks: some stay idle each step\n",
-                po->batch, po->threads, po->ranks);
+        fprintf(stderr, "nngc: note: --batch %ld is less than %ld threads x %d rank%s: some stay idle each step\n",
+                po->batch, po->threads, po->ranks, po->ranks == 1 ? "" : "s");
     return true;
 }
 

@@ -219,6 +219,9 @@ run "a line without a label: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/nl.tx
 run "a language model on labelled lines: trains" 0 "$NNGC" train $M/lm.nn --data "$tmp/nl.txt" --epochs 1 &&
     has "... the second count says why (__label__ is a word here)" \
         "nl.txt: 2 lines, 5 words, vocabulary 7 .*counted again with the __label__ tokens as words: the model has no label input"
+run "--batch 2 --threads 4 --parallel=sync: trains" 0 "$NNGC" train $M/lm.nn --data "$tmp/nl.txt" --epochs 1 \
+    --batch 2 --threads 4 --parallel=sync &&
+    has "... a note: some threads stay idle (1 rank, not '1 ranks')" "note: --batch 2 is less than 4 threads x 1 rank: some"
 printf '__label__up a b\n__label__zz c d\n' >"$tmp/ul.txt"
 run "a label not seen in training: error" 1 "$NNGC" train $M/clf.nn --data "$tmp/ctrain.txt" --valid "$tmp/ul.txt" \
     --epochs 1 && has "... at file:line" "ul.txt:2: label '__label__zz' is not one of the 3 labels"
