@@ -530,15 +530,7 @@ static Node *first_row(Vec *v, Node *a, Loc loc) {
         if (s.k[0] != 1)
             idx = build_op2(b, OP_IMUL, idx, build_leaf(b, ir_iconst(s.k[0], loc), true), loc);
         Node *has = build_op2(b, OP_GATHER, tab, idx, loc);
-        for (int r = 1; r < x0->shape.rank; r++) {
-            Shape e = has->shape;
-            e.d[e.rank++] = size_const(1);
-            Node *x = build_new(OP_EXPAND, 1, (Node *[]){has}, loc);
-            x->shape = e;
-            x->index = r;
-            has = build_put(b, x, loc);
-        }
-        x0 = build_op2(b, OP_MUL, x0, has, loc);
+        x0 = build_op2(b, OP_MUL, x0, expand_tail(b, has, x0->shape.rank, loc), loc);
     }
     at = 0; /* the leaves went to the head of the top block */
     while (outer->nodes[at] != row0)
