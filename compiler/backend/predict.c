@@ -108,6 +108,22 @@ static int picks_of(Ctx *x, const Node *v)
     return n;
 }
 
+/* The reader of logsumexp v of one vector of logits: v itself, or its pick
+ * when that is in a loop v is not in. Hoisting takes the log-sum-exp of
+ * logits that do not change in the loop out of it (cross_entropy(Wo @ V,
+ * ids[t])) and leaves the pick of each step's target in: decoding after
+ * the pick gives one word per step, as where the cross_entropy stays in
+ * the loop (-O0), not one for the whole loop. */
+static const Node *logits_reader(Ctx *x, const Node *v)
+{
+    for (int i = 0; i < x->nall; i++) {
+        const Node *u = x->all[i];
+        if (u->op == OP_PICK && u->in[0] == v->in[0] && u->parent != v->parent && u->parent->loop)
+            return u;
+    }
+    return v;
+}
+
 /* How many cross_entropy terms end in v (0: v is no method's op). */
 static int roots_at(Ctx *x, const Node *v)
 {
@@ -138,7 +154,7 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
     case OP_LOGSUMEXP:
         s->kind = SITE_LOGITS;
         s->h = v->in[0];
-        s->reader = v;
+        s->reader = v->op == OP_LOGSUMEXP && s->h->shape.rank == 1 ? logits_reader(x, v) : v;
         return true;
     case OP_LINEARLSE:
         s->kind = SITE_FULL;

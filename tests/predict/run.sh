@@ -98,6 +98,19 @@ for O in -O0 -O2; do
     fi
 done
 
+# logits the same at every step (hoisted.nn): a word per step at every -O
+for O in -O0 -O1 -O2; do
+    "$NNGC" run $O "$D/hoisted.nn" --seed 5 --input "words=$tmp/words.npy" --predict >"$tmp/hoist$O" 2>&1
+done
+if grep -q '^predict \[7\] = \([0-9]* \)\{6\}[0-9]*$' "$tmp/hoist-O0" &&
+    cmp -s "$tmp/hoist-O0" "$tmp/hoist-O1" && cmp -s "$tmp/hoist-O0" "$tmp/hoist-O2"; then
+    ok "logits hoisted out of the loop: 7 words at -O0, -O1 and -O2"
+else
+    notok "logits hoisted out of the loop: 7 words at -O0, -O1 and -O2"
+    detail "$tmp/hoist-O0" 3
+    detail "$tmp/hoist-O2" 3
+fi
+
 # two cross_entropy terms (neg.nn's y and u): NAME_predict says so
 for O in -O0 -O2; do
     if "$NNGC" $O tests/approx_e2e/neg.nn -o "$tmp/negt.c" >"$tmp/log" 2>&1 &&
