@@ -92,14 +92,21 @@ static bool match_dot(Site *s, const Node *z, int *W, int *b)
  * select pass's split of a cross_entropy: logsumexp and pick of z, or
  * linear_logsumexp and linear_pick of h, W, b): how many (one per
  * cross_entropy term: cse merged their log-sum-exps), 0 for the hybrid
- * softmax of binary, which bin_logz's site covers. */
+ * softmax of binary, which bin_logz's site covers. A pick from a row of
+ * the logits is one too: batch takes the logits and their log-sum-exp of
+ * every step out of the loop, and a target that is not per step (y) leaves
+ * the pick of row t in it. */
 static int picks_of(Ctx *x, const Node *v)
 {
     int n = 0;
     for (int i = 0; i < x->nall; i++) {
         const Node *u = x->all[i];
         bool linear = v->op == OP_LINEARLSE && u->op == OP_LINEARPICK && u->in[1] == v->in[1];
-        if ((linear || (v->op == OP_LOGSUMEXP && u->op == OP_PICK)) && u->in[0] == v->in[0]) {
+        bool pick = v->op == OP_LOGSUMEXP && u->op == OP_PICK;
+        if (!linear && !pick)
+            continue;
+        const Node *row = u->in[0]->op == OP_ROW ? u->in[0]->in[0] : NULL;
+        if (u->in[0] == v->in[0] || (pick && row == v->in[0])) {
             if (u->in[linear ? 2 : 1]->op == OP_BINSLOT)
                 return 0;
             n++;

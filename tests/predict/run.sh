@@ -4,8 +4,9 @@
 # its predicted words against the argmax of its own forward graph
 # (predict_test.c); a classifier against the argmax of its output probs
 # (clf.nn, clf_test.c); --batch=2 against one call per sentence
-# (batch_test.c); a model with two cross_entropy terms and the CUDA target
-# get an error return.
+# (batch_test.c); a word per step at every -O where the passes moved the
+# cross_entropy's parts (hoisted.nn, row_pick.nn); a model with two
+# cross_entropy terms and the CUDA target get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
 
@@ -98,18 +99,24 @@ for O in -O0 -O2; do
     fi
 done
 
-# logits the same at every step (hoisted.nn): a word per step at every -O
-for O in -O0 -O1 -O2; do
-    "$NNGC" run $O "$D/hoisted.nn" --seed 5 --input "words=$tmp/words.npy" --predict >"$tmp/hoist$O" 2>&1
+# a word per step at every -O: logits the same at every step (hoisted.nn),
+# the target the same at every step (row_pick.nn)
+for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pick from row t of the logits"; do
+    set -- $c
+    f=$1 n=$2
+    shift 2
+    for O in -O0 -O1 -O2; do
+        "$NNGC" run $O "$D/$f.nn" --seed 5 --input "words=$tmp/words.npy" --predict >"$tmp/$f$O" 2>&1
+    done
+    if grep -q "^predict \[$n\] = \([0-9]* \)\{$((n - 1))\}[0-9]*\$" "$tmp/$f-O0" &&
+        cmp -s "$tmp/$f-O0" "$tmp/$f-O1" && cmp -s "$tmp/$f-O0" "$tmp/$f-O2"; then
+        ok "$*: $n words at -O0, -O1 and -O2"
+    else
+        notok "$*: $n words at -O0, -O1 and -O2"
+        detail "$tmp/$f-O0" 3
+        detail "$tmp/$f-O2" 3
+    fi
 done
-if grep -q '^predict \[7\] = \([0-9]* \)\{6\}[0-9]*$' "$tmp/hoist-O0" &&
-    cmp -s "$tmp/hoist-O0" "$tmp/hoist-O1" && cmp -s "$tmp/hoist-O0" "$tmp/hoist-O2"; then
-    ok "logits hoisted out of the loop: 7 words at -O0, -O1 and -O2"
-else
-    notok "logits hoisted out of the loop: 7 words at -O0, -O1 and -O2"
-    detail "$tmp/hoist-O0" 3
-    detail "$tmp/hoist-O2" 3
-fi
 
 # two cross_entropy terms (neg.nn's y and u): NAME_predict says so
 for O in -O0 -O2; do
