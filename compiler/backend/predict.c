@@ -29,6 +29,7 @@ typedef struct Site {
     const Node *reader; /* decode right after it */
     const Node *h;      /* [..., H] hidden vectors, or [..., V] logits (SITE_LOGITS) */
     int W, b, Wc, bc;   /* param indexes, -1: none */
+    const Node *Wn, *bn; /* SITE_FULL: the rows and bias (params or computed values) */
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
 } Site;
 
@@ -163,13 +164,13 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         s->h = v->in[0];
         s->reader = v->op == OP_LOGSUMEXP && s->h->shape.rank == 1 ? logits_reader(x, v) : v;
         return true;
-    case OP_LINEARLSE:
+    case OP_LINEARLSE: /* (rows that are a product, Wo @ W, are a value there as a param is) */
         s->kind = SITE_FULL;
         s->h = v->in[0];
         s->reader = v;
-        s->W = param_of(v->in[1]);
-        s->b = v->nin > 2 ? param_of(v->in[2]) : -1;
-        return v->in[1]->op == OP_PARAM && (v->nin < 3 || v->in[2]->op == OP_PARAM);
+        s->Wn = v->in[1];
+        s->bn = v->nin > 2 ? v->in[2] : NULL;
+        return size_is_const(s->Wn->shape.d[0]);
     case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target */
         s->kind = SITE_CLASS;
         if (!match_dot(s, v->in[0], &s->Wc, &s->bc) || x->g->params[s->Wc].shape.d[0].c < 1)
@@ -243,6 +244,13 @@ bool predict_decodes(Ctx *x)
 
 /* ================================================================ the forward pass */
 
+/* Where the forward pass has v: a param's place in m->params, else its
+ * value's. */
+static const char *value_of(Ctx *x, const Node *v)
+{
+    return v->op == OP_PARAM ? xsprintf("m->params + %" PRId64, x->param_off[v->index]) : vname(v);
+}
+
 /* After the reader: every row of h decoded into m->pred (counted past the
  * room, which NAME_ctx_predict reports). */
 static void emit_decode(Ctx *x)
@@ -262,8 +270,8 @@ static void emit_decode(Ctx *x)
         call = xsprintf("nnrt_decode_logits(%" PRId64 ", %s, NULL)", H, hr);
         break;
     case SITE_FULL:
-        call = xsprintf("nnrt_decode_full(%" PRId64 ", %" PRId64 ", %s, %s, %s, NULL)",
-                        x->g->params[s->W].shape.d[0].c, H, W, b, hr);
+        call = xsprintf("nnrt_decode_full(%" PRId64 ", %" PRId64 ", %s, %s, %s, NULL)", s->Wn->shape.d[0].c, H,
+                        value_of(x, s->Wn), s->bn ? value_of(x, s->bn) : "NULL", hr);
         break;
     case SITE_CLASS:
         call = xsprintf("nnrt_decode_class(&m->model->classes, %" PRId64 ", m->params + %" PRId64 ", %s, %s, %s, %s, NULL)",

@@ -5,7 +5,7 @@
 # (predict_test.c); a classifier against the argmax of its output probs
 # (clf.nn, clf_test.c); --batch=2 against one call per sentence
 # (batch_test.c); a word per step at every -O where the passes moved the
-# cross_entropy's parts (hoisted.nn, row_pick.nn); a model with two
+# cross_entropy's parts (hoisted.nn, row_pick.nn, product_rows.nn); a model with two
 # cross_entropy terms and the CUDA target get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
@@ -100,8 +100,10 @@ for O in -O0 -O2; do
 done
 
 # a word per step at every -O: logits the same at every step (hoisted.nn),
-# the target the same at every step (row_pick.nn)
-for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pick from row t of the logits"; do
+# the target the same at every step (row_pick.nn), the rows a product
+# (product_rows.nn)
+for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pick from row t of the logits" \
+    "product_rows 7 linear_logsumexp of rows computed Wo @ W2"; do
     set -- $c
     f=$1 n=$2
     shift 2
