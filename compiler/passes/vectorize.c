@@ -292,6 +292,8 @@ static void seq_prepare(Vec *v, int pos) {
  * example's own s(len[b]), times the other axes' sizes for a full mean);
  * dot(a, b) as the sum of a * b masked. False when n is not one of those
  * (reads_padding decides then). */
+static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc);
+
 static bool masked_reduce(Vec *v, Node *n) {
     Node *x = n->in[0];
     bool axis0 = (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0;
@@ -316,6 +318,10 @@ static bool masked_reduce(Vec *v, Node *n) {
         Node *cnt = build_new(OP_SUMAXIS, 1, (Node *[]){m->f}, loc);
         cnt->index = 1;
         cnt = mark1(build_put(&v->b, cnt, loc));
+        Size s = x->shape.d[1];
+        if (s.c <= 0) /* an example without positions (length 0): its mean is 0 (count 1), not 0 / 0 */
+            cnt = mark1(build_op2(&v->b, OP_SUB, mark1(build_op2(&v->b, OP_ADD, cnt,
+                                  build_leaf(&v->b, ir_const(1.0, loc), true), loc)), has_rows(v, &v->b, s, loc), loc));
         int64_t rest = 1;
         for (int k = 2; n->op == OP_MEAN && k < x->shape.rank; k++)
             rest *= x->shape.d[k].c;
@@ -504,6 +510,20 @@ static Node *leaf(Vec *v, Node *n) {
     return build_leaf(&top, n, true);
 }
 
+/* f32 [B]: 1 where example b has a row of an axis of size s = k T + c
+ * (k >= 1, c <= 0), s(len[b]) >= 1, else 0: the table [0 ... 0 1 ... 1]
+ * (1 - c zeros, s(T) ones) at k len[b], as the masks are read. */
+static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc) {
+    NN_ASSERT(s.k[0] >= 1 && s.c <= 0);
+    Shape sz = {.rank = 1, .d = {size_const(1 - s.c)}}, so = {.rank = 1, .d = {s}};
+    Node *tab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
+                                build_leaf(b, ir_fill(&so, 1.0, loc), true), loc));
+    Node *idx = v->len;
+    if (s.k[0] != 1)
+        idx = mark1(build_op2(b, OP_IMUL, idx, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
+    return mark1(build_op2(b, OP_GATHER, tab, idx, loc));
+}
+
 /* Row 0 of the time-major input a ([S, B, ...]) for every example that has
  * one, 0 for one that has none: f32 [B, ...], built once before the loop
  * to the longest example (v->loop). Example b has S(len[b]) rows: with S =
@@ -522,16 +542,8 @@ static Node *first_row(Vec *v, Node *a, Loc loc) {
         at++;
     Builder ob = build_at(v->g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
     Node *row0 = build_op2(b, OP_ROW, a, build_leaf(b, ir_iconst(0, loc), true), loc), *x0 = row0;
-    if (!always) {
-        Shape sz = {.rank = 1, .d = {size_const(1 - s.c)}}, so = {.rank = 1, .d = {s}};
-        Node *tab = build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
-                              build_leaf(b, ir_fill(&so, 1.0, loc), true), loc);
-        Node *idx = v->len;
-        if (s.k[0] != 1)
-            idx = build_op2(b, OP_IMUL, idx, build_leaf(b, ir_iconst(s.k[0], loc), true), loc);
-        Node *has = build_op2(b, OP_GATHER, tab, idx, loc);
-        x0 = build_op2(b, OP_MUL, x0, expand_tail(b, has, x0->shape.rank, loc), loc);
-    }
+    if (!always)
+        x0 = build_op2(b, OP_MUL, x0, expand_tail(b, has_rows(v, b, s, loc), x0->shape.rank, loc), loc);
     at = 0; /* the leaves went to the head of the top block */
     while (outer->nodes[at] != row0)
         at++;

@@ -170,6 +170,33 @@ if [ $st -eq 1 ] && grep -q "rnnlm.nn:17:1: index .* out of range" "$tmp/err"; t
     notok "error: a length past T ($(status_text $st))"
     detail "$tmp/err" 8
 fi
+# an example of length 0 (T_len 0: allowed, though a one-example program
+# has T >= 1) in a mean over the line read whole: its mean is 0, not 0 / 0
+# (nan in the whole batch's loss and gradients). clf.nn's bias starts at
+# 0, so example 0's loss is cross_entropy(zeros([3]), y) = log 3, and the
+# batch's is that plus example 1's alone (the padding: ids out of range)
+python3 - "$tmp" <<'PY'
+import sys
+sys.path.insert(0, "tests/batch")
+import check
+check.write_npy(sys.argv[1] + "/cw.npy", "i", [2, 3], [1000000] * 3 + [5, 7, 9])
+check.write_npy(sys.argv[1] + "/cl.npy", "i", [2], [2, 1])
+check.write_npy(sys.argv[1] + "/clen.npy", "i", [2], [0, 3])
+check.write_npy(sys.argv[1] + "/cw1.npy", "i", [3], [5, 7, 9])
+check.write_npy(sys.argv[1] + "/cl1.npy", "i", [], [1])
+PY
+C=tests/traincli/models/clf.nn
+if "$NNGC" run $C --batch=2 --seed 3 --dim T=3 --input words="$tmp/cw.npy" --input label="$tmp/cl.npy" \
+    --input T_len="$tmp/clen.npy" >"$tmp/b0" 2>&1 &&
+    "$NNGC" run $C --seed 3 --dim T=3 --input words="$tmp/cw1.npy" --input label="$tmp/cl1.npy" >"$tmp/b1" 2>&1 &&
+    awk '/^loss = / { l[n++] = $3 } END { d = l[0] - (l[1] + log(3)); if (d < 0) d = -d; exit !(n == 2 && l[0] ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ && d <= 1e-5 * (1 + l[0])) }' \
+        "$tmp/b0" "$tmp/b1"; then
+    ok "an empty example in a mean over the sequence: loss log 3 + the other's"
+else
+    notok "an empty example in a mean over the sequence: loss log 3 + the other's"
+    cat "$tmp/b1" >>"$tmp/b0"
+    detail "$tmp/b0" 8
+fi
 expect_error "--batch=0" 2 examples/logreg.nn "expected a number of examples" --batch=0
 expect_error "--batch=x" 2 examples/logreg.nn "expected a number of examples" --batch=x
 
