@@ -191,6 +191,44 @@ static bool reads_padding(const Node *n) {
     return false;
 }
 
+/* ------------------------------------------------------- mask tables */
+
+/* n, put by this pass, already batched: batch_block does not visit it again. */
+static Node *mark1(Node *n) {
+    n->mark = 1;
+    return n;
+}
+
+/* The table [0 ... 0 1 ... 1] (zeros, then ones) as f32, and as i32 into
+ * *itab when asked (a range times 0, plus 1: there is no int fill). A mask
+ * gathers it at an index that reaches the ones where a step or a position
+ * is the example's. Built through b (its leaves at the top block's head). */
+static Node *zero_one_table(Builder *b, Size zeros, Size ones, Node **itab, Loc loc) {
+    Shape sz = {.rank = 1, .d = {zeros}}, so = {.rank = 1, .d = {ones}};
+    Node *ftab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
+                                 build_leaf(b, ir_fill(&so, 1.0, loc), true), loc));
+    if (itab) {
+        Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
+        rz->shape = sz, ro->shape = so;
+        Node *izero = build_leaf(b, ir_iconst(0, loc), true);
+        Node *iz = mark1(build_op2(b, OP_IMUL, build_leaf(b, rz, true), izero, loc));
+        Node *io = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, build_leaf(b, ro, true), izero, loc)),
+                                   build_leaf(b, ir_iconst(1, loc), true), loc));
+        *itab = mark1(build_op2(b, OP_CONCAT, iz, io, loc));
+    }
+    return ftab;
+}
+
+/* s(len): the size s = k T + c at each example's length (len: i32 [B], or
+ * a column [B, 1]). */
+static Node *size_at_len(Builder *b, Node *len, Size s, Loc loc) {
+    if (s.k[0] != 1)
+        len = mark1(build_op2(b, OP_IMUL, len, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
+    if (s.c != 0)
+        len = mark1(build_op2(b, OP_IADD, len, build_leaf(b, ir_iconst(s.c, loc), true), loc));
+    return len;
+}
+
 /* ------------------------------------------- sequences read whole, masked */
 
 /* x with size-1 axes appended up to rank r (a [B, s] mask against a
@@ -215,40 +253,23 @@ static struct SeqMask *seq_mask(Vec *v, Size s) {
     return NULL;
 }
 
-static Node *mark1(Node *n) {
-    n->mark = 1;
-    return n;
-}
-
 /* The padding masks of a sequence axis of size s = k T + c read whole
  * (batch-major: [B, s, ...]): f32 and i32 [B, s], 1 where position p is
- * example b's, p < s(len[b]). Read from the tables [1 ... 1 0 ... 0] (s(T)
- * of each) at p + s(T) - s(len[b]): the positions as a row [s] against
+ * example b's, p < s(len[b]). Read from the tables [0 ... 0 1 ... 1] (s(T)
+ * of each) at s(len[b]) - p + s(T) - 1: the positions as a row [s] against
  * the examples' s(len) as a column [B, 1] (the lengths gathered at [[0],
  * [1], ...]); the tables' index check rejects a length outside 0..T. */
 static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
     if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || s.k[0] < 1)
         return;
-    Shape sh = {.rank = 1, .d = {s}};
-    Node *ftab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sh, 1.0, loc), true),
-                                 build_leaf(b, ir_fill(&sh, 0.0, loc), true), loc));
-    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
-    r->shape = sh;
-    Node *izero = build_leaf(b, ir_iconst(0, loc), true);
-    Node *iz = mark1(build_op2(b, OP_IMUL, build_leaf(b, r, true), izero, loc));
-    Node *io = mark1(build_op2(b, OP_IADD, iz, build_leaf(b, ir_iconst(1, loc), true), loc));
-    Node *itab = mark1(build_op2(b, OP_CONCAT, io, iz, loc));
+    Node *itab, *ftab = zero_one_table(b, s, s, &itab, loc);
     Node *col = ir_new_node(OP_RANGE, 0, NULL, loc);
     col->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
-    Node *slen = mark1(build_op2(b, OP_GATHER, v->len, build_leaf(b, col, true), loc));
-    if (s.k[0] != 1)
-        slen = mark1(build_op2(b, OP_IMUL, slen, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
-    if (s.c != 0)
-        slen = mark1(build_op2(b, OP_IADD, slen, build_leaf(b, ir_iconst(s.c, loc), true), loc));
+    Node *slen = size_at_len(b, mark1(build_op2(b, OP_GATHER, v->len, build_leaf(b, col, true), loc)), s, loc);
     Node *pos = ir_new_node(OP_RANGE, 0, NULL, loc);
-    pos->shape = sh;
-    Node *idx = mark1(build_op2(b, OP_ISUB, build_leaf(b, pos, true), slen, loc));
-    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(s, loc), true), loc));
+    pos->shape = (Shape){.rank = 1, .d = {s}};
+    Node *idx = mark1(build_op2(b, OP_ISUB, slen, build_leaf(b, pos, true), loc));
+    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(s, size_const(1)), loc), true), loc));
     struct SeqMask *m = &v->seq[v->nseq++];
     m->s = s;
     m->f = mark1(build_op2(b, OP_GATHER, ftab, idx, loc));
@@ -515,13 +536,10 @@ static Node *leaf(Vec *v, Node *n) {
  * (1 - c zeros, s(T) ones) at k len[b], as the masks are read. */
 static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc) {
     NN_ASSERT(s.k[0] >= 1 && s.c <= 0);
-    Shape sz = {.rank = 1, .d = {size_const(1 - s.c)}}, so = {.rank = 1, .d = {s}};
-    Node *tab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
-                                build_leaf(b, ir_fill(&so, 1.0, loc), true), loc));
-    Node *idx = v->len;
-    if (s.k[0] != 1)
-        idx = mark1(build_op2(b, OP_IMUL, idx, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
-    return mark1(build_op2(b, OP_GATHER, tab, idx, loc));
+    Node *tab = zero_one_table(b, size_const(1 - s.c), s, NULL, loc);
+    Size ks = s;
+    ks.c = 0;
+    return mark1(build_op2(b, OP_GATHER, tab, size_at_len(b, v->len, ks, loc), loc));
 }
 
 /* Row 0 of the time-major input a ([S, B, ...]) for every example that has
@@ -573,24 +591,9 @@ static void make_masks(Vec *v, Loop *l) {
     while (outer->nodes[at] != l->node)
         at++;
     Builder ob = build_at(g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
-    Shape sz = {.rank = 1, .d = {zeros}}, so = {.rank = 1, .d = {ones}};
     /* leaves through ob: it keeps pointing before l */
-    Node *ftab = build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
-                           build_leaf(b, ir_fill(&so, 1.0, loc), true), loc);
-    /* the int table: a range times 0 (plus 1) */
-    Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
-    rz->shape = sz, ro->shape = so;
-    Node *izero = build_leaf(b, ir_iconst(0, loc), true);
-    Node *iz = build_op2(b, OP_IMUL, build_leaf(b, rz, true), izero, loc);
-    Node *io = build_op2(b, OP_IADD, build_op2(b, OP_IMUL, build_leaf(b, ro, true), izero, loc),
-                         build_leaf(b, ir_iconst(1, loc), true), loc);
-    Node *itab = build_op2(&ob, OP_CONCAT, iz, io, loc);
-
-    Node *hib = v->len;
-    if (l->hi.k[0] != 1)
-        hib = build_op2(b, OP_IMUL, hib, build_leaf(b, ir_iconst(l->hi.k[0], loc), true), loc);
-    if (l->hi.c != 0)
-        hib = build_op2(b, OP_IADD, hib, build_leaf(b, ir_iconst(l->hi.c, loc), true), loc);
+    Node *itab, *ftab = zero_one_table(b, zeros, ones, &itab, loc);
+    Node *hib = size_at_len(b, v->len, l->hi, loc);
     /* every step at once: the steps lo..hi-1 as a column [hi - lo, 1]
      * against the lengths [B] give the [hi - lo, B] indexes */
     Node *steps = ir_new_node(OP_RANGE, 0, NULL, loc);
