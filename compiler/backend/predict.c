@@ -244,13 +244,6 @@ bool predict_decodes(Ctx *x)
 
 /* ================================================================ the forward pass */
 
-/* Where the forward pass has v: a param's place in m->params, else its
- * value's. */
-static const char *value_of(Ctx *x, const Node *v)
-{
-    return v->op == OP_PARAM ? xsprintf("m->params + %" PRId64, x->param_off[v->index]) : vname(v);
-}
-
 /* After the reader: every row of h decoded into m->pred (counted past the
  * room, which NAME_ctx_predict reports). */
 static void emit_decode(Ctx *x)
@@ -271,7 +264,7 @@ static void emit_decode(Ctx *x)
         break;
     case SITE_FULL:
         call = xsprintf("nnrt_decode_full(%" PRId64 ", %" PRId64 ", %s, %s, %s, NULL)", s->Wn->shape.d[0].c, H,
-                        value_of(x, s->Wn), s->bn ? value_of(x, s->bn) : "NULL", hr);
+                        vname(s->Wn), s->bn ? vname(s->bn) : "NULL", hr); /* (a param's leaf is its pointer into m->params) */
         break;
     case SITE_CLASS:
         call = xsprintf("nnrt_decode_class(&m->model->classes, %" PRId64 ", m->params + %" PRId64 ", %s, %s, %s, %s, NULL)",
