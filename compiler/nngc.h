@@ -330,6 +330,7 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(EXPAND, "expand", 1, 0)    /* a with axis index inserted, to the preset shape */ \
     X(SUMTO, "sum_to", 1, 0)     /* a summed down to the preset shape (inverse of broadcast) */ \
     X(SLICE, "slice", 1, 0)      /* rows size .. size + shape.d[0] of a (axis 0), preset shape */ \
+    X(RESHAPE, "reshape", 1, 0)  /* a's elements in order, f32 or i32, with the preset shape (as many) */ \
     X(SCATTERADD, "scatter_add", -1, OPF_CHECKED) /* zeros of the preset shape [V, ...] plus     \
                                     rows a at ids b (b int [] or [n]; repeats add up); with a third \
                                     operand h (passes/rows.c): row r is a[r] h[r / n], a of b's shape \

@@ -371,6 +371,9 @@ void c_emit_gather(Ctx *x, Node *n, const char *v)
               count_c(x, &n->shape, 0));
         break;
     }
+    case OP_RESHAPE: /* f32 or i32: 4 bytes an element either way */
+        cline(x, "memcpy(%s, %s, (size_t)%s * 4);", v, va, count_c(x, &n->shape, 0));
+        break;
     case OP_SCATTERADD:
     case OP_SPARSESCATTER:
         emit_scatter_rows(x, n, v, true, -1);

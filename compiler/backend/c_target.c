@@ -56,7 +56,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_XENT] = c_emit_reduce, [OP_LOGSUMEXP] = c_emit_reduce, [OP_PICK] = c_emit_reduce,
     [OP_BXENT] = c_emit_reduce, [OP_SOFTMAXGRAD] = c_emit_reduce, [OP_LOGSOFTMAXGRAD] = c_emit_reduce,
     [OP_ROW] = c_emit_gather, [OP_GATHER] = c_emit_gather, [OP_SCATTERADD] = c_emit_gather,
-    [OP_PICKGRAD] = c_emit_gather, [OP_CONCAT] = c_emit_gather, [OP_SLICE] = c_emit_gather,
+    [OP_PICKGRAD] = c_emit_gather, [OP_CONCAT] = c_emit_gather, [OP_SLICE] = c_emit_gather, [OP_RESHAPE] = c_emit_gather,
     [OP_GATHERSUM] = c_emit_gather, [OP_GATHERMEAN] = c_emit_gather, [OP_SCATTERROWS] = c_emit_gather,
     [OP_SPARSESCATTER] = c_emit_gather, [OP_ROWSDOT] = c_emit_gather, [OP_ROWSWSUM] = c_emit_gather,
     [OP_LINEARLSE] = c_emit_reduce, [OP_LINEARPICK] = c_emit_reduce,
@@ -77,6 +77,8 @@ static bool int_operand_ok(const Node *n, int j)
         return true; /* rows of int tensors are int; the index is int */
     case OP_CONCAT:
         return true; /* two int tensors make one */
+    case OP_RESHAPE:
+        return true; /* the same ints, another shape */
     case OP_SAMPLE:
         return true; /* the target and the loop indexes */
     case OP_HIERPATH: case OP_HIERLABEL: case OP_CLASSIDS: case OP_BINCODE: case OP_BINSLOT:
@@ -133,7 +135,7 @@ static bool c_supports_op(const Graph *g, const Node *n, char *why, size_t len)
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_ROW && n->op != OP_GATHER &&
         n->op != OP_LOOPOUT &&
-        n->op != OP_RANGE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
+        n->op != OP_RANGE && n->op != OP_RESHAPE && n->op != OP_CONCAT && n->op != OP_SAMPLE && n->op != OP_HIERPATH &&
         n->op != OP_HIERLABEL && n->op != OP_CLASSIDS && n->op != OP_BINCODE && n->op != OP_BINSLOT &&
         !(op_flags[n->op] & OPF_INT)) {
         snprintf(why, len, "an int tensor as its result");

@@ -66,7 +66,7 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
             return false;
         }
     if (n->dtype == DT_I32 && !ir_is_int_scalar(n) && n->op != OP_INPUT && n->op != OP_TODEVICE &&
-        n->op != OP_CONCAT && n->op != OP_LOOPOUT && n->op != OP_ROW && !cu_has_kernel(n)) {
+        n->op != OP_CONCAT && n->op != OP_RESHAPE && n->op != OP_LOOPOUT && n->op != OP_ROW && !cu_has_kernel(n)) {
         snprintf(why, len, "an int tensor computed on the device");
         return false;
     }
@@ -74,7 +74,8 @@ static bool cu_supports_op(const Graph *g, const Node *n, char *why, size_t len)
         const Node *a = n->in[j];
         if (a->dtype != DT_I32)
             continue;
-        bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST || n->op == OP_LOOPOUT;
+        bool ok = (op_flags[n->op] & OPF_INT) || n->op == OP_TODEVICE || n->op == OP_TOHOST || n->op == OP_LOOPOUT ||
+                  n->op == OP_RESHAPE;
         if (n->op == OP_PICK || n->op == OP_XENT || n->op == OP_FUSED || n->op == OP_PICKGRAD ||
             n->op == OP_SCATTERADD || n->op == OP_SPARSESCATTER)
             ok = true; /* a label or an id: on the host, or per row on the device (checked there) */
@@ -382,6 +383,11 @@ static void emit_slice(Ctx *x, Node *n, const char *v)
             count_c(x, &a->shape, 1), count_c(x, &n->shape, 0));
 }
 
+static void emit_reshape(Ctx *x, Node *n, const char *v) /* f32 or i32 */
+{
+    cu_call(x, "nnrt_cuda_copy(m->cu, %s, %s, (size_t)(%s) * 4)", v, vname(n->in[0]), count_c(x, &n->shape, 0));
+}
+
 static void emit_gather(Ctx *x, Node *n, const char *v) /* a bad id: a range error at the end of the call */
 {
     const Node *a = n->in[0];
@@ -456,7 +462,7 @@ static const CuEmitFn cu_family[OP_COUNT] = {
     [OP_MATVEC] = emit_products, [OP_MATMUL] = emit_products, [OP_OUTER] = emit_products, [OP_DOT] = emit_products,
     [OP_SOFTMAX] = emit_rows, [OP_LOGSOFTMAX] = emit_rows, [OP_LOGSUMEXP] = emit_rows, [OP_ROW] = emit_row,
     [OP_LOOP] = emit_device_loop, [OP_CARRY] = emit_loop_value, [OP_LOOPOUT] = emit_loop_value, [OP_INDEX] = emit_nothing,
-    [OP_SCATTERROWS] = emit_loop_rows, [OP_CONCAT] = emit_concat, [OP_SLICE] = emit_slice,
+    [OP_SCATTERROWS] = emit_loop_rows, [OP_CONCAT] = emit_concat, [OP_SLICE] = emit_slice, [OP_RESHAPE] = emit_reshape,
     [OP_GATHER] = emit_gather, [OP_MULSUM] = emit_mulsum, [OP_XENT] = emit_xent,
     [OP_SCATTERADD] = emit_scatter, [OP_SPARSESCATTER] = emit_scatter,
     /* the softmax approximations (cu_approx.c) */

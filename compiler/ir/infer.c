@@ -781,6 +781,19 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_SCATTERADD:
     case OP_PICKGRAD:
         return infer_preset(&I, a, b);
+    case OP_RESHAPE: { /* vectorize.c's view of a time-major [S, B, ...] as rows [S B, ...] */
+        const Shape *s = &n->shape;
+        Size ca = size_const(1), cn = size_const(1);
+        bool ok = s->rank >= 1 && s->rank <= NN_MAXRANK;
+        for (int k = 0; ok && k < a->shape.rank; k++)
+            ok = size_mul(ca, a->shape.d[k], &ca);
+        for (int k = 0; ok && k < s->rank; k++)
+            ok = size_mul(cn, s->d[k], &cn);
+        if (!ok || !size_eq(ca, cn))
+            return fail(&I, "'reshape' of %s cannot give %s", typ(&I, a), shp(&I, s));
+        n->dtype = a->dtype;
+        return true;
+    }
     case OP_SOFTMAXGRAD:
     case OP_LOGSOFTMAXGRAD:
         if (!need_f32(&I, a) || !need_f32(&I, b) || !need_rank(&I, a, 1, NN_MAXRANK, "a tensor of rank >= 1"))

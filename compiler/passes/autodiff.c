@@ -468,6 +468,9 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
     case OP_EXPAND: /* axis inserted (vectorize.c lifts ranks with it): sum it away */
         add_adj(S, a, preset(S, OP_SUMAXIS, dy, NULL, &a->shape, x->index, size_const(0), at));
         return true;
+    case OP_RESHAPE: /* vectorize.c's rows of a time-major value: back to its shape */
+        add_adj(S, a, preset(S, OP_RESHAPE, dy, NULL, &a->shape, 0, size_const(0), at));
+        return true;
     case OP_BROADCAST: /* vectorize.c's per-batch values broadcast to the batch */
         add_adj(S, a, sumto(S, dy, &a->shape, at));
         return true;

@@ -16,12 +16,16 @@
  *     (--batch-mean: their mean), a term that depends only on params counted
  *     once per example, as B one-example calls would count it.
  *
+ *   - the dynamic dim's value T is each example's own (T_len[b]), and a row
+ *     of a time-major value at a per-example index (xs[T - 1 - t]) is one
+ *     gather of its [T B, ...] rows (row_per_example).
+ *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
  * batched yet (an error naming the op): nested loops, more than one dynamic
  * dim, a reduction along the dynamic dim of a sequence read whole (it would
  * read the padding), and ops whose batched form needs an op the IR lacks
  * (concat, transpose, outer, a matrix product of two per-example values, a
- * gather with per-example ids, a row of a per-example tensor). With a
+ * gather with per-example ids, a row of a batch-major per-example tensor). With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -364,6 +368,65 @@ static bool masked_reduce(Vec *v, Node *n) {
 
 static Node *first_row(Vec *v, Node *a, Loc loc);
 
+/* A builder before the loop to the longest example being batched (v->loop),
+ * else v->b: for what is the same at every step of it. */
+static Builder *before_loop(Vec *v, Builder *ob) {
+    if (!v->loop)
+        return &v->b;
+    Block *outer = v->loop->node->parent;
+    int at = 0;
+    while (outer->nodes[at] != v->loop->node)
+        at++;
+    *ob = build_at(v->g, outer, at, BUILD_ASSERT, "vectorize");
+    return ob;
+}
+
+/* xs[i] of a time-major a ([S, B, ...]: an input read by rows, a stack) at
+ * a per-example index i (i32 [B]: T - 1 - t, ids[t]): row i[b] B + b of a
+ * seen as [S B, ...], one gather; the view put before the loop, once per
+ * call. A step past an example's end reads its row 0 (an id there: 0, as
+ * for xs[t]). An i outside the example's own rows 0 .. S(len[b]) - 1 is a
+ * range error as in a one-example call: a negative one in the gather of
+ * rows, one of S(len[b]) or more in a gather of the table 0 .. S(T) - 1
+ * at i - S(len[b]) + S(T) (its message gives that index, and S(T)). */
+static void row_per_example(Vec *v, Node *n) {
+    Node *a = n->in[0], *i = n->in[1];
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    if (v->imask)
+        i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
+    Size s = a->shape.d[0];
+    if (s.k[0] >= 1) {
+        Node *tab = ir_new_node(OP_RANGE, 0, NULL, loc);
+        tab->shape = (Shape){.rank = 1, .d = {s}};
+        Node *rows = size_at_len(b, v->len, s, loc), *st = build_leaf(b, ir_size_node(s, loc), true);
+        Node *j = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, i, rows, loc)), st, loc));
+        j = mark1(build_op2(b, OP_GATHER, build_leaf(b, tab, true), j, loc));
+        i = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, j, st, loc)), rows, loc));
+    }
+    Node *ex = ir_new_node(OP_RANGE, 0, NULL, loc);
+    ex->shape = (Shape){.rank = 1, .d = {size_const(v->B)}};
+    Node *flat = mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true), loc));
+    flat = mark1(build_op2(b, OP_IADD, flat, build_leaf(b, ex, true), loc));
+    Builder outer, *ob = before_loop(v, &outer);
+    Shape vs = a->shape;
+    NN_ASSERT(size_mul(vs.d[0], vs.d[1], &vs.d[0]));
+    for (int k = 1; k + 1 < vs.rank; k++)
+        vs.d[k] = vs.d[k + 1];
+    vs.rank--;
+    Node *view = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
+    view->shape = vs;
+    view = mark1(build_put(ob, view, loc));
+    n->op = OP_GATHER;
+    n->in[0] = view;
+    n->in[1] = flat;
+    retype(v, n);
+    if (n->dtype == DT_I32 && v->imask) {
+        Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
+        n->aux = mark1(build_op2(&at, OP_IMUL, n, v->imask, loc));
+    }
+}
+
 /* Whether x may be read whole by user (an operand other than a row's
  * tensor, a loop's next carry, sum or stack): not a stack of per-example
  * values (mark 2: [steps, B, ...], the batch axis second; and in a loop
@@ -387,8 +450,11 @@ static void batch_node(Vec *v, Node *n) {
             retype(v, n);
         return;
     }
-    if (n->op == OP_DIM && !size_is_const(n->size))
-        return refuse(v, n, "a dynamic dim's value (it differs between the examples)");
+    if (n->op == OP_DIM && !size_is_const(n->size)) { /* T - 1 - t: each example's own T */
+        Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
+        n->aux = size_at_len(&at, v->len, n->size, n->loc);
+        return;
+    }
     if (n->op == OP_LOOPOUT) {
         bool b = batched(ir_loop_value(a->loop, n->index)) || (n->index < a->loop->ncarry && batched(a->loop->carry[n->index]));
         if (b) {
@@ -405,7 +471,7 @@ static void batch_node(Vec *v, Node *n) {
             return;
     if (n->op == OP_ROW && a->mark == 2) { /* xs[t] of a time-major input: one row of B */
         if (batched(c))
-            return refuse(v, n, "of a per-example index (not batched yet)");
+            return row_per_example(v, n);
         retype(v, n);
         /* past an example's end, never the padding: a step there is
          * computed all the same (its carries and sums masked after), and
@@ -700,7 +766,7 @@ static bool batch_block(Vec *v, Block *blk) {
             batch_node(v, n);
         while (blk->nodes[i] != n)
             i++;
-        if (n->aux)
+        if (n->aux && i + 1 < blk->n && blk->nodes[i + 1] == n->aux)
             i++;
         if (v->report && !v->failed && n->op != OP_LOOP)
             report_node(v, n, before);

@@ -170,6 +170,49 @@ if [ $st -eq 1 ] && grep -q "rnnlm.nn:17:1: index .* out of range" "$tmp/err"; t
     notok "error: a length past T ($(status_text $st))"
     detail "$tmp/err" 8
 fi
+# a row at a per-example index (xs[at[t]]: one gather of the [T B, ...]
+# rows) past the example's own rows but inside the batch's T is a range
+# error, as in a one-example call, not a read of the padding: example 1
+# has 2 rows and reads row 2 at step 1. The same rows in range give the
+# sum of the two one-example losses (5.45479 + 2.02824: nngc run of each
+# example alone, at[t] = 0 3 1 2 and 1 0, xs = 0.1 k in the batch's order)
+cat >"$tmp/ptr.nn" <<'EOF'
+model ptr
+dim E = 3
+dim T max 6
+param W : [E, E] init normal(0, 0.5)
+input xs : [T, E]
+input at : int[T]
+for t in 0..T {
+  loss += sum(W @ xs[at[t]])
+}
+EOF
+python3 - "$tmp" <<'PY'
+import sys
+sys.path.insert(0, "tests/batch")
+import check
+d = sys.argv[1]
+check.write_npy(d + "/pxs.npy", "f", [4, 2, 3], [0.1 * k for k in range(24)])
+check.write_npy(d + "/pbad.npy", "i", [4, 2], [0, 1, 3, 2, 1, 0, 2, 0])
+check.write_npy(d + "/pok.npy", "i", [4, 2], [0, 1, 3, 0, 1, 0, 2, 0])
+check.write_npy(d + "/plen.npy", "i", [2], [4, 2])
+PY
+"$NNGC" run "$tmp/ptr.nn" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pbad.npy" --input T_len="$tmp/plen.npy" \
+    >"$tmp/err" 2>&1
+st=$?
+if [ $st -eq 1 ] && grep -q "ptr.nn:8:19: index 4 out of range \[0, 4)" "$tmp/err"; then
+    ok "error: a per-example index past the example's rows"
+else
+    notok "error: a per-example index past the example's rows ($(status_text $st))"
+    detail "$tmp/err" 8
+fi
+if "$NNGC" run "$tmp/ptr.nn" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pok.npy" --input T_len="$tmp/plen.npy" \
+    >"$tmp/out" 2>&1 && grep -q "^loss = 7.4830" "$tmp/out"; then
+    ok "a per-example index in range: the sum of the one-example losses"
+else
+    notok "a per-example index in range: the sum of the one-example losses"
+    detail "$tmp/out" 8
+fi
 # an example of length 0 (T_len 0: allowed, though a one-example program
 # has T >= 1) in a mean over the line read whole: its mean is 0, not 0 / 0
 # (nan in the whole batch's loss and gradients). clf.nn's bias starts at

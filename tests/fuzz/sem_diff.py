@@ -123,12 +123,12 @@ class Gen:
         t = env.get("t")
         if t:
             c += ["xs[%s]" % t, "E[ids[%s]]" % t, "E[ids[%s] + 2]" % t, "Wo[%s + 1]" % t]
-            if not self.batchable:
-                c += ["xs[T - 1 - %s]" % t]
+            c += ["xs[T - 1 - %s]" % t, "E[ids[T - 1 - %s]]" % t]
             if env.get("tnext"):
                 c += ["xs[%s + 1]" % t]
         if t and env.get("thi") == "T":
             c += ["%s[%s]" % (hs, t) for hs in env.get("hs", [])]
+            c += ["%s[T - 1 - %s]" % (hs, t) for hs in env.get("hs", [])]
         if env.get("k"):
             c += ["W[%s]" % env["k"], "E[2 * %s + 1]" % env["k"]]
         return self.r.choice(c)
