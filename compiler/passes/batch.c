@@ -278,6 +278,13 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_IADD:
     case OP_ISUB:
     case OP_IMUL:
+        /* an int scalar per iteration (t) against ids per example ([B]:
+         * nngc --batch's T_len - 1 - t): its column [n, 1], so that the
+         * two broadcast to [n, B] */
+        for (int i = 0; i < 2; i++)
+            if (bval(v->in[i]) && v->in[i]->shape.rank == 0 && v->shape.rank == 1 &&
+                !(x[i] = place(bt, mk(OP_GATHER, 2, (Node *[]){x[i], column_range(bt)}, v), after)))
+                return NULL;
         return place(bt, mk(v->op, 2, x, v), after);
     case OP_MATVEC: {
         if (ba && v->nin == 2) {

@@ -82,6 +82,18 @@ else
     notok "ir: --batch=1 is the program as written"
 fi
 
+# reverse.nn at -O2: the reversed reads' index arithmetic (T_len - 1 - t,
+# per example, against the loop's index) and their gathers are whole-tensor
+# work before the loops, as words[t] is: only the recurrences stay in them
+if "$NNGC" tests/batch/models/reverse.nn --batch=4 -O2 --report=batch -o "$tmp/rev.c" 2>"$tmp/rev" &&
+    grep -q 'batched %[0-9]* isub into isub before the loop' "$tmp/rev" &&
+    ! grep 'batch: loop t: kept' "$tmp/rev" | grep -v -q 'carried value\|recurrence'; then
+    ok "ir: reverse --batch=4, reversed reads out of the loops"
+else
+    notok "ir: reverse --batch=4, reversed reads out of the loops"
+    grep 'kept' "$tmp/rev" | grep -v 'carried value\|recurrence' | head -n 8 | sed 's/^/#   /'
+fi
+
 # 3. errors: a located message and exit status 1 (a usage error: 2)
 # expect_error NAME STATUS MODEL PATTERN [ARGS...]
 expect_error() {
