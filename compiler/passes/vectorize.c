@@ -16,6 +16,10 @@
  *     (--batch-mean: their mean), a term that depends only on params counted
  *     once per example, as B one-example calls would count it.
  *
+ *   - along the dynamic dim of a sequence read whole, sums and means are
+ *     weighted by a padding mask, softmaxes see -1e30 at the padding, and
+ *     a per-example matrix's products (x @ q, transpose(x) @ a) are
+ *     products summed along an axis (attention over a sentence);
  *   - the dynamic dim's value T is each example's own (T_len[b]), and a row
  *     of a time-major value at a per-example index (xs[T - 1 - t]) is one
  *     gather of its [T B, ...] rows (row_per_example).
@@ -440,6 +444,109 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
     return false;
 }
 
+/* A dim node of size s (a leaf: the batch's own T, not an example's). */
+static Node *size_leaf(Builder *b, Size s, Loc loc) { return build_leaf(b, ir_size_node(s, loc), true); }
+
+/* 0, 1, ... n - 1 (i32) along axis k of a rank-3 value: [n, 1, 1], [1, n,
+ * 1] or [1, 1, n] (a range, reshaped). */
+static Node *range_along(Builder *b, Size n, int k, Loc loc) {
+    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
+    r->shape = (Shape){.rank = 1, .d = {n}};
+    r = build_leaf(b, r, true);
+    Node *s = build_new(OP_RESHAPE, 1, (Node *[]){r}, loc);
+    s->shape = (Shape){.rank = 3, .d = {size_const(1), size_const(1), size_const(1)}};
+    s->shape.d[k] = n;
+    return mark1(build_put(b, s, loc));
+}
+
+/* transpose(x) of a per-example matrix x ([B, M, N]): [B, N, M], element
+ * (b, j, i) gathered from x's elements in order ([B M N]) at b M N + i N
+ * + j (its gradient: a scatter of those elements back). */
+static void batch_transpose(Vec *v, Node *n) {
+    Node *a = n->in[0];
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    Size M = a->shape.d[1], N = a->shape.d[2], MN, all;
+    if (!size_mul(M, N, &MN) || !size_mul(MN, size_const(v->B), &all))
+        return refuse(v, n, "of a per-example matrix with two dynamic sides");
+    Node *view = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
+    view->shape = (Shape){.rank = 1, .d = {all}};
+    view = mark1(build_put(b, view, loc));
+    Node *rb = range_along(b, size_const(v->B), 0, loc), *rj = range_along(b, N, 1, loc);
+    Node *ri = range_along(b, M, 2, loc);
+    Node *ids = mark1(build_op2(b, OP_IMUL, rb, size_leaf(b, MN, loc), loc));
+    ids = mark1(build_op2(b, OP_IADD, ids, mark1(build_op2(b, OP_IMUL, ri, size_leaf(b, N, loc), loc)), loc));
+    ids = mark1(build_op2(b, OP_IADD, ids, rj, loc));
+    n->op = OP_GATHER;
+    n->nin = 2;
+    n->in = xrealloc(n->in, sizeof *n->in, 2 * sizeof *n->in);
+    n->in[0] = view;
+    n->in[1] = ids;
+    retype(v, n);
+}
+
+/* op(A) @ x of a per-example matrix A ([B, M, K], ta: [B, K, M]) and a
+ * vector x (per example, [B, K], or not, [K]): the products summed over
+ * the K axis; where K is a sequence's dynamic dim (a per-example x^T over
+ * positions: attention's context), weighted by its padding mask. */
+static void batch_matvec_rows(Vec *v, Node *n) {
+    Node *a = n->in[0], *x = n->in[1];
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    int kax = n->ta ? 1 : 2;
+    if (n->nin != 2 || a->shape.rank != 3)
+        return refuse(v, n, "whose matrix depends on the example (with an addend)");
+    struct SeqMask *m = NULL;
+    if (!size_is_const(a->shape.d[kax]) && !(m = seq_mask(v, a->shape.d[kax])))
+        return refuse(v, n, "whose matrix depends on the example, along a dynamic dim not of a sequence read whole");
+    /* x against A's K axis: [B, 1, K] (ta: [B, K, 1]); unbatched [K] (ta: [K, 1]) */
+    Node *xe = x;
+    if (batched(x) || n->ta) {
+        Shape s = x->shape;
+        int at = batched(x) ? (n->ta ? 2 : 1) : 1;
+        for (int k = s.rank; k > at; k--)
+            s.d[k] = s.d[k - 1];
+        s.d[at] = size_const(1);
+        s.rank++;
+        xe = build_new(OP_EXPAND, 1, (Node *[]){x}, loc);
+        xe->shape = s;
+        xe->index = at;
+        xe = build_put(b, xe, loc);
+        xe->mark = batched(x);
+    }
+    Node *p = mark1(build_op2(b, OP_MUL, a, xe, loc));
+    if (m) {
+        Node *w = m->f; /* [B, K] to [B, 1, K] (ta: [B, K, 1]) */
+        w = n->ta ? expand_tail(b, w, 3, loc) : lift_rank(v, w, 2, loc);
+        p = mark1(build_op2(b, OP_MUL, p, w, loc));
+    }
+    n->op = OP_SUMAXIS;
+    n->nin = 1;
+    n->in[0] = p;
+    n->index = kax;
+    n->ta = n->tb = false;
+    retype(v, n);
+}
+
+/* softmax, log_softmax or logsumexp along a sequence's dynamic dim (the
+ * last axis of z, [B, ..., T]): past an example's end z - 1e30 there
+ * (z + (mask - 1) 1e30: z exactly at its positions), so exp gives 0 and
+ * the padding never counts; an example without positions gets a finite
+ * uniform row. False where no mask of that size is known. */
+static bool masked_softmax(Vec *v, Node *n) {
+    Node *z = n->in[0];
+    struct SeqMask *m = dynamic_axis(z, z->shape.rank - 1) ? seq_mask(v, z->shape.d[z->shape.rank - 1]) : NULL;
+    if (!m || (n->op != OP_SOFTMAX && n->op != OP_LOGSOFTMAX && n->op != OP_LOGSUMEXP))
+        return false;
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    Node *off = mark1(build_op2(b, OP_SUB, m->f, build_leaf(b, ir_const(1.0, loc), true), loc));
+    off = mark1(build_op2(b, OP_MUL, off, build_leaf(b, ir_const(1e30, loc), true), loc));
+    n->in[0] = mark1(build_op2(b, OP_ADD, z, lift_rank(v, off, z->shape.rank - 1, loc), loc));
+    retype(v, n);
+    return true;
+}
+
 static void batch_node(Vec *v, Node *n) {
     for (int k = 0; k < n->nin; k++) /* read the safe ids instead of the raw ones */
         if (n->in[k]->aux)
@@ -507,8 +614,10 @@ static void batch_node(Vec *v, Node *n) {
         any |= batched(n->in[k]);
     if (!any)
         return;
-    if (masked_reduce(v, n))
+    if (masked_reduce(v, n) || masked_softmax(v, n))
         return;
+    if (n->op == OP_MATVEC && batched(a))
+        return batch_matvec_rows(v, n);
     if (reads_padding(n))
         return refuse(v, n, "over a sequence's dynamic dim outside a loop (it would read the padding; not batched yet)");
     if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT)) {
@@ -518,8 +627,6 @@ static void batch_node(Vec *v, Node *n) {
     }
     switch (n->op) {
     case OP_MATVEC: /* W @ x -> X W^T: one GEMM for the batch */
-        if (batched(a))
-            return refuse(v, n, "whose matrix depends on the example");
         n->op = OP_MATMUL;
         n->in[0] = c;
         n->in[1] = a;
@@ -547,6 +654,8 @@ static void batch_node(Vec *v, Node *n) {
         return retype(v, n);
     case OP_BXENT:
         return batch_bxent(v, n);
+    case OP_TRANSPOSE:
+        return batch_transpose(v, n);
     case OP_DOT: {
         Node *m = build_op2(&v->b, OP_MUL, to_batch(v, a, n->loc), to_batch(v, c, n->loc), n->loc);
         m->mark = 1;

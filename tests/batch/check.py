@@ -9,7 +9,8 @@ Makes B random examples for the inputs of MODEL (float inputs uniform in
 independent reference: the un-batched program) and once on the batch with
 --batch=B, and compares: the loss and every gradient against the sum over
 the examples (with --mean: the mean), every output row b against example
-b's output. A dynamic dim gets a length per example (1, the max, and
+b's output (cut to the example's own shape where a dynamic dim pads it:
+the padding is not compared). A dynamic dim gets a length per example (1, the max, and
 random ones between, shuffled); the batch is padded to the longest with
 values that fail or show if read (ids out of range, floats 1e3). (B = 1: inputs and outputs without the batch axis, the program
 as written). Tolerance: |x - ref| <= 1e-4 |ref| + 1e-5 per element. Exit 0
@@ -59,6 +60,26 @@ def run(nngc, model, args, incl, d, feeds):
         for f in os.listdir(d + "/" + sub):
             res[sub + "/" + f[:-4]] = read_npy(d + "/" + sub + "/" + f)
     return res
+
+
+def leading_blocks(shape, vals, shapes):
+    """Row b of a batched output (shape [B, ...], padded to the longest
+    example along a dynamic dim) cut to example b's own shape (shapes[b]),
+    the rows concatenated: what the padding holds is not compared."""
+    row = shape[1:]
+    size = 1
+    for d in row:
+        size *= d
+    out = []
+    for b, own in enumerate(shapes):
+        if len(own) != len(row) or any(o > r for o, r in zip(own, row)):
+            return vals   # (not a padded row: the length check reports it)
+        for e in itertools.product(*[range(o) for o in own]):
+            flat = 0
+            for i, d in zip(e, row):
+                flat = flat * d + i
+            out.append(vals[b * size + flat])
+    return out
 
 
 def main():
@@ -174,7 +195,8 @@ def main():
                 print("%s: shape %s, expected a leading %d" % (key, shape, B))
                 bad += 1
                 continue
-            close(key, vals, [x for r in refs for x in r[key][1]])
+            close(key, leading_blocks(shape, vals, [r[key][0] for r in refs]) if B > 1 else vals,
+                  [x for r in refs for x in r[key][1]])
     print("%s: %d values compared, %d mismatches" % (os.path.basename(model), len(refs[0]), bad))
     return 1 if bad else 0
 

@@ -19,9 +19,9 @@
 #               loss reads the final state, a time-major float input) with
 #               lengths 1..8, and examples/classifier.nn (no dynamic dim)
 #   3. fallback clf.nn, a text classifier reading its line whole (the
-#               batched program); a model the compiler cannot batch (a
-#               softmax along the line): a note saying why, and the bytes
-#               of --one-example
+#               batched program) and attention over the line (batched); a
+#               model the compiler cannot batch (a loop in a loop): a note
+#               saying why, and the bytes of --one-example
 #   4. eval     --batch 4 scores as --one-example (a partial last batch); a
 #               classifier's accuracy from the batched output's rows
 #   5. errors   an id out of range in example 5 names example 5 (also for a
@@ -65,6 +65,7 @@ exports() {
     classifier) ps="W1 b1 W2 b2" ;;
     clf) ps="emb W b" ;;
     attn) ps="emb W q" ;;
+    nest) ps="emb U W" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
 }
@@ -118,8 +119,9 @@ both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tm
 
 # ---------------------------------------------------------------- 3: fallback
 # a text classifier reading its line whole (mean(emb[words], 0): masked
-# past each line's end) is batched; one with attention over the line (a
-# softmax along it, emb[words] @ q) is not yet: the fallback
+# past each line's end) is batched, and so is one with attention over the
+# line (a softmax along it, emb[words] @ q); one with a loop inside a loop
+# is not yet: the fallback
 awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
 both "clf (labelled text, the line read whole)" $M/clf.nn clf --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
 cat >"$tmp/attn.nn" <<'EOF'
@@ -137,24 +139,44 @@ x = emb[words]
 a = softmax(x @ q)
 loss += cross_entropy(W @ (transpose(x) @ a), label)
 EOF
-run "attn: --batch 4" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports attn "$tmp/attn_b")
-has "attn: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model attn: .*attn.nn:12:.*gradients are summed"
-run "attn: --batch 4 --one-example" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports attn "$tmp/attn_o")
-if cmp -s "$tmp/attn_b/W.npy" "$tmp/attn_o/W.npy" && cmp -s "$tmp/attn_b/emb.npy" "$tmp/attn_o/emb.npy"; then
-    ok "attn: the fallback is the summed one-example path (same bytes)"
+both "attn (attention over the line)" "$tmp/attn.nn" attn --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+cat >"$tmp/nest.nn" <<'EOF'
+model nest
+dim V = 128
+dim D = 16
+dim C = 3
+dim T max 40
+param emb : [V, D]
+param U : [D, D]
+param W : [C, D]
+input words : int[T]
+input label : int
+h = zeros([D])
+for t in 0..T {
+  for k in 0..2 {
+    h = tanh(U @ h + emb[words[t]])
+  }
+}
+loss += cross_entropy(W @ h, label)
+EOF
+run "nest: --batch 4" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports nest "$tmp/nest_b")
+has "nest: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model nest: .*nest.nn:13:.*gradients are summed"
+run "nest: --batch 4 --one-example" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports nest "$tmp/nest_o")
+if cmp -s "$tmp/nest_b/W.npy" "$tmp/nest_o/W.npy" && cmp -s "$tmp/nest_b/emb.npy" "$tmp/nest_o/emb.npy"; then
+    ok "nest: the fallback is the summed one-example path (same bytes)"
 else
-    notok "attn: the fallback is the summed one-example path (same bytes)"
+    notok "nest: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "attn: save a checkpoint" "$NNGC" train "$tmp/attn.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/attn.st"
-run "attn: eval --batch 4" "$NNGC" eval "$tmp/attn.nn" --params "$tmp/attn.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model attn: .*\(the program as written\)$" "$tmp/out"; then
-    ok "attn: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "nest: save a checkpoint" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/nest.st"
+run "nest: eval --batch 4" "$NNGC" eval "$tmp/nest.nn" --params "$tmp/nest.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model nest: .*\(the program as written\)$" "$tmp/out"; then
+    ok "nest: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "attn: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "nest: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
