@@ -180,45 +180,117 @@ int nnrt_vocab_save(const char *path, const nnrt_vocab *words, const nnrt_vocab 
     return nnrt_atomic_commit(&af);
 }
 
-/* Reads one line into *buf (grown as needed); its length, -1 at the end. */
-static int64_t read_line(FILE *f, char **buf, size_t *cap) {
+/* Reads one line into *buf (grown as needed); its length, -1 at the end.
+ * A line ends at "\n" or "\r\n" (both dropped) or at the end of the file;
+ * *crlf_eof is set when the file ends in a lone "\r" (dropped too, but
+ * not a line end: the caller rejects it). */
+static int64_t read_line(FILE *f, char **buf, size_t *cap, bool *cr_eof) {
     ssize_t n = getline(buf, cap, f);
+    *cr_eof = false;
     if (n < 0)
         return -1;
-    if (n > 0 && (*buf)[n - 1] == '\n')
+    bool nl = n > 0 && (*buf)[n - 1] == '\n';
+    if (nl)
         (*buf)[--n] = 0;
+    if (n > 0 && (*buf)[n - 1] == '\r') {
+        (*buf)[--n] = 0;
+        *cr_eof = !nl;
+    }
     return n;
+}
+
+/* Reads the decimal digits at s[*i..len) (no sign, no space) into *out;
+ * 0 if there are none, -1 if they make a number over max, else 1. */
+static int read_digits(const char *s, int64_t len, int64_t *i, int64_t max, int64_t *out) {
+    int64_t v = 0, start = *i;
+    for (; *i < len && s[*i] >= '0' && s[*i] <= '9'; ++*i) {
+        int d = s[*i] - '0';
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return *i > start;
+}
+
+#define VOCAB_HEADER "'nngc-vocab 1 words N labels M' (single spaces, N >= 2 and M >= 0 in decimal digits)"
+
+/* Line 1, s[0..len): exactly "nngc-vocab 1 words N labels M". */
+static int parse_header(const char *path, const char *s, int64_t len, int64_t *nw, int64_t *nl) {
+    static const char magic[] = "nngc-vocab ";
+    if (len < (int64_t)strlen(magic) || memcmp(s, magic, strlen(magic)) != 0)
+        return nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (expected a first line " VOCAB_HEADER ")",
+                          path);
+    int64_t ver, v = (int64_t)strlen(magic);
+    if (read_digits(s, len, &v, INT32_MAX, &ver) > 0 && ver != 1 && v < len && s[v] == ' ')
+        return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%zu: a vocabulary file of version %" PRId64 " (this nngc reads "
+                          "version 1)", path, strlen(magic) + 1, ver);
+    static const char *const lit[] = {"nngc-vocab 1 words ", " labels "};
+    int64_t *num[] = {nw, nl}, i = 0;
+    for (int k = 0; k < 2; k++) {
+        size_t l = strlen(lit[k]), j = 0;
+        while (j < l && i < len && s[i] == lit[k][j])
+            i++, j++;
+        if (j < l)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: expected " VOCAB_HEADER,
+                              path, i + 1);
+        int64_t at = i;
+        int d = read_digits(s, len, &i, VOCAB_MAX, num[k]);
+        if (d < 0)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": %s count over %d", path, at + 1,
+                              k ? "the label" : "the word", VOCAB_MAX);
+        if (d == 0)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: expected " VOCAB_HEADER,
+                              path, i + 1);
+        if (k == 0 && *nw < 2)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": %" PRId64 " words: a vocabulary has at least "
+                              "<s> and <unk>", path, at + 1, *nw);
+    }
+    if (i != len) /* nothing may follow, a NUL byte included */
+        return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: expected " VOCAB_HEADER
+                          " and nothing after it", path, i + 1);
+    return NNRT_OK;
 }
 
 /* Reads n "WORD\tCOUNT" lines into v; *lineno counts the lines read. */
 static int load_entries(FILE *f, const char *path, int64_t n, nnrt_vocab *v, int64_t *lineno, char **buf,
                         size_t *cap) {
     for (int64_t i = 0; i < n; i++) {
-        int64_t len = read_line(f, buf, cap);
+        bool cr_eof;
+        int64_t len = read_line(f, buf, cap, &cr_eof);
         ++*lineno;
         if (len < 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": the file ends after %" PRId64 " of %" PRId64
                               " entries", path, *lineno, i, n);
-        char *tab = memchr(*buf, '\t', (size_t)len), *end;
-        if (!tab || tab == *buf)
+        if (cr_eof)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": a carriage return without a line feed "
+                              "(lines end in \"\\n\" or \"\\r\\n\")", path, *lineno, len + 1);
+        const char *line = *buf;
+        const char *tab = memchr(line, '\t', (size_t)len);
+        if (!tab || tab == line)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": expected WORD<tab>COUNT", path, *lineno);
-        size_t wlen = (size_t)(tab - *buf);
+        size_t wlen = (size_t)(tab - line);
         for (size_t j = 0; j < wlen; j++)
-            if (strchr(" \t\r\v\f", (*buf)[j]))
-                return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": a word with white space in it", path, *lineno);
-        int64_t bad = nnrt_utf8_invalid(*buf, wlen);
+            if (line[j] && strchr(" \t\r\v\f", line[j]))
+                return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%zu: a word with white space in it", path,
+                                  *lineno, j + 1);
+        int64_t bad = nnrt_utf8_invalid(line, wlen);
         if (bad >= 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": not UTF-8", path, *lineno, bad + 1);
-        errno = 0;
-        long long c = strtoll(tab + 1, &end, 10);
-        /* the number must end the line: strtoll stops at a NUL byte, and
-         * what follows one would be ignored */
-        if (!tab[1] || end != *buf + len || errno || c < 0)
-            return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": the count is not a number >= 0", path, *lineno);
-        if (nnrt_vocab_find(v, *buf, wlen) >= 0)
+        /* the count is all of the rest of the line: digits only, so no
+         * sign, no space, and no NUL byte with something after it */
+        int64_t at = (int64_t)wlen + 1, j = at, c;
+        int d = read_digits(line, len, &j, INT64_MAX, &c);
+        if (d < 0)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": the count is over %" PRId64, path,
+                              *lineno, at + 1, INT64_MAX);
+        if (d == 0 || j != len)
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": the count is not a number >= 0 "
+                              "(expected decimal digits, then the end of the line)", path, *lineno, j + 1);
+        if (nnrt_vocab_find(v, line, wlen) >= 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": '%.*s' is listed twice", path, *lineno,
-                              (int)(wlen > 64 ? 64 : wlen), *buf);
-        if (nnrt_vocab_add(v, *buf, wlen, c) < 0)
+                              (int)(wlen > 64 ? 64 : wlen), line);
+        if (nnrt_vocab_add(v, line, wlen, c) < 0)
             return NNRT_ERR_NOMEM;
     }
     return NNRT_OK;
@@ -232,23 +304,22 @@ int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels) {
         return nnrt_error(NNRT_ERR_IO, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     size_t cap = 0;
-    int64_t lineno = 1;
-    long long nw = -1, nl = -1;
-    int rc = NNRT_OK;
-    int64_t len = read_line(f, &buf, &cap);
-    int used = 0;
-    /* used == len: nothing may follow the header, nor a NUL byte in it */
-    if (len < 0 || sscanf(buf, "nngc-vocab 1 words %lld labels %lld%n", &nw, &nl, &used) != 2 || used != len ||
-        nw < 2 || nl < 0 || nw > VOCAB_MAX || nl > VOCAB_MAX)
-        rc = nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (expected 'nngc-vocab 1 words N labels M', "
-                        "N >= 2)", path);
+    int64_t lineno = 1, nw = 0, nl = 0;
+    bool cr_eof;
+    int64_t len = read_line(f, &buf, &cap, &cr_eof);
+    int rc = len < 0 ? nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (it is empty)", path)
+                     : parse_header(path, buf, len, &nw, &nl);
     if (rc == NNRT_OK)
         rc = load_entries(f, path, nw, words, &lineno, &buf, &cap);
-    if (rc == NNRT_OK && (strcmp(words->word[NNRT_BOS], "<s>") != 0 || strcmp(words->word[NNRT_UNK], "<unk>") != 0))
-        rc = nnrt_error(NNRT_ERR_FORMAT, "%s: words 0 and 1 must be <s> and <unk>", path);
+    if (rc == NNRT_OK && strcmp(words->word[NNRT_BOS], "<s>") != 0)
+        rc = nnrt_error(NNRT_ERR_FORMAT, "%s:2: word 0 is '%.64s': words 0 and 1 must be <s> and <unk>", path,
+                        words->word[NNRT_BOS]);
+    if (rc == NNRT_OK && strcmp(words->word[NNRT_UNK], "<unk>") != 0)
+        rc = nnrt_error(NNRT_ERR_FORMAT, "%s:3: word 1 is '%.64s': words 0 and 1 must be <s> and <unk>", path,
+                        words->word[NNRT_UNK]);
     if (rc == NNRT_OK)
         rc = load_entries(f, path, nl, labels, &lineno, &buf, &cap);
-    if (rc == NNRT_OK && read_line(f, &buf, &cap) >= 0)
+    if (rc == NNRT_OK && read_line(f, &buf, &cap, &cr_eof) >= 0)
         rc = nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": more lines than the header announces", path, lineno + 1);
     if (rc == NNRT_OK && ferror(f))
         rc = nnrt_error(NNRT_ERR_IO, "%s: %s", path, strerror(errno));

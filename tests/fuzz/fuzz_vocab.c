@@ -2,9 +2,12 @@
  * nngc train (--vocab FILE, CKPT.vocab; the format is in nnrt_data.h). A
  * failure must leave both vocabularies empty. A success must be the file:
  * one entry per line after the header, each line's word and count read
- * from the whole line (nothing after them ignored), <s> and <unk> first,
+ * from the whole line (nothing after them ignored; a line ends in "\n"
+ * or "\r\n"), the header exactly "nngc-vocab 1 words N labels M" and
+ * each count decimal digits (no sign, no space), <s> and <unk> first,
  * every word valid UTF-8 without white space and found at its id; and it
  * must come back unchanged through nnrt_vocab_save and a second load. */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -20,6 +23,8 @@ static bool next_line(const uint8_t *data, size_t size, size_t *pos, const char 
     *line = (const char *)data + *pos;
     *len = nl ? (size_t)(nl - (data + *pos)) : size - *pos;
     *pos += *len + 1;
+    if (nl && *len > 0 && (*line)[*len - 1] == '\r')
+        --*len;
     return true;
 }
 
@@ -34,6 +39,7 @@ static void check_entry(const nnrt_vocab *v, int32_t id, const char *line, size_
     char *num = calloc(1, nlen + 1), *end;
     FUZZ_REQUIRE(num);
     memcpy(num, line + wlen + 1, nlen);
+    FUZZ_REQUIRE(nlen > 0 && strspn(num, "0123456789") == nlen);
     FUZZ_REQUIRE(strtoll(num, &end, 10) == v->count[id] && end == num + nlen);
     free(num);
 }
@@ -92,6 +98,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t pos = 0, len;
     const char *line;
     FUZZ_REQUIRE(next_line(data, size, &pos, &line, &len) && !memchr(line, 0, len));
+    char header[80];
+    int hlen = snprintf(header, sizeof header, "nngc-vocab 1 words %" PRId32 " labels %" PRId32, words.n, labels.n);
+    FUZZ_REQUIRE(hlen > 0 && (size_t)hlen == len && memcmp(line, header, len) == 0);
     FUZZ_REQUIRE(words.n >= 2 && strcmp(words.word[NNRT_BOS], "<s>") == 0 &&
                  strcmp(words.word[NNRT_UNK], "<unk>") == 0);
     check_entries(&words, data, size, &pos);

@@ -237,7 +237,20 @@ run "--max-vocab 128 fits it" 0 "$NNGC" train $M/lm.nn --data "$tmp/big.txt" --e
 # rest of its line ignored
 printf 'nngc-vocab 1 words 2 labels 0\n<s>\t1\000junk\n<unk>\t0\n' >"$tmp/nul.vocab"
 run "a vocabulary file with a NUL byte after a count: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" \
-    --vocab "$tmp/nul.vocab" --epochs 1 && has "... at file:line" "nul.vocab:2: the count is not a number"
+    --vocab "$tmp/nul.vocab" --epochs 1 && has "... at file:line" "nul.vocab:2:6: the count is not a number"
+printf 'nngc-vocab 1 words 2 labels 0\n<s>\t+1\n<unk>\t0\n' >"$tmp/plus.vocab"
+run "a vocabulary count with a sign: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --vocab "$tmp/plus.vocab" \
+    --epochs 1 && has "... at file:line:col, saying what is expected" \
+    "plus.vocab:2:5: the count is not a number >= 0 \(expected decimal digits"
+printf 'nngc-vocab 1 words  2 labels 0\n<s>\t1\n<unk>\t0\n' >"$tmp/sp.vocab"
+run "a vocabulary header with two spaces: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --vocab "$tmp/sp.vocab" \
+    --epochs 1 && has "... at file:line:col" "sp.vocab:1:20: bad vocabulary header: expected 'nngc-vocab 1 words N"
+sed 's/$/\r/' "$tmp/v.st.vocab" >"$tmp/crlf.vocab"
+run "a vocabulary file with CRLF line ends is read" 0 "$NNGC" train $M/lm.nn --data "$tmp/v.txt" \
+    --vocab "$tmp/crlf.vocab" --epochs 1 --save "$tmp/crlf.st" -q && {
+    if cmp -s "$tmp/crlf.st.vocab" "$tmp/v.st.vocab"; then ok "... as with LF: saved again with LF"; else
+        notok "... as with LF: saved again with LF"; detail "$tmp/crlf.st.vocab" 10; fi
+}
 run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
     has "... naming it" "none.txt: No such file"
 run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&

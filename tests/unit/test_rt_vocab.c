@@ -11,16 +11,21 @@
 #define dir tmp_dir() /* the scratch directory of rt_testutil.h */
 
 /* Writes text to dir/name; returns the path (static buffer per call site). */
-static const char *put(const char *name, const char *text) {
+/* Writes len bytes of text (len 0: up to its NUL) to dir/name. */
+static const char *put_bytes(const char *name, const char *text, size_t len) {
     static char paths[8][4096];
     static int k;
     char *p = paths[k++ % 8];
     snprintf(p, 4096, "%s/%s", dir, name);
     FILE *f = fopen(p, "wb");
     assert_non_null(f);
-    fputs(text, f);
+    fwrite(text, 1, len ? len : strlen(text), f);
     fclose(f);
     return p;
+}
+
+static const char *put(const char *name, const char *text) {
+    return put_bytes(name, text, 0);
 }
 
 /* b a c a / a b / (empty) / d <unk> b
@@ -161,6 +166,7 @@ static void test_labels(void **state) {
 
     struct {
         const char *text, *msg;
+        size_t len; /* 0: up to the text's NUL */
     } bad[] = {
         {"__label__pos a\nno label here\n", "bad.txt:2: no label"},
         {"__label__pos a __label__neg\n", "bad.txt:1: two labels"},
@@ -236,18 +242,52 @@ static void test_vocab_file(void **state) {
     nnrt_vocab_free(&v2);
     nnrt_vocab_free(&l2);
 
+    /* "\r\n" line ends (a file edited on Windows) read as "\n" */
+    const char *crlf = put("crlf.vocab", "nngc-vocab 1 words 3 labels 1\r\n<s>\t2\r\n<unk>\t0\r\nfilm\t7\r\npos\t1\r\n");
+    assert_int_equal(nnrt_vocab_load(crlf, &v2, &l2), NNRT_OK);
+    assert_int_equal(v2.n, 3);
+    assert_string_equal(v2.word[2], "film");
+    assert_int_equal(v2.count[2], 7);
+    assert_string_equal(l2.word[0], "pos");
+    assert_int_equal(l2.count[0], 1);
+    nnrt_vocab_free(&v2);
+    nnrt_vocab_free(&l2);
+
     struct {
         const char *text, *msg;
+        size_t len; /* 0: up to the text's NUL */
     } bad[] = {
-        {"nngc-vocab 2 words 2 labels 0\n", "b.vocab:1: not a vocabulary file"},
+        {"vocab 1 words 2 labels 0\n", "b.vocab:1: not a vocabulary file"},
         {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:4: the file ends after 2 of 3"},
         {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n<s>\t4\n", "b.vocab:4: '<s>' is listed twice"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t-3\n", "b.vocab:3: the count is not a number"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t-3\n", "b.vocab:3:7: the count is not a number"},
         {"nngc-vocab 1 words 2 labels 0\n<unk>\t1\n<s>\t0\n", "words 0 and 1 must be <s> and <unk>"},
         {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\nextra\t1\n", "b.vocab:4: more lines"},
+        /* the header exactly: single spaces, digits only */
+        {"nngc-vocab 1words 2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:13: bad vocabulary header: expected"},
+        {"nngc-vocab 1 words  2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
+        {"nngc-vocab 1 words +2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
+        {"nngc-vocab 1 words 2 labels 0 \n<s>\t1\n<unk>\t0\n", "b.vocab:1:30: bad vocabulary header"},
+        {"nngc-vocab 1 words 1 labels 0\n<s>\t1\n", "b.vocab:1:20: 1 words: a vocabulary has at least <s>"},
+        {"nngc-vocab 1 words 99999999999 labels 0\n", "b.vocab:1:20: the word count over"},
+        {"nngc-vocab 3 words 2 labels 0\n", "b.vocab:1:12: a vocabulary file of version 3"},
+        {"", "b.vocab:1: not a vocabulary file (it is empty)"},
+        {"\x7f" "ELF\x02\x01", "b.vocab:1: not a vocabulary file (expected a first line"},
+        /* a count is decimal digits: no sign, no space, no overflow */
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t+3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number >= 0"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t 3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t3 \n<unk>\t0\n", "b.vocab:2:6: the count is not a number"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t\n<unk>\t0\n", "b.vocab:2:5: the count is not a number"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t9223372036854775808\n<unk>\t0\n", "b.vocab:2:5: the count is over"},
+        /* "\r\n" ends a line; a lone "\r" at the end does not */
+        {"nngc-vocab 1 words 2 labels 0\r\n<s>\t1\r\n<unk>\t0\r", "b.vocab:3:8: a carriage return without a line"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\n\r\n", "b.vocab:4: more lines"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<un\rk>\t0\n", "b.vocab:3:4: a word with white space"},
+        {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\nw\0x\t2\n", "b.vocab:4:2: not UTF-8", 50},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\nunk\t0\n", "b.vocab:3: word 1 is 'unk': words 0 and 1 must be"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *p = put("b.vocab", bad[i].text);
+        const char *p = put_bytes("b.vocab", bad[i].text, bad[i].len);
         assert_int_equal(nnrt_vocab_load(p, &v2, &l2), NNRT_ERR_FORMAT);
         assert_error_contains((bad[i].msg));
     }
