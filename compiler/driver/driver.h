@@ -99,6 +99,14 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i);
  * is another option, -1 after reporting a missing value. */
 int match_value_option(const char *name, int argc, char **argv, int *i, const char **val);
 
+/* The most examples per call that --batch takes (the compiler's --batch=B,
+ * and the --batch B of nngc train and nngc eval). */
+#define DRIVER_BATCH_MAX 1000000
+
+/* v as a whole number from lo to hi (decimal digits, an optional '-'; no
+ * overflow) into *out; otherwise false after "OPT: expected ..., got 'v'". */
+bool driver_parse_range(const char *opt, const char *v, long lo, long hi, long *out);
+
 /* nngc's usage (its compiler options), which nngc run, train and eval take too. */
 void nngc_usage(FILE *out);
 /* Reports an unknown option arg of a command ("nngc train": "" for

@@ -8,6 +8,8 @@
  */
 #include "train.h"
 
+#include <errno.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,18 +82,14 @@ int nngc_eval(int argc, char **argv) {
         } else if (strcmp(s, "--one-example") == 0) {
             one_example = true;
         } else if ((r = match_value_option("--batch", argc, argv, &i, &v)) != 0) {
-            char *end;
-            if (r > 0)
-                batch = strtol(v, &end, 10);
-            if (r > 0 && (!*v || *end || batch < 1)) {
-                driver_error("--batch: expected a whole number >= 1, got '%s'", v);
+            if (r > 0 && !driver_parse_range("--batch", v, 1, DRIVER_BATCH_MAX, &batch))
                 return EXIT_USAGE;
-            }
         } else if ((r = match_value_option("--seed", argc, argv, &i, &v)) != 0) {
             char *end;
+            errno = 0;
             if (r > 0)
                 seed = strtoull(v, &end, 10);
-            if (r > 0 && (!*v || *end || *v == '-')) {
+            if (r > 0 && (!*v || *end || errno || !(*v >= '0' && *v <= '9'))) {
                 driver_error("--seed: expected a whole number >= 0, got '%s'", v);
                 return EXIT_USAGE;
             }

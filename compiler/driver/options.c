@@ -183,6 +183,21 @@ int match_value_option(const char *name, int argc, char **argv, int *i, const ch
     return 1;
 }
 
+bool driver_parse_range(const char *opt, const char *v, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi) {
+        if (hi == LONG_MAX)
+            driver_error("%s: expected a whole number >= %ld, got '%s'", opt, lo, v);
+        else
+            driver_error("%s: expected a whole number from %ld to %ld, got '%s'", opt, lo, hi, v);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 /* Appends each comma-separated name of list to (arr, n, cap). */
 static void push_names(const char ***arr, int *n, int *cap, const char *list) {
     const char *p = list;
@@ -269,13 +284,9 @@ int compile_options_parse(CompileOptions *o, int argc, char **argv, int *i) {
         return 1;
     }
     if ((r = match_value_option("--batch", argc, argv, i, &v)) != 0) {
-        char *end;
-        long long b = r > 0 ? strtoll(v, &end, 10) : 0;
-        if (r < 0 || *v == 0 || *end || b < 1 || b > 1000000) {
-            if (r > 0)
-                driver_error("--batch=%s: expected a number of examples from 1 to 1000000", v);
+        long b;
+        if (r < 0 || !driver_parse_range("--batch", v, 1, DRIVER_BATCH_MAX, &b))
             return -1;
-        }
         o->batch = b;
         return 1;
     }

@@ -28,6 +28,7 @@
 #include "train_par.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,15 +101,7 @@ static void train_usage(FILE *out) {
 }
 
 static bool parse_long(const char *opt, const char *s, long lo, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo) {
-        driver_error("%s: expected a whole number >= %ld, got '%s'", opt, lo, s);
-        return false;
-    }
-    *out = v;
-    return true;
+    return driver_parse_range(opt, s, lo, LONG_MAX, out);
 }
 
 static bool parse_pos_double(const char *opt, const char *s, double *out) {
@@ -203,7 +196,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
             ok = r > 0 && parse_long(s, v, 0, &n);
             a->seed = (uint64_t)n, a->have_seed = true;
         } else if (VALUE("--batch")) {
-            ok = r > 0 && parse_long(s, v, 1, &a->par.batch);
+            ok = r > 0 && driver_parse_range(s, v, 1, DRIVER_BATCH_MAX, &a->par.batch);
         } else if (VALUE("--bucket")) {
             ok = r > 0 && parse_long(s, v, 0, &a->bucket);
         } else if (VALUE("--threads")) {

@@ -316,7 +316,9 @@ bool batched_setup(Batched *b, const char *model, const CompileOptions *co, bool
     b->m1 = m1;
     b->bm = b->bd->create(1);
     if (!b->bm) {
-        driver_error("creating model %s (batched): %s", d1->name, nnrt_last_error()); /* cuda: no device */
+        /* cuda: no device; out of memory: a batch too large for it */
+        driver_error("creating model %s (batched, %lld examples per call: --batch %ld): %s", d1->name,
+                     (long long)b->B, batch, nnrt_last_error());
         return false;
     }
     if (!quiet)

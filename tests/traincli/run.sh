@@ -260,7 +260,16 @@ run "a model with a float input and text data: error" 1 "$NNGC" train examples/c
 
 # ---------------------------------------------------------------- 7: options
 run "--batch 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 0 &&
-    has "... says why" "--batch: expected a whole number >= 1"
+    has "... says why" "--batch: expected a whole number from 1 to 1000000, got '0'"
+# over the compiler's limit, --batch was compiled as given and failed at
+# create with 'out of memory' (or, past LONG_MAX in eval, read as LONG_MAX)
+run "train --batch over 1000000 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 2000000 &&
+    has "... as the compiler's --batch=B" "--batch: expected a whole number from 1 to 1000000, got '2000000'"
+run "eval --batch past LONG_MAX is refused" 2 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" \
+    --data "$tmp/valid.txt" --batch 99999999999999999999 &&
+    has "... not read as another number" "--batch: expected a whole number from 1 to 1000000, got '9{20}'"
+run "eval --seed past 2^64 is refused" 2 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" \
+    --data "$tmp/valid.txt" --seed 99999999999999999999999 && has "... says why" "--seed: expected a whole number >= 0"
 # --clip C: one SGD step (lr 0.1) on one line (--batch 1: NAME_grad, clip,
 # NAME_update) and on two lines (--batch 2: the batched program's step)
 # against p0 + (p1 - p0) C / (|g| + 1e-6), |g| = |p1 - p0| / 0.1 over all
