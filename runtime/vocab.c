@@ -185,6 +185,7 @@ int nnrt_vocab_save(const char *path, const nnrt_vocab *words, const nnrt_vocab 
  * *crlf_eof is set when the file ends in a lone "\r" (dropped too, but
  * not a line end: the caller rejects it). */
 static int64_t read_line(FILE *f, char **buf, size_t *cap, bool *cr_eof) {
+    errno = 0;
     ssize_t n = getline(buf, cap, f);
     *cr_eof = false;
     if (n < 0)
@@ -197,6 +198,14 @@ static int64_t read_line(FILE *f, char **buf, size_t *cap, bool *cr_eof) {
         *cr_eof = !nl;
     }
     return n;
+}
+
+/* After read_line found no line at line lineno: a read error (a directory,
+ * an I/O error) said as such, else what the caller makes of the end. */
+static int read_error(FILE *f, const char *path, int64_t lineno) {
+    if (ferror(f))
+        return nnrt_error(NNRT_ERR_IO, "%s:%" PRId64 ": %s", path, lineno, strerror(errno ? errno : EIO));
+    return NNRT_OK;
 }
 
 /* Reads the decimal digits at s[*i..len) (no sign, no space) into *out;
@@ -259,6 +268,8 @@ static int load_entries(FILE *f, const char *path, int64_t n, nnrt_vocab *v, int
         bool cr_eof;
         int64_t len = read_line(f, buf, cap, &cr_eof);
         ++*lineno;
+        if (len < 0 && read_error(f, path, *lineno) != NNRT_OK)
+            return NNRT_ERR_IO;
         if (len < 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": the file ends after %" PRId64 " of %" PRId64
                               " entries", path, *lineno, i, n);
@@ -307,8 +318,9 @@ int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels) {
     int64_t lineno = 1, nw = 0, nl = 0;
     bool cr_eof;
     int64_t len = read_line(f, &buf, &cap, &cr_eof);
-    int rc = len < 0 ? nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (it is empty)", path)
-                     : parse_header(path, buf, len, &nw, &nl);
+    int rc = len >= 0 ? parse_header(path, buf, len, &nw, &nl) : read_error(f, path, 1);
+    if (len < 0 && rc == NNRT_OK)
+        rc = nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (it is empty)", path);
     if (rc == NNRT_OK)
         rc = load_entries(f, path, nw, words, &lineno, &buf, &cap);
     if (rc == NNRT_OK && strcmp(words->word[NNRT_BOS], "<s>") != 0)
@@ -321,8 +333,8 @@ int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels) {
         rc = load_entries(f, path, nl, labels, &lineno, &buf, &cap);
     if (rc == NNRT_OK && read_line(f, &buf, &cap, &cr_eof) >= 0)
         rc = nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ": more lines than the header announces", path, lineno + 1);
-    if (rc == NNRT_OK && ferror(f))
-        rc = nnrt_error(NNRT_ERR_IO, "%s: %s", path, strerror(errno));
+    if (rc == NNRT_OK)
+        rc = read_error(f, path, lineno + 1);
     free(buf);
     fclose(f);
     if (rc != NNRT_OK) {

@@ -291,6 +291,10 @@ static void test_vocab_file(void **state) {
         assert_int_equal(nnrt_vocab_load(p, &v2, &l2), NNRT_ERR_FORMAT);
         assert_error_contains((bad[i].msg));
     }
+    /* a directory is a read error, not an empty file */
+    assert_int_equal(nnrt_vocab_load(dir, &v2, &l2), NNRT_ERR_IO);
+    assert_error_contains(":1: Is a directory");
+    assert_int_equal(v2.n, 0);
 
     char wp[4200];
     snprintf(wp, sizeof wp, "%s/w.txt", dir);
