@@ -229,6 +229,10 @@ bool driver_emit(Diag *d, Graph *g, Graph *train, const EmitTarget *out, const C
  * the driver writes; call it before the runtime writes one). */
 void driver_note_input(const char *path);
 bool driver_check_output(const char *path);
+/* Can path be written later (a --save or --export after a long training)?
+ * Its directory exists and is writable, and path is not a directory;
+ * otherwise false after "OPT PATH: why". */
+bool driver_check_writable(const char *opt, const char *path);
 /* Are a and b the same existing file (device and inode)? */
 bool driver_same_file(const char *a, const char *b);
 

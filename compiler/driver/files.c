@@ -137,6 +137,26 @@ bool driver_same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+bool driver_check_writable(const char *opt, const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        driver_error("%s %s: that is a directory: name a file in it", opt, path);
+        return false;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    const char *why = NULL;
+    if (stat(dir, &st) != 0)
+        why = errno == ENOENT ? "it does not exist" : strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        why = "it is not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        why = strerror(errno);
+    if (why)
+        driver_error("%s %s: cannot write in the directory '%s': %s", opt, path, dir, why);
+    return !why;
+}
+
 bool driver_check_output(const char *path) {
     struct stat st;
     if (stat(path, &st) != 0)

@@ -627,6 +627,8 @@ int nngc_run(int argc, char **argv) {
     driver_note_input(ra.model);
     if (ra.save && !driver_check_output(ra.save))
         return EXIT_USAGE;
+    if (ra.save && !driver_check_writable("--save", ra.save))
+        return EXIT_ERROR;
 
     Diag diag;
     diag_init(&diag, stderr);

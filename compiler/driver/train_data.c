@@ -556,7 +556,7 @@ static int export_target(const nnrt_model_desc *d, const char *spec, bool words)
 }
 
 bool export_check(const nnrt_model_desc *d, const char *spec, bool words) {
-    return export_target(d, spec, words) >= 0;
+    return export_target(d, spec, words) >= 0 && driver_check_writable("--export", strchr(spec, '=') + 1);
 }
 
 bool export_param(const nnrt_model_desc *d, void *m, const char *spec, const nnrt_vocab *words) {

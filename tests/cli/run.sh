@@ -476,6 +476,22 @@ cp "$W/id/tiny.txt" "$W/id/tiny.orig"
 expect 2 "train --save onto its --data" "is also an input" \
     "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --save "$W/id/tiny.txt" --epochs 1
 check "the training data is unchanged" cmp "$W/id/tiny.txt" "$W/id/tiny.orig"
+# an output that cannot be written is said before the training, not after
+# it (the trained params were lost: the save failed at the end)
+expect 1 "train --save into a missing directory: error before training" \
+    "nngc: error: --save $W/id/nodir/x.st: cannot write in the directory '$W/id/nodir': it does not exist" \
+    "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --save "$W/id/nodir/x.st" --epochs 1 &&
+    check "... before the first epoch" sh -c "! grep -q '^epoch' '$W/out'"
+expect 1 "train --save onto a directory: error" "nngc: error: --save $W/id: that is a directory" \
+    "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --save "$W/id" --epochs 1
+expect 1 "train --save under a file: error" "cannot write in the directory '$W/id/tiny.txt': it is not a directory" \
+    "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --save "$W/id/tiny.txt/x.st" --epochs 1
+expect 1 "train --export into a missing directory: error" \
+    "nngc: error: --export $W/id/nodir/e.txt: cannot write in the directory" \
+    "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --export emb="$W/id/nodir/e.txt" --epochs 1
+# shellcheck disable=SC2086
+expect 1 "run --save into a missing directory: error" "nngc: error: --save $W/id/nodir/x.st: cannot write" \
+    "$NNGC" run "$MODEL" $P $IN --optimizer=sgd:lr=0.1 --train 1 --save "$W/id/nodir/x.st"
 check "the model, its links and the import are unchanged" sh -c \
     "cmp '$W/id/m.nn' '$W/id/orig.nn' && cmp '$W/id/sym.nn' '$W/id/orig.nn' && cmp '$W/id/lib.nn' '$W/id/lib.orig'"
 
