@@ -106,7 +106,9 @@ static int reader_line(Reader *r) {
     if (n > 0 && r->buf[n - 1] == '\n')
         n--;
     r->len = n;
-    r->pos = 0;
+    /* a UTF-8 byte order mark (Windows editors write one) starts the file,
+     * not its first word; columns still count it */
+    r->pos = r->lineno == 1 && n >= 3 && memcmp(r->buf, UTF8_BOM, 3) == 0 ? 3 : 0;
     int64_t bad = nnrt_utf8_invalid(r->buf, (size_t)n);
     if (bad >= 0)
         return -nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": byte 0x%02x is not valid UTF-8 here",

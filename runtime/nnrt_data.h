@@ -105,6 +105,10 @@ int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels);
 int nnrt_vocab_write_vectors(const char *path, const nnrt_vocab *v, const float *table, int64_t rows,
                              int64_t cols);
 
+/* The UTF-8 byte order mark (U+FEFF): skipped at the start of a text data
+ * file or a vocabulary file. */
+#define UTF8_BOM "\xEF\xBB\xBF"
+
 /* The offset of the first byte of s[0..len) that is not part of valid
  * UTF-8 (overlong forms, surrogates, code points over U+10FFFF and NUL
  * count as invalid), or -1 if there is none. */

@@ -224,8 +224,9 @@ static int read_digits(const char *s, int64_t len, int64_t *i, int64_t max, int6
 
 #define VOCAB_HEADER "'nngc-vocab 1 words N labels M' (single spaces, N >= 2 and M >= 0 in decimal digits)"
 
-/* Line 1, s[0..len): exactly "nngc-vocab 1 words N labels M". */
-static int parse_header(const char *path, const char *s, int64_t len, int64_t *nw, int64_t *nl) {
+/* Line 1, s[0..len), after its byte order mark: exactly "nngc-vocab 1
+ * words N labels M". */
+static int parse_header_text(const char *path, const char *s, int64_t len, int64_t *nw, int64_t *nl) {
     static const char magic[] = "nngc-vocab ";
     if (len < (int64_t)strlen(magic) || memcmp(s, magic, strlen(magic)) != 0)
         return nnrt_error(NNRT_ERR_FORMAT, "%s:1: not a vocabulary file (expected a first line " VOCAB_HEADER ")",
@@ -259,6 +260,20 @@ static int parse_header(const char *path, const char *s, int64_t len, int64_t *n
         return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: expected " VOCAB_HEADER
                           " and nothing after it", path, i + 1);
     return NNRT_OK;
+}
+
+/* Line 1, s[0..len): the header, after one UTF-8 byte order mark if there
+ * is one (columns then count from after it, as the message says). */
+static int parse_header(const char *path, const char *s, int64_t len, int64_t *nw, int64_t *nl) {
+    if (len < 3 || memcmp(s, UTF8_BOM, 3) != 0)
+        return parse_header_text(path, s, len, nw, nl);
+    int rc = parse_header_text(path, s + 3, len - 3, nw, nl);
+    if (rc != NNRT_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", nnrt_last_error());
+        nnrt_error(rc, "%s (columns counted after the byte order mark)", msg);
+    }
+    return rc;
 }
 
 /* Reads n "WORD\tCOUNT" lines into v; *lineno counts the lines read. */

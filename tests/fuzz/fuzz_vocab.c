@@ -3,8 +3,9 @@
  * failure must leave both vocabularies empty. A success must be the file:
  * one entry per line after the header, each line's word and count read
  * from the whole line (nothing after them ignored; a line ends in "\n"
- * or "\r\n"), the header exactly "nngc-vocab 1 words N labels M" and
- * each count decimal digits (no sign, no space), <s> and <unk> first,
+ * or "\r\n"; a UTF-8 byte order mark may start the file), the header
+ * exactly "nngc-vocab 1 words N labels M" and each count decimal digits
+ * (no sign, no space), <s> and <unk> first,
  * every word valid UTF-8 without white space and found at its id; and it
  * must come back unchanged through nnrt_vocab_save and a second load. */
 #include <inttypes.h>
@@ -95,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_REQUIRE(words.n == 0 && !words.word && labels.n == 0 && !labels.word);
         return 0;
     }
-    size_t pos = 0, len;
+    size_t pos = size >= 3 && memcmp(data, UTF8_BOM, 3) == 0 ? 3 : 0, len; /* a byte order mark */
     const char *line;
     FUZZ_REQUIRE(next_line(data, size, &pos, &line, &len) && !memchr(line, 0, len));
     char header[80];

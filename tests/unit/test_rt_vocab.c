@@ -78,6 +78,13 @@ static void test_vocab_order(void **state) {
     static const int64_t c3[] = {3, 6, 3};
     expect_vocab(&v, 3, w3, c3);
     nnrt_vocab_free(&v);
+
+    /* a UTF-8 byte order mark before the first word is not part of it */
+    char bom_text[64];
+    snprintf(bom_text, sizeof bom_text, "%s%s", UTF8_BOM, TEXT);
+    build(put("bom.txt", bom_text), 1, 0, &v);
+    expect_vocab(&v, 6, w1, c1);
+    nnrt_vocab_free(&v);
 }
 
 /* Ensure lines become the ids of the vocabulary, empty lines and lines
@@ -241,6 +248,17 @@ static void test_vocab_file(void **state) {
     assert_int_equal(nnrt_vocab_find(&l2, "neg", 3), 1);
     nnrt_vocab_free(&v2);
     nnrt_vocab_free(&l2);
+
+    /* a byte order mark before the header is skipped; columns count it */
+    const char *bom = put("bom.vocab", UTF8_BOM "nngc-vocab 1 words 2 labels 0\n<s>\t2\n<unk>\t0\n");
+    assert_int_equal(nnrt_vocab_load(bom, &v2, &l2), NNRT_OK);
+    assert_int_equal(v2.n, 2);
+    nnrt_vocab_free(&v2);
+    nnrt_vocab_free(&l2);
+    bom = put("bom.vocab", UTF8_BOM "nngc-vocab 1 words +2 labels 0\n<s>\t2\n<unk>\t0\n");
+    assert_int_equal(nnrt_vocab_load(bom, &v2, &l2), NNRT_ERR_FORMAT);
+    assert_error_contains("bom.vocab:1:20: bad vocabulary header");
+    assert_error_contains("(columns counted after the byte order mark)");
 
     /* "\r\n" line ends (a file edited on Windows) read as "\n" */
     const char *crlf = put("crlf.vocab", "nngc-vocab 1 words 3 labels 1\r\n<s>\t2\r\n<unk>\t0\r\nfilm\t7\r\npos\t1\r\n");
