@@ -495,6 +495,10 @@ expect 1 "run --save into a missing directory: error" "nngc: error: --save $W/id
 check "the model, its links and the import are unchanged" sh -c \
     "cmp '$W/id/m.nn' '$W/id/orig.nn' && cmp '$W/id/sym.nn' '$W/id/orig.nn' && cmp '$W/id/lib.nn' '$W/id/lib.orig'"
 
+# an option of one value given twice: the last one wins (docs/CLI.md)
+expect 0 "-o given twice: the last one wins" "" "$NNGC" "$MODEL" -o "$W/id/first.c" -o "$W/id/second.c" &&
+    check "... only it is written" sh -c "test -f '$W/id/second.c' && ! test -e '$W/id/first.c'"
+
 # ---------------------------------------------------------------- write errors name the path and the reason
 # Devices are reached through symbolic links in $W: a regression that
 # renamed a temporary file onto the output would replace the link, not
