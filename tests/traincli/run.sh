@@ -147,7 +147,9 @@ resume() { # NAME MODEL options...
 }
 resume "lm adam" $M/lm.nn
 resume "sg sgd --decay linear" $M/sg.nn --decay linear
-# the checkpoint's state is tied to its params
+# the checkpoint's state is tied to its params (lm.st.train comes back
+# after these checks: later ones read lm.st's open dims from it)
+cp "$tmp/lm.st.train" "$tmp/lm.st.train.orig"
 cp "$tmp/r_half.st.train" "$tmp/lm.st.train"
 run "resume: a state file of other params is refused" 1 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
     --params "$tmp/lm.st" --epochs 2 &&
@@ -159,7 +161,21 @@ printf 'nngc-train 1\nepoch x\n' >"$tmp/lm.st.train"
 VG=
 [ "${BUILD:-build}" = build ] && command -v valgrind >/dev/null 2>&1 && VG="valgrind -q --error-exitcode=99"
 run "resume: a state file cut short is refused${VG:+ (valgrind)}" 1 $VG "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
-    --params "$tmp/lm.st" --epochs 2 && has "resume: ... with a message" "lm.st.train: not a training state file"
+    --params "$tmp/lm.st" --epochs 2 && has "resume: ... with a message" \
+    "lm.st.train:2: expected 'epoch N', N a whole number >= 0, got 'epoch x'"
+# the state is read strictly, each field at its line: an overflow (was
+# LONG_MAX epochs: nothing trained, no message), a sign (was a negative
+# count), a NaN, a line that is no field (was ignored)
+for bad in "2:epoch 99999999999999999999:expected 'epoch N'" "5:bad -5:expected 'bad N'" \
+    "4:best nan:expected 'best X', X a number or inf" "8:garbage:expected 'dim NAME N'" "8:dim V abc:expected 'dim NAME N'"; do
+    at=${bad%%:*} rest=${bad#*:}
+    field=${rest%%:*} msg=${rest#*:}
+    awk -v at="$at" -v f="$field" 'NR == at { print f; next } { print } END { if (NR < at) print f }' \
+        "$tmp/r_half.st.train" >"$tmp/lm.st.train"
+    run "resume: a state file with '$field' is refused" 1 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" \
+        --params "$tmp/lm.st" --epochs 2 && has "... at its line" "lm.st.train:$at: $msg"
+done
+mv "$tmp/lm.st.train.orig" "$tmp/lm.st.train"
 
 # ---------------------------------------------------------------- 4: classify
 L=tests/traincli/data/labels.txt
