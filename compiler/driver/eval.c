@@ -71,6 +71,8 @@ int nngc_eval(int argc, char **argv) {
         } else if ((r = match_value_option("--vocab-dim", argc, argv, &i, &v)) != 0) {
             dopt.vocab_dim = v;
         } else if ((r = match_value_option("--layout", argc, argv, &i, &v)) != 0) {
+            if (r > 0 && !layout_ok(v))
+                return EXIT_USAGE;
             dopt.layout = v;
         } else if ((r = match_value_option("--lengths", argc, argv, &i, &v)) != 0) {
             dopt.lengths = v;

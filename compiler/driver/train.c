@@ -222,6 +222,7 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         } else if (VALUE("--dump-order")) {
             a->dump_order = v;
         } else if (VALUE("--layout")) {
+            ok = r > 0 && layout_ok(v);
             a->dopt.layout = v;
         } else if (VALUE("--min-count")) {
             ok = r > 0 && parse_long(s, v, 1, &a->min_count);

@@ -83,6 +83,8 @@ void data_arg_add(DataArg *a, const char *v);
 
 /* train_data.c */
 bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts);
+/* Is layout a --layout KIND (plain, lm, window)? false after the error. */
+bool layout_ok(const char *layout);
 /* Checks the vocabulary against the model's V (docs/TRAIN.md). */
 bool vocab_fits(const nnrt_model_desc *d, const DataOptions *o, const nnrt_vocab *words, const nnrt_vocab *labels,
                 const TextSpec *ts);

@@ -27,6 +27,13 @@ const char *vocab_path(const char *ckpt) {
     return xsprintf("%s.vocab", ckpt);
 }
 
+bool layout_ok(const char *layout) {
+    if (strcmp(layout, "plain") == 0 || strcmp(layout, "lm") == 0 || strcmp(layout, "window") == 0)
+        return true;
+    driver_error("--layout %s: expected plain, lm or window", layout);
+    return false;
+}
+
 /* ---------------------------------------------------------------- the text convention */
 
 bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
@@ -79,7 +86,7 @@ bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
     else if (strcmp(layout, "window") == 0)
         ts->layout = NNRT_LAYOUT_WINDOW;
     else {
-        driver_error("--layout %s: expected plain, lm or window", layout);
+        layout_ok(layout);
         return false;
     }
     if (nnrt_layout_T(ts->layout, ts->k, 1) < 0) {

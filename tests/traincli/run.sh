@@ -277,6 +277,13 @@ run "a model with a float input and text data: error" 1 "$NNGC" train examples/c
 # ---------------------------------------------------------------- 7: options
 run "--batch 0 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 0 &&
     has "... says why" "--batch: expected a whole number from 1 to 1000000, got '0'"
+# a misspelt --layout was found only after the data were read and the
+# model compiled (exit 1): now at once, a usage error like --decay's
+run "train --layout misspelt: usage error at once" 2 "$NNGC" train $M/lm.nn --data "$TINY" --layout lmm &&
+    has "... naming the layouts" "^nngc: error: --layout lmm: expected plain, lm or window\$" &&
+    if grep -q "vocabulary" "$tmp/out"; then notok "... before the data are read"; else ok "... before the data are read"; fi
+run "eval --layout misspelt: usage error" 2 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" --data "$tmp/valid.txt" \
+    --layout windw && has "... naming the layouts" "--layout windw: expected plain, lm or window"
 # over the compiler's limit, --batch was compiled as given and failed at
 # create with 'out of memory' (or, past LONG_MAX in eval, read as LONG_MAX)
 run "train --batch over 1000000 is refused" 2 "$NNGC" train $M/lm.nn --data "$TINY" --batch 2000000 &&
