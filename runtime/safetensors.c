@@ -611,7 +611,13 @@ static int st_read_file(FILE *f, const char *path, int64_t fsize, nnrt_safetenso
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--)
         n = n << 8 | b[i];
-    /* Compare as uint64 first: n may be anything up to 2^64 - 1. */
+    /* Compare as uint64 first: n may be anything up to 2^64 - 1. A length
+     * past the end whose header would not start a JSON object (white space
+     * or '{') is some other file (a vocabulary, a program), not a cut one */
+    int c = n > (uint64_t)(fsize - 8) && fsize > 8 ? fgetc(f) : '{';
+    if (!strchr("{ \t\r\n", c) || c == 0)
+        return nnrt_error(NNRT_ERR_FORMAT, "%s: not a safetensors file (no JSON header after its first 8 bytes)",
+                          path);
     if (n > (uint64_t)(fsize - 8))
         return nnrt_error(NNRT_ERR_FORMAT,
                           "%s: truncated: header length %" PRIu64 " but the file has %" PRId64

@@ -201,6 +201,16 @@ static void test_read_bad_length(void **state) {
     write_bytes(p, "\x02\0\0\0", 4);
     assert_int_equal(nnrt_st_read(p, &st), NNRT_ERR_FORMAT);
     assert_error_contains("not a safetensors file");
+    /* another file given as params (a vocabulary, an ELF program): its
+     * first 8 bytes as a length run past the end, but it is no cut
+     * safetensors file: no JSON object follows them */
+    static const char vocab[] = "nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\n";
+    write_bytes(p, vocab, sizeof vocab - 1);
+    assert_int_equal(nnrt_st_read(p, &st), NNRT_ERR_FORMAT);
+    assert_error_contains("not a safetensors file (no JSON header after its first 8 bytes)");
+    write_bytes(p, "\x7f" "ELF\x02\x01\x01\0\0\0\0\0", 12);
+    assert_int_equal(nnrt_st_read(p, &st), NNRT_ERR_FORMAT);
+    assert_error_contains("not a safetensors file (no JSON header");
 
     assert_int_equal(nnrt_st_read(tmp_path("missing.safetensors"), &st), NNRT_ERR_IO);
     assert_error_contains("missing.safetensors");
