@@ -143,6 +143,8 @@ bool driver_check_writable(const char *opt, const char *path) {
         driver_error("%s %s: that is a directory: name a file in it", opt, path);
         return false;
     }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return true; /* /dev/null, a FIFO: written in place, no temporary file beside it */
     const char *slash = strrchr(path, '/');
     char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
     const char *why = NULL;

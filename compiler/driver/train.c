@@ -652,7 +652,9 @@ static int train_run(TrainArgs *ap) {
         driver_note_input(a.params);
     if (a.save && (!driver_check_output(a.save) || !driver_check_output(vocab_path(a.save))))
         return EXIT_USAGE;
-    if (a.save && !driver_check_writable("--save", a.save)) /* before the training, not after it */
+    /* before the training, not after it; CKPT.vocab and CKPT.train are
+     * written beside CKPT (which may be a device, written in place) */
+    if (a.save && (!driver_check_writable("--save", a.save) || !driver_check_writable("--save", vocab_path(a.save))))
         return EXIT_ERROR;
     for (int i = 0; i < a.nexports && a.save; i++) { /* written after the last save: it would replace it */
         const char *eq = strchr(a.exports[i], '=');
