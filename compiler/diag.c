@@ -55,6 +55,10 @@ int diag_load_file(Diag *d, const char *path, Loc from) {
         diag_error(d, from, "%s: binary file (contains NUL bytes)", path);
         return -1;
     }
+    /* A UTF-8 byte order mark (Windows editors write one) is no part of the
+     * program: skipped, as C compilers do, so columns are the editor's */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        text += 3, len -= 3;
     /* Loc stores byte offsets as int. */
     if (len > (size_t)INT_MAX / 2) {
         diag_error(d, from, "%s: file too large", path);

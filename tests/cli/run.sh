@@ -516,6 +516,14 @@ ln -s /dev/null "$W/null"
 expect 0 "--dot onto /dev/null is written in place" "" "$NNGC" "$MODEL" --dot="$W/null" &&
     check "the output is still the device" test -c "$W/null"
 
+# a UTF-8 byte order mark before the program (a Windows editor's) was
+# 'unexpected character' at 1:1; now skipped, columns as the editor shows
+printf '\357\273\277' | cat - "$MODEL" >"$W/bom.nn"
+expect 0 "a model file with a UTF-8 byte order mark compiles" "" "$NNGC" "$W/bom.nn" -o "$W/bom.c"
+printf '\357\273\277modl x\n' >"$W/bom2.nn"
+expect 1 "... and its columns count from after the mark" "bom2.nn:1:6: error: unexpected identifier 'x'" \
+    "$NNGC" "$W/bom2.nn"
+
 # ---------------------------------------------------------------- hostile inputs
 expect 1 "a model that never ends (/dev/zero)" "longer than 16 MiB" timeout 5 "$NNGC" /dev/zero
 # an .npy of shape (0, 2^63 - 1) for x : [D, 2 * T - 1]: T must not wrap around
