@@ -33,7 +33,8 @@ default all):
          B one-example runs: for a program generated to be batchable
          (no nested loop, a stack read by rows only, no concat of
          per-example values, a sequence read whole only summed or
-         averaged along T, no element v[k] of a per-example vector);
+         averaged along T or attended over (transpose(m) @ softmax(m @
+         v)), no element v[k] of a per-example vector);
          one that the batch stage still rejects is counted as skipped
 
 A third of the programs also train 3 steps (sgd, adam, adagrad or lazy
@@ -183,9 +184,11 @@ class Gen:
         if k == 31:
             return "transpose(%s) @ %s" % (self.ch("W", "U"), a())
         if k == 32 and self.r.random() < 0.5:
-            if self.batchable:
+            if self.batchable and self.r.random() < 0.7:   # (as k 23: a sequence read whole)
                 return a()
             m = self.mat(d - 1, env)
+            if self.batchable:   # attention: --batch masks the softmax and the sum along T
+                return "transpose(%s) @ softmax(%s @ %s)" % (m, m, a())
             return self.ch("transpose(%s) @ softmax(%s @ %s)" % (m, m, a()),
                            "%s(concat(%s, %s), 0)" % (self.ch("sum", "mean"), m, self.mat(d - 1, env)))
         if k == 32:
@@ -234,10 +237,11 @@ class Gen:
             del c[5]
         if t:
             c += ["cross_entropy(Wo @ %s, ids[%s])" % (a(), t)]
-        if not self.batchable:
-            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env),
-                  "dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
+        if not self.batchable or self.r.random() < 0.3:   # (a softmax along T: batched)
+            c += ["dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
                                                            self.ch("sum", "mean"), self.mat(d, env))]
+        if not self.batchable:
+            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
         self.nn = True if self.r.random() < 0.2 else self.nn
         if self.nn:
             c += ["mse(%s, %s)" % (a(), a()), "l2(%s)" % a(), "cosine(%s, %s)" % (a(), a())]
