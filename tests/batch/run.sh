@@ -261,8 +261,8 @@ else
     cat "$tmp/b1" >>"$tmp/b0"
     detail "$tmp/b0" 8
 fi
-expect_error "--batch=0" 2 examples/logreg.nn "expected a number of examples" --batch=0
-expect_error "--batch=x" 2 examples/logreg.nn "expected a number of examples" --batch=x
+expect_error "--batch=0" 2 examples/logreg.nn "error: --batch: expected a whole number from 1 to 1000000, got '0'" --batch=0
+expect_error "--batch=x" 2 examples/logreg.nn "error: --batch: expected a whole number from 1 to 1000000, got 'x'" --batch=x
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
