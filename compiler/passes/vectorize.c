@@ -912,6 +912,23 @@ static void input_uses(Block *b, bool *whole) {
     }
 }
 
+/* transpose(y) @ x as y @ x with the flag flipped (MATVEC's ta), in every
+ * block: a per-example y (attention's context, transpose(x) @ a) is then
+ * a product summed along an axis of y as it is, not of y's elements
+ * gathered in the other order (batch_transpose: the transpose that
+ * something else reads). */
+static void fold_transposes(Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            fold_transposes(&n->loop->body);
+        if (n->op == OP_MATVEC && n->in[0]->op == OP_TRANSPOSE) {
+            n->in[0] = n->in[0]->in[0];
+            n->ta = !n->ta;
+        }
+    }
+}
+
 bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     Vec v = {.g = g, .diag = d, .report = report, .B = batch};
     NN_ASSERT(batch >= 1);
@@ -922,6 +939,7 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
         diag_error(d, g->dims[k].loc, "--batch: models with more than one dynamic dim are not batched yet");
         return false;
     }
+    fold_transposes(&g->top);
     ir_number(g);
     ir_clear_marks(&g->top);
     ir_clear_aux(&g->top);
