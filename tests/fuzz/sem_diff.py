@@ -36,6 +36,27 @@ default all):
          averaged along T or attended over (transpose(m) @ softmax(m @
          v)), no element v[k] of a per-example vector);
          one that the batch stage still rejects is counted as skipped
+  predict
+         nngc run --predict (NAME_predict, docs/API.md "Prediction") at
+         -O0, -O1 and -O2 under a softmax method drawn per program (full,
+         the sampling methods, class:c=N, hier, binary, its ecc and
+         hybrid, embed; class and hier with --counts half the time): the
+         words printed, their number (the positions) and order, must be
+         the same at every level. For the exact softmax and the sampling
+         methods (decoded as it), when the program's one cross_entropy is
+         a whole loss term at the top level or in a top-level loop, also
+         against a reference: the same program with the logits written
+         to an output zq (zq[t] = Z in the loop), run at -O0, and the
+         argmax of each row (a near tie, within 1e-5, either way). The
+         other methods have no such reference here (their distributions
+         are the runtime decoders' to compute, and the program has no
+         output of them): tests/predict/ checks those against the
+         forward graph's loss. A program NAME_predict refuses at -O0
+         (no cross_entropy, more than one term, logits it cannot decode,
+         a method --softmax cannot lower there, --counts for a model
+         without class or hier), or at -O1/-O2 for the decoding point in
+         a parallel task (pass par), is counted as skipped; any other
+         refusal at -O1 or -O2 where -O0 predicts is a failure
 
 A third of the programs also train 3 steps (sgd, adam, adagrad or lazy
 adam, chosen at random) at -O2 and are compared after them with -O0 (opt)
@@ -54,9 +75,10 @@ and at the end one line per mode: programs compared clean, failures,
 skipped. Exit status 1 when anything failed. Pure Python (tests/npyio.py
 reads and writes the .npy files), no NumPy needed.
 
-  --modes opt,cuda,fd,batch   --cuda-frac F (0.2)   --fd-frac F (0.5)
+  --modes opt,cuda,fd,batch,predict   --cuda-frac F (0.2)   --fd-frac F (0.5)
   --batch-frac F (0.3)   --only I   --keep DIR (write each program there)
-  -v (print every program)   -h, --help (this text)
+  --softmax SPEC (the predict mode's method for every program, instead of
+  one drawn)   -v (print every program)   -h, --help (this text)
 
 A bad command line (a missing or non-numeric SEED or COUNT, an unknown
 option or mode) prints the synopsis and exits 2.
@@ -401,6 +423,29 @@ class Runner:
         os.unlink(pf)
         return res, None
 
+    def predict(self, model, args):
+        """nngc run --predict; returns (the words printed, None) or (None,
+        error text)."""
+        self.n += 1
+        pf = "%s/r%d.safetensors" % (self.w, self.n)
+        write_safetensors(pf, self.params)
+        cmd = [NNGC, "run", model, "--params", pf, "--predict"] + self.feeds + args
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return None, "timeout: " + " ".join(cmd)
+        finally:
+            os.unlink(pf)
+        m = re.search(r"^predict \[(\d+)\] =(( \d+)*)$", p.stdout, re.M)
+        if p.returncode != 0 or not m:
+            errors = [l for l in (p.stdout + p.stderr).split("\n") if "error" in l or "Assert" in l]
+            return None, "exit %d: %s\n%s\n%s" % (p.returncode, "\n".join(errors[:5]), " ".join(cmd[3:]),
+                                                  (p.stdout + p.stderr)[-1000:])
+        words = [int(w) for w in m.group(2).split()]
+        if len(words) != int(m.group(1)):
+            return None, "predict [%s] printed %d words" % (m.group(1), len(words))
+        return words, None
+
 
 def compare(a, b, rtol=1e-4, atol=1e-5):
     """None when the results agree, else the first difference in words."""
@@ -479,7 +524,113 @@ def fd_check(run, model, base, rng):
     return "skip: " + "; ".join(skipped) if skipped else "ok"
 
 
-MODES = ("opt", "cuda", "fd", "batch")
+# the softmax methods NAME_predict decodes (docs/API.md, "Prediction"), one
+# drawn per program by the predict mode (%d: a size drawn with it); the
+# exact softmax (and the sampling methods, decoded as it) have a reference
+SOFTMAX = ["full", "full", "full", "neg:k=3", "nce:k=2", "sampled:k=3", "class:c=%d", "class:c=%d", "hier",
+           "hier", "binary", "binary:ecc=%d", "binary:hybrid=%d", "embed"]
+EXACT = ("full", "neg", "nce", "sampled")
+
+# what NAME_predict refuses (docs/API.md, "Prediction") and a method that
+# cannot be lowered where it is used (docs/CLI.md, --softmax): skipped
+PREDICT_LIMITS = ("has no cross_entropy to predict from", "supports one cross_entropy term",
+                  "the logits are not W @ h + b of params", "the decoding point runs in a parallel task",
+                  "the hidden vector's size is not static", "softmax approximation '", "uses no word counts")
+
+
+def logits_program(src):
+    """For the predict mode's reference: (src with the logits of its one
+    cross_entropy also written to an output zq, a row per predicted
+    position: zq = Z at the top level, zq[t] = Z in a top-level loop over
+    t; the first row that is a position), or None where the cross_entropy
+    is not one whole loss term (loss += cross_entropy(Z, y), or loss +=
+    sum(cross_entropy(M, ids)) at the top level) outside nested loops."""
+    lines = src.split("\n")
+    at = [k for k, l in enumerate(lines) if "cross_entropy(" in l]
+    m = len(at) == 1 and src.count("cross_entropy(") == 1 and re.match(
+        r"( *)loss \+= (sum\()?cross_entropy\((.*)\)$", lines[at[0]])
+    if not m:
+        return None
+    ind, whole, args = m.groups()
+    if whole:
+        if not args.endswith(")"):
+            return None
+        args = args[:-1]
+    depth, comma = 0, None
+    for j, c in enumerate(args):
+        depth += (c in "([") - (c in ")]")
+        if depth < 0:
+            return None
+        if c == "," and depth == 0 and comma is None:
+            comma = j
+    if depth or comma is None:
+        return None
+    z, lo = args[:comma], 0
+    if ind == "":
+        lines.insert(at[0], "zq = %s" % z)
+    elif ind == "  " and not whole:
+        head = [re.match(r"for (\w+) in (\d)\.\.", l) for l in lines[:at[0]]]
+        head = [h for h in head if h][-1]
+        lines.insert(at[0], "  zq[%s] = %s" % (head.group(1), z))
+        lo = int(head.group(2))
+    else:
+        return None
+    outs = [k for k, l in enumerate(lines) if l.startswith("output ")]
+    if outs:
+        lines[outs[0]] += ", zq"
+    else:
+        lines.insert(max(k for k, l in enumerate(lines) if l.startswith("input ")) + 1, "output zq")
+    return "\n".join(lines), lo
+
+
+def predict_check(run, model, src, rng, work, softmax=None):
+    """'ok', 'skip: why' or 'FAIL: why' for nngc run --predict at -O0, -O1
+    and -O2 under a softmax method drawn from rng (softmax: that one; with
+    counts for class and hier half the time), and for an exact softmax against the argmax
+    of the logits (logits_program, run at -O0)."""
+    sm = softmax or rng.choice(SOFTMAX)
+    if "%d" in sm:
+        sm %= rng.randint(1, 8) if "ecc" in sm else rng.randint(2, C - 1)
+    args = ["--softmax=" + sm]
+    if sm.startswith(("class", "hier")) and rng.random() < 0.5:
+        counts = "%s/counts.npy" % work
+        write_npy(counts, "i", [C], [rng.randint(0, 30) for _ in range(C)])
+        args += ["--counts=" + counts]
+    got = {}
+    for lvl in ("-O0", "-O1", "-O2"):
+        words, err = run.predict(model, [lvl] + args)
+        limit = err and next((why for why in PREDICT_LIMITS if why in err), None)
+        if err and limit and (lvl == "-O0" or "parallel task" in limit):
+            return "skip: %s %s: %s" % (" ".join(args), lvl, [l for l in err.split("\n") if limit in l][0])
+        if err:
+            return "FAIL: %s %s (-O0 predicts %s): %s" % (" ".join(args), lvl, got.get("-O0"), err)
+        got[lvl] = words
+    if got["-O1"] != got["-O0"] or got["-O2"] != got["-O0"]:
+        return "FAIL: %s: -O0 predicts %s, -O1 %s, -O2 %s" % (" ".join(args), got["-O0"], got["-O1"], got["-O2"])
+    ref = sm.split(":")[0] in EXACT and logits_program(src)
+    if not ref:
+        return "ok"
+    refmodel = model[:-3] + "-logits.nn"
+    with open(refmodel, "w") as f:
+        f.write(ref[0])
+    res, err = run.run(refmodel, ["-O0"], grads=False)
+    if err:
+        return "FAIL: the program with its logits as output zq: " + err
+    shape, v = res["o/zq"]
+    n = shape[-1]
+    rows = [v[k:k + n] for k in range(0, len(v), n)][ref[1]:]
+    if len(rows) != len(got["-O0"]):
+        return "FAIL: %s: %d words %s, the logits have %d rows" % (" ".join(args), len(got["-O0"]), got["-O0"],
+                                                                      len(rows))
+    for k, (w, z) in enumerate(zip(got["-O0"], rows)):
+        best = max(range(n), key=lambda j: (z[j], -j))
+        if not 0 <= w < n or z[w] < z[best] - 1e-5 * (abs(z[best]) + 1):   # (a near tie: either)
+            return "FAIL: %s: position %d is word %d, the argmax of its logits is %d (%.7g vs %.7g)" % (
+                " ".join(args), k, w, best, z[w] if 0 <= w < n else float("nan"), z[best])
+    return "ok: %d words, the argmax of the logits" % len(rows)
+
+
+MODES = ("opt", "cuda", "fd", "batch", "predict")
 
 
 def usage_error(why):
@@ -492,8 +643,8 @@ def usage_error(why):
 def parse_args(argv):
     """(opts, verbose, seed, count) from the command line; --help prints
     the docstring and exits 0, a bad command line exits 2."""
-    opts = {"--modes": "opt,cuda,fd,batch", "--cuda-frac": "0.2", "--fd-frac": "0.5",
-            "--batch-frac": "0.3", "--only": None, "--keep": None, "--file": None, "--seed": "1"}
+    opts = {"--modes": ",".join(MODES), "--cuda-frac": "0.2", "--fd-frac": "0.5",
+            "--batch-frac": "0.3", "--only": None, "--keep": None, "--file": None, "--seed": "1", "--softmax": None}
     if "-h" in argv or "--help" in argv:
         print(__doc__.strip())
         sys.exit(0)
@@ -643,6 +794,16 @@ def main():
                         print(v)
                 else:
                     stats["fd"][0] += 1
+            if do.get("predict"):
+                # (its own draws: the other modes' are the same with or without it)
+                v = predict_check(run, model, src, random.Random("predict %d" % (seed * 100003 + i)), work,
+                                  opts["--softmax"])
+                if v.startswith("FAIL"):
+                    fails.append(("predict", "nngc run --predict " + v[6:]))
+                else:
+                    stats["predict"][0 if v.startswith("ok") else 2] += 1
+                    if verbose and v != "ok":
+                        print("predict", v)
             if do["batch"]:
                 B = rng.randint(2, 4)
                 p = subprocess.run([sys.executable, CHECK_BATCH, NNGC, model, str(B), str(i),
