@@ -14,7 +14,9 @@
  * whose logits are computed whole is decoded from them (argmax z).
  *
  * One site (one cross_entropy term) is supported: its words come in the
- * order of h's rows, which is the loop's order at every -O. A model with
+ * order of h's rows, which is the loop's order at every -O; where the
+ * passes took the term out of loops that still sum it (hoist), one per
+ * step all the same, each row's word repeated (site_repeats). A model with
  * more, or whose site does not match (logits that are not W @ h + b of
  * params, a reader inside a parallel task), gets NAME_predict all the same,
  * returning an error that says why. The CUDA target's does too.
@@ -31,6 +33,7 @@ typedef struct Site {
     int W, b, Wc, bc;   /* param indexes, -1: none */
     const Node *Wn, *bn; /* SITE_FULL: the rows and bias (params or computed values) */
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
+    char *words;        /* C: the positions of one pass of the reader, when not h's rows (site_repeats) */
 } Site;
 
 /* What predict_find learnt, for the header, the forward pass and the API
@@ -53,6 +56,14 @@ static int param_of(const Node *v)
     while (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE))
         v = v->in[0];
     return v && v->op == OP_PARAM ? v->index : -1;
+}
+
+/* The loop whose step i picks a row, i or i +- c (c not i), or NULL. */
+static const Loop *step_of(const Node *i)
+{
+    for (int d = 0; d < 8 && (i->op == OP_IADD || i->op == OP_ISUB); d++)
+        i = i->in[1]->op == OP_INDEX || i->in[1]->op == OP_IADD || i->in[1]->op == OP_ISUB ? i->in[1] : i->in[0];
+    return i->op == OP_INDEX ? i->loop : NULL;
 }
 
 /* z = (rows of W) @ h [+ rows of b]: the dot part and the bias, in the
@@ -116,22 +127,6 @@ static int picks_of(Ctx *x, const Node *v)
     return n;
 }
 
-/* The reader of logsumexp v of one vector of logits: v itself, or its pick
- * when that is in a loop v is not in. Hoisting takes the log-sum-exp of
- * logits that do not change in the loop out of it (cross_entropy(Wo @ V,
- * ids[t])) and leaves the pick of each step's target in: decoding after
- * the pick gives one word per step, as where the cross_entropy stays in
- * the loop (-O0), not one for the whole loop. */
-static const Node *logits_reader(Ctx *x, const Node *v)
-{
-    for (int i = 0; i < x->nall; i++) {
-        const Node *u = x->all[i];
-        if (u->op == OP_PICK && u->in[0] == v->in[0] && u->parent != v->parent && u->parent->loop)
-            return u;
-    }
-    return v;
-}
-
 /* How many cross_entropy terms end in v (0: v is no method's op). */
 static int roots_at(Ctx *x, const Node *v)
 {
@@ -162,7 +157,7 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
     case OP_LOGSUMEXP:
         s->kind = SITE_LOGITS;
         s->h = v->in[0];
-        s->reader = v->op == OP_LOGSUMEXP && s->h->shape.rank == 1 ? logits_reader(x, v) : v;
+        s->reader = v;
         return true;
     case OP_LINEARLSE: /* (rows that are a product, Wo @ W, are a value there as a param is) */
         s->kind = SITE_FULL;
@@ -206,6 +201,91 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
     }
 }
 
+/* Multiplies *n (C text) by the trip counts of the loops from block b out
+ * to block top (not top's own, nor skip); false when top does not hold b. */
+static bool times_loops(Ctx *x, const Block *b, const Block *top, const Loop *skip, char **n)
+{
+    for (; b != top; b = b->outer) {
+        if (!b || !b->loop)
+            return false;
+        if (b->loop != skip)
+            *n = xsprintf("%s * (int64_t)(%s)", *n, size_c(x, size_sub(b->loop->hi, b->loop->lo)));
+    }
+    return true;
+}
+
+/* C text of the product of dims d[0..rank) of shape sh. */
+static char *dims_c(Ctx *x, const Shape *sh, int rank)
+{
+    char *n = xsprintf("(int64_t)1");
+    for (int k = 0; k < rank; k++)
+        n = xsprintf("%s * (int64_t)(%s)", n, size_c(x, sh->d[k]));
+    return n;
+}
+
+/* The positions of one pass of the reader, as -O0 counts them (one per
+ * evaluation of the term), when the passes moved the term's parts out of
+ * loops that still sum it: s->words, NULL when they are h's rows. The
+ * root's terms (its shape: one per row of h, or all of one h when h is
+ * one vector, as batch's W[path] @ h leaves hier), times every loop the
+ * root runs in and the reader does not (bin_logz of a hoisted product),
+ * times every loop the term is summed in or read in and was not computed
+ * in (hoist: `for t { loss += cross_entropy(Wo @ h, y) }` computes the
+ * term once, and the loop adds it T times: T positions), but for a loop
+ * that reads its own row of the term (batch: row t). Decoded once and
+ * repeated (emit_decode). False: the shapes do not say. */
+static bool site_repeats(Ctx *x, Site *s)
+{
+    const Shape *hs = &s->h->shape, *ts = &s->root->shape;
+    bool one = hs->rank == 1, same = hs->rank - 1 == ts->rank;
+    for (int k = 0; same && k < ts->rank; k++)
+        same = size_eq(hs->d[k], ts->d[k]);
+    if (!one && !same)
+        return false;
+    char *rows = dims_c(x, hs, hs->rank - 1), *n = dims_c(x, ts, ts->rank);
+    if (!times_loops(x, s->root->parent, s->reader->parent, NULL, &n))
+        return false;
+    /* the term's way to the loss: each value's first user, a loop summing it
+     * counted as a user, and after the loop its result */
+    NodeIndex user = {0};
+    for (int i = 0; i < x->nall; i++) {
+        const Node *u = x->all[i];
+        for (int j = 0; j < u->nin; j++)
+            if (node_index_get(&user, u->in[j]) < 0)
+                node_index_put(&user, u->in[j], i);
+        for (int j = 0; u->op == OP_LOOP && j < u->loop->nsum; j++)
+            if (node_index_get(&user, u->loop->sum[j]) < 0)
+                node_index_put(&user, u->loop->sum[j], i);
+    }
+    const Node *v = s->root;
+    int i;
+    while (v != x->g->loss && (i = node_index_get(&user, v)) >= 0) {
+        const Node *u = x->all[i];
+        if (u->op == OP_LOOP) {
+            const Loop *l = u->loop;
+            int r = 0;
+            while (r < l->nsum && l->sum[r] != v)
+                r++;
+            if (r == l->nsum) /* a carry's first value */
+                break;
+            if (!times_loops(x, &l->body, v->parent, NULL, &n))
+                return false;
+            r += l->ncarry + l->nstack;
+            while (++i < x->nall && !(x->all[i]->op == OP_LOOPOUT && x->all[i]->in[0] == u && x->all[i]->index == r))
+                ;
+            if (i == x->nall)
+                break;
+            v = x->all[i];
+            continue;
+        }
+        if (!times_loops(x, u->parent, v->parent, u->op == OP_ROW ? step_of(u->in[1]) : NULL, &n))
+            break; /* (out of a loop other than by its sum: as -O0 counts) */
+        v = u;
+    }
+    s->words = strcmp(n, rows) ? n : NULL;
+    return true;
+}
+
 /* Finds the forward graph's site (x is the forward graph's context, its
  * nodes collected). Run before the header is written. */
 void predict_find(Ctx *x)
@@ -232,6 +312,8 @@ void predict_find(Ctx *x)
         pr->ok = hs->rank >= 1 && size_is_const(hs->d[hs->rank - 1]) && pr->s.h->dtype == DT_F32;
         if (!pr->ok)
             pr->why = xsprintf("%s: the hidden vector's size is not static", loc_fmt(x, root->loc));
+        else if (!(pr->ok = site_repeats(x, &pr->s)))
+            pr->why = xsprintf("%s: the positions are not the rows of the hidden vectors", loc_fmt(x, root->loc));
     }
 }
 
@@ -292,7 +374,12 @@ static void emit_decode(Ctx *x)
     }
     cline(x, "for (int64_t r_ = 0; r_ < rows_ && m->npred + r_ < m->pred_cap; r_++)");
     cline(x, "    m->pred[m->npred + r_] = %s;", call);
-    cline(x, "m->npred += rows_;");
+    if (s->words) { /* (site_repeats) */
+        cline(x, "const int64_t words_ = %s; /* the positions, each row's word repeated */", s->words);
+        cline(x, "for (int64_t k_ = rows_; k_ < words_ && m->npred + k_ < m->pred_cap; k_++)");
+        cline(x, "    m->pred[m->npred + k_] = m->pred[m->npred + k_ %% rows_];");
+    }
+    cline(x, "m->npred += %s;", s->words ? "words_" : "rows_");
     x->indent--;
     cline(x, "}");
 }

@@ -5,8 +5,10 @@
 # (predict_test.c); a classifier against the argmax of its output probs
 # (clf.nn, clf_test.c); --batch=2 against one call per sentence
 # (batch_test.c); a word per step at every -O where the passes moved the
-# cross_entropy's parts (hoisted.nn, row_pick.nn, product_rows.nn); a model with two
-# cross_entropy terms and the CUDA target get an error return.
+# cross_entropy's parts (hoisted.nn, row_pick.nn, product_rows.nn,
+# hoisted_term.nn; that one with every kind of method against the forward
+# graph's argmax: hoisted_test.c); a model with two cross_entropy terms and
+# the CUDA target get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
 
@@ -103,7 +105,7 @@ done
 # the target the same at every step (row_pick.nn), the rows a product
 # (product_rows.nn)
 for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pick from row t of the logits" \
-    "product_rows 7 linear_logsumexp of rows computed Wo @ W2"; do
+    "product_rows 7 linear_logsumexp of rows computed Wo @ W2" "hoisted_term 7 a whole term hoisted out of the loop"; do
     set -- $c
     f=$1 n=$2
     shift 2
@@ -118,6 +120,29 @@ for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pic
         detail "$tmp/$f-O0" 3
         detail "$tmp/$f-O2" 3
     fi
+done
+
+# a whole term hoisted out of the loop (hoisted_term.nn, model hoisted:
+# logits and target the same at every step) with every kind of method at
+# -O0, -O1 and -O2: T words, each the argmin over w of the forward graph's
+# loss with every word w (hoisted_test.c)
+for c in "hoisted_term 24 7"; do
+    set -- $c
+    for s in full class:c=4 hier binary:hybrid=3 embed; do
+        for O in -O0 -O1 -O2; do
+            name="$1.nn --softmax=$s $O"
+            if "$NNGC" $O --softmax=$s "$D/$1.nn" -o "$tmp/hoisted.c" >"$tmp/log" 2>&1 &&
+                $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/hoisted_test" \
+                    "$D/hoisted_test.c" "$tmp/hoisted.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
+                timeout "$TMO" "$tmp/hoisted_test" $2 7 $3 >"$tmp/out" 2>>"$tmp/log"; then
+                ok "$name: $(sed 's/^ok - //' "$tmp/out")"
+            else
+                notok "$name"
+                detail "$tmp/log" 10
+                detail "$tmp/out" 5
+            fi
+        done
+    done
 done
 
 # two cross_entropy terms (neg.nn's y and u): NAME_predict says so
