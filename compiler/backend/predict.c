@@ -33,6 +33,7 @@ typedef struct Site {
     int W, b, Wc, bc;   /* param indexes, -1: none */
     const Node *Wn, *bn; /* SITE_FULL: the rows and bias (params or computed values) */
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
+    const Loop *via;    /* the root reads row i of the reader's value in this loop (i its index), or NULL */
     char *words;        /* C: the positions of one pass of the reader, when not h's rows (site_repeats) */
 } Site;
 
@@ -68,10 +69,14 @@ static const Loop *step_of(const Node *i)
 
 /* z = (rows of W) @ h [+ rows of b]: the dot part and the bias, in the
  * forms the passes leave (matvec of W or its gathered rows, matmul of
- * stacked h by W^T, rows_dot; the bias added, or matvec's/matmul's c). */
+ * stacked h by W^T, rows_dot; the bias added, or matvec's/matmul's c; one
+ * step's row of those, s->via: batch computes every step's before the
+ * loop and leaves the loss of one in it). */
 static bool match_dot(Site *s, const Node *z, int *W, int *b)
 {
     const Node *bias = NULL;
+    if (z->op == OP_ROW && (s->via = step_of(z->in[1])) != NULL)
+        z = z->in[0];
     if (z->op == OP_ADD) {
         bias = z->in[1];
         z = z->in[0];
@@ -86,6 +91,9 @@ static bool match_dot(Site *s, const Node *z, int *W, int *b)
     } else if (z->op == OP_ROWSDOT) {
         rows = z->in[0];
         s->h = z->in[2];
+    } else if (z->op == OP_MULSUM && z->in[1]->shape.rank == 1 && z->index == z->in[0]->shape.rank - 1) {
+        rows = z->in[0]; /* batch's per-step W[path] @ h of one h: gathered rows [..., n, H] times h [H] */
+        s->h = z->in[1];
     } else {
         return false;
     }
@@ -98,6 +106,14 @@ static bool match_dot(Site *s, const Node *z, int *W, int *b)
     *W = param_of(rows);
     *b = bias ? param_of(bias) : -1;
     return *W >= 0 && (!bias || *b >= 0);
+}
+
+/* The targets of a term: v, or the whole vector when v is one row of it
+ * (batch takes class's words level or binary's slots out of the loop, with
+ * every step's target, and leaves the rest, of one, in it). */
+static const Node *whole(const Node *v)
+{
+    return v->op == OP_ROW ? v->in[0] : v;
 }
 
 /* The picks of the target from the logits whose log-sum-exp v is (the
@@ -119,7 +135,7 @@ static int picks_of(Ctx *x, const Node *v)
             continue;
         const Node *row = u->in[0]->op == OP_ROW ? u->in[0]->in[0] : NULL;
         if (u->in[0] == v->in[0] || (pick && row == v->in[0])) {
-            if (u->in[linear ? 2 : 1]->op == OP_BINSLOT)
+            if (whole(u->in[linear ? 2 : 1])->op == OP_BINSLOT)
                 return 0;
             n++;
         }
@@ -132,14 +148,14 @@ static int roots_at(Ctx *x, const Node *v)
 {
     switch (v->op) {
     case OP_XENT:
-        return v->in[1]->op != OP_BINSLOT;
+        return whole(v->in[1])->op != OP_BINSLOT;
     case OP_LINEARLSE:
     case OP_LOGSUMEXP:
         return picks_of(x, v);
     case OP_CLASSLOSS:
         return v->index == 0;
     case OP_LOGISTICLOSS:
-        return v->in[1]->op == OP_HIERLABEL;
+        return whole(v->in[1])->op == OP_HIERLABEL;
     case OP_BINLOGZ:
     case OP_VMFLOSS:
         return 1;
@@ -173,9 +189,12 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         const Node *reader = s->reader, *h = s->h;
         for (int i = 0; i < x->nall; i++) {
             const Node *u = x->all[i];
-            if (u->op == OP_CLASSLOSS && u->index == 1 && u->in[1] == v->in[1]) {
-                bool ok = match_dot(s, u->in[0], &s->W, &s->b) && s->h == h;
+            if (u->op == OP_CLASSLOSS && u->index == 1 && whole(u->in[1]) == whole(v->in[1])) {
+                const Loop *via = s->via;
+                bool ok = match_dot(s, u->in[0], &s->W, &s->b) && (s->h == h || (s->h->op == OP_ROW && s->h->in[0] == h));
                 s->reader = reader; /* the first: the class rows, h live there */
+                s->h = h;
+                s->via = via;
                 return ok && (s->b >= 0) == (s->bc >= 0);
             }
         }
@@ -237,13 +256,14 @@ static char *dims_c(Ctx *x, const Shape *sh, int rank)
 static bool site_repeats(Ctx *x, Site *s)
 {
     const Shape *hs = &s->h->shape, *ts = &s->root->shape;
-    bool one = hs->rank == 1, same = hs->rank - 1 == ts->rank;
+    int lead = hs->rank - 1 - (s->via != NULL); /* h's dims for one root */
+    bool one = lead == 0, same = lead == ts->rank;
     for (int k = 0; same && k < ts->rank; k++)
-        same = size_eq(hs->d[k], ts->d[k]);
+        same = size_eq(hs->d[k + (s->via != NULL)], ts->d[k]);
     if (!one && !same)
         return false;
-    char *rows = dims_c(x, hs, hs->rank - 1), *n = dims_c(x, ts, ts->rank);
-    if (!times_loops(x, s->root->parent, s->reader->parent, NULL, &n))
+    char *rows = dims_c(x, hs, hs->rank - 1), *n = s->via ? rows : dims_c(x, ts, ts->rank);
+    if (!times_loops(x, s->root->parent, s->reader->parent, s->via, &n))
         return false;
     /* the term's way to the loss: each value's first user, a loop summing it
      * counted as a user, and after the loop its result */

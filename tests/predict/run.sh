@@ -6,9 +6,9 @@
 # (clf.nn, clf_test.c); --batch=2 against one call per sentence
 # (batch_test.c); a word per step at every -O where the passes moved the
 # cross_entropy's parts (hoisted.nn, row_pick.nn, product_rows.nn,
-# hoisted_term.nn; that one with every kind of method against the forward
-# graph's argmax: hoisted_test.c); a model with two cross_entropy terms and
-# the CUDA target get an error return.
+# hoisted_term.nn; with every kind of method against the forward graph's
+# argmax: hoisted_test.c); a model with two cross_entropy terms and the
+# CUDA target get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
 
@@ -122,11 +122,12 @@ for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pic
     fi
 done
 
-# a whole term hoisted out of the loop (hoisted_term.nn, model hoisted:
-# logits and target the same at every step) with every kind of method at
-# -O0, -O1 and -O2: T words, each the argmin over w of the forward graph's
-# loss with every word w (hoisted_test.c)
-for c in "hoisted_term 24 7"; do
+# the same three ways out of the loop (model hoisted: logits the same at
+# every step) with every kind of method at -O0, -O1 and -O2: T words, each
+# the argmin over w of the forward graph's loss with every word w
+# (hoisted_test.c): a whole term hoisted (hoisted_term.nn, words[0]), a
+# target per step (hoisted.nn), a loop of T - 1 steps (hoisted_short.nn)
+for c in "hoisted_term 24 7" "hoisted 30 7" "hoisted_short 24 6"; do
     set -- $c
     for s in full class:c=4 hier binary:hybrid=3 embed; do
         for O in -O0 -O1 -O2; do
