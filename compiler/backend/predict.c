@@ -182,20 +182,21 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         s->Wn = v->in[1];
         s->bn = v->nin > 2 ? v->in[2] : NULL;
         return size_is_const(s->Wn->shape.d[0]);
-    case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target */
+    case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target and h */
         s->kind = SITE_CLASS;
         if (!match_dot(s, v->in[0], &s->Wc, &s->bc) || x->g->params[s->Wc].shape.d[0].c < 1)
             return false;
         const Node *reader = s->reader, *h = s->h;
+        const Loop *via = s->via;
         for (int i = 0; i < x->nall; i++) {
             const Node *u = x->all[i];
             if (u->op == OP_CLASSLOSS && u->index == 1 && whole(u->in[1]) == whole(v->in[1])) {
-                const Loop *via = s->via;
                 bool ok = match_dot(s, u->in[0], &s->W, &s->b) && (s->h == h || (s->h->op == OP_ROW && s->h->in[0] == h));
                 s->reader = reader; /* the first: the class rows, h live there */
                 s->h = h;
                 s->via = via;
-                return ok && (s->b >= 0) == (s->bc >= 0);
+                if (ok) /* (else another term's: a target's other row, another h) */
+                    return (s->b >= 0) == (s->bc >= 0);
             }
         }
         return false;
@@ -313,12 +314,14 @@ void predict_find(Ctx *x)
     Predict *pr = x->pred = xalloc(sizeof *x->pred);
     memset(pr, 0, sizeof *pr);
     const Node *root = NULL;
+    dce_mark_live(x->g); /* (a term nothing reads: -O0 computes it, dce drops it at -O1) */
     for (int i = 0; i < x->nall; i++) {
-        int k = roots_at(x, x->all[i]);
+        int k = x->all[i]->mark ? roots_at(x, x->all[i]) : 0;
         pr->nroots += k;
         if (k && !root)
             root = x->all[i];
     }
+    ir_clear_marks(&x->g->top);
     if (!pr->nroots)
         return;
     if (x->target->hook) {

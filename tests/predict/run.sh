@@ -126,8 +126,9 @@ done
 # every step) with every kind of method at -O0, -O1 and -O2: T words, each
 # the argmin over w of the forward graph's loss with every word w
 # (hoisted_test.c): a whole term hoisted (hoisted_term.nn, words[0]), a
-# target per step (hoisted.nn), a loop of T - 1 steps (hoisted_short.nn)
-for c in "hoisted_term 24 7" "hoisted 30 7" "hoisted_short 24 6"; do
+# target per step (hoisted.nn), a loop of T - 1 steps (hoisted_short.nn);
+# and beside the term a cross_entropy nothing reads (dead_term.nn)
+for c in "hoisted_term 24 7" "hoisted 30 7" "hoisted_short 24 6" "dead_term 24 7"; do
     set -- $c
     for s in full class:c=4 hier binary:hybrid=3 embed; do
         for O in -O0 -O1 -O2; do
