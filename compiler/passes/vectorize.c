@@ -176,6 +176,8 @@ static bool reads_padding(const Node *n) {
         case OP_XENT:
         case OP_PICK:
         case OP_MATVEC:
+            if (n->op == OP_MATVEC && batched(n->in[0])) /* batch_matvec_rows masks its own sum */
+                return false;
             if (dynamic_axis(x, x->shape.rank - 1))
                 return true;
             break;
@@ -372,6 +374,16 @@ static bool masked_reduce(Vec *v, Node *n) {
 
 static Node *first_row(Vec *v, Node *a, Loc loc);
 
+/* A dim node of size s (a leaf: the batch's own T, not an example's). */
+static Node *size_leaf(Builder *b, Size s, Loc loc) { return build_leaf(b, ir_size_node(s, loc), true); }
+
+/* The leaf 0, 1, ... n - 1 (i32 [n]). */
+static Node *range_leaf(Builder *b, Size n, Loc loc) {
+    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
+    r->shape = (Shape){.rank = 1, .d = {n}};
+    return build_leaf(b, r, true);
+}
+
 /* A builder before the loop to the longest example being batched (v->loop),
  * else v->b: for what is the same at every step of it. */
 static Builder *before_loop(Vec *v, Builder *ob) {
@@ -401,17 +413,13 @@ static void row_per_example(Vec *v, Node *n) {
         i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
     Size s = a->shape.d[0];
     if (s.k[0] >= 1) {
-        Node *tab = ir_new_node(OP_RANGE, 0, NULL, loc);
-        tab->shape = (Shape){.rank = 1, .d = {s}};
-        Node *rows = size_at_len(b, v->len, s, loc), *st = build_leaf(b, ir_size_node(s, loc), true);
+        Node *rows = size_at_len(b, v->len, s, loc), *st = size_leaf(b, s, loc);
         Node *j = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, i, rows, loc)), st, loc));
-        j = mark1(build_op2(b, OP_GATHER, build_leaf(b, tab, true), j, loc));
+        j = mark1(build_op2(b, OP_GATHER, range_leaf(b, s, loc), j, loc));
         i = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, j, st, loc)), rows, loc));
     }
-    Node *ex = ir_new_node(OP_RANGE, 0, NULL, loc);
-    ex->shape = (Shape){.rank = 1, .d = {size_const(v->B)}};
     Node *flat = mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true), loc));
-    flat = mark1(build_op2(b, OP_IADD, flat, build_leaf(b, ex, true), loc));
+    flat = mark1(build_op2(b, OP_IADD, flat, range_leaf(b, size_const(v->B), loc), loc));
     Builder outer, *ob = before_loop(v, &outer);
     Shape vs = a->shape;
     NN_ASSERT(size_mul(vs.d[0], vs.d[1], &vs.d[0]));
@@ -444,15 +452,10 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
     return false;
 }
 
-/* A dim node of size s (a leaf: the batch's own T, not an example's). */
-static Node *size_leaf(Builder *b, Size s, Loc loc) { return build_leaf(b, ir_size_node(s, loc), true); }
-
 /* 0, 1, ... n - 1 (i32) along axis k of a rank-3 value: [n, 1, 1], [1, n,
  * 1] or [1, 1, n] (a range, reshaped). */
 static Node *range_along(Builder *b, Size n, int k, Loc loc) {
-    Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
-    r->shape = (Shape){.rank = 1, .d = {n}};
-    r = build_leaf(b, r, true);
+    Node *r = range_leaf(b, n, loc);
     Node *s = build_new(OP_RESHAPE, 1, (Node *[]){r}, loc);
     s->shape = (Shape){.rank = 3, .d = {size_const(1), size_const(1), size_const(1)}};
     s->shape.d[k] = n;
@@ -534,9 +537,11 @@ static void batch_matvec_rows(Vec *v, Node *n) {
  * the padding never counts; an example without positions gets a finite
  * uniform row. False where no mask of that size is known. */
 static bool masked_softmax(Vec *v, Node *n) {
+    if (n->op != OP_SOFTMAX && n->op != OP_LOGSOFTMAX && n->op != OP_LOGSUMEXP)
+        return false;
     Node *z = n->in[0];
     struct SeqMask *m = dynamic_axis(z, z->shape.rank - 1) ? seq_mask(v, z->shape.d[z->shape.rank - 1]) : NULL;
-    if (!m || (n->op != OP_SOFTMAX && n->op != OP_LOGSOFTMAX && n->op != OP_LOGSUMEXP))
+    if (!m)
         return false;
     Loc loc = n->loc;
     Builder *b = &v->b;
@@ -616,8 +621,6 @@ static void batch_node(Vec *v, Node *n) {
         return;
     if (masked_reduce(v, n) || masked_softmax(v, n))
         return;
-    if (n->op == OP_MATVEC && batched(a))
-        return batch_matvec_rows(v, n);
     if (reads_padding(n))
         return refuse(v, n, "over a sequence's dynamic dim outside a loop (it would read the padding; not batched yet)");
     if (op_flags[n->op] & (OPF_ELEMWISE | OPF_INT)) {
@@ -627,6 +630,8 @@ static void batch_node(Vec *v, Node *n) {
     }
     switch (n->op) {
     case OP_MATVEC: /* W @ x -> X W^T: one GEMM for the batch */
+        if (batched(a))
+            return batch_matvec_rows(v, n);
         n->op = OP_MATMUL;
         n->in[0] = c;
         n->in[1] = a;
@@ -729,15 +734,12 @@ static Node *first_row(Vec *v, Node *a, Loc loc) {
     bool always = s.c >= 1 && s.k[0] >= 0; /* S >= 1 for every length */
     if (!always && (s.k[0] < 1 || s.c > 0))
         return NULL;
-    Block *outer = v->loop->node->parent;
-    int at = 0;
-    while (outer->nodes[at] != v->loop->node)
-        at++;
-    Builder ob = build_at(v->g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
+    Builder ob, *b = before_loop(v, &ob);
+    Block *outer = b->block;
     Node *row0 = build_op2(b, OP_ROW, a, build_leaf(b, ir_iconst(0, loc), true), loc), *x0 = row0;
     if (!always)
         x0 = build_op2(b, OP_MUL, x0, expand_tail(b, has_rows(v, b, s, loc), x0->shape.rank, loc), loc);
-    at = 0; /* the leaves went to the head of the top block */
+    int at = 0; /* the leaves went to the head of the top block */
     while (outer->nodes[at] != row0)
         at++;
     for (int i = at; outer->nodes[i] != v->loop->node; i++) /* already batched: not again */
