@@ -108,7 +108,7 @@ static int reader_line(Reader *r) {
     r->len = n;
     /* a UTF-8 byte order mark (Windows editors write one) starts the file,
      * not its first word; columns still count it */
-    r->pos = r->lineno == 1 && n >= 3 && memcmp(r->buf, UTF8_BOM, 3) == 0 ? 3 : 0;
+    r->pos = r->lineno == 1 && n >= 3 && memcmp(r->buf, NNRT_UTF8_BOM, 3) == 0 ? 3 : 0;
     int64_t bad = nnrt_utf8_invalid(r->buf, (size_t)n);
     if (bad >= 0)
         return -nnrt_error(NNRT_ERR_FORMAT, "%s:%" PRId64 ":%" PRId64 ": byte 0x%02x is not valid UTF-8 here",

@@ -107,7 +107,7 @@ int nnrt_vocab_write_vectors(const char *path, const nnrt_vocab *v, const float 
 
 /* The UTF-8 byte order mark (U+FEFF): skipped at the start of a text data
  * file or a vocabulary file. */
-#define UTF8_BOM "\xEF\xBB\xBF"
+#define NNRT_UTF8_BOM "\xEF\xBB\xBF"
 
 /* The offset of the first byte of s[0..len) that is not part of valid
  * UTF-8 (overlong forms, surrogates, code points over U+10FFFF and NUL

@@ -265,7 +265,7 @@ static int parse_header_text(const char *path, const char *s, int64_t len, int64
 /* Line 1, s[0..len): the header, after one UTF-8 byte order mark if there
  * is one (columns then count from after it, as the message says). */
 static int parse_header(const char *path, const char *s, int64_t len, int64_t *nw, int64_t *nl) {
-    if (len < 3 || memcmp(s, UTF8_BOM, 3) != 0)
+    if (len < 3 || memcmp(s, NNRT_UTF8_BOM, 3) != 0)
         return parse_header_text(path, s, len, nw, nl);
     int rc = parse_header_text(path, s + 3, len - 3, nw, nl);
     if (rc != NNRT_OK) {

@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_REQUIRE(words.n == 0 && !words.word && labels.n == 0 && !labels.word);
         return 0;
     }
-    size_t pos = size >= 3 && memcmp(data, UTF8_BOM, 3) == 0 ? 3 : 0, len; /* a byte order mark */
+    size_t pos = size >= 3 && memcmp(data, NNRT_UTF8_BOM, 3) == 0 ? 3 : 0, len; /* a byte order mark */
     const char *line;
     FUZZ_REQUIRE(next_line(data, size, &pos, &line, &len) && !memchr(line, 0, len));
     char header[80];

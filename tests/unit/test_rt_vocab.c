@@ -81,7 +81,7 @@ static void test_vocab_order(void **state) {
 
     /* a UTF-8 byte order mark before the first word is not part of it */
     char bom_text[64];
-    snprintf(bom_text, sizeof bom_text, "%s%s", UTF8_BOM, TEXT);
+    snprintf(bom_text, sizeof bom_text, "%s%s", NNRT_UTF8_BOM, TEXT);
     build(put("bom.txt", bom_text), 1, 0, &v);
     expect_vocab(&v, 6, w1, c1);
     nnrt_vocab_free(&v);
@@ -250,12 +250,12 @@ static void test_vocab_file(void **state) {
     nnrt_vocab_free(&l2);
 
     /* a byte order mark before the header is skipped; columns count it */
-    const char *bom = put("bom.vocab", UTF8_BOM "nngc-vocab 1 words 2 labels 0\n<s>\t2\n<unk>\t0\n");
+    const char *bom = put("bom.vocab", NNRT_UTF8_BOM "nngc-vocab 1 words 2 labels 0\n<s>\t2\n<unk>\t0\n");
     assert_int_equal(nnrt_vocab_load(bom, &v2, &l2), NNRT_OK);
     assert_int_equal(v2.n, 2);
     nnrt_vocab_free(&v2);
     nnrt_vocab_free(&l2);
-    bom = put("bom.vocab", UTF8_BOM "nngc-vocab 1 words +2 labels 0\n<s>\t2\n<unk>\t0\n");
+    bom = put("bom.vocab", NNRT_UTF8_BOM "nngc-vocab 1 words +2 labels 0\n<s>\t2\n<unk>\t0\n");
     assert_int_equal(nnrt_vocab_load(bom, &v2, &l2), NNRT_ERR_FORMAT);
     assert_error_contains("bom.vocab:1:20: bad vocabulary header");
     assert_error_contains("(columns counted after the byte order mark)");
