@@ -50,6 +50,11 @@ for dir in tests/fuzz/*/; do
     else
         notok "$t: finding after ${runs:-?} runs (status $st); see $log and $B/crashes/"
         grep -m 3 "ERROR\|runtime error\|SUMMARY\|Test unit written" "$log" | sed 's/^/#   /'
+        # the input itself (base64, the first 600 bytes), so that a finding
+        # of a run elsewhere (CI) can be replayed from its log alone:
+        # base64 -d >x; BUILD/fuzz/fuzz_<target> x
+        unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+        [ -f "$unit" ] && echo "#   input (base64): $(head -c 600 "$unit" | base64 -w 0)"
     fi
 done
 
