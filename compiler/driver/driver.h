@@ -163,8 +163,9 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
 const char *driver_backend_cc(const CompileOptions *o);
 /* The start of every command line of the backend compiler, into argv:
  * CC -std=c11 -O2 -fno-trapping-math -fPIC -I<include dir> (-O3 where CC
- * is GCC); returns how many (BACKEND_ARGC). */
-enum { BACKEND_ARGC = 6 };
+ * is GCC), then the words of $NNGC_CFLAGS (at most BACKEND_MAX_CFLAGS);
+ * returns how many (at most BACKEND_ARGC), or -1 with an error said. */
+enum { BACKEND_MAX_CFLAGS = 16, BACKEND_ARGC = 6 + BACKEND_MAX_CFLAGS };
 int driver_backend_argv(const CompileOptions *o, const Paths *paths, const char **argv);
 
 /* Runs argv (argv[0] looked up on PATH, NULL-terminated) and waits.

@@ -149,6 +149,8 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
             return false;
     } else if (a->kind == OUT_OBJECT) {
         int n = driver_backend_argv(&a->co, paths, argv);
+        if (n < 0)
+            return false;
         const char *rest[] = {"-c", tmp->c_path, "-o", bin, NULL};
         memcpy(argv + n, rest, sizeof rest);
         if (!driver_spawn((char *const *)argv))
@@ -161,6 +163,8 @@ static bool build_binary(const EmitTarget *tmp, const Args *a, const Paths *path
         /* The runtime objects are built -fPIC, so the static archive can
          * go into a shared object; only the members the model uses come in. */
         int n = driver_backend_argv(&a->co, paths, argv);
+        if (n < 0)
+            return false;
         const char *rest[] = {"-shared", tmp->c_path, paths->libnngrt, "-lopenblas", "-lm", "-o", bin, NULL};
         memcpy(argv + n, rest, sizeof rest);
         if (!driver_spawn((char *const *)argv))

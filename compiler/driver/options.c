@@ -95,7 +95,8 @@ void nngc_usage(FILE *out) {
           "                       adam:lazy=1 (SparseAdam on lookup tables), adagrad:lr=0.01\n"
           "                       (PyTorch's defaults for what is not given)\n"
           "  --no-train           no training API (only NAME_forward), even if the model has a loss\n"
-          "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc)\n"
+          "  --cc=PATH            backend C compiler (default $NNGC_CC, else clang, else cc);\n"
+          "                       $NNGC_CFLAGS: more flags for it, after nngc's\n"
           "  --no-line            no #line markers in the generated C\n"
           "  -w, -Werror          no warnings; warnings are errors\n"
           "  --target=c|cuda      what to emit: C (default) or CUDA (MODEL.cu, docs/CUDA.md)\n"
@@ -505,7 +506,24 @@ int driver_backend_argv(const CompileOptions *o, const Paths *paths, const char 
     argv[n++] = "-fno-trapping-math";
     argv[n++] = "-fPIC";
     argv[n++] = xsprintf("-I%s", paths->include_dir);
-    NN_ASSERT(n == BACKEND_ARGC);
+    /* $NNGC_CFLAGS: words split at blanks (no shell quoting), after
+     * nngc's own, so that a later -O or -march is the one cc takes */
+    const char *env = getenv("NNGC_CFLAGS");
+    int extra = 0;
+    for (const char *p = env ? env : ""; *p;) {
+        size_t k = strcspn(p, " \t\n");
+        if (k == 0) {
+            p++;
+            continue;
+        }
+        if (extra == BACKEND_MAX_CFLAGS) {
+            driver_error("NNGC_CFLAGS: more than %d words", BACKEND_MAX_CFLAGS);
+            return -1;
+        }
+        argv[n++] = xstrndup(p, k);
+        extra++;
+        p += k;
+    }
     return n;
 }
 

@@ -568,6 +568,8 @@ const nnrt_model_desc *driver_build_and_load(Graph *g, const CompileOptions *co,
      * tests/cli "libm calls bind to versioned symbols"). */
     const char *argv[BACKEND_ARGC + 8];
     int n = driver_backend_argv(co, paths, argv);
+    if (n < 0)
+        return NULL;
     const char *rest[] = {"-march=native", "-shared", c_path, "-o", so_path, "-lm", NULL};
     memcpy(argv + n, rest, sizeof rest);
     /* the build cache (cache.c): the same source built the same way before */

@@ -264,6 +264,19 @@ expect 0 "-c with a link named gcc to another name (as ccache's)" "" "$NNGC" -c 
 # shellcheck disable=SC2086
 expect 0 "run with a compiler named like GCC" "loss = 1.69315" env NNGC_CACHE_DIR=off NNGC_CC="$W/log-gcc" "$NNGC" run "$MODEL" $P $IN &&
     check "... builds the model with -O3 -march=native -fno-trapping-math" ccargs "-O3 " -march=native
+# NNGC_CFLAGS: its words after nngc's flags (a later -O wins), on every
+# backend command line; too many words: an error, no build
+# shellcheck disable=SC2086
+expect 0 "run with NNGC_CFLAGS" "loss = 1.69315" env NNGC_CACHE_DIR=off NNGC_CFLAGS=" -O0	-DNNGC_T=1 " \
+    NNGC_CC="$W/log-gcc" "$NNGC" run "$MODEL" $P $IN &&
+    check "... builds with them after nngc's own (-O3 ... -O0 -DNNGC_T=1)" grep -q -- "-O3 .* -O0 -DNNGC_T=1 " "$W/ccargs"
+expect 0 "-c with NNGC_CFLAGS" "" env NNGC_CFLAGS=-DNNGC_T=2 "$NNGC" -c --cc="$W/mycc" "$MODEL" -o "$W/ccflags.o" &&
+    check "... is run with them" grep -q -- "-O2 .* -DNNGC_T=2 " "$W/ccargs"
+expect 1 "NNGC_CFLAGS that the compiler refuses: its error" "the backend compiler" \
+    env NNGC_CFLAGS=-fno-such-flag-nngc "$NNGC" --shared "$MODEL" -o "$W/ccflags.so"
+# shellcheck disable=SC2086
+expect 1 "NNGC_CFLAGS of 17 words" "NNGC_CFLAGS: more than 16 words" \
+    env NNGC_CFLAGS="$(printf -- '-DA%s ' $(seq 17))" "$NNGC" run "$MODEL" $P $IN
 # the build cache (docs/CLI.md): the same source built by the same compiler
 # is compiled once (countcc counts its runs); another source, no cache, a
 # damaged entry (rebuilt), a directory that cannot be made (no cache), and
@@ -280,22 +293,27 @@ cache_run() { # DIR ARGS...: (NNGC_BIN: another nngc; the same -I whichever)
     shift
     # shellcheck disable=SC2086
     env NNGC_INCLUDE="$PWD/runtime" NNGC_STDLIB="$PWD/stdlib" NNGC_CACHE_DIR="$d" NNGC_CC="$W/countcc" \
-        "${NNGC_BIN:-$NNGC}" run "$MODEL" $P $IN "$@"
+        NNGC_CFLAGS="$CFL" "${NNGC_BIN:-$NNGC}" run "$MODEL" $P $IN "$@"
 }
+CFL=
 C=$W/cache1
 expect 0 "cache: a first run compiles" "loss = 1.69315" cache_run "$C" && check "cache: ... once" compiles 1 &&
     check "cache: ... and keeps the .so" sh -c "ls '$C'/*-model.so"
 expect 0 "cache: the same run again" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 1
 expect 0 "cache: -O0 (another source)" "loss = 1.69315" cache_run "$C" -O0 && check "cache: ... compiles" compiles 2
-expect 0 "cache: NNGC_CACHE_DIR=off" "loss = 1.69315" cache_run off && check "cache: off compiles" compiles 3
+CFL=-O1
+expect 0 "cache: NNGC_CFLAGS=-O1 (another build)" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles" compiles 3
+expect 0 "cache: ... again" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 3
+CFL=
+expect 0 "cache: NNGC_CACHE_DIR=off" "loss = 1.69315" cache_run off && check "cache: off compiles" compiles 4
 for f in "$C"/*-model.so; do : >"$f"; done
-expect 0 "cache: a damaged entry (emptied)" "loss = 1.69315" cache_run "$C" && check "cache: ... is rebuilt" compiles 4
-expect 0 "cache: ... and used after" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 4
+expect 0 "cache: a damaged entry (emptied)" "loss = 1.69315" cache_run "$C" && check "cache: ... is rebuilt" compiles 5
+expect 0 "cache: ... and used after" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles nothing" compiles 5
 expect 0 "cache: a directory that cannot be made" "loss = 1.69315" cache_run /proc/nngc-cache &&
-    check "cache: ... compiles" compiles 5
+    check "cache: ... compiles" compiles 6
 mkdir -p "$W/bin" && cp "$NNGC" "$W/bin/nngc"
 NNGC_BIN=$W/bin/nngc
-expect 0 "cache: another nngc (a copy)" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles" compiles 6
+expect 0 "cache: another nngc (a copy)" "loss = 1.69315" cache_run "$C" && check "cache: ... compiles" compiles 7
 NNGC_BIN=
 i=0
 while [ $i -lt 300 ]; do
