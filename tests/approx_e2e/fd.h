@@ -24,6 +24,8 @@
                          const char *what)                                                                    \
     {                                                                                                         \
         char name[160];                                                                                       \
+        if (fd_skipped(what))                                                                                 \
+            return;                                                                                           \
         fd_ctx = c;                                                                                           \
         fd_in = in;                                                                                           \
         double worst = fd_worst(P, sizes, np, fd_loss, fd_grad);                                              \

@@ -296,14 +296,16 @@ int main(void)
     check(memcmp(a, rec, sizeof a) != 0, "the next grad call draws other samples");
 
     /* finite differences of the compiled loss at a fixed seed */
-    fd_ctx = c;
-    fd_in = &in;
     float *P[3] = {negt_param(m, "E"), negt_param(m, "W"), negt_param(m, "b")};
-    int sizes[3] = {NV * ND, NV * ND, NV};
-    double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
     char name[120];
-    snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
-    check(worst < 5e-3, name);
+    if (!fd_skipped("every param entry")) {
+        fd_ctx = c;
+        fd_in = &in;
+        int sizes[3] = {NV * ND, NV * ND, NV};
+        double worst = fd_worst(P, sizes, 3, fd_loss, fd_grad);
+        snprintf(name, sizeof name, "finite differences of every param entry (max err %.2g)", worst);
+        check(worst < 5e-3, name);
+    }
 
     /* a noise table that draws the targets 3 and 0 often: skipped samples */
     const int64_t skew[NV] = {400, 1, 1, 1000, 1, 1, 1, 1, 1, 1, 1, 1};

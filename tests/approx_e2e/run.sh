@@ -5,7 +5,7 @@
 #   sh tests/approx_e2e/run.sh      (from anywhere; uses build/nngc, build/libnngrt.a)
 #
 # Each case NAME.nn is compiled at -O0 and -O2, the generated C built with
-# -Wall -Wextra -Werror, model.c with hook.h forced in (NNGC_SAMPLE_HOOK: a
+# cc -O1 -Wall -Wextra -Werror (-O1: its time), model.c with hook.h forced in (NNGC_SAMPLE_HOOK: a
 # test reads every draw back); NAME_test.c then checks loss and gradients
 # against the reference (neg: nnrt_ref_neg on those draws; hier:
 # nnrt_ref_hier; class: nnrt_ref_class; binary: nnrt_ref_bits and
@@ -100,7 +100,7 @@ for O in -O0 -O2 -O2-norows -O2-nobatch; do
         detail "$tmp/log"
         continue
     fi
-    if ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" \
+    if ! $CC -std=c11 -O1 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" \
         -DMETHOD="$method" $baked -o "$tmp/${n}_test" "$D/${test}_test.c" "$tmp/$model.c" "$RTLIB" $BLAS -lm >"$tmp/cc" 2>&1; then
         notok "$n $O: build ${test}_test"
         detail "$tmp/cc" 20
@@ -184,7 +184,7 @@ done
 for s in class:c=4 hier binary binary:hybrid=3 binary:ecc=4; do
     for O in -O0 -O2; do
         if ! "$NNGC" $O --softmax=$s "$D/rnn.nn" -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 ||
-            ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -o "$tmp/rnn_test" \
+            ! $CC -std=c11 -O1 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -o "$tmp/rnn_test" \
                 "$D/rnn_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1; then
             notok "rnn --softmax=$s $O: build"
             detail "$tmp/log" 20
@@ -265,7 +265,7 @@ done
 # --counts results (its BAKED checks); each bad file is one clear error
 python3 "$D/mkcounts.py" "$tmp"
 if "$NNGC" --counts="$tmp/float.npy" "$D/hier.nn" -o "$tmp/hiert.c" >"$tmp/log" 2>&1 &&
-    $CC -std=c11 -O2 -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -DBAKED -o "$tmp/hf_test" \
+    $CC -std=c11 -O1 -Iruntime $BLAS_CFLAGS -I"$tmp" -include "$D/hook.h" -DBAKED -o "$tmp/hf_test" \
         "$D/hier_test.c" "$tmp/hiert.c" "$RTLIB" $BLAS -lm >>"$tmp/log" 2>&1 && "$tmp/hf_test" >"$tmp/out" 2>&1; then
     ok "--counts=float64 whole numbers: hier_test's checks pass"
 else
