@@ -19,6 +19,9 @@ CC=${CC:-cc}
 TMO=${PREDICT_TIMEOUT:-60}
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null)
 BLAS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# the test programs and the generated C: -O1 (about 100 builds; -O2 took
+# twice as long to compile, and the models are tiny)
+TCFLAGS="-std=c11 -O1 -Wall -Wextra -Werror"
 
 . tests/lib.sh
 
@@ -33,7 +36,7 @@ for s in full neg:k=3 nce:k=3 class:c=4 class:c=7 hier binary binary:hybrid=3 bi
     for O in -O0 -O2; do
         name="--softmax=$s $O"
         if ! "$NNGC" $O --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 ||
-            ! $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/predict_test" \
+            ! $CC $TCFLAGS -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/predict_test" \
                 "$D/predict_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1; then
             notok "$name: build"
             detail "$tmp/log" 20
@@ -70,10 +73,10 @@ for s in full class:c=4 hier binary:ecc=4 embed; do
     for O in -O0 -O2; do
         name="--batch=2 --softmax=$s $O"
         if "$NNGC" $O --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >"$tmp/log" 2>&1 &&
-            $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/plain" \
+            $CC $TCFLAGS -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/plain" \
                 "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
             "$NNGC" $O --batch=2 --softmax=$s tests/approx_e2e/rnn.nn -o "$tmp/rnnt.c" >>"$tmp/log" 2>&1 &&
-            $CC -std=c11 -O2 -Wall -Wextra -Werror -DBATCH -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/batched" \
+            $CC $TCFLAGS -DBATCH -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/batched" \
                 "$D/batch_test.c" "$tmp/rnnt.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
             timeout "$TMO" "$tmp/plain" >"$tmp/o1" 2>>"$tmp/log" && timeout "$TMO" "$tmp/batched" >"$tmp/o2" 2>>"$tmp/log" &&
             [ "$(wc -l <"$tmp/o1")" -eq 2 ] && cmp -s "$tmp/o1" "$tmp/o2"; then
@@ -90,7 +93,7 @@ done
 # logits computed whole, split by the select pass at -O2 (logsumexp, pick)
 for O in -O0 -O2; do
     if "$NNGC" $O "$D/clf.nn" -o "$tmp/clf.c" >"$tmp/log" 2>&1 &&
-        $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/clf_test" \
+        $CC $TCFLAGS -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/clf_test" \
             "$D/clf_test.c" "$tmp/clf.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
         timeout "$TMO" "$tmp/clf_test" >"$tmp/out" 2>&1; then
         ok "clf $O: $(sed 's/^ok - //' "$tmp/out")"
@@ -134,7 +137,7 @@ for c in "hoisted_term 24 7" "hoisted 30 7" "hoisted_short 24 6" "dead_term 24 7
         for O in -O0 -O1 -O2; do
             name="$1.nn --softmax=$s $O"
             if "$NNGC" $O --softmax=$s "$D/$1.nn" -o "$tmp/hoisted.c" >"$tmp/log" 2>&1 &&
-                $CC -std=c11 -O2 -Wall -Wextra -Werror -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/hoisted_test" \
+                $CC $TCFLAGS -Iruntime $BLAS_CFLAGS -I"$tmp" -o "$tmp/hoisted_test" \
                     "$D/hoisted_test.c" "$tmp/hoisted.c" "$RTLIB" $BLAS -lm -lpthread >>"$tmp/log" 2>&1 &&
                 timeout "$TMO" "$tmp/hoisted_test" $2 7 $3 >"$tmp/out" 2>>"$tmp/log"; then
                 ok "$name: $(sed 's/^ok - //' "$tmp/out")"
