@@ -106,11 +106,9 @@ int nngc_eval(int argc, char **argv) {
         driver_error("%s (see nngc eval --help)", !model ? "no model file" : "no data: give --data FILE");
         return EXIT_USAGE;
     }
-    bool text = data.items[0].name == NULL;
-    if (text && data.n > 1) {
-        driver_error("text data is one file: give --data FILE once");
+    if (!data_args_ok(&data, NULL))
         return EXIT_USAGE;
-    }
+    bool text = data.items[0].name == NULL;
     if (text && !dopt.vocab) {
         if (!params) {
             driver_error("text data needs a vocabulary: give --params CKPT (with CKPT.vocab next to it) or --vocab FILE");

@@ -254,6 +254,8 @@ static int parse_train_args(TrainArgs *a, int argc, char **argv) {
         driver_error("%s needs validation data: give --valid FILE", a->patience ? "--patience" : "--decay plateau");
         return EXIT_USAGE;
     }
+    if (!data_args_ok(&a->data, &a->valid))
+        return EXIT_USAGE;
     return 0;
 }
 
@@ -491,23 +493,10 @@ static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
 static bool open_data(Trainer *t) {
     const TrainArgs *a = t->a;
     const nnrt_model_desc *d = t->d;
-    t->text = a->data.items[0].name == NULL;
-    for (int i = 0; i < a->data.n + a->valid.n; i++) {
-        const DataItem *it = i < a->data.n ? &a->data.items[i] : &a->valid.items[i - a->data.n];
-        if ((it->name == NULL) != t->text) {
-            driver_error("%s %s: the data are %s: give %s", i < a->data.n ? "--data" : "--valid", it->file,
-                         t->text ? "a text file" : ".npy files, one per input",
-                         t->text ? "--data FILE and --valid FILE" : "--data NAME=FILE.npy and --valid NAME=FILE.npy");
-            return false;
-        }
-    }
+    t->text = a->data.items[0].name == NULL; /* one kind, text once: data_args_ok */
     if (!t->text)
         return dataset_open_npy(&t->train, d, &a->data, a->dopt.lengths) &&
                (!t->have_valid || dataset_open_npy(&t->valid, d, &a->valid, a->dopt.valid_lengths));
-    if (a->data.n > 1 || a->valid.n > 1) {
-        driver_error("text data is one file: give --data FILE (and --valid FILE) once");
-        return false;
-    }
     TextSpec ts;
     if (!text_spec(d, a->dopt.layout, &ts))
         return false;

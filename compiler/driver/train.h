@@ -80,6 +80,10 @@ typedef struct DataArg {
 } DataArg;
 
 void data_arg_add(DataArg *a, const char *v);
+/* The data (data->n > 0) and the validation data (valid may be NULL) are
+ * one kind, a text file (once) or .npy files (NAME=FILE.npy); false after
+ * the error (a usage error: before anything is compiled or read). */
+bool data_args_ok(const DataArg *data, const DataArg *valid);
 
 /* train_data.c */
 bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts);

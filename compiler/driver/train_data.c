@@ -19,6 +19,26 @@ void data_arg_add(DataArg *a, const char *v) {
     VEC_PUSH(a->items, a->n, a->cap, it);
 }
 
+bool data_args_ok(const DataArg *data, const DataArg *valid) {
+    bool text = data->items[0].name == NULL;
+    int nv = valid ? valid->n : 0;
+    for (int i = 0; i < data->n + nv; i++) {
+        const DataItem *it = i < data->n ? &data->items[i] : &valid->items[i - data->n];
+        if ((it->name == NULL) != text) {
+            driver_error("%s %s: the data are %s: give %s", i < data->n ? "--data" : "--valid", it->file,
+                         text ? "a text file" : ".npy files, one per input",
+                         text ? xsprintf("--data FILE%s", valid ? " and --valid FILE" : "")
+                              : xsprintf("--data NAME=FILE.npy%s", valid ? " and --valid NAME=FILE.npy" : ""));
+            return false;
+        }
+    }
+    if (text && (data->n > 1 || nv > 1)) {
+        driver_error("text data is one file: give --data FILE%s once", valid ? " (and --valid FILE)" : "");
+        return false;
+    }
+    return true;
+}
+
 static const char *type_of(const nnrt_tensor_desc *t) {
     return xsprintf("%s%s", t->dtype == NNRT_I32 ? "int" : "float", t->rank ? t->shape_text : "");
 }

@@ -269,8 +269,18 @@ run "a vocabulary file with CRLF line ends is read" 0 "$NNGC" train $M/lm.nn --d
 }
 run "a missing data file: error" 1 "$NNGC" train $M/lm.nn --data "$tmp/none.txt" &&
     has "... naming it" "none.txt: No such file"
-run "text --data with .npy --valid: error" 1 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
+# the kinds of data and their number are usage errors, found before the
+# model is compiled or a file read (were exit 1, after the compile)
+run "text --data with .npy --valid: usage error" 2 "$NNGC" train $M/lm.nn --data "$TINY" --valid words=x.npy &&
     has "... that says what to give" "--valid x.npy: the data are a text file"
+run "text --data given twice: usage error" 2 "$NNGC" train $M/lm.nn --data "$TINY" --data "$TINY" &&
+    has "... that says to give it once" "text data is one file: give --data FILE \(and --valid FILE\) once"
+run "text --valid given twice: usage error" 2 "$NNGC" train $M/lm.nn --data "$TINY" --valid "$TINY" --valid "$TINY" &&
+    has "... that says to give it once" "text data is one file"
+run "eval, .npy --data with a text --data: usage error" 2 "$NNGC" eval $M/lm.nn --data words=x.npy --data "$TINY" &&
+    has "... that says what to give" "--data .*tiny.txt: the data are .npy files, one per input: give --data NAME=FILE.npy\$"
+run ".npy --data with a text --valid: usage error" 2 "$NNGC" train $M/lm.nn --data words=x.npy --valid "$TINY" &&
+    has "... that says what to give" "--valid .*tiny.txt: the data are .npy files, one per input: give --data NAME=FILE.npy"
 run "a model with a float input and text data: error" 1 "$NNGC" train examples/classifier.nn --data "$TINY" &&
     has "... that says what to do" "input x : float\[I\] is not text.*--data x=FILE.npy"
 
