@@ -202,7 +202,12 @@ int main(int argc, char **argv) {
     static const char *const ext[] = {".c", ".o", ".so"};
     const char *output = a.output ? a.output : replace_ext(a.input, a.co.target && a.kind == OUT_C ? ".cu" : ext[a.kind]);
     const char *header = replace_ext(output, ".h");
-    if (strcmp(output, header) == 0) {
+    /* -o /dev/null (a device, a FIFO): the header goes where the code does
+     * not, nowhere, as cc -o /dev/null writes no file beside the device */
+    struct stat ost;
+    if (stat(output, &ost) == 0 && !S_ISREG(ost.st_mode) && !S_ISDIR(ost.st_mode))
+        header = "/dev/null";
+    if (strcmp(output, header) == 0 && strcmp(header, "/dev/null") != 0) {
         driver_error("output '%s' would be overwritten by its header: give it another extension", output);
         return EXIT_USAGE;
     }
@@ -221,6 +226,11 @@ int main(int argc, char **argv) {
     if ((write && (!driver_check_output(output) || !driver_check_output(header))) ||
         (a.dot_file && !driver_check_output(a.dot_file)))
         return EXIT_USAGE;
+    /* a directory that is not there is said of the file asked for (was:
+     * "cannot write 'nodir/x.h'" for -o nodir/x.c), before the compile */
+    if (write && (!driver_check_writable(a.output ? "-o" : "output", output) ||
+                  !driver_check_writable(a.output ? "-o" : "output", header)))
+        return EXIT_ERROR;
 
     Paths paths;
     driver_locate(&paths);

@@ -507,6 +507,14 @@ expect 1 "train --save under a file: error" "cannot write in the directory '$W/i
 expect 1 "train --export into a missing directory: error" \
     "nngc: error: --export $W/id/nodir/e.txt: cannot write in the directory" \
     "$NNGC" train tests/traincli/models/lm.nn --data "$W/id/tiny.txt" --export emb="$W/id/nodir/e.txt" --epochs 1
+# the compiler's -o: the file asked for, not its header, and before the compile
+expect 1 "-o into a missing directory: error naming it" \
+    "nngc: error: -o $W/id/nodir/x.c: cannot write in the directory '$W/id/nodir': it does not exist" \
+    "$NNGC" "$MODEL" -o "$W/id/nodir/x.c" && cp "$W/err" "$W/err1" &&
+    check "... and no other error" sh -c "[ \$(wc -l <'$W/err1') -eq 1 ]"
+expect 1 "-o onto a directory: error" "nngc: error: -o $W/id: that is a directory" "$NNGC" "$MODEL" -o "$W/id"
+expect 1 "-c -o into a missing directory: error" "nngc: error: -o $W/id/nodir/x.o: cannot write in the directory" \
+    "$NNGC" -c "$MODEL" -o "$W/id/nodir/x.o"
 # shellcheck disable=SC2086
 expect 1 "run --save into a missing directory: error" "nngc: error: --save $W/id/nodir/x.st: cannot write" \
     "$NNGC" run "$MODEL" $P $IN --optimizer=sgd:lr=0.1 --train 1 --save "$W/id/nodir/x.st"
@@ -533,6 +541,11 @@ fi
 ln -s /dev/null "$W/null"
 expect 0 "--dot onto /dev/null is written in place" "" "$NNGC" "$MODEL" --dot="$W/null" &&
     check "the output is still the device" test -c "$W/null"
+# -o /dev/null wrote a file /dev/null.h beside the device (as root)
+expect 0 "-o /dev/null: compiles, writing nothing" "" "$NNGC" "$MODEL" -o "$W/null" &&
+    check "... no header beside the device" sh -c "test -c '$W/null' && ! test -e '$W/null.h'"
+expect 0 "-c -o /dev/null: compiles, writing nothing" "" "$NNGC" -c "$MODEL" -o "$W/null" &&
+    check "... no header beside the device" sh -c "test -c '$W/null' && ! test -e '$W/null.h'"
 
 # a UTF-8 byte order mark before the program (a Windows editor's) was
 # 'unexpected character' at 1:1; now skipped, columns as the editor shows
