@@ -718,9 +718,12 @@ static int train_run(TrainArgs *ap) {
     p.start_us = p.last_us = nnrt_now_us();
     int64_t *perm = xalloc(sizeof(int64_t) * (size_t)t.train.n);
     Score vs;
+    double initial = NAN; /* the valid loss per unit before this run's first epoch */
+    bool warned = false;
     if (t.have_valid && first < last) {
         if (!validate(&t, &vs))
             goto out;
+        initial = vs.loss / vs.units;
         printf("epoch %ld/%ld: valid %s%s\n", first, a.epochs, score_text(&vs), first ? " (resumed)" : " (initial)");
         driver_flush_lines();
         p.start_us = p.last_us = nnrt_now_us(); /* words/s and ETA: of training */
@@ -748,6 +751,14 @@ static int train_run(TrainArgs *ap) {
             double v = vs.loss / vs.units;
             line = xsprintf("%s | valid %s", line, score_text(&vs));
             save = v < t.st.best;
+            /* "(best)" is among the epochs: one worse than the params
+             * before training (a diverging run: its first epoch is still
+             * its best) is said once */
+            if (!warned && !isnan(initial) && !(v <= initial)) {
+                warned = true;
+                fprintf(stderr, "nngc: warning: epoch %ld: valid loss %.4f, worse than before training (%.4f): "
+                        "diverging or overfitting (a smaller --lr?)\n", t.st.epoch, v, initial);
+            }
             if (save) {
                 t.st.best = v, t.st.bad = 0;
                 line = xsprintf("%s (best)", line);

@@ -102,6 +102,16 @@ run "lm: train 3 epochs" 0 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --vali
     near "lm: initial valid loss is ln(V) = $LNV" "$(initial_loss)" "$LNV" 0.05
     lm_best=$(best_loss)
     less "lm: best valid loss $lm_best < 0.6 ln(V)" "$lm_best" "$(awk -v l="$LNV" 'BEGIN { print 0.6 * l }')"
+    if grep -q "warning" "$tmp/out"; then notok "lm: no warning when it learns"; detail "$tmp/out"; else
+        ok "lm: no warning when it learns"; fi
+}
+# an lr that diverges: the first epoch is the best of the epochs, and far
+# worse than before training: said once (it was marked "(best)" alone)
+run "lm: a diverging lr trains to the end" 0 "$NNGC" train $M/lm.nn --data "$tmp/train.txt" --valid "$tmp/valid.txt" \
+    --epochs 3 --lr 1000 -q && {
+    has "... with a warning that it got worse than before training" \
+        "^nngc: warning: epoch 1: valid loss [0-9.]+, worse than before training \(4\.[0-9]+\): diverging or overfitting"
+    if [ "$(grep -c warning "$tmp/out")" -eq 1 ]; then ok "... once"; else notok "... once"; detail "$tmp/out"; fi
 }
 run "lm: eval the checkpoint" 0 "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --data "$tmp/valid.txt" &&
     near "lm: eval's loss per word == train's best valid loss" \
