@@ -468,6 +468,8 @@ static bool make_vocab(Trainer *t, bool want_labels, const char **from_out) {
             driver_error("%s", nnrt_last_error());
             return false;
         }
+        if (a->dopt.vocab)
+            vocab_check_params(from, &t->words, a->params);
         return true;
     }
     nnrt_vocab raw, labels;

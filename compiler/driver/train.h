@@ -84,6 +84,9 @@ void data_arg_add(DataArg *a, const char *v);
  * one kind, a text file (once) or .npy files (NAME=FILE.npy); false after
  * the error (a usage error: before anything is compiled or read). */
 bool data_args_ok(const DataArg *data, const DataArg *valid);
+/* A warning when params has a CKPT.vocab beside it (nngc train --save)
+ * whose words are not those of words, loaded from the file vocab. */
+void vocab_check_params(const char *vocab, const nnrt_vocab *words, const char *params);
 
 /* train_data.c */
 bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void data_arg_add(DataArg *a, const char *v) {
     const char *eq = strchr(v, '=');
@@ -37,6 +38,29 @@ bool data_args_ok(const DataArg *data, const DataArg *valid) {
         return false;
     }
     return true;
+}
+
+void vocab_check_params(const char *vocab, const nnrt_vocab *words, const char *params) {
+    const char *own = params ? vocab_path(params) : NULL;
+    if (!own || access(own, F_OK) != 0 || driver_same_file(vocab, own))
+        return;
+    nnrt_vocab w, l;
+    nnrt_vocab_init(&w);
+    nnrt_vocab_init(&l);
+    if (nnrt_vocab_load(own, &w, &l) == NNRT_OK) {
+        int32_t i = 0;
+        while (i < w.n && i < words->n && strcmp(w.word[i], words->word[i]) == 0)
+            i++;
+        if (i < w.n || i < words->n)
+            fprintf(stderr,
+                    "nngc: warning: the vocabulary %s is not the one %s was trained with (%s): %s; the ids name "
+                    "other words\n",
+                    vocab, params, own,
+                    i < w.n && i < words->n ? xsprintf("id %d is '%s' here, '%s' there", (int)i, words->word[i], w.word[i])
+                                            : xsprintf("%d words here, %d there", (int)words->n, (int)w.n));
+    }
+    nnrt_vocab_free(&w);
+    nnrt_vocab_free(&l);
 }
 
 static const char *type_of(const nnrt_tensor_desc *t) {

@@ -120,6 +120,18 @@ cp "$tmp/lm.st" "$tmp/novocab.st"
 run "lm: eval of params without CKPT.vocab: error" 1 "$NNGC" eval $M/lm.nn --params "$tmp/novocab.st" \
     --data "$tmp/valid.txt" && has "... that says where the vocabulary comes from" \
     "novocab\.st\.vocab: No such file or directory: text data is read with the vocabulary .* or --vocab FILE"
+# a --vocab that is not the checkpoint's own (CKPT.vocab beside it): the
+# ids name other words, said (was silent); a copy of it is no other one
+cp "$tmp/lm.st.vocab" "$tmp/lmcopy.vocab"
+run "lm: eval with a copy of CKPT.vocab as --vocab" 0 "$NNGC" eval $M/lm.nn --params "$tmp/lm.st" \
+    --vocab "$tmp/lmcopy.vocab" --data "$tmp/valid.txt" &&
+    if grep -q warning "$tmp/out"; then notok "... no warning"; detail "$tmp/out"; else ok "... no warning"; fi
+"$NNGC" eval $M/lm.nn --params "$tmp/lm.st" --vocab "$tmp/v.st.vocab" --data "$tmp/valid.txt" >"$tmp/out" 2>&1
+has "lm: eval with another corpus's --vocab beside --params: a warning naming the first id that differs" \
+    "^nngc: warning: the vocabulary .*/v\.st\.vocab is not the one .*/lm\.st was trained with \(.*/lm\.st\.vocab\): id [0-9]+ is '.*' here, '.*' there; the ids name other words"
+run "lm: train --params with another --vocab: a warning too" 0 "$NNGC" train $M/lm.nn --params "$tmp/lm.st" \
+    --vocab "$tmp/v.st.vocab" --data "$tmp/v.txt" --epochs 4 -q &&
+    has "... the same" "^nngc: warning: the vocabulary .*/v\.st\.vocab is not the one .*/lm\.st was trained with"
 run "lm: eval with seeded params (no training)" 0 "$NNGC" eval $M/lm.nn --vocab "$tmp/lm.st.vocab" \
     --data "$tmp/valid.txt" --seed 3 &&
     near "lm: eval untrained == ln(V)" "$(sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$tmp/out")" "$LNV" 0.05
