@@ -132,11 +132,11 @@ rest=$(for s in tests/*/run.sh; do s=${s#tests/}; s=${s%/run.sh}; case " $first 
 suites=$(echo unit $first $rest) # one line
 
 # The longest suites start first, so that side by side they end together
-# (seconds, side by side on a slow 2-core machine, 2026-12-02: cuda 426,
-# trainbatch 109, approx_e2e 84, opt 78, train 74, partrain 57, threads
-# 53, predict 47, the rest under 45; under ASan approx_e2e, trainbatch,
-# train, predict and opt are the longest, 200 to 360).
-long="cuda trainbatch approx_e2e train opt predict partrain threads batch traincli"
+# (seconds, side by side on 2 cores, 2026-12-03: cuda 462, approx_e2e 88,
+# threads 80, predict 71, opt 67, train 64, cli 44, the rest under 30,
+# make test 8m48 in all; under ASan predict 128, opt and approx_e2e 114,
+# threads 74, train and trainbatch 70, the rest under 55, 7m23 in all).
+long="cuda approx_e2e threads predict opt train cli trainbatch batch partrain"
 start_order=$(for s in $long; do case " $suites " in *" $s "*) echo "$s" ;; esac; done
     for s in $suites; do case " $long " in *" $s "*) ;; *) echo "$s" ;; esac; done)
 
