@@ -71,12 +71,19 @@ const char *vocab_path(const char *ckpt) {
     return xsprintf("%s.vocab", ckpt);
 }
 
-bool layout_ok(const char *layout) {
-    if (strcmp(layout, "plain") == 0 || strcmp(layout, "lm") == 0 || strcmp(layout, "window") == 0)
-        return true;
-    driver_error("--layout %s: expected plain, lm or window", layout);
-    return false;
+/* --layout's names, in the order of nnrt_layout (NNRT_LAYOUT_PLAIN, _LM, _WINDOW) */
+static const char *const layout_names[] = {"plain", "lm", "window"};
+
+/* the nnrt_layout named layout, or -1 after the error */
+static int layout_of(const char *layout) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(layout, layout_names[i]) == 0)
+            return i;
+    driver_error("--layout %s: expected %s, %s or %s", layout, layout_names[0], layout_names[1], layout_names[2]);
+    return -1;
 }
+
+bool layout_ok(const char *layout) { return layout_of(layout) >= 0; }
 
 /* ---------------------------------------------------------------- the text convention */
 
@@ -123,16 +130,10 @@ bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
             ts->tmax = d->dims[j].value;
     if (!layout)
         ts->layout = ts->k == 0 ? NNRT_LAYOUT_PLAIN : ts->k % 2 ? NNRT_LAYOUT_LM : NNRT_LAYOUT_WINDOW;
-    else if (strcmp(layout, "plain") == 0)
-        ts->layout = NNRT_LAYOUT_PLAIN;
-    else if (strcmp(layout, "lm") == 0)
-        ts->layout = NNRT_LAYOUT_LM;
-    else if (strcmp(layout, "window") == 0)
-        ts->layout = NNRT_LAYOUT_WINDOW;
-    else {
-        layout_ok(layout);
+    else if (layout_of(layout) >= 0)
+        ts->layout = (nnrt_layout)layout_of(layout);
+    else
         return false;
-    }
     if (nnrt_layout_T(ts->layout, ts->k, 1) < 0) {
         static const char *const need[] = {"k = 0", "k >= 1", "an even k"};
         driver_error("--layout %s needs %s, but input %s : %s has k = %lld", layout, need[ts->layout], t->name,
