@@ -35,6 +35,7 @@ typedef struct Site {
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
     const Loop *via;    /* the root reads row i of the reader's value in this loop (i its index), or NULL */
     char *words;        /* C: the positions of one pass of the reader, when not h's rows (site_repeats) */
+    char *inner;        /* C: how many times each row's word comes in a row, when more than once */
 } Site;
 
 /* What predict_find learnt, for the header, the forward pass and the API
@@ -223,15 +224,37 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
 
 /* Multiplies *n (C text) by the trip counts of the loops from block b out
  * to block top (not top's own, nor skip); false when top does not hold b. */
-static bool times_loops(Ctx *x, const Block *b, const Block *top, const Loop *skip, char **n)
+/* The loops that repeat a term (site_repeats): their product n (C), the
+ * loops themselves, and the loops that read their own row of it (a row's
+ * word comes once per step of those, in their order). */
+typedef struct Repeats {
+    char *n;
+    const Loop *loop[16], *row[4];
+    int nloop, nrow;
+} Repeats;
+
+static bool times_loops(Ctx *x, const Block *b, const Block *top, const Loop *skip, Repeats *r)
 {
+    if (skip && r->nrow < 4)
+        r->row[r->nrow++] = skip;
     for (; b != top; b = b->outer) {
-        if (!b || !b->loop)
+        if (!b || !b->loop || r->nloop == 16)
             return false;
-        if (b->loop != skip)
-            *n = xsprintf("%s * (int64_t)(%s)", *n, size_c(x, size_sub(b->loop->hi, b->loop->lo)));
+        if (b->loop != skip) {
+            r->n = xsprintf("%s * (int64_t)(%s)", r->n, size_c(x, size_sub(b->loop->hi, b->loop->lo)));
+            r->loop[r->nloop++] = b->loop;
+        }
     }
     return true;
+}
+
+/* Is loop l in the body of loop outer (at any depth)? */
+static bool nested_in(const Loop *l, const Loop *outer)
+{
+    for (const Block *b = l->body.outer; b; b = b->outer)
+        if (b->loop == outer)
+            return true;
+    return false;
 }
 
 /* C text of the product of dims d[0..rank) of shape sh. */
@@ -263,8 +286,9 @@ static bool site_repeats(Ctx *x, Site *s)
         same = size_eq(hs->d[k + (s->via != NULL)], ts->d[k]);
     if (!one && !same)
         return false;
-    char *rows = dims_c(x, hs, hs->rank - 1), *n = s->via ? rows : dims_c(x, ts, ts->rank);
-    if (!times_loops(x, s->root->parent, s->reader->parent, s->via, &n))
+    char *rows = dims_c(x, hs, hs->rank - 1);
+    Repeats rp = {.n = s->via ? rows : dims_c(x, ts, ts->rank)};
+    if (!times_loops(x, s->root->parent, s->reader->parent, s->via, &rp))
         return false;
     /* the term's way to the loss: each value's first user, a loop summing it
      * counted as a user, and after the loop its result */
@@ -289,7 +313,7 @@ static bool site_repeats(Ctx *x, Site *s)
                 r++;
             if (r == l->nsum) /* a carry's first value */
                 break;
-            if (!times_loops(x, &l->body, v->parent, NULL, &n))
+            if (!times_loops(x, &l->body, v->parent, NULL, &rp))
                 return false;
             r += l->ncarry + l->nstack;
             while (++i < x->nall && !(x->all[i]->op == OP_LOOPOUT && x->all[i]->in[0] == u && x->all[i]->index == r))
@@ -299,11 +323,23 @@ static bool site_repeats(Ctx *x, Site *s)
             v = x->all[i];
             continue;
         }
-        if (!times_loops(x, u->parent, v->parent, u->op == OP_ROW ? step_of(u->in[1]) : NULL, &n))
+        if (!times_loops(x, u->parent, v->parent, u->op == OP_ROW ? step_of(u->in[1]) : NULL, &rp))
             break; /* (out of a loop other than by its sum: as -O0 counts) */
         v = u;
     }
-    s->words = strcmp(n, rows) ? n : NULL;
+    s->words = strcmp(rp.n, rows) ? rp.n : NULL;
+    /* A repeating loop in the body of a loop that reads the rows one by
+     * one runs for each row: -O0's positions give each row's word that
+     * many times in a row (for t { for s { loss += cross_entropy(z[t],
+     * y[s]) } }); the other loops repeat the rows' words as a block. */
+    char *inner = xsprintf("(int64_t)1");
+    for (int i = 0; i < rp.nloop; i++)
+        for (int j = 0; j < rp.nrow; j++)
+            if (nested_in(rp.loop[i], rp.row[j])) {
+                inner = xsprintf("%s * (int64_t)(%s)", inner, size_c(x, size_sub(rp.loop[i]->hi, rp.loop[i]->lo)));
+                break;
+            }
+    s->inner = s->words && strcmp(inner, "(int64_t)1") ? inner : NULL;
     return true;
 }
 
@@ -397,7 +433,13 @@ static void emit_decode(Ctx *x)
     }
     cline(x, "for (int64_t r_ = 0; r_ < rows_ && m->npred + r_ < m->pred_cap; r_++)");
     cline(x, "    m->pred[m->npred + r_] = %s;", call);
-    if (s->words) { /* (site_repeats) */
+    if (s->words && s->inner) { /* (site_repeats) */
+        cline(x, "const int64_t words_ = %s, inner_ = %s;", s->words, s->inner);
+        cline(x, "/* the positions: each row's word inner_ times in a row, the rows as a block repeated; from");
+        cline(x, " * the last, position k_'s row (k_ / inner_) %% rows_ <= k_ is read before it is written */");
+        cline(x, "for (int64_t k_ = (words_ < m->pred_cap - m->npred ? words_ : m->pred_cap - m->npred) - 1; k_ >= 0; k_--)");
+        cline(x, "    m->pred[m->npred + k_] = m->pred[m->npred + k_ / inner_ %% rows_];");
+    } else if (s->words) { /* (site_repeats) */
         cline(x, "const int64_t words_ = %s; /* the positions, each row's word repeated */", s->words);
         cline(x, "for (int64_t k_ = rows_; k_ < words_ && m->npred + k_ < m->pred_cap; k_++)");
         cline(x, "    m->pred[m->npred + k_] = m->pred[m->npred + k_ %% rows_];");

@@ -108,7 +108,9 @@ done
 # the target the same at every step (row_pick.nn), the rows a product
 # (product_rows.nn)
 for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pick from row t of the logits" \
-    "product_rows 7 linear_logsumexp of rows computed Wo @ W2" "hoisted_term 7 a whole term hoisted out of the loop"; do
+    "product_rows 7 linear_logsumexp of rows computed Wo @ W2" "hoisted_term 7 a whole term hoisted out of the loop" \
+    "nested_rows 14 a loop inside the one over the rows (each row's word twice in a row)" \
+    "nested_block 42 loops inside and around the one over the rows"; do
     set -- $c
     f=$1 n=$2
     shift 2
@@ -124,6 +126,18 @@ for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pic
         detail "$tmp/$f-O2" 3
     fi
 done
+# the order of those positions (-O0's, which every level gave above): the
+# word of step t depends on t alone, so nested_rows' come in equal pairs
+# and nested_block's second half is its first
+if awk '{ for (i = 4; i < NF; i += 2) if ($i != $(i + 1)) exit 1 }' "$tmp/nested_rows-O0" &&
+    awk '{ h = (NF - 3) / 2; for (i = 4; i < 4 + h; i++) if ($i != $(i + h)) exit 1;
+           for (i = 4; i < 4 + h; i += 3) if ($i != $(i + 1) || $i != $(i + 2)) exit 1 }' "$tmp/nested_block-O0"; then
+    ok "nested loops: each step's word once per step of the loops inside (in a row), the steps once per loop around"
+else
+    notok "nested loops: each step's word once per step of the loops inside, the steps once per loop around"
+    detail "$tmp/nested_rows-O0" 2
+    detail "$tmp/nested_block-O0" 2
+fi
 
 # the same three ways out of the loop (model hoisted: logits the same at
 # every step) with every kind of method at -O0, -O1 and -O2: T words, each
