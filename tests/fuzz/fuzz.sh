@@ -37,7 +37,12 @@ for dir in tests/fuzz/*/; do
     # The same inputs need the same coverage for each: the compiler's hash
     # tables hash pointers, so a smoke run goes without address space
     # randomization (setarch -R, where the system allows it), and without
-    # -reload (a rescan of the corpus folder every second: timing).
+    # -reload (a rescan of the corpus folder every second: timing). Then
+    # a checkout tries the same inputs at every run; another checkout
+    # (another path: libFuzzer's own allocations move the heap) may see
+    # other coverage of the frontend target and try other inputs from the
+    # first few hundred runs on: a finding in CI is replayed from the
+    # input its report prints (below), not by running this again here.
     limit="-max_total_time=$SECS"
     norand=""
     if [ -n "${FUZZ_SMOKE:-}" ]; then
