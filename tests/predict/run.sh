@@ -126,6 +126,22 @@ for c in "hoisted 7 logits hoisted out of the loop" "row_pick 6 the target's pic
         detail "$tmp/$f-O2" 3
     fi
 done
+# the same under every kind of method: -O2 batches each method's part of
+# the term out of both loops of nested_rows.nn as it does the logits
+for sm in class:c=5 hier binary binary:hybrid=5 neg:k=3 embed; do
+    for O in -O0 -O2; do
+        "$NNGC" run $O --softmax=$sm "$D/nested_rows.nn" --seed 5 --input "words=$tmp/words.npy" --predict \
+            >"$tmp/nr$O" 2>&1
+    done
+    if grep -q "^predict \[14\] = " "$tmp/nr-O0" && cmp -s "$tmp/nr-O0" "$tmp/nr-O2" &&
+        awk '{ for (i = 4; i < NF; i += 2) if ($i != $(i + 1)) exit 1 }' "$tmp/nr-O0"; then
+        ok "nested_rows --softmax=$sm: 14 words at -O0 and -O2, each step's twice in a row"
+    else
+        notok "nested_rows --softmax=$sm: 14 words at -O0 and -O2, each step's twice in a row"
+        detail "$tmp/nr-O0" 3
+        detail "$tmp/nr-O2" 3
+    fi
+done
 # the order of those positions (-O0's, which every level gave above): the
 # word of step t depends on t alone, so nested_rows' come in equal pairs
 # and nested_block's second half is its first
