@@ -35,7 +35,7 @@ typedef struct Site {
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
     const Loop *via;    /* the root reads row i of the reader's value in this loop (i its index), or NULL */
     char *words;        /* C: the positions of one pass of the reader, when not h's rows (site_repeats) */
-    char *inner;        /* C: how many times each row's word comes in a row, when more than once */
+    char *inner;        /* C, with words: how many times each row's word comes in a row */
 } Site;
 
 /* What predict_find learnt, for the header, the forward pass and the API
@@ -222,8 +222,6 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
     }
 }
 
-/* Multiplies *n (C text) by the trip counts of the loops from block b out
- * to block top (not top's own, nor skip); false when top does not hold b. */
 /* The loops that repeat a term (site_repeats): their product n (C), the
  * loops themselves, and the loops that read their own row of it (a row's
  * word comes once per step of those, in their order). */
@@ -233,6 +231,9 @@ typedef struct Repeats {
     int nloop, nrow;
 } Repeats;
 
+/* Multiplies r->n (C text) by the trip counts of the loops from block b
+ * out to block top (not top's own, nor skip), noting them and skip in r;
+ * false when top does not hold b (or past r's room). */
 static bool times_loops(Ctx *x, const Block *b, const Block *top, const Loop *skip, Repeats *r)
 {
     if (skip && r->nrow < 4)
@@ -339,7 +340,7 @@ static bool site_repeats(Ctx *x, Site *s)
                 inner = xsprintf("%s * (int64_t)(%s)", inner, size_c(x, size_sub(rp.loop[i]->hi, rp.loop[i]->lo)));
                 break;
             }
-    s->inner = s->words && strcmp(inner, "(int64_t)1") ? inner : NULL;
+    s->inner = inner;
     return true;
 }
 
@@ -433,16 +434,12 @@ static void emit_decode(Ctx *x)
     }
     cline(x, "for (int64_t r_ = 0; r_ < rows_ && m->npred + r_ < m->pred_cap; r_++)");
     cline(x, "    m->pred[m->npred + r_] = %s;", call);
-    if (s->words && s->inner) { /* (site_repeats) */
+    if (s->words) { /* (site_repeats) */
         cline(x, "const int64_t words_ = %s, inner_ = %s;", s->words, s->inner);
         cline(x, "/* the positions: each row's word inner_ times in a row, the rows as a block repeated; from");
         cline(x, " * the last, position k_'s row (k_ / inner_) %% rows_ <= k_ is read before it is written */");
         cline(x, "for (int64_t k_ = (words_ < m->pred_cap - m->npred ? words_ : m->pred_cap - m->npred) - 1; k_ >= 0; k_--)");
         cline(x, "    m->pred[m->npred + k_] = m->pred[m->npred + k_ / inner_ %% rows_];");
-    } else if (s->words) { /* (site_repeats) */
-        cline(x, "const int64_t words_ = %s; /* the positions, each row's word repeated */", s->words);
-        cline(x, "for (int64_t k_ = rows_; k_ < words_ && m->npred + k_ < m->pred_cap; k_++)");
-        cline(x, "    m->pred[m->npred + k_] = m->pred[m->npred + k_ %% rows_];");
     }
     cline(x, "m->npred += %s;", s->words ? "words_" : "rows_");
     x->indent--;

@@ -141,7 +141,7 @@ int nngc_eval(int argc, char **argv) {
             driver_error("%s", nnrt_last_error());
         return EXIT_ERROR;
     }
-    if (text && !vocab_of_params)
+    if (text) /* (says nothing of CKPT.vocab itself) */
         vocab_check_params(dopt.vocab, &words, params);
     if (text && !vocab_bind_dim(&co, &dopt, &words, dopt.vocab))
         return EXIT_ERROR;

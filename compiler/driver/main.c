@@ -202,15 +202,15 @@ int main(int argc, char **argv) {
     static const char *const ext[] = {".c", ".o", ".so"};
     const char *output = a.output ? a.output : replace_ext(a.input, a.co.target && a.kind == OUT_C ? ".cu" : ext[a.kind]);
     const char *header = replace_ext(output, ".h");
+    if (strcmp(output, header) == 0) {
+        driver_error("output '%s' would be overwritten by its header: give it another extension", output);
+        return EXIT_USAGE;
+    }
     /* -o /dev/null (a device, a FIFO): the header goes where the code does
      * not, nowhere, as cc -o /dev/null writes no file beside the device */
     struct stat ost;
     if (stat(output, &ost) == 0 && !S_ISREG(ost.st_mode) && !S_ISDIR(ost.st_mode))
         header = "/dev/null";
-    if (strcmp(output, header) == 0 && strcmp(header, "/dev/null") != 0) {
-        driver_error("output '%s' would be overwritten by its header: give it another extension", output);
-        return EXIT_USAGE;
-    }
     if (a.dot_file && a.output && strcmp(a.dot_file, output) == 0) {
         driver_error("--dot=%s and -o %s name the same file", a.dot_file, output);
         return EXIT_USAGE;

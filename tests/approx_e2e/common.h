@@ -29,19 +29,16 @@ static double maxrel(const float *got, const double *want, int n)
  * calls, which the device's copy never sees, so there they cannot pass;
  * fd_skipped then prints a "# not run - " line for the check, and the
  * test does not spend its time (most of it, on the emulation) computing it. */
-#ifdef NO_FD
 static int fd_skipped(const char *what)
 {
+#ifdef NO_FD
     printf("# not run - finite differences of %s (NO_FD: params written on the host)\n", what);
     return 1;
-}
 #else
-static int fd_skipped(const char *what)
-{
     (void)what;
     return 0;
-}
 #endif
+}
 
 /* The largest error between the gradient and central differences (step
  * 1e-2) of loss() over every entry of np params P[p] (sizes[p] floats;
