@@ -62,7 +62,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_LINEARLSE] = c_emit_reduce, [OP_LINEARPICK] = c_emit_reduce,
     [OP_ICONST] = c_emit_leaf, [OP_PARAM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf, [OP_DIM] = c_emit_leaf,
     [OP_INDEX] = c_emit_leaf, [OP_IADD] = c_emit_leaf, [OP_ISUB] = c_emit_leaf, [OP_IMUL] = c_emit_leaf,
-    [OP_RANGE] = c_emit_leaf,
+    [OP_CHECKIDX] = c_emit_leaf, [OP_RANGE] = c_emit_leaf,
     APPROX_OPS(c_emit_approx),
     [OP_LOOP] = c_emit_loop, [OP_CARRY] = c_emit_loop, [OP_LOOPOUT] = c_emit_loop,
 };
@@ -71,7 +71,7 @@ static const EmitFn c_family[OP_COUNT] = {
 static bool int_operand_ok(const Node *n, int j)
 {
     switch (n->op) {
-    case OP_IADD: case OP_ISUB: case OP_IMUL:
+    case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_CHECKIDX:
         return true;
     case OP_ROW: case OP_GATHER:
         return true; /* rows of int tensors are int; the index is int */

@@ -283,7 +283,7 @@ bool cu_has_kernel(const Node *n)
         return n->nin < 2 || ir_is_int_scalar(n->in[1]);
     case OP_XENT: /* a scalar label; labels of several rows: the runtime's */
         return n->nin < 2 || ir_is_int_scalar(n->in[1]);
-    case OP_IADD: case OP_ISUB: case OP_IMUL: /* int tensors: batched index arithmetic */
+    case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_CHECKIDX: /* int tensors: batched index arithmetic */
         return n->dtype == DT_I32 && n->shape.rank > 0;
     case OP_GATHER: /* rows of an int tensor (floats: the runtime's gather) */
         return n->dtype == DT_I32;
@@ -436,6 +436,18 @@ void cu_emit_kernel(Ctx *x, Node *n)
         kernel_open(x, n, "int index arithmetic, broadcast");
         grid_loop(x, n, xsprintf("(int32_t)((int64_t)a0%s %s (int64_t)a1%s)", int_operand_at(x, a, n), op,
                                  int_operand_at(x, n->in[1], n)));
+        break;
+    }
+    case OP_CHECKIDX: { /* one thread checks, in order: the first bad index and its own bound */
+        char *count = count_c(x, &n->shape, 0);
+        kernel_open(x, n, "int indexes, each checked against its bound (the last axis: the example)");
+        grid_loop(x, n, "a0[i]");
+        craw(x, "    if (blockIdx.x == 0 && threadIdx.x == 0)\n        for (int64_t i = 0; i < %s; i++) {\n", count);
+        craw(x, "            const int64_t y = a0[i], hi = a1%s;\n", int_operand_at(x, n->in[1], n));
+        craw(x, "            if (y < 0 || y >= hi) {\n");
+        craw(x, "                nnrt_dev_range_error(st, NNRT_DEV_INDEX, i %% (%s), y, hi);\n",
+             size_c(x, n->shape.d[n->shape.rank - 1]));
+        craw(x, "                break;\n            }\n        }\n");
         break;
     }
     case OP_GATHER: { /* rows of an int table */

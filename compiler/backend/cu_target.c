@@ -457,7 +457,7 @@ static void emit_scatter(Ctx *x, Node *n, const char *v)
  * kernel (cu_kernels.c), as c_target.c's c_family: one dispatch. */
 static const CuEmitFn cu_family[OP_COUNT] = {
     [OP_ICONST] = c_emit_leaf, [OP_DIM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf,
-    [OP_IADD] = emit_int, [OP_ISUB] = emit_int, [OP_IMUL] = emit_int, [OP_PARAM] = emit_param,
+    [OP_IADD] = emit_int, [OP_ISUB] = emit_int, [OP_IMUL] = emit_int, [OP_CHECKIDX] = emit_int, [OP_PARAM] = emit_param,
     [OP_TODEVICE] = emit_to_device, [OP_TOHOST] = emit_to_host,
     [OP_MATVEC] = emit_products, [OP_MATMUL] = emit_products, [OP_OUTER] = emit_products, [OP_DOT] = emit_products,
     [OP_SOFTMAX] = emit_rows, [OP_LOGSOFTMAX] = emit_rows, [OP_LOGSUMEXP] = emit_rows, [OP_ROW] = emit_row,

@@ -356,7 +356,7 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
     /* leaves and loop plumbing: nothing flows further (loops: reverse_loop) */
     case OP_CONST: case OP_ICONST: case OP_PARAM: case OP_INPUT: case OP_DIM: case OP_INDEX:
     case OP_CARRY: case OP_FILL: case OP_RANGE: case OP_LOOPOUT:
-    case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_SAMPLE:
+    case OP_IADD: case OP_ISUB: case OP_IMUL: case OP_CHECKIDX: case OP_SAMPLE:
     case OP_HIERPATH: case OP_HIERLABEL: case OP_CLASSIDS: case OP_BINCODE: case OP_BINSLOT:
         return true;
 

@@ -278,6 +278,7 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_IADD:
     case OP_ISUB:
     case OP_IMUL:
+    case OP_CHECKIDX: /* its bound per example: [B], against [n, B] */
         /* an int scalar per iteration (t) against ids per example ([B]:
          * nngc --batch's T_len - 1 - t): its column [n, 1], so that the
          * two broadcast to [n, B] */

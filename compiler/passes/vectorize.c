@@ -402,22 +402,22 @@ static Builder *before_loop(Vec *v, Builder *ob) {
  * seen as [S B, ...], one gather; the view put before the loop, once per
  * call. A step past an example's end reads its row 0 (an id there: 0, as
  * for xs[t]). An i outside the example's own rows 0 .. S(len[b]) - 1 is a
- * range error as in a one-example call: a negative one in the gather of
- * rows, one of S(len[b]) or more in a gather of the table 0 .. S(T) - 1
- * at i - S(len[b]) + S(T) (its message gives that index, and S(T)). */
+ * range error as in a one-example call, its message naming i, S(len[b])
+ * and the example (check_index; at a step past the example's end the
+ * bound is S(len[b]) + 1, so that row 0 passes even for an example
+ * without rows). */
 static void row_per_example(Vec *v, Node *n) {
     Node *a = n->in[0], *i = n->in[1];
     Loc loc = n->loc;
     Builder *b = &v->b;
-    if (v->imask)
-        i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
     Size s = a->shape.d[0];
-    if (s.k[0] >= 1) {
-        Node *rows = size_at_len(b, v->len, s, loc), *st = size_leaf(b, s, loc);
-        Node *j = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, i, rows, loc)), st, loc));
-        j = mark1(build_op2(b, OP_GATHER, range_leaf(b, s, loc), j, loc));
-        i = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_ISUB, j, st, loc)), rows, loc));
+    Node *rows = s.k[0] >= 1 ? size_at_len(b, v->len, s, loc) : size_leaf(b, s, loc);
+    if (v->imask) {
+        i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
+        rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
+        rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
     }
+    i = mark1(build_op2(b, OP_CHECKIDX, i, rows, loc));
     Node *flat = mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true), loc));
     flat = mark1(build_op2(b, OP_IADD, flat, range_leaf(b, size_const(v->B), loc), loc));
     Builder outer, *ob = before_loop(v, &outer);

@@ -185,6 +185,7 @@ static const char *range_what(int code) {
     case NNRT_DEV_LABEL: return "cross-entropy: label";
     case NNRT_DEV_SGD_IDS: return "sparse SGD: row id";
     case NNRT_DEV_APPROX: return "softmax approximation: word id";
+    case NNRT_DEV_INDEX: return "row index";
     }
     return "index";
 }
@@ -222,8 +223,9 @@ int nnrt_cuda_end(nnrt_cuda_ctx *c, const nnrt_cuda_xfer *results, int n) {
         if (s.code) {
             /* clear it for the next call (synchronously: errors are rare) */
             clear_status(c);
-            rc = nnrt_error(NNRT_ERR_RANGE, "%s %d out of range [0, %lld) (element %llu)", range_what(s.code),
-                            (int)(int32_t)(uint32_t)(s.key & 0xffffffffu), s.bound, s.key >> 32);
+            rc = nnrt_error(NNRT_ERR_RANGE, "%s %d out of range [0, %lld) (%s %llu)", range_what(s.code),
+                            (int)(int32_t)(uint32_t)(s.key & 0xffffffffu), s.bound,
+                            s.code == NNRT_DEV_INDEX ? "example" : "element", s.key >> 32);
         }
     }
     if (rc == NNRT_OK) {

@@ -59,7 +59,8 @@ typedef struct nnrt_dev_status {
     long long bound;        /* the index's bound */
 } nnrt_dev_status;
 
-enum { NNRT_DEV_GATHER = 1, NNRT_DEV_SCATTER = 2, NNRT_DEV_LABEL = 3, NNRT_DEV_SGD_IDS = 4, NNRT_DEV_APPROX = 5 };
+enum { NNRT_DEV_GATHER = 1, NNRT_DEV_SCATTER = 2, NNRT_DEV_LABEL = 3, NNRT_DEV_SGD_IDS = 4, NNRT_DEV_APPROX = 5,
+       NNRT_DEV_INDEX = 6 /* a row at a per-example index (check_index): the position is the example */ };
 
 /* index value, the pos-th of the kernel's list, is not in [0, bound) */
 __device__ static inline void nnrt_dev_range_error(nnrt_dev_status *st, int what, long long pos, long long value,

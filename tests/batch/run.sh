@@ -192,54 +192,55 @@ if [ $st -eq 1 ] && grep -q "rnnlm.nn:17:1: index .* out of range" "$tmp/err"; t
     detail "$tmp/err" 8
 fi
 # a row at a per-example index (xs[at[t]]: one gather of the [T B, ...]
-# rows) past the example's own rows but inside the batch's T is a range
-# error, as in a one-example call, not a read of the padding: example 1
-# has 2 rows and reads row 2 at step 1. The same rows in range give the
-# sum of the two one-example losses (nngc run of the program as written
-# on each example alone: at[t] = 0 3 1 2 and 1 0, xs their rows)
-cat >"$tmp/ptr.nn" <<'EOF'
-model ptr
-dim E = 3
-dim T max 6
-param W : [E, E] init normal(0, 0.5)
-input xs : [T, E]
-input at : int[T]
-for t in 0..T {
-  loss += sum(W @ xs[at[t]])
+# rows, tests/batch/ptr.nn) past the example's own rows but inside the
+# batch's T is a range error, as in a one-example call, not a read of the
+# padding: example 1 has 2 rows and reads row 2 at step 1, or row -1; the
+# message names the index and the example's bound as a one-example call
+# would, and the example (was "index 4 out of range [0, 4)", the index
+# translated into a table of the batch's T rows). The same rows in range
+# give the sum of the two one-example losses (nngc run of the program as
+# written on each example alone: at[t] = 0 3 1 2 and 1 0, xs their rows);
+# an example of length 0 adds nothing (its padded steps read its row 0,
+# which it does not have: was a range error)
+P=tests/batch/ptr.nn
+python3 tests/batch/ptr_data.py "$tmp"
+for c in "pbad:index 2 out of range \[0, 2) (example 1)" "pneg:index -1 out of range \[0, 2) (example 1)"; do
+    for o in 2 0; do
+        "$NNGC" run -O$o "$P" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/${c%%:*}.npy" \
+            --input T_len="$tmp/plen.npy" >"$tmp/err" 2>&1
+        st=$?
+        if [ $st -eq 1 ] && grep -q "ptr.nn:13:19: ${c#*:}" "$tmp/err"; then
+            ok "error -O$o: a per-example index outside the example's rows (${c%%:*})"
+        else
+            notok "error -O$o: a per-example index outside the example's rows (${c%%:*}, $(status_text $st))"
+            detail "$tmp/err" 8
+        fi
+    done
+done
+# LEN FILE...: the batch's loss with lengths LEN is the sum of the losses
+# of nngc run on each example alone (FILE: pairs of xs and at)
+ptr_sum() {
+    len=$1
+    shift
+    "$NNGC" run "$P" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pok.npy" --input T_len="$tmp/$len.npy" \
+        >"$tmp/out" 2>&1 || return 1
+    while [ $# -gt 0 ]; do
+        "$NNGC" run "$P" --input xs="$tmp/$1.npy" --input at="$tmp/$2.npy" >>"$tmp/out" 2>&1 || return 1
+        shift 2
+    done
+    awk '/^loss = / { l[n++] = $3 } END { d = l[0]; for (k = 1; k < n; k++) d -= l[k]; if (d < 0) d = -d
+        exit !(n >= 2 && d <= 1e-5 * (1 + l[0])) }' "$tmp/out"
 }
-EOF
-python3 - "$tmp" <<'PY'
-import sys
-sys.path.insert(0, "tests/batch")
-import check
-d = sys.argv[1]
-check.write_npy(d + "/pxs.npy", "f", [4, 2, 3], [0.1 * k for k in range(24)])
-check.write_npy(d + "/pbad.npy", "i", [4, 2], [0, 1, 3, 2, 1, 0, 2, 0])
-check.write_npy(d + "/pok.npy", "i", [4, 2], [0, 1, 3, 0, 1, 0, 2, 0])
-check.write_npy(d + "/plen.npy", "i", [2], [4, 2])
-xs = [0.1 * k for k in range(24)]  # [T, B, E]: example b's row t at (t * 2 + b) * 3
-check.write_npy(d + "/px0.npy", "f", [4, 3], [xs[(t * 2) * 3 + e] for t in range(4) for e in range(3)])
-check.write_npy(d + "/px1.npy", "f", [2, 3], [xs[(t * 2 + 1) * 3 + e] for t in range(2) for e in range(3)])
-check.write_npy(d + "/pa0.npy", "i", [4], [0, 3, 1, 2])
-check.write_npy(d + "/pa1.npy", "i", [2], [1, 0])
-PY
-"$NNGC" run "$tmp/ptr.nn" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pbad.npy" --input T_len="$tmp/plen.npy" \
-    >"$tmp/err" 2>&1
-st=$?
-if [ $st -eq 1 ] && grep -q "ptr.nn:8:19: index 4 out of range \[0, 4)" "$tmp/err"; then
-    ok "error: a per-example index past the example's rows"
-else
-    notok "error: a per-example index past the example's rows ($(status_text $st))"
-    detail "$tmp/err" 8
-fi
-if "$NNGC" run "$tmp/ptr.nn" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pok.npy" --input T_len="$tmp/plen.npy" \
-    >"$tmp/out" 2>&1 && "$NNGC" run "$tmp/ptr.nn" --input xs="$tmp/px0.npy" --input at="$tmp/pa0.npy" >>"$tmp/out" 2>&1 &&
-    "$NNGC" run "$tmp/ptr.nn" --input xs="$tmp/px1.npy" --input at="$tmp/pa1.npy" >>"$tmp/out" 2>&1 &&
-    awk '/^loss = / { l[n++] = $3 } END { d = l[0] - l[1] - l[2]; if (d < 0) d = -d; exit !(n == 3 && d <= 1e-5 * (1 + l[0])) }' \
-        "$tmp/out"; then
+if ptr_sum plen px0 pa0 px1 pa1; then
     ok "a per-example index in range: the sum of the one-example losses"
 else
     notok "a per-example index in range: the sum of the one-example losses"
+    detail "$tmp/out" 8
+fi
+if ptr_sum plen0 px0 pa0; then
+    ok "a per-example index, an example of length 0: the other example's loss"
+else
+    notok "a per-example index, an example of length 0: the other example's loss"
     detail "$tmp/out" 8
 fi
 # an example of length 0 (T_len 0: allowed, though a one-example program

@@ -489,6 +489,31 @@ if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/
         1 'model.nn:20:11: index 4 out of range \[0, 4)' env NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
         "$idf/model.nn" --params "$idf/params.safetensors" --input "xs=$idf/in_xs.npy" \
         --input "ids=$idf/bad_oob_ids.npy" --grads "$tmp/cg" --out "$tmp/co"
+    # a row at a per-example index under --batch (tests/batch/ptr.nn):
+    # checked on the device against the example's own rows (check_index),
+    # the message the index, that bound and the example; an example of
+    # length 0 reads nothing (the C target's loss)
+    python3 tests/batch/ptr_data.py "$tmp"
+    pin="--input xs=$tmp/pxs.npy --input T_len=$tmp/plen.npy"
+    # shellcheck disable=SC2086
+    expect_run "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --batch=2 ptr: a per-example index past its rows" \
+        1 'row index 2 out of range \[0, 2) (example 1)' env NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
+        --batch=2 tests/batch/ptr.nn $pin --input "at=$tmp/pbad.npy"
+    # shellcheck disable=SC2086
+    expect_run "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --batch=2 ptr: a negative per-example index" \
+        1 'row index -1 out of range \[0, 2) (example 1)' env NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda \
+        --batch=2 tests/batch/ptr.nn $pin --input "at=$tmp/pneg.npy"
+    pin="--input xs=$tmp/pxs.npy --input T_len=$tmp/plen0.npy --input at=$tmp/pok.npy"
+    # shellcheck disable=SC2086
+    if NNGC_CUDA_EMULATE=1 build/nngc run --target=cuda --batch=2 tests/batch/ptr.nn $pin >"$tmp/out" 2>&1 &&
+        build/nngc run --batch=2 tests/batch/ptr.nn $pin >>"$tmp/out" 2>&1 &&
+        awk '/^loss = / { l[n++] = $3 } END { d = l[0] - l[1]; if (d < 0) d = -d; exit !(n == 2 && d <= 1e-5 * (1 + l[1])) }' \
+            "$tmp/out"; then
+        ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --batch=2 ptr, an example of length 0: the C target's loss"
+    else
+        notok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda --batch=2 ptr, an example of length 0: the C target's loss"
+        detail "$tmp/out"
+    fi
     # programs tests/fuzz/sem_diff.py found the CUDA target wrong on: its
     # outputs and gradients against the C target's (sem_diff's inputs and
     # params; pure Python)
