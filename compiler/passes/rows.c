@@ -97,7 +97,11 @@ static bool rows_sum(Graph *g, Node *n)
             continue;
         Node *W = G->in[0], *ids = G->in[1], *v;
         int r = ids->shape.rank; /* G is [P..., n, H]: axis r is H, r - 1 is n */
-        if (n->index == r && (v = expanded(X, r - 1)) != NULL) {
+        Shape hs = ids->shape;   /* rows_dot's h: [P..., H] */
+        hs.d[r - 1] = G->shape.d[r];
+        /* (X of G's rank: an X broadcast from the right, [B, 1] against
+         * [T, B, H], scales G's rows, it is no h of theirs) */
+        if (n->index == r && (v = expanded(X, r - 1)) != NULL && shape_eq(&v->shape, &hs)) {
             rewrite(g, n, OP_ROWSDOT, 3, (Node *[]){W, ids, v});
         } else if (n->index == r - 1 && (v = expanded(X, r)) != NULL && shape_eq(&v->shape, &ids->shape)) {
             rewrite(g, n, OP_ROWSWSUM, 3, (Node *[]){W, ids, v});
