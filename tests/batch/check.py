@@ -102,6 +102,12 @@ def main():
     rng = random.Random(seed)
     ins, dyn = header_of(nngc, model, incl, [])
     bins, _ = header_of(nngc, model, incl, ["--batch=%d" % B] if B > 1 else [])
+    # the batch axis of each input: where the header with another batch
+    # size differs (its size string "B" alone is ambiguous when a static
+    # dim has B's value: zs : [K, E] at K = B = 3 is [3, 3, 3])
+    other = header_of(nngc, model, incl, ["--batch=9973"])[0] if B > 1 else bins
+    bax = {name: next((k for k, (x, y) in enumerate(zip(sizes, other[name][1])) if x != y), -1)
+           for name, (dt, sizes) in bins.items() if name in ins}
     tmp = tempfile.mkdtemp(prefix="nngc-batch-")
     # lengths of the dynamic dim: 1 and the max among them, in random order
     tmax = min(list(dyn.values()) + [6])
@@ -147,7 +153,7 @@ def main():
             feeds.append((name, path))
             continue
         full = [size(e, dims) for e in sizes]
-        ax = sizes.index(str(B)) if B > 1 else -1
+        ax = bax[name] if B > 1 else -1
         pad = 1000000 if dt == "i32" else 1e3
         vals = []
         for idx in itertools.product(*[range(d) for d in full]):
