@@ -250,8 +250,8 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(IADD, "iadd", 2, OPF_INT)  /* int a + b: scalars, or an [n] vector and a scalar or [n] vector */ \
     X(ISUB, "isub", 2, OPF_INT)                    /* int a - b, as iadd */          \
     X(IMUL, "imul", 2, OPF_INT)                    /* int a * b, as iadd */          \
-    X(CHECKIDX, "check_index", 2, OPF_INT | OPF_CHECKED) /* i int [..., B], hi int [] or [B] -> i: \
-                                    a range error unless 0 <= i < hi, naming i, hi and the last axis's \
+    X(CHECKIDX, "check_index", 2, OPF_INT | OPF_CHECKED) /* i, hi int, broadcast (as iadd) -> i: a \
+                                    range error unless 0 <= i < hi, naming i, hi and the last axis's \
                                     position (--batch's example: a row at a per-example index) */ \
     X(ADD, "add", 2, OPF_ELEMWISE)                 /* a + b, broadcasting */         \
     X(SUB, "sub", 2, OPF_ELEMWISE)                                                   \

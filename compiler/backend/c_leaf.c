@@ -64,14 +64,14 @@ void c_emit_leaf(Ctx *x, Node *n, const char *v)
               int_operand_at(x, b, n));
         break;
     }
-    case OP_CHECKIDX: /* i, each checked against its bound; the last axis's position is the example */
+    case OP_CHECKIDX: /* i, each checked against its bound (broadcast); the last axis's position is the example */
         if (ir_is_int_scalar(n)) {
             emit_index_check(x, n, va, vb);
             cline(x, "const int64_t %s = %s;", v, va);
             break;
         }
         cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
-        cline(x, "    const int64_t y = %s[i], hi = %s%s;", va, vb, int_operand_at(x, b, n));
+        cline(x, "    const int64_t y = %s%s, hi = %s%s;", va, int_operand_at(x, a, n), vb, int_operand_at(x, b, n));
         cline(x, "    if (y < 0 || y >= hi)");
         cline(x, "        return nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld) (example %%lld)\",",
               loc_fmt(x, n->loc));

@@ -441,9 +441,9 @@ void cu_emit_kernel(Ctx *x, Node *n)
     case OP_CHECKIDX: { /* one thread checks, in order: the first bad index and its own bound */
         char *count = count_c(x, &n->shape, 0);
         kernel_open(x, n, "int indexes, each checked against its bound (the last axis: the example)");
-        grid_loop(x, n, "a0[i]");
+        grid_loop(x, n, xsprintf("(int32_t)a0%s", int_operand_at(x, a, n)));
         craw(x, "    if (blockIdx.x == 0 && threadIdx.x == 0)\n        for (int64_t i = 0; i < %s; i++) {\n", count);
-        craw(x, "            const int64_t y = a0[i], hi = a1%s;\n", int_operand_at(x, n->in[1], n));
+        craw(x, "            const int64_t y = a0%s, hi = a1%s;\n", int_operand_at(x, a, n), int_operand_at(x, n->in[1], n));
         craw(x, "            if (y < 0 || y >= hi) {\n");
         craw(x, "                nnrt_dev_range_error(st, NNRT_DEV_INDEX, i %% (%s), y, hi);\n",
              size_c(x, n->shape.d[n->shape.rank - 1]));

@@ -543,14 +543,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_IADD:
     case OP_ISUB:
     case OP_IMUL:
+    case OP_CHECKIDX: /* i and hi broadcast */
         return infer_int_arith(&I, a, b);
-    case OP_CHECKIDX: /* i's shape: hi broadcasts to it */
-        if (!infer_int_arith(&I, a, b))
-            return false;
-        if (!shape_eq(&n->shape, &a->shape))
-            return fail(&I, "'check_index' bound %s does not broadcast to the indexes' %s", shp(&I, &b->shape),
-                        shp(&I, &a->shape));
-        return true;
     case OP_MATVEC:
     case OP_MATMUL: {
         if (n->nin != 2 && n->nin != 3)

@@ -282,10 +282,18 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         /* an int scalar per iteration (t) against ids per example ([B]:
          * nngc --batch's T_len - 1 - t): its column [n, 1], so that the
          * two broadcast to [n, B] */
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2; i++) {
             if (bval(v->in[i]) && v->in[i]->shape.rank == 0 && v->shape.rank == 1 &&
                 !(x[i] = place(bt, mk(OP_GATHER, 2, (Node *[]){x[i], column_range(bt)}, v), after)))
                 return NULL;
+            /* any other batched operand must line up with the result's
+             * axes: [B] against [S, B] would pair step t's row with row t
+             * of the other (a nested loop's ids under --batch) */
+            if (bval(v->in[i]) && x[i]->shape.rank != v->shape.rank + 1) {
+                *why = "a broadcast operand varies with the loop index";
+                return NULL;
+            }
+        }
         return place(bt, mk(v->op, 2, x, v), after);
     case OP_MATVEC: {
         if (ba && v->nin == 2) {

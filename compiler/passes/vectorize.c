@@ -22,14 +22,18 @@
  *     products summed along an axis (attention over a sentence);
  *   - the dynamic dim's value T is each example's own (T_len[b]), and a row
  *     of a time-major value at a per-example index (xs[T - 1 - t]) is one
- *     gather of its [T B, ...] rows (row_per_example).
+ *     gather of its [T B, ...] rows, a row of a batch-major one (read
+ *     whole somewhere) at any index one gather of its [B T, ...] rows
+ *     (row_per_example);
+ *   - a loop nested in a loop to the longest example reads its masks (a
+ *     loop to the longest example their product: batch_loop).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
- * batched yet (an error naming the op): nested loops, more than one dynamic
+ * batched yet (an error naming the op): more than one dynamic
  * dim, a reduction along the dynamic dim of a sequence read whole (it would
  * read the padding), and ops whose batched form needs an op the IR lacks
  * (concat, transpose, outer, a matrix product of two per-example values, a
- * gather with per-example ids, a row of a batch-major per-example tensor). With a
+ * gather with per-example ids). With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -384,10 +388,19 @@ static Node *range_leaf(Builder *b, Size n, Loc loc) {
     return build_leaf(b, r, true);
 }
 
+/* Is a computed in l's body (or a loop nested in it)? */
+static bool inside(const Node *a, const Loop *l) {
+    for (const Block *b = a->parent; b; b = b->outer)
+        if (b == &l->body)
+            return true;
+    return false;
+}
+
 /* A builder before the loop to the longest example being batched (v->loop),
- * else v->b: for what is the same at every step of it. */
-static Builder *before_loop(Vec *v, Builder *ob) {
-    if (!v->loop)
+ * else v->b: for what is the same at every step of it, made of a (a value
+ * computed in that loop's body, a stack of a nested loop: at v->b). */
+static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
+    if (!v->loop || inside(a, v->loop))
         return &v->b;
     Block *outer = v->loop->node->parent;
     int at = 0;
@@ -400,27 +413,34 @@ static Builder *before_loop(Vec *v, Builder *ob) {
 /* xs[i] of a time-major a ([S, B, ...]: an input read by rows, a stack) at
  * a per-example index i (i32 [B]: T - 1 - t, ids[t]): row i[b] B + b of a
  * seen as [S B, ...], one gather; the view put before the loop, once per
- * call. A step past an example's end reads its row 0 (an id there: 0, as
- * for xs[t]). An i outside the example's own rows 0 .. S(len[b]) - 1 is a
- * range error as in a one-example call, its message naming i, S(len[b])
- * and the example (check_index; at a step past the example's end the
- * bound is S(len[b]) + 1, so that row 0 passes even for an example
- * without rows). */
-static void row_per_example(Vec *v, Node *n) {
+ * call. Of a batch-major a ([B, S, ...]: an input read whole somewhere,
+ * a per-example matrix) at any index i (t or per example): row b S(T) +
+ * i[b] of a seen as [B S, ...]. A step past an example's end reads its
+ * row 0 (an id there: 0, as for xs[t]). An i outside the example's own
+ * rows 0 .. S(len[b]) - 1 is a range error as in a one-example call, its
+ * message naming i, S(len[b]) and the example (check_index; at a step
+ * past the example's end the bound is S(len[b]) + 1, so that row 0
+ * passes even for an example without rows). */
+static void row_per_example(Vec *v, Node *n, bool batch_major) {
     Node *a = n->in[0], *i = n->in[1];
     Loc loc = n->loc;
     Builder *b = &v->b;
-    Size s = a->shape.d[0];
+    Size s = a->shape.d[batch_major ? 1 : 0];
     Node *rows = s.k[0] >= 1 ? size_at_len(b, v->len, s, loc) : size_leaf(b, s, loc);
     if (v->imask) {
         i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
         rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
         rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
     }
-    i = mark1(build_op2(b, OP_CHECKIDX, i, rows, loc));
-    Node *flat = mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true), loc));
-    flat = mark1(build_op2(b, OP_IADD, flat, range_leaf(b, size_const(v->B), loc), loc));
-    Builder outer, *ob = before_loop(v, &outer);
+    i = build_op2(b, OP_CHECKIDX, i, rows, loc);
+    i->mark = i->shape.rank > 0; /* one index per example, or the same for all of them */
+    Node *ex = range_leaf(b, size_const(v->B), loc), *flat;
+    if (batch_major)
+        flat = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, ex, size_leaf(b, s, loc), loc)), i, loc));
+    else
+        flat = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true),
+                                                               loc)), ex, loc));
+    Builder outer, *ob = before_loop(v, a, &outer);
     Shape vs = a->shape;
     NN_ASSERT(size_mul(vs.d[0], vs.d[1], &vs.d[0]));
     for (int k = 1; k + 1 < vs.rank; k++)
@@ -578,12 +598,34 @@ static void batch_node(Vec *v, Node *n) {
         }
         return;
     }
+    if (n->op == OP_CONCAT && n->index == 0 && n->dtype == DT_F32 && (a->mark == 2 || c->mark == 2) &&
+        !batched(a) && !batched(c)) {
+        /* the rows before a loop's start (zeros: for t in 1..T { hs[t] =
+         * ... }) joined to its stack: a stack too, [S, B, ...], read as
+         * one is (the zeros broadcast to every example) */
+        for (int k = 0; k < 2; k++) {
+            Node *x = n->in[k];
+            if (x->mark == 2)
+                continue;
+            Shape e = x->shape;
+            for (int j = e.rank; j > 1; j--)
+                e.d[j] = e.d[j - 1];
+            e.d[1] = size_const(1);
+            e.rank++;
+            x = preset(v, OP_EXPAND, x, &e, 1, n->loc);
+            e.d[1] = size_const(v->B);
+            n->in[k] = preset(v, OP_BROADCAST, x, &e, 0, n->loc);
+        }
+        retype(v, n);
+        n->mark = 2;
+        return;
+    }
     for (int k = 0; k < n->nin; k++)
         if (!(n->op == OP_ROW && k == 0) && !read_whole_ok(v, n->in[k], n))
             return;
     if (n->op == OP_ROW && a->mark == 2) { /* xs[t] of a time-major input: one row of B */
         if (batched(c))
-            return row_per_example(v, n);
+            return row_per_example(v, n, false);
         retype(v, n);
         /* past an example's end, never the padding: a step there is
          * computed all the same (its carries and sums masked after), and
@@ -599,7 +641,7 @@ static void batch_node(Vec *v, Node *n) {
             Node *safe = build_op2(&at, OP_IMUL, n, v->imask, n->loc);
             safe->mark = 1;
             n->aux = safe;
-        } else if (n->dtype == DT_F32 && v->mask) {
+        } else if (n->dtype == DT_F32 && v->mask && !inside(a, v->loop)) { /* (a stack of this step's: its own) */
             Loc loc = n->loc;
             Node *x0 = first_row(v, a, loc), *m = lift_rank(v, v->mask, n->shape.rank - 1, loc);
             Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
@@ -672,9 +714,9 @@ static void batch_node(Vec *v, Node *n) {
         if (c->shape.rank != 2)
             return refuse(v, n, "with a per-example matrix of ids (not batched yet)");
         return retype(v, n);
-    case OP_ROW: /* E[id] -> E[ids] */
-        if (batched(a) || a->mark == 2)
-            return refuse(v, n, "of a per-example tensor (not batched yet)");
+    case OP_ROW: /* E[id] -> E[ids]; a row of a per-example tensor: one gather of the batch's rows */
+        if (batched(a))
+            return row_per_example(v, n, true);
         n->op = OP_GATHER;
         return retype(v, n);
     default:
@@ -734,7 +776,7 @@ static Node *first_row(Vec *v, Node *a, Loc loc) {
     bool always = s.c >= 1 && s.k[0] >= 0; /* S >= 1 for every length */
     if (!always && (s.k[0] < 1 || s.c > 0))
         return NULL;
-    Builder ob, *b = before_loop(v, &ob);
+    Builder ob, *b = before_loop(v, a, &ob);
     Block *outer = b->block;
     Node *row0 = build_op2(b, OP_ROW, a, build_leaf(b, ir_iconst(0, loc), true), loc), *x0 = row0;
     if (!always)
@@ -804,11 +846,14 @@ static void make_masks(Vec *v, Loop *l) {
 /* A loop: every float carry gets the batch axis (each example's carry is
  * its own); in a loop to the longest example (hi grows with the dynamic
  * dim) a step past an example's end leaves its carries as they were and
- * adds nothing to its sums. */
+ * adds nothing to its sums. A loop nested in such a loop reads its masks
+ * (a step past the example's end there is one in the inner loop too): a
+ * static inner loop the outer loop's, an inner loop to the longest
+ * example their product; the outer loop's come back after it. */
 static void batch_loop(Vec *v, Node *ln) {
     Loop *l = ln->loop;
-    if (ln->parent != &v->g->top)
-        return refuse(v, ln, "nested in another loop (not batched yet)");
+    Node *omask = v->mask, *oimask = v->imask;
+    Loop *oloop = v->loop;
     bool masked = !size_is_const(l->hi);
     if (!size_is_const(l->lo) || l->hi.k[0] < 0 || l->reverse)
         return refuse(v, ln, "whose start depends on a dynamic dim (not batched yet)");
@@ -823,6 +868,10 @@ static void batch_loop(Vec *v, Node *ln) {
     if (masked) {
         make_masks(v, l);
         v->loop = l;
+        if (omask) { /* the step is the example's in both loops */
+            v->mask = mark1(build_op2(&v->b, OP_MUL, v->mask, omask, ln->loc));
+            v->imask = mark1(build_op2(&v->b, OP_IMUL, v->imask, oimask, ln->loc));
+        }
     }
     if (!batch_block(v, &l->body))
         return;
@@ -852,8 +901,8 @@ static void batch_loop(Vec *v, Node *ln) {
         if (!read_whole_ok(v, l->stack[s], ln))
             return;
     }
-    v->mask = v->imask = NULL;
-    v->loop = NULL;
+    v->mask = omask, v->imask = oimask;
+    v->loop = oloop;
 }
 
 /* Batches the nodes of blk in order (the nodes put before one are already

@@ -1,6 +1,7 @@
 """ptr_data.py DIR - the inputs of tests/batch/ptr.nn (tests/batch/run.sh,
 tests/cuda/run.sh): two examples of 4 and 2 rows as one batch (xs [T, B,
-E] time-major, at [T, B], T_len), each alone, and indexes out of range."""
+E] time-major, or [B, T, E] for ptr_whole.nn; at [T, B], T_len), each
+alone, and indexes out of range."""
 import os
 import sys
 
@@ -10,6 +11,8 @@ import check  # noqa: E402
 d = sys.argv[1]
 xs = [0.1 * k for k in range(24)]  # [T, B, E]: example b's row t at (t * 2 + b) * 3
 check.write_npy(d + "/pxs.npy", "f", [4, 2, 3], xs)
+# the same rows batch-major ([B, T, E]: ptr_whole.nn reads xs whole too)
+check.write_npy(d + "/pxsb.npy", "f", [2, 4, 3], [xs[(t * 2 + b) * 3 + e] for b in range(2) for t in range(4) for e in range(3)])
 check.write_npy(d + "/pbad.npy", "i", [4, 2], [0, 1, 3, 2, 1, 0, 2, 0])  # example 1 reads row 2 of 2
 check.write_npy(d + "/pneg.npy", "i", [4, 2], [0, 1, 3, -1, 1, 0, 2, 0])  # and row -1
 check.write_npy(d + "/pok.npy", "i", [4, 2], [0, 1, 3, 0, 1, 0, 2, 0])

@@ -202,27 +202,12 @@ fi
 # written on each example alone: at[t] = 0 3 1 2 and 1 0, xs their rows);
 # an example of length 0 adds nothing (its padded steps read its row 0,
 # which it does not have: was a range error)
-P=tests/batch/ptr.nn
-python3 tests/batch/ptr_data.py "$tmp"
-for c in "pbad:index 2 out of range \[0, 2) (example 1)" "pneg:index -1 out of range \[0, 2) (example 1)"; do
-    for o in 2 0; do
-        "$NNGC" run -O$o "$P" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/${c%%:*}.npy" \
-            --input T_len="$tmp/plen.npy" >"$tmp/err" 2>&1
-        st=$?
-        if [ $st -eq 1 ] && grep -q "ptr.nn:13:19: ${c#*:}" "$tmp/err"; then
-            ok "error -O$o: a per-example index outside the example's rows (${c%%:*})"
-        else
-            notok "error -O$o: a per-example index outside the example's rows (${c%%:*}, $(status_text $st))"
-            detail "$tmp/err" 8
-        fi
-    done
-done
 # LEN FILE...: the batch's loss with lengths LEN is the sum of the losses
 # of nngc run on each example alone (FILE: pairs of xs and at)
 ptr_sum() {
     len=$1
     shift
-    "$NNGC" run "$P" --batch=2 --input xs="$tmp/pxs.npy" --input at="$tmp/pok.npy" --input T_len="$tmp/$len.npy" \
+    "$NNGC" run "$P" --batch=2 --input xs="$tmp/$xs.npy" --input at="$tmp/pok.npy" --input T_len="$tmp/$len.npy" \
         >"$tmp/out" 2>&1 || return 1
     while [ $# -gt 0 ]; do
         "$NNGC" run "$P" --input xs="$tmp/$1.npy" --input at="$tmp/$2.npy" >>"$tmp/out" 2>&1 || return 1
@@ -231,18 +216,38 @@ ptr_sum() {
     awk '/^loss = / { l[n++] = $3 } END { d = l[0]; for (k = 1; k < n; k++) d -= l[k]; if (d < 0) d = -d
         exit !(n >= 2 && d <= 1e-5 * (1 + l[0])) }' "$tmp/out"
 }
-if ptr_sum plen px0 pa0 px1 pa1; then
-    ok "a per-example index in range: the sum of the one-example losses"
-else
-    notok "a per-example index in range: the sum of the one-example losses"
-    detail "$tmp/out" 8
-fi
-if ptr_sum plen0 px0 pa0; then
-    ok "a per-example index, an example of length 0: the other example's loss"
-else
-    notok "a per-example index, an example of length 0: the other example's loss"
-    detail "$tmp/out" 8
-fi
+python3 tests/batch/ptr_data.py "$tmp"
+# ptr.nn reads xs by rows only (time-major, [T, B, E]); ptr_whole.nn also
+# whole (batch-major, [B, T, E]: pxsb.npy), each row one gather of [B T, E]
+for P in tests/batch/ptr.nn tests/batch/ptr_whole.nn; do
+    pm=$(basename "$P" .nn) xs=pxs
+    [ "$pm" = ptr ] || xs=pxsb
+    for c in "pbad:index 2 out of range \[0, 2) (example 1)" "pneg:index -1 out of range \[0, 2) (example 1)"; do
+        for o in 2 0; do
+            "$NNGC" run -O$o "$P" --batch=2 --input xs="$tmp/$xs.npy" --input at="$tmp/${c%%:*}.npy" \
+                --input T_len="$tmp/plen.npy" >"$tmp/err" 2>&1
+            st=$?
+            if [ $st -eq 1 ] && grep -q "$pm.nn:13:19: ${c#*:}" "$tmp/err"; then
+                ok "error -O$o: $pm: a per-example index outside the example's rows (${c%%:*})"
+            else
+                notok "error -O$o: $pm: a per-example index outside the example's rows (${c%%:*}, $(status_text $st))"
+                detail "$tmp/err" 8
+            fi
+        done
+    done
+    if ptr_sum plen px0 pa0 px1 pa1; then
+        ok "$pm: a per-example index in range: the sum of the one-example losses"
+    else
+        notok "$pm: a per-example index in range: the sum of the one-example losses"
+        detail "$tmp/out" 8
+    fi
+    if ptr_sum plen0 px0 pa0; then
+        ok "$pm: a per-example index, an example of length 0: the other example's loss"
+    else
+        notok "$pm: a per-example index, an example of length 0: the other example's loss"
+        detail "$tmp/out" 8
+    fi
+done
 # an example of length 0 (T_len 0: allowed, though a one-example program
 # has T >= 1) in a mean over the line read whole: its mean is 0, not 0 / 0
 # (nan in the whole batch's loss and gradients). clf.nn's bias starts at

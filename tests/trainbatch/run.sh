@@ -65,7 +65,7 @@ exports() {
     classifier) ps="W1 b1 W2 b2" ;;
     clf) ps="emb W b" ;;
     attn) ps="emb W q" ;;
-    nest) ps="emb U W" ;;
+    nest | cat) ps="emb U W" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
 }
@@ -140,18 +140,13 @@ a = softmax(x @ q)
 loss += cross_entropy(W @ (transpose(x) @ a), label)
 EOF
 both "attn (attention over the line)" "$tmp/attn.nn" attn --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
-cat >"$tmp/nest.nn" <<'EOF'
-model nest
-dim V = 128
-dim D = 16
-dim C = 3
-dim T max 40
-param emb : [V, D]
-param U : [D, D]
-param W : [C, D]
-input words : int[T]
-input label : int
-h = zeros([D])
+# rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, cat.nn)
+rnn_head() {
+    printf 'model %s\ndim V = 128\ndim D = 16\ndim C = 3\ndim T max 40\nparam emb : [V, D]\n' "$1"
+    printf 'param U : [D, D]\nparam W : [%s]\ninput words : int[T]\ninput label : int\nh = zeros([D])\n' "$2"
+}
+# a loop inside the loop: batched (the inner loop reads the outer one's masks)
+{ rnn_head nest "C, D"; cat <<'EOF'
 for t in 0..T {
   for k in 0..2 {
     h = tanh(U @ h + emb[words[t]])
@@ -159,24 +154,35 @@ for t in 0..T {
 }
 loss += cross_entropy(W @ h, label)
 EOF
-run "nest: --batch 4" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports nest "$tmp/nest_b")
-has "nest: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model nest: .*nest.nn:13:.*gradients are summed"
-run "nest: --batch 4 --one-example" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports nest "$tmp/nest_o")
-if cmp -s "$tmp/nest_b/W.npy" "$tmp/nest_o/W.npy" && cmp -s "$tmp/nest_b/emb.npy" "$tmp/nest_o/emb.npy"; then
-    ok "nest: the fallback is the summed one-example path (same bytes)"
+} >"$tmp/nest.nn"
+both "nest (a loop inside the loop)" "$tmp/nest.nn" nest --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# what the compiler cannot batch yet (concat of per-example values, line
+# 15): the one-example path, after a note that says why
+{ rnn_head cat "C, 2*D"; cat <<'EOF'
+for t in 0..T {
+  h = tanh(U @ h + emb[words[t]])
+}
+loss += cross_entropy(W @ concat(h, h), label)
+EOF
+} >"$tmp/cat.nn"
+run "cat: --batch 4" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports cat "$tmp/cat_b")
+has "cat: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model cat: .*cat.nn:15:27: .*concat.*gradients are summed"
+run "cat: --batch 4 --one-example" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports cat "$tmp/cat_o")
+if cmp -s "$tmp/cat_b/W.npy" "$tmp/cat_o/W.npy" && cmp -s "$tmp/cat_b/emb.npy" "$tmp/cat_o/emb.npy"; then
+    ok "cat: the fallback is the summed one-example path (same bytes)"
 else
-    notok "nest: the fallback is the summed one-example path (same bytes)"
+    notok "cat: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "nest: save a checkpoint" "$NNGC" train "$tmp/nest.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/nest.st"
-run "nest: eval --batch 4" "$NNGC" eval "$tmp/nest.nn" --params "$tmp/nest.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model nest: .*\(the program as written\)$" "$tmp/out"; then
-    ok "nest: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "cat: save a checkpoint" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/cat.st"
+run "cat: eval --batch 4" "$NNGC" eval "$tmp/cat.nn" --params "$tmp/cat.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model cat: .*\(the program as written\)$" "$tmp/out"; then
+    ok "cat: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "nest: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "cat: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
