@@ -279,6 +279,10 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_ISUB:
     case OP_IMUL:
     case OP_CHECKIDX: /* its bound per example: [B], against [n, B] */
+        if (!ba && !bb) { /* a check of values from before the loop, kept in it (a loop may not run) */
+            *why = "a check of values that do not vary with the loop index";
+            return NULL;
+        }
         /* an int scalar per iteration (t) against ids per example ([B]:
          * nngc --batch's T_len - 1 - t): its column [n, 1], so that the
          * two broadcast to [n, B] */

@@ -17,9 +17,10 @@
  *     once per example, as B one-example calls would count it.
  *
  *   - along the dynamic dim of a sequence read whole, sums and means are
- *     weighted by a padding mask, softmaxes see -1e30 at the padding, and
- *     a per-example matrix's products (x @ q, transpose(x) @ a) are
- *     products summed along an axis (attention over a sentence);
+ *     weighted by a padding mask, softmaxes (and cross_entropy whose
+ *     classes are the positions, its label checked) see -1e30 at the
+ *     padding, and a per-example matrix's products (x @ q, transpose(x)
+ *     @ a) are products summed along an axis (attention over a sentence);
  *   - the dynamic dim's value T is each example's own (T_len[b]), and a row
  *     of a time-major value at a per-example index (xs[T - 1 - t]) is one
  *     gather of its [T B, ...] rows, a row of a batch-major one (read
@@ -551,23 +552,38 @@ static void batch_matvec_rows(Vec *v, Node *n) {
     retype(v, n);
 }
 
-/* softmax, log_softmax or logsumexp along a sequence's dynamic dim (the
- * last axis of z, [B, ..., T]): past an example's end z - 1e30 there
- * (z + (mask - 1) 1e30: z exactly at its positions), so exp gives 0 and
- * the padding never counts; an example without positions gets a finite
- * uniform row. False where no mask of that size is known. */
+/* softmax, log_softmax, logsumexp, cross_entropy or pick along a
+ * sequence's dynamic dim (the last axis of z, [B, ..., T]): past an
+ * example's end z - 1e30 there (z + (mask - 1) 1e30: z exactly at its
+ * positions), so exp gives 0 and the padding never counts; an example
+ * without positions gets a finite uniform row. The label of cross_entropy
+ * or pick (the classes are the positions: a pointer) is one per example,
+ * checked against the example's own positions as a one-example call
+ * checks it against its T (check_index; a step past the example's end in
+ * a loop reads label 0, whose bound is then one more). False where no
+ * mask of that size is known, or the labels are not one per example. */
 static bool masked_softmax(Vec *v, Node *n) {
-    if (n->op != OP_SOFTMAX && n->op != OP_LOGSOFTMAX && n->op != OP_LOGSUMEXP)
+    bool xent = n->op == OP_XENT || n->op == OP_PICK;
+    if (n->op != OP_SOFTMAX && n->op != OP_LOGSOFTMAX && n->op != OP_LOGSUMEXP && !xent)
         return false;
     Node *z = n->in[0];
-    struct SeqMask *m = dynamic_axis(z, z->shape.rank - 1) ? seq_mask(v, z->shape.d[z->shape.rank - 1]) : NULL;
-    if (!m)
+    Size s = z->shape.d[z->shape.rank - 1];
+    struct SeqMask *m = dynamic_axis(z, z->shape.rank - 1) ? seq_mask(v, s) : NULL;
+    if (!m || (xent && (!batched(z) || !batched(n->in[1]) || n->in[1]->shape.rank != 1)))
         return false;
     Loc loc = n->loc;
     Builder *b = &v->b;
     Node *off = mark1(build_op2(b, OP_SUB, m->f, build_leaf(b, ir_const(1.0, loc), true), loc));
     off = mark1(build_op2(b, OP_MUL, off, build_leaf(b, ir_const(1e30, loc), true), loc));
     n->in[0] = mark1(build_op2(b, OP_ADD, z, lift_rank(v, off, z->shape.rank - 1, loc), loc));
+    if (xent) {
+        Node *rows = size_at_len(b, v->len, s, loc);
+        if (v->imask) {
+            rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
+            rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
+        }
+        n->in[1] = mark1(build_op2(b, OP_CHECKIDX, n->in[1], rows, loc));
+    }
     retype(v, n);
     return true;
 }

@@ -2,9 +2,12 @@
 """tests/batch/check.py - a batch of B examples against B one-example runs.
 
     python3 tests/batch/check.py NNGC MODEL.nn B SEED [--mean] [-O0|-O1] [-I DIR]... [--ids N]
+        [--within NAME]...
 
 Makes B random examples for the inputs of MODEL (float inputs uniform in
-[-1, 1], int inputs in [0, N), N 10 unless --ids says, float labels named `label` 0 or 1), runs
+[-1, 1], int inputs in [0, N), N 10 unless --ids says, an int input named
+by --within in [0, the example's length) (a pointer to one of its
+positions), float labels named `label` 0 or 1), runs
 `nngc run --grads --out` once per example on the program as written (the
 independent reference: the un-batched program) and once on the batch with
 --batch=B, and compares: the loss and every gradient against the sum over
@@ -92,6 +95,11 @@ def main():
         k = argv.index("--ids")
         nids = int(argv[k + 1])
         del argv[k:k + 2]
+    within = set()
+    while "--within" in argv:
+        k = argv.index("--within")
+        within.add(argv[k + 1])
+        del argv[k:k + 2]
     while "-I" in argv:
         k = argv.index("-I")
         incl += ["-I", argv[k + 1]]
@@ -123,7 +131,9 @@ def main():
             n = 1
             for d in shp[name]:
                 n *= d
-            if dt == "i32":
+            if dt == "i32" and name in within:
+                ex[name] = [rng.randrange(lens[b]) for _ in range(n)]
+            elif dt == "i32":
                 ex[name] = [rng.randrange(nids) for _ in range(n)]
             elif name == "label":
                 ex[name] = [float(rng.randrange(2)) for _ in range(n)]

@@ -248,6 +248,33 @@ for P in tests/batch/ptr.nn tests/batch/ptr_whole.nn; do
         detail "$tmp/out" 8
     fi
 done
+# the same at random (at[t] within the example's rows: check.py --within)
+check "same: ptr, B=3, at[t] random within each example's rows" \
+    python3 tests/batch/check.py "$NNGC" tests/batch/ptr.nn 3 21 --within at
+check "same: ptr_whole, B=4, -O0" python3 tests/batch/check.py "$NNGC" tests/batch/ptr_whole.nn 4 22 --within at -O0
+# cross_entropy and pick whose classes are the positions (a pointer): the
+# padding's logits never count, the label is checked against the
+# example's own positions (a one-example call: against its T)
+check "same: pointer, B=3" python3 tests/batch/check.py "$NNGC" tests/batch/pointer.nn 3 23 --within y
+check "same: pointer, B=4, -O0" python3 tests/batch/check.py "$NNGC" tests/batch/pointer.nn 4 24 --within y -O0
+python3 - "$tmp" <<'PY'
+import sys
+sys.path.insert(0, "tests/batch")
+import check
+d = sys.argv[1]
+check.write_npy(d + "/yw.npy", "i", [2, 4], [1, 2, 3, 4, 5, 6, 1000000, 1000000])
+check.write_npy(d + "/ybad.npy", "i", [2], [3, 2])
+check.write_npy(d + "/ylen.npy", "i", [2], [4, 2])
+PY
+"$NNGC" run tests/batch/pointer.nn --batch=2 --input words="$tmp/yw.npy" --input y="$tmp/ybad.npy" \
+    --input T_len="$tmp/ylen.npy" >"$tmp/err" 2>&1
+st=$?
+if [ $st -eq 1 ] && grep -q "pointer.nn:16:9: index 2 out of range \[0, 2) (example 1)" "$tmp/err"; then
+    ok "error: a pointer label past the example's positions"
+else
+    notok "error: a pointer label past the example's positions ($(status_text $st))"
+    detail "$tmp/err" 8
+fi
 # an example of length 0 (T_len 0: allowed, though a one-example program
 # has T >= 1) in a mean over the line read whole: its mean is 0, not 0 / 0
 # (nan in the whole batch's loss and gradients). clf.nn's bias starts at
