@@ -106,6 +106,18 @@ expect_error() {
         detail "$tmp/err" 8
     fi
 }
+# run_error NAME PATTERN ARGS...: nngc run ARGS fails at run time (status
+# 1) with PATTERN in its message
+run_error() {
+    name=$1 pat=$2
+    shift 2
+    "$NNGC" run "$@" >"$tmp/err" 2>&1
+    st=$?
+    if [ $st -eq 1 ] && grep -q "$pat" "$tmp/err"; then ok "error: $name"; else
+        notok "error: $name ($(status_text $st))"
+        detail "$tmp/err" 8
+    fi
+}
 cat >"$tmp/concat.nn" <<'EOF'
 model c
 dim N = 3
@@ -185,12 +197,8 @@ import check
 check.write_npy(sys.argv[1] + "/w.npy", "i", [4, 2], [1] * 8)
 check.write_npy(sys.argv[1] + "/len.npy", "i", [2], [3, 4])
 PY
-"$NNGC" run examples/rnnlm.nn --batch=2 --dim T=3 --input words="$tmp/w.npy" --input T_len="$tmp/len.npy" >"$tmp/err" 2>&1
-st=$?
-if [ $st -eq 1 ] && grep -q "rnnlm.nn:17:1: index .* out of range" "$tmp/err"; then ok "error: a length past T"; else
-    notok "error: a length past T ($(status_text $st))"
-    detail "$tmp/err" 8
-fi
+run_error "a length past T" "rnnlm.nn:17:1: index .* out of range" \
+    examples/rnnlm.nn --batch=2 --dim T=3 --input words="$tmp/w.npy" --input T_len="$tmp/len.npy"
 # a row at a per-example index (xs[at[t]]: one gather of the [T B, ...]
 # rows, tests/batch/ptr.nn) past the example's own rows but inside the
 # batch's T is a range error, as in a one-example call, not a read of the
@@ -224,15 +232,8 @@ for P in tests/batch/ptr.nn tests/batch/ptr_whole.nn; do
     [ "$pm" = ptr ] || xs=pxsb
     for c in "pbad:index 2 out of range \[0, 2) (example 1)" "pneg:index -1 out of range \[0, 2) (example 1)"; do
         for o in 2 0; do
-            "$NNGC" run -O$o "$P" --batch=2 --input xs="$tmp/$xs.npy" --input at="$tmp/${c%%:*}.npy" \
-                --input T_len="$tmp/plen.npy" >"$tmp/err" 2>&1
-            st=$?
-            if [ $st -eq 1 ] && grep -q "$pm.nn:13:19: ${c#*:}" "$tmp/err"; then
-                ok "error -O$o: $pm: a per-example index outside the example's rows (${c%%:*})"
-            else
-                notok "error -O$o: $pm: a per-example index outside the example's rows (${c%%:*}, $(status_text $st))"
-                detail "$tmp/err" 8
-            fi
+            run_error "-O$o: $pm: a per-example index outside the example's rows (${c%%:*})" "$pm.nn:13:19: ${c#*:}" \
+                -O$o "$P" --batch=2 --input xs="$tmp/$xs.npy" --input at="$tmp/${c%%:*}.npy" --input T_len="$tmp/plen.npy"
         done
     done
     if ptr_sum plen px0 pa0 px1 pa1; then
@@ -266,15 +267,8 @@ check.write_npy(d + "/yw.npy", "i", [2, 4], [1, 2, 3, 4, 5, 6, 1000000, 1000000]
 check.write_npy(d + "/ybad.npy", "i", [2], [3, 2])
 check.write_npy(d + "/ylen.npy", "i", [2], [4, 2])
 PY
-"$NNGC" run tests/batch/pointer.nn --batch=2 --input words="$tmp/yw.npy" --input y="$tmp/ybad.npy" \
-    --input T_len="$tmp/ylen.npy" >"$tmp/err" 2>&1
-st=$?
-if [ $st -eq 1 ] && grep -q "pointer.nn:16:9: index 2 out of range \[0, 2) (example 1)" "$tmp/err"; then
-    ok "error: a pointer label past the example's positions"
-else
-    notok "error: a pointer label past the example's positions ($(status_text $st))"
-    detail "$tmp/err" 8
-fi
+run_error "a pointer label past the example's positions" "pointer.nn:16:9: index 2 out of range \[0, 2) (example 1)" \
+    tests/batch/pointer.nn --batch=2 --input words="$tmp/yw.npy" --input y="$tmp/ybad.npy" --input T_len="$tmp/ylen.npy"
 # an example of length 0 (T_len 0: allowed, though a one-example program
 # has T >= 1) in a mean over the line read whole: its mean is 0, not 0 / 0
 # (nan in the whole batch's loss and gradients). clf.nn's bias starts at
