@@ -97,7 +97,7 @@ static bool is_identifier(const char *s)
 /* Is s a macro or type name the included headers define or may define? */
 static bool header_name(const char *s)
 {
-    if (in_list(header_macros, s) || ends(s, "_t"))
+    if (in_list(header_macros, s))
         return true;
     /* limits and constant macros of stdint.h: INT8_MAX, UINT_LEAST16_MIN, INT64_C, SIZE_MAX, ... */
     bool intish = starts(s, "INT") || starts(s, "UINT") || starts(s, "SIZE_") || starts(s, "PTRDIFF_") ||
@@ -117,6 +117,9 @@ void check_name(Ctx *x, const char *what, const char *name, Loc loc)
     } else if (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z'))) {
         emit_error(x, loc, "%s name '%s' is reserved for the C implementation (it starts with '%.2s'); rename it",
                    what, name, name);
+    } else if (ends(name, "_t")) { /* int64_t, size_t: and POSIX reserves every name so ending for types */
+        emit_error(x, loc, "%s name '%s' ends in '_t', the names of types (int64_t, size_t: the C headers the "
+                   "generated code includes define some, POSIX reserves the rest); rename it", what, name);
     } else if (header_name(name)) {
         emit_error(x, loc, "%s name '%s' is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; rename it",
                    what, name);

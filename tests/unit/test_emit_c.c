@@ -772,8 +772,10 @@ static void test_bad_names_and_sizes(void **state)
                      "rename it"},
         {"INT64_MAX", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
                       "rename it"},
-        {"int64_t", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
-                    "rename it"},
+        {"int64_t", "ends in '_t', the names of types (int64_t, size_t: the C headers the generated code "
+                    "includes define some, POSIX reserves the rest); rename it"},
+        {"index_from_t", "ends in '_t', the names of types (int64_t, size_t: the C headers the generated code "
+                         "includes define some, POSIX reserves the rest); rename it"},
         {"EOF", "is a macro or type of the C headers the generated code (or its caller: stdio.h) includes; "
                 "rename it"},
         {"__func__", "is reserved for the C implementation (it starts with '__'); rename it"},
