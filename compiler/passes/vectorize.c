@@ -552,6 +552,33 @@ static void batch_matvec_rows(Vec *v, Node *n) {
     retype(v, n);
 }
 
+/* A @ op(W) of a per-example matrix A ([B, M, K]) and a shared W ([K, N],
+ * tb: [N, K]): the rows of A seen as [B M, K] times op(W), one GEMM,
+ * seen as [B, M, N]. A's padding rows (M a sequence's dynamic dim) give
+ * rows of padding, which whatever reads the result along M leaves out as
+ * it does a sequence's. */
+static void batch_matmul_rows(Vec *v, Node *n) {
+    Node *a = n->in[0], *w = n->in[1];
+    Loc loc = n->loc;
+    if (n->nin != 2 || n->ta || batched(w) || !batched(a) || a->shape.rank != 3)
+        return refuse(v, n, "of a per-example value (batched: a per-example matrix times a shared one)");
+    Shape rs = {.rank = 2, .d = {size_const(0), a->shape.d[2]}};
+    NN_ASSERT(size_mul(a->shape.d[0], a->shape.d[1], &rs.d[0]));
+    Node *rows = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
+    rows->shape = rs;
+    rows = build_put(&v->b, rows, loc);
+    Node *p = build_new(OP_MATMUL, 2, (Node *[]){rows, w}, loc);
+    p->tb = n->tb;
+    p = build_put(&v->b, p, loc);
+    Shape out = {.rank = 3, .d = {a->shape.d[0], a->shape.d[1], p->shape.d[1]}};
+    n->op = OP_RESHAPE;
+    n->nin = 1;
+    n->in[0] = p;
+    n->ta = n->tb = false;
+    n->shape = out;
+    retype(v, n);
+}
+
 /* softmax, log_softmax, logsumexp, cross_entropy or pick along a
  * sequence's dynamic dim (the last axis of z, [B, ..., T]): past an
  * example's end z - 1e30 there (z + (mask - 1) 1e30: z exactly at its
@@ -677,6 +704,17 @@ static void batch_node(Vec *v, Node *n) {
         any |= batched(n->in[k]);
     if (!any)
         return;
+    /* an index or label of each example's own (T - 1 - t, computed, not
+     * read from an input: those are masked where they are read) used by
+     * a checked op in a loop to the longest example: 0 past the example's
+     * end, as ids read there are (T - 1 - t is negative there) */
+    if (v->imask && (op_flags[n->op] & OPF_CHECKED))
+        for (int k = 0; k < n->nin; k++) {
+            Node *x = n->in[k];
+            if (x->dtype == DT_I32 && batched(x) && x->shape.rank == 1 &&
+                !(x->op == OP_IMUL && (x->in[0] == v->imask || x->in[1] == v->imask)))
+                n->in[k] = mark1(build_op2(&v->b, OP_IMUL, x, v->imask, n->loc));
+        }
     if (masked_reduce(v, n) || masked_softmax(v, n))
         return;
     if (reads_padding(n))
@@ -696,6 +734,8 @@ static void batch_node(Vec *v, Node *n) {
         n->tb = !n->ta;
         n->ta = false;
         return retype(v, n);
+    case OP_MATMUL: /* a per-example matrix times a shared one: one GEMM of the batch's rows */
+        return batch_matmul_rows(v, n);
     case OP_SUM:
     case OP_MEAN:
         if (a->shape.rank < 2)

@@ -233,16 +233,12 @@ class Gen:
     # takes (summed or averaged along T by the caller: k 23)
     def mat(self, d, env):
         c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
-        if self.batchable:   # (a product of a per-example matrix, a stack read whole: rejected by --batch)
-            del c[2]
-        elif env.get("hs"):
+        if not self.batchable and env.get("hs"):   # (a stack read whole: rejected by --batch)
             c += [h for h in env["hs"]]
         m = self.r.choice(c)
         if d > 0 and self.r.random() < 0.5:
             t = ["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m), "relu(%s)", "%s @ U",
                  "sigmoid(%s)"]
-            if self.batchable:
-                del t[4]
             m = self.r.choice(t) % m
         return m
 
