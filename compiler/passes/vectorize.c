@@ -553,29 +553,13 @@ static void batch_matvec_rows(Vec *v, Node *n) {
 }
 
 /* A @ op(W) of a per-example matrix A ([B, M, K]) and a shared W ([K, N],
- * tb: [N, K]): the rows of A seen as [B M, K] times op(W), one GEMM,
- * seen as [B, M, N]. A's padding rows (M a sequence's dynamic dim) give
- * rows of padding, which whatever reads the result along M leaves out as
- * it does a sequence's. */
+ * tb: [N, K]): the IR's product of stacked rows, [B, M, K] @ op(W) ->
+ * [B, M, N], one GEMM of the batch's rows [B M, K] (docs/IR.md). A's
+ * padding rows (M a sequence's dynamic dim) give rows of padding, which
+ * whatever reads the result along M leaves out as it does a sequence's. */
 static void batch_matmul_rows(Vec *v, Node *n) {
-    Node *a = n->in[0], *w = n->in[1];
-    Loc loc = n->loc;
-    if (n->nin != 2 || n->ta || batched(w) || !batched(a) || a->shape.rank != 3)
+    if (n->nin != 2 || n->ta || batched(n->in[1]) || !batched(n->in[0]) || n->in[0]->shape.rank != 3)
         return refuse(v, n, "of a per-example value (batched: a per-example matrix times a shared one)");
-    Shape rs = {.rank = 2, .d = {size_const(0), a->shape.d[2]}};
-    NN_ASSERT(size_mul(a->shape.d[0], a->shape.d[1], &rs.d[0]));
-    Node *rows = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
-    rows->shape = rs;
-    rows = build_put(&v->b, rows, loc);
-    Node *p = build_new(OP_MATMUL, 2, (Node *[]){rows, w}, loc);
-    p->tb = n->tb;
-    p = build_put(&v->b, p, loc);
-    Shape out = {.rank = 3, .d = {a->shape.d[0], a->shape.d[1], p->shape.d[1]}};
-    n->op = OP_RESHAPE;
-    n->nin = 1;
-    n->in[0] = p;
-    n->ta = n->tb = false;
-    n->shape = out;
     retype(v, n);
 }
 
