@@ -62,13 +62,18 @@ typedef struct nnrt_dev_status {
 enum { NNRT_DEV_GATHER = 1, NNRT_DEV_SCATTER = 2, NNRT_DEV_LABEL = 3, NNRT_DEV_SGD_IDS = 4, NNRT_DEV_APPROX = 5,
        NNRT_DEV_INDEX = 6 /* a row at a per-example index (check_index): the position is the example */ };
 
-/* index value, the pos-th of the kernel's list, is not in [0, bound) */
+/* index value, the pos-th of the kernel's list, is not in [0, bound).
+ * The bound is written by the thread whose key took the minimum: a later
+ * kernel of the same kind whose key is larger (two gathers failing in one
+ * call) leaves the pair as it was. (Within a kernel the bound is the same
+ * for every thread, or one thread checks: check_index.) */
 __device__ static inline void nnrt_dev_range_error(nnrt_dev_status *st, int what, long long pos, long long value,
                                                    long long bound) {
     int old = atomicCAS(&st->code, 0, what);
     if (old == 0 || old == what) {
-        atomicMin(&st->key, (unsigned long long)pos << 32 | (unsigned)(int)value);
-        st->bound = bound; /* the same for every thread of the kernel */
+        unsigned long long key = (unsigned long long)pos << 32 | (unsigned)(int)value;
+        if (key < atomicMin(&st->key, key))
+            st->bound = bound;
     }
 }
 

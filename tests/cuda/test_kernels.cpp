@@ -184,6 +184,20 @@ static void test_gather_scatter(void) {
     CHECK(rc == NNRT_ERR_RANGE && strstr(nnrt_last_error(), "gather: row id") &&
               strstr(nnrt_last_error(), "out of range [0, 10)"),
           "gather: an id out of range is a range error (%s)", nnrt_last_error());
+    /* two kernels of the same kind fail in one call: the error names the
+     * lowest position's id with its own table's bound (the second, a
+     * 4-row view, fails at position 2 with id 7; it once left its bound
+     * 4 beside the first one's id -1) */
+    int32_t bad2[4] = {0, 0, 7, 0};
+    int32_t *dids2 = (int32_t *)dev(sizeof bad2);
+    nnrt_cuda_begin(ctx);
+    rc = up(dids, bad, sizeof bad);
+    rc = rc ? rc : up(dids2, bad2, sizeof bad2);
+    rc = rc ? rc : nnrt_cuda_gather_rows(ctx, dt, V, D, dids, 4, dout);
+    rc = rc ? rc : nnrt_cuda_gather_rows(ctx, dt, 4, D, dids2, 4, dout);
+    rc = rc ? rc : nnrt_cuda_end(ctx, &o, 1);
+    CHECK(rc == NNRT_ERR_RANGE && strstr(nnrt_last_error(), "gather: row id -1 out of range [0, 10) (element 1)"),
+          "gather: two kernels out of range, the error's id and bound are one kernel's (%s)", nnrt_last_error());
 
     /* scatter-add by hand: rows 1 and 3 listed (1 twice), zeroed first; the others keep 7 */
     enum { V2 = 5, D2 = 2 };
