@@ -279,10 +279,6 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_ISUB:
     case OP_IMUL:
     case OP_CHECKIDX: /* its bound per example: [B], against [n, B] */
-        if (!ba && !bb) { /* a check of values from before the loop, kept in it (a loop may not run) */
-            *why = "a check of values that do not vary with the loop index";
-            return NULL;
-        }
         /* an int scalar per iteration (t) against ids per example ([B]:
          * nngc --batch's T_len - 1 - t): its column [n, 1], so that the
          * two broadcast to [n, B] */
@@ -774,7 +770,13 @@ static int batch_loop(BatchPass *bp, Loop *l, int pos) {
             if (!bval(o) && !(dep && (o->mark & IN_REC)))
                 ready = false;
         }
-        if (all_inv && !(op_flags[v->op] & OPF_CHECKED)) {
+        if (all_inv && (op_flags[v->op] & OPF_CHECKED)) {
+            /* (the rules batch what varies: a "batched" check of these
+             * would lack the loop's axis) */
+            why = "a check of values that do not vary with the loop index (the loop may not run)";
+            goto kept;
+        }
+        if (all_inv) {
             /* the same value in every iteration: hoist it */
             memmove(&bt.body->nodes[i], &bt.body->nodes[i + 1], sizeof(Node *) * (size_t)(bt.body->n - i - 1));
             bt.body->n--;
