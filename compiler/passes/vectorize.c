@@ -411,6 +411,34 @@ static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
     return ob;
 }
 
+/* id x (i32, per example or one for all) in a loop to the longest
+ * example: 0 past the example's end, where a computed index (T - 1 - t)
+ * is out of its range; x itself where it is masked already (an id read
+ * from an input) or there is no such loop. */
+static Node *masked_id(Vec *v, Node *x, Loc loc) {
+    if (!v->imask || (x->op == OP_IMUL && (x->in[0] == v->imask || x->in[1] == v->imask)))
+        return x;
+    return mark1(build_op2(&v->b, OP_IMUL, x, v->imask, loc));
+}
+
+/* Index i (masked_id) checked against each example's own rows of an axis
+ * of size s, S(len[b]), as a one-example call checks it against S(T): the
+ * range error names i, that bound and the example (check_index). Past the
+ * example's end, where i is 0, the bound is S(len[b]) + 1, so that row 0
+ * passes even for an example without rows. */
+static Node *checked_row(Vec *v, Node *i, Size s, Loc loc) {
+    Builder *b = &v->b;
+    Node *rows = s.k[0] >= 1 ? size_at_len(b, v->len, s, loc) : size_leaf(b, s, loc);
+    if (v->imask) {
+        i = masked_id(v, i, loc);
+        rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
+        rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
+    }
+    Node *c = build_op2(b, OP_CHECKIDX, i, rows, loc);
+    c->mark = c->shape.rank > 0; /* one index per example, or the same for all of them */
+    return c;
+}
+
 /* xs[i] of a time-major a ([S, B, ...]: an input read by rows, a stack) at
  * a per-example index i (i32 [B]: T - 1 - t, ids[t]): row i[b] B + b of a
  * seen as [S B, ...], one gather; the view put before the loop, once per
@@ -418,23 +446,13 @@ static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
  * a per-example matrix) at any index i (t or per example): row b S(T) +
  * i[b] of a seen as [B S, ...]. A step past an example's end reads its
  * row 0 (an id there: 0, as for xs[t]). An i outside the example's own
- * rows 0 .. S(len[b]) - 1 is a range error as in a one-example call, its
- * message naming i, S(len[b]) and the example (check_index; at a step
- * past the example's end the bound is S(len[b]) + 1, so that row 0
- * passes even for an example without rows). */
+ * rows is a range error as in a one-example call (checked_row). */
 static void row_per_example(Vec *v, Node *n, bool batch_major) {
     Node *a = n->in[0], *i = n->in[1];
     Loc loc = n->loc;
     Builder *b = &v->b;
     Size s = a->shape.d[batch_major ? 1 : 0];
-    Node *rows = s.k[0] >= 1 ? size_at_len(b, v->len, s, loc) : size_leaf(b, s, loc);
-    if (v->imask) {
-        i = mark1(build_op2(b, OP_IMUL, i, v->imask, loc));
-        rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
-        rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
-    }
-    i = build_op2(b, OP_CHECKIDX, i, rows, loc);
-    i->mark = i->shape.rank > 0; /* one index per example, or the same for all of them */
+    i = checked_row(v, i, s, loc);
     Node *ex = range_leaf(b, size_const(v->B), loc), *flat;
     if (batch_major)
         flat = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, ex, size_leaf(b, s, loc), loc)), i, loc));
@@ -570,8 +588,7 @@ static void batch_matmul_rows(Vec *v, Node *n) {
  * without positions gets a finite uniform row. The label of cross_entropy
  * or pick (the classes are the positions: a pointer) is one per example,
  * checked against the example's own positions as a one-example call
- * checks it against its T (check_index; a step past the example's end in
- * a loop reads label 0, whose bound is then one more). False where no
+ * checks it against its T (checked_row). False where no
  * mask of that size is known, or the labels are not one per example. */
 static bool masked_softmax(Vec *v, Node *n) {
     bool xent = n->op == OP_XENT || n->op == OP_PICK;
@@ -587,14 +604,8 @@ static bool masked_softmax(Vec *v, Node *n) {
     Node *off = mark1(build_op2(b, OP_SUB, m->f, build_leaf(b, ir_const(1.0, loc), true), loc));
     off = mark1(build_op2(b, OP_MUL, off, build_leaf(b, ir_const(1e30, loc), true), loc));
     n->in[0] = mark1(build_op2(b, OP_ADD, z, lift_rank(v, off, z->shape.rank - 1, loc), loc));
-    if (xent) {
-        Node *rows = size_at_len(b, v->len, s, loc);
-        if (v->imask) {
-            rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
-            rows = mark1(build_op2(b, OP_IADD, rows, build_leaf(b, ir_iconst(1, loc), true), loc));
-        }
-        n->in[1] = mark1(build_op2(b, OP_CHECKIDX, n->in[1], rows, loc));
-    }
+    if (xent)
+        n->in[1] = checked_row(v, n->in[1], s, loc);
     retype(v, n);
     return true;
 }
@@ -692,13 +703,10 @@ static void batch_node(Vec *v, Node *n) {
      * read from an input: those are masked where they are read) used by
      * a checked op in a loop to the longest example: 0 past the example's
      * end, as ids read there are (T - 1 - t is negative there) */
-    if (v->imask && (op_flags[n->op] & OPF_CHECKED))
-        for (int k = 0; k < n->nin; k++) {
-            Node *x = n->in[k];
-            if (x->dtype == DT_I32 && batched(x) && x->shape.rank == 1 &&
-                !(x->op == OP_IMUL && (x->in[0] == v->imask || x->in[1] == v->imask)))
-                n->in[k] = mark1(build_op2(&v->b, OP_IMUL, x, v->imask, n->loc));
-        }
+    if (op_flags[n->op] & OPF_CHECKED)
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k]->dtype == DT_I32 && batched(n->in[k]) && n->in[k]->shape.rank == 1)
+                n->in[k] = masked_id(v, n->in[k], n->loc);
     if (masked_reduce(v, n) || masked_softmax(v, n))
         return;
     if (reads_padding(n))
