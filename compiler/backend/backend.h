@@ -293,6 +293,7 @@ char *int_operand_at(Ctx *x, const Node *o, const Node *n);
 
 /* ---- c_gather.c */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound);
+void emit_index_check_of(Ctx *x, const Node *n, const char *idx, const char *bound, const char *example);
 void emit_scatter_rows(Ctx *x, const Node *n, const char *dst, bool zero_first, int list);
 void emit_zero_touched(Ctx *x, const char *dst, int i, const char *rowc);
 /* Does NAME_train_step apply param i's SGD step in its gradient's scatter

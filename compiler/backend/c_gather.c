@@ -18,14 +18,22 @@ static bool index_in_range(const Graph *g, const Node *idx, Size rows)
 /* return nnrt_error(RANGE, "file:l:c: index %lld out of range [0, %lld)") if !(0 <= idx < bound) */
 void emit_index_check(Ctx *x, const Node *n, const char *idx, const char *bound)
 {
+    emit_index_check_of(x, n, idx, bound, NULL);
+}
+
+/* emit_index_check, the message naming the example too when example (C:
+ * its number) is not NULL: "... out of range [0, %lld) (example %lld)" */
+void emit_index_check_of(Ctx *x, const Node *n, const char *idx, const char *bound, const char *example)
+{
     /* nothing is in range [0, 0) (the rows of an empty loop's stack): no
      * test, whose two halves would overlap (a clang warning) */
     bool empty = strcmp(bound, "0") == 0;
     if (!empty)
         cline(x, "if (%s < 0 || %s >= %s)", idx, idx, bound);
-    cline(x, "%sreturn nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)\",", empty ? "" : "    ",
-          loc_fmt(x, n->loc));
-    cline(x, "%s                  (long long)%s, (long long)%s);", empty ? "" : "    ", idx, bound);
+    cline(x, "%sreturn nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld)%s\",", empty ? "" : "    ",
+          loc_fmt(x, n->loc), example ? " (example %lld)" : "");
+    cline(x, "%s                  (long long)%s, (long long)%s%s);", empty ? "" : "    ", idx, bound,
+          example ? xsprintf(", (long long)(%s)", example) : "");
 }
 
 /* Are hier's paths (pad id pad, c_path_pad) surely row ids of a table of

@@ -71,13 +71,11 @@ void c_emit_leaf(Ctx *x, Node *n, const char *v)
             break;
         }
         cline(x, "for (int64_t i = 0; i < %s; i++) {", count_c(x, &n->shape, 0));
-        cline(x, "    const int64_t y = %s%s, hi = %s%s;", va, int_operand_at(x, a, n), vb, int_operand_at(x, b, n));
-        cline(x, "    if (y < 0 || y >= hi)");
-        cline(x, "        return nnrt_error(NNRT_ERR_RANGE, \"%s: index %%lld out of range [0, %%lld) (example %%lld)\",",
-              loc_fmt(x, n->loc));
-        cline(x, "                          (long long)y, (long long)hi, (long long)(i %% (%s)));",
-              size_c(x, n->shape.d[n->shape.rank - 1]));
-        cline(x, "    %s[i] = (int32_t)y;", v);
+        x->indent++;
+        cline(x, "const int64_t y = %s%s, hi = %s%s;", va, int_operand_at(x, a, n), vb, int_operand_at(x, b, n));
+        emit_index_check_of(x, n, "y", "hi", xsprintf("i %% (%s)", size_c(x, n->shape.d[n->shape.rank - 1])));
+        cline(x, "%s[i] = (int32_t)y;", v);
+        x->indent--;
         cline(x, "}");
         break;
     case OP_RANGE:
