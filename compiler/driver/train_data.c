@@ -76,7 +76,7 @@ static const char *const layout_names[] = {"plain", "lm", "window"};
 
 /* the nnrt_layout named layout, or -1 after the error */
 static int layout_of(const char *layout) {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (int)(sizeof layout_names / sizeof *layout_names); i++)
         if (strcmp(layout, layout_names[i]) == 0)
             return i;
     driver_error("--layout %s: expected %s, %s or %s", layout, layout_names[0], layout_names[1], layout_names[2]);
@@ -128,12 +128,13 @@ bool text_spec(const nnrt_model_desc *d, const char *layout, TextSpec *ts) {
     for (int j = 0; j < d->ndims; j++)
         if (d->dims[j].dyn_index == ts->tdyn)
             ts->tmax = d->dims[j].value;
+    int named = layout ? layout_of(layout) : 0;
+    if (named < 0)
+        return false;
     if (!layout)
         ts->layout = ts->k == 0 ? NNRT_LAYOUT_PLAIN : ts->k % 2 ? NNRT_LAYOUT_LM : NNRT_LAYOUT_WINDOW;
-    else if (layout_of(layout) >= 0)
-        ts->layout = (nnrt_layout)layout_of(layout);
     else
-        return false;
+        ts->layout = (nnrt_layout)named;
     if (nnrt_layout_T(ts->layout, ts->k, 1) < 0) {
         static const char *const need[] = {"k = 0", "k >= 1", "an even k"};
         driver_error("--layout %s needs %s, but input %s : %s has k = %lld", layout, need[ts->layout], t->name,
