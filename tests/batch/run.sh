@@ -258,15 +258,6 @@ check "same: ptr_whole, B=4, -O0" python3 tests/batch/check.py "$NNGC" tests/bat
 # example's own positions (a one-example call: against its T)
 check "same: pointer, B=3" python3 tests/batch/check.py "$NNGC" tests/batch/pointer.nn 3 23 --within y
 check "same: pointer, B=4, -O0" python3 tests/batch/check.py "$NNGC" tests/batch/pointer.nn 4 24 --within y -O0
-python3 - "$tmp" <<'PY'
-import sys
-sys.path.insert(0, "tests/batch")
-import check
-d = sys.argv[1]
-check.write_npy(d + "/yw.npy", "i", [2, 4], [1, 2, 3, 4, 5, 6, 1000000, 1000000])
-check.write_npy(d + "/ybad.npy", "i", [2], [3, 2])
-check.write_npy(d + "/ylen.npy", "i", [2], [4, 2])
-PY
 run_error "a pointer label past the example's positions" "pointer.nn:16:9: index 2 out of range \[0, 2) (example 1)" \
     tests/batch/pointer.nn --batch=2 --input words="$tmp/yw.npy" --input y="$tmp/ybad.npy" --input T_len="$tmp/ylen.npy"
 # an example of length 0 (T_len 0: allowed, though a one-example program
