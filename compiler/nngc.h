@@ -267,6 +267,9 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(ABS, "abs", 1, OPF_ELEMWISE)                                                   \
     X(MATVEC, "matvec", -1, 0)   /* op(a) @ x [+ c]; a [M,K] (ta: a is [K,M]), x [K] -> [M] */ \
     X(MATMUL, "matmul", -1, 0)   /* op(a) @ op(b) [+ c] -> [M,N]; ta, tb transpose flags */ \
+    X(BMM, "batch_matmul", 2, 0) /* a product per leading index: op(a_i) @ op(b_i) -> [B,M,N], a [B,M,K] \
+                                    (ta: [B,K,M]) or one matrix for all, b [B,K,N] (tb: [B,N,K]) or one \
+                                    (--batch's products of two per-example matrices) */ \
     X(TRANSPOSE, "transpose", 1, 0) /* [M,N] -> [N,M] */                             \
     X(DOT, "dot", 2, 0)          /* [D].[D] -> [] */                                 \
     X(ROW, "row", 2, OPF_CHECKED) /* a[i]: a [N,...] (f32 or i32), i int scalar -> [...] */ \
@@ -426,7 +429,7 @@ struct Node {
                          SUMAXIS, MEANAXIS, EXPAND: the axis;
                          ARG: the operand of the fused node it stands for */
     Size size;        /* DIM: the value; RANGE: the first value; SLICE: the first row */
-    bool ta, tb;      /* MATVEC (ta), MATMUL (ta, tb): operand used transposed;
+    bool ta, tb;      /* MATVEC (ta), MATMUL and BMM (ta, tb): operand used transposed;
                          ARG (ta): a row ARG, read once per row of the fused loop */
     Loop *loop;       /* LOOP, INDEX, CARRY: the loop */
     Block *fused;     /* FUSED: the elementwise body in order, its last node the

@@ -121,6 +121,13 @@ void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K, float al
     gemm_portable(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void nnrt_gemm_batched(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, int64_t sa, const float *B, int64_t ldb, int64_t sb, float beta, float *C,
+                       int64_t ldc, int64_t sc, int64_t batch) {
+    for (int64_t i = 0; i < batch; i++)
+        nnrt_gemm(transa, transb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta, C + i * sc, ldc);
+}
+
 static void gemv_portable(int transa, int64_t M, int64_t N, float alpha, const float *A,
                           int64_t lda, const float *x, float beta, float *y) {
     int64_t ny = transa ? N : M, nx = transa ? M : N;

@@ -118,6 +118,11 @@ void nnrt_path_scatter_sgd_m(float *W, float *g, int64_t H, const int32_t *ids, 
 void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
                float alpha, const float *A, int64_t lda, const float *B,
                int64_t ldb, float beta, float *C, int64_t ldc);
+/* batch products as nnrt_gemm, the i-th of A + i sa, B + i sb into C + i
+ * sc (strides in floats; 0: one matrix for all of them) */
+void nnrt_gemm_batched(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, int64_t sa, const float *B, int64_t ldb, int64_t sb, float beta, float *C,
+                       int64_t ldc, int64_t sc, int64_t batch);
 /* y = alpha * op(A) x + beta * y, A stored row-major as M x N with row
  * stride lda; op(A) = A (y has M) or A^T (y has N). */
 void nnrt_gemv(int transa, int64_t M, int64_t N, float alpha, const float *A,

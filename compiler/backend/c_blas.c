@@ -68,6 +68,16 @@ void c_emit_blas(Ctx *x, Node *n, const char *v)
               size_c(x, n->ta ? a->shape.d[0] : a->shape.d[1]), va, ld_c(x, a->shape.d[1]), vb,
               ld_c(x, b->shape.d[1]), n->nin == 3 ? "1.0f" : "0.0f", v, ld_c(x, n->shape.d[1]));
         break;
+    case OP_BMM: { /* a product per leading index (an operand of rank 2: the same for all) */
+        const Shape *sa = &a->shape, *sb = &b->shape;
+        char *ld_a = ld_c(x, sa->d[sa->rank - 1]), *ld_b = ld_c(x, sb->d[sb->rank - 1]);
+        cline(x, "nnrt_gemm_batched(%d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, 0.0f, %s, %s, %s, %s);",
+              n->ta ? 1 : 0, n->tb ? 1 : 0, size_c(x, n->shape.d[1]), size_c(x, n->shape.d[2]),
+              size_c(x, sa->d[sa->rank - (n->ta ? 2 : 1)]), va, ld_a, sa->rank == 3 ? count_c(x, sa, 1) : "0", vb,
+              ld_b, sb->rank == 3 ? count_c(x, sb, 1) : "0", v, ld_c(x, n->shape.d[2]), count_c(x, &n->shape, 1),
+              size_c(x, n->shape.d[0]));
+        break;
+    }
     case OP_TRANSPOSE: {
         NN_ASSERT(a->shape.rank == 2);
         char *rows = size_c(x, a->shape.d[0]), *cols = size_c(x, a->shape.d[1]);

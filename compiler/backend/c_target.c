@@ -25,7 +25,7 @@ static bool ctx_uses_nn_ld(Ctx *x)
         Node *n = x->all[i];
         if (n->op == OP_MATVEC && !size_is_const(n->in[0]->shape.d[1]))
             return true;
-        if (n->op == OP_MATMUL) /* the leading dims: the last axes (rank > 2: stacked rows) */
+        if (n->op == OP_MATMUL || n->op == OP_BMM) /* the leading dims: the last axes (rank > 2: stacked rows) */
             for (int k = 0; k < 3; k++) {
                 const Shape *s = k == 2 ? &n->shape : &n->in[k]->shape;
                 if (!size_is_const(s->d[s->rank - 1]))
@@ -50,7 +50,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_EXP] = c_emit_elem, [OP_LOG] = c_emit_elem, [OP_SQRT] = c_emit_elem, [OP_ABS] = c_emit_elem,
     [OP_SIGN] = c_emit_elem, [OP_STEP] = c_emit_elem, [OP_MULSUM] = c_emit_elem,
     [OP_MATVEC] = c_emit_blas, [OP_MATMUL] = c_emit_blas, [OP_TRANSPOSE] = c_emit_blas, [OP_DOT] = c_emit_blas,
-    [OP_OUTER] = c_emit_blas,
+    [OP_OUTER] = c_emit_blas, [OP_BMM] = c_emit_blas,
     [OP_SUM] = c_emit_reduce, [OP_MEAN] = c_emit_reduce, [OP_SUMAXIS] = c_emit_reduce,
     [OP_MEANAXIS] = c_emit_reduce, [OP_SOFTMAX] = c_emit_reduce, [OP_LOGSOFTMAX] = c_emit_reduce,
     [OP_XENT] = c_emit_reduce, [OP_LOGSUMEXP] = c_emit_reduce, [OP_PICK] = c_emit_reduce,

@@ -234,6 +234,16 @@ static void emit_product(Ctx *x, Node *n, const char *v)
              n->tb ? 1 : 0, size_c(x, n->shape.d[0]), size_c(x, n->shape.d[1]), size_c(x, sa->d[n->ta ? 0 : 1]), va,
              ld_c(x, sa->d[1]), vb, ld_c(x, b->shape.d[1]), beta, v, ld_c(x, n->shape.d[1]));
         break;
+    case OP_BMM: { /* strided-batched: a product per leading index (a rank-2 operand: stride 0) */
+        const Shape *sb = &b->shape;
+        cu_call(x, "nnrt_cuda_gemm_batched(m->cu, %d, %d, %s, %s, %s, 1.0f, %s, %s, %s, %s, %s, %s, 0.0f, %s, %s, %s, %s)",
+                n->ta ? 1 : 0, n->tb ? 1 : 0, size_c(x, n->shape.d[1]), size_c(x, n->shape.d[2]),
+                size_c(x, sa->d[sa->rank - (n->ta ? 2 : 1)]), va, ld_c(x, sa->d[sa->rank - 1]),
+                sa->rank == 3 ? count_c(x, sa, 1) : "0", vb, ld_c(x, sb->d[sb->rank - 1]),
+                sb->rank == 3 ? count_c(x, sb, 1) : "0", v, ld_c(x, n->shape.d[2]), count_c(x, &n->shape, 1),
+                size_c(x, n->shape.d[0]));
+        break;
+    }
     case OP_OUTER: { /* [M] x [N]: a product with K = 1 */
         char *cols = count_c(x, &b->shape, 0);
         cu_call(x, "nnrt_cuda_gemm(m->cu, 0, 0, %s, %s, 1, 1.0f, %s, 1, %s, nn_ld(%s), 0.0f, %s, nn_ld(%s))",
@@ -459,7 +469,7 @@ static const CuEmitFn cu_family[OP_COUNT] = {
     [OP_ICONST] = c_emit_leaf, [OP_DIM] = c_emit_leaf, [OP_INPUT] = c_emit_leaf,
     [OP_IADD] = emit_int, [OP_ISUB] = emit_int, [OP_IMUL] = emit_int, [OP_CHECKIDX] = emit_int, [OP_PARAM] = emit_param,
     [OP_TODEVICE] = emit_to_device, [OP_TOHOST] = emit_to_host,
-    [OP_MATVEC] = emit_products, [OP_MATMUL] = emit_products, [OP_OUTER] = emit_products, [OP_DOT] = emit_products,
+    [OP_MATVEC] = emit_products, [OP_MATMUL] = emit_products, [OP_BMM] = emit_products, [OP_OUTER] = emit_products, [OP_DOT] = emit_products,
     [OP_SOFTMAX] = emit_rows, [OP_LOGSOFTMAX] = emit_rows, [OP_LOGSUMEXP] = emit_rows, [OP_ROW] = emit_row,
     [OP_LOOP] = emit_device_loop, [OP_CARRY] = emit_loop_value, [OP_LOOPOUT] = emit_loop_value, [OP_INDEX] = emit_nothing,
     [OP_SCATTERROWS] = emit_loop_rows, [OP_CONCAT] = emit_concat, [OP_SLICE] = emit_slice, [OP_RESHAPE] = emit_reshape,

@@ -285,9 +285,9 @@ static char *node_text(Ctx *x, const Node *n)
     } else {
         s = xsprintf("%s%s", s, operand_ids(n, " "));
     }
-    if ((n->op == OP_MATVEC || n->op == OP_MATMUL) && n->ta)
+    if ((n->op == OP_MATVEC || n->op == OP_MATMUL || n->op == OP_BMM) && n->ta)
         s = xsprintf("%s ta", s);
-    if (n->op == OP_MATMUL && n->tb)
+    if ((n->op == OP_MATMUL || n->op == OP_BMM) && n->tb)
         s = xsprintf("%s tb", s);
     if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND)
         s = xsprintf("%s axis=%d", s, n->index);

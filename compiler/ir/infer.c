@@ -240,6 +240,28 @@ static bool infer_matmul(Infer *I, const Node *a, const Node *b) {
     return true;
 }
 
+/* a product per leading index (--batch: two per-example matrices): a
+ * [B, M, K] (ta: [B, K, M]) or one matrix [M, K] for every i, b likewise
+ * [B, K, N] (tb: [B, N, K]) or [K, N]; at least one has the B axis, both
+ * the same B -> [B, M, N]. */
+static bool infer_bmm(Infer *I, const Node *a, const Node *b) {
+    Node *n = I->n;
+    if (!need_f32(I, a) || !need_f32(I, b))
+        return false;
+    int ra = a->shape.rank, rb = b->shape.rank;
+    if (ra < 2 || ra > 3 || rb < 2 || rb > 3 || (ra == 2 && rb == 2) ||
+        (ra == 3 && rb == 3 && !size_eq(a->shape.d[0], b->shape.d[0])))
+        return fail(I, "shape mismatch in 'batch_matmul': %s @ %s (expected [B, M, K] or [M, K] and [B, K, N] or "
+                    "[K, N], one B at least)", shp(I, &a->shape), shp(I, &b->shape));
+    const Size *x = a->shape.d + ra - 2, *y = b->shape.d + rb - 2;
+    Size m = x[n->ta ? 1 : 0], ka = x[n->ta ? 0 : 1], kb = y[n->tb ? 1 : 0], nn = y[n->tb ? 0 : 1];
+    if (!size_eq(ka, kb))
+        return fail(I, "shape mismatch in 'batch_matmul': %s%s @ %s%s (inner sizes %s and %s differ)",
+                    shp(I, &a->shape), n->ta ? " ta" : "", shp(I, &b->shape), n->tb ? " tb" : "", sz(I, ka), sz(I, kb));
+    set(I, DT_F32, &(Shape){.rank = 3, .d = {ra == 3 ? a->shape.d[0] : b->shape.d[0], m, nn}});
+    return true;
+}
+
 static bool infer_concat(Infer *I, const Node *a, const Node *b) {
     const Shape *x = &a->shape, *y = &b->shape;
     if (a->dtype != b->dtype)
@@ -564,6 +586,8 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         }
         return true;
     }
+    case OP_BMM:
+        return infer_bmm(&I, a, b);
     case OP_ARG: /* like FILL: the fuse pass set the operand's type (and dtype) */
         return true;
     case OP_FUSED: {

@@ -172,9 +172,9 @@ static void print_node(Printer *p, const Node *n, int depth) {
             pr_ref(p, n->in ? n->in[i] : NULL);
         }
     }
-    if ((n->op == OP_MATVEC || n->op == OP_MATMUL) && n->ta)
+    if ((n->op == OP_MATVEC || n->op == OP_MATMUL || n->op == OP_BMM) && n->ta)
         pr(p, " ta");
-    if (n->op == OP_MATMUL && n->tb)
+    if ((n->op == OP_MATMUL || n->op == OP_BMM) && n->tb)
         pr(p, " tb");
     if (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS || n->op == OP_EXPAND || n->op == OP_MULSUM ||
         (n->op == OP_CONCAT && n->index))

@@ -433,6 +433,14 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
         if (x->nin == 3 && active(x->in[2]))
             add_adj(S, x->in[2], sumto(S, dy, &x->in[2]->shape, at));
         return true;
+    case OP_BMM: /* as MATMUL, product by product; an operand shared by all: the sum over them */
+        if (da)
+            add_adj(S, a, sumto(S, x->ta ? matprod(S, OP_BMM, fwd(S, b), dy, x->tb, true, at)
+                                         : matprod(S, OP_BMM, dy, fwd(S, b), false, !x->tb, at), &a->shape, at));
+        if (db)
+            add_adj(S, b, sumto(S, x->tb ? matprod(S, OP_BMM, dy, fwd(S, a), true, x->ta, at)
+                                         : matprod(S, OP_BMM, fwd(S, a), dy, !x->ta, false, at), &b->shape, at));
+        return true;
     case OP_TRANSPOSE:
         add_adj(S, a, op1(S, OP_TRANSPOSE, dy, at));
         return true;

@@ -36,7 +36,7 @@ static bool scan_body(const Block *b, const char **why)
             *why = "draws random numbers";
         else if (n->op == OP_SPARSESCATTER)
             *why = "writes a sparse gradient";
-        if (n->op == OP_MATVEC || n->op == OP_MATMUL)
+        if (n->op == OP_MATVEC || n->op == OP_MATMUL || n->op == OP_BMM)
             work = true;
         if (n->op == OP_LOOP) {
             work = true;

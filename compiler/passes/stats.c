@@ -23,7 +23,7 @@ static void count(const Graph *g, const Block *b, double trips, int depth, Stats
             st->in_loops++;
         if (!(op_flags[n->op] & OPF_LEAF))
             st->run_ops += trips;
-        if (n->op == OP_MATMUL)
+        if (n->op == OP_MATMUL || n->op == OP_BMM)
             st->gemm++, st->run_gemm += trips;
         if (n->op == OP_MATVEC)
             st->gemv++, st->run_gemv += trips;

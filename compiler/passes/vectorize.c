@@ -33,8 +33,8 @@
  * batched yet (an error naming the op): more than one dynamic
  * dim, a reduction along the dynamic dim of a sequence read whole (it would
  * read the padding), and ops whose batched form needs an op the IR lacks
- * (concat, transpose, outer, a matrix product of two per-example values, a
- * gather with per-example ids). With a
+ * (concat along a sequence's dynamic dim, a matrix product of two
+ * per-example values, a gather with a per-example matrix of ids). With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -144,7 +144,7 @@ static void batch_elemwise(Vec *v, Node *n) {
  * relu(z) is written (z + |z|) / 2, the same value: autodiff takes relu' and
  * |z|' to be 0 at z = 0, which left the gradient there -t instead of
  * s(0) - t = 0.5 - t; with (z + |z|) / 2 the two kinks' halves add up to it. */
-static void batch_bxent(Vec *v, Node *n) {
+static Node *bxent_terms(Vec *v, Node *n) {
     Node *z = to_batch(v, n->in[0], n->loc), *t = to_batch(v, n->in[1], n->loc);
     Builder *b = &v->b;
     Loc l = n->loc;
@@ -152,9 +152,8 @@ static void batch_bxent(Vec *v, Node *n) {
     Node *az = build_op1(b, OP_ABS, z, l);
     Node *sp = build_op2(b, OP_ADD, one, build_op1(b, OP_EXP, build_op1(b, OP_NEG, az, l), l), l);
     Node *relu = build_op2(b, OP_MUL, half, build_op2(b, OP_ADD, z, az, l), l);
-    Node *e = build_op2(b, OP_ADD, build_op2(b, OP_SUB, relu, build_op2(b, OP_MUL, z, t, l), l),
-                        build_op1(b, OP_LOG, sp, l), l);
-    become_reduce(v, n, e, OP_SUMAXIS);
+    return build_op2(b, OP_ADD, build_op2(b, OP_SUB, relu, build_op2(b, OP_MUL, z, t, l), l),
+                     build_op1(b, OP_LOG, sp, l), l);
 }
 
 /* Whether axis k of a batched value is the dynamic dim: a sequence read
@@ -183,6 +182,8 @@ static bool reads_padding(const Node *n) {
         case OP_MATVEC:
             if (n->op == OP_MATVEC && batched(n->in[0])) /* batch_matvec_rows masks its own sum */
                 return false;
+            if ((n->op == OP_XENT || n->op == OP_PICK) && k == 1) /* a label per position (0 past the end) */
+                break;
             if (dynamic_axis(x, x->shape.rank - 1))
                 return true;
             break;
@@ -292,9 +293,22 @@ static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
     m->f->name = "pad_mask";
 }
 
+/* The mask f ([B, s]) against axis k of a batched value of rank r: f
+ * seen as [B, 1, ..., s, 1, ...], s at axis k (a reshape: the same
+ * elements in the same order). */
+static Node *mask_at(Builder *b, Node *f, int k, int r, Loc loc) {
+    if (k == 1 && r == 2)
+        return f;
+    Node *n = build_new(OP_RESHAPE, 1, (Node *[]){f}, loc);
+    n->shape = (Shape){.rank = r};
+    for (int j = 0; j < r; j++)
+        n->shape.d[j] = j == 0 ? f->shape.d[0] : j == k ? f->shape.d[1] : size_const(1);
+    return mark1(build_put(b, n, loc));
+}
+
 /* Before the top block's first non-leaf node (at pos): each input read
- * whole whose first axis is the dynamic dim ([B, s, ...]) is read as 0
- * past an example's end, never as its padding: an id there would fail
+ * whole with a dynamic dim ([B, s, ...], [B, D, s]) is read as 0 past an
+ * example's end along it, never as its padding: an id there would fail
  * its range check, a float overflow in an exp; a reduction over the
  * axis (masked_reduce) then leaves those positions out. */
 static void seq_prepare(Vec *v, int pos) {
@@ -302,74 +316,104 @@ static void seq_prepare(Vec *v, int pos) {
     Builder b = build_at(g, &g->top, pos, BUILD_ASSERT, "vectorize");
     for (int i = 0; i < g->top.n; i++) { /* (the leaves put at the head move an input on: seen again, with its aux) */
         Node *n = g->top.nodes[i];
-        if (n->op != OP_INPUT || n->aux || n->mark != 1 || n->shape.rank < 2 || size_is_const(n->shape.d[1]) ||
-            (n->dtype == DT_I32 && n->shape.rank > 2))
+        if (n->op != OP_INPUT || n->aux || n->mark != 1 || n->shape.rank < 2 || (n->dtype == DT_I32 && n->shape.rank > 2))
             continue;
-        make_seq_mask(v, &b, n->shape.d[1], n->loc);
-        struct SeqMask *m = seq_mask(v, n->shape.d[1]);
-        if (!m)
-            continue;
-        int at = 0; /* after the input (the top block's leaves are not all at its head) and the masks */
-        while (g->top.nodes[at] != n)
-            at++;
-        Builder after = at < b.pos ? b : build_at(g, &g->top, at + 1, BUILD_ASSERT, "vectorize");
-        if (n->dtype == DT_I32)
-            n->aux = mark1(build_op2(&after, OP_IMUL, n, m->i, n->loc));
-        else
-            n->aux = mark1(build_op2(&after, OP_MUL, n, expand_tail(&after, m->f, n->shape.rank, n->loc), n->loc));
-        if (at < b.pos)
-            b = after;
+        Node *x = n;
+        for (int k = 1; k < n->shape.rank; k++) {
+            if (size_is_const(n->shape.d[k]))
+                continue;
+            make_seq_mask(v, &b, n->shape.d[k], n->loc);
+            struct SeqMask *m = seq_mask(v, n->shape.d[k]);
+            if (!m)
+                continue;
+            int at = 0; /* after the input (the top block's leaves are not all at its head) and the masks */
+            while (g->top.nodes[at] != x)
+                at++;
+            Builder after = at < b.pos ? b : build_at(g, &g->top, at + 1, BUILD_ASSERT, "vectorize");
+            if (n->dtype == DT_I32)
+                x = mark1(build_op2(&after, OP_IMUL, x, m->i, n->loc));
+            else
+                x = mark1(build_op2(&after, OP_MUL, x, mask_at(&after, m->f, k, n->shape.rank, n->loc), n->loc));
+            if (at < b.pos)
+                b = after;
+        }
+        if (x != n)
+            n->aux = x;
     }
 }
 
-/* n, a sum or mean over the dynamic axis of a sequence read whole (x:
- * [B, s, ...] from seq_prepare's inputs, 0 past each example's end): the
- * sum of x times the mask, the mean of x times mask / count (count: the
- * example's own s(len[b]), times the other axes' sizes for a full mean);
- * dot(a, b) as the sum of a * b masked. False when n is not one of those
- * (reads_padding decides then). */
+/* n, a sum or mean along dynamic dims of sequences read whole (x: [B, s,
+ * ...], [B, D, s], [B, s, s]: inputs are 0 past each example's end,
+ * seq_prepare): x times the masks of the axes it sums (sum_axis: its axis;
+ * sum, mean, dot and binary_cross_entropy: all of them), a mean divided
+ * by the count (the example's own s(len[b]) of each dynamic axis, times
+ * the static axes' sizes); dot(a, b) as the sum of a * b masked,
+ * binary_cross_entropy as the sum of its terms (bxent_terms) masked.
+ * False when n is not one of those, sums no dynamic axis, or an axis has
+ * no mask (reads_padding decides then). */
 static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc);
 
 static bool masked_reduce(Vec *v, Node *n) {
     Node *x = n->in[0];
-    bool axis0 = (n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0;
-    bool full = n->op == OP_SUM || n->op == OP_MEAN || n->op == OP_DOT;
-    if (!axis0 && !full)
+    bool axis = n->op == OP_SUMAXIS || n->op == OP_MEANAXIS;
+    bool full = n->op == OP_SUM || n->op == OP_MEAN || n->op == OP_DOT || n->op == OP_BXENT;
+    bool mean = n->op == OP_MEAN || n->op == OP_MEANAXIS;
+    if (!axis && !full)
         return false;
-    if (n->op == OP_DOT && !dynamic_axis(x, 1))
+    if ((n->op == OP_DOT || n->op == OP_BXENT) && !batched(x))
         x = n->in[1];
-    if (!dynamic_axis(x, 1))
+    if (!batched(x))
         return false;
-    for (int k = 2; k < x->shape.rank; k++)
-        if (!size_is_const(x->shape.d[k]))
+    int lo = axis ? n->index + 1 : 1, hi = axis ? n->index + 2 : x->shape.rank, nmask = 0;
+    struct SeqMask *m[NN_MAXRANK];
+    int64_t rest = 1; /* the static axes' sizes (a mean's count) */
+    for (int k = lo; k < hi; k++) {
+        Size s = x->shape.d[k];
+        if (size_is_const(s)) {
+            rest *= s.c;
+            continue;
+        }
+        if (!(m[k] = seq_mask(v, s)))
             return false;
-    struct SeqMask *m = seq_mask(v, x->shape.d[1]);
-    if (!m)
+        nmask++;
+    }
+    if (nmask == 0)
         return false;
     Loc loc = n->loc;
+    Builder *b = &v->b;
     if (n->op == OP_DOT)
-        x = mark1(build_op2(&v->b, OP_MUL, to_batch(v, n->in[0], loc), to_batch(v, n->in[1], loc), loc));
-    Node *w = m->f;
-    if (n->op == OP_MEAN || n->op == OP_MEANAXIS) {
-        Node *cnt = build_new(OP_SUMAXIS, 1, (Node *[]){m->f}, loc);
-        cnt->index = 1;
-        cnt = mark1(build_put(&v->b, cnt, loc));
-        Size s = x->shape.d[1];
+        x = mark1(build_op2(b, OP_MUL, to_batch(v, n->in[0], loc), to_batch(v, n->in[1], loc), loc));
+    if (n->op == OP_BXENT)
+        x = mark1(bxent_terms(v, n));
+    Node *cnt = NULL; /* f32 [B]: a mean's count */
+    for (int k = lo; mean && k < hi; k++) {
+        if (size_is_const(x->shape.d[k]))
+            continue;
+        Node *c = build_new(OP_SUMAXIS, 1, (Node *[]){m[k]->f}, loc);
+        c->index = 1;
+        c = mark1(build_put(b, c, loc));
+        Size s = x->shape.d[k];
         if (s.c <= 0) /* an example without positions (length 0): its mean is 0 (count 1), not 0 / 0 */
-            cnt = mark1(build_op2(&v->b, OP_SUB, mark1(build_op2(&v->b, OP_ADD, cnt,
-                                  build_leaf(&v->b, ir_const(1.0, loc), true), loc)), has_rows(v, &v->b, s, loc), loc));
-        int64_t rest = 1;
-        for (int k = 2; n->op == OP_MEAN && k < x->shape.rank; k++)
-            rest *= x->shape.d[k].c;
-        if (rest != 1)
-            cnt = mark1(build_op2(&v->b, OP_MUL, cnt, build_leaf(&v->b, ir_const((double)rest, loc), true), loc));
-        w = mark1(build_op2(&v->b, OP_DIV, w, expand_tail(&v->b, cnt, 2, loc), loc));
+            c = mark1(build_op2(b, OP_SUB, mark1(build_op2(b, OP_ADD, c, build_leaf(b, ir_const(1.0, loc), true), loc)),
+                                has_rows(v, b, s, loc), loc));
+        cnt = cnt ? mark1(build_op2(b, OP_MUL, cnt, c, loc)) : c;
     }
-    x = mark1(build_op2(&v->b, OP_MUL, x, expand_tail(&v->b, w, x->shape.rank, loc), loc));
-    if (axis0) {
+    if (cnt && rest != 1)
+        cnt = mark1(build_op2(b, OP_MUL, cnt, build_leaf(b, ir_const((double)rest, loc), true), loc));
+    for (int k = lo; k < hi; k++) {
+        if (size_is_const(x->shape.d[k]))
+            continue;
+        Node *w = m[k]->f;
+        if (cnt) { /* the first mask divided by the count */
+            w = mark1(build_op2(b, OP_DIV, w, expand_tail(b, cnt, 2, loc), loc));
+            cnt = NULL;
+        }
+        x = mark1(build_op2(b, OP_MUL, x, mask_at(b, w, k, x->shape.rank, loc), loc));
+    }
+    if (axis) {
         n->op = OP_SUMAXIS;
         n->in[0] = x;
-        n->index = 1;
+        n->index++;
         retype(v, n);
     } else {
         become_reduce(v, n, x, OP_SUMAXIS);
@@ -527,6 +571,48 @@ static void batch_transpose(Vec *v, Node *n) {
     retype(v, n);
 }
 
+/* concat(a, b) of per-example values ([B, m, ...] and [B, n, ...]; one
+ * that is the same for every example broadcast to the batch): the
+ * examples' rows, [B m, ...] and [B n, ...], joined into one table and
+ * gathered in each example's order, row b m + i of a for i < m, then row
+ * B m + b n + j of b: one gather (its gradient a scatter back). Neither
+ * first axis may be a sequence's dynamic dim: an example's padding would
+ * sit among its rows. */
+static void batch_concat(Vec *v, Node *n) {
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    Node *x[2], *ids[2], *col = range_leaf(b, size_const(v->B), loc);
+    Node *tab = build_new(OP_RESHAPE, 1, (Node *[]){col}, loc); /* the examples as a column [B, 1] */
+    tab->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
+    col = mark1(build_put(b, tab, loc));
+    int64_t start = 0; /* b's rows follow a's B m */
+    for (int k = 0; k < 2; k++) {
+        Node *e = n->dtype == DT_F32 ? to_batch(v, n->in[k], loc) : n->in[k];
+        Size m = e->shape.d[1];
+        if (!batched(e) || !size_is_const(m))
+            return refuse(v, n, batched(e) ? "along a sequence's dynamic dim (not batched yet)"
+                                           : "of an int value the same for every example (not batched yet)");
+        Shape rows = e->shape;
+        rows.d[0] = size_const(v->B * m.c);
+        for (int j = 1; j + 1 < rows.rank; j++)
+            rows.d[j] = rows.d[j + 1];
+        rows.rank--;
+        x[k] = preset(v, OP_RESHAPE, e, &rows, 0, loc);
+        ids[k] = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_iconst(m.c, loc), true),
+                                                                 loc)), range_leaf(b, m, loc), loc));
+        if (start)
+            ids[k] = mark1(build_op2(b, OP_IADD, ids[k], build_leaf(b, ir_iconst(start, loc), true), loc));
+        start = v->B * m.c;
+    }
+    Node *all = mark1(build_op2(b, OP_CONCAT, x[0], x[1], loc)), *at = build_new(OP_CONCAT, 2, ids, loc);
+    at->index = 1;
+    at = mark1(build_put(b, at, loc));
+    n->op = OP_GATHER;
+    n->in[0] = all;
+    n->in[1] = at;
+    retype(v, n);
+}
+
 /* op(A) @ x of a per-example matrix A ([B, M, K], ta: [B, K, M]) and a
  * vector x (per example, [B, K], or not, [K]): the products summed over
  * the K axis; where K is a sequence's dynamic dim (a per-example x^T over
@@ -570,14 +656,35 @@ static void batch_matvec_rows(Vec *v, Node *n) {
     retype(v, n);
 }
 
-/* A @ op(W) of a per-example matrix A ([B, M, K]) and a shared W ([K, N],
- * tb: [N, K]): the IR's product of stacked rows, [B, M, K] @ op(W) ->
- * [B, M, N], one GEMM of the batch's rows [B M, K] (docs/IR.md). A's
- * padding rows (M a sequence's dynamic dim) give rows of padding, which
- * whatever reads the result along M leaves out as it does a sequence's. */
-static void batch_matmul_rows(Vec *v, Node *n) {
-    if (n->nin != 2 || n->ta || batched(n->in[1]) || !batched(n->in[0]) || n->in[0]->shape.rank != 3)
-        return refuse(v, n, "of a per-example value (batched: a per-example matrix times a shared one)");
+/* op(A) @ op(W) of per-example matrices ([B, M, K], ta: [B, K, M]) or a
+ * per-example one and a shared one. A @ op(W), W shared: the IR's product
+ * of stacked rows, [B, M, K] @ op(W) -> [B, M, N], one GEMM of the
+ * batch's rows [B M, K] (docs/IR.md). Otherwise (self-attention's x @
+ * transpose(x), W @ x): batch_matmul, a product per example (one
+ * strided-batched GEMM on the GPU), a shared operand the same matrix in
+ * each. Where K is a sequence's dynamic dim, a per-example operand's K
+ * axis is weighted by its padding mask: the padding never enters the
+ * sums. A padding row or column of the result (M or N a dynamic dim) is
+ * left out by whatever reads it along that axis, as a sequence's is. */
+static void batch_matmul(Vec *v, Node *n) {
+    Node *a = n->in[0], *c = n->in[1];
+    Loc loc = n->loc;
+    if (n->nin != 2)
+        return refuse(v, n, "of a per-example value with an addend");
+    if (batched(a) && !batched(c) && !n->ta)
+        return retype(v, n);
+    bool on_a = batched(a); /* the operand masked along K, and where K is in it */
+    Node *x = on_a ? a : c;
+    bool k_last = on_a ? !n->ta : n->tb;
+    Size k = x->shape.d[k_last ? 2 : 1];
+    if (!size_is_const(k)) {
+        struct SeqMask *m = seq_mask(v, k);
+        if (!m)
+            return refuse(v, n, "of per-example matrices along a dynamic dim not of a sequence read whole");
+        Node *w = k_last ? lift_rank(v, m->f, 2, loc) : expand_tail(&v->b, m->f, 3, loc);
+        n->in[on_a ? 0 : 1] = mark1(build_op2(&v->b, OP_MUL, x, w, loc));
+    }
+    n->op = OP_BMM;
     retype(v, n);
 }
 
@@ -726,8 +833,8 @@ static void batch_node(Vec *v, Node *n) {
         n->tb = !n->ta;
         n->ta = false;
         return retype(v, n);
-    case OP_MATMUL: /* a per-example matrix times a shared one: one GEMM of the batch's rows */
-        return batch_matmul_rows(v, n);
+    case OP_MATMUL: /* one GEMM of the batch's rows, or a product per example */
+        return batch_matmul(v, n);
     case OP_SUM:
     case OP_MEAN:
         if (a->shape.rank < 2)
@@ -748,9 +855,11 @@ static void batch_node(Vec *v, Node *n) {
         n->in[0] = to_batch(v, a, n->loc);
         return retype(v, n);
     case OP_BXENT:
-        return batch_bxent(v, n);
+        return become_reduce(v, n, bxent_terms(v, n), OP_SUMAXIS);
     case OP_TRANSPOSE:
         return batch_transpose(v, n);
+    case OP_CONCAT:
+        return batch_concat(v, n);
     case OP_DOT: {
         Node *m = build_op2(&v->b, OP_MUL, to_batch(v, a, n->loc), to_batch(v, c, n->loc), n->loc);
         m->mark = 1;
@@ -1011,19 +1120,23 @@ static void input_uses(Block *b, bool *whole) {
     }
 }
 
-/* transpose(y) @ x as y @ x with the flag flipped (MATVEC's ta), in every
- * block: a per-example y (attention's context, transpose(x) @ a) is then
- * a product summed along an axis of y as it is, not of y's elements
- * gathered in the other order (batch_transpose: the transpose that
- * something else reads). */
+/* transpose(y) @ x as y @ x with the flag flipped (MATVEC's ta; MATMUL's
+ * ta, tb), in every block: a per-example y (attention's context,
+ * transpose(x) @ a; its scores x @ transpose(x)) is then a product along
+ * an axis of y as it is, not of y's elements gathered in the other order
+ * (batch_transpose: the transpose that something else reads). */
 static void fold_transposes(Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op == OP_LOOP)
             fold_transposes(&n->loop->body);
-        if (n->op == OP_MATVEC && n->in[0]->op == OP_TRANSPOSE) {
+        if ((n->op == OP_MATVEC || n->op == OP_MATMUL) && n->in[0]->op == OP_TRANSPOSE) {
             n->in[0] = n->in[0]->in[0];
             n->ta = !n->ta;
+        }
+        if (n->op == OP_MATMUL && n->in[1]->op == OP_TRANSPOSE) {
+            n->in[1] = n->in[1]->in[0];
+            n->tb = !n->tb;
         }
     }
 }

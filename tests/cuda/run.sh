@@ -149,7 +149,8 @@ tests/batch/models/pad_finite.nn:2:3 tests/batch/models/stack.nn:2:3 tests/batch
 tests/batch/models/seq_whole.nn:2:3 tests/batch/models/seq_whole.nn:0:2 tests/batch/models/reverse.nn:2:3
 tests/batch/models/reverse.nn:0:2 tests/batch/models/attend.nn:2:3 tests/batch/models/nested_dyn.nn:2:3
 tests/batch/models/nested_static.nn:0:2 tests/batch/models/rows_whole.nn:2:3 tests/batch/models/stack_from1.nn:0:2
-tests/batch/models/matmul_rows.nn:2:3 tests/batch/models/reverse_index.nn:2:3"
+tests/batch/models/matmul_rows.nn:2:3 tests/batch/models/reverse_index.nn:2:3 tests/batch/models/concat.nn:2:3 tests/batch/models/selfattn.nn:2:3
+tests/batch/models/selfattn.nn:0:2 tests/batch/models/seq_axes.nn:2:3"
 # fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs:
 # all of them (loops_empty: loops' model, with no steps)
 TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1 addend loops loops_empty"
@@ -678,7 +679,8 @@ else
     # the code --target=cuda generates: the same flags as the runtime's
     # every example and bench model (forward and training in one .cu), at
     # -O2, -O0 for rnnlm, rnnlm's batched program and a batched one with
-    # nested loops and rows at per-example indexes (check_index); every softmax
+    # nested loops and rows at per-example indexes (check_index), one with
+    # products of per-example matrices (batch_matmul); every softmax
     # approximation (approx_all.nn), and one alone (@METHOD: a create that
     # builds one structure, its status variable only set, which nvcc
     # -Werror reported)
@@ -688,7 +690,8 @@ else
     nvflags=$(make -s NVCC="$NVCC" CUDA_ARCHS=90 cuda-nvcc-flags)
     k=0
     for r in examples/*.nn bench/models/*.nn examples/rnnlm.nn:0 examples/rnnlm.nn:2:64 tests/cuda/models/approx_all.nn \
-        tests/batch/models/nested_dyn.nn:2:3 examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier; do
+        tests/batch/models/nested_dyn.nn:2:3 tests/batch/models/selfattn.nn:2:3 examples/skipgram.nn@neg:k=3 \
+        examples/skipgram.nn@hier; do
         k=$((k + 1)) j=$tmp/nv/$k
         sm=""
         case $r in *@*) sm=--softmax=${r#*@} r=${r%@*} ;; esac

@@ -31,10 +31,7 @@ default all):
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs: for a program generated to be batchable
-         (a stack read by rows only, no concat of
-         per-example values, a sequence read whole only summed or
-         averaged along T or attended over (transpose(m) @ softmax(m @
-         v)), no element v[k] of a per-example vector);
+         (a stack read by rows only, no concat along T);
          one that the batch stage still rejects is counted as skipped
   predict
          nngc run --predict (NAME_predict, docs/API.md "Prediction") at
@@ -181,7 +178,7 @@ class Gen:
             return "(%s * %s)" % (a(), self.ch("0.5", "s", "sum(%s)" % a(), "dot(%s, %s)" % (a(), a())))
         if k == 21:
             return "(1 - %s)" % a()
-        if k == 22 and not self.batchable:
+        if k == 22:
             return "P @ concat(%s, %s)" % (a(), a())
         if k == 23:   # (a sequence read whole: under --batch also read by rows in a loop, batch-major)
             return "%s(%s, 0)" % (self.ch("sum", "mean"), self.mat(d - 1, env))
@@ -238,7 +235,8 @@ class Gen:
         m = self.r.choice(c)
         if d > 0 and self.r.random() < 0.5:
             t = ["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m), "relu(%s)", "%s @ U",
-                 "sigmoid(%s)"]
+                 "sigmoid(%s)", "softmax(%s @ transpose(%s)) @ %s" % ("%s", m, m),
+                 "tanh(%s @ (W @ transpose(%s))) @ %s" % ("%s", m, m)]
             m = self.r.choice(t) % m
         return m
 
@@ -251,11 +249,9 @@ class Gen:
              "cross_entropy(Wo @ %s, y)" % a()]
         if t:
             c += ["cross_entropy(Wo @ %s, ids[%s])" % (a(), t)]
-        if not self.batchable or self.r.random() < 0.3:   # (a softmax along T: batched)
-            c += ["dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
-                                                           self.ch("sum", "mean"), self.mat(d, env))]
-        if not self.batchable:
-            c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
+        c += ["dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
+                                                       self.ch("sum", "mean"), self.mat(d, env))]
+        c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
         self.nn = True if self.r.random() < 0.2 else self.nn
         if self.nn:
             c += ["mse(%s, %s)" % (a(), a()), "l2(%s)" % a(), "cosine(%s, %s)" % (a(), a())]

@@ -330,6 +330,22 @@ static void test_products(void **state) {
     assert_contains(errbuf, "[64, T]");
     assert_contains(errbuf, "[32, 64]");
 
+    /* batch_matmul: a product per leading index, a rank-2 operand shared */
+    assert_type(g, ok_node(g, OP_BMM, 2, F32(3, C(4), T_(), C(8)), F32(3, C(4), C(8), C(3))), DT_F32, "[4, T, 3]");
+    n = ir_new_node(OP_BMM, 2, (Node *[]){F32(3, C(4), T_(), C(8)), F32(3, C(4), T_(), C(8))}, NO_LOC);
+    n->tb = true; /* x @ x^T per example: [4, T, T] */
+    assert_true(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_type(g, n, DT_F32, "[4, T, T]");
+    n = ir_new_node(OP_BMM, 2, (Node *[]){F32(2, C(5), C(8)), F32(3, C(4), T_(), C(8))}, NO_LOC);
+    n->tb = true; /* a shared [5, 8] times each [T, 8]^T */
+    assert_true(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_type(g, n, DT_F32, "[4, 5, T]");
+    n->ta = true; /* [5, 8]^T @ [8, T]: inner 5 vs 8 */
+    assert_false(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_contains(errbuf, "inner sizes 5 and 8 differ");
+    assert_contains(bad_node(g, OP_BMM, 2, F32(3, C(4), C(2), C(8)), F32(3, C(3), C(8), C(2))), "one B at least");
+    assert_contains(bad_node(g, OP_BMM, 2, F32(2, C(2), C(8)), F32(2, C(8), C(2))), "[2, 8] @ [8, 2]");
+
     assert_type(g, ok_node(g, OP_TRANSPOSE, 1, F32(2, T_(), C(5)), NULL), DT_F32, "[5, T]");
     assert_false(ir_infer(g, ir_new_node(OP_TRANSPOSE, 1, (Node *[]){F32(1, C(5))}, NO_LOC), errbuf,
                           sizeof errbuf));

@@ -161,6 +161,29 @@ static void test_gemm_hand(void **state) {
     nnrt_blas_set_portable(0);
 }
 
+/* Ensure nnrt_gemm_batched multiplies product by product, a stride of 0
+ * reading one matrix for all: A_0 = [[1,2],[3,4]], A_1 = [[0,1],[1,0]]
+ * (a swap of rows) times B = [[5,6],[7,8]] shared, and the same with B^T;
+ * by hand. */
+static void test_gemm_batched_hand(void **state) {
+    (void)state;
+    const float A[8] = {1, 2, 3, 4, 0, 1, 1, 0}, B[4] = {5, 6, 7, 8};
+    static const float want[2][8] = {
+        {19, 22, 43, 50, 7, 8, 5, 6},   /* A_i B */
+        {17, 23, 39, 53, 6, 8, 5, 7},   /* A_i B^T */
+    };
+    for (int portable = 0; portable < 2; portable++) {
+        nnrt_blas_set_portable(portable);
+        for (int tb = 0; tb < 2; tb++) {
+            float C[8] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+            nnrt_gemm_batched(0, tb, 2, 2, 2, 1.0f, A, 2, 4, B, 2, 0, 0.0f, C, 2, 4, 2);
+            for (int i = 0; i < 8; i++)
+                assert_true(C[i] == want[tb][i]);
+        }
+    }
+    nnrt_blas_set_portable(0);
+}
+
 /* Ensure empty products: M or N == 0 touch nothing, K == 0 gives beta*C
  * (zeros when beta == 0, even over NaN). */
 static void test_gemm_empty(void **state) {
@@ -301,7 +324,7 @@ int main(void) {
         openblas_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_vs_naive), cmocka_unit_test(test_gemm_own_blocks),
-        cmocka_unit_test(test_gemm_hand),
+        cmocka_unit_test(test_gemm_hand),     cmocka_unit_test(test_gemm_batched_hand),
         cmocka_unit_test(test_gemm_empty),    cmocka_unit_test(test_gemv_hand),
         cmocka_unit_test(test_gemv_vs_naive), cmocka_unit_test(test_dot),
         cmocka_unit_test(test_degenerate_strides), cmocka_unit_test(test_blas_switch),
