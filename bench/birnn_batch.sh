@@ -14,13 +14,16 @@
 # the CPU seconds of the whole process (compiling included: with
 # NNGC_CACHE_DIR set, the second round reuses the compiled programs),
 # which moves less than wall time with other jobs on the machine. Not part of make test.
+# MODEL=bench/models/attn.nn runs the same on the self-attention tagger
+# (products of two per-example matrices: the batched program's
+# batch_matmul; --one-example is the path it took before).
 #
 #   sh bench/birnn_batch.sh [N sentences (3000)] [B (32)] [ROUNDS (2)] [TRAIN.txt (../shared/data/ptb/train.txt)]
 #
-# Environment: NNGC (build/nngc). Needs python3 (no NumPy).
+# Environment: NNGC (build/nngc), MODEL (bench/models/birnn.nn). Needs python3 (no NumPy).
 cd "$(dirname "$0")/.." || exit 1
 N=${1:-3000} B=${2:-32} ROUNDS=${3:-2} DATA=${4:-../shared/data/ptb/train.txt}
-NNGC=${NNGC:-build/nngc}
+NNGC=${NNGC:-build/nngc} MODEL=${MODEL:-bench/models/birnn.nn}
 [ -f "$DATA" ] || { echo "birnn_batch.sh: no $DATA (PTB is read from ../shared/data)" >&2; exit 1; }
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -53,7 +56,7 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
     for mode in "--batch 1" "--batch $B" "--batch $B --one-example"; do
         # shellcheck disable=SC2086
-        OPENBLAS_NUM_THREADS=1 $timer "$NNGC" train bench/models/birnn.nn \
+        OPENBLAS_NUM_THREADS=1 $timer "$NNGC" train "$MODEL" \
             --data words="$tmp/words.npy" --data tags="$tmp/tags.npy" --lengths "$tmp/len.npy" --epochs 1 --seed 1 \
             $mode >"$tmp/out" 2>&1
         cpu=$(sed -n 's/^cpu_\([0-9.]*\)_\([0-9.]*\)$/\1 \2/p' "$tmp/out" | awk '{ print $1 + $2 }')
