@@ -65,6 +65,7 @@ exports() {
     classifier) ps="W1 b1 W2 b2" ;;
     clf) ps="emb W b" ;;
     attn) ps="emb W q" ;;
+    selfattn) ps="emb Wq W" ;;
     nest | cat) ps="emb U W" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
@@ -119,9 +120,10 @@ both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tm
 
 # ---------------------------------------------------------------- 3: fallback
 # a text classifier reading its line whole (mean(emb[words], 0): masked
-# past each line's end) is batched, and so is one with attention over the
-# line (a softmax along it, emb[words] @ q); one with a loop inside a loop
-# is not yet: the fallback
+# past each line's end) is batched, and so are one with attention over the
+# line (a softmax along it, emb[words] @ q), one with self-attention and
+# one with a loop inside a loop; a concat along the line is not yet: the
+# fallback
 awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
 both "clf (labelled text, the line read whole)" $M/clf.nn clf --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
 cat >"$tmp/attn.nn" <<'EOF'
@@ -140,6 +142,25 @@ a = softmax(x @ q)
 loss += cross_entropy(W @ (transpose(x) @ a), label)
 EOF
 both "attn (attention over the line)" "$tmp/attn.nn" attn --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# self-attention: the line's words attend to each other (products of two
+# per-example matrices: batch_matmul), then a mean over the line
+cat >"$tmp/selfattn.nn" <<'EOF'
+model selfattn
+dim V = 128
+dim D = 16
+dim C = 3
+dim T max 40
+param emb : [V, D]
+param Wq : [D, D]
+param W : [C, D]
+input words : int[T]
+input label : int
+x = emb[words]
+h = tanh(softmax(x @ transpose(x @ Wq)) @ x)
+loss += cross_entropy(W @ mean(h, 0), label)
+EOF
+both "selfattn (self-attention over the line)" "$tmp/selfattn.nn" selfattn --data "$tmp/labels.txt" --epochs 2 $SGD \
+    --progress 100
 # rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, cat.nn)
 rnn_head() {
     printf 'model %s\ndim V = 128\ndim D = 16\ndim C = 3\ndim T max 40\nparam emb : [V, D]\n' "$1"
