@@ -30,11 +30,10 @@
  *     loop to the longest example their product: batch_loop).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
- * batched yet (an error naming the op): more than one dynamic
- * dim, a reduction along the dynamic dim of a sequence read whole (it would
- * read the padding), and ops whose batched form needs an op the IR lacks
- * (concat along a sequence's dynamic dim, a matrix product of two
- * per-example values, a gather with a per-example matrix of ids). With a
+ * batched yet (an error naming the op): more than one dynamic dim, an op
+ * along a dynamic axis without a padding mask (more than NN_MAXSEQ sizes:
+ * it would read the padding), concat along a sequence's dynamic dim, a
+ * transpose of a per-example matrix with two dynamic sides. With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -306,6 +305,18 @@ static Node *mask_at(Builder *b, Node *f, int k, int r, Loc loc) {
     return mark1(build_put(b, n, loc));
 }
 
+/* x ([B], f32 or i32: a mask) seen as [B, 1, ..., 1] of rank r, against a
+ * per-example value of rank r - 1 (a reshape). */
+static Node *column(Builder *b, Node *x, int r, Loc loc) {
+    if (r == 1)
+        return x;
+    Node *n = build_new(OP_RESHAPE, 1, (Node *[]){x}, loc);
+    n->shape = (Shape){.rank = r};
+    for (int j = 0; j < r; j++)
+        n->shape.d[j] = j == 0 ? x->shape.d[0] : size_const(1);
+    return mark1(build_put(b, n, loc));
+}
+
 /* Before the top block's first non-leaf node (at pos): each input read
  * whole with a dynamic dim ([B, s, ...], [B, D, s]) is read as 0 past an
  * example's end along it, never as its padding: an id there would fail
@@ -316,7 +327,7 @@ static void seq_prepare(Vec *v, int pos) {
     Builder b = build_at(g, &g->top, pos, BUILD_ASSERT, "vectorize");
     for (int i = 0; i < g->top.n; i++) { /* (the leaves put at the head move an input on: seen again, with its aux) */
         Node *n = g->top.nodes[i];
-        if (n->op != OP_INPUT || n->aux || n->mark != 1 || n->shape.rank < 2 || (n->dtype == DT_I32 && n->shape.rank > 2))
+        if (n->op != OP_INPUT || n->aux || n->mark != 1 || n->shape.rank < 2)
             continue;
         Node *x = n;
         for (int k = 1; k < n->shape.rank; k++) {
@@ -330,10 +341,9 @@ static void seq_prepare(Vec *v, int pos) {
             while (g->top.nodes[at] != x)
                 at++;
             Builder after = at < b.pos ? b : build_at(g, &g->top, at + 1, BUILD_ASSERT, "vectorize");
-            if (n->dtype == DT_I32)
-                x = mark1(build_op2(&after, OP_IMUL, x, m->i, n->loc));
-            else
-                x = mark1(build_op2(&after, OP_MUL, x, mask_at(&after, m->f, k, n->shape.rank, n->loc), n->loc));
+            bool ids = n->dtype == DT_I32;
+            x = mark1(build_op2(&after, ids ? OP_IMUL : OP_MUL, x,
+                                mask_at(&after, ids ? m->i : m->f, k, n->shape.rank, n->loc), n->loc));
             if (at < b.pos)
                 b = after;
         }
@@ -516,9 +526,10 @@ static void row_per_example(Vec *v, Node *n, bool batch_major) {
     n->in[0] = view;
     n->in[1] = flat;
     retype(v, n);
-    if (n->dtype == DT_I32 && v->imask) {
+    if (n->dtype == DT_I32 && v->imask) { /* (a row of ids [B, n]: the mask as a column) */
+        Node *m = column(&v->b, v->imask, n->shape.rank, loc);
         Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
-        n->aux = mark1(build_op2(&at, OP_IMUL, n, v->imask, loc));
+        n->aux = mark1(build_op2(&at, OP_IMUL, n, m, loc));
     }
 }
 
@@ -781,9 +792,10 @@ static void batch_node(Vec *v, Node *n) {
          * was finite, forward and backward; zeros were not (cosine of a
          * zero row, log of one). m x + (1 - m) x0 is x exactly where
          * m = 1, x0 exactly where m = 0. */
-        if (n->dtype == DT_I32 && v->imask) {
+        if (n->dtype == DT_I32 && v->imask) { /* (a row of ids [B, n]: the mask as a column) */
+            Node *m = column(&v->b, v->imask, n->shape.rank, n->loc);
             Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
-            Node *safe = build_op2(&at, OP_IMUL, n, v->imask, n->loc);
+            Node *safe = build_op2(&at, OP_IMUL, n, m, n->loc);
             safe->mark = 1;
             n->aux = safe;
         } else if (n->dtype == DT_F32 && v->mask && !inside(a, v->loop)) { /* (a stack of this step's: its own) */
@@ -865,11 +877,9 @@ static void batch_node(Vec *v, Node *n) {
         m->mark = 1;
         return become_reduce(v, n, m, OP_SUMAXIS);
     }
-    case OP_GATHER: /* E[ids] of per-example ids [B, n] -> [B, n, ...] (past an example's end: id 0) */
+    case OP_GATHER: /* E[ids] of per-example ids [B, n, ...] -> [B, n, ..., ...] (past an example's end: id 0) */
         if (batched(a))
             return refuse(v, n, "of a per-example tensor (not batched yet)");
-        if (c->shape.rank != 2)
-            return refuse(v, n, "with a per-example matrix of ids (not batched yet)");
         return retype(v, n);
     case OP_ROW: /* E[id] -> E[ids]; a row of a per-example tensor: one gather of the batch's rows */
         if (batched(a))
