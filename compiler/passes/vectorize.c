@@ -292,28 +292,17 @@ static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
     m->f->name = "pad_mask";
 }
 
-/* The mask f ([B, s]) against axis k of a batched value of rank r: f
- * seen as [B, 1, ..., s, 1, ...], s at axis k (a reshape: the same
- * elements in the same order). */
-static Node *mask_at(Builder *b, Node *f, int k, int r, Loc loc) {
-    if (k == 1 && r == 2)
-        return f;
-    Node *n = build_new(OP_RESHAPE, 1, (Node *[]){f}, loc);
+/* A mask m (f32 or i32) against a batched value of rank r: m [B, s] seen
+ * as [B, 1, ..., s, 1, ...], s at axis k (a padding mask against that
+ * axis), m [B] as [B, 1, ..., 1] (a step's mask against a row). A
+ * reshape: the same elements in the same order. */
+static Node *mask_at(Builder *b, Node *m, int k, int r, Loc loc) {
+    if (m->shape.rank == r)
+        return m;
+    Node *n = build_new(OP_RESHAPE, 1, (Node *[]){m}, loc);
     n->shape = (Shape){.rank = r};
     for (int j = 0; j < r; j++)
-        n->shape.d[j] = j == 0 ? f->shape.d[0] : j == k ? f->shape.d[1] : size_const(1);
-    return mark1(build_put(b, n, loc));
-}
-
-/* x ([B], f32 or i32: a mask) seen as [B, 1, ..., 1] of rank r, against a
- * per-example value of rank r - 1 (a reshape). */
-static Node *column(Builder *b, Node *x, int r, Loc loc) {
-    if (r == 1)
-        return x;
-    Node *n = build_new(OP_RESHAPE, 1, (Node *[]){x}, loc);
-    n->shape = (Shape){.rank = r};
-    for (int j = 0; j < r; j++)
-        n->shape.d[j] = j == 0 ? x->shape.d[0] : size_const(1);
+        n->shape.d[j] = j == 0 ? m->shape.d[0] : j == k && m->shape.rank == 2 ? m->shape.d[1] : size_const(1);
     return mark1(build_put(b, n, loc));
 }
 
@@ -527,7 +516,7 @@ static void row_per_example(Vec *v, Node *n, bool batch_major) {
     n->in[1] = flat;
     retype(v, n);
     if (n->dtype == DT_I32 && v->imask) { /* (a row of ids [B, n]: the mask as a column) */
-        Node *m = column(&v->b, v->imask, n->shape.rank, loc);
+        Node *m = mask_at(&v->b, v->imask, 0, n->shape.rank, loc);
         Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
         n->aux = mark1(build_op2(&at, OP_IMUL, n, m, loc));
     }
@@ -692,8 +681,7 @@ static void batch_matmul(Vec *v, Node *n) {
         struct SeqMask *m = seq_mask(v, k);
         if (!m)
             return refuse(v, n, "of per-example matrices along a dynamic dim not of a sequence read whole");
-        Node *w = k_last ? lift_rank(v, m->f, 2, loc) : expand_tail(&v->b, m->f, 3, loc);
-        n->in[on_a ? 0 : 1] = mark1(build_op2(&v->b, OP_MUL, x, w, loc));
+        n->in[on_a ? 0 : 1] = mark1(build_op2(&v->b, OP_MUL, x, mask_at(&v->b, m->f, k_last ? 2 : 1, 3, loc), loc));
     }
     n->op = OP_BMM;
     retype(v, n);
@@ -793,7 +781,7 @@ static void batch_node(Vec *v, Node *n) {
          * zero row, log of one). m x + (1 - m) x0 is x exactly where
          * m = 1, x0 exactly where m = 0. */
         if (n->dtype == DT_I32 && v->imask) { /* (a row of ids [B, n]: the mask as a column) */
-            Node *m = column(&v->b, v->imask, n->shape.rank, n->loc);
+            Node *m = mask_at(&v->b, v->imask, 0, n->shape.rank, n->loc);
             Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
             Node *safe = build_op2(&at, OP_IMUL, n, m, n->loc);
             safe->mark = 1;
