@@ -78,12 +78,16 @@ void c_emit_blas(Ctx *x, Node *n, const char *v)
               size_c(x, n->shape.d[0]));
         break;
     }
-    case OP_TRANSPOSE: {
-        NN_ASSERT(a->shape.rank == 2);
-        char *rows = size_c(x, a->shape.d[0]), *cols = size_c(x, a->shape.d[1]);
-        cline(x, "for (int64_t i = 0; i < %s; i++)", rows);
-        cline(x, "    for (int64_t j = 0; j < %s; j++)", cols);
-        cline(x, "        %s[j * %s + i] = %s[i * %s + j];", v, rows, va, cols);
+    case OP_TRANSPOSE: { /* each matrix of the leading axes (--batch: [B, M, N]) */
+        const Shape *s = &a->shape;
+        char *rows = size_c(x, s->d[s->rank - 2]), *cols = size_c(x, s->d[s->rank - 1]);
+        Shape lead = *s;
+        lead.rank -= 2;
+        char *mat = count_c(x, s, s->rank - 2);
+        cline(x, "for (int64_t e = 0; e < %s; e++)", count_c(x, &lead, 0));
+        cline(x, "    for (int64_t i = 0; i < %s; i++)", rows);
+        cline(x, "        for (int64_t j = 0; j < %s; j++)", cols);
+        cline(x, "            %s[e * %s + j * %s + i] = %s[e * %s + i * %s + j];", v, mat, rows, va, mat, cols);
         break;
     }
     case OP_DOT:

@@ -517,10 +517,15 @@ void cu_emit_kernel(Ctx *x, Node *n)
         craw(x, "            out[r * (%s) + j] = %s;\n    }\n", len, lsm ? "d[j] - expf(y[j]) * s" : "y[j] * (d[j] - s)");
         break;
     }
-    case OP_TRANSPOSE: {
-        char *r = size_c(x, a->shape.d[0]), *c = size_c(x, a->shape.d[1]);
+    case OP_TRANSPOSE: { /* each matrix of the leading axes (--batch: [B, M, N]) */
+        const Shape *s = &a->shape;
+        char *r = size_c(x, s->d[s->rank - 2]), *c = size_c(x, s->d[s->rank - 1]), *mat = count_c(x, s, s->rank - 2);
         kernel_open(x, n, "transpose");
-        grid_loop(x, n, xsprintf("a0[(i %% (%s)) * (%s) + i / (%s)]", r, c, r));
+        if (s->rank == 2)
+            grid_loop(x, n, xsprintf("a0[(i %% (%s)) * (%s) + i / (%s)]", r, c, r));
+        else
+            grid_loop(x, n, xsprintf("a0[i / (%s) * (%s) + (i %% (%s)) %% (%s) * (%s) + i %% (%s) / (%s)]", mat, mat,
+                                     mat, r, c, mat, r));
         break;
     }
     case OP_MATVEC:

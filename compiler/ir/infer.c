@@ -599,10 +599,12 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
         set(&I, r->dtype, &r->shape);
         return true;
     }
-    case OP_TRANSPOSE: {
-        if (!need_f32(&I, a) || !need_rank(&I, a, 2, 2, "a matrix"))
+    case OP_TRANSPOSE: { /* [M, N] -> [N, M]; [B, M, N] -> [B, N, M] (--batch: each example's matrix) */
+        if (!need_f32(&I, a) || !need_rank(&I, a, 2, 3, "a matrix"))
             return false;
-        Shape s = {.rank = 2, .d = {a->shape.d[1], a->shape.d[0]}};
+        Shape s = a->shape;
+        s.d[s.rank - 2] = a->shape.d[s.rank - 1];
+        s.d[s.rank - 1] = a->shape.d[s.rank - 2];
         set(&I, DT_F32, &s);
         return true;
     }

@@ -32,8 +32,7 @@
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
  * batched yet (an error naming the op): more than one dynamic dim, an op
  * along a dynamic axis without a padding mask (more than NN_MAXSEQ sizes:
- * it would read the padding), concat along a sequence's dynamic dim, a
- * transpose of a per-example matrix with two dynamic sides. With a
+ * it would read the padding), concat along a sequence's dynamic dim. With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -535,42 +534,6 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
     return false;
 }
 
-/* 0, 1, ... n - 1 (i32) along axis k of a rank-3 value: [n, 1, 1], [1, n,
- * 1] or [1, 1, n] (a range, reshaped). */
-static Node *range_along(Builder *b, Size n, int k, Loc loc) {
-    Node *r = range_leaf(b, n, loc);
-    Node *s = build_new(OP_RESHAPE, 1, (Node *[]){r}, loc);
-    s->shape = (Shape){.rank = 3, .d = {size_const(1), size_const(1), size_const(1)}};
-    s->shape.d[k] = n;
-    return mark1(build_put(b, s, loc));
-}
-
-/* transpose(x) of a per-example matrix x ([B, M, N]): [B, N, M], element
- * (b, j, i) gathered from x's elements in order ([B M N]) at b M N + i N
- * + j (its gradient: a scatter of those elements back). */
-static void batch_transpose(Vec *v, Node *n) {
-    Node *a = n->in[0];
-    Loc loc = n->loc;
-    Builder *b = &v->b;
-    Size M = a->shape.d[1], N = a->shape.d[2], MN, all;
-    if (!size_mul(M, N, &MN) || !size_mul(MN, size_const(v->B), &all))
-        return refuse(v, n, "of a per-example matrix with two dynamic sides");
-    Node *view = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
-    view->shape = (Shape){.rank = 1, .d = {all}};
-    view = mark1(build_put(b, view, loc));
-    Node *rb = range_along(b, size_const(v->B), 0, loc), *rj = range_along(b, N, 1, loc);
-    Node *ri = range_along(b, M, 2, loc);
-    Node *ids = mark1(build_op2(b, OP_IMUL, rb, size_leaf(b, MN, loc), loc));
-    ids = mark1(build_op2(b, OP_IADD, ids, mark1(build_op2(b, OP_IMUL, ri, size_leaf(b, N, loc), loc)), loc));
-    ids = mark1(build_op2(b, OP_IADD, ids, rj, loc));
-    n->op = OP_GATHER;
-    n->nin = 2;
-    n->in = xrealloc(n->in, sizeof *n->in, 2 * sizeof *n->in);
-    n->in[0] = view;
-    n->in[1] = ids;
-    retype(v, n);
-}
-
 /* concat(a, b) of per-example values ([B, m, ...] and [B, n, ...]; one
  * that is the same for every example broadcast to the batch): the
  * examples' rows, [B m, ...] and [B n, ...], joined into one table and
@@ -856,8 +819,8 @@ static void batch_node(Vec *v, Node *n) {
         return retype(v, n);
     case OP_BXENT:
         return become_reduce(v, n, bxent_terms(v, n), OP_SUMAXIS);
-    case OP_TRANSPOSE:
-        return batch_transpose(v, n);
+    case OP_TRANSPOSE: /* each example's matrix: [B, M, N] -> [B, N, M] */
+        return retype(v, n);
     case OP_CONCAT:
         return batch_concat(v, n);
     case OP_DOT: {
@@ -1122,7 +1085,8 @@ static void input_uses(Block *b, bool *whole) {
  * ta, tb), in every block: a per-example y (attention's context,
  * transpose(x) @ a; its scores x @ transpose(x)) is then a product along
  * an axis of y as it is, not of y's elements gathered in the other order
- * (batch_transpose: the transpose that something else reads). */
+ * (a transpose of each example's matrix: the one that something else
+ * reads). */
 static void fold_transposes(Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];

@@ -347,6 +347,7 @@ static void test_products(void **state) {
     assert_contains(bad_node(g, OP_BMM, 2, F32(2, C(2), C(8)), F32(2, C(8), C(2))), "[2, 8] @ [8, 2]");
 
     assert_type(g, ok_node(g, OP_TRANSPOSE, 1, F32(2, T_(), C(5)), NULL), DT_F32, "[5, T]");
+    assert_type(g, ok_node(g, OP_TRANSPOSE, 1, F32(3, C(4), T_(), C(5)), NULL), DT_F32, "[4, 5, T]");
     assert_false(ir_infer(g, ir_new_node(OP_TRANSPOSE, 1, (Node *[]){F32(1, C(5))}, NO_LOC), errbuf,
                           sizeof errbuf));
 
