@@ -186,7 +186,7 @@ struct Batched {
     void *m1, *bm;                  /* m1 is the model of record; bm gets its params for a run of batches */
     int64_t B;
     unsigned char *tmajor;          /* per input: 1 time-major [s0, B, ...], 0 batch-major [B, ...] */
-    int len_input;                  /* bd's input DIM_len, -1 without a dynamic dim */
+    int len_input;                  /* bd's first input DIM_len (one per dynamic dim), -1 without one */
 };
 
 /* Compiles model with --batch=B and checks its API against d1's; false

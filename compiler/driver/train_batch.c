@@ -31,9 +31,10 @@
  * Packing a batch (pack_batch): each input gets the batch axis where the
  * batched program has it, found by comparing the two programs' input
  * shapes (batched_layout): batch-major [B, ...] or time-major [T + k, B,
- * ...] for a sequence the program reads a row at a time. The dynamic dim is
- * the longest example's, `T_len` (the batched program's last input) holds
- * each example's own, and the padding is zeros (ids 0 past an example's
+ * ...] for a sequence the program reads a row at a time. Each dynamic dim is
+ * the longest example's, `T_len` (the batched program's inputs after the
+ * model's: one per dynamic dim, T_len, S_len ...) holds each example's own,
+ * and the padding is zeros (ids 0 past an example's
  * end are never used, floats 0 are finite, as the API asks).
  */
 #include "train.h"
@@ -85,11 +86,13 @@ static int64_t tensor_size(const nnrt_tensor_desc *t, const int64_t *dyn) {
 static const char *batched_layout(Batched *b) {
     const nnrt_model_desc *d1 = b->d1, *bd = b->bd;
     int nd = d1->ndyn;
-    if (bd->ndyn != nd || nd > 1 || bd->nparams != d1->nparams || bd->nstate != d1->nstate)
+    if (bd->ndyn != nd || bd->nparams != d1->nparams || bd->nstate != d1->nstate)
         return "its batched API does not match the one-example API";
     b->len_input = nd ? d1->ninputs : -1;
-    if (bd->ninputs != d1->ninputs + nd || (nd && (bd->inputs[d1->ninputs].dtype != NNRT_I32 ||
-                                                   bd->inputs[d1->ninputs].rank != 1)))
+    bool lens = bd->ninputs == d1->ninputs + nd;
+    for (int j = 0; lens && j < nd; j++)
+        lens = bd->inputs[d1->ninputs + j].dtype == NNRT_I32 && bd->inputs[d1->ninputs + j].rank == 1;
+    if (!lens)
         return "its batched API does not have the inputs expected (the inputs, then the lengths)";
     int64_t zero[NNRT_MAXDYN] = {0};
     for (int i = 0; i < d1->nparams; i++)
@@ -211,8 +214,8 @@ bool pack_batch(Pack *p, const int64_t *idx) {
         if (!dataset_get(&p->ds, idx[s], &ex))
             return false;
         pack_one(p, &ex, s);
-        if (b->len_input >= 0)
-            ((int32_t *)p->buf[b->len_input])[s] = (int32_t)ex.dyn[0];
+        for (int j = 0; b->len_input >= 0 && j < d1->ndyn; j++) /* T_len, S_len ...: each dim's */
+            ((int32_t *)p->buf[b->len_input + j])[s] = (int32_t)ex.dyn[j];
         p->label[s] = ex.label;
         p->units += ex.units;
         p->words += ex.words;

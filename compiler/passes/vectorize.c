@@ -16,12 +16,15 @@
  *     (--batch-mean: their mean), a term that depends only on params counted
  *     once per example, as B one-example calls would count it.
  *
- *   - along the dynamic dim of a sequence read whole, sums and means are
+ *   - along the dynamic dims of a sequence read whole, sums and means are
  *     weighted by a padding mask, softmaxes (and cross_entropy whose
  *     classes are the positions, its label checked) see -1e30 at the
  *     padding, and a per-example matrix's products (x @ q, transpose(x)
- *     @ a) are products summed along an axis (attention over a sentence);
- *   - the dynamic dim's value T is each example's own (T_len[b]), and a row
+ *     @ a) are products summed along an axis (attention over a sentence),
+ *     its products with another matrix batch_matmuls (self-attention);
+ *   - each dynamic dim's value T is each example's own (T_len[b]; one
+ *     lengths input per dynamic dim, a size k T + j S + c at T_len[b],
+ *     S_len[b]: size_at_len), and a row
  *     of a time-major value at a per-example index (xs[T - 1 - t]) is one
  *     gather of its [T B, ...] rows, a row of a batch-major one (read
  *     whole somewhere) at any index one gather of its [B T, ...] rows
@@ -30,7 +33,7 @@
  *     loop to the longest example their product: batch_loop).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
- * batched yet (an error naming the op): more than one dynamic dim, an op
+ * batched yet (an error naming the op): an op
  * along a dynamic axis without a padding mask (more than NN_MAXSEQ sizes:
  * it would read the padding), concat along a sequence's dynamic dim. With a
  * report sink (--report=batch), one line per node of the program: batched
@@ -49,7 +52,7 @@ typedef struct Vec {
     int64_t B;
     Builder b; /* inserts before the node being batched */
     bool failed;
-    Node *len;   /* the lengths input (i32 [B]) of the dynamic dim, or NULL */
+    Node *len[NN_MAXDYN]; /* the lengths input (i32 [B]) of each dynamic dim (T_len, S_len ...) */
     Node *mask;  /* in a loop to the longest example: f32 [B], 1 where the step is the example's */
     Node *imask; /* the same, i32 */
     Loop *loop;  /* the loop to the longest example being batched, or NULL */
@@ -233,14 +236,41 @@ static Node *zero_one_table(Builder *b, Size zeros, Size ones, Node **itab, Loc 
     return ftab;
 }
 
-/* s(len): the size s = k T + c at each example's length (len: i32 [B], or
- * a column [B, 1]). */
-static Node *size_at_len(Builder *b, Node *len, Size s, Loc loc) {
-    if (s.k[0] != 1)
-        len = mark1(build_op2(b, OP_IMUL, len, build_leaf(b, ir_iconst(s.k[0], loc), true), loc));
+/* Whether a size grows with the dynamic dims: k T + c (or k T + j S + c)
+ * with no k below 0 and one at least 1. */
+static bool grows(Size s) {
+    bool any = false;
+    for (int j = 0; j < NN_MAXDYN; j++) {
+        if (s.k[j] < 0)
+            return false;
+        any |= s.k[j] >= 1;
+    }
+    return any;
+}
+
+/* s(len): the size s = c + k T + ... (a dynamic dim's coefficients) at each
+ * example's lengths: i32 [B], or a column [B, 1] (col: the lengths
+ * gathered at [[0], [1], ...]). */
+static Node *size_at_len(Vec *v, Builder *b, Size s, bool col, Loc loc) {
+    Node *sum = NULL;
+    for (int j = 0; j < NN_MAXDYN; j++) {
+        if (s.k[j] == 0)
+            continue;
+        Node *len = v->len[j];
+        NN_ASSERT(len);
+        if (col) {
+            Node *c = ir_new_node(OP_RANGE, 0, NULL, loc);
+            c->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
+            len = mark1(build_op2(b, OP_GATHER, len, build_leaf(b, c, true), loc));
+        }
+        if (s.k[j] != 1)
+            len = mark1(build_op2(b, OP_IMUL, len, build_leaf(b, ir_iconst(s.k[j], loc), true), loc));
+        sum = sum ? mark1(build_op2(b, OP_IADD, sum, len, loc)) : len;
+    }
+    NN_ASSERT(sum);
     if (s.c != 0)
-        len = mark1(build_op2(b, OP_IADD, len, build_leaf(b, ir_iconst(s.c, loc), true), loc));
-    return len;
+        sum = mark1(build_op2(b, OP_IADD, sum, build_leaf(b, ir_iconst(s.c, loc), true), loc));
+    return sum;
 }
 
 /* ------------------------------------------- sequences read whole, masked */
@@ -271,15 +301,13 @@ static struct SeqMask *seq_mask(Vec *v, Size s) {
  * (batch-major: [B, s, ...]): f32 and i32 [B, s], 1 where position p is
  * example b's, p < s(len[b]). Read from the tables [0 ... 0 1 ... 1] (s(T)
  * of each) at s(len[b]) - p + s(T) - 1: the positions as a row [s] against
- * the examples' s(len) as a column [B, 1] (the lengths gathered at [[0],
- * [1], ...]); the tables' index check rejects a length outside 0..T. */
+ * the examples' s(len) as a column [B, 1]; the tables' index check
+ * rejects a length outside 0..T. */
 static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
-    if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || s.k[0] < 1)
+    if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || !grows(s))
         return;
     Node *itab, *ftab = zero_one_table(b, s, s, &itab, loc);
-    Node *col = ir_new_node(OP_RANGE, 0, NULL, loc);
-    col->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
-    Node *slen = size_at_len(b, mark1(build_op2(b, OP_GATHER, v->len, build_leaf(b, col, true), loc)), s, loc);
+    Node *slen = size_at_len(v, b, s, true, loc);
     Node *pos = ir_new_node(OP_RANGE, 0, NULL, loc);
     pos->shape = (Shape){.rank = 1, .d = {s}};
     Node *idx = mark1(build_op2(b, OP_ISUB, slen, build_leaf(b, pos, true), loc));
@@ -470,7 +498,7 @@ static Node *masked_id(Vec *v, Node *x, Loc loc) {
  * passes even for an example without rows. */
 static Node *checked_row(Vec *v, Node *i, Size s, Loc loc) {
     Builder *b = &v->b;
-    Node *rows = s.k[0] >= 1 ? size_at_len(b, v->len, s, loc) : size_leaf(b, s, loc);
+    Node *rows = grows(s) ? size_at_len(v, b, s, false, loc) : size_leaf(b, s, loc);
     if (v->imask) {
         i = masked_id(v, i, loc);
         rows = mark1(build_op2(b, OP_ISUB, rows, v->imask, loc));
@@ -691,7 +719,7 @@ static void batch_node(Vec *v, Node *n) {
     }
     if (n->op == OP_DIM && !size_is_const(n->size)) { /* T - 1 - t: each example's own T */
         Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
-        n->aux = size_at_len(&at, v->len, n->size, n->loc);
+        n->aux = size_at_len(v, &at, n->size, false, n->loc);
         return;
     }
     if (n->op == OP_LOOPOUT) {
@@ -875,11 +903,11 @@ static Node *leaf(Vec *v, Node *n) {
  * (k >= 1, c <= 0), s(len[b]) >= 1, else 0: the table [0 ... 0 1 ... 1]
  * (1 - c zeros, s(T) ones) at k len[b], as the masks are read. */
 static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc) {
-    NN_ASSERT(s.k[0] >= 1 && s.c <= 0);
+    NN_ASSERT(grows(s) && s.c <= 0);
     Node *tab = zero_one_table(b, size_const(1 - s.c), s, NULL, loc);
     Size ks = s;
     ks.c = 0;
-    return mark1(build_op2(b, OP_GATHER, tab, size_at_len(b, v->len, ks, loc), loc));
+    return mark1(build_op2(b, OP_GATHER, tab, size_at_len(v, b, ks, false, loc), loc));
 }
 
 /* Row 0 of the time-major input a ([S, B, ...]) for every example that has
@@ -891,8 +919,8 @@ static Node *has_rows(Vec *v, Builder *b, Size s, Loc loc) {
  * decreasing in T, or no T in it and empty). */
 static Node *first_row(Vec *v, Node *a, Loc loc) {
     Size s = a->shape.d[0];
-    bool always = s.c >= 1 && s.k[0] >= 0; /* S >= 1 for every length */
-    if (!always && (s.k[0] < 1 || s.c > 0))
+    bool always = s.c >= 1 && (grows(s) || size_is_const(s)); /* S >= 1 for every length */
+    if (!always && (!grows(s) || s.c > 0))
         return NULL;
     Builder ob, *b = before_loop(v, a, &ob);
     Block *outer = b->block;
@@ -921,7 +949,9 @@ static void make_masks(Vec *v, Loop *l) {
     Graph *g = v->g;
     Loc loc = l->node->loc;
     Size one = size_const(0);
-    one.c = l->hi.c + l->hi.k[0]; /* hi(1) */
+    one.c = l->hi.c; /* hi(1): every dynamic dim at 1 */
+    for (int j = 0; j < NN_MAXDYN; j++)
+        one.c += l->hi.k[j];
     Size zeros = size_add(size_sub(l->hi, one), size_const(1)), ones = size_sub(l->hi, l->lo);
     Block *outer = l->node->parent;
     int at = 0;
@@ -930,7 +960,7 @@ static void make_masks(Vec *v, Loop *l) {
     Builder ob = build_at(g, outer, at, BUILD_ASSERT, "vectorize"), *b = &ob;
     /* leaves through ob: it keeps pointing before l */
     Node *itab, *ftab = zero_one_table(b, zeros, ones, &itab, loc);
-    Node *hib = size_at_len(b, v->len, l->hi, loc);
+    Node *hib = size_at_len(v, b, l->hi, false, loc);
     /* every step at once: the steps lo..hi-1 as a column [hi - lo, 1]
      * against the lengths [B] give the [hi - lo, B] indexes */
     Node *steps = ir_new_node(OP_RANGE, 0, NULL, loc);
@@ -973,7 +1003,7 @@ static void batch_loop(Vec *v, Node *ln) {
     Node *omask = v->mask, *oimask = v->imask;
     Loop *oloop = v->loop;
     bool masked = !size_is_const(l->hi);
-    if (!size_is_const(l->lo) || l->hi.k[0] < 0 || l->reverse)
+    if (!size_is_const(l->lo) || !(grows(l->hi) || size_is_const(l->hi)) || l->reverse)
         return refuse(v, ln, "whose start depends on a dynamic dim (not batched yet)");
     for (int r = 0; r < l->ncarry; r++) {
         if (l->carry[r]->dtype != DT_F32)
@@ -1106,13 +1136,6 @@ static void fold_transposes(Block *b) {
 bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     Vec v = {.g = g, .diag = d, .report = report, .B = batch};
     NN_ASSERT(batch >= 1);
-    if (g->ndyn > 1) { /* at the second dynamic dim */
-        int k = 0;
-        while (g->dims[k].dyn != 1)
-            k++;
-        diag_error(d, g->dims[k].loc, "--batch: models with more than one dynamic dim are not batched yet");
-        return false;
-    }
     fold_transposes(&g->top);
     ir_number(g);
     ir_clear_marks(&g->top);
@@ -1140,11 +1163,12 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
             retype(&v, n);
             n->mark = whole[n->index] || g->inputs[n->index].shape.rank == 1 ? 1 : 2;
         }
-    if (g->ndyn == 1) { /* the examples' lengths: input T_len : int[B] */
+    for (int j = 0; j < g->ndyn; j++) { /* the examples' lengths: input T_len : int[B], one per dynamic dim */
         const DimDecl *dd = NULL;
         for (int i = 0; i < g->ndims; i++)
-            if (g->dims[i].dynamic)
+            if (g->dims[i].dynamic && g->dims[i].dyn == j)
                 dd = &g->dims[i];
+        NN_ASSERT(dd);
         InputDecl in = {.name = xsprintf("%s_len", dd->name), .loc = dd->loc, .dtype = DT_I32,
                         .shape = {.rank = 1, .d = {size_const(batch)}}};
         in.shape_text = xsprintf("[%lld]", (long long)batch);
@@ -1158,8 +1182,8 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
         Node *ln = ir_new_node(OP_INPUT, 0, NULL, dd->loc);
         ln->index = g->ninputs - 1;
         ln->name = g->inputs[ln->index].name;
-        v.len = leaf(&v, ln);
-        v.len->mark = 1;
+        v.len[j] = leaf(&v, ln);
+        v.len[j]->mark = 1;
         ir_number(g);
     }
     if (!batch_block(&v, &g->top))

@@ -13,7 +13,7 @@ independent reference: the un-batched program) and once on the batch with
 --batch=B, and compares: the loss and every gradient against the sum over
 the examples (with --mean: the mean), every output row b against example
 b's output (cut to the example's own shape where a dynamic dim pads it:
-the padding is not compared). A dynamic dim gets a length per example (1, the max, and
+the padding is not compared). Each dynamic dim gets a length per example (1, the max, and
 random ones between, shuffled); the batch is padded to the longest with
 values that fail or show if read (ids out of range, floats 1e3). (B = 1: inputs and outputs without the batch axis, the program
 as written). Tolerance: |x - ref| <= 1e-4 |ref| + 1e-5 per element. Exit 0
@@ -117,14 +117,17 @@ def main():
     bax = {name: next((k for k, (x, y) in enumerate(zip(sizes, other[name][1])) if x != y), -1)
            for name, (dt, sizes) in bins.items() if name in ins}
     tmp = tempfile.mkdtemp(prefix="nngc-batch-")
-    # lengths of the dynamic dim: 1 and the max among them, in random order
-    tmax = min(list(dyn.values()) + [6])
-    lens = [1, tmax] + [rng.randint(1, tmax) for _ in range(B - 2)] if B > 1 else [tmax]
-    rng.shuffle(lens)
-    lens = lens[:B]
+    # lengths of each dynamic dim: 1 and the max among them, in random order
+    lens = {}
+    for name, dmax in dyn.items():
+        tmax = min(dmax, 6)
+        ls = [1, tmax] + [rng.randint(1, tmax) for _ in range(B - 2)] if B > 1 else [tmax]
+        rng.shuffle(ls)
+        lens[name] = ls[:B]
+    first = next(iter(dyn), None)  # (--within: a position of the first dynamic dim)
     examples, shapes = [], []
     for b in range(B):
-        dims = {name: lens[b] for name in dyn}
+        dims = {name: lens[name][b] for name in dyn}
         ex, shp = {}, {}
         for name, (dt, sizes) in ins.items():
             shp[name] = [size(e, dims) for e in sizes]
@@ -132,7 +135,7 @@ def main():
             for d in shp[name]:
                 n *= d
             if dt == "i32" and name in within:
-                ex[name] = [rng.randrange(lens[b]) for _ in range(n)]
+                ex[name] = [rng.randrange(lens[first][b]) for _ in range(n)]
             elif dt == "i32":
                 ex[name] = [rng.randrange(nids) for _ in range(n)]
             elif name == "label":
@@ -150,16 +153,16 @@ def main():
             path = "%s/ex%d_%s.npy" % (tmp, b, name)
             write_npy(path, "f" if dt == "f32" else "i", shapes[b][name], ex[name])
             feeds.append((name, path))
-        refs.append(run(nngc, model, dimargs({n: lens[b] for n in dyn}), incl, "%s/ref%d" % (tmp, b), feeds))
+        refs.append(run(nngc, model, dimargs({n: lens[n][b] for n in dyn}), incl, "%s/ref%d" % (tmp, b), feeds))
     # the batch: padded to the longest example (padding: ids out of any
     # range, large floats: a read of the padding fails or shows), the batch
     # axis where the batched program's header puts it
-    dims = {name: max(lens) for name in dyn}
+    dims = {name: max(lens[name]) for name in dyn}
     feeds = []
     for name, (dt, sizes) in bins.items():
         path = "%s/batch_%s.npy" % (tmp, name)
-        if name not in ins:  # the lengths of a dynamic dim
-            write_npy(path, "f" if dt == "f32" else "i", [B], lens)
+        if name not in ins:  # the lengths of a dynamic dim, NAME_len
+            write_npy(path, "f" if dt == "f32" else "i", [B], lens[name[:-len("_len")]])
             feeds.append((name, path))
             continue
         full = [size(e, dims) for e in sizes]

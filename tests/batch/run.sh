@@ -128,17 +128,6 @@ input x : [T, 2]
 loss += dot(w, sum(concat(x, x), 0))
 EOF
 expect_error "concat along a dynamic dim" 1 "$tmp/concat.nn" "concat.nn:5:20: error: --batch: cannot batch 'concat' along a sequence's dynamic dim" --batch=2
-# two dynamic dims: the message points at the second one, not at the first dim
-cat >"$tmp/twodyn.nn" <<'EOF'
-model twodyn
-dim D = 2
-dim T max 3
-dim S max 4
-input x : [T + S, D]
-output y
-y = sum(x, 0)
-EOF
-expect_error "a second dynamic dim" 1 "$tmp/twodyn.nn" "twodyn.nn:4:1: error: --batch: models with more than one dynamic dim" --batch=2
 # an op along the dynamic dim of a sequence read whole, outside a loop over
 # it: the batch pads each example to the longest, and the padding was
 # summed into the loss (sum(sigmoid(xs)) counted sigmoid(1e3) for every

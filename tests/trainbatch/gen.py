@@ -6,6 +6,12 @@
                               len.npy int32 [N]: lengths 1..8, with 1 and 8
                               among them; rows padded past each length
                               (ids 0, floats 0) for tests/batch/models/seqcls.nn
+  gen.py pair DIR N SEED      DIR/a.npy int32 [N, 6], b.npy int32 [N, 5] (ids
+                              0..19), y.npy int32 [N] (0..2), len.npy int32
+                              [N, 2]: each example's two lengths (1..6 and
+                              1..5, each with 1 and its max among them),
+                              rows padded past them with id 0, for a model
+                              of two dynamic dims (run.sh's pair.nn)
   gen.py clf DIR N SEED       DIR/x.npy float32 [N, 32], y.npy int32 [N]
                               (0..9), for examples/classifier.nn
   gen.py badid DIR N K        DIR/sent.npy int32 [N, 44], len.npy [N] for
@@ -37,6 +43,20 @@ def main():
         write_npy(d + "/xs.npy", "f", [n, 8, 4], xs)
         write_npy(d + "/y.npy", "i", [n], ys)
         write_npy(d + "/len.npy", "i", [n], lens)
+    elif kind == "pair":
+        la = [1, 6] + [rng.randint(1, 6) for _ in range(n - 2)]
+        lb = [1, 5] + [rng.randint(1, 5) for _ in range(n - 2)]
+        rng.shuffle(la)
+        rng.shuffle(lb)
+        a, b, ys = [], [], []
+        for i in range(n):
+            a += [rng.randrange(20) if j < la[i] else 0 for j in range(6)]
+            b += [rng.randrange(20) if j < lb[i] else 0 for j in range(5)]
+            ys.append(rng.randrange(3))
+        write_npy(d + "/a.npy", "i", [n, 6], a)
+        write_npy(d + "/b.npy", "i", [n, 5], b)
+        write_npy(d + "/y.npy", "i", [n], ys)
+        write_npy(d + "/len.npy", "i", [n, 2], [x for i in range(n) for x in (la[i], lb[i])])
     elif kind == "clf":
         write_npy(d + "/x.npy", "f", [n, 32], [rng.uniform(-1, 1) for _ in range(n * 32)])
         write_npy(d + "/y.npy", "i", [n], [rng.randrange(10) for _ in range(n)])

@@ -65,6 +65,7 @@ exports() {
     classifier) ps="W1 b1 W2 b2" ;;
     clf) ps="emb W b" ;;
     attn) ps="emb W q" ;;
+    pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
     nest | cat) ps="emb U W" ;;
     esac
@@ -114,6 +115,28 @@ fi
 python3 tests/trainbatch/gen.py seqcls "$tmp" 10 3
 both "seqcls (.npy, lengths 1..8)" tests/batch/models/seqcls.nn sq --data words="$tmp/words.npy" \
     --data xs="$tmp/xs.npy" --data y="$tmp/y.npy" --lengths "$tmp/len.npy" --epochs 2 --lr 0.05 --progress 100
+# two dynamic dims (a pair of sentences, lengths [N, 2]): T_len and S_len
+cat >"$tmp/pair.nn" <<'EOF'
+model pair
+dim V = 20
+dim D = 8
+dim C = 3
+dim T max 6
+dim S max 5
+param emb : [V, D]
+param W : [D, D]
+param Wo : [C, D]
+input a : int[T]
+input b : int[S]
+input y : int
+x = emb[a]
+z = emb[b]
+c = softmax(x @ transpose(z @ W)) @ z
+loss += cross_entropy(Wo @ (mean(tanh(c), 0) + mean(z, 0)), y)
+EOF
+python3 tests/trainbatch/gen.py pair "$tmp" 11 5
+both "pair (.npy, two dynamic dims)" "$tmp/pair.nn" pair --data a="$tmp/a.npy" --data b="$tmp/b.npy" --data y="$tmp/y.npy" \
+    --lengths "$tmp/len.npy" --epochs 2 --lr 0.05 --progress 100
 python3 tests/trainbatch/gen.py clf "$tmp" 10 4
 both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tmp/x.npy" --data y="$tmp/y.npy" \
     --epochs 2 $SGD --progress 100
