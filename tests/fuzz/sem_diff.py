@@ -108,8 +108,9 @@ CHECK_BATCH = os.path.join(ROOT, "tests", "batch", "check.py")
 D, C, TMAX = 4, 12, 5        # dims of every program; ids are in 0..NIDS-1
 NIDS = 10                    # so ids[t] + 2 still indexes a [C, ...] table
 PARAMS = {"W": [D, D], "U": [D, D], "V": [D], "E": [C, D], "Wo": [C, D], "P": [D, 2 * D]}
+SMAX = 4                     # a second dynamic dim, S: zs : [S, D] (declared where used)
 INPUTS = {"xs": ("f", "[T, D]"), "ids": ("i", "int[T]"), "x": ("f", "[D]"),
-          "y": ("i", "int"), "s": ("f", "float")}
+          "y": ("i", "int"), "s": ("f", "float"), "zs": ("f", "[S, D]")}
 
 
 # vector expressions of one operand, by the generator's choice k
@@ -123,6 +124,7 @@ class Gen:
 
     def __init__(self, rng, batchable):
         self.r = rng
+        self.zs = False   # zs : [S, D] used (dim S declared)
         self.batchable = batchable
         self.defs = []
         self.lines = []
@@ -230,14 +232,18 @@ class Gen:
     # takes (summed or averaged along T by the caller: k 23)
     def mat(self, d, env):
         c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
+        if self.r.random() < 0.1:   # (cross attention over zs : [S, D], a second dynamic dim)
+            c.append("softmax(E[ids] @ transpose(zs)) @ zs")
         if not self.batchable and env.get("hs"):   # (a stack read whole: rejected by --batch)
             c += [h for h in env["hs"]]
         m = self.r.choice(c)
         if d > 0 and self.r.random() < 0.5:
             t = ["tanh(%s)", "(%s + %s)" % ("%s", self.vleaf(env)), "(%s * %s)" % ("%s", m), "relu(%s)", "%s @ U",
                  "sigmoid(%s)", "softmax(%s @ transpose(%s)) @ %s" % ("%s", m, m),
-                 "tanh(%s @ (W @ transpose(%s))) @ %s" % ("%s", m, m)]
+                 "tanh(%s @ (W @ transpose(%s))) @ %s" % ("%s", m, m),
+                 "softmax(%s @ transpose(zs @ W)) @ tanh(zs)"]   # (cross attention over zs: two dynamic dims)
             m = self.r.choice(t) % m
+        self.zs |= "zs" in m
         return m
 
     def sca(self, d, env):
@@ -324,10 +330,10 @@ class Gen:
         body.append("loss += %s" % self.sca(1, env))
         outs = [o for o in outs if r.random() < 0.7]
         head = ["model fz"] + (['import "nn"'] if self.nn else []) + [
-            "dim D = %d" % D, "dim C = %d" % C, "dim T max %d" % TMAX]
+            "dim D = %d" % D, "dim C = %d" % C, "dim T max %d" % TMAX] + (["dim S max %d" % SMAX] if self.zs else [])
         head += ["param %s : [%s]" % (p, ", ".join(
             {D: "D", C: "C", 2 * D: "2 * D"}[s] for s in shp)) for p, shp in PARAMS.items()]
-        head += ["input %s : %s" % (n, t) for n, (_, t) in INPUTS.items()]
+        head += ["input %s : %s" % (n, t) for n, (_, t) in INPUTS.items() if n != "zs" or self.zs]
         if outs:
             head.append("output " + ", ".join(outs))
         return "\n".join(head + self.defs + body) + "\n"
@@ -369,6 +375,8 @@ class Runner:
                 "x": ("f", [D], [rng.gauss(0, 1) for _ in range(D)]),
                 "y": ("i", [], [rng.randrange(NIDS)]),
                 "s": ("f", [], [rng.uniform(-1, 1)])}
+        S = rng.randint(1, SMAX)
+        vals["zs"] = ("f", [S, D], [rng.gauss(0, 1) for _ in range(S * D)])
         for name, (code, shape, v) in vals.items():
             p = "%s/%s.npy" % (work, name)
             write_npy(p, code, shape, v)
