@@ -180,12 +180,27 @@ static bool placeable(Ctx *x, const Loop *l, const Node *v)
            !info(v)->in_addend && v->op != OP_TOHOST && v->op != OP_TODEVICE && !is_result(x, v);
 }
 
+/* Whether c, a row of a buffer, is the only read of that row: its index
+ * is the index of the loop whose body holds it (plus or minus a constant:
+ * step t reads row t, a row no other step reads), and the buffer is
+ * computed just outside that loop (no loop around it runs the steps
+ * again: `for k { for t { ... row t ... } }` reads each row once per k). */
+static bool row_read_once(const Node *c)
+{
+    const Loop *l = c->parent->loop;
+    const Node *i = c->in[1];
+    if ((i->op == OP_IADD || i->op == OP_ISUB) && (i->in[1]->op == OP_ICONST || i->in[1]->op == OP_DIM))
+        i = i->in[0];
+    return l && i->op == OP_INDEX && i->loop == l && c->in[0]->parent == l->node->parent;
+}
+
 /* A product `matmul A, B, C` (the fuse pass's bias into GEMM) first
  * copies C into its output, then accumulates. When nothing else reads C
  * (a value of its own, or a row of a buffer nothing else reads: an RNN's
  * input projection, computed for every step before the loop, row t read
- * by step t's product only), the product accumulates in C's memory
- * instead: no copy (a kernel launch per word on a GPU), no buffer. */
+ * by step t's product only: row_read_once), the product accumulates in
+ * C's memory instead: no copy (a kernel launch per word on a GPU), no
+ * buffer. */
 static void place_addends(Ctx *x)
 {
     for (int i = 0; i < x->nall; i++) {
@@ -197,7 +212,7 @@ static void place_addends(Ctx *x)
         const Node *c = n->in[2], *root = c->op == OP_ROW ? c->in[0] : c;
         if (c->parent != n->parent || !shape_eq(&c->shape, &n->shape) || info(c)->uses != 1 ||
             !has_buffer(root) || info(root)->uses != 1 || info(root)->grad_of >= 0 || root->dtype != DT_F32 ||
-            root->op == OP_TODEVICE || root->op == OP_TOHOST || is_result(x, root))
+            root->op == OP_TODEVICE || root->op == OP_TOHOST || is_result(x, root) || (c != root && !row_read_once(c)))
             continue;
         info(n)->in_addend = true;
     }

@@ -143,7 +143,8 @@ small:bench/models/birnn.nn:2 small:bench/models/bow.nn:2 small:bench/models/bow
 small:bench/models/tagger.nn:2 small:bench/models/tagger.nn:2:3 small:bench/models/skipgram_w5.nn:2
 small:bench/models/skipgram_w5.nn:2:3 small:bench/models/hoist.nn:2 small:bench/models/hoist.nn:2:3
 examples/logreg.nn:2:4 tests/cuda/models/rowmv.nn:2 tests/cuda/models/rowmv.nn:0
-tests/e2e/cases/ids_from1/model.nn:2 tests/e2e/cases/ids_from1/model.nn:0 tests/e2e/cases/addend/model.nn:2
+tests/e2e/cases/ids_from1/model.nn:2 tests/e2e/cases/ids_from1/model.nn:0 tests/e2e/cases/addend_nested/model.nn:2
+tests/e2e/cases/addend_nested/model.nn:0 tests/e2e/cases/addend/model.nn:2
 tests/e2e/cases/addend/model.nn:0 tests/e2e/cases/loops/model.nn:2 tests/e2e/cases/loops/model.nn:0
 tests/batch/models/pad_finite.nn:2:3 tests/batch/models/stack.nn:2:3 tests/batch/models/stack.nn:0:2
 tests/batch/models/seq_whole.nn:2:3 tests/batch/models/seq_whole.nn:0:2 tests/batch/models/reverse.nn:2:3
@@ -154,7 +155,7 @@ tests/batch/models/selfattn.nn:0:2 tests/batch/models/seq_axes.nn:2:3 tests/batc
 tests/batch/models/pair.nn:2:3 tests/batch/models/two_dims.nn:2:3"
 # fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs:
 # all of them (loops_empty: loops' model, with no steps)
-TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1 addend loops loops_empty"
+TARGET_FIXTURES="stdlib_nn slowimpl rnnlm skipgram bag builtins ids_from1 addend addend_nested loops loops_empty"
 libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -ldl -lpthread"
 emu_flags="-std=c++17 -O1 -ffp-contract=off -Wall -Wextra -Werror -Iruntime -Iruntime/cuda"
 model_name() { sed -n 's/^model \([A-Za-z_0-9]*\)$/\1/p' "$1" | head -n 1; }

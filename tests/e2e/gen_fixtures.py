@@ -728,6 +728,48 @@ for t in 1..T {
 """
 
 
+ADDEND_NESTED = """
+# addend_nested: the addend's rows read again (compiler/backend/walk.c,
+# row_read_once). U @ xs[t] is one product for every step before the
+# loops, but the loop over t runs twice, inside the loop over k: each row
+# is read once per k, so step t's W @ h + row t must not accumulate in
+# row t (at -O2 the second pass read the first pass's sums: a wrong h and
+# a wrong gradient of W; found by tests/fuzz/sem_diff.py). T max 8.
+model addend_nested
+dim D = 4
+dim T max 8
+param W : [D, D]
+param U : [D, D]
+input xs : [T, D]
+output h
+h = zeros([D])
+for k in 0..2 {
+  for t in 0..T {
+    h = tanh(W @ h + U @ xs[t])
+  }
+}
+loss += sum(h)
+"""
+
+
+def case_addend_nested(rng):
+    D, T = 4, 5
+    p = {"W": f32(rng.normal(0, 0.5, (D, D))), "U": f32(rng.normal(0, 0.5, (D, D)))}
+    xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
+    h = np.zeros(D)
+    for _ in range(2):
+        for t in range(T):
+            h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
+    q = {n: v.tolist() for n, v in p.items()}
+    h2 = [0.0] * D
+    for _ in range(2):
+        for t in range(T):
+            a, b = py_matvec(q["W"], h2), py_matvec(q["U"], xs[t].tolist())
+            h2 = [math.tanh(u + v) for u, v in zip(a, b)]
+    close(h, np.array(h2), "addend_nested h")
+    write_case("addend_nested", ADDEND_NESTED, p, {"xs": xs}, {"h": h, "loss": float(h.sum())})
+
+
 def case_ids_from1(rng):
     D, T = 4, 5
     p = {"W": f32(rng.normal(0, 0.5, (D, D))), "u": f32(rng.uniform(-1, 1, D)),
@@ -812,6 +854,7 @@ def main():
     case_loops(np.random.default_rng(8))
     case_loops(np.random.default_rng(9), "loops_empty", 1)  # no iteration: the carries' initial values
     case_addend(np.random.default_rng(10))
+    case_addend_nested(np.random.default_rng(12))
     case_ids_from1(np.random.default_rng(11))
     case_unit_axis()
     if stdlib_has_nn():
