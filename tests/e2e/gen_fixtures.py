@@ -388,25 +388,29 @@ for t in 0..T {
 """
 
 
-def case_addend(rng):
+def addend_rnn(rng, passes, name):
+    """The params, xs and h = tanh(W @ h + U @ xs[t]) over the steps, the
+    steps run `passes` times, in NumPy and in plain Python (checked
+    against each other) for the addend cases."""
     D, T = 4, 5
     p = {"W": f32(rng.normal(0, 0.5, (D, D))), "U": f32(rng.normal(0, 0.5, (D, D)))}
     xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
     h = np.zeros(D)
-    loss = 0.0
-    for t in range(T):
-        h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
-    for t in range(T):
-        loss += (p["U"] @ xs[t]).sum()
     q = {n: v.tolist() for n, v in p.items()}
     h2 = [0.0] * D
-    loss2 = 0.0
-    for t in range(T):
-        a, b = py_matvec(q["W"], h2), py_matvec(q["U"], xs[t].tolist())
-        h2 = [math.tanh(u + v) for u, v in zip(a, b)]
-    for t in range(T):
-        loss2 += sum(py_matvec(q["U"], xs[t].tolist()))
-    close(h, np.array(h2), "addend h")
+    for _ in range(passes):
+        for t in range(T):
+            h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
+            a, b = py_matvec(q["W"], h2), py_matvec(q["U"], xs[t].tolist())
+            h2 = [math.tanh(u + v) for u, v in zip(a, b)]
+    close(h, np.array(h2), name + " h")
+    return p, q, xs, h
+
+
+def case_addend(rng):
+    p, q, xs, h = addend_rnn(rng, 1, "addend")
+    loss = sum((p["U"] @ x).sum() for x in xs)
+    loss2 = sum(sum(py_matvec(q["U"], x.tolist())) for x in xs)
     close(loss, loss2, "addend loss")
     write_case("addend", ADDEND, p, {"xs": xs}, {"h": h, "loss": loss})
 
@@ -753,20 +757,7 @@ loss += sum(h)
 
 
 def case_addend_nested(rng):
-    D, T = 4, 5
-    p = {"W": f32(rng.normal(0, 0.5, (D, D))), "U": f32(rng.normal(0, 0.5, (D, D)))}
-    xs = f32(rng.normal(0, 1, (T, D))).astype("<f4")
-    h = np.zeros(D)
-    for _ in range(2):
-        for t in range(T):
-            h = np.tanh(p["W"] @ h + p["U"] @ xs[t])
-    q = {n: v.tolist() for n, v in p.items()}
-    h2 = [0.0] * D
-    for _ in range(2):
-        for t in range(T):
-            a, b = py_matvec(q["W"], h2), py_matvec(q["U"], xs[t].tolist())
-            h2 = [math.tanh(u + v) for u, v in zip(a, b)]
-    close(h, np.array(h2), "addend_nested h")
+    p, _, xs, h = addend_rnn(rng, 2, "addend_nested")
     write_case("addend_nested", ADDEND_NESTED, p, {"xs": xs}, {"h": h, "loss": float(h.sum())})
 
 
