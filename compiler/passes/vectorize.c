@@ -248,9 +248,11 @@ static bool grows(Size s) {
     return any;
 }
 
+static Node *mask_at(Builder *b, Node *m, int k, int r, Loc loc);
+
 /* s(len): the size s = c + k T + ... (a dynamic dim's coefficients) at each
- * example's lengths: i32 [B], or a column [B, 1] (col: the lengths
- * gathered at [[0], [1], ...]). */
+ * example's lengths: i32 [B], or a column [B, 1] (col: the lengths seen as
+ * one, mask_at). */
 static Node *size_at_len(Vec *v, Builder *b, Size s, bool col, Loc loc) {
     Node *sum = NULL;
     for (int j = 0; j < NN_MAXDYN; j++) {
@@ -258,11 +260,8 @@ static Node *size_at_len(Vec *v, Builder *b, Size s, bool col, Loc loc) {
             continue;
         Node *len = v->len[j];
         NN_ASSERT(len);
-        if (col) {
-            Node *c = ir_new_node(OP_RANGE, 0, NULL, loc);
-            c->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
-            len = mark1(build_op2(b, OP_GATHER, len, build_leaf(b, c, true), loc));
-        }
+        if (col)
+            len = mask_at(b, len, 0, 2, loc);
         if (s.k[j] != 1)
             len = mark1(build_op2(b, OP_IMUL, len, build_leaf(b, ir_iconst(s.k[j], loc), true), loc));
         sum = sum ? mark1(build_op2(b, OP_IADD, sum, len, loc)) : len;
@@ -572,10 +571,7 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
 static void batch_concat(Vec *v, Node *n) {
     Loc loc = n->loc;
     Builder *b = &v->b;
-    Node *x[2], *ids[2], *col = range_leaf(b, size_const(v->B), loc);
-    Node *tab = build_new(OP_RESHAPE, 1, (Node *[]){col}, loc); /* the examples as a column [B, 1] */
-    tab->shape = (Shape){.rank = 2, .d = {size_const(v->B), size_const(1)}};
-    col = mark1(build_put(b, tab, loc));
+    Node *x[2], *ids[2], *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* the examples [B, 1] */
     int64_t start = 0; /* b's rows follow a's B m */
     for (int k = 0; k < 2; k++) {
         Node *e = n->dtype == DT_F32 ? to_batch(v, n->in[k], loc) : n->in[k];
