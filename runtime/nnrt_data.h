@@ -93,9 +93,10 @@ int nnrt_vocab_finish(const nnrt_vocab *raw, int64_t min_count, int64_t max_size
  *     pos\t10           M lines of labels, in id order
  * labels may be NULL (M = 0); load initialises both (labels empty when
  * M = 0). Load is strict (docs/TRAIN.md "Where the vocabulary is kept"):
- * the header exactly as above (single spaces, N >= 2, digits only), a
- * count of decimal digits only, lines ending in "\n" or "\r\n"; any
- * other text is NNRT_ERR_FORMAT with "path:line[:col]: what is wrong". */
+ * the header exactly as above (single spaces, N >= 2, digits only, no
+ * leading zero), a count of decimal digits only, lines ending in "\n" or
+ * "\r\n"; any other text is NNRT_ERR_FORMAT with "path:line[:col]: what
+ * is wrong". */
 int nnrt_vocab_save(const char *path, const nnrt_vocab *words, const nnrt_vocab *labels);
 int nnrt_vocab_load(const char *path, nnrt_vocab *words, nnrt_vocab *labels);
 

@@ -222,7 +222,8 @@ static int read_digits(const char *s, int64_t len, int64_t *i, int64_t max, int6
     return *i > start;
 }
 
-#define VOCAB_HEADER "'nngc-vocab 1 words N labels M' (single spaces, N >= 2 and M >= 0 in decimal digits)"
+#define VOCAB_HEADER "'nngc-vocab 1 words N labels M' (single spaces, N >= 2 and M >= 0 in decimal digits, " \
+                     "no leading zero)"
 
 /* Line 1, s[0..len), after its byte order mark: exactly "nngc-vocab 1
  * words N labels M". */
@@ -252,6 +253,9 @@ static int parse_header_text(const char *path, const char *s, int64_t len, int64
         if (d == 0)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: expected " VOCAB_HEADER,
                               path, i + 1);
+        if (s[at] == '0' && i - at > 1) /* one spelling per header: nngc writes none */
+            return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": bad vocabulary header: %s count with a leading "
+                              "zero", path, at + 1, k ? "the label" : "the word");
         if (k == 0 && *nw < 2)
             return nnrt_error(NNRT_ERR_FORMAT, "%s:1:%" PRId64 ": %" PRId64 " words: a vocabulary has at least "
                               "<s> and <unk>", path, at + 1, *nw);

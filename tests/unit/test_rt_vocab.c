@@ -286,6 +286,9 @@ static void test_vocab_file(void **state) {
         {"nngc-vocab 1 words  2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
         {"nngc-vocab 1 words +2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
         {"nngc-vocab 1 words 2 labels 0 \n<s>\t1\n<unk>\t0\n", "b.vocab:1:30: bad vocabulary header"},
+        {"nngc-vocab 1 words 3 labels 00\n<s>\t1\n<unk>\t0\nlast\t1\n", "b.vocab:1:30: bad vocabulary header: the label "
+                                                                      "count with a leading zero"},
+        {"nngc-vocab 1 words 02 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header: the word count"},
         {"nngc-vocab 1 words 1 labels 0\n<s>\t1\n", "b.vocab:1:20: 1 words: a vocabulary has at least <s>"},
         {"nngc-vocab 1 words 99999999999 labels 0\n", "b.vocab:1:20: the word count over"},
         {"nngc-vocab 3 words 2 labels 0\n", "b.vocab:1:12: a vocabulary file of version 3"},
