@@ -175,9 +175,9 @@ static void test_labels(void **state) {
         const char *text, *msg;
         size_t len; /* 0: up to the text's NUL */
     } bad[] = {
-        {"__label__pos a\nno label here\n", "bad.txt:2: no label"},
-        {"__label__pos a __label__neg\n", "bad.txt:1: two labels"},
-        {"a __label__zzz\n", "bad.txt:1: label '__label__zzz' is not one of the 2 labels"},
+        {"__label__pos a\nno label here\n", "bad.txt:2: no label", 0},
+        {"__label__pos a __label__neg\n", "bad.txt:1: two labels", 0},
+        {"a __label__zzz\n", "bad.txt:1: label '__label__zzz' is not one of the 2 labels", 0},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *p = put("bad.txt", bad[i].text);
@@ -275,37 +275,38 @@ static void test_vocab_file(void **state) {
         const char *text, *msg;
         size_t len; /* 0: up to the text's NUL */
     } bad[] = {
-        {"vocab 1 words 2 labels 0\n", "b.vocab:1: not a vocabulary file"},
-        {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:4: the file ends after 2 of 3"},
-        {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n<s>\t4\n", "b.vocab:4: '<s>' is listed twice"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t-3\n", "b.vocab:3:7: the count is not a number"},
-        {"nngc-vocab 1 words 2 labels 0\n<unk>\t1\n<s>\t0\n", "words 0 and 1 must be <s> and <unk>"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\nextra\t1\n", "b.vocab:4: more lines"},
+        {"vocab 1 words 2 labels 0\n", "b.vocab:1: not a vocabulary file", 0},
+        {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:4: the file ends after 2 of 3", 0},
+        {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\n<s>\t4\n", "b.vocab:4: '<s>' is listed twice", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t-3\n", "b.vocab:3:7: the count is not a number", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<unk>\t1\n<s>\t0\n", "words 0 and 1 must be <s> and <unk>", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\nextra\t1\n", "b.vocab:4: more lines", 0},
         /* the header exactly: single spaces, digits only */
-        {"nngc-vocab 1words 2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:13: bad vocabulary header: expected"},
-        {"nngc-vocab 1 words  2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
-        {"nngc-vocab 1 words +2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header"},
-        {"nngc-vocab 1 words 2 labels 0 \n<s>\t1\n<unk>\t0\n", "b.vocab:1:30: bad vocabulary header"},
-        {"nngc-vocab 1 words 3 labels 00\n<s>\t1\n<unk>\t0\nlast\t1\n", "b.vocab:1:30: bad vocabulary header: the label "
-                                                                      "count with a leading zero"},
-        {"nngc-vocab 1 words 02 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header: the word count"},
-        {"nngc-vocab 1 words 1 labels 0\n<s>\t1\n", "b.vocab:1:20: 1 words: a vocabulary has at least <s>"},
-        {"nngc-vocab 1 words 99999999999 labels 0\n", "b.vocab:1:20: the word count over"},
-        {"nngc-vocab 3 words 2 labels 0\n", "b.vocab:1:12: a vocabulary file of version 3"},
-        {"", "b.vocab:1: not a vocabulary file (it is empty)"},
-        {"\x7f" "ELF\x02\x01", "b.vocab:1: not a vocabulary file (expected a first line"},
+        {"nngc-vocab 1words 2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:13: bad vocabulary header: expected", 0},
+        {"nngc-vocab 1 words  2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header", 0},
+        {"nngc-vocab 1 words +2 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header", 0},
+        {"nngc-vocab 1 words 2 labels 0 \n<s>\t1\n<unk>\t0\n", "b.vocab:1:30: bad vocabulary header", 0},
+        {"nngc-vocab 1 words 3 labels 00\n<s>\t1\n<unk>\t0\nlast\t1\n", "b.vocab:1:29: bad vocabulary header: the label "
+                                                                      "count with a leading zero", 0},
+        {"nngc-vocab 1 words 02 labels 0\n<s>\t1\n<unk>\t0\n", "b.vocab:1:20: bad vocabulary header: the word count",
+         0},
+        {"nngc-vocab 1 words 1 labels 0\n<s>\t1\n", "b.vocab:1:20: 1 words: a vocabulary has at least <s>", 0},
+        {"nngc-vocab 1 words 99999999999 labels 0\n", "b.vocab:1:20: the word count over", 0},
+        {"nngc-vocab 3 words 2 labels 0\n", "b.vocab:1:12: a vocabulary file of version 3", 0},
+        {"", "b.vocab:1: not a vocabulary file (it is empty)", 0},
+        {"\x7f" "ELF\x02\x01", "b.vocab:1: not a vocabulary file (expected a first line", 0},
         /* a count is decimal digits: no sign, no space, no overflow */
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t+3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number >= 0"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t 3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t3 \n<unk>\t0\n", "b.vocab:2:6: the count is not a number"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t\n<unk>\t0\n", "b.vocab:2:5: the count is not a number"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t9223372036854775808\n<unk>\t0\n", "b.vocab:2:5: the count is over"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t+3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number >= 0", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t 3\n<unk>\t0\n", "b.vocab:2:5: the count is not a number", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t3 \n<unk>\t0\n", "b.vocab:2:6: the count is not a number", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t\n<unk>\t0\n", "b.vocab:2:5: the count is not a number", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t9223372036854775808\n<unk>\t0\n", "b.vocab:2:5: the count is over", 0},
         /* "\r\n" ends a line; a lone "\r" at the end does not */
-        {"nngc-vocab 1 words 2 labels 0\r\n<s>\t1\r\n<unk>\t0\r", "b.vocab:3:8: a carriage return without a line"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\n\r\n", "b.vocab:4: more lines"},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<un\rk>\t0\n", "b.vocab:3:4: a word with white space"},
+        {"nngc-vocab 1 words 2 labels 0\r\n<s>\t1\r\n<unk>\t0\r", "b.vocab:3:8: a carriage return without a line", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<unk>\t0\n\r\n", "b.vocab:4: more lines", 0},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\n<un\rk>\t0\n", "b.vocab:3:4: a word with white space", 0},
         {"nngc-vocab 1 words 3 labels 0\n<s>\t1\n<unk>\t0\nw\0x\t2\n", "b.vocab:4:2: not UTF-8", 50},
-        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\nunk\t0\n", "b.vocab:3: word 1 is 'unk': words 0 and 1 must be"},
+        {"nngc-vocab 1 words 2 labels 0\n<s>\t1\nunk\t0\n", "b.vocab:3: word 1 is 'unk': words 0 and 1 must be", 0},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *p = put_bytes("b.vocab", bad[i].text, bad[i].len);
