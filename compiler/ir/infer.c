@@ -811,7 +811,7 @@ bool ir_infer(const Graph *g, Node *n, char *err, size_t errlen) {
     case OP_RESHAPE: { /* vectorize.c's view of a time-major [S, B, ...] as rows [S B, ...] */
         const Shape *s = &n->shape;
         Size ca = size_const(1), cn = size_const(1);
-        bool ok = s->rank >= 1 && s->rank <= NN_MAXRANK;
+        bool ok = s->rank >= 1 && s->rank <= NN_MAXRANK && a->shape.rank >= 1; /* a tensor's view, not a scalar */
         for (int k = 0; ok && k < a->shape.rank; k++)
             ok = size_mul(ca, a->shape.d[k], &ca);
         for (int k = 0; ok && k < s->rank; k++)

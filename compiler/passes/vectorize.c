@@ -480,6 +480,23 @@ static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
     return ob;
 }
 
+/* A builder in the top block: v->b, or before the top block's loop whose
+ * body (or a body nested in it) v->b builds in. For what a call computes
+ * once, whatever its users: a sequence's padding mask. */
+static Builder *top_builder(Vec *v, Builder *ob) {
+    Block *blk = v->b.block;
+    if (!blk->outer)
+        return &v->b;
+    while (blk->outer->outer)
+        blk = blk->outer;
+    const Node *ln = blk->loop->node;
+    int at = 0;
+    while (v->g->top.nodes[at] != ln)
+        at++;
+    *ob = build_at(v->g, &v->g->top, at, BUILD_ASSERT, "vectorize");
+    return ob;
+}
+
 /* id x (i32, per example or one for all) in a loop to the longest
  * example: 0 past the example's end, where a computed index (T - 1 - t)
  * is out of its range; x itself where it is masked already (an id read
@@ -561,30 +578,109 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
     return false;
 }
 
+/* int 0/1 [B, s] (or [s] when l is a scalar): 1 where position r < l[b],
+ * for the positions r of a row [s] and l a column [B, 1] of at most lmax:
+ * the table [0 ... 0 1 ... 1] (s zeros, lmax ones) at l - r + s - 1 (its
+ * index check rejects an l outside 0..lmax). */
+static Node *below(Builder *b, Node *r, Node *l, Size s, Size lmax, Loc loc) {
+    Node *itab;
+    zero_one_table(b, s, lmax, &itab, loc);
+    Node *idx = mark1(build_op2(b, OP_ISUB, l, r, loc));
+    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(s, size_const(1)), loc), true), loc));
+    return mark1(build_op2(b, OP_GATHER, itab, idx, loc));
+}
+
+/* The examples' rows of a batched e [B, m, ...] as one table [B m, ...]. */
+static Node *example_rows(Vec *v, Node *e, Loc loc) {
+    Shape rows = e->shape;
+    bool affine = size_mul(size_const(v->B), e->shape.d[1], &rows.d[0]);
+    NN_ASSERT(affine);
+    for (int j = 1; j + 1 < rows.rank; j++)
+        rows.d[j] = rows.d[j + 1];
+    rows.rank--;
+    return preset(v, OP_RESHAPE, e, &rows, 0, loc);
+}
+
+/* concat(a, b) along a dynamic dim (a [B, m, ...], b [B, n, ...], m or n
+ * a size that grows with the dynamic dims): example b's rows are a's
+ * first m(len[b]), then b's first n(len[b]), then padding (zeros), so
+ * that the result is an example's like any value of size m + n. One
+ * gather from a's rows, b's rows and a zero row (A = B m, Z = A + B n):
+ * position r of example b reads
+ *     b m + r             while r < m(len[b]),
+ *     A + b n + r - m(len[b])   while r < (m + n)(len[b]),
+ *     Z                   after:
+ * Z + [r < m(len)] (i_a - i_b) + [r < (m + n)(len)] (i_b - Z), the
+ * comparisons read from tables as the masks are. */
+static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    Size m = e[0]->shape.d[1], sn = e[1]->shape.d[1], out = size_add(m, sn);
+    Node *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* the examples [B, 1] */
+    Node *r = range_leaf(b, out, loc);                                          /* the positions [m + n] */
+    Node *rows[2], *at[2];
+    Size start = size_const(0);
+    for (int k = 0; k < 2; k++) {
+        rows[k] = example_rows(v, e[k], loc);
+        Node *first = mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_size_node(e[k]->shape.d[1], loc), true), loc));
+        at[k] = mark1(build_op2(b, OP_IADD, first, r, loc));
+        if (!size_is_const(start) || start.c != 0)
+            at[k] = mark1(build_op2(b, OP_IADD, at[k], build_leaf(b, ir_size_node(start, loc), true), loc));
+        start = size_add(start, rows[k]->shape.d[0]);
+    }
+    Node *lm = size_is_const(m) ? build_leaf(b, ir_iconst(m.c, loc), true) : size_at_len(v, b, m, true, loc);
+    at[1] = mark1(build_op2(b, OP_ISUB, at[1], lm, loc));
+    Node *zero; /* Z: a row of zeros of the values' type */
+    Shape zs = rows[0]->shape;
+    zs.d[0] = size_const(1);
+    if (n->dtype == DT_F32) {
+        zero = build_leaf(b, ir_fill(&zs, 0.0, loc), true);
+    } else { /* no int fill: a's first row ([1, ...], a gather at [0]) times 0 */
+        Node *izero = build_leaf(b, ir_iconst(0, loc), true);
+        Node *first = mark1(build_op2(b, OP_IMUL, range_leaf(b, size_const(1), loc), izero, loc));
+        zero = mark1(build_op2(b, OP_IMUL, mark1(build_op2(b, OP_GATHER, rows[0], first, loc)), izero, loc));
+    }
+    Node *all = mark1(build_op2(b, OP_CONCAT, rows[0], rows[1], loc));
+    all = mark1(build_op2(b, OP_CONCAT, all, zero, loc));
+    Node *z = build_leaf(b, ir_size_node(start, loc), true);
+    Builder tb; /* the padding mask of m + n, for what reads the result along it: in the top block */
+    make_seq_mask(v, top_builder(v, &tb), out, loc);
+    Node *in_a = below(b, r, lm, out, m, loc), *in_ab = below(b, r, size_at_len(v, b, out, true, loc), out, out, loc);
+    Node *ids = mark1(build_op2(b, OP_IMUL, in_a, mark1(build_op2(b, OP_ISUB, at[0], at[1], loc)), loc));
+    ids = mark1(build_op2(b, OP_IADD, ids, mark1(build_op2(b, OP_IMUL, in_ab,
+                                                                  mark1(build_op2(b, OP_ISUB, at[1], z, loc)), loc)), loc));
+    ids = mark1(build_op2(b, OP_IADD, ids, z, loc));
+    n->op = OP_GATHER;
+    n->in[0] = all;
+    n->in[1] = ids;
+    retype(v, n);
+}
+
 /* concat(a, b) of per-example values ([B, m, ...] and [B, n, ...]; one
  * that is the same for every example broadcast to the batch): the
  * examples' rows, [B m, ...] and [B n, ...], joined into one table and
  * gathered in each example's order, row b m + i of a for i < m, then row
- * B m + b n + j of b: one gather (its gradient a scatter back). Neither
- * first axis may be a sequence's dynamic dim: an example's padding would
- * sit among its rows. */
+ * B m + b n + j of b: one gather (its gradient a scatter back). Along a
+ * dynamic dim, batch_concat_dyn (an example's padding after its rows). */
 static void batch_concat(Vec *v, Node *n) {
     Loc loc = n->loc;
     Builder *b = &v->b;
+    Node *e[2];
+    for (int k = 0; k < 2; k++) {
+        e[k] = n->dtype == DT_F32 ? to_batch(v, n->in[k], loc) : n->in[k];
+        Size m = e[k]->shape.d[1];
+        if (!batched(e[k]))
+            return refuse(v, n, "of an int value the same for every example (not batched yet)");
+        if (!size_is_const(m) && !grows(m))
+            return refuse(v, n, "along a dynamic dim that does not grow with it (not batched yet)");
+    }
+    if (!size_is_const(e[0]->shape.d[1]) || !size_is_const(e[1]->shape.d[1]))
+        return batch_concat_dyn(v, n, e);
     Node *x[2], *ids[2], *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* the examples [B, 1] */
     int64_t start = 0; /* b's rows follow a's B m */
     for (int k = 0; k < 2; k++) {
-        Node *e = n->dtype == DT_F32 ? to_batch(v, n->in[k], loc) : n->in[k];
-        Size m = e->shape.d[1];
-        if (!batched(e) || !size_is_const(m))
-            return refuse(v, n, batched(e) ? "along a sequence's dynamic dim (not batched yet)"
-                                           : "of an int value the same for every example (not batched yet)");
-        Shape rows = e->shape;
-        rows.d[0] = size_const(v->B * m.c);
-        for (int j = 1; j + 1 < rows.rank; j++)
-            rows.d[j] = rows.d[j + 1];
-        rows.rank--;
-        x[k] = preset(v, OP_RESHAPE, e, &rows, 0, loc);
+        Size m = e[k]->shape.d[1];
+        x[k] = example_rows(v, e[k], loc);
         ids[k] = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_iconst(m.c, loc), true),
                                                                  loc)), range_leaf(b, m, loc), loc));
         if (start)

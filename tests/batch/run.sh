@@ -118,16 +118,6 @@ run_error() {
         detail "$tmp/err" 8
     fi
 }
-# concat of per-example values batches (models/concat.nn), but not along a
-# sequence's dynamic dim: an example's padding would sit among its rows
-cat >"$tmp/concat.nn" <<'EOF'
-model c
-dim T max 3
-param w : [2]
-input x : [T, 2]
-loss += dot(w, sum(concat(x, x), 0))
-EOF
-expect_error "concat along a dynamic dim" 1 "$tmp/concat.nn" "concat.nn:5:20: error: --batch: cannot batch 'concat' along a sequence's dynamic dim" --batch=2
 # an op along the dynamic dim of a sequence read whole, outside a loop over
 # it: the batch pads each example to the longest, and the padding was
 # summed into the loss (sum(sigmoid(xs)) counted sigmoid(1e3) for every

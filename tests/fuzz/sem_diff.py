@@ -31,7 +31,7 @@ default all):
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs: for a program generated to be batchable
-         (a stack read by rows only, no concat along T);
+         (a stack read by rows only);
          one that the batch stage still rejects is counted as skipped
   predict
          nngc run --predict (NAME_predict, docs/API.md "Prediction") at
@@ -206,10 +206,14 @@ class Gen:
             return "transpose(%s) @ %s" % (self.ch("W", "U"), a())
         if k == 32 and self.r.random() < 0.5:
             m = self.mat(d - 1, env)
-            if self.batchable:   # attention: --batch masks the softmax and the sum along T
-                return "transpose(%s) @ softmax(%s @ %s)" % (m, m, a())
-            return self.ch("transpose(%s) @ softmax(%s @ %s)" % (m, m, a()),
-                           "%s(concat(%s, %s), 0)" % (self.ch("sum", "mean"), m, self.mat(d - 1, env)))
+            # attention (--batch masks the softmax and the sum along T), over
+            # the sequence or a concat along T: [2 T, D], [T + D, D] (a
+            # start block), [D + T, D] (--batch: an example's rows, then its
+            # padding)
+            c = self.ch("%s" % m, "concat(%s, %s)" % (m, self.mat(d - 1, env)),
+                        "concat(%s, %s)" % (m, self.ch("W", "U")), "concat(%s, %s)" % (self.ch("W", "E"), m))
+            return self.ch("transpose(%s) @ softmax(%s @ %s)" % (c, c, a()),
+                           "%s(%s, 0)" % (self.ch("sum", "mean"), c))
         if k == 32:
             return "(%s + %s)" % (a(), self.ch("1", "-0.25", "s"))
         return "%s @ %s" % (self.ch("W", "U"), a())

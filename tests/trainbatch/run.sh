@@ -67,7 +67,8 @@ exports() {
     attn) ps="emb W q" ;;
     pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
-    nest | cat) ps="emb U W" ;;
+    nest | stack) ps="emb U W" ;;
+    bos) ps="emb U W start" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
 }
@@ -184,7 +185,7 @@ loss += cross_entropy(W @ mean(h, 0), label)
 EOF
 both "selfattn (self-attention over the line)" "$tmp/selfattn.nn" selfattn --data "$tmp/labels.txt" --epochs 2 $SGD \
     --progress 100
-# rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, cat.nn)
+# rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, stack.nn)
 rnn_head() {
     printf 'model %s\ndim V = 128\ndim D = 16\ndim C = 3\ndim T max 40\nparam emb : [V, D]\n' "$1"
     printf 'param U : [D, D]\nparam W : [%s]\ninput words : int[T]\ninput label : int\nh = zeros([D])\n' "$2"
@@ -200,31 +201,43 @@ loss += cross_entropy(W @ h, label)
 EOF
 } >"$tmp/nest.nn"
 both "nest (a loop inside the loop)" "$tmp/nest.nn" nest --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
-# what the compiler cannot batch yet (a concat along the line's dynamic
-# dim, line 13): the one-example path, after a note that says why
-{ rnn_head cat "C, D"; cat <<'EOF'
-x = tanh(U @ h) + emb[words]
-loss += cross_entropy(W @ mean(concat(x, x), 0), label)
+# a start row before the line (concat along its dynamic dim): each
+# example's rows, then its padding
+{ rnn_head bos "C, D"; cat <<'EOF'
+param start : [1, D]
+x = concat(start, emb[words])
+loss += cross_entropy(W @ mean(tanh(x @ U), 0), label)
 EOF
-} >"$tmp/cat.nn"
-run "cat: --batch 4" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports cat "$tmp/cat_b")
-has "cat: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model cat: .*cat.nn:13:32: .*concat.*dynamic dim.*gradients are summed"
-run "cat: --batch 4 --one-example" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports cat "$tmp/cat_o")
-if cmp -s "$tmp/cat_b/W.npy" "$tmp/cat_o/W.npy" && cmp -s "$tmp/cat_b/emb.npy" "$tmp/cat_o/emb.npy"; then
-    ok "cat: the fallback is the summed one-example path (same bytes)"
+} >"$tmp/bos.nn"
+both "bos (a start row before the line)" "$tmp/bos.nn" bos --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# what the compiler cannot batch yet (the mean of a loop's stack of
+# hidden vectors, line 16): the one-example path, after a note that says why
+{ rnn_head stack "C, D"; cat <<'EOF'
+for t in 0..T {
+  h = tanh(U @ h + emb[words[t]])
+  hs[t] = h
+}
+loss += cross_entropy(W @ mean(hs, 0), label)
+EOF
+} >"$tmp/stack.nn"
+run "stack: --batch 4" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports stack "$tmp/stack_b")
+has "stack: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model stack: .*stack.nn:16:27: .*mean_axis.*stack of per-example values.*gradients are summed"
+run "stack: --batch 4 --one-example" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports stack "$tmp/stack_o")
+if cmp -s "$tmp/stack_b/W.npy" "$tmp/stack_o/W.npy" && cmp -s "$tmp/stack_b/emb.npy" "$tmp/stack_o/emb.npy"; then
+    ok "stack: the fallback is the summed one-example path (same bytes)"
 else
-    notok "cat: the fallback is the summed one-example path (same bytes)"
+    notok "stack: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "cat: save a checkpoint" "$NNGC" train "$tmp/cat.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/cat.st"
-run "cat: eval --batch 4" "$NNGC" eval "$tmp/cat.nn" --params "$tmp/cat.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model cat: .*\(the program as written\)$" "$tmp/out"; then
-    ok "cat: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "stack: save a checkpoint" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/stack.st"
+run "stack: eval --batch 4" "$NNGC" eval "$tmp/stack.nn" --params "$tmp/stack.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model stack: .*\(the program as written\)$" "$tmp/out"; then
+    ok "stack: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "cat: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "stack: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \

@@ -369,6 +369,20 @@ static void test_indexing(void **state) {
     assert_type(g, ok_node(g, OP_GATHER, 2, F32(2, C(10000), C(64)), I32(1, T_())), DT_F32, "[T, 64]");
     assert_type(g, ok_node(g, OP_GATHER, 2, I32(1, C(50)), I32(1, C(3))), DT_I32, "[3]");
     assert_contains(bad_node(g, OP_GATHER, 2, F32(2, C(10), C(4)), F32(1, C(3))), "f32[3]");
+
+    /* reshape: a tensor's elements in order, f32 or i32, as many; never a
+     * scalar (the backends copy a tensor's buffer) */
+    Node *n = ir_new_node(OP_RESHAPE, 1, (Node *[]){I32(2, C(4), T_())}, NO_LOC);
+    n->shape = (Shape){.rank = 1, .d = {kT(4, 0)}};
+    assert_true(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_type(g, n, DT_I32, "[4*T]");
+    n->shape.d[0] = kT(4, 1);
+    assert_false(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_contains(errbuf, "'reshape' of i32[4, T] cannot give [4*T + 1]");
+    n = ir_new_node(OP_RESHAPE, 1, (Node *[]){I32(0)}, NO_LOC);
+    n->shape = (Shape){.rank = 1, .d = {C(1)}};
+    assert_false(ir_infer(g, n, errbuf, sizeof errbuf));
+    assert_contains(errbuf, "'reshape' of i32 cannot give [1]");
 }
 
 /* Ensure reductions and concat. */
