@@ -354,6 +354,12 @@ static Node *lower_call(Lower *L, Ast *a) {
             if (!args[i])
                 return NULL;
         }
+        if (op == OP_TRANSPOSE && args[0]->shape.rank != 2) { /* (the IR's transposes each [M, N] of [B, M, N]) */
+            char t[200];
+            diag_error(L->d, a->args.v[0]->loc, "transpose takes a matrix [M, N], got %s",
+                       type_str(L, args[0], t, sizeof t));
+            return NULL;
+        }
         Node *r = ir_new_node(op, n, args, a->loc);
         if (op_flags[op] & OPF_SOFTMAX) {
             if (a->approx) {

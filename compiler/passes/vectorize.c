@@ -74,6 +74,19 @@ static void refuse(Vec *v, Node *n, const char *why) {
     v->failed = true;
 }
 
+/* Whether a per-example value of shape s has room for the batch axis;
+ * else n refused: a tensor has at most NN_MAXRANK axes (the runtime's
+ * tensors, NNRT_MAXRANK). */
+static bool room_for_batch(Vec *v, Node *n, const Shape *s) {
+    if (s->rank < NN_MAXRANK)
+        return true;
+    char why[160];
+    snprintf(why, sizeof why, "of a value with %d axes per example (batched: %d; a tensor has at most %d)", s->rank,
+             s->rank + 1, NN_MAXRANK);
+    refuse(v, n, why);
+    return false;
+}
+
 static void retype(Vec *v, Node *n) {
     char err[256];
     if (!ir_infer(v->g, n, err, sizeof err)) {
@@ -887,7 +900,7 @@ static void batch_node(Vec *v, Node *n) {
     bool any = false;
     for (int k = 0; k < n->nin; k++)
         any |= batched(n->in[k]);
-    if (!any)
+    if (!any || !room_for_batch(v, n, &n->shape))
         return;
     /* an index or label of each example's own (T - 1 - t, computed, not
      * read from an input: those are masked where they are read) used by
@@ -1100,6 +1113,8 @@ static void batch_loop(Vec *v, Node *ln) {
     for (int r = 0; r < l->ncarry; r++) {
         if (l->carry[r]->dtype != DT_F32)
             return refuse(v, ln, "carrying an int value");
+        if (!room_for_batch(v, ln, &l->carry[r]->shape))
+            return;
         if (ln->in[r]->aux)
             ln->in[r] = ln->in[r]->aux;
         ln->in[r] = to_batch(v, ln->in[r], ln->loc);
@@ -1238,9 +1253,15 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
         use_whole(g->outputs[i].value, whole);
     use_whole(g->loss, whole);
     int ninputs = g->ninputs;
+    for (int i = 0; i < ninputs; i++)
+        if (g->inputs[i].shape.rank >= NN_MAXRANK) {
+            diag_error(d, g->inputs[i].loc, "--batch: the input '%s' has %d axes; batched it would have %d (a tensor "
+                       "has at most %d)", g->inputs[i].name, g->inputs[i].shape.rank, g->inputs[i].shape.rank + 1,
+                       NN_MAXRANK);
+            return false;
+        }
     for (int i = 0; i < ninputs; i++) {
         InputDecl *in = &g->inputs[i];
-        NN_ASSERT(in->shape.rank < NN_MAXRANK);
         int ax = whole[i] || in->shape.rank == 0 ? 0 : 1;
         for (int k = in->shape.rank; k > ax; k--)
             in->shape.d[k] = in->shape.d[k - 1];
@@ -1289,6 +1310,11 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
             return false;
         }
         if (!batched(o->value)) {
+            if (o->value->shape.rank >= NN_MAXRANK) {
+                diag_error(d, o->loc, "--batch: the output '%s' has %d axes; batched it would have %d (a tensor has "
+                           "at most %d)", o->name, o->value->shape.rank, o->value->shape.rank + 1, NN_MAXRANK);
+                return false;
+            }
             o->value = to_batch(&v, o->value, o->loc);
             if (report)
                 fprintf(report, "vectorize: output %s: the same for every example, broadcast to the batch\n",
