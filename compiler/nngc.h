@@ -208,7 +208,12 @@ bool parse_file(Diag *d, int file, AstList *out);
 
 /* ================================================================ IR (ir/) */
 
-#define NN_MAXRANK 4 /* == NNRT_MAXRANK */
+/* The axes of a tensor: NN_TENSOR_MAXRANK for what a program declares
+ * and the runtime holds (params, inputs, outputs; == NNRT_MAXRANK), up to
+ * NN_MAXRANK for the values a pass makes inside a call (the batch axis on
+ * a value of 4, a nested loop's gradient stacks: [T, T, B, T, D]). */
+#define NN_TENSOR_MAXRANK 4
+#define NN_MAXRANK 6
 #define NN_MAXDYN 4  /* == NNRT_MAXDYN */
 
 /* A size: c + sum_i k[i] * dyn_i, where dyn_i is the i-th dynamic dim.

@@ -165,7 +165,8 @@ static char *nnrt_size_init(Size s)
 void emit_tensor_desc(Ctx *x, const char *name, DType dt, const Shape *s, const char *text)
 {
     char *shape = NULL;
-    for (int i = 0; i < NN_MAXRANK; i++) {
+    NN_ASSERT(s->rank <= NN_TENSOR_MAXRANK); /* (lower and vectorize check what the runtime holds) */
+    for (int i = 0; i < NN_TENSOR_MAXRANK; i++) {
         char *t = nnrt_size_init(i < s->rank ? s->d[i] : size_const(0));
         shape = shape ? xsprintf("%s, %s", shape, t) : t;
     }

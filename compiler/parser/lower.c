@@ -356,6 +356,12 @@ static void lower_outputs(Lower *L, const AstList *prog) {
                 diag_error(L->d, nm->loc, "output '%s' is an int value; outputs must be float tensors", nm->name);
                 continue;
             }
+            if (v->shape.rank > NN_TENSOR_MAXRANK) { /* (a value inside a call may have more: a gather's) */
+                char t[200];
+                diag_error(L->d, nm->loc, "output '%s' is %s, %d axes; an output has at most %d", nm->name,
+                           ir_type_str(L->g, v->dtype, &v->shape, t, sizeof t), v->shape.rank, NN_TENSOR_MAXRANK);
+                continue;
+            }
             OutputDecl o = {.name = nm->name, .loc = nm->loc, .value = v};
             VEC_PUSH(L->g->outputs, L->g->noutputs, L->g->capoutputs, o);
         }

@@ -116,8 +116,8 @@ bool check_size_min(Lower *L, Size s, int64_t min_ok, Loc loc, const char *what)
 /* A shape from a type's dims or a shape literal's elements. */
 bool lower_shape(Lower *L, const AstList *dims, Loc loc, bool allow_dynamic, Shape *out) {
     memset(out, 0, sizeof *out);
-    if (dims->n > NN_MAXRANK) {
-        diag_error(L->d, loc, "a tensor has at most %d axes, this one has %d", NN_MAXRANK, dims->n);
+    if (dims->n > NN_TENSOR_MAXRANK) {
+        diag_error(L->d, loc, "a tensor has at most %d axes, this one has %d", NN_TENSOR_MAXRANK, dims->n);
         return false;
     }
     bool ok = true;

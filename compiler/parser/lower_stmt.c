@@ -479,8 +479,9 @@ void lower_stmts(Lower *L, AstList *body) {
             Node *v = lower_expr(L, st->a);
             if (v)
                 v = as_float(L, v, st->a, "a stacked value");
-            if (v && v->shape.rank + 1 > NN_MAXRANK) {
-                diag_error(L->d, st->a->loc, "stacking would make a tensor with more than %d axes", NN_MAXRANK);
+            if (v && v->shape.rank + 1 > NN_TENSOR_MAXRANK) {
+                diag_error(L->d, st->a->loc, "stacking would make a tensor with more than %d axes",
+                           NN_TENSOR_MAXRANK);
                 v = NULL;
             }
             if (!v) { /* poisoned where the stacked tensor would be bound */

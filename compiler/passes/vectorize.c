@@ -1254,10 +1254,10 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     use_whole(g->loss, whole);
     int ninputs = g->ninputs;
     for (int i = 0; i < ninputs; i++)
-        if (g->inputs[i].shape.rank >= NN_MAXRANK) {
-            diag_error(d, g->inputs[i].loc, "--batch: the input '%s' has %d axes; batched it would have %d (a tensor "
+        if (g->inputs[i].shape.rank >= NN_TENSOR_MAXRANK) {
+            diag_error(d, g->inputs[i].loc, "--batch: the input '%s' has %d axes; batched it would have %d (an input "
                        "has at most %d)", g->inputs[i].name, g->inputs[i].shape.rank, g->inputs[i].shape.rank + 1,
-                       NN_MAXRANK);
+                       NN_TENSOR_MAXRANK);
             return false;
         }
     for (int i = 0; i < ninputs; i++) {
@@ -1309,12 +1309,13 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
                        "batched yet: its rows, %s[t], are)", o->name, o->name);
             return false;
         }
+        if ((batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank) >= NN_TENSOR_MAXRANK) {
+            int r = batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank;
+            diag_error(d, o->loc, "--batch: the output '%s' has %d axes; batched it would have %d (an output has "
+                       "at most %d)", o->name, r, r + 1, NN_TENSOR_MAXRANK);
+            return false;
+        }
         if (!batched(o->value)) {
-            if (o->value->shape.rank >= NN_MAXRANK) {
-                diag_error(d, o->loc, "--batch: the output '%s' has %d axes; batched it would have %d (a tensor has "
-                           "at most %d)", o->name, o->value->shape.rank, o->value->shape.rank + 1, NN_MAXRANK);
-                return false;
-            }
             o->value = to_batch(&v, o->value, o->loc);
             if (report)
                 fprintf(report, "vectorize: output %s: the same for every example, broadcast to the batch\n",

@@ -1133,7 +1133,7 @@ static void test_approx_rows(void **state) {
     assert_type(g, approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(2, T_(), C(3))}, 12, 100, 0, true), DT_I32,
                 "[T, 3, 12]");
     approx_node(g, OP_HIERPATH, 1, (Node *[]){F32(1, T_())}, 12, 100, 0, false);
-    approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(4, T_(), C(3), C(2), C(2))}, 12, 100, 0, false); /* paths of rank 5 */
+    approx_node(g, OP_HIERPATH, 1, (Node *[]){I32(6, T_(), C(3), C(2), C(2), C(2), C(2))}, 12, 100, 0, false); /* paths of rank 7 */
     /* class ranges of 4 ids, binary codes */
     assert_type(g, approx_node(g, OP_CLASSIDS, 1, (Node *[]){I32(2, T_(), C(3))}, 4, 100, 0, true), DT_I32, "[T, 3, 4]");
     assert_type(g, approx_node(g, OP_BINSLOT, 1, (Node *[]){I32(2, T_(), C(3))}, 4, 100, 50, true), DT_I32, "[T, 3]");
