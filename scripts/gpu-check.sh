@@ -17,7 +17,9 @@
 #    and the code nngc --target=cuda generates for every example and bench
 #    model at -O2 (and the batched programs of examples/rnnlm.nn and
 #    bench/models/attn.nn, --batch=64: the latter's batch_matmuls are
-#    strided-batched GEMMs;
+#    strided-batched GEMMs; tests/batch/models/concat_seq.nn, --batch=16:
+#    concat along a dynamic dim; tests/batch/nested_deep.nn, --batch=8:
+#    four nested loops, 6-axis gradient stacks;
 #    tests/cuda/models/approx_all.nn: every softmax approximation, the
 #    device drawing the C target's samples; skip-gram with neg and hier and
 #    rnnlm with hier over the whole vocabulary: the sparse gradients, each
@@ -232,6 +234,7 @@ if [ -n "$rnnlm" ]; then
     for r in tests/cuda/models/rnnlm_small.nn examples/logreg.nn examples/classifier.nn examples/mlp.nn examples/rnnlm.nn examples/skipgram.nn \
         bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
         examples/rnnlm.nn:64 bench/models/attn.nn:64 tests/cuda/models/approx_all.nn \
+        tests/batch/models/concat_seq.nn:16 tests/batch/nested_deep.nn:8 \
         examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier examples/rnnlm.nn:32@hier; do
         k=$((k + 1))
         build_model "$r" "$(printf %02d $k)" &
