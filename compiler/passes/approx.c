@@ -635,6 +635,53 @@ static void lower_softmax_nodes(Lowering *L, Block *b) {
     }
 }
 
+/* The number of classes of cross_entropy n (its logits' last axis); 0
+ * when it is not a constant (a softmax over a sequence's positions). */
+static int64_t xent_classes(const Node *n) {
+    Size v = n->in[0]->shape.d[n->in[0]->shape.rank - 1];
+    return size_is_const(v) ? v.c : 0;
+}
+
+/* The largest number of classes of the approximated cross_entropy nodes
+ * in b (and its loops): with_chosen, those whose method a `with` chose,
+ * else those --softmax did. */
+static int64_t widest(const Block *b, bool with_chosen) {
+    int64_t v = 0;
+    for (int i = 0; i < b->n; i++) {
+        const Node *n = b->nodes[i];
+        if (n->op == OP_LOOP) {
+            int64_t w = widest(&n->loop->body, with_chosen);
+            v = w > v ? w : v;
+        }
+        if (n->op == OP_XENT && n->approx.kind != APPROX_FULL && (n->approx.loc.file >= 0) == with_chosen &&
+            xent_classes(n) > v)
+            v = xent_classes(n);
+    }
+    return v;
+}
+
+/* --softmax on a model with cross entropies over different numbers of
+ * classes (an output layer over the vocabulary and a pick of a small
+ * log_softmax, or of one over a sequence's positions): the method is for
+ * the word predictions, the widest (or those of a `with`'s vocabulary),
+ * and the others stay exact, as a softmax whose whole distribution is
+ * read does (docs/LANGUAGE.md): the approximations of one model share one
+ * vocabulary. A note on T says which. */
+static void flag_vocab(Lowering *L, Block *b, int64_t vocab) {
+    for (int i = 0; i < b->n; i++) {
+        Node *n = b->nodes[i];
+        if (n->op == OP_LOOP)
+            flag_vocab(L, &n->loop->body, vocab);
+        if (n->op != OP_XENT || n->approx.kind == APPROX_FULL || n->approx.loc.file >= 0 || xent_classes(n) == vocab)
+            continue;
+        if (L->train)
+            diag_note(L->d, n->loc, "--softmax=%s is for the predictions over %" PRId64 " classes; this "
+                      "cross_entropy over %s stays exact", L->flag ? L->flag : approx_name[n->approx.kind], vocab,
+                      xent_classes(n) ? xsprintf("%" PRId64, xent_classes(n)) : "a sequence's positions");
+        n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
+    }
+}
+
 static void lower_block(Lowering *L, Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
@@ -686,6 +733,8 @@ bool approx_lower(Graph *g, Diag *d, const char *flag, const int64_t *counts, in
                   .ncounts = ncounts};
     int before = d->nerrors;
     lower_softmax_nodes(&L, &g->top);
+    int64_t vocab = widest(&g->top, true);
+    flag_vocab(&L, &g->top, vocab ? vocab : widest(&g->top, false));
     lower_block(&L, &g->top);
     return d->nerrors == before;
 }

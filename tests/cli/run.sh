@@ -427,6 +427,32 @@ done
 expect 1 "--softmax=class:c=20000 with --optimizer" "(from --softmax=class:c=20000)" "$NNGC" examples/skipgram.nn --softmax=class:c=20000 --optimizer=sgd:lr=1 -o "$W/sg.c"
 expect 0 "--softmax=neg:k=5 compiles skip-gram (passes/approx.c)" "" "$NNGC" examples/skipgram.nn --softmax=neg:k=5 -o "$W/sgn.c"
 expect 0 "--dump-ir alone still shows the method" "with neg" "$NNGC" examples/skipgram.nn --softmax=neg --dump-ir=lower
+# --softmax on cross entropies over different numbers of classes (a pick
+# of a 4-way log_softmax in a loop, a 12-way output layer): the method is
+# for the widest, the other stays exact, with a note (was the error "the
+# softmax approximations of one model must share one vocabulary (4 and 12
+# words)"; found by tests/fuzz/sem_diff.py)
+cat >"$W/two.nn" <<'EOF'
+model two
+dim D = 4
+dim C = 12
+dim T max 5
+param W : [D, D]
+param Wo : [C, D]
+param E : [C, D]
+input ids : int[T]
+input xs : [T, D]
+for t in 0..T {
+  a = tanh(W @ xs[t])
+  loss += -(log_softmax(a))[0]
+}
+loss += sum(cross_entropy(log_softmax(E[ids]) @ transpose(Wo), ids))
+EOF
+expect 0 "--softmax=hier on 4- and 12-way cross entropies: a note names the one that stays exact" \
+    "two.nn:12:12: note: --softmax=hier is for the predictions over 12 classes; this cross_entropy over 4 stays exact" \
+    "$NNGC" "$W/two.nn" --softmax=hier --dump-ir=train:autodiff
+check "... the 4-way one a cross_entropy (exact), the 12-way one hier's path" sh -c \
+    "grep -q 'cross_entropy .*@12:12' '$W/out' && grep -q 'hier_path .*of=12 .*@14:13' '$W/out' && ! grep -q 'hier_path .*of=4' '$W/out'"
 
 # ---------------------------------------------------------------- looking writes nothing
 mkdir "$W/look"

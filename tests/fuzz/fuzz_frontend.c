@@ -2,7 +2,8 @@
  * fuzz_frontend.c - libFuzzer target for the compiler: the input is a .nn
  * program, run through exactly what `nngc model.nn -o model.c` does
  * (driver_compile: parse, lower F, clone into T, objective, autodiff, the
- * -O2 pipelines, placement, emit), with the program in a memfd and the C
+ * -O2 pipelines, placement, emit; again with --batch=3 when the first
+ * byte is odd), with the program in a memfd and the C
  * written to /dev/null. Errors in the input are expected; a crash, an
  * NN_ASSERT, a sanitizer report or a leak is a finding. `import "nn"`
  * finds the standard library when run from the repository root
@@ -35,17 +36,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    Diag d;
-    diag_init(&d, devnull);
-    CompileOptions co;
-    compile_options_init(&co);
     Paths paths = {.include_dir = "runtime", .libnngrt = "build/libnngrt.a", .stdlib_dir = "stdlib"};
-    DriverPipelines pl;
     EmitTarget out = {.c_path = "/dev/null", .h_path = "/dev/null", .header_name = "model.h",
                       .source_name = "fuzz.nn", .train_api = true};
-    Graph *t = NULL;
-    if (driver_pipeline_options(&co, &pl))
-        driver_compile(&d, path, &co, &paths, &pl, &out, &t);
+    /* as written; then, when the first byte is odd ('m' of "model", '#'),
+     * with --batch=3 too (the batch stage, vectorize.c: its refusals are
+     * errors, never crashes) */
+    for (int64_t batch = 0; batch <= ((size > 0 && (data[0] & 1)) ? 3 : 0); batch += 3) {
+        CompileOptions co;
+        compile_options_init(&co);
+        co.batch = batch;
+        DriverPipelines pl;
+        Graph *t = NULL;
+        Diag d;
+        diag_init(&d, devnull);
+        if (driver_pipeline_options(&co, &pl))
+            driver_compile(&d, path, &co, &paths, &pl, &out, &t);
+    }
     close(fd);
     fclose(devnull);
     xfree_all();
