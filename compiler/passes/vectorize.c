@@ -44,6 +44,7 @@
 #include <string.h>
 
 #define NN_MAXSEQ 8 /* distinct sizes of sequences read whole */
+#define NN_MAXBM 64 /* stacks read whole */
 
 typedef struct Vec {
     Graph *g;
@@ -63,6 +64,10 @@ typedef struct Vec {
     } seq[NN_MAXSEQ];
     int nseq;
     bool seq_done; /* seq_masks has run (at the top block's first non-leaf) */
+    struct BatchMajor {
+        Node *tm, *bm; /* a stack read whole [S, B, ...], its view [B, S, ...] (batch_major) */
+    } bm[NN_MAXBM];
+    int nbm;
 } Vec;
 
 /* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
@@ -465,6 +470,22 @@ static Node *first_row(Vec *v, Node *a, Loc loc);
 static Node *size_leaf(Builder *b, Size s, Loc loc) { return build_leaf(b, ir_size_node(s, loc), true); }
 
 /* The leaf 0, 1, ... n - 1 (i32 [n]). */
+/* a [d0, d1, ...] (batch-major [B, m, ...] or time-major [S, B, ...]) as
+ * its rows [d0 d1, ...]: a reshape, built through b. */
+static Node *rows_view(Builder *b, Node *a, Loc loc) {
+    Shape vs = a->shape;
+    bool affine = size_mul(vs.d[0], vs.d[1], &vs.d[0]);
+    NN_ASSERT(affine);
+    for (int k = 1; k + 1 < vs.rank; k++)
+        vs.d[k] = vs.d[k + 1];
+    vs.rank--;
+    Node *view = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
+    view->shape = vs;
+    view = build_put(b, view, loc);
+    view->mark = 1;
+    return view;
+}
+
 static Node *range_leaf(Builder *b, Size n, Loc loc) {
     Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
     r->shape = (Shape){.rank = 1, .d = {n}};
@@ -493,13 +514,13 @@ static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
     return ob;
 }
 
-/* A builder in the top block: v->b, or before the top block's loop whose
- * body (or a body nested in it) v->b builds in. For what a call computes
- * once, whatever its users: a sequence's padding mask. */
-static Builder *top_builder(Vec *v, Builder *ob) {
-    Block *blk = v->b.block;
+/* A builder in the top block: here (v->b), or before the top block's loop
+ * whose body (or a body nested in it) it builds in. For what a call
+ * computes once, whatever its users: a sequence's padding mask. */
+static Builder *top_builder_at(Vec *v, Builder *here, Builder *ob) {
+    Block *blk = here->block;
     if (!blk->outer)
-        return &v->b;
+        return here;
     while (blk->outer->outer)
         blk = blk->outer;
     const Node *ln = blk->loop->node;
@@ -509,6 +530,7 @@ static Builder *top_builder(Vec *v, Builder *ob) {
     *ob = build_at(v->g, &v->g->top, at, BUILD_ASSERT, "vectorize");
     return ob;
 }
+static Builder *top_builder(Vec *v, Builder *ob) { return top_builder_at(v, &v->b, ob); }
 
 /* id x (i32, per example or one for all) in a loop to the longest
  * example: 0 past the example's end, where a computed index (T - 1 - t)
@@ -559,14 +581,7 @@ static void row_per_example(Vec *v, Node *n, bool batch_major) {
         flat = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, i, build_leaf(b, ir_iconst(v->B, loc), true),
                                                                loc)), ex, loc));
     Builder outer, *ob = before_loop(v, a, &outer);
-    Shape vs = a->shape;
-    NN_ASSERT(size_mul(vs.d[0], vs.d[1], &vs.d[0]));
-    for (int k = 1; k + 1 < vs.rank; k++)
-        vs.d[k] = vs.d[k + 1];
-    vs.rank--;
-    Node *view = build_new(OP_RESHAPE, 1, (Node *[]){a}, loc);
-    view->shape = vs;
-    view = mark1(build_put(ob, view, loc));
+    Node *view = rows_view(ob, a, loc);
     n->op = OP_GATHER;
     n->in[0] = view;
     n->in[1] = flat;
@@ -576,6 +591,56 @@ static void row_per_example(Vec *v, Node *n, bool batch_major) {
         Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
         n->aux = mark1(build_op2(&at, OP_IMUL, n, m, loc));
     }
+}
+
+static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc);
+
+/* A stack of per-example values (mark 2: [S, B, ...], time-major, a loop's
+ * stack hs[t] = h) read whole by an op or as an output: its batch-major
+ * view [B, S, ...], one gather of its [S B, ...] rows (row s B + b at
+ * [b, s]) right after it, times the padding mask of S when S grows with
+ * a dynamic dim (in a loop to the longest example the rows past an
+ * example's end hold steps that were not its own: zeros now, as any
+ * value past an example's end). One per stack (v->bm), NULL when refused. */
+static Node *batch_major(Vec *v, Node *x, Node *user) {
+    for (int i = 0; i < v->nbm; i++)
+        if (v->bm[i].tm == x)
+            return v->bm[i].bm;
+    Size s = x->shape.d[0];
+    if (v->nbm == NN_MAXBM || (!size_is_const(s) && !grows(s))) {
+        refuse(v, user, "reading a stack of per-example values whole (not batched yet: its rows, hs[t], are)");
+        return NULL;
+    }
+    Loc loc = x->loc;
+    int at = 0;
+    while (x->parent->nodes[at] != x)
+        at++;
+    Builder cb = build_at(v->g, x->parent, at + 1, BUILD_ASSERT, "vectorize"), *b = &cb, tb;
+    struct SeqMask *m = NULL;
+    if (!size_is_const(s)) {
+        make_seq_mask(v, top_builder_at(v, b, &tb), s, loc);
+        if (!(m = seq_mask(v, s))) {
+            refuse(v, user, "reading a stack of per-example values whole along a ninth size of dynamic axes");
+            return NULL;
+        }
+    }
+    Node *flat = rows_view(b, x, loc); /* [S B, ...] */
+    Node *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* [B, 1] */
+    Node *ids = mark1(build_op2(b, OP_IMUL, range_leaf(b, s, loc), build_leaf(b, ir_iconst(v->B, loc), true), loc));
+    ids = mark1(build_op2(b, OP_IADD, col, ids, loc)); /* [B, S]: s B + b */
+    Node *r = mark1(build_op2(b, OP_GATHER, flat, ids, loc));
+    if (m)
+        r = mark1(build_op2(b, r->dtype == DT_F32 ? OP_MUL : OP_IMUL, r,
+                            mask_at(b, r->dtype == DT_F32 ? m->f : m->i, 1, r->shape.rank, loc), loc));
+    r->name = x->name;
+    v->bm[v->nbm++] = (struct BatchMajor){.tm = x, .bm = r};
+    if (v->b.pos >= 0 && user->parent == v->b.block) { /* v->b (before user): past what went before it */
+        int p = 0;
+        while (v->b.block->nodes[p] != user)
+            p++;
+        v->b.pos = p;
+    }
+    return r;
 }
 
 /* Whether x may be read whole by user (an operand other than a row's
@@ -603,17 +668,6 @@ static Node *below(Builder *b, Node *r, Node *l, Size s, Size lmax, Loc loc) {
     return mark1(build_op2(b, OP_GATHER, itab, idx, loc));
 }
 
-/* The examples' rows of a batched e [B, m, ...] as one table [B m, ...]. */
-static Node *example_rows(Vec *v, Node *e, Loc loc) {
-    Shape rows = e->shape;
-    bool affine = size_mul(size_const(v->B), e->shape.d[1], &rows.d[0]);
-    NN_ASSERT(affine);
-    for (int j = 1; j + 1 < rows.rank; j++)
-        rows.d[j] = rows.d[j + 1];
-    rows.rank--;
-    return preset(v, OP_RESHAPE, e, &rows, 0, loc);
-}
-
 /* concat(a, b) along a dynamic dim (a [B, m, ...], b [B, n, ...], m or n
  * a size that grows with the dynamic dims): example b's rows are a's
  * first m(len[b]), then b's first n(len[b]), then padding (zeros), so
@@ -634,7 +688,7 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     Node *rows[2], *at[2];
     Size start = size_const(0);
     for (int k = 0; k < 2; k++) {
-        rows[k] = example_rows(v, e[k], loc);
+        rows[k] = rows_view(&v->b, e[k], loc);
         Node *first = mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_size_node(e[k]->shape.d[1], loc), true), loc));
         at[k] = mark1(build_op2(b, OP_IADD, first, r, loc));
         if (!size_is_const(start) || start.c != 0)
@@ -693,7 +747,7 @@ static void batch_concat(Vec *v, Node *n) {
     int64_t start = 0; /* b's rows follow a's B m */
     for (int k = 0; k < 2; k++) {
         Size m = e[k]->shape.d[1];
-        x[k] = example_rows(v, e[k], loc);
+        x[k] = rows_view(&v->b, e[k], loc);
         ids[k] = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_iconst(m.c, loc), true),
                                                                  loc)), range_leaf(b, m, loc), loc));
         if (start)
@@ -860,9 +914,10 @@ static void batch_node(Vec *v, Node *n) {
         n->mark = 2;
         return;
     }
-    for (int k = 0; k < n->nin; k++)
-        if (!(n->op == OP_ROW && k == 0) && !read_whole_ok(v, n->in[k], n))
+    for (int k = 0; k < n->nin; k++) /* a stack read whole: its batch-major view */
+        if (!(n->op == OP_ROW && k == 0) && n->in[k]->mark == 2 && !(n->in[k] = batch_major(v, n->in[k], n)))
             return;
+    a = n->nin > 0 ? n->in[0] : NULL, c = n->nin > 1 ? n->in[1] : NULL;
     if (n->op == OP_ROW && a->mark == 2) { /* xs[t] of a time-major input: one row of B */
         if (batched(c))
             return row_per_example(v, n, false);
@@ -1304,11 +1359,8 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
     v.b = build_at(g, &g->top, -1, BUILD_ASSERT, "vectorize");
     for (int i = 0; i < g->noutputs; i++) {
         OutputDecl *o = &g->outputs[i];
-        if (o->value->mark == 2) {
-            diag_error(d, o->loc, "--batch: cannot batch the output '%s', a stack of per-example values (not "
-                       "batched yet: its rows, %s[t], are)", o->name, o->name);
+        if (o->value->mark == 2 && !(o->value = batch_major(&v, o->value, o->value))) /* [B, S, ...] */
             return false;
-        }
         if ((batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank) >= NN_TENSOR_MAXRANK) {
             int r = batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank;
             diag_error(d, o->loc, "--batch: the output '%s' has %d axes; batched it would have %d (an output has "

@@ -155,26 +155,6 @@ expect_error "an output of 4 axes per example" 1 "$tmp/r4.nn" \
     for k in 0 1 2 3 4 5 6 7 8; do printf 'loss += sum(exp(x%d))\n' $k; done
 } >"$tmp/seqsum.nn"
 expect_error "an op along a ninth size of dynamic axes" 1 "$tmp/seqsum.nn" "seqsum.nn:20:9: error: --batch: cannot batch 'sum' over a sequence's dynamic dim" --batch=2
-# a stack of per-example values is read by rows (tests/batch/models/stack.nn);
-# read whole, or as an output, it is refused: it is [T, B, ...], the batch
-# axis second, and past an example's end its rows are not the example's
-cat >"$tmp/stackwhole.nn" <<'EOF'
-model stackwhole
-dim D = 2
-dim T max 5
-param W : [D, D]
-input xs : [T, D]
-output hs
-h = zeros([D])
-for t in 0..T {
-  h = tanh(W @ xs[t] + h)
-  hs[t] = h
-}
-loss += sum(h)
-EOF
-expect_error "a stack as an output" 1 "$tmp/stackwhole.nn" "stackwhole.nn:6:8: error: --batch: cannot batch the output 'hs', a stack of per-example values" --batch=2
-sed -i 's/^output hs$//; s/^loss += sum(h)$/loss += sum(mean(hs, 0))/' "$tmp/stackwhole.nn"
-expect_error "a stack read whole" 1 "$tmp/stackwhole.nn" "stackwhole.nn:12:13: error: --batch: cannot batch 'mean_axis' reading a stack of per-example values whole" --batch=2
 # a length past the batch's T is refused at run time (the mask table's check)
 python3 - "$tmp" <<'PY'
 import sys

@@ -31,7 +31,7 @@ default all):
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs: for a program generated to be batchable
-         (a stack read by rows only);
+         (stacks read by rows or whole);
          one that the batch stage still rejects is counted as skipped
   predict
          nngc run --predict (NAME_predict, docs/API.md "Prediction") at
@@ -238,7 +238,7 @@ class Gen:
         c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
         if self.r.random() < 0.1:   # (cross attention over zs : [S, D], a second dynamic dim)
             c.append("softmax(E[ids] @ transpose(zs)) @ zs")
-        if not self.batchable and env.get("hs"):   # (a stack read whole: rejected by --batch)
+        if env.get("hs"):   # (a stack read whole: --batch reads its batch-major view)
             c += [h for h in env["hs"]]
         m = self.r.choice(c)
         if d > 0 and self.r.random() < 0.5:
@@ -323,7 +323,7 @@ class Gen:
         # loops have one row less
         env["vecs"] += env["accs"]
         outs = list(env["vecs"])
-        for hs, rng_ in [] if self.batchable else env.get("stacked", []):  # (--batch: by rows only)
+        for hs, rng_ in env.get("stacked", []):
             body.append("loss += sum(%s(%s, 0) * %s)" % (r.choice(["sum", "mean"]), hs, self.vleaf(env)))
             outs.append(hs)
         if r.random() < 0.5:

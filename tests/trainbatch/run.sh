@@ -67,7 +67,7 @@ exports() {
     attn) ps="emb W q" ;;
     pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
-    nest | stack) ps="emb U W" ;;
+    nest | last | pool) ps="emb U W" ;;
     bos) ps="emb U W start" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
@@ -185,7 +185,7 @@ loss += cross_entropy(W @ mean(h, 0), label)
 EOF
 both "selfattn (self-attention over the line)" "$tmp/selfattn.nn" selfattn --data "$tmp/labels.txt" --epochs 2 $SGD \
     --progress 100
-# rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, stack.nn)
+# rnn_head NAME W_SHAPE: a line classifier's declarations (nest.nn, pool.nn, last.nn)
 rnn_head() {
     printf 'model %s\ndim V = 128\ndim D = 16\ndim C = 3\ndim T max 40\nparam emb : [V, D]\n' "$1"
     printf 'param U : [D, D]\nparam W : [%s]\ninput words : int[T]\ninput label : int\nh = zeros([D])\n' "$2"
@@ -210,34 +210,44 @@ loss += cross_entropy(W @ mean(tanh(x @ U), 0), label)
 EOF
 } >"$tmp/bos.nn"
 both "bos (a start row before the line)" "$tmp/bos.nn" bos --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
-# what the compiler cannot batch yet (the mean of a loop's stack of
-# hidden vectors, line 16): the one-example path, after a note that says why
-{ rnn_head stack "C, D"; cat <<'EOF'
+# a loop's stack of hidden vectors read whole (mean-pooling over the
+# line): its batch-major view, the padding zeros
+{ rnn_head pool "C, D"; cat <<'EOF'
 for t in 0..T {
   h = tanh(U @ h + emb[words[t]])
   hs[t] = h
 }
 loss += cross_entropy(W @ mean(hs, 0), label)
 EOF
-} >"$tmp/stack.nn"
-run "stack: --batch 4" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports stack "$tmp/stack_b")
-has "stack: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model stack: .*stack.nn:16:27: .*mean_axis.*stack of per-example values.*gradients are summed"
-run "stack: --batch 4 --one-example" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports stack "$tmp/stack_o")
-if cmp -s "$tmp/stack_b/W.npy" "$tmp/stack_o/W.npy" && cmp -s "$tmp/stack_b/emb.npy" "$tmp/stack_o/emb.npy"; then
-    ok "stack: the fallback is the summed one-example path (same bytes)"
+} >"$tmp/pool.nn"
+both "pool (the mean of a loop's stack)" "$tmp/pool.nn" pool --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# what the compiler cannot batch yet (a loop that starts at T - 1, line
+# 12): the one-example path, after a note that says why
+{ rnn_head last "C, D"; cat <<'EOF'
+for t in T - 1..T {
+  h = tanh(U @ h + emb[words[t]])
+}
+loss += cross_entropy(W @ h, label)
+EOF
+} >"$tmp/last.nn"
+run "last: --batch 4" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports last "$tmp/last_b")
+has "last: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model last: .*last.nn:12:1: .*loop.*start depends on a dynamic dim.*gradients are summed"
+run "last: --batch 4 --one-example" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports last "$tmp/last_o")
+if cmp -s "$tmp/last_b/W.npy" "$tmp/last_o/W.npy" && cmp -s "$tmp/last_b/emb.npy" "$tmp/last_o/emb.npy"; then
+    ok "last: the fallback is the summed one-example path (same bytes)"
 else
-    notok "stack: the fallback is the summed one-example path (same bytes)"
+    notok "last: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "stack: save a checkpoint" "$NNGC" train "$tmp/stack.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/stack.st"
-run "stack: eval --batch 4" "$NNGC" eval "$tmp/stack.nn" --params "$tmp/stack.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model stack: .*\(the program as written\)$" "$tmp/out"; then
-    ok "stack: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "last: save a checkpoint" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/last.st"
+run "last: eval --batch 4" "$NNGC" eval "$tmp/last.nn" --params "$tmp/last.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model last: .*\(the program as written\)$" "$tmp/out"; then
+    ok "last: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "stack: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "last: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
