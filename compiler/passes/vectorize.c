@@ -1210,6 +1210,12 @@ static void batch_loop(Vec *v, Node *ln) {
             l->stack[s] = l->stack[s]->aux;
         if (!read_whole_ok(v, l->stack[s], ln))
             return;
+        /* in a loop to the longest example even a value the same for every
+         * example (hs[t] = V) makes a stack of each example's: its rows
+         * past an example's end are not the example's (batch_major masks
+         * them) */
+        if (masked && !batched(l->stack[s]) && l->stack[s]->dtype == DT_F32)
+            l->stack[s] = to_batch(v, l->stack[s], loc);
     }
     v->mask = omask, v->imask = oimask;
     v->loop = oloop;
