@@ -215,7 +215,9 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         s->kind = SITE_EMBED;
         s->h = v->in[0];
         s->reader = v;
-        s->W = param_of(v->in[1]);
+        /* (a target the same at every step, out of the loop with the loss:
+         * its row broadcast to the steps) */
+        s->W = param_of(v->in[1]->op == OP_BROADCAST ? v->in[1]->in[0] : v->in[1]);
         return s->W >= 0;
     default:
         return false;
