@@ -51,11 +51,13 @@ typedef struct Predict {
 } Predict;
 
 /* The param a value reads its rows from: the param itself, or its rows
- * gathered or sliced (W[ids], W[y], a range of W; a loop's row of those
- * gathered before the loop). -1 if none. */
+ * gathered, sliced or broadcast (W[ids], W[y], a range of W; a loop's row
+ * of those gathered before the loop; W[y] of a y the same at every step
+ * broadcast to the steps, where -O2 takes the term out of its loop). -1
+ * if none. */
 static int param_of(const Node *v)
 {
-    while (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE))
+    while (v && (v->op == OP_GATHER || v->op == OP_ROW || v->op == OP_SLICE || v->op == OP_BROADCAST))
         v = v->in[0];
     return v && v->op == OP_PARAM ? v->index : -1;
 }
@@ -215,9 +217,7 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         s->kind = SITE_EMBED;
         s->h = v->in[0];
         s->reader = v;
-        /* (a target the same at every step, out of the loop with the loss:
-         * its row broadcast to the steps) */
-        s->W = param_of(v->in[1]->op == OP_BROADCAST ? v->in[1]->in[0] : v->in[1]);
+        s->W = param_of(v->in[1]);
         return s->W >= 0;
     default:
         return false;

@@ -314,6 +314,16 @@ static struct SeqMask *seq_mask(Vec *v, Size s) {
     return NULL;
 }
 
+static Node *range_leaf(Builder *b, Size n, Loc loc);
+
+/* Where the table [0 ... 0 1 ... 1] of s zeros reads 1 exactly when
+ * position r < l: at l - r + s - 1 (r the positions [s], l a column [B, 1]
+ * or a scalar). */
+static Node *below_index(Builder *b, Node *r, Node *l, Size s, Loc loc) {
+    Node *idx = mark1(build_op2(b, OP_ISUB, l, r, loc));
+    return mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(s, size_const(1)), loc), true), loc));
+}
+
 /* The padding masks of a sequence axis of size s = k T + c read whole
  * (batch-major: [B, s, ...]): f32 and i32 [B, s], 1 where position p is
  * example b's, p < s(len[b]). Read from the tables [0 ... 0 1 ... 1] (s(T)
@@ -324,11 +334,7 @@ static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
     if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || !grows(s))
         return;
     Node *itab, *ftab = zero_one_table(b, s, s, &itab, loc);
-    Node *slen = size_at_len(v, b, s, true, loc);
-    Node *pos = ir_new_node(OP_RANGE, 0, NULL, loc);
-    pos->shape = (Shape){.rank = 1, .d = {s}};
-    Node *idx = mark1(build_op2(b, OP_ISUB, slen, build_leaf(b, pos, true), loc));
-    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(s, size_const(1)), loc), true), loc));
+    Node *idx = below_index(b, range_leaf(b, s, loc), size_at_len(v, b, s, true, loc), s, loc);
     struct SeqMask *m = &v->seq[v->nseq++];
     m->s = s;
     m->f = mark1(build_op2(b, OP_GATHER, ftab, idx, loc));
@@ -469,7 +475,6 @@ static Node *first_row(Vec *v, Node *a, Loc loc);
 /* A dim node of size s (a leaf: the batch's own T, not an example's). */
 static Node *size_leaf(Builder *b, Size s, Loc loc) { return build_leaf(b, ir_size_node(s, loc), true); }
 
-/* The leaf 0, 1, ... n - 1 (i32 [n]). */
 /* a [d0, d1, ...] (batch-major [B, m, ...] or time-major [S, B, ...]) as
  * its rows [d0 d1, ...]: a reshape, built through b. */
 static Node *rows_view(Builder *b, Node *a, Loc loc) {
@@ -486,6 +491,7 @@ static Node *rows_view(Builder *b, Node *a, Loc loc) {
     return view;
 }
 
+/* The leaf 0, 1, ... n - 1 (i32 [n]). */
 static Node *range_leaf(Builder *b, Size n, Loc loc) {
     Node *r = ir_new_node(OP_RANGE, 0, NULL, loc);
     r->shape = (Shape){.rank = 1, .d = {n}};
@@ -530,7 +536,6 @@ static Builder *top_builder_at(Vec *v, Builder *here, Builder *ob) {
     *ob = build_at(v->g, &v->g->top, at, BUILD_ASSERT, "vectorize");
     return ob;
 }
-static Builder *top_builder(Vec *v, Builder *ob) { return top_builder_at(v, &v->b, ob); }
 
 /* id x (i32, per example or one for all) in a loop to the longest
  * example: 0 past the example's end, where a computed index (T - 1 - t)
@@ -629,9 +634,8 @@ static Node *batch_major(Vec *v, Node *x, Node *user) {
     Node *ids = mark1(build_op2(b, OP_IMUL, range_leaf(b, s, loc), build_leaf(b, ir_iconst(v->B, loc), true), loc));
     ids = mark1(build_op2(b, OP_IADD, col, ids, loc)); /* [B, S]: s B + b */
     Node *r = mark1(build_op2(b, OP_GATHER, flat, ids, loc));
-    if (m)
-        r = mark1(build_op2(b, r->dtype == DT_F32 ? OP_MUL : OP_IMUL, r,
-                            mask_at(b, r->dtype == DT_F32 ? m->f : m->i, 1, r->shape.rank, loc), loc));
+    if (m) /* (a stack is float: lower_stmt's as_float) */
+        r = mark1(build_op2(b, OP_MUL, r, mask_at(b, m->f, 1, r->shape.rank, loc), loc));
     r->name = x->name;
     v->bm[v->nbm++] = (struct BatchMajor){.tm = x, .bm = r};
     if (v->b.pos >= 0 && user->parent == v->b.block) { /* v->b (before user): past what went before it */
@@ -663,9 +667,7 @@ static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
 static Node *below(Builder *b, Node *r, Node *l, Size s, Size lmax, Loc loc) {
     Node *itab;
     zero_one_table(b, s, lmax, &itab, loc);
-    Node *idx = mark1(build_op2(b, OP_ISUB, l, r, loc));
-    idx = mark1(build_op2(b, OP_IADD, idx, build_leaf(b, ir_size_node(size_sub(s, size_const(1)), loc), true), loc));
-    return mark1(build_op2(b, OP_GATHER, itab, idx, loc));
+    return mark1(build_op2(b, OP_GATHER, itab, below_index(b, r, l, s, loc), loc));
 }
 
 /* concat(a, b) along a dynamic dim (a [B, m, ...], b [B, n, ...], m or n
@@ -688,7 +690,7 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     Node *rows[2], *at[2];
     Size start = size_const(0);
     for (int k = 0; k < 2; k++) {
-        rows[k] = rows_view(&v->b, e[k], loc);
+        rows[k] = rows_view(b, e[k], loc);
         Node *first = mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_size_node(e[k]->shape.d[1], loc), true), loc));
         at[k] = mark1(build_op2(b, OP_IADD, first, r, loc));
         if (!size_is_const(start) || start.c != 0)
@@ -711,7 +713,7 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     all = mark1(build_op2(b, OP_CONCAT, all, zero, loc));
     Node *z = build_leaf(b, ir_size_node(start, loc), true);
     Builder tb; /* the padding mask of m + n, for what reads the result along it: in the top block */
-    make_seq_mask(v, top_builder(v, &tb), out, loc);
+    make_seq_mask(v, top_builder_at(v, b, &tb), out, loc);
     Node *in_a = below(b, r, lm, out, m, loc), *in_ab = below(b, r, size_at_len(v, b, out, true, loc), out, out, loc);
     Node *ids = mark1(build_op2(b, OP_IMUL, in_a, mark1(build_op2(b, OP_ISUB, at[0], at[1], loc)), loc));
     ids = mark1(build_op2(b, OP_IADD, ids, mark1(build_op2(b, OP_IMUL, in_ab,
@@ -747,7 +749,7 @@ static void batch_concat(Vec *v, Node *n) {
     int64_t start = 0; /* b's rows follow a's B m */
     for (int k = 0; k < 2; k++) {
         Size m = e[k]->shape.d[1];
-        x[k] = rows_view(&v->b, e[k], loc);
+        x[k] = rows_view(b, e[k], loc);
         ids[k] = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, col, build_leaf(b, ir_iconst(m.c, loc), true),
                                                                  loc)), range_leaf(b, m, loc), loc));
         if (start)
@@ -1214,7 +1216,7 @@ static void batch_loop(Vec *v, Node *ln) {
          * example (hs[t] = V) makes a stack of each example's: its rows
          * past an example's end are not the example's (batch_major masks
          * them) */
-        if (masked && !batched(l->stack[s]) && l->stack[s]->dtype == DT_F32)
+        if (masked && !batched(l->stack[s]))
             l->stack[s] = to_batch(v, l->stack[s], loc);
     }
     v->mask = omask, v->imask = oimask;
@@ -1367,8 +1369,8 @@ bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report) {
         OutputDecl *o = &g->outputs[i];
         if (o->value->mark == 2 && !(o->value = batch_major(&v, o->value, o->value))) /* [B, S, ...] */
             return false;
-        if ((batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank) >= NN_TENSOR_MAXRANK) {
-            int r = batched(o->value) ? o->value->shape.rank - 1 : o->value->shape.rank;
+        int r = o->value->shape.rank - batched(o->value); /* axes per example */
+        if (r >= NN_TENSOR_MAXRANK) {
             diag_error(d, o->loc, "--batch: the output '%s' has %d axes; batched it would have %d (an output has "
                        "at most %d)", o->name, r, r + 1, NN_TENSOR_MAXRANK);
             return false;

@@ -30,8 +30,8 @@ default all):
          kink, a softmax saturating within h): counted as skipped, not
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
-         B one-example runs: for a program generated to be batchable
-         (stacks read by rows or whole);
+         B one-example runs (the generator draws only what --batch
+         takes: stacks read by rows or whole, concat along T);
          one that the batch stage still rejects is counted as skipped
   predict
          nngc run --predict (NAME_predict, docs/API.md "Prediction") at
@@ -122,10 +122,9 @@ class Gen:
     [T, D] (or [T + k, D]) and []; the statement builders keep track of
     the names bound so far (self.vecs) and of the loop variable in scope."""
 
-    def __init__(self, rng, batchable):
+    def __init__(self, rng):
         self.r = rng
         self.zs = False   # zs : [S, D] used (dim S declared)
-        self.batchable = batchable
         self.defs = []
         self.lines = []
         self.nn = False        # import "nn" used
@@ -232,8 +231,8 @@ class Gen:
             self.defs.append("def %s(v) %s" % (name, body))
         return name
 
-    # [T, D] values (a whole sequence); when batchable, only what --batch
-    # takes (summed or averaged along T by the caller: k 23)
+    # [T, D] values (a whole sequence), summed or averaged along T by the
+    # caller (k 23)
     def mat(self, d, env):
         c = ["xs", "E[ids]", "xs @ transpose(W)", "tanh(xs)", "softmax(xs)", "log_softmax(E[ids])"]
         if self.r.random() < 0.1:   # (cross attention over zs : [S, D], a second dynamic dim)
@@ -706,7 +705,7 @@ def main():
         drawn = {m: rng.random() < float(opts["--%s-frac" % m]) for m in ("cuda", "fd", "batch")}
         for m in drawn:
             do[m] = drawn[m] and m in modes
-        g = Gen(rng, drawn["batch"])     # (the program batchable when drawn so, run in batch mode or not)
+        g = Gen(rng)
         src = g.program()
         if opts["--file"]:
             with open(opts["--file"]) as f:
