@@ -30,7 +30,12 @@
  *     whole somewhere) at any index one gather of its [B T, ...] rows
  *     (row_per_example);
  *   - a loop nested in a loop to the longest example reads its masks (a
- *     loop to the longest example their product: batch_loop).
+ *     loop to the longest example their product: batch_loop);
+ *   - a loop whose start depends on a dynamic dim (for t in T - 1..T)
+ *     runs its fixed number of steps from each example's own start
+ *     (shift_start), its stack placed at each example's start
+ *     (stack_shifted); a stack read whole by a loop (a carry, a sum) is
+ *     its batch-major view (loop_whole).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
  * batched yet (an error naming the op): an op
@@ -68,6 +73,8 @@ typedef struct Vec {
         Node *tm, *bm; /* a stack read whole [S, B, ...], its view [B, S, ...] (batch_major) */
     } bm[NN_MAXBM];
     int nbm;
+    Loop *shifted[NN_MAXBM]; /* the loops whose start depends on a dynamic dim (shift_start) */
+    int nshift;
 } Vec;
 
 /* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
@@ -647,18 +654,12 @@ static Node *batch_major(Vec *v, Node *x, Node *user) {
     return r;
 }
 
-/* Whether x may be read whole by user (an operand other than a row's
- * tensor, a loop's next carry, sum or stack): not a stack of per-example
- * values (mark 2: [steps, B, ...], the batch axis second; and in a loop
- * to the longest example, the rows past an example's end hold the values
- * of steps that were not its own). A time-major input never gets here:
- * it is time-major because only rows read it. */
-static bool read_whole_ok(Vec *v, const Node *x, Node *user) {
-    if (!x || x->mark != 2)
-        return true;
-    refuse(v, user, "reading a stack of per-example values whole (not batched yet: its rows, hs[t], are)");
-    return false;
-}
+/* x as a loop reads it whole (its carry's first or next value, a sum, a
+ * stack): a stack of per-example values (mark 2: [steps, B, ...], the
+ * batch axis second) its batch-major view (batch_major); NULL when
+ * refused. A time-major input never gets here: it is time-major because
+ * only rows read it. */
+static Node *loop_whole(Vec *v, Node *x, Node *user) { return x->mark == 2 ? batch_major(v, x, user) : x; }
 
 /* int 0/1 [B, s] (or [s] when l is a scalar): 1 where position r < l[b],
  * for the positions r of a row [s] and l a column [B, 1] of at most lmax:
@@ -722,6 +723,50 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     n->op = OP_GATHER;
     n->in[0] = all;
     n->in[1] = ids;
+    retype(v, n);
+}
+
+static bool shifted(const Vec *v, const Loop *l) {
+    for (int i = 0; i < v->nshift; i++)
+        if (v->shifted[i] == l)
+            return true;
+    return false;
+}
+
+/* The stack of a loop whose start depends on a dynamic dim (shift_start:
+ * for t in lo..lo + k, each example from its own lo(len[b])) joined by
+ * lower to the zero rows before the start, n = concat(zeros [lo, ...],
+ * stack [k, B, ...]): each example's rows are zeros, then its k steps
+ * from row lo(len[b]), then padding (zeros): batch-major [B, lo + k, ...]
+ * as concat's along a dynamic dim (batch_concat_dyn). One gather from a
+ * zero row and the stack's rows [k B, ...]: position r of example b reads
+ * the stack's row (r - lo(len[b])) B + b where lo(len[b]) <= r < lo(len[b])
+ * + k, else the zero row; the comparisons read from tables as the masks
+ * are (below: a start below 0, a step before the sequence's first, is a
+ * range error there). */
+static void stack_shifted(Vec *v, Node *n) {
+    Loc loc = n->loc;
+    Builder *b = &v->b;
+    Node *stack = n->in[1];
+    Size out = n->shape.d[0], lo = n->in[0]->shape.d[0];
+    Node *r = range_leaf(b, out, loc);                                          /* the positions [lo + k] */
+    Node *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* the examples [B, 1] */
+    Node *start = size_at_len(v, b, lo, true, loc);                             /* [B, 1] */
+    Node *end = mark1(build_op2(b, OP_IADD, start, size_leaf(b, stack->shape.d[0], loc), loc));
+    Node *in = mark1(build_op2(b, OP_ISUB, below(b, r, end, out, out, loc), below(b, r, start, out, out, loc), loc));
+    Node *at = mark1(build_op2(b, OP_IMUL, mark1(build_op2(b, OP_ISUB, r, start, loc)),
+                                build_leaf(b, ir_iconst(v->B, loc), true), loc));
+    at = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IADD, at, col, loc)), build_leaf(b, ir_iconst(1, loc), true),
+                          loc));
+    Node *rows = rows_view(b, stack, loc);
+    Shape zs = rows->shape;
+    zs.d[0] = size_const(1);
+    Node *all = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&zs, 0.0, loc), true), rows, loc));
+    Builder tb; /* the padding mask of lo + k, for what reads the result along it: in the top block */
+    make_seq_mask(v, top_builder_at(v, b, &tb), out, loc);
+    n->op = OP_GATHER;
+    n->in[0] = all;
+    n->in[1] = mark1(build_op2(b, OP_IMUL, in, at, loc));
     retype(v, n);
 }
 
@@ -894,6 +939,8 @@ static void batch_node(Vec *v, Node *n) {
         }
         return;
     }
+    if (n->op == OP_CONCAT && c->op == OP_LOOPOUT && c->mark == 2 && shifted(v, c->in[0]->loop))
+        return stack_shifted(v, n);
     if (n->op == OP_CONCAT && n->index == 0 && n->dtype == DT_F32 && (a->mark == 2 || c->mark == 2) &&
         !batched(a) && !batched(c)) {
         /* the rows before a loop's start (zeros: for t in 1..T { hs[t] =
@@ -1153,6 +1200,41 @@ static void make_masks(Vec *v, Loop *l) {
         l->body.nodes[i]->mark = 1;
 }
 
+/* A loop whose start depends on a dynamic dim, lo..hi with hi - lo = n
+ * steps whatever the lengths (`for t in T - 1..T`, the last step): every
+ * example runs n steps, from its own start lo(len[b]). The loop becomes
+ * 0..n and its index t, in the body, the per-example lo(len[b]) + t (an
+ * i32 [B], computed before the loop), so that xs[t] reads each example's
+ * rows as xs[T - 1 - t] does (row_per_example: a row outside the
+ * example's is the range error of a one-example call). False (refused)
+ * when the number of steps depends on the lengths. */
+static bool shift_start(Vec *v, Loop *l) {
+    Node *ln = l->node;
+    Size n = size_sub(l->hi, l->lo);
+    if (!size_is_const(n) || !grows(l->hi) || l->reverse) {
+        refuse(v, ln, size_is_const(n) ? "whose start depends on a dynamic dim and does not grow with it (not batched yet)"
+                                       : "whose start and number of steps depend on a dynamic dim (not batched yet)");
+        return false;
+    }
+    if (v->nshift == NN_MAXBM) {
+        refuse(v, ln, "whose start depends on a dynamic dim, past the 64th such loop (not batched yet)");
+        return false;
+    }
+    v->shifted[v->nshift++] = l;
+    Node *start = size_at_len(v, &v->b, l->lo, false, ln->loc); /* before the loop: i32 [B] */
+    l->lo = size_const(0);
+    l->hi = n.c > 0 ? n : size_const(0);
+    int pos = 0;
+    while (l->body.nodes[pos] != l->index)
+        pos++;
+    Builder bb = build_at(v->g, &l->body, pos + 1, BUILD_ASSERT, "vectorize");
+    Node *t = mark1(build_op2(&bb, OP_IADD, l->index, start, ln->loc));
+    t->name = l->var;
+    ir_replace_uses(v->g, l->index, t);
+    t->in[0] = l->index;
+    return true;
+}
+
 /* A loop: every float carry gets the batch axis (each example's carry is
  * its own); in a loop to the longest example (hi grows with the dynamic
  * dim) a step past an example's end leaves its carries as they were and
@@ -1164,9 +1246,11 @@ static void batch_loop(Vec *v, Node *ln) {
     Loop *l = ln->loop;
     Node *omask = v->mask, *oimask = v->imask;
     Loop *oloop = v->loop;
+    if (!size_is_const(l->lo) && !shift_start(v, l))
+        return;
     bool masked = !size_is_const(l->hi);
-    if (!size_is_const(l->lo) || !(grows(l->hi) || size_is_const(l->hi)) || l->reverse)
-        return refuse(v, ln, "whose start depends on a dynamic dim (not batched yet)");
+    if (!(grows(l->hi) || size_is_const(l->hi)) || l->reverse)
+        return refuse(v, ln, "whose end shrinks as a dynamic dim grows (not batched yet)");
     for (int r = 0; r < l->ncarry; r++) {
         if (l->carry[r]->dtype != DT_F32)
             return refuse(v, ln, "carrying an int value");
@@ -1174,6 +1258,8 @@ static void batch_loop(Vec *v, Node *ln) {
             return;
         if (ln->in[r]->aux)
             ln->in[r] = ln->in[r]->aux;
+        if (!(ln->in[r] = loop_whole(v, ln->in[r], ln)))
+            return;
         ln->in[r] = to_batch(v, ln->in[r], ln->loc);
         retype(v, l->carry[r]);
     }
@@ -1191,7 +1277,7 @@ static void batch_loop(Vec *v, Node *ln) {
     Loc loc = ln->loc;
     for (int r = 0; r < l->ncarry; r++) {
         Node *next = l->next[r]->aux ? l->next[r]->aux : l->next[r], *h = l->carry[r];
-        if (!read_whole_ok(v, next, ln))
+        if (!(next = loop_whole(v, next, ln)))
             return;
         next = to_batch(v, next, loc);
         if (masked) /* h + m (next - h): h where the example has ended */
@@ -1201,7 +1287,7 @@ static void batch_loop(Vec *v, Node *ln) {
     }
     for (int s = 0; s < l->nsum; s++) {
         Node *x = l->sum[s]->aux ? l->sum[s]->aux : l->sum[s];
-        if (!read_whole_ok(v, x, ln))
+        if (!(x = loop_whole(v, x, ln)))
             return;
         if (masked)
             x = body_op2(v, OP_MUL, lift_rank(v, v->mask, x->shape.rank - batched(x), loc), x, loc);
@@ -1210,7 +1296,7 @@ static void batch_loop(Vec *v, Node *ln) {
     for (int s = 0; s < l->nstack; s++) { /* a step past an example's end stacks its value as computed */
         if (l->stack[s]->aux)
             l->stack[s] = l->stack[s]->aux;
-        if (!read_whole_ok(v, l->stack[s], ln))
+        if (!(l->stack[s] = loop_whole(v, l->stack[s], ln)))
             return;
         /* in a loop to the longest example even a value the same for every
          * example (hs[t] = V) makes a stack of each example's: its rows

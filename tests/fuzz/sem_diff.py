@@ -4,6 +4,7 @@
 Generates COUNT random well-typed programs (seeded by SEED; program i has
 its own seed SEED * 100003 + i, so one program can be replayed alone with
 --only I) over much of the language: loops from 0 or 1 to T or T - 1,
+the last step (T - 1..T), a stack as a later loop's carry,
 loops over a static dim, nested loops, loop-carried values, accumulators,
 stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
 T - 1 - t), lookups (one id, a vector of ids), matrix products in every
@@ -270,13 +271,15 @@ class Gen:
         """A for loop at the top level (depth 0) or nested (depth 1)."""
         r = self.r
         ind = "  " * (depth + 1)
-        kind = r.randrange(4) if depth == 0 else r.choice([0, 3])
+        kind = r.randrange(5) if depth == 0 else r.choice([0, 3, 4])
         if kind == 3 and depth == 0 and r.random() < 0.5:
             v, rng_ = self.fresh("k"), "0..D"
             inner = dict(env, k=v, vecs=list(env["vecs"]))
         else:
             v = self.fresh("t")
-            lo, hi = [("0", "T"), ("1", "T"), ("0", "T - 1"), ("0", "T")][kind]
+            # (kind 4: the last step, a start at a dynamic dim: --batch runs
+            # it from each example's own start)
+            lo, hi = [("0", "T"), ("1", "T"), ("0", "T - 1"), ("0", "T"), ("T - 1", "T")][kind]
             rng_ = "%s..%s" % (lo, hi)
             inner = dict(env, t=v, tnext=hi == "T - 1", thi=hi, vecs=list(env["vecs"]))
         self.lines.append("%sfor %s in %s {" % ("  " * depth, v, rng_))
@@ -325,6 +328,13 @@ class Gen:
         for hs, rng_ in env.get("stacked", []):
             body.append("loss += sum(%s(%s, 0) * %s)" % (r.choice(["sum", "mean"]), hs, self.vleaf(env)))
             outs.append(hs)
+        if env.get("hs") and r.random() < 0.3:
+            # a stack as a loop's carry (layers over the sequence) and sum
+            hs, m, k, acc = r.choice(env["hs"]), self.fresh("m"), self.fresh("k"), self.fresh("acc")
+            body += ["%s = %s" % (m, hs), "%s = %s * 0.5" % (acc, hs), "for %s in 0..2 {" % k,
+                     "  %s = tanh(%s @ %s) + %s" % (m, m, r.choice(["U", "transpose(W)"]), hs),
+                     "  %s += %s" % (acc, r.choice([m, hs])), "}",
+                     "loss += sum(%s(%s, 0) * %s) + sum(%s)" % (r.choice(["sum", "mean"]), m, self.vleaf(env), acc)]
         if r.random() < 0.5:
             z = self.fresh("z")
             body.append("%s = %s" % (z, self.vec(2, env)))

@@ -67,7 +67,7 @@ exports() {
     attn) ps="emb W q" ;;
     pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
-    nest | last | pool) ps="emb U W" ;;
+    nest | last | pool | prior) ps="emb U W" ;;
     bos) ps="emb U W start" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
@@ -221,8 +221,8 @@ loss += cross_entropy(W @ mean(hs, 0), label)
 EOF
 } >"$tmp/pool.nn"
 both "pool (the mean of a loop's stack)" "$tmp/pool.nn" pool --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
-# what the compiler cannot batch yet (a loop that starts at T - 1, line
-# 12): the one-example path, after a note that says why
+# a loop that starts at T - 1 (the last word): each example's own last
+# step (the loop 0..1, its index T_len[b] - 1 + t)
 { rnn_head last "C, D"; cat <<'EOF'
 for t in T - 1..T {
   h = tanh(U @ h + emb[words[t]])
@@ -230,24 +230,35 @@ for t in T - 1..T {
 loss += cross_entropy(W @ h, label)
 EOF
 } >"$tmp/last.nn"
-run "last: --batch 4" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports last "$tmp/last_b")
-has "last: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model last: .*last.nn:12:1: .*loop.*start depends on a dynamic dim.*gradients are summed"
-run "last: --batch 4 --one-example" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports last "$tmp/last_o")
-if cmp -s "$tmp/last_b/W.npy" "$tmp/last_o/W.npy" && cmp -s "$tmp/last_b/emb.npy" "$tmp/last_o/emb.npy"; then
-    ok "last: the fallback is the summed one-example path (same bytes)"
+both "last (a loop from T - 1)" "$tmp/last.nn" last --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# what the compiler cannot batch yet (a cross entropy whose label is the
+# same for every example, line 15): the one-example path, after a note
+# that says why
+{ rnn_head prior "C, D"; cat <<'EOF'
+for t in 0..T {
+  h = tanh(U @ h + emb[words[t]])
+}
+loss += cross_entropy(W @ h, label) + 0.1 * cross_entropy(W @ h, 0)
+EOF
+} >"$tmp/prior.nn"
+run "prior: --batch 4" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports prior "$tmp/prior_b")
+has "prior: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model prior: .*prior.nn:15:45: .*cross_entropy.*same label for every example.*gradients are summed"
+run "prior: --batch 4 --one-example" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports prior "$tmp/prior_o")
+if cmp -s "$tmp/prior_b/W.npy" "$tmp/prior_o/W.npy" && cmp -s "$tmp/prior_b/emb.npy" "$tmp/prior_o/emb.npy"; then
+    ok "prior: the fallback is the summed one-example path (same bytes)"
 else
-    notok "last: the fallback is the summed one-example path (same bytes)"
+    notok "prior: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "last: save a checkpoint" "$NNGC" train "$tmp/last.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/last.st"
-run "last: eval --batch 4" "$NNGC" eval "$tmp/last.nn" --params "$tmp/last.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model last: .*\(the program as written\)$" "$tmp/out"; then
-    ok "last: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "prior: save a checkpoint" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/prior.st"
+run "prior: eval --batch 4" "$NNGC" eval "$tmp/prior.nn" --params "$tmp/prior.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model prior: .*\(the program as written\)$" "$tmp/out"; then
+    ok "prior: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "last: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "prior: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
