@@ -942,10 +942,13 @@ static void batch_node(Vec *v, Node *n) {
     if (n->op == OP_CONCAT && c->op == OP_LOOPOUT && c->mark == 2 && shifted(v, c->in[0]->loop))
         return stack_shifted(v, n);
     if (n->op == OP_CONCAT && n->index == 0 && n->dtype == DT_F32 && (a->mark == 2 || c->mark == 2) &&
-        !batched(a) && !batched(c)) {
+        !batched(a) && !batched(c) && size_is_const(a->shape.d[0])) {
         /* the rows before a loop's start (zeros: for t in 1..T { hs[t] =
          * ... }) joined to its stack: a stack too, [S, B, ...], read as
-         * one is (the zeros broadcast to every example) */
+         * one is (the zeros broadcast to every example). Only where the
+         * first operand's rows are as many for every example: after a
+         * stack of T rows, another's rows follow each example's own T
+         * (batch_concat_dyn, of the stack's batch-major view) */
         for (int k = 0; k < 2; k++) {
             Node *x = n->in[k];
             if (x->mark == 2)
