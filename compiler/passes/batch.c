@@ -358,6 +358,10 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         Node *in[1 + MAX_LOOP_DEPTH], *rows = NULL;
         if (v->nin > 1 + MAX_LOOP_DEPTH)
             return NULL;
+        if (!bval(v->in[0])) { /* (the rows would be the targets', not the loop's steps) */
+            *why = "draws for targets that do not vary with the loop index (their keys do)";
+            return NULL;
+        }
         for (int k = 0; k < v->nin; k++) {
             Node *o = v->in[k];
             in[k] = bval(o) ? bval(o) : o;
