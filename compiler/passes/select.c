@@ -109,7 +109,9 @@ static void select_block(Graph *g, Block *b, bool linear)
             continue;
         }
         if ((n->op == OP_SUMAXIS || n->op == OP_MEANAXIS) && n->index == 0 && a->op == OP_GATHER &&
-            a->dtype == DT_F32 && a->parent == b && a->mark == 1) {
+            a->dtype == DT_F32 && a->parent == b && a->mark == 1 && a->in[1]->shape.rank == 1) {
+            /* (the rows at a vector of ids; at a matrix of them, [steps, B]
+             * under --batch, the sum is of each column's rows: as it is) */
             ir_rewrite(n, n->op == OP_SUMAXIS ? OP_GATHERSUM : OP_GATHERMEAN, 2, (Node *[]){a->in[0], a->in[1]});
             n->loc = a->loc; /* its index check is the gather's */
             unlink_node(a);
