@@ -69,6 +69,7 @@ typedef struct Vec {
     } seq[NN_MAXSEQ];
     int nseq;
     bool seq_done; /* seq_masks has run (at the top block's first non-leaf) */
+    Node *anchor;  /* that node: the padding masks go before it (make_seq_mask) */
     struct BatchMajor {
         Node *tm, *bm; /* a stack read whole [S, B, ...], its view [B, S, ...] (batch_major) */
     } bm[NN_MAXBM];
@@ -336,17 +337,31 @@ static Node *below_index(Builder *b, Node *r, Node *l, Size s, Loc loc) {
  * example b's, p < s(len[b]). Read from the tables [0 ... 0 1 ... 1] (s(T)
  * of each) at s(len[b]) - p + s(T) - 1: the positions as a row [s] against
  * the examples' s(len) as a column [B, 1]; the tables' index check
- * rejects a length outside 0..T. */
+ * rejects a length outside 0..T. Built once per call, before the top
+ * block's first node that is not a leaf (v->anchor), whoever asks first:
+ * so before every user, wherever a later one is (a stack's view goes
+ * right after the stack, earlier than the node that asked). b, the
+ * caller's builder, and v->b go on past what went before them. */
 static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc) {
     if (seq_mask(v, s) || v->nseq == NN_MAXSEQ || !grows(s))
         return;
-    Node *itab, *ftab = zero_one_table(b, s, s, &itab, loc);
-    Node *idx = below_index(b, range_leaf(b, s, loc), size_at_len(v, b, s, true, loc), s, loc);
+    Block *top = &v->g->top;
+    int at = 0, n0 = top->n;
+    while (top->nodes[at] != v->anchor)
+        at++;
+    Builder mb = build_at(v->g, top, at, BUILD_ASSERT, "vectorize");
+    Node *itab, *ftab = zero_one_table(&mb, s, s, &itab, loc);
+    Node *idx = below_index(&mb, range_leaf(&mb, s, loc), size_at_len(v, &mb, s, true, loc), s, loc);
     struct SeqMask *m = &v->seq[v->nseq++];
     m->s = s;
-    m->f = mark1(build_op2(b, OP_GATHER, ftab, idx, loc));
-    m->i = mark1(build_op2(b, OP_GATHER, itab, idx, loc));
+    m->f = mark1(build_op2(&mb, OP_GATHER, ftab, idx, loc));
+    m->i = mark1(build_op2(&mb, OP_GATHER, itab, idx, loc));
     m->f->name = "pad_mask";
+    int added = top->n - n0; /* (all of them at or before the anchor) */
+    if (b->block == top && b->pos >= at)
+        b->pos += added;
+    if (&v->b != b && v->b.block == top && v->b.pos >= at)
+        v->b.pos += added;
 }
 
 /* A mask m (f32 or i32) against a batched value of rank r: m [B, s] seen
@@ -370,6 +385,7 @@ static Node *mask_at(Builder *b, Node *m, int k, int r, Loc loc) {
  * axis (masked_reduce) then leaves those positions out. */
 static void seq_prepare(Vec *v, int pos) {
     Graph *g = v->g;
+    v->anchor = g->top.nodes[pos];
     Builder b = build_at(g, &g->top, pos, BUILD_ASSERT, "vectorize");
     for (int i = 0; i < g->top.n; i++) { /* (the leaves put at the head move an input on: seen again, with its aux) */
         Node *n = g->top.nodes[i];
@@ -527,23 +543,6 @@ static Builder *before_loop(Vec *v, const Node *a, Builder *ob) {
     return ob;
 }
 
-/* A builder in the top block: here (v->b), or before the top block's loop
- * whose body (or a body nested in it) it builds in. For what a call
- * computes once, whatever its users: a sequence's padding mask. */
-static Builder *top_builder_at(Vec *v, Builder *here, Builder *ob) {
-    Block *blk = here->block;
-    if (!blk->outer)
-        return here;
-    while (blk->outer->outer)
-        blk = blk->outer;
-    const Node *ln = blk->loop->node;
-    int at = 0;
-    while (v->g->top.nodes[at] != ln)
-        at++;
-    *ob = build_at(v->g, &v->g->top, at, BUILD_ASSERT, "vectorize");
-    return ob;
-}
-
 /* id x (i32, per example or one for all) in a loop to the longest
  * example: 0 past the example's end, where a computed index (T - 1 - t)
  * is out of its range; x itself where it is masked already (an id read
@@ -627,10 +626,10 @@ static Node *batch_major(Vec *v, Node *x, Node *user) {
     int at = 0;
     while (x->parent->nodes[at] != x)
         at++;
-    Builder cb = build_at(v->g, x->parent, at + 1, BUILD_ASSERT, "vectorize"), *b = &cb, tb;
+    Builder cb = build_at(v->g, x->parent, at + 1, BUILD_ASSERT, "vectorize"), *b = &cb;
     struct SeqMask *m = NULL;
     if (!size_is_const(s)) {
-        make_seq_mask(v, top_builder_at(v, b, &tb), s, loc);
+        make_seq_mask(v, b, s, loc);
         if (!(m = seq_mask(v, s))) {
             refuse(v, user, "reading a stack of per-example values whole along a ninth size of dynamic axes");
             return NULL;
@@ -713,8 +712,7 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     Node *all = mark1(build_op2(b, OP_CONCAT, rows[0], rows[1], loc));
     all = mark1(build_op2(b, OP_CONCAT, all, zero, loc));
     Node *z = build_leaf(b, ir_size_node(start, loc), true);
-    Builder tb; /* the padding mask of m + n, for what reads the result along it: in the top block */
-    make_seq_mask(v, top_builder_at(v, b, &tb), out, loc);
+    make_seq_mask(v, b, out, loc); /* for what reads the result along m + n */
     Node *in_a = below(b, r, lm, out, m, loc), *in_ab = below(b, r, size_at_len(v, b, out, true, loc), out, out, loc);
     Node *ids = mark1(build_op2(b, OP_IMUL, in_a, mark1(build_op2(b, OP_ISUB, at[0], at[1], loc)), loc));
     ids = mark1(build_op2(b, OP_IADD, ids, mark1(build_op2(b, OP_IMUL, in_ab,
@@ -762,8 +760,7 @@ static void stack_shifted(Vec *v, Node *n) {
     Shape zs = rows->shape;
     zs.d[0] = size_const(1);
     Node *all = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&zs, 0.0, loc), true), rows, loc));
-    Builder tb; /* the padding mask of lo + k, for what reads the result along it: in the top block */
-    make_seq_mask(v, top_builder_at(v, b, &tb), out, loc);
+    make_seq_mask(v, b, out, loc); /* for what reads the result along lo + k */
     n->op = OP_GATHER;
     n->in[0] = all;
     n->in[1] = mark1(build_op2(b, OP_IMUL, in, at, loc));
