@@ -564,6 +564,13 @@ struct Graph {
     Node **grads;
     OptimizerDecl opt;
     Block top;
+    /* the positions NAME_predict gives, as the program as written counts
+     * them (predict_note, before the passes): the product of pred_at[0
+     * .. npred_at), the one cross_entropy's result and its loops' trip
+     * counts; pred_known false when there is no such single term */
+    bool pred_known;
+    int npred_at;
+    Size pred_at[32];
 };
 
 /* Sizes */
@@ -875,6 +882,9 @@ bool approx_lower(Graph *g, Diag *d, const char *flag, const int64_t *counts, in
  * on F right after lowering, before autodiff. Reports what it cannot batch
  * through d and returns false; with report, one line per node. */
 bool vectorize(Graph *g, int64_t batch, bool mean, Diag *d, FILE *report);
+/* backend/predict.c: notes in g (pred_at) how many positions the program
+ * as written predicts, before the passes move its cross_entropy. */
+void predict_note(Graph *g);
 /* stats.c: one line of counts (nodes, loops, GEMM/GEMV, executed ops) */
 void ir_stats(const Graph *g, FILE *out, const char *after);
 

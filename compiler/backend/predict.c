@@ -231,7 +231,16 @@ typedef struct Repeats {
     char *n;
     const Loop *loop[16], *row[4];
     int nloop, nrow;
+    Size sz[32]; /* n's factors (nsz > 32: too many to say) */
+    int nsz;
 } Repeats;
+
+static void factor(Repeats *r, Size s)
+{
+    if (r->nsz < 32)
+        r->sz[r->nsz] = s;
+    r->nsz++;
+}
 
 /* Multiplies r->n (C text) by the trip counts of the loops from block b
  * out to block top (not top's own, nor skip), noting them and skip in r;
@@ -246,6 +255,7 @@ static bool times_loops(Ctx *x, const Block *b, const Block *top, const Loop *sk
         if (b->loop != skip) {
             r->n = xsprintf("%s * (int64_t)(%s)", r->n, size_c(x, size_sub(b->loop->hi, b->loop->lo)));
             r->loop[r->nloop++] = b->loop;
+            factor(r, size_sub(b->loop->hi, b->loop->lo));
         }
     }
     return true;
@@ -267,6 +277,36 @@ static char *dims_c(Ctx *x, const Shape *sh, int rank)
     for (int k = 0; k < rank; k++)
         n = xsprintf("%s * (int64_t)(%s)", n, size_c(x, sh->d[k]));
     return n;
+}
+
+/* The loops of the program as written (x->g->pred_at) that the walk in
+ * site_repeats did not meet: the batch pass made their steps an axis of a
+ * value the term is read into (`for u in 0..T { loss += dot(x[u] *
+ * sum(cross_entropy(Z, y)), v) }`: the term computed once, its product
+ * with x every u's at once, [T, D]). Each repeats the term's words as a
+ * block, as its steps do at -O0. Only where the walk's factors and the
+ * reader's loops are some of the program's and no loop reads its own row
+ * of the term. */
+static void unbatched_loops(Ctx *x, const Node *reader, Repeats *r)
+{
+    const Graph *g = x->g;
+    Repeats all = *r; /* and the loops the reader runs in: each run decodes */
+    for (const Block *b = reader->parent; b && b->loop; b = b->outer)
+        factor(&all, size_sub(b->loop->hi, b->loop->lo));
+    if (!g->pred_known || r->nrow || all.nsz > 32 || all.nsz >= g->npred_at)
+        return;
+    bool used[32] = {0};
+    for (int i = 0; i < all.nsz; i++) {
+        int j = 0;
+        while (j < g->npred_at && (used[j] || !size_eq(g->pred_at[j], all.sz[i])))
+            j++;
+        if (j == g->npred_at)
+            return; /* not one of the program's: the shapes say something else */
+        used[j] = true;
+    }
+    for (int j = 0; j < g->npred_at; j++)
+        if (!used[j])
+            r->n = xsprintf("%s * (int64_t)(%s)", r->n, size_c(x, g->pred_at[j]));
 }
 
 /* The positions of one pass of the reader, as -O0 counts them (one per
@@ -291,6 +331,8 @@ static bool site_repeats(Ctx *x, Site *s)
         return false;
     char *rows = dims_c(x, hs, hs->rank - 1);
     Repeats rp = {.n = s->via ? rows : dims_c(x, ts, ts->rank)};
+    for (int k = 0; k < (s->via ? hs->rank - 1 : ts->rank); k++)
+        factor(&rp, s->via ? hs->d[k] : ts->d[k]);
     if (!times_loops(x, s->root->parent, s->reader->parent, s->via, &rp))
         return false;
     /* the term's way to the loss: each value's first user, a loop summing it
@@ -330,6 +372,7 @@ static bool site_repeats(Ctx *x, Site *s)
             break; /* (out of a loop other than by its sum: as -O0 counts) */
         v = u;
     }
+    unbatched_loops(x, s->reader, &rp);
     s->words = strcmp(rp.n, rows) ? rp.n : NULL;
     /* A repeating loop in the body of a loop that reads the rows one by
      * one runs for each row: -O0's positions give each row's word that
@@ -344,6 +387,43 @@ static bool site_repeats(Ctx *x, Site *s)
             }
     s->inner = inner;
     return true;
+}
+
+/* The positions of the program as written (-O0's: one per row of the
+ * cross_entropy's result, in every step of the loops around it), noted
+ * before the passes move it: g->pred_at, when the forward graph has one
+ * live cross_entropy. site_repeats checks its count against them. */
+static void live_xents(const Block *b, const Node **root, int *n)
+{
+    for (int i = 0; i < b->n; i++) {
+        const Node *v = b->nodes[i];
+        if (v->op == OP_LOOP)
+            live_xents(&v->loop->body, root, n);
+        else if (v->op == OP_XENT && v->mark)
+            *root = v, ++*n;
+    }
+}
+
+void predict_note(Graph *g)
+{
+    g->pred_known = false;
+    const Node *root = NULL;
+    int n = 0;
+    dce_mark_live(g);
+    live_xents(&g->top, &root, &n);
+    ir_clear_marks(&g->top);
+    if (n != 1)
+        return;
+    int k = 0, cap = (int)(sizeof g->pred_at / sizeof g->pred_at[0]);
+    for (int d = 0; d < root->shape.rank && k < cap; d++)
+        g->pred_at[k++] = root->shape.d[d];
+    for (const Block *b = root->parent; b && b->loop; b = b->outer) {
+        if (k == cap)
+            return;
+        g->pred_at[k++] = size_sub(b->loop->hi, b->loop->lo);
+    }
+    g->npred_at = k;
+    g->pred_known = true;
 }
 
 /* Finds the forward graph's site (x is the forward graph's context, its

@@ -144,6 +144,7 @@ Graph *driver_compile(Diag *d, const char *path, const CompileOptions *o, const 
             return NULL;
     }
 
+    predict_note(f); /* the positions the program as written predicts (NAME_predict) */
     Graph *t = NULL;
     if (want_train && !o->no_train && f->loss && has_trainable_param(f))
         t = ir_clone(f);

@@ -578,8 +578,10 @@ def logits_program(src):
     if ind == "":
         lines.insert(at[0], "zq = %s" % z)
     elif ind == "  " and not whole:
-        head = [re.match(r"for (\w+) in (\d)\.\.", l) for l in lines[:at[0]]]
+        head = [re.match(r"for (\w+) in (\d|T - 1)\.\.", l) for l in lines[:at[0]]]
         head = [h for h in head if h][-1]
+        if not head.group(2).isdigit():   # (the last step: zq's rows would be T - 1.., each example's)
+            return None
         lines.insert(at[0], "  zq[%s] = %s" % (head.group(1), z))
         lo = int(head.group(2))
     else:
