@@ -214,6 +214,9 @@ bool parse_file(Diag *d, int file, AstList *out);
  * a value of 4, a nested loop's gradient stacks: [T, T, B, T, D]). */
 #define NN_TENSOR_MAXRANK 4
 #define NN_MAXRANK 6
+/* the factors of NAME_predict's count of positions a graph notes (its
+ * cross_entropy's axes and loops; Graph.pred_at) */
+#define NN_PRED_FACTORS 32
 #define NN_MAXDYN 4  /* == NNRT_MAXDYN */
 
 /* A size: c + sum_i k[i] * dyn_i, where dyn_i is the i-th dynamic dim.
@@ -570,7 +573,7 @@ struct Graph {
      * counts; pred_known false when there is no such single term */
     bool pred_known;
     int npred_at;
-    Size pred_at[32];
+    Size pred_at[NN_PRED_FACTORS];
 };
 
 /* Sizes */

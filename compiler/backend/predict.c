@@ -231,13 +231,13 @@ typedef struct Repeats {
     char *n;
     const Loop *loop[16], *row[4];
     int nloop, nrow;
-    Size sz[32]; /* n's factors (nsz > 32: too many to say) */
+    Size sz[NN_PRED_FACTORS]; /* n's factors (nsz past the room: too many to say) */
     int nsz;
 } Repeats;
 
 static void factor(Repeats *r, Size s)
 {
-    if (r->nsz < 32)
+    if (r->nsz < NN_PRED_FACTORS)
         r->sz[r->nsz] = s;
     r->nsz++;
 }
@@ -293,9 +293,9 @@ static void unbatched_loops(Ctx *x, const Node *reader, Repeats *r)
     Repeats all = *r; /* and the loops the reader runs in: each run decodes */
     for (const Block *b = reader->parent; b && b->loop; b = b->outer)
         factor(&all, size_sub(b->loop->hi, b->loop->lo));
-    if (!g->pred_known || r->nrow || all.nsz > 32 || all.nsz >= g->npred_at)
+    if (!g->pred_known || r->nrow || all.nsz > NN_PRED_FACTORS || all.nsz >= g->npred_at)
         return;
-    bool used[32] = {0};
+    bool used[NN_PRED_FACTORS] = {0};
     for (int i = 0; i < all.nsz; i++) {
         int j = 0;
         while (j < g->npred_at && (used[j] || !size_eq(g->pred_at[j], all.sz[i])))
@@ -389,10 +389,8 @@ static bool site_repeats(Ctx *x, Site *s)
     return true;
 }
 
-/* The positions of the program as written (-O0's: one per row of the
- * cross_entropy's result, in every step of the loops around it), noted
- * before the passes move it: g->pred_at, when the forward graph has one
- * live cross_entropy. site_repeats checks its count against them. */
+/* The live cross_entropy nodes of b (and the blocks in it): how many, and
+ * the last one. */
 static void live_xents(const Block *b, const Node **root, int *n)
 {
     for (int i = 0; i < b->n; i++) {
@@ -404,6 +402,11 @@ static void live_xents(const Block *b, const Node **root, int *n)
     }
 }
 
+/* The positions of the program as written (-O0's: one per row of the
+ * cross_entropy's result, in every step of the loops around it), noted
+ * before the passes move it: g->pred_at, when the forward graph has one
+ * live cross_entropy (unbatched_loops checks site_repeats's count against
+ * them). */
 void predict_note(Graph *g)
 {
     g->pred_known = false;
@@ -414,11 +417,11 @@ void predict_note(Graph *g)
     ir_clear_marks(&g->top);
     if (n != 1)
         return;
-    int k = 0, cap = (int)(sizeof g->pred_at / sizeof g->pred_at[0]);
-    for (int d = 0; d < root->shape.rank && k < cap; d++)
+    int k = 0;
+    for (int d = 0; d < root->shape.rank; d++) /* (rank <= NN_MAXRANK < NN_PRED_FACTORS) */
         g->pred_at[k++] = root->shape.d[d];
     for (const Block *b = root->parent; b && b->loop; b = b->outer) {
-        if (k == cap)
+        if (k == NN_PRED_FACTORS)
             return;
         g->pred_at[k++] = size_sub(b->loop->hi, b->loop->lo);
     }
