@@ -38,9 +38,11 @@
  *     its batch-major view (loop_whole).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
- * batched yet (an error naming the op): an op
- * along a dynamic axis without a padding mask (more than NN_MAXSEQ sizes:
- * it would read the padding), concat along a sequence's dynamic dim. With a
+ * batched yet (an error naming the op): an op along a dynamic axis
+ * without a padding mask (more than NN_MAXSEQ sizes: it would read the
+ * padding), a cross entropy whose label is the same for every example, a
+ * loop whose start and number of steps both depend on a dynamic dim, an
+ * input or output of NN_TENSOR_MAXRANK axes per example. With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
