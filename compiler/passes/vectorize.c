@@ -33,9 +33,11 @@
  *     loop to the longest example their product: batch_loop);
  *   - a loop whose start depends on a dynamic dim (for t in T - 1..T)
  *     runs its fixed number of steps from each example's own start
- *     (shift_start), its stack placed at each example's start
- *     (stack_shifted); a stack read whole by a loop (a carry, a sum) is
- *     its batch-major view (loop_whole).
+ *     (shift_start); its stack, joined by lower to the zero rows before
+ *     the start, is a concat along the dynamic dim of the stack's
+ *     batch-major view (batch_concat_dyn: each example's zeros, then its
+ *     steps, then padding); a stack read whole by a loop (a carry, a
+ *     sum) is its batch-major view (loop_whole).
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
  * batched yet (an error naming the op): an op along a dynamic axis
@@ -76,8 +78,6 @@ typedef struct Vec {
         Node *tm, *bm; /* a stack read whole [S, B, ...], its view [B, S, ...] (batch_major) */
     } bm[NN_MAXBM];
     int nbm;
-    Loop *shifted[NN_MAXBM]; /* the loops whose start depends on a dynamic dim (shift_start) */
-    int nshift;
 } Vec;
 
 /* n->mark: 1 when n has the batch axis as axis 0; 2 for a time-major
@@ -726,49 +726,6 @@ static void batch_concat_dyn(Vec *v, Node *n, Node *e[2]) {
     retype(v, n);
 }
 
-static bool shifted(const Vec *v, const Loop *l) {
-    for (int i = 0; i < v->nshift; i++)
-        if (v->shifted[i] == l)
-            return true;
-    return false;
-}
-
-/* The stack of a loop whose start depends on a dynamic dim (shift_start:
- * for t in lo..lo + k, each example from its own lo(len[b])) joined by
- * lower to the zero rows before the start, n = concat(zeros [lo, ...],
- * stack [k, B, ...]): each example's rows are zeros, then its k steps
- * from row lo(len[b]), then padding (zeros): batch-major [B, lo + k, ...]
- * as concat's along a dynamic dim (batch_concat_dyn). One gather from a
- * zero row and the stack's rows [k B, ...]: position r of example b reads
- * the stack's row (r - lo(len[b])) B + b where lo(len[b]) <= r < lo(len[b])
- * + k, else the zero row; the comparisons read from tables as the masks
- * are (below: a start below 0, a step before the sequence's first, is a
- * range error there). */
-static void stack_shifted(Vec *v, Node *n) {
-    Loc loc = n->loc;
-    Builder *b = &v->b;
-    Node *stack = n->in[1];
-    Size out = n->shape.d[0], lo = n->in[0]->shape.d[0];
-    Node *r = range_leaf(b, out, loc);                                          /* the positions [lo + k] */
-    Node *col = mask_at(b, range_leaf(b, size_const(v->B), loc), 0, 2, loc); /* the examples [B, 1] */
-    Node *start = size_at_len(v, b, lo, true, loc);                             /* [B, 1] */
-    Node *end = mark1(build_op2(b, OP_IADD, start, size_leaf(b, stack->shape.d[0], loc), loc));
-    Node *in = mark1(build_op2(b, OP_ISUB, below(b, r, end, out, out, loc), below(b, r, start, out, out, loc), loc));
-    Node *at = mark1(build_op2(b, OP_IMUL, mark1(build_op2(b, OP_ISUB, r, start, loc)),
-                                build_leaf(b, ir_iconst(v->B, loc), true), loc));
-    at = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IADD, at, col, loc)), build_leaf(b, ir_iconst(1, loc), true),
-                          loc));
-    Node *rows = rows_view(b, stack, loc);
-    Shape zs = rows->shape;
-    zs.d[0] = size_const(1);
-    Node *all = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&zs, 0.0, loc), true), rows, loc));
-    make_seq_mask(v, b, out, loc); /* for what reads the result along lo + k */
-    n->op = OP_GATHER;
-    n->in[0] = all;
-    n->in[1] = mark1(build_op2(b, OP_IMUL, in, at, loc));
-    retype(v, n);
-}
-
 /* concat(a, b) of per-example values ([B, m, ...] and [B, n, ...]; one
  * that is the same for every example broadcast to the batch): the
  * examples' rows, [B m, ...] and [B n, ...], joined into one table and
@@ -938,8 +895,6 @@ static void batch_node(Vec *v, Node *n) {
         }
         return;
     }
-    if (n->op == OP_CONCAT && c->op == OP_LOOPOUT && c->mark == 2 && shifted(v, c->in[0]->loop))
-        return stack_shifted(v, n);
     if (n->op == OP_CONCAT && n->index == 0 && n->dtype == DT_F32 && (a->mark == 2 || c->mark == 2) &&
         !batched(a) && !batched(c) && size_is_const(a->shape.d[0])) {
         /* the rows before a loop's start (zeros: for t in 1..T { hs[t] =
@@ -1208,8 +1163,10 @@ static void make_masks(Vec *v, Loop *l) {
  * 0..n and its index t, in the body, the per-example lo(len[b]) + t (an
  * i32 [B], computed before the loop), so that xs[t] reads each example's
  * rows as xs[T - 1 - t] does (row_per_example: a row outside the
- * example's is the range error of a one-example call). False (refused)
- * when the number of steps depends on the lengths. */
+ * example's is the range error of a one-example call; its stack's
+ * concat with the zero rows before the start, batch_concat_dyn, checks
+ * the start against 0 the same way). False (refused) when the number of
+ * steps depends on the lengths. */
 static bool shift_start(Vec *v, Loop *l) {
     Node *ln = l->node;
     Size n = size_sub(l->hi, l->lo);
@@ -1218,11 +1175,6 @@ static bool shift_start(Vec *v, Loop *l) {
                                        : "whose start and number of steps depend on a dynamic dim (not batched yet)");
         return false;
     }
-    if (v->nshift == NN_MAXBM) {
-        refuse(v, ln, "whose start depends on a dynamic dim, past the 64th such loop (not batched yet)");
-        return false;
-    }
-    v->shifted[v->nshift++] = l;
     Node *start = size_at_len(v, &v->b, l->lo, false, ln->loc); /* before the loop: i32 [B] */
     l->lo = size_const(0);
     l->hi = n.c > 0 ? n : size_const(0);
