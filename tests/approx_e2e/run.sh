@@ -353,12 +353,9 @@ for t in 0..T {
   loss += sum(cross_entropy(tanh(xs) @ transpose(Wo), ids))
 }
 EOF
-printf '\223NUMPY\001\000\166\000' >"$tmp/ids.npy"
-printf "%-117s\n" "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }" >>"$tmp/ids.npy"
-printf '\001\000\000\000\005\000\000\000\013\000\000\000' >>"$tmp/ids.npy"
-printf '\223NUMPY\001\000\166\000' >"$tmp/xs.npy"
-printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }" >>"$tmp/xs.npy"
-for k in 1 2 3 4 5 6 7 8 9 10 11 12; do printf '\000\000\000\077'; done >>"$tmp/xs.npy" # 0.5 each
+python3 -c "
+import sys; sys.path.insert(0, 'tests'); import npyio
+npyio.write_npy('$tmp/ids.npy', 'i', [3], [1, 5, 11]); npyio.write_npy('$tmp/xs.npy', 'f', [3, 4], [0.5] * 12)"
 for m in sampled:k=3 nce:k=3 neg:k=3; do
     for O in -O0 -O2; do
         "$NNGC" run "$tmp/rows_loop.nn" --softmax=$m $O --input xs="$tmp/xs.npy" --input ids="$tmp/ids.npy" \
