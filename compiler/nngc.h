@@ -570,9 +570,10 @@ struct Graph {
     /* the positions NAME_predict gives, as the program as written counts
      * them (predict_note, before the passes): the product of pred_at[0
      * .. npred_at), the one cross_entropy's result and its loops' trip
-     * counts; pred_known false when there is no such single term */
+     * counts (the first pred_rank of them its axes); pred_known false
+     * when there is no such single term */
     bool pred_known;
-    int npred_at;
+    int npred_at, pred_rank;
     Size pred_at[NN_PRED_FACTORS];
 };
 

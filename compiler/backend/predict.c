@@ -347,6 +347,13 @@ static bool site_repeats(Ctx *x, Site *s)
             if (node_index_get(&user, u->loop->sum[j]) < 0)
                 node_index_put(&user, u->loop->sum[j], i);
     }
+    /* A loop reading its own row of a value on the way is one whose steps
+     * the batch pass made an axis of the term: as many as the term has
+     * axes more than as written. Past those (the term hoisted out of the
+     * loop whole, and its product with each step's row computed for every
+     * step at once: `for u { h = x[u] * sum(cross_entropy(Z, y)) }`),
+     * the loop repeats the term as -O0's steps do. */
+    int nrows = x->g->pred_known ? ts->rank - x->g->pred_rank : 4;
     const Node *v = s->root;
     int i;
     while (v != x->g->loss && (i = node_index_get(&user, v)) >= 0) {
@@ -368,7 +375,9 @@ static bool site_repeats(Ctx *x, Site *s)
             v = x->all[i];
             continue;
         }
-        if (!times_loops(x, u->parent, v->parent, u->op == OP_ROW ? step_of(u->in[1]) : NULL, &rp))
+        const Loop *row = u->op == OP_ROW && nrows > 0 ? step_of(u->in[1]) : NULL;
+        nrows -= row != NULL;
+        if (!times_loops(x, u->parent, v->parent, row, &rp))
             break; /* (out of a loop other than by its sum: as -O0 counts) */
         v = u;
     }
@@ -420,6 +429,7 @@ void predict_note(Graph *g)
     int k = 0;
     for (int d = 0; d < root->shape.rank; d++) /* (rank <= NN_MAXRANK < NN_PRED_FACTORS) */
         g->pred_at[k++] = root->shape.d[d];
+    g->pred_rank = k;
     for (const Block *b = root->parent; b && b->loop; b = b->outer) {
         if (k == NN_PRED_FACTORS)
             return;

@@ -192,15 +192,18 @@ else
 fi
 
 # the term read into a product that -O2 batches over a loop's steps
-# (batched_reader.nn): the positions of the program as written, T x T x T
-for sm in full sampled:k=3; do
-    if python3 tests/fuzz/sem_diff.py --file "$D/batched_reader.nn" --modes predict --softmax $sm >"$tmp/log" 2>&1 &&
-        grep -q '^predict 1 clean' "$tmp/log"; then
-        ok "batched_reader.nn --softmax=$sm: -O0, -O1 and -O2 predict the same words"
-    else
-        notok "batched_reader.nn --softmax=$sm: -O0, -O1 and -O2 predict the same words"
-        detail "$tmp/log" 10
-    fi
+# (batched_reader.nn): the positions of the program as written, T x T x T;
+# and that product read a row per step by the loop (row_reader.nn): T x T
+for m in batched_reader row_reader; do
+    for sm in full sampled:k=3; do
+        if python3 tests/fuzz/sem_diff.py --file "$D/$m.nn" --modes predict --softmax $sm >"$tmp/log" 2>&1 &&
+            grep -q '^predict 1 clean' "$tmp/log"; then
+            ok "$m.nn --softmax=$sm: -O0, -O1 and -O2 predict the same words"
+        else
+            notok "$m.nn --softmax=$sm: -O0, -O1 and -O2 predict the same words"
+            detail "$tmp/log" 10
+        fi
+    done
 done
 
 # two cross_entropy terms (neg.nn's y and u): NAME_predict says so
