@@ -551,8 +551,12 @@ static int users_of(Graph *g, Node *x, Node **u) {
     return n > MAX_USERS || ops != all ? -1 : n;
 }
 
-/* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with y an int scalar? */
+/* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with
+ * y an int scalar, or --batch's pick of each example's (x [B, V], y i32 [B])? */
 static bool is_pick(const Node *u, const Node *x) {
+    if (u->op == OP_PICK && u->in[0] == x && x->shape.rank == 2 && u->in[1]->dtype == DT_I32 &&
+        u->in[1]->shape.rank == 1)
+        return true;
     return (u->op == OP_ROW || u->op == OP_PICK) && u->in[0] == x && x->shape.rank == 1 && ir_is_int_scalar(u->in[1]);
 }
 

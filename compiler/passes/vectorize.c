@@ -37,13 +37,17 @@
  *     the start, is a concat along the dynamic dim of the stack's
  *     batch-major view (batch_concat_dyn: each example's zeros, then its
  *     steps, then padding); a stack read whole by a loop (a carry, a
- *     sum) is its batch-major view (loop_whole).
+ *     sum) is its batch-major view (loop_whole);
+ *   - a cross entropy's label the same for every example is each
+ *     example's (same_int); p[y] of a per-example (log-)softmax is the
+ *     IR's pick of each example's entry (pick_per_example), which a
+ *     softmax method lowers as the one-example program's row.
  *
  * Preconditions: the lowered graph (no fused nodes, no gradient ops). Not
  * batched yet (an error naming the op): an op along a dynamic axis
  * without a padding mask (more than NN_MAXSEQ sizes: it would read the
- * padding), a cross entropy whose label is the same for every example, a
- * loop whose start and number of steps both depend on a dynamic dim, an
+ * padding), a cross entropy whose labels (a vector) are the same for
+ * every example, a loop whose start and number of steps both depend on a dynamic dim, an
  * input or output of NN_TENSOR_MAXRANK axes per example. With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
@@ -264,6 +268,17 @@ static Node *zero_one_table(Builder *b, Size zeros, Size ones, Node **itab, Loc 
     return ftab;
 }
 
+static Node *range_leaf(Builder *b, Size n, Loc loc);
+
+/* i32 [B]: the int scalar x (the same for every example) for each example,
+ * 0 B + x (a range times 0, as zero_one_table's). */
+static Node *same_int(Vec *v, Node *x, Loc loc) {
+    Builder *b = &v->b;
+    Node *zero = mark1(build_op2(b, OP_IMUL, range_leaf(b, size_const(v->B), loc),
+                                 build_leaf(b, ir_iconst(0, loc), true), loc));
+    return mark1(build_op2(b, OP_IADD, zero, x, loc));
+}
+
 /* Whether a size grows with the dynamic dims: k T + c (or k T + j S + c)
  * with no k below 0 and one at least 1. */
 static bool grows(Size s) {
@@ -323,8 +338,6 @@ static struct SeqMask *seq_mask(Vec *v, Size s) {
             return &v->seq[i];
     return NULL;
 }
-
-static Node *range_leaf(Builder *b, Size n, Loc loc);
 
 /* Where the table [0 ... 0 1 ... 1] of s zeros reads 1 exactly when
  * position r < l: at l - r + s - 1 (r the positions [s], l a column [B, 1]
@@ -604,6 +617,27 @@ static void row_per_example(Vec *v, Node *n, bool batch_major) {
         Builder at = build_at(v->g, v->b.block, v->b.pos + 1, BUILD_ASSERT, "vectorize");
         n->aux = mark1(build_op2(&at, OP_IMUL, n, m, loc));
     }
+}
+
+/* Is a (log_)softmax(z), or log(softmax(z)): a distribution whose entry
+ * y is one word's (log-)probability, which a softmax method approximates
+ * (passes/approx.c's lower_picks)? */
+static bool of_softmax(const Node *a) {
+    if (a->op == OP_LOG)
+        a = a->in[0];
+    return a->op == OP_SOFTMAX || a->op == OP_LOGSOFTMAX;
+}
+
+/* p[y] of a per-example distribution p (of_softmax: [B, V]) at y (per
+ * example or one for all): the IR's pick, p[b, y[b]] -> [B], as the
+ * one-example program's row, so that --softmax lowers each example's
+ * log-probability of y as it does there (a gather of the rows would
+ * leave the distribution whole: exact). y is checked as any row's. */
+static void pick_per_example(Vec *v, Node *n) {
+    Node *y = checked_row(v, n->in[1], n->in[0]->shape.d[1], n->loc);
+    n->op = OP_PICK;
+    n->in[1] = batched(y) ? y : same_int(v, y, n->loc);
+    retype(v, n);
 }
 
 static void make_seq_mask(Vec *v, Builder *b, Size s, Loc loc);
@@ -1006,9 +1040,11 @@ static void batch_node(Vec *v, Node *n) {
     case OP_LOGSUMEXP: /* over the last axis, one row per example */
         return retype(v, n);
     case OP_XENT:
-    case OP_PICK:
+    case OP_PICK: /* a label the same for every example (a prior toward class 0, the step t): every example's */
+        if (!batched(c) && c->shape.rank > 0)
+            return refuse(v, n, "with the same labels for every example (not batched yet)");
         if (!batched(c))
-            return refuse(v, n, "with the same label for every example");
+            n->in[1] = same_int(v, c, n->loc);
         n->in[0] = to_batch(v, a, n->loc);
         return retype(v, n);
     case OP_BXENT:
@@ -1027,6 +1063,8 @@ static void batch_node(Vec *v, Node *n) {
             return refuse(v, n, "of a per-example tensor (not batched yet)");
         return retype(v, n);
     case OP_ROW: /* E[id] -> E[ids]; a row of a per-example tensor: one gather of the batch's rows */
+        if (batched(a) && a->shape.rank == 2 && of_softmax(a))
+            return pick_per_example(v, n);
         if (batched(a))
             return row_per_example(v, n, true);
         n->op = OP_GATHER;

@@ -2,7 +2,7 @@
 """tests/batch/check.py - a batch of B examples against B one-example runs.
 
     python3 tests/batch/check.py NNGC MODEL.nn B SEED [--mean] [-O0|-O1] [-I DIR]... [--ids N]
-        [--within NAME]...
+        [--within NAME]... [--softmax=M]
 
 Makes B random examples for the inputs of MODEL (float inputs uniform in
 [-1, 1], int inputs in [0, N), N 10 unless --ids says, an int input named
@@ -104,8 +104,9 @@ def main():
         k = argv.index("-I")
         incl += ["-I", argv[k + 1]]
         del argv[k:k + 2]
-    incl += [a for a in argv if a in ("-O0", "-O1", "-O2")]
-    argv = [a for a in argv if a not in ("-O0", "-O1", "-O2")]
+    opts = [a for a in argv if a in ("-O0", "-O1", "-O2") or a.startswith("--softmax=")]
+    incl += opts
+    argv = [a for a in argv if a not in opts]
     nngc, model, B, seed = argv[0], argv[1], int(argv[2]), int(argv[3])
     rng = random.Random(seed)
     ins, dyn = header_of(nngc, model, incl, [])

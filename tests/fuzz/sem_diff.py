@@ -9,7 +9,8 @@ loops over a static dim, nested loops, loop-carried values, accumulators,
 stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
 T - 1 - t), lookups (one id, a vector of ids), matrix products in every
 form, the elementwise and reduction builtins, softmax / log_softmax /
-cross_entropy on vectors and matrices, binary_cross_entropy, concat,
+cross_entropy on vectors and matrices (labels per example or the same
+for all), one word's log_softmax, binary_cross_entropy, concat,
 transpose, defs (local and from the stdlib) and float scalar inputs. Each
 program is run with `nngc run --params P --grads --out` on fixed inputs
 and params written here, and compared by the modes asked for (--modes,
@@ -32,8 +33,10 @@ default all):
          as a failure
   batch  nngc run --batch=B on B examples (tests/batch/check.py) against
          B one-example runs (the generator draws only what --batch
-         takes: stacks read by rows or whole, concat along T);
-         one that the batch stage still rejects is counted as skipped
+         takes: stacks read by rows or whole, concat along T), a third
+         of them under a softmax method that draws nothing (class,
+         hier, binary, embed); one that the batch stage still rejects
+         is counted as skipped
   predict
          nngc run --predict (NAME_predict, docs/API.md "Prediction") at
          -O0, -O1 and -O2 under a softmax method drawn per program (full,
@@ -105,6 +108,7 @@ from npyio import read_npy, write_npy  # noqa: E402
 
 NNGC = os.environ.get("NNGC", os.path.join(ROOT, "build", "nngc"))
 CHECK_BATCH = os.path.join(ROOT, "tests", "batch", "check.py")
+BATCH_SOFTMAX = ("class:c=3", "hier", "binary", "embed")   # (batch: methods that draw nothing)
 
 D, C, TMAX = 4, 12, 5        # dims of every program; ids are in 0..NIDS-1
 NIDS = 10                    # so ids[t] + 2 still indexes a [C, ...] table
@@ -259,6 +263,10 @@ class Gen:
              "cross_entropy(Wo @ %s, y)" % a()]
         if t:
             c += ["cross_entropy(Wo @ %s, ids[%s])" % (a(), t)]
+        # a label the same for every example (--batch: each example's), one
+        # word's log-probability (--batch: the IR's pick, which --softmax lowers)
+        c += ["cross_entropy(Wo @ %s, %s)" % (a(), self.ch("0", t or "1")),
+              "log_softmax(Wo @ %s)[%s]" % (a(), self.ch("y", "2", t or "0"))]
         c += ["dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
                                                        self.ch("sum", "mean"), self.mat(d, env))]
         c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
@@ -817,8 +825,13 @@ def main():
                         print("predict", v)
             if do["batch"]:
                 B = rng.randint(2, 4)
+                # (a third under a softmax method that draws nothing: batched,
+                # one word's log-probabilities and cross entropies lowered as
+                # in the one-example program)
+                sm = rng.choice(BATCH_SOFTMAX) if rng.random() < 0.3 else None
                 p = subprocess.run([sys.executable, CHECK_BATCH, NNGC, model, str(B), str(i),
-                                    "--ids", str(NIDS)] + (["--mean"] if rng.random() < 0.3 else []),
+                                    "--ids", str(NIDS)] + (["--mean"] if rng.random() < 0.3 else []) +
+                                   (["--softmax=" + sm] if sm else []),
                                    capture_output=True, text=True, timeout=600)
                 out = p.stdout + p.stderr
                 if p.returncode == 0:

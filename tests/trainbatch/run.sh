@@ -19,9 +19,11 @@
 #               loss reads the final state, a time-major float input) with
 #               lengths 1..8, and examples/classifier.nn (no dynamic dim)
 #   3. fallback clf.nn, a text classifier reading its line whole (the
-#               batched program) and attention over the line (batched); a
-#               model the compiler cannot batch (a loop in a loop): a note
-#               saying why, and the bytes of --one-example
+#               batched program), attention over the line, a loop in a
+#               loop, the last step, a label the same for every example
+#               (batched); a model the compiler cannot batch (a loop whose
+#               start and number of steps depend on T): a note saying why,
+#               and the bytes of --one-example
 #   4. eval     --batch 4 scores as --one-example (a partial last batch); a
 #               classifier's accuracy from the batched output's rows
 #   5. errors   an id out of range in example 5 names example 5 (also for a
@@ -67,7 +69,7 @@ exports() {
     attn) ps="emb W q" ;;
     pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
-    nest | last | pool | prior) ps="emb U W" ;;
+    nest | last | pool | prior | again) ps="emb U W" ;;
     bos) ps="emb U W start" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
@@ -145,8 +147,8 @@ both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tm
 # ---------------------------------------------------------------- 3: fallback
 # a text classifier reading its line whole (mean(emb[words], 0): masked
 # past each line's end) is batched, and so are one with attention over the
-# line (a softmax along it, emb[words] @ q), one with self-attention and
-# one with a loop inside a loop; a concat along the line is not yet: the
+# line (a softmax along it, emb[words] @ q), one with self-attention, one
+# with a loop inside a loop, ...; a loop from T to 2 T is not yet: the
 # fallback
 awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
 both "clf (labelled text, the line read whole)" $M/clf.nn clf --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
@@ -231,9 +233,8 @@ loss += cross_entropy(W @ h, label)
 EOF
 } >"$tmp/last.nn"
 both "last (a loop from T - 1)" "$tmp/last.nn" last --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
-# what the compiler cannot batch yet (a cross entropy whose label is the
-# same for every example, line 15): the one-example path, after a note
-# that says why
+# a cross entropy whose label is the same for every example (a prior
+# toward class 0): each example's label 0 (was the fallback's example)
 { rnn_head prior "C, D"; cat <<'EOF'
 for t in 0..T {
   h = tanh(U @ h + emb[words[t]])
@@ -241,24 +242,40 @@ for t in 0..T {
 loss += cross_entropy(W @ h, label) + 0.1 * cross_entropy(W @ h, 0)
 EOF
 } >"$tmp/prior.nn"
-run "prior: --batch 4" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports prior "$tmp/prior_b")
-has "prior: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model prior: .*prior.nn:15:45: .*cross_entropy.*same label for every example.*gradients are summed"
-run "prior: --batch 4 --one-example" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports prior "$tmp/prior_o")
-if cmp -s "$tmp/prior_b/W.npy" "$tmp/prior_o/W.npy" && cmp -s "$tmp/prior_b/emb.npy" "$tmp/prior_o/emb.npy"; then
-    ok "prior: the fallback is the summed one-example path (same bytes)"
+both "prior (a label the same for every example)" "$tmp/prior.nn" prior --data "$tmp/labels.txt" --epochs 2 $SGD \
+    --progress 100
+# what the compiler cannot batch yet (a loop whose start and number of
+# steps both depend on the line's length, line 15: the line read again,
+# backwards, its steps numbered on from T): the one-example path, after a
+# note that says why
+{ rnn_head again "C, D"; cat <<'EOF'
+for t in 0..T {
+  h = tanh(U @ h + emb[words[t]])
+}
+for t in T..2 * T {
+  h = tanh(U @ h + emb[words[2 * T - 1 - t]])
+}
+loss += cross_entropy(W @ h, label)
+EOF
+} >"$tmp/again.nn"
+run "again: --batch 4" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports again "$tmp/again_b")
+has "again: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model again: .*again.nn:15:1: .*'loop' whose start and number of steps depend on a dynamic dim.*gradients are summed"
+run "again: --batch 4 --one-example" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports again "$tmp/again_o")
+if cmp -s "$tmp/again_b/W.npy" "$tmp/again_o/W.npy" && cmp -s "$tmp/again_b/emb.npy" "$tmp/again_o/emb.npy"; then
+    ok "again: the fallback is the summed one-example path (same bytes)"
 else
-    notok "prior: the fallback is the summed one-example path (same bytes)"
+    notok "again: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "prior: save a checkpoint" "$NNGC" train "$tmp/prior.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/prior.st"
-run "prior: eval --batch 4" "$NNGC" eval "$tmp/prior.nn" --params "$tmp/prior.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model prior: .*\(the program as written\)$" "$tmp/out"; then
-    ok "prior: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "again: save a checkpoint" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/again.st"
+run "again: eval --batch 4" "$NNGC" eval "$tmp/again.nn" --params "$tmp/again.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model again: .*\(the program as written\)$" "$tmp/out"; then
+    ok "again: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "prior: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "again: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
