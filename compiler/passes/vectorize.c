@@ -1238,7 +1238,8 @@ static void batch_loop(Vec *v, Node *ln) {
     Loop *l = ln->loop;
     Node *omask = v->mask, *oimask = v->imask;
     Loop *oloop = v->loop;
-    if (!size_is_const(l->lo) && !shift_start(v, l))
+    bool shifted = !size_is_const(l->lo);
+    if (shifted && !shift_start(v, l))
         return;
     bool masked = !size_is_const(l->hi);
     if (!(grows(l->hi) || size_is_const(l->hi)) || l->reverse)
@@ -1293,8 +1294,9 @@ static void batch_loop(Vec *v, Node *ln) {
         /* in a loop to the longest example even a value the same for every
          * example (hs[t] = V) makes a stack of each example's: its rows
          * past an example's end are not the example's (batch_major masks
-         * them) */
-        if (masked && !batched(l->stack[s]))
+         * them); so does a loop from each example's own start (its rows
+         * come after each example's zero rows, batch_concat_dyn) */
+        if ((masked || shifted) && !batched(l->stack[s]))
             l->stack[s] = to_batch(v, l->stack[s], loc);
     }
     v->mask = omask, v->imask = oimask;

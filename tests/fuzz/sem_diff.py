@@ -386,17 +386,23 @@ def f32(v):
     return struct.unpack("<f", struct.pack("<f", v))[0]
 
 
+def dim_max(src, name, default):
+    """The max of dynamic dim NAME as src declares it (a --file's own), or default."""
+    m = re.search(r"^dim %s max (\d+)" % name, src, re.M)
+    return min(int(m.group(1)), default) if m else default
+
+
 class Runner:
-    def __init__(self, work, rng):
+    def __init__(self, work, rng, src=""):
         self.w = work
-        T = rng.randint(2, TMAX)
+        T = rng.randint(min(2, dim_max(src, "T", TMAX)), dim_max(src, "T", TMAX))
         self.feeds = []
         vals = {"xs": ("f", [T, D], [rng.gauss(0, 1) for _ in range(T * D)]),
                 "ids": ("i", [T], [rng.randrange(NIDS) for _ in range(T)]),
                 "x": ("f", [D], [rng.gauss(0, 1) for _ in range(D)]),
                 "y": ("i", [], [rng.randrange(NIDS)]),
                 "s": ("f", [], [rng.uniform(-1, 1)])}
-        S = rng.randint(1, SMAX)
+        S = rng.randint(1, dim_max(src, "S", SMAX))
         vals["zs"] = ("f", [S, D], [rng.gauss(0, 1) for _ in range(S * D)])
         for name, (code, shape, v) in vals.items():
             p = "%s/%s.npy" % (work, name)
@@ -739,7 +745,7 @@ def main():
         if verbose:
             print("---- program %d" % i)
             print(src)
-        run = Runner(work, rng)
+        run = Runner(work, rng, src)
         run.only_declared(src)
         fails = []
         base, err = run.run(model, ["-O2"])
