@@ -446,32 +446,39 @@ static int lower_neg(Lowering *L, Block *b, int i, Node *n) {
     return at.pos;
 }
 
-/* z = H @ W^T [+ b]: B rows of logits from B rows of h (vectorize.c's
- * batched W @ h [+ b]): *W, *h ([B, H]), *bias. */
+/* z = H @ W^T [+ b]: rows of logits from rows of h (vectorize.c's
+ * batched W @ h [+ b]; H @ transpose(W) as written): *W, *h ([B, H], or
+ * [B, T, H] of a batched matrix of positions), *bias. */
 static bool match_rows_linear(const Node *z, Node **W, Node **h, Node **bias) {
     *bias = NULL;
     if (z->op == OP_ADD && z->in[0]->op == OP_MATMUL && z->in[1]->shape.rank == 1) {
         *bias = z->in[1];
         z = z->in[0];
     }
-    if (z->op != OP_MATMUL || z->nin != 2 || z->ta || !z->tb)
+    if (z->op != OP_MATMUL || z->nin != 2 || z->ta || (!z->tb && z->in[1]->op != OP_TRANSPOSE))
         return false;
     *h = z->in[0];
-    *W = z->in[1];
+    *W = z->tb ? z->in[1] : z->in[1]->in[0];
     return true;
 }
 
+/* Logits of several positions, [N, ..., V], at targets [N, ...]. */
 static bool rows_form(const Node *n) {
     const Node *z = n->in[0], *y = n->in[1];
-    return n->op == OP_XENT && z->shape.rank == 2 && y->dtype == DT_I32 && y->shape.rank == 1 &&
-           size_eq(y->shape.d[0], z->shape.d[0]);
+    if (n->op != OP_XENT || z->shape.rank < 2 || y->dtype != DT_I32 || y->shape.rank != z->shape.rank - 1)
+        return false;
+    for (int k = 0; k < y->shape.rank; k++)
+        if (!size_eq(y->shape.d[k], z->shape.d[k]))
+            return false;
+    return true;
 }
 
 
 /* The cross_entropy n of B examples at once (nngc --batch=B: logits
  * [B, V], targets [B]) becomes a loop over its rows, each row's
  * cross_entropy one position's, which lower_block then lowers as any
- * other (a sample keyed by the row's index too, so every example draws
+ * other (of more axes, [B, T, V] at [B, T]: each row's is [T, V] at [T],
+ * a loop over its rows in turn) (a sample keyed by the row's index too, so every example draws
  * its own noise words); the loop's stacked losses [B] replace n. The
  * later nodes of b with the same method on the same rows H @ W^T [+ b]
  * (a batched skip-gram's contexts) join the loop, reading one row of
@@ -484,8 +491,8 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
     if (!rows_form(n))
         return NULL;
     int ng = 1, pos = position(b, n);
-    bool linear = match_rows_linear(n->in[0], &W, &h, &bias);
-    for (int j = pos + 1; linear && j < b->n && ng < MAX_GROUP; j++) {
+    bool linear = match_rows_linear(n->in[0], &W, &h, &bias), vec = n->in[0]->shape.rank == 2;
+    for (int j = pos + 1; linear && vec && j < b->n && ng < MAX_GROUP; j++) {
         Node *c = b->nodes[j], *W2, *h2, *b2;
         if ((op_flags[c->op] & OPF_SOFTMAX) && rows_form(c) && same_method(&c->approx, &n->approx) &&
             match_rows_linear(c->in[0], &W2, &h2, &b2) && W2 == W && h2 == h && b2 == bias &&
@@ -494,8 +501,15 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
     }
     Loop *l = ir_new_loop(b, "ex", size_const(0), n->in[0]->shape.d[0], n->loc);
     Builder at = build_at(L->g, &l->body, -1, BUILD_ASSERT, "approx");
-    if (linear) {
-        zr = build_op2(&at, OP_MATVEC, W, build_op2(&at, OP_ROW, h, l->index, n->loc), n->loc);
+    if (linear) { /* the row's W @ h, or its H @ W^T (a matrix of positions) */
+        Node *hr = build_op2(&at, OP_ROW, h, l->index, n->loc);
+        if (vec) {
+            zr = build_op2(&at, OP_MATVEC, W, hr, n->loc);
+        } else {
+            zr = build_new(OP_MATMUL, 2, (Node *[]){hr, W}, n->loc);
+            zr->tb = true;
+            zr = build_put(&at, zr, n->loc);
+        }
         if (bias)
             zr = build_op2(&at, OP_ADD, zr, bias, n->loc);
     } else {
@@ -700,7 +714,7 @@ static void lower_block(Lowering *L, Block *b) {
             n->approx = (Approx){.kind = APPROX_FULL, .loc = NO_LOC};
             continue;
         }
-        if (n->op == OP_XENT && n->in[0]->shape.rank == 2) {
+        if (n->op == OP_XENT && n->in[0]->shape.rank >= 2) {
             Node *rows = rows_loop(L, b, n);
             if (rows) {
                 i = position(b, rows) - 1; /* the loop next: its row's cross_entropy lowered */

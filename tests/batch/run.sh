@@ -44,11 +44,14 @@ done
 check "same: rnnlm, B=4, lengths 1..6" python3 tests/batch/check.py "$NNGC" examples/rnnlm.nn 4 7
 check "same: rnnlm, B=3, -O0" python3 tests/batch/check.py "$NNGC" examples/rnnlm.nn 3 8 -O0
 check "same: seqcls, B=5, -O1" python3 tests/batch/check.py "$NNGC" tests/batch/models/seqcls.nn 5 9 -O1
-# a label the same for every example under the methods that do not draw
-# (class, hier, binary, embed: the same objective batched or not)
+# a label the same for every example, and logits of a matrix of positions,
+# under the methods that do not draw (class, hier, binary, embed: the same
+# objective batched or not)
 for sm in class:c=3 hier binary embed; do
-    check "same: shared_label, B=4, --softmax=$sm" python3 tests/batch/check.py "$NNGC" \
-        tests/batch/models/shared_label.nn 4 10 --softmax=$sm
+    for m in shared_label xent_rows; do
+        check "same: $m, B=4, --softmax=$sm" python3 tests/batch/check.py "$NNGC" \
+            tests/batch/models/$m.nn 4 10 --softmax=$sm
+    done
 done
 check "same: shared_label, B=3, -O0" python3 tests/batch/check.py "$NNGC" tests/batch/models/shared_label.nn 3 11 -O0
 check "same: softmax_pick, B=3, -O0" python3 tests/batch/check.py "$NNGC" tests/batch/models/softmax_pick.nn 3 12 -O0
