@@ -146,6 +146,21 @@ static int picks_of(Ctx *x, const Node *v)
     return n;
 }
 
+/* Are targets a (class's words level) and c (its classes level) the same
+ * term's: one vector, or rows of it; or, for a target that is a loop's
+ * own index (log_softmax(z)[t]), the range of every step's index that
+ * the batch pass took the words level out of the loop with, and the
+ * index itself? */
+static bool same_target(const Node *a, const Node *c)
+{
+    if (whole(a) == whole(c))
+        return true;
+    if (a->op != OP_RANGE || c->op != OP_INDEX)
+        return false;
+    const Loop *l = c->loop;
+    return size_eq(a->size, l->lo) && size_eq(a->shape.d[0], size_sub(l->hi, l->lo));
+}
+
 /* How many cross_entropy terms end in v (0: v is no method's op). */
 static int roots_at(Ctx *x, const Node *v)
 {
@@ -185,7 +200,7 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         s->Wn = v->in[1];
         s->bn = v->nin > 2 ? v->in[2] : NULL;
         return size_is_const(s->Wn->shape.d[0]);
-    case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target and h */
+    case OP_CLASSLOSS: { /* the class rows here, the words' at level 1 of the same target (same_target) and h */
         s->kind = SITE_CLASS;
         if (!match_dot(s, v->in[0], &s->Wc, &s->bc) || x->g->params[s->Wc].shape.d[0].c < 1)
             return false;
@@ -193,7 +208,7 @@ static bool match_site(Ctx *x, const Node *v, Site *s)
         const Loop *via = s->via;
         for (int i = 0; i < x->nall; i++) {
             const Node *u = x->all[i];
-            if (u->op == OP_CLASSLOSS && u->index == 1 && whole(u->in[1]) == whole(v->in[1])) {
+            if (u->op == OP_CLASSLOSS && u->index == 1 && same_target(u->in[1], v->in[1])) {
                 bool ok = match_dot(s, u->in[0], &s->W, &s->b) && (s->h == h || (s->h->op == OP_ROW && s->h->in[0] == h));
                 s->reader = reader; /* the first: the class rows, h live there */
                 s->h = h;
