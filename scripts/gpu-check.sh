@@ -21,8 +21,9 @@
 #    concat along a dynamic dim; tests/batch/nested_deep.nn, --batch=8:
 #    four nested loops, 6-axis gradient stacks; tests/batch/models/
 #    stack_whole.nn, --batch=16: stacks read whole (batch-major views);
-#    last_steps.nn and stack_carry.nn, --batch=16: loops from T - 1, each
-#    example's own start; stacks as loops' carries;
+#    last_steps.nn, stack_carry.nn and steps_dyn.nn, --batch=16: loops
+#    from T - 1 or T, each example's own start (and number of steps);
+#    stacks as loops' carries;
 #    tests/cuda/models/approx_all.nn: every softmax approximation, the
 #    device drawing the C target's samples; skip-gram with neg and hier and
 #    rnnlm with hier over the whole vocabulary: the sparse gradients, each
@@ -238,7 +239,7 @@ if [ -n "$rnnlm" ]; then
         bench/models/birnn.nn bench/models/bow.nn bench/models/tagger.nn bench/models/rnnlm256.nn \
         examples/rnnlm.nn:64 bench/models/attn.nn:64 tests/cuda/models/approx_all.nn \
         tests/batch/models/concat_seq.nn:16 tests/batch/nested_deep.nn:8 tests/batch/models/stack_whole.nn:16 \
-        tests/batch/models/last_steps.nn:16 tests/batch/models/stack_carry.nn:16 \
+        tests/batch/models/last_steps.nn:16 tests/batch/models/stack_carry.nn:16 tests/batch/models/steps_dyn.nn:16 \
         examples/skipgram.nn@neg:k=3 examples/skipgram.nn@hier examples/rnnlm.nn@hier examples/rnnlm.nn:32@hier; do
         k=$((k + 1))
         build_model "$r" "$(printf %02d $k)" &

@@ -32,8 +32,9 @@
  *   - a loop nested in a loop to the longest example reads its masks (a
  *     loop to the longest example their product: batch_loop);
  *   - a loop whose start depends on a dynamic dim (for t in T - 1..T)
- *     runs its fixed number of steps from each example's own start
- *     (shift_start); its stack, joined by lower to the zero rows before
+ *     runs its steps from each example's own start (shift_start: a fixed
+ *     number, or one that grows with the dim, for t in T..2 T, to the
+ *     longest example's, masked); its stack, joined by lower to the zero rows before
  *     the start, is a concat along the dynamic dim of the stack's
  *     batch-major view (batch_concat_dyn: each example's zeros, then its
  *     steps, then padding); a stack read whole by a loop (a carry, a
@@ -47,8 +48,9 @@
  * batched yet (an error naming the op): an op along a dynamic axis
  * without a padding mask (more than NN_MAXSEQ sizes: it would read the
  * padding), a cross entropy whose labels (a vector) are the same for
- * every example, a loop whose start and number of steps both depend on a dynamic dim, an
- * input or output of NN_TENSOR_MAXRANK axes per example. With a
+ * every example, a loop whose start depends on a dynamic dim and whose
+ * end does not grow with it, an input or output of NN_TENSOR_MAXRANK
+ * axes per example. With a
  * report sink (--report=batch), one line per node of the program: batched
  * or not, and why.
  */
@@ -1203,19 +1205,23 @@ static void make_masks(Vec *v, Loop *l) {
  * rows as xs[T - 1 - t] does (row_per_example: a row outside the
  * example's is the range error of a one-example call; its stack's
  * concat with the zero rows before the start, batch_concat_dyn, checks
- * the start against 0 the same way). False (refused) when the number of
- * steps depends on the lengths. */
+ * the start against 0 the same way). Where n grows with the lengths too
+ * (`for t in T..2 T`, the line again after itself), the loop 0..n runs
+ * to the longest example's n, masked past each example's own (batch_loop's
+ * masks of a loop to the longest example). False (refused) when the end
+ * does not grow, or n shrinks as the lengths grow. */
 static bool shift_start(Vec *v, Loop *l) {
     Node *ln = l->node;
     Size n = size_sub(l->hi, l->lo);
-    if (!size_is_const(n) || !grows(l->hi) || l->reverse) {
-        refuse(v, ln, size_is_const(n) ? "whose start depends on a dynamic dim and does not grow with it (not batched yet)"
-                                       : "whose start and number of steps depend on a dynamic dim (not batched yet)");
+    if ((!size_is_const(n) && !grows(n)) || !grows(l->hi) || l->reverse) {
+        refuse(v, ln, size_is_const(n) || !grows(l->hi)
+                          ? "whose start depends on a dynamic dim and does not grow with it (not batched yet)"
+                          : "whose number of steps shrinks as a dynamic dim grows (not batched yet)");
         return false;
     }
     Node *start = size_at_len(v, &v->b, l->lo, false, ln->loc); /* before the loop: i32 [B] */
     l->lo = size_const(0);
-    l->hi = n.c > 0 ? n : size_const(0);
+    l->hi = !size_is_const(n) || n.c > 0 ? n : size_const(0);
     int pos = 0;
     while (l->body.nodes[pos] != l->index)
         pos++;

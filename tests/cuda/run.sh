@@ -154,7 +154,7 @@ tests/batch/models/matmul_rows.nn:2:3 tests/batch/models/reverse_index.nn:2:3 te
 tests/batch/models/selfattn.nn:0:2 tests/batch/models/seq_axes.nn:2:3 tests/batch/models/ids_rows.nn:2:3
 tests/batch/models/pair.nn:2:3 tests/batch/models/two_dims.nn:2:3 tests/batch/models/concat_seq.nn:2:3 tests/batch/models/rank4.nn:2:3 tests/batch/models/stack_whole.nn:2:3
 tests/batch/models/last_steps.nn:2:3 tests/batch/models/stack_carry.nn:2:3 tests/batch/models/shared_label.nn:2:3
-tests/batch/models/softmax_pick.nn:2:3
+tests/batch/models/softmax_pick.nn:2:3 tests/batch/models/xent_rows.nn:2:3 tests/batch/models/steps_dyn.nn:2:3
 tests/batch/nested_deep.nn:2 tests/batch/nested_deep.nn:2:2"
 # fixtures of tests/e2e/cases (NumPy, float64) that test_fixture.cpp runs:
 # all of them (loops_empty: loops' model, with no steps)

@@ -21,9 +21,9 @@
 #   3. fallback clf.nn, a text classifier reading its line whole (the
 #               batched program), attention over the line, a loop in a
 #               loop, the last step, a label the same for every example
-#               (batched); a model the compiler cannot batch (a loop whose
-#               start and number of steps depend on T): a note saying why,
-#               and the bytes of --one-example
+#               and a loop from T to 2 T (batched); a model the compiler
+#               cannot batch (a loop from T to a fixed width): a note
+#               saying why, and the bytes of --one-example
 #   4. eval     --batch 4 scores as --one-example (a partial last batch); a
 #               classifier's accuracy from the batched output's rows
 #   5. errors   an id out of range in example 5 names example 5 (also for a
@@ -70,6 +70,7 @@ exports() {
     pair) ps="emb W Wo" ;;
     selfattn) ps="emb Wq W" ;;
     nest | last | pool | prior | again) ps="emb U W" ;;
+    pad) ps="emb U W pad" ;;
     bos) ps="emb U W start" ;;
     esac
     for p in $ps; do printf ' --export %s=%s/%s.npy' $p "$2" $p; done
@@ -148,8 +149,8 @@ both "classifier (.npy, no dynamic dim)" examples/classifier.nn cl --data x="$tm
 # a text classifier reading its line whole (mean(emb[words], 0): masked
 # past each line's end) is batched, and so are one with attention over the
 # line (a softmax along it, emb[words] @ q), one with self-attention, one
-# with a loop inside a loop, ...; a loop from T to 2 T is not yet: the
-# fallback
+# with a loop inside a loop, ...; a loop from T to a fixed width is not
+# yet: the fallback
 awk '{ print "__label__" (NR % 3) " " $0 }' "$tmp/text.txt" >"$tmp/labels.txt"
 both "clf (labelled text, the line read whole)" $M/clf.nn clf --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
 cat >"$tmp/attn.nn" <<'EOF'
@@ -244,10 +245,9 @@ EOF
 } >"$tmp/prior.nn"
 both "prior (a label the same for every example)" "$tmp/prior.nn" prior --data "$tmp/labels.txt" --epochs 2 $SGD \
     --progress 100
-# what the compiler cannot batch yet (a loop whose start and number of
-# steps both depend on the line's length, line 15: the line read again,
-# backwards, its steps numbered on from T): the one-example path, after a
-# note that says why
+# a loop whose start and number of steps both depend on the line's
+# length (the line read again, backwards, its steps numbered on from T):
+# each line's own steps
 { rnn_head again "C, D"; cat <<'EOF'
 for t in 0..T {
   h = tanh(U @ h + emb[words[t]])
@@ -258,24 +258,39 @@ for t in T..2 * T {
 loss += cross_entropy(W @ h, label)
 EOF
 } >"$tmp/again.nn"
-run "again: --batch 4" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
-    $(exports again "$tmp/again_b")
-has "again: a note: the compiler cannot batch it, and why" \
-    "note: --batch 4: the compiler cannot batch model again: .*again.nn:15:1: .*'loop' whose start and number of steps depend on a dynamic dim.*gradients are summed"
-run "again: --batch 4 --one-example" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
-    --epochs 1 -q $(exports again "$tmp/again_o")
-if cmp -s "$tmp/again_b/W.npy" "$tmp/again_o/W.npy" && cmp -s "$tmp/again_b/emb.npy" "$tmp/again_o/emb.npy"; then
-    ok "again: the fallback is the summed one-example path (same bytes)"
+both "again (a loop from T to 2 T)" "$tmp/again.nn" again --data "$tmp/labels.txt" --epochs 2 $SGD --progress 100
+# what the compiler cannot batch yet (a loop from the line's end to a
+# fixed width, line 16: the line padded to 40 steps with a learned pad
+# vector): the one-example path, after a note that says why
+{ rnn_head pad "C, D"; cat <<'EOF'
+param pad : [D]
+for t in 0..T {
+  h = tanh(U @ h + emb[words[t]])
+}
+for t in T..40 {
+  h = tanh(U @ h + pad)
+}
+loss += cross_entropy(W @ h, label)
+EOF
+} >"$tmp/pad.nn"
+run "pad: --batch 4" "$NNGC" train "$tmp/pad.nn" --data "$tmp/labels.txt" --batch 4 --epochs 1 \
+    $(exports pad "$tmp/pad_b")
+has "pad: a note: the compiler cannot batch it, and why" \
+    "note: --batch 4: the compiler cannot batch model pad: .*pad.nn:16:1: .*'loop' whose start depends on a dynamic dim and does not grow with it.*gradients are summed"
+run "pad: --batch 4 --one-example" "$NNGC" train "$tmp/pad.nn" --data "$tmp/labels.txt" --batch 4 --one-example \
+    --epochs 1 -q $(exports pad "$tmp/pad_o")
+if cmp -s "$tmp/pad_b/W.npy" "$tmp/pad_o/W.npy" && cmp -s "$tmp/pad_b/emb.npy" "$tmp/pad_o/emb.npy"; then
+    ok "pad: the fallback is the summed one-example path (same bytes)"
 else
-    notok "again: the fallback is the summed one-example path (same bytes)"
+    notok "pad: the fallback is the summed one-example path (same bytes)"
 fi
 # eval computes no gradient: its note ends at the fallback
-run "again: save a checkpoint" "$NNGC" train "$tmp/again.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/again.st"
-run "again: eval --batch 4" "$NNGC" eval "$tmp/again.nn" --params "$tmp/again.st" --data "$tmp/labels.txt" --batch 4
-if grep -Eq "note: --batch 4: the compiler cannot batch model again: .*\(the program as written\)$" "$tmp/out"; then
-    ok "again: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+run "pad: save a checkpoint" "$NNGC" train "$tmp/pad.nn" --data "$tmp/labels.txt" --epochs 1 -q --save "$tmp/pad.st"
+run "pad: eval --batch 4" "$NNGC" eval "$tmp/pad.nn" --params "$tmp/pad.st" --data "$tmp/labels.txt" --batch 4
+if grep -Eq "note: --batch 4: the compiler cannot batch model pad: .*\(the program as written\)$" "$tmp/out"; then
+    ok "pad: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
 else
-    notok "again: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
+    notok "pad: eval --batch 4: the note says each example runs on its own, and nothing of gradients"
     detail "$tmp/out" 8
 fi
 run "--batch 6 --threads 4: not a multiple" "$NNGC" train $M/lm.nn --data "$tmp/four.txt" --epochs 1 --batch 6 \
