@@ -86,6 +86,9 @@ static int shared_path_segs(const Node *n)
     for (int k = 4; k < n->nin; k += 3)
         if (n->in[k] != n->in[1])
             return 0;
+    for (int k = 0; k < n->nin; k += 3) /* (one h per path: not each entry its own row) */
+        if (rows_per_entry(n->in[k + 1], n->in[k + 2]))
+            return 0;
     return n->nin / 3;
 }
 
@@ -294,8 +297,8 @@ static void emit_scatter_list(Ctx *x, const Node *n, const char *dst, int list, 
         /* on paths surely in range, path_scatter alone: no id to check, and it lists the rows */
         if (!ids_checked(b, n->shape.d[0]))
             emit_scatter_ids(x, n, a, b, dst, list, pad);
-        if (pad != -1) /* (runtime/rows_path.c: it lists the rows) */
-            cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s);", dst, rowc, path_args(x, b), vname(a), vname(h),
+        if (pad != -1) /* (runtime/rows_path.c: it lists the rows; each entry its own row: seg_args) */
+            cline(x, "nnrt_path_scatter(%s, %s, %s, %s, %s, %s);", dst, rowc, seg_args(x, b, h), vname(a), vname(h),
                   list >= 0 ? xsprintf("m->touched%d, &m->ntouched%d", list, list) : "NULL, &(int64_t){0}");
         else /* the rows a[r] h[r / n] (h[r]: rows_per_entry), each added as it is computed (runtime/rows.c) */
             cline(x, "nnrt_rows_scatter(%s, %s, %s, %s, %s, %s, %s);", dst, rowc, vname(b), count_c(x, &b->shape, 0),

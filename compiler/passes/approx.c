@@ -491,7 +491,11 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
     if (!rows_form(n))
         return NULL;
     int ng = 1, pos = position(b, n);
-    bool linear = match_rows_linear(n->in[0], &W, &h, &bias), vec = n->in[0]->shape.rank == 2;
+    /* logits the same for every row (--batch's broadcast of W @ h of
+     * params to the batch, the label per example): each row's are that
+     * vector (or matrix), as written */
+    Node *z = n->in[0], *same = z->op == OP_BROADCAST && z->in[0]->shape.rank == z->shape.rank - 1 ? z->in[0] : NULL;
+    bool linear = !same && match_rows_linear(z, &W, &h, &bias), vec = z->shape.rank == 2;
     for (int j = pos + 1; linear && vec && j < b->n && ng < MAX_GROUP; j++) {
         Node *c = b->nodes[j], *W2, *h2, *b2;
         if ((op_flags[c->op] & OPF_SOFTMAX) && rows_form(c) && same_method(&c->approx, &n->approx) &&
@@ -501,7 +505,9 @@ static Node *rows_loop(Lowering *L, Block *b, Node *n) {
     }
     Loop *l = ir_new_loop(b, "ex", size_const(0), n->in[0]->shape.d[0], n->loc);
     Builder at = build_at(L->g, &l->body, -1, BUILD_ASSERT, "approx");
-    if (linear) { /* the row's W @ h, or its H @ W^T (a matrix of positions) */
+    if (same) {
+        zr = same;
+    } else if (linear) { /* the row's W @ h, or its H @ W^T (a matrix of positions) */
         Node *hr = build_op2(&at, OP_ROW, h, l->index, n->loc);
         if (vec) {
             zr = build_op2(&at, OP_MATVEC, W, hr, n->loc);
