@@ -403,6 +403,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_BINLOGZ:
     case OP_CLASSLOSS:
     case OP_VMFLOSS: /* one loss per row of [n, L] logits (class) or [n, m] vectors (embed), one target each */
+        if (!ba && bb) /* (logits or h the same in every iteration, the targets not: --batch's W @ v of params) */
+            ba = lift(bt, a, after);
         if (!ba || (v->op != OP_VMFLOSS && !bb)) {
             *why = "a class or vMF loss whose logits or target do not vary with the loop index";
             return NULL;
@@ -410,6 +412,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         return place(bt, mk_same(v->op, 2, (Node *[]){ba, v->op == OP_VMFLOSS ? lift(bt, b, after) : bb}, v), after);
     case OP_CLASSGRAD:
     case OP_VMFGRAD: /* a gradient row per row; d one per row or a constant */
+        if (!ba && bb)
+            ba = lift(bt, a, after);
         if (!ba || (v->op == OP_CLASSGRAD && !bb)) {
             *why = "a class or vMF gradient whose logits or target do not vary with the loop index";
             return NULL;
@@ -420,6 +424,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_NCELOSS:
     case OP_SAMPLEDLOSS:
     case OP_LOGISTICLOSS: /* one loss per row of [n, k+1] logits and ids (hier: labels) */
+        if (!ba && bb) /* (logits the same in every iteration, the labels not: binary's of W @ v of params) */
+            x[0] = ba = lift(bt, a, after);
         if (!ba || !bb) {
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
@@ -429,6 +435,8 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_NCEGRAD:
     case OP_SAMPLEDGRAD:
     case OP_LOGISTICGRAD: /* one gradient row per row; d one per row or a constant */
+        if (!ba && bb && v->nin == 3)
+            ba = lift(bt, a, after);
         if (!ba || !bb || v->nin != 3) { /* (several segments: the rows pass's, after batch) */
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
