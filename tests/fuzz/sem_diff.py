@@ -4,7 +4,8 @@
 Generates COUNT random well-typed programs (seeded by SEED; program i has
 its own seed SEED * 100003 + i, so one program can be replayed alone with
 --only I) over much of the language: loops from 0 or 1 to T or T - 1,
-the last step (T - 1..T), a stack as a later loop's carry,
+the last step (T - 1..T), the sentence again after itself (T..2 * T),
+a stack as a later loop's carry,
 loops over a static dim, nested loops, loop-carried values, accumulators,
 stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
 T - 1 - t), lookups (one id, a vector of ids), matrix products in every
@@ -279,10 +280,17 @@ class Gen:
         """A for loop at the top level (depth 0) or nested (depth 1)."""
         r = self.r
         ind = "  " * (depth + 1)
-        kind = r.randrange(5) if depth == 0 else r.choice([0, 3, 4])
+        kind = r.randrange(6) if depth == 0 else r.choice([0, 3, 4])
         if kind == 3 and depth == 0 and r.random() < 0.5:
             v, rng_ = self.fresh("k"), "0..D"
             inner = dict(env, k=v, vecs=list(env["vecs"]))
+        elif kind == 5:
+            # the sentence again after itself, T..2 T: a start and a number
+            # of steps that grow with T (--batch: each example's own, masked);
+            # the body reads rows t - T
+            v = self.fresh("t")
+            rng_ = "T..2 * T"
+            inner = dict(env, t="(%s - T)" % v, tnext=False, thi="T", vecs=list(env["vecs"]))
         else:
             v = self.fresh("t")
             # (kind 4: the last step, a start at a dynamic dim: --batch runs
@@ -592,9 +600,9 @@ def logits_program(src):
     if ind == "":
         lines.insert(at[0], "zq = %s" % z)
     elif ind == "  " and not whole:
-        head = [re.match(r"for (\w+) in (\d|T - 1)\.\.", l) for l in lines[:at[0]]]
+        head = [re.match(r"for (\w+) in ([^.]+)\.\.", l) for l in lines[:at[0]]]
         head = [h for h in head if h][-1]
-        if not head.group(2).isdigit():   # (the last step: zq's rows would be T - 1.., each example's)
+        if not head.group(2).isdigit():   # (from T - 1 or T: zq's rows would be T - 1.., each example's)
             return None
         lines.insert(at[0], "  zq[%s] = %s" % (head.group(1), z))
         lo = int(head.group(2))
