@@ -3,7 +3,8 @@
  * program, run through exactly what `nngc model.nn -o model.c` does
  * (driver_compile: parse, lower F, clone into T, objective, autodiff, the
  * -O2 pipelines, placement, emit; again with --batch=3 when the first
- * byte is odd), with the program in a memfd and the C
+ * byte is odd; under a --softmax method chosen by the input's size,
+ * none for one size in two), with the program in a memfd and the C
  * written to /dev/null. Errors in the input are expected; a crash, an
  * NN_ASSERT, a sanitizer report or a leak is a finding. `import "nn"`
  * finds the standard library when run from the repository root
@@ -46,6 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CompileOptions co;
         compile_options_init(&co);
         co.batch = batch;
+        /* (every method's lowering, batched or not, on any program) */
+        static const char *const method[8] = {NULL, "neg:k=2", NULL, "class:c=3", NULL, "hier", NULL, "binary"};
+        static const char *const other[4] = {"embed", "sampled:k=2", "nce:k=2", "binary:ecc=2"};
+        co.softmax = size % 16 == 9 ? other[(size / 16) % 4] : method[size % 8];
         DriverPipelines pl;
         Graph *t = NULL;
         Diag d;
