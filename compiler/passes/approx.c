@@ -477,9 +477,10 @@ static bool rows_form(const Node *n) {
 /* The cross_entropy n of B examples at once (nngc --batch=B: logits
  * [B, V], targets [B]) becomes a loop over its rows, each row's
  * cross_entropy one position's, which lower_block then lowers as any
- * other (of more axes, [B, T, V] at [B, T]: each row's is [T, V] at [T],
- * a loop over its rows in turn) (a sample keyed by the row's index too, so every example draws
- * its own noise words); the loop's stacked losses [B] replace n. The
+ * other (a sample keyed by the row's index too, so every example draws
+ * its own noise words; logits of more axes, [B, T, V] at [B, T]: each
+ * row's is [T, V] at [T], a loop over its rows in turn); the loop's
+ * stacked losses [B] replace n. The
  * later nodes of b with the same method on the same rows H @ W^T [+ b]
  * (a batched skip-gram's contexts) join the loop, reading one row of
  * logits, so neg groups them (one gather, one sparse scatter). At -O2

@@ -34,11 +34,11 @@
  *   - a loop whose start depends on a dynamic dim (for t in T - 1..T)
  *     runs its steps from each example's own start (shift_start: a fixed
  *     number, or one that grows with the dim, for t in T..2 T, to the
- *     longest example's, masked); its stack, joined by lower to the zero rows before
- *     the start, is a concat along the dynamic dim of the stack's
- *     batch-major view (batch_concat_dyn: each example's zeros, then its
- *     steps, then padding); a stack read whole by a loop (a carry, a
- *     sum) is its batch-major view (loop_whole);
+ *     longest example's, masked); its stack, joined by lower to the zero
+ *     rows before the start, is a concat along the dynamic dim of the
+ *     stack's batch-major view (batch_concat_dyn: each example's zeros,
+ *     then its steps, then padding); a stack read whole by a loop (a
+ *     carry, a sum) is its batch-major view (loop_whole);
  *   - a cross entropy's label the same for every example is each
  *     example's (same_int); p[y] of a per-example (log-)softmax is the
  *     IR's pick of each example's entry (pick_per_example), which a
@@ -50,9 +50,8 @@
  * padding), a cross entropy whose labels (a vector) are the same for
  * every example, a loop whose start depends on a dynamic dim and whose
  * end does not grow with it, an input or output of NN_TENSOR_MAXRANK
- * axes per example. With a
- * report sink (--report=batch), one line per node of the program: batched
- * or not, and why.
+ * axes per example. With a report sink (--report=batch), one line per
+ * node of the program: batched or not, and why.
  */
 #include "../nngc.h"
 
@@ -1207,9 +1206,9 @@ static void make_masks(Vec *v, Loop *l) {
  * concat with the zero rows before the start, batch_concat_dyn, checks
  * the start against 0 the same way). Where n grows with the lengths too
  * (`for t in T..2 T`, the line again after itself), the loop 0..n runs
- * to the longest example's n, masked past each example's own (batch_loop's
- * masks of a loop to the longest example). False (refused) when the end
- * does not grow, or n shrinks as the lengths grow. */
+ * to the longest example's n, masked past each example's own
+ * (batch_loop's masks of a loop to the longest example). False (refused)
+ * when the end does not grow, or n shrinks as the lengths grow. */
 static bool shift_start(Vec *v, Loop *l) {
     Node *ln = l->node;
     Size n = size_sub(l->hi, l->lo);
