@@ -34,6 +34,7 @@ typedef struct Site {
     const Node *Wn, *bn; /* SITE_FULL: the rows and bias (params or computed values) */
     int64_t V, hybrid, n; /* binary: V, its hybrid N, predicted bits n */
     const Loop *via;    /* the root reads row i of the reader's value in this loop (i its index), or NULL */
+    const Node *bcast;  /* the logits broadcast to steps of a loop the batch pass took them out of, or NULL */
     char *words;        /* C: the positions of one pass of the reader, when not h's rows (site_repeats) */
     char *inner;        /* C, with words: how many times each row's word comes in a row */
 } Site;
@@ -78,6 +79,8 @@ static const Loop *step_of(const Node *i)
 static bool match_dot(Site *s, const Node *z, int *W, int *b)
 {
     const Node *bias = NULL;
+    if (z->op == OP_BROADCAST) /* the batch pass's logits the same at every step, broadcast to the steps */
+        z = (s->bcast = z)->in[0];
     if (z->op == OP_ROW && (s->via = step_of(z->in[1])) != NULL)
         z = z->in[0];
     if (z->op == OP_ADD) {
@@ -350,6 +353,17 @@ static bool site_repeats(Ctx *x, Site *s)
         factor(&rp, s->via ? hs->d[k] : ts->d[k]);
     if (!times_loops(x, s->root->parent, s->reader->parent, s->via, &rp))
         return false;
+    /* one row's logits broadcast to the steps of a loop inside the row's
+     * (for t { for s { loss += cross_entropy(z[t], y[s]) } }: z[t] the
+     * same at every s): each row's word that many times in a row */
+    char *inner = xsprintf("(int64_t)1");
+    if (s->via && s->bcast) {
+        int k = s->bcast->shape.rank - s->bcast->in[0]->shape.rank;
+        for (int d = 0; d < k; d++)
+            factor(&rp, s->bcast->shape.d[d]);
+        inner = dims_c(x, &s->bcast->shape, k);
+        rp.n = xsprintf("%s * %s", rp.n, inner);
+    }
     /* the term's way to the loss: each value's first user, a loop summing it
      * counted as a user, and after the loop its result */
     NodeIndex user = {0};
@@ -402,7 +416,6 @@ static bool site_repeats(Ctx *x, Site *s)
      * one runs for each row: -O0's positions give each row's word that
      * many times in a row (for t { for s { loss += cross_entropy(z[t],
      * y[s]) } }); the other loops repeat the rows' words as a block. */
-    char *inner = xsprintf("(int64_t)1");
     for (int i = 0; i < rp.nloop; i++)
         for (int j = 0; j < rp.nrow; j++)
             if (nested_in(rp.loop[i], rp.row[j])) {

@@ -194,10 +194,12 @@ fi
 # the term read into a product that -O2 batches over a loop's steps
 # (batched_reader.nn): the positions of the program as written, T x T x T;
 # and that product read a row per step by the loop (row_reader.nn): T x T;
-# class's two levels of a target that is the loop's index (index_label.nn)
-for m in batched_reader row_reader index_label; do
+# class's two levels of a target that is the loop's index (index_label.nn);
+# logits broadcast to the steps (bcast_logits.nn)
+for m in batched_reader row_reader index_label bcast_logits; do
     sms="full sampled:k=3"
     [ $m = index_label ] && sms="class:c=5 hier" # (a log_softmax's pick: a method makes it a term)
+    [ $m = bcast_logits ] && sms="class:c=5 binary"
     for sm in $sms; do
         if python3 tests/fuzz/sem_diff.py --file "$D/$m.nn" --modes predict --softmax $sm >"$tmp/log" 2>&1 &&
             grep -q '^predict 1 clean' "$tmp/log"; then
