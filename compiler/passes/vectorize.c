@@ -249,8 +249,15 @@ static Node *mark1(Node *n) {
     return n;
 }
 
+static Node *range_leaf(Builder *b, Size n, Loc loc);
+
+/* i32 [n] zeros: a range times zero, the int 0 (there is no int fill). */
+static Node *int_zeros(Builder *b, Size n, Node *zero, Loc loc) {
+    return mark1(build_op2(b, OP_IMUL, range_leaf(b, n, loc), zero, loc));
+}
+
 /* The table [0 ... 0 1 ... 1] (zeros, then ones) as f32, and as i32 into
- * *itab when asked (a range times 0, plus 1: there is no int fill). A mask
+ * *itab when asked (int_zeros, plus 1 for the ones). A mask
  * gathers it at an index that reaches the ones where a step or a position
  * is the example's. Built through b (its leaves at the top block's head). */
 static Node *zero_one_table(Builder *b, Size zeros, Size ones, Node **itab, Loc loc) {
@@ -258,26 +265,19 @@ static Node *zero_one_table(Builder *b, Size zeros, Size ones, Node **itab, Loc 
     Node *ftab = mark1(build_op2(b, OP_CONCAT, build_leaf(b, ir_fill(&sz, 0.0, loc), true),
                                  build_leaf(b, ir_fill(&so, 1.0, loc), true), loc));
     if (itab) {
-        Node *rz = ir_new_node(OP_RANGE, 0, NULL, loc), *ro = ir_new_node(OP_RANGE, 0, NULL, loc);
-        rz->shape = sz, ro->shape = so;
         Node *izero = build_leaf(b, ir_iconst(0, loc), true);
-        Node *iz = mark1(build_op2(b, OP_IMUL, build_leaf(b, rz, true), izero, loc));
-        Node *io = mark1(build_op2(b, OP_IADD, mark1(build_op2(b, OP_IMUL, build_leaf(b, ro, true), izero, loc)),
-                                   build_leaf(b, ir_iconst(1, loc), true), loc));
+        Node *iz = int_zeros(b, zeros, izero, loc);
+        Node *io = mark1(build_op2(b, OP_IADD, int_zeros(b, ones, izero, loc), build_leaf(b, ir_iconst(1, loc), true),
+                                   loc));
         *itab = mark1(build_op2(b, OP_CONCAT, iz, io, loc));
     }
     return ftab;
 }
 
-static Node *range_leaf(Builder *b, Size n, Loc loc);
-
-/* i32 [B]: the int scalar x (the same for every example) for each example,
- * 0 B + x (a range times 0, as zero_one_table's). */
+/* i32 [B]: the int scalar x (the same for every example) for each example. */
 static Node *same_int(Vec *v, Node *x, Loc loc) {
-    Builder *b = &v->b;
-    Node *zero = mark1(build_op2(b, OP_IMUL, range_leaf(b, size_const(v->B), loc),
-                                 build_leaf(b, ir_iconst(0, loc), true), loc));
-    return mark1(build_op2(b, OP_IADD, zero, x, loc));
+    Node *zero = build_leaf(&v->b, ir_iconst(0, loc), true);
+    return mark1(build_op2(&v->b, OP_IADD, int_zeros(&v->b, size_const(v->B), zero, loc), x, loc));
 }
 
 /* Whether a size grows with the dynamic dims: k T + c (or k T + j S + c)
