@@ -256,12 +256,29 @@ static bool only_summed(Batcher *bt, const Node *v) {
     return bits == RES_SUMMED && ir_use_count(&bt->uses, v) == 0;
 }
 
+/* A softmax method's loss or gradient of one row of logits (embed: of h)
+ * at one target per row: batched, an invariant operand 0 is broadcast to
+ * the rows (--batch's logits W @ v of params, the same for every example,
+ * at each example's target). */
+static bool row_loss(Op op) {
+    switch (op) {
+    case OP_BINLOGZ: case OP_CLASSLOSS: case OP_VMFLOSS: case OP_CLASSGRAD: case OP_VMFGRAD:
+    case OP_NEGLOSS: case OP_NCELOSS: case OP_SAMPLEDLOSS: case OP_LOGISTICLOSS:
+    case OP_NEGLOSSGRAD: case OP_NCEGRAD: case OP_SAMPLEDGRAD: case OP_LOGISTICGRAD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The batching rule of v's op. Operands are invariant or batched (the
  * caller checked). Returns B(v), placed before or after the loop, or NULL
  * with *why set. */
 static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     Node *a = v->nin > 0 ? v->in[0] : NULL, *b = v->nin > 1 ? v->in[1] : NULL;
     Node *ba = a ? bval(a) : NULL, *bb = b ? bval(b) : NULL;
+    if (!ba && bb && row_loss(v->op)) /* logits (embed: h) the same in every iteration, the targets not */
+        ba = lift(bt, a, after);
     Node *x[2] = {ba ? ba : a, bb ? bb : b};
     *why = "no batching rule for this op";
     if (op_flags[v->op] & OPF_ELEMWISE) {
@@ -403,8 +420,6 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_BINLOGZ:
     case OP_CLASSLOSS:
     case OP_VMFLOSS: /* one loss per row of [n, L] logits (class) or [n, m] vectors (embed), one target each */
-        if (!ba && bb) /* (logits or h the same in every iteration, the targets not: --batch's W @ v of params) */
-            ba = lift(bt, a, after);
         if (!ba || (v->op != OP_VMFLOSS && !bb)) {
             *why = "a class or vMF loss whose logits or target do not vary with the loop index";
             return NULL;
@@ -412,8 +427,6 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
         return place(bt, mk_same(v->op, 2, (Node *[]){ba, v->op == OP_VMFLOSS ? lift(bt, b, after) : bb}, v), after);
     case OP_CLASSGRAD:
     case OP_VMFGRAD: /* a gradient row per row; d one per row or a constant */
-        if (!ba && bb)
-            ba = lift(bt, a, after);
         if (!ba || (v->op == OP_CLASSGRAD && !bb)) {
             *why = "a class or vMF gradient whose logits or target do not vary with the loop index";
             return NULL;
@@ -424,8 +437,6 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_NCELOSS:
     case OP_SAMPLEDLOSS:
     case OP_LOGISTICLOSS: /* one loss per row of [n, k+1] logits and ids (hier: labels) */
-        if (!ba && bb) /* (logits the same in every iteration, the labels not: binary's of W @ v of params) */
-            x[0] = ba = lift(bt, a, after);
         if (!ba || !bb) {
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
@@ -435,8 +446,6 @@ static Node *rule(Batcher *bt, Node *v, bool after, const char **why) {
     case OP_NCEGRAD:
     case OP_SAMPLEDGRAD:
     case OP_LOGISTICGRAD: /* one gradient row per row; d one per row or a constant */
-        if (!ba && bb && v->nin == 3)
-            ba = lift(bt, a, after);
         if (!ba || !bb || v->nin != 3) { /* (several segments: the rows pass's, after batch) */
             *why = "a sampling loss whose logits or ids do not vary with the loop index";
             return NULL;
