@@ -382,7 +382,7 @@ static bool site_repeats(Ctx *x, Site *s)
      * loop whole, and its product with each step's row computed for every
      * step at once: `for u { h = x[u] * sum(cross_entropy(Z, y)) }`),
      * the loop repeats the term as -O0's steps do. */
-    int nrows = x->g->pred_known ? ts->rank - x->g->pred_rank : 4;
+    int nrows = x->g->pred_known ? ts->rank - x->g->pred_rank : (int)(sizeof rp.row / sizeof rp.row[0]);
     const Node *v = s->root;
     int i;
     while (v != x->g->loss && (i = node_index_get(&user, v)) >= 0) {
