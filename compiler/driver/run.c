@@ -443,7 +443,8 @@ static bool print_predict(void *handle, const nnrt_model_desc *d, void *m, const
     predict_fn fn = (predict_fn)dlsym(handle, xsprintf("%s_predict_any", d->name));
     int64_t n = 0;
     if (!fn) {
-        driver_error("--predict: model %s has no cross_entropy to predict from", d->name);
+        driver_error("--predict: model %s has no cross_entropy to predict from (nor one word's log-probability, "
+                     "log_softmax(z)[y])", d->name);
         return false;
     }
     int rc = fn(m, dyn, in, NULL, 0, &n); /* the count */

@@ -582,16 +582,25 @@ static bool is_pick(const Node *u, const Node *x) {
 }
 
 /* Replaces the log-probability u (of word y under softmax node n) by
- * -cross_entropy(z, y) with n's method, built just before u. */
+ * -cross_entropy(z, y) with n's method, built just before u; where u's
+ * one use is its negation (the loss -lp[y]), that use by the
+ * cross_entropy itself (no neg of a neg for autodiff to carry). */
 static void pick_to_xent(Lowering *L, const Node *n, Node *u, Node *y) {
     Block *b = u->parent;
     Builder at = build_at(L->g, b, position(b, u), BUILD_ASSERT, "approx");
     Node *x = build_new(OP_XENT, 2, (Node *[]){n->in[0], y}, u->loc);
     x->approx = n->approx;
     build_put(&at, x, u->loc);
-    Node *lp = build_op1(&at, OP_NEG, x, u->loc);
-    lp->name = u->name;
-    ir_replace_uses(L->g, u, lp);
+    Node *w[MAX_USERS];
+    if (users_of(L->g, u, w) == 1 && w[0]->op == OP_NEG) {
+        x->name = w[0]->name;
+        ir_replace_uses(L->g, w[0], x);
+        remove_at(w[0]->parent, position(w[0]->parent, w[0]));
+    } else {
+        Node *lp = build_op1(&at, OP_NEG, x, u->loc);
+        lp->name = u->name;
+        ir_replace_uses(L->g, u, lp);
+    }
     remove_at(b, position(b, u));
 }
 
@@ -617,6 +626,8 @@ static bool lower_picks(Lowering *L, Node *n) {
         if (nw < 0)
             bad = u[i];
     }
+    if ((nu < 0 || bad) && n->approx.kind == APPROX_FULL)
+        return false; /* exact, as written */
     if (nu < 0 || bad) {
         if (n->approx.loc.file >= 0 && L->report) {
             const char *fn = op_name[n->op];
@@ -649,13 +660,18 @@ static bool lower_picks(Lowering *L, Node *n) {
     return true;
 }
 
-/* Every softmax and log_softmax node with a method, in b and its loops. */
+/* Every softmax and log_softmax node, in b and its loops. One with a
+ * method is its method's loss, or an error; an exact one whose every use
+ * is one word's log-probability becomes the exact cross_entropy all the
+ * same (nothing to report otherwise): the same value, without the
+ * log-probabilities of the other words (and log(softmax(z)[y]) no longer
+ * -inf where p(y) underflows), and a loss NAME_predict decodes. */
 static void lower_softmax_nodes(Lowering *L, Block *b) {
     for (int i = 0; i < b->n; i++) {
         Node *n = b->nodes[i];
         if (n->op == OP_LOOP)
             lower_softmax_nodes(L, &n->loop->body);
-        if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX) && n->approx.kind != APPROX_FULL && lower_picks(L, n))
+        if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX) && lower_picks(L, n))
             i--; /* n is gone; its picks, after it, are cross_entropy nodes */
     }
 }

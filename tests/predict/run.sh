@@ -7,8 +7,9 @@
 # (batch_test.c); a word per step at every -O where the passes moved the
 # cross_entropy's parts (hoisted.nn, row_pick.nn, product_rows.nn,
 # hoisted_term.nn; with every kind of method against the forward graph's
-# argmax: hoisted_test.c); a model with two cross_entropy terms and the
-# CUDA target get an error return.
+# argmax: hoisted_test.c); the exact softmax's one word written
+# -log_softmax(z)[y] (three forms) predicts rnn.nn's words; a model with
+# two cross_entropy terms and the CUDA target get an error return.
 #
 #   sh tests/predict/run.sh      (uses build/nngc, build/libnngrt.a)
 
@@ -64,6 +65,29 @@ for s in full neg:k=3 nce:k=3 class:c=4 class:c=7 hier binary binary:hybrid=3 bi
             fi
             ;;
         esac
+    done
+done
+
+# one word's log-probability of the exact softmax written out (the three
+# forms of LANGUAGE.md): the cross_entropy of rnn.nn all the same, its
+# words and loss (was "--predict: model rnnt has no cross_entropy to
+# predict from")
+for form in "-log_softmax(Wo @ h + bo)[words[t + 1]]" "-log(softmax(Wo @ h + bo)[words[t + 1]])" \
+    "-log(softmax(Wo @ h + bo))[words[t + 1]]"; do
+    sed "s/cross_entropy(Wo @ h + bo, words\[t + 1\])/$form/" tests/approx_e2e/rnn.nn >"$tmp/pick.nn"
+    for O in -O0 -O2; do
+        name="loss += $form $O"
+        "$NNGC" run $O --seed 5 tests/approx_e2e/rnn.nn --input words="$tmp/words.npy" --predict >"$tmp/xent" 2>&1
+        if ! grep -qF -- "$form" "$tmp/pick.nn"; then
+            notok "$name: the model"
+        elif timeout "$TMO" "$NNGC" run $O --seed 5 "$tmp/pick.nn" --input words="$tmp/words.npy" --predict \
+            >"$tmp/run" 2>&1 && grep -q '^predict \[6\] = ' "$tmp/xent" && cmp -s "$tmp/xent" "$tmp/run"; then
+            ok "$name: the words and loss of cross_entropy"
+        else
+            notok "$name: the words and loss of cross_entropy"
+            detail "$tmp/xent" 2
+            detail "$tmp/run" 4
+        fi
     done
 done
 
@@ -198,7 +222,7 @@ fi
 # logits broadcast to the steps (bcast_logits.nn)
 for m in batched_reader row_reader index_label bcast_logits; do
     sms="full sampled:k=3"
-    [ $m = index_label ] && sms="class:c=5 hier" # (a log_softmax's pick: a method makes it a term)
+    [ $m = index_label ] && sms="full class:c=5 hier" # (a log_softmax's pick: a term, exact too)
     [ $m = bcast_logits ] && sms="class:c=5 binary"
     for sm in $sms; do
         if python3 tests/fuzz/sem_diff.py --file "$D/$m.nn" --modes predict --softmax $sm >"$tmp/log" 2>&1 &&
