@@ -40,7 +40,7 @@ OPTIMIZERS = {
 STEPS = 3
 # the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
 TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set(), "bag": {"emb"},
-          "ids_from1": {"E"}}
+          "ids_from1": {"E"}, "deadcarry": set()}
 
 
 def lazy_adam_steps(fn, p, tin, tables, frozen):
@@ -168,6 +168,14 @@ def ids_from1(p, i):
     return loss
 
 
+def deadcarry(p, i):
+    W, u, xs = p["W"], p["u"], i["xs"]
+    h = torch.tanh(u)
+    for t in range(xs.shape[0]):
+        h = torch.tanh(W @ h + xs[t])
+    return (h * h).sum()  # (a, which the loss does not read, has no gradient)
+
+
 def make(rng):
     """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
     n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
@@ -191,6 +199,7 @@ def make(rng):
     # ids read in a loop from 1 (tests/e2e/cases/ids_from1); row 3 of E only at t = 0: no gradient
     models["ids_from1"] = (ids_from1, {"W": n(4, 4), "u": n(4) + 0.5, "E": n(4, 4)}, set(),
                            {"xs": n(5, 4), "ids": np.array([3, 1, 0, 1, 2], np.int32)})
+    models["deadcarry"] = (deadcarry, {"W": n(3, 3), "u": n(3)}, set(), {"xs": n(5, 3)})
     return models
 
 
