@@ -273,6 +273,9 @@ typedef enum { DT_F32, DT_I32 } DType;
     X(LOG, "log", 1, OPF_ELEMWISE)                                                   \
     X(SQRT, "sqrt", 1, OPF_ELEMWISE)                                                 \
     X(ABS, "abs", 1, OPF_ELEMWISE)                                                   \
+    X(LOGSIGMOID, "log_sigmoid", 1, OPF_ELEMWISE) /* log(sigmoid(x)), finite for finite x: \
+                                    the front end's form of log(sigmoid(x)), log(1 - sigmoid(x)) \
+                                    and log(1 + exp(x)) (parser/lower_expr.c) */       \
     X(MATVEC, "matvec", -1, 0)   /* op(a) @ x [+ c]; a [M,K] (ta: a is [K,M]), x [K] -> [M] */ \
     X(MATMUL, "matmul", -1, 0)   /* op(a) @ op(b) [+ c] -> [M,N]; ta, tb transpose flags */ \
     X(BMM, "batch_matmul", 2, 0) /* a product per leading index: op(a_i) @ op(b_i) -> [B,M,N], a [B,M,K] \

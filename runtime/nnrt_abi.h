@@ -192,6 +192,14 @@ static inline float nnrt_sigmoidf(float x) {
     return x < 0.0f ? e * r : r;
 }
 
+/* log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)): finite for every
+ * finite x (log of the rounded sigmoid is -inf below about -88); -inf at
+ * -inf, 0 at +inf, NaN at NaN. */
+static inline float nnrt_log_sigmoidf(float x) {
+    float e = nnrt_exp_le0(x < 0.0f ? x : -x); /* exp(-|x|) */
+    return (x < 0.0f ? x : 0.0f) - log1pf(e);
+}
+
 /* Largest element of z[0..n) (n >= 1); NaN if any element is NaN. */
 float nnrt_row_max(const float *z, int64_t n);
 

@@ -12,6 +12,8 @@ char *elem_code(Op op, const char *a, const char *b, bool device)
         return xsprintf("%s(%s)", op == OP_TANH ? "tanhf" : "expf", a);
     if (device && op == OP_SIGMOID)
         return xsprintf("1.0f / (1.0f + expf(-%s))", a);
+    if (device && op == OP_LOGSIGMOID)
+        return xsprintf("(fminf(%s, 0.0f) - log1pf(expf(-fabsf(%s))))", a, a);
     switch (op) {
     case OP_ADD: return xsprintf("%s + %s", a, b);
     case OP_SUB: return xsprintf("%s - %s", a, b);
@@ -25,6 +27,7 @@ char *elem_code(Op op, const char *a, const char *b, bool device)
     case OP_LOG: return xsprintf("logf(%s)", a);
     case OP_SQRT: return xsprintf("sqrtf(%s)", a);
     case OP_ABS: return xsprintf("fabsf(%s)", a);
+    case OP_LOGSIGMOID: return xsprintf("nnrt_log_sigmoidf(%s)", a);
     case OP_SIGN: return xsprintf("(float)((%s > 0.0f) - (%s < 0.0f))", a, a);
     case OP_STEP: return xsprintf("%s > 0.0f ? 1.0f : 0.0f", a);
     default: NN_ASSERT(!"not an elementwise op"); return NULL;

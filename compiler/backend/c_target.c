@@ -48,6 +48,7 @@ static const EmitFn c_family[OP_COUNT] = {
     [OP_ADD] = c_emit_elem, [OP_SUB] = c_emit_elem, [OP_MUL] = c_emit_elem, [OP_DIV] = c_emit_elem,
     [OP_NEG] = c_emit_elem, [OP_TANH] = c_emit_elem, [OP_RELU] = c_emit_elem, [OP_SIGMOID] = c_emit_elem,
     [OP_EXP] = c_emit_elem, [OP_LOG] = c_emit_elem, [OP_SQRT] = c_emit_elem, [OP_ABS] = c_emit_elem,
+    [OP_LOGSIGMOID] = c_emit_elem,
     [OP_SIGN] = c_emit_elem, [OP_STEP] = c_emit_elem, [OP_MULSUM] = c_emit_elem,
     [OP_MATVEC] = c_emit_blas, [OP_MATMUL] = c_emit_blas, [OP_TRANSPOSE] = c_emit_blas, [OP_DOT] = c_emit_blas,
     [OP_OUTER] = c_emit_blas, [OP_BMM] = c_emit_blas,

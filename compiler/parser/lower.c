@@ -385,7 +385,7 @@ static void warn_unused(Lower *L) {
     }
     for (int i = 0; i < L->nbound; i++) {
         const struct Bound *b = &L->bound[i];
-        if (!b->val->mark)
+        if (!b->val->mark && !b->read)
             diag_warning(L->d, b->loc, "the value bound to '%s' here is never used", b->name);
     }
     ir_clear_marks(&L->g->top);

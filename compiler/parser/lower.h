@@ -123,6 +123,7 @@ typedef struct Lower {
         const char *name;
         Loc loc;
         Node *val;
+        bool read; /* read through its parts (stable_log), so live though val is not */
     } *bound;
     int nbound, capbound;
 } Lower;

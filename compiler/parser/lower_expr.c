@@ -235,6 +235,33 @@ static Node *lower_index(Lower *L, Ast *a) {
 static bool lower_approx(Lower *L, const Ast *ap, Approx *out);
 
 
+
+static bool is_one(const Node *n) { return n->op == OP_CONST && n->f == 1.0; }
+
+/* log(a) in the forms that stay finite where a rounds to 0 or overflows
+ * (LANGUAGE.md: "log of a probability"): log(sigmoid(x)) = log_sigmoid(x),
+ * log(1 - sigmoid(x)) = log_sigmoid(-x) and log(1 + exp(x)) =
+ * -log_sigmoid(-x) (softplus), a being the node bound to a name too; NULL
+ * for another a. a's nodes stay (dce takes those nothing else reads). */
+static Node *stable_log(Lower *L, Node *a, Loc at) {
+    bool one0 = a->nin == 2 && is_one(a->in[0]), one1 = a->nin == 2 && is_one(a->in[1]);
+    Node *s = a->op == OP_SIGMOID ? a : a->op == OP_SUB && one0 ? a->in[1] : NULL;
+    Node *e = a->op == OP_ADD && one0 ? a->in[1] : a->op == OP_ADD && one1 ? a->in[0] : NULL;
+    Node *r = NULL;
+    if (s == a)
+        r = emit1(L, OP_LOGSIGMOID, a->in[0], at);
+    else if (s && s->op == OP_SIGMOID && shape_eq(&a->shape, &s->shape))
+        r = emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, s->in[0], at), at);
+    else if (e && e->op == OP_EXP && shape_eq(&a->shape, &e->shape))
+        r = emit1(L, OP_NEG, emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, e->in[0], at), at), at);
+    /* a name bound to a (p = 1 - sigmoid(w); log(p)) or to its sigmoid or
+     * exp is read all the same: no "never used" warning */
+    for (int i = 0; r && i < L->nbound; i++)
+        if (L->bound[i].val == a || L->bound[i].val == s || L->bound[i].val == e)
+            L->bound[i].read = true;
+    return r;
+}
+
 /* Builtin calls. Arity is checked here, types by ir_infer. */
 static Node *lower_call(Lower *L, Ast *a) {
     const char *f = a->name;
@@ -360,7 +387,10 @@ static Node *lower_call(Lower *L, Ast *a) {
                        type_str(L, args[0], t, sizeof t));
             return NULL;
         }
-        Node *r = ir_new_node(op, n, args, a->loc);
+        Node *r = op == OP_LOG ? stable_log(L, args[0], a->loc) : NULL;
+        if (r)
+            return r;
+        r = ir_new_node(op, n, args, a->loc);
         if (op_flags[op] & OPF_SOFTMAX) {
             if (a->approx) {
                 if (!lower_approx(L, a->approx, &r->approx))

@@ -396,7 +396,7 @@ void lower_stmts(Lower *L, AstList *body) {
              * bindings live in the loop body's scope), else here */
             bind(b ? where : L->scope, st->name, v, st->loc);
             if (v && L->ninline == 0 && st->loc.file == L->main_file) {
-                struct Bound bv = {st->name, name_loc(st), v};
+                struct Bound bv = {.name = st->name, .loc = name_loc(st), .val = v};
                 VEC_PUSH(L->bound, L->nbound, L->capbound, bv);
             }
             break;

@@ -410,6 +410,9 @@ static bool grad_rule(Scope *S, Node *x, Node *dy) {
     case OP_ABS:
         add_adj(S, a, mul(S, dy, op1(S, OP_SIGN, fwd(S, a), at), at));
         return true;
+    case OP_LOGSIGMOID: /* 1 - sigmoid(a) = sigmoid(-a) */
+        add_adj(S, a, mul(S, dy, op1(S, OP_SIGMOID, op1(S, OP_NEG, fwd(S, a), at), at), at));
+        return true;
 
     case OP_MATVEC: /* y = op(A) x: dA = dy x^T (x dy^T when A is stored transposed), dx = op(A)^T dy */
         if (da) {

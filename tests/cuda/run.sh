@@ -474,7 +474,8 @@ cuda_train() { # MODEL OPT SPEC: 3 steps, the params and state against torch.opt
         "$tmp/sttool" cmp "$tmp/ct.st" "$TFIX/$1/$2.safetensors" --rtol 1e-3 --atol 1e-5 >>"$tmp/out" 2>&1
 }
 if ${CC:-cc} -std=c11 -O1 -Iruntime -o "$tmp/sttool" tests/train/sttool.c build/libnngrt.a $libs >"$tmp/out" 2>&1; then
-    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2 ids_from1:2 ids_from1:0 bag:2 bag:0 loops:2 loops:0; do
+    for r in rnnlm:2 rnnlm:0 skipgram:2 slowimpl:2 builtins:2 ids_from1:2 ids_from1:0 bag:2 bag:0 loops:2 loops:0 \
+        deadcarry:0 stablelog:2 stablelog:0; do
         if cuda_grads "${r%:*}" "${r#*:}"; then
             ok "run: NNGC_CUDA_EMULATE=1 nngc run --target=cuda -O${r#*:} --grads ${r%:*}: PyTorch's gradients"
         else

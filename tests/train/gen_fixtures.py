@@ -40,7 +40,8 @@ OPTIMIZERS = {
 STEPS = 3
 # the params each model reads by rows (nngc's lazy Adam updates their touched rows only)
 TABLES = {"slowimpl": set(), "skipgram": {"Ww"}, "rnnlm": {"emb"}, "builtins": {"E"}, "loops": set(), "bag": {"emb"},
-          "ids_from1": {"E"}, "deadcarry": set()}
+          "ids_from1": {"E"}, "deadcarry": set(),
+          "stablelog": set()}
 
 
 def lazy_adam_steps(fn, p, tin, tables, frozen):
@@ -176,6 +177,12 @@ def deadcarry(p, i):
     return (h * h).sum()  # (a, which the loss does not read, has no gradient)
 
 
+def stablelog(p, i):
+    z, w, x = p["z"], p["w"], i["x"]
+    F = torch.nn.functional
+    return -F.logsigmoid(z * x).sum() - F.logsigmoid(-w).sum() + F.softplus(z - w).sum() + (F.softplus(w) * x).sum()
+
+
 def make(rng):
     """name -> (function, params, frozen, inputs) with NumPy float32/int32 data."""
     n = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)
@@ -200,6 +207,10 @@ def make(rng):
     models["ids_from1"] = (ids_from1, {"W": n(4, 4), "u": n(4) + 0.5, "E": n(4, 4)}, set(),
                            {"xs": n(5, 4), "ids": np.array([3, 1, 0, 1, 2], np.int32)})
     models["deadcarry"] = (deadcarry, {"W": n(3, 3), "u": n(3)}, set(), {"xs": n(5, 3)})
+    # arguments past float32's exp (about -87 and 88.7) on both sides, and small ones
+    f = lambda *v: np.array(v, np.float32)
+    models["stablelog"] = (stablelog, {"z": f(-200, -30, -1, 0, 0.5, 30, 200), "w": f(150, -120, 0.3, -0.2, 95, -95, 0)},
+                           set(), {"x": f(1, 1, -1, 1, 2, -1, 1)})
     return models
 
 

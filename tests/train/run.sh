@@ -92,7 +92,7 @@ cmp_grads() {
 }
 
 # ---------------------------------------------------------------- 1, 2: gradients
-for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry; do
+for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry stablelog; do
     if grads $m "$tmp/g2_$m" -O2 >"$tmp/out" 2>&1; then
         check "grads $m -O2 vs PyTorch" cmp_grads "$tmp/g2_$m" "$FIX/$m/grads" 1e-3 1e-5
     else
@@ -127,7 +127,7 @@ trained() { # MODEL OPT SPEC: train 3 steps, compare with PyTorch
     train "$1" "$FIX/$1/params.safetensors" 3 "$3" "$tmp/t_$1_$2.st" && "$STTOOL" cmp "$tmp/t_$1_$2.st" \
         "$FIX/$1/$2.safetensors" --rtol 1e-3 --atol 1e-5
 }
-for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry; do
+for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry stablelog; do
     check "train $m sgd x3 vs torch.optim.SGD" trained $m sgd sgd:lr=0.1
     check "train $m adam x3 vs torch.optim.Adam" trained $m adam adam:lr=0.01
     check "train $m adagrad x3 vs torch.optim.Adagrad" trained $m adagrad adagrad:lr=0.1
@@ -290,7 +290,7 @@ lazy_differs() { # lazy Adam's params are not dense Adam's (the fixtures can tel
     ! "$STTOOL" cmp "$tmp/seq_adam_lazy.st" "$FIX/skipgram/seq_adam.safetensors" --rtol 1e-3 --atol 1e-5 >/dev/null
 }
 check "sparse steps a, b, a: adam lazy=1 differs from dense Adam's result" lazy_differs
-for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry; do
+for m in slowimpl skipgram rnnlm builtins loops bag ids_from1 deadcarry stablelog; do
     check "train $m adam lazy=1 x3 vs SparseAdam on tables + Adam" trained $m adam_lazy adam:lr=0.01,lazy=1
 done
 if [ -f examples/apps/train_app.c ]; then
