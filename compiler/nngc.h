@@ -603,6 +603,9 @@ int64_t shape_max_count(const Graph *g, const Shape *s);
 char *ir_type_str(const Graph *g, DType dt, const Shape *s, char *buf, size_t n);
 /* An int scalar (i32, rank 0)? False for NULL. */
 bool ir_is_int_scalar(const Node *n);
+/* a and b are the same op with the same attributes, type and number of
+ * operands (the operands not compared: cse's equality, less them). */
+bool ir_same_attrs(const Node *a, const Node *b);
 /* op_name[op], or "?" for an out-of-range op (broken graphs are printed too). */
 const char *ir_opname(int op);
 

@@ -41,6 +41,19 @@ const char *const approx_name[] = {
 
 bool ir_is_int_scalar(const Node *n) { return n && n->dtype == DT_I32 && n->shape.rank == 0; }
 
+bool ir_same_attrs(const Node *a, const Node *b) {
+    if (a->op != b->op || a->dtype != b->dtype || a->nin != b->nin || !shape_eq(&a->shape, &b->shape))
+        return false;
+    /* compare bit patterns of f so that -0.0 and 0.0 differ */
+    if (memcmp(&a->f, &b->f, sizeof a->f) != 0 || a->i != b->i || a->index != b->index)
+        return false;
+    if (!size_eq(a->size, b->size) || a->ta != b->ta || a->tb != b->tb)
+        return false;
+    return a->approx.kind == b->approx.kind && a->approx.k == b->approx.k &&
+           a->approx.share_batch == b->approx.share_batch && a->approx.lambda1 == b->approx.lambda1 &&
+           a->approx.lambda2 == b->approx.lambda2;
+}
+
 const char *ir_opname(int op) {
     return op >= 0 && op < OP_COUNT ? op_name[op] : "?";
 }

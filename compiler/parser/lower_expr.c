@@ -77,6 +77,89 @@ Node *lower_name(Lower *L, Ast *a) {
     return NULL;
 }
 
+/* The binding of node a (or of b) to a name is read through other nodes:
+ * no "never used" warning for it. */
+static void read_through(Lower *L, const Node *a, const Node *b) {
+    for (int i = 0; a && i < L->nbound; i++)
+        if (L->bound[i].val == a || (b && L->bound[i].val == b))
+            L->bound[i].read = true;
+}
+
+static bool is_one(const Node *n) { return n->op == OP_CONST && n->f == 1.0; }
+
+/* a and b are the same value: one node, or the same op of the same values
+ * (an expression written twice: exp(W @ h) / sum(exp(W @ h))), not a
+ * draw, a loop's or a carry, to a small depth. */
+static bool same_value(const Node *a, const Node *b, int depth) {
+    if (a == b)
+        return true;
+    if (depth == 0 || (op_flags[a->op] & OPF_RANDOM) || a->op == OP_LOOP || a->op == OP_LOOPOUT ||
+        a->op == OP_INDEX || a->op == OP_CARRY || !ir_same_attrs(a, b))
+        return false;
+    for (int k = 0; k < a->nin; k++)
+        if (!same_value(a->in[k], b->in[k], depth - 1))
+            return false;
+    return true;
+}
+
+/* log(a) in the forms that stay finite where a rounds to 0 or overflows
+ * (LANGUAGE.md: "log of a probability"): log(sigmoid(x)) = log_sigmoid(x),
+ * log(1 - sigmoid(x)) = log_sigmoid(-x), log(1 + exp(x)) =
+ * -log_sigmoid(-x) (softplus) and log(sum(exp(z))) = logsumexp(z) of a
+ * vector z, a being the node bound to a name too; NULL for another a.
+ * a's nodes stay (dce takes those nothing else reads). */
+static Node *stable_log(Lower *L, Node *a, Loc at) {
+    bool one0 = a->nin == 2 && is_one(a->in[0]), one1 = a->nin == 2 && is_one(a->in[1]);
+    Node *s = a->op == OP_SIGMOID ? a : a->op == OP_SUB && one0 ? a->in[1] : NULL;
+    Node *e = a->op == OP_ADD && one0 ? a->in[1] : a->op == OP_ADD && one1 ? a->in[0] : NULL;
+    Node *r = NULL;
+    if (s == a)
+        r = emit1(L, OP_LOGSIGMOID, a->in[0], at);
+    else if (s && s->op == OP_SIGMOID && shape_eq(&a->shape, &s->shape))
+        r = emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, s->in[0], at), at);
+    else if (e && e->op == OP_EXP && shape_eq(&a->shape, &e->shape))
+        r = emit1(L, OP_NEG, emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, e->in[0], at), at), at);
+    else if (a->op == OP_SUM && a->in[0]->op == OP_EXP && a->in[0]->shape.rank == 1)
+        r = emit1(L, OP_LOGSUMEXP, (e = a->in[0])->in[0], at);
+    /* a name bound to a (p = 1 - sigmoid(w); log(p)) or to its sigmoid or
+     * exp is read all the same */
+    if (r) {
+        read_through(L, a, s);
+        read_through(L, e, NULL);
+    }
+    return r;
+}
+
+/* x / y written as a softmax, exp(z) / sum(exp(z)) of a vector z (z
+ * written twice, or once): softmax(z), which does not overflow
+ * where exp(z) does (inf / inf), and which is one word's log-probability
+ * under log (approx.c); NULL for another x / y. */
+static Node *written_softmax(Lower *L, Node *x, Node *y, Loc at) {
+    if (x->op != OP_EXP || x->shape.rank != 1 || y->op != OP_SUM || y->in[0]->op != OP_EXP ||
+        !same_value(y->in[0]->in[0], x->in[0], 8))
+        return NULL;
+    Node *r = ir_new_node(OP_SOFTMAX, 1, (Node *[]){x->in[0]}, at);
+    if (L->opt->have_default_approx)
+        r->approx = L->opt->default_approx;
+    read_through(L, x, y);
+    read_through(L, y->in[0], NULL);
+    return build_put(&L->b, r, at);
+}
+
+/* x - y written as a cross entropy, logsumexp(z) - z[i] of a vector z (x
+ * log(sum(exp(z))), made logsumexp by stable_log) and an int scalar i:
+ * cross_entropy(z, i), whose gradient and batching (one product for every
+ * step's logits) are the builtin's; NULL for another x - y. */
+static Node *written_xent(Lower *L, Node *x, Node *y, Loc at) {
+    if (x->op != OP_LOGSUMEXP || x->in[0]->shape.rank != 1 || y->op != OP_ROW ||
+        !same_value(y->in[0], x->in[0], 8) || !ir_is_int_scalar(y->in[1]))
+        return NULL;
+    Node *r = ir_new_node(OP_XENT, 2, (Node *[]){x->in[0], y->in[1]}, at);
+    if (L->opt->have_default_approx)
+        r->approx = L->opt->default_approx;
+    return build_put(&L->b, r, at);
+}
+
 static Node *lower_binop(Lower *L, Ast *a) {
     Node *x = lower_expr(L, a->a);
     Node *y = lower_expr(L, a->b);
@@ -117,9 +200,15 @@ static Node *lower_binop(Lower *L, Ast *a) {
     }
     switch (a->op) {
     case '+': return emit2(L, OP_ADD, x, y, a->loc, at);
-    case '-': return emit2(L, OP_SUB, x, y, a->loc, at);
+    case '-': {
+        Node *xe = written_xent(L, x, y, a->loc);
+        return xe ? xe : emit2(L, OP_SUB, x, y, a->loc, at);
+    }
     case '*': return emit2(L, OP_MUL, x, y, a->loc, at);
-    case '/': return emit2(L, OP_DIV, x, y, a->loc, at);
+    case '/': {
+        Node *sm = written_softmax(L, x, y, a->loc);
+        return sm ? sm : emit2(L, OP_DIV, x, y, a->loc, at);
+    }
     case '@': {
         int rx = x->shape.rank, ry = y->shape.rank;
         if (rx == 2 && ry == 1)
@@ -233,34 +322,6 @@ static Node *lower_index(Lower *L, Ast *a) {
 }
 
 static bool lower_approx(Lower *L, const Ast *ap, Approx *out);
-
-
-
-static bool is_one(const Node *n) { return n->op == OP_CONST && n->f == 1.0; }
-
-/* log(a) in the forms that stay finite where a rounds to 0 or overflows
- * (LANGUAGE.md: "log of a probability"): log(sigmoid(x)) = log_sigmoid(x),
- * log(1 - sigmoid(x)) = log_sigmoid(-x) and log(1 + exp(x)) =
- * -log_sigmoid(-x) (softplus), a being the node bound to a name too; NULL
- * for another a. a's nodes stay (dce takes those nothing else reads). */
-static Node *stable_log(Lower *L, Node *a, Loc at) {
-    bool one0 = a->nin == 2 && is_one(a->in[0]), one1 = a->nin == 2 && is_one(a->in[1]);
-    Node *s = a->op == OP_SIGMOID ? a : a->op == OP_SUB && one0 ? a->in[1] : NULL;
-    Node *e = a->op == OP_ADD && one0 ? a->in[1] : a->op == OP_ADD && one1 ? a->in[0] : NULL;
-    Node *r = NULL;
-    if (s == a)
-        r = emit1(L, OP_LOGSIGMOID, a->in[0], at);
-    else if (s && s->op == OP_SIGMOID && shape_eq(&a->shape, &s->shape))
-        r = emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, s->in[0], at), at);
-    else if (e && e->op == OP_EXP && shape_eq(&a->shape, &e->shape))
-        r = emit1(L, OP_NEG, emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, e->in[0], at), at), at);
-    /* a name bound to a (p = 1 - sigmoid(w); log(p)) or to its sigmoid or
-     * exp is read all the same: no "never used" warning */
-    for (int i = 0; r && i < L->nbound; i++)
-        if (L->bound[i].val == a || L->bound[i].val == s || L->bound[i].val == e)
-            L->bound[i].read = true;
-    return r;
-}
 
 /* Builtin calls. Arity is checked here, types by ir_infer. */
 static Node *lower_call(Lower *L, Ast *a) {

@@ -73,22 +73,11 @@ static uint64_t hash_node(const Node *n) {
 }
 
 static bool same_node(const Node *a, const Node *b) {
-    if (a->op != b->op || a->dtype != b->dtype || a->nin != b->nin)
-        return false;
-    if (!shape_eq(&a->shape, &b->shape))
+    if (!ir_same_attrs(a, b))
         return false;
     for (int i = 0; i < a->nin; i++)
         if (a->in[i] != b->in[i])
             return false;
-    /* attributes: compare bit patterns of f so that -0.0 and 0.0 differ */
-    if (memcmp(&a->f, &b->f, sizeof a->f) != 0 || a->i != b->i || a->index != b->index)
-        return false;
-    if (!size_eq(a->size, b->size) || a->ta != b->ta || a->tb != b->tb)
-        return false;
-    if (a->approx.kind != b->approx.kind || a->approx.k != b->approx.k ||
-        a->approx.share_batch != b->approx.share_batch || a->approx.lambda1 != b->approx.lambda1 ||
-        a->approx.lambda2 != b->approx.lambda2)
-        return false;
     return true;
 }
 

@@ -157,26 +157,26 @@ expect_fail "e2e/error: params file lacks a param" "" \
 
 # ---------------------------------------------------------------- one word's log-probability
 
-# log(softmax(z)[y]) where p(y) is below the smallest float: the exact
-# cross_entropy it is lowered to gives -log p(y) = 200 + log(2 + e^-200),
-# 200 to float precision, by hand (the log of the float softmax was inf)
-cat >"$tmp/tiny_p.nn" <<'EOF2'
-model tiny_p
-input z : [3]
-input y : int
-loss += -log(softmax(z)[y])
-EOF2
+# one word's log-probability where p(y) is below the smallest float (or
+# exp(z) overflows): log(softmax(z)[y]) (the exact cross_entropy it is
+# lowered to), the softmax written exp(z) / sum(exp(z)) and the cross
+# entropy written log(sum(exp(z))) - z[y] (the front end's softmax and
+# cross_entropy) give -log p(y) = 200 + log(2 + e^-200), 200 to float
+# precision, by hand (they were inf, NaN and inf)
 python3 -c "import sys; sys.path.insert(0, 'tests'); from npyio import write_npy
 write_npy('$tmp/z.npy', 'f', [3], [0.0, 200.0, 0.0]); write_npy('$tmp/y.npy', 'i', [], [0])" ||
     notok "e2e/tiny_p: the inputs"
-for O in -O0 -O2; do
-    if timeout "$TMO" "$NNGC" run $O "$tmp/tiny_p.nn" --input "z=$tmp/z.npy" --input "y=$tmp/y.npy" \
-        >"$tmp/out" 2>&1 && grep -qx 'loss = 200' "$tmp/out"; then
-        ok "e2e/tiny_p $O: -log(softmax(z)[y]) = 200 where p(y) underflows"
-    else
-        notok "e2e/tiny_p $O: -log(softmax(z)[y]) = 200 where p(y) underflows"
-        detail "$tmp/out" 3
-    fi
+for form in "-log(softmax(z)[y])" "-log((exp(z) / sum(exp(z)))[y])" "log(sum(exp(z))) - z[y]"; do
+    printf 'model tiny_p\ninput z : [3]\ninput y : int\nloss += %s\n' "$form" >"$tmp/tiny_p.nn"
+    for O in -O0 -O2; do
+        if timeout "$TMO" "$NNGC" run $O "$tmp/tiny_p.nn" --input "z=$tmp/z.npy" --input "y=$tmp/y.npy" \
+            >"$tmp/out" 2>&1 && grep -qx 'loss = 200' "$tmp/out"; then
+            ok "e2e/tiny_p $O: $form = 200 where p(y) underflows"
+        else
+            notok "e2e/tiny_p $O: $form = 200 where p(y) underflows"
+            detail "$tmp/out" 3
+        fi
+    done
 done
 
 echo "$pass passed, $fail failed"

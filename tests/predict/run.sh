@@ -69,12 +69,14 @@ for s in full neg:k=3 nce:k=3 class:c=4 class:c=7 hier binary binary:hybrid=3 bi
 done
 
 # one word's log-probability of the exact softmax written out (the three
-# forms of LANGUAGE.md): the cross_entropy of rnn.nn all the same, its
-# words and loss (was "--predict: model rnnt has no cross_entropy to
-# predict from")
+# forms of LANGUAGE.md, and the softmax and the cross entropy written with
+# exp, sum and log): the cross_entropy of rnn.nn all the same, its words
+# and loss (was "--predict: model rnnt has no cross_entropy to predict
+# from")
 for form in "-log_softmax(Wo @ h + bo)[words[t + 1]]" "-log(softmax(Wo @ h + bo)[words[t + 1]])" \
-    "-log(softmax(Wo @ h + bo))[words[t + 1]]"; do
-    sed "s/cross_entropy(Wo @ h + bo, words\[t + 1\])/$form/" tests/approx_e2e/rnn.nn >"$tmp/pick.nn"
+    "-log(softmax(Wo @ h + bo))[words[t + 1]]" "-log((exp(Wo @ h + bo) / sum(exp(Wo @ h + bo)))[words[t + 1]])" \
+    "log(sum(exp(Wo @ h + bo))) - (Wo @ h + bo)[words[t + 1]]"; do
+    sed "s|cross_entropy(Wo @ h + bo, words\[t + 1\])|$form|" tests/approx_e2e/rnn.nn >"$tmp/pick.nn"
     for O in -O0 -O2; do
         name="loss += $form $O"
         "$NNGC" run $O --seed 5 tests/approx_e2e/rnn.nn --input words="$tmp/words.npy" --predict >"$tmp/xent" 2>&1
