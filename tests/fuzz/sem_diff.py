@@ -9,7 +9,9 @@ a stack as a later loop's carry,
 loops over a static dim, nested loops, loop-carried values, accumulators,
 stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
 T - 1 - t), lookups (one id, a vector of ids), matrix products in every
-form, the elementwise and reduction builtins, softmax / log_softmax /
+form, the elementwise and reduction builtins (the log of a probability
+written out: log(1 - sigmoid(x)), log(1 + exp(x)), exp(v) / sum(exp(v)),
+log(sum(exp(z))) - z[y]), softmax / log_softmax /
 cross_entropy on vectors and matrices (labels per example or the same
 for all), one word's log_softmax, binary_cross_entropy, concat,
 transpose, defs (local and from the stdlib) and float scalar inputs. Each
@@ -191,8 +193,8 @@ class Gen:
             return "%s(%s, 0)" % (self.ch("sum", "mean"), self.mat(d - 1, env))
         if k == 24:
             return "(%s * %s)" % (a(), self.sca(d - 1, env))
-        if k == 25:
-            return "abs(%s)" % a()
+        if k == 25:   # (the log of a probability written out: the front end's log_sigmoid)
+            return self.ch("abs(%s)", "abs(%s)", "log(1 - sigmoid(%s))", "log(1 + exp(%s))") % a()
         if k == 26:
             self.nn = True
             return self.ch("silu(%s)", "softplus(%s)") % a()
@@ -230,6 +232,7 @@ class Gen:
             "{ return sigmoid(v) * v }",
             "{ a = v * v\n  b = a + 1\n  return v / b }",
             "{ return softmax(A @ v + v) }",
+            "{ e = exp(v)\n  return e / sum(e) }",
         ])
         if "A" in body:
             self.defs.append("def %s(v) %s" % (name, body.replace("A", "W")))
@@ -268,6 +271,11 @@ class Gen:
         # word's log-probability (--batch: the IR's pick, which --softmax lowers)
         c += ["cross_entropy(Wo @ %s, %s)" % (a(), self.ch("0", t or "1")),
               "log_softmax(Wo @ %s)[%s]" % (a(), self.ch("y", "2", t or "0"))]
+        # the softmax and the cross entropy written with exp, sum and log
+        # (the front end's softmax, logsumexp and cross_entropy)
+        z, w = "Wo @ %s" % a(), self.ch("y", "2", t or "0")
+        c += [self.ch("log(sum(exp(%s))) - (%s)[%s]" % (z, z, w), "-log((exp(%s) / sum(exp(%s)))[%s])" % (z, z, w),
+                      "log(sum(exp(%s)))" % a())]
         c += ["dot(%s(%s, 1), softmax(%s(%s, -1)))" % (self.ch("sum", "mean"), self.mat(d, env),
                                                        self.ch("sum", "mean"), self.mat(d, env))]
         c += ["sum(%s)" % self.mat(d, env), "sum(cross_entropy(%s @ transpose(Wo), ids))" % self.mat(d, env)]
