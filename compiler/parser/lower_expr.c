@@ -133,8 +133,17 @@ static Node *stable_log(Lower *L, Node *a, Loc at) {
 /* x / y written as a softmax, exp(z) / sum(exp(z)) of a vector z (z
  * written twice, or once): softmax(z), which does not overflow
  * where exp(z) does (inf / inf), and which is one word's log-probability
- * under log (approx.c); NULL for another x / y. */
-static Node *written_softmax(Lower *L, Node *x, Node *y, Loc at) {
+ * under log (approx.c); or as a sigmoid, 1 / (1 + exp(-v)): sigmoid(v)
+ * (1 / (1 + exp(u)) of another u: sigmoid(-u)),
+ * whose gradient is not NaN where exp(-v) overflows (0 * inf) and whose
+ * log is log_sigmoid(v). NULL for another x / y. */
+static Node *written_div(Lower *L, Node *x, Node *y, Loc at) {
+    Node *e = y->op == OP_ADD && is_one(y->in[0]) ? y->in[1] : y->op == OP_ADD && is_one(y->in[1]) ? y->in[0] : NULL;
+    if (is_one(x) && e && e->op == OP_EXP && shape_eq(&y->shape, &e->shape)) {
+        read_through(L, y, e);
+        Node *u = e->in[0]; /* 1 / (1 + exp(u)) = sigmoid(-u) */
+        return emit1(L, OP_SIGMOID, u->op == OP_NEG ? u->in[0] : emit1(L, OP_NEG, u, at), at);
+    }
     if (x->op != OP_EXP || x->shape.rank != 1 || y->op != OP_SUM || y->in[0]->op != OP_EXP ||
         !same_value(y->in[0]->in[0], x->in[0], 8))
         return NULL;
@@ -206,7 +215,7 @@ static Node *lower_binop(Lower *L, Ast *a) {
     }
     case '*': return emit2(L, OP_MUL, x, y, a->loc, at);
     case '/': {
-        Node *sm = written_softmax(L, x, y, a->loc);
+        Node *sm = written_div(L, x, y, a->loc);
         return sm ? sm : emit2(L, OP_DIV, x, y, a->loc, at);
     }
     case '@': {

@@ -179,5 +179,23 @@ for form in "-log(softmax(z)[y])" "-log((exp(z) / sum(exp(z)))[y])" "log(sum(exp
     done
 done
 
+# the log of a sigmoid's probability where it rounds to 0 (s = -200):
+# -log sigma(s) = 200 + log(1 + e^-200), 200 to float precision, by hand,
+# written five ways (the front end's log_sigmoid; were inf)
+python3 -c "import sys; sys.path.insert(0, 'tests'); from npyio import write_npy
+write_npy('$tmp/s.npy', 'f', [], [-200.0])" || notok "e2e/tiny_s: the input"
+for form in "-log(sigmoid(s))" "-log(1 / (1 + exp(-s)))" "-log(1 - sigmoid(-s))" "log(1 + exp(-s))" "softplus(-s)"; do
+    printf 'model tiny_s\nimport "nn"\ninput s : float\nloss += %s\n' "$form" >"$tmp/tiny_s.nn"
+    for O in -O0 -O2; do
+        if timeout "$TMO" "$NNGC" run $O "$tmp/tiny_s.nn" --input "s=$tmp/s.npy" >"$tmp/out" 2>&1 &&
+            grep -qx 'loss = 200' "$tmp/out"; then
+            ok "e2e/tiny_s $O: $form = 200 where sigmoid(s) underflows"
+        else
+            notok "e2e/tiny_s $O: $form = 200 where sigmoid(s) underflows"
+            detail "$tmp/out" 3
+        fi
+    done
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

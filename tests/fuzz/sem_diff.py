@@ -10,7 +10,8 @@ loops over a static dim, nested loops, loop-carried values, accumulators,
 stacked writes read back after the loop, int index arithmetic (ids[t] + 1,
 T - 1 - t), lookups (one id, a vector of ids), matrix products in every
 form, the elementwise and reduction builtins (the log of a probability
-written out: log(1 - sigmoid(x)), log(1 + exp(x)), exp(v) / sum(exp(v)),
+written out: log(1 - sigmoid(x)), log(1 + exp(x)), 1 / (1 + exp(-x)),
+exp(v) / sum(exp(v)),
 log(sum(exp(z))) - z[y]), softmax / log_softmax /
 cross_entropy on vectors and matrices (labels per example or the same
 for all), one word's log_softmax, binary_cross_entropy, concat,
@@ -194,7 +195,8 @@ class Gen:
         if k == 24:
             return "(%s * %s)" % (a(), self.sca(d - 1, env))
         if k == 25:   # (the log of a probability written out: the front end's log_sigmoid)
-            return self.ch("abs(%s)", "abs(%s)", "log(1 - sigmoid(%s))", "log(1 + exp(%s))") % a()
+            return self.ch("abs(%s)", "abs(%s)", "log(1 - sigmoid(%s))", "log(1 + exp(%s))",
+                           "(1 / (1 + exp(-%s)))") % a()
         if k == 26:
             self.nn = True
             return self.ch("silu(%s)", "softplus(%s)") % a()

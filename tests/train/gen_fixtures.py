@@ -180,7 +180,8 @@ def deadcarry(p, i):
 def stablelog(p, i):
     z, w, x = p["z"], p["w"], i["x"]
     F = torch.nn.functional
-    return -F.logsigmoid(z * x).sum() - F.logsigmoid(-w).sum() + F.softplus(z - w).sum() + (F.softplus(w) * x).sum()
+    return (-F.logsigmoid(z * x).sum() - F.logsigmoid(-w).sum() + F.softplus(z - w).sum() + (F.softplus(w) * x).sum()
+            + torch.sigmoid(100 * w).sum() - (F.logsigmoid(z) * x).sum())
 
 
 def make(rng):
