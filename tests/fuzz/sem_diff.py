@@ -576,7 +576,7 @@ EXACT = ("full", "neg", "nce", "sampled")
 # cannot be lowered where it is used (docs/CLI.md, --softmax): skipped
 PREDICT_LIMITS = ("has no cross_entropy to predict from", "supports one cross_entropy term",
                   "the logits are not W @ h + b of params", "the decoding point runs in a parallel task",
-                  "the hidden vector's size is not static", "softmax approximation '", "uses no word counts")
+                  "softmax approximation '", "uses no word counts")
 
 
 def logits_program(src):

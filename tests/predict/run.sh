@@ -221,8 +221,9 @@ fi
 # (batched_reader.nn): the positions of the program as written, T x T x T;
 # and that product read a row per step by the loop (row_reader.nn): T x T;
 # class's two levels of a target that is the loop's index (index_label.nn);
-# logits broadcast to the steps (bcast_logits.nn)
-for m in batched_reader row_reader index_label bcast_logits; do
+# logits broadcast to the steps (bcast_logits.nn); rows a product with the
+# sequence, a hidden vector of its dynamic length at -O2 (dyn_rows.nn)
+for m in batched_reader row_reader index_label bcast_logits dyn_rows; do
     sms="full sampled:k=3"
     [ $m = index_label ] && sms="full class:c=5 hier" # (a log_softmax's pick: a term, exact too)
     [ $m = bcast_logits ] && sms="class:c=5 binary"
