@@ -119,8 +119,10 @@ static Node *stable_log(Lower *L, Node *a, Loc at) {
         r = emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, s->in[0], at), at);
     else if (e && e->op == OP_EXP && shape_eq(&a->shape, &e->shape))
         r = emit1(L, OP_NEG, emit1(L, OP_LOGSIGMOID, emit1(L, OP_NEG, e->in[0], at), at), at);
-    else if (a->op == OP_SUM && a->in[0]->op == OP_EXP && a->in[0]->shape.rank == 1)
-        r = emit1(L, OP_LOGSUMEXP, (e = a->in[0])->in[0], at);
+    else if (a->op == OP_SUM && a->in[0]->op == OP_EXP && a->in[0]->shape.rank == 1) {
+        e = a->in[0];
+        r = emit1(L, OP_LOGSUMEXP, e->in[0], at);
+    }
     /* a name bound to a (p = 1 - sigmoid(w); log(p)) or to its sigmoid or
      * exp is read all the same */
     if (r) {
@@ -166,6 +168,7 @@ static Node *written_xent(Lower *L, Node *x, Node *y, Loc at) {
     Node *r = ir_new_node(OP_XENT, 2, (Node *[]){x->in[0], y->in[1]}, at);
     if (L->opt->have_default_approx)
         r->approx = L->opt->default_approx;
+    read_through(L, x, y); /* lse = log(sum(exp(z))); loss += lse - z[y] */
     return build_put(&L->b, r, at);
 }
 
