@@ -573,22 +573,31 @@ static int users_of(Graph *g, Node *x, Node **u) {
 }
 
 /* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with
- * y an int scalar, or --batch's pick of each example's (x [B, V], y i32 [B])? */
+ * y an int scalar, or --batch's pick of each example's (x [B, V], y i32 [B]),
+ * or several words' of one x [V] (x[ids]: --batch's x the same for every
+ * example at each one's label)? */
 static bool is_pick(const Node *u, const Node *x) {
-    if (u->op == OP_PICK && u->in[0] == x && x->shape.rank == 2 && u->in[1]->dtype == DT_I32 &&
-        u->in[1]->shape.rank == 1)
+    if ((u->op == OP_PICK || u->op == OP_GATHER) && u->in[0] == x && x->shape.rank == (u->op == OP_PICK ? 2 : 1) &&
+        u->in[1]->dtype == DT_I32 && u->in[1]->shape.rank == 1)
         return true;
     return (u->op == OP_ROW || u->op == OP_PICK) && u->in[0] == x && x->shape.rank == 1 && ir_is_int_scalar(u->in[1]);
 }
 
 /* Replaces the log-probability u (of word y under softmax node n) by
- * -cross_entropy(z, y) with n's method, built just before u; where u's
- * one use is its negation (the loss -lp[y]), that use by the
- * cross_entropy itself (no neg of a neg for autodiff to carry). */
+ * -cross_entropy(z, y) with n's method, built just before u (z [V] at ids
+ * y [m]: z broadcast to [m, V], each row's); where u's one use is its
+ * negation (the loss -lp[y]), that use by the cross_entropy itself (no
+ * neg of a neg for autodiff to carry). */
 static void pick_to_xent(Lowering *L, const Node *n, Node *u, Node *y) {
     Block *b = u->parent;
     Builder at = build_at(L->g, b, position(b, u), BUILD_ASSERT, "approx");
-    Node *x = build_new(OP_XENT, 2, (Node *[]){n->in[0], y}, u->loc);
+    Node *z = n->in[0];
+    if (z->shape.rank == 1 && y->shape.rank == 1) {
+        Node *bz = build_new(OP_BROADCAST, 1, (Node *[]){z}, u->loc);
+        bz->shape = (Shape){.rank = 2, .d = {y->shape.d[0], z->shape.d[0]}};
+        z = build_put(&at, bz, u->loc);
+    }
+    Node *x = build_new(OP_XENT, 2, (Node *[]){z, y}, u->loc);
     x->approx = n->approx;
     build_put(&at, x, u->loc);
     Node *w[MAX_USERS];

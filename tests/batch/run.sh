@@ -48,7 +48,7 @@ check "same: seqcls, B=5, -O1" python3 tests/batch/check.py "$NNGC" tests/batch/
 # under the methods that do not draw (class, hier, binary, embed: the same
 # objective batched or not)
 for sm in class:c=3 hier binary embed; do
-    for m in shared_label xent_rows shared_logits; do
+    for m in shared_label xent_rows shared_logits shared_pick; do
         check "same: $m, B=4, --softmax=$sm" python3 tests/batch/check.py "$NNGC" \
             tests/batch/models/$m.nn 4 10 --softmax=$sm
     done
