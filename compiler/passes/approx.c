@@ -574,11 +574,14 @@ static int users_of(Graph *g, Node *x, Node **u) {
 
 /* Is u a pick of one word's entry of x: x[y] (row, or the IR's pick) with
  * y an int scalar, or --batch's pick of each example's (x [B, V], y i32 [B]),
- * or several words' of one x [V] (x[ids]: --batch's x the same for every
- * example at each one's label)? */
-static bool is_pick(const Node *u, const Node *x) {
-    if ((u->op == OP_PICK || u->op == OP_GATHER) && u->in[0] == x && x->shape.rank == (u->op == OP_PICK ? 2 : 1) &&
-        u->in[1]->dtype == DT_I32 && u->in[1]->shape.rank == 1)
+ * or, where x has a method (several: its cross entropies are of x
+ * broadcast to a row per word, pick_to_xent), several words' of one x [V]
+ * (x[ids]: --batch's x the same for every example at each one's label)?
+ * The exact softmax keeps x[ids] as written: one normalizer, not one per
+ * word. */
+static bool is_pick(const Node *u, const Node *x, bool several) {
+    if ((u->op == OP_PICK || (u->op == OP_GATHER && several)) && u->in[0] == x &&
+        x->shape.rank == (u->op == OP_PICK ? 2 : 1) && u->in[1]->dtype == DT_I32 && u->in[1]->shape.rank == 1)
         return true;
     return (u->op == OP_ROW || u->op == OP_PICK) && u->in[0] == x && x->shape.rank == 1 && ir_is_int_scalar(u->in[1]);
 }
@@ -620,18 +623,19 @@ static void pick_to_xent(Lowering *L, const Node *n, Node *u, Node *y) {
  * instead: an error at n's `with`; with --softmax, n stays exact. */
 static bool lower_picks(Lowering *L, Node *n) {
     Node *u[MAX_USERS], *w[MAX_USERS];
+    bool several = n->approx.kind != APPROX_FULL;
     int nu = users_of(L->g, n, u);
     const Node *bad = NULL;
     for (int i = 0; i < nu && !bad; i++) {
         if (n->op == OP_LOGSOFTMAX) {
-            bad = is_pick(u[i], n) ? NULL : u[i];
+            bad = is_pick(u[i], n, several) ? NULL : u[i];
             continue;
         }
         /* softmax: log(p[y]) or log(p)[y], each of the inner node's uses */
-        bool pick = is_pick(u[i], n), lg = u[i]->op == OP_LOG;
+        bool pick = is_pick(u[i], n, several), lg = u[i]->op == OP_LOG;
         int nw = pick || lg ? users_of(L->g, u[i], w) : -1;
         for (int j = 0; j < nw && !bad; j++)
-            bad = (pick && w[j]->op == OP_LOG) || (lg && is_pick(w[j], u[i])) ? NULL : w[j];
+            bad = (pick && w[j]->op == OP_LOG) || (lg && is_pick(w[j], u[i], several)) ? NULL : w[j];
         if (nw < 0)
             bad = u[i];
     }
