@@ -846,6 +846,8 @@ void pass_dce(PassCtx *pc);   /* dce.c: dead code, unused loop results */
 /* dce.c: sets Node.mark on every value the outputs, the loss or the
  * gradients need (what dce keeps), 0 on the rest. */
 void dce_mark_live(Graph *g);
+/* The same from one root alone (autodiff: what the loss reads). */
+void dce_mark_from(Graph *g, Node *root);
 void pass_fuse(PassCtx *pc);  /* fuse.c: bias adds into GEMM, elementwise chains into one loop */
 void pass_fold(PassCtx *pc);  /* fold.c: constant folding */
 void pass_softmax(PassCtx *pc); /* softmax.c: lowers softmax nodes (full: logsumexp - pick) */

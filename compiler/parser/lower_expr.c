@@ -132,6 +132,15 @@ static Node *stable_log(Lower *L, Node *a, Loc at) {
     return r;
 }
 
+/* A softmax or cross_entropy node the front end writes for a form written
+ * out, with --softmax's method as a builtin without `with` gets it. */
+static Node *softmax_node(Lower *L, Op op, Node *z, Node *y, Loc at) {
+    Node *r = ir_new_node(op, y ? 2 : 1, (Node *[]){z, y}, at);
+    if (L->opt->have_default_approx)
+        r->approx = L->opt->default_approx;
+    return build_put(&L->b, r, at);
+}
+
 /* x / y written as a softmax, exp(z) / sum(exp(z)) of a vector z (z
  * written twice, or once): softmax(z), which does not overflow
  * where exp(z) does (inf / inf), and which is one word's log-probability
@@ -149,12 +158,10 @@ static Node *written_div(Lower *L, Node *x, Node *y, Loc at) {
     if (x->op != OP_EXP || x->shape.rank != 1 || y->op != OP_SUM || y->in[0]->op != OP_EXP ||
         !same_value(y->in[0]->in[0], x->in[0], 8))
         return NULL;
-    Node *r = ir_new_node(OP_SOFTMAX, 1, (Node *[]){x->in[0]}, at);
-    if (L->opt->have_default_approx)
-        r->approx = L->opt->default_approx;
+    Node *r = softmax_node(L, OP_SOFTMAX, x->in[0], NULL, at);
     read_through(L, x, y);
     read_through(L, y->in[0], NULL);
-    return build_put(&L->b, r, at);
+    return r;
 }
 
 /* x - y written as a cross entropy, logsumexp(z) - z[i] of a vector z (x
@@ -165,11 +172,9 @@ static Node *written_xent(Lower *L, Node *x, Node *y, Loc at) {
     if (x->op != OP_LOGSUMEXP || x->in[0]->shape.rank != 1 || y->op != OP_ROW ||
         !same_value(y->in[0], x->in[0], 8) || !ir_is_int_scalar(y->in[1]))
         return NULL;
-    Node *r = ir_new_node(OP_XENT, 2, (Node *[]){x->in[0], y->in[1]}, at);
-    if (L->opt->have_default_approx)
-        r->approx = L->opt->default_approx;
+    Node *r = softmax_node(L, OP_XENT, x->in[0], y->in[1], at);
     read_through(L, x, y); /* lse = log(sum(exp(z))); loss += lse - z[y] */
-    return build_put(&L->b, r, at);
+    return r;
 }
 
 static Node *lower_binop(Lower *L, Ast *a) {

@@ -17,7 +17,7 @@
  * Loops (backpropagation through time). A forward loop L (a scan) is
  * differentiated by a reverse loop R over the same range, built where the
  * walk meets L's node (after the adjoints of its results are known):
- *   - R carries the adjoint of each carry the loss reads (needed_carries):
+ *   - R carries the adjoint of each carry the loss reads (AD.read):
  *     its initial value is the adjoint of L's final carry (or zeros); in
  *     the body, it is the adjoint of L's next value; R's next value is the
  *     adjoint of L's CARRY node; R's final value is the adjoint of the
@@ -93,6 +93,11 @@ typedef struct AD {
     Diag *d;
     int errors;
     bool too_deep; /* reported (once: every value saved there says the same) */
+    NodeIndex read; /* the CARRY nodes the loss reads (dce's liveness from it): only
+                       their adjoints are carried. Another carry's is zero all along,
+                       and a rule multiplying that zero by an infinite derivative
+                       (softplus of an overflowed value accumulated into a carry
+                       nothing reads: sem_diff seed 54000, program 14) made NaN. */
 } AD;
 
 /* One block being differentiated: the top block, or a loop body. */
@@ -583,64 +588,6 @@ static void backprop(Scope *S) {
     }
 }
 
-/* The nodes of block b and of the loops in it, at 0 in ix. */
-static void body_nodes(NodeIndex *ix, const Block *b) {
-    for (int i = 0; i < b->n; i++) {
-        node_index_put(ix, b->nodes[i], 0);
-        if (b->nodes[i]->op == OP_LOOP)
-            body_nodes(ix, &b->nodes[i]->loop->body);
-    }
-}
-
-/* The carries of L the loss reads through the loop (need[r]): those whose
- * result has an adjoint (dres), and those that the next value of a needed
- * carry, or a stack or sum with an adjoint, reads in the body (a nested
- * loop read: all it reads). Another carry's adjoint is zero all along:
- * carrying it costs work, and makes NaN where its rule multiplies the zero
- * by an infinite derivative (softplus of an overflowed value accumulated
- * into a carry nothing reads: found by tests/fuzz/sem_diff.py, seed
- * 54000, program 14). */
-static bool *needed_carries(const Loop *L, Node *const *dres) {
-    int nc = L->ncarry, ns = L->nstack, nu = L->nsum, n = 0, cap = 0;
-    bool *need = xalloc(sizeof(bool) * (size_t)(nc + 1));
-    NodeIndex ix = {0}; /* the body's nodes: 0 unseen, 1 seen */
-    body_nodes(&ix, &L->body);
-    Node **todo = NULL;
-    for (int r = 0; r < nc; r++)
-        if (dres[r]) {
-            need[r] = true;
-            VEC_PUSH(todo, n, cap, L->next[r]);
-        }
-    for (int s = 0; s < ns + nu; s++)
-        if (dres[nc + s])
-            VEC_PUSH(todo, n, cap, s < ns ? L->stack[s] : L->sum[s - ns]);
-    while (n > 0) {
-        Node *x = todo[--n];
-        if (node_index_get(&ix, x) != 0)
-            continue; /* outside the body, or seen */
-        node_index_put(&ix, x, 1);
-        if (x->op == OP_CARRY && x->loop == L) {
-            need[x->index] = true;
-            VEC_PUSH(todo, n, cap, L->next[x->index]);
-            continue;
-        }
-        for (int k = 0; k < x->nin; k++)
-            VEC_PUSH(todo, n, cap, x->in[k]);
-        if (x->op == OP_CARRY) /* a nested loop's: all that loop reads */
-            VEC_PUSH(todo, n, cap, x->loop->node);
-        if (x->op == OP_LOOP) {
-            const Loop *K = x->loop;
-            for (int r = 0; r < K->ncarry; r++)
-                VEC_PUSH(todo, n, cap, K->next[r]);
-            for (int s = 0; s < K->nstack; s++)
-                VEC_PUSH(todo, n, cap, K->stack[s]);
-            for (int s = 0; s < K->nsum; s++)
-                VEC_PUSH(todo, n, cap, K->sum[s]);
-        }
-    }
-    return need;
-}
-
 /* The reverse loop of L (see the header comment), in S's backward block.
  * L's node is at position pos of its block or after it; outs[0..nouts):
  * its LOOPOUTs, in block order. */
@@ -670,13 +617,13 @@ static void reverse_loop(Scope *S, Loop *L, int pos, Node **outs, int nouts) {
     C.fspan = (LoopSpan){.pos = pos, .nouts = nouts};
     C.fnfirst = L->node->parent->nfirst;
 
-    /* carries: the adjoint of each active carry the loss reads */
+    /* carries: the adjoint of each active carry the loss reads (its
+     * result has an adjoint, or its CARRY node is in ad->read) */
     int *rc = xalloc(sizeof(int) * (size_t)(nc + 1));
-    bool *need = needed_carries(L, dres);
     for (int r = 0; r < nc; r++) {
         rc[r] = -1;
         Node *c = L->carry[r];
-        if (!active(c) || !need[r])
+        if (!active(c) || (!dres[r] && node_index_get(&ad->read, c) < 0))
             continue;
         Node *init = dres[r] ? dres[r] : fill(ad, &c->shape, 0.0, c->loc);
         rc[r] = R->ncarry;
@@ -760,6 +707,18 @@ static bool mark_active(Graph *g, Block *b) {
     return changed;
 }
 
+/* The marked (live) CARRY nodes of the loops in b, into read. */
+static void read_carries(NodeIndex *read, const Block *b) {
+    for (int i = 0; i < b->n; i++) {
+        const Loop *l = b->nodes[i]->op == OP_LOOP ? b->nodes[i]->loop : NULL;
+        for (int r = 0; l && r < l->ncarry; r++)
+            if (l->carry[r]->mark)
+                node_index_put(read, l->carry[r], 1);
+        if (l)
+            read_carries(read, &l->body);
+    }
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 bool autodiff(Graph *g, Diag *d) {
@@ -770,6 +729,8 @@ bool autodiff(Graph *g, Diag *d) {
     /* merge repeated subexpressions first (skip-gram writes Wc @ e four
      * times): one value, one adjoint, one saved stack */
     pass_cse(&(PassCtx){.g = g, .diag = d});
+    dce_mark_from(g, g->loss);
+    read_carries(&ad.read, &g->top);
     ir_clear_marks(&g->top);
     while (mark_active(g, &g->top))
         ;

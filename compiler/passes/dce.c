@@ -117,6 +117,13 @@ void dce_mark_live(Graph *g) {
     propagate(&w);
 }
 
+void dce_mark_from(Graph *g, Node *root) {
+    ir_clear_marks(&g->top);
+    Work w = {0};
+    mark(&w, root);
+    propagate(&w);
+}
+
 void pass_dce(PassCtx *pc) {
     Graph *g = pc->g;
     dce_mark_live(g);
