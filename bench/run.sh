@@ -237,6 +237,7 @@ echo "nngc benchmark: time per forward call, median, 1 thread (OPENBLAS_NUM_THRE
 echo "machine: ${model_name:-unknown CPU}, $cores cores; $(uname -sr)"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "nngc:    $("$NNGC" --version 2>&1 | head -n 1)"
+echo "kernels: $("$NNGC" --version 2>&1 | sed -n 2p)"
 echo "BLAS:    ${openblas:-unknown}${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
 if [ "$have_torch" = 1 ]; then
     echo "torch:   $torch_version (${torch_blas:-?})"

@@ -103,7 +103,9 @@ void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K, float al
                float *C, int64_t ldc) {
     if (M <= 0 || N <= 0)
         return;
-    if (!atomic_load(&use_portable) && blas_threads() <= 1 &&
+    /* OpenBLAS multiplies up to 2^18 multiply-adds on one thread anyway
+     * (its SMP threshold): there the kernel here is as good as it gets */
+    if (!atomic_load(&use_portable) && ((double)M * N * K < 262144.0 || blas_threads() <= 1) &&
         nnrt_gemm_own(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
         return;
 #ifdef NNRT_HAVE_CBLAS

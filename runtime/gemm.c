@@ -28,8 +28,10 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rt_internal.h"
 
@@ -194,32 +196,111 @@ static float *panel_buffer(void) {
     return bp;
 }
 
-static int use_own(void) {
-    /* every thread computes the same value; atomic, so that two first
-     * calls at once are not a data race (ThreadSanitizer: nngc train --threads) */
+/* NNRT_GEMM: "blas" sends every product to the BLAS, "own" every product
+ * the kernel can take (4096 multiply-adds or more) to the kernel; unset,
+ * the kernel takes the skinny ones (own_mode 1). 0 also without AVX2 and
+ * FMA. Every thread computes the same value; atomic, so that two first
+ * calls at once are not a data race (ThreadSanitizer: nngc train --threads). */
+static int own_mode(void) {
     static atomic_int cached = -1;
     int c = atomic_load_explicit(&cached, memory_order_relaxed);
     if (c < 0) {
         const char *e = getenv("NNRT_GEMM");
         __builtin_cpu_init();
-        c = !(e && strcmp(e, "blas") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        c = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+            : !e || !*e                                                       ? 1
+            : strcmp(e, "blas") == 0                                          ? 0
+            : strcmp(e, "own") == 0                                           ? 2
+                                                                              : 1;
         atomic_store_explicit(&cached, c, memory_order_relaxed);
     }
     return c;
+}
+
+#ifdef NNRT_HAVE_CBLAS
+/* Whether OpenBLAS runs AVX2 (or AVX-512) kernels here. With DYNAMIC_ARCH
+ * it picks its kernels by the CPU's model number, and a CPU it does not
+ * know (a new one, or a virtual machine's "Intel Xeon Processor" with
+ * AVX-512) gets its generic SSE3 ones ("Prescott"): about 3x slower than
+ * the kernel here on every shape (PERFORMANCE.md, 2026-12-04), so then
+ * the kernel takes the big products too. OPENBLAS_CORETYPE=Haswell (or
+ * SkylakeX, Zen) makes OpenBLAS pick them again. Another CBLAS (no
+ * openblas_get_corename): trusted. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+static int blas_vectorized(void) {
+    static atomic_int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c < 0) {
+        static const char *const fast[] = {"haswell", "zen", "skylakex", "cooperlake",
+                                           "sapphirerapids", "excavator"};
+        const char *name = openblas_get_corename ? openblas_get_corename() : NULL;
+        c = !name;
+        for (size_t i = 0; name && !c && i < sizeof fast / sizeof fast[0]; i++)
+            c = strcasecmp(name, fast[i]) == 0;
+        atomic_store_explicit(&cached, c, memory_order_relaxed);
+    }
+    return c;
+}
+#endif
+
+static char kernels_text[160];
+static void describe_kernels(void) {
+    int mode = own_mode();
+#ifdef NNRT_HAVE_CBLAS
+    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+    char blas[64];
+    snprintf(blas, sizeof blas, core ? "OpenBLAS (%s)" : "the BLAS", core);
+    if (!mode)
+        snprintf(kernels_text, sizeof kernels_text, "%s", blas);
+    else if (mode == 2 || !blas_vectorized())
+        snprintf(kernels_text, sizeof kernels_text, "own AVX2 kernel, %s below 4096 multiply-adds", blas);
+    else
+        snprintf(kernels_text, sizeof kernels_text, "own AVX2 kernel for skinny products, %s otherwise", blas);
+#else
+    snprintf(kernels_text, sizeof kernels_text, mode ? "own AVX2 kernel, loops below 4096 multiply-adds" : "portable loops");
+#endif
+}
+
+const char *nnrt_gemm_kernels(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, describe_kernels);
+    return kernels_text;
+}
+
+static char hint_text[200];
+static void make_hint(void) {
+#ifdef NNRT_HAVE_CBLAS
+    const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
+    if (!core || blas_vectorized() || !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return;
+    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell";
+    snprintf(hint_text, sizeof hint_text,
+             "OpenBLAS runs its generic kernels (%s) on this CPU; OPENBLAS_CORETYPE=%s in the "
+             "environment selects its %s ones, faster on big products",
+             core, want, want[0] == 'S' ? "AVX-512" : "AVX2");
+#endif
+}
+
+const char *nnrt_blas_hint(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_hint);
+    return hint_text[0] ? hint_text : NULL;
 }
 
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc) {
     double mnk = (double)M * (double)N * (double)K;
+    int mode = own_mode();
 #ifdef NNRT_HAVE_CBLAS
     /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32 rows):
      * OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
-    int blas_better = (M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64);
+    int blas_better = mode == 1 && blas_vectorized() &&
+                      ((M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64));
 #else
     int blas_better = 0; /* the portable loops are the alternative: an RNN LM trained 4.8x slower on them */
 #endif
-    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || blas_better || !use_own())
+    if (M <= 0 || N <= 0 || K <= 0 || alpha == 0.0f || mnk < 4096.0 || blas_better || !mode)
         return 0;
     float *bp = panel_buffer();
     if (!bp)
@@ -251,6 +332,16 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
 }
 
 #else
+
+const char *nnrt_blas_hint(void) { return NULL; }
+
+const char *nnrt_gemm_kernels(void) {
+#ifdef NNRT_HAVE_CBLAS
+    return "the BLAS";
+#else
+    return "portable loops";
+#endif
+}
 
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,

@@ -53,8 +53,10 @@ static int parse_args(Args *a, int argc, char **argv) {
             exit(0);
         }
         if (strcmp(s, "--version") == 0) {
-            printf("nngc %s (runtime %s, BLAS: %s, MPI: %s)\n", NNGC_VERSION, NNRT_VERSION, nnrt_blas_name(),
-                   par_mpi_available() ? "yes" : "no");
+            printf("nngc %s (runtime %s, BLAS: %s, MPI: %s)\nmatrix products: %s\n", NNGC_VERSION, NNRT_VERSION,
+                   nnrt_blas_name(), par_mpi_available() ? "yes" : "no", nnrt_gemm_kernels());
+            if (nnrt_blas_hint())
+                printf("note: %s\n", nnrt_blas_hint());
             exit(0);
         }
         if ((r = compile_options_parse(&a->co, argc, argv, &i)) != 0) {

@@ -13,6 +13,7 @@
  */
 #include "driver.h"
 #include "nngrt.h"
+#include "train_par.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -689,6 +690,10 @@ int nngc_run(int argc, char **argv) {
         if (ra.verbose)
             fprintf(stderr, "nngc: loaded %d of %d params from %s%s\n", nloaded, d->nparams, ra.params,
                     nloaded < d->nparams ? " (the others keep their seeded init)" : "");
+    }
+    if (ra.verbose) {
+        int bt = par_blas_threads_now();
+        fprintf(stderr, "nngc: matrix products: %s; %d BLAS thread%s\n", nnrt_gemm_kernels(), bt, bt == 1 ? "" : "s");
     }
     if (!read_inputs(d, &ra, arr) || !dims_from_args(d, &ra, dyn, known) || !infer_dims(d, arr, dyn, known))
         goto out;

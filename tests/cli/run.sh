@@ -223,6 +223,11 @@ expect 0 "run --out" "" "$NNGC" run "$MODEL" $P $IN --out "$W/res/sub" &&
 check "npycmp can fail (y vs loss)" sh -c "! '$NPYCMP' '$W/res/sub/y.npy' $DATA/expect_loss.npy"
 # shellcheck disable=SC2086
 expect 0 "run prints the loss" "loss = 1.69315" "$NNGC" run "$MODEL" $P $IN
+# -v says which kernels multiply and OpenBLAS's threads (its variable's)
+if "$NNGC" --version | grep -q "BLAS: openblas"; then
+    expect 0 "run -v: the kernels and OpenBLAS's threads" "; 2 BLAS threads" \
+        env OPENBLAS_NUM_THREADS=2 "$NNGC" run "$MODEL" $P $IN -v
+fi
 check "run prints the outputs" grep -qF "y [2] = -1 -1" "$W/out"
 # The model nngc run builds links libm by name, so that its exp and log
 # bind to their current versions: an unversioned reference binds to the
