@@ -1,25 +1,29 @@
 /*
  * gemm.c - the runtime's own single-precision matrix product for x86-64
  * with AVX2 and FMA: a 6 x 16 register-blocked micro-kernel under the
- * usual three levels of cache blocking (Goto's algorithm, as in BLIS).
+ * usual three levels of cache blocking (Goto's algorithm, as in BLIS),
+ * and a 12 x 32 one with AVX-512 where the CPU has it (chosen at run
+ * time; NNRT_GEMM=avx2 keeps the first).
  *
  * Why not always OpenBLAS: the products of the models nngc compiles are
  * skinny (a few dozen rows of activations times a vocabulary-sized weight
  * matrix), where OpenBLAS spends about a third of its time repacking the
  * big operand into its own layout before each call. Here A is read in
- * place (either orientation: the kernel broadcasts single elements), and
- * B is repacked a few 16-column panels at a time into a buffer that stays
- * in L1/L2, right before they are used: a transpose when B is stored
+ * place (either orientation: the kernel broadcasts single elements; the
+ * AVX-512 tile copies a transposed A's block into row slivers first), and
+ * B is repacked a few 16- or 32-column panels at a time into a buffer that
+ * stays in L1/L2, right before they are used: a transpose when B is stored
  * [N, K], a copy otherwise (reading B's rows in place was slower: with a
  * power-of-two row stride, a panel's rows fall into few L1 sets).
  *
  * nnrt_gemm (blas.c) calls nnrt_gemm_own first; it returns 0 (and does
  * nothing) where it does not apply: no AVX2/FMA on this CPU, an empty or
- * tiny product, a product that is not skinny (both M and N over 256, where
- * OpenBLAS's kernels are as fast or faster, and may use threads), a big
- * product (2^24 multiply-adds or more) whose M and N are both over 64, or
- * NNRT_GEMM=blas in the environment (for comparisons). A runtime built
- * without a BLAS (no -DNNRT_HAVE_CBLAS: a GPU machine's bare image,
+ * tiny product, NNRT_GEMM=blas in the environment (for comparisons), and,
+ * with the AVX2 tile and an OpenBLAS that runs its own AVX2 kernels, a
+ * product that is not skinny (both M and N over 256, where OpenBLAS's
+ * kernels are as fast or faster, and may use threads) or a big product
+ * (2^24 multiply-adds or more) whose M and N are both over 64. A runtime
+ * built without a BLAS (no -DNNRT_HAVE_CBLAS: a GPU machine's bare image,
  * scripts/gpu-check.sh) takes every product of 4096 multiply-adds or more
  * here.
  *
@@ -38,7 +42,12 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 1024 };
+/* MR x NR: the AVX2 tile (12 ymm accumulators); MRZ x NRZ: the AVX-512
+ * one (24 zmm accumulators, of 32 registers) */
+/* MC, MCZ: rows of A per block (A is read in place: with AVX-512, 48 rows
+ * x KC stay in L1 beside a B panel, 1.7x on [1120, 128] x [128, 10000]
+ * against 120 rows; the AVX2 tile was tuned at 120 on Zen 3) */
+enum { MR = 6, NR = 16, MRZ = 12, NRZ = 32, KC = 256, MC = 120, MCZ = 48, NC = 1024 };
 
 /* a(i, k) = A[i * ai + k * ak]; bp: kc rows of NR floats (row stride
  * bs); c: the mr x nr corner of C. acc = sum_k a(i, k) b(k, j); then
@@ -106,21 +115,90 @@ typedef void kernel_fn(int, int64_t, const float *, int64_t, int64_t, const floa
                        float *, int64_t, float, float);
 static kernel_fn *const kernels[MR + 1] = {0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6};
 
-/* Packs columns j0 .. j0+nc of op(B), rows k0 .. k0+kc, into panels of NR
- * columns: panel p holds kc rows of NR floats (zero-padded past nc). */
-static TARGET void pack_b(int transb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
+/* The same with AVX-512: a 12 x 32 tile, two zmm per row; the columns
+ * past nr of a last panel are masked off at the store. */
+#define TARGETZ __attribute__((target("avx512f,avx2,fma")))
+
+static inline TARGETZ __attribute__((always_inline)) void
+kernelz(const int mr, int nr, int64_t kc, const float *a, int64_t ai, int64_t ak, const float *bp,
+        float *c, int64_t ldc, float alpha, float beta) {
+    __m512 z = _mm512_setzero_ps();
+    __m512 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z,
+           c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z,
+           c90 = z, c91 = z, cA0 = z, cA1 = z, cB0 = z, cB1 = z;
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(bp + k * NRZ), b1 = _mm512_loadu_ps(bp + k * NRZ + 16);
+        const float *p = a + k * ak;
+        __m512 x;
+#define ROW(i, n)                                                                                  \
+    if (mr > n) {                                                                                  \
+        x = _mm512_set1_ps(p[n * ai]);                                                             \
+        c##i##0 = _mm512_fmadd_ps(x, b0, c##i##0);                                                 \
+        c##i##1 = _mm512_fmadd_ps(x, b1, c##i##1);                                                 \
+    }
+        ROW(0, 0) ROW(1, 1) ROW(2, 2) ROW(3, 3) ROW(4, 4) ROW(5, 5)
+        ROW(6, 6) ROW(7, 7) ROW(8, 8) ROW(9, 9) ROW(A, 10) ROW(B, 11)
+#undef ROW
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1),
+              m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+#define OUT(i, n)                                                                                  \
+    if (mr > n) {                                                                                  \
+        float *ci = c + n * ldc;                                                                   \
+        __m512 r0 = _mm512_mul_ps(va, c##i##0), r1 = _mm512_mul_ps(va, c##i##1);                   \
+        if (beta != 0.0f) {                                                                        \
+            r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r0);                           \
+            r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), r1);                      \
+        }                                                                                          \
+        _mm512_mask_storeu_ps(ci, m0, r0);                                                         \
+        _mm512_mask_storeu_ps(ci + 16, m1, r1);                                                    \
+    }
+    OUT(0, 0) OUT(1, 1) OUT(2, 2) OUT(3, 3) OUT(4, 4) OUT(5, 5)
+    OUT(6, 6) OUT(7, 7) OUT(8, 8) OUT(9, 9) OUT(A, 10) OUT(B, 11)
+#undef OUT
+}
+
+#define KERNELZ_N(n)                                                                               \
+    static TARGETZ void kernelz##n(int nr, int64_t kc, const float *a, int64_t ai, int64_t ak,    \
+                                   const float *bp, int64_t bs, float *c, int64_t ldc, float alpha, \
+                                   float beta) {                                                   \
+        (void)bs;                                                                                  \
+        kernelz(n, nr, kc, a, ai, ak, bp, c, ldc, alpha, beta);                                    \
+    }
+KERNELZ_N(1)
+KERNELZ_N(2)
+KERNELZ_N(3)
+KERNELZ_N(4)
+KERNELZ_N(5)
+KERNELZ_N(6)
+KERNELZ_N(7)
+KERNELZ_N(8)
+KERNELZ_N(9)
+KERNELZ_N(10)
+KERNELZ_N(11)
+KERNELZ_N(12)
+static kernel_fn *const kernelsz[MRZ + 1] = {0,         kernelz1,  kernelz2, kernelz3, kernelz4,
+                                             kernelz5,  kernelz6,  kernelz7, kernelz8, kernelz9,
+                                             kernelz10, kernelz11, kernelz12};
+
+/* Packs columns j0 .. j0+nc of op(B), rows k0 .. k0+kc, into panels of w
+ * columns (w a multiple of 8: NR = 16 for the AVX2 kernel, NRZ = 32 for
+ * the AVX-512 one): panel p holds kc rows of w floats (zero-padded past
+ * nc). */
+static TARGET void pack_b(int w, int transb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
                           int64_t j0, int64_t nc, float *bp) {
-    for (int64_t p = 0; p < nc; p += NR) {
-        int64_t nr = nc - p < NR ? nc - p : NR;
+    for (int64_t p = 0; p < nc; p += w) {
+        int64_t nr = nc - p < w ? nc - p : w;
         float *dst = bp + p * kc;
         if (!transb) {
             for (int64_t k = 0; k < kc; k++) {
                 const float *src = B + (k0 + k) * ldb + j0 + p;
-                float *d = dst + k * NR;
+                float *d = dst + k * w;
                 int64_t j = 0;
                 for (; j < nr; j++)
                     d[j] = src[j];
-                for (; j < NR; j++)
+                for (; j < w; j++)
                     d[j] = 0.0f;
             }
             continue;
@@ -128,16 +206,16 @@ static TARGET void pack_b(int transb, const float *B, int64_t ldb, int64_t k0, i
         /* B stored [N, K]: column j of op(B) is row j of B. 8 x 8 blocks are
          * transposed in registers; the rest element by element. */
         int64_t k = 0;
-        if (nr == NR) {
+        if (nr == w) {
             for (; k + 8 <= kc; k += 8)
-                for (int h = 0; h < 2; h++) {
+                for (int h = 0; h < w / 8; h++) {
                     const float *s = B + (j0 + p + 8 * h) * ldb + k0 + k;
                     /* B comes from memory or L3: fetch the same rows of
                      * the next panel early (one line per row, on every
                      * other step of 8 floats = 32 bytes) */
                     if (!(k & 8))
                         for (int r = 0; r < 8; r++)
-                            _mm_prefetch((const char *)(s + (NR + r) * ldb), _MM_HINT_T0);
+                            _mm_prefetch((const char *)(s + (w + r) * ldb), _MM_HINT_T0);
                     __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb),
                            r2 = _mm256_loadu_ps(s + 2 * ldb), r3 = _mm256_loadu_ps(s + 3 * ldb),
                            r4 = _mm256_loadu_ps(s + 4 * ldb), r5 = _mm256_loadu_ps(s + 5 * ldb),
@@ -150,29 +228,48 @@ static TARGET void pack_b(int transb, const float *B, int64_t ldb, int64_t k0, i
                            u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
                            u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
                            u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-                    float *d = dst + k * NR + 8 * h;
-                    _mm256_storeu_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
-                    _mm256_storeu_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
-                    _mm256_storeu_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
-                    _mm256_storeu_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
-                    _mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
-                    _mm256_storeu_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
-                    _mm256_storeu_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
-                    _mm256_storeu_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+                    float *d = dst + k * w + 8 * h;
+                    _mm256_storeu_ps(d + 0 * w, _mm256_permute2f128_ps(u0, u4, 0x20));
+                    _mm256_storeu_ps(d + 1 * w, _mm256_permute2f128_ps(u1, u5, 0x20));
+                    _mm256_storeu_ps(d + 2 * w, _mm256_permute2f128_ps(u2, u6, 0x20));
+                    _mm256_storeu_ps(d + 3 * w, _mm256_permute2f128_ps(u3, u7, 0x20));
+                    _mm256_storeu_ps(d + 4 * w, _mm256_permute2f128_ps(u0, u4, 0x31));
+                    _mm256_storeu_ps(d + 5 * w, _mm256_permute2f128_ps(u1, u5, 0x31));
+                    _mm256_storeu_ps(d + 6 * w, _mm256_permute2f128_ps(u2, u6, 0x31));
+                    _mm256_storeu_ps(d + 7 * w, _mm256_permute2f128_ps(u3, u7, 0x31));
                 }
         }
         for (; k < kc; k++) {
-            float *d = dst + k * NR;
+            float *d = dst + k * w;
             int64_t j = 0;
             for (; j < nr; j++)
                 d[j] = B[(j0 + p + j) * ldb + k0 + k];
-            for (; j < NR; j++)
+            for (; j < w; j++)
                 d[j] = 0.0f;
         }
     }
 }
 
-/* B panels: KC x NC floats (1 MiB), one buffer per thread, kept for the
+/* Copies rows i0 .. i0+mc of op(A), columns k0 .. k0+kc, stored transposed
+ * (a(i, k) = A[k * lda + i]), into slivers of mr rows: sliver s holds kc
+ * columns of mr floats, so the kernel reads one short contiguous run per k
+ * instead of one line of A per k (the weight gradient dZ^T H of a batched
+ * LM, 1.3x). */
+static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int mr,
+                    float *ap) {
+    for (int64_t s = 0; s < mc; s += mr) {
+        int64_t rows = mc - s < mr ? mc - s : mr;
+        float *d = ap + s * kc;
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = A + (k0 + k) * lda + i0 + s;
+            for (int64_t r = 0; r < rows; r++)
+                d[k * mr + r] = src[r];
+        }
+    }
+}
+
+/* B panels: KC x NC floats (1 MiB), then KC x MCZ floats for a block of
+ * A (pack_a), one buffer per thread, kept for the
  * thread's life (no mmap and page faults per call) and freed when the
  * thread exits (a pthread key's destructor). */
 static pthread_key_t panel_key;
@@ -187,7 +284,7 @@ static float *panel_buffer(void) {
         return NULL;
     float *bp = pthread_getspecific(panel_key);
     if (!bp) {
-        bp = aligned_alloc(64, sizeof(float) * KC * NC);
+        bp = aligned_alloc(64, sizeof(float) * (KC * NC + KC * MCZ));
         if (bp && pthread_setspecific(panel_key, bp) != 0) {
             free(bp);
             bp = NULL;
@@ -215,6 +312,24 @@ static int own_mode(void) {
         atomic_store_explicit(&cached, c, memory_order_relaxed);
     }
     return c;
+}
+
+/* The AVX-512 kernel where the CPU has it, unless NNRT_GEMM=avx2 (or a
+ * test, nnrt_gemm_set_avx2_only) asks for the AVX2 one. */
+static atomic_int avx2_only;
+
+int nnrt_gemm_set_avx2_only(int on) { return atomic_exchange(&avx2_only, on != 0); }
+
+static int use_zmm(void) {
+    static atomic_int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c < 0) {
+        const char *e = getenv("NNRT_GEMM");
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx512f") && !(e && strcmp(e, "avx2") == 0);
+        atomic_store_explicit(&cached, c, memory_order_relaxed);
+    }
+    return c && !atomic_load_explicit(&avx2_only, memory_order_relaxed);
 }
 
 #ifdef NNRT_HAVE_CBLAS
@@ -246,18 +361,19 @@ static int blas_vectorized(void) {
 static char kernels_text[160];
 static void describe_kernels(void) {
     int mode = own_mode();
+    const char *isa = use_zmm() ? "AVX-512" : "AVX2";
 #ifdef NNRT_HAVE_CBLAS
     const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
     char blas[64];
     snprintf(blas, sizeof blas, core ? "OpenBLAS (%s)" : "the BLAS", core);
     if (!mode)
         snprintf(kernels_text, sizeof kernels_text, "%s", blas);
-    else if (mode == 2 || !blas_vectorized())
-        snprintf(kernels_text, sizeof kernels_text, "own AVX2 kernel, %s below 4096 multiply-adds", blas);
+    else if (mode == 2 || use_zmm() || !blas_vectorized())
+        snprintf(kernels_text, sizeof kernels_text, "own %s kernel, %s below 4096 multiply-adds", isa, blas);
     else
-        snprintf(kernels_text, sizeof kernels_text, "own AVX2 kernel for skinny products, %s otherwise", blas);
+        snprintf(kernels_text, sizeof kernels_text, "own %s kernel for skinny products, %s otherwise", isa, blas);
 #else
-    snprintf(kernels_text, sizeof kernels_text, mode ? "own AVX2 kernel, loops below 4096 multiply-adds" : "portable loops");
+    snprintf(kernels_text, sizeof kernels_text, mode ? "own %s kernel, loops below 4096 multiply-adds" : "portable loops", isa);
 #endif
 }
 
@@ -276,8 +392,9 @@ static void make_hint(void) {
     const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell";
     snprintf(hint_text, sizeof hint_text,
              "OpenBLAS runs its generic kernels (%s) on this CPU; OPENBLAS_CORETYPE=%s in the "
-             "environment selects its %s ones, faster on big products",
-             core, want, want[0] == 'S' ? "AVX-512" : "AVX2");
+             "environment selects its %s ones (%s)",
+             core, want, want[0] == 'S' ? "AVX-512" : "AVX2",
+             use_zmm() ? "for the big products, with several OpenBLAS threads" : "faster on big products");
 #endif
 }
 
@@ -294,8 +411,10 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
     int mode = own_mode();
 #ifdef NNRT_HAVE_CBLAS
     /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32 rows):
-     * OpenBLAS's kernels 1.3-1.8x faster on an AVX-512 Xeon (PERFORMANCE.md) */
-    int blas_better = mode == 1 && blas_vectorized() &&
+     * OpenBLAS's AVX2 kernels as fast or faster than the AVX2 tile here (Zen 3,
+     * PERFORMANCE.md); the AVX-512 tile matches OpenBLAS's AVX-512 kernels
+     * on those (0.9-1.1x) and is faster on the skinny ones */
+    int blas_better = mode == 1 && !use_zmm() && blas_vectorized() &&
                       ((M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64));
 #else
     int blas_better = 0; /* the portable loops are the alternative: an RNN LM trained 4.8x slower on them */
@@ -306,23 +425,35 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
     if (!bp)
         return 0;
     int64_t ai = transa ? 1 : lda, ak = transa ? lda : 1;
+    int zmm = use_zmm();
+    int w = zmm ? NRZ : NR, mr_max = zmm ? MRZ : MR, mc_max = zmm ? MCZ : MC;
+    kernel_fn *const *kern = zmm ? kernelsz : kernels;
+    /* A stored transposed, and wide (its rows past a few cache lines) */
+    int packa = zmm && transa && lda >= 64;
+    float *ap = bp + KC * NC;
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         int64_t kc = K - k0 < KC ? K - k0 : KC;
         float be = k0 == 0 ? beta : 1.0f; /* later K blocks add to C */
         /* with one block of rows, a few panels at a time: packed and used
          * while they are in L1 */
-        int64_t ncmax = M <= MC ? 4 * NR : NC;
+        int64_t ncmax = M <= mc_max ? 4 * w : NC;
         for (int64_t j0 = 0; j0 < N; j0 += ncmax) {
             int64_t nc = N - j0 < ncmax ? N - j0 : ncmax;
-            pack_b(transb, B, ldb, k0, kc, j0, nc, bp);
-            for (int64_t i0 = 0; i0 < M; i0 += MC) {
-                int64_t mc = M - i0 < MC ? M - i0 : MC;
-                for (int64_t p = 0; p < nc; p += NR) {
-                    int nr = (int)(nc - p < NR ? nc - p : NR);
-                    for (int64_t i = i0; i < i0 + mc; i += MR) {
-                        int mr = (int)(i0 + mc - i < MR ? i0 + mc - i : MR);
-                        kernels[mr](nr, kc, A + i * ai + k0 * ak, ai, ak, bp + p * kc, NR,
-                                    C + i * ldc + j0 + p, ldc, alpha, be);
+            pack_b(w, transb, B, ldb, k0, kc, j0, nc, bp);
+            for (int64_t i0 = 0; i0 < M; i0 += mc_max) {
+                int64_t mc = M - i0 < mc_max ? M - i0 : mc_max;
+                if (packa)
+                    pack_at(A, lda, i0, mc, k0, kc, mr_max, ap);
+                for (int64_t p = 0; p < nc; p += w) {
+                    int nr = (int)(nc - p < w ? nc - p : w);
+                    for (int64_t i = i0; i < i0 + mc; i += mr_max) {
+                        int mr = (int)(i0 + mc - i < mr_max ? i0 + mc - i : mr_max);
+                        if (packa)
+                            kern[mr](nr, kc, ap + (i - i0) * kc, 1, mr_max, bp + p * kc, w,
+                                     C + i * ldc + j0 + p, ldc, alpha, be);
+                        else
+                            kern[mr](nr, kc, A + i * ai + k0 * ak, ai, ak, bp + p * kc, w,
+                                     C + i * ldc + j0 + p, ldc, alpha, be);
                     }
                 }
             }
@@ -332,6 +463,8 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
 }
 
 #else
+
+int nnrt_gemm_set_avx2_only(int on) { return on * 0; }
 
 const char *nnrt_blas_hint(void) { return NULL; }
 

@@ -275,8 +275,12 @@ int nnrt_rows_wsum_shared(const float *W, int64_t H, const int32_t *ids, int64_t
 int nnrt_rows_scatter_shared(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
                              const float *h);
 
-/* gemm.c: the own AVX2 kernel for skinny products; returns 0, having done
- * nothing, where it does not apply (then BLAS or the portable loops run). */
+/* Tests: 1 makes the own kernel use its AVX2 tile even where the CPU has
+ * AVX-512 (as NNRT_GEMM=avx2); returns the previous setting. */
+int nnrt_gemm_set_avx2_only(int on);
+/* gemm.c: the own AVX2 / AVX-512 kernel for skinny products; returns 0,
+ * having done nothing, where it does not apply (then BLAS or the portable
+ * loops run). */
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc);

@@ -108,6 +108,7 @@ extern char *openblas_get_corename(void) __attribute__((weak));
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc);
+int nnrt_gemm_set_avx2_only(int on);
 
 /* Ensure the own kernel's blocking is right at every edge: row counts
  * 1 to 6 past a multiple of the 6-row micro-tile, partial 16-column
@@ -120,13 +121,19 @@ static void test_gemm_own_blocks(void **state) {
     (void)state;
     static const int sizes[][3] = {{7, 37, 530},  {12, 16, 257}, {13, 33, 256}, {130, 1040, 9},
                                    {241, 20, 70}, {50, 2000, 64}, {50, 64, 2000}, {2000, 64, 50},
-                                   {300, 290, 70}};
+                                   {300, 290, 70}, {25, 47, 300}, {61, 95, 24}};
     static const float ab[][2] = {{1, 0}, {0.5f, 2}};
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++)
-            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-                for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
-                    check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0], ab[a][1]);
+    /* the AVX-512 tile (12 x 32, 48-row blocks, A packed when transposed)
+     * where the CPU has it, then the AVX2 one (6 x 16) */
+    for (int avx2_only = 0; avx2_only < 2; avx2_only++) {
+        nnrt_gemm_set_avx2_only(avx2_only);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                    for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
+                        check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0], ab[a][1]);
+    }
+    nnrt_gemm_set_avx2_only(0);
     static float A[300 * 300], B[300 * 300], C[300 * 300];
     __builtin_cpu_init();
     const char *e = getenv("NNRT_GEMM"); /* =blas turns the kernel off */
@@ -135,14 +142,16 @@ static void test_gemm_own_blocks(void **state) {
     assert_int_equal(nnrt_gemm_own(0, 1, 50, 300, 64, 1.0f, A, 64, B, 64, 0.0f, C, 300), avx2);
     /* square: OpenBLAS's, unless the runtime is built without a BLAS, or
      * OpenBLAS runs its generic SSE3 kernels here (a CPU it does not know:
-     * "Prescott", 3x slower than the own kernel); NNRT_GEMM=own takes it */
+     * "Prescott", 3x slower than the own kernel), or the own kernel has its
+     * AVX-512 tile (as fast as OpenBLAS's there); NNRT_GEMM=own takes it */
 #ifdef TEST_NO_BLAS
     int square = avx2;
 #else
     const char *core = openblas_get_corename ? openblas_get_corename() : "";
-    int square = avx2 && (strcasecmp(core, "Prescott") == 0 || (e && strcmp(e, "own") == 0));
+    int zmm = __builtin_cpu_supports("avx512f") && !(e && strcmp(e, "avx2") == 0);
+    int square = avx2 && (strcasecmp(core, "Prescott") == 0 || (e && strcmp(e, "own") == 0) || zmm);
     if (strcasecmp(core, "Prescott") != 0 && strcasecmp(core, "Haswell") != 0 &&
-        strcasecmp(core, "Zen") != 0 && strcasecmp(core, "SkylakeX") != 0 && !(e && *e))
+        strcasecmp(core, "Zen") != 0 && strcasecmp(core, "SkylakeX") != 0 && !(e && *e) && !zmm)
         square = -1; /* another family: not asserted */
 #endif
     if (square >= 0)
