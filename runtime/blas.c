@@ -41,18 +41,6 @@ static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 static int64_t max1(int64_t v) { return v > 1 ? v : 1; }
 #endif
 
-/* OpenBLAS's thread count (an OpenBLAS extension, looked up weakly so
- * that another CBLAS links too: then 1). The runtime's own kernel
- * (gemm.c) is single-threaded: when OpenBLAS may use several threads
- * (OPENBLAS_NUM_THREADS unset on a multi-core machine, or > 1), every
- * product goes to it. */
-#ifdef NNRT_HAVE_CBLAS
-extern int openblas_get_num_threads(void) __attribute__((weak));
-static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
-#else
-static int blas_threads(void) { return 1; }
-#endif
-
 /* C[i, :] = beta * C[i, :] for every row, with beta == 0 meaning "set to
  * zero" so garbage in C never leaks into the result. */
 static void scale_rows(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
@@ -103,9 +91,8 @@ void nnrt_gemm(int transa, int transb, int64_t M, int64_t N, int64_t K, float al
                float *C, int64_t ldc) {
     if (M <= 0 || N <= 0)
         return;
-    /* OpenBLAS multiplies up to 2^18 multiply-adds on one thread anyway
-     * (its SMP threshold): there the kernel here is as good as it gets */
-    if (!atomic_load(&use_portable) && ((double)M * N * K < 262144.0 || blas_threads() <= 1) &&
+    /* the runtime's own kernel first: it declines where OpenBLAS is faster */
+    if (!atomic_load(&use_portable) &&
         nnrt_gemm_own(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
         return;
 #ifdef NNRT_HAVE_CBLAS

@@ -314,6 +314,13 @@ static int own_mode(void) {
     return c;
 }
 
+#ifdef NNRT_HAVE_CBLAS
+/* OpenBLAS's thread count (an OpenBLAS extension, looked up weakly so
+ * that another CBLAS links too: then 1). */
+extern int openblas_get_num_threads(void) __attribute__((weak));
+static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+#endif
+
 /* The AVX-512 kernel where the CPU has it, unless NNRT_GEMM=avx2 (or a
  * test, nnrt_gemm_set_avx2_only) asks for the AVX2 one. */
 static atomic_int avx2_only;
@@ -358,7 +365,7 @@ static int blas_vectorized(void) {
 }
 #endif
 
-static char kernels_text[160];
+static char kernels_text[256];
 static void describe_kernels(void) {
     int mode = own_mode();
     const char *isa = use_zmm() ? "AVX-512" : "AVX2";
@@ -366,12 +373,18 @@ static void describe_kernels(void) {
     const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
     char blas[64];
     snprintf(blas, sizeof blas, core ? "OpenBLAS (%s)" : "the BLAS", core);
+    char several[96] = "";
+    if (mode == 1)
+        snprintf(several, sizeof several, "; with %s OpenBLAS threads, OpenBLAS from 2^%d multiply-adds",
+                 blas_vectorized() ? "several" : use_zmm() ? "over 4" : "over 2", blas_vectorized() ? 18 : 24);
     if (!mode)
         snprintf(kernels_text, sizeof kernels_text, "%s", blas);
     else if (mode == 2 || use_zmm() || !blas_vectorized())
-        snprintf(kernels_text, sizeof kernels_text, "own %s kernel, %s below 4096 multiply-adds", isa, blas);
+        snprintf(kernels_text, sizeof kernels_text, "own %s kernel, %s below 4096 multiply-adds%s", isa, blas,
+                 several);
     else
-        snprintf(kernels_text, sizeof kernels_text, "own %s kernel for skinny products, %s otherwise", isa, blas);
+        snprintf(kernels_text, sizeof kernels_text, "own %s kernel for skinny products, %s otherwise%s", isa, blas,
+                 several);
 #else
     snprintf(kernels_text, sizeof kernels_text, mode ? "own %s kernel, loops below 4096 multiply-adds" : "portable loops", isa);
 #endif
@@ -416,6 +429,14 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
      * on those (0.9-1.1x) and is faster on the skinny ones */
     int blas_better = mode == 1 && !use_zmm() && blas_vectorized() &&
                       ((M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64));
+    /* OpenBLAS with several threads: it takes the products it splits
+     * (2^18 multiply-adds or more; below, its SMP threshold keeps one
+     * thread), unless it runs its generic kernels, 2.5x (AVX2 tile) to
+     * 4.5x (AVX-512 tile) slower per core than the kernel here: then only
+     * the big ones (2^24), with more threads than that */
+    int threads = mode == 1 ? blas_threads() : 1;
+    if (threads > 1 && mnk >= 262144.0)
+        blas_better |= blas_vectorized() || (mnk >= 16777216.0 && threads > (use_zmm() ? 4 : 2));
 #else
     int blas_better = 0; /* the portable loops are the alternative: an RNN LM trained 4.8x slower on them */
 #endif

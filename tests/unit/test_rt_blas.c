@@ -104,6 +104,8 @@ static void test_gemm_vs_naive(void **state) {
 /* runtime/gemm.c, internal (rt_internal.h): the own AVX2 kernel */
 #ifndef TEST_NO_BLAS
 extern char *openblas_get_corename(void) __attribute__((weak));
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
 #endif
 int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
@@ -156,6 +158,24 @@ static void test_gemm_own_blocks(void **state) {
 #endif
     if (square >= 0)
         assert_int_equal(nnrt_gemm_own(0, 0, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300), square);
+#ifndef TEST_NO_BLAS
+    /* OpenBLAS with several threads takes the products it would split
+     * (2^18 multiply-adds or more), unless its kernels are the generic
+     * ones: then only those of 2^24 or more, with over 4 threads (AVX-512
+     * tile) or over 2 (AVX2 tile) */
+    int generic = strcasecmp(core, "Prescott") == 0, fast = square >= 0 && !generic;
+    if (openblas_set_num_threads && openblas_get_num_threads && avx2 && !(e && *e) && (generic || fast)) {
+        int was = openblas_get_num_threads();
+        openblas_set_num_threads(2);
+        assert_int_equal(nnrt_gemm_own(0, 0, 20, 20, 64, 1.0f, A, 64, B, 20, 0.0f, C, 20), 1);
+        assert_int_equal(nnrt_gemm_own(0, 1, 50, 300, 64, 1.0f, A, 64, B, 64, 0.0f, C, 300), generic);
+        openblas_set_num_threads(3);
+        assert_int_equal(nnrt_gemm_own(0, 0, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300), generic && zmm);
+        openblas_set_num_threads(8);
+        assert_int_equal(nnrt_gemm_own(0, 0, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300), 0);
+        openblas_set_num_threads(was);
+    }
+#endif
     assert_string_not_equal(nnrt_gemm_kernels(), "");
     assert_int_equal(nnrt_gemm_own(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2), 0);
 }
