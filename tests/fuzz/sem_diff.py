@@ -853,12 +853,15 @@ def main():
                 # one word's log-probabilities and cross entropies lowered as
                 # in the one-example program)
                 sm = rng.choice(BATCH_SOFTMAX) if rng.random() < 0.3 else None
-                p = subprocess.run([sys.executable, CHECK_BATCH, NNGC, model, str(B), str(i),
-                                    "--ids", str(NIDS)] + (["--mean"] if rng.random() < 0.3 else []) +
-                                   (["--softmax=" + sm] if sm else []),
-                                   capture_output=True, text=True, timeout=600)
-                out = p.stdout + p.stderr
-                if p.returncode == 0:
+                cmd = [sys.executable, CHECK_BATCH, NNGC, model, str(B), str(i),
+                       "--ids", str(NIDS)] + (["--mean"] if rng.random() < 0.3 else []) + \
+                      (["--softmax=" + sm] if sm else [])
+                try:
+                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                    out, rc = p.stdout + p.stderr, p.returncode
+                except subprocess.TimeoutExpired:   # a failure of this program, not the sweep's end
+                    out, rc = "timeout after 600 s: " + " ".join(cmd[1:]), -1
+                if rc == 0:
                     stats["batch"][0] += 1
                 elif sm and "error: softmax approximation" in out and re.search(r"nngc run failed \(\S+ run \S+ .*/ref\d+/", out):
                     stats["batch"][2] += 1     # (the method's limit in the program as written: nothing to batch)
