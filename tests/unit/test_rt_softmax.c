@@ -6,6 +6,8 @@
 #include "rt_testutil.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "nngrt.h"
 #include "nnrt_abi.h"
@@ -249,6 +251,49 @@ static void test_fast_elementwise(void **state) {
     assert_true(isinf(nnrt_expf(88.8f)) && isinf(nnrt_expf(INFINITY)) && isnan(nnrt_expf(NAN)));
 }
 
+/* Ensure nnrt_logsumexp and nnrt_linear_lse (whose sum of exps has an
+ * AVX-512 copy, picked at run time) give the scalar definition's float
+ * bit for bit: m + log of the 8 lane sums of nnrt_exp_le0(z - m) (the
+ * header's nnrt_sum_exp, compiled here without AVX-512), on rows of every
+ * length up to 70 and longer ones, with terms below exp's range, -inf
+ * and NaN. */
+static void test_sum_exp_bits(void **state) {
+    (void)state;
+    static float z[1100];
+    uint32_t x = 12345;
+    for (int n = 1; n <= 1100; n += n < 70 ? 1 : 103) {
+        for (int kind = 0; kind < 4; kind++) {
+            for (int i = 0; i < n; i++) {
+                x = x * 1664525u + 1013904223u;
+                /* [-100, 20); kind 3: [-2, 2), terms alike, so an order of
+                 * the adds other than the scalar one shows in the bits */
+                z[i] = kind == 3 ? (float)((x >> 8) % 4000) / 1000.0f - 2.0f
+                                 : (float)((x >> 8) % 12000) / 100.0f - 100.0f;
+            }
+            if (kind == 1)
+                z[n / 2] = -INFINITY;
+            if (kind == 2)
+                z[n - 1] = NAN;
+            float m = nnrt_row_max(z, n);
+            float want = m - m == 0.0f ? (float)(m + log(nnrt_sum_exp(z, n, m))) : m;
+            if (kind == 3) { /* the row less its logsumexp: one near 0, whose float shows the sum's last bits */
+                for (int i = 0; i < n; i++)
+                    z[i] -= want;
+                m = nnrt_row_max(z, n);
+                want = (float)(m + log(nnrt_sum_exp(z, n, m)));
+            }
+            float got = nnrt_logsumexp(z, n);
+            if (memcmp(&got, &want, sizeof got) != 0 && !(got != got && want != want))
+                fail_msg("n = %d, kind %d: logsumexp %.9g, want %.9g bit for bit", n, kind, got, want);
+            /* one row through the blocked product: X = [1], W = z as a column */
+            float one = 1.0f, lse;
+            nnrt_linear_lse(1, n, 1, &one, 1, z, 1, NULL, &lse);
+            if ((kind == 0 || kind == 3) && n <= 480 && memcmp(&lse, &want, sizeof lse) != 0)
+                fail_msg("n = %d: linear_lse %.9g, want %.9g bit for bit", n, lse, want);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_hand),
@@ -257,6 +302,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_vs_double),
         cmocka_unit_test(test_row_max),
         cmocka_unit_test(test_lse_row),
+        cmocka_unit_test(test_sum_exp_bits),
         cmocka_unit_test(test_linear_lse),
         cmocka_unit_test(test_fast_elementwise),
     };
