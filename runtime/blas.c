@@ -146,6 +146,8 @@ void nnrt_gemv(int transa, int64_t M, int64_t N, float alpha, const float *A, in
                const float *x, float beta, float *y) {
     if (M < 0 || N < 0)
         return;
+    if (!atomic_load(&use_portable) && nnrt_gemv_own(transa, M, N, alpha, A, lda, x, beta, y))
+        return;
 #ifdef NNRT_HAVE_CBLAS
     if (!atomic_load(&use_portable) && M > 0 && N > 0 && fits_int(M) && fits_int(N) &&
         fits_int(lda) && lda >= max1(N)) {

@@ -27,6 +27,9 @@
  * scripts/gpu-check.sh) takes every product of 4096 multiply-adds or more
  * here.
  *
+ * nnrt_gemv_own, the matrix-vector product with AVX2 and FMA, stands in
+ * for OpenBLAS's sgemv where OpenBLAS runs its generic kernels.
+ *
  * C[M,N] = alpha * op(A) op(B) + beta * C, row-major, as nnrt_gemm.
  * beta == 0 never reads C.
  */
@@ -365,7 +368,7 @@ static int blas_vectorized(void) {
 }
 #endif
 
-static char kernels_text[256];
+static char kernels_text[320];
 static void describe_kernels(void) {
     int mode = own_mode();
     const char *isa = use_zmm() ? "AVX-512" : "AVX2";
@@ -373,10 +376,12 @@ static void describe_kernels(void) {
     const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
     char blas[64];
     snprintf(blas, sizeof blas, core ? "OpenBLAS (%s)" : "the BLAS", core);
-    char several[96] = "";
+    char several[128] = "";
     if (mode == 1)
         snprintf(several, sizeof several, "; with %s OpenBLAS threads, OpenBLAS from 2^%d multiply-adds",
                  blas_vectorized() ? "several" : use_zmm() ? "over 4" : "over 2", blas_vectorized() ? 18 : 24);
+    if (mode == 2 || (mode == 1 && !blas_vectorized()))
+        snprintf(several + strlen(several), sizeof several - strlen(several), "; matrix-vector: own AVX2 kernel");
     if (!mode)
         snprintf(kernels_text, sizeof kernels_text, "%s", blas);
     else if (mode == 2 || use_zmm() || !blas_vectorized())
@@ -483,9 +488,91 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
     return 1;
 }
 
+/* y = alpha op(A) x + beta y (beta == 0: y not read), AVX2 + FMA: where
+ * OpenBLAS runs its generic kernels (its sgemv was 6-14% of an RNN's
+ * steps here, PERFORMANCE.md), or NNRT_GEMM=own. Rows of A are read once,
+ * in place: op(A) = A takes 4 rows at a time against x, op(A) = A^T adds
+ * x[i] A[i, j..j+32) into 4 accumulators per block of 32 columns. */
+static TARGET void gemv_rows(int64_t M, int64_t N, float alpha, const float *A, int64_t lda, const float *x,
+                             float beta, float *y) {
+    int64_t i = 0;
+    for (; i < M; i += 4) {
+        int rows = M - i < 4 ? (int)(M - i) : 4;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        float tail[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 8 <= N; j += 8) {
+            __m256 xv = _mm256_loadu_ps(x + j);
+            for (int r = 0; r < rows; r++)
+                acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(A + (i + r) * lda + j), xv, acc[r]);
+        }
+        for (; j < N; j++)
+            for (int r = 0; r < rows; r++)
+                tail[r] += A[(i + r) * lda + j] * x[j];
+        for (int r = 0; r < rows; r++) {
+            float l[8];
+            _mm256_storeu_ps(l, acc[r]);
+            float d = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) + tail[r];
+            y[i + r] = beta != 0.0f ? alpha * d + beta * y[i + r] : alpha * d;
+        }
+    }
+}
+
+static TARGET void gemv_cols(int64_t M, int64_t N, float alpha, const float *A, int64_t lda, const float *x,
+                             float beta, float *y) {
+    int64_t j = 0;
+    for (; j + 32 <= N; j += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < M; i++) {
+            const float *row = A + i * lda + j;
+            __m256 xi = _mm256_set1_ps(x[i]);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row), xi, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8), xi, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 16), xi, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + 24), xi, a3);
+        }
+        __m256 acc[4] = {a0, a1, a2, a3}, va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+        for (int q = 0; q < 4; q++) {
+            __m256 r = _mm256_mul_ps(va, acc[q]);
+            if (beta != 0.0f)
+                r = _mm256_add_ps(r, _mm256_mul_ps(vb, _mm256_loadu_ps(y + j + 8 * q)));
+            _mm256_storeu_ps(y + j + 8 * q, r);
+        }
+    }
+    for (; j < N; j++) {
+        float d = 0.0f;
+        for (int64_t i = 0; i < M; i++)
+            d += A[i * lda + j] * x[i];
+        y[j] = beta != 0.0f ? alpha * d + beta * y[j] : alpha * d;
+    }
+}
+
+int nnrt_gemv_own(int transa, int64_t M, int64_t N, float alpha, const float *A, int64_t lda, const float *x,
+                  float beta, float *y) {
+    int mode = own_mode();
+#ifdef NNRT_HAVE_CBLAS
+    int blas_better = mode == 1 && blas_vectorized();
+#else
+    int blas_better = 0;
+#endif
+    if (!mode || blas_better || M <= 0 || N <= 0 || (double)M * (double)N < 1024.0 || alpha == 0.0f)
+        return 0;
+    if (transa)
+        gemv_cols(M, N, alpha, A, lda, x, beta, y);
+    else
+        gemv_rows(M, N, alpha, A, lda, x, beta, y);
+    return 1;
+}
+
 #else
 
 int nnrt_gemm_set_avx2_only(int on) { return on * 0; }
+
+int nnrt_gemv_own(int transa, int64_t M, int64_t N, float alpha, const float *A, int64_t lda, const float *x,
+                  float beta, float *y) {
+    (void)transa, (void)M, (void)N, (void)alpha, (void)A, (void)lda, (void)x, (void)beta, (void)y;
+    return 0;
+}
 
 const char *nnrt_blas_hint(void) { return NULL; }
 

@@ -278,6 +278,11 @@ int nnrt_rows_scatter_shared(float *dst, int64_t H, const int32_t *ids, int64_t 
 /* Tests: 1 makes the own kernel use its AVX2 tile even where the CPU has
  * AVX-512 (as NNRT_GEMM=avx2); returns the previous setting. */
 int nnrt_gemm_set_avx2_only(int on);
+/* gemm.c: y = alpha op(A) x + beta y with AVX2 + FMA where OpenBLAS runs
+ * its generic kernels (or NNRT_GEMM=own); 0, having done nothing,
+ * elsewhere. */
+int nnrt_gemv_own(int transa, int64_t M, int64_t N, float alpha, const float *A, int64_t lda, const float *x,
+                  float beta, float *y);
 /* gemm.c: the own AVX2 / AVX-512 kernel for skinny products; returns 0,
  * having done nothing, where it does not apply (then BLAS or the portable
  * loops run). */

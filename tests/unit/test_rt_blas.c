@@ -284,15 +284,19 @@ static void test_gemv_vs_naive(void **state) {
         x[i] = lcg(), y0[i] = lcg();
     for (int portable = 0; portable < 2; portable++) {
         nnrt_blas_set_portable(portable);
-        for (int t = 0; t < 2; t++) {
-            int ny = t ? N : M, nx = t ? M : N;
+        for (int t = 0; t < 4; t++) { /* t & 1: transposed; t & 2: beta 0 on a NaN y, never read */
+            int ny = t & 1 ? N : M, nx = t & 1 ? M : N;
+            float beta = t & 2 ? 0.0f : -0.25f;
             memcpy(y, y0, sizeof y);
-            nnrt_gemv(t, M, N, 1.5f, A, LDA, x, -0.25f, y);
+            if (t & 2)
+                for (int i = 0; i < ny; i++)
+                    y[i] = NAN;
+            nnrt_gemv(t & 1, M, N, 1.5f, A, LDA, x, beta, y);
             for (int i = 0; i < ny; i++) {
                 double s = 0;
                 for (int k = 0; k < nx; k++)
-                    s += (double)(t ? A[k * LDA + i] : A[i * LDA + k]) * x[k];
-                double want = 1.5 * s - 0.25 * y0[i];
+                    s += (double)(t & 1 ? A[k * LDA + i] : A[i * LDA + k]) * x[k];
+                double want = 1.5 * s + (t & 2 ? 0.0 : -0.25 * y0[i]);
                 if (!(fabs(y[i] - want) <= 1e-4 * (1 + fabs(want))))
                     fail_msg("%s gemv t=%d: y[%d] = %g, want %g", nnrt_blas_name(), t, i, y[i],
                              want);
