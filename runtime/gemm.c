@@ -42,6 +42,15 @@
 
 #include "rt_internal.h"
 
+/* OpenBLAS's thread count (an OpenBLAS extension, looked up weakly so
+ * that another CBLAS links too: then 1). */
+#ifdef NNRT_HAVE_CBLAS
+extern int openblas_get_num_threads(void) __attribute__((weak));
+int nnrt_blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+#else
+int nnrt_blas_threads(void) { return 1; }
+#endif
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -299,30 +308,21 @@ static float *panel_buffer(void) {
 /* NNRT_GEMM: "blas" sends every product to the BLAS, "own" every product
  * the kernel can take (4096 multiply-adds or more) to the kernel; unset,
  * the kernel takes the skinny ones (own_mode 1). 0 also without AVX2 and
- * FMA. Every thread computes the same value; atomic, so that two first
- * calls at once are not a data race (ThreadSanitizer: nngc train --threads). */
-static int own_mode(void) {
-    static atomic_int cached = -1;
-    int c = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (c < 0) {
-        const char *e = getenv("NNRT_GEMM");
-        __builtin_cpu_init();
-        c = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
-            : !e || !*e                                                       ? 1
-            : strcmp(e, "blas") == 0                                          ? 0
-            : strcmp(e, "own") == 0                                           ? 2
-                                                                              : 1;
-        atomic_store_explicit(&cached, c, memory_order_relaxed);
-    }
-    return c;
+ * FMA. */
+static int compute_own_mode(void) {
+    const char *e = getenv("NNRT_GEMM");
+    __builtin_cpu_init();
+    return !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+           : !e || !*e                                                       ? 1
+           : strcmp(e, "blas") == 0                                          ? 0
+           : strcmp(e, "own") == 0                                           ? 2
+                                                                             : 1;
 }
 
-#ifdef NNRT_HAVE_CBLAS
-/* OpenBLAS's thread count (an OpenBLAS extension, looked up weakly so
- * that another CBLAS links too: then 1). */
-extern int openblas_get_num_threads(void) __attribute__((weak));
-static int blas_threads(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
-#endif
+static int own_mode(void) {
+    static atomic_int cached = -1;
+    return nnrt_once_int(&cached, compute_own_mode);
+}
 
 /* The AVX-512 kernel where the CPU has it, unless NNRT_GEMM=avx2 (or a
  * test, nnrt_gemm_set_avx2_only) asks for the AVX2 one. */
@@ -330,16 +330,15 @@ static atomic_int avx2_only;
 
 int nnrt_gemm_set_avx2_only(int on) { return atomic_exchange(&avx2_only, on != 0); }
 
+static int compute_zmm(void) {
+    const char *e = getenv("NNRT_GEMM");
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && !(e && strcmp(e, "avx2") == 0);
+}
+
 static int use_zmm(void) {
     static atomic_int cached = -1;
-    int c = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (c < 0) {
-        const char *e = getenv("NNRT_GEMM");
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("avx512f") && !(e && strcmp(e, "avx2") == 0);
-        atomic_store_explicit(&cached, c, memory_order_relaxed);
-    }
-    return c && !atomic_load_explicit(&avx2_only, memory_order_relaxed);
+    return nnrt_once_int(&cached, compute_zmm) && !atomic_load_explicit(&avx2_only, memory_order_relaxed);
 }
 
 #ifdef NNRT_HAVE_CBLAS
@@ -352,44 +351,43 @@ static int use_zmm(void) {
  * SkylakeX, Zen) makes OpenBLAS pick them again. Another CBLAS (no
  * openblas_get_corename): trusted. */
 extern char *openblas_get_corename(void) __attribute__((weak));
-static int blas_vectorized(void) {
-    static atomic_int cached = -1;
-    int c = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (c < 0) {
-        static const char *const fast[] = {"haswell", "zen", "skylakex", "cooperlake",
-                                           "sapphirerapids", "excavator"};
-        const char *name = openblas_get_corename ? openblas_get_corename() : NULL;
-        c = !name;
-        for (size_t i = 0; name && !c && i < sizeof fast / sizeof fast[0]; i++)
-            c = strcasecmp(name, fast[i]) == 0;
-        atomic_store_explicit(&cached, c, memory_order_relaxed);
-    }
+static int compute_blas_vectorized(void) {
+    static const char *const fast[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"};
+    const char *name = openblas_get_corename ? openblas_get_corename() : NULL;
+    int c = !name;
+    for (size_t i = 0; name && !c && i < sizeof fast / sizeof fast[0]; i++)
+        c = strcasecmp(name, fast[i]) == 0;
     return c;
 }
+
+static int blas_vectorized(void) {
+    static atomic_int cached = -1;
+    return nnrt_once_int(&cached, compute_blas_vectorized);
+}
+
 #endif
 
 static char kernels_text[320];
 static void describe_kernels(void) {
-    int mode = own_mode();
-    const char *isa = use_zmm() ? "AVX-512" : "AVX2";
+    int mode = own_mode(), zmm = use_zmm();
+    const char *isa = zmm ? "AVX-512" : "AVX2";
 #ifdef NNRT_HAVE_CBLAS
     const char *core = openblas_get_corename ? openblas_get_corename() : NULL;
     char blas[64];
     snprintf(blas, sizeof blas, core ? "OpenBLAS (%s)" : "the BLAS", core);
-    char several[128] = "";
+    char more[128] = ""; /* with OpenBLAS's threads, and matrix-vector products */
     if (mode == 1)
-        snprintf(several, sizeof several, "; with %s OpenBLAS threads, OpenBLAS from 2^%d multiply-adds",
-                 blas_vectorized() ? "several" : use_zmm() ? "over 4" : "over 2", blas_vectorized() ? 18 : 24);
+        snprintf(more, sizeof more, "; with %s OpenBLAS threads, OpenBLAS from 2^%d multiply-adds",
+                 blas_vectorized() ? "several" : zmm ? "over 4" : "over 2", blas_vectorized() ? 18 : 24);
     if (mode == 2 || (mode == 1 && !blas_vectorized()))
-        snprintf(several + strlen(several), sizeof several - strlen(several), "; matrix-vector: own AVX2 kernel");
+        snprintf(more + strlen(more), sizeof more - strlen(more), "; matrix-vector: own AVX2 kernel");
     if (!mode)
         snprintf(kernels_text, sizeof kernels_text, "%s", blas);
-    else if (mode == 2 || use_zmm() || !blas_vectorized())
-        snprintf(kernels_text, sizeof kernels_text, "own %s kernel, %s below 4096 multiply-adds%s", isa, blas,
-                 several);
+    else if (mode == 2 || zmm || !blas_vectorized())
+        snprintf(kernels_text, sizeof kernels_text, "own %s kernel, %s below 4096 multiply-adds%s", isa, blas, more);
     else
         snprintf(kernels_text, sizeof kernels_text, "own %s kernel for skinny products, %s otherwise%s", isa, blas,
-                 several);
+                 more);
 #else
     snprintf(kernels_text, sizeof kernels_text, mode ? "own %s kernel, loops below 4096 multiply-adds" : "portable loops", isa);
 #endif
@@ -426,22 +424,22 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc) {
     double mnk = (double)M * (double)N * (double)K;
-    int mode = own_mode();
+    int mode = own_mode(), zmm = use_zmm();
 #ifdef NNRT_HAVE_CBLAS
     /* big with no side of a few dozen (nngc --batch=32's output layer over T x 32 rows):
      * OpenBLAS's AVX2 kernels as fast or faster than the AVX2 tile here (Zen 3,
      * PERFORMANCE.md); the AVX-512 tile matches OpenBLAS's AVX-512 kernels
      * on those (0.9-1.1x) and is faster on the skinny ones */
-    int blas_better = mode == 1 && !use_zmm() && blas_vectorized() &&
+    int blas_better = mode == 1 && !zmm && blas_vectorized() &&
                       ((M > 256 && N > 256) || (mnk >= 16777216.0 && M > 64 && N > 64));
     /* OpenBLAS with several threads: it takes the products it splits
      * (2^18 multiply-adds or more; below, its SMP threshold keeps one
      * thread), unless it runs its generic kernels, 2.5x (AVX2 tile) to
      * 4.5x (AVX-512 tile) slower per core than the kernel here: then only
      * the big ones (2^24), with more threads than that */
-    int threads = mode == 1 ? blas_threads() : 1;
+    int threads = mode == 1 ? nnrt_blas_threads() : 1;
     if (threads > 1 && mnk >= 262144.0)
-        blas_better |= blas_vectorized() || (mnk >= 16777216.0 && threads > (use_zmm() ? 4 : 2));
+        blas_better |= blas_vectorized() || (mnk >= 16777216.0 && threads > (zmm ? 4 : 2));
 #else
     int blas_better = 0; /* the portable loops are the alternative: an RNN LM trained 4.8x slower on them */
 #endif
@@ -450,13 +448,14 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
     float *bp = panel_buffer();
     if (!bp)
         return 0;
-    int64_t ai = transa ? 1 : lda, ak = transa ? lda : 1;
-    int zmm = use_zmm();
     int w = zmm ? NRZ : NR, mr_max = zmm ? MRZ : MR, mc_max = zmm ? MCZ : MC;
     kernel_fn *const *kern = zmm ? kernelsz : kernels;
-    /* A stored transposed, and wide (its rows past a few cache lines) */
+    /* A stored transposed, and wide (its rows past a few cache lines):
+     * copied a block at a time into slivers, read as a(i, k) = ap[i * kc +
+     * k * mr_max] (a whole sliver) from the block's first row */
     int packa = zmm && transa && lda >= 64;
     float *ap = bp + KC * NC;
+    int64_t ai = packa ? 1 : transa ? 1 : lda, ak = packa ? mr_max : transa ? lda : 1;
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         int64_t kc = K - k0 < KC ? K - k0 : KC;
         float be = k0 == 0 ? beta : 1.0f; /* later K blocks add to C */
@@ -474,12 +473,8 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
                     int nr = (int)(nc - p < w ? nc - p : w);
                     for (int64_t i = i0; i < i0 + mc; i += mr_max) {
                         int mr = (int)(i0 + mc - i < mr_max ? i0 + mc - i : mr_max);
-                        if (packa)
-                            kern[mr](nr, kc, ap + (i - i0) * kc, 1, mr_max, bp + p * kc, w,
-                                     C + i * ldc + j0 + p, ldc, alpha, be);
-                        else
-                            kern[mr](nr, kc, A + i * ai + k0 * ak, ai, ak, bp + p * kc, w,
-                                     C + i * ldc + j0 + p, ldc, alpha, be);
+                        const float *a = packa ? ap + (i - i0) * kc : A + i * ai + k0 * ak;
+                        kern[mr](nr, kc, a, ai, ak, bp + p * kc, w, C + i * ldc + j0 + p, ldc, alpha, be);
                     }
                 }
             }

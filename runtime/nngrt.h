@@ -230,7 +230,7 @@ void nnrt_init_glorot(nnrt_rng *r, float *x, int64_t fan_out, int64_t fan_in);
  * kernels themselves are the ABI of generated code (nnrt_abi.h). */
 const char *nnrt_blas_name(void);
 /* The matrix products' kernels in words, for nngc --version: which the
- * runtime's own AVX2 kernel takes, and OpenBLAS's kernel family (its
+ * runtime's own AVX2 / AVX-512 kernel takes, and OpenBLAS's kernel family (its
  * "core", e.g. "Haswell", "SkylakeX"; "Prescott" where it did not know
  * the CPU). */
 const char *nnrt_gemm_kernels(void);
@@ -238,6 +238,8 @@ const char *nnrt_gemm_kernels(void);
  * on a CPU with AVX2 or AVX-512 (one it does not know by model number):
  * which OPENBLAS_CORETYPE gives it its fast ones. nngc train prints it. */
 const char *nnrt_blas_hint(void);
+/* OpenBLAS's threads now (1 with another BLAS, or none). */
+int nnrt_blas_threads(void);
 
 /* fn(user, row) once for each distinct row of ids[0..n) (a sparse
  * gradient's touched-row list, repeats allowed; ids may be reordered):

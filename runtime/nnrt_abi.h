@@ -147,7 +147,9 @@ static inline int32_t nnrt_round_(float v) {
 /* exp(x) for x in [-87, 88.7228] (both exp_* below clamp to it):
  * 2^k exp(r) with k = round(x / ln 2) in [-126, 128], r = x - k ln 2
  * (|r| <= ln2 / 2) by its Taylor polynomial, 2^k through a float's
- * exponent field (2^128 is not a float: 2^127 * 2). */
+ * exponent field (2^128 is not a float: 2^127 * 2). runtime/softmax.c
+ * has an AVX-512 copy of these operations (exp_le0_z): change both
+ * (test_rt_softmax's test_sum_exp_bits compares them bit for bit). */
 static inline float nnrt_exp_range_(float x) {
     int32_t k = nnrt_round_(x * 1.44269504088896341f);
     float kf = (float)k;

@@ -8,6 +8,7 @@
 #ifndef NNRT_INTERNAL_H
 #define NNRT_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -274,6 +275,19 @@ int nnrt_rows_wsum_shared(const float *W, int64_t H, const int32_t *ids, int64_t
                           float *out);
 int nnrt_rows_scatter_shared(float *dst, int64_t H, const int32_t *ids, int64_t N, int64_t n, const float *g,
                              const float *h);
+
+/* A setting of the machine or the environment, computed once: *slot (-1
+ * until then) = compute(). Every thread computes the same value; atomic,
+ * so that two first calls at once are not a data race (ThreadSanitizer:
+ * nngc train --threads). */
+static inline int nnrt_once_int(atomic_int *slot, int (*compute)(void)) {
+    int c = atomic_load_explicit(slot, memory_order_relaxed);
+    if (c < 0) {
+        c = compute();
+        atomic_store_explicit(slot, c, memory_order_relaxed);
+    }
+    return c;
+}
 
 /* Tests: 1 makes the own kernel use its AVX2 tile even where the CPU has
  * AVX-512 (as NNRT_GEMM=avx2); returns the previous setting. */

@@ -126,15 +126,14 @@ static TARGETZ double row_sum_exp_z(const float *z, int64_t n, float m) {
     return s;
 }
 
+static int has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
 static double row_sum_exp(const float *z, int64_t n, float m) {
-    static int z512 = -1; /* every thread computes the same value */
-    int c = __atomic_load_n(&z512, __ATOMIC_RELAXED);
-    if (c < 0) {
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("avx512f");
-        __atomic_store_n(&z512, c, __ATOMIC_RELAXED);
-    }
-    return c ? row_sum_exp_z(z, n, m) : row_sum_exp_c(z, n, m);
+    static atomic_int z512 = -1;
+    return nnrt_once_int(&z512, has_avx512) ? row_sum_exp_z(z, n, m) : row_sum_exp_c(z, n, m);
 }
 #else
 #define row_sum_exp row_sum_exp_c

@@ -13,7 +13,6 @@
  */
 #include "driver.h"
 #include "nngrt.h"
-#include "train_par.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -692,7 +691,7 @@ int nngc_run(int argc, char **argv) {
                     nloaded < d->nparams ? " (the others keep their seeded init)" : "");
     }
     if (ra.verbose) {
-        int bt = par_blas_threads_now();
+        int bt = nnrt_blas_threads();
         fprintf(stderr, "nngc: matrix products: %s; %d BLAS thread%s\n", nnrt_gemm_kernels(), bt, bt == 1 ? "" : "s");
     }
     if (!read_inputs(d, &ra, arr) || !dims_from_args(d, &ra, dyn, known) || !infer_dims(d, arr, dyn, known))

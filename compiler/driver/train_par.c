@@ -95,9 +95,6 @@ bool par_active(const ParOptions *po) {
 }
 
 extern void openblas_set_num_threads(int n) __attribute__((weak));
-extern int openblas_get_num_threads(void) __attribute__((weak));
-
-int par_blas_threads_now(void) { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
 
 int par_blas_threads(long threads, int ranks_here) {
     long per = threads * (ranks_here > 0 ? ranks_here : 1);

@@ -51,8 +51,6 @@ bool par_active(const ParOptions *po);
  * with N > 1 threads, OpenBLAS gets max(1, cores / N) (at most what
  * OPENBLAS_NUM_THREADS asked for). Returns the count set, 0 when unchanged. */
 int par_blas_threads(long threads, int ranks_here);
-/* OpenBLAS's threads now (1 with another BLAS). */
-int par_blas_threads_now(void);
 
 /* Called by the first thread now and then: examples and words done since
  * the last call, the fraction of the epoch done, the lr, the mean loss per

@@ -82,6 +82,11 @@ check() {
 # ---------------------------------------------------------------- options
 expect 0 "--help" "usage: nngc" "$NNGC" --help
 expect 0 "--version" "nngc 0.2.0" "$NNGC" --version
+expect 0 "--version: the matrix kernels" "matrix products: " "$NNGC" --version
+# OpenBLAS on its generic kernels on a CPU with AVX2: the note that says how to get its fast ones
+if "$NNGC" --version | grep -q "OpenBLAS (Prescott)" && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    expect 0 "--version: OPENBLAS_CORETYPE note" "note: OpenBLAS runs its generic kernels (Prescott)" "$NNGC" --version
+fi
 expect 2 "no arguments" "usage" "$NNGC"
 expect 2 "unknown option" "unknown option '--bogus'" "$NNGC" --bogus "$MODEL"
 # an option one or two typos away from a real one: the guess, from the

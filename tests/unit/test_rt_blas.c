@@ -83,6 +83,16 @@ static void check_gemm(int ta, int tb, int M, int N, int K, float alpha, float b
     free(R);
 }
 
+/* check_gemm on every transpose combination, size (M, N, K) and (alpha,
+ * beta) pair given */
+static void check_gemm_grid(const int (*sizes)[3], size_t nsizes, const float (*ab)[2], size_t nab) {
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (size_t s = 0; s < nsizes; s++)
+                for (size_t a = 0; a < nab; a++)
+                    check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0], ab[a][1]);
+}
+
 /* Ensure gemm matches the naive loops for all transposes, strides and
  * sizes, on both paths, with alpha/beta of several kinds. */
 static void test_gemm_vs_naive(void **state) {
@@ -91,12 +101,7 @@ static void test_gemm_vs_naive(void **state) {
     static const float ab[][2] = {{1, 0}, {0.75f, -0.5f}, {-2, 1}};
     for (int portable = 0; portable < 2; portable++) {
         nnrt_blas_set_portable(portable);
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++)
-                for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-                    for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
-                        check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0],
-                                   ab[a][1]);
+        check_gemm_grid(sizes, sizeof sizes / sizeof sizes[0], ab, sizeof ab / sizeof ab[0]);
     }
     nnrt_blas_set_portable(0);
 }
@@ -112,10 +117,11 @@ int nnrt_gemm_own(int transa, int transb, int64_t M, int64_t N, int64_t K, float
                   int64_t ldc);
 int nnrt_gemm_set_avx2_only(int on);
 
-/* Ensure the own kernel's blocking is right at every edge: row counts
- * 1 to 6 past a multiple of the 6-row micro-tile, partial 16-column
- * panels, inner sizes over one 256-deep block, more than one 120-row block
- * with column blocks of 1024, and the skinny shapes of the language models
+/* Ensure the own kernel's blocking is right at every edge, for both tiles:
+ * row counts 1 to 6 past a multiple of the 6-row micro-tile (1 to 12 past
+ * one of 12), partial 16- and 32-column panels, inner sizes over one
+ * 256-deep block, more than one 120-row (48-row) block with column blocks
+ * of 1024, a transposed A wide enough to be packed, and the skinny shapes of the language models
  * (50 x 10000 x 64 and its two gradient products), and a square one
  * (OpenBLAS's; without a BLAS, the own kernel's); and that it takes the
  * skinny products and leaves the square ones to BLAS where there is one. */
@@ -129,11 +135,7 @@ static void test_gemm_own_blocks(void **state) {
      * where the CPU has it, then the AVX2 one (6 x 16) */
     for (int avx2_only = 0; avx2_only < 2; avx2_only++) {
         nnrt_gemm_set_avx2_only(avx2_only);
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++)
-                for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-                    for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
-                        check_gemm(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[a][0], ab[a][1]);
+        check_gemm_grid(sizes, sizeof sizes / sizeof sizes[0], ab, sizeof ab / sizeof ab[0]);
     }
     nnrt_gemm_set_avx2_only(0);
     static float A[300 * 300], B[300 * 300], C[300 * 300];
