@@ -33,7 +33,9 @@
 #    against nngc's C for the same programs (tests/cuda/test_target.cpp:
 #    forward, gradients, three train steps; for a program without loops
 #    the copies, launches and GEMMs a call executed as nngc --stats said),
-#    with each one's time per call on the GPU and on the CPU;
+#    with each one's time per call on the GPU and on the CPU, and its
+#    largest gradient difference from the C target (the test allows 1e-3
+#    on a GPU: tests/cuda/test_target.cpp says why);
 # 3. nngc run --target=cuda on the GPU against PyTorch's gradients and
 #    optimizer steps (tests/train/fixtures), and --stats' executed copies;
 # 4. prints tests/cuda/bench.cu's table: each kernel, and GEMM through
@@ -297,7 +299,7 @@ for t in $models; do
         failc "--target=cuda $t: $(grep -c '^not ok - ' "$log" || true) checks failed"
         grep -A 2 '^not ok - ' "$log" | head -n 20 | sed 's/^/    /'
     fi
-    grep '^# time' "$log" | sed 's/^# /    /' || true
+    grep '^# \(time\|largest\)' "$log" | sed 's/^# /    /' || true
 done
 
 # nngc run --target=cuda on the GPU (nvcc -arch=native): PyTorch's numbers

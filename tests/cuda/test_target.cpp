@@ -57,7 +57,54 @@ static double now_us(void) {
 #ifndef INT_RANGE
 #define INT_RANGE 3
 #endif
-static const float TOL = 2e-5f; /* relative (close_to): float sums in another order */
+/* relative (close_to, floor 1): float sums in another order. On the
+ * emulation cuBLAS is the host's GEMM, so the two targets' sums differ
+ * only in the loops around the products. On a GPU cuBLAS and the device's
+ * reductions add in orders of their own, and the bound is the float32
+ * noise of the gradients themselves: tests/cuda/order_noise.py measures
+ * it on the host for bench/models/rnnlm256.nn in this test's setting
+ * (T = 5, params N(0, 0.3), ids from [0, 3)): over 7 draws the C target's
+ * d loss / d emb moved by up to 2.6e-4 between the runtime's GEMM kernel
+ * and OpenBLAS's, and stood up to 2.4e-4 off float64 (d loss / d h sums
+ * 10000 terms of a softmax's gradient, which add up to zero). The H200
+ * run of 2026-12-04 differed from the C target by 2.0e-4 at most
+ * (docs/CUDA.md); 2e-5 failed there. A wrong index or a missing term
+ * differs by orders more. */
+#ifndef __CUDACC__
+static const float TOL = 2e-5f;
+#else
+static const float TOL = 1e-3f;
+#endif
+
+/* the largest difference of a gradient from the C target's (close_to's
+ * measure), printed at the end: how far under TOL the targets agree */
+static float worst;
+static char worst_what[200];
+
+static void track_worst(const char *what, const char *name, const float *got, const float *want, long n) {
+    for (long i = 0; got && want && i < n; i++) {
+        float s = fabsf(want[i]) > 1.0f ? fabsf(want[i]) : 1.0f, d = fabsf(got[i] - want[i]) / s;
+        if (d > worst) {
+            worst = d;
+            snprintf(worst_what, sizeof worst_what, "d loss / d %s%s%s [%ld]", name, *what ? " " : "", what, i);
+        }
+    }
+}
+
+/* index of the first element of got farther from want's than tol times
+ * the largest magnitude in want (at least 1), or -1: an optimizer's state
+ * on a GPU, where Adam's m (a sum of gradients that may cancel) and v (of
+ * their squares) carry the gradients' errors on the scale of the whole
+ * tensor */
+[[maybe_unused]] static long first_far_scaled(const float *got, const float *want, long n, float tol) {
+    float s = 1.0f;
+    for (long i = 0; i < n; i++)
+        s = fabsf(want[i]) > s ? fabsf(want[i]) : s;
+    for (long i = 0; i < n; i++)
+        if (!(fabsf(got[i] - want[i]) <= tol * s))
+            return i;
+    return -1;
+}
 
 /* the dynamic dims of every call: each its max, at most 5 (the emulation is slow) */
 static int64_t dyn[NNRT_MAXDYN];
@@ -149,6 +196,7 @@ static void same_grad_rows(const char *what, float *(*gd)(void *, int), void *g,
         int64_t n = count_of(t), rows = t->rank ? nnrt_size_eval(&t->shape[0], dyn) : 1, cols = rows ? n / rows : 0;
         const float *dg = gd(g, i), *dc = cd(c, i);
         long k = dg && dc ? first_far(dg, dc, (long)n, rel) : 0, stale = -1;
+        track_worst(what, t->name, dg, dc, (long)n);
         for (int64_t r = 0; dg && dc && r < rows && stale < 0; r++) {
             bool zc = true, zg = true;
             for (int64_t j = 0; j < cols; j++)
@@ -253,6 +301,7 @@ int main(int argc, char **argv) {
         int64_t n = count_of(&CPU_DESC.params[i]);
         const float *dg = GPU_DESC.grad_data(g, i), *dc = CPU_DESC.grad_data(c, i);
         long k = dg && dc ? first_far(dg, dc, (long)n, TOL) : 0;
+        track_worst("", CPU_DESC.params[i].name, dg, dc, (long)n);
         CHECK(dg && dc && k < 0, "%s: d loss / d %s as the C target's", STR(GPU_DESC), CPU_DESC.params[i].name);
         if (dg && dc && k >= 0)
             NOTE("[%ld] %.9g, C %.9g", k, (double)dg[k], (double)dc[k]);
@@ -275,8 +324,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < CPU_DESC.nstate; i++) {
         const float *sg = GPU_DESC.state_data(g, i), *sc = CPU_DESC.state_data(c, i);
         int64_t n = count_of(&CPU_DESC.state[i]);
+#ifndef __CUDACC__
         long k = sg && sc ? first_far(sg, sc, (long)n, 1e-4f) : 0;
+#else
+        long k = sg && sc ? first_far_scaled(sg, sc, (long)n, 3 * TOL) : 0;
+#endif
         CHECK(sg && sc && k < 0, "%s: optimizer state %s as the C target's", STR(GPU_DESC), CPU_DESC.state[i].name);
+        if (sg && sc && k >= 0)
+            NOTE("[%ld] %.9g, C %.9g", k, (double)sg[k], (double)sc[k]);
     }
 
     /* a param written on the host (param_data) reaches the device */
@@ -406,6 +461,9 @@ int main(int argc, char **argv) {
             GPU_DESC.ctx_destroy(xg);
     }
 
+    if (worst_what[0])
+        printf("# largest gradient difference from the C target: %.2g (%s); tolerance %.2g\n", (double)worst, worst_what,
+               (double)TOL);
     for (int i = 0; i < 64; i++)
         free(buf[i]);
     GPU_DESC.destroy(g);
