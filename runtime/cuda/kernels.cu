@@ -157,23 +157,39 @@ __device__ static int64_t first_listed(const int32_t *ids, int64_t k, int64_t vr
  * every row r >= k listing that id into the id's row, in the order of r,
  * so each row's sums are the CPU's, rounded alike, and no two blocks write
  * one row (no atomics). The blocks of later entries of an id find it
- * earlier in the list (first_listed) and stop. Before, a thread per column
- * added all n rows: a chain of n dependent adds. */
+ * earlier in the list (first_listed) and stop. The block reads the rest
+ * of the list NNRT_BLOCK entries at a time, a thread an entry, and lists
+ * a chunk's rows of the id in order in shared memory (a prefix sum of the
+ * hits), then each thread adds them to its column. Before (until
+ * 2026-12-04), each column's thread read the whole rest of the list
+ * itself: batched hier's 6400 path nodes took 1.2 ms per scatter on an
+ * H200; before that, a thread per column added all n rows. */
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_scatter_add(float *dst, int64_t vrows, int64_t cols, const int32_t *ids, int64_t n, const float *src,
                        int zero_first, nnrt_dev_status *st) {
     __shared__ float sh[NNRT_BLOCK];
+    __shared__ int scan[NNRT_BLOCK];
+    __shared__ int64_t hits[NNRT_BLOCK]; /* the rows of one chunk that list the id, in order */
     NNRT_FOR_BLOCKS(k, n) {
         int64_t id = first_listed(ids, k, vrows, NNRT_DEV_SCATTER, st, sh);
         if (id < 0)
             continue;
         float *d = dst + id * cols;
-        for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK) {
-            float s = zero_first ? 0.0f : d[j];
-            for (int64_t r = k; r < n; r++)
-                if (ids[r] == id)
-                    s += src[r * cols + j];
-            d[j] = s;
+        for (int64_t j0 = 0; j0 < cols; j0 += NNRT_BLOCK) {
+            int64_t j = j0 + threadIdx.x;
+            float s = zero_first || j >= cols ? 0.0f : d[j];
+            for (int64_t c = k; c < n; c += NNRT_BLOCK) {
+                int64_t r = c + threadIdx.x;
+                int hit = r < n && ids[r] == id, nhits;
+                int at = nnrt_block_scan(hit, scan, &nhits);
+                if (hit)
+                    hits[at - 1] = r;
+                __syncthreads();
+                for (int q = 0; q < nhits && j < cols; q++) /* (the next chunk's scan syncs before hits is rewritten) */
+                    s += src[hits[q] * cols + j];
+            }
+            if (j < cols)
+                d[j] = s;
         }
     }
 }

@@ -165,4 +165,24 @@ __device__ static inline float nnrt_lane_sum(float v, float *sh) {
 }
 __device__ static inline float nnrt_block_max(float v, float *sh) { return nnrt_block_reduce(v, sh, nnrt_op_max()); }
 
+/* The inclusive prefix sum of v in thread order (thread t gets the sum of
+ * threads 0 to t), and the block's total in *total, by doubling
+ * (Hillis and Steele) in shared memory sh (NNRT_BLOCK ints, free again on
+ * return). Every thread of the block must call it. */
+__device__ static inline int nnrt_block_scan(int v, int *sh, int *total) {
+    unsigned t = threadIdx.x;
+    sh[t] = v;
+    __syncthreads();
+    for (unsigned s = 1; s < NNRT_BLOCK; s <<= 1) {
+        int a = t >= s ? sh[t - s] : 0;
+        __syncthreads();
+        sh[t] += a;
+        __syncthreads();
+    }
+    int r = sh[t];
+    *total = sh[NNRT_BLOCK - 1];
+    __syncthreads();
+    return r;
+}
+
 #endif /* NNRT_CUDA_DEV_CUH */

@@ -217,30 +217,39 @@ static void test_gather_scatter(void) {
     const float want2[V2 * D2] = {7, 7, 6, 8, 7, 7, 3, 4, 7, 7};
     CHECK(rc == NNRT_OK && memcmp(dst, want2, sizeof want2) == 0, "scatter-add rows {1, 3, 1}, zeroed first");
 
-    /* random, many duplicates: the CPU's sums in the CPU's order, bit for bit */
-    enum { V3 = 50, D3 = 300, N3 = 200 };
-    float *g = falloc(V3 * D3), *cpu = falloc(V3 * D3), *rows = falloc(N3 * D3);
-    int32_t rid[N3];
-    randn(g, V3 * D3, 1.0f);
-    randn(rows, N3 * D3, 1.0f);
-    memcpy(cpu, g, sizeof(float) * V3 * D3);
-    for (int r = 0; r < N3; r++)
-        rid[r] = (int32_t)(nnrt_rng_next(&rng) % V3);
-    for (int r = 0; r < N3; r++)
-        for (int j = 0; j < D3; j++)
-            cpu[rid[r] * D3 + j] += rows[r * D3 + j];
-    float *dg = (float *)dev(sizeof(float) * V3 * D3), *dr = (float *)dev(sizeof(float) * N3 * D3);
-    int32_t *drid = (int32_t *)dev(sizeof rid);
-    nnrt_cuda_begin(ctx);
-    rc = up(dg, g, sizeof(float) * V3 * D3);
-    rc = rc ? rc : up(dr, rows, sizeof(float) * N3 * D3);
-    rc = rc ? rc : up(drid, rid, sizeof rid);
-    rc = rc ? rc : nnrt_cuda_scatter_add_rows(ctx, dg, V3, D3, drid, N3, dr, 0);
-    nnrt_cuda_xfer o3 = {g, dg, sizeof(float) * V3 * D3};
-    rc = rc ? rc : nnrt_cuda_end(ctx, &o3, 1);
-    CHECK(rc == NNRT_OK && first_diff(g, cpu, V3 * D3) < 0,
-          "scatter-add of 200 random rows into 50: the CPU loop's sums bit for bit");
-    free(g), free(cpu), free(rows);
+    /* random, many duplicates: the CPU's sums in the CPU's order, bit for
+     * bit; 200 rows (one chunk of the kernel's, 300 columns: two column
+     * tiles), and 700 rows whose first 300 list row 7 (a chunk all hits,
+     * an id's rows over three chunks) */
+    enum { V3 = 50, D3 = 300, N3 = 700 };
+    const int64_t cases[2][2] = {{200, 300}, {700, 130}}; /* rows, columns */
+    for (int t = 0; t < 2; t++) {
+        int64_t nr = cases[t][0], nc = cases[t][1];
+        float *g = falloc(V3 * D3), *cpu = falloc(V3 * D3), *rows = falloc(N3 * D3);
+        int32_t rid[N3];
+        randn(g, V3 * nc, 1.0f);
+        randn(rows, nr * nc, 1.0f);
+        memcpy(cpu, g, sizeof(float) * V3 * nc);
+        for (int64_t r = 0; r < nr; r++)
+            rid[r] = t == 1 && r < 300 ? 7 : (int32_t)(nnrt_rng_next(&rng) % V3);
+        for (int64_t r = 0; r < nr; r++)
+            for (int64_t j = 0; j < nc; j++)
+                cpu[rid[r] * nc + j] += rows[r * nc + j];
+        arena_used = 0;
+        float *dg = (float *)dev(sizeof(float) * V3 * nc), *dr = (float *)dev(sizeof(float) * nr * nc);
+        int32_t *drid = (int32_t *)dev(sizeof(int32_t) * nr);
+        nnrt_cuda_begin(ctx);
+        rc = up(dg, g, sizeof(float) * V3 * nc);
+        rc = rc ? rc : up(dr, rows, sizeof(float) * nr * nc);
+        rc = rc ? rc : up(drid, rid, sizeof(int32_t) * nr);
+        rc = rc ? rc : nnrt_cuda_scatter_add_rows(ctx, dg, V3, nc, drid, nr, dr, 0);
+        nnrt_cuda_xfer o3 = {g, dg, sizeof(float) * V3 * nc};
+        rc = rc ? rc : nnrt_cuda_end(ctx, &o3, 1);
+        CHECK(rc == NNRT_OK && first_diff(g, cpu, V3 * nc) < 0,
+              "scatter-add of %lld random rows of %lld into 50%s: the CPU loop's sums bit for bit", (long long)nr,
+              (long long)nc, t ? ", the first 300 into row 7" : "");
+        free(g), free(cpu), free(rows);
+    }
 }
 
 /* ---------------------------------------------------------------- optimizers */
