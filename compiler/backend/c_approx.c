@@ -358,6 +358,14 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v, const char *z, 
     cline(x, "{");
     x->indent++;
     cline(x, "const double *lq = m->model->noise.logq;");
+    if (!nce) {
+        /* q(y) = 0 (a count of 0) makes o_0 = +inf and the loss NaN: an
+         * error instead (nce's d(y) = +inf is a loss of 0, well defined) */
+        cline(x, "if (lq[%s[%d]] == -INFINITY)", ids, o);
+        cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: sampled softmax: target word %%lld has probability 0 "
+                 "under the noise distribution (a count of 0)\",", loc_fmt(x, n->loc));
+        cline(x, "                      (long long)%s[%d]);", ids, o);
+    }
     cline(x, "double c[%" PRId64 "];", len);
     cline(x, "for (int64_t j = 0; j < %" PRId64 "; j++) /* %s */", len,
           nce ? "d(w) = z - log(k q(w))" : "o = z - log q(w)");

@@ -142,7 +142,8 @@ __device__ static inline double corrected(const float *z, const int32_t *ids, co
 }
 
 __device__ static void segment_row(int method, const float *z, const int32_t *ids, const float *d, float *v, int64_t rl,
-                                   int64_t o, int64_t len, const double *lq, double lognk) {
+                                   int64_t o, int64_t len, const double *lq, double lognk, nnrt_dev_status *st,
+                                   int64_t r) {
     if (d && method != NNRT_APX_LOGISTIC && len < rl)
         for (int64_t j = 0; j < rl; j++)
             v[j] = 0.0f;
@@ -187,6 +188,10 @@ __device__ static void segment_row(int method, const float *z, const int32_t *id
         }
         return;
     default: { /* sampled */
+        if (lq[ids[o]] == -INFINITY) { /* q(y) = 0: the C target's error (c_approx.c's emit_corrected) */
+            nnrt_dev_range_error(st, NNRT_DEV_NOISE, r, ids[o], 0);
+            return;
+        }
         double mx = corrected(z, ids, lq, o, false, 0.0), s = 0.0;
         for (int64_t j = 1; j < len; j++) {
             double cj = corrected(z, ids, lq, o + j, false, 0.0);
@@ -206,10 +211,11 @@ __device__ static void segment_row(int method, const float *z, const int32_t *id
 
 extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
     nnrt_k_segment(int method, const float *z, const int32_t *ids, const float *dd, int64_t dd_stride, float *out,
-                   int64_t rows, int64_t rl, int64_t o, int64_t len, const double *lq, double lognk) {
+                   int64_t rows, int64_t rl, int64_t o, int64_t len, const double *lq, double lognk,
+                   nnrt_dev_status *st) {
     NNRT_FOR_GRID(r, rows)
         segment_row(method, z + r * rl, ids + r * rl, dd ? dd + r * dd_stride : NULL, dd ? out + r * rl : out + r, rl,
-                    o, len, lq, lognk);
+                    o, len, lq, lognk, st, r);
 }
 
 int nnrt_cuda_apx_segment(nnrt_cuda_ctx *c, int method, const float *dz, const int32_t *dids, const float *ddd,
@@ -221,7 +227,7 @@ int nnrt_cuda_apx_segment(nnrt_cuda_ctx *c, int method, const float *dz, const i
     if (rows <= 0)
         return NNRT_OK;
     NNRT_LAUNCH(c, nnrt_k_segment, nnrt_grid(rows, NNRT_BLOCK), NNRT_BLOCK, 0, method, dz, dids, ddd, dd_stride, dout,
-                rows, rl, o, len, corr ? a->logq : NULL, lognk);
+                rows, rl, o, len, corr ? a->logq : NULL, lognk, c->status);
     return nnrt_cuda_check_launch("sampling loss");
 }
 

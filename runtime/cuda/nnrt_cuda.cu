@@ -223,9 +223,15 @@ int nnrt_cuda_end(nnrt_cuda_ctx *c, const nnrt_cuda_xfer *results, int n) {
         if (s.code) {
             /* clear it for the next call (synchronously: errors are rare) */
             clear_status(c);
-            rc = nnrt_error(NNRT_ERR_RANGE, "%s %d out of range [0, %lld) (%s %llu)", range_what(s.code),
-                            (int)(int32_t)(uint32_t)(s.key & 0xffffffffu), s.bound,
-                            s.code == NNRT_DEV_INDEX ? "example" : "element", s.key >> 32);
+            int id = (int)(int32_t)(uint32_t)(s.key & 0xffffffffu);
+            if (s.code == NNRT_DEV_NOISE)
+                rc = nnrt_error(NNRT_ERR_RANGE,
+                                "sampled softmax: target word %d has probability 0 under the noise distribution (a "
+                                "count of 0) (element %llu)",
+                                id, s.key >> 32);
+            else
+                rc = nnrt_error(NNRT_ERR_RANGE, "%s %d out of range [0, %lld) (%s %llu)", range_what(s.code), id,
+                                s.bound, s.code == NNRT_DEV_INDEX ? "example" : "element", s.key >> 32);
         }
     }
     if (rc == NNRT_OK) {

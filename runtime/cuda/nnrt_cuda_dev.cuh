@@ -60,7 +60,8 @@ typedef struct nnrt_dev_status {
 } nnrt_dev_status;
 
 enum { NNRT_DEV_GATHER = 1, NNRT_DEV_SCATTER = 2, NNRT_DEV_LABEL = 3, NNRT_DEV_SGD_IDS = 4, NNRT_DEV_APPROX = 5,
-       NNRT_DEV_INDEX = 6 /* a row at a per-example index (check_index): the position is the example */ };
+       NNRT_DEV_INDEX = 6 /* a row at a per-example index (check_index): the position is the example */,
+       NNRT_DEV_NOISE = 7 /* sampled's target of noise probability 0 (the bound is not used) */ };
 
 /* index value, the pos-th of the kernel's list, is not in [0, bound).
  * The bound is written by the thread whose key took the minimum: a later

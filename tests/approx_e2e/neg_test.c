@@ -331,6 +331,30 @@ int main(void)
         snprintf(name, sizeof name, "forward is the exact cross entropy (%.6f vs %.6f)", out.loss, ref);
         check(relerr(out.loss, ref) < 1e-5, name);
     }
+    /* a target the noise never draws (a count of 0, as a word of counts
+     * from another corpus): sampled's correction -log q(y) is +inf, its
+     * loss would be NaN, so the call fails and says why; nce's d(y) is
+     * +inf, a loss of 0 for that target, and neg does not read q */
+    {
+        int64_t zero[NV];
+        memcpy(zero, counts, sizeof zero);
+        zero[ys[2][0]] = 0;
+        check(negt_set_counts(m, zero, NV) == NNRT_OK, "set_counts with a target word's count 0");
+        negt_ctx_seed(c, 5);
+        int rc = negt_ctx_grad(c, &in, &out);
+        char want[80];
+        snprintf(want, sizeof want, "target word %d has probability 0 under the noise distribution", ys[2][0]);
+        if (REF == 2) {
+            snprintf(name, sizeof name, "sampled, a target of count 0: an error naming the word (%s)",
+                     rc ? nnrt_last_error() : "returned NNRT_OK");
+            check(rc == NNRT_ERR_RANGE && strstr(nnrt_last_error(), want), name);
+        } else {
+            snprintf(name, sizeof name, "%s, a target of count 0: a finite loss (%g)", method_name[METHOD],
+                     rc ? NAN : (double)out.loss);
+            check(rc == NNRT_OK && isfinite(out.loss), name);
+        }
+        negt_set_counts(m, counts, NV);
+    }
     negt_ctx_destroy(c);
     negt_destroy(m);
     return fails != 0;
