@@ -153,6 +153,25 @@ __device__ static int64_t first_listed(const int32_t *ids, int64_t k, int64_t vr
     return seen != 0.0f ? -1 : id;
 }
 
+/* s + src[hits[0] * cols] + src[hits[1] * cols] + ..., added in that
+ * order, the loads eight at a time: a row listed thousands of times (the
+ * root that pads batched hier's paths: 4000 of its 6400 nodes) was a chain
+ * of dependent load-and-adds, each waiting for its load. */
+__device__ static inline float add_rows_in_order(float s, const float *src, int64_t cols, const int64_t *hits,
+                                                 int nhits) {
+    int q = 0;
+    for (; q + 8 <= nhits; q += 8) {
+        float a[8];
+        for (int u = 0; u < 8; u++)
+            a[u] = src[hits[q + u] * cols];
+        for (int u = 0; u < 8; u++)
+            s += a[u];
+    }
+    for (; q < nhits; q++)
+        s += src[hits[q] * cols];
+    return s;
+}
+
 /* A block per entry k of the list whose id no earlier entry has: it adds
  * every row r >= k listing that id into the id's row, in the order of r,
  * so each row's sums are the CPU's, rounded alike, and no two blocks write
@@ -185,8 +204,9 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
                 if (hit)
                     hits[at - 1] = r;
                 __syncthreads();
-                for (int q = 0; q < nhits && j < cols; q++) /* (the next chunk's scan syncs before hits is rewritten) */
-                    s += src[hits[q] * cols + j];
+                /* (the next chunk's scan syncs before hits is rewritten) */
+                if (j < cols)
+                    s = add_rows_in_order(s, src + j, cols, hits, nhits);
             }
             if (j < cols)
                 d[j] = s;
