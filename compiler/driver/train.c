@@ -633,7 +633,7 @@ static int train_run(TrainArgs *ap) {
         fprintf(stderr, "nngc: OpenBLAS set to %d thread%s: %ld training thread%s x %d process%s on %ld cores\n", blas,
                 blas == 1 ? "" : "s", a.par.threads, a.par.threads == 1 ? "" : "s", here, here == 1 ? "" : "es",
                 sysconf(_SC_NPROCESSORS_ONLN));
-    if (!a.quiet && nnrt_blas_hint() && (a.par.ranks <= 1 || a.par.rank == 0))
+    if (!a.quiet && !a.co.target && nnrt_blas_hint() && (a.par.ranks <= 1 || a.par.rank == 0)) /* (cuda: cuBLAS) */
         fprintf(stderr, "nngc: note: %s\n", nnrt_blas_hint());
     /* no output may be an input (files.c); --save may update its --params */
     driver_note_input(a.model);

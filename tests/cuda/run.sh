@@ -608,6 +608,16 @@ for sm in --softmax=hier --softmax=class:c=8; do
         detail "$tmp/tc"
     fi
 done
+# the note on OpenBLAS's generic kernels (nngc --version prints it where
+# they run) is the C target's: on the device cuBLAS multiplies
+if NNGC_CUDA_EMULATE=1 build/nngc train --target=cuda tests/traincli/models/lm.nn --data "$tmp/tr16.txt" --epochs 1 \
+    --batch 8 >"$tmp/tn" 2>&1 && grep -q '^epoch 1/1:' "$tmp/tn" && ! grep -q 'OpenBLAS runs its' "$tmp/tn"; then
+    ok "train: nngc train --target=cuda prints no note on OpenBLAS's kernels$(build/nngc --version |
+        grep -q 'note: OpenBLAS runs its' && echo ' (the C target prints one here)')"
+else
+    notok "train: nngc train --target=cuda prints no note on OpenBLAS's kernels"
+    detail "$tmp/tn"
+fi
 loss_of() { sed -n 's/^loss per word \([0-9.]*\),.*/\1/p' "$1"; }
 if NNGC_CUDA_EMULATE=1 build/nngc eval --target=cuda tests/traincli/models/lm.nn --params "$tmp/lmc.st" \
     --data "$tmp/va.txt" >"$tmp/eg" 2>&1 &&
