@@ -108,6 +108,23 @@ int main(int argc, char **argv) {
             row("sgd rows (ids)", s, time_us([&] { nnrt_cuda_sgd_update_ids(ctx, W, W2, V, H, ids, T, 1e-9f); }), 0,
                 3 * rb);
         }
+    /* batched hier's scatter (examples/rnnlm.nn --batch=32 --softmax=hier,
+     * T = 5): 160 paths of 40 nodes into [V, 128], each path padded past
+     * its 14th node with the root's id, so 4160 of the 6400 entries name
+     * one row, and the others spread */
+    {
+        enum { NE = 6400, PL = 40 };
+        static int32_t hid[NE];
+        for (int e = 0; e < NE; e++)
+            hid[e] = e % PL < 14 ? (int32_t)(((int64_t)e * 7919 + (e % PL) * 104729) % (V - 2)) : (int32_t)(V - 2);
+        int32_t *dh = ids + 128;
+        float *S = (float *)(dh + NE);
+        cudaMemset(S, 0, sizeof(float) * NE * 128);
+        cudaMemcpy(dh, hid, sizeof hid, cudaMemcpyHostToDevice);
+        row("scatter-add rows (hier)", "6400 rows, 4160 of one", time_us([&] {
+                nnrt_cuda_scatter_add_rows(ctx, W2, V, 128, dh, NE, S, 0);
+            }), 0, 4.0 * NE * 128);
+    }
     char s[64];
     snprintf(s, sizeof s, "[%lld,%d]", (long long)V, 256);
     double wb = 4.0 * V * 256;
