@@ -3,6 +3,8 @@
  * (examples/rnnlm.nn, bench/models/rnnlm256.nn: V = 10000, H = 128 and
  * 256, T = 35 and 100): each kernel, and GEMM through nnrt_cuda_gemm
  * against a plain cublasSgemm of the same shapes, with CUDA events.
+ * Last, a call's fixed cost by the host's clock (an upload, 1 or 100
+ * small launches, a download and the wait).
  * Prints one table; scripts/gpu-check.sh runs it on a GPU. Under the host
  * emulation it runs too (ITERS=1), which only shows that it works.
  *
@@ -10,6 +12,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "nnrt_cuda_dev.cuh"
 
@@ -38,6 +41,12 @@ template <class F> static double time_us(F f) {
     cudaEventElapsedTime(&ms, ev0, ev1);
     TRY(nnrt_cuda_check_launch("bench"));
     return 1000.0 * ms / iters;
+}
+
+static double wall_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
 static void row(const char *what, const char *shape, double us, double flops, double bytes) {
@@ -124,6 +133,23 @@ int main(int argc, char **argv) {
         row("scatter-add rows (hier)", "6400 rows, 4160 of one", time_us([&] {
                 nnrt_cuda_scatter_add_rows(ctx, W2, V, 128, dh, NE, S, 0);
             }), 0, 4.0 * NE * 128);
+    }
+    /* a call's fixed cost, by the host's clock: one upload of 64 bytes, a
+     * one-row gather, the download of 4 bytes and the error word, the wait;
+     * then the same with 100 gathers, for the host's cost of a launch */
+    for (int nk = 1; nk <= 100; nk += 99) {
+        float hin[16] = {0}, hout = 0;
+        nnrt_cuda_xfer o = {&hout, Y, sizeof hout};
+        double t0 = wall_us();
+        for (int i = 0; i < iters; i++) {
+            nnrt_cuda_begin(ctx);
+            TRY(nnrt_cuda_upload(ctx, X, hin, sizeof hin));
+            for (int k = 0; k < nk; k++)
+                TRY(nnrt_cuda_gather_rows(ctx, W, V, 1, ids, 1, Y));
+            TRY(nnrt_cuda_end(ctx, &o, 1));
+        }
+        row(nk == 1 ? "call: up, 1 launch, down" : "call: up, 100 launches, down", "host clock",
+            (wall_us() - t0) / iters, 0, 0);
     }
     char s[64];
     snprintf(s, sizeof s, "[%lld,%d]", (long long)V, 256);
