@@ -44,7 +44,9 @@
 #    (nngc train, words/s, on examples/data/tiny.txt or the PTB);
 # 5. last, as long as its time budget lasts, runs test_kernels and the
 #    generated rnnlm_small (-O2) under compute-sanitizer (memcheck,
-#    racecheck, synccheck) if there is one.
+#    racecheck, synccheck) if there is one; then ncu's time per kernel
+#    for the batched RNN LM (--batch=64, and --batch=32 with hier), the
+#    longest first, if ncu is there and reads the GPU's counters.
 #
 # Environment: NVCC (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc),
 # CUDA_ARCHS (e.g. "90"), BENCH_ITERS (50), JOBS (make -j and the models
@@ -381,6 +383,40 @@ else
                 grep -v '^ok - ' "$log" | head -n 25 | sed 's/^/    /'
             fi
         done
+    done
+fi
+
+# ---------------------------------------------------------------- kernel profile
+
+# last, while GPU_CHECK_BUDGET lasts: ncu's time per kernel (the clocks as
+# they are) over the whole test of the batched RNN LM, with the full
+# softmax (--batch=64) and with hier (--batch=32), the longest first
+# (tests/cuda/ncu_top.awk); a measurement, neither PASS nor FAIL
+NCU=""
+for s in ncu "$(dirname "$(command -v "$NVCC")")/ncu" /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu; do
+    if command -v "$s" >/dev/null 2>&1; then
+        NCU=$s
+        break
+    fi
+done
+if [ -z "$NCU" ]; then
+    say "SKIP ncu: not found (PATH, next to nvcc, /usr/local/cuda/bin, /opt/nvidia/nsight-compute)"
+else
+    for p in $(echo "$models" | tr ' ' '\n' | grep -E '/target--batch=(64|32-hier)/test_rnnlm$' || true); do
+        left=$((BUDGET - ($(date +%s) - start)))
+        if [ "$left" -lt 40 ]; then
+            say "SKIP ncu $p: GPU_CHECK_BUDGET=$BUDGET s spent"
+            continue
+        fi
+        st=0
+        timeout "$left" "$NCU" --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel "$p" \
+            >"$log" 2>&1 || st=$?
+        if [ "$st" -eq 0 ]; then
+            say "ncu $p: the kernels by time"
+            awk -v n=8 -f tests/cuda/ncu_top.awk "$log" | sed 's/^/    /'
+        else
+            say "SKIP ncu $p (status $st): $(grep -i -m 1 'error\|not supported' "$log" || tail -n 1 "$log")"
+        fi
     done
 fi
 echo

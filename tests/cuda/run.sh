@@ -832,6 +832,19 @@ else
 fi
 expect_run "gpu-check: GPU_CHECK_PACK that is not a folder: exit 2, said" 2 "GPU_CHECK_PACK=.* is not a directory" \
     env GPU_CHECK_PACK="$tmp/nosuch" sh scripts/gpu-check.sh
+# gpu-check's kernel profile: tests/cuda/ncu_top.awk on ncu's per-kernel
+# summary (tests/cuda/data: kernels of two ncu runs on the H200 of
+# 2026-12-04, times in us and in ms), the longest first
+if awk -v n=2 -f tests/cuda/ncu_top.awk tests/cuda/data/ncu_summary.txt >"$tmp/ncu" 2>&1 &&
+    sed -n 1p "$tmp/ncu" | grep -q '^kernel time (ncu): 24920.4 us in all, 7 kernels$' &&
+    sed -n 2p "$tmp/ncu" | grep -q '^ 94.7%    23600.0 us     20 x   1180.00 us  nnrt_k_scatter_add (4096, 1, 1)' &&
+    sed -n 3p "$tmp/ncu" | grep -q '   793.0 us     20 x     39.65 us  nnrt_k_scatter_add (200, 1, 1)' &&
+    [ "$(wc -l <"$tmp/ncu")" -eq 3 ]; then
+    ok "gpu-check: ncu_top.awk orders ncu's kernels by total time (ms and us read)"
+else
+    notok "gpu-check: ncu_top.awk orders ncu's kernels by total time (ms and us read)"
+    detail "$tmp/ncu"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
