@@ -353,13 +353,19 @@ fi
 
 # last: each run only while GPU_CHECK_BUDGET lasts (racecheck can take
 # minutes); a device the sanitizer does not support is a SKIP, not a FAIL
-SAN=""
-for s in compute-sanitizer "$(dirname "$(command -v "$NVCC")")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer; do
-    if command -v "$s" >/dev/null 2>&1; then
-        SAN=$s
-        break
-    fi
-done
+# cuda_tool NAME [PATH...]: the first of NAME on PATH, NAME next to nvcc,
+# /usr/local/cuda/bin/NAME and the PATHs that exists, or nothing
+cuda_tool() {
+    t=$1
+    shift
+    for c in "$t" "$(dirname "$(command -v "$NVCC")")/$t" "/usr/local/cuda/bin/$t" "$@"; do
+        if command -v "$c" >/dev/null 2>&1; then
+            echo "$c"
+            return
+        fi
+    done
+}
+SAN=$(cuda_tool compute-sanitizer)
 if [ -z "$SAN" ]; then
     say "SKIP compute-sanitizer: not found (PATH, next to nvcc, /usr/local/cuda/bin)"
 else
@@ -392,13 +398,7 @@ fi
 # they are) over the whole test of the batched RNN LM, with the full
 # softmax (--batch=64) and with hier (--batch=32), the longest first
 # (tests/cuda/ncu_top.awk); a measurement, neither PASS nor FAIL
-NCU=""
-for s in ncu "$(dirname "$(command -v "$NVCC")")/ncu" /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu; do
-    if command -v "$s" >/dev/null 2>&1; then
-        NCU=$s
-        break
-    fi
-done
+NCU=$(cuda_tool ncu /opt/nvidia/nsight-compute/*/ncu)
 if [ -z "$NCU" ]; then
     say "SKIP ncu: not found (PATH, next to nvcc, /usr/local/cuda/bin, /opt/nvidia/nsight-compute)"
 else
