@@ -68,7 +68,7 @@ static double now_us(void) {
  * and OpenBLAS's, and stood up to 2.4e-4 off float64 (d loss / d h sums
  * 10000 terms of a softmax's gradient, which add up to zero). The H200
  * run of 2026-12-04 differed from the C target by 2.0e-4 at most
- * (docs/CUDA.md); 2e-5 failed there. A wrong index or a missing term
+ * (docs/PERFORMANCE.md); 2e-5 failed there. A wrong index or a missing term
  * differs by orders more. */
 #ifndef __CUDACC__
 static const float TOL = 2e-5f;
