@@ -13,32 +13,20 @@ the largest difference in test_target's measure (|a - b| / max(1, |b|)):
 own vs OpenBLAS, and each vs float64; then the largest over all draws.
 Needs build/nngc and NumPy; writes into a temporary directory.
 """
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from npyio import write_safetensors  # noqa: E402
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MODEL = os.path.join(ROOT, "bench", "models", "rnnlm256.nn")
 V, E, H, T = 10000, 256, 256, 5
 SHAPES = {"emb": (V, E), "Wx": (H, E), "Wh": (H, H), "bh": (H,), "Wo": (V, H), "bo": (V,)}
-
-
-def write_safetensors(path, arrays):
-    header, blobs, off = {}, [], 0
-    for name, a in arrays.items():
-        b = a.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def grads_f64(p, words):
@@ -81,7 +69,8 @@ def main():
             rng = np.random.default_rng(seed)
             params = {k: rng.normal(0, 0.3, s).astype(np.float32) for k, s in SHAPES.items()}
             words = rng.integers(0, 3, T + 1).astype(np.int32)
-            write_safetensors(os.path.join(tmp, "p.safetensors"), params)
+            write_safetensors(os.path.join(tmp, "p.safetensors"),
+                              {k: (a.shape, a.ravel().tolist()) for k, a in params.items()})
             np.save(os.path.join(tmp, "words.npy"), words)
             got = {}
             for mode in ("own", "blas"):

@@ -95,7 +95,6 @@ declarations the generator uses (the params and inputs, same shapes), with the
 inputs and params of seed N (default 1): how the test suites replay a
 program this tool found (tests/cuda/diff/, tests/opt/diff/, ...).
 """
-import json
 import math
 import os
 import random
@@ -108,7 +107,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from npyio import read_npy, write_npy  # noqa: E402
+from npyio import read_npy, write_npy, write_safetensors  # noqa: E402
 
 NNGC = os.environ.get("NNGC", os.path.join(ROOT, "build", "nngc"))
 CHECK_BATCH = os.path.join(ROOT, "tests", "batch", "check.py")
@@ -379,18 +378,6 @@ class Gen:
 
 
 # ---- files: params (safetensors), inputs (npy) ----
-
-def write_safetensors(path, tensors):
-    meta, off, blobs = {}, 0, []
-    for name, (shape, vals) in tensors.items():
-        b = struct.pack("<%df" % len(vals), *vals)
-        meta[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(meta).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def prod(shape):
