@@ -179,7 +179,8 @@ __device__ static inline float add_rows_in_order(float s, const float *src, int6
  * earlier in the list (first_listed) and stop. The block reads the rest
  * of the list NNRT_BLOCK entries at a time, a thread an entry, and lists
  * a chunk's rows of the id in order in shared memory (a prefix sum of the
- * hits), then each thread adds them to its column. Before (until
+ * hits), then each thread adds them to its columns of the row, once per
+ * chunk (a list is read once, however wide the rows). Before (until
  * 2026-12-04), each column's thread read the whole rest of the list
  * itself: batched hier's 6400 path nodes took 1.2 ms per scatter on an
  * H200; before that, a thread per column added all n rows. */
@@ -193,23 +194,19 @@ extern "C" __global__ void __launch_bounds__(NNRT_BLOCK)
         int64_t id = first_listed(ids, k, vrows, NNRT_DEV_SCATTER, st, sh);
         if (id < 0)
             continue;
-        float *d = dst + id * cols;
-        for (int64_t j0 = 0; j0 < cols; j0 += NNRT_BLOCK) {
-            int64_t j = j0 + threadIdx.x;
-            float s = zero_first || j >= cols ? 0.0f : d[j];
-            for (int64_t c = k; c < n; c += NNRT_BLOCK) {
-                int64_t r = c + threadIdx.x;
-                int hit = r < n && ids[r] == id, nhits;
-                int at = nnrt_block_scan(hit, scan, &nhits);
-                if (hit)
-                    hits[at - 1] = r;
-                __syncthreads();
-                /* (the next chunk's scan syncs before hits is rewritten) */
-                if (j < cols)
-                    s = add_rows_in_order(s, src + j, cols, hits, nhits);
-            }
-            if (j < cols)
-                d[j] = s;
+        float *d = dst + id * cols; /* each thread's columns j are its own across the chunks */
+        for (int64_t j = threadIdx.x; zero_first && j < cols; j += NNRT_BLOCK)
+            d[j] = 0.0f;
+        for (int64_t c = k; c < n; c += NNRT_BLOCK) {
+            int64_t r = c + threadIdx.x;
+            int hit = r < n && ids[r] == id, nhits;
+            int at = nnrt_block_scan(hit, scan, &nhits);
+            if (hit)
+                hits[at - 1] = r;
+            __syncthreads();
+            /* (the next chunk's scan syncs before hits is rewritten) */
+            for (int64_t j = threadIdx.x; j < cols; j += NNRT_BLOCK)
+                d[j] = add_rows_in_order(d[j], src + j, cols, hits, nhits);
         }
     }
 }
