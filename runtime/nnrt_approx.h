@@ -162,6 +162,13 @@ double nnrt_ref_full(int64_t V, const double *z, int32_t y, double *g);
 /* sampled softmax (Jean et al. 2015): candidates y, s[0..k); logits
  * corrected by -log q; samples equal to y are kept. g is dense [V].
  * k <= 1023 (its candidates are on the stack). */
+/* A sampled softmax's target that the noise never draws (q(y) = 0, a
+ * count of 0) has the correction -log q(y) = +inf and no finite loss: the
+ * call fails with this message (a printf format of the word, long long),
+ * after its file:line:col in the C target's code and before the position
+ * on the CUDA target. */
+#define NNRT_SAMPLED_Q0_FMT \
+    "sampled softmax: target word %lld has probability 0 under the noise distribution (a count of 0)"
 double nnrt_ref_sampled(int64_t V, const double *z, int32_t y, int64_t k, const int32_t *s,
                         const double *logq, double *g);
 /* NCE with log Z = 0 (Mnih & Teh 2012): delta(w) = z[w] - log(k q(w)). */

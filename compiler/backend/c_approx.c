@@ -362,8 +362,7 @@ static void emit_corrected(Ctx *x, const Node *n, const char *v, const char *z, 
         /* q(y) = 0 (a count of 0) makes o_0 = +inf and the loss NaN: an
          * error instead (nce's d(y) = +inf is a loss of 0, well defined) */
         cline(x, "if (lq[%s[%d]] == -INFINITY)", ids, o);
-        cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: sampled softmax: target word %%lld has probability 0 "
-                 "under the noise distribution (a count of 0)\",", loc_fmt(x, n->loc));
+        cline(x, "    return nnrt_error(NNRT_ERR_RANGE, \"%s: %s\",", loc_fmt(x, n->loc), NNRT_SAMPLED_Q0_FMT);
         cline(x, "                      (long long)%s[%d]);", ids, o);
     }
     cline(x, "double c[%" PRId64 "];", len);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnrt_approx.h"
 #include "nnrt_cuda_dev.cuh"
 
 int nnrt_cuda_check(cudaError_t e, const char *what) {
@@ -225,10 +226,7 @@ int nnrt_cuda_end(nnrt_cuda_ctx *c, const nnrt_cuda_xfer *results, int n) {
             clear_status(c);
             int id = (int)(int32_t)(uint32_t)(s.key & 0xffffffffu);
             if (s.code == NNRT_DEV_NOISE)
-                rc = nnrt_error(NNRT_ERR_RANGE,
-                                "sampled softmax: target word %d has probability 0 under the noise distribution (a "
-                                "count of 0) (element %llu)",
-                                id, s.key >> 32);
+                rc = nnrt_error(NNRT_ERR_RANGE, NNRT_SAMPLED_Q0_FMT " (element %llu)", (long long)id, s.key >> 32);
             else
                 rc = nnrt_error(NNRT_ERR_RANGE, "%s %d out of range [0, %lld) (%s %llu)", range_what(s.code), id,
                                 s.bound, s.code == NNRT_DEV_INDEX ? "example" : "element", s.key >> 32);

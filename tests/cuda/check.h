@@ -37,14 +37,16 @@ static inline int same_bits(float a, float b) {
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
+/* close_to's scale of a difference from b: max(1, |b|) */
+static inline float close_scale(float b) { return fabsf(b) > 1.0f ? fabsf(b) : 1.0f; }
+
 /* a within rel * max(1, |b|) of b; NaN and infinities must match exactly */
 static inline int close_to(float a, float b, float rel) {
     if (a != a || b != b)
         return a != a && b != b;
     if (isinf(a) || isinf(b))
         return a == b;
-    float s = fabsf(b) > 1.0f ? fabsf(b) : 1.0f;
-    return fabsf(a - b) <= rel * s;
+    return fabsf(a - b) <= rel * close_scale(b);
 }
 
 /* index of the first element of got that is not close_to want (rel), or -1 */

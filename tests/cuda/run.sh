@@ -834,7 +834,10 @@ expect_run "gpu-check: GPU_CHECK_PACK that is not a folder: exit 2, said" 2 "GPU
     env GPU_CHECK_PACK="$tmp/nosuch" sh scripts/gpu-check.sh
 # gpu-check's kernel profile: tests/cuda/ncu_top.awk on ncu's per-kernel
 # summary (tests/cuda/data: kernels of two ncu runs on the H200 of
-# 2026-12-04, times in us and in ms), the longest first
+# 2026-12-04, times in us and in ms), the longest first. The numbers, by
+# hand from the file's averages and invocations: 1.18 ms x 20 = 23600 us,
+# 39.65 us x 20 = 793 us; in all 23600 + 793 + 13.35 x 5 + 4.98 x 26 +
+# 3.37 x 10 + 7.91 x 23 + 2.31 x 50 = 24920.36 us, of which 23600 is 94.7%
 if awk -v n=2 -f tests/cuda/ncu_top.awk tests/cuda/data/ncu_summary.txt >"$tmp/ncu" 2>&1 &&
     sed -n 1p "$tmp/ncu" | grep -q '^kernel time (ncu): 24920.4 us in all, 7 kernels$' &&
     sed -n 2p "$tmp/ncu" | grep -q '^ 94.7%    23600.0 us     20 x   1180.00 us  nnrt_k_scatter_add (4096, 1, 1)' &&

@@ -77,13 +77,14 @@ static const float TOL = 1e-3f;
 #endif
 
 /* the largest difference of a gradient from the C target's (close_to's
- * measure), printed at the end: how far under TOL the targets agree */
+ * measure, close_scale), printed at the end: how far under TOL the
+ * targets agree */
 static float worst;
 static char worst_what[200];
 
 static void track_worst(const char *what, const char *name, const float *got, const float *want, long n) {
     for (long i = 0; got && want && i < n; i++) {
-        float s = fabsf(want[i]) > 1.0f ? fabsf(want[i]) : 1.0f, d = fabsf(got[i] - want[i]) / s;
+        float d = fabsf(got[i] - want[i]) / close_scale(want[i]);
         if (d > worst) {
             worst = d;
             snprintf(worst_what, sizeof worst_what, "d loss / d %s%s%s [%ld]", name, *what ? " " : "", what, i);
